@@ -1,0 +1,282 @@
+package store
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/postkasse/postkasse/crypto"
+)
+
+// Errors of the store. Callers at the edges (httpui, main) map them to
+// problem codes and messages with errors.Is; InvalidError with errors.As.
+var (
+	// ErrNotFound: no such object, or not one the caller may see. A sender
+	// asking for another sender's letter and a resident asking for another
+	// resident's letter both get ErrNotFound, never a hint that it exists.
+	ErrNotFound = errors.New("not found")
+	// ErrExists: the object (resident, sender) exists already.
+	ErrExists = errors.New("already exists")
+	// ErrInvalidNationalID: not a valid Danish CPR or Norwegian fødselsnummer.
+	ErrInvalidNationalID = errors.New("invalid national identity number")
+	// ErrUnknownRecipient: no mailbox for that national identity number.
+	ErrUnknownRecipient = errors.New("no mailbox for that national identity number")
+	// ErrRecipientNotDigital: the mailbox exists but takes no digital post
+	// (reserved, closed or deceased).
+	ErrRecipientNotDigital = errors.New("recipient does not take digital post")
+	// ErrDuplicateReference: the sender reused a senderReference for
+	// different content.
+	ErrDuplicateReference = errors.New("sender reference already used for different content")
+	// ErrUnknownSender: the client certificate is bound to no sender.
+	ErrUnknownSender = errors.New("certificate bound to no sender")
+	// ErrSenderRevoked: the sender (or the certificate) was revoked.
+	ErrSenderRevoked = errors.New("sender revoked")
+	// ErrDocumentTooLarge: a document, or the letter, is over the limits.
+	ErrDocumentTooLarge = errors.New("document too large")
+	// ErrUnsupportedDocumentType: the declared type is not supported, or
+	// the content does not match it.
+	ErrUnsupportedDocumentType = errors.New("unsupported document type")
+	// ErrBadCredentials: a login failed. Unknown account, wrong password
+	// and an account that may not log in look the same.
+	ErrBadCredentials = errors.New("wrong national identity number or password")
+	// ErrSessionExpired: the session cookie names no live session.
+	ErrSessionExpired = errors.New("session expired")
+	// ErrUnavailable: the database could not store the change (disk full,
+	// I/O error). Nothing was stored; the caller may try again.
+	ErrUnavailable = errors.New("storage unavailable")
+	// ErrClosed: the store is closed or closing.
+	ErrClosed = errors.New("store closed")
+)
+
+// InvalidError is a request that breaks a rule about one field. Field names
+// are those of the sender API ("subject", "document[1]").
+type InvalidError struct {
+	Field  string
+	Reason string
+}
+
+func (e *InvalidError) Error() string { return fmt.Sprintf("invalid %s: %s", e.Field, e.Reason) }
+
+func invalid(field, format string, args ...any) error {
+	return &InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// ResidentStatus is the state of a resident's mailbox.
+type ResidentStatus string
+
+// Resident statuses. Only an active mailbox takes digital post; a reserved
+// one has opted out but may still log in.
+const (
+	ResidentActive   ResidentStatus = "active"
+	ResidentReserved ResidentStatus = "reserved"
+	ResidentClosed   ResidentStatus = "closed"
+	ResidentDeceased ResidentStatus = "deceased"
+)
+
+// Resident is a person with a mailbox. Everything here is in clear in the
+// database; the private key exists only wrapped.
+type Resident struct {
+	ID         string
+	NationalID NationalID
+	Name       string
+	Status     ResidentStatus
+	PublicKey  crypto.PublicKey
+	Created    time.Time
+	LastLogin  time.Time // zero before the first login
+}
+
+// SenderKind tells public authorities from private businesses: the first
+// cannot be blocked by residents, the second can.
+type SenderKind string
+
+// Sender kinds.
+const (
+	SenderPublic  SenderKind = "public"
+	SenderPrivate SenderKind = "private"
+)
+
+// Sender is an organisation that delivers letters through the API.
+type Sender struct {
+	ID           string
+	Name         string
+	OrgNumber    string
+	Kind         SenderKind
+	Revoked      bool
+	RevokedAt    time.Time
+	Created      time.Time
+	Certificates []SenderCertificate
+}
+
+// SenderCertificate is a client certificate bound to a sender.
+type SenderCertificate struct {
+	Fingerprint string // SHA-256 of the DER, lowercase hex
+	Serial      string // hex
+	NotAfter    time.Time
+	Revoked     bool
+}
+
+// LetterType is what kind of letter it is. It is in clear.
+type LetterType string
+
+// Letter types of API v1.
+const (
+	TypeLetter   LetterType = "letter"
+	TypeDecision LetterType = "decision"
+	TypeInvoice  LetterType = "invoice"
+	TypeNotice   LetterType = "notice"
+)
+
+// Delivery is a letter as a sender hands it in.
+type Delivery struct {
+	Recipient       NationalID
+	Subject         string
+	Body            string // optional short text shown above the documents
+	SenderReference string
+	Type            LetterType
+	DueDate         string // optional, YYYY-MM-DD
+	ReplyAllowed    bool
+	Documents       []DocumentInput // the first is the main document
+}
+
+// DocumentInput is one document of a Delivery.
+type DocumentInput struct {
+	Name        string
+	ContentType string // as declared by the sender, without parameters
+	Content     []byte
+}
+
+// LetterStatus is what the sender may know about a letter it sent.
+type LetterStatus struct {
+	ID          string
+	Status      string // "delivered" or "read"
+	DeliveredAt time.Time
+	ReadAt      time.Time // zero while unread
+}
+
+// DeliveryResult is the answer to a delivery.
+type DeliveryResult struct {
+	Letter  LetterStatus
+	Receipt Receipt
+	// Repeated is true when the senderReference had been delivered before
+	// with the same content: Letter and Receipt are the original ones.
+	Repeated bool
+}
+
+// Receipt is the appliance's signed statement that a letter was delivered.
+// Payload is the JSON of a ReceiptPayload exactly as signed.
+type Receipt struct {
+	Payload   []byte
+	Signature []byte
+	KeyID     string
+}
+
+// ReceiptPayload is what a receipt states.
+type ReceiptPayload struct {
+	Version         int       `json:"version"`
+	LetterID        string    `json:"letterId"`
+	SenderID        string    `json:"senderId"`
+	SenderOrgNumber string    `json:"senderOrgNumber"`
+	Recipient       string    `json:"recipient"` // national identity number
+	SenderReference string    `json:"senderReference"`
+	ContentHash     string    `json:"contentHash"` // "sha256:" + hex, see ContentHash
+	DeliveredAt     time.Time `json:"deliveredAt"`
+}
+
+type receiptJSON struct {
+	Payload   string `json:"payload"`
+	Signature string `json:"signature"`
+	KeyID     string `json:"keyId"`
+	Algorithm string `json:"algorithm"`
+}
+
+// MarshalJSON encodes the receipt as the API shows it: payload and
+// signature in standard base64.
+func (r Receipt) MarshalJSON() ([]byte, error) {
+	return json.Marshal(receiptJSON{
+		Payload:   base64.StdEncoding.EncodeToString(r.Payload),
+		Signature: base64.StdEncoding.EncodeToString(r.Signature),
+		KeyID:     r.KeyID,
+		Algorithm: "ed25519",
+	})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (r *Receipt) UnmarshalJSON(b []byte) error {
+	var j receiptJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	p, err := base64.StdEncoding.DecodeString(j.Payload)
+	if err != nil {
+		return fmt.Errorf("receipt payload: %w", err)
+	}
+	sig, err := base64.StdEncoding.DecodeString(j.Signature)
+	if err != nil {
+		return fmt.Errorf("receipt signature: %w", err)
+	}
+	*r = Receipt{Payload: p, Signature: sig, KeyID: j.KeyID}
+	return nil
+}
+
+// LetterSummary is a line of the inbox, opened for its resident.
+type LetterSummary struct {
+	ID          string
+	SenderID    string
+	SenderName  string
+	SenderKind  SenderKind
+	Subject     string
+	Type        LetterType
+	DeliveredAt time.Time
+	ReadAt      time.Time // zero while unread
+	DueDate     string    // YYYY-MM-DD or empty
+	Documents   int
+	Size        int64
+}
+
+// Unread reports whether the resident has not opened the letter yet.
+func (l LetterSummary) Unread() bool { return l.ReadAt.IsZero() }
+
+// Letter is a letter opened for its resident, without document contents.
+type Letter struct {
+	LetterSummary
+	Body            string
+	ReplyAllowed    bool
+	SenderReference string
+	Documents       []DocumentInfo
+	Receipt         Receipt
+}
+
+// DocumentInfo describes one document of an opened letter.
+type DocumentInfo struct {
+	Index       int
+	Name        string
+	ContentType string
+	Size        int64
+}
+
+// Document is an opened document with its content.
+type Document struct {
+	DocumentInfo
+	Content []byte
+}
+
+// Session is a resident's login. Token is the cookie's value: it names the
+// session and carries the secret that unwraps the session's copy of the
+// resident's private key; the server never stores it.
+type Session struct {
+	Token      string
+	ResidentID string
+	Expires    time.Time
+}
+
+// AuditEntry is one fact in the audit log: who did what to which object.
+// It never holds mail content.
+type AuditEntry struct {
+	Seq    uint64    `json:"seq"`
+	Time   time.Time `json:"time"`
+	Actor  string    `json:"actor"`  // "sender:<id>", "resident:<id>", "operator", "system"
+	Action string    `json:"action"` // "deliver", "read", "login", "add-resident", ...
+	Object string    `json:"object"` // "letter:<id>", "resident:<id>", ...
+}
