@@ -1,0 +1,189 @@
+package store
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/microcosm-cc/bluemonday"
+)
+
+// documentTypes are the content types a sender may deliver, each with the
+// check that the content really is of that type.
+var documentTypes = map[string]func([]byte) bool{
+	"application/pdf": func(b []byte) bool { return bytes.HasPrefix(b, []byte("%PDF-")) },
+	"image/png":       func(b []byte) bool { return http.DetectContentType(b) == "image/png" },
+	"image/jpeg":      func(b []byte) bool { return http.DetectContentType(b) == "image/jpeg" },
+	"text/plain":      isText,
+	"text/html":       isText,
+}
+
+// isText reports whether b is UTF-8 text without control characters other
+// than tab, line feed, form feed and carriage return.
+func isText(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	for _, r := range string(b) {
+		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' && r != '\f' {
+			return false
+		}
+	}
+	return true
+}
+
+// SupportedDocumentTypes lists the content types a sender may deliver.
+func SupportedDocumentTypes() []string {
+	return []string{"application/pdf", "text/plain", "text/html", "image/png", "image/jpeg"}
+}
+
+// htmlPolicy sanitises HTML documents: bluemonday's policy for user
+// generated content (formatting, links, tables, images; no scripts,
+// styles, forms, frames or event handlers), links with rel=noreferrer.
+// Remote images survive sanitising but never load: documents are served
+// with a CSP that allows only data: images.
+func htmlPolicy() *bluemonday.Policy {
+	p := bluemonday.UGCPolicy()
+	p.RequireNoReferrerOnLinks(true)
+	p.AddTargetBlankToFullyQualifiedLinks(true)
+	return p
+}
+
+// checkDelivery validates d against the limits and returns the documents
+// as they will be stored: content types without parameters, HTML
+// sanitised, file names reduced to their base name.
+func (s *Store) checkDelivery(d *Delivery) ([]DocumentInput, error) {
+	l := s.limits
+	if d.Recipient.IsZero() {
+		return nil, invalid("recipient.nationalId", "missing")
+	}
+	switch {
+	case strings.TrimSpace(d.Subject) == "":
+		return nil, invalid("subject", "missing")
+	case len(d.Subject) > l.MaxSubject:
+		return nil, invalid("subject", "longer than %d bytes", l.MaxSubject)
+	case !isText([]byte(d.Subject)) || strings.ContainsAny(d.Subject, "\r\n"):
+		return nil, invalid("subject", "must be one line of UTF-8 text")
+	case len(d.Body) > l.MaxBody:
+		return nil, invalid("body", "longer than %d bytes", l.MaxBody)
+	case !isText([]byte(d.Body)):
+		return nil, invalid("body", "must be UTF-8 text")
+	case d.SenderReference == "":
+		return nil, invalid("senderReference", "missing")
+	case len(d.SenderReference) > l.MaxReference:
+		return nil, invalid("senderReference", "longer than %d bytes", l.MaxReference)
+	case !isText([]byte(d.SenderReference)):
+		return nil, invalid("senderReference", "must be UTF-8 text")
+	}
+	switch d.Type {
+	case TypeLetter, TypeDecision, TypeInvoice, TypeNotice:
+	case "":
+		d.Type = TypeLetter
+	default:
+		return nil, invalid("type", "%q is not one of letter, decision, invoice, notice", d.Type)
+	}
+	if d.DueDate != "" {
+		if _, err := time.Parse(time.DateOnly, d.DueDate); err != nil {
+			return nil, invalid("dueDate", "%q is not a date of the form YYYY-MM-DD", d.DueDate)
+		}
+	}
+	if len(d.Documents) == 0 {
+		return nil, invalid("document", "a letter needs at least one document")
+	}
+	if len(d.Documents) > l.MaxDocuments {
+		return nil, invalid("document", "at most %d documents", l.MaxDocuments)
+	}
+	out := make([]DocumentInput, len(d.Documents))
+	var total int64
+	for i, doc := range d.Documents {
+		checked, err := s.checkDocument(i, doc)
+		if err != nil {
+			return nil, err
+		}
+		total += int64(len(doc.Content))
+		if total > l.MaxLetterSize {
+			return nil, fmt.Errorf("the documents together are over %d bytes: %w", l.MaxLetterSize, ErrDocumentTooLarge)
+		}
+		out[i] = checked
+	}
+	return out, nil
+}
+
+func (s *Store) checkDocument(i int, doc DocumentInput) (DocumentInput, error) {
+	field := fmt.Sprintf("document[%d]", i)
+	name := path.Base(strings.ReplaceAll(doc.Name, `\`, "/"))
+	switch {
+	case doc.Name == "" || name == "." || name == "/":
+		return doc, invalid(field, "missing file name")
+	case len(name) > s.limits.MaxFileName:
+		return doc, invalid(field, "file name longer than %d bytes", s.limits.MaxFileName)
+	case !isText([]byte(name)) || strings.ContainsAny(name, "\t\n\r\f"):
+		return doc, invalid(field, "file name must be one line of UTF-8 text")
+	}
+	if int64(len(doc.Content)) > s.limits.MaxDocumentSize {
+		return doc, fmt.Errorf("%s is over %d bytes: %w", field, s.limits.MaxDocumentSize, ErrDocumentTooLarge)
+	}
+	ct, _, err := mime.ParseMediaType(doc.ContentType)
+	if err != nil {
+		return doc, fmt.Errorf("%s: content type %q: %w", field, doc.ContentType, ErrUnsupportedDocumentType)
+	}
+	matches, ok := documentTypes[ct]
+	if !ok {
+		return doc, fmt.Errorf("%s: %s is not supported (supported: %s): %w", field, ct,
+			strings.Join(SupportedDocumentTypes(), ", "), ErrUnsupportedDocumentType)
+	}
+	if !matches(doc.Content) {
+		return doc, fmt.Errorf("%s: declared %s but the content is %s: %w", field, ct,
+			http.DetectContentType(doc.Content), ErrUnsupportedDocumentType)
+	}
+	content := doc.Content
+	if ct == "text/html" {
+		content = htmlPolicy().SanitizeBytes(content)
+	}
+	return DocumentInput{Name: name, ContentType: ct, Content: content}, nil
+}
+
+// ContentHash returns the hash a receipt states: SHA-256 over the letter as
+// the sender sent it, before sanitising, in this encoding (lp(x) is x's
+// length as a big-endian uint32 followed by x):
+//
+//	"postkasse/v1/content" | lp(recipient) | lp(subject) | lp(body) | lp(type) |
+//	lp(dueDate) | replyAllowed (one byte, 0 or 1) | for each document:
+//	lp(file name) | lp(content type) | SHA-256(content)
+//
+// It is "sha256:" followed by the hash in lowercase hex. The same
+// senderReference with the same hash is a repeat; with another, a conflict.
+func ContentHash(d *Delivery) string {
+	h := sha256.New()
+	lp := func(s string) {
+		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(s))))
+		h.Write([]byte(s))
+	}
+	h.Write([]byte("postkasse/v1/content"))
+	lp(d.Recipient.Number)
+	lp(d.Subject)
+	lp(d.Body)
+	lp(string(d.Type))
+	lp(d.DueDate)
+	if d.ReplyAllowed {
+		h.Write([]byte{1})
+	} else {
+		h.Write([]byte{0})
+	}
+	for _, doc := range d.Documents {
+		lp(doc.Name)
+		lp(doc.ContentType)
+		sum := sha256.Sum256(doc.Content)
+		h.Write(sum[:])
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}

@@ -1,0 +1,385 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/postkasse/postkasse/crypto"
+)
+
+// letterRecord is a letter as stored in the letters bucket. Subject, Body
+// and the documents' names are sealed with the letter's data key; SealedKey
+// is the data key sealed to the recipient. Everything else is in clear.
+type letterRecord struct {
+	ID              string
+	ResidentID      string
+	SenderID        string
+	SenderReference string
+	Type            LetterType
+	DueDate         string
+	ReplyAllowed    bool
+	DeliveredAt     time.Time
+	ReadAt          time.Time
+	Size            int64
+	ContentHash     string
+	SealedKey       []byte
+	Subject         []byte
+	Body            []byte
+	Documents       []documentRecord
+	Receipt         Receipt
+}
+
+// documentRecord describes one document; its sealed content is in the
+// documents bucket.
+type documentRecord struct {
+	Name        []byte // sealed
+	ContentType string
+	Size        int64
+}
+
+func (r *letterRecord) status() LetterStatus {
+	st := LetterStatus{ID: r.ID, Status: "delivered", DeliveredAt: r.DeliveredAt, ReadAt: r.ReadAt}
+	if !r.ReadAt.IsZero() {
+		st.Status = "read"
+	}
+	return st
+}
+
+func (r *letterRecord) binding() crypto.Binding {
+	return crypto.Binding{LetterID: r.ID, RecipientID: r.ResidentID, SenderID: r.SenderID}
+}
+
+// Keys of the index buckets.
+func mailboxKey(residentID string, at time.Time, letterID string) []byte {
+	k := append([]byte(residentID), 0)
+	k = binary.BigEndian.AppendUint64(k, uint64(at.UnixNano()))
+	return append(k, letterID...)
+}
+
+func referenceKey(senderID, ref string) []byte {
+	return append(append([]byte(senderID), 0), ref...)
+}
+
+func senderLetterKey(senderID, letterID string) []byte {
+	return append(append([]byte(senderID), 0), letterID...)
+}
+
+func documentKey(letterID string, index int) []byte {
+	return binary.BigEndian.AppendUint16([]byte(letterID), uint16(index))
+}
+
+// pendingDelivery is a sealed letter waiting for the committer.
+type pendingDelivery struct {
+	rec  *letterRecord
+	docs [][]byte // sealed contents
+	size int
+	// recipientKey is the public key the letter was sealed to; the commit
+	// checks it is still the recipient's.
+	recipientKey []byte
+	recipient    NationalID
+	orgNumber    string
+
+	result DeliveryResult
+	err    error
+	done   chan struct{}
+}
+
+// Deliver stores a letter from a sender in the recipient's mailbox. It
+// returns only after the letter is durably committed: the result's
+// DeliveredAt is the legal time of receipt. Delivery is idempotent on
+// (sender, SenderReference): the same content again returns the original
+// result with Repeated set; other content gives ErrDuplicateReference.
+// On any error nothing is stored.
+func (s *Store) Deliver(senderID string, d Delivery) (DeliveryResult, error) {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return DeliveryResult{}, ErrClosed
+	}
+	s.inflight.Add(1)
+	s.mu.RUnlock()
+	defer s.inflight.Done()
+
+	docs, err := s.checkDelivery(&d)
+	if err != nil {
+		return DeliveryResult{}, err
+	}
+	hash := ContentHash(&d)
+
+	// Look before sealing: a repeat or a refusal needs no crypto. The
+	// commit checks all of this again, as things may change meanwhile.
+	var recipient *residentRecord
+	var sender *senderRecord
+	var repeat *DeliveryResult
+	err = s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		if sender, err = activeSender(tx, senderID); err != nil {
+			return err
+		}
+		if repeat, err = repeated(tx, senderID, d.SenderReference, hash); repeat != nil || err != nil {
+			return err
+		}
+		recipient, err = recipientFor(tx, d.Recipient)
+		return err
+	})
+	if err != nil {
+		return DeliveryResult{}, err
+	}
+	if repeat != nil {
+		return *repeat, nil
+	}
+
+	p, err := s.seal(sender, recipient, &d, docs, hash)
+	if err != nil {
+		return DeliveryResult{}, fmt.Errorf("seal letter: %w", err)
+	}
+	s.queue <- p
+	<-p.done
+	return p.result, p.err
+}
+
+// repeated returns the original result when ref was delivered with the
+// same content hash, ErrDuplicateReference when with another, and nil, nil
+// when ref is new.
+func repeated(tx *bolt.Tx, senderID, ref, hash string) (*DeliveryResult, error) {
+	id := tx.Bucket(bucketReferences).Get(referenceKey(senderID, ref))
+	if id == nil {
+		return nil, nil
+	}
+	rec, err := getLetter(tx, string(id))
+	if err != nil {
+		return nil, err
+	}
+	if rec.ContentHash != hash {
+		return nil, fmt.Errorf("senderReference %q: %w", ref, ErrDuplicateReference)
+	}
+	return &DeliveryResult{Letter: rec.status(), Receipt: rec.Receipt, Repeated: true}, nil
+}
+
+func getLetter(tx *bolt.Tx, id string) (*letterRecord, error) {
+	var rec letterRecord
+	if err := getJSON(tx.Bucket(bucketLetters), []byte(id), &rec); err != nil {
+		return nil, fmt.Errorf("letter %s: %w", id, err)
+	}
+	return &rec, nil
+}
+
+// seal makes the letter's record with a fresh data key, sealed to the
+// recipient's public key and bound to the letter, recipient and sender.
+func (s *Store) seal(sender *senderRecord, recipient *residentRecord, d *Delivery, docs []DocumentInput, hash string) (*pendingDelivery, error) {
+	id, err := s.newID()
+	if err != nil {
+		return nil, err
+	}
+	rec := &letterRecord{
+		ID: id, ResidentID: recipient.ID, SenderID: sender.ID, SenderReference: d.SenderReference,
+		Type: d.Type, DueDate: d.DueDate, ReplyAllowed: d.ReplyAllowed, ContentHash: hash,
+	}
+	dk, err := crypto.NewDataKey(s.rand)
+	if err != nil {
+		return nil, err
+	}
+	defer dk.Zero()
+	var pub crypto.PublicKey
+	copy(pub[:], recipient.PublicKey)
+	if rec.SealedKey, err = crypto.SealDataKey(s.rand, dk, pub, rec.binding()); err != nil {
+		return nil, err
+	}
+	if rec.Subject, err = dk.SealField(s.rand, "subject", []byte(d.Subject)); err != nil {
+		return nil, err
+	}
+	if rec.Body, err = dk.SealField(s.rand, "body", []byte(d.Body)); err != nil {
+		return nil, err
+	}
+	p := &pendingDelivery{
+		rec: rec, recipientKey: recipient.PublicKey, recipient: d.Recipient,
+		orgNumber: sender.OrgNumber, done: make(chan struct{}),
+	}
+	for i, doc := range docs {
+		name, err := dk.SealField(s.rand, fmt.Sprintf("document/%d/name", i), []byte(doc.Name))
+		if err != nil {
+			return nil, err
+		}
+		content, err := dk.SealDocument(s.rand, fmt.Sprintf("document/%d", i), doc.Content)
+		if err != nil {
+			return nil, err
+		}
+		rec.Documents = append(rec.Documents, documentRecord{Name: name, ContentType: doc.ContentType, Size: int64(len(doc.Content))})
+		rec.Size += int64(len(doc.Content))
+		p.docs = append(p.docs, content)
+		p.size += len(content)
+	}
+	return p, nil
+}
+
+// commitLoop is the group committer: it takes every delivery waiting in
+// the queue (up to a batch's limits) and commits them in one transaction,
+// so N concurrent senders pay for one fsync, not N. A single sender pays
+// no extra wait: the loop commits as soon as it has anything.
+func (s *Store) commitLoop() {
+	defer s.committer.Done()
+	for {
+		var batch []*pendingDelivery
+		select {
+		case p := <-s.queue:
+			batch = append(batch, p)
+		case <-s.closing:
+			return
+		}
+		size := batch[0].size
+	fill:
+		for len(batch) < defaultMaxBatchLetters && size < defaultMaxBatchBytes {
+			select {
+			case p := <-s.queue:
+				batch = append(batch, p)
+				size += p.size
+			default:
+				break fill
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+// commit stores a batch in one transaction. When the transaction fails as
+// a whole (a write or the commit failed), each delivery is tried again on
+// its own, so one bad letter cannot fail the others.
+func (s *Store) commit(batch []*pendingDelivery) {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		now := s.now()
+		for _, p := range batch {
+			if err := s.apply(tx, p, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && len(batch) > 1 {
+		for _, p := range batch {
+			s.commit([]*pendingDelivery{p})
+		}
+		return
+	}
+	for _, p := range batch {
+		if err != nil {
+			p.result, p.err = DeliveryResult{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		close(p.done)
+	}
+}
+
+// apply checks one delivery against the state in tx and writes it. A
+// refusal is recorded in p.err and writes nothing; a returned error means a
+// write failed and the transaction must not commit.
+func (s *Store) apply(tx *bolt.Tx, p *pendingDelivery, now time.Time) error {
+	rec := p.rec
+	p.result, p.err = DeliveryResult{}, nil
+	refuse := func(err error) error { p.err = err; return nil }
+	if _, err := activeSender(tx, rec.SenderID); err != nil {
+		return refuse(err)
+	}
+	repeat, err := repeated(tx, rec.SenderID, rec.SenderReference, rec.ContentHash)
+	if err != nil {
+		return refuse(err)
+	}
+	if repeat != nil {
+		// The same letter was committed since Deliver looked: this one is
+		// a repeat, and its sealed copy is dropped.
+		p.result = *repeat
+		return nil
+	}
+	recipient, err := recipientFor(tx, p.recipient)
+	if err != nil {
+		return refuse(err)
+	}
+	if recipient.ID != rec.ResidentID || string(recipient.PublicKey) != string(p.recipientKey) {
+		return refuse(fmt.Errorf("recipient changed during delivery: %w", ErrUnavailable))
+	}
+
+	rec.DeliveredAt = now
+	receipt, err := s.receipt(rec, p.recipient, p.orgNumber)
+	if err != nil {
+		return err
+	}
+	rec.Receipt = receipt
+	if err := putJSON(tx.Bucket(bucketLetters), []byte(rec.ID), rec); err != nil {
+		return err
+	}
+	docs := tx.Bucket(bucketDocuments)
+	for i, content := range p.docs {
+		if err := docs.Put(documentKey(rec.ID, i), content); err != nil {
+			return err
+		}
+	}
+	puts := []struct {
+		bucket   []byte
+		key, val []byte
+	}{
+		{bucketMailbox, mailboxKey(rec.ResidentID, now, rec.ID), nil},
+		{bucketReferences, referenceKey(rec.SenderID, rec.SenderReference), []byte(rec.ID)},
+		{bucketSenderLetters, senderLetterKey(rec.SenderID, rec.ID), nil},
+	}
+	for _, put := range puts {
+		if err := tx.Bucket(put.bucket).Put(put.key, put.val); err != nil {
+			return err
+		}
+	}
+	if err := s.appendAudit(tx, now, "sender:"+rec.SenderID, "deliver", "letter:"+rec.ID); err != nil {
+		return err
+	}
+	p.result = DeliveryResult{Letter: rec.status(), Receipt: receipt}
+	return nil
+}
+
+// receipt signs the appliance's statement that rec was delivered.
+func (s *Store) receipt(rec *letterRecord, recipient NationalID, orgNumber string) (Receipt, error) {
+	payload, err := json.Marshal(ReceiptPayload{
+		Version: 1, LetterID: rec.ID, SenderID: rec.SenderID, SenderOrgNumber: orgNumber,
+		Recipient: recipient.Number, SenderReference: rec.SenderReference,
+		ContentHash: rec.ContentHash, DeliveredAt: rec.DeliveredAt,
+	})
+	if err != nil {
+		return Receipt{}, err
+	}
+	return Receipt{
+		Payload:   payload,
+		Signature: s.signer.Sign("receipt", payload),
+		KeyID:     crypto.KeyID(s.signer.PublicKey()),
+	}, nil
+}
+
+// VerifyReceipt checks a receipt's signature with the appliance's key and
+// returns what it states.
+func (s *Store) VerifyReceipt(r Receipt) (ReceiptPayload, error) {
+	if !crypto.Verify(s.signer.PublicKey(), "receipt", r.Payload, r.Signature) {
+		return ReceiptPayload{}, errors.New("receipt signature does not verify")
+	}
+	var p ReceiptPayload
+	if err := json.Unmarshal(r.Payload, &p); err != nil {
+		return ReceiptPayload{}, fmt.Errorf("decode receipt: %w", err)
+	}
+	return p, nil
+}
+
+// LetterStatus returns the status of a letter for the sender that sent it.
+// Another sender's letter is ErrNotFound.
+func (s *Store) LetterStatus(senderID, letterID string) (LetterStatus, error) {
+	var out LetterStatus
+	err := s.db.View(func(tx *bolt.Tx) error {
+		rec, err := getLetter(tx, letterID)
+		if err != nil {
+			return err
+		}
+		if rec.SenderID != senderID {
+			return fmt.Errorf("letter %s: %w", letterID, ErrNotFound)
+		}
+		out = rec.status()
+		return nil
+	})
+	return out, err
+}

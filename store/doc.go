@@ -1,0 +1,66 @@
+// Package store owns Postkasse's domain and its persistence: residents,
+// senders and their certificates, letters and their documents, read state,
+// sessions and the audit log, in one bbolt file (DATA/postkasse.db). Every
+// exported operation is one bbolt transaction that keeps the invariants
+// below; handlers and jobs parse, call the store and respond.
+//
+// # Invariants
+//
+//   - A letter's subject, body, file names and document contents are stored
+//     only sealed with its data key (package crypto); the data key only
+//     sealed to the recipient's public key, bound to the letter id, the
+//     recipient id and the sender id. A resident's private key is stored
+//     only wrapped (password, recovery key, session).
+//   - A letter is acknowledged (Deliver returns) only after the transaction
+//     that wrote it has committed, which bbolt fsyncs. Concurrent deliveries
+//     are committed together (group commit) by one goroutine, so they share
+//     the fsync; a delivery that is refused writes nothing, and a failed
+//     batch is retried letter by letter.
+//   - (sender, senderReference) names at most one letter. The same
+//     reference with the same content hash returns the original result;
+//     with another hash it is refused.
+//   - Every delivery, login, logout, first reading and enrolment appends an
+//     audit entry in the same transaction.
+//
+// # Buckets
+//
+// All ids are 128-bit random numbers in lowercase hex (32 bytes). Times are
+// UTC. Records are JSON. Numbers in keys are big-endian, so keys sort in
+// numeric order.
+//
+//	meta               "schema" → uint32 schema version
+//	                   "signing-seed" → Ed25519 seed of the appliance's receipt key (32 bytes)
+//	                   "created" → RFC 3339 time the database was made
+//	residents          residentID → residentRecord: national id, name, status, public key,
+//	                   password wrapping and recovery wrapping of the private key, times
+//	residents-by-nid   national id digits → residentID
+//	senders            senderID → senderRecord: name, organisation number, kind, revoked,
+//	                   bound certificates (fingerprint, serial, expiry, revoked)
+//	sender-certs       SHA-256 of a certificate's DER, hex → senderID
+//	letters            letterID → letterRecord: resident, sender, senderReference, type,
+//	                   due date, times, size, content hash, sealed data key, sealed subject,
+//	                   body and file names, content types and sizes, signed receipt
+//	documents          letterID | uint16 index → sealed document content (crypto's chunked format)
+//	mailbox            residentID | 0x00 | uint64 deliveredAt (Unix ns) | letterID → empty;
+//	                   a resident's letters in delivery order
+//	references         senderID | 0x00 | senderReference → letterID (idempotency)
+//	sender-letters     senderID | 0x00 | letterID → empty (since schema 2)
+//	sessions           sessionID (16 bytes) → sessionRecord: resident, session wrapping of the
+//	                   private key, created, last seen, expires
+//	audit              uint64 sequence → AuditEntry JSON
+//
+// # What stays in clear
+//
+// National identity numbers and names of residents; senders and their
+// certificates; for each letter: sender, recipient, senderReference, type,
+// due date, reply flag, times, sizes, content types, the content hash (a
+// SHA-256 over the letter as sent, so someone holding the database can
+// confirm a guess of a letter's exact content) and the signed receipt.
+//
+// # Schema versions
+//
+// The meta bucket's "schema" says which version the file has. Open applies
+// the missing steps of the upgrade record in schema.go in order, each in
+// one transaction with its new version number. A newer file than the code
+// knows is refused.
+package store

@@ -1,0 +1,188 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/postkasse/postkasse/crypto"
+)
+
+// Mailbox is a resident's mailbox opened by a live session: it holds the
+// resident's unwrapped private key for the length of one request. Only
+// letters addressed to this resident can be read through it.
+type Mailbox struct {
+	s         *Store
+	resident  Resident
+	key       *crypto.PrivateKey
+	sessionID string
+}
+
+// Resident returns the mailbox's owner.
+func (m *Mailbox) Resident() Resident { return m.resident }
+
+// Close forgets the private key.
+func (m *Mailbox) Close() { m.key.Zero() }
+
+// open returns the letter's data key; a letter of another resident is
+// ErrNotFound.
+func (m *Mailbox) open(tx *bolt.Tx, letterID string) (*letterRecord, *crypto.DataKey, error) {
+	rec, err := getLetter(tx, letterID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rec.ResidentID != m.resident.ID {
+		return nil, nil, fmt.Errorf("letter %s: %w", letterID, ErrNotFound)
+	}
+	dk, err := m.key.OpenDataKey(rec.SealedKey, rec.binding())
+	if err != nil {
+		return nil, nil, fmt.Errorf("open letter %s: %w", letterID, err)
+	}
+	return rec, dk, nil
+}
+
+func (m *Mailbox) summary(tx *bolt.Tx, rec *letterRecord, dk *crypto.DataKey, senders map[string]*senderRecord) (LetterSummary, error) {
+	subject, err := dk.OpenField("subject", rec.Subject)
+	if err != nil {
+		return LetterSummary{}, fmt.Errorf("open letter %s: %w", rec.ID, err)
+	}
+	sender, ok := senders[rec.SenderID]
+	if !ok {
+		if sender, err = getSender(tx, rec.SenderID); err != nil {
+			return LetterSummary{}, err
+		}
+		senders[rec.SenderID] = sender
+	}
+	return LetterSummary{
+		ID: rec.ID, SenderID: rec.SenderID, SenderName: sender.Name, SenderKind: sender.Kind,
+		Subject: string(subject), Type: rec.Type, DeliveredAt: rec.DeliveredAt, ReadAt: rec.ReadAt,
+		DueDate: rec.DueDate, Documents: len(rec.Documents), Size: rec.Size,
+	}, nil
+}
+
+// Inbox returns the mailbox's letters, newest first.
+func (m *Mailbox) Inbox() ([]LetterSummary, error) {
+	var out []LetterSummary
+	err := m.s.db.View(func(tx *bolt.Tx) error {
+		prefix := append([]byte(m.resident.ID), 0)
+		senders := map[string]*senderRecord{}
+		c := tx.Bucket(bucketMailbox).Cursor()
+		// Seek past the prefix and walk backwards: newest first.
+		k, _ := c.Seek(append(bytes.Clone(prefix), 0xff))
+		if k == nil {
+			k, _ = c.Last()
+		} else {
+			k, _ = c.Prev()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
+			letterID := string(k[len(prefix)+8:])
+			rec, dk, err := m.open(tx, letterID)
+			if err != nil {
+				return err
+			}
+			sum, err := m.summary(tx, rec, dk, senders)
+			dk.Zero()
+			if err != nil {
+				return err
+			}
+			out = append(out, sum)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Letter opens a letter of this mailbox and marks it read at the first
+// opening. Another resident's letter is ErrNotFound.
+func (m *Mailbox) Letter(id string) (Letter, error) {
+	var out Letter
+	err := m.s.db.View(func(tx *bolt.Tx) error {
+		rec, dk, err := m.open(tx, id)
+		if err != nil {
+			return err
+		}
+		defer dk.Zero()
+		sum, err := m.summary(tx, rec, dk, map[string]*senderRecord{})
+		if err != nil {
+			return err
+		}
+		body, err := dk.OpenField("body", rec.Body)
+		if err != nil {
+			return fmt.Errorf("open letter %s body: %w", id, err)
+		}
+		out = Letter{LetterSummary: sum, Body: string(body), ReplyAllowed: rec.ReplyAllowed,
+			SenderReference: rec.SenderReference, Receipt: rec.Receipt}
+		for i, doc := range rec.Documents {
+			name, err := dk.OpenField(fmt.Sprintf("document/%d/name", i), doc.Name)
+			if err != nil {
+				return fmt.Errorf("open letter %s document %d: %w", id, i, err)
+			}
+			out.Documents = append(out.Documents, DocumentInfo{Index: i, Name: string(name), ContentType: doc.ContentType, Size: doc.Size})
+		}
+		return nil
+	})
+	if err != nil {
+		return Letter{}, err
+	}
+	if out.ReadAt.IsZero() {
+		if out.ReadAt, err = m.markRead(id); err != nil {
+			return Letter{}, err
+		}
+	}
+	return out, nil
+}
+
+// markRead records the first opening of a letter and returns its time.
+func (m *Mailbox) markRead(id string) (readAt time.Time, err error) {
+	now := m.s.now()
+	err = m.s.update(func(tx *bolt.Tx) error {
+		rec, err := getLetter(tx, id)
+		if err != nil {
+			return err
+		}
+		if !rec.ReadAt.IsZero() {
+			readAt = rec.ReadAt
+			return nil
+		}
+		rec.ReadAt, readAt = now, now
+		if err := putJSON(tx.Bucket(bucketLetters), []byte(id), rec); err != nil {
+			return err
+		}
+		return m.s.appendAudit(tx, now, "resident:"+m.resident.ID, "read", "letter:"+id)
+	})
+	return readAt, err
+}
+
+// Document opens one document of a letter of this mailbox.
+func (m *Mailbox) Document(letterID string, index int) (Document, error) {
+	var out Document
+	err := m.s.db.View(func(tx *bolt.Tx) error {
+		rec, dk, err := m.open(tx, letterID)
+		if err != nil {
+			return err
+		}
+		defer dk.Zero()
+		if index < 0 || index >= len(rec.Documents) {
+			return fmt.Errorf("letter %s document %d: %w", letterID, index, ErrNotFound)
+		}
+		doc := rec.Documents[index]
+		name, err := dk.OpenField(fmt.Sprintf("document/%d/name", index), doc.Name)
+		if err != nil {
+			return fmt.Errorf("open letter %s document %d: %w", letterID, index, err)
+		}
+		sealed := tx.Bucket(bucketDocuments).Get(documentKey(letterID, index))
+		if sealed == nil {
+			return errors.New("document content missing")
+		}
+		content, err := dk.OpenDocument(fmt.Sprintf("document/%d", index), sealed)
+		if err != nil {
+			return fmt.Errorf("open letter %s document %d: %w", letterID, index, err)
+		}
+		out = Document{DocumentInfo: DocumentInfo{Index: index, Name: string(name), ContentType: doc.ContentType, Size: doc.Size}, Content: content}
+		return nil
+	})
+	return out, err
+}
