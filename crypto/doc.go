@@ -42,12 +42,12 @@
 // derivations use HKDF-SHA-256 (RFC 5869) with a label of the form
 // "postkasse/v1/<purpose>"; no key is ever used for two purposes.
 //
-//	password wrapping   01 | time u32 | memoryKiB u32 | threads u8 | salt[16] | nonce[24] | secretbox(priv[32])   (110 bytes)
+//	password wrapping   01 | time u32 | memoryKiB u32 | threads u8 | salt[16] | nonce[24] | secretbox(priv[32])    (98 bytes)
 //	                    key = HKDF(Argon2id(password, salt, time, memory, threads, 32), info "postkasse/v1/password-wrap")
 //	recovery wrapping   01 | nonce[24] | secretbox(priv[32])                                                      (73 bytes)
 //	                    key = HKDF(recoveryKey, info "postkasse/v1/recovery-wrap")
 //	session wrapping    01 | nonce[24] | secretbox(priv[32])                                                      (73 bytes)
-//	                    key = HKDF(secret, salt sessionID, info "postkasse/v1/session-wrap")
+//	                    key = HKDF(secret, info "postkasse/v1/session-wrap" | lp(sessionID))
 //	sealed data key     01 | ephemeral[32] | nonce[24] | secretbox(dataKey[32])                                   (105 bytes)
 //	                    key = HKDF(X25519(ephemeral, recipient), salt ephemeral|recipient,
 //	                               info "postkasse/v1/data-key" | lp(letterID) | lp(recipientID) | lp(senderID))
@@ -62,9 +62,15 @@
 // in the nonce make reordered, dropped or truncated chunks fail to open.
 // An empty document is one empty last chunk.
 //
+// Ids are bound through HKDF's info, length-prefixed, never through its
+// salt: the salt is an HMAC key, which HMAC zero-pads, so "abc" and
+// "abc\x00" would be the same salt. The only salts used are fixed-length
+// public keys.
+//
 // Receipts and checkpoints are signed with Ed25519 (RFC 8032) over
-// "postkasse/v1/<kind>" | 0x00 | message, so a signature for one kind of
-// statement is never valid for another.
+// "postkasse/v1/<kind>" | 0x00 | message, where kind is not empty and has no
+// 0x00 byte, so a signature for one kind of statement is never valid for
+// another.
 //
 // Known-answer vectors for every format are in testdata/vectors.json; the
 // tests regenerate them from fixed randomness and compare byte for byte.

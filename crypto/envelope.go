@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"math"
 
 	"golang.org/x/crypto/curve25519"
 	"golang.org/x/crypto/nacl/secretbox"
@@ -22,11 +21,10 @@ type Binding struct {
 func (b Binding) info() (string, error) {
 	out := []byte("postkasse/v1/data-key")
 	for _, s := range []string{b.LetterID, b.RecipientID, b.SenderID} {
-		if len(s) == 0 || len(s) > math.MaxUint16 {
-			return "", fmt.Errorf("binding field of %d bytes: %w", len(s), ErrFormat)
+		var err error
+		if out, err = appendLengthPrefixed(out, s); err != nil {
+			return "", fmt.Errorf("binding: %w", err)
 		}
-		out = binary.BigEndian.AppendUint16(out, uint16(len(s)))
-		out = append(out, s...)
 	}
 	return string(out), nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/curve25519"
@@ -208,24 +209,56 @@ func UnwrapWithRecoveryKey(wrapped []byte, rk RecoveryKey) (*PrivateKey, error) 
 // SessionSecretSize is the length of the secret a session cookie carries.
 const SessionSecretSize = 32
 
-// WrapForSession wraps k for one session: with a key derived from the
-// cookie's secret and the session's id. The server keeps the wrapping; only
-// the cookie can open it.
-func WrapForSession(rand io.Reader, k *PrivateKey, secret, sessionID []byte) ([]byte, error) {
+// sessionKey derives the key of a session wrapping. The session id goes into
+// HKDF's info with a length prefix, not into its salt: HKDF's salt is an
+// HMAC key, which HMAC pads with zero bytes (and hashes when it is longer
+// than 64 bytes), so as a salt the ids "abc" and "abc\x00" would give the
+// same key and a wrapping would open under a session id it was not made for.
+func sessionKey(secret, sessionID []byte) ([keySize]byte, error) {
 	if len(secret) != SessionSecretSize {
-		return nil, fmt.Errorf("session secret of %d bytes: %w", len(secret), ErrFormat)
+		return [keySize]byte{}, fmt.Errorf("session secret of %d bytes: %w", len(secret), ErrFormat)
 	}
-	key := derive(secret, sessionID, "postkasse/v1/session-wrap")
+	info, err := appendLengthPrefixed([]byte("postkasse/v1/session-wrap"), string(sessionID))
+	if err != nil {
+		return [keySize]byte{}, fmt.Errorf("session id: %w", err)
+	}
+	return derive(secret, nil, string(info)), nil
+}
+
+// appendLengthPrefixed appends lp(s): s's length as a big-endian u16, then
+// s. A sequence of lp fields decodes in one way only, so two different
+// lists of ids never give the same HKDF info. Empty fields are refused: an
+// empty id binds nothing.
+func appendLengthPrefixed(out []byte, s string) ([]byte, error) {
+	if len(s) == 0 || len(s) > math.MaxUint16 {
+		return nil, fmt.Errorf("field of %d bytes: %w", len(s), ErrFormat)
+	}
+	out = binary.BigEndian.AppendUint16(out, uint16(len(s)))
+	return append(out, s...), nil
+}
+
+// WrapForSession wraps k for one session: with a key derived from the
+// cookie's secret and the session's id (1 to 65535 bytes). The server keeps
+// the wrapping; only the cookie can open it, and only for that session id.
+func WrapForSession(rand io.Reader, k *PrivateKey, secret, sessionID []byte) ([]byte, error) {
+	key, err := sessionKey(secret, sessionID)
+	if err != nil {
+		return nil, err
+	}
 	defer clear(key[:])
 	return sealKey(rand, []byte{formatV1}, &key, k)
 }
 
-// UnwrapForSession opens a session wrapping with the cookie's secret.
+// UnwrapForSession opens a session wrapping with the cookie's secret. A
+// wrong secret or session id gives ErrOpen.
 func UnwrapForSession(wrapped, secret, sessionID []byte) (*PrivateKey, error) {
-	if len(wrapped) != wrapLenKey || wrapped[0] != formatV1 || len(secret) != SessionSecretSize {
+	if len(wrapped) != wrapLenKey || wrapped[0] != formatV1 {
 		return nil, fmt.Errorf("session wrapping: %w", ErrFormat)
 	}
-	key := derive(secret, sessionID, "postkasse/v1/session-wrap")
+	key, err := sessionKey(secret, sessionID)
+	if err != nil {
+		return nil, err
+	}
 	defer clear(key[:])
 	return openKey(wrapped[1:], &key)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Signer is the appliance's Ed25519 signing key, for delivery receipts and
@@ -45,6 +46,15 @@ func KeyID(pub ed25519.PublicKey) string {
 	return hex.EncodeToString(sum[:8])
 }
 
+// validKind reports whether kind may name a kind of statement. The signed
+// bytes are "postkasse/v1/" | kind | 0x00 | msg; they decode in one way only
+// because kind has no 0x00 byte. Without that rule kind "receipt\x00a" with
+// message "b" would sign the same bytes as kind "receipt" with message
+// "a\x00b".
+func validKind(kind string) bool {
+	return kind != "" && !strings.Contains(kind, "\x00")
+}
+
 func signedMessage(kind string, msg []byte) []byte {
 	out := make([]byte, 0, len("postkasse/v1/")+len(kind)+1+len(msg))
 	out = append(out, "postkasse/v1/"...)
@@ -54,15 +64,21 @@ func signedMessage(kind string, msg []byte) []byte {
 }
 
 // Sign signs msg as a statement of the given kind ("receipt",
-// "checkpoint").
+// "checkpoint"). Kinds are constants of the calling code: Sign panics if
+// kind is empty or contains a 0x00 byte, which would make signatures of
+// different statements ambiguous.
 func (s *Signer) Sign(kind string, msg []byte) []byte {
+	if !validKind(kind) {
+		panic(fmt.Sprintf("crypto: invalid signature kind %q", kind))
+	}
 	return ed25519.Sign(s.key, signedMessage(kind, msg))
 }
 
 // Verify reports whether sig is pub's signature of msg as a statement of
 // the given kind.
 func Verify(pub ed25519.PublicKey, kind string, msg, sig []byte) bool {
-	if len(pub) != ed25519.PublicKeySize {
+	// ed25519.Verify panics on a public key of the wrong length.
+	if len(pub) != ed25519.PublicKeySize || !validKind(kind) {
 		return false
 	}
 	return ed25519.Verify(pub, signedMessage(kind, msg), sig)
