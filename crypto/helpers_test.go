@@ -2,6 +2,7 @@ package crypto
 
 import (
 	"crypto/rand"
+	"encoding/hex"
 	"testing"
 )
 
@@ -33,6 +34,25 @@ func randomBytes(t testing.TB, n int) []byte {
 	t.Helper()
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// testDocument returns n bytes that differ from chunk to chunk, so that a
+// chunk moved to another place changes the plaintext.
+func testDocument(n int) []byte {
+	doc := make([]byte, n)
+	for i := range doc {
+		doc[i] = byte(i % 251)
+	}
+	return doc
+}
+
+func mustHex(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return b

@@ -1,0 +1,356 @@
+package crypto
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"testing"
+
+	"golang.org/x/crypto/nacl/secretbox"
+)
+
+var testBinding = Binding{LetterID: "letter-1", RecipientID: "resident-1", SenderID: "sender-1"}
+
+func TestDataKeyRoundTrip(t *testing.T) {
+	t.Parallel()
+	k := mustKeyPair(t)
+	dk := mustDataKey(t)
+	sealed, err := SealDataKey(rand.Reader, dk, k.Public(), testBinding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sealed) != 105 {
+		t.Errorf("sealed data key is %d bytes, want 105", len(sealed))
+	}
+	got, err := k.OpenDataKey(sealed, testBinding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.b != dk.b {
+		t.Error("opened another data key")
+	}
+	// A fresh ephemeral key each time.
+	again, err := SealDataKey(rand.Reader, dk, k.Public(), testBinding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(again[1:33], sealed[1:33]) {
+		t.Error("two sealings share an ephemeral key")
+	}
+}
+
+func TestDataKeyBinding(t *testing.T) {
+	t.Parallel()
+	k := mustKeyPair(t)
+	dk := mustDataKey(t)
+	sealed, err := SealDataKey(rand.Reader, dk, k.Public(), testBinding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		b    Binding
+	}{
+		{"another letter", Binding{"letter-2", "resident-1", "sender-1"}},
+		{"another recipient", Binding{"letter-1", "resident-2", "sender-1"}},
+		{"another sender", Binding{"letter-1", "resident-1", "sender-2"}},
+		// The ids are length-prefixed: moving bytes between them changes the key.
+		{"bytes moved between ids", Binding{"letter-1r", "esident-1", "sender-1"}},
+		{"ids swapped", Binding{"resident-1", "letter-1", "sender-1"}},
+		{"id extended with 0x00", Binding{"letter-1\x00", "resident-1", "sender-1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if _, err := k.OpenDataKey(sealed, tt.b); !errors.Is(err, ErrOpen) {
+				t.Errorf("err = %v, want ErrOpen", err)
+			}
+		})
+	}
+	t.Run("another resident", func(t *testing.T) {
+		t.Parallel()
+		other := mustKeyPair(t)
+		if _, err := other.OpenDataKey(sealed, testBinding); !errors.Is(err, ErrOpen) {
+			t.Errorf("err = %v, want ErrOpen", err)
+		}
+	})
+}
+
+func TestDataKeyMalformed(t *testing.T) {
+	t.Parallel()
+	k := mustKeyPair(t)
+	dk := mustDataKey(t)
+	sealed, err := SealDataKey(rand.Reader, dk, k.Public(), testBinding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{
+		"nil":       nil,
+		"short":     sealed[:104],
+		"long":      append(bytes.Clone(sealed), 0),
+		"version 2": append([]byte{2}, sealed[1:]...),
+	} {
+		if _, err := k.OpenDataKey(b, testBinding); !errors.Is(err, ErrFormat) {
+			t.Errorf("%s: err = %v, want ErrFormat", name, err)
+		}
+	}
+	for _, b := range []Binding{
+		{"", "resident-1", "sender-1"},
+		{"letter-1", "", "sender-1"},
+		{"letter-1", "resident-1", ""},
+		{string(make([]byte, 65536)), "resident-1", "sender-1"},
+	} {
+		if _, err := k.OpenDataKey(sealed, b); !errors.Is(err, ErrFormat) {
+			t.Errorf("binding with %d-, %d-, %d-byte ids: err = %v, want ErrFormat",
+				len(b.LetterID), len(b.RecipientID), len(b.SenderID), err)
+		}
+		if _, err := SealDataKey(rand.Reader, dk, k.Public(), b); !errors.Is(err, ErrFormat) {
+			t.Errorf("SealDataKey with %d-, %d-, %d-byte ids: err = %v, want ErrFormat",
+				len(b.LetterID), len(b.RecipientID), len(b.SenderID), err)
+		}
+	}
+	// Every changed byte fails, including the top bit of the ephemeral key,
+	// which X25519 ignores (RFC 7748 §5) but the HKDF salt does not.
+	for _, i := range []int{1, 32, 33, 56, 57, 104} {
+		for _, bit := range []byte{0x01, 0x80} {
+			b := bytes.Clone(sealed)
+			b[i] ^= bit
+			if _, err := k.OpenDataKey(b, testBinding); !errors.Is(err, ErrOpen) {
+				t.Errorf("byte %d bit %#x flipped: err = %v, want ErrOpen", i, bit, err)
+			}
+		}
+	}
+	// A low-order ephemeral key (here zero) gives an all-zero shared secret.
+	b := bytes.Clone(sealed)
+	clear(b[1:33])
+	if _, err := k.OpenDataKey(b, testBinding); !errors.Is(err, ErrOpen) {
+		t.Errorf("zero ephemeral key: err = %v, want ErrOpen", err)
+	}
+	if _, err := SealDataKey(rand.Reader, dk, PublicKey{}, testBinding); !errors.Is(err, ErrFormat) {
+		t.Errorf("sealing to the zero public key: err = %v, want ErrFormat", err)
+	}
+}
+
+func TestFieldRoundTrip(t *testing.T) {
+	t.Parallel()
+	dk := mustDataKey(t)
+	tests := []struct {
+		label     string
+		plaintext []byte
+	}{
+		{"subject", []byte("Decision on your application for housing benefit")},
+		{"body", bytes.Repeat([]byte("Dear resident, "), 1000)},
+		{"document/0/name", []byte("afgørelse.pdf")},
+		{"empty", []byte{}},
+		{"", []byte("empty label")},
+	}
+	for _, tt := range tests {
+		sealed, err := dk.SealField(rand.Reader, tt.label, tt.plaintext)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := 1 + 24 + len(tt.plaintext) + secretbox.Overhead; len(sealed) != want {
+			t.Errorf("%q: sealed %d bytes, want %d", tt.label, len(sealed), want)
+		}
+		got, err := dk.OpenField(tt.label, sealed)
+		if err != nil {
+			t.Fatalf("%q: %v", tt.label, err)
+		}
+		if !bytes.Equal(got, tt.plaintext) {
+			t.Errorf("%q: opened %q, want %q", tt.label, got, tt.plaintext)
+		}
+	}
+}
+
+func TestFieldBinding(t *testing.T) {
+	t.Parallel()
+	dk := mustDataKey(t)
+	other := mustDataKey(t)
+	sealed, err := dk.SealField(rand.Reader, "subject", []byte("Your tax assessment"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		dk    *DataKey
+		label string
+		b     []byte
+	}{
+		{"another label", dk, "body", sealed},
+		{"label prefix", dk, "subjec", sealed},
+		{"another letter's data key", other, "subject", sealed},
+		{"version byte kept, nonce changed", dk, "subject", flip(sealed, 1)},
+		{"ciphertext changed", dk, "subject", flip(sealed, 30)},
+		{"tag changed", dk, "subject", flip(sealed, len(sealed)-1)},
+		{"truncated", dk, "subject", sealed[:len(sealed)-1]},
+		{"extended", dk, "subject", append(bytes.Clone(sealed), 0)},
+	}
+	for _, tt := range tests {
+		if _, err := tt.dk.OpenField(tt.label, tt.b); !errors.Is(err, ErrOpen) {
+			t.Errorf("%s: err = %v, want ErrOpen", tt.name, err)
+		}
+	}
+	// A field never opens as a document, nor a document as a field: their
+	// keys come from different labels.
+	doc, err := dk.SealDocument(rand.Reader, "subject", []byte("Your tax assessment"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dk.OpenField("subject", doc); !errors.Is(err, ErrOpen) {
+		t.Errorf("document opened as a field: err = %v", err)
+	}
+	for name, b := range map[string][]byte{
+		"nil":        nil,
+		"too short":  sealed[:1+24+secretbox.Overhead-1],
+		"version 2":  append([]byte{2}, sealed[1:]...),
+		"version 0":  append([]byte{0}, sealed[1:]...),
+		"only a tag": sealed[:1+24],
+	} {
+		if _, err := dk.OpenField("subject", b); !errors.Is(err, ErrFormat) {
+			t.Errorf("%s: err = %v, want ErrFormat", name, err)
+		}
+	}
+}
+
+func flip(b []byte, i int) []byte {
+	c := bytes.Clone(b)
+	c[i] ^= 0x01
+	return c
+}
+
+func TestDocumentRoundTrip(t *testing.T) {
+	t.Parallel()
+	dk := mustDataKey(t)
+	for _, n := range []int{0, 1, 100, ChunkSize - 1, ChunkSize, ChunkSize + 1, 2 * ChunkSize, 3 * ChunkSize, 3*ChunkSize + 7} {
+		doc := testDocument(n)
+		sealed, err := dk.SealDocument(rand.Reader, "document/0", doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sealed) != SealedDocumentSize(n) {
+			t.Errorf("%d bytes: sealed %d bytes, SealedDocumentSize says %d", n, len(sealed), SealedDocumentSize(n))
+		}
+		got, err := dk.OpenDocument("document/0", sealed)
+		if err != nil {
+			t.Fatalf("%d bytes: %v", n, err)
+		}
+		if !bytes.Equal(got, doc) {
+			t.Errorf("%d bytes: opened another document", n)
+		}
+	}
+}
+
+func TestSealedDocumentSize(t *testing.T) {
+	t.Parallel()
+	const o = secretbox.Overhead
+	tests := []struct{ n, want int }{
+		{0, 17 + o},                             // one empty last chunk
+		{1, 17 + 1 + o},                         // one chunk
+		{ChunkSize - 1, 17 + ChunkSize - 1 + o}, // one chunk
+		{ChunkSize, 17 + ChunkSize + o},         // one full last chunk, no empty chunk after it
+		{ChunkSize + 1, 17 + ChunkSize + 1 + 2*o},
+		{3 * ChunkSize, 17 + 3*ChunkSize + 3*o},
+	}
+	for _, tt := range tests {
+		if got := SealedDocumentSize(tt.n); got != tt.want {
+			t.Errorf("SealedDocumentSize(%d) = %d, want %d", tt.n, got, tt.want)
+		}
+	}
+}
+
+// chunks splits a sealed document into its header and sealed chunks.
+func chunks(sealed []byte) (header []byte, cs [][]byte) {
+	const sealedChunk = ChunkSize + secretbox.Overhead
+	header, body := sealed[:1+prefixSize], sealed[1+prefixSize:]
+	for len(body) > 0 {
+		n := min(len(body), sealedChunk)
+		cs = append(cs, body[:n])
+		body = body[n:]
+	}
+	return header, cs
+}
+
+func join(header []byte, cs ...[]byte) []byte {
+	out := bytes.Clone(header)
+	for _, c := range cs {
+		out = append(out, c...)
+	}
+	return out
+}
+
+func TestDocumentTampering(t *testing.T) {
+	t.Parallel()
+	dk := mustDataKey(t)
+	other := mustDataKey(t)
+	seal := func(n int) []byte {
+		t.Helper()
+		sealed, err := dk.SealDocument(rand.Reader, "document/0", testDocument(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sealed
+	}
+	three := seal(3 * ChunkSize) // three full chunks, the last one marked last
+	h, c := chunks(three)
+	threePlus := seal(3*ChunkSize + 10) // three full chunks and a short last one
+	hp, cp := chunks(threePlus)
+	exact := seal(2 * ChunkSize) // two full chunks
+	he, ce := chunks(exact)
+	one := seal(10)
+	empty := seal(0)
+	// A chunk sealed for another document under the same key and label.
+	_, foreign := chunks(seal(3 * ChunkSize))
+
+	tests := []struct {
+		name  string
+		dk    *DataKey
+		label string
+		b     []byte
+	}{
+		{"another label", dk, "document/1", three},
+		{"another letter's data key", other, "document/0", three},
+		{"two chunks swapped", dk, "document/0", join(h, c[1], c[0], c[2])},
+		{"middle chunk dropped", dk, "document/0", join(h, c[0], c[2])},
+		{"last chunk dropped", dk, "document/0", join(h, c[0], c[1])},
+		{"last short chunk dropped", dk, "document/0", join(hp, cp[0], cp[1], cp[2])},
+		{"first chunk dropped", dk, "document/0", join(h, c[1], c[2])},
+		{"last chunk repeated", dk, "document/0", join(h, c[0], c[1], c[2], c[2])},
+		{"chunk appended after a full last chunk", dk, "document/0", join(he, ce[0], ce[1], ce[0])},
+		{"chunk appended after a short last chunk", dk, "document/0", join(hp, cp[0], cp[1], cp[2], cp[3], cp[0])},
+		{"empty chunk appended after a full last chunk", dk, "document/0", join(he, ce[0], ce[1], make([]byte, secretbox.Overhead))},
+		{"chunk from another document", dk, "document/0", join(h, c[0], foreign[1], c[2])},
+		{"other document's prefix", dk, "document/0", join(hp, c[0], c[1], c[2])},
+		{"last byte cut", dk, "document/0", three[:len(three)-1]},
+		{"last 16 bytes cut", dk, "document/0", three[:len(three)-16]},
+		{"cut inside the last chunk's tag", dk, "document/0", threePlus[:len(threePlus)-20]},
+		{"cut to an empty last chunk", dk, "document/0", threePlus[:len(threePlus)-(10+secretbox.Overhead)+secretbox.Overhead]},
+		{"byte appended", dk, "document/0", append(bytes.Clone(three), 0)},
+		{"bit flipped in prefix", dk, "document/0", flip(three, 5)},
+		{"bit flipped in first chunk", dk, "document/0", flip(three, 100)},
+		{"bit flipped in last tag", dk, "document/0", flip(three, len(three)-1)},
+		{"bit flipped in one-chunk document", dk, "document/0", flip(one, len(one)-3)},
+		{"empty document opened with another label", dk, "document/1", empty},
+		{"empty document's tag flipped", dk, "document/0", flip(empty, len(empty)-1)},
+		{"one chunk cut to empty", dk, "document/0", one[:len(one)-10]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got, err := tt.dk.OpenDocument(tt.label, tt.b); !errors.Is(err, ErrOpen) || got != nil {
+				t.Errorf("err = %v, %d bytes; want ErrOpen and nothing", err, len(got))
+			}
+		})
+	}
+	for name, b := range map[string][]byte{
+		"nil":            nil,
+		"header only":    three[:1+prefixSize],
+		"header+15":      three[:1+prefixSize+secretbox.Overhead-1],
+		"version 2":      append([]byte{2}, three[1:]...),
+		"version 0":      append([]byte{0}, empty[1:]...),
+		"short by a tag": empty[:len(empty)-1],
+	} {
+		if _, err := dk.OpenDocument("document/0", b); !errors.Is(err, ErrFormat) {
+			t.Errorf("%s: err = %v, want ErrFormat", name, err)
+		}
+	}
+}
