@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	cryptorand "crypto/rand"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/httpui"
+	"github.com/postkasse/postkasse/store"
+)
+
+// demoFile is DIR/demo.json as API.md specifies it. Paths are absolute.
+type demoFile struct {
+	UI        string         `json:"ui"`
+	API       string         `json:"api"`
+	CACert    string         `json:"caCert"`
+	Residents []demoResident `json:"residents"`
+	Senders   []demoSender   `json:"senders"`
+}
+
+type demoResident struct {
+	NationalID string `json:"nationalId"`
+	Name       string `json:"name"`
+	Password   string `json:"password"`
+}
+
+type demoSender struct {
+	Name      string `json:"name"`
+	OrgNumber string `json:"orgNumber"`
+	Kind      string `json:"kind"`
+	Cert      string `json:"cert"`
+	Key       string `json:"key"`
+}
+
+// seedClock is the store's clock in the demo: while seeding it reads the
+// time the seeder sets, so demo letters have realistic dates; afterwards
+// it is the real time.
+type seedClock struct {
+	at atomic.Pointer[time.Time]
+}
+
+func (c *seedClock) Now() time.Time {
+	if t := c.at.Load(); t != nil {
+		return *t
+	}
+	return time.Now()
+}
+
+func (c *seedClock) set(t time.Time) { c.at.Store(&t) }
+func (c *seedClock) reset()          { c.at.Store(nil) }
+
+// runDemo is `postkasse demo`: a seeded appliance on loopback for
+// evaluators, in one command.
+func runDemo(args []string, stdout io.Writer) error {
+	fs := newFlagSet("demo")
+	dataFlag := fs.String("data", "./postkasse-demo", "data folder (created and seeded if missing)")
+	httpAddr := fs.String("http", "127.0.0.1:8080", "address of the web UI over HTTP")
+	httpsAddr := fs.String("https", "127.0.0.1:8443", "address of the web UI and sender API over HTTPS")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	for name, addr := range map[string]string{"http": *httpAddr, "https": *httpsAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("%w: --%s %q: want host:port", errUsage, name, addr)
+		}
+	}
+	dir, err := filepath.Abs(*dataFlag)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data folder: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	ca, err := loadOrCreateCA(filepath.Join(dir, "ca"), "Postkasse demo CA")
+	if err != nil {
+		return err
+	}
+	clock := &seedClock{}
+	st, err := store.Open(filepath.Join(dir, "postkasse.db"), store.Options{Clock: clock.Now})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	demo, err := loadOrSeedDemo(dir, st, ca, clock)
+	if err != nil {
+		return err
+	}
+
+	ui, err := httpui.New(httpui.Config{Store: st, Logger: log})
+	if err != nil {
+		return err
+	}
+	serverCert, err := ca.IssueServer(cryptorand.Reader, []string{"127.0.0.1", "::1", "localhost"}, time.Now(), 30*24*time.Hour)
+	if err != nil {
+		return fmt.Errorf("issue demo server certificate: %w", err)
+	}
+	tlsConfig := httpui.TLSConfig(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &serverCert, nil }, ca.Pool())
+	httpL, err := listen("http", *httpAddr, ui.Handler(), nil, log)
+	if err != nil {
+		return err
+	}
+	httpsL, err := listen("https", *httpsAddr, ui.Handler(), tlsConfig, log)
+	if err != nil {
+		httpL.ln.Close()
+		return err
+	}
+
+	demo.UI = "http://" + httpL.ln.Addr().String()
+	demo.API = "https://" + httpsL.ln.Addr().String()
+	if err := writeDemoFile(dir, demo); err != nil {
+		return err
+	}
+	printDemo(stdout, dir, demo)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serve(ctx, log, httpL, httpsL)
+}
+
+func demoFilePath(dir string) string { return filepath.Join(dir, "demo.json") }
+
+func writeDemoFile(dir string, demo *demoFile) error {
+	data, err := json.MarshalIndent(demo, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(demoFilePath(dir), append(data, '\n'), 0o600)
+}
+
+// loadOrSeedDemo seeds an empty store, or reads demo.json of a data folder
+// seeded before.
+func loadOrSeedDemo(dir string, st *store.Store, ca *crypto.CA, clock *seedClock) (*demoFile, error) {
+	residents, err := st.Residents()
+	if err != nil {
+		return nil, err
+	}
+	if len(residents) == 0 {
+		return seedDemo(dir, st, ca, clock)
+	}
+	data, err := os.ReadFile(demoFilePath(dir))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s holds a database that `postkasse demo` did not make (no demo.json); use another --data", dir)
+	} else if err != nil {
+		return nil, err
+	}
+	var demo demoFile
+	if err := json.Unmarshal(data, &demo); err != nil {
+		return nil, fmt.Errorf("%s: %w", demoFilePath(dir), err)
+	}
+	return &demo, nil
+}
+
+// printDemo tells the evaluator where everything is and how to deliver a
+// letter with curl.
+func printDemo(w io.Writer, dir string, demo *demoFile) {
+	fmt.Fprintf(w, "Postkasse demo is running.\n\n")
+	fmt.Fprintf(w, "  Web UI:      %s   (also at %s)\n", demo.UI, demo.API)
+	fmt.Fprintf(w, "  Sender API:  %s/api/v1\n", demo.API)
+	fmt.Fprintf(w, "  Data folder: %s\n\n", dir)
+	fmt.Fprintf(w, "Residents (national identity number / password):\n")
+	for _, r := range demo.Residents {
+		fmt.Fprintf(w, "  %-16s %-12s %s\n", r.Name, r.NationalID, r.Password)
+	}
+	fmt.Fprintf(w, "\nDeliver a letter as %s:\n\n%s\n\n", demo.Senders[0].Name, curlCommand(dir, demo))
+	fmt.Fprintf(w, "Everything above is also in %s. Stop with Ctrl-C.\n", demoFilePath(dir))
+}
+
+// curlCommand returns a command that delivers a letter to the first
+// resident with the first sender's certificate. Its senderReference is
+// fixed, so running it again shows the API's idempotency (200, same id).
+func curlCommand(dir string, demo *demoFile) string {
+	s, r := demo.Senders[0], demo.Residents[0]
+	message := fmt.Sprintf(`{"recipient":{"nationalId":"%s"},"subject":"Hello from curl","senderReference":"curl-example-1","type":"letter"}`, r.NationalID)
+	lines := []string{
+		"curl --cacert " + shellQuote(demo.CACert) + " \\",
+		"  --cert " + shellQuote(s.Cert) + " --key " + shellQuote(s.Key) + " \\",
+		"  -F " + shellQuote("message="+message+";type=application/json") + " \\",
+		"  -F " + shellQuote("document=@"+filepath.Join(dir, "examples", "hello.pdf")+";type=application/pdf") + " \\",
+		"  " + demo.API + "/api/v1/messages",
+	}
+	return strings.Join(lines, "\n")
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@=") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	cryptorand "crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/postkasse/postkasse/crypto"
+)
+
+// listener is one server of the appliance on one address.
+type listener struct {
+	name string // "http", "https"
+	ln   net.Listener
+	srv  *http.Server
+}
+
+// listen opens addr, wrapping it in TLS when cfg is not nil.
+func listen(name, addr string, h http.Handler, cfg *tls.Config, log *slog.Logger) (listener, error) {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return listener{}, fmt.Errorf("--%s %q: want host:port: %w", name, addr, err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return listener{}, fmt.Errorf("listen on %s for %s: %w", addr, name, err)
+	}
+	if cfg != nil {
+		ln = tls.NewListener(ln, cfg)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute, // uploads of large letters
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return listener{name: name, ln: ln, srv: srv}, nil
+}
+
+// serve runs the listeners until ctx is done or one fails, then shuts all
+// down gracefully: requests in flight (deliveries among them) finish, new
+// ones are refused.
+func serve(ctx context.Context, log *slog.Logger, ls ...listener) error {
+	errc := make(chan error, len(ls))
+	for _, l := range ls {
+		go func() {
+			err := l.srv.Serve(l.ln)
+			if errors.Is(err, http.ErrServerClosed) {
+				err = nil
+			}
+			errc <- err
+		}()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, l := range ls {
+		if serr := l.srv.Shutdown(shutdownCtx); serr != nil && err == nil {
+			err = fmt.Errorf("shut down %s: %w", l.name, serr)
+		}
+	}
+	return err
+}
+
+// loadOrCreateCA loads the sender CA from dir (ca.crt, ca.key) or makes a
+// new one there.
+func loadOrCreateCA(dir, name string) (*crypto.CA, error) {
+	certPath, keyPath := filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key")
+	certPEM, certErr := os.ReadFile(certPath)
+	keyPEM, keyErr := os.ReadFile(keyPath)
+	switch {
+	case certErr == nil && keyErr == nil:
+		ca, err := crypto.LoadCA(certPEM, keyPEM)
+		if err != nil {
+			return nil, fmt.Errorf("sender CA in %s: %w", dir, err)
+		}
+		return ca, nil
+	case !errors.Is(certErr, os.ErrNotExist) || !errors.Is(keyErr, os.ErrNotExist):
+		return nil, fmt.Errorf("sender CA in %s: need both ca.crt and ca.key: %w", dir, errors.Join(certErr, keyErr))
+	}
+	ca, err := crypto.NewCA(cryptorand.Reader, name, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	certPEM, keyPEM, err = ca.PEM()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(keyPath, keyPEM, 0o600); err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(certPath, certPEM, 0o644); err != nil {
+		return nil, err
+	}
+	return ca, nil
+}
+
+// writeFileAtomic writes data to path through a synced temporary file and
+// a rename, so a crash leaves the old file or the new one.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
