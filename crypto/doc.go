@@ -72,6 +72,15 @@
 // 0x00 byte, so a signature for one kind of statement is never valid for
 // another.
 //
+// The sender CA is stored as two PEM files: its self-signed X.509
+// certificate ("CERTIFICATE", ECDSA P-256, 10 years, CA with path length
+// zero) and its key (PKCS#8 "PRIVATE KEY", RFC 5958, unencrypted: the data
+// folder's permissions protect it). It issues end-entity certificates with
+// one extended key usage each: clientAuth for senders (Subject CN is the
+// sender's name, Subject serialNumber its organisation number) and
+// serverAuth for the demo's server. A certificate is named by its
+// Fingerprint, the lowercase hex SHA-256 of its DER bytes. See [CA].
+//
 // Known-answer vectors for every format are in testdata/vectors.json; the
 // tests regenerate them from fixed randomness and compare byte for byte.
 package crypto
