@@ -3,6 +3,7 @@ package crypto
 import (
 	"crypto/rand"
 	"encoding/hex"
+	mathrand "math/rand/v2"
 	"testing"
 )
 
@@ -56,4 +57,12 @@ func mustHex(t testing.TB, s string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// detRand returns a deterministic byte stream (ChaCha8) for label, for
+// fixtures that must be the same on every run (fuzz seeds and corpora).
+func detRand(label string) *mathrand.ChaCha8 {
+	var seed [32]byte
+	copy(seed[:], label)
+	return mathrand.NewChaCha8(seed)
 }
