@@ -1,0 +1,32 @@
+package httpui
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/postkasse/postkasse/store"
+)
+
+// recipientResponse is the answer to a recipient lookup (API.md, "Look up
+// a recipient").
+type recipientResponse struct {
+	NationalID string `json:"nationalId"`
+	Digital    bool   `json:"digital"`
+}
+
+// apiRecipient: GET /api/v1/recipients/{nationalId}. It says whether a
+// letter to that person can be delivered here; an invalid number is 400.
+func (s *Server) apiRecipient(w http.ResponseWriter, r *http.Request, _ store.Sender) {
+	nid, err := store.ParseNationalID(mux.Vars(r)["nationalId"])
+	if err != nil {
+		s.writeProblem(w, r, s.problemFor(r, &store.InvalidError{Field: "nationalId", Reason: err.Error()}))
+		return
+	}
+	digital, err := s.store.IsDigital(nid)
+	if err != nil {
+		s.writeProblem(w, r, s.problemFor(r, err))
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, "application/json", recipientResponse{NationalID: nid.Number, Digital: digital})
+}

@@ -1,0 +1,34 @@
+package httpui
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/postkasse/postkasse/store"
+)
+
+// statusResponse is a letter's status for its sender (API.md, "Status of a
+// letter"). ReadAt is null while the letter is unread.
+type statusResponse struct {
+	ID          string     `json:"id"`
+	Status      string     `json:"status"`
+	DeliveredAt time.Time  `json:"deliveredAt"`
+	ReadAt      *time.Time `json:"readAt"`
+}
+
+// apiStatus: GET /api/v1/messages/{id}. Another sender's letter is 404,
+// the same as one that does not exist.
+func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request, sender store.Sender) {
+	st, err := s.store.LetterStatus(sender.ID, mux.Vars(r)["id"])
+	if err != nil {
+		s.writeProblem(w, r, s.problemFor(r, err))
+		return
+	}
+	resp := statusResponse{ID: st.ID, Status: st.Status, DeliveredAt: st.DeliveredAt}
+	if !st.ReadAt.IsZero() {
+		resp.ReadAt = &st.ReadAt
+	}
+	s.writeJSON(w, r, http.StatusOK, "application/json", resp)
+}

@@ -1,0 +1,31 @@
+// Package httpui is Postkasse's HTTP face: the resident web UI (server
+// rendered, no JavaScript), the sender API (API.md, base /api/v1,
+// authenticated by TLS client certificates), the middleware around both
+// (security headers, cross-origin protection, login throttling, API rate
+// limits, panic recovery) and the TLS configuration of the HTTPS listener.
+//
+// Handlers parse the request, call package store and respond; the rules of
+// the domain live in store. One file per handler (login.go, inbox.go,
+// api_deliver.go …); forms and message parts only parse (form_*.go);
+// problem.go and render.go are the response helpers. Templates come from
+// package assets and are parsed once by New, so a missing or broken view
+// fails at start-up, not at request time. URLs are built from the names of
+// gorilla/mux routes.
+//
+// # Sessions
+//
+// A successful login sets a cookie whose value is the store's session
+// token: it names the session and carries the secret that unwraps the
+// resident's private key for one request (store.OpenSession). Over HTTPS
+// the cookie is "__Host-postkasse" (Secure, Path=/, no Domain: RFC 6265bis
+// §4.1.3.2); over plain HTTP, which the demo serves on loopback, it is
+// "postkasse". Both are HttpOnly and SameSite=Lax.
+//
+// # Cross-site requests
+//
+// The whole handler is wrapped in net/http's CrossOriginProtection, which
+// refuses non-safe requests that a browser marks as cross-site
+// (Sec-Fetch-Site, or an Origin that is not the Host). Requests without
+// those headers — curl, the senders' API clients — pass; API requests are
+// authenticated by client certificates, not cookies.
+package httpui

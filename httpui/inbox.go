@@ -1,0 +1,37 @@
+package httpui
+
+import (
+	"net/http"
+
+	"github.com/postkasse/postkasse/store"
+)
+
+// inboxView is the data of the inbox page.
+type inboxView struct {
+	Letters []inboxLine
+	Unread  int
+}
+
+type inboxLine struct {
+	store.LetterSummary
+	Due *dueView
+}
+
+// inbox lists the resident's letters, newest first.
+func (s *Server) inbox(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+	resident := mb.Resident()
+	letters, err := mb.Inbox()
+	if err != nil {
+		s.pageError(w, r, &resident, err)
+		return
+	}
+	now := s.clock()
+	v := inboxView{Letters: make([]inboxLine, 0, len(letters))}
+	for _, l := range letters {
+		if l.Unread() {
+			v.Unread++
+		}
+		v.Letters = append(v.Letters, inboxLine{LetterSummary: l, Due: due(l.DueDate, now)})
+	}
+	s.render(w, r, http.StatusOK, "inbox", view{Title: "Inbox", Resident: &resident, Data: v})
+}

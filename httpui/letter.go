@@ -1,0 +1,81 @@
+package httpui
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/gorilla/mux"
+
+	"github.com/postkasse/postkasse/store"
+)
+
+// letterView is the data of the letter page.
+type letterView struct {
+	Letter    store.Letter
+	Due       *dueView
+	Documents []documentLink
+	Embed     *documentLink // the main document, shown in a sandboxed frame
+	Receipt   store.ReceiptPayload
+	KeyID     string
+}
+
+type documentLink struct {
+	Name        string
+	Kind        string // "PDF document", "Text" …
+	Size        string
+	Inline      bool // a browser may show it
+	URL         string
+	DownloadURL string
+}
+
+// letter shows one letter; the first opening marks it read.
+func (s *Server) letter(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+	resident := mb.Resident()
+	id := mux.Vars(r)["id"]
+	l, err := mb.Letter(id)
+	if err != nil {
+		s.pageError(w, r, &resident, err)
+		return
+	}
+	v := letterView{Letter: l, Due: due(l.DueDate, s.clock()), KeyID: l.Receipt.KeyID}
+	if err := json.Unmarshal(l.Receipt.Payload, &v.Receipt); err != nil {
+		s.pageError(w, r, &resident, err)
+		return
+	}
+	for _, d := range l.Documents {
+		u := s.mustURL(routeDocument, "id", l.ID, "n", strconv.Itoa(d.Index))
+		link := documentLink{
+			Name: d.Name, Kind: documentKind(d.ContentType), Size: formatSize(d.Size),
+			Inline: inlineSafe(d.ContentType), URL: u, DownloadURL: u + "?download=1",
+		}
+		v.Documents = append(v.Documents, link)
+		if d.Index == 0 && framed(d.ContentType) {
+			v.Embed = &link
+		}
+	}
+	w.Header().Set("Content-Security-Policy", cspLetterPage)
+	s.render(w, r, http.StatusOK, "letter", view{Title: l.Subject, Resident: &resident, Data: v})
+}
+
+// framed reports whether a main document of this type is shown in the
+// letter page itself, in a sandboxed frame.
+func framed(contentType string) bool {
+	return contentType == "text/plain" || contentType == "text/html"
+}
+
+func documentKind(contentType string) string {
+	switch contentType {
+	case "application/pdf":
+		return "PDF document"
+	case "text/plain":
+		return "Text"
+	case "text/html":
+		return "Web page"
+	case "image/png":
+		return "PNG image"
+	case "image/jpeg":
+		return "JPEG image"
+	}
+	return contentType
+}

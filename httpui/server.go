@@ -1,0 +1,173 @@
+package httpui
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/postkasse/postkasse/store"
+)
+
+// Config is what the server needs; main builds it.
+type Config struct {
+	Store  *store.Store
+	Clock  func() time.Time // nil = time.Now; used by throttling and rate limits
+	Logger *slog.Logger     // nil = discard
+	// Throttle bounds failed logins; zero values are the defaults.
+	Throttle ThrottleConfig
+}
+
+// ThrottleConfig bounds failed logins in a sliding window. When an account
+// or a client address has had that many failures within the window, the
+// next attempt is refused with 429 without checking the password.
+type ThrottleConfig struct {
+	AccountFailures int           // per national identity number; default 5
+	AddressFailures int           // per client address; default 20
+	Window          time.Duration // default 15 minutes
+}
+
+func (c ThrottleConfig) withDefaults() ThrottleConfig {
+	if c.AccountFailures <= 0 {
+		c.AccountFailures = 5
+	}
+	if c.AddressFailures <= 0 {
+		c.AddressFailures = 20
+	}
+	if c.Window <= 0 {
+		c.Window = 15 * time.Minute
+	}
+	return c
+}
+
+// API rate limit per sender: a token bucket.
+const (
+	apiRate  = 50  // requests per second, sustained
+	apiBurst = 100 // requests at once
+)
+
+// Server is the HTTP application: web UI and sender API.
+type Server struct {
+	store   *store.Store
+	clock   func() time.Time
+	log     *slog.Logger
+	router  *mux.Router
+	handler http.Handler
+	pages   map[string]*template.Template
+	static  map[string]staticFile // by file name
+	// logins counts failed logins per account and per address.
+	logins *throttle
+	// apiLimit is the per-sender token bucket of the API.
+	apiLimit *rateLimiter
+}
+
+// New builds the server: it parses every template and hashes the static
+// files, so a missing or broken asset fails here, not on a request.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, fmt.Errorf("httpui: Config.Store is nil")
+	}
+	s := &Server{store: cfg.Store, clock: cfg.Clock, log: cfg.Logger}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	t := cfg.Throttle.withDefaults()
+	s.logins = newThrottle(s.clock, t.Window, t.AccountFailures, t.AddressFailures)
+	s.apiLimit = newRateLimiter(s.clock, apiRate, apiBurst)
+
+	var err error
+	if s.static, err = loadStatic(); err != nil {
+		return nil, fmt.Errorf("httpui: %w", err)
+	}
+	s.routes()
+	if s.pages, err = s.parseTemplates(); err != nil {
+		return nil, fmt.Errorf("httpui: %w", err)
+	}
+	s.handler = s.middleware(s.router)
+	return s, nil
+}
+
+// Handler returns the one handler for both the HTTP and the HTTPS
+// listener.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Route names. Templates and handlers build URLs from these.
+const (
+	routeLogin        = "login"
+	routeLogout       = "logout"
+	routeInbox        = "inbox"
+	routeLetter       = "letter"
+	routeDocument     = "document"
+	routeStatic       = "static"
+	routeHealth       = "healthz"
+	routeAPIRecipient = "api-recipient"
+	routeAPIDeliver   = "api-deliver"
+	routeAPIStatus    = "api-status"
+	routeAPIKey       = "api-receipt-key"
+)
+
+// idPattern matches a store id: 128 bits in lowercase hex.
+const idPattern = "[0-9a-f]{32}"
+
+func (s *Server) routes() {
+	r := mux.NewRouter()
+	r.NotFoundHandler = http.HandlerFunc(s.notFound)
+	r.MethodNotAllowedHandler = http.HandlerFunc(s.methodNotAllowed)
+
+	// Resident web UI.
+	r.Handle("/login", http.HandlerFunc(s.loginPage)).Methods(http.MethodGet, http.MethodHead).Name(routeLogin)
+	r.Handle("/login", http.HandlerFunc(s.loginSubmit)).Methods(http.MethodPost)
+	r.Handle("/logout", http.HandlerFunc(s.logout)).Methods(http.MethodPost).Name(routeLogout)
+	r.Handle("/", s.withMailbox(s.inbox)).Methods(http.MethodGet, http.MethodHead).Name(routeInbox)
+	r.Handle("/letters/{id:"+idPattern+"}", s.withMailbox(s.letter)).Methods(http.MethodGet, http.MethodHead).Name(routeLetter)
+	r.Handle("/letters/{id:"+idPattern+"}/documents/{n:[0-9]{1,5}}", s.withMailbox(s.document)).Methods(http.MethodGet, http.MethodHead).Name(routeDocument)
+	r.Handle("/static/{hash:[0-9a-f]+}/{file}", http.HandlerFunc(s.staticFile)).Methods(http.MethodGet, http.MethodHead).Name(routeStatic)
+	r.Handle("/healthz", http.HandlerFunc(s.healthz)).Methods(http.MethodGet, http.MethodHead).Name(routeHealth)
+
+	// Sender API (API.md). Every route authenticates the sender by its
+	// client certificate and counts against its rate limit.
+	api := r.PathPrefix("/api/v1").Subrouter()
+	api.NotFoundHandler = http.HandlerFunc(s.notFound)
+	api.MethodNotAllowedHandler = http.HandlerFunc(s.methodNotAllowed)
+	api.Handle("/recipients/{nationalId}", s.withSender(s.apiRecipient)).Methods(http.MethodGet).Name(routeAPIRecipient)
+	api.Handle("/messages", s.withSender(s.apiDeliver)).Methods(http.MethodPost).Name(routeAPIDeliver)
+	api.Handle("/messages/{id}", s.withSender(s.apiStatus)).Methods(http.MethodGet).Name(routeAPIStatus)
+	api.Handle("/receipt-key", s.withSender(s.apiReceiptKey)).Methods(http.MethodGet).Name(routeAPIKey)
+	s.router = r
+}
+
+// urlFor returns the path of a named route with its variables. Route
+// names are constants of this package, so an error is a bug.
+func (s *Server) urlFor(name string, pairs ...string) (string, error) {
+	route := s.router.Get(name)
+	if route == nil {
+		return "", fmt.Errorf("no route named %q", name)
+	}
+	u, err := route.URLPath(pairs...)
+	if err != nil {
+		return "", fmt.Errorf("route %q: %w", name, err)
+	}
+	return u.Path, nil
+}
+
+// mustURL is urlFor for handlers: the route names and variables are the
+// package's own, checked by the tests.
+func (s *Server) mustURL(name string, pairs ...string) string {
+	u, err := s.urlFor(name, pairs...)
+	if err != nil {
+		panic("httpui: " + err.Error())
+	}
+	return u
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, "ok")
+}
