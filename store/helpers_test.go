@@ -1,0 +1,331 @@
+package store
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/postkasse/postkasse/crypto"
+)
+
+// cheapKDF costs almost nothing, so tests do not spend 64 MiB and three
+// passes per password.
+var cheapKDF = crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}
+
+// testPassword is long enough for checkPassword.
+const testPassword = "correct horse battery staple"
+
+// fakeClock is a clock the test moves by hand.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// testOptions returns options with cheap Argon2id and the given clock.
+func testOptions(clock *fakeClock) Options {
+	return Options{KDF: cheapKDF, Clock: clock.Now}
+}
+
+// openTestStore opens a store on a new file in t.TempDir(). At the end of
+// the test the store is checked with Check and closed, unless the test
+// closed it itself (closeTestStore).
+func openTestStore(t testing.TB, opts Options) *Store {
+	t.Helper()
+	return openTestStoreAt(t, filepath.Join(t.TempDir(), "postkasse.db"), opts)
+}
+
+// openTestStoreAt is openTestStore on a given path, for reopening.
+func openTestStoreAt(t testing.TB, path string, opts Options) *Store {
+	t.Helper()
+	s, err := Open(path, opts)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", path, err)
+	}
+	t.Cleanup(func() { closeTestStore(t, s) })
+	return s
+}
+
+// closeTestStore checks the database's consistency and closes it; it does
+// nothing when the store is closed already.
+func closeTestStore(t testing.TB, s *Store) {
+	t.Helper()
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return
+	}
+	if err := s.Check(); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
+
+// testNID returns the i-th of a series of distinct valid Danish CPR numbers.
+func testNID(t testing.TB, i int) NationalID {
+	t.Helper()
+	// Day 01–28 of January 1990 (7th digit 0 → 1900s), serial from i.
+	nid, err := ParseNationalID(fmt.Sprintf("%02d0190%04d", i%28+1, i))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nid
+}
+
+func mustResident(t testing.TB, s *Store, nid NationalID, name string) Resident {
+	t.Helper()
+	r, _, err := s.AddResident(nid, name, testPassword)
+	if err != nil {
+		t.Fatalf("AddResident(%s): %v", nid, err)
+	}
+	return r
+}
+
+func mustSender(t testing.TB, s *Store, name, org string, kind SenderKind) Sender {
+	t.Helper()
+	snd, err := s.AddSender(name, org, kind)
+	if err != nil {
+		t.Fatalf("AddSender(%s): %v", name, err)
+	}
+	return snd
+}
+
+func mustLogin(t testing.TB, s *Store, nid NationalID, password string) *Mailbox {
+	t.Helper()
+	sess, err := s.Login(nid.String(), password)
+	if err != nil {
+		t.Fatalf("Login(%s): %v", nid, err)
+	}
+	mb, err := s.OpenSession(sess.Token)
+	if err != nil {
+		t.Fatalf("OpenSession: %v", err)
+	}
+	t.Cleanup(mb.Close)
+	return mb
+}
+
+// newTestCert makes a self-signed client certificate with the standard
+// library, standing in for one the sender CA issued.
+func newTestCert(t testing.TB, cn string) *x509.Certificate {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: cn},
+		NotBefore:    time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		NotAfter:     time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
+
+// Document contents that pass the type sniffing of content.go.
+var (
+	pdfContent  = []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n")
+	pngContent  = append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 32)...)
+	jpegContent = append([]byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00"), make([]byte, 32)...)
+)
+
+// testDelivery returns a valid delivery of one PDF to nid.
+func testDelivery(nid NationalID, ref string) Delivery {
+	return Delivery{
+		Recipient:       nid,
+		Subject:         "Afgørelse om boligstøtte",
+		Body:            "Se vedlagte afgørelse.",
+		SenderReference: ref,
+		Type:            TypeDecision,
+		DueDate:         "2027-01-31",
+		Documents: []DocumentInput{
+			{Name: "afgoerelse.pdf", ContentType: "application/pdf", Content: pdfContent},
+		},
+	}
+}
+
+// fixture is a store with one active resident and one public sender.
+type fixture struct {
+	s        *Store
+	clock    *fakeClock
+	resident Resident
+	nid      NationalID
+	sender   Sender
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	return newFixtureWith(t, func(*Options) {})
+}
+
+func newFixtureWith(t testing.TB, edit func(*Options)) *fixture {
+	t.Helper()
+	clock := newFakeClock()
+	opts := testOptions(clock)
+	edit(&opts)
+	s := openTestStore(t, opts)
+	nid := testNID(t, 1)
+	return &fixture{
+		s:        s,
+		clock:    clock,
+		nid:      nid,
+		resident: mustResident(t, s, nid, "Anna Andersen"),
+		sender:   mustSender(t, s, "Aarhus Kommune", "55133018", SenderPublic),
+	}
+}
+
+// countKeys returns the number of keys in every top-level bucket.
+func countKeys(t testing.TB, s *Store) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			out[string(name)] = b.Stats().KeyN
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// digest returns a hash over every bucket's name, sequence, keys and
+// values: two equal digests mean nothing was stored in between.
+func digest(t testing.TB, s *Store) string {
+	t.Helper()
+	h := sha256.New()
+	lp := func(b []byte) {
+		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(b))))
+		h.Write(b)
+	}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			lp(name)
+			h.Write(binary.BigEndian.AppendUint64(nil, b.Sequence()))
+			return b.ForEach(func(k, v []byte) error {
+				lp(k)
+				lp(v)
+				return nil
+			})
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// setResidentStatus writes a resident's status straight into its record,
+// as the operator's (future) operations will.
+func setResidentStatus(t testing.TB, s *Store, id string, status ResidentStatus) {
+	t.Helper()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		rec, err := getResident(tx, id)
+		if err != nil {
+			return err
+		}
+		rec.Status = status
+		return putJSON(tx.Bucket(bucketResidents), []byte(id), rec)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rawLetter returns a letter's stored record.
+func rawLetter(t testing.TB, s *Store, id string) *letterRecord {
+	t.Helper()
+	var rec *letterRecord
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		rec, err = getLetter(tx, id)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// rawGet returns a copy of the value at key in bucket.
+func rawGet(t testing.TB, s *Store, bucket, key []byte) []byte {
+	t.Helper()
+	var v []byte
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		v = bytes.Clone(tx.Bucket(bucket).Get(key))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// rawPut writes a value straight into the database, as an attacker with
+// the file could.
+func rawPut(t testing.TB, s *Store, bucket, key, value []byte) {
+	t.Helper()
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucket).Put(key, value)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// auditActions returns the actions of the audit log in order.
+func auditActions(t testing.TB, s *Store) []string {
+	t.Helper()
+	log, err := s.AuditLog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range log {
+		out = append(out, e.Action)
+	}
+	return out
+}
