@@ -166,6 +166,12 @@ func getLetter(tx *bolt.Tx, id string) (*letterRecord, error) {
 	if err := getJSON(tx.Bucket(bucketLetters), []byte(id), &rec); err != nil {
 		return nil, fmt.Errorf("letter %s: %w", id, err)
 	}
+	if rec.ID != id {
+		// The record names another letter: it was moved or copied here.
+		// Its sealed key is bound to its own id, so it would open; refuse
+		// it rather than show one letter's content under another's id.
+		return nil, fmt.Errorf("letter %s: the record stored under this id is letter %s", id, rec.ID)
+	}
 	return &rec, nil
 }
 

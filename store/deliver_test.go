@@ -224,6 +224,9 @@ func TestDeliverIdempotent(t *testing.T) {
 		!bytes.Equal(again.Receipt.Signature, first.Receipt.Signature) {
 		t.Errorf("repeat = %+v\nfirst  = %+v", again, first)
 	}
+	if digest(t, s) != before {
+		t.Error("a repeated delivery changed the database")
+	}
 	// An explicit "letter" type equals the default.
 	d2 := testDelivery(f.nid, "sag-2")
 	d2.Type = ""

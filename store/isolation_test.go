@@ -1,0 +1,185 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/postkasse/postkasse/crypto"
+)
+
+// TestIsolation: a resident reads only their own letters, a sender sees
+// only the status of its own; everything else is ErrNotFound, the same as
+// a letter that does not exist.
+func TestIsolation(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	s := f.s
+	nidB := testNID(t, 2)
+	mustResident(t, s, nidB, "Bo Bendtsen")
+	other := mustSender(t, s, "Fjordkraft AS", "976944801", SenderPrivate)
+
+	resA, err := s.Deliver(f.sender.ID, testDelivery(f.nid, "to-a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resB, err := s.Deliver(other.ID, testDelivery(nidB, "to-b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := digest(t, s)
+	mbB := mustLogin(t, s, nidB, testPassword)
+	afterLogin := digest(t, s)
+
+	if _, err := mbB.Letter(resA.Letter.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("B opens A's letter: %v, want ErrNotFound", err)
+	}
+	for _, i := range []int{0, 1} {
+		if _, err := mbB.Document(resA.Letter.ID, i); !errors.Is(err, ErrNotFound) {
+			t.Errorf("B opens A's document %d: %v, want ErrNotFound", i, err)
+		}
+	}
+	inbox, err := mbB.Inbox()
+	if err != nil || len(inbox) != 1 || inbox[0].ID != resB.Letter.ID {
+		t.Errorf("B's inbox = %+v, %v", inbox, err)
+	}
+	if _, err := s.LetterStatus(other.ID, resA.Letter.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("another sender's LetterStatus: %v, want ErrNotFound", err)
+	}
+	if _, err := s.LetterStatus(f.sender.ID, resB.Letter.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("another sender's LetterStatus: %v, want ErrNotFound", err)
+	}
+	if _, err := s.LetterStatus(f.sender.ID, "no-such-letter"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("LetterStatus(unknown): %v, want ErrNotFound", err)
+	}
+	// B's attempt did not mark A's letter read.
+	if st, err := s.LetterStatus(f.sender.ID, resA.Letter.ID); err != nil || st.Status != "delivered" {
+		t.Errorf("A's letter after B's attempt: %+v, %v", st, err)
+	}
+	if digest(t, s) != afterLogin || before == afterLogin {
+		t.Error("refused reads changed the database")
+	}
+}
+
+// TestCiphertextBinding moves sealed bytes between two letters of the same
+// resident, as someone with write access to the file could; the moved
+// bytes must fail to open rather than show the other letter's content.
+func TestCiphertextBinding(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// move changes letter b using letter a's stored bytes.
+		move func(t *testing.T, s *Store, a, b string)
+		// letterFails: Letter(b) fails; else only Document(b, 0) does.
+		letterFails bool
+	}{
+		{"sealed data key", func(t *testing.T, s *Store, a, b string) {
+			recA, recB := rawLetter(t, s, a), rawLetter(t, s, b)
+			recB.SealedKey = recA.SealedKey
+			putLetter(t, s, recB)
+		}, true},
+		{"sealed subject", func(t *testing.T, s *Store, a, b string) {
+			recA, recB := rawLetter(t, s, a), rawLetter(t, s, b)
+			recB.Subject = recA.Subject
+			putLetter(t, s, recB)
+		}, true},
+		{"sealed body", func(t *testing.T, s *Store, a, b string) {
+			recA, recB := rawLetter(t, s, a), rawLetter(t, s, b)
+			recB.Body = recA.Body
+			putLetter(t, s, recB)
+		}, true},
+		{"sealed file name", func(t *testing.T, s *Store, a, b string) {
+			recA, recB := rawLetter(t, s, a), rawLetter(t, s, b)
+			recB.Documents[0].Name = recA.Documents[0].Name
+			putLetter(t, s, recB)
+		}, true},
+		{"subject into the body", func(t *testing.T, s *Store, _, b string) {
+			recB := rawLetter(t, s, b)
+			recB.Body = recB.Subject
+			putLetter(t, s, recB)
+		}, true},
+		{"another sender id", func(t *testing.T, s *Store, _, b string) {
+			recB := rawLetter(t, s, b)
+			recB.SenderID = mustSender(t, s, "Fremmed", "22222222", SenderPublic).ID
+			putLetter(t, s, recB)
+		}, true},
+		{"whole record under the other id", func(t *testing.T, s *Store, a, b string) {
+			rawPut(t, s, bucketLetters, []byte(b), rawGet(t, s, bucketLetters, []byte(a)))
+		}, true},
+		{"document content", func(t *testing.T, s *Store, a, b string) {
+			rawPut(t, s, bucketDocuments, documentKey(b, 0), rawGet(t, s, bucketDocuments, documentKey(a, 0)))
+		}, false},
+		{"document content of another index", func(t *testing.T, s *Store, _, b string) {
+			rawPut(t, s, bucketDocuments, documentKey(b, 0), rawGet(t, s, bucketDocuments, documentKey(b, 1)))
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			s := f.s
+			da := testDelivery(f.nid, "a")
+			da.Subject, da.Body = "SECRET-A subject", "SECRET-A body"
+			da.Documents = append(da.Documents, da.Documents[0])
+			db := testDelivery(f.nid, "b")
+			db.Subject, db.Body = "letter b", "body b"
+			db.Documents = []DocumentInput{
+				{Name: "b0.txt", ContentType: "text/plain", Content: []byte("b zero")},
+				{Name: "b1.txt", ContentType: "text/plain", Content: []byte("b one")},
+			}
+			resA, err := s.Deliver(f.sender.ID, da)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Advance(time.Second)
+			resB, err := s.Deliver(f.sender.ID, db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.move(t, s, resA.Letter.ID, resB.Letter.ID)
+
+			mb := mustLogin(t, s, f.nid, testPassword)
+			l, err := mb.Letter(resB.Letter.ID)
+			if tt.letterFails {
+				if err == nil {
+					t.Fatalf("Letter(b) after moving %s opened: %+v", tt.name, l)
+				}
+				if tt.name != "whole record under the other id" && !errors.Is(err, crypto.ErrOpen) {
+					t.Errorf("Letter(b): %v, want crypto.ErrOpen", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Letter(b): %v", err)
+			}
+			if l.Subject != "letter b" {
+				t.Errorf("Letter(b) shows %q", l.Subject)
+			}
+			doc, err := mb.Document(resB.Letter.ID, 0)
+			if err == nil {
+				t.Fatalf("Document(b, 0) after moving %s opened: %q", tt.name, doc.Content)
+			}
+			if !errors.Is(err, crypto.ErrOpen) {
+				t.Errorf("Document(b, 0): %v, want crypto.ErrOpen", err)
+			}
+			// The untouched letter and document still open.
+			if l, err := mb.Letter(resA.Letter.ID); err != nil || l.Subject != da.Subject {
+				t.Errorf("Letter(a) = %q, %v", l.Subject, err)
+			}
+			if doc, err := mb.Document(resB.Letter.ID, 1); err != nil || string(doc.Content) != "b one" {
+				t.Errorf("Document(b, 1) = %q, %v", doc.Content, err)
+			}
+		})
+	}
+}
+
+// putLetter writes a letter record straight into the database.
+func putLetter(t *testing.T, s *Store, rec *letterRecord) {
+	t.Helper()
+	data, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rawPut(t, s, bucketLetters, []byte(rec.ID), data)
+}
