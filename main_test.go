@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -160,28 +161,40 @@ func deliveryRequest(nationalID, subject, ref string, pdf []byte) (body []byte, 
 
 type deliveryResponse struct {
 	ID          string    `json:"id"`
-	Status      string    `json:"status"`
+	Status      any       `json:"status"` // a string in a letter, a number in a problem
 	DeliveredAt time.Time `json:"deliveredAt"`
 	Code        string    `json:"code"`
 }
 
 // deliver posts a delivery and returns the HTTP status and decoded answer.
+// When the server answers 429 it waits as Retry-After says and sends the
+// same request again, as a well-behaved sender does.
 func deliver(c *http.Client, api, nationalID, subject, ref string, pdf []byte) (int, deliveryResponse, error) {
 	body, ct := deliveryRequest(nationalID, subject, ref, pdf)
-	resp, err := c.Post(api+"/api/v1/messages", ct, bytes.NewReader(body))
-	if err != nil {
-		return 0, deliveryResponse{}, err
+	for {
+		resp, err := c.Post(api+"/api/v1/messages", ct, bytes.NewReader(body))
+		if err != nil {
+			return 0, deliveryResponse{}, err
+		}
+		data, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return resp.StatusCode, deliveryResponse{}, err
+		}
+		if resp.StatusCode == http.StatusTooManyRequests {
+			wait, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+			if err != nil || wait < 1 {
+				return resp.StatusCode, deliveryResponse{}, fmt.Errorf("429 with Retry-After %q", resp.Header.Get("Retry-After"))
+			}
+			time.Sleep(time.Duration(wait) * time.Second)
+			continue
+		}
+		var out deliveryResponse
+		if err := json.Unmarshal(data, &out); err != nil {
+			return resp.StatusCode, out, fmt.Errorf("decode %q: %w", data, err)
+		}
+		return resp.StatusCode, out, nil
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return resp.StatusCode, deliveryResponse{}, err
-	}
-	var out deliveryResponse
-	if err := json.Unmarshal(data, &out); err != nil {
-		return resp.StatusCode, out, fmt.Errorf("decode %q: %w", data, err)
-	}
-	return resp.StatusCode, out, nil
 }
 
 func TestVersion(t *testing.T) {
