@@ -139,6 +139,9 @@ func (s *Store) Deliver(senderID string, d Delivery) (DeliveryResult, error) {
 		return DeliveryResult{}, fmt.Errorf("seal letter: %w", err)
 	}
 	s.queue <- p
+	if s.hookQueued != nil {
+		s.hookQueued()
+	}
 	<-p.done
 	return p.result, p.err
 }
@@ -237,6 +240,9 @@ func (s *Store) commitLoop() {
 		case <-s.closing:
 			return
 		}
+		if s.hookBatch != nil {
+			s.hookBatch()
+		}
 		size := batch[0].size
 	fill:
 		for len(batch) < defaultMaxBatchLetters && size < defaultMaxBatchBytes {
@@ -256,6 +262,7 @@ func (s *Store) commitLoop() {
 // a whole (a write or the commit failed), each delivery is tried again on
 // its own, so one bad letter cannot fail the others.
 func (s *Store) commit(batch []*pendingDelivery) {
+	s.commits.Add(1)
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		now := s.now()
 		for _, p := range batch {

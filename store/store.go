@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/postkasse/postkasse/crypto"
 )
@@ -99,6 +101,13 @@ type Store struct {
 	committer sync.WaitGroup
 	mu        sync.RWMutex // guards closed against new deliveries
 	closed    bool
+
+	// For tests: commits counts the transactions commit ran. The hooks,
+	// set before the first delivery, let a test hold the committer until
+	// deliveries are queued, so batching is deterministic.
+	commits    atomic.Int64
+	hookQueued func() // Deliver queued a delivery
+	hookBatch  func() // the committer took the first delivery of a batch
 }
 
 // Open opens (creating if needed) the database at path, brings its schema
@@ -138,7 +147,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("open %s: the database is in use by another process (is the server running?)", path)
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -236,7 +245,7 @@ func storageError(err error) error {
 		return nil
 	}
 	var errno syscall.Errno
-	if errors.As(err, &errno) || errors.Is(err, bolt.ErrDatabaseNotOpen) || errors.Is(err, bolt.ErrTxClosed) {
+	if errors.As(err, &errno) || errors.Is(err, berrors.ErrDatabaseNotOpen) || errors.Is(err, berrors.ErrTxClosed) {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return err
