@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/postkasse/postkasse/assets"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -26,9 +25,8 @@ type view struct {
 }
 
 // parseTemplates parses every page once, with the layout and the
-// functions, from package assets.
-func (s *Server) parseTemplates() (map[string]*template.Template, error) {
-	files := assets.FS()
+// functions, from files (package assets' in New).
+func (s *Server) parseTemplates(files fs.FS) (map[string]*template.Template, error) {
 	layout, err := fs.ReadFile(files, "templates/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("read layout: %w", err)

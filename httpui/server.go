@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/postkasse/postkasse/assets"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -83,11 +84,12 @@ func New(cfg Config) (*Server, error) {
 	s.apiLimit = newRateLimiter(s.clock, apiRate, apiBurst)
 
 	var err error
-	if s.static, err = loadStatic(); err != nil {
+	files := assets.FS()
+	if s.static, err = loadStatic(files); err != nil {
 		return nil, fmt.Errorf("httpui: %w", err)
 	}
 	s.routes()
-	if s.pages, err = s.parseTemplates(); err != nil {
+	if s.pages, err = s.parseTemplates(files); err != nil {
 		return nil, fmt.Errorf("httpui: %w", err)
 	}
 	s.handler = s.middleware(s.router)
@@ -133,13 +135,13 @@ func (s *Server) routes() {
 
 	// Sender API (API.md). Every route authenticates the sender by its
 	// client certificate and counts against its rate limit.
-	api := r.PathPrefix("/api/v1").Subrouter()
-	api.NotFoundHandler = http.HandlerFunc(s.notFound)
-	api.MethodNotAllowedHandler = http.HandlerFunc(s.methodNotAllowed)
-	api.Handle("/recipients/{nationalId}", s.withSender(s.apiRecipient)).Methods(http.MethodGet).Name(routeAPIRecipient)
-	api.Handle("/messages", s.withSender(s.apiDeliver)).Methods(http.MethodPost).Name(routeAPIDeliver)
-	api.Handle("/messages/{id}", s.withSender(s.apiStatus)).Methods(http.MethodGet).Name(routeAPIStatus)
-	api.Handle("/receipt-key", s.withSender(s.apiReceiptKey)).Methods(http.MethodGet).Name(routeAPIKey)
+	// (Registered on the router itself, not on a subrouter: a
+	// gorilla/mux subrouter loses "wrong method" and answers 404.)
+	const api = "/api/v1"
+	r.Handle(api+"/recipients/{nationalId}", s.withSender(s.apiRecipient)).Methods(http.MethodGet).Name(routeAPIRecipient)
+	r.Handle(api+"/messages", s.withSender(s.apiDeliver)).Methods(http.MethodPost).Name(routeAPIDeliver)
+	r.Handle(api+"/messages/{id}", s.withSender(s.apiStatus)).Methods(http.MethodGet).Name(routeAPIStatus)
+	r.Handle(api+"/receipt-key", s.withSender(s.apiReceiptKey)).Methods(http.MethodGet).Name(routeAPIKey)
 	s.router = r
 }
 

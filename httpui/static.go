@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
-
-	"github.com/postkasse/postkasse/assets"
 )
 
 // staticFile is an embedded static file, served under its content hash.
@@ -22,9 +20,9 @@ type staticFile struct {
 	content     []byte
 }
 
-// loadStatic reads and hashes assets' static/*.css once.
-func loadStatic() (map[string]staticFile, error) {
-	files := assets.FS()
+// loadStatic reads and hashes the static files (static/*.css of package
+// assets in New) once.
+func loadStatic(files fs.FS) (map[string]staticFile, error) {
 	names, err := fs.Glob(files, "static/*.css")
 	if err != nil {
 		return nil, err

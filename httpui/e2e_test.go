@@ -1,0 +1,212 @@
+package httpui
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store"
+)
+
+// TestEndToEnd delivers a letter over real mutual TLS, reads it as the
+// resident in the web UI over HTTP, and sees the sender's status turn to
+// read.
+func TestEndToEnd(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	e.addResident(nidAnna, "Anna Jensen")
+	kommune := e.addSender("Aarhus Kommune", "55133018")
+
+	// Deliver: a PDF as the main document and a text document.
+	msg := letterMessage(nidAnna, "Decision on your housing benefit", "case-2026-0001")
+	msg["body"] = "Your application is granted.\nSee the attached decision."
+	resp := e.deliver(kommune.client,
+		messagePart(msg),
+		documentPart("decision.pdf", "application/pdf", pdfDoc),
+		documentPart("note.txt", "text/plain", textDoc),
+	)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("deliver: %d %s", resp.StatusCode, resp.body)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("deliver Content-Type %q", ct)
+	}
+	delivered := decodeJSON[struct {
+		ID          string        `json:"id"`
+		Status      string        `json:"status"`
+		DeliveredAt time.Time     `json:"deliveredAt"`
+		Receipt     store.Receipt `json:"receipt"`
+	}](t, resp)
+	if len(delivered.ID) != 32 || delivered.Status != "delivered" || delivered.DeliveredAt.IsZero() {
+		t.Fatalf("delivery response %+v", delivered)
+	}
+	if loc := resp.Header.Get("Location"); loc != "/api/v1/messages/"+delivered.ID {
+		t.Errorf("Location %q", loc)
+	}
+
+	// The receipt verifies with the key the API publishes.
+	keyResp := e.get(kommune.client, e.httpsURL+"/api/v1/receipt-key")
+	key := decodeJSON[struct {
+		Algorithm string `json:"algorithm"`
+		KeyID     string `json:"keyId"`
+		PublicKey string `json:"publicKey"`
+	}](t, keyResp)
+	pub, err := base64.StdEncoding.DecodeString(key.PublicKey)
+	if err != nil || key.Algorithm != "ed25519" || key.KeyID != crypto.KeyID(pub) || key.KeyID != delivered.Receipt.KeyID {
+		t.Fatalf("receipt key %+v (%v), receipt key id %q", key, err, delivered.Receipt.KeyID)
+	}
+	if !crypto.Verify(ed25519.PublicKey(pub), "receipt", delivered.Receipt.Payload, delivered.Receipt.Signature) {
+		t.Fatal("receipt does not verify with the published key")
+	}
+	payload, err := e.store.VerifyReceipt(delivered.Receipt)
+	if err != nil || payload.LetterID != delivered.ID || payload.Recipient != nidAnna {
+		t.Fatalf("receipt payload %+v: %v", payload, err)
+	}
+
+	// Unread in the sender's status.
+	st := e.get(kommune.client, e.httpsURL+"/api/v1/messages/"+delivered.ID)
+	if st.StatusCode != http.StatusOK || !strings.Contains(st.body, `"readAt":null`) || !strings.Contains(st.body, `"status":"delivered"`) {
+		t.Fatalf("status before reading: %d %s", st.StatusCode, st.body)
+	}
+
+	// The resident signs in over plain HTTP (the demo's UI listener).
+	b := e.browser()
+	e.login(b, e.httpURL, nidAnna)
+	inbox := e.get(b, e.httpURL+"/")
+	if inbox.StatusCode != http.StatusOK {
+		t.Fatalf("inbox: %d", inbox.StatusCode)
+	}
+	for _, want := range []string{
+		"<title>Inbox — Postkasse</title>", "Decision on your housing benefit", "Aarhus Kommune",
+		"Unread", "(1 unread)", "Due 31 Jan 2027", "Decision", "Anna Jensen",
+		`href="/letters/` + delivered.ID + `"`, `<main id="main"`, "Skip to content",
+	} {
+		if !strings.Contains(inbox.body, want) {
+			t.Errorf("inbox lacks %q", want)
+		}
+	}
+
+	// Open the letter.
+	page := e.get(b, e.httpURL+"/letters/"+delivered.ID)
+	if page.StatusCode != http.StatusOK {
+		t.Fatalf("letter: %d", page.StatusCode)
+	}
+	for _, want := range []string{
+		"<title>Decision on your housing benefit — Postkasse</title>",
+		"Your application is granted.\nSee the attached decision.",
+		"decision.pdf", "note.txt", "Delivery receipt", payload.ContentHash, delivered.ID,
+		"/letters/" + delivered.ID + "/documents/0",
+		"/letters/" + delivered.ID + "/documents/1?download=1",
+		"Back to inbox",
+	} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("letter page lacks %q", want)
+		}
+	}
+	if strings.Contains(page.body, "<iframe") {
+		t.Error("a PDF main document is framed; only text and HTML are")
+	}
+
+	// Open its documents.
+	docs := []struct {
+		n                        string
+		content                  []byte
+		contentType, disposition string
+	}{
+		{"0", pdfDoc, "application/pdf", `inline; filename=decision.pdf`},
+		{"1", textDoc, "text/plain; charset=utf-8", `inline; filename=note.txt`},
+		{"1?download=1", textDoc, "text/plain; charset=utf-8", `attachment; filename=note.txt`},
+	}
+	for _, d := range docs {
+		r := e.get(b, e.httpURL+"/letters/"+delivered.ID+"/documents/"+d.n)
+		if r.StatusCode != http.StatusOK || r.body != string(d.content) {
+			t.Errorf("document %s: %d %q", d.n, r.StatusCode, r.body)
+		}
+		h := r.Header
+		if h.Get("Content-Type") != d.contentType || h.Get("Content-Disposition") != d.disposition ||
+			h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Content-Security-Policy") != cspDocument ||
+			h.Get("X-Frame-Options") != "SAMEORIGIN" || h.Get("Cache-Control") != "no-store" {
+			t.Errorf("document %s headers: %v", d.n, h)
+		}
+	}
+
+	// Now the letter is read, for the resident and for the sender.
+	inbox = e.get(b, e.httpURL+"/")
+	if strings.Contains(inbox.body, "Unread") || strings.Contains(inbox.body, "unread)") {
+		t.Error("inbox still shows the letter unread")
+	}
+	st = e.get(kommune.client, e.httpsURL+"/api/v1/messages/"+delivered.ID)
+	status := decodeJSON[struct {
+		Status string     `json:"status"`
+		ReadAt *time.Time `json:"readAt"`
+	}](t, st)
+	if status.Status != "read" || status.ReadAt == nil || status.ReadAt.Before(delivered.DeliveredAt) {
+		t.Fatalf("status after reading: %s", st.body)
+	}
+
+	// Nothing of the mail ends up in the server's log.
+	if logs := e.logs.String(); strings.Contains(logs, "housing") || strings.Contains(logs, nidAnna) {
+		t.Errorf("the log shows mail or a national id: %s", logs)
+	}
+}
+
+// TestSessionCookies checks the cookie's name and attributes over HTTP and
+// HTTPS, and that logging out ends the session on the server.
+func TestSessionCookies(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	e.addResident(nidAnna, "Anna Jensen")
+	for _, tc := range []struct {
+		name, base, cookie string
+		secure             bool
+	}{
+		{"http", e.httpURL, "postkasse", false},
+		{"https", e.httpsURL, "__Host-postkasse", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := e.browser()
+			resp := e.postForm(b, tc.base+"/login", map[string][]string{"nationalId": {nidAnna}, "password": {password}}, nil)
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("login: %d", resp.StatusCode)
+			}
+			cookies := resp.Cookies()
+			if len(cookies) != 1 {
+				t.Fatalf("cookies %v", cookies)
+			}
+			c := cookies[0]
+			if c.Name != tc.cookie || c.Secure != tc.secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode ||
+				c.Path != "/" || c.Domain != "" || c.Expires.IsZero() || c.Value == "" {
+				t.Fatalf("cookie %+v", c)
+			}
+			if strings.Contains(resp.Header.Get("Set-Cookie"), password) {
+				t.Fatal("the password is in the cookie")
+			}
+			// Signed in: the login page sends the resident to the inbox.
+			if r := e.get(b, tc.base+"/login"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/" {
+				t.Errorf("login page while signed in: %d %s", r.StatusCode, r.Header.Get("Location"))
+			}
+			if r := e.get(b, tc.base+"/"); r.StatusCode != http.StatusOK {
+				t.Fatalf("inbox: %d", r.StatusCode)
+			}
+
+			// Log out; the old token opens nothing any more.
+			out := e.postForm(b, tc.base+"/logout", nil, nil)
+			if out.StatusCode != http.StatusSeeOther || out.Header.Get("Location") != "/login" {
+				t.Fatalf("logout: %d %s", out.StatusCode, out.Header.Get("Location"))
+			}
+			if r := e.get(b, tc.base+"/"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login" {
+				t.Errorf("inbox after logout: %d", r.StatusCode)
+			}
+			stolen := e.browser()
+			req, _ := http.NewRequest(http.MethodGet, tc.base+"/", nil)
+			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+			if r := e.do(stolen, req); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login" {
+				t.Errorf("old token after logout: %d", r.StatusCode)
+			}
+		})
+	}
+}

@@ -1,0 +1,185 @@
+package httpui
+
+import (
+	"io/fs"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/postkasse/postkasse/assets"
+)
+
+func TestDue(t *testing.T) {
+	t.Parallel()
+	at := func(s string) time.Time {
+		d, err := time.ParseInLocation("2006-01-02 15:04", s, time.Local)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	for _, tc := range []struct {
+		date          string
+		now           string
+		text          string
+		soon, overdue bool
+	}{
+		{"2027-01-31", "2026-11-22 10:00", "Due 31 Jan 2027", false, false},
+		{"2027-01-31", "2027-01-23 10:00", "Due 31 Jan 2027", false, false},
+		{"2027-01-31", "2027-01-24 00:00", "Due 31 Jan 2027", true, false},
+		{"2027-01-31", "2027-01-31 23:59", "Due 31 Jan 2027", true, false},
+		{"2027-01-31", "2027-02-01 00:00", "Due 31 Jan 2027", false, true},
+		{"2027-01-31", "2030-01-01 00:00", "Due 31 Jan 2027", false, true},
+		{"31/01/2027", "2026-11-22 10:00", "Due 31/01/2027", false, false},
+	} {
+		d := due(tc.date, at(tc.now))
+		if d == nil || d.Text != tc.text || d.Soon != tc.soon || d.Overdue != tc.overdue {
+			t.Errorf("due(%s, %s) = %+v, want %q soon=%v overdue=%v", tc.date, tc.now, d, tc.text, tc.soon, tc.overdue)
+		}
+	}
+	if due("", time.Now()) != nil {
+		t.Error("no due date gave a view")
+	}
+}
+
+func TestFormatSize(t *testing.T) {
+	t.Parallel()
+	for n, want := range map[int64]string{0: "0 bytes", 1: "1 byte", 999: "999 bytes", 1000: "1 KB", 12_345: "12 KB", 999_499: "999 KB", 1_000_000: "1.0 MB", 10_485_760: "10.5 MB"} {
+		if got := formatSize(n); got != want {
+			t.Errorf("formatSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestWaitText(t *testing.T) {
+	t.Parallel()
+	for d, want := range map[time.Duration]string{
+		0: "1 second", 500 * time.Millisecond: "1 second", 10 * time.Second: "10 seconds",
+		time.Minute: "1 minute", 61 * time.Second: "2 minutes", 15 * time.Minute: "15 minutes",
+	} {
+		if got := waitText(d); got != want {
+			t.Errorf("waitText(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestThrottle(t *testing.T) {
+	t.Parallel()
+	c := newFakeClock()
+	th := newThrottle(c.Now, 10*time.Minute, 2, 3)
+	if blocked, _ := th.blocked("a", "ip"); blocked {
+		t.Fatal("blocked before any failure")
+	}
+	th.fail("a", "ip")
+	c.Advance(time.Minute)
+	th.fail("a", "ip")
+	blocked, wait := th.blocked("a", "ip")
+	if !blocked || wait != 9*time.Minute {
+		t.Fatalf("after 2 failures: %v %v", blocked, wait)
+	}
+	if blocked, _ := th.blocked("b", "ip2"); blocked {
+		t.Fatal("another account and address blocked")
+	}
+	th.fail("b", "ip") // the address's third failure
+	if blocked, wait := th.blocked("c", "ip"); !blocked || wait != 9*time.Minute {
+		t.Fatalf("address over the limit: %v %v", blocked, wait)
+	}
+	th.succeed("a")
+	if blocked, _ := th.blocked("a", "ip3"); blocked {
+		t.Fatal("success did not reset the account")
+	}
+	c.Advance(9 * time.Minute)
+	if blocked, _ := th.blocked("c", "ip"); blocked {
+		t.Fatal("still blocked after the window")
+	}
+	// Old entries are swept.
+	c.Advance(time.Hour)
+	th.fail("d", "ip4")
+	th.mu.Lock()
+	n := len(th.accounts) + len(th.addresses)
+	th.mu.Unlock()
+	if n != 2 {
+		t.Fatalf("%d keys after the sweep, want 2", n)
+	}
+}
+
+func TestRateLimiter(t *testing.T) {
+	t.Parallel()
+	c := newFakeClock()
+	l := newRateLimiter(c.Now, 2, 3)
+	for i := range 3 {
+		if ok, _ := l.allow("s"); !ok {
+			t.Fatalf("request %d refused", i)
+		}
+	}
+	ok, wait := l.allow("s")
+	if ok || wait != 500*time.Millisecond {
+		t.Fatalf("over the burst: %v %v", ok, wait)
+	}
+	c.Advance(500 * time.Millisecond)
+	if ok, _ := l.allow("s"); !ok {
+		t.Fatal("refused after refilling")
+	}
+	c.Advance(time.Hour)
+	for i := range 3 {
+		if ok, _ := l.allow("s"); !ok {
+			t.Fatalf("burst %d after an hour refused", i)
+		}
+	}
+	if ok, _ := l.allow("s"); ok {
+		t.Fatal("the bucket holds more than its burst")
+	}
+}
+
+// TestTemplates: New parses every page; a missing or broken template
+// fails at start-up.
+func TestTemplates(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	good := fstest.MapFS{}
+	err := fs.WalkDir(assets.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(assets.FS(), p)
+		good[p] = &fstest.MapFile{Data: b}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.server.parseTemplates(good); err != nil {
+		t.Fatalf("the embedded templates: %v", err)
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(m fstest.MapFS)
+		want   string
+	}{
+		{"missing page", func(m fstest.MapFS) { delete(m, "templates/letter.html") }, "letter"},
+		{"missing layout", func(m fstest.MapFS) { delete(m, "templates/layout.html") }, "layout"},
+		{"broken page", func(m fstest.MapFS) {
+			m["templates/inbox.html"] = &fstest.MapFile{Data: []byte(`{{define "content"}}{{.Nope`)}
+		}, "inbox"},
+		{"unknown function", func(m fstest.MapFS) {
+			m["templates/error.html"] = &fstest.MapFile{Data: []byte(`{{define "content"}}{{nope}}{{end}}`)}
+		}, "error"},
+		{"no content", func(m fstest.MapFS) { m["templates/login.html"] = &fstest.MapFile{Data: []byte(`hello`)} }, "login"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := fstest.MapFS{}
+			for k, v := range good {
+				m[k] = v
+			}
+			tc.change(m)
+			_, err := e.server.parseTemplates(m)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err %v, want one about %s", err, tc.want)
+			}
+		})
+	}
+	if _, err := loadStatic(fstest.MapFS{}); err == nil {
+		t.Fatal("no style sheet, no error")
+	}
+}
