@@ -50,6 +50,12 @@ func (s *Store) upgrade() error {
 				return fmt.Errorf("not a Postkasse database (no meta bucket)")
 			}
 		}
+		if current == 0 && tx.Bucket(bucketMeta) != nil {
+			// Every upgrade step writes its version in its own transaction,
+			// so a meta bucket always has one. Without it this is a damaged
+			// file; running step 1 on it would replace the signing key.
+			return fmt.Errorf("damaged database: the meta bucket has no schema version")
+		}
 		return nil
 	}); err != nil {
 		return err
