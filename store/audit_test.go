@@ -1,0 +1,92 @@
+package store
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestAuditLog(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	s := openTestStore(t, testOptions(clock))
+	nid := testNID(t, 1)
+	r := mustResident(t, s, nid, "Anna Andersen")
+	clock.Advance(time.Second)
+	snd := mustSender(t, s, "Aarhus Kommune", "55133018", SenderPublic)
+	clock.Advance(time.Second)
+	if err := s.BindCertificate(snd.ID, newTestCert(t, "aarhus")); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	res, err := s.Deliver(snd.ID, testDelivery(nid, "audit-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	// Refusals and repeats log nothing.
+	if _, err := s.Deliver(snd.ID, testDelivery(nid, "audit-1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Login(nid.String(), "wrong password"); err == nil {
+		t.Fatal("login with a wrong password")
+	}
+	sess, err := s.Login(nid.String(), testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	mb, err := s.OpenSession(sess.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mb.Letter(res.Letter.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mb.Document(res.Letter.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	mb.Close()
+	clock.Advance(time.Second)
+	if err := s.Logout(sess.Token); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	if err := s.RevokeSender(snd.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	start := newFakeClock().Now()
+	resident, sender, letter := "resident:"+r.ID, "sender:"+snd.ID, "letter:"+res.Letter.ID
+	want := []AuditEntry{
+		{1, start, "operator", "add-resident", resident},
+		{2, start.Add(1 * time.Second), "operator", "add-sender", sender},
+		{3, start.Add(2 * time.Second), "operator", "bind-certificate", sender},
+		{4, start.Add(3 * time.Second), sender, "deliver", letter},
+		{5, start.Add(4 * time.Second), resident, "login", resident},
+		{6, start.Add(5 * time.Second), resident, "read", letter},
+		{7, start.Add(6 * time.Second), resident, "logout", resident},
+		{8, start.Add(7 * time.Second), "operator", "revoke-sender", sender},
+	}
+	got, err := s.AuditLog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("audit log:\n%s\nwant:\n%s", formatAudit(got), formatAudit(want))
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.Seq != w.Seq || !g.Time.Equal(w.Time) || g.Actor != w.Actor || g.Action != w.Action || g.Object != w.Object {
+			t.Errorf("entry %d = %+v\nwant      %+v", i, g, w)
+		}
+	}
+}
+
+func formatAudit(log []AuditEntry) string {
+	var out string
+	for _, e := range log {
+		out += fmt.Sprintf("  %d %s %s %s %s\n", e.Seq, e.Time.Format(time.RFC3339), e.Actor, e.Action, e.Object)
+	}
+	return out
+}

@@ -1,0 +1,169 @@
+package store
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"os"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf16"
+)
+
+// canary returns a unique marker string for one kind of secret.
+func canary(t *testing.T, kind string) string {
+	t.Helper()
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return "CANARY-" + kind + "-" + hex.EncodeToString(b)
+}
+
+// encodings returns the forms in which a string could show up in the
+// file: as is, in hex, in UTF-16, and in base64 (records are JSON, and
+// encoding/json writes []byte as standard base64). Base64 of a substring
+// depends on its offset modulo 3, so every alignment is listed, minus the
+// first and last quartets, which mix in the neighbouring bytes.
+func encodings(s string) map[string][]byte {
+	out := map[string][]byte{
+		"raw":       []byte(s),
+		"lower":     []byte(strings.ToLower(s)),
+		"hex":       []byte(hex.EncodeToString([]byte(s))),
+		"HEX":       []byte(strings.ToUpper(hex.EncodeToString([]byte(s)))),
+		"utf-16le":  utf16Bytes(s, binary.LittleEndian),
+		"utf-16be":  utf16Bytes(s, binary.BigEndian),
+		"json-utf8": []byte(`"` + s + `"`),
+	}
+	for shift := range 3 {
+		for name, enc := range map[string]*base64.Encoding{
+			"base64": base64.StdEncoding, "base64url": base64.URLEncoding,
+		} {
+			e := enc.EncodeToString(append(bytes.Repeat([]byte{0}, shift), s...))
+			if shift > 0 {
+				e = e[4:]
+			}
+			e = e[:len(e)-4]
+			out[name+"+"+string(rune('0'+shift))] = []byte(e)
+		}
+	}
+	return out
+}
+
+func utf16Bytes(s string, order binary.AppendByteOrder) []byte {
+	var out []byte
+	for _, u := range utf16.Encode([]rune(s)) {
+		out = order.AppendUint16(out, u)
+	}
+	return out
+}
+
+// TestCanaries: no secret (subject, body, file name, document content,
+// password) is in the database file in any form; all of them are readable
+// through the mailbox, so the test would notice a store that kept nothing.
+func TestCanaries(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	s := f.s
+	path := s.Path()
+	c := map[string]string{}
+	for _, kind := range []string{"SUBJECT", "BODY", "FILENAME", "PDF", "TEXT", "HTML", "BIG", "PASSWORD"} {
+		c[kind] = canary(t, kind)
+	}
+	nid := testNID(t, 2)
+	if _, _, err := s.AddResident(nid, "Canary Resident", c["PASSWORD"]); err != nil {
+		t.Fatal(err)
+	}
+	// A big text document spans several sealed chunks.
+	big := strings.Repeat("lorem ipsum "+c["BIG"]+"\n", 3000)
+	d := Delivery{
+		Recipient:       nid,
+		Subject:         "Subject " + c["SUBJECT"],
+		Body:            "Body " + c["BODY"],
+		SenderReference: "canary-1",
+		Type:            TypeInvoice,
+		Documents: []DocumentInput{
+			{Name: c["FILENAME"] + ".pdf", ContentType: "application/pdf", Content: []byte("%PDF-1.4\n" + c["PDF"] + "\n%%EOF\n")},
+			{Name: "note.txt", ContentType: "text/plain", Content: []byte(c["TEXT"])},
+			{Name: "letter.html", ContentType: "text/html", Content: []byte("<p>" + c["HTML"] + "</p>")},
+			{Name: "big.txt", ContentType: "text/plain", Content: []byte(big)},
+		},
+	}
+	res, err := s.Deliver(f.sender.ID, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Reading rewrites the record (ReadAt) and a login writes a session:
+	// the freed pages must hold nothing either.
+	f.clock.Advance(time.Minute)
+	mb := mustLogin(t, s, nid, c["PASSWORD"])
+	if _, err := mb.Letter(res.Letter.ID); err != nil {
+		t.Fatal(err)
+	}
+	mb.Close()
+	closeTestStore(t, s)
+
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for kind, secret := range c {
+		for enc, b := range encodings(secret) {
+			if i := bytes.Index(raw, b); i >= 0 {
+				t.Errorf("the %s canary is in the file as %s at offset %d", kind, enc, i)
+			}
+		}
+	}
+	// What is in clear by design is there: the test reads the right file.
+	if !bytes.Contains(raw, []byte("canary-1")) || !bytes.Contains(raw, []byte("Canary Resident")) {
+		t.Fatal("the file lacks even the clear fields; the test reads the wrong bytes")
+	}
+
+	s = openTestStoreAt(t, path, testOptions(f.clock))
+	mb = mustLogin(t, s, nid, c["PASSWORD"])
+	l, err := mb.Letter(res.Letter.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen strings.Builder
+	seen.WriteString(l.Subject + "\n" + l.Body + "\n")
+	for _, info := range l.Documents {
+		doc, err := mb.Document(res.Letter.ID, info.Index)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen.WriteString(info.Name + "\n")
+		seen.Write(doc.Content)
+	}
+	for kind, secret := range c {
+		if kind != "PASSWORD" && !strings.Contains(seen.String(), secret) {
+			t.Errorf("the %s canary is not readable through the mailbox", kind)
+		}
+	}
+	if got := strings.Count(seen.String(), c["BIG"]); got != 3000 {
+		t.Errorf("the big document has %d canaries, want 3000", got)
+	}
+}
+
+func TestEncodingsFindEmbedded(t *testing.T) {
+	t.Parallel()
+	// The base64 forms must find the canary at any offset inside a []byte
+	// field encoded as JSON.
+	secret := "CANARY-TEST-0123456789abcdef"
+	for prefix := range 6 {
+		field := append(bytes.Repeat([]byte("x"), prefix), secret+" and more"...)
+		js := []byte(base64.StdEncoding.EncodeToString(field))
+		found := false
+		for name, b := range encodings(secret) {
+			if strings.HasPrefix(name, "base64+") && bytes.Contains(js, b) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("prefix %d: no base64 form found in %s", prefix, js)
+		}
+	}
+}
