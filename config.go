@@ -1,0 +1,415 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// configFileName is the configuration file in the data folder.
+const configFileName = "postkasse.toml"
+
+// Config is DATA/postkasse.toml: everything an operator may set. Every key
+// has a default (defaultConfig); `postkasse init` writes every key with a
+// comment (configKeys), so the file documents itself. Paths in it are
+// relative to the data folder, which keeps the folder portable.
+type Config struct {
+	Domain   string         `toml:"domain"`
+	Listen   ListenConfig   `toml:"listen"`
+	ACME     ACMEConfig     `toml:"acme"`
+	Senders  SendersConfig  `toml:"senders"`
+	Sessions SessionsConfig `toml:"sessions"`
+	Login    LoginConfig    `toml:"login"`
+	Server   ServerConfig   `toml:"server"`
+	Log      LogConfig      `toml:"log"`
+}
+
+// ListenConfig is where the server listens.
+type ListenConfig struct {
+	HTTP  string `toml:"http"`
+	HTTPS string `toml:"https"`
+}
+
+// ACMEConfig is how the server gets its TLS certificate.
+type ACMEConfig struct {
+	CA               string `toml:"ca"`
+	Email            string `toml:"email"`
+	TrustedRoot      string `toml:"trusted_root"`
+	HTTPChallenge    bool   `toml:"http_challenge"`
+	TLSALPNChallenge bool   `toml:"tls_alpn_challenge"`
+}
+
+// SendersConfig is about the senders' client certificates.
+type SendersConfig struct {
+	CertificateDays int `toml:"certificate_days"`
+}
+
+// SessionsConfig bounds residents' logins.
+type SessionsConfig struct {
+	Idle     time.Duration `toml:"idle"`
+	Lifetime time.Duration `toml:"lifetime"`
+}
+
+// LoginConfig throttles failed logins.
+type LoginConfig struct {
+	AccountFailures int           `toml:"account_failures"`
+	AddressFailures int           `toml:"address_failures"`
+	Window          time.Duration `toml:"window"`
+}
+
+// ServerConfig is about running the server.
+type ServerConfig struct {
+	ShutdownTimeout time.Duration `toml:"shutdown_timeout"`
+}
+
+// LogConfig is about the server's log on standard error.
+type LogConfig struct {
+	Level  string `toml:"level"`
+	Format string `toml:"format"`
+}
+
+// letsEncrypt is Let's Encrypt's production ACME directory (RFC 8555 §7.1.1).
+const letsEncrypt = "https://acme-v02.api.letsencrypt.org/directory"
+
+// defaultConfig returns the configuration of a file that sets nothing.
+func defaultConfig() Config {
+	return Config{
+		Listen: ListenConfig{HTTP: ":80", HTTPS: ":443"},
+		ACME: ACMEConfig{
+			CA:               letsEncrypt,
+			HTTPChallenge:    true,
+			TLSALPNChallenge: true,
+		},
+		Senders:  SendersConfig{CertificateDays: 730},
+		Sessions: SessionsConfig{Idle: 30 * time.Minute, Lifetime: 12 * time.Hour},
+		Login:    LoginConfig{AccountFailures: 5, AddressFailures: 20, Window: 15 * time.Minute},
+		Server:   ServerConfig{ShutdownTimeout: 30 * time.Second},
+		Log:      LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+// configKey is one key of postkasse.toml with its documentation; the
+// written file and docs/OPERATORS.md come from this table, and a test
+// checks that it covers every field of Config.
+type configKey struct {
+	section string // "" for the top level
+	name    string
+	doc     string // comment lines, without "# "
+	value   func(c *Config) any
+}
+
+// configSections documents each table of the file.
+var configSections = map[string]string{
+	"listen":   "Where the server listens. Use host:port; an empty host means every address.",
+	"acme":     "The TLS certificate, from an ACME CA (RFC 8555), obtained and renewed automatically.\nCertificates and the ACME account are kept in DATA/certs.",
+	"senders":  "Senders deliver letters through the API with client certificates from DATA/ca.",
+	"sessions": "Residents' logins.",
+	"login":    "Throttling of failed logins: after this many failures within the window, further\nattempts are refused (429) without checking the password.",
+	"server":   "Running the server.",
+	"log":      "The log, on standard error (journald under systemd).",
+}
+
+// configKeys lists every key in the order of the written file.
+func configKeys() []configKey {
+	return []configKey{
+		{"", "domain", "The DNS name of this appliance, e.g. post.eksempelby.dk. Residents open\nhttps://DOMAIN/, senders deliver to https://DOMAIN/api/v1. Its A/AAAA records must\npoint to this machine for the ACME CA to validate it. Required.",
+			func(c *Config) any { return c.Domain }},
+		{"listen", "http", "Plain HTTP: answers ACME HTTP-01 challenges and redirects everything else to HTTPS.\nThe ACME CA connects to port 80 of DOMAIN.",
+			func(c *Config) any { return c.Listen.HTTP }},
+		{"listen", "https", "HTTPS: the web UI and the sender API (client certificates are requested here\nand required under /api/); also answers ACME TLS-ALPN-01 challenges on port 443.",
+			func(c *Config) any { return c.Listen.HTTPS }},
+		{"acme", "ca", "The ACME directory URL. Let's Encrypt's staging directory for trials:\nhttps://acme-staging-v02.api.letsencrypt.org/directory\nRunning the server agrees to this CA's terms of service.",
+			func(c *Config) any { return c.ACME.CA }},
+		{"acme", "email", "Contact address for the ACME account (the CA may send expiry warnings). May be empty.",
+			func(c *Config) any { return c.ACME.Email }},
+		{"acme", "trusted_root", "A PEM file of root certificates to trust for the ACME CA's own HTTPS, besides the\nsystem's: for a private ACME CA (step-ca, pebble). Relative to the data folder. Empty: none.",
+			func(c *Config) any { return c.ACME.TrustedRoot }},
+		{"acme", "http_challenge", "Allow the HTTP-01 challenge (RFC 8555 §8.3) on the HTTP listener.",
+			func(c *Config) any { return c.ACME.HTTPChallenge }},
+		{"acme", "tls_alpn_challenge", "Allow the TLS-ALPN-01 challenge (RFC 8737) on the HTTPS listener.",
+			func(c *Config) any { return c.ACME.TLSALPNChallenge }},
+		{"senders", "certificate_days", "Validity of a new sender certificate, in days.",
+			func(c *Config) any { return c.Senders.CertificateDays }},
+		{"sessions", "idle", "A login ends after this long without a request.",
+			func(c *Config) any { return c.Sessions.Idle }},
+		{"sessions", "lifetime", "A login ends after this long in all.",
+			func(c *Config) any { return c.Sessions.Lifetime }},
+		{"login", "account_failures", "Failed logins per national identity number.",
+			func(c *Config) any { return c.Login.AccountFailures }},
+		{"login", "address_failures", "Failed logins per client address.",
+			func(c *Config) any { return c.Login.AddressFailures }},
+		{"login", "window", "The sliding window the failures are counted in.",
+			func(c *Config) any { return c.Login.Window }},
+		{"server", "shutdown_timeout", "On SIGTERM the server stops accepting requests and waits this long for those in\nflight (deliveries among them) to finish; a delivery cut off is not stored.",
+			func(c *Config) any { return c.Server.ShutdownTimeout }},
+		{"log", "level", "debug, info, warn or error.",
+			func(c *Config) any { return c.Log.Level }},
+		{"log", "format", "text (one line per entry) or json.",
+			func(c *Config) any { return c.Log.Format }},
+	}
+}
+
+// marshalConfig writes c as a documented postkasse.toml: every key, with
+// its comment and its default where c differs from it.
+func marshalConfig(c *Config) []byte {
+	def := defaultConfig()
+	var b bytes.Buffer
+	b.WriteString("# Postkasse configuration. Every key is listed with a comment; a key left out\n")
+	b.WriteString("# takes its default. Paths are relative to this folder (the data folder).\n")
+	b.WriteString("# Changes take effect when the server restarts. Reference: docs/OPERATORS.md.\n")
+	section := ""
+	for _, k := range configKeys() {
+		if k.section != section {
+			section = k.section
+			b.WriteString("\n")
+			writeComment(&b, configSections[section])
+			fmt.Fprintf(&b, "[%s]\n", section)
+		}
+		b.WriteString("\n")
+		writeComment(&b, k.doc)
+		if dv := k.value(&def); !equalValue(dv, k.value(c)) {
+			fmt.Fprintf(&b, "# Default: %s\n", tomlValue(dv))
+		}
+		fmt.Fprintf(&b, "%s = %s\n", k.name, tomlValue(k.value(c)))
+	}
+	return b.Bytes()
+}
+
+func writeComment(b *bytes.Buffer, doc string) {
+	for line := range strings.SplitSeq(doc, "\n") {
+		b.WriteString("# " + line + "\n")
+	}
+}
+
+func equalValue(a, b any) bool { return tomlValue(a) == tomlValue(b) }
+
+// tomlValue formats a value of Config as TOML (TOML 1.0 §String, §Integer,
+// §Boolean; durations as strings that time.ParseDuration reads).
+func tomlValue(v any) string {
+	switch v := v.(type) {
+	case string:
+		return quoteTOML(v)
+	case bool:
+		return strconv.FormatBool(v)
+	case int:
+		return strconv.Itoa(v)
+	case time.Duration:
+		return quoteTOML(formatDuration(v))
+	}
+	panic(fmt.Sprintf("config: no TOML format for %T", v))
+}
+
+// quoteTOML returns s as a TOML basic string: backslash and quote escaped,
+// control characters as \uXXXX (TOML 1.0 §String).
+func quoteTOML(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\u%04X`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// formatDuration writes d the way a person would: "30m", "12h", "1h30m".
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// errNoConfig is a data folder without postkasse.toml.
+var errNoConfig = errors.New("not a Postkasse data folder")
+
+// loadConfig reads DIR/postkasse.toml over the defaults and checks it. The
+// errors say which file and, for syntax and type errors, which line.
+func loadConfig(dir string) (*Config, error) {
+	if fi, err := os.Stat(dir); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("data folder %s does not exist (create one with `postkasse init`)", dir)
+		}
+		return nil, fmt.Errorf("data folder: %w", err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("data folder %s is not a folder", dir)
+	}
+	path := filepath.Join(dir, configFileName)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s has no %s (create one with `postkasse init`)", errNoConfig, dir, configFileName)
+	} else if err != nil {
+		return nil, err
+	}
+	c, err := parseConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// parseConfig decodes a postkasse.toml over the defaults and validates it.
+func parseConfig(data []byte) (*Config, error) {
+	c := defaultConfig()
+	md, err := toml.Decode(string(data), &c)
+	if err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			// The line is counted from the error's byte offset: the
+			// library's own line number is one too far when the
+			// offending byte is the newline ending the line.
+			line := perr.Position.Line
+			if start := perr.Position.Start; start > 0 && start < len(data) {
+				line = 1 + bytes.Count(data[:start], []byte("\n"))
+			}
+			return nil, fmt.Errorf("line %d: %s", line, perr.Message)
+		}
+		// Type errors read "toml: line N (last key …): …" already.
+		return nil, errors.New(strings.TrimPrefix(err.Error(), "toml: "))
+	}
+	if undecoded := md.Undecoded(); len(undecoded) > 0 {
+		return nil, fmt.Errorf("unknown key %q (misspelt?)", undecoded[0].String())
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// validate checks the values that the types do not.
+func (c *Config) validate() error {
+	if c.Domain != "" {
+		if err := checkDomain(c.Domain); err != nil {
+			return fmt.Errorf("domain: %w", err)
+		}
+	}
+	for _, l := range []struct{ key, addr string }{{"listen.http", c.Listen.HTTP}, {"listen.https", c.Listen.HTTPS}} {
+		key, addr := l.key, l.addr
+		if _, port, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("%s %q: want host:port", key, addr)
+		} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			return fmt.Errorf("%s %q: bad port", key, addr)
+		}
+	}
+	if err := checkACMEURL(c.ACME.CA); err != nil {
+		return fmt.Errorf("acme.ca: %w", err)
+	}
+	if c.ACME.Email != "" {
+		if err := checkEmail(c.ACME.Email); err != nil {
+			return fmt.Errorf("acme.email: %w", err)
+		}
+	}
+	if !c.ACME.HTTPChallenge && !c.ACME.TLSALPNChallenge {
+		return errors.New("acme: http_challenge and tls_alpn_challenge are both false; at least one is needed")
+	}
+	ranges := []struct {
+		key, want string
+		ok        bool
+	}{
+		{"senders.certificate_days", "between 1 and 3650", c.Senders.CertificateDays > 0 && c.Senders.CertificateDays <= 3650},
+		{"sessions.idle", "must be positive", c.Sessions.Idle > 0},
+		{"sessions.lifetime", "must be positive", c.Sessions.Lifetime > 0},
+		{"login.account_failures", "must be positive", c.Login.AccountFailures > 0},
+		{"login.address_failures", "must be positive", c.Login.AddressFailures > 0},
+		{"login.window", "must be positive", c.Login.Window > 0},
+		{"server.shutdown_timeout", "must be positive", c.Server.ShutdownTimeout > 0},
+	}
+	for _, r := range ranges {
+		if !r.ok {
+			return fmt.Errorf("%s: %s", r.key, r.want)
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level %q: want debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log.format %q: want text or json", c.Log.Format)
+	}
+	return nil
+}
+
+// trustedRootPath returns acme.trusted_root resolved against the data
+// folder, or "" when it is not set.
+func (c *Config) trustedRootPath(dir string) string {
+	p := c.ACME.TrustedRoot
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+// checkDomain accepts a DNS host name (RFC 1123 §2.1): labels of letters,
+// digits and hyphens, 1–63 bytes, not starting or ending with a hyphen,
+// 253 bytes in all. IP addresses and wildcards are refused: the appliance
+// has one name. The name must already be lowercase.
+func checkDomain(d string) error {
+	if d == "" {
+		return errors.New("empty")
+	}
+	if len(d) > 253 {
+		return errors.New("longer than 253 bytes")
+	}
+	if net.ParseIP(d) != nil {
+		return fmt.Errorf("%q is an IP address; a DNS name is needed", d)
+	}
+	for label := range strings.SplitSeq(d, ".") {
+		if label == "" || len(label) > 63 {
+			return fmt.Errorf("%q: every label has 1 to 63 characters", d)
+		}
+		if label[0] == '-' || label[len(label)-1] == '-' {
+			return fmt.Errorf("%q: a label cannot start or end with a hyphen", d)
+		}
+		for _, ch := range []byte(label) {
+			if !(ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-') {
+				return fmt.Errorf("%q: only lowercase letters, digits, hyphens and dots", d)
+			}
+		}
+	}
+	return nil
+}
+
+// checkACMEURL accepts an https URL (RFC 8555 §6.1: ACME runs over HTTPS).
+func checkACMEURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q: %w", s, err)
+	}
+	if u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("%q: want an https:// URL of an ACME directory", s)
+	}
+	return nil
+}
+
+// checkEmail accepts a bare address (addr-spec, RFC 5322 §3.4.1).
+func checkEmail(s string) error {
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s {
+		return fmt.Errorf("%q is not an e-mail address", s)
+	}
+	return nil
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// tomlKeys returns the dotted TOML keys of every leaf field of Config.
+func tomlKeys(t reflect.Type, prefix string) []string {
+	var keys []string
+	for f := range t.Fields() {
+		name := f.Tag.Get("toml")
+		if prefix != "" {
+			name = prefix + "." + name
+		}
+		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[time.Duration]() {
+			keys = append(keys, tomlKeys(f.Type, name)...)
+			continue
+		}
+		keys = append(keys, name)
+	}
+	return keys
+}
+
+func TestConfigDefaultsEmptyFile(t *testing.T) {
+	c, err := parseConfig(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := defaultConfig(); !reflect.DeepEqual(*c, want) {
+		t.Fatalf("empty file gives %+v, want the defaults %+v", *c, want)
+	}
+	if c.Listen.HTTP != ":80" || c.Listen.HTTPS != ":443" || c.ACME.CA != letsEncrypt || !c.ACME.HTTPChallenge || !c.ACME.TLSALPNChallenge {
+		t.Fatalf("unexpected defaults %+v", *c)
+	}
+}
+
+// TestConfigWrittenFileDocumentsEveryKey writes the file init writes,
+// parses it back, and checks that it gives the same configuration and that
+// every key of Config is in it, each under a comment.
+func TestConfigWrittenFileDocumentsEveryKey(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  func() Config
+	}{
+		{"defaults", func() Config { c := defaultConfig(); c.Domain = "post.eksempelby.dk"; return c }},
+		{"changed", func() Config {
+			c := defaultConfig()
+			c.Domain = "post.eksempelby.dk"
+			c.ACME.Email = "it@eksempelby.dk"
+			c.ACME.CA = "https://ca.internal:9000/acme/directory"
+			c.ACME.TrustedRoot = "acme-root.pem"
+			c.ACME.TLSALPNChallenge = false
+			c.Listen.HTTP = "127.0.0.1:8080"
+			c.Sessions.Idle = 90 * time.Minute
+			c.Log.Format = "json"
+			return c
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := tc.cfg()
+			data := marshalConfig(&want)
+			got, err := parseConfig(data)
+			if err != nil {
+				t.Fatalf("parse the written file: %v\n%s", err, data)
+			}
+			if !reflect.DeepEqual(*got, want) {
+				t.Fatalf("written and parsed back: %+v, want %+v", *got, want)
+			}
+			var raw map[string]any
+			md, err := toml.Decode(string(data), &raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inFile := map[string]bool{}
+			for _, k := range md.Keys() {
+				inFile[k.String()] = true
+			}
+			lines := strings.Split(string(data), "\n")
+			for _, key := range tomlKeys(reflect.TypeFor[Config](), "") {
+				if !inFile[key] {
+					t.Errorf("key %s is not in the written file", key)
+					continue
+				}
+				leaf := key[strings.LastIndex(key, ".")+1:]
+				for i, line := range lines {
+					if strings.HasPrefix(line, leaf+" = ") && (i == 0 || !strings.HasPrefix(lines[i-1], "# ")) {
+						t.Errorf("key %s has no comment above it", key)
+					}
+				}
+			}
+			if tc.name == "changed" && !strings.Contains(string(data), "# Default: true\ntls_alpn_challenge = false") {
+				t.Errorf("a changed key does not name its default:\n%s", data)
+			}
+		})
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		file string
+		want string
+	}{
+		{"domain = \"post.example.dk\"\n[listen]\nhttp = \":80\"\nhttps = \":443\n", "line 4:"},
+		{"domain = \"post.example.dk\"\n\n[listen]\nhttp = 80\n", "line 4"},
+		{"[sessions]\nidle = \"soon\"\n", "line 2"},
+		{"[listen]\nhtp = \":80\"\n", `unknown key "listen.htp"`},
+		{"domain = \"Post.Example.dk\"\n", "domain: \"Post.Example.dk\": only lowercase"},
+		{"domain = \"10.0.0.1\"\n", "is an IP address"},
+		{"[listen]\nhttps = \"443\"\n", `listen.https "443": want host:port`},
+		{"[acme]\nca = \"http://ca.example/directory\"\n", "acme.ca"},
+		{"[acme]\nemail = \"not an address\"\n", "acme.email"},
+		{"[acme]\nhttp_challenge = false\ntls_alpn_challenge = false\n", "at least one is needed"},
+		{"[senders]\ncertificate_days = 0\n", "senders.certificate_days: between 1 and 3650"},
+		{"[log]\nlevel = \"loud\"\n", "log.level"},
+		{"[server]\nshutdown_timeout = \"-1s\"\n", "server.shutdown_timeout: must be positive"},
+	}
+	for _, tt := range tests {
+		_, err := parseConfig([]byte(tt.file))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("parseConfig(%q) = %v, want an error containing %q", tt.file, err, tt.want)
+		}
+	}
+}
+
+func TestLoadConfigDataFolderErrors(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad")
+	if err := os.Mkdir(bad, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bad, configFileName), []byte("domain = \"a.example\"\n\n[log\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		dir, want string
+	}{
+		{filepath.Join(dir, "missing"), "does not exist"},
+		{file, "is not a folder"},
+		{dir, "has no postkasse.toml"},
+		{bad, filepath.Join(bad, configFileName) + ": line 3:"},
+	}
+	for _, tt := range tests {
+		_, err := loadConfig(tt.dir)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("loadConfig(%s) = %v, want an error containing %q", tt.dir, err, tt.want)
+		}
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		30 * time.Second: "30s", 15 * time.Minute: "15m", 12 * time.Hour: "12h",
+		90 * time.Minute: "1h30m", 1500 * time.Millisecond: "1.5s",
+	} {
+		if got := formatDuration(d); got != want {
+			t.Errorf("formatDuration(%v) = %q, want %q", d, got, want)
+		}
+		if back, err := time.ParseDuration(want); err != nil || back != d {
+			t.Errorf("%q does not parse back to %v", want, d)
+		}
+	}
+}
