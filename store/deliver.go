@@ -32,6 +32,7 @@ type letterRecord struct {
 	Body            []byte
 	Documents       []documentRecord
 	Receipt         Receipt
+	Sensitive       bool `json:",omitempty"` // notified without the sender's name
 }
 
 // documentRecord describes one document; its sealed content is in the
@@ -188,6 +189,7 @@ func (s *Store) seal(sender *senderRecord, recipient *residentRecord, d *Deliver
 	rec := &letterRecord{
 		ID: id, ResidentID: recipient.ID, SenderID: sender.ID, SenderReference: d.SenderReference,
 		Type: d.Type, DueDate: d.DueDate, ReplyAllowed: d.ReplyAllowed, ContentHash: hash,
+		Sensitive: d.Sensitive,
 	}
 	dk, err := crypto.NewDataKey(s.rand)
 	if err != nil {
@@ -343,6 +345,9 @@ func (s *Store) apply(tx *bolt.Tx, p *pendingDelivery, now time.Time) error {
 		}
 	}
 	if err := s.appendAudit(tx, now, "sender:"+rec.SenderID, "deliver", "letter:"+rec.ID); err != nil {
+		return err
+	}
+	if err := s.queueLetterNotification(tx, rec, now); err != nil {
 		return err
 	}
 	p.result = DeliveryResult{Letter: rec.status(), Receipt: receipt}

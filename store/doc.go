@@ -21,6 +21,16 @@
 //     with another hash it is refused.
 //   - Every delivery, login, logout, first reading and enrolment appends an
 //     audit entry in the same transaction.
+//   - A delivery queues its notifications (outbox) in its own transaction;
+//     a notification holds no subject or content, and no sender name for a
+//     letter marked sensitive.
+//   - A deleted account (inactivity, death, or the resident's own choice)
+//     is deleted in one transaction: every wrapping of its private key, its
+//     public key, sessions, letters, documents, index entries, preferences
+//     and notifications. What stays is a tombstone (residents and
+//     residents-by-nid with status "deleted", no name, no keys; retention
+//     with the time and reason) and the audit entries, so lookups say "not
+//     digital" and the number cannot be enrolled again onto the old data.
 //
 // # Buckets
 //
@@ -48,6 +58,25 @@
 //	sessions           sessionID (16 bytes) → sessionRecord: resident, session wrapping of the
 //	                   private key, created, last seen, expires
 //	audit              uint64 sequence → AuditEntry JSON
+//
+// Since schema 3 (scheduled work; see terms.go, retention.go, outbox.go):
+//
+//	terms              uint32 version → termsRecord: full text, published, effective, when
+//	                   the notice had reached every active mailbox
+//	terms-accepted     residentID → termsAcceptance: highest version accepted, when
+//	terms-notices      uint32 version | residentID → letterID of the notice letter (the marker
+//	                   that makes the notice once-only)
+//	retention          residentID → retentionRecord: inactivity warnings given and for which
+//	                   last login, date of death, and for a deleted account the tombstone
+//	                   (when, why)
+//	preferences        residentID → preferencesRecord: e-mail address, phone number, which
+//	                   channels are on
+//	outbox             residentID | uint64 sequence → outboxRecord: one notification on one
+//	                   channel (address, kind, sender name unless sensitive, letter type,
+//	                   times, state, attempts, last error); never a subject or content
+//	outbox-due         uint64 next attempt (Unix ns) | residentID | uint64 sequence → empty;
+//	                   only pending notifications, in the order they are due
+//	job-runs           job name → JobRun: last start, end, outcome, items, error
 //
 // # What stays in clear
 //

@@ -21,6 +21,7 @@ var upgrades = []struct {
 }{
 	{1, "initial buckets and the appliance signing key", upgrade1},
 	{2, "index of letters by sender, for sender status lookups", upgrade2},
+	{3, "terms of use, retention, notification outbox and preferences, job runs", upgrade3},
 }
 
 // SchemaVersion is the schema version this code writes.
@@ -116,4 +117,29 @@ func upgrade2(s *Store, tx *bolt.Tx) error {
 		}
 		return idx.Put(senderLetterKey(rec.SenderID, string(k)), nil)
 	})
+}
+
+// Buckets of schema 3. The package doc describes each one's keys and values.
+var (
+	bucketTerms         = []byte("terms")
+	bucketTermsAccepted = []byte("terms-accepted")
+	bucketTermsNotices  = []byte("terms-notices")
+	bucketRetention     = []byte("retention")
+	bucketPreferences   = []byte("preferences")
+	bucketOutbox        = []byte("outbox")
+	bucketOutboxDue     = []byte("outbox-due")
+	bucketJobRuns       = []byte("job-runs")
+)
+
+// upgrade3 adds the buckets of scheduled work (package jobs): terms of
+// use and their acceptance, retention state, notification preferences,
+// the notification outbox and the record of job runs. They start empty.
+func upgrade3(s *Store, tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketTerms, bucketTermsAccepted, bucketTermsNotices,
+		bucketRetention, bucketPreferences, bucketOutbox, bucketOutboxDue, bucketJobRuns} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	return nil
 }

@@ -48,6 +48,12 @@ var (
 	ErrUnavailable = errors.New("storage unavailable")
 	// ErrClosed: the store is closed or closing.
 	ErrClosed = errors.New("store closed")
+	// ErrTermsNoticePeriod: new terms of use must take effect at least one
+	// calendar month after they are published.
+	ErrTermsNoticePeriod = errors.New("terms of use need at least one month's notice")
+	// ErrTermsOutdated: the resident accepted a version of the terms that
+	// is not the one in force (any more).
+	ErrTermsOutdated = errors.New("not the terms of use in force")
 )
 
 // InvalidError is a request that breaks a rule about one field. Field names
@@ -138,6 +144,9 @@ type Delivery struct {
 	DueDate         string // optional, YYYY-MM-DD
 	ReplyAllowed    bool
 	Documents       []DocumentInput // the first is the main document
+	// Sensitive letters are notified without the sender's name (a
+	// notification never has the subject or content of any letter).
+	Sensitive bool
 }
 
 // DocumentInput is one document of a Delivery.

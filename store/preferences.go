@@ -1,0 +1,153 @@
+package store
+
+import (
+	"errors"
+	"net/mail"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// NotificationPreferences are how a resident wants to hear of new mail:
+// by e-mail, by SMS, both or neither, and the addresses. An address may be
+// kept while its channel is off.
+type NotificationPreferences struct {
+	Email   string // an e-mail address (RFC 5322 addr-spec), or empty
+	EmailOn bool
+	Phone   string // an international number in E.164 form ("+4512345678"), or empty
+	SMSOn   bool
+}
+
+// Channels returns the channels that are on, e-mail first.
+func (p NotificationPreferences) Channels() []Channel {
+	var out []Channel
+	if p.EmailOn && p.Email != "" {
+		out = append(out, ChannelEmail)
+	}
+	if p.SMSOn && p.Phone != "" {
+		out = append(out, ChannelSMS)
+	}
+	return out
+}
+
+// preferencesRecord is a resident's notification preferences in the
+// preferences bucket.
+type preferencesRecord = NotificationPreferences
+
+func getPreferences(tx *bolt.Tx, residentID string) (NotificationPreferences, error) {
+	var p preferencesRecord
+	err := getJSON(tx.Bucket(bucketPreferences), []byte(residentID), &p)
+	if errors.Is(err, ErrNotFound) {
+		return NotificationPreferences{}, nil
+	}
+	return p, err
+}
+
+// normalise checks the preferences and returns them as stored: the
+// e-mail address without surrounding spaces, the phone number without
+// spaces, dashes or parentheses, "00" as "+".
+func (p NotificationPreferences) normalise() (NotificationPreferences, error) {
+	p.Email = strings.TrimSpace(p.Email)
+	if p.Email != "" {
+		addr, err := mail.ParseAddress(p.Email)
+		// RFC 5321 §4.5.3.1.3: a path is at most 256 octets, so an
+		// address at most 254.
+		if err != nil || addr.Name != "" || addr.Address != p.Email || len(p.Email) > 254 || !strings.Contains(p.Email, "@") {
+			return p, invalid("email", "%q is not an e-mail address", p.Email)
+		}
+	}
+	phone := strings.Map(func(r rune) rune {
+		if strings.ContainsRune(" -()./", r) {
+			return -1
+		}
+		return r
+	}, p.Phone)
+	if rest, ok := strings.CutPrefix(phone, "00"); ok {
+		phone = "+" + rest
+	}
+	if phone != "" && !validE164(phone) {
+		return p, invalid("phone", "%q is not an international phone number (+ country code and number)", p.Phone)
+	}
+	p.Phone = phone
+	if p.EmailOn && p.Email == "" {
+		return p, invalid("email", "missing: notifications by e-mail need an address")
+	}
+	if p.SMSOn && p.Phone == "" {
+		return p, invalid("phone", "missing: notifications by SMS need a phone number")
+	}
+	return p, nil
+}
+
+// validE164 reports whether s is "+" and a number of at most 15 digits
+// that does not start with 0 (ITU-T E.164 §6), at least 8 in all so a
+// typo of a local number is caught.
+func validE164(s string) bool {
+	digits, ok := strings.CutPrefix(s, "+")
+	if !ok || len(digits) < 8 || len(digits) > 15 || digits[0] == '0' {
+		return false
+	}
+	for _, c := range []byte(digits) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// NotificationPreferences returns the mailbox owner's preferences (none
+// chosen: all off).
+func (m *Mailbox) NotificationPreferences() (NotificationPreferences, error) {
+	return m.s.NotificationPreferences(m.resident.ID)
+}
+
+// SetNotificationPreferences stores the mailbox owner's preferences and
+// returns them as stored. Invalid addresses are an *InvalidError with the
+// field "email" or "phone".
+func (m *Mailbox) SetNotificationPreferences(p NotificationPreferences) (NotificationPreferences, error) {
+	return m.s.setPreferences(m.resident.ID, p, "resident:"+m.resident.ID)
+}
+
+// NotificationPreferences returns a resident's preferences.
+func (s *Store) NotificationPreferences(residentID string) (NotificationPreferences, error) {
+	var out NotificationPreferences
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if _, err := getResident(tx, residentID); err != nil {
+			return err
+		}
+		var err error
+		out, err = getPreferences(tx, residentID)
+		return err
+	})
+	return out, err
+}
+
+// SetNotificationPreferences stores a resident's preferences on the
+// operator's behalf (enrolment, the demo).
+func (s *Store) SetNotificationPreferences(residentID string, p NotificationPreferences) (NotificationPreferences, error) {
+	return s.setPreferences(residentID, p, "operator")
+}
+
+func (s *Store) setPreferences(residentID string, p NotificationPreferences, actor string) (NotificationPreferences, error) {
+	p, err := p.normalise()
+	if err != nil {
+		return NotificationPreferences{}, err
+	}
+	now := s.now()
+	err = s.update(func(tx *bolt.Tx) error {
+		res, err := getResident(tx, residentID)
+		if err != nil {
+			return err
+		}
+		if res.Status == ResidentDeleted {
+			return ErrNotFound
+		}
+		if err := putJSON(tx.Bucket(bucketPreferences), []byte(residentID), &p); err != nil {
+			return err
+		}
+		return s.appendAudit(tx, now, actor, "set-notifications", "resident:"+residentID)
+	})
+	if err != nil {
+		return NotificationPreferences{}, err
+	}
+	return p, nil
+}

@@ -1,0 +1,645 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/postkasse/postkasse/crypto"
+)
+
+// ResidentDeleted is the status of an account that was deleted (for
+// inactivity, after death, or by the resident): only a tombstone is left,
+// so the number looks up as not digital and cannot log in or be enrolled
+// again onto the old data.
+const ResidentDeleted ResidentStatus = "deleted"
+
+// Why an account was deleted, as the tombstone and the audit log say.
+const (
+	DeletedForInactivity = "inactivity"
+	DeletedAfterDeath    = "deceased"
+	DeletedByResident    = "resident"
+)
+
+// RetentionPolicy is the retention part of the terms of use (DESIGN.md,
+// "Policy"). The zero value of a field means its default; main reads the
+// values from the configuration and passes the same policy to the jobs
+// and to the web UI, which shows a resident the rule.
+type RetentionPolicy struct {
+	// Inactivity: an account without login for this long is deleted.
+	// Default P5Y.
+	Inactivity Period
+	// InactivityWarnings: how long before that deletion the resident is
+	// warned, one notification each. Default P30D and P7D. Each must be
+	// shorter than Inactivity.
+	InactivityWarnings []Period
+	// DeceasedPublic: after the date of death, letters from public
+	// senders are kept this long. Default P5Y.
+	DeceasedPublic Period
+	// DeceasedPrivate: after the date of death, letters from private
+	// senders are kept this long. Default P15M.
+	DeceasedPrivate Period
+}
+
+// DefaultRetentionPolicy returns the policy of the terms of use: five
+// years of inactivity, warnings 30 and 7 days before; after death, five
+// years for letters from public senders and 15 months for private ones.
+func DefaultRetentionPolicy() RetentionPolicy {
+	return RetentionPolicy{
+		Inactivity:         Period{Years: 5},
+		InactivityWarnings: []Period{{Days: 30}, {Days: 7}},
+		DeceasedPublic:     Period{Years: 5},
+		DeceasedPrivate:    Period{Months: 15},
+	}
+}
+
+// WithDefaults fills the zero fields with DefaultRetentionPolicy's.
+func (p RetentionPolicy) WithDefaults() RetentionPolicy {
+	d := DefaultRetentionPolicy()
+	if p.Inactivity.IsZero() {
+		p.Inactivity = d.Inactivity
+	}
+	if p.InactivityWarnings == nil {
+		p.InactivityWarnings = d.InactivityWarnings
+	}
+	if p.DeceasedPublic.IsZero() {
+		p.DeceasedPublic = d.DeceasedPublic
+	}
+	if p.DeceasedPrivate.IsZero() {
+		p.DeceasedPrivate = d.DeceasedPrivate
+	}
+	return p
+}
+
+// Validate checks that every warning comes before the deletion it warns
+// of, measured from a fixed day (periods of months and years vary in
+// length, so a check at one day is the check that matters in practice).
+func (p RetentionPolicy) Validate() error {
+	p = p.WithDefaults()
+	ref := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, w := range p.InactivityWarnings {
+		if w.IsZero() || w.Years < 0 || w.Months < 0 || w.Days < 0 {
+			return fmt.Errorf("inactivity warning %s: must be a positive period", w)
+		}
+		if !w.AddTo(ref).Before(p.Inactivity.AddTo(ref)) {
+			return fmt.Errorf("inactivity warning %s: must be shorter than the inactivity period %s", w, p.Inactivity)
+		}
+	}
+	return nil
+}
+
+// leads returns the warnings of a deletion due at due, longest lead first,
+// without repeats.
+func (p RetentionPolicy) leads(due time.Time) []Period {
+	out := slices.Clone(p.InactivityWarnings)
+	slices.SortStableFunc(out, func(a, b Period) int { return a.SubFrom(due).Compare(b.SubFrom(due)) })
+	return slices.CompactFunc(out, func(a, b Period) bool { return a.SubFrom(due).Equal(b.SubFrom(due)) })
+}
+
+// retentionRecord is a resident's retention state in the retention bucket.
+type retentionRecord struct {
+	// WarnBasis is the last login (or enrolment) the inactivity warnings
+	// were given for. A login since then makes them void: the counting
+	// starts again.
+	WarnBasis     time.Time `json:",omitzero"`
+	WarningsGiven int       `json:",omitempty"`
+	LastWarning   time.Time `json:",omitzero"`
+	// DiedOn is the date of death (midnight at the start of the date, in
+	// UTC); DeathRecorded when the operator recorded it.
+	DiedOn        time.Time `json:",omitzero"`
+	DeathRecorded time.Time `json:",omitzero"`
+	// Deleted and DeletedReason make the tombstone of a deleted account.
+	Deleted       time.Time `json:",omitzero"`
+	DeletedReason string    `json:",omitempty"`
+}
+
+func getRetention(tx *bolt.Tx, residentID string) (*retentionRecord, error) {
+	var rec retentionRecord
+	err := getJSON(tx.Bucket(bucketRetention), []byte(residentID), &rec)
+	if errors.Is(err, ErrNotFound) {
+		return &rec, nil
+	}
+	return &rec, err
+}
+
+func putRetention(tx *bolt.Tx, residentID string, rec *retentionRecord) error {
+	if *rec == (retentionRecord{}) {
+		return tx.Bucket(bucketRetention).Delete([]byte(residentID))
+	}
+	return putJSON(tx.Bucket(bucketRetention), []byte(residentID), rec)
+}
+
+// RetentionState is what the retention rules have recorded about one
+// resident, for the operator.
+type RetentionState struct {
+	WarningsGiven int       // inactivity warnings given since the last login
+	LastWarning   time.Time // zero when none
+	DiedOn        time.Time // date of death; zero when none was recorded
+	Deleted       time.Time // when the account was deleted; zero while it exists
+	DeletedReason string    // DeletedForInactivity, DeletedAfterDeath or DeletedByResident
+}
+
+// RetentionState returns the retention state of a resident (also of a
+// deleted one: its tombstone).
+func (s *Store) RetentionState(residentID string) (RetentionState, error) {
+	var out RetentionState
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if _, err := getResident(tx, residentID); err != nil {
+			return err
+		}
+		rec, err := getRetention(tx, residentID)
+		if err != nil {
+			return err
+		}
+		out = RetentionState{WarningsGiven: rec.WarningsGiven, LastWarning: rec.LastWarning,
+			DiedOn: rec.DiedOn, Deleted: rec.Deleted, DeletedReason: rec.DeletedReason}
+		return nil
+	})
+	return out, err
+}
+
+// inactivityPlan is what the inactivity rule says about one account now.
+type inactivityPlan struct {
+	basis    time.Time // the last login, or the enrolment before the first login
+	due      time.Time // basis + the inactivity period
+	leads    []Period  // warnings, longest lead first
+	given    int       // warnings given for this basis
+	deleteAt time.Time // when the account goes, unless the resident logs in
+	warn     int       // when > given: give warning number warn (1-based) now
+	delete   bool      // delete the account now
+}
+
+// planInactivity applies the inactivity rule:
+//
+//   - The period counts from the last login (or the enrolment).
+//   - Warning i is due at (basis + period − lead i). When several are due
+//     at once (the server was down), only the most imminent one is given.
+//   - The account is deleted at (basis + period), but never before the
+//     last warning (the shortest lead) has been given and that lead has
+//     passed since: a resident always gets at least the shortest notice,
+//     even when the appliance was down at the time.
+//   - A login moves the basis, which voids the warnings given.
+func planInactivity(p RetentionPolicy, res *residentRecord, ret *retentionRecord, now time.Time) inactivityPlan {
+	basis := res.LastLogin
+	if basis.IsZero() {
+		basis = res.Created
+	}
+	pl := inactivityPlan{basis: basis, due: p.Inactivity.AddTo(basis)}
+	pl.leads = p.leads(pl.due)
+	lastWarning := time.Time{}
+	if ret.WarnBasis.Equal(basis) {
+		pl.given, lastWarning = ret.WarningsGiven, ret.LastWarning
+	}
+	n := len(pl.leads)
+	pl.deleteAt = pl.due
+	if n > 0 {
+		shortest := pl.leads[n-1]
+		if pl.given >= n {
+			pl.deleteAt = later(pl.due, shortest.AddTo(lastWarning))
+		} else {
+			pl.deleteAt = later(pl.due, shortest.AddTo(now))
+		}
+	}
+	if pl.given >= n && !now.Before(pl.deleteAt) {
+		pl.delete = true
+		return pl
+	}
+	for i, lead := range pl.leads {
+		if !now.Before(lead.SubFrom(pl.due)) && i+1 > pl.given {
+			pl.warn = i + 1
+		}
+	}
+	return pl
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// InactivityStatus tells a resident when their account would be deleted
+// for inactivity and under which rule.
+type InactivityStatus struct {
+	// Applies is false when the rule does not apply: the resident is
+	// deceased (the death rule applies) or the account is gone.
+	Applies bool
+	// Period and Warnings are the rule: an account without login for
+	// Period is deleted, with a notification each Warnings before.
+	Period   Period
+	Warnings []Period // longest first
+	// LastLogin is what the period counts from: the last login, or the
+	// enrolment before the first one.
+	LastLogin time.Time
+	// DeleteAt is when the account will be deleted unless the resident
+	// logs in before.
+	DeleteAt time.Time
+	// WarningsGiven counts the warnings sent since LastLogin.
+	WarningsGiven int
+}
+
+// InactivityStatus returns the inactivity rule as it stands for the
+// mailbox's owner now. A resident reading this has just logged in, so
+// DeleteAt is normally the full period from now.
+func (m *Mailbox) InactivityStatus(p RetentionPolicy) (InactivityStatus, error) {
+	return m.s.InactivityStatus(m.resident.ID, p)
+}
+
+// InactivityStatus returns the inactivity rule as it stands for a
+// resident now.
+func (s *Store) InactivityStatus(residentID string, p RetentionPolicy) (InactivityStatus, error) {
+	p = p.WithDefaults()
+	now := s.now()
+	var out InactivityStatus
+	err := s.db.View(func(tx *bolt.Tx) error {
+		res, err := getResident(tx, residentID)
+		if err != nil {
+			return err
+		}
+		ret, err := getRetention(tx, residentID)
+		if err != nil {
+			return err
+		}
+		pl := planInactivity(p, res, ret, now)
+		out = InactivityStatus{
+			Applies:  res.Status == ResidentActive || res.Status == ResidentReserved,
+			Period:   p.Inactivity,
+			Warnings: pl.leads, LastLogin: pl.basis, DeleteAt: pl.deleteAt, WarningsGiven: pl.given,
+		}
+		return nil
+	})
+	return out, err
+}
+
+// RetentionAction is what ApplyRetention did.
+type RetentionAction string
+
+// Retention actions.
+const (
+	RetentionNone           RetentionAction = "none"
+	RetentionWarned         RetentionAction = "warned"
+	RetentionLettersDeleted RetentionAction = "letters-deleted"
+	RetentionAccountDeleted RetentionAction = "account-deleted"
+)
+
+// RetentionResult is the outcome of ApplyRetention for one resident.
+type RetentionResult struct {
+	Action         RetentionAction
+	LettersDeleted int
+	// DeleteAt is the deletion date an inactivity warning announced.
+	DeleteAt time.Time
+}
+
+// RetentionDue returns the ids of the residents for whom a retention rule
+// has something to do now: an inactivity warning or deletion, or, for the
+// deceased, letters past their keeping period or an empty account. It only
+// reads; ApplyRetention does the work, one resident at a time.
+func (s *Store) RetentionDue(p RetentionPolicy) ([]string, error) {
+	p = p.WithDefaults()
+	now := s.now()
+	var out []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketResidents).ForEach(func(k, v []byte) error {
+			res, err := getResident(tx, string(k))
+			if err != nil {
+				return err
+			}
+			due, err := retentionDue(tx, p, res, now)
+			if err != nil {
+				return err
+			}
+			if due {
+				out = append(out, res.ID)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+func retentionDue(tx *bolt.Tx, p RetentionPolicy, res *residentRecord, now time.Time) (bool, error) {
+	ret, err := getRetention(tx, res.ID)
+	if err != nil {
+		return false, err
+	}
+	switch res.Status {
+	case ResidentActive, ResidentReserved:
+		pl := planInactivity(p, res, ret, now)
+		return pl.delete || pl.warn > pl.given, nil
+	case ResidentDeceased:
+		expired, left, err := deathExpired(tx, p, res, ret, now)
+		return len(expired) > 0 || (left == 0 && !ret.DiedOn.IsZero()), err
+	}
+	return false, nil
+}
+
+// deathExpired returns the letters of a deceased resident whose keeping
+// period is over, and how many letters would be left without them.
+func deathExpired(tx *bolt.Tx, p RetentionPolicy, res *residentRecord, ret *retentionRecord, now time.Time) (expired []*letterRecord, left int, err error) {
+	if ret.DiedOn.IsZero() {
+		// Deceased without a recorded date (never through RecordDeath):
+		// nothing can be computed, so nothing is deleted.
+		return nil, -1, nil
+	}
+	kinds := map[string]SenderKind{}
+	err = forEachMailboxLetter(tx, res.ID, func(rec *letterRecord) error {
+		kind, ok := kinds[rec.SenderID]
+		if !ok {
+			snd, err := getSender(tx, rec.SenderID)
+			if err != nil {
+				return err
+			}
+			kind, kinds[rec.SenderID] = snd.Kind, snd.Kind
+		}
+		keep := p.DeceasedPrivate
+		if kind == SenderPublic {
+			keep = p.DeceasedPublic
+		}
+		if !now.Before(keep.AddTo(ret.DiedOn)) {
+			expired = append(expired, rec)
+		} else {
+			left++
+		}
+		return nil
+	})
+	return expired, left, err
+}
+
+// forEachMailboxLetter calls fn for each letter of a resident, in delivery
+// order. fn must not change the mailbox bucket.
+func forEachMailboxLetter(tx *bolt.Tx, residentID string, fn func(*letterRecord) error) error {
+	prefix := append([]byte(residentID), 0)
+	c := tx.Bucket(bucketMailbox).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if len(k) < len(prefix)+8 {
+			return fmt.Errorf("mailbox key %x: too short", k)
+		}
+		rec, err := getLetter(tx, string(k[len(prefix)+8:]))
+		if err != nil {
+			return err
+		}
+		if err := fn(rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ApplyRetention does what the retention rules say is due for one
+// resident now, in one transaction, and says what it did:
+//
+//   - active or reserved: give the inactivity warning that is due (one
+//     notification on each channel the resident chose), or delete the
+//     account when its time has come (see planInactivity);
+//   - deceased: delete the letters whose keeping period after the date of
+//     death is over (public senders: DeceasedPublic; private:
+//     DeceasedPrivate) and, when no letter is left, the account.
+//
+// It decides from the state in its own transaction, so it is idempotent:
+// calling it again, or for a resident with nothing due, does nothing and
+// returns RetentionNone. A crash leaves either all of one resident's
+// changes or none.
+func (s *Store) ApplyRetention(residentID string, p RetentionPolicy) (RetentionResult, error) {
+	p = p.WithDefaults()
+	now := s.now()
+	var out RetentionResult
+	err := s.update(func(tx *bolt.Tx) error {
+		out = RetentionResult{Action: RetentionNone}
+		res, err := getResident(tx, residentID)
+		if err != nil {
+			return err
+		}
+		ret, err := getRetention(tx, residentID)
+		if err != nil {
+			return err
+		}
+		switch res.Status {
+		case ResidentActive, ResidentReserved:
+			pl := planInactivity(p, res, ret, now)
+			switch {
+			case pl.delete:
+				out.Action = RetentionAccountDeleted
+				return s.deleteAccount(tx, res, DeletedForInactivity, "system", now)
+			case pl.warn > pl.given:
+				ret.WarnBasis, ret.WarningsGiven, ret.LastWarning = pl.basis, pl.warn, now
+				if err := putRetention(tx, res.ID, ret); err != nil {
+					return err
+				}
+				pl = planInactivity(p, res, ret, now)
+				out.Action, out.DeleteAt = RetentionWarned, pl.deleteAt
+				if err := s.queueNotification(tx, res.ID, outboxRecord{Kind: NotifyInactivityWarning, DeleteAt: pl.deleteAt}, now); err != nil {
+					return err
+				}
+				return s.appendAudit(tx, now, "system", "warn-inactivity", "resident:"+res.ID)
+			}
+		case ResidentDeceased:
+			expired, left, err := deathExpired(tx, p, res, ret, now)
+			if err != nil {
+				return err
+			}
+			for _, rec := range expired {
+				if err := deleteLetter(tx, rec); err != nil {
+					return err
+				}
+				if err := s.appendAudit(tx, now, "system", "delete-letter-retention", "letter:"+rec.ID); err != nil {
+					return err
+				}
+			}
+			out.LettersDeleted = len(expired)
+			if len(expired) > 0 {
+				out.Action = RetentionLettersDeleted
+			}
+			if left == 0 {
+				out.Action = RetentionAccountDeleted
+				return s.deleteAccount(tx, res, DeletedAfterDeath, "system", now)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return RetentionResult{}, fmt.Errorf("retention of resident %s: %w", residentID, err)
+	}
+	return out, nil
+}
+
+// RecordDeath records a resident's death on the given date (died's date
+// in its location). From then the account cannot log in (its sessions are
+// ended at once), it takes no letters (lookups say not digital), its
+// pending notifications are dropped, and the letters it has are kept for
+// the policy's periods after that date. A date in the future is refused;
+// recording again corrects the date.
+func (s *Store) RecordDeath(nid NationalID, died time.Time) (Resident, error) {
+	now := s.now()
+	day := startOfDay(died)
+	if day.After(now.In(died.Location())) {
+		return Resident{}, invalid("date", "the date of death %s is in the future", day.Format(time.DateOnly))
+	}
+	var out Resident
+	err := s.update(func(tx *bolt.Tx) error {
+		res, err := getResidentByNID(tx, nid)
+		if err != nil {
+			return fmt.Errorf("resident %s: %w", nid, err)
+		}
+		if res.Status == ResidentDeleted {
+			return fmt.Errorf("resident %s: the account was deleted: %w", nid, ErrNotFound)
+		}
+		res.Status = ResidentDeceased
+		if err := putJSON(tx.Bucket(bucketResidents), []byte(res.ID), res); err != nil {
+			return err
+		}
+		if err := deleteSessionsOf(tx, res.ID); err != nil {
+			return err
+		}
+		if err := deleteOutboxOf(tx, res.ID); err != nil {
+			return err
+		}
+		ret, err := getRetention(tx, res.ID)
+		if err != nil {
+			return err
+		}
+		ret.DiedOn, ret.DeathRecorded = day.UTC(), now
+		ret.WarnBasis, ret.WarningsGiven, ret.LastWarning = time.Time{}, 0, time.Time{}
+		if err := putRetention(tx, res.ID, ret); err != nil {
+			return err
+		}
+		out = res.resident()
+		return s.appendAudit(tx, now, "operator", "record-death", "resident:"+res.ID)
+	})
+	return out, err
+}
+
+// DeleteMailbox deletes the mailbox's owner's account at their own
+// request, after checking their password again: every letter, every
+// wrapping of the private key, the sessions, preferences and pending
+// notifications; deleted letters cannot be restored. The session ends
+// with it. A wrong password is ErrBadCredentials and deletes nothing.
+func (m *Mailbox) DeleteMailbox(password string) error {
+	now := m.s.now()
+	return m.s.update(func(tx *bolt.Tx) error {
+		res, err := getResident(tx, m.resident.ID)
+		if err != nil {
+			return err
+		}
+		if res.Status == ResidentDeleted {
+			return nil
+		}
+		if len(password) > 1024 {
+			return ErrBadCredentials
+		}
+		priv, err := crypto.UnwrapWithPassword(res.PasswordWrap, []byte(password))
+		if err != nil {
+			return ErrBadCredentials
+		}
+		priv.Zero()
+		return m.s.deleteAccount(tx, res, DeletedByResident, "resident:"+res.ID, now)
+	})
+}
+
+// deleteAccount deletes everything of an account within tx and leaves the
+// tombstone the package doc describes. Deleting every wrapping of the
+// private key is the crypto-shredding: even a copy of a deleted letter's
+// record (in a backup, or in the database file's free pages) can no
+// longer be opened once no wrapping of the key is left anywhere live.
+func (s *Store) deleteAccount(tx *bolt.Tx, res *residentRecord, reason, actor string, now time.Time) error {
+	var letters []*letterRecord
+	if err := forEachMailboxLetter(tx, res.ID, func(rec *letterRecord) error {
+		letters = append(letters, rec)
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, rec := range letters {
+		if err := deleteLetter(tx, rec); err != nil {
+			return err
+		}
+	}
+	if err := deleteSessionsOf(tx, res.ID); err != nil {
+		return err
+	}
+	if err := deleteOutboxOf(tx, res.ID); err != nil {
+		return err
+	}
+	for _, b := range [][]byte{bucketPreferences, bucketTermsAccepted} {
+		if err := tx.Bucket(b).Delete([]byte(res.ID)); err != nil {
+			return err
+		}
+	}
+	if err := tx.Bucket(bucketTerms).ForEach(func(k, _ []byte) error {
+		return tx.Bucket(bucketTermsNotices).Delete(append(bytes.Clone(k), res.ID...))
+	}); err != nil {
+		return err
+	}
+	tomb := residentRecord{
+		ID: res.ID, Country: res.Country, NationalID: res.NationalID, Status: ResidentDeleted,
+		Created: res.Created, LastLogin: res.LastLogin,
+	}
+	if err := putJSON(tx.Bucket(bucketResidents), []byte(res.ID), &tomb); err != nil {
+		return err
+	}
+	if err := putRetention(tx, res.ID, &retentionRecord{Deleted: now, DeletedReason: reason}); err != nil {
+		return err
+	}
+	return s.appendAudit(tx, now, actor, "delete-account-"+reason, "resident:"+res.ID)
+}
+
+// deleteLetter deletes a letter with its sealed key, sealed fields,
+// documents and index entries.
+func deleteLetter(tx *bolt.Tx, rec *letterRecord) error {
+	docs := tx.Bucket(bucketDocuments)
+	for i := range rec.Documents {
+		if err := docs.Delete(documentKey(rec.ID, i)); err != nil {
+			return err
+		}
+	}
+	refs := tx.Bucket(bucketReferences)
+	refKey := referenceKey(rec.SenderID, rec.SenderReference)
+	if string(refs.Get(refKey)) == rec.ID {
+		if err := refs.Delete(refKey); err != nil {
+			return err
+		}
+	}
+	for _, del := range []struct{ bucket, key []byte }{
+		{bucketMailbox, mailboxKey(rec.ResidentID, rec.DeliveredAt, rec.ID)},
+		{bucketSenderLetters, senderLetterKey(rec.SenderID, rec.ID)},
+		{bucketLetters, []byte(rec.ID)},
+	} {
+		if err := tx.Bucket(del.bucket).Delete(del.key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteSessionsOf deletes every session of a resident, with the session
+// wrappings of the private key.
+func deleteSessionsOf(tx *bolt.Tx, residentID string) error {
+	b := tx.Bucket(bucketSessions)
+	var dead [][]byte
+	if err := b.ForEach(func(k, _ []byte) error {
+		var rec sessionRecord
+		if err := getJSON(b, k, &rec); err != nil {
+			return err
+		}
+		if rec.ResidentID == residentID {
+			dead = append(dead, bytes.Clone(k))
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, k := range dead {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// be32 is a big-endian uint32 key.
+func be32(n uint32) []byte { return binary.BigEndian.AppendUint32(nil, n) }

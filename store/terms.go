@@ -1,0 +1,444 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// MaxTermsSize is the largest text of the terms of use, in bytes.
+const MaxTermsSize = 1 << 20
+
+// Terms is one published version of the terms of use.
+type Terms struct {
+	Version int
+	Text    string // in full, as the resident is shown it
+	// Published is when the operator published it.
+	Published time.Time
+	// EffectiveDate is the date it takes effect (YYYY-MM-DD), and
+	// Effective the start of that day in the operator's time zone.
+	EffectiveDate string
+	Effective     time.Time
+	// NoticesDone is when the notice letter had reached every active
+	// mailbox; zero while the notice job is still at it.
+	NoticesDone time.Time
+}
+
+// termsRecord is a version in the terms bucket, keyed by uint32 version.
+type termsRecord struct {
+	Version       int
+	Text          string
+	Published     time.Time
+	EffectiveDate string
+	Effective     time.Time
+	NoticesDone   time.Time `json:",omitzero"`
+}
+
+func (r *termsRecord) terms() Terms { return Terms(*r) }
+
+// termsAcceptance is what a resident accepted, in terms-accepted.
+type termsAcceptance struct {
+	Version  int
+	Accepted time.Time
+}
+
+func getTerms(tx *bolt.Tx, version int) (*termsRecord, error) {
+	var rec termsRecord
+	if version <= 0 || version > 1<<31 {
+		return nil, fmt.Errorf("terms version %d: %w", version, ErrNotFound)
+	}
+	if err := getJSON(tx.Bucket(bucketTerms), be32(uint32(version)), &rec); err != nil {
+		return nil, fmt.Errorf("terms version %d: %w", version, err)
+	}
+	return &rec, nil
+}
+
+// allTerms returns every version, oldest first.
+func allTerms(tx *bolt.Tx) ([]*termsRecord, error) {
+	var out []*termsRecord
+	err := tx.Bucket(bucketTerms).ForEach(func(k, v []byte) error {
+		var rec termsRecord
+		if err := getJSON(tx.Bucket(bucketTerms), k, &rec); err != nil {
+			return err
+		}
+		out = append(out, &rec)
+		return nil
+	})
+	return out, err
+}
+
+// currentTerms returns the version in force at now: the newest whose
+// effective time has come. None is ErrNotFound.
+func currentTerms(tx *bolt.Tx, now time.Time) (*termsRecord, error) {
+	c := tx.Bucket(bucketTerms).Cursor()
+	for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
+		rec, err := getTerms(tx, int(binary.BigEndian.Uint32(k)))
+		if err != nil {
+			return nil, err
+		}
+		if !now.Before(rec.Effective) {
+			return rec, nil
+		}
+	}
+	return nil, fmt.Errorf("terms in force: %w", ErrNotFound)
+}
+
+// PublishTerms publishes a new version of the terms of use, effective
+// from the start of effective's date in effective's location (the
+// operator's time zone). The terms of use require at least one month's
+// notice: a date earlier than one calendar month after today's date there
+// is refused with ErrTermsNoticePeriod, naming the earliest date allowed
+// (one month after 31 January is the last day of February). The date must
+// also be after the effective date of the version before.
+//
+// Publishing stores the text; the jobs then deliver the notice letter to
+// every active mailbox (DeliverTermsNotice), and from the effective date
+// PendingTerms asks each resident to accept it.
+func (s *Store) PublishTerms(text string, effective time.Time) (Terms, error) {
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	switch {
+	case strings.TrimSpace(text) == "":
+		return Terms{}, invalid("text", "the terms of use are empty")
+	case len(text) > MaxTermsSize || int64(len(text)) > s.limits.MaxDocumentSize:
+		return Terms{}, invalid("text", "longer than %d bytes", min(MaxTermsSize, s.limits.MaxDocumentSize))
+	case !isText([]byte(text)):
+		return Terms{}, invalid("text", "must be UTF-8 text without control characters")
+	}
+	now := s.now()
+	day := startOfDay(effective)
+	earliest := addMonthsClamped(startOfDay(now.In(effective.Location())), 1)
+	if day.Before(earliest) {
+		return Terms{}, fmt.Errorf("effective date %s is less than one month after publishing on %s; the earliest effective date is %s: %w",
+			day.Format(time.DateOnly), now.In(effective.Location()).Format(time.DateOnly), earliest.Format(time.DateOnly), ErrTermsNoticePeriod)
+	}
+	var out Terms
+	err := s.update(func(tx *bolt.Tx) error {
+		versions, err := allTerms(tx)
+		if err != nil {
+			return err
+		}
+		version := 1
+		if n := len(versions); n > 0 {
+			last := versions[n-1]
+			if !day.After(last.Effective) {
+				return invalid("effective", "%s is not after %s, when version %d takes effect",
+					day.Format(time.DateOnly), last.EffectiveDate, last.Version)
+			}
+			version = last.Version + 1
+		}
+		rec := termsRecord{Version: version, Text: text, Published: now,
+			EffectiveDate: day.Format(time.DateOnly), Effective: day.UTC()}
+		if err := putJSON(tx.Bucket(bucketTerms), be32(uint32(version)), &rec); err != nil {
+			return err
+		}
+		out = rec.terms()
+		return s.appendAudit(tx, now, "operator", "publish-terms", fmt.Sprintf("terms:%d", version))
+	})
+	return out, err
+}
+
+// AllTerms returns every published version, oldest first.
+func (s *Store) AllTerms() ([]Terms, error) {
+	var out []Terms
+	err := s.db.View(func(tx *bolt.Tx) error {
+		recs, err := allTerms(tx)
+		for _, r := range recs {
+			out = append(out, r.terms())
+		}
+		return err
+	})
+	return out, err
+}
+
+// TermsVersion returns one version of the terms.
+func (s *Store) TermsVersion(version int) (Terms, error) {
+	var out Terms
+	err := s.db.View(func(tx *bolt.Tx) error {
+		rec, err := getTerms(tx, version)
+		if err != nil {
+			return err
+		}
+		out = rec.terms()
+		return nil
+	})
+	return out, err
+}
+
+// CurrentTerms returns the version in force now; ErrNotFound before the
+// first takes effect.
+func (s *Store) CurrentTerms() (Terms, error) {
+	now := s.now()
+	var out Terms
+	err := s.db.View(func(tx *bolt.Tx) error {
+		rec, err := currentTerms(tx, now)
+		if err != nil {
+			return err
+		}
+		out = rec.terms()
+		return nil
+	})
+	return out, err
+}
+
+// PendingTerms returns the terms the mailbox's owner must accept before
+// seeing the mailbox: the version in force, when they have not accepted
+// it (nor a later one). ok is false when nothing is pending. The web UI
+// asks this after login and shows the terms in full, with the choice of
+// accepting (AcceptTerms) or deleting the mailbox (DeleteMailbox).
+func (m *Mailbox) PendingTerms() (terms Terms, ok bool, err error) {
+	now := m.s.now()
+	err = m.s.db.View(func(tx *bolt.Tx) error {
+		cur, err := currentTerms(tx, now)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		acc, err := getAcceptance(tx, m.resident.ID)
+		if err != nil {
+			return err
+		}
+		if acc.Version < cur.Version {
+			terms, ok = cur.terms(), true
+		}
+		return nil
+	})
+	return terms, ok, err
+}
+
+func getAcceptance(tx *bolt.Tx, residentID string) (termsAcceptance, error) {
+	var acc termsAcceptance
+	err := getJSON(tx.Bucket(bucketTermsAccepted), []byte(residentID), &acc)
+	if errors.Is(err, ErrNotFound) {
+		return termsAcceptance{}, nil
+	}
+	return acc, err
+}
+
+// AcceptTerms records that the mailbox's owner accepted the given
+// version. Only the version in force can be accepted: another (a form
+// shown before a newer version took effect) is ErrTermsOutdated, and the
+// UI shows the current one. Accepting again is no error.
+func (m *Mailbox) AcceptTerms(version int) error {
+	now := m.s.now()
+	return m.s.update(func(tx *bolt.Tx) error {
+		cur, err := currentTerms(tx, now)
+		if errors.Is(err, ErrNotFound) || (err == nil && cur.Version != version) {
+			return fmt.Errorf("terms version %d: %w", version, ErrTermsOutdated)
+		} else if err != nil {
+			return err
+		}
+		acc, err := getAcceptance(tx, m.resident.ID)
+		if err != nil {
+			return err
+		}
+		if acc.Version >= version {
+			return nil
+		}
+		acc = termsAcceptance{Version: version, Accepted: now}
+		if err := putJSON(tx.Bucket(bucketTermsAccepted), []byte(m.resident.ID), &acc); err != nil {
+			return err
+		}
+		return m.s.appendAudit(tx, now, "resident:"+m.resident.ID, "accept-terms", fmt.Sprintf("terms:%d", version))
+	})
+}
+
+// TermsAccepted returns the highest version a resident accepted and when
+// (0 and the zero time when none).
+func (s *Store) TermsAccepted(residentID string) (version int, at time.Time, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		acc, err := getAcceptance(tx, residentID)
+		version, at = acc.Version, acc.Accepted
+		return err
+	})
+	return version, at, err
+}
+
+// SenderByOrgNumber returns the sender that is not revoked with the
+// given organisation number.
+func (s *Store) SenderByOrgNumber(org string) (Sender, error) {
+	var out Sender
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketSenders).ForEach(func(k, _ []byte) error {
+			rec, err := getSender(tx, string(k))
+			if err != nil {
+				return err
+			}
+			if rec.OrgNumber == org && !rec.Revoked {
+				out = rec.sender()
+			}
+			return nil
+		})
+	})
+	if err == nil && out.ID == "" {
+		err = fmt.Errorf("sender with organisation number %s: %w", org, ErrNotFound)
+	}
+	return out, err
+}
+
+// TermsNoticesPending returns the versions whose notice has not yet
+// reached every active mailbox, oldest first.
+func (s *Store) TermsNoticesPending() ([]Terms, error) {
+	var out []Terms
+	err := s.db.View(func(tx *bolt.Tx) error {
+		recs, err := allTerms(tx)
+		for _, r := range recs {
+			if r.NoticesDone.IsZero() {
+				out = append(out, r.terms())
+			}
+		}
+		return err
+	})
+	return out, err
+}
+
+func termsNoticeKey(version int, residentID string) []byte {
+	return append(be32(uint32(version)), residentID...)
+}
+
+// noticeRecipients returns the active residents that have no notice of
+// the version yet.
+func noticeRecipients(tx *bolt.Tx, version int) ([]string, error) {
+	var out []string
+	notices := tx.Bucket(bucketTermsNotices)
+	err := tx.Bucket(bucketResidents).ForEach(func(k, _ []byte) error {
+		res, err := getResident(tx, string(k))
+		if err != nil {
+			return err
+		}
+		if res.Status == ResidentActive && notices.Get(termsNoticeKey(version, res.ID)) == nil {
+			out = append(out, res.ID)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// TermsNoticeRecipients returns the ids of the active residents that have
+// not yet had the notice of a version.
+func (s *Store) TermsNoticeRecipients(version int) ([]string, error) {
+	var out []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if _, err := getTerms(tx, version); err != nil {
+			return err
+		}
+		var err error
+		out, err = noticeRecipients(tx, version)
+		return err
+	})
+	return out, err
+}
+
+// termsNotice is the notice letter of a version for one resident. It is
+// the same every time it is made, so that delivering it again after a
+// crash is a repeat of the same senderReference and content.
+func termsNotice(t *termsRecord, res *residentRecord) Delivery {
+	return Delivery{
+		Recipient: NationalID{Country: res.Country, Number: res.NationalID},
+		Subject:   fmt.Sprintf("New terms of use from %s", t.EffectiveDate),
+		Body: fmt.Sprintf("The terms of use of your digital mailbox change on %s (version %d). "+
+			"The new terms are attached in full. From that day you will be asked to accept them "+
+			"when you log in; instead, you may delete your mailbox.", t.EffectiveDate, t.Version),
+		SenderReference: fmt.Sprintf("terms-%d-%s", t.Version, res.ID),
+		Type:            TypeNotice,
+		Documents: []DocumentInput{{
+			Name: fmt.Sprintf("terms-of-use-version-%d.txt", t.Version), ContentType: "text/plain", Content: []byte(t.Text),
+		}},
+	}
+}
+
+// DeliverTermsNotice delivers the notice of a version of the terms to one
+// resident, from senderID (the municipality, a public sender), through
+// the normal delivery path, and marks it delivered. It is once-only: the
+// marker makes later calls do nothing, and the notice's fixed
+// senderReference ("terms-<version>-<residentID>") makes a delivery that
+// committed before a crash, but whose marker did not, a repeat rather
+// than a second letter. delivered is true when this call delivered the
+// letter. A resident that is not active (any more) is skipped.
+func (s *Store) DeliverTermsNotice(senderID string, version int, residentID string) (delivered bool, err error) {
+	var d Delivery
+	var done bool
+	err = s.db.View(func(tx *bolt.Tx) error {
+		snd, err := activeSender(tx, senderID)
+		if err != nil {
+			return err
+		}
+		if snd.Kind != SenderPublic {
+			return fmt.Errorf("terms notices come from the municipality as a public sender; sender %s (%s) is %s",
+				snd.ID, snd.Name, snd.Kind)
+		}
+		t, err := getTerms(tx, version)
+		if err != nil {
+			return err
+		}
+		res, err := getResident(tx, residentID)
+		if err != nil {
+			return err
+		}
+		if res.Status != ResidentActive || tx.Bucket(bucketTermsNotices).Get(termsNoticeKey(version, residentID)) != nil {
+			done = true
+			return nil
+		}
+		d = termsNotice(t, res)
+		return nil
+	})
+	if err != nil || done {
+		return false, err
+	}
+	result, err := s.Deliver(senderID, d)
+	switch {
+	case errors.Is(err, ErrRecipientNotDigital) || errors.Is(err, ErrUnknownRecipient):
+		return false, nil
+	case errors.Is(err, ErrDuplicateReference):
+		// Delivered before with other wording (a program upgrade between
+		// a crash and now): the resident has their notice.
+	case err != nil:
+		return false, fmt.Errorf("deliver terms notice %d to resident %s: %w", version, residentID, err)
+	}
+	err = s.update(func(tx *bolt.Tx) error {
+		letterID := result.Letter.ID
+		if letterID == "" {
+			letterID = string(tx.Bucket(bucketReferences).Get(referenceKey(senderID, d.SenderReference)))
+		}
+		notices := tx.Bucket(bucketTermsNotices)
+		if notices.Get(termsNoticeKey(version, residentID)) != nil {
+			return nil
+		}
+		return notices.Put(termsNoticeKey(version, residentID), []byte(letterID))
+	})
+	if err != nil {
+		return false, err
+	}
+	return !result.Repeated && result.Letter.ID != "", nil
+}
+
+// FinishTermsNotices marks a version's notice as done when every active
+// resident has had it, and returns how many have not (0 when done).
+// Residents who become active later accept the terms in force when they
+// log in, which shows the text in full.
+func (s *Store) FinishTermsNotices(version int) (remaining int, err error) {
+	now := s.now()
+	err = s.update(func(tx *bolt.Tx) error {
+		rec, err := getTerms(tx, version)
+		if err != nil {
+			return err
+		}
+		left, err := noticeRecipients(tx, version)
+		if err != nil {
+			return err
+		}
+		if remaining = len(left); remaining > 0 || !rec.NoticesDone.IsZero() {
+			return nil
+		}
+		rec.NoticesDone = now
+		if err := putJSON(tx.Bucket(bucketTerms), be32(uint32(version)), rec); err != nil {
+			return err
+		}
+		return s.appendAudit(tx, now, "system", "terms-notices-done", fmt.Sprintf("terms:%d", version))
+	})
+	return remaining, err
+}
