@@ -35,19 +35,6 @@ func writeRawDB(t *testing.T, path string, fn func(tx *bolt.Tx) error) {
 	}
 }
 
-// readRawDB reads a closed bbolt file by hand with fn.
-func readRawDB(t *testing.T, path string, fn func(tx *bolt.Tx) error) {
-	t.Helper()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.View(fn); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func schemaBytes(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
 
 // writeSchema1 writes a database as schema version 1 left it, with one
