@@ -2,6 +2,7 @@ package httpui
 
 import (
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 
@@ -52,9 +53,10 @@ func securityHeaders(next http.Handler) http.Handler {
 		// Mail and sessions must never sit in a cache; the static route
 		// overrides this for its immutable files.
 		h.Set("Cache-Control", "no-store")
-		if r.TLS != nil {
-			// RFC 6797. Only over HTTPS: a browser ignores it over HTTP,
-			// and the demo serves the UI on loopback HTTP as well.
+		if r.TLS != nil && !isLoopback(r.Host) {
+			// RFC 6797. Only over HTTPS (§7.2), and not for loopback
+			// names: the demo serves the UI on http://localhost too, which
+			// a browser would otherwise upgrade to HTTPS for a year.
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		next.ServeHTTP(w, r)
@@ -93,6 +95,20 @@ func (s *Server) crossOriginDenied(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.errorPage(w, r, http.StatusForbidden)
+}
+
+// isLoopback reports whether host (a Host header, with or without a port)
+// names this machine: localhost or a loopback address.
+func isLoopback(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
 
 func isAPI(r *http.Request) bool {

@@ -8,7 +8,10 @@ import (
 	"io/fs"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/gorilla/mux"
 
 	"github.com/postkasse/postkasse/store"
 )
@@ -157,14 +160,32 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	s.errorPage(w, r, http.StatusNotFound)
 }
 
-// methodNotAllowed answers a known path with a method it does not take.
+// methodNotAllowed answers a known path with a method it does not take,
+// naming the methods it does take (RFC 9110 §15.5.6).
 func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	if allow := s.allowedMethods(r); allow != "" {
+		w.Header().Set("Allow", allow)
+	}
 	if isAPI(r) {
 		s.writeProblem(w, r, problem{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED", Title: "Method not allowed",
 			Detail: r.Method + " is not allowed here"})
 		return
 	}
 	s.errorPage(w, r, http.StatusMethodNotAllowed)
+}
+
+// allowedMethods lists the methods some route takes for r's path.
+func (s *Server) allowedMethods(r *http.Request) string {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		var match mux.RouteMatch
+		if s.router.Match(probe, &match) && match.MatchErr == nil {
+			allowed = append(allowed, m)
+		}
+	}
+	return strings.Join(allowed, ", ")
 }
 
 func typeLabel(t store.LetterType) string {

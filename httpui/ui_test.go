@@ -245,11 +245,42 @@ func TestSecurityHeaders(t *testing.T) {
 			if r.Header.Get("Permissions-Policy") == "" {
 				t.Error("no Permissions-Policy")
 			}
-			https := strings.HasPrefix(tc.url, "https:")
-			if hsts := r.Header.Get("Strict-Transport-Security"); (hsts != "") != https {
-				t.Errorf("Strict-Transport-Security %q over https=%v", hsts, https)
+			// Never on loopback, where the demo also serves plain HTTP.
+			if hsts := r.Header.Get("Strict-Transport-Security"); hsts != "" {
+				t.Errorf("Strict-Transport-Security %q on loopback", hsts)
 			}
 		})
+	}
+
+	// HSTS over HTTPS under a real name, never over HTTP.
+	for _, tc := range []struct {
+		base, host, want string
+	}{
+		{e.httpsURL, "postkasse.example", "max-age=31536000"},
+		{e.httpsURL, "localhost", ""},
+		{e.httpURL, "postkasse.example", ""},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, tc.base+"/healthz", nil)
+		req.Host = tc.host
+		if got := e.do(b, req).Header.Get("Strict-Transport-Security"); got != tc.want {
+			t.Errorf("%s with Host %s: Strict-Transport-Security %q, want %q", tc.base, tc.host, got, tc.want)
+		}
+	}
+
+	// 405 names the methods that are allowed (RFC 9110 §15.5.6).
+	for _, tc := range []struct {
+		c         *http.Client
+		url, want string
+	}{
+		{b, e.httpURL + "/logout", "POST"},
+		{b, e.httpURL + "/", "GET, HEAD"},
+		{s.client, e.httpsURL + "/api/v1/messages", "POST"},
+	} {
+		req, _ := http.NewRequest(http.MethodPut, tc.url, nil)
+		r := e.do(tc.c, req)
+		if r.StatusCode != http.StatusMethodNotAllowed || r.Header.Get("Allow") != tc.want {
+			t.Errorf("PUT %s: %d Allow %q, want %q", tc.url, r.StatusCode, r.Header.Get("Allow"), tc.want)
+		}
 	}
 }
 
