@@ -74,9 +74,33 @@ func TestAPIAuthentication(t *testing.T) {
 		resp.Body.Close()
 		t.Fatalf("a certificate from another CA was accepted: %d", resp.StatusCode)
 	}
+	// An expired certificate from the right CA, bound to a sender, fails
+	// the handshake as well.
+	certPEM, keyPEM, expiredCert, err := e.ca.IssueClient(cryptorand.Reader, "Expired", "55667788", time.Now().Add(-3*time.Hour), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expiredSender, err := e.store.AddSender("Expired", "55667788", store.SenderPublic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.BindCertificate(expiredSender.ID, expiredCert); err != nil {
+		t.Fatal(err)
+	}
+	expiredPair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired := e.client(&tls.Config{RootCAs: e.ca.Pool(),
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &expiredPair, nil }})
+	if resp, err := expired.Get(e.httpsURL + "/api/v1/receipt-key"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("an expired certificate was accepted: %d", resp.StatusCode)
+	}
+
 	// A client that sends a certificate only when it chains to a CA the
 	// server names (Go's, given Certificates) sends none: 401.
-	certPEM, keyPEM, _, err := otherCA.IssueClient(cryptorand.Reader, "Impostor", "11223344", time.Now(), time.Hour)
+	certPEM, keyPEM, _, err = otherCA.IssueClient(cryptorand.Reader, "Impostor", "11223344", time.Now(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,8 +58,9 @@ func (c *fakeClock) Advance(d time.Duration) {
 }
 
 type envOptions struct {
-	limits   store.Limits
-	throttle ThrottleConfig
+	limits     store.Limits
+	throttle   ThrottleConfig
+	storeClock func() time.Time // the store's clock (sessions); nil = real time
 }
 
 // testEnv is a real appliance on loopback: a bbolt store in a temporary
@@ -99,6 +100,7 @@ func newEnv(t *testing.T, opts envOptions) *testEnv {
 	st, err := store.Open(filepath.Join(t.TempDir(), "postkasse.db"), store.Options{
 		KDF:    crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1},
 		Limits: opts.limits,
+		Clock:  opts.storeClock,
 	})
 	if err != nil {
 		t.Fatal(err)
