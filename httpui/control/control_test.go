@@ -1,0 +1,287 @@
+package control
+
+import (
+	"context"
+	cryptorand "crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store"
+)
+
+func newOperator(t *testing.T) *Operator {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "postkasse.db"), store.Options{
+		KDF: crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := st.Check(); err != nil {
+			t.Errorf("store check: %v", err)
+		}
+		st.Close()
+	})
+	ca, err := crypto.NewCA(cryptorand.Reader, "test sender CA", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Operator{Store: st, CA: ca, CertificateValidity: 365 * 24 * time.Hour}
+}
+
+// serveSocket serves op on a control socket in a new folder and returns
+// the socket's path.
+func serveSocket(t *testing.T, op Operations) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ctl.sock")
+	ln, err := Listen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: Handler(op, nil)}
+	done := make(chan struct{})
+	go func() { srv.Serve(ln); close(done) }()
+	t.Cleanup(func() { srv.Close(); <-done })
+	return path
+}
+
+// TestOperations runs one suite against both implementations of
+// Operations: the Operator directly (the command line with the server
+// stopped) and the Client over a real socket (the server running).
+func TestOperations(t *testing.T) {
+	for _, mode := range []string{"direct", "socket"} {
+		t.Run(mode, func(t *testing.T) {
+			op := newOperator(t)
+			var ops Operations = op
+			if mode == "socket" {
+				c, err := Dial(context.Background(), serveSocket(t, op))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				if c.PID != os.Getpid() {
+					t.Fatalf("status pid %d, want %d", c.PID, os.Getpid())
+				}
+				ops = c
+			}
+			testOperations(t, op, ops)
+		})
+	}
+}
+
+func testOperations(t *testing.T, op *Operator, ops Operations) {
+	ctx := context.Background()
+	added, err := ops.AddSender(ctx, SenderRequest{Name: "Eksempelby Kommune", OrgNumber: "29189846", Kind: "public"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if added.Sender.Name != "Eksempelby Kommune" || added.Sender.Kind != "public" || len(added.Sender.Certificates) != 1 {
+		t.Fatalf("added %+v", added.Sender)
+	}
+	cert, err := tls.X509KeyPair([]byte(added.CertificatePEM), []byte(added.KeyPEM))
+	if err != nil {
+		t.Fatalf("the certificate and key do not make a pair: %v", err)
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: op.CA.Pool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		t.Fatalf("the certificate does not verify against the sender CA: %v", err)
+	}
+	if fp := store.CertificateFingerprint(leaf); added.Sender.Certificates[0].Fingerprint != fp {
+		t.Fatalf("bound fingerprint %s, certificate's %s", added.Sender.Certificates[0].Fingerprint, fp)
+	}
+	if s, err := op.Store.SenderByCertificate(leaf); err != nil || s.ID != added.Sender.ID {
+		t.Fatalf("the certificate does not authenticate the sender: %+v %v", s, err)
+	}
+	if block, _ := pem.Decode([]byte(added.KeyPEM)); block == nil || block.Type != "PRIVATE KEY" {
+		t.Fatalf("key PEM %q", added.KeyPEM)
+	}
+	second, err := ops.AddSender(ctx, SenderRequest{Name: "Forsyning A/S", OrgNumber: "12345678", Kind: "private"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Refusals keep the store's meaning across the socket.
+	for _, tc := range []struct {
+		req  SenderRequest
+		want error
+	}{
+		{SenderRequest{Name: "Again", OrgNumber: "29189846", Kind: "public"}, store.ErrExists},
+		{SenderRequest{Name: "Odd", OrgNumber: "11111111", Kind: "semi"}, ErrBadRequest},
+		{SenderRequest{Name: "Short", OrgNumber: "123", Kind: "public"}, ErrBadRequest},
+	} {
+		if _, err := ops.AddSender(ctx, tc.req); !errors.Is(err, tc.want) && !isInvalid(err) {
+			t.Errorf("AddSender(%+v) = %v, want %v", tc.req, err, tc.want)
+		}
+	}
+
+	list, err := ops.Senders(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 {
+		t.Fatalf("%d senders, want 2: %+v", len(list), list)
+	}
+
+	// Revoke one certificate, then a sender by organisation number, then
+	// one by id.
+	fp := added.Sender.Certificates[0].Fingerprint
+	got, err := ops.RevokeSender(ctx, RevokeRequest{Fingerprint: strings.ToUpper(fp)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Revoked || !got.Certificates[0].Revoked {
+		t.Fatalf("after revoking the certificate: %+v", got)
+	}
+	if _, err := op.Store.SenderByCertificate(leaf); !errors.Is(err, store.ErrSenderRevoked) {
+		t.Fatalf("the revoked certificate still authenticates: %v", err)
+	}
+	if got, err = ops.RevokeSender(ctx, RevokeRequest{OrgNumber: "29189846"}); err != nil || !got.Revoked || got.RevokedAt == nil {
+		t.Fatalf("revoke by organisation number: %+v %v", got, err)
+	}
+	if got, err = ops.RevokeSender(ctx, RevokeRequest{ID: second.Sender.ID}); err != nil || !got.Revoked {
+		t.Fatalf("revoke by id: %+v %v", got, err)
+	}
+	for _, tc := range []struct {
+		req  RevokeRequest
+		want error
+	}{
+		{RevokeRequest{}, ErrBadRequest},
+		{RevokeRequest{ID: second.Sender.ID, OrgNumber: "12345678"}, ErrBadRequest},
+		{RevokeRequest{OrgNumber: "29189846"}, store.ErrNotFound}, // revoked already: no active one
+		{RevokeRequest{Fingerprint: "00ff"}, store.ErrNotFound},
+		{RevokeRequest{ID: strings.Repeat("0", 32)}, store.ErrNotFound},
+	} {
+		if _, err := ops.RevokeSender(ctx, tc.req); !errors.Is(err, tc.want) {
+			t.Errorf("RevokeSender(%+v) = %v, want %v", tc.req, err, tc.want)
+		}
+	}
+
+	// Residents.
+	nr, err := ops.AddResident(ctx, ResidentRequest{NationalID: "120386-1234", Name: "Anna Jensen", Password: "a long enough password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nr.Resident.NationalID != "1203861234" || nr.Resident.Status != "active" || len(nr.RecoveryKey) != 71 {
+		t.Fatalf("enrolled %+v, recovery key %q", nr.Resident, nr.RecoveryKey)
+	}
+	if _, err := op.Store.Login("1203861234", "a long enough password"); err != nil {
+		t.Fatalf("the enrolled resident cannot log in: %v", err)
+	}
+	for _, req := range []ResidentRequest{
+		{NationalID: "1203861234", Name: "Anna Again", Password: "a long enough password"},
+		{NationalID: "3213861234", Name: "Bad Date", Password: "a long enough password"},
+		{NationalID: "0101901234", Name: "Short Password", Password: "short"},
+	} {
+		if _, err := ops.AddResident(ctx, req); err == nil {
+			t.Errorf("AddResident(%+v) succeeded", req)
+		}
+	}
+	residents, err := ops.Residents(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(residents) != 1 || residents[0].Name != "Anna Jensen" {
+		t.Fatalf("residents %+v", residents)
+	}
+}
+
+// isInvalid reports a refusal of a field's value, in either mode.
+func isInvalid(err error) bool {
+	var invalid *store.InvalidError
+	return errors.As(err, &invalid) || errors.Is(err, ErrBadRequest)
+}
+
+func TestListenPermissionsAndStaleSocket(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ctl.sock")
+
+	// A socket left behind by a server that died: nobody answers.
+	stale, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale.SetUnlinkOnClose(false)
+	stale.Close()
+	if _, err := Dial(context.Background(), path); !errors.Is(err, ErrNoServer) {
+		t.Fatalf("Dial on a stale socket: %v, want ErrNoServer", err)
+	}
+	if _, err := Dial(context.Background(), filepath.Join(dir, "missing.sock")); !errors.Is(err, ErrNoServer) {
+		t.Fatalf("Dial on a missing socket: %v, want ErrNoServer", err)
+	}
+
+	// Listen replaces it and makes the socket owner-only.
+	ln, err := Listen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket mode %v, want a socket with 0600", fi.Mode())
+	}
+
+	// The peer check sees this process's own user.
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			accepted <- nil
+			return
+		}
+		accepted <- c
+	}()
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sc := <-accepted
+	if sc == nil {
+		t.Fatal("the connection of the same user was refused")
+	}
+	defer sc.Close()
+	uid, err := peerUID(sc.(*net.UnixConn))
+	if err != nil && !errors.Is(err, errPeerCredUnsupported) {
+		t.Fatal(err)
+	}
+	if err == nil && uid != os.Getuid() {
+		t.Fatalf("peer uid %d, want %d", uid, os.Getuid())
+	}
+
+	// Something that is not a socket is left alone.
+	file := filepath.Join(dir, "not-a-socket")
+	if err := os.WriteFile(file, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Listen(file); err == nil || !strings.Contains(err.Error(), "not a socket") {
+		t.Fatalf("Listen on a regular file: %v", err)
+	}
+}
+
+func TestFormatRecoveryKey(t *testing.T) {
+	var rk crypto.RecoveryKey
+	for i := range rk {
+		rk[i] = byte(i)
+	}
+	want := "00010203-04050607-08090a0b-0c0d0e0f-10111213-14151617-18191a1b-1c1d1e1f"
+	if got := FormatRecoveryKey(rk); got != want {
+		t.Fatalf("FormatRecoveryKey = %q, want %q", got, want)
+	}
+}

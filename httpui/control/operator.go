@@ -1,0 +1,306 @@
+// Package control is the operator's way into a running appliance: the
+// control socket DATA/ctl.sock, a unix socket that only the appliance's
+// own user (and root) may use, over which the command line (postkasse
+// sender …, postkasse resident …) asks the server to act. bbolt lets one
+// process open the database, so while the server runs the command line
+// cannot; with the server stopped, the command line runs the same
+// operations directly on the data folder.
+//
+// Operator carries the operations out on a store (both ways use it);
+// Handler serves them as HTTP with JSON bodies on the socket; Client is
+// the command line's side. Both Operator and Client implement Operations.
+//
+// # Protocol
+//
+// HTTP/1.1 over the unix socket, JSON bodies, errors as
+// {"error": "…", "code": "…"} with a status code:
+//
+//	GET  /v1/status           → {"pid": 1234}
+//	GET  /v1/senders          → [SenderInfo]
+//	POST /v1/senders          SenderRequest → 201 NewSender (with the new key: the socket is owner-only)
+//	POST /v1/senders/revoke   RevokeRequest → SenderInfo
+//	GET  /v1/residents        → [ResidentInfo]
+//	POST /v1/residents        ResidentRequest → 201 NewResident
+package control
+
+import (
+	"context"
+	cryptorand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store"
+)
+
+// Operations are what the operator may do through the command line.
+type Operations interface {
+	AddSender(ctx context.Context, req SenderRequest) (NewSender, error)
+	Senders(ctx context.Context) ([]SenderInfo, error)
+	RevokeSender(ctx context.Context, req RevokeRequest) (SenderInfo, error)
+	AddResident(ctx context.Context, req ResidentRequest) (NewResident, error)
+	Residents(ctx context.Context) ([]ResidentInfo, error)
+}
+
+// SenderRequest registers a sender.
+type SenderRequest struct {
+	Name      string `json:"name"`
+	OrgNumber string `json:"orgNumber"`
+	Kind      string `json:"kind"` // public or private
+}
+
+// SenderInfo is a sender as the operator sees it.
+type SenderInfo struct {
+	ID           string            `json:"id"`
+	Name         string            `json:"name"`
+	OrgNumber    string            `json:"orgNumber"`
+	Kind         string            `json:"kind"`
+	Revoked      bool              `json:"revoked"`
+	RevokedAt    *time.Time        `json:"revokedAt,omitempty"`
+	Created      time.Time         `json:"created"`
+	Certificates []CertificateInfo `json:"certificates"`
+}
+
+// CertificateInfo is a client certificate bound to a sender.
+type CertificateInfo struct {
+	Fingerprint string    `json:"fingerprint"` // SHA-256 of the DER, hex
+	Serial      string    `json:"serial"`
+	NotAfter    time.Time `json:"notAfter"`
+	Revoked     bool      `json:"revoked"`
+}
+
+// NewSender is a registered sender with its first certificate and key, in
+// PEM. The key exists nowhere else: it is not stored by the appliance.
+type NewSender struct {
+	Sender         SenderInfo `json:"sender"`
+	CertificatePEM string     `json:"certificatePem"`
+	KeyPEM         string     `json:"keyPem"`
+}
+
+// RevokeRequest names what to revoke: exactly one of a sender by its id or
+// by its organisation number (the sender and all its certificates), or one
+// certificate by its fingerprint (the sender stays).
+type RevokeRequest struct {
+	ID          string `json:"id,omitempty"`
+	OrgNumber   string `json:"orgNumber,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+}
+
+// ResidentRequest enrols a resident.
+type ResidentRequest struct {
+	NationalID string `json:"nationalId"`
+	Name       string `json:"name"`
+	Password   string `json:"password"`
+}
+
+// ResidentInfo is a resident as the operator sees it.
+type ResidentInfo struct {
+	ID         string     `json:"id"`
+	NationalID string     `json:"nationalId"`
+	Name       string     `json:"name"`
+	Status     string     `json:"status"`
+	Created    time.Time  `json:"created"`
+	LastLogin  *time.Time `json:"lastLogin,omitempty"`
+}
+
+// NewResident is an enrolled resident with the recovery key, which is shown
+// once and not stored.
+type NewResident struct {
+	Resident    ResidentInfo `json:"resident"`
+	RecoveryKey string       `json:"recoveryKey"`
+}
+
+// ErrBadRequest is a request the operations refuse before calling the
+// store (store errors keep their own sentinels).
+var ErrBadRequest = errors.New("bad request")
+
+// Operator carries the operations out on a store, issuing senders'
+// certificates with the sender CA.
+type Operator struct {
+	Store *store.Store
+	CA    *crypto.CA
+	// CertificateValidity is the lifetime of new sender certificates.
+	CertificateValidity time.Duration
+	Clock               func() time.Time // nil = time.Now
+	Rand                io.Reader        // nil = crypto/rand
+}
+
+var _ Operations = (*Operator)(nil)
+
+func (o *Operator) now() time.Time {
+	if o.Clock != nil {
+		return o.Clock()
+	}
+	return time.Now()
+}
+
+func (o *Operator) rand() io.Reader {
+	if o.Rand != nil {
+		return o.Rand
+	}
+	return cryptorand.Reader
+}
+
+// AddSender registers a sender, issues its client certificate and binds
+// it. If issuing or binding fails, the new sender is revoked again, so no
+// half-registered sender stays active.
+func (o *Operator) AddSender(_ context.Context, req SenderRequest) (NewSender, error) {
+	kind, err := store.ParseSenderKind(req.Kind)
+	if err != nil {
+		return NewSender{}, err
+	}
+	if o.CA == nil {
+		return NewSender{}, errors.New("add sender: no sender CA")
+	}
+	validity := o.CertificateValidity
+	if validity <= 0 {
+		return NewSender{}, errors.New("add sender: no certificate validity")
+	}
+	sender, err := o.Store.AddSender(req.Name, req.OrgNumber, kind)
+	if err != nil {
+		return NewSender{}, err
+	}
+	certPEM, keyPEM, cert, err := o.CA.IssueClient(o.rand(), sender.Name, sender.OrgNumber, o.now(), validity)
+	if err == nil {
+		err = o.Store.BindCertificate(sender.ID, cert)
+	}
+	if err != nil {
+		if rerr := o.Store.RevokeSender(sender.ID); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("revoke the half-registered sender %s: %w", sender.ID, rerr))
+		}
+		return NewSender{}, fmt.Errorf("add sender %q: %w", sender.Name, err)
+	}
+	sender, err = o.Store.Sender(sender.ID)
+	if err != nil {
+		return NewSender{}, err
+	}
+	return NewSender{Sender: senderInfo(sender), CertificatePEM: string(certPEM), KeyPEM: string(keyPEM)}, nil
+}
+
+// Senders lists every sender, revoked ones included.
+func (o *Operator) Senders(context.Context) ([]SenderInfo, error) {
+	senders, err := o.Store.Senders()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SenderInfo, 0, len(senders))
+	for _, s := range senders {
+		out = append(out, senderInfo(s))
+	}
+	return out, nil
+}
+
+// RevokeSender revokes a sender or one certificate (RevokeRequest). The
+// running server refuses it from the next request on.
+func (o *Operator) RevokeSender(ctx context.Context, req RevokeRequest) (SenderInfo, error) {
+	set := 0
+	for _, v := range []string{req.ID, req.OrgNumber, req.Fingerprint} {
+		if v != "" {
+			set++
+		}
+	}
+	if set != 1 {
+		return SenderInfo{}, fmt.Errorf("%w: name exactly one of a sender id, an organisation number or a certificate fingerprint", ErrBadRequest)
+	}
+	if req.Fingerprint != "" {
+		s, err := o.Store.RevokeCertificate(strings.ToLower(req.Fingerprint))
+		if err != nil {
+			return SenderInfo{}, err
+		}
+		return senderInfo(s), nil
+	}
+	id := req.ID
+	if req.OrgNumber != "" {
+		senders, err := o.Store.Senders()
+		if err != nil {
+			return SenderInfo{}, err
+		}
+		for _, s := range senders {
+			if s.OrgNumber == req.OrgNumber && !s.Revoked {
+				id = s.ID
+			}
+		}
+		if id == "" {
+			return SenderInfo{}, fmt.Errorf("active sender with organisation number %s: %w", req.OrgNumber, store.ErrNotFound)
+		}
+	}
+	if err := o.Store.RevokeSender(id); err != nil {
+		return SenderInfo{}, err
+	}
+	s, err := o.Store.Sender(id)
+	if err != nil {
+		return SenderInfo{}, err
+	}
+	return senderInfo(s), nil
+}
+
+// AddResident enrols a resident with an initial password and returns the
+// recovery key.
+func (o *Operator) AddResident(_ context.Context, req ResidentRequest) (NewResident, error) {
+	nid, err := store.ParseNationalID(req.NationalID)
+	if err != nil {
+		return NewResident{}, err
+	}
+	r, rk, err := o.Store.AddResident(nid, req.Name, req.Password)
+	if err != nil {
+		return NewResident{}, err
+	}
+	defer clear(rk[:])
+	return NewResident{Resident: residentInfo(r), RecoveryKey: FormatRecoveryKey(rk)}, nil
+}
+
+// Residents lists every resident.
+func (o *Operator) Residents(context.Context) ([]ResidentInfo, error) {
+	residents, err := o.Store.Residents()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ResidentInfo, 0, len(residents))
+	for _, r := range residents {
+		out = append(out, residentInfo(r))
+	}
+	return out, nil
+}
+
+// FormatRecoveryKey writes a recovery key for a person to copy: 64 hex
+// digits in eight groups of eight.
+func FormatRecoveryKey(rk crypto.RecoveryKey) string {
+	h := hex.EncodeToString(rk[:])
+	groups := make([]string, 0, 8)
+	for i := 0; i < len(h); i += 8 {
+		groups = append(groups, h[i:i+8])
+	}
+	return strings.Join(groups, "-")
+}
+
+func senderInfo(s store.Sender) SenderInfo {
+	info := SenderInfo{
+		ID: s.ID, Name: s.Name, OrgNumber: s.OrgNumber, Kind: string(s.Kind),
+		Revoked: s.Revoked, Created: s.Created, Certificates: []CertificateInfo{},
+	}
+	if !s.RevokedAt.IsZero() {
+		at := s.RevokedAt
+		info.RevokedAt = &at
+	}
+	for _, c := range s.Certificates {
+		info.Certificates = append(info.Certificates, CertificateInfo{
+			Fingerprint: c.Fingerprint, Serial: c.Serial, NotAfter: c.NotAfter, Revoked: c.Revoked,
+		})
+	}
+	return info
+}
+
+func residentInfo(r store.Resident) ResidentInfo {
+	info := ResidentInfo{
+		ID: r.ID, NationalID: r.NationalID.String(), Name: r.Name, Status: string(r.Status), Created: r.Created,
+	}
+	if !r.LastLogin.IsZero() {
+		at := r.LastLogin
+		info.LastLogin = &at
+	}
+	return info
+}
