@@ -385,10 +385,9 @@ func TestAPIRoutes(t *testing.T) {
 // Retry-After, and is served again when the bucket refills.
 func TestAPIRateLimit(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{})
+	e := newEnv(t, envOptions{apiRate: 1, apiBurst: 2})
 	s := e.addSender("Aarhus Kommune", "55133018")
 	other := e.addSender("Region Midtjylland", "29190925")
-	e.server.apiLimit = newRateLimiter(e.clock.Now, 1, 2)
 	u := e.httpsURL + "/api/v1/receipt-key"
 	for i := range 2 {
 		if r := e.get(s.client, u); r.StatusCode != http.StatusOK {
@@ -407,5 +406,14 @@ func TestAPIRateLimit(t *testing.T) {
 	e.clock.Advance(time.Second)
 	if r := e.get(s.client, u); r.StatusCode != http.StatusOK {
 		t.Fatalf("after a second: %d", r.StatusCode)
+	}
+}
+
+// TestAPIRateDefaults: zero in Config is the documented default bucket.
+func TestAPIRateDefaults(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	if l := e.server.apiLimit; l.rate != DefaultAPIRate || l.burst != DefaultAPIBurst {
+		t.Fatalf("default bucket %v/s burst %v, want %v/s burst %v", l.rate, l.burst, DefaultAPIRate, DefaultAPIBurst)
 	}
 }

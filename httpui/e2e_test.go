@@ -90,6 +90,27 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 
+	// HEAD on the letter page is refused and does not mark it read; HEAD
+	// on its document is allowed and does not either.
+	for _, tc := range []struct {
+		path   string
+		status int
+		allow  string
+	}{
+		{"/letters/" + delivered.ID, http.StatusMethodNotAllowed, "GET"},
+		{"/letters/" + delivered.ID + "/documents/0", http.StatusOK, ""},
+	} {
+		req, _ := http.NewRequest(http.MethodHead, e.httpURL+tc.path, nil)
+		r := e.do(b, req)
+		if r.StatusCode != tc.status || r.Header.Get("Allow") != tc.allow || r.body != "" {
+			t.Errorf("HEAD %s: %d Allow %q body %q", tc.path, r.StatusCode, r.Header.Get("Allow"), r.body)
+		}
+	}
+	st = e.get(kommune.client, e.httpsURL+"/api/v1/messages/"+delivered.ID)
+	if !strings.Contains(st.body, `"readAt":null`) {
+		t.Fatalf("a HEAD request marked the letter read: %s", st.body)
+	}
+
 	// Open the letter.
 	page := e.get(b, e.httpURL+"/letters/"+delivered.ID)
 	if page.StatusCode != http.StatusOK {

@@ -60,6 +60,8 @@ func (c *fakeClock) Advance(d time.Duration) {
 type envOptions struct {
 	limits     store.Limits
 	throttle   ThrottleConfig
+	apiRate    float64
+	apiBurst   int
 	storeClock func() time.Time // the store's clock (sessions); nil = real time
 }
 
@@ -122,6 +124,8 @@ func newEnv(t *testing.T, opts envOptions) *testEnv {
 		Clock:    clock.Now,
 		Logger:   slog.New(slog.NewTextHandler(logs, nil)),
 		Throttle: opts.throttle,
+		APIRate:  opts.apiRate,
+		APIBurst: opts.apiBurst,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,12 @@ type Config struct {
 	Logger *slog.Logger     // nil = discard
 	// Throttle bounds failed logins; zero values are the defaults.
 	Throttle ThrottleConfig
+	// APIRate and APIBurst are each sender's token bucket on the sender
+	// API: APIRate requests a second sustained, APIBurst at once. Zero is
+	// the default (DefaultAPIRate, DefaultAPIBurst). A sender over its
+	// bucket gets 429 TOO_MANY_REQUESTS with Retry-After.
+	APIRate  float64
+	APIBurst int
 }
 
 // ThrottleConfig bounds failed logins in a sliding window. When an account
@@ -45,10 +51,13 @@ func (c ThrottleConfig) withDefaults() ThrottleConfig {
 	return c
 }
 
-// API rate limit per sender: a token bucket.
+// Default API rate limit per sender. A bulk sender delivering with many
+// concurrent requests is bound by the store's group commit (hundreds of
+// letters a second on one disk), not by this bucket; the bucket stops a
+// runaway client from starving the other senders.
 const (
-	apiRate  = 50  // requests per second, sustained
-	apiBurst = 100 // requests at once
+	DefaultAPIRate  = 200 // requests per second, sustained
+	DefaultAPIBurst = 400 // requests at once
 )
 
 // Server is the HTTP application: web UI and sender API.
@@ -81,7 +90,14 @@ func New(cfg Config) (*Server, error) {
 	}
 	t := cfg.Throttle.withDefaults()
 	s.logins = newThrottle(s.clock, t.Window, t.AccountFailures, t.AddressFailures)
-	s.apiLimit = newRateLimiter(s.clock, apiRate, apiBurst)
+	rate, burst := cfg.APIRate, cfg.APIBurst
+	if rate <= 0 {
+		rate = DefaultAPIRate
+	}
+	if burst <= 0 {
+		burst = DefaultAPIBurst
+	}
+	s.apiLimit = newRateLimiter(s.clock, rate, float64(burst))
 
 	var err error
 	files := assets.FS()
@@ -128,7 +144,11 @@ func (s *Server) routes() {
 	r.Handle("/login", http.HandlerFunc(s.loginSubmit)).Methods(http.MethodPost)
 	r.Handle("/logout", http.HandlerFunc(s.logout)).Methods(http.MethodPost).Name(routeLogout)
 	r.Handle("/", s.withMailbox(s.inbox)).Methods(http.MethodGet, http.MethodHead).Name(routeInbox)
-	r.Handle("/letters/{id:"+idPattern+"}", s.withMailbox(s.letter)).Methods(http.MethodGet, http.MethodHead).Name(routeLetter)
+	// GET only: opening a letter marks it read (the sender may be told),
+	// so a HEAD — a link checker, a preview — must not reach it: HEAD is
+	// answered 405 with "Allow: GET" (RFC 9110 §15.5.6). The other pages
+	// allow HEAD, which changes nothing on them.
+	r.Handle("/letters/{id:"+idPattern+"}", s.withMailbox(s.letter)).Methods(http.MethodGet).Name(routeLetter)
 	r.Handle("/letters/{id:"+idPattern+"}/documents/{n:[0-9]{1,5}}", s.withMailbox(s.document)).Methods(http.MethodGet, http.MethodHead).Name(routeDocument)
 	r.Handle("/static/{hash:[0-9a-f]+}/{file}", http.HandlerFunc(s.staticFile)).Methods(http.MethodGet, http.MethodHead).Name(routeStatic)
 	r.Handle("/healthz", http.HandlerFunc(s.healthz)).Methods(http.MethodGet, http.MethodHead).Name(routeHealth)
