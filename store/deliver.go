@@ -182,7 +182,7 @@ func getLetter(tx *bolt.Tx, id string) (*letterRecord, error) {
 // seal makes the letter's record with a fresh data key, sealed to the
 // recipient's public key and bound to the letter, recipient and sender.
 func (s *Store) seal(sender *senderRecord, recipient *residentRecord, d *Delivery, docs []DocumentInput, hash string) (*pendingDelivery, error) {
-	id, err := s.newID()
+	id, err := s.newLetterID()
 	if err != nil {
 		return nil, err
 	}

@@ -526,3 +526,42 @@ func TestContentHash(t *testing.T) {
 		t.Error("the reference changes the content hash")
 	}
 }
+
+// TestLetterIDs: letter ids are 32 lowercase hex digits, unique, and grow
+// with the clock (their first 48 bits are Unix milliseconds), so letters'
+// keys are appended to the B+trees.
+func TestLetterIDs(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var prev string
+	seen := map[string]bool{}
+	for i := range 20 {
+		if i%4 == 0 {
+			f.clock.Advance(time.Millisecond)
+		}
+		res, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, fmt.Sprintf("id-%d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := res.Letter.ID
+		if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+			t.Fatalf("letter id %q is not 32 lowercase hex digits", id)
+		}
+		if seen[id] {
+			t.Fatalf("letter id %s twice", id)
+		}
+		seen[id] = true
+		wantPrefix := fmt.Sprintf("%012x", f.clock.Now().UnixMilli())
+		if !strings.HasPrefix(id, wantPrefix) {
+			t.Errorf("letter id %s does not start with the time %s", id, wantPrefix)
+		}
+		if i%4 == 0 && id <= prev {
+			t.Errorf("letter id %s of a later millisecond sorts before %s", id, prev)
+		}
+		prev = id
+	}
+	// Other ids stay wholly random.
+	if f.resident.ID[:12] == fmt.Sprintf("%012x", f.clock.Now().UnixMilli()) {
+		t.Error("a resident id starts with the time")
+	}
+}

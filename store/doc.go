@@ -34,7 +34,9 @@
 //
 // # Buckets
 //
-// All ids are 128-bit random numbers in lowercase hex (32 bytes). Times are
+// All ids are 128-bit numbers in lowercase hex (32 bytes), random except
+// that a letter id starts with 48 bits of its delivery time in Unix
+// milliseconds, so letters' keys mostly grow (see newLetterID). Times are
 // UTC. Records are JSON. Numbers in keys are big-endian, so keys sort in
 // numeric order.
 //

@@ -228,6 +228,26 @@ func (s *Store) newID() (string, error) {
 	return hex.EncodeToString(b[:]), nil
 }
 
+// newLetterID returns a letter id: 128 bits in lowercase hex like newID's,
+// of which the first 48 are the clock's Unix milliseconds and the other 80
+// random. Letters' keys (in letters, documents, sender-letters) then
+// mostly grow, so a commit appends to the right-most leaves of the B+tree
+// instead of rewriting leaves all over it. That matters for the documents
+// bucket: bbolt keeps at least two values per leaf however large they are,
+// so inserting a 100 KB document at a random place rewrites its neighbours
+// too (see docs/PERFORMANCE.md). The time in the id is within moments of
+// the delivery time, which the sender and the resident are told anyway;
+// the 80 random bits keep ids unguessable and unique.
+func (s *Store) newLetterID() (string, error) {
+	var b [16]byte
+	ms := uint64(s.clock().UnixMilli())
+	binary.BigEndian.PutUint64(b[:8], ms<<16) // 48 bits of milliseconds: good until the year 10889
+	if _, err := io.ReadFull(s.rand, b[6:]); err != nil {
+		return "", fmt.Errorf("read random id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
 // now returns the clock's time in UTC, rounded to the microsecond so that
 // it survives JSON and compares equal after a round trip.
 func (s *Store) now() time.Time { return s.clock().UTC().Round(time.Microsecond) }

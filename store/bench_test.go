@@ -1,0 +1,137 @@
+package store
+
+import (
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/postkasse/postkasse/crypto"
+)
+
+// BenchmarkDeliver measures deliveries through Store.Deliver on a real
+// file with the default durability (bbolt fsyncs every commit), and, in
+// the same run, a baseline: the same number of bytes appended to a plain
+// file with an fsync every letter (one sender) or every 32 letters (32
+// senders: a perfect group commit). It reports both rates and their ratio,
+// so the figure that matters does not depend on the machine's disk.
+//
+//	go test ./store -run '^$' -bench Deliver -benchtime 400x -count 3
+func BenchmarkDeliver(b *testing.B) {
+	for _, size := range []struct {
+		name  string
+		bytes int
+	}{{"2KB", 2 << 10}, {"100KB", 100 << 10}} {
+		for _, senders := range []int{1, 32} {
+			b.Run(fmt.Sprintf("size=%s/senders=%d", size.name, senders), func(b *testing.B) {
+				benchDeliver(b, size.bytes, senders)
+			})
+		}
+	}
+}
+
+// benchRecordOverhead approximates what a letter stores besides its sealed
+// document: the JSON record with sealed key, subject, body, file name and
+// receipt, the index entries and the audit entry.
+const benchRecordOverhead = 1500
+
+func benchDeliver(b *testing.B, size, senders int) {
+	content := make([]byte, size)
+	copy(content, "%PDF-1.4\n")
+	if _, err := rand.Read(content[9:]); err != nil {
+		b.Fatal(err)
+	}
+	// The baseline: the bytes the store writes for a letter, at least.
+	perLetter := crypto.SealedDocumentSize(size) + benchRecordOverhead
+	syncEvery := 1
+	if senders > 1 {
+		syncEvery = senders
+	}
+	// Half the baseline runs before the store and half after, so a change
+	// in the machine's load during the run affects both alike.
+	baseFile := filepath.Join(b.TempDir(), "baseline")
+	baseline := benchBaseline(b, baseFile, b.N/2, perLetter, syncEvery)
+
+	s, err := Open(filepath.Join(b.TempDir(), "postkasse.db"), Options{KDF: cheapKDF})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	nid := testNID(b, 1)
+	mustResident(b, s, nid, "Bench Resident")
+	snd := mustSender(b, s, "Bench Sender", "12345678", SenderPublic)
+	start := s.commits.Load()
+
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.SetBytes(int64(size))
+	b.ResetTimer()
+	t0 := time.Now()
+	for g := range senders {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(b.N) {
+					return
+				}
+				d := Delivery{
+					Recipient: nid, Subject: "Benchmark letter", SenderReference: fmt.Sprintf("bench-%d-%d", g, i),
+					Documents: []DocumentInput{{Name: "letter.pdf", ContentType: "application/pdf", Content: content}},
+				}
+				if _, err := s.Deliver(snd.ID, d); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(t0)
+	b.StopTimer()
+	baseline += benchBaseline(b, baseFile, b.N-b.N/2, perLetter, syncEvery)
+
+	rate := float64(b.N) / elapsed.Seconds()
+	baseRate := float64(b.N) / baseline.Seconds()
+	b.ReportMetric(rate, "letters/s")
+	b.ReportMetric(baseRate, "baseline-letters/s")
+	b.ReportMetric(rate/baseRate, "ratio")
+	b.ReportMetric(float64(b.N)/float64(s.commits.Load()-start), "letters/commit")
+	st := s.db.Stats()
+	b.ReportMetric(float64(st.TxStats.GetPageCount())/float64(b.N), "pages/letter")
+}
+
+// benchBaseline appends n records of perLetter bytes to the file at path,
+// with an fsync after every syncEvery records and at the end, and returns
+// how long that took.
+func benchBaseline(b *testing.B, path string, n, perLetter, syncEvery int) time.Duration {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	rec := make([]byte, perLetter)
+	if _, err := rand.Read(rec); err != nil {
+		b.Fatal(err)
+	}
+	t0 := time.Now()
+	for i := range n {
+		if _, err := f.Write(rec); err != nil {
+			b.Fatal(err)
+		}
+		if (i+1)%syncEvery == 0 {
+			if err := f.Sync(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if n%syncEvery != 0 {
+		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return time.Since(t0)
+}
