@@ -177,7 +177,7 @@ func marshalConfig(c *Config) []byte {
 		}
 		b.WriteString("\n")
 		writeComment(&b, k.doc)
-		if dv := k.value(&def); !equalValue(dv, k.value(c)) {
+		if dv := k.value(&def); !equalValue(dv, k.value(c)) && dv != "" {
 			fmt.Fprintf(&b, "# Default: %s\n", tomlValue(dv))
 		}
 		fmt.Fprintf(&b, "%s = %s\n", k.name, tomlValue(k.value(c)))

@@ -19,7 +19,18 @@ import (
 
 const usage = `usage:
   postkasse demo  [--data DIR] [--http ADDR] [--https ADDR]
+  postkasse init  --data DIR --domain NAME [--email ADDR] [--acme-ca URL] [--acme-root FILE]
+                  [--http ADDR] [--https ADDR]
+  postkasse serve [--data DIR] [--http ADDR] [--https ADDR] [--acme-ca URL] [--acme-root FILE]
+  postkasse sender add      [--data DIR] --name NAME --org NUMBER --kind public|private [--out DIR]
+  postkasse sender list     [--data DIR] [--json]
+  postkasse sender revoke   [--data DIR] --id ID | --org NUMBER | --cert FINGERPRINT
+  postkasse resident add    [--data DIR] --national-id NUMBER --name NAME [--password-stdin]
+  postkasse resident list   [--data DIR] [--json]
   postkasse version
+
+DIR is /var/lib/postkasse unless given. sender and resident talk to the running
+server through DIR/ctl.sock, or work on DIR directly when the server is stopped.
 `
 
 // errUsage marks an error in the command line: main prints the usage.
@@ -44,6 +55,14 @@ func run(args []string, stdout io.Writer) error {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "demo":
 		return runDemo(rest, stdout)
+	case "init":
+		return runInit(rest, stdout)
+	case "serve":
+		return runServe(rest, stdout)
+	case "sender":
+		return runSender(rest, stdout)
+	case "resident":
+		return runResident(rest, os.Stdin, stdout)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "postkasse %s (%s %s/%s)\n", version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return nil

@@ -35,6 +35,11 @@ func listen(name, addr string, h http.Handler, cfg *tls.Config, log *slog.Logger
 	if cfg != nil {
 		ln = tls.NewListener(ln, cfg)
 	}
+	return newListener(name, ln, h, log), nil
+}
+
+// newListener returns the server of h on an open listener.
+func newListener(name string, ln net.Listener, h http.Handler, log *slog.Logger) listener {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -44,13 +49,18 @@ func listen(name, addr string, h http.Handler, cfg *tls.Config, log *slog.Logger
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	return listener{name: name, ln: ln, srv: srv}, nil
+	return listener{name: name, ln: ln, srv: srv}
 }
 
 // serve runs the listeners until ctx is done or one fails, then shuts all
 // down gracefully: requests in flight (deliveries among them) finish, new
-// ones are refused.
+// ones are refused. It waits 30 seconds for them at most.
 func serve(ctx context.Context, log *slog.Logger, ls ...listener) error {
+	return serveUntil(ctx, log, 30*time.Second, ls...)
+}
+
+// serveUntil is serve with the time it waits for requests in flight.
+func serveUntil(ctx context.Context, log *slog.Logger, grace time.Duration, ls ...listener) error {
 	errc := make(chan error, len(ls))
 	for _, l := range ls {
 		go func() {
@@ -67,11 +77,23 @@ func serve(ctx context.Context, log *slog.Logger, ls ...listener) error {
 	case err = <-errc:
 	}
 	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
+	// All listeners stop accepting at once; then each waits for its
+	// requests in flight.
+	serr := make(chan error, len(ls))
 	for _, l := range ls {
-		if serr := l.srv.Shutdown(shutdownCtx); serr != nil && err == nil {
-			err = fmt.Errorf("shut down %s: %w", l.name, serr)
+		go func() {
+			if e := l.srv.Shutdown(shutdownCtx); e != nil {
+				serr <- fmt.Errorf("shut down %s: %w", l.name, e)
+				return
+			}
+			serr <- nil
+		}()
+	}
+	for range ls {
+		if e := <-serr; e != nil && err == nil {
+			err = e
 		}
 	}
 	return err

@@ -1,0 +1,396 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	cryptorand "crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/postkasse/postkasse/httpui/control"
+)
+
+// The operator's commands: `postkasse sender …` and `postkasse resident …`.
+// Each talks to the running server over DATA/ctl.sock; when no server
+// answers there, it opens the data folder itself (bbolt allows one process
+// at a time, so the two never run at once).
+
+// runSender dispatches `postkasse sender SUBCOMMAND`.
+func runSender(args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: sender: add, list or revoke is needed", errUsage)
+	}
+	switch sub, rest := args[0], args[1:]; sub {
+	case "add":
+		return senderAdd(rest, stdout)
+	case "list":
+		return senderList(rest, stdout)
+	case "revoke":
+		return senderRevoke(rest, stdout)
+	default:
+		return fmt.Errorf("%w: sender: unknown subcommand %q", errUsage, sub)
+	}
+}
+
+// runResident dispatches `postkasse resident SUBCOMMAND`.
+func runResident(args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: resident: add or list is needed", errUsage)
+	}
+	switch sub, rest := args[0], args[1:]; sub {
+	case "add":
+		return residentAdd(rest, stdin, stdout)
+	case "list":
+		return residentList(rest, stdout)
+	default:
+		return fmt.Errorf("%w: resident: unknown subcommand %q", errUsage, sub)
+	}
+}
+
+// operations opens the way to the data folder's operations: the running
+// server's control socket if one answers, else the folder directly. The
+// caller calls done when finished.
+func operations(ctx context.Context, dataFlag string) (ops control.Operations, cfg *Config, done func(), err error) {
+	dir, err := filepath.Abs(dataFlag)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if cfg, err = loadConfig(dir); err != nil {
+		return nil, nil, nil, err
+	}
+	sock := filepath.Join(dir, socketFileName)
+	client, err := control.Dial(ctx, sock)
+	if err == nil {
+		return client, cfg, client.Close, nil
+	}
+	if !errors.Is(err, control.ErrNoServer) {
+		return nil, nil, nil, err
+	}
+	ca, err := loadCA(dir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st, err := openStore(dir, cfg, time.Second)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("no server answers on %s, and the data folder cannot be opened directly: %w", sock, err)
+	}
+	op := &control.Operator{Store: st, CA: ca, CertificateValidity: time.Duration(cfg.Senders.CertificateDays) * 24 * time.Hour}
+	return op, cfg, func() { st.Close() }, nil
+}
+
+func senderAdd(args []string, stdout io.Writer) error {
+	fs := newFlagSet("sender add")
+	data := fs.String("data", defaultDataDir, "data folder")
+	name := fs.String("name", "", "the sender's name, as residents see it (required)")
+	org := fs.String("org", "", "organisation number: CVR (8 digits) or organisasjonsnummer (9) (required)")
+	kind := fs.String("kind", "", "public (an authority: cannot be blocked) or private (required)")
+	out := fs.String("out", ".", "folder for the certificate and key files")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	for _, req := range []struct{ flag, value string }{{"name", *name}, {"org", *org}, {"kind", *kind}} {
+		if strings.TrimSpace(req.value) == "" {
+			return fmt.Errorf("%w: sender add: --%s is required", errUsage, req.flag)
+		}
+	}
+	if *kind != "public" && *kind != "private" {
+		return fmt.Errorf("%w: sender add: --kind %q: want public or private", errUsage, *kind)
+	}
+	base := fileSlug(*name)
+	if base == "" {
+		base = *org
+	}
+	certPath, keyPath := filepath.Join(*out, base+".crt"), filepath.Join(*out, base+".key")
+	// Check before the sender exists: its key cannot be made again.
+	if fi, err := os.Stat(*out); err != nil || !fi.IsDir() {
+		return fmt.Errorf("--out %s: not a folder", *out)
+	}
+	for _, p := range []string{certPath, keyPath} {
+		if _, err := os.Lstat(p); err == nil {
+			return fmt.Errorf("%s exists already; move it away or choose another --out", p)
+		}
+	}
+
+	ctx := context.Background()
+	ops, cfg, done, err := operations(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer done()
+	added, err := ops.AddSender(ctx, control.SenderRequest{Name: *name, OrgNumber: *org, Kind: *kind})
+	if err != nil {
+		return fmt.Errorf("sender add: %w", err)
+	}
+	err = writeNewFile(keyPath, []byte(added.KeyPEM), 0o600)
+	if err == nil {
+		if err = writeNewFile(certPath, []byte(added.CertificatePEM), 0o644); err != nil {
+			os.Remove(keyPath)
+		}
+	}
+	if err != nil {
+		// Without its key the certificate is useless: revoke the sender
+		// so the operator can add it again.
+		if _, rerr := ops.RevokeSender(ctx, control.RevokeRequest{ID: added.Sender.ID}); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return fmt.Errorf("sender add: write the certificate and key (the sender was revoked again; add it anew): %w", err)
+	}
+	s := added.Sender
+	cert := s.Certificates[len(s.Certificates)-1]
+	fmt.Fprintf(stdout, "Sender %q (%s, %s) registered with id %s.\n\n", s.Name, s.OrgNumber, s.Kind, s.ID)
+	fmt.Fprintf(stdout, "  certificate  %s  (valid until %s; fingerprint %s)\n", certPath, cert.NotAfter.Format(time.DateOnly), cert.Fingerprint)
+	fmt.Fprintf(stdout, "  key          %s  (secret: give it to the sender over a safe channel; the appliance keeps no copy)\n\n", keyPath)
+	api := publicURL(cfg.Domain, portOf(cfg.Listen.HTTPS)) + "/api/v1"
+	fmt.Fprintf(stdout, "The sender delivers a letter with, for example:\n\n")
+	fmt.Fprintf(stdout, "  curl --cert %s --key %s \\\n", shellQuote(filepath.Base(certPath)), shellQuote(filepath.Base(keyPath)))
+	fmt.Fprintf(stdout, "    -F 'message={\"recipient\":{\"nationalId\":\"1203861234\"},\"subject\":\"Hello\",\"senderReference\":\"ref-1\"};type=application/json' \\\n")
+	fmt.Fprintf(stdout, "    -F 'document=@letter.pdf;type=application/pdf' \\\n")
+	fmt.Fprintf(stdout, "    %s/messages\n", api)
+	return nil
+}
+
+func senderList(args []string, stdout io.Writer) error {
+	fs := newFlagSet("sender list")
+	data := fs.String("data", defaultDataDir, "data folder")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	ops, _, done, err := operations(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer done()
+	senders, err := ops.Senders(ctx)
+	if err != nil {
+		return fmt.Errorf("sender list: %w", err)
+	}
+	if *asJSON {
+		return printJSON(stdout, senders)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tORG\tKIND\tSTATUS\tNAME")
+	for _, s := range senders {
+		status := "active"
+		if s.Revoked {
+			status = "revoked"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.OrgNumber, s.Kind, status, s.Name)
+		for _, c := range s.Certificates {
+			cstatus := "valid until " + c.NotAfter.Format(time.DateOnly)
+			if c.Revoked {
+				cstatus = "revoked"
+			}
+			fmt.Fprintf(tw, "\t\t\t\t  certificate %s (%s)\n", c.Fingerprint, cstatus)
+		}
+	}
+	return tw.Flush()
+}
+
+func senderRevoke(args []string, stdout io.Writer) error {
+	fs := newFlagSet("sender revoke")
+	data := fs.String("data", defaultDataDir, "data folder")
+	var req control.RevokeRequest
+	fs.StringVar(&req.ID, "id", "", "revoke the sender with this id and all its certificates")
+	fs.StringVar(&req.OrgNumber, "org", "", "revoke the active sender with this organisation number and all its certificates")
+	fs.StringVar(&req.Fingerprint, "cert", "", "revoke only the certificate with this SHA-256 fingerprint (hex)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	n := 0
+	for _, v := range []string{req.ID, req.OrgNumber, req.Fingerprint} {
+		if v != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		return fmt.Errorf("%w: sender revoke: give exactly one of --id, --org and --cert", errUsage)
+	}
+	ctx := context.Background()
+	ops, _, done, err := operations(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer done()
+	s, err := ops.RevokeSender(ctx, req)
+	if err != nil {
+		return fmt.Errorf("sender revoke: %w", err)
+	}
+	if req.Fingerprint != "" {
+		fmt.Fprintf(stdout, "Certificate %s of %q (%s) revoked; it is refused from the next request on.\n", strings.ToLower(req.Fingerprint), s.Name, s.OrgNumber)
+		return nil
+	}
+	fmt.Fprintf(stdout, "Sender %q (%s) revoked with its %d certificate(s); they are refused from the next request on. Its letters stay in the mailboxes.\n", s.Name, s.OrgNumber, len(s.Certificates))
+	return nil
+}
+
+func residentAdd(args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := newFlagSet("resident add")
+	data := fs.String("data", defaultDataDir, "data folder")
+	nid := fs.String("national-id", "", "CPR number (DK, 10 digits) or fødselsnummer (NO, 11 digits) (required)")
+	name := fs.String("name", "", "the resident's name (required)")
+	passwordStdin := fs.Bool("password-stdin", false, "read the initial password from the first line of standard input instead of generating one")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *nid == "" {
+		return fmt.Errorf("%w: resident add: --national-id is required", errUsage)
+	}
+	if strings.TrimSpace(*name) == "" {
+		return fmt.Errorf("%w: resident add: --name is required", errUsage)
+	}
+	password, generated := "", false
+	if *passwordStdin {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+			return fmt.Errorf("resident add: read the password from standard input: %w", err)
+		}
+		password = strings.TrimRight(line, "\r\n")
+	} else {
+		var err error
+		if password, err = newPassword(); err != nil {
+			return err
+		}
+		generated = true
+	}
+	ctx := context.Background()
+	ops, _, done, err := operations(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer done()
+	added, err := ops.AddResident(ctx, control.ResidentRequest{NationalID: *nid, Name: *name, Password: password})
+	if err != nil {
+		return fmt.Errorf("resident add: %w", err)
+	}
+	r := added.Resident
+	fmt.Fprintf(stdout, "Resident %s (%s) enrolled with id %s.\n\n", r.Name, r.NationalID, r.ID)
+	if generated {
+		fmt.Fprintf(stdout, "  initial password  %s\n", password)
+	}
+	fmt.Fprintf(stdout, "  recovery key      %s\n\n", added.RecoveryKey)
+	fmt.Fprintf(stdout, "Give these to the resident only, and keep no copy: the recovery key is the only way\n")
+	fmt.Fprintf(stdout, "back into the mailbox after a forgotten password, and it is not stored anywhere.\n")
+	return nil
+}
+
+func residentList(args []string, stdout io.Writer) error {
+	fs := newFlagSet("resident list")
+	data := fs.String("data", defaultDataDir, "data folder")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	ops, _, done, err := operations(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer done()
+	residents, err := ops.Residents(ctx)
+	if err != nil {
+		return fmt.Errorf("resident list: %w", err)
+	}
+	if *asJSON {
+		return printJSON(stdout, residents)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NATIONAL ID\tSTATUS\tENROLLED\tLAST LOGIN\tNAME")
+	for _, r := range residents {
+		last := "never"
+		if r.LastLogin != nil {
+			last = r.LastLogin.Format(time.DateOnly)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.NationalID, r.Status, r.Created.Format(time.DateOnly), last, r.Name)
+	}
+	return tw.Flush()
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// writeNewFile writes a file that must not exist yet.
+func writeNewFile(path string, data []byte, perm os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(path)
+		return err
+	}
+	return nil
+}
+
+// fileSlug makes a file name from a sender's name: lowercase ASCII
+// letters and digits, Danish and Norwegian letters spelt out, anything
+// else a single hyphen.
+func fileSlug(name string) string {
+	r := strings.NewReplacer("æ", "ae", "ø", "oe", "å", "aa", "Æ", "ae", "Ø", "oe", "Å", "aa", "ä", "ae", "ö", "oe", "ü", "ue")
+	var b strings.Builder
+	hyphen := false
+	for _, c := range strings.ToLower(r.Replace(name)) {
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+			b.WriteRune(c)
+			hyphen = false
+		} else if !hyphen && b.Len() > 0 {
+			b.WriteByte('-')
+			hyphen = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-")
+}
+
+// passwordAlphabet has no letters that are easily mistaken for others
+// (0/O, 1/l/I).
+const passwordAlphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+// newPassword returns an initial password of 16 characters from
+// passwordAlphabet (about 92 bits), in four groups for reading aloud.
+func newPassword() (string, error) {
+	var b strings.Builder
+	max := big.NewInt(int64(len(passwordAlphabet)))
+	for i := range 16 {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte('-')
+		}
+		n, err := cryptorand.Int(cryptorand.Reader, max)
+		if err != nil {
+			return "", fmt.Errorf("generate a password: %w", err)
+		}
+		b.WriteByte(passwordAlphabet[n.Int64()])
+	}
+	return b.String(), nil
+}
+
+// portOf returns the port of a host:port address as a number, 443 if it
+// has none.
+func portOf(addr string) int {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 443
+	}
+	var n int
+	if _, err := fmt.Sscanf(port, "%d", &n); err != nil {
+		return 443
+	}
+	return n
+}

@@ -1,0 +1,307 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/exp/zapslog"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/httpui"
+	"github.com/postkasse/postkasse/httpui/acme"
+	"github.com/postkasse/postkasse/httpui/control"
+	"github.com/postkasse/postkasse/store"
+)
+
+// defaultDataDir is the data folder of the commands that run on an
+// initialised appliance, where the systemd unit keeps it.
+const defaultDataDir = "/var/lib/postkasse"
+
+// Files and folders of the data folder besides postkasse.toml.
+const (
+	dbFileName     = "postkasse.db"
+	caDirName      = "ca"
+	certsDirName   = "certs"
+	socketFileName = "ctl.sock"
+)
+
+// servingLine starts the line serve prints on standard output once it
+// listens; scripts and tests wait for it.
+const servingLine = "Postkasse is serving "
+
+// runServe is `postkasse serve`: the production server, until SIGINT or
+// SIGTERM.
+func runServe(args []string, stdout io.Writer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serveCommand(ctx, args, stdout)
+}
+
+// serveFlags are the command-line overrides of postkasse.toml.
+type serveFlags struct {
+	data                          string
+	http, https, acmeCA, acmeRoot string
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.http, "http", "", "listen address of HTTP (overrides listen.http)")
+	fs.StringVar(&f.https, "https", "", "listen address of HTTPS (overrides listen.https)")
+	fs.StringVar(&f.acmeCA, "acme-ca", "", "ACME directory URL (overrides acme.ca)")
+	fs.StringVar(&f.acmeRoot, "acme-root", "", "PEM file of a root trusted for the ACME CA (overrides acme.trusted_root)")
+}
+
+// apply puts the flags that were given over cfg and checks the result.
+func (f *serveFlags) apply(cfg *Config) error {
+	if f.http != "" {
+		cfg.Listen.HTTP = f.http
+	}
+	if f.https != "" {
+		cfg.Listen.HTTPS = f.https
+	}
+	if f.acmeCA != "" {
+		cfg.ACME.CA = f.acmeCA
+	}
+	if f.acmeRoot != "" {
+		abs, err := filepath.Abs(f.acmeRoot)
+		if err != nil {
+			return err
+		}
+		cfg.ACME.TrustedRoot = abs
+	}
+	if err := cfg.validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return nil
+}
+
+// serveCommand runs the server until ctx is done. The order of shutdown:
+// listeners stop accepting and requests in flight finish (up to
+// server.shutdown_timeout), then certificate management stops, then the
+// store closes, which waits for any delivery still committing and refuses
+// new ones: a letter is stored whole or not at all.
+func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlagSet("serve")
+	var f serveFlags
+	fs.StringVar(&f.data, "data", defaultDataDir, "data folder")
+	f.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	dir, err := filepath.Abs(f.data)
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig(dir)
+	if err != nil {
+		return err
+	}
+	if err := f.apply(cfg); err != nil {
+		return err
+	}
+	if cfg.Domain == "" {
+		return fmt.Errorf("%s: domain is not set", filepath.Join(dir, configFileName))
+	}
+	log, zlog, err := newLoggers(cfg.Log, os.Stderr)
+	if err != nil {
+		return err
+	}
+	defer zlog.Sync()
+	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		log.Warn("the data folder is open to other users; it holds the sender CA key and the database", "folder", dir, "mode", fi.Mode().Perm().String())
+	}
+
+	ca, err := loadCA(dir)
+	if err != nil {
+		return err
+	}
+	roots, err := trustedRoots(cfg.trustedRootPath(dir))
+	if err != nil {
+		return err
+	}
+	st, err := openStore(dir, cfg, 2*time.Second)
+	if err != nil {
+		return err
+	}
+	// Closed last: Close waits for deliveries still committing.
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("close the database", "err", err)
+		}
+	}()
+
+	ui, err := httpui.New(httpui.Config{
+		Store:  st,
+		Logger: log,
+		Throttle: httpui.ThrottleConfig{
+			AccountFailures: cfg.Login.AccountFailures,
+			AddressFailures: cfg.Login.AddressFailures,
+			Window:          cfg.Login.Window,
+		},
+	})
+	if err != nil {
+		return err
+	}
+
+	httpLn, err := net.Listen("tcp", cfg.Listen.HTTP)
+	if err != nil {
+		return fmt.Errorf("listen on %s for http: %w", cfg.Listen.HTTP, err)
+	}
+	defer httpLn.Close()
+	httpsLn, err := net.Listen("tcp", cfg.Listen.HTTPS)
+	if err != nil {
+		return fmt.Errorf("listen on %s for https: %w", cfg.Listen.HTTPS, err)
+	}
+	defer httpsLn.Close()
+	httpsHost, _, _ := net.SplitHostPort(cfg.Listen.HTTPS)
+	httpsPort := httpsLn.Addr().(*net.TCPAddr).Port
+
+	m, err := acme.New(acme.Config{
+		Domain:           cfg.Domain,
+		CA:               cfg.ACME.CA,
+		Email:            cfg.ACME.Email,
+		TrustedRoots:     roots,
+		HTTPChallenge:    cfg.ACME.HTTPChallenge,
+		TLSALPNChallenge: cfg.ACME.TLSALPNChallenge,
+		ListenHost:       httpsHost,
+		HTTPPort:         httpLn.Addr().(*net.TCPAddr).Port,
+		HTTPSPort:        httpsPort,
+		StorageDir:       filepath.Join(dir, certsDirName),
+		Logger:           zlog.Named("certmagic"),
+	})
+	if err != nil {
+		return err
+	}
+	defer m.Stop()
+
+	ctlLn, err := control.Listen(filepath.Join(dir, socketFileName))
+	if err != nil {
+		return err
+	}
+	op := &control.Operator{Store: st, CA: ca, CertificateValidity: time.Duration(cfg.Senders.CertificateDays) * 24 * time.Hour}
+
+	ls := []listener{
+		newListener("http", httpLn, m.HTTPHandler(), log),
+		newListener("https", tls.NewListener(httpsLn, m.TLSConfig(ca.Pool())), ui.Handler(), log),
+		newListener("control", ctlLn, control.Handler(op, log), log),
+	}
+	if err := m.Start(); err != nil {
+		return err
+	}
+	go func() {
+		select {
+		case <-m.Ready():
+			log.Info("certificate ready", "domain", cfg.Domain)
+		case <-ctx.Done():
+		}
+	}()
+	log.Info("serving", "domain", cfg.Domain, "https", httpsLn.Addr().String(), "http", httpLn.Addr().String(),
+		"acme", cfg.ACME.CA, "data", dir, "version", version())
+	fmt.Fprintf(stdout, "%s%s (HTTPS on %s, HTTP on %s, control socket %s)\n",
+		servingLine, publicURL(cfg.Domain, httpsPort), httpsLn.Addr(), httpLn.Addr(), filepath.Join(dir, socketFileName))
+	return serveUntil(ctx, log, cfg.Server.ShutdownTimeout, ls...)
+}
+
+// publicURL is the appliance's base URL: the domain, with the port unless
+// it is 443.
+func publicURL(domain string, port int) string {
+	if port == 443 {
+		return "https://" + domain
+	}
+	return "https://" + net.JoinHostPort(domain, strconv.Itoa(port))
+}
+
+// loadCA loads the sender CA that init made in DATA/ca.
+func loadCA(dir string) (*crypto.CA, error) {
+	caDir := filepath.Join(dir, caDirName)
+	certPEM, err := os.ReadFile(filepath.Join(caDir, "ca.crt"))
+	if err != nil {
+		return nil, fmt.Errorf("sender CA: %w (was %s made with `postkasse init`?)", err, dir)
+	}
+	keyPEM, err := os.ReadFile(filepath.Join(caDir, "ca.key"))
+	if err != nil {
+		return nil, fmt.Errorf("sender CA: %w", err)
+	}
+	ca, err := crypto.LoadCA(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("sender CA in %s: %w", caDir, err)
+	}
+	return ca, nil
+}
+
+// openStore opens DATA/postkasse.db, which must exist: commands other than
+// init never create a database.
+func openStore(dir string, cfg *Config, timeout time.Duration) (*store.Store, error) {
+	path := filepath.Join(dir, dbFileName)
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("database: %w (was %s made with `postkasse init`?)", err, dir)
+	}
+	return store.Open(path, store.Options{
+		Timeout:         timeout,
+		SessionIdle:     cfg.Sessions.Idle,
+		SessionLifetime: cfg.Sessions.Lifetime,
+	})
+}
+
+// trustedRoots reads the PEM file of acme.trusted_root; "" is none.
+func trustedRoots(path string) (*x509.CertPool, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("acme.trusted_root: %w", err)
+	}
+	pool, err := rootPool(data)
+	if err != nil {
+		return nil, fmt.Errorf("acme.trusted_root %s: %w", path, err)
+	}
+	return pool, nil
+}
+
+// rootPool returns the certificates of a PEM file as a pool.
+func rootPool(pemData []byte) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemData) {
+		return nil, errors.New("no PEM certificate in it")
+	}
+	return pool, nil
+}
+
+// newLoggers builds the server's log: one zap core writing text or JSON to
+// w at the configured level, behind both the slog logger of Postkasse's own
+// packages and the zap logger certmagic takes.
+func newLoggers(c LogConfig, w io.Writer) (*slog.Logger, *zap.Logger, error) {
+	level, err := zapcore.ParseLevel(c.Level)
+	if err != nil {
+		return nil, nil, fmt.Errorf("log.level: %w", err)
+	}
+	enc := zap.NewProductionEncoderConfig()
+	enc.EncodeTime = zapcore.ISO8601TimeEncoder
+	var encoder zapcore.Encoder
+	switch c.Format {
+	case "json":
+		encoder = zapcore.NewJSONEncoder(enc)
+	case "text":
+		enc.EncodeLevel = zapcore.CapitalLevelEncoder
+		encoder = zapcore.NewConsoleEncoder(enc)
+	default:
+		return nil, nil, errors.New("log.format: want text or json")
+	}
+	core := zapcore.NewCore(encoder, zapcore.Lock(zapcore.AddSync(w)), level)
+	return slog.New(zapslog.NewHandler(core)), zap.New(core), nil
+}

@@ -1,0 +1,470 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/postkasse/postkasse/httpui/acme/acmetest"
+	"github.com/postkasse/postkasse/store"
+)
+
+// lockedBuffer collects a child's output for the test's log.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) WriteString(s string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.WriteString(s)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// serveProcess is a running `postkasse serve` child process.
+type serveProcess struct {
+	t         *testing.T
+	cmd       *exec.Cmd
+	exited    chan error
+	stdout    lockedBuffer
+	stderr    lockedBuffer
+	certReady chan struct{} // closed when the log says the certificate is ready
+}
+
+// startServe runs `BIN serve --data DIR` (BIN is a test binary, which is
+// postkasse itself under POSTKASSE_TEST_MAIN=1) and returns once it
+// printed that it is serving.
+func startServe(t *testing.T, bin, dir string) *serveProcess {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--data", dir)
+	cmd.Env = append(os.Environ(), "POSTKASSE_TEST_MAIN=1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &serveProcess{t: t, cmd: cmd, exited: make(chan error, 1), certReady: make(chan struct{})}
+	serving := make(chan bool, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		sc := bufio.NewScanner(stdout)
+		signalled := false
+		for sc.Scan() {
+			p.stdout.WriteString(sc.Text() + "\n")
+			if !signalled && strings.HasPrefix(sc.Text(), servingLine) {
+				serving <- true
+				signalled = true
+			}
+		}
+		if !signalled {
+			serving <- false
+		}
+	})
+	wg.Go(func() {
+		sc := bufio.NewScanner(stderr)
+		ready := false
+		for sc.Scan() {
+			p.stderr.WriteString(sc.Text() + "\n")
+			if !ready && strings.Contains(sc.Text(), "certificate ready") {
+				close(p.certReady)
+				ready = true
+			}
+		}
+	})
+	go func() {
+		wg.Wait() // the pipes are read to the end before Wait closes them
+		p.exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-p.exited
+		}
+		if t.Failed() {
+			t.Logf("serve %s output:\n%s%s", dir, p.stdout.String(), p.stderr.String())
+		}
+	})
+	if !<-serving {
+		err := <-p.exited
+		t.Fatalf("serve did not start: %v\n%s", err, p.stderr.String())
+	}
+	return p
+}
+
+// waitCertificate waits until the server logs that its certificate is
+// ready.
+func (p *serveProcess) waitCertificate() {
+	p.t.Helper()
+	select {
+	case <-p.certReady:
+	case err := <-p.exited:
+		p.exited <- err
+		p.t.Fatalf("serve exited before its certificate was ready: %v", err)
+	case <-time.After(2 * time.Minute):
+		p.t.Fatal("no certificate within 2 minutes")
+	}
+}
+
+// stop sends SIGTERM and checks that the server exits cleanly.
+func (p *serveProcess) stop() {
+	p.t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := <-p.exited; err != nil {
+		p.t.Fatalf("serve did not exit cleanly on SIGTERM: %v\n%s", err, p.stderr.String())
+	}
+}
+
+// httpsClient connects every URL to addr, verifies the server against
+// roots and presents cert when it is not nil. It keeps cookies.
+func httpsClient(t *testing.T, addr string, roots *x509.CertPool, cert *tls.Certificate) *http.Client {
+	t.Helper()
+	cfg := &tls.Config{RootCAs: roots}
+	if cert != nil {
+		cfg.Certificates = []tls.Certificate{*cert}
+	}
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Jar:     jar,
+		Transport: &http.Transport{
+			TLSClientConfig: cfg,
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, network, addr)
+			},
+		},
+	}
+}
+
+// productionFolder makes a data folder with `postkasse init` for domain,
+// served on the given loopback ports, with pebble as its ACME CA.
+func productionFolder(t *testing.T, dir, domain string, httpPort, httpsPort int, p *acmetest.Pebble) {
+	t.Helper()
+	var out bytes.Buffer
+	err := run([]string{"init", "--data", dir, "--domain", domain, "--email", "it@eksempelby.dk",
+		"--acme-ca", p.Directory, "--acme-root", p.ListenerRootFile,
+		"--http", fmt.Sprintf("127.0.0.1:%d", httpPort), "--https", fmt.Sprintf("127.0.0.1:%d", httpsPort)}, &out)
+	if err != nil {
+		t.Fatalf("init: %v", err)
+	}
+}
+
+// cli runs a postkasse command line in this process and returns what it
+// printed; stdin feeds `resident add --password-stdin`.
+func cli(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
+	var out bytes.Buffer
+	var err error
+	if len(args) > 0 && args[0] == "resident" {
+		err = runResident(args[1:], strings.NewReader(stdin), &out)
+	} else {
+		err = run(args, &out)
+	}
+	if err != nil {
+		t.Fatalf("postkasse %s: %v\n%s", strings.Join(args, " "), err, out.String())
+	}
+	return out.String()
+}
+
+// enrol adds a resident and two senders through the command line and
+// returns the senders' client certificates.
+func enrol(t *testing.T, dir, nationalID, password string) (public, private tls.Certificate) {
+	t.Helper()
+	cli(t, password+"\n", "resident", "add", "--data", dir, "--national-id", nationalID, "--name", "Anna Jensen", "--password-stdin")
+	out := t.TempDir()
+	cli(t, "", "sender", "add", "--data", dir, "--name", "Eksempelby Kommune", "--org", "29189846", "--kind", "public", "--out", out)
+	cli(t, "", "sender", "add", "--data", dir, "--name", "Forsyning Øst A/S", "--org", "12345678", "--kind", "private", "--out", out)
+	load := func(base string) tls.Certificate {
+		cert, err := tls.LoadX509KeyPair(filepath.Join(out, base+".crt"), filepath.Join(out, base+".key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cert
+	}
+	return load("eksempelby-kommune"), load("forsyning-oest-a-s")
+}
+
+// TestServeWithACME runs `postkasse serve` as its own process on a folder
+// made by `postkasse init`, with pebble as the ACME CA: it obtains its
+// certificate and serves the web UI verified against pebble's root, with
+// HSTS, and redirects HTTP; the operator enrols a resident and two senders
+// through the control socket; a letter is delivered with a client
+// certificate on the same port; a sender revoked through the socket is
+// refused on its next request (401) without a restart. Then SIGTERM
+// arrives while eight senders deliver: the server exits cleanly, every
+// acknowledged letter is stored and opens with its content, nothing else
+// is stored, and bbolt's check is clean.
+func TestServeWithACME(t *testing.T) {
+	const domain = "post.postkasse.test"
+	const nid, password = "1203861234", "a long test password"
+	httpPort, httpsPort := acmetest.FreePort(t), acmetest.FreePort(t)
+	p := acmetest.Start(t, acmetest.Options{HTTPPort: httpPort, TLSPort: httpsPort})
+	dir := filepath.Join(t.TempDir(), "data")
+	productionFolder(t, dir, domain, httpPort, httpsPort, p)
+
+	began := time.Now()
+	srv := startServe(t, os.Args[0], dir)
+	srv.waitCertificate()
+	t.Logf("serve started and obtained its certificate in %v", time.Since(began).Round(time.Millisecond))
+
+	httpsAddr := fmt.Sprintf("127.0.0.1:%d", httpsPort)
+	base := "https://" + net.JoinHostPort(domain, strconv.Itoa(httpsPort))
+	browser := httpsClient(t, httpsAddr, p.Roots, nil)
+	resp, err := browser.Get(base + "/login")
+	if err != nil {
+		t.Fatalf("GET /login verified against pebble's root: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Strict-Transport-Security"), "max-age=") {
+		t.Fatalf("GET /login: %s, HSTS %q", resp.Status, resp.Header.Get("Strict-Transport-Security"))
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/login", httpPort), nil)
+	req.Host = domain
+	resp, err = noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != base+"/login" {
+		t.Fatalf("HTTP: %s to %q", resp.Status, resp.Header.Get("Location"))
+	}
+
+	// The operator's commands go through the socket: the server holds the
+	// database, so they could not open it themselves.
+	public, private := enrol(t, dir, nid, password)
+	if out := cli(t, "", "sender", "list", "--data", dir); !strings.Contains(out, "Forsyning Øst A/S") {
+		t.Fatalf("sender list:\n%s", out)
+	}
+
+	privateClient := httpsClient(t, httpsAddr, p.Roots, &private)
+	status, answer, err := deliver(privateClient, base, nid, "Your electricity bill", "bill-1", crashPDF("bill-1"))
+	if err != nil || status != http.StatusCreated {
+		t.Fatalf("delivery with a client certificate: %d %+v %v", status, answer, err)
+	}
+	cli(t, "", "sender", "revoke", "--data", dir, "--org", "12345678")
+	status, answer, err = deliver(privateClient, base, nid, "Another bill", "bill-2", crashPDF("bill-2"))
+	if err != nil || status != http.StatusUnauthorized || answer.Code != "UNAUTHENTICATED" {
+		t.Fatalf("delivery after the revocation, without a restart: %d %+v %v", status, answer, err)
+	}
+
+	// SIGTERM during deliveries.
+	acked := terminateDuringDeliveries(t, srv, httpsClient(t, httpsAddr, p.Roots, &public), base, nid)
+
+	st, err := store.Open(filepath.Join(dir, dbFileName), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Check(); err != nil {
+		t.Fatalf("bbolt check after SIGTERM: %v", err)
+	}
+	sess, err := st.Login(nid, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := st.OpenSession(sess.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mb.Close()
+	inbox, err := mb.Inbox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := map[string]string{} // letter id → reference
+	for _, l := range inbox {
+		if ref, ok := strings.CutPrefix(l.Subject, "Crash test letter "); ok {
+			stored[l.ID] = ref
+			doc, err := mb.Document(l.ID, 0)
+			if err != nil || !bytes.Equal(doc.Content, crashPDF(ref)) {
+				t.Fatalf("letter %s (%s) does not open whole: %v", l.ID, ref, err)
+			}
+		}
+	}
+	for id, ref := range acked {
+		if stored[id] != ref {
+			t.Errorf("acknowledged letter %s (%s) is not stored", id, ref)
+		}
+	}
+	for id, ref := range stored {
+		if _, ok := acked[id]; !ok {
+			t.Errorf("letter %s (%s) is stored but was never acknowledged", id, ref)
+		}
+	}
+	t.Logf("SIGTERM during deliveries: %d letters acknowledged, all stored, nothing else", len(acked))
+}
+
+// terminateDuringDeliveries has eight senders deliver until the server
+// goes away, sends SIGTERM once 40 letters are acknowledged, checks the
+// server exits cleanly, and returns the acknowledged letters (id →
+// reference).
+func terminateDuringDeliveries(t *testing.T, srv *serveProcess, c *http.Client, base, nid string) map[string]string {
+	t.Helper()
+	const workers, before = 8, 40
+	var (
+		mu     sync.Mutex
+		acked  = map[string]string{}
+		failed []string
+	)
+	enough := make(chan struct{})
+	var once sync.Once
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				ref := fmt.Sprintf("term-%d-%d", w, i)
+				status, answer, err := deliver(c, base, nid, "Crash test letter "+ref, ref, crashPDF(ref))
+				if err != nil {
+					return // the server is gone: a clean refusal
+				}
+				mu.Lock()
+				switch status {
+				case http.StatusCreated:
+					acked[answer.ID] = ref
+					if len(acked) >= before {
+						once.Do(func() { close(enough) })
+					}
+				case http.StatusServiceUnavailable:
+					// Refused cleanly while closing: nothing stored.
+				default:
+					failed = append(failed, fmt.Sprintf("%s: %d %s", ref, status, answer.Code))
+				}
+				mu.Unlock()
+				if status != http.StatusCreated {
+					return
+				}
+			}
+		})
+	}
+	select {
+	case <-enough:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("40 deliveries took more than 2 minutes")
+	}
+	srv.stop()
+	wg.Wait()
+	if len(failed) > 0 {
+		t.Fatalf("deliveries failed during the shutdown: %v", failed)
+	}
+	return acked
+}
+
+// TestServeErrors checks the one-line errors of serve on bad folders and
+// flags.
+func TestServeErrors(t *testing.T) {
+	dir := t.TempDir()
+	initialised := filepath.Join(dir, "ok")
+	if err := run([]string{"init", "--data", initialised, "--domain", "post.example.dk"}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	corrupt := filepath.Join(dir, "corrupt")
+	if err := os.Mkdir(corrupt, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(corrupt, configFileName), []byte("domain = \"post.example.dk\"\n[listen]\nhttps = 443\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noCA := filepath.Join(dir, "noca")
+	if err := os.Mkdir(noCA, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(noCA, configFileName), []byte("domain = \"post.example.dk\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--data", filepath.Join(dir, "missing")}, "does not exist"},
+		{[]string{"serve", "--data", dir}, "has no postkasse.toml"},
+		{[]string{"serve", "--data", corrupt}, "postkasse.toml: line 3"},
+		{[]string{"serve", "--data", noCA}, "was " + noCA + " made with `postkasse init`?"},
+		{[]string{"serve", "--data", initialised, "--https", "443"}, `listen.https "443": want host:port`},
+		{[]string{"serve", "--data", initialised, "--acme-ca", "http://ca.example/dir"}, "want an https:// URL"},
+		{[]string{"serve", "--data", initialised, "--acme-root", filepath.Join(dir, "none.pem")}, "acme.trusted_root"},
+		{[]string{"serve", "--data", initialised, "--nope"}, "flag provided but not defined: -nope"},
+		{[]string{"serve", "stray"}, `unexpected argument "stray"`},
+	}
+	for _, tt := range tests {
+		err := run(tt.args, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("run(%q) = %v, want an error containing %q", tt.args, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Errorf("run(%q): the error is not one line: %q", tt.args, err)
+		}
+	}
+}
+
+// TestPebblePinned checks that .ci/run installs the pebble version the
+// tests expect.
+func TestPebblePinned(t *testing.T) {
+	ci, err := os.ReadFile(filepath.Join(".ci", "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "go install " + acmetest.PebbleModule + "/cmd/pebble@" + acmetest.PebbleVersion
+	if !strings.Contains(string(ci), want) {
+		t.Fatalf(".ci/run does not run %q", want)
+	}
+}
+
+// loginAndRead signs in over HTTPS and returns the inbox page and the
+// first document of letter id.
+func loginAndRead(t *testing.T, c *http.Client, base, nid, password, id string) (inbox string, doc []byte) {
+	t.Helper()
+	resp, err := c.PostForm(base+"/login", url.Values{"nationalId": {nid}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/" {
+		t.Fatalf("login: %s at %s", resp.Status, resp.Request.URL)
+	}
+	resp, err = c.Get(base + "/letters/" + id + "/documents/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	doc, err = io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("document: %s", resp.Status)
+	}
+	return string(page), doc
+}
