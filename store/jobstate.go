@@ -20,6 +20,7 @@ const (
 	JobOK       JobOutcome = "ok"
 	JobFailed   JobOutcome = "failed"
 	JobPanicked JobOutcome = "panicked"
+	JobStopped  JobOutcome = "stopped" // the server shut down during the run
 )
 
 // JobRun is the record of a job's last run, for the operator.

@@ -1,0 +1,160 @@
+package jobs
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+	_ "time/tzdata" // the time zone database in the binary: Europe/Copenhagen works on a bare machine
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/postkasse/postkasse/jobs/notify"
+	"github.com/postkasse/postkasse/store"
+)
+
+// DefaultTimeZone is the appliance's local time zone unless configured.
+const DefaultTimeZone = "Europe/Copenhagen"
+
+// Config is what the scheduler needs; main builds it from postkasse.toml.
+// Every field has a default except Store.
+type Config struct {
+	// Store is the appliance's store. Required.
+	Store *store.Store
+	// Clock is the time; it must be the store's clock (store.Options.Clock),
+	// as the store decides what is due by its own. Default time.Now.
+	Clock func() time.Time
+	// Logger receives a line per job run and per failure. Default: discard.
+	Logger *slog.Logger
+
+	// Location is the appliance's local time zone: SMS sending hours and
+	// the dates in notifications are in it. Default Europe/Copenhagen
+	// (the time zone database is built in).
+	Location *time.Location
+
+	// Retention is the retention policy (inactivity period and warnings,
+	// keeping periods after death). Zero fields are the defaults of the
+	// terms of use: P5Y, P30D and P7D, P5Y public, P15M private. Pass the
+	// same value to the web UI, which shows the resident the rule.
+	Retention store.RetentionPolicy
+
+	// Municipality is the public sender that delivers the notices of new
+	// terms of use: its organisation number (CVR) or its sender id. While
+	// it is empty or names no active public sender, the terms job fails
+	// with an error saying so, and no notice goes out.
+	Municipality string
+
+	// Schedules say when cron wakes each job (standard five-field cron
+	// specs in UTC, or "@every 30s"). Zero fields are the defaults.
+	Schedules Schedules
+
+	// BaseURL is the web UI's address, linked from every notification
+	// ("https://post.eksempelby.dk/"). Default: no link.
+	BaseURL string
+	// ServiceName names the appliance in notifications. Default
+	// "Postkasse".
+	ServiceName string
+
+	// SMTP is the mail server for e-mail notifications. Nil: e-mail
+	// notifications stay queued (retried hourly, no attempt counted)
+	// until one is configured.
+	SMTP *notify.SMTPConfig
+	// SMS is the SMS gateway. Nil: SMS notifications stay queued likewise.
+	SMS *notify.SMSConfig
+	// SMSHours is when SMS may be sent, in Location. Zero: 09–20.
+	SMSHours SMSHours
+	// Retry is how often and how soon a failed notification is tried
+	// again before it is dead. Zero fields: 10 attempts, 1 minute
+	// doubling up to 6 hours.
+	Retry store.RetryPolicy
+	// KeepSent is how long sent and dead notifications stay in the outbox
+	// for the operator to see. Default 30 days.
+	KeepSent time.Duration
+	// Batch is how many notifications one run sends at most. Default 500.
+	Batch int
+
+	// afterItem, when set (tests only), is called after each item a job
+	// handles, with the job's name and the count so far; a panic in it
+	// simulates a crash in the middle of the job.
+	afterItem func(job string, n int)
+}
+
+// Schedules are cron specs for the jobs (robfig/cron's standard parser:
+// "minute hour day-of-month month day-of-week", or descriptors such as
+// "@hourly" and "@every 1m"), evaluated in UTC.
+type Schedules struct {
+	Terms         string // default "*/5 * * * *"
+	Retention     string // default "17 3 * * *" (03:17 UTC daily)
+	Notifications string // default "@every 30s"
+}
+
+// SMSHours are the hours of the day in which SMS may be sent, From:00 to
+// To:00 local time. Zero: 9 to 20.
+type SMSHours struct{ From, To int }
+
+// Names of the jobs.
+const (
+	JobTerms         = "terms-notices"
+	JobRetention     = "retention"
+	JobNotifications = "notifications"
+)
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Store == nil {
+		return c, errors.New("jobs: Config.Store is nil")
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.Location == nil {
+		loc, err := time.LoadLocation(DefaultTimeZone)
+		if err != nil {
+			return c, fmt.Errorf("jobs: time zone %s: %w", DefaultTimeZone, err)
+		}
+		c.Location = loc
+	}
+	c.Retention = c.Retention.WithDefaults()
+	if err := c.Retention.Validate(); err != nil {
+		return c, fmt.Errorf("jobs: retention: %w", err)
+	}
+	if c.Schedules.Terms == "" {
+		c.Schedules.Terms = "*/5 * * * *"
+	}
+	if c.Schedules.Retention == "" {
+		c.Schedules.Retention = "17 3 * * *"
+	}
+	if c.Schedules.Notifications == "" {
+		c.Schedules.Notifications = "@every 30s"
+	}
+	if c.ServiceName == "" {
+		c.ServiceName = "Postkasse"
+	}
+	c.BaseURL = strings.TrimSpace(c.BaseURL)
+	if c.SMSHours == (SMSHours{}) {
+		c.SMSHours = SMSHours{From: 9, To: 20}
+	}
+	if err := c.sendingHours().Validate(); err != nil {
+		return c, fmt.Errorf("jobs: sms hours: %w", err)
+	}
+	c.Retry = c.Retry.WithDefaults()
+	if c.KeepSent <= 0 {
+		c.KeepSent = 30 * 24 * time.Hour
+	}
+	if c.Batch <= 0 {
+		c.Batch = 500
+	}
+	return c, nil
+}
+
+func (c Config) sendingHours() store.SendingHours {
+	return store.SendingHours{From: c.SMSHours.From, To: c.SMSHours.To, Location: c.Location}
+}
+
+// cronParser is robfig/cron's standard parser: five fields and
+// descriptors.
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)

@@ -1,0 +1,262 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/postkasse/postkasse/jobs/notify"
+	"github.com/postkasse/postkasse/store"
+)
+
+// ErrJobRunning: RunNow found the job running already.
+var ErrJobRunning = errors.New("job is running already")
+
+// Scheduler runs the jobs. Build it with New, then Start; Stop at
+// shutdown.
+type Scheduler struct {
+	cfg    Config
+	st     *store.Store
+	log    *slog.Logger
+	mailer *notify.Mailer
+	sms    *notify.SMSGateway
+	cron   *cron.Cron
+	jobs   map[string]*job
+	order  []string
+
+	ctx    context.Context // cancelled by Stop: jobs end after their current item
+	cancel context.CancelFunc
+	runs   sync.WaitGroup // runs started outside cron (Start's catch-up, RunNow)
+
+	mu      sync.Mutex
+	started bool
+	stopped bool
+}
+
+// job is one of the scheduler's jobs.
+type job struct {
+	name     string
+	spec     string
+	schedule cron.Schedule
+	run      func(ctx context.Context, r *runState) error
+	running  sync.Mutex  // held while the job runs; TryLock fails → skipped
+	busy     atomic.Bool // mirrors running, for Status
+}
+
+// runState is what a run of a job reports.
+type runState struct {
+	job    string
+	items  int
+	detail string
+	hook   func(job string, n int)
+}
+
+// item counts one item done and calls the test hook.
+func (r *runState) item() {
+	r.items++
+	if r.hook != nil {
+		r.hook(r.job, r.items)
+	}
+}
+
+// New checks the configuration and builds the scheduler. It starts
+// nothing.
+func New(cfg Config) (*Scheduler, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Scheduler{cfg: cfg, st: cfg.Store, log: cfg.Logger, jobs: map[string]*job{}}
+	if cfg.SMTP != nil {
+		if s.mailer, err = notify.NewMailer(*cfg.SMTP); err != nil {
+			return nil, fmt.Errorf("jobs: %w", err)
+		}
+	}
+	if cfg.SMS != nil {
+		if s.sms, err = notify.NewSMSGateway(*cfg.SMS); err != nil {
+			return nil, fmt.Errorf("jobs: %w", err)
+		}
+	}
+	logger := cronLogger{cfg.Logger}
+	s.cron = cron.New(
+		cron.WithLocation(time.UTC),
+		cron.WithParser(cronParser),
+		cron.WithLogger(logger),
+		cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)),
+	)
+	for _, j := range []struct {
+		name, spec string
+		run        func(context.Context, *runState) error
+	}{
+		{JobTerms, cfg.Schedules.Terms, s.runTerms},
+		{JobRetention, cfg.Schedules.Retention, s.runRetention},
+		{JobNotifications, cfg.Schedules.Notifications, s.runNotifications},
+	} {
+		sched, err := cronParser.Parse(j.spec)
+		if err != nil {
+			return nil, fmt.Errorf("jobs: schedule of %s %q: %w", j.name, j.spec, err)
+		}
+		jb := &job{name: j.name, spec: j.spec, schedule: sched, run: j.run}
+		s.jobs[j.name] = jb
+		s.order = append(s.order, j.name)
+		s.cron.Schedule(sched, cron.FuncJob(func() { s.runJob(jb) }))
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// Start starts cron and runs every job once now, in the background, so
+// that work missed while the server was down is caught up at once.
+func (s *Scheduler) Start() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started || s.stopped {
+		return
+	}
+	s.started = true
+	s.cron.Start()
+	for _, name := range s.order {
+		jb := s.jobs[name]
+		s.runs.Add(1)
+		go func() {
+			defer s.runs.Done()
+			s.runJob(jb)
+		}()
+	}
+}
+
+// Stop stops waking jobs, asks running ones to end after their current
+// item, and waits for them until ctx is done. Work left is done by the
+// next start.
+func (s *Scheduler) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	s.stopped = true
+	started := s.started
+	s.mu.Unlock()
+	s.cancel()
+	done := make(chan struct{})
+	go func() {
+		if started {
+			<-s.cron.Stop().Done()
+		}
+		s.runs.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("jobs: stop: %w", ctx.Err())
+	}
+}
+
+// RunNow runs a job at once and waits for it: the operator's "run now",
+// and the tests' way to run years of policy with a fake clock. A job that
+// is running already is ErrJobRunning. The run's outcome is returned and
+// recorded; a failure of the job is in the JobRun, not the error.
+func (s *Scheduler) RunNow(name string) (store.JobRun, error) {
+	jb, ok := s.jobs[name]
+	if !ok {
+		return store.JobRun{}, fmt.Errorf("jobs: no job named %q", name)
+	}
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return store.JobRun{}, fmt.Errorf("jobs: stopped")
+	}
+	s.runs.Add(1)
+	s.mu.Unlock()
+	defer s.runs.Done()
+	run, ran := s.runJob(jb)
+	if !ran {
+		return store.JobRun{}, fmt.Errorf("%s: %w", name, ErrJobRunning)
+	}
+	return run, nil
+}
+
+// runJob runs a job unless it is running already, records its start and
+// its outcome in the store, and recovers a panic into the outcome.
+func (s *Scheduler) runJob(jb *job) (run store.JobRun, ran bool) {
+	if !jb.running.TryLock() {
+		s.log.Info("job skipped: still running", "job", jb.name)
+		return store.JobRun{}, false
+	}
+	defer jb.running.Unlock()
+	jb.busy.Store(true)
+	defer jb.busy.Store(false)
+	st := &runState{job: jb.name, hook: s.cfg.afterItem}
+	run = store.JobRun{Job: jb.name, Started: s.cfg.Clock().UTC(), Outcome: store.JobRunning}
+	if err := s.st.RecordJobRun(run); err != nil {
+		s.log.Error("record job start", "job", jb.name, "err", err)
+	}
+	ran = true
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("job panicked", "job", jb.name, "panic", p, "stack", string(debug.Stack()))
+			run.Outcome, run.Detail = store.JobPanicked, fmt.Sprintf("panic after %d items: %v", st.items, p)
+		}
+		run.Finished, run.Items = s.cfg.Clock().UTC(), st.items
+		if err := s.st.RecordJobRun(run); err != nil {
+			s.log.Error("record job outcome", "job", jb.name, "err", err)
+		}
+	}()
+	err := jb.run(s.ctx, st)
+	run.Outcome, run.Detail = store.JobOK, st.detail
+	switch {
+	case err != nil && s.ctx.Err() != nil:
+		run.Outcome, run.Detail = store.JobStopped, fmt.Sprintf("stopped at shutdown after %d items", st.items)
+		s.log.Info("job stopped", "job", jb.name, "items", st.items)
+	case err != nil:
+		run.Outcome, run.Detail = store.JobFailed, err.Error()
+		s.log.Error("job failed", "job", jb.name, "items", st.items, "err", err)
+	case st.items > 0:
+		s.log.Info("job done", "job", jb.name, "items", st.items, "detail", st.detail)
+	}
+	return run, true
+}
+
+// JobStatus is what the operator sees of a job.
+type JobStatus struct {
+	Name     string
+	Schedule string    // the cron spec, UTC
+	Next     time.Time // the next time cron wakes it
+	Running  bool
+	Last     store.JobRun // zero when it never ran
+}
+
+// Status returns each job's schedule, next run, whether it is running,
+// and its last run with its outcome (from the store, so it survives
+// restarts).
+func (s *Scheduler) Status() ([]JobStatus, error) {
+	runs, err := s.st.JobRuns()
+	if err != nil {
+		return nil, err
+	}
+	last := map[string]store.JobRun{}
+	for _, r := range runs {
+		last[r.Job] = r
+	}
+	now := s.cfg.Clock().UTC()
+	var out []JobStatus
+	for _, name := range s.order {
+		jb := s.jobs[name]
+		out = append(out, JobStatus{Name: name, Schedule: jb.spec, Next: jb.schedule.Next(now), Running: jb.busy.Load(), Last: last[name]})
+	}
+	return out, nil
+}
+
+// cronLogger sends robfig/cron's log to slog; its chatty Info lines go to
+// Debug.
+type cronLogger struct{ l *slog.Logger }
+
+func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
+func (c cronLogger) Error(err error, msg string, kv ...any) {
+	c.l.Error("cron: "+msg, append(kv, "err", err)...)
+}

@@ -1,0 +1,218 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/postkasse/postkasse/jobs/notify"
+	"github.com/postkasse/postkasse/store"
+)
+
+// maxItemErrors: a run stops collecting (and goes on past) item errors
+// after this many, so one broken record cannot fill the log.
+const maxItemErrors = 10
+
+// runTerms delivers the notices of new terms of use: for each version
+// whose notice has not reached every active mailbox, one letter from the
+// municipality to each mailbox that lacks it.
+func (s *Scheduler) runTerms(ctx context.Context, r *runState) error {
+	pending, err := s.st.TermsNoticesPending()
+	if err != nil {
+		return err
+	}
+	if len(pending) == 0 {
+		r.detail = "no notice pending"
+		return nil
+	}
+	sender, err := s.municipality()
+	if err != nil {
+		return err
+	}
+	var delivered int
+	var errs []error
+	for _, t := range pending {
+		ids, err := s.st.TermsNoticeRecipients(t.Version)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			ok, err := s.st.DeliverTermsNotice(sender.ID, t.Version, id)
+			if err != nil {
+				if errs = append(errs, err); len(errs) >= maxItemErrors {
+					return errors.Join(errs...)
+				}
+				continue
+			}
+			if ok {
+				delivered++
+			}
+			r.item()
+		}
+		left, err := s.st.FinishTermsNotices(t.Version)
+		if err != nil {
+			return err
+		}
+		r.detail = fmt.Sprintf("%d notices delivered; version %d: %d mailboxes left", delivered, t.Version, left)
+	}
+	if len(errs) == 0 {
+		r.detail = fmt.Sprintf("%d notices delivered", delivered)
+	}
+	return errors.Join(errs...)
+}
+
+var senderIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// municipality returns the public sender that delivers terms notices.
+func (s *Scheduler) municipality() (store.Sender, error) {
+	m := strings.TrimSpace(s.cfg.Municipality)
+	if m == "" {
+		return store.Sender{}, errors.New("no municipality sender configured: set the organisation number of the municipality's public sender ([jobs] municipality) so that notices of new terms can be delivered")
+	}
+	var snd store.Sender
+	var err error
+	if senderIDPattern.MatchString(m) {
+		snd, err = s.st.Sender(m)
+	} else {
+		snd, err = s.st.SenderByOrgNumber(m)
+	}
+	if err != nil {
+		return store.Sender{}, fmt.Errorf("municipality sender %q: %w", m, err)
+	}
+	if snd.Revoked || snd.Kind != store.SenderPublic {
+		return store.Sender{}, fmt.Errorf("municipality sender %q (%s) must be an active public sender", m, snd.Name)
+	}
+	return snd, nil
+}
+
+// runRetention applies the retention rules to every resident for whom
+// something is due.
+func (s *Scheduler) runRetention(ctx context.Context, r *runState) error {
+	ids, err := s.st.RetentionDue(s.cfg.Retention)
+	if err != nil {
+		return err
+	}
+	var warned, accounts, letters int
+	var errs []error
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		res, err := s.st.ApplyRetention(id, s.cfg.Retention)
+		if err != nil {
+			if errs = append(errs, err); len(errs) >= maxItemErrors {
+				return errors.Join(errs...)
+			}
+			continue
+		}
+		switch res.Action {
+		case store.RetentionWarned:
+			warned++
+		case store.RetentionAccountDeleted:
+			accounts++
+		}
+		letters += res.LettersDeleted
+		r.item()
+	}
+	r.detail = fmt.Sprintf("%d warned, %d accounts deleted, %d letters of deceased residents deleted", warned, accounts, letters)
+	return errors.Join(errs...)
+}
+
+// notConfiguredWait is how long a notification waits when its channel has
+// no server configured.
+const notConfiguredWait = time.Hour
+
+// runNotifications sends the due notifications and prunes old ones.
+func (s *Scheduler) runNotifications(ctx context.Context, r *runState) error {
+	now := s.cfg.Clock()
+	due, err := s.st.DueNotifications(s.cfg.Batch)
+	if err != nil {
+		return err
+	}
+	hours := s.cfg.sendingHours()
+	var session *notify.MailSession
+	var sessionErr error
+	defer func() {
+		if session != nil {
+			session.Close()
+		}
+	}()
+	var sent, failed, dead, deferred int
+	for _, n := range due {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var sendErr error
+		wait := time.Time{}
+		switch n.Channel {
+		case store.ChannelSMS:
+			switch {
+			case s.sms == nil:
+				wait = now.Add(notConfiguredWait)
+			case !hours.Allows(now):
+				wait = hours.Next(now)
+			default:
+				sendErr = s.sms.Send(ctx, s.compose(n))
+			}
+		case store.ChannelEmail:
+			switch {
+			case s.mailer == nil:
+				wait = now.Add(notConfiguredWait)
+			case sessionErr != nil:
+				// The server could not be reached in this run: every
+				// e-mail fails the same way, without trying again now.
+				sendErr = sessionErr
+			default:
+				if session == nil {
+					session, sessionErr = s.mailer.Open(ctx)
+				}
+				if sessionErr != nil {
+					sendErr = sessionErr
+				} else if sendErr = session.Send(s.compose(n)); sendErr != nil && !notify.IsPermanent(sendErr) {
+					// The connection may be broken: open a new one for
+					// the next message.
+					session.Close()
+					session = nil
+				}
+			}
+		default:
+			sendErr = notify.Permanent(fmt.Errorf("unknown channel %q", n.Channel))
+		}
+		var markErr error
+		switch {
+		case !wait.IsZero():
+			deferred++
+			markErr = s.st.DeferNotification(n.ID, wait)
+		case sendErr == nil:
+			sent++
+			markErr = s.st.MarkNotificationSent(n.ID)
+		default:
+			var after store.Notification
+			after, markErr = s.st.MarkNotificationFailed(n.ID, sendErr.Error(), notify.IsPermanent(sendErr), s.cfg.Retry)
+			if after.State == store.NotificationDead {
+				dead++
+				s.log.Warn("notification dead", "id", n.ID, "channel", n.Channel, "attempts", after.Attempts, "err", sendErr)
+			} else {
+				failed++
+			}
+		}
+		if markErr != nil && !errors.Is(markErr, store.ErrNotFound) {
+			// ErrNotFound: the account was deleted meanwhile.
+			return markErr
+		}
+		r.item()
+	}
+	pruned, err := s.st.PruneNotifications(now.Add(-s.cfg.KeepSent))
+	if err != nil {
+		return err
+	}
+	r.detail = fmt.Sprintf("%d sent, %d to retry, %d dead, %d waiting (SMS outside %02d–%02d or no server configured), %d old pruned",
+		sent, failed, dead, deferred, s.cfg.SMSHours.From, s.cfg.SMSHours.To, pruned)
+	return nil
+}
