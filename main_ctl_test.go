@@ -1,0 +1,273 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	cryptorand "crypto/rand"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/postkasse/postkasse/httpui"
+	"github.com/postkasse/postkasse/httpui/control"
+	"github.com/postkasse/postkasse/store"
+)
+
+// initFolder makes a data folder with init and returns its path.
+func initFolder(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := run([]string{"init", "--data", dir, "--domain", "post.example.dk"}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestOperatorCommandsDirect runs the operator's commands with no server:
+// they open the data folder themselves.
+func TestOperatorCommandsDirect(t *testing.T) {
+	dir := initFolder(t)
+	out := t.TempDir()
+	printed := cli(t, "", "sender", "add", "--data", dir, "--name", "Eksempelby Kommune", "--org", "29189846", "--kind", "public", "--out", out)
+	for _, want := range []string{"registered", "eksempelby-kommune.crt", "curl --cert eksempelby-kommune.crt --key eksempelby-kommune.key", "https://post.example.dk/api/v1/messages"} {
+		if !strings.Contains(printed, want) {
+			t.Errorf("sender add printed no %q:\n%s", want, printed)
+		}
+	}
+	keyInfo, err := os.Stat(filepath.Join(out, "eksempelby-kommune.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keyInfo.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v, want 0600", keyInfo.Mode().Perm())
+	}
+	cert, err := tls.LoadX509KeyPair(filepath.Join(out, "eksempelby-kommune.crt"), filepath.Join(out, "eksempelby-kommune.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := loadCA(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cert.Leaf.CheckSignatureFrom(ca.Cert); err != nil {
+		t.Fatalf("the sender certificate is not from the folder's CA: %v", err)
+	}
+
+	// A second sender whose files would overwrite the first one's is
+	// refused before it is registered.
+	var buf bytes.Buffer
+	err = run([]string{"sender", "add", "--data", dir, "--name", "Eksempelby  kommune", "--org", "87654321", "--kind", "private", "--out", out}, &buf)
+	if err == nil || !strings.Contains(err.Error(), "exists already") {
+		t.Fatalf("sender add over existing files: %v", err)
+	}
+
+	var senders []control.SenderInfo
+	if err := json.Unmarshal([]byte(cli(t, "", "sender", "list", "--data", dir, "--json")), &senders); err != nil {
+		t.Fatal(err)
+	}
+	if len(senders) != 1 || senders[0].OrgNumber != "29189846" || senders[0].Revoked {
+		t.Fatalf("senders %+v", senders)
+	}
+	fp := senders[0].Certificates[0].Fingerprint
+	if printed := cli(t, "", "sender", "revoke", "--data", dir, "--cert", fp); !strings.Contains(printed, "Certificate "+fp) {
+		t.Fatalf("sender revoke --cert printed:\n%s", printed)
+	}
+	if printed := cli(t, "", "sender", "list", "--data", dir); !strings.Contains(printed, "revoked") || !strings.Contains(printed, "active") {
+		t.Fatalf("sender list after revoking the certificate:\n%s", printed)
+	}
+	cli(t, "", "sender", "revoke", "--data", dir, "--org", "29189846")
+	if printed := cli(t, "", "sender", "list", "--data", dir); strings.Contains(printed, "active") {
+		t.Fatalf("sender list after revoking the sender:\n%s", printed)
+	}
+
+	// Residents: a password from standard input, and a generated one.
+	printed = cli(t, "the resident's own password\n", "resident", "add", "--data", dir, "--national-id", "120386-1234", "--name", "Anna Jensen", "--password-stdin")
+	if strings.Contains(printed, "initial password") || !regexp.MustCompile(`recovery key +([0-9a-f]{8}-){7}[0-9a-f]{8}\n`).MatchString(printed) {
+		t.Fatalf("resident add printed:\n%s", printed)
+	}
+	printed = cli(t, "", "resident", "add", "--data", dir, "--national-id", "15058910063", "--name", "Ola Nordmann")
+	m := regexp.MustCompile(`initial password +(\S+)\n`).FindStringSubmatch(printed)
+	if m == nil {
+		t.Fatalf("resident add printed no password:\n%s", printed)
+	}
+	printed = cli(t, "", "resident", "list", "--data", dir)
+	for _, want := range []string{"1203861234", "Anna Jensen", "15058910063", "Ola Nordmann", "never"} {
+		if !strings.Contains(printed, want) {
+			t.Errorf("resident list lacks %q:\n%s", want, printed)
+		}
+	}
+	st, err := store.Open(filepath.Join(dir, dbFileName), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for nid, password := range map[string]string{"1203861234": "the resident's own password", "15058910063": m[1]} {
+		if _, err := st.Login(nid, password); err != nil {
+			t.Errorf("%s cannot log in with the password: %v", nid, err)
+		}
+	}
+}
+
+// TestOperatorCommandsViaSocket runs a server in this process (store,
+// sender API over HTTPS with a certificate from the sender CA, control
+// socket) and drives it with the command line: the commands go through
+// the socket, since the server holds the database, and a certificate
+// revoked there is refused on the very next request of a kept-alive
+// connection.
+func TestOperatorCommandsViaSocket(t *testing.T) {
+	dir := initFolder(t)
+	cfg, err := loadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := loadCA(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := openStore(dir, cfg, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ui, err := httpui.New(httpui.Config{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverCert, err := ca.IssueServer(cryptorand.Reader, []string{"127.0.0.1"}, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsCfg := httpui.TLSConfig(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &serverCert, nil }, ca.Pool())
+	httpsLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctlLn, err := control.Listen(filepath.Join(dir, socketFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &control.Operator{Store: st, CA: ca, CertificateValidity: 24 * time.Hour}
+	httpsSrv := &http.Server{Handler: ui.Handler()}
+	ctlSrv := &http.Server{Handler: control.Handler(op, nil)}
+	go httpsSrv.Serve(tls.NewListener(httpsLn, tlsCfg))
+	go ctlSrv.Serve(ctlLn)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		httpsSrv.Shutdown(ctx)
+		ctlSrv.Shutdown(ctx)
+	}()
+
+	const nid = "1203861234"
+	out := t.TempDir()
+	cli(t, "a long test password\n", "resident", "add", "--data", dir, "--national-id", nid, "--name", "Anna Jensen", "--password-stdin")
+	cli(t, "", "sender", "add", "--data", dir, "--name", "Eksempelby Kommune", "--org", "29189846", "--kind", "public", "--out", out)
+	if printed := cli(t, "", "resident", "list", "--data", dir); !strings.Contains(printed, "Anna Jensen") {
+		t.Fatalf("resident list via the socket:\n%s", printed)
+	}
+	cert, err := tls.LoadX509KeyPair(filepath.Join(out, "eksempelby-kommune.crt"), filepath.Join(out, "eksempelby-kommune.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: ca.Pool()},
+	}}
+	api := "https://" + httpsLn.Addr().String()
+	status, _, err := deliver(c, api, nid, "Before", "sock-1", crashPDF("sock-1"))
+	if err != nil || status != http.StatusCreated {
+		t.Fatalf("delivery: %d %v", status, err)
+	}
+	cli(t, "", "sender", "revoke", "--data", dir, "--cert", store.CertificateFingerprint(cert.Leaf))
+	status, answer, err := deliver(c, api, nid, "After", "sock-2", crashPDF("sock-2"))
+	if err != nil || status != http.StatusUnauthorized || answer.Code != "UNAUTHENTICATED" {
+		t.Fatalf("delivery with the revoked certificate: %d %+v %v", status, answer, err)
+	}
+}
+
+// TestOperatorCommandErrors checks the one-line errors of the operator's
+// commands for bad flags and bad data folders, and for a data folder that
+// another process holds while no server answers on its socket.
+func TestOperatorCommandErrors(t *testing.T) {
+	dir := initFolder(t)
+	base := t.TempDir()
+	corrupt := filepath.Join(base, "corrupt")
+	if err := os.Mkdir(corrupt, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(corrupt, configFileName), []byte("domain = \"post.example.dk\"\n\n[acme]\nemail = it@example.dk\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noDB := filepath.Join(base, "nodb")
+	if err := os.Mkdir(noDB, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(noDB, configFileName), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadOrCreateCA(filepath.Join(noDB, caDirName), "test"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sender"}, "add, list or revoke is needed"},
+		{[]string{"sender", "remove"}, `unknown subcommand "remove"`},
+		{[]string{"sender", "add", "--data", dir, "--org", "29189846", "--kind", "public"}, "--name is required"},
+		{[]string{"sender", "add", "--data", dir, "--name", "X", "--org", "29189846"}, "--kind is required"},
+		{[]string{"sender", "add", "--data", dir, "--name", "X", "--org", "29189846", "--kind", "semi"}, `--kind "semi": want public or private`},
+		{[]string{"sender", "add", "--data", dir, "--name", "X", "--org", "123", "--kind", "public"}, "organisation number has 8 (CVR) or 9 digits"},
+		{[]string{"sender", "add", "--data", dir, "--name", "X", "--org", "29189846", "--kind", "public", "--out", filepath.Join(base, "none")}, "not a folder"},
+		{[]string{"sender", "list", "--data", filepath.Join(base, "missing")}, "does not exist"},
+		{[]string{"sender", "list", "--data", base}, "has no postkasse.toml"},
+		{[]string{"sender", "list", "--data", corrupt}, "postkasse.toml: line 4"},
+		{[]string{"sender", "list", "--data", noDB}, "was " + noDB + " made with `postkasse init`?"},
+		{[]string{"sender", "list", "--data", dir, "--verbose"}, "flag provided but not defined: -verbose"},
+		{[]string{"sender", "revoke", "--data", dir}, "exactly one of --id, --org and --cert"},
+		{[]string{"sender", "revoke", "--data", dir, "--id", "a", "--org", "29189846"}, "exactly one of --id, --org and --cert"},
+		{[]string{"sender", "revoke", "--data", dir, "--org", "29189846"}, "not found"},
+		{[]string{"resident"}, "add or list is needed"},
+		{[]string{"resident", "add", "--data", dir, "--name", "Anna"}, "--national-id is required"},
+		{[]string{"resident", "add", "--data", dir, "--national-id", "1203861234"}, "--name is required"},
+		{[]string{"resident", "add", "--data", dir, "--national-id", "3213861234", "--name", "Anna"}, "invalid national identity number"},
+		{[]string{"resident", "list", "--data", dir, "stray"}, `unexpected argument "stray"`},
+	}
+	for _, tt := range tests {
+		var err error
+		if tt.args[0] == "resident" {
+			err = runResident(tt.args[1:], strings.NewReader(""), io.Discard)
+		} else {
+			err = run(tt.args, io.Discard)
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q = %v, want an error containing %q", tt.args, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Errorf("%q: the error is not one line: %q", tt.args, err)
+		}
+	}
+
+	// The database held by another process, and no server on the socket:
+	// a clear error, quickly.
+	st, err := store.Open(filepath.Join(dir, dbFileName), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	began := time.Now()
+	err = run([]string{"sender", "list", "--data", dir}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "no server answers on "+filepath.Join(dir, socketFileName)) || !strings.Contains(err.Error(), "in use by another process") {
+		t.Fatalf("sender list on a held database: %v", err)
+	}
+	if d := time.Since(began); d > 10*time.Second {
+		t.Fatalf("the refusal took %v", d)
+	}
+}
