@@ -158,3 +158,78 @@ func (c Config) sendingHours() store.SendingHours {
 // cronParser is robfig/cron's standard parser: five fields and
 // descriptors.
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// ParseRetention builds a retention policy from the configuration's
+// strings: ISO 8601 periods ("P5Y", "P15M") and a comma-separated list of
+// warning lead times ("P30D, P7D"). An empty string means the default; a
+// warnings value of "none" means no warnings. The policy is validated.
+func ParseRetention(inactivity, warnings, deceasedPublic, deceasedPrivate string) (store.RetentionPolicy, error) {
+	var p store.RetentionPolicy
+	for _, f := range []struct {
+		key string
+		in  string
+		out *store.Period
+	}{
+		{"inactivity", inactivity, &p.Inactivity},
+		{"deceased_public", deceasedPublic, &p.DeceasedPublic},
+		{"deceased_private", deceasedPrivate, &p.DeceasedPrivate},
+	} {
+		if strings.TrimSpace(f.in) == "" {
+			continue
+		}
+		v, err := store.ParsePeriod(f.in)
+		if err != nil {
+			return p, fmt.Errorf("%s: %w", f.key, err)
+		}
+		if v.IsZero() {
+			return p, fmt.Errorf("%s: must not be zero", f.key)
+		}
+		*f.out = v
+	}
+	switch w := strings.TrimSpace(warnings); w {
+	case "":
+	case "none":
+		p.InactivityWarnings = []store.Period{}
+	default:
+		for part := range strings.SplitSeq(w, ",") {
+			v, err := store.ParsePeriod(part)
+			if err != nil {
+				return p, fmt.Errorf("inactivity_warnings: %w", err)
+			}
+			p.InactivityWarnings = append(p.InactivityWarnings, v)
+		}
+	}
+	if err := p.Validate(); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+// ParseSMSHours reads sending hours written "09-20" (from 09:00 to
+// 20:00); empty is the default.
+func ParseSMSHours(s string) (SMSHours, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return SMSHours{}, nil
+	}
+	from, to, ok := strings.Cut(strings.ReplaceAll(s, "–", "-"), "-")
+	var h SMSHours
+	if ok {
+		_, err1 := fmt.Sscanf(strings.TrimSpace(from), "%d", &h.From)
+		_, err2 := fmt.Sscanf(strings.TrimSpace(to), "%d", &h.To)
+		ok = err1 == nil && err2 == nil
+	}
+	if !ok {
+		return SMSHours{}, fmt.Errorf("sms hours %q: want from-to in whole hours, such as 09-20", s)
+	}
+	if err := (store.SendingHours{From: h.From, To: h.To}).Validate(); err != nil || h == (SMSHours{}) {
+		return SMSHours{}, fmt.Errorf("sms hours %q: want 0 ≤ from < to ≤ 24", s)
+	}
+	return h, nil
+}
+
+// ParseSchedule checks a cron spec as the scheduler reads it.
+func ParseSchedule(spec string) error {
+	_, err := cronParser.Parse(spec)
+	return err
+}

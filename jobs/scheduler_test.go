@@ -156,3 +156,35 @@ func TestPeriodWords(t *testing.T) {
 		}
 	}
 }
+
+func TestParseRetentionAndHours(t *testing.T) {
+	p, err := ParseRetention("", "", "", "")
+	if err != nil || p.Inactivity != (store.Period{}) || p.InactivityWarnings != nil {
+		t.Errorf("defaults: %+v, %v", p, err)
+	}
+	p, err = ParseRetention("P3Y", "P60D, P14D,P1D", "P10Y", "P2Y")
+	if err != nil || p.Inactivity.Years != 3 || len(p.InactivityWarnings) != 3 || p.InactivityWarnings[2].Days != 1 || p.DeceasedPublic.Years != 10 || p.DeceasedPrivate.Years != 2 {
+		t.Errorf("set: %+v, %v", p, err)
+	}
+	if p, err := ParseRetention("", "none", "", ""); err != nil || p.InactivityWarnings == nil || len(p.InactivityWarnings) != 0 {
+		t.Errorf("none: %+v, %v", p, err)
+	}
+	for _, bad := range [][4]string{{"5 years", "", "", ""}, {"", "P30D; P7D", "", ""}, {"P1M", "P60D", "", ""}, {"", "", "P0D", ""}} {
+		if _, err := ParseRetention(bad[0], bad[1], bad[2], bad[3]); err == nil {
+			t.Errorf("ParseRetention(%q) accepted", bad)
+		}
+	}
+	for in, want := range map[string]SMSHours{"": {}, "09-20": {9, 20}, "8–22": {8, 22}, " 0-24 ": {0, 24}} {
+		if got, err := ParseSMSHours(in); err != nil || got != want {
+			t.Errorf("ParseSMSHours(%q) = %+v, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"9", "20-9", "9-25", "a-b", "0-0"} {
+		if _, err := ParseSMSHours(bad); err == nil {
+			t.Errorf("ParseSMSHours(%q) accepted", bad)
+		}
+	}
+	if ParseSchedule("*/5 * * * *") != nil || ParseSchedule("@every 30s") != nil || ParseSchedule("daily") == nil {
+		t.Error("ParseSchedule")
+	}
+}
