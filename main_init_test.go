@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/postkasse/postkasse/store"
 )
@@ -139,5 +140,60 @@ func TestInitErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(fresh); err == nil {
 		t.Error("a refused init created the data folder")
+	}
+}
+
+// TestOperatorsDocListsEveryKey checks that docs/OPERATORS.md's
+// configuration reference has a row for every key init writes.
+func TestOperatorsDocListsEveryKey(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("docs", "OPERATORS.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range configKeys() {
+		name := k.name
+		if k.section != "" {
+			name = k.section + "." + k.name
+		}
+		if !strings.Contains(string(doc), "| `"+name+"` |") {
+			t.Errorf("docs/OPERATORS.md has no row for %s", name)
+		}
+	}
+}
+
+// TestSystemdUnit checks deploy/postkasse.service against the code and the
+// hardening that docs/OPERATORS.md promises.
+func TestSystemdUnit(t *testing.T) {
+	unit, err := os.ReadFile(filepath.Join("deploy", "postkasse.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := map[string][]string{}
+	for line := range strings.SplitSeq(string(unit), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+			settings[k] = append(settings[k], v)
+		}
+	}
+	want := map[string]string{
+		"ExecStart":               "/usr/local/bin/postkasse serve --data " + defaultDataDir,
+		"User":                    "postkasse",
+		"StateDirectory":          strings.TrimPrefix(defaultDataDir, "/var/lib/"),
+		"StateDirectoryMode":      "0700",
+		"LimitCORE":               "0",
+		"NoNewPrivileges":         "yes",
+		"ProtectSystem":           "strict",
+		"AmbientCapabilities":     "CAP_NET_BIND_SERVICE",
+		"CapabilityBoundingSet":   "CAP_NET_BIND_SERVICE",
+		"KillSignal":              "SIGTERM",
+		"RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6",
+	}
+	for k, v := range want {
+		if got := settings[k]; len(got) != 1 || got[0] != v {
+			t.Errorf("%s=%q, want %q", k, got, v)
+		}
+	}
+	stop, err := time.ParseDuration(strings.Join(settings["TimeoutStopSec"], ""))
+	if err != nil || stop <= defaultConfig().Server.ShutdownTimeout {
+		t.Errorf("TimeoutStopSec=%v must exceed server.shutdown_timeout %v", settings["TimeoutStopSec"], defaultConfig().Server.ShutdownTimeout)
 	}
 }
