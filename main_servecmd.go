@@ -192,6 +192,7 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer ctlLn.Close() // also removes the socket file
 	op := &control.Operator{Store: st, CA: ca, CertificateValidity: time.Duration(cfg.Senders.CertificateDays) * 24 * time.Hour}
 
 	ls := []listener{
