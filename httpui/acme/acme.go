@@ -161,9 +161,12 @@ func New(cfg Config) (*Manager, error) {
 		httpPort = 0
 	}
 	m.issuer = certmagic.NewACMEIssuer(magic, certmagic.ACMEIssuer{
-		CA:     cfg.CA,
-		TestCA: cfg.CA, // never fall back on Let's Encrypt's staging CA
-		Email:  cfg.Email,
+		// TestCA is left to certmagic: with Let's Encrypt's production CA,
+		// a retry after a failure is first tried against its staging CA,
+		// which spares the production rate limits; with any other CA
+		// there is no test CA.
+		CA:    cfg.CA,
+		Email: cfg.Email,
 		// Running the appliance with this CA configured is agreeing to
 		// its terms; docs/OPERATORS.md says so.
 		Agreed:                  true,
