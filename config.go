@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/postkasse/postkasse/jobs"
+	"github.com/postkasse/postkasse/jobs/notify"
 )
 
 // configFileName is the configuration file in the data folder.
@@ -32,6 +35,44 @@ type Config struct {
 	Login    LoginConfig    `toml:"login"`
 	Server   ServerConfig   `toml:"server"`
 	Log      LogConfig      `toml:"log"`
+	Jobs     JobsConfig     `toml:"jobs"`
+	SMTP     MailConfig     `toml:"smtp"`
+	SMS      SMSConfig      `toml:"sms"`
+}
+
+// JobsConfig is the appliance's scheduled work: terms notices, retention
+// and notifications (docs/RETENTION.md). Periods are ISO 8601 durations.
+type JobsConfig struct {
+	TimeZone              string `toml:"time_zone"`
+	Municipality          string `toml:"municipality"`
+	Inactivity            string `toml:"inactivity"`
+	InactivityWarnings    string `toml:"inactivity_warnings"`
+	DeceasedPublic        string `toml:"deceased_public"`
+	DeceasedPrivate       string `toml:"deceased_private"`
+	TermsSchedule         string `toml:"terms_schedule"`
+	RetentionSchedule     string `toml:"retention_schedule"`
+	NotificationsSchedule string `toml:"notifications_schedule"`
+}
+
+// MailConfig is the mail server that relays e-mail notifications.
+type MailConfig struct {
+	Host        string `toml:"host"`
+	Port        int    `toml:"port"`
+	Security    string `toml:"security"`
+	Username    string `toml:"username"`
+	Password    string `toml:"password"`
+	From        string `toml:"from"`
+	TrustedRoot string `toml:"trusted_root"`
+}
+
+// SMSConfig is the HTTP gateway that sends SMS notifications.
+type SMSConfig struct {
+	URL          string `toml:"url"`
+	Method       string `toml:"method"`
+	AuthHeader   string `toml:"auth_header"`
+	ContentType  string `toml:"content_type"`
+	BodyTemplate string `toml:"body_template"`
+	Hours        string `toml:"hours"`
 }
 
 // ListenConfig is where the server listens.
@@ -95,6 +136,18 @@ func defaultConfig() Config {
 		Login:    LoginConfig{AccountFailures: 5, AddressFailures: 20, Window: 15 * time.Minute},
 		Server:   ServerConfig{ShutdownTimeout: 30 * time.Second},
 		Log:      LogConfig{Level: "info", Format: "text"},
+		Jobs: JobsConfig{
+			TimeZone:              jobs.DefaultTimeZone,
+			Inactivity:            "P5Y",
+			InactivityWarnings:    "P30D, P7D",
+			DeceasedPublic:        "P5Y",
+			DeceasedPrivate:       "P15M",
+			TermsSchedule:         "*/5 * * * *",
+			RetentionSchedule:     "17 3 * * *",
+			NotificationsSchedule: "@every 30s",
+		},
+		SMTP: MailConfig{Port: 587, Security: notify.SMTPStartTLS},
+		SMS:  SMSConfig{Method: "POST", ContentType: "application/json", BodyTemplate: notify.DefaultSMSBody, Hours: "09-20"},
 	}
 }
 
@@ -117,6 +170,9 @@ var configSections = map[string]string{
 	"login":    "Throttling of failed logins: after this many failures within the window, further\nattempts are refused (429) without checking the password.",
 	"server":   "Running the server.",
 	"log":      "The log, on standard error (journald under systemd).",
+	"jobs":     "Scheduled work (docs/RETENTION.md): notices of new terms of use, retention for\ninactive and deceased accounts, notifications. Periods are ISO 8601 durations\n(P5Y = 5 years, P15M = 15 months, P30D = 30 days). Schedules are cron specs in UTC.",
+	"smtp":     "The mail server that relays e-mail notifications (SMTP submission). With no host,\ne-mail notifications wait in the outbox until one is configured.",
+	"sms":      "The HTTP gateway that sends SMS notifications. With no url, SMS notifications wait\nin the outbox until one is configured.",
 }
 
 // configKeys lists every key in the order of the written file.
@@ -156,6 +212,50 @@ func configKeys() []configKey {
 			func(c *Config) any { return c.Log.Level }},
 		{"log", "format", "text (one line per entry) or json.",
 			func(c *Config) any { return c.Log.Format }},
+		{"jobs", "time_zone", "The appliance's local time zone (IANA name): effective dates of terms, dates in\nnotifications and the SMS sending hours are in it.",
+			func(c *Config) any { return c.Jobs.TimeZone }},
+		{"jobs", "municipality", "Organisation number (CVR) of the municipality's public sender, which delivers the\nnotices of new terms of use. Until it is set, no notice goes out and the\nterms-notices job reports why.",
+			func(c *Config) any { return c.Jobs.Municipality }},
+		{"jobs", "inactivity", "An account without login for this long is deleted with all its letters.",
+			func(c *Config) any { return c.Jobs.Inactivity }},
+		{"jobs", "inactivity_warnings", "How long before that deletion the resident is warned, comma-separated; \"none\" for\nno warnings. Each must be shorter than inactivity.",
+			func(c *Config) any { return c.Jobs.InactivityWarnings }},
+		{"jobs", "deceased_public", "After a recorded death, letters from public senders are kept this long.",
+			func(c *Config) any { return c.Jobs.DeceasedPublic }},
+		{"jobs", "deceased_private", "After a recorded death, letters from private senders are kept this long.",
+			func(c *Config) any { return c.Jobs.DeceasedPrivate }},
+		{"jobs", "terms_schedule", "When the terms-notices job runs.",
+			func(c *Config) any { return c.Jobs.TermsSchedule }},
+		{"jobs", "retention_schedule", "When the retention job runs.",
+			func(c *Config) any { return c.Jobs.RetentionSchedule }},
+		{"jobs", "notifications_schedule", "When the notifications job runs.",
+			func(c *Config) any { return c.Jobs.NotificationsSchedule }},
+		{"smtp", "host", "The mail server's DNS name (its certificate must be for this name). Empty: no e-mail.",
+			func(c *Config) any { return c.SMTP.Host }},
+		{"smtp", "port", "587 for submission with STARTTLS, 465 for implicit TLS.",
+			func(c *Config) any { return c.SMTP.Port }},
+		{"smtp", "security", "starttls (required, RFC 3207), tls (implicit TLS, RFC 8314) or none (only for a\nrelay on this machine).",
+			func(c *Config) any { return c.SMTP.Security }},
+		{"smtp", "username", "SMTP AUTH PLAIN user name, sent only over TLS. Empty: no authentication.",
+			func(c *Config) any { return c.SMTP.Username }},
+		{"smtp", "password", "SMTP AUTH password. Keep this file readable by the server's user only.",
+			func(c *Config) any { return c.SMTP.Password }},
+		{"smtp", "from", "Sender address of the notifications, e.g. Postkasse <noreply@post.eksempelby.dk>.",
+			func(c *Config) any { return c.SMTP.From }},
+		{"smtp", "trusted_root", "A PEM file of roots to trust for the mail server's certificate besides the system's,\nrelative to the data folder. Empty: the system's only.",
+			func(c *Config) any { return c.SMTP.TrustedRoot }},
+		{"sms", "url", "The gateway's URL, a Go template over .To, .Text and .ID with the functions json and\nurlquery. Empty: no SMS.",
+			func(c *Config) any { return c.SMS.URL }},
+		{"sms", "method", "HTTP method: POST, PUT or GET (with GET no body is sent).",
+			func(c *Config) any { return c.SMS.Method }},
+		{"sms", "auth_header", "One header line sent with every request, e.g. \"Authorization: Bearer KEY\".",
+			func(c *Config) any { return c.SMS.AuthHeader }},
+		{"sms", "content_type", "Content type of the body.",
+			func(c *Config) any { return c.SMS.ContentType }},
+		{"sms", "body_template", "The request body, a Go template like url.",
+			func(c *Config) any { return c.SMS.BodyTemplate }},
+		{"sms", "hours", "SMS are sent only between these hours, local time (time_zone); outside them they wait.",
+			func(c *Config) any { return c.SMS.Hours }},
 	}
 }
 
@@ -350,7 +450,7 @@ func (c *Config) validate() error {
 	default:
 		return fmt.Errorf("log.format %q: want text or json", c.Log.Format)
 	}
-	return nil
+	return c.validateJobs()
 }
 
 // trustedRootPath returns acme.trusted_root resolved against the data

@@ -27,10 +27,15 @@ const usage = `usage:
   postkasse sender revoke   [--data DIR] --id ID | --org NUMBER | --cert FINGERPRINT
   postkasse resident add    [--data DIR] --national-id NUMBER --name NAME [--password-stdin]
   postkasse resident list   [--data DIR] [--json]
+  postkasse resident died   [--data DIR] --national-id NUMBER --date YYYY-MM-DD
+  postkasse terms publish   [--data DIR] --file FILE --effective YYYY-MM-DD
+  postkasse terms list      [--data DIR]
+  postkasse jobs status     [--data DIR]
   postkasse version
 
 DIR is /var/lib/postkasse unless given. sender and resident talk to the running
-server through DIR/ctl.sock, or work on DIR directly when the server is stopped.
+server through DIR/ctl.sock, or work on DIR directly when the server is stopped;
+resident died, terms and jobs work on DIR directly, with the server stopped.
 `
 
 // errUsage marks an error in the command line: main prints the usage.
@@ -63,6 +68,10 @@ func run(args []string, stdout io.Writer) error {
 		return runSender(rest, stdout)
 	case "resident":
 		return runResident(rest, os.Stdin, stdout)
+	case "terms":
+		return runTerms(rest, stdout)
+	case "jobs":
+		return runJobs(rest, stdout)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "postkasse %s (%s %s/%s)\n", version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return nil

@@ -51,6 +51,8 @@ func runResident(args []string, stdin io.Reader, stdout io.Writer) error {
 		return residentAdd(rest, stdin, stdout)
 	case "list":
 		return residentList(rest, stdout)
+	case "died":
+		return residentDied(rest, stdout)
 	default:
 		return fmt.Errorf("%w: resident: unknown subcommand %q", errUsage, sub)
 	}

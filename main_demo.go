@@ -129,6 +129,21 @@ func runDemo(args []string, stdout io.Writer) error {
 	}
 	printDemo(stdout, dir, demo)
 
+	// Scheduled work: notices of new terms from the demo municipality,
+	// retention and the notification outbox. The demo has no mail server
+	// or SMS gateway: notifications wait in the outbox.
+	jobsCfg := defaultConfig()
+	jobsCfg.Jobs.Municipality = demoSenders[0].org
+	jc, err := jobsConfig(&jobsCfg, dir, st, clock.Now, log, demo.UI+"/")
+	if err != nil {
+		return err
+	}
+	stopJobs, err := startJobs(jc, 10*time.Second, log)
+	if err != nil {
+		return err
+	}
+	defer stopJobs()
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return serve(ctx, log, httpL, httpsL)

@@ -210,6 +210,18 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 		case <-ctx.Done():
 		}
 	}()
+	// Scheduled work (package jobs): stopped before the store closes, after
+	// the listeners (deferred calls run in reverse).
+	jc, err := jobsConfig(cfg, dir, st, time.Now, log, publicURL(cfg.Domain, httpsPort)+"/")
+	if err != nil {
+		return err
+	}
+	stopJobs, err := startJobs(jc, cfg.Server.ShutdownTimeout, log)
+	if err != nil {
+		return err
+	}
+	defer stopJobs()
+
 	log.Info("serving", "domain", cfg.Domain, "https", httpsLn.Addr().String(), "http", httpLn.Addr().String(),
 		"acme", cfg.ACME.CA, "data", dir, "version", version())
 	fmt.Fprintf(stdout, "%s%s (HTTPS on %s, HTTP on %s, control socket %s)\n",

@@ -1,0 +1,331 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/postkasse/postkasse/jobs"
+	"github.com/postkasse/postkasse/jobs/notify"
+	"github.com/postkasse/postkasse/store"
+)
+
+// The scheduled work (package jobs) and the operator's commands for it:
+// `postkasse terms …`, `postkasse resident died`, `postkasse jobs status`.
+
+var (
+	orgNumberPattern = regexp.MustCompile(`^[0-9]{8,9}$`)
+	senderIDPattern  = regexp.MustCompile(`^[0-9a-f]{32}$`)
+)
+
+// validateJobs checks [jobs], [smtp] and [sms].
+func (c *Config) validateJobs() error {
+	if _, err := time.LoadLocation(c.Jobs.TimeZone); err != nil || c.Jobs.TimeZone == "" {
+		return fmt.Errorf("jobs.time_zone %q: not a time zone name such as Europe/Copenhagen", c.Jobs.TimeZone)
+	}
+	if m := c.Jobs.Municipality; m != "" && !orgNumberPattern.MatchString(m) && !senderIDPattern.MatchString(m) {
+		return fmt.Errorf("jobs.municipality %q: want the organisation number (8 or 9 digits) of a public sender", m)
+	}
+	if _, err := jobs.ParseRetention(c.Jobs.Inactivity, c.Jobs.InactivityWarnings, c.Jobs.DeceasedPublic, c.Jobs.DeceasedPrivate); err != nil {
+		return fmt.Errorf("jobs: %w", err)
+	}
+	for _, s := range []struct{ key, spec string }{
+		{"jobs.terms_schedule", c.Jobs.TermsSchedule},
+		{"jobs.retention_schedule", c.Jobs.RetentionSchedule},
+		{"jobs.notifications_schedule", c.Jobs.NotificationsSchedule},
+	} {
+		if err := jobs.ParseSchedule(s.spec); err != nil {
+			return fmt.Errorf("%s %q: %v", s.key, s.spec, err)
+		}
+	}
+	if c.SMTP.Host != "" {
+		if _, err := mail.ParseAddress(c.SMTP.From); err != nil {
+			return fmt.Errorf("smtp.from %q: not an e-mail address (needed when smtp.host is set)", c.SMTP.From)
+		}
+		if _, err := notify.NewMailer(c.mailerConfig(nil)); err != nil {
+			return err
+		}
+	}
+	if c.SMS.URL != "" {
+		if _, err := notify.NewSMSGateway(c.smsConfig()); err != nil {
+			return err
+		}
+	}
+	if _, err := jobs.ParseSMSHours(c.SMS.Hours); err != nil {
+		return fmt.Errorf("sms.hours: %w", err)
+	}
+	return nil
+}
+
+func (c *Config) mailerConfig(roots *x509.CertPool) notify.SMTPConfig {
+	return notify.SMTPConfig{
+		Host: c.SMTP.Host, Port: c.SMTP.Port, Security: c.SMTP.Security,
+		Username: c.SMTP.Username, Password: c.SMTP.Password, From: c.SMTP.From, RootCAs: roots,
+	}
+}
+
+func (c *Config) smsConfig() notify.SMSConfig {
+	return notify.SMSConfig{
+		URL: c.SMS.URL, Method: c.SMS.Method, AuthHeader: c.SMS.AuthHeader,
+		ContentType: c.SMS.ContentType, BodyTemplate: c.SMS.BodyTemplate,
+	}
+}
+
+// jobsConfig builds the scheduler's configuration from postkasse.toml.
+// clock must be the store's clock; baseURL is linked from notifications.
+func jobsConfig(c *Config, dir string, st *store.Store, clock func() time.Time, log *slog.Logger, baseURL string) (jobs.Config, error) {
+	loc, err := time.LoadLocation(c.Jobs.TimeZone)
+	if err != nil {
+		return jobs.Config{}, fmt.Errorf("jobs.time_zone: %w", err)
+	}
+	policy, err := jobs.ParseRetention(c.Jobs.Inactivity, c.Jobs.InactivityWarnings, c.Jobs.DeceasedPublic, c.Jobs.DeceasedPrivate)
+	if err != nil {
+		return jobs.Config{}, fmt.Errorf("jobs: %w", err)
+	}
+	hours, err := jobs.ParseSMSHours(c.SMS.Hours)
+	if err != nil {
+		return jobs.Config{}, fmt.Errorf("sms.hours: %w", err)
+	}
+	jc := jobs.Config{
+		Store: st, Clock: clock, Logger: log, Location: loc, Retention: policy,
+		Municipality: c.Jobs.Municipality, BaseURL: baseURL, SMSHours: hours,
+		Schedules: jobs.Schedules{
+			Terms: c.Jobs.TermsSchedule, Retention: c.Jobs.RetentionSchedule, Notifications: c.Jobs.NotificationsSchedule,
+		},
+	}
+	if c.SMTP.Host != "" {
+		var roots *x509.CertPool
+		if p := c.SMTP.TrustedRoot; p != "" {
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(dir, p)
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return jobs.Config{}, fmt.Errorf("smtp.trusted_root: %w", err)
+			}
+			if roots, err = rootPool(data); err != nil {
+				return jobs.Config{}, fmt.Errorf("smtp.trusted_root %s: %w", p, err)
+			}
+		}
+		mc := c.mailerConfig(roots)
+		jc.SMTP = &mc
+	}
+	if c.SMS.URL != "" {
+		sc := c.smsConfig()
+		jc.SMS = &sc
+	}
+	return jc, nil
+}
+
+// startJobs builds and starts the scheduler; the returned function stops
+// it, waiting up to timeout for jobs in progress (they end after their
+// current item).
+func startJobs(jc jobs.Config, timeout time.Duration, log *slog.Logger) (stop func(), err error) {
+	sched, err := jobs.New(jc)
+	if err != nil {
+		return nil, err
+	}
+	sched.Start()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		if err := sched.Stop(ctx); err != nil {
+			log.Warn("scheduled jobs did not stop in time; what is left is done at the next start", "err", err)
+		}
+	}, nil
+}
+
+// openDataStore opens the data folder's database for an operator command.
+// It works while the server is stopped; a running server holds the file.
+func openDataStore(dataFlag string) (*Config, string, *store.Store, error) {
+	dir, err := filepath.Abs(dataFlag)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	cfg, err := loadConfig(dir)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	st, err := openStore(dir, cfg, 2*time.Second)
+	if err != nil {
+		if strings.Contains(err.Error(), "in use by another process") {
+			return nil, "", nil, fmt.Errorf("%w; this command works on the data folder directly: stop the server first", err)
+		}
+		return nil, "", nil, err
+	}
+	return cfg, dir, st, nil
+}
+
+// runTerms dispatches `postkasse terms SUBCOMMAND`.
+func runTerms(args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: terms: publish or list is needed", errUsage)
+	}
+	switch sub, rest := args[0], args[1:]; sub {
+	case "publish":
+		return termsPublish(rest, stdout)
+	case "list":
+		return termsList(rest, stdout)
+	default:
+		return fmt.Errorf("%w: terms: unknown subcommand %q", errUsage, sub)
+	}
+}
+
+// termsPublish is `postkasse terms publish --file FILE --effective DATE`.
+func termsPublish(args []string, stdout io.Writer) error {
+	fs := newFlagSet("terms publish")
+	data := fs.String("data", defaultDataDir, "data folder")
+	file := fs.String("file", "", "the full text of the new terms of use (UTF-8 text)")
+	effective := fs.String("effective", "", "the date they take effect, YYYY-MM-DD, at least one month from today")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *file == "" || *effective == "" {
+		return fmt.Errorf("%w: terms publish: --file and --effective are needed", errUsage)
+	}
+	text, err := os.ReadFile(*file)
+	if err != nil {
+		return fmt.Errorf("terms publish: %w", err)
+	}
+	cfg, _, st, err := openDataStore(*data)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	loc, err := time.LoadLocation(cfg.Jobs.TimeZone)
+	if err != nil {
+		return err
+	}
+	day, err := time.ParseInLocation(time.DateOnly, *effective, loc)
+	if err != nil {
+		return fmt.Errorf("%w: terms publish: --effective %q: want a date YYYY-MM-DD", errUsage, *effective)
+	}
+	terms, err := st.PublishTerms(string(text), day)
+	if err != nil {
+		return fmt.Errorf("terms publish: %w", err)
+	}
+	fmt.Fprintf(stdout, "Published version %d of the terms of use, effective %s (%s).\n", terms.Version, terms.EffectiveDate, cfg.Jobs.TimeZone)
+	if cfg.Jobs.Municipality == "" {
+		fmt.Fprintf(stdout, "Note: jobs.municipality is not set in postkasse.toml, so no notice can be delivered yet.\n")
+	} else {
+		fmt.Fprintf(stdout, "The notice goes to every active mailbox from the next run of the terms-notices job.\n")
+	}
+	return nil
+}
+
+// termsList is `postkasse terms list`.
+func termsList(args []string, stdout io.Writer) error {
+	fs := newFlagSet("terms list")
+	data := fs.String("data", defaultDataDir, "data folder")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	_, _, st, err := openDataStore(*data)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	all, err := st.AllTerms()
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tPUBLISHED\tEFFECTIVE\tNOTICES\tBYTES")
+	for _, t := range all {
+		notices := "in progress"
+		if !t.NoticesDone.IsZero() {
+			notices = "done " + t.NoticesDone.Format(time.DateOnly)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\n", t.Version, t.Published.Format(time.DateOnly), t.EffectiveDate, notices, len(t.Text))
+	}
+	return tw.Flush()
+}
+
+// residentDied is `postkasse resident died --national-id N --date DATE`.
+func residentDied(args []string, stdout io.Writer) error {
+	fs := newFlagSet("resident died")
+	data := fs.String("data", defaultDataDir, "data folder")
+	nidFlag := fs.String("national-id", "", "the resident's national identity number")
+	date := fs.String("date", "", "the date of death, YYYY-MM-DD")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *nidFlag == "" || *date == "" {
+		return fmt.Errorf("%w: resident died: --national-id and --date are needed", errUsage)
+	}
+	nid, err := store.ParseNationalID(*nidFlag)
+	if err != nil {
+		return fmt.Errorf("%w: resident died: %v", errUsage, err)
+	}
+	cfg, _, st, err := openDataStore(*data)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	loc, err := time.LoadLocation(cfg.Jobs.TimeZone)
+	if err != nil {
+		return err
+	}
+	day, err := time.ParseInLocation(time.DateOnly, *date, loc)
+	if err != nil {
+		return fmt.Errorf("%w: resident died: --date %q: want a date YYYY-MM-DD", errUsage, *date)
+	}
+	r, err := st.RecordDeath(nid, day)
+	if err != nil {
+		return fmt.Errorf("resident died: %w", err)
+	}
+	fmt.Fprintf(stdout, "Recorded the death of %s (%s) on %s. The account can no longer log in; its letters are kept for %s (public senders) and %s (private senders) from that date.\n",
+		r.Name, r.NationalID, *date, cfg.Jobs.DeceasedPublic, cfg.Jobs.DeceasedPrivate)
+	return nil
+}
+
+// runJobs dispatches `postkasse jobs status`.
+func runJobs(args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "status" {
+		return fmt.Errorf("%w: jobs: status is needed", errUsage)
+	}
+	fs := newFlagSet("jobs status")
+	data := fs.String("data", defaultDataDir, "data folder")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	cfg, dir, st, err := openDataStore(*data)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	jc, err := jobsConfig(cfg, dir, st, time.Now, nil, "")
+	if err != nil {
+		return err
+	}
+	sched, err := jobs.New(jc)
+	if err != nil {
+		return err
+	}
+	status, err := sched.Status()
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "JOB\tSCHEDULE (UTC)\tNEXT RUN\tLAST RUN\tOUTCOME\tITEMS\tDETAIL")
+	for _, s := range status {
+		last, outcome := "never", ""
+		if !s.Last.Started.IsZero() {
+			last, outcome = s.Last.Started.Format(time.RFC3339), string(s.Last.Outcome)
+			if s.Last.Outcome == store.JobRunning {
+				outcome = "interrupted (the server stopped during the run)"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", s.Name, s.Schedule, s.Next.Format(time.RFC3339), last, outcome, s.Last.Items, s.Last.Detail)
+	}
+	return tw.Flush()
+}
