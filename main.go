@@ -24,6 +24,7 @@ const usage = `usage:
   postkasse serve [--data DIR] [--http ADDR] [--https ADDR] [--acme-ca URL] [--acme-root FILE]
   postkasse sender add      [--data DIR] --name NAME --org NUMBER --kind public|private [--out DIR]
   postkasse sender list     [--data DIR] [--json]
+  postkasse sender renew    [--data DIR] --id ID | --org NUMBER [--out DIR]
   postkasse sender revoke   [--data DIR] --id ID | --org NUMBER | --cert FINGERPRINT
   postkasse resident add    [--data DIR] --national-id NUMBER --name NAME [--password-stdin]
   postkasse resident list   [--data DIR] [--json]

@@ -27,7 +27,7 @@ import (
 // runSender dispatches `postkasse sender SUBCOMMAND`.
 func runSender(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: sender: add, list or revoke is needed", errUsage)
+		return fmt.Errorf("%w: sender: add, list, renew or revoke is needed", errUsage)
 	}
 	switch sub, rest := args[0], args[1:]; sub {
 	case "add":
@@ -36,6 +36,8 @@ func runSender(args []string, stdout io.Writer) error {
 		return senderList(rest, stdout)
 	case "revoke":
 		return senderRevoke(rest, stdout)
+	case "renew":
+		return senderRenew(rest, stdout)
 	default:
 		return fmt.Errorf("%w: sender: unknown subcommand %q", errUsage, sub)
 	}
@@ -111,17 +113,10 @@ func senderAdd(args []string, stdout io.Writer) error {
 	if base == "" {
 		base = *org
 	}
-	certPath, keyPath := filepath.Join(*out, base+".crt"), filepath.Join(*out, base+".key")
-	// Check before the sender exists: its key cannot be made again.
-	if fi, err := os.Stat(*out); err != nil || !fi.IsDir() {
-		return fmt.Errorf("--out %s: not a folder", *out)
+	certPath, keyPath, err := senderFilePaths(*out, base)
+	if err != nil {
+		return err
 	}
-	for _, p := range []string{certPath, keyPath} {
-		if _, err := os.Lstat(p); err == nil {
-			return fmt.Errorf("%s exists already; move it away or choose another --out", p)
-		}
-	}
-
 	ctx := context.Background()
 	ops, cfg, done, err := operations(ctx, *data)
 	if err != nil {
@@ -132,13 +127,7 @@ func senderAdd(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("sender add: %w", err)
 	}
-	err = writeNewFile(keyPath, []byte(added.KeyPEM), 0o600)
-	if err == nil {
-		if err = writeNewFile(certPath, []byte(added.CertificatePEM), 0o644); err != nil {
-			os.Remove(keyPath)
-		}
-	}
-	if err != nil {
+	if err := writeSenderFiles(certPath, keyPath, added); err != nil {
 		// Without its key the certificate is useless: revoke the sender
 		// so the operator can add it again.
 		if _, rerr := ops.RevokeSender(ctx, control.RevokeRequest{ID: added.Sender.ID}); rerr != nil {
@@ -147,17 +136,107 @@ func senderAdd(args []string, stdout io.Writer) error {
 		return fmt.Errorf("sender add: write the certificate and key (the sender was revoked again; add it anew): %w", err)
 	}
 	s := added.Sender
-	cert := s.Certificates[len(s.Certificates)-1]
 	fmt.Fprintf(stdout, "Sender %q (%s, %s) registered with id %s.\n\n", s.Name, s.OrgNumber, s.Kind, s.ID)
-	fmt.Fprintf(stdout, "  certificate  %s  (valid until %s; fingerprint %s)\n", certPath, cert.NotAfter.Format(time.DateOnly), cert.Fingerprint)
-	fmt.Fprintf(stdout, "  key          %s  (secret: give it to the sender over a safe channel; the appliance keeps no copy)\n\n", keyPath)
-	api := publicURL(cfg.Domain, portOf(cfg.Listen.HTTPS)) + "/api/v1"
-	fmt.Fprintf(stdout, "The sender delivers a letter with, for example:\n\n")
-	fmt.Fprintf(stdout, "  curl --cert %s --key %s \\\n", shellQuote(filepath.Base(certPath)), shellQuote(filepath.Base(keyPath)))
-	fmt.Fprintf(stdout, "    -F 'message={\"recipient\":{\"nationalId\":\"1203861234\"},\"subject\":\"Hello\",\"senderReference\":\"ref-1\"};type=application/json' \\\n")
-	fmt.Fprintf(stdout, "    -F 'document=@letter.pdf;type=application/pdf' \\\n")
-	fmt.Fprintf(stdout, "    %s/messages\n", api)
+	printSenderFiles(stdout, cfg, certPath, keyPath, added)
 	return nil
+}
+
+// senderRenew issues another certificate for an existing sender.
+func senderRenew(args []string, stdout io.Writer) error {
+	fs := newFlagSet("sender renew")
+	data := fs.String("data", defaultDataDir, "data folder")
+	var ref control.SenderRef
+	fs.StringVar(&ref.ID, "id", "", "the sender's id")
+	fs.StringVar(&ref.OrgNumber, "org", "", "the active sender's organisation number")
+	out := fs.String("out", ".", "folder for the certificate and key files")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if (ref.ID == "") == (ref.OrgNumber == "") {
+		return fmt.Errorf("%w: sender renew: give exactly one of --id and --org", errUsage)
+	}
+	ctx := context.Background()
+	ops, cfg, done, err := operations(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer done()
+	senders, err := ops.Senders(ctx)
+	if err != nil {
+		return fmt.Errorf("sender renew: %w", err)
+	}
+	name := ""
+	for _, s := range senders {
+		if s.ID == ref.ID || (ref.OrgNumber != "" && s.OrgNumber == ref.OrgNumber && !s.Revoked) {
+			name = s.Name
+		}
+	}
+	base := fileSlug(name)
+	if base == "" {
+		base = "sender"
+	}
+	certPath, keyPath, err := senderFilePaths(*out, base+"-"+time.Now().Format("20060102"))
+	if err != nil {
+		return err
+	}
+	issued, err := ops.IssueCertificate(ctx, ref)
+	if err != nil {
+		return fmt.Errorf("sender renew: %w", err)
+	}
+	if err := writeSenderFiles(certPath, keyPath, issued); err != nil {
+		fp := issued.Sender.Certificates[len(issued.Sender.Certificates)-1].Fingerprint
+		if _, rerr := ops.RevokeSender(ctx, control.RevokeRequest{Fingerprint: fp}); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return fmt.Errorf("sender renew: write the certificate and key (the new certificate was revoked again): %w", err)
+	}
+	s := issued.Sender
+	fmt.Fprintf(stdout, "A new certificate for %q (%s). Its other certificates stay valid until they expire or you revoke them\n", s.Name, s.OrgNumber)
+	fmt.Fprintf(stdout, "(postkasse sender revoke --cert FINGERPRINT) once the sender uses the new one.\n\n")
+	printSenderFiles(stdout, cfg, certPath, keyPath, issued)
+	return nil
+}
+
+// senderFilePaths returns OUT/BASE.crt and OUT/BASE.key after checking
+// that the folder exists and neither file does: a key cannot be made
+// again, so nothing may stand in the way of writing it.
+func senderFilePaths(out, base string) (certPath, keyPath string, err error) {
+	if fi, err := os.Stat(out); err != nil || !fi.IsDir() {
+		return "", "", fmt.Errorf("--out %s: not a folder", out)
+	}
+	certPath, keyPath = filepath.Join(out, base+".crt"), filepath.Join(out, base+".key")
+	for _, p := range []string{certPath, keyPath} {
+		if _, err := os.Lstat(p); err == nil {
+			return "", "", fmt.Errorf("%s exists already; move it away or choose another --out", p)
+		}
+	}
+	return certPath, keyPath, nil
+}
+
+// writeSenderFiles writes the key (0600) and the certificate (0644).
+func writeSenderFiles(certPath, keyPath string, s control.NewSender) error {
+	if err := writeNewFile(keyPath, []byte(s.KeyPEM), 0o600); err != nil {
+		return err
+	}
+	if err := writeNewFile(certPath, []byte(s.CertificatePEM), 0o644); err != nil {
+		os.Remove(keyPath)
+		return err
+	}
+	return nil
+}
+
+// printSenderFiles says where the new certificate and key are and how the
+// sender delivers with them.
+func printSenderFiles(w io.Writer, cfg *Config, certPath, keyPath string, s control.NewSender) {
+	cert := s.Sender.Certificates[len(s.Sender.Certificates)-1]
+	fmt.Fprintf(w, "  certificate  %s  (valid until %s; fingerprint %s)\n", certPath, cert.NotAfter.Format(time.DateOnly), cert.Fingerprint)
+	fmt.Fprintf(w, "  key          %s  (secret: give it to the sender over a safe channel; the appliance keeps no copy)\n\n", keyPath)
+	api := publicURL(cfg.Domain, portOf(cfg.Listen.HTTPS)) + "/api/v1"
+	fmt.Fprintf(w, "The sender delivers a letter with, for example:\n\n")
+	fmt.Fprintf(w, "  curl --cert %s --key %s \\\n", shellQuote(filepath.Base(certPath)), shellQuote(filepath.Base(keyPath)))
+	fmt.Fprintf(w, "    -F 'message={\"recipient\":{\"nationalId\":\"1203861234\"},\"subject\":\"Hello\",\"senderReference\":\"ref-1\"};type=application/json' \\\n")
+	fmt.Fprintf(w, "    -F 'document=@letter.pdf;type=application/pdf' \\\n")
+	fmt.Fprintf(w, "    %s/messages\n", api)
 }
 
 func senderList(args []string, stdout io.Writer) error {

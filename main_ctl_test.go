@@ -69,11 +69,21 @@ func TestOperatorCommandsDirect(t *testing.T) {
 		t.Fatalf("sender add over existing files: %v", err)
 	}
 
+	// Another certificate for the same sender, next to the first.
+	printed = cli(t, "", "sender", "renew", "--data", dir, "--org", "29189846", "--out", out)
+	renewed := "eksempelby-kommune-" + time.Now().Format("20060102")
+	if !strings.Contains(printed, renewed+".crt") {
+		t.Fatalf("sender renew printed:\n%s", printed)
+	}
+	if _, err := tls.LoadX509KeyPair(filepath.Join(out, renewed+".crt"), filepath.Join(out, renewed+".key")); err != nil {
+		t.Fatal(err)
+	}
+
 	var senders []control.SenderInfo
 	if err := json.Unmarshal([]byte(cli(t, "", "sender", "list", "--data", dir, "--json")), &senders); err != nil {
 		t.Fatal(err)
 	}
-	if len(senders) != 1 || senders[0].OrgNumber != "29189846" || senders[0].Revoked {
+	if len(senders) != 1 || senders[0].OrgNumber != "29189846" || senders[0].Revoked || len(senders[0].Certificates) != 2 {
 		t.Fatalf("senders %+v", senders)
 	}
 	fp := senders[0].Certificates[0].Fingerprint
@@ -219,7 +229,9 @@ func TestOperatorCommandErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"sender"}, "add, list or revoke is needed"},
+		{[]string{"sender"}, "add, list, renew or revoke is needed"},
+		{[]string{"sender", "renew", "--data", dir}, "exactly one of --id and --org"},
+		{[]string{"sender", "renew", "--data", dir, "--org", "99999999"}, "not found"},
 		{[]string{"sender", "remove"}, `unknown subcommand "remove"`},
 		{[]string{"sender", "add", "--data", dir, "--org", "29189846", "--kind", "public"}, "--name is required"},
 		{[]string{"sender", "add", "--data", dir, "--name", "X", "--org", "29189846"}, "--kind is required"},

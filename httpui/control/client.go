@@ -104,6 +104,13 @@ func (c *Client) RevokeSender(ctx context.Context, req RevokeRequest) (SenderInf
 	return out, err
 }
 
+// IssueCertificate implements Operations.
+func (c *Client) IssueCertificate(ctx context.Context, ref SenderRef) (NewSender, error) {
+	var out NewSender
+	err := c.do(ctx, http.MethodPost, "/v1/senders/certificates", ref, &out)
+	return out, err
+}
+
 // AddResident implements Operations.
 func (c *Client) AddResident(ctx context.Context, req ResidentRequest) (NewResident, error) {
 	var out NewResident

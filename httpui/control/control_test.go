@@ -114,6 +114,38 @@ func testOperations(t *testing.T, op *Operator, ops Operations) {
 		t.Fatal(err)
 	}
 
+	// Another certificate for the second sender; both authenticate it.
+	renewed, err := ops.IssueCertificate(ctx, SenderRef{OrgNumber: "12345678"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if renewed.Sender.ID != second.Sender.ID || len(renewed.Sender.Certificates) != 2 {
+		t.Fatalf("after IssueCertificate: %+v", renewed.Sender)
+	}
+	for _, pemCert := range []string{second.CertificatePEM, renewed.CertificatePEM} {
+		block, _ := pem.Decode([]byte(pemCert))
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, err := op.Store.SenderByCertificate(c); err != nil || s.ID != second.Sender.ID {
+			t.Fatalf("certificate %x: %+v %v", c.SerialNumber, s, err)
+		}
+	}
+	for _, tc := range []struct {
+		ref  SenderRef
+		want error
+	}{
+		{SenderRef{}, ErrBadRequest},
+		{SenderRef{ID: second.Sender.ID, OrgNumber: "12345678"}, ErrBadRequest},
+		{SenderRef{OrgNumber: "99999999"}, store.ErrNotFound},
+		{SenderRef{ID: strings.Repeat("0", 32)}, store.ErrNotFound},
+	} {
+		if _, err := ops.IssueCertificate(ctx, tc.ref); !errors.Is(err, tc.want) {
+			t.Errorf("IssueCertificate(%+v) = %v, want %v", tc.ref, err, tc.want)
+		}
+	}
+
 	// Refusals keep the store's meaning across the socket.
 	for _, tc := range []struct {
 		req  SenderRequest
@@ -154,6 +186,9 @@ func testOperations(t *testing.T, op *Operator, ops Operations) {
 	}
 	if got, err = ops.RevokeSender(ctx, RevokeRequest{ID: second.Sender.ID}); err != nil || !got.Revoked {
 		t.Fatalf("revoke by id: %+v %v", got, err)
+	}
+	if _, err := ops.IssueCertificate(ctx, SenderRef{ID: second.Sender.ID}); !errors.Is(err, store.ErrSenderRevoked) {
+		t.Errorf("IssueCertificate for a revoked sender: %v", err)
 	}
 	for _, tc := range []struct {
 		req  RevokeRequest

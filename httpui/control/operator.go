@@ -19,6 +19,7 @@
 //	GET  /v1/senders          → [SenderInfo]
 //	POST /v1/senders          SenderRequest → 201 NewSender (with the new key: the socket is owner-only)
 //	POST /v1/senders/revoke   RevokeRequest → SenderInfo
+//	POST /v1/senders/certificates  SenderRef → 201 NewSender (another certificate and key)
 //	GET  /v1/residents        → [ResidentInfo]
 //	POST /v1/residents        ResidentRequest → 201 NewResident
 package control
@@ -42,6 +43,7 @@ type Operations interface {
 	AddSender(ctx context.Context, req SenderRequest) (NewSender, error)
 	Senders(ctx context.Context) ([]SenderInfo, error)
 	RevokeSender(ctx context.Context, req RevokeRequest) (SenderInfo, error)
+	IssueCertificate(ctx context.Context, req SenderRef) (NewSender, error)
 	AddResident(ctx context.Context, req ResidentRequest) (NewResident, error)
 	Residents(ctx context.Context) ([]ResidentInfo, error)
 }
@@ -88,6 +90,13 @@ type RevokeRequest struct {
 	ID          string `json:"id,omitempty"`
 	OrgNumber   string `json:"orgNumber,omitempty"`
 	Fingerprint string `json:"fingerprint,omitempty"`
+}
+
+// SenderRef names an active sender by its id or its organisation number
+// (exactly one).
+type SenderRef struct {
+	ID        string `json:"id,omitempty"`
+	OrgNumber string `json:"orgNumber,omitempty"`
 }
 
 // ResidentRequest enrols a resident.
@@ -213,20 +222,9 @@ func (o *Operator) RevokeSender(ctx context.Context, req RevokeRequest) (SenderI
 		}
 		return senderInfo(s), nil
 	}
-	id := req.ID
-	if req.OrgNumber != "" {
-		senders, err := o.Store.Senders()
-		if err != nil {
-			return SenderInfo{}, err
-		}
-		for _, s := range senders {
-			if s.OrgNumber == req.OrgNumber && !s.Revoked {
-				id = s.ID
-			}
-		}
-		if id == "" {
-			return SenderInfo{}, fmt.Errorf("active sender with organisation number %s: %w", req.OrgNumber, store.ErrNotFound)
-		}
+	id, err := o.senderID(SenderRef{ID: req.ID, OrgNumber: req.OrgNumber})
+	if err != nil {
+		return SenderInfo{}, err
 	}
 	if err := o.Store.RevokeSender(id); err != nil {
 		return SenderInfo{}, err
@@ -236,6 +234,59 @@ func (o *Operator) RevokeSender(ctx context.Context, req RevokeRequest) (SenderI
 		return SenderInfo{}, err
 	}
 	return senderInfo(s), nil
+}
+
+// senderID returns the id of the sender ref names; by organisation
+// number only an active sender is found.
+func (o *Operator) senderID(ref SenderRef) (string, error) {
+	if (ref.ID == "") == (ref.OrgNumber == "") {
+		return "", fmt.Errorf("%w: name exactly one of a sender id and an organisation number", ErrBadRequest)
+	}
+	if ref.ID != "" {
+		return ref.ID, nil
+	}
+	senders, err := o.Store.Senders()
+	if err != nil {
+		return "", err
+	}
+	for _, s := range senders {
+		if s.OrgNumber == ref.OrgNumber && !s.Revoked {
+			return s.ID, nil
+		}
+	}
+	return "", fmt.Errorf("active sender with organisation number %s: %w", ref.OrgNumber, store.ErrNotFound)
+}
+
+// IssueCertificate issues another client certificate for an active sender
+// and binds it: for a sender whose certificate nears its end, or who needs
+// a second one. The sender's other certificates stay valid until they
+// expire or are revoked.
+func (o *Operator) IssueCertificate(_ context.Context, ref SenderRef) (NewSender, error) {
+	id, err := o.senderID(ref)
+	if err != nil {
+		return NewSender{}, err
+	}
+	sender, err := o.Store.Sender(id)
+	if err != nil {
+		return NewSender{}, err
+	}
+	if sender.Revoked {
+		return NewSender{}, fmt.Errorf("sender %s: %w", id, store.ErrSenderRevoked)
+	}
+	if o.CA == nil || o.CertificateValidity <= 0 {
+		return NewSender{}, errors.New("issue certificate: no sender CA or validity")
+	}
+	certPEM, keyPEM, cert, err := o.CA.IssueClient(o.rand(), sender.Name, sender.OrgNumber, o.now(), o.CertificateValidity)
+	if err != nil {
+		return NewSender{}, err
+	}
+	if err := o.Store.BindCertificate(id, cert); err != nil {
+		return NewSender{}, err
+	}
+	if sender, err = o.Store.Sender(id); err != nil {
+		return NewSender{}, err
+	}
+	return NewSender{Sender: senderInfo(sender), CertificatePEM: string(certPEM), KeyPEM: string(keyPEM)}, nil
 }
 
 // AddResident enrols a resident with an initial password and returns the

@@ -42,6 +42,7 @@ func Handler(ops Operations, log *slog.Logger) http.Handler {
 	mux.HandleFunc("GET /v1/senders", h.senders)
 	mux.HandleFunc("POST /v1/senders", h.addSender)
 	mux.HandleFunc("POST /v1/senders/revoke", h.revokeSender)
+	mux.HandleFunc("POST /v1/senders/certificates", h.issueCertificate)
 	mux.HandleFunc("GET /v1/residents", h.residents)
 	mux.HandleFunc("POST /v1/residents", h.addResident)
 	return mux
@@ -88,6 +89,18 @@ func (h *handler) revokeSender(w http.ResponseWriter, r *http.Request) {
 		h.log.Info("sender revoked", "sender", out.ID, "fingerprint", req.Fingerprint, "via", "control socket")
 	}
 	h.respond(w, r, http.StatusOK, out, err, "revoke sender")
+}
+
+func (h *handler) issueCertificate(w http.ResponseWriter, r *http.Request) {
+	var req SenderRef
+	if !h.decode(w, r, &req) {
+		return
+	}
+	out, err := h.ops.IssueCertificate(r.Context(), req)
+	if err == nil {
+		h.log.Info("sender certificate issued", "sender", out.Sender.ID, "via", "control socket")
+	}
+	h.respond(w, r, http.StatusCreated, out, err, "issue certificate")
 }
 
 func (h *handler) residents(w http.ResponseWriter, r *http.Request) {
