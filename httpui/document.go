@@ -52,10 +52,17 @@ func (s *Server) document(w http.ResponseWriter, r *http.Request, mb *store.Mail
 	if strings.HasPrefix(contentType, "text/") {
 		contentType += "; charset=utf-8"
 	}
+	content := doc.Content
+	if disposition == "inline" && doc.ContentType == "text/html" {
+		// Shown in place (in the letter page's frame, or on its own), a
+		// sanitised HTML document gets the site's type instead of the
+		// browser's default serif. A download is the document as sent.
+		content = append([]byte(htmlDocumentStyle), content...)
+	}
 	h := w.Header()
 	h.Set("Content-Type", contentType)
 	h.Set("Content-Disposition", cd)
-	h.Set("Content-Length", strconv.Itoa(len(doc.Content)))
+	h.Set("Content-Length", strconv.Itoa(len(content)))
 	h.Set("X-Content-Type-Options", "nosniff")
 	// The letter page frames the main document; only this route may be
 	// framed, and only by our own pages.
@@ -63,6 +70,15 @@ func (s *Server) document(w http.ResponseWriter, r *http.Request, mb *store.Mail
 	h.Set("X-Frame-Options", "SAMEORIGIN")
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		w.Write(doc.Content)
+		w.Write(content)
 	}
 }
+
+// htmlDocumentStyle goes before a sanitised HTML document shown in place.
+// The document's CSP (cspDocument) allows inline styles; the sender's own
+// inline styles still apply on top of it.
+const htmlDocumentStyle = `<!doctype html><meta charset="utf-8"><style>` +
+	`html{font:17px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,"Noto Sans",sans-serif;color:#1b1f24;background:#fff}` +
+	`body{margin:1rem 1.25rem;max-width:44rem}h1{font-size:1.5rem;line-height:1.25}h2{font-size:1.25rem}` +
+	`img{max-width:100%;height:auto}table{border-collapse:collapse}td,th{border:1px solid #cdd4dc;padding:.25rem .5rem}` +
+	`</style>` + "\n"

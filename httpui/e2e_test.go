@@ -82,7 +82,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	for _, want := range []string{
 		"<title>Inbox — Postkasse</title>", "Decision on your housing benefit", "Aarhus Kommune",
-		"Unread", "(1 unread)", "Due 31 Jan 2027", "Decision", "Anna Jensen",
+		"Unread", "1 unread", "Due 31 Jan 2027", "Decision", "Anna Jensen",
 		`href="/letters/` + delivered.ID + `"`, `<main id="main"`, "Skip to content",
 	} {
 		if !strings.Contains(inbox.body, want) {

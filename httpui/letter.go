@@ -23,6 +23,7 @@ type letterView struct {
 type documentLink struct {
 	Name        string
 	Kind        string // "PDF document", "Text" …
+	Label       string // a short type tag: "PDF", "TXT" …
 	Size        string
 	Inline      bool // a browser may show it
 	URL         string
@@ -46,7 +47,7 @@ func (s *Server) letter(w http.ResponseWriter, r *http.Request, mb *store.Mailbo
 	for _, d := range l.Documents {
 		u := s.mustURL(routeDocument, "id", l.ID, "n", strconv.Itoa(d.Index))
 		link := documentLink{
-			Name: d.Name, Kind: documentKind(d.ContentType), Size: formatSize(d.Size),
+			Name: d.Name, Kind: documentKind(d.ContentType), Label: documentLabel(d.ContentType), Size: formatSize(d.Size),
 			Inline: inlineSafe(d.ContentType), URL: u, DownloadURL: u + "?download=1",
 		}
 		v.Documents = append(v.Documents, link)
@@ -78,4 +79,21 @@ func documentKind(contentType string) string {
 		return "JPEG image"
 	}
 	return contentType
+}
+
+// documentLabel is the short tag shown beside a document's name.
+func documentLabel(contentType string) string {
+	switch contentType {
+	case "application/pdf":
+		return "PDF"
+	case "text/plain":
+		return "TXT"
+	case "text/html":
+		return "HTML"
+	case "image/png":
+		return "PNG"
+	case "image/jpeg":
+		return "JPG"
+	}
+	return "FILE"
 }

@@ -202,9 +202,11 @@ func typeLabel(t store.LetterType) string {
 	return string(t)
 }
 
-// dueView is a letter's due date as pages show it.
+// dueView is a letter's due date as pages show it. The state is always in
+// words (Note), never in colour alone.
 type dueView struct {
 	Text    string // "Due 31 Jan 2027"
+	Note    string // "in 5 days", "tomorrow", "today", "overdue"; "" when not soon
 	Soon    bool   // within 7 days
 	Overdue bool   // the day has passed
 }
@@ -224,11 +226,28 @@ func due(date string, now time.Time) *dueView {
 	}
 	// Due at the end of the day.
 	end := d.AddDate(0, 0, 1)
-	return &dueView{
+	v := &dueView{
 		Text:    "Due " + d.Format("2 Jan 2006"),
 		Overdue: !now.Before(end),
 		Soon:    now.Before(end) && end.Sub(now) <= dueSoon+24*time.Hour,
 	}
+	switch {
+	case v.Overdue:
+		v.Note = "overdue"
+	case v.Soon:
+		// Whole calendar days from today's date to the due date.
+		y, m, dd := now.In(time.Local).Date()
+		today := time.Date(y, m, dd, 0, 0, 0, 0, time.Local)
+		switch days := int(d.Sub(today).Hours()+12) / 24; days {
+		case 0:
+			v.Note = "today"
+		case 1:
+			v.Note = "tomorrow"
+		default:
+			v.Note = "in " + strconv.Itoa(days) + " days"
+		}
+	}
+	return v
 }
 
 // formatSize writes a byte count for people: "812 bytes", "12 KB", "1.4 MB".

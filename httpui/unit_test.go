@@ -22,20 +22,24 @@ func TestDue(t *testing.T) {
 	for _, tc := range []struct {
 		date          string
 		now           string
-		text          string
+		text, note    string
 		soon, overdue bool
 	}{
-		{"2027-01-31", "2026-11-22 10:00", "Due 31 Jan 2027", false, false},
-		{"2027-01-31", "2027-01-23 10:00", "Due 31 Jan 2027", false, false},
-		{"2027-01-31", "2027-01-24 00:00", "Due 31 Jan 2027", true, false},
-		{"2027-01-31", "2027-01-31 23:59", "Due 31 Jan 2027", true, false},
-		{"2027-01-31", "2027-02-01 00:00", "Due 31 Jan 2027", false, true},
-		{"2027-01-31", "2030-01-01 00:00", "Due 31 Jan 2027", false, true},
-		{"31/01/2027", "2026-11-22 10:00", "Due 31/01/2027", false, false},
+		{"2027-01-31", "2026-11-22 10:00", "Due 31 Jan 2027", "", false, false},
+		{"2027-01-31", "2027-01-23 10:00", "Due 31 Jan 2027", "", false, false},
+		{"2027-01-31", "2027-01-24 00:00", "Due 31 Jan 2027", "in 7 days", true, false},
+		{"2027-01-31", "2027-01-26 18:00", "Due 31 Jan 2027", "in 5 days", true, false},
+		{"2027-01-31", "2027-01-30 23:59", "Due 31 Jan 2027", "tomorrow", true, false},
+		{"2027-01-31", "2027-01-31 00:00", "Due 31 Jan 2027", "today", true, false},
+		{"2027-01-31", "2027-01-31 23:59", "Due 31 Jan 2027", "today", true, false},
+		{"2027-01-31", "2027-02-01 00:00", "Due 31 Jan 2027", "overdue", false, true},
+		{"2027-01-31", "2030-01-01 00:00", "Due 31 Jan 2027", "overdue", false, true},
+		{"2027-03-30", "2027-03-25 12:00", "Due 30 Mar 2027", "in 5 days", true, false},
+		{"31/01/2027", "2026-11-22 10:00", "Due 31/01/2027", "", false, false},
 	} {
 		d := due(tc.date, at(tc.now))
-		if d == nil || d.Text != tc.text || d.Soon != tc.soon || d.Overdue != tc.overdue {
-			t.Errorf("due(%s, %s) = %+v, want %q soon=%v overdue=%v", tc.date, tc.now, d, tc.text, tc.soon, tc.overdue)
+		if d == nil || d.Text != tc.text || d.Note != tc.note || d.Soon != tc.soon || d.Overdue != tc.overdue {
+			t.Errorf("due(%s, %s) = %+v, want %q %q soon=%v overdue=%v", tc.date, tc.now, d, tc.text, tc.note, tc.soon, tc.overdue)
 		}
 	}
 	if due("", time.Now()) != nil {
