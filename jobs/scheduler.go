@@ -38,6 +38,10 @@ type Scheduler struct {
 	mu      sync.Mutex
 	started bool
 	stopped bool
+
+	// lastPrune is when the notifications job last pruned the outbox;
+	// only that job (one run at a time) touches it.
+	lastPrune time.Time
 }
 
 // job is one of the scheduler's jobs.

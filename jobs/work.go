@@ -124,6 +124,9 @@ func (s *Scheduler) runRetention(ctx context.Context, r *runState) error {
 	return errors.Join(errs...)
 }
 
+// pruneEvery is how often the notifications job prunes old ones.
+const pruneEvery = time.Hour
+
 // notConfiguredWait is how long a notification waits when its channel has
 // no server configured.
 const notConfiguredWait = time.Hour
@@ -208,9 +211,12 @@ func (s *Scheduler) runNotifications(ctx context.Context, r *runState) error {
 		}
 		r.item()
 	}
-	pruned, err := s.st.PruneNotifications(now.Add(-s.cfg.KeepSent))
-	if err != nil {
-		return err
+	pruned := 0
+	if now.Sub(s.lastPrune) >= pruneEvery || now.Before(s.lastPrune) {
+		if pruned, err = s.st.PruneNotifications(now.Add(-s.cfg.KeepSent)); err != nil {
+			return err
+		}
+		s.lastPrune = now
 	}
 	r.detail = fmt.Sprintf("%d sent, %d to retry, %d dead, %d waiting (SMS outside %02d–%02d or no server configured), %d old pruned",
 		sent, failed, dead, deferred, s.cfg.SMSHours.From, s.cfg.SMSHours.To, pruned)

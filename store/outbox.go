@@ -388,6 +388,24 @@ func (s *Store) OutboxCounts() (map[NotificationState]int, error) {
 // change is before the given time and returns how many it deleted.
 // Pending ones are kept whatever their age.
 func (s *Store) PruneNotifications(before time.Time) (int, error) {
+	// Look first, so a prune with nothing to do costs no write (and no
+	// fsync).
+	var found bool
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
+			var rec struct {
+				State   NotificationState
+				Updated time.Time
+			}
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("decode notification %x: %w", k, err)
+			}
+			found = found || (rec.State != NotificationPending && rec.Updated.Before(before))
+			return nil
+		})
+	}); err != nil || !found {
+		return 0, err
+	}
 	var n int
 	err := s.update(func(tx *bolt.Tx) error {
 		n = 0
