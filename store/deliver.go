@@ -70,6 +70,8 @@ func senderLetterKey(senderID, letterID string) []byte {
 	return append(append([]byte(senderID), 0), letterID...)
 }
 
+// documentKey is where a document's sealed content was kept before schema
+// 4 (see documents.go).
 func documentKey(letterID string, index int) []byte {
 	return binary.BigEndian.AppendUint16([]byte(letterID), uint16(index))
 }
@@ -325,11 +327,8 @@ func (s *Store) apply(tx *bolt.Tx, p *pendingDelivery, now time.Time) error {
 	if err := putJSON(tx.Bucket(bucketLetters), []byte(rec.ID), rec); err != nil {
 		return err
 	}
-	docs := tx.Bucket(bucketDocuments)
-	for i, content := range p.docs {
-		if err := docs.Put(documentKey(rec.ID, i), content); err != nil {
-			return err
-		}
+	if err := putDocuments(tx, rec.ID, p.docs); err != nil {
+		return err
 	}
 	puts := []struct {
 		bucket   []byte

@@ -52,7 +52,9 @@
 //	letters            letterID → letterRecord: resident, sender, senderReference, type,
 //	                   due date, times, size, content hash, sealed data key, sealed subject,
 //	                   body and file names, content types and sizes, signed receipt
-//	documents          letterID | uint16 index → sealed document content (crypto's chunked format)
+//	documents          letterID → sub-bucket: uint16 index → sealed document content (crypto's
+//	                   chunked format), one sub-bucket per letter (since schema 4; before,
+//	                   letterID | uint16 index → sealed content, which is still read)
 //	mailbox            residentID | 0x00 | uint64 deliveredAt (Unix ns) | letterID → empty;
 //	                   a resident's letters in delivery order
 //	references         senderID | 0x00 | senderReference → letterID (idempotency)

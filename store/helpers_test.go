@@ -74,9 +74,22 @@ func openTestStoreAt(t testing.TB, path string, opts Options) *Store {
 	return s
 }
 
-// closeTestStore checks the database's consistency and closes it; it does
-// nothing when the store is closed already.
+// closeTestStore checks the database's consistency (bbolt's pages and
+// the store's invariants) and closes it; it does nothing when the store is
+// closed already.
 func closeTestStore(t testing.TB, s *Store) {
+	t.Helper()
+	closeStore(t, s, true)
+}
+
+// closeTampered is closeTestStore for a test that broke the store's
+// invariants on purpose: it checks only bbolt's pages.
+func closeTampered(t testing.TB, s *Store) {
+	t.Helper()
+	closeStore(t, s, false)
+}
+
+func closeStore(t testing.TB, s *Store, invariants bool) {
 	t.Helper()
 	s.mu.RLock()
 	closed := s.closed
@@ -86,6 +99,17 @@ func closeTestStore(t testing.TB, s *Store) {
 	}
 	if err := s.Check(); err != nil {
 		t.Errorf("Check: %v", err)
+	}
+	// The store's own invariants, on a file of this code's schema (a test
+	// may have turned it into an older one to test an upgrade).
+	var version int
+	if err := s.db.View(func(tx *bolt.Tx) error { version = readSchema(tx); return nil }); err != nil {
+		t.Errorf("read schema: %v", err)
+	}
+	if invariants && version == SchemaVersion() {
+		if err := s.CheckInvariants(); err != nil {
+			t.Errorf("CheckInvariants: %v", err)
+		}
 	}
 	if err := s.Close(); err != nil {
 		t.Errorf("Close: %v", err)
@@ -218,14 +242,17 @@ func newFixtureWith(t testing.TB, edit func(*Options)) *fixture {
 	}
 }
 
-// countKeys returns the number of keys in every top-level bucket.
+// countKeys returns the number of entries (keys and sub-buckets) in every
+// top-level bucket.
 func countKeys(t testing.TB, s *Store) map[string]int {
 	t.Helper()
 	out := map[string]int{}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
-			out[string(name)] = b.Stats().KeyN
-			return nil
+			n := 0
+			err := b.ForEach(func(_, _ []byte) error { n++; return nil })
+			out[string(name)] = n
+			return err
 		})
 	})
 	if err != nil {
@@ -235,7 +262,8 @@ func countKeys(t testing.TB, s *Store) map[string]int {
 }
 
 // digest returns a hash over every bucket's name, sequence, keys and
-// values: two equal digests mean nothing was stored in between.
+// values, sub-buckets included: two equal digests mean nothing was stored
+// in between.
 func digest(t testing.TB, s *Store) string {
 	t.Helper()
 	h := sha256.New()
@@ -243,16 +271,23 @@ func digest(t testing.TB, s *Store) string {
 		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(b))))
 		h.Write(b)
 	}
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
-			lp(name)
-			h.Write(binary.BigEndian.AppendUint64(nil, b.Sequence()))
-			return b.ForEach(func(k, v []byte) error {
-				lp(k)
-				lp(v)
-				return nil
-			})
+	var walk func(name []byte, b *bolt.Bucket) error
+	walk = func(name []byte, b *bolt.Bucket) error {
+		lp(name)
+		h.Write(binary.BigEndian.AppendUint64(nil, b.Sequence()))
+		return b.ForEach(func(k, v []byte) error {
+			if v == nil {
+				if sub := b.Bucket(k); sub != nil {
+					return walk(k, sub)
+				}
+			}
+			lp(k)
+			lp(v)
+			return nil
 		})
+	}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(walk)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -303,6 +338,33 @@ func rawGet(t testing.TB, s *Store, bucket, key []byte) []byte {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// rawGetDocument returns a copy of a document's stored (sealed) content.
+func rawGetDocument(t testing.TB, s *Store, letterID string, index int) []byte {
+	t.Helper()
+	var v []byte
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		v = bytes.Clone(getDocument(tx, letterID, index))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if v == nil {
+		t.Fatalf("letter %s has no document %d", letterID, index)
+	}
+	return v
+}
+
+// rawPutDocument overwrites a document's stored content, as an attacker
+// with the file could.
+func rawPutDocument(t testing.TB, s *Store, letterID string, index int, content []byte) {
+	t.Helper()
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketDocuments).Bucket([]byte(letterID)).Put(documentIndexKey(index), content)
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // rawPut writes a value straight into the database, as an attacker with

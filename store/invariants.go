@@ -69,7 +69,7 @@ func (s *Store) CheckInvariants() error {
 				bad("letter %s: not in the sender index", rec.ID)
 			}
 			for i := range rec.Documents {
-				if tx.Bucket(bucketDocuments).Get(documentKey(rec.ID, i)) == nil {
+				if getDocument(tx, rec.ID, i) == nil {
 					bad("letter %s: document %d missing", rec.ID, i)
 				}
 			}
@@ -86,8 +86,8 @@ func (s *Store) CheckInvariants() error {
 		}); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketDocuments).ForEach(func(k, _ []byte) error {
-			if len(k) < 2 || !letterExists(k[:len(k)-2]) {
+		if err := tx.Bucket(bucketDocuments).ForEach(func(k, v []byte) error {
+			if id, ok := documentsLetterID(k, v); !ok || !letterExists(id) {
 				bad("document %x: no such letter", k)
 			}
 			return nil

@@ -108,10 +108,10 @@ func TestCiphertextBinding(t *testing.T) {
 			rawPut(t, s, bucketLetters, []byte(b), rawGet(t, s, bucketLetters, []byte(a)))
 		}, true},
 		{"document content", func(t *testing.T, s *Store, a, b string) {
-			rawPut(t, s, bucketDocuments, documentKey(b, 0), rawGet(t, s, bucketDocuments, documentKey(a, 0)))
+			rawPutDocument(t, s, b, 0, rawGetDocument(t, s, a, 0))
 		}, false},
 		{"document content of another index", func(t *testing.T, s *Store, _, b string) {
-			rawPut(t, s, bucketDocuments, documentKey(b, 0), rawGet(t, s, bucketDocuments, documentKey(b, 1)))
+			rawPutDocument(t, s, b, 0, rawGetDocument(t, s, b, 1))
 		}, false},
 	}
 	for _, tt := range tests {
@@ -138,6 +138,7 @@ func TestCiphertextBinding(t *testing.T) {
 				t.Fatal(err)
 			}
 			tt.move(t, s, resA.Letter.ID, resB.Letter.ID)
+			defer closeTampered(t, s)
 
 			mb := mustLogin(t, s, f.nid, testPassword)
 			l, err := mb.Letter(resB.Letter.ID)

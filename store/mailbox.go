@@ -173,7 +173,7 @@ func (m *Mailbox) Document(letterID string, index int) (Document, error) {
 		if err != nil {
 			return fmt.Errorf("open letter %s document %d: %w", letterID, index, err)
 		}
-		sealed := tx.Bucket(bucketDocuments).Get(documentKey(letterID, index))
+		sealed := getDocument(tx, letterID, index)
 		if sealed == nil {
 			return errors.New("document content missing")
 		}

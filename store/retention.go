@@ -591,11 +591,8 @@ func (s *Store) deleteAccount(tx *bolt.Tx, res *residentRecord, reason, actor st
 // deleteLetter deletes a letter with its sealed key, sealed fields,
 // documents and index entries.
 func deleteLetter(tx *bolt.Tx, rec *letterRecord) error {
-	docs := tx.Bucket(bucketDocuments)
-	for i := range rec.Documents {
-		if err := docs.Delete(documentKey(rec.ID, i)); err != nil {
-			return err
-		}
+	if err := deleteDocuments(tx, rec.ID, len(rec.Documents)); err != nil {
+		return err
 	}
 	refs := tx.Bucket(bucketReferences)
 	refKey := referenceKey(rec.SenderID, rec.SenderReference)

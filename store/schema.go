@@ -22,6 +22,7 @@ var upgrades = []struct {
 	{1, "initial buckets and the appliance signing key", upgrade1},
 	{2, "index of letters by sender, for sender status lookups", upgrade2},
 	{3, "terms of use, retention, notification outbox and preferences, job runs", upgrade3},
+	{4, "documents of new letters in a sub-bucket per letter", upgrade4},
 }
 
 // SchemaVersion is the schema version this code writes.
@@ -143,3 +144,11 @@ func upgrade3(s *Store, tx *bolt.Tx) error {
 	}
 	return nil
 }
+
+// upgrade4 changes nothing stored: from schema 4 on, a new letter's
+// documents go into a sub-bucket of documents per letter (documents.go),
+// and the code reads both forms. The step is there so that a program that
+// knows only the flat form refuses a file that may hold sub-buckets.
+// Documents stored before stay where they are: moving them all in one
+// transaction would hold the whole bucket in memory.
+func upgrade4(s *Store, tx *bolt.Tx) error { return nil }

@@ -61,14 +61,36 @@ func writeSchema1(t *testing.T, path, senderID, letterID string) []byte {
 		if err := meta.Put([]byte("created"), []byte("2026-01-01T00:00:00Z")); err != nil {
 			return err
 		}
-		letter, err := json.Marshal(map[string]any{
-			"ID": letterID, "ResidentID": "r1", "SenderID": senderID, "SenderReference": "ref-1",
-			"Type": "letter", "DeliveredAt": "2026-01-02T00:00:00Z", "ReadAt": "0001-01-01T00:00:00Z",
+		// One resident with one letter, as schema 1 wrote them.
+		const residentID = "7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e"
+		resident, err := json.Marshal(map[string]any{
+			"ID": residentID, "Country": "DK", "NationalID": "0101701234", "Name": "Old Resident",
+			"Status": "active", "Created": "2026-01-01T00:00:00Z",
 		})
 		if err != nil {
 			return err
 		}
-		return tx.Bucket([]byte("letters")).Put([]byte(letterID), letter)
+		delivered := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+		letter, err := json.Marshal(map[string]any{
+			"ID": letterID, "ResidentID": residentID, "SenderID": senderID, "SenderReference": "ref-1",
+			"Type": "letter", "DeliveredAt": delivered, "ReadAt": time.Time{},
+		})
+		if err != nil {
+			return err
+		}
+		mailbox := binary.BigEndian.AppendUint64(append([]byte(residentID), 0), uint64(delivered.UnixNano()))
+		for _, put := range []struct{ bucket, key, value string }{
+			{"residents", residentID, string(resident)},
+			{"residents-by-nid", "0101701234", residentID},
+			{"letters", letterID, string(letter)},
+			{"mailbox", string(mailbox) + letterID, ""},
+			{"references", senderID + "\x00ref-1", letterID},
+		} {
+			if err := tx.Bucket([]byte(put.bucket)).Put([]byte(put.key), []byte(put.value)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return seed
 }

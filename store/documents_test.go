@@ -1,0 +1,113 @@
+package store
+
+import (
+	"bytes"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// TestDocumentForms: documents are stored in a sub-bucket per letter;
+// documents stored flat before schema 4 are still read, checked and
+// deleted.
+func TestDocumentForms(t *testing.T) {
+	t.Parallel()
+	for _, legacy := range []bool{false, true} {
+		name := "sub-bucket"
+		if legacy {
+			name = "flat (before schema 4)"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			s := f.s
+			d := testDelivery(f.nid, "forms")
+			d.Documents = append(d.Documents, DocumentInput{Name: "b.txt", ContentType: "text/plain", Content: []byte("second")})
+			res, err := s.Deliver(f.sender.ID, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := res.Letter.ID
+			if legacy {
+				sealed := [][]byte{rawGetDocument(t, s, id, 0), rawGetDocument(t, s, id, 1)}
+				if err := s.db.Update(func(tx *bolt.Tx) error {
+					docs := tx.Bucket(bucketDocuments)
+					if err := docs.DeleteBucket([]byte(id)); err != nil {
+						return err
+					}
+					for i, c := range sealed {
+						if err := docs.Put(documentKey(id, i), c); err != nil {
+							return err
+						}
+					}
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err = s.db.View(func(tx *bolt.Tx) error {
+				sub := tx.Bucket(bucketDocuments).Bucket([]byte(id))
+				if (sub == nil) != legacy {
+					t.Errorf("sub-bucket present: %v", sub != nil)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CheckInvariants(); err != nil {
+				t.Errorf("CheckInvariants: %v", err)
+			}
+			mb := mustLogin(t, s, f.nid, testPassword)
+			for i, want := range [][]byte{pdfContent, []byte("second")} {
+				doc, err := mb.Document(id, i)
+				if err != nil || !bytes.Equal(doc.Content, want) {
+					t.Errorf("Document %d = %q, %v", i, doc.Content, err)
+				}
+			}
+			// Deleting the letter (as account deletion does) deletes its
+			// documents in either form.
+			if err := s.db.Update(func(tx *bolt.Tx) error {
+				rec, err := getLetter(tx, id)
+				if err != nil {
+					return err
+				}
+				return deleteLetter(tx, rec)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if n := countKeys(t, s)["documents"]; n != 0 {
+				t.Errorf("%d entries in documents after deleting, want 0", n)
+			}
+			if _, err := mb.Document(id, 0); err == nil {
+				t.Error("a deleted document opened")
+			}
+		})
+	}
+}
+
+// TestDocumentsStrayEntry: CheckInvariants reports a document entry of
+// either form whose letter does not exist.
+func TestDocumentsStrayEntry(t *testing.T) {
+	t.Parallel()
+	for _, flat := range []bool{false, true} {
+		f := newFixture(t)
+		s := f.s
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			if flat {
+				return tx.Bucket(bucketDocuments).Put(documentKey("no-such-letter", 0), []byte("x"))
+			}
+			return putDocuments(tx, "no-such-letter", [][]byte{[]byte("x")})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CheckInvariants(); err == nil {
+			t.Errorf("flat %v: CheckInvariants found no stray document", flat)
+		}
+		// Leave a consistent database for the cleanup's checks.
+		if err := s.db.Update(func(tx *bolt.Tx) error { return deleteDocuments(tx, "no-such-letter", 1) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
