@@ -2,15 +2,12 @@ package store
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"math/big"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -159,31 +156,16 @@ func mustLogin(t testing.TB, s *Store, nid NationalID, password string) *Mailbox
 	return mb
 }
 
-// newTestCert makes a self-signed client certificate with the standard
-// library, standing in for one the sender CA issued.
+// newTestCert issues a client certificate from a new sender CA, as the
+// operator's "add sender" does.
 func newTestCert(t testing.TB, cn string) *x509.Certificate {
 	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	ca, err := crypto.NewCA(rand.Reader, "Postkasse test sender CA", now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
-		NotAfter:     time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
+	_, _, cert, err := ca.IssueClient(rand.Reader, cn, "55133018", now, 365*24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

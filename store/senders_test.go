@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/postkasse/postkasse/crypto"
 )
 
 func TestAddSender(t *testing.T) {
@@ -94,6 +96,9 @@ func TestCertificates(t *testing.T) {
 	got, err := s.SenderByCertificate(cert)
 	if err != nil || got.ID != f.sender.ID {
 		t.Fatalf("SenderByCertificate = %+v, %v", got, err)
+	}
+	if CertificateFingerprint(cert) != crypto.Fingerprint(cert) {
+		t.Errorf("the store's fingerprint %s differs from crypto's %s", CertificateFingerprint(cert), crypto.Fingerprint(cert))
 	}
 	if len(got.Certificates) != 1 || got.Certificates[0].Fingerprint != CertificateFingerprint(cert) ||
 		got.Certificates[0].Serial != cert.SerialNumber.Text(16) || !got.Certificates[0].NotAfter.Equal(cert.NotAfter) {
