@@ -42,6 +42,10 @@ func (e *Error) Is(target error) bool {
 		return target == store.ErrSenderRevoked
 	case codeInvalid:
 		return target == ErrBadRequest
+	case codeTermsNoticePeriod:
+		return target == store.ErrTermsNoticePeriod
+	case codeUnavailable:
+		return target == ErrNoScheduler
 	}
 	return false
 }

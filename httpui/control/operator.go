@@ -1,7 +1,7 @@
 // Package control is the operator's way into a running appliance: the
 // control socket DATA/ctl.sock, a unix socket that only the appliance's
 // own user (and root) may use, over which the command line (postkasse
-// sender …, postkasse resident …) asks the server to act. bbolt lets one
+// sender …, resident …, terms …, jobs status) asks the server to act. bbolt lets one
 // process open the database, so while the server runs the command line
 // cannot; with the server stopped, the command line runs the same
 // operations directly on the data folder.
@@ -22,6 +22,15 @@
 //	POST /v1/senders/certificates  SenderRef → 201 NewSender (another certificate and key)
 //	GET  /v1/residents        → [ResidentInfo]
 //	POST /v1/residents        ResidentRequest → 201 NewResident
+//	POST /v1/residents/death  DeathRequest → ResidentInfo
+//	GET  /v1/terms            → [TermsInfo]
+//	POST /v1/terms            TermsRequest → 201 TermsInfo (up to 8 MiB: the full text)
+//	GET  /v1/jobs             → [JobInfo]
+//
+// Codes: INVALID (400), TERMS_NOTICE_PERIOD (400: an effective date less
+// than one month ahead), NOT_FOUND (404), EXISTS and REVOKED (409),
+// UNAVAILABLE (503: no scheduler), INTERNAL (500). Client errors match
+// the sentinels they came from with errors.Is.
 package control
 
 import (
@@ -46,6 +55,10 @@ type Operations interface {
 	IssueCertificate(ctx context.Context, req SenderRef) (NewSender, error)
 	AddResident(ctx context.Context, req ResidentRequest) (NewResident, error)
 	Residents(ctx context.Context) ([]ResidentInfo, error)
+	RecordDeath(ctx context.Context, req DeathRequest) (ResidentInfo, error)
+	PublishTerms(ctx context.Context, req TermsRequest) (TermsInfo, error)
+	Terms(ctx context.Context) ([]TermsInfo, error)
+	Jobs(ctx context.Context) ([]JobInfo, error)
 }
 
 // SenderRequest registers a sender.
@@ -136,6 +149,13 @@ type Operator struct {
 	CertificateValidity time.Duration
 	Clock               func() time.Time // nil = time.Now
 	Rand                io.Reader        // nil = crypto/rand
+	// Location is the appliance's time zone (jobs.time_zone), in which
+	// effective dates of terms and dates of death are read. Nil = UTC.
+	Location *time.Location
+	// JobStatus returns the scheduled jobs' status. main builds it from
+	// the scheduler (package control does not know package jobs). Nil:
+	// Jobs is ErrNoScheduler.
+	JobStatus func() ([]JobInfo, error)
 }
 
 var _ Operations = (*Operator)(nil)

@@ -21,15 +21,21 @@ type problem struct {
 
 // Error codes of the protocol, mapped from the store's sentinels.
 const (
-	codeInvalid  = "INVALID"
-	codeExists   = "EXISTS"
-	codeNotFound = "NOT_FOUND"
-	codeRevoked  = "REVOKED"
-	codeInternal = "INTERNAL"
+	codeInvalid           = "INVALID"
+	codeTermsNoticePeriod = "TERMS_NOTICE_PERIOD"
+	codeExists            = "EXISTS"
+	codeNotFound          = "NOT_FOUND"
+	codeRevoked           = "REVOKED"
+	codeUnavailable       = "UNAVAILABLE"
+	codeInternal          = "INTERNAL"
 )
 
 // maxBody bounds a request body: the requests are a few small fields.
 const maxBody = 64 << 10
+
+// maxTermsBody bounds a request that carries the terms of use: their
+// largest text, with room for JSON escapes ("<" is six bytes).
+const maxTermsBody = 6*store.MaxTermsSize + maxBody
 
 // Handler serves the operations on the control socket.
 func Handler(ops Operations, log *slog.Logger) http.Handler {
@@ -45,6 +51,10 @@ func Handler(ops Operations, log *slog.Logger) http.Handler {
 	mux.HandleFunc("POST /v1/senders/certificates", h.issueCertificate)
 	mux.HandleFunc("GET /v1/residents", h.residents)
 	mux.HandleFunc("POST /v1/residents", h.addResident)
+	mux.HandleFunc("POST /v1/residents/death", h.recordDeath)
+	mux.HandleFunc("GET /v1/terms", h.terms)
+	mux.HandleFunc("POST /v1/terms", h.publishTerms)
+	mux.HandleFunc("GET /v1/jobs", h.jobs)
 	return mux
 }
 
@@ -122,7 +132,12 @@ func (h *handler) addResident(w http.ResponseWriter, r *http.Request) {
 
 // decode reads a JSON request body that has no unknown fields.
 func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	return h.decodeMax(w, r, v, maxBody)
+}
+
+// decodeMax is decode with a bound of max bytes.
+func (h *handler) decodeMax(w http.ResponseWriter, r *http.Request, v any, max int64) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, max))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		writeJSON(w, http.StatusBadRequest, problem{Error: "request body: " + err.Error(), Code: codeInvalid})
@@ -140,6 +155,8 @@ func (h *handler) respond(w http.ResponseWriter, r *http.Request, status int, v 
 	status, code := http.StatusInternalServerError, codeInternal
 	var invalid *store.InvalidError
 	switch {
+	case errors.Is(err, store.ErrTermsNoticePeriod):
+		status, code = http.StatusBadRequest, codeTermsNoticePeriod
 	case errors.As(err, &invalid), errors.Is(err, store.ErrInvalidNationalID), errors.Is(err, ErrBadRequest):
 		status, code = http.StatusBadRequest, codeInvalid
 	case errors.Is(err, store.ErrExists):
@@ -148,6 +165,8 @@ func (h *handler) respond(w http.ResponseWriter, r *http.Request, status int, v 
 		status, code = http.StatusNotFound, codeNotFound
 	case errors.Is(err, store.ErrSenderRevoked):
 		status, code = http.StatusConflict, codeRevoked
+	case errors.Is(err, ErrNoScheduler):
+		status, code = http.StatusServiceUnavailable, codeUnavailable
 	default:
 		h.log.Error("control: "+op, "err", err)
 	}
