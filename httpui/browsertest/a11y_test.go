@@ -1,0 +1,338 @@
+package browsertest
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// axeDefault is where .ci/run installs axe-core (pinned by
+// .ci/axe/package-lock.json), relative to this package.
+const axeDefault = "../../.ci/cache/axe/node_modules/axe-core/axe.min.js"
+
+// axeSource reads axe-core's browser build: POSTKASSE_AXE_JS, or where
+// .ci/run installs it. Without it the test fails and says how to get it.
+func axeSource(t *testing.T) string {
+	t.Helper()
+	path := os.Getenv("POSTKASSE_AXE_JS")
+	if path == "" {
+		path = axeDefault
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		abs, _ := filepath.Abs(axeDefault)
+		t.Fatalf("the accessibility checks need axe-core from the npm registry: %v\n"+
+			"install it with .ci/run, or by hand from the repository's root:\n"+
+			"\tmkdir -p .ci/cache/axe && cp .ci/axe/package*.json .ci/cache/axe/ && npm ci --prefix .ci/cache/axe\n"+
+			"(or set POSTKASSE_AXE_JS to an axe.min.js; expected at %s)", err, abs)
+	}
+	return string(b)
+}
+
+// axeViolation is one rule axe-core found broken, with the elements.
+type axeViolation struct {
+	ID      string `json:"id"`
+	Impact  string `json:"impact"`
+	Help    string `json:"help"`
+	HelpURL string `json:"helpUrl"`
+	Nodes   []struct {
+		Target  []string `json:"target"`
+		HTML    string   `json:"html"`
+		Summary string   `json:"failureSummary"`
+	} `json:"nodes"`
+}
+
+func (v axeViolation) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s): %s <%s>", v.ID, v.Impact, v.Help, v.HelpURL)
+	for _, n := range v.Nodes {
+		fmt.Fprintf(&b, "\n\t\t%s %s\n\t\t\t%s", strings.Join(n.Target, " "), n.HTML, strings.ReplaceAll(n.Summary, "\n", "; "))
+	}
+	return b.String()
+}
+
+// axe injects axe-core into the page and runs all its rules on the
+// document, awaiting the promise. It returns the version and the
+// violations.
+func (tb *tab) axe(src string) (string, []axeViolation) {
+	tb.t.Helper()
+	tb.do(chromedp.Evaluate[chromedp.Void](src))
+	version := eval[string](tb, `axe.version`)
+	violations := eval[[]axeViolation](tb, `axe.run(document, {resultTypes: ['violations']}).then(r =>
+		r.violations.map(v => ({id: v.id, impact: v.impact || '', help: v.help, helpUrl: v.helpUrl,
+			nodes: v.nodes.map(n => ({target: n.target.map(String), html: n.html, failureSummary: n.failureSummary || ''}))})))`)
+	return version, violations
+}
+
+// layout is what a page's geometry says about its fit and its type.
+type layout struct {
+	ScrollWidth float64  `json:"scrollWidth"`
+	ClientWidth float64  `json:"clientWidth"`
+	BodyFont    float64  `json:"bodyFont"`
+	Overflowing []string `json:"overflowing"`
+}
+
+func (tb *tab) layout() layout {
+	tb.t.Helper()
+	return eval[layout](tb, `(() => {
+		const w = document.documentElement.clientWidth;
+		return {
+			scrollWidth: document.documentElement.scrollWidth,
+			clientWidth: w,
+			bodyFont: parseFloat(getComputedStyle(document.body).fontSize),
+			overflowing: [...document.querySelectorAll('body *')]
+				.filter(e => e.getBoundingClientRect().right > w + 0.5)
+				.map(e => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).replace(/ /g, '.') : '')).slice(0, 8),
+		};
+	})()`)
+}
+
+// TestAccessibility: at a phone's width and a laptop's, the login page
+// (with and without an error), the inbox and two letter pages have no
+// serious or critical axe-core violation, fit the width without
+// horizontal scrolling, and set body text at 16 px or more.
+func TestAccessibility(t *testing.T) {
+	t.Parallel()
+	src := axeSource(t)
+	for _, width := range widths {
+		t.Run(itoa(width)+"px", func(t *testing.T) {
+			t.Parallel()
+			a := newAppliance(t, applianceOptions{})
+			tb := newTab(t, "a11y-"+itoa(width))
+			tb.viewport(width)
+			check := func(page string) {
+				t.Helper()
+				version, violations := tb.axe(src)
+				for _, v := range violations {
+					if v.Impact == "serious" || v.Impact == "critical" {
+						t.Errorf("%s at %d px: axe-core %s: %s", page, width, version, v)
+					} else {
+						t.Logf("%s at %d px: axe-core %s (not failing): %s", page, width, version, v)
+					}
+				}
+				l := tb.layout()
+				if l.ScrollWidth > l.ClientWidth {
+					t.Errorf("%s at %d px scrolls sideways: %v px of content in %v px; too wide: %q",
+						page, width, l.ScrollWidth, l.ClientWidth, l.Overflowing)
+				}
+				if l.BodyFont < 16 {
+					t.Errorf("%s at %d px: body text is %v px, want at least 16", page, width, l.BodyFont)
+				}
+			}
+			tb.do(chromedp.Navigate(a.url + "/login"))
+			check("login")
+			tb.do(chromedp.SendKeys(chromedp.ID("nationalId"), annaNID),
+				chromedp.SendKeys(chromedp.ID("password"), "not the password\n"),
+				chromedp.WaitVisible(chromedp.ID("login-error")))
+			check("login with an error")
+			tb.do(chromedp.SendKeys(chromedp.ID("password"), annaPassword+"\n"), chromedp.WaitVisible(chromedp.CSS("main .inbox")))
+			check("inbox")
+			tb.do(chromedp.Navigate(a.url + "/letters/" + a.letter(letterSchool).ID))
+			check("letter with documents")
+			tb.do(chromedp.Navigate(a.url + "/letters/" + a.letter(letterWaste).ID))
+			check("letter with an HTML document")
+			tb.do(chromedp.Navigate(a.url + "/letters/" + strings.Repeat("0", 32)))
+			check("page not found")
+		})
+	}
+}
+
+// focusStop is the element that has the keyboard focus.
+type focusStop struct {
+	Tag    string  `json:"tag"`
+	ID     string  `json:"id"`
+	Text   string  `json:"text"`
+	Href   string  `json:"href"`
+	Top    float64 `json:"top"`
+	Left   float64 `json:"left"`
+	Ring   bool    `json:"ring"`   // an outline or a focus shadow shows it
+	InView bool    `json:"inView"` // wholly inside the viewport
+}
+
+func (f focusStop) String() string {
+	s := f.Tag
+	if f.ID != "" {
+		s += "#" + f.ID
+	}
+	if f.Text != "" {
+		s += fmt.Sprintf(" %q", f.Text)
+	}
+	return s
+}
+
+// focused describes document.activeElement. The inbox's subject links
+// show their focus on the whole line (li.letter), so a ring there counts.
+func (tb *tab) focused() focusStop {
+	tb.t.Helper()
+	return eval[focusStop](tb, `(() => {
+		const el = document.activeElement;
+		const ring = e => {
+			if (!e) return false;
+			const s = getComputedStyle(e);
+			return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none';
+		};
+		const r = el.getBoundingClientRect();
+		return {
+			tag: el.tagName.toLowerCase(), id: el.id || '',
+			text: (el.innerText || el.value || '').trim().replace(/\s+/g, ' ').slice(0, 60),
+			href: el.getAttribute('href') || '',
+			top: r.top + scrollY, left: r.left + scrollX,
+			ring: ring(el) || ring(el.closest('.letter')),
+			// Within a pixel: the browser scrolls to fractional positions.
+			inView: r.top >= -1 && r.left >= -1 && r.bottom <= innerHeight + 1 && r.right <= innerWidth + 1,
+		};
+	})()`)
+}
+
+// tabThrough presses Tab n times and returns where the focus went.
+func (tb *tab) tabThrough(n int) []focusStop {
+	tb.t.Helper()
+	var stops []focusStop
+	for range n {
+		tb.do(chromedp.KeyEvent(kb.Tab))
+		stops = append(stops, tb.focused())
+	}
+	return stops
+}
+
+// checkOrder fails when a focus stop is not visibly marked, or comes
+// before the previous one in reading order (top to bottom, left to right
+// within a line).
+func checkOrder(t *testing.T, page string, stops []focusStop) {
+	t.Helper()
+	for i, s := range stops {
+		if !s.Ring {
+			t.Errorf("%s: focus on %s is not visible (no outline, no focus ring)", page, s)
+		}
+		if !s.InView {
+			t.Errorf("%s: focus on %s is outside the viewport", page, s)
+		}
+		if i == 0 {
+			continue
+		}
+		p := stops[i-1]
+		sameLine := math.Abs(s.Top-p.Top) < 24
+		if (!sameLine && s.Top < p.Top) || (sameLine && s.Left < p.Left && s.Top < p.Top+2) {
+			t.Errorf("%s: focus goes back up the page from %s (%.0f,%.0f) to %s (%.0f,%.0f)",
+				page, p, p.Left, p.Top, s, s.Left, s.Top)
+		}
+	}
+}
+
+// TestKeyboard: a resident who uses only the keyboard can skip to the
+// content, sign in, move through the inbox in reading order with the
+// focus always visible, open a letter and its receipt; at both widths.
+func TestKeyboard(t *testing.T) {
+	t.Parallel()
+	for _, width := range widths {
+		t.Run(itoa(width)+"px", func(t *testing.T) {
+			t.Parallel()
+			a := newAppliance(t, applianceOptions{})
+			tb := newTab(t, "keyboard-"+itoa(width))
+			tb.viewport(width)
+			tb.do(chromedp.Navigate(a.url + "/login"))
+
+			// The first Tab shows the skip link; Enter moves to the content.
+			first := tb.tabThrough(1)[0]
+			if first.Text != "Skip to content" || !first.Ring || !first.InView {
+				t.Fatalf("first Tab: %+v, want the visible skip link", first)
+			}
+			tb.do(chromedp.KeyEvent(kb.Enter))
+			if f := tb.focused(); f.ID != "main" {
+				t.Fatalf("the skip link moved the focus to %s, want main", f)
+			}
+			// Sign in with the keyboard alone.
+			stops := tb.tabThrough(1)
+			if stops[0].ID != "nationalId" {
+				t.Fatalf("after the skip link, Tab goes to %s, want the national identity number", stops[0])
+			}
+			tb.do(chromedp.KeyEvent(annaNID))
+			stops = append(stops, tb.tabThrough(2)...)
+			if stops[1].ID != "password" || stops[2].Text != "Sign in" {
+				t.Fatalf("login form order: %v", stops)
+			}
+			checkOrder(t, "login", stops)
+			tb.do(chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)))
+			if f := tb.focused(); f.ID != "password" {
+				t.Fatalf("Shift+Tab from the button went to %s", f)
+			}
+			tb.do(chromedp.KeyEvent(annaPassword+kb.Enter), chromedp.WaitVisible(chromedp.CSS("main .inbox")))
+
+			// The inbox: skip link, the site's name, Sign out, then the
+			// letters from the newest down.
+			lines := tb.inboxLines()
+			stops = tb.tabThrough(3 + len(lines))
+			want := []string{"Skip to content", "Postkasse", "Sign out"}
+			for i, w := range want {
+				if stops[i].Text != w {
+					t.Errorf("inbox Tab %d: %s, want %q", i+1, stops[i], w)
+				}
+			}
+			for i, l := range lines {
+				if s := stops[3+i]; s.Href != l.Href {
+					t.Errorf("inbox Tab %d: %s, want the letter %q", 4+i, s, l.Subject)
+				}
+			}
+			checkOrder(t, "inbox", stops[1:]) // the skip link sits over the header
+			// Back up to the third letter and open it with Enter.
+			for range len(lines) - 3 {
+				tb.do(chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)))
+			}
+			if f := tb.focused(); f.Href != lines[2].Href {
+				t.Fatalf("Shift+Tab went to %s, want the third letter", f)
+			}
+			tb.do(chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("article.letter-page h1")))
+			if h1 := run(tb, chromedp.Text(chromedp.CSS("h1"))); h1 != lines[2].Subject {
+				t.Fatalf("Enter opened %q, want %q", h1, lines[2].Subject)
+			}
+
+			// The letter page, in order, down to the receipt, which opens
+			// with Enter.
+			tb.do(chromedp.Navigate(a.url + "/letters/" + a.letter(letterSchool).ID))
+			stops = tb.tabThrough(3 + 1 + 2*4 + 1)
+			if stops[3].Text != "← Back to inbox" || stops[len(stops)-1].Text != "Delivery receipt" {
+				t.Errorf("letter page stops: %v", stops)
+			}
+			checkOrder(t, "letter", stops[1:])
+			tb.do(chromedp.KeyEvent(kb.Enter))
+			if open := eval[bool](tb, `document.querySelector('details.receipt').open`); !open {
+				t.Error("Enter on the receipt's summary did not open it")
+			}
+		})
+	}
+}
+
+// TestAxeFindsViolations: the harness is not vacuous. On a page with known
+// faults, served under the same Content-Security-Policy as Postkasse's
+// pages (no scripts allowed), axe-core runs and reports them.
+func TestAxeFindsViolations(t *testing.T) {
+	t.Parallel()
+	src := axeSource(t)
+	addr := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, `<!doctype html><html><head><title>Faulty</title></head><body>`+
+			`<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">`+
+			`<form><input type="text" name="q"></form></body></html>`)
+	}))
+	tb := newTab(t, "axe-control")
+	tb.do(chromedp.Navigate("http://" + addr + "/"))
+	_, violations := tb.axe(src)
+	found := map[string]string{}
+	for _, v := range violations {
+		found[v.ID] = v.Impact
+	}
+	for id, impact := range map[string]string{"html-has-lang": "serious", "image-alt": "critical", "label": "critical"} {
+		if found[id] != impact {
+			t.Errorf("axe-core did not report %s (%s); it reported %v", id, impact, found)
+		}
+	}
+}

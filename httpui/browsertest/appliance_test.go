@@ -1,0 +1,351 @@
+package browsertest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/httpui"
+	"github.com/postkasse/postkasse/store"
+)
+
+// The resident of the tests and her password.
+const (
+	annaNID      = "1203861234"
+	annaName     = "Anna Jensen"
+	annaPassword = "anna-demo-2026"
+)
+
+// clock is the appliance's clock: the seed moves it through the weeks in
+// which the letters arrived, then it stands at "now" for the test, so
+// dates on the pages (and the screenshots) are the same on every run.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// now is the moment the tests look at the mailbox.
+var now = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+// appliance is a real Postkasse on loopback: a bbolt store in the test's
+// temporary folder and httpui's handler on an HTTP listener.
+type appliance struct {
+	t       *testing.T
+	store   *store.Store
+	clock   *clock
+	url     string // http://127.0.0.1:port
+	letters map[string]seeded
+}
+
+// seeded is a letter the seed delivered.
+type seeded struct {
+	ID       string
+	Delivery store.Delivery
+}
+
+type applianceOptions struct {
+	throttle httpui.ThrottleConfig
+	hostile  bool // also deliver a letter that carries script and markup
+}
+
+func newAppliance(t *testing.T, opts applianceOptions) *appliance {
+	t.Helper()
+	c := &clock{now: now}
+	st, err := store.Open(filepath.Join(t.TempDir(), "postkasse.db"), store.Options{
+		Clock: c.Now,
+		KDF:   crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := st.Check(); err != nil {
+			t.Errorf("store check: %v", err)
+		}
+		if err := st.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+	srv, err := httpui.New(httpui.Config{
+		Store:    st,
+		Clock:    c.Now,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Throttle: opts.throttle,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &appliance{t: t, store: st, clock: c, letters: map[string]seeded{}}
+	a.url = "http://" + serve(t, srv.Handler())
+	a.seed(opts.hostile)
+	return a
+}
+
+// serve runs h on a new loopback listener until the test ends and returns
+// its address.
+func serve(t *testing.T, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+// Names of the seeded letters.
+const (
+	letterDecision  = "decision"  // a decision: PDF and a text note, read
+	letterSeptember = "september" // an invoice, overdue, read
+	letterSchool    = "school"    // several documents: PDF, PDF, PNG, text
+	letterWaste     = "waste"     // an HTML notice, framed
+	letterOctober   = "october"   // an invoice due in 5 days, unread
+	letterTax       = "tax"       // an invoice due in 70 days
+	letterHostile   = "hostile"   // script and markup everywhere
+)
+
+// Hostile content: if any of it ran, the page would get a dialog, a
+// changed title or a global flag.
+const (
+	hostileSubject = `<script>alert("subject")</script><img src=x onerror="document.title='pwned'"> Final notice & <b>bold</b>`
+	hostileBody    = `<b onmouseover="alert('body')">Pay now</b><script>window.pwned=1</script>`
+	hostileHTML    = `<h1 onclick="alert(1)">Parking notice</h1><script>alert("doc");parent.document.title="pwned"</script>` +
+		`<img src="x" onerror="alert(2)"><a href="javascript:alert(3)">pay here</a>` +
+		`<iframe src="https://evil.example/"></iframe><form action="https://evil.example/"><input name=card></form>` +
+		`<p style="color:#1a4f8b">The fine is <strong>DKK 510</strong>.</p>`
+)
+
+// seed enrols Anna and delivers her letters from three senders, oldest
+// first, then opens two of them (read) as she would have.
+func (a *appliance) seed(hostile bool) {
+	t := a.t
+	t.Helper()
+	nid, err := store.ParseNationalID(annaNID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.clock.Set(now.AddDate(0, 0, -100))
+	if _, _, err := a.store.AddResident(nid, annaName, annaPassword); err != nil {
+		t.Fatal(err)
+	}
+	sender := func(name, org string, kind store.SenderKind) string {
+		s, err := a.store.AddSender(name, org, kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.ID
+	}
+	kommune := sender("Eksempelby Kommune", "29189846", store.SenderPublic)
+	energi := sender("Nordlys Energi A/S", "10403782", store.SenderPrivate)
+	bank := sender("Fjordbanken", "61126228", store.SenderPrivate)
+
+	due := func(days int) string { return now.AddDate(0, 0, days).Format(time.DateOnly) }
+	text := func(name, content string) store.DocumentInput {
+		return store.DocumentInput{Name: name, ContentType: "text/plain", Content: []byte(content)}
+	}
+	letters := []struct {
+		name    string
+		sender  string
+		daysAgo int
+		read    bool
+		d       store.Delivery
+	}{
+		{"", bank, 60, true, store.Delivery{Subject: "Your annual account statement", Type: store.TypeLetter,
+			Documents: []store.DocumentInput{pdfDocument("statement-2026.pdf", "Annual account statement",
+				"Account 9876-0012345678", "Balance at 1 January:   DKK 18,240.55", "Balance at 31 October:  DKK 22,913.10")}}},
+		{letterDecision, kommune, 41, true, store.Delivery{Subject: "Decision on your application for a building permit", Type: store.TypeDecision,
+			Body: "Your application of 2 September for a carport at Skovvej 12 has been decided. The decision is enclosed.",
+			Documents: []store.DocumentInput{
+				pdfDocument("decision-building-permit.pdf", "Decision: building permit granted",
+					"Case number: 2026-04511", "Address: Skovvej 12, 9999 Eksempelby", "",
+					"Eksempelby Kommune grants a building permit for a carport of 36 square metres.", "",
+					"You may appeal this decision within four weeks of receiving it."),
+				text("appeal-guide.txt", "How to appeal\n\nWrite to the Planning Appeals Board within four weeks.\n"),
+			}}},
+		{letterSeptember, energi, 33, true, store.Delivery{Subject: "Electricity bill for September", Type: store.TypeInvoice, DueDate: due(-3),
+			Documents: []store.DocumentInput{pdfDocument("invoice-2026-09.pdf", "Invoice 2026-09-44871",
+				"Consumption 1 Sep to 30 Sep: 212 kWh", "Amount due: DKK 684.20")}}},
+		{letterSchool, kommune, 21, false, store.Delivery{Subject: "School enrolment for the 2027/28 school year", Type: store.TypeLetter,
+			Body: "Your child can start school in August 2027. Enclosed are the letter, the form and a map of the school district.",
+			Documents: []store.DocumentInput{
+				pdfDocument("enrolment-letter.pdf", "School enrolment 2027/28",
+					"Enrolment opens on 1 December and closes on 31 January.",
+					"Your district school is Eksempelby Skole, Skolevej 3."),
+				pdfDocument("enrolment-form.pdf", "Enrolment form", "Child's name: ____________________"),
+				{Name: "school-district-map.png", ContentType: "image/png", Content: pngDocument()},
+				text("opening-hours.txt", "Eksempelby Skole\nOffice open Monday to Friday 8:00–15:00\n"),
+			}}},
+		{letterWaste, kommune, 14, false, store.Delivery{Subject: "Change to waste collection days from January", Type: store.TypeNotice,
+			Documents: []store.DocumentInput{{Name: "waste-collection.html", ContentType: "text/html", Content: []byte(
+				"<h1>New waste collection days</h1><p>From 5 January, household waste at <strong>Skovvej</strong> is collected on " +
+					"<em>Tuesdays</em> instead of Thursdays.</p><ul><li>Paper and cardboard: every fourth Friday</li>" +
+					"<li>Glass and metal: every eighth Friday</li></ul><p>Questions? Write to the technical department.</p>")}}}},
+		{letterOctober, energi, 9, false, store.Delivery{Subject: "Electricity bill for October", Type: store.TypeInvoice, DueDate: due(5),
+			Documents: []store.DocumentInput{pdfDocument("invoice-2026-10.pdf", "Invoice 2026-10-45102",
+				"Consumption 1 Oct to 31 Oct: 268 kWh", "Amount due: DKK 861.45")}}},
+		{letterTax, kommune, 6, false, store.Delivery{Subject: "Property tax for the first half of 2027", Type: store.TypeInvoice, DueDate: due(70),
+			Documents: []store.DocumentInput{pdfDocument("property-tax-2027-1.pdf", "Property tax, first half of 2027",
+				"Property: Skovvej 12, 9999 Eksempelby", "Amount due: DKK 7,812.00")}}},
+		{"", kommune, 2, false, store.Delivery{Subject: "Appointment at the citizens' service centre", Type: store.TypeLetter,
+			Documents: []store.DocumentInput{text("appointment.txt",
+				"Your appointment: Thursday at 10:30, Borgerservice, Rådhuspladsen 1.\nBring photo identification.\n")}}},
+	}
+	if hostile {
+		letters = append(letters, struct {
+			name    string
+			sender  string
+			daysAgo int
+			read    bool
+			d       store.Delivery
+		}{letterHostile, energi, 1, false, store.Delivery{Subject: hostileSubject, Type: store.TypeNotice, Body: hostileBody,
+			Documents: []store.DocumentInput{{Name: `notice"><img src=x onerror=alert(5)>.html`, ContentType: "text/html", Content: []byte(hostileHTML)}}}})
+	}
+	var toRead []string
+	for i, l := range letters {
+		l.d.Recipient = nid
+		l.d.SenderReference = fmt.Sprintf("seed-%d", i)
+		a.clock.Set(now.AddDate(0, 0, -l.daysAgo).Add(-time.Duration(i) * 17 * time.Minute))
+		res, err := a.store.Deliver(l.sender, l.d)
+		if err != nil {
+			t.Fatalf("deliver %q: %v", l.d.Subject, err)
+		}
+		if l.name != "" {
+			a.letters[l.name] = seeded{ID: res.Letter.ID, Delivery: l.d}
+		}
+		if l.read {
+			toRead = append(toRead, res.Letter.ID)
+		}
+	}
+	a.clock.Set(now.Add(-time.Hour))
+	sess, err := a.store.Login(annaNID, annaPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := a.store.OpenSession(sess.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range toRead {
+		if _, err := mb.Letter(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mb.Close()
+	if err := a.store.Logout(sess.Token); err != nil {
+		t.Fatal(err)
+	}
+	a.clock.Set(now)
+}
+
+// letter returns a seeded letter by name.
+func (a *appliance) letter(name string) seeded {
+	a.t.Helper()
+	l, ok := a.letters[name]
+	if !ok {
+		a.t.Fatalf("no seeded letter %q", name)
+	}
+	return l
+}
+
+// logins counts successful logins in the audit log.
+func (a *appliance) logins() int {
+	a.t.Helper()
+	entries, err := a.store.AuditLog()
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if e.Action == "login" {
+			n++
+		}
+	}
+	return n
+}
+
+// pdfDocument is a one-page PDF 1.4 document with a title and lines of
+// Helvetica text.
+func pdfDocument(name, title string, lines ...string) store.DocumentInput {
+	esc := strings.NewReplacer(`\`, `\\`, `(`, `\(`, `)`, `\)`)
+	var content strings.Builder
+	fmt.Fprintf(&content, "BT /F2 18 Tf 56 770 Td (%s) Tj ET\n", esc.Replace(title))
+	content.WriteString("BT /F1 11 Tf 56 735 Td 16 TL\n")
+	for _, l := range lines {
+		fmt.Fprintf(&content, "(%s) Tj T*\n", esc.Replace(l))
+	}
+	content.WriteString("ET\n")
+	objects := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R /F2 5 0 R >> >> /Contents 6 0 R >>",
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold >>",
+		fmt.Sprintf("<< /Length %d >>\nstream\n%sendstream", content.Len(), content.String()),
+	}
+	var out strings.Builder
+	out.WriteString("%PDF-1.4\n")
+	offsets := make([]int, len(objects))
+	for i, o := range objects {
+		offsets[i] = out.Len()
+		fmt.Fprintf(&out, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := out.Len()
+	fmt.Fprintf(&out, "xref\n0 %d\n0000000000 65535 f \n", len(objects)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&out, "%010d 00000 n \n", off)
+	}
+	fmt.Fprintf(&out, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objects)+1, xref)
+	return store.DocumentInput{Name: name, ContentType: "application/pdf", Content: []byte(out.String())}
+}
+
+// pngDocument draws a small map: blocks, a river and the school.
+func pngDocument() []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 480, 320))
+	fill := func(r image.Rectangle, c color.RGBA) { draw.Draw(img, r, &image.Uniform{c}, image.Point{}, draw.Src) }
+	fill(img.Bounds(), color.RGBA{0xf1, 0xee, 0xe4, 0xff})
+	for x := 20; x < 480; x += 90 {
+		for y := 20; y < 320; y += 70 {
+			fill(image.Rect(x, y, x+70, y+50), color.RGBA{0xd9, 0xd3, 0xc3, 0xff})
+		}
+	}
+	fill(image.Rect(0, 150, 480, 162), color.RGBA{0x9c, 0xc6, 0xe0, 0xff})
+	fill(image.Rect(200, 90, 270, 140), color.RGBA{0x1f, 0x5f, 0x8b, 0xff})
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		panic("encode png: " + err.Error()) // an in-memory RGBA image always encodes
+	}
+	return buf.Bytes()
+}

@@ -1,0 +1,35 @@
+// Package browsertest proves the resident web UI of package httpui in a
+// real browser: headless Chromium, driven with chromedp over the DevTools
+// protocol, against the real server (httpui.New over a real bbolt store)
+// on loopback listeners. It holds only tests; this file is its doc.
+//
+// What the tests prove, each the way a resident meets it:
+//
+//   - TestJourney: sign in, see the inbox with its unread and due-date
+//     states, open a letter (which marks it read), open and download its
+//     PDF document, sign out; after that the back button shows no mail
+//     (every page is no-store) and the session is dead on the server.
+//   - TestLoginRefusals: a wrong password and, after repeated failures,
+//     the throttle each show a clear message on the login page.
+//   - TestCrossSite: forms that another origin's page submits to /login
+//     and /logout are refused and change nothing.
+//   - TestHostileLetter: a subject, a body and an HTML document that carry
+//     script or markup are shown as inert text; nothing runs.
+//   - TestAccessibility: axe-core finds no serious or critical violation
+//     on the login, inbox and letter pages; the site works with the
+//     keyboard alone (skip link, visible focus, logical order); every
+//     page fits 375 and 1280 CSS pixels without scrolling sideways.
+//   - TestScreenshots: every page at both widths; with -update it writes
+//     them to docs/screenshots for the README.
+//
+// The tests need Debian's chromium (or POSTKASSE_CHROMIUM naming another
+// Chromium) and axe-core from the npm registry (.ci/axe, installed by
+// .ci/run; or POSTKASSE_AXE_JS naming axe.min.js). Without them they fail
+// and say how to install them; they never skip.
+//
+// One browser serves the whole package; each test gets fresh incognito
+// tabs, so tests run in parallel without sharing cookies. When a test
+// fails, the screenshot, the HTML and the console of each of its tabs are
+// written to POSTKASSE_ARTIFACTS (or a new folder under the temporary
+// directory) and the test's log names the files.
+package browsertest
