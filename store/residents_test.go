@@ -342,6 +342,16 @@ func TestSessionForgedToken(t *testing.T) {
 			}
 		})
 	}
+	// Nor do forged tokens log the session out.
+	before := digest(t, f.s)
+	for name, tok := range tests {
+		if err := f.s.Logout(tok); err != nil {
+			t.Errorf("Logout(%s): %v", name, err)
+		}
+	}
+	if digest(t, f.s) != before {
+		t.Error("a forged token logged the session out")
+	}
 	// The real token still works.
 	mb, err := f.s.OpenSession(sess.Token)
 	if err != nil {

@@ -197,7 +197,7 @@ func (s *Store) OpenSession(token string) (*Mailbox, error) {
 // Logout ends a session: its wrapped key is deleted, so the cookie opens
 // nothing any more. Logging out of an unknown session is no error.
 func (s *Store) Logout(token string) error {
-	id, _, err := parseToken(token)
+	id, secret, err := parseToken(token)
 	if err != nil {
 		return nil
 	}
@@ -210,6 +210,14 @@ func (s *Store) Logout(token string) error {
 		} else if err != nil {
 			return err
 		}
+		// Only the cookie's holder may end the session: a token with the
+		// right id and a wrong secret is an unknown session here too, as
+		// it is for OpenSession.
+		priv, err := crypto.UnwrapForSession(sess.Wrap, secret, id)
+		if err != nil {
+			return nil
+		}
+		priv.Zero()
 		if err := b.Delete(id); err != nil {
 			return err
 		}
