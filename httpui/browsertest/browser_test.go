@@ -38,6 +38,10 @@ func TestMain(m *testing.M) {
 	if shared.cancel != nil {
 		shared.cancel()
 	}
+	// A folder of artefacts this run made and left empty is not kept.
+	if artefacts.dir != "" && os.Getenv("POSTKASSE_ARTIFACTS") == "" {
+		os.Remove(artefacts.dir) // fails, as it should, when not empty
+	}
 	os.Exit(code)
 }
 
@@ -262,13 +266,13 @@ func artefactDir() (string, error) {
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 // saveArtefacts writes the tab's screenshot, page HTML and console log
-// where CI output shows them.
-func (tb *tab) saveArtefacts() {
+// where CI output shows them, and returns the files' paths.
+func (tb *tab) saveArtefacts() []string {
 	t := tb.t
 	dir, err := artefactDir()
 	if err != nil {
 		t.Logf("failure artefacts: %v", err)
-		return
+		return nil
 	}
 	base := filepath.Join(dir, unsafeName.ReplaceAllString(t.Name()+"-"+tb.name, "_"))
 	// A fresh deadline: the step that failed may have used up its own.
@@ -298,6 +302,7 @@ func (tb *tab) saveArtefacts() {
 	if len(saved) > 0 {
 		t.Logf("failure artefacts of tab %q:\n\t%s", tb.name, strings.Join(saved, "\n\t"))
 	}
+	return saved
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -312,4 +317,32 @@ func (tb *tab) login(nid, password string) {
 		chromedp.SendKeys(chromedp.ID("password"), password+"\n"),
 		chromedp.WaitVisible(chromedp.CSS("main .inbox")),
 	)
+}
+
+// TestFailureArtefacts: what a failing test leaves behind is a real
+// screenshot and the page's HTML, at paths the log names.
+func TestFailureArtefacts(t *testing.T) {
+	t.Parallel()
+	a := newAppliance(t, applianceOptions{})
+	tb := newTab(t, "artefacts")
+	tb.do(chromedp.Navigate(a.url+"/login"), chromedp.Evaluate[chromedp.Void](`console.log("hello from the page")`))
+	files := tb.saveArtefacts()
+	want := map[string]string{".png": "\x89PNG\r\n", ".html": "Sign in to your mailbox", ".console.txt": "hello from the page"}
+	if len(files) != len(want) {
+		t.Fatalf("artefacts %q, want a screenshot, the HTML and the console", files)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ext := filepath.Ext(f)
+		if strings.HasSuffix(f, ".console.txt") {
+			ext = ".console.txt"
+		}
+		if !strings.Contains(string(b), want[ext]) {
+			t.Errorf("%s lacks %q", f, want[ext])
+		}
+		os.Remove(f)
+	}
 }

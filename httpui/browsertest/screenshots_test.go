@@ -28,9 +28,6 @@ var widths = []int64{375, 1280}
 func TestScreenshots(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	if d := os.Getenv("SHOTS"); d != "" {
-		dir = d
-	}
 	if *update {
 		dir = screenshotDir
 		if err := os.MkdirAll(dir, 0o755); err != nil {
