@@ -30,13 +30,13 @@ const usage = `usage:
   postkasse resident list   [--data DIR] [--json]
   postkasse resident died   [--data DIR] --national-id NUMBER --date YYYY-MM-DD
   postkasse terms publish   [--data DIR] --file FILE --effective YYYY-MM-DD
-  postkasse terms list      [--data DIR]
-  postkasse jobs status     [--data DIR]
+  postkasse terms list      [--data DIR] [--json]
+  postkasse jobs status     [--data DIR] [--json]
   postkasse version
 
-DIR is /var/lib/postkasse unless given. sender and resident talk to the running
-server through DIR/ctl.sock, or work on DIR directly when the server is stopped;
-resident died, terms and jobs work on DIR directly, with the server stopped.
+DIR is /var/lib/postkasse unless given. sender, resident, terms and jobs talk to
+the running server through DIR/ctl.sock, or work on DIR directly when the server
+is stopped.
 `
 
 // errUsage marks an error in the command line: main prints the usage.

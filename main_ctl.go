@@ -17,12 +17,14 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/httpui/control"
+	"github.com/postkasse/postkasse/jobs"
 )
 
-// The operator's commands: `postkasse sender …` and `postkasse resident …`.
-// Each talks to the running server over DATA/ctl.sock; when no server
-// answers there, it opens the data folder itself (bbolt allows one process
-// at a time, so the two never run at once).
+// The operator's commands: `postkasse sender …` and `postkasse resident …`
+// (and those of main_jobs.go: terms, deaths, jobs' status). Each talks to
+// the running server over DATA/ctl.sock; when no server answers there, it
+// opens the data folder itself (bbolt allows one process at a time, so the
+// two never run at once).
 
 // runSender dispatches `postkasse sender SUBCOMMAND`.
 func runSender(args []string, stdout io.Writer) error {
@@ -87,7 +89,19 @@ func operations(ctx context.Context, dataFlag string) (ops control.Operations, c
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("no server answers on %s, and the data folder cannot be opened directly: %w", sock, err)
 	}
-	op := &control.Operator{Store: st, CA: ca, CertificateValidity: time.Duration(cfg.Senders.CertificateDays) * 24 * time.Hour}
+	// With the server stopped, the jobs' status is that of a scheduler
+	// built on the folder and never started: schedules and last runs.
+	op, err := newOperator(cfg, st, ca, jobStatus(func() (*jobs.Scheduler, error) {
+		jc, err := jobsConfig(cfg, dir, st, time.Now, nil, "")
+		if err != nil {
+			return nil, err
+		}
+		return jobs.New(jc)
+	}))
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
 	return op, cfg, func() { st.Close() }, nil
 }
 

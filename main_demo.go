@@ -138,7 +138,7 @@ func runDemo(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	stopJobs, err := startJobs(jc, 10*time.Second, log)
+	_, stopJobs, err := startJobs(jc, 10*time.Second, log)
 	if err != nil {
 		return err
 	}

@@ -10,10 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/httpui/control"
 	"github.com/postkasse/postkasse/jobs"
 	"github.com/postkasse/postkasse/jobs/notify"
 	"github.com/postkasse/postkasse/store"
@@ -21,6 +22,9 @@ import (
 
 // The scheduled work (package jobs) and the operator's commands for it:
 // `postkasse terms …`, `postkasse resident died`, `postkasse jobs status`.
+// Like `postkasse sender …` they go through the running server's control
+// socket, or work on the data folder directly when no server runs
+// (operations in main_ctl.go).
 
 var (
 	orgNumberPattern = regexp.MustCompile(`^[0-9]{8,9}$`)
@@ -35,8 +39,8 @@ func (c *Config) validateJobs() error {
 	if m := c.Jobs.Municipality; m != "" && !orgNumberPattern.MatchString(m) && !senderIDPattern.MatchString(m) {
 		return fmt.Errorf("jobs.municipality %q: want the organisation number (8 or 9 digits) of a public sender", m)
 	}
-	if _, err := jobs.ParseRetention(c.Jobs.Inactivity, c.Jobs.InactivityWarnings, c.Jobs.DeceasedPublic, c.Jobs.DeceasedPrivate); err != nil {
-		return fmt.Errorf("jobs: %w", err)
+	if _, err := c.retention(); err != nil {
+		return err
 	}
 	for _, s := range []struct{ key, spec string }{
 		{"jobs.terms_schedule", c.Jobs.TermsSchedule},
@@ -66,6 +70,16 @@ func (c *Config) validateJobs() error {
 	return nil
 }
 
+// retention is the retention policy of [jobs], which the scheduler
+// applies and the web UI shows the resident.
+func (c *Config) retention() (store.RetentionPolicy, error) {
+	p, err := jobs.ParseRetention(c.Jobs.Inactivity, c.Jobs.InactivityWarnings, c.Jobs.DeceasedPublic, c.Jobs.DeceasedPrivate)
+	if err != nil {
+		return p, fmt.Errorf("jobs: %w", err)
+	}
+	return p, nil
+}
+
 func (c *Config) mailerConfig(roots *x509.CertPool) notify.SMTPConfig {
 	return notify.SMTPConfig{
 		Host: c.SMTP.Host, Port: c.SMTP.Port, Security: c.SMTP.Security,
@@ -87,9 +101,9 @@ func jobsConfig(c *Config, dir string, st *store.Store, clock func() time.Time, 
 	if err != nil {
 		return jobs.Config{}, fmt.Errorf("jobs.time_zone: %w", err)
 	}
-	policy, err := jobs.ParseRetention(c.Jobs.Inactivity, c.Jobs.InactivityWarnings, c.Jobs.DeceasedPublic, c.Jobs.DeceasedPrivate)
+	policy, err := c.retention()
 	if err != nil {
-		return jobs.Config{}, fmt.Errorf("jobs: %w", err)
+		return jobs.Config{}, err
 	}
 	hours, err := jobs.ParseSMSHours(c.SMS.Hours)
 	if err != nil {
@@ -129,40 +143,19 @@ func jobsConfig(c *Config, dir string, st *store.Store, clock func() time.Time, 
 // startJobs builds and starts the scheduler; the returned function stops
 // it, waiting up to timeout for jobs in progress (they end after their
 // current item).
-func startJobs(jc jobs.Config, timeout time.Duration, log *slog.Logger) (stop func(), err error) {
-	sched, err := jobs.New(jc)
+func startJobs(jc jobs.Config, timeout time.Duration, log *slog.Logger) (sched *jobs.Scheduler, stop func(), err error) {
+	sched, err = jobs.New(jc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sched.Start()
-	return func() {
+	return sched, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		if err := sched.Stop(ctx); err != nil {
 			log.Warn("scheduled jobs did not stop in time; what is left is done at the next start", "err", err)
 		}
 	}, nil
-}
-
-// openDataStore opens the data folder's database for an operator command.
-// It works while the server is stopped; a running server holds the file.
-func openDataStore(dataFlag string) (*Config, string, *store.Store, error) {
-	dir, err := filepath.Abs(dataFlag)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	cfg, err := loadConfig(dir)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	st, err := openStore(dir, cfg, 2*time.Second)
-	if err != nil {
-		if strings.Contains(err.Error(), "in use by another process") {
-			return nil, "", nil, fmt.Errorf("%w; this command works on the data folder directly: stop the server first", err)
-		}
-		return nil, "", nil, err
-	}
-	return cfg, dir, st, nil
 }
 
 // runTerms dispatches `postkasse terms SUBCOMMAND`.
@@ -192,24 +185,20 @@ func termsPublish(args []string, stdout io.Writer) error {
 	if *file == "" || *effective == "" {
 		return fmt.Errorf("%w: terms publish: --file and --effective are needed", errUsage)
 	}
+	if _, err := time.Parse(time.DateOnly, *effective); err != nil {
+		return fmt.Errorf("%w: terms publish: --effective %q: want a date YYYY-MM-DD", errUsage, *effective)
+	}
 	text, err := os.ReadFile(*file)
 	if err != nil {
 		return fmt.Errorf("terms publish: %w", err)
 	}
-	cfg, _, st, err := openDataStore(*data)
+	ctx := context.Background()
+	ops, cfg, done, err := operations(ctx, *data)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	loc, err := time.LoadLocation(cfg.Jobs.TimeZone)
-	if err != nil {
-		return err
-	}
-	day, err := time.ParseInLocation(time.DateOnly, *effective, loc)
-	if err != nil {
-		return fmt.Errorf("%w: terms publish: --effective %q: want a date YYYY-MM-DD", errUsage, *effective)
-	}
-	terms, err := st.PublishTerms(string(text), day)
+	defer done()
+	terms, err := ops.PublishTerms(ctx, control.TermsRequest{Text: string(text), Effective: *effective})
 	if err != nil {
 		return fmt.Errorf("terms publish: %w", err)
 	}
@@ -226,26 +215,31 @@ func termsPublish(args []string, stdout io.Writer) error {
 func termsList(args []string, stdout io.Writer) error {
 	fs := newFlagSet("terms list")
 	data := fs.String("data", defaultDataDir, "data folder")
+	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	_, _, st, err := openDataStore(*data)
+	ctx := context.Background()
+	ops, _, done, err := operations(ctx, *data)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	all, err := st.AllTerms()
+	defer done()
+	all, err := ops.Terms(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("terms list: %w", err)
+	}
+	if *asJSON {
+		return printJSON(stdout, all)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VERSION\tPUBLISHED\tEFFECTIVE\tNOTICES\tBYTES")
 	for _, t := range all {
 		notices := "in progress"
-		if !t.NoticesDone.IsZero() {
+		if t.NoticesDone != nil {
 			notices = "done " + t.NoticesDone.Format(time.DateOnly)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\n", t.Version, t.Published.Format(time.DateOnly), t.EffectiveDate, notices, len(t.Text))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\n", t.Version, t.Published.Format(time.DateOnly), t.EffectiveDate, notices, t.Size)
 	}
 	return tw.Flush()
 }
@@ -262,24 +256,19 @@ func residentDied(args []string, stdout io.Writer) error {
 	if *nidFlag == "" || *date == "" {
 		return fmt.Errorf("%w: resident died: --national-id and --date are needed", errUsage)
 	}
-	nid, err := store.ParseNationalID(*nidFlag)
-	if err != nil {
+	if _, err := store.ParseNationalID(*nidFlag); err != nil {
 		return fmt.Errorf("%w: resident died: %v", errUsage, err)
 	}
-	cfg, _, st, err := openDataStore(*data)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	loc, err := time.LoadLocation(cfg.Jobs.TimeZone)
-	if err != nil {
-		return err
-	}
-	day, err := time.ParseInLocation(time.DateOnly, *date, loc)
-	if err != nil {
+	if _, err := time.Parse(time.DateOnly, *date); err != nil {
 		return fmt.Errorf("%w: resident died: --date %q: want a date YYYY-MM-DD", errUsage, *date)
 	}
-	r, err := st.RecordDeath(nid, day)
+	ctx := context.Background()
+	ops, cfg, done, err := operations(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer done()
+	r, err := ops.RecordDeath(ctx, control.DeathRequest{NationalID: *nidFlag, Date: *date})
 	if err != nil {
 		return fmt.Errorf("resident died: %w", err)
 	}
@@ -295,37 +284,70 @@ func runJobs(args []string, stdout io.Writer) error {
 	}
 	fs := newFlagSet("jobs status")
 	data := fs.String("data", defaultDataDir, "data folder")
+	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	cfg, dir, st, err := openDataStore(*data)
+	ctx := context.Background()
+	ops, _, done, err := operations(ctx, *data)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	jc, err := jobsConfig(cfg, dir, st, time.Now, nil, "")
+	defer done()
+	status, err := ops.Jobs(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("jobs status: %w", err)
 	}
-	sched, err := jobs.New(jc)
-	if err != nil {
-		return err
-	}
-	status, err := sched.Status()
-	if err != nil {
-		return err
+	if *asJSON {
+		return printJSON(stdout, status)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "JOB\tSCHEDULE (UTC)\tNEXT RUN\tLAST RUN\tOUTCOME\tITEMS\tDETAIL")
 	for _, s := range status {
-		last, outcome := "never", ""
-		if !s.Last.Started.IsZero() {
-			last, outcome = s.Last.Started.Format(time.RFC3339), string(s.Last.Outcome)
-			if s.Last.Outcome == store.JobRunning {
+		last, outcome, items, detail := "never", "", 0, ""
+		if l := s.Last; l != nil {
+			last, outcome, items, detail = l.Started.Format(time.RFC3339), l.Outcome, l.Items, l.Detail
+			if l.Outcome == string(store.JobRunning) && !s.Running {
 				outcome = "interrupted (the server stopped during the run)"
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", s.Name, s.Schedule, s.Next.Format(time.RFC3339), last, outcome, s.Last.Items, s.Last.Detail)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", s.Name, s.Schedule, s.Next.Format(time.RFC3339), last, outcome, items, detail)
 	}
 	return tw.Flush()
+}
+
+// newOperator builds the operator's operations on an open store, for the
+// server's control socket and for the command line with the server
+// stopped. status is the jobs' status (jobStatus).
+func newOperator(cfg *Config, st *store.Store, ca *crypto.CA, status func() ([]control.JobInfo, error)) (*control.Operator, error) {
+	loc, err := time.LoadLocation(cfg.Jobs.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("jobs.time_zone: %w", err)
+	}
+	return &control.Operator{
+		Store: st, CA: ca, CertificateValidity: time.Duration(cfg.Senders.CertificateDays) * 24 * time.Hour,
+		Location: loc, JobStatus: status,
+	}, nil
+}
+
+// jobStatus returns the jobs' status from a scheduler, for the control
+// socket: the running server's, or, with the server stopped, one built
+// on the data folder and never started (its status is the schedules and
+// the last runs recorded in the database).
+func jobStatus(sched func() (*jobs.Scheduler, error)) func() ([]control.JobInfo, error) {
+	return func() ([]control.JobInfo, error) {
+		s, err := sched()
+		if err != nil {
+			return nil, err
+		}
+		status, err := s.Status()
+		if err != nil {
+			return nil, err
+		}
+		out := make([]control.JobInfo, 0, len(status))
+		for _, j := range status {
+			out = append(out, control.JobInfo{Name: j.Name, Schedule: j.Schedule, Next: j.Next, Running: j.Running, Last: control.JobRun(j.Last)})
+		}
+		return out, nil
+	}
 }

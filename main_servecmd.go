@@ -25,6 +25,7 @@ import (
 	"github.com/postkasse/postkasse/httpui"
 	"github.com/postkasse/postkasse/httpui/acme"
 	"github.com/postkasse/postkasse/httpui/control"
+	"github.com/postkasse/postkasse/jobs"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -193,13 +194,7 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer ctlLn.Close() // also removes the socket file
-	op := &control.Operator{Store: st, CA: ca, CertificateValidity: time.Duration(cfg.Senders.CertificateDays) * 24 * time.Hour}
 
-	ls := []listener{
-		newListener("http", httpLn, m.HTTPHandler(), log),
-		newListener("https", tls.NewListener(httpsLn, m.TLSConfig(ca.Pool())), ui.Handler(), log),
-		newListener("control", ctlLn, control.Handler(op, log), log),
-	}
 	if err := m.Start(); err != nil {
 		return err
 	}
@@ -216,11 +211,21 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	stopJobs, err := startJobs(jc, cfg.Server.ShutdownTimeout, log)
+	sched, stopJobs, err := startJobs(jc, cfg.Server.ShutdownTimeout, log)
 	if err != nil {
 		return err
 	}
 	defer stopJobs()
+	op, err := newOperator(cfg, st, ca, jobStatus(func() (*jobs.Scheduler, error) { return sched, nil }))
+	if err != nil {
+		return err
+	}
+
+	ls := []listener{
+		newListener("http", httpLn, m.HTTPHandler(), log),
+		newListener("https", tls.NewListener(httpsLn, m.TLSConfig(ca.Pool())), ui.Handler(), log),
+		newListener("control", ctlLn, control.Handler(op, log), log),
+	}
 
 	log.Info("serving", "domain", cfg.Domain, "https", httpsLn.Addr().String(), "http", httpLn.Addr().String(),
 		"acme", cfg.ACME.CA, "data", dir, "version", version())
