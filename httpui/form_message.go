@@ -25,6 +25,9 @@ type messageJSON struct {
 	Type            string `json:"type"`
 	DueDate         string `json:"dueDate"`
 	ReplyAllowed    bool   `json:"replyAllowed"`
+	// Sensitive: the resident's notifications leave out the sender's
+	// name (our extension; a notification never has the subject).
+	Sensitive bool `json:"sensitive"`
 }
 
 // maxMessagePart bounds the JSON part: the text limits with room for JSON
@@ -104,6 +107,7 @@ func parseDelivery(r *http.Request, l store.Limits) (store.Delivery, error) {
 	}
 	d.Subject, d.Body, d.SenderReference = msg.Subject, msg.Body, msg.SenderReference
 	d.Type, d.DueDate, d.ReplyAllowed = store.LetterType(msg.Type), msg.DueDate, msg.ReplyAllowed
+	d.Sensitive = msg.Sensitive
 	if msg.Recipient.NationalID == "" {
 		return d, invalidf("recipient.nationalId", "missing")
 	}

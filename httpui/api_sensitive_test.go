@@ -1,0 +1,70 @@
+package httpui
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/postkasse/postkasse/store"
+)
+
+// TestDeliverSensitive: "sensitive": true reaches the store, so the
+// letter's notifications leave out the sender's name; without it, or
+// with false, they name the sender. A non-boolean is refused.
+func TestDeliverSensitive(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	anna := e.addResident(nidAnna, "Anna Jensen")
+	if _, err := e.store.SetNotificationPreferences(anna.ID, store.NotificationPreferences{
+		Email: "anna@example.dk", EmailOn: true, Phone: "+4512345678", SMSOn: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s := e.addSender("Psykiatrisk Klinik", "29189846")
+
+	for _, tc := range []struct {
+		ref       string
+		sensitive any // nil: the field is left out
+		named     bool
+	}{
+		{"plain", nil, true},
+		{"not-sensitive", false, true},
+		{"sensitive", true, false},
+	} {
+		msg := letterMessage(nidAnna, "Your appointment", tc.ref)
+		if tc.sensitive != nil {
+			msg["sensitive"] = tc.sensitive
+		}
+		before, err := e.store.Notifications("", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := e.deliver(s.client, messagePart(msg), documentPart("letter.pdf", "application/pdf", pdfDoc))
+		if r.StatusCode != http.StatusCreated {
+			t.Fatalf("%s: %d %s", tc.ref, r.StatusCode, r.body)
+		}
+		after, err := e.store.Notifications("", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		queued := after[len(before):] // the outbox keeps the order of queueing
+		if len(queued) != 2 {
+			t.Fatalf("%s: %d notifications queued, want one per channel (2)", tc.ref, len(queued))
+		}
+		for _, n := range queued {
+			want := ""
+			if tc.named {
+				want = "Psykiatrisk Klinik"
+			}
+			if n.SenderName != want {
+				t.Errorf("%s: %s notification names the sender %q, want %q", tc.ref, n.Channel, n.SenderName, want)
+			}
+		}
+	}
+
+	msg := letterMessage(nidAnna, "Your appointment", "bad")
+	msg["sensitive"] = "yes"
+	r := e.deliver(s.client, messagePart(msg), documentPart("letter.pdf", "application/pdf", pdfDoc))
+	if p := wantProblem(t, r, http.StatusBadRequest, "INVALID_REQUEST"); p.Detail == "" {
+		t.Fatal("no detail")
+	}
+}
