@@ -2,6 +2,9 @@ package browsertest
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"image"
@@ -73,6 +76,30 @@ type seeded struct {
 type applianceOptions struct {
 	throttle httpui.ThrottleConfig
 	hostile  bool // also deliver a letter that carries script and markup
+	https    bool // serve over TLS (https://127.0.0.1:port) with serverCertificate
+}
+
+// The one server certificate of the package, for 127.0.0.1, issued by a
+// throwaway CA. The browser is started trusting its key.
+var serverCert struct {
+	once sync.Once
+	cert tls.Certificate
+	err  error
+}
+
+func serverCertificate() (tls.Certificate, error) {
+	serverCert.once.Do(func() {
+		ca, err := crypto.NewCA(rand.Reader, "Postkasse browser test CA", time.Now())
+		if err != nil {
+			serverCert.err = err
+			return
+		}
+		serverCert.cert, serverCert.err = ca.IssueServer(rand.Reader, []string{"127.0.0.1"}, time.Now(), 24*time.Hour)
+		if serverCert.err == nil && serverCert.cert.Leaf == nil {
+			serverCert.cert.Leaf, serverCert.err = x509.ParseCertificate(serverCert.cert.Certificate[0])
+		}
+	})
+	return serverCert.cert, serverCert.err
 }
 
 func newAppliance(t *testing.T, opts applianceOptions) *appliance {
@@ -103,7 +130,16 @@ func newAppliance(t *testing.T, opts applianceOptions) *appliance {
 		t.Fatal(err)
 	}
 	a := &appliance{t: t, store: st, clock: c, letters: map[string]seeded{}}
-	a.url = "http://" + serve(t, srv.Handler())
+	if opts.https {
+		cert, err := serverCertificate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := httpui.TLSConfig(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil }, x509.NewCertPool())
+		a.url = "https://" + serveTLS(t, srv.Handler(), cfg)
+	} else {
+		a.url = "http://" + serve(t, srv.Handler())
+	}
 	a.seed(opts.hostile)
 	return a
 }
@@ -112,13 +148,26 @@ func newAppliance(t *testing.T, opts applianceOptions) *appliance {
 // its address.
 func serve(t *testing.T, h http.Handler) string {
 	t.Helper()
+	return serveTLS(t, h, nil)
+}
+
+// serveTLS is serve with TLS when cfg is not nil.
+func serveTLS(t *testing.T, h http.Handler, cfg *tls.Config) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if cfg != nil {
+			srv.TLSConfig = cfg
+			err = srv.ServeTLS(ln, "", "")
+		} else {
+			err = srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			t.Errorf("serve: %v", err)
 		}
 	}()

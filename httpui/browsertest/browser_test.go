@@ -2,6 +2,8 @@ package browsertest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -73,6 +75,12 @@ func browserContext(t *testing.T) context.Context {
 			shared.err = err
 			return
 		}
+		cert, err := serverCertificate()
+		if err != nil {
+			shared.err = err
+			return
+		}
+		spki := sha256.Sum256(cert.Leaf.RawSubjectPublicKeyInfo)
 		// The profile lives as long as the package's tests, not one
 		// test's TempDir; chromedp removes a profile it made itself.
 		opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -87,6 +95,11 @@ func browserContext(t *testing.T) context.Context {
 			chromedp.Flag("disable-sync", true),
 			chromedp.Flag("no-first-run", true),
 			chromedp.Flag("lang", "en-GB"),
+			// Trust exactly the test server's key (and nothing else that
+			// fails verification), so HTTPS pages are secure contexts and
+			// take __Host- cookies. Chromium honours the flag only with a
+			// profile of its own (chromedp makes one).
+			chromedp.Flag("ignore-certificate-errors-spki-list", base64.StdEncoding.EncodeToString(spki[:])),
 			chromedp.WindowSize(1280, 900),
 		)
 		allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)

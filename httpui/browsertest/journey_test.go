@@ -345,3 +345,35 @@ func (tb *tab) download(a *appliance, step chromedp.Action[chromedp.Void]) (stri
 	}
 	return name, content
 }
+
+// TestHTTPSSession: over HTTPS the browser keeps the session in a
+// __Host- cookie (Secure, HttpOnly, SameSite=Lax, Path=/, this host only),
+// and signing out there ends it on the server as well.
+func TestHTTPSSession(t *testing.T) {
+	t.Parallel()
+	a := newAppliance(t, applianceOptions{https: true})
+	tb := newTab(t, "https")
+	tb.do(chromedp.Navigate(a.url + "/login"))
+	tb.login(annaNID, annaPassword)
+	c := tb.sessionCookie(a)
+	if c == nil || c.Name != "__Host-postkasse" || !c.Secure || !c.HTTPOnly || c.SameSite != network.CookieSameSiteLax ||
+		c.Path != "/" || c.Domain != "127.0.0.1" {
+		t.Fatalf("session cookie over HTTPS: %+v", c)
+	}
+	if secure := eval[bool](tb, `window.isSecureContext`); !secure {
+		t.Error("the HTTPS page is not a secure context")
+	}
+	decision := a.letter(letterDecision)
+	tb.do(chromedp.Click(chromedp.CSS(`.letters a[href="/letters/`+decision.ID+`"]`)), chromedp.WaitVisible(chromedp.CSS("article.letter-page h1")))
+	tb.do(chromedp.Click(chromedp.CSS(".logout-form button")), chromedp.WaitVisible(chromedp.ID("nationalId")))
+	if mb, err := a.store.OpenSession(c.Value); !errors.Is(err, store.ErrSessionExpired) {
+		if mb != nil {
+			mb.Close()
+		}
+		t.Fatalf("the session after sign-out over HTTPS: %v", err)
+	}
+	tb.do(chromedp.NavigateBack())
+	if loc, text := tb.location(), tb.text(); loc != a.url+"/login" || strings.Contains(text, decision.Delivery.Subject) {
+		t.Fatalf("back after sign-out: %s shows %q", loc, text)
+	}
+}
