@@ -61,7 +61,7 @@ func chromiumPath() (string, error) {
 	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
 		return "/usr/bin/chromium", nil
 	}
-	return "", errors.New("no chromium on PATH; install Debian's: apt-get install chromium (or set POSTKASSE_CHROMIUM to a Chromium binary)")
+	return "", errors.New("no chromium on PATH")
 }
 
 // browserContext returns the root context of the shared browser, starting
@@ -118,7 +118,9 @@ func browserContext(t *testing.T) context.Context {
 		shared.cancel = func() { cancel(); cancelAlloc() }
 	})
 	if shared.err != nil {
-		t.Fatalf("browser tests need headless Chromium: %v", shared.err)
+		t.Fatalf("the browser tests need headless Chromium: %v\n"+
+			"install Debian's chromium (apt-get install chromium, as .ci/run does), "+
+			"or set POSTKASSE_CHROMIUM to a Chromium or Chrome binary", shared.err)
 	}
 	return shared.ctx
 }
