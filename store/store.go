@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/microcosm-cc/bluemonday"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
@@ -89,6 +90,7 @@ type Store struct {
 	kdf             crypto.KDFParams
 	limits          Limits
 	signer          *crypto.Signer
+	html            *bluemonday.Policy // sanitises HTML documents
 	sessionIdle     time.Duration
 	sessionLifetime time.Duration
 
@@ -120,6 +122,7 @@ func Open(path string, opts Options) (*Store, error) {
 		limits:          opts.Limits,
 		sessionIdle:     opts.SessionIdle,
 		sessionLifetime: opts.SessionLifetime,
+		html:            htmlPolicy(),
 		queue:           make(chan *pendingDelivery, 1024),
 		closing:         make(chan struct{}),
 	}
