@@ -103,7 +103,15 @@ func runDemo(args []string, stdout io.Writer) error {
 		return err
 	}
 
-	ui, err := httpui.New(httpui.Config{Store: st, Logger: log})
+	// The demo's configuration is the defaults, with the demo
+	// municipality delivering the notices of new terms.
+	jobsCfg := defaultConfig()
+	jobsCfg.Jobs.Municipality = demoSenders[0].org
+	policy, err := jobsCfg.retention()
+	if err != nil {
+		return err
+	}
+	ui, err := httpui.New(httpui.Config{Store: st, Logger: log, Retention: policy})
 	if err != nil {
 		return err
 	}
@@ -132,8 +140,6 @@ func runDemo(args []string, stdout io.Writer) error {
 	// Scheduled work: notices of new terms from the demo municipality,
 	// retention and the notification outbox. The demo has no mail server
 	// or SMS gateway: notifications wait in the outbox.
-	jobsCfg := defaultConfig()
-	jobsCfg.Jobs.Municipality = demoSenders[0].org
 	jc, err := jobsConfig(&jobsCfg, dir, st, clock.Now, log, demo.UI+"/")
 	if err != nil {
 		return err

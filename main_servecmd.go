@@ -145,9 +145,14 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}()
 
+	policy, err := cfg.retention()
+	if err != nil {
+		return err
+	}
 	ui, err := httpui.New(httpui.Config{
-		Store:  st,
-		Logger: log,
+		Store:     st,
+		Logger:    log,
+		Retention: policy, // the jobs apply the same (jobsConfig)
 		Throttle: httpui.ThrottleConfig{
 			AccountFailures: cfg.Login.AccountFailures,
 			AddressFailures: cfg.Login.AddressFailures,

@@ -232,6 +232,19 @@ func TestServeWithACME(t *testing.T) {
 	p := acmetest.Start(t, acmetest.Options{HTTPPort: httpPort, TLSPort: httpsPort})
 	dir := filepath.Join(t.TempDir(), "data")
 	productionFolder(t, dir, domain, httpPort, httpsPort, p)
+	// A retention policy of its own, which the settings page must show.
+	tomlPath := filepath.Join(dir, configFileName)
+	toml, err := os.ReadFile(tomlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(toml), `inactivity = "P5Y"`, `inactivity = "P3Y"`, 1)
+	if changed == string(toml) {
+		t.Fatalf("no jobs.inactivity in %s", tomlPath)
+	}
+	if err := os.WriteFile(tomlPath, []byte(changed), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	began := time.Now()
 	srv := startServe(t, os.Args[0], dir)
@@ -277,6 +290,30 @@ func TestServeWithACME(t *testing.T) {
 	status, answer, err = deliver(privateClient, base, nid, "Another bill", "bill-2", crashPDF("bill-2"))
 	if err != nil || status != http.StatusUnauthorized || answer.Code != "UNAUTHENTICATED" {
 		t.Fatalf("delivery after the revocation, without a restart: %d %+v %v", status, answer, err)
+	}
+
+	// The scheduled work's commands go through the socket too, to the
+	// server's own scheduler; the resident's settings show the policy of
+	// postkasse.toml.
+	if out := cli(t, "", "jobs", "status", "--data", dir); !strings.Contains(out, "terms-notices") || !strings.Contains(out, "retention") {
+		t.Fatalf("jobs status:\n%s", out)
+	}
+	if out := cli(t, "", "terms", "list", "--data", dir); !strings.Contains(out, "VERSION") {
+		t.Fatalf("terms list:\n%s", out)
+	}
+	resp, err = browser.PostForm(base+"/login", url.Values{"nationalId": {nid}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = browser.Get(base + "/settings")
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(settings), "a mailbox without a login for 3 years is deleted") {
+		t.Fatalf("settings page: %s\n%s", resp.Status, settings)
 	}
 
 	// SIGTERM during deliveries.

@@ -119,7 +119,8 @@ func isAPI(r *http.Request) bool {
 type mailboxHandler func(w http.ResponseWriter, r *http.Request, mb *store.Mailbox)
 
 // withMailbox opens the session named by the cookie for the length of the
-// request. Without a live session the browser goes to the login page.
+// request. Without a live session the browser goes to the login page;
+// with terms of use to accept, to the terms page (termsGate).
 func (s *Server) withMailbox(h mailboxHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token := sessionToken(r)
@@ -137,6 +138,9 @@ func (s *Server) withMailbox(h mailboxHandler) http.Handler {
 			return
 		}
 		defer mb.Close()
+		if s.termsGate(w, r, mb) {
+			return
+		}
 		h(w, r, mb)
 	})
 }

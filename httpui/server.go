@@ -27,6 +27,10 @@ type Config struct {
 	// bucket gets 429 TOO_MANY_REQUESTS with Retry-After.
 	APIRate  float64
 	APIBurst int
+	// Retention is the retention policy the jobs apply (main passes the
+	// same value to both); the settings page tells the resident its
+	// inactivity rule. Zero fields are the defaults of the terms of use.
+	Retention store.RetentionPolicy
 }
 
 // ThrottleConfig bounds failed logins in a sliding window. When an account
@@ -73,6 +77,8 @@ type Server struct {
 	logins *throttle
 	// apiLimit is the per-sender token bucket of the API.
 	apiLimit *rateLimiter
+	// retention is Config.Retention with its defaults.
+	retention store.RetentionPolicy
 }
 
 // New builds the server: it parses every template and hashes the static
@@ -81,7 +87,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil {
 		return nil, fmt.Errorf("httpui: Config.Store is nil")
 	}
-	s := &Server{store: cfg.Store, clock: cfg.Clock, log: cfg.Logger}
+	s := &Server{store: cfg.Store, clock: cfg.Clock, log: cfg.Logger, retention: cfg.Retention.WithDefaults()}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
@@ -131,6 +137,17 @@ const (
 	routeAPIKey       = "api-receipt-key"
 )
 
+// Route names of the resident's terms and settings. The gate of pending
+// terms (termsGate) lets only the first four through.
+const (
+	routeTerms               = "terms"
+	routeTermsAccept         = "terms-accept"
+	routeDeleteMailbox       = "delete-mailbox"
+	routeDeleteMailboxSubmit = "delete-mailbox-submit"
+	routeSettings            = "settings"
+	routeSettingsNotify      = "settings-notifications"
+)
+
 // idPattern matches a store id: 128 bits in lowercase hex.
 const idPattern = "[0-9a-f]{32}"
 
@@ -150,6 +167,12 @@ func (s *Server) routes() {
 	// allow HEAD, which changes nothing on them.
 	r.Handle("/letters/{id:"+idPattern+"}", s.withMailbox(s.letter)).Methods(http.MethodGet).Name(routeLetter)
 	r.Handle("/letters/{id:"+idPattern+"}/documents/{n:[0-9]{1,5}}", s.withMailbox(s.document)).Methods(http.MethodGet, http.MethodHead).Name(routeDocument)
+	r.Handle("/terms", s.withMailbox(s.termsPage)).Methods(http.MethodGet, http.MethodHead).Name(routeTerms)
+	r.Handle("/terms/accept", s.withMailbox(s.termsAccept)).Methods(http.MethodPost).Name(routeTermsAccept)
+	r.Handle("/settings", s.withMailbox(s.settingsPage)).Methods(http.MethodGet, http.MethodHead).Name(routeSettings)
+	r.Handle("/settings/notifications", s.withMailbox(s.settingsNotifications)).Methods(http.MethodPost).Name(routeSettingsNotify)
+	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxPage)).Methods(http.MethodGet, http.MethodHead).Name(routeDeleteMailbox)
+	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxSubmit)).Methods(http.MethodPost).Name(routeDeleteMailboxSubmit)
 	r.Handle("/static/{hash:[0-9a-f]+}/{file}", http.HandlerFunc(s.staticFile)).Methods(http.MethodGet, http.MethodHead).Name(routeStatic)
 	r.Handle("/healthz", http.HandlerFunc(s.healthz)).Methods(http.MethodGet, http.MethodHead).Name(routeHealth)
 

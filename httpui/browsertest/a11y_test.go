@@ -266,19 +266,19 @@ func TestKeyboard(t *testing.T) {
 			}
 			tb.do(chromedp.KeyEvent(annaPassword+kb.Enter), chromedp.WaitVisible(chromedp.CSS("main .inbox")))
 
-			// The inbox: skip link, the site's name, Sign out, then the
-			// letters from the newest down.
+			// The inbox: skip link, the site's name, the navigation, Sign
+			// out, then the letters from the newest down.
+			want := []string{"Skip to content", "Postkasse", "Inbox", "Settings", "Sign out"}
 			lines := tb.inboxLines()
-			stops = tb.tabThrough(3 + len(lines))
-			want := []string{"Skip to content", "Postkasse", "Sign out"}
+			stops = tb.tabThrough(len(want) + len(lines))
 			for i, w := range want {
 				if stops[i].Text != w {
 					t.Errorf("inbox Tab %d: %s, want %q", i+1, stops[i], w)
 				}
 			}
 			for i, l := range lines {
-				if s := stops[3+i]; s.Href != l.Href {
-					t.Errorf("inbox Tab %d: %s, want the letter %q", 4+i, s, l.Subject)
+				if s := stops[len(want)+i]; s.Href != l.Href {
+					t.Errorf("inbox Tab %d: %s, want the letter %q", len(want)+1+i, s, l.Subject)
 				}
 			}
 			checkOrder(t, "inbox", stops[1:]) // the skip link sits over the header
@@ -297,8 +297,8 @@ func TestKeyboard(t *testing.T) {
 			// The letter page, in order, down to the receipt, which opens
 			// with Enter.
 			tb.do(chromedp.Navigate(a.url + "/letters/" + a.letter(letterSchool).ID))
-			stops = tb.tabThrough(3 + 1 + 2*4 + 1)
-			if stops[3].Text != "← Back to inbox" || stops[len(stops)-1].Text != "Delivery receipt" {
+			stops = tb.tabThrough(len(want) + 1 + 2*4 + 1)
+			if stops[len(want)].Text != "← Back to inbox" || stops[len(stops)-1].Text != "Delivery receipt" {
 				t.Errorf("letter page stops: %v", stops)
 			}
 			checkOrder(t, "letter", stops[1:])

@@ -1,0 +1,132 @@
+package httpui
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/postkasse/postkasse/store"
+)
+
+// termsView is the data of the terms page.
+type termsView struct {
+	// Terms is the version shown: the one to accept when Pending, else
+	// the one in force. Zero (Version 0) before any is in force.
+	Terms store.Terms
+	// Effective is the date it took effect, in words ("1 March 2027").
+	Effective string
+	// Pending: the resident must accept Terms before using the mailbox.
+	Pending bool
+	// Changed: the resident accepted a version that is not the one in
+	// force (any more); Terms is the newer one.
+	Changed bool
+	// Accepted is when the resident accepted the version shown, in words;
+	// "" when pending or never.
+	Accepted string
+}
+
+// termsGateOpen are the routes a resident with pending terms may use:
+// the terms themselves, and deleting the mailbox instead of accepting.
+// (Logout and static files need no session, so the gate never sees them.)
+var termsGateOpen = map[string]bool{
+	routeTerms: true, routeTermsAccept: true, routeDeleteMailbox: true, routeDeleteMailboxSubmit: true,
+}
+
+// termsGate sends a resident who has not accepted the terms of use in
+// force to the terms page, from every route but those of termsGateOpen
+// (DESIGN.md, "Policy": after the effective date the resident accepts to
+// go on). It reports whether it answered the request.
+func (s *Server) termsGate(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) bool {
+	if termsGateOpen[routeName(r)] {
+		return false
+	}
+	_, pending, err := mb.PendingTerms()
+	if err != nil {
+		resident := mb.Resident()
+		s.pageError(w, r, &resident, err)
+		return true
+	}
+	if pending {
+		http.Redirect(w, r, s.mustURL(routeTerms), http.StatusSeeOther)
+		return true
+	}
+	return false
+}
+
+// termsPage shows the terms of use in full: the version to accept, with
+// the choice of accepting it or deleting the mailbox, or else the version
+// in force.
+func (s *Server) termsPage(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+	s.renderTerms(w, r, mb, http.StatusOK, false)
+}
+
+// termsAccept records the resident's acceptance of the version the form
+// showed. When that is no longer the version in force, the page shows the
+// new one to accept instead.
+func (s *Server) termsAccept(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+	form := parseTermsForm(w, r)
+	err := mb.AcceptTerms(form.Version)
+	switch {
+	case errors.Is(err, store.ErrTermsOutdated):
+		s.renderTerms(w, r, mb, http.StatusConflict, true)
+	case err != nil:
+		resident := mb.Resident()
+		s.pageError(w, r, &resident, err)
+	default:
+		http.Redirect(w, r, s.mustURL(routeInbox), http.StatusSeeOther)
+	}
+}
+
+// renderTerms renders the terms page; changed says the resident tried to
+// accept another version than the one shown now.
+func (s *Server) renderTerms(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, status int, changed bool) {
+	resident := mb.Resident()
+	terms, pending, err := mb.PendingTerms()
+	if err != nil {
+		s.pageError(w, r, &resident, err)
+		return
+	}
+	v := termsView{Terms: terms, Pending: pending, Changed: changed && pending}
+	if !pending {
+		if changed {
+			// Nothing to accept (any more): the mailbox is open.
+			http.Redirect(w, r, s.mustURL(routeInbox), http.StatusSeeOther)
+			return
+		}
+		v.Terms, err = s.store.CurrentTerms()
+		if errors.Is(err, store.ErrNotFound) {
+			v.Terms, err = store.Terms{}, nil
+		}
+		if err != nil {
+			s.pageError(w, r, &resident, err)
+			return
+		}
+		version, at, err := s.store.TermsAccepted(resident.ID)
+		if err != nil {
+			s.pageError(w, r, &resident, err)
+			return
+		}
+		if v.Terms.Version > 0 && version >= v.Terms.Version {
+			v.Accepted = longDate(at)
+		}
+	}
+	v.Effective = dateText(v.Terms.EffectiveDate)
+	title := "Terms of use"
+	if pending {
+		title = "New terms of use"
+	}
+	s.render(w, r, status, "terms", view{Title: title, Resident: &resident, Data: v})
+}
+
+// dateText writes a YYYY-MM-DD date in words ("1 March 2027"); one that
+// does not parse as it is.
+func dateText(date string) string {
+	d, err := time.Parse(time.DateOnly, date)
+	if err != nil {
+		return date
+	}
+	return d.Format("2 January 2006")
+}
+
+// longDate writes the date of t, in the server's time zone, in words.
+func longDate(t time.Time) string { return t.Local().Format("2 January 2006") }
