@@ -21,6 +21,13 @@
 // §4.1.3.2); over plain HTTP, which the demo serves on loopback, it is
 // "postkasse". Both are HttpOnly and SameSite=Lax.
 //
+// # Terms of use
+//
+// Once a version of the terms of use is in force that the resident has
+// not accepted, every page that opens the mailbox answers 303 to /terms
+// (termsGate in withMailbox), which shows the text in full with the choice
+// of accepting it or deleting the mailbox; only those pages pass the gate.
+//
 // # Cross-site requests
 //
 // The whole handler is wrapped in net/http's CrossOriginProtection, which
