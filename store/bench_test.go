@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,7 +21,10 @@ import (
 // the same run, a baseline: the same number of bytes appended to a plain
 // file with an fsync every letter (one sender) or every 32 letters (32
 // senders: a perfect group commit). It reports both rates and their ratio,
-// so the figure that matters does not depend on the machine's disk.
+// so the figure that matters does not depend on the machine's disk, and
+// the process's CPU time per letter and share of the CPUs while the store
+// ran (cpu-us/letter, cpu-use), which tell a CPU-bound run from a stalled
+// one.
 //
 //	go test ./store -run '^$' -bench Deliver -benchtime 400x -count 3
 func BenchmarkDeliver(b *testing.B) {
@@ -72,6 +76,7 @@ func benchDeliver(b *testing.B, size, senders int) {
 	var wg sync.WaitGroup
 	b.SetBytes(int64(size))
 	b.ResetTimer()
+	cpu0, cpuOK := processCPU()
 	t0 := time.Now()
 	for g := range senders {
 		wg.Go(func() {
@@ -93,6 +98,7 @@ func benchDeliver(b *testing.B, size, senders int) {
 	}
 	wg.Wait()
 	elapsed := time.Since(t0)
+	cpu1, _ := processCPU()
 	b.StopTimer()
 	baseline += benchBaseline(b, baseFile, b.N-b.N/2, perLetter, syncEvery)
 
@@ -104,6 +110,14 @@ func benchDeliver(b *testing.B, size, senders int) {
 	b.ReportMetric(float64(b.N)/float64(s.commits.Load()-start), "letters/commit")
 	st := s.db.Stats()
 	b.ReportMetric(float64(st.TxStats.GetPageCount())/float64(b.N), "pages/letter")
+	if cpuOK {
+		// The process's CPU time while the store ran (the senders, the
+		// committer, the garbage collector and the kernel's work for the
+		// process), per letter and as a share of the CPUs Go may use.
+		cpu := cpu1 - cpu0
+		b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/letter")
+		b.ReportMetric(cpu.Seconds()/(elapsed.Seconds()*float64(runtime.GOMAXPROCS(0))), "cpu-use")
+	}
 }
 
 // benchBaseline appends n records of perLetter bytes to the file at path,
