@@ -10,7 +10,8 @@ import (
 // deleteMailboxView is the data of the page that deletes the mailbox.
 type deleteMailboxView struct {
 	Error     string
-	Throttled bool
+	Throttled bool // too many wrong passwords: the password was not tried
+	Busy      bool // no password check came free: the password was not tried
 }
 
 // mailboxDeletedView is the data of the page after the deletion.
@@ -26,33 +27,41 @@ func (s *Server) deleteMailboxPage(w http.ResponseWriter, r *http.Request, mb *s
 
 // deleteMailboxSubmit deletes the mailbox and everything in it once the
 // password is right (store.Mailbox.DeleteMailbox), ends the session and
-// says so. Wrong passwords count against the login throttle of the
-// account and the address, so the form cannot be used to guess the
-// password of a session left open.
+// says so. The password check runs like a login's (checkPassword): wrong
+// passwords count against the login throttle of the account and the
+// address, so the form cannot be used to guess the password of a session
+// left open, and it takes one of the slots for password checks at once.
 func (s *Server) deleteMailboxSubmit(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
 	form := parseDeleteMailboxForm(w, r)
-	account, address := resident.NationalID.Number, clientAddress(r)
-	if blocked, wait := s.logins.blocked(account, address); blocked {
-		w.Header().Set("Retry-After", retryAfter(wait))
+	err := s.checkPassword(r.Context(), resident.NationalID.Number, clientAddress(r), func() error {
+		return mb.DeleteMailbox(form.Password)
+	})
+	var throttled *throttledError
+	switch {
+	case errors.As(err, &throttled):
+		w.Header().Set("Retry-After", retryAfter(throttled.wait))
 		s.render(w, r, http.StatusTooManyRequests, "delete-mailbox", view{Title: "Delete your mailbox", Resident: &resident, Data: deleteMailboxView{
-			Error:     "Too many wrong passwords. Wait " + waitText(wait) + " before you try again. Your mailbox was not deleted.",
+			Error:     "Too many wrong passwords. Wait " + waitText(throttled.wait) + " before you try again. Your mailbox was not deleted.",
 			Throttled: true,
 		}})
 		return
-	}
-	err := mb.DeleteMailbox(form.Password)
-	if errors.Is(err, store.ErrBadCredentials) {
-		s.logins.fail(account, address)
+	case errors.Is(err, errBusy):
+		w.Header().Set("Retry-After", retryAfter(busyRetry))
+		s.render(w, r, http.StatusServiceUnavailable, "delete-mailbox", view{Title: "Delete your mailbox", Resident: &resident, Data: deleteMailboxView{
+			Error: msgBusy + " Your mailbox was not deleted.",
+			Busy:  true,
+		}})
+		return
+	case errors.Is(err, store.ErrBadCredentials):
 		s.render(w, r, http.StatusUnauthorized, "delete-mailbox", view{Title: "Delete your mailbox", Resident: &resident, Data: deleteMailboxView{
 			Error: "Wrong password. Your mailbox was not deleted.",
 		}})
 		return
-	} else if err != nil {
+	case err != nil:
 		s.pageError(w, r, &resident, err)
 		return
 	}
-	s.logins.succeed(account)
 	clearSessionCookie(w, r)
 	s.render(w, r, http.StatusOK, "mailbox-deleted", view{Title: "Your mailbox is deleted", Data: mailboxDeletedView{Deleted: longDate(s.clock())}})
 }

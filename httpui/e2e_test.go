@@ -3,7 +3,9 @@ package httpui
 import (
 	"crypto/ed25519"
 	"encoding/base64"
+	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -176,7 +178,9 @@ func TestEndToEnd(t *testing.T) {
 }
 
 // TestSessionCookies checks the cookie's name and attributes over HTTP and
-// HTTPS, and that logging out ends the session on the server.
+// HTTPS — a browser session cookie, without Expires or Max-Age, so closing
+// the browser forgets it — and that logging out ends the session on the
+// server.
 func TestSessionCookies(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
@@ -200,8 +204,12 @@ func TestSessionCookies(t *testing.T) {
 			}
 			c := cookies[0]
 			if c.Name != tc.cookie || c.Secure != tc.secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode ||
-				c.Path != "/" || c.Domain != "" || c.Expires.IsZero() || c.Value == "" {
+				c.Path != "/" || c.Domain != "" || c.Value == "" {
 				t.Fatalf("cookie %+v", c)
+			}
+			if set := resp.Header.Get("Set-Cookie"); !c.Expires.IsZero() || c.MaxAge != 0 ||
+				strings.Contains(strings.ToLower(set), "expires") || strings.Contains(strings.ToLower(set), "max-age") {
+				t.Fatalf("the session cookie outlives the browser: %s", set)
 			}
 			if strings.Contains(resp.Header.Get("Set-Cookie"), password) {
 				t.Fatal("the password is in the cookie")
@@ -229,5 +237,64 @@ func TestSessionCookies(t *testing.T) {
 				t.Errorf("old token after logout: %d", r.StatusCode)
 			}
 		})
+	}
+}
+
+// TestLoginEndsEarlierSession: signing in again in a browser that still
+// has a session ends that session on the server, so it cannot be used
+// from a copy of the old cookie; other browsers' sessions stay, and a
+// cookie that opens nothing does not stop the sign-in.
+func TestLoginEndsEarlierSession(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	e.addResident(nidAnna, "Anna Jensen")
+	form := url.Values{"nationalId": {nidAnna}, "password": {password}}
+	// signIn posts the login form with cookie (when set) and returns the
+	// new session's token.
+	signIn := func(cookie string) string {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, e.httpURL+"/login", strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if cookie != "" {
+			req.AddCookie(&http.Cookie{Name: cookieHTTP, Value: cookie})
+		}
+		r := e.do(e.browser(), req)
+		if r.StatusCode != http.StatusSeeOther || len(r.Cookies()) != 1 || r.Cookies()[0].Value == "" {
+			t.Fatalf("sign in: %d %v", r.StatusCode, r.Cookies())
+		}
+		return r.Cookies()[0].Value
+	}
+	alive := func(token string) bool {
+		t.Helper()
+		mb, err := e.store.OpenSession(token)
+		if errors.Is(err, store.ErrSessionExpired) {
+			return false
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		mb.Close()
+		return true
+	}
+
+	other := signIn("") // another browser
+	first := signIn("")
+	second := signIn(first)
+	if second == first {
+		t.Fatal("signing in again kept the token")
+	}
+	if alive(first) {
+		t.Error("the earlier session is alive after signing in again")
+	}
+	if !alive(second) || !alive(other) {
+		t.Errorf("sessions alive: new %v, other browser's %v; want both", alive(second), alive(other))
+	}
+	// A dead or malformed cookie is no obstacle.
+	for _, cookie := range []string{first, "not-a-token"} {
+		if token := signIn(cookie); !alive(token) {
+			t.Errorf("sign in with cookie %q: the new session is dead", cookie)
+		}
 	}
 }

@@ -63,6 +63,11 @@ type envOptions struct {
 	apiRate    float64
 	apiBurst   int
 	storeClock func() time.Time // the store's clock (sessions); nil = real time
+	// maxPasswordChecks is Config.MaxPasswordChecks.
+	maxPasswordChecks int
+	// adjust, when set, changes the server's unexported settings before
+	// it serves (test hooks).
+	adjust func(*Server)
 }
 
 // testEnv is a real appliance on loopback: a bbolt store in a temporary
@@ -126,9 +131,14 @@ func newEnv(t *testing.T, opts envOptions) *testEnv {
 		Throttle: opts.throttle,
 		APIRate:  opts.apiRate,
 		APIBurst: opts.apiBurst,
+
+		MaxPasswordChecks: opts.maxPasswordChecks,
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if opts.adjust != nil {
+		opts.adjust(srv)
 	}
 	ca, err := crypto.NewCA(cryptorand.Reader, "Postkasse test sender CA", time.Now())
 	if err != nil {

@@ -15,7 +15,8 @@ import (
 type loginView struct {
 	NationalID string
 	Error      string
-	Throttled  bool
+	Throttled  bool // too many failures: the attempt was not tried
+	Busy       bool // no password check came free: the attempt was not tried
 }
 
 // Messages of the login page.
@@ -34,35 +35,60 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "login", view{Title: "Sign in", Data: loginView{}})
 }
 
-// loginSubmit checks the credentials and starts a session. Failures are
-// counted per account and per client address; over the limit, the attempt
-// is refused before the (costly) password check.
+// loginSubmit checks the credentials and starts a session. The check runs
+// under the login throttle and the bound on password checks at once
+// (checkPassword): over either, the attempt is refused before the (costly)
+// password check. A session the browser already had ends, so signing in
+// again leaves no second session alive.
 func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	form := parseLoginForm(w, r)
-	account, address := form.account(), clientAddress(r)
-	if blocked, wait := s.logins.blocked(account, address); blocked {
-		w.Header().Set("Retry-After", retryAfter(wait))
+	var sess store.Session
+	err := s.checkPassword(r.Context(), form.account(), clientAddress(r), func() (err error) {
+		sess, err = s.store.Login(form.NationalID, form.Password)
+		return err
+	})
+	var throttled *throttledError
+	switch {
+	case errors.As(err, &throttled):
+		w.Header().Set("Retry-After", retryAfter(throttled.wait))
 		s.render(w, r, http.StatusTooManyRequests, "login", view{Title: "Sign in", Data: loginView{
 			NationalID: form.NationalID,
-			Error:      "Too many failed attempts to sign in. Wait " + waitText(wait) + " before you try again.",
+			Error:      "Too many failed attempts to sign in. Wait " + waitText(throttled.wait) + " before you try again.",
 			Throttled:  true,
 		}})
 		return
-	}
-	sess, err := s.store.Login(form.NationalID, form.Password)
-	if errors.Is(err, store.ErrBadCredentials) {
-		s.logins.fail(account, address)
+	case errors.Is(err, errBusy):
+		w.Header().Set("Retry-After", retryAfter(busyRetry))
+		s.render(w, r, http.StatusServiceUnavailable, "login", view{Title: "Sign in", Data: loginView{
+			NationalID: form.NationalID,
+			Error:      msgBusy,
+			Busy:       true,
+		}})
+		return
+	case errors.Is(err, store.ErrBadCredentials):
 		s.render(w, r, http.StatusUnauthorized, "login", view{Title: "Sign in", Data: loginView{
 			NationalID: form.NationalID,
 			Error:      msgBadCredentials,
 		}})
 		return
-	} else if err != nil {
+	case err != nil:
 		s.pageError(w, r, nil, err)
 		return
 	}
-	s.logins.succeed(account)
-	setSessionCookie(w, r, sess.Token, sess.Expires)
+	if old := sessionToken(r); old != "" {
+		// The browser's earlier session, if it is still alive. (The store
+		// ends only the session the token's secret opens: a forged
+		// cookie ends nothing.)
+		if err := s.store.Logout(old); err != nil {
+			// Fail closed: no new session while the old one may live on.
+			if err := s.store.Logout(sess.Token); err != nil {
+				s.log.Error("end the new session after a failed sign-out", "err", err)
+			}
+			s.pageError(w, r, nil, fmt.Errorf("end the earlier session: %w", err))
+			return
+		}
+	}
+	setSessionCookie(w, r, sess.Token)
 	http.Redirect(w, r, s.mustURL(routeInbox), http.StatusSeeOther)
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -31,11 +32,19 @@ type Config struct {
 	// same value to both); the settings page tells the resident its
 	// inactivity rule. Zero fields are the defaults of the terms of use.
 	Retention store.RetentionPolicy
+	// MaxPasswordChecks bounds the password checks (logins, and the
+	// password that confirms deleting a mailbox) that run at once: each is
+	// an Argon2id evaluation that holds the KDF's memory, 64 MiB by
+	// default. Zero is runtime.GOMAXPROCS(0), about what the processors
+	// can compute at once anyway. A request waits up to 5 seconds for a
+	// free one, then gets 503 with Retry-After.
+	MaxPasswordChecks int
 }
 
 // ThrottleConfig bounds failed logins in a sliding window. When an account
-// or a client address has had that many failures within the window, the
-// next attempt is refused with 429 without checking the password.
+// or a client address has had that many failures within the window,
+// counting the password checks still under way as failures, the next
+// attempt is refused with 429 without checking the password.
 type ThrottleConfig struct {
 	AccountFailures int           // per national identity number; default 5
 	AddressFailures int           // per client address; default 20
@@ -75,6 +84,15 @@ type Server struct {
 	static  map[string]staticFile // by file name
 	// logins counts failed logins per account and per address.
 	logins *throttle
+	// passwordChecks holds a token for each password check under way; its
+	// capacity is Config.MaxPasswordChecks (password_check.go).
+	passwordChecks chan struct{}
+	// passwordCheckWait is how long a request waits for a free slot
+	// (passwordCheckWait; tests set 0: not at all).
+	passwordCheckWait time.Duration
+	// passwordCheckWaiting, when set (by tests), is called when a request
+	// starts to wait for a slot.
+	passwordCheckWaiting func()
 	// apiLimit is the per-sender token bucket of the API.
 	apiLimit *rateLimiter
 	// retention is Config.Retention with its defaults.
@@ -96,6 +114,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	t := cfg.Throttle.withDefaults()
 	s.logins = newThrottle(s.clock, t.Window, t.AccountFailures, t.AddressFailures)
+	checks := cfg.MaxPasswordChecks
+	if checks <= 0 {
+		checks = runtime.GOMAXPROCS(0)
+	}
+	s.passwordChecks = make(chan struct{}, checks)
+	s.passwordCheckWait = passwordCheckWait
 	rate, burst := cfg.APIRate, cfg.APIBurst
 	if rate <= 0 {
 		rate = DefaultAPIRate

@@ -1,9 +1,6 @@
 package httpui
 
-import (
-	"net/http"
-	"time"
-)
+import "net/http"
 
 // Session cookie names. The __Host- prefix (RFC 6265bis §4.1.3.2) makes a
 // browser accept the cookie only with Secure, Path=/ and no Domain, so no
@@ -29,14 +26,16 @@ func sessionToken(r *http.Request) string {
 	return c.Value
 }
 
-// setSessionCookie sets the cookie that carries a session's token until
-// the session's end.
-func setSessionCookie(w http.ResponseWriter, r *http.Request, token string, expires time.Time) {
+// setSessionCookie sets the cookie that carries a session's token. It is
+// a session cookie in the browser's sense too (no Expires or Max-Age,
+// RFC 6265 §4.1.2): closing the browser — on a shared computer, say —
+// forgets it. The store ends the session itself after its idle time or
+// lifetime, whatever the browser keeps.
+func setSessionCookie(w http.ResponseWriter, r *http.Request, token string) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     cookieName(r),
 		Value:    token,
 		Path:     "/",
-		Expires:  expires,
 		Secure:   r.TLS != nil,
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,

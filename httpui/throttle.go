@@ -5,9 +5,16 @@ import (
 	"time"
 )
 
-// throttle counts failed logins per account and per client address in a
+// throttle counts failed password checks (logins, and the password that
+// confirms deleting a mailbox) per account and per client address in a
 // sliding window. It lives in memory: a restart forgets it, which costs an
 // attacker a restart of the server, not a bypass.
+//
+// A check is reserved before the password is tried and settled after
+// (reserve), and checks under way count against the limit like failures:
+// otherwise attempts sent at the same time would all pass before the
+// first failure was counted, and a burst of N guesses would get N checks
+// whatever the limit.
 type throttle struct {
 	clock      func() time.Time
 	window     time.Duration
@@ -17,42 +24,90 @@ type throttle struct {
 	mu        sync.Mutex
 	accounts  map[string][]time.Time // failure times, oldest first
 	addresses map[string][]time.Time
-	lastSweep time.Time
+	// pendingAccounts and pendingAddresses count the checks under way
+	// (reserved, not yet settled); a key is absent at zero.
+	pendingAccounts  map[string]int
+	pendingAddresses map[string]int
+	lastSweep        time.Time
 }
 
 func newThrottle(clock func() time.Time, window time.Duration, perAccount, perAddress int) *throttle {
 	return &throttle{
 		clock: clock, window: window, perAccount: perAccount, perAddress: perAddress,
 		accounts: map[string][]time.Time{}, addresses: map[string][]time.Time{},
+		pendingAccounts: map[string]int{}, pendingAddresses: map[string]int{},
 	}
 }
 
-// blocked reports whether a login for account from address must be refused
-// without trying it, and if so how long until the next attempt is allowed.
-func (t *throttle) blocked(account, address string) (bool, time.Duration) {
+// reserve books one password check for account from address. It refuses
+// (ok false, with how long to wait) when the account or the address
+// already has as many failures in the window plus checks under way as its
+// limit. Otherwise the check counts as under way for both until done is
+// called, exactly once, with whether the password was wrong; done(true)
+// records a failure. A caller that checks no password after all (the
+// server was busy, the store failed) calls done(false).
+func (t *throttle) reserve(account, address string) (ok bool, wait time.Duration, done func(failed bool)) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.clock()
-	var wait time.Duration
-	if w := t.waitFor(t.accounts, account, t.perAccount, now); w > wait {
+	if w := t.waitFor(t.accounts, t.pendingAccounts, account, t.perAccount, now); w > wait {
 		wait = w
 	}
-	if w := t.waitFor(t.addresses, address, t.perAddress, now); w > wait {
+	if w := t.waitFor(t.addresses, t.pendingAddresses, address, t.perAddress, now); w > wait {
 		wait = w
 	}
-	return wait > 0, wait
+	if wait > 0 {
+		return false, wait, nil
+	}
+	t.pendingAccounts[account]++
+	t.pendingAddresses[address]++
+	var once sync.Once
+	return true, 0, func(failed bool) {
+		once.Do(func() { t.settle(account, address, failed) })
+	}
 }
 
-// waitFor returns how long until key has fewer than limit failures in the
-// window; 0 when it has already.
-func (t *throttle) waitFor(m map[string][]time.Time, key string, limit int, now time.Time) time.Duration {
+// settle ends a check that reserve booked.
+func (t *throttle) settle(account, address string, failed bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	decrement(t.pendingAccounts, account)
+	decrement(t.pendingAddresses, address)
+	if !failed {
+		return
+	}
+	now := t.clock()
+	t.add(t.accounts, account, t.perAccount, now)
+	t.add(t.addresses, address, t.perAddress, now)
+	if now.Sub(t.lastSweep) > t.window {
+		t.sweep(now)
+	}
+}
+
+func decrement(m map[string]int, key string) {
+	if m[key] <= 1 {
+		delete(m, key)
+		return
+	}
+	m[key]--
+}
+
+// waitFor returns how long until key, counting its checks under way as
+// failures now, has fewer than limit failures in the window; 0 when it
+// has already.
+func (t *throttle) waitFor(m map[string][]time.Time, pending map[string]int, key string, limit int, now time.Time) time.Duration {
 	times := t.prune(m, key, now)
-	if len(times) < limit {
+	n := len(times) + pending[key]
+	if n < limit {
 		return 0
 	}
-	// The window must slide past the failure that keeps the count at
-	// the limit.
-	return times[len(times)-limit].Add(t.window).Sub(now)
+	// The window must slide past the failure that keeps the count at the
+	// limit; when that is a check under way, a whole window.
+	i := n - limit
+	if i >= len(times) {
+		return t.window
+	}
+	return times[i].Add(t.window).Sub(now)
 }
 
 // prune drops the failures of key that have left the window.
@@ -71,18 +126,6 @@ func (t *throttle) prune(m map[string][]time.Time, key string, now time.Time) []
 	return times
 }
 
-// fail records a failed login.
-func (t *throttle) fail(account, address string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.clock()
-	t.add(t.accounts, account, t.perAccount, now)
-	t.add(t.addresses, address, t.perAddress, now)
-	if now.Sub(t.lastSweep) > t.window {
-		t.sweep(now)
-	}
-}
-
 // add appends a failure, keeping no more than limit of them: older ones
 // can no longer change the answer.
 func (t *throttle) add(m map[string][]time.Time, key string, limit int, now time.Time) {
@@ -93,7 +136,7 @@ func (t *throttle) add(m map[string][]time.Time, key string, limit int, now time
 	m[key] = times
 }
 
-// succeed forgets an account's failures after a successful login. The
+// succeed forgets an account's failures after a right password. The
 // address keeps its count: one good password must not reset an address
 // that tries many accounts.
 func (t *throttle) succeed(account string) {
@@ -103,7 +146,8 @@ func (t *throttle) succeed(account string) {
 }
 
 // sweep drops every key whose failures have all left the window, so the
-// maps stay as small as the recent failures.
+// maps stay as small as the recent failures. (The maps of checks under
+// way hold only keys with a check in progress.)
 func (t *throttle) sweep(now time.Time) {
 	for k := range t.accounts {
 		t.prune(t.accounts, k, now)

@@ -10,8 +10,8 @@
 //     PDF document, sign out; after that the back button shows no mail
 //     (every page is no-store) and the session is dead on the server.
 //   - TestHTTPSSession: over HTTPS the session is a __Host- cookie
-//     (Secure, HttpOnly, SameSite=Lax, host-only), ended on the server by
-//     signing out.
+//     (Secure, HttpOnly, SameSite=Lax, host-only) without an expiry, so
+//     closing the browser forgets it; signing out ends it on the server.
 //   - TestLoginRefusals: a wrong password and, after repeated failures,
 //     the throttle each show a clear message on the login page.
 //   - TestCrossSite: forms that another origin's page submits to /login

@@ -347,8 +347,10 @@ func (tb *tab) download(a *appliance, step chromedp.Action[chromedp.Void]) (stri
 }
 
 // TestHTTPSSession: over HTTPS the browser keeps the session in a
-// __Host- cookie (Secure, HttpOnly, SameSite=Lax, Path=/, this host only),
-// and signing out there ends it on the server as well.
+// __Host- cookie (Secure, HttpOnly, SameSite=Lax, Path=/, this host only)
+// that is a session cookie to the browser too (no expiry: closing the
+// browser forgets it), and signing out there ends it on the server as
+// well.
 func TestHTTPSSession(t *testing.T) {
 	t.Parallel()
 	a := newAppliance(t, applianceOptions{https: true})
@@ -357,7 +359,7 @@ func TestHTTPSSession(t *testing.T) {
 	tb.login(annaNID, annaPassword)
 	c := tb.sessionCookie(a)
 	if c == nil || c.Name != "__Host-postkasse" || !c.Secure || !c.HTTPOnly || c.SameSite != network.CookieSameSiteLax ||
-		c.Path != "/" || c.Domain != "127.0.0.1" {
+		c.Path != "/" || c.Domain != "127.0.0.1" || !c.Session || c.Expires != -1 {
 		t.Fatalf("session cookie over HTTPS: %+v", c)
 	}
 	if secure := eval[bool](tb, `window.isSecureContext`); !secure {

@@ -14,20 +14,18 @@ import (
 	"github.com/postkasse/postkasse/store"
 )
 
-// TestReviewLoginThrottleConcurrent (security review): the throttle is
-// checked (throttle.blocked) before the password check and a failure is
-// counted (throttle.fail) only after it, with the lock released in
-// between. Attempts sent at the same time all pass the check before the
-// first failure is counted, so an attacker who sends N guesses in
-// parallel gets N password checks, however low the limit: with
-// AccountFailures 3, a burst of 16 must still give at most 3 password
-// checks (401) and 429 for the rest.
+// TestLoginThrottleConcurrent: attempts sent at the same time cannot get
+// past the throttle together. (Found by the security review: checking the
+// throttle before the password check and counting the failure after it,
+// with the lock released in between, let every attempt of a burst pass
+// before the first failure was counted, so N parallel guesses got N
+// password checks however low the limit.) With AccountFailures 3, a
+// burst of 16 gives at most 3 password checks (401) and 429 for the rest.
 //
-// The same gap means the number of Argon2id evaluations running at once
-// is unbounded: each takes the KDF's memory (64 MiB by default), so a few
-// hundred parallel login requests from one client exhaust the machine's
-// memory before the per-address limit (20) can refuse anything.
-func TestReviewLoginThrottleConcurrent(t *testing.T) {
+// The same gap left the number of Argon2id evaluations at once unbounded
+// (64 MiB each by default); Config.MaxPasswordChecks bounds them now
+// (TestPasswordChecksBusy).
+func TestLoginThrottleConcurrent(t *testing.T) {
 	t.Parallel()
 	// Argon2id costly enough (a few ms) that parallel attempts overlap,
 	// as they always do with the default 64 MiB, 3 passes.

@@ -1,0 +1,119 @@
+package httpui
+
+import (
+	"net/http"
+	"net/url"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPasswordChecksBusy: with every slot for password checks taken, a
+// sign-in and a mailbox deletion are answered 503 with Retry-After and a
+// clear message, without trying the password and without counting against
+// the throttle; once a slot is free, both work again.
+func TestPasswordChecksBusy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{
+		throttle:          ThrottleConfig{AccountFailures: 1, AddressFailures: 100},
+		maxPasswordChecks: 1,
+		// No waiting for a slot: the test holds the only one.
+		adjust: func(s *Server) { s.passwordCheckWait = 0 },
+	})
+	e.addResident(nidAnna, "Anna Jensen")
+	b := e.browser()
+	e.login(b, e.httpURL, nidAnna)
+	logins := e.auditCount("login")
+
+	e.server.passwordChecks <- struct{}{} // take the only slot
+	other := e.browser()
+	r := e.postForm(other, e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {password}}, nil)
+	if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") != "5" {
+		t.Fatalf("sign in while busy: %d, Retry-After %q", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+	for _, want := range []string{"Service busy", "The service is busy; try again in a moment.", `value="` + nidAnna + `"`} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("the busy login page lacks %q:\n%s", want, r.body)
+		}
+	}
+	if len(r.Cookies()) != 0 || e.auditCount("login") != logins {
+		t.Fatalf("a sign-in while busy started a session: cookies %v, %d logins", r.Cookies(), e.auditCount("login")-logins)
+	}
+	r = e.postForm(b, e.httpURL+"/settings/delete", url.Values{"password": {password}}, nil)
+	if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") != "5" ||
+		!strings.Contains(r.body, "The service is busy; try again in a moment. Your mailbox was not deleted.") ||
+		strings.Contains(r.body, `aria-invalid="true"`) {
+		t.Fatalf("delete while busy: %d, Retry-After %q\n%s", r.StatusCode, r.Header.Get("Retry-After"), r.body)
+	}
+	if r := e.get(b, e.httpURL+"/"); r.StatusCode != http.StatusOK {
+		t.Fatalf("the inbox after a delete while busy: %d", r.StatusCode)
+	}
+	// Busy answers, wrong password or not, are no failures: with a limit
+	// of one, the next wrong password is still checked.
+	e.postForm(other, e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {"wrong password!"}}, nil)
+
+	<-e.server.passwordChecks // free it
+	if r := e.postForm(other, e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {"wrong password!"}}, nil); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a wrong password after the busy answers: %d, want 401", r.StatusCode)
+	}
+	if r := e.postForm(other, e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {password}}, nil); r.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("after one failure with a limit of one: %d, want 429", r.StatusCode)
+	}
+}
+
+// TestPasswordCheckWaitsForSlot: a sign-in that finds every slot taken
+// waits for one to come free instead of failing at once.
+func TestPasswordCheckWaitsForSlot(t *testing.T) {
+	t.Parallel()
+	waiting := make(chan struct{}, 1)
+	e := newEnv(t, envOptions{
+		maxPasswordChecks: 1,
+		adjust:            func(s *Server) { s.passwordCheckWaiting = func() { waiting <- struct{}{} } },
+	})
+	e.addResident(nidAnna, "Anna Jensen")
+
+	e.server.passwordChecks <- struct{}{} // take the only slot
+	type result struct {
+		status int
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		c := e.browser()
+		resp, err := c.PostForm(e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {password}})
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		resp.Body.Close()
+		done <- result{status: resp.StatusCode}
+	}()
+	select {
+	case <-waiting:
+	case r := <-done:
+		t.Fatalf("the sign-in did not wait for the slot: %d %v", r.status, r.err)
+	case <-time.After(30 * time.Second): // a failsafe, not a timing
+		t.Fatal("the sign-in never waited for a slot")
+	}
+	<-e.server.passwordChecks // free it
+	if r := <-done; r.err != nil || r.status != http.StatusSeeOther {
+		t.Fatalf("sign in after waiting: %d %v, want 303", r.status, r.err)
+	}
+}
+
+// TestMaxPasswordChecks: the bound is Config.MaxPasswordChecks, by default
+// one check per processor Go runs on.
+func TestMaxPasswordChecks(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	for _, tc := range []struct{ config, want int }{{0, runtime.GOMAXPROCS(0)}, {-1, runtime.GOMAXPROCS(0)}, {3, 3}} {
+		srv, err := New(Config{Store: e.store, MaxPasswordChecks: tc.config})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cap(srv.passwordChecks); got != tc.want {
+			t.Errorf("MaxPasswordChecks %d: %d slots, want %d", tc.config, got, tc.want)
+		}
+	}
+}
