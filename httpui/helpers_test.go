@@ -227,13 +227,34 @@ func (e *testEnv) addSender(name, org string) *testSender {
 }
 
 // certClient returns an HTTPS client that trusts the environment's CA and
-// presents a client certificate issued by ca.
+// presents a client certificate issued by ca (issueClient, for an hour).
 func (e *testEnv) certClient(ca *crypto.CA, name, org string) (*http.Client, *x509.Certificate) {
 	e.t.Helper()
-	certPEM, keyPEM, cert, err := ca.IssueClient(cryptorand.Reader, name, org, time.Now(), time.Hour)
+	certPEM, keyPEM, cert := e.issueClient(ca, name, org, time.Hour)
+	return e.pairClient(certPEM, keyPEM), cert
+}
+
+// issueClient issues a client certificate from ca that is valid both at
+// the real time, which the TLS handshake checks, and at the server's
+// clock (e.clock, a fixed day), which the API checks on every request:
+// from the earlier of the two until validity after the later.
+func (e *testEnv) issueClient(ca *crypto.CA, name, org string, validity time.Duration) (certPEM, keyPEM []byte, cert *x509.Certificate) {
+	e.t.Helper()
+	from, to := time.Now(), e.clock.Now()
+	if to.Before(from) {
+		from, to = to, from
+	}
+	certPEM, keyPEM, cert, err := ca.IssueClient(cryptorand.Reader, name, org, from, to.Sub(from)+validity)
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	return certPEM, keyPEM, cert
+}
+
+// pairClient returns an HTTPS client that trusts the environment's CA and
+// presents the client certificate certPEM with its key.
+func (e *testEnv) pairClient(certPEM, keyPEM []byte) *http.Client {
+	e.t.Helper()
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		e.t.Fatal(err)
@@ -244,7 +265,7 @@ func (e *testEnv) certClient(ca *crypto.CA, name, org string) (*http.Client, *x5
 	return e.client(&tls.Config{
 		RootCAs:              e.ca.Pool(),
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &pair, nil },
-	}), cert
+	})
 }
 
 // client returns an HTTP client with its own connections and no redirects

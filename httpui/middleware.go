@@ -152,14 +152,23 @@ type senderHandler func(w http.ResponseWriter, r *http.Request, sender store.Sen
 // applies its rate limit. The certificate was verified against the sender
 // CA in the handshake (TLSConfig); a connection without a verified chain —
 // plain HTTP, no certificate, or a listener that does not verify — is
-// refused here whatever certificate it shows.
+// refused here whatever certificate it shows. The handshake checked the
+// certificate's validity only at its own time, and a client may keep one
+// connection for as long as it likes, so every request checks it again.
 func (s *Server) withSender(h senderHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.PeerCertificates) == 0 {
 			s.writeProblem(w, r, problemUnauthenticated("a client certificate issued by the sender CA is required"))
 			return
 		}
-		sender, err := s.store.SenderByCertificate(r.TLS.PeerCertificates[0])
+		leaf := r.TLS.PeerCertificates[0]
+		// RFC 5280 §4.1.2.5: both ends of the validity period are
+		// inclusive.
+		if now := s.clock(); now.Before(leaf.NotBefore) || now.After(leaf.NotAfter) {
+			s.writeProblem(w, r, problemUnauthenticated("the client certificate has expired or is not yet valid"))
+			return
+		}
+		sender, err := s.store.SenderByCertificate(leaf)
 		switch {
 		case errors.Is(err, store.ErrUnknownSender):
 			s.writeProblem(w, r, problemUnauthenticated("the client certificate is bound to no sender"))
