@@ -3,8 +3,11 @@ package httpui
 import (
 	"mime"
 	"net/http"
+	"path"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/gorilla/mux"
 
@@ -21,6 +24,53 @@ func inlineSafe(contentType string) bool {
 		return true
 	}
 	return false
+}
+
+// documentExtensions are the file name extensions a document of each
+// type may keep; the first is the one it gets otherwise.
+var documentExtensions = map[string][]string{
+	"application/pdf": {".pdf"},
+	"text/plain":      {".txt"},
+	"text/html":       {".html", ".htm"},
+	"image/png":       {".png"},
+	"image/jpeg":      {".jpg", ".jpeg"},
+}
+
+// documentFileName is the name a document is shown and saved under: the
+// sender's name without Unicode format characters (Cf: U+202E
+// RIGHT-TO-LEFT OVERRIDE makes "Faktura\u202Efdp.bat" read
+// "Fakturatab.pdf") or control characters, and with the extension of the
+// type the store checked its content against. The resident's system
+// chooses what opens a saved file by its extension, so a text/plain
+// document named "invoice.hta" would run as an HTML application; it is
+// saved as "invoice.txt". A type without extensions here (the store
+// accepts none) gets ".bin", which nothing opens by itself.
+func documentFileName(name, contentType string) string {
+	name = strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Cf, r) || unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, name)
+	base, ext := name, path.Ext(name)
+	if strings.ContainsRune(ext, ' ') {
+		ext = "" // "Letter from Dr. Smith" has no extension
+	}
+	base = strings.TrimSuffix(base, ext)
+	// Leading dots would hide the file on Unix; trailing dots and spaces
+	// are dropped by Windows.
+	base = strings.Trim(base, ". ")
+	if base == "" {
+		base = "document"
+	}
+	exts, ok := documentExtensions[contentType]
+	if !ok {
+		return base + ".bin"
+	}
+	if !slices.Contains(exts, strings.ToLower(ext)) {
+		ext = exts[0]
+	}
+	return base + ext
 }
 
 // document serves one document of a letter: in place where that is safe
@@ -44,7 +94,7 @@ func (s *Server) document(w http.ResponseWriter, r *http.Request, mb *store.Mail
 	}
 	// RFC 6266 with RFC 2231/8187 encoding: mime.FormatMediaType writes
 	// filename*=utf-8''… for a name that is not ASCII.
-	cd := mime.FormatMediaType(disposition, map[string]string{"filename": doc.Name})
+	cd := mime.FormatMediaType(disposition, map[string]string{"filename": documentFileName(doc.Name, doc.ContentType)})
 	if cd == "" {
 		cd = disposition
 	}

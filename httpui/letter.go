@@ -21,7 +21,7 @@ type letterView struct {
 }
 
 type documentLink struct {
-	Name        string
+	Name        string // as it is saved (documentFileName)
 	Kind        string // "PDF document", "Text" …
 	Label       string // a short type tag: "PDF", "TXT" …
 	Size        string
@@ -47,7 +47,7 @@ func (s *Server) letter(w http.ResponseWriter, r *http.Request, mb *store.Mailbo
 	for _, d := range l.Documents {
 		u := s.mustURL(routeDocument, "id", l.ID, "n", strconv.Itoa(d.Index))
 		link := documentLink{
-			Name: d.Name, Kind: documentKind(d.ContentType), Label: documentLabel(d.ContentType), Size: formatSize(d.Size),
+			Name: documentFileName(d.Name, d.ContentType), Kind: documentKind(d.ContentType), Label: documentLabel(d.ContentType), Size: formatSize(d.Size),
 			Inline: inlineSafe(d.ContentType), URL: u, DownloadURL: u + "?download=1",
 		}
 		v.Documents = append(v.Documents, link)

@@ -183,6 +183,46 @@ func TestThrottleReservation(t *testing.T) {
 	}
 }
 
+func TestDocumentFileName(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, contentType, want string }{
+		{"decision.pdf", "application/pdf", "decision.pdf"},
+		{"Afgørelse – bilag.PDF", "application/pdf", "Afgørelse – bilag.PDF"},
+		{"note.txt", "text/plain", "note.txt"},
+		{"page.htm", "text/html", "page.htm"},
+		{"page.html", "text/html", "page.html"},
+		{"kort.png", "image/png", "kort.png"},
+		{"photo.jpeg", "image/jpeg", "photo.jpeg"},
+		{"photo.JPG", "image/jpeg", "photo.JPG"},
+		// The sender's extension gives way to the type's.
+		{"Faktura-2026.hta", "text/plain", "Faktura-2026.txt"},
+		{"kvittering.html", "text/plain", "kvittering.txt"},
+		{"brev.html", "application/pdf", "brev.pdf"},
+		{"photo.png", "image/jpeg", "photo.jpg"},
+		{"page.txt", "text/html", "page.html"},
+		{"report", "application/pdf", "report.pdf"},
+		{"report.", "application/pdf", "report.pdf"},
+		{"Letter from Dr. Smith", "text/plain", "Letter from Dr. Smith.txt"},
+		{"archive.tar.gz", "application/pdf", "archive.tar.pdf"},
+		// Format and control characters go.
+		{"Faktura\u202Efdp.bat", "text/plain", "Fakturafdp.txt"},
+		{"a\u2066b\u200Fc\u00ADd.pdf", "application/pdf", "abcd.pdf"},
+		{"a\x7fb\u0085c.pdf", "application/pdf", "abc.pdf"},
+		// Nothing left of the name, or a hidden file.
+		{".hta", "text/plain", "document.txt"},
+		{"\u202E.pdf", "application/pdf", "document.pdf"},
+		{"..bashrc", "text/plain", "document.txt"},
+		{"..hidden.pdf", "application/pdf", "hidden.pdf"},
+		{" . ", "text/plain", "document.txt"},
+		// A type the store does not accept.
+		{"run.exe", "application/x-msdownload", "run.bin"},
+	} {
+		if got := documentFileName(tc.name, tc.contentType); got != tc.want {
+			t.Errorf("documentFileName(%q, %s) = %q, want %q", tc.name, tc.contentType, got, tc.want)
+		}
+	}
+}
+
 func TestRateLimiter(t *testing.T) {
 	t.Parallel()
 	c := newFakeClock()

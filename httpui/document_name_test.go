@@ -3,6 +3,7 @@ package httpui
 import (
 	"bytes"
 	"encoding/json"
+	"html"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -13,18 +14,19 @@ import (
 	"unicode"
 )
 
-// TestReviewDownloadNameMatchesType (security review): the file name a
-// resident's browser saves a document under is the sender's, with any
-// extension and any Unicode format character. Only the content is checked
-// against the declared type, so a "text/plain" document (any UTF-8 text:
-// a batch file, an HTA, a script, an HTML page with scripts that were
-// never sanitised because it was not declared HTML) is saved as
-// "….hta" or "….html" by the Download button. With U+202E (RIGHT-TO-LEFT
+// TestDownloadNameMatchesType: a document is saved under a name that ends
+// in the extension of the type its content was checked against, without
+// bidirectional controls, and the letter page shows that name. (Found by
+// the security review: the name was the sender's, with any extension and
+// any Unicode format character. Only the content is checked against the
+// declared type, so a "text/plain" document — any UTF-8 text: a batch
+// file, an HTA, a script, an HTML page with scripts that were never
+// sanitised because it was not declared HTML — was saved as "….hta" or
+// "….html" by the Download button, and with U+202E (RIGHT-TO-LEFT
 // OVERRIDE, a format character that isText lets through) the letter page
-// even shows the name with a harmless-looking ending. The saved name must
-// end in the extension of the type the content was checked against, and
-// carry no bidirectional controls; refusing such a delivery is fine too.
-func TestReviewDownloadNameMatchesType(t *testing.T) {
+// showed the name with a harmless-looking ending.) Refusing such a
+// delivery is fine too.
+func TestDownloadNameMatchesType(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
 	e.addResident(nidAnna, "Anna Jensen")
@@ -71,6 +73,14 @@ func TestReviewDownloadNameMatchesType(t *testing.T) {
 			}
 			if strings.IndexFunc(saved, func(r rune) bool { return unicode.Is(unicode.Cf, r) }) >= 0 {
 				t.Errorf("the saved name %q has a Unicode format (bidi) character", saved)
+			}
+			// The letter page shows the name the document is saved under.
+			page := e.get(b, e.httpURL+"/letters/"+id)
+			if !strings.Contains(page.body, `<span class="document-name">`+html.EscapeString(saved)+`</span>`) {
+				t.Errorf("the letter page does not show the saved name %q", saved)
+			}
+			if strings.ContainsRune(page.body, '\u202E') {
+				t.Error("the letter page shows U+202E")
 			}
 		})
 	}
