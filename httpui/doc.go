@@ -19,7 +19,20 @@
 // resident's private key for one request (store.OpenSession). Over HTTPS
 // the cookie is "__Host-postkasse" (Secure, Path=/, no Domain: RFC 6265bis
 // §4.1.3.2); over plain HTTP, which the demo serves on loopback, it is
-// "postkasse". Both are HttpOnly and SameSite=Lax.
+// "postkasse". Both are HttpOnly and SameSite=Lax, and neither has an
+// expiry: closing the browser forgets the cookie, while the store ends the
+// session itself after its idle time or lifetime. Signing in again ends
+// the session the browser had, so one browser holds one session.
+//
+// # Password checks
+//
+// A password is checked (Argon2id, costly on purpose) to sign in and to
+// delete the mailbox. Each check first reserves its place in the login
+// throttle, which counts failures and checks under way per account and per
+// client address (throttle.go), then takes one of a bounded number of
+// slots for checks at once (Config.MaxPasswordChecks), so neither a burst
+// against one account nor one spread over many can get more checks, or
+// more memory, than allowed (password_check.go).
 //
 // # Terms of use
 //
