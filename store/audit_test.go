@@ -59,14 +59,17 @@ func TestAuditLog(t *testing.T) {
 	start := newFakeClock().Now()
 	resident, sender, letter := "resident:"+r.ID, "sender:"+snd.ID, "letter:"+res.Letter.ID
 	want := []AuditEntry{
-		{1, start, "operator", "add-resident", resident},
-		{2, start.Add(1 * time.Second), "operator", "add-sender", sender},
-		{3, start.Add(2 * time.Second), "operator", "bind-certificate", sender},
-		{4, start.Add(3 * time.Second), sender, "deliver", letter},
-		{5, start.Add(4 * time.Second), resident, "login", resident},
-		{6, start.Add(5 * time.Second), resident, "read", letter},
-		{7, start.Add(6 * time.Second), resident, "logout", resident},
-		{8, start.Add(7 * time.Second), "operator", "revoke-sender", sender},
+		// AddResident is enrolment by the operator and activation by
+		// the resident.
+		{1, start, "operator", "enrol-resident", resident},
+		{2, start, resident, "activate", resident},
+		{3, start.Add(1 * time.Second), "operator", "add-sender", sender},
+		{4, start.Add(2 * time.Second), "operator", "bind-certificate", sender},
+		{5, start.Add(3 * time.Second), sender, "deliver", letter},
+		{6, start.Add(4 * time.Second), resident, "login", resident},
+		{7, start.Add(5 * time.Second), resident, "read", letter},
+		{8, start.Add(6 * time.Second), resident, "logout", resident},
+		{9, start.Add(7 * time.Second), "operator", "revoke-sender", sender},
 	}
 	got, err := s.AuditLog()
 	if err != nil {

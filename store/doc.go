@@ -11,6 +11,12 @@
 //     sealed to the recipient's public key, bound to the letter id, the
 //     recipient id and the sender id. A resident's private key is stored
 //     only wrapped (password, recovery key, session).
+//   - The operator never holds a secret that opens a mailbox. Enrolment
+//     (EnrolResident) makes a pending mailbox without a key pair and a
+//     one-time activation code, of which only a hash is stored; the key
+//     pair, its password wrapping and the recovery key are made when the
+//     resident activates the mailbox (Activate). A pending mailbox takes
+//     no letters, so none is ever sealed to a key from anywhere else.
 //   - A letter is acknowledged (Deliver returns) only after the transaction
 //     that wrote it has committed, which bbolt fsyncs. Concurrent deliveries
 //     are committed together (group commit) by one goroutine, so they share
@@ -19,8 +25,8 @@
 //   - (sender, senderReference) names at most one letter. The same
 //     reference with the same content hash returns the original result;
 //     with another hash it is refused.
-//   - Every delivery, login, logout, first reading and enrolment appends an
-//     audit entry in the same transaction.
+//   - Every delivery, login, logout, first reading, enrolment and
+//     activation appends an audit entry in the same transaction.
 //   - A delivery queues its notifications (outbox) in its own transaction;
 //     a notification holds no subject or content, and no sender name for a
 //     letter marked sensitive.
@@ -44,7 +50,8 @@
 //	                   "signing-seed" → Ed25519 seed of the appliance's receipt key (32 bytes)
 //	                   "created" → RFC 3339 time the database was made
 //	residents          residentID → residentRecord: national id, name, status, public key,
-//	                   password wrapping and recovery wrapping of the private key, times
+//	                   password wrapping and recovery wrapping of the private key, times;
+//	                   while pending (no keys yet): SHA-256 of the activation code, its expiry
 //	residents-by-nid   national id digits → residentID
 //	senders            senderID → senderRecord: name, organisation number, kind, revoked,
 //	                   bound certificates (fingerprint, serial, expiry, revoked)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -12,11 +13,13 @@ import (
 
 // CheckInvariants checks the domain's invariants across buckets, where
 // Check checks bbolt's pages: every letter is in its resident's mailbox
-// index and has its documents, every index entry points to a letter, and
-// a deleted account has only its tombstone left (no name, keys, letters,
-// sessions, preferences, acceptance, notices or notifications). The tests
-// run it after every simulated crash; an auditor can run it on a copy.
-// It returns every problem it finds.
+// index and has its documents, every index entry points to a letter, a
+// pending account has an activation code and no keys (and no other
+// account has an activation code), and a deleted account has only its
+// tombstone left (no name, keys, letters, sessions, preferences,
+// acceptance, notices or notifications). The tests run it after every
+// simulated crash; an auditor can run it on a copy. It returns every
+// problem it finds.
 func (s *Store) CheckInvariants() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -30,6 +33,16 @@ func (s *Store) CheckInvariants() error {
 			residents[rec.ID] = rec
 			if id := tx.Bucket(bucketResidentsByNID).Get([]byte(rec.NationalID)); string(id) != rec.ID {
 				bad("resident %s: residents-by-nid has %q", rec.ID, id)
+			}
+			if rec.Status == ResidentPending {
+				if rec.PublicKey != nil || rec.PasswordWrap != nil || rec.RecoveryWrap != nil {
+					bad("pending resident %s: has keys", rec.ID)
+				}
+				if len(rec.ActivationHash) != sha256.Size || rec.ActivationExpires.IsZero() {
+					bad("pending resident %s: no activation code", rec.ID)
+				}
+			} else if rec.ActivationHash != nil || !rec.ActivationExpires.IsZero() {
+				bad("resident %s (%s): an activation code left", rec.ID, rec.Status)
 			}
 			if rec.Status == ResidentDeleted {
 				if rec.Name != "" || rec.PublicKey != nil || rec.PasswordWrap != nil || rec.RecoveryWrap != nil {

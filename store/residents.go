@@ -21,11 +21,15 @@ type residentRecord struct {
 	NationalID   string
 	Name         string
 	Status       ResidentStatus
-	PublicKey    []byte
-	PasswordWrap []byte // crypto password wrapping of the private key
-	RecoveryWrap []byte // crypto recovery wrapping of the private key
+	PublicKey    []byte // nil while pending
+	PasswordWrap []byte // crypto password wrapping of the private key; nil while pending
+	RecoveryWrap []byte // crypto recovery wrapping of the private key; nil while pending
 	Created      time.Time
 	LastLogin    time.Time
+	// While pending (activation.go): the hash of the activation code and
+	// when the code expires. Both are deleted on activation.
+	ActivationHash    []byte    `json:",omitempty"`
+	ActivationExpires time.Time `json:",omitzero"`
 }
 
 func (r *residentRecord) resident() Resident {
@@ -36,6 +40,8 @@ func (r *residentRecord) resident() Resident {
 		Status:     r.Status,
 		Created:    r.Created,
 		LastLogin:  r.LastLogin,
+
+		ActivationExpires: r.ActivationExpires,
 	}
 	copy(out.PublicKey[:], r.PublicKey)
 	return out
@@ -51,65 +57,46 @@ func checkPassword(password string) error {
 	return nil
 }
 
-// AddResident enrols a resident: it makes the key pair, wraps the private
-// key with the password and with a new recovery key, and stores the
-// resident. The recovery key is returned once, to be shown to the
-// resident; it is not stored.
+// AddResident enrols a resident and activates the mailbox at once with
+// the given password: EnrolResident followed by Activate, for the demo and
+// for tests. The caller learns the password and the recovery key, which
+// open every letter of the resident, in the database and in every backup:
+// never use it for production enrolment, where the operator must not hold
+// either (use EnrolResident and let the resident activate the mailbox).
+//
+// The number, name and password are checked first, and a number that has
+// a resident (a pending one too) is ErrExists, so a refused call changes
+// nothing. The recovery key is returned once; it is not stored.
 func (s *Store) AddResident(nid NationalID, name, password string) (Resident, crypto.RecoveryKey, error) {
-	var rk crypto.RecoveryKey
-	name = normaliseSpaces(name)
-	if nid.IsZero() {
-		return Resident{}, rk, invalid("nationalId", "missing")
-	}
-	if name == "" || len(name) > 200 || !utf8.ValidString(name) {
-		return Resident{}, rk, invalid("name", "between 1 and 200 bytes of text")
+	if err := checkEnrolment(nid, normaliseSpaces(name)); err != nil {
+		return Resident{}, crypto.RecoveryKey{}, err
 	}
 	if err := checkPassword(password); err != nil {
-		return Resident{}, rk, err
+		return Resident{}, crypto.RecoveryKey{}, err
 	}
-	priv, err := crypto.GenerateKeyPair(s.rand)
-	if err != nil {
-		return Resident{}, rk, err
+	var exists bool
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		exists = tx.Bucket(bucketResidentsByNID).Get([]byte(nid.Number)) != nil
+		return nil
+	}); err != nil {
+		return Resident{}, crypto.RecoveryKey{}, err
 	}
-	defer priv.Zero()
-	if rk, err = crypto.NewRecoveryKey(s.rand); err != nil {
-		return Resident{}, rk, err
+	if exists {
+		return Resident{}, crypto.RecoveryKey{}, fmt.Errorf("resident %s: %w", nid, ErrExists)
 	}
-	pwWrap, err := crypto.WrapWithPassword(s.rand, priv, []byte(password), s.kdf)
-	if err != nil {
-		return Resident{}, rk, err
-	}
-	rkWrap, err := crypto.WrapWithRecoveryKey(s.rand, priv, rk)
-	if err != nil {
-		return Resident{}, rk, err
-	}
-	id, err := s.newID()
-	if err != nil {
-		return Resident{}, rk, err
-	}
-	pub := priv.Public()
-	now := s.now()
-	rec := residentRecord{
-		ID: id, Country: nid.Country, NationalID: nid.Number, Name: name, Status: ResidentActive,
-		PublicKey: pub[:], PasswordWrap: pwWrap, RecoveryWrap: rkWrap, Created: now,
-	}
-	err = s.update(func(tx *bolt.Tx) error {
-		byNID := tx.Bucket(bucketResidentsByNID)
-		if byNID.Get([]byte(nid.Number)) != nil {
-			return fmt.Errorf("resident %s: %w", nid, ErrExists)
-		}
-		if err := byNID.Put([]byte(nid.Number), []byte(id)); err != nil {
-			return err
-		}
-		if err := putJSON(tx.Bucket(bucketResidents), []byte(id), &rec); err != nil {
-			return err
-		}
-		return s.appendAudit(tx, now, "operator", "add-resident", "resident:"+id)
-	})
+	r, code, err := s.EnrolResident(nid, name)
 	if err != nil {
 		return Resident{}, crypto.RecoveryKey{}, err
 	}
-	return rec.resident(), rk, nil
+	rk, err := s.Activate(nid.String(), code, password)
+	if err != nil {
+		return Resident{}, crypto.RecoveryKey{}, fmt.Errorf("activate resident %s: %w", r.ID, err)
+	}
+	if r, err = s.Resident(r.ID); err != nil {
+		clear(rk[:])
+		return Resident{}, crypto.RecoveryKey{}, err
+	}
+	return r, rk, nil
 }
 
 func getResident(tx *bolt.Tx, id string) (*residentRecord, error) {
@@ -173,7 +160,7 @@ func (s *Store) Residents() ([]Resident, error) {
 }
 
 // IsDigital reports whether the person takes digital post here: false when
-// there is no mailbox, or it is reserved, closed or deceased. This is the
+// there is no mailbox, or it is pending, reserved, closed or deceased. This is the
 // sender API's recipient lookup.
 func (s *Store) IsDigital(nid NationalID) (bool, error) {
 	var digital bool

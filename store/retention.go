@@ -490,6 +490,8 @@ func (s *Store) RecordDeath(nid NationalID, died time.Time) (Resident, error) {
 			return fmt.Errorf("resident %s: the account was deleted: %w", nid, ErrNotFound)
 		}
 		res.Status = ResidentDeceased
+		// A mailbox still pending can no longer be activated.
+		res.ActivationHash, res.ActivationExpires = nil, time.Time{}
 		if err := putJSON(tx.Bucket(bucketResidents), []byte(res.ID), res); err != nil {
 			return err
 		}

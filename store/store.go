@@ -54,6 +54,9 @@ type Options struct {
 	// Sessions bound how long a login lasts.
 	SessionIdle     time.Duration // default 30 minutes without a request
 	SessionLifetime time.Duration // default 12 hours in all
+	// ActivationLifetime is how long an activation code from
+	// EnrolResident stays valid; default 30 days.
+	ActivationLifetime time.Duration
 }
 
 // Limits bound what a sender may deliver.
@@ -93,6 +96,8 @@ type Store struct {
 	html            *bluemonday.Policy // sanitises HTML documents
 	sessionIdle     time.Duration
 	sessionLifetime time.Duration
+	// activationLifetime: Options.ActivationLifetime with its default.
+	activationLifetime time.Duration
 
 	// Group commit: deliveries queue here; one goroutine commits all that
 	// are waiting in one transaction, so concurrent senders share fsyncs.
@@ -143,6 +148,9 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	if s.sessionLifetime == 0 {
 		s.sessionLifetime = 12 * time.Hour
+	}
+	if s.activationLifetime = opts.ActivationLifetime; s.activationLifetime <= 0 {
+		s.activationLifetime = DefaultActivationLifetime
 	}
 	timeout := opts.Timeout
 	if timeout == 0 {

@@ -39,8 +39,12 @@ var (
 	// the content does not match it.
 	ErrUnsupportedDocumentType = errors.New("unsupported document type")
 	// ErrBadCredentials: a login failed. Unknown account, wrong password
-	// and an account that may not log in look the same.
+	// and an account that may not log in (a pending one among them) look
+	// the same.
 	ErrBadCredentials = errors.New("wrong national identity number or password")
+	// ErrBadActivation: an activation failed. Unknown account, an account
+	// that is not pending, a wrong, expired or used code look the same.
+	ErrBadActivation = errors.New("wrong national identity number or activation code, or the code has expired or was used")
 	// ErrSessionExpired: the session cookie names no live session.
 	ErrSessionExpired = errors.New("session expired")
 	// ErrUnavailable: the database could not store the change (disk full,
@@ -73,8 +77,11 @@ func invalid(field, format string, args ...any) error {
 type ResidentStatus string
 
 // Resident statuses. Only an active mailbox takes digital post; a reserved
-// one has opted out but may still log in.
+// one has opted out but may still log in. A pending one was enrolled by the
+// operator and has no key pair yet: it takes no post and cannot log in
+// until the resident activates it (Activate).
 const (
+	ResidentPending  ResidentStatus = "pending"
 	ResidentActive   ResidentStatus = "active"
 	ResidentReserved ResidentStatus = "reserved"
 	ResidentClosed   ResidentStatus = "closed"
@@ -88,9 +95,12 @@ type Resident struct {
 	NationalID NationalID
 	Name       string
 	Status     ResidentStatus
-	PublicKey  crypto.PublicKey
+	PublicKey  crypto.PublicKey // zero while pending
 	Created    time.Time
 	LastLogin  time.Time // zero before the first login
+	// ActivationExpires is when a pending mailbox's activation code
+	// expires; zero once the mailbox is activated.
+	ActivationExpires time.Time
 }
 
 // SenderKind tells public authorities from private businesses: the first
@@ -286,6 +296,6 @@ type AuditEntry struct {
 	Seq    uint64    `json:"seq"`
 	Time   time.Time `json:"time"`
 	Actor  string    `json:"actor"`  // "sender:<id>", "resident:<id>", "operator", "system"
-	Action string    `json:"action"` // "deliver", "read", "login", "add-resident", ...
+	Action string    `json:"action"` // "deliver", "read", "login", "enrol-resident", "activate", ...
 	Object string    `json:"object"` // "letter:<id>", "resident:<id>", ...
 }
