@@ -41,6 +41,29 @@ func isText(b []byte) bool {
 	return true
 }
 
+// formatChar returns the first Unicode format character (general category
+// Cf) in s: the bidirectional controls (U+202A–U+202E, U+2066–U+2069,
+// U+200E, U+200F, U+061C), zero-width characters, the byte order mark.
+// They make text show otherwise than it reads: a file name
+// "Faktura\u202Efdp.bat" shows as "Fakturatab.pdf". They are refused in
+// the fields of a delivery that a resident reads as plain text.
+func formatChar(s string) (rune, bool) {
+	for _, r := range s {
+		if unicode.Is(unicode.Cf, r) {
+			return r, true
+		}
+	}
+	return 0, false
+}
+
+// checkNoFormatChar refuses a field with a Unicode format character.
+func checkNoFormatChar(field, s string) error {
+	if r, ok := formatChar(s); ok {
+		return invalid(field, "must not contain Unicode format characters such as bidirectional controls (found U+%04X)", r)
+	}
+	return nil
+}
+
 // SupportedDocumentTypes lists the content types a sender may deliver.
 func SupportedDocumentTypes() []string {
 	return []string{"application/pdf", "text/plain", "text/html", "image/png", "image/jpeg"}
@@ -85,6 +108,13 @@ func (s *Store) checkDelivery(d *Delivery) ([]DocumentInput, error) {
 		return nil, invalid("senderReference", "longer than %d bytes", l.MaxReference)
 	case !isText([]byte(d.SenderReference)):
 		return nil, invalid("senderReference", "must be UTF-8 text")
+	}
+	for _, f := range []struct{ field, value string }{
+		{"subject", d.Subject}, {"body", d.Body}, {"senderReference", d.SenderReference},
+	} {
+		if err := checkNoFormatChar(f.field, f.value); err != nil {
+			return nil, err
+		}
 	}
 	switch d.Type {
 	case TypeLetter, TypeDecision, TypeInvoice, TypeNotice:
@@ -131,6 +161,9 @@ func (s *Store) checkDocument(i int, doc DocumentInput) (DocumentInput, error) {
 	case !isText([]byte(name)) || strings.ContainsAny(name, "\t\n\r\f"):
 		return doc, invalid(field, "file name must be one line of UTF-8 text")
 	}
+	if r, ok := formatChar(name); ok {
+		return doc, invalid(field, "file name must not contain Unicode format characters such as bidirectional controls (found U+%04X)", r)
+	}
 	if int64(len(doc.Content)) > s.limits.MaxDocumentSize {
 		return doc, fmt.Errorf("%s is over %d bytes: %w", field, s.limits.MaxDocumentSize, ErrDocumentTooLarge)
 	}
@@ -159,8 +192,8 @@ func (s *Store) checkDocument(i int, doc DocumentInput) (DocumentInput, error) {
 // length as a big-endian uint32 followed by x):
 //
 //	"postkasse/v1/content" | lp(recipient) | lp(subject) | lp(body) | lp(type) |
-//	lp(dueDate) | replyAllowed (one byte, 0 or 1) | for each document:
-//	lp(file name) | lp(content type) | SHA-256(content)
+//	lp(dueDate) | replyAllowed (one byte, 0 or 1) | sensitive (one byte, 0 or 1) |
+//	for each document: lp(file name) | lp(content type) | SHA-256(content)
 //
 // It is "sha256:" followed by the hash in lowercase hex. The same
 // senderReference with the same hash is a repeat; with another, a conflict.
@@ -176,11 +209,15 @@ func ContentHash(d *Delivery) string {
 	lp(d.Body)
 	lp(string(d.Type))
 	lp(d.DueDate)
-	if d.ReplyAllowed {
-		h.Write([]byte{1})
-	} else {
-		h.Write([]byte{0})
+	flag := func(b bool) {
+		if b {
+			h.Write([]byte{1})
+		} else {
+			h.Write([]byte{0})
+		}
 	}
+	flag(d.ReplyAllowed)
+	flag(d.Sensitive)
 	for _, doc := range d.Documents {
 		lp(doc.Name)
 		lp(doc.ContentType)

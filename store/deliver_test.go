@@ -2,6 +2,9 @@ package store
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -247,6 +250,7 @@ func TestDeliverIdempotent(t *testing.T) {
 		"type":          func(d *Delivery) { d.Type = TypeNotice },
 		"due date":      func(d *Delivery) { d.DueDate = "2027-02-01" },
 		"reply allowed": func(d *Delivery) { d.ReplyAllowed = true },
+		"sensitive":     func(d *Delivery) { d.Sensitive = true },
 		"file name":     func(d *Delivery) { d.Documents[0].Name = "other.pdf" },
 		"content":       func(d *Delivery) { d.Documents[0].Content = append(bytes.Clone(pdfContent), ' ') },
 		"content type": func(d *Delivery) {
@@ -303,6 +307,10 @@ func TestDeliverRefused(t *testing.T) {
 	setResidentStatus(t, s, closed.ID, ResidentClosed)
 	deceased := mustResident(t, s, testNID(t, 4), "Afdød Person")
 	setResidentStatus(t, s, deceased.ID, ResidentDeceased)
+	pending, _, err := s.EnrolResident(testNID(t, 6), "Ikke Aktiveret")
+	if err != nil {
+		t.Fatal(err)
+	}
 	revoked := mustSender(t, s, "Nedlagt Styrelse", "11111111", SenderPublic)
 	if err := s.RevokeSender(revoked.ID); err != nil {
 		t.Fatal(err)
@@ -327,6 +335,7 @@ func TestDeliverRefused(t *testing.T) {
 		{"reserved recipient", "", func(d *Delivery) { d.Recipient = reserved.NationalID }, ErrRecipientNotDigital, ""},
 		{"closed recipient", "", func(d *Delivery) { d.Recipient = closed.NationalID }, ErrRecipientNotDigital, ""},
 		{"deceased recipient", "", func(d *Delivery) { d.Recipient = deceased.NationalID }, ErrRecipientNotDigital, ""},
+		{"pending recipient (not activated)", "", func(d *Delivery) { d.Recipient = pending.NationalID }, ErrRecipientNotDigital, ""},
 		{"revoked sender", revoked.ID, func(*Delivery) {}, ErrSenderRevoked, ""},
 		{"unknown sender", "no-such-sender", func(*Delivery) {}, ErrNotFound, ""},
 		{"duplicate reference", "", func(d *Delivery) { d.SenderReference = "taken"; d.Subject = "Other" }, ErrDuplicateReference, ""},
@@ -364,17 +373,25 @@ func TestDeliverRefused(t *testing.T) {
 		{"file name only a path", "", func(d *Delivery) { d.Documents[0].Name = "/" }, nil, "document[0]"},
 		{"file name with a newline", "", func(d *Delivery) { d.Documents[0].Name = "a\nb.pdf" }, nil, "document[0]"},
 		{"file name too long", "", func(d *Delivery) { d.Documents[0].Name = strings.Repeat("a", 256) + ".pdf" }, nil, "document[0]"},
+		{"file name with a right-to-left override", "", func(d *Delivery) { d.Documents[0].Name = "Faktura\u202Efdp.bat" }, nil, "document[0]"},
+		{"second file name with a zero-width space", "", func(d *Delivery) {
+			d.Documents = append(d.Documents, DocumentInput{Name: "bilag\u200B.pdf", ContentType: "application/pdf", Content: pdfContent})
+		}, nil, "document[1]"},
 		{"empty subject", "", func(d *Delivery) { d.Subject = "" }, nil, "subject"},
 		{"blank subject", "", func(d *Delivery) { d.Subject = "  \t " }, nil, "subject"},
 		{"subject too long", "", func(d *Delivery) { d.Subject = strings.Repeat("a", 201) }, nil, "subject"},
 		{"subject of two lines", "", func(d *Delivery) { d.Subject = "a\nb" }, nil, "subject"},
 		{"subject not UTF-8", "", func(d *Delivery) { d.Subject = "\xff" }, nil, "subject"},
 		{"subject with a control character", "", func(d *Delivery) { d.Subject = "a\x1bb" }, nil, "subject"},
+		{"subject with a right-to-left override", "", func(d *Delivery) { d.Subject = "Refusion \u202Ekr 000 01" }, nil, "subject"},
+		{"subject with a byte order mark", "", func(d *Delivery) { d.Subject = "\uFEFFRefusion" }, nil, "subject"},
+		{"body with a left-to-right isolate", "", func(d *Delivery) { d.Body = "Beløb: \u2066100 kr\u2069" }, nil, "body"},
 		{"body too long", "", func(d *Delivery) { d.Body = strings.Repeat("a", 10_001) }, nil, "body"},
 		{"body not UTF-8", "", func(d *Delivery) { d.Body = "\xc3" }, nil, "body"},
 		{"missing reference", "", func(d *Delivery) { d.SenderReference = "" }, nil, "senderReference"},
 		{"reference too long", "", func(d *Delivery) { d.SenderReference = strings.Repeat("r", 129) }, nil, "senderReference"},
 		{"reference not text", "", func(d *Delivery) { d.SenderReference = "a\x00b" }, nil, "senderReference"},
+		{"reference with a right-to-left mark", "", func(d *Delivery) { d.SenderReference = "sag\u200F-1" }, nil, "senderReference"},
 		{"bad type", "", func(d *Delivery) { d.Type = "advertisement" }, nil, "type"},
 		{"bad due date", "", func(d *Delivery) { d.DueDate = "31-01-2027" }, nil, "dueDate"},
 		{"impossible due date", "", func(d *Delivery) { d.DueDate = "2027-02-30" }, nil, "dueDate"},
@@ -524,6 +541,54 @@ func TestContentHash(t *testing.T) {
 	c.SenderReference = "other"
 	if ContentHash(&c) != h {
 		t.Error("the reference changes the content hash")
+	}
+	// The flags are content.
+	for name, change := range map[string]func(*Delivery){
+		"replyAllowed": func(d *Delivery) { d.ReplyAllowed = true },
+		"sensitive":    func(d *Delivery) { d.Sensitive = true },
+	} {
+		d := base
+		change(&d)
+		if ContentHash(&d) == h {
+			t.Errorf("%s does not change the content hash", name)
+		}
+	}
+}
+
+// TestContentHashEncoding recomputes the hash from the encoding that
+// ContentHash's doc comment (and so docs/SENDERS.md) gives senders, so the
+// documentation cannot drift from the code.
+func TestContentHashEncoding(t *testing.T) {
+	t.Parallel()
+	d := Delivery{
+		Recipient: NationalID{Country: "DK", Number: "0101701234"}, Subject: "Afgørelse", Body: "Se bilag.",
+		SenderReference: "sag-1", Type: TypeDecision, DueDate: "2027-01-31", ReplyAllowed: false, Sensitive: true,
+		Documents: []DocumentInput{
+			{Name: "afgoerelse.pdf", ContentType: "application/pdf", Content: pdfContent},
+			{Name: "note.txt", ContentType: "text/plain", Content: []byte("hej")},
+		},
+	}
+	var enc []byte
+	lp := func(s string) {
+		enc = binary.BigEndian.AppendUint32(enc, uint32(len(s)))
+		enc = append(enc, s...)
+	}
+	enc = append(enc, "postkasse/v1/content"...)
+	lp("0101701234")
+	lp("Afgørelse")
+	lp("Se bilag.")
+	lp("decision")
+	lp("2027-01-31")
+	enc = append(enc, 0, 1) // replyAllowed false, sensitive true
+	for _, doc := range d.Documents {
+		lp(doc.Name)
+		lp(doc.ContentType)
+		sum := sha256.Sum256(doc.Content)
+		enc = append(enc, sum[:]...)
+	}
+	sum := sha256.Sum256(enc)
+	if got, want := ContentHash(&d), "sha256:"+hex.EncodeToString(sum[:]); got != want {
+		t.Errorf("ContentHash = %s, want %s (the documented encoding)", got, want)
 	}
 }
 
