@@ -9,8 +9,8 @@ import (
 	"io"
 	"math"
 
+	"filippo.io/edwards25519"
 	"golang.org/x/crypto/argon2"
-	"golang.org/x/crypto/curve25519"
 	"golang.org/x/crypto/nacl/secretbox"
 )
 
@@ -51,15 +51,26 @@ func GenerateKeyPair(rand io.Reader) (*PrivateKey, error) {
 	return k, nil
 }
 
-// Public returns the public key that belongs to k.
+// Public returns the public key that belongs to k: X25519(k, 9) (RFC 7748
+// §6.1). It computes the same bytes by another route, about three times
+// faster: the fixed-base multiplication [k]B on edwards25519 with its
+// precomputed table of multiples of B, then the birational map to the
+// Montgomery u-coordinate, u = (1+y)/(1−y) (RFC 7748 §4.1). X25519's base
+// point u = 9 is the image of edwards25519's B, X25519 clamps k as
+// SetBytesWithClamping does (RFC 7748 §5), and reducing the clamped scalar
+// modulo the group order changes nothing as B has that order. Both
+// computations are constant-time. Every sealed letter computes a public key
+// (its ephemeral one), so this is on the delivery path;
+// TestPublicMatchesX25519 checks it against curve25519.X25519.
 func (k *PrivateKey) Public() PublicKey {
-	var pub PublicKey
-	p, err := curve25519.X25519(k.b[:], curve25519.Basepoint)
+	sc, err := new(edwards25519.Scalar).SetBytesWithClamping(k.b[:])
 	if err != nil {
-		// X25519 with the base point never yields the all-zero output.
-		panic("x25519 base point: " + err.Error())
+		// Only an input of another length than 32 bytes fails.
+		panic("edwards25519 scalar: " + err.Error())
 	}
-	copy(pub[:], p)
+	var pub PublicKey
+	copy(pub[:], new(edwards25519.Point).ScalarBaseMult(sc).BytesMontgomery())
+	sc.Set(edwards25519.NewScalar()) // the scalar is the secret key: zero it (best effort)
 	return pub
 }
 
