@@ -17,7 +17,7 @@ import (
 )
 
 // Pages: each is templates/<name>.html parsed with templates/layout.html.
-var pageNames = []string{"login", "inbox", "letter", "error", "terms", "settings", "delete-mailbox", "mailbox-deleted"}
+var pageNames = []string{"login", "activate", "inbox", "letter", "error", "terms", "settings", "delete-mailbox", "mailbox-deleted"}
 
 // view is what every page template gets: the layout's fields and the
 // page's own data.

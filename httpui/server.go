@@ -149,6 +149,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Route names. Templates and handlers build URLs from these.
 const (
 	routeLogin        = "login"
+	routeActivate     = "activate"
 	routeLogout       = "logout"
 	routeInbox        = "inbox"
 	routeLetter       = "letter"
@@ -184,6 +185,9 @@ func (s *Server) routes() {
 	r.Handle("/login", http.HandlerFunc(s.loginPage)).Methods(http.MethodGet, http.MethodHead).Name(routeLogin)
 	r.Handle("/login", http.HandlerFunc(s.loginSubmit)).Methods(http.MethodPost)
 	r.Handle("/logout", http.HandlerFunc(s.logout)).Methods(http.MethodPost).Name(routeLogout)
+	// Activation of a mailbox the operator enrolled (activate.go).
+	r.Handle("/activate", http.HandlerFunc(s.activatePage)).Methods(http.MethodGet, http.MethodHead).Name(routeActivate)
+	r.Handle("/activate", http.HandlerFunc(s.activateSubmit)).Methods(http.MethodPost)
 	r.Handle("/", s.withMailbox(s.inbox)).Methods(http.MethodGet, http.MethodHead).Name(routeInbox)
 	// GET only: opening a letter marks it read (the sender may be told),
 	// so a HEAD — a link checker, a preview — must not reach it: HEAD is
