@@ -34,6 +34,15 @@
 // against one account nor one spread over many can get more checks, or
 // more memory, than allowed (password_check.go).
 //
+// # Activation
+//
+// A mailbox the operator enrolled (store.EnrolResident) is pending, with no
+// key pair, until the resident activates it at /activate (activate.go)
+// with the activation code and a password of their own; the page then
+// shows the recovery key, once. The operator sees neither. An activation
+// goes through the same throttle and slots as a password check, and a
+// wrong code counts as a failure of the account and the address.
+//
 // # Terms of use
 //
 // Once a version of the terms of use is in force that the resident has

@@ -12,6 +12,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/postkasse/postkasse/store"
 )
 
 // axeDefault is where .ci/run installs axe-core (pinned by
@@ -96,7 +98,8 @@ func (tb *tab) layout() layout {
 }
 
 // TestAccessibility: at a phone's width and a laptop's, the login page
-// (with and without an error), the inbox and two letter pages have no
+// (with and without an error), the inbox, two letter pages and the
+// activation pages (the form, with an error, the recovery key) have no
 // serious or critical axe-core violation, fit the width without
 // horizontal scrolling, and set body text at 16 px or more.
 func TestAccessibility(t *testing.T) {
@@ -141,6 +144,29 @@ func TestAccessibility(t *testing.T) {
 			check("letter with an HTML document")
 			tb.do(chromedp.Navigate(a.url + "/letters/" + strings.Repeat("0", 32)))
 			check("page not found")
+
+			// Activation: the form, with errors beside its fields, and the
+			// page with the recovery key.
+			nid, err := store.ParseNationalID("0303903456")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, code, err := a.store.EnrolResident(nid, "Carl Carlsen")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tb.do(chromedp.Navigate(a.url + "/activate"))
+			check("activation")
+			tb.do(chromedp.SendKeys(chromedp.ID("nationalId"), nid.String()),
+				chromedp.SendKeys(chromedp.ID("code"), code),
+				chromedp.SendKeys(chromedp.ID("password"), "a long enough password"),
+				chromedp.SendKeys(chromedp.ID("passwordConfirm"), "another password\n"),
+				chromedp.WaitVisible(chromedp.ID("passwordConfirm-error")))
+			check("activation with an error")
+			tb.do(chromedp.SendKeys(chromedp.ID("password"), "a long enough password"),
+				chromedp.SendKeys(chromedp.ID("passwordConfirm"), "a long enough password\n"),
+				chromedp.WaitVisible(chromedp.CSS(".recovery-key")))
+			check("recovery key")
 		})
 	}
 }
