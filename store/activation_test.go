@@ -200,7 +200,7 @@ func TestActivateRefused(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
 	s := openTestStore(t, testOptions(clock))
-	pending, code, err := s.EnrolResident(testNID(t, 1), "Anna Andersen")
+	pending, _, err := s.EnrolResident(testNID(t, 1), "Anna Andersen")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,8 @@ func TestActivateRefused(t *testing.T) {
 	// Only the third code expires: the others are renewed after the clock
 	// moved.
 	clock.Advance(30 * 24 * time.Hour)
-	if _, code, err = s.EnrolResident(pending.NationalID, "Anna Andersen"); err != nil {
+	_, code, err := s.EnrolResident(pending.NationalID, "Anna Andersen")
+	if err != nil {
 		t.Fatal(err)
 	}
 	staleOther := otherCode
