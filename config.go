@@ -27,17 +27,18 @@ const configFileName = "postkasse.toml"
 // comment (configKeys), so the file documents itself. Paths in it are
 // relative to the data folder, which keeps the folder portable.
 type Config struct {
-	Domain   string         `toml:"domain"`
-	Listen   ListenConfig   `toml:"listen"`
-	ACME     ACMEConfig     `toml:"acme"`
-	Senders  SendersConfig  `toml:"senders"`
-	Sessions SessionsConfig `toml:"sessions"`
-	Login    LoginConfig    `toml:"login"`
-	Server   ServerConfig   `toml:"server"`
-	Log      LogConfig      `toml:"log"`
-	Jobs     JobsConfig     `toml:"jobs"`
-	SMTP     MailConfig     `toml:"smtp"`
-	SMS      SMSConfig      `toml:"sms"`
+	Domain    string          `toml:"domain"`
+	Listen    ListenConfig    `toml:"listen"`
+	ACME      ACMEConfig      `toml:"acme"`
+	Senders   SendersConfig   `toml:"senders"`
+	Residents ResidentsConfig `toml:"residents"`
+	Sessions  SessionsConfig  `toml:"sessions"`
+	Login     LoginConfig     `toml:"login"`
+	Server    ServerConfig    `toml:"server"`
+	Log       LogConfig       `toml:"log"`
+	Jobs      JobsConfig      `toml:"jobs"`
+	SMTP      MailConfig      `toml:"smtp"`
+	SMS       SMSConfig       `toml:"sms"`
 }
 
 // JobsConfig is the appliance's scheduled work: terms notices, retention
@@ -95,6 +96,11 @@ type SendersConfig struct {
 	CertificateDays int `toml:"certificate_days"`
 }
 
+// ResidentsConfig is about enrolling residents.
+type ResidentsConfig struct {
+	ActivationDays int `toml:"activation_days"`
+}
+
 // SessionsConfig bounds residents' logins.
 type SessionsConfig struct {
 	Idle     time.Duration `toml:"idle"`
@@ -131,11 +137,12 @@ func defaultConfig() Config {
 			HTTPChallenge:    true,
 			TLSALPNChallenge: true,
 		},
-		Senders:  SendersConfig{CertificateDays: 730},
-		Sessions: SessionsConfig{Idle: 30 * time.Minute, Lifetime: 12 * time.Hour},
-		Login:    LoginConfig{AccountFailures: 5, AddressFailures: 20, Window: 15 * time.Minute},
-		Server:   ServerConfig{ShutdownTimeout: 30 * time.Second},
-		Log:      LogConfig{Level: "info", Format: "text"},
+		Senders:   SendersConfig{CertificateDays: 730},
+		Residents: ResidentsConfig{ActivationDays: 30},
+		Sessions:  SessionsConfig{Idle: 30 * time.Minute, Lifetime: 12 * time.Hour},
+		Login:     LoginConfig{AccountFailures: 5, AddressFailures: 20, Window: 15 * time.Minute},
+		Server:    ServerConfig{ShutdownTimeout: 30 * time.Second},
+		Log:       LogConfig{Level: "info", Format: "text"},
 		Jobs: JobsConfig{
 			TimeZone:              jobs.DefaultTimeZone,
 			Inactivity:            "P5Y",
@@ -163,16 +170,17 @@ type configKey struct {
 
 // configSections documents each table of the file.
 var configSections = map[string]string{
-	"listen":   "Where the server listens. Use host:port; an empty host means every address.",
-	"acme":     "The TLS certificate, from an ACME CA (RFC 8555), obtained and renewed automatically.\nCertificates and the ACME account are kept in DATA/certs.",
-	"senders":  "Senders deliver letters through the API with client certificates from DATA/ca.",
-	"sessions": "Residents' logins.",
-	"login":    "Throttling of failed logins: after this many failures within the window, further\nattempts are refused (429) without checking the password.",
-	"server":   "Running the server.",
-	"log":      "The log, on standard error (journald under systemd).",
-	"jobs":     "Scheduled work (docs/RETENTION.md): notices of new terms of use, retention for\ninactive and deceased accounts, notifications. Periods are ISO 8601 durations\n(P5Y = 5 years, P15M = 15 months, P30D = 30 days). Schedules are cron specs in UTC.",
-	"smtp":     "The mail server that relays e-mail notifications (SMTP submission). With no host,\ne-mail notifications wait in the outbox until one is configured.",
-	"sms":      "The HTTP gateway that sends SMS notifications. With no url, SMS notifications wait\nin the outbox until one is configured.",
+	"listen":    "Where the server listens. Use host:port; an empty host means every address.",
+	"acme":      "The TLS certificate, from an ACME CA (RFC 8555), obtained and renewed automatically.\nCertificates and the ACME account are kept in DATA/certs.",
+	"senders":   "Senders deliver letters through the API with client certificates from DATA/ca.",
+	"residents": "Enrolment: `postkasse resident add` makes a pending mailbox and prints an activation\ncode, with which the resident activates it at https://DOMAIN/activate, choosing a password.",
+	"sessions":  "Residents' logins.",
+	"login":     "Throttling of failed logins: after this many failures within the window, further\nattempts are refused (429) without checking the password.",
+	"server":    "Running the server.",
+	"log":       "The log, on standard error (journald under systemd).",
+	"jobs":      "Scheduled work (docs/RETENTION.md): notices of new terms of use, retention for\ninactive and deceased accounts, notifications. Periods are ISO 8601 durations\n(P5Y = 5 years, P15M = 15 months, P30D = 30 days). Schedules are cron specs in UTC.",
+	"smtp":      "The mail server that relays e-mail notifications (SMTP submission). With no host,\ne-mail notifications wait in the outbox until one is configured.",
+	"sms":       "The HTTP gateway that sends SMS notifications. With no url, SMS notifications wait\nin the outbox until one is configured.",
 }
 
 // configKeys lists every key in the order of the written file.
@@ -196,6 +204,8 @@ func configKeys() []configKey {
 			func(c *Config) any { return c.ACME.TLSALPNChallenge }},
 		{"senders", "certificate_days", "Validity of a new sender certificate, in days.",
 			func(c *Config) any { return c.Senders.CertificateDays }},
+		{"residents", "activation_days", "An activation code expires after this many days; enrolling the resident again\ngives a new one.",
+			func(c *Config) any { return c.Residents.ActivationDays }},
 		{"sessions", "idle", "A login ends after this long without a request.",
 			func(c *Config) any { return c.Sessions.Idle }},
 		{"sessions", "lifetime", "A login ends after this long in all.",
@@ -428,6 +438,7 @@ func (c *Config) validate() error {
 		ok        bool
 	}{
 		{"senders.certificate_days", "between 1 and 3650", c.Senders.CertificateDays > 0 && c.Senders.CertificateDays <= 3650},
+		{"residents.activation_days", "between 1 and 365", c.Residents.ActivationDays > 0 && c.Residents.ActivationDays <= 365},
 		{"sessions.idle", "must be positive", c.Sessions.Idle > 0},
 		{"sessions.lifetime", "must be positive", c.Sessions.Lifetime > 0},
 		{"login.account_failures", "must be positive", c.Login.AccountFailures > 0},

@@ -118,6 +118,7 @@ func TestConfigErrors(t *testing.T) {
 		{"[acme]\nemail = \"not an address\"\n", "acme.email"},
 		{"[acme]\nhttp_challenge = false\ntls_alpn_challenge = false\n", "at least one is needed"},
 		{"[senders]\ncertificate_days = 0\n", "senders.certificate_days: between 1 and 3650"},
+		{"[residents]\nactivation_days = 366\n", "residents.activation_days: between 1 and 365"},
 		{"[log]\nlevel = \"loud\"\n", "log.level"},
 		{"[server]\nshutdown_timeout = \"-1s\"\n", "server.shutdown_timeout: must be positive"},
 	}

@@ -59,6 +59,9 @@ func seedDemo(dir string, st *store.Store, ca *crypto.CA, clock *seedClock) (*de
 		if err != nil {
 			return nil, fmt.Errorf("demo resident %s: %w", r.Name, err)
 		}
+		// AddResident enrols and activates at once with a known password:
+		// right for the evaluator's sandbox, whose passwords are printed
+		// anyway, and never for production enrolment (`resident add`).
 		if _, _, err := st.AddResident(nid, r.Name, r.Password); err != nil {
 			return nil, fmt.Errorf("demo resident %s: %w", r.Name, err)
 		}

@@ -26,7 +26,7 @@ const usage = `usage:
   postkasse sender list     [--data DIR] [--json]
   postkasse sender renew    [--data DIR] --id ID | --org NUMBER [--out DIR]
   postkasse sender revoke   [--data DIR] --id ID | --org NUMBER | --cert FINGERPRINT
-  postkasse resident add    [--data DIR] --national-id NUMBER --name NAME [--password-stdin]
+  postkasse resident add    [--data DIR] --national-id NUMBER --name NAME
   postkasse resident list   [--data DIR] [--json]
   postkasse resident died   [--data DIR] --national-id NUMBER --date YYYY-MM-DD
   postkasse terms publish   [--data DIR] --file FILE --effective YYYY-MM-DD
@@ -68,7 +68,7 @@ func run(args []string, stdout io.Writer) error {
 	case "sender":
 		return runSender(rest, stdout)
 	case "resident":
-		return runResident(rest, os.Stdin, stdout)
+		return runResident(rest, stdout)
 	case "terms":
 		return runTerms(rest, stdout)
 	case "jobs":

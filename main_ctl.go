@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	cryptorand "crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -46,13 +43,13 @@ func runSender(args []string, stdout io.Writer) error {
 }
 
 // runResident dispatches `postkasse resident SUBCOMMAND`.
-func runResident(args []string, stdin io.Reader, stdout io.Writer) error {
+func runResident(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: resident: add or list is needed", errUsage)
 	}
 	switch sub, rest := args[0], args[1:]; sub {
 	case "add":
-		return residentAdd(rest, stdin, stdout)
+		return residentAdd(rest, stdout)
 	case "list":
 		return residentList(rest, stdout)
 	case "died":
@@ -329,12 +326,14 @@ func senderRevoke(args []string, stdout io.Writer) error {
 	return nil
 }
 
-func residentAdd(args []string, stdin io.Reader, stdout io.Writer) error {
+// residentAdd enrols a resident: the mailbox is pending until the
+// resident activates it in the browser with the printed activation code.
+// The operator never sees a password or a recovery key.
+func residentAdd(args []string, stdout io.Writer) error {
 	fs := newFlagSet("resident add")
 	data := fs.String("data", defaultDataDir, "data folder")
 	nid := fs.String("national-id", "", "CPR number (DK, 10 digits) or fødselsnummer (NO, 11 digits) (required)")
 	name := fs.String("name", "", "the resident's name (required)")
-	passwordStdin := fs.Bool("password-stdin", false, "read the initial password from the first line of standard input instead of generating one")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -344,38 +343,28 @@ func residentAdd(args []string, stdin io.Reader, stdout io.Writer) error {
 	if strings.TrimSpace(*name) == "" {
 		return fmt.Errorf("%w: resident add: --name is required", errUsage)
 	}
-	password, generated := "", false
-	if *passwordStdin {
-		line, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && !(errors.Is(err, io.EOF) && line != "") {
-			return fmt.Errorf("resident add: read the password from standard input: %w", err)
-		}
-		password = strings.TrimRight(line, "\r\n")
-	} else {
-		var err error
-		if password, err = newPassword(); err != nil {
-			return err
-		}
-		generated = true
-	}
 	ctx := context.Background()
-	ops, _, done, err := operations(ctx, *data)
+	ops, cfg, done, err := operations(ctx, *data)
 	if err != nil {
 		return err
 	}
 	defer done()
-	added, err := ops.AddResident(ctx, control.ResidentRequest{NationalID: *nid, Name: *name, Password: password})
+	added, err := ops.EnrolResident(ctx, control.ResidentRequest{NationalID: *nid, Name: *name})
 	if err != nil {
 		return fmt.Errorf("resident add: %w", err)
 	}
 	r := added.Resident
-	fmt.Fprintf(stdout, "Resident %s (%s) enrolled with id %s.\n\n", r.Name, r.NationalID, r.ID)
-	if generated {
-		fmt.Fprintf(stdout, "  initial password  %s\n", password)
+	fmt.Fprintf(stdout, "Resident %s (%s) enrolled with id %s.\n", r.Name, r.NationalID, r.ID)
+	fmt.Fprintf(stdout, "The mailbox takes no letters until the resident activates it.\n\n")
+	fmt.Fprintf(stdout, "  activation code  %s\n", added.ActivationCode)
+	fmt.Fprintf(stdout, "  activate at      %s/activate\n", publicURL(cfg.Domain, portOf(cfg.Listen.HTTPS)))
+	if r.ActivationExpires != nil {
+		fmt.Fprintf(stdout, "  valid until      %s\n", r.ActivationExpires.UTC().Format("2006-01-02 15:04 UTC"))
 	}
-	fmt.Fprintf(stdout, "  recovery key      %s\n\n", added.RecoveryKey)
-	fmt.Fprintf(stdout, "Give these to the resident only, and keep no copy: the recovery key is the only way\n")
-	fmt.Fprintf(stdout, "back into the mailbox after a forgotten password, and it is not stored anywhere.\n")
+	fmt.Fprintf(stdout, "\nGive the code to the resident only (in a sealed letter or in person) and keep no copy.\n")
+	fmt.Fprintf(stdout, "With it the resident chooses a password and gets a recovery key that only they see.\n")
+	fmt.Fprintf(stdout, "The code works once: if the resident finds the mailbox activated already, someone else\n")
+	fmt.Fprintf(stdout, "used it (the audit log shows when). Running this command again gives a new code.\n")
 	return nil
 }
 
@@ -406,7 +395,11 @@ func residentList(args []string, stdout io.Writer) error {
 		if r.LastLogin != nil {
 			last = r.LastLogin.Format(time.DateOnly)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.NationalID, r.Status, r.Created.Format(time.DateOnly), last, r.Name)
+		status := r.Status
+		if r.ActivationExpires != nil && !time.Now().Before(*r.ActivationExpires) {
+			status += " (code expired)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.NationalID, status, r.Created.Format(time.DateOnly), last, r.Name)
 	}
 	return tw.Flush()
 }
@@ -452,28 +445,6 @@ func fileSlug(name string) string {
 		}
 	}
 	return strings.TrimSuffix(b.String(), "-")
-}
-
-// passwordAlphabet has no letters that are easily mistaken for others
-// (0/O, 1/l/I).
-const passwordAlphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-
-// newPassword returns an initial password of 16 characters from
-// passwordAlphabet (about 92 bits), in four groups for reading aloud.
-func newPassword() (string, error) {
-	var b strings.Builder
-	max := big.NewInt(int64(len(passwordAlphabet)))
-	for i := range 16 {
-		if i > 0 && i%4 == 0 {
-			b.WriteByte('-')
-		}
-		n, err := cryptorand.Int(cryptorand.Reader, max)
-		if err != nil {
-			return "", fmt.Errorf("generate a password: %w", err)
-		}
-		b.WriteByte(passwordAlphabet[n.Int64()])
-	}
-	return b.String(), nil
 }
 
 // portOf returns the port of a host:port address as a number, 443 if it

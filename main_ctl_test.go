@@ -6,12 +6,12 @@ import (
 	cryptorand "crypto/rand"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +36,7 @@ func initFolder(t *testing.T) string {
 func TestOperatorCommandsDirect(t *testing.T) {
 	dir := initFolder(t)
 	out := t.TempDir()
-	printed := cli(t, "", "sender", "add", "--data", dir, "--name", "Eksempelby Kommune", "--org", "29189846", "--kind", "public", "--out", out)
+	printed := cli(t, "sender", "add", "--data", dir, "--name", "Eksempelby Kommune", "--org", "29189846", "--kind", "public", "--out", out)
 	for _, want := range []string{"registered", "eksempelby-kommune.crt", "curl --cert eksempelby-kommune.crt --key eksempelby-kommune.key", "https://post.example.dk/api/v1/messages"} {
 		if !strings.Contains(printed, want) {
 			t.Errorf("sender add printed no %q:\n%s", want, printed)
@@ -70,7 +70,7 @@ func TestOperatorCommandsDirect(t *testing.T) {
 	}
 
 	// Another certificate for the same sender, next to the first.
-	printed = cli(t, "", "sender", "renew", "--data", dir, "--org", "29189846", "--out", out)
+	printed = cli(t, "sender", "renew", "--data", dir, "--org", "29189846", "--out", out)
 	renewed := "eksempelby-kommune-" + time.Now().Format("20060102")
 	if !strings.Contains(printed, renewed+".crt") {
 		t.Fatalf("sender renew printed:\n%s", printed)
@@ -80,49 +80,73 @@ func TestOperatorCommandsDirect(t *testing.T) {
 	}
 
 	var senders []control.SenderInfo
-	if err := json.Unmarshal([]byte(cli(t, "", "sender", "list", "--data", dir, "--json")), &senders); err != nil {
+	if err := json.Unmarshal([]byte(cli(t, "sender", "list", "--data", dir, "--json")), &senders); err != nil {
 		t.Fatal(err)
 	}
 	if len(senders) != 1 || senders[0].OrgNumber != "29189846" || senders[0].Revoked || len(senders[0].Certificates) != 2 {
 		t.Fatalf("senders %+v", senders)
 	}
 	fp := senders[0].Certificates[0].Fingerprint
-	if printed := cli(t, "", "sender", "revoke", "--data", dir, "--cert", fp); !strings.Contains(printed, "Certificate "+fp) {
+	if printed := cli(t, "sender", "revoke", "--data", dir, "--cert", fp); !strings.Contains(printed, "Certificate "+fp) {
 		t.Fatalf("sender revoke --cert printed:\n%s", printed)
 	}
-	if printed := cli(t, "", "sender", "list", "--data", dir); !strings.Contains(printed, "revoked") || !strings.Contains(printed, "active") {
+	if printed := cli(t, "sender", "list", "--data", dir); !strings.Contains(printed, "revoked") || !strings.Contains(printed, "active") {
 		t.Fatalf("sender list after revoking the certificate:\n%s", printed)
 	}
-	cli(t, "", "sender", "revoke", "--data", dir, "--org", "29189846")
-	if printed := cli(t, "", "sender", "list", "--data", dir); strings.Contains(printed, "active") {
+	cli(t, "sender", "revoke", "--data", dir, "--org", "29189846")
+	if printed := cli(t, "sender", "list", "--data", dir); strings.Contains(printed, "active") {
 		t.Fatalf("sender list after revoking the sender:\n%s", printed)
 	}
 
-	// Residents: a password from standard input, and a generated one.
-	printed = cli(t, "the resident's own password\n", "resident", "add", "--data", dir, "--national-id", "120386-1234", "--name", "Anna Jensen", "--password-stdin")
-	if strings.Contains(printed, "initial password") || !regexp.MustCompile(`recovery key +([0-9a-f]{8}-){7}[0-9a-f]{8}\n`).MatchString(printed) {
-		t.Fatalf("resident add printed:\n%s", printed)
+	// Residents: enrolment prints an activation code and where to use
+	// it, never a password or a recovery key; the mailbox is pending
+	// until the resident activates it.
+	printed = cli(t, "resident", "add", "--data", dir, "--national-id", "120386-1234", "--name", "Anna Jensen")
+	for _, want := range []string{"Resident Anna Jensen (1203861234) enrolled", "activate at      https://post.example.dk/activate\n", "valid until"} {
+		if !strings.Contains(printed, want) {
+			t.Errorf("resident add printed no %q:\n%s", want, printed)
+		}
 	}
-	printed = cli(t, "", "resident", "add", "--data", dir, "--national-id", "15058910063", "--name", "Ola Nordmann")
-	m := regexp.MustCompile(`initial password +(\S+)\n`).FindStringSubmatch(printed)
-	if m == nil {
-		t.Fatalf("resident add printed no password:\n%s", printed)
+	for _, secret := range []string{"password  ", "recovery key  "} {
+		if strings.Contains(printed, secret) {
+			t.Errorf("resident add printed a %q:\n%s", strings.TrimSpace(secret), printed)
+		}
 	}
-	printed = cli(t, "", "resident", "list", "--data", dir)
-	for _, want := range []string{"1203861234", "Anna Jensen", "15058910063", "Ola Nordmann", "never"} {
+	annaCode := activationCode(t, printed)
+	olaCode := activationCode(t, cli(t, "resident", "add", "--data", dir, "--national-id", "15058910063", "--name", "Ola Nordmann"))
+	printed = cli(t, "resident", "list", "--data", dir)
+	for _, want := range []string{"1203861234", "Anna Jensen", "15058910063", "Ola Nordmann", "never", "pending"} {
 		if !strings.Contains(printed, want) {
 			t.Errorf("resident list lacks %q:\n%s", want, printed)
 		}
 	}
+	// Again while pending: a new code; the first one stops working.
+	staleCode := olaCode
+	olaCode = activationCode(t, cli(t, "resident", "add", "--data", dir, "--national-id", "15058910063", "--name", "Ola Nordmann"))
 	st, err := store.Open(filepath.Join(dir, dbFileName), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	for nid, password := range map[string]string{"1203861234": "the resident's own password", "15058910063": m[1]} {
-		if _, err := st.Login(nid, password); err != nil {
-			t.Errorf("%s cannot log in with the password: %v", nid, err)
+	if _, err := st.Activate("15058910063", staleCode, "ola's own password"); !errors.Is(err, store.ErrBadActivation) {
+		t.Errorf("activation with the replaced code: %v, want ErrBadActivation", err)
+	}
+	for _, r := range []struct{ nid, code, password string }{
+		{"1203861234", annaCode, "the resident's own password"},
+		{"15058910063", olaCode, "ola's own password"},
+	} {
+		if _, err := st.Activate(r.nid, r.code, r.password); err != nil {
+			t.Errorf("%s cannot activate with the printed code: %v", r.nid, err)
 		}
+		if _, err := st.Login(r.nid, r.password); err != nil {
+			t.Errorf("%s cannot log in after activating: %v", r.nid, err)
+		}
+	}
+	st.Close()
+	// An active resident cannot be enrolled again.
+	var buf2 bytes.Buffer
+	if err := run([]string{"resident", "add", "--data", dir, "--national-id", "1203861234", "--name", "Anna Jensen"}, &buf2); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("resident add of an active resident: %v", err)
 	}
 }
 
@@ -178,11 +202,15 @@ func TestOperatorCommandsViaSocket(t *testing.T) {
 
 	const nid = "1203861234"
 	out := t.TempDir()
-	cli(t, "a long test password\n", "resident", "add", "--data", dir, "--national-id", nid, "--name", "Anna Jensen", "--password-stdin")
-	cli(t, "", "sender", "add", "--data", dir, "--name", "Eksempelby Kommune", "--org", "29189846", "--kind", "public", "--out", out)
-	if printed := cli(t, "", "resident", "list", "--data", dir); !strings.Contains(printed, "Anna Jensen") {
+	code := activationCode(t, cli(t, "resident", "add", "--data", dir, "--national-id", nid, "--name", "Anna Jensen"))
+	cli(t, "sender", "add", "--data", dir, "--name", "Eksempelby Kommune", "--org", "29189846", "--kind", "public", "--out", out)
+	if printed := cli(t, "resident", "list", "--data", dir); !strings.Contains(printed, "Anna Jensen") {
 		t.Fatalf("resident list via the socket:\n%s", printed)
 	}
+	// The resident activates the mailbox in the browser, at /activate of
+	// the server that holds the database.
+	browser := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}}
+	activate(t, browser, "https://"+httpsLn.Addr().String(), nid, code, "a long test password")
 	cert, err := tls.LoadX509KeyPair(filepath.Join(out, "eksempelby-kommune.crt"), filepath.Join(out, "eksempelby-kommune.key"))
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +223,7 @@ func TestOperatorCommandsViaSocket(t *testing.T) {
 	if err != nil || status != http.StatusCreated {
 		t.Fatalf("delivery: %d %v", status, err)
 	}
-	cli(t, "", "sender", "revoke", "--data", dir, "--cert", store.CertificateFingerprint(cert.Leaf))
+	cli(t, "sender", "revoke", "--data", dir, "--cert", store.CertificateFingerprint(cert.Leaf))
 	status, answer, err := deliver(c, api, nid, "After", "sock-2", crashPDF("sock-2"))
 	if err != nil || status != http.StatusUnauthorized || answer.Code != "UNAUTHENTICATED" {
 		t.Fatalf("delivery with the revoked certificate: %d %+v %v", status, answer, err)
@@ -250,15 +278,11 @@ func TestOperatorCommandErrors(t *testing.T) {
 		{[]string{"resident", "add", "--data", dir, "--name", "Anna"}, "--national-id is required"},
 		{[]string{"resident", "add", "--data", dir, "--national-id", "1203861234"}, "--name is required"},
 		{[]string{"resident", "add", "--data", dir, "--national-id", "3213861234", "--name", "Anna"}, "invalid national identity number"},
+		{[]string{"resident", "add", "--data", dir, "--national-id", "1203861234", "--name", "Anna", "--password-stdin"}, "flag provided but not defined: -password-stdin"},
 		{[]string{"resident", "list", "--data", dir, "stray"}, `unexpected argument "stray"`},
 	}
 	for _, tt := range tests {
-		var err error
-		if tt.args[0] == "resident" {
-			err = runResident(tt.args[1:], strings.NewReader(""), io.Discard)
-		} else {
-			err = run(tt.args, io.Discard)
-		}
+		err := run(tt.args, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%q = %v, want an error containing %q", tt.args, err, tt.want)
 		}

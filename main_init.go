@@ -125,7 +125,8 @@ func printNextSteps(w io.Writer, dir string, cfg *Config) {
 	fmt.Fprintf(w, "     It obtains its certificate on the first start and renews it by itself.\n")
 	fmt.Fprintf(w, "  4. Register a sender; it gets a client certificate and key to deliver with:\n")
 	fmt.Fprintf(w, "       postkasse sender add%s --name 'Eksempelby Kommune' --org 29189846 --kind public\n", data)
-	fmt.Fprintf(w, "  5. Enrol residents:\n")
+	fmt.Fprintf(w, "  5. Enrol residents; each activates the mailbox at %s/activate\n", publicURL(cfg.Domain, portOf(cfg.Listen.HTTPS)))
+	fmt.Fprintf(w, "     with the activation code this prints:\n")
 	fmt.Fprintf(w, "       postkasse resident add%s --national-id 1203861234 --name 'Anna Jensen'\n", data)
 	fmt.Fprintf(w, "  6. Back up %s: it is the whole appliance (docs/OPERATORS.md says how).\n", dir)
 }

@@ -74,7 +74,7 @@ func serveControl(t *testing.T, dir string) *jobs.Scheduler {
 }
 
 func testTermsDeathAndJobsCommands(t *testing.T, dir string, sched *jobs.Scheduler) {
-	cli(t, "a-long-enough-password\n", "resident", "add", "--data", dir, "--national-id", "1203861234", "--name", "Anna Jensen", "--password-stdin")
+	cli(t, "resident", "add", "--data", dir, "--national-id", "1203861234", "--name", "Anna Jensen")
 	cph, err := time.LoadLocation(jobs.DefaultTimeZone)
 	if err != nil {
 		t.Fatal(err)
@@ -94,16 +94,16 @@ func testTermsDeathAndJobsCommands(t *testing.T, dir string, sched *jobs.Schedul
 		t.Fatalf("terms effective in 10 days: %v", err)
 	}
 	effective := today.AddDate(0, 2, 0).Format(time.DateOnly)
-	printed := cli(t, "", "terms", "publish", "--data", dir, "--file", file, "--effective", effective)
+	printed := cli(t, "terms", "publish", "--data", dir, "--file", file, "--effective", effective)
 	if !strings.Contains(printed, "Published version 1") || !strings.Contains(printed, "effective "+effective+" (Europe/Copenhagen)") ||
 		!strings.Contains(printed, "jobs.municipality is not set") {
 		t.Errorf("terms publish printed:\n%s", printed)
 	}
-	if printed := cli(t, "", "terms", "list", "--data", dir); !strings.Contains(printed, effective) || !strings.Contains(printed, "in progress") {
+	if printed := cli(t, "terms", "list", "--data", dir); !strings.Contains(printed, effective) || !strings.Contains(printed, "in progress") {
 		t.Errorf("terms list printed:\n%s", printed)
 	}
 	var listed []control.TermsInfo
-	if err := json.Unmarshal([]byte(cli(t, "", "terms", "list", "--data", dir, "--json")), &listed); err != nil {
+	if err := json.Unmarshal([]byte(cli(t, "terms", "list", "--data", dir, "--json")), &listed); err != nil {
 		t.Fatal(err)
 	}
 	if len(listed) != 1 || listed[0].Version != 1 || listed[0].EffectiveDate != effective || listed[0].Size != len("§1 The mailbox is yours.\n") {
@@ -118,15 +118,15 @@ func testTermsDeathAndJobsCommands(t *testing.T, dir string, sched *jobs.Schedul
 	if err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("the death of someone without a mailbox: %v", err)
 	}
-	printed = cli(t, "", "resident", "died", "--data", dir, "--national-id", "1203861234", "--date", today.Format(time.DateOnly))
+	printed = cli(t, "resident", "died", "--data", dir, "--national-id", "1203861234", "--date", today.Format(time.DateOnly))
 	if !strings.Contains(printed, "Recorded the death of Anna Jensen") {
 		t.Errorf("resident died printed:\n%s", printed)
 	}
-	if printed := cli(t, "", "resident", "list", "--data", dir); !strings.Contains(printed, "deceased") {
+	if printed := cli(t, "resident", "list", "--data", dir); !strings.Contains(printed, "deceased") {
 		t.Errorf("resident list after the death:\n%s", printed)
 	}
 
-	printed = cli(t, "", "jobs", "status", "--data", dir)
+	printed = cli(t, "jobs", "status", "--data", dir)
 	for _, want := range []string{"terms-notices", "retention", "notifications", "never", "17 3 * * *"} {
 		if !strings.Contains(printed, want) {
 			t.Errorf("jobs status has no %q:\n%s", want, printed)
@@ -138,7 +138,7 @@ func testTermsDeathAndJobsCommands(t *testing.T, dir string, sched *jobs.Schedul
 			t.Fatal(err)
 		}
 		var status []control.JobInfo
-		if err := json.Unmarshal([]byte(cli(t, "", "jobs", "status", "--data", dir, "--json")), &status); err != nil {
+		if err := json.Unmarshal([]byte(cli(t, "jobs", "status", "--data", dir, "--json")), &status); err != nil {
 			t.Fatal(err)
 		}
 		if len(status) != 3 || status[1].Name != jobs.JobRetention || status[1].Last == nil || status[1].Last.Outcome != "ok" || status[0].Last != nil {

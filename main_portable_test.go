@@ -38,9 +38,10 @@ func TestPortableDataFolder(t *testing.T) {
 
 	srv := startServe(t, bin, dir)
 	srv.waitCertificate()
-	public, _ := enrol(t, dir, nid, password)
+	code, public, _ := enrol(t, dir, nid)
 	httpsAddr := fmt.Sprintf("127.0.0.1:%d", httpsPort)
 	base := "https://" + net.JoinHostPort(domain, strconv.Itoa(httpsPort))
+	activate(t, httpsClient(t, httpsAddr, p.Roots, nil), base, nid, code, password)
 	letter := crashPDF("moving-1")
 	status, answer, err := deliver(httpsClient(t, httpsAddr, p.Roots, &public), base, nid, "Letter before the move", "moving-1", letter)
 	if err != nil || status != http.StatusCreated {

@@ -277,6 +277,8 @@ func openStore(dir string, cfg *Config, timeout time.Duration) (*store.Store, er
 		Timeout:         timeout,
 		SessionIdle:     cfg.Sessions.Idle,
 		SessionLifetime: cfg.Sessions.Lifetime,
+		// Days of 24 hours: a code's expiry is a time, shown with it.
+		ActivationLifetime: time.Duration(cfg.Residents.ActivationDays) * 24 * time.Hour,
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -181,30 +182,25 @@ func productionFolder(t *testing.T, dir, domain string, httpPort, httpsPort int,
 }
 
 // cli runs a postkasse command line in this process and returns what it
-// printed; stdin feeds `resident add --password-stdin`.
-func cli(t *testing.T, stdin string, args ...string) string {
+// printed.
+func cli(t *testing.T, args ...string) string {
 	t.Helper()
 	var out bytes.Buffer
-	var err error
-	if len(args) > 0 && args[0] == "resident" {
-		err = runResident(args[1:], strings.NewReader(stdin), &out)
-	} else {
-		err = run(args, &out)
-	}
-	if err != nil {
+	if err := run(args, &out); err != nil {
 		t.Fatalf("postkasse %s: %v\n%s", strings.Join(args, " "), err, out.String())
 	}
 	return out.String()
 }
 
 // enrol adds a resident and two senders through the command line and
-// returns the senders' client certificates.
-func enrol(t *testing.T, dir, nationalID, password string) (public, private tls.Certificate) {
+// returns the resident's activation code and the senders' client
+// certificates.
+func enrol(t *testing.T, dir, nationalID string) (code string, public, private tls.Certificate) {
 	t.Helper()
-	cli(t, password+"\n", "resident", "add", "--data", dir, "--national-id", nationalID, "--name", "Anna Jensen", "--password-stdin")
+	code = activationCode(t, cli(t, "resident", "add", "--data", dir, "--national-id", nationalID, "--name", "Anna Jensen"))
 	out := t.TempDir()
-	cli(t, "", "sender", "add", "--data", dir, "--name", "Eksempelby Kommune", "--org", "29189846", "--kind", "public", "--out", out)
-	cli(t, "", "sender", "add", "--data", dir, "--name", "Forsyning Øst A/S", "--org", "12345678", "--kind", "private", "--out", out)
+	cli(t, "sender", "add", "--data", dir, "--name", "Eksempelby Kommune", "--org", "29189846", "--kind", "public", "--out", out)
+	cli(t, "sender", "add", "--data", dir, "--name", "Forsyning Øst A/S", "--org", "12345678", "--kind", "private", "--out", out)
 	load := func(base string) tls.Certificate {
 		cert, err := tls.LoadX509KeyPair(filepath.Join(out, base+".crt"), filepath.Join(out, base+".key"))
 		if err != nil {
@@ -212,7 +208,34 @@ func enrol(t *testing.T, dir, nationalID, password string) (public, private tls.
 		}
 		return cert
 	}
-	return load("eksempelby-kommune"), load("forsyning-oest-a-s")
+	return code, load("eksempelby-kommune"), load("forsyning-oest-a-s")
+}
+
+// activationCode returns the activation code that `resident add` printed.
+func activationCode(t *testing.T, printed string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^  activation code  ((?:[A-Z2-7]{4}-){7}[A-Z2-7]{4})$`).FindStringSubmatch(printed)
+	if m == nil {
+		t.Fatalf("resident add printed no activation code:\n%s", printed)
+	}
+	return m[1]
+}
+
+// activate activates a mailbox the way the resident does: the form at
+// /activate, in the browser c.
+func activate(t *testing.T, c *http.Client, base, nationalID, code, password string) {
+	t.Helper()
+	resp, err := c.PostForm(base+"/activate", url.Values{
+		"nationalId": {nationalID}, "code": {code}, "password": {password}, "passwordConfirm": {password},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "recovery key") {
+		t.Fatalf("POST /activate: %s\n%s", resp.Status, body)
+	}
 }
 
 // TestServeWithACME runs `postkasse serve` as its own process on a folder
@@ -276,17 +299,20 @@ func TestServeWithACME(t *testing.T) {
 
 	// The operator's commands go through the socket: the server holds the
 	// database, so they could not open it themselves.
-	public, private := enrol(t, dir, nid, password)
-	if out := cli(t, "", "sender", "list", "--data", dir); !strings.Contains(out, "Forsyning Øst A/S") {
+	code, public, private := enrol(t, dir, nid)
+	if out := cli(t, "sender", "list", "--data", dir); !strings.Contains(out, "Forsyning Øst A/S") {
 		t.Fatalf("sender list:\n%s", out)
 	}
+	// The resident activates the mailbox over HTTPS before letters can
+	// reach it.
+	activate(t, browser, base, nid, code, password)
 
 	privateClient := httpsClient(t, httpsAddr, p.Roots, &private)
 	status, answer, err := deliver(privateClient, base, nid, "Your electricity bill", "bill-1", crashPDF("bill-1"))
 	if err != nil || status != http.StatusCreated {
 		t.Fatalf("delivery with a client certificate: %d %+v %v", status, answer, err)
 	}
-	cli(t, "", "sender", "revoke", "--data", dir, "--org", "12345678")
+	cli(t, "sender", "revoke", "--data", dir, "--org", "12345678")
 	status, answer, err = deliver(privateClient, base, nid, "Another bill", "bill-2", crashPDF("bill-2"))
 	if err != nil || status != http.StatusUnauthorized || answer.Code != "UNAUTHENTICATED" {
 		t.Fatalf("delivery after the revocation, without a restart: %d %+v %v", status, answer, err)
@@ -295,10 +321,10 @@ func TestServeWithACME(t *testing.T) {
 	// The scheduled work's commands go through the socket too, to the
 	// server's own scheduler; the resident's settings show the policy of
 	// postkasse.toml.
-	if out := cli(t, "", "jobs", "status", "--data", dir); !strings.Contains(out, "terms-notices") || !strings.Contains(out, "retention") {
+	if out := cli(t, "jobs", "status", "--data", dir); !strings.Contains(out, "terms-notices") || !strings.Contains(out, "retention") {
 		t.Fatalf("jobs status:\n%s", out)
 	}
-	if out := cli(t, "", "terms", "list", "--data", dir); !strings.Contains(out, "VERSION") {
+	if out := cli(t, "terms", "list", "--data", dir); !strings.Contains(out, "VERSION") {
 		t.Fatalf("terms list:\n%s", out)
 	}
 	resp, err = browser.PostForm(base+"/login", url.Values{"nationalId": {nid}, "password": {password}})

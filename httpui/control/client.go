@@ -115,8 +115,8 @@ func (c *Client) IssueCertificate(ctx context.Context, ref SenderRef) (NewSender
 	return out, err
 }
 
-// AddResident implements Operations.
-func (c *Client) AddResident(ctx context.Context, req ResidentRequest) (NewResident, error) {
+// EnrolResident implements Operations.
+func (c *Client) EnrolResident(ctx context.Context, req ResidentRequest) (NewResident, error) {
 	var out NewResident
 	err := c.do(ctx, http.MethodPost, "/v1/residents", req, &out)
 	return out, err

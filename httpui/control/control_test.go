@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -205,24 +206,38 @@ func testOperations(t *testing.T, op *Operator, ops Operations) {
 		}
 	}
 
-	// Residents.
-	nr, err := ops.AddResident(ctx, ResidentRequest{NationalID: "120386-1234", Name: "Anna Jensen", Password: "a long enough password"})
+	// Residents: enrolment gives an activation code, never a password or
+	// a recovery key; the mailbox is pending until the resident activates
+	// it.
+	nr, err := ops.EnrolResident(ctx, ResidentRequest{NationalID: "120386-1234", Name: "Anna Jensen"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if nr.Resident.NationalID != "1203861234" || nr.Resident.Status != "active" || len(nr.RecoveryKey) != 71 {
-		t.Fatalf("enrolled %+v, recovery key %q", nr.Resident, nr.RecoveryKey)
+	if nr.Resident.NationalID != "1203861234" || nr.Resident.Status != "pending" || nr.Resident.ActivationExpires == nil ||
+		!regexp.MustCompile(`^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$`).MatchString(nr.ActivationCode) {
+		t.Fatalf("enrolled %+v, activation code %q", nr.Resident, nr.ActivationCode)
+	}
+	if digital, err := op.Store.IsDigital(store.NationalID{Country: "DK", Number: "1203861234"}); err != nil || digital {
+		t.Fatalf("a pending resident is digital: %v %v", digital, err)
+	}
+	if _, err := op.Store.Activate("1203861234", nr.ActivationCode, "a long enough password"); err != nil {
+		t.Fatalf("the resident cannot activate with the code: %v", err)
 	}
 	if _, err := op.Store.Login("1203861234", "a long enough password"); err != nil {
-		t.Fatalf("the enrolled resident cannot log in: %v", err)
+		t.Fatalf("the activated resident cannot log in: %v", err)
 	}
-	for _, req := range []ResidentRequest{
-		{NationalID: "1203861234", Name: "Anna Again", Password: "a long enough password"},
-		{NationalID: "3213861234", Name: "Bad Date", Password: "a long enough password"},
-		{NationalID: "0101901234", Name: "Short Password", Password: "short"},
+	for _, tc := range []struct {
+		req  ResidentRequest
+		want func(error) bool
+	}{
+		{ResidentRequest{NationalID: "1203861234", Name: "Anna Again"}, func(err error) bool { return errors.Is(err, store.ErrExists) }},
+		{ResidentRequest{NationalID: "3213861234", Name: "Bad Date"}, func(err error) bool {
+			return errors.Is(err, store.ErrInvalidNationalID) || errors.Is(err, ErrBadRequest)
+		}},
+		{ResidentRequest{NationalID: "0101901234", Name: " "}, isInvalid},
 	} {
-		if _, err := ops.AddResident(ctx, req); err == nil {
-			t.Errorf("AddResident(%+v) succeeded", req)
+		if _, err := ops.EnrolResident(ctx, tc.req); !tc.want(err) {
+			t.Errorf("EnrolResident(%+v) = %v", tc.req, err)
 		}
 	}
 	residents, err := ops.Residents(ctx)
@@ -307,16 +322,5 @@ func TestListenPermissionsAndStaleSocket(t *testing.T) {
 	}
 	if _, err := Listen(file); err == nil || !strings.Contains(err.Error(), "not a socket") {
 		t.Fatalf("Listen on a regular file: %v", err)
-	}
-}
-
-func TestFormatRecoveryKey(t *testing.T) {
-	var rk crypto.RecoveryKey
-	for i := range rk {
-		rk[i] = byte(i)
-	}
-	want := "00010203-04050607-08090a0b-0c0d0e0f-10111213-14151617-18191a1b-1c1d1e1f"
-	if got := FormatRecoveryKey(rk); got != want {
-		t.Fatalf("FormatRecoveryKey = %q, want %q", got, want)
 	}
 }

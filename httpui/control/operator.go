@@ -21,7 +21,7 @@
 //	POST /v1/senders/revoke   RevokeRequest → SenderInfo
 //	POST /v1/senders/certificates  SenderRef → 201 NewSender (another certificate and key)
 //	GET  /v1/residents        → [ResidentInfo]
-//	POST /v1/residents        ResidentRequest → 201 NewResident
+//	POST /v1/residents        ResidentRequest → 201 NewResident (with the activation code: the socket is owner-only)
 //	POST /v1/residents/death  DeathRequest → ResidentInfo
 //	GET  /v1/terms            → [TermsInfo]
 //	POST /v1/terms            TermsRequest → 201 TermsInfo (up to 8 MiB: the full text)
@@ -36,7 +36,6 @@ package control
 import (
 	"context"
 	cryptorand "crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -53,7 +52,7 @@ type Operations interface {
 	Senders(ctx context.Context) ([]SenderInfo, error)
 	RevokeSender(ctx context.Context, req RevokeRequest) (SenderInfo, error)
 	IssueCertificate(ctx context.Context, req SenderRef) (NewSender, error)
-	AddResident(ctx context.Context, req ResidentRequest) (NewResident, error)
+	EnrolResident(ctx context.Context, req ResidentRequest) (NewResident, error)
 	Residents(ctx context.Context) ([]ResidentInfo, error)
 	RecordDeath(ctx context.Context, req DeathRequest) (ResidentInfo, error)
 	PublishTerms(ctx context.Context, req TermsRequest) (TermsInfo, error)
@@ -112,11 +111,11 @@ type SenderRef struct {
 	OrgNumber string `json:"orgNumber,omitempty"`
 }
 
-// ResidentRequest enrols a resident.
+// ResidentRequest enrols a resident. There is no password: the resident
+// chooses one when activating the mailbox.
 type ResidentRequest struct {
 	NationalID string `json:"nationalId"`
 	Name       string `json:"name"`
-	Password   string `json:"password"`
 }
 
 // ResidentInfo is a resident as the operator sees it.
@@ -127,13 +126,18 @@ type ResidentInfo struct {
 	Status     string     `json:"status"`
 	Created    time.Time  `json:"created"`
 	LastLogin  *time.Time `json:"lastLogin,omitempty"`
+	// ActivationExpires: while the mailbox is pending, when its
+	// activation code expires.
+	ActivationExpires *time.Time `json:"activationExpires,omitempty"`
 }
 
-// NewResident is an enrolled resident with the recovery key, which is shown
-// once and not stored.
+// NewResident is an enrolled, pending resident with the activation code,
+// which is shown once and not stored (only its hash is). The resident
+// activates the mailbox with it in the browser, choosing a password and
+// getting a recovery key that the operator never sees.
 type NewResident struct {
-	Resident    ResidentInfo `json:"resident"`
-	RecoveryKey string       `json:"recoveryKey"`
+	Resident       ResidentInfo `json:"resident"`
+	ActivationCode string       `json:"activationCode"`
 }
 
 // ErrBadRequest is a request the operations refuse before calling the
@@ -309,19 +313,19 @@ func (o *Operator) IssueCertificate(_ context.Context, ref SenderRef) (NewSender
 	return NewSender{Sender: senderInfo(sender), CertificatePEM: string(certPEM), KeyPEM: string(keyPEM)}, nil
 }
 
-// AddResident enrols a resident with an initial password and returns the
-// recovery key.
-func (o *Operator) AddResident(_ context.Context, req ResidentRequest) (NewResident, error) {
+// EnrolResident enrols a resident as pending and returns the activation
+// code for the resident (store.Store.EnrolResident). Enrolling a pending
+// resident again gives a new code.
+func (o *Operator) EnrolResident(_ context.Context, req ResidentRequest) (NewResident, error) {
 	nid, err := store.ParseNationalID(req.NationalID)
 	if err != nil {
 		return NewResident{}, err
 	}
-	r, rk, err := o.Store.AddResident(nid, req.Name, req.Password)
+	r, code, err := o.Store.EnrolResident(nid, req.Name)
 	if err != nil {
 		return NewResident{}, err
 	}
-	defer clear(rk[:])
-	return NewResident{Resident: residentInfo(r), RecoveryKey: FormatRecoveryKey(rk)}, nil
+	return NewResident{Resident: residentInfo(r), ActivationCode: code}, nil
 }
 
 // Residents lists every resident.
@@ -335,17 +339,6 @@ func (o *Operator) Residents(context.Context) ([]ResidentInfo, error) {
 		out = append(out, residentInfo(r))
 	}
 	return out, nil
-}
-
-// FormatRecoveryKey writes a recovery key for a person to copy: 64 hex
-// digits in eight groups of eight.
-func FormatRecoveryKey(rk crypto.RecoveryKey) string {
-	h := hex.EncodeToString(rk[:])
-	groups := make([]string, 0, 8)
-	for i := 0; i < len(h); i += 8 {
-		groups = append(groups, h[i:i+8])
-	}
-	return strings.Join(groups, "-")
 }
 
 func senderInfo(s store.Sender) SenderInfo {
@@ -372,6 +365,10 @@ func residentInfo(r store.Resident) ResidentInfo {
 	if !r.LastLogin.IsZero() {
 		at := r.LastLogin
 		info.LastLogin = &at
+	}
+	if !r.ActivationExpires.IsZero() {
+		at := r.ActivationExpires
+		info.ActivationExpires = &at
 	}
 	return info
 }

@@ -90,7 +90,11 @@ func testScheduledOperations(t *testing.T, mode string, op *Operator, ops Operat
 	}
 
 	// Deaths.
-	if _, err := ops.AddResident(ctx, ResidentRequest{NationalID: "1203861234", Name: "Anna Jensen", Password: "a long enough password"}); err != nil {
+	nr, err := ops.EnrolResident(ctx, ResidentRequest{NationalID: "1203861234", Name: "Anna Jensen"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := op.Store.Activate("1203861234", nr.ActivationCode, "a long enough password"); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {

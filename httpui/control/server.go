@@ -50,7 +50,7 @@ func Handler(ops Operations, log *slog.Logger) http.Handler {
 	mux.HandleFunc("POST /v1/senders/revoke", h.revokeSender)
 	mux.HandleFunc("POST /v1/senders/certificates", h.issueCertificate)
 	mux.HandleFunc("GET /v1/residents", h.residents)
-	mux.HandleFunc("POST /v1/residents", h.addResident)
+	mux.HandleFunc("POST /v1/residents", h.enrolResident)
 	mux.HandleFunc("POST /v1/residents/death", h.recordDeath)
 	mux.HandleFunc("GET /v1/terms", h.terms)
 	mux.HandleFunc("POST /v1/terms", h.publishTerms)
@@ -118,16 +118,17 @@ func (h *handler) residents(w http.ResponseWriter, r *http.Request) {
 	h.respond(w, r, http.StatusOK, out, err, "list residents")
 }
 
-func (h *handler) addResident(w http.ResponseWriter, r *http.Request) {
+func (h *handler) enrolResident(w http.ResponseWriter, r *http.Request) {
 	var req ResidentRequest
 	if !h.decode(w, r, &req) {
 		return
 	}
-	out, err := h.ops.AddResident(r.Context(), req)
+	out, err := h.ops.EnrolResident(r.Context(), req)
 	if err == nil {
+		// Never the activation code: it goes to the operator only.
 		h.log.Info("resident enrolled", "resident", out.Resident.ID, "via", "control socket")
 	}
-	h.respond(w, r, http.StatusCreated, out, err, "add resident")
+	h.respond(w, r, http.StatusCreated, out, err, "enrol resident")
 }
 
 // decode reads a JSON request body that has no unknown fields.
