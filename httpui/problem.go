@@ -58,7 +58,7 @@ func (s *Server) problemFor(r *http.Request, err error) problem {
 			Detail: "no mailbox for that national identity number"}
 	case errors.Is(err, store.ErrRecipientNotDigital):
 		return problem{Status: http.StatusUnprocessableEntity, Code: "RECIPIENT_NOT_DIGITAL", Title: "Recipient does not take digital post",
-			Detail: "the recipient has opted out of digital post, or the mailbox is closed"}
+			Detail: "the recipient has not activated the mailbox yet, has opted out of digital post, or the mailbox is closed"}
 	case errors.Is(err, store.ErrDuplicateReference):
 		return problem{Status: http.StatusConflict, Code: "DUPLICATE_REFERENCE", Title: "Duplicate sender reference",
 			Detail: err.Error()}

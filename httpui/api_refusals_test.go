@@ -1,0 +1,87 @@
+package httpui
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestDeliverToPendingMailbox: a mailbox the operator enrolled and the
+// resident has not activated has no key to seal to: the lookup says not
+// digital and a letter is refused with 422, until the activation.
+func TestDeliverToPendingMailbox(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	code := e.enrol(nidAnna, "Anna Jensen")
+	s := e.addSender("Aarhus Kommune", "55133018")
+	digital := func() bool {
+		t.Helper()
+		return decodeJSON[struct {
+			Digital bool `json:"digital"`
+		}](t, e.get(s.client, e.httpsURL+"/api/v1/recipients/"+nidAnna)).Digital
+	}
+	if digital() {
+		t.Fatal("a pending mailbox is digital")
+	}
+	p := wantProblem(t, e.deliver(s.client, validDelivery("before-activation")...), http.StatusUnprocessableEntity, "RECIPIENT_NOT_DIGITAL")
+	if !strings.Contains(p.Detail, "not activated") {
+		t.Errorf("detail %q does not mention activation", p.Detail)
+	}
+	if r := e.postForm(e.browser(), e.httpURL+"/activate", activation(nidAnna, code, password, password), nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("activate: %d", r.StatusCode)
+	}
+	if !digital() {
+		t.Fatal("the activated mailbox is not digital")
+	}
+	if r := e.deliver(s.client, validDelivery("before-activation")...); r.StatusCode != http.StatusCreated {
+		t.Fatalf("delivery after activation: %d %s", r.StatusCode, r.body)
+	}
+}
+
+// TestDeliverFormatCharacters: a subject, body, reference or file name
+// with a Unicode format character (a bidi override that makes
+// "Faktura\u202Efdp.bat" show as "Fakturatab.pdf", a zero-width space) is
+// refused with INVALID_REQUEST naming the field and the character, and
+// stores nothing.
+func TestDeliverFormatCharacters(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	e.addResident(nidAnna, "Anna Jensen")
+	s := e.addSender("Nordlys Energi", "31572294")
+	// The file name raw in the part header, as curl -F sends it (Go's
+	// multipart writer would escape it).
+	ct, body := rawNameMultipart(letterMessage(nidAnna, "Your invoice", "bidi-name"), "Faktura\u202Efdp.bat", "application/pdf", pdfDoc)
+	p := wantProblem(t, e.deliverRaw(s.client, ct, body), http.StatusBadRequest, "INVALID_REQUEST")
+	if want := "invalid document[0]: file name must not contain Unicode format characters such as bidirectional controls (found U+202E)"; p.Detail != want {
+		t.Errorf("file name: detail %q, want %q", p.Detail, want)
+	}
+	for _, tc := range []struct {
+		name  string
+		parts func() []part
+		want  string
+	}{
+		{"subject", func() []part {
+			return []part{messagePart(letterMessage(nidAnna, "Refusion \u202Ekr 000 01", "bidi-subject")),
+				documentPart("a.pdf", "application/pdf", pdfDoc)}
+		}, "invalid subject: must not contain Unicode format characters such as bidirectional controls (found U+202E)"},
+		{"body", func() []part {
+			msg := letterMessage(nidAnna, "Your invoice", "bidi-body")
+			msg["body"] = "Amount:\u200B 100 kr"
+			return []part{messagePart(msg), documentPart("a.pdf", "application/pdf", pdfDoc)}
+		}, "invalid body: must not contain Unicode format characters such as bidirectional controls (found U+200B)"},
+		{"reference", func() []part {
+			return []part{messagePart(letterMessage(nidAnna, "Your invoice", "sag\u2066-1")),
+				documentPart("a.pdf", "application/pdf", pdfDoc)}
+		}, "invalid senderReference: must not contain Unicode format characters such as bidirectional controls (found U+2066)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := wantProblem(t, e.deliver(s.client, tc.parts()...), http.StatusBadRequest, "INVALID_REQUEST")
+			if p.Detail != tc.want {
+				t.Errorf("detail %q, want %q", p.Detail, tc.want)
+			}
+		})
+	}
+	if n := e.deliveries(); n != 0 {
+		t.Fatalf("%d letters stored", n)
+	}
+}
