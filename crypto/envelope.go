@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 
 	"golang.org/x/crypto/curve25519"
 	"golang.org/x/crypto/nacl/secretbox"
@@ -176,11 +177,19 @@ func chunkNonce(prefix []byte, counter uint64, last bool) *[nonceSize]byte {
 // SealDocument seals a document's content under label ("document/0") in
 // chunks of ChunkSize, so that a reader can check each chunk in turn.
 func (dk *DataKey) SealDocument(rand io.Reader, label string, plaintext []byte) ([]byte, error) {
+	return dk.AppendSealedDocument(nil, rand, label, plaintext)
+}
+
+// AppendSealedDocument seals like SealDocument and appends the sealed
+// document to dst, so that a caller can reuse its buffers (the store seals
+// 100 KB letters into pooled buffers rather than fresh allocations).
+func (dk *DataKey) AppendSealedDocument(dst []byte, rand io.Reader, label string, plaintext []byte) ([]byte, error) {
 	key := derive(dk.b[:], nil, "postkasse/v1/document/"+label)
 	defer clear(key[:])
-	out := make([]byte, 1+prefixSize, SealedDocumentSize(len(plaintext)))
-	out[0] = formatV1
-	prefix := out[1 : 1+prefixSize]
+	start := len(dst)
+	out := slices.Grow(dst, SealedDocumentSize(len(plaintext)))[:start+1+prefixSize]
+	out[start] = formatV1
+	prefix := out[start+1 : start+1+prefixSize]
 	if _, err := io.ReadFull(rand, prefix); err != nil {
 		return nil, fmt.Errorf("read nonce prefix: %w", err)
 	}

@@ -278,6 +278,38 @@ func join(header []byte, cs ...[]byte) []byte {
 	return out
 }
 
+// AppendSealedDocument appends exactly SealDocument's bytes (for the same
+// randomness) after what dst holds, into dst's memory when it is large
+// enough, and the result opens.
+func TestAppendSealedDocument(t *testing.T) {
+	t.Parallel()
+	dk := mustDataKey(t)
+	for _, n := range []int{0, 10, ChunkSize, 2*ChunkSize + 7} {
+		doc := testDocument(n)
+		seed := bytes.Repeat([]byte{byte(n)}, 64)
+		want, err := dk.SealDocument(bytes.NewReader(seed), "document/0", doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, dst := range [][]byte{nil, []byte("kept"), make([]byte, 3, 3+SealedDocumentSize(n)+100)} {
+			kept := bytes.Clone(dst)
+			got, err := dk.AppendSealedDocument(dst, bytes.NewReader(seed), "document/0", doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got[:len(kept)], kept) || !bytes.Equal(got[len(kept):], want) {
+				t.Fatalf("%d bytes after %q: not SealDocument's bytes", n, kept)
+			}
+			if cap(dst)-len(dst) >= SealedDocumentSize(n) && &got[0] != &dst[0] {
+				t.Errorf("%d bytes: a large enough dst was not reused", n)
+			}
+			if open, err := dk.OpenDocument("document/0", got[len(kept):]); err != nil || !bytes.Equal(open, doc) {
+				t.Errorf("%d bytes: does not open: %v", n, err)
+			}
+		}
+	}
+}
+
 func TestDocumentTampering(t *testing.T) {
 	t.Parallel()
 	dk := mustDataKey(t)
