@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -101,7 +102,15 @@ type Store struct {
 
 	// Group commit: deliveries queue here; one goroutine commits all that
 	// are waiting in one transaction, so concurrent senders share fsyncs.
-	queue     chan *pendingDelivery
+	queue chan *pendingDelivery
+	// sealing counts the deliveries between their checks and the queue;
+	// the committer waits a little for them (commitLoop).
+	sealing atomic.Int64
+	// cpu holds a token for each delivery hashing and sealing: at most
+	// GOMAXPROCS at once (Deliver).
+	cpu chan struct{}
+	// sealed keeps buffers of sealed documents for reuse (*[]byte).
+	sealed    sync.Pool
 	closing   chan struct{}
 	closeOnce sync.Once
 	inflight  sync.WaitGroup // deliveries between entering and leaving Deliver
@@ -129,6 +138,7 @@ func Open(path string, opts Options) (*Store, error) {
 		sessionLifetime: opts.SessionLifetime,
 		html:            htmlPolicy(),
 		queue:           make(chan *pendingDelivery, 1024),
+		cpu:             make(chan struct{}, runtime.GOMAXPROCS(0)),
 		closing:         make(chan struct{}),
 	}
 	if s.clock == nil {
