@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -89,9 +91,6 @@ func (s *Store) Login(nationalID, password string) (Session, error) {
 		if err := putJSON(tx.Bucket(bucketResidents), []byte(cur.ID), cur); err != nil {
 			return err
 		}
-		if err := s.sweepSessions(tx, now); err != nil {
-			return err
-		}
 		if err := putJSON(tx.Bucket(bucketSessions), id, &sess); err != nil {
 			return err
 		}
@@ -100,32 +99,55 @@ func (s *Store) Login(nationalID, password string) (Session, error) {
 	if err != nil {
 		return Session{}, err
 	}
+	// Expired sessions go now, after the login's own write and outside it
+	// (SweepSessions). The login stands whether or not that works.
+	if _, err := s.SweepSessions(now); err != nil {
+		s.log.Warn("sweep expired sessions", "err", err)
+	}
 	return Session{Token: base64.RawURLEncoding.EncodeToString(token), ResidentID: rec.ID, Expires: sess.Expires}, nil
 }
 
-// sweepSessions deletes the sessions that have expired by now.
-func (s *Store) sweepSessions(tx *bolt.Tx, now time.Time) error {
-	b := tx.Bucket(bucketSessions)
+// SweepSessions deletes the sessions that have expired by now (past their
+// lifetime or idle too long) and returns how many it deleted. It decodes
+// every session in a read transaction, which holds up no delivery or other
+// write, and then, only if some expired, deletes those in a write
+// transaction that decodes just them and checks each again (a request may
+// have kept one alive meanwhile). A session record that does not decode is
+// left alone: it opens no mailbox. Login calls it; a scheduler may too.
+func (s *Store) SweepSessions(now time.Time) (int, error) {
 	var dead [][]byte
-	err := b.ForEach(func(k, _ []byte) error {
-		var rec sessionRecord
-		if err := getJSON(b, k, &rec); err != nil {
-			return err
-		}
-		if s.expired(&rec, now) {
-			dead = append(dead, append([]byte(nil), k...))
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketSessions).ForEach(func(k, v []byte) error {
+			var rec sessionRecord
+			if json.Unmarshal(v, &rec) == nil && s.expired(&rec, now) {
+				dead = append(dead, bytes.Clone(k))
+			}
+			return nil
+		})
+	})
+	if err != nil || len(dead) == 0 {
+		return 0, err
+	}
+	var n int
+	err = s.update(func(tx *bolt.Tx) error {
+		n = 0
+		b := tx.Bucket(bucketSessions)
+		for _, k := range dead {
+			var rec sessionRecord
+			if getJSON(b, k, &rec) != nil || !s.expired(&rec, now) {
+				continue // logged out, unreadable, or seen since
+			}
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+			n++
 		}
 		return nil
 	})
 	if err != nil {
-		return err
+		return 0, fmt.Errorf("sweep sessions: %w", err)
 	}
-	for _, k := range dead {
-		if err := b.Delete(k); err != nil {
-			return err
-		}
-	}
-	return nil
+	return n, nil
 }
 
 func (s *Store) expired(rec *sessionRecord, now time.Time) bool {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -58,6 +59,10 @@ type Options struct {
 	// ActivationLifetime is how long an activation code from
 	// EnrolResident stays valid; default 30 days.
 	ActivationLifetime time.Duration
+	// Logger gets what the store skips rather than fails on (a letter
+	// that cannot be opened in an inbox, a failed sweep of sessions);
+	// nil discards it.
+	Logger *slog.Logger
 }
 
 // Limits bound what a sender may deliver.
@@ -97,6 +102,7 @@ type Store struct {
 	html            *bluemonday.Policy // sanitises HTML documents
 	sessionIdle     time.Duration
 	sessionLifetime time.Duration
+	log             *slog.Logger
 	// activationLifetime: Options.ActivationLifetime with its default.
 	activationLifetime time.Duration
 
@@ -136,6 +142,7 @@ func Open(path string, opts Options) (*Store, error) {
 		limits:          opts.Limits,
 		sessionIdle:     opts.SessionIdle,
 		sessionLifetime: opts.SessionLifetime,
+		log:             opts.Logger,
 		html:            htmlPolicy(),
 		queue:           make(chan *pendingDelivery, 1024),
 		cpu:             make(chan struct{}, runtime.GOMAXPROCS(0)),
@@ -158,6 +165,9 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	if s.sessionLifetime == 0 {
 		s.sessionLifetime = 12 * time.Hour
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.activationLifetime = opts.ActivationLifetime; s.activationLifetime <= 0 {
 		s.activationLifetime = DefaultActivationLifetime
