@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -63,7 +64,9 @@ func (m *Mailbox) summary(tx *bolt.Tx, rec *letterRecord, dk *crypto.DataKey, se
 	}, nil
 }
 
-// Inbox returns the mailbox's letters, newest first.
+// Inbox returns the mailbox's letters, newest first. A letter that cannot
+// be opened is listed with its Error set (and logged) rather than failing
+// the inbox: one damaged record must not hide every other letter.
 func (m *Mailbox) Inbox() ([]LetterSummary, error) {
 	var out []LetterSummary
 	err := m.s.db.View(func(tx *bolt.Tx) error {
@@ -79,20 +82,27 @@ func (m *Mailbox) Inbox() ([]LetterSummary, error) {
 		}
 		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
 			letterID := string(k[len(prefix)+8:])
-			rec, dk, err := m.open(tx, letterID)
+			sum, err := m.inboxLine(tx, letterID, senders)
 			if err != nil {
-				return err
-			}
-			sum, err := m.summary(tx, rec, dk, senders)
-			dk.Zero()
-			if err != nil {
-				return err
+				m.s.log.Error("inbox: a letter cannot be opened", "resident", m.resident.ID, "letter", letterID, "err", err)
+				at := int64(binary.BigEndian.Uint64(k[len(prefix) : len(prefix)+8]))
+				sum = LetterSummary{ID: letterID, DeliveredAt: time.Unix(0, at).UTC(), Error: err}
 			}
 			out = append(out, sum)
 		}
 		return nil
 	})
 	return out, err
+}
+
+// inboxLine opens one letter's summary for Inbox.
+func (m *Mailbox) inboxLine(tx *bolt.Tx, letterID string, senders map[string]*senderRecord) (LetterSummary, error) {
+	rec, dk, err := m.open(tx, letterID)
+	if err != nil {
+		return LetterSummary{}, err
+	}
+	defer dk.Zero()
+	return m.summary(tx, rec, dk, senders)
 }
 
 // Letter opens a letter of this mailbox and marks it read at the first

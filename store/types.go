@@ -252,6 +252,12 @@ type LetterSummary struct {
 	DueDate     string    // YYYY-MM-DD or empty
 	Documents   int
 	Size        int64
+	// Error is why the letter cannot be opened (its record is damaged, or
+	// its key does not open with the resident's), nil for a letter that
+	// opens. Inbox lists such a letter with its ID and DeliveredAt only,
+	// rather than failing the whole inbox; show it as "This letter cannot
+	// be opened", not with the error's text.
+	Error error
 }
 
 // Unread reports whether the resident has not opened the letter yet.

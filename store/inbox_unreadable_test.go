@@ -1,0 +1,83 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// One letter that cannot be opened, whether its record does not decode or
+// its sealed key does not open, is listed with Error set; the inbox still
+// lists and opens the others.
+func TestInboxListsUnreadableLetter(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var ids []string
+	for _, ref := range []string{"good-1", "bad-json", "bad-key", "good-2"} {
+		res, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, ref))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.Letter.ID)
+		f.clock.Advance(time.Second)
+	}
+	saved := map[string][]byte{}
+	err := f.s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketLetters)
+		for _, id := range ids[1:3] {
+			saved[id] = bytes.Clone(b.Get([]byte(id)))
+		}
+		if err := b.Put([]byte(ids[1]), []byte("{damaged")); err != nil {
+			return err
+		}
+		var rec letterRecord
+		if err := json.Unmarshal(saved[ids[2]], &rec); err != nil {
+			return err
+		}
+		rec.SealedKey[40] ^= 1
+		return putJSON(b, []byte(ids[2]), &rec)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	defer mb.Close()
+	inbox, err := mb.Inbox()
+	if err != nil {
+		t.Fatalf("Inbox with two damaged letters: %v", err)
+	}
+	if len(inbox) != 4 {
+		t.Fatalf("Inbox lists %d letters, want 4", len(inbox))
+	}
+	for i, l := range inbox {
+		id := ids[len(ids)-1-i] // newest first
+		bad := id == ids[1] || id == ids[2]
+		switch {
+		case l.ID != id:
+			t.Errorf("line %d is letter %s, want %s", i, l.ID, id)
+		case bad && (l.Error == nil || l.Subject != "" || l.DeliveredAt.IsZero()):
+			t.Errorf("damaged letter %s: Error %v, subject %q, delivered %v; want an error, no subject, the delivery time", id, l.Error, l.Subject, l.DeliveredAt)
+		case !bad && (l.Error != nil || l.Subject == ""):
+			t.Errorf("good letter %s: Error %v, subject %q", id, l.Error, l.Subject)
+		}
+	}
+	if _, err := mb.Letter(ids[0]); err != nil {
+		t.Errorf("the good letter does not open: %v", err)
+	}
+
+	// The invariants checked on close need the records back.
+	if err := f.s.db.Update(func(tx *bolt.Tx) error {
+		for id, v := range saved {
+			if err := tx.Bucket(bucketLetters).Put([]byte(id), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
