@@ -55,33 +55,42 @@ func main() {
 
 // run dispatches a command line to its subcommand.
 func run(args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return fmt.Errorf("%w: a command is needed", errUsage)
-	}
-	switch cmd, rest := args[0], args[1:]; cmd {
-	case "demo":
-		return runDemo(rest, stdout)
-	case "init":
-		return runInit(rest, stdout)
-	case "serve":
-		return runServe(rest, stdout)
-	case "sender":
-		return runSender(rest, stdout)
-	case "resident":
-		return runResident(rest, stdout)
-	case "terms":
-		return runTerms(rest, stdout)
-	case "jobs":
-		return runJobs(rest, stdout)
-	case "version", "--version", "-version":
+	printVersion := func(_ []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "postkasse %s (%s %s/%s)\n", version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return nil
-	case "help", "-h", "--help":
+	}
+	printUsage := func(_ []string, stdout io.Writer) error {
 		fmt.Fprint(stdout, usage)
 		return nil
-	default:
-		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 	}
+	return dispatch("", "a command", args, stdout, subcommands{
+		"demo": runDemo, "init": runInit, "serve": runServe,
+		"sender": runSender, "resident": runResident, "terms": runTerms, "jobs": runJobs,
+		"version": printVersion, "--version": printVersion, "-version": printVersion,
+		"help": printUsage, "-h": printUsage, "--help": printUsage,
+	})
+}
+
+// subcommands are a command's subcommands by name, each run with the
+// arguments after its name.
+type subcommands map[string]func(args []string, stdout io.Writer) error
+
+// dispatch runs the subcommand of cmd that args begin with; cmd is ""
+// for postkasse's own commands. needed names the subcommands in the usage
+// error for args without one.
+func dispatch(cmd, needed string, args []string, stdout io.Writer, subs subcommands) error {
+	prefix, kind := "", "command"
+	if cmd != "" {
+		prefix, kind = cmd+": ", "subcommand"
+	}
+	if len(args) == 0 {
+		return fmt.Errorf("%w: %s%s is needed", errUsage, prefix, needed)
+	}
+	sub, ok := subs[args[0]]
+	if !ok {
+		return fmt.Errorf("%w: %sunknown %s %q", errUsage, prefix, kind, args[0])
+	}
+	return sub(args[1:], stdout)
 }
 
 // version returns the module version the binary was built from, or the

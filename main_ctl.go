@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -25,38 +26,78 @@ import (
 
 // runSender dispatches `postkasse sender SUBCOMMAND`.
 func runSender(args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return fmt.Errorf("%w: sender: add, list, renew or revoke is needed", errUsage)
-	}
-	switch sub, rest := args[0], args[1:]; sub {
-	case "add":
-		return senderAdd(rest, stdout)
-	case "list":
-		return senderList(rest, stdout)
-	case "revoke":
-		return senderRevoke(rest, stdout)
-	case "renew":
-		return senderRenew(rest, stdout)
-	default:
-		return fmt.Errorf("%w: sender: unknown subcommand %q", errUsage, sub)
-	}
+	return dispatch("sender", "add, list, renew or revoke", args, stdout, subcommands{
+		"add": senderAdd, "list": senderList, "revoke": senderRevoke, "renew": senderRenew,
+	})
 }
 
 // runResident dispatches `postkasse resident SUBCOMMAND`.
 func runResident(args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return fmt.Errorf("%w: resident: add or list is needed", errUsage)
+	return dispatch("resident", "add or list", args, stdout, subcommands{
+		"add": residentAdd, "list": residentList, "died": residentDied,
+	})
+}
+
+// ctlCommand is one of the operator's commands: its flag set, with the
+// --data every one of them has.
+type ctlCommand struct {
+	*flag.FlagSet
+	data *string
+}
+
+// newCtlCommand returns the flag set of the operator's command name.
+func newCtlCommand(name string) ctlCommand {
+	fs := newFlagSet(name)
+	return ctlCommand{FlagSet: fs, data: fs.String("data", defaultDataDir, "data folder")}
+}
+
+// parse parses args and refuses stray arguments.
+func (c ctlCommand) parse(args []string) error { return parseFlags(c.FlagSet, args) }
+
+// usageErrorf is an error in the command's flags: main prints the usage.
+func (c ctlCommand) usageErrorf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", errUsage, c.Name(), fmt.Sprintf(format, args...))
+}
+
+// failed is the error of the command's operation, behind its name.
+func (c ctlCommand) failed(err error) error { return fmt.Errorf("%s: %w", c.Name(), err) }
+
+// withOperations opens the operations on the data folder of --data
+// (operations), passes them to do and closes them when do returns.
+func (c ctlCommand) withOperations(do func(ctx context.Context, ops control.Operations, cfg *Config) error) error {
+	ctx := context.Background()
+	ops, cfg, done, err := operations(ctx, *c.data)
+	if err != nil {
+		return err
 	}
-	switch sub, rest := args[0], args[1:]; sub {
-	case "add":
-		return residentAdd(rest, stdout)
-	case "list":
-		return residentList(rest, stdout)
-	case "died":
-		return residentDied(rest, stdout)
-	default:
-		return fmt.Errorf("%w: resident: unknown subcommand %q", errUsage, sub)
+	defer done()
+	return do(ctx, ops, cfg)
+}
+
+// listCommand runs the operator's command name, which lists what list
+// returns: as JSON with --json, else as a table of tab-separated columns
+// under header, row writing the lines of one item.
+func listCommand[T any](name string, args []string, stdout io.Writer, list func(control.Operations, context.Context) ([]T, error), header string, row func(w io.Writer, item T)) error {
+	c := newCtlCommand(name)
+	asJSON := c.Bool("json", false, "print JSON")
+	if err := c.parse(args); err != nil {
+		return err
 	}
+	return c.withOperations(func(ctx context.Context, ops control.Operations, _ *Config) error {
+		items, err := list(ops, ctx)
+		if err != nil {
+			return c.failed(err)
+		}
+		if *asJSON {
+			return printJSON(stdout, items)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, header)
+		for _, item := range items {
+			row(tw, item)
+		}
+		return tw.Flush()
+	})
 }
 
 // operations opens the way to the data folder's operations: the running
@@ -103,22 +144,21 @@ func operations(ctx context.Context, dataFlag string) (ops control.Operations, c
 }
 
 func senderAdd(args []string, stdout io.Writer) error {
-	fs := newFlagSet("sender add")
-	data := fs.String("data", defaultDataDir, "data folder")
-	name := fs.String("name", "", "the sender's name, as residents see it (required)")
-	org := fs.String("org", "", "organisation number: CVR (8 digits) or organisasjonsnummer (9) (required)")
-	kind := fs.String("kind", "", "public (an authority: cannot be blocked) or private (required)")
-	out := fs.String("out", ".", "folder for the certificate and key files")
-	if err := parseFlags(fs, args); err != nil {
+	c := newCtlCommand("sender add")
+	name := c.String("name", "", "the sender's name, as residents see it (required)")
+	org := c.String("org", "", "organisation number: CVR (8 digits) or organisasjonsnummer (9) (required)")
+	kind := c.String("kind", "", "public (an authority: cannot be blocked) or private (required)")
+	out := c.String("out", ".", "folder for the certificate and key files")
+	if err := c.parse(args); err != nil {
 		return err
 	}
 	for _, req := range []struct{ flag, value string }{{"name", *name}, {"org", *org}, {"kind", *kind}} {
 		if strings.TrimSpace(req.value) == "" {
-			return fmt.Errorf("%w: sender add: --%s is required", errUsage, req.flag)
+			return c.usageErrorf("--%s is required", req.flag)
 		}
 	}
 	if *kind != "public" && *kind != "private" {
-		return fmt.Errorf("%w: sender add: --kind %q: want public or private", errUsage, *kind)
+		return c.usageErrorf("--kind %q: want public or private", *kind)
 	}
 	base := fileSlug(*name)
 	if base == "" {
@@ -128,84 +168,75 @@ func senderAdd(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
-	ops, cfg, done, err := operations(ctx, *data)
-	if err != nil {
-		return err
-	}
-	defer done()
-	added, err := ops.AddSender(ctx, control.SenderRequest{Name: *name, OrgNumber: *org, Kind: *kind})
-	if err != nil {
-		return fmt.Errorf("sender add: %w", err)
-	}
-	if err := writeSenderFiles(certPath, keyPath, added); err != nil {
-		// Without its key the certificate is useless: revoke the sender
-		// so the operator can add it again.
-		if _, rerr := ops.RevokeSender(ctx, control.RevokeRequest{ID: added.Sender.ID}); rerr != nil {
-			err = errors.Join(err, rerr)
+	return c.withOperations(func(ctx context.Context, ops control.Operations, cfg *Config) error {
+		added, err := ops.AddSender(ctx, control.SenderRequest{Name: *name, OrgNumber: *org, Kind: *kind})
+		if err != nil {
+			return c.failed(err)
 		}
-		return fmt.Errorf("sender add: write the certificate and key (the sender was revoked again; add it anew): %w", err)
-	}
-	s := added.Sender
-	fmt.Fprintf(stdout, "Sender %q (%s, %s) registered with id %s.\n\n", s.Name, s.OrgNumber, s.Kind, s.ID)
-	printSenderFiles(stdout, cfg, certPath, keyPath, added)
-	return nil
+		if err := writeSenderFiles(certPath, keyPath, added); err != nil {
+			// Without its key the certificate is useless: revoke the sender
+			// so the operator can add it again.
+			if _, rerr := ops.RevokeSender(ctx, control.RevokeRequest{ID: added.Sender.ID}); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+			return c.failed(fmt.Errorf("write the certificate and key (the sender was revoked again; add it anew): %w", err))
+		}
+		s := added.Sender
+		fmt.Fprintf(stdout, "Sender %q (%s, %s) registered with id %s.\n\n", s.Name, s.OrgNumber, s.Kind, s.ID)
+		printSenderFiles(stdout, cfg, certPath, keyPath, added)
+		return nil
+	})
 }
 
 // senderRenew issues another certificate for an existing sender.
 func senderRenew(args []string, stdout io.Writer) error {
-	fs := newFlagSet("sender renew")
-	data := fs.String("data", defaultDataDir, "data folder")
+	c := newCtlCommand("sender renew")
 	var ref control.SenderRef
-	fs.StringVar(&ref.ID, "id", "", "the sender's id")
-	fs.StringVar(&ref.OrgNumber, "org", "", "the active sender's organisation number")
-	out := fs.String("out", ".", "folder for the certificate and key files")
-	if err := parseFlags(fs, args); err != nil {
+	c.StringVar(&ref.ID, "id", "", "the sender's id")
+	c.StringVar(&ref.OrgNumber, "org", "", "the active sender's organisation number")
+	out := c.String("out", ".", "folder for the certificate and key files")
+	if err := c.parse(args); err != nil {
 		return err
 	}
 	if (ref.ID == "") == (ref.OrgNumber == "") {
-		return fmt.Errorf("%w: sender renew: give exactly one of --id and --org", errUsage)
+		return c.usageErrorf("give exactly one of --id and --org")
 	}
-	ctx := context.Background()
-	ops, cfg, done, err := operations(ctx, *data)
-	if err != nil {
-		return err
-	}
-	defer done()
-	senders, err := ops.Senders(ctx)
-	if err != nil {
-		return fmt.Errorf("sender renew: %w", err)
-	}
-	name := ""
-	for _, s := range senders {
-		if s.ID == ref.ID || (ref.OrgNumber != "" && s.OrgNumber == ref.OrgNumber && !s.Revoked) {
-			name = s.Name
+	return c.withOperations(func(ctx context.Context, ops control.Operations, cfg *Config) error {
+		senders, err := ops.Senders(ctx)
+		if err != nil {
+			return c.failed(err)
 		}
-	}
-	base := fileSlug(name)
-	if base == "" {
-		base = "sender"
-	}
-	certPath, keyPath, err := senderFilePaths(*out, base+"-"+time.Now().Format("20060102"))
-	if err != nil {
-		return err
-	}
-	issued, err := ops.IssueCertificate(ctx, ref)
-	if err != nil {
-		return fmt.Errorf("sender renew: %w", err)
-	}
-	if err := writeSenderFiles(certPath, keyPath, issued); err != nil {
-		fp := issued.Sender.Certificates[len(issued.Sender.Certificates)-1].Fingerprint
-		if _, rerr := ops.RevokeSender(ctx, control.RevokeRequest{Fingerprint: fp}); rerr != nil {
-			err = errors.Join(err, rerr)
+		name := ""
+		for _, s := range senders {
+			if s.ID == ref.ID || (ref.OrgNumber != "" && s.OrgNumber == ref.OrgNumber && !s.Revoked) {
+				name = s.Name
+			}
 		}
-		return fmt.Errorf("sender renew: write the certificate and key (the new certificate was revoked again): %w", err)
-	}
-	s := issued.Sender
-	fmt.Fprintf(stdout, "A new certificate for %q (%s). Its other certificates stay valid until they expire or you revoke them\n", s.Name, s.OrgNumber)
-	fmt.Fprintf(stdout, "(postkasse sender revoke --cert FINGERPRINT) once the sender uses the new one.\n\n")
-	printSenderFiles(stdout, cfg, certPath, keyPath, issued)
-	return nil
+		base := fileSlug(name)
+		if base == "" {
+			base = "sender"
+		}
+		certPath, keyPath, err := senderFilePaths(*out, base+"-"+time.Now().Format("20060102"))
+		if err != nil {
+			return err
+		}
+		issued, err := ops.IssueCertificate(ctx, ref)
+		if err != nil {
+			return c.failed(err)
+		}
+		if err := writeSenderFiles(certPath, keyPath, issued); err != nil {
+			fp := issued.Sender.Certificates[len(issued.Sender.Certificates)-1].Fingerprint
+			if _, rerr := ops.RevokeSender(ctx, control.RevokeRequest{Fingerprint: fp}); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+			return c.failed(fmt.Errorf("write the certificate and key (the new certificate was revoked again): %w", err))
+		}
+		s := issued.Sender
+		fmt.Fprintf(stdout, "A new certificate for %q (%s). Its other certificates stay valid until they expire or you revoke them\n", s.Name, s.OrgNumber)
+		fmt.Fprintf(stdout, "(postkasse sender revoke --cert FINGERPRINT) once the sender uses the new one.\n\n")
+		printSenderFiles(stdout, cfg, certPath, keyPath, issued)
+		return nil
+	})
 }
 
 // senderFilePaths returns OUT/BASE.crt and OUT/BASE.key after checking
@@ -251,52 +282,30 @@ func printSenderFiles(w io.Writer, cfg *Config, certPath, keyPath string, s cont
 }
 
 func senderList(args []string, stdout io.Writer) error {
-	fs := newFlagSet("sender list")
-	data := fs.String("data", defaultDataDir, "data folder")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	ctx := context.Background()
-	ops, _, done, err := operations(ctx, *data)
-	if err != nil {
-		return err
-	}
-	defer done()
-	senders, err := ops.Senders(ctx)
-	if err != nil {
-		return fmt.Errorf("sender list: %w", err)
-	}
-	if *asJSON {
-		return printJSON(stdout, senders)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tORG\tKIND\tSTATUS\tNAME")
-	for _, s := range senders {
-		status := "active"
-		if s.Revoked {
-			status = "revoked"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.OrgNumber, s.Kind, status, s.Name)
-		for _, c := range s.Certificates {
-			cstatus := "valid until " + c.NotAfter.Format(time.DateOnly)
-			if c.Revoked {
-				cstatus = "revoked"
+	return listCommand("sender list", args, stdout, control.Operations.Senders,
+		"ID\tORG\tKIND\tSTATUS\tNAME", func(w io.Writer, s control.SenderInfo) {
+			status := "active"
+			if s.Revoked {
+				status = "revoked"
 			}
-			fmt.Fprintf(tw, "\t\t\t\t  certificate %s (%s)\n", c.Fingerprint, cstatus)
-		}
-	}
-	return tw.Flush()
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.OrgNumber, s.Kind, status, s.Name)
+			for _, c := range s.Certificates {
+				cstatus := "valid until " + c.NotAfter.Format(time.DateOnly)
+				if c.Revoked {
+					cstatus = "revoked"
+				}
+				fmt.Fprintf(w, "\t\t\t\t  certificate %s (%s)\n", c.Fingerprint, cstatus)
+			}
+		})
 }
 
 func senderRevoke(args []string, stdout io.Writer) error {
-	fs := newFlagSet("sender revoke")
-	data := fs.String("data", defaultDataDir, "data folder")
+	c := newCtlCommand("sender revoke")
 	var req control.RevokeRequest
-	fs.StringVar(&req.ID, "id", "", "revoke the sender with this id and all its certificates")
-	fs.StringVar(&req.OrgNumber, "org", "", "revoke the active sender with this organisation number and all its certificates")
-	fs.StringVar(&req.Fingerprint, "cert", "", "revoke only the certificate with this SHA-256 fingerprint (hex)")
-	if err := parseFlags(fs, args); err != nil {
+	c.StringVar(&req.ID, "id", "", "revoke the sender with this id and all its certificates")
+	c.StringVar(&req.OrgNumber, "org", "", "revoke the active sender with this organisation number and all its certificates")
+	c.StringVar(&req.Fingerprint, "cert", "", "revoke only the certificate with this SHA-256 fingerprint (hex)")
+	if err := c.parse(args); err != nil {
 		return err
 	}
 	n := 0
@@ -306,104 +315,81 @@ func senderRevoke(args []string, stdout io.Writer) error {
 		}
 	}
 	if n != 1 {
-		return fmt.Errorf("%w: sender revoke: give exactly one of --id, --org and --cert", errUsage)
+		return c.usageErrorf("give exactly one of --id, --org and --cert")
 	}
-	ctx := context.Background()
-	ops, _, done, err := operations(ctx, *data)
-	if err != nil {
-		return err
-	}
-	defer done()
-	s, err := ops.RevokeSender(ctx, req)
-	if err != nil {
-		return fmt.Errorf("sender revoke: %w", err)
-	}
-	if req.Fingerprint != "" {
-		fmt.Fprintf(stdout, "Certificate %s of %q (%s) revoked; it is refused from the next request on.\n", strings.ToLower(req.Fingerprint), s.Name, s.OrgNumber)
+	return c.withOperations(func(ctx context.Context, ops control.Operations, _ *Config) error {
+		s, err := ops.RevokeSender(ctx, req)
+		if err != nil {
+			return c.failed(err)
+		}
+		if req.Fingerprint != "" {
+			fmt.Fprintf(stdout, "Certificate %s of %q (%s) revoked; it is refused from the next request on.\n", strings.ToLower(req.Fingerprint), s.Name, s.OrgNumber)
+			return nil
+		}
+		fmt.Fprintf(stdout, "Sender %q (%s) revoked with its %d certificate(s); they are refused from the next request on. Its letters stay in the mailboxes.\n", s.Name, s.OrgNumber, len(s.Certificates))
 		return nil
-	}
-	fmt.Fprintf(stdout, "Sender %q (%s) revoked with its %d certificate(s); they are refused from the next request on. Its letters stay in the mailboxes.\n", s.Name, s.OrgNumber, len(s.Certificates))
-	return nil
+	})
 }
 
 // residentAdd enrols a resident: the mailbox is pending until the
 // resident activates it in the browser with the printed activation code.
 // The operator never sees a password or a recovery key.
 func residentAdd(args []string, stdout io.Writer) error {
-	fs := newFlagSet("resident add")
-	data := fs.String("data", defaultDataDir, "data folder")
-	nid := fs.String("national-id", "", "CPR number (DK, 10 digits) or fødselsnummer (NO, 11 digits) (required)")
-	name := fs.String("name", "", "the resident's name (required)")
-	if err := parseFlags(fs, args); err != nil {
+	c := newCtlCommand("resident add")
+	nid := c.String("national-id", "", "CPR number (DK, 10 digits) or fødselsnummer (NO, 11 digits) (required)")
+	name := c.String("name", "", "the resident's name (required)")
+	if err := c.parse(args); err != nil {
 		return err
 	}
 	if *nid == "" {
-		return fmt.Errorf("%w: resident add: --national-id is required", errUsage)
+		return c.usageErrorf("--national-id is required")
 	}
 	if strings.TrimSpace(*name) == "" {
-		return fmt.Errorf("%w: resident add: --name is required", errUsage)
+		return c.usageErrorf("--name is required")
 	}
-	ctx := context.Background()
-	ops, cfg, done, err := operations(ctx, *data)
-	if err != nil {
-		return err
-	}
-	defer done()
-	added, err := ops.EnrolResident(ctx, control.ResidentRequest{NationalID: *nid, Name: *name})
-	if err != nil {
-		return fmt.Errorf("resident add: %w", err)
-	}
+	return c.withOperations(func(ctx context.Context, ops control.Operations, cfg *Config) error {
+		added, err := ops.EnrolResident(ctx, control.ResidentRequest{NationalID: *nid, Name: *name})
+		if err != nil {
+			return c.failed(err)
+		}
+		printEnrolment(stdout, cfg, added)
+		return nil
+	})
+}
+
+// printEnrolment gives the operator what the resident needs to activate
+// the mailbox: the activation code, where to use it and until when.
+func printEnrolment(w io.Writer, cfg *Config, added control.NewResident) {
 	r := added.Resident
-	fmt.Fprintf(stdout, "Resident %s (%s) enrolled with id %s.\n", r.Name, r.NationalID, r.ID)
-	fmt.Fprintf(stdout, "The mailbox takes no letters until the resident activates it.\n\n")
-	fmt.Fprintf(stdout, "  activation code  %s\n", added.ActivationCode)
-	fmt.Fprintf(stdout, "  activate at      %s/activate\n", publicURL(cfg.Domain, portOf(cfg.Listen.HTTPS)))
+	fmt.Fprintf(w, "Resident %s (%s) enrolled with id %s.\n", r.Name, r.NationalID, r.ID)
+	fmt.Fprintf(w, "The mailbox takes no letters until the resident activates it.\n\n")
+	fmt.Fprintf(w, "  activation code  %s\n", added.ActivationCode)
+	fmt.Fprintf(w, "  activate at      %s/activate\n", publicURL(cfg.Domain, portOf(cfg.Listen.HTTPS)))
 	if r.ActivationExpires != nil {
-		fmt.Fprintf(stdout, "  valid until      %s\n", r.ActivationExpires.UTC().Format("2006-01-02 15:04 UTC"))
+		fmt.Fprintf(w, "  valid until      %s\n", r.ActivationExpires.UTC().Format("2006-01-02 15:04 UTC"))
 	}
-	fmt.Fprintf(stdout, "\nGive the code to the resident only (in a sealed letter or in person) and keep no copy.\n")
-	fmt.Fprintf(stdout, "With it the resident chooses a password and gets a recovery key that only they see.\n")
-	fmt.Fprintf(stdout, "The code works once: if the resident finds the mailbox activated already, someone else\n")
-	fmt.Fprintf(stdout, "used it (the audit log shows when). Running this command again gives a new code.\n")
-	return nil
+	fmt.Fprintf(w, "\nGive the code to the resident only (in a sealed letter or in person) and keep no copy.\n")
+	fmt.Fprintf(w, "With it the resident chooses a password and gets a recovery key that only they see.\n")
+	fmt.Fprintf(w, "The code works once: if the resident finds the mailbox activated already, someone else\n")
+	fmt.Fprintf(w, "used it (the audit log shows when). Running this command again gives a new code.\n")
 }
 
 func residentList(args []string, stdout io.Writer) error {
-	fs := newFlagSet("resident list")
-	data := fs.String("data", defaultDataDir, "data folder")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	ctx := context.Background()
-	ops, _, done, err := operations(ctx, *data)
-	if err != nil {
-		return err
-	}
-	defer done()
-	residents, err := ops.Residents(ctx)
-	if err != nil {
-		return fmt.Errorf("resident list: %w", err)
-	}
-	if *asJSON {
-		return printJSON(stdout, residents)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NATIONAL ID\tSTATUS\tENROLLED\tLAST LOGIN\tNAME")
-	for _, r := range residents {
-		last := "never"
-		if r.LastLogin != nil {
-			last = r.LastLogin.Format(time.DateOnly)
-		}
-		status := r.Status
-		if r.ActivationExpires != nil && !time.Now().Before(*r.ActivationExpires) {
-			status += " (code expired)"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.NationalID, status, r.Created.Format(time.DateOnly), last, r.Name)
-	}
-	return tw.Flush()
+	return listCommand("resident list", args, stdout, control.Operations.Residents,
+		"NATIONAL ID\tSTATUS\tENROLLED\tLAST LOGIN\tNAME", func(w io.Writer, r control.ResidentInfo) {
+			last := "never"
+			if r.LastLogin != nil {
+				last = r.LastLogin.Format(time.DateOnly)
+			}
+			status := r.Status
+			if r.ActivationExpires != nil && !time.Now().Before(*r.ActivationExpires) {
+				status += " (code expired)"
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.NationalID, status, r.Created.Format(time.DateOnly), last, r.Name)
+		})
 }
 
+// printJSON prints v as indented JSON.
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"text/tabwriter"
 	"time"
 
 	"github.com/postkasse/postkasse/crypto"
@@ -160,121 +159,82 @@ func startJobs(jc jobs.Config, timeout time.Duration, log *slog.Logger) (sched *
 
 // runTerms dispatches `postkasse terms SUBCOMMAND`.
 func runTerms(args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return fmt.Errorf("%w: terms: publish or list is needed", errUsage)
-	}
-	switch sub, rest := args[0], args[1:]; sub {
-	case "publish":
-		return termsPublish(rest, stdout)
-	case "list":
-		return termsList(rest, stdout)
-	default:
-		return fmt.Errorf("%w: terms: unknown subcommand %q", errUsage, sub)
-	}
+	return dispatch("terms", "publish or list", args, stdout, subcommands{
+		"publish": termsPublish, "list": termsList,
+	})
 }
 
 // termsPublish is `postkasse terms publish --file FILE --effective DATE`.
 func termsPublish(args []string, stdout io.Writer) error {
-	fs := newFlagSet("terms publish")
-	data := fs.String("data", defaultDataDir, "data folder")
-	file := fs.String("file", "", "the full text of the new terms of use (UTF-8 text)")
-	effective := fs.String("effective", "", "the date they take effect, YYYY-MM-DD, at least one month from today")
-	if err := parseFlags(fs, args); err != nil {
+	c := newCtlCommand("terms publish")
+	file := c.String("file", "", "the full text of the new terms of use (UTF-8 text)")
+	effective := c.String("effective", "", "the date they take effect, YYYY-MM-DD, at least one month from today")
+	if err := c.parse(args); err != nil {
 		return err
 	}
 	if *file == "" || *effective == "" {
-		return fmt.Errorf("%w: terms publish: --file and --effective are needed", errUsage)
+		return c.usageErrorf("--file and --effective are needed")
 	}
 	if _, err := time.Parse(time.DateOnly, *effective); err != nil {
-		return fmt.Errorf("%w: terms publish: --effective %q: want a date YYYY-MM-DD", errUsage, *effective)
+		return c.usageErrorf("--effective %q: want a date YYYY-MM-DD", *effective)
 	}
 	text, err := os.ReadFile(*file)
 	if err != nil {
-		return fmt.Errorf("terms publish: %w", err)
+		return c.failed(err)
 	}
-	ctx := context.Background()
-	ops, cfg, done, err := operations(ctx, *data)
-	if err != nil {
-		return err
-	}
-	defer done()
-	terms, err := ops.PublishTerms(ctx, control.TermsRequest{Text: string(text), Effective: *effective})
-	if err != nil {
-		return fmt.Errorf("terms publish: %w", err)
-	}
-	fmt.Fprintf(stdout, "Published version %d of the terms of use, effective %s (%s).\n", terms.Version, terms.EffectiveDate, cfg.Jobs.TimeZone)
-	if cfg.Jobs.Municipality == "" {
-		fmt.Fprintf(stdout, "Note: jobs.municipality is not set in postkasse.toml, so no notice can be delivered yet.\n")
-	} else {
-		fmt.Fprintf(stdout, "The notice goes to every active mailbox from the next run of the terms-notices job.\n")
-	}
-	return nil
+	return c.withOperations(func(ctx context.Context, ops control.Operations, cfg *Config) error {
+		terms, err := ops.PublishTerms(ctx, control.TermsRequest{Text: string(text), Effective: *effective})
+		if err != nil {
+			return c.failed(err)
+		}
+		fmt.Fprintf(stdout, "Published version %d of the terms of use, effective %s (%s).\n", terms.Version, terms.EffectiveDate, cfg.Jobs.TimeZone)
+		if cfg.Jobs.Municipality == "" {
+			fmt.Fprintf(stdout, "Note: jobs.municipality is not set in postkasse.toml, so no notice can be delivered yet.\n")
+		} else {
+			fmt.Fprintf(stdout, "The notice goes to every active mailbox from the next run of the terms-notices job.\n")
+		}
+		return nil
+	})
 }
 
 // termsList is `postkasse terms list`.
 func termsList(args []string, stdout io.Writer) error {
-	fs := newFlagSet("terms list")
-	data := fs.String("data", defaultDataDir, "data folder")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	ctx := context.Background()
-	ops, _, done, err := operations(ctx, *data)
-	if err != nil {
-		return err
-	}
-	defer done()
-	all, err := ops.Terms(ctx)
-	if err != nil {
-		return fmt.Errorf("terms list: %w", err)
-	}
-	if *asJSON {
-		return printJSON(stdout, all)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VERSION\tPUBLISHED\tEFFECTIVE\tNOTICES\tBYTES")
-	for _, t := range all {
-		notices := "in progress"
-		if t.NoticesDone != nil {
-			notices = "done " + t.NoticesDone.Format(time.DateOnly)
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\n", t.Version, t.Published.Format(time.DateOnly), t.EffectiveDate, notices, t.Size)
-	}
-	return tw.Flush()
+	return listCommand("terms list", args, stdout, control.Operations.Terms,
+		"VERSION\tPUBLISHED\tEFFECTIVE\tNOTICES\tBYTES", func(w io.Writer, t control.TermsInfo) {
+			notices := "in progress"
+			if t.NoticesDone != nil {
+				notices = "done " + t.NoticesDone.Format(time.DateOnly)
+			}
+			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\n", t.Version, t.Published.Format(time.DateOnly), t.EffectiveDate, notices, t.Size)
+		})
 }
 
 // residentDied is `postkasse resident died --national-id N --date DATE`.
 func residentDied(args []string, stdout io.Writer) error {
-	fs := newFlagSet("resident died")
-	data := fs.String("data", defaultDataDir, "data folder")
-	nidFlag := fs.String("national-id", "", "the resident's national identity number")
-	date := fs.String("date", "", "the date of death, YYYY-MM-DD")
-	if err := parseFlags(fs, args); err != nil {
+	c := newCtlCommand("resident died")
+	nidFlag := c.String("national-id", "", "the resident's national identity number")
+	date := c.String("date", "", "the date of death, YYYY-MM-DD")
+	if err := c.parse(args); err != nil {
 		return err
 	}
 	if *nidFlag == "" || *date == "" {
-		return fmt.Errorf("%w: resident died: --national-id and --date are needed", errUsage)
+		return c.usageErrorf("--national-id and --date are needed")
 	}
 	if _, err := store.ParseNationalID(*nidFlag); err != nil {
-		return fmt.Errorf("%w: resident died: %v", errUsage, err)
+		return c.usageErrorf("%v", err)
 	}
 	if _, err := time.Parse(time.DateOnly, *date); err != nil {
-		return fmt.Errorf("%w: resident died: --date %q: want a date YYYY-MM-DD", errUsage, *date)
+		return c.usageErrorf("--date %q: want a date YYYY-MM-DD", *date)
 	}
-	ctx := context.Background()
-	ops, cfg, done, err := operations(ctx, *data)
-	if err != nil {
-		return err
-	}
-	defer done()
-	r, err := ops.RecordDeath(ctx, control.DeathRequest{NationalID: *nidFlag, Date: *date})
-	if err != nil {
-		return fmt.Errorf("resident died: %w", err)
-	}
-	fmt.Fprintf(stdout, "Recorded the death of %s (%s) on %s. The account can no longer log in; its letters are kept for %s (public senders) and %s (private senders) from that date.\n",
-		r.Name, r.NationalID, *date, cfg.Jobs.DeceasedPublic, cfg.Jobs.DeceasedPrivate)
-	return nil
+	return c.withOperations(func(ctx context.Context, ops control.Operations, cfg *Config) error {
+		r, err := ops.RecordDeath(ctx, control.DeathRequest{NationalID: *nidFlag, Date: *date})
+		if err != nil {
+			return c.failed(err)
+		}
+		fmt.Fprintf(stdout, "Recorded the death of %s (%s) on %s. The account can no longer log in; its letters are kept for %s (public senders) and %s (private senders) from that date.\n",
+			r.Name, r.NationalID, *date, cfg.Jobs.DeceasedPublic, cfg.Jobs.DeceasedPrivate)
+		return nil
+	})
 }
 
 // runJobs dispatches `postkasse jobs status`.
@@ -282,38 +242,22 @@ func runJobs(args []string, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "status" {
 		return fmt.Errorf("%w: jobs: status is needed", errUsage)
 	}
-	fs := newFlagSet("jobs status")
-	data := fs.String("data", defaultDataDir, "data folder")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parseFlags(fs, args[1:]); err != nil {
-		return err
-	}
-	ctx := context.Background()
-	ops, _, done, err := operations(ctx, *data)
-	if err != nil {
-		return err
-	}
-	defer done()
-	status, err := ops.Jobs(ctx)
-	if err != nil {
-		return fmt.Errorf("jobs status: %w", err)
-	}
-	if *asJSON {
-		return printJSON(stdout, status)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "JOB\tSCHEDULE (UTC)\tNEXT RUN\tLAST RUN\tOUTCOME\tITEMS\tDETAIL")
-	for _, s := range status {
-		last, outcome, items, detail := "never", "", 0, ""
-		if l := s.Last; l != nil {
-			last, outcome, items, detail = l.Started.Format(time.RFC3339), l.Outcome, l.Items, l.Detail
-			if l.Outcome == string(store.JobRunning) && !s.Running {
-				outcome = "interrupted (the server stopped during the run)"
+	return jobsStatus(args[1:], stdout)
+}
+
+// jobsStatus is `postkasse jobs status`.
+func jobsStatus(args []string, stdout io.Writer) error {
+	return listCommand("jobs status", args, stdout, control.Operations.Jobs,
+		"JOB\tSCHEDULE (UTC)\tNEXT RUN\tLAST RUN\tOUTCOME\tITEMS\tDETAIL", func(w io.Writer, s control.JobInfo) {
+			last, outcome, items, detail := "never", "", 0, ""
+			if l := s.Last; l != nil {
+				last, outcome, items, detail = l.Started.Format(time.RFC3339), l.Outcome, l.Items, l.Detail
+				if l.Outcome == string(store.JobRunning) && !s.Running {
+					outcome = "interrupted (the server stopped during the run)"
+				}
 			}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", s.Name, s.Schedule, s.Next.Format(time.RFC3339), last, outcome, items, detail)
-	}
-	return tw.Flush()
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", s.Name, s.Schedule, s.Next.Format(time.RFC3339), last, outcome, items, detail)
+		})
 }
 
 // newOperator builds the operator's operations on an open store, for the

@@ -1,23 +1,18 @@
 package browsertest
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/draw"
-	"image/png"
 	"io"
 	"log"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -233,28 +228,21 @@ func (a *appliance) seed(hostile bool) {
 		d       store.Delivery
 	}{
 		{"", bank, 60, true, store.Delivery{Subject: "Your annual account statement", Type: store.TypeLetter,
-			Documents: []store.DocumentInput{pdfDocument("statement-2026.pdf", "Annual account statement",
-				"Account 9876-0012345678", "Balance at 1 January:   DKK 18,240.55", "Balance at 31 October:  DKK 22,913.10")}}},
+			Documents: []store.DocumentInput{document(t, "statement-2026.pdf")}}},
 		{letterDecision, kommune, 41, true, store.Delivery{Subject: "Decision on your application for a building permit", Type: store.TypeDecision,
 			Body: "Your application of 2 September for a carport at Skovvej 12 has been decided. The decision is enclosed.",
 			Documents: []store.DocumentInput{
-				pdfDocument("decision-building-permit.pdf", "Decision: building permit granted",
-					"Case number: 2026-04511", "Address: Skovvej 12, 9999 Eksempelby", "",
-					"Eksempelby Kommune grants a building permit for a carport of 36 square metres.", "",
-					"You may appeal this decision within four weeks of receiving it."),
+				document(t, "decision-building-permit.pdf"),
 				text("appeal-guide.txt", "How to appeal\n\nWrite to the Planning Appeals Board within four weeks.\n"),
 			}}},
 		{letterSeptember, energi, 33, true, store.Delivery{Subject: "Electricity bill for September", Type: store.TypeInvoice, DueDate: due(-3),
-			Documents: []store.DocumentInput{pdfDocument("invoice-2026-09.pdf", "Invoice 2026-09-44871",
-				"Consumption 1 Sep to 30 Sep: 212 kWh", "Amount due: DKK 684.20")}}},
+			Documents: []store.DocumentInput{document(t, "invoice-2026-09.pdf")}}},
 		{letterSchool, kommune, 21, false, store.Delivery{Subject: "School enrolment for the 2027/28 school year", Type: store.TypeLetter,
 			Body: "Your child can start school in August 2027. Enclosed are the letter, the form and a map of the school district.",
 			Documents: []store.DocumentInput{
-				pdfDocument("enrolment-letter.pdf", "School enrolment 2027/28",
-					"Enrolment opens on 1 December and closes on 31 January.",
-					"Your district school is Eksempelby Skole, Skolevej 3."),
-				pdfDocument("enrolment-form.pdf", "Enrolment form", "Child's name: ____________________"),
-				{Name: "school-district-map.png", ContentType: "image/png", Content: pngDocument()},
+				document(t, "enrolment-letter.pdf"),
+				document(t, "enrolment-form.pdf"),
+				document(t, "school-district-map.png"),
 				text("opening-hours.txt", "Eksempelby Skole\nOffice open Monday to Friday 8:00–15:00\n"),
 			}}},
 		{letterWaste, kommune, 14, false, store.Delivery{Subject: "Change to waste collection days from January", Type: store.TypeNotice,
@@ -263,11 +251,9 @@ func (a *appliance) seed(hostile bool) {
 					"<em>Tuesdays</em> instead of Thursdays.</p><ul><li>Paper and cardboard: every fourth Friday</li>" +
 					"<li>Glass and metal: every eighth Friday</li></ul><p>Questions? Write to the technical department.</p>")}}}},
 		{letterOctober, energi, 9, false, store.Delivery{Subject: "Electricity bill for October", Type: store.TypeInvoice, DueDate: due(5),
-			Documents: []store.DocumentInput{pdfDocument("invoice-2026-10.pdf", "Invoice 2026-10-45102",
-				"Consumption 1 Oct to 31 Oct: 268 kWh", "Amount due: DKK 861.45")}}},
+			Documents: []store.DocumentInput{document(t, "invoice-2026-10.pdf")}}},
 		{letterTax, kommune, 6, false, store.Delivery{Subject: "Property tax for the first half of 2027", Type: store.TypeInvoice, DueDate: due(70),
-			Documents: []store.DocumentInput{pdfDocument("property-tax-2027-1.pdf", "Property tax, first half of 2027",
-				"Property: Skovvej 12, 9999 Eksempelby", "Amount due: DKK 7,812.00")}}},
+			Documents: []store.DocumentInput{document(t, "property-tax-2027-1.pdf")}}},
 		{"", kommune, 2, false, store.Delivery{Subject: "Appointment at the citizens' service centre", Type: store.TypeLetter,
 			Documents: []store.DocumentInput{text("appointment.txt",
 				"Your appointment: Thursday at 10:30, Borgerservice, Rådhuspladsen 1.\nBring photo identification.\n")}}},
@@ -345,56 +331,21 @@ func (a *appliance) logins() int {
 	return n
 }
 
-// pdfDocument is a one-page PDF 1.4 document with a title and lines of
-// Helvetica text.
-func pdfDocument(name, title string, lines ...string) store.DocumentInput {
-	esc := strings.NewReplacer(`\`, `\\`, `(`, `\(`, `)`, `\)`)
-	var content strings.Builder
-	fmt.Fprintf(&content, "BT /F2 18 Tf 56 770 Td (%s) Tj ET\n", esc.Replace(title))
-	content.WriteString("BT /F1 11 Tf 56 735 Td 16 TL\n")
-	for _, l := range lines {
-		fmt.Fprintf(&content, "(%s) Tj T*\n", esc.Replace(l))
+// document is the file testdata/name as a letter's document: a one-page
+// PDF 1.4 with a title and a few lines of Helvetica text (the text is
+// readable in the file's content stream), or the school district's map
+// as a PNG. Headless Chromium shows no PDF, so the tests need real, small
+// files, not particular content; a changed file needs its /Length and
+// xref offsets made right again.
+func document(t *testing.T, name string) store.DocumentInput {
+	t.Helper()
+	content, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
 	}
-	content.WriteString("ET\n")
-	objects := []string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R /F2 5 0 R >> >> /Contents 6 0 R >>",
-		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold >>",
-		fmt.Sprintf("<< /Length %d >>\nstream\n%sendstream", content.Len(), content.String()),
+	contentType := "application/pdf"
+	if filepath.Ext(name) == ".png" {
+		contentType = "image/png"
 	}
-	var out strings.Builder
-	out.WriteString("%PDF-1.4\n")
-	offsets := make([]int, len(objects))
-	for i, o := range objects {
-		offsets[i] = out.Len()
-		fmt.Fprintf(&out, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := out.Len()
-	fmt.Fprintf(&out, "xref\n0 %d\n0000000000 65535 f \n", len(objects)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&out, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&out, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objects)+1, xref)
-	return store.DocumentInput{Name: name, ContentType: "application/pdf", Content: []byte(out.String())}
-}
-
-// pngDocument draws a small map: blocks, a river and the school.
-func pngDocument() []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 480, 320))
-	fill := func(r image.Rectangle, c color.RGBA) { draw.Draw(img, r, &image.Uniform{c}, image.Point{}, draw.Src) }
-	fill(img.Bounds(), color.RGBA{0xf1, 0xee, 0xe4, 0xff})
-	for x := 20; x < 480; x += 90 {
-		for y := 20; y < 320; y += 70 {
-			fill(image.Rect(x, y, x+70, y+50), color.RGBA{0xd9, 0xd3, 0xc3, 0xff})
-		}
-	}
-	fill(image.Rect(0, 150, 480, 162), color.RGBA{0x9c, 0xc6, 0xe0, 0xff})
-	fill(image.Rect(200, 90, 270, 140), color.RGBA{0x1f, 0x5f, 0x8b, 0xff})
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		panic("encode png: " + err.Error()) // an in-memory RGBA image always encodes
-	}
-	return buf.Bytes()
+	return store.DocumentInput{Name: name, ContentType: contentType, Content: content}
 }

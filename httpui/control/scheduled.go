@@ -165,42 +165,6 @@ func JobRun(r store.JobRun) *JobRunInfo {
 	return info
 }
 
-// The socket's side.
-
-func (h *handler) recordDeath(w http.ResponseWriter, r *http.Request) {
-	var req DeathRequest
-	if !h.decode(w, r, &req) {
-		return
-	}
-	out, err := h.ops.RecordDeath(r.Context(), req)
-	if err == nil {
-		h.log.Info("death recorded", "resident", out.ID, "via", "control socket")
-	}
-	h.respond(w, r, http.StatusOK, out, err, "record death")
-}
-
-func (h *handler) terms(w http.ResponseWriter, r *http.Request) {
-	out, err := h.ops.Terms(r.Context())
-	h.respond(w, r, http.StatusOK, out, err, "list terms")
-}
-
-func (h *handler) publishTerms(w http.ResponseWriter, r *http.Request) {
-	var req TermsRequest
-	if !h.decodeMax(w, r, &req, maxTermsBody) {
-		return
-	}
-	out, err := h.ops.PublishTerms(r.Context(), req)
-	if err == nil {
-		h.log.Info("terms published", "version", out.Version, "effective", out.EffectiveDate, "via", "control socket")
-	}
-	h.respond(w, r, http.StatusCreated, out, err, "publish terms")
-}
-
-func (h *handler) jobs(w http.ResponseWriter, r *http.Request) {
-	out, err := h.ops.Jobs(r.Context())
-	h.respond(w, r, http.StatusOK, out, err, "jobs status")
-}
-
 // The command line's side.
 
 // RecordDeath implements Operations.

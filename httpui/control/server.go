@@ -1,6 +1,7 @@
 package control
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,24 +43,44 @@ func Handler(ops Operations, log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	h := &handler{ops: ops, log: log}
+	h := &handler{log: log}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/status", h.status)
-	mux.HandleFunc("GET /v1/senders", h.senders)
-	mux.HandleFunc("POST /v1/senders", h.addSender)
-	mux.HandleFunc("POST /v1/senders/revoke", h.revokeSender)
-	mux.HandleFunc("POST /v1/senders/certificates", h.issueCertificate)
-	mux.HandleFunc("GET /v1/residents", h.residents)
-	mux.HandleFunc("POST /v1/residents", h.enrolResident)
-	mux.HandleFunc("POST /v1/residents/death", h.recordDeath)
-	mux.HandleFunc("GET /v1/terms", h.terms)
-	mux.HandleFunc("POST /v1/terms", h.publishTerms)
-	mux.HandleFunc("GET /v1/jobs", h.jobs)
+	mux.HandleFunc("GET /v1/status", query(h, "status", func(context.Context) (Status, error) {
+		return Status{PID: os.Getpid()}, nil
+	}))
+	mux.HandleFunc("GET /v1/senders", query(h, "list senders", ops.Senders))
+	mux.HandleFunc("POST /v1/senders", change(h, "add sender", http.StatusCreated, maxBody, ops.AddSender,
+		func(_ SenderRequest, out NewSender) (string, []any) {
+			return "sender added", []any{"sender", out.Sender.ID, "org", out.Sender.OrgNumber}
+		}))
+	mux.HandleFunc("POST /v1/senders/revoke", change(h, "revoke sender", http.StatusOK, maxBody, ops.RevokeSender,
+		func(req RevokeRequest, out SenderInfo) (string, []any) {
+			return "sender revoked", []any{"sender", out.ID, "fingerprint", req.Fingerprint}
+		}))
+	mux.HandleFunc("POST /v1/senders/certificates", change(h, "issue certificate", http.StatusCreated, maxBody, ops.IssueCertificate,
+		func(_ SenderRef, out NewSender) (string, []any) {
+			return "sender certificate issued", []any{"sender", out.Sender.ID}
+		}))
+	mux.HandleFunc("GET /v1/residents", query(h, "list residents", ops.Residents))
+	mux.HandleFunc("POST /v1/residents", change(h, "enrol resident", http.StatusCreated, maxBody, ops.EnrolResident,
+		func(_ ResidentRequest, out NewResident) (string, []any) {
+			// Never the activation code: it goes to the operator only.
+			return "resident enrolled", []any{"resident", out.Resident.ID}
+		}))
+	mux.HandleFunc("POST /v1/residents/death", change(h, "record death", http.StatusOK, maxBody, ops.RecordDeath,
+		func(_ DeathRequest, out ResidentInfo) (string, []any) {
+			return "death recorded", []any{"resident", out.ID}
+		}))
+	mux.HandleFunc("GET /v1/terms", query(h, "list terms", ops.Terms))
+	mux.HandleFunc("POST /v1/terms", change(h, "publish terms", http.StatusCreated, maxTermsBody, ops.PublishTerms,
+		func(_ TermsRequest, out TermsInfo) (string, []any) {
+			return "terms published", []any{"version", out.Version, "effective", out.EffectiveDate}
+		}))
+	mux.HandleFunc("GET /v1/jobs", query(h, "jobs status", ops.Jobs))
 	return mux
 }
 
 type handler struct {
-	ops Operations
 	log *slog.Logger
 }
 
@@ -68,76 +89,38 @@ type Status struct {
 	PID int `json:"pid"`
 }
 
-func (h *handler) status(w http.ResponseWriter, r *http.Request) {
-	h.respond(w, r, http.StatusOK, Status{PID: os.Getpid()}, nil, "status")
+// query serves an operation that only reads: its result, or the problem
+// of its error. op names it in the log.
+func query[Out any](h *handler, op string, do func(context.Context) (Out, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		out, err := do(r.Context())
+		h.respond(w, r, http.StatusOK, out, err, op)
+	}
 }
 
-func (h *handler) senders(w http.ResponseWriter, r *http.Request) {
-	out, err := h.ops.Senders(r.Context())
-	h.respond(w, r, http.StatusOK, out, err, "list senders")
+// change serves an operation that changes something: it decodes the
+// request body (at most max bytes), calls do and answers with status and
+// do's result, or with the problem of its error. A change that succeeds
+// is logged with the message and attributes that logged returns. op names
+// the operation in the log of an unexpected error.
+func change[Req, Out any](h *handler, op string, status int, max int64, do func(context.Context, Req) (Out, error), logged func(Req, Out) (msg string, args []any)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req Req
+		if !h.decode(w, r, &req, max) {
+			return
+		}
+		out, err := do(r.Context(), req)
+		if err == nil {
+			msg, args := logged(req, out)
+			h.log.Info(msg, append(args, "via", "control socket")...)
+		}
+		h.respond(w, r, status, out, err, op)
+	}
 }
 
-func (h *handler) addSender(w http.ResponseWriter, r *http.Request) {
-	var req SenderRequest
-	if !h.decode(w, r, &req) {
-		return
-	}
-	out, err := h.ops.AddSender(r.Context(), req)
-	if err == nil {
-		h.log.Info("sender added", "sender", out.Sender.ID, "org", out.Sender.OrgNumber, "via", "control socket")
-	}
-	h.respond(w, r, http.StatusCreated, out, err, "add sender")
-}
-
-func (h *handler) revokeSender(w http.ResponseWriter, r *http.Request) {
-	var req RevokeRequest
-	if !h.decode(w, r, &req) {
-		return
-	}
-	out, err := h.ops.RevokeSender(r.Context(), req)
-	if err == nil {
-		h.log.Info("sender revoked", "sender", out.ID, "fingerprint", req.Fingerprint, "via", "control socket")
-	}
-	h.respond(w, r, http.StatusOK, out, err, "revoke sender")
-}
-
-func (h *handler) issueCertificate(w http.ResponseWriter, r *http.Request) {
-	var req SenderRef
-	if !h.decode(w, r, &req) {
-		return
-	}
-	out, err := h.ops.IssueCertificate(r.Context(), req)
-	if err == nil {
-		h.log.Info("sender certificate issued", "sender", out.Sender.ID, "via", "control socket")
-	}
-	h.respond(w, r, http.StatusCreated, out, err, "issue certificate")
-}
-
-func (h *handler) residents(w http.ResponseWriter, r *http.Request) {
-	out, err := h.ops.Residents(r.Context())
-	h.respond(w, r, http.StatusOK, out, err, "list residents")
-}
-
-func (h *handler) enrolResident(w http.ResponseWriter, r *http.Request) {
-	var req ResidentRequest
-	if !h.decode(w, r, &req) {
-		return
-	}
-	out, err := h.ops.EnrolResident(r.Context(), req)
-	if err == nil {
-		// Never the activation code: it goes to the operator only.
-		h.log.Info("resident enrolled", "resident", out.Resident.ID, "via", "control socket")
-	}
-	h.respond(w, r, http.StatusCreated, out, err, "enrol resident")
-}
-
-// decode reads a JSON request body that has no unknown fields.
-func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	return h.decodeMax(w, r, v, maxBody)
-}
-
-// decodeMax is decode with a bound of max bytes.
-func (h *handler) decodeMax(w http.ResponseWriter, r *http.Request, v any, max int64) bool {
+// decode reads a JSON request body of at most max bytes that has no
+// unknown fields.
+func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any, max int64) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, max))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
