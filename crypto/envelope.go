@@ -6,7 +6,6 @@ import (
 	"io"
 	"slices"
 
-	"golang.org/x/crypto/curve25519"
 	"golang.org/x/crypto/nacl/secretbox"
 )
 
@@ -66,13 +65,13 @@ func SealDataKey(rand io.Reader, dk *DataKey, to PublicKey, b Binding) ([]byte, 
 	}
 	defer eph.Zero()
 	ephPub := eph.Public()
-	shared, err := curve25519.X25519(eph.b[:], to[:])
+	shared, err := x25519(&eph.b, to[:])
 	if err != nil {
 		// A low-order public key gives an all-zero secret; refuse it.
 		return nil, fmt.Errorf("x25519 with recipient key: %w", ErrFormat)
 	}
-	defer clear(shared)
-	key := derive(shared, append(ephPub[:], to[:]...), info)
+	defer clear(shared[:])
+	key := derive(shared[:], append(ephPub[:], to[:]...), info)
 	defer clear(key[:])
 	var nonce [nonceSize]byte
 	if _, err := io.ReadFull(rand, nonce[:]); err != nil {
@@ -96,13 +95,13 @@ func (k *PrivateKey) OpenDataKey(sealed []byte, b Binding) (*DataKey, error) {
 		return nil, err
 	}
 	ephPub := sealed[1:33]
-	shared, err := curve25519.X25519(k.b[:], ephPub)
+	shared, err := x25519(&k.b, ephPub)
 	if err != nil {
 		return nil, fmt.Errorf("x25519 with ephemeral key: %w", ErrOpen)
 	}
-	defer clear(shared)
+	defer clear(shared[:])
 	pub := k.Public()
-	key := derive(shared, append(append([]byte{}, ephPub...), pub[:]...), info)
+	key := derive(shared[:], append(append([]byte{}, ephPub...), pub[:]...), info)
 	defer clear(key[:])
 	var nonce [nonceSize]byte
 	copy(nonce[:], sealed[33:33+nonceSize])
