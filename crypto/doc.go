@@ -24,6 +24,14 @@
 // recipient id and the sender id, so a sealed key copied to another letter,
 // another resident or another sender's letter fails to open.
 //
+// X25519 (RFC 7748) is computed here by two routes that give the same bytes
+// as golang.org/x/crypto/curve25519.X25519 (tested against it and the
+// RFC's vectors), because sealing a letter is on every delivery's path: a
+// public key by the fixed-base multiplication of filippo.io/edwards25519
+// and the birational map to Montgomery u (PrivateKey.Public), a shared
+// secret by the RFC's ladder over that module's field arithmetic (x25519),
+// one ladder where curve25519.X25519 does two.
+//
 // # Threat model
 //
 // The promise is "the operator cannot read mail at rest, in backups, or of

@@ -21,7 +21,8 @@
 //     that wrote it has committed, which bbolt fsyncs. Concurrent deliveries
 //     are committed together (group commit) by one goroutine, so they share
 //     the fsync; a delivery that is refused writes nothing, and a failed
-//     batch is retried letter by letter.
+//     batch is retried letter by letter. A letter's DeliveredAt, which its
+//     signed receipt states, is the time read inside that transaction.
 //   - (sender, senderReference) names at most one letter. The same
 //     reference with the same content hash returns the original result;
 //     with another hash it is refused.
