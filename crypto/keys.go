@@ -53,9 +53,10 @@ func GenerateKeyPair(rand io.Reader) (*PrivateKey, error) {
 
 // Public returns the public key that belongs to k: X25519(k, 9) (RFC 7748
 // §6.1). It computes the same bytes by another route, about five times
-// faster (BenchmarkPublic): the fixed-base multiplication [k]B on edwards25519 with its
-// precomputed table of multiples of B, then the birational map to the
-// Montgomery u-coordinate, u = (1+y)/(1−y) (RFC 7748 §4.1). X25519's base
+// faster (BenchmarkPublic): the fixed-base multiplication [k]B on
+// edwards25519 with its precomputed table of multiples of B, then the
+// birational map to the Montgomery u-coordinate, u = (1+y)/(1−y) (RFC 7748
+// §4.1). X25519's base
 // point u = 9 is the image of edwards25519's B, X25519 clamps k as
 // SetBytesWithClamping does (RFC 7748 §5), and reducing the clamped scalar
 // modulo the group order changes nothing as B has that order. Both
