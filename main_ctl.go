@@ -123,7 +123,7 @@ func operations(ctx context.Context, dataFlag string) (ops control.Operations, c
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	st, err := openStore(dir, cfg, time.Second)
+	st, err := openStore(dir, cfg, time.Second, nil)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("no server answers on %s, and the data folder cannot be opened directly: %w", sock, err)
 	}

@@ -166,7 +166,7 @@ func TestOperatorCommandsViaSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := openStore(dir, cfg, time.Second)
+	st, err := openStore(dir, cfg, time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

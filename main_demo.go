@@ -92,7 +92,7 @@ func runDemo(args []string, stdout io.Writer) error {
 		return err
 	}
 	clock := &seedClock{}
-	st, err := store.Open(filepath.Join(dir, "postkasse.db"), store.Options{Clock: clock.Now})
+	st, err := store.Open(filepath.Join(dir, "postkasse.db"), store.Options{Clock: clock.Now, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -46,7 +46,7 @@ func serveControl(t *testing.T, dir string) *jobs.Scheduler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := openStore(dir, cfg, time.Second)
+	st, err := openStore(dir, cfg, time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

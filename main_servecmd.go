@@ -134,7 +134,7 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(dir, cfg, 2*time.Second)
+	st, err := openStore(dir, cfg, 2*time.Second, log)
 	if err != nil {
 		return err
 	}
@@ -268,13 +268,14 @@ func loadCA(dir string) (*crypto.CA, error) {
 
 // openStore opens DATA/postkasse.db, which must exist: commands other than
 // init never create a database.
-func openStore(dir string, cfg *Config, timeout time.Duration) (*store.Store, error) {
+func openStore(dir string, cfg *Config, timeout time.Duration, log *slog.Logger) (*store.Store, error) {
 	path := filepath.Join(dir, dbFileName)
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("database: %w (was %s made with `postkasse init`?)", err, dir)
 	}
 	return store.Open(path, store.Options{
 		Timeout:         timeout,
+		Logger:          log,
 		SessionIdle:     cfg.Sessions.Idle,
 		SessionLifetime: cfg.Sessions.Lifetime,
 		// Days of 24 hours: a code's expiry is a time, shown with it.
