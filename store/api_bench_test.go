@@ -30,18 +30,7 @@ import (
 // sender, every 32 for 32).
 //
 //	go test ./store -run '^$' -bench DeliverAPI -benchtime 400x -count 3
-func BenchmarkDeliverAPI(b *testing.B) {
-	for _, size := range []struct {
-		name  string
-		bytes int
-	}{{"2KB", 2 << 10}, {"100KB", 100 << 10}} {
-		for _, senders := range []int{1, 32} {
-			b.Run(fmt.Sprintf("size=%s/senders=%d", size.name, senders), func(b *testing.B) {
-				benchDeliverAPI(b, size.bytes, senders)
-			})
-		}
-	}
-}
+func BenchmarkDeliverAPI(b *testing.B) { store.BenchDeliveryCases(b, benchDeliverAPI) }
 
 // apiBench is a running API with one resident and one sender whose
 // client holds a certificate from the sender CA.

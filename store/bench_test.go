@@ -25,14 +25,19 @@ import (
 // one.
 //
 //	go test ./store -run '^$' -bench Deliver -benchtime 400x -count 3
-func BenchmarkDeliver(b *testing.B) {
+func BenchmarkDeliver(b *testing.B) { benchDeliveryCases(b, benchDeliver) }
+
+// benchDeliveryCases runs bench as one sub-benchmark per letter size (2 KB,
+// 100 KB) and number of concurrent senders (1, 32), named
+// size=…/senders=….
+func benchDeliveryCases(b *testing.B, bench func(b *testing.B, size, senders int)) {
 	for _, size := range []struct {
 		name  string
 		bytes int
 	}{{"2KB", 2 << 10}, {"100KB", 100 << 10}} {
 		for _, senders := range []int{1, 32} {
 			b.Run(fmt.Sprintf("size=%s/senders=%d", size.name, senders), func(b *testing.B) {
-				benchDeliver(b, size.bytes, senders)
+				bench(b, size.bytes, senders)
 			})
 		}
 	}

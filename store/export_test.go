@@ -4,6 +4,7 @@ package store
 // which cannot be part of package store because it imports httpui.
 var (
 	BenchBaseline       = benchBaseline
+	BenchDeliveryCases  = benchDeliveryCases
 	BenchRecordOverhead = benchRecordOverhead
 	TestNID             = testNID
 	CheapKDF            = cheapKDF
