@@ -55,7 +55,10 @@ func main() {
 
 // run dispatches a command line to its subcommand.
 func run(args []string, stdout io.Writer) error {
-	printVersion := func(_ []string, stdout io.Writer) error {
+	printVersion := func(args []string, stdout io.Writer) error {
+		if len(args) > 0 {
+			return fmt.Errorf("%w: version: unexpected argument %q", errUsage, args[0])
+		}
 		fmt.Fprintf(stdout, "postkasse %s (%s %s/%s)\n", version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return nil
 	}

@@ -33,7 +33,7 @@ func runSender(args []string, stdout io.Writer) error {
 
 // runResident dispatches `postkasse resident SUBCOMMAND`.
 func runResident(args []string, stdout io.Writer) error {
-	return dispatch("resident", "add or list", args, stdout, subcommands{
+	return dispatch("resident", "add, list or died", args, stdout, subcommands{
 		"add": residentAdd, "list": residentList, "died": residentDied,
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -217,6 +218,8 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"demo", "--nope"}, "flag provided but not defined: -nope"},
 		{[]string{"demo", "stray"}, `unexpected argument "stray"`},
 		{[]string{"demo", "--http", "8080"}, `--http "8080": want host:port`},
+		{[]string{"version", "extra"}, `version: unexpected argument "extra"`},
+		{[]string{"resident"}, "resident: add, list or died is needed"},
 	}
 	for _, tt := range tests {
 		err := run(tt.args, io.Discard)
@@ -263,4 +266,20 @@ func TestDemoCurl(t *testing.T) {
 		t.Fatalf("the repeated delivery got id %s, the first %s", ids[1], ids[0])
 	}
 	p.stop()
+}
+
+// TestDemoRefusesApplianceFolder: demo never seeds demo residents and
+// senders into a folder that init made.
+func TestDemoRefusesApplianceFolder(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, configFileName), marshalConfig(&Config{}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := run([]string{"demo", "--data", dir, "--http", "127.0.0.1:0", "--https", "127.0.0.1:0"}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "appliance's data folder") {
+		t.Fatalf("demo on an initialised folder: %v, want a refusal", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, dbFileName)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("demo touched the folder: %v", err)
+	}
 }
