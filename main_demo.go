@@ -82,6 +82,11 @@ func runDemo(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// An appliance's folder (made by init) is never seeded with demo
+	// residents and senders.
+	if _, err := os.Stat(filepath.Join(dir, configFileName)); err == nil {
+		return fmt.Errorf("%s is an appliance's data folder (it has %s); give demo another --data", dir, configFileName)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("data folder: %w", err)
 	}
