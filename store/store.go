@@ -317,7 +317,7 @@ func getJSON(b *bolt.Bucket, key []byte, v any) error {
 		return ErrNotFound
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("decode %s in %s: %w", key, b, err)
+		return fmt.Errorf("decode %s: %w", key, err)
 	}
 	return nil
 }

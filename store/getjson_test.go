@@ -1,0 +1,41 @@
+package store
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// TestGetJSONErrors: a missing key is ErrNotFound, and a record that does
+// not decode is named by its key in a readable message.
+func TestGetJSONErrors(t *testing.T) {
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "t.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket([]byte("things"))
+		if err != nil {
+			return err
+		}
+		if err := b.Put([]byte("broken"), []byte("{")); err != nil {
+			return err
+		}
+		var v struct{}
+		if err := getJSON(b, []byte("missing"), &v); !errors.Is(err, ErrNotFound) {
+			t.Errorf("missing key: %v, want ErrNotFound", err)
+		}
+		err = getJSON(b, []byte("broken"), &v)
+		if err == nil || !strings.HasPrefix(err.Error(), "decode broken: ") || strings.Contains(err.Error(), "%!") {
+			t.Errorf("broken record: %v, want an error that begins \"decode broken: \"", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
