@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"runtime"
 	"testing"
 	"time"
 
@@ -313,10 +314,19 @@ func TestDefaultKDFParamsRFC9106(t *testing.T) {
 	}
 }
 
+// TestSpendPasswordWork checks that the work for an unknown user is
+// Argon2id over the parameters' memory: it allocates at least MemoryKiB.
+// Not parallel: the measure is the process's allocations, and parallel
+// tests wait until the sequential ones are done.
 func TestSpendPasswordWork(t *testing.T) {
-	t.Parallel()
-	// It only has to run the same Argon2id work without failing.
-	SpendPasswordWork([]byte("pw"), cheapKDF)
+	p := KDFParams{Time: 1, MemoryKiB: 8 << 10, Threads: 1}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	SpendPasswordWork([]byte("pw"), p)
+	runtime.ReadMemStats(&after)
+	if got, want := after.TotalAlloc-before.TotalAlloc, uint64(p.MemoryKiB)<<10; got < want {
+		t.Errorf("SpendPasswordWork allocated %d bytes, want at least %d (Argon2id over %d KiB)", got, want, p.MemoryKiB)
+	}
 }
 
 func TestRecoveryWrapping(t *testing.T) {
