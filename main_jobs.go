@@ -47,7 +47,7 @@ func (c *Config) validateJobs() error {
 		{"jobs.notifications_schedule", c.Jobs.NotificationsSchedule},
 	} {
 		if err := jobs.ParseSchedule(s.spec); err != nil {
-			return fmt.Errorf("%s %q: %v", s.key, s.spec, err)
+			return fmt.Errorf("%s %q: %w", s.key, s.spec, err)
 		}
 	}
 	if c.SMTP.Host != "" {
