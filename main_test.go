@@ -219,7 +219,6 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"demo", "stray"}, `unexpected argument "stray"`},
 		{[]string{"demo", "--http", "8080"}, `--http "8080": want host:port`},
 		{[]string{"version", "extra"}, `version: unexpected argument "extra"`},
-		{[]string{"resident"}, "resident: add, list or died is needed"},
 	}
 	for _, tt := range tests {
 		err := run(tt.args, io.Discard)
