@@ -157,14 +157,15 @@ func (s *Store) prepare(senderID string, d *Delivery, docs []DocumentInput) (*pe
 	// commit checks all of this again, as things may change meanwhile.
 	var recipient *residentRecord
 	var sender *senderRecord
-	var repeat *DeliveryResult
+	var repeat DeliveryResult
+	var isRepeat bool
 	var senderRaw, recipientRaw []byte
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var err error
 		if sender, err = activeSender(tx, senderID); err != nil {
 			return err
 		}
-		if repeat, err = repeated(tx, senderID, d.SenderReference, hash); repeat != nil || err != nil {
+		if repeat, isRepeat, err = repeated(tx, senderID, d.SenderReference, hash); isRepeat || err != nil {
 			return err
 		}
 		if recipient, err = recipientFor(tx, d.Recipient); err != nil {
@@ -174,8 +175,11 @@ func (s *Store) prepare(senderID string, d *Delivery, docs []DocumentInput) (*pe
 		recipientRaw = bytes.Clone(tx.Bucket(bucketResidents).Get([]byte(recipient.ID)))
 		return nil
 	})
-	if err != nil || repeat != nil {
-		return nil, repeat, err
+	if err != nil {
+		return nil, nil, err
+	}
+	if isRepeat {
+		return nil, &repeat, nil
 	}
 	p, err := s.seal(sender, recipient, d, docs, hash)
 	if err != nil {
@@ -185,22 +189,22 @@ func (s *Store) prepare(senderID string, d *Delivery, docs []DocumentInput) (*pe
 	return p, nil, nil
 }
 
-// repeated returns the original result when ref was delivered with the
-// same content hash, ErrDuplicateReference when with another, and nil, nil
-// when ref is new.
-func repeated(tx *bolt.Tx, senderID, ref, hash string) (*DeliveryResult, error) {
+// repeated reports whether ref was delivered before: with the same
+// content hash it returns the original result and true; with another hash,
+// ErrDuplicateReference; a new ref gives false.
+func repeated(tx *bolt.Tx, senderID, ref, hash string) (DeliveryResult, bool, error) {
 	id := tx.Bucket(bucketReferences).Get(referenceKey(senderID, ref))
 	if id == nil {
-		return nil, nil
+		return DeliveryResult{}, false, nil
 	}
 	rec, err := getLetter(tx, string(id))
 	if err != nil {
-		return nil, err
+		return DeliveryResult{}, false, err
 	}
 	if rec.ContentHash != hash {
-		return nil, fmt.Errorf("senderReference %q: %w", ref, ErrDuplicateReference)
+		return DeliveryResult{}, false, fmt.Errorf("senderReference %q: %w", ref, ErrDuplicateReference)
 	}
-	return &DeliveryResult{Letter: rec.status(), Receipt: rec.Receipt, Repeated: true}, nil
+	return DeliveryResult{Letter: rec.status(), Receipt: rec.Receipt, Repeated: true}, true, nil
 }
 
 func getLetter(tx *bolt.Tx, id string) (*letterRecord, error) {
@@ -404,14 +408,14 @@ func (s *Store) apply(tx *bolt.Tx, p *pendingDelivery, now time.Time) error {
 			return refuse(err)
 		}
 	}
-	repeat, err := repeated(tx, rec.SenderID, rec.SenderReference, rec.ContentHash)
+	repeat, isRepeat, err := repeated(tx, rec.SenderID, rec.SenderReference, rec.ContentHash)
 	if err != nil {
 		return refuse(err)
 	}
-	if repeat != nil {
+	if isRepeat {
 		// The same letter was committed since Deliver looked: this one is
 		// a repeat, and its sealed copy is dropped.
-		p.result = *repeat
+		p.result = repeat
 		return nil
 	}
 	if !recipientUnchanged(tx, p) {
