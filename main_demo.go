@@ -116,7 +116,11 @@ func runDemo(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ui, err := httpui.New(httpui.Config{Store: st, Logger: log, Retention: policy})
+	loc, err := time.LoadLocation(jobsCfg.Jobs.TimeZone)
+	if err != nil {
+		return err
+	}
+	ui, err := httpui.New(httpui.Config{Store: st, Logger: log, Retention: policy, Location: loc})
 	if err != nil {
 		return err
 	}

@@ -149,9 +149,14 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	loc, err := time.LoadLocation(cfg.Jobs.TimeZone)
+	if err != nil {
+		return fmt.Errorf("jobs.time_zone: %w", err)
+	}
 	ui, err := httpui.New(httpui.Config{
 		Store:     st,
 		Logger:    log,
+		Location:  loc,
 		Retention: policy, // the jobs apply the same (jobsConfig)
 		Throttle: httpui.ThrottleConfig{
 			AccountFailures: cfg.Login.AccountFailures,

@@ -63,5 +63,5 @@ func (s *Server) deleteMailboxSubmit(w http.ResponseWriter, r *http.Request, mb 
 		return
 	}
 	clearSessionCookie(w, r)
-	s.render(w, r, http.StatusOK, "mailbox-deleted", view{Title: "Your mailbox is deleted", Data: mailboxDeletedView{Deleted: longDate(s.clock())}})
+	s.render(w, r, http.StatusOK, "mailbox-deleted", view{Title: "Your mailbox is deleted", Data: mailboxDeletedView{Deleted: s.longDate(s.clock())}})
 }

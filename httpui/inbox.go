@@ -31,7 +31,7 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, mb *store.Mailbox
 		if l.Unread() {
 			v.Unread++
 		}
-		v.Letters = append(v.Letters, inboxLine{LetterSummary: l, Due: due(l.DueDate, now)})
+		v.Letters = append(v.Letters, inboxLine{LetterSummary: l, Due: due(l.DueDate, now, s.loc)})
 	}
 	s.render(w, r, http.StatusOK, "inbox", view{Title: "Inbox", Resident: &resident, Data: v})
 }

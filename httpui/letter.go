@@ -39,7 +39,7 @@ func (s *Server) letter(w http.ResponseWriter, r *http.Request, mb *store.Mailbo
 		s.pageError(w, r, &resident, err)
 		return
 	}
-	v := letterView{Letter: l, Due: due(l.DueDate, s.clock()), KeyID: l.Receipt.KeyID}
+	v := letterView{Letter: l, Due: due(l.DueDate, s.clock(), s.loc), KeyID: l.Receipt.KeyID}
 	if err := json.Unmarshal(l.Receipt.Payload, &v.Receipt); err != nil {
 		s.pageError(w, r, &resident, err)
 		return

@@ -63,8 +63,8 @@ func (s *Server) templateFuncs() template.FuncMap {
 	return template.FuncMap{
 		"url":       s.urlFor,
 		"staticURL": s.staticURL,
-		"date":      func(t time.Time) string { return t.Local().Format("2 Jan 2006") },
-		"datetime":  func(t time.Time) string { return t.Local().Format("2 Jan 2006 at 15:04") },
+		"date":      func(t time.Time) string { return t.In(s.loc).Format("2 Jan 2006") },
+		"datetime":  func(t time.Time) string { return t.In(s.loc).Format("2 Jan 2006 at 15:04") },
 		"isoTime":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"typeLabel": typeLabel,
 	}
@@ -214,13 +214,13 @@ type dueView struct {
 // dueSoon is how close a due date is highlighted.
 const dueSoon = 7 * 24 * time.Hour
 
-// due describes a YYYY-MM-DD due date relative to now; nil when there is
-// none. A date that does not parse is shown as it is.
-func due(date string, now time.Time) *dueView {
+// due describes a YYYY-MM-DD due date in the zone loc relative to now;
+// nil when there is none. A date that does not parse is shown as it is.
+func due(date string, now time.Time, loc *time.Location) *dueView {
 	if date == "" {
 		return nil
 	}
-	d, err := time.ParseInLocation(time.DateOnly, date, time.Local)
+	d, err := time.ParseInLocation(time.DateOnly, date, loc)
 	if err != nil {
 		return &dueView{Text: "Due " + date}
 	}
@@ -236,8 +236,8 @@ func due(date string, now time.Time) *dueView {
 		v.Note = "overdue"
 	case v.Soon:
 		// Whole calendar days from today's date to the due date.
-		y, m, dd := now.In(time.Local).Date()
-		today := time.Date(y, m, dd, 0, 0, 0, 0, time.Local)
+		y, m, dd := now.In(loc).Date()
+		today := time.Date(y, m, dd, 0, 0, 0, 0, loc)
 		switch days := int(d.Sub(today).Hours()+12) / 24; days {
 		case 0:
 			v.Note = "today"

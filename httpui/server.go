@@ -39,6 +39,9 @@ type Config struct {
 	// can compute at once anyway. A request waits up to 5 seconds for a
 	// free one, then gets 503 with Retry-After.
 	MaxPasswordChecks int
+	// Location is the appliance's time zone: dates on pages (delivered,
+	// due, deletion) are shown in it. nil is the process's local zone.
+	Location *time.Location
 }
 
 // ThrottleConfig bounds failed logins in a sliding window. When an account
@@ -77,6 +80,7 @@ const (
 type Server struct {
 	store   *store.Store
 	clock   func() time.Time
+	loc     *time.Location // dates on pages are in this zone
 	log     *slog.Logger
 	router  *mux.Router
 	handler http.Handler
@@ -106,6 +110,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("httpui: Config.Store is nil")
 	}
 	s := &Server{store: cfg.Store, clock: cfg.Clock, log: cfg.Logger, retention: cfg.Retention.WithDefaults()}
+	if s.loc = cfg.Location; s.loc == nil {
+		s.loc = time.Local
+	}
 	if s.clock == nil {
 		s.clock = time.Now
 	}

@@ -87,7 +87,7 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, mb *stor
 		return
 	}
 	if st.Applies {
-		iv := &inactivityView{DeleteAt: longDate(st.DeleteAt), Period: periodText(st.Period), Notified: len(v.Prefs.Channels()) > 0}
+		iv := &inactivityView{DeleteAt: s.longDate(st.DeleteAt), Period: periodText(st.Period), Notified: len(v.Prefs.Channels()) > 0}
 		var leads []string
 		for _, p := range st.Warnings {
 			leads = append(leads, periodText(p))

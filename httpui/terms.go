@@ -107,7 +107,7 @@ func (s *Server) renderTerms(w http.ResponseWriter, r *http.Request, mb *store.M
 			return
 		}
 		if v.Terms.Version > 0 && version >= v.Terms.Version {
-			v.Accepted = longDate(at)
+			v.Accepted = s.longDate(at)
 		}
 	}
 	v.Effective = dateText(v.Terms.EffectiveDate)
@@ -128,5 +128,5 @@ func dateText(date string) string {
 	return d.Format("2 January 2006")
 }
 
-// longDate writes the date of t, in the server's time zone, in words.
-func longDate(t time.Time) string { return t.Local().Format("2 January 2006") }
+// longDate writes the date of t, in the appliance's time zone, in words.
+func (s *Server) longDate(t time.Time) string { return t.In(s.loc).Format("2 January 2006") }

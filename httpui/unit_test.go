@@ -37,12 +37,12 @@ func TestDue(t *testing.T) {
 		{"2027-03-30", "2027-03-25 12:00", "Due 30 Mar 2027", "in 5 days", true, false},
 		{"31/01/2027", "2026-11-22 10:00", "Due 31/01/2027", "", false, false},
 	} {
-		d := due(tc.date, at(tc.now))
+		d := due(tc.date, at(tc.now), time.Local)
 		if d == nil || d.Text != tc.text || d.Note != tc.note || d.Soon != tc.soon || d.Overdue != tc.overdue {
 			t.Errorf("due(%s, %s) = %+v, want %q %q soon=%v overdue=%v", tc.date, tc.now, d, tc.text, tc.note, tc.soon, tc.overdue)
 		}
 	}
-	if due("", time.Now()) != nil {
+	if due("", time.Now(), time.UTC) != nil {
 		t.Error("no due date gave a view")
 	}
 }
@@ -300,5 +300,22 @@ func TestTemplates(t *testing.T) {
 	}
 	if _, err := loadStatic(fstest.MapFS{}); err == nil {
 		t.Fatal("no style sheet, no error")
+	}
+}
+
+// Due dates are days in the appliance's zone: at 23:30 UTC on 26 November
+// it is already 27 November in Copenhagen, so a letter due on the 26th is
+// overdue there, while in UTC it is due today.
+func TestDueInApplianceZone(t *testing.T) {
+	cph, err := time.LoadLocation("Europe/Copenhagen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 26, 23, 30, 0, 0, time.UTC)
+	if d := due("2026-11-26", now, cph); !d.Overdue {
+		t.Errorf("in Copenhagen: %+v, want overdue", d)
+	}
+	if d := due("2026-11-26", now, time.UTC); d.Overdue || d.Note != "today" {
+		t.Errorf("in UTC: %+v, want due today", d)
 	}
 }
