@@ -199,17 +199,9 @@ func (s *Store) Activate(nationalID, code, password string) (crypto.RecoveryKey,
 		return rk, err
 	}
 	now := s.now()
-	nid, nidErr := ParseNationalID(nationalID)
-	var rec *residentRecord
-	if nidErr == nil {
-		err := s.db.View(func(tx *bolt.Tx) error {
-			var err error
-			rec, err = getResidentByNID(tx, nid)
-			return err
-		})
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return rk, err
-		}
+	rec, err := s.residentByText(nationalID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return rk, err
 	}
 	raw, parsed := parseActivationCode(code)
 	if !parsed {

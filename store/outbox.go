@@ -408,28 +408,15 @@ func (s *Store) PruneNotifications(before time.Time) (int, error) {
 	}
 	var n int
 	err := s.update(func(tx *bolt.Tx) error {
-		n = 0
-		b := tx.Bucket(bucketOutbox)
-		var dead [][]byte
-		if err := b.ForEach(func(k, v []byte) error {
+		var err error
+		n, err = deleteWhere(tx.Bucket(bucketOutbox), func(k, v []byte) (bool, error) {
 			var rec outboxRecord
 			if err := json.Unmarshal(v, &rec); err != nil {
-				return fmt.Errorf("decode notification %x: %w", k, err)
+				return false, fmt.Errorf("decode notification %x: %w", k, err)
 			}
-			if rec.State != NotificationPending && rec.Updated.Before(before) {
-				dead = append(dead, bytes.Clone(k))
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-		for _, k := range dead {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
-		n = len(dead)
-		return nil
+			return rec.State != NotificationPending && rec.Updated.Before(before), nil
+		})
+		return err
 	})
 	return n, err
 }

@@ -190,3 +190,21 @@ func recipientFor(tx *bolt.Tx, nid NationalID) (*residentRecord, error) {
 	}
 	return rec, nil
 }
+
+// residentByText returns the resident with the national identity number a
+// person typed (at login, at activation). Text that is no valid number and
+// a number that names nobody are both ErrNotFound: the caller refuses them
+// alike, so that neither tells anything about who has a mailbox.
+func (s *Store) residentByText(nationalID string) (*residentRecord, error) {
+	nid, err := ParseNationalID(nationalID)
+	if err != nil {
+		return nil, ErrNotFound
+	}
+	var rec *residentRecord
+	err = s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		rec, err = getResidentByNID(tx, nid)
+		return err
+	})
+	return rec, err
+}

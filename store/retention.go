@@ -643,25 +643,14 @@ func deleteLetter(tx *bolt.Tx, rec *letterRecord) error {
 // wrappings of the private key.
 func deleteSessionsOf(tx *bolt.Tx, residentID string) error {
 	b := tx.Bucket(bucketSessions)
-	var dead [][]byte
-	if err := b.ForEach(func(k, _ []byte) error {
+	_, err := deleteWhere(b, func(k, _ []byte) (bool, error) {
 		var rec sessionRecord
 		if err := getJSON(b, k, &rec); err != nil {
-			return err
+			return false, err
 		}
-		if rec.ResidentID == residentID {
-			dead = append(dead, bytes.Clone(k))
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	for _, k := range dead {
-		if err := b.Delete(k); err != nil {
-			return err
-		}
-	}
-	return nil
+		return rec.ResidentID == residentID, nil
+	})
+	return err
 }
 
 // be32 is a big-endian uint32 key.

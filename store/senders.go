@@ -5,30 +5,20 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
-	"time"
 	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// senderRecord is a sender as stored in the senders bucket.
-type senderRecord struct {
-	ID           string
-	Name         string
-	OrgNumber    string
-	Kind         SenderKind
-	Revoked      bool
-	RevokedAt    time.Time
-	Created      time.Time
-	Certificates []SenderCertificate
-}
+// senderRecord is a sender as stored in the senders bucket: a Sender's
+// fields, as JSON. Everything about a sender is in clear.
+type senderRecord Sender
 
+// sender returns a copy that shares no slice with the record.
 func (r *senderRecord) sender() Sender {
-	return Sender{
-		ID: r.ID, Name: r.Name, OrgNumber: r.OrgNumber, Kind: r.Kind,
-		Revoked: r.Revoked, RevokedAt: r.RevokedAt, Created: r.Created,
-		Certificates: append([]SenderCertificate(nil), r.Certificates...),
-	}
+	out := Sender(*r)
+	out.Certificates = append([]SenderCertificate(nil), r.Certificates...)
+	return out
 }
 
 // CertificateFingerprint returns the SHA-256 of a certificate's DER in

@@ -37,17 +37,9 @@ const lastSeenGranularity = time.Minute
 // wrapping's Argon2id parameters are weaker than the store's, the private
 // key is wrapped again with the current ones.
 func (s *Store) Login(nationalID, password string) (Session, error) {
-	nid, nidErr := ParseNationalID(nationalID)
-	var rec *residentRecord
-	if nidErr == nil {
-		err := s.db.View(func(tx *bolt.Tx) error {
-			var err error
-			rec, err = getResidentByNID(tx, nid)
-			return err
-		})
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return Session{}, err
-		}
+	rec, err := s.residentByText(nationalID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Session{}, err
 	}
 	if rec == nil || (rec.Status != ResidentActive && rec.Status != ResidentReserved) || len(password) > 1024 {
 		crypto.SpendPasswordWork([]byte(password), s.kdf)

@@ -349,3 +349,26 @@ func (s *Store) AuditLog() ([]AuditEntry, error) {
 }
 
 func be64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+// deleteWhere deletes the entries of b for which match says yes and
+// returns how many. It collects the keys first: bbolt's cursor must not
+// walk a bucket that is being changed under it.
+func deleteWhere(b *bolt.Bucket, match func(k, v []byte) (bool, error)) (int, error) {
+	var doomed [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		ok, err := match(k, v)
+		if ok {
+			doomed = append(doomed, bytes.Clone(k))
+		}
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, k := range doomed {
+		if err := b.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(doomed), nil
+}
