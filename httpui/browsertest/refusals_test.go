@@ -28,10 +28,27 @@ func (tb *tab) loginAttempt(nid, password string) loginAlert {
 		chromedp.WaitVisible(chromedp.ID("nationalId")),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById('nationalId').value = ''`),
 		chromedp.SendKeys(chromedp.ID("nationalId"), nid),
-		chromedp.SendKeys(chromedp.ID("password"), password+"\n"),
-		chromedp.WaitVisible(chromedp.ID("login-error")),
 	)
-	return eval[loginAlert](tb, `(() => {
+	// Submit and wait for the answer's page to have loaded: the page
+	// before may show an alert already, so waiting for one is not enough.
+	runResponse(tb, chromedp.SendKeys(chromedp.ID("password"), password+"\n"))
+	tb.do(chromedp.WaitVisible(chromedp.ID("login-error")))
+	// The page's autofocus applies in a rendering update after the page
+	// has loaded, not at once: wait for the load, then for the element
+	// that asks for the focus to have it (at most 300 frames, after which
+	// the focus is read as it is and the caller's assertion reports it),
+	// and for one more frame, so a page without autofocus has had its
+	// chance to move the focus too.
+	return eval[loginAlert](tb, `(async () => {
+		const frame = () => new Promise(r => requestAnimationFrame(r));
+		if (document.readyState !== 'complete') {
+			await new Promise(r => addEventListener('load', r, {once: true}));
+		}
+		const target = document.querySelector('[autofocus]');
+		for (let i = 0; target && document.activeElement !== target && i < 300; i++) {
+			await frame();
+		}
+		await frame();
 		const a = document.getElementById('login-error');
 		return {role: a.getAttribute('role'), title: a.querySelector('.alert-title').innerText,
 			text: a.querySelector('p').innerText,
