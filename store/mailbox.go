@@ -20,6 +20,7 @@ type Mailbox struct {
 	resident  Resident
 	key       *crypto.PrivateKey
 	sessionID string
+	language  string // the owner's chosen language, "" when none
 }
 
 // Resident returns the mailbox's owner.

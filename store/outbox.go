@@ -60,6 +60,7 @@ type Notification struct {
 	Kind        NotificationKind
 	Channel     Channel
 	To          string     // e-mail address or E.164 phone number, as chosen when queued
+	Language    string     // the resident's language when queued (Languages), "" when not chosen
 	SenderName  string     // NotifyLetter, unless the letter is sensitive
 	LetterType  LetterType // NotifyLetter
 	DeliveredAt time.Time  // NotifyLetter
@@ -81,6 +82,7 @@ type outboxRecord struct {
 	Kind        NotificationKind
 	Channel     Channel
 	To          string
+	Language    string     `json:",omitempty"`
 	SenderName  string     `json:",omitempty"`
 	LetterType  LetterType `json:",omitempty"`
 	DeliveredAt time.Time  `json:",omitzero"`
@@ -106,7 +108,7 @@ func (r *outboxRecord) dueKey() []byte {
 func (r *outboxRecord) notification() Notification {
 	return Notification{
 		ID: r.ResidentID + fmt.Sprintf("%016x", r.Seq), ResidentID: r.ResidentID, Kind: r.Kind,
-		Channel: r.Channel, To: r.To, SenderName: r.SenderName, LetterType: r.LetterType,
+		Channel: r.Channel, To: r.To, Language: r.Language, SenderName: r.SenderName, LetterType: r.LetterType,
 		DeliveredAt: r.DeliveredAt, DeleteAt: r.DeleteAt, Created: r.Created, State: r.State,
 		Attempts: r.Attempts, NextAttempt: r.NextAttempt, LastError: r.LastError, SentAt: r.SentAt,
 		Updated: r.Updated,
@@ -128,7 +130,7 @@ func outboxKey(id string) ([]byte, error) {
 // queueNotification adds tmpl to the outbox once for each channel the
 // resident has turned on, due now. With no channel on it adds nothing.
 func (s *Store) queueNotification(tx *bolt.Tx, residentID string, tmpl outboxRecord, now time.Time) error {
-	prefs, err := getPreferences(tx, residentID)
+	prefs, err := getPreferenceRecord(tx, residentID)
 	if err != nil {
 		return err
 	}
@@ -139,7 +141,7 @@ func (s *Store) queueNotification(tx *bolt.Tx, residentID string, tmpl outboxRec
 			return err
 		}
 		rec := tmpl
-		rec.Seq, rec.ResidentID, rec.Channel = seq, residentID, ch
+		rec.Seq, rec.ResidentID, rec.Channel, rec.Language = seq, residentID, ch, prefs.Language
 		rec.To = prefs.Email
 		if ch == ChannelSMS {
 			rec.To = prefs.Phone

@@ -30,17 +30,40 @@ func (p NotificationPreferences) Channels() []Channel {
 	return out
 }
 
-// preferencesRecord is a resident's notification preferences in the
-// preferences bucket.
-type preferencesRecord = NotificationPreferences
+// Languages are the languages of the appliance's pages, e-mails and
+// SMS, as BCP 47 tags: English, Danish and Norwegian Bokmål.
+var Languages = []string{"en", "da", "nb"}
 
-func getPreferences(tx *bolt.Tx, residentID string) (NotificationPreferences, error) {
+// ValidLanguage reports whether lang is one of Languages.
+func ValidLanguage(lang string) bool {
+	for _, l := range Languages {
+		if l == lang {
+			return true
+		}
+	}
+	return false
+}
+
+// preferencesRecord is a resident's preferences in the preferences
+// bucket: how to be notified, and the language of pages and
+// notifications ("" until the resident chooses one).
+type preferencesRecord struct {
+	NotificationPreferences
+	Language string `json:",omitempty"`
+}
+
+func getPreferenceRecord(tx *bolt.Tx, residentID string) (preferencesRecord, error) {
 	var p preferencesRecord
 	err := getJSON(tx.Bucket(bucketPreferences), []byte(residentID), &p)
 	if errors.Is(err, ErrNotFound) {
-		return NotificationPreferences{}, nil
+		return preferencesRecord{}, nil
 	}
 	return p, err
+}
+
+func getPreferences(tx *bolt.Tx, residentID string) (NotificationPreferences, error) {
+	p, err := getPreferenceRecord(tx, residentID)
+	return p.NotificationPreferences, err
 }
 
 // normalise checks the preferences and returns them as stored: the
@@ -141,7 +164,12 @@ func (s *Store) setPreferences(residentID string, p NotificationPreferences, act
 		if res.Status == ResidentDeleted {
 			return ErrNotFound
 		}
-		if err := putJSON(tx.Bucket(bucketPreferences), []byte(residentID), &p); err != nil {
+		rec, err := getPreferenceRecord(tx, residentID)
+		if err != nil {
+			return err
+		}
+		rec.NotificationPreferences = p
+		if err := putJSON(tx.Bucket(bucketPreferences), []byte(residentID), &rec); err != nil {
 			return err
 		}
 		return s.appendAudit(tx, now, actor, "set-notifications", "resident:"+residentID)
@@ -150,4 +178,39 @@ func (s *Store) setPreferences(residentID string, p NotificationPreferences, act
 		return NotificationPreferences{}, err
 	}
 	return p, nil
+}
+
+// Language returns the language the mailbox's owner chose for pages and
+// notifications, "" when they have not chosen one.
+func (m *Mailbox) Language() string { return m.language }
+
+// SetLanguage stores the language the mailbox's owner chose (one of
+// Languages) for pages and notifications. Another value is an
+// *InvalidError for "lang".
+func (m *Mailbox) SetLanguage(lang string) error {
+	if !ValidLanguage(lang) {
+		return invalid("lang", "%q is not one of %s", lang, strings.Join(Languages, ", "))
+	}
+	err := m.s.update(func(tx *bolt.Tx) error {
+		res, err := getResident(tx, m.resident.ID)
+		if err != nil {
+			return err
+		}
+		if res.Status == ResidentDeleted {
+			return ErrNotFound
+		}
+		rec, err := getPreferenceRecord(tx, m.resident.ID)
+		if err != nil {
+			return err
+		}
+		if rec.Language == lang {
+			return nil
+		}
+		rec.Language = lang
+		return putJSON(tx.Bucket(bucketPreferences), []byte(m.resident.ID), &rec)
+	})
+	if err == nil {
+		m.language = lang
+	}
+	return err
 }

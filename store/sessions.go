@@ -166,12 +166,16 @@ func (s *Store) OpenSession(token string) (*Mailbox, error) {
 	now := s.now()
 	var sess sessionRecord
 	var resident *residentRecord
+	var prefs preferencesRecord
 	err = s.db.View(func(tx *bolt.Tx) error {
 		if err := getJSON(tx.Bucket(bucketSessions), id, &sess); err != nil {
 			return err
 		}
 		var err error
-		resident, err = getResident(tx, sess.ResidentID)
+		if resident, err = getResident(tx, sess.ResidentID); err != nil {
+			return err
+		}
+		prefs, err = getPreferenceRecord(tx, sess.ResidentID)
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -205,7 +209,7 @@ func (s *Store) OpenSession(token string) (*Mailbox, error) {
 			return nil, err
 		}
 	}
-	return &Mailbox{s: s, resident: resident.resident(), key: priv, sessionID: string(id)}, nil
+	return &Mailbox{s: s, resident: resident.resident(), key: priv, sessionID: string(id), language: prefs.Language}, nil
 }
 
 // Logout ends a session: its wrapped key is deleted, so the cookie opens
