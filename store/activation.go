@@ -12,9 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 // Enrolment in two steps, so that the operator never holds anything that
@@ -140,29 +139,26 @@ func (s *Store) EnrolResident(nid NationalID, name string) (Resident, string, er
 	}
 	now := s.now()
 	var out Resident
-	err = s.update(func(tx *bolt.Tx) error {
-		byNID := tx.Bucket(bucketResidentsByNID)
+	err = s.update(func(tx storage.Tx) error {
 		action := "enrol-resident"
 		rec := &residentRecord{ID: id, Country: nid.Country, NationalID: nid.Number, Created: now}
-		if existing := byNID.Get([]byte(nid.Number)); existing != nil {
-			cur, err := getResident(tx, string(existing))
-			if err != nil {
-				return err
-			}
+		cur, err := getResidentByNID(tx, nid)
+		switch {
+		case err == nil:
 			if cur.Status != ResidentPending {
 				return fmt.Errorf("resident %s: %w", nid, ErrExists)
 			}
 			rec, action = cur, "renew-activation-code"
-		} else if err := byNID.Put([]byte(nid.Number), []byte(id)); err != nil {
+		case !errors.Is(err, ErrNotFound):
 			return err
 		}
 		rec.Name, rec.Status = name, ResidentPending
 		rec.ActivationHash = activationHash(raw)
 		rec.ActivationExpires = now.Add(s.activationLifetime)
-		if err := putJSON(tx.Bucket(bucketResidents), []byte(rec.ID), rec); err != nil {
+		if err := tx.Residents().Put(rec); err != nil {
 			return err
 		}
-		out = rec.resident()
+		out = residentOf(rec)
 		return s.appendAudit(tx, now, "operator", action, "resident:"+rec.ID)
 	})
 	if err != nil {
@@ -247,7 +243,7 @@ func (s *Store) Activate(nationalID, code, password string) (crypto.RecoveryKey,
 		return crypto.RecoveryKey{}, err
 	}
 	pub := priv.Public()
-	err = s.update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx storage.Tx) error {
 		cur, err := getResident(tx, rec.ID)
 		if err != nil {
 			return err
@@ -261,7 +257,7 @@ func (s *Store) Activate(nationalID, code, password string) (crypto.RecoveryKey,
 		cur.Status = ResidentActive
 		cur.PublicKey, cur.PasswordWrap, cur.RecoveryWrap = pub[:], pwWrap, rkWrap
 		cur.ActivationHash, cur.ActivationExpires = nil, time.Time{}
-		if err := putJSON(tx.Bucket(bucketResidents), []byte(cur.ID), cur); err != nil {
+		if err := tx.Residents().Put(cur); err != nil {
 			return err
 		}
 		return s.appendAudit(tx, now, "resident:"+cur.ID, "activate", "resident:"+cur.ID)

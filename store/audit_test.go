@@ -61,15 +61,15 @@ func TestAuditLog(t *testing.T) {
 	want := []AuditEntry{
 		// AddResident is enrolment by the operator and activation by
 		// the resident.
-		{1, start, "operator", "enrol-resident", resident},
-		{2, start, resident, "activate", resident},
-		{3, start.Add(1 * time.Second), "operator", "add-sender", sender},
-		{4, start.Add(2 * time.Second), "operator", "bind-certificate", sender},
-		{5, start.Add(3 * time.Second), sender, "deliver", letter},
-		{6, start.Add(4 * time.Second), resident, "login", resident},
-		{7, start.Add(5 * time.Second), resident, "read", letter},
-		{8, start.Add(6 * time.Second), resident, "logout", resident},
-		{9, start.Add(7 * time.Second), "operator", "revoke-sender", sender},
+		{Seq: 1, Time: start, Actor: "operator", Action: "enrol-resident", Object: resident},
+		{Seq: 2, Time: start, Actor: resident, Action: "activate", Object: resident},
+		{Seq: 3, Time: start.Add(1 * time.Second), Actor: "operator", Action: "add-sender", Object: sender},
+		{Seq: 4, Time: start.Add(2 * time.Second), Actor: "operator", Action: "bind-certificate", Object: sender},
+		{Seq: 5, Time: start.Add(3 * time.Second), Actor: sender, Action: "deliver", Object: letter},
+		{Seq: 6, Time: start.Add(4 * time.Second), Actor: resident, Action: "login", Object: resident},
+		{Seq: 7, Time: start.Add(5 * time.Second), Actor: resident, Action: "read", Object: letter},
+		{Seq: 8, Time: start.Add(6 * time.Second), Actor: resident, Action: "logout", Object: resident},
+		{Seq: 9, Time: start.Add(7 * time.Second), Actor: "operator", Action: "revoke-sender", Object: sender},
 	}
 	got, err := s.AuditLog()
 	if err != nil {

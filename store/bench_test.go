@@ -111,7 +111,7 @@ func benchDeliver(b *testing.B, size, senders int) {
 	b.ReportMetric(baseRate, "baseline-letters/s")
 	b.ReportMetric(rate/baseRate, "ratio")
 	b.ReportMetric(float64(b.N)/float64(s.commits.Load()-start), "letters/commit")
-	st := s.db.Stats()
+	st := s.testDB().Stats()
 	b.ReportMetric(float64(st.TxStats.GetPageCount())/float64(b.N), "pages/letter")
 	if cpuOK {
 		// The process's CPU time while the store ran (the senders, the
@@ -185,7 +185,7 @@ func BenchmarkCommit(b *testing.B) {
 			snd := mustSender(b, s, "Bench Sender", "12345678", SenderPublic)
 			const batch = 16
 			var commitTime time.Duration
-			st0 := s.db.Stats()
+			st0 := s.testDB().Stats()
 			for i := 0; i < b.N; i += batch {
 				var ps []*pendingDelivery
 				for j := i; j < i+batch && j < b.N; j++ {
@@ -210,7 +210,7 @@ func BenchmarkCommit(b *testing.B) {
 					}
 				}
 			}
-			st1 := s.db.Stats()
+			st1 := s.testDB().Stats()
 			st := st1.Sub(&st0)
 			b.ReportMetric(float64(commitTime.Microseconds())/float64(b.N), "commit-us/letter")
 			b.ReportMetric(float64(st.TxStats.GetSpillTime().Microseconds())/float64(b.N), "spill-us/letter")

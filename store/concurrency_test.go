@@ -59,7 +59,7 @@ func TestConcurrentDeliveries(t *testing.T) {
 		t.Errorf("documents has %d keys, want %d", counts["documents"], senders*each)
 	}
 	// Each reference names the letter its delivery returned.
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.testDB().View(func(tx *bolt.Tx) error {
 		refs := tx.Bucket(bucketReferences)
 		for g := range senders {
 			for i, id := range ids[g] {

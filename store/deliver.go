@@ -2,50 +2,27 @@ package store
 
 import (
 	"bytes"
-	"encoding/binary"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store/storage"
 )
 
-// letterRecord is a letter as stored in the letters bucket. Subject, Body
-// and the documents' names are sealed with the letter's data key; SealedKey
-// is the data key sealed to the recipient. Everything else is in clear.
-type letterRecord struct {
-	ID              string
-	ResidentID      string
-	SenderID        string
-	SenderReference string
-	Type            LetterType
-	DueDate         string
-	ReplyAllowed    bool
-	DeliveredAt     time.Time
-	ReadAt          time.Time
-	Size            int64
-	ContentHash     string
-	SealedKey       []byte
-	Subject         []byte
-	Body            []byte
-	Documents       []documentRecord
-	Receipt         Receipt
-	Sensitive       bool `json:",omitempty"` // notified without the sender's name
-}
+// letterRecord is a letter as the engine stores it (storage.Letter):
+// Subject, Body and the documents' names are sealed with the letter's
+// data key; SealedKey is the data key sealed to the recipient. Everything
+// else is in clear.
+type letterRecord = storage.Letter
 
-// documentRecord describes one document; its sealed content is in the
-// documents bucket.
-type documentRecord struct {
-	Name        []byte // sealed
-	ContentType string
-	Size        int64
-}
+// documentRecord describes one document; its sealed content is a blob.
+type documentRecord = storage.DocumentRecord
 
-func (r *letterRecord) status() LetterStatus {
+func letterStatus(r *letterRecord) LetterStatus {
 	st := LetterStatus{ID: r.ID, Status: "delivered", DeliveredAt: r.DeliveredAt, ReadAt: r.ReadAt}
 	if !r.ReadAt.IsZero() {
 		st.Status = "read"
@@ -53,44 +30,24 @@ func (r *letterRecord) status() LetterStatus {
 	return st
 }
 
-func (r *letterRecord) binding() crypto.Binding {
+func letterBinding(r *letterRecord) crypto.Binding {
 	return crypto.Binding{LetterID: r.ID, RecipientID: r.ResidentID, SenderID: r.SenderID}
-}
-
-// Keys of the index buckets.
-func mailboxKey(residentID string, at time.Time, letterID string) []byte {
-	k := append([]byte(residentID), 0)
-	k = binary.BigEndian.AppendUint64(k, uint64(at.UnixNano()))
-	return append(k, letterID...)
-}
-
-func referenceKey(senderID, ref string) []byte {
-	return append(append([]byte(senderID), 0), ref...)
-}
-
-func senderLetterKey(senderID, letterID string) []byte {
-	return append(append([]byte(senderID), 0), letterID...)
-}
-
-// documentKey is where a document's sealed content was kept before schema
-// 4 (see documents.go).
-func documentKey(letterID string, index int) []byte {
-	return binary.BigEndian.AppendUint16([]byte(letterID), uint16(index))
 }
 
 // pendingDelivery is a sealed letter waiting for the committer.
 type pendingDelivery struct {
-	rec  *letterRecord
-	docs [][]byte // sealed contents
-	size int
+	rec   *letterRecord
+	blobs []storage.Blob // the sealed documents, written ahead
+	bufs  [][]byte       // their buffers, for the pool (release)
+	size  int
 	// recipientKey is the public key the letter was sealed to; the commit
 	// checks it is still the recipient's.
 	recipientKey []byte
 	recipient    NationalID
 	orgNumber    string
-	// The sender's and the recipient's records as Deliver checked them
-	// (apply).
-	senderRaw, recipientRaw []byte
+	// The engine's stamps of the sender's and the recipient's records as
+	// Deliver checked them (apply).
+	senderStamp, recipientStamp []byte
 
 	result DeliveryResult
 	err    error
@@ -159,8 +116,8 @@ func (s *Store) prepare(senderID string, d *Delivery, docs []DocumentInput) (*pe
 	var sender *senderRecord
 	var repeat DeliveryResult
 	var isRepeat bool
-	var senderRaw, recipientRaw []byte
-	err := s.db.View(func(tx *bolt.Tx) error {
+	var senderStamp, recipientStamp []byte
+	err := s.view(func(tx storage.Tx) error {
 		var err error
 		if sender, err = activeSender(tx, senderID); err != nil {
 			return err
@@ -171,8 +128,8 @@ func (s *Store) prepare(senderID string, d *Delivery, docs []DocumentInput) (*pe
 		if recipient, err = recipientFor(tx, d.Recipient); err != nil {
 			return err
 		}
-		senderRaw = bytes.Clone(tx.Bucket(bucketSenders).Get([]byte(sender.ID)))
-		recipientRaw = bytes.Clone(tx.Bucket(bucketResidents).Get([]byte(recipient.ID)))
+		senderStamp = bytes.Clone(tx.Senders().Stamp(sender.ID))
+		recipientStamp = bytes.Clone(tx.Residents().Stamp(d.Recipient.Number))
 		return nil
 	})
 	if err != nil {
@@ -185,40 +142,28 @@ func (s *Store) prepare(senderID string, d *Delivery, docs []DocumentInput) (*pe
 	if err != nil {
 		return nil, nil, fmt.Errorf("seal letter: %w", err)
 	}
-	p.senderRaw, p.recipientRaw = senderRaw, recipientRaw
+	p.senderStamp, p.recipientStamp = senderStamp, recipientStamp
 	return p, nil, nil
 }
 
 // repeated reports whether ref was delivered before: with the same
 // content hash it returns the original result and true; with another hash,
 // ErrDuplicateReference; a new ref gives false.
-func repeated(tx *bolt.Tx, senderID, ref, hash string) (DeliveryResult, bool, error) {
-	id := tx.Bucket(bucketReferences).Get(referenceKey(senderID, ref))
-	if id == nil {
+func repeated(tx storage.Tx, senderID, ref, hash string) (DeliveryResult, bool, error) {
+	id, err := tx.Letters().ByReference(senderID, ref)
+	if errors.Is(err, ErrNotFound) {
 		return DeliveryResult{}, false, nil
+	} else if err != nil {
+		return DeliveryResult{}, false, err
 	}
-	rec, err := getLetter(tx, string(id))
+	rec, err := tx.Letters().Get(id)
 	if err != nil {
 		return DeliveryResult{}, false, err
 	}
 	if rec.ContentHash != hash {
 		return DeliveryResult{}, false, fmt.Errorf("senderReference %q: %w", ref, ErrDuplicateReference)
 	}
-	return DeliveryResult{Letter: rec.status(), Receipt: rec.Receipt, Repeated: true}, true, nil
-}
-
-func getLetter(tx *bolt.Tx, id string) (*letterRecord, error) {
-	var rec letterRecord
-	if err := getJSON(tx.Bucket(bucketLetters), []byte(id), &rec); err != nil {
-		return nil, fmt.Errorf("letter %s: %w", id, err)
-	}
-	if rec.ID != id {
-		// The record names another letter: it was moved or copied here.
-		// Its sealed key is bound to its own id, so it would open; refuse
-		// it rather than show one letter's content under another's id.
-		return nil, fmt.Errorf("letter %s: the record stored under this id is letter %s", id, rec.ID)
-	}
-	return &rec, nil
+	return DeliveryResult{Letter: letterStatus(rec), Receipt: rec.Receipt, Repeated: true}, true, nil
 }
 
 // seal makes the letter's record with a fresh data key, sealed to the
@@ -240,7 +185,7 @@ func (s *Store) seal(sender *senderRecord, recipient *residentRecord, d *Deliver
 	defer dk.Zero()
 	var pub crypto.PublicKey
 	copy(pub[:], recipient.PublicKey)
-	if rec.SealedKey, err = crypto.SealDataKey(s.rand, dk, pub, rec.binding()); err != nil {
+	if rec.SealedKey, err = crypto.SealDataKey(s.rand, dk, pub, letterBinding(rec)); err != nil {
 		return nil, err
 	}
 	runtime.Gosched() // see prepare
@@ -266,8 +211,14 @@ func (s *Store) seal(sender *senderRecord, recipient *residentRecord, d *Deliver
 		}
 		rec.Documents = append(rec.Documents, documentRecord{Name: name, ContentType: doc.ContentType, Size: int64(len(doc.Content))})
 		rec.Size += int64(len(doc.Content))
-		p.docs = append(p.docs, content)
+		p.bufs = append(p.bufs, content)
 		p.size += len(content)
+		blob, err := s.eng.Blobs().Write(context.Background(), id, i, bytes.NewBuffer(content))
+		if err != nil {
+			s.eng.Blobs().Discard(context.Background(), p.blobs)
+			return nil, fmt.Errorf("write document %d: %w", i, err)
+		}
+		p.blobs = append(p.blobs, blob)
 	}
 	return p, nil
 }
@@ -291,14 +242,18 @@ const maxPooledSealed = 4 << 20
 // release returns a delivery's sealed documents to the pool once the
 // committer is done with them: after the transaction that wrote them has
 // ended (bbolt copies values into its pages during the commit), or when
-// they were not written.
-func (s *Store) release(p *pendingDelivery) {
-	for _, b := range p.docs {
+// they were not written. keep is false for a delivery whose blobs no
+// committed letter refers to: they are discarded.
+func (s *Store) release(p *pendingDelivery, keep bool) {
+	if !keep {
+		s.eng.Blobs().Discard(context.Background(), p.blobs)
+	}
+	for _, b := range p.bufs {
 		if cap(b) <= maxPooledSealed {
 			s.sealed.Put(&b)
 		}
 	}
-	p.docs = nil
+	p.bufs, p.blobs = nil, nil
 }
 
 // maxBatchWait bounds how long the committer waits for letters being
@@ -366,7 +321,7 @@ func (s *Store) commitLoop() {
 // its own, so one bad letter cannot fail the others.
 func (s *Store) commit(batch []*pendingDelivery) {
 	s.commits.Add(1)
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx storage.Tx) error {
 		now := s.now()
 		for _, p := range batch {
 			if err := s.apply(tx, p, now); err != nil {
@@ -385,7 +340,12 @@ func (s *Store) commit(batch []*pendingDelivery) {
 		if err != nil {
 			p.result, p.err = DeliveryResult{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
-		s.release(p)
+		// Blobs of a letter refused or found a repeat in a committed
+		// transaction are attached to nothing: discard them. After a
+		// failed transaction nobody can be sure (a commit can fail after
+		// the database committed): the engine's sweep of blobs that no
+		// letter refers to takes them later.
+		s.release(p, err != nil || (p.err == nil && !p.result.Repeated))
 		close(p.done)
 	}
 }
@@ -393,17 +353,17 @@ func (s *Store) commit(batch []*pendingDelivery) {
 // apply checks one delivery against the state in tx and writes it. A
 // refusal is recorded in p.err and writes nothing; a returned error means a
 // write failed and the transaction must not commit.
-func (s *Store) apply(tx *bolt.Tx, p *pendingDelivery, now time.Time) error {
+func (s *Store) apply(tx storage.Tx, p *pendingDelivery, now time.Time) error {
 	rec := p.rec
 	p.result, p.err = DeliveryResult{}, nil
 	refuse := func(err error) error { p.err = err; return nil }
 	// The sender and the recipient are checked again only when their
-	// records changed since Deliver checked them: activeSender and
-	// recipientFor depend on nothing but those records (and the national
-	// id index), so byte-equal records pass again. Decoding them was a
-	// tenth of the committer's work for a 100 KB letter, in the section
-	// every delivery waits for.
-	if p.senderRaw == nil || !bytes.Equal(tx.Bucket(bucketSenders).Get([]byte(rec.SenderID)), p.senderRaw) {
+	// records changed since Deliver checked them (the engine's stamps):
+	// activeSender and recipientFor depend on nothing but those records
+	// (and the national id index), so unchanged records pass again.
+	// Decoding them was a tenth of the committer's work for a 100 KB
+	// letter, in the section every delivery waits for.
+	if st := tx.Senders().Stamp(rec.SenderID); st == nil || !bytes.Equal(st, p.senderStamp) {
 		if _, err := activeSender(tx, rec.SenderID); err != nil {
 			return refuse(err)
 		}
@@ -418,7 +378,7 @@ func (s *Store) apply(tx *bolt.Tx, p *pendingDelivery, now time.Time) error {
 		p.result = repeat
 		return nil
 	}
-	if !recipientUnchanged(tx, p) {
+	if st := tx.Residents().Stamp(p.recipient.Number); st == nil || !bytes.Equal(st, p.recipientStamp) {
 		recipient, err := recipientFor(tx, p.recipient)
 		if err != nil {
 			return refuse(err)
@@ -434,24 +394,11 @@ func (s *Store) apply(tx *bolt.Tx, p *pendingDelivery, now time.Time) error {
 		return err
 	}
 	rec.Receipt = receipt
-	if err := putJSON(tx.Bucket(bucketLetters), []byte(rec.ID), rec); err != nil {
+	if err := tx.Letters().Put(rec); err != nil {
 		return err
 	}
-	if err := putDocuments(tx, rec.ID, p.docs); err != nil {
+	if err := tx.Documents().Put(rec.ID, p.blobs); err != nil {
 		return err
-	}
-	puts := []struct {
-		bucket   []byte
-		key, val []byte
-	}{
-		{bucketMailbox, mailboxKey(rec.ResidentID, now, rec.ID), nil},
-		{bucketReferences, referenceKey(rec.SenderID, rec.SenderReference), []byte(rec.ID)},
-		{bucketSenderLetters, senderLetterKey(rec.SenderID, rec.ID), nil},
-	}
-	for _, put := range puts {
-		if err := tx.Bucket(put.bucket).Put(put.key, put.val); err != nil {
-			return err
-		}
 	}
 	if err := s.appendAudit(tx, now, "sender:"+rec.SenderID, "deliver", "letter:"+rec.ID); err != nil {
 		return err
@@ -459,18 +406,8 @@ func (s *Store) apply(tx *bolt.Tx, p *pendingDelivery, now time.Time) error {
 	if err := s.queueLetterNotification(tx, rec, now); err != nil {
 		return err
 	}
-	p.result = DeliveryResult{Letter: rec.status(), Receipt: receipt}
+	p.result = DeliveryResult{Letter: letterStatus(rec), Receipt: receipt}
 	return nil
-}
-
-// recipientUnchanged reports whether the national id still leads to the
-// resident the letter was sealed to, with the record byte for byte as
-// Deliver checked it. It reads what getResidentByNID reads; if that ever
-// reads something else, this reports false and apply checks in full.
-func recipientUnchanged(tx *bolt.Tx, p *pendingDelivery) bool {
-	id := tx.Bucket(bucketResidentsByNID).Get([]byte(p.recipient.Number))
-	return p.recipientRaw != nil && string(id) == p.rec.ResidentID &&
-		bytes.Equal(tx.Bucket(bucketResidents).Get(id), p.recipientRaw)
 }
 
 // receipt signs the appliance's statement that rec was delivered.
@@ -507,15 +444,15 @@ func (s *Store) VerifyReceipt(r Receipt) (ReceiptPayload, error) {
 // Another sender's letter is ErrNotFound.
 func (s *Store) LetterStatus(senderID, letterID string) (LetterStatus, error) {
 	var out LetterStatus
-	err := s.db.View(func(tx *bolt.Tx) error {
-		rec, err := getLetter(tx, letterID)
+	err := s.view(func(tx storage.Tx) error {
+		rec, err := tx.Letters().Get(letterID)
 		if err != nil {
 			return err
 		}
 		if rec.SenderID != senderID {
 			return fmt.Errorf("letter %s: %w", letterID, ErrNotFound)
 		}
-		out = rec.status()
+		out = letterStatus(rec)
 		return nil
 	})
 	return out, err

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 // TestDocumentForms: documents are stored in a sub-bucket per letter;
@@ -30,7 +32,7 @@ func TestDocumentForms(t *testing.T) {
 			id := res.Letter.ID
 			if legacy {
 				sealed := [][]byte{rawGetDocument(t, s, id, 0), rawGetDocument(t, s, id, 1)}
-				if err := s.db.Update(func(tx *bolt.Tx) error {
+				if err := s.testDB().Update(func(tx *bolt.Tx) error {
 					docs := tx.Bucket(bucketDocuments)
 					if err := docs.DeleteBucket([]byte(id)); err != nil {
 						return err
@@ -45,7 +47,7 @@ func TestDocumentForms(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			err = s.db.View(func(tx *bolt.Tx) error {
+			err = s.testDB().View(func(tx *bolt.Tx) error {
 				sub := tx.Bucket(bucketDocuments).Bucket([]byte(id))
 				if (sub == nil) != legacy {
 					t.Errorf("sub-bucket present: %v", sub != nil)
@@ -58,6 +60,9 @@ func TestDocumentForms(t *testing.T) {
 			if err := s.CheckInvariants(); err != nil {
 				t.Errorf("CheckInvariants: %v", err)
 			}
+			if err := s.Check(); err != nil {
+				t.Errorf("Check: %v", err)
+			}
 			mb := mustLogin(t, s, f.nid, testPassword)
 			for i, want := range [][]byte{pdfContent, []byte("second")} {
 				doc, err := mb.Document(id, i)
@@ -67,8 +72,8 @@ func TestDocumentForms(t *testing.T) {
 			}
 			// Deleting the letter (as account deletion does) deletes its
 			// documents in either form.
-			if err := s.db.Update(func(tx *bolt.Tx) error {
-				rec, err := getLetter(tx, id)
+			if err := s.update(func(tx storage.Tx) error {
+				rec, err := tx.Letters().Get(id)
 				if err != nil {
 					return err
 				}
@@ -86,27 +91,36 @@ func TestDocumentForms(t *testing.T) {
 	}
 }
 
-// TestDocumentsStrayEntry: CheckInvariants reports a document entry of
+// TestDocumentsStrayEntry: the engine's Check reports a document entry of
 // either form whose letter does not exist.
 func TestDocumentsStrayEntry(t *testing.T) {
 	t.Parallel()
 	for _, flat := range []bool{false, true} {
 		f := newFixture(t)
 		s := f.s
-		err := s.db.Update(func(tx *bolt.Tx) error {
+		err := s.testDB().Update(func(tx *bolt.Tx) error {
 			if flat {
 				return tx.Bucket(bucketDocuments).Put(documentKey("no-such-letter", 0), []byte("x"))
 			}
-			return putDocuments(tx, "no-such-letter", [][]byte{[]byte("x")})
+			b, err := tx.Bucket(bucketDocuments).CreateBucket([]byte("no-such-letter"))
+			if err != nil {
+				return err
+			}
+			return b.Put(documentIndexKey(0), []byte("x"))
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.CheckInvariants(); err == nil {
-			t.Errorf("flat %v: CheckInvariants found no stray document", flat)
+		if err := s.Check(); err == nil {
+			t.Errorf("flat %v: Check found no stray document", flat)
 		}
 		// Leave a consistent database for the cleanup's checks.
-		if err := s.db.Update(func(tx *bolt.Tx) error { return deleteDocuments(tx, "no-such-letter", 1) }); err != nil {
+		if err := s.testDB().Update(func(tx *bolt.Tx) error {
+			if flat {
+				return tx.Bucket(bucketDocuments).Delete(documentKey("no-such-letter", 0))
+			}
+			return tx.Bucket(bucketDocuments).DeleteBucket([]byte("no-such-letter"))
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -119,7 +119,7 @@ func TestOperatorEnrolmentOpensNoMail(t *testing.T) {
 	}
 	open := func(priv *crypto.PrivateKey) string {
 		defer priv.Zero()
-		dk, err := priv.OpenDataKey(letter.SealedKey, letter.binding())
+		dk, err := priv.OpenDataKey(letter.SealedKey, letterBinding(&letter))
 		if err != nil {
 			return ""
 		}

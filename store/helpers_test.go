@@ -16,6 +16,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store/embedded"
 )
 
 // cheapKDF costs almost nothing, so tests do not spend 64 MiB and three
@@ -80,7 +81,8 @@ func closeTestStore(t testing.TB, s *Store) {
 }
 
 // closeTampered is closeTestStore for a test that broke the store's
-// invariants on purpose: it checks only bbolt's pages.
+// invariants (or its records' index entries) on purpose: it checks only
+// bbolt's pages.
 func closeTampered(t testing.TB, s *Store) {
 	t.Helper()
 	closeStore(t, s, false)
@@ -94,16 +96,26 @@ func closeStore(t testing.TB, s *Store, invariants bool) {
 	if closed {
 		return
 	}
-	if err := s.Check(); err != nil {
-		t.Errorf("Check: %v", err)
+	if invariants {
+		if err := s.Check(); err != nil {
+			t.Errorf("Check: %v", err)
+		}
+	} else if err := s.testDB().View(func(tx *bolt.Tx) error {
+		// bbolt's pages only: the test broke the records' indexes.
+		for err := range tx.Check() {
+			t.Errorf("bbolt Check: %v", err)
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
 	}
 	// The store's own invariants, on a file of this code's schema (a test
 	// may have turned it into an older one to test an upgrade).
 	var version int
-	if err := s.db.View(func(tx *bolt.Tx) error { version = readSchema(tx); return nil }); err != nil {
+	if err := s.testDB().View(func(tx *bolt.Tx) error { version = readSchema(tx); return nil }); err != nil {
 		t.Errorf("read schema: %v", err)
 	}
-	if invariants && version == SchemaVersion() {
+	if invariants && version == embedded.SchemaVersion() {
 		if err := s.CheckInvariants(); err != nil {
 			t.Errorf("CheckInvariants: %v", err)
 		}
@@ -229,7 +241,7 @@ func newFixtureWith(t testing.TB, edit func(*Options)) *fixture {
 func countKeys(t testing.TB, s *Store) map[string]int {
 	t.Helper()
 	out := map[string]int{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.testDB().View(func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
 			n := 0
 			err := b.ForEach(func(_, _ []byte) error { n++; return nil })
@@ -268,7 +280,7 @@ func digest(t testing.TB, s *Store) string {
 			return nil
 		})
 	}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.testDB().View(func(tx *bolt.Tx) error {
 		return tx.ForEach(walk)
 	})
 	if err != nil {
@@ -281,8 +293,8 @@ func digest(t testing.TB, s *Store) string {
 // as the operator's (future) operations will.
 func setResidentStatus(t testing.TB, s *Store, id string, status ResidentStatus) {
 	t.Helper()
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		rec, err := getResident(tx, id)
+	err := s.testDB().Update(func(tx *bolt.Tx) error {
+		rec, err := boltResident(tx, id)
 		if err != nil {
 			return err
 		}
@@ -298,9 +310,9 @@ func setResidentStatus(t testing.TB, s *Store, id string, status ResidentStatus)
 func rawLetter(t testing.TB, s *Store, id string) *letterRecord {
 	t.Helper()
 	var rec *letterRecord
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.testDB().View(func(tx *bolt.Tx) error {
 		var err error
-		rec, err = getLetter(tx, id)
+		rec, err = boltLetter(tx, id)
 		return err
 	})
 	if err != nil {
@@ -313,7 +325,7 @@ func rawLetter(t testing.TB, s *Store, id string) *letterRecord {
 func rawGet(t testing.TB, s *Store, bucket, key []byte) []byte {
 	t.Helper()
 	var v []byte
-	if err := s.db.View(func(tx *bolt.Tx) error {
+	if err := s.testDB().View(func(tx *bolt.Tx) error {
 		v = bytes.Clone(tx.Bucket(bucket).Get(key))
 		return nil
 	}); err != nil {
@@ -326,7 +338,7 @@ func rawGet(t testing.TB, s *Store, bucket, key []byte) []byte {
 func rawGetDocument(t testing.TB, s *Store, letterID string, index int) []byte {
 	t.Helper()
 	var v []byte
-	if err := s.db.View(func(tx *bolt.Tx) error {
+	if err := s.testDB().View(func(tx *bolt.Tx) error {
 		v = bytes.Clone(getDocument(tx, letterID, index))
 		return nil
 	}); err != nil {
@@ -342,7 +354,7 @@ func rawGetDocument(t testing.TB, s *Store, letterID string, index int) []byte {
 // with the file could.
 func rawPutDocument(t testing.TB, s *Store, letterID string, index int, content []byte) {
 	t.Helper()
-	if err := s.db.Update(func(tx *bolt.Tx) error {
+	if err := s.testDB().Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketDocuments).Bucket([]byte(letterID)).Put(documentIndexKey(index), content)
 	}); err != nil {
 		t.Fatal(err)
@@ -353,7 +365,7 @@ func rawPutDocument(t testing.TB, s *Store, letterID string, index int, content 
 // the file could.
 func rawPut(t testing.TB, s *Store, bucket, key, value []byte) {
 	t.Helper()
-	if err := s.db.Update(func(tx *bolt.Tx) error {
+	if err := s.testDB().Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucket).Put(key, value)
 	}); err != nil {
 		t.Fatal(err)

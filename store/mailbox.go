@@ -1,15 +1,13 @@
 package store
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 // Mailbox is a resident's mailbox opened by a live session: it holds the
@@ -31,29 +29,29 @@ func (m *Mailbox) Close() { m.key.Zero() }
 
 // open returns the letter's data key; a letter of another resident is
 // ErrNotFound.
-func (m *Mailbox) open(tx *bolt.Tx, letterID string) (*letterRecord, *crypto.DataKey, error) {
-	rec, err := getLetter(tx, letterID)
+func (m *Mailbox) open(tx storage.Tx, letterID string) (*letterRecord, *crypto.DataKey, error) {
+	rec, err := tx.Letters().Get(letterID)
 	if err != nil {
 		return nil, nil, err
 	}
 	if rec.ResidentID != m.resident.ID {
 		return nil, nil, fmt.Errorf("letter %s: %w", letterID, ErrNotFound)
 	}
-	dk, err := m.key.OpenDataKey(rec.SealedKey, rec.binding())
+	dk, err := m.key.OpenDataKey(rec.SealedKey, letterBinding(rec))
 	if err != nil {
 		return nil, nil, fmt.Errorf("open letter %s: %w", letterID, err)
 	}
 	return rec, dk, nil
 }
 
-func (m *Mailbox) summary(tx *bolt.Tx, rec *letterRecord, dk *crypto.DataKey, senders map[string]*senderRecord) (LetterSummary, error) {
+func (m *Mailbox) summary(tx storage.Tx, rec *letterRecord, dk *crypto.DataKey, senders map[string]*senderRecord) (LetterSummary, error) {
 	subject, err := dk.OpenField("subject", rec.Subject)
 	if err != nil {
 		return LetterSummary{}, fmt.Errorf("open letter %s: %w", rec.ID, err)
 	}
 	sender, ok := senders[rec.SenderID]
 	if !ok {
-		if sender, err = getSender(tx, rec.SenderID); err != nil {
+		if sender, err = tx.Senders().Get(rec.SenderID); err != nil {
 			return LetterSummary{}, err
 		}
 		senders[rec.SenderID] = sender
@@ -70,34 +68,33 @@ func (m *Mailbox) summary(tx *bolt.Tx, rec *letterRecord, dk *crypto.DataKey, se
 // the inbox: one damaged record must not hide every other letter.
 func (m *Mailbox) Inbox() ([]LetterSummary, error) {
 	var out []LetterSummary
-	err := m.s.db.View(func(tx *bolt.Tx) error {
-		prefix := append([]byte(m.resident.ID), 0)
+	err := m.s.view(func(tx storage.Tx) error {
 		senders := map[string]*senderRecord{}
-		c := tx.Bucket(bucketMailbox).Cursor()
-		// Seek past the prefix and walk backwards: newest first.
-		k, _ := c.Seek(append(bytes.Clone(prefix), 0xff))
-		if k == nil {
-			k, _ = c.Last()
-		} else {
-			k, _ = c.Prev()
-		}
-		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
-			letterID := string(k[len(prefix)+8:])
-			sum, err := m.inboxLine(tx, letterID, senders)
+		after := ""
+		for {
+			page, next, err := tx.Letters().Mailbox(m.resident.ID, after, 256)
 			if err != nil {
-				m.s.log.Error("inbox: a letter cannot be opened", "resident", m.resident.ID, "letter", letterID, "err", err)
-				at := int64(binary.BigEndian.Uint64(k[len(prefix) : len(prefix)+8]))
-				sum = LetterSummary{ID: letterID, DeliveredAt: time.Unix(0, at).UTC(), Error: err}
+				return err
 			}
-			out = append(out, sum)
+			for _, e := range page {
+				sum, err := m.inboxLine(tx, e.LetterID, senders)
+				if err != nil {
+					m.s.log.Error("inbox: a letter cannot be opened", "resident", m.resident.ID, "letter", e.LetterID, "err", err)
+					sum = LetterSummary{ID: e.LetterID, DeliveredAt: e.DeliveredAt, Error: err}
+				}
+				out = append(out, sum)
+			}
+			if next == "" {
+				return nil
+			}
+			after = next
 		}
-		return nil
 	})
 	return out, err
 }
 
 // inboxLine opens one letter's summary for Inbox.
-func (m *Mailbox) inboxLine(tx *bolt.Tx, letterID string, senders map[string]*senderRecord) (LetterSummary, error) {
+func (m *Mailbox) inboxLine(tx storage.Tx, letterID string, senders map[string]*senderRecord) (LetterSummary, error) {
 	rec, dk, err := m.open(tx, letterID)
 	if err != nil {
 		return LetterSummary{}, err
@@ -110,7 +107,7 @@ func (m *Mailbox) inboxLine(tx *bolt.Tx, letterID string, senders map[string]*se
 // opening. Another resident's letter is ErrNotFound.
 func (m *Mailbox) Letter(id string) (Letter, error) {
 	var out Letter
-	err := m.s.db.View(func(tx *bolt.Tx) error {
+	err := m.s.view(func(tx storage.Tx) error {
 		rec, dk, err := m.open(tx, id)
 		if err != nil {
 			return err
@@ -149,8 +146,8 @@ func (m *Mailbox) Letter(id string) (Letter, error) {
 // markRead records the first opening of a letter and returns its time.
 func (m *Mailbox) markRead(id string) (readAt time.Time, err error) {
 	now := m.s.now()
-	err = m.s.update(func(tx *bolt.Tx) error {
-		rec, err := getLetter(tx, id)
+	err = m.s.update(func(tx storage.Tx) error {
+		rec, err := tx.Letters().Get(id)
 		if err != nil {
 			return err
 		}
@@ -159,7 +156,7 @@ func (m *Mailbox) markRead(id string) (readAt time.Time, err error) {
 			return nil
 		}
 		rec.ReadAt, readAt = now, now
-		if err := putJSON(tx.Bucket(bucketLetters), []byte(id), rec); err != nil {
+		if err := tx.Letters().Put(rec); err != nil {
 			return err
 		}
 		return m.s.appendAudit(tx, now, "resident:"+m.resident.ID, "read", "letter:"+id)
@@ -170,7 +167,7 @@ func (m *Mailbox) markRead(id string) (readAt time.Time, err error) {
 // Document opens one document of a letter of this mailbox.
 func (m *Mailbox) Document(letterID string, index int) (Document, error) {
 	var out Document
-	err := m.s.db.View(func(tx *bolt.Tx) error {
+	err := m.s.view(func(tx storage.Tx) error {
 		rec, dk, err := m.open(tx, letterID)
 		if err != nil {
 			return err
@@ -184,9 +181,16 @@ func (m *Mailbox) Document(letterID string, index int) (Document, error) {
 		if err != nil {
 			return fmt.Errorf("open letter %s document %d: %w", letterID, index, err)
 		}
-		sealed := getDocument(tx, letterID, index)
-		if sealed == nil {
+		r, err := tx.Documents().Open(letterID, index)
+		if errors.Is(err, ErrNotFound) {
 			return errors.New("document content missing")
+		} else if err != nil {
+			return err
+		}
+		sealed, err := io.ReadAll(r)
+		r.Close()
+		if err != nil {
+			return fmt.Errorf("read letter %s document %d: %w", letterID, index, err)
 		}
 		content, err := dk.OpenDocument(fmt.Sprintf("document/%d", index), sealed)
 		if err != nil {

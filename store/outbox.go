@@ -1,51 +1,50 @@
 package store
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 // NotificationKind is what a notification is about.
-type NotificationKind string
+type NotificationKind = storage.NotificationKind
 
 // Notification kinds.
 const (
 	// NotifyLetter: a letter was delivered. The notification names the
 	// sender (unless the letter is sensitive) and the letter type, never
 	// the subject or the content.
-	NotifyLetter NotificationKind = "letter"
+	NotifyLetter = storage.NotifyLetter
 	// NotifyInactivityWarning: the account will be deleted for inactivity
 	// on DeleteAt unless the resident logs in.
-	NotifyInactivityWarning NotificationKind = "inactivity-warning"
+	NotifyInactivityWarning = storage.NotifyInactivityWarning
 )
 
 // Channel is how a notification reaches a resident.
-type Channel string
+type Channel = storage.Channel
 
 // Channels.
 const (
-	ChannelEmail Channel = "email"
-	ChannelSMS   Channel = "sms"
+	ChannelEmail = storage.ChannelEmail
+	ChannelSMS   = storage.ChannelSMS
 )
 
 // NotificationState is where a notification is in its life:
 // pending → sent, or pending → (retry later, still pending) → dead after
 // the last attempt or a permanent failure.
-type NotificationState string
+type NotificationState = storage.NotificationState
 
 // Notification states.
 const (
-	NotificationPending NotificationState = "pending"
-	NotificationSent    NotificationState = "sent"
-	NotificationDead    NotificationState = "dead"
+	NotificationPending = storage.NotificationPending
+	NotificationSent    = storage.NotificationSent
+	NotificationDead    = storage.NotificationDead
 )
 
 // Notification is one message to one resident on one channel, as the
@@ -74,40 +73,17 @@ type Notification struct {
 	Updated     time.Time // last change of state
 }
 
-// outboxRecord is a notification in the outbox bucket, keyed by
-// residentID | uint64 sequence.
-type outboxRecord struct {
-	Seq         uint64
-	ResidentID  string
-	Kind        NotificationKind
-	Channel     Channel
-	To          string
-	Language    string     `json:",omitempty"`
-	SenderName  string     `json:",omitempty"`
-	LetterType  LetterType `json:",omitempty"`
-	DeliveredAt time.Time  `json:",omitzero"`
-	DeleteAt    time.Time  `json:",omitzero"`
-	Created     time.Time
-	State       NotificationState
-	Attempts    int
-	NextAttempt time.Time `json:",omitzero"`
-	LastError   string    `json:",omitempty"`
-	SentAt      time.Time `json:",omitzero"`
-	Updated     time.Time
-}
+// outboxRecord is a notification as the engine stores it, keyed by
+// resident and sequence number.
+type outboxRecord = storage.Notification
 
-func (r *outboxRecord) key() []byte {
-	return binary.BigEndian.AppendUint64([]byte(r.ResidentID), r.Seq)
-}
+// notificationID names a notification outside the store: the resident id
+// and the sequence number in 16 hex digits.
+func notificationID(r *outboxRecord) string { return r.ResidentID + fmt.Sprintf("%016x", r.Seq) }
 
-func (r *outboxRecord) dueKey() []byte {
-	k := binary.BigEndian.AppendUint64(nil, uint64(r.NextAttempt.UnixNano()))
-	return append(k, r.key()...)
-}
-
-func (r *outboxRecord) notification() Notification {
+func notificationOf(r *outboxRecord) Notification {
 	return Notification{
-		ID: r.ResidentID + fmt.Sprintf("%016x", r.Seq), ResidentID: r.ResidentID, Kind: r.Kind,
+		ID: notificationID(r), ResidentID: r.ResidentID, Kind: r.Kind,
 		Channel: r.Channel, To: r.To, Language: r.Language, SenderName: r.SenderName, LetterType: r.LetterType,
 		DeliveredAt: r.DeliveredAt, DeleteAt: r.DeleteAt, Created: r.Created, State: r.State,
 		Attempts: r.Attempts, NextAttempt: r.NextAttempt, LastError: r.LastError, SentAt: r.SentAt,
@@ -115,42 +91,35 @@ func (r *outboxRecord) notification() Notification {
 	}
 }
 
-// outboxKey turns a notification id back into its outbox key.
-func outboxKey(id string) ([]byte, error) {
+// parseNotificationID splits a notification id into its resident and
+// sequence number.
+func parseNotificationID(id string) (residentID string, seq uint64, err error) {
 	if len(id) != 48 {
-		return nil, fmt.Errorf("notification %q: %w", id, ErrNotFound)
+		return "", 0, fmt.Errorf("notification %q: %w", id, ErrNotFound)
 	}
-	seq, err := hex.DecodeString(id[32:])
+	raw, err := hex.DecodeString(id[32:])
 	if err != nil {
-		return nil, fmt.Errorf("notification %q: %w", id, ErrNotFound)
+		return "", 0, fmt.Errorf("notification %q: %w", id, ErrNotFound)
 	}
-	return append([]byte(id[:32]), seq...), nil
+	return id[:32], binary.BigEndian.Uint64(raw), nil
 }
 
 // queueNotification adds tmpl to the outbox once for each channel the
 // resident has turned on, due now. With no channel on it adds nothing.
-func (s *Store) queueNotification(tx *bolt.Tx, residentID string, tmpl outboxRecord, now time.Time) error {
-	prefs, err := getPreferenceRecord(tx, residentID)
+func (s *Store) queueNotification(tx storage.Tx, residentID string, tmpl outboxRecord, now time.Time) error {
+	prefs, err := tx.Preferences().Get(residentID)
 	if err != nil {
 		return err
 	}
-	b := tx.Bucket(bucketOutbox)
-	for _, ch := range prefs.Channels() {
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
-		}
+	for _, ch := range preferencesOf(prefs).Channels() {
 		rec := tmpl
-		rec.Seq, rec.ResidentID, rec.Channel, rec.Language = seq, residentID, ch, prefs.Language
+		rec.ResidentID, rec.Channel, rec.Language = residentID, ch, prefs.Language
 		rec.To = prefs.Email
 		if ch == ChannelSMS {
 			rec.To = prefs.Phone
 		}
 		rec.Created, rec.Updated, rec.NextAttempt, rec.State = now, now, now, NotificationPending
-		if err := putJSON(b, rec.key(), &rec); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketOutboxDue).Put(rec.dueKey(), nil); err != nil {
+		if err := tx.Outbox().Add(&rec); err != nil {
 			return err
 		}
 	}
@@ -160,7 +129,7 @@ func (s *Store) queueNotification(tx *bolt.Tx, residentID string, tmpl outboxRec
 // queueLetterNotification queues the notifications of a delivered letter
 // in the delivery's transaction. The sender's name is left out when the
 // letter is sensitive; the subject and content are never part of it.
-func (s *Store) queueLetterNotification(tx *bolt.Tx, rec *letterRecord, now time.Time) error {
+func (s *Store) queueLetterNotification(tx storage.Tx, rec *letterRecord, now time.Time) error {
 	n := outboxRecord{Kind: NotifyLetter, LetterType: rec.Type, DeliveredAt: rec.DeliveredAt}
 	if !rec.Sensitive {
 		snd, err := getSender(tx, rec.SenderID)
@@ -173,26 +142,14 @@ func (s *Store) queueLetterNotification(tx *bolt.Tx, rec *letterRecord, now time
 }
 
 // deleteOutboxOf deletes every notification of a resident, pending or
-// not, with its due index entry.
-func deleteOutboxOf(tx *bolt.Tx, residentID string) error {
-	b, due := tx.Bucket(bucketOutbox), tx.Bucket(bucketOutboxDue)
-	var recs []outboxRecord
-	c := b.Cursor()
-	prefix := []byte(residentID)
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		var rec outboxRecord
-		if err := json.Unmarshal(v, &rec); err != nil {
-			return fmt.Errorf("decode notification %x: %w", k, err)
-		}
-		recs = append(recs, rec)
+// not.
+func deleteOutboxOf(tx storage.Tx, residentID string) error {
+	recs, err := tx.Outbox().OfResident(residentID)
+	if err != nil {
+		return err
 	}
 	for _, rec := range recs {
-		if rec.State == NotificationPending {
-			if err := due.Delete(rec.dueKey()); err != nil {
-				return err
-			}
-		}
-		if err := b.Delete(rec.key()); err != nil {
+		if err := tx.Outbox().Delete(rec); err != nil {
 			return err
 		}
 	}
@@ -204,20 +161,14 @@ func deleteOutboxOf(tx *bolt.Tx, residentID string) error {
 func (s *Store) DueNotifications(limit int) ([]Notification, error) {
 	now := s.now()
 	var out []Notification
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketOutbox)
-		c := tx.Bucket(bucketOutboxDue).Cursor()
-		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
-			if len(k) < 8 || int64(binary.BigEndian.Uint64(k)) > now.UnixNano() {
-				break
+	err := s.view(func(tx storage.Tx) error {
+		return tx.Outbox().Due(now, func(rec *outboxRecord) bool {
+			if len(out) >= limit {
+				return false
 			}
-			var rec outboxRecord
-			if err := getJSON(b, k[8:], &rec); err != nil {
-				return fmt.Errorf("outbox-due %x: %w", k, err)
-			}
-			out = append(out, rec.notification())
-		}
-		return nil
+			out = append(out, notificationOf(rec))
+			return true
+		})
 	})
 	return out, err
 }
@@ -225,31 +176,20 @@ func (s *Store) DueNotifications(limit int) ([]Notification, error) {
 // changeNotification runs fn on a notification in one transaction and
 // keeps its due index entry in step with its state and next attempt.
 func (s *Store) changeNotification(id string, fn func(rec *outboxRecord, now time.Time)) (Notification, error) {
-	key, err := outboxKey(id)
+	residentID, seq, err := parseNotificationID(id)
 	if err != nil {
 		return Notification{}, err
 	}
 	now := s.now()
 	var out Notification
-	err = s.update(func(tx *bolt.Tx) error {
-		b, due := tx.Bucket(bucketOutbox), tx.Bucket(bucketOutboxDue)
-		var rec outboxRecord
-		if err := getJSON(b, key, &rec); err != nil {
+	err = s.update(func(tx storage.Tx) error {
+		rec, err := tx.Outbox().Get(residentID, seq)
+		if err != nil {
 			return fmt.Errorf("notification %s: %w", id, err)
 		}
-		if rec.State == NotificationPending {
-			if err := due.Delete(rec.dueKey()); err != nil {
-				return err
-			}
-		}
-		fn(&rec, now)
-		if rec.State == NotificationPending {
-			if err := due.Put(rec.dueKey(), nil); err != nil {
-				return err
-			}
-		}
-		out = rec.notification()
-		return putJSON(b, key, &rec)
+		fn(rec, now)
+		out = notificationOf(rec)
+		return tx.Outbox().Put(rec)
 	})
 	return out, err
 }
@@ -354,18 +294,16 @@ func (s *Store) RequeueNotification(id string) error {
 // operator.
 func (s *Store) Notifications(state NotificationState, limit int) ([]Notification, error) {
 	var out []Notification
-	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketOutbox).Cursor()
-		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
-			var rec outboxRecord
-			if err := json.Unmarshal(v, &rec); err != nil {
-				return fmt.Errorf("decode notification %x: %w", k, err)
+	err := s.view(func(tx storage.Tx) error {
+		return tx.Outbox().All(func(rec *outboxRecord) bool {
+			if len(out) >= limit {
+				return false
 			}
 			if state == "" || rec.State == state {
-				out = append(out, rec.notification())
+				out = append(out, notificationOf(rec))
 			}
-		}
-		return nil
+			return true
+		})
 	})
 	return out, err
 }
@@ -373,14 +311,10 @@ func (s *Store) Notifications(state NotificationState, limit int) ([]Notificatio
 // OutboxCounts returns how many notifications are in each state.
 func (s *Store) OutboxCounts() (map[NotificationState]int, error) {
 	out := map[NotificationState]int{}
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
-			var rec struct{ State NotificationState }
-			if err := json.Unmarshal(v, &rec); err != nil {
-				return fmt.Errorf("decode notification %x: %w", k, err)
-			}
+	err := s.view(func(tx storage.Tx) error {
+		return tx.Outbox().All(func(rec *outboxRecord) bool {
 			out[rec.State]++
-			return nil
+			return true
 		})
 	})
 	return out, err
@@ -392,33 +326,39 @@ func (s *Store) OutboxCounts() (map[NotificationState]int, error) {
 func (s *Store) PruneNotifications(before time.Time) (int, error) {
 	// Look first, so a prune with nothing to do costs no write (and no
 	// fsync).
-	var found bool
-	if err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
-			var rec struct {
-				State   NotificationState
-				Updated time.Time
+	prunable := func(rec *outboxRecord) bool {
+		return rec.State != NotificationPending && rec.Updated.Before(before)
+	}
+	var doomed []*outboxRecord
+	if err := s.view(func(tx storage.Tx) error {
+		return tx.Outbox().All(func(rec *outboxRecord) bool {
+			if prunable(rec) {
+				doomed = append(doomed, rec)
 			}
-			if err := json.Unmarshal(v, &rec); err != nil {
-				return fmt.Errorf("decode notification %x: %w", k, err)
-			}
-			found = found || (rec.State != NotificationPending && rec.Updated.Before(before))
-			return nil
+			return true
 		})
-	}); err != nil || !found {
+	}); err != nil || len(doomed) == 0 {
 		return 0, err
 	}
 	var n int
-	err := s.update(func(tx *bolt.Tx) error {
-		var err error
-		n, err = deleteWhere(tx.Bucket(bucketOutbox), func(k, v []byte) (bool, error) {
-			var rec outboxRecord
-			if err := json.Unmarshal(v, &rec); err != nil {
-				return false, fmt.Errorf("decode notification %x: %w", k, err)
+	err := s.update(func(tx storage.Tx) error {
+		n = 0
+		for _, d := range doomed {
+			rec, err := tx.Outbox().Get(d.ResidentID, d.Seq)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			} else if err != nil {
+				return err
 			}
-			return rec.State != NotificationPending && rec.Updated.Before(before), nil
-		})
-		return err
+			if !prunable(rec) {
+				continue // changed since
+			}
+			if err := tx.Outbox().Delete(rec); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
 	})
 	return n, err
 }

@@ -6,13 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/store/embedded"
 	bolt "go.etcd.io/bbolt"
 )
 
 func outboxValues(t *testing.T, s *Store) [][]byte {
 	t.Helper()
 	var out [][]byte
-	if err := s.db.View(func(tx *bolt.Tx) error {
+	if err := s.testDB().View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
 			out = append(out, bytes.Clone(v))
 			return nil
@@ -261,7 +262,7 @@ func TestSchema3Upgrade(t *testing.T) {
 	clock := newFakeClock()
 	path := t.TempDir() + "/postkasse.db"
 	s := openTestStoreAt(t, path, testOptions(clock))
-	if err := s.db.Update(func(tx *bolt.Tx) error {
+	if err := s.testDB().Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketTerms, bucketTermsAccepted, bucketTermsNotices, bucketRetention,
 			bucketPreferences, bucketOutbox, bucketOutboxDue, bucketJobRuns} {
 			if err := tx.DeleteBucket(b); err != nil {
@@ -274,8 +275,8 @@ func TestSchema3Upgrade(t *testing.T) {
 	}
 	closeTestStore(t, s)
 	s = openTestStoreAt(t, path, testOptions(clock))
-	if SchemaVersion() < 3 {
-		t.Fatalf("schema version %d", SchemaVersion())
+	if embedded.SchemaVersion() < 3 {
+		t.Fatalf("schema version %d", embedded.SchemaVersion())
 	}
 	keys := countKeys(t, s)
 	for _, b := range []string{"terms", "terms-accepted", "terms-notices", "retention", "preferences", "outbox", "outbox-due", "job-runs"} {

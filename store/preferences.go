@@ -1,11 +1,10 @@
 package store
 
 import (
-	"errors"
 	"net/mail"
 	"strings"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 // NotificationPreferences are how a resident wants to hear of new mail:
@@ -44,26 +43,13 @@ func ValidLanguage(lang string) bool {
 	return false
 }
 
-// preferencesRecord is a resident's preferences in the preferences
-// bucket: how to be notified, and the language of pages and
-// notifications ("" until the resident chooses one).
-type preferencesRecord struct {
-	NotificationPreferences
-	Language string `json:",omitempty"`
-}
+// preferencesRecord is a resident's preferences as the engine stores
+// them: how to be notified, and the language of pages and notifications
+// ("" until the resident chooses one).
+type preferencesRecord = storage.PreferencesRecord
 
-func getPreferenceRecord(tx *bolt.Tx, residentID string) (preferencesRecord, error) {
-	var p preferencesRecord
-	err := getJSON(tx.Bucket(bucketPreferences), []byte(residentID), &p)
-	if errors.Is(err, ErrNotFound) {
-		return preferencesRecord{}, nil
-	}
-	return p, err
-}
-
-func getPreferences(tx *bolt.Tx, residentID string) (NotificationPreferences, error) {
-	p, err := getPreferenceRecord(tx, residentID)
-	return p.NotificationPreferences, err
+func preferencesOf(r *preferencesRecord) NotificationPreferences {
+	return NotificationPreferences{Email: r.Email, EmailOn: r.EmailOn, Phone: r.Phone, SMSOn: r.SMSOn}
 }
 
 // normalise checks the preferences and returns them as stored: the
@@ -133,13 +119,16 @@ func (m *Mailbox) SetNotificationPreferences(p NotificationPreferences) (Notific
 // NotificationPreferences returns a resident's preferences.
 func (s *Store) NotificationPreferences(residentID string) (NotificationPreferences, error) {
 	var out NotificationPreferences
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx storage.Tx) error {
 		if _, err := getResident(tx, residentID); err != nil {
 			return err
 		}
-		var err error
-		out, err = getPreferences(tx, residentID)
-		return err
+		rec, err := tx.Preferences().Get(residentID)
+		if err != nil {
+			return err
+		}
+		out = preferencesOf(rec)
+		return nil
 	})
 	return out, err
 }
@@ -156,7 +145,7 @@ func (s *Store) setPreferences(residentID string, p NotificationPreferences, act
 		return NotificationPreferences{}, err
 	}
 	now := s.now()
-	err = s.update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx storage.Tx) error {
 		res, err := getResident(tx, residentID)
 		if err != nil {
 			return err
@@ -164,12 +153,12 @@ func (s *Store) setPreferences(residentID string, p NotificationPreferences, act
 		if res.Status == ResidentDeleted {
 			return ErrNotFound
 		}
-		rec, err := getPreferenceRecord(tx, residentID)
+		rec, err := tx.Preferences().Get(residentID)
 		if err != nil {
 			return err
 		}
-		rec.NotificationPreferences = p
-		if err := putJSON(tx.Bucket(bucketPreferences), []byte(residentID), &rec); err != nil {
+		rec.Email, rec.EmailOn, rec.Phone, rec.SMSOn = p.Email, p.EmailOn, p.Phone, p.SMSOn
+		if err := tx.Preferences().Put(residentID, rec); err != nil {
 			return err
 		}
 		return s.appendAudit(tx, now, actor, "set-notifications", "resident:"+residentID)
@@ -191,7 +180,7 @@ func (m *Mailbox) SetLanguage(lang string) error {
 	if !ValidLanguage(lang) {
 		return invalid("lang", "%q is not one of %s", lang, strings.Join(Languages, ", "))
 	}
-	err := m.s.update(func(tx *bolt.Tx) error {
+	err := m.s.update(func(tx storage.Tx) error {
 		res, err := getResident(tx, m.resident.ID)
 		if err != nil {
 			return err
@@ -199,7 +188,7 @@ func (m *Mailbox) SetLanguage(lang string) error {
 		if res.Status == ResidentDeleted {
 			return ErrNotFound
 		}
-		rec, err := getPreferenceRecord(tx, m.resident.ID)
+		rec, err := tx.Preferences().Get(m.resident.ID)
 		if err != nil {
 			return err
 		}
@@ -207,7 +196,7 @@ func (m *Mailbox) SetLanguage(lang string) error {
 			return nil
 		}
 		rec.Language = lang
-		return putJSON(tx.Bucket(bucketPreferences), []byte(m.resident.ID), &rec)
+		return tx.Preferences().Put(m.resident.ID, rec)
 	})
 	if err == nil {
 		m.language = lang

@@ -1,38 +1,24 @@
 package store
 
 import (
+	"errors"
 	"fmt"
-	"time"
 	"unicode/utf8"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 // MinPasswordLength is the shortest password a resident may choose, in
 // characters.
 const MinPasswordLength = 10
 
-// residentRecord is a resident as stored in the residents bucket.
-type residentRecord struct {
-	ID           string
-	Country      string
-	NationalID   string
-	Name         string
-	Status       ResidentStatus
-	PublicKey    []byte // nil while pending
-	PasswordWrap []byte // crypto password wrapping of the private key; nil while pending
-	RecoveryWrap []byte // crypto recovery wrapping of the private key; nil while pending
-	Created      time.Time
-	LastLogin    time.Time
-	// While pending (activation.go): the hash of the activation code and
-	// when the code expires. Both are deleted on activation.
-	ActivationHash    []byte    `json:",omitempty"`
-	ActivationExpires time.Time `json:",omitzero"`
-}
+// residentRecord is a resident as the engine stores it
+// (storage.Resident). While pending (activation.go) it has the hash of
+// the activation code and when the code expires, and no keys.
+type residentRecord = storage.Resident
 
-func (r *residentRecord) resident() Resident {
+func residentOf(r *residentRecord) Resident {
 	out := Resident{
 		ID:         r.ID,
 		NationalID: NationalID{Country: r.Country, Number: r.NationalID},
@@ -75,9 +61,13 @@ func (s *Store) AddResident(nid NationalID, name, password string) (Resident, cr
 		return Resident{}, crypto.RecoveryKey{}, err
 	}
 	var exists bool
-	if err := s.db.View(func(tx *bolt.Tx) error {
-		exists = tx.Bucket(bucketResidentsByNID).Get([]byte(nid.Number)) != nil
-		return nil
+	if err := s.view(func(tx storage.Tx) error {
+		_, err := tx.Residents().ByNationalID(nid.Number)
+		exists = err == nil
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		return err
 	}); err != nil {
 		return Resident{}, crypto.RecoveryKey{}, err
 	}
@@ -99,31 +89,27 @@ func (s *Store) AddResident(nid NationalID, name, password string) (Resident, cr
 	return r, rk, nil
 }
 
-func getResident(tx *bolt.Tx, id string) (*residentRecord, error) {
-	var rec residentRecord
-	if err := getJSON(tx.Bucket(bucketResidents), []byte(id), &rec); err != nil {
+func getResident(tx storage.Tx, id string) (*residentRecord, error) {
+	rec, err := tx.Residents().Get(id)
+	if err != nil {
 		return nil, fmt.Errorf("resident %s: %w", id, err)
 	}
-	return &rec, nil
+	return rec, nil
 }
 
-func getResidentByNID(tx *bolt.Tx, nid NationalID) (*residentRecord, error) {
-	id := tx.Bucket(bucketResidentsByNID).Get([]byte(nid.Number))
-	if id == nil {
-		return nil, ErrNotFound
-	}
-	return getResident(tx, string(id))
+func getResidentByNID(tx storage.Tx, nid NationalID) (*residentRecord, error) {
+	return tx.Residents().ByNationalID(nid.Number)
 }
 
 // Resident returns the resident with the given id.
 func (s *Store) Resident(id string) (Resident, error) {
 	var out Resident
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx storage.Tx) error {
 		rec, err := getResident(tx, id)
 		if err != nil {
 			return err
 		}
-		out = rec.resident()
+		out = residentOf(rec)
 		return nil
 	})
 	return out, err
@@ -132,12 +118,12 @@ func (s *Store) Resident(id string) (Resident, error) {
 // ResidentByNationalID returns the resident with the given number.
 func (s *Store) ResidentByNationalID(nid NationalID) (Resident, error) {
 	var out Resident
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx storage.Tx) error {
 		rec, err := getResidentByNID(tx, nid)
 		if err != nil {
 			return fmt.Errorf("resident %s: %w", nid, err)
 		}
-		out = rec.resident()
+		out = residentOf(rec)
 		return nil
 	})
 	return out, err
@@ -146,13 +132,9 @@ func (s *Store) ResidentByNationalID(nid NationalID) (Resident, error) {
 // Residents returns all residents, ordered by national identity number.
 func (s *Store) Residents() ([]Resident, error) {
 	var out []Resident
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketResidentsByNID).ForEach(func(_, id []byte) error {
-			rec, err := getResident(tx, string(id))
-			if err != nil {
-				return err
-			}
-			out = append(out, rec.resident())
+	err := s.view(func(tx storage.Tx) error {
+		return tx.Residents().All(func(rec *residentRecord) error {
+			out = append(out, residentOf(rec))
 			return nil
 		})
 	})
@@ -164,9 +146,9 @@ func (s *Store) Residents() ([]Resident, error) {
 // sender API's recipient lookup.
 func (s *Store) IsDigital(nid NationalID) (bool, error) {
 	var digital bool
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx storage.Tx) error {
 		rec, err := getResidentByNID(tx, nid)
-		if err == ErrNotFound {
+		if errors.Is(err, ErrNotFound) {
 			return nil
 		} else if err != nil {
 			return err
@@ -178,9 +160,9 @@ func (s *Store) IsDigital(nid NationalID) (bool, error) {
 }
 
 // recipientFor returns the active resident a letter to nid goes to.
-func recipientFor(tx *bolt.Tx, nid NationalID) (*residentRecord, error) {
+func recipientFor(tx storage.Tx, nid NationalID) (*residentRecord, error) {
 	rec, err := getResidentByNID(tx, nid)
-	if err == ErrNotFound {
+	if errors.Is(err, ErrNotFound) {
 		return nil, ErrUnknownRecipient
 	} else if err != nil {
 		return nil, err
@@ -201,7 +183,7 @@ func (s *Store) residentByText(nationalID string) (*residentRecord, error) {
 		return nil, ErrNotFound
 	}
 	var rec *residentRecord
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.view(func(tx storage.Tx) error {
 		var err error
 		rec, err = getResidentByNID(tx, nid)
 		return err

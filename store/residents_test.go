@@ -40,8 +40,8 @@ func TestAddResident(t *testing.T) {
 		t.Errorf("IsDigital(unknown) = %v, %v; want false", digital, err)
 	}
 	// The recovery key opens the stored recovery wrapping.
-	err = s.db.View(func(tx *bolt.Tx) error {
-		rec, err := getResident(tx, r.ID)
+	err = s.testDB().View(func(tx *bolt.Tx) error {
+		rec, err := boltResident(tx, r.ID)
 		if err != nil {
 			return err
 		}
@@ -365,8 +365,8 @@ func TestSessionForgedToken(t *testing.T) {
 func passwordParams(t *testing.T, s *Store, id string) crypto.KDFParams {
 	t.Helper()
 	var p crypto.KDFParams
-	err := s.db.View(func(tx *bolt.Tx) error {
-		rec, err := getResident(tx, id)
+	err := s.testDB().View(func(tx *bolt.Tx) error {
+		rec, err := boltResident(tx, id)
 		if err != nil {
 			return err
 		}

@@ -2,22 +2,19 @@ package store
 
 import (
 	"bytes"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 // ResidentDeleted is the status of an account that was deleted (for
 // inactivity, after death, or by the resident): only a tombstone is left,
 // so the number looks up as not digital and cannot log in or be enrolled
 // again onto the old data.
-const ResidentDeleted ResidentStatus = "deleted"
+const ResidentDeleted = storage.ResidentDeleted
 
 // Why an account was deleted, as the tombstone and the audit log say.
 const (
@@ -101,37 +98,19 @@ func (p RetentionPolicy) leads(due time.Time) []Period {
 	return slices.CompactFunc(out, func(a, b Period) bool { return a.SubFrom(due).Equal(b.SubFrom(due)) })
 }
 
-// retentionRecord is a resident's retention state in the retention bucket.
-type retentionRecord struct {
-	// WarnBasis is the last login (or enrolment) the inactivity warnings
-	// were given for. A login since then makes them void: the counting
-	// starts again.
-	WarnBasis     time.Time `json:",omitzero"`
-	WarningsGiven int       `json:",omitempty"`
-	LastWarning   time.Time `json:",omitzero"`
-	// DiedOn is the date of death (midnight at the start of the date, in
-	// UTC); DeathRecorded when the operator recorded it.
-	DiedOn        time.Time `json:",omitzero"`
-	DeathRecorded time.Time `json:",omitzero"`
-	// Deleted and DeletedReason make the tombstone of a deleted account.
-	Deleted       time.Time `json:",omitzero"`
-	DeletedReason string    `json:",omitempty"`
+// retentionRecord is a resident's retention state as the engine stores
+// it: the warnings given and for which last login (WarnBasis: a login
+// since makes them void), the date of death (midnight at the start of
+// the date, in UTC) and when it was recorded, and the tombstone of a
+// deleted account.
+type retentionRecord = storage.RetentionRecord
+
+func getRetention(tx storage.Tx, residentID string) (*retentionRecord, error) {
+	return tx.Retention().Get(residentID)
 }
 
-func getRetention(tx *bolt.Tx, residentID string) (*retentionRecord, error) {
-	var rec retentionRecord
-	err := getJSON(tx.Bucket(bucketRetention), []byte(residentID), &rec)
-	if errors.Is(err, ErrNotFound) {
-		return &rec, nil
-	}
-	return &rec, err
-}
-
-func putRetention(tx *bolt.Tx, residentID string, rec *retentionRecord) error {
-	if *rec == (retentionRecord{}) {
-		return tx.Bucket(bucketRetention).Delete([]byte(residentID))
-	}
-	return putJSON(tx.Bucket(bucketRetention), []byte(residentID), rec)
+func putRetention(tx storage.Tx, residentID string, rec *retentionRecord) error {
+	return tx.Retention().Put(residentID, rec)
 }
 
 // RetentionState is what the retention rules have recorded about one
@@ -148,7 +127,7 @@ type RetentionState struct {
 // deleted one: its tombstone).
 func (s *Store) RetentionState(residentID string) (RetentionState, error) {
 	var out RetentionState
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx storage.Tx) error {
 		if _, err := getResident(tx, residentID); err != nil {
 			return err
 		}
@@ -257,7 +236,7 @@ func (s *Store) InactivityStatus(residentID string, p RetentionPolicy) (Inactivi
 	p = p.WithDefaults()
 	now := s.now()
 	var out InactivityStatus
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx storage.Tx) error {
 		res, err := getResident(tx, residentID)
 		if err != nil {
 			return err
@@ -304,12 +283,8 @@ func (s *Store) RetentionDue(p RetentionPolicy) ([]string, error) {
 	p = p.WithDefaults()
 	now := s.now()
 	var out []string
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketResidents).ForEach(func(k, v []byte) error {
-			res, err := getResident(tx, string(k))
-			if err != nil {
-				return err
-			}
+	err := s.view(func(tx storage.Tx) error {
+		return tx.Residents().All(func(res *residentRecord) error {
 			due, err := retentionDue(tx, p, res, now)
 			if err != nil {
 				return err
@@ -323,7 +298,7 @@ func (s *Store) RetentionDue(p RetentionPolicy) ([]string, error) {
 	return out, err
 }
 
-func retentionDue(tx *bolt.Tx, p RetentionPolicy, res *residentRecord, now time.Time) (bool, error) {
+func retentionDue(tx storage.Tx, p RetentionPolicy, res *residentRecord, now time.Time) (bool, error) {
 	ret, err := getRetention(tx, res.ID)
 	if err != nil {
 		return false, err
@@ -341,7 +316,7 @@ func retentionDue(tx *bolt.Tx, p RetentionPolicy, res *residentRecord, now time.
 
 // deathExpired returns the letters of a deceased resident whose keeping
 // period is over, and how many letters would be left without them.
-func deathExpired(tx *bolt.Tx, p RetentionPolicy, res *residentRecord, ret *retentionRecord, now time.Time) (expired []*letterRecord, left int, err error) {
+func deathExpired(tx storage.Tx, p RetentionPolicy, res *residentRecord, ret *retentionRecord, now time.Time) (expired []*letterRecord, left int, err error) {
 	if ret.DiedOn.IsZero() {
 		// Deceased without a recorded date (never through RecordDeath):
 		// nothing can be computed, so nothing is deleted.
@@ -372,23 +347,15 @@ func deathExpired(tx *bolt.Tx, p RetentionPolicy, res *residentRecord, ret *rete
 }
 
 // forEachMailboxLetter calls fn for each letter of a resident, in delivery
-// order. fn must not change the mailbox bucket.
-func forEachMailboxLetter(tx *bolt.Tx, residentID string, fn func(*letterRecord) error) error {
-	prefix := append([]byte(residentID), 0)
-	c := tx.Bucket(bucketMailbox).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		if len(k) < len(prefix)+8 {
-			return fmt.Errorf("mailbox key %x: too short", k)
-		}
-		rec, err := getLetter(tx, string(k[len(prefix)+8:]))
+// order. fn must not change the mailbox.
+func forEachMailboxLetter(tx storage.Tx, residentID string, fn func(*letterRecord) error) error {
+	return tx.Letters().MailboxAll(residentID, func(e storage.MailboxEntry) error {
+		rec, err := tx.Letters().Get(e.LetterID)
 		if err != nil {
 			return err
 		}
-		if err := fn(rec); err != nil {
-			return err
-		}
-	}
-	return nil
+		return fn(rec)
+	})
 }
 
 // ApplyRetention does what the retention rules say is due for one
@@ -409,7 +376,7 @@ func (s *Store) ApplyRetention(residentID string, p RetentionPolicy) (RetentionR
 	p = p.WithDefaults()
 	now := s.now()
 	var out RetentionResult
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx storage.Tx) error {
 		out = RetentionResult{Action: RetentionNone}
 		res, err := getResident(tx, residentID)
 		if err != nil {
@@ -481,7 +448,7 @@ func (s *Store) RecordDeath(nid NationalID, died time.Time) (Resident, error) {
 		return Resident{}, invalid("date", "the date of death %s is in the future", day.Format(time.DateOnly))
 	}
 	var out Resident
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx storage.Tx) error {
 		res, err := getResidentByNID(tx, nid)
 		if err != nil {
 			return fmt.Errorf("resident %s: %w", nid, err)
@@ -492,7 +459,7 @@ func (s *Store) RecordDeath(nid NationalID, died time.Time) (Resident, error) {
 		res.Status = ResidentDeceased
 		// A mailbox still pending can no longer be activated.
 		res.ActivationHash, res.ActivationExpires = nil, time.Time{}
-		if err := putJSON(tx.Bucket(bucketResidents), []byte(res.ID), res); err != nil {
+		if err := tx.Residents().Put(res); err != nil {
 			return err
 		}
 		if err := deleteSessionsOf(tx, res.ID); err != nil {
@@ -510,7 +477,7 @@ func (s *Store) RecordDeath(nid NationalID, died time.Time) (Resident, error) {
 		if err := putRetention(tx, res.ID, ret); err != nil {
 			return err
 		}
-		out = res.resident()
+		out = residentOf(res)
 		return s.appendAudit(tx, now, "operator", "record-death", "resident:"+res.ID)
 	})
 	return out, err
@@ -531,7 +498,7 @@ func (s *Store) RecordDeath(nid NationalID, died time.Time) (Resident, error) {
 func (m *Mailbox) DeleteMailbox(password string) error {
 	var checked []byte
 	deleted := false
-	err := m.s.db.View(func(tx *bolt.Tx) error {
+	err := m.s.view(func(tx storage.Tx) error {
 		res, err := getResident(tx, m.resident.ID)
 		if err != nil {
 			return err
@@ -552,7 +519,7 @@ func (m *Mailbox) DeleteMailbox(password string) error {
 	}
 	priv.Zero()
 	now := m.s.now()
-	return m.s.update(func(tx *bolt.Tx) error {
+	return m.s.update(func(tx storage.Tx) error {
 		res, err := getResident(tx, m.resident.ID)
 		if err != nil {
 			return err
@@ -572,7 +539,7 @@ func (m *Mailbox) DeleteMailbox(password string) error {
 // private key is the crypto-shredding: even a copy of a deleted letter's
 // record (in a backup, or in the database file's free pages) can no
 // longer be opened once no wrapping of the key is left anywhere live.
-func (s *Store) deleteAccount(tx *bolt.Tx, res *residentRecord, reason, actor string, now time.Time) error {
+func (s *Store) deleteAccount(tx storage.Tx, res *residentRecord, reason, actor string, now time.Time) error {
 	var letters []*letterRecord
 	if err := forEachMailboxLetter(tx, res.ID, func(rec *letterRecord) error {
 		letters = append(letters, rec)
@@ -591,21 +558,20 @@ func (s *Store) deleteAccount(tx *bolt.Tx, res *residentRecord, reason, actor st
 	if err := deleteOutboxOf(tx, res.ID); err != nil {
 		return err
 	}
-	for _, b := range [][]byte{bucketPreferences, bucketTermsAccepted} {
-		if err := tx.Bucket(b).Delete([]byte(res.ID)); err != nil {
-			return err
-		}
+	if err := tx.Preferences().Delete(res.ID); err != nil {
+		return err
 	}
-	if err := tx.Bucket(bucketTerms).ForEach(func(k, _ []byte) error {
-		return tx.Bucket(bucketTermsNotices).Delete(append(bytes.Clone(k), res.ID...))
-	}); err != nil {
+	if err := tx.Terms().DeleteAcceptance(res.ID); err != nil {
+		return err
+	}
+	if err := tx.Terms().DeleteNotices(res.ID); err != nil {
 		return err
 	}
 	tomb := residentRecord{
 		ID: res.ID, Country: res.Country, NationalID: res.NationalID, Status: ResidentDeleted,
 		Created: res.Created, LastLogin: res.LastLogin,
 	}
-	if err := putJSON(tx.Bucket(bucketResidents), []byte(res.ID), &tomb); err != nil {
+	if err := tx.Residents().Put(&tomb); err != nil {
 		return err
 	}
 	if err := putRetention(tx, res.ID, &retentionRecord{Deleted: now, DeletedReason: reason}); err != nil {
@@ -616,42 +582,9 @@ func (s *Store) deleteAccount(tx *bolt.Tx, res *residentRecord, reason, actor st
 
 // deleteLetter deletes a letter with its sealed key, sealed fields,
 // documents and index entries.
-func deleteLetter(tx *bolt.Tx, rec *letterRecord) error {
-	if err := deleteDocuments(tx, rec.ID, len(rec.Documents)); err != nil {
+func deleteLetter(tx storage.Tx, rec *letterRecord) error {
+	if err := tx.Documents().Delete(rec.ID, len(rec.Documents)); err != nil {
 		return err
 	}
-	refs := tx.Bucket(bucketReferences)
-	refKey := referenceKey(rec.SenderID, rec.SenderReference)
-	if string(refs.Get(refKey)) == rec.ID {
-		if err := refs.Delete(refKey); err != nil {
-			return err
-		}
-	}
-	for _, del := range []struct{ bucket, key []byte }{
-		{bucketMailbox, mailboxKey(rec.ResidentID, rec.DeliveredAt, rec.ID)},
-		{bucketSenderLetters, senderLetterKey(rec.SenderID, rec.ID)},
-		{bucketLetters, []byte(rec.ID)},
-	} {
-		if err := tx.Bucket(del.bucket).Delete(del.key); err != nil {
-			return err
-		}
-	}
-	return nil
+	return tx.Letters().Delete(rec)
 }
-
-// deleteSessionsOf deletes every session of a resident, with the session
-// wrappings of the private key.
-func deleteSessionsOf(tx *bolt.Tx, residentID string) error {
-	b := tx.Bucket(bucketSessions)
-	_, err := deleteWhere(b, func(k, _ []byte) (bool, error) {
-		var rec sessionRecord
-		if err := getJSON(b, k, &rec); err != nil {
-			return false, err
-		}
-		return rec.ResidentID == residentID, nil
-	})
-	return err
-}
-
-// be32 is a big-endian uint32 key.
-func be32(n uint32) []byte { return binary.BigEndian.AppendUint32(nil, n) }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/store/storage"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -307,7 +308,7 @@ func deceasedFixture(t *testing.T) (f *fixture, diedOn time.Time, public, privat
 func mailboxLetters(t *testing.T, s *Store, residentID string) []string {
 	t.Helper()
 	var out []string
-	if err := s.db.View(func(tx *bolt.Tx) error {
+	if err := s.view(func(tx storage.Tx) error {
 		return forEachMailboxLetter(tx, residentID, func(r *letterRecord) error {
 			out = append(out, r.ID)
 			return nil
@@ -442,8 +443,8 @@ func TestDeleteMailboxLeavesNothing(t *testing.T) {
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	mustLogin(t, f.s, f.nid, testPassword) // a second session
 	var raw residentRecord
-	if err := f.s.db.View(func(tx *bolt.Tx) error {
-		r, err := getResident(tx, f.resident.ID)
+	if err := f.s.testDB().View(func(tx *bolt.Tx) error {
+		r, err := boltResident(tx, f.resident.ID)
 		raw = *r
 		return err
 	}); err != nil {
@@ -461,7 +462,7 @@ func TestDeleteMailboxLeavesNothing(t *testing.T) {
 	}
 
 	secrets := [][]byte{raw.PasswordWrap, raw.RecoveryWrap, raw.PublicKey, []byte("Anna Andersen"), []byte("anna@example.dk")}
-	err := f.s.db.View(func(tx *bolt.Tx) error {
+	err := f.s.testDB().View(func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
 			return b.ForEach(func(k, v []byte) error {
 				for _, sec := range secrets {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/store/embedded"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -104,18 +105,18 @@ func TestUpgradeFromSchema1(t *testing.T) {
 	s := openTestStoreAt(t, path, testOptions(newFakeClock()))
 	var version int
 	var indexed bool
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.testDB().View(func(tx *bolt.Tx) error {
 		version = readSchema(tx)
 		if b := tx.Bucket(bucketSenderLetters); b != nil {
-			indexed = b.Get(senderLetterKey(senderID, letterID)) != nil
+			indexed = b.Get(referenceKey(senderID, letterID)) != nil
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if version != SchemaVersion() || SchemaVersion() < 2 {
-		t.Errorf("schema %d after upgrade, want %d", version, SchemaVersion())
+	if version != embedded.SchemaVersion() || embedded.SchemaVersion() < 2 {
+		t.Errorf("schema %d after upgrade, want %d", version, embedded.SchemaVersion())
 	}
 	if !indexed {
 		t.Error("the sender-letters index was not backfilled")
@@ -155,15 +156,15 @@ func fileDigest(t *testing.T, path string) string {
 func TestNewDatabase(t *testing.T) {
 	t.Parallel()
 	s := openTestStore(t, testOptions(newFakeClock()))
-	err := s.db.View(func(tx *bolt.Tx) error {
-		if v := readSchema(tx); v != SchemaVersion() {
-			t.Errorf("new database has schema %d, want %d", v, SchemaVersion())
+	err := s.testDB().View(func(tx *bolt.Tx) error {
+		if v := readSchema(tx); v != embedded.SchemaVersion() {
+			t.Errorf("new database has schema %d, want %d", v, embedded.SchemaVersion())
 		}
 		meta := tx.Bucket(bucketMeta)
-		if len(meta.Get(keySigningSeed)) != ed25519.SeedSize {
+		if len(meta.Get([]byte(keySigningSeed))) != ed25519.SeedSize {
 			t.Error("no signing seed")
 		}
-		if _, err := time.Parse(time.RFC3339, string(meta.Get(keyCreated))); err != nil {
+		if _, err := time.Parse(time.RFC3339, string(meta.Get([]byte("created")))); err != nil {
 			t.Errorf("created: %v", err)
 		}
 		for _, name := range append(schema1Buckets, "sender-letters") {

@@ -4,19 +4,21 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"regexp"
 	"unicode/utf8"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/postkasse/postkasse/store/storage"
 )
 
-// senderRecord is a sender as stored in the senders bucket: a Sender's
-// fields, as JSON. Everything about a sender is in clear.
-type senderRecord Sender
+// senderRecord is a sender as the engine stores it: a Sender. Everything
+// about a sender is in clear.
+type senderRecord = storage.Sender
 
-// sender returns a copy that shares no slice with the record.
-func (r *senderRecord) sender() Sender {
-	out := Sender(*r)
+// senderOf returns a copy that shares no slice with the record.
+func senderOf(r *senderRecord) Sender {
+	out := *r
 	out.Certificates = append([]SenderCertificate(nil), r.Certificates...)
 	return out
 }
@@ -51,9 +53,11 @@ func checkOrgNumber(org string) error {
 	return nil
 }
 
-// AddSender registers a sender. Its certificates are bound with
-// BindCertificate.
-func (s *Store) AddSender(name, org string, kind SenderKind) (Sender, error) {
+// AddSender registers a sender and binds the given client certificates
+// to it, in one transaction: a sender is never stored without the
+// certificates it was registered with. An organisation number that an
+// active sender has is ErrExists; so is a certificate bound already.
+func (s *Store) AddSender(name, org string, kind SenderKind, certs ...*x509.Certificate) (Sender, error) {
 	name = normaliseSpaces(name)
 	if name == "" || len(name) > 200 || !utf8.ValidString(name) {
 		return Sender{}, invalid("name", "between 1 and 200 bytes of text")
@@ -70,38 +74,62 @@ func (s *Store) AddSender(name, org string, kind SenderKind) (Sender, error) {
 	}
 	now := s.now()
 	rec := senderRecord{ID: id, Name: name, OrgNumber: org, Kind: kind, Created: now}
-	err = s.update(func(tx *bolt.Tx) error {
-		senders := tx.Bucket(bucketSenders)
-		err := senders.ForEach(func(k, _ []byte) error {
-			other, err := getSender(tx, string(k))
-			if err != nil {
+	for _, cert := range certs {
+		rec.Certificates = append(rec.Certificates, certificateRecord(cert))
+	}
+	err = s.update(func(tx storage.Tx) error {
+		if _, err := activeSenderByOrg(tx, org); err == nil {
+			return fmt.Errorf("sender with organisation number %s: %w", org, ErrExists)
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		for _, c := range rec.Certificates {
+			if err := certificateFree(tx, c.Fingerprint); err != nil {
 				return err
 			}
-			if other.OrgNumber == org && !other.Revoked {
-				return fmt.Errorf("sender with organisation number %s: %w", org, ErrExists)
+		}
+		if err := tx.Senders().Put(&rec); err != nil {
+			return err
+		}
+		if err := s.appendAudit(tx, now, "operator", "add-sender", "sender:"+id); err != nil {
+			return err
+		}
+		for range rec.Certificates {
+			if err := s.appendAudit(tx, now, "operator", "bind-certificate", "sender:"+id); err != nil {
+				return err
 			}
-			return nil
-		})
-		if err != nil {
-			return err
 		}
-		if err := putJSON(senders, []byte(id), &rec); err != nil {
-			return err
-		}
-		return s.appendAudit(tx, now, "operator", "add-sender", "sender:"+id)
+		return nil
 	})
 	if err != nil {
 		return Sender{}, err
 	}
-	return rec.sender(), nil
+	return senderOf(&rec), nil
+}
+
+func certificateRecord(cert *x509.Certificate) SenderCertificate {
+	return SenderCertificate{
+		Fingerprint: CertificateFingerprint(cert), Serial: cert.SerialNumber.Text(16), NotAfter: cert.NotAfter.UTC(),
+	}
+}
+
+// certificateFree is ErrExists when the fingerprint is bound to a sender.
+func certificateFree(tx storage.Tx, fingerprint string) error {
+	_, err := tx.Senders().ByCertificate(fingerprint)
+	switch {
+	case err == nil:
+		return fmt.Errorf("certificate %s: %w", fingerprint, ErrExists)
+	case errors.Is(err, ErrNotFound):
+		return nil
+	}
+	return err
 }
 
 // BindCertificate binds a client certificate to a sender, so that requests
 // made with it act as that sender.
 func (s *Store) BindCertificate(senderID string, cert *x509.Certificate) error {
-	fp := CertificateFingerprint(cert)
 	now := s.now()
-	return s.update(func(tx *bolt.Tx) error {
+	return s.update(func(tx storage.Tx) error {
 		rec, err := getSender(tx, senderID)
 		if err != nil {
 			return err
@@ -109,33 +137,28 @@ func (s *Store) BindCertificate(senderID string, cert *x509.Certificate) error {
 		if rec.Revoked {
 			return fmt.Errorf("sender %s: %w", senderID, ErrSenderRevoked)
 		}
-		certs := tx.Bucket(bucketSenderCerts)
-		if certs.Get([]byte(fp)) != nil {
-			return fmt.Errorf("certificate %s: %w", fp, ErrExists)
-		}
-		if err := certs.Put([]byte(fp), []byte(senderID)); err != nil {
+		c := certificateRecord(cert)
+		if err := certificateFree(tx, c.Fingerprint); err != nil {
 			return err
 		}
-		rec.Certificates = append(rec.Certificates, SenderCertificate{
-			Fingerprint: fp, Serial: cert.SerialNumber.Text(16), NotAfter: cert.NotAfter.UTC(),
-		})
-		if err := putJSON(tx.Bucket(bucketSenders), []byte(senderID), rec); err != nil {
+		rec.Certificates = append(rec.Certificates, c)
+		if err := tx.Senders().Put(rec); err != nil {
 			return err
 		}
 		return s.appendAudit(tx, now, "operator", "bind-certificate", "sender:"+senderID)
 	})
 }
 
-func getSender(tx *bolt.Tx, id string) (*senderRecord, error) {
-	var rec senderRecord
-	if err := getJSON(tx.Bucket(bucketSenders), []byte(id), &rec); err != nil {
+func getSender(tx storage.Tx, id string) (*senderRecord, error) {
+	rec, err := tx.Senders().Get(id)
+	if err != nil {
 		return nil, fmt.Errorf("sender %s: %w", id, err)
 	}
-	return &rec, nil
+	return rec, nil
 }
 
 // activeSender returns the sender with id if it may deliver.
-func activeSender(tx *bolt.Tx, id string) (*senderRecord, error) {
+func activeSender(tx storage.Tx, id string) (*senderRecord, error) {
 	rec, err := getSender(tx, id)
 	if err != nil {
 		return nil, err
@@ -146,6 +169,25 @@ func activeSender(tx *bolt.Tx, id string) (*senderRecord, error) {
 	return rec, nil
 }
 
+// activeSenderByOrg returns the sender that is not revoked with the
+// organisation number (at most one is: AddSender sees to it).
+func activeSenderByOrg(tx storage.Tx, org string) (*senderRecord, error) {
+	var out *senderRecord
+	err := tx.Senders().All(func(rec *senderRecord) error {
+		if rec.OrgNumber == org && !rec.Revoked {
+			out = rec
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, fmt.Errorf("sender with organisation number %s: %w", org, ErrNotFound)
+	}
+	return out, nil
+}
+
 // SenderByCertificate returns the sender a client certificate is bound to.
 // The caller has already verified the certificate against the sender CA;
 // this checks that it is bound and that neither it nor its sender is
@@ -153,21 +195,22 @@ func activeSender(tx *bolt.Tx, id string) (*senderRecord, error) {
 func (s *Store) SenderByCertificate(cert *x509.Certificate) (Sender, error) {
 	fp := CertificateFingerprint(cert)
 	var out Sender
-	err := s.db.View(func(tx *bolt.Tx) error {
-		id := tx.Bucket(bucketSenderCerts).Get([]byte(fp))
-		if id == nil {
+	err := s.view(func(tx storage.Tx) error {
+		rec, err := tx.Senders().ByCertificate(fp)
+		if errors.Is(err, ErrNotFound) {
 			return ErrUnknownSender
-		}
-		rec, err := activeSender(tx, string(id))
-		if err != nil {
+		} else if err != nil {
 			return err
+		}
+		if rec.Revoked {
+			return fmt.Errorf("sender %s: %w", rec.ID, ErrSenderRevoked)
 		}
 		for _, c := range rec.Certificates {
 			if c.Fingerprint == fp && c.Revoked {
 				return fmt.Errorf("certificate %s: %w", fp, ErrSenderRevoked)
 			}
 		}
-		out = rec.sender()
+		out = senderOf(rec)
 		return nil
 	})
 	return out, err
@@ -176,28 +219,51 @@ func (s *Store) SenderByCertificate(cert *x509.Certificate) (Sender, error) {
 // Sender returns the sender with the given id.
 func (s *Store) Sender(id string) (Sender, error) {
 	var out Sender
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx storage.Tx) error {
 		rec, err := getSender(tx, id)
 		if err != nil {
 			return err
 		}
-		out = rec.sender()
+		out = senderOf(rec)
 		return nil
 	})
 	return out, err
 }
 
+// SenderByOrgNumber returns the sender that is not revoked with the
+// given organisation number.
+func (s *Store) SenderByOrgNumber(org string) (Sender, error) {
+	var out Sender
+	err := s.view(func(tx storage.Tx) error {
+		rec, err := activeSenderByOrg(tx, org)
+		if err != nil {
+			return err
+		}
+		out = senderOf(rec)
+		return nil
+	})
+	return out, err
+}
+
+// senderIDPattern matches a sender id: 128 bits in lowercase hex.
+var senderIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// SenderByRef returns the sender an operator names: by its id (32
+// lowercase hex digits), else by its organisation number (the sender that
+// is not revoked). It is the one place that resolves such a name.
+func (s *Store) SenderByRef(ref string) (Sender, error) {
+	if senderIDPattern.MatchString(ref) {
+		return s.Sender(ref)
+	}
+	return s.SenderByOrgNumber(ref)
+}
+
 // Senders returns all senders.
 func (s *Store) Senders() ([]Sender, error) {
 	var out []Sender
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketSenders)
-		return b.ForEach(func(k, _ []byte) error {
-			rec, err := getSender(tx, string(k))
-			if err != nil {
-				return err
-			}
-			out = append(out, rec.sender())
+	err := s.view(func(tx storage.Tx) error {
+		return tx.Senders().All(func(rec *senderRecord) error {
+			out = append(out, senderOf(rec))
 			return nil
 		})
 	})
@@ -208,7 +274,7 @@ func (s *Store) Senders() ([]Sender, error) {
 // in the mailboxes; it can deliver no more.
 func (s *Store) RevokeSender(id string) error {
 	now := s.now()
-	return s.update(func(tx *bolt.Tx) error {
+	return s.update(func(tx storage.Tx) error {
 		rec, err := getSender(tx, id)
 		if err != nil {
 			return err
@@ -220,9 +286,54 @@ func (s *Store) RevokeSender(id string) error {
 		for i := range rec.Certificates {
 			rec.Certificates[i].Revoked = true
 		}
-		if err := putJSON(tx.Bucket(bucketSenders), []byte(id), rec); err != nil {
+		if err := tx.Senders().Put(rec); err != nil {
 			return err
 		}
 		return s.appendAudit(tx, now, "operator", "revoke-sender", "sender:"+id)
 	})
 }
+
+// RevokeCertificate revokes one client certificate, named by its
+// fingerprint (CertificateFingerprint), and returns the sender it was
+// bound to. The sender and its other certificates stay active: this is
+// for a lost or leaked key, after which the operator issues a new one.
+// SenderByCertificate refuses the certificate from the next request on.
+// Revoking a revoked certificate changes nothing; an unknown fingerprint is
+// ErrNotFound.
+func (s *Store) RevokeCertificate(fingerprint string) (Sender, error) {
+	now := s.now()
+	var out Sender
+	err := s.update(func(tx storage.Tx) error {
+		rec, err := tx.Senders().ByCertificate(fingerprint)
+		if err != nil {
+			return err
+		}
+		found := false
+		for i := range rec.Certificates {
+			if rec.Certificates[i].Fingerprint != fingerprint {
+				continue
+			}
+			found = true
+			if rec.Certificates[i].Revoked {
+				out = senderOf(rec)
+				return nil
+			}
+			rec.Certificates[i].Revoked = true
+		}
+		if !found {
+			// The index names the sender, so its record lists the
+			// certificate: anything else is a broken invariant.
+			return fmt.Errorf("certificate %s: bound to sender %s, which does not list it", fingerprint, rec.ID)
+		}
+		if err := tx.Senders().Put(rec); err != nil {
+			return err
+		}
+		out = senderOf(rec)
+		return s.appendAudit(tx, now, "operator", "revoke-certificate", "sender:"+rec.ID)
+	})
+	if err != nil {
+		return Sender{}, err
+	}
+	return out, nil
+}
+

@@ -3,29 +3,21 @@ package store
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 const sessionIDSize = 16
 
-// sessionRecord is a login as stored in the sessions bucket, keyed by the
-// session id. Wrap is the resident's private key wrapped with the secret
-// that only the session cookie holds.
-type sessionRecord struct {
-	ResidentID string
-	Wrap       []byte
-	Created    time.Time
-	LastSeen   time.Time
-	Expires    time.Time
-}
+// sessionRecord is a login as the engine stores it (storage.Session),
+// keyed by the session id. Wrap is the resident's private key wrapped
+// with the secret that only the session cookie holds.
+type sessionRecord = storage.Session
 
 // lastSeenGranularity: a session's LastSeen is written at most this often,
 // so reading mail does not cost a disk write per request.
@@ -71,24 +63,38 @@ func (s *Store) Login(nationalID, password string) (Session, error) {
 	}
 	now := s.now()
 	sess := sessionRecord{ResidentID: rec.ID, Wrap: wrap, Created: now, LastSeen: now, Expires: now.Add(s.sessionLifetime)}
-	err = s.update(func(tx *bolt.Tx) error {
+	if s.hookLoginChecked != nil {
+		s.hookLoginChecked()
+	}
+	err = s.update(func(tx storage.Tx) error {
 		cur, err := getResident(tx, rec.ID)
 		if err != nil {
 			return err
+		}
+		// The password was checked against the wrapping read before, in
+		// another transaction. Write the session only if the account may
+		// still sign in and that wrapping is still the account's: a
+		// session wrapping of the private key written onto an account
+		// deleted meanwhile would undo its crypto-shredding, and a
+		// re-wrapping would undo a password changed meanwhile.
+		if (cur.Status != ResidentActive && cur.Status != ResidentReserved) || !bytes.Equal(cur.PasswordWrap, rec.PasswordWrap) {
+			return ErrBadCredentials
 		}
 		cur.LastLogin = now
 		if rewrap != nil {
 			cur.PasswordWrap = rewrap
 		}
-		if err := putJSON(tx.Bucket(bucketResidents), []byte(cur.ID), cur); err != nil {
+		if err := tx.Residents().Put(cur); err != nil {
 			return err
 		}
-		if err := putJSON(tx.Bucket(bucketSessions), id, &sess); err != nil {
+		if err := tx.Sessions().Put(id, &sess); err != nil {
 			return err
 		}
 		return s.appendAudit(tx, now, "resident:"+rec.ID, "login", "resident:"+rec.ID)
 	})
-	if err != nil {
+	if errors.Is(err, ErrNotFound) {
+		return Session{}, ErrBadCredentials
+	} else if err != nil {
 		return Session{}, err
 	}
 	// Expired sessions go now, after the login's own write and outside it
@@ -108,11 +114,10 @@ func (s *Store) Login(nationalID, password string) (Session, error) {
 // left alone: it opens no mailbox. Login calls it; a scheduler may too.
 func (s *Store) SweepSessions(now time.Time) (int, error) {
 	var dead [][]byte
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketSessions).ForEach(func(k, v []byte) error {
-			var rec sessionRecord
-			if json.Unmarshal(v, &rec) == nil && s.expired(&rec, now) {
-				dead = append(dead, bytes.Clone(k))
+	err := s.view(func(tx storage.Tx) error {
+		return tx.Sessions().All(func(id []byte, rec *sessionRecord) error {
+			if s.expired(rec, now) {
+				dead = append(dead, bytes.Clone(id))
 			}
 			return nil
 		})
@@ -121,15 +126,14 @@ func (s *Store) SweepSessions(now time.Time) (int, error) {
 		return 0, err
 	}
 	var n int
-	err = s.update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx storage.Tx) error {
 		n = 0
-		b := tx.Bucket(bucketSessions)
-		for _, k := range dead {
-			var rec sessionRecord
-			if getJSON(b, k, &rec) != nil || !s.expired(&rec, now) {
+		for _, id := range dead {
+			rec, err := tx.Sessions().Get(id)
+			if err != nil || !s.expired(rec, now) {
 				continue // logged out, unreadable, or seen since
 			}
-			if err := b.Delete(k); err != nil {
+			if err := tx.Sessions().Delete(id); err != nil {
 				return err
 			}
 			n++
@@ -164,18 +168,18 @@ func (s *Store) OpenSession(token string) (*Mailbox, error) {
 		return nil, err
 	}
 	now := s.now()
-	var sess sessionRecord
+	var sess *sessionRecord
 	var resident *residentRecord
-	var prefs preferencesRecord
-	err = s.db.View(func(tx *bolt.Tx) error {
-		if err := getJSON(tx.Bucket(bucketSessions), id, &sess); err != nil {
+	var prefs *preferencesRecord
+	err = s.view(func(tx storage.Tx) error {
+		var err error
+		if sess, err = tx.Sessions().Get(id); err != nil {
 			return err
 		}
-		var err error
 		if resident, err = getResident(tx, sess.ResidentID); err != nil {
 			return err
 		}
-		prefs, err = getPreferenceRecord(tx, sess.ResidentID)
+		prefs, err = tx.Preferences().Get(sess.ResidentID)
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -183,7 +187,7 @@ func (s *Store) OpenSession(token string) (*Mailbox, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	if s.expired(&sess, now) || (resident.Status != ResidentActive && resident.Status != ResidentReserved) {
+	if s.expired(sess, now) || (resident.Status != ResidentActive && resident.Status != ResidentReserved) {
 		return nil, ErrSessionExpired
 	}
 	priv, err := crypto.UnwrapForSession(sess.Wrap, secret, id)
@@ -192,14 +196,13 @@ func (s *Store) OpenSession(token string) (*Mailbox, error) {
 		return nil, ErrSessionExpired
 	}
 	if now.Sub(sess.LastSeen) >= lastSeenGranularity {
-		err := s.update(func(tx *bolt.Tx) error {
-			b := tx.Bucket(bucketSessions)
-			var cur sessionRecord
-			if err := getJSON(b, id, &cur); err != nil {
+		err := s.update(func(tx storage.Tx) error {
+			cur, err := tx.Sessions().Get(id)
+			if err != nil {
 				return err
 			}
 			cur.LastSeen = now
-			return putJSON(b, id, &cur)
+			return tx.Sessions().Put(id, cur)
 		})
 		if err != nil {
 			priv.Zero()
@@ -209,7 +212,7 @@ func (s *Store) OpenSession(token string) (*Mailbox, error) {
 			return nil, err
 		}
 	}
-	return &Mailbox{s: s, resident: resident.resident(), key: priv, sessionID: string(id), language: prefs.Language}, nil
+	return &Mailbox{s: s, resident: residentOf(resident), key: priv, sessionID: string(id), language: prefs.Language}, nil
 }
 
 // Logout ends a session: its wrapped key is deleted, so the cookie opens
@@ -220,10 +223,9 @@ func (s *Store) Logout(token string) error {
 		return nil
 	}
 	now := s.now()
-	return s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketSessions)
-		var sess sessionRecord
-		if err := getJSON(b, id, &sess); errors.Is(err, ErrNotFound) {
+	return s.update(func(tx storage.Tx) error {
+		sess, err := tx.Sessions().Get(id)
+		if errors.Is(err, ErrNotFound) {
 			return nil
 		} else if err != nil {
 			return err
@@ -236,9 +238,24 @@ func (s *Store) Logout(token string) error {
 			return nil
 		}
 		priv.Zero()
-		if err := b.Delete(id); err != nil {
+		if err := tx.Sessions().Delete(id); err != nil {
 			return err
 		}
 		return s.appendAudit(tx, now, "resident:"+sess.ResidentID, "logout", "resident:"+sess.ResidentID)
 	})
+}
+
+// deleteSessionsOf deletes every session of a resident, with the session
+// wrappings of the private key.
+func deleteSessionsOf(tx storage.Tx, residentID string) error {
+	ids, err := tx.Sessions().OfResident(residentID)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := tx.Sessions().Delete(id); err != nil {
+			return err
+		}
+	}
+	return nil
 }

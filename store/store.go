@@ -1,11 +1,10 @@
 package store
 
 import (
-	"bytes"
+	"context"
 	cryptorand "crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,36 +12,20 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/microcosm-cc/bluemonday"
-	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store/embedded"
+	"github.com/postkasse/postkasse/store/storage"
 )
 
-// Bucket names. The package doc describes each one's keys and values.
-var (
-	bucketMeta             = []byte("meta")
-	bucketResidents        = []byte("residents")
-	bucketResidentsByNID   = []byte("residents-by-nid")
-	bucketSenders          = []byte("senders")
-	bucketSenderCerts      = []byte("sender-certs")
-	bucketLetters          = []byte("letters")
-	bucketDocuments        = []byte("documents")
-	bucketMailbox          = []byte("mailbox")
-	bucketReferences       = []byte("references")
-	bucketSenderLetters    = []byte("sender-letters")
-	bucketSessions         = []byte("sessions")
-	bucketAudit            = []byte("audit")
-	keySchema              = []byte("schema")
-	keySigningSeed         = []byte("signing-seed")
-	keyCreated             = []byte("created")
-	defaultOpenTimeout     = 2 * time.Second
+const (
 	defaultMaxBatchLetters = 256
 	defaultMaxBatchBytes   = 64 << 20
+	// Meta keys.
+	keySigningSeed = "signing-seed"
 )
 
 // Options configure a Store. The zero value is valid: real time, real
@@ -52,7 +35,7 @@ type Options struct {
 	Rand    io.Reader        // default crypto/rand.Reader
 	KDF     crypto.KDFParams // Argon2id parameters for new password wrappings
 	Limits  Limits
-	Timeout time.Duration // how long to wait for the database's file lock
+	Timeout time.Duration // how long Open waits for the database's file lock
 	// Sessions bound how long a login lasts.
 	SessionIdle     time.Duration // default 30 minutes without a request
 	SessionLifetime time.Duration // default 12 hours in all
@@ -89,11 +72,11 @@ func DefaultLimits() Limits {
 	}
 }
 
-// Store is Postkasse's domain and its persistence in one bbolt file.
-// Every exported operation is one transaction that keeps the invariants
-// the package doc lists. A Store is safe for concurrent use.
+// Store is Postkasse's domain over a storage engine. Every exported
+// operation is one transaction that keeps the invariants the package doc
+// lists. A Store is safe for concurrent use.
 type Store struct {
-	db              *bolt.DB
+	eng             storage.Engine
 	clock           func() time.Time
 	rand            io.Reader
 	kdf             crypto.KDFParams
@@ -130,12 +113,33 @@ type Store struct {
 	commits    atomic.Int64
 	hookQueued func() // Deliver queued a delivery
 	hookBatch  func() // the committer took the first delivery of a batch
+	// hookLoginChecked, for tests, runs in Login between the password
+	// check and the transaction that writes the session.
+	hookLoginChecked func()
 }
 
-// Open opens (creating if needed) the database at path, brings its schema
-// up to date and starts the delivery committer.
+// Open opens (creating if needed) the database of the embedded engine at
+// path, brings its schema up to date and starts the delivery committer.
+// Close closes the engine too.
 func Open(path string, opts Options) (*Store, error) {
+	eng, err := embedded.Open(path, embedded.Options{Timeout: opts.Timeout, Clock: opts.Clock})
+	if err != nil {
+		return nil, err
+	}
+	s, err := New(eng, opts)
+	if err != nil {
+		eng.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// New starts the domain on an open engine: it makes the appliance's
+// receipt key when the engine has none yet, and starts the delivery
+// committer. Close closes the engine too.
+func New(eng storage.Engine, opts Options) (*Store, error) {
 	s := &Store{
+		eng:             eng,
 		clock:           opts.Clock,
 		rand:            opts.Rand,
 		kdf:             opts.KDF,
@@ -172,33 +176,12 @@ func Open(path string, opts Options) (*Store, error) {
 	if s.activationLifetime = opts.ActivationLifetime; s.activationLifetime <= 0 {
 		s.activationLifetime = DefaultActivationLifetime
 	}
-	timeout := opts.Timeout
-	if timeout == 0 {
-		timeout = defaultOpenTimeout
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	seed, err := s.signingSeed()
 	if err != nil {
-		if errors.Is(err, berrors.ErrTimeout) {
-			return nil, fmt.Errorf("open %s: the database is in use by another process (is the server running?)", path)
-		}
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	s.db = db
-	if err := s.upgrade(); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	var seed []byte
-	if err := db.View(func(tx *bolt.Tx) error {
-		seed = bytes.Clone(tx.Bucket(bucketMeta).Get(keySigningSeed))
-		return nil
-	}); err != nil {
-		db.Close()
-		return nil, err
+		return nil, fmt.Errorf("signing key: %w", err)
 	}
 	if s.signer, err = crypto.NewSigner(seed); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open %s: signing key: %w", path, err)
+		return nil, fmt.Errorf("signing key: %w", err)
 	}
 	clear(seed)
 	s.committer.Add(1)
@@ -206,8 +189,32 @@ func Open(path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// signingSeed returns the seed of the appliance's receipt key, made and
+// stored the first time.
+func (s *Store) signingSeed() ([]byte, error) {
+	var seed []byte
+	err := s.view(func(tx storage.Tx) error {
+		var err error
+		seed, err = tx.Meta().Get(keySigningSeed)
+		return err
+	})
+	if !errors.Is(err, ErrNotFound) {
+		return seed, err
+	}
+	err = s.update(func(tx storage.Tx) error {
+		if seed, err = tx.Meta().Get(keySigningSeed); err == nil {
+			return nil
+		}
+		if seed, err = crypto.NewSigningSeed(s.rand); err != nil {
+			return err
+		}
+		return tx.Meta().Put(keySigningSeed, seed)
+	})
+	return seed, err
+}
+
 // Close waits for deliveries in flight, stops the committer and closes the
-// database. Deliveries that arrive after Close began get ErrClosed.
+// engine. Deliveries that arrive after Close began get ErrClosed.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	s.closed = true
@@ -215,22 +222,23 @@ func (s *Store) Close() error {
 	s.inflight.Wait()
 	s.closeOnce.Do(func() { close(s.closing) })
 	s.committer.Wait()
-	return s.db.Close()
+	return s.eng.Close()
 }
 
-// Check runs bbolt's consistency check and returns every problem it finds.
-func (s *Store) Check() error {
-	return s.db.View(func(tx *bolt.Tx) error {
-		var errs []error
-		for err := range tx.Check() {
-			errs = append(errs, err)
-		}
-		return errors.Join(errs...)
-	})
-}
+// Check runs the engine's consistency check (its storage, every record's
+// index entries) and returns every problem it finds.
+func (s *Store) Check() error { return s.eng.Check(context.Background()) }
 
-// Path returns the database file's path.
-func (s *Store) Path() string { return s.db.Path() }
+// Engine returns the storage engine the store runs on.
+func (s *Store) Engine() storage.Engine { return s.eng }
+
+// Path returns the database file's path, for an engine that has one.
+func (s *Store) Path() string {
+	if p, ok := s.eng.(interface{ Path() string }); ok {
+		return p.Path()
+	}
+	return ""
+}
 
 // Limits returns the delivery limits in force.
 func (s *Store) Limits() Limits { return s.limits }
@@ -238,16 +246,14 @@ func (s *Store) Limits() Limits { return s.limits }
 // SigningKey returns the appliance's receipt verification key.
 func (s *Store) SigningKey() []byte { return s.signer.PublicKey() }
 
-// WriteBackup writes a consistent copy of the database to w (a bbolt file)
-// and returns its size.
+// WriteBackup writes a consistent copy of the database to w and returns
+// its size, for an engine that can (storage.Backuper).
 func (s *Store) WriteBackup(w io.Writer) (int64, error) {
-	var n int64
-	err := s.db.View(func(tx *bolt.Tx) error {
-		var err error
-		n, err = tx.WriteTo(w)
-		return err
-	})
-	return n, err
+	b, ok := s.eng.(storage.Backuper)
+	if !ok {
+		return 0, errors.New("this storage engine makes no backup files: back up its database and object store")
+	}
+	return b.WriteBackup(context.Background(), w)
 }
 
 // newID returns a random 128-bit id in lowercase hex.
@@ -283,92 +289,31 @@ func (s *Store) newLetterID() (string, error) {
 // it survives JSON and compares equal after a round trip.
 func (s *Store) now() time.Time { return s.clock().UTC().Round(time.Microsecond) }
 
-// update runs fn in a write transaction and maps storage failures to
-// ErrUnavailable.
-func (s *Store) update(fn func(tx *bolt.Tx) error) error {
-	return storageError(s.db.Update(fn))
+// view runs fn in a read transaction.
+func (s *Store) view(fn func(tx storage.Tx) error) error {
+	return s.eng.View(context.Background(), fn)
 }
 
-// storageError wraps disk-level failures in ErrUnavailable, leaving the
-// domain errors of a transaction's function as they are.
-func storageError(err error) error {
-	if err == nil {
-		return nil
-	}
-	var errno syscall.Errno
-	if errors.As(err, &errno) || errors.Is(err, berrors.ErrDatabaseNotOpen) || errors.Is(err, berrors.ErrTxClosed) {
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
-	}
-	return err
-}
-
-func putJSON(b *bolt.Bucket, key []byte, v any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", key, err)
-	}
-	return b.Put(key, data)
-}
-
-// getJSON decodes the value at key into v; a missing key is ErrNotFound.
-func getJSON(b *bolt.Bucket, key []byte, v any) error {
-	data := b.Get(key)
-	if data == nil {
-		return ErrNotFound
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("decode %s: %w", key, err)
-	}
-	return nil
+// update runs fn in a write transaction. Storage failures are
+// ErrUnavailable (the engine says so); fn's own errors come back as they
+// are.
+func (s *Store) update(fn func(tx storage.Tx) error) error {
+	return s.eng.Update(context.Background(), fn)
 }
 
 // appendAudit adds an entry to the audit log within tx.
-func (s *Store) appendAudit(tx *bolt.Tx, at time.Time, actor, action, object string) error {
-	b := tx.Bucket(bucketAudit)
-	seq, err := b.NextSequence()
-	if err != nil {
-		return err
-	}
-	return putJSON(b, be64(seq), AuditEntry{Seq: seq, Time: at, Actor: actor, Action: action, Object: object})
+func (s *Store) appendAudit(tx storage.Tx, at time.Time, actor, action, object string) error {
+	return tx.Audit().Append(&AuditEntry{Time: at, Actor: actor, Action: action, Object: object})
 }
 
 // AuditLog returns the audit entries in order.
 func (s *Store) AuditLog() ([]AuditEntry, error) {
 	var out []AuditEntry
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketAudit).ForEach(func(k, v []byte) error {
-			var e AuditEntry
-			if err := json.Unmarshal(v, &e); err != nil {
-				return fmt.Errorf("decode audit entry %x: %w", k, err)
-			}
-			out = append(out, e)
+	err := s.view(func(tx storage.Tx) error {
+		return tx.Audit().All(func(e *AuditEntry) error {
+			out = append(out, *e)
 			return nil
 		})
 	})
 	return out, err
-}
-
-func be64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
-
-// deleteWhere deletes the entries of b for which match says yes and
-// returns how many. It collects the keys first: bbolt's cursor must not
-// walk a bucket that is being changed under it.
-func deleteWhere(b *bolt.Bucket, match func(k, v []byte) (bool, error)) (int, error) {
-	var doomed [][]byte
-	err := b.ForEach(func(k, v []byte) error {
-		ok, err := match(k, v)
-		if ok {
-			doomed = append(doomed, bytes.Clone(k))
-		}
-		return err
-	})
-	if err != nil {
-		return 0, err
-	}
-	for _, k := range doomed {
-		if err := b.Delete(k); err != nil {
-			return 0, err
-		}
-	}
-	return len(doomed), nil
 }

@@ -1,13 +1,12 @@
 package store
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 // MaxTermsSize is the largest text of the terms of use, in bytes.
@@ -28,60 +27,32 @@ type Terms struct {
 	NoticesDone time.Time
 }
 
-// termsRecord is a version in the terms bucket, keyed by uint32 version.
-type termsRecord struct {
-	Version       int
-	Text          string
-	Published     time.Time
-	EffectiveDate string
-	Effective     time.Time
-	NoticesDone   time.Time `json:",omitzero"`
-}
+// termsRecord is a version as the engine stores it.
+type termsRecord = storage.TermsVersion
 
-func (r *termsRecord) terms() Terms { return Terms(*r) }
+func termsOf(r *termsRecord) Terms { return Terms(*r) }
 
-// termsAcceptance is what a resident accepted, in terms-accepted.
-type termsAcceptance struct {
-	Version  int
-	Accepted time.Time
-}
+// termsAcceptance is what a resident accepted.
+type termsAcceptance = storage.TermsAcceptance
 
-func getTerms(tx *bolt.Tx, version int) (*termsRecord, error) {
-	var rec termsRecord
-	if version <= 0 || version > 1<<31 {
-		return nil, fmt.Errorf("terms version %d: %w", version, ErrNotFound)
-	}
-	if err := getJSON(tx.Bucket(bucketTerms), be32(uint32(version)), &rec); err != nil {
+func getTerms(tx storage.Tx, version int) (*termsRecord, error) {
+	rec, err := tx.Terms().Get(version)
+	if err != nil {
 		return nil, fmt.Errorf("terms version %d: %w", version, err)
 	}
-	return &rec, nil
-}
-
-// allTerms returns every version, oldest first.
-func allTerms(tx *bolt.Tx) ([]*termsRecord, error) {
-	var out []*termsRecord
-	err := tx.Bucket(bucketTerms).ForEach(func(k, v []byte) error {
-		var rec termsRecord
-		if err := getJSON(tx.Bucket(bucketTerms), k, &rec); err != nil {
-			return err
-		}
-		out = append(out, &rec)
-		return nil
-	})
-	return out, err
+	return rec, nil
 }
 
 // currentTerms returns the version in force at now: the newest whose
 // effective time has come. None is ErrNotFound.
-func currentTerms(tx *bolt.Tx, now time.Time) (*termsRecord, error) {
-	c := tx.Bucket(bucketTerms).Cursor()
-	for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
-		rec, err := getTerms(tx, int(binary.BigEndian.Uint32(k)))
-		if err != nil {
-			return nil, err
-		}
-		if !now.Before(rec.Effective) {
-			return rec, nil
+func currentTerms(tx storage.Tx, now time.Time) (*termsRecord, error) {
+	all, err := tx.Terms().All()
+	if err != nil {
+		return nil, err
+	}
+	for i := len(all) - 1; i >= 0; i-- {
+		if !now.Before(all[i].Effective) {
+			return all[i], nil
 		}
 	}
 	return nil, fmt.Errorf("terms in force: %w", ErrNotFound)
@@ -116,8 +87,8 @@ func (s *Store) PublishTerms(text string, effective time.Time) (Terms, error) {
 			day.Format(time.DateOnly), now.In(effective.Location()).Format(time.DateOnly), earliest.Format(time.DateOnly), ErrTermsNoticePeriod)
 	}
 	var out Terms
-	err := s.update(func(tx *bolt.Tx) error {
-		versions, err := allTerms(tx)
+	err := s.update(func(tx storage.Tx) error {
+		versions, err := tx.Terms().All()
 		if err != nil {
 			return err
 		}
@@ -132,10 +103,10 @@ func (s *Store) PublishTerms(text string, effective time.Time) (Terms, error) {
 		}
 		rec := termsRecord{Version: version, Text: text, Published: now,
 			EffectiveDate: day.Format(time.DateOnly), Effective: day.UTC()}
-		if err := putJSON(tx.Bucket(bucketTerms), be32(uint32(version)), &rec); err != nil {
+		if err := tx.Terms().Put(&rec); err != nil {
 			return err
 		}
-		out = rec.terms()
+		out = termsOf(&rec)
 		return s.appendAudit(tx, now, "operator", "publish-terms", fmt.Sprintf("terms:%d", version))
 	})
 	return out, err
@@ -144,10 +115,10 @@ func (s *Store) PublishTerms(text string, effective time.Time) (Terms, error) {
 // AllTerms returns every published version, oldest first.
 func (s *Store) AllTerms() ([]Terms, error) {
 	var out []Terms
-	err := s.db.View(func(tx *bolt.Tx) error {
-		recs, err := allTerms(tx)
+	err := s.view(func(tx storage.Tx) error {
+		recs, err := tx.Terms().All()
 		for _, r := range recs {
-			out = append(out, r.terms())
+			out = append(out, termsOf(r))
 		}
 		return err
 	})
@@ -157,12 +128,12 @@ func (s *Store) AllTerms() ([]Terms, error) {
 // TermsVersion returns one version of the terms.
 func (s *Store) TermsVersion(version int) (Terms, error) {
 	var out Terms
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx storage.Tx) error {
 		rec, err := getTerms(tx, version)
 		if err != nil {
 			return err
 		}
-		out = rec.terms()
+		out = termsOf(rec)
 		return nil
 	})
 	return out, err
@@ -173,12 +144,12 @@ func (s *Store) TermsVersion(version int) (Terms, error) {
 func (s *Store) CurrentTerms() (Terms, error) {
 	now := s.now()
 	var out Terms
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx storage.Tx) error {
 		rec, err := currentTerms(tx, now)
 		if err != nil {
 			return err
 		}
-		out = rec.terms()
+		out = termsOf(rec)
 		return nil
 	})
 	return out, err
@@ -191,7 +162,7 @@ func (s *Store) CurrentTerms() (Terms, error) {
 // accepting (AcceptTerms) or deleting the mailbox (DeleteMailbox).
 func (m *Mailbox) PendingTerms() (terms Terms, ok bool, err error) {
 	now := m.s.now()
-	err = m.s.db.View(func(tx *bolt.Tx) error {
+	err = m.s.view(func(tx storage.Tx) error {
 		cur, err := currentTerms(tx, now)
 		if errors.Is(err, ErrNotFound) {
 			return nil
@@ -203,20 +174,19 @@ func (m *Mailbox) PendingTerms() (terms Terms, ok bool, err error) {
 			return err
 		}
 		if acc.Version < cur.Version {
-			terms, ok = cur.terms(), true
+			terms, ok = termsOf(cur), true
 		}
 		return nil
 	})
 	return terms, ok, err
 }
 
-func getAcceptance(tx *bolt.Tx, residentID string) (termsAcceptance, error) {
-	var acc termsAcceptance
-	err := getJSON(tx.Bucket(bucketTermsAccepted), []byte(residentID), &acc)
-	if errors.Is(err, ErrNotFound) {
-		return termsAcceptance{}, nil
+func getAcceptance(tx storage.Tx, residentID string) (termsAcceptance, error) {
+	acc, err := tx.Terms().Acceptance(residentID)
+	if err != nil {
+		return termsAcceptance{}, err
 	}
-	return acc, err
+	return *acc, nil
 }
 
 // AcceptTerms records that the mailbox's owner accepted the given
@@ -225,7 +195,7 @@ func getAcceptance(tx *bolt.Tx, residentID string) (termsAcceptance, error) {
 // UI shows the current one. Accepting again is no error.
 func (m *Mailbox) AcceptTerms(version int) error {
 	now := m.s.now()
-	return m.s.update(func(tx *bolt.Tx) error {
+	return m.s.update(func(tx storage.Tx) error {
 		cur, err := currentTerms(tx, now)
 		if errors.Is(err, ErrNotFound) || (err == nil && cur.Version != version) {
 			return fmt.Errorf("terms version %d: %w", version, ErrTermsOutdated)
@@ -240,7 +210,7 @@ func (m *Mailbox) AcceptTerms(version int) error {
 			return nil
 		}
 		acc = termsAcceptance{Version: version, Accepted: now}
-		if err := putJSON(tx.Bucket(bucketTermsAccepted), []byte(m.resident.ID), &acc); err != nil {
+		if err := tx.Terms().PutAcceptance(m.resident.ID, &acc); err != nil {
 			return err
 		}
 		return m.s.appendAudit(tx, now, "resident:"+m.resident.ID, "accept-terms", fmt.Sprintf("terms:%d", version))
@@ -250,7 +220,7 @@ func (m *Mailbox) AcceptTerms(version int) error {
 // TermsAccepted returns the highest version a resident accepted and when
 // (0 and the zero time when none).
 func (s *Store) TermsAccepted(residentID string) (version int, at time.Time, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.view(func(tx storage.Tx) error {
 		acc, err := getAcceptance(tx, residentID)
 		version, at = acc.Version, acc.Accepted
 		return err
@@ -258,37 +228,15 @@ func (s *Store) TermsAccepted(residentID string) (version int, at time.Time, err
 	return version, at, err
 }
 
-// SenderByOrgNumber returns the sender that is not revoked with the
-// given organisation number.
-func (s *Store) SenderByOrgNumber(org string) (Sender, error) {
-	var out Sender
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketSenders).ForEach(func(k, _ []byte) error {
-			rec, err := getSender(tx, string(k))
-			if err != nil {
-				return err
-			}
-			if rec.OrgNumber == org && !rec.Revoked {
-				out = rec.sender()
-			}
-			return nil
-		})
-	})
-	if err == nil && out.ID == "" {
-		err = fmt.Errorf("sender with organisation number %s: %w", org, ErrNotFound)
-	}
-	return out, err
-}
-
 // TermsNoticesPending returns the versions whose notice has not yet
 // reached every active mailbox, oldest first.
 func (s *Store) TermsNoticesPending() ([]Terms, error) {
 	var out []Terms
-	err := s.db.View(func(tx *bolt.Tx) error {
-		recs, err := allTerms(tx)
+	err := s.view(func(tx storage.Tx) error {
+		recs, err := tx.Terms().All()
 		for _, r := range recs {
 			if r.NoticesDone.IsZero() {
-				out = append(out, r.terms())
+				out = append(out, termsOf(r))
 			}
 		}
 		return err
@@ -296,24 +244,20 @@ func (s *Store) TermsNoticesPending() ([]Terms, error) {
 	return out, err
 }
 
-func termsNoticeKey(version int, residentID string) []byte {
-	return append(be32(uint32(version)), residentID...)
-}
-
 // noticeRecipients returns the active residents that have no notice of
 // the version yet.
-func noticeRecipients(tx *bolt.Tx, version int) ([]string, error) {
+func noticeRecipients(tx storage.Tx, version int) ([]string, error) {
 	var out []string
-	notices := tx.Bucket(bucketTermsNotices)
-	err := tx.Bucket(bucketResidents).ForEach(func(k, _ []byte) error {
-		res, err := getResident(tx, string(k))
-		if err != nil {
-			return err
+	err := tx.Residents().All(func(res *residentRecord) error {
+		if res.Status != ResidentActive {
+			return nil
 		}
-		if res.Status == ResidentActive && notices.Get(termsNoticeKey(version, res.ID)) == nil {
+		_, err := tx.Terms().Notice(version, res.ID)
+		if errors.Is(err, ErrNotFound) {
 			out = append(out, res.ID)
+			return nil
 		}
-		return nil
+		return err
 	})
 	return out, err
 }
@@ -322,7 +266,7 @@ func noticeRecipients(tx *bolt.Tx, version int) ([]string, error) {
 // not yet had the notice of a version.
 func (s *Store) TermsNoticeRecipients(version int) ([]string, error) {
 	var out []string
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx storage.Tx) error {
 		if _, err := getTerms(tx, version); err != nil {
 			return err
 		}
@@ -343,12 +287,18 @@ func termsNotice(t *termsRecord, res *residentRecord) Delivery {
 		Body: fmt.Sprintf("The terms of use of your digital mailbox change on %s (version %d). "+
 			"The new terms are attached in full. From that day you will be asked to accept them "+
 			"when you log in; instead, you may delete your mailbox.", t.EffectiveDate, t.Version),
-		SenderReference: fmt.Sprintf("terms-%d-%s", t.Version, res.ID),
+		SenderReference: termsNoticeReference(t.Version, res.ID),
 		Type:            TypeNotice,
 		Documents: []DocumentInput{{
 			Name: fmt.Sprintf("terms-of-use-version-%d.txt", t.Version), ContentType: "text/plain", Content: []byte(t.Text),
 		}},
 	}
+}
+
+// termsNoticeReference is the fixed senderReference of a version's notice
+// to a resident.
+func termsNoticeReference(version int, residentID string) string {
+	return fmt.Sprintf("terms-%d-%s", version, residentID)
 }
 
 // DeliverTermsNotice delivers the notice of a version of the terms to one
@@ -362,7 +312,7 @@ func termsNotice(t *termsRecord, res *residentRecord) Delivery {
 func (s *Store) DeliverTermsNotice(senderID string, version int, residentID string) (delivered bool, err error) {
 	var d Delivery
 	var done bool
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.view(func(tx storage.Tx) error {
 		snd, err := activeSender(tx, senderID)
 		if err != nil {
 			return err
@@ -379,9 +329,15 @@ func (s *Store) DeliverTermsNotice(senderID string, version int, residentID stri
 		if err != nil {
 			return err
 		}
-		if res.Status != ResidentActive || tx.Bucket(bucketTermsNotices).Get(termsNoticeKey(version, residentID)) != nil {
+		if res.Status != ResidentActive {
 			done = true
 			return nil
+		}
+		if _, err := tx.Terms().Notice(version, residentID); err == nil {
+			done = true
+			return nil
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
 		}
 		d = termsNotice(t, res)
 		return nil
@@ -399,16 +355,29 @@ func (s *Store) DeliverTermsNotice(senderID string, version int, residentID stri
 	case err != nil:
 		return false, fmt.Errorf("deliver terms notice %d to resident %s: %w", version, residentID, err)
 	}
-	err = s.update(func(tx *bolt.Tx) error {
-		letterID := result.Letter.ID
-		if letterID == "" {
-			letterID = string(tx.Bucket(bucketReferences).Get(referenceKey(senderID, d.SenderReference)))
+	err = s.update(func(tx storage.Tx) error {
+		// The resident was checked in another transaction: write the
+		// marker only while the account is still active. A marker for an
+		// account deleted meanwhile would outlive its deletion.
+		res, err := getResident(tx, residentID)
+		if err != nil {
+			return err
 		}
-		notices := tx.Bucket(bucketTermsNotices)
-		if notices.Get(termsNoticeKey(version, residentID)) != nil {
+		if res.Status != ResidentActive {
 			return nil
 		}
-		return notices.Put(termsNoticeKey(version, residentID), []byte(letterID))
+		if _, err := tx.Terms().Notice(version, residentID); err == nil {
+			return nil
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		letterID := result.Letter.ID
+		if letterID == "" {
+			if letterID, err = tx.Letters().ByReference(senderID, d.SenderReference); err != nil {
+				return err
+			}
+		}
+		return tx.Terms().PutNotice(version, residentID, letterID)
 	})
 	if err != nil {
 		return false, err
@@ -422,7 +391,7 @@ func (s *Store) DeliverTermsNotice(senderID string, version int, residentID stri
 // log in, which shows the text in full.
 func (s *Store) FinishTermsNotices(version int) (remaining int, err error) {
 	now := s.now()
-	err = s.update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx storage.Tx) error {
 		rec, err := getTerms(tx, version)
 		if err != nil {
 			return err
@@ -435,7 +404,7 @@ func (s *Store) FinishTermsNotices(version int) (remaining int, err error) {
 			return nil
 		}
 		rec.NoticesDone = now
-		if err := putJSON(tx.Bucket(bucketTerms), be32(uint32(version)), rec); err != nil {
+		if err := tx.Terms().Put(rec); err != nil {
 			return err
 		}
 		return s.appendAudit(tx, now, "system", "terms-notices-done", fmt.Sprintf("terms:%d", version))

@@ -1,13 +1,12 @@
 package store
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 // Errors of the store. Callers at the edges (httpui, main) map them to
@@ -16,7 +15,7 @@ var (
 	// ErrNotFound: no such object, or not one the caller may see. A sender
 	// asking for another sender's letter and a resident asking for another
 	// resident's letter both get ErrNotFound, never a hint that it exists.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = storage.ErrNotFound
 	// ErrExists: the object (resident, sender) exists already.
 	ErrExists = errors.New("already exists")
 	// ErrInvalidNationalID: not a valid Danish CPR or Norwegian fødselsnummer.
@@ -49,7 +48,7 @@ var (
 	ErrSessionExpired = errors.New("session expired")
 	// ErrUnavailable: the database could not store the change (disk full,
 	// I/O error). Nothing was stored; the caller may try again.
-	ErrUnavailable = errors.New("storage unavailable")
+	ErrUnavailable = storage.ErrUnavailable
 	// ErrClosed: the store is closed or closing.
 	ErrClosed = errors.New("store closed")
 	// ErrTermsNoticePeriod: new terms of use must take effect at least one
@@ -74,18 +73,19 @@ func invalid(field, format string, args ...any) error {
 }
 
 // ResidentStatus is the state of a resident's mailbox.
-type ResidentStatus string
+type ResidentStatus = storage.ResidentStatus
 
 // Resident statuses. Only an active mailbox takes digital post; a reserved
 // one has opted out but may still log in. A pending one was enrolled by the
 // operator and has no key pair yet: it takes no post and cannot log in
-// until the resident activates it (Activate).
+// until the resident activates it (Activate). A deleted one is a
+// tombstone (see ResidentDeleted).
 const (
-	ResidentPending  ResidentStatus = "pending"
-	ResidentActive   ResidentStatus = "active"
-	ResidentReserved ResidentStatus = "reserved"
-	ResidentClosed   ResidentStatus = "closed"
-	ResidentDeceased ResidentStatus = "deceased"
+	ResidentPending  = storage.ResidentPending
+	ResidentActive   = storage.ResidentActive
+	ResidentReserved = storage.ResidentReserved
+	ResidentClosed   = storage.ResidentClosed
+	ResidentDeceased = storage.ResidentDeceased
 )
 
 // Resident is a person with a mailbox. Everything here is in clear in the
@@ -105,43 +105,30 @@ type Resident struct {
 
 // SenderKind tells public authorities from private businesses: the first
 // cannot be blocked by residents, the second can.
-type SenderKind string
+type SenderKind = storage.SenderKind
 
 // Sender kinds.
 const (
-	SenderPublic  SenderKind = "public"
-	SenderPrivate SenderKind = "private"
+	SenderPublic  = storage.SenderPublic
+	SenderPrivate = storage.SenderPrivate
 )
 
-// Sender is an organisation that delivers letters through the API.
-type Sender struct {
-	ID           string
-	Name         string
-	OrgNumber    string
-	Kind         SenderKind
-	Revoked      bool
-	RevokedAt    time.Time
-	Created      time.Time
-	Certificates []SenderCertificate
-}
+// Sender is an organisation that delivers letters through the API, as
+// the store keeps it.
+type Sender = storage.Sender
 
 // SenderCertificate is a client certificate bound to a sender.
-type SenderCertificate struct {
-	Fingerprint string // SHA-256 of the DER, lowercase hex
-	Serial      string // hex
-	NotAfter    time.Time
-	Revoked     bool
-}
+type SenderCertificate = storage.SenderCertificate
 
 // LetterType is what kind of letter it is. It is in clear.
-type LetterType string
+type LetterType = storage.LetterType
 
 // Letter types of API v1.
 const (
-	TypeLetter   LetterType = "letter"
-	TypeDecision LetterType = "decision"
-	TypeInvoice  LetterType = "invoice"
-	TypeNotice   LetterType = "notice"
+	TypeLetter   = storage.TypeLetter
+	TypeDecision = storage.TypeDecision
+	TypeInvoice  = storage.TypeInvoice
+	TypeNotice   = storage.TypeNotice
 )
 
 // Delivery is a letter as a sender hands it in.
@@ -184,12 +171,9 @@ type DeliveryResult struct {
 }
 
 // Receipt is the appliance's signed statement that a letter was delivered.
-// Payload is the JSON of a ReceiptPayload exactly as signed.
-type Receipt struct {
-	Payload   []byte
-	Signature []byte
-	KeyID     string
-}
+// Payload is the JSON of a ReceiptPayload exactly as signed. It encodes in
+// JSON as the API shows it: payload and signature in standard base64.
+type Receipt = storage.Receipt
 
 // ReceiptPayload is what a receipt states.
 type ReceiptPayload struct {
@@ -201,42 +185,6 @@ type ReceiptPayload struct {
 	SenderReference string    `json:"senderReference"`
 	ContentHash     string    `json:"contentHash"` // "sha256:" + hex, see ContentHash
 	DeliveredAt     time.Time `json:"deliveredAt"`
-}
-
-type receiptJSON struct {
-	Payload   string `json:"payload"`
-	Signature string `json:"signature"`
-	KeyID     string `json:"keyId"`
-	Algorithm string `json:"algorithm"`
-}
-
-// MarshalJSON encodes the receipt as the API shows it: payload and
-// signature in standard base64.
-func (r Receipt) MarshalJSON() ([]byte, error) {
-	return json.Marshal(receiptJSON{
-		Payload:   base64.StdEncoding.EncodeToString(r.Payload),
-		Signature: base64.StdEncoding.EncodeToString(r.Signature),
-		KeyID:     r.KeyID,
-		Algorithm: "ed25519",
-	})
-}
-
-// UnmarshalJSON decodes what MarshalJSON encodes.
-func (r *Receipt) UnmarshalJSON(b []byte) error {
-	var j receiptJSON
-	if err := json.Unmarshal(b, &j); err != nil {
-		return err
-	}
-	p, err := base64.StdEncoding.DecodeString(j.Payload)
-	if err != nil {
-		return fmt.Errorf("receipt payload: %w", err)
-	}
-	sig, err := base64.StdEncoding.DecodeString(j.Signature)
-	if err != nil {
-		return fmt.Errorf("receipt signature: %w", err)
-	}
-	*r = Receipt{Payload: p, Signature: sig, KeyID: j.KeyID}
-	return nil
 }
 
 // LetterSummary is a line of the inbox, opened for its resident.
@@ -298,10 +246,4 @@ type Session struct {
 
 // AuditEntry is one fact in the audit log: who did what to which object.
 // It never holds mail content.
-type AuditEntry struct {
-	Seq    uint64    `json:"seq"`
-	Time   time.Time `json:"time"`
-	Actor  string    `json:"actor"`  // "sender:<id>", "resident:<id>", "operator", "system"
-	Action string    `json:"action"` // "deliver", "read", "login", "enrol-resident", "activate", ...
-	Object string    `json:"object"` // "letter:<id>", "resident:<id>", ...
-}
+type AuditEntry = storage.AuditEntry

@@ -1,4 +1,4 @@
-package store
+package embedded
 
 import (
 	"errors"
@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 // TestGetJSONErrors: a missing key is ErrNotFound, and a record that does
@@ -26,7 +28,7 @@ func TestGetJSONErrors(t *testing.T) {
 			return err
 		}
 		var v struct{}
-		if err := getJSON(b, []byte("missing"), &v); !errors.Is(err, ErrNotFound) {
+		if err := getJSON(b, []byte("missing"), &v); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("missing key: %v, want ErrNotFound", err)
 		}
 		err = getJSON(b, []byte("broken"), &v)

@@ -1,0 +1,169 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"syscall"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/postkasse/postkasse/store/storage"
+)
+
+// Options configure the engine. The zero value is valid.
+type Options struct {
+	// Timeout is how long Open waits for the file's lock; default 2 s.
+	Timeout time.Duration
+	// ReadOnly opens the file without changing it (no schema upgrade): a
+	// file of an older schema is refused.
+	ReadOnly bool
+	// Clock stamps the "created" time of a new database; default
+	// time.Now.
+	Clock func() time.Time
+}
+
+// Engine is the embedded storage engine: one bbolt file.
+type Engine struct {
+	db    *bolt.DB
+	clock func() time.Time
+	// upgraded lists what Open's schema upgrade did, for the log.
+	upgraded []string
+}
+
+var (
+	_ storage.Engine   = (*Engine)(nil)
+	_ storage.Backuper = (*Engine)(nil)
+)
+
+// Open opens, creating it if needed, the database at path and brings its
+// schema up to date (see schema.go).
+func Open(path string, opts Options) (*Engine, error) {
+	timeout := opts.Timeout
+	if timeout == 0 {
+		timeout = 2 * time.Second
+	}
+	e := &Engine{clock: opts.Clock}
+	if e.clock == nil {
+		e.clock = time.Now
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return nil, fmt.Errorf("open %s: the database is in use by another process (is the server running?)", path)
+		}
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	e.db = db
+	if err := e.upgrade(opts.ReadOnly); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return e, nil
+}
+
+// Path returns the database file's path.
+func (e *Engine) Path() string { return e.db.Path() }
+
+// Upgraded says what Open's schema upgrade did, one line a step; none when
+// the file was up to date.
+func (e *Engine) Upgraded() []string { return e.upgraded }
+
+// View runs fn in a read-only bbolt transaction.
+func (e *Engine) View(ctx context.Context, fn func(storage.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var fnErr error
+	err := e.db.View(func(btx *bolt.Tx) error {
+		fnErr = fn(&tx{tx: btx})
+		return fnErr
+	})
+	return mapError(err, fnErr)
+}
+
+// Update runs fn in bbolt's one read-write transaction at a time. It is
+// serialisable by construction, so fn runs once.
+func (e *Engine) Update(ctx context.Context, fn func(storage.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var fnErr error
+	err := e.db.Update(func(btx *bolt.Tx) error {
+		fnErr = fn(&tx{tx: btx})
+		return fnErr
+	})
+	return mapError(err, fnErr)
+}
+
+// mapError passes fn's own error on unchanged and makes bbolt's failures
+// (a write or the commit failed: disk full, I/O error; the database is
+// closed) storage.ErrUnavailable.
+func mapError(err, fnErr error) error {
+	if err == nil || (fnErr != nil && err == fnErr) {
+		return err
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) || errors.Is(err, berrors.ErrDatabaseNotOpen) || errors.Is(err, berrors.ErrTxClosed) ||
+		errors.Is(err, berrors.ErrDatabaseReadOnly) {
+		return fmt.Errorf("%w: %v", storage.ErrUnavailable, err)
+	}
+	if fnErr == nil {
+		// The commit itself failed.
+		return fmt.Errorf("%w: %v", storage.ErrUnavailable, err)
+	}
+	return err
+}
+
+// Blobs keeps documents in the database file itself: a blob is held in
+// memory until the transaction that attaches it writes it.
+func (e *Engine) Blobs() storage.Blobs { return memBlobs{} }
+
+// Check runs bbolt's consistency check of the file's pages and checks
+// every table's index entries, returning every problem found. The index
+// checks need this code's schema: a file of an older schema (Open
+// upgrades it; only a test goes back) has its pages checked only.
+func (e *Engine) Check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return e.db.View(func(btx *bolt.Tx) error {
+		var errs []error
+		for err := range btx.Check() {
+			errs = append(errs, err)
+		}
+		if readSchema(btx) != SchemaVersion() {
+			return errors.Join(errs...)
+		}
+		for _, check := range tableChecks {
+			errs = append(errs, check(btx)...)
+		}
+		errs = append(errs, checkDocuments(btx)...)
+		return errors.Join(errs...)
+	})
+}
+
+// WriteBackup writes a consistent copy of the database (a bbolt file) to
+// w while transactions go on, and returns its size.
+func (e *Engine) WriteBackup(ctx context.Context, w io.Writer) (int64, error) {
+	var n int64
+	err := e.db.View(func(btx *bolt.Tx) error {
+		var err error
+		n, err = btx.WriteTo(w)
+		return err
+	})
+	return n, err
+}
+
+// Stats returns bbolt's statistics (for benchmarks).
+func (e *Engine) Stats() bolt.Stats { return e.db.Stats() }
+
+// Close closes the file; transactions in progress finish first.
+func (e *Engine) Close() error { return e.db.Close() }
+
+// DB returns the bbolt database, for tests that inspect or damage the file
+// on purpose and for tools that read it raw. The domain never uses it.
+func (e *Engine) DB() *bolt.DB { return e.db }

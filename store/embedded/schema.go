@@ -1,0 +1,168 @@
+package embedded
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+var keySchema = []byte("schema")
+
+// upgrades is the ordered record of schema changes, as mox keeps it: each
+// step takes a file of version-1 to version, in one transaction with the
+// new version number, so a crash leaves either the old or the new schema.
+// Steps are never edited once released; a change is a new step.
+var upgrades = []struct {
+	version int
+	what    string
+	apply   func(e *Engine, tx *bolt.Tx) error
+}{
+	{1, "initial buckets", upgrade1},
+	{2, "index of letters by sender, for sender status lookups", upgrade2},
+	{3, "terms of use, retention, notification outbox and preferences, job runs", upgrade3},
+	{4, "documents of new letters in a sub-bucket per letter", upgrade4},
+	{5, "index of sessions by resident", upgrade5},
+}
+
+// SchemaVersion is the schema version this code writes.
+func SchemaVersion() int { return upgrades[len(upgrades)-1].version }
+
+func readSchema(tx *bolt.Tx) int {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return 0
+	}
+	v := meta.Get(keySchema)
+	if len(v) != 4 {
+		return 0
+	}
+	return int(binary.BigEndian.Uint32(v))
+}
+
+// Schema returns the file's schema version.
+func (e *Engine) Schema() (int, error) {
+	var v int
+	err := e.db.View(func(tx *bolt.Tx) error { v = readSchema(tx); return nil })
+	return v, err
+}
+
+func (e *Engine) upgrade(readOnly bool) error {
+	var current int
+	if err := e.db.View(func(tx *bolt.Tx) error {
+		current = readSchema(tx)
+		if current == 0 && tx.Bucket(bucketMeta) == nil {
+			// A new, empty file, or a file that is no Postkasse database.
+			empty := true
+			tx.ForEach(func(name []byte, _ *bolt.Bucket) error { empty = false; return nil })
+			if !empty {
+				return fmt.Errorf("not a Postkasse database (no meta bucket)")
+			}
+		}
+		if current == 0 && tx.Bucket(bucketMeta) != nil {
+			// Every upgrade step writes its version in its own transaction,
+			// so a meta bucket always has one. Without it this is a damaged
+			// file; running step 1 on it would start it afresh.
+			return fmt.Errorf("damaged database: the meta bucket has no schema version")
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if current > SchemaVersion() {
+		return fmt.Errorf("database schema version %d is newer than this program's %d; upgrade the program", current, SchemaVersion())
+	}
+	if readOnly {
+		if current < SchemaVersion() {
+			return fmt.Errorf("database schema version %d is older than this program's %d: open it once read-write to upgrade it", current, SchemaVersion())
+		}
+		return nil
+	}
+	for _, u := range upgrades {
+		if u.version <= current {
+			continue
+		}
+		err := e.db.Update(func(tx *bolt.Tx) error {
+			if err := u.apply(e, tx); err != nil {
+				return err
+			}
+			return tx.Bucket(bucketMeta).Put(keySchema, be32(uint32(u.version)))
+		})
+		if err != nil {
+			return fmt.Errorf("upgrade schema to version %d (%s): %w", u.version, u.what, err)
+		}
+		e.upgraded = append(e.upgraded, fmt.Sprintf("schema %d: %s", u.version, u.what))
+	}
+	return nil
+}
+
+func createBuckets(tx *bolt.Tx, names ...[]byte) error {
+	for _, name := range names {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// upgrade1 makes the first buckets and notes when the file was made. (The
+// appliance's receipt key is the store's to make: see store.New.)
+func upgrade1(e *Engine, tx *bolt.Tx) error {
+	if err := createBuckets(tx, bucketMeta, bucketResidents, bucketResidentsByNID, bucketSenders,
+		bucketSenderCerts, bucketLetters, bucketDocuments, bucketMailbox, bucketReferences,
+		bucketSessions, bucketAudit); err != nil {
+		return err
+	}
+	created, err := e.clock().UTC().MarshalText()
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketMeta).Put([]byte("created"), created)
+}
+
+func upgrade2(e *Engine, tx *bolt.Tx) error {
+	idx, err := tx.CreateBucketIfNotExists(bucketSenderLetters)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketLetters).ForEach(func(k, v []byte) error {
+		var rec struct{ SenderID string }
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return fmt.Errorf("decode letter %s: %w", k, err)
+		}
+		return idx.Put(join(rec.SenderID, k...), nil)
+	})
+}
+
+// upgrade3 adds the buckets of scheduled work: terms of use and their
+// acceptance, retention state, notification preferences, the notification
+// outbox and the record of job runs. They start empty.
+func upgrade3(e *Engine, tx *bolt.Tx) error {
+	return createBuckets(tx, bucketTerms, bucketTermsAccepted, bucketTermsNotices,
+		bucketRetention, bucketPreferences, bucketOutbox, bucketOutboxDue, bucketJobRuns)
+}
+
+// upgrade4 changes nothing stored: from schema 4 on, a new letter's
+// documents go into a sub-bucket of documents per letter (documents.go),
+// and the code reads both forms. The step is there so that a program that
+// knows only the flat form refuses a file that may hold sub-buckets.
+// Documents stored before stay where they are: moving them all in one
+// transaction would hold the whole bucket in memory.
+func upgrade4(e *Engine, tx *bolt.Tx) error { return nil }
+
+// upgrade5 indexes the sessions by resident, so that a resident's
+// sessions are found without reading every session.
+func upgrade5(e *Engine, tx *bolt.Tx) error {
+	idx, err := tx.CreateBucketIfNotExists(bucketSessionsByResident)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketSessions).ForEach(func(k, v []byte) error {
+		var rec struct{ ResidentID string }
+		if json.Unmarshal(v, &rec) != nil || len(rec.ResidentID) != idSize {
+			return nil // it opens nothing; Check reports it
+		}
+		return idx.Put(append([]byte(rec.ResidentID), k...), nil)
+	})
+}

@@ -1,0 +1,258 @@
+package embedded
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/postkasse/postkasse/store/storage"
+)
+
+// A table is one kind of record in one bucket, with the description of
+// its indexes. The same description writes a record's index entries
+// (put), deletes them (remove), and checks them (check), so the three can
+// never disagree.
+type table[R any] struct {
+	name    string // for errors: "letter", "resident", …
+	bucket  []byte
+	key     func(r *R) []byte // where a record is stored
+	// setKey, for a record that does not hold its own key, sets it from
+	// the key it was read from.
+	setKey  func(r *R, k []byte)
+	indexes []index[R]
+}
+
+// An index is a bucket of entries that each record has zero or more of.
+type index[R any] struct {
+	bucket []byte
+	// entries returns the record's entries in this index.
+	entries func(r *R) []entry
+	// owner returns the key of the record an entry belongs to (or false
+	// for an entry of no record's shape).
+	owner func(k, v []byte) ([]byte, bool)
+}
+
+type entry struct{ key, value []byte }
+
+// get decodes the record at key; none is storage.ErrNotFound.
+func (t *table[R]) get(tx *bolt.Tx, key []byte) (*R, error) {
+	v := tx.Bucket(t.bucket).Get(key)
+	if v == nil {
+		return nil, fmt.Errorf("%s %s: %w", t.name, printable(key), storage.ErrNotFound)
+	}
+	var r R
+	if err := json.Unmarshal(v, &r); err != nil {
+		return nil, fmt.Errorf("decode %s %s: %w", t.name, printable(key), err)
+	}
+	t.keyed(&r, key)
+	return &r, nil
+}
+
+func (t *table[R]) keyed(r *R, k []byte) {
+	if t.setKey != nil {
+		t.setKey(r, k)
+	}
+}
+
+// put stores r under its key and brings its index entries up to date:
+// the entries the stored record had and r has not are deleted, r's new
+// ones written. An old record that does not decode has its entries left;
+// check reports them.
+func (t *table[R]) put(tx *bolt.Tx, r *R) error {
+	k := t.key(r)
+	b := tx.Bucket(t.bucket)
+	var old *R
+	if len(t.indexes) > 0 {
+		if v := b.Get(k); v != nil {
+			var o R
+			if json.Unmarshal(v, &o) == nil {
+				t.keyed(&o, k)
+				old = &o
+			}
+		}
+	}
+	data, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encode %s %s: %w", t.name, printable(k), err)
+	}
+	if err := b.Put(k, data); err != nil {
+		return err
+	}
+	for _, idx := range t.indexes {
+		ib := tx.Bucket(idx.bucket)
+		add := idx.entries(r)
+		if old != nil {
+			had := idx.entries(old)
+			for _, e := range had {
+				if !hasKey(add, e.key) && bytes.Equal(ib.Get(e.key), e.value) {
+					if err := ib.Delete(e.key); err != nil {
+						return err
+					}
+				}
+			}
+			add = slicesDeleteFunc(add, func(e entry) bool { return hasEntry(had, e) && bytes.Equal(ib.Get(e.key), e.value) })
+		}
+		for _, e := range add {
+			if err := ib.Put(e.key, e.value); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// remove deletes r and its index entries. An entry that now holds
+// another value belongs to another record and stays.
+func (t *table[R]) remove(tx *bolt.Tx, r *R) error {
+	for _, idx := range t.indexes {
+		ib := tx.Bucket(idx.bucket)
+		for _, e := range idx.entries(r) {
+			if v := ib.Get(e.key); v != nil && bytes.Equal(v, e.value) {
+				if err := ib.Delete(e.key); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return tx.Bucket(t.bucket).Delete(t.key(r))
+}
+
+// all calls fn for every record in key order. fn must not change the
+// table's bucket.
+func (t *table[R]) all(tx *bolt.Tx, fn func(*R) error) error {
+	return tx.Bucket(t.bucket).ForEach(func(k, v []byte) error {
+		var r R
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("decode %s %s: %w", t.name, printable(k), err)
+		}
+		t.keyed(&r, k)
+		return fn(&r)
+	})
+}
+
+// check reports every record stored under another key than its own or
+// that does not decode, every index entry a record lacks, and every index
+// entry that belongs to no record.
+func (t *table[R]) check(tx *bolt.Tx) []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	b := tx.Bucket(t.bucket)
+	err := b.ForEach(func(k, v []byte) error {
+		var r R
+		if err := json.Unmarshal(v, &r); err != nil {
+			bad("%s %s: does not decode: %v", t.name, printable(k), err)
+			return nil
+		}
+		t.keyed(&r, k)
+		if own := t.key(&r); !bytes.Equal(own, k) {
+			bad("%s %s: the record stored there is %s", t.name, printable(k), printable(own))
+			return nil
+		}
+		for _, idx := range t.indexes {
+			ib := tx.Bucket(idx.bucket)
+			for _, e := range idx.entries(&r) {
+				if v := ib.Get(e.key); v == nil || !bytes.Equal(v, e.value) {
+					bad("%s %s: no entry %s in %s", t.name, printable(k), printable(e.key), idx.bucket)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, idx := range t.indexes {
+		err := tx.Bucket(idx.bucket).ForEach(func(k, v []byte) error {
+			ok := false
+			if ownerKey, found := idx.owner(k, v); found {
+				if data := b.Get(ownerKey); data != nil {
+					var r R
+					if json.Unmarshal(data, &r) == nil {
+						t.keyed(&r, ownerKey)
+						ok = hasEntry(idx.entries(&r), entry{k, v})
+					}
+				}
+			}
+			if !ok {
+				bad("%s entry %s: belongs to no %s", idx.bucket, printable(k), t.name)
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+func hasKey(es []entry, key []byte) bool {
+	for _, e := range es {
+		if bytes.Equal(e.key, key) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasEntry(es []entry, want entry) bool {
+	for _, e := range es {
+		if bytes.Equal(e.key, want.key) && bytes.Equal(e.value, want.value) {
+			return true
+		}
+	}
+	return false
+}
+
+func slicesDeleteFunc(es []entry, del func(entry) bool) []entry {
+	out := es[:0:0]
+	for _, e := range es {
+		if !del(e) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// printable shows a key in errors: as text when it is printable ASCII,
+// else in hex.
+func printable(k []byte) string {
+	for _, c := range k {
+		if c < 0x20 || c > 0x7e {
+			return fmt.Sprintf("%x", k)
+		}
+	}
+	return string(k)
+}
+
+// Simple values: records without indexes, under a key the caller gives.
+
+func getJSON(b *bolt.Bucket, key []byte, v any) error {
+	data := b.Get(key)
+	if data == nil {
+		return storage.ErrNotFound
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("decode %s: %w", printable(key), err)
+	}
+	return nil
+}
+
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", printable(key), err)
+	}
+	return b.Put(key, data)
+}
+
+// getOrZero decodes the value at key into v, leaving v as it is when the
+// key is missing.
+func getOrZero(b *bolt.Bucket, key []byte, v any) error {
+	if err := getJSON(b, key, v); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,194 @@
+package embedded
+
+import (
+	"bytes"
+	"encoding/binary"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/postkasse/postkasse/store/storage"
+)
+
+// Bucket names. The package doc describes each one's keys and values.
+var (
+	bucketMeta           = []byte("meta")
+	bucketResidents      = []byte("residents")
+	bucketResidentsByNID = []byte("residents-by-nid")
+	bucketSenders        = []byte("senders")
+	bucketSenderCerts    = []byte("sender-certs")
+	bucketLetters        = []byte("letters")
+	bucketDocuments      = []byte("documents")
+	bucketMailbox        = []byte("mailbox")
+	bucketReferences     = []byte("references")
+	bucketSenderLetters  = []byte("sender-letters")
+	bucketSessions       = []byte("sessions")
+	bucketAudit          = []byte("audit")
+	// Since schema 3.
+	bucketTerms         = []byte("terms")
+	bucketTermsAccepted = []byte("terms-accepted")
+	bucketTermsNotices  = []byte("terms-notices")
+	bucketRetention     = []byte("retention")
+	bucketPreferences   = []byte("preferences")
+	bucketOutbox        = []byte("outbox")
+	bucketOutboxDue     = []byte("outbox-due")
+	bucketJobRuns       = []byte("job-runs")
+	// Since schema 5.
+	bucketSessionsByResident = []byte("sessions-by-resident")
+)
+
+// idSize is the length of every id: 128 bits in lowercase hex.
+const idSize = 32
+
+func be32(n uint32) []byte { return binary.BigEndian.AppendUint32(nil, n) }
+func be64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+// join makes a compound key: a | 0x00 | b.
+func join(a string, b ...byte) []byte {
+	k := make([]byte, 0, len(a)+1+len(b))
+	k = append(k, a...)
+	k = append(k, 0)
+	return append(k, b...)
+}
+
+// afterZero returns what follows the first 0x00 of k, skipping n bytes.
+func afterZero(k []byte, skip int) ([]byte, bool) {
+	i := bytes.IndexByte(k, 0)
+	if i < 0 || len(k) < i+1+skip {
+		return nil, false
+	}
+	return k[i+1+skip:], true
+}
+
+var residents = &table[storage.Resident]{
+	name:   "resident",
+	bucket: bucketResidents,
+	key:    func(r *storage.Resident) []byte { return []byte(r.ID) },
+	indexes: []index[storage.Resident]{{
+		// residents-by-nid: national id digits → residentID.
+		bucket:  bucketResidentsByNID,
+		entries: func(r *storage.Resident) []entry { return []entry{{[]byte(r.NationalID), []byte(r.ID)}} },
+		owner:   func(_, v []byte) ([]byte, bool) { return v, true },
+	}},
+}
+
+var senders = &table[storage.Sender]{
+	name:   "sender",
+	bucket: bucketSenders,
+	key:    func(s *storage.Sender) []byte { return []byte(s.ID) },
+	indexes: []index[storage.Sender]{{
+		// sender-certs: certificate fingerprint → senderID, for every
+		// certificate ever bound (revoked ones too: the record says so).
+		bucket: bucketSenderCerts,
+		entries: func(s *storage.Sender) []entry {
+			out := make([]entry, len(s.Certificates))
+			for i, c := range s.Certificates {
+				out[i] = entry{[]byte(c.Fingerprint), []byte(s.ID)}
+			}
+			return out
+		},
+		owner: func(_, v []byte) ([]byte, bool) { return v, true },
+	}},
+}
+
+// mailboxKey: residentID | 0x00 | uint64 deliveredAt (Unix ns) | letterID.
+func mailboxKey(residentID string, at time.Time, letterID string) []byte {
+	k := join(residentID)
+	k = binary.BigEndian.AppendUint64(k, uint64(at.UnixNano()))
+	return append(k, letterID...)
+}
+
+func referenceKey(senderID, ref string) []byte { return join(senderID, []byte(ref)...) }
+
+var letters = &table[storage.Letter]{
+	name:   "letter",
+	bucket: bucketLetters,
+	key:    func(l *storage.Letter) []byte { return []byte(l.ID) },
+	indexes: []index[storage.Letter]{{
+		bucket: bucketMailbox,
+		entries: func(l *storage.Letter) []entry {
+			return []entry{{mailboxKey(l.ResidentID, l.DeliveredAt, l.ID), nil}}
+		},
+		owner: func(k, _ []byte) ([]byte, bool) { return afterZero(k, 8) },
+	}, {
+		bucket: bucketReferences,
+		entries: func(l *storage.Letter) []entry {
+			return []entry{{referenceKey(l.SenderID, l.SenderReference), []byte(l.ID)}}
+		},
+		owner: func(_, v []byte) ([]byte, bool) { return v, true },
+	}, {
+		bucket:  bucketSenderLetters,
+		entries: func(l *storage.Letter) []entry { return []entry{{join(l.SenderID, []byte(l.ID)...), nil}} },
+		owner:   func(k, _ []byte) ([]byte, bool) { return afterZero(k, 0) },
+	}},
+}
+
+// sessionRow is a session with its id, which the record does not hold.
+type sessionRow struct {
+	ID []byte `json:"-"`
+	storage.Session
+}
+
+var sessions = &table[sessionRow]{
+	name:   "session",
+	bucket: bucketSessions,
+	key:    func(s *sessionRow) []byte { return s.ID },
+	setKey: func(s *sessionRow, k []byte) { s.ID = bytes.Clone(k) },
+	indexes: []index[sessionRow]{{
+		// sessions-by-resident: residentID | sessionID → empty.
+		bucket:  bucketSessionsByResident,
+		entries: func(s *sessionRow) []entry { return []entry{{append([]byte(s.ResidentID), s.ID...), nil}} },
+		owner: func(k, _ []byte) ([]byte, bool) {
+			if len(k) <= idSize {
+				return nil, false
+			}
+			return k[idSize:], true
+		},
+	}},
+}
+
+// outboxKey: residentID | uint64 sequence.
+func outboxKey(residentID string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte(residentID), seq)
+}
+
+var outbox = &table[storage.Notification]{
+	name:   "notification",
+	bucket: bucketOutbox,
+	key:    func(n *storage.Notification) []byte { return outboxKey(n.ResidentID, n.Seq) },
+	indexes: []index[storage.Notification]{{
+		// outbox-due: uint64 next attempt (Unix ns) | outbox key → empty,
+		// for pending notifications only.
+		bucket: bucketOutboxDue,
+		entries: func(n *storage.Notification) []entry {
+			if n.State != storage.NotificationPending {
+				return nil
+			}
+			k := binary.BigEndian.AppendUint64(nil, uint64(n.NextAttempt.UnixNano()))
+			return []entry{{append(k, outboxKey(n.ResidentID, n.Seq)...), nil}}
+		},
+		owner: func(k, _ []byte) ([]byte, bool) {
+			if len(k) < 8 {
+				return nil, false
+			}
+			return k[8:], true
+		},
+	}},
+}
+
+var terms = &table[storage.TermsVersion]{
+	name:   "terms version",
+	bucket: bucketTerms,
+	key:    func(t *storage.TermsVersion) []byte { return be32(uint32(t.Version)) },
+}
+
+var jobRuns = &table[storage.JobRun]{
+	name:   "job run",
+	bucket: bucketJobRuns,
+	key:    func(r *storage.JobRun) []byte { return []byte(r.Job) },
+}
+
+// tableChecks check every table, for Check.
+var tableChecks = []func(tx *bolt.Tx) []error{
+	residents.check, senders.check, letters.check, sessions.check, outbox.check, terms.check, jobRuns.check,
+}

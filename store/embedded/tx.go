@@ -1,0 +1,478 @@
+package embedded
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/postkasse/postkasse/store/storage"
+)
+
+// tx is a storage.Tx over a bbolt transaction. Its accessors are values
+// that hold the same *bolt.Tx.
+type tx struct{ tx *bolt.Tx }
+
+func (t *tx) Meta() storage.Meta               { return metaTx(*t) }
+func (t *tx) Residents() storage.Residents     { return residentsTx(*t) }
+func (t *tx) Senders() storage.Senders         { return sendersTx(*t) }
+func (t *tx) Letters() storage.Letters         { return lettersTx(*t) }
+func (t *tx) Documents() storage.Documents     { return documentsTx(*t) }
+func (t *tx) Sessions() storage.Sessions       { return sessionsTx(*t) }
+func (t *tx) Outbox() storage.Outbox           { return outboxTx(*t) }
+func (t *tx) Audit() storage.Audit             { return auditTx(*t) }
+func (t *tx) Terms() storage.Terms             { return termsTx(*t) }
+func (t *tx) Retention() storage.Retention     { return retentionTx(*t) }
+func (t *tx) Preferences() storage.Preferences { return preferencesTx(*t) }
+func (t *tx) JobRuns() storage.JobRuns         { return jobRunsTx(*t) }
+
+// Meta.
+
+type metaTx tx
+
+func (t metaTx) Get(key string) ([]byte, error) {
+	v := t.tx.Bucket(bucketMeta).Get([]byte(key))
+	if v == nil {
+		return nil, fmt.Errorf("meta %s: %w", key, storage.ErrNotFound)
+	}
+	return bytes.Clone(v), nil
+}
+
+func (t metaTx) Put(key string, value []byte) error {
+	if key == string(keySchema) {
+		return errors.New("meta: the schema version is the engine's own")
+	}
+	return t.tx.Bucket(bucketMeta).Put([]byte(key), value)
+}
+
+// Residents.
+
+type residentsTx tx
+
+func (t residentsTx) Get(id string) (*storage.Resident, error) { return residents.get(t.tx, []byte(id)) }
+
+func (t residentsTx) ByNationalID(number string) (*storage.Resident, error) {
+	id := t.tx.Bucket(bucketResidentsByNID).Get([]byte(number))
+	if id == nil {
+		return nil, fmt.Errorf("resident with national id: %w", storage.ErrNotFound)
+	}
+	return residents.get(t.tx, id)
+}
+
+func (t residentsTx) Put(r *storage.Resident) error {
+	if id := t.tx.Bucket(bucketResidentsByNID).Get([]byte(r.NationalID)); id != nil && string(id) != r.ID {
+		return fmt.Errorf("resident %s: the national id is resident %s's", r.ID, id)
+	}
+	return residents.put(t.tx, r)
+}
+
+func (t residentsTx) All(fn func(*storage.Resident) error) error {
+	return t.tx.Bucket(bucketResidentsByNID).ForEach(func(_, id []byte) error {
+		r, err := residents.get(t.tx, id)
+		if err != nil {
+			return err
+		}
+		return fn(r)
+	})
+}
+
+// Stamp is the raw record the number leads to: it holds the resident's id
+// and number, so it differs when the number leads elsewhere.
+func (t residentsTx) Stamp(number string) []byte {
+	id := t.tx.Bucket(bucketResidentsByNID).Get([]byte(number))
+	if id == nil {
+		return nil
+	}
+	return t.tx.Bucket(bucketResidents).Get(id)
+}
+
+// Senders.
+
+type sendersTx tx
+
+func (t sendersTx) Get(id string) (*storage.Sender, error) { return senders.get(t.tx, []byte(id)) }
+
+func (t sendersTx) ByCertificate(fingerprint string) (*storage.Sender, error) {
+	id := t.tx.Bucket(bucketSenderCerts).Get([]byte(fingerprint))
+	if id == nil {
+		return nil, fmt.Errorf("certificate %s: %w", fingerprint, storage.ErrNotFound)
+	}
+	return senders.get(t.tx, id)
+}
+
+func (t sendersTx) Put(s *storage.Sender) error {
+	certs := t.tx.Bucket(bucketSenderCerts)
+	for _, c := range s.Certificates {
+		if id := certs.Get([]byte(c.Fingerprint)); id != nil && string(id) != s.ID {
+			return fmt.Errorf("sender %s: certificate %s is bound to sender %s", s.ID, c.Fingerprint, id)
+		}
+	}
+	return senders.put(t.tx, s)
+}
+
+func (t sendersTx) All(fn func(*storage.Sender) error) error { return senders.all(t.tx, fn) }
+
+func (t sendersTx) Stamp(id string) []byte { return t.tx.Bucket(bucketSenders).Get([]byte(id)) }
+
+// Letters.
+
+type lettersTx tx
+
+func (t lettersTx) Get(id string) (*storage.Letter, error) {
+	l, err := letters.get(t.tx, []byte(id))
+	if err != nil {
+		return nil, err
+	}
+	if l.ID != id {
+		// The record names another letter: it was moved or copied here.
+		// Its sealed key is bound to its own id, so it would open;
+		// refuse it rather than show one letter's content under
+		// another's id.
+		return nil, fmt.Errorf("letter %s: the record stored under this id is letter %s", id, l.ID)
+	}
+	return l, nil
+}
+
+func (t lettersTx) ByReference(senderID, reference string) (string, error) {
+	id := t.tx.Bucket(bucketReferences).Get(referenceKey(senderID, reference))
+	if id == nil {
+		return "", fmt.Errorf("reference: %w", storage.ErrNotFound)
+	}
+	return string(id), nil
+}
+
+func (t lettersTx) Put(l *storage.Letter) error    { return letters.put(t.tx, l) }
+func (t lettersTx) Delete(l *storage.Letter) error { return letters.remove(t.tx, l) }
+
+func (t lettersTx) All(fn func(*storage.Letter) error) error { return letters.all(t.tx, fn) }
+
+// Mailbox walks the resident's part of the mailbox index backwards. A
+// cursor is the last key of the page before, in hex.
+func (t lettersTx) Mailbox(residentID, after string, limit int) ([]storage.MailboxEntry, string, error) {
+	prefix := join(residentID)
+	c := t.tx.Bucket(bucketMailbox).Cursor()
+	var k []byte
+	if after == "" {
+		// Seek past the prefix and step back: the newest.
+		k, _ = c.Seek(append(bytes.Clone(prefix), 0xff))
+		if k == nil {
+			k, _ = c.Last()
+		} else {
+			k, _ = c.Prev()
+		}
+	} else {
+		from, err := hex.DecodeString(after)
+		if err != nil || !bytes.HasPrefix(from, prefix) {
+			return nil, "", fmt.Errorf("mailbox cursor %q: %w", after, storage.ErrNotFound)
+		}
+		k, _ = c.Seek(from)
+		if k == nil {
+			k, _ = c.Last()
+		}
+		if k != nil && bytes.Compare(k, from) >= 0 {
+			k, _ = c.Prev()
+		}
+	}
+	var out []storage.MailboxEntry
+	var last []byte
+	for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Prev() {
+		e, err := mailboxEntry(prefix, k)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, e)
+		last = k
+	}
+	next := ""
+	if k != nil && bytes.HasPrefix(k, prefix) && last != nil {
+		next = hex.EncodeToString(last)
+	}
+	return out, next, nil
+}
+
+func mailboxEntry(prefix, k []byte) (storage.MailboxEntry, error) {
+	if len(k) < len(prefix)+8 {
+		return storage.MailboxEntry{}, fmt.Errorf("mailbox key %x: too short", k)
+	}
+	at := int64(binary.BigEndian.Uint64(k[len(prefix) : len(prefix)+8]))
+	return storage.MailboxEntry{LetterID: string(k[len(prefix)+8:]), DeliveredAt: time.Unix(0, at).UTC()}, nil
+}
+
+func (t lettersTx) MailboxAll(residentID string, fn func(storage.MailboxEntry) error) error {
+	prefix := join(residentID)
+	c := t.tx.Bucket(bucketMailbox).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		e, err := mailboxEntry(prefix, k)
+		if err != nil {
+			return err
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Sessions.
+
+type sessionsTx tx
+
+func (t sessionsTx) Get(id []byte) (*storage.Session, error) {
+	row, err := sessions.get(t.tx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &row.Session, nil
+}
+
+func (t sessionsTx) Put(id []byte, s *storage.Session) error {
+	return sessions.put(t.tx, &sessionRow{ID: id, Session: *s})
+}
+
+func (t sessionsTx) Delete(id []byte) error {
+	row, err := sessions.get(t.tx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		// A record that does not decode opens nothing; it goes without
+		// its index entry, which Check then reports.
+		return t.tx.Bucket(bucketSessions).Delete(id)
+	}
+	return sessions.remove(t.tx, row)
+}
+
+func (t sessionsTx) OfResident(residentID string) ([][]byte, error) {
+	var out [][]byte
+	prefix := []byte(residentID)
+	c := t.tx.Bucket(bucketSessionsByResident).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if len(k) > len(prefix) {
+			out = append(out, bytes.Clone(k[len(prefix):]))
+		}
+	}
+	return out, nil
+}
+
+// All skips records that do not decode: they open nothing, and Check
+// reports them.
+func (t sessionsTx) All(fn func(id []byte, s *storage.Session) error) error {
+	return t.tx.Bucket(bucketSessions).ForEach(func(k, v []byte) error {
+		var s storage.Session
+		if json.Unmarshal(v, &s) != nil {
+			return nil
+		}
+		return fn(bytes.Clone(k), &s)
+	})
+}
+
+// Outbox.
+
+type outboxTx tx
+
+func (t outboxTx) Add(n *storage.Notification) error {
+	seq, err := t.tx.Bucket(bucketOutbox).NextSequence()
+	if err != nil {
+		return err
+	}
+	n.Seq = seq
+	return outbox.put(t.tx, n)
+}
+
+func (t outboxTx) Get(residentID string, seq uint64) (*storage.Notification, error) {
+	return outbox.get(t.tx, outboxKey(residentID, seq))
+}
+
+func (t outboxTx) Put(n *storage.Notification) error    { return outbox.put(t.tx, n) }
+func (t outboxTx) Delete(n *storage.Notification) error { return outbox.remove(t.tx, n) }
+
+func (t outboxTx) Due(now time.Time, fn func(*storage.Notification) bool) error {
+	c := t.tx.Bucket(bucketOutboxDue).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if len(k) < 8 || int64(binary.BigEndian.Uint64(k)) > now.UnixNano() {
+			break
+		}
+		n, err := outbox.get(t.tx, k[8:])
+		if err != nil {
+			return fmt.Errorf("outbox-due %x: %w", k, err)
+		}
+		if !fn(n) {
+			break
+		}
+	}
+	return nil
+}
+
+func (t outboxTx) OfResident(residentID string) ([]*storage.Notification, error) {
+	var out []*storage.Notification
+	prefix := []byte(residentID)
+	c := t.tx.Bucket(bucketOutbox).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		n, err := outbox.get(t.tx, k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// errStop ends a ForEach early.
+var errStop = errors.New("stop")
+
+func (t outboxTx) All(fn func(*storage.Notification) bool) error {
+	err := outbox.all(t.tx, func(n *storage.Notification) error {
+		if !fn(n) {
+			return errStop
+		}
+		return nil
+	})
+	if errors.Is(err, errStop) {
+		return nil
+	}
+	return err
+}
+
+// Audit.
+
+type auditTx tx
+
+func (t auditTx) Append(e *storage.AuditEntry) error {
+	b := t.tx.Bucket(bucketAudit)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	e.Seq = seq
+	return putJSON(b, be64(seq), e)
+}
+
+func (t auditTx) All(fn func(*storage.AuditEntry) error) error {
+	return t.tx.Bucket(bucketAudit).ForEach(func(k, _ []byte) error {
+		var e storage.AuditEntry
+		if err := getJSON(t.tx.Bucket(bucketAudit), k, &e); err != nil {
+			return fmt.Errorf("audit entry %x: %w", k, err)
+		}
+		return fn(&e)
+	})
+}
+
+// Terms.
+
+type termsTx tx
+
+func (t termsTx) Get(version int) (*storage.TermsVersion, error) {
+	if version <= 0 || version > 1<<31 {
+		return nil, fmt.Errorf("terms version %d: %w", version, storage.ErrNotFound)
+	}
+	return terms.get(t.tx, be32(uint32(version)))
+}
+
+func (t termsTx) Put(v *storage.TermsVersion) error { return terms.put(t.tx, v) }
+
+func (t termsTx) All() ([]*storage.TermsVersion, error) {
+	var out []*storage.TermsVersion
+	err := terms.all(t.tx, func(v *storage.TermsVersion) error { out = append(out, v); return nil })
+	return out, err
+}
+
+func (t termsTx) Acceptance(residentID string) (*storage.TermsAcceptance, error) {
+	var a storage.TermsAcceptance
+	err := getOrZero(t.tx.Bucket(bucketTermsAccepted), []byte(residentID), &a)
+	return &a, err
+}
+
+func (t termsTx) PutAcceptance(residentID string, a *storage.TermsAcceptance) error {
+	return putJSON(t.tx.Bucket(bucketTermsAccepted), []byte(residentID), a)
+}
+
+func (t termsTx) DeleteAcceptance(residentID string) error {
+	return t.tx.Bucket(bucketTermsAccepted).Delete([]byte(residentID))
+}
+
+func termsNoticeKey(version int, residentID string) []byte {
+	return append(be32(uint32(version)), residentID...)
+}
+
+func (t termsTx) Notice(version int, residentID string) (string, error) {
+	v := t.tx.Bucket(bucketTermsNotices).Get(termsNoticeKey(version, residentID))
+	if v == nil {
+		return "", fmt.Errorf("terms notice %d for resident %s: %w", version, residentID, storage.ErrNotFound)
+	}
+	return string(v), nil
+}
+
+func (t termsTx) PutNotice(version int, residentID, letterID string) error {
+	return t.tx.Bucket(bucketTermsNotices).Put(termsNoticeKey(version, residentID), []byte(letterID))
+}
+
+func (t termsTx) DeleteNotices(residentID string) error {
+	notices := t.tx.Bucket(bucketTermsNotices)
+	return t.tx.Bucket(bucketTerms).ForEach(func(k, _ []byte) error {
+		return notices.Delete(append(bytes.Clone(k), residentID...))
+	})
+}
+
+func (t termsTx) Notices(fn func(version int, residentID, letterID string) error) error {
+	return t.tx.Bucket(bucketTermsNotices).ForEach(func(k, v []byte) error {
+		if len(k) < 4 {
+			return fmt.Errorf("terms notice %x: key too short", k)
+		}
+		return fn(int(binary.BigEndian.Uint32(k)), string(k[4:]), string(v))
+	})
+}
+
+// Retention.
+
+type retentionTx tx
+
+func (t retentionTx) Get(residentID string) (*storage.RetentionRecord, error) {
+	var r storage.RetentionRecord
+	err := getOrZero(t.tx.Bucket(bucketRetention), []byte(residentID), &r)
+	return &r, err
+}
+
+func (t retentionTx) Put(residentID string, r *storage.RetentionRecord) error {
+	if r.IsZero() {
+		return t.tx.Bucket(bucketRetention).Delete([]byte(residentID))
+	}
+	return putJSON(t.tx.Bucket(bucketRetention), []byte(residentID), r)
+}
+
+// Preferences.
+
+type preferencesTx tx
+
+func (t preferencesTx) Get(residentID string) (*storage.PreferencesRecord, error) {
+	var p storage.PreferencesRecord
+	err := getOrZero(t.tx.Bucket(bucketPreferences), []byte(residentID), &p)
+	return &p, err
+}
+
+func (t preferencesTx) Put(residentID string, p *storage.PreferencesRecord) error {
+	return putJSON(t.tx.Bucket(bucketPreferences), []byte(residentID), p)
+}
+
+func (t preferencesTx) Delete(residentID string) error {
+	return t.tx.Bucket(bucketPreferences).Delete([]byte(residentID))
+}
+
+func (t preferencesTx) All(fn func(residentID string) error) error {
+	return t.tx.Bucket(bucketPreferences).ForEach(func(k, _ []byte) error { return fn(string(k)) })
+}
+
+// Job runs.
+
+type jobRunsTx tx
+
+func (t jobRunsTx) Put(r *storage.JobRun) error { return jobRuns.put(t.tx, r) }
+
+func (t jobRunsTx) All() ([]*storage.JobRun, error) {
+	var out []*storage.JobRun
+	err := jobRuns.all(t.tx, func(r *storage.JobRun) error { out = append(out, r); return nil })
+	return out, err
+}

@@ -1,0 +1,136 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/postkasse/postkasse/store/embedded"
+)
+
+// Tests that read the embedded engine's file raw, or damage it on purpose
+// as an attacker with the file would, use its bbolt database and the
+// bucket names and keys store/embedded documents. The domain itself never
+// does.
+
+var (
+	bucketMeta            = []byte("meta")
+	bucketResidents       = []byte("residents")
+	bucketResidentsByNID  = []byte("residents-by-nid")
+	bucketSenders         = []byte("senders")
+	bucketLetters         = []byte("letters")
+	bucketDocuments       = []byte("documents")
+	bucketMailbox         = []byte("mailbox")
+	bucketReferences      = []byte("references")
+	bucketSenderLetters   = []byte("sender-letters")
+	bucketSessions        = []byte("sessions")
+	bucketAudit           = []byte("audit")
+	bucketTerms           = []byte("terms")
+	bucketTermsAccepted   = []byte("terms-accepted")
+	bucketTermsNotices    = []byte("terms-notices")
+	bucketRetention       = []byte("retention")
+	bucketPreferences     = []byte("preferences")
+	bucketOutbox          = []byte("outbox")
+	bucketOutboxDue       = []byte("outbox-due")
+	bucketJobRuns         = []byte("job-runs")
+	bucketSessionsByResid = []byte("sessions-by-resident")
+	keySchema             = []byte("schema")
+	_                     = bucketSessionsByResid
+)
+
+// testDB returns the embedded engine's bbolt database.
+func (s *Store) testDB() *bolt.DB {
+	e, ok := s.eng.(*embedded.Engine)
+	if !ok {
+		panic("testDB: not the embedded engine")
+	}
+	return e.DB()
+}
+
+// schemaVersion returns the schema version of the store's file.
+func schemaVersion(t testing.TB, s *Store) int {
+	t.Helper()
+	v, err := s.eng.(*embedded.Engine).Schema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func be32(n uint32) []byte { return binary.BigEndian.AppendUint32(nil, n) }
+func be64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+func readSchema(tx *bolt.Tx) int {
+	v := tx.Bucket(bucketMeta).Get(keySchema)
+	if len(v) != 4 {
+		return 0
+	}
+	return int(binary.BigEndian.Uint32(v))
+}
+
+func referenceKey(senderID, ref string) []byte {
+	return append(append([]byte(senderID), 0), ref...)
+}
+
+func mailboxKey(residentID string, at time.Time, letterID string) []byte {
+	k := append([]byte(residentID), 0)
+	k = binary.BigEndian.AppendUint64(k, uint64(at.UnixNano()))
+	return append(k, letterID...)
+}
+
+func documentIndexKey(index int) []byte { return binary.BigEndian.AppendUint16(nil, uint16(index)) }
+
+// documentKey is where a document's content was kept before schema 4.
+func documentKey(letterID string, index int) []byte {
+	return binary.BigEndian.AppendUint16([]byte(letterID), uint16(index))
+}
+
+// getDocument returns a document's sealed content in either form.
+func getDocument(tx *bolt.Tx, letterID string, index int) []byte {
+	docs := tx.Bucket(bucketDocuments)
+	if b := docs.Bucket([]byte(letterID)); b != nil {
+		return b.Get(documentIndexKey(index))
+	}
+	return docs.Get(documentKey(letterID, index))
+}
+
+func getJSON(b *bolt.Bucket, key []byte, v any) error {
+	data := b.Get(key)
+	if data == nil {
+		return ErrNotFound
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("decode %s: %w", key, err)
+	}
+	return nil
+}
+
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, data)
+}
+
+// boltResident decodes a resident's record from the file.
+func boltResident(tx *bolt.Tx, id string) (*residentRecord, error) {
+	var rec residentRecord
+	if err := getJSON(tx.Bucket(bucketResidents), []byte(id), &rec); err != nil {
+		return nil, err
+	}
+	return &rec, nil
+}
+
+// boltLetter decodes a letter's record from the file.
+func boltLetter(tx *bolt.Tx, id string) (*letterRecord, error) {
+	var rec letterRecord
+	if err := getJSON(tx.Bucket(bucketLetters), []byte(id), &rec); err != nil {
+		return nil, err
+	}
+	return &rec, nil
+}

@@ -1,0 +1,288 @@
+package storage
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// ResidentStatus is the state of a resident's mailbox.
+type ResidentStatus string
+
+// Resident statuses; package store documents what each allows.
+const (
+	ResidentPending  ResidentStatus = "pending"
+	ResidentActive   ResidentStatus = "active"
+	ResidentReserved ResidentStatus = "reserved"
+	ResidentClosed   ResidentStatus = "closed"
+	ResidentDeceased ResidentStatus = "deceased"
+	ResidentDeleted  ResidentStatus = "deleted"
+)
+
+// Resident is a resident's record. The private key exists only wrapped.
+type Resident struct {
+	ID           string
+	Country      string // "DK" or "NO"
+	NationalID   string // the digits
+	Name         string
+	Status       ResidentStatus
+	PublicKey    []byte // X25519; nil while pending
+	PasswordWrap []byte // the private key wrapped by the password; nil while pending
+	RecoveryWrap []byte // the private key wrapped by the recovery key; nil while pending
+	Created      time.Time
+	LastLogin    time.Time
+	// While pending: the hash of the activation code and when it
+	// expires. Both go at activation.
+	ActivationHash    []byte    `json:",omitempty"`
+	ActivationExpires time.Time `json:",omitzero"`
+}
+
+// SenderKind tells public authorities from private businesses.
+type SenderKind string
+
+// Sender kinds.
+const (
+	SenderPublic  SenderKind = "public"
+	SenderPrivate SenderKind = "private"
+)
+
+// Sender is a sender's record: an organisation that delivers letters.
+type Sender struct {
+	ID           string
+	Name         string
+	OrgNumber    string
+	Kind         SenderKind
+	Revoked      bool
+	RevokedAt    time.Time
+	Created      time.Time
+	Certificates []SenderCertificate
+}
+
+// SenderCertificate is a client certificate bound to a sender.
+type SenderCertificate struct {
+	Fingerprint string // SHA-256 of the DER, lowercase hex
+	Serial      string // hex
+	NotAfter    time.Time
+	Revoked     bool
+}
+
+// LetterType is what kind of letter it is.
+type LetterType string
+
+// Letter types of API v1.
+const (
+	TypeLetter   LetterType = "letter"
+	TypeDecision LetterType = "decision"
+	TypeInvoice  LetterType = "invoice"
+	TypeNotice   LetterType = "notice"
+)
+
+// Letter is a letter's record. Subject, Body and the documents' names are
+// sealed with the letter's data key, SealedKey is the data key sealed to
+// the recipient; the rest is in clear.
+type Letter struct {
+	ID              string
+	ResidentID      string
+	SenderID        string
+	SenderReference string
+	Type            LetterType
+	DueDate         string
+	ReplyAllowed    bool
+	DeliveredAt     time.Time
+	ReadAt          time.Time
+	Size            int64
+	ContentHash     string
+	SealedKey       []byte
+	Subject         []byte
+	Body            []byte
+	Documents       []DocumentRecord
+	Receipt         Receipt
+	Sensitive       bool `json:",omitempty"`
+}
+
+// DocumentRecord describes one document of a letter; its sealed content
+// is a blob (Documents).
+type DocumentRecord struct {
+	Name        []byte // sealed
+	ContentType string
+	Size        int64
+}
+
+// Receipt is the appliance's signed statement that a letter was
+// delivered. Payload is the JSON statement exactly as signed.
+type Receipt struct {
+	Payload   []byte
+	Signature []byte
+	KeyID     string
+}
+
+type receiptJSON struct {
+	Payload   string `json:"payload"`
+	Signature string `json:"signature"`
+	KeyID     string `json:"keyId"`
+	Algorithm string `json:"algorithm"`
+}
+
+// MarshalJSON encodes the receipt as the API shows it: payload and
+// signature in standard base64.
+func (r Receipt) MarshalJSON() ([]byte, error) {
+	return json.Marshal(receiptJSON{
+		Payload:   base64.StdEncoding.EncodeToString(r.Payload),
+		Signature: base64.StdEncoding.EncodeToString(r.Signature),
+		KeyID:     r.KeyID,
+		Algorithm: "ed25519",
+	})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (r *Receipt) UnmarshalJSON(b []byte) error {
+	var j receiptJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	p, err := base64.StdEncoding.DecodeString(j.Payload)
+	if err != nil {
+		return fmt.Errorf("receipt payload: %w", err)
+	}
+	sig, err := base64.StdEncoding.DecodeString(j.Signature)
+	if err != nil {
+		return fmt.Errorf("receipt signature: %w", err)
+	}
+	*r = Receipt{Payload: p, Signature: sig, KeyID: j.KeyID}
+	return nil
+}
+
+// Session is a resident's login. Wrap is the resident's private key
+// wrapped with the secret only the session cookie holds.
+type Session struct {
+	ResidentID string
+	Wrap       []byte
+	Created    time.Time
+	LastSeen   time.Time
+	Expires    time.Time
+}
+
+// NotificationKind is what a notification is about.
+type NotificationKind string
+
+// Notification kinds; package store documents them.
+const (
+	NotifyLetter            NotificationKind = "letter"
+	NotifyInactivityWarning NotificationKind = "inactivity-warning"
+)
+
+// Channel is how a notification reaches a resident.
+type Channel string
+
+// Channels.
+const (
+	ChannelEmail Channel = "email"
+	ChannelSMS   Channel = "sms"
+)
+
+// NotificationState is where a notification is in its life.
+type NotificationState string
+
+// Notification states.
+const (
+	NotificationPending NotificationState = "pending"
+	NotificationSent    NotificationState = "sent"
+	NotificationDead    NotificationState = "dead"
+)
+
+// Notification is one message to one resident on one channel. It never
+// holds a letter's subject or content.
+type Notification struct {
+	Seq         uint64
+	ResidentID  string
+	Kind        NotificationKind
+	Channel     Channel
+	To          string
+	Language    string     `json:",omitempty"`
+	SenderName  string     `json:",omitempty"`
+	LetterType  LetterType `json:",omitempty"`
+	DeliveredAt time.Time  `json:",omitzero"`
+	DeleteAt    time.Time  `json:",omitzero"`
+	Created     time.Time
+	State       NotificationState
+	Attempts    int
+	NextAttempt time.Time `json:",omitzero"` // while pending
+	LastError   string    `json:",omitempty"`
+	SentAt      time.Time `json:",omitzero"`
+	Updated     time.Time
+}
+
+// AuditEntry is one fact in the audit log: who did what to which object.
+// It never holds mail content.
+type AuditEntry struct {
+	Seq    uint64    `json:"seq"`
+	Time   time.Time `json:"time"`
+	Actor  string    `json:"actor"`  // "sender:<id>", "resident:<id>", "operator", "system"
+	Action string    `json:"action"` // "deliver", "read", "login", ...
+	Object string    `json:"object"` // "letter:<id>", "resident:<id>", ...
+}
+
+// TermsVersion is a published version of the terms of use.
+type TermsVersion struct {
+	Version       int
+	Text          string
+	Published     time.Time
+	EffectiveDate string    // YYYY-MM-DD
+	Effective     time.Time // the start of that day in the operator's zone
+	NoticesDone   time.Time `json:",omitzero"`
+}
+
+// TermsAcceptance is the highest version a resident accepted, and when.
+type TermsAcceptance struct {
+	Version  int
+	Accepted time.Time
+}
+
+// RetentionRecord is what the retention rules recorded about a resident:
+// inactivity warnings given, the date of death, and for a deleted
+// account its tombstone.
+type RetentionRecord struct {
+	WarnBasis     time.Time `json:",omitzero"`
+	WarningsGiven int       `json:",omitempty"`
+	LastWarning   time.Time `json:",omitzero"`
+	DiedOn        time.Time `json:",omitzero"`
+	DeathRecorded time.Time `json:",omitzero"`
+	Deleted       time.Time `json:",omitzero"`
+	DeletedReason string    `json:",omitempty"`
+}
+
+// IsZero reports whether nothing is recorded.
+func (r *RetentionRecord) IsZero() bool { return *r == RetentionRecord{} }
+
+// PreferencesRecord is a resident's preferences: how to be notified, and
+// the language of pages and notifications.
+type PreferencesRecord struct {
+	Email    string
+	EmailOn  bool
+	Phone    string
+	SMSOn    bool
+	Language string `json:",omitempty"`
+}
+
+// JobOutcome is how a job's run ended.
+type JobOutcome string
+
+// Job outcomes; package store documents them.
+const (
+	JobRunning  JobOutcome = "running"
+	JobOK       JobOutcome = "ok"
+	JobFailed   JobOutcome = "failed"
+	JobPanicked JobOutcome = "panicked"
+	JobStopped  JobOutcome = "stopped"
+)
+
+// JobRun is the record of a job's last run.
+type JobRun struct {
+	Job      string
+	Started  time.Time
+	Finished time.Time
+	Outcome  JobOutcome
+	Items    int
+	Detail   string
+}

@@ -1,0 +1,292 @@
+// Package storage is the seam between Postkasse's domain (package store)
+// and the engines that persist it, in the spirit of HashiCorp Vault's
+// storage backends: the domain's rules run inside a transaction of this
+// package's Tx, and know nothing of the engine below.
+//
+// An Engine runs transactions (View to read, Update to change) and keeps
+// sealed document content as blobs. Inside a transaction, Tx gives one
+// typed accessor per kind of record (residents, senders, letters and
+// their mailbox pages, documents, sessions, outbox, audit, terms,
+// retention, preferences, job runs, meta). Each accessor keeps its own
+// indexes: putting or deleting a record writes or deletes every index
+// entry it has, so the domain never touches an index, and the engine's
+// Check can verify them from the same description.
+//
+// Two engines implement it:
+//
+//   - store/embedded: bbolt in one file (DATA/postkasse.db), documents in
+//     the same file, for one machine. Update transactions are
+//     serialisable (one writer at a time).
+//   - the cluster engine (PostgreSQL and S3-compatible object storage),
+//     for several nodes: Update runs SERIALIZABLE transactions and runs fn
+//     again after a serialisation failure, so fn must be free of side
+//     effects outside the transaction, or idempotent.
+//
+// storagetest holds the contract every engine must meet, run against each
+// engine by its own tests.
+//
+// Records are plain structs; an engine may store them in any encoding. A
+// record returned by an accessor belongs to the caller (it shares no
+// memory with the engine), but the byte slices an accessor documents as
+// valid "during the transaction" (Stamp) must not be kept after fn
+// returns.
+package storage
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Errors of every engine. The domain maps them, with its own, to answers.
+var (
+	// ErrNotFound: no record under that key.
+	ErrNotFound = errors.New("not found")
+	// ErrUnavailable: the engine could not read or store the change (disk
+	// full, I/O error, database or object store unreachable, retries of
+	// a conflicting transaction exhausted). Nothing was stored; the
+	// caller may try again.
+	ErrUnavailable = errors.New("storage unavailable")
+	// ErrClosed: the engine is closed.
+	ErrClosed = errors.New("storage closed")
+)
+
+// Engine persists the domain's records and blobs.
+type Engine interface {
+	// View runs fn in a read-only transaction: it sees one consistent
+	// state of every record.
+	View(ctx context.Context, fn func(Tx) error) error
+	// Update runs fn in a read-write transaction and commits it when fn
+	// returns nil, durably (on disk, or acknowledged by the database)
+	// before Update returns. When fn returns an error nothing is stored
+	// and Update returns that error unchanged. An engine may run fn more
+	// than once (see the package doc).
+	Update(ctx context.Context, fn func(Tx) error) error
+	// Blobs keeps sealed document content.
+	Blobs() Blobs
+	// Check checks the engine's own consistency: its storage (bbolt's
+	// pages, the database's constraints) and every record's index
+	// entries. It returns every problem it finds.
+	Check(ctx context.Context) error
+	// Close closes the engine. Transactions in progress finish first.
+	Close() error
+}
+
+// Backuper is an Engine that can write a consistent copy of its whole
+// state while it serves: the embedded engine writes its database file.
+type Backuper interface {
+	WriteBackup(ctx context.Context, w io.Writer) (int64, error)
+}
+
+// Tx is a transaction. Its accessors may only be used during the call of
+// the function it was passed to, and in a View only for reading: a
+// change in a View fails.
+type Tx interface {
+	Meta() Meta
+	Residents() Residents
+	Senders() Senders
+	Letters() Letters
+	Documents() Documents
+	Sessions() Sessions
+	Outbox() Outbox
+	Audit() Audit
+	Terms() Terms
+	Retention() Retention
+	Preferences() Preferences
+	JobRuns() JobRuns
+}
+
+// Meta holds the appliance's own values (its receipt key's seed, when
+// the database was made), by name.
+type Meta interface {
+	Get(key string) ([]byte, error) // ErrNotFound when unset
+	Put(key string, value []byte) error
+}
+
+// Residents are the residents' records, with their index by national
+// identity number.
+type Residents interface {
+	Get(id string) (*Resident, error)
+	// ByNationalID returns the resident (of any status, a deleted one's
+	// tombstone too) with the number's digits.
+	ByNationalID(number string) (*Resident, error)
+	// Put inserts or replaces a record. A number that names another
+	// resident's record is an error: the domain checks it first.
+	Put(r *Resident) error
+	// All calls fn for every resident in the order of their national
+	// identity numbers, until fn returns an error.
+	All(fn func(*Resident) error) error
+	// Stamp returns a value that differs whenever the record of the
+	// resident with the national identity number changed, or the number
+	// came to name another resident; nil when the number names nobody or
+	// the engine cannot tell. It is valid only during the transaction.
+	// The group commit uses it to skip checking again what has not
+	// changed since it was checked.
+	Stamp(nationalID string) []byte
+}
+
+// Senders are the senders' records, with their index of bound
+// certificates by fingerprint.
+type Senders interface {
+	Get(id string) (*Sender, error)
+	// ByCertificate returns the sender a certificate's fingerprint
+	// (lowercase hex SHA-256 of its DER) is bound to.
+	ByCertificate(fingerprint string) (*Sender, error)
+	// Put inserts or replaces a record. A fingerprint bound to another
+	// sender is an error: the domain checks it first.
+	Put(s *Sender) error
+	// All calls fn for every sender in the order of their ids.
+	All(fn func(*Sender) error) error
+	// Stamp returns a value that differs whenever the sender's record
+	// changed; nil when there is none or the engine cannot tell (see
+	// Residents.Stamp).
+	Stamp(id string) []byte
+}
+
+// Letters are the letters' records, with three indexes: each resident's
+// mailbox in delivery order, each sender's letters, and each sender's
+// references (the idempotency keys).
+type Letters interface {
+	Get(id string) (*Letter, error)
+	// ByReference returns the id of the letter a sender delivered with a
+	// senderReference.
+	ByReference(senderID, reference string) (string, error)
+	// Put inserts or replaces a record.
+	Put(l *Letter) error
+	// Delete deletes a record and its index entries (not its documents).
+	Delete(l *Letter) error
+	// Mailbox returns up to limit letters of a resident's mailbox, newest
+	// first, starting after the cursor ("" for the newest), and the
+	// cursor of the next page ("" after the last).
+	Mailbox(residentID string, after string, limit int) ([]MailboxEntry, string, error)
+	// MailboxAll calls fn for each letter of a resident's mailbox, oldest
+	// first; fn must not change the mailbox.
+	MailboxAll(residentID string, fn func(MailboxEntry) error) error
+	// All calls fn for every letter in the order of their ids.
+	All(fn func(*Letter) error) error
+}
+
+// MailboxEntry is one line of a resident's mailbox index.
+type MailboxEntry struct {
+	LetterID    string
+	DeliveredAt time.Time
+}
+
+// Documents are the sealed contents of letters' documents, as blobs
+// written ahead of the transaction (Blobs.Write) and attached in it.
+type Documents interface {
+	// Put attaches a new letter's sealed documents, in their order.
+	Put(letterID string, blobs []Blob) error
+	// Open returns a document's sealed content. It may be read after
+	// the transaction ends.
+	Open(letterID string, index int) (io.ReadCloser, error)
+	// Has reports whether a document's content is stored.
+	Has(letterID string, index int) (bool, error)
+	// Delete deletes a letter's n documents. An engine that keeps blobs
+	// outside the transaction deletes them once it has committed.
+	Delete(letterID string, n int) error
+	// Letters calls fn with the id of every letter that has documents.
+	Letters(fn func(letterID string) error) error
+}
+
+// Blobs keep sealed document content, written before the transaction that
+// refers to it commits. A blob written but never attached (the delivery
+// was refused, or the process died before the commit) is discarded by the
+// caller, or swept by the engine later.
+type Blobs interface {
+	// Write stores content under a new key made from the letter id and
+	// the document's index.
+	Write(ctx context.Context, letterID string, index int, content io.Reader) (Blob, error)
+	// Discard deletes blobs that no committed transaction attached.
+	Discard(ctx context.Context, blobs []Blob)
+}
+
+// Blob is content written by Blobs.Write.
+type Blob interface {
+	Key() string
+	Size() int64
+}
+
+// Sessions are the residents' sessions, with their index by resident.
+type Sessions interface {
+	Get(id []byte) (*Session, error)
+	Put(id []byte, s *Session) error
+	Delete(id []byte) error
+	// OfResident returns the ids of a resident's sessions.
+	OfResident(residentID string) ([][]byte, error)
+	// All calls fn for every session that decodes (one that does not
+	// opens nothing, and Check reports it); fn must not change sessions.
+	All(fn func(id []byte, s *Session) error) error
+}
+
+// Outbox holds the notifications to send, with their index of pending
+// notifications by next attempt.
+type Outbox interface {
+	// Add assigns n.Seq and stores a new notification.
+	Add(n *Notification) error
+	Get(residentID string, seq uint64) (*Notification, error)
+	// Put replaces a notification (its state and next attempt may have
+	// changed: the due index follows).
+	Put(n *Notification) error
+	Delete(n *Notification) error
+	// Due calls fn for the pending notifications whose next attempt is
+	// at or before now, the earliest first, until fn returns false.
+	Due(now time.Time, fn func(*Notification) bool) error
+	// OfResident returns every notification of a resident.
+	OfResident(residentID string) ([]*Notification, error)
+	// All calls fn for every notification, by resident and sequence,
+	// until fn returns false.
+	All(fn func(*Notification) bool) error
+}
+
+// Audit is the audit log.
+type Audit interface {
+	// Append assigns e.Seq (1, 2, …) and stores the entry.
+	Append(e *AuditEntry) error
+	// All calls fn for every entry in order.
+	All(fn func(*AuditEntry) error) error
+}
+
+// Terms are the published versions of the terms of use, each resident's
+// acceptance, and the markers of the notices delivered.
+type Terms interface {
+	Get(version int) (*TermsVersion, error)
+	Put(t *TermsVersion) error
+	// All returns every version, oldest first.
+	All() ([]*TermsVersion, error)
+	Acceptance(residentID string) (*TermsAcceptance, error)
+	PutAcceptance(residentID string, a *TermsAcceptance) error
+	DeleteAcceptance(residentID string) error
+	// Notice returns the letter id of a version's notice to a resident.
+	Notice(version int, residentID string) (string, error)
+	PutNotice(version int, residentID, letterID string) error
+	// DeleteNotices deletes a resident's notice markers of every version.
+	DeleteNotices(residentID string) error
+	// Notices calls fn for every notice marker.
+	Notices(fn func(version int, residentID, letterID string) error) error
+}
+
+// Retention holds what the retention rules recorded per resident.
+type Retention interface {
+	// Get returns a resident's record; none is the zero record.
+	Get(residentID string) (*RetentionRecord, error)
+	// Put stores it; the zero record deletes it.
+	Put(residentID string, r *RetentionRecord) error
+}
+
+// Preferences hold each resident's preferences.
+type Preferences interface {
+	// Get returns a resident's preferences; none is the zero record.
+	Get(residentID string) (*PreferencesRecord, error)
+	Put(residentID string, p *PreferencesRecord) error
+	Delete(residentID string) error
+	// All calls fn for every resident that has preferences.
+	All(fn func(residentID string) error) error
+}
+
+// JobRuns hold the record of each job's last run.
+type JobRuns interface {
+	Put(r *JobRun) error
+	All() ([]*JobRun, error)
+}
