@@ -336,4 +336,3 @@ func (s *Store) RevokeCertificate(fingerprint string) (Sender, error) {
 	}
 	return out, nil
 }
-

@@ -16,9 +16,9 @@ import (
 // (put), deletes them (remove), and checks them (check), so the three can
 // never disagree.
 type table[R any] struct {
-	name    string // for errors: "letter", "resident", …
-	bucket  []byte
-	key     func(r *R) []byte // where a record is stored
+	name   string // for errors: "letter", "resident", …
+	bucket []byte
+	key    func(r *R) []byte // where a record is stored
 	// setKey, for a record that does not hold its own key, sets it from
 	// the key it was read from.
 	setKey  func(r *R, k []byte)

@@ -54,7 +54,9 @@ func (t metaTx) Put(key string, value []byte) error {
 
 type residentsTx tx
 
-func (t residentsTx) Get(id string) (*storage.Resident, error) { return residents.get(t.tx, []byte(id)) }
+func (t residentsTx) Get(id string) (*storage.Resident, error) {
+	return residents.get(t.tx, []byte(id))
+}
 
 func (t residentsTx) ByNationalID(number string) (*storage.Resident, error) {
 	id := t.tx.Bucket(bucketResidentsByNID).Get([]byte(number))
