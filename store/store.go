@@ -116,6 +116,9 @@ type Store struct {
 	// hookLoginChecked, for tests, runs in Login between the password
 	// check and the transaction that writes the session.
 	hookLoginChecked func()
+	// hookNoticeDelivered, for tests, runs in DeliverTermsNotice between
+	// the delivery and the transaction that writes its marker.
+	hookNoticeDelivered func()
 }
 
 // Open opens (creating if needed) the database of the embedded engine at

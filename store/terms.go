@@ -355,6 +355,9 @@ func (s *Store) DeliverTermsNotice(senderID string, version int, residentID stri
 	case err != nil:
 		return false, fmt.Errorf("deliver terms notice %d to resident %s: %w", version, residentID, err)
 	}
+	if s.hookNoticeDelivered != nil {
+		s.hookNoticeDelivered()
+	}
 	err = s.update(func(tx storage.Tx) error {
 		// The resident was checked in another transaction: write the
 		// marker only while the account is still active. A marker for an
