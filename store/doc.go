@@ -1,8 +1,9 @@
-// Package store owns Postkasse's domain and its persistence: residents,
-// senders and their certificates, letters and their documents, read state,
-// sessions and the audit log, in one bbolt file (DATA/postkasse.db). Every
-// exported operation is one bbolt transaction that keeps the invariants
-// below; handlers and jobs parse, call the store and respond.
+// Package store owns Postkasse's domain: residents, senders and their
+// certificates, letters and their documents, read state, sessions, terms
+// of use, retention, notifications and the audit log, and every rule
+// about them. Every exported operation is one transaction of the storage
+// engine below (see "Storage") that keeps the invariants below; handlers
+// and jobs parse, call the store and respond.
 //
 // # Invariants
 //
@@ -18,7 +19,8 @@
 //     resident activates the mailbox (Activate). A pending mailbox takes
 //     no letters, so none is ever sealed to a key from anywhere else.
 //   - A letter is acknowledged (Deliver returns) only after the transaction
-//     that wrote it has committed, which bbolt fsyncs. Concurrent deliveries
+//     that wrote it has committed durably (bbolt fsyncs; PostgreSQL's
+//     commit is durable). Concurrent deliveries
 //     are committed together (group commit) by one goroutine, so they share
 //     the fsync; a delivery that is refused writes nothing, and a failed
 //     batch is retried letter by letter. A letter's DeliveredAt, which its
@@ -39,56 +41,17 @@
 //     with the time and reason) and the audit entries, so lookups say "not
 //     digital" and the number cannot be enrolled again onto the old data.
 //
-// # Buckets
+// # Storage
 //
-// All ids are 128-bit numbers in lowercase hex (32 bytes), random except
-// that a letter id starts with 48 bits of its delivery time in Unix
-// milliseconds, so letters' keys mostly grow (see newLetterID). Times are
-// UTC. Records are JSON. Numbers in keys are big-endian, so keys sort in
-// numeric order.
-//
-//	meta               "schema" → uint32 schema version
-//	                   "signing-seed" → Ed25519 seed of the appliance's receipt key (32 bytes)
-//	                   "created" → RFC 3339 time the database was made
-//	residents          residentID → residentRecord: national id, name, status, public key,
-//	                   password wrapping and recovery wrapping of the private key, times;
-//	                   while pending (no keys yet): SHA-256 of the activation code, its expiry
-//	residents-by-nid   national id digits → residentID
-//	senders            senderID → senderRecord: name, organisation number, kind, revoked,
-//	                   bound certificates (fingerprint, serial, expiry, revoked)
-//	sender-certs       SHA-256 of a certificate's DER, hex → senderID
-//	letters            letterID → letterRecord: resident, sender, senderReference, type,
-//	                   due date, times, size, content hash, sealed data key, sealed subject,
-//	                   body and file names, content types and sizes, signed receipt
-//	documents          letterID → sub-bucket: uint16 index → sealed document content (crypto's
-//	                   chunked format), one sub-bucket per letter (since schema 4; before,
-//	                   letterID | uint16 index → sealed content, which is still read)
-//	mailbox            residentID | 0x00 | uint64 deliveredAt (Unix ns) | letterID → empty;
-//	                   a resident's letters in delivery order
-//	references         senderID | 0x00 | senderReference → letterID (idempotency)
-//	sender-letters     senderID | 0x00 | letterID → empty (since schema 2)
-//	sessions           sessionID (16 bytes) → sessionRecord: resident, session wrapping of the
-//	                   private key, created, last seen, expires
-//	audit              uint64 sequence → AuditEntry JSON
-//
-// Since schema 3 (scheduled work; see terms.go, retention.go, outbox.go):
-//
-//	terms              uint32 version → termsRecord: full text, published, effective, when
-//	                   the notice had reached every active mailbox
-//	terms-accepted     residentID → termsAcceptance: highest version accepted, when
-//	terms-notices      uint32 version | residentID → letterID of the notice letter (the marker
-//	                   that makes the notice once-only)
-//	retention          residentID → retentionRecord: inactivity warnings given and for which
-//	                   last login, date of death, and for a deleted account the tombstone
-//	                   (when, why)
-//	preferences        residentID → preferencesRecord: e-mail address, phone number, which
-//	                   channels are on
-//	outbox             residentID | uint64 sequence → outboxRecord: one notification on one
-//	                   channel (address, kind, sender name unless sensitive, letter type,
-//	                   times, state, attempts, last error); never a subject or content
-//	outbox-due         uint64 next attempt (Unix ns) | residentID | uint64 sequence → empty;
-//	                   only pending notifications, in the order they are due
-//	job-runs           job name → JobRun: last start, end, outcome, items, error
+// The domain runs on a storage engine through the seam of package
+// storage: a transaction gives one typed accessor per kind of record, and
+// each accessor keeps that record's indexes. The embedded engine
+// (store/embedded, the default) keeps everything in one bbolt file and
+// documents its buckets and keys; the cluster engine keeps records in
+// PostgreSQL and sealed documents in object storage. Open opens the
+// embedded engine; New runs the domain on any engine. The appliance's
+// receipt key is the meta value "signing-seed", made by New the first
+// time.
 //
 // # What stays in clear
 //
@@ -100,8 +63,7 @@
 //
 // # Schema versions
 //
-// The meta bucket's "schema" says which version the file has. Open applies
-// the missing steps of the upgrade record in schema.go in order, each in
-// one transaction with its new version number. A newer file than the code
-// knows is refused.
+// Each engine keeps its own schema version and upgrade record (the
+// embedded engine's in store/embedded/schema.go), applied when it opens; a
+// newer database than the code knows is refused.
 package store

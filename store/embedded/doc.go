@@ -1,0 +1,75 @@
+// Package embedded is Postkasse's embedded storage engine: every record
+// and every sealed document in one bbolt file (DATA/postkasse.db), for one
+// machine. It implements the seam of package storage; the domain's rules
+// are package store's.
+//
+// Each kind of record is a table (table.go): a bucket of records and the
+// description of its indexes, from which putting a record writes its index
+// entries, deleting it deletes them, and Check verifies them, so the three
+// cannot disagree (tables.go has every description). Update transactions
+// are bbolt's, one writer at a time, fsynced at commit; documents are
+// written in the same transaction as their letter (Blobs holds them in
+// memory until then).
+//
+// # Buckets
+//
+// All ids are 128-bit numbers in lowercase hex (32 bytes), random except
+// that a letter id starts with 48 bits of its delivery time in Unix
+// milliseconds, so letters' keys mostly grow (store's newLetterID). Times are
+// UTC. Records are JSON. Numbers in keys are big-endian, so keys sort in
+// numeric order.
+//
+//	meta               "schema" → uint32 schema version
+//	                   "signing-seed" → Ed25519 seed of the appliance's receipt key (32 bytes)
+//	                   "created" → RFC 3339 time the database was made
+//	residents          residentID → storage.Resident: national id, name, status, public key,
+//	                   password wrapping and recovery wrapping of the private key, times;
+//	                   while pending (no keys yet): SHA-256 of the activation code, its expiry
+//	residents-by-nid   national id digits → residentID
+//	senders            senderID → storage.Sender: name, organisation number, kind, revoked,
+//	                   bound certificates (fingerprint, serial, expiry, revoked)
+//	sender-certs       SHA-256 of a certificate's DER, hex → senderID
+//	letters            letterID → storage.Letter: resident, sender, senderReference, type,
+//	                   due date, times, size, content hash, sealed data key, sealed subject,
+//	                   body and file names, content types and sizes, signed receipt
+//	documents          letterID → sub-bucket: uint16 index → sealed document content (crypto's
+//	                   chunked format), one sub-bucket per letter (since schema 4; before,
+//	                   letterID | uint16 index → sealed content, which is still read)
+//	mailbox            residentID | 0x00 | uint64 deliveredAt (Unix ns) | letterID → empty;
+//	                   a resident's letters in delivery order
+//	references         senderID | 0x00 | senderReference → letterID (idempotency)
+//	sender-letters     senderID | 0x00 | letterID → empty (since schema 2)
+//	sessions           sessionID (16 bytes) → storage.Session: resident, session wrapping of the
+//	                   private key, created, last seen, expires
+//	audit              uint64 sequence → storage.AuditEntry
+//
+// Since schema 3 (scheduled work: terms, retention, notifications):
+//
+//	terms              uint32 version → storage.TermsVersion: full text, published, effective, when
+//	                   the notice had reached every active mailbox
+//	terms-accepted     residentID → storage.TermsAcceptance: highest version accepted, when
+//	terms-notices      uint32 version | residentID → letterID of the notice letter (the marker
+//	                   that makes the notice once-only)
+//	retention          residentID → storage.RetentionRecord: inactivity warnings given and for which
+//	                   last login, date of death, and for a deleted account the tombstone
+//	                   (when, why)
+//	preferences        residentID → storage.PreferencesRecord: e-mail address, phone number,
+//	                   which channels are on, the language chosen
+//	outbox             residentID | uint64 sequence → storage.Notification: one notification on one
+//	                   channel (address, kind, sender name unless sensitive, letter type,
+//	                   times, state, attempts, last error); never a subject or content
+//	outbox-due         uint64 next attempt (Unix ns) | residentID | uint64 sequence → empty;
+//	                   only pending notifications, in the order they are due
+//	job-runs           job name → storage.JobRun: last start, end, outcome, items, error
+//
+// Since schema 5:
+//
+//	sessions-by-resident  residentID | sessionID → empty
+//
+// # Schema versions
+//
+// The meta bucket's "schema" says which version the file has. Open applies
+// the missing steps of the upgrade record in schema.go in order, each in
+// one transaction with its new version number. A newer file than the code
+// knows is refused; a read-only Open refuses an older one.
+package embedded

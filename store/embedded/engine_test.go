@@ -1,0 +1,208 @@
+package embedded_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store"
+	"github.com/postkasse/postkasse/store/embedded"
+	"github.com/postkasse/postkasse/store/storage"
+	"github.com/postkasse/postkasse/store/storage/storagetest"
+)
+
+// TestContract runs the storage contract against the embedded engine.
+func TestContract(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) storage.Engine {
+		e, err := embedded.Open(filepath.Join(t.TempDir(), "postkasse.db"), embedded.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	})
+}
+
+// TestOpensFileOfSchema4: a database written by the code before the
+// storage seam (commit dcdc4c3; testdata/schema4-generator.go.txt made
+// it) opens, is upgraded, passes every check, and its mail opens: the
+// letters, their documents, the read state, the language, the terms, the
+// pending resident's activation and the outbox are all there.
+func TestOpensFileOfSchema4(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "postkasse.db")
+	gz, err := os.Open("testdata/schema4.db.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gz.Close()
+	zr, err := gzip.NewReader(gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := embedded.Open(path, embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(eng.Upgraded(), "; "); got != "schema 5: index of sessions by resident" {
+		t.Errorf("upgrade did %q", got)
+	}
+	// The file's clock: a minute after the generator's last step.
+	now := time.Date(2026, 11, 30, 9, 1, 0, 0, time.UTC)
+	st, err := store.New(eng, store.Options{KDF: crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}, Clock: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Check(); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+	if err := st.CheckInvariants(); err != nil {
+		t.Errorf("CheckInvariants: %v", err)
+	}
+	// The session the generator left opens (its resident's sessions are
+	// now indexed), with the language the resident chose.
+	mb, err := st.OpenSession("1GiNkG_D0VzDoqzveSoXUVbf6ltn7C0KVex22rVhRvq0tC63YOApnHJwYRTwDC_g")
+	if err != nil {
+		t.Fatalf("the stored session: %v", err)
+	}
+	defer mb.Close()
+	if mb.Language() != "da" {
+		t.Errorf("language %q", mb.Language())
+	}
+	inbox, err := mb.Inbox()
+	if err != nil || len(inbox) != 2 {
+		t.Fatalf("inbox: %+v, %v", inbox, err)
+	}
+	subjects := map[string]bool{}
+	read := 0
+	for _, l := range inbox {
+		subjects[l.Subject] = true
+		if !l.Unread() {
+			read++
+		}
+	}
+	if !subjects["Afgørelse om boligstøtte"] || !subjects["Faktura"] || read != 1 {
+		t.Errorf("inbox subjects %v, %d read", subjects, read)
+	}
+	for _, l := range inbox {
+		if l.Subject != "Afgørelse om boligstøtte" {
+			continue
+		}
+		doc, err := mb.Document(l.ID, 1)
+		if err != nil || string(doc.Content) != "Bilag 1" {
+			t.Errorf("document: %q, %v", doc.Content, err)
+		}
+	}
+	// Bo signs in with his password; Carl is still pending.
+	if _, err := st.Login("0202900124", "correct horse battery staple"); err != nil {
+		t.Errorf("Login: %v", err)
+	}
+	carl, err := st.ResidentByNationalID(store.NationalID{Country: "DK", Number: "0303900125"})
+	if err != nil || carl.Status != store.ResidentPending {
+		t.Errorf("Carl: %+v, %v", carl, err)
+	}
+	if terms, err := st.AllTerms(); err != nil || len(terms) != 1 {
+		t.Errorf("terms: %+v, %v", terms, err)
+	}
+	// One e-mail for each of Anna's letters.
+	if due, err := st.Notifications("", 10); err != nil || len(due) != 2 {
+		t.Errorf("outbox: %+v, %v", due, err)
+	}
+	if runs, err := st.JobRuns(); err != nil || len(runs) != 1 {
+		t.Errorf("job runs: %+v, %v", runs, err)
+	}
+}
+
+// TestCheckFindsIndexFaults: every way an index entry can disagree with
+// its record is reported by Check, from the same description that writes
+// the entries: an entry missing, an entry with another value, an entry of
+// no record, and a record stored under another record's key.
+func TestCheckFindsIndexFaults(t *testing.T) {
+	tests := []struct {
+		name   string
+		damage func(tx *bolt.Tx) error
+		want   string
+	}{
+		{"missing mailbox entry", func(tx *bolt.Tx) error {
+			c := tx.Bucket([]byte("mailbox")).Cursor()
+			k, _ := c.First()
+			return tx.Bucket([]byte("mailbox")).Delete(k)
+		}, "no entry"},
+		{"reference to another letter", func(tx *bolt.Tx) error {
+			c := tx.Bucket([]byte("references")).Cursor()
+			k, _ := c.First()
+			return tx.Bucket([]byte("references")).Put(k, []byte("ffffffffffffffffffffffffffffffff"))
+		}, "belongs to no letter"},
+		{"stray national id", func(tx *bolt.Tx) error {
+			return tx.Bucket([]byte("residents-by-nid")).Put([]byte("0909909999"), []byte("eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"))
+		}, "belongs to no resident"},
+		{"stray due notification", func(tx *bolt.Tx) error {
+			return tx.Bucket([]byte("outbox-due")).Put(bytes.Repeat([]byte{1}, 48), nil)
+		}, "belongs to no notification"},
+		{"resident under another key", func(tx *bolt.Tx) error {
+			b := tx.Bucket([]byte("residents"))
+			_, v := b.Cursor().First()
+			return b.Put([]byte("dddddddddddddddddddddddddddddddd"), bytes.Clone(v))
+		}, "the record stored there is"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "postkasse.db")
+			st, err := store.Open(path, store.Options{KDF: crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			nid, _ := store.ParseNationalID("0101900123")
+			if _, _, err := st.AddResident(nid, "Anna", "correct horse battery staple"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.SetNotificationPreferences(mustResident(t, st, nid), store.NotificationPreferences{Email: "a@example.dk", EmailOn: true}); err != nil {
+				t.Fatal(err)
+			}
+			snd, err := st.AddSender("Aarhus Kommune", "55133018", store.SenderPublic)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.Deliver(snd.ID, store.Delivery{Recipient: nid, Subject: "s", SenderReference: "r",
+				Documents: []store.DocumentInput{{Name: "a.txt", ContentType: "text/plain", Content: []byte("x")}}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Check(); err != nil {
+				t.Fatalf("Check before the damage: %v", err)
+			}
+			eng := st.Engine().(*embedded.Engine)
+			if err := eng.DB().Update(tt.damage); err != nil {
+				t.Fatal(err)
+			}
+			err = eng.Check(context.Background())
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Check = %v, want an error with %q", err, tt.want)
+			}
+			st.Close()
+		})
+	}
+}
+
+func mustResident(t *testing.T, st *store.Store, nid store.NationalID) string {
+	t.Helper()
+	r, err := st.ResidentByNationalID(nid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.ID
+}
