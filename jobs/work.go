@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -67,28 +66,14 @@ func (s *Scheduler) runTerms(ctx context.Context, r *runState) error {
 	return errors.Join(errs...)
 }
 
-var senderIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
-
-// municipality returns the public sender that delivers terms notices.
+// municipality returns the public sender that delivers terms notices
+// (store.Store.Municipality has the rule).
 func (s *Scheduler) municipality() (store.Sender, error) {
-	m := strings.TrimSpace(s.cfg.Municipality)
-	if m == "" {
+	snd, err := s.st.Municipality(s.cfg.Municipality)
+	if errors.Is(err, store.ErrNoMunicipality) && strings.TrimSpace(s.cfg.Municipality) == "" {
 		return store.Sender{}, errors.New("no municipality sender configured: set the organisation number of the municipality's public sender ([jobs] municipality) so that notices of new terms can be delivered")
 	}
-	var snd store.Sender
-	var err error
-	if senderIDPattern.MatchString(m) {
-		snd, err = s.st.Sender(m)
-	} else {
-		snd, err = s.st.SenderByOrgNumber(m)
-	}
-	if err != nil {
-		return store.Sender{}, fmt.Errorf("municipality sender %q: %w", m, err)
-	}
-	if snd.Revoked || snd.Kind != store.SenderPublic {
-		return store.Sender{}, fmt.Errorf("municipality sender %q (%s) must be an active public sender", m, snd.Name)
-	}
-	return snd, nil
+	return snd, err
 }
 
 // runRetention applies the retention rules to every resident for whom

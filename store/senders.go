@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/postkasse/postkasse/store/storage"
@@ -53,19 +54,31 @@ func checkOrgNumber(org string) error {
 	return nil
 }
 
+// CheckSender checks a new sender's name, organisation number and kind
+// as AddSender does, and returns the name as it will be stored (white
+// space folded): the operator issues the sender's certificate with that
+// name before registering it.
+func CheckSender(name, org string, kind SenderKind) (string, error) {
+	name = normaliseSpaces(name)
+	if name == "" || len(name) > 200 || !utf8.ValidString(name) {
+		return "", invalid("name", "between 1 and 200 bytes of text")
+	}
+	if err := checkOrgNumber(org); err != nil {
+		return "", err
+	}
+	if _, err := ParseSenderKind(string(kind)); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
 // AddSender registers a sender and binds the given client certificates
 // to it, in one transaction: a sender is never stored without the
 // certificates it was registered with. An organisation number that an
 // active sender has is ErrExists; so is a certificate bound already.
 func (s *Store) AddSender(name, org string, kind SenderKind, certs ...*x509.Certificate) (Sender, error) {
-	name = normaliseSpaces(name)
-	if name == "" || len(name) > 200 || !utf8.ValidString(name) {
-		return Sender{}, invalid("name", "between 1 and 200 bytes of text")
-	}
-	if err := checkOrgNumber(org); err != nil {
-		return Sender{}, err
-	}
-	if _, err := ParseSenderKind(string(kind)); err != nil {
+	name, err := CheckSender(name, org, kind)
+	if err != nil {
 		return Sender{}, err
 	}
 	id, err := s.newID()
@@ -256,6 +269,25 @@ func (s *Store) SenderByRef(ref string) (Sender, error) {
 		return s.Sender(ref)
 	}
 	return s.SenderByOrgNumber(ref)
+}
+
+// Municipality returns the sender that delivers the appliance's own
+// letters to every mailbox (the notices of new terms of use): the sender
+// ref names (SenderByRef), which must be active and public, as the terms
+// of use are the municipality's. It is the one place that rule lives.
+func (s *Store) Municipality(ref string) (Sender, error) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return Sender{}, fmt.Errorf("no municipality sender configured: %w", ErrNoMunicipality)
+	}
+	snd, err := s.SenderByRef(ref)
+	if err != nil {
+		return Sender{}, fmt.Errorf("municipality sender %q: %w", ref, err)
+	}
+	if snd.Revoked || snd.Kind != SenderPublic {
+		return Sender{}, fmt.Errorf("municipality sender %q (%s) must be an active public sender: %w", ref, snd.Name, ErrNoMunicipality)
+	}
+	return snd, nil
 }
 
 // Senders returns all senders.

@@ -57,6 +57,9 @@ var (
 	// ErrTermsOutdated: the resident accepted a version of the terms that
 	// is not the one in force (any more).
 	ErrTermsOutdated = errors.New("not the terms of use in force")
+	// ErrNoMunicipality: no active public sender is configured to deliver
+	// the appliance's own letters (Municipality).
+	ErrNoMunicipality = errors.New("the municipality must be an active public sender")
 )
 
 // InvalidError is a request that breaks a rule about one field. Field names

@@ -178,11 +178,17 @@ func (o *Operator) rand() io.Reader {
 	return cryptorand.Reader
 }
 
-// AddSender registers a sender, issues its client certificate and binds
-// it. If issuing or binding fails, the new sender is revoked again, so no
-// half-registered sender stays active.
+// AddSender registers a sender with its first client certificate, which
+// it issues with the sender's name and organisation number: the store
+// registers both in one transaction, so no sender is ever stored without
+// its certificate. A refused registration leaves only an issued
+// certificate that is bound to nothing.
 func (o *Operator) AddSender(_ context.Context, req SenderRequest) (NewSender, error) {
 	kind, err := store.ParseSenderKind(req.Kind)
+	if err != nil {
+		return NewSender{}, err
+	}
+	name, err := store.CheckSender(req.Name, req.OrgNumber, kind)
 	if err != nil {
 		return NewSender{}, err
 	}
@@ -193,21 +199,11 @@ func (o *Operator) AddSender(_ context.Context, req SenderRequest) (NewSender, e
 	if validity <= 0 {
 		return NewSender{}, errors.New("add sender: no certificate validity")
 	}
-	sender, err := o.Store.AddSender(req.Name, req.OrgNumber, kind)
+	certPEM, keyPEM, cert, err := o.CA.IssueClient(o.rand(), name, req.OrgNumber, o.now(), validity)
 	if err != nil {
-		return NewSender{}, err
+		return NewSender{}, fmt.Errorf("add sender %q: %w", name, err)
 	}
-	certPEM, keyPEM, cert, err := o.CA.IssueClient(o.rand(), sender.Name, sender.OrgNumber, o.now(), validity)
-	if err == nil {
-		err = o.Store.BindCertificate(sender.ID, cert)
-	}
-	if err != nil {
-		if rerr := o.Store.RevokeSender(sender.ID); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("revoke the half-registered sender %s: %w", sender.ID, rerr))
-		}
-		return NewSender{}, fmt.Errorf("add sender %q: %w", sender.Name, err)
-	}
-	sender, err = o.Store.Sender(sender.ID)
+	sender, err := o.Store.AddSender(name, req.OrgNumber, kind, cert)
 	if err != nil {
 		return NewSender{}, err
 	}
@@ -261,7 +257,7 @@ func (o *Operator) RevokeSender(ctx context.Context, req RevokeRequest) (SenderI
 }
 
 // senderID returns the id of the sender ref names; by organisation
-// number only an active sender is found.
+// number only an active sender is found (store.Store.SenderByOrgNumber).
 func (o *Operator) senderID(ref SenderRef) (string, error) {
 	if (ref.ID == "") == (ref.OrgNumber == "") {
 		return "", fmt.Errorf("%w: name exactly one of a sender id and an organisation number", ErrBadRequest)
@@ -269,16 +265,11 @@ func (o *Operator) senderID(ref SenderRef) (string, error) {
 	if ref.ID != "" {
 		return ref.ID, nil
 	}
-	senders, err := o.Store.Senders()
+	s, err := o.Store.SenderByOrgNumber(ref.OrgNumber)
 	if err != nil {
 		return "", err
 	}
-	for _, s := range senders {
-		if s.OrgNumber == ref.OrgNumber && !s.Revoked {
-			return s.ID, nil
-		}
-	}
-	return "", fmt.Errorf("active sender with organisation number %s: %w", ref.OrgNumber, store.ErrNotFound)
+	return s.ID, nil
 }
 
 // IssueCertificate issues another client certificate for an active sender
