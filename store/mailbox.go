@@ -19,6 +19,21 @@ type Mailbox struct {
 	key       *crypto.PrivateKey
 	sessionID string
 	language  string // the owner's chosen language, "" when none
+	// termsPending: terms of use are in force that the owner has not
+	// accepted (as of OpenSession); the mailbox opens no mail until
+	// AcceptTerms (gate).
+	termsPending bool
+}
+
+// gate is ErrTermsNotAccepted while the owner has terms of use to
+// accept: every operation that shows or changes the mailbox asks it
+// first. The terms, accepting them, the language and deleting the
+// mailbox pass.
+func (m *Mailbox) gate() error {
+	if m.termsPending {
+		return ErrTermsNotAccepted
+	}
+	return nil
 }
 
 // Resident returns the mailbox's owner.
@@ -67,6 +82,9 @@ func (m *Mailbox) summary(tx storage.Tx, rec *letterRecord, dk *crypto.DataKey, 
 // be opened is listed with its Error set (and logged) rather than failing
 // the inbox: one damaged record must not hide every other letter.
 func (m *Mailbox) Inbox() ([]LetterSummary, error) {
+	if err := m.gate(); err != nil {
+		return nil, err
+	}
 	var out []LetterSummary
 	err := m.s.view(func(tx storage.Tx) error {
 		senders := map[string]*senderRecord{}
@@ -106,6 +124,9 @@ func (m *Mailbox) inboxLine(tx storage.Tx, letterID string, senders map[string]*
 // Letter opens a letter of this mailbox and marks it read at the first
 // opening. Another resident's letter is ErrNotFound.
 func (m *Mailbox) Letter(id string) (Letter, error) {
+	if err := m.gate(); err != nil {
+		return Letter{}, err
+	}
 	var out Letter
 	err := m.s.view(func(tx storage.Tx) error {
 		rec, dk, err := m.open(tx, id)
@@ -166,6 +187,9 @@ func (m *Mailbox) markRead(id string) (readAt time.Time, err error) {
 
 // Document opens one document of a letter of this mailbox.
 func (m *Mailbox) Document(letterID string, index int) (Document, error) {
+	if err := m.gate(); err != nil {
+		return Document{}, err
+	}
 	var out Document
 	err := m.s.view(func(tx storage.Tx) error {
 		rec, dk, err := m.open(tx, letterID)

@@ -106,6 +106,9 @@ func validE164(s string) bool {
 // NotificationPreferences returns the mailbox owner's preferences (none
 // chosen: all off).
 func (m *Mailbox) NotificationPreferences() (NotificationPreferences, error) {
+	if err := m.gate(); err != nil {
+		return NotificationPreferences{}, err
+	}
 	return m.s.NotificationPreferences(m.resident.ID)
 }
 
@@ -113,6 +116,9 @@ func (m *Mailbox) NotificationPreferences() (NotificationPreferences, error) {
 // returns them as stored. Invalid addresses are an *InvalidError with the
 // field "email" or "phone".
 func (m *Mailbox) SetNotificationPreferences(p NotificationPreferences) (NotificationPreferences, error) {
+	if err := m.gate(); err != nil {
+		return NotificationPreferences{}, err
+	}
 	return m.s.setPreferences(m.resident.ID, p, "resident:"+m.resident.ID)
 }
 

@@ -171,6 +171,7 @@ func (s *Store) OpenSession(token string) (*Mailbox, error) {
 	var sess *sessionRecord
 	var resident *residentRecord
 	var prefs *preferencesRecord
+	var termsPending bool
 	err = s.view(func(tx storage.Tx) error {
 		var err error
 		if sess, err = tx.Sessions().Get(id); err != nil {
@@ -179,7 +180,10 @@ func (s *Store) OpenSession(token string) (*Mailbox, error) {
 		if resident, err = getResident(tx, sess.ResidentID); err != nil {
 			return err
 		}
-		prefs, err = tx.Preferences().Get(sess.ResidentID)
+		if prefs, err = tx.Preferences().Get(sess.ResidentID); err != nil {
+			return err
+		}
+		_, termsPending, err = pendingTerms(tx, sess.ResidentID, now)
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -212,7 +216,8 @@ func (s *Store) OpenSession(token string) (*Mailbox, error) {
 			return nil, err
 		}
 	}
-	return &Mailbox{s: s, resident: residentOf(resident), key: priv, sessionID: string(id), language: prefs.Language}, nil
+	return &Mailbox{s: s, resident: residentOf(resident), key: priv, sessionID: string(id),
+		language: prefs.Language, termsPending: termsPending}, nil
 }
 
 // Logout ends a session: its wrapped key is deleted, so the cookie opens

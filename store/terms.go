@@ -163,22 +163,30 @@ func (s *Store) CurrentTerms() (Terms, error) {
 func (m *Mailbox) PendingTerms() (terms Terms, ok bool, err error) {
 	now := m.s.now()
 	err = m.s.view(func(tx storage.Tx) error {
-		cur, err := currentTerms(tx, now)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		acc, err := getAcceptance(tx, m.resident.ID)
-		if err != nil {
-			return err
-		}
-		if acc.Version < cur.Version {
-			terms, ok = termsOf(cur), true
-		}
-		return nil
+		var err error
+		terms, ok, err = pendingTerms(tx, m.resident.ID, now)
+		return err
 	})
 	return terms, ok, err
+}
+
+// pendingTerms returns the terms in force at now when the resident has
+// not accepted them (nor a later version).
+func pendingTerms(tx storage.Tx, residentID string, now time.Time) (Terms, bool, error) {
+	cur, err := currentTerms(tx, now)
+	if errors.Is(err, ErrNotFound) {
+		return Terms{}, false, nil
+	} else if err != nil {
+		return Terms{}, false, err
+	}
+	acc, err := getAcceptance(tx, residentID)
+	if err != nil {
+		return Terms{}, false, err
+	}
+	if acc.Version < cur.Version {
+		return termsOf(cur), true, nil
+	}
+	return Terms{}, false, nil
 }
 
 func getAcceptance(tx storage.Tx, residentID string) (termsAcceptance, error) {
@@ -195,7 +203,7 @@ func getAcceptance(tx storage.Tx, residentID string) (termsAcceptance, error) {
 // UI shows the current one. Accepting again is no error.
 func (m *Mailbox) AcceptTerms(version int) error {
 	now := m.s.now()
-	return m.s.update(func(tx storage.Tx) error {
+	err := m.s.update(func(tx storage.Tx) error {
 		cur, err := currentTerms(tx, now)
 		if errors.Is(err, ErrNotFound) || (err == nil && cur.Version != version) {
 			return fmt.Errorf("terms version %d: %w", version, ErrTermsOutdated)
@@ -215,6 +223,10 @@ func (m *Mailbox) AcceptTerms(version int) error {
 		}
 		return m.s.appendAudit(tx, now, "resident:"+m.resident.ID, "accept-terms", fmt.Sprintf("terms:%d", version))
 	})
+	if err == nil {
+		m.termsPending = false
+	}
+	return err
 }
 
 // TermsAccepted returns the highest version a resident accepted and when

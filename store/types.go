@@ -57,6 +57,10 @@ var (
 	// ErrTermsOutdated: the resident accepted a version of the terms that
 	// is not the one in force (any more).
 	ErrTermsOutdated = errors.New("not the terms of use in force")
+	// ErrTermsNotAccepted: terms of use are in force that the mailbox's
+	// owner has not accepted; until they do, the mailbox opens nothing
+	// but the terms (Mailbox.PendingTerms, AcceptTerms) and deleting it.
+	ErrTermsNotAccepted = errors.New("the terms of use in force are not accepted")
 	// ErrNoMunicipality: no active public sender is configured to deliver
 	// the appliance's own letters (Municipality).
 	ErrNoMunicipality = errors.New("the municipality must be an active public sender")
