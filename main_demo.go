@@ -96,8 +96,16 @@ func runDemo(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The demo's configuration is the defaults, with the demo
+	// municipality delivering the notices of new terms.
+	jobsCfg := defaultConfig()
+	jobsCfg.Jobs.Municipality = demoSenders[0].org
+	policy, err := jobsCfg.retention()
+	if err != nil {
+		return err
+	}
 	clock := &seedClock{}
-	st, err := store.Open(filepath.Join(dir, "postkasse.db"), store.Options{Clock: clock.Now, Logger: log})
+	st, err := store.Open(filepath.Join(dir, "postkasse.db"), store.Options{Clock: clock.Now, Logger: log, Retention: policy})
 	if err != nil {
 		return err
 	}
@@ -108,19 +116,11 @@ func runDemo(args []string, stdout io.Writer) error {
 		return err
 	}
 
-	// The demo's configuration is the defaults, with the demo
-	// municipality delivering the notices of new terms.
-	jobsCfg := defaultConfig()
-	jobsCfg.Jobs.Municipality = demoSenders[0].org
-	policy, err := jobsCfg.retention()
-	if err != nil {
-		return err
-	}
 	loc, err := time.LoadLocation(jobsCfg.Jobs.TimeZone)
 	if err != nil {
 		return err
 	}
-	ui, err := httpui.New(httpui.Config{Store: st, Logger: log, Retention: policy, Location: loc})
+	ui, err := httpui.New(httpui.Config{Store: st, Logger: log, Location: loc})
 	if err != nil {
 		return err
 	}

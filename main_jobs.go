@@ -100,16 +100,12 @@ func jobsConfig(c *Config, dir string, st *store.Store, clock func() time.Time, 
 	if err != nil {
 		return jobs.Config{}, fmt.Errorf("jobs.time_zone: %w", err)
 	}
-	policy, err := c.retention()
-	if err != nil {
-		return jobs.Config{}, err
-	}
 	hours, err := jobs.ParseSMSHours(c.SMS.Hours)
 	if err != nil {
 		return jobs.Config{}, fmt.Errorf("sms.hours: %w", err)
 	}
 	jc := jobs.Config{
-		Store: st, Clock: clock, Logger: log, Location: loc, Retention: policy,
+		Store: st, Clock: clock, Logger: log, Location: loc,
 		Municipality: c.Jobs.Municipality, BaseURL: baseURL, SMSHours: hours,
 		Schedules: jobs.Schedules{
 			Terms: c.Jobs.TermsSchedule, Retention: c.Jobs.RetentionSchedule, Notifications: c.Jobs.NotificationsSchedule,

@@ -145,10 +145,6 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}()
 
-	policy, err := cfg.retention()
-	if err != nil {
-		return err
-	}
 	loc, err := time.LoadLocation(cfg.Jobs.TimeZone)
 	if err != nil {
 		return fmt.Errorf("jobs.time_zone: %w", err)
@@ -156,8 +152,7 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	ui, err := httpui.New(httpui.Config{
 		Store:     st,
 		Logger:    log,
-		Location:  loc,
-		Retention: policy, // the jobs apply the same (jobsConfig)
+		Location: loc,
 		Throttle: httpui.ThrottleConfig{
 			AccountFailures: cfg.Login.AccountFailures,
 			AddressFailures: cfg.Login.AddressFailures,
@@ -278,7 +273,12 @@ func openStore(dir string, cfg *Config, timeout time.Duration, log *slog.Logger)
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("database: %w (was %s made with `postkasse init`?)", err, dir)
 	}
+	policy, err := cfg.retention()
+	if err != nil {
+		return nil, err
+	}
 	return store.Open(path, store.Options{
+		Retention:       policy,
 		Timeout:         timeout,
 		Logger:          log,
 		SessionIdle:     cfg.Sessions.Idle,

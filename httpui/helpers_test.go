@@ -63,6 +63,7 @@ type envOptions struct {
 	apiRate    float64
 	apiBurst   int
 	storeClock func() time.Time // the store's clock (sessions); nil = real time
+	retention  store.RetentionPolicy
 	// maxPasswordChecks is Config.MaxPasswordChecks.
 	maxPasswordChecks int
 	// adjust, when set, changes the server's unexported settings before
@@ -105,9 +106,10 @@ func (b *syncBuffer) String() string {
 func newEnv(t *testing.T, opts envOptions) *testEnv {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "postkasse.db"), store.Options{
-		KDF:    crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1},
-		Limits: opts.limits,
-		Clock:  opts.storeClock,
+		KDF:       crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1},
+		Limits:    opts.limits,
+		Clock:     opts.storeClock,
+		Retention: opts.retention,
 	})
 	if err != nil {
 		t.Fatal(err)

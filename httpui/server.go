@@ -28,10 +28,6 @@ type Config struct {
 	// bucket gets 429 TOO_MANY_REQUESTS with Retry-After.
 	APIRate  float64
 	APIBurst int
-	// Retention is the retention policy the jobs apply (main passes the
-	// same value to both); the settings page tells the resident its
-	// inactivity rule. Zero fields are the defaults of the terms of use.
-	Retention store.RetentionPolicy
 	// MaxPasswordChecks bounds the password checks (logins, and the
 	// password that confirms deleting a mailbox) that run at once: each is
 	// an Argon2id evaluation that holds the KDF's memory, 64 MiB by
@@ -99,8 +95,6 @@ type Server struct {
 	passwordCheckWaiting func()
 	// apiLimit is the per-sender token bucket of the API.
 	apiLimit *rateLimiter
-	// retention is Config.Retention with its defaults.
-	retention store.RetentionPolicy
 }
 
 // New builds the server: it parses every template and hashes the static
@@ -109,7 +103,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil {
 		return nil, fmt.Errorf("httpui: Config.Store is nil")
 	}
-	s := &Server{store: cfg.Store, clock: cfg.Clock, log: cfg.Logger, retention: cfg.Retention.WithDefaults()}
+	s := &Server{store: cfg.Store, clock: cfg.Clock, log: cfg.Logger}
 	if s.loc = cfg.Location; s.loc == nil {
 		s.loc = time.Local
 	}

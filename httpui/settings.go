@@ -81,7 +81,7 @@ func fieldMessage(field string, p store.NotificationPreferences) string {
 
 func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, status int, v settingsView) {
 	resident := mb.Resident()
-	st, err := mb.InactivityStatus(s.retention)
+	st, err := mb.InactivityStatus()
 	if err != nil {
 		s.pageError(w, r, &resident, err)
 		return

@@ -119,13 +119,12 @@ func TestSettings(t *testing.T) {
 		t.Fatalf("after turning both off: %+v", p)
 	}
 
-	// Another policy, as main passes it from postkasse.toml.
-	srv, err := New(Config{Store: e.store, Clock: e.clock.Now, Retention: store.RetentionPolicy{
+	// Another policy, as main passes it from postkasse.toml to the store.
+	other := newEnv(t, envOptions{retention: store.RetentionPolicy{
 		Inactivity: store.Period{Years: 1, Months: 6}, InactivityWarnings: []store.Period{{Days: 1}},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	}, storeClock: storeClock.Now})
+	other.addResident(nidAnna, "Anna Andersen")
+	srv := other.server
 	base := "http://" + serve(t, srv.Handler(), nil)
 	b2 := e.browser()
 	e.login(b2, base, nidAnna)

@@ -34,12 +34,6 @@ type Config struct {
 	// (the time zone database is built in).
 	Location *time.Location
 
-	// Retention is the retention policy (inactivity period and warnings,
-	// keeping periods after death). Zero fields are the defaults of the
-	// terms of use: P5Y, P30D and P7D, P5Y public, P15M private. Pass the
-	// same value to the web UI, which shows the resident the rule.
-	Retention store.RetentionPolicy
-
 	// Municipality is the public sender that delivers the notices of new
 	// terms of use: its organisation number (CVR) or its sender id. While
 	// it is empty or names no active public sender, the terms job fails
@@ -117,10 +111,6 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("jobs: time zone %s: %w", DefaultTimeZone, err)
 		}
 		c.Location = loc
-	}
-	c.Retention = c.Retention.WithDefaults()
-	if err := c.Retention.Validate(); err != nil {
-		return c, fmt.Errorf("jobs: retention: %w", err)
 	}
 	if c.Schedules.Terms == "" {
 		c.Schedules.Terms = "*/5 * * * *"

@@ -50,8 +50,10 @@ type env struct {
 	gw    *testservers.Gateway
 	muni  store.Sender
 	cfg   Config
-	s     *Scheduler
-	n     int // residents made
+	// policy is the store's retention policy (store.Options.Retention).
+	policy store.RetentionPolicy
+	s      *Scheduler
+	n      int // residents made
 
 	closeStore func() // checks and closes the open store, once
 }
@@ -62,7 +64,14 @@ var start = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 
 func newEnv(t *testing.T, edit func(*Config)) *env {
 	t.Helper()
-	e := &env{t: t, clock: &fakeClock{t: start}, path: filepath.Join(t.TempDir(), "postkasse.db")}
+	return newEnvWithPolicy(t, store.RetentionPolicy{}, edit)
+}
+
+// newEnvWithPolicy is newEnv with a store that applies the given
+// retention policy.
+func newEnvWithPolicy(t *testing.T, policy store.RetentionPolicy, edit func(*Config)) *env {
+	t.Helper()
+	e := &env{t: t, clock: &fakeClock{t: start}, path: filepath.Join(t.TempDir(), "postkasse.db"), policy: policy}
 	e.smtp = testservers.StartSMTP(t)
 	e.gw = testservers.StartGateway(t)
 	e.open()
@@ -89,7 +98,7 @@ func newEnv(t *testing.T, edit func(*Config)) *env {
 // after checking it.
 func (e *env) open() {
 	e.t.Helper()
-	st, err := store.Open(e.path, store.Options{KDF: crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}, Clock: e.clock.Now})
+	st, err := store.Open(e.path, store.Options{KDF: crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}, Clock: e.clock.Now, Retention: e.policy})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -187,7 +196,8 @@ func (e *env) run(name string, want store.JobOutcome) store.JobRun {
 	return r
 }
 
-// inbox returns the letters of a resident, logging in as them.
+// inbox returns the letters of a resident, logging in as them and, like
+// the web UI asks them to, accepting terms of use in force first.
 func (e *env) inbox(nid store.NationalID) []store.LetterSummary {
 	e.t.Helper()
 	sess, err := e.st.Login(nid.String(), testPassword)
@@ -200,6 +210,13 @@ func (e *env) inbox(nid store.NationalID) []store.LetterSummary {
 		e.t.Fatal(err)
 	}
 	defer mb.Close()
+	if terms, pending, err := mb.PendingTerms(); err != nil {
+		e.t.Fatal(err)
+	} else if pending {
+		if err := mb.AcceptTerms(terms.Version); err != nil {
+			e.t.Fatal(err)
+		}
+	}
 	letters, err := mb.Inbox()
 	if err != nil {
 		e.t.Fatal(err)

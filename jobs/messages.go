@@ -23,7 +23,7 @@ func (s *Scheduler) compose(n store.Notification) notify.Message {
 	switch n.Kind {
 	case store.NotifyInactivityWarning:
 		when := s.date(n.DeleteAt)
-		period := periodWords(s.cfg.Retention.Inactivity)
+		period := periodWords(s.st.RetentionPolicy().Inactivity)
 		msg.Subject = "Your digital mailbox will be deleted on " + when
 		if n.Channel == store.ChannelSMS {
 			msg.Text = fmt.Sprintf("%s: your digital mailbox will be deleted on %s, as you have not logged in for %s. Log in before then to keep it%s",

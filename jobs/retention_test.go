@@ -170,9 +170,7 @@ func TestRetentionYearsOfPolicy(t *testing.T) {
 func TestRetentionJobKilled(t *testing.T) {
 	for _, killAt := range []int{1, 3, 5} {
 		t.Run(fmt.Sprint("kill at ", killAt), func(t *testing.T) {
-			e := newEnv(t, func(c *Config) {
-				c.Retention = store.RetentionPolicy{InactivityWarnings: []store.Period{}}
-			})
+			e := newEnvWithPolicy(t, store.RetentionPolicy{InactivityWarnings: []store.Period{}}, nil)
 			type acct struct {
 				id      string
 				letters []string
@@ -250,7 +248,7 @@ func TestRetentionCatchUpAtStart(t *testing.T) {
 	if err := e.s.Stop(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	st, _ := e.st.InactivityStatus(r.ID, store.RetentionPolicy{})
+	st, _ := e.st.InactivityStatus(r.ID)
 	if want := back.AddDate(0, 0, 7); !st.DeleteAt.Equal(want) || st.WarningsGiven != 2 {
 		t.Errorf("after catch-up: %+v, want one (final) warning and deletion on %s", st, want)
 	}

@@ -127,7 +127,6 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		"no store":          func(c *Config) { c.Store = nil },
 		"bad schedule":      func(c *Config) { c.Schedules.Retention = "every day" },
 		"bad sms hours":     func(c *Config) { c.SMSHours = SMSHours{From: 20, To: 9} },
-		"bad warnings":      func(c *Config) { c.Retention.InactivityWarnings = []store.Period{{Years: 6}} },
 		"bad smtp":          func(c *Config) { c.SMTP.Host = "" },
 		"bad sms gateway":   func(c *Config) { c.SMS.URL = "ftp://x" },
 		"bad smtp security": func(c *Config) { c.SMTP.Security = "sometimes" },

@@ -79,7 +79,7 @@ func (s *Scheduler) municipality() (store.Sender, error) {
 // runRetention applies the retention rules to every resident for whom
 // something is due.
 func (s *Scheduler) runRetention(ctx context.Context, r *runState) error {
-	ids, err := s.st.RetentionDue(s.cfg.Retention)
+	ids, err := s.st.RetentionDue()
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func (s *Scheduler) runRetention(ctx context.Context, r *runState) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		res, err := s.st.ApplyRetention(id, s.cfg.Retention)
+		res, err := s.st.ApplyRetention(id)
 		if err != nil {
 			if errs = append(errs, err); len(errs) >= maxItemErrors {
 				return errors.Join(errs...)

@@ -25,8 +25,8 @@ const (
 
 // RetentionPolicy is the retention part of the terms of use (DESIGN.md,
 // "Policy"). The zero value of a field means its default; main reads the
-// values from the configuration and passes the same policy to the jobs
-// and to the web UI, which shows a resident the rule.
+// values from the configuration and gives them to the store
+// (Options.Retention), which applies them and tells residents of them.
 type RetentionPolicy struct {
 	// Inactivity: an account without login for this long is deleted.
 	// Default P5Y.
@@ -226,14 +226,14 @@ type InactivityStatus struct {
 // InactivityStatus returns the inactivity rule as it stands for the
 // mailbox's owner now. A resident reading this has just logged in, so
 // DeleteAt is normally the full period from now.
-func (m *Mailbox) InactivityStatus(p RetentionPolicy) (InactivityStatus, error) {
-	return m.s.InactivityStatus(m.resident.ID, p)
+func (m *Mailbox) InactivityStatus() (InactivityStatus, error) {
+	return m.s.InactivityStatus(m.resident.ID)
 }
 
 // InactivityStatus returns the inactivity rule as it stands for a
 // resident now.
-func (s *Store) InactivityStatus(residentID string, p RetentionPolicy) (InactivityStatus, error) {
-	p = p.WithDefaults()
+func (s *Store) InactivityStatus(residentID string) (InactivityStatus, error) {
+	p := s.retention
 	now := s.now()
 	var out InactivityStatus
 	err := s.view(func(tx storage.Tx) error {
@@ -279,8 +279,8 @@ type RetentionResult struct {
 // has something to do now: an inactivity warning or deletion, or, for the
 // deceased, letters past their keeping period or an empty account. It only
 // reads; ApplyRetention does the work, one resident at a time.
-func (s *Store) RetentionDue(p RetentionPolicy) ([]string, error) {
-	p = p.WithDefaults()
+func (s *Store) RetentionDue() ([]string, error) {
+	p := s.retention
 	now := s.now()
 	var out []string
 	err := s.view(func(tx storage.Tx) error {
@@ -372,8 +372,8 @@ func forEachMailboxLetter(tx storage.Tx, residentID string, fn func(*letterRecor
 // calling it again, or for a resident with nothing due, does nothing and
 // returns RetentionNone. A crash leaves either all of one resident's
 // changes or none.
-func (s *Store) ApplyRetention(residentID string, p RetentionPolicy) (RetentionResult, error) {
-	p = p.WithDefaults()
+func (s *Store) ApplyRetention(residentID string) (RetentionResult, error) {
+	p := s.retention
 	now := s.now()
 	var out RetentionResult
 	err := s.update(func(tx storage.Tx) error {

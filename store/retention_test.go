@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"errors"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -24,13 +25,14 @@ const day = 24 * time.Hour
 // then each of it. It returns the actions by resident id.
 func applyDue(t *testing.T, s *Store, p RetentionPolicy) map[string]RetentionResult {
 	t.Helper()
-	due, err := s.RetentionDue(p)
+	s.retention = p.WithDefaults()
+	due, err := s.RetentionDue()
 	if err != nil {
 		t.Fatalf("RetentionDue: %v", err)
 	}
 	out := map[string]RetentionResult{}
 	for _, id := range due {
-		r, err := s.ApplyRetention(id, p)
+		r, err := s.ApplyRetention(id)
 		if err != nil {
 			t.Fatalf("ApplyRetention(%s): %v", id, err)
 		}
@@ -136,7 +138,7 @@ func TestInactivityEdges(t *testing.T) {
 		}
 		if st.want == RetentionWarned {
 			// Applying again at the same moment does nothing more.
-			if r, err := f.s.ApplyRetention(f.resident.ID, p); err != nil || r.Action != RetentionNone {
+			if r, err := f.s.ApplyRetention(f.resident.ID); err != nil || r.Action != RetentionNone {
 				t.Fatalf("second ApplyRetention at %s: %+v, %v", st.at, r, err)
 			}
 		}
@@ -184,7 +186,8 @@ func TestInactivityWarningNotifies(t *testing.T) {
 			t.Errorf("notification %+v: want an inactivity warning for %s", n, due)
 		}
 	}
-	st, err := f.s.InactivityStatus(f.resident.ID, p)
+	f.s.retention = p
+	st, err := f.s.InactivityStatus(f.resident.ID)
 	if err != nil || !st.Applies || st.WarningsGiven != 1 || !st.DeleteAt.Equal(due) || st.Period != p.Inactivity {
 		t.Errorf("InactivityStatus: %+v, %v", st, err)
 	}
@@ -202,7 +205,8 @@ func TestInactivityLoginCancels(t *testing.T) {
 	}
 	clockTo(f.clock, due.AddDate(0, 0, -1))
 	mb := mustLogin(t, f.s, f.nid, testPassword)
-	st, err := mb.InactivityStatus(p)
+	f.s.retention = p
+	st, err := mb.InactivityStatus()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -511,5 +515,18 @@ func TestDeleteMailboxLeavesNothing(t *testing.T) {
 	}
 	if err := f.s.CheckInvariants(); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestOpenRefusesBadRetention: the store owns the retention policy, and
+// one whose warning would come after the deletion it warns of does not
+// open (it was the jobs' check before).
+func TestOpenRefusesBadRetention(t *testing.T) {
+	t.Parallel()
+	opts := testOptions(newFakeClock())
+	opts.Retention = RetentionPolicy{InactivityWarnings: []Period{{Years: 6}}}
+	if s, err := Open(filepath.Join(t.TempDir(), "postkasse.db"), opts); err == nil {
+		s.Close()
+		t.Fatal("a store opened with a warning six years before a five-year deletion")
 	}
 }

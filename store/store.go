@@ -42,6 +42,11 @@ type Options struct {
 	// ActivationLifetime is how long an activation code from
 	// EnrolResident stays valid; default 30 days.
 	ActivationLifetime time.Duration
+	// Retention is the retention part of the terms of use: the store
+	// applies it (RetentionDue, ApplyRetention) and tells residents of it
+	// (InactivityStatus). Zero fields are the defaults; an invalid
+	// policy fails New.
+	Retention RetentionPolicy
 	// Logger gets what the store skips rather than fails on (a letter
 	// that cannot be opened in an inbox, a failed sweep of sessions);
 	// nil discards it.
@@ -85,6 +90,7 @@ type Store struct {
 	html            *bluemonday.Policy // sanitises HTML documents
 	sessionIdle     time.Duration
 	sessionLifetime time.Duration
+	retention       RetentionPolicy // Options.Retention with its defaults
 	log             *slog.Logger
 	// activationLifetime: Options.ActivationLifetime with its default.
 	activationLifetime time.Duration
@@ -179,6 +185,10 @@ func New(eng storage.Engine, opts Options) (*Store, error) {
 	if s.activationLifetime = opts.ActivationLifetime; s.activationLifetime <= 0 {
 		s.activationLifetime = DefaultActivationLifetime
 	}
+	s.retention = opts.Retention.WithDefaults()
+	if err := s.retention.Validate(); err != nil {
+		return nil, fmt.Errorf("retention policy: %w", err)
+	}
 	seed, err := s.signingSeed()
 	if err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
@@ -242,6 +252,10 @@ func (s *Store) Path() string {
 	}
 	return ""
 }
+
+// RetentionPolicy returns the retention policy the store applies, with
+// its defaults.
+func (s *Store) RetentionPolicy() RetentionPolicy { return s.retention }
 
 // Limits returns the delivery limits in force.
 func (s *Store) Limits() Limits { return s.limits }
