@@ -150,8 +150,8 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("jobs.time_zone: %w", err)
 	}
 	ui, err := httpui.New(httpui.Config{
-		Store:     st,
-		Logger:    log,
+		Store:    st,
+		Logger:   log,
 		Location: loc,
 		Throttle: httpui.ThrottleConfig{
 			AccountFailures: cfg.Login.AccountFailures,
