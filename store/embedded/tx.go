@@ -30,6 +30,7 @@ func (t *tx) Terms() storage.Terms             { return termsTx(*t) }
 func (t *tx) Retention() storage.Retention     { return retentionTx(*t) }
 func (t *tx) Preferences() storage.Preferences { return preferencesTx(*t) }
 func (t *tx) JobRuns() storage.JobRuns         { return jobRunsTx(*t) }
+func (t *tx) Leases() storage.Leases           { return leasesTx(*t) }
 
 // Meta.
 
@@ -41,6 +42,15 @@ func (t metaTx) Get(key string) ([]byte, error) {
 		return nil, fmt.Errorf("meta %s: %w", key, storage.ErrNotFound)
 	}
 	return bytes.Clone(v), nil
+}
+
+func (t metaTx) All(fn func(key string, value []byte) error) error {
+	return t.tx.Bucket(bucketMeta).ForEach(func(k, v []byte) error {
+		if bytes.Equal(k, keySchema) || bytes.HasPrefix(k, []byte("lease/")) {
+			return nil // the engine's own
+		}
+		return fn(string(k), bytes.Clone(v))
+	})
 }
 
 func (t metaTx) Put(key string, value []byte) error {
@@ -396,6 +406,17 @@ func (t termsTx) DeleteAcceptance(residentID string) error {
 	return t.tx.Bucket(bucketTermsAccepted).Delete([]byte(residentID))
 }
 
+func (t termsTx) Acceptances(fn func(residentID string, a *storage.TermsAcceptance) error) error {
+	b := t.tx.Bucket(bucketTermsAccepted)
+	return b.ForEach(func(k, _ []byte) error {
+		var a storage.TermsAcceptance
+		if err := getJSON(b, k, &a); err != nil {
+			return fmt.Errorf("terms acceptance of %s: %w", k, err)
+		}
+		return fn(string(k), &a)
+	})
+}
+
 func termsNoticeKey(version int, residentID string) []byte {
 	return append(be32(uint32(version)), residentID...)
 }
@@ -445,6 +466,17 @@ func (t retentionTx) Put(residentID string, r *storage.RetentionRecord) error {
 	return putJSON(t.tx.Bucket(bucketRetention), []byte(residentID), r)
 }
 
+func (t retentionTx) All(fn func(residentID string, r *storage.RetentionRecord) error) error {
+	b := t.tx.Bucket(bucketRetention)
+	return b.ForEach(func(k, _ []byte) error {
+		var r storage.RetentionRecord
+		if err := getJSON(b, k, &r); err != nil {
+			return fmt.Errorf("retention of %s: %w", k, err)
+		}
+		return fn(string(k), &r)
+	})
+}
+
 // Preferences.
 
 type preferencesTx tx
@@ -477,4 +509,49 @@ func (t jobRunsTx) All() ([]*storage.JobRun, error) {
 	var out []*storage.JobRun
 	err := jobRuns.all(t.tx, func(r *storage.JobRun) error { out = append(out, r); return nil })
 	return out, err
+}
+
+// Leases.
+
+type leasesTx tx
+
+// leaseRecord is a lease in the meta bucket under "lease/<name>". With one
+// process on the file, the lease only records who runs the jobs.
+type leaseRecord struct {
+	Holder  string
+	Expires time.Time
+}
+
+func leaseKey(name string) []byte { return []byte("lease/" + name) }
+
+func (t leasesTx) Acquire(name, holder string, now time.Time, ttl time.Duration) (bool, error) {
+	b := t.tx.Bucket(bucketMeta)
+	var cur leaseRecord
+	if err := getOrZero(b, leaseKey(name), &cur); err != nil {
+		return false, err
+	}
+	if cur.Holder != "" && cur.Holder != holder && now.Before(cur.Expires) {
+		return false, nil
+	}
+	return true, putJSON(b, leaseKey(name), &leaseRecord{Holder: holder, Expires: now.Add(ttl).UTC()})
+}
+
+func (t leasesTx) Release(name, holder string) error {
+	b := t.tx.Bucket(bucketMeta)
+	var cur leaseRecord
+	if err := getOrZero(b, leaseKey(name), &cur); err != nil {
+		return err
+	}
+	if cur.Holder != holder {
+		return nil
+	}
+	return b.Delete(leaseKey(name))
+}
+
+func (t leasesTx) Get(name string) (string, time.Time, error) {
+	var cur leaseRecord
+	if err := getJSON(t.tx.Bucket(bucketMeta), leaseKey(name), &cur); err != nil {
+		return "", time.Time{}, fmt.Errorf("lease %s: %w", name, err)
+	}
+	return cur.Holder, cur.Expires, nil
 }

@@ -95,6 +95,7 @@ type Tx interface {
 	Retention() Retention
 	Preferences() Preferences
 	JobRuns() JobRuns
+	Leases() Leases
 }
 
 // Meta holds the appliance's own values (its receipt key's seed, when
@@ -102,6 +103,8 @@ type Tx interface {
 type Meta interface {
 	Get(key string) ([]byte, error) // ErrNotFound when unset
 	Put(key string, value []byte) error
+	// All calls fn for every value, in the order of the keys.
+	All(fn func(key string, value []byte) error) error
 }
 
 // Residents are the residents' records, with their index by national
@@ -258,6 +261,8 @@ type Terms interface {
 	Acceptance(residentID string) (*TermsAcceptance, error)
 	PutAcceptance(residentID string, a *TermsAcceptance) error
 	DeleteAcceptance(residentID string) error
+	// Acceptances calls fn for every resident's acceptance.
+	Acceptances(fn func(residentID string, a *TermsAcceptance) error) error
 	// Notice returns the letter id of a version's notice to a resident.
 	Notice(version int, residentID string) (string, error)
 	PutNotice(version int, residentID, letterID string) error
@@ -273,6 +278,8 @@ type Retention interface {
 	Get(residentID string) (*RetentionRecord, error)
 	// Put stores it; the zero record deletes it.
 	Put(residentID string, r *RetentionRecord) error
+	// All calls fn for every resident with a record.
+	All(fn func(residentID string, r *RetentionRecord) error) error
 }
 
 // Preferences hold each resident's preferences.
@@ -283,6 +290,20 @@ type Preferences interface {
 	Delete(residentID string) error
 	// All calls fn for every resident that has preferences.
 	All(fn func(residentID string) error) error
+}
+
+// Leases let one of several nodes hold a named duty (the scheduled jobs)
+// at a time: a holder that stops renewing loses it when it expires.
+type Leases interface {
+	// Acquire gives the lease to holder until now+ttl when it is free,
+	// expired, or already holder's (a renewal), and reports whether
+	// holder has it now.
+	Acquire(name, holder string, now time.Time, ttl time.Duration) (bool, error)
+	// Release ends holder's lease early; another holder's stays.
+	Release(name, holder string) error
+	// Get returns the lease's holder and expiry; ErrNotFound when none
+	// was ever taken.
+	Get(name string) (holder string, expires time.Time, err error)
 }
 
 // JobRuns hold the record of each job's last run.

@@ -43,6 +43,7 @@ func Run(t *testing.T, open Open) {
 		{"Retention", testRetention},
 		{"Preferences", testPreferences},
 		{"JobRuns", testJobRuns},
+		{"Leases", testLeases},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,11 +134,24 @@ func testMeta(t *testing.T, e storage.Engine) {
 		notFound(t, "unset meta key", err)
 		return nil
 	})
-	update(t, e, func(tx storage.Tx) error { return tx.Meta().Put("k", []byte{0, 1, 2}) })
+	update(t, e, func(tx storage.Tx) error {
+		if err := tx.Meta().Put("k", []byte{0, 1, 2}); err != nil {
+			return err
+		}
+		return tx.Meta().Put("a", []byte("x"))
+	})
 	view(t, e, func(tx storage.Tx) error {
 		v, err := tx.Meta().Get("k")
 		if err != nil || !bytes.Equal(v, []byte{0, 1, 2}) {
 			t.Errorf("meta k = %x, %v", v, err)
+		}
+		var keys []string
+		if err := tx.Meta().All(func(k string, _ []byte) error { keys = append(keys, k); return nil }); err != nil {
+			return err
+		}
+		// An engine may keep values of its own (not under these names).
+		if i, j := slices.Index(keys, "a"), slices.Index(keys, "k"); i < 0 || j < i {
+			t.Errorf("Meta().All keys %q, want a before k", keys)
 		}
 		return nil
 	})
@@ -639,6 +653,16 @@ func testTerms(t *testing.T, e storage.Engine) {
 		if err != nil || a.Version != 0 {
 			t.Errorf("Acceptance of nobody = %+v, %v", a, err)
 		}
+		n := 0
+		if err := tx.Terms().Acceptances(func(r string, a *storage.TermsAcceptance) error {
+			n++
+			if r != anna || a.Version != 1 {
+				t.Errorf("Acceptances: %s %+v", r, a)
+			}
+			return nil
+		}); err != nil || n != 1 {
+			t.Errorf("Acceptances saw %d, %v", n, err)
+		}
 		l, err := tx.Terms().Notice(2, anna)
 		if err != nil || l != id('c', 1) {
 			t.Errorf("Notice = %q, %v", l, err)
@@ -674,6 +698,17 @@ func testRetention(t *testing.T, e storage.Engine) {
 		if err != nil || r.WarningsGiven != 1 {
 			t.Errorf("Get = %+v, %v", r, err)
 		}
+		n := 0
+		tx.Retention().All(func(id string, r *storage.RetentionRecord) error {
+			n++
+			if id != anna || r.WarningsGiven != 1 {
+				t.Errorf("All: %s %+v", id, r)
+			}
+			return nil
+		})
+		if n != 1 {
+			t.Errorf("All saw %d records", n)
+		}
 		return nil
 	})
 	update(t, e, func(tx storage.Tx) error { return tx.Retention().Put(anna, &storage.RetentionRecord{}) })
@@ -681,6 +716,11 @@ func testRetention(t *testing.T, e storage.Engine) {
 		r, err := tx.Retention().Get(anna)
 		if err != nil || !r.IsZero() {
 			t.Errorf("Get after the zero record = %+v, %v", r, err)
+		}
+		n := 0
+		tx.Retention().All(func(string, *storage.RetentionRecord) error { n++; return nil })
+		if n != 0 {
+			t.Errorf("the zero record was kept: All saw %d", n)
 		}
 		return nil
 	})
@@ -741,4 +781,51 @@ func equalJSON(a, b any) bool {
 	ja, err1 := json.Marshal(a)
 	jb, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
+}
+
+// testLeases: one holder at a time; a lease expires; the holder renews
+// and releases it; another's release changes nothing.
+func testLeases(t *testing.T, e storage.Engine) {
+	acquire := func(holder string, now time.Time) bool {
+		t.Helper()
+		var ok bool
+		update(t, e, func(tx storage.Tx) error {
+			var err error
+			ok, err = tx.Leases().Acquire("jobs", holder, now, time.Minute)
+			return err
+		})
+		return ok
+	}
+	view(t, e, func(tx storage.Tx) error {
+		_, _, err := tx.Leases().Get("jobs")
+		notFound(t, "a lease never taken", err)
+		return nil
+	})
+	if !acquire("node-a", base) {
+		t.Fatal("a free lease was not given")
+	}
+	if acquire("node-b", base.Add(30*time.Second)) {
+		t.Error("a held lease was given to another")
+	}
+	if !acquire("node-a", base.Add(50*time.Second)) {
+		t.Error("the holder could not renew")
+	}
+	if acquire("node-b", base.Add(100*time.Second)) {
+		t.Error("the renewed lease expired at the first expiry")
+	}
+	if !acquire("node-b", base.Add(111*time.Second)) {
+		t.Error("an expired lease was not given to another")
+	}
+	update(t, e, func(tx storage.Tx) error { return tx.Leases().Release("jobs", "node-a") })
+	view(t, e, func(tx storage.Tx) error {
+		h, exp, err := tx.Leases().Get("jobs")
+		if err != nil || h != "node-b" || !exp.Equal(base.Add(171*time.Second)) {
+			t.Errorf("after another's release: %q %s %v", h, exp, err)
+		}
+		return nil
+	})
+	update(t, e, func(tx storage.Tx) error { return tx.Leases().Release("jobs", "node-b") })
+	if !acquire("node-a", base.Add(112*time.Second)) {
+		t.Error("a released lease was not given")
+	}
 }
