@@ -31,27 +31,27 @@ func initdbSettings() []string {
 }
 
 // makeDataDir makes the server's data folder: a copy of the cached
-// template for this PostgreSQL version when there is one, or else a
-// fresh initdb, which then becomes the template.
-func (s *Server) makeDataDir() error {
+// template for this PostgreSQL version when there is one (its path is
+// returned), or else a fresh initdb, which then becomes the template.
+func (s *Server) makeDataDir() (template string, err error) {
 	cache := templateDir(s.bin)
 	if cache != "" {
 		if _, err := os.Stat(filepath.Join(cache, "PG_VERSION")); err == nil {
 			if err := copyTree(cache, s.dataDir(), s.owner, false); err != nil {
-				return fmt.Errorf("copy the data folder template: %w", err)
+				return "", fmt.Errorf("copy the data folder template %s: %w", cache, err)
 			}
-			return nil
+			return cache, nil
 		}
 	}
 	args := append([]string{"--pgdata=" + s.dataDir()}, initdbSettings()...)
 	if out, err := s.runAs(s.bin.initdb, args...); err != nil {
-		return fmt.Errorf("%s: %w\n%s", s.bin.initdb, err, out)
+		return "", fmt.Errorf("%s: %w\n%s", s.bin.initdb, err, out)
 	}
 	if cache != "" {
 		// Best effort: without a cache, every server runs initdb.
 		saveTemplate(s.dataDir(), cache)
 	}
-	return nil
+	return "", nil
 }
 
 // templateDir is where the template of the data folder made with these

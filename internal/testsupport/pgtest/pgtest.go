@@ -220,12 +220,12 @@ func (s *Server) init() error {
 	if sock := filepath.Join(s.dir, ".s.PGSQL.65535"); len(sock) > 100 {
 		return fmt.Errorf("the server's folder %s is too deep for a Unix socket path (set TMPDIR to a shorter folder)", s.dir)
 	}
-	if err := s.makeDataDir(); err != nil {
+	template, err := s.makeDataDir()
+	if err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var err error
 	// The port is picked free beforehand; if another process takes it in
 	// between, the postmaster exits at once, and another port is tried.
 	for range 3 {
@@ -234,8 +234,11 @@ func (s *Server) init() error {
 		}
 		err = s.start()
 		if err == nil || !errors.Is(err, errPortTaken) {
-			return err
+			break
 		}
+	}
+	if err != nil && template != "" {
+		return fmt.Errorf("%w\n(the data folder is a copy of the template %s; should the template be bad, remove it, and the next server makes it again)", err, template)
 	}
 	return err
 }
