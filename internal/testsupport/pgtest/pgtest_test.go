@@ -671,10 +671,10 @@ func TestCopyTreeRefusesSymlinks(t *testing.T) {
 }
 
 // TestLogOnFailure: the log that a failing test prints is the server's
-// own (it names the port the server listens on).
+// own, from where the test began.
 func TestLogOnFailure(t *testing.T) {
 	t.Parallel()
-	s := Start(t)
+	s := shared.Server(t)
 	log := s.logFrom(0)
 	if !strings.Contains(log, "database system is ready to accept connections") {
 		t.Errorf("the log does not say the server is ready:\n%s", log)
