@@ -131,6 +131,222 @@ func TestDataKeyMalformed(t *testing.T) {
 	}
 }
 
+// sealV2 seals a fresh data key to k's public keys in format 2.
+func sealV2(t testing.TB, k *PrivateKey) (*DataKey, []byte) {
+	t.Helper()
+	dk := mustDataKey(t)
+	sealed, err := SealDataKey(rand.Reader, dk, k.PublicKeys(), testBinding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dk, sealed
+}
+
+func TestDataKeyV2RoundTrip(t *testing.T) {
+	t.Parallel()
+	k := mustKeyPair(t)
+	dk, sealed := sealV2(t, k)
+	if len(sealed) != 1169 || sealed[0] != 2 {
+		t.Errorf("sealed data key is %d bytes of format %d, want 1169 of format 2", len(sealed), sealed[0])
+	}
+	got, err := k.OpenDataKey(sealed, testBinding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.b != dk.b {
+		t.Error("opened another data key")
+	}
+	// A key unwrapped from storage (its expanded forms made afresh) opens it.
+	wrapped, err := WrapWithRecoveryKey(rand.Reader, k, RecoveryKey{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unwrapped, err := UnwrapWithRecoveryKey(wrapped, RecoveryKey{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := unwrapped.OpenDataKey(sealed, testBinding); err != nil || got.b != dk.b {
+		t.Errorf("unwrapped key: %v, or another data key", err)
+	}
+	// A fresh encapsulation each time: both halves of the ciphertext differ.
+	again, err := SealDataKey(rand.Reader, dk, k.PublicKeys(), testBinding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(again[1:1089], sealed[1:1089]) || bytes.Equal(again[1089:1121], sealed[1089:1121]) {
+		t.Error("two sealings share an ML-KEM ciphertext or an X25519 share")
+	}
+}
+
+// A sealed data key v2 is bound like v1 to the letter, the recipient and
+// the sender, and it opens only with both private halves: a key that shares
+// one half with the recipient's (as someone who broke that half alone would
+// hold) opens nothing.
+func TestDataKeyV2Binding(t *testing.T) {
+	t.Parallel()
+	k := mustKeyPair(t)
+	_, sealed := sealV2(t, k)
+	tests := []struct {
+		name string
+		b    Binding
+	}{
+		{"another letter", Binding{"letter-2", "resident-1", "sender-1"}},
+		{"another recipient", Binding{"letter-1", "resident-2", "sender-1"}},
+		{"another sender", Binding{"letter-1", "resident-1", "sender-2"}},
+		{"bytes moved between ids", Binding{"letter-1r", "esident-1", "sender-1"}},
+		{"ids swapped", Binding{"resident-1", "letter-1", "sender-1"}},
+		{"id extended with 0x00", Binding{"letter-1\x00", "resident-1", "sender-1"}},
+	}
+	for _, tt := range tests {
+		if _, err := k.OpenDataKey(sealed, tt.b); !errors.Is(err, ErrOpen) {
+			t.Errorf("%s: err = %v, want ErrOpen", tt.name, err)
+		}
+	}
+	other := mustKeyPair(t)
+	sameX25519 := &PrivateKey{x: k.x, seed: other.seed}
+	sameMLKEM := &PrivateKey{x: other.x, seed: k.seed}
+	for name, key := range map[string]*PrivateKey{
+		"another resident":                         other,
+		"the X25519 half with another ML-KEM half": sameX25519,
+		"the ML-KEM half with another X25519 half": sameMLKEM,
+	} {
+		if _, err := key.OpenDataKey(sealed, testBinding); !errors.Is(err, ErrOpen) {
+			t.Errorf("%s: err = %v, want ErrOpen", name, err)
+		}
+	}
+	// The resident's own key as wrapped before the upgrade: the X25519 half
+	// alone. It says why it cannot open, and still opens v1.
+	old := &PrivateKey{x: k.x}
+	if _, err := old.OpenDataKey(sealed, testBinding); !errors.Is(err, ErrNoMLKEM) || errors.Is(err, ErrOpen) {
+		t.Errorf("X25519 half alone: err = %v, want ErrNoMLKEM", err)
+	}
+	dk := mustDataKey(t)
+	sealedV1, err := SealDataKey(rand.Reader, dk, old.Public(), testBinding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := old.OpenDataKey(sealedV1, testBinding); err != nil || got.b != dk.b {
+		t.Errorf("X25519 half alone with v1: %v", err)
+	}
+}
+
+func TestDataKeyV2Malformed(t *testing.T) {
+	t.Parallel()
+	k := mustKeyPair(t)
+	dk, sealed := sealV2(t, k)
+	sealedV1, err := SealDataKey(rand.Reader, dk, k.Public(), testBinding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{
+		"version only":             sealed[:1],
+		"short":                    sealed[:1168],
+		"long":                     append(bytes.Clone(sealed), 0),
+		"version 1":                append([]byte{1}, sealed[1:]...),
+		"version 3":                append([]byte{3}, sealed[1:]...),
+		"version 0":                append([]byte{0}, sealed[1:]...),
+		"v1's length as version 2": append([]byte{2}, sealedV1[1:]...),
+		"v1 with v2's length":      append(bytes.Clone(sealedV1), make([]byte, 1169-105)...),
+	} {
+		if _, err := k.OpenDataKey(b, testBinding); !errors.Is(err, ErrFormat) {
+			t.Errorf("%s: err = %v, want ErrFormat", name, err)
+		}
+	}
+	// Layout: 02 | ML-KEM ciphertext [1:1089] | X25519 share [1089:1121] |
+	// ChaCha20-Poly1305 box [1121:1169]. A changed bit anywhere fails,
+	// including the top bit of the X25519 share, which X25519 ignores (RFC
+	// 7748 §5) but the X-Wing combiner hashes.
+	for _, tt := range []struct {
+		part string
+		i    int
+		bit  byte
+	}{
+		{"ML-KEM ciphertext, first byte", 1, 0x01},
+		{"ML-KEM ciphertext, middle", 545, 0x10},
+		{"ML-KEM ciphertext, last byte", 1088, 0x80},
+		{"X25519 share, first byte", 1089, 0x01},
+		{"X25519 share, top bit", 1120, 0x80},
+		{"box, first byte", 1121, 0x01},
+		{"box, tag's last byte", 1168, 0x01},
+	} {
+		b := bytes.Clone(sealed)
+		b[tt.i] ^= tt.bit
+		if _, err := k.OpenDataKey(b, testBinding); !errors.Is(err, ErrOpen) {
+			t.Errorf("%s changed: err = %v, want ErrOpen", tt.part, err)
+		}
+	}
+	// A low-order X25519 share (zero) fails the exchange.
+	b := bytes.Clone(sealed)
+	clear(b[1089:1121])
+	if _, err := k.OpenDataKey(b, testBinding); !errors.Is(err, ErrOpen) {
+		t.Errorf("zero X25519 share: err = %v, want ErrOpen", err)
+	}
+	for _, b := range []Binding{
+		{"", "resident-1", "sender-1"},
+		{"letter-1", "", "sender-1"},
+		{"letter-1", "resident-1", ""},
+		{string(make([]byte, 65536)), "resident-1", "sender-1"},
+	} {
+		if _, err := k.OpenDataKey(sealed, b); !errors.Is(err, ErrFormat) {
+			t.Errorf("binding with %d-, %d-, %d-byte ids: err = %v, want ErrFormat",
+				len(b.LetterID), len(b.RecipientID), len(b.SenderID), err)
+		}
+		if _, err := SealDataKey(rand.Reader, dk, k.PublicKeys(), b); !errors.Is(err, ErrFormat) {
+			t.Errorf("SealDataKey with %d-, %d-, %d-byte ids: err = %v, want ErrFormat",
+				len(b.LetterID), len(b.RecipientID), len(b.SenderID), err)
+		}
+	}
+}
+
+// SealDataKey picks the format from the recipient's keys and refuses keys
+// it cannot seal to both halves of: nothing is sealed to half a key pair.
+func TestSealDataKeyRecipients(t *testing.T) {
+	t.Parallel()
+	k := mustKeyPair(t)
+	full := k.PublicKeys()
+	dk := mustDataKey(t)
+	tooBig := bytes.Repeat([]byte{0xff}, MLKEMPublicKeySize) // coefficients above q (FIPS 203 §7.2)
+	lowOrder := PublicKey{1}                                 // u = 1 has order 4
+	refused := map[string]Recipient{
+		"zero PublicKey":                   PublicKey{},
+		"low-order PublicKey":              lowOrder,
+		"ML-KEM key without an X25519 key": PublicKeys{MLKEM: full.MLKEM},
+		"ML-KEM key one byte short":        PublicKeys{X25519: full.X25519, MLKEM: full.MLKEM[:MLKEMPublicKeySize-1]},
+		"ML-KEM key one byte long":         PublicKeys{X25519: full.X25519, MLKEM: append(bytes.Clone(full.MLKEM), 0)},
+		"ML-KEM key of one byte":           PublicKeys{X25519: full.X25519, MLKEM: []byte{0}},
+		"ML-KEM key with X25519's length":  PublicKeys{X25519: full.X25519, MLKEM: full.X25519[:]},
+		"ML-KEM key out of range":          PublicKeys{X25519: full.X25519, MLKEM: tooBig},
+		"low-order X25519 key":             PublicKeys{X25519: lowOrder, MLKEM: full.MLKEM},
+	}
+	for name, to := range refused {
+		if sealed, err := SealDataKey(rand.Reader, dk, to, testBinding); !errors.Is(err, ErrFormat) || sealed != nil {
+			t.Errorf("%s: %d bytes, err = %v; want ErrFormat", name, len(sealed), err)
+		}
+	}
+	for _, tt := range []struct {
+		name    string
+		to      Recipient
+		version byte
+		size    int
+	}{
+		{"PublicKey", k.Public(), 1, 105},
+		{"PublicKeys without ML-KEM", PublicKeys{X25519: full.X25519}, 1, 105},
+		{"PublicKeys with an empty ML-KEM key", PublicKeys{X25519: full.X25519, MLKEM: []byte{}}, 1, 105},
+		{"PublicKeys with ML-KEM", full, 2, 1169},
+	} {
+		sealed, err := SealDataKey(rand.Reader, dk, tt.to, testBinding)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if len(sealed) != tt.size || sealed[0] != tt.version {
+			t.Errorf("%s: %d bytes of format %d, want %d of format %d", tt.name, len(sealed), sealed[0], tt.size, tt.version)
+		}
+		if got, err := k.OpenDataKey(sealed, testBinding); err != nil || got.b != dk.b {
+			t.Errorf("%s: does not open: %v", tt.name, err)
+		}
+	}
+}
+
 func TestFieldRoundTrip(t *testing.T) {
 	t.Parallel()
 	dk := mustDataKey(t)
