@@ -3,7 +3,6 @@ module github.com/postkasse/postkasse
 go 1.26.8
 
 require (
-	filippo.io/edwards25519 v1.2.0
 	github.com/BurntSushi/toml v1.6.0
 	github.com/caddyserver/certmagic v0.25.6
 	github.com/chromedp/cdproto v0.159.0

@@ -2,7 +2,11 @@ package crypto
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"io"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -11,7 +15,11 @@ import (
 // ErrOpen, and that whatever opens is exactly the original: forging or
 // moving a ciphertext must not be possible. Fixtures come from fixed
 // randomness so that a failing input found once fails again. `go test`
-// runs every target on its seeds; `go test -fuzz FuzzName` explores.
+// runs every target on its seeds; `go test -fuzz FuzzName` explores. The
+// inputs of FuzzOpenDataKey and FuzzSealDataKey are over a kilobyte (an
+// ML-KEM-768 ciphertext or key), which the fuzzer takes a minute to
+// minimise whenever it finds a new one: explore them with
+// -fuzzminimizetime 2s.
 
 func mustNot(t testing.TB, err error, what string) {
 	t.Helper()
@@ -26,33 +34,56 @@ func failsCleanly(err error) bool {
 	return errors.Is(err, ErrFormat) || errors.Is(err, ErrOpen)
 }
 
-type passwordFixture struct {
-	k        *PrivateKey
-	password []byte
-	wrapped  []byte
+// wrappedKey is a private key and one wrapping of it.
+type wrappedKey struct {
+	k       *PrivateKey
+	wrapped []byte
 }
 
-func newPasswordFixture(tb testing.TB) passwordFixture {
-	r := detRand("fuzz/password")
-	k, err := GenerateKeyPair(r)
-	if err != nil {
-		tb.Fatal(err)
+// wrappingFixtures returns a wrapping of each format made by wrap: of a key
+// with the X25519 half only (format 1) and of one with both halves (format
+// 2), from fixed randomness.
+func wrappingFixtures(tb testing.TB, label string, wrap func(r io.Reader, k *PrivateKey) ([]byte, error)) []wrappedKey {
+	r := detRand(label)
+	old := mustX25519Key(tb, r)
+	full, err := GenerateKeyPair(r)
+	mustNot(tb, err, "key pair")
+	var out []wrappedKey
+	for _, k := range []*PrivateKey{old, full} {
+		w, err := wrap(r, k)
+		mustNot(tb, err, "wrap")
+		out = append(out, wrappedKey{k, w})
 	}
-	password := []byte("correct horse")
-	wrapped, err := WrapWithPassword(r, k, password, cheapKDF)
-	if err != nil {
-		tb.Fatal(err)
+	return out
+}
+
+// opensTo reports whether wrapped is one of the fixtures and k its key.
+func opensTo(fx []wrappedKey, wrapped []byte, k *PrivateKey) bool {
+	for _, w := range fx {
+		if bytes.Equal(w.wrapped, wrapped) {
+			return sameKey(w.k, k)
+		}
 	}
-	return passwordFixture{k, password, wrapped}
+	return false
+}
+
+var fuzzPassword = []byte("correct horse")
+
+func passwordFixtures(tb testing.TB) []wrappedKey {
+	return wrappingFixtures(tb, "fuzz/password", func(r io.Reader, k *PrivateKey) ([]byte, error) {
+		return WrapWithPassword(r, k, fuzzPassword, cheapKDF)
+	})
 }
 
 func FuzzPasswordParams(f *testing.F) {
-	fx := newPasswordFixture(f)
-	f.Add(fx.wrapped)
-	f.Add(forgeParams(fx.wrapped, KDFParams{Time: 1, MemoryKiB: 0xffffffff, Threads: 1}))
-	f.Add(forgeParams(fx.wrapped, KDFParams{Time: 0, MemoryKiB: 64, Threads: 1}))
-	f.Add(forgeParams(fx.wrapped, DefaultKDFParams()))
-	f.Add(fx.wrapped[:10])
+	for _, fx := range passwordFixtures(f) {
+		f.Add(fx.wrapped)
+		f.Add(forgeParams(fx.wrapped, KDFParams{Time: 1, MemoryKiB: 0xffffffff, Threads: 1}))
+		f.Add(forgeParams(fx.wrapped, KDFParams{Time: 0, MemoryKiB: 64, Threads: 1}))
+		f.Add(forgeParams(fx.wrapped, DefaultKDFParams()))
+		f.Add(append([]byte{3 - fx.wrapped[0]}, fx.wrapped[1:]...))
+		f.Add(fx.wrapped[:10])
+	}
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, wrapped []byte) {
 		p, err := PasswordParams(wrapped)
@@ -62,8 +93,10 @@ func FuzzPasswordParams(f *testing.F) {
 			}
 			return
 		}
-		if !p.valid() {
-			t.Fatalf("accepted invalid parameters %+v", p)
+		format1 := wrapped[0] == formatV1 && len(wrapped) == 98
+		format2 := wrapped[0] == formatV2 && len(wrapped) == 162
+		if !p.valid() || !format1 && !format2 {
+			t.Fatalf("accepted %d bytes of format %d with parameters %+v", len(wrapped), wrapped[0], p)
 		}
 		// The parameters decoded are exactly the header's bytes.
 		if !bytes.Equal(forgeParams(wrapped, p)[:10], wrapped[:10]) {
@@ -73,13 +106,17 @@ func FuzzPasswordParams(f *testing.F) {
 }
 
 func FuzzUnwrapWithPassword(f *testing.F) {
-	fx := newPasswordFixture(f)
-	f.Add(fx.wrapped, fx.password)
-	f.Add(fx.wrapped, []byte("correct horsE"))
-	f.Add(fx.wrapped, []byte{})
-	f.Add(forgeParams(fx.wrapped, KDFParams{Time: 1, MemoryKiB: 0xffffffff, Threads: 1}), fx.password)
-	f.Add(forgeParams(fx.wrapped, KDFParams{Time: 2, MemoryKiB: 64, Threads: 1}), fx.password)
-	f.Add(fx.wrapped[:len(fx.wrapped)-1], fx.password)
+	fxs := passwordFixtures(f)
+	for _, fx := range fxs {
+		f.Add(fx.wrapped, fuzzPassword)
+		f.Add(fx.wrapped, []byte("correct horsE"))
+		f.Add(fx.wrapped, []byte{})
+		f.Add(forgeParams(fx.wrapped, KDFParams{Time: 1, MemoryKiB: 0xffffffff, Threads: 1}), fuzzPassword)
+		f.Add(forgeParams(fx.wrapped, KDFParams{Time: 2, MemoryKiB: 64, Threads: 1}), fuzzPassword)
+		f.Add(fx.wrapped[:len(fx.wrapped)-1], fuzzPassword)
+	}
+	// Format 2 cut to format 1's length and labelled format 1.
+	f.Add(append([]byte{1}, fxs[1].wrapped[1:98]...), fuzzPassword)
 	f.Fuzz(func(t *testing.T, wrapped, password []byte) {
 		p, perr := PasswordParams(wrapped)
 		if perr != nil {
@@ -100,26 +137,27 @@ func FuzzUnwrapWithPassword(f *testing.F) {
 			}
 			return
 		}
-		if !bytes.Equal(wrapped, fx.wrapped) || !bytes.Equal(password, fx.password) || !sameKey(got, fx.k) {
-			t.Fatalf("opened a wrapping that is not the original: %x with password %q", wrapped, password)
+		if !opensTo(fxs, wrapped, got) || !bytes.Equal(password, fuzzPassword) {
+			t.Fatalf("opened a wrapping that is not an original: %x with password %q", wrapped, password)
 		}
 	})
 }
 
 func FuzzUnwrapWithRecoveryKey(f *testing.F) {
-	r := detRand("fuzz/recovery")
-	k, err := GenerateKeyPair(r)
-	mustNot(f, err, "key pair")
-	rk, err := NewRecoveryKey(r)
+	rk, err := NewRecoveryKey(detRand("fuzz/recovery-key"))
 	mustNot(f, err, "recovery key")
-	wrapped, err := WrapWithRecoveryKey(r, k, rk)
-	mustNot(f, err, "wrap")
+	fxs := wrappingFixtures(f, "fuzz/recovery", func(r io.Reader, k *PrivateKey) ([]byte, error) {
+		return WrapWithRecoveryKey(r, k, rk)
+	})
 	wrongRK := rk
 	wrongRK[0] ^= 1
-	f.Add(wrapped, rk[:])
-	f.Add(wrapped, wrongRK[:])
-	f.Add(wrapped[:72], rk[:])
-	f.Add(append([]byte{2}, wrapped[1:]...), rk[:])
+	for _, fx := range fxs {
+		f.Add(fx.wrapped, rk[:])
+		f.Add(fx.wrapped, wrongRK[:])
+		f.Add(fx.wrapped[:len(fx.wrapped)-1], rk[:])
+		f.Add(append([]byte{3 - fx.wrapped[0]}, fx.wrapped[1:]...), rk[:])
+	}
+	f.Add(append([]byte{1}, fxs[1].wrapped[1:73]...), rk[:])
 	f.Fuzz(func(t *testing.T, b, key []byte) {
 		var fuzzRK RecoveryKey
 		copy(fuzzRK[:], key)
@@ -130,26 +168,27 @@ func FuzzUnwrapWithRecoveryKey(f *testing.F) {
 			}
 			return
 		}
-		if !bytes.Equal(b, wrapped) || fuzzRK != rk || !sameKey(got, k) {
-			t.Fatalf("opened a wrapping that is not the original: %x with %x", b, fuzzRK)
+		if !opensTo(fxs, b, got) || fuzzRK != rk {
+			t.Fatalf("opened a wrapping that is not an original: %x with %x", b, fuzzRK)
 		}
 	})
 }
 
 func FuzzUnwrapForSession(f *testing.F) {
-	r := detRand("fuzz/session")
-	k, err := GenerateKeyPair(r)
-	mustNot(f, err, "key pair")
 	secret := make([]byte, SessionSecretSize)
-	_, _ = r.Read(secret)
+	_, _ = detRand("fuzz/session-secret").Read(secret)
 	id := []byte("session-1")
-	wrapped, err := WrapForSession(r, k, secret, id)
-	mustNot(f, err, "wrap")
-	f.Add(wrapped, secret, id)
-	f.Add(wrapped, secret, []byte("session-1\x00"))
-	f.Add(wrapped, secret, []byte{})
-	f.Add(wrapped, secret[:31], id)
-	f.Add(wrapped[:72], secret, id)
+	fxs := wrappingFixtures(f, "fuzz/session", func(r io.Reader, k *PrivateKey) ([]byte, error) {
+		return WrapForSession(r, k, secret, id)
+	})
+	for _, fx := range fxs {
+		f.Add(fx.wrapped, secret, id)
+		f.Add(fx.wrapped, secret, []byte("session-1\x00"))
+		f.Add(fx.wrapped, secret, []byte{})
+		f.Add(fx.wrapped, secret[:31], id)
+		f.Add(fx.wrapped[:len(fx.wrapped)-1], secret, id)
+		f.Add(append([]byte{3 - fx.wrapped[0]}, fx.wrapped[1:]...), secret, id)
+	}
 	f.Fuzz(func(t *testing.T, b, s, sessionID []byte) {
 		got, err := UnwrapForSession(b, s, sessionID)
 		if err != nil {
@@ -158,38 +197,114 @@ func FuzzUnwrapForSession(f *testing.F) {
 			}
 			return
 		}
-		if !bytes.Equal(b, wrapped) || !bytes.Equal(s, secret) || !bytes.Equal(sessionID, id) || !sameKey(got, k) {
-			t.Fatalf("opened a wrapping that is not the original: %x, secret %x, session %q", b, s, sessionID)
+		if !opensTo(fxs, b, got) || !bytes.Equal(s, secret) || !bytes.Equal(sessionID, id) {
+			t.Fatalf("opened a wrapping that is not an original: %x, secret %x, session %q", b, s, sessionID)
 		}
 	})
 }
 
+// dataKeyFixture is the committed known-answer vectors' key with both
+// halves, the same key with its X25519 half only, and the data key sealed
+// to it in both formats: fixed bytes, though a sealed data key v2 draws its
+// randomness from the system, so that a failing input found once fails
+// again.
+type dataKeyFixture struct {
+	full, old *PrivateKey
+	dk        *DataKey
+	b         Binding
+	v1, v2    []byte
+}
+
+func newDataKeyFixture(tb testing.TB) dataKeyFixture {
+	stored, err := os.ReadFile(filepath.FromSlash(vectorsFile))
+	mustNot(tb, err, "vectors")
+	var v vectors
+	mustNot(tb, json.Unmarshal(stored, &v), "vectors")
+	var rk RecoveryKey
+	copy(rk[:], mustHex(tb, v.RecoveryKey))
+	full, err := UnwrapWithRecoveryKey(mustHex(tb, v.RecoveryWrappingV2), rk)
+	mustNot(tb, err, "recovery wrapping v2")
+	old, err := UnwrapWithRecoveryKey(mustHex(tb, v.RecoveryWrapping), rk)
+	mustNot(tb, err, "recovery wrapping v1")
+	dk := &DataKey{}
+	copy(dk.b[:], mustHex(tb, v.DataKey))
+	return dataKeyFixture{full, old, dk, Binding(v.Binding), mustHex(tb, v.SealedDataKey), mustHex(tb, v.SealedDataKeyV2)}
+}
+
 func FuzzOpenDataKey(f *testing.F) {
-	r := detRand("fuzz/data-key")
-	k, err := GenerateKeyPair(r)
-	mustNot(f, err, "key pair")
-	dk, err := NewDataKey(r)
-	mustNot(f, err, "data key")
-	b := Binding{LetterID: "letter-1", RecipientID: "resident-1", SenderID: "sender-1"}
-	sealed, err := SealDataKey(r, dk, k.Public(), b)
-	mustNot(f, err, "seal")
-	f.Add(sealed, b.LetterID, b.RecipientID, b.SenderID)
-	f.Add(sealed, "letter-2", b.RecipientID, b.SenderID)
-	f.Add(sealed, b.LetterID+"r", "esident-1", b.SenderID)
-	f.Add(sealed, "", b.RecipientID, b.SenderID)
-	f.Add(flip(sealed, 32), b.LetterID, b.RecipientID, b.SenderID)
-	f.Add(sealed[:104], b.LetterID, b.RecipientID, b.SenderID)
+	fx := newDataKeyFixture(f)
+	b := fx.b
+	for _, sealed := range [][]byte{fx.v1, fx.v2} {
+		f.Add(sealed, b.LetterID, b.RecipientID, b.SenderID)
+		f.Add(sealed, b.LetterID+"2", b.RecipientID, b.SenderID)
+		f.Add(sealed, b.LetterID+b.RecipientID[:1], b.RecipientID[1:], b.SenderID)
+		f.Add(sealed, "", b.RecipientID, b.SenderID)
+		f.Add(sealed[:len(sealed)-1], b.LetterID, b.RecipientID, b.SenderID)
+		f.Add(append([]byte{3 - sealed[0]}, sealed[1:]...), b.LetterID, b.RecipientID, b.SenderID)
+		f.Add(flip(sealed, len(sealed)-1), b.LetterID, b.RecipientID, b.SenderID)
+	}
+	f.Add(flip(fx.v1, 32), b.LetterID, b.RecipientID, b.SenderID)
+	f.Add(flip(fx.v2, 1), b.LetterID, b.RecipientID, b.SenderID)    // ML-KEM ciphertext
+	f.Add(flip(fx.v2, 1100), b.LetterID, b.RecipientID, b.SenderID) // X25519 share
 	f.Fuzz(func(t *testing.T, s []byte, letterID, recipientID, senderID string) {
 		fb := Binding{LetterID: letterID, RecipientID: recipientID, SenderID: senderID}
-		got, err := k.OpenDataKey(s, fb)
+		for _, k := range []*PrivateKey{fx.full, fx.old} {
+			got, err := k.OpenDataKey(s, fb)
+			if err != nil {
+				if !failsCleanly(err) && !errors.Is(err, ErrNoMLKEM) {
+					t.Fatalf("err = %v", err)
+				}
+				if errors.Is(err, ErrNoMLKEM) && (k.HasMLKEM() || len(s) != sealedDataKeyV2Len || s[0] != formatV2) {
+					t.Fatalf("ErrNoMLKEM for %d bytes of format %d with a key that has ML-KEM: %v", len(s), s[0], k.HasMLKEM())
+				}
+				continue
+			}
+			original := bytes.Equal(s, fx.v1) || (bytes.Equal(s, fx.v2) && k.HasMLKEM())
+			if !original || fb != b || got.b != fx.dk.b {
+				t.Fatalf("opened a sealed data key that is not an original: %x for %+v", s, fb)
+			}
+		}
+	})
+}
+
+// FuzzSealDataKey feeds SealDataKey public keys as a resident record could
+// hold them, damaged or not: it never panics, refuses with ErrFormat what
+// it cannot seal to, seals v1 without an ML-KEM key and v2 with one, and
+// what it seals to the fixture's keys opens.
+func FuzzSealDataKey(f *testing.F) {
+	fx := newDataKeyFixture(f)
+	pub := fx.full.PublicKeys()
+	f.Add(pub.X25519[:], pub.MLKEM)
+	f.Add(pub.X25519[:], []byte{})
+	f.Add(pub.X25519[:], pub.MLKEM[:MLKEMPublicKeySize-1])
+	f.Add(pub.X25519[:], append(bytes.Clone(pub.MLKEM), 0))
+	f.Add(make([]byte, 32), pub.MLKEM)
+	f.Add(pub.X25519[:], bytes.Repeat([]byte{0xff}, MLKEMPublicKeySize))
+	f.Add([]byte{1}, pub.MLKEM)
+	f.Fuzz(func(t *testing.T, x, m []byte) {
+		var to PublicKeys
+		copy(to.X25519[:], x)
+		to.MLKEM = m
+		sealed, err := SealDataKey(detRand("fuzz/seal"), fx.dk, to, fx.b)
 		if err != nil {
-			if !failsCleanly(err) {
-				t.Fatalf("err = %v", err)
+			if !errors.Is(err, ErrFormat) || sealed != nil {
+				t.Fatalf("%d bytes, err = %v", len(sealed), err)
+			}
+			if len(m) == MLKEMPublicKeySize && bytes.Equal(m, pub.MLKEM) && to.X25519 == pub.X25519 {
+				t.Fatalf("refused the fixture's own keys: %v", err)
 			}
 			return
 		}
-		if !bytes.Equal(s, sealed) || fb != b || got.b != dk.b {
-			t.Fatalf("opened a sealed data key that is not the original: %x for %+v", s, fb)
+		switch {
+		case len(m) == 0 && len(sealed) == sealedDataKeyV1Len && sealed[0] == formatV1:
+		case len(m) == MLKEMPublicKeySize && len(sealed) == sealedDataKeyV2Len && sealed[0] == formatV2:
+		default:
+			t.Fatalf("sealed %d bytes of format %d to a %d-byte ML-KEM key", len(sealed), sealed[0], len(m))
+		}
+		if to.X25519 == pub.X25519 && (len(m) == 0 || bytes.Equal(m, pub.MLKEM)) {
+			if got, err := fx.full.OpenDataKey(sealed, fx.b); err != nil || got.b != fx.dk.b {
+				t.Fatalf("sealed to the fixture's keys and does not open: %v", err)
+			}
 		}
 	})
 }

@@ -3,6 +3,7 @@ package crypto
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	mathrand "math/rand/v2"
 	"testing"
 )
@@ -29,7 +30,25 @@ func mustDataKey(t testing.TB) *DataKey {
 	return dk
 }
 
-func sameKey(a, b *PrivateKey) bool { return a.b == b.b }
+// sameKey reports whether a and b are the same key: the same X25519 half
+// and the same ML-KEM half or none.
+func sameKey(a, b *PrivateKey) bool {
+	if a.x != b.x || (a.seed == nil) != (b.seed == nil) {
+		return false
+	}
+	return a.seed == nil || *a.seed == *b.seed
+}
+
+// mustX25519Key returns a key with only an X25519 half, as residents had
+// before ML-KEM: the 32 bytes read from r.
+func mustX25519Key(t testing.TB, r io.Reader) *PrivateKey {
+	t.Helper()
+	k := &PrivateKey{}
+	if _, err := io.ReadFull(r, k.x[:]); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
 
 func randomBytes(t testing.TB, n int) []byte {
 	t.Helper()

@@ -13,6 +13,7 @@ import (
 func TestShortRandom(t *testing.T) {
 	t.Parallel()
 	k := mustKeyPair(t)
+	old := mustX25519Key(t, rand.Reader)
 	dk := mustDataKey(t)
 	var rk RecoveryKey
 	secret := make([]byte, SessionSecretSize)
@@ -23,7 +24,8 @@ func TestShortRandom(t *testing.T) {
 		// reads are the byte counts after which the reader runs dry.
 		reads []int64
 	}{
-		{"GenerateKeyPair", func(r io.Reader) error { _, err := GenerateKeyPair(r); return err }, []int64{0, 31}},
+		{"GenerateKeyPair", func(r io.Reader) error { _, err := GenerateKeyPair(r); return err }, []int64{0, 31, 32, 95}}, // X25519 key, then ML-KEM seed
+		{"WithMLKEM", func(r io.Reader) error { _, err := old.WithMLKEM(r); return err }, []int64{0, 63}},
 		{"NewRecoveryKey", func(r io.Reader) error { _, err := NewRecoveryKey(r); return err }, []int64{0, 31}},
 		{"NewDataKey", func(r io.Reader) error { _, err := NewDataKey(r); return err }, []int64{0, 31}},
 		{"NewSigningSeed", func(r io.Reader) error { _, err := NewSigningSeed(r); return err }, []int64{0, 31}},
@@ -47,6 +49,11 @@ func TestShortRandom(t *testing.T) {
 				t.Errorf("%s with %d random bytes: no error", tt.name, n)
 			}
 		}
+	}
+	// A sealed data key v2 reads nothing from rand: crypto/hpke draws its
+	// ephemeral key and ML-KEM randomness from the system (see SealDataKey).
+	if _, err := SealDataKey(short(0), dk, k.PublicKeys(), testBinding); err != nil {
+		t.Errorf("SealDataKey v2 with an empty reader: %v", err)
 	}
 	ca := mustCA(t, "ca")
 	if _, err := ca.IssueServer(short(0), []string{"localhost"}, caNow, time.Hour); err == nil {

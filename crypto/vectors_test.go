@@ -2,15 +2,25 @@ package crypto
 
 import (
 	"bytes"
+	"crypto/ecdh"
+	"crypto/hkdf"
+	"crypto/mlkem"
+	"crypto/mlkem/mlkemtest"
 	"crypto/sha256"
+	"crypto/sha3"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	mathrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
+	"testing/cryptotest"
+
+	"golang.org/x/crypto/chacha20poly1305"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/vectors.json from the current code (go test ./crypto -run TestVectors -update)")
@@ -21,7 +31,21 @@ const vectorsFile = "testdata/vectors.json"
 // (keys, salts, nonces, ephemeral keys, nonce prefixes) is read, in the
 // order of the fields below, from a ChaCha8 stream (C2SP chacha8rand, Go's
 // math/rand/v2.ChaCha8) seeded with Seed, so another implementation can
-// reproduce every byte.
+// reproduce every byte. The private key of format 1 is the stream's first
+// 32 bytes; its ML-KEM-768 seed (format 2) is read after the signature
+// vectors, so that format 1's vectors stay as they were made.
+//
+// One exception: a sealed data key v2 draws its randomness from the
+// standard library's secure source (crypto/hpke takes no reader). The test
+// makes that source deterministic with testing/cryptotest.SetGlobalRandom
+// seeded with SealedDataKeyV2Seed: a ChaCha8 stream whose 32-byte seed is
+// that number, little-endian, then zeros. crypto/hpke reads the ephemeral
+// X25519 key from it and then ML-KEM's encapsulation randomness m (FIPS 203
+// Algorithm 20); both are written out (SealedDataKeyV2Ephemeral,
+// SealedDataKeyV2MLKEMRandom) and TestSealedDataKeyV2Spec rebuilds the
+// sealed key from them without crypto/hpke. Go does not promise the order in
+// which its crypto reads randomness: if a Go release changes it, TestVectors
+// fails on SealedDataKeyV2 alone while the committed bytes still open.
 type vectors struct {
 	Comment string `json:"comment"`
 	Seed    string `json:"seed"`
@@ -56,6 +80,18 @@ type vectors struct {
 	KeyID            string `json:"keyId"`
 	ReceiptSig       string `json:"receiptSignature"`
 	CheckpointSig    string `json:"checkpointSignature"`
+
+	// Format 2: the same private key with an ML-KEM-768 half, its
+	// wrappings, and the same data key sealed to both halves.
+	MLKEMSeed                  string `json:"mlkemSeed"`
+	MLKEMPublicKey             string `json:"mlkemPublicKey"`
+	PasswordWrappingV2         string `json:"passwordWrappingV2"`
+	RecoveryWrappingV2         string `json:"recoveryWrappingV2"`
+	SessionWrappingV2          string `json:"sessionWrappingV2"`
+	SealedDataKeyV2Seed        uint64 `json:"sealedDataKeyV2Seed"`
+	SealedDataKeyV2Ephemeral   string `json:"sealedDataKeyV2Ephemeral"`
+	SealedDataKeyV2MLKEMRandom string `json:"sealedDataKeyV2MlkemRandom"`
+	SealedDataKeyV2            string `json:"sealedDataKeyV2"`
 }
 
 // vectorKDF and vectorBinding give KDFParams and Binding the JSON names of
@@ -77,7 +113,7 @@ func vectorInputs() vectors {
 	doc := testDocument(70000)
 	sum := sha256.Sum256(doc)
 	return vectors{
-		Comment:        "Postkasse crypto format v1 known-answer vectors; see crypto/doc.go and crypto/vectors_test.go. Regenerate only for a deliberate format change: go test ./crypto -run TestVectors -update",
+		Comment:        "Postkasse crypto formats v1 and v2 known-answer vectors; see crypto/doc.go and crypto/vectors_test.go. Regenerate only for a deliberate format change: go test ./crypto -run TestVectors -update",
 		Seed:           hex.EncodeToString([]byte("postkasse/v1/test-vectors/seed!!")),
 		Password:       "correct horse battery staple æøå",
 		KDF:            vectorKDF{Time: 1, MemoryKiB: 64, Threads: 1},
@@ -107,8 +143,7 @@ func makeVectors(t *testing.T) vectors {
 	}
 	h := hex.EncodeToString
 
-	priv, err := GenerateKeyPair(r)
-	check(err)
+	priv := mustX25519Key(t, r)
 	pub := priv.Public()
 	rk, err := NewRecoveryKey(r)
 	check(err)
@@ -134,7 +169,27 @@ func makeVectors(t *testing.T) vectors {
 	signer, err := NewSigner(signingSeed)
 	check(err)
 
-	v.PrivateKey = h(priv.b[:])
+	full, err := priv.WithMLKEM(r)
+	check(err)
+	fullPub := full.PublicKeys()
+	pw2, err := WrapWithPassword(r, full, []byte(v.Password), KDFParams(v.KDF))
+	check(err)
+	rw2, err := WrapWithRecoveryKey(r, full, rk)
+	check(err)
+	sw2, err := WrapForSession(r, full, secret, []byte(v.SessionID))
+	check(err)
+	v.SealedDataKeyV2Seed = 768
+	cryptotest.SetGlobalRandom(t, v.SealedDataKeyV2Seed)
+	sdk2, err := SealDataKey(r, dk, fullPub, Binding(v.Binding))
+	check(err)
+	var hpkeSeed [32]byte
+	binary.LittleEndian.PutUint64(hpkeSeed[:], v.SealedDataKeyV2Seed)
+	hpkeRand := mathrand.NewChaCha8(hpkeSeed)
+	eph, m := make([]byte, 32), make([]byte, 32)
+	_, _ = hpkeRand.Read(eph)
+	_, _ = hpkeRand.Read(m)
+
+	v.PrivateKey = h(priv.x[:])
 	v.PublicKey = h(pub[:])
 	v.RecoveryKey = h(rk[:])
 	v.SessionSecret = h(secret)
@@ -150,13 +205,22 @@ func makeVectors(t *testing.T) vectors {
 	v.KeyID = KeyID(signer.PublicKey())
 	v.ReceiptSig = h(signer.Sign("receipt", []byte(v.SignedMessage)))
 	v.CheckpointSig = h(signer.Sign("checkpoint", []byte(v.SignedMessage)))
+	v.MLKEMSeed = h(full.seed[:])
+	v.MLKEMPublicKey = h(fullPub.MLKEM)
+	v.PasswordWrappingV2 = h(pw2)
+	v.RecoveryWrappingV2 = h(rw2)
+	v.SessionWrappingV2 = h(sw2)
+	v.SealedDataKeyV2Ephemeral = h(eph)
+	v.SealedDataKeyV2MLKEMRandom = h(m)
+	v.SealedDataKeyV2 = h(sdk2)
 	return v
 }
 
 // TestVectors regenerates every format from fixed randomness and compares
 // it byte for byte with the committed vectors, so that any change to a
 // format, even one that still round-trips, is seen. With -update it
-// rewrites the file instead.
+// rewrites the file instead. It is not parallel: it sets the process's
+// cryptographic randomness (cryptotest.SetGlobalRandom) while it runs.
 func TestVectors(t *testing.T) {
 	got := makeVectors(t)
 	encoded, err := json.MarshalIndent(got, "", "\t")
@@ -224,7 +288,7 @@ func TestVectorsOpen(t *testing.T) {
 	if err != nil {
 		t.Fatalf("password wrapping: %v", err)
 	}
-	if !bytes.Equal(byPassword.b[:], h(v.PrivateKey)) {
+	if !bytes.Equal(byPassword.x[:], h(v.PrivateKey)) {
 		t.Error("password wrapping opened to another private key")
 	}
 	if pub := byPassword.Public(); !bytes.Equal(pub[:], h(v.PublicKey)) {
@@ -281,6 +345,42 @@ func TestVectorsOpen(t *testing.T) {
 		t.Errorf("KeyID = %s, want %s", KeyID(signingPub), v.KeyID)
 	}
 	msg := []byte(v.SignedMessage)
+	if byPassword.HasMLKEM() || byRecovery.HasMLKEM() || bySession.HasMLKEM() {
+		t.Error("a wrapping of format 1 opened to a key with an ML-KEM half")
+	}
+
+	// Format 2: wrappings of the same key with its ML-KEM half, and the
+	// data key sealed to both halves.
+	if p, err := PasswordParams(h(v.PasswordWrappingV2)); err != nil || p != KDFParams(v.KDF) {
+		t.Errorf("PasswordParams of format 2 = %+v, %v; want %+v", p, err, v.KDF)
+	}
+	full, err := UnwrapWithPassword(h(v.PasswordWrappingV2), []byte(v.Password))
+	if err != nil {
+		t.Fatalf("password wrapping v2: %v", err)
+	}
+	if !full.HasMLKEM() || full.x != byPassword.x || !bytes.Equal(full.seed[:], h(v.MLKEMSeed)) {
+		t.Error("password wrapping v2 opened to another private key")
+	}
+	if pub := full.PublicKeys(); pub.X25519 != byPassword.Public() || !bytes.Equal(pub.MLKEM, h(v.MLKEMPublicKey)) {
+		t.Error("private key v2 does not match the public keys")
+	}
+	if k, err := UnwrapWithRecoveryKey(h(v.RecoveryWrappingV2), rk); err != nil || !sameKey(k, full) {
+		t.Errorf("recovery wrapping v2: %v, or another key", err)
+	}
+	if k, err := UnwrapForSession(h(v.SessionWrappingV2), h(v.SessionSecret), []byte(v.SessionID)); err != nil || !sameKey(k, full) {
+		t.Errorf("session wrapping v2: %v, or another key", err)
+	}
+	dk2, err := full.OpenDataKey(h(v.SealedDataKeyV2), Binding(v.Binding))
+	if err != nil || dk2.b != dk.b {
+		t.Errorf("sealed data key v2: %v, or another data key", err)
+	}
+	if dk1, err := full.OpenDataKey(h(v.SealedDataKey), Binding(v.Binding)); err != nil || dk1.b != dk.b {
+		t.Errorf("sealed data key v1 with the key v2: %v, or another data key", err)
+	}
+	if _, err := byPassword.OpenDataKey(h(v.SealedDataKeyV2), Binding(v.Binding)); !errors.Is(err, ErrNoMLKEM) {
+		t.Errorf("sealed data key v2 with the key v1: err = %v, want ErrNoMLKEM", err)
+	}
+
 	if !Verify(signingPub, "receipt", msg, h(v.ReceiptSig)) {
 		t.Error("receipt signature does not verify")
 	}
@@ -289,5 +389,120 @@ func TestVectorsOpen(t *testing.T) {
 	}
 	if Verify(signingPub, "checkpoint", msg, h(v.ReceiptSig)) {
 		t.Error("receipt signature verifies as a checkpoint")
+	}
+}
+
+// TestSealedDataKeyV2Spec rebuilds the committed sealed data key v2 from
+// its recorded randomness by the specifications alone, without crypto/hpke:
+// ML-KEM-768 (FIPS 203), X25519 (RFC 7748), the X-Wing combiner
+// (draft-connolly-cfrg-xwing-kem, "Combiner"; MLKEM768-X25519 in
+// draft-ietf-hpke-pq), and HPKE's base mode key schedule with HKDF-SHA256
+// and ChaCha20Poly1305 (RFC 9180 §4, §5.1, §5.2). It shows that format 2 is
+// what doc.go says, so that another implementation can read it, and it
+// pins the bytes should crypto/hpke change.
+func TestSealedDataKeyV2Spec(t *testing.T) {
+	t.Parallel()
+	stored, err := os.ReadFile(filepath.FromSlash(vectorsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v vectors
+	if err := json.Unmarshal(stored, &v); err != nil {
+		t.Fatalf("%s: %v", vectorsFile, err)
+	}
+	h := func(s string) []byte { return mustHex(t, s) }
+	sealed := h(v.SealedDataKeyV2)
+	if len(sealed) != 1+1088+32+32+16 || sealed[0] != 0x02 {
+		t.Fatalf("sealed data key v2 is %d bytes of format %d", len(sealed), sealed[0])
+	}
+	ctM, ctX, box := sealed[1:1089], sealed[1089:1121], sealed[1121:]
+
+	// The recipient's keys.
+	dkM, err := mlkem.NewDecapsulationKey768(h(v.MLKEMSeed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(dkM.EncapsulationKey().Bytes(), h(v.MLKEMPublicKey)) {
+		t.Fatal("mlkemPublicKey is not the seed's encapsulation key")
+	}
+	skX, err := ecdh.X25519().NewPrivateKey(h(v.PrivateKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkX := skX.PublicKey().Bytes()
+
+	// The encapsulation, from the recorded randomness.
+	ssM, ct, err := mlkemtest.Encapsulate768(dkM.EncapsulationKey(), h(v.SealedDataKeyV2MLKEMRandom))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(ct, ctM) {
+		t.Error("the ML-KEM ciphertext is not ML-KEM.Encaps_internal with the recorded randomness")
+	}
+	if got, err := dkM.Decapsulate(ctM); err != nil || !bytes.Equal(got, ssM) {
+		t.Errorf("decapsulation gives another secret: %v", err)
+	}
+	eph, err := ecdh.X25519().NewPrivateKey(h(v.SealedDataKeyV2Ephemeral))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(eph.PublicKey().Bytes(), ctX) {
+		t.Error("the X25519 share is not X25519(ephemeral, 9) of the recorded ephemeral key")
+	}
+	ssX, err := skX.ECDH(eph.PublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// X-Wing: SHA3-256(ss_M | ss_X | ct_X | pk_X | XWingLabel), where
+	// XWingLabel is the six bytes 5c2e2f2f5e5c, \./ then /^\ in ASCII.
+	xwingLabel := []byte{0x5c, 0x2e, 0x2f, 0x2f, 0x5e, 0x5c}
+	xwing := sha3.New256()
+	for _, b := range [][]byte{ssM, ssX, ctX, pkX, xwingLabel} {
+		xwing.Write(b)
+	}
+	sharedSecret := xwing.Sum(nil)
+
+	// RFC 9180 §5.1, mode_base with empty psk and psk_id.
+	suiteID := []byte("HPKE\x64\x7a\x00\x01\x00\x03") // KEM 0x647a, KDF 0x0001, AEAD 0x0003
+	labeledExtract := func(salt []byte, label string, ikm []byte) []byte {
+		in := append(append(append([]byte("HPKE-v1"), suiteID...), label...), ikm...)
+		prk, err := hkdf.Extract(sha256.New, in, salt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return prk
+	}
+	labeledExpand := func(prk []byte, label string, info []byte, n int) []byte {
+		in := binary.BigEndian.AppendUint16(nil, uint16(n))
+		in = append(append(append(append(in, "HPKE-v1"...), suiteID...), label...), info...)
+		out, err := hkdf.Expand(sha256.New, prk, string(in), n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	// info = "postkasse/v2/data-key" | lp(letterId) | lp(recipientId) | lp(senderId)
+	info := []byte("postkasse/v2/data-key")
+	for _, id := range []string{v.Binding.LetterID, v.Binding.RecipientID, v.Binding.SenderID} {
+		info = binary.BigEndian.AppendUint16(info, uint16(len(id)))
+		info = append(info, id...)
+	}
+	ksContext := append([]byte{0x00}, labeledExtract(nil, "psk_id_hash", nil)...)
+	ksContext = append(ksContext, labeledExtract(nil, "info_hash", info)...)
+	secret := labeledExtract(sharedSecret, "secret", nil)
+	key := labeledExpand(secret, "key", ksContext, chacha20poly1305.KeySize)
+	baseNonce := labeledExpand(secret, "base_nonce", ksContext, chacha20poly1305.NonceSize)
+	aead, err := chacha20poly1305.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first (only) message: the nonce is base_nonce XOR 0, no aad.
+	got, err := aead.Open(nil, baseNonce, box, nil)
+	if err != nil {
+		t.Fatalf("the data key does not open by the specifications: %v", err)
+	}
+	if !bytes.Equal(got, h(v.DataKey)) {
+		t.Errorf("opened %x by the specifications, want the data key %s", got, v.DataKey)
 	}
 }
