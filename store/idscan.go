@@ -25,11 +25,11 @@ import "time"
 //     (CPR-kontoret, "Personnumre uden kontrolciffer"). So the date is the
 //     only check, and to keep from flagging any 10 digits a CPR number is
 //     either 6 digits, one '-' or ' ', 4 digits, or exactly 10 digits
-//     bounded by non-digits. The trade-off: about a third of all 10-digit
-//     runs start with a valid DDMMYY, so an invoice, customer or phone
-//     number of exactly 10 digits (or written 6 + 4) whose first six form
-//     a date is flagged too; a request is refused rather than a CPR number
-//     kept. Runs of 8, 9, 11 or more digits and numbers grouped otherwise
+//     bounded by non-digits. The trade-off: 366 of the 10,000 values of
+//     DDMM are days, so about one in 27 arbitrary 10-digit numbers (an
+//     invoice, customer or account number of exactly 10 digits, or written
+//     6 + 4) passes for a CPR number and its request is refused: a request
+//     is refused rather than a CPR number kept. Runs of 8, 9, 11 or more digits and numbers grouped otherwise
 //     ("12 34 56 78", IBANs in groups of four) are never CPR numbers here.
 //   - NO, fødselsnummer (Skatteetaten, "Fødselsnummer"), D-number (day +
 //     40, Skatteetaten, "D-nummer") and H-number (month + 40, the health
