@@ -118,8 +118,8 @@ func TestVerifyTampering(t *testing.T) {
 			},
 			checkpoints: []int64{},
 			receipts:    []int{},
-			want:  []string{"reordered 33–48 ", "truncated 49–49 "},
-			words: []string{"positions 33–48 hold entries 34–49 (moved", "entry 49 missing at the end"},
+			want:        []string{"reordered 33–48 ", "truncated 49–49 "},
+			words:       []string{"positions 33–48 hold entries 34–49 (moved", "entry 49 missing at the end"},
 		},
 		{
 			name: "swapped",
