@@ -144,27 +144,27 @@ type noteRecord struct {
 
 // splitNotes splits data into signed notes. A note is text lines, an
 // empty line, and signature lines ("— " prefix); it ends at the next
-// empty line, at a line that is not a signature line, or at the end.
+// empty line, at a line that is not a signature line, or at the end. A
+// note torn by a crash (text without signatures) is returned as it is,
+// and fails to parse, without swallowing the note after it.
 func splitNotes(data []byte) []noteRecord {
 	var out []noteRecord
-	start, startLine := -1, 0
-	inSigs, sigs := false, 0
+	start, startLine, inSigs := -1, 0, false
 	flush := func(end int) {
 		if start >= 0 && end > start {
 			out = append(out, noteRecord{line: startLine, signed: data[start:end]})
 		}
-		start, inSigs, sigs = -1, false, 0
+		start, inSigs = -1, false
 	}
 	line := 0
 	for off := 0; off < len(data); {
 		line++
-		end := bytes.IndexByte(data[off:], '\n')
 		next := len(data)
-		if end >= 0 {
+		if end := bytes.IndexByte(data[off:], '\n'); end >= 0 {
 			next = off + end + 1
 		}
 		text := data[off:next]
-		empty := len(text) == 1 && text[0] == '\n'
+		empty := len(text) == 1
 		switch {
 		case start < 0 && empty:
 			// Blank lines between notes.
@@ -172,14 +172,15 @@ func splitNotes(data []byte) []noteRecord {
 			start, startLine = off, line
 		case !inSigs && empty:
 			inSigs = true
-		case inSigs && empty:
+		case !inSigs || bytes.HasPrefix(text, []byte("— ")):
+			// A line of text or a signature.
+		case empty:
 			flush(off)
-		case inSigs && sigs > 0 && !bytes.HasPrefix(text, []byte("— ")):
-			// A signature block ended without its empty line: a new note.
+		default:
+			// Not a signature after the signatures (or after a torn
+			// note's text): the next note starts here.
 			flush(off)
 			start, startLine = off, line
-		case inSigs:
-			sigs++
 		}
 		off = next
 	}

@@ -1,6 +1,8 @@
 package auditlog
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -295,4 +297,144 @@ func TestVerifyTampering(t *testing.T) {
 
 func storedIndex(level int, n int64) int64 {
 	return tlogStoredHashIndex(level, n)
+}
+
+// TestVerifyBadEvidence: a wrong checkpoint file, another appliance's
+// checkpoint or receipt, a forged signature: each is a clear problem of
+// the evidence, the sound log itself is not blamed, and nothing panics.
+func TestVerifyBadEvidence(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	other, _ := testNote(t, "another appliance")
+	root50, _ := TreeHash(50, f.log)
+	fromOther, _ := SignCheckpoint(other, 50, root50)
+	forged := strings.Replace(string(f.checkpoints[35]), "\n35\n", "\n45\n", 1)
+	empty, _ := SignCheckpoint(f.signer, 0, sha256Empty())
+
+	otherReceipt := f.receipts[2]
+	otherReceipt.Name = "receipt from elsewhere"
+	otherReceipt.Proof.Checkpoint = fromOther
+	alteredReceipt := f.receipts[1]
+	alteredReceipt.Name = "altered receipt"
+	alteredReceipt.Proof.Proof = slices.Clone(alteredReceipt.Proof.Proof)
+	alteredReceipt.Proof.Proof[0][3] ^= 8
+	movedReceipt := f.receipts[1]
+	movedReceipt.Name = "moved receipt"
+	movedReceipt.Entry.Index = 32
+	badEntry := f.receipts[0]
+	badEntry.Name = "receipt with a bad entry"
+	badEntry.Entry.Object = ""
+
+	ev := Evidence{
+		Checkpoints: []File{
+			{Name: "notes.txt", Data: []byte("hello\n")},
+			{Name: "empty.txt", Data: nil},
+			{Name: "other.ckpt", Data: fromOther},
+			{Name: "forged.ckpt", Data: []byte(forged)},
+			{Name: "empty-log.ckpt", Data: empty},
+			f.checkpointFile(20, 35, 50),
+		},
+		Receipts: []ReceiptClaim{otherReceipt, alteredReceipt, movedReceipt, badEntry, f.receipts[0]},
+	}
+	r, err := Verify(f.log, f.verifier, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ source, words string }{
+		{"notes.txt", "notes.txt: not a signed checkpoint of this appliance"},
+		{"empty.txt", "empty.txt: no checkpoint in the file"},
+		{"other.ckpt", "other.ckpt: not signed by this appliance's key — another appliance's, or this log's key was replaced"},
+		{"forged.ckpt", "forged.ckpt: its signature does not verify: forged or altered"},
+		{"receipt from elsewhere", "receipt from elsewhere: not signed by this appliance's key"},
+		{"altered receipt", "altered receipt: its inclusion proof does not verify: altered, or not from this log"},
+		{"moved receipt", "moved receipt: its entry says index 32, its proof 33"},
+		{"receipt with a bad entry", "receipt with a bad entry: its delivery entry cannot be encoded"},
+	}
+	if len(r.Problems) != len(want) {
+		t.Fatalf("%d problems, want %d:\n%s", len(r.Problems), len(want), r)
+	}
+	for i, w := range want {
+		p := r.Problems[i]
+		if p.Kind != ProblemEvidence || p.Source != w.source || !strings.HasPrefix(p.Text, w.words) {
+			t.Errorf("problem %d: %s %q %q; want %s %q %q", i, p.Kind, p.Source, p.Text, ProblemEvidence, w.source, w.words)
+		}
+	}
+	// The good evidence still counts: 3 checkpoints and the empty log's,
+	// one receipt.
+	if r.Checkpoints != 4 || r.Receipts != 1 {
+		t.Errorf("matched %d checkpoints, %d receipts; want 4, 1", r.Checkpoints, r.Receipts)
+	}
+}
+
+// brokenLog fails to read.
+type brokenLog struct {
+	*memLog
+	sizeErr, entriesErr error
+}
+
+func (b brokenLog) Size() (int64, error) {
+	if b.sizeErr != nil {
+		return 0, b.sizeErr
+	}
+	return b.memLog.Size()
+}
+
+func (b brokenLog) Entries(fn func(int64, []byte) error) error {
+	if b.entriesErr != nil {
+		return b.entriesErr
+	}
+	return b.memLog.Entries(fn)
+}
+
+func TestVerifyUnreadableLog(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	io := errors.New("input/output error")
+	for _, b := range []brokenLog{{memLog: f.log, sizeErr: io}, {memLog: f.log, entriesErr: io}} {
+		if r, err := Verify(b, f.verifier, Evidence{}); !errors.Is(err, io) {
+			t.Errorf("Verify = %v, %v; want the read error", r, err)
+		}
+	}
+}
+
+// TestVerifyFarKey: an entry stored under an absurd index is reported, not
+// walked to.
+func TestVerifyFarKey(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for _, k := range []int64{fixtureSize + maxGap + 1, MaxTreeSize, 1<<63 - 1} {
+		log := f.log.clone()
+		log.entries[k] = log.entries[0]
+		r, err := Verify(log, f.verifier, Evidence{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := problemLines(r); !slices.Equal(got, []string{fmt.Sprintf("extra %d–%d ", k, k)}) {
+			t.Errorf("key %d: %q", k, got)
+		}
+	}
+}
+
+// TestVerifyProblemLimit: a log edited everywhere gives a bounded report.
+func TestVerifyProblemLimit(t *testing.T) {
+	t.Parallel()
+	m := newMemLog()
+	var a Appender
+	for n := range int64(maxProblems + 10) {
+		m.add(t, &a, testEntry(n))
+	}
+	for k := range m.entries {
+		m.editEntry(t, k, func(e *Entry) { e.Detail = "edited" })
+	}
+	_, v := testNote(t, "appliance")
+	r, err := Verify(m, v, Evidence{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Problems) != maxProblems || r.Omitted != 10 || r.OK() {
+		t.Errorf("%d problems, %d omitted", len(r.Problems), r.Omitted)
+	}
+	if !strings.Contains(r.String(), "… and 10 more problems") {
+		t.Error("the report does not say problems were left out")
+	}
 }
