@@ -195,6 +195,19 @@ func (p PublicKeys) sealDataKey(rand io.Reader, dk *DataKey, b Binding) ([]byte,
 	return out, nil
 }
 
+// SealedDataKeyVersion returns the format of a sealed data key, 1 or 2,
+// from its version byte and length alone (it opens nothing), or 0 if it is
+// in neither. An auditor counts the letters of each format with it.
+func SealedDataKeyVersion(sealed []byte) int {
+	switch {
+	case len(sealed) == sealedDataKeyV1Len && sealed[0] == formatV1:
+		return 1
+	case len(sealed) == sealedDataKeyV2Len && sealed[0] == formatV2:
+		return 2
+	}
+	return 0
+}
+
 // OpenDataKey opens a sealed data key of either format for the letter b
 // names. A key sealed to another resident or for another letter or sender
 // gives ErrOpen; a sealed data key v2 given to a private key without an

@@ -242,7 +242,7 @@ func (s *Store) Activate(nationalID, code, password string) (crypto.RecoveryKey,
 		clear(rk[:])
 		return crypto.RecoveryKey{}, err
 	}
-	pub := priv.Public()
+	pub := priv.PublicKeys()
 	err = s.update(func(tx storage.Tx) error {
 		cur, err := getResident(tx, rec.ID)
 		if err != nil {
@@ -255,7 +255,8 @@ func (s *Store) Activate(nationalID, code, password string) (crypto.RecoveryKey,
 			return ErrBadActivation
 		}
 		cur.Status = ResidentActive
-		cur.PublicKey, cur.PasswordWrap, cur.RecoveryWrap = pub[:], pwWrap, rkWrap
+		cur.PublicKey, cur.MLKEMPublicKey = pub.X25519[:], pub.MLKEM
+		cur.PasswordWrap, cur.RecoveryWrap = pwWrap, rkWrap
 		cur.ActivationHash, cur.ActivationExpires = nil, time.Time{}
 		if err := tx.Residents().Put(cur); err != nil {
 			return err

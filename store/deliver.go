@@ -13,6 +13,23 @@ import (
 	"github.com/postkasse/postkasse/store/storage"
 )
 
+// recipientKeys returns the public keys a letter to rec is sealed to:
+// both halves when the resident has an ML-KEM key (sealed data key v2),
+// the X25519 key alone otherwise (v1). A record with a key of the wrong
+// length is refused (crypto.ErrFormat): nothing is sealed to half a key.
+func recipientKeys(rec *residentRecord) (crypto.PublicKeys, error) {
+	var to crypto.PublicKeys
+	if len(rec.PublicKey) != len(to.X25519) {
+		return to, fmt.Errorf("resident %s: X25519 public key of %d bytes: %w", rec.ID, len(rec.PublicKey), crypto.ErrFormat)
+	}
+	copy(to.X25519[:], rec.PublicKey)
+	if len(rec.MLKEMPublicKey) != 0 && len(rec.MLKEMPublicKey) != crypto.MLKEMPublicKeySize {
+		return to, fmt.Errorf("resident %s: ML-KEM public key of %d bytes: %w", rec.ID, len(rec.MLKEMPublicKey), crypto.ErrFormat)
+	}
+	to.MLKEM = rec.MLKEMPublicKey
+	return to, nil
+}
+
 // letterRecord is a letter as the engine stores it (storage.Letter):
 // Subject, Body and the documents' names are sealed with the letter's
 // data key; SealedKey is the data key sealed to the recipient. Everything
@@ -183,10 +200,12 @@ func (s *Store) seal(sender *senderRecord, recipient *residentRecord, d *Deliver
 		return nil, err
 	}
 	defer dk.Zero()
-	var pub crypto.PublicKey
-	copy(pub[:], recipient.PublicKey)
-	if rec.SealedKey, err = crypto.SealDataKey(s.rand, dk, pub, letterBinding(rec)); err != nil {
+	to, err := recipientKeys(recipient)
+	if err != nil {
 		return nil, err
+	}
+	if rec.SealedKey, err = crypto.SealDataKey(s.rand, dk, to, letterBinding(rec)); err != nil {
+		return nil, fmt.Errorf("resident %s: %w", recipient.ID, err)
 	}
 	runtime.Gosched() // see prepare
 	if rec.Subject, err = dk.SealField(s.rand, "subject", []byte(d.Subject)); err != nil {
@@ -383,6 +402,9 @@ func (s *Store) apply(tx storage.Tx, p *pendingDelivery, now time.Time) error {
 		if err != nil {
 			return refuse(err)
 		}
+		// Only the X25519 key is compared: a resident who gained an
+		// ML-KEM key meanwhile (at sign-in) kept it, and a letter sealed
+		// in v1 to it stays readable.
 		if recipient.ID != rec.ResidentID || string(recipient.PublicKey) != string(p.recipientKey) {
 			return refuse(fmt.Errorf("recipient changed during delivery: %w", ErrUnavailable))
 		}

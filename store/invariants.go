@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/store/storage"
 )
 
@@ -34,10 +35,19 @@ func (s *Store) CheckInvariants() error {
 			} else if rec.ActivationHash != nil || !rec.ActivationExpires.IsZero() {
 				bad("resident %s (%s): an activation code left", rec.ID, rec.Status)
 			}
+			// A key pair is made at activation and kept until the account
+			// is deleted (closed and deceased mailboxes still open).
+			if rec.PublicKey != nil || rec.Status == ResidentActive || rec.Status == ResidentReserved {
+				if _, err := recipientKeys(rec); err != nil {
+					bad("%v", err)
+				}
+			} else if rec.MLKEMPublicKey != nil {
+				bad("resident %s (%s): an ML-KEM key without a key pair", rec.ID, rec.Status)
+			}
 			if rec.Status != ResidentDeleted {
 				return nil
 			}
-			if rec.Name != "" || rec.PublicKey != nil || rec.PasswordWrap != nil || rec.RecoveryWrap != nil {
+			if rec.Name != "" || rec.PublicKey != nil || rec.MLKEMPublicKey != nil || rec.PasswordWrap != nil || rec.RecoveryWrap != nil {
 				bad("deleted resident %s: name or keys left", rec.ID)
 			}
 			if p, err := tx.Preferences().Get(rec.ID); err != nil {
@@ -66,6 +76,14 @@ func (s *Store) CheckInvariants() error {
 		if err := tx.Letters().All(func(rec *letterRecord) error {
 			if !liveResident(rec.ResidentID) {
 				bad("letter %s: resident %s missing or deleted", rec.ID, rec.ResidentID)
+			}
+			switch crypto.SealedDataKeyVersion(rec.SealedKey) {
+			case 0:
+				bad("letter %s: sealed data key in no known format", rec.ID)
+			case 2:
+				if r := residents[rec.ResidentID]; r != nil && r.Status != ResidentDeleted && len(r.MLKEMPublicKey) == 0 {
+					bad("letter %s: sealed in v2 to resident %s, who has no ML-KEM key", rec.ID, rec.ResidentID)
+				}
 			}
 			return nil
 		}); err != nil {

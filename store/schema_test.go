@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/store/embedded"
 	bolt "go.etcd.io/bbolt"
 )
@@ -64,9 +65,26 @@ func writeSchema1(t *testing.T, path, senderID, letterID string) []byte {
 		}
 		// One resident with one letter, as schema 1 wrote them.
 		const residentID = "7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e"
+		// Its key pair and the letter's data key sealed in format 1, as
+		// schema 1's code made them.
+		priv, err := crypto.GenerateKeyPair(rand.Reader)
+		if err != nil {
+			return err
+		}
+		dk, err := crypto.NewDataKey(rand.Reader)
+		if err != nil {
+			return err
+		}
+		defer dk.Zero()
+		sealedKey, err := crypto.SealDataKey(rand.Reader, dk, priv.Public(),
+			crypto.Binding{LetterID: letterID, RecipientID: residentID, SenderID: senderID})
+		if err != nil {
+			return err
+		}
+		public := priv.Public()
 		resident, err := json.Marshal(map[string]any{
 			"ID": residentID, "Country": "DK", "NationalID": "0101701234", "Name": "Old Resident",
-			"Status": "active", "Created": "2026-01-01T00:00:00Z",
+			"Status": "active", "Created": "2026-01-01T00:00:00Z", "PublicKey": public[:],
 		})
 		if err != nil {
 			return err
@@ -74,7 +92,7 @@ func writeSchema1(t *testing.T, path, senderID, letterID string) []byte {
 		delivered := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
 		letter, err := json.Marshal(map[string]any{
 			"ID": letterID, "ResidentID": residentID, "SenderID": senderID, "SenderReference": "ref-1",
-			"Type": "letter", "DeliveredAt": delivered, "ReadAt": time.Time{},
+			"Type": "letter", "DeliveredAt": delivered, "ReadAt": time.Time{}, "SealedKey": sealedKey,
 		})
 		if err != nil {
 			return err

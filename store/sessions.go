@@ -45,8 +45,16 @@ func (s *Store) Login(nationalID, password string) (Session, error) {
 	}
 	defer priv.Zero()
 
-	var rewrap []byte
-	if params, err := crypto.PasswordParams(rec.PasswordWrap); err == nil && params.Less(s.kdf) {
+	var rewrap, recoveryWrap []byte
+	var upgrade *keyUpgrade
+	if !priv.HasMLKEM() {
+		if upgrade, err = s.upgradeKeys(priv, password); err != nil {
+			return Session{}, err
+		}
+		defer upgrade.zero()
+		priv = upgrade.priv
+		rewrap, recoveryWrap = upgrade.passwordWrap, upgrade.recoveryWrap
+	} else if params, err := crypto.PasswordParams(rec.PasswordWrap); err == nil && params.Less(s.kdf) {
 		if rewrap, err = crypto.WrapWithPassword(s.rand, priv, []byte(password), s.kdf); err != nil {
 			return Session{}, err
 		}
@@ -84,11 +92,22 @@ func (s *Store) Login(nationalID, password string) (Session, error) {
 		if rewrap != nil {
 			cur.PasswordWrap = rewrap
 		}
+		if upgrade != nil {
+			// The wrapping compared above held no ML-KEM half, so the
+			// account has none yet: it gets the one made here, wrapped by
+			// the password and a new recovery key.
+			cur.MLKEMPublicKey, cur.RecoveryWrap = upgrade.public, recoveryWrap
+		}
 		if err := tx.Residents().Put(cur); err != nil {
 			return err
 		}
 		if err := tx.Sessions().Put(id, &sess); err != nil {
 			return err
+		}
+		if upgrade != nil {
+			if err := s.appendAudit(tx, now, "resident:"+rec.ID, "upgrade keys to ML-KEM-768", "resident:"+rec.ID); err != nil {
+				return err
+			}
 		}
 		return s.appendAudit(tx, now, "resident:"+rec.ID, "login", "resident:"+rec.ID)
 	})
@@ -102,7 +121,56 @@ func (s *Store) Login(nationalID, password string) (Session, error) {
 	if _, err := s.SweepSessions(now); err != nil {
 		s.log.Warn("sweep expired sessions", "err", err)
 	}
-	return Session{Token: base64.RawURLEncoding.EncodeToString(token), ResidentID: rec.ID, Expires: sess.Expires}, nil
+	out := Session{Token: base64.RawURLEncoding.EncodeToString(token), ResidentID: rec.ID, Expires: sess.Expires}
+	if upgrade != nil {
+		rk := upgrade.recoveryKey
+		out.NewRecoveryKey = &rk
+	}
+	return out, nil
+}
+
+// keyUpgrade is what a sign-in makes for a resident whose key pair has no
+// ML-KEM-768 half (activated before envelope v2): the key pair with one,
+// its public half, and the wrappings that replace the account's. The
+// recovery wrapping cannot be remade with the old recovery key, which the
+// store never holds, so a new recovery key replaces it and is shown to the
+// resident once (Session.NewRecoveryKey); the old one stops working.
+type keyUpgrade struct {
+	priv         *crypto.PrivateKey
+	public       []byte
+	passwordWrap []byte
+	recoveryKey  crypto.RecoveryKey
+	recoveryWrap []byte
+}
+
+func (s *Store) upgradeKeys(old *crypto.PrivateKey, password string) (*keyUpgrade, error) {
+	priv, err := old.WithMLKEM(s.rand)
+	if err != nil {
+		return nil, err
+	}
+	u := &keyUpgrade{priv: priv, public: priv.PublicKeys().MLKEM}
+	if len(u.public) != crypto.MLKEMPublicKeySize {
+		u.zero()
+		return nil, fmt.Errorf("upgrade keys: no ML-KEM-768 public key made: %w", crypto.ErrFormat)
+	}
+	if u.passwordWrap, err = crypto.WrapWithPassword(s.rand, priv, []byte(password), s.kdf); err != nil {
+		u.zero()
+		return nil, err
+	}
+	if u.recoveryKey, err = crypto.NewRecoveryKey(s.rand); err != nil {
+		u.zero()
+		return nil, err
+	}
+	if u.recoveryWrap, err = crypto.WrapWithRecoveryKey(s.rand, priv, u.recoveryKey); err != nil {
+		u.zero()
+		return nil, err
+	}
+	return u, nil
+}
+
+func (u *keyUpgrade) zero() {
+	u.priv.Zero()
+	clear(u.recoveryKey[:])
 }
 
 // SweepSessions deletes the sessions that have expired by now (past their

@@ -249,6 +249,11 @@ type Session struct {
 	Token      string
 	ResidentID string
 	Expires    time.Time
+	// NewRecoveryKey is set when this sign-in gave the resident's key
+	// pair its ML-KEM-768 half (envelope v2): the recovery key that now
+	// opens the mailbox, to show the resident once. The old one no longer
+	// works. Nil on every other sign-in.
+	NewRecoveryKey *crypto.RecoveryKey
 }
 
 // AuditEntry is one fact in the audit log: who did what to which object.

@@ -37,27 +37,7 @@ func TestContract(t *testing.T) {
 // letters, their documents, the read state, the language, the terms, the
 // pending resident's activation and the outbox are all there.
 func TestOpensFileOfSchema4(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "postkasse.db")
-	gz, err := os.Open("testdata/schema4.db.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gz.Close()
-	zr, err := gzip.NewReader(gz)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	eng, err := embedded.Open(path, embedded.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := openSchema4(t)
 	if got := strings.Join(eng.Upgraded(), "; "); got != "schema 5: index of sessions by resident" {
 		t.Errorf("upgrade did %q", got)
 	}
@@ -126,6 +106,34 @@ func TestOpensFileOfSchema4(t *testing.T) {
 	if runs, err := st.JobRuns(); err != nil || len(runs) != 1 {
 		t.Errorf("job runs: %+v, %v", runs, err)
 	}
+}
+
+// openSchema4 opens a copy of testdata/schema4.db.gz, a database written by
+// the code before the storage seam and before envelope v2.
+func openSchema4(t *testing.T) *embedded.Engine {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "postkasse.db")
+	gz, err := os.Open("testdata/schema4.db.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gz.Close()
+	zr, err := gzip.NewReader(gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := embedded.Open(path, embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng
 }
 
 // TestCheckFindsIndexFaults: every way an index entry can disagree with

@@ -22,16 +22,21 @@ const (
 
 // Resident is a resident's record. The private key exists only wrapped.
 type Resident struct {
-	ID           string
-	Country      string // "DK" or "NO"
-	NationalID   string // the digits
-	Name         string
-	Status       ResidentStatus
-	PublicKey    []byte // X25519; nil while pending
-	PasswordWrap []byte // the private key wrapped by the password; nil while pending
-	RecoveryWrap []byte // the private key wrapped by the recovery key; nil while pending
-	Created      time.Time
-	LastLogin    time.Time
+	ID         string
+	Country    string // "DK" or "NO"
+	NationalID string // the digits
+	Name       string
+	Status     ResidentStatus
+	PublicKey  []byte // X25519; nil while pending
+	// MLKEMPublicKey is the ML-KEM-768 encapsulation key (crypto.PublicKeys'
+	// MLKEM half): letters to a resident who has one are sealed in v2. A
+	// resident activated before envelope v2 has none until the next
+	// sign-in; their letters are sealed in v1 until then.
+	MLKEMPublicKey []byte `json:",omitempty"`
+	PasswordWrap   []byte // the private key wrapped by the password; nil while pending
+	RecoveryWrap   []byte // the private key wrapped by the recovery key; nil while pending
+	Created        time.Time
+	LastLogin      time.Time
 	// While pending: the hash of the activation code and when it
 	// expires. Both go at activation.
 	ActivationHash    []byte    `json:",omitempty"`

@@ -1,0 +1,133 @@
+package embedded_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store"
+	"github.com/postkasse/postkasse/store/storage"
+)
+
+// TestEnvelopeV2Upgrade: residents activated before envelope v2 (the
+// schema-4 file) get an ML-KEM-768 key at their next sign-in, with a new
+// recovery key shown once that opens both halves; from then on their
+// letters are sealed in v2, the v1 letters they had stay readable, and the
+// counts an auditor reads say so. A second sign-in upgrades nothing.
+func TestEnvelopeV2Upgrade(t *testing.T) {
+	ctx := context.Background()
+	eng := openSchema4(t)
+	now := time.Date(2026, 11, 30, 9, 1, 0, 0, time.UTC)
+	st, err := store.New(eng, store.Options{KDF: crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}, Clock: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	counts, err := st.Envelopes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (store.EnvelopeCounts{LettersV1: 3, ResidentsV1: 2}); counts != want {
+		t.Fatalf("before: %+v, want %+v", counts, want)
+	}
+
+	const password = "correct horse battery staple"
+	anna := store.NationalID{Country: "DK", Number: "0101900123"}
+	sess, err := st.Login(anna.String(), password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.NewRecoveryKey == nil {
+		t.Fatal("the upgrading sign-in shows no new recovery key")
+	}
+	rk := *sess.NewRecoveryKey
+	annaID := mustResident(t, st, anna)
+	raw := residentRecord(t, st, annaID)
+	if len(raw.MLKEMPublicKey) != crypto.MLKEMPublicKeySize {
+		t.Fatalf("ML-KEM public key of %d bytes after the upgrade", len(raw.MLKEMPublicKey))
+	}
+	// The new recovery key opens a key pair with both halves, whose
+	// public keys are the record's.
+	priv, err := crypto.UnwrapWithRecoveryKey(raw.RecoveryWrap, rk)
+	if err != nil {
+		t.Fatalf("the new recovery key: %v", err)
+	}
+	if !priv.HasMLKEM() || string(priv.PublicKeys().MLKEM) != string(raw.MLKEMPublicKey) || !bytes.Equal(pubX(priv), raw.PublicKey) {
+		t.Error("the recovery wrapping does not hold the upgraded key pair")
+	}
+	priv.Zero()
+
+	// A letter delivered now is sealed in v2; Bo, not signed in since,
+	// still gets v1.
+	senders, err := st.Senders()
+	if err != nil || len(senders) == 0 {
+		t.Fatalf("senders: %v, %v", senders, err)
+	}
+	bo := store.NationalID{Country: "DK", Number: "0202900124"}
+	for _, to := range []store.NationalID{anna, bo} {
+		if _, err := st.Deliver(senders[0].ID, store.Delivery{Recipient: to, Subject: "Ny ordning", SenderReference: "v2-" + to.Number,
+			Documents: []store.DocumentInput{{Name: "brev.txt", ContentType: "text/plain", Content: []byte("Indhold " + to.Number)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counts, err = st.Envelopes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (store.EnvelopeCounts{LettersV1: 4, LettersV2: 1, ResidentsV1: 1, ResidentsV2: 1}); counts != want {
+		t.Errorf("after: %+v, want %+v", counts, want)
+	}
+
+	// Every letter, v1 and v2, opens in the upgraded session.
+	mb, err := st.OpenSession(sess.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := mb.Inbox()
+	if err != nil || len(inbox) != 3 {
+		t.Fatalf("inbox: %d letters, %v", len(inbox), err)
+	}
+	for _, l := range inbox {
+		if _, err := mb.Letter(l.ID); err != nil {
+			t.Errorf("letter %q: %v", l.Subject, err)
+		}
+		if _, err := mb.Document(l.ID, 0); err != nil {
+			t.Errorf("document of %q: %v", l.Subject, err)
+		}
+	}
+	mb.Close()
+
+	// The next sign-in upgrades nothing, and the checks pass.
+	again, err := st.Login(anna.String(), password)
+	if err != nil || again.NewRecoveryKey != nil {
+		t.Errorf("second sign-in: %+v, %v", again, err)
+	}
+	if string(residentRecord(t, st, annaID).MLKEMPublicKey) != string(raw.MLKEMPublicKey) {
+		t.Error("the second sign-in replaced the ML-KEM key")
+	}
+	if err := st.CheckInvariants(); err != nil {
+		t.Error(err)
+	}
+	if err := st.Check(); err != nil {
+		t.Error(err)
+	}
+}
+
+// residentRecord reads a resident's record as the engine stores it.
+func residentRecord(t *testing.T, st *store.Store, id string) *storage.Resident {
+	t.Helper()
+	var rec *storage.Resident
+	if err := st.Engine().View(context.Background(), func(tx storage.Tx) error {
+		var err error
+		rec, err = tx.Residents().Get(id)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+func pubX(k *crypto.PrivateKey) []byte { p := k.Public(); return p[:] }

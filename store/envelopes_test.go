@@ -1,0 +1,80 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/postkasse/postkasse/crypto"
+)
+
+// TestNewMailboxSealsV2: a mailbox activated now has both public keys,
+// its letters are sealed in v2 and open, and the counts say so.
+func TestNewMailboxSealsV2(t *testing.T) {
+	f := newFixture(t)
+	res, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, "ref-v2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := rawLetter(t, f.s, res.Letter.ID)
+	if v := crypto.SealedDataKeyVersion(rec.SealedKey); v != 2 {
+		t.Errorf("sealed data key version %d, want 2", v)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	defer mb.Close()
+	if l, err := mb.Letter(res.Letter.ID); err != nil || l.Subject != testDelivery(f.nid, "").Subject {
+		t.Errorf("letter: %+v, %v", l, err)
+	}
+	c, err := f.s.Envelopes(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (EnvelopeCounts{LettersV2: 1, ResidentsV2: 1}); c != want {
+		t.Errorf("counts %+v, want %+v", c, want)
+	}
+}
+
+// TestHalfKeyPairRefused: a resident record whose ML-KEM key is of the
+// wrong length (or whose X25519 key is missing) gets no letter: the
+// delivery fails with a clear error, nothing is stored, and
+// CheckInvariants names the record.
+func TestHalfKeyPairRefused(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		damage func(*residentRecord)
+		want   string
+	}{
+		{"short ML-KEM key", func(r *residentRecord) { r.MLKEMPublicKey = r.MLKEMPublicKey[:100] }, "ML-KEM public key of 100 bytes"},
+		{"no X25519 key", func(r *residentRecord) { r.PublicKey = nil }, "X25519 public key of 0 bytes"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			err := f.s.testDB().Update(func(tx *bolt.Tx) error {
+				rec, err := boltResident(tx, f.resident.ID)
+				if err != nil {
+					return err
+				}
+				tt.damage(rec)
+				return putJSON(tx.Bucket(bucketResidents), []byte(rec.ID), rec)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := digest(t, f.s)
+			_, err = f.s.Deliver(f.sender.ID, testDelivery(f.nid, "ref-half"))
+			if !errors.Is(err, crypto.ErrFormat) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Deliver = %v, want crypto.ErrFormat naming %q", err, tt.want)
+			}
+			if digest(t, f.s) != before {
+				t.Error("the refused delivery changed the database")
+			}
+			if err := f.s.CheckInvariants(); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("CheckInvariants = %v, want it to name %q", err, tt.want)
+			}
+			closeTampered(t, f.s)
+		})
+	}
+}
