@@ -16,12 +16,12 @@ import (
 	"github.com/postkasse/postkasse/store"
 )
 
-// axeDefault is where .ci/run installs axe-core (pinned by
+// axeDefault is where ./test installs axe-core (pinned by
 // .ci/axe/package-lock.json), relative to this package.
 const axeDefault = "../../.ci/cache/axe/node_modules/axe-core/axe.min.js"
 
 // axeSource reads axe-core's browser build: POSTKASSE_AXE_JS, or where
-// .ci/run installs it. Without it the test fails and says how to get it.
+// ./test installs it. Without it the test fails and says how to get it.
 func axeSource(t *testing.T) string {
 	t.Helper()
 	path := os.Getenv("POSTKASSE_AXE_JS")
@@ -32,7 +32,7 @@ func axeSource(t *testing.T) string {
 	if err != nil {
 		abs, _ := filepath.Abs(axeDefault)
 		t.Fatalf("the accessibility checks need axe-core from the npm registry: %v\n"+
-			"install it with .ci/run, or by hand from the repository's root:\n"+
+			"install it with ./test, or by hand from the repository's root:\n"+
 			"\tmkdir -p .ci/cache/axe && cp .ci/axe/package*.json .ci/cache/axe/ && npm ci --prefix .ci/cache/axe\n"+
 			"(or set POSTKASSE_AXE_JS to an axe.min.js; expected at %s)", err, abs)
 	}

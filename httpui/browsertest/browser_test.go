@@ -119,7 +119,7 @@ func browserContext(t *testing.T) context.Context {
 	})
 	if shared.err != nil {
 		t.Fatalf("the browser tests need headless Chromium: %v\n"+
-			"install Debian's chromium (apt-get install chromium, as .ci/run does), "+
+			"install Debian's chromium (apt-get install chromium, as ./test does), "+
 			"or set POSTKASSE_CHROMIUM to a Chromium or Chrome binary", shared.err)
 	}
 	return shared.ctx

@@ -33,7 +33,7 @@
 //
 // The tests need Debian's chromium (or POSTKASSE_CHROMIUM naming another
 // Chromium) and axe-core from the npm registry (.ci/axe, installed by
-// .ci/run; or POSTKASSE_AXE_JS naming axe.min.js). Without them they fail
+// ./test; or POSTKASSE_AXE_JS naming axe.min.js). Without them they fail
 // and say how to install them; they never skip.
 //
 // One browser serves the whole package; each test gets fresh incognito

@@ -7,7 +7,7 @@
 //
 //	go install github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.1
 //
-// (.ci/run does). A test that needs it fails, never skips, when it is
+// (./test does). A test that needs it fails, never skips, when it is
 // missing: a skipped certificate test would hide a broken TLS setup.
 //
 // Names: pebble is started with -dnsserver pointing at a tiny DNS server
@@ -49,7 +49,7 @@ import (
 	"github.com/miekg/dns"
 )
 
-// Pebble's module and the version the project pins (.ci/run installs the
+// Pebble's module and the version the project pins (./test installs the
 // same; a test in package main checks that the two agree).
 const (
 	PebbleModule  = "github.com/letsencrypt/pebble/v2"
@@ -104,7 +104,7 @@ func Binary(t testing.TB) string {
 	if path == "" {
 		ci := ""
 		if os.Getenv("CI") != "" {
-			ci = " (CI must install it: see .ci/run)"
+			ci = " (./test installs it: run ./test, or see it)"
 		}
 		t.Fatalf("pebble, a real ACME server, is needed for this test and was not found in PATH or GOPATH/bin%s; install it with\n\t%s", ci, installHint)
 	}

@@ -7,7 +7,7 @@
 //
 //	apt-get install -y postgresql
 //
-// (.ci/run installs it without starting the package's own cluster). A
+// (./test installs it without starting the package's own cluster). A
 // test that needs them fails, never skips, naming that command. pgtest
 // takes the highest major version ≥ 15 under /usr/lib/postgresql/*/bin,
 // or else postgres and initdb from PATH.

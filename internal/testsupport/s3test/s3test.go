@@ -10,7 +10,7 @@
 //
 //	go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 //
-// (.ci/run does). A test that needs it fails, never skips, naming that
+// (./test does). A test that needs it fails, never skips, naming that
 // command; a versitygw of another version fails too, naming it.
 //
 // Why versitygw: it is one Go program that installs with one go install
@@ -89,7 +89,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
-// versitygw's module and the version the project pins (.ci/run installs
+// versitygw's module and the version the project pins (./test installs
 // the same; a test checks that the two agree).
 const (
 	VersitygwModule  = "github.com/versity/versitygw"
@@ -237,7 +237,7 @@ func Binary() (string, error) {
 	if path == "" {
 		ci := ""
 		if os.Getenv("CI") != "" {
-			ci = " (CI must install it: see .ci/run)"
+			ci = " (./test installs it: run ./test, or see it)"
 		}
 		return "", fmt.Errorf("%w in PATH or GOPATH/bin%s; versitygw is the real S3 server of the tests; install it with\n\t%s", ErrNotInstalled, ci, InstallHint)
 	}

@@ -474,15 +474,15 @@ func TestMissingBinary(t *testing.T) {
 	}
 }
 
-// TestCIInstallsThePinnedVersion: .ci/run installs the versitygw this
-// package asks for.
+// TestCIInstallsThePinnedVersion: the test script (./test, which CI runs)
+// installs the versitygw this package asks for.
 func TestCIInstallsThePinnedVersion(t *testing.T) {
-	ci, err := os.ReadFile(filepath.Join("..", "..", "..", ".ci", "run"))
+	ci, err := os.ReadFile(filepath.Join("..", "..", "..", "test"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(ci), InstallHint) {
-		t.Errorf(".ci/run does not run %q", InstallHint)
+		t.Errorf("./test does not run %q", InstallHint)
 	}
 }
 
