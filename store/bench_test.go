@@ -48,7 +48,13 @@ func benchDeliveryCases(b *testing.B, bench func(b *testing.B, size, senders int
 // receipt, the index entries and the audit entry.
 const benchRecordOverhead = 1500
 
-func benchDeliver(b *testing.B, size, senders int) {
+func benchDeliver(b *testing.B, size, senders int) { benchDeliverTo(b, size, senders, 2) }
+
+// benchDeliverTo is benchDeliver with letters sealed in the envelope
+// version given: 2 to a resident with both key halves, 1 to a resident
+// whose record has only the X25519 key (as before the ML-KEM upgrade).
+// It reports the sealed data key's size too.
+func benchDeliverTo(b *testing.B, size, senders, envelope int) {
 	content := make([]byte, size)
 	copy(content, "%PDF-1.4\n")
 	if _, err := rand.Read(content[9:]); err != nil {
@@ -71,7 +77,10 @@ func benchDeliver(b *testing.B, size, senders int) {
 	}
 	defer s.Close()
 	nid := testNID(b, 1)
-	mustResident(b, s, nid, "Bench Resident")
+	resident := mustResident(b, s, nid, "Bench Resident")
+	if envelope == 1 {
+		benchDropMLKEM(b, s, resident.ID)
+	}
 	snd := mustSender(b, s, "Bench Sender", "12345678", SenderPublic)
 	start := s.commits.Load()
 
@@ -111,6 +120,7 @@ func benchDeliver(b *testing.B, size, senders int) {
 	b.ReportMetric(baseRate, "baseline-letters/s")
 	b.ReportMetric(rate/baseRate, "ratio")
 	b.ReportMetric(float64(b.N)/float64(s.commits.Load()-start), "letters/commit")
+	b.ReportMetric(float64(benchSealedKeySize(b, s, snd.ID, envelope)), "sealed-key-bytes")
 	st := s.testDB().Stats()
 	b.ReportMetric(float64(st.TxStats.GetPageCount())/float64(b.N), "pages/letter")
 	if cpuOK {
