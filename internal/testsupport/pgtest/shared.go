@@ -54,16 +54,26 @@ func (sh *Shared) NewDatabase(t testing.TB) string {
 // they passed and the server could not be closed.
 func (sh *Shared) Run(m *testing.M) int {
 	code := m.Run()
+	if err := sh.Close(); err != nil {
+		fmt.Fprintf(os.Stderr, "pgtest: %v\n", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
+}
+
+// Close closes the server if a test started it; no test may ask for it
+// after. A TestMain that needs two shared servers calls m.Run and then
+// Close of each, where one would call Run.
+func (sh *Shared) Close() error {
 	// No test runs any more; this also keeps a late caller from starting
 	// a server that nothing would stop.
 	sh.once.Do(func() { sh.err = fmt.Errorf("%w: the tests are over", ErrClosed) })
 	if sh.srv != nil {
 		if err := sh.srv.Close(); err != nil {
-			fmt.Fprintf(os.Stderr, "pgtest: close the shared server: %v\n", err)
-			if code == 0 {
-				code = 1
-			}
+			return fmt.Errorf("close the shared server: %w", err)
 		}
 	}
-	return code
+	return nil
 }

@@ -1,0 +1,162 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/postkasse/postkasse/store/storage"
+)
+
+// Check checks that every table's key and index columns agree with the
+// record beside them, that every sender's certificates are bound to it
+// and no other binding exists, that every document belongs to a letter
+// and its object is in the bucket, and that every record decodes. It
+// returns every problem it finds.
+func (e *Engine) Check(ctx context.Context) error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	objects, err := e.blobs.objects(ctx)
+	if err != nil {
+		return err
+	}
+	err = e.View(ctx, func(st storage.Tx) error {
+		t := st.(*tx)
+		if err := checkRows(t, `SELECT id, national_id, record FROM residents`, func(key, col string, r *storage.Resident) {
+			if r.ID != key || r.NationalID != col {
+				bad("resident %s: columns (%s, %s) disagree with its record (%s, %s)", key, key, col, r.ID, r.NationalID)
+			}
+		}, bad); err != nil {
+			return err
+		}
+		bound := map[string]string{}
+		if err := checkRows(t, `SELECT id, org_number, record FROM senders`, func(key, col string, s *storage.Sender) {
+			if s.ID != key || s.OrgNumber != col {
+				bad("sender %s: columns disagree with its record", key)
+			}
+			for _, c := range s.Certificates {
+				bound[c.Fingerprint] = s.ID
+			}
+		}, bad); err != nil {
+			return err
+		}
+		rows, err := t.tx.Query(t.ctx, `SELECT fingerprint, sender_id FROM sender_certificates`)
+		if err != nil {
+			return err
+		}
+		certs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct{ FP, Sender string }])
+		if err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for _, c := range certs {
+			seen[c.FP] = true
+			if bound[c.FP] != c.Sender {
+				bad("certificate %s: bound to sender %s, which does not list it", c.FP, c.Sender)
+			}
+		}
+		for fp, s := range bound {
+			if !seen[fp] {
+				bad("certificate %s of sender %s: not bound", fp, s)
+			}
+		}
+		letters := map[string]bool{}
+		rows, err = t.tx.Query(t.ctx, `SELECT resident_id, id, sender_id, sender_reference, delivered_at, record FROM letters`)
+		if err != nil {
+			return err
+		}
+		type letterRow struct {
+			Resident, ID, Sender, Reference string
+			At                              time.Time
+			Record                          []byte
+		}
+		lrows, err := pgx.CollectRows(rows, pgx.RowToStructByPos[letterRow])
+		if err != nil {
+			return err
+		}
+		for _, r := range lrows {
+			letters[r.ID] = true
+			var l storage.Letter
+			if err := json.Unmarshal(r.Record, &l); err != nil {
+				bad("letter %s: record does not decode: %v", r.ID, err)
+				continue
+			}
+			if l.ID != r.ID || l.ResidentID != r.Resident || l.SenderID != r.Sender || l.SenderReference != r.Reference ||
+				!l.DeliveredAt.Truncate(time.Microsecond).Equal(r.At) {
+				bad("letter %s: columns disagree with its record", r.ID)
+			}
+		}
+		rows, err = t.tx.Query(t.ctx, `SELECT letter_id, idx, blob_key FROM documents ORDER BY letter_id, idx`)
+		if err != nil {
+			return err
+		}
+		docs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct {
+			Letter string
+			Index  int32
+			Key    string
+		}])
+		if err != nil {
+			return err
+		}
+		for _, d := range docs {
+			if !letters[d.Letter] {
+				bad("document %s/%d: no such letter", d.Letter, d.Index)
+			}
+			if _, ok := objects[d.Key]; !ok {
+				bad("document %s/%d: object %s missing from the bucket", d.Letter, d.Index, d.Key)
+			}
+		}
+		if err := checkRows(t, `SELECT encode(id, 'hex'), resident_id, record FROM sessions`, func(key, col string, s *storage.Session) {
+			if s.ResidentID != col {
+				bad("session %s: resident column %s, record %s", key, col, s.ResidentID)
+			}
+		}, bad); err != nil {
+			return err
+		}
+		return checkRows(t, `SELECT resident_id || '/' || seq::text, resident_id, record FROM outbox`, func(key, col string, n *storage.Notification) {
+			if n.ResidentID != col || fmt.Sprintf("%s/%d", n.ResidentID, n.Seq) != key {
+				bad("notification %s: columns disagree with its record", key)
+			}
+		}, bad)
+	})
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(errs, func(a, b error) int {
+		if a.Error() < b.Error() {
+			return -1
+		}
+		return 1
+	})
+	return errors.Join(errs...)
+}
+
+// checkRows decodes each row's record (the third column) and calls fn with
+// the key and index column; a record that does not decode is a problem.
+func checkRows[T any](t *tx, sql string, fn func(key, col string, v *T), bad func(string, ...any)) error {
+	rows, err := t.tx.Query(t.ctx, sql)
+	if err != nil {
+		return err
+	}
+	all, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct {
+		Key, Col string
+		Record   []byte
+	}])
+	if err != nil {
+		return err
+	}
+	for _, r := range all {
+		v := new(T)
+		if err := json.Unmarshal(r.Record, v); err != nil {
+			bad("%s: record does not decode: %v", r.Key, err)
+			continue
+		}
+		fn(r.Key, r.Col, v)
+	}
+	return nil
+}

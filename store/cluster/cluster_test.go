@@ -1,0 +1,355 @@
+package cluster_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/minio/minio-go/v7"
+
+	"github.com/postkasse/postkasse/internal/testsupport/pgtest"
+	"github.com/postkasse/postkasse/internal/testsupport/s3test"
+	"github.com/postkasse/postkasse/store/cluster"
+	"github.com/postkasse/postkasse/store/storage"
+	"github.com/postkasse/postkasse/store/storage/storagetest"
+)
+
+var (
+	pg pgtest.Shared
+	s3 s3test.Shared
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, close := range []func() error{pg.Close, s3.Close} {
+		if err := close(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	}
+	os.Exit(code)
+}
+
+// config returns the Config of a new, empty database and bucket of the
+// test's own.
+func config(t *testing.T) cluster.Config {
+	t.Helper()
+	endpoint, bucket, ak, sk := s3.NewBucket(t)
+	return cluster.Config{
+		DatabaseURL: pg.NewDatabase(t),
+		Blobs:       cluster.BlobConfig{Endpoint: endpoint, Bucket: bucket, Region: s3test.Region, AccessKey: ak, SecretKey: sk},
+	}
+}
+
+func open(t *testing.T, cfg cluster.Config) *cluster.Engine {
+	t.Helper()
+	e, err := cluster.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// TestContract runs the seam's contract on the cluster engine.
+func TestContract(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) storage.Engine { return open(t, config(t)) })
+}
+
+// TestOpenRefuses: each wrong setting is one line that names what to fix,
+// and never the secret.
+func TestOpenRefuses(t *testing.T) {
+	good := config(t)
+	srv := pg.Server(t)
+	const secret = "s3cr3t-never-shown"
+	tests := []struct {
+		name string
+		edit func(c *cluster.Config)
+		want string
+	}{
+		{"malformed database URL", func(c *cluster.Config) { c.DatabaseURL = "postgres://user:" + secret + "@[::1/x" }, "database URL"},
+		{"nothing listening", func(c *cluster.Config) {
+			c.DatabaseURL = "postgres://postgres:" + secret + "@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=5"
+		}, "cannot connect"},
+		{"no such database", func(c *cluster.Config) {
+			c.DatabaseURL = fmt.Sprintf("postgres://postgres:%s@127.0.0.1:%d/nosuchdb?sslmode=disable", secret, srv.Port())
+		}, "does not exist"},
+		{"no such bucket", func(c *cluster.Config) { c.Blobs.Bucket = "no-such-bucket" }, `bucket "no-such-bucket" does not exist`},
+		{"no bucket", func(c *cluster.Config) { c.Blobs.Bucket = "" }, "no bucket named"},
+		{"wrong secret key", func(c *cluster.Config) { c.Blobs.SecretKey = secret }, "credentials were refused"},
+		{"endpoint not a URL", func(c *cluster.Config) { c.Blobs.Endpoint = "ftp://example" }, "want http://host:port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := good
+			tt.edit(&cfg)
+			e, err := cluster.Open(context.Background(), cfg)
+			if err == nil {
+				e.Close()
+				t.Fatal("Open succeeded")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tt.want) || strings.Contains(msg, "\n") || strings.Contains(msg, secret) {
+				t.Errorf("Open: %q, want one line with %q and without the secret", msg, tt.want)
+			}
+		})
+	}
+}
+
+// TestSchemaNewer: a database that newer code upgraded is refused.
+func TestSchemaNewer(t *testing.T) {
+	cfg := config(t)
+	open(t, cfg).Close()
+	conn, err := pgx.Connect(context.Background(), cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), `UPDATE schema_version SET version = $1`, cluster.SchemaVersion()+1); err != nil {
+		t.Fatal(err)
+	}
+	_, err = cluster.Open(context.Background(), cfg)
+	if !errors.Is(err, cluster.ErrSchemaNewer) {
+		t.Fatalf("Open of a newer schema: %v, want ErrSchemaNewer", err)
+	}
+}
+
+// TestNodesStartTogether: several nodes opening a new database at once
+// all start, on one schema.
+func TestNodesStartTogether(t *testing.T) {
+	cfg := config(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() {
+			e, err := cluster.Open(context.Background(), cfg)
+			if err == nil {
+				e.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("node %d: %v", i, err)
+		}
+	}
+}
+
+// TestConflictsRunAgain: concurrent transactions that conflict (each
+// appends to the audit log, whose numbers are gapless) all commit, by
+// running again after a serialisation failure.
+func TestConflictsRunAgain(t *testing.T) {
+	e := open(t, config(t))
+	defer e.Close()
+	const workers, each = 6, 5
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				err := e.Update(context.Background(), func(tx storage.Tx) error {
+					return tx.Audit().Append(&storage.AuditEntry{Actor: "system", Action: "test", Object: "x"})
+				})
+				if err != nil {
+					t.Error(err)
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var seqs []uint64
+	if err := e.View(context.Background(), func(tx storage.Tx) error {
+		return tx.Audit().All(func(a *storage.AuditEntry) error { seqs = append(seqs, a.Seq); return nil })
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(seqs) != workers*each {
+		t.Fatalf("%d entries, want %d", len(seqs), workers*each)
+	}
+	for i, s := range seqs {
+		if s != uint64(i+1) {
+			t.Fatalf("entry %d has number %d: not gapless", i, s)
+		}
+	}
+}
+
+// objectKeys lists the bucket's objects.
+func objectKeys(t *testing.T, cfg cluster.Config) []string {
+	t.Helper()
+	client := s3.Server(t).Client(t)
+	var keys []string
+	for o := range client.ListObjects(context.Background(), cfg.Blobs.Bucket, minio.ListObjectsOptions{Recursive: true}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		keys = append(keys, o.Key)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// TestBlobLifecycle: a letter's objects go when the transaction deleting
+// its documents commits, not when it fails; the sweep deletes objects
+// attached to nothing once they are older than the grace period.
+func TestBlobLifecycle(t *testing.T) {
+	cfg := config(t)
+	e := open(t, cfg)
+	defer e.Close()
+	ctx := context.Background()
+	write := func(letter string) storage.Blob {
+		b, err := e.Blobs().Write(ctx, letter, 0, bytes.NewReader([]byte("sealed "+letter)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	kept, gone := write("l1"), write("l2")
+	orphan := write("l3") // the node "died" before its transaction
+	if err := e.Update(ctx, func(tx storage.Tx) error {
+		if err := tx.Documents().Put("l1", []storage.Blob{kept}); err != nil {
+			return err
+		}
+		return tx.Documents().Put("l2", []storage.Blob{gone})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	if err := e.Update(ctx, func(tx storage.Tx) error {
+		if err := tx.Documents().Delete("l2", 1); err != nil {
+			return err
+		}
+		return boom
+	}); err != boom {
+		t.Fatalf("Update = %v", err)
+	}
+	if got := objectKeys(t, cfg); len(got) != 3 {
+		t.Fatalf("after a failed delete: %v, want all three objects", got)
+	}
+	if err := e.Update(ctx, func(tx storage.Tx) error { return tx.Documents().Delete("l2", 1) }); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{kept.Key(), orphan.Key()}
+	slices.Sort(want)
+	if got := objectKeys(t, cfg); !slices.Equal(got, want) {
+		t.Fatalf("after deleting l2's document: %v, want %v", got, want)
+	}
+	// Young orphans stay (a delivery may be about to commit them).
+	if n, err := e.SweepBlobs(ctx, time.Now().Add(-time.Hour)); err != nil || n != 0 {
+		t.Fatalf("sweep of young objects: %d, %v", n, err)
+	}
+	if n, err := e.SweepBlobs(ctx, time.Now().Add(time.Minute)); err != nil || n != 1 {
+		t.Fatalf("sweep: %d, %v; want the one orphan", n, err)
+	}
+	if got := objectKeys(t, cfg); !slices.Equal(got, []string{kept.Key()}) {
+		t.Fatalf("after the sweep: %v, want only %s", got, kept.Key())
+	}
+}
+
+// TestCheckFindsFaults: Check reports a document whose object is gone and
+// an index column that disagrees with its record.
+func TestCheckFindsFaults(t *testing.T) {
+	cfg := config(t)
+	e := open(t, cfg)
+	defer e.Close()
+	ctx := context.Background()
+	b, err := e.Blobs().Write(ctx, "l1", 0, bytes.NewReader([]byte("x")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Update(ctx, func(tx storage.Tx) error {
+		if err := tx.Residents().Put(&storage.Resident{ID: "r1", NationalID: "0101900001", Status: storage.ResidentActive}); err != nil {
+			return err
+		}
+		return tx.Documents().Put("l1", []storage.Blob{b})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s3.Server(t).Client(t).RemoveObject(ctx, cfg.Blobs.Bucket, b.Key(), minio.RemoveObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `UPDATE residents SET national_id = '0101900009'`); err != nil {
+		t.Fatal(err)
+	}
+	err = e.Check(ctx)
+	for _, want := range []string{"resident r1: columns", "document l1/0: no such letter", "missing from the bucket"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Check = %v, want %q", err, want)
+		}
+	}
+}
+
+// TestOutages: with the database or the object store stopped, the engine
+// answers ErrUnavailable and stores nothing; when they are back it works
+// again without being opened anew.
+func TestOutages(t *testing.T) {
+	pgSrv := pgtest.Start(t)
+	s3Srv := s3test.Start(t)
+	endpoint, bucket, ak, sk := s3Srv.NewBucket(t)
+	cfg := cluster.Config{DatabaseURL: pgSrv.NewDatabase(t),
+		Blobs: cluster.BlobConfig{Endpoint: endpoint, Bucket: bucket, Region: s3test.Region, AccessKey: ak, SecretKey: sk}}
+	e := open(t, cfg)
+	defer e.Close()
+	ctx := context.Background()
+	put := func(i int) error {
+		return e.Update(ctx, func(tx storage.Tx) error {
+			return tx.Meta().Put(fmt.Sprintf("k%d", i), []byte("v"))
+		})
+	}
+	if err := put(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgSrv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(2); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("Update with the database stopped: %v, want ErrUnavailable", err)
+	}
+	if err := e.View(ctx, func(storage.Tx) error { return nil }); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("View with the database stopped: %v, want ErrUnavailable", err)
+	}
+	if err := pgSrv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(3); err != nil {
+		t.Errorf("Update after the database came back: %v", err)
+	}
+	if err := e.View(ctx, func(tx storage.Tx) error {
+		if _, err := tx.Meta().Get("k2"); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("the change made during the outage: %v, want none", err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := s3Srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Blobs().Write(ctx, "l1", 0, bytes.NewReader([]byte("x"))); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("Write with the object store stopped: %v, want ErrUnavailable", err)
+	}
+	if err := s3Srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Blobs().Write(ctx, "l1", 0, bytes.NewReader([]byte("x"))); err != nil {
+		t.Errorf("Write after the object store came back: %v", err)
+	}
+}

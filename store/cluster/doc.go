@@ -1,0 +1,64 @@
+// Package cluster is the storage engine for several nodes: records in
+// PostgreSQL (15 or newer, through pgx), sealed document content in
+// S3-compatible object storage (through minio-go). It implements package
+// storage's seam, so the domain (package store) runs on it unchanged, and
+// any number of nodes may share one database and one bucket.
+//
+// # Transactions
+//
+// Update runs fn in a SERIALIZABLE transaction and commits it; on a
+// serialisation failure (SQLSTATE 40001) or a deadlock (40P01) it rolls
+// back and runs fn again, up to ten times with a growing, jittered pause,
+// then answers storage.ErrUnavailable. View runs fn in a REPEATABLE READ
+// READ ONLY transaction: one snapshot, and any change fails. A failure to
+// reach the database (connection refused or lost, the server shutting
+// down, out of resources) is storage.ErrUnavailable: nothing was stored.
+//
+// # Schema
+//
+// Every table is plain SQL that a DBA can read; each record's full
+// content is in its record column (the JSON encoding of package
+// storage's struct, as bytea: a record may hold any text), and the
+// columns beside it are the keys and indexes, kept in step with the
+// record by the one function that writes it. Per-resident data has the
+// resident id leading its primary key, so a distributed SQL engine can
+// partition it by resident:
+//
+//	meta                (key) → value
+//	residents           (id), unique national_id, version (the stamp)
+//	senders             (id), org_number, version
+//	sender_certificates (fingerprint) → sender_id
+//	letters             (resident_id, id), unique id, unique (sender_id, sender_reference),
+//	                    mailbox order (resident_id, delivered_at, id)
+//	documents           (letter_id, idx) → blob_key, size
+//	sessions            (resident_id, id), unique id
+//	outbox              (resident_id, seq), due order (next_attempt) of pending ones
+//	audit               (seq)
+//	terms_versions      (version)
+//	terms_acceptances   (resident_id)
+//	terms_notices       (resident_id, version) → letter_id
+//	retention           (resident_id)
+//	preferences         (resident_id)
+//	job_runs            (job)
+//	leases              (name) → holder, expires
+//	schema_version      the one row naming the schema's version
+//
+// The SQL is kept to what CockroachDB and YugabyteDB also accept: no
+// extensions, no advisory locks, no triggers or stored procedures, no
+// partial indexes; bytea, text, bigint, integer and timestamptz only; one
+// sequence (outbox_seq). Migrations are numbered like the embedded
+// engine's schema: Open applies the ones a database lacks, in one
+// transaction, and refuses a database whose schema is newer than the
+// code.
+//
+// # Blobs
+//
+// A document's sealed content is an object in the bucket under
+// documents/<letter id>/<index>-<16 random hex digits>, written before
+// the transaction that attaches it (Documents.Put) commits. An object
+// that no committed transaction attached (the delivery was refused, or
+// the node died between the two) is deleted by its writer (Discard) or,
+// failing that, by SweepBlobs after a grace period. Deleting a letter's
+// documents deletes their objects once the transaction has committed; a
+// node that dies in between leaves objects that SweepBlobs finds.
+package cluster

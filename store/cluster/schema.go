@@ -1,0 +1,188 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// migrations are the schema's steps; migrations[i] brings a database from
+// version i to i+1. Never change one that has shipped: add another.
+var migrations = []string{
+	// 1: the first schema.
+	`
+CREATE TABLE meta (
+	key   text PRIMARY KEY,
+	value bytea NOT NULL
+);
+CREATE TABLE residents (
+	id          text PRIMARY KEY,
+	national_id text NOT NULL UNIQUE,
+	version     bigint NOT NULL,
+	record      bytea NOT NULL
+);
+CREATE TABLE senders (
+	id         text PRIMARY KEY,
+	org_number text NOT NULL,
+	version    bigint NOT NULL,
+	record     bytea NOT NULL
+);
+CREATE INDEX senders_by_org_number ON senders (org_number);
+CREATE TABLE sender_certificates (
+	fingerprint text PRIMARY KEY,
+	sender_id   text NOT NULL
+);
+CREATE INDEX sender_certificates_by_sender ON sender_certificates (sender_id);
+CREATE TABLE letters (
+	resident_id      text NOT NULL,
+	id               text NOT NULL,
+	sender_id        text NOT NULL,
+	sender_reference text NOT NULL,
+	delivered_at     timestamptz NOT NULL,
+	record           bytea NOT NULL,
+	PRIMARY KEY (resident_id, id)
+);
+CREATE UNIQUE INDEX letters_by_id ON letters (id);
+CREATE UNIQUE INDEX letters_by_reference ON letters (sender_id, sender_reference);
+CREATE INDEX letters_mailbox ON letters (resident_id, delivered_at, id);
+CREATE TABLE documents (
+	letter_id text NOT NULL,
+	idx       integer NOT NULL,
+	blob_key  text NOT NULL UNIQUE,
+	size      bigint NOT NULL,
+	PRIMARY KEY (letter_id, idx)
+);
+CREATE TABLE sessions (
+	resident_id text NOT NULL,
+	id          bytea NOT NULL,
+	record      bytea NOT NULL,
+	PRIMARY KEY (resident_id, id)
+);
+CREATE UNIQUE INDEX sessions_by_id ON sessions (id);
+CREATE SEQUENCE outbox_seq;
+CREATE TABLE outbox (
+	resident_id  text NOT NULL,
+	seq          bigint NOT NULL,
+	next_attempt timestamptz,
+	record       bytea NOT NULL,
+	PRIMARY KEY (resident_id, seq)
+);
+CREATE INDEX outbox_due ON outbox (next_attempt, resident_id, seq);
+CREATE TABLE audit (
+	seq    bigint PRIMARY KEY,
+	record bytea NOT NULL
+);
+CREATE TABLE terms_versions (
+	version integer PRIMARY KEY,
+	record  bytea NOT NULL
+);
+CREATE TABLE terms_acceptances (
+	resident_id text PRIMARY KEY,
+	record      bytea NOT NULL
+);
+CREATE TABLE terms_notices (
+	resident_id text NOT NULL,
+	version     integer NOT NULL,
+	letter_id   text NOT NULL,
+	PRIMARY KEY (resident_id, version)
+);
+CREATE TABLE retention (
+	resident_id text PRIMARY KEY,
+	record      bytea NOT NULL
+);
+CREATE TABLE preferences (
+	resident_id text PRIMARY KEY,
+	record      bytea NOT NULL
+);
+CREATE TABLE job_runs (
+	job    text PRIMARY KEY,
+	record bytea NOT NULL
+);
+CREATE TABLE leases (
+	name    text PRIMARY KEY,
+	holder  text NOT NULL,
+	expires timestamptz NOT NULL
+);
+`,
+}
+
+// SchemaVersion is the version of the schema this code writes.
+func SchemaVersion() int { return len(migrations) }
+
+// ErrSchemaNewer: the database was brought to a newer schema by newer
+// code; this code must not write to it.
+var ErrSchemaNewer = errors.New("the database's schema is newer than this code's")
+
+// migrate brings the database up to SchemaVersion, each step in one
+// transaction with its version row, so a crash leaves a whole step or
+// none. Two nodes starting at once: one wins each step; the other's
+// transaction fails on the version row's key and it reads again.
+func (e *Engine) migrate(ctx context.Context) error {
+	for range 5 {
+		// Nodes creating the table at once may meet on the catalogue's
+		// own keys, even with IF NOT EXISTS: the loser tries again.
+		if _, err := e.pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY)`); err != nil {
+			if isMigrationRace(err) {
+				continue
+			}
+			return fmt.Errorf("database: create schema_version: %s", describePgError(err))
+		}
+		v, err := e.schemaVersion(ctx)
+		if err != nil {
+			return err
+		}
+		if v > SchemaVersion() {
+			return fmt.Errorf("database: %w (%d, this code knows %d): run the newer postkasse, or restore a backup from before the upgrade", ErrSchemaNewer, v, SchemaVersion())
+		}
+		if v == SchemaVersion() {
+			return nil
+		}
+		err = pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, migrations[v]); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM schema_version`); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO schema_version (version) VALUES ($1)`, v+1)
+			return err
+		})
+		if err != nil {
+			if retryable(err) || isMigrationRace(err) {
+				continue // another node migrated at the same time
+			}
+			return fmt.Errorf("database: upgrade the schema from %d to %d: %s", v, v+1, describePgError(err))
+		}
+	}
+	v, err := e.schemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if v != SchemaVersion() {
+		return fmt.Errorf("database: the schema is at %d after upgrading, want %d", v, SchemaVersion())
+	}
+	return nil
+}
+
+// schemaVersion reads the database's schema version (0 for a new one).
+func (e *Engine) schemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := e.pool.QueryRow(ctx, `SELECT version FROM schema_version`).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("database: read the schema version: %s", describePgError(err))
+	}
+	return v, nil
+}
+
+// isMigrationRace says whether err is what a node meets when another
+// created the same table or version row at the same time.
+func isMigrationRace(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P07" || pgErr.Code == "42710")
+}

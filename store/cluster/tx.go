@@ -1,0 +1,854 @@
+package cluster
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/postkasse/postkasse/store/storage"
+)
+
+// tx is one transaction; its accessors run their statements on it.
+type tx struct {
+	ctx      context.Context
+	tx       pgx.Tx
+	e        *Engine
+	writable bool
+	// deletedBlobs are the objects of documents deleted in this
+	// transaction: removed from the bucket once it has committed.
+	deletedBlobs []string
+}
+
+func (t *tx) Meta() storage.Meta               { return metaTx{t} }
+func (t *tx) Residents() storage.Residents     { return residentsTx{t} }
+func (t *tx) Senders() storage.Senders         { return sendersTx{t} }
+func (t *tx) Letters() storage.Letters         { return lettersTx{t} }
+func (t *tx) Documents() storage.Documents     { return documentsTx{t} }
+func (t *tx) Sessions() storage.Sessions       { return sessionsTx{t} }
+func (t *tx) Outbox() storage.Outbox           { return outboxTx{t} }
+func (t *tx) Audit() storage.Audit             { return auditTx{t} }
+func (t *tx) Terms() storage.Terms             { return termsTx{t} }
+func (t *tx) Retention() storage.Retention     { return retentionTx{t} }
+func (t *tx) Preferences() storage.Preferences { return preferencesTx{t} }
+func (t *tx) JobRuns() storage.JobRuns         { return jobRunsTx{t} }
+func (t *tx) Leases() storage.Leases           { return leasesTx{t} }
+
+// exec runs a statement that changes something.
+func (t *tx) exec(sql string, args ...any) (pgconn.CommandTag, error) {
+	if !t.writable {
+		return pgconn.CommandTag{}, errors.New("cluster: a change in a read-only transaction")
+	}
+	return t.tx.Exec(t.ctx, sql, args...)
+}
+
+// get reads one record column into v; storage.ErrNotFound when no row.
+func (t *tx) get(v any, what, sql string, args ...any) error {
+	var b []byte
+	err := t.tx.QueryRow(t.ctx, sql, args...).Scan(&b)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, storage.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: decode: %w", what, err)
+	}
+	return nil
+}
+
+// each calls fn for every record column of a query's rows, decoded into a
+// new T, until fn returns an error or false (as stop).
+func each[T any](t *tx, what string, fn func(*T) (bool, error), sql string, args ...any) error {
+	rows, err := t.tx.Query(t.ctx, sql, args...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	// Read every row first: fn may run statements of its own on the
+	// transaction, which pgx allows only once the rows are closed.
+	var all [][]byte
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			rows.Close()
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		all = append(all, b)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	for _, b := range all {
+		v := new(T)
+		if err := json.Unmarshal(b, v); err != nil {
+			return fmt.Errorf("%s: decode: %w", what, err)
+		}
+		more, err := fn(v)
+		if err != nil {
+			return err
+		}
+		if !more {
+			return nil
+		}
+	}
+	return nil
+}
+
+// strings reads a query's single text column.
+func (t *tx) strings(what, sql string, args ...any) ([]string, error) {
+	rows, err := t.tx.Query(t.ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
+
+func encode(v any) ([]byte, error) { return json.Marshal(v) }
+
+// stamp makes a Stamp value from a record's id and version.
+func stamp(id string, version int64) []byte {
+	return binary.BigEndian.AppendUint64([]byte(id), uint64(version))
+}
+
+type metaTx struct{ t *tx }
+
+func (m metaTx) Get(key string) ([]byte, error) {
+	var v []byte
+	err := m.t.tx.QueryRow(m.t.ctx, `SELECT value FROM meta WHERE key = $1`, key).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("meta %s: %w", key, storage.ErrNotFound)
+	}
+	return v, err
+}
+
+func (m metaTx) Put(key string, value []byte) error {
+	_, err := m.t.exec(`INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	return err
+}
+
+func (m metaTx) All(fn func(key string, value []byte) error) error {
+	rows, err := m.t.tx.Query(m.t.ctx, `SELECT key, value FROM meta ORDER BY key`)
+	if err != nil {
+		return err
+	}
+	type kv struct {
+		k string
+		v []byte
+	}
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (kv, error) {
+		var x kv
+		return x, r.Scan(&x.k, &x.v)
+	})
+	if err != nil {
+		return err
+	}
+	for _, x := range all {
+		if err := fn(x.k, x.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type residentsTx struct{ t *tx }
+
+func (r residentsTx) Get(id string) (*storage.Resident, error) {
+	v := new(storage.Resident)
+	return v, r.t.get(v, "resident "+id, `SELECT record FROM residents WHERE id = $1`, id)
+}
+
+func (r residentsTx) ByNationalID(number string) (*storage.Resident, error) {
+	v := new(storage.Resident)
+	return v, r.t.get(v, "resident by national id", `SELECT record FROM residents WHERE national_id = $1`, number)
+}
+
+func (r residentsTx) Put(v *storage.Resident) error {
+	var other string
+	err := r.t.tx.QueryRow(r.t.ctx, `SELECT id FROM residents WHERE national_id = $1 AND id <> $2`, v.NationalID, v.ID).Scan(&other)
+	if err == nil {
+		return fmt.Errorf("resident %s: national id already names resident %s", v.ID, other)
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	b, err := encode(v)
+	if err != nil {
+		return err
+	}
+	_, err = r.t.exec(`INSERT INTO residents (id, national_id, version, record) VALUES ($1, $2, 1, $3)
+		ON CONFLICT (id) DO UPDATE SET national_id = excluded.national_id, version = residents.version + 1, record = excluded.record`,
+		v.ID, v.NationalID, b)
+	return err
+}
+
+func (r residentsTx) All(fn func(*storage.Resident) error) error {
+	return each(r.t, "residents", func(v *storage.Resident) (bool, error) { return true, fn(v) },
+		`SELECT record FROM residents ORDER BY national_id`)
+}
+
+func (r residentsTx) Stamp(nationalID string) []byte {
+	var id string
+	var version int64
+	if err := r.t.tx.QueryRow(r.t.ctx, `SELECT id, version FROM residents WHERE national_id = $1`, nationalID).Scan(&id, &version); err != nil {
+		return nil
+	}
+	return stamp(id, version)
+}
+
+type sendersTx struct{ t *tx }
+
+func (s sendersTx) Get(id string) (*storage.Sender, error) {
+	v := new(storage.Sender)
+	return v, s.t.get(v, "sender "+id, `SELECT record FROM senders WHERE id = $1`, id)
+}
+
+func (s sendersTx) ByCertificate(fingerprint string) (*storage.Sender, error) {
+	v := new(storage.Sender)
+	return v, s.t.get(v, "sender by certificate "+fingerprint,
+		`SELECT s.record FROM sender_certificates c JOIN senders s ON s.id = c.sender_id WHERE c.fingerprint = $1`, fingerprint)
+}
+
+func (s sendersTx) Put(v *storage.Sender) error {
+	for _, c := range v.Certificates {
+		var other string
+		err := s.t.tx.QueryRow(s.t.ctx, `SELECT sender_id FROM sender_certificates WHERE fingerprint = $1 AND sender_id <> $2`,
+			c.Fingerprint, v.ID).Scan(&other)
+		if err == nil {
+			return fmt.Errorf("sender %s: certificate %s is bound to sender %s", v.ID, c.Fingerprint, other)
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+	}
+	b, err := encode(v)
+	if err != nil {
+		return err
+	}
+	if _, err := s.t.exec(`INSERT INTO senders (id, org_number, version, record) VALUES ($1, $2, 1, $3)
+		ON CONFLICT (id) DO UPDATE SET org_number = excluded.org_number, version = senders.version + 1, record = excluded.record`,
+		v.ID, v.OrgNumber, b); err != nil {
+		return err
+	}
+	if _, err := s.t.exec(`DELETE FROM sender_certificates WHERE sender_id = $1`, v.ID); err != nil {
+		return err
+	}
+	for _, c := range v.Certificates {
+		if _, err := s.t.exec(`INSERT INTO sender_certificates (fingerprint, sender_id) VALUES ($1, $2)`, c.Fingerprint, v.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s sendersTx) All(fn func(*storage.Sender) error) error {
+	return each(s.t, "senders", func(v *storage.Sender) (bool, error) { return true, fn(v) }, `SELECT record FROM senders ORDER BY id`)
+}
+
+func (s sendersTx) Stamp(id string) []byte {
+	var version int64
+	if err := s.t.tx.QueryRow(s.t.ctx, `SELECT version FROM senders WHERE id = $1`, id).Scan(&version); err != nil {
+		return nil
+	}
+	return stamp(id, version)
+}
+
+type lettersTx struct{ t *tx }
+
+func (l lettersTx) Get(id string) (*storage.Letter, error) {
+	v := new(storage.Letter)
+	return v, l.t.get(v, "letter "+id, `SELECT record FROM letters WHERE id = $1`, id)
+}
+
+func (l lettersTx) ByReference(senderID, reference string) (string, error) {
+	var id string
+	err := l.t.tx.QueryRow(l.t.ctx, `SELECT id FROM letters WHERE sender_id = $1 AND sender_reference = $2`, senderID, reference).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("reference: %w", storage.ErrNotFound)
+	}
+	return id, err
+}
+
+func (l lettersTx) Put(v *storage.Letter) error {
+	b, err := encode(v)
+	if err != nil {
+		return err
+	}
+	_, err = l.t.exec(`INSERT INTO letters (resident_id, id, sender_id, sender_reference, delivered_at, record)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (resident_id, id) DO UPDATE SET sender_id = excluded.sender_id, sender_reference = excluded.sender_reference,
+			delivered_at = excluded.delivered_at, record = excluded.record`,
+		v.ResidentID, v.ID, v.SenderID, v.SenderReference, v.DeliveredAt, b)
+	return err
+}
+
+func (l lettersTx) Delete(v *storage.Letter) error {
+	_, err := l.t.exec(`DELETE FROM letters WHERE id = $1`, v.ID)
+	return err
+}
+
+// A mailbox cursor is the delivery time (Unix microseconds) and id of the
+// last letter of a page.
+func mailboxCursor(at time.Time, id string) string {
+	return strconv.FormatInt(at.UnixMicro(), 10) + "." + id
+}
+
+func parseMailboxCursor(c string) (time.Time, string, error) {
+	us, id, ok := strings.Cut(c, ".")
+	n, err := strconv.ParseInt(us, 10, 64)
+	if !ok || err != nil {
+		return time.Time{}, "", fmt.Errorf("mailbox cursor %q: malformed", c)
+	}
+	return time.UnixMicro(n).UTC(), id, nil
+}
+
+func (l lettersTx) Mailbox(residentID string, after string, limit int) ([]storage.MailboxEntry, string, error) {
+	var rows pgx.Rows
+	var err error
+	if after == "" {
+		rows, err = l.t.tx.Query(l.t.ctx, `SELECT id, delivered_at FROM letters WHERE resident_id = $1
+			ORDER BY delivered_at DESC, id DESC LIMIT $2`, residentID, limit+1)
+	} else {
+		at, id, perr := parseMailboxCursor(after)
+		if perr != nil {
+			return nil, "", perr
+		}
+		rows, err = l.t.tx.Query(l.t.ctx, `SELECT id, delivered_at FROM letters WHERE resident_id = $1
+			AND (delivered_at, id) < ($2, $3) ORDER BY delivered_at DESC, id DESC LIMIT $4`, residentID, at, id, limit+1)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	page, err := collectMailbox(rows)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(page) > limit {
+		page = page[:limit]
+		last := page[len(page)-1]
+		next = mailboxCursor(last.DeliveredAt, last.LetterID)
+	}
+	return page, next, nil
+}
+
+func collectMailbox(rows pgx.Rows) ([]storage.MailboxEntry, error) {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.MailboxEntry, error) {
+		var m storage.MailboxEntry
+		err := r.Scan(&m.LetterID, &m.DeliveredAt)
+		m.DeliveredAt = m.DeliveredAt.UTC()
+		return m, err
+	})
+}
+
+func (l lettersTx) MailboxAll(residentID string, fn func(storage.MailboxEntry) error) error {
+	rows, err := l.t.tx.Query(l.t.ctx, `SELECT id, delivered_at FROM letters WHERE resident_id = $1 ORDER BY delivered_at, id`, residentID)
+	if err != nil {
+		return err
+	}
+	all, err := collectMailbox(rows)
+	if err != nil {
+		return err
+	}
+	for _, m := range all {
+		if err := fn(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l lettersTx) All(fn func(*storage.Letter) error) error {
+	return each(l.t, "letters", func(v *storage.Letter) (bool, error) { return true, fn(v) }, `SELECT record FROM letters ORDER BY id`)
+}
+
+type documentsTx struct{ t *tx }
+
+func (d documentsTx) Put(letterID string, blobs []storage.Blob) error {
+	for i, b := range blobs {
+		if _, err := d.t.exec(`INSERT INTO documents (letter_id, idx, blob_key, size) VALUES ($1, $2, $3, $4)`,
+			letterID, i, b.Key(), b.Size()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d documentsTx) key(letterID string, index int) (string, error) {
+	var key string
+	err := d.t.tx.QueryRow(d.t.ctx, `SELECT blob_key FROM documents WHERE letter_id = $1 AND idx = $2`, letterID, index).Scan(&key)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("document %s/%d: %w", letterID, index, storage.ErrNotFound)
+	}
+	return key, err
+}
+
+func (d documentsTx) Open(letterID string, index int) (io.ReadCloser, error) {
+	key, err := d.key(letterID, index)
+	if err != nil {
+		return nil, err
+	}
+	return d.t.e.blobs.open(d.t.ctx, key)
+}
+
+func (d documentsTx) Has(letterID string, index int) (bool, error) {
+	_, err := d.key(letterID, index)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (d documentsTx) Delete(letterID string, n int) error {
+	rows, err := d.t.tx.Query(d.t.ctx, `DELETE FROM documents WHERE letter_id = $1 AND idx < $2 RETURNING blob_key`, letterID, n)
+	if err != nil {
+		return err
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	d.t.deletedBlobs = append(d.t.deletedBlobs, keys...)
+	return nil
+}
+
+func (d documentsTx) Letters(fn func(letterID string) error) error {
+	ids, err := d.t.strings("documents", `SELECT DISTINCT letter_id FROM documents ORDER BY letter_id`)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := fn(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type sessionsTx struct{ t *tx }
+
+func (s sessionsTx) Get(id []byte) (*storage.Session, error) {
+	v := new(storage.Session)
+	return v, s.t.get(v, "session", `SELECT record FROM sessions WHERE id = $1`, id)
+}
+
+func (s sessionsTx) Put(id []byte, v *storage.Session) error {
+	b, err := encode(v)
+	if err != nil {
+		return err
+	}
+	// A session never moves to another resident; its id is its key.
+	_, err = s.t.exec(`INSERT INTO sessions (resident_id, id, record) VALUES ($1, $2, $3)
+		ON CONFLICT (resident_id, id) DO UPDATE SET record = excluded.record`, v.ResidentID, id, b)
+	return err
+}
+
+func (s sessionsTx) Delete(id []byte) error {
+	_, err := s.t.exec(`DELETE FROM sessions WHERE id = $1`, id)
+	return err
+}
+
+func (s sessionsTx) OfResident(residentID string) ([][]byte, error) {
+	rows, err := s.t.tx.Query(s.t.ctx, `SELECT id FROM sessions WHERE resident_id = $1 ORDER BY id`, residentID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[[]byte])
+}
+
+func (s sessionsTx) All(fn func(id []byte, s *storage.Session) error) error {
+	rows, err := s.t.tx.Query(s.t.ctx, `SELECT id, record FROM sessions ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	type row struct{ id, rec []byte }
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+		var x row
+		return x, r.Scan(&x.id, &x.rec)
+	})
+	if err != nil {
+		return err
+	}
+	for _, x := range all {
+		v := new(storage.Session)
+		if json.Unmarshal(x.rec, v) != nil {
+			continue // opens nothing; Check reports it
+		}
+		if err := fn(x.id, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type outboxTx struct{ t *tx }
+
+// dueAt is the outbox_due column: the next attempt of a pending
+// notification, NULL for others.
+func dueAt(n *storage.Notification) *time.Time {
+	if n.State != storage.NotificationPending {
+		return nil
+	}
+	at := n.NextAttempt
+	return &at
+}
+
+func (o outboxTx) Add(n *storage.Notification) error {
+	if !o.t.writable {
+		return errors.New("cluster: a change in a read-only transaction")
+	}
+	var seq int64
+	if err := o.t.tx.QueryRow(o.t.ctx, `SELECT nextval('outbox_seq')`).Scan(&seq); err != nil {
+		return err
+	}
+	n.Seq = uint64(seq)
+	b, err := encode(n)
+	if err != nil {
+		return err
+	}
+	_, err = o.t.exec(`INSERT INTO outbox (resident_id, seq, next_attempt, record) VALUES ($1, $2, $3, $4)`,
+		n.ResidentID, seq, dueAt(n), b)
+	return err
+}
+
+func (o outboxTx) Get(residentID string, seq uint64) (*storage.Notification, error) {
+	v := new(storage.Notification)
+	return v, o.t.get(v, fmt.Sprintf("notification %s/%d", residentID, seq),
+		`SELECT record FROM outbox WHERE resident_id = $1 AND seq = $2`, residentID, int64(seq))
+}
+
+func (o outboxTx) Put(n *storage.Notification) error {
+	b, err := encode(n)
+	if err != nil {
+		return err
+	}
+	_, err = o.t.exec(`INSERT INTO outbox (resident_id, seq, next_attempt, record) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (resident_id, seq) DO UPDATE SET next_attempt = excluded.next_attempt, record = excluded.record`,
+		n.ResidentID, int64(n.Seq), dueAt(n), b)
+	return err
+}
+
+func (o outboxTx) Delete(n *storage.Notification) error {
+	_, err := o.t.exec(`DELETE FROM outbox WHERE resident_id = $1 AND seq = $2`, n.ResidentID, int64(n.Seq))
+	return err
+}
+
+func (o outboxTx) Due(now time.Time, fn func(*storage.Notification) bool) error {
+	return each(o.t, "outbox due", func(v *storage.Notification) (bool, error) { return fn(v), nil },
+		`SELECT record FROM outbox WHERE next_attempt IS NOT NULL AND next_attempt <= $1 ORDER BY next_attempt, resident_id, seq`, now)
+}
+
+func (o outboxTx) OfResident(residentID string) ([]*storage.Notification, error) {
+	var out []*storage.Notification
+	err := each(o.t, "outbox", func(v *storage.Notification) (bool, error) { out = append(out, v); return true, nil },
+		`SELECT record FROM outbox WHERE resident_id = $1 ORDER BY seq`, residentID)
+	return out, err
+}
+
+func (o outboxTx) All(fn func(*storage.Notification) bool) error {
+	return each(o.t, "outbox", func(v *storage.Notification) (bool, error) { return fn(v), nil },
+		`SELECT record FROM outbox ORDER BY resident_id, seq`)
+}
+
+type auditTx struct{ t *tx }
+
+func (a auditTx) Append(e *storage.AuditEntry) error {
+	if !a.t.writable {
+		return errors.New("cluster: a change in a read-only transaction")
+	}
+	// Gapless: the next number after the last, in the transaction (two
+	// appending at once conflict, and one runs again).
+	var last int64
+	if err := a.t.tx.QueryRow(a.t.ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit`).Scan(&last); err != nil {
+		return err
+	}
+	e.Seq = uint64(last + 1)
+	b, err := encode(e)
+	if err != nil {
+		return err
+	}
+	_, err = a.t.exec(`INSERT INTO audit (seq, record) VALUES ($1, $2)`, last+1, b)
+	return err
+}
+
+func (a auditTx) All(fn func(*storage.AuditEntry) error) error {
+	return each(a.t, "audit", func(v *storage.AuditEntry) (bool, error) { return true, fn(v) }, `SELECT record FROM audit ORDER BY seq`)
+}
+
+type termsTx struct{ t *tx }
+
+func (m termsTx) Get(version int) (*storage.TermsVersion, error) {
+	v := new(storage.TermsVersion)
+	return v, m.t.get(v, fmt.Sprintf("terms version %d", version), `SELECT record FROM terms_versions WHERE version = $1`, version)
+}
+
+func (m termsTx) Put(v *storage.TermsVersion) error {
+	b, err := encode(v)
+	if err != nil {
+		return err
+	}
+	_, err = m.t.exec(`INSERT INTO terms_versions (version, record) VALUES ($1, $2)
+		ON CONFLICT (version) DO UPDATE SET record = excluded.record`, v.Version, b)
+	return err
+}
+
+func (m termsTx) All() ([]*storage.TermsVersion, error) {
+	var out []*storage.TermsVersion
+	err := each(m.t, "terms", func(v *storage.TermsVersion) (bool, error) { out = append(out, v); return true, nil },
+		`SELECT record FROM terms_versions ORDER BY version`)
+	return out, err
+}
+
+func (m termsTx) Acceptance(residentID string) (*storage.TermsAcceptance, error) {
+	v := new(storage.TermsAcceptance)
+	err := m.t.get(v, "terms acceptance", `SELECT record FROM terms_acceptances WHERE resident_id = $1`, residentID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return v, nil
+	}
+	return v, err
+}
+
+func (m termsTx) PutAcceptance(residentID string, a *storage.TermsAcceptance) error {
+	b, err := encode(a)
+	if err != nil {
+		return err
+	}
+	_, err = m.t.exec(`INSERT INTO terms_acceptances (resident_id, record) VALUES ($1, $2)
+		ON CONFLICT (resident_id) DO UPDATE SET record = excluded.record`, residentID, b)
+	return err
+}
+
+func (m termsTx) DeleteAcceptance(residentID string) error {
+	_, err := m.t.exec(`DELETE FROM terms_acceptances WHERE resident_id = $1`, residentID)
+	return err
+}
+
+func (m termsTx) Acceptances(fn func(residentID string, a *storage.TermsAcceptance) error) error {
+	rows, err := m.t.tx.Query(m.t.ctx, `SELECT resident_id, record FROM terms_acceptances ORDER BY resident_id`)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		id  string
+		rec []byte
+	}
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+		var x row
+		return x, r.Scan(&x.id, &x.rec)
+	})
+	if err != nil {
+		return err
+	}
+	for _, x := range all {
+		a := new(storage.TermsAcceptance)
+		if err := json.Unmarshal(x.rec, a); err != nil {
+			return fmt.Errorf("terms acceptance of %s: %w", x.id, err)
+		}
+		if err := fn(x.id, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m termsTx) Notice(version int, residentID string) (string, error) {
+	var id string
+	err := m.t.tx.QueryRow(m.t.ctx, `SELECT letter_id FROM terms_notices WHERE resident_id = $1 AND version = $2`, residentID, version).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("terms notice: %w", storage.ErrNotFound)
+	}
+	return id, err
+}
+
+func (m termsTx) PutNotice(version int, residentID, letterID string) error {
+	_, err := m.t.exec(`INSERT INTO terms_notices (resident_id, version, letter_id) VALUES ($1, $2, $3)
+		ON CONFLICT (resident_id, version) DO UPDATE SET letter_id = excluded.letter_id`, residentID, version, letterID)
+	return err
+}
+
+func (m termsTx) DeleteNotices(residentID string) error {
+	_, err := m.t.exec(`DELETE FROM terms_notices WHERE resident_id = $1`, residentID)
+	return err
+}
+
+func (m termsTx) Notices(fn func(version int, residentID, letterID string) error) error {
+	rows, err := m.t.tx.Query(m.t.ctx, `SELECT version, resident_id, letter_id FROM terms_notices ORDER BY version, resident_id`)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		v        int
+		rid, lid string
+	}
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+		var x row
+		return x, r.Scan(&x.v, &x.rid, &x.lid)
+	})
+	if err != nil {
+		return err
+	}
+	for _, x := range all {
+		if err := fn(x.v, x.rid, x.lid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// perResident is a table of one record per resident (retention,
+// preferences), where none is the zero record.
+type perResident[T any] struct {
+	t     *tx
+	table string
+}
+
+func (p perResident[T]) get(residentID string) (*T, error) {
+	v := new(T)
+	err := p.t.get(v, p.table+" of "+residentID, `SELECT record FROM `+p.table+` WHERE resident_id = $1`, residentID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return v, nil
+	}
+	return v, err
+}
+
+func (p perResident[T]) put(residentID string, v *T) error {
+	b, err := encode(v)
+	if err != nil {
+		return err
+	}
+	_, err = p.t.exec(`INSERT INTO `+p.table+` (resident_id, record) VALUES ($1, $2)
+		ON CONFLICT (resident_id) DO UPDATE SET record = excluded.record`, residentID, b)
+	return err
+}
+
+func (p perResident[T]) delete(residentID string) error {
+	_, err := p.t.exec(`DELETE FROM `+p.table+` WHERE resident_id = $1`, residentID)
+	return err
+}
+
+func (p perResident[T]) all(fn func(residentID string, v *T) error) error {
+	rows, err := p.t.tx.Query(p.t.ctx, `SELECT resident_id, record FROM `+p.table+` ORDER BY resident_id`)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		id  string
+		rec []byte
+	}
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+		var x row
+		return x, r.Scan(&x.id, &x.rec)
+	})
+	if err != nil {
+		return err
+	}
+	for _, x := range all {
+		v := new(T)
+		if err := json.Unmarshal(x.rec, v); err != nil {
+			return fmt.Errorf("%s of %s: %w", p.table, x.id, err)
+		}
+		if err := fn(x.id, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type retentionTx struct{ t *tx }
+
+func (r retentionTx) p() perResident[storage.RetentionRecord] {
+	return perResident[storage.RetentionRecord]{r.t, "retention"}
+}
+
+func (r retentionTx) Get(residentID string) (*storage.RetentionRecord, error) {
+	return r.p().get(residentID)
+}
+
+func (r retentionTx) Put(residentID string, v *storage.RetentionRecord) error {
+	if v.IsZero() {
+		return r.p().delete(residentID)
+	}
+	return r.p().put(residentID, v)
+}
+
+func (r retentionTx) All(fn func(residentID string, v *storage.RetentionRecord) error) error {
+	return r.p().all(fn)
+}
+
+type preferencesTx struct{ t *tx }
+
+func (r preferencesTx) p() perResident[storage.PreferencesRecord] {
+	return perResident[storage.PreferencesRecord]{r.t, "preferences"}
+}
+
+func (r preferencesTx) Get(residentID string) (*storage.PreferencesRecord, error) {
+	return r.p().get(residentID)
+}
+
+func (r preferencesTx) Put(residentID string, v *storage.PreferencesRecord) error {
+	return r.p().put(residentID, v)
+}
+
+func (r preferencesTx) Delete(residentID string) error { return r.p().delete(residentID) }
+
+func (r preferencesTx) All(fn func(residentID string) error) error {
+	return r.p().all(func(id string, _ *storage.PreferencesRecord) error { return fn(id) })
+}
+
+type jobRunsTx struct{ t *tx }
+
+func (j jobRunsTx) Put(r *storage.JobRun) error {
+	b, err := encode(r)
+	if err != nil {
+		return err
+	}
+	_, err = j.t.exec(`INSERT INTO job_runs (job, record) VALUES ($1, $2) ON CONFLICT (job) DO UPDATE SET record = excluded.record`, r.Job, b)
+	return err
+}
+
+func (j jobRunsTx) All() ([]*storage.JobRun, error) {
+	var out []*storage.JobRun
+	err := each(j.t, "job runs", func(v *storage.JobRun) (bool, error) { out = append(out, v); return true, nil },
+		`SELECT record FROM job_runs ORDER BY job`)
+	return out, err
+}
+
+type leasesTx struct{ t *tx }
+
+func (l leasesTx) Acquire(name, holder string, now time.Time, ttl time.Duration) (bool, error) {
+	tag, err := l.t.exec(`INSERT INTO leases (name, holder, expires) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
+		WHERE leases.holder = excluded.holder OR leases.expires <= $4`, name, holder, now.Add(ttl), now)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+func (l leasesTx) Release(name, holder string) error {
+	_, err := l.t.exec(`DELETE FROM leases WHERE name = $1 AND holder = $2`, name, holder)
+	return err
+}
+
+func (l leasesTx) Get(name string) (string, time.Time, error) {
+	var holder string
+	var expires time.Time
+	err := l.t.tx.QueryRow(l.t.ctx, `SELECT holder, expires FROM leases WHERE name = $1`, name).Scan(&holder, &expires)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", time.Time{}, fmt.Errorf("lease %s: %w", name, storage.ErrNotFound)
+	}
+	return holder, expires.UTC(), err
+}
