@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 
 // config returns the Config of a new, empty database and bucket of the
 // test's own.
-func config(t *testing.T) cluster.Config {
+func config(t testing.TB) cluster.Config {
 	t.Helper()
 	endpoint, bucket, ak, sk := s3.NewBucket(t)
 	return cluster.Config{
@@ -52,7 +52,7 @@ func config(t *testing.T) cluster.Config {
 	}
 }
 
-func open(t *testing.T, cfg cluster.Config) *cluster.Engine {
+func open(t testing.TB, cfg cluster.Config) *cluster.Engine {
 	t.Helper()
 	e, err := cluster.Open(context.Background(), cfg)
 	if err != nil {
