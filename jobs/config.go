@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 	_ "time/tzdata" // the time zone database in the binary: Europe/Copenhagen works on a bare machine
@@ -69,6 +70,17 @@ type Config struct {
 	// Batch is how many notifications one run sends at most. Default 500.
 	Batch int
 
+	// Node names this process among the nodes that share a database
+	// (the cluster engine): the node holding the jobs lease runs the
+	// jobs, the others skip them until it stops renewing. Default: the
+	// host name.
+	Node string
+	// LeaseTTL is how long the jobs lease lasts without a renewal: when
+	// the node holding it dies, another runs the jobs after at most this
+	// long plus the next wake-up. It is renewed before each run and
+	// every third of it during a long run. Default 30 seconds.
+	LeaseTTL time.Duration
+
 	// afterItem, when set (tests only), is called after each item a job
 	// handles, with the job's name and the count so far; a panic in it
 	// simulates a crash in the middle of the job.
@@ -123,6 +135,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ServiceName == "" {
 		c.ServiceName = "Postkasse"
+	}
+	if c.Node == "" {
+		c.Node = defaultNode()
+	}
+	if c.LeaseTTL <= 0 {
+		c.LeaseTTL = 30 * time.Second
 	}
 	c.BaseURL = strings.TrimSpace(c.BaseURL)
 	if c.SMSHours == (SMSHours{}) {
@@ -222,4 +240,16 @@ func ParseSMSHours(s string) (SMSHours, error) {
 func ParseSchedule(spec string) error {
 	_, err := cronParser.Parse(spec)
 	return err
+}
+
+// defaultNode names this process by its host: a process started again on
+// the same host after a crash takes its own lease back at once (on one
+// machine the embedded engine's file lock keeps a second process out).
+// Nodes of a cluster on one host need names of their own.
+func defaultNode() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		return "postkasse"
+	}
+	return host
 }

@@ -19,6 +19,9 @@ import (
 // ErrJobRunning: RunNow found the job running already.
 var ErrJobRunning = errors.New("job is running already")
 
+// ErrOtherNode: another node holds the jobs lease and runs the jobs.
+var ErrOtherNode = errors.New("another node runs the jobs")
+
 // Scheduler runs the jobs. Build it with New, then Start; Stop at
 // shutdown.
 type Scheduler struct {
@@ -38,6 +41,14 @@ type Scheduler struct {
 	mu      sync.Mutex
 	started bool
 	stopped bool
+
+	stopOnce sync.Once
+	stopDone chan struct{} // closed when Stop's wait is over
+
+	// leaseMu guards renewed: when this node last renewed the jobs
+	// lease (zero: it does not hold it).
+	leaseMu sync.Mutex
+	renewed time.Time
 
 	// lastPrune is when the notifications job last pruned the outbox;
 	// only that job (one run at a time) touches it.
@@ -60,13 +71,20 @@ type runState struct {
 	items  int
 	detail string
 	hook   func(job string, n int)
+	// renew keeps the jobs lease during a long run; it ends the run
+	// (cancels its context) when the lease went to another node.
+	renew func()
 }
 
-// item counts one item done and calls the test hook.
+// item counts one item done, calls the test hook, and keeps the lease
+// before the next item.
 func (r *runState) item() {
 	r.items++
 	if r.hook != nil {
 		r.hook(r.job, r.items)
+	}
+	if r.renew != nil {
+		r.renew()
 	}
 }
 
@@ -145,16 +163,24 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 	started := s.started
 	s.mu.Unlock()
 	s.cancel()
-	done := make(chan struct{})
-	go func() {
-		if started {
-			<-s.cron.Stop().Done()
-		}
-		s.runs.Wait()
-		close(done)
-	}()
+	// One wait for every call of Stop: the last thing it does is to
+	// release the lease, once, after the last run.
+	s.stopOnce.Do(func() {
+		s.stopDone = make(chan struct{})
+		go func() {
+			if started {
+				<-s.cron.Stop().Done()
+			}
+			s.runs.Wait()
+			// Another node may take the jobs at once.
+			if err := s.st.ReleaseLease(store.LeaseJobs, s.cfg.Node); err != nil {
+				s.log.Error("release the jobs lease", "err", err)
+			}
+			close(s.stopDone)
+		}()
+	})
 	select {
-	case <-done:
+	case <-s.stopDone:
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("jobs: stop: %w", ctx.Err())
@@ -163,8 +189,9 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 
 // RunNow runs a job at once and waits for it: the operator's "run now",
 // and the tests' way to run years of policy with a fake clock. A job that
-// is running already is ErrJobRunning. The run's outcome is returned and
-// recorded; a failure of the job is in the JobRun, not the error.
+// is running already is ErrJobRunning; while another node holds the jobs
+// lease, ErrOtherNode. The run's outcome is returned and recorded; a
+// failure of the job is in the JobRun, not the error.
 func (s *Scheduler) RunNow(name string) (store.JobRun, error) {
 	jb, ok := s.jobs[name]
 	if !ok {
@@ -178,29 +205,64 @@ func (s *Scheduler) RunNow(name string) (store.JobRun, error) {
 	s.runs.Add(1)
 	s.mu.Unlock()
 	defer s.runs.Done()
-	run, ran := s.runJob(jb)
-	if !ran {
-		return store.JobRun{}, fmt.Errorf("%s: %w", name, ErrJobRunning)
+	run, err := s.runJob(jb)
+	if err != nil {
+		return store.JobRun{}, fmt.Errorf("%s: %w", name, err)
 	}
 	return run, nil
 }
 
-// runJob runs a job unless it is running already, records its start and
-// its outcome in the store, and recovers a panic into the outcome.
-func (s *Scheduler) runJob(jb *job) (run store.JobRun, ran bool) {
+// holdLease takes or renews the jobs lease for this node and reports
+// whether it holds it. A renewal within a third of the lease's time is
+// skipped unless force.
+func (s *Scheduler) holdLease(force bool) (bool, error) {
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	now := s.cfg.Clock()
+	if !force && !s.renewed.IsZero() && now.Sub(s.renewed) < s.cfg.LeaseTTL/3 {
+		return true, nil
+	}
+	held, err := s.st.AcquireLease(store.LeaseJobs, s.cfg.Node, s.cfg.LeaseTTL)
+	if err != nil || !held {
+		s.renewed = time.Time{}
+		return false, err
+	}
+	s.renewed = now
+	return true, nil
+}
+
+// runJob runs a job unless it is running already or another node holds
+// the jobs lease, records its start and its outcome in the store, and
+// recovers a panic into the outcome.
+func (s *Scheduler) runJob(jb *job) (run store.JobRun, err error) {
 	if !jb.running.TryLock() {
 		s.log.Info("job skipped: still running", "job", jb.name)
-		return store.JobRun{}, false
+		return store.JobRun{}, ErrJobRunning
 	}
 	defer jb.running.Unlock()
+	if held, err := s.holdLease(true); err != nil {
+		s.log.Error("job skipped: the jobs lease", "job", jb.name, "err", err)
+		return store.JobRun{}, fmt.Errorf("the jobs lease: %w", err)
+	} else if !held {
+		holder, _, _ := s.st.LeaseHolder(store.LeaseJobs)
+		s.log.Debug("job skipped: another node runs the jobs", "job", jb.name, "node", holder)
+		return store.JobRun{}, fmt.Errorf("%w (%s)", ErrOtherNode, holder)
+	}
 	jb.busy.Store(true)
 	defer jb.busy.Store(false)
-	st := &runState{job: jb.name, hook: s.cfg.afterItem}
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	var lost atomic.Bool
+	st := &runState{job: jb.name, hook: s.cfg.afterItem, renew: func() {
+		if held, err := s.holdLease(false); err != nil || !held {
+			lost.Store(true)
+			cancel()
+		}
+	}}
 	run = store.JobRun{Job: jb.name, Started: s.cfg.Clock().UTC(), Outcome: store.JobRunning}
 	if err := s.st.RecordJobRun(run); err != nil {
 		s.log.Error("record job start", "job", jb.name, "err", err)
 	}
-	ran = true
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("job panicked", "job", jb.name, "panic", p, "stack", string(debug.Stack()))
@@ -211,9 +273,12 @@ func (s *Scheduler) runJob(jb *job) (run store.JobRun, ran bool) {
 			s.log.Error("record job outcome", "job", jb.name, "err", err)
 		}
 	}()
-	err := jb.run(s.ctx, st)
+	jobErr := jb.run(ctx, st)
 	run.Outcome, run.Detail = store.JobOK, st.detail
-	switch {
+	switch err := jobErr; {
+	case err != nil && lost.Load():
+		run.Outcome, run.Detail = store.JobStopped, fmt.Sprintf("stopped after %d items: the jobs lease went to another node", st.items)
+		s.log.Info("job stopped: lease lost", "job", jb.name, "items", st.items)
 	case err != nil && s.ctx.Err() != nil:
 		run.Outcome, run.Detail = store.JobStopped, fmt.Sprintf("stopped at shutdown after %d items", st.items)
 		s.log.Info("job stopped", "job", jb.name, "items", st.items)
@@ -223,7 +288,7 @@ func (s *Scheduler) runJob(jb *job) (run store.JobRun, ran bool) {
 	case st.items > 0:
 		s.log.Info("job done", "job", jb.name, "items", st.items, "detail", st.detail)
 	}
-	return run, true
+	return run, nil
 }
 
 // JobStatus is what the operator sees of a job.
