@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store/auditlog"
 	"github.com/postkasse/postkasse/store/storage"
 )
 
@@ -411,7 +412,17 @@ func (s *Store) apply(tx storage.Tx, p *pendingDelivery, now time.Time) error {
 	}
 
 	rec.DeliveredAt = now
-	receipt, err := s.receipt(rec, p.recipient, p.orgNumber)
+	// The delivery's audit entry first: the receipt proves it is in the
+	// log (receipt version 2).
+	index, err := appendAuditEntry(tx, deliveryEntry(rec))
+	if err != nil {
+		return err
+	}
+	proof, err := auditlog.Prove(index, index+1, tx.Audit())
+	if err != nil {
+		return err
+	}
+	receipt, err := s.receipt(rec, p.recipient, p.orgNumber, &proof)
 	if err != nil {
 		return err
 	}
@@ -422,9 +433,6 @@ func (s *Store) apply(tx storage.Tx, p *pendingDelivery, now time.Time) error {
 	if err := tx.Documents().Put(rec.ID, p.blobs); err != nil {
 		return err
 	}
-	if err := s.appendAudit(tx, now, "sender:"+rec.SenderID, "deliver", "letter:"+rec.ID); err != nil {
-		return err
-	}
 	if err := s.queueLetterNotification(tx, rec, now); err != nil {
 		return err
 	}
@@ -432,12 +440,19 @@ func (s *Store) apply(tx storage.Tx, p *pendingDelivery, now time.Time) error {
 	return nil
 }
 
-// receipt signs the appliance's statement that rec was delivered.
-func (s *Store) receipt(rec *letterRecord, recipient NationalID, orgNumber string) (Receipt, error) {
+// deliveryEntry is the audit entry of a letter's delivery. A receipt
+// states everything in it, so the entry is rebuilt from a receipt alone.
+func deliveryEntry(rec *letterRecord) auditlog.Entry {
+	return auditlog.Entry{Time: rec.DeliveredAt, Actor: "sender:" + rec.SenderID, Action: "deliver", Object: "letter:" + rec.ID}
+}
+
+// receipt signs the appliance's statement that rec was delivered, with the
+// proof that its delivery's entry is in the audit log.
+func (s *Store) receipt(rec *letterRecord, recipient NationalID, orgNumber string, proof *auditlog.ReceiptProof) (Receipt, error) {
 	payload, err := json.Marshal(ReceiptPayload{
-		Version: 1, LetterID: rec.ID, SenderID: rec.SenderID, SenderOrgNumber: orgNumber,
+		Version: 2, LetterID: rec.ID, SenderID: rec.SenderID, SenderOrgNumber: orgNumber,
 		Recipient: recipient.Number, SenderReference: rec.SenderReference,
-		ContentHash: rec.ContentHash, DeliveredAt: rec.DeliveredAt,
+		ContentHash: rec.ContentHash, DeliveredAt: rec.DeliveredAt, Audit: proof,
 	})
 	if err != nil {
 		return Receipt{}, err
@@ -459,7 +474,44 @@ func (s *Store) VerifyReceipt(r Receipt) (ReceiptPayload, error) {
 	if err := json.Unmarshal(r.Payload, &p); err != nil {
 		return ReceiptPayload{}, fmt.Errorf("decode receipt: %w", err)
 	}
+	if err := p.checkAudit(); err != nil {
+		return ReceiptPayload{}, err
+	}
 	return p, nil
+}
+
+// checkAudit checks a version-2 receipt's proof that its delivery's entry
+// is in the audit log (the proof's root is vouched for by the receipt's
+// signature); a version-1 receipt has none.
+func (p ReceiptPayload) checkAudit() error {
+	switch {
+	case p.Version == 1 && p.Audit == nil:
+		return nil
+	case p.Version == 1:
+		return errors.New("receipt version 1 with an audit proof: not a receipt of this appliance's")
+	case p.Version != 2:
+		return fmt.Errorf("receipt version %d: unknown", p.Version)
+	case p.Audit == nil:
+		return errors.New("receipt version 2 without its audit proof")
+	}
+	leaf, err := p.AuditEntry().LeafHash()
+	if err != nil {
+		return fmt.Errorf("receipt's audit entry: %w", err)
+	}
+	if err := auditlog.VerifyReceiptProof(leaf, *p.Audit, nil); err != nil {
+		return fmt.Errorf("receipt's audit proof: %w", err)
+	}
+	return nil
+}
+
+// AuditEntry returns the audit entry of the delivery a version-2 receipt
+// states, rebuilt from the receipt, at the index its proof names.
+func (p ReceiptPayload) AuditEntry() auditlog.Entry {
+	e := deliveryEntry(&letterRecord{ID: p.LetterID, SenderID: p.SenderID, DeliveredAt: p.DeliveredAt})
+	if p.Audit != nil {
+		e.Index = p.Audit.LeafIndex
+	}
+	return e
 }
 
 // LetterStatus returns the status of a letter for the sender that sent it.

@@ -162,11 +162,25 @@ func TestDeliverReceipt(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := ReceiptPayload{
-		Version: 1, LetterID: res.Letter.ID, SenderID: f.sender.ID, SenderOrgNumber: f.sender.OrgNumber,
+		Version: 2, LetterID: res.Letter.ID, SenderID: f.sender.ID, SenderOrgNumber: f.sender.OrgNumber,
 		Recipient: f.nid.Number, SenderReference: "sag-1", ContentHash: ContentHash(&d), DeliveredAt: f.clock.Now(),
 	}
+	proof := p.Audit
+	p.Audit = nil
 	if p != want {
 		t.Errorf("receipt states %+v\nwant          %+v", p, want)
+	}
+	// Version 2: the proof that the delivery's entry is in the audit log,
+	// at the log's size then, and the log holds that entry there.
+	log, err := f.s.AuditLog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if proof == nil || proof.TreeSize != proof.LeafIndex+1 || proof.TreeSize != int64(len(log)) {
+		t.Fatalf("receipt's audit proof %+v, log of %d entries", proof, len(log))
+	}
+	if e := log[proof.LeafIndex]; e.Action != "deliver" || e.Object != "letter:"+res.Letter.ID || !e.Time.Equal(want.DeliveredAt) {
+		t.Errorf("the log's entry at the proof's index: %+v", e)
 	}
 	if !strings.HasPrefix(p.ContentHash, "sha256:") || len(p.ContentHash) != len("sha256:")+64 {
 		t.Errorf("content hash %q", p.ContentHash)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store/auditlog"
 	"github.com/postkasse/postkasse/store/storage"
 )
 
@@ -15,7 +16,8 @@ import (
 // pending account has an activation code and no keys (and no other
 // account has an activation code), and a deleted account has only its
 // tombstone left (no name, keys, preferences or acceptance; its letters,
-// sessions, notices and notifications gone). The tests run it after every
+// sessions, notices and notifications gone), and the audit log verifies
+// by itself (VerifyAudit without evidence). The tests run it after every
 // simulated crash; an auditor can run it on a copy. It returns every
 // problem it finds.
 func (s *Store) CheckInvariants() error {
@@ -122,6 +124,15 @@ func (s *Store) CheckInvariants() error {
 	})
 	if err != nil {
 		return err
+	}
+	// The audit log verifies by itself: every entry at its index, the
+	// stored hashes, the recorded size.
+	report, err := s.VerifyAudit(auditlog.Evidence{})
+	if err != nil {
+		return err
+	}
+	if !report.OK() {
+		bad("audit log: %s", report)
 	}
 	return errors.Join(errs...)
 }

@@ -475,13 +475,13 @@ func TestDeleteMailboxLeavesNothing(t *testing.T) {
 					}
 				}
 				for _, id := range letters {
-					if bytes.Contains(k, []byte(id)) && string(name) != "audit" {
+					if bytes.Contains(k, []byte(id)) && string(name) != "audit-log" {
 						t.Errorf("bucket %s still has letter %s", name, id)
 					}
 				}
 				mentions := bytes.Contains(k, []byte(f.resident.ID)) || bytes.Contains(v, []byte(f.resident.ID))
 				switch string(name) {
-				case "residents", "retention", "residents-by-nid", "audit":
+				case "residents", "retention", "residents-by-nid", "audit-log":
 				default:
 					if mentions {
 						t.Errorf("bucket %s key %x still mentions the resident", name, k)

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -185,7 +186,9 @@ func TestNewDatabase(t *testing.T) {
 		if _, err := time.Parse(time.RFC3339, string(meta.Get([]byte("created")))); err != nil {
 			t.Errorf("created: %v", err)
 		}
-		for _, name := range append(schema1Buckets, "sender-letters") {
+		// The plain audit bucket of schema 1–5 became the log (schema 6).
+		buckets := slices.DeleteFunc(slices.Clone(schema1Buckets), func(b string) bool { return b == "audit" })
+		for _, name := range append(buckets, "sender-letters", "audit-log", "audit-hashes") {
 			if tx.Bucket([]byte(name)) == nil {
 				t.Errorf("no bucket %s", name)
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/microcosm-cc/bluemonday"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store/auditlog"
 	"github.com/postkasse/postkasse/store/embedded"
 	"github.com/postkasse/postkasse/store/storage"
 )
@@ -320,15 +321,36 @@ func (s *Store) update(fn func(tx storage.Tx) error) error {
 
 // appendAudit adds an entry to the audit log within tx.
 func (s *Store) appendAudit(tx storage.Tx, at time.Time, actor, action, object string) error {
-	return tx.Audit().Append(&AuditEntry{Time: at, Actor: actor, Action: action, Object: object})
+	_, err := appendAuditEntry(tx, auditlog.Entry{Time: at, Actor: actor, Action: action, Object: object})
+	return err
+}
+
+// appendAuditEntry appends e to the tamper-evident log within tx, as its
+// next entry, and returns its index.
+func appendAuditEntry(tx storage.Tx, e auditlog.Entry) (int64, error) {
+	size, err := tx.Audit().Size()
+	if err != nil {
+		return 0, err
+	}
+	e.Index = size
+	var a auditlog.Appender
+	if _, err := a.Append(tx.Audit(), e); err != nil {
+		return 0, err
+	}
+	return size, nil
 }
 
 // AuditLog returns the audit entries in order.
 func (s *Store) AuditLog() ([]AuditEntry, error) {
 	var out []AuditEntry
 	err := s.view(func(tx storage.Tx) error {
-		return tx.Audit().All(func(e *AuditEntry) error {
-			out = append(out, *e)
+		return tx.Audit().Entries(func(index int64, encoded []byte) error {
+			e, err := auditlog.DecodeEntry(encoded)
+			if err != nil {
+				return fmt.Errorf("audit entry %d: %w", index, err)
+			}
+			out = append(out, AuditEntry{Seq: uint64(e.Index) + 1, Time: e.Time, Actor: e.Actor, Action: e.Action,
+				Object: e.Object, Detail: e.Detail})
 			return nil
 		})
 	})

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store/auditlog"
 	"github.com/postkasse/postkasse/store/storage"
 )
 
@@ -192,6 +193,9 @@ type ReceiptPayload struct {
 	SenderReference string    `json:"senderReference"`
 	ContentHash     string    `json:"contentHash"` // "sha256:" + hex, see ContentHash
 	DeliveredAt     time.Time `json:"deliveredAt"`
+	// Audit proves that the delivery's entry is in the audit log
+	// (version 2 on); version-1 receipts have none.
+	Audit *auditlog.ReceiptProof `json:"audit,omitempty"`
 }
 
 // LetterSummary is a line of the inbox, opened for its resident.
@@ -256,6 +260,14 @@ type Session struct {
 	NewRecoveryKey *crypto.RecoveryKey
 }
 
-// AuditEntry is one fact in the audit log: who did what to which object.
-// It never holds mail content.
-type AuditEntry = storage.AuditEntry
+// AuditEntry is one fact in the audit log: who did what to which object,
+// when. Seq is its position from 1 (its index in the Merkle tree log plus
+// one).
+type AuditEntry struct {
+	Seq    uint64
+	Time   time.Time
+	Actor  string // "sender:<id>", "resident:<id>", "operator", "system"
+	Action string // "deliver", "read", "login", ...
+	Object string // "letter:<id>", "resident:<id>", ...
+	Detail string // optional
+}

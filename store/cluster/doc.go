@@ -33,7 +33,9 @@
 //	documents           (letter_id, idx) → blob_key, size
 //	sessions            (resident_id, id), unique id
 //	outbox              (resident_id, seq), due order (next_attempt) of pending ones
-//	audit               (seq)
+//	audit_entries       (idx) → encoded entry (store/auditlog)
+//	audit_hashes        (idx) → the Merkle tree's stored hash
+//	audit_size          the one row with the log's size
 //	terms_versions      (version)
 //	terms_acceptances   (resident_id)
 //	terms_notices       (resident_id, version) → letter_id

@@ -71,10 +71,19 @@ CREATE TABLE outbox (
 	PRIMARY KEY (resident_id, seq)
 );
 CREATE INDEX outbox_due ON outbox (next_attempt, resident_id, seq);
-CREATE TABLE audit (
-	seq    bigint PRIMARY KEY,
-	record bytea NOT NULL
+CREATE TABLE audit_entries (
+	idx     bigint PRIMARY KEY,
+	encoded bytea NOT NULL
 );
+CREATE TABLE audit_hashes (
+	idx  bigint PRIMARY KEY,
+	hash bytea NOT NULL
+);
+CREATE TABLE audit_size (
+	one  integer PRIMARY KEY,
+	size bigint NOT NULL
+);
+INSERT INTO audit_size (one, size) VALUES (1, 0);
 CREATE TABLE terms_versions (
 	version integer PRIMARY KEY,
 	record  bytea NOT NULL

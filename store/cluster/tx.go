@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/postkasse/postkasse/store/storage"
 )
@@ -565,27 +566,101 @@ func (o outboxTx) All(fn func(*storage.Notification) bool) error {
 
 type auditTx struct{ t *tx }
 
-func (a auditTx) Append(e *storage.AuditEntry) error {
-	if !a.t.writable {
-		return errors.New("cluster: a change in a read-only transaction")
-	}
-	// Gapless: the next number after the last, in the transaction (two
-	// appending at once conflict, and one runs again).
-	var last int64
-	if err := a.t.tx.QueryRow(a.t.ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit`).Scan(&last); err != nil {
-		return err
-	}
-	e.Seq = uint64(last + 1)
-	b, err := encode(e)
+func (a auditTx) Size() (int64, error) {
+	var size int64
+	err := a.t.tx.QueryRow(a.t.ctx, `SELECT size FROM audit_size WHERE one = 1`).Scan(&size)
+	return size, err
+}
+
+// PutEntry appends an entry. Two transactions appending at once both
+// change audit_size's row: one of them fails its serialisation and runs
+// again, so the log has no gaps and no forks.
+func (a auditTx) PutEntry(index int64, encoded []byte) error {
+	tag, err := a.t.exec(`UPDATE audit_size SET size = $1 + 1 WHERE one = 1 AND size = $1`, index)
 	if err != nil {
 		return err
 	}
-	_, err = a.t.exec(`INSERT INTO audit (seq, record) VALUES ($1, $2)`, last+1, b)
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("audit entry %d appended to a log of another size", index)
+	}
+	_, err = a.t.exec(`INSERT INTO audit_entries (idx, encoded) VALUES ($1, $2)`, index, encoded)
 	return err
 }
 
-func (a auditTx) All(fn func(*storage.AuditEntry) error) error {
-	return each(a.t, "audit", func(v *storage.AuditEntry) (bool, error) { return true, fn(v) }, `SELECT record FROM audit ORDER BY seq`)
+func (a auditTx) Entry(index int64) ([]byte, error) {
+	var b []byte
+	err := a.t.tx.QueryRow(a.t.ctx, `SELECT encoded FROM audit_entries WHERE idx = $1`, index).Scan(&b)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("audit entry %d: %w", index, storage.ErrNotFound)
+	}
+	return b, err
+}
+
+func (a auditTx) Entries(fn func(index int64, encoded []byte) error) error {
+	// In pages, so that a long log is not read into memory at once.
+	next := int64(-1)
+	for {
+		rows, err := a.t.tx.Query(a.t.ctx, `SELECT idx, encoded FROM audit_entries WHERE idx > $1 ORDER BY idx LIMIT 1000`, next)
+		if err != nil {
+			return err
+		}
+		type row struct {
+			Index   int64
+			Encoded []byte
+		}
+		page, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
+		if err != nil {
+			return err
+		}
+		for _, r := range page {
+			if err := fn(r.Index, r.Encoded); err != nil {
+				return err
+			}
+			next = r.Index
+		}
+		if len(page) < 1000 {
+			return nil
+		}
+	}
+}
+
+func (a auditTx) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	rows, err := a.t.tx.Query(a.t.ctx, `SELECT idx, hash FROM audit_hashes WHERE idx = ANY($1)`, indexes)
+	if err != nil {
+		return nil, err
+	}
+	found := map[int64][]byte{}
+	for rows.Next() {
+		var i int64
+		var h []byte
+		if err := rows.Scan(&i, &h); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		found[i] = h
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		h := found[x]
+		if len(h) != len(out[i]) {
+			return nil, fmt.Errorf("audit hash %d: %w", x, storage.ErrNotFound)
+		}
+		copy(out[i][:], h)
+	}
+	return out, nil
+}
+
+func (a auditTx) PutHashes(start int64, hashes []tlog.Hash) error {
+	for i, h := range hashes {
+		if _, err := a.t.exec(`INSERT INTO audit_hashes (idx, hash) VALUES ($1, $2)`, start+int64(i), h[:]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type termsTx struct{ t *tx }

@@ -4,6 +4,10 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"time"
+
+	"github.com/postkasse/postkasse/store/auditlog"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -24,6 +28,7 @@ var upgrades = []struct {
 	{3, "terms of use, retention, notification outbox and preferences, job runs", upgrade3},
 	{4, "documents of new letters in a sub-bucket per letter", upgrade4},
 	{5, "index of sessions by resident", upgrade5},
+	{6, "the audit log as a Merkle tree log (store/auditlog): the plain entries moved into it", upgrade6},
 }
 
 // SchemaVersion is the schema version this code writes.
@@ -165,4 +170,37 @@ func upgrade5(e *Engine, tx *bolt.Tx) error {
 		}
 		return idx.Put(append([]byte(rec.ResidentID), k...), nil)
 	})
+}
+
+// upgrade6 moves the plain audit entries (uint64 sequence → JSON) into the
+// tamper-evident log, in their order, and deletes the plain bucket.
+func upgrade6(e *Engine, tx *bolt.Tx) error {
+	if err := createBuckets(tx, bucketAuditLog, bucketAuditHashes); err != nil {
+		return err
+	}
+	old := tx.Bucket(bucketAudit)
+	if old == nil {
+		return nil
+	}
+	var entries []auditlog.Entry
+	if err := old.ForEach(func(k, v []byte) error {
+		var rec struct {
+			Time                  time.Time
+			Actor, Action, Object string
+		}
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return fmt.Errorf("audit entry %x: %w", k, err)
+		}
+		entries = append(entries, auditlog.Entry{Index: int64(len(entries)), Time: rec.Time,
+			Actor: rec.Actor, Action: rec.Action, Object: rec.Object})
+		return nil
+	}); err != nil {
+		return err
+	}
+	a := auditTx{tx: tx}
+	var app auditlog.Appender
+	if _, err := app.Migrate(a, 0, slices.Values(entries)); err != nil {
+		return fmt.Errorf("migrate the audit log: %w", err)
+	}
+	return tx.DeleteBucket(bucketAudit)
 }

@@ -23,7 +23,9 @@ var (
 	bucketReferences     = []byte("references")
 	bucketSenderLetters  = []byte("sender-letters")
 	bucketSessions       = []byte("sessions")
-	bucketAudit          = []byte("audit")
+	bucketAudit          = []byte("audit") // schema 1–5: the plain log, migrated by upgrade6
+	bucketAuditLog       = []byte("audit-log")
+	bucketAuditHashes    = []byte("audit-hashes")
 	// Since schema 3.
 	bucketTerms         = []byte("terms")
 	bucketTermsAccepted = []byte("terms-accepted")

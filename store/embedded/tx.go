@@ -10,6 +10,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/postkasse/postkasse/store/storage"
 )
@@ -353,24 +354,72 @@ func (t outboxTx) All(fn func(*storage.Notification) bool) error {
 
 type auditTx tx
 
-func (t auditTx) Append(e *storage.AuditEntry) error {
-	b := t.tx.Bucket(bucketAudit)
-	seq, err := b.NextSequence()
+// keyAuditSize is the meta key of the audit log's size (uint64).
+var keyAuditSize = []byte("audit-size")
+
+func (t auditTx) Size() (int64, error) {
+	v := t.tx.Bucket(bucketMeta).Get(keyAuditSize)
+	switch len(v) {
+	case 0:
+		return 0, nil
+	case 8:
+		return int64(binary.BigEndian.Uint64(v)), nil
+	}
+	return 0, fmt.Errorf("audit log size of %d bytes: damaged", len(v))
+}
+
+func (t auditTx) PutEntry(index int64, encoded []byte) error {
+	size, err := t.Size()
 	if err != nil {
 		return err
 	}
-	e.Seq = seq
-	return putJSON(b, be64(seq), e)
+	if index != size {
+		return fmt.Errorf("audit entry %d appended to a log of %d", index, size)
+	}
+	if err := t.tx.Bucket(bucketAuditLog).Put(be64(uint64(index)), encoded); err != nil {
+		return err
+	}
+	return t.tx.Bucket(bucketMeta).Put(keyAuditSize, be64(uint64(index+1)))
 }
 
-func (t auditTx) All(fn func(*storage.AuditEntry) error) error {
-	return t.tx.Bucket(bucketAudit).ForEach(func(k, _ []byte) error {
-		var e storage.AuditEntry
-		if err := getJSON(t.tx.Bucket(bucketAudit), k, &e); err != nil {
-			return fmt.Errorf("audit entry %x: %w", k, err)
+func (t auditTx) Entry(index int64) ([]byte, error) {
+	v := t.tx.Bucket(bucketAuditLog).Get(be64(uint64(index)))
+	if v == nil {
+		return nil, fmt.Errorf("audit entry %d: %w", index, storage.ErrNotFound)
+	}
+	return bytes.Clone(v), nil
+}
+
+func (t auditTx) Entries(fn func(index int64, encoded []byte) error) error {
+	return t.tx.Bucket(bucketAuditLog).ForEach(func(k, v []byte) error {
+		if len(k) != 8 {
+			return fmt.Errorf("audit log key %x: not an index", k)
 		}
-		return fn(&e)
+		return fn(int64(binary.BigEndian.Uint64(k)), v)
 	})
+}
+
+func (t auditTx) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	b := t.tx.Bucket(bucketAuditHashes)
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		v := b.Get(be64(uint64(x)))
+		if len(v) != len(out[i]) {
+			return nil, fmt.Errorf("audit hash %d: %w", x, storage.ErrNotFound)
+		}
+		copy(out[i][:], v)
+	}
+	return out, nil
+}
+
+func (t auditTx) PutHashes(start int64, hashes []tlog.Hash) error {
+	b := t.tx.Bucket(bucketAuditHashes)
+	for i, h := range hashes {
+		if err := b.Put(be64(uint64(start+int64(i))), bytes.Clone(h[:])); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Terms.

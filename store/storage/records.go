@@ -218,16 +218,6 @@ type Notification struct {
 	Updated     time.Time
 }
 
-// AuditEntry is one fact in the audit log: who did what to which object.
-// It never holds mail content.
-type AuditEntry struct {
-	Seq    uint64    `json:"seq"`
-	Time   time.Time `json:"time"`
-	Actor  string    `json:"actor"`  // "sender:<id>", "resident:<id>", "operator", "system"
-	Action string    `json:"action"` // "deliver", "read", "login", ...
-	Object string    `json:"object"` // "letter:<id>", "resident:<id>", ...
-}
-
 // TermsVersion is a published version of the terms of use.
 type TermsVersion struct {
 	Version       int

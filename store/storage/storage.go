@@ -37,6 +37,8 @@ import (
 	"errors"
 	"io"
 	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Errors of every engine. The domain maps them, with its own, to answers.
@@ -243,12 +245,27 @@ type Outbox interface {
 	All(fn func(*Notification) bool) error
 }
 
-// Audit is the audit log.
+// Audit is the tamper-evident audit log (package store/auditlog): its
+// entries' encodings by index, the Merkle tree's stored hashes by
+// tlog's stored-hash index, and its size, recorded beside them (so that a
+// log cut short is told from a short log). The domain appends through
+// auditlog, which decides what is written; the engine only keeps it.
 type Audit interface {
-	// Append assigns e.Seq (1, 2, …) and stores the entry.
-	Append(e *AuditEntry) error
-	// All calls fn for every entry in order.
-	All(fn func(*AuditEntry) error) error
+	// Size returns the number of entries (0 for an empty log).
+	Size() (int64, error)
+	// PutEntry stores the encoding of the entry at index, which must be
+	// the size, and makes the size index+1.
+	PutEntry(index int64, encoded []byte) error
+	// Entry returns the encoding of the entry at index.
+	Entry(index int64) ([]byte, error)
+	// Entries calls fn with every stored entry in order of index; encoded
+	// is valid only during the call.
+	Entries(fn func(index int64, encoded []byte) error) error
+	// ReadHashes returns the stored hashes at the indexes given, in that
+	// order (tlog.HashReader); one not stored is an error.
+	ReadHashes(indexes []int64) ([]tlog.Hash, error)
+	// PutHashes stores hashes[i] at stored-hash index start+i.
+	PutHashes(start int64, hashes []tlog.Hash) error
 }
 
 // Terms are the published versions of the terms of use, each resident's

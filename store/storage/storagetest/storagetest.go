@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/postkasse/postkasse/store/auditlog"
 	"github.com/postkasse/postkasse/store/storage"
 )
 
@@ -39,6 +42,7 @@ func Run(t *testing.T, open Open) {
 		{"Sessions", testSessions},
 		{"Outbox", testOutbox},
 		{"Audit", testAudit},
+		{"AuditLog", testAuditLog},
 		{"Terms", testTerms},
 		{"Retention", testRetention},
 		{"Preferences", testPreferences},
@@ -607,22 +611,97 @@ func testOutbox(t *testing.T, e storage.Engine) {
 	}
 }
 
+// testAudit: entries by index with the size beside them, hashes by
+// stored-hash index, nothing of a failed transaction, and the log that
+// auditlog writes through them proves inclusion.
 func testAudit(t *testing.T, e storage.Engine) {
+	view(t, e, func(tx storage.Tx) error {
+		if n, err := tx.Audit().Size(); err != nil || n != 0 {
+			t.Errorf("Size of an empty log = %d, %v", n, err)
+		}
+		_, err := tx.Audit().Entry(0)
+		notFound(t, "an entry of an empty log", err)
+		return nil
+	})
+	h := func(b byte) tlog.Hash { return tlog.Hash(bytes.Repeat([]byte{b}, 32)) }
 	update(t, e, func(tx storage.Tx) error {
-		for i := range 3 {
-			if err := tx.Audit().Append(&storage.AuditEntry{Time: base, Actor: "operator", Action: fmt.Sprintf("a%d", i), Object: "x"}); err != nil {
+		for i, enc := range []string{"a", "b"} {
+			if err := tx.Audit().PutEntry(int64(i), []byte(enc)); err != nil {
+				return err
+			}
+		}
+		if err := tx.Audit().PutEntry(5, []byte("x")); err == nil {
+			t.Error("an entry appended at 5 to a log of 2")
+		}
+		return tx.Audit().PutHashes(0, []tlog.Hash{h(1), h(2), h(3)})
+	})
+	boom := errors.New("boom")
+	if err := e.Update(ctx, func(tx storage.Tx) error {
+		if err := tx.Audit().PutEntry(2, []byte("c")); err != nil {
+			return err
+		}
+		return boom
+	}); err != boom {
+		t.Fatalf("Update = %v", err)
+	}
+	view(t, e, func(tx storage.Tx) error {
+		if n, err := tx.Audit().Size(); err != nil || n != 2 {
+			t.Errorf("Size = %d, %v; want 2 (the failed append left nothing)", n, err)
+		}
+		if b, err := tx.Audit().Entry(1); err != nil || string(b) != "b" {
+			t.Errorf("Entry(1) = %q, %v", b, err)
+		}
+		var got []string
+		if err := tx.Audit().Entries(func(i int64, enc []byte) error {
+			got = append(got, fmt.Sprintf("%d:%s", i, enc))
+			return nil
+		}); err != nil {
+			return err
+		}
+		if !slices.Equal(got, []string{"0:a", "1:b"}) {
+			t.Errorf("Entries = %v", got)
+		}
+		hs, err := tx.Audit().ReadHashes([]int64{2, 0})
+		if err != nil || hs[0] != h(3) || hs[1] != h(1) {
+			t.Errorf("ReadHashes(2, 0) = %x, %v", hs, err)
+		}
+		if _, err := tx.Audit().ReadHashes([]int64{7}); err == nil {
+			t.Error("ReadHashes of a hash not stored succeeded")
+		}
+		return nil
+	})
+}
+
+// testAuditLog: a log written by auditlog through the engine proves each
+// entry's inclusion.
+func testAuditLog(t *testing.T, e storage.Engine) {
+	const n = 13
+	update(t, e, func(tx storage.Tx) error {
+		var a auditlog.Appender
+		for i := range n {
+			if _, err := a.Append(tx.Audit(), auditlog.Entry{Index: int64(i), Time: base, Actor: "operator",
+				Action: fmt.Sprintf("a%d", i), Object: "x"}); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	var seqs []uint64
 	view(t, e, func(tx storage.Tx) error {
-		return tx.Audit().All(func(a *storage.AuditEntry) error { seqs = append(seqs, a.Seq); return nil })
+		for i := range int64(n) {
+			enc, err := tx.Audit().Entry(i)
+			if err != nil {
+				return err
+			}
+			p, err := auditlog.Prove(i, n, tx.Audit())
+			if err != nil {
+				return err
+			}
+			if err := tlog.CheckRecord(p.Proof, n, p.RootHash, i, tlog.RecordHash(enc)); err != nil {
+				t.Errorf("entry %d: %v", i, err)
+			}
+		}
+		return nil
 	})
-	if !slices.Equal(seqs, []uint64{1, 2, 3}) {
-		t.Errorf("audit sequence %v", seqs)
-	}
 }
 
 func testTerms(t *testing.T, e storage.Engine) {
