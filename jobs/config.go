@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -70,6 +71,19 @@ type Config struct {
 	// Batch is how many notifications one run sends at most. Default 500.
 	Batch int
 
+	// CheckpointFile is the file outside the database where the
+	// audit-checkpoint job appends a signed checkpoint of the audit log
+	// whenever the log has grown (DATA/audit-checkpoints). Empty: the job
+	// only checks that a checkpoint can be signed.
+	CheckpointFile string
+	// Witness is a URL that each new checkpoint is POSTed to (a witness
+	// that keeps them, out of the operator's reach). Empty: none. A
+	// witness that fails makes the run fail; the file has the checkpoint.
+	Witness string
+	// HTTPClient posts to the witness. Default: a client with a
+	// 30-second timeout.
+	HTTPClient *http.Client
+
 	// Node names this process among the nodes that share a database
 	// (the cluster engine): the node holding the jobs lease runs the
 	// jobs, the others skip them until it stops renewing. Default: the
@@ -94,6 +108,7 @@ type Schedules struct {
 	Terms         string // default "*/5 * * * *"
 	Retention     string // default "17 3 * * *" (03:17 UTC daily)
 	Notifications string // default "@every 30s"
+	Checkpoint    string // default "@every 1m"
 }
 
 // SMSHours are the hours of the day in which SMS may be sent, From:00 to
@@ -105,6 +120,7 @@ const (
 	JobTerms         = "terms-notices"
 	JobRetention     = "retention"
 	JobNotifications = "notifications"
+	JobCheckpoint    = "audit-checkpoint"
 )
 
 func (c Config) withDefaults() (Config, error) {
@@ -133,8 +149,14 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Schedules.Notifications == "" {
 		c.Schedules.Notifications = "@every 30s"
 	}
+	if c.Schedules.Checkpoint == "" {
+		c.Schedules.Checkpoint = "@every 1m"
+	}
 	if c.ServiceName == "" {
 		c.ServiceName = "Postkasse"
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
 	if c.Node == "" {
 		c.Node = defaultNode()

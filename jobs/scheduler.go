@@ -50,6 +50,11 @@ type Scheduler struct {
 	leaseMu sync.Mutex
 	renewed time.Time
 
+	// checkpointed is the audit log's size at the last checkpoint this
+	// process wrote; only the checkpoint job (one run at a time) touches
+	// it.
+	checkpointed int64
+
 	// lastPrune is when the notifications job last pruned the outbox;
 	// only that job (one run at a time) touches it.
 	lastPrune time.Time
@@ -120,6 +125,7 @@ func New(cfg Config) (*Scheduler, error) {
 		{JobTerms, cfg.Schedules.Terms, s.runTerms},
 		{JobRetention, cfg.Schedules.Retention, s.runRetention},
 		{JobNotifications, cfg.Schedules.Notifications, s.runNotifications},
+		{JobCheckpoint, cfg.Schedules.Checkpoint, s.runCheckpoint},
 	} {
 		sched, err := cronParser.Parse(j.spec)
 		if err != nil {

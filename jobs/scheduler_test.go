@@ -19,7 +19,15 @@ func TestSchedulerCronWakesJobs(t *testing.T) {
 	e.s.Start()
 	waitFor(t, func() bool {
 		runs, _ := e.st.JobRuns()
-		return len(runs) == 3 && runs[0].Outcome != store.JobRunning && runs[1].Outcome != store.JobRunning && runs[2].Outcome != store.JobRunning
+		if len(runs) != len(e.s.order) {
+			return false
+		}
+		for _, r := range runs {
+			if r.Outcome == store.JobRunning {
+				return false
+			}
+		}
+		return true
 	})
 	e.deliver(e.muni.ID, nid, "after-start", false)
 	waitFor(t, func() bool { return len(e.gw.Requests()) == 1 })
@@ -28,7 +36,7 @@ func TestSchedulerCronWakesJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(status) != 3 {
+	if len(status) != 4 {
 		t.Fatalf("status %+v", status)
 	}
 	for _, st := range status {
