@@ -8,7 +8,7 @@
 //
 // Update runs fn in a SERIALIZABLE transaction and commits it; on a
 // serialisation failure (SQLSTATE 40001) or a deadlock (40P01) it rolls
-// back and runs fn again, up to ten times with a growing, jittered pause,
+// back and runs fn again, up to thirty times with a growing, jittered pause,
 // then answers storage.ErrUnavailable. View runs fn in a REPEATABLE READ
 // READ ONLY transaction: one snapshot, and any change fails. A failure to
 // reach the database (connection refused or lost, the server shutting

@@ -47,8 +47,10 @@ type Engine struct {
 }
 
 // maxAttempts is how often Update runs fn before it gives up on
-// serialisation failures.
-const maxAttempts = 10
+// serialisation failures. Every change appends to the one audit log, so
+// two nodes' group commits conflict whenever they overlap: one of them
+// wins each time, and the other runs again after a random pause.
+const maxAttempts = 30
 
 // Open connects to the database and the bucket, checks both, and brings
 // the database's schema up to this code's. Each problem is one line that
@@ -136,7 +138,9 @@ func (e *Engine) Update(ctx context.Context, fn func(storage.Tx) error) error {
 	var last error
 	for attempt := range maxAttempts {
 		if attempt > 0 {
-			pause := time.Duration(1<<min(attempt, 6)) * time.Millisecond
+			// 1, 2, 4 … 32 ms and then 32 ms, each plus up to as much
+			// again at random, so that two losers do not meet again.
+			pause := time.Duration(1<<min(attempt-1, 5)) * time.Millisecond
 			pause += rand.N(pause)
 			select {
 			case <-ctx.Done():
