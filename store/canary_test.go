@@ -103,6 +103,11 @@ func TestCanaries(t *testing.T) {
 	if _, err := mb.Letter(res.Letter.ID); err != nil {
 		t.Fatal(err)
 	}
+	// A page of the inbox seals the letter's listing (its subject) with
+	// the resident's listing key, and keeps both.
+	if page, _, err := mb.InboxPage("", 50); err != nil || len(page) != 1 || page[0].Subject != "Subject "+c["SUBJECT"] {
+		t.Fatalf("inbox page: %+v, %v", page, err)
+	}
 	mb.Close()
 	closeTestStore(t, s)
 

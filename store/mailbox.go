@@ -23,6 +23,8 @@ type Mailbox struct {
 	// accepted (as of OpenSession); the mailbox opens no mail until
 	// AcceptTerms (gate).
 	termsPending bool
+	// listKey is the resident's listing key once opened (listing.go).
+	listKey *crypto.DataKey
 }
 
 // gate is ErrTermsNotAccepted while the owner has terms of use to
@@ -39,8 +41,13 @@ func (m *Mailbox) gate() error {
 // Resident returns the mailbox's owner.
 func (m *Mailbox) Resident() Resident { return m.resident }
 
-// Close forgets the private key.
-func (m *Mailbox) Close() { m.key.Zero() }
+// Close forgets the private key and the listing key.
+func (m *Mailbox) Close() {
+	m.key.Zero()
+	if m.listKey != nil {
+		m.listKey.Zero()
+	}
+}
 
 // open returns the letter's data key; a letter of another resident is
 // ErrNotFound.
@@ -64,6 +71,12 @@ func (m *Mailbox) summary(tx storage.Tx, rec *letterRecord, dk *crypto.DataKey, 
 	if err != nil {
 		return LetterSummary{}, fmt.Errorf("open letter %s: %w", rec.ID, err)
 	}
+	return m.line(tx, rec, string(subject), senders)
+}
+
+// line is a letter's summary with its subject opened.
+func (m *Mailbox) line(tx storage.Tx, rec *letterRecord, subject string, senders map[string]*senderRecord) (LetterSummary, error) {
+	var err error
 	sender, ok := senders[rec.SenderID]
 	if !ok {
 		if sender, err = tx.Senders().Get(rec.SenderID); err != nil {
@@ -73,7 +86,7 @@ func (m *Mailbox) summary(tx storage.Tx, rec *letterRecord, dk *crypto.DataKey, 
 	}
 	return LetterSummary{
 		ID: rec.ID, SenderID: rec.SenderID, SenderName: sender.Name, SenderKind: sender.Kind,
-		Subject: string(subject), Type: rec.Type, DeliveredAt: rec.DeliveredAt, ReadAt: rec.ReadAt,
+		Subject: subject, Type: rec.Type, DeliveredAt: rec.DeliveredAt, ReadAt: rec.ReadAt,
 		DueDate: rec.DueDate, Documents: len(rec.Documents), Size: rec.Size,
 	}, nil
 }

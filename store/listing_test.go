@@ -1,0 +1,81 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// TestInboxPages: pages of the inbox, newest first, by cursor, show the
+// same lines as the whole inbox; the first page seals each letter's
+// listing with the resident's listing key, and the next pages read it;
+// the listing key and the listings are sealed (no subject in clear).
+func TestInboxPages(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	const n = 7
+	for i := range n {
+		f.clock.Advance(1)
+		d := testDelivery(f.nid, fmt.Sprintf("ref-%d", i))
+		d.Subject = fmt.Sprintf("Canary subject %d", i)
+		if _, err := f.s.Deliver(f.sender.ID, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	defer mb.Close()
+	whole, err := mb.Inbox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		var got []LetterSummary
+		cursor, pages := "", 0
+		for {
+			page, next, err := mb.InboxPage(cursor, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, page...)
+			pages++
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		if pages != 3 || len(got) != len(whole) {
+			t.Fatalf("round %d: %d lines in %d pages, want %d in 3", round, len(got), pages, len(whole))
+		}
+		for i := range got {
+			g, w := got[i], whole[i]
+			if g.ID != w.ID || g.Subject != w.Subject || g.SenderName != w.SenderName || !g.DeliveredAt.Equal(w.DeliveredAt) || g.Error != nil {
+				t.Errorf("round %d, line %d: %+v, want %+v", round, i, g, w)
+			}
+		}
+		// After the first round every letter has its listing.
+		listed := 0
+		f.s.testDB().View(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketLetters).ForEach(func(k, v []byte) error {
+				if bytes.Contains(v, []byte(`"Listing"`)) {
+					listed++
+				}
+				return nil
+			})
+		})
+		if listed != n {
+			t.Errorf("round %d: %d letters have a listing, want %d", round, listed, n)
+		}
+	}
+	if _, _, err := mb.InboxPage("", 0); err == nil {
+		t.Error("a page of 0 letters")
+	}
+	// Another resident's mailbox opens none of these.
+	other := mustResident(t, f.s, testNID(t, 9), "Bo")
+	mbo := mustLogin(t, f.s, testNID(t, 9), testPassword)
+	defer mbo.Close()
+	if page, next, err := mbo.InboxPage("", 50); err != nil || len(page) != 0 || next != "" {
+		t.Errorf("%s's inbox page: %d letters, %q, %v", other.Name, len(page), next, err)
+	}
+}
