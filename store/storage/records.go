@@ -38,11 +38,11 @@ type Resident struct {
 	// inbox page shows of a letter is sealed with it, so that a page
 	// opens one public-key seal, not one per letter. Nil until the first
 	// page.
-	ListingKey []byte `json:",omitempty"`
-	PasswordWrap   []byte // the private key wrapped by the password; nil while pending
-	RecoveryWrap   []byte // the private key wrapped by the recovery key; nil while pending
-	Created        time.Time
-	LastLogin      time.Time
+	ListingKey   []byte `json:",omitempty"`
+	PasswordWrap []byte // the private key wrapped by the password; nil while pending
+	RecoveryWrap []byte // the private key wrapped by the recovery key; nil while pending
+	Created      time.Time
+	LastLogin    time.Time
 	// While pending: the hash of the activation code and when it
 	// expires. Both go at activation.
 	ActivationHash    []byte    `json:",omitempty"`
