@@ -28,6 +28,8 @@ func residentOf(r *residentRecord) Resident {
 		LastLogin:  r.LastLogin,
 
 		ActivationExpires: r.ActivationExpires,
+		Blocked:           r.BlockedReason,
+		BlockedAt:         r.BlockedAt,
 	}
 	copy(out.PublicKey[:], r.PublicKey)
 	return out

@@ -44,6 +44,11 @@ func (s *Store) Login(nationalID, password string) (Session, error) {
 		return Session{}, fmt.Errorf("resident %s: password wrapping: %w", rec.ID, err)
 	}
 	defer priv.Zero()
+	// A blocked account says so, with the reason, but only to whoever
+	// gave its password.
+	if err := blocked(rec); err != nil {
+		return Session{}, err
+	}
 
 	var rewrap, recoveryWrap []byte
 	var upgrade *keyUpgrade
@@ -87,6 +92,9 @@ func (s *Store) Login(nationalID, password string) (Session, error) {
 		// re-wrapping would undo a password changed meanwhile.
 		if (cur.Status != ResidentActive && cur.Status != ResidentReserved) || !bytes.Equal(cur.PasswordWrap, rec.PasswordWrap) {
 			return ErrBadCredentials
+		}
+		if err := blocked(cur); err != nil {
+			return err // blocked meanwhile
 		}
 		cur.LastLogin = now
 		if rewrap != nil {
@@ -259,7 +267,7 @@ func (s *Store) OpenSession(token string) (*Mailbox, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	if s.expired(sess, now) || (resident.Status != ResidentActive && resident.Status != ResidentReserved) {
+	if s.expired(sess, now) || (resident.Status != ResidentActive && resident.Status != ResidentReserved) || resident.BlockedReason != "" {
 		return nil, ErrSessionExpired
 	}
 	priv, err := crypto.UnwrapForSession(sess.Wrap, secret, id)

@@ -109,6 +109,10 @@ type Resident struct {
 	// ActivationExpires is when a pending mailbox's activation code
 	// expires; zero once the mailbox is activated.
 	ActivationExpires time.Time
+	// Blocked is why the operator blocked access to the account, and
+	// BlockedAt since when; "" when it is not blocked.
+	Blocked   string
+	BlockedAt time.Time
 }
 
 // SenderKind tells public authorities from private businesses: the first

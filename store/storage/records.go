@@ -47,6 +47,10 @@ type Resident struct {
 	// expires. Both go at activation.
 	ActivationHash    []byte    `json:",omitempty"`
 	ActivationExpires time.Time `json:",omitzero"`
+	// BlockedReason and BlockedAt: the operator blocked access to the
+	// account (no sign-in) for this reason, shown to the resident.
+	BlockedReason string    `json:",omitempty"`
+	BlockedAt     time.Time `json:",omitzero"`
 }
 
 // SenderKind tells public authorities from private businesses.
