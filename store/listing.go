@@ -171,6 +171,9 @@ func (m *Mailbox) pageLine(tx storage.Tx, lk *crypto.DataKey, id string, senders
 	if rec.ResidentID != m.resident.ID {
 		return LetterSummary{}, nil, fmt.Errorf("letter %s: %w", id, ErrNotFound)
 	}
+	if rec.Hold != nil {
+		return heldLine(rec), nil, nil
+	}
 	if rec.Listing != nil {
 		b, err := lk.OpenField(listingLabel(id), rec.Listing)
 		if err != nil {

@@ -59,6 +59,9 @@ func (m *Mailbox) open(tx storage.Tx, letterID string) (*letterRecord, *crypto.D
 	if rec.ResidentID != m.resident.ID {
 		return nil, nil, fmt.Errorf("letter %s: %w", letterID, ErrNotFound)
 	}
+	if err := held(rec); err != nil {
+		return rec, nil, err
+	}
 	dk, err := m.key.OpenDataKey(rec.SealedKey, letterBinding(rec))
 	if err != nil {
 		return nil, nil, fmt.Errorf("open letter %s: %w", letterID, err)
@@ -127,7 +130,9 @@ func (m *Mailbox) Inbox() ([]LetterSummary, error) {
 // inboxLine opens one letter's summary for Inbox.
 func (m *Mailbox) inboxLine(tx storage.Tx, letterID string, senders map[string]*senderRecord) (LetterSummary, error) {
 	rec, dk, err := m.open(tx, letterID)
-	if err != nil {
+	if errors.Is(err, ErrInaccessible) {
+		return heldLine(rec), nil
+	} else if err != nil {
 		return LetterSummary{}, err
 	}
 	defer dk.Zero()

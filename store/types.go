@@ -182,6 +182,10 @@ type DeliveryResult struct {
 	Repeated bool
 }
 
+// LetterHold is why, since when and on whose order a letter was made
+// inaccessible.
+type LetterHold = storage.LetterHold
+
 // Receipt is the appliance's signed statement that a letter was delivered.
 // Payload is the JSON of a ReceiptPayload exactly as signed. It encodes in
 // JSON as the API shows it: payload and signature in standard base64.
@@ -215,6 +219,11 @@ type LetterSummary struct {
 	DueDate     string    // YYYY-MM-DD or empty
 	Documents   int
 	Size        int64
+	// Hold, when set, says the operator made the letter inaccessible
+	// under a legal obligation: when, why and on whose order. The letter
+	// is listed where it was, without its subject, and opens nothing
+	// (ErrInaccessible) until it is made accessible again.
+	Hold *LetterHold
 	// Error is why the letter cannot be opened (its record is damaged, or
 	// its key does not open with the resident's), nil for a letter that
 	// opens. Inbox lists such a letter with its ID and DeliveredAt only,

@@ -114,6 +114,9 @@ type Letter struct {
 	Documents       []DocumentRecord
 	Receipt         Receipt
 	Sensitive       bool `json:",omitempty"`
+	// Hold is set while the operator has made the letter inaccessible
+	// under a legal obligation; nil otherwise.
+	Hold *LetterHold `json:",omitempty"`
 	// Listing is what an inbox page shows of the letter (its subject),
 	// sealed with the resident's listing key; nil until the letter was
 	// first listed.
@@ -122,6 +125,14 @@ type Letter struct {
 
 // DocumentRecord describes one document of a letter; its sealed content
 // is a blob (Documents).
+// LetterHold is why, since when and on whose order a letter was made
+// inaccessible.
+type LetterHold struct {
+	At     time.Time
+	Reason string
+	Order  string
+}
+
 type DocumentRecord struct {
 	Name        []byte // sealed
 	ContentType string
