@@ -115,6 +115,14 @@ func (s *Store) CheckInvariants() error {
 		}); err != nil {
 			return err
 		}
+		if err := tx.Support().All(func(r *SupportRequest) error {
+			if !liveResident(r.ResidentID) {
+				bad("support request %s: resident %s missing or deleted", r.ID, r.ResidentID)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
 		return tx.Terms().Notices(func(version int, residentID, _ string) error {
 			if !liveResident(residentID) {
 				bad("terms notice %d %s: resident missing or deleted", version, residentID)

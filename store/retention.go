@@ -567,6 +567,9 @@ func (s *Store) deleteAccount(tx storage.Tx, res *residentRecord, reason, actor 
 	if err := tx.Terms().DeleteNotices(res.ID); err != nil {
 		return err
 	}
+	if err := deleteSupportOf(tx, res.ID); err != nil {
+		return err
+	}
 	tomb := residentRecord{
 		ID: res.ID, Country: res.Country, NationalID: res.NationalID, Status: ResidentDeleted,
 		Created: res.Created, LastLogin: res.LastLogin,

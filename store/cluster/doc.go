@@ -42,6 +42,7 @@
 //	retention           (resident_id)
 //	preferences         (resident_id)
 //	job_runs            (job)
+//	support_requests    (resident_id, id), unique id, order (created, id)
 //	leases              (name) → holder, expires
 //	schema_version      the one row naming the schema's version
 //

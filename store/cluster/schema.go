@@ -110,6 +110,15 @@ CREATE TABLE job_runs (
 	job    text PRIMARY KEY,
 	record bytea NOT NULL
 );
+CREATE TABLE support_requests (
+	resident_id text NOT NULL,
+	id          text NOT NULL,
+	created     timestamptz NOT NULL,
+	record      bytea NOT NULL,
+	PRIMARY KEY (resident_id, id)
+);
+CREATE UNIQUE INDEX support_requests_by_id ON support_requests (id);
+CREATE INDEX support_requests_by_created ON support_requests (created, id);
 CREATE TABLE leases (
 	name    text PRIMARY KEY,
 	holder  text NOT NULL,

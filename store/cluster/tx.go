@@ -42,6 +42,7 @@ func (t *tx) Retention() storage.Retention     { return retentionTx{t} }
 func (t *tx) Preferences() storage.Preferences { return preferencesTx{t} }
 func (t *tx) JobRuns() storage.JobRuns         { return jobRunsTx{t} }
 func (t *tx) Leases() storage.Leases           { return leasesTx{t} }
+func (t *tx) Support() storage.Support         { return supportTx{t} }
 
 // exec runs a statement that changes something.
 func (t *tx) exec(sql string, args ...any) (pgconn.CommandTag, error) {
@@ -926,4 +927,39 @@ func (l leasesTx) Get(name string) (string, time.Time, error) {
 		return "", time.Time{}, fmt.Errorf("lease %s: %w", name, storage.ErrNotFound)
 	}
 	return holder, expires.UTC(), err
+}
+
+type supportTx struct{ t *tx }
+
+func (s supportTx) Get(id string) (*storage.SupportRequest, error) {
+	v := new(storage.SupportRequest)
+	return v, s.t.get(v, "support request "+id, `SELECT record FROM support_requests WHERE id = $1`, id)
+}
+
+func (s supportTx) Put(r *storage.SupportRequest) error {
+	b, err := encode(r)
+	if err != nil {
+		return err
+	}
+	_, err = s.t.exec(`INSERT INTO support_requests (resident_id, id, created, record) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (resident_id, id) DO UPDATE SET created = excluded.created, record = excluded.record`,
+		r.ResidentID, r.ID, r.Created, b)
+	return err
+}
+
+func (s supportTx) Delete(r *storage.SupportRequest) error {
+	_, err := s.t.exec(`DELETE FROM support_requests WHERE id = $1`, r.ID)
+	return err
+}
+
+func (s supportTx) OfResident(residentID string) ([]*storage.SupportRequest, error) {
+	var out []*storage.SupportRequest
+	err := each(s.t, "support requests", func(v *storage.SupportRequest) (bool, error) { out = append(out, v); return true, nil },
+		`SELECT record FROM support_requests WHERE resident_id = $1 ORDER BY created, id`, residentID)
+	return out, err
+}
+
+func (s supportTx) All(fn func(*storage.SupportRequest) error) error {
+	return each(s.t, "support requests", func(v *storage.SupportRequest) (bool, error) { return true, fn(v) },
+		`SELECT record FROM support_requests ORDER BY created, id`)
 }

@@ -37,6 +37,9 @@ var (
 	bucketJobRuns       = []byte("job-runs")
 	// Since schema 5.
 	bucketSessionsByResident = []byte("sessions-by-resident")
+	// Since schema 7.
+	bucketSupport           = []byte("support")
+	bucketSupportByResident = []byte("support-by-resident")
 )
 
 // idSize is the length of every id: 128 bits in lowercase hex.
@@ -190,7 +193,25 @@ var jobRuns = &table[storage.JobRun]{
 	key:    func(r *storage.JobRun) []byte { return []byte(r.Job) },
 }
 
+var support = &table[storage.SupportRequest]{
+	name:   "support request",
+	bucket: bucketSupport,
+	key:    func(r *storage.SupportRequest) []byte { return []byte(r.ID) },
+	indexes: []index[storage.SupportRequest]{{
+		// support-by-resident: residentID | requestID → empty.
+		bucket:  bucketSupportByResident,
+		entries: func(r *storage.SupportRequest) []entry { return []entry{{[]byte(r.ResidentID + r.ID), nil}} },
+		owner: func(k, _ []byte) ([]byte, bool) {
+			if len(k) <= idSize {
+				return nil, false
+			}
+			return k[idSize:], true
+		},
+	}},
+}
+
 // tableChecks check every table, for Check.
 var tableChecks = []func(tx *bolt.Tx) []error{
 	residents.check, senders.check, letters.check, sessions.check, outbox.check, terms.check, jobRuns.check,
+	support.check,
 }

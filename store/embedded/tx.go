@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -27,6 +29,7 @@ func (t *tx) Documents() storage.Documents     { return documentsTx(*t) }
 func (t *tx) Sessions() storage.Sessions       { return sessionsTx(*t) }
 func (t *tx) Outbox() storage.Outbox           { return outboxTx(*t) }
 func (t *tx) Audit() storage.Audit             { return auditTx(*t) }
+func (t *tx) Support() storage.Support         { return supportTx(*t) }
 func (t *tx) Terms() storage.Terms             { return termsTx(*t) }
 func (t *tx) Retention() storage.Retention     { return retentionTx(*t) }
 func (t *tx) Preferences() storage.Preferences { return preferencesTx(*t) }
@@ -603,4 +606,53 @@ func (t leasesTx) Get(name string) (string, time.Time, error) {
 		return "", time.Time{}, fmt.Errorf("lease %s: %w", name, err)
 	}
 	return cur.Holder, cur.Expires, nil
+}
+
+// Support.
+
+type supportTx tx
+
+func (t supportTx) Get(id string) (*storage.SupportRequest, error) {
+	return support.get(t.tx, []byte(id))
+}
+func (t supportTx) Put(r *storage.SupportRequest) error    { return support.put(t.tx, r) }
+func (t supportTx) Delete(r *storage.SupportRequest) error { return support.remove(t.tx, r) }
+
+func (t supportTx) OfResident(residentID string) ([]*storage.SupportRequest, error) {
+	var out []*storage.SupportRequest
+	prefix := []byte(residentID)
+	c := t.tx.Bucket(bucketSupportByResident).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		r, err := support.get(t.tx, k[len(prefix):])
+		if err != nil {
+			return nil, fmt.Errorf("support-by-resident %x: %w", k, err)
+		}
+		out = append(out, r)
+	}
+	sortSupport(out)
+	return out, nil
+}
+
+func (t supportTx) All(fn func(*storage.SupportRequest) error) error {
+	var all []*storage.SupportRequest
+	if err := support.all(t.tx, func(r *storage.SupportRequest) error { all = append(all, r); return nil }); err != nil {
+		return err
+	}
+	sortSupport(all)
+	for _, r := range all {
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sortSupport orders requests oldest first, then by id.
+func sortSupport(rs []*storage.SupportRequest) {
+	slices.SortFunc(rs, func(a, b *storage.SupportRequest) int {
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 }

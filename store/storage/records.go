@@ -306,3 +306,23 @@ type JobRun struct {
 	Items    int
 	Detail   string
 }
+
+// SupportRequest is a resident's request for help, addressed to the
+// operator and therefore in clear: it never holds a national identity
+// number in its text (the store refuses such a request).
+type SupportRequest struct {
+	ID          string
+	ResidentID  string
+	Category    string
+	Subject     string
+	Description string
+	// NationalID is the dedicated field for a national identity number
+	// the request is about (digits), or "".
+	NationalID string `json:",omitempty"`
+	Created    time.Time
+	// Answer, AnsweredAt and AnswerLetterID once the operator answered:
+	// the answer went to the resident's mailbox as that letter.
+	Answer         string    `json:",omitempty"`
+	AnsweredAt     time.Time `json:",omitzero"`
+	AnswerLetterID string    `json:",omitempty"`
+}

@@ -98,6 +98,7 @@ type Tx interface {
 	Preferences() Preferences
 	JobRuns() JobRuns
 	Leases() Leases
+	Support() Support
 }
 
 // Meta holds the appliance's own values (its receipt key's seed, when
@@ -321,6 +322,19 @@ type Leases interface {
 	// Get returns the lease's holder and expiry; ErrNotFound when none
 	// was ever taken.
 	Get(name string) (holder string, expires time.Time, err error)
+}
+
+// Support holds residents' support requests, with their index by
+// resident.
+type Support interface {
+	Get(id string) (*SupportRequest, error)
+	// Put inserts or replaces a request.
+	Put(r *SupportRequest) error
+	Delete(r *SupportRequest) error
+	// OfResident returns a resident's requests, oldest first.
+	OfResident(residentID string) ([]*SupportRequest, error)
+	// All calls fn for every request, oldest first (by Created, then id).
+	All(fn func(*SupportRequest) error) error
 }
 
 // JobRuns hold the record of each job's last run.

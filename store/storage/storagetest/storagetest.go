@@ -48,6 +48,7 @@ func Run(t *testing.T, open Open) {
 		{"Preferences", testPreferences},
 		{"JobRuns", testJobRuns},
 		{"Leases", testLeases},
+		{"Support", testSupport},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -907,4 +908,58 @@ func testLeases(t *testing.T, e storage.Engine) {
 	if !acquire("node-a", base.Add(112*time.Second)) {
 		t.Error("a released lease was not given")
 	}
+}
+
+// testSupport: requests by id, by resident and all, oldest first; a
+// deleted request is gone from both.
+func testSupport(t *testing.T, e storage.Engine) {
+	anna, bo := id('a', 1), id('a', 2)
+	reqs := []*storage.SupportRequest{
+		{ID: id('d', 3), ResidentID: anna, Category: "login", Subject: "s3", Description: "d", Created: base.Add(2 * time.Minute)},
+		{ID: id('d', 1), ResidentID: anna, Category: "letter", Subject: "s1", Description: "d", Created: base},
+		{ID: id('d', 2), ResidentID: bo, Category: "other", Subject: "s2", Description: "d", Created: base.Add(time.Minute), NationalID: "0101900002"},
+	}
+	update(t, e, func(tx storage.Tx) error {
+		for _, r := range reqs {
+			if err := tx.Support().Put(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, e, func(tx storage.Tx) error {
+		got, err := tx.Support().Get(id('d', 2))
+		if err != nil || !equalJSON(got, reqs[2]) {
+			t.Errorf("Get = %+v, %v", got, err)
+		}
+		_, err = tx.Support().Get(id('d', 9))
+		notFound(t, "an unknown request", err)
+		of, err := tx.Support().OfResident(anna)
+		if err != nil || len(of) != 2 || of[0].ID != id('d', 1) || of[1].ID != id('d', 3) {
+			t.Errorf("OfResident(anna) = %+v, %v", of, err)
+		}
+		var all []string
+		tx.Support().All(func(r *storage.SupportRequest) error { all = append(all, r.Subject); return nil })
+		if !slices.Equal(all, []string{"s1", "s2", "s3"}) {
+			t.Errorf("All = %v, want oldest first", all)
+		}
+		return nil
+	})
+	update(t, e, func(tx storage.Tx) error {
+		r := *reqs[1]
+		r.Answer, r.AnsweredAt = "svar", base.Add(time.Hour)
+		if err := tx.Support().Put(&r); err != nil {
+			return err
+		}
+		return tx.Support().Delete(reqs[0])
+	})
+	view(t, e, func(tx storage.Tx) error {
+		of, _ := tx.Support().OfResident(anna)
+		if len(of) != 1 || of[0].Answer != "svar" {
+			t.Errorf("OfResident(anna) after answer and delete = %+v", of)
+		}
+		_, err := tx.Support().Get(id('d', 3))
+		notFound(t, "a deleted request", err)
+		return nil
+	})
 }
