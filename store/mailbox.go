@@ -89,7 +89,7 @@ func (m *Mailbox) line(tx storage.Tx, rec *letterRecord, subject string, senders
 	}
 	return LetterSummary{
 		ID: rec.ID, SenderID: rec.SenderID, SenderName: sender.Name, SenderKind: sender.Kind,
-		Subject: subject, Type: rec.Type, DeliveredAt: rec.DeliveredAt, ReadAt: rec.ReadAt,
+		Subject: subject, Type: rec.Type, DeliveredAt: rec.DeliveredAt, ReadAt: rec.ReadAt, ReadMark: rec.ReadMark, PaidAt: rec.PaidAt,
 		DueDate: rec.DueDate, Documents: len(rec.Documents), Size: rec.Size,
 	}, nil
 }
@@ -174,15 +174,17 @@ func (m *Mailbox) Letter(id string) (Letter, error) {
 	if err != nil {
 		return Letter{}, err
 	}
-	if out.ReadAt.IsZero() {
+	if out.ReadAt.IsZero() || out.ReadMark != nil {
 		if out.ReadAt, err = m.markRead(id); err != nil {
 			return Letter{}, err
 		}
+		out.ReadMark = nil
 	}
 	return out, nil
 }
 
-// markRead records the first opening of a letter and returns its time.
+// markRead records the first opening of a letter and returns its time;
+// opening a letter also ends a marking of it as unread.
 func (m *Mailbox) markRead(id string) (readAt time.Time, err error) {
 	now := m.s.now()
 	err = m.s.update(func(tx storage.Tx) error {
@@ -190,17 +192,99 @@ func (m *Mailbox) markRead(id string) (readAt time.Time, err error) {
 		if err != nil {
 			return err
 		}
-		if !rec.ReadAt.IsZero() {
+		first := rec.ReadAt.IsZero()
+		if !first && rec.ReadMark == nil {
 			readAt = rec.ReadAt
 			return nil
 		}
-		rec.ReadAt, readAt = now, now
+		if first {
+			rec.ReadAt = now
+		}
+		rec.ReadMark, readAt = nil, rec.ReadAt
 		if err := tx.Letters().Put(rec); err != nil {
 			return err
+		}
+		if !first {
+			return nil
 		}
 		return m.s.appendAudit(tx, now, "resident:"+m.resident.ID, "read", "letter:"+id)
 	})
 	return readAt, err
+}
+
+// MarkRead marks letters of the mailbox read (read true) or unread, as the
+// resident sorts their mail. It changes only the resident's marking: a
+// letter marked read was not opened, and the sender's "read" (the first
+// opening) never changes. Another resident's letter is ErrNotFound and
+// changes nothing.
+func (m *Mailbox) MarkRead(ids []string, read bool) error {
+	if err := m.gate(); err != nil {
+		return err
+	}
+	return m.s.update(func(tx storage.Tx) error {
+		for _, id := range ids {
+			rec, err := m.own(tx, id)
+			if err != nil {
+				return err
+			}
+			mark := read
+			rec.ReadMark = &mark
+			if read == !rec.ReadAt.IsZero() {
+				rec.ReadMark = nil // the same as the opening says
+			}
+			if err := tx.Letters().Put(rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// MarkPaid marks an invoice of the mailbox paid (paid true) or not paid.
+// A letter that is no invoice is an InvalidError. Audited: the sender
+// will learn of it (the events issue).
+func (m *Mailbox) MarkPaid(id string, paid bool) error {
+	if err := m.gate(); err != nil {
+		return err
+	}
+	now := m.s.now()
+	return m.s.update(func(tx storage.Tx) error {
+		rec, err := m.own(tx, id)
+		if err != nil {
+			return err
+		}
+		if rec.Type != TypeInvoice {
+			return invalid("letter", "a %s, not an invoice", rec.Type)
+		}
+		if paid == !rec.PaidAt.IsZero() {
+			return nil
+		}
+		action := "mark-unpaid"
+		rec.PaidAt = time.Time{}
+		if paid {
+			action, rec.PaidAt = "mark-paid", now
+		}
+		if err := tx.Letters().Put(rec); err != nil {
+			return err
+		}
+		return m.s.appendAudit(tx, now, "resident:"+m.resident.ID, action, "letter:"+id)
+	})
+}
+
+// own returns a letter of this mailbox's owner that is not held;
+// another's is ErrNotFound.
+func (m *Mailbox) own(tx storage.Tx, id string) (*letterRecord, error) {
+	rec, err := tx.Letters().Get(id)
+	if err != nil {
+		return nil, fmt.Errorf("letter %s: %w", id, err)
+	}
+	if rec.ResidentID != m.resident.ID {
+		return nil, fmt.Errorf("letter %s: %w", id, ErrNotFound)
+	}
+	if err := held(rec); err != nil {
+		return nil, err
+	}
+	return rec, nil
 }
 
 // Document opens one document of a letter of this mailbox.

@@ -215,10 +215,15 @@ type LetterSummary struct {
 	Subject     string
 	Type        LetterType
 	DeliveredAt time.Time
-	ReadAt      time.Time // zero while unread
-	DueDate     string    // YYYY-MM-DD or empty
-	Documents   int
-	Size        int64
+	ReadAt      time.Time // zero until the resident first opened it (the sender's "read")
+	// ReadMark is the resident's own marking: nil follows ReadAt, true
+	// marked read, false marked unread (Mailbox.MarkRead).
+	ReadMark *bool
+	// PaidAt is when the resident marked an invoice paid; zero if not.
+	PaidAt    time.Time
+	DueDate   string // YYYY-MM-DD or empty
+	Documents int
+	Size      int64
 	// Hold, when set, says the operator made the letter inaccessible
 	// under a legal obligation: when, why and on whose order. The letter
 	// is listed where it was, without its subject, and opens nothing
@@ -233,7 +238,12 @@ type LetterSummary struct {
 }
 
 // Unread reports whether the resident has not opened the letter yet.
-func (l LetterSummary) Unread() bool { return l.ReadAt.IsZero() }
+func (l LetterSummary) Unread() bool {
+	if l.ReadMark != nil {
+		return !*l.ReadMark
+	}
+	return l.ReadAt.IsZero()
+}
 
 // Letter is a letter opened for its resident, without document contents.
 type Letter struct {

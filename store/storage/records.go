@@ -114,6 +114,12 @@ type Letter struct {
 	Documents       []DocumentRecord
 	Receipt         Receipt
 	Sensitive       bool `json:",omitempty"`
+	// ReadMark is the resident's own marking of the letter in their
+	// mailbox: nil follows the first opening (ReadAt), true marks it
+	// read, false unread. It never changes ReadAt, the sender's "read".
+	ReadMark *bool `json:",omitempty"`
+	// PaidAt is when the resident marked an invoice paid; zero if not.
+	PaidAt time.Time `json:",omitzero"`
 	// Hold is set while the operator has made the letter inaccessible
 	// under a legal obligation; nil otherwise.
 	Hold *LetterHold `json:",omitempty"`

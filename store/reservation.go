@@ -1,0 +1,63 @@
+package store
+
+import (
+	"fmt"
+
+	"github.com/postkasse/postkasse/store/storage"
+)
+
+// Reservation is opting out of digital post (Denmark's "fritagelse",
+// Norway's "reservasjon"): a reserved resident's lookups say not digital
+// and deliveries are refused (ErrRecipientNotDigital) until they opt in
+// again; the mail they have stays readable and they still sign in.
+
+// Reserve opts the mailbox's owner out of digital post. Audited.
+func (m *Mailbox) Reserve() error {
+	return m.s.setReserved(NationalID{}, m.resident.ID, true, "resident:"+m.resident.ID)
+}
+
+// Unreserve opts the mailbox's owner back in. Audited.
+func (m *Mailbox) Unreserve() error {
+	return m.s.setReserved(NationalID{}, m.resident.ID, false, "resident:"+m.resident.ID)
+}
+
+// ReserveResident records an opt-out the resident made in person, at the
+// citizen service: the operator's `postkasse resident reserve`. Audited.
+func (s *Store) ReserveResident(nid NationalID) error { return s.setReserved(nid, "", true, "operator") }
+
+// UnreserveResident records an opt-in made in person. Audited.
+func (s *Store) UnreserveResident(nid NationalID) error { return s.setReserved(nid, "", false, "operator") }
+
+// setReserved moves a resident, named by national id or by id, between
+// active and reserved.
+func (s *Store) setReserved(nid NationalID, residentID string, reserved bool, actor string) error {
+	now := s.now()
+	return s.update(func(tx storage.Tx) error {
+		var res *residentRecord
+		var err error
+		if residentID != "" {
+			res, err = getResident(tx, residentID)
+		} else {
+			res, err = getResidentByNID(tx, nid)
+		}
+		if err != nil {
+			return fmt.Errorf("resident %s%s: %w", nid.Number, residentID, err)
+		}
+		from, to, action := ResidentActive, ResidentReserved, "reserve"
+		if !reserved {
+			from, to, action = ResidentReserved, ResidentActive, "unreserve"
+		}
+		switch res.Status {
+		case to:
+			return nil // already so
+		case from:
+		default:
+			return invalid("status", "a %s mailbox cannot be %sd", res.Status, action)
+		}
+		res.Status = to
+		if err := tx.Residents().Put(res); err != nil {
+			return err
+		}
+		return s.appendAudit(tx, now, actor, action, "resident:"+res.ID)
+	})
+}
