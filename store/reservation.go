@@ -23,10 +23,14 @@ func (m *Mailbox) Unreserve() error {
 
 // ReserveResident records an opt-out the resident made in person, at the
 // citizen service: the operator's `postkasse resident reserve`. Audited.
-func (s *Store) ReserveResident(nid NationalID) error { return s.setReserved(nid, "", true, "operator") }
+func (s *Store) ReserveResident(nid NationalID) error {
+	return s.setReserved(nid, "", true, "operator")
+}
 
 // UnreserveResident records an opt-in made in person. Audited.
-func (s *Store) UnreserveResident(nid NationalID) error { return s.setReserved(nid, "", false, "operator") }
+func (s *Store) UnreserveResident(nid NationalID) error {
+	return s.setReserved(nid, "", false, "operator")
+}
 
 // setReserved moves a resident, named by national id or by id, between
 // active and reserved.
