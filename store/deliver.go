@@ -146,6 +146,13 @@ func (s *Store) prepare(senderID string, d *Delivery, docs []DocumentInput) (*pe
 		if recipient, err = recipientFor(tx, d.Recipient); err != nil {
 			return err
 		}
+		// A block is announced a week before it takes effect, so it is
+		// checked here only, not again at the commit a moment later.
+		if blocked, err := senderBlocked(tx, recipient.ID, sender.ID, s.now()); err != nil {
+			return err
+		} else if blocked {
+			return ErrSenderBlocked
+		}
 		senderStamp = bytes.Clone(tx.Senders().Stamp(sender.ID))
 		recipientStamp = bytes.Clone(tx.Residents().Stamp(d.Recipient.Number))
 		return nil

@@ -115,6 +115,14 @@ func (s *Store) CheckInvariants() error {
 		}); err != nil {
 			return err
 		}
+		if err := tx.SenderBlocks().All(func(residentID string, _ []SenderBlock) error {
+			if !liveResident(residentID) {
+				bad("sender blocks of resident %s: resident missing or deleted", residentID)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
 		if err := tx.Support().All(func(r *SupportRequest) error {
 			if !liveResident(r.ResidentID) {
 				bad("support request %s: resident %s missing or deleted", r.ID, r.ResidentID)

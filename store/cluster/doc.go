@@ -43,6 +43,7 @@
 //	preferences         (resident_id)
 //	job_runs            (job)
 //	support_requests    (resident_id, id), unique id, order (created, id)
+//	sender_blocks       (resident_id) → the resident's blocks of senders
 //	leases              (name) → holder, expires
 //	schema_version      the one row naming the schema's version
 //

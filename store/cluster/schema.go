@@ -119,6 +119,10 @@ CREATE TABLE support_requests (
 );
 CREATE UNIQUE INDEX support_requests_by_id ON support_requests (id);
 CREATE INDEX support_requests_by_created ON support_requests (created, id);
+CREATE TABLE sender_blocks (
+	resident_id text PRIMARY KEY,
+	record      bytea NOT NULL
+);
 CREATE TABLE leases (
 	name    text PRIMARY KEY,
 	holder  text NOT NULL,

@@ -43,6 +43,9 @@ func (t *tx) Preferences() storage.Preferences { return preferencesTx{t} }
 func (t *tx) JobRuns() storage.JobRuns         { return jobRunsTx{t} }
 func (t *tx) Leases() storage.Leases           { return leasesTx{t} }
 func (t *tx) Support() storage.Support         { return supportTx{t} }
+func (t *tx) SenderBlocks() storage.SenderBlocks {
+	return senderBlocksTx{t}
+}
 
 // exec runs a statement that changes something.
 func (t *tx) exec(sql string, args ...any) (pgconn.CommandTag, error) {
@@ -962,4 +965,29 @@ func (s supportTx) OfResident(residentID string) ([]*storage.SupportRequest, err
 func (s supportTx) All(fn func(*storage.SupportRequest) error) error {
 	return each(s.t, "support requests", func(v *storage.SupportRequest) (bool, error) { return true, fn(v) },
 		`SELECT record FROM support_requests ORDER BY created, id`)
+}
+
+type senderBlocksTx struct{ t *tx }
+
+func (b senderBlocksTx) p() perResident[[]storage.SenderBlock] {
+	return perResident[[]storage.SenderBlock]{b.t, "sender_blocks"}
+}
+
+func (b senderBlocksTx) Get(residentID string) ([]storage.SenderBlock, error) {
+	v, err := b.p().get(residentID)
+	if err != nil {
+		return nil, err
+	}
+	return *v, nil
+}
+
+func (b senderBlocksTx) Put(residentID string, blocks []storage.SenderBlock) error {
+	if len(blocks) == 0 {
+		return b.p().delete(residentID)
+	}
+	return b.p().put(residentID, &blocks)
+}
+
+func (b senderBlocksTx) All(fn func(residentID string, blocks []storage.SenderBlock) error) error {
+	return b.p().all(func(id string, v *[]storage.SenderBlock) error { return fn(id, *v) })
 }

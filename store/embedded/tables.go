@@ -40,6 +40,7 @@ var (
 	// Since schema 7.
 	bucketSupport           = []byte("support")
 	bucketSupportByResident = []byte("support-by-resident")
+	bucketSenderBlocks      = []byte("sender-blocks")
 )
 
 // idSize is the length of every id: 128 bits in lowercase hex.

@@ -21,15 +21,18 @@ import (
 // that hold the same *bolt.Tx.
 type tx struct{ tx *bolt.Tx }
 
-func (t *tx) Meta() storage.Meta               { return metaTx(*t) }
-func (t *tx) Residents() storage.Residents     { return residentsTx(*t) }
-func (t *tx) Senders() storage.Senders         { return sendersTx(*t) }
-func (t *tx) Letters() storage.Letters         { return lettersTx(*t) }
-func (t *tx) Documents() storage.Documents     { return documentsTx(*t) }
-func (t *tx) Sessions() storage.Sessions       { return sessionsTx(*t) }
-func (t *tx) Outbox() storage.Outbox           { return outboxTx(*t) }
-func (t *tx) Audit() storage.Audit             { return auditTx(*t) }
-func (t *tx) Support() storage.Support         { return supportTx(*t) }
+func (t *tx) Meta() storage.Meta           { return metaTx(*t) }
+func (t *tx) Residents() storage.Residents { return residentsTx(*t) }
+func (t *tx) Senders() storage.Senders     { return sendersTx(*t) }
+func (t *tx) Letters() storage.Letters     { return lettersTx(*t) }
+func (t *tx) Documents() storage.Documents { return documentsTx(*t) }
+func (t *tx) Sessions() storage.Sessions   { return sessionsTx(*t) }
+func (t *tx) Outbox() storage.Outbox       { return outboxTx(*t) }
+func (t *tx) Audit() storage.Audit         { return auditTx(*t) }
+func (t *tx) Support() storage.Support     { return supportTx(*t) }
+func (t *tx) SenderBlocks() storage.SenderBlocks {
+	return senderBlocksTx(*t)
+}
 func (t *tx) Terms() storage.Terms             { return termsTx(*t) }
 func (t *tx) Retention() storage.Retention     { return retentionTx(*t) }
 func (t *tx) Preferences() storage.Preferences { return preferencesTx(*t) }
@@ -654,5 +657,33 @@ func sortSupport(rs []*storage.SupportRequest) {
 			return c
 		}
 		return strings.Compare(a.ID, b.ID)
+	})
+}
+
+// Sender blocks: residentID → JSON list.
+
+type senderBlocksTx tx
+
+func (t senderBlocksTx) Get(residentID string) ([]storage.SenderBlock, error) {
+	var out []storage.SenderBlock
+	err := getOrZero(t.tx.Bucket(bucketSenderBlocks), []byte(residentID), &out)
+	return out, err
+}
+
+func (t senderBlocksTx) Put(residentID string, blocks []storage.SenderBlock) error {
+	if len(blocks) == 0 {
+		return t.tx.Bucket(bucketSenderBlocks).Delete([]byte(residentID))
+	}
+	return putJSON(t.tx.Bucket(bucketSenderBlocks), []byte(residentID), blocks)
+}
+
+func (t senderBlocksTx) All(fn func(residentID string, blocks []storage.SenderBlock) error) error {
+	b := t.tx.Bucket(bucketSenderBlocks)
+	return b.ForEach(func(k, _ []byte) error {
+		var blocks []storage.SenderBlock
+		if err := getJSON(b, k, &blocks); err != nil {
+			return fmt.Errorf("sender blocks of %s: %w", k, err)
+		}
+		return fn(string(k), blocks)
 	})
 }

@@ -332,3 +332,11 @@ type SupportRequest struct {
 	AnsweredAt     time.Time `json:",omitzero"`
 	AnswerLetterID string    `json:",omitempty"`
 }
+
+// SenderBlock is a resident's block of a private sender: asked for at
+// Requested, in force from Effective (seven days later).
+type SenderBlock struct {
+	SenderID  string
+	Requested time.Time
+	Effective time.Time
+}

@@ -99,6 +99,7 @@ type Tx interface {
 	JobRuns() JobRuns
 	Leases() Leases
 	Support() Support
+	SenderBlocks() SenderBlocks
 }
 
 // Meta holds the appliance's own values (its receipt key's seed, when
@@ -335,6 +336,16 @@ type Support interface {
 	OfResident(residentID string) ([]*SupportRequest, error)
 	// All calls fn for every request, oldest first (by Created, then id).
 	All(fn func(*SupportRequest) error) error
+}
+
+// SenderBlocks hold each resident's blocks of private senders.
+type SenderBlocks interface {
+	// Get returns a resident's blocks; none is an empty list.
+	Get(residentID string) ([]SenderBlock, error)
+	// Put stores a resident's blocks; an empty list deletes them.
+	Put(residentID string, blocks []SenderBlock) error
+	// All calls fn for every resident with blocks.
+	All(fn func(residentID string, blocks []SenderBlock) error) error
 }
 
 // JobRuns hold the record of each job's last run.

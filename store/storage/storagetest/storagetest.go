@@ -49,6 +49,7 @@ func Run(t *testing.T, open Open) {
 		{"JobRuns", testJobRuns},
 		{"Leases", testLeases},
 		{"Support", testSupport},
+		{"SenderBlocks", testSenderBlocks},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -960,6 +961,39 @@ func testSupport(t *testing.T, e storage.Engine) {
 		}
 		_, err := tx.Support().Get(id('d', 3))
 		notFound(t, "a deleted request", err)
+		return nil
+	})
+}
+
+// testSenderBlocks: a resident's list of blocks, none as an empty list,
+// and an empty list deletes.
+func testSenderBlocks(t *testing.T, e storage.Engine) {
+	anna := id('a', 1)
+	blocks := []storage.SenderBlock{{SenderID: id('b', 1), Requested: base, Effective: base.Add(7 * 24 * time.Hour)}}
+	update(t, e, func(tx storage.Tx) error { return tx.SenderBlocks().Put(anna, blocks) })
+	view(t, e, func(tx storage.Tx) error {
+		got, err := tx.SenderBlocks().Get(anna)
+		if err != nil || !equalJSON(got, blocks) {
+			t.Errorf("Get = %+v, %v", got, err)
+		}
+		got, err = tx.SenderBlocks().Get(id('a', 2))
+		if err != nil || len(got) != 0 {
+			t.Errorf("Get of nobody = %+v, %v", got, err)
+		}
+		n := 0
+		tx.SenderBlocks().All(func(string, []storage.SenderBlock) error { n++; return nil })
+		if n != 1 {
+			t.Errorf("All saw %d", n)
+		}
+		return nil
+	})
+	update(t, e, func(tx storage.Tx) error { return tx.SenderBlocks().Put(anna, nil) })
+	view(t, e, func(tx storage.Tx) error {
+		n := 0
+		tx.SenderBlocks().All(func(string, []storage.SenderBlock) error { n++; return nil })
+		if n != 0 {
+			t.Errorf("All after deleting saw %d", n)
+		}
 		return nil
 	})
 }

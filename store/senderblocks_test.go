@@ -1,0 +1,88 @@
+package store
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+// TestBlockSender: a resident blocks a private sender who wrote to them;
+// the block takes effect seven days later (lookups and deliveries before
+// that go through); then that sender's lookups say not digital and its
+// deliveries are refused, while other senders are unaffected; a public
+// sender cannot be blocked; withdrawing the block lifts it; audited.
+func TestBlockSender(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	shop := mustSender(t, f.s, "Webshoppen ApS", "25313763", SenderPrivate)
+	other := mustSender(t, f.s, "Elselskabet A/S", "10150817", SenderPrivate)
+	for _, snd := range []Sender{shop, f.sender} {
+		if _, err := f.s.Deliver(snd.ID, testDelivery(f.nid, "first-"+snd.ID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	defer mb.Close()
+	if _, err := mb.BlockSender(f.sender.ID); !errors.Is(err, ErrPublicSender) {
+		t.Errorf("blocking a public sender: %v", err)
+	}
+	if _, err := mb.BlockSender(other.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("blocking a sender who never wrote: %v", err)
+	}
+	block, err := mb.BlockSender(shop.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !block.Effective.Equal(f.clock.Now().Add(SenderBlockNotice)) {
+		t.Errorf("block effective %s, want seven days on", block.Effective)
+	}
+	senders, err := mb.Senders()
+	if err != nil || len(senders) != 2 {
+		t.Fatalf("Senders = %+v, %v", senders, err)
+	}
+	for _, s := range senders {
+		if (s.Sender.ID == shop.ID) != (s.Block != nil) || s.Letters != 1 {
+			t.Errorf("sender line %+v", s)
+		}
+	}
+	// Within the notice the sender still reaches the resident.
+	f.clock.Advance(SenderBlockNotice - time.Minute)
+	if digital, _ := f.s.IsDigitalFor(shop.ID, f.nid); !digital {
+		t.Error("not digital for the sender during the notice")
+	}
+	if _, err := f.s.Deliver(shop.ID, testDelivery(f.nid, "during-notice")); err != nil {
+		t.Errorf("delivery during the notice: %v", err)
+	}
+	f.clock.Advance(time.Minute)
+	if digital, _ := f.s.IsDigitalFor(shop.ID, f.nid); digital {
+		t.Error("digital for a blocked sender")
+	}
+	if _, err := f.s.Deliver(shop.ID, testDelivery(f.nid, "blocked")); !errors.Is(err, ErrSenderBlocked) {
+		t.Errorf("delivery from a blocked sender: %v, want ErrSenderBlocked", err)
+	}
+	if digital, _ := f.s.IsDigitalFor(other.ID, f.nid); !digital {
+		t.Error("another private sender is affected")
+	}
+	if _, err := f.s.Deliver(other.ID, testDelivery(f.nid, "other")); err != nil {
+		t.Errorf("delivery from another sender: %v", err)
+	}
+	if err := mb.UnblockSender(shop.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.UnblockSender(shop.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unblocking twice: %v", err)
+	}
+	if _, err := f.s.Deliver(shop.ID, testDelivery(f.nid, "after")); err != nil {
+		t.Errorf("delivery after the block was withdrawn: %v", err)
+	}
+	log, _ := f.s.AuditLog()
+	var got []string
+	for _, e := range log {
+		if e.Object == "sender:"+shop.ID && e.Actor != "operator" {
+			got = append(got, e.Action)
+		}
+	}
+	if len(got) != 2 || got[0] != "block-sender" || got[1] != "unblock-sender" {
+		t.Errorf("audited %v", got)
+	}
+}
