@@ -105,7 +105,13 @@ func (s *Scheduler) runRetention(ctx context.Context, r *runState) error {
 		letters += res.LettersDeleted
 		r.item()
 	}
-	r.detail = fmt.Sprintf("%d warned, %d accounts deleted, %d letters of deceased residents deleted", warned, accounts, letters)
+	// Senders' events are kept KeepEvents (180 days), then go.
+	events, err := s.st.PruneEvents()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	r.detail = fmt.Sprintf("%d warned, %d accounts deleted, %d letters of deceased residents deleted, %d old events pruned",
+		warned, accounts, letters, events)
 	return errors.Join(errs...)
 }
 

@@ -425,6 +425,9 @@ func (s *Store) apply(tx storage.Tx, p *pendingDelivery, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	if err := appendEvent(tx, rec, EventDelivered, now); err != nil {
+		return err
+	}
 	proof, err := auditlog.Prove(index, index+1, tx.Audit())
 	if err != nil {
 		return err

@@ -41,6 +41,11 @@ func (s *Store) MakeInaccessible(letterID, reason, order string) (LetterHold, er
 		if err != nil {
 			return fmt.Errorf("letter %s: %w", letterID, err)
 		}
+		if rec.Hold == nil {
+			if err := appendEvent(tx, rec, EventMadeInaccessible, now); err != nil {
+				return err
+			}
+		}
 		rec.Hold = &hold
 		if err := tx.Letters().Put(rec); err != nil {
 			return err

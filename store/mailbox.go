@@ -207,6 +207,9 @@ func (m *Mailbox) markRead(id string) (readAt time.Time, err error) {
 		if !first {
 			return nil
 		}
+		if err := appendEvent(tx, rec, EventRead, now); err != nil {
+			return err
+		}
 		return m.s.appendAudit(tx, now, "resident:"+m.resident.ID, "read", "letter:"+id)
 	})
 	return readAt, err
@@ -263,6 +266,9 @@ func (m *Mailbox) MarkPaid(id string, paid bool) error {
 		rec.PaidAt = time.Time{}
 		if paid {
 			action, rec.PaidAt = "mark-paid", now
+			if err := appendEvent(tx, rec, EventPaidMarked, now); err != nil {
+				return err
+			}
 		}
 		if err := tx.Letters().Put(rec); err != nil {
 			return err

@@ -44,13 +44,14 @@
 //	job_runs            (job)
 //	support_requests    (resident_id, id), unique id, order (created, id)
 //	sender_blocks       (resident_id) → the resident's blocks of senders
+//	events              (sender_id, seq), order of time (at), for pruning
 //	leases              (name) → holder, expires
 //	schema_version      the one row naming the schema's version
 //
 // The SQL is kept to what CockroachDB and YugabyteDB also accept: no
 // extensions, no advisory locks, no triggers or stored procedures, no
-// partial indexes; bytea, text, bigint, integer and timestamptz only; one
-// sequence (outbox_seq). Migrations are numbered like the embedded
+// partial indexes; bytea, text, bigint, integer and timestamptz only; two
+// sequences (outbox_seq, event_seq). Migrations are numbered like the embedded
 // engine's schema: Open applies the ones a database lacks, in one
 // transaction, and refuses a database whose schema is newer than the
 // code.

@@ -123,6 +123,15 @@ CREATE TABLE sender_blocks (
 	resident_id text PRIMARY KEY,
 	record      bytea NOT NULL
 );
+CREATE SEQUENCE event_seq;
+CREATE TABLE events (
+	sender_id text NOT NULL,
+	seq       bigint NOT NULL,
+	at        timestamptz NOT NULL,
+	record    bytea NOT NULL,
+	PRIMARY KEY (sender_id, seq)
+);
+CREATE INDEX events_by_time ON events (at);
 CREATE TABLE leases (
 	name    text PRIMARY KEY,
 	holder  text NOT NULL,

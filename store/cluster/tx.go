@@ -46,6 +46,7 @@ func (t *tx) Support() storage.Support         { return supportTx{t} }
 func (t *tx) SenderBlocks() storage.SenderBlocks {
 	return senderBlocksTx{t}
 }
+func (t *tx) Events() storage.Events { return eventsTx{t} }
 
 // exec runs a statement that changes something.
 func (t *tx) exec(sql string, args ...any) (pgconn.CommandTag, error) {
@@ -990,4 +991,35 @@ func (b senderBlocksTx) Put(residentID string, blocks []storage.SenderBlock) err
 
 func (b senderBlocksTx) All(fn func(residentID string, blocks []storage.SenderBlock) error) error {
 	return b.p().all(func(id string, v *[]storage.SenderBlock) error { return fn(id, *v) })
+}
+
+type eventsTx struct{ t *tx }
+
+func (ev eventsTx) Append(e *storage.Event) error {
+	if !ev.t.writable {
+		return errors.New("cluster: a change in a read-only transaction")
+	}
+	var seq int64
+	if err := ev.t.tx.QueryRow(ev.t.ctx, `SELECT nextval('event_seq')`).Scan(&seq); err != nil {
+		return err
+	}
+	e.Seq = uint64(seq)
+	b, err := encode(e)
+	if err != nil {
+		return err
+	}
+	_, err = ev.t.exec(`INSERT INTO events (sender_id, seq, at, record) VALUES ($1, $2, $3, $4)`, e.SenderID, seq, e.At, b)
+	return err
+}
+
+func (ev eventsTx) After(senderID string, after uint64, limit int) ([]*storage.Event, error) {
+	var out []*storage.Event
+	err := each(ev.t, "events", func(v *storage.Event) (bool, error) { out = append(out, v); return true, nil },
+		`SELECT record FROM events WHERE sender_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, senderID, int64(after), limit)
+	return out, err
+}
+
+func (ev eventsTx) Prune(before time.Time) (int, error) {
+	tag, err := ev.t.exec(`DELETE FROM events WHERE at < $1`, before)
+	return int(tag.RowsAffected()), err
 }

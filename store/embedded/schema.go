@@ -29,7 +29,7 @@ var upgrades = []struct {
 	{4, "documents of new letters in a sub-bucket per letter", upgrade4},
 	{5, "index of sessions by resident", upgrade5},
 	{6, "the audit log as a Merkle tree log (store/auditlog): the plain entries moved into it", upgrade6},
-	{7, "support requests and their index by resident; residents' blocks of senders", upgrade7},
+	{7, "support requests and their index by resident; residents' blocks of senders; senders' events", upgrade7},
 }
 
 // SchemaVersion is the schema version this code writes.
@@ -206,8 +206,8 @@ func upgrade6(e *Engine, tx *bolt.Tx) error {
 	return tx.DeleteBucket(bucketAudit)
 }
 
-// upgrade7 adds the buckets of support requests and of residents' blocks
-// of senders. They start empty.
+// upgrade7 adds the buckets of support requests, of residents' blocks of
+// senders and of senders' events. They start empty.
 func upgrade7(e *Engine, tx *bolt.Tx) error {
-	return createBuckets(tx, bucketSupport, bucketSupportByResident, bucketSenderBlocks)
+	return createBuckets(tx, bucketSupport, bucketSupportByResident, bucketSenderBlocks, bucketEvents)
 }

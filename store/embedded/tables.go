@@ -41,6 +41,7 @@ var (
 	bucketSupport           = []byte("support")
 	bucketSupportByResident = []byte("support-by-resident")
 	bucketSenderBlocks      = []byte("sender-blocks")
+	bucketEvents            = []byte("events")
 )
 
 // idSize is the length of every id: 128 bits in lowercase hex.

@@ -33,6 +33,7 @@ func (t *tx) Support() storage.Support     { return supportTx(*t) }
 func (t *tx) SenderBlocks() storage.SenderBlocks {
 	return senderBlocksTx(*t)
 }
+func (t *tx) Events() storage.Events           { return eventsTx(*t) }
 func (t *tx) Terms() storage.Terms             { return termsTx(*t) }
 func (t *tx) Retention() storage.Retention     { return retentionTx(*t) }
 func (t *tx) Preferences() storage.Preferences { return preferencesTx(*t) }
@@ -686,4 +687,57 @@ func (t senderBlocksTx) All(fn func(residentID string, blocks []storage.SenderBl
 		}
 		return fn(string(k), blocks)
 	})
+}
+
+// Events: senderID | uint64 sequence → JSON. The sequence is the bucket's,
+// shared by all senders.
+
+type eventsTx tx
+
+func (t eventsTx) Append(e *storage.Event) error {
+	b := t.tx.Bucket(bucketEvents)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	e.Seq = seq
+	return putJSON(b, binary.BigEndian.AppendUint64([]byte(e.SenderID), seq), e)
+}
+
+func (t eventsTx) After(senderID string, after uint64, limit int) ([]*storage.Event, error) {
+	var out []*storage.Event
+	prefix := []byte(senderID)
+	b := t.tx.Bucket(bucketEvents)
+	c := b.Cursor()
+	for k, _ := c.Seek(binary.BigEndian.AppendUint64(bytes.Clone(prefix), after+1)); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Next() {
+		var e storage.Event
+		if err := getJSON(b, k, &e); err != nil {
+			return nil, fmt.Errorf("event %x: %w", k, err)
+		}
+		out = append(out, &e)
+	}
+	return out, nil
+}
+
+func (t eventsTx) Prune(before time.Time) (int, error) {
+	b := t.tx.Bucket(bucketEvents)
+	var old [][]byte
+	if err := b.ForEach(func(k, _ []byte) error {
+		var e storage.Event
+		if err := getJSON(b, k, &e); err != nil {
+			return fmt.Errorf("event %x: %w", k, err)
+		}
+		if e.At.Before(before) {
+			old = append(old, bytes.Clone(k))
+		}
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	for _, k := range old {
+		if err := b.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(old), nil
 }

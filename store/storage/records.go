@@ -340,3 +340,14 @@ type SenderBlock struct {
 	Requested time.Time
 	Effective time.Time
 }
+
+// Event is a change of a letter that its sender may know (API.md,
+// "Events and callbacks").
+type Event struct {
+	Seq             uint64
+	SenderID        string
+	Type            string // "delivered", "read", "paid-marked", "made-inaccessible", …
+	LetterID        string
+	SenderReference string
+	At              time.Time
+}

@@ -100,6 +100,7 @@ type Tx interface {
 	Leases() Leases
 	Support() Support
 	SenderBlocks() SenderBlocks
+	Events() Events
 }
 
 // Meta holds the appliance's own values (its receipt key's seed, when
@@ -346,6 +347,20 @@ type SenderBlocks interface {
 	Put(residentID string, blocks []SenderBlock) error
 	// All calls fn for every resident with blocks.
 	All(fn func(residentID string, blocks []SenderBlock) error) error
+}
+
+// Events are what senders may know of their letters, one feed per sender
+// in the order they happened.
+type Events interface {
+	// Append assigns e.Seq (increasing across all senders, so a sender's
+	// feed is in order of Seq) and stores the event.
+	Append(e *Event) error
+	// After returns up to limit events of a sender with Seq greater than
+	// after, in order of Seq.
+	After(senderID string, after uint64, limit int) ([]*Event, error)
+	// Prune deletes every event that happened before the time given and
+	// returns how many.
+	Prune(before time.Time) (int, error)
 }
 
 // JobRuns hold the record of each job's last run.

@@ -50,6 +50,7 @@ func Run(t *testing.T, open Open) {
 		{"Leases", testLeases},
 		{"Support", testSupport},
 		{"SenderBlocks", testSenderBlocks},
+		{"Events", testEvents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -993,6 +994,58 @@ func testSenderBlocks(t *testing.T, e storage.Engine) {
 		tx.SenderBlocks().All(func(string, []storage.SenderBlock) error { n++; return nil })
 		if n != 0 {
 			t.Errorf("All after deleting saw %d", n)
+		}
+		return nil
+	})
+}
+
+// testEvents: each sender's feed in order after a cursor, apart from
+// other senders'; pruning by time.
+func testEvents(t *testing.T, e storage.Engine) {
+	a, b := id('b', 1), id('b', 2)
+	var evs []*storage.Event
+	update(t, e, func(tx storage.Tx) error {
+		for i, snd := range []string{a, b, a, a} {
+			ev := &storage.Event{SenderID: snd, Type: "delivered", LetterID: id('c', i), SenderReference: fmt.Sprintf("ref-%d", i),
+				At: base.Add(time.Duration(i) * time.Hour)}
+			if err := tx.Events().Append(ev); err != nil {
+				return err
+			}
+			evs = append(evs, ev)
+		}
+		return nil
+	})
+	for i := 1; i < len(evs); i++ {
+		if evs[i].Seq <= evs[i-1].Seq {
+			t.Fatalf("sequence numbers %d then %d", evs[i-1].Seq, evs[i].Seq)
+		}
+	}
+	view(t, e, func(tx storage.Tx) error {
+		got, err := tx.Events().After(a, 0, 10)
+		if err != nil || len(got) != 3 || !equalJSON(got[0], evs[0]) || got[2].LetterID != id('c', 3) {
+			t.Errorf("After(a, 0) = %+v, %v", got, err)
+		}
+		got, err = tx.Events().After(a, evs[0].Seq, 1)
+		if err != nil || len(got) != 1 || got[0].Seq != evs[2].Seq {
+			t.Errorf("After(a, first, 1) = %+v, %v", got, err)
+		}
+		got, err = tx.Events().After(b, 0, 10)
+		if err != nil || len(got) != 1 || got[0].SenderID != b {
+			t.Errorf("After(b, 0) = %+v, %v", got, err)
+		}
+		return nil
+	})
+	update(t, e, func(tx storage.Tx) error {
+		n, err := tx.Events().Prune(base.Add(90 * time.Minute))
+		if err != nil || n != 2 {
+			t.Errorf("Prune = %d, %v; want 2", n, err)
+		}
+		return err
+	})
+	view(t, e, func(tx storage.Tx) error {
+		got, _ := tx.Events().After(a, 0, 10)
+		if len(got) != 2 {
+			t.Errorf("after pruning: %d events of a, want 2", len(got))
 		}
 		return nil
 	})

@@ -1,0 +1,80 @@
+package store
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/postkasse/postkasse/store/storage"
+)
+
+// Event is a change of a letter that its sender may know, in the sender's
+// feed (API.md, "Events and callbacks"). Its Seq, as a decimal string, is
+// the feed's cursor.
+type Event = storage.Event
+
+// Types of events.
+const (
+	EventDelivered        = "delivered"
+	EventRead             = "read"
+	EventPaidMarked       = "paid-marked"
+	EventMadeInaccessible = "made-inaccessible"
+)
+
+// KeepEvents is how long a sender's events are kept at least.
+const KeepEvents = 180 * 24 * time.Hour
+
+// appendEvent records an event of a letter for its sender, within the
+// transaction of the change.
+func appendEvent(tx storage.Tx, rec *letterRecord, typ string, at time.Time) error {
+	return tx.Events().Append(&Event{SenderID: rec.SenderID, Type: typ, LetterID: rec.ID,
+		SenderReference: rec.SenderReference, At: at})
+}
+
+// Events returns up to limit (1 to 1,000) of a sender's events after the
+// cursor ("" for the first), oldest first, and the cursor to ask with
+// next (the last event's, or the one given when there was none).
+func (s *Store) Events(senderID, after string, limit int) ([]Event, string, error) {
+	if limit < 1 || limit > 1000 {
+		return nil, "", invalid("limit", "%d: 1 to 1000", limit)
+	}
+	var from uint64
+	if after != "" {
+		n, err := strconv.ParseUint(after, 10, 64)
+		if err != nil {
+			return nil, "", invalid("after", "not a cursor of this feed")
+		}
+		from = n
+	}
+	var out []Event
+	err := s.view(func(tx storage.Tx) error {
+		evs, err := tx.Events().After(senderID, from, limit)
+		for _, e := range evs {
+			out = append(out, *e)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	next := after
+	if len(out) > 0 {
+		next = strconv.FormatUint(out[len(out)-1].Seq, 10)
+	}
+	return out, next, nil
+}
+
+// PruneEvents deletes events older than KeepEvents and returns how many.
+func (s *Store) PruneEvents() (int, error) {
+	before := s.now().Add(-KeepEvents)
+	var n int
+	err := s.update(func(tx storage.Tx) error {
+		var err error
+		n, err = tx.Events().Prune(before)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune events: %w", err)
+	}
+	return n, nil
+}
