@@ -65,17 +65,11 @@ func (s *Store) Login(nationalID, password string) (Session, error) {
 		}
 	}
 
-	token := make([]byte, sessionIDSize+crypto.SessionSecretSize)
-	if _, err := io.ReadFull(s.rand, token); err != nil {
-		return Session{}, fmt.Errorf("read session token: %w", err)
-	}
-	id, secret := token[:sessionIDSize], token[sessionIDSize:]
-	wrap, err := crypto.WrapForSession(s.rand, priv, secret, id)
+	token, id, sess, err := s.newSession(priv, rec.ID)
 	if err != nil {
 		return Session{}, err
 	}
-	now := s.now()
-	sess := sessionRecord{ResidentID: rec.ID, Wrap: wrap, Created: now, LastSeen: now, Expires: now.Add(s.sessionLifetime)}
+	now := sess.Created
 	if s.hookLoginChecked != nil {
 		s.hookLoginChecked()
 	}
@@ -109,7 +103,7 @@ func (s *Store) Login(nationalID, password string) (Session, error) {
 		if err := tx.Residents().Put(cur); err != nil {
 			return err
 		}
-		if err := tx.Sessions().Put(id, &sess); err != nil {
+		if err := tx.Sessions().Put(id, sess); err != nil {
 			return err
 		}
 		if upgrade != nil {
@@ -129,7 +123,7 @@ func (s *Store) Login(nationalID, password string) (Session, error) {
 	if _, err := s.SweepSessions(now); err != nil {
 		s.log.Warn("sweep expired sessions", "err", err)
 	}
-	out := Session{Token: base64.RawURLEncoding.EncodeToString(token), ResidentID: rec.ID, Expires: sess.Expires}
+	out := Session{Token: token, ResidentID: rec.ID, Expires: sess.Expires}
 	if upgrade != nil {
 		rk := upgrade.recoveryKey
 		out.NewRecoveryKey = &rk
@@ -339,4 +333,22 @@ func deleteSessionsOf(tx storage.Tx, residentID string) error {
 		}
 	}
 	return nil
+}
+
+// newSession makes a new session for priv's owner: the token for the
+// cookie (its id and its secret) and the record that keeps the private key
+// wrapped with the secret, which only the cookie holds.
+func (s *Store) newSession(priv *crypto.PrivateKey, residentID string) (token string, id []byte, rec *sessionRecord, err error) {
+	raw := make([]byte, sessionIDSize+crypto.SessionSecretSize)
+	if _, err := io.ReadFull(s.rand, raw); err != nil {
+		return "", nil, nil, fmt.Errorf("read session token: %w", err)
+	}
+	id, secret := raw[:sessionIDSize], raw[sessionIDSize:]
+	wrap, err := crypto.WrapForSession(s.rand, priv, secret, id)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	now := s.now()
+	rec = &sessionRecord{ResidentID: residentID, Wrap: wrap, Created: now, LastSeen: now, Expires: now.Add(s.sessionLifetime)}
+	return base64.RawURLEncoding.EncodeToString(raw), id, rec, nil
 }

@@ -1,0 +1,204 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store/storage"
+)
+
+// ChangePassword wraps the private key anew with a new password, after
+// checking the current one. Every other session of the resident ends
+// unless keepOtherSessions: a password changed because it leaked must
+// also end the sessions of whoever used it. Audited.
+func (m *Mailbox) ChangePassword(current, next string, keepOtherSessions bool) error {
+	if err := checkPassword(next); err != nil {
+		return err
+	}
+	checked, err := m.checkPassword(current)
+	if err != nil {
+		return err
+	}
+	wrap, err := crypto.WrapWithPassword(m.s.rand, m.key, []byte(next), m.s.kdf)
+	if err != nil {
+		return err
+	}
+	now := m.s.now()
+	return m.s.update(func(tx storage.Tx) error {
+		res, err := getResident(tx, m.resident.ID)
+		if err != nil {
+			return err
+		}
+		// The current password was checked against this wrapping: a
+		// change or deletion meanwhile wins.
+		if res.Status == ResidentDeleted || !bytes.Equal(res.PasswordWrap, checked) {
+			return ErrBadCredentials
+		}
+		res.PasswordWrap = wrap
+		if err := tx.Residents().Put(res); err != nil {
+			return err
+		}
+		if !keepOtherSessions {
+			ids, err := tx.Sessions().OfResident(res.ID)
+			if err != nil {
+				return err
+			}
+			for _, id := range ids {
+				if string(id) == m.sessionID {
+					continue
+				}
+				if err := tx.Sessions().Delete(id); err != nil {
+					return err
+				}
+			}
+		}
+		return m.s.appendAudit(tx, now, "resident:"+res.ID, "change-password", "resident:"+res.ID)
+	})
+}
+
+// checkPassword checks the owner's password against their password
+// wrapping and returns the wrapping it checked.
+func (m *Mailbox) checkPassword(password string) ([]byte, error) {
+	var wrap []byte
+	err := m.s.view(func(tx storage.Tx) error {
+		res, err := getResident(tx, m.resident.ID)
+		if err != nil {
+			return err
+		}
+		wrap = bytes.Clone(res.PasswordWrap)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(password) > 1024 {
+		return nil, ErrBadCredentials
+	}
+	priv, err := crypto.UnwrapWithPassword(wrap, []byte(password))
+	if err != nil {
+		return nil, ErrBadCredentials
+	}
+	priv.Zero()
+	return wrap, nil
+}
+
+// NewRecoveryKey makes a new recovery key for the mailbox's owner, after
+// checking their password: the private key is wrapped with it, and the
+// old recovery key stops working. Show it once. Audited.
+func (m *Mailbox) NewRecoveryKey(password string) (crypto.RecoveryKey, error) {
+	if _, err := m.checkPassword(password); err != nil {
+		return crypto.RecoveryKey{}, err
+	}
+	rk, err := crypto.NewRecoveryKey(m.s.rand)
+	if err != nil {
+		return crypto.RecoveryKey{}, err
+	}
+	wrap, err := crypto.WrapWithRecoveryKey(m.s.rand, m.key, rk)
+	if err != nil {
+		return crypto.RecoveryKey{}, err
+	}
+	now := m.s.now()
+	err = m.s.update(func(tx storage.Tx) error {
+		res, err := getResident(tx, m.resident.ID)
+		if err != nil {
+			return err
+		}
+		if res.Status == ResidentDeleted {
+			return ErrBadCredentials
+		}
+		res.RecoveryWrap = wrap
+		if err := tx.Residents().Put(res); err != nil {
+			return err
+		}
+		return m.s.appendAudit(tx, now, "resident:"+res.ID, "new-recovery-key", "resident:"+res.ID)
+	})
+	return rk, err
+}
+
+// Recover lets a resident who forgot their password in with their
+// recovery key: the private key is wrapped with a new password and a new
+// recovery key (the old one stops working, as it was used), every session
+// ends, and a new one starts. The new recovery key is in
+// Session.NewRecoveryKey: show it once. A wrong key, number or state is
+// ErrBadCredentials, as for a login. Audited.
+func (s *Store) Recover(nationalID string, key crypto.RecoveryKey, newPassword string) (Session, error) {
+	if err := checkPassword(newPassword); err != nil {
+		return Session{}, err
+	}
+	rec, err := s.residentByText(nationalID)
+	if errors.Is(err, ErrNotFound) {
+		return Session{}, ErrBadCredentials
+	} else if err != nil {
+		return Session{}, err
+	}
+	if rec.Status != ResidentActive && rec.Status != ResidentReserved {
+		return Session{}, ErrBadCredentials
+	}
+	priv, err := crypto.UnwrapWithRecoveryKey(rec.RecoveryWrap, key)
+	if err != nil {
+		return Session{}, ErrBadCredentials
+	}
+	defer priv.Zero()
+	if err := blocked(rec); err != nil {
+		return Session{}, err
+	}
+	if !priv.HasMLKEM() {
+		// A key pair from before envelope v2 gains its ML-KEM half here
+		// as at a sign-in.
+		up, err := priv.WithMLKEM(s.rand)
+		if err != nil {
+			return Session{}, err
+		}
+		priv.Zero()
+		priv = up
+	}
+	passwordWrap, err := crypto.WrapWithPassword(s.rand, priv, []byte(newPassword), s.kdf)
+	if err != nil {
+		return Session{}, err
+	}
+	rk, err := crypto.NewRecoveryKey(s.rand)
+	if err != nil {
+		return Session{}, err
+	}
+	recoveryWrap, err := crypto.WrapWithRecoveryKey(s.rand, priv, rk)
+	if err != nil {
+		return Session{}, err
+	}
+	token, id, sess, err := s.newSession(priv, rec.ID)
+	if err != nil {
+		return Session{}, err
+	}
+	now := s.now()
+	err = s.update(func(tx storage.Tx) error {
+		cur, err := getResident(tx, rec.ID)
+		if err != nil {
+			return err
+		}
+		if (cur.Status != ResidentActive && cur.Status != ResidentReserved) || !bytes.Equal(cur.RecoveryWrap, rec.RecoveryWrap) {
+			return ErrBadCredentials
+		}
+		if err := blocked(cur); err != nil {
+			return err
+		}
+		cur.PasswordWrap, cur.RecoveryWrap, cur.LastLogin = passwordWrap, recoveryWrap, now
+		cur.MLKEMPublicKey = priv.PublicKeys().MLKEM
+		if err := tx.Residents().Put(cur); err != nil {
+			return err
+		}
+		if err := deleteSessionsOf(tx, cur.ID); err != nil {
+			return err
+		}
+		if err := tx.Sessions().Put(id, sess); err != nil {
+			return err
+		}
+		return s.appendAudit(tx, now, "resident:"+cur.ID, "recover", "resident:"+cur.ID)
+	})
+	if errors.Is(err, ErrNotFound) {
+		return Session{}, ErrBadCredentials
+	} else if err != nil {
+		return Session{}, fmt.Errorf("recover: %w", err)
+	}
+	return Session{Token: token, ResidentID: rec.ID, Expires: sess.Expires, NewRecoveryKey: &rk}, nil
+}
