@@ -32,6 +32,8 @@ const usage = `usage:
   postkasse terms publish   [--data DIR] --file FILE --effective YYYY-MM-DD
   postkasse terms list      [--data DIR] [--json]
   postkasse jobs status     [--data DIR] [--json]
+  postkasse check           [--data DIR | --backup FILE]
+  postkasse audit verify    [--data DIR | --backup FILE] [--checkpoint FILE]... [--receipt FILE]...
   postkasse version
 
 DIR is /var/lib/postkasse unless given. sender, resident, terms and jobs talk to
@@ -69,6 +71,7 @@ func run(args []string, stdout io.Writer) error {
 	return dispatch("", "a command", args, stdout, subcommands{
 		"demo": runDemo, "init": runInit, "serve": runServe,
 		"sender": runSender, "resident": runResident, "terms": runTerms, "jobs": runJobs,
+		"check": runCheck, "audit": runAudit,
 		"version": printVersion, "--version": printVersion, "-version": printVersion,
 		"help": printUsage, "-h": printUsage, "--help": printUsage,
 	})

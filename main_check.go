@@ -1,0 +1,184 @@
+package main
+
+// The auditor's offline commands: `check` and `audit verify` read a data
+// folder's database, or a copy of one, read-only, with the binary alone.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/postkasse/postkasse/store"
+	"github.com/postkasse/postkasse/store/auditlog"
+	"github.com/postkasse/postkasse/store/embedded"
+)
+
+// openForAudit opens a data folder's database (data) or a database file
+// (backup) read-only. A database the running server holds is refused with
+// what to do instead.
+func openForAudit(cmd, data, backup string) (*store.Store, string, error) {
+	path := backup
+	switch {
+	case data != "" && backup != "":
+		return nil, "", fmt.Errorf("%w: %s: --data or --backup, not both", errUsage, cmd)
+	case backup == "":
+		path = filepath.Join(data, dbFileName)
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", cmd, err)
+	}
+	// A database the running server holds is refused (the engine says
+	// so): check a copy of it instead.
+	eng, err := embedded.Open(path, embedded.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", cmd, err)
+	}
+	st, err := store.New(eng, store.Options{})
+	if err != nil {
+		eng.Close()
+		return nil, "", fmt.Errorf("%s: %s: %w", cmd, path, err)
+	}
+	return st, path, nil
+}
+
+// runCheck runs the engine's consistency check, the domain's invariants
+// (the audit log's verification among them) and counts the letters and
+// residents of each envelope version.
+func runCheck(args []string, stdout io.Writer) error {
+	fs := newFlagSet("check")
+	data := fs.String("data", "", "data folder (default "+defaultDataDir+")")
+	backup := fs.String("backup", "", "a copy of a database file")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *data == "" && *backup == "" {
+		*data = defaultDataDir
+	}
+	st, path, err := openForAudit("check", *data, *backup)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintf(stdout, "postkasse check: %s\n", path)
+	var failed []string
+	report := func(what string, err error) {
+		if err == nil {
+			fmt.Fprintf(stdout, "  %-11s ok\n", what+":")
+			return
+		}
+		failed = append(failed, what)
+		fmt.Fprintf(stdout, "  %-11s FAILED\n", what+":")
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(stdout, "    %s\n", line)
+		}
+	}
+	report("engine", st.Check())
+	report("invariants", st.CheckInvariants())
+	counts, err := st.Envelopes(context.Background())
+	if err != nil {
+		return fmt.Errorf("check: envelopes: %w", err)
+	}
+	fmt.Fprintf(stdout, "  envelopes:  %d letters sealed in v2 (ML-KEM-768 + X25519), %d in v1 (X25519 only), %d in neither\n",
+		counts.LettersV2, counts.LettersV1, counts.Unknown)
+	fmt.Fprintf(stdout, "              %d residents with an ML-KEM-768 key, %d without (until their next sign-in)\n",
+		counts.ResidentsV2, counts.ResidentsV1)
+	if len(failed) > 0 {
+		return fmt.Errorf("check: %s failed", strings.Join(failed, " and "))
+	}
+	return nil
+}
+
+// runAudit runs `audit verify`.
+func runAudit(args []string, stdout io.Writer) error {
+	return dispatch("audit", "a subcommand (verify)", args, stdout, subcommands{"verify": auditVerify})
+}
+
+// fileList is a flag that may be given many times.
+type fileList []string
+
+func (f *fileList) String() string     { return strings.Join(*f, ",") }
+func (f *fileList) Set(s string) error { *f = append(*f, s); return nil }
+
+// auditVerify verifies the audit log of a data folder or a database file
+// against itself and against checkpoints and receipts held elsewhere.
+func auditVerify(args []string, stdout io.Writer) error {
+	fs := newFlagSet("audit verify")
+	data := fs.String("data", "", "data folder (default "+defaultDataDir+")")
+	backup := fs.String("backup", "", "a copy of a database file")
+	var checkpoints, receipts fileList
+	fs.Var(&checkpoints, "checkpoint", "a file of signed checkpoints (may be given again)")
+	fs.Var(&receipts, "receipt", "a receipt as the API returned it (may be given again)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *data == "" && *backup == "" {
+		*data = defaultDataDir
+	}
+	st, path, err := openForAudit("audit verify", *data, *backup)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var ev auditlog.Evidence
+	for _, name := range checkpoints {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("audit verify: %w", err)
+		}
+		ev.Checkpoints = append(ev.Checkpoints, auditlog.File{Name: name, Data: b})
+	}
+	for _, name := range receipts {
+		claim, err := receiptClaim(st, name)
+		if err != nil {
+			return fmt.Errorf("audit verify: receipt %s: %w", name, err)
+		}
+		if claim != nil {
+			ev.Receipts = append(ev.Receipts, *claim)
+		} else {
+			fmt.Fprintf(stdout, "note: %s is a version-1 receipt (signature good); it holds no proof to check against the log\n", name)
+		}
+	}
+	report, err := st.VerifyAudit(ev)
+	if err != nil {
+		return fmt.Errorf("audit verify: %w", err)
+	}
+	fmt.Fprintf(stdout, "postkasse audit verify: %s\n%s\n", path, report)
+	if !report.OK() {
+		return errors.New("audit verify: the audit log does not verify (see above)")
+	}
+	return nil
+}
+
+// receiptClaim reads a receipt file (the `receipt` object of a delivery's
+// answer, or the whole answer), checks its signature with the
+// appliance's key, and returns what it claims about the audit log (nil for
+// a version-1 receipt, which claims nothing).
+func receiptClaim(st *store.Store, name string) (*auditlog.ReceiptClaim, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	var answer struct {
+		Receipt *store.Receipt `json:"receipt"`
+	}
+	var r store.Receipt
+	if err := json.Unmarshal(b, &answer); err == nil && answer.Receipt != nil {
+		r = *answer.Receipt
+	} else if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("not a receipt: %w", err)
+	}
+	p, err := st.VerifyReceipt(r)
+	if err != nil {
+		return nil, err
+	}
+	if p.Audit == nil {
+		return nil, nil
+	}
+	return &auditlog.ReceiptClaim{Name: "receipt of letter " + p.LetterID, Entry: p.AuditEntry(), Proof: *p.Audit}, nil
+}
