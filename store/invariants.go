@@ -115,6 +115,26 @@ func (s *Store) CheckInvariants() error {
 		}); err != nil {
 			return err
 		}
+		folders := map[string]bool{}
+		if err := tx.Folders().All(func(residentID string, own []storage.Folder) error {
+			if !liveResident(residentID) {
+				bad("folders of resident %s: resident missing or deleted", residentID)
+			}
+			for _, f := range own {
+				folders[residentID+"/"+f.ID] = true
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := tx.Letters().All(func(rec *letterRecord) error {
+			if rec.Folder != FolderInbox && rec.Folder != FolderArchive && !folders[rec.ResidentID+"/"+rec.Folder] {
+				bad("letter %s: in folder %q, which its resident does not have", rec.ID, rec.Folder)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
 		if err := tx.SenderBlocks().All(func(residentID string, _ []SenderBlock) error {
 			if !liveResident(residentID) {
 				bad("sender blocks of resident %s: resident missing or deleted", residentID)

@@ -111,13 +111,20 @@ func (m *Mailbox) ensureListingKey() (*crypto.DataKey, error) {
 	return k, err
 }
 
-// InboxPage returns up to limit letters of the mailbox, newest first,
-// after the cursor ("" for the newest), and the cursor of the next page
-// ("" after the last). Its work is in proportion to the page: one
-// public-key operation for the listing key, and one for each letter on
-// the page that was never listed before (its listing is then kept). A
-// letter that cannot be opened is listed with Error set, as in Inbox.
+// InboxPage is FolderPage of the inbox.
 func (m *Mailbox) InboxPage(cursor string, limit int) ([]LetterSummary, string, error) {
+	return m.FolderPage(FolderInbox, cursor, limit)
+}
+
+// FolderPage returns up to limit letters of a folder of the mailbox,
+// newest first, after the cursor ("" for the newest), and the cursor of
+// the next page ("" after the last). Its work is in proportion to the
+// page: one public-key operation for the listing key, and one for each
+// letter on the page that was never listed before (its listing is then
+// kept). A letter that cannot be opened is listed with Error set, as in
+// Inbox. An unknown folder, or a cursor of another folder, is
+// ErrNotFound.
+func (m *Mailbox) FolderPage(folder, cursor string, limit int) ([]LetterSummary, string, error) {
 	if err := m.gate(); err != nil {
 		return nil, "", err
 	}
@@ -132,7 +139,12 @@ func (m *Mailbox) InboxPage(cursor string, limit int) ([]LetterSummary, string, 
 	var next string
 	fresh := map[string][]byte{} // letter id → its new sealed listing
 	err = m.s.view(func(tx storage.Tx) error {
-		page, after, err := tx.Letters().Mailbox(m.resident.ID, cursor, limit)
+		if ok, err := knownFolder(tx, m.resident.ID, folder); err != nil {
+			return err
+		} else if !ok {
+			return fmt.Errorf("folder %s: %w", folder, ErrNotFound)
+		}
+		page, after, err := tx.Letters().Folder(m.resident.ID, folder, cursor, limit)
 		if err != nil {
 			return err
 		}

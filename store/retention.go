@@ -573,6 +573,9 @@ func (s *Store) deleteAccount(tx storage.Tx, res *residentRecord, reason, actor 
 	if err := tx.SenderBlocks().Put(res.ID, nil); err != nil {
 		return err
 	}
+	if err := tx.Folders().Put(res.ID, nil); err != nil {
+		return err
+	}
 	tomb := residentRecord{
 		ID: res.ID, Country: res.Country, NationalID: res.NationalID, Status: ResidentDeleted,
 		Created: res.Created, LastLogin: res.LastLogin,

@@ -29,7 +29,8 @@
 //	senders             (id), org_number, version
 //	sender_certificates (fingerprint) → sender_id
 //	letters             (resident_id, id), unique id, unique (sender_id, sender_reference),
-//	                    mailbox order (resident_id, delivered_at, id)
+//	                    mailbox order (resident_id, delivered_at, id),
+//	                    folder order (resident_id, folder, delivered_at, id)
 //	documents           (letter_id, idx) → blob_key, size
 //	sessions            (resident_id, id), unique id
 //	outbox              (resident_id, seq), due order (next_attempt) of pending ones
@@ -45,6 +46,7 @@
 //	support_requests    (resident_id, id), unique id, order (created, id)
 //	sender_blocks       (resident_id) → the resident's blocks of senders
 //	events              (sender_id, seq), order of time (at), for pruning
+//	folders             (resident_id) → the resident's own folders
 //	leases              (name) → holder, expires
 //	schema_version      the one row naming the schema's version
 //

@@ -42,9 +42,11 @@ CREATE TABLE letters (
 	sender_id        text NOT NULL,
 	sender_reference text NOT NULL,
 	delivered_at     timestamptz NOT NULL,
+	folder           text NOT NULL,
 	record           bytea NOT NULL,
 	PRIMARY KEY (resident_id, id)
 );
+CREATE INDEX letters_folder ON letters (resident_id, folder, delivered_at, id);
 CREATE UNIQUE INDEX letters_by_id ON letters (id);
 CREATE UNIQUE INDEX letters_by_reference ON letters (sender_id, sender_reference);
 CREATE INDEX letters_mailbox ON letters (resident_id, delivered_at, id);
@@ -132,6 +134,10 @@ CREATE TABLE events (
 	PRIMARY KEY (sender_id, seq)
 );
 CREATE INDEX events_by_time ON events (at);
+CREATE TABLE folders (
+	resident_id text PRIMARY KEY,
+	record      bytea NOT NULL
+);
 CREATE TABLE leases (
 	name    text PRIMARY KEY,
 	holder  text NOT NULL,

@@ -46,7 +46,8 @@ func (t *tx) Support() storage.Support         { return supportTx{t} }
 func (t *tx) SenderBlocks() storage.SenderBlocks {
 	return senderBlocksTx{t}
 }
-func (t *tx) Events() storage.Events { return eventsTx{t} }
+func (t *tx) Events() storage.Events   { return eventsTx{t} }
+func (t *tx) Folders() storage.Folders { return foldersTx{t} }
 
 // exec runs a statement that changes something.
 func (t *tx) exec(sql string, args ...any) (pgconn.CommandTag, error) {
@@ -293,11 +294,11 @@ func (l lettersTx) Put(v *storage.Letter) error {
 	if err != nil {
 		return err
 	}
-	_, err = l.t.exec(`INSERT INTO letters (resident_id, id, sender_id, sender_reference, delivered_at, record)
-		VALUES ($1, $2, $3, $4, $5, $6)
+	_, err = l.t.exec(`INSERT INTO letters (resident_id, id, sender_id, sender_reference, delivered_at, folder, record)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (resident_id, id) DO UPDATE SET sender_id = excluded.sender_id, sender_reference = excluded.sender_reference,
-			delivered_at = excluded.delivered_at, record = excluded.record`,
-		v.ResidentID, v.ID, v.SenderID, v.SenderReference, v.DeliveredAt, b)
+			delivered_at = excluded.delivered_at, folder = excluded.folder, record = excluded.record`,
+		v.ResidentID, v.ID, v.SenderID, v.SenderReference, v.DeliveredAt, v.Folder, b)
 	return err
 }
 
@@ -322,18 +323,50 @@ func parseMailboxCursor(c string) (time.Time, string, error) {
 }
 
 func (l lettersTx) Mailbox(residentID string, after string, limit int) ([]storage.MailboxEntry, string, error) {
+	return l.page(residentID, nil, after, limit)
+}
+
+func (l lettersTx) Folder(residentID, folder, after string, limit int) ([]storage.MailboxEntry, string, error) {
+	return l.page(residentID, &folder, after, limit)
+}
+
+func (l lettersTx) FolderCount(residentID, folder string) (int, error) {
+	var n int
+	err := l.t.tx.QueryRow(l.t.ctx, `SELECT COUNT(*) FROM letters WHERE resident_id = $1 AND folder = $2`, residentID, folder).Scan(&n)
+	return n, err
+}
+
+// page returns a page of a resident's mailbox, or of one folder of it,
+// newest first. A folder's cursor names the folder, so that it is not
+// taken for another's.
+func (l lettersTx) page(residentID string, folder *string, after string, limit int) ([]storage.MailboxEntry, string, error) {
 	var rows pgx.Rows
 	var err error
+	scope, cursorFolder := "", ""
+	if folder != nil {
+		scope, cursorFolder = " AND folder = $2", "folder:"+*folder+"/"
+	}
+	args := []any{residentID}
+	if folder != nil {
+		args = append(args, *folder)
+	}
 	if after == "" {
-		rows, err = l.t.tx.Query(l.t.ctx, `SELECT id, delivered_at FROM letters WHERE resident_id = $1
-			ORDER BY delivered_at DESC, id DESC LIMIT $2`, residentID, limit+1)
+		args = append(args, limit+1)
+		rows, err = l.t.tx.Query(l.t.ctx, `SELECT id, delivered_at FROM letters WHERE resident_id = $1`+scope+
+			fmt.Sprintf(` ORDER BY delivered_at DESC, id DESC LIMIT $%d`, len(args)), args...)
 	} else {
-		at, id, perr := parseMailboxCursor(after)
-		if perr != nil {
-			return nil, "", perr
+		rest, ok := strings.CutPrefix(after, cursorFolder)
+		if folder == nil && strings.HasPrefix(after, "folder:") {
+			ok = false
 		}
-		rows, err = l.t.tx.Query(l.t.ctx, `SELECT id, delivered_at FROM letters WHERE resident_id = $1
-			AND (delivered_at, id) < ($2, $3) ORDER BY delivered_at DESC, id DESC LIMIT $4`, residentID, at, id, limit+1)
+		at, id, perr := parseMailboxCursor(rest)
+		if !ok || perr != nil {
+			return nil, "", fmt.Errorf("mailbox cursor %q: %w", after, storage.ErrNotFound)
+		}
+		args = append(args, at, id, limit+1)
+		n := len(args)
+		rows, err = l.t.tx.Query(l.t.ctx, `SELECT id, delivered_at FROM letters WHERE resident_id = $1`+scope+
+			fmt.Sprintf(` AND (delivered_at, id) < ($%d, $%d) ORDER BY delivered_at DESC, id DESC LIMIT $%d`, n-2, n-1, n), args...)
 	}
 	if err != nil {
 		return nil, "", err
@@ -346,7 +379,7 @@ func (l lettersTx) Mailbox(residentID string, after string, limit int) ([]storag
 	if len(page) > limit {
 		page = page[:limit]
 		last := page[len(page)-1]
-		next = mailboxCursor(last.DeliveredAt, last.LetterID)
+		next = cursorFolder + mailboxCursor(last.DeliveredAt, last.LetterID)
 	}
 	return page, next, nil
 }
@@ -1022,4 +1055,29 @@ func (ev eventsTx) After(senderID string, after uint64, limit int) ([]*storage.E
 func (ev eventsTx) Prune(before time.Time) (int, error) {
 	tag, err := ev.t.exec(`DELETE FROM events WHERE at < $1`, before)
 	return int(tag.RowsAffected()), err
+}
+
+type foldersTx struct{ t *tx }
+
+func (f foldersTx) p() perResident[[]storage.Folder] {
+	return perResident[[]storage.Folder]{f.t, "folders"}
+}
+
+func (f foldersTx) Get(residentID string) ([]storage.Folder, error) {
+	v, err := f.p().get(residentID)
+	if err != nil {
+		return nil, err
+	}
+	return *v, nil
+}
+
+func (f foldersTx) Put(residentID string, folders []storage.Folder) error {
+	if len(folders) == 0 {
+		return f.p().delete(residentID)
+	}
+	return f.p().put(residentID, &folders)
+}
+
+func (f foldersTx) All(fn func(residentID string, folders []storage.Folder) error) error {
+	return f.p().all(func(id string, v *[]storage.Folder) error { return fn(id, *v) })
 }

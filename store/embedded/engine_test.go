@@ -40,7 +40,8 @@ func TestOpensFileOfSchema4(t *testing.T) {
 	eng := openSchema4(t)
 	if got := strings.Join(eng.Upgraded(), "; "); got != "schema 5: index of sessions by resident; "+
 		"schema 6: the audit log as a Merkle tree log (store/auditlog): the plain entries moved into it; "+
-		"schema 7: support requests and their index by resident; residents' blocks of senders; senders' events" {
+		"schema 7: support requests and their index by resident; residents' blocks of senders; senders' events; "+
+		"folders and the mailbox by folder" {
 		t.Errorf("upgrade did %q", got)
 	}
 	// The file's clock: a minute after the generator's last step.

@@ -29,7 +29,7 @@ var upgrades = []struct {
 	{4, "documents of new letters in a sub-bucket per letter", upgrade4},
 	{5, "index of sessions by resident", upgrade5},
 	{6, "the audit log as a Merkle tree log (store/auditlog): the plain entries moved into it", upgrade6},
-	{7, "support requests and their index by resident; residents' blocks of senders; senders' events", upgrade7},
+	{7, "support requests and their index by resident; residents' blocks of senders; senders' events; folders and the mailbox by folder", upgrade7},
 }
 
 // SchemaVersion is the schema version this code writes.
@@ -207,7 +207,23 @@ func upgrade6(e *Engine, tx *bolt.Tx) error {
 }
 
 // upgrade7 adds the buckets of support requests, of residents' blocks of
-// senders and of senders' events. They start empty.
+// senders, of senders' events and of residents' folders (empty), and the
+// index of the mailbox by folder, with every letter in the inbox.
 func upgrade7(e *Engine, tx *bolt.Tx) error {
-	return createBuckets(tx, bucketSupport, bucketSupportByResident, bucketSenderBlocks, bucketEvents)
+	if err := createBuckets(tx, bucketSupport, bucketSupportByResident, bucketSenderBlocks, bucketEvents,
+		bucketFolders, bucketMailboxFolders); err != nil {
+		return err
+	}
+	// Every letter so far is in the inbox.
+	idx := tx.Bucket(bucketMailboxFolders)
+	return tx.Bucket(bucketLetters).ForEach(func(k, v []byte) error {
+		var rec struct {
+			ResidentID  string
+			DeliveredAt time.Time
+		}
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return fmt.Errorf("decode letter %s: %w", k, err)
+		}
+		return idx.Put(folderKey(rec.ResidentID, "", rec.DeliveredAt, string(k)), nil)
+	})
 }

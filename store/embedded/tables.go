@@ -42,6 +42,8 @@ var (
 	bucketSupportByResident = []byte("support-by-resident")
 	bucketSenderBlocks      = []byte("sender-blocks")
 	bucketEvents            = []byte("events")
+	bucketFolders           = []byte("folders")
+	bucketMailboxFolders    = []byte("mailbox-folders")
 )
 
 // idSize is the length of every id: 128 bits in lowercase hex.
@@ -107,6 +109,19 @@ func mailboxKey(residentID string, at time.Time, letterID string) []byte {
 
 func referenceKey(senderID, ref string) []byte { return join(senderID, []byte(ref)...) }
 
+// folderPrefix is the start of a folder's keys in mailbox-folders:
+// residentID | 0x00 | folder | 0x00.
+func folderPrefix(residentID, folder string) []byte {
+	return append(join(residentID, []byte(folder)...), 0)
+}
+
+// folderKey: folderPrefix | uint64 delivery time (Unix ns) | letterID.
+func folderKey(residentID, folder string, at time.Time, letterID string) []byte {
+	k := folderPrefix(residentID, folder)
+	k = binary.BigEndian.AppendUint64(k, uint64(at.UnixNano()))
+	return append(k, letterID...)
+}
+
 var letters = &table[storage.Letter]{
 	name:   "letter",
 	bucket: bucketLetters,
@@ -127,6 +142,22 @@ var letters = &table[storage.Letter]{
 		bucket:  bucketSenderLetters,
 		entries: func(l *storage.Letter) []entry { return []entry{{join(l.SenderID, []byte(l.ID)...), nil}} },
 		owner:   func(k, _ []byte) ([]byte, bool) { return afterZero(k, 0) },
+	}, {
+		// mailbox-folders: folderKey → empty, since schema 7.
+		bucket: bucketMailboxFolders,
+		entries: func(l *storage.Letter) []entry {
+			return []entry{{folderKey(l.ResidentID, l.Folder, l.DeliveredAt, l.ID), nil}}
+		},
+		owner: func(k, _ []byte) ([]byte, bool) {
+			if len(k) < idSize+2 {
+				return nil, false
+			}
+			i := bytes.IndexByte(k[idSize+1:], 0)
+			if i < 0 || len(k) < idSize+1+i+1+8 {
+				return nil, false
+			}
+			return k[idSize+1+i+1+8:], true
+		},
 	}},
 }
 

@@ -34,6 +34,7 @@ func (t *tx) SenderBlocks() storage.SenderBlocks {
 	return senderBlocksTx(*t)
 }
 func (t *tx) Events() storage.Events           { return eventsTx(*t) }
+func (t *tx) Folders() storage.Folders         { return foldersTx(*t) }
 func (t *tx) Terms() storage.Terms             { return termsTx(*t) }
 func (t *tx) Retention() storage.Retention     { return retentionTx(*t) }
 func (t *tx) Preferences() storage.Preferences { return preferencesTx(*t) }
@@ -174,8 +175,28 @@ func (t lettersTx) All(fn func(*storage.Letter) error) error { return letters.al
 // Mailbox walks the resident's part of the mailbox index backwards. A
 // cursor is the last key of the page before, in hex.
 func (t lettersTx) Mailbox(residentID, after string, limit int) ([]storage.MailboxEntry, string, error) {
-	prefix := join(residentID)
-	c := t.tx.Bucket(bucketMailbox).Cursor()
+	return t.page(bucketMailbox, join(residentID), after, limit)
+}
+
+func (t lettersTx) Folder(residentID, folder, after string, limit int) ([]storage.MailboxEntry, string, error) {
+	return t.page(bucketMailboxFolders, folderPrefix(residentID, folder), after, limit)
+}
+
+func (t lettersTx) FolderCount(residentID, folder string) (int, error) {
+	prefix := folderPrefix(residentID, folder)
+	n := 0
+	c := t.tx.Bucket(bucketMailboxFolders).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		n++
+	}
+	return n, nil
+}
+
+// page returns up to limit entries of an index by delivery time under
+// prefix (prefix | uint64 time | letter id), newest first, after the
+// cursor, and the next cursor.
+func (t lettersTx) page(bucket, prefix []byte, after string, limit int) ([]storage.MailboxEntry, string, error) {
+	c := t.tx.Bucket(bucket).Cursor()
 	var k []byte
 	if after == "" {
 		// Seek past the prefix and step back: the newest.
@@ -740,4 +761,32 @@ func (t eventsTx) Prune(before time.Time) (int, error) {
 		}
 	}
 	return len(old), nil
+}
+
+// Folders: residentID → JSON list.
+
+type foldersTx tx
+
+func (t foldersTx) Get(residentID string) ([]storage.Folder, error) {
+	var out []storage.Folder
+	err := getOrZero(t.tx.Bucket(bucketFolders), []byte(residentID), &out)
+	return out, err
+}
+
+func (t foldersTx) Put(residentID string, folders []storage.Folder) error {
+	if len(folders) == 0 {
+		return t.tx.Bucket(bucketFolders).Delete([]byte(residentID))
+	}
+	return putJSON(t.tx.Bucket(bucketFolders), []byte(residentID), folders)
+}
+
+func (t foldersTx) All(fn func(residentID string, folders []storage.Folder) error) error {
+	b := t.tx.Bucket(bucketFolders)
+	return b.ForEach(func(k, _ []byte) error {
+		var folders []storage.Folder
+		if err := getJSON(b, k, &folders); err != nil {
+			return fmt.Errorf("folders of %s: %w", k, err)
+		}
+		return fn(string(k), folders)
+	})
 }

@@ -114,6 +114,9 @@ type Letter struct {
 	Documents       []DocumentRecord
 	Receipt         Receipt
 	Sensitive       bool `json:",omitempty"`
+	// Folder is the folder of the resident's mailbox the letter is in:
+	// "" the inbox, "archive", or the id of one of the resident's own.
+	Folder string `json:",omitempty"`
 	// ReadMark is the resident's own marking of the letter in their
 	// mailbox: nil follows the first opening (ReadAt), true marks it
 	// read, false unread. It never changes ReadAt, the sender's "read".
@@ -350,4 +353,11 @@ type Event struct {
 	LetterID        string
 	SenderReference string
 	At              time.Time
+}
+
+// Folder is a folder a resident made in their mailbox.
+type Folder struct {
+	ID      string
+	Name    string
+	Created time.Time
 }

@@ -101,6 +101,7 @@ type Tx interface {
 	Support() Support
 	SenderBlocks() SenderBlocks
 	Events() Events
+	Folders() Folders
 }
 
 // Meta holds the appliance's own values (its receipt key's seed, when
@@ -168,6 +169,12 @@ type Letters interface {
 	// first, starting after the cursor ("" for the newest), and the
 	// cursor of the next page ("" after the last).
 	Mailbox(residentID string, after string, limit int) ([]MailboxEntry, string, error)
+	// Folder is Mailbox for the letters of one folder of the mailbox
+	// (Letter.Folder: "" the inbox). A cursor of another folder is an
+	// error.
+	Folder(residentID, folder, after string, limit int) ([]MailboxEntry, string, error)
+	// FolderCount returns the number of letters in a folder.
+	FolderCount(residentID, folder string) (int, error)
 	// MailboxAll calls fn for each letter of a resident's mailbox, oldest
 	// first; fn must not change the mailbox.
 	MailboxAll(residentID string, fn func(MailboxEntry) error) error
@@ -361,6 +368,16 @@ type Events interface {
 	// Prune deletes every event that happened before the time given and
 	// returns how many.
 	Prune(before time.Time) (int, error)
+}
+
+// Folders hold each resident's own folders.
+type Folders interface {
+	// Get returns a resident's folders; none is an empty list.
+	Get(residentID string) ([]Folder, error)
+	// Put stores a resident's folders; an empty list deletes them.
+	Put(residentID string, folders []Folder) error
+	// All calls fn for every resident with folders.
+	All(fn func(residentID string, folders []Folder) error) error
 }
 
 // JobRuns hold the record of each job's last run.

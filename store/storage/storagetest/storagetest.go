@@ -51,6 +51,7 @@ func Run(t *testing.T, open Open) {
 		{"Support", testSupport},
 		{"SenderBlocks", testSenderBlocks},
 		{"Events", testEvents},
+		{"Folders", testFolders},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1046,6 +1047,105 @@ func testEvents(t *testing.T, e storage.Engine) {
 		got, _ := tx.Events().After(a, 0, 10)
 		if len(got) != 2 {
 			t.Errorf("after pruning: %d events of a, want 2", len(got))
+		}
+		return nil
+	})
+}
+
+// testFolders: the mailbox by folder, newest first, by cursor, apart from
+// other folders and residents; a letter moved to another folder moves in
+// the index; counts; a cursor of another folder is refused; the
+// residents' lists of folders.
+func testFolders(t *testing.T, e storage.Engine) {
+	anna, bo := id('a', 1), id('a', 2)
+	folderOf := []string{"", "archive", "", "f1", "", "archive"}
+	update(t, e, func(tx storage.Tx) error {
+		for i, f := range folderOf {
+			l := letter(i, anna, id('b', 1), base.Add(time.Duration(i)*time.Minute))
+			l.Folder = f
+			if err := tx.Letters().Put(l); err != nil {
+				return err
+			}
+		}
+		return tx.Letters().Put(letter(10, bo, id('b', 1), base))
+	})
+	pages := func(folder string, limit int) []string {
+		t.Helper()
+		var got []string
+		view(t, e, func(tx storage.Tx) error {
+			after := ""
+			for {
+				page, next, err := tx.Letters().Folder(anna, folder, after, limit)
+				if err != nil {
+					return err
+				}
+				for _, p := range page {
+					got = append(got, p.LetterID)
+				}
+				if next == "" {
+					return nil
+				}
+				after = next
+			}
+		})
+		return got
+	}
+	if got, want := pages("", 2), []string{id('c', 4), id('c', 2), id('c', 0)}; !slices.Equal(got, want) {
+		t.Errorf("inbox = %v, want %v", got, want)
+	}
+	if got, want := pages("archive", 1), []string{id('c', 5), id('c', 1)}; !slices.Equal(got, want) {
+		t.Errorf("archive = %v, want %v", got, want)
+	}
+	var archiveCursor string
+	view(t, e, func(tx storage.Tx) error {
+		n, err := tx.Letters().FolderCount(anna, "")
+		if err != nil || n != 3 {
+			t.Errorf("FolderCount(inbox) = %d, %v", n, err)
+		}
+		_, archiveCursor, err = tx.Letters().Folder(anna, "archive", "", 1)
+		if err != nil || archiveCursor == "" {
+			t.Errorf("archive's first page: cursor %q, %v", archiveCursor, err)
+		}
+		if _, _, err := tx.Letters().Folder(anna, "", archiveCursor, 10); err == nil {
+			t.Error("the archive's cursor was taken for the inbox's")
+		}
+		return nil
+	})
+	// Moving a letter moves its index entry.
+	update(t, e, func(tx storage.Tx) error {
+		l, err := tx.Letters().Get(id('c', 3))
+		if err != nil {
+			return err
+		}
+		l.Folder = ""
+		return tx.Letters().Put(l)
+	})
+	if got := pages("f1", 10); len(got) != 0 {
+		t.Errorf("f1 after moving its letter = %v", got)
+	}
+	if got := pages("", 10); len(got) != 4 || got[0] != id('c', 4) || got[1] != id('c', 3) {
+		t.Errorf("inbox after the move = %v", got)
+	}
+	// Folder lists.
+	folders := []storage.Folder{{ID: "f1", Name: "Bolig", Created: base}}
+	update(t, e, func(tx storage.Tx) error { return tx.Folders().Put(anna, folders) })
+	view(t, e, func(tx storage.Tx) error {
+		got, err := tx.Folders().Get(anna)
+		if err != nil || !equalJSON(got, folders) {
+			t.Errorf("Folders().Get = %+v, %v", got, err)
+		}
+		none, err := tx.Folders().Get(bo)
+		if err != nil || len(none) != 0 {
+			t.Errorf("Folders().Get of nobody = %+v, %v", none, err)
+		}
+		return nil
+	})
+	update(t, e, func(tx storage.Tx) error { return tx.Folders().Put(anna, nil) })
+	view(t, e, func(tx storage.Tx) error {
+		n := 0
+		tx.Folders().All(func(string, []storage.Folder) error { n++; return nil })
+		if n != 0 {
+			t.Errorf("folders left after deleting: %d", n)
 		}
 		return nil
 	})

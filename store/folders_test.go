@@ -1,0 +1,89 @@
+package store
+
+import (
+	"errors"
+	"testing"
+)
+
+// TestFolders: the inbox, the archive and the resident's own folders;
+// letters moved between them, listed by folder and counted; own folders
+// made, renamed and deleted when empty; names checked; another resident
+// moves nothing and sees no folder of this one.
+func TestFolders(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var ids []string
+	for _, ref := range []string{"a", "b", "c", "d"} {
+		res, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, ref))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.Letter.ID)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	defer mb.Close()
+	for _, bad := range []string{"", "   ", "tab\there", "zero\u200bwidth", string(make([]rune, 61))} {
+		if _, err := mb.CreateFolder(bad); err == nil {
+			t.Errorf("folder name %q accepted", bad)
+		}
+	}
+	home, err := mb.CreateFolder("Bolig")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mb.CreateFolder("bolig"); err == nil {
+		t.Error("a second folder of the same name")
+	}
+	if err := mb.MoveLetters([]string{ids[0], ids[1]}, FolderArchive); err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.MoveLetters([]string{ids[2]}, home.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.MoveLetters([]string{ids[3]}, "nosuchfolder"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a move to an unknown folder: %v", err)
+	}
+	folders, err := mb.Folders()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	for _, fo := range folders {
+		counts[fo.ID] = fo.Letters
+	}
+	if len(folders) != 3 || counts[FolderInbox] != 1 || counts[FolderArchive] != 2 || counts[home.ID] != 1 {
+		t.Errorf("folders %+v", folders)
+	}
+	page, _, err := mb.FolderPage(FolderArchive, "", 50)
+	if err != nil || len(page) != 2 {
+		t.Errorf("archive page %+v, %v", page, err)
+	}
+	if inbox, _, _ := mb.InboxPage("", 50); len(inbox) != 1 || inbox[0].ID != ids[3] {
+		t.Errorf("inbox page %+v", inbox)
+	}
+	if err := mb.DeleteFolder(home.ID); !errors.Is(err, ErrFolderNotEmpty) {
+		t.Errorf("deleting a folder with letters: %v", err)
+	}
+	if err := mb.RenameFolder(home.ID, "Hus og have"); err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.MoveLetters([]string{ids[2]}, FolderInbox); err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.DeleteFolder(home.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := mb.FolderPage(home.ID, "", 50); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a page of a deleted folder: %v", err)
+	}
+	// Another resident.
+	mustResident(t, f.s, testNID(t, 9), "Bo")
+	bo := mustLogin(t, f.s, testNID(t, 9), testPassword)
+	defer bo.Close()
+	if err := bo.MoveLetters([]string{ids[3]}, FolderArchive); !errors.Is(err, ErrNotFound) {
+		t.Errorf("another resident moves a letter: %v", err)
+	}
+	if page, _, err := bo.FolderPage(FolderArchive, "", 50); err != nil || len(page) != 0 {
+		t.Errorf("another resident's archive: %+v, %v", page, err)
+	}
+}
