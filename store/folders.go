@@ -50,7 +50,9 @@ func (m *Mailbox) Folders() ([]Folder, error) {
 		if err != nil {
 			return err
 		}
-		slices.SortFunc(own, func(a, b storage.Folder) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
+		slices.SortFunc(own, func(a, b storage.Folder) int {
+			return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+		})
 		out = []Folder{{ID: FolderInbox}, {ID: FolderArchive}}
 		for _, f := range own {
 			out = append(out, Folder{ID: f.ID, Name: f.Name})
