@@ -212,6 +212,31 @@ func (k *PrivateKey) PublicKeys() PublicKeys {
 	return p
 }
 
+// DeriveDataKey returns a symmetric key derived from the whole private
+// key, both halves when it has them, for one purpose of one owner: HKDF-SHA-256
+// (RFC 5869) of the X25519 key followed by the ML-KEM-768 seed, without
+// salt, with info "postkasse/v1/derived-key" followed by the purpose and
+// the owner, each as a 2-byte big-endian length and its bytes. Only whoever
+// holds the private key can compute it, so, unlike a key sealed to the
+// public key, nobody who can write the database can plant one they know. A
+// key pair that gains its ML-KEM half derives other keys afterwards.
+func (k *PrivateKey) DeriveDataKey(purpose, owner string) (*DataKey, error) {
+	info, err := appendLengthPrefixed([]byte(label(1, "derived-key")), purpose)
+	if err != nil {
+		return nil, fmt.Errorf("derive key: purpose: %w", err)
+	}
+	if info, err = appendLengthPrefixed(info, owner); err != nil {
+		return nil, fmt.Errorf("derive key: owner: %w", err)
+	}
+	ikm := make([]byte, 0, keySize+mlkem.SeedSize)
+	ikm = append(ikm, k.x[:]...)
+	if k.seed != nil {
+		ikm = append(ikm, k.seed[:]...)
+	}
+	defer clear(ikm)
+	return &DataKey{b: derive(ikm, nil, string(info))}, nil
+}
+
 // Zero overwrites the key's bytes and forgets its expanded forms (best
 // effort: Go may have copied them, and crypto/ecdh and crypto/mlkem keep
 // their own copies, which have no method to clear them and are left to the

@@ -11,25 +11,27 @@ import (
 
 // An inbox page must cost work in proportion to the page, not to the
 // mailbox, and opening a letter's data key is a public-key operation
-// (X25519, and ML-KEM for v2). So each resident has a listing key: a
-// random symmetric key sealed to the resident's public key exactly like a
-// letter's data key (bound to the resident: listingBinding), kept in the
-// resident's record. The first time a letter is
-// listed, its listing (the subject) is sealed anew with the listing key
-// and kept in the letter's record; later pages open one public-key seal
-// (the listing key's) and only symmetric seals after it.
+// (X25519, and ML-KEM for v2). So each resident has a listing key, a
+// symmetric key derived from their private key (both halves: it is as
+// strong as the envelope). The first time a letter is listed, its listing
+// (the subject) is sealed with the listing key and kept in the letter's
+// record; later pages need only symmetric seals.
 //
-// A sender cannot write a letter's listing (it has no listing key), so a
-// new letter costs one public-key operation, once, when it is first
-// listed. The listing key is as secret as the private key it is sealed
-// to: it goes with the account (a deleted account's record keeps none).
+// The listing key is derived, not stored: a key sealed to the resident's
+// public key could be replaced by whoever can write the database with one
+// they know, who would then read every subject sealed afterwards and
+// could write listings of their choosing. A derived key is known only to
+// whoever holds the private key, and goes with it: a deleted account
+// keeps nothing that derives it. A listing that does not open (written by
+// someone else, or under the key pair before it gained its ML-KEM half)
+// is ignored and made again from the letter.
+//
+// A sender cannot write a letter's listing, so a new letter costs one
+// public-key operation, once, when it is first listed.
 
-// listingBinding binds a resident's sealed listing key to the resident
-// (under letter id "listing" from sender "appliance", names no letter or
-// sender has).
-func listingBinding(residentID string) crypto.Binding {
-	return crypto.Binding{LetterID: "listing", RecipientID: residentID, SenderID: "appliance"}
-}
+// listingPurpose names the listing key among keys derived from a
+// resident's private key.
+const listingPurpose = "listing"
 
 // listingLabel binds a letter's sealed listing to the letter.
 func listingLabel(letterID string) string { return "listing/" + letterID }
@@ -39,76 +41,17 @@ type listing struct {
 	Subject string `json:"subject"`
 }
 
-// listingKey returns the resident's listing key, opened with the
-// mailbox's private key, or nil when the resident has none yet.
-func (m *Mailbox) listingKey(tx storage.Tx) (*crypto.DataKey, error) {
-	if m.listKey != nil {
-		return m.listKey, nil
-	}
-	rec, err := tx.Residents().Get(m.resident.ID)
-	if err != nil {
-		return nil, err
-	}
-	if rec.ListingKey == nil {
-		return nil, nil
-	}
-	k, err := m.key.OpenDataKey(rec.ListingKey, listingBinding(rec.ID))
-	if err != nil {
-		return nil, fmt.Errorf("open the listing key: %w", err)
-	}
-	m.listKey = k
-	return k, nil
-}
-
-// ensureListingKey gives the resident a listing key if they have none,
-// and returns it.
-func (m *Mailbox) ensureListingKey() (*crypto.DataKey, error) {
-	var k *crypto.DataKey
-	err := m.s.view(func(tx storage.Tx) error {
-		var err error
-		k, err = m.listingKey(tx)
-		return err
-	})
-	if err != nil || k != nil {
-		return k, err
-	}
-	fresh, err := crypto.NewDataKey(m.s.rand)
-	if err != nil {
-		return nil, err
-	}
-	pub := m.key.PublicKeys()
-	var to crypto.Recipient = pub
-	if !m.key.HasMLKEM() {
-		to = pub.X25519
-	}
-	sealed, err := crypto.SealDataKey(m.s.rand, fresh, to, listingBinding(m.resident.ID))
-	if err != nil {
-		return nil, err
-	}
-	err = m.s.update(func(tx storage.Tx) error {
-		rec, err := tx.Residents().Get(m.resident.ID)
+// listingKey returns the resident's listing key, derived from the
+// mailbox's private key once.
+func (m *Mailbox) listingKey() (*crypto.DataKey, error) {
+	if m.listKey == nil {
+		k, err := m.key.DeriveDataKey(listingPurpose, m.resident.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if rec.ListingKey != nil {
-			return nil // another request made one: use that
-		}
-		rec.ListingKey = sealed
-		return tx.Residents().Put(rec)
-	})
-	if err != nil {
-		return nil, err
+		m.listKey = k
 	}
-	fresh.Zero()
-	err = m.s.view(func(tx storage.Tx) error {
-		var err error
-		k, err = m.listingKey(tx)
-		return err
-	})
-	if err == nil && k == nil {
-		err = errors.New("listing key not stored")
-	}
-	return k, err
+	return m.listKey, nil
 }
 
 // InboxPage is FolderPage of the inbox.
@@ -131,7 +74,7 @@ func (m *Mailbox) FolderPage(folder, cursor string, limit int) ([]LetterSummary,
 	if limit < 1 || limit > 500 {
 		return nil, "", invalid("limit", "a page of %d letters: 1 to 500", limit)
 	}
-	lk, err := m.ensureListingKey()
+	lk, err := m.listingKey()
 	if err != nil {
 		return nil, "", err
 	}
@@ -187,16 +130,16 @@ func (m *Mailbox) pageLine(tx storage.Tx, lk *crypto.DataKey, id string, senders
 		return heldLine(rec), nil, nil
 	}
 	if rec.Listing != nil {
-		b, err := lk.OpenField(listingLabel(id), rec.Listing)
-		if err != nil {
-			return LetterSummary{}, nil, fmt.Errorf("open the listing of letter %s: %w", id, err)
-		}
 		var l listing
-		if err := json.Unmarshal(b, &l); err != nil {
-			return LetterSummary{}, nil, fmt.Errorf("listing of letter %s: %w", id, err)
+		b, err := lk.OpenField(listingLabel(id), rec.Listing)
+		if err == nil {
+			err = json.Unmarshal(b, &l)
 		}
-		sum, err := m.line(tx, rec, l.Subject, senders)
-		return sum, nil, err
+		if err == nil {
+			sum, err := m.line(tx, rec, l.Subject, senders)
+			return sum, nil, err
+		}
+		m.s.log.Warn("inbox: a listing does not open; made again from the letter", "resident", m.resident.ID, "letter", id, "err", err)
 	}
 	dk, err := m.key.OpenDataKey(rec.SealedKey, letterBinding(rec))
 	if err != nil {
@@ -215,8 +158,9 @@ func (m *Mailbox) pageLine(tx storage.Tx, lk *crypto.DataKey, id string, senders
 	return sum, sealed, err
 }
 
-// keepListings stores letters' new listings. A failure costs only speed
-// (the next page seals them again), so it is logged, not returned.
+// keepListings stores letters' new listings, replacing any that did not
+// open. A failure costs only speed (the next page seals them again), so it
+// is logged, not returned.
 func (m *Mailbox) keepListings(fresh map[string][]byte) {
 	err := m.s.update(func(tx storage.Tx) error {
 		for id, sealed := range fresh {
@@ -226,7 +170,7 @@ func (m *Mailbox) keepListings(fresh map[string][]byte) {
 			} else if err != nil {
 				return err
 			}
-			if rec.Listing != nil || rec.ResidentID != m.resident.ID {
+			if rec.ResidentID != m.resident.ID {
 				continue
 			}
 			rec.Listing = sealed

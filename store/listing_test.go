@@ -2,9 +2,12 @@ package store
 
 import (
 	"bytes"
+	"crypto/rand"
 	"fmt"
 	"testing"
 
+	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store/storage"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -77,5 +80,57 @@ func TestInboxPages(t *testing.T) {
 	defer mbo.Close()
 	if page, next, err := mbo.InboxPage("", 50); err != nil || len(page) != 0 || next != "" {
 		t.Errorf("%s's inbox page: %d letters, %q, %v", other.Name, len(page), next, err)
+	}
+}
+
+// TestListingPlanted: whoever can write the database cannot choose what a
+// page shows, nor learn the listing key. A listing sealed with a key of
+// their own is ignored and made again from the letter; the listing key
+// is derived from the private key and stored nowhere.
+func TestListingPlanted(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	d := testDelivery(f.nid, "planted")
+	d.Subject = "The real subject"
+	res, err := f.s.Deliver(f.sender.ID, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Letter.ID
+	mine, err := crypto.NewDataKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := mine.SealField(rand.Reader, listingLabel(id), []byte(`{"subject":"Pay 5000 kr. to account 1234"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.update(func(tx storage.Tx) error {
+		rec, err := tx.Letters().Get(id)
+		if err != nil {
+			return err
+		}
+		rec.Listing = forged
+		return tx.Letters().Put(rec)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	defer mb.Close()
+	page, _, err := mb.InboxPage("", 50)
+	if err != nil || len(page) != 1 || page[0].Subject != "The real subject" || page[0].Error != nil {
+		t.Fatalf("page with a planted listing: %+v, %v", page, err)
+	}
+	// The planted listing was replaced by one under the resident's key.
+	lk, err := mb.listingKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lk.OpenField(listingLabel(id), rawLetter(t, f.s, id).Listing); err != nil {
+		t.Errorf("the listing after the page: %v", err)
+	}
+	// The resident's record holds no listing key.
+	if raw := rawGet(t, f.s, bucketResidents, []byte(f.resident.ID)); bytes.Contains(raw, []byte("Listing")) {
+		t.Errorf("the resident's record keeps a listing key: %s", raw)
 	}
 }

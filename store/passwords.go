@@ -17,11 +17,12 @@ func (m *Mailbox) ChangePassword(current, next string, keepOtherSessions bool) e
 	if err := checkPassword(next); err != nil {
 		return err
 	}
-	checked, err := m.checkPassword(current)
+	checked, priv, err := m.checkPassword(current)
 	if err != nil {
 		return err
 	}
-	wrap, err := crypto.WrapWithPassword(m.s.rand, m.key, []byte(next), m.s.kdf)
+	defer priv.Zero()
+	wrap, err := crypto.WrapWithPassword(m.s.rand, priv, []byte(next), m.s.kdf)
 	if err != nil {
 		return err
 	}
@@ -59,8 +60,12 @@ func (m *Mailbox) ChangePassword(current, next string, keepOtherSessions bool) e
 }
 
 // checkPassword checks the owner's password against their password
-// wrapping and returns the wrapping it checked.
-func (m *Mailbox) checkPassword(password string) ([]byte, error) {
+// wrapping and returns the wrapping it checked and the private key it
+// holds. A new wrapping is made of that key, never of the session's: a
+// session opened before the account's key pair gained its ML-KEM half
+// holds the key pair without it, and wrapping that would lose the half
+// (and every letter sealed to it) at the next sign-in.
+func (m *Mailbox) checkPassword(password string) ([]byte, *crypto.PrivateKey, error) {
 	var wrap []byte
 	err := m.s.view(func(tx storage.Tx) error {
 		res, err := getResident(tx, m.resident.ID)
@@ -71,31 +76,32 @@ func (m *Mailbox) checkPassword(password string) ([]byte, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(password) > 1024 {
-		return nil, ErrBadCredentials
+		return nil, nil, ErrBadCredentials
 	}
 	priv, err := crypto.UnwrapWithPassword(wrap, []byte(password))
 	if err != nil {
-		return nil, ErrBadCredentials
+		return nil, nil, ErrBadCredentials
 	}
-	priv.Zero()
-	return wrap, nil
+	return wrap, priv, nil
 }
 
 // NewRecoveryKey makes a new recovery key for the mailbox's owner, after
 // checking their password: the private key is wrapped with it, and the
 // old recovery key stops working. Show it once. Audited.
 func (m *Mailbox) NewRecoveryKey(password string) (crypto.RecoveryKey, error) {
-	if _, err := m.checkPassword(password); err != nil {
+	checked, priv, err := m.checkPassword(password)
+	if err != nil {
 		return crypto.RecoveryKey{}, err
 	}
+	defer priv.Zero()
 	rk, err := crypto.NewRecoveryKey(m.s.rand)
 	if err != nil {
 		return crypto.RecoveryKey{}, err
 	}
-	wrap, err := crypto.WrapWithRecoveryKey(m.s.rand, m.key, rk)
+	wrap, err := crypto.WrapWithRecoveryKey(m.s.rand, priv, rk)
 	if err != nil {
 		return crypto.RecoveryKey{}, err
 	}
@@ -105,7 +111,10 @@ func (m *Mailbox) NewRecoveryKey(password string) (crypto.RecoveryKey, error) {
 		if err != nil {
 			return err
 		}
-		if res.Status == ResidentDeleted {
+		// The password was checked against this wrapping, and the key
+		// wrapped anew is the one it holds: a change of either meanwhile
+		// wins.
+		if res.Status == ResidentDeleted || !bytes.Equal(res.PasswordWrap, checked) {
 			return ErrBadCredentials
 		}
 		res.RecoveryWrap = wrap
@@ -181,6 +190,14 @@ func (s *Store) Recover(nationalID string, key crypto.RecoveryKey, newPassword s
 		}
 		if err := blocked(cur); err != nil {
 			return err
+		}
+		// A recovery wrapping from before the account's key pair gained
+		// its ML-KEM half would replace that half, and lose the letters
+		// sealed to it: no wrapping made since holds an older key pair,
+		// so refuse it rather than lose mail.
+		if len(cur.MLKEMPublicKey) > 0 && !bytes.Equal(cur.MLKEMPublicKey, priv.PublicKeys().MLKEM) {
+			s.log.Error("recover: the recovery wrapping holds an older key pair than the account's", "resident", cur.ID)
+			return ErrBadCredentials
 		}
 		cur.PasswordWrap, cur.RecoveryWrap, cur.LastLogin = passwordWrap, recoveryWrap, now
 		cur.MLKEMPublicKey = priv.PublicKeys().MLKEM

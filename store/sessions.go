@@ -27,7 +27,10 @@ const lastSeenGranularity = time.Minute
 // starts a session. Every failure is ErrBadCredentials and costs the same
 // Argon2id work, whether or not the account exists. When the password
 // wrapping's Argon2id parameters are weaker than the store's, the private
-// key is wrapped again with the current ones.
+// key is wrapped again with the current ones. A key pair from before
+// envelope v2 gains its ML-KEM-768 half (keyUpgrade): the resident gets a
+// new recovery key in Session.NewRecoveryKey, to be shown once, and every
+// other session ends.
 func (s *Store) Login(nationalID, password string) (Session, error) {
 	rec, err := s.residentByText(nationalID)
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -97,8 +100,17 @@ func (s *Store) Login(nationalID, password string) (Session, error) {
 		if upgrade != nil {
 			// The wrapping compared above held no ML-KEM half, so the
 			// account has none yet: it gets the one made here, wrapped by
-			// the password and a new recovery key.
+			// the password and a new recovery key. An ML-KEM key already
+			// there is never replaced: letters are sealed to it.
+			if len(cur.MLKEMPublicKey) > 0 {
+				return ErrBadCredentials
+			}
 			cur.MLKEMPublicKey, cur.RecoveryWrap = upgrade.public, recoveryWrap
+			// The other sessions hold the key pair without its ML-KEM
+			// half, which opens no letter sealed from now on; they end.
+			if err := deleteSessionsOf(tx, cur.ID); err != nil {
+				return err
+			}
 		}
 		if err := tx.Residents().Put(cur); err != nil {
 			return err
@@ -267,6 +279,13 @@ func (s *Store) OpenSession(token string) (*Mailbox, error) {
 	priv, err := crypto.UnwrapForSession(sess.Wrap, secret, id)
 	if err != nil {
 		// A token with the right id and the wrong secret: forged.
+		return nil, ErrSessionExpired
+	}
+	if len(resident.MLKEMPublicKey) > 0 && !priv.HasMLKEM() {
+		// A session from before the account's key pair gained its
+		// ML-KEM half (the upgrading sign-in ends them): it would open
+		// no letter sealed since.
+		priv.Zero()
 		return nil, ErrSessionExpired
 	}
 	if now.Sub(sess.LastSeen) >= lastSeenGranularity {

@@ -3,6 +3,9 @@ package embedded_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
 	"testing"
 	"time"
 
@@ -131,3 +134,114 @@ func residentRecord(t *testing.T, st *store.Store, id string) *storage.Resident 
 }
 
 func pubX(k *crypto.PrivateKey) []byte { p := k.Public(); return p[:] }
+
+// TestUpgradeLosesNoKey: the ML-KEM half a sign-in adds is never lost
+// again. A session opened before the upgrade holds the key pair without
+// it; the upgrading sign-in ends that session, and a password change, a
+// new recovery key and a recovery made afterwards all wrap the key pair
+// with both halves, so a letter sealed in v2 after the upgrade stays
+// readable through all of them and the ML-KEM public key never changes.
+func TestUpgradeLosesNoKey(t *testing.T) {
+	ctx := context.Background()
+	eng := openSchema4(t)
+	now := time.Date(2026, 11, 30, 9, 1, 0, 0, time.UTC)
+	st, err := store.New(eng, store.Options{KDF: crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}, Clock: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const password = "correct horse battery staple"
+	anna := store.NationalID{Country: "DK", Number: "0101900123"}
+	annaID := mustResident(t, st, anna)
+
+	// A session from before envelope v2: the key pair without its ML-KEM
+	// half, wrapped for the session as the login of the time did.
+	old := residentRecord(t, st, annaID)
+	oldKey, err := crypto.UnwrapWithPassword(old.PasswordWrap, []byte(password))
+	if err != nil || oldKey.HasMLKEM() {
+		t.Fatalf("the schema-4 resident's key: %v (ML-KEM half: %v)", err, err == nil && oldKey.HasMLKEM())
+	}
+	raw := bytes.Repeat([]byte{7}, 16+crypto.SessionSecretSize)
+	id, secret := raw[:16], raw[16:]
+	wrap, err := crypto.WrapForSession(rand.Reader, oldKey, secret, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Engine().Update(ctx, func(tx storage.Tx) error {
+		return tx.Sessions().Put(id, &storage.Session{ResidentID: annaID, Wrap: wrap, Created: now, LastSeen: now, Expires: now.Add(time.Hour)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	oldToken := base64.RawURLEncoding.EncodeToString(raw)
+	if mb, err := st.OpenSession(oldToken); err != nil {
+		t.Fatalf("the pre-upgrade session before the upgrade: %v", err)
+	} else {
+		mb.Close()
+	}
+
+	// The upgrading sign-in ends it.
+	sess, err := st.Login(anna.String(), password)
+	if err != nil || sess.NewRecoveryKey == nil {
+		t.Fatalf("upgrading sign-in: %+v, %v", sess, err)
+	}
+	mlkem := residentRecord(t, st, annaID).MLKEMPublicKey
+	if _, err := st.OpenSession(oldToken); !errors.Is(err, store.ErrSessionExpired) {
+		t.Errorf("the pre-upgrade session after the upgrade: %v, want ErrSessionExpired", err)
+	}
+
+	// A letter sealed in v2.
+	senders, err := st.Senders()
+	if err != nil || len(senders) == 0 {
+		t.Fatalf("senders: %v, %v", senders, err)
+	}
+	res, err := st.Deliver(senders[0].ID, store.Delivery{Recipient: anna, Subject: "Efter opgraderingen", SenderReference: "v2-after",
+		Documents: []store.DocumentInput{{Name: "brev.txt", ContentType: "text/plain", Content: []byte("Sendt efter opgraderingen")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readable := func(step, token string) {
+		t.Helper()
+		mb, err := st.OpenSession(token)
+		if err != nil {
+			t.Fatalf("%s: open session: %v", step, err)
+		}
+		defer mb.Close()
+		if _, err := mb.Document(res.Letter.ID, 0); err != nil {
+			t.Errorf("%s: the v2 letter: %v", step, err)
+		}
+		if got := residentRecord(t, st, annaID).MLKEMPublicKey; !bytes.Equal(got, mlkem) {
+			t.Errorf("%s: the ML-KEM public key changed", step)
+		}
+	}
+	readable("after the upgrade", sess.Token)
+
+	// Change the password, then sign in with the new one.
+	mb, err := st.OpenSession(sess.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const next = "a new and longer passphrase"
+	if err := mb.ChangePassword(password, next, false); err != nil {
+		t.Fatal(err)
+	}
+	rk, err := mb.NewRecoveryKey(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb.Close()
+	again, err := st.Login(anna.String(), next)
+	if err != nil || again.NewRecoveryKey != nil {
+		t.Fatalf("sign-in after the change: %+v, %v", again, err)
+	}
+	readable("after a password change", again.Token)
+
+	// Recover with the recovery key made on request.
+	rec, err := st.Recover(anna.String(), rk, "recovered passphrase here")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readable("after a recovery", rec.Token)
+	if err := st.CheckInvariants(); err != nil {
+		t.Error(err)
+	}
+}

@@ -33,16 +33,10 @@ type Resident struct {
 	// resident activated before envelope v2 has none until the next
 	// sign-in; their letters are sealed in v1 until then.
 	MLKEMPublicKey []byte `json:",omitempty"`
-	// ListingKey is the resident's listing key sealed to their public
-	// key like a letter's data key (the store's listing.go): what an
-	// inbox page shows of a letter is sealed with it, so that a page
-	// opens one public-key seal, not one per letter. Nil until the first
-	// page.
-	ListingKey   []byte `json:",omitempty"`
-	PasswordWrap []byte // the private key wrapped by the password; nil while pending
-	RecoveryWrap []byte // the private key wrapped by the recovery key; nil while pending
-	Created      time.Time
-	LastLogin    time.Time
+	PasswordWrap   []byte // the private key wrapped by the password; nil while pending
+	RecoveryWrap   []byte // the private key wrapped by the recovery key; nil while pending
+	Created        time.Time
+	LastLogin      time.Time
 	// While pending: the hash of the activation code and when it
 	// expires. Both go at activation.
 	ActivationHash    []byte    `json:",omitempty"`
