@@ -399,6 +399,15 @@ func (s *Store) apply(tx storage.Tx, p *pendingDelivery, now time.Time) error {
 	if err != nil {
 		return refuse(err)
 	}
+	if isRepeat && repeat.Letter.ID == rec.ID {
+		// This very letter is stored: a batch's commit failed after the
+		// database committed it (a connection lost at the commit), and
+		// commit tries each delivery again. It is this delivery's own
+		// result, and its blobs are the letter's: keep them.
+		repeat.Repeated = false
+		p.result = repeat
+		return nil
+	}
 	if isRepeat {
 		// The same letter was committed since Deliver looked: this one is
 		// a repeat, and its sealed copy is dropped.

@@ -1,0 +1,87 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/postkasse/postkasse/store/storage"
+)
+
+// lostCommit is an engine whose next Update, once armed, commits and then
+// reports a failure, as when the connection to the database is lost at
+// the commit; it records the blobs discarded.
+type lostCommit struct {
+	storage.Engine
+	armed     atomic.Bool
+	mu        sync.Mutex
+	discarded []string
+}
+
+func (e *lostCommit) Update(ctx context.Context, fn func(storage.Tx) error) error {
+	err := e.Engine.Update(ctx, fn)
+	if err == nil && e.armed.CompareAndSwap(true, false) {
+		return errors.New("connection lost at the commit")
+	}
+	return err
+}
+
+func (e *lostCommit) Blobs() storage.Blobs { return lostCommitBlobs{e.Engine.Blobs(), e} }
+
+type lostCommitBlobs struct {
+	storage.Blobs
+	e *lostCommit
+}
+
+func (b lostCommitBlobs) Discard(ctx context.Context, blobs []storage.Blob) {
+	b.e.mu.Lock()
+	for _, bl := range blobs {
+		b.e.discarded = append(b.e.discarded, bl.Key())
+	}
+	b.e.mu.Unlock()
+	b.Blobs.Discard(ctx, blobs)
+}
+
+// TestBatchCommitLost: a batch whose commit fails after the database
+// committed it is tried again letter by letter, and each letter finds
+// itself stored. That is the delivery's own result, not a repeat: its
+// blobs are the stored letter's and are kept, and every letter opens.
+func TestBatchCommitLost(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	s := f.s
+	eng := &lostCommit{Engine: s.eng}
+	s.eng = eng
+	defer func() { s.eng = eng.Engine }()
+	const n = 3
+	holdCommitter(s, n)
+	eng.armed.Store(true)
+	results := make([]DeliveryResult, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			results[i], errs[i] = s.Deliver(f.sender.ID, testDelivery(f.nid, fmt.Sprintf("lost-%d", i)))
+		})
+	}
+	wg.Wait()
+	s.hookQueued, s.hookBatch = nil, nil
+	for i := range n {
+		if errs[i] != nil || results[i].Repeated {
+			t.Errorf("delivery %d: repeated %v, %v; want its own result", i, results[i].Repeated, errs[i])
+		}
+	}
+	if len(eng.discarded) > 0 {
+		t.Errorf("blobs of stored letters discarded: %v", eng.discarded)
+	}
+	mb := mustLogin(t, s, f.nid, testPassword)
+	defer mb.Close()
+	for i, r := range results {
+		if _, err := mb.Document(r.Letter.ID, 0); err != nil {
+			t.Errorf("letter %d: %v", i, err)
+		}
+	}
+}
