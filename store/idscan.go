@@ -1,6 +1,10 @@
 package store
 
-import "time"
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
 
 // Finding national identity numbers in free text. The terms of use (e-Boks
 // §5.1, DESIGN.md "Policy") say a support request whose subject or
@@ -68,6 +72,50 @@ type IDMatch struct {
 // ContainsNationalID reports whether text holds a national identity number
 // that FindNationalIDs recognises.
 func ContainsNationalID(text string) bool { return len(FindNationalIDs(text)) > 0 }
+
+// NormaliseForIDScan rewrites the ways a number is written that
+// FindNationalIDs does not read, so that a number typed or pasted in them
+// is found all the same: full-width digits become ASCII digits; every
+// Unicode dash and minus becomes '-'; no-break, thin and other Unicode
+// spaces become ' '; invisible characters (zero-width spaces and joiners,
+// the word joiner, the byte order mark, the soft hyphen) are removed; and
+// a '.' or '/' between two digits is removed, so a date written
+// 01.01.90-1234 or 01/01/90-1234 reads as 010190-1234. Offsets in the
+// result are not offsets in text.
+func NormaliseForIDScan(text string) string {
+	var b strings.Builder
+	b.Grow(len(text))
+	for _, r := range text {
+		switch {
+		case r >= '０' && r <= '９':
+			b.WriteByte(byte('0' + r - '０'))
+		case r == '\u2010', r == '\u2011', r == '\u2012', r == '\u2013', r == '\u2014', r == '\u2015',
+			r == '\u2212', r == '\uFE58', r == '\uFE63', r == '\uFF0D':
+			b.WriteByte('-')
+		case r == '\u00A0', r == '\u2007', r == '\u2009', r == '\u200A', r == '\u202F', r == '\u205F',
+			r == '\u3000', r >= '\u2000' && r <= '\u2006', r == '\u2008':
+			b.WriteByte(' ')
+		case r == '\u200B', r == '\u200C', r == '\u200D', r == '\u2060', r == '\uFEFF', r == '\u00AD':
+			// invisible: removed
+		default:
+			b.WriteRune(r)
+		}
+	}
+	s := b.String()
+	// Remove '.' and '/' between digits.
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c == '.' || c == '/') && len(out) > 0 && isDigit(out[len(out)-1]) && i+1 < len(s) && isDigit(s[i+1]) {
+			continue
+		}
+		out = append(out, c)
+	}
+	if !utf8.Valid(out) {
+		return s
+	}
+	return string(out)
+}
 
 // FindNationalIDs returns the national identity numbers in text, in the
 // order they start (see the rules above), or nil when there are none.

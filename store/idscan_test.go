@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // found is a match as a test states it: the number as written in the text.
@@ -164,6 +165,9 @@ func FuzzFindNationalIDs(f *testing.F) {
 		ms := FindNationalIDs(text)
 		if ContainsNationalID(text) != (len(ms) > 0) {
 			t.Fatalf("ContainsNationalID disagrees with FindNationalIDs on %q", text)
+		}
+		if n := NormaliseForIDScan(text); utf8.ValidString(text) && !utf8.ValidString(n) {
+			t.Fatalf("NormaliseForIDScan made invalid UTF-8 of %q: %q", text, n)
 		}
 		for i, m := range ms {
 			if m.Start < 0 || m.End > len(text) || m.Start >= m.End {

@@ -89,7 +89,14 @@ func (m *Mailbox) SubmitSupportRequest(category, subject, description, nationalI
 		number = nid.Number
 	}
 	now := m.s.now()
-	if found := FindNationalIDs(subject + "\n" + description); len(found) > 0 {
+	text := subject + "\n" + description
+	found := FindNationalIDs(text)
+	if len(found) == 0 {
+		// The same text with the number written in other characters
+		// (a pasted en dash, full-width digits, dots in the date).
+		found = FindNationalIDs(NormaliseForIDScan(text))
+	}
+	if len(found) > 0 {
 		var kinds []string
 		for _, f := range found {
 			if !slices.Contains(kinds, f.Kind) {
