@@ -95,3 +95,27 @@ func TestMakeInaccessible(t *testing.T) {
 		t.Errorf("audited %v", actions)
 	}
 }
+
+// TestHoldBetweenOpenAndRead: a letter made inaccessible after it was
+// opened and before its first opening is written is not marked read; the
+// write checks the hold again.
+func TestHoldBetweenOpenAndRead(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	res, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, "held-while-read"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	defer mb.Close()
+	if _, err := f.s.MakeInaccessible(res.Letter.ID, "Politiets efterforskning", "Retten i Aarhus, sag 12-345"); err != nil {
+		t.Fatal(err)
+	}
+	var ie *InaccessibleError
+	if _, err := mb.markRead(res.Letter.ID); !errors.As(err, &ie) {
+		t.Errorf("first reading of a held letter: %v, want InaccessibleError", err)
+	}
+	if !rawLetter(t, f.s, res.Letter.ID).ReadAt.IsZero() {
+		t.Error("a held letter was marked read")
+	}
+}

@@ -188,7 +188,9 @@ func (m *Mailbox) Letter(id string) (Letter, error) {
 func (m *Mailbox) markRead(id string) (readAt time.Time, err error) {
 	now := m.s.now()
 	err = m.s.update(func(tx storage.Tx) error {
-		rec, err := tx.Letters().Get(id)
+		// Checked again in the write: the letter may have been made
+		// inaccessible since it was opened.
+		rec, err := m.own(tx, id)
 		if err != nil {
 			return err
 		}
@@ -219,7 +221,8 @@ func (m *Mailbox) markRead(id string) (readAt time.Time, err error) {
 // resident sorts their mail. It changes only the resident's marking: a
 // letter marked read was not opened, and the sender's "read" (the first
 // opening) never changes. Another resident's letter is ErrNotFound and
-// changes nothing.
+// changes nothing. Not audited, like moving a letter between folders: a
+// mark is the resident's own sorting; the first opening is audited.
 func (m *Mailbox) MarkRead(ids []string, read bool) error {
 	if err := m.gate(); err != nil {
 		return err
