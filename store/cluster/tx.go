@@ -577,7 +577,10 @@ func (o outboxTx) Put(n *storage.Notification) error {
 	_, err = o.t.exec(`INSERT INTO outbox (resident_id, seq, next_attempt, record) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (resident_id, seq) DO UPDATE SET next_attempt = excluded.next_attempt, record = excluded.record`,
 		n.ResidentID, int64(n.Seq), dueAt(n), b)
-	return err
+	if err != nil {
+		return err
+	}
+	return o.t.advanceSequence("outbox_seq", n.Seq)
 }
 
 func (o outboxTx) Delete(n *storage.Notification) error {
@@ -1052,6 +1055,23 @@ func (ev eventsTx) After(senderID string, after uint64, limit int) ([]*storage.E
 	return out, err
 }
 
+func (ev eventsTx) Put(e *storage.Event) error {
+	b, err := encode(e)
+	if err != nil {
+		return err
+	}
+	if _, err := ev.t.exec(`INSERT INTO events (sender_id, seq, at, record) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (sender_id, seq) DO UPDATE SET at = excluded.at, record = excluded.record`, e.SenderID, int64(e.Seq), e.At, b); err != nil {
+		return err
+	}
+	return ev.t.advanceSequence("event_seq", e.Seq)
+}
+
+func (ev eventsTx) All(fn func(*storage.Event) error) error {
+	return each(ev.t, "events", func(v *storage.Event) (bool, error) { return true, fn(v) },
+		`SELECT record FROM events ORDER BY seq`)
+}
+
 func (ev eventsTx) Prune(before time.Time) (int, error) {
 	tag, err := ev.t.exec(`DELETE FROM events WHERE at < $1`, before)
 	return int(tag.RowsAffected()), err
@@ -1080,4 +1100,13 @@ func (f foldersTx) Put(residentID string, folders []storage.Folder) error {
 
 func (f foldersTx) All(fn func(residentID string, folders []storage.Folder) error) error {
 	return f.p().all(func(id string, v *[]storage.Folder) error { return fn(id, *v) })
+}
+
+// advanceSequence moves a sequence past seq, so that it never hands out a
+// number stored already (a record copied with its number). A sequence is
+// outside transactions: moved too far by a transaction that then rolls
+// back, it only skips numbers.
+func (t *tx) advanceSequence(name string, seq uint64) error {
+	_, err := t.exec(`SELECT setval('`+name+`', $1) FROM `+name+` WHERE last_value < $1 OR NOT is_called`, int64(seq))
+	return err
 }

@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -328,7 +329,16 @@ func (t outboxTx) Get(residentID string, seq uint64) (*storage.Notification, err
 	return outbox.get(t.tx, outboxKey(residentID, seq))
 }
 
-func (t outboxTx) Put(n *storage.Notification) error    { return outbox.put(t.tx, n) }
+func (t outboxTx) Put(n *storage.Notification) error {
+	b := t.tx.Bucket(bucketOutbox)
+	if n.Seq > b.Sequence() {
+		if err := b.SetSequence(n.Seq); err != nil {
+			return err
+		}
+	}
+	return outbox.put(t.tx, n)
+}
+
 func (t outboxTx) Delete(n *storage.Notification) error { return outbox.remove(t.tx, n) }
 
 func (t outboxTx) Due(now time.Time, fn func(*storage.Notification) bool) error {
@@ -738,6 +748,40 @@ func (t eventsTx) After(senderID string, after uint64, limit int) ([]*storage.Ev
 		out = append(out, &e)
 	}
 	return out, nil
+}
+
+func (t eventsTx) Put(e *storage.Event) error {
+	b := t.tx.Bucket(bucketEvents)
+	if e.Seq > b.Sequence() {
+		if err := b.SetSequence(e.Seq); err != nil {
+			return err
+		}
+	}
+	return putJSON(b, binary.BigEndian.AppendUint64([]byte(e.SenderID), e.Seq), e)
+}
+
+// All reads every event and calls fn in order of Seq: the bucket is in
+// order of sender, then Seq.
+func (t eventsTx) All(fn func(*storage.Event) error) error {
+	b := t.tx.Bucket(bucketEvents)
+	var all []*storage.Event
+	if err := b.ForEach(func(k, _ []byte) error {
+		var e storage.Event
+		if err := getJSON(b, k, &e); err != nil {
+			return fmt.Errorf("event %x: %w", k, err)
+		}
+		all = append(all, &e)
+		return nil
+	}); err != nil {
+		return err
+	}
+	slices.SortFunc(all, func(a, b *storage.Event) int { return cmp.Compare(a.Seq, b.Seq) })
+	for _, e := range all {
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t eventsTx) Prune(before time.Time) (int, error) {

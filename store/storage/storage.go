@@ -242,7 +242,9 @@ type Outbox interface {
 	Add(n *Notification) error
 	Get(residentID string, seq uint64) (*Notification, error)
 	// Put replaces a notification (its state and next attempt may have
-	// changed: the due index follows).
+	// changed: the due index follows), or stores one with its Seq as it
+	// is, as a copy from another engine does: Add numbers every later
+	// notification after it.
 	Put(n *Notification) error
 	Delete(n *Notification) error
 	// Due calls fn for the pending notifications whose next attempt is
@@ -368,6 +370,12 @@ type Events interface {
 	// Prune deletes every event that happened before the time given and
 	// returns how many.
 	Prune(before time.Time) (int, error)
+	// Put stores an event with its Seq as it is, as a copy from another
+	// engine does (store/migrate); Append numbers every later event after
+	// it.
+	Put(e *Event) error
+	// All calls fn for every event, in order of Seq.
+	All(fn func(*Event) error) error
 }
 
 // Folders hold each resident's own folders.

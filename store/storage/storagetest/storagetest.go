@@ -613,6 +613,27 @@ func testOutbox(t *testing.T, e storage.Engine) {
 	if got := due(base.Add(10 * time.Hour)); len(got) != 0 {
 		t.Errorf("due after deleting = %v", got)
 	}
+	// A notification copied from another engine keeps its number, and the
+	// next one added is numbered after it.
+	copied := mk(bo, base.Add(3*time.Hour))
+	copied.Seq = n3.Seq + 100
+	next := mk(bo, base.Add(4*time.Hour))
+	update(t, e, func(tx storage.Tx) error {
+		if err := tx.Outbox().Put(copied); err != nil {
+			return err
+		}
+		return tx.Outbox().Add(next)
+	})
+	if next.Seq <= copied.Seq {
+		t.Errorf("added after a copy numbered %d: added %d", copied.Seq, next.Seq)
+	}
+	view(t, e, func(tx storage.Tx) error {
+		got, err := tx.Outbox().Get(bo, copied.Seq)
+		if err != nil || !equalJSON(got, copied) {
+			t.Errorf("the copied notification: %+v, %v", got, err)
+		}
+		return nil
+	})
 }
 
 // testAudit: entries by index with the size beside them, hashes by
@@ -1047,6 +1068,30 @@ func testEvents(t *testing.T, e storage.Engine) {
 		got, _ := tx.Events().After(a, 0, 10)
 		if len(got) != 2 {
 			t.Errorf("after pruning: %d events of a, want 2", len(got))
+		}
+		return nil
+	})
+	// An event copied from another engine keeps its number; All lists
+	// every event in order of Seq, and the next appended is after it.
+	copied := &storage.Event{SenderID: b, Type: "read", LetterID: id('c', 9), SenderReference: "ref-9", At: base.Add(5 * time.Hour), Seq: evs[3].Seq + 50}
+	next := &storage.Event{SenderID: a, Type: "read", LetterID: id('c', 3), SenderReference: "ref-3", At: base.Add(6 * time.Hour)}
+	update(t, e, func(tx storage.Tx) error {
+		if err := tx.Events().Put(copied); err != nil {
+			return err
+		}
+		return tx.Events().Append(next)
+	})
+	if next.Seq <= copied.Seq {
+		t.Errorf("appended after a copy numbered %d: appended %d", copied.Seq, next.Seq)
+	}
+	view(t, e, func(tx storage.Tx) error {
+		var seqs []uint64
+		var last *storage.Event
+		if err := tx.Events().All(func(e *storage.Event) error { seqs = append(seqs, e.Seq); last = e; return nil }); err != nil {
+			t.Error(err)
+		}
+		if !slices.IsSorted(seqs) || len(seqs) != 4 || !equalJSON(last, next) {
+			t.Errorf("All: %v, last %+v", seqs, last)
 		}
 		return nil
 	})
