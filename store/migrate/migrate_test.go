@@ -1,0 +1,359 @@
+package migrate_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/internal/testsupport/pgtest"
+	"github.com/postkasse/postkasse/internal/testsupport/s3test"
+	"github.com/postkasse/postkasse/store"
+	"github.com/postkasse/postkasse/store/auditlog"
+	"github.com/postkasse/postkasse/store/cluster"
+	"github.com/postkasse/postkasse/store/embedded"
+	"github.com/postkasse/postkasse/store/migrate"
+	"github.com/postkasse/postkasse/store/storage"
+)
+
+var (
+	pg pgtest.Shared
+	s3 s3test.Shared
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, close := range []func() error{pg.Close, s3.Close} {
+		if err := close(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	}
+	os.Exit(code)
+}
+
+var cheapKDF = crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}
+
+const password = "correct horse battery staple"
+
+// newCluster opens a new, empty cluster engine of the test's own.
+func newCluster(t *testing.T) *cluster.Engine {
+	t.Helper()
+	endpoint, bucket, ak, sk := s3.NewBucket(t)
+	e, err := cluster.Open(context.Background(), cluster.Config{
+		DatabaseURL: pg.NewDatabase(t),
+		Blobs:       cluster.BlobConfig{Endpoint: endpoint, Bucket: bucket, Region: s3test.Region, AccessKey: ak, SecretKey: sk},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// deployment makes an embedded deployment with some of everything: two
+// residents, a public and a private sender, letters with documents (one
+// read, one moved to a folder of the resident's own, an invoice marked
+// paid), terms published and accepted, preferences, a support request, a
+// sender blocked, events, sessions and the audit log of all of it. It
+// returns the database's path, a receipt's audit claim and a checkpoint
+// from before the copy, and the letters' ids and contents.
+func deployment(t *testing.T) (path string, evidence auditlog.Evidence, letters map[string][]byte) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "postkasse.db")
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	st, err := store.Open(path, store.Options{KDF: cheapKDF, Clock: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	anna := store.NationalID{Country: "DK", Number: "0101900123"}
+	bo := store.NationalID{Country: "DK", Number: "0202900124"}
+	for _, r := range []struct {
+		nid  store.NationalID
+		name string
+	}{{anna, "Anna Andersen"}, {bo, "Bo Bendtsen"}} {
+		if _, _, err := st.AddResident(r.nid, r.name, password); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kommune, err := st.AddSender("Aarhus Kommune", "55133018", store.SenderPublic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shop, err := st.AddSender("Boghandlen ApS", "12345678", store.SenderPrivate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.PublishTerms("Vilkår for brug af Postkasse.", now.AddDate(0, 1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	now = now.AddDate(0, 1, 0)
+	letters = map[string][]byte{}
+	for i, to := range []store.NationalID{anna, anna, bo, anna} {
+		now = now.Add(time.Minute)
+		content := bytes.Repeat([]byte(fmt.Sprintf("Brev %d til %s. ", i, to.Number)), 200+i*50)
+		d := store.Delivery{Recipient: to, Subject: fmt.Sprintf("Afgørelse %d", i), SenderReference: fmt.Sprintf("sag-%d", i),
+			Documents: []store.DocumentInput{{Name: "afgoerelse.txt", ContentType: "text/plain", Content: content}}}
+		if i == 3 {
+			d.Type, d.DueDate = store.TypeInvoice, "2026-12-24"
+		}
+		res, err := st.Deliver(kommune.ID, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		letters[res.Letter.ID] = content
+		if i == 0 {
+			p, err := st.VerifyReceipt(res.Receipt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			evidence.Receipts = append(evidence.Receipts, auditlog.ReceiptClaim{Name: "receipt of " + p.LetterID, Entry: p.AuditEntry(), Proof: *p.Audit})
+		}
+	}
+	ad, err := st.Deliver(shop.ID, store.Delivery{Recipient: anna, Subject: "Nyhedsbrev", SenderReference: "nyhed-1",
+		Documents: []store.DocumentInput{{Name: "nyhed.txt", ContentType: "text/plain", Content: []byte("Ugens tilbud")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	letters[ad.Letter.ID] = []byte("Ugens tilbud")
+	sess, err := st.Login(anna.String(), password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := st.OpenSession(sess.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mb.Close()
+	if terms, ok, err := mb.PendingTerms(); err != nil || !ok {
+		t.Fatalf("pending terms: %v, %v", ok, err)
+	} else if err := mb.AcceptTerms(terms.Version); err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := mb.Inbox()
+	if err != nil || len(inbox) != 4 {
+		t.Fatalf("inbox: %d, %v", len(inbox), err)
+	}
+	if _, err := mb.Letter(inbox[3].ID); err != nil {
+		t.Fatal(err)
+	}
+	folder, err := mb.CreateFolder("Skat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.MoveLetters([]string{inbox[2].ID}, folder.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range inbox {
+		if l.Subject == "Afgørelse 3" {
+			if err := mb.MarkPaid(l.ID, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := mb.BlockSender(shop.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mb.SubmitSupportRequest("other", "Spørgsmål", "Hvordan flytter jeg et brev?", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mb.SetNotificationPreferences(store.NotificationPreferences{Email: "anna@example.dk"}); err != nil {
+		t.Fatal(err)
+	}
+	signed, _, err := st.SignCheckpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	evidence.Checkpoints = []auditlog.File{{Name: "checkpoint", Data: signed}}
+	return path, evidence, letters
+}
+
+func fileDigest(t *testing.T, path string) [32]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(b)
+}
+
+// TestCopy: an embedded deployment copied into the cluster engine is the
+// same record for record and blob for blob; the appliance on the copy
+// signs residents in, opens their letters and serves the events feed
+// where it was; the audit log verifies, against a receipt from before the
+// copy too; the source is untouched; and a second copy is refused.
+func TestCopy(t *testing.T) {
+	ctx := context.Background()
+	path, evidence, letters := deployment(t)
+	before := fileDigest(t, path)
+
+	src, err := embedded.Open(path, embedded.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := newCluster(t)
+	var steps []string
+	rep, err := migrate.Copy(ctx, src, dst, func(kind string, n int) { steps = append(steps, fmt.Sprintf("%s %d", kind, n)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Records["letters"] != 5 || rep.Blobs != 5 || rep.Records["residents"] != 2 || rep.Records["senders"] != 2 ||
+		rep.Records["folders"] == 0 || rep.Records["events"] == 0 || rep.Records["audit entries"] == 0 || rep.Records["support requests"] != 1 {
+		t.Errorf("copied: %s", rep)
+	}
+	if len(steps) != 17 {
+		t.Errorf("progress: %v", steps)
+	}
+	cmp, err := migrate.Compare(ctx, src, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cmp.Blobs != rep.Blobs || cmp.BlobBytes != rep.BlobBytes || cmp.Records["audit entries"] != rep.Records["audit entries"] {
+		t.Errorf("compared %s, copied %s", cmp, rep)
+	}
+	// Run twice: refused, nothing written.
+	if _, err := migrate.Copy(ctx, src, dst, nil); !errors.Is(err, migrate.ErrNotEmpty) {
+		t.Errorf("second copy: %v, want ErrNotEmpty", err)
+	}
+	if _, err := migrate.Compare(ctx, src, dst); err != nil {
+		t.Errorf("after the refused copy: %v", err)
+	}
+	src.Close()
+	if fileDigest(t, path) != before {
+		t.Error("the copy changed the source")
+	}
+
+	// The appliance on the copy.
+	st, err := store.New(dst, store.Options{KDF: cheapKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := st.Login(store.NationalID{Country: "DK", Number: "0101900123"}.String(), password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := st.OpenSession(sess.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mb.Close()
+	inbox, err := mb.Inbox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened := 0
+	for _, l := range inbox {
+		doc, err := mb.Document(l.ID, 0)
+		if err != nil {
+			t.Errorf("letter %s: %v", l.ID, err)
+			continue
+		}
+		if !bytes.Equal(doc.Content, letters[l.ID]) {
+			t.Errorf("letter %s: another content", l.ID)
+		}
+		opened++
+	}
+	if opened == 0 {
+		t.Error("no letter opened on the copy")
+	}
+	folders, err := mb.Folders()
+	if err != nil || len(folders) < 3 {
+		t.Errorf("folders on the copy: %+v, %v", folders, err)
+	}
+	senders, err := st.Senders()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, snd := range senders {
+		evs, _, err := st.Events(snd.ID, "", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if snd.Name == "Aarhus Kommune" && len(evs) < 5 {
+			t.Errorf("events of %s on the copy: %d", snd.Name, len(evs))
+		}
+	}
+	// A new delivery on the copy gets the next event and audit entry.
+	if _, err := st.Deliver(senders[0].ID, store.Delivery{Recipient: store.NationalID{Country: "DK", Number: "0202900124"}, Subject: "Efter flytningen",
+		SenderReference: "efter-1", Documents: []store.DocumentInput{{Name: "a.txt", ContentType: "text/plain", Content: []byte("Efter flytningen")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CheckInvariants(); err != nil {
+		t.Error(err)
+	}
+	report, err := st.VerifyAudit(evidence)
+	if err != nil || !report.OK() || report.Receipts != 1 || report.Checkpoints != 1 {
+		t.Errorf("the copy's audit log against a receipt and a checkpoint from before the copy: %s, %v", report, err)
+	}
+}
+
+// TestCompareFindsDifferences: a record changed, a record added and a
+// document changed in the copy are each reported.
+func TestCompareFindsDifferences(t *testing.T) {
+	ctx := context.Background()
+	path, _, _ := deployment(t)
+	src, err := embedded.Open(path, embedded.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dst := newCluster(t)
+	if _, err := migrate.Copy(ctx, src, dst, nil); err != nil {
+		t.Fatal(err)
+	}
+	var letter *storage.Letter
+	if err := dst.Update(ctx, func(tx storage.Tx) error {
+		if err := tx.Letters().All(func(l *storage.Letter) error {
+			if letter == nil {
+				letter = l
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		r, err := tx.Residents().ByNationalID("0101900123")
+		if err != nil {
+			return err
+		}
+		r.Name = "Anna Forfalsket"
+		if err := tx.Residents().Put(r); err != nil {
+			return err
+		}
+		return tx.Meta().Put("planted", []byte("x"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Another document under the letter's first: written as a blob and
+	// attached in place of the copied one.
+	blob, err := dst.Blobs().Write(ctx, letter.ID, 0, strings.NewReader("not the letter"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.Update(ctx, func(tx storage.Tx) error {
+		if err := tx.Documents().Delete(letter.ID, len(letter.Documents)); err != nil {
+			return err
+		}
+		return tx.Documents().Put(letter.ID, []storage.Blob{blob})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = migrate.Compare(ctx, src, dst)
+	if err == nil {
+		t.Fatal("Compare found no difference")
+	}
+	for _, want := range []string{"residents ", "meta planted: not in the source", "letter " + letter.ID + ": its documents differ"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Compare did not report %q:\n%v", want, err)
+		}
+	}
+}
