@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"testing"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -20,15 +18,11 @@ import (
 var (
 	bucketMeta            = []byte("meta")
 	bucketResidents       = []byte("residents")
-	bucketResidentsByNID  = []byte("residents-by-nid")
-	bucketSenders         = []byte("senders")
 	bucketLetters         = []byte("letters")
 	bucketDocuments       = []byte("documents")
-	bucketMailbox         = []byte("mailbox")
 	bucketReferences      = []byte("references")
 	bucketSenderLetters   = []byte("sender-letters")
 	bucketSessions        = []byte("sessions")
-	bucketAudit           = []byte("audit")
 	bucketTerms           = []byte("terms")
 	bucketTermsAccepted   = []byte("terms-accepted")
 	bucketTermsNotices    = []byte("terms-notices")
@@ -51,18 +45,7 @@ func (s *Store) testDB() *bolt.DB {
 	return e.DB()
 }
 
-// schemaVersion returns the schema version of the store's file.
-func schemaVersion(t testing.TB, s *Store) int {
-	t.Helper()
-	v, err := s.eng.(*embedded.Engine).Schema()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
 func be32(n uint32) []byte { return binary.BigEndian.AppendUint32(nil, n) }
-func be64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 
 func readSchema(tx *bolt.Tx) int {
 	v := tx.Bucket(bucketMeta).Get(keySchema)
@@ -74,12 +57,6 @@ func readSchema(tx *bolt.Tx) int {
 
 func referenceKey(senderID, ref string) []byte {
 	return append(append([]byte(senderID), 0), ref...)
-}
-
-func mailboxKey(residentID string, at time.Time, letterID string) []byte {
-	k := append([]byte(residentID), 0)
-	k = binary.BigEndian.AppendUint64(k, uint64(at.UnixNano()))
-	return append(k, letterID...)
 }
 
 func documentIndexKey(index int) []byte { return binary.BigEndian.AppendUint16(nil, uint16(index)) }

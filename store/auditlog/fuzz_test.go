@@ -80,6 +80,7 @@ func FuzzParseCheckpoint(f *testing.F) {
 				t.Fatalf("accepted %q as %+v", b, c)
 			}
 		}
+		inFile := 0
 		for _, fc := range ParseCheckpointFile(v, b) {
 			if fc.Err != nil && !clean(fc.Err) {
 				t.Fatalf("ParseCheckpointFile: %v, not one of its errors", fc.Err)
@@ -87,6 +88,13 @@ func FuzzParseCheckpoint(f *testing.F) {
 			if fc.Line < 1 {
 				t.Fatalf("checkpoint at line %d", fc.Line)
 			}
+			if fc.Err == nil {
+				inFile++
+			}
+		}
+		// A checkpoint that parses on its own parses as a file of one.
+		if parsed > 0 && inFile == 0 {
+			t.Fatalf("%q parses as a checkpoint, not as a checkpoint file", b)
 		}
 	})
 }
