@@ -16,14 +16,15 @@ type recipientResponse struct {
 }
 
 // apiRecipient: GET /api/v1/recipients/{nationalId}. It says whether a
-// letter to that person can be delivered here; an invalid number is 400.
-func (s *Server) apiRecipient(w http.ResponseWriter, r *http.Request, _ store.Sender) {
+// letter from this sender to that person can be delivered here (not when
+// the person has blocked the sender); an invalid number is 400.
+func (s *Server) apiRecipient(w http.ResponseWriter, r *http.Request, sender store.Sender) {
 	nid, err := store.ParseNationalID(mux.Vars(r)["nationalId"])
 	if err != nil {
 		s.writeProblem(w, r, s.problemFor(r, &store.InvalidError{Field: "nationalId", Reason: err.Error()}))
 		return
 	}
-	digital, err := s.store.IsDigital(nid)
+	digital, err := s.store.IsDigitalFor(sender.ID, nid)
 	if err != nil {
 		s.writeProblem(w, r, s.problemFor(r, err))
 		return

@@ -373,6 +373,7 @@ func TestAPIRoutes(t *testing.T) {
 		{"GET", "/api/v1/messages", 405, "METHOD_NOT_ALLOWED"},
 		{"DELETE", "/api/v1/messages/" + strings.Repeat("a", 32), 405, "METHOD_NOT_ALLOWED"},
 		{"POST", "/api/v1/receipt-key", 405, "METHOD_NOT_ALLOWED"},
+		{"POST", "/api/v1/events", 405, "METHOD_NOT_ALLOWED"},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			req, _ := http.NewRequest(tc.method, e.httpsURL+tc.path, nil)

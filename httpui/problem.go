@@ -59,6 +59,9 @@ func (s *Server) problemFor(r *http.Request, err error) problem {
 	case errors.Is(err, store.ErrRecipientNotDigital):
 		return problem{Status: http.StatusUnprocessableEntity, Code: "RECIPIENT_NOT_DIGITAL", Title: "Recipient does not take digital post",
 			Detail: "the recipient has not activated the mailbox yet, has opted out of digital post, or the mailbox is closed"}
+	case errors.Is(err, store.ErrSenderBlocked):
+		return problem{Status: http.StatusUnprocessableEntity, Code: "SENDER_BLOCKED", Title: "Recipient does not accept letters from this sender",
+			Detail: "the recipient has refused letters from this sender; send the letter another way"}
 	case errors.Is(err, store.ErrDuplicateReference):
 		return problem{Status: http.StatusConflict, Code: "DUPLICATE_REFERENCE", Title: "Duplicate sender reference",
 			Detail: err.Error()}

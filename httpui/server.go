@@ -161,6 +161,7 @@ const (
 	routeAPIDeliver   = "api-deliver"
 	routeAPIStatus    = "api-status"
 	routeAPIKey       = "api-receipt-key"
+	routeAPIEvents    = "api-events"
 )
 
 // Route names of the resident's terms and settings. The gate of pending
@@ -214,6 +215,7 @@ func (s *Server) routes() {
 	r.Handle(api+"/messages", s.withSender(s.apiDeliver)).Methods(http.MethodPost).Name(routeAPIDeliver)
 	r.Handle(api+"/messages/{id}", s.withSender(s.apiStatus)).Methods(http.MethodGet).Name(routeAPIStatus)
 	r.Handle(api+"/receipt-key", s.withSender(s.apiReceiptKey)).Methods(http.MethodGet).Name(routeAPIKey)
+	r.Handle(api+"/events", s.withSender(s.apiEvents)).Methods(http.MethodGet).Name(routeAPIEvents)
 	s.router = r
 }
 
