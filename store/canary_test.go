@@ -62,7 +62,7 @@ func utf16Bytes(s string, order binary.AppendByteOrder) []byte {
 }
 
 // TestCanaries: no secret (subject, body, file name, document content,
-// password) is in the database file in any form; all of them are readable
+// password, the name of a folder of the resident's own) is in the database file in any form; all of them are readable
 // through the mailbox, so the test would notice a store that kept nothing.
 func TestCanaries(t *testing.T) {
 	t.Parallel()
@@ -70,7 +70,7 @@ func TestCanaries(t *testing.T) {
 	s := f.s
 	path := s.Path()
 	c := map[string]string{}
-	for _, kind := range []string{"SUBJECT", "BODY", "FILENAME", "PDF", "TEXT", "HTML", "BIG", "PASSWORD"} {
+	for _, kind := range []string{"SUBJECT", "BODY", "FILENAME", "PDF", "TEXT", "HTML", "BIG", "PASSWORD", "FOLDER"} {
 		c[kind] = canary(t, kind)
 	}
 	nid := testNID(t, 2)
@@ -108,6 +108,20 @@ func TestCanaries(t *testing.T) {
 	if page, _, err := mb.InboxPage("", 50); err != nil || len(page) != 1 || page[0].Subject != "Subject "+c["SUBJECT"] {
 		t.Fatalf("inbox page: %+v, %v", page, err)
 	}
+	// A folder of the resident's own, named, renamed, and the letter in it.
+	folder, err := mb.CreateFolder("Folder " + c["FOLDER"] + " old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.RenameFolder(folder.ID, "Folder "+c["FOLDER"]); err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.MoveLetters([]string{res.Letter.ID}, folder.ID); err != nil {
+		t.Fatal(err)
+	}
+	if folders, err := mb.Folders(); err != nil || len(folders) != 3 || folders[2].Name != "Folder "+c["FOLDER"] {
+		t.Fatalf("folders: %+v, %v", folders, err)
+	}
 	mb.Close()
 	closeTestStore(t, s)
 
@@ -135,6 +149,13 @@ func TestCanaries(t *testing.T) {
 	}
 	var seen strings.Builder
 	seen.WriteString(l.Subject + "\n" + l.Body + "\n")
+	folders, err := mb.Folders()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range folders {
+		seen.WriteString(f.Name + "\n")
+	}
 	for _, info := range l.Documents {
 		doc, err := mb.Document(res.Letter.ID, info.Index)
 		if err != nil {

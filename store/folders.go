@@ -3,18 +3,23 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/store/storage"
 )
 
 // The mailbox's folders: the inbox (""), the archive ("archive") and the
 // resident's own, by id. Each letter is in one. The names of the inbox
 // and the archive are the web layer's to say in the resident's language;
-// own folders have the names the resident gave them.
+// own folders have the names the resident gave them, which say as much
+// about the mail as a subject ("Divorce", "Debt collection"): they are
+// sealed with a key derived from the resident's private key (folderKey),
+// bound to the folder's id, and stored nowhere in clear.
 const (
 	FolderInbox   = ""
 	FolderArchive = "archive"
@@ -38,6 +43,85 @@ type Folder struct {
 	Letters int
 }
 
+// folderPurpose names the key of folder names among keys derived from a
+// resident's private key.
+const folderPurpose = "folder-names"
+
+// folderLabel binds a sealed folder name to its folder.
+func folderLabel(id string) string { return "folder/" + id }
+
+// folderKey returns the key that seals the resident's folder names.
+func (m *Mailbox) folderKey() (*crypto.DataKey, error) {
+	if m.foldKey == nil {
+		k, err := m.key.DeriveDataKey(folderPurpose, m.resident.ID)
+		if err != nil {
+			return nil, err
+		}
+		m.foldKey = k
+	}
+	return m.foldKey, nil
+}
+
+// sealFolderName seals a folder's name for the resident.
+func (m *Mailbox) sealFolderName(id, name string) ([]byte, error) {
+	k, err := m.folderKey()
+	if err != nil {
+		return nil, err
+	}
+	return k.SealField(m.s.rand, folderLabel(id), []byte(name))
+}
+
+// resealFolderNames seals the names of a resident's folders anew when
+// their key pair gains its ML-KEM half (a sign-in or a recovery): the key
+// that seals them is derived from the whole key pair, so it changes.
+func resealFolderNames(tx storage.Tx, rand io.Reader, residentID string, from, to *crypto.PrivateKey) error {
+	own, err := tx.Folders().Get(residentID)
+	if err != nil || len(own) == 0 {
+		return err
+	}
+	old, err := from.DeriveDataKey(folderPurpose, residentID)
+	if err != nil {
+		return err
+	}
+	defer old.Zero()
+	next, err := to.DeriveDataKey(folderPurpose, residentID)
+	if err != nil {
+		return err
+	}
+	defer next.Zero()
+	for i, f := range own {
+		name, err := old.OpenField(folderLabel(f.ID), f.Name)
+		if err != nil {
+			return fmt.Errorf("open the name of folder %s: %w", f.ID, err)
+		}
+		if own[i].Name, err = next.SealField(rand, folderLabel(f.ID), name); err != nil {
+			return err
+		}
+	}
+	return tx.Folders().Put(residentID, own)
+}
+
+// ownFolders returns the resident's own folders with their names opened.
+func (m *Mailbox) ownFolders(tx storage.Tx) ([]storage.Folder, []Folder, error) {
+	own, err := tx.Folders().Get(m.resident.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	k, err := m.folderKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]Folder, 0, len(own))
+	for _, f := range own {
+		name, err := k.OpenField(folderLabel(f.ID), f.Name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open the name of folder %s: %w", f.ID, err)
+		}
+		out = append(out, Folder{ID: f.ID, Name: string(name)})
+	}
+	return own, out, nil
+}
+
 // Folders returns the inbox, the archive and the resident's own folders
 // (by name), each with its number of letters.
 func (m *Mailbox) Folders() ([]Folder, error) {
@@ -46,17 +130,14 @@ func (m *Mailbox) Folders() ([]Folder, error) {
 	}
 	var out []Folder
 	err := m.s.view(func(tx storage.Tx) error {
-		own, err := tx.Folders().Get(m.resident.ID)
+		_, own, err := m.ownFolders(tx)
 		if err != nil {
 			return err
 		}
-		slices.SortFunc(own, func(a, b storage.Folder) int {
+		slices.SortFunc(own, func(a, b Folder) int {
 			return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
 		})
-		out = []Folder{{ID: FolderInbox}, {ID: FolderArchive}}
-		for _, f := range own {
-			out = append(out, Folder{ID: f.ID, Name: f.Name})
-		}
+		out = append([]Folder{{ID: FolderInbox}, {ID: FolderArchive}}, own...)
 		for i := range out {
 			if out[i].Letters, err = tx.Letters().FolderCount(m.resident.ID, out[i].ID); err != nil {
 				return err
@@ -85,8 +166,8 @@ func checkFolderName(name string) (string, error) {
 }
 
 // sameName reports whether a folder of own has the name (case folded).
-func sameName(own []storage.Folder, name, except string) bool {
-	return slices.ContainsFunc(own, func(f storage.Folder) bool { return f.ID != except && strings.EqualFold(f.Name, name) })
+func sameName(own []Folder, name, except string) bool {
+	return slices.ContainsFunc(own, func(f Folder) bool { return f.ID != except && strings.EqualFold(f.Name, name) })
 }
 
 // CreateFolder makes a folder of the resident's own.
@@ -102,9 +183,13 @@ func (m *Mailbox) CreateFolder(name string) (Folder, error) {
 	if err != nil {
 		return Folder{}, err
 	}
+	sealed, err := m.sealFolderName(id, name)
+	if err != nil {
+		return Folder{}, err
+	}
 	now := m.s.now()
 	err = m.s.update(func(tx storage.Tx) error {
-		own, err := tx.Folders().Get(m.resident.ID)
+		stored, own, err := m.ownFolders(tx)
 		if err != nil {
 			return err
 		}
@@ -114,7 +199,7 @@ func (m *Mailbox) CreateFolder(name string) (Folder, error) {
 		case sameName(own, name, ""):
 			return invalid("name", "a folder of that name exists")
 		}
-		return tx.Folders().Put(m.resident.ID, append(own, storage.Folder{ID: id, Name: name, Created: now}))
+		return tx.Folders().Put(m.resident.ID, append(stored, storage.Folder{ID: id, Name: sealed, Created: now}))
 	})
 	return Folder{ID: id, Name: name}, err
 }
@@ -128,20 +213,24 @@ func (m *Mailbox) RenameFolder(id, name string) error {
 	if err != nil {
 		return err
 	}
+	sealed, err := m.sealFolderName(id, name)
+	if err != nil {
+		return err
+	}
 	return m.s.update(func(tx storage.Tx) error {
-		own, err := tx.Folders().Get(m.resident.ID)
+		stored, own, err := m.ownFolders(tx)
 		if err != nil {
 			return err
 		}
-		i := slices.IndexFunc(own, func(f storage.Folder) bool { return f.ID == id })
+		i := slices.IndexFunc(stored, func(f storage.Folder) bool { return f.ID == id })
 		switch {
 		case i < 0:
 			return fmt.Errorf("folder %s: %w", id, ErrNotFound)
 		case sameName(own, name, id):
 			return invalid("name", "a folder of that name exists")
 		}
-		own[i].Name = name
-		return tx.Folders().Put(m.resident.ID, own)
+		stored[i].Name = sealed
+		return tx.Folders().Put(m.resident.ID, stored)
 	})
 }
 

@@ -25,6 +25,8 @@ type Mailbox struct {
 	termsPending bool
 	// listKey is the resident's listing key once opened (listing.go).
 	listKey *crypto.DataKey
+	// foldKey seals the names of the resident's folders (folders.go).
+	foldKey *crypto.DataKey
 }
 
 // gate is ErrTermsNotAccepted while the owner has terms of use to
@@ -44,6 +46,9 @@ func (m *Mailbox) Resident() Resident { return m.resident }
 // Close forgets the private key and the listing key.
 func (m *Mailbox) Close() {
 	m.key.Zero()
+	if m.foldKey != nil {
+		m.foldKey.Zero()
+	}
 	if m.listKey != nil {
 		m.listKey.Zero()
 	}

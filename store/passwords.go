@@ -153,6 +153,7 @@ func (s *Store) Recover(nationalID string, key crypto.RecoveryKey, newPassword s
 	if err := blocked(rec); err != nil {
 		return Session{}, err
 	}
+	var before *crypto.PrivateKey // the key pair before it gained its ML-KEM half
 	if !priv.HasMLKEM() {
 		// A key pair from before envelope v2 gains its ML-KEM half here
 		// as at a sign-in.
@@ -160,8 +161,8 @@ func (s *Store) Recover(nationalID string, key crypto.RecoveryKey, newPassword s
 		if err != nil {
 			return Session{}, err
 		}
-		priv.Zero()
-		priv = up
+		before, priv = priv, up
+		defer up.Zero()
 	}
 	passwordWrap, err := crypto.WrapWithPassword(s.rand, priv, []byte(newPassword), s.kdf)
 	if err != nil {
@@ -198,6 +199,11 @@ func (s *Store) Recover(nationalID string, key crypto.RecoveryKey, newPassword s
 		if len(cur.MLKEMPublicKey) > 0 && !bytes.Equal(cur.MLKEMPublicKey, priv.PublicKeys().MLKEM) {
 			s.log.Error("recover: the recovery wrapping holds an older key pair than the account's", "resident", cur.ID)
 			return ErrBadCredentials
+		}
+		if before != nil {
+			if err := resealFolderNames(tx, s.rand, cur.ID, before, priv); err != nil {
+				return err
+			}
 		}
 		cur.PasswordWrap, cur.RecoveryWrap, cur.LastLogin = passwordWrap, recoveryWrap, now
 		cur.MLKEMPublicKey = priv.PublicKeys().MLKEM

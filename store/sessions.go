@@ -55,6 +55,7 @@ func (s *Store) Login(nationalID, password string) (Session, error) {
 
 	var rewrap, recoveryWrap []byte
 	var upgrade *keyUpgrade
+	oldKey := priv
 	if !priv.HasMLKEM() {
 		if upgrade, err = s.upgradeKeys(priv, password); err != nil {
 			return Session{}, err
@@ -109,6 +110,9 @@ func (s *Store) Login(nationalID, password string) (Session, error) {
 			// The other sessions hold the key pair without its ML-KEM
 			// half, which opens no letter sealed from now on; they end.
 			if err := deleteSessionsOf(tx, cur.ID); err != nil {
+				return err
+			}
+			if err := resealFolderNames(tx, s.rand, cur.ID, oldKey, priv); err != nil {
 				return err
 			}
 		}

@@ -173,9 +173,14 @@ func TestUpgradeLosesNoKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	oldToken := base64.RawURLEncoding.EncodeToString(raw)
+	// A folder of the resident's own, its name sealed with a key derived
+	// from the key pair without its ML-KEM half.
 	if mb, err := st.OpenSession(oldToken); err != nil {
 		t.Fatalf("the pre-upgrade session before the upgrade: %v", err)
 	} else {
+		if _, err := mb.CreateFolder("Skat og SKAT"); err != nil {
+			t.Fatal(err)
+		}
 		mb.Close()
 	}
 
@@ -211,6 +216,9 @@ func TestUpgradeLosesNoKey(t *testing.T) {
 		}
 		if got := residentRecord(t, st, annaID).MLKEMPublicKey; !bytes.Equal(got, mlkem) {
 			t.Errorf("%s: the ML-KEM public key changed", step)
+		}
+		if folders, err := mb.Folders(); err != nil || len(folders) != 3 || folders[2].Name != "Skat og SKAT" {
+			t.Errorf("%s: folders %+v, %v", step, folders, err)
 		}
 	}
 	readable("after the upgrade", sess.Token)

@@ -351,7 +351,9 @@ type Event struct {
 
 // Folder is a folder a resident made in their mailbox.
 type Folder struct {
-	ID      string
-	Name    string
+	ID string
+	// Name is the folder's name sealed by the domain (store/folders.go):
+	// the engine never sees it in clear.
+	Name    []byte
 	Created time.Time
 }

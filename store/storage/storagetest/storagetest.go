@@ -1172,7 +1172,7 @@ func testFolders(t *testing.T, e storage.Engine) {
 		t.Errorf("inbox after the move = %v", got)
 	}
 	// Folder lists.
-	folders := []storage.Folder{{ID: "f1", Name: "Bolig", Created: base}}
+	folders := []storage.Folder{{ID: "f1", Name: []byte("sealed name"), Created: base}}
 	update(t, e, func(tx storage.Tx) error { return tx.Folders().Put(anna, folders) })
 	view(t, e, func(tx storage.Tx) error {
 		got, err := tx.Folders().Get(anna)
