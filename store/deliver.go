@@ -63,6 +63,8 @@ type pendingDelivery struct {
 	recipientKey []byte
 	recipient    NationalID
 	orgNumber    string
+	// answersResident: Delivery.answersResident.
+	answersResident bool
 	// The engine's stamps of the sender's and the recipient's records as
 	// Deliver checked them (apply).
 	senderStamp, recipientStamp []byte
@@ -143,7 +145,7 @@ func (s *Store) prepare(senderID string, d *Delivery, docs []DocumentInput) (*pe
 		if repeat, isRepeat, err = repeated(tx, senderID, d.SenderReference, hash); isRepeat || err != nil {
 			return err
 		}
-		if recipient, err = recipientFor(tx, d.Recipient); err != nil {
+		if recipient, err = recipientFor(tx, d.Recipient, d.answersResident); err != nil {
 			return err
 		}
 		// A block is announced a week before it takes effect, so it is
@@ -168,6 +170,7 @@ func (s *Store) prepare(senderID string, d *Delivery, docs []DocumentInput) (*pe
 		return nil, nil, fmt.Errorf("seal letter: %w", err)
 	}
 	p.senderStamp, p.recipientStamp = senderStamp, recipientStamp
+	p.answersResident = d.answersResident
 	return p, nil, nil
 }
 
@@ -415,7 +418,7 @@ func (s *Store) apply(tx storage.Tx, p *pendingDelivery, now time.Time) error {
 		return nil
 	}
 	if st := tx.Residents().Stamp(p.recipient.Number); st == nil || !bytes.Equal(st, p.recipientStamp) {
-		recipient, err := recipientFor(tx, p.recipient)
+		recipient, err := recipientFor(tx, p.recipient, p.answersResident)
 		if err != nil {
 			return refuse(err)
 		}

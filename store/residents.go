@@ -161,15 +161,17 @@ func (s *Store) IsDigital(nid NationalID) (bool, error) {
 	return digital, err
 }
 
-// recipientFor returns the active resident a letter to nid goes to.
-func recipientFor(tx storage.Tx, nid NationalID) (*residentRecord, error) {
+// recipientFor returns the active resident a letter to nid goes to; with
+// reserved, a resident who opted out of digital post too (the answer to
+// their own request).
+func recipientFor(tx storage.Tx, nid NationalID, reserved bool) (*residentRecord, error) {
 	rec, err := getResidentByNID(tx, nid)
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrUnknownRecipient
 	} else if err != nil {
 		return nil, err
 	}
-	if rec.Status != ResidentActive {
+	if rec.Status != ResidentActive && !(reserved && rec.Status == ResidentReserved) {
 		return nil, ErrRecipientNotDigital
 	}
 	return rec, nil

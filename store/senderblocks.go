@@ -188,7 +188,7 @@ func (s *Store) IsDigitalFor(senderID string, nid NationalID) (bool, error) {
 	now := s.now()
 	var digital bool
 	err := s.view(func(tx storage.Tx) error {
-		rec, err := recipientFor(tx, nid)
+		rec, err := recipientFor(tx, nid, false)
 		if errors.Is(err, ErrUnknownRecipient) || errors.Is(err, ErrRecipientNotDigital) {
 			return nil
 		} else if err != nil {

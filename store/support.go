@@ -215,7 +215,8 @@ func (s *Store) AnswerSupportRequest(id, senderID, answer string, wording Suppor
 	}
 	result, err := s.Deliver(senderID, Delivery{
 		Recipient: nid, Subject: wording.Subject, Body: answer, SenderReference: "support-" + id, Type: TypeLetter,
-		Documents: []DocumentInput{{Name: wording.FileName, ContentType: "text/plain", Content: []byte(answer)}},
+		Documents:       []DocumentInput{{Name: wording.FileName, ContentType: "text/plain", Content: []byte(answer)}},
+		answersResident: true,
 	})
 	if err != nil {
 		return SupportRequest{}, fmt.Errorf("deliver the answer to support request %s: %w", id, err)

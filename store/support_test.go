@@ -148,3 +148,31 @@ func TestDeletedAccountLeavesNoSupportRequest(t *testing.T) {
 		t.Errorf("%d requests left", len(all))
 	}
 }
+
+// TestSupportAnswerToReservedResident: a resident who opted out of digital
+// post asks in the mailbox and gets the answer there, while other letters
+// to them are still refused.
+func TestSupportAnswerToReservedResident(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	defer mb.Close()
+	if err := mb.Reserve(); err != nil {
+		t.Fatal(err)
+	}
+	req, err := mb.SubmitSupportRequest("other", "Fritagelse", "Jeg er fritaget, men vil gerne have svar her.", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, "almindeligt-brev")); !errors.Is(err, ErrRecipientNotDigital) {
+		t.Fatalf("a letter to a reserved resident: %v", err)
+	}
+	answered, err := f.s.AnswerSupportRequest(req.ID, f.sender.ID, "Svaret kommer her.", SupportAnswerLetter{Subject: "Svar på din henvendelse", FileName: "svar.txt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := mb.Letter(answered.AnswerLetterID)
+	if err != nil || l.Body != "Svaret kommer her." {
+		t.Errorf("the answer in the reserved mailbox: %+v, %v", l, err)
+	}
+}

@@ -156,6 +156,11 @@ type Delivery struct {
 	// Sensitive letters are notified without the sender's name (a
 	// notification never has the subject or content of any letter).
 	Sensitive bool
+
+	// answersResident marks the answer to the resident's own support
+	// request: it reaches a resident who opted out of digital post too
+	// (reserved), who asked in the mailbox and expects the answer there.
+	answersResident bool
 }
 
 // DocumentInput is one document of a Delivery.
