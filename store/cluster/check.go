@@ -14,7 +14,8 @@ import (
 )
 
 // Check checks that every table's key and index columns agree with the
-// record beside them, that every sender's certificates are bound to it
+// record beside them (residents, senders, letters, sessions, notifications,
+// support requests, events), that every record kept by resident decodes, that every sender's certificates are bound to it
 // and no other binding exists, that every document belongs to a letter
 // and its object is in the bucket, and that every record decodes. It
 // returns every problem it finds.
@@ -119,11 +120,34 @@ func (e *Engine) Check(ctx context.Context) error {
 		}, bad); err != nil {
 			return err
 		}
-		return checkRows(t, `SELECT resident_id || '/' || seq::text, resident_id, record FROM outbox`, func(key, col string, n *storage.Notification) {
+		if err := checkRows(t, `SELECT resident_id || '/' || seq::text, resident_id, record FROM outbox`, func(key, col string, n *storage.Notification) {
 			if n.ResidentID != col || fmt.Sprintf("%s/%d", n.ResidentID, n.Seq) != key {
 				bad("notification %s: columns disagree with its record", key)
 			}
-		}, bad)
+		}, bad); err != nil {
+			return err
+		}
+		if err := checkRows(t, `SELECT id, resident_id, record FROM support_requests`, func(key, col string, r *storage.SupportRequest) {
+			if r.ID != key || r.ResidentID != col {
+				bad("support request %s: columns disagree with its record", key)
+			}
+		}, bad); err != nil {
+			return err
+		}
+		if err := checkRows(t, `SELECT sender_id || '/' || seq::text, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), record FROM events`, func(key, col string, e *storage.Event) {
+			if fmt.Sprintf("%s/%d", e.SenderID, e.Seq) != key || e.At.UTC().Truncate(time.Microsecond).Format("2006-01-02T15:04:05.000000") != col {
+				bad("event %s: columns disagree with its record", key)
+			}
+		}, bad); err != nil {
+			return err
+		}
+		// Records kept by resident: each decodes.
+		for _, table := range []string{"sender_blocks", "folders", "terms_acceptances", "retention", "preferences"} {
+			if err := checkRows(t, `SELECT resident_id, resident_id, record FROM `+table, func(string, string, *json.RawMessage) {}, bad); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return err

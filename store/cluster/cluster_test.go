@@ -282,6 +282,15 @@ func TestCheckFindsFaults(t *testing.T) {
 		if err := tx.Residents().Put(&storage.Resident{ID: "r1", NationalID: "0101900001", Status: storage.ResidentActive}); err != nil {
 			return err
 		}
+		if err := tx.Support().Put(&storage.SupportRequest{ID: "q1", ResidentID: "r1", Created: time.Now()}); err != nil {
+			return err
+		}
+		if err := tx.Events().Append(&storage.Event{SenderID: "s1", Type: "delivered", LetterID: "l1", SenderReference: "ref", At: time.Now()}); err != nil {
+			return err
+		}
+		if err := tx.Folders().Put("r1", []storage.Folder{{ID: "f1", Name: []byte("sealed"), Created: time.Now()}}); err != nil {
+			return err
+		}
 		return tx.Documents().Put("l1", []storage.Blob{b})
 	}); err != nil {
 		t.Fatal(err)
@@ -294,11 +303,19 @@ func TestCheckFindsFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `UPDATE residents SET national_id = '0101900009'`); err != nil {
-		t.Fatal(err)
+	for _, sql := range []string{
+		`UPDATE residents SET national_id = '0101900009'`,
+		`UPDATE support_requests SET resident_id = 'r2'`,
+		`UPDATE events SET at = at + interval '1 hour'`,
+		`UPDATE folders SET record = 'not json'`,
+	} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
 	}
 	err = e.Check(ctx)
-	for _, want := range []string{"resident r1: columns", "document l1/0: no such letter", "missing from the bucket"} {
+	for _, want := range []string{"resident r1: columns", "document l1/0: no such letter", "missing from the bucket",
+		"support request q1: columns", "event s1/", "r1: record does not decode"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Check = %v, want %q", err, want)
 		}
