@@ -22,7 +22,7 @@ var activationCodePattern = regexp.MustCompile(`^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$`)
 func rawResident(t testing.TB, s *Store, id string) *residentRecord {
 	t.Helper()
 	var rec *residentRecord
-	if err := s.testDB().View(func(tx *bolt.Tx) error {
+	if err := s.testDB(t).View(func(tx *bolt.Tx) error {
 		var err error
 		rec, err = boltResident(tx, id)
 		return err

@@ -85,6 +85,7 @@ func copyFile(t *testing.T, from, to string) {
 // file rolled back to an earlier copy (by a checkpoint and a receipt from
 // after it).
 func TestAuditLogTampering(t *testing.T) {
+	embeddedOnly(t)
 	t.Parallel()
 	f := newFixture(t)
 	auditFixture(t, f, 3, 0)

@@ -121,7 +121,7 @@ func benchDeliverTo(b *testing.B, size, senders, envelope int) {
 	b.ReportMetric(rate/baseRate, "ratio")
 	b.ReportMetric(float64(b.N)/float64(s.commits.Load()-start), "letters/commit")
 	b.ReportMetric(float64(benchSealedKeySize(b, s, snd.ID, envelope)), "sealed-key-bytes")
-	st := s.testDB().Stats()
+	st := s.testDB(b).Stats()
 	b.ReportMetric(float64(st.TxStats.GetPageCount())/float64(b.N), "pages/letter")
 	if cpuOK {
 		// The process's CPU time while the store ran (the senders, the
@@ -195,7 +195,7 @@ func BenchmarkCommit(b *testing.B) {
 			snd := mustSender(b, s, "Bench Sender", "12345678", SenderPublic)
 			const batch = 16
 			var commitTime time.Duration
-			st0 := s.testDB().Stats()
+			st0 := s.testDB(b).Stats()
 			for i := 0; i < b.N; i += batch {
 				var ps []*pendingDelivery
 				for j := i; j < i+batch && j < b.N; j++ {
@@ -220,7 +220,7 @@ func BenchmarkCommit(b *testing.B) {
 					}
 				}
 			}
-			st1 := s.testDB().Stats()
+			st1 := s.testDB(b).Stats()
 			st := st1.Sub(&st0)
 			b.ReportMetric(float64(commitTime.Microseconds())/float64(b.N), "commit-us/letter")
 			b.ReportMetric(float64(st.TxStats.GetSpillTime().Microseconds())/float64(b.N), "spill-us/letter")

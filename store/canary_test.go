@@ -65,6 +65,7 @@ func utf16Bytes(s string, order binary.AppendByteOrder) []byte {
 // password, the name of a folder of the resident's own) is in the database file in any form; all of them are readable
 // through the mailbox, so the test would notice a store that kept nothing.
 func TestCanaries(t *testing.T) {
+	embeddedOnly(t)
 	t.Parallel()
 	f := newFixture(t)
 	s := f.s

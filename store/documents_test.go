@@ -32,7 +32,7 @@ func TestDocumentForms(t *testing.T) {
 			id := res.Letter.ID
 			if legacy {
 				sealed := [][]byte{rawGetDocument(t, s, id, 0), rawGetDocument(t, s, id, 1)}
-				if err := s.testDB().Update(func(tx *bolt.Tx) error {
+				if err := s.testDB(t).Update(func(tx *bolt.Tx) error {
 					docs := tx.Bucket(bucketDocuments)
 					if err := docs.DeleteBucket([]byte(id)); err != nil {
 						return err
@@ -47,7 +47,7 @@ func TestDocumentForms(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			err = s.testDB().View(func(tx *bolt.Tx) error {
+			err = s.testDB(t).View(func(tx *bolt.Tx) error {
 				sub := tx.Bucket(bucketDocuments).Bucket([]byte(id))
 				if (sub == nil) != legacy {
 					t.Errorf("sub-bucket present: %v", sub != nil)
@@ -98,7 +98,7 @@ func TestDocumentsStrayEntry(t *testing.T) {
 	for _, flat := range []bool{false, true} {
 		f := newFixture(t)
 		s := f.s
-		err := s.testDB().Update(func(tx *bolt.Tx) error {
+		err := s.testDB(t).Update(func(tx *bolt.Tx) error {
 			if flat {
 				return tx.Bucket(bucketDocuments).Put(documentKey("no-such-letter", 0), []byte("x"))
 			}
@@ -115,7 +115,7 @@ func TestDocumentsStrayEntry(t *testing.T) {
 			t.Errorf("flat %v: Check found no stray document", flat)
 		}
 		// Leave a consistent database for the cleanup's checks.
-		if err := s.testDB().Update(func(tx *bolt.Tx) error {
+		if err := s.testDB(t).Update(func(tx *bolt.Tx) error {
 			if flat {
 				return tx.Bucket(bucketDocuments).Delete(documentKey("no-such-letter", 0))
 			}

@@ -29,6 +29,7 @@ import (
 // alone, while the resident's password and recovery key do (so the
 // attempt itself is sound).
 func TestOperatorEnrolmentOpensNoMail(t *testing.T) {
+	embeddedOnly(t)
 	t.Parallel()
 	clock := newFakeClock()
 	s := openTestStore(t, testOptions(clock))

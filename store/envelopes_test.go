@@ -52,7 +52,7 @@ func TestHalfKeyPairRefused(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
-			err := f.s.testDB().Update(func(tx *bolt.Tx) error {
+			err := f.s.testDB(t).Update(func(tx *bolt.Tx) error {
 				rec, err := boltResident(tx, f.resident.ID)
 				if err != nil {
 					return err

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
@@ -17,6 +18,8 @@ import (
 
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/store/embedded"
+	"github.com/postkasse/postkasse/store/migrate"
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 // cheapKDF costs almost nothing, so tests do not spend 64 MiB and three
@@ -64,7 +67,11 @@ func openTestStore(t testing.TB, opts Options) *Store {
 // openTestStoreAt is openTestStore on a given path, for reopening.
 func openTestStoreAt(t testing.TB, path string, opts Options) *Store {
 	t.Helper()
-	s, err := Open(path, opts)
+	open := Open
+	if onCluster {
+		open = func(path string, opts Options) (*Store, error) { return openClusterStore(t, path, opts) }
+	}
+	s, err := open(path, opts)
 	if err != nil {
 		t.Fatalf("Open(%s): %v", path, err)
 	}
@@ -96,24 +103,29 @@ func closeStore(t testing.TB, s *Store, invariants bool) {
 	if closed {
 		return
 	}
+	_, isEmbedded := s.eng.(*embedded.Engine)
 	if invariants {
 		if err := s.Check(); err != nil {
 			t.Errorf("Check: %v", err)
 		}
-	} else if err := s.testDB().View(func(tx *bolt.Tx) error {
-		// bbolt's pages only: the test broke the records' indexes.
-		for err := range tx.Check() {
-			t.Errorf("bbolt Check: %v", err)
+	} else if isEmbedded {
+		if err := s.testDB(t).View(func(tx *bolt.Tx) error {
+			// bbolt's pages only: the test broke the records' indexes.
+			for err := range tx.Check() {
+				t.Errorf("bbolt Check: %v", err)
+			}
+			return nil
+		}); err != nil {
+			t.Error(err)
 		}
-		return nil
-	}); err != nil {
-		t.Error(err)
 	}
 	// The store's own invariants, on a file of this code's schema (a test
 	// may have turned it into an older one to test an upgrade).
-	var version int
-	if err := s.testDB().View(func(tx *bolt.Tx) error { version = readSchema(tx); return nil }); err != nil {
-		t.Errorf("read schema: %v", err)
+	version := embedded.SchemaVersion()
+	if isEmbedded {
+		if err := s.testDB(t).View(func(tx *bolt.Tx) error { version = readSchema(tx); return nil }); err != nil {
+			t.Errorf("read schema: %v", err)
+		}
 	}
 	if invariants && version == embedded.SchemaVersion() {
 		if err := s.CheckInvariants(); err != nil {
@@ -240,8 +252,11 @@ func newFixtureWith(t testing.TB, edit func(*Options)) *fixture {
 // top-level bucket.
 func countKeys(t testing.TB, s *Store) map[string]int {
 	t.Helper()
+	if onCluster {
+		return seamCounts(t, s)
+	}
 	out := map[string]int{}
-	err := s.testDB().View(func(tx *bolt.Tx) error {
+	err := s.testDB(t).View(func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
 			n := 0
 			err := b.ForEach(func(_, _ []byte) error { n++; return nil })
@@ -260,6 +275,13 @@ func countKeys(t testing.TB, s *Store) map[string]int {
 // in between.
 func digest(t testing.TB, s *Store) string {
 	t.Helper()
+	if onCluster {
+		d, err := migrate.Digest(context.Background(), s.eng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
 	h := sha256.New()
 	lp := func(b []byte) {
 		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(b))))
@@ -280,7 +302,7 @@ func digest(t testing.TB, s *Store) string {
 			return nil
 		})
 	}
-	err := s.testDB().View(func(tx *bolt.Tx) error {
+	err := s.testDB(t).View(func(tx *bolt.Tx) error {
 		return tx.ForEach(walk)
 	})
 	if err != nil {
@@ -293,13 +315,13 @@ func digest(t testing.TB, s *Store) string {
 // as the operator's (future) operations will.
 func setResidentStatus(t testing.TB, s *Store, id string, status ResidentStatus) {
 	t.Helper()
-	err := s.testDB().Update(func(tx *bolt.Tx) error {
-		rec, err := boltResident(tx, id)
+	err := s.update(func(tx storage.Tx) error {
+		rec, err := tx.Residents().Get(id)
 		if err != nil {
 			return err
 		}
 		rec.Status = status
-		return putJSON(tx.Bucket(bucketResidents), []byte(id), rec)
+		return tx.Residents().Put(rec)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -310,9 +332,9 @@ func setResidentStatus(t testing.TB, s *Store, id string, status ResidentStatus)
 func rawLetter(t testing.TB, s *Store, id string) *letterRecord {
 	t.Helper()
 	var rec *letterRecord
-	err := s.testDB().View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx storage.Tx) error {
 		var err error
-		rec, err = boltLetter(tx, id)
+		rec, err = tx.Letters().Get(id)
 		return err
 	})
 	if err != nil {
@@ -325,7 +347,7 @@ func rawLetter(t testing.TB, s *Store, id string) *letterRecord {
 func rawGet(t testing.TB, s *Store, bucket, key []byte) []byte {
 	t.Helper()
 	var v []byte
-	if err := s.testDB().View(func(tx *bolt.Tx) error {
+	if err := s.testDB(t).View(func(tx *bolt.Tx) error {
 		v = bytes.Clone(tx.Bucket(bucket).Get(key))
 		return nil
 	}); err != nil {
@@ -338,7 +360,7 @@ func rawGet(t testing.TB, s *Store, bucket, key []byte) []byte {
 func rawGetDocument(t testing.TB, s *Store, letterID string, index int) []byte {
 	t.Helper()
 	var v []byte
-	if err := s.testDB().View(func(tx *bolt.Tx) error {
+	if err := s.testDB(t).View(func(tx *bolt.Tx) error {
 		v = bytes.Clone(getDocument(tx, letterID, index))
 		return nil
 	}); err != nil {
@@ -354,7 +376,7 @@ func rawGetDocument(t testing.TB, s *Store, letterID string, index int) []byte {
 // with the file could.
 func rawPutDocument(t testing.TB, s *Store, letterID string, index int, content []byte) {
 	t.Helper()
-	if err := s.testDB().Update(func(tx *bolt.Tx) error {
+	if err := s.testDB(t).Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketDocuments).Bucket([]byte(letterID)).Put(documentIndexKey(index), content)
 	}); err != nil {
 		t.Fatal(err)
@@ -365,7 +387,7 @@ func rawPutDocument(t testing.TB, s *Store, letterID string, index int, content 
 // the file could.
 func rawPut(t testing.TB, s *Store, bucket, key, value []byte) {
 	t.Helper()
-	if err := s.testDB().Update(func(tx *bolt.Tx) error {
+	if err := s.testDB(t).Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucket).Put(key, value)
 	}); err != nil {
 		t.Fatal(err)
@@ -382,6 +404,50 @@ func auditActions(t testing.TB, s *Store) []string {
 	var out []string
 	for _, e := range log {
 		out = append(out, e.Action)
+	}
+	return out
+}
+
+// seamCounts is countKeys through the seam, on any engine: the letters
+// with their index entries (found through the index), the documents, the
+// sessions and the terms notices.
+func seamCounts(t testing.TB, s *Store) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	err := s.view(func(tx storage.Tx) error {
+		residents := map[string]bool{}
+		if err := tx.Letters().All(func(l *letterRecord) error {
+			out["letters"]++
+			residents[l.ResidentID] = true
+			// The cluster's indexes are the database's: a letter found by
+			// its reference counts as an entry of that index.
+			if id, err := tx.Letters().ByReference(l.SenderID, l.SenderReference); err == nil && id == l.ID {
+				out["references"]++
+				out["sender-letters"]++
+			}
+			for i := range l.Documents {
+				if ok, err := tx.Documents().Has(l.ID, i); err != nil {
+					return err
+				} else if ok {
+					out["documents"]++
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for r := range residents {
+			if err := tx.Letters().MailboxAll(r, func(storage.MailboxEntry) error { out["mailbox"]++; return nil }); err != nil {
+				return err
+			}
+		}
+		if err := tx.Sessions().All(func([]byte, *sessionRecord) error { out["sessions"]++; return nil }); err != nil {
+			return err
+		}
+		return tx.Terms().Notices(func(int, string, string) error { out["terms-notices"]++; return nil })
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

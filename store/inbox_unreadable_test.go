@@ -25,7 +25,7 @@ func TestInboxListsUnreadableLetter(t *testing.T) {
 		f.clock.Advance(time.Second)
 	}
 	saved := map[string][]byte{}
-	err := f.s.testDB().Update(func(tx *bolt.Tx) error {
+	err := f.s.testDB(t).Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketLetters)
 		for _, id := range ids[1:3] {
 			saved[id] = bytes.Clone(b.Get([]byte(id)))
@@ -70,7 +70,7 @@ func TestInboxListsUnreadableLetter(t *testing.T) {
 	}
 
 	// The invariants checked on close need the records back.
-	if err := f.s.testDB().Update(func(tx *bolt.Tx) error {
+	if err := f.s.testDB(t).Update(func(tx *bolt.Tx) error {
 		for id, v := range saved {
 			if err := tx.Bucket(bucketLetters).Put([]byte(id), v); err != nil {
 				return err

@@ -59,7 +59,7 @@ func TestInboxPages(t *testing.T) {
 		}
 		// After the first round every letter has its listing.
 		listed := 0
-		f.s.testDB().View(func(tx *bolt.Tx) error {
+		f.s.testDB(t).View(func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketLetters).ForEach(func(k, v []byte) error {
 				if bytes.Contains(v, []byte(`"Listing"`)) {
 					listed++

@@ -63,7 +63,7 @@ func TestLoginRaces(t *testing.T) {
 		}
 		s.hookLoginChecked = nil
 		var stored []byte
-		if err := s.testDB().View(func(tx *bolt.Tx) error {
+		if err := s.testDB(t).View(func(tx *bolt.Tx) error {
 			rec, err := boltResident(tx, r.ID)
 			if err == nil {
 				stored = rec.PasswordWrap
@@ -90,7 +90,7 @@ func TestLoginRaces(t *testing.T) {
 func changePasswordRaw(t testing.TB, s *Store, residentID string, rk crypto.RecoveryKey, password string) []byte {
 	t.Helper()
 	var wrap []byte
-	err := s.testDB().Update(func(tx *bolt.Tx) error {
+	err := s.testDB(t).Update(func(tx *bolt.Tx) error {
 		rec, err := boltResident(tx, residentID)
 		if err != nil {
 			return err

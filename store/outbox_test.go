@@ -13,7 +13,7 @@ import (
 func outboxValues(t *testing.T, s *Store) [][]byte {
 	t.Helper()
 	var out [][]byte
-	if err := s.testDB().View(func(tx *bolt.Tx) error {
+	if err := s.testDB(t).View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
 			out = append(out, bytes.Clone(v))
 			return nil
@@ -262,7 +262,7 @@ func TestSchema3Upgrade(t *testing.T) {
 	clock := newFakeClock()
 	path := t.TempDir() + "/postkasse.db"
 	s := openTestStoreAt(t, path, testOptions(clock))
-	if err := s.testDB().Update(func(tx *bolt.Tx) error {
+	if err := s.testDB(t).Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketTerms, bucketTermsAccepted, bucketTermsNotices, bucketRetention,
 			bucketPreferences, bucketOutbox, bucketOutboxDue, bucketJobRuns} {
 			if err := tx.DeleteBucket(b); err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"testing"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -37,7 +38,9 @@ var (
 )
 
 // testDB returns the embedded engine's bbolt database.
-func (s *Store) testDB() *bolt.DB {
+func (s *Store) testDB(t testing.TB) *bolt.DB {
+	t.Helper()
+	embeddedOnly(t)
 	e, ok := s.eng.(*embedded.Engine)
 	if !ok {
 		panic("testDB: not the embedded engine")

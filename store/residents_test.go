@@ -40,7 +40,7 @@ func TestAddResident(t *testing.T) {
 		t.Errorf("IsDigital(unknown) = %v, %v; want false", digital, err)
 	}
 	// The recovery key opens the stored recovery wrapping.
-	err = s.testDB().View(func(tx *bolt.Tx) error {
+	err = s.testDB(t).View(func(tx *bolt.Tx) error {
 		rec, err := boltResident(tx, r.ID)
 		if err != nil {
 			return err
@@ -365,7 +365,7 @@ func TestSessionForgedToken(t *testing.T) {
 func passwordParams(t *testing.T, s *Store, id string) crypto.KDFParams {
 	t.Helper()
 	var p crypto.KDFParams
-	err := s.testDB().View(func(tx *bolt.Tx) error {
+	err := s.testDB(t).View(func(tx *bolt.Tx) error {
 		rec, err := boltResident(tx, id)
 		if err != nil {
 			return err
@@ -387,7 +387,7 @@ func TestLoginRewrapsWithStrongerKDF(t *testing.T) {
 	opts := testOptions(clock)
 	opts.KDF = weak
 	s := openTestStore(t, opts)
-	path := s.Path()
+	path := storePath(s)
 	nid := testNID(t, 1)
 	r := mustResident(t, s, nid, "Anna Andersen")
 	if p := passwordParams(t, s, r.ID); p != weak {

@@ -447,7 +447,7 @@ func TestDeleteMailboxLeavesNothing(t *testing.T) {
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	mustLogin(t, f.s, f.nid, testPassword) // a second session
 	var raw residentRecord
-	if err := f.s.testDB().View(func(tx *bolt.Tx) error {
+	if err := f.s.testDB(t).View(func(tx *bolt.Tx) error {
 		r, err := boltResident(tx, f.resident.ID)
 		raw = *r
 		return err
@@ -466,7 +466,7 @@ func TestDeleteMailboxLeavesNothing(t *testing.T) {
 	}
 
 	secrets := [][]byte{raw.PasswordWrap, raw.RecoveryWrap, raw.PublicKey, []byte("Anna Andersen"), []byte("anna@example.dk")}
-	err := f.s.testDB().View(func(tx *bolt.Tx) error {
+	err := f.s.testDB(t).View(func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
 			return b.ForEach(func(k, v []byte) error {
 				for _, sec := range secrets {

@@ -124,7 +124,7 @@ func TestUpgradeFromSchema1(t *testing.T) {
 	s := openTestStoreAt(t, path, testOptions(newFakeClock()))
 	var version int
 	var indexed bool
-	err := s.testDB().View(func(tx *bolt.Tx) error {
+	err := s.testDB(t).View(func(tx *bolt.Tx) error {
 		version = readSchema(tx)
 		if b := tx.Bucket(bucketSenderLetters); b != nil {
 			indexed = b.Get(referenceKey(senderID, letterID)) != nil
@@ -175,7 +175,7 @@ func fileDigest(t *testing.T, path string) string {
 func TestNewDatabase(t *testing.T) {
 	t.Parallel()
 	s := openTestStore(t, testOptions(newFakeClock()))
-	err := s.testDB().View(func(tx *bolt.Tx) error {
+	err := s.testDB(t).View(func(tx *bolt.Tx) error {
 		if v := readSchema(tx); v != embedded.SchemaVersion() {
 			t.Errorf("new database has schema %d, want %d", v, embedded.SchemaVersion())
 		}
@@ -296,6 +296,7 @@ func TestOpenEmptyFile(t *testing.T) {
 }
 
 func TestOpenInUse(t *testing.T) {
+	embeddedOnly(t)
 	t.Parallel()
 	s := openTestStore(t, testOptions(newFakeClock()))
 	opts := testOptions(newFakeClock())
@@ -311,6 +312,7 @@ func TestOpenInUse(t *testing.T) {
 }
 
 func TestBackup(t *testing.T) {
+	embeddedOnly(t)
 	t.Parallel()
 	f := newFixture(t)
 	res, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, "backup-1"))

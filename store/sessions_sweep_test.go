@@ -23,7 +23,7 @@ func TestSweepSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.testDB().Update(func(tx *bolt.Tx) error {
+	if err := f.s.testDB(t).Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketSessions).Put([]byte("not-a-session"), []byte("{not json"))
 	}); err != nil {
 		t.Fatal(err)
@@ -52,7 +52,7 @@ func TestSweepSessions(t *testing.T) {
 		t.Errorf("Login with an unreadable session record in the bucket: %v", err)
 	}
 	// The invariants checked on close hold only for readable records.
-	if err := f.s.testDB().Update(func(tx *bolt.Tx) error {
+	if err := f.s.testDB(t).Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketSessions).Delete([]byte("not-a-session"))
 	}); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,99 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/postkasse/postkasse/internal/testsupport/pgtest"
+	"github.com/postkasse/postkasse/internal/testsupport/s3test"
+	"github.com/postkasse/postkasse/store/cluster"
+)
+
+// The store's tests run on the embedded engine, and on the cluster engine
+// (PostgreSQL and an S3 server the tests start) when
+// POSTKASSE_STORE_TEST_ENGINE=cluster, as ./test runs them the second
+// time. Tests that read or damage the embedded engine's file on purpose
+// (the raw helpers, testDB) are the embedded engine's own and are skipped
+// on the cluster, which has its own such tests in store/cluster.
+var onCluster = os.Getenv("POSTKASSE_STORE_TEST_ENGINE") == "cluster"
+
+var (
+	pg pgtest.Shared
+	s3 s3test.Shared
+
+	// clusterConfigs remembers the database and bucket of each test
+	// store's path, so that a test reopening a store gets the same.
+	clusterMu      sync.Mutex
+	clusterConfigs = map[string]cluster.Config{}
+	clusterPaths   = map[*Store]string{}
+)
+
+// storePath returns the path a test store was opened at, to reopen it:
+// its file, or on the cluster the name its database and bucket go by.
+func storePath(s *Store) string {
+	clusterMu.Lock()
+	defer clusterMu.Unlock()
+	if p, ok := clusterPaths[s]; ok {
+		return p
+	}
+	return s.Path()
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if onCluster {
+		for _, close := range []func() error{pg.Close, s3.Close} {
+			if err := close(); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				if code == 0 {
+					code = 1
+				}
+			}
+		}
+	}
+	os.Exit(code)
+}
+
+// embeddedOnly skips a test that reads or damages the embedded engine's
+// file when the tests run on the cluster engine.
+func embeddedOnly(t testing.TB) {
+	t.Helper()
+	if onCluster {
+		t.Skip("reads the embedded engine's file; store/cluster tests the cluster's own")
+	}
+}
+
+// openClusterStore opens a store on the cluster engine: the database and
+// bucket of path, new ones the first time.
+func openClusterStore(t testing.TB, path string, opts Options) (*Store, error) {
+	t.Helper()
+	clusterMu.Lock()
+	cfg, ok := clusterConfigs[path]
+	clusterMu.Unlock()
+	if !ok {
+		endpoint, bucket, ak, sk := s3.NewBucket(t)
+		cfg = cluster.Config{
+			DatabaseURL: pg.NewDatabase(t),
+			Blobs:       cluster.BlobConfig{Endpoint: endpoint, Bucket: bucket, Region: s3test.Region, AccessKey: ak, SecretKey: sk},
+		}
+		clusterMu.Lock()
+		clusterConfigs[path] = cfg
+		clusterMu.Unlock()
+	}
+	eng, err := cluster.Open(context.Background(), cfg)
+	if err != nil {
+		return nil, err
+	}
+	s, err := New(eng, opts)
+	if err != nil {
+		eng.Close()
+		return nil, err
+	}
+	clusterMu.Lock()
+	clusterPaths[s] = path
+	clusterMu.Unlock()
+	return s, nil
+}
