@@ -16,13 +16,14 @@ import (
 	"net/http/cookiejar"
 	"net/textproto"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/internal/testsupport"
+	"github.com/postkasse/postkasse/internal/testsupport/teststore"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -32,30 +33,13 @@ const (
 	nidAnna   = "0101701234"
 	nidBjorn  = "0202802345"
 	nidNobody = "0303903456" // valid, but has no mailbox
-	password  = "correct horse battery"
+	password  = testsupport.Password
 )
 
 // fakeClock is a clock the tests move by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type fakeClock = testsupport.Clock
 
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newFakeClock() *fakeClock { return testsupport.NewClock() }
 
 type envOptions struct {
 	limits     store.Limits
@@ -105,24 +89,12 @@ func (b *syncBuffer) String() string {
 
 func newEnv(t *testing.T, opts envOptions) *testEnv {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "postkasse.db"), store.Options{
-		KDF:       crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1},
+	// Cleanups run last-in first-out: the listeners close first, then the
+	// store is checked and closed.
+	st := teststore.Open(t, store.Options{
 		Limits:    opts.limits,
 		Clock:     opts.storeClock,
 		Retention: opts.retention,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Cleanups run last-in first-out: the listeners close first, then the
-	// store is checked and closed.
-	t.Cleanup(func() {
-		if err := st.Check(); err != nil {
-			t.Errorf("store check: %v", err)
-		}
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
 	})
 	clock := newFakeClock()
 	logs := &syncBuffer{}
@@ -142,10 +114,7 @@ func newEnv(t *testing.T, opts envOptions) *testEnv {
 	if opts.adjust != nil {
 		opts.adjust(srv)
 	}
-	ca, err := crypto.NewCA(cryptorand.Reader, "Postkasse test sender CA", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := testsupport.NewCA(t)
 	e := &testEnv{t: t, store: st, server: srv, ca: ca, clock: clock, logs: logs}
 	e.httpURL = "http://" + serve(t, srv.Handler(), nil)
 	e.httpsURL = "https://" + serve(t, srv.Handler(), TLSConfig(e.serverCert(), ca.Pool()))
