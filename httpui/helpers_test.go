@@ -22,9 +22,10 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store"
+
 	"github.com/postkasse/postkasse/internal/testsupport"
 	"github.com/postkasse/postkasse/internal/testsupport/teststore"
-	"github.com/postkasse/postkasse/store"
 )
 
 // Valid Danish CPR numbers (10 digits, a real date; the 7th digit 0–3
