@@ -16,6 +16,7 @@ import (
 	"net/http/cookiejar"
 	"net/textproto"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -25,7 +26,6 @@ import (
 	"github.com/postkasse/postkasse/store"
 
 	"github.com/postkasse/postkasse/internal/testsupport"
-	"github.com/postkasse/postkasse/internal/testsupport/teststore"
 )
 
 // Valid Danish CPR numbers (10 digits, a real date; the 7th digit 0–3
@@ -90,12 +90,24 @@ func (b *syncBuffer) String() string {
 
 func newEnv(t *testing.T, opts envOptions) *testEnv {
 	t.Helper()
-	// Cleanups run last-in first-out: the listeners close first, then the
-	// store is checked and closed.
-	st := teststore.Open(t, store.Options{
+	st, err := store.Open(filepath.Join(t.TempDir(), "postkasse.db"), store.Options{
+		KDF:       crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1},
 		Limits:    opts.limits,
 		Clock:     opts.storeClock,
 		Retention: opts.retention,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cleanups run last-in first-out: the listeners close first, then the
+	// store is checked and closed.
+	t.Cleanup(func() {
+		if err := st.Check(); err != nil {
+			t.Errorf("store check: %v", err)
+		}
+		if err := st.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
 	})
 	clock := newFakeClock()
 	logs := &syncBuffer{}
