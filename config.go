@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/postkasse/postkasse/jobs"
 	"github.com/postkasse/postkasse/jobs/notify"
+	"github.com/postkasse/postkasse/store"
 )
 
 // configFileName is the configuration file in the data folder.
@@ -39,6 +42,13 @@ type Config struct {
 	Jobs      JobsConfig      `toml:"jobs"`
 	SMTP      MailConfig      `toml:"smtp"`
 	SMS       SMSConfig       `toml:"sms"`
+	Audit     AuditConfig     `toml:"audit"`
+}
+
+// AuditConfig is about the audit log's checkpoints, which the
+// audit-checkpoint job appends to DATA/audit-checkpoints.
+type AuditConfig struct {
+	Witness string `toml:"witness"`
 }
 
 // JobsConfig is the appliance's scheduled work: terms notices, retention
@@ -181,6 +191,7 @@ var configSections = map[string]string{
 	"jobs":      "Scheduled work (docs/RETENTION.md): notices of new terms of use, retention for\ninactive and deceased accounts, notifications. Periods are ISO 8601 durations\n(P5Y = 5 years, P15M = 15 months, P30D = 30 days). Schedules are cron specs in UTC.",
 	"smtp":      "The mail server that relays e-mail notifications (SMTP submission). With no host,\ne-mail notifications wait in the outbox until one is configured.",
 	"sms":       "The HTTP gateway that sends SMS notifications. With no url, SMS notifications wait\nin the outbox until one is configured.",
+	"audit":     "The audit log's checkpoints: every minute the log has grown, a signed checkpoint is\nappended to DATA/audit-checkpoints, which `postkasse audit verify --checkpoint` checks\nthe log against (docs/AUDITORS.md). Keep copies of the file off this machine.",
 }
 
 // configKeys lists every key in the order of the written file.
@@ -266,6 +277,8 @@ func configKeys() []configKey {
 			func(c *Config) any { return c.SMS.BodyTemplate }},
 		{"sms", "hours", "SMS are sent only between these hours, local time (time_zone); outside them they wait.",
 			func(c *Config) any { return c.SMS.Hours }},
+		{"audit", "witness", "An http(s) URL that each new checkpoint is POSTed to: a witness that keeps them out\nof the operator's reach. Empty: none (the file has every checkpoint).",
+			func(c *Config) any { return c.Audit.Witness }},
 	}
 }
 
@@ -357,6 +370,16 @@ var errNoConfig = errors.New("not a Postkasse data folder")
 // loadConfig reads DIR/postkasse.toml over the defaults and checks it. The
 // errors say which file and, for syntax and type errors, which line.
 func loadConfig(dir string) (*Config, error) {
+	r, err := loadResolved(dir)
+	if err != nil {
+		return nil, err
+	}
+	return r.Config, nil
+}
+
+// loadResolved reads DIR/postkasse.toml over the defaults and resolves it
+// for the data folder dir (absolute), as loadConfig.
+func loadResolved(dir string) (*resolved, error) {
 	if fi, err := os.Stat(dir); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("data folder %s does not exist (create one with `postkasse init`)", dir)
@@ -372,15 +395,32 @@ func loadConfig(dir string) (*Config, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	c, err := parseConfig(data)
+	c, err := decodeConfig(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return c, nil
+	r, err := c.resolve(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
 }
 
 // parseConfig decodes a postkasse.toml over the defaults and validates it.
 func parseConfig(data []byte) (*Config, error) {
+	c, err := decodeConfig(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// decodeConfig decodes a postkasse.toml over the defaults; its values are
+// checked by resolve.
+func decodeConfig(data []byte) (*Config, error) {
 	c := defaultConfig()
 	md, err := toml.Decode(string(data), &c)
 	if err != nil {
@@ -401,37 +441,56 @@ func parseConfig(data []byte) (*Config, error) {
 	if undecoded := md.Undecoded(); len(undecoded) > 0 {
 		return nil, fmt.Errorf("unknown key %q (misspelt?)", undecoded[0].String())
 	}
-	if err := c.validate(); err != nil {
-		return nil, err
-	}
 	return &c, nil
+}
+
+// resolved is the configuration the appliance is built from: the file
+// with any command-line overrides, checked, with the values that are
+// parsed rather than used as written (the time zone, the retention
+// policy, the SMS hours) parsed once, and the data folder its paths are
+// relative to. buildAppliance takes it; nothing else parses the file's
+// values again.
+type resolved struct {
+	*Config
+	// dir is the data folder, absolute; "" for a file checked on its own.
+	dir       string
+	location  *time.Location
+	retention store.RetentionPolicy
+	smsHours  jobs.SMSHours
 }
 
 // validate checks the values that the types do not.
 func (c *Config) validate() error {
+	_, err := c.resolve("")
+	return err
+}
+
+// resolve checks c and parses its values for the data folder dir. Every
+// rule about the file's values is here.
+func (c *Config) resolve(dir string) (*resolved, error) {
 	if c.Domain != "" {
 		if err := checkDomain(c.Domain); err != nil {
-			return fmt.Errorf("domain: %w", err)
+			return nil, fmt.Errorf("domain: %w", err)
 		}
 	}
 	for _, l := range []struct{ key, addr string }{{"listen.http", c.Listen.HTTP}, {"listen.https", c.Listen.HTTPS}} {
 		key, addr := l.key, l.addr
 		if _, port, err := net.SplitHostPort(addr); err != nil {
-			return fmt.Errorf("%s %q: want host:port", key, addr)
+			return nil, fmt.Errorf("%s %q: want host:port", key, addr)
 		} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-			return fmt.Errorf("%s %q: bad port", key, addr)
+			return nil, fmt.Errorf("%s %q: bad port", key, addr)
 		}
 	}
 	if err := checkACMEURL(c.ACME.CA); err != nil {
-		return fmt.Errorf("acme.ca: %w", err)
+		return nil, fmt.Errorf("acme.ca: %w", err)
 	}
 	if c.ACME.Email != "" {
 		if err := checkEmail(c.ACME.Email); err != nil {
-			return fmt.Errorf("acme.email: %w", err)
+			return nil, fmt.Errorf("acme.email: %w", err)
 		}
 	}
 	if !c.ACME.HTTPChallenge && !c.ACME.TLSALPNChallenge {
-		return errors.New("acme: http_challenge and tls_alpn_challenge are both false; at least one is needed")
+		return nil, errors.New("acme: http_challenge and tls_alpn_challenge are both false; at least one is needed")
 	}
 	ranges := []struct {
 		key, want string
@@ -448,26 +507,115 @@ func (c *Config) validate() error {
 	}
 	for _, r := range ranges {
 		if !r.ok {
-			return fmt.Errorf("%s: %s", r.key, r.want)
+			return nil, fmt.Errorf("%s: %s", r.key, r.want)
 		}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		return fmt.Errorf("log.level %q: want debug, info, warn or error", c.Log.Level)
+		return nil, fmt.Errorf("log.level %q: want debug, info, warn or error", c.Log.Level)
 	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:
-		return fmt.Errorf("log.format %q: want text or json", c.Log.Format)
+		return nil, fmt.Errorf("log.format %q: want text or json", c.Log.Format)
 	}
-	return c.validateJobs()
+	if w := c.Audit.Witness; w != "" {
+		if u, err := url.Parse(w); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, fmt.Errorf("audit.witness %q: want an http(s):// URL", w)
+		}
+	}
+	r := &resolved{Config: c, dir: dir}
+	if err := r.resolveJobs(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// resolveJobs checks [jobs], [smtp] and [sms] and parses the time zone,
+// the retention policy and the SMS hours.
+func (r *resolved) resolveJobs() error {
+	c := r.Config
+	loc, err := time.LoadLocation(c.Jobs.TimeZone)
+	if err != nil || c.Jobs.TimeZone == "" {
+		return fmt.Errorf("jobs.time_zone %q: not a time zone name such as Europe/Copenhagen", c.Jobs.TimeZone)
+	}
+	r.location = loc
+	if m := c.Jobs.Municipality; m != "" && !orgNumberPattern.MatchString(m) && !senderIDPattern.MatchString(m) {
+		return fmt.Errorf("jobs.municipality %q: want the organisation number (8 or 9 digits) of a public sender", m)
+	}
+	if r.retention, err = jobs.ParseRetention(c.Jobs.Inactivity, c.Jobs.InactivityWarnings, c.Jobs.DeceasedPublic, c.Jobs.DeceasedPrivate); err != nil {
+		return fmt.Errorf("jobs: %w", err)
+	}
+	for _, s := range []struct{ key, spec string }{
+		{"jobs.terms_schedule", c.Jobs.TermsSchedule},
+		{"jobs.retention_schedule", c.Jobs.RetentionSchedule},
+		{"jobs.notifications_schedule", c.Jobs.NotificationsSchedule},
+	} {
+		if err := jobs.ParseSchedule(s.spec); err != nil {
+			return fmt.Errorf("%s %q: %w", s.key, s.spec, err)
+		}
+	}
+	if c.SMTP.Host != "" {
+		if _, err := mail.ParseAddress(c.SMTP.From); err != nil {
+			return fmt.Errorf("smtp.from %q: not an e-mail address (needed when smtp.host is set)", c.SMTP.From)
+		}
+		if _, err := notify.NewMailer(c.mailerConfig(nil)); err != nil {
+			return err
+		}
+	}
+	if c.SMS.URL != "" {
+		if _, err := notify.NewSMSGateway(c.smsConfig()); err != nil {
+			return err
+		}
+	}
+	if r.smsHours, err = jobs.ParseSMSHours(c.SMS.Hours); err != nil {
+		return fmt.Errorf("sms.hours: %w", err)
+	}
+	return nil
+}
+
+var (
+	orgNumberPattern = regexp.MustCompile(`^[0-9]{8,9}$`)
+	senderIDPattern  = regexp.MustCompile(`^[0-9a-f]{32}$`)
+)
+
+func (c *Config) mailerConfig(roots *x509.CertPool) notify.SMTPConfig {
+	return notify.SMTPConfig{
+		Host: c.SMTP.Host, Port: c.SMTP.Port, Security: c.SMTP.Security,
+		Username: c.SMTP.Username, Password: c.SMTP.Password, From: c.SMTP.From, RootCAs: roots,
+	}
+}
+
+func (c *Config) smsConfig() notify.SMSConfig {
+	return notify.SMSConfig{
+		URL: c.SMS.URL, Method: c.SMS.Method, AuthHeader: c.SMS.AuthHeader,
+		ContentType: c.SMS.ContentType, BodyTemplate: c.SMS.BodyTemplate,
+	}
+}
+
+// path returns a file or folder of the data folder.
+func (r *resolved) path(name string) string { return filepath.Join(r.dir, name) }
+
+// storeOptions are the store's options from the file: the retention
+// policy, the sessions' bounds and the activation codes' lifetime.
+func (r *resolved) storeOptions() store.Options {
+	return store.Options{
+		Retention:       r.retention,
+		SessionIdle:     r.Sessions.Idle,
+		SessionLifetime: r.Sessions.Lifetime,
+		// Days of 24 hours: a code's expiry is a time, shown with it.
+		ActivationLifetime: time.Duration(r.Residents.ActivationDays) * 24 * time.Hour,
+	}
 }
 
 // trustedRootPath returns acme.trusted_root resolved against the data
 // folder, or "" when it is not set.
-func (c *Config) trustedRootPath(dir string) string {
-	p := c.ACME.TrustedRoot
+func (c *Config) trustedRootPath(dir string) string { return dataPath(dir, c.ACME.TrustedRoot) }
+
+// dataPath resolves a path the file gives against the data folder dir;
+// "" stays "".
+func dataPath(dir, p string) string {
 	if p == "" || filepath.IsAbs(p) {
 		return p
 	}

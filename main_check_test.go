@@ -13,7 +13,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/internal/testsupport"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -23,7 +23,7 @@ import (
 func checkFolder(t *testing.T, letters int) (dir, checkpoint, receipt string) {
 	t.Helper()
 	dir = initFolder(t)
-	st, err := store.Open(filepath.Join(dir, dbFileName), store.Options{KDF: crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}})
+	st, err := store.Open(filepath.Join(dir, dbFileName), store.Options{KDF: testsupport.CheapKDF})
 	if err != nil {
 		t.Fatal(err)
 	}

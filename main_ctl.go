@@ -108,39 +108,34 @@ func operations(ctx context.Context, dataFlag string) (ops control.Operations, c
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if cfg, err = loadConfig(dir); err != nil {
+	r, err := loadResolved(dir)
+	if err != nil {
 		return nil, nil, nil, err
 	}
 	sock := filepath.Join(dir, socketFileName)
 	client, err := control.Dial(ctx, sock)
 	if err == nil {
-		return client, cfg, client.Close, nil
+		return client, r.Config, client.Close, nil
 	}
 	if !errors.Is(err, control.ErrNoServer) {
 		return nil, nil, nil, err
 	}
-	ca, err := loadCA(dir)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	st, err := openStore(dir, cfg, time.Second, nil)
-	if err != nil {
+	a, err := buildAppliance(r, buildOptions{timeout: time.Second})
+	if isStoreError(err) {
 		return nil, nil, nil, fmt.Errorf("no server answers on %s, and the data folder cannot be opened directly: %w", sock, err)
+	} else if err != nil {
+		return nil, nil, nil, err
 	}
 	// With the server stopped, the jobs' status is that of a scheduler
 	// built on the folder and never started: schedules and last runs.
-	op, err := newOperator(cfg, st, ca, jobStatus(func() (*jobs.Scheduler, error) {
-		jc, err := jobsConfig(cfg, dir, st, time.Now, nil, "")
+	op := a.operator(jobStatus(func() (*jobs.Scheduler, error) {
+		jc, err := a.jobsConfig("")
 		if err != nil {
 			return nil, err
 		}
 		return jobs.New(jc)
 	}))
-	if err != nil {
-		st.Close()
-		return nil, nil, nil, err
-	}
-	return op, cfg, func() { st.Close() }, nil
+	return op, r.Config, func() { a.Close() }, nil
 }
 
 func senderAdd(args []string, stdout io.Writer) error {

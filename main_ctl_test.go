@@ -158,19 +158,16 @@ func TestOperatorCommandsDirect(t *testing.T) {
 // connection.
 func TestOperatorCommandsViaSocket(t *testing.T) {
 	dir := initFolder(t)
-	cfg, err := loadConfig(dir)
+	cfg, err := loadResolved(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, err := loadCA(dir)
+	a, err := buildAppliance(cfg, buildOptions{timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := openStore(dir, cfg, time.Second, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	defer a.Close()
+	st, ca := a.store, a.ca
 	ui, err := httpui.New(httpui.Config{Store: st})
 	if err != nil {
 		t.Fatal(err)

@@ -92,35 +92,28 @@ func runDemo(args []string, stdout io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
-	ca, err := loadOrCreateCA(filepath.Join(dir, "ca"), "Postkasse demo CA")
-	if err != nil {
-		return err
-	}
 	// The demo's configuration is the defaults, with the demo
 	// municipality delivering the notices of new terms.
-	jobsCfg := defaultConfig()
-	jobsCfg.Jobs.Municipality = demoSenders[0].org
-	policy, err := jobsCfg.retention()
+	c := defaultConfig()
+	c.Jobs.Municipality = demoSenders[0].org
+	cfg, err := c.resolve(dir)
 	if err != nil {
 		return err
 	}
 	clock := &seedClock{}
-	st, err := store.Open(filepath.Join(dir, "postkasse.db"), store.Options{Clock: clock.Now, Logger: log, Retention: policy})
+	a, err := buildAppliance(cfg, buildOptions{clock: clock.Now, log: log, demoCA: "Postkasse demo CA"})
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer a.Close()
+	ca := a.ca
 
-	demo, err := loadOrSeedDemo(dir, st, ca, clock)
+	demo, err := loadOrSeedDemo(dir, a.store, ca, clock)
 	if err != nil {
 		return err
 	}
 
-	loc, err := time.LoadLocation(jobsCfg.Jobs.TimeZone)
-	if err != nil {
-		return err
-	}
-	ui, err := httpui.New(httpui.Config{Store: st, Logger: log, Location: loc})
+	ui, err := a.webUI()
 	if err != nil {
 		return err
 	}
@@ -149,7 +142,7 @@ func runDemo(args []string, stdout io.Writer) error {
 	// Scheduled work: notices of new terms from the demo municipality,
 	// retention and the notification outbox. The demo has no mail server
 	// or SMS gateway: notifications wait in the outbox.
-	jc, err := jobsConfig(&jobsCfg, dir, st, clock.Now, log, demo.UI+"/")
+	jc, err := a.jobsConfig(demo.UI + "/")
 	if err != nil {
 		return err
 	}

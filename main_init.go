@@ -44,6 +44,9 @@ func runInit(args []string, stdout io.Writer) error {
 	if err := f.apply(&cfg); err != nil {
 		return err
 	}
+	if err := cfg.validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
 	if cfg.Domain == "" {
 		return fmt.Errorf("%w: init: --domain is empty", errUsage)
 	}

@@ -38,20 +38,16 @@ func TestTermsDeathAndJobsCommands(t *testing.T) {
 // go through the socket.
 func serveControl(t *testing.T, dir string) *jobs.Scheduler {
 	t.Helper()
-	cfg, err := loadConfig(dir)
+	cfg, err := loadResolved(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, err := loadCA(dir)
+	a, err := buildAppliance(cfg, buildOptions{timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := openStore(dir, cfg, time.Second, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	jc, err := jobsConfig(cfg, dir, st, time.Now, nil, "")
+	t.Cleanup(func() { a.Close() })
+	jc, err := a.jobsConfig("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,10 +55,7 @@ func serveControl(t *testing.T, dir string) *jobs.Scheduler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	op, err := newOperator(cfg, st, ca, jobStatus(func() (*jobs.Scheduler, error) { return sched, nil }))
-	if err != nil {
-		t.Fatal(err)
-	}
+	op := a.operator(jobStatus(func() (*jobs.Scheduler, error) { return sched, nil }))
 	ln, err := control.Listen(filepath.Join(dir, socketFileName))
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +171,11 @@ func TestConfigJobsErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jc, err := jobsConfig(c, t.TempDir(), nil, time.Now, nil, "https://post.example.dk/")
+	r, err := c.resolve(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	jc, err := r.jobsConfig("https://post.example.dk/")
 	if err != nil {
 		t.Fatal(err)
 	}

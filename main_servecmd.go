@@ -22,24 +22,14 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/postkasse/postkasse/crypto"
-	"github.com/postkasse/postkasse/httpui"
 	"github.com/postkasse/postkasse/httpui/acme"
 	"github.com/postkasse/postkasse/httpui/control"
 	"github.com/postkasse/postkasse/jobs"
-	"github.com/postkasse/postkasse/store"
 )
 
 // defaultDataDir is the data folder of the commands that run on an
 // initialised appliance, where the systemd unit keeps it.
 const defaultDataDir = "/var/lib/postkasse"
-
-// Files and folders of the data folder besides postkasse.toml.
-const (
-	dbFileName     = "postkasse.db"
-	caDirName      = "ca"
-	certsDirName   = "certs"
-	socketFileName = "ctl.sock"
-)
 
 // servingLine starts the line serve prints on standard output once it
 // listens; scripts and tests wait for it.
@@ -66,7 +56,13 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.acmeRoot, "acme-root", "", "PEM file of a root trusted for the ACME CA (overrides acme.trusted_root)")
 }
 
-// apply puts the flags that were given over cfg and checks the result.
+// given reports whether any flag overrides the file.
+func (f *serveFlags) given() bool {
+	return f.http != "" || f.https != "" || f.acmeCA != "" || f.acmeRoot != ""
+}
+
+// apply puts the flags that were given over cfg; the caller checks the
+// result (an error in it is one of usage).
 func (f *serveFlags) apply(cfg *Config) error {
 	if f.http != "" {
 		cfg.Listen.HTTP = f.http
@@ -83,9 +79,6 @@ func (f *serveFlags) apply(cfg *Config) error {
 			return err
 		}
 		cfg.ACME.TrustedRoot = abs
-	}
-	if err := cfg.validate(); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	return nil
 }
@@ -107,12 +100,18 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := loadConfig(dir)
+	cfg, err := loadResolved(dir)
 	if err != nil {
 		return err
 	}
-	if err := f.apply(cfg); err != nil {
-		return err
+	if f.given() {
+		c := *cfg.Config
+		if err := f.apply(&c); err != nil {
+			return err
+		}
+		if cfg, err = c.resolve(dir); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
 	}
 	if cfg.Domain == "" {
 		return fmt.Errorf("%s: domain is not set", filepath.Join(dir, configFileName))
@@ -126,39 +125,21 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 		log.Warn("the data folder is open to other users; it holds the sender CA key and the database", "folder", dir, "mode", fi.Mode().Perm().String())
 	}
 
-	ca, err := loadCA(dir)
-	if err != nil {
-		return err
-	}
 	roots, err := trustedRoots(cfg.trustedRootPath(dir))
 	if err != nil {
 		return err
 	}
-	st, err := openStore(dir, cfg, 2*time.Second, log)
+	a, err := buildAppliance(cfg, buildOptions{log: log, timeout: 2 * time.Second})
 	if err != nil {
 		return err
 	}
 	// Closed last: Close waits for deliveries still committing.
 	defer func() {
-		if err := st.Close(); err != nil {
+		if err := a.Close(); err != nil {
 			log.Error("close the database", "err", err)
 		}
 	}()
-
-	loc, err := time.LoadLocation(cfg.Jobs.TimeZone)
-	if err != nil {
-		return fmt.Errorf("jobs.time_zone: %w", err)
-	}
-	ui, err := httpui.New(httpui.Config{
-		Store:    st,
-		Logger:   log,
-		Location: loc,
-		Throttle: httpui.ThrottleConfig{
-			AccountFailures: cfg.Login.AccountFailures,
-			AddressFailures: cfg.Login.AddressFailures,
-			Window:          cfg.Login.Window,
-		},
-	})
+	ui, err := a.webUI()
 	if err != nil {
 		return err
 	}
@@ -212,7 +193,7 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	}()
 	// Scheduled work (package jobs): stopped before the store closes, after
 	// the listeners (deferred calls run in reverse).
-	jc, err := jobsConfig(cfg, dir, st, time.Now, log, publicURL(cfg.Domain, httpsPort)+"/")
+	jc, err := a.jobsConfig(publicURL(cfg.Domain, httpsPort) + "/")
 	if err != nil {
 		return err
 	}
@@ -221,14 +202,11 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer stopJobs()
-	op, err := newOperator(cfg, st, ca, jobStatus(func() (*jobs.Scheduler, error) { return sched, nil }))
-	if err != nil {
-		return err
-	}
+	op := a.operator(jobStatus(func() (*jobs.Scheduler, error) { return sched, nil }))
 
 	ls := []listener{
 		newListener("http", httpLn, m.HTTPHandler(), log),
-		newListener("https", tls.NewListener(httpsLn, m.TLSConfig(ca.Pool())), ui.Handler(), log),
+		newListener("https", tls.NewListener(httpsLn, m.TLSConfig(a.ca.Pool())), ui.Handler(), log),
 		newListener("control", ctlLn, control.Handler(op, log), log),
 	}
 
@@ -264,28 +242,6 @@ func loadCA(dir string) (*crypto.CA, error) {
 		return nil, fmt.Errorf("sender CA in %s: %w", caDir, err)
 	}
 	return ca, nil
-}
-
-// openStore opens DATA/postkasse.db, which must exist: commands other than
-// init never create a database.
-func openStore(dir string, cfg *Config, timeout time.Duration, log *slog.Logger) (*store.Store, error) {
-	path := filepath.Join(dir, dbFileName)
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("database: %w (was %s made with `postkasse init`?)", err, dir)
-	}
-	policy, err := cfg.retention()
-	if err != nil {
-		return nil, err
-	}
-	return store.Open(path, store.Options{
-		Retention:       policy,
-		Timeout:         timeout,
-		Logger:          log,
-		SessionIdle:     cfg.Sessions.Idle,
-		SessionLifetime: cfg.Sessions.Lifetime,
-		// Days of 24 hours: a code's expiry is a time, shown with it.
-		ActivationLifetime: time.Duration(cfg.Residents.ActivationDays) * 24 * time.Hour,
-	})
 }
 
 // trustedRoots reads the PEM file of acme.trusted_root; "" is none.

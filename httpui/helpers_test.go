@@ -24,6 +24,8 @@ import (
 
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/store"
+
+	"github.com/postkasse/postkasse/internal/testsupport"
 )
 
 // Valid Danish CPR numbers (10 digits, a real date; the 7th digit 0–3
@@ -32,30 +34,13 @@ const (
 	nidAnna   = "0101701234"
 	nidBjorn  = "0202802345"
 	nidNobody = "0303903456" // valid, but has no mailbox
-	password  = "correct horse battery"
+	password  = testsupport.Password
 )
 
 // fakeClock is a clock the tests move by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type fakeClock = testsupport.Clock
 
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newFakeClock() *fakeClock { return testsupport.NewClock() }
 
 type envOptions struct {
 	limits     store.Limits
@@ -142,10 +127,7 @@ func newEnv(t *testing.T, opts envOptions) *testEnv {
 	if opts.adjust != nil {
 		opts.adjust(srv)
 	}
-	ca, err := crypto.NewCA(cryptorand.Reader, "Postkasse test sender CA", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := testsupport.NewCA(t)
 	e := &testEnv{t: t, store: st, server: srv, ca: ca, clock: clock, logs: logs}
 	e.httpURL = "http://" + serve(t, srv.Handler(), nil)
 	e.httpsURL = "https://" + serve(t, srv.Handler(), TLSConfig(e.serverCert(), ca.Pool()))

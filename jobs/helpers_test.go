@@ -3,47 +3,21 @@ package jobs
 import (
 	"fmt"
 	"path/filepath"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/internal/testsupport"
 	"github.com/postkasse/postkasse/jobs/internal/testservers"
 	"github.com/postkasse/postkasse/jobs/notify"
 	"github.com/postkasse/postkasse/store"
 )
 
-const testPassword = "correct horse battery staple"
-
-// fakeClock is the clock of the store and the jobs, moved by the test.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+const testPassword = testsupport.Password
 
 // env is a store on a real bbolt file, a real SMTP server, a real SMS
 // gateway and a scheduler over them, all on one fake clock.
 type env struct {
 	t     *testing.T
-	clock *fakeClock
+	clock *testsupport.Clock
 	path  string
 	st    *store.Store
 	smtp  *testservers.SMTP
@@ -60,7 +34,7 @@ type env struct {
 
 // start is 22 November 2026, 10:00 UTC: 11:00 in Copenhagen, within the
 // SMS sending hours.
-var start = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+var start = testsupport.Start
 
 func newEnv(t *testing.T, edit func(*Config)) *env {
 	t.Helper()
@@ -71,7 +45,7 @@ func newEnv(t *testing.T, edit func(*Config)) *env {
 // retention policy.
 func newEnvWithPolicy(t *testing.T, policy store.RetentionPolicy, edit func(*Config)) *env {
 	t.Helper()
-	e := &env{t: t, clock: &fakeClock{t: start}, path: filepath.Join(t.TempDir(), "postkasse.db"), policy: policy}
+	e := &env{t: t, clock: testsupport.NewClockAt(start), path: filepath.Join(t.TempDir(), "postkasse.db"), policy: policy}
 	e.smtp = testservers.StartSMTP(t)
 	e.gw = testservers.StartGateway(t)
 	e.open()
@@ -98,7 +72,7 @@ func newEnvWithPolicy(t *testing.T, policy store.RetentionPolicy, edit func(*Con
 // after checking it.
 func (e *env) open() {
 	e.t.Helper()
-	st, err := store.Open(e.path, store.Options{KDF: crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}, Clock: e.clock.Now, Retention: e.policy})
+	st, err := store.Open(e.path, store.Options{KDF: testsupport.CheapKDF, Clock: e.clock.Now, Retention: e.policy})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package store
 import (
 	"crypto/rand"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/internal/testsupport"
 )
 
 // BenchmarkDeliver measures deliveries through Store.Deliver on a real
@@ -27,26 +27,14 @@ import (
 //	go test ./store -run '^$' -bench Deliver -benchtime 400x -count 3
 func BenchmarkDeliver(b *testing.B) { benchDeliveryCases(b, benchDeliver) }
 
-// benchDeliveryCases runs bench as one sub-benchmark per letter size (2 KB,
-// 100 KB) and number of concurrent senders (1, 32), named
-// size=…/senders=….
-func benchDeliveryCases(b *testing.B, bench func(b *testing.B, size, senders int)) {
-	for _, size := range []struct {
-		name  string
-		bytes int
-	}{{"2KB", 2 << 10}, {"100KB", 100 << 10}} {
-		for _, senders := range []int{1, 32} {
-			b.Run(fmt.Sprintf("size=%s/senders=%d", size.name, senders), func(b *testing.B) {
-				bench(b, size.bytes, senders)
-			})
-		}
-	}
-}
+// The cases, the record overhead and the fsync baseline are shared with
+// httpui's BenchmarkDeliverAPI (internal/testsupport/bench.go).
+var (
+	benchDeliveryCases = testsupport.DeliveryBenchCases
+	benchBaseline      = testsupport.FsyncBaseline
+)
 
-// benchRecordOverhead approximates what a letter stores besides its sealed
-// document: the JSON record with sealed key, subject, body, file name and
-// receipt, the index entries and the audit entry.
-const benchRecordOverhead = 1500
+const benchRecordOverhead = testsupport.BenchRecordOverhead
 
 func benchDeliver(b *testing.B, size, senders int) { benchDeliverTo(b, size, senders, 2) }
 
@@ -131,38 +119,6 @@ func benchDeliverTo(b *testing.B, size, senders, envelope int) {
 		b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/letter")
 		b.ReportMetric(cpu.Seconds()/(elapsed.Seconds()*float64(runtime.GOMAXPROCS(0))), "cpu-use")
 	}
-}
-
-// benchBaseline appends n records of perLetter bytes to the file at path,
-// with an fsync after every syncEvery records and at the end, and returns
-// how long that took.
-func benchBaseline(b *testing.B, path string, n, perLetter, syncEvery int) time.Duration {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	rec := make([]byte, perLetter)
-	if _, err := rand.Read(rec); err != nil {
-		b.Fatal(err)
-	}
-	t0 := time.Now()
-	for i := range n {
-		if _, err := f.Write(rec); err != nil {
-			b.Fatal(err)
-		}
-		if (i+1)%syncEvery == 0 {
-			if err := f.Sync(); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	if n%syncEvery != 0 {
-		if err := f.Sync(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return time.Since(t0)
 }
 
 // BenchmarkCommit measures the committer alone, without the sealing that

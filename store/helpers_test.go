@@ -8,15 +8,14 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"encoding/hex"
-	"fmt"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/internal/testsupport"
 	"github.com/postkasse/postkasse/store/embedded"
 	"github.com/postkasse/postkasse/store/migrate"
 	"github.com/postkasse/postkasse/store/storage"
@@ -24,32 +23,16 @@ import (
 
 // cheapKDF costs almost nothing, so tests do not spend 64 MiB and three
 // passes per password.
-var cheapKDF = crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}
+var cheapKDF = testsupport.CheapKDF
 
 // testPassword is long enough for checkPassword.
-const testPassword = "correct horse battery staple"
+const testPassword = testsupport.Password
 
 // fakeClock is a clock the test moves by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock = testsupport.Clock
 
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newFakeClock returns a clock at testsupport.Start.
+func newFakeClock() *fakeClock { return testsupport.NewClock() }
 
 // testOptions returns options with cheap Argon2id and the given clock.
 func testOptions(clock *fakeClock) Options {
@@ -141,7 +124,7 @@ func closeStore(t testing.TB, s *Store, invariants bool) {
 func testNID(t testing.TB, i int) NationalID {
 	t.Helper()
 	// Day 01–28 of January 1990 (7th digit 0 → 1900s), serial from i.
-	nid, err := ParseNationalID(fmt.Sprintf("%02d0190%04d", i%28+1, i))
+	nid, err := ParseNationalID(testsupport.NationalID(i))
 	if err != nil {
 		t.Fatal(err)
 	}

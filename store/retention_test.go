@@ -13,11 +13,7 @@ import (
 )
 
 // clockTo moves a fake clock to t (forwards or backwards).
-func clockTo(c *fakeClock, t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+func clockTo(c *fakeClock, t time.Time) { c.Set(t) }
 
 const day = 24 * time.Hour
 

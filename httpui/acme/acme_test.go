@@ -26,6 +26,8 @@ import (
 	"github.com/postkasse/postkasse/httpui"
 	"github.com/postkasse/postkasse/httpui/acme"
 	"github.com/postkasse/postkasse/httpui/acme/acmetest"
+	"github.com/postkasse/postkasse/internal/testsupport"
+	"github.com/postkasse/postkasse/internal/testsupport/teststore"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -50,18 +52,7 @@ type appliance struct {
 func newAppliance(t *testing.T) *appliance {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "postkasse.db"), store.Options{
-		KDF: crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := st.Check(); err != nil {
-			t.Errorf("store check: %v", err)
-		}
-		st.Close()
-	})
+	st := teststore.Open(t, store.Options{})
 	nid, err := store.ParseNationalID(residentNID)
 	if err != nil {
 		t.Fatal(err)
@@ -73,10 +64,7 @@ func newAppliance(t *testing.T) *appliance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, err := crypto.NewCA(cryptorand.Reader, "test sender CA", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := testsupport.NewCA(t)
 	certPEM, keyPEM, cert, err := ca.IssueClient(cryptorand.Reader, sender.Name, sender.OrgNumber, time.Now(), 24*time.Hour)
 	if err != nil {
 		t.Fatal(err)

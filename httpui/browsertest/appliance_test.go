@@ -19,6 +19,8 @@ import (
 
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/httpui"
+	"github.com/postkasse/postkasse/internal/testsupport"
+	"github.com/postkasse/postkasse/internal/testsupport/teststore"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -32,25 +34,10 @@ const (
 // clock is the appliance's clock: the seed moves it through the weeks in
 // which the letters arrived, then it stands at "now" for the test, so
 // dates on the pages (and the screenshots) are the same on every run.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
+type clock = testsupport.Clock
 
 // now is the moment the tests look at the mailbox.
-var now = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+var now = testsupport.Start
 
 // appliance is a real Postkasse on loopback: a bbolt store in the test's
 // temporary folder and httpui's handler on an HTTP listener.
@@ -99,22 +86,8 @@ func serverCertificate() (tls.Certificate, error) {
 
 func newAppliance(t *testing.T, opts applianceOptions) *appliance {
 	t.Helper()
-	c := &clock{now: now}
-	st, err := store.Open(filepath.Join(t.TempDir(), "postkasse.db"), store.Options{
-		Clock: c.Now,
-		KDF:   crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := st.Check(); err != nil {
-			t.Errorf("store check: %v", err)
-		}
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
+	c := testsupport.NewClockAt(now)
+	st := teststore.Open(t, store.Options{Clock: c.Now})
 	srv, err := httpui.New(httpui.Config{
 		Store:    st,
 		Clock:    c.Now,

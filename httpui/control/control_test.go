@@ -2,7 +2,6 @@ package control
 
 import (
 	"context"
-	cryptorand "crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -16,29 +15,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/internal/testsupport"
+	"github.com/postkasse/postkasse/internal/testsupport/teststore"
 	"github.com/postkasse/postkasse/store"
 )
 
 func newOperator(t *testing.T) *Operator {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "postkasse.db"), store.Options{
-		KDF: crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := st.Check(); err != nil {
-			t.Errorf("store check: %v", err)
-		}
-		st.Close()
-	})
-	ca, err := crypto.NewCA(cryptorand.Reader, "test sender CA", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &Operator{Store: st, CA: ca, CertificateValidity: 365 * 24 * time.Hour}
+	st := teststore.Open(t, store.Options{})
+	return &Operator{Store: st, CA: testsupport.NewCA(t), CertificateValidity: 365 * 24 * time.Hour}
 }
 
 // serveSocket serves op on a control socket in a new folder and returns

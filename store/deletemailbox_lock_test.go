@@ -7,7 +7,7 @@ import (
 	"github.com/postkasse/postkasse/crypto"
 )
 
-// TestReviewDeleteMailboxPasswordCheckOutsideWriteLock (security review):
+// TestDeleteMailboxPasswordCheckOutsideWriteLock (from the security review):
 // Mailbox.DeleteMailbox runs the Argon2id password check inside its bbolt
 // write transaction (s.update). bbolt has one writer at a time, so while
 // a wrong password is being checked (about 0.2 s and 64 MiB with the
@@ -16,7 +16,7 @@ import (
 // the request back to back and stall every sender's deliveries. The check
 // must happen before the transaction (as Login does); a delivery must not
 // wait for another resident's password check.
-func TestReviewDeleteMailboxPasswordCheckOutsideWriteLock(t *testing.T) {
+func TestDeleteMailboxPasswordCheckOutsideWriteLock(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
 	opts := testOptions(clock)

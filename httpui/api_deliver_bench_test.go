@@ -1,4 +1,4 @@
-package store_test
+package httpui_test
 
 import (
 	"bytes"
@@ -19,6 +19,8 @@ import (
 
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/httpui"
+	"github.com/postkasse/postkasse/internal/testsupport"
+	"github.com/postkasse/postkasse/internal/testsupport/teststore"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -29,8 +31,8 @@ import (
 // run (the same bytes appended to a plain file, fsync every letter for one
 // sender, every 32 for 32).
 //
-//	go test ./store -run '^$' -bench DeliverAPI -benchtime 400x -count 3
-func BenchmarkDeliverAPI(b *testing.B) { store.BenchDeliveryCases(b, benchDeliverAPI) }
+//	go test ./httpui -run '^$' -bench DeliverAPI -benchtime 400x -count 3
+func BenchmarkDeliverAPI(b *testing.B) { testsupport.DeliveryBenchCases(b, benchDeliverAPI) }
 
 // apiBench is a running API with one resident and one sender whose
 // client holds a certificate from the sender CA.
@@ -41,12 +43,11 @@ type apiBench struct {
 }
 
 func startAPIBench(b *testing.B, senders int) *apiBench {
-	st, err := store.Open(filepath.Join(b.TempDir(), "postkasse.db"), store.Options{KDF: store.CheapKDF})
+	st := teststore.Open(b, store.Options{})
+	nid, err := store.ParseNationalID(testsupport.NationalID(1))
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { st.Close() })
-	nid := store.TestNID(b, 1)
 	if _, _, err := st.AddResident(nid, "Bench Resident", "bench-password-1"); err != nil {
 		b.Fatal(err)
 	}
@@ -55,10 +56,7 @@ func startAPIBench(b *testing.B, senders int) *apiBench {
 		b.Fatal(err)
 	}
 	now := time.Now()
-	ca, err := crypto.NewCA(rand.Reader, "Bench CA", now)
-	if err != nil {
-		b.Fatal(err)
-	}
+	ca := testsupport.NewCA(b)
 	certPEM, keyPEM, cert, err := ca.IssueClient(rand.Reader, "Bench Sender", "12345678", now, time.Hour)
 	if err != nil {
 		b.Fatal(err)
@@ -143,13 +141,13 @@ func benchDeliverAPI(b *testing.B, size, senders int) {
 	if _, err := rand.Read(content[9:]); err != nil {
 		b.Fatal(err)
 	}
-	perLetter := crypto.SealedDocumentSize(size) + store.BenchRecordOverhead
+	perLetter := crypto.SealedDocumentSize(size) + testsupport.BenchRecordOverhead
 	syncEvery := 1
 	if senders > 1 {
 		syncEvery = senders
 	}
 	baseFile := filepath.Join(b.TempDir(), "baseline")
-	baseline := store.BenchBaseline(b, baseFile, b.N/2, perLetter, syncEvery)
+	baseline := testsupport.FsyncBaseline(b, baseFile, b.N/2, perLetter, syncEvery)
 
 	api := startAPIBench(b, senders)
 	var next atomic.Int64
@@ -174,7 +172,7 @@ func benchDeliverAPI(b *testing.B, size, senders int) {
 	wg.Wait()
 	elapsed := time.Since(t0)
 	b.StopTimer()
-	baseline += store.BenchBaseline(b, baseFile, b.N-b.N/2, perLetter, syncEvery)
+	baseline += testsupport.FsyncBaseline(b, baseFile, b.N-b.N/2, perLetter, syncEvery)
 
 	rate := float64(b.N) / elapsed.Seconds()
 	baseRate := float64(b.N) / baseline.Seconds()

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/httpui"
+	"github.com/postkasse/postkasse/httpui/control"
+	"github.com/postkasse/postkasse/jobs"
+	"github.com/postkasse/postkasse/store"
+)
+
+// The appliance is wired here, by one function (buildAppliance) from one
+// resolved configuration (resolved, config.go): serve, demo and the
+// operator's commands with the server stopped all build it this way, and
+// differ only in the buildOptions they pass.
+
+// Files and folders of the data folder besides postkasse.toml.
+const (
+	dbFileName     = "postkasse.db"
+	caDirName      = "ca"
+	certsDirName   = "certs"
+	socketFileName = "ctl.sock"
+	// checkpointFileName is where the audit-checkpoint job appends the
+	// audit log's signed checkpoints, beside the database (`postkasse
+	// audit verify --checkpoint DATA/audit-checkpoints`).
+	checkpointFileName = "audit-checkpoints"
+)
+
+// appliance is Postkasse built on a data folder: the store and the sender
+// CA, from which the web UI, the scheduled jobs and the operator's
+// operations are made.
+type appliance struct {
+	cfg   *resolved
+	store *store.Store
+	ca    *crypto.CA
+	clock func() time.Time
+	log   *slog.Logger
+}
+
+// buildOptions are what the commands that build an appliance differ in.
+type buildOptions struct {
+	// clock is the store's and the jobs' clock. Default time.Now.
+	clock func() time.Time
+	// log is the server's log; nil for the operator's commands, whose
+	// store logs nothing.
+	log *slog.Logger
+	// timeout is how long opening the database waits for another
+	// process to let go of it. Zero: the store's default.
+	timeout time.Duration
+	// demoCA, when set, names the CA made in DATA/ca and the database
+	// made when the folder has none yet (the demo's folder makes itself);
+	// otherwise both must exist, as init made them.
+	demoCA string
+}
+
+// buildAppliance opens the appliance of the data folder of cfg: the
+// sender CA, then the database. The caller closes it.
+func buildAppliance(cfg *resolved, o buildOptions) (*appliance, error) {
+	if o.clock == nil {
+		o.clock = time.Now
+	}
+	var ca *crypto.CA
+	var err error
+	if o.demoCA != "" {
+		ca, err = loadOrCreateCA(cfg.path(caDirName), o.demoCA)
+	} else {
+		ca, err = loadCA(cfg.dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	path := cfg.path(dbFileName)
+	if o.demoCA == "" {
+		// Commands other than init and demo never create a database.
+		if _, err := os.Stat(path); err != nil {
+			return nil, &storeError{fmt.Errorf("database: %w (was %s made with `postkasse init`?)", err, cfg.dir)}
+		}
+	}
+	opts := cfg.storeOptions()
+	opts.Clock, opts.Logger, opts.Timeout = o.clock, o.log, o.timeout
+	st, err := store.Open(path, opts)
+	if err != nil {
+		return nil, &storeError{err}
+	}
+	return &appliance{cfg: cfg, store: st, ca: ca, clock: o.clock, log: o.log}, nil
+}
+
+// storeError is a database that cannot be opened, as against a data
+// folder that is not one.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+
+// Close closes the store, which waits for deliveries still committing.
+func (a *appliance) Close() error { return a.store.Close() }
+
+// webUI builds the web UI and the sender API.
+func (a *appliance) webUI() (*httpui.Server, error) {
+	return httpui.New(httpui.Config{
+		Store:    a.store,
+		Logger:   a.log,
+		Location: a.cfg.location,
+		Throttle: httpui.ThrottleConfig{
+			AccountFailures: a.cfg.Login.AccountFailures,
+			AddressFailures: a.cfg.Login.AddressFailures,
+			Window:          a.cfg.Login.Window,
+		},
+	})
+}
+
+// operator builds the operator's operations, for the server's control
+// socket and for the command line with the server stopped. status is the
+// jobs' status (jobStatus).
+func (a *appliance) operator(status func() ([]control.JobInfo, error)) *control.Operator {
+	return &control.Operator{
+		Store: a.store, CA: a.ca, CertificateValidity: time.Duration(a.cfg.Senders.CertificateDays) * 24 * time.Hour,
+		Location: a.cfg.location, JobStatus: status,
+	}
+}
+
+// jobsConfig is the scheduler's configuration; baseURL is linked from
+// notifications. The audit-checkpoint job appends to
+// DATA/audit-checkpoints and posts to audit.witness.
+func (a *appliance) jobsConfig(baseURL string) (jobs.Config, error) {
+	jc, err := a.cfg.jobsConfig(baseURL)
+	if err != nil {
+		return jobs.Config{}, err
+	}
+	jc.Store, jc.Clock, jc.Logger = a.store, a.clock, a.log
+	return jc, nil
+}
+
+// jobsConfig is the scheduler's configuration but for the store, its
+// clock and the log.
+func (r *resolved) jobsConfig(baseURL string) (jobs.Config, error) {
+	jc := jobs.Config{
+		Location:     r.location,
+		Municipality: r.Jobs.Municipality, BaseURL: baseURL, SMSHours: r.smsHours,
+		Schedules: jobs.Schedules{
+			Terms: r.Jobs.TermsSchedule, Retention: r.Jobs.RetentionSchedule, Notifications: r.Jobs.NotificationsSchedule,
+		},
+		CheckpointFile: r.path(checkpointFileName),
+		Witness:        r.Audit.Witness,
+	}
+	if r.SMTP.Host != "" {
+		var roots *x509.CertPool
+		if p := dataPath(r.dir, r.SMTP.TrustedRoot); p != "" {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return jobs.Config{}, fmt.Errorf("smtp.trusted_root: %w", err)
+			}
+			if roots, err = rootPool(data); err != nil {
+				return jobs.Config{}, fmt.Errorf("smtp.trusted_root %s: %w", p, err)
+			}
+		}
+		mc := r.mailerConfig(roots)
+		jc.SMTP = &mc
+	}
+	if r.SMS.URL != "" {
+		sc := r.smsConfig()
+		jc.SMS = &sc
+	}
+	return jc, nil
+}
+
+// startJobs builds and starts the scheduler; the returned function stops
+// it, waiting up to timeout for jobs in progress (they end after their
+// current item).
+func startJobs(jc jobs.Config, timeout time.Duration, log *slog.Logger) (sched *jobs.Scheduler, stop func(), err error) {
+	sched, err = jobs.New(jc)
+	if err != nil {
+		return nil, nil, err
+	}
+	sched.Start()
+	return sched, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		if err := sched.Stop(ctx); err != nil {
+			log.Warn("scheduled jobs did not stop in time; what is left is done at the next start", "err", err)
+		}
+	}, nil
+}
+
+// isStoreError reports whether err is the database failing to open.
+func isStoreError(err error) bool {
+	var se *storeError
+	return errors.As(err, &se)
+}

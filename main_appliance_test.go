@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/postkasse/postkasse/jobs"
+)
+
+// auditVerifyWithCheckpoints runs `postkasse audit verify` on the data
+// folder against its own checkpoint file, which must hold at least one
+// checkpoint.
+func auditVerifyWithCheckpoints(t *testing.T, dir string) {
+	t.Helper()
+	file := filepath.Join(dir, checkpointFileName)
+	if fi, err := os.Stat(file); err != nil || fi.Size() == 0 {
+		t.Fatalf("checkpoint file: %v", err)
+	}
+	var out bytes.Buffer
+	if err := run([]string{"audit", "verify", "--data", dir, "--checkpoint", file}, &out); err != nil {
+		t.Fatalf("audit verify --checkpoint %s: %v\n%s", file, err, out.String())
+	}
+	if strings.Contains(out.String(), " 0 checkpoints") || !strings.Contains(out.String(), "checkpoints") {
+		t.Fatalf("audit verify checked no checkpoint:\n%s", out.String())
+	}
+}
+
+// TestServeAuditCheckpoints: the appliance serve builds runs the
+// audit-checkpoint job into DATA/audit-checkpoints, which `audit verify`
+// checks the log against.
+func TestServeAuditCheckpoints(t *testing.T) {
+	dir := initFolder(t)
+	// An operator command makes the audit log grow.
+	if err := run([]string{"resident", "add", "--data", dir, "--national-id", "1203861234", "--name", "Anna Jensen"}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadResolved(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := buildAppliance(cfg, buildOptions{timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jc, err := a.jobsConfig("https://post.example.dk/")
+	if err != nil {
+		a.Close()
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, checkpointFileName); jc.CheckpointFile != want {
+		t.Errorf("checkpoint file %q, want %q", jc.CheckpointFile, want)
+	}
+	sched, err := jobs.New(jc)
+	if err != nil {
+		a.Close()
+		t.Fatal(err)
+	}
+	jr, err := sched.RunNow(jobs.JobCheckpoint)
+	a.Close()
+	if err != nil {
+		t.Fatalf("run %s: %v (%+v)", jobs.JobCheckpoint, err, jr)
+	}
+	auditVerifyWithCheckpoints(t, dir)
+}
+
+// TestAuditWitnessConfig: audit.witness reaches the checkpoint job, and
+// only an http(s) URL is taken.
+func TestAuditWitnessConfig(t *testing.T) {
+	c, err := parseConfig([]byte("[audit]\nwitness = \"https://witness.example.dk/checkpoints\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.resolve(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	jc, err := r.jobsConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if jc.Witness != "https://witness.example.dk/checkpoints" || jc.CheckpointFile != filepath.Join(r.dir, checkpointFileName) {
+		t.Errorf("jobs config: witness %q, checkpoint file %q", jc.Witness, jc.CheckpointFile)
+	}
+	for _, bad := range []string{"ftp://witness.example.dk", "witness.example.dk", "https://"} {
+		if _, err := parseConfig([]byte("[audit]\nwitness = \"" + bad + "\"\n")); err == nil || !strings.Contains(err.Error(), "audit.witness") {
+			t.Errorf("witness %q: %v, want an error naming audit.witness", bad, err)
+		}
+	}
+}
+
+// TestDemoAuditCheckpoints: the demo's jobs checkpoint its seeded audit
+// log into DATA/audit-checkpoints at start, and `audit verify` checks the
+// log against the file once the demo stopped.
+func TestDemoAuditCheckpoints(t *testing.T) {
+	dir := t.TempDir()
+	p := startDemo(t, dir)
+	file := filepath.Join(dir, checkpointFileName)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if fi, err := os.Stat(file); err == nil && fi.Size() > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint in %s after 30 seconds", file)
+		}
+	}
+	p.stop()
+	auditVerifyWithCheckpoints(t, dir)
+}
