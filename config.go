@@ -20,6 +20,7 @@ import (
 	"github.com/postkasse/postkasse/jobs"
 	"github.com/postkasse/postkasse/jobs/notify"
 	"github.com/postkasse/postkasse/store"
+	"github.com/postkasse/postkasse/store/cluster"
 )
 
 // configFileName is the configuration file in the data folder.
@@ -43,6 +44,22 @@ type Config struct {
 	SMTP      MailConfig      `toml:"smtp"`
 	SMS       SMSConfig       `toml:"sms"`
 	Audit     AuditConfig     `toml:"audit"`
+	Store     StoreConfig     `toml:"store"`
+}
+
+// StoreConfig chooses the storage engine (DESIGN.md, "Storage engines"):
+// the embedded one (DATA/postkasse.db) or the cluster one (PostgreSQL and
+// an S3 bucket, shared by any number of nodes). No secret is in this
+// file: the database's password comes from PGPASSWORD or a PGPASSFILE, as
+// for every PostgreSQL client, and the bucket's keys from the file named
+// or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+type StoreConfig struct {
+	Engine               string `toml:"engine"`
+	DatabaseURL          string `toml:"database_url"`
+	BlobsEndpoint        string `toml:"blobs_endpoint"`
+	BlobsBucket          string `toml:"blobs_bucket"`
+	BlobsRegion          string `toml:"blobs_region"`
+	BlobsCredentialsFile string `toml:"blobs_credentials_file"`
 }
 
 // AuditConfig is about the audit log's checkpoints, which the
@@ -141,6 +158,7 @@ const letsEncrypt = "https://acme-v02.api.letsencrypt.org/directory"
 // defaultConfig returns the configuration of a file that sets nothing.
 func defaultConfig() Config {
 	return Config{
+		Store:  StoreConfig{Engine: "embedded"},
 		Listen: ListenConfig{HTTP: ":80", HTTPS: ":443"},
 		ACME: ACMEConfig{
 			CA:               letsEncrypt,
@@ -191,6 +209,7 @@ var configSections = map[string]string{
 	"jobs":      "Scheduled work (docs/RETENTION.md): notices of new terms of use, retention for\ninactive and deceased accounts, notifications. Periods are ISO 8601 durations\n(P5Y = 5 years, P15M = 15 months, P30D = 30 days). Schedules are cron specs in UTC.",
 	"smtp":      "The mail server that relays e-mail notifications (SMTP submission). With no host,\ne-mail notifications wait in the outbox until one is configured.",
 	"sms":       "The HTTP gateway that sends SMS notifications. With no url, SMS notifications wait\nin the outbox until one is configured.",
+	"store":     "Where letters are kept. embedded: one file, DATA/postkasse.db, for one machine. cluster:\nPostgreSQL (15 or newer) and an S3-compatible bucket, shared by any number of nodes\nrunning `postkasse serve` (docs/SCALE.md); move an embedded deployment there with\n`postkasse migrate`. No secret goes in this file.",
 	"audit":     "The audit log's checkpoints: every minute the log has grown, a signed checkpoint is\nappended to DATA/audit-checkpoints, which `postkasse audit verify --checkpoint` checks\nthe log against (docs/AUDITORS.md). Keep copies of the file off this machine.",
 }
 
@@ -277,6 +296,18 @@ func configKeys() []configKey {
 			func(c *Config) any { return c.SMS.BodyTemplate }},
 		{"sms", "hours", "SMS are sent only between these hours, local time (time_zone); outside them they wait.",
 			func(c *Config) any { return c.SMS.Hours }},
+		{"store", "engine", "embedded or cluster.",
+			func(c *Config) any { return c.Store.Engine }},
+		{"store", "database_url", "cluster: the PostgreSQL URL without its password, e.g.\npostgres://postkasse@db.internal:5432/postkasse?sslmode=verify-full. The password\ncomes from PGPASSWORD or a PGPASSFILE.",
+			func(c *Config) any { return c.Store.DatabaseURL }},
+		{"store", "blobs_endpoint", "cluster: the S3 endpoint, https://host[:port] (http only inside a private network).",
+			func(c *Config) any { return c.Store.BlobsEndpoint }},
+		{"store", "blobs_bucket", "cluster: the bucket, made beforehand.",
+			func(c *Config) any { return c.Store.BlobsBucket }},
+		{"store", "blobs_region", "cluster: the bucket's region (us-east-1 when empty).",
+			func(c *Config) any { return c.Store.BlobsRegion }},
+		{"store", "blobs_credentials_file", "cluster: a file of two lines, the access key and the secret key, relative to the\ndata folder and readable by the server's user only. Empty: AWS_ACCESS_KEY_ID and\nAWS_SECRET_ACCESS_KEY from the environment.",
+			func(c *Config) any { return c.Store.BlobsCredentialsFile }},
 		{"audit", "witness", "An http(s) URL that each new checkpoint is POSTed to: a witness that keeps them out\nof the operator's reach. Empty: none (the file has every checkpoint).",
 			func(c *Config) any { return c.Audit.Witness }},
 	}
@@ -525,6 +556,9 @@ func (c *Config) resolve(dir string) (*resolved, error) {
 			return nil, fmt.Errorf("audit.witness %q: want an http(s):// URL", w)
 		}
 	}
+	if err := c.Store.check(); err != nil {
+		return nil, err
+	}
 	r := &resolved{Config: c, dir: dir}
 	if err := r.resolveJobs(); err != nil {
 		return nil, err
@@ -671,4 +705,54 @@ func checkEmail(s string) error {
 		return fmt.Errorf("%q is not an e-mail address", s)
 	}
 	return nil
+}
+
+// check checks [store]: the engine's name and, for the cluster, a
+// database URL without a password and an http(s) endpoint and a bucket.
+func (sc StoreConfig) check() error {
+	switch sc.Engine {
+	case "", "embedded":
+		return nil
+	case "cluster":
+	default:
+		return fmt.Errorf("store.engine %q: want embedded or cluster", sc.Engine)
+	}
+	u, err := url.Parse(sc.DatabaseURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		return errors.New("store.database_url: want postgres://user@host:port/database (the cluster engine needs it)")
+	}
+	if _, has := u.User.Password(); has || u.Query().Has("password") {
+		return errors.New("store.database_url holds a password: put it in PGPASSWORD or a PGPASSFILE instead, so that it is in no configuration file")
+	}
+	if e, err := url.Parse(sc.BlobsEndpoint); err != nil || (e.Scheme != "https" && e.Scheme != "http") || e.Host == "" {
+		return fmt.Errorf("store.blobs_endpoint %q: want https://host[:port]", sc.BlobsEndpoint)
+	}
+	if sc.BlobsBucket == "" {
+		return errors.New("store.blobs_bucket: empty; the cluster engine needs the bucket's name")
+	}
+	return nil
+}
+
+// clusterConfig returns the cluster engine's settings, with the bucket's
+// keys read from the credentials file or the environment.
+func (r *resolved) clusterConfig() (cluster.Config, error) {
+	sc := r.Store
+	ak, sk := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+	if sc.BlobsCredentialsFile != "" {
+		path := dataPath(r.dir, sc.BlobsCredentialsFile)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return cluster.Config{}, fmt.Errorf("store.blobs_credentials_file: %w", err)
+		}
+		lines := strings.Fields(string(b))
+		if len(lines) != 2 {
+			return cluster.Config{}, fmt.Errorf("store.blobs_credentials_file %s: want two lines, the access key and the secret key", path)
+		}
+		ak, sk = lines[0], lines[1]
+	}
+	if ak == "" || sk == "" {
+		return cluster.Config{}, errors.New("the bucket's keys: set store.blobs_credentials_file, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+	}
+	return cluster.Config{DatabaseURL: sc.DatabaseURL, Blobs: cluster.BlobConfig{
+		Endpoint: sc.BlobsEndpoint, Bucket: sc.BlobsBucket, Region: sc.BlobsRegion, AccessKey: ak, SecretKey: sk}}, nil
 }

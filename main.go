@@ -34,6 +34,8 @@ const usage = `usage:
   postkasse jobs status     [--data DIR] [--json]
   postkasse check           [--data DIR | --backup FILE]
   postkasse audit verify    [--data DIR | --backup FILE] [--checkpoint FILE]... [--receipt FILE]...
+  postkasse migrate         [--data DIR] --to DATABASE-URL --blobs https://HOST/BUCKET
+                            [--blobs-region R] [--blobs-credentials FILE] [--compare]
   postkasse version
 
 DIR is /var/lib/postkasse unless given. sender, resident, terms and jobs talk to
@@ -71,7 +73,7 @@ func run(args []string, stdout io.Writer) error {
 	return dispatch("", "a command", args, stdout, subcommands{
 		"demo": runDemo, "init": runInit, "serve": runServe,
 		"sender": runSender, "resident": runResident, "terms": runTerms, "jobs": runJobs,
-		"check": runCheck, "audit": runAudit,
+		"check": runCheck, "audit": runAudit, "migrate": runMigrate,
 		"version": printVersion, "--version": printVersion, "-version": printVersion,
 		"help": printUsage, "-h": printUsage, "--help": printUsage,
 	})

@@ -14,6 +14,7 @@ import (
 	"github.com/postkasse/postkasse/httpui/control"
 	"github.com/postkasse/postkasse/jobs"
 	"github.com/postkasse/postkasse/store"
+	"github.com/postkasse/postkasse/store/cluster"
 )
 
 // The appliance is wired here, by one function (buildAppliance) from one
@@ -76,18 +77,33 @@ func buildAppliance(cfg *resolved, o buildOptions) (*appliance, error) {
 	if err != nil {
 		return nil, err
 	}
-	path := cfg.path(dbFileName)
-	if o.demoCA == "" {
-		// Commands other than init and demo never create a database.
-		if _, err := os.Stat(path); err != nil {
-			return nil, &storeError{fmt.Errorf("database: %w (was %s made with `postkasse init`?)", err, cfg.dir)}
-		}
-	}
 	opts := cfg.storeOptions()
 	opts.Clock, opts.Logger, opts.Timeout = o.clock, o.log, o.timeout
-	st, err := store.Open(path, opts)
-	if err != nil {
-		return nil, &storeError{err}
+	var st *store.Store
+	if cfg.Store.Engine == "cluster" {
+		ccfg, err := cfg.clusterConfig()
+		if err != nil {
+			return nil, &storeError{err}
+		}
+		eng, err := cluster.Open(context.Background(), ccfg)
+		if err != nil {
+			return nil, &storeError{fmt.Errorf("cluster engine: %w", err)}
+		}
+		if st, err = store.New(eng, opts); err != nil {
+			eng.Close()
+			return nil, &storeError{err}
+		}
+	} else {
+		path := cfg.path(dbFileName)
+		if o.demoCA == "" {
+			// Commands other than init and demo never create a database.
+			if _, err := os.Stat(path); err != nil {
+				return nil, &storeError{fmt.Errorf("database: %w (was %s made with `postkasse init`?)", err, cfg.dir)}
+			}
+		}
+		if st, err = store.Open(path, opts); err != nil {
+			return nil, &storeError{err}
+		}
 	}
 	return &appliance{cfg: cfg, store: st, ca: ca, clock: o.clock, log: o.log}, nil
 }

@@ -30,7 +30,17 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	// PostgreSQL and the S3 server, when a test started them.
+	for _, close := range []func() error{pg.Close, s3.Close} {
+		if err := close(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	}
+	os.Exit(code)
 }
 
 // demoProcess is a running `postkasse demo` child process.

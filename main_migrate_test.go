@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/postkasse/postkasse/internal/testsupport/pgtest"
+	"github.com/postkasse/postkasse/internal/testsupport/s3test"
+	"github.com/postkasse/postkasse/store"
+)
+
+var (
+	pg pgtest.Shared
+	s3 s3test.Shared
+)
+
+// TestMigrateCommand: `postkasse migrate` copies a data folder's database
+// into PostgreSQL and a bucket, compares them and verifies the copy's
+// audit log against the folder's checkpoints; run again it refuses, with
+// --compare it compares; the server configured with [store] engine =
+// "cluster" then serves the copy. The source is byte for byte unchanged.
+func TestMigrateCommand(t *testing.T) {
+	dir := initFolder(t)
+	cli(t, "resident", "add", "--data", dir, "--national-id", "1203861234", "--name", "Anna Jensen")
+	cli(t, "sender", "add", "--data", dir, "--name", "Eksempelby Kommune", "--org", "29189846", "--kind", "public", "--out", t.TempDir())
+	// A letter with a document, and a checkpoint of the log after it.
+	st, err := store.Open(filepath.Join(dir, dbFileName), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	senders, err := st.Senders()
+	if err != nil || len(senders) != 1 {
+		t.Fatalf("senders: %v, %v", senders, err)
+	}
+	signed, _, err := st.SignCheckpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, checkpointFileName), signed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(filepath.Join(dir, dbFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	endpoint, bucket, ak, sk := s3.NewBucket(t)
+	creds := filepath.Join(t.TempDir(), "s3-credentials")
+	if err := os.WriteFile(creds, []byte(ak+"\n"+sk+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dbURL := pg.NewDatabase(t)
+	args := []string{"migrate", "--data", dir, "--to", dbURL, "--blobs", endpoint + "/" + bucket, "--blobs-region", s3test.Region, "--blobs-credentials", creds}
+	out := cli(t, args...)
+	for _, want := range []string{"residents:", "compared: the same", "the copy's audit log verifies", "1 checkpoints match", `engine = "cluster"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("migrate printed no %q:\n%s", want, out)
+		}
+	}
+	after, err := os.ReadFile(filepath.Join(dir, dbFileName))
+	if err != nil || !bytes.Equal(before, after) {
+		t.Errorf("the source changed (%v)", err)
+	}
+	// Again: refused. With --compare: compared.
+	if err := run(args, io.Discard); err == nil || !strings.Contains(err.Error(), "holds records already") {
+		t.Errorf("second migrate: %v", err)
+	}
+	if out := cli(t, append(args, "--compare")...); !strings.Contains(out, "compared: the same") {
+		t.Errorf("migrate --compare:\n%s", out)
+	}
+	// Bad command lines say what to fix.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"migrate", "--data", dir, "--to", strings.Replace(dbURL, "@", ":secret@", 1), "--blobs", endpoint + "/" + bucket, "--blobs-credentials", creds}, "password"},
+		{[]string{"migrate", "--data", dir, "--to", dbURL, "--blobs", endpoint, "--blobs-credentials", creds}, "BUCKET"},
+		{[]string{"migrate", "--data", dir, "--to", dbURL, "--blobs", endpoint + "/no-such-bucket", "--blobs-region", s3test.Region, "--blobs-credentials", creds}, "no-such-bucket"},
+	} {
+		if err := run(tc.args, io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("migrate %v: %v, want an error naming %q", tc.args[3:], err, tc.want)
+		}
+	}
+
+	// The appliance on the copy: [store] engine = "cluster".
+	cfgPath := filepath.Join(dir, configFileName)
+	conf, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, value := range map[string]string{"engine": "cluster", "database_url": dbURL, "blobs_endpoint": endpoint,
+		"blobs_bucket": bucket, "blobs_region": s3test.Region, "blobs_credentials_file": creds} {
+		line := regexp.MustCompile(`(?m)^` + key + ` = .*$`)
+		if !line.Match(conf) {
+			t.Fatalf("the configuration file has no %s", key)
+		}
+		conf = line.ReplaceAll(conf, []byte(key+" = "+strconv.Quote(value)))
+	}
+	if err := os.WriteFile(cfgPath, conf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, dbFileName), filepath.Join(dir, dbFileName+".migrated")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadResolved(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := buildAppliance(cfg, buildOptions{timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	residents, err := a.store.Residents()
+	if err != nil || len(residents) != 1 || residents[0].Name != "Anna Jensen" {
+		t.Errorf("residents on the copy: %+v, %v", residents, err)
+	}
+	if err := a.store.CheckInvariants(); err != nil {
+		t.Error(err)
+	}
+}
