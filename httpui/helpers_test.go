@@ -22,7 +22,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/assets"
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -496,3 +498,14 @@ func decodeJSON[T any](t *testing.T, r *response) T {
 	}
 	return v
 }
+
+// english is the catalogue in English, the language of the tests' pages
+// when they ask for none, for tests that look a message up rather than
+// repeat it.
+var english = func() *i18n.Lang {
+	c, err := i18n.Load(assets.FS(), "")
+	if err != nil {
+		panic(err)
+	}
+	return c.Lang("en")
+}()

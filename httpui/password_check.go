@@ -21,8 +21,6 @@ const (
 	busyRetry = 5 * time.Second
 )
 
-// msgBusy is the page message of that 503.
-const msgBusy = "The service is busy; try again in a moment."
 
 // errBusy: no slot for a password check came free in time.
 var errBusy = errors.New("too many password checks under way")

@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/postkasse/postkasse/assets"
+	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -38,6 +39,10 @@ type Config struct {
 	// Location is the appliance's time zone: dates on pages (delivered,
 	// due, deletion) are shown in it. nil is the process's local zone.
 	Location *time.Location
+	// DefaultLanguage is the language of pages when neither the browser
+	// nor the resident chose one it knows: "en", "da" or "nb"; "" is
+	// English.
+	DefaultLanguage string
 }
 
 // ThrottleConfig bounds failed logins in a sliding window. When an account
@@ -80,7 +85,8 @@ type Server struct {
 	log     *slog.Logger
 	router  *mux.Router
 	handler http.Handler
-	pages   map[string]*template.Template
+	cat     *i18n.Catalogue
+	pages   map[string]map[string]*template.Template // by language, then page
 	static  map[string]staticFile // by file name
 	// logins counts failed logins per account and per address.
 	logins *throttle
@@ -132,6 +138,9 @@ func New(cfg Config) (*Server, error) {
 
 	var err error
 	files := assets.FS()
+	if s.cat, err = i18n.Load(files, cfg.DefaultLanguage); err != nil {
+		return nil, fmt.Errorf("httpui: %w", err)
+	}
 	if s.static, err = loadStatic(files); err != nil {
 		return nil, fmt.Errorf("httpui: %w", err)
 	}
@@ -172,6 +181,7 @@ const (
 	routeDeleteMailboxSubmit = "delete-mailbox-submit"
 	routeSettings            = "settings"
 	routeSettingsNotify      = "settings-notifications"
+	routeSettingsLanguage    = "settings-language"
 )
 
 // idPattern matches a store id: 128 bits in lowercase hex.
@@ -200,6 +210,7 @@ func (s *Server) routes() {
 	r.Handle("/terms/accept", s.withMailbox(s.termsAccept)).Methods(http.MethodPost).Name(routeTermsAccept)
 	r.Handle("/settings", s.withMailbox(s.settingsPage)).Methods(http.MethodGet, http.MethodHead).Name(routeSettings)
 	r.Handle("/settings/notifications", s.withMailbox(s.settingsNotifications)).Methods(http.MethodPost).Name(routeSettingsNotify)
+	r.Handle("/settings/language", s.withMailbox(s.settingsLanguage)).Methods(http.MethodPost).Name(routeSettingsLanguage)
 	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxPage)).Methods(http.MethodGet, http.MethodHead).Name(routeDeleteMailbox)
 	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxSubmit)).Methods(http.MethodPost).Name(routeDeleteMailboxSubmit)
 	r.Handle("/static/{hash:[0-9a-f]+}/{file}", http.HandlerFunc(s.staticFile)).Methods(http.MethodGet, http.MethodHead).Name(routeStatic)
