@@ -21,7 +21,6 @@ const (
 	busyRetry = 5 * time.Second
 )
 
-
 // errBusy: no slot for a password check came free in time.
 var errBusy = errors.New("too many password checks under way")
 

@@ -87,7 +87,7 @@ type Server struct {
 	handler http.Handler
 	cat     *i18n.Catalogue
 	pages   map[string]map[string]*template.Template // by language, then page
-	static  map[string]staticFile // by file name
+	static  map[string]staticFile                    // by file name
 	// logins counts failed logins per account and per address.
 	logins *throttle
 	// passwordChecks holds a token for each password check under way; its
