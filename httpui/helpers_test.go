@@ -2,6 +2,7 @@ package httpui
 
 import (
 	"bytes"
+	"compress/gzip"
 	cryptorand "crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -16,6 +17,7 @@ import (
 	"net/http/cookiejar"
 	"net/textproto"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -71,6 +73,11 @@ type envOptions struct {
 	// adjust, when set, changes the server's unexported settings before
 	// it serves (test hooks).
 	adjust func(*Server)
+	// seed, when set, is a gzipped database file the store starts from
+	// (an older schema, residents made before an upgrade).
+	seed string
+	// defaultLanguage is Config.DefaultLanguage.
+	defaultLanguage string
 }
 
 // testEnv is a real appliance on loopback: a bbolt store in a temporary
@@ -107,7 +114,11 @@ func (b *syncBuffer) String() string {
 
 func newEnv(t *testing.T, opts envOptions) *testEnv {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "postkasse.db"), store.Options{
+	dbPath := filepath.Join(t.TempDir(), "postkasse.db")
+	if opts.seed != "" {
+		gunzipFile(t, opts.seed, dbPath)
+	}
+	st, err := store.Open(dbPath, store.Options{
 		KDF:       crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1},
 		Limits:    opts.limits,
 		Clock:     opts.storeClock,
@@ -137,6 +148,7 @@ func newEnv(t *testing.T, opts envOptions) *testEnv {
 		APIBurst: opts.apiBurst,
 
 		MaxPasswordChecks: opts.maxPasswordChecks,
+		DefaultLanguage:   opts.defaultLanguage,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -509,3 +521,24 @@ var english = func() *i18n.Lang {
 	}
 	return c.Lang("en")
 }()
+
+// gunzipFile writes the gzipped file src, uncompressed, to dst.
+func gunzipFile(t *testing.T, src, dst string) {
+	t.Helper()
+	f, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
