@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -79,14 +80,14 @@ func (s *Server) activateSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 		return err
 	})
-	var throttled *throttledError
+	var throttled *guard.ThrottledError
 	var invalid *store.InvalidError
 	switch {
 	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", retryAfter(throttled.wait))
-		v.Error, v.Throttled = l.T("activate.error.throttled", "Wait", waitText(l, throttled.wait)), true
+		w.Header().Set("Retry-After", retryAfter(throttled.Wait))
+		v.Error, v.Throttled = l.T("activate.error.throttled", "Wait", waitText(l, throttled.Wait)), true
 		s.renderActivate(w, r, http.StatusTooManyRequests, v)
-	case errors.Is(err, errBusy):
+	case errors.Is(err, guard.ErrBusy):
 		w.Header().Set("Retry-After", retryAfter(busyRetry))
 		v.Error, v.Busy = l.T("common.busy"), true
 		s.renderActivate(w, r, http.StatusServiceUnavailable, v)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -39,16 +40,16 @@ func (s *Server) deleteMailboxSubmit(w http.ResponseWriter, r *http.Request, mb 
 	err := s.checkPassword(r.Context(), resident.NationalID.Number, clientAddress(r), func() error {
 		return mb.DeleteMailbox(form.Password)
 	})
-	var throttled *throttledError
+	var throttled *guard.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", retryAfter(throttled.wait))
+		w.Header().Set("Retry-After", retryAfter(throttled.Wait))
 		s.render(w, r, http.StatusTooManyRequests, pageDeleteMailbox, view{Title: title, Resident: &resident, Data: deleteMailboxView{
-			Error:     l.T("delete.error.throttled", "Wait", waitText(l, throttled.wait)),
+			Error:     l.T("delete.error.throttled", "Wait", waitText(l, throttled.Wait)),
 			Throttled: true,
 		}})
 		return
-	case errors.Is(err, errBusy):
+	case errors.Is(err, guard.ErrBusy):
 		w.Header().Set("Retry-After", retryAfter(busyRetry))
 		s.render(w, r, http.StatusServiceUnavailable, pageDeleteMailbox, view{Title: title, Resident: &resident, Data: deleteMailboxView{
 			Error: l.T("delete.error.busy"),

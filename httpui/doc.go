@@ -50,10 +50,11 @@
 // A password is checked (Argon2id, costly on purpose) to sign in and to
 // delete the mailbox. Each check first reserves its place in the login
 // throttle, which counts failures and checks under way per account and per
-// client address (throttle.go), then takes one of a bounded number of
-// slots for checks at once (Config.MaxPasswordChecks), so neither a burst
-// against one account nor one spread over many can get more checks, or
-// more memory, than allowed (password_check.go).
+// client address, then takes one of a bounded number of slots for checks
+// at once (Config.MaxPasswordChecks), so neither a burst against one
+// account nor one spread over many can get more checks, or more memory,
+// than allowed. Both, and the senders' rate limit, are package guard's;
+// password_check.go and withSender use them.
 //
 // # Activation
 //

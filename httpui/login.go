@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 )
@@ -47,17 +48,17 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		sess, err = s.store.Login(form.NationalID, form.Password)
 		return err
 	})
-	var throttled *throttledError
+	var throttled *guard.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", retryAfter(throttled.wait))
+		w.Header().Set("Retry-After", retryAfter(throttled.Wait))
 		s.render(w, r, http.StatusTooManyRequests, pageLogin, view{Title: title, Data: loginView{
 			NationalID: form.NationalID,
-			Error:      l.T("login.throttled", "Wait", waitText(l, throttled.wait)),
+			Error:      l.T("login.throttled", "Wait", waitText(l, throttled.Wait)),
 			Throttled:  true,
 		}})
 		return
-	case errors.Is(err, errBusy):
+	case errors.Is(err, guard.ErrBusy):
 		w.Header().Set("Retry-After", retryAfter(busyRetry))
 		s.render(w, r, http.StatusServiceUnavailable, pageLogin, view{Title: title, Data: loginView{
 			NationalID: form.NationalID,

@@ -183,7 +183,7 @@ func (s *Server) withSender(h senderHandler) http.Handler {
 			s.writeProblem(w, r, s.problemFor(r, err))
 			return
 		}
-		if ok, wait := s.apiLimit.allow(sender.ID); !ok {
+		if ok, wait := s.apiLimit.Allow(sender.ID); !ok {
 			w.Header().Set("Retry-After", retryAfter(wait))
 			s.writeProblem(w, r, problem{Status: http.StatusTooManyRequests, Code: "TOO_MANY_REQUESTS", Detail: "slow down and try again after the time in Retry-After"})
 			return

@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/postkasse/postkasse/assets"
+	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 )
@@ -88,19 +89,11 @@ type Server struct {
 	cat     *i18n.Catalogue
 	pages   map[string]map[string]*template.Template // by language, then page
 	static  map[string]staticFile                    // by file name
-	// logins counts failed logins per account and per address.
-	logins *throttle
-	// passwordChecks holds a token for each password check under way; its
-	// capacity is Config.MaxPasswordChecks (password_check.go).
-	passwordChecks chan struct{}
-	// passwordCheckWait is how long a request waits for a free slot
-	// (passwordCheckWait; tests set 0: not at all).
-	passwordCheckWait time.Duration
-	// passwordCheckWaiting, when set (by tests), is called when a request
-	// starts to wait for a slot.
-	passwordCheckWaiting func()
+	// passwords runs password checks under the login throttle, at most
+	// Config.MaxPasswordChecks at once (password_check.go).
+	passwords *guard.PasswordChecks
 	// apiLimit is the per-sender token bucket of the API.
-	apiLimit *rateLimiter
+	apiLimit *guard.RateLimiter
 }
 
 // New builds the server: it parses every template and hashes the static
@@ -120,13 +113,11 @@ func New(cfg Config) (*Server, error) {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	t := cfg.Throttle.withDefaults()
-	s.logins = newThrottle(s.clock, t.Window, t.AccountFailures, t.AddressFailures)
 	checks := cfg.MaxPasswordChecks
 	if checks <= 0 {
 		checks = runtime.GOMAXPROCS(0)
 	}
-	s.passwordChecks = make(chan struct{}, checks)
-	s.passwordCheckWait = passwordCheckWait
+	s.passwords = guard.NewPasswordChecks(guard.NewThrottle(s.clock, t.Window, t.AccountFailures, t.AddressFailures), checks)
 	rate, burst := cfg.APIRate, cfg.APIBurst
 	if rate <= 0 {
 		rate = DefaultAPIRate
@@ -134,7 +125,7 @@ func New(cfg Config) (*Server, error) {
 	if burst <= 0 {
 		burst = DefaultAPIBurst
 	}
-	s.apiLimit = newRateLimiter(s.clock, rate, float64(burst))
+	s.apiLimit = guard.NewRateLimiter(s.clock, rate, float64(burst))
 
 	var err error
 	files := assets.FS()
