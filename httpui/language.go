@@ -3,6 +3,7 @@ package httpui
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/postkasse/postkasse/i18n"
 )
@@ -45,7 +46,10 @@ func (s *Server) withLanguage(next http.Handler) http.Handler {
 		} else {
 			c.lang, _ = s.cat.Match(r.Header.Get("Accept-Language"))
 		}
-		w.Header().Add("Vary", "Accept-Language, Cookie")
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			// The static files are the same in every language.
+			w.Header().Add("Vary", "Accept-Language, Cookie")
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), langKey{}, c)))
 	})
 }

@@ -106,7 +106,7 @@ func (s *Server) parseTemplates(files fs.FS) (map[string]map[string]*template.Te
 // templateFuncs are the functions of the templates of one language: T
 // (a message of the catalogue, with pairs of placeholder name and value),
 // TH (the same for a message whose key ends "_html", with its values
-// escaped), the formats of dates, and URLs.
+// escaped), the formats of dates and amounts (in øre), and URLs.
 func (s *Server) templateFuncs(l *i18n.Lang) template.FuncMap {
 	return template.FuncMap{
 		"T":         l.T,
@@ -117,6 +117,7 @@ func (s *Server) templateFuncs(l *i18n.Lang) template.FuncMap {
 		"datetime":  func(t time.Time) string { return l.DateTime(t.In(s.loc)) },
 		"isoTime":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"typeLabel": func(t store.LetterType) string { return typeLabel(l, t) },
+		"amount":    l.Amount,
 	}
 }
 
