@@ -21,8 +21,8 @@ func TestComposeLanguages(t *testing.T) {
 		want    []string
 	}{
 		{"", store.ChannelEmail, store.NotifyLetter, []string{"Hello,", "a new decision from Eksempelby Kommune", "1 December 2026", "Log in to read it: https://post.eksempelby.dk/"}},
-		{"da", store.ChannelEmail, store.NotifyLetter, []string{"Hej", "en ny afgørelse fra Eksempelby Kommune", "den 1. december 2026", "Log ind for at læse det: https://post.eksempelby.dk/", "Venlig hilsen\nPostkasse"}},
-		{"nb", store.ChannelEmail, store.NotifyLetter, []string{"Hei!", "et nytt vedtak fra Eksempelby Kommune", "1. desember 2026", "Logg inn for å lese det: https://post.eksempelby.dk/", "Med vennlig hilsen\nPostkasse"}},
+		{"da", store.ChannelEmail, store.NotifyLetter, []string{"Hej", "en ny afgørelse fra Eksempelby Kommune", "den 1. december 2026", "Log ind og læs: https://post.eksempelby.dk/", "Venlig hilsen\nPostkasse"}},
+		{"nb", store.ChannelEmail, store.NotifyLetter, []string{"Hei!", "et nytt vedtak fra Eksempelby Kommune", "1. desember 2026", "Logg inn og les: https://post.eksempelby.dk/", "Med vennlig hilsen\nPostkasse"}},
 		{"da", store.ChannelSMS, store.NotifyLetter, []string{"Postkasse: Du har fået en ny afgørelse fra Eksempelby Kommune i din digitale postkasse."}},
 		{"nb", store.ChannelSMS, store.NotifyLetter, []string{"Postkasse: Du har fått et nytt vedtak fra Eksempelby Kommune i den digitale postkassen din."}},
 		{"da", store.ChannelEmail, store.NotifyInactivityWarning, []string{"bliver slettet den 1. december 2026", "Log ind: https://post.eksempelby.dk/"}},
