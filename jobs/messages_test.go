@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -36,8 +37,21 @@ func TestComposeLanguages(t *testing.T) {
 				t.Errorf("%s %s %s: %q lacks %q", tc.lang, tc.channel, tc.kind, msg.Text, w)
 			}
 		}
-		if msg.Subject == "" || strings.Contains(msg.Subject+msg.Text, "{{") {
+		if msg.Subject == "" || strings.Contains(msg.Subject+msg.Text, "{{") || strings.Contains(msg.Subject+msg.Text, "notify.") {
 			t.Errorf("%s %s %s: subject %q, text %q", tc.lang, tc.channel, tc.kind, msg.Subject, msg.Text)
+		}
+		if tc.lang == "" {
+			continue
+		}
+		// No English sentence of the catalogue in another language.
+		for _, id := range e.s.cat.IDs("en") {
+			for _, text := range e.s.cat.Forms("en", id) {
+				for _, frag := range regexp.MustCompile(`{{[^}]*}}|\n`).Split(text, -1) {
+					if frag = strings.TrimSpace(frag); len(strings.Fields(frag)) >= 3 && strings.Contains(msg.Subject+"\n"+msg.Text, frag) {
+						t.Errorf("%s %s %s: English %q (%s)", tc.lang, tc.channel, tc.kind, frag, id)
+					}
+				}
+			}
 		}
 	}
 }
