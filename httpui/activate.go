@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -36,19 +38,9 @@ type activateView struct {
 	RecoveryKey string
 }
 
-// Messages of the activation page.
-const (
-	msgBadActivation = "The national identity number or the activation code is wrong, or the code has expired or was used already. " +
-		"Check both against the letter with your code. If they are right and it still fails, ask the municipality for a new code: " +
-		"if someone else has used yours, they will see it."
-	msgPasswordsDiffer = "The two passwords are not the same. Type the same password in both fields."
-)
-
-const activateTitle = "Activate your mailbox"
-
 // activatePage shows the activation form.
 func (s *Server) activatePage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "activate", view{Title: activateTitle, Data: activateView{MinLength: store.MinPasswordLength}})
+	s.render(w, r, http.StatusOK, pageActivate, view{Title: s.lang(r).T("activate.title"), Data: activateView{MinLength: store.MinPasswordLength}})
 }
 
 // activateSubmit activates a pending mailbox (store.Store.Activate) and
@@ -58,17 +50,18 @@ func (s *Server) activatePage(w http.ResponseWriter, r *http.Request) {
 // the server the same Argon2id work.
 func (s *Server) activateSubmit(w http.ResponseWriter, r *http.Request) {
 	form := parseActivateForm(w, r)
+	l := s.lang(r)
 	v := activateView{NationalID: form.NationalID, Code: form.Code, MinLength: store.MinPasswordLength, Errors: map[string]string{}}
 	if form.NationalID == "" {
-		v.Errors["nationalId"] = "Enter your national identity number."
+		v.Errors["nationalId"] = l.T("activate.error.nationalId")
 	}
 	if form.Code == "" {
-		v.Errors["code"] = "Enter the activation code from your letter."
+		v.Errors["code"] = l.T("activate.error.code")
 	}
 	if form.Password == "" {
-		v.Errors["password"] = fmt.Sprintf("Choose a password of at least %d characters.", store.MinPasswordLength)
+		v.Errors["password"] = l.T("activate.error.password", "Min", store.MinPasswordLength)
 	} else if form.Password != form.PasswordConfirm {
-		v.Errors["passwordConfirm"] = msgPasswordsDiffer
+		v.Errors["passwordConfirm"] = l.T("activate.error.passwordsDiffer")
 	}
 	if len(v.Errors) > 0 {
 		s.renderActivate(w, r, http.StatusBadRequest, v)
@@ -87,22 +80,27 @@ func (s *Server) activateSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 		return err
 	})
-	var throttled *throttledError
+	var throttled *guard.ThrottledError
 	var invalid *store.InvalidError
 	switch {
 	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", retryAfter(throttled.wait))
-		v.Error, v.Throttled = "Too many failed attempts. Wait "+waitText(throttled.wait)+" before you try again.", true
+		w.Header().Set("Retry-After", retryAfter(throttled.Wait))
+		v.Error, v.Throttled = l.T("activate.error.throttled", "Wait", waitText(l, throttled.Wait)), true
 		s.renderActivate(w, r, http.StatusTooManyRequests, v)
-	case errors.Is(err, errBusy):
+	case errors.Is(err, guard.ErrBusy):
 		w.Header().Set("Retry-After", retryAfter(busyRetry))
-		v.Error, v.Busy = msgBusy, true
+		v.Error, v.Busy = l.T("common.busy"), true
 		s.renderActivate(w, r, http.StatusServiceUnavailable, v)
 	case errors.Is(err, store.ErrBadActivation):
-		v.Error = msgBadActivation
+		v.Error = l.T("activate.error.bad")
 		s.renderActivate(w, r, http.StatusUnauthorized, v)
 	case errors.As(err, &invalid) && invalid.Field == "password":
-		v.Errors["password"] = "Choose a password of " + invalid.Reason + "."
+		// The store says which rule failed only in its own words: the
+		// message follows the length.
+		v.Errors["password"] = l.T("activate.error.password", "Min", store.MinPasswordLength)
+		if utf8.RuneCountInString(form.Password) >= store.MinPasswordLength {
+			v.Errors["password"] = l.T("activate.error.passwordLong", "Max", maxPasswordBytes)
+		}
 		s.renderActivate(w, r, http.StatusBadRequest, v)
 	case err != nil:
 		s.pageError(w, r, nil, err)
@@ -111,14 +109,17 @@ func (s *Server) activateSubmit(w http.ResponseWriter, r *http.Request) {
 		// middleware says no-store for every page; this one depends on
 		// it).
 		w.Header().Set("Cache-Control", "no-store")
-		s.render(w, r, http.StatusOK, "activate", view{Title: "Your mailbox is activated", Data: activateView{
+		s.render(w, r, http.StatusOK, pageActivate, view{Title: l.T("activate.done.title"), Data: activateView{
 			RecoveryKey: formatRecoveryKey(rk),
 		}})
 	}
 }
 
+// maxPasswordBytes is the store's longest password, in bytes.
+const maxPasswordBytes = 1024
+
 func (s *Server) renderActivate(w http.ResponseWriter, r *http.Request, status int, v activateView) {
-	s.render(w, r, status, "activate", view{Title: activateTitle, Data: v})
+	s.render(w, r, status, pageActivate, view{Title: s.lang(r).T("activate.title"), Data: v})
 }
 
 // formatRecoveryKey writes a recovery key for a person to copy: 64 hex

@@ -116,7 +116,7 @@ func TestActivate(t *testing.T) {
 
 	// The code works once.
 	r = e.postForm(e.browser(), e.httpURL+"/activate", activation(nidAnna, code, "another long password", "another long password"), nil)
-	if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, msgBadActivation) || recoveryKeyPattern.MatchString(r.body) {
+	if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, english.T("activate.error.bad")) || recoveryKeyPattern.MatchString(r.body) {
 		t.Fatalf("second activation: %d\n%s", r.StatusCode, r.body)
 	}
 }
@@ -141,10 +141,10 @@ func TestActivateRefused(t *testing.T) {
 		want   []string
 	}{
 		{"wrong code", activation(nidAnna, wrong, password, password), 401,
-			[]string{msgBadActivation, `role="alert"`, `aria-describedby="activate-error"`, `value="` + nidAnna + `"`, `value="` + wrong + `"`}},
-		{"unknown person", activation(nidNobody, code, password, password), 401, []string{msgBadActivation}},
-		{"active resident", activation(nidBjorn, code, password, password), 401, []string{msgBadActivation}},
-		{"invalid number", activation("not a number", code, password, password), 401, []string{msgBadActivation}},
+			[]string{english.T("activate.error.bad"), `role="alert"`, `aria-describedby="activate-error"`, `value="` + nidAnna + `"`, `value="` + wrong + `"`}},
+		{"unknown person", activation(nidNobody, code, password, password), 401, []string{english.T("activate.error.bad")}},
+		{"active resident", activation(nidBjorn, code, password, password), 401, []string{english.T("activate.error.bad")}},
+		{"invalid number", activation("not a number", code, password, password), 401, []string{english.T("activate.error.bad")}},
 		{"missing fields", activation("", "", "", ""), 400, []string{
 			`<a href="#nationalId">Enter your national identity number.</a>`,
 			`<a href="#code">Enter the activation code from your letter.</a>`,
@@ -154,7 +154,7 @@ func TestActivateRefused(t *testing.T) {
 			`aria-describedby="password-hint password-error" aria-invalid="true"`,
 		}},
 		{"different passwords", activation(nidAnna, code, password, password+"!"), 400, []string{
-			`<p class="field-error" id="passwordConfirm-error"><span class="visually-hidden">Error: </span>` + msgPasswordsDiffer + `</p>`,
+			`<p class="field-error" id="passwordConfirm-error"><span class="visually-hidden">Error: </span>` + english.T("activate.error.passwordsDiffer") + `</p>`,
 			`aria-invalid="true" aria-describedby="passwordConfirm-error"`, `value="` + code + `"`,
 		}},
 		{"short password", activation(nidAnna, code, "too short", "too short"), 400, []string{

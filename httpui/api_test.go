@@ -414,7 +414,7 @@ func TestAPIRateLimit(t *testing.T) {
 func TestAPIRateDefaults(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	if l := e.server.apiLimit; l.rate != DefaultAPIRate || l.burst != DefaultAPIBurst {
-		t.Fatalf("default bucket %v/s burst %v, want %v/s burst %v", l.rate, l.burst, DefaultAPIRate, DefaultAPIBurst)
+	if l := e.server.apiLimit; l.Rate() != DefaultAPIRate || l.Burst() != DefaultAPIBurst {
+		t.Fatalf("default bucket %v/s burst %v, want %v/s burst %v", l.Rate(), l.Burst(), DefaultAPIRate, DefaultAPIBurst)
 	}
 }

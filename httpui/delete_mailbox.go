@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -22,7 +23,7 @@ type mailboxDeletedView struct {
 // deleteMailboxPage asks for the password before deleting the mailbox.
 func (s *Server) deleteMailboxPage(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
-	s.render(w, r, http.StatusOK, "delete-mailbox", view{Title: "Delete your mailbox", Resident: &resident, Data: deleteMailboxView{}})
+	s.render(w, r, http.StatusOK, pageDeleteMailbox, view{Title: s.lang(r).T("delete.title"), Resident: &resident, Data: deleteMailboxView{}})
 }
 
 // deleteMailboxSubmit deletes the mailbox and everything in it once the
@@ -34,28 +35,30 @@ func (s *Server) deleteMailboxPage(w http.ResponseWriter, r *http.Request, mb *s
 func (s *Server) deleteMailboxSubmit(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
 	form := parseDeleteMailboxForm(w, r)
+	l := s.lang(r)
+	title := l.T("delete.title")
 	err := s.checkPassword(r.Context(), resident.NationalID.Number, clientAddress(r), func() error {
 		return mb.DeleteMailbox(form.Password)
 	})
-	var throttled *throttledError
+	var throttled *guard.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", retryAfter(throttled.wait))
-		s.render(w, r, http.StatusTooManyRequests, "delete-mailbox", view{Title: "Delete your mailbox", Resident: &resident, Data: deleteMailboxView{
-			Error:     "Too many wrong passwords. Wait " + waitText(throttled.wait) + " before you try again. Your mailbox was not deleted.",
+		w.Header().Set("Retry-After", retryAfter(throttled.Wait))
+		s.render(w, r, http.StatusTooManyRequests, pageDeleteMailbox, view{Title: title, Resident: &resident, Data: deleteMailboxView{
+			Error:     l.T("delete.error.throttled", "Wait", waitText(l, throttled.Wait)),
 			Throttled: true,
 		}})
 		return
-	case errors.Is(err, errBusy):
+	case errors.Is(err, guard.ErrBusy):
 		w.Header().Set("Retry-After", retryAfter(busyRetry))
-		s.render(w, r, http.StatusServiceUnavailable, "delete-mailbox", view{Title: "Delete your mailbox", Resident: &resident, Data: deleteMailboxView{
-			Error: msgBusy + " Your mailbox was not deleted.",
+		s.render(w, r, http.StatusServiceUnavailable, pageDeleteMailbox, view{Title: title, Resident: &resident, Data: deleteMailboxView{
+			Error: l.T("delete.error.busy"),
 			Busy:  true,
 		}})
 		return
 	case errors.Is(err, store.ErrBadCredentials):
-		s.render(w, r, http.StatusUnauthorized, "delete-mailbox", view{Title: "Delete your mailbox", Resident: &resident, Data: deleteMailboxView{
-			Error: "Wrong password. Your mailbox was not deleted.",
+		s.render(w, r, http.StatusUnauthorized, pageDeleteMailbox, view{Title: title, Resident: &resident, Data: deleteMailboxView{
+			Error: l.T("delete.error.password"),
 		}})
 		return
 	case err != nil:
@@ -63,5 +66,5 @@ func (s *Server) deleteMailboxSubmit(w http.ResponseWriter, r *http.Request, mb 
 		return
 	}
 	clearSessionCookie(w, r)
-	s.render(w, r, http.StatusOK, "mailbox-deleted", view{Title: "Your mailbox is deleted", Data: mailboxDeletedView{Deleted: s.longDate(s.clock())}})
+	s.render(w, r, http.StatusOK, pageMailboxDeleted, view{Title: l.T("deleted.title"), Data: mailboxDeletedView{Deleted: s.longDate(l, s.clock())}})
 }

@@ -8,9 +8,30 @@
 // the domain live in store. One file per handler (login.go, inbox.go,
 // api_deliver.go …); forms and message parts only parse (form_*.go);
 // problem.go and render.go are the response helpers. Templates come from
-// package assets and are parsed once by New, so a missing or broken view
-// fails at start-up, not at request time. URLs are built from the names of
-// gorilla/mux routes.
+// package assets, found by listing templates/, and are parsed once per
+// language by New, so a missing or broken view fails at start-up, not at
+// request time. URLs are built from the names of gorilla/mux routes.
+//
+// # Languages
+//
+// Every text a page, an error page or a problem's title shows comes from
+// the message catalogue (package i18n over assets/i18n/*.toml): templates
+// call T ("{{T "inbox.title"}}") and TH (for the few messages with a link
+// or emphasis in them, whose values are escaped), handlers look messages
+// up with the request's language (lang). The language is the lang query
+// parameter, remembered in a cookie; else that cookie; else the
+// resident's choice on the settings page (stored with
+// store.Mailbox.SetLanguage); else the best match of Accept-Language;
+// else Config.DefaultLanguage (language.go). <html lang> and
+// Content-Language say which, and every footer links the page in the other
+// languages. Dates, sizes and periods are written the language's way.
+//
+// # Renewed keys
+//
+// A sign-in that gave the resident's key pair its ML-KEM-768 half renews
+// the recovery key too (store.Session.NewRecoveryKey); the answer to that
+// sign-in is the page with the new key, before the inbox
+// (recovery_key.go).
 //
 // # Sessions
 //
@@ -29,10 +50,11 @@
 // A password is checked (Argon2id, costly on purpose) to sign in and to
 // delete the mailbox. Each check first reserves its place in the login
 // throttle, which counts failures and checks under way per account and per
-// client address (throttle.go), then takes one of a bounded number of
-// slots for checks at once (Config.MaxPasswordChecks), so neither a burst
-// against one account nor one spread over many can get more checks, or
-// more memory, than allowed (password_check.go).
+// client address, then takes one of a bounded number of slots for checks
+// at once (Config.MaxPasswordChecks), so neither a burst against one
+// account nor one spread over many can get more checks, or more memory,
+// than allowed. Both, and the senders' rate limit, are package guard's;
+// password_check.go and withSender use them.
 //
 // # Activation
 //

@@ -50,3 +50,10 @@ func parseDeleteMailboxForm(w http.ResponseWriter, r *http.Request) deleteMailbo
 	_ = r.ParseForm()
 	return deleteMailboxForm{Password: r.PostForm.Get("password")}
 }
+
+// parseLanguageForm returns the language chosen on the settings page.
+func parseLanguageForm(w http.ResponseWriter, r *http.Request) string {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormSize)
+	_ = r.ParseForm()
+	return strings.TrimSpace(r.PostForm.Get("lang"))
+}

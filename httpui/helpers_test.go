@@ -2,6 +2,7 @@ package httpui
 
 import (
 	"bytes"
+	"compress/gzip"
 	cryptorand "crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -16,13 +17,16 @@ import (
 	"net/http/cookiejar"
 	"net/textproto"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/assets"
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 
 	"github.com/postkasse/postkasse/internal/testsupport"
@@ -54,6 +58,11 @@ type envOptions struct {
 	// adjust, when set, changes the server's unexported settings before
 	// it serves (test hooks).
 	adjust func(*Server)
+	// seed, when set, is a gzipped database file the store starts from
+	// (an older schema, residents made before an upgrade).
+	seed string
+	// defaultLanguage is Config.DefaultLanguage.
+	defaultLanguage string
 }
 
 // testEnv is a real appliance on loopback: a bbolt store in a temporary
@@ -90,7 +99,11 @@ func (b *syncBuffer) String() string {
 
 func newEnv(t *testing.T, opts envOptions) *testEnv {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "postkasse.db"), store.Options{
+	dbPath := filepath.Join(t.TempDir(), "postkasse.db")
+	if opts.seed != "" {
+		gunzipFile(t, opts.seed, dbPath)
+	}
+	st, err := store.Open(dbPath, store.Options{
 		KDF:       crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1},
 		Limits:    opts.limits,
 		Clock:     opts.storeClock,
@@ -120,6 +133,7 @@ func newEnv(t *testing.T, opts envOptions) *testEnv {
 		APIBurst: opts.apiBurst,
 
 		MaxPasswordChecks: opts.maxPasswordChecks,
+		DefaultLanguage:   opts.defaultLanguage,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -477,4 +491,36 @@ func decodeJSON[T any](t *testing.T, r *response) T {
 		t.Fatalf("decode %q: %v", r.body, err)
 	}
 	return v
+}
+
+// english is the catalogue in English, the language of the tests' pages
+// when they ask for none, for tests that look a message up rather than
+// repeat it.
+var english = func() *i18n.Lang {
+	c, err := i18n.Load(assets.FS(), "")
+	if err != nil {
+		panic(err)
+	}
+	return c.Lang("en")
+}()
+
+// gunzipFile writes the gzipped file src, uncompressed, to dst.
+func gunzipFile(t *testing.T, src, dst string) {
+	t.Helper()
+	f, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

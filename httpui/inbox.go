@@ -25,13 +25,13 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, mb *store.Mailbox
 		s.pageError(w, r, &resident, err)
 		return
 	}
-	now := s.clock()
+	now, l := s.clock(), s.lang(r)
 	v := inboxView{Letters: make([]inboxLine, 0, len(letters))}
-	for _, l := range letters {
-		if l.Unread() {
+	for _, letter := range letters {
+		if letter.Unread() {
 			v.Unread++
 		}
-		v.Letters = append(v.Letters, inboxLine{LetterSummary: l, Due: due(l.DueDate, now, s.loc)})
+		v.Letters = append(v.Letters, inboxLine{LetterSummary: letter, Due: due(l, letter.DueDate, now, s.loc)})
 	}
-	s.render(w, r, http.StatusOK, "inbox", view{Title: "Inbox", Resident: &resident, Data: v})
+	s.render(w, r, http.StatusOK, pageInbox, view{Title: l.T("inbox.title"), Resident: &resident, Data: v})
 }

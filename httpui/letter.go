@@ -7,6 +7,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -39,7 +40,8 @@ func (s *Server) letter(w http.ResponseWriter, r *http.Request, mb *store.Mailbo
 		s.pageError(w, r, &resident, err)
 		return
 	}
-	v := letterView{Letter: l, Due: due(l.DueDate, s.clock(), s.loc), KeyID: l.Receipt.KeyID}
+	lang := s.lang(r)
+	v := letterView{Letter: l, Due: due(lang, l.DueDate, s.clock(), s.loc), KeyID: l.Receipt.KeyID}
 	if err := json.Unmarshal(l.Receipt.Payload, &v.Receipt); err != nil {
 		s.pageError(w, r, &resident, err)
 		return
@@ -47,7 +49,7 @@ func (s *Server) letter(w http.ResponseWriter, r *http.Request, mb *store.Mailbo
 	for _, d := range l.Documents {
 		u := s.mustURL(routeDocument, "id", l.ID, "n", strconv.Itoa(d.Index))
 		link := documentLink{
-			Name: documentFileName(d.Name, d.ContentType), Kind: documentKind(d.ContentType), Label: documentLabel(d.ContentType), Size: formatSize(d.Size),
+			Name: documentFileName(d.Name, d.ContentType), Kind: documentKind(lang, d.ContentType), Label: documentLabel(lang, d.ContentType), Size: formatSize(lang, d.Size),
 			Inline: inlineSafe(d.ContentType), URL: u, DownloadURL: u + "?download=1",
 		}
 		v.Documents = append(v.Documents, link)
@@ -56,7 +58,7 @@ func (s *Server) letter(w http.ResponseWriter, r *http.Request, mb *store.Mailbo
 		}
 	}
 	w.Header().Set("Content-Security-Policy", cspLetterPage)
-	s.render(w, r, http.StatusOK, "letter", view{Title: l.Subject, Resident: &resident, Data: v})
+	s.render(w, r, http.StatusOK, pageLetter, view{Title: l.Subject, Resident: &resident, Data: v})
 }
 
 // framed reports whether a main document of this type is shown in the
@@ -65,24 +67,25 @@ func framed(contentType string) bool {
 	return contentType == "text/plain" || contentType == "text/html"
 }
 
-func documentKind(contentType string) string {
+// documentKind names a document's type for people, in the language.
+func documentKind(l *i18n.Lang, contentType string) string {
 	switch contentType {
 	case "application/pdf":
-		return "PDF document"
+		return l.T("document.pdf")
 	case "text/plain":
-		return "Text"
+		return l.T("document.text")
 	case "text/html":
-		return "Web page"
+		return l.T("document.html")
 	case "image/png":
-		return "PNG image"
+		return l.T("document.png")
 	case "image/jpeg":
-		return "JPEG image"
+		return l.T("document.jpeg")
 	}
 	return contentType
 }
 
 // documentLabel is the short tag shown beside a document's name.
-func documentLabel(contentType string) string {
+func documentLabel(l *i18n.Lang, contentType string) string {
 	switch contentType {
 	case "application/pdf":
 		return "PDF"
@@ -95,5 +98,5 @@ func documentLabel(contentType string) string {
 	case "image/jpeg":
 		return "JPG"
 	}
-	return "FILE"
+	return l.T("document.file")
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/postkasse/postkasse/httpui/guard"
+	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -19,9 +21,6 @@ type loginView struct {
 	Busy       bool // no password check came free: the attempt was not tried
 }
 
-// Messages of the login page.
-const msgBadCredentials = "Wrong national identity number or password."
-
 // loginPage shows the login form, or the inbox to a resident who is
 // signed in already.
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -32,7 +31,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.render(w, r, http.StatusOK, "login", view{Title: "Sign in", Data: loginView{}})
+	s.render(w, r, http.StatusOK, pageLogin, view{Title: s.lang(r).T("login.title"), Data: loginView{}})
 }
 
 // loginSubmit checks the credentials and starts a session. The check runs
@@ -42,33 +41,35 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 // again leaves no second session alive.
 func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	form := parseLoginForm(w, r)
+	l := s.lang(r)
+	title := l.T("login.title")
 	var sess store.Session
 	err := s.checkPassword(r.Context(), form.account(), clientAddress(r), func() (err error) {
 		sess, err = s.store.Login(form.NationalID, form.Password)
 		return err
 	})
-	var throttled *throttledError
+	var throttled *guard.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", retryAfter(throttled.wait))
-		s.render(w, r, http.StatusTooManyRequests, "login", view{Title: "Sign in", Data: loginView{
+		w.Header().Set("Retry-After", retryAfter(throttled.Wait))
+		s.render(w, r, http.StatusTooManyRequests, pageLogin, view{Title: title, Data: loginView{
 			NationalID: form.NationalID,
-			Error:      "Too many failed attempts to sign in. Wait " + waitText(throttled.wait) + " before you try again.",
+			Error:      l.T("login.throttled", "Wait", waitText(l, throttled.Wait)),
 			Throttled:  true,
 		}})
 		return
-	case errors.Is(err, errBusy):
+	case errors.Is(err, guard.ErrBusy):
 		w.Header().Set("Retry-After", retryAfter(busyRetry))
-		s.render(w, r, http.StatusServiceUnavailable, "login", view{Title: "Sign in", Data: loginView{
+		s.render(w, r, http.StatusServiceUnavailable, pageLogin, view{Title: title, Data: loginView{
 			NationalID: form.NationalID,
-			Error:      msgBusy,
+			Error:      l.T("common.busy"),
 			Busy:       true,
 		}})
 		return
 	case errors.Is(err, store.ErrBadCredentials):
-		s.render(w, r, http.StatusUnauthorized, "login", view{Title: "Sign in", Data: loginView{
+		s.render(w, r, http.StatusUnauthorized, pageLogin, view{Title: title, Data: loginView{
 			NationalID: form.NationalID,
-			Error:      msgBadCredentials,
+			Error:      l.T("login.badCredentials"),
 		}})
 		return
 	case err != nil:
@@ -89,22 +90,19 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	setSessionCookie(w, r, sess.Token)
+	if sess.NewRecoveryKey != nil {
+		// The sign-in renewed the keys: the new recovery key first.
+		s.newRecoveryKeyPage(w, r, sess.Token, sess.NewRecoveryKey)
+		return
+	}
 	http.Redirect(w, r, s.mustURL(routeInbox), http.StatusSeeOther)
 }
 
 // waitText says how long to wait in whole minutes (or seconds when under
-// one), rounded up.
-func waitText(d time.Duration) string {
+// one), rounded up, in the language l.
+func waitText(l *i18n.Lang, d time.Duration) string {
 	if d < time.Minute {
-		secs := int(math.Ceil(d.Seconds()))
-		if secs <= 1 {
-			return "1 second"
-		}
-		return fmt.Sprintf("%d seconds", secs)
+		return l.T("time.seconds", "Count", max(int(math.Ceil(d.Seconds())), 1))
 	}
-	mins := int(math.Ceil(d.Minutes()))
-	if mins == 1 {
-		return "1 minute"
-	}
-	return fmt.Sprintf("%d minutes", mins)
+	return l.T("time.minutes", "Count", int(math.Ceil(d.Minutes())))
 }

@@ -28,11 +28,13 @@ const (
 
 // middleware wraps the router: panic recovery outermost, then the
 // security headers (so that every response carries them, refusals
-// included), then the cross-origin protection of non-safe requests.
+// included), then the choice of language (language.go), then the
+// cross-origin protection of non-safe requests.
 func (s *Server) middleware(h http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
 	h = cop.Handler(h)
+	h = s.withLanguage(h)
 	h = securityHeaders(h)
 	return s.recoverPanics(h)
 }
@@ -90,7 +92,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 // cross-site.
 func (s *Server) crossOriginDenied(w http.ResponseWriter, r *http.Request) {
 	if isAPI(r) {
-		s.writeProblem(w, r, problem{Status: http.StatusForbidden, Code: "FORBIDDEN", Title: "Forbidden",
+		s.writeProblem(w, r, problem{Status: http.StatusForbidden, Code: "FORBIDDEN",
 			Detail: "cross-origin request refused"})
 		return
 	}
@@ -138,6 +140,7 @@ func (s *Server) withMailbox(h mailboxHandler) http.Handler {
 			return
 		}
 		defer mb.Close()
+		s.useSavedLanguage(r, mb.Language())
 		if s.termsGate(w, r, mb) {
 			return
 		}
@@ -180,10 +183,9 @@ func (s *Server) withSender(h senderHandler) http.Handler {
 			s.writeProblem(w, r, s.problemFor(r, err))
 			return
 		}
-		if ok, wait := s.apiLimit.allow(sender.ID); !ok {
+		if ok, wait := s.apiLimit.Allow(sender.ID); !ok {
 			w.Header().Set("Retry-After", retryAfter(wait))
-			s.writeProblem(w, r, problem{Status: http.StatusTooManyRequests, Code: "TOO_MANY_REQUESTS",
-				Title: "Too many requests", Detail: "slow down and try again after the time in Retry-After"})
+			s.writeProblem(w, r, problem{Status: http.StatusTooManyRequests, Code: "TOO_MANY_REQUESTS", Detail: "slow down and try again after the time in Retry-After"})
 			return
 		}
 		h(w, r, sender)

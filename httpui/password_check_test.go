@@ -1,6 +1,7 @@
 package httpui
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -19,14 +20,14 @@ func TestPasswordChecksBusy(t *testing.T) {
 		throttle:          ThrottleConfig{AccountFailures: 1, AddressFailures: 100},
 		maxPasswordChecks: 1,
 		// No waiting for a slot: the test holds the only one.
-		adjust: func(s *Server) { s.passwordCheckWait = 0 },
+		adjust: func(s *Server) { s.passwords.Wait = 0 },
 	})
 	e.addResident(nidAnna, "Anna Jensen")
 	b := e.browser()
 	e.login(b, e.httpURL, nidAnna)
 	logins := e.auditCount("login")
 
-	e.server.passwordChecks <- struct{}{} // take the only slot
+	release := takeSlot(t, e) // the only slot
 	other := e.browser()
 	r := e.postForm(other, e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {password}}, nil)
 	if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") != "5" {
@@ -53,7 +54,7 @@ func TestPasswordChecksBusy(t *testing.T) {
 	// of one, the next wrong password is still checked.
 	e.postForm(other, e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {"wrong password!"}}, nil)
 
-	<-e.server.passwordChecks // free it
+	release()
 	if r := e.postForm(other, e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {"wrong password!"}}, nil); r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("a wrong password after the busy answers: %d, want 401", r.StatusCode)
 	}
@@ -69,11 +70,11 @@ func TestPasswordCheckWaitsForSlot(t *testing.T) {
 	waiting := make(chan struct{}, 1)
 	e := newEnv(t, envOptions{
 		maxPasswordChecks: 1,
-		adjust:            func(s *Server) { s.passwordCheckWaiting = func() { waiting <- struct{}{} } },
+		adjust:            func(s *Server) { s.passwords.Waiting = func() { waiting <- struct{}{} } },
 	})
 	e.addResident(nidAnna, "Anna Jensen")
 
-	e.server.passwordChecks <- struct{}{} // take the only slot
+	release := takeSlot(t, e) // the only slot
 	type result struct {
 		status int
 		err    error
@@ -96,7 +97,7 @@ func TestPasswordCheckWaitsForSlot(t *testing.T) {
 	case <-time.After(30 * time.Second): // a failsafe, not a timing
 		t.Fatal("the sign-in never waited for a slot")
 	}
-	<-e.server.passwordChecks // free it
+	release()
 	if r := <-done; r.err != nil || r.status != http.StatusSeeOther {
 		t.Fatalf("sign in after waiting: %d %v, want 303", r.status, r.err)
 	}
@@ -112,8 +113,19 @@ func TestMaxPasswordChecks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := cap(srv.passwordChecks); got != tc.want {
+		if got := srv.passwords.Slots(); got != tc.want {
 			t.Errorf("MaxPasswordChecks %d: %d slots, want %d", tc.config, got, tc.want)
 		}
 	}
+}
+
+// takeSlot takes a slot for password checks, as a check under way would,
+// and returns the function that frees it.
+func takeSlot(t *testing.T, e *testEnv) (release func()) {
+	t.Helper()
+	release, ok := e.server.passwords.Acquire(context.Background())
+	if !ok {
+		t.Fatal("no free slot")
+	}
+	return release
 }

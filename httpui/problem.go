@@ -14,7 +14,8 @@ import (
 // problem is an RFC 9457 problem detail with the API's stable machine code
 // as an extension member (API.md, "Errors").
 type problem struct {
-	Type   string `json:"type"`
+	Type string `json:"type"`
+	// Title is set by writeProblem from the catalogue ("problem.<code>").
 	Title  string `json:"title"`
 	Status int    `json:"status"`
 	Code   string `json:"code"`
@@ -29,15 +30,15 @@ type problem struct {
 const unavailableRetry = 5 * time.Second
 
 func problemUnauthenticated(detail string) problem {
-	return problem{Status: http.StatusUnauthorized, Code: "UNAUTHENTICATED", Title: "Unauthenticated", Detail: detail}
+	return problem{Status: http.StatusUnauthorized, Code: "UNAUTHENTICATED", Detail: detail}
 }
 
 func problemInvalid(detail string) problem {
-	return problem{Status: http.StatusBadRequest, Code: "INVALID_REQUEST", Title: "Invalid request", Detail: detail}
+	return problem{Status: http.StatusBadRequest, Code: "INVALID_REQUEST", Detail: detail}
 }
 
 func problemInternal() problem {
-	return problem{Status: http.StatusInternalServerError, Code: "INTERNAL", Title: "Internal error",
+	return problem{Status: http.StatusInternalServerError, Code: "INTERNAL",
 		Detail: "the server could not handle the request; nothing was stored"}
 }
 
@@ -54,33 +55,33 @@ func (s *Server) problemFor(r *http.Request, err error) problem {
 	case errors.Is(err, store.ErrInvalidNationalID):
 		return problemInvalid(err.Error())
 	case errors.Is(err, store.ErrUnknownRecipient):
-		return problem{Status: http.StatusNotFound, Code: "UNKNOWN_RECIPIENT", Title: "Recipient not found",
+		return problem{Status: http.StatusNotFound, Code: "UNKNOWN_RECIPIENT",
 			Detail: "no mailbox for that national identity number"}
 	case errors.Is(err, store.ErrRecipientNotDigital):
-		return problem{Status: http.StatusUnprocessableEntity, Code: "RECIPIENT_NOT_DIGITAL", Title: "Recipient does not take digital post",
+		return problem{Status: http.StatusUnprocessableEntity, Code: "RECIPIENT_NOT_DIGITAL",
 			Detail: "the recipient has not activated the mailbox yet, has opted out of digital post, or the mailbox is closed"}
 	case errors.Is(err, store.ErrSenderBlocked):
 		return problem{Status: http.StatusUnprocessableEntity, Code: "SENDER_BLOCKED", Title: "Recipient does not accept letters from this sender",
 			Detail: "the recipient has refused letters from this sender; send the letter another way"}
 	case errors.Is(err, store.ErrDuplicateReference):
-		return problem{Status: http.StatusConflict, Code: "DUPLICATE_REFERENCE", Title: "Duplicate sender reference",
+		return problem{Status: http.StatusConflict, Code: "DUPLICATE_REFERENCE",
 			Detail: err.Error()}
 	case errors.As(err, &tooBig):
-		return problem{Status: http.StatusRequestEntityTooLarge, Code: "DOCUMENT_TOO_LARGE", Title: "Document too large",
+		return problem{Status: http.StatusRequestEntityTooLarge, Code: "DOCUMENT_TOO_LARGE",
 			Detail: "the request is over " + strconv.FormatInt(tooBig.Limit, 10) + " bytes"}
 	case errors.Is(err, store.ErrDocumentTooLarge):
-		return problem{Status: http.StatusRequestEntityTooLarge, Code: "DOCUMENT_TOO_LARGE", Title: "Document too large",
+		return problem{Status: http.StatusRequestEntityTooLarge, Code: "DOCUMENT_TOO_LARGE",
 			Detail: err.Error()}
 	case errors.Is(err, store.ErrUnsupportedDocumentType):
-		return problem{Status: http.StatusUnsupportedMediaType, Code: "UNSUPPORTED_DOCUMENT_TYPE", Title: "Unsupported document type",
+		return problem{Status: http.StatusUnsupportedMediaType, Code: "UNSUPPORTED_DOCUMENT_TYPE",
 			Detail: err.Error()}
 	case errors.Is(err, store.ErrNotFound):
-		return problem{Status: http.StatusNotFound, Code: "NOT_FOUND", Title: "Not found", Detail: "no such letter"}
+		return problem{Status: http.StatusNotFound, Code: "NOT_FOUND", Detail: "no such letter"}
 	case errors.Is(err, store.ErrUnknownSender), errors.Is(err, store.ErrSenderRevoked):
 		return problemUnauthenticated("the client certificate is bound to no active sender")
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrClosed):
 		s.log.Warn("store unavailable", "route", routeName(r), "err", err)
-		return problem{Status: http.StatusServiceUnavailable, Code: "UNAVAILABLE", Title: "Service unavailable",
+		return problem{Status: http.StatusServiceUnavailable, Code: "UNAVAILABLE",
 			Detail: "nothing was stored; try again later", retryAfter: unavailableRetry}
 	}
 	s.log.Error("internal error", "method", r.Method, "route", routeName(r), "err", err)
@@ -92,7 +93,11 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, p problem)
 	if p.Type == "" {
 		p.Type = "about:blank"
 	}
-	if p.Title == "" {
+	// The title is for people (RFC 9457 §3.1.3), in the language of the
+	// request's Accept-Language; the code stays the same in every one.
+	if t, err := s.lang(r).Translate("problem." + p.Code); err == nil {
+		p.Title = t
+	} else if p.Title == "" {
 		p.Title = http.StatusText(p.Status)
 	}
 	if p.retryAfter > 0 {

@@ -7,17 +7,16 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
 
+	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 )
-
-// Pages: each is templates/<name>.html parsed with templates/layout.html.
-var pageNames = []string{"login", "activate", "inbox", "letter", "error", "terms", "settings", "delete-mailbox", "mailbox-deleted"}
 
 // view is what every page template gets: the layout's fields and the
 // page's own data.
@@ -25,64 +24,135 @@ type view struct {
 	Title    string          // the page's name; the layout adds " — Postkasse"
 	Resident *store.Resident // nil when nobody is signed in
 	Data     any
+	// Set by render: the page's key (its template's name, which the
+	// navigation compares), the language's code and the footer's links
+	// to the page in every language.
+	Page      string
+	Lang      string
+	Languages []langLink
 }
 
-// parseTemplates parses every page once, with the layout and the
-// functions, from files (package assets' in New).
-func (s *Server) parseTemplates(files fs.FS) (map[string]*template.Template, error) {
+// The pages the handlers render, by the name of their template
+// (templates/<name>.html). parseTemplates fails when one is missing, so a
+// missing view fails at start-up, not at request time; the layout's
+// navigation compares these keys, never a page's title.
+const (
+	pageLogin          = "login"
+	pageActivate       = "activate"
+	pageInbox          = "inbox"
+	pageLetter         = "letter"
+	pageError          = "error"
+	pageTerms          = "terms"
+	pageSettings       = "settings"
+	pageDeleteMailbox  = "delete-mailbox"
+	pageMailboxDeleted = "mailbox-deleted"
+	pageRecoveryKey    = "recovery-key"
+)
+
+var renderedPages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageError, pageTerms,
+	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey}
+
+// parseTemplates parses every page once per language, with the layout
+// and the functions bound to that language, from files (package assets'
+// in New). The pages are the files of templates/ other than the layout,
+// found by listing the folder; each is named by its file name.
+func (s *Server) parseTemplates(files fs.FS) (map[string]map[string]*template.Template, error) {
 	layout, err := fs.ReadFile(files, "templates/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("read layout: %w", err)
 	}
-	base, err := template.New("layout.html").Funcs(s.templateFuncs()).Parse(string(layout))
+	names, err := fs.Glob(files, "templates/*.html")
 	if err != nil {
-		return nil, fmt.Errorf("parse layout: %w", err)
+		return nil, fmt.Errorf("list templates: %w", err)
 	}
-	pages := make(map[string]*template.Template, len(pageNames))
-	for _, name := range pageNames {
-		src, err := fs.ReadFile(files, "templates/"+name+".html")
+	byLang := make(map[string]map[string]*template.Template, len(i18n.Languages))
+	for _, code := range i18n.Languages {
+		base, err := template.New("layout.html").Funcs(s.templateFuncs(s.cat.Lang(code))).Parse(string(layout))
 		if err != nil {
-			return nil, fmt.Errorf("read page %s: %w", name, err)
+			return nil, fmt.Errorf("parse layout: %w", err)
 		}
-		t, err := base.Clone()
-		if err != nil {
-			return nil, fmt.Errorf("page %s: %w", name, err)
+		pages := make(map[string]*template.Template, len(names))
+		for _, file := range names {
+			name := strings.TrimSuffix(path.Base(file), ".html")
+			if name == "layout" {
+				continue
+			}
+			src, err := fs.ReadFile(files, file)
+			if err != nil {
+				return nil, fmt.Errorf("read page %s: %w", name, err)
+			}
+			t, err := base.Clone()
+			if err != nil {
+				return nil, fmt.Errorf("page %s: %w", name, err)
+			}
+			if _, err := t.Parse(string(src)); err != nil {
+				return nil, fmt.Errorf("parse page %s: %w", name, err)
+			}
+			if t.Lookup("content") == nil {
+				return nil, fmt.Errorf("page %s defines no \"content\" template", name)
+			}
+			pages[name] = t
 		}
-		if _, err := t.Parse(string(src)); err != nil {
-			return nil, fmt.Errorf("parse page %s: %w", name, err)
+		for _, name := range renderedPages {
+			if pages[name] == nil {
+				return nil, fmt.Errorf("no page %s (templates/%s.html)", name, name)
+			}
 		}
-		if t.Lookup("content") == nil {
-			return nil, fmt.Errorf("page %s defines no \"content\" template", name)
-		}
-		pages[name] = t
+		byLang[code] = pages
 	}
-	return pages, nil
+	return byLang, nil
 }
 
-func (s *Server) templateFuncs() template.FuncMap {
+// templateFuncs are the functions of the templates of one language: T
+// (a message of the catalogue, with pairs of placeholder name and value),
+// TH (the same for a message whose key ends "_html", with its values
+// escaped), the formats of dates and amounts (in øre), and URLs.
+func (s *Server) templateFuncs(l *i18n.Lang) template.FuncMap {
 	return template.FuncMap{
+		"T":         l.T,
+		"TH":        func(id string, args ...any) template.HTML { return trustedMessage(l, id, args...) },
 		"url":       s.urlFor,
 		"staticURL": s.staticURL,
-		"date":      func(t time.Time) string { return t.In(s.loc).Format("2 Jan 2006") },
-		"datetime":  func(t time.Time) string { return t.In(s.loc).Format("2 Jan 2006 at 15:04") },
+		"date":      func(t time.Time) string { return l.ShortDate(t.In(s.loc)) },
+		"datetime":  func(t time.Time) string { return l.DateTime(t.In(s.loc)) },
 		"isoTime":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"typeLabel": typeLabel,
+		"typeLabel": func(t store.LetterType) string { return typeLabel(l, t) },
+		"amount":    l.Amount,
 	}
+}
+
+// trustedMessage is a message with markup ("_html" keys only) as HTML:
+// the catalogue's markup is trusted, the values put into it are escaped.
+func trustedMessage(l *i18n.Lang, id string, args ...any) template.HTML {
+	if !strings.HasSuffix(id, "_html") {
+		return template.HTML(template.HTMLEscapeString(l.T(id, args...)))
+	}
+	esc := make([]any, len(args))
+	for i, a := range args {
+		if i%2 == 1 {
+			a = template.HTMLEscapeString(fmt.Sprint(a))
+		}
+		esc[i] = a
+	}
+	return template.HTML(l.T(id, esc...))
 }
 
 // render executes a page into a buffer first, so that a failing template
-// gives a clean 500 instead of half a page.
+// gives a clean 500 instead of half a page. The page is in the request's
+// language (lang).
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
-	t, ok := s.pages[page]
+	l := s.lang(r)
+	t, ok := s.pages[l.Code][page]
 	if !ok {
 		s.log.Error("no such page", "page", page)
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return
 	}
+	v.Page, v.Lang, v.Languages = page, l.Code, s.languageLinks(r)
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		s.log.Error("render page", "page", page, "err", err)
-		if page != "error" {
+		if page != pageError {
 			s.errorPage(w, r, http.StatusInternalServerError)
 			return
 		}
@@ -90,6 +160,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", l.Code)
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
@@ -103,17 +174,11 @@ type errorView struct {
 	Message string
 }
 
-var errorTexts = map[int]errorView{
-	http.StatusForbidden: {"Request refused",
-		"The request came from another web site, so it was refused to protect your mailbox. Go back to Postkasse and try again from there."},
-	http.StatusNotFound: {"Page not found",
-		"There is no page at this address. If you followed a link to a letter, the letter may have been deleted, or it belongs to another mailbox."},
-	http.StatusMethodNotAllowed: {"Not available",
-		"This address does not take that kind of request."},
-	http.StatusInternalServerError: {"Something went wrong",
-		"The mailbox could not show this page. Try again in a moment."},
-	http.StatusServiceUnavailable: {"The mailbox is unavailable right now",
-		"Nothing was lost. Try again in a few minutes."},
+// errorStatuses are the statuses the error page explains in words
+// (messages "error.<status>" and "error.<status>.text").
+var errorStatuses = map[int]bool{
+	http.StatusForbidden: true, http.StatusNotFound: true, http.StatusMethodNotAllowed: true,
+	http.StatusInternalServerError: true, http.StatusServiceUnavailable: true,
 }
 
 // errorPage renders an error page in the site's layout, without the
@@ -123,14 +188,16 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int) {
 }
 
 func (s *Server) errorPageFor(w http.ResponseWriter, r *http.Request, resident *store.Resident, status int) {
-	ev, ok := errorTexts[status]
-	if !ok {
-		ev = errorView{Heading: http.StatusText(status), Message: ""}
+	l := s.lang(r)
+	ev := errorView{Heading: l.T("error.other", "Status", status)}
+	if errorStatuses[status] {
+		code := strconv.Itoa(status)
+		ev = errorView{Heading: l.T("error." + code), Message: l.T("error." + code + ".text")}
 	}
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", retryAfter(unavailableRetry))
 	}
-	s.render(w, r, status, "error", view{Title: ev.Heading, Resident: resident, Data: ev})
+	s.render(w, r, status, pageError, view{Title: ev.Heading, Resident: resident, Data: ev})
 }
 
 // pageError answers a failed store call on a page: 404 for what the
@@ -153,7 +220,7 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, resident *sto
 // page elsewhere.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	if isAPI(r) {
-		s.writeProblem(w, r, problem{Status: http.StatusNotFound, Code: "NOT_FOUND", Title: "Not found",
+		s.writeProblem(w, r, problem{Status: http.StatusNotFound, Code: "NOT_FOUND",
 			Detail: "no such API resource"})
 		return
 	}
@@ -167,7 +234,7 @@ func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allow)
 	}
 	if isAPI(r) {
-		s.writeProblem(w, r, problem{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED", Title: "Method not allowed",
+		s.writeProblem(w, r, problem{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED",
 			Detail: r.Method + " is not allowed here"})
 		return
 	}
@@ -188,16 +255,11 @@ func (s *Server) allowedMethods(r *http.Request) string {
 	return strings.Join(allowed, ", ")
 }
 
-func typeLabel(t store.LetterType) string {
+// typeLabel names a kind of letter in the language.
+func typeLabel(l *i18n.Lang, t store.LetterType) string {
 	switch t {
-	case store.TypeLetter:
-		return "Letter"
-	case store.TypeDecision:
-		return "Decision"
-	case store.TypeInvoice:
-		return "Invoice"
-	case store.TypeNotice:
-		return "Notice"
+	case store.TypeLetter, store.TypeDecision, store.TypeInvoice, store.TypeNotice:
+		return l.T("type." + string(t))
 	}
 	return string(t)
 }
@@ -205,7 +267,7 @@ func typeLabel(t store.LetterType) string {
 // dueView is a letter's due date as pages show it. The state is always in
 // words (Note), never in colour alone.
 type dueView struct {
-	Text    string // "Due 31 Jan 2027"
+	Text    string // "Due 31 Jan 2027", "Frist 31. jan. 2027"
 	Note    string // "in 5 days", "tomorrow", "today", "overdue"; "" when not soon
 	Soon    bool   // within 7 days
 	Overdue bool   // the day has passed
@@ -214,53 +276,52 @@ type dueView struct {
 // dueSoon is how close a due date is highlighted.
 const dueSoon = 7 * 24 * time.Hour
 
-// due describes a YYYY-MM-DD due date in the zone loc relative to now;
-// nil when there is none. A date that does not parse is shown as it is.
-func due(date string, now time.Time, loc *time.Location) *dueView {
+// due describes a YYYY-MM-DD due date in the zone loc relative to now,
+// in the language l; nil when there is none. A date that does not parse
+// is shown as it is.
+func due(l *i18n.Lang, date string, now time.Time, loc *time.Location) *dueView {
 	if date == "" {
 		return nil
 	}
 	d, err := time.ParseInLocation(time.DateOnly, date, loc)
 	if err != nil {
-		return &dueView{Text: "Due " + date}
+		return &dueView{Text: l.T("due.date", "Date", date)}
 	}
 	// Due at the end of the day.
 	end := d.AddDate(0, 0, 1)
 	v := &dueView{
-		Text:    "Due " + d.Format("2 Jan 2006"),
+		Text:    l.T("due.date", "Date", l.ShortDate(d)),
 		Overdue: !now.Before(end),
 		Soon:    now.Before(end) && end.Sub(now) <= dueSoon+24*time.Hour,
 	}
 	switch {
 	case v.Overdue:
-		v.Note = "overdue"
+		v.Note = l.T("due.overdue")
 	case v.Soon:
 		// Whole calendar days from today's date to the due date.
 		y, m, dd := now.In(loc).Date()
 		today := time.Date(y, m, dd, 0, 0, 0, 0, loc)
 		switch days := int(d.Sub(today).Hours()+12) / 24; days {
 		case 0:
-			v.Note = "today"
+			v.Note = l.T("due.today")
 		case 1:
-			v.Note = "tomorrow"
+			v.Note = l.T("due.tomorrow")
 		default:
-			v.Note = "in " + strconv.Itoa(days) + " days"
+			v.Note = l.T("due.inDays", "Count", days)
 		}
 	}
 	return v
 }
 
-// formatSize writes a byte count for people: "812 bytes", "12 KB", "1.4 MB".
-func formatSize(n int64) string {
+// formatSize writes a byte count for people: "812 bytes", "12 KB",
+// "1.4 MB" (in the language's words and decimal sign).
+func formatSize(l *i18n.Lang, n int64) string {
 	switch {
 	case n < 1000:
-		if n == 1 {
-			return "1 byte"
-		}
-		return strconv.FormatInt(n, 10) + " bytes"
+		return l.T("size.bytes", "Count", n)
 	case n < 1000*1000:
-		return strconv.FormatInt((n+500)/1000, 10) + " KB"
+		return l.T("size.kb", "N", l.Integer((n+500)/1000))
 	default:
-		return strconv.FormatFloat(float64(n)/1e6, 'f', 1, 64) + " MB"
+		return l.T("size.mb", "N", l.Decimal(float64(n)/1e6, 1))
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/postkasse/postkasse/assets"
+	"github.com/postkasse/postkasse/httpui/guard"
+	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -38,6 +40,10 @@ type Config struct {
 	// Location is the appliance's time zone: dates on pages (delivered,
 	// due, deletion) are shown in it. nil is the process's local zone.
 	Location *time.Location
+	// DefaultLanguage is the language of pages when neither the browser
+	// nor the resident chose one it knows: "en", "da" or "nb"; "" is
+	// English.
+	DefaultLanguage string
 }
 
 // ThrottleConfig bounds failed logins in a sliding window. When an account
@@ -80,21 +86,14 @@ type Server struct {
 	log     *slog.Logger
 	router  *mux.Router
 	handler http.Handler
-	pages   map[string]*template.Template
-	static  map[string]staticFile // by file name
-	// logins counts failed logins per account and per address.
-	logins *throttle
-	// passwordChecks holds a token for each password check under way; its
-	// capacity is Config.MaxPasswordChecks (password_check.go).
-	passwordChecks chan struct{}
-	// passwordCheckWait is how long a request waits for a free slot
-	// (passwordCheckWait; tests set 0: not at all).
-	passwordCheckWait time.Duration
-	// passwordCheckWaiting, when set (by tests), is called when a request
-	// starts to wait for a slot.
-	passwordCheckWaiting func()
+	cat     *i18n.Catalogue
+	pages   map[string]map[string]*template.Template // by language, then page
+	static  map[string]staticFile                    // by file name
+	// passwords runs password checks under the login throttle, at most
+	// Config.MaxPasswordChecks at once (password_check.go).
+	passwords *guard.PasswordChecks
 	// apiLimit is the per-sender token bucket of the API.
-	apiLimit *rateLimiter
+	apiLimit *guard.RateLimiter
 }
 
 // New builds the server: it parses every template and hashes the static
@@ -114,13 +113,11 @@ func New(cfg Config) (*Server, error) {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	t := cfg.Throttle.withDefaults()
-	s.logins = newThrottle(s.clock, t.Window, t.AccountFailures, t.AddressFailures)
 	checks := cfg.MaxPasswordChecks
 	if checks <= 0 {
 		checks = runtime.GOMAXPROCS(0)
 	}
-	s.passwordChecks = make(chan struct{}, checks)
-	s.passwordCheckWait = passwordCheckWait
+	s.passwords = guard.NewPasswordChecks(guard.NewThrottle(s.clock, t.Window, t.AccountFailures, t.AddressFailures), checks)
 	rate, burst := cfg.APIRate, cfg.APIBurst
 	if rate <= 0 {
 		rate = DefaultAPIRate
@@ -128,10 +125,13 @@ func New(cfg Config) (*Server, error) {
 	if burst <= 0 {
 		burst = DefaultAPIBurst
 	}
-	s.apiLimit = newRateLimiter(s.clock, rate, float64(burst))
+	s.apiLimit = guard.NewRateLimiter(s.clock, rate, float64(burst))
 
 	var err error
 	files := assets.FS()
+	if s.cat, err = i18n.Load(files, cfg.DefaultLanguage); err != nil {
+		return nil, fmt.Errorf("httpui: %w", err)
+	}
 	if s.static, err = loadStatic(files); err != nil {
 		return nil, fmt.Errorf("httpui: %w", err)
 	}
@@ -173,6 +173,7 @@ const (
 	routeDeleteMailboxSubmit = "delete-mailbox-submit"
 	routeSettings            = "settings"
 	routeSettingsNotify      = "settings-notifications"
+	routeSettingsLanguage    = "settings-language"
 )
 
 // idPattern matches a store id: 128 bits in lowercase hex.
@@ -201,6 +202,7 @@ func (s *Server) routes() {
 	r.Handle("/terms/accept", s.withMailbox(s.termsAccept)).Methods(http.MethodPost).Name(routeTermsAccept)
 	r.Handle("/settings", s.withMailbox(s.settingsPage)).Methods(http.MethodGet, http.MethodHead).Name(routeSettings)
 	r.Handle("/settings/notifications", s.withMailbox(s.settingsNotifications)).Methods(http.MethodPost).Name(routeSettingsNotify)
+	r.Handle("/settings/language", s.withMailbox(s.settingsLanguage)).Methods(http.MethodPost).Name(routeSettingsLanguage)
 	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxPage)).Methods(http.MethodGet, http.MethodHead).Name(routeDeleteMailbox)
 	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxSubmit)).Methods(http.MethodPost).Name(routeDeleteMailboxSubmit)
 	r.Handle("/static/{hash:[0-9a-f]+}/{file}", http.HandlerFunc(s.staticFile)).Methods(http.MethodGet, http.MethodHead).Name(routeStatic)

@@ -3,9 +3,9 @@ package httpui
 import (
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 
+	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -18,6 +18,11 @@ type settingsView struct {
 	Errors map[string]string
 	// Saved: the preferences were just stored.
 	Saved bool
+	// Language is the resident's language (the page's), Languages the
+	// choices; LanguageSaved: the choice was just stored.
+	Language      string
+	Languages     []langLink
+	LanguageSaved bool
 	// Inactivity is the inactivity rule as it stands for the resident;
 	// nil when it does not apply.
 	Inactivity *inactivityView
@@ -25,14 +30,18 @@ type settingsView struct {
 
 // inactivityView is the inactivity rule in words.
 type inactivityView struct {
-	DeleteAt string // "22 November 2031"
-	Period   string // "5 years"
-	Warnings string // "30 days and 7 days"; "" when none
+	DeleteAt string // "22 November 2031", "22. november 2031"
+	Period   string // "5 years", "5 år"
+	Warnings string // "30 days and 7 days", "30 dage og 7 dage"; "" when none
 	Notified bool   // the resident has chosen a channel the warnings go to
 }
 
-// savedNotifications is the query that says the preferences were saved.
-const savedNotifications = "saved=notifications"
+// savedNotifications and savedLanguage are the queries that say the
+// preferences or the language were saved.
+const (
+	savedNotifications = "saved=notifications"
+	savedLanguage      = "saved=language"
+)
 
 // settingsPage shows the resident's settings: notification preferences
 // and the inactivity rule.
@@ -43,7 +52,8 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, mb *store.
 		s.pageError(w, r, &resident, err)
 		return
 	}
-	s.renderSettings(w, r, mb, http.StatusOK, settingsView{Prefs: prefs, Saved: r.URL.RawQuery == savedNotifications})
+	q := r.URL.Query().Get("saved")
+	s.renderSettings(w, r, mb, http.StatusOK, settingsView{Prefs: prefs, Saved: "saved="+q == savedNotifications, LanguageSaved: "saved="+q == savedLanguage})
 }
 
 // settingsNotifications stores the notification preferences. A refused
@@ -54,7 +64,7 @@ func (s *Server) settingsNotifications(w http.ResponseWriter, r *http.Request, m
 	var invalid *store.InvalidError
 	switch {
 	case errors.As(err, &invalid) && (invalid.Field == "email" || invalid.Field == "phone"):
-		v := settingsView{Prefs: prefs, Errors: map[string]string{invalid.Field: fieldMessage(invalid.Field, prefs)}}
+		v := settingsView{Prefs: prefs, Errors: map[string]string{invalid.Field: fieldMessage(s.lang(r), invalid.Field, prefs)}}
 		s.renderSettings(w, r, mb, http.StatusUnprocessableEntity, v)
 	case err != nil:
 		resident := mb.Resident()
@@ -64,18 +74,37 @@ func (s *Server) settingsNotifications(w http.ResponseWriter, r *http.Request, m
 	}
 }
 
+// settingsLanguage stores the resident's language for pages, e-mails and
+// SMS (store.Mailbox.SetLanguage) and remembers it in the browser too.
+func (s *Server) settingsLanguage(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+	code := parseLanguageForm(w, r)
+	if err := mb.SetLanguage(code); err != nil {
+		var invalid *store.InvalidError
+		if errors.As(err, &invalid) {
+			// Not one of the choices the form offers: show them again.
+			http.Redirect(w, r, s.mustURL(routeSettings), http.StatusSeeOther)
+			return
+		}
+		resident := mb.Resident()
+		s.pageError(w, r, &resident, err)
+		return
+	}
+	rememberLanguage(w, r, code)
+	http.Redirect(w, r, s.mustURL(routeSettings)+"?"+savedLanguage, http.StatusSeeOther)
+}
+
 // fieldMessage says what is wrong with a refused field and how to put it
-// right.
-func fieldMessage(field string, p store.NotificationPreferences) string {
+// right, in the language l.
+func fieldMessage(l *i18n.Lang, field string, p store.NotificationPreferences) string {
 	switch {
 	case field == "email" && p.Email == "":
-		return "Enter an e-mail address to be notified by e-mail, or turn e-mail off."
+		return l.T("settings.error.emailMissing")
 	case field == "email":
-		return "Enter an e-mail address in the form name@example.dk."
+		return l.T("settings.error.email")
 	case p.Phone == "":
-		return "Enter a mobile number to be notified by SMS, or turn SMS off."
+		return l.T("settings.error.phoneMissing")
 	default:
-		return "Enter a mobile number with its country code, such as +45 12 34 56 78."
+		return l.T("settings.error.phone")
 	}
 }
 
@@ -86,47 +115,47 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, mb *stor
 		s.pageError(w, r, &resident, err)
 		return
 	}
+	l := s.lang(r)
 	if st.Applies {
-		iv := &inactivityView{DeleteAt: s.longDate(st.DeleteAt), Period: periodText(st.Period), Notified: len(v.Prefs.Channels()) > 0}
+		iv := &inactivityView{DeleteAt: s.longDate(l, st.DeleteAt), Period: periodText(l, st.Period), Notified: len(v.Prefs.Channels()) > 0}
 		var leads []string
 		for _, p := range st.Warnings {
-			leads = append(leads, periodText(p))
+			leads = append(leads, periodText(l, p))
 		}
-		iv.Warnings = joinAnd(leads)
+		iv.Warnings = joinAnd(l, leads)
 		v.Inactivity = iv
 	}
-	s.render(w, r, status, "settings", view{Title: "Settings", Resident: &resident, Data: v})
+	v.Language, v.Languages = l.Code, s.languageLinks(r)
+	s.render(w, r, status, pageSettings, view{Title: l.T("settings.title"), Resident: &resident, Data: v})
 }
 
-// periodText writes a period in words: "5 years", "15 months",
-// "1 year and 6 months", "30 days".
-func periodText(p store.Period) string {
+// periodText writes a period in words in the language l: "5 years",
+// "15 months", "1 year and 6 months", "30 days".
+func periodText(l *i18n.Lang, p store.Period) string {
 	var parts []string
 	for _, u := range []struct {
-		n          int
-		one, other string
-	}{{p.Years, "year", "years"}, {p.Months, "month", "months"}, {p.Days, "day", "days"}} {
-		switch {
-		case u.n == 1:
-			parts = append(parts, "1 "+u.one)
-		case u.n > 1:
-			parts = append(parts, strconv.Itoa(u.n)+" "+u.other)
+		n  int
+		id string
+	}{{p.Years, "period.years"}, {p.Months, "period.months"}, {p.Days, "period.days"}} {
+		if u.n > 0 {
+			parts = append(parts, l.T(u.id, "Count", u.n))
 		}
 	}
 	if len(parts) == 0 {
-		return "no time"
+		return l.T("period.none")
 	}
-	return joinAnd(parts)
+	return joinAnd(l, parts)
 }
 
-// joinAnd joins words as a list in prose: "a", "a and b", "a, b and c".
-func joinAnd(words []string) string {
+// joinAnd joins words as a list in prose: "a", "a and b", "a, b and c"
+// ("a, b og c").
+func joinAnd(l *i18n.Lang, words []string) string {
 	switch n := len(words); n {
 	case 0:
 		return ""
 	case 1:
 		return words[0]
 	default:
-		return strings.Join(words[:n-1], ", ") + " and " + words[n-1]
+		return l.T("list.pair", "First", strings.Join(words[:n-1], l.T("list.comma")), "Last", words[n-1])
 	}
 }

@@ -149,7 +149,7 @@ func TestPeriodText(t *testing.T) {
 		{"P30D", "30 days"}, {"P1D", "1 day"}, {"P2W", "14 days"}, {"P1Y6M", "1 year and 6 months"},
 		{"P2Y1M3D", "2 years, 1 month and 3 days"}, {"P0D", "no time"},
 	} {
-		if got := periodText(store.MustParsePeriod(tc.p)); got != tc.want {
+		if got := periodText(english, store.MustParsePeriod(tc.p)); got != tc.want {
 			t.Errorf("periodText(%s) = %q, want %q", tc.p, got, tc.want)
 		}
 	}

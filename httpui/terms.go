@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -13,7 +14,8 @@ type termsView struct {
 	// Terms is the version shown: the one to accept when Pending, else
 	// the one in force. Zero (Version 0) before any is in force.
 	Terms store.Terms
-	// Effective is the date it took effect, in words ("1 March 2027").
+	// Effective is the date it took effect, in words ("1 March 2027",
+	// "1. marts 2027").
 	Effective string
 	// Pending: the resident must accept Terms before using the mailbox.
 	Pending bool
@@ -81,6 +83,7 @@ func (s *Server) termsAccept(w http.ResponseWriter, r *http.Request, mb *store.M
 // accept another version than the one shown now.
 func (s *Server) renderTerms(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, status int, changed bool) {
 	resident := mb.Resident()
+	l := s.lang(r)
 	terms, pending, err := mb.PendingTerms()
 	if err != nil {
 		s.pageError(w, r, &resident, err)
@@ -107,26 +110,17 @@ func (s *Server) renderTerms(w http.ResponseWriter, r *http.Request, mb *store.M
 			return
 		}
 		if v.Terms.Version > 0 && version >= v.Terms.Version {
-			v.Accepted = s.longDate(at)
+			v.Accepted = s.longDate(l, at)
 		}
 	}
-	v.Effective = dateText(v.Terms.EffectiveDate)
-	title := "Terms of use"
+	v.Effective = l.DateOnly(v.Terms.EffectiveDate)
+	title := l.T("terms.title")
 	if pending {
-		title = "New terms of use"
+		title = l.T("terms.new.title")
 	}
-	s.render(w, r, status, "terms", view{Title: title, Resident: &resident, Data: v})
+	s.render(w, r, status, pageTerms, view{Title: title, Resident: &resident, Data: v})
 }
 
-// dateText writes a YYYY-MM-DD date in words ("1 March 2027"); one that
-// does not parse as it is.
-func dateText(date string) string {
-	d, err := time.Parse(time.DateOnly, date)
-	if err != nil {
-		return date
-	}
-	return d.Format("2 January 2006")
-}
-
-// longDate writes the date of t, in the appliance's time zone, in words.
-func (s *Server) longDate(t time.Time) string { return t.In(s.loc).Format("2 January 2006") }
+// longDate writes the date of t, in the appliance's time zone, in words
+// in the language l.
+func (s *Server) longDate(l *i18n.Lang, t time.Time) string { return l.Date(t.In(s.loc)) }

@@ -49,6 +49,9 @@ type Config struct {
 	// BaseURL is the web UI's address, linked from every notification
 	// ("https://post.eksempelby.dk/"). Default: no link.
 	BaseURL string
+	// DefaultLanguage is the language of notifications to residents who
+	// have not chosen one: "en", "da" or "nb"; "" is English.
+	DefaultLanguage string
 	// ServiceName names the appliance in notifications. Default
 	// "Postkasse".
 	ServiceName string

@@ -1,96 +1,97 @@
 package jobs
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
+	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/jobs/notify"
 	"github.com/postkasse/postkasse/store"
 )
 
-// compose writes a notification's message. What it may say is limited by
-// the terms of use: never a letter's subject or content; for a letter
-// marked sensitive not even who sent it (the store leaves SenderName
-// empty) nor what kind of letter it is.
+// compose writes a notification's message, in the language the resident
+// chose when it was queued (the configured default when none), from the
+// catalogue's "notify.*" messages. What it may say is limited by the terms
+// of use: never a letter's subject or content; for a letter marked
+// sensitive not even who sent it (the store leaves SenderName empty) nor
+// what kind of letter it is.
 func (s *Scheduler) compose(n store.Notification) notify.Message {
 	msg := notify.Message{ID: n.ID, To: n.To}
-	name := s.cfg.ServiceName
-	link := ""
-	if s.cfg.BaseURL != "" {
-		link = s.cfg.BaseURL
-	}
+	l := s.cat.Lang(n.Language)
+	name, link := s.cfg.ServiceName, s.cfg.BaseURL
 	switch n.Kind {
 	case store.NotifyInactivityWarning:
-		when := s.date(n.DeleteAt)
-		period := periodWords(s.st.RetentionPolicy().Inactivity)
-		msg.Subject = "Your digital mailbox will be deleted on " + when
+		when := s.date(l, n.DeleteAt)
+		period := periodWords(l, s.st.RetentionPolicy().Inactivity)
+		msg.Subject = l.T("notify.inactivity.subject", "Date", when)
 		if n.Channel == store.ChannelSMS {
-			msg.Text = fmt.Sprintf("%s: your digital mailbox will be deleted on %s, as you have not logged in for %s. Log in before then to keep it%s",
-				name, when, period, suffix(": ", link, "."))
+			id := "notify.inactivity.sms"
+			if link != "" {
+				id = "notify.inactivity.smsLink"
+			}
+			msg.Text = l.T(id, "Service", name, "Date", when, "Period", period, "Link", link)
 			return msg
 		}
-		msg.Text = fmt.Sprintf("Hello,\n\n"+
-			"You have not logged in to your digital mailbox for a long time. Under the terms of use, "+
-			"a mailbox without a login for %s is deleted together with all its letters.\n\n"+
-			"Your mailbox will be deleted on %s unless you log in before then.\n%s\n"+
-			"— %s\n", period, when, suffix("\nLog in: ", link, "\n"), name)
+		var b strings.Builder
+		b.WriteString(l.T("notify.inactivity.email", "Period", period, "Date", when))
+		if link != "" {
+			b.WriteString("\n" + l.T("notify.inactivity.emailLink", "Link", link) + "\n")
+		}
+		b.WriteString("\n" + l.T("notify.inactivity.emailEnd", "Service", name) + "\n")
+		msg.Text = b.String()
 	default: // store.NotifyLetter
-		what := "a new letter"
+		what := l.T("notify.what.any")
 		if n.SenderName != "" {
-			what = fmt.Sprintf("a new %s from %s", letterWord(n.LetterType), n.SenderName)
+			what = l.T(letterWhat(n.LetterType), "Sender", n.SenderName)
 		}
-		msg.Subject = "New letter in your digital mailbox"
+		msg.Subject = l.T("notify.letter.subject")
 		if n.Channel == store.ChannelSMS {
-			msg.Text = fmt.Sprintf("%s: you have %s in your digital mailbox.%s", name, what, suffix(" Log in to read it: ", link, ""))
+			id := "notify.letter.sms"
+			if link != "" {
+				id = "notify.letter.smsLink"
+			}
+			msg.Text = l.T(id, "Service", name, "What", what, "Link", link)
 			return msg
 		}
-		msg.Text = fmt.Sprintf("Hello,\n\n"+
-			"You have received %s in your digital mailbox on %s.\n%s\n"+
-			"This notification does not contain the letter. You can change how you are notified "+
-			"in the settings of your mailbox.\n\n"+
-			"— %s\n", what, s.date(n.DeliveredAt), suffix("\nLog in to read it: ", link, "\n"), name)
+		var b strings.Builder
+		b.WriteString(l.T("notify.letter.email", "What", what, "Date", s.date(l, n.DeliveredAt)))
+		if link != "" {
+			b.WriteString("\n" + l.T("notify.letter.emailLink", "Link", link) + "\n")
+		}
+		b.WriteString("\n" + l.T("notify.letter.emailEnd", "Service", name))
+		msg.Text = b.String()
 	}
 	return msg
 }
 
-// date formats a time as a date in the appliance's time zone.
-func (s *Scheduler) date(t time.Time) string { return t.In(s.cfg.Location).Format("2 January 2006") }
+// date writes a time as a date in the appliance's time zone, in words.
+func (s *Scheduler) date(l *i18n.Lang, t time.Time) string { return l.Date(t.In(s.cfg.Location)) }
 
-func suffix(before, s, after string) string {
-	if s == "" {
-		return ""
-	}
-	return before + s + after
-}
-
-func letterWord(t store.LetterType) string {
+// letterWhat is the message that says "a new <kind> from <sender>".
+func letterWhat(t store.LetterType) string {
 	switch t {
 	case store.TypeDecision, store.TypeInvoice, store.TypeNotice:
-		return string(t)
+		return "notify.what." + string(t)
 	}
-	return "letter"
+	return "notify.what.letter"
 }
 
 // periodWords says a period in words: "5 years", "1 year and 6 months".
-func periodWords(p store.Period) string {
+func periodWords(l *i18n.Lang, p store.Period) string {
 	var parts []string
 	for _, part := range []struct {
-		n          int
-		one, other string
-	}{{p.Years, "year", "years"}, {p.Months, "month", "months"}, {p.Days, "day", "days"}} {
-		switch {
-		case part.n == 1:
-			parts = append(parts, "1 "+part.one)
-		case part.n > 1:
-			parts = append(parts, fmt.Sprintf("%d %s", part.n, part.other))
+		n  int
+		id string
+	}{{p.Years, "period.years"}, {p.Months, "period.months"}, {p.Days, "period.days"}} {
+		if part.n > 0 {
+			parts = append(parts, l.T(part.id, "Count", part.n))
 		}
 	}
-	if len(parts) == 0 {
-		return "0 days"
-	}
-	if len(parts) == 1 {
+	switch len(parts) {
+	case 0:
+		return l.T("period.days", "Count", 0)
+	case 1:
 		return parts[0]
 	}
-	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+	return l.T("list.pair", "First", strings.Join(parts[:len(parts)-1], l.T("list.comma")), "Last", parts[len(parts)-1])
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/postkasse/postkasse/assets"
+	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/jobs/notify"
 	"github.com/postkasse/postkasse/store"
 )
@@ -29,6 +31,7 @@ type Scheduler struct {
 	st     *store.Store
 	log    *slog.Logger
 	mailer *notify.Mailer
+	cat    *i18n.Catalogue // the texts of notifications (messages.go)
 	sms    *notify.SMSGateway
 	cron   *cron.Cron
 	jobs   map[string]*job
@@ -101,6 +104,9 @@ func New(cfg Config) (*Scheduler, error) {
 		return nil, err
 	}
 	s := &Scheduler{cfg: cfg, st: cfg.Store, log: cfg.Logger, jobs: map[string]*job{}}
+	if s.cat, err = i18n.Load(assets.FS(), cfg.DefaultLanguage); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
 	if cfg.SMTP != nil {
 		if s.mailer, err = notify.NewMailer(*cfg.SMTP); err != nil {
 			return nil, fmt.Errorf("jobs: %w", err)

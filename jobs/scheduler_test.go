@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/assets"
+	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -151,6 +153,11 @@ func TestNewRefusesBadConfig(t *testing.T) {
 }
 
 func TestPeriodWords(t *testing.T) {
+	cat, err := i18n.Load(assets.FS(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	en := cat.Lang("en")
 	for p, want := range map[store.Period]string{
 		{Years: 5}:            "5 years",
 		{Months: 15}:          "15 months",
@@ -158,7 +165,7 @@ func TestPeriodWords(t *testing.T) {
 		{Years: 1, Days: 1}:   "1 year and 1 day",
 		{}:                    "0 days",
 	} {
-		if got := periodWords(p); got != want {
+		if got := periodWords(en, p); got != want {
 			t.Errorf("periodWords(%s) = %q, want %q", p, got, want)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -97,78 +98,88 @@ func (tb *tab) layout() layout {
 	})()`)
 }
 
-// TestAccessibility: at a phone's width and a laptop's, the login page
-// (with and without an error), the inbox, two letter pages and the
-// activation pages (the form, with an error, the recovery key) have no
-// serious or critical axe-core violation, fit the width without
-// horizontal scrolling, and set body text at 16 px or more.
+// TestAccessibility: in every language, at a phone's width and a
+// laptop's, the login page (with and without an error), the inbox, two
+// letter pages and the activation pages (the form, with an error, the
+// recovery key) have no serious or critical axe-core violation, fit the
+// width without horizontal scrolling, set body text at 16 px or more, and
+// say their language in <html lang>.
 func TestAccessibility(t *testing.T) {
 	t.Parallel()
 	src := axeSource(t)
-	for _, width := range widths {
-		t.Run(itoa(width)+"px", func(t *testing.T) {
-			t.Parallel()
-			a := newAppliance(t, applianceOptions{})
-			tb := newTab(t, "a11y-"+itoa(width))
-			tb.viewport(width)
-			check := func(page string) {
-				t.Helper()
-				version, violations := tb.axe(src)
-				for _, v := range violations {
-					if v.Impact == "serious" || v.Impact == "critical" {
-						t.Errorf("%s at %d px: axe-core %s: %s", page, width, version, v)
-					} else {
-						t.Logf("%s at %d px: axe-core %s (not failing): %s", page, width, version, v)
-					}
-				}
-				l := tb.layout()
-				if l.ScrollWidth > l.ClientWidth {
-					t.Errorf("%s at %d px scrolls sideways: %v px of content in %v px; too wide: %q",
-						page, width, l.ScrollWidth, l.ClientWidth, l.Overflowing)
-				}
-				if l.BodyFont < 16 {
-					t.Errorf("%s at %d px: body text is %v px, want at least 16", page, width, l.BodyFont)
-				}
-			}
-			tb.do(chromedp.Navigate(a.url + "/login"))
-			check("login")
-			tb.do(chromedp.SendKeys(chromedp.ID("nationalId"), annaNID),
-				chromedp.SendKeys(chromedp.ID("password"), "not the password\n"),
-				chromedp.WaitVisible(chromedp.ID("login-error")))
-			check("login with an error")
-			tb.do(chromedp.SendKeys(chromedp.ID("password"), annaPassword+"\n"), chromedp.WaitVisible(chromedp.CSS("main .inbox")))
-			check("inbox")
-			tb.do(chromedp.Navigate(a.url + "/letters/" + a.letter(letterSchool).ID))
-			check("letter with documents")
-			tb.do(chromedp.Navigate(a.url + "/letters/" + a.letter(letterWaste).ID))
-			check("letter with an HTML document")
-			tb.do(chromedp.Navigate(a.url + "/letters/" + strings.Repeat("0", 32)))
-			check("page not found")
-
-			// Activation: the form, with errors beside its fields, and the
-			// page with the recovery key.
-			nid, err := store.ParseNationalID("0303903456")
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, code, err := a.store.EnrolResident(nid, "Carl Carlsen")
-			if err != nil {
-				t.Fatal(err)
-			}
-			tb.do(chromedp.Navigate(a.url + "/activate"))
-			check("activation")
-			tb.do(chromedp.SendKeys(chromedp.ID("nationalId"), nid.String()),
-				chromedp.SendKeys(chromedp.ID("code"), code),
-				chromedp.SendKeys(chromedp.ID("password"), "a long enough password"),
-				chromedp.SendKeys(chromedp.ID("passwordConfirm"), "another password\n"),
-				chromedp.WaitVisible(chromedp.ID("passwordConfirm-error")))
-			check("activation with an error")
-			tb.do(chromedp.SendKeys(chromedp.ID("password"), "a long enough password"),
-				chromedp.SendKeys(chromedp.ID("passwordConfirm"), "a long enough password\n"),
-				chromedp.WaitVisible(chromedp.CSS(".recovery-key")))
-			check("recovery key")
-		})
+	for _, lang := range languages {
+		for _, width := range widths {
+			t.Run(lang+"/"+itoa(width)+"px", func(t *testing.T) {
+				t.Parallel()
+				testAccessibility(t, src, lang, width)
+			})
+		}
 	}
+}
+
+func testAccessibility(t *testing.T, src, lang string, width int64) {
+	a := newAppliance(t, applianceOptions{})
+	tb := newTab(t, "a11y-"+lang+"-"+itoa(width))
+	tb.viewport(width)
+	check := func(page string) {
+		t.Helper()
+		if got := eval[string](tb, `document.documentElement.lang`); got != lang {
+			t.Errorf("%s at %d px: <html lang=%q>, want %q", page, width, got, lang)
+		}
+		version, violations := tb.axe(src)
+		for _, v := range violations {
+			if v.Impact == "serious" || v.Impact == "critical" {
+				t.Errorf("%s at %d px: axe-core %s: %s", page, width, version, v)
+			} else {
+				t.Logf("%s at %d px: axe-core %s (not failing): %s", page, width, version, v)
+			}
+		}
+		l := tb.layout()
+		if l.ScrollWidth > l.ClientWidth {
+			t.Errorf("%s at %d px scrolls sideways: %v px of content in %v px; too wide: %q",
+				page, width, l.ScrollWidth, l.ClientWidth, l.Overflowing)
+		}
+		if l.BodyFont < 16 {
+			t.Errorf("%s at %d px: body text is %v px, want at least 16", page, width, l.BodyFont)
+		}
+	}
+	tb.do(chromedp.Navigate(a.url + "/login?lang=" + lang))
+	check("login")
+	tb.do(chromedp.SendKeys(chromedp.ID("nationalId"), annaNID),
+		chromedp.SendKeys(chromedp.ID("password"), "not the password\n"),
+		chromedp.WaitVisible(chromedp.ID("login-error")))
+	check("login with an error")
+	tb.do(chromedp.SendKeys(chromedp.ID("password"), annaPassword+"\n"), chromedp.WaitVisible(chromedp.CSS("main .inbox")))
+	check("inbox")
+	tb.do(chromedp.Navigate(a.url + "/letters/" + a.letter(letterSchool).ID))
+	check("letter with documents")
+	tb.do(chromedp.Navigate(a.url + "/letters/" + a.letter(letterWaste).ID))
+	check("letter with an HTML document")
+	tb.do(chromedp.Navigate(a.url + "/letters/" + strings.Repeat("0", 32)))
+	check("page not found")
+
+	// Activation: the form, with errors beside its fields, and the
+	// page with the recovery key.
+	nid, err := store.ParseNationalID("0303903456")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, code, err := a.store.EnrolResident(nid, "Carl Carlsen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.do(chromedp.Navigate(a.url + "/activate"))
+	check("activation")
+	tb.do(chromedp.SendKeys(chromedp.ID("nationalId"), nid.String()),
+		chromedp.SendKeys(chromedp.ID("code"), code),
+		chromedp.SendKeys(chromedp.ID("password"), "a long enough password"),
+		chromedp.SendKeys(chromedp.ID("passwordConfirm"), "another password\n"),
+		chromedp.WaitVisible(chromedp.ID("passwordConfirm-error")))
+	check("activation with an error")
+	tb.do(chromedp.SendKeys(chromedp.ID("password"), "a long enough password"),
+		chromedp.SendKeys(chromedp.ID("passwordConfirm"), "a long enough password\n"),
+		chromedp.WaitVisible(chromedp.CSS(".recovery-key")))
+	check("recovery key")
 }
 
 // focusStop is the element that has the keyboard focus.
@@ -255,85 +266,114 @@ func checkOrder(t *testing.T, page string, stops []focusStop) {
 
 // TestKeyboard: a resident who uses only the keyboard can skip to the
 // content, sign in, move through the inbox in reading order with the
-// focus always visible, open a letter and its receipt; at both widths.
+// focus always visible, open a letter and its receipt, and choose another
+// language in the footer; at both widths, in every language.
 func TestKeyboard(t *testing.T) {
 	t.Parallel()
-	for _, width := range widths {
-		t.Run(itoa(width)+"px", func(t *testing.T) {
-			t.Parallel()
-			a := newAppliance(t, applianceOptions{})
-			tb := newTab(t, "keyboard-"+itoa(width))
-			tb.viewport(width)
-			tb.do(chromedp.Navigate(a.url + "/login"))
-
-			// The first Tab shows the skip link; Enter moves to the content.
-			first := tb.tabThrough(1)[0]
-			if first.Text != "Skip to content" || !first.Ring || !first.InView {
-				t.Fatalf("first Tab: %+v, want the visible skip link", first)
-			}
-			tb.do(chromedp.KeyEvent(kb.Enter))
-			if f := tb.focused(); f.ID != "main" {
-				t.Fatalf("the skip link moved the focus to %s, want main", f)
-			}
-			// Sign in with the keyboard alone.
-			stops := tb.tabThrough(1)
-			if stops[0].ID != "nationalId" {
-				t.Fatalf("after the skip link, Tab goes to %s, want the national identity number", stops[0])
-			}
-			tb.do(chromedp.KeyEvent(annaNID))
-			stops = append(stops, tb.tabThrough(2)...)
-			if stops[1].ID != "password" || stops[2].Text != "Sign in" {
-				t.Fatalf("login form order: %v", stops)
-			}
-			checkOrder(t, "login", stops)
-			tb.do(chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)))
-			if f := tb.focused(); f.ID != "password" {
-				t.Fatalf("Shift+Tab from the button went to %s", f)
-			}
-			tb.do(chromedp.KeyEvent(annaPassword+kb.Enter), chromedp.WaitVisible(chromedp.CSS("main .inbox")))
-
-			// The inbox: skip link, the site's name, the navigation, Sign
-			// out, then the letters from the newest down.
-			want := []string{"Skip to content", "Postkasse", "Inbox", "Settings", "Sign out"}
-			lines := tb.inboxLines()
-			stops = tb.tabThrough(len(want) + len(lines))
-			for i, w := range want {
-				if stops[i].Text != w {
-					t.Errorf("inbox Tab %d: %s, want %q", i+1, stops[i], w)
-				}
-			}
-			for i, l := range lines {
-				if s := stops[len(want)+i]; s.Href != l.Href {
-					t.Errorf("inbox Tab %d: %s, want the letter %q", len(want)+1+i, s, l.Subject)
-				}
-			}
-			checkOrder(t, "inbox", stops[1:]) // the skip link sits over the header
-			// Back up to the third letter and open it with Enter.
-			for range len(lines) - 3 {
-				tb.do(chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)))
-			}
-			if f := tb.focused(); f.Href != lines[2].Href {
-				t.Fatalf("Shift+Tab went to %s, want the third letter", f)
-			}
-			tb.do(chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("article.letter-page h1")))
-			if h1 := run(tb, chromedp.Text(chromedp.CSS("h1"))); h1 != lines[2].Subject {
-				t.Fatalf("Enter opened %q, want %q", h1, lines[2].Subject)
-			}
-
-			// The letter page, in order, down to the receipt, which opens
-			// with Enter.
-			tb.do(chromedp.Navigate(a.url + "/letters/" + a.letter(letterSchool).ID))
-			stops = tb.tabThrough(len(want) + 1 + 2*4 + 1)
-			if stops[len(want)].Text != "← Back to inbox" || stops[len(stops)-1].Text != "Delivery receipt" {
-				t.Errorf("letter page stops: %v", stops)
-			}
-			checkOrder(t, "letter", stops[1:])
-			tb.do(chromedp.KeyEvent(kb.Enter))
-			if open := eval[bool](tb, `document.querySelector('details.receipt').open`); !open {
-				t.Error("Enter on the receipt's summary did not open it")
-			}
-		})
+	for _, lang := range languages {
+		for _, width := range widths {
+			t.Run(lang+"/"+itoa(width)+"px", func(t *testing.T) {
+				t.Parallel()
+				testKeyboard(t, lang, width)
+			})
+		}
 	}
+}
+
+func testKeyboard(t *testing.T, lang string, width int64) {
+	l := catalogue(t).Lang(lang)
+	a := newAppliance(t, applianceOptions{})
+	tb := newTab(t, "keyboard-"+lang+"-"+itoa(width))
+	tb.viewport(width)
+	tb.do(chromedp.Navigate(a.url + "/login?lang=" + lang))
+
+	// The first Tab shows the skip link; Enter moves to the content.
+	first := tb.tabThrough(1)[0]
+	if first.Text != l.T("layout.skip") || !first.Ring || !first.InView {
+		t.Fatalf("first Tab: %+v, want the visible skip link", first)
+	}
+	tb.do(chromedp.KeyEvent(kb.Enter))
+	if f := tb.focused(); f.ID != "main" {
+		t.Fatalf("the skip link moved the focus to %s, want main", f)
+	}
+	// Sign in with the keyboard alone.
+	stops := tb.tabThrough(1)
+	if stops[0].ID != "nationalId" {
+		t.Fatalf("after the skip link, Tab goes to %s, want the national identity number", stops[0])
+	}
+	tb.do(chromedp.KeyEvent(annaNID))
+	stops = append(stops, tb.tabThrough(2)...)
+	if stops[1].ID != "password" || stops[2].Text != l.T("login.submit") {
+		t.Fatalf("login form order: %v", stops)
+	}
+	checkOrder(t, "login", stops)
+	tb.do(chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)))
+	if f := tb.focused(); f.ID != "password" {
+		t.Fatalf("Shift+Tab from the button went to %s", f)
+	}
+	tb.do(chromedp.KeyEvent(annaPassword+kb.Enter), chromedp.WaitVisible(chromedp.CSS("main .inbox")))
+
+	// The inbox: skip link, the site's name, the navigation, Sign
+	// out, then the letters from the newest down.
+	want := []string{l.T("layout.skip"), l.T("layout.brand"), l.T("layout.inbox"), l.T("layout.settings"), l.T("layout.signOut")}
+	lines := tb.inboxLines()
+	stops = tb.tabThrough(len(want) + len(lines))
+	for i, w := range want {
+		if stops[i].Text != w {
+			t.Errorf("inbox Tab %d: %s, want %q", i+1, stops[i], w)
+		}
+	}
+	for i, l := range lines {
+		if s := stops[len(want)+i]; s.Href != l.Href {
+			t.Errorf("inbox Tab %d: %s, want the letter %q", len(want)+1+i, s, l.Subject)
+		}
+	}
+	checkOrder(t, "inbox", stops[1:]) // the skip link sits over the header
+	// Back up to the third letter and open it with Enter.
+	for range len(lines) - 3 {
+		tb.do(chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)))
+	}
+	if f := tb.focused(); f.Href != lines[2].Href {
+		t.Fatalf("Shift+Tab went to %s, want the third letter", f)
+	}
+	tb.do(chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("article.letter-page h1")))
+	if h1 := run(tb, chromedp.Text(chromedp.CSS("h1"))); h1 != lines[2].Subject {
+		t.Fatalf("Enter opened %q, want %q", h1, lines[2].Subject)
+	}
+
+	// The letter page, in order, down to the receipt, which opens
+	// with Enter.
+	tb.do(chromedp.Navigate(a.url + "/letters/" + a.letter(letterSchool).ID))
+	stops = tb.tabThrough(len(want) + 1 + 2*4 + 1)
+	if stops[len(want)].Text != l.T("letter.back") || stops[len(stops)-1].Text != l.T("receipt.summary") {
+		t.Errorf("letter page stops: %v", stops)
+	}
+	checkOrder(t, "letter", stops[1:])
+	tb.do(chromedp.KeyEvent(kb.Enter))
+	if open := eval[bool](tb, `document.querySelector('details.receipt').open`); !open {
+		t.Error("Enter on the receipt's summary did not open it")
+	}
+
+	// The footer's language switch: Tab reaches each language
+	// with a visible focus, and Enter on another one shows the
+	// page in it.
+	other := languages[(slices.Index(languages, lang)+1)%len(languages)]
+	name := catalogue(t).Lang(other).T("language." + other)
+	var found bool
+	for range 40 {
+		f := tb.tabThrough(1)[0]
+		if f.Text == name {
+			if !f.Ring || !f.InView {
+				t.Errorf("language link %s: focus not shown", f)
+			}
+			found = true
+			break
+		}
+	}
+	if !found {
+		t.Fatalf("Tab never reached the language %q", name)
+	}
+	tb.do(chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("html[lang=\""+other+"\"] article.letter-page")))
 }
 
 // TestAxeFindsViolations: the harness is not vacuous. On a page with known

@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/postkasse/postkasse/assets"
+	"github.com/postkasse/postkasse/i18n"
 )
 
 var update = flag.Bool("update", false, "write the screenshots to docs/screenshots (go test -run TestScreenshots -update)")
@@ -20,6 +23,20 @@ const screenshotDir = "../../docs/screenshots"
 // widths are the viewports every page is shown and checked at: a phone
 // and a laptop, in CSS pixels.
 var widths = []int64{375, 1280}
+
+// languages are the languages every page is checked in (i18n.Languages).
+var languages = i18n.Languages
+
+// catalogue is the message catalogue, for tests that look a text up in a
+// language rather than repeat it.
+func catalogue(t *testing.T) *i18n.Catalogue {
+	t.Helper()
+	c, err := i18n.Load(assets.FS(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
 
 // TestScreenshots takes a full-page screenshot of each page at each width.
 // With -update they replace docs/screenshots/*.png (the README's tour);
@@ -63,5 +80,18 @@ func TestScreenshots(t *testing.T) {
 		shoot("letter")
 		tb.do(chromedp.Navigate(a.url + "/letters/" + a.letter(letterWaste).ID))
 		shoot("letter-html")
+		// The login and the inbox in Danish and Norwegian too.
+		for _, lang := range languages[1:] {
+			tb.do(chromedp.Navigate(a.url + "/?lang=" + lang))
+			shoot("inbox-" + lang)
+			tb.do(chromedp.Navigate(a.url + "/settings"))
+			shoot("settings-" + lang)
+		}
+		tb.do(chromedp.Navigate(a.url + "/?lang=en"))
+		tb.do(chromedp.Submit(chromedp.CSS(".logout-form")), chromedp.WaitVisible(chromedp.ID("nationalId")))
+		for _, lang := range languages[1:] {
+			tb.do(chromedp.Navigate(a.url + "/login?lang=" + lang))
+			shoot("login-" + lang)
+		}
 	}
 }

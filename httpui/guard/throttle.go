@@ -1,21 +1,21 @@
-package httpui
+package guard
 
 import (
 	"sync"
 	"time"
 )
 
-// throttle counts failed password checks (logins, and the password that
+// Throttle counts failed password checks (logins, and the password that
 // confirms deleting a mailbox) per account and per client address in a
 // sliding window. It lives in memory: a restart forgets it, which costs an
 // attacker a restart of the server, not a bypass.
 //
 // A check is reserved before the password is tried and settled after
-// (reserve), and checks under way count against the limit like failures:
+// (Reserve), and checks under way count against the limit like failures:
 // otherwise attempts sent at the same time would all pass before the
 // first failure was counted, and a burst of N guesses would get N checks
 // whatever the limit.
-type throttle struct {
+type Throttle struct {
 	clock      func() time.Time
 	window     time.Duration
 	perAccount int
@@ -31,22 +31,24 @@ type throttle struct {
 	lastSweep        time.Time
 }
 
-func newThrottle(clock func() time.Time, window time.Duration, perAccount, perAddress int) *throttle {
-	return &throttle{
+// NewThrottle returns a throttle that allows perAccount failures per
+// account and perAddress per client address within window, on clock.
+func NewThrottle(clock func() time.Time, window time.Duration, perAccount, perAddress int) *Throttle {
+	return &Throttle{
 		clock: clock, window: window, perAccount: perAccount, perAddress: perAddress,
 		accounts: map[string][]time.Time{}, addresses: map[string][]time.Time{},
 		pendingAccounts: map[string]int{}, pendingAddresses: map[string]int{},
 	}
 }
 
-// reserve books one password check for account from address. It refuses
+// Reserve books one password check for account from address. It refuses
 // (ok false, with how long to wait) when the account or the address
 // already has as many failures in the window plus checks under way as its
 // limit. Otherwise the check counts as under way for both until done is
 // called, exactly once, with whether the password was wrong; done(true)
 // records a failure. A caller that checks no password after all (the
 // server was busy, the store failed) calls done(false).
-func (t *throttle) reserve(account, address string) (ok bool, wait time.Duration, done func(failed bool)) {
+func (t *Throttle) Reserve(account, address string) (ok bool, wait time.Duration, done func(failed bool)) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.clock()
@@ -67,8 +69,8 @@ func (t *throttle) reserve(account, address string) (ok bool, wait time.Duration
 	}
 }
 
-// settle ends a check that reserve booked.
-func (t *throttle) settle(account, address string, failed bool) {
+// settle ends a check that Reserve booked.
+func (t *Throttle) settle(account, address string, failed bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	decrement(t.pendingAccounts, account)
@@ -95,7 +97,7 @@ func decrement(m map[string]int, key string) {
 // waitFor returns how long until key, counting its checks under way as
 // failures now, has fewer than limit failures in the window; 0 when it
 // has already.
-func (t *throttle) waitFor(m map[string][]time.Time, pending map[string]int, key string, limit int, now time.Time) time.Duration {
+func (t *Throttle) waitFor(m map[string][]time.Time, pending map[string]int, key string, limit int, now time.Time) time.Duration {
 	times := t.prune(m, key, now)
 	n := len(times) + pending[key]
 	if n < limit {
@@ -111,7 +113,7 @@ func (t *throttle) waitFor(m map[string][]time.Time, pending map[string]int, key
 }
 
 // prune drops the failures of key that have left the window.
-func (t *throttle) prune(m map[string][]time.Time, key string, now time.Time) []time.Time {
+func (t *Throttle) prune(m map[string][]time.Time, key string, now time.Time) []time.Time {
 	times := m[key]
 	i := 0
 	for i < len(times) && !now.Before(times[i].Add(t.window)) {
@@ -128,7 +130,7 @@ func (t *throttle) prune(m map[string][]time.Time, key string, now time.Time) []
 
 // add appends a failure, keeping no more than limit of them: older ones
 // can no longer change the answer.
-func (t *throttle) add(m map[string][]time.Time, key string, limit int, now time.Time) {
+func (t *Throttle) add(m map[string][]time.Time, key string, limit int, now time.Time) {
 	times := append(t.prune(m, key, now), now)
 	if len(times) > limit {
 		times = times[len(times)-limit:]
@@ -136,10 +138,10 @@ func (t *throttle) add(m map[string][]time.Time, key string, limit int, now time
 	m[key] = times
 }
 
-// succeed forgets an account's failures after a right password. The
+// Succeed forgets an account's failures after a right password. The
 // address keeps its count: one good password must not reset an address
 // that tries many accounts.
-func (t *throttle) succeed(account string) {
+func (t *Throttle) Succeed(account string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.accounts, account)
@@ -148,7 +150,7 @@ func (t *throttle) succeed(account string) {
 // sweep drops every key whose failures have all left the window, so the
 // maps stay as small as the recent failures. (The maps of checks under
 // way hold only keys with a check in progress.)
-func (t *throttle) sweep(now time.Time) {
+func (t *Throttle) sweep(now time.Time) {
 	for k := range t.accounts {
 		t.prune(t.accounts, k, now)
 	}

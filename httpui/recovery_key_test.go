@@ -1,0 +1,99 @@
+package httpui
+
+import (
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/postkasse/postkasse/crypto"
+)
+
+// schema4 is a database written before envelope v2: its residents' key
+// pairs have no ML-KEM-768 half (store/embedded/testdata, made by
+// schema4-generator.go.txt). Anna Andersen chose Danish there.
+const (
+	schema4         = "../store/embedded/testdata/schema4.db.gz"
+	schema4Anna     = "0101900123"
+	schema4Password = "correct horse battery staple"
+)
+
+// TestNewRecoveryKeyAfterUpgrade: the sign-in that gives a resident's
+// keys their ML-KEM half answers with the new recovery key, once, before
+// the inbox: in the resident's language, explaining that the old key no
+// longer works, never cached nor logged; the key shown is the one that
+// now recovers the mailbox, and the next sign-in goes straight to the
+// inbox.
+func TestNewRecoveryKeyAfterUpgrade(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{seed: schema4})
+	c := e.browser()
+	login := url.Values{"nationalId": {schema4Anna}, "password": {schema4Password}}
+	r := e.postForm(c, e.httpURL+"/login", login, nil)
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("upgrading sign-in: %d, want 200 with the key; %s", r.StatusCode, r.body)
+	}
+	m := recoveryKeyPattern.FindStringSubmatch(r.body)
+	if m == nil {
+		t.Fatalf("no recovery key on the page: %s", r.body)
+	}
+	// Anna's saved language is Danish.
+	da := e.server.cat.Lang("da")
+	for _, want := range []string{
+		`<html lang="da">`, da.T("recovery.new.heading"), da.T("recovery.new.oldGone"), da.T("recovery.writeDown"),
+		`<a class="button" href="/">` + da.T("recovery.new.continue") + `</a>`,
+	} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control %q", cc)
+	}
+	key := m[1]
+	if strings.Contains(e.logs.String(), key) || strings.Contains(e.logs.String(), strings.ReplaceAll(key, "-", "")) {
+		t.Error("the recovery key is in the log")
+	}
+	// The session works: on to the inbox.
+	if inbox := e.get(c, e.httpURL+"/"); inbox.StatusCode != http.StatusOK || !strings.Contains(inbox.body, da.T("inbox.title")) {
+		t.Fatalf("inbox after the key: %d", inbox.StatusCode)
+	}
+	// The next sign-in renews nothing and goes to the inbox.
+	e.signInToInbox(c, login)
+
+	// The key shown recovers the mailbox.
+	var rk crypto.RecoveryKey
+	raw, err := hex.DecodeString(strings.ReplaceAll(key, "-", ""))
+	if err != nil || len(raw) != len(rk) {
+		t.Fatalf("key %q: %v", key, err)
+	}
+	copy(rk[:], raw)
+	if _, err := e.store.Recover(schema4Anna, rk, "a new passphrase for Anna"); err != nil {
+		t.Errorf("the key shown does not recover the mailbox: %v", err)
+	}
+}
+
+// TestNewRecoveryKeyLanguages: the page exists in every language.
+func TestNewRecoveryKeyLanguages(t *testing.T) {
+	t.Parallel()
+	for _, lang := range []string{"en", "nb"} {
+		e := newEnv(t, envOptions{seed: schema4})
+		c := e.browser()
+		r := e.postForm(c, e.httpURL+"/login?lang="+lang, url.Values{"nationalId": {schema4Anna}, "password": {schema4Password}}, nil)
+		l := e.server.cat.Lang(lang)
+		if r.StatusCode != http.StatusOK || !recoveryKeyPattern.MatchString(r.body) || !strings.Contains(r.body, `<html lang="`+lang+`">`) ||
+			!strings.Contains(r.body, l.T("recovery.new.oldGone")) || !strings.Contains(r.body, l.T("recovery.new.continue")) {
+			t.Errorf("%s: %d %s", lang, r.StatusCode, r.body)
+		}
+	}
+}
+
+// signInToInbox signs in with the form values and wants the inbox at once.
+func (e *testEnv) signInToInbox(c *http.Client, form url.Values) {
+	e.t.Helper()
+	r := e.postForm(c, e.httpURL+"/login", form, nil)
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/" || recoveryKeyPattern.MatchString(r.body) {
+		e.t.Fatalf("second sign-in: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+}
