@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	cryptorand "crypto/rand"
 	"fmt"
 	"image"
@@ -62,7 +63,7 @@ func seedDemo(dir string, st *store.Store, ca *crypto.CA, clock *seedClock) (*de
 		// AddResident enrols and activates at once with a known password:
 		// right for the evaluator's sandbox, whose passwords are printed
 		// anyway, and never for production enrolment (`resident add`).
-		if _, _, err := st.AddResident(nid, r.Name, r.Password); err != nil {
+		if _, _, err := st.AddResident(context.Background(), nid, r.Name, r.Password); err != nil {
 			return nil, fmt.Errorf("demo resident %s: %w", r.Name, err)
 		}
 		residentIDs[i] = nid
@@ -75,7 +76,7 @@ func seedDemo(dir string, st *store.Store, ca *crypto.CA, clock *seedClock) (*de
 	}
 	senderIDs := make([]string, len(demoSenders))
 	for i, s := range demoSenders {
-		sender, err := st.AddSender(s.name, s.org, s.kind)
+		sender, err := st.AddSender(context.Background(), s.name, s.org, s.kind)
 		if err != nil {
 			return nil, fmt.Errorf("demo sender %s: %w", s.name, err)
 		}
@@ -83,7 +84,7 @@ func seedDemo(dir string, st *store.Store, ca *crypto.CA, clock *seedClock) (*de
 		if err != nil {
 			return nil, fmt.Errorf("demo sender %s: %w", s.name, err)
 		}
-		if err := st.BindCertificate(sender.ID, cert); err != nil {
+		if err := st.BindCertificate(context.Background(), sender.ID, cert); err != nil {
 			return nil, fmt.Errorf("demo sender %s: %w", s.name, err)
 		}
 		certPath, keyPath := filepath.Join(senderDir, s.slug+".crt"), filepath.Join(senderDir, s.slug+".key")
@@ -116,7 +117,7 @@ func seedDemo(dir string, st *store.Store, ca *crypto.CA, clock *seedClock) (*de
 		clock.set(now.AddDate(0, 0, -l.daysAgo).Add(-time.Duration(i*37) * time.Minute))
 		l.delivery.Recipient = residentIDs[l.resident]
 		l.delivery.SenderReference = fmt.Sprintf("demo-%02d", i+1)
-		res, err := st.Deliver(senderIDs[l.sender], l.delivery)
+		res, err := st.Deliver(context.Background(), senderIDs[l.sender], l.delivery)
 		if err != nil {
 			return nil, fmt.Errorf("demo letter %q: %w", l.delivery.Subject, err)
 		}
@@ -127,22 +128,22 @@ func seedDemo(dir string, st *store.Store, ca *crypto.CA, clock *seedClock) (*de
 	// Open the letters marked read, as their residents would have.
 	for ri, ids := range toRead {
 		clock.set(now.Add(-2 * time.Hour))
-		sess, err := st.Login(demoResidents[ri].NationalID, demoResidents[ri].Password)
+		sess, err := st.Login(context.Background(), demoResidents[ri].NationalID, demoResidents[ri].Password)
 		if err != nil {
 			return nil, fmt.Errorf("demo login: %w", err)
 		}
-		mb, err := st.OpenSession(sess.Token)
+		mb, err := st.OpenSession(context.Background(), sess.Token)
 		if err != nil {
 			return nil, err
 		}
 		for _, id := range ids {
-			if _, err := mb.Letter(id); err != nil {
+			if _, err := mb.Letter(context.Background(), id); err != nil {
 				mb.Close()
 				return nil, err
 			}
 		}
 		mb.Close()
-		if err := st.Logout(sess.Token); err != nil {
+		if err := st.Logout(context.Background(), sess.Token); err != nil {
 			return nil, err
 		}
 	}

@@ -78,8 +78,8 @@ func runCheck(args []string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "    %s\n", line)
 		}
 	}
-	report("engine", st.Check())
-	report("invariants", st.CheckInvariants())
+	report("engine", st.Check(context.Background()))
+	report("invariants", st.CheckInvariants(context.Background()))
 	counts, err := st.Envelopes(context.Background())
 	if err != nil {
 		return fmt.Errorf("check: envelopes: %w", err)
@@ -144,7 +144,7 @@ func auditVerify(args []string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "note: %s is a version-1 receipt (signature good); it holds no proof to check against the log\n", name)
 		}
 	}
-	report, err := st.VerifyAudit(ev)
+	report, err := st.VerifyAudit(context.Background(), ev)
 	if err != nil {
 		return fmt.Errorf("audit verify: %w", err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -29,16 +30,16 @@ func checkFolder(t *testing.T, letters int) (dir, checkpoint, receipt string) {
 	}
 	defer st.Close()
 	nid, _ := store.ParseNationalID("1203861234")
-	if _, _, err := st.AddResident(nid, "Anna Jensen", "anna-demo-2026"); err != nil {
+	if _, _, err := st.AddResident(context.Background(), nid, "Anna Jensen", "anna-demo-2026"); err != nil {
 		t.Fatal(err)
 	}
-	snd, err := st.AddSender("Eksempelby Kommune", "29189846", store.SenderPublic)
+	snd, err := st.AddSender(context.Background(), "Eksempelby Kommune", "29189846", store.SenderPublic)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var last store.DeliveryResult
 	for i := range letters {
-		last, err = st.Deliver(snd.ID, store.Delivery{Recipient: nid, Subject: "Afgørelse", SenderReference: "sag-" + string(rune('a'+i)),
+		last, err = st.Deliver(context.Background(), snd.ID, store.Delivery{Recipient: nid, Subject: "Afgørelse", SenderReference: "sag-" + string(rune('a'+i)),
 			Documents: []store.DocumentInput{{Name: "afgoerelse.txt", ContentType: "text/plain", Content: []byte("Du har fået tilskud.")}}})
 		if err != nil {
 			t.Fatal(err)
@@ -52,7 +53,7 @@ func checkFolder(t *testing.T, letters int) (dir, checkpoint, receipt string) {
 	if err := os.WriteFile(receipt, answer, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	signed, _, err := st.SignCheckpoint()
+	signed, _, err := st.SignCheckpoint(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,13 +134,13 @@ func TestCheckAndAuditVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	snds, _ := st.Senders()
+	snds, _ := st.Senders(context.Background())
 	nid, _ := store.ParseNationalID("1203861234")
-	if _, err := st.Deliver(snds[0].ID, store.Delivery{Recipient: nid, Subject: "Mere", SenderReference: "sag-z",
+	if _, err := st.Deliver(context.Background(), snds[0].ID, store.Delivery{Recipient: nid, Subject: "Mere", SenderReference: "sag-z",
 		Documents: []store.DocumentInput{{Name: "a.txt", ContentType: "text/plain", Content: []byte("x")}}}); err != nil {
 		t.Fatal(err)
 	}
-	later, _, err := st.SignCheckpoint()
+	later, _, err := st.SignCheckpoint(context.Background())
 	st.Close()
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -141,19 +142,19 @@ func TestCrashDuringDeliveries(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if err := st.Check(); err != nil {
+	if err := st.Check(context.Background()); err != nil {
 		t.Fatalf("bbolt consistency check: %v", err)
 	}
-	sess, err := st.Login(p.demo.Residents[0].NationalID, p.demo.Residents[0].Password)
+	sess, err := st.Login(context.Background(), p.demo.Residents[0].NationalID, p.demo.Residents[0].Password)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mb, err := st.OpenSession(sess.Token)
+	mb, err := st.OpenSession(context.Background(), sess.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer mb.Close()
-	inbox, err := mb.Inbox()
+	inbox, err := mb.Inbox(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func TestCrashDuringDeliveries(t *testing.T) {
 			continue
 		}
 		seen[ref]++
-		doc, err := mb.Document(l.ID, 0)
+		doc, err := mb.Document(context.Background(), l.ID, 0)
 		if err != nil {
 			t.Fatalf("letter %s (%s) does not open: %v", l.ID, ref, err)
 		}

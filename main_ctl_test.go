@@ -128,17 +128,17 @@ func TestOperatorCommandsDirect(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := st.Activate("15058910063", staleCode, "ola's own password"); !errors.Is(err, store.ErrBadActivation) {
+	if _, err := st.Activate(context.Background(), "15058910063", staleCode, "ola's own password"); !errors.Is(err, store.ErrBadActivation) {
 		t.Errorf("activation with the replaced code: %v, want ErrBadActivation", err)
 	}
 	for _, r := range []struct{ nid, code, password string }{
 		{"1203861234", annaCode, "the resident's own password"},
 		{"15058910063", olaCode, "ola's own password"},
 	} {
-		if _, err := st.Activate(r.nid, r.code, r.password); err != nil {
+		if _, err := st.Activate(context.Background(), r.nid, r.code, r.password); err != nil {
 			t.Errorf("%s cannot activate with the printed code: %v", r.nid, err)
 		}
-		if _, err := st.Login(r.nid, r.password); err != nil {
+		if _, err := st.Login(context.Background(), r.nid, r.password); err != nil {
 			t.Errorf("%s cannot log in after activating: %v", r.nid, err)
 		}
 	}

@@ -170,7 +170,7 @@ func writeDemoFile(dir string, demo *demoFile) error {
 // loadOrSeedDemo seeds an empty store, or reads demo.json of a data folder
 // seeded before.
 func loadOrSeedDemo(dir string, st *store.Store, ca *crypto.CA, clock *seedClock) (*demoFile, error) {
-	residents, err := st.Residents()
+	residents, err := st.Residents(context.Background())
 	if err != nil {
 		return nil, err
 	}

@@ -107,7 +107,7 @@ func runMigrate(args []string, stdout io.Writer) error {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	report, err := st.VerifyAudit(ev)
+	report, err := st.VerifyAudit(context.Background(), ev)
 	if err != nil {
 		return fmt.Errorf("migrate: verify the copy's audit log: %w", err)
 	}

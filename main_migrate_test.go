@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -35,11 +36,11 @@ func TestMigrateCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	senders, err := st.Senders()
+	senders, err := st.Senders(context.Background())
 	if err != nil || len(senders) != 1 {
 		t.Fatalf("senders: %v, %v", senders, err)
 	}
-	signed, _, err := st.SignCheckpoint()
+	signed, _, err := st.SignCheckpoint(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,11 +122,11 @@ func TestMigrateCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	residents, err := a.store.Residents()
+	residents, err := a.store.Residents(context.Background())
 	if err != nil || len(residents) != 1 || residents[0].Name != "Anna Jensen" {
 		t.Errorf("residents on the copy: %+v, %v", residents, err)
 	}
-	if err := a.store.CheckInvariants(); err != nil {
+	if err := a.store.CheckInvariants(context.Background()); err != nil {
 		t.Error(err)
 	}
 }

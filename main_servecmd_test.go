@@ -350,19 +350,19 @@ func TestServeWithACME(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if err := st.Check(); err != nil {
+	if err := st.Check(context.Background()); err != nil {
 		t.Fatalf("bbolt check after SIGTERM: %v", err)
 	}
-	sess, err := st.Login(nid, password)
+	sess, err := st.Login(context.Background(), nid, password)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mb, err := st.OpenSession(sess.Token)
+	mb, err := st.OpenSession(context.Background(), sess.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer mb.Close()
-	inbox, err := mb.Inbox()
+	inbox, err := mb.Inbox(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +370,7 @@ func TestServeWithACME(t *testing.T) {
 	for _, l := range inbox {
 		if ref, ok := strings.CutPrefix(l.Subject, "Crash test letter "); ok {
 			stored[l.ID] = ref
-			doc, err := mb.Document(l.ID, 0)
+			doc, err := mb.Document(context.Background(), l.ID, 0)
 			if err != nil || !bytes.Equal(doc.Content, crashPDF(ref)) {
 				t.Fatalf("letter %s (%s) does not open whole: %v", l.ID, ref, err)
 			}

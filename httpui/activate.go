@@ -72,7 +72,7 @@ func (s *Server) activateSubmit(w http.ResponseWriter, r *http.Request) {
 	defer clear(rk[:])
 	err := s.checkPassword(r.Context(), form.account(), clientAddress(r), func() error {
 		var err error
-		rk, err = s.store.Activate(form.NationalID, form.Code, form.Password)
+		rk, err = s.store.Activate(r.Context(), form.NationalID, form.Code, form.Password)
 		if errors.Is(err, store.ErrBadActivation) {
 			// A wrong code is a wrong credential: checkPassword counts it
 			// as a failure (errors.Is still finds ErrBadActivation).

@@ -1,6 +1,7 @@
 package httpui
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -19,7 +20,7 @@ func (e *testEnv) enrol(nid, name string) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	_, code, err := e.store.EnrolResident(n, name)
+	_, code, err := e.store.EnrolResident(context.Background(), n, name)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -183,7 +184,7 @@ func TestActivateRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, err := e.store.ResidentByNationalID(anna); err != nil || r.Status != store.ResidentPending {
+	if r, err := e.store.ResidentByNationalID(context.Background(), anna); err != nil || r.Status != store.ResidentPending {
 		t.Fatalf("after the refusals: %+v, %v; want still pending", r, err)
 	}
 	// The right code still works.

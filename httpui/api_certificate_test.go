@@ -1,6 +1,7 @@
 package httpui
 
 import (
+	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -21,11 +22,11 @@ func TestAPICertificateExpiresOnOpenConnection(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.addResident(nidAnna, "Anna Jensen")
 	certPEM, keyPEM, cert := e.issueClient(e.ca, "Short Lived", "12121212", time.Hour)
-	snd, err := e.store.AddSender("Short Lived", "12121212", store.SenderPrivate)
+	snd, err := e.store.AddSender(context.Background(), "Short Lived", "12121212", store.SenderPrivate)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.BindCertificate(snd.ID, cert); err != nil {
+	if err := e.store.BindCertificate(context.Background(), snd.ID, cert); err != nil {
 		t.Fatal(err)
 	}
 	c := e.pairClient(certPEM, keyPEM)

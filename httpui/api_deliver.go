@@ -28,7 +28,7 @@ func (s *Server) apiDeliver(w http.ResponseWriter, r *http.Request, sender store
 		s.writeProblem(w, r, s.problemFor(r, err))
 		return
 	}
-	res, err := s.store.Deliver(sender.ID, d)
+	res, err := s.store.Deliver(r.Context(), sender.ID, d)
 	if err != nil {
 		s.writeProblem(w, r, s.problemFor(r, err))
 		return

@@ -2,6 +2,7 @@ package httpui_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/json"
@@ -48,10 +49,10 @@ func startAPIBench(b *testing.B, senders int) *apiBench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, _, err := st.AddResident(nid, "Bench Resident", "bench-password-1"); err != nil {
+	if _, _, err := st.AddResident(context.Background(), nid, "Bench Resident", "bench-password-1"); err != nil {
 		b.Fatal(err)
 	}
-	sender, err := st.AddSender("Bench Sender", "12345678", store.SenderPublic)
+	sender, err := st.AddSender(context.Background(), "Bench Sender", "12345678", store.SenderPublic)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func startAPIBench(b *testing.B, senders int) *apiBench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := st.BindCertificate(sender.ID, cert); err != nil {
+	if err := st.BindCertificate(context.Background(), sender.ID, cert); err != nil {
 		b.Fatal(err)
 	}
 	clientCert, err := tls.X509KeyPair(certPEM, keyPEM)

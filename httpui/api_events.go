@@ -41,7 +41,7 @@ func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request, sender store.
 		}
 		limit = n
 	}
-	evs, next, err := s.store.Events(sender.ID, q.Get("after"), limit)
+	evs, next, err := s.store.Events(r.Context(), sender.ID, q.Get("after"), limit)
 	if err != nil {
 		s.writeProblem(w, r, s.problemFor(r, err))
 		return

@@ -1,6 +1,7 @@
 package httpui
 
 import (
+	"context"
 	"crypto/tls"
 	"net/http"
 	"strings"
@@ -104,12 +105,12 @@ func TestAPIBlockedSender(t *testing.T) {
 	e := newEnv(t, envOptions{storeClock: clock.Now})
 	e.addResident(nidAnna, "Anna Jensen")
 	public := e.addSender("Aarhus Kommune", "55133018")
-	shop, err := e.store.AddSender("Boghandlen ApS", "12345678", store.SenderPrivate)
+	shop, err := e.store.AddSender(context.Background(), "Boghandlen ApS", "12345678", store.SenderPrivate)
 	if err != nil {
 		t.Fatal(err)
 	}
 	client, cert := e.certClient(e.ca, "Boghandlen ApS", "12345678")
-	if err := e.store.BindCertificate(shop.ID, cert); err != nil {
+	if err := e.store.BindCertificate(context.Background(), shop.ID, cert); err != nil {
 		t.Fatal(err)
 	}
 	if r := e.deliver(client, validDelivery("nyhed-1")...); r.StatusCode != http.StatusCreated {
@@ -124,15 +125,15 @@ func TestAPIBlockedSender(t *testing.T) {
 		return decodeJSON[recipientResponse](t, r).Digital
 	}
 	nid, _ := store.ParseNationalID(nidAnna)
-	sess, err := e.store.Login(nid.String(), password)
+	sess, err := e.store.Login(context.Background(), nid.String(), password)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mb, err := e.store.OpenSession(sess.Token)
+	mb, err := e.store.OpenSession(context.Background(), sess.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
-	block, err := mb.BlockSender(shop.ID)
+	block, err := mb.BlockSender(context.Background(), shop.ID)
 	mb.Close()
 	if err != nil {
 		t.Fatal(err)

@@ -24,7 +24,7 @@ func (s *Server) apiRecipient(w http.ResponseWriter, r *http.Request, sender sto
 		s.writeProblem(w, r, s.problemFor(r, &store.InvalidError{Field: "nationalId", Reason: err.Error()}))
 		return
 	}
-	digital, err := s.store.IsDigitalFor(sender.ID, nid)
+	digital, err := s.store.IsDigitalFor(r.Context(), sender.ID, nid)
 	if err != nil {
 		s.writeProblem(w, r, s.problemFor(r, err))
 		return

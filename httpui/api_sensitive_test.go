@@ -1,6 +1,7 @@
 package httpui
 
 import (
+	"context"
 	"net/http"
 	"testing"
 
@@ -14,7 +15,7 @@ func TestDeliverSensitive(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
 	anna := e.addResident(nidAnna, "Anna Jensen")
-	if _, err := e.store.SetNotificationPreferences(anna.ID, store.NotificationPreferences{
+	if _, err := e.store.SetNotificationPreferences(context.Background(), anna.ID, store.NotificationPreferences{
 		Email: "anna@example.dk", EmailOn: true, Phone: "+4512345678", SMSOn: true,
 	}); err != nil {
 		t.Fatal(err)
@@ -34,7 +35,7 @@ func TestDeliverSensitive(t *testing.T) {
 		if tc.sensitive != nil {
 			msg["sensitive"] = tc.sensitive
 		}
-		before, err := e.store.Notifications("", 100)
+		before, err := e.store.Notifications(context.Background(), "", 100)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -42,7 +43,7 @@ func TestDeliverSensitive(t *testing.T) {
 		if r.StatusCode != http.StatusCreated {
 			t.Fatalf("%s: %d %s", tc.ref, r.StatusCode, r.body)
 		}
-		after, err := e.store.Notifications("", 100)
+		after, err := e.store.Notifications(context.Background(), "", 100)
 		if err != nil {
 			t.Fatal(err)
 		}

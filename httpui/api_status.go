@@ -21,7 +21,7 @@ type statusResponse struct {
 // apiStatus: GET /api/v1/messages/{id}. Another sender's letter is 404,
 // the same as one that does not exist.
 func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request, sender store.Sender) {
-	st, err := s.store.LetterStatus(sender.ID, mux.Vars(r)["id"])
+	st, err := s.store.LetterStatus(r.Context(), sender.ID, mux.Vars(r)["id"])
 	if err != nil {
 		s.writeProblem(w, r, s.problemFor(r, err))
 		return

@@ -2,6 +2,7 @@ package httpui
 
 import (
 	"bytes"
+	"context"
 	cryptorand "crypto/rand"
 	"crypto/tls"
 	"net/http"
@@ -38,7 +39,7 @@ func TestAPIAuthentication(t *testing.T) {
 	if r := e.deliver(revoked.client, validDelivery("before-revocation")...); r.StatusCode != http.StatusCreated {
 		t.Fatalf("delivery before revocation: %d %s", r.StatusCode, r.body)
 	}
-	if err := e.store.RevokeSender(revoked.ID); err != nil {
+	if err := e.store.RevokeSender(context.Background(), revoked.ID); err != nil {
 		t.Fatal(err)
 	}
 	before := e.deliveries()
@@ -80,11 +81,11 @@ func TestAPIAuthentication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	expiredSender, err := e.store.AddSender("Expired", "55667788", store.SenderPublic)
+	expiredSender, err := e.store.AddSender(context.Background(), "Expired", "55667788", store.SenderPublic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.BindCertificate(expiredSender.ID, expiredCert); err != nil {
+	if err := e.store.BindCertificate(context.Background(), expiredSender.ID, expiredCert); err != nil {
 		t.Fatal(err)
 	}
 	expiredPair, err := tls.X509KeyPair(certPEM, keyPEM)
@@ -114,11 +115,11 @@ func TestAPIAuthentication(t *testing.T) {
 	// And if a listener does not verify client certificates (not the
 	// TLSConfig of this package), a foreign certificate — even one bound
 	// to a sender — has no verified chain and is refused by the handler.
-	impostor, err := e.store.AddSender("Impostor", "11223344", store.SenderPrivate)
+	impostor, err := e.store.AddSender(context.Background(), "Impostor", "11223344", store.SenderPrivate)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.BindCertificate(impostor.ID, foreignCert); err != nil {
+	if err := e.store.BindCertificate(context.Background(), impostor.ID, foreignCert); err != nil {
 		t.Fatal(err)
 	}
 	lax := TLSConfig(e.serverCert(), nil)

@@ -38,7 +38,7 @@ func (s *Server) deleteMailboxSubmit(w http.ResponseWriter, r *http.Request, mb 
 	l := s.lang(r)
 	title := l.T("delete.title")
 	err := s.checkPassword(r.Context(), resident.NationalID.Number, clientAddress(r), func() error {
-		return mb.DeleteMailbox(form.Password)
+		return mb.DeleteMailbox(r.Context(), form.Password)
 	})
 	var throttled *guard.ThrottledError
 	switch {

@@ -83,7 +83,7 @@ func (s *Server) document(w http.ResponseWriter, r *http.Request, mb *store.Mail
 		s.errorPageFor(w, r, &resident, http.StatusNotFound)
 		return
 	}
-	doc, err := mb.Document(vars["id"], n)
+	doc, err := mb.Document(r.Context(), vars["id"], n)
 	if err != nil {
 		s.pageError(w, r, &resident, err)
 		return

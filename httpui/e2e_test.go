@@ -1,6 +1,7 @@
 package httpui
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
@@ -269,7 +270,7 @@ func TestLoginEndsEarlierSession(t *testing.T) {
 	}
 	alive := func(token string) bool {
 		t.Helper()
-		mb, err := e.store.OpenSession(token)
+		mb, err := e.store.OpenSession(context.Background(), token)
 		if errors.Is(err, store.ErrSessionExpired) {
 			return false
 		} else if err != nil {

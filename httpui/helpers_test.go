@@ -3,6 +3,7 @@ package httpui
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	cryptorand "crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -115,7 +116,7 @@ func newEnv(t *testing.T, opts envOptions) *testEnv {
 	// Cleanups run last-in first-out: the listeners close first, then the
 	// store is checked and closed.
 	t.Cleanup(func() {
-		if err := st.Check(); err != nil {
+		if err := st.Check(context.Background()); err != nil {
 			t.Errorf("store check: %v", err)
 		}
 		if err := st.Close(); err != nil {
@@ -194,7 +195,7 @@ func (e *testEnv) addResident(nid, name string) store.Resident {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	r, _, err := e.store.AddResident(n, name, password)
+	r, _, err := e.store.AddResident(context.Background(), n, name, password)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -213,12 +214,12 @@ type testSender struct {
 // the environment's CA.
 func (e *testEnv) addSender(name, org string) *testSender {
 	e.t.Helper()
-	s, err := e.store.AddSender(name, org, store.SenderPublic)
+	s, err := e.store.AddSender(context.Background(), name, org, store.SenderPublic)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	client, cert := e.certClient(e.ca, name, org)
-	if err := e.store.BindCertificate(s.ID, cert); err != nil {
+	if err := e.store.BindCertificate(context.Background(), s.ID, cert); err != nil {
 		e.t.Fatal(err)
 	}
 	return &testSender{Sender: s, client: client, cert: cert}
@@ -424,7 +425,7 @@ func (e *testEnv) deliverRaw(c *http.Client, contentType string, body []byte) *r
 // delivery appends one "deliver" entry in its own transaction.
 func (e *testEnv) deliveries() int {
 	e.t.Helper()
-	entries, err := e.store.AuditLog()
+	entries, err := e.store.AuditLog(context.Background())
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -440,7 +441,7 @@ func (e *testEnv) deliveries() int {
 // auditCount counts audit entries with the given action.
 func (e *testEnv) auditCount(action string) int {
 	e.t.Helper()
-	entries, err := e.store.AuditLog()
+	entries, err := e.store.AuditLog(context.Background())
 	if err != nil {
 		e.t.Fatal(err)
 	}

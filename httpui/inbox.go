@@ -20,7 +20,7 @@ type inboxLine struct {
 // inbox lists the resident's letters, newest first.
 func (s *Server) inbox(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
-	letters, err := mb.Inbox()
+	letters, err := mb.Inbox(r.Context())
 	if err != nil {
 		s.pageError(w, r, &resident, err)
 		return

@@ -1,6 +1,7 @@
 package httpui
 
 import (
+	"context"
 	"html"
 	"net/http"
 	"net/url"
@@ -232,7 +233,7 @@ func walkPages(t *testing.T, lang string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, code, err := e.store.EnrolResident(nid, "Carl Ny")
+	_, code, err := e.store.EnrolResident(context.Background(), nid, "Carl Ny")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ type documentLink struct {
 func (s *Server) letter(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
 	id := mux.Vars(r)["id"]
-	l, err := mb.Letter(id)
+	l, err := mb.Letter(r.Context(), id)
 	if err != nil {
 		s.pageError(w, r, &resident, err)
 		return

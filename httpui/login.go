@@ -25,7 +25,7 @@ type loginView struct {
 // signed in already.
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	if token := sessionToken(r); token != "" {
-		if mb, err := s.store.OpenSession(token); err == nil {
+		if mb, err := s.store.OpenSession(r.Context(), token); err == nil {
 			mb.Close()
 			http.Redirect(w, r, s.mustURL(routeInbox), http.StatusSeeOther)
 			return
@@ -45,7 +45,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	title := l.T("login.title")
 	var sess store.Session
 	err := s.checkPassword(r.Context(), form.account(), clientAddress(r), func() (err error) {
-		sess, err = s.store.Login(form.NationalID, form.Password)
+		sess, err = s.store.Login(r.Context(), form.NationalID, form.Password)
 		return err
 	})
 	var throttled *guard.ThrottledError
@@ -80,9 +80,9 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		// The browser's earlier session, if it is still alive. (The store
 		// ends only the session the token's secret opens: a forged
 		// cookie ends nothing.)
-		if err := s.store.Logout(old); err != nil {
+		if err := s.store.Logout(r.Context(), old); err != nil {
 			// Fail closed: no new session while the old one may live on.
-			if err := s.store.Logout(sess.Token); err != nil {
+			if err := s.store.Logout(r.Context(), sess.Token); err != nil {
 				s.log.Error("end the new session after a failed sign-out", "err", err)
 			}
 			s.pageError(w, r, nil, fmt.Errorf("end the earlier session: %w", err))

@@ -1,6 +1,7 @@
 package httpui
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -40,7 +41,7 @@ func TestLoginThrottleConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := st.AddResident(nid, "Anna Jensen", password); err != nil {
+	if _, _, err := st.AddResident(context.Background(), nid, "Anna Jensen", password); err != nil {
 		t.Fatal(err)
 	}
 	const limit = 3

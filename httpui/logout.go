@@ -6,7 +6,7 @@ import "net/http"
 // cookie opens nothing any more even if it was copied.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if token := sessionToken(r); token != "" {
-		if err := s.store.Logout(token); err != nil {
+		if err := s.store.Logout(r.Context(), token); err != nil {
 			s.pageError(w, r, nil, err)
 			return
 		}

@@ -130,7 +130,7 @@ func (s *Server) withMailbox(h mailboxHandler) http.Handler {
 			http.Redirect(w, r, s.mustURL(routeLogin), http.StatusSeeOther)
 			return
 		}
-		mb, err := s.store.OpenSession(token)
+		mb, err := s.store.OpenSession(r.Context(), token)
 		if errors.Is(err, store.ErrSessionExpired) {
 			clearSessionCookie(w, r)
 			http.Redirect(w, r, s.mustURL(routeLogin), http.StatusSeeOther)
@@ -171,7 +171,7 @@ func (s *Server) withSender(h senderHandler) http.Handler {
 			s.writeProblem(w, r, problemUnauthenticated("the client certificate has expired or is not yet valid"))
 			return
 		}
-		sender, err := s.store.SenderByCertificate(leaf)
+		sender, err := s.store.SenderByCertificate(r.Context(), leaf)
 		switch {
 		case errors.Is(err, store.ErrUnknownSender):
 			s.writeProblem(w, r, problemUnauthenticated("the client certificate is bound to no sender"))

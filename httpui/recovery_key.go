@@ -27,7 +27,7 @@ type newRecoveryKeyView struct {
 func (s *Server) newRecoveryKeyPage(w http.ResponseWriter, r *http.Request, token string, rk *crypto.RecoveryKey) {
 	defer clear(rk[:])
 	var resident *store.Resident
-	if mb, err := s.store.OpenSession(token); err == nil {
+	if mb, err := s.store.OpenSession(r.Context(), token); err == nil {
 		res := mb.Resident()
 		resident = &res
 		s.useSavedLanguage(r, mb.Language())

@@ -1,6 +1,7 @@
 package httpui
 
 import (
+	"context"
 	"encoding/hex"
 	"net/http"
 	"net/url"
@@ -69,7 +70,7 @@ func TestNewRecoveryKeyAfterUpgrade(t *testing.T) {
 		t.Fatalf("key %q: %v", key, err)
 	}
 	copy(rk[:], raw)
-	if _, err := e.store.Recover(schema4Anna, rk, "a new passphrase for Anna"); err != nil {
+	if _, err := e.store.Recover(context.Background(), schema4Anna, rk, "a new passphrase for Anna"); err != nil {
 		t.Errorf("the key shown does not recover the mailbox: %v", err)
 	}
 }

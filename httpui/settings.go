@@ -47,7 +47,7 @@ const (
 // and the inactivity rule.
 func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
-	prefs, err := mb.NotificationPreferences()
+	prefs, err := mb.NotificationPreferences(r.Context())
 	if err != nil {
 		s.pageError(w, r, &resident, err)
 		return
@@ -60,7 +60,7 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, mb *store.
 // address is shown next to its field, with what was entered.
 func (s *Server) settingsNotifications(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	prefs := parseNotificationsForm(w, r)
-	_, err := mb.SetNotificationPreferences(prefs)
+	_, err := mb.SetNotificationPreferences(r.Context(), prefs)
 	var invalid *store.InvalidError
 	switch {
 	case errors.As(err, &invalid) && (invalid.Field == "email" || invalid.Field == "phone"):
@@ -78,7 +78,7 @@ func (s *Server) settingsNotifications(w http.ResponseWriter, r *http.Request, m
 // SMS (store.Mailbox.SetLanguage) and remembers it in the browser too.
 func (s *Server) settingsLanguage(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	code := parseLanguageForm(w, r)
-	if err := mb.SetLanguage(code); err != nil {
+	if err := mb.SetLanguage(r.Context(), code); err != nil {
 		var invalid *store.InvalidError
 		if errors.As(err, &invalid) {
 			// Not one of the choices the form offers: show them again.
@@ -110,7 +110,7 @@ func fieldMessage(l *i18n.Lang, field string, p store.NotificationPreferences) s
 
 func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, status int, v settingsView) {
 	resident := mb.Resident()
-	st, err := mb.InactivityStatus()
+	st, err := mb.InactivityStatus(r.Context())
 	if err != nil {
 		s.pageError(w, r, &resident, err)
 		return

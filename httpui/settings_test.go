@@ -1,6 +1,7 @@
 package httpui
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -79,7 +80,7 @@ func TestSettings(t *testing.T) {
 			if r.StatusCode != http.StatusUnprocessableEntity || strings.Contains(r.body, "<script>") {
 				t.Fatalf("%d\n%s", r.StatusCode, r.body)
 			}
-			if p, err := e.store.NotificationPreferences(anna.ID); err != nil || p != (store.NotificationPreferences{}) {
+			if p, err := e.store.NotificationPreferences(context.Background(), anna.ID); err != nil || p != (store.NotificationPreferences{}) {
 				t.Fatalf("stored %+v (%v) after a refusal", p, err)
 			}
 		})
@@ -97,7 +98,7 @@ func TestSettings(t *testing.T) {
 	// Saved: back to the page, which says so and shows them as stored.
 	wantRedirect(t, "save", e.postForm(b, e.httpURL+"/settings/notifications", good, nil), "/settings?saved=notifications")
 	want := store.NotificationPreferences{Email: "anna@example.dk", EmailOn: true, Phone: "+4512345678", SMSOn: true}
-	if p, err := e.store.NotificationPreferences(anna.ID); err != nil || p != want {
+	if p, err := e.store.NotificationPreferences(context.Background(), anna.ID); err != nil || p != want {
 		t.Fatalf("stored %+v (%v), want %+v", p, err, want)
 	}
 	page = e.get(b, e.httpURL+"/settings?saved=notifications")
@@ -115,7 +116,7 @@ func TestSettings(t *testing.T) {
 	// Both off, the addresses kept.
 	off := url.Values{"email": {"anna@example.dk"}, "phone": {"+4512345678"}}
 	wantRedirect(t, "turn off", e.postForm(b, e.httpURL+"/settings/notifications", off, nil), "/settings?saved=notifications")
-	if p, _ := e.store.NotificationPreferences(anna.ID); p.EmailOn || p.SMSOn || p.Email == "" || p.Phone == "" {
+	if p, _ := e.store.NotificationPreferences(context.Background(), anna.ID); p.EmailOn || p.SMSOn || p.Email == "" || p.Phone == "" {
 		t.Fatalf("after turning both off: %+v", p)
 	}
 

@@ -42,7 +42,7 @@ func (s *Server) termsGate(w http.ResponseWriter, r *http.Request, mb *store.Mai
 	if termsGateOpen[routeName(r)] {
 		return false
 	}
-	_, pending, err := mb.PendingTerms()
+	_, pending, err := mb.PendingTerms(r.Context())
 	if err != nil {
 		resident := mb.Resident()
 		s.pageError(w, r, &resident, err)
@@ -67,7 +67,7 @@ func (s *Server) termsPage(w http.ResponseWriter, r *http.Request, mb *store.Mai
 // new one to accept instead.
 func (s *Server) termsAccept(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	form := parseTermsForm(w, r)
-	err := mb.AcceptTerms(form.Version)
+	err := mb.AcceptTerms(r.Context(), form.Version)
 	switch {
 	case errors.Is(err, store.ErrTermsOutdated):
 		s.renderTerms(w, r, mb, http.StatusConflict, true)
@@ -84,7 +84,7 @@ func (s *Server) termsAccept(w http.ResponseWriter, r *http.Request, mb *store.M
 func (s *Server) renderTerms(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, status int, changed bool) {
 	resident := mb.Resident()
 	l := s.lang(r)
-	terms, pending, err := mb.PendingTerms()
+	terms, pending, err := mb.PendingTerms(r.Context())
 	if err != nil {
 		s.pageError(w, r, &resident, err)
 		return
@@ -96,7 +96,7 @@ func (s *Server) renderTerms(w http.ResponseWriter, r *http.Request, mb *store.M
 			http.Redirect(w, r, s.mustURL(routeInbox), http.StatusSeeOther)
 			return
 		}
-		v.Terms, err = s.store.CurrentTerms()
+		v.Terms, err = s.store.CurrentTerms(r.Context())
 		if errors.Is(err, store.ErrNotFound) {
 			v.Terms, err = store.Terms{}, nil
 		}
@@ -104,7 +104,7 @@ func (s *Server) renderTerms(w http.ResponseWriter, r *http.Request, mb *store.M
 			s.pageError(w, r, &resident, err)
 			return
 		}
-		version, at, err := s.store.TermsAccepted(resident.ID)
+		version, at, err := s.store.TermsAccepted(r.Context(), resident.ID)
 		if err != nil {
 			s.pageError(w, r, &resident, err)
 			return

@@ -1,6 +1,7 @@
 package httpui
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,7 +23,7 @@ func (e *testEnv) publishTerms(text, date string) store.Terms {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	terms, err := e.store.PublishTerms(text, day)
+	terms, err := e.store.PublishTerms(context.Background(), text, day)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -122,7 +123,7 @@ func TestTermsGate(t *testing.T) {
 			t.Fatalf("accepting version %q after version 2 took effect: %d\n%s", version, r.StatusCode, r.body)
 		}
 	}
-	if v, _, err := e.store.TermsAccepted(e.residentID(nidAnna)); err != nil || v != 0 {
+	if v, _, err := e.store.TermsAccepted(context.Background(), e.residentID(nidAnna)); err != nil || v != 0 {
 		t.Fatalf("accepted version %d (%v) after refusals", v, err)
 	}
 
@@ -153,7 +154,7 @@ func TestTermsGate(t *testing.T) {
 // number.
 func (e *testEnv) residentID(nid string) string {
 	e.t.Helper()
-	residents, err := e.store.Residents()
+	residents, err := e.store.Residents(context.Background())
 	if err != nil {
 		e.t.Fatal(err)
 	}

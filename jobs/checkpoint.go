@@ -12,7 +12,7 @@ import (
 // witness. Kept where the database is not, checkpoints catch a later
 // rewrite or rollback of the log (`postkasse audit verify --checkpoint`).
 func (s *Scheduler) runCheckpoint(ctx context.Context, r *runState) error {
-	signed, size, err := s.st.SignCheckpoint()
+	signed, size, err := s.st.SignCheckpoint(ctx)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -46,7 +47,7 @@ func TestCheckpointJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log, _ := e.st.AuditLog()
+	log, _ := e.st.AuditLog(context.Background())
 	checkpoints := func() []auditlog.FileCheckpoint {
 		data, err := os.ReadFile(file)
 		if err != nil {
@@ -74,7 +75,7 @@ func TestCheckpointJob(t *testing.T) {
 	if cps := checkpoints(); len(cps) != 2 || cps[1].Checkpoint.Size <= cps[0].Checkpoint.Size {
 		t.Fatalf("checkpoint file after a witness failure: %+v", cps)
 	}
-	report, err := e.st.VerifyAudit(auditlog.Evidence{Checkpoints: []auditlog.File{{Name: file, Data: mustRead(t, file)}}})
+	report, err := e.st.VerifyAudit(context.Background(), auditlog.Evidence{Checkpoints: []auditlog.File{{Name: file, Data: mustRead(t, file)}}})
 	if err != nil || !report.OK() {
 		t.Fatalf("the log against its checkpoints: %v, %v", report, err)
 	}

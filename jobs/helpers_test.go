@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -50,7 +51,7 @@ func newEnvWithPolicy(t *testing.T, policy store.RetentionPolicy, edit func(*Con
 	e.gw = testservers.StartGateway(t)
 	e.open()
 	var err error
-	if e.muni, err = e.st.AddSender("Eksempelby Kommune", "29189846", store.SenderPublic); err != nil {
+	if e.muni, err = e.st.AddSender(context.Background(), "Eksempelby Kommune", "29189846", store.SenderPublic); err != nil {
 		t.Fatal(err)
 	}
 	e.cfg = Config{
@@ -83,10 +84,10 @@ func (e *env) open() {
 			return
 		}
 		closed = true
-		if err := st.Check(); err != nil {
+		if err := st.Check(context.Background()); err != nil {
 			e.t.Errorf("Check: %v", err)
 		}
-		if err := st.CheckInvariants(); err != nil {
+		if err := st.CheckInvariants(context.Background()); err != nil {
 			e.t.Errorf("CheckInvariants: %v", err)
 		}
 		if err := st.Close(); err != nil {
@@ -127,12 +128,12 @@ func (e *env) resident(prefs store.NotificationPreferences) (store.Resident, sto
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	r, _, err := e.st.AddResident(nid, fmt.Sprintf("Resident %d", e.n), testPassword)
+	r, _, err := e.st.AddResident(context.Background(), nid, fmt.Sprintf("Resident %d", e.n), testPassword)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	if prefs != (store.NotificationPreferences{}) {
-		if _, err := e.st.SetNotificationPreferences(r.ID, prefs); err != nil {
+		if _, err := e.st.SetNotificationPreferences(context.Background(), r.ID, prefs); err != nil {
 			e.t.Fatal(err)
 		}
 	}
@@ -146,7 +147,7 @@ func email(i int) store.NotificationPreferences {
 // deliver delivers a one-page letter from sender to nid.
 func (e *env) deliver(senderID string, nid store.NationalID, ref string, sensitive bool) store.DeliveryResult {
 	e.t.Helper()
-	r, err := e.st.Deliver(senderID, store.Delivery{
+	r, err := e.st.Deliver(context.Background(), senderID, store.Delivery{
 		Recipient: nid, Subject: "Secret subject " + ref, Body: "Secret body", SenderReference: ref,
 		Type: store.TypeDecision, Sensitive: sensitive,
 		Documents: []store.DocumentInput{{Name: "afgoerelse.pdf", ContentType: "application/pdf", Content: []byte("%PDF-1.4\n%%EOF\n")}},
@@ -174,24 +175,24 @@ func (e *env) run(name string, want store.JobOutcome) store.JobRun {
 // the web UI asks them to, accepting terms of use in force first.
 func (e *env) inbox(nid store.NationalID) []store.LetterSummary {
 	e.t.Helper()
-	sess, err := e.st.Login(nid.String(), testPassword)
+	sess, err := e.st.Login(context.Background(), nid.String(), testPassword)
 	if err != nil {
 		e.t.Fatalf("Login(%s): %v", nid, err)
 	}
-	defer e.st.Logout(sess.Token)
-	mb, err := e.st.OpenSession(sess.Token)
+	defer e.st.Logout(context.Background(), sess.Token)
+	mb, err := e.st.OpenSession(context.Background(), sess.Token)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	defer mb.Close()
-	if terms, pending, err := mb.PendingTerms(); err != nil {
+	if terms, pending, err := mb.PendingTerms(context.Background()); err != nil {
 		e.t.Fatal(err)
 	} else if pending {
-		if err := mb.AcceptTerms(terms.Version); err != nil {
+		if err := mb.AcceptTerms(context.Background(), terms.Version); err != nil {
 			e.t.Fatal(err)
 		}
 	}
-	letters, err := mb.Inbox()
+	letters, err := mb.Inbox(context.Background())
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func TestOneNodeRunsTheJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.run(JobNotifications, store.JobOK)
-	if holder, _, err := e.st.LeaseHolder(store.LeaseJobs); err != nil || holder != "node-a" {
+	if holder, _, err := e.st.LeaseHolder(context.Background(), store.LeaseJobs); err != nil || holder != "node-a" {
 		t.Fatalf("lease holder %q, %v; want node-a", holder, err)
 	}
 }
@@ -67,7 +67,7 @@ func TestLeaseLostMidRun(t *testing.T) {
 		if job == JobNotifications && n == 1 {
 			// Node a stalls past its lease; node b takes the jobs.
 			e.clock.Advance(e.s.cfg.LeaseTTL + time.Second)
-			if held, err := e.st.AcquireLease(store.LeaseJobs, "node-b", time.Minute); err != nil || !held {
+			if held, err := e.st.AcquireLease(context.Background(), store.LeaseJobs, "node-b", time.Minute); err != nil || !held {
 				t.Errorf("node b could not take the expired lease: %v, %v", held, err)
 			}
 		}

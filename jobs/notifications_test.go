@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -83,7 +84,7 @@ func TestNotificationsByEmailAndSMS(t *testing.T) {
 	if len(e.smtp.Mails()) != 2 || len(e.gw.Requests()) != 2 {
 		t.Errorf("sent again: %d mails, %d SMS", len(e.smtp.Mails()), len(e.gw.Requests()))
 	}
-	if c, _ := e.st.OutboxCounts(); c[store.NotificationSent] != 4 {
+	if c, _ := e.st.OutboxCounts(context.Background()); c[store.NotificationSent] != 4 {
 		t.Errorf("outbox %v", c)
 	}
 }
@@ -135,7 +136,7 @@ func TestSMSSendingHoursEdges(t *testing.T) {
 	if len(e.gw.Requests()) != 2 {
 		t.Fatal("SMS sent at 20:00")
 	}
-	due, _ := e.st.Notifications(store.NotificationPending, 10)
+	due, _ := e.st.Notifications(context.Background(), store.NotificationPending, 10)
 	if len(due) != 1 || !due[0].NextAttempt.Equal(local("2026-11-24 09:00")) || due[0].Attempts != 0 {
 		t.Fatalf("deferred SMS: %+v", due)
 	}
@@ -182,7 +183,7 @@ func TestNotificationRetriesAndDead(t *testing.T) {
 	if n := len(e.gw.Requests()); n != 3 {
 		t.Errorf("%d requests to the gateway, want 3", n)
 	}
-	dead, _ := e.st.Notifications(store.NotificationDead, 10)
+	dead, _ := e.st.Notifications(context.Background(), store.NotificationDead, 10)
 	if len(dead) != 2 {
 		t.Fatalf("dead: %+v", dead)
 	}
@@ -201,7 +202,7 @@ func TestNotificationRetriesAndDead(t *testing.T) {
 	// The operator fixes the gateway and requeues.
 	e.gw.Answer(http.StatusOK)
 	for _, n := range dead {
-		if err := e.st.RequeueNotification(n.ID); err != nil {
+		if err := e.st.RequeueNotification(context.Background(), n.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -255,7 +256,7 @@ func TestNotificationsKilled(t *testing.T) {
 		t.Fatalf("%d mails before the kill, want 2", n)
 	}
 	e.restart()
-	if runs, _ := e.st.JobRuns(); len(runs) != 1 || runs[0].Outcome != store.JobPanicked {
+	if runs, _ := e.st.JobRuns(context.Background()); len(runs) != 1 || runs[0].Outcome != store.JobPanicked {
 		t.Errorf("recorded runs after restart: %+v", runs)
 	}
 	e.run(JobNotifications, store.JobOK)
@@ -279,7 +280,7 @@ func TestNotificationsWithoutServers(t *testing.T) {
 	_, nid := e.resident(store.NotificationPreferences{Email: "a@example.dk", EmailOn: true, Phone: "+4512345678", SMSOn: true})
 	e.deliver(e.muni.ID, nid, "l", false)
 	e.run(JobNotifications, store.JobOK)
-	pending, _ := e.st.Notifications(store.NotificationPending, 10)
+	pending, _ := e.st.Notifications(context.Background(), store.NotificationPending, 10)
 	if len(pending) != 2 {
 		t.Fatalf("pending: %+v", pending)
 	}

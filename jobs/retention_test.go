@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,7 +14,7 @@ import (
 // letterExists reports whether a letter is still stored.
 func (e *env) letterExists(senderID, letterID string) bool {
 	e.t.Helper()
-	_, err := e.st.LetterStatus(senderID, letterID)
+	_, err := e.st.LetterStatus(context.Background(), senderID, letterID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		e.t.Fatal(err)
 	}
@@ -22,7 +23,7 @@ func (e *env) letterExists(senderID, letterID string) bool {
 
 func (e *env) status(id string) store.ResidentStatus {
 	e.t.Helper()
-	r, err := e.st.Resident(id)
+	r, err := e.st.Resident(context.Background(), id)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func TestRetentionJobInactivityEdges(t *testing.T) {
 	if e.letterExists(e.muni.ID, letter.Letter.ID) {
 		t.Error("the letter survived the account")
 	}
-	if ok, _ := e.st.IsDigital(nid); ok {
+	if ok, _ := e.st.IsDigital(context.Background(), nid); ok {
 		t.Error("deleted account is digital")
 	}
 }
@@ -87,7 +88,7 @@ func TestRetentionJobInactivityEdges(t *testing.T) {
 // sender.
 func TestRetentionYearsOfPolicy(t *testing.T) {
 	e := newEnv(t, nil)
-	private, err := e.st.AddSender("Nordlys Energi A/S", "31572294", store.SenderPrivate)
+	private, err := e.st.AddSender(context.Background(), "Nordlys Energi A/S", "31572294", store.SenderPrivate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,12 +108,12 @@ func TestRetentionYearsOfPolicy(t *testing.T) {
 		e.clock.Set(day)
 		if !recorded && !day.Before(diedOn) {
 			recorded = true
-			if _, err := e.st.RecordDeath(deadNID, diedOn); err != nil {
+			if _, err := e.st.RecordDeath(context.Background(), deadNID, diedOn); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if day.Sub(start)%(2*365*24*time.Hour) == 0 && day != start {
-			if _, err := e.st.Login(activeNID.String(), testPassword); err != nil {
+			if _, err := e.st.Login(context.Background(), activeNID.String(), testPassword); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -248,7 +249,7 @@ func TestRetentionCatchUpAtStart(t *testing.T) {
 	if err := e.s.Stop(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	st, _ := e.st.InactivityStatus(r.ID)
+	st, _ := e.st.InactivityStatus(context.Background(), r.ID)
 	if want := back.AddDate(0, 0, 7); !st.DeleteAt.Equal(want) || st.WarningsGiven != 2 {
 		t.Errorf("after catch-up: %+v, want one (final) warning and deletion on %s", st, want)
 	}

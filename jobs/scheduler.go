@@ -185,7 +185,7 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 			}
 			s.runs.Wait()
 			// Another node may take the jobs at once.
-			if err := s.st.ReleaseLease(store.LeaseJobs, s.cfg.Node); err != nil {
+			if err := s.st.ReleaseLease(ctx, store.LeaseJobs, s.cfg.Node); err != nil {
 				s.log.Error("release the jobs lease", "err", err)
 			}
 			close(s.stopDone)
@@ -234,7 +234,7 @@ func (s *Scheduler) holdLease(force bool) (bool, error) {
 	if !force && !s.renewed.IsZero() && now.Sub(s.renewed) < s.cfg.LeaseTTL/3 {
 		return true, nil
 	}
-	held, err := s.st.AcquireLease(store.LeaseJobs, s.cfg.Node, s.cfg.LeaseTTL)
+	held, err := s.st.AcquireLease(context.Background(), store.LeaseJobs, s.cfg.Node, s.cfg.LeaseTTL)
 	if err != nil || !held {
 		s.renewed = time.Time{}
 		return false, err
@@ -256,7 +256,7 @@ func (s *Scheduler) runJob(jb *job) (run store.JobRun, err error) {
 		s.log.Error("job skipped: the jobs lease", "job", jb.name, "err", err)
 		return store.JobRun{}, fmt.Errorf("the jobs lease: %w", err)
 	} else if !held {
-		holder, _, _ := s.st.LeaseHolder(store.LeaseJobs)
+		holder, _, _ := s.st.LeaseHolder(context.Background(), store.LeaseJobs)
 		s.log.Debug("job skipped: another node runs the jobs", "job", jb.name, "node", holder)
 		return store.JobRun{}, fmt.Errorf("%w (%s)", ErrOtherNode, holder)
 	}
@@ -272,7 +272,7 @@ func (s *Scheduler) runJob(jb *job) (run store.JobRun, err error) {
 		}
 	}}
 	run = store.JobRun{Job: jb.name, Started: s.cfg.Clock().UTC(), Outcome: store.JobRunning}
-	if err := s.st.RecordJobRun(run); err != nil {
+	if err := s.st.RecordJobRun(context.Background(), run); err != nil {
 		s.log.Error("record job start", "job", jb.name, "err", err)
 	}
 	defer func() {
@@ -281,7 +281,7 @@ func (s *Scheduler) runJob(jb *job) (run store.JobRun, err error) {
 			run.Outcome, run.Detail = store.JobPanicked, fmt.Sprintf("panic after %d items: %v", st.items, p)
 		}
 		run.Finished, run.Items = s.cfg.Clock().UTC(), st.items
-		if err := s.st.RecordJobRun(run); err != nil {
+		if err := s.st.RecordJobRun(context.Background(), run); err != nil {
 			s.log.Error("record job outcome", "job", jb.name, "err", err)
 		}
 	}()
@@ -316,7 +316,7 @@ type JobStatus struct {
 // and its last run with its outcome (from the store, so it survives
 // restarts).
 func (s *Scheduler) Status() ([]JobStatus, error) {
-	runs, err := s.st.JobRuns()
+	runs, err := s.st.JobRuns(context.Background())
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ func TestSchedulerCronWakesJobs(t *testing.T) {
 	_, nid := e.resident(store.NotificationPreferences{Phone: "+4512345678", SMSOn: true})
 	e.s.Start()
 	waitFor(t, func() bool {
-		runs, _ := e.st.JobRuns()
+		runs, _ := e.st.JobRuns(context.Background())
 		if len(runs) != len(e.s.order) {
 			return false
 		}

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +12,7 @@ import (
 // publish publishes terms effective one month and a day from now.
 func (e *env) publish(text string) store.Terms {
 	e.t.Helper()
-	terms, err := e.st.PublishTerms(text, e.clock.Now().AddDate(0, 1, 1))
+	terms, err := e.st.PublishTerms(context.Background(), text, e.clock.Now().AddDate(0, 1, 1))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func TestTermsNoticeJob(t *testing.T) {
 	if r.Items != 4 || r.Detail != "4 notices delivered" {
 		t.Fatalf("run: %+v", r)
 	}
-	if pending, _ := e.st.TermsNoticesPending(); len(pending) != 0 {
+	if pending, _ := e.st.TermsNoticesPending(context.Background()); len(pending) != 0 {
 		t.Errorf("still pending: %+v", pending)
 	}
 	if r := e.run(JobTerms, store.JobOK); r.Items != 0 {
@@ -100,7 +101,7 @@ func TestTermsNoticeJobKilled(t *testing.T) {
 				t.Errorf("kill at %d: mailbox %d has %d notices", killAt, i, n)
 			}
 		}
-		if pending, _ := e.st.TermsNoticesPending(); len(pending) != 0 {
+		if pending, _ := e.st.TermsNoticesPending(context.Background()); len(pending) != 0 {
 			t.Errorf("kill at %d: still pending", killAt)
 		}
 	}
@@ -118,7 +119,7 @@ func TestTermsNoticeCatchUp(t *testing.T) {
 	e.s.Start()
 	defer e.s.Stop(t.Context())
 	waitFor(t, func() bool {
-		runs, _ := e.st.JobRuns()
+		runs, _ := e.st.JobRuns(context.Background())
 		for _, r := range runs {
 			if r.Job == JobTerms && r.Outcome == store.JobOK {
 				return true
@@ -148,7 +149,7 @@ func TestTermsNoticeJobWithoutMunicipality(t *testing.T) {
 	}
 	// A private sender cannot send the notice.
 	e := newEnv(t, nil)
-	if _, err := e.st.AddSender("Fjordbanken", "27183645", store.SenderPrivate); err != nil {
+	if _, err := e.st.AddSender(context.Background(), "Fjordbanken", "27183645", store.SenderPrivate); err != nil {
 		t.Fatal(err)
 	}
 	e.cfg.Municipality = "27183645"

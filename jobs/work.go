@@ -19,7 +19,7 @@ const maxItemErrors = 10
 // whose notice has not reached every active mailbox, one letter from the
 // municipality to each mailbox that lacks it.
 func (s *Scheduler) runTerms(ctx context.Context, r *runState) error {
-	pending, err := s.st.TermsNoticesPending()
+	pending, err := s.st.TermsNoticesPending(ctx)
 	if err != nil {
 		return err
 	}
@@ -34,7 +34,7 @@ func (s *Scheduler) runTerms(ctx context.Context, r *runState) error {
 	var delivered int
 	var errs []error
 	for _, t := range pending {
-		ids, err := s.st.TermsNoticeRecipients(t.Version)
+		ids, err := s.st.TermsNoticeRecipients(ctx, t.Version)
 		if err != nil {
 			return err
 		}
@@ -42,7 +42,7 @@ func (s *Scheduler) runTerms(ctx context.Context, r *runState) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			ok, err := s.st.DeliverTermsNotice(sender.ID, t.Version, id)
+			ok, err := s.st.DeliverTermsNotice(ctx, sender.ID, t.Version, id)
 			if err != nil {
 				if errs = append(errs, err); len(errs) >= maxItemErrors {
 					return errors.Join(errs...)
@@ -54,7 +54,7 @@ func (s *Scheduler) runTerms(ctx context.Context, r *runState) error {
 			}
 			r.item()
 		}
-		left, err := s.st.FinishTermsNotices(t.Version)
+		left, err := s.st.FinishTermsNotices(ctx, t.Version)
 		if err != nil {
 			return err
 		}
@@ -69,7 +69,7 @@ func (s *Scheduler) runTerms(ctx context.Context, r *runState) error {
 // municipality returns the public sender that delivers terms notices
 // (store.Store.Municipality has the rule).
 func (s *Scheduler) municipality() (store.Sender, error) {
-	snd, err := s.st.Municipality(s.cfg.Municipality)
+	snd, err := s.st.Municipality(context.Background(), s.cfg.Municipality)
 	if errors.Is(err, store.ErrNoMunicipality) && strings.TrimSpace(s.cfg.Municipality) == "" {
 		return store.Sender{}, errors.New("no municipality sender configured: set the organisation number of the municipality's public sender ([jobs] municipality) so that notices of new terms can be delivered")
 	}
@@ -79,7 +79,7 @@ func (s *Scheduler) municipality() (store.Sender, error) {
 // runRetention applies the retention rules to every resident for whom
 // something is due.
 func (s *Scheduler) runRetention(ctx context.Context, r *runState) error {
-	ids, err := s.st.RetentionDue()
+	ids, err := s.st.RetentionDue(ctx)
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func (s *Scheduler) runRetention(ctx context.Context, r *runState) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		res, err := s.st.ApplyRetention(id)
+		res, err := s.st.ApplyRetention(ctx, id)
 		if err != nil {
 			if errs = append(errs, err); len(errs) >= maxItemErrors {
 				return errors.Join(errs...)
@@ -106,7 +106,7 @@ func (s *Scheduler) runRetention(ctx context.Context, r *runState) error {
 		r.item()
 	}
 	// Senders' events are kept KeepEvents (180 days), then go.
-	events, err := s.st.PruneEvents()
+	events, err := s.st.PruneEvents(ctx)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -125,7 +125,7 @@ const notConfiguredWait = time.Hour
 // runNotifications sends the due notifications and prunes old ones.
 func (s *Scheduler) runNotifications(ctx context.Context, r *runState) error {
 	now := s.cfg.Clock()
-	due, err := s.st.DueNotifications(s.cfg.Batch)
+	due, err := s.st.DueNotifications(ctx, s.cfg.Batch)
 	if err != nil {
 		return err
 	}
@@ -182,13 +182,13 @@ func (s *Scheduler) runNotifications(ctx context.Context, r *runState) error {
 		switch {
 		case !wait.IsZero():
 			deferred++
-			markErr = s.st.DeferNotification(n.ID, wait)
+			markErr = s.st.DeferNotification(ctx, n.ID, wait)
 		case sendErr == nil:
 			sent++
-			markErr = s.st.MarkNotificationSent(n.ID)
+			markErr = s.st.MarkNotificationSent(ctx, n.ID)
 		default:
 			var after store.Notification
-			after, markErr = s.st.MarkNotificationFailed(n.ID, sendErr.Error(), notify.IsPermanent(sendErr), s.cfg.Retry)
+			after, markErr = s.st.MarkNotificationFailed(ctx, n.ID, sendErr.Error(), notify.IsPermanent(sendErr), s.cfg.Retry)
 			if after.State == store.NotificationDead {
 				dead++
 				s.log.Warn("notification dead", "id", n.ID, "channel", n.Channel, "attempts", after.Attempts, "err", sendErr)
@@ -204,7 +204,7 @@ func (s *Scheduler) runNotifications(ctx context.Context, r *runState) error {
 	}
 	pruned := 0
 	if now.Sub(s.lastPrune) >= pruneEvery || now.Before(s.lastPrune) {
-		if pruned, err = s.st.PruneNotifications(now.Add(-s.cfg.KeepSent)); err != nil {
+		if pruned, err = s.st.PruneNotifications(ctx, now.Add(-s.cfg.KeepSent)); err != nil {
 			return err
 		}
 		s.lastPrune = now

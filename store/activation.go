@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
@@ -123,7 +124,7 @@ func activationHash(raw []byte) []byte {
 // the name given now); the earlier code stops working. Any other resident
 // with the number, a deleted account's tombstone among them, is
 // ErrExists.
-func (s *Store) EnrolResident(nid NationalID, name string) (Resident, string, error) {
+func (s *Store) EnrolResident(ctx context.Context, nid NationalID, name string) (Resident, string, error) {
 	name = normaliseSpaces(name)
 	if err := checkEnrolment(nid, name); err != nil {
 		return Resident{}, "", err
@@ -139,7 +140,7 @@ func (s *Store) EnrolResident(nid NationalID, name string) (Resident, string, er
 	}
 	now := s.now()
 	var out Resident
-	err = s.update(func(tx storage.Tx) error {
+	err = s.update(ctx, func(tx storage.Tx) error {
 		action := "enrol-resident"
 		rec := &residentRecord{ID: id, Country: nid.Country, NationalID: nid.Number, Created: now}
 		cur, err := getResidentByNID(tx, nid)
@@ -189,13 +190,13 @@ func checkEnrolment(nid NationalID, name string) error {
 // expired code are all ErrBadActivation, and each costs the same Argon2id
 // work as a failed login. The Argon2id work runs outside the write
 // transaction, so it does not hold up deliveries.
-func (s *Store) Activate(nationalID, code, password string) (crypto.RecoveryKey, error) {
+func (s *Store) Activate(ctx context.Context, nationalID, code, password string) (crypto.RecoveryKey, error) {
 	var rk crypto.RecoveryKey
 	if err := checkPassword(password); err != nil {
 		return rk, err
 	}
 	now := s.now()
-	rec, err := s.residentByText(nationalID)
+	rec, err := s.residentByText(ctx, nationalID)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return rk, err
 	}
@@ -243,7 +244,7 @@ func (s *Store) Activate(nationalID, code, password string) (crypto.RecoveryKey,
 		return crypto.RecoveryKey{}, err
 	}
 	pub := priv.PublicKeys()
-	err = s.update(func(tx storage.Tx) error {
+	err = s.update(ctx, func(tx storage.Tx) error {
 		cur, err := getResident(tx, rec.ID)
 		if err != nil {
 			return err

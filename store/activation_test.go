@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"regexp"
 	"strings"
@@ -40,7 +41,7 @@ func TestEnrolResident(t *testing.T) {
 	clock := newFakeClock()
 	s := openTestStore(t, testOptions(clock))
 	nid := testNID(t, 1)
-	r, code, err := s.EnrolResident(nid, "  Anna   Andersen ")
+	r, code, err := s.EnrolResident(context.Background(), nid, "  Anna   Andersen ")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,18 +65,18 @@ func TestEnrolResident(t *testing.T) {
 	if bytes.Contains(dbText, []byte(code)) || bytes.Contains(dbText, []byte(compact)) || bytes.Contains(dbText, raw) {
 		t.Error("the activation code is stored in clear")
 	}
-	if got, err := s.ResidentByNationalID(nid); err != nil || got.Status != ResidentPending {
+	if got, err := s.ResidentByNationalID(context.Background(), nid); err != nil || got.Status != ResidentPending {
 		t.Errorf("ResidentByNationalID = %+v, %v", got, err)
 	}
-	if digital, err := s.IsDigital(nid); err != nil || digital {
+	if digital, err := s.IsDigital(context.Background(), nid); err != nil || digital {
 		t.Errorf("IsDigital of a pending mailbox = %v, %v; want false", digital, err)
 	}
 	sender := mustSender(t, s, "Aarhus Kommune", "55133018", SenderPublic)
-	if _, err := s.Deliver(sender.ID, testDelivery(nid, "ref-1")); !errors.Is(err, ErrRecipientNotDigital) {
+	if _, err := s.Deliver(context.Background(), sender.ID, testDelivery(nid, "ref-1")); !errors.Is(err, ErrRecipientNotDigital) {
 		t.Errorf("Deliver to a pending mailbox: %v, want ErrRecipientNotDigital", err)
 	}
 	for _, password := range []string{testPassword, code, ""} {
-		if _, err := s.Login(nid.String(), password); err != ErrBadCredentials {
+		if _, err := s.Login(context.Background(), nid.String(), password); err != ErrBadCredentials {
 			t.Errorf("Login(%q) of a pending mailbox: %v, want ErrBadCredentials", password, err)
 		}
 	}
@@ -85,7 +86,7 @@ func TestEnrolResident(t *testing.T) {
 
 	// The lifetime of codes is an option.
 	s2 := openTestStore(t, Options{KDF: cheapKDF, Clock: clock.Now, ActivationLifetime: 72 * time.Hour})
-	if r, _, err := s2.EnrolResident(nid, "Anna Andersen"); err != nil || !r.ActivationExpires.Equal(clock.Now().Add(72*time.Hour)) {
+	if r, _, err := s2.EnrolResident(context.Background(), nid, "Anna Andersen"); err != nil || !r.ActivationExpires.Equal(clock.Now().Add(72*time.Hour)) {
 		t.Errorf("EnrolResident with a lifetime of 72 h = %+v, %v", r, err)
 	}
 }
@@ -96,7 +97,7 @@ func TestEnrolResidentRefused(t *testing.T) {
 	taken := testNID(t, 1)
 	mustResident(t, s, taken, "Anna Andersen")
 	deleted := mustResident(t, s, testNID(t, 3), "Slettet Konto")
-	if err := mustLogin(t, s, deleted.NationalID, testPassword).DeleteMailbox(testPassword); err != nil {
+	if err := mustLogin(t, s, deleted.NationalID, testPassword).DeleteMailbox(context.Background(), testPassword); err != nil {
 		t.Fatal(err)
 	}
 	before := digest(t, s)
@@ -115,7 +116,7 @@ func TestEnrolResidentRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, code, err := s.EnrolResident(tt.nid, tt.rname)
+			_, code, err := s.EnrolResident(context.Background(), tt.nid, tt.rname)
 			if code != "" {
 				t.Errorf("a refused enrolment returned a code")
 			}
@@ -144,7 +145,7 @@ func TestActivate(t *testing.T) {
 	clock := newFakeClock()
 	s := openTestStore(t, testOptions(clock))
 	nid := testNID(t, 1)
-	r, code, err := s.EnrolResident(nid, "Anna Andersen")
+	r, code, err := s.EnrolResident(context.Background(), nid, "Anna Andersen")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,11 +154,11 @@ func TestActivate(t *testing.T) {
 	// digit 0, 1 or 8 for the letter O, I or B.
 	typed := strings.ToLower(strings.ReplaceAll(code, "-", " "))
 	typed = strings.NewReplacer("o", "0", "i", "1", "b", "8").Replace(typed)
-	rk, err := s.Activate(nid.Number[:6]+"-"+nid.Number[6:], typed, testPassword)
+	rk, err := s.Activate(context.Background(), nid.Number[:6]+"-"+nid.Number[6:], typed, testPassword)
 	if err != nil {
 		t.Fatalf("Activate: %v", err)
 	}
-	got, err := s.Resident(r.ID)
+	got, err := s.Resident(context.Background(), r.ID)
 	if err != nil || got.Status != ResidentActive || got.PublicKey == (crypto.PublicKey{}) || !got.ActivationExpires.IsZero() {
 		t.Fatalf("after activation: %+v, %v", got, err)
 	}
@@ -173,11 +174,11 @@ func TestActivate(t *testing.T) {
 		t.Error("the recovery wrapping holds another key")
 	}
 	priv.Zero()
-	if digital, err := s.IsDigital(nid); err != nil || !digital {
+	if digital, err := s.IsDigital(context.Background(), nid); err != nil || !digital {
 		t.Errorf("IsDigital after activation = %v, %v", digital, err)
 	}
 	mustLogin(t, s, nid, testPassword).Close()
-	log, err := s.AuditLog()
+	log, err := s.AuditLog(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +187,7 @@ func TestActivate(t *testing.T) {
 	}
 	// Once only.
 	before := digest(t, s)
-	if _, err := s.Activate(nid.String(), code, "another password of mine"); err != ErrBadActivation {
+	if _, err := s.Activate(context.Background(), nid.String(), code, "another password of mine"); err != ErrBadActivation {
 		t.Errorf("second activation: %v, want ErrBadActivation", err)
 	}
 	if digest(t, s) != before {
@@ -200,27 +201,27 @@ func TestActivateRefused(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
 	s := openTestStore(t, testOptions(clock))
-	pending, _, err := s.EnrolResident(testNID(t, 1), "Anna Andersen")
+	pending, _, err := s.EnrolResident(context.Background(), testNID(t, 1), "Anna Andersen")
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, otherCode, err := s.EnrolResident(testNID(t, 2), "Bo Berg")
+	other, otherCode, err := s.EnrolResident(context.Background(), testNID(t, 2), "Bo Berg")
 	if err != nil {
 		t.Fatal(err)
 	}
-	expired, expiredCode, err := s.EnrolResident(testNID(t, 3), "Carl Carlsen")
+	expired, expiredCode, err := s.EnrolResident(context.Background(), testNID(t, 3), "Carl Carlsen")
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Only the third code expires: the others are renewed after the clock
 	// moved.
 	clock.Advance(30 * 24 * time.Hour)
-	_, code, err := s.EnrolResident(pending.NationalID, "Anna Andersen")
+	_, code, err := s.EnrolResident(context.Background(), pending.NationalID, "Anna Andersen")
 	if err != nil {
 		t.Fatal(err)
 	}
 	staleOther := otherCode
-	if _, otherCode, err = s.EnrolResident(other.NationalID, "Bo Berg"); err != nil {
+	if _, otherCode, err = s.EnrolResident(context.Background(), other.NationalID, "Bo Berg"); err != nil {
 		t.Fatal(err)
 	}
 	active := mustResident(t, s, testNID(t, 4), "Dorte Dam")
@@ -252,7 +253,7 @@ func TestActivateRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rk, err := s.Activate(tt.nid, tt.code, tt.password)
+			rk, err := s.Activate(context.Background(), tt.nid, tt.code, tt.password)
 			if rk != (crypto.RecoveryKey{}) {
 				t.Error("a refused activation returned a recovery key")
 			}
@@ -273,7 +274,7 @@ func TestActivateRefused(t *testing.T) {
 		t.Error("a refused activation changed the database")
 	}
 	// The renewed code still works after all that.
-	if _, err := s.Activate(nid, code, testPassword); err != nil {
+	if _, err := s.Activate(context.Background(), nid, code, testPassword); err != nil {
 		t.Errorf("Activate with the right code after refusals: %v", err)
 	}
 	actions := auditActions(t, s)
@@ -289,7 +290,7 @@ func TestActivateConcurrently(t *testing.T) {
 	t.Parallel()
 	s := openTestStore(t, testOptions(newFakeClock()))
 	nid := testNID(t, 1)
-	r, code, err := s.EnrolResident(nid, "Anna Andersen")
+	r, code, err := s.EnrolResident(context.Background(), nid, "Anna Andersen")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +299,7 @@ func TestActivateConcurrently(t *testing.T) {
 	errs := make([]error, n)
 	for i := range n {
 		wg.Go(func() {
-			_, errs[i] = s.Activate(nid.String(), code, testPassword+strings.Repeat("!", i))
+			_, errs[i] = s.Activate(context.Background(), nid.String(), code, testPassword+strings.Repeat("!", i))
 		})
 	}
 	wg.Wait()
@@ -321,7 +322,7 @@ func TestActivateConcurrently(t *testing.T) {
 	if n := strings.Count(strings.Join(auditActions(t, s), " "), "activate"); n != 1 {
 		t.Errorf("%d activate entries in the audit log, want 1", n)
 	}
-	if got, _ := s.Resident(r.ID); got.Status != ResidentActive {
+	if got, _ := s.Resident(context.Background(), r.ID); got.Status != ResidentActive {
 		t.Errorf("status %s", got.Status)
 	}
 }
@@ -333,17 +334,17 @@ func TestRecordDeathPending(t *testing.T) {
 	clock := newFakeClock()
 	s := openTestStore(t, testOptions(clock))
 	nid := testNID(t, 1)
-	r, code, err := s.EnrolResident(nid, "Anna Andersen")
+	r, code, err := s.EnrolResident(context.Background(), nid, "Anna Andersen")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RecordDeath(nid, clock.Now()); err != nil {
+	if _, err := s.RecordDeath(context.Background(), nid, clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if rec := rawResident(t, s, r.ID); rec.ActivationHash != nil || !rec.ActivationExpires.IsZero() {
 		t.Error("a deceased resident keeps an activation code")
 	}
-	if _, err := s.Activate(nid.String(), code, testPassword); err != ErrBadActivation {
+	if _, err := s.Activate(context.Background(), nid.String(), code, testPassword); err != ErrBadActivation {
 		t.Errorf("Activate after death: %v, want ErrBadActivation", err)
 	}
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -15,44 +16,44 @@ func TestAuditLog(t *testing.T) {
 	clock.Advance(time.Second)
 	snd := mustSender(t, s, "Aarhus Kommune", "55133018", SenderPublic)
 	clock.Advance(time.Second)
-	if err := s.BindCertificate(snd.ID, newTestCert(t, "aarhus")); err != nil {
+	if err := s.BindCertificate(context.Background(), snd.ID, newTestCert(t, "aarhus")); err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(time.Second)
-	res, err := s.Deliver(snd.ID, testDelivery(nid, "audit-1"))
+	res, err := s.Deliver(context.Background(), snd.ID, testDelivery(nid, "audit-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(time.Second)
 	// Refusals and repeats log nothing.
-	if _, err := s.Deliver(snd.ID, testDelivery(nid, "audit-1")); err != nil {
+	if _, err := s.Deliver(context.Background(), snd.ID, testDelivery(nid, "audit-1")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Login(nid.String(), "wrong password"); err == nil {
+	if _, err := s.Login(context.Background(), nid.String(), "wrong password"); err == nil {
 		t.Fatal("login with a wrong password")
 	}
-	sess, err := s.Login(nid.String(), testPassword)
+	sess, err := s.Login(context.Background(), nid.String(), testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(time.Second)
-	mb, err := s.OpenSession(sess.Token)
+	mb, err := s.OpenSession(context.Background(), sess.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := mb.Letter(res.Letter.ID); err != nil {
+	if _, err := mb.Letter(context.Background(), res.Letter.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := mb.Document(res.Letter.ID, 0); err != nil {
+	if _, err := mb.Document(context.Background(), res.Letter.ID, 0); err != nil {
 		t.Fatal(err)
 	}
 	mb.Close()
 	clock.Advance(time.Second)
-	if err := s.Logout(sess.Token); err != nil {
+	if err := s.Logout(context.Background(), sess.Token); err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(time.Second)
-	if err := s.RevokeSender(snd.ID); err != nil {
+	if err := s.RevokeSender(context.Background(), snd.ID); err != nil {
 		t.Fatal(err)
 	}
 
@@ -71,7 +72,7 @@ func TestAuditLog(t *testing.T) {
 		{Seq: 8, Time: start.Add(6 * time.Second), Actor: resident, Action: "logout", Object: resident},
 		{Seq: 9, Time: start.Add(7 * time.Second), Actor: "operator", Action: "revoke-sender", Object: sender},
 	}
-	got, err := s.AuditLog()
+	got, err := s.AuditLog(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

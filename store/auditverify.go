@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 
 	"golang.org/x/mod/sumdb/note"
@@ -26,9 +27,9 @@ func (s *Store) AuditVerifier() (note.Verifier, error) {
 // signed with the appliance's key (a note: origin, size, root hash), and
 // the size it states. Kept outside the database (a file, a witness), it
 // catches a later rewrite or rollback of the log.
-func (s *Store) SignCheckpoint() (signed []byte, size int64, err error) {
+func (s *Store) SignCheckpoint(ctx context.Context) (signed []byte, size int64, err error) {
 	var root tlog.Hash
-	err = s.view(func(tx storage.Tx) error {
+	err = s.view(ctx, func(tx storage.Tx) error {
 		if size, err = tx.Audit().Size(); err != nil {
 			return err
 		}
@@ -54,13 +55,13 @@ func (s *Store) SignCheckpoint() (signed []byte, size int64, err error) {
 // and against the evidence given (checkpoints, receipts), and reports
 // everything it finds wrong. Its error is only for a log that cannot be
 // read.
-func (s *Store) VerifyAudit(ev auditlog.Evidence) (*auditlog.Report, error) {
+func (s *Store) VerifyAudit(ctx context.Context, ev auditlog.Evidence) (*auditlog.Report, error) {
 	v, err := s.AuditVerifier()
 	if err != nil {
 		return nil, err
 	}
 	var report *auditlog.Report
-	err = s.view(func(tx storage.Tx) error {
+	err = s.view(ctx, func(tx storage.Tx) error {
 		var err error
 		report, err = auditlog.Verify(tx.Audit(), v, ev)
 		return err

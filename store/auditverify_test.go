@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -22,7 +23,7 @@ func auditFixture(t *testing.T, f *fixture, n int, from int) []auditlog.ReceiptC
 	t.Helper()
 	var claims []auditlog.ReceiptClaim
 	for i := range n {
-		res, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, "ref-"+string(rune('a'+from+i))))
+		res, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "ref-"+string(rune('a'+from+i))))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,15 +42,15 @@ func TestAuditLogVerifies(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	claims := auditFixture(t, f, 5, 0)
-	signed, size, err := f.s.SignCheckpoint()
+	signed, size, err := f.s.SignCheckpoint(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	log, err := f.s.AuditLog()
+	log, err := f.s.AuditLog(context.Background())
 	if err != nil || size != int64(len(log)) {
 		t.Fatalf("checkpoint of size %d, log of %d entries, %v", size, len(log), err)
 	}
-	report, err := f.s.VerifyAudit(auditlog.Evidence{
+	report, err := f.s.VerifyAudit(context.Background(), auditlog.Evidence{
 		Checkpoints: []auditlog.File{{Name: "checkpoint", Data: signed}}, Receipts: claims,
 	})
 	if err != nil {
@@ -95,7 +96,7 @@ func TestAuditLogTampering(t *testing.T) {
 	copyFile(t, path, early)
 	f.s = openTestStoreAt(t, path, testOptions(f.clock))
 	later := auditFixture(t, f, 3, 3)
-	signed, _, err := f.s.SignCheckpoint()
+	signed, _, err := f.s.SignCheckpoint(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +140,7 @@ func TestAuditLogTampering(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			report, err := s.VerifyAudit(tc.ev)
+			report, err := s.VerifyAudit(context.Background(), tc.ev)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"path/filepath"
@@ -89,7 +90,7 @@ func benchDeliverTo(b *testing.B, size, senders, envelope int) {
 					Recipient: nid, Subject: "Benchmark letter", SenderReference: fmt.Sprintf("bench-%d-%d", g, i),
 					Documents: []DocumentInput{{Name: "letter.pdf", ContentType: "application/pdf", Content: content}},
 				}
-				if _, err := s.Deliver(snd.ID, d); err != nil {
+				if _, err := s.Deliver(context.Background(), snd.ID, d); err != nil {
 					b.Error(err)
 					return
 				}
@@ -161,7 +162,7 @@ func BenchmarkCommit(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					p, _, err := s.prepare(snd.ID, &d, docs)
+					p, _, err := s.prepare(context.Background(), snd.ID, &d, docs)
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -47,21 +48,23 @@ func checkReason(field, s string) (string, error) {
 // at once and sign-in is refused with the reason (ErrBlocked) until
 // UnblockResident. Letters are still delivered to the mailbox. Audited.
 // Blocking again replaces the reason.
-func (s *Store) BlockResident(nid NationalID, reason string) (Resident, error) {
+func (s *Store) BlockResident(ctx context.Context, nid NationalID, reason string) (Resident, error) {
 	reason, err := checkReason("reason", reason)
 	if err != nil {
 		return Resident{}, err
 	}
-	return s.setBlock(nid, reason)
+	return s.setBlock(ctx, nid, reason)
 }
 
 // UnblockResident lifts a block. Audited.
-func (s *Store) UnblockResident(nid NationalID) (Resident, error) { return s.setBlock(nid, "") }
+func (s *Store) UnblockResident(ctx context.Context, nid NationalID) (Resident, error) {
+	return s.setBlock(ctx, nid, "")
+}
 
-func (s *Store) setBlock(nid NationalID, reason string) (Resident, error) {
+func (s *Store) setBlock(ctx context.Context, nid NationalID, reason string) (Resident, error) {
 	now := s.now()
 	var out Resident
-	err := s.update(func(tx storage.Tx) error {
+	err := s.update(ctx, func(tx storage.Tx) error {
 		res, err := getResidentByNID(tx, nid)
 		if err != nil {
 			return fmt.Errorf("resident %s: %w", nid, err)

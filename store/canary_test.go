@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
@@ -75,7 +76,7 @@ func TestCanaries(t *testing.T) {
 		c[kind] = canary(t, kind)
 	}
 	nid := testNID(t, 2)
-	if _, _, err := s.AddResident(nid, "Canary Resident", c["PASSWORD"]); err != nil {
+	if _, _, err := s.AddResident(context.Background(), nid, "Canary Resident", c["PASSWORD"]); err != nil {
 		t.Fatal(err)
 	}
 	// A big text document spans several sealed chunks.
@@ -93,7 +94,7 @@ func TestCanaries(t *testing.T) {
 			{Name: "big.txt", ContentType: "text/plain", Content: []byte(big)},
 		},
 	}
-	res, err := s.Deliver(f.sender.ID, d)
+	res, err := s.Deliver(context.Background(), f.sender.ID, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,26 +102,26 @@ func TestCanaries(t *testing.T) {
 	// the freed pages must hold nothing either.
 	f.clock.Advance(time.Minute)
 	mb := mustLogin(t, s, nid, c["PASSWORD"])
-	if _, err := mb.Letter(res.Letter.ID); err != nil {
+	if _, err := mb.Letter(context.Background(), res.Letter.ID); err != nil {
 		t.Fatal(err)
 	}
 	// A page of the inbox seals the letter's listing (its subject) with
 	// the resident's listing key, and keeps both.
-	if page, _, err := mb.InboxPage("", 50); err != nil || len(page) != 1 || page[0].Subject != "Subject "+c["SUBJECT"] {
+	if page, _, err := mb.InboxPage(context.Background(), "", 50); err != nil || len(page) != 1 || page[0].Subject != "Subject "+c["SUBJECT"] {
 		t.Fatalf("inbox page: %+v, %v", page, err)
 	}
 	// A folder of the resident's own, named, renamed, and the letter in it.
-	folder, err := mb.CreateFolder("Folder " + c["FOLDER"] + " old")
+	folder, err := mb.CreateFolder(context.Background(), "Folder "+c["FOLDER"]+" old")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := mb.RenameFolder(folder.ID, "Folder "+c["FOLDER"]); err != nil {
+	if err := mb.RenameFolder(context.Background(), folder.ID, "Folder "+c["FOLDER"]); err != nil {
 		t.Fatal(err)
 	}
-	if err := mb.MoveLetters([]string{res.Letter.ID}, folder.ID); err != nil {
+	if err := mb.MoveLetters(context.Background(), []string{res.Letter.ID}, folder.ID); err != nil {
 		t.Fatal(err)
 	}
-	if folders, err := mb.Folders(); err != nil || len(folders) != 3 || folders[2].Name != "Folder "+c["FOLDER"] {
+	if folders, err := mb.Folders(context.Background()); err != nil || len(folders) != 3 || folders[2].Name != "Folder "+c["FOLDER"] {
 		t.Fatalf("folders: %+v, %v", folders, err)
 	}
 	mb.Close()
@@ -144,13 +145,13 @@ func TestCanaries(t *testing.T) {
 
 	s = openTestStoreAt(t, path, testOptions(f.clock))
 	mb = mustLogin(t, s, nid, c["PASSWORD"])
-	l, err := mb.Letter(res.Letter.ID)
+	l, err := mb.Letter(context.Background(), res.Letter.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var seen strings.Builder
 	seen.WriteString(l.Subject + "\n" + l.Body + "\n")
-	folders, err := mb.Folders()
+	folders, err := mb.Folders(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func TestCanaries(t *testing.T) {
 		seen.WriteString(f.Name + "\n")
 	}
 	for _, info := range l.Documents {
-		doc, err := mb.Document(res.Letter.ID, info.Index)
+		doc, err := mb.Document(context.Background(), res.Letter.ID, info.Index)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -31,7 +32,7 @@ func TestConcurrentDeliveries(t *testing.T) {
 		wg.Go(func() {
 			for i := range each {
 				d := testDelivery(recipients[(g+i)%len(recipients)], fmt.Sprintf("g%02d-%02d", g, i))
-				res, err := s.Deliver(f.sender.ID, d)
+				res, err := s.Deliver(context.Background(), f.sender.ID, d)
 				if err != nil {
 					t.Errorf("Deliver %s: %v", d.SenderReference, err)
 					return
@@ -81,7 +82,7 @@ func TestConcurrentDeliveries(t *testing.T) {
 	total := 0
 	for _, nid := range recipients {
 		mb := mustLogin(t, s, nid, testPassword)
-		inbox, err := mb.Inbox()
+		inbox, err := mb.Inbox(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +117,7 @@ func TestConcurrentSameReference(t *testing.T) {
 					if !sameContent {
 						d.Subject = fmt.Sprintf("Version %d", g)
 					}
-					res, err := s.Deliver(f.sender.ID, d)
+					res, err := s.Deliver(context.Background(), f.sender.ID, d)
 					out[g] = outcome{res, err, d}
 				})
 			}
@@ -156,7 +157,7 @@ func TestConcurrentSameReference(t *testing.T) {
 			}
 			// What is stored is the winner's content.
 			mb := mustLogin(t, s, f.nid, testPassword)
-			l, err := mb.Letter(winner.res.Letter.ID)
+			l, err := mb.Letter(context.Background(), winner.res.Letter.ID)
 			if err != nil || l.Subject != winner.d.Subject {
 				t.Errorf("stored letter %q, %v; want the winner's %q", l.Subject, err, winner.d.Subject)
 			}
@@ -188,7 +189,7 @@ func TestGroupCommit(t *testing.T) {
 	errs := make([]error, n)
 	for g := range n {
 		wg.Go(func() {
-			_, errs[g] = s.Deliver(f.sender.ID, testDelivery(f.nid, fmt.Sprintf("batch-%d", g)))
+			_, errs[g] = s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, fmt.Sprintf("batch-%d", g)))
 		})
 	}
 	wg.Wait()
@@ -209,7 +210,7 @@ func TestGroupCommit(t *testing.T) {
 	}
 	// All of one batch share the commit's time.
 	mb := mustLogin(t, s, f.nid, testPassword)
-	inbox, err := mb.Inbox()
+	inbox, err := mb.Inbox(context.Background())
 	if err != nil || len(inbox) != n {
 		t.Fatalf("inbox %d letters, %v", len(inbox), err)
 	}
@@ -227,7 +228,7 @@ func TestGroupCommitMixed(t *testing.T) {
 	f := newFixture(t)
 	s := f.s
 	b := mustResident(t, s, testNID(t, 2), "Bo Bendtsen")
-	if _, err := s.Deliver(f.sender.ID, testDelivery(f.nid, "old")); err != nil {
+	if _, err := s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "old")); err != nil {
 		t.Fatal(err)
 	}
 	// Four deliveries pass Deliver's own checks, then wait in one batch.
@@ -256,7 +257,7 @@ func TestGroupCommitMixed(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, d := range deliveries {
 		wg.Go(func() {
-			res, err := s.Deliver(f.sender.ID, d)
+			res, err := s.Deliver(context.Background(), f.sender.ID, d)
 			out[i] = outcome{res, err}
 		})
 	}
@@ -309,12 +310,12 @@ func TestClose(t *testing.T) {
 	}
 	inflight := make(chan outcome, 1)
 	go func() {
-		res, err := s.Deliver(f.sender.ID, testDelivery(f.nid, "in-flight"))
+		res, err := s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "in-flight"))
 		inflight <- outcome{res, err}
 	}()
 	<-queued
 
-	if err := s.Check(); err != nil {
+	if err := s.Check(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	closed := make(chan error, 1)
@@ -329,7 +330,7 @@ func TestClose(t *testing.T) {
 		}
 		runtime.Gosched()
 	}
-	if _, err := s.Deliver(f.sender.ID, testDelivery(f.nid, "too-late")); !errors.Is(err, ErrClosed) {
+	if _, err := s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "too-late")); !errors.Is(err, ErrClosed) {
 		t.Errorf("Deliver while closing: %v, want ErrClosed", err)
 	}
 	select {
@@ -345,7 +346,7 @@ func TestClose(t *testing.T) {
 	if err := <-closed; err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if _, err := s.Deliver(f.sender.ID, testDelivery(f.nid, "after")); !errors.Is(err, ErrClosed) {
+	if _, err := s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "after")); !errors.Is(err, ErrClosed) {
 		t.Errorf("Deliver after Close: %v, want ErrClosed", err)
 	}
 	// Closing twice is harmless.
@@ -355,7 +356,7 @@ func TestClose(t *testing.T) {
 
 	// The delivery that returned is there after reopening.
 	s = openTestStoreAt(t, path, testOptions(f.clock))
-	st, err := s.LetterStatus(f.sender.ID, o.res.Letter.ID)
+	st, err := s.LetterStatus(context.Background(), f.sender.ID, o.res.Letter.ID)
 	if err != nil || st.Status != "delivered" {
 		t.Errorf("after reopening: %+v, %v", st, err)
 	}

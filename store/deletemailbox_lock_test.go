@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -32,13 +33,13 @@ func TestDeleteMailboxPasswordCheckOutsideWriteLock(t *testing.T) {
 	start := time.Now()
 	checked := make(chan time.Duration, 1)
 	go func() {
-		if err := mb.DeleteMailbox("a wrong password guess"); err != ErrBadCredentials {
+		if err := mb.DeleteMailbox(context.Background(), "a wrong password guess"); err != ErrBadCredentials {
 			t.Errorf("DeleteMailbox: %v, want ErrBadCredentials", err)
 		}
 		checked <- time.Since(start)
 	}()
 	time.Sleep(30 * time.Millisecond) // DeleteMailbox is in its transaction now
-	if _, err := s.Deliver(sender.ID, testDelivery(victim, "ref-1")); err != nil {
+	if _, err := s.Deliver(context.Background(), sender.ID, testDelivery(victim, "ref-1")); err != nil {
 		t.Fatal(err)
 	}
 	delivered := time.Since(start)

@@ -80,7 +80,7 @@ type pendingDelivery struct {
 // (sender, SenderReference): the same content again returns the original
 // result with Repeated set; other content gives ErrDuplicateReference.
 // On any error nothing is stored.
-func (s *Store) Deliver(senderID string, d Delivery) (DeliveryResult, error) {
+func (s *Store) Deliver(ctx context.Context, senderID string, d Delivery) (DeliveryResult, error) {
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
@@ -95,7 +95,7 @@ func (s *Store) Deliver(senderID string, d Delivery) (DeliveryResult, error) {
 		return DeliveryResult{}, err
 	}
 	s.sealing.Add(1)
-	p, repeat, err := s.prepare(senderID, &d, docs)
+	p, repeat, err := s.prepare(ctx, senderID, &d, docs)
 	if p != nil {
 		s.queue <- p
 	}
@@ -124,7 +124,7 @@ func (s *Store) Deliver(senderID string, d Delivery) (DeliveryResult, error) {
 // processor behind all of them each time it comes back from a write: with
 // 32 senders of 100 KB letters it spent a fifth of its time runnable but
 // not running, against a twentieth with the limit and the yields.
-func (s *Store) prepare(senderID string, d *Delivery, docs []DocumentInput) (*pendingDelivery, *DeliveryResult, error) {
+func (s *Store) prepare(ctx context.Context, senderID string, d *Delivery, docs []DocumentInput) (*pendingDelivery, *DeliveryResult, error) {
 	s.cpu <- struct{}{}
 	defer func() { <-s.cpu }()
 	hash := ContentHash(d)
@@ -137,7 +137,7 @@ func (s *Store) prepare(senderID string, d *Delivery, docs []DocumentInput) (*pe
 	var repeat DeliveryResult
 	var isRepeat bool
 	var senderStamp, recipientStamp []byte
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		var err error
 		if sender, err = activeSender(tx, senderID); err != nil {
 			return err
@@ -165,7 +165,7 @@ func (s *Store) prepare(senderID string, d *Delivery, docs []DocumentInput) (*pe
 	if isRepeat {
 		return nil, &repeat, nil
 	}
-	p, err := s.seal(sender, recipient, d, docs, hash)
+	p, err := s.seal(ctx, sender, recipient, d, docs, hash)
 	if err != nil {
 		return nil, nil, fmt.Errorf("seal letter: %w", err)
 	}
@@ -196,7 +196,7 @@ func repeated(tx storage.Tx, senderID, ref, hash string) (DeliveryResult, bool, 
 
 // seal makes the letter's record with a fresh data key, sealed to the
 // recipient's public key and bound to the letter, recipient and sender.
-func (s *Store) seal(sender *senderRecord, recipient *residentRecord, d *Delivery, docs []DocumentInput, hash string) (*pendingDelivery, error) {
+func (s *Store) seal(ctx context.Context, sender *senderRecord, recipient *residentRecord, d *Delivery, docs []DocumentInput, hash string) (*pendingDelivery, error) {
 	id, err := s.newLetterID()
 	if err != nil {
 		return nil, err
@@ -243,9 +243,9 @@ func (s *Store) seal(sender *senderRecord, recipient *residentRecord, d *Deliver
 		rec.Size += int64(len(doc.Content))
 		p.bufs = append(p.bufs, content)
 		p.size += len(content)
-		blob, err := s.eng.Blobs().Write(context.Background(), id, i, bytes.NewBuffer(content))
+		blob, err := s.eng.Blobs().Write(ctx, id, i, bytes.NewBuffer(content))
 		if err != nil {
-			s.eng.Blobs().Discard(context.Background(), p.blobs)
+			s.eng.Blobs().Discard(ctx, p.blobs)
 			return nil, fmt.Errorf("write document %d: %w", i, err)
 		}
 		p.blobs = append(p.blobs, blob)
@@ -351,7 +351,7 @@ func (s *Store) commitLoop() {
 // its own, so one bad letter cannot fail the others.
 func (s *Store) commit(batch []*pendingDelivery) {
 	s.commits.Add(1)
-	err := s.update(func(tx storage.Tx) error {
+	err := s.update(context.Background(), func(tx storage.Tx) error {
 		now := s.now()
 		for _, p := range batch {
 			if err := s.apply(tx, p, now); err != nil {
@@ -538,9 +538,9 @@ func (p ReceiptPayload) AuditEntry() auditlog.Entry {
 
 // LetterStatus returns the status of a letter for the sender that sent it.
 // Another sender's letter is ErrNotFound.
-func (s *Store) LetterStatus(senderID, letterID string) (LetterStatus, error) {
+func (s *Store) LetterStatus(ctx context.Context, senderID, letterID string) (LetterStatus, error) {
 	var out LetterStatus
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		rec, err := tx.Letters().Get(letterID)
 		if err != nil {
 			return err

@@ -64,7 +64,7 @@ func TestBatchCommitLost(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			results[i], errs[i] = s.Deliver(f.sender.ID, testDelivery(f.nid, fmt.Sprintf("lost-%d", i)))
+			results[i], errs[i] = s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, fmt.Sprintf("lost-%d", i)))
 		})
 	}
 	wg.Wait()
@@ -80,7 +80,7 @@ func TestBatchCommitLost(t *testing.T) {
 	mb := mustLogin(t, s, f.nid, testPassword)
 	defer mb.Close()
 	for i, r := range results {
-		if _, err := mb.Document(r.Letter.ID, 0); err != nil {
+		if _, err := mb.Document(context.Background(), r.Letter.ID, 0); err != nil {
 			t.Errorf("letter %d: %v", i, err)
 		}
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"testing"
@@ -20,7 +21,7 @@ func TestDeliverSenderRevokedInBatch(t *testing.T) {
 	s.hookQueued = queued.Done
 	s.hookBatch = func() {
 		queued.Wait()
-		if err := s.RevokeSender(f.sender.ID); err != nil {
+		if err := s.RevokeSender(context.Background(), f.sender.ID); err != nil {
 			t.Error(err)
 		}
 	}
@@ -28,7 +29,7 @@ func TestDeliverSenderRevokedInBatch(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			_, errs[i] = s.Deliver(f.sender.ID, testDelivery(f.nid, string(rune('a'+i))))
+			_, errs[i] = s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, string(rune('a'+i))))
 		})
 	}
 	wg.Wait()

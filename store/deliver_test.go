@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -19,7 +20,7 @@ func TestDeliverRoundTrip(t *testing.T) {
 	priv := mustSender(t, s, "Fjordkraft AS", "976944801", SenderPrivate)
 
 	first := testDelivery(f.nid, "sag-2026-001")
-	res1, err := s.Deliver(f.sender.ID, first)
+	res1, err := s.Deliver(context.Background(), f.sender.ID, first)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func TestDeliverRoundTrip(t *testing.T) {
 			{Name: "vilkaar.txt", ContentType: "text/plain; charset=utf-8", Content: []byte("Vilkår: æøå\n")},
 		},
 	}
-	res2, err := s.Deliver(priv.ID, invoice)
+	res2, err := s.Deliver(context.Background(), priv.ID, invoice)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func TestDeliverRoundTrip(t *testing.T) {
 
 	f.clock.Advance(time.Minute)
 	mb := mustLogin(t, s, f.nid, testPassword)
-	inbox, err := mb.Inbox()
+	inbox, err := mb.Inbox(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +77,7 @@ func TestDeliverRoundTrip(t *testing.T) {
 	// Opening the letter marks it read at the clock's time.
 	f.clock.Advance(time.Minute)
 	readAt := f.clock.Now()
-	l, err := mb.Letter(res2.Letter.ID)
+	l, err := mb.Letter(context.Background(), res2.Letter.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestDeliverRoundTrip(t *testing.T) {
 		t.Errorf("documents %+v\nwant      %+v", l.Documents, wantDocs)
 	}
 	for i, content := range [][]byte{pdfContent, pngContent, jpegContent, []byte("Vilkår: æøå\n")} {
-		doc, err := mb.Document(res2.Letter.ID, i)
+		doc, err := mb.Document(context.Background(), res2.Letter.ID, i)
 		if err != nil {
 			t.Fatalf("Document %d: %v", i, err)
 		}
@@ -102,25 +103,25 @@ func TestDeliverRoundTrip(t *testing.T) {
 		}
 	}
 	for _, i := range []int{-1, 4, 1 << 16} {
-		if _, err := mb.Document(res2.Letter.ID, i); !errors.Is(err, ErrNotFound) {
+		if _, err := mb.Document(context.Background(), res2.Letter.ID, i); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Document %d: %v, want ErrNotFound", i, err)
 		}
 	}
-	if _, err := mb.Letter("no-such-letter"); !errors.Is(err, ErrNotFound) {
+	if _, err := mb.Letter(context.Background(), "no-such-letter"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Letter(unknown): %v, want ErrNotFound", err)
 	}
 
 	// The sender sees it read; the other letter is still unread.
-	st, err := s.LetterStatus(priv.ID, res2.Letter.ID)
+	st, err := s.LetterStatus(context.Background(), priv.ID, res2.Letter.ID)
 	if err != nil || st.Status != "read" || !st.ReadAt.Equal(readAt) || !st.DeliveredAt.Equal(delivered2) {
 		t.Errorf("LetterStatus = %+v, %v", st, err)
 	}
-	if st, err := s.LetterStatus(f.sender.ID, res1.Letter.ID); err != nil || st.Status != "delivered" || !st.ReadAt.IsZero() {
+	if st, err := s.LetterStatus(context.Background(), f.sender.ID, res1.Letter.ID); err != nil || st.Status != "delivered" || !st.ReadAt.IsZero() {
 		t.Errorf("LetterStatus of the unread letter = %+v, %v", st, err)
 	}
 	// Opening again keeps the first reading time and logs no second read.
 	f.clock.Advance(time.Minute)
-	if l, err := mb.Letter(res2.Letter.ID); err != nil || !l.ReadAt.Equal(readAt) {
+	if l, err := mb.Letter(context.Background(), res2.Letter.ID); err != nil || !l.ReadAt.Equal(readAt) {
 		t.Errorf("second opening: ReadAt %v, %v; want %v", l.ReadAt, err, readAt)
 	}
 	reads := 0
@@ -132,13 +133,13 @@ func TestDeliverRoundTrip(t *testing.T) {
 	if reads != 1 {
 		t.Errorf("%d read entries in the audit log, want 1", reads)
 	}
-	inbox, err = mb.Inbox()
+	inbox, err = mb.Inbox(context.Background())
 	if err != nil || inbox[0].Unread() || !inbox[1].Unread() {
 		t.Errorf("inbox after reading: %+v, %v", inbox, err)
 	}
 
 	// The first letter's body.
-	if l, err := mb.Letter(res1.Letter.ID); err != nil || l.Body != first.Body || l.ReplyAllowed {
+	if l, err := mb.Letter(context.Background(), res1.Letter.ID); err != nil || l.Body != first.Body || l.ReplyAllowed {
 		t.Errorf("first letter = %+v, %v", l, err)
 	}
 }
@@ -153,7 +154,7 @@ func TestDeliverReceipt(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	d := testDelivery(f.nid, "sag-1")
-	res, err := f.s.Deliver(f.sender.ID, d)
+	res, err := f.s.Deliver(context.Background(), f.sender.ID, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +173,7 @@ func TestDeliverReceipt(t *testing.T) {
 	}
 	// Version 2: the proof that the delivery's entry is in the audit log,
 	// at the log's size then, and the log holds that entry there.
-	log, err := f.s.AuditLog()
+	log, err := f.s.AuditLog(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +188,7 @@ func TestDeliverReceipt(t *testing.T) {
 	}
 	// The resident sees the same receipt.
 	mb := mustLogin(t, f.s, f.nid, testPassword)
-	l, err := mb.Letter(res.Letter.ID)
+	l, err := mb.Letter(context.Background(), res.Letter.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +226,7 @@ func TestDeliverIdempotent(t *testing.T) {
 	f := newFixture(t)
 	s := f.s
 	d := testDelivery(f.nid, "sag-1")
-	first, err := s.Deliver(f.sender.ID, d)
+	first, err := s.Deliver(context.Background(), f.sender.ID, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +234,7 @@ func TestDeliverIdempotent(t *testing.T) {
 	before := digest(t, s)
 
 	// The same reference and content: the original result.
-	again, err := s.Deliver(f.sender.ID, d)
+	again, err := s.Deliver(context.Background(), f.sender.ID, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,12 +248,12 @@ func TestDeliverIdempotent(t *testing.T) {
 	// An explicit "letter" type equals the default.
 	d2 := testDelivery(f.nid, "sag-2")
 	d2.Type = ""
-	res2, err := s.Deliver(f.sender.ID, d2)
+	res2, err := s.Deliver(context.Background(), f.sender.ID, d2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d2.Type = TypeLetter
-	if again, err := s.Deliver(f.sender.ID, d2); err != nil || !again.Repeated || again.Letter.ID != res2.Letter.ID {
+	if again, err := s.Deliver(context.Background(), f.sender.ID, d2); err != nil || !again.Repeated || again.Letter.ID != res2.Letter.ID {
 		t.Errorf("repeat with explicit default type = %+v, %v", again, err)
 	}
 	before = digest(t, s)
@@ -279,7 +280,7 @@ func TestDeliverIdempotent(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			d := testDelivery(f.nid, "sag-1")
 			change(&d)
-			if res, err := s.Deliver(f.sender.ID, d); !errors.Is(err, ErrDuplicateReference) {
+			if res, err := s.Deliver(context.Background(), f.sender.ID, d); !errors.Is(err, ErrDuplicateReference) {
 				t.Errorf("Deliver = %+v, %v; want ErrDuplicateReference", res, err)
 			}
 		})
@@ -293,7 +294,7 @@ func TestDeliverIdempotent(t *testing.T) {
 
 	// The same reference from another sender is another letter.
 	other := mustSender(t, s, "Fjordkraft AS", "976944801", SenderPrivate)
-	res, err := s.Deliver(other.ID, d)
+	res, err := s.Deliver(context.Background(), other.ID, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,16 +322,16 @@ func TestDeliverRefused(t *testing.T) {
 	setResidentStatus(t, s, closed.ID, ResidentClosed)
 	deceased := mustResident(t, s, testNID(t, 4), "Afdød Person")
 	setResidentStatus(t, s, deceased.ID, ResidentDeceased)
-	pending, _, err := s.EnrolResident(testNID(t, 6), "Ikke Aktiveret")
+	pending, _, err := s.EnrolResident(context.Background(), testNID(t, 6), "Ikke Aktiveret")
 	if err != nil {
 		t.Fatal(err)
 	}
 	revoked := mustSender(t, s, "Nedlagt Styrelse", "11111111", SenderPublic)
-	if err := s.RevokeSender(revoked.ID); err != nil {
+	if err := s.RevokeSender(context.Background(), revoked.ID); err != nil {
 		t.Fatal(err)
 	}
 	// A letter exists, so a reuse of its reference is a refusal too.
-	if _, err := s.Deliver(f.sender.ID, testDelivery(f.nid, "taken")); err != nil {
+	if _, err := s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "taken")); err != nil {
 		t.Fatal(err)
 	}
 	pdf := func(n int) []byte { return append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("x"), n-9)...) }
@@ -421,7 +422,7 @@ func TestDeliverRefused(t *testing.T) {
 			if sender == "" {
 				sender = f.sender.ID
 			}
-			res, err := s.Deliver(sender, d)
+			res, err := s.Deliver(context.Background(), sender, d)
 			if err == nil {
 				t.Fatalf("Deliver = %+v, want an error", res)
 			}
@@ -468,18 +469,18 @@ func TestDeliverAtLimits(t *testing.T) {
 		{Name: "b.pdf", ContentType: "application/pdf", Content: pdf[:999]},
 		{Name: "c.txt", ContentType: "text/plain", Content: []byte("x")},
 	}
-	if _, err := f.s.Deliver(f.sender.ID, d); err != nil {
+	if _, err := f.s.Deliver(context.Background(), f.sender.ID, d); err != nil {
 		t.Errorf("a letter at every limit: %v", err)
 	}
 	// An empty document is allowed where its type allows empty content.
 	d = testDelivery(f.nid, "empty-text")
 	d.Documents = []DocumentInput{{Name: "tom.txt", ContentType: "text/plain", Content: nil}}
-	res, err := f.s.Deliver(f.sender.ID, d)
+	res, err := f.s.Deliver(context.Background(), f.sender.ID, d)
 	if err != nil {
 		t.Fatalf("an empty text document: %v", err)
 	}
 	mb := mustLogin(t, f.s, f.nid, testPassword)
-	if doc, err := mb.Document(res.Letter.ID, 0); err != nil || len(doc.Content) != 0 {
+	if doc, err := mb.Document(context.Background(), res.Letter.ID, 0); err != nil || len(doc.Content) != 0 {
 		t.Errorf("empty document = %q, %v", doc.Content, err)
 	}
 }
@@ -492,12 +493,12 @@ func TestDeliverSanitisesHTML(t *testing.T) {
 		`<iframe src="https://evil.example"></iframe><p style="x" onclick="y()">slut</p>`)
 	d := testDelivery(f.nid, "html-1")
 	d.Documents = []DocumentInput{{Name: "brev.html", ContentType: "text/html; charset=utf-8", Content: original}}
-	res, err := f.s.Deliver(f.sender.ID, d)
+	res, err := f.s.Deliver(context.Background(), f.sender.ID, d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mb := mustLogin(t, f.s, f.nid, testPassword)
-	doc, err := mb.Document(res.Letter.ID, 0)
+	doc, err := mb.Document(context.Background(), res.Letter.ID, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -529,7 +530,7 @@ func TestDeliverSanitisesHTML(t *testing.T) {
 		t.Error("the receipt's hash is of the sanitised document")
 	}
 	// Sending the original again is a repeat, not a conflict.
-	if again, err := f.s.Deliver(f.sender.ID, d); err != nil || !again.Repeated {
+	if again, err := f.s.Deliver(context.Background(), f.sender.ID, d); err != nil || !again.Repeated {
 		t.Errorf("repeat of an HTML letter = %+v, %v", again, err)
 	}
 }
@@ -618,7 +619,7 @@ func TestLetterIDs(t *testing.T) {
 		if i%4 == 0 {
 			f.clock.Advance(time.Millisecond)
 		}
-		res, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, fmt.Sprintf("id-%d", i)))
+		res, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, fmt.Sprintf("id-%d", i)))
 		if err != nil {
 			t.Fatal(err)
 		}

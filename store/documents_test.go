@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -25,7 +26,7 @@ func TestDocumentForms(t *testing.T) {
 			s := f.s
 			d := testDelivery(f.nid, "forms")
 			d.Documents = append(d.Documents, DocumentInput{Name: "b.txt", ContentType: "text/plain", Content: []byte("second")})
-			res, err := s.Deliver(f.sender.ID, d)
+			res, err := s.Deliver(context.Background(), f.sender.ID, d)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -57,22 +58,22 @@ func TestDocumentForms(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.CheckInvariants(); err != nil {
+			if err := s.CheckInvariants(context.Background()); err != nil {
 				t.Errorf("CheckInvariants: %v", err)
 			}
-			if err := s.Check(); err != nil {
+			if err := s.Check(context.Background()); err != nil {
 				t.Errorf("Check: %v", err)
 			}
 			mb := mustLogin(t, s, f.nid, testPassword)
 			for i, want := range [][]byte{pdfContent, []byte("second")} {
-				doc, err := mb.Document(id, i)
+				doc, err := mb.Document(context.Background(), id, i)
 				if err != nil || !bytes.Equal(doc.Content, want) {
 					t.Errorf("Document %d = %q, %v", i, doc.Content, err)
 				}
 			}
 			// Deleting the letter (as account deletion does) deletes its
 			// documents in either form.
-			if err := s.update(func(tx storage.Tx) error {
+			if err := s.update(context.Background(), func(tx storage.Tx) error {
 				rec, err := tx.Letters().Get(id)
 				if err != nil {
 					return err
@@ -84,7 +85,7 @@ func TestDocumentForms(t *testing.T) {
 			if n := countKeys(t, s)["documents"]; n != 0 {
 				t.Errorf("%d entries in documents after deleting, want 0", n)
 			}
-			if _, err := mb.Document(id, 0); err == nil {
+			if _, err := mb.Document(context.Background(), id, 0); err == nil {
 				t.Error("a deleted document opened")
 			}
 		})
@@ -111,7 +112,7 @@ func TestDocumentsStrayEntry(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Check(); err == nil {
+		if err := s.Check(context.Background()); err == nil {
 			t.Errorf("flat %v: Check found no stray document", flat)
 		}
 		// Leave a consistent database for the cleanup's checks.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -34,7 +35,7 @@ func TestOperatorEnrolmentOpensNoMail(t *testing.T) {
 	clock := newFakeClock()
 	s := openTestStore(t, testOptions(clock))
 	nid := testNID(t, 7)
-	resident, code, err := s.EnrolResident(nid, "Anna Andersen")
+	resident, code, err := s.EnrolResident(context.Background(), nid, "Anna Andersen")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func TestOperatorEnrolmentOpensNoMail(t *testing.T) {
 	backup := func(name string) *bolt.DB {
 		t.Helper()
 		var buf bytes.Buffer
-		if _, err := s.WriteBackup(&buf); err != nil {
+		if _, err := s.WriteBackup(context.Background(), &buf); err != nil {
 			t.Fatal(err)
 		}
 		path := filepath.Join(t.TempDir(), name)
@@ -73,7 +74,7 @@ func TestOperatorEnrolmentOpensNoMail(t *testing.T) {
 
 	// Before activation: no key pair, so nothing can be sealed to the
 	// mailbox; a letter is refused and the backup holds no letter.
-	if _, err := s.Deliver(sender.ID, d); !errors.Is(err, ErrRecipientNotDigital) {
+	if _, err := s.Deliver(context.Background(), sender.ID, d); !errors.Is(err, ErrRecipientNotDigital) {
 		t.Fatalf("delivery to a pending mailbox: %v, want ErrRecipientNotDigital", err)
 	}
 	before := backup("before.db")
@@ -93,16 +94,16 @@ func TestOperatorEnrolmentOpensNoMail(t *testing.T) {
 	// The resident activates the mailbox with a password of their own and
 	// gets mail.
 	const residentPassword = "only the resident knows this"
-	recoveryKey, err := s.Activate(nid.String(), code, residentPassword)
+	recoveryKey, err := s.Activate(context.Background(), nid.String(), code, residentPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.Deliver(sender.ID, d)
+	res, err := s.Deliver(context.Background(), sender.ID, d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The code is spent: the operator cannot activate (again) with it.
-	if _, err := s.Activate(nid.String(), code, "the operator's own password"); err != ErrBadActivation {
+	if _, err := s.Activate(context.Background(), nid.String(), code, "the operator's own password"); err != ErrBadActivation {
 		t.Errorf("a second activation with the operator's code: %v, want ErrBadActivation", err)
 	}
 

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -28,7 +29,7 @@ func BenchmarkDeliverEnvelope(b *testing.B) {
 // its record, so letters to the resident are sealed in v1, as they were to
 // every resident before the upgrade.
 func benchDropMLKEM(b *testing.B, s *Store, residentID string) {
-	err := s.update(func(tx storage.Tx) error {
+	err := s.update(context.Background(), func(tx storage.Tx) error {
 		rec, err := tx.Residents().Get(residentID)
 		if err != nil {
 			return err
@@ -45,7 +46,7 @@ func benchDropMLKEM(b *testing.B, s *Store, residentID string) {
 // from the sender, and fails unless it is in the envelope version wanted.
 func benchSealedKeySize(b *testing.B, s *Store, senderID string, envelope int) int {
 	var n int
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(context.Background(), func(tx storage.Tx) error {
 		return tx.Letters().All(func(rec *letterRecord) error {
 			if rec.SenderID != senderID || n != 0 {
 				return nil

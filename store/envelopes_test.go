@@ -15,7 +15,7 @@ import (
 // its letters are sealed in v2 and open, and the counts say so.
 func TestNewMailboxSealsV2(t *testing.T) {
 	f := newFixture(t)
-	res, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, "ref-v2"))
+	res, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "ref-v2"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +25,7 @@ func TestNewMailboxSealsV2(t *testing.T) {
 	}
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	defer mb.Close()
-	if l, err := mb.Letter(res.Letter.ID); err != nil || l.Subject != testDelivery(f.nid, "").Subject {
+	if l, err := mb.Letter(context.Background(), res.Letter.ID); err != nil || l.Subject != testDelivery(f.nid, "").Subject {
 		t.Errorf("letter: %+v, %v", l, err)
 	}
 	c, err := f.s.Envelopes(context.Background())
@@ -64,14 +64,14 @@ func TestHalfKeyPairRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := digest(t, f.s)
-			_, err = f.s.Deliver(f.sender.ID, testDelivery(f.nid, "ref-half"))
+			_, err = f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "ref-half"))
 			if !errors.Is(err, crypto.ErrFormat) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Deliver = %v, want crypto.ErrFormat naming %q", err, tt.want)
 			}
 			if digest(t, f.s) != before {
 				t.Error("the refused delivery changed the database")
 			}
-			if err := f.s.CheckInvariants(); err == nil || !strings.Contains(err.Error(), tt.want) {
+			if err := f.s.CheckInvariants(context.Background()); err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("CheckInvariants = %v, want it to name %q", err, tt.want)
 			}
 			closeTampered(t, f.s)

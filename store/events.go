@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"time"
@@ -34,7 +35,7 @@ func appendEvent(tx storage.Tx, rec *letterRecord, typ string, at time.Time) err
 // Events returns up to limit (1 to 1,000) of a sender's events after the
 // cursor ("" for the first), oldest first, and the cursor to ask with
 // next (the last event's, or the one given when there was none).
-func (s *Store) Events(senderID, after string, limit int) ([]Event, string, error) {
+func (s *Store) Events(ctx context.Context, senderID, after string, limit int) ([]Event, string, error) {
 	if limit < 1 || limit > 1000 {
 		return nil, "", invalid("limit", "%d: 1 to 1000", limit)
 	}
@@ -47,7 +48,7 @@ func (s *Store) Events(senderID, after string, limit int) ([]Event, string, erro
 		from = n
 	}
 	var out []Event
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		evs, err := tx.Events().After(senderID, from, limit)
 		for _, e := range evs {
 			out = append(out, *e)
@@ -65,10 +66,10 @@ func (s *Store) Events(senderID, after string, limit int) ([]Event, string, erro
 }
 
 // PruneEvents deletes events older than KeepEvents and returns how many.
-func (s *Store) PruneEvents() (int, error) {
+func (s *Store) PruneEvents(ctx context.Context) (int, error) {
 	before := s.now().Add(-KeepEvents)
 	var n int
-	err := s.update(func(tx storage.Tx) error {
+	err := s.update(ctx, func(tx storage.Tx) error {
 		var err error
 		n, err = tx.Events().Prune(before)
 		return err

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -14,28 +15,28 @@ func TestEvents(t *testing.T) {
 	f := newFixture(t)
 	d := testDelivery(f.nid, "faktura-7")
 	d.Type = TypeInvoice
-	inv, err := f.s.Deliver(f.sender.ID, d)
+	inv, err := f.s.Deliver(context.Background(), f.sender.ID, d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	other := mustSender(t, f.s, "Elselskabet", "25313763", SenderPrivate)
-	if _, err := f.s.Deliver(other.ID, testDelivery(f.nid, "el-1")); err != nil {
+	if _, err := f.s.Deliver(context.Background(), other.ID, testDelivery(f.nid, "el-1")); err != nil {
 		t.Fatal(err)
 	}
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	defer mb.Close()
 	for range 2 {
-		if _, err := mb.Letter(inv.Letter.ID); err != nil {
+		if _, err := mb.Letter(context.Background(), inv.Letter.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := mb.MarkPaid(inv.Letter.ID, true); err != nil {
+	if err := mb.MarkPaid(context.Background(), inv.Letter.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.MakeInaccessible(inv.Letter.ID, "Retskendelse", "Retten i Aarhus"); err != nil {
+	if _, err := f.s.MakeInaccessible(context.Background(), inv.Letter.ID, "Retskendelse", "Retten i Aarhus"); err != nil {
 		t.Fatal(err)
 	}
-	evs, next, err := f.s.Events(f.sender.ID, "", 1000)
+	evs, next, err := f.s.Events(context.Background(), f.sender.ID, "", 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,27 +49,27 @@ func TestEvents(t *testing.T) {
 			t.Errorf("event %d: %+v, want %s", i, e, want[i])
 		}
 	}
-	if more, n2, err := f.s.Events(f.sender.ID, next, 10); err != nil || len(more) != 0 || n2 != next {
+	if more, n2, err := f.s.Events(context.Background(), f.sender.ID, next, 10); err != nil || len(more) != 0 || n2 != next {
 		t.Errorf("after the last: %+v, %q, %v", more, n2, err)
 	}
-	first, n1, err := f.s.Events(f.sender.ID, "", 2)
+	first, n1, err := f.s.Events(context.Background(), f.sender.ID, "", 2)
 	if err != nil || len(first) != 2 {
 		t.Fatal(err)
 	}
-	rest, _, err := f.s.Events(f.sender.ID, n1, 10)
+	rest, _, err := f.s.Events(context.Background(), f.sender.ID, n1, 10)
 	if err != nil || len(rest) != 2 || rest[0].Type != EventPaidMarked {
 		t.Errorf("the second page: %+v, %v", rest, err)
 	}
 	for _, bad := range []string{"x", "-1"} {
-		if _, _, err := f.s.Events(f.sender.ID, bad, 10); err == nil {
+		if _, _, err := f.s.Events(context.Background(), f.sender.ID, bad, 10); err == nil {
 			t.Errorf("cursor %q accepted", bad)
 		}
 	}
-	if _, _, err := f.s.Events(f.sender.ID, "", 1001); err == nil {
+	if _, _, err := f.s.Events(context.Background(), f.sender.ID, "", 1001); err == nil {
 		t.Error("a limit of 1001 accepted")
 	}
 	f.clock.Advance(KeepEvents + time.Hour)
-	if n, err := f.s.PruneEvents(); err != nil || n != 5 {
+	if n, err := f.s.PruneEvents(context.Background()); err != nil || n != 5 {
 		t.Errorf("PruneEvents = %d, %v; want 5 (4 and the other sender's)", n, err)
 	}
 }

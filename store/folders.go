@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -124,12 +125,12 @@ func (m *Mailbox) ownFolders(tx storage.Tx) ([]storage.Folder, []Folder, error) 
 
 // Folders returns the inbox, the archive and the resident's own folders
 // (by name), each with its number of letters.
-func (m *Mailbox) Folders() ([]Folder, error) {
+func (m *Mailbox) Folders(ctx context.Context) ([]Folder, error) {
 	if err := m.gate(); err != nil {
 		return nil, err
 	}
 	var out []Folder
-	err := m.s.view(func(tx storage.Tx) error {
+	err := m.s.view(ctx, func(tx storage.Tx) error {
 		_, own, err := m.ownFolders(tx)
 		if err != nil {
 			return err
@@ -171,7 +172,7 @@ func sameName(own []Folder, name, except string) bool {
 }
 
 // CreateFolder makes a folder of the resident's own.
-func (m *Mailbox) CreateFolder(name string) (Folder, error) {
+func (m *Mailbox) CreateFolder(ctx context.Context, name string) (Folder, error) {
 	if err := m.gate(); err != nil {
 		return Folder{}, err
 	}
@@ -188,7 +189,7 @@ func (m *Mailbox) CreateFolder(name string) (Folder, error) {
 		return Folder{}, err
 	}
 	now := m.s.now()
-	err = m.s.update(func(tx storage.Tx) error {
+	err = m.s.update(ctx, func(tx storage.Tx) error {
 		stored, own, err := m.ownFolders(tx)
 		if err != nil {
 			return err
@@ -205,7 +206,7 @@ func (m *Mailbox) CreateFolder(name string) (Folder, error) {
 }
 
 // RenameFolder renames one of the resident's own folders.
-func (m *Mailbox) RenameFolder(id, name string) error {
+func (m *Mailbox) RenameFolder(ctx context.Context, id, name string) error {
 	if err := m.gate(); err != nil {
 		return err
 	}
@@ -217,7 +218,7 @@ func (m *Mailbox) RenameFolder(id, name string) error {
 	if err != nil {
 		return err
 	}
-	return m.s.update(func(tx storage.Tx) error {
+	return m.s.update(ctx, func(tx storage.Tx) error {
 		stored, own, err := m.ownFolders(tx)
 		if err != nil {
 			return err
@@ -236,11 +237,11 @@ func (m *Mailbox) RenameFolder(id, name string) error {
 
 // DeleteFolder deletes one of the resident's own folders when it is
 // empty (ErrFolderNotEmpty otherwise).
-func (m *Mailbox) DeleteFolder(id string) error {
+func (m *Mailbox) DeleteFolder(ctx context.Context, id string) error {
 	if err := m.gate(); err != nil {
 		return err
 	}
-	return m.s.update(func(tx storage.Tx) error {
+	return m.s.update(ctx, func(tx storage.Tx) error {
 		own, err := tx.Folders().Get(m.resident.ID)
 		if err != nil {
 			return err
@@ -270,11 +271,11 @@ func knownFolder(tx storage.Tx, residentID, id string) (bool, error) {
 // MoveLetters moves letters of the mailbox to a folder, all or none.
 // Another resident's letter is ErrNotFound; a letter made inaccessible
 // stays where it is (ErrInaccessible).
-func (m *Mailbox) MoveLetters(ids []string, folder string) error {
+func (m *Mailbox) MoveLetters(ctx context.Context, ids []string, folder string) error {
 	if err := m.gate(); err != nil {
 		return err
 	}
-	return m.s.update(func(tx storage.Tx) error {
+	return m.s.update(ctx, func(tx storage.Tx) error {
 		if ok, err := knownFolder(tx, m.resident.ID, folder); err != nil {
 			return err
 		} else if !ok {

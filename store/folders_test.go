@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"testing"
 )
@@ -14,7 +15,7 @@ func TestFolders(t *testing.T) {
 	f := newFixture(t)
 	var ids []string
 	for _, ref := range []string{"a", "b", "c", "d"} {
-		res, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, ref))
+		res, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, ref))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -23,27 +24,27 @@ func TestFolders(t *testing.T) {
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	defer mb.Close()
 	for _, bad := range []string{"", "   ", "tab\there", "zero\u200bwidth", string(make([]rune, 61))} {
-		if _, err := mb.CreateFolder(bad); err == nil {
+		if _, err := mb.CreateFolder(context.Background(), bad); err == nil {
 			t.Errorf("folder name %q accepted", bad)
 		}
 	}
-	home, err := mb.CreateFolder("Bolig")
+	home, err := mb.CreateFolder(context.Background(), "Bolig")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := mb.CreateFolder("bolig"); err == nil {
+	if _, err := mb.CreateFolder(context.Background(), "bolig"); err == nil {
 		t.Error("a second folder of the same name")
 	}
-	if err := mb.MoveLetters([]string{ids[0], ids[1]}, FolderArchive); err != nil {
+	if err := mb.MoveLetters(context.Background(), []string{ids[0], ids[1]}, FolderArchive); err != nil {
 		t.Fatal(err)
 	}
-	if err := mb.MoveLetters([]string{ids[2]}, home.ID); err != nil {
+	if err := mb.MoveLetters(context.Background(), []string{ids[2]}, home.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := mb.MoveLetters([]string{ids[3]}, "nosuchfolder"); !errors.Is(err, ErrNotFound) {
+	if err := mb.MoveLetters(context.Background(), []string{ids[3]}, "nosuchfolder"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("a move to an unknown folder: %v", err)
 	}
-	folders, err := mb.Folders()
+	folders, err := mb.Folders(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,36 +55,36 @@ func TestFolders(t *testing.T) {
 	if len(folders) != 3 || counts[FolderInbox] != 1 || counts[FolderArchive] != 2 || counts[home.ID] != 1 {
 		t.Errorf("folders %+v", folders)
 	}
-	page, _, err := mb.FolderPage(FolderArchive, "", 50)
+	page, _, err := mb.FolderPage(context.Background(), FolderArchive, "", 50)
 	if err != nil || len(page) != 2 {
 		t.Errorf("archive page %+v, %v", page, err)
 	}
-	if inbox, _, _ := mb.InboxPage("", 50); len(inbox) != 1 || inbox[0].ID != ids[3] {
+	if inbox, _, _ := mb.InboxPage(context.Background(), "", 50); len(inbox) != 1 || inbox[0].ID != ids[3] {
 		t.Errorf("inbox page %+v", inbox)
 	}
-	if err := mb.DeleteFolder(home.ID); !errors.Is(err, ErrFolderNotEmpty) {
+	if err := mb.DeleteFolder(context.Background(), home.ID); !errors.Is(err, ErrFolderNotEmpty) {
 		t.Errorf("deleting a folder with letters: %v", err)
 	}
-	if err := mb.RenameFolder(home.ID, "Hus og have"); err != nil {
+	if err := mb.RenameFolder(context.Background(), home.ID, "Hus og have"); err != nil {
 		t.Fatal(err)
 	}
-	if err := mb.MoveLetters([]string{ids[2]}, FolderInbox); err != nil {
+	if err := mb.MoveLetters(context.Background(), []string{ids[2]}, FolderInbox); err != nil {
 		t.Fatal(err)
 	}
-	if err := mb.DeleteFolder(home.ID); err != nil {
+	if err := mb.DeleteFolder(context.Background(), home.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := mb.FolderPage(home.ID, "", 50); !errors.Is(err, ErrNotFound) {
+	if _, _, err := mb.FolderPage(context.Background(), home.ID, "", 50); !errors.Is(err, ErrNotFound) {
 		t.Errorf("a page of a deleted folder: %v", err)
 	}
 	// Another resident.
 	mustResident(t, f.s, testNID(t, 9), "Bo")
 	bo := mustLogin(t, f.s, testNID(t, 9), testPassword)
 	defer bo.Close()
-	if err := bo.MoveLetters([]string{ids[3]}, FolderArchive); !errors.Is(err, ErrNotFound) {
+	if err := bo.MoveLetters(context.Background(), []string{ids[3]}, FolderArchive); !errors.Is(err, ErrNotFound) {
 		t.Errorf("another resident moves a letter: %v", err)
 	}
-	if page, _, err := bo.FolderPage(FolderArchive, "", 50); err != nil || len(page) != 0 {
+	if page, _, err := bo.FolderPage(context.Background(), FolderArchive, "", 50); err != nil || len(page) != 0 {
 		t.Errorf("another resident's archive: %+v, %v", page, err)
 	}
 }

@@ -88,7 +88,7 @@ func closeStore(t testing.TB, s *Store, invariants bool) {
 	}
 	_, isEmbedded := s.eng.(*embedded.Engine)
 	if invariants {
-		if err := s.Check(); err != nil {
+		if err := s.Check(context.Background()); err != nil {
 			t.Errorf("Check: %v", err)
 		}
 	} else if isEmbedded {
@@ -111,7 +111,7 @@ func closeStore(t testing.TB, s *Store, invariants bool) {
 		}
 	}
 	if invariants && version == embedded.SchemaVersion() {
-		if err := s.CheckInvariants(); err != nil {
+		if err := s.CheckInvariants(context.Background()); err != nil {
 			t.Errorf("CheckInvariants: %v", err)
 		}
 	}
@@ -133,7 +133,7 @@ func testNID(t testing.TB, i int) NationalID {
 
 func mustResident(t testing.TB, s *Store, nid NationalID, name string) Resident {
 	t.Helper()
-	r, _, err := s.AddResident(nid, name, testPassword)
+	r, _, err := s.AddResident(context.Background(), nid, name, testPassword)
 	if err != nil {
 		t.Fatalf("AddResident(%s): %v", nid, err)
 	}
@@ -142,7 +142,7 @@ func mustResident(t testing.TB, s *Store, nid NationalID, name string) Resident 
 
 func mustSender(t testing.TB, s *Store, name, org string, kind SenderKind) Sender {
 	t.Helper()
-	snd, err := s.AddSender(name, org, kind)
+	snd, err := s.AddSender(context.Background(), name, org, kind)
 	if err != nil {
 		t.Fatalf("AddSender(%s): %v", name, err)
 	}
@@ -151,11 +151,11 @@ func mustSender(t testing.TB, s *Store, name, org string, kind SenderKind) Sende
 
 func mustLogin(t testing.TB, s *Store, nid NationalID, password string) *Mailbox {
 	t.Helper()
-	sess, err := s.Login(nid.String(), password)
+	sess, err := s.Login(context.Background(), nid.String(), password)
 	if err != nil {
 		t.Fatalf("Login(%s): %v", nid, err)
 	}
-	mb, err := s.OpenSession(sess.Token)
+	mb, err := s.OpenSession(context.Background(), sess.Token)
 	if err != nil {
 		t.Fatalf("OpenSession: %v", err)
 	}
@@ -298,7 +298,7 @@ func digest(t testing.TB, s *Store) string {
 // as the operator's (future) operations will.
 func setResidentStatus(t testing.TB, s *Store, id string, status ResidentStatus) {
 	t.Helper()
-	err := s.update(func(tx storage.Tx) error {
+	err := s.update(context.Background(), func(tx storage.Tx) error {
 		rec, err := tx.Residents().Get(id)
 		if err != nil {
 			return err
@@ -315,7 +315,7 @@ func setResidentStatus(t testing.TB, s *Store, id string, status ResidentStatus)
 func rawLetter(t testing.TB, s *Store, id string) *letterRecord {
 	t.Helper()
 	var rec *letterRecord
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(context.Background(), func(tx storage.Tx) error {
 		var err error
 		rec, err = tx.Letters().Get(id)
 		return err
@@ -380,7 +380,7 @@ func rawPut(t testing.TB, s *Store, bucket, key, value []byte) {
 // auditActions returns the actions of the audit log in order.
 func auditActions(t testing.TB, s *Store) []string {
 	t.Helper()
-	log, err := s.AuditLog()
+	log, err := s.AuditLog(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +397,7 @@ func auditActions(t testing.TB, s *Store) []string {
 func seamCounts(t testing.TB, s *Store) map[string]int {
 	t.Helper()
 	out := map[string]int{}
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(context.Background(), func(tx storage.Tx) error {
 		residents := map[string]bool{}
 		if err := tx.Letters().All(func(l *letterRecord) error {
 			out["letters"]++

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -26,7 +27,7 @@ func (e *InaccessibleError) Unwrap() error { return ErrInaccessible }
 // made inaccessible, when, why (reason) and on whose order (order); it
 // opens nothing; it is not deleted (retention still applies). Audited.
 // Doing it again replaces the reason and order.
-func (s *Store) MakeInaccessible(letterID, reason, order string) (LetterHold, error) {
+func (s *Store) MakeInaccessible(ctx context.Context, letterID, reason, order string) (LetterHold, error) {
 	reason, err := checkReason("reason", reason)
 	if err != nil {
 		return LetterHold{}, err
@@ -36,7 +37,7 @@ func (s *Store) MakeInaccessible(letterID, reason, order string) (LetterHold, er
 	}
 	now := s.now()
 	hold := LetterHold{At: now, Reason: reason, Order: order}
-	err = s.update(func(tx storage.Tx) error {
+	err = s.update(ctx, func(tx storage.Tx) error {
 		rec, err := tx.Letters().Get(letterID)
 		if err != nil {
 			return fmt.Errorf("letter %s: %w", letterID, err)
@@ -56,9 +57,9 @@ func (s *Store) MakeInaccessible(letterID, reason, order string) (LetterHold, er
 }
 
 // MakeAccessible lifts a letter's hold. Audited.
-func (s *Store) MakeAccessible(letterID string) error {
+func (s *Store) MakeAccessible(ctx context.Context, letterID string) error {
 	now := s.now()
-	return s.update(func(tx storage.Tx) error {
+	return s.update(ctx, func(tx storage.Tx) error {
 		rec, err := tx.Letters().Get(letterID)
 		if err != nil {
 			return fmt.Errorf("letter %s: %w", letterID, err)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"testing"
 )
@@ -12,23 +13,23 @@ import (
 func TestMakeInaccessible(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	res, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, "hold-1"))
+	res, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "hold-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, "hold-2"))
+	other, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "hold-2"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	id := res.Letter.ID
-	if _, err := f.s.MakeInaccessible(id, "", "Retten i Aarhus, sag 12-345"); err == nil {
+	if _, err := f.s.MakeInaccessible(context.Background(), id, "", "Retten i Aarhus, sag 12-345"); err == nil {
 		t.Error("a hold without a reason")
 	}
-	if _, err := f.s.MakeInaccessible("nosuchletter", "Retskendelse", "Retten i Aarhus"); !errors.Is(err, ErrNotFound) {
+	if _, err := f.s.MakeInaccessible(context.Background(), "nosuchletter", "Retskendelse", "Retten i Aarhus"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("a hold of no letter: %v", err)
 	}
 	const reason, order = "Beslaglagt efter retsplejeloven § 804", "Retten i Aarhus, sag 12-345"
-	hold, err := f.s.MakeInaccessible(id, reason, order)
+	hold, err := f.s.MakeInaccessible(context.Background(), id, reason, order)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,40 +52,40 @@ func TestMakeInaccessible(t *testing.T) {
 			t.Errorf("%s: %d lines, held letter listed %v", name, len(lines), found)
 		}
 	}
-	inbox, err := mb.Inbox()
+	inbox, err := mb.Inbox(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	check("Inbox", inbox)
-	page, _, err := mb.InboxPage("", 50)
+	page, _, err := mb.InboxPage(context.Background(), "", 50)
 	if err != nil {
 		t.Fatal(err)
 	}
 	check("InboxPage", page)
 	var ie *InaccessibleError
-	if _, err := mb.Letter(id); !errors.As(err, &ie) || ie.Hold.Reason != reason {
+	if _, err := mb.Letter(context.Background(), id); !errors.As(err, &ie) || ie.Hold.Reason != reason {
 		t.Errorf("Letter of a held letter: %v", err)
 	}
-	if _, err := mb.Document(id, 0); !errors.Is(err, ErrInaccessible) {
+	if _, err := mb.Document(context.Background(), id, 0); !errors.Is(err, ErrInaccessible) {
 		t.Errorf("Document of a held letter: %v", err)
 	}
-	if _, err := mb.Letter(other.Letter.ID); err != nil {
+	if _, err := mb.Letter(context.Background(), other.Letter.ID); err != nil {
 		t.Errorf("another letter: %v", err)
 	}
 	// Not read by the attempt; its sender still sees it.
-	if st, err := f.s.LetterStatus(f.sender.ID, id); err != nil || st.Status != "delivered" {
+	if st, err := f.s.LetterStatus(context.Background(), f.sender.ID, id); err != nil || st.Status != "delivered" {
 		t.Errorf("status of the held letter: %+v, %v", st, err)
 	}
-	if err := f.s.MakeAccessible(id); err != nil {
+	if err := f.s.MakeAccessible(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.MakeAccessible(id); !errors.Is(err, ErrNotFound) {
+	if err := f.s.MakeAccessible(context.Background(), id); !errors.Is(err, ErrNotFound) {
 		t.Errorf("MakeAccessible twice: %v", err)
 	}
-	if l, err := mb.Letter(id); err != nil || l.Subject == "" {
+	if l, err := mb.Letter(context.Background(), id); err != nil || l.Subject == "" {
 		t.Errorf("the letter made accessible again: %+v, %v", l, err)
 	}
-	log, _ := f.s.AuditLog()
+	log, _ := f.s.AuditLog(context.Background())
 	var actions []string
 	for _, e := range log {
 		if e.Object == "letter:"+id && e.Actor == "operator" {
@@ -102,17 +103,17 @@ func TestMakeInaccessible(t *testing.T) {
 func TestHoldBetweenOpenAndRead(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	res, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, "held-while-read"))
+	res, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "held-while-read"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	defer mb.Close()
-	if _, err := f.s.MakeInaccessible(res.Letter.ID, "Politiets efterforskning", "Retten i Aarhus, sag 12-345"); err != nil {
+	if _, err := f.s.MakeInaccessible(context.Background(), res.Letter.ID, "Politiets efterforskning", "Retten i Aarhus, sag 12-345"); err != nil {
 		t.Fatal(err)
 	}
 	var ie *InaccessibleError
-	if _, err := mb.markRead(res.Letter.ID); !errors.As(err, &ie) {
+	if _, err := mb.markRead(context.Background(), res.Letter.ID); !errors.As(err, &ie) {
 		t.Errorf("first reading of a held letter: %v, want InaccessibleError", err)
 	}
 	if !rawLetter(t, f.s, res.Letter.ID).ReadAt.IsZero() {

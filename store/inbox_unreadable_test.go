@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ func TestInboxListsUnreadableLetter(t *testing.T) {
 	f := newFixture(t)
 	var ids []string
 	for _, ref := range []string{"good-1", "bad-json", "bad-key", "good-2"} {
-		res, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, ref))
+		res, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, ref))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -46,7 +47,7 @@ func TestInboxListsUnreadableLetter(t *testing.T) {
 
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	defer mb.Close()
-	inbox, err := mb.Inbox()
+	inbox, err := mb.Inbox(context.Background())
 	if err != nil {
 		t.Fatalf("Inbox with two damaged letters: %v", err)
 	}
@@ -65,7 +66,7 @@ func TestInboxListsUnreadableLetter(t *testing.T) {
 			t.Errorf("good letter %s: Error %v, subject %q", id, l.Error, l.Subject)
 		}
 	}
-	if _, err := mb.Letter(ids[0]); err != nil {
+	if _, err := mb.Letter(context.Background(), ids[0]); err != nil {
 		t.Errorf("the good letter does not open: %v", err)
 	}
 

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -20,10 +21,10 @@ import (
 // by itself (VerifyAudit without evidence). The tests run it after every
 // simulated crash; an auditor can run it on a copy. It returns every
 // problem it finds.
-func (s *Store) CheckInvariants() error {
+func (s *Store) CheckInvariants(ctx context.Context) error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		residents := map[string]*residentRecord{}
 		if err := tx.Residents().All(func(rec *residentRecord) error {
 			residents[rec.ID] = rec
@@ -163,7 +164,7 @@ func (s *Store) CheckInvariants() error {
 	}
 	// The audit log verifies by itself: every entry at its index, the
 	// stored hashes, the recorded size.
-	report, err := s.VerifyAudit(auditlog.Evidence{})
+	report, err := s.VerifyAudit(ctx, auditlog.Evidence{})
 	if err != nil {
 		return err
 	}

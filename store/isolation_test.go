@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -20,11 +21,11 @@ func TestIsolation(t *testing.T) {
 	mustResident(t, s, nidB, "Bo Bendtsen")
 	other := mustSender(t, s, "Fjordkraft AS", "976944801", SenderPrivate)
 
-	resA, err := s.Deliver(f.sender.ID, testDelivery(f.nid, "to-a"))
+	resA, err := s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "to-a"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	resB, err := s.Deliver(other.ID, testDelivery(nidB, "to-b"))
+	resB, err := s.Deliver(context.Background(), other.ID, testDelivery(nidB, "to-b"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,29 +33,29 @@ func TestIsolation(t *testing.T) {
 	mbB := mustLogin(t, s, nidB, testPassword)
 	afterLogin := digest(t, s)
 
-	if _, err := mbB.Letter(resA.Letter.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := mbB.Letter(context.Background(), resA.Letter.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("B opens A's letter: %v, want ErrNotFound", err)
 	}
 	for _, i := range []int{0, 1} {
-		if _, err := mbB.Document(resA.Letter.ID, i); !errors.Is(err, ErrNotFound) {
+		if _, err := mbB.Document(context.Background(), resA.Letter.ID, i); !errors.Is(err, ErrNotFound) {
 			t.Errorf("B opens A's document %d: %v, want ErrNotFound", i, err)
 		}
 	}
-	inbox, err := mbB.Inbox()
+	inbox, err := mbB.Inbox(context.Background())
 	if err != nil || len(inbox) != 1 || inbox[0].ID != resB.Letter.ID {
 		t.Errorf("B's inbox = %+v, %v", inbox, err)
 	}
-	if _, err := s.LetterStatus(other.ID, resA.Letter.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := s.LetterStatus(context.Background(), other.ID, resA.Letter.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("another sender's LetterStatus: %v, want ErrNotFound", err)
 	}
-	if _, err := s.LetterStatus(f.sender.ID, resB.Letter.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := s.LetterStatus(context.Background(), f.sender.ID, resB.Letter.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("another sender's LetterStatus: %v, want ErrNotFound", err)
 	}
-	if _, err := s.LetterStatus(f.sender.ID, "no-such-letter"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.LetterStatus(context.Background(), f.sender.ID, "no-such-letter"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("LetterStatus(unknown): %v, want ErrNotFound", err)
 	}
 	// B's attempt did not mark A's letter read.
-	if st, err := s.LetterStatus(f.sender.ID, resA.Letter.ID); err != nil || st.Status != "delivered" {
+	if st, err := s.LetterStatus(context.Background(), f.sender.ID, resA.Letter.ID); err != nil || st.Status != "delivered" {
 		t.Errorf("A's letter after B's attempt: %+v, %v", st, err)
 	}
 	if digest(t, s) != afterLogin || before == afterLogin {
@@ -128,12 +129,12 @@ func TestCiphertextBinding(t *testing.T) {
 				{Name: "b0.txt", ContentType: "text/plain", Content: []byte("b zero")},
 				{Name: "b1.txt", ContentType: "text/plain", Content: []byte("b one")},
 			}
-			resA, err := s.Deliver(f.sender.ID, da)
+			resA, err := s.Deliver(context.Background(), f.sender.ID, da)
 			if err != nil {
 				t.Fatal(err)
 			}
 			f.clock.Advance(time.Second)
-			resB, err := s.Deliver(f.sender.ID, db)
+			resB, err := s.Deliver(context.Background(), f.sender.ID, db)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -141,7 +142,7 @@ func TestCiphertextBinding(t *testing.T) {
 			defer closeTampered(t, s)
 
 			mb := mustLogin(t, s, f.nid, testPassword)
-			l, err := mb.Letter(resB.Letter.ID)
+			l, err := mb.Letter(context.Background(), resB.Letter.ID)
 			if tt.letterFails {
 				if err == nil {
 					t.Fatalf("Letter(b) after moving %s opened: %+v", tt.name, l)
@@ -157,7 +158,7 @@ func TestCiphertextBinding(t *testing.T) {
 			if l.Subject != "letter b" {
 				t.Errorf("Letter(b) shows %q", l.Subject)
 			}
-			doc, err := mb.Document(resB.Letter.ID, 0)
+			doc, err := mb.Document(context.Background(), resB.Letter.ID, 0)
 			if err == nil {
 				t.Fatalf("Document(b, 0) after moving %s opened: %q", tt.name, doc.Content)
 			}
@@ -165,10 +166,10 @@ func TestCiphertextBinding(t *testing.T) {
 				t.Errorf("Document(b, 0): %v, want crypto.ErrOpen", err)
 			}
 			// The untouched letter and document still open.
-			if l, err := mb.Letter(resA.Letter.ID); err != nil || l.Subject != da.Subject {
+			if l, err := mb.Letter(context.Background(), resA.Letter.ID); err != nil || l.Subject != da.Subject {
 				t.Errorf("Letter(a) = %q, %v", l.Subject, err)
 			}
-			if doc, err := mb.Document(resB.Letter.ID, 1); err != nil || string(doc.Content) != "b one" {
+			if doc, err := mb.Document(context.Background(), resB.Letter.ID, 1); err != nil || string(doc.Content) != "b one" {
 				t.Errorf("Document(b, 1) = %q, %v", doc.Content, err)
 			}
 		})

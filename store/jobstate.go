@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"strings"
 
 	"github.com/postkasse/postkasse/store/storage"
@@ -28,18 +29,18 @@ type JobRun = storage.JobRun
 
 // RecordJobRun stores the state of a job's run: once with JobRunning when
 // it starts, once with its outcome when it ends.
-func (s *Store) RecordJobRun(r JobRun) error {
+func (s *Store) RecordJobRun(ctx context.Context, r JobRun) error {
 	if r.Job == "" || len(r.Job) > 64 {
 		return invalid("job", "a name of 1 to 64 bytes")
 	}
 	r.Detail = truncateUTF8(strings.ToValidUTF8(r.Detail, "?"), 1000)
-	return s.update(func(tx storage.Tx) error { return tx.JobRuns().Put(&r) })
+	return s.update(ctx, func(tx storage.Tx) error { return tx.JobRuns().Put(&r) })
 }
 
 // JobRuns returns the last run of every job that has run, by name.
-func (s *Store) JobRuns() ([]JobRun, error) {
+func (s *Store) JobRuns(ctx context.Context) ([]JobRun, error) {
 	var out []JobRun
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		runs, err := tx.JobRuns().All()
 		for _, r := range runs {
 			out = append(out, *r)

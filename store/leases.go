@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -15,12 +16,12 @@ const LeaseJobs = "jobs"
 // AcquireLease gives the named lease to holder until ttl from now (the
 // store's clock) when it is free, expired, or holder's already (a
 // renewal), and reports whether holder has it now.
-func (s *Store) AcquireLease(name, holder string, ttl time.Duration) (bool, error) {
+func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
 	if name == "" || holder == "" || ttl <= 0 {
 		return false, fmt.Errorf("store: lease %q for %q of %s: name, holder and a positive time needed", name, holder, ttl)
 	}
 	var held bool
-	err := s.update(func(tx storage.Tx) error {
+	err := s.update(ctx, func(tx storage.Tx) error {
 		var err error
 		held, err = tx.Leases().Acquire(name, holder, s.now(), ttl)
 		return err
@@ -30,14 +31,14 @@ func (s *Store) AcquireLease(name, holder string, ttl time.Duration) (bool, erro
 
 // ReleaseLease ends holder's lease early, so another node may take it at
 // once; another holder's lease stays.
-func (s *Store) ReleaseLease(name, holder string) error {
-	return s.update(func(tx storage.Tx) error { return tx.Leases().Release(name, holder) })
+func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
+	return s.update(ctx, func(tx storage.Tx) error { return tx.Leases().Release(name, holder) })
 }
 
 // LeaseHolder returns who holds the named lease and until when; "" when
 // no one ever took it.
-func (s *Store) LeaseHolder(name string) (holder string, expires time.Time, err error) {
-	err = s.view(func(tx storage.Tx) error {
+func (s *Store) LeaseHolder(ctx context.Context, name string) (holder string, expires time.Time, err error) {
+	err = s.view(ctx, func(tx storage.Tx) error {
 		holder, expires, err = tx.Leases().Get(name)
 		if errors.Is(err, storage.ErrNotFound) {
 			holder, expires, err = "", time.Time{}, nil

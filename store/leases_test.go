@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -15,16 +16,16 @@ func TestLeases(t *testing.T) {
 		name, holder string
 		ttl          time.Duration
 	}{{"", "a", time.Minute}, {LeaseJobs, "", time.Minute}, {LeaseJobs, "a", 0}} {
-		if _, err := s.AcquireLease(bad.name, bad.holder, bad.ttl); err == nil {
+		if _, err := s.AcquireLease(context.Background(), bad.name, bad.holder, bad.ttl); err == nil {
 			t.Errorf("AcquireLease(%q, %q, %s) succeeded", bad.name, bad.holder, bad.ttl)
 		}
 	}
-	if h, _, err := s.LeaseHolder(LeaseJobs); err != nil || h != "" {
+	if h, _, err := s.LeaseHolder(context.Background(), LeaseJobs); err != nil || h != "" {
 		t.Fatalf("holder of a lease never taken: %q, %v", h, err)
 	}
 	acquire := func(holder string) bool {
 		t.Helper()
-		held, err := s.AcquireLease(LeaseJobs, holder, time.Minute)
+		held, err := s.AcquireLease(context.Background(), LeaseJobs, holder, time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,10 +42,10 @@ func TestLeases(t *testing.T) {
 	if acquire("b") {
 		t.Fatal("b got a's renewed lease")
 	}
-	if h, exp, err := s.LeaseHolder(LeaseJobs); err != nil || h != "a" || !exp.Equal(clock.Now().UTC().Add(10*time.Second).Round(time.Microsecond)) {
+	if h, exp, err := s.LeaseHolder(context.Background(), LeaseJobs); err != nil || h != "a" || !exp.Equal(clock.Now().UTC().Add(10*time.Second).Round(time.Microsecond)) {
 		t.Fatalf("holder %q until %s, %v", h, exp, err)
 	}
-	if err := s.ReleaseLease(LeaseJobs, "a"); err != nil {
+	if err := s.ReleaseLease(context.Background(), LeaseJobs, "a"); err != nil {
 		t.Fatal(err)
 	}
 	if !acquire("b") {

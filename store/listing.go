@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -55,8 +56,8 @@ func (m *Mailbox) listingKey() (*crypto.DataKey, error) {
 }
 
 // InboxPage is FolderPage of the inbox.
-func (m *Mailbox) InboxPage(cursor string, limit int) ([]LetterSummary, string, error) {
-	return m.FolderPage(FolderInbox, cursor, limit)
+func (m *Mailbox) InboxPage(ctx context.Context, cursor string, limit int) ([]LetterSummary, string, error) {
+	return m.FolderPage(ctx, FolderInbox, cursor, limit)
 }
 
 // FolderPage returns up to limit letters of a folder of the mailbox,
@@ -67,7 +68,7 @@ func (m *Mailbox) InboxPage(cursor string, limit int) ([]LetterSummary, string, 
 // kept). A letter that cannot be opened is listed with Error set, as in
 // Inbox. An unknown folder, or a cursor of another folder, is
 // ErrNotFound.
-func (m *Mailbox) FolderPage(folder, cursor string, limit int) ([]LetterSummary, string, error) {
+func (m *Mailbox) FolderPage(ctx context.Context, folder, cursor string, limit int) ([]LetterSummary, string, error) {
 	if err := m.gate(); err != nil {
 		return nil, "", err
 	}
@@ -81,7 +82,7 @@ func (m *Mailbox) FolderPage(folder, cursor string, limit int) ([]LetterSummary,
 	var out []LetterSummary
 	var next string
 	fresh := map[string][]byte{} // letter id → its new sealed listing
-	err = m.s.view(func(tx storage.Tx) error {
+	err = m.s.view(ctx, func(tx storage.Tx) error {
 		if ok, err := knownFolder(tx, m.resident.ID, folder); err != nil {
 			return err
 		} else if !ok {
@@ -110,7 +111,7 @@ func (m *Mailbox) FolderPage(folder, cursor string, limit int) ([]LetterSummary,
 		return nil, "", err
 	}
 	if len(fresh) > 0 {
-		m.keepListings(fresh)
+		m.keepListings(ctx, fresh)
 	}
 	return out, next, nil
 }
@@ -161,8 +162,8 @@ func (m *Mailbox) pageLine(tx storage.Tx, lk *crypto.DataKey, id string, senders
 // keepListings stores letters' new listings, replacing any that did not
 // open. A failure costs only speed (the next page seals them again), so it
 // is logged, not returned.
-func (m *Mailbox) keepListings(fresh map[string][]byte) {
-	err := m.s.update(func(tx storage.Tx) error {
+func (m *Mailbox) keepListings(ctx context.Context, fresh map[string][]byte) {
+	err := m.s.update(ctx, func(tx storage.Tx) error {
 		for id, sealed := range fresh {
 			rec, err := tx.Letters().Get(id)
 			if errors.Is(err, storage.ErrNotFound) {

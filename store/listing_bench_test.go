@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -37,7 +38,7 @@ func BenchmarkInboxPage(b *testing.B) {
 				}
 				d := Delivery{Recipient: nid, Subject: fmt.Sprintf("Letter %d", i), SenderReference: fmt.Sprintf("ref-%d", i),
 					Documents: []DocumentInput{{Name: "a.txt", ContentType: "text/plain", Content: []byte("hello")}}}
-				if _, err := s.Deliver(snd.ID, d); err != nil {
+				if _, err := s.Deliver(context.Background(), snd.ID, d); err != nil {
 					b.Error(err)
 					return
 				}
@@ -49,7 +50,7 @@ func BenchmarkInboxPage(b *testing.B) {
 	defer mb.Close()
 	// List every letter once, as the resident's first pages would.
 	for cursor := ""; ; {
-		_, n, err := mb.InboxPage(cursor, 500)
+		_, n, err := mb.InboxPage(context.Background(), cursor, 500)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -60,7 +61,7 @@ func BenchmarkInboxPage(b *testing.B) {
 	}
 	whole := func() time.Duration {
 		t0 := time.Now()
-		if all, err := mb.Inbox(); err != nil || len(all) != letters {
+		if all, err := mb.Inbox(context.Background()); err != nil || len(all) != letters {
 			b.Fatalf("inbox: %d, %v", len(all), err)
 		}
 		return time.Since(t0)
@@ -69,7 +70,7 @@ func BenchmarkInboxPage(b *testing.B) {
 	b.ResetTimer()
 	t0 := time.Now()
 	for range b.N {
-		page, _, err := mb.InboxPage("", 50)
+		page, _, err := mb.InboxPage(context.Background(), "", 50)
 		if err != nil || len(page) != 50 {
 			b.Fatalf("page: %d, %v", len(page), err)
 		}

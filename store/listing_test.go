@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"fmt"
 	"testing"
@@ -23,13 +24,13 @@ func TestInboxPages(t *testing.T) {
 		f.clock.Advance(1)
 		d := testDelivery(f.nid, fmt.Sprintf("ref-%d", i))
 		d.Subject = fmt.Sprintf("Canary subject %d", i)
-		if _, err := f.s.Deliver(f.sender.ID, d); err != nil {
+		if _, err := f.s.Deliver(context.Background(), f.sender.ID, d); err != nil {
 			t.Fatal(err)
 		}
 	}
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	defer mb.Close()
-	whole, err := mb.Inbox()
+	whole, err := mb.Inbox(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +38,7 @@ func TestInboxPages(t *testing.T) {
 		var got []LetterSummary
 		cursor, pages := "", 0
 		for {
-			page, next, err := mb.InboxPage(cursor, 3)
+			page, next, err := mb.InboxPage(context.Background(), cursor, 3)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,14 +72,14 @@ func TestInboxPages(t *testing.T) {
 			t.Errorf("round %d: %d letters have a listing, want %d", round, listed, n)
 		}
 	}
-	if _, _, err := mb.InboxPage("", 0); err == nil {
+	if _, _, err := mb.InboxPage(context.Background(), "", 0); err == nil {
 		t.Error("a page of 0 letters")
 	}
 	// Another resident's mailbox opens none of these.
 	other := mustResident(t, f.s, testNID(t, 9), "Bo")
 	mbo := mustLogin(t, f.s, testNID(t, 9), testPassword)
 	defer mbo.Close()
-	if page, next, err := mbo.InboxPage("", 50); err != nil || len(page) != 0 || next != "" {
+	if page, next, err := mbo.InboxPage(context.Background(), "", 50); err != nil || len(page) != 0 || next != "" {
 		t.Errorf("%s's inbox page: %d letters, %q, %v", other.Name, len(page), next, err)
 	}
 }
@@ -92,7 +93,7 @@ func TestListingPlanted(t *testing.T) {
 	f := newFixture(t)
 	d := testDelivery(f.nid, "planted")
 	d.Subject = "The real subject"
-	res, err := f.s.Deliver(f.sender.ID, d)
+	res, err := f.s.Deliver(context.Background(), f.sender.ID, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +106,7 @@ func TestListingPlanted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.update(func(tx storage.Tx) error {
+	if err := f.s.update(context.Background(), func(tx storage.Tx) error {
 		rec, err := tx.Letters().Get(id)
 		if err != nil {
 			return err
@@ -117,7 +118,7 @@ func TestListingPlanted(t *testing.T) {
 	}
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	defer mb.Close()
-	page, _, err := mb.InboxPage("", 50)
+	page, _, err := mb.InboxPage(context.Background(), "", 50)
 	if err != nil || len(page) != 1 || page[0].Subject != "The real subject" || page[0].Error != nil {
 		t.Fatalf("page with a planted listing: %+v, %v", page, err)
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"testing"
 
@@ -26,17 +27,17 @@ func TestLoginRaces(t *testing.T) {
 		f := newFixture(t)
 		other := mustLogin(t, f.s, f.nid, testPassword)
 		f.s.hookLoginChecked = func() {
-			if err := other.DeleteMailbox(testPassword); err != nil {
+			if err := other.DeleteMailbox(context.Background(), testPassword); err != nil {
 				t.Errorf("DeleteMailbox: %v", err)
 			}
 		}
-		if _, err := f.s.Login(f.nid.String(), testPassword); !errors.Is(err, ErrBadCredentials) {
+		if _, err := f.s.Login(context.Background(), f.nid.String(), testPassword); !errors.Is(err, ErrBadCredentials) {
 			t.Errorf("Login racing the deletion: %v, want ErrBadCredentials", err)
 		}
 		if n := countKeys(t, f.s)["sessions"]; n != 0 {
 			t.Errorf("%d sessions left after the account was deleted", n)
 		}
-		if err := f.s.CheckInvariants(); err != nil {
+		if err := f.s.CheckInvariants(context.Background()); err != nil {
 			t.Errorf("CheckInvariants: %v", err)
 		}
 	})
@@ -46,7 +47,7 @@ func TestLoginRaces(t *testing.T) {
 		opts := testOptions(clock)
 		s := openTestStore(t, opts)
 		nid := testNID(t, 1)
-		r, rk, err := s.AddResident(nid, "Anna Andersen", testPassword)
+		r, rk, err := s.AddResident(context.Background(), nid, "Anna Andersen", testPassword)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,7 +59,7 @@ func TestLoginRaces(t *testing.T) {
 		s.hookLoginChecked = func() {
 			changed = changePasswordRaw(t, s, r.ID, rk, newPassword)
 		}
-		if _, err := s.Login(nid.String(), testPassword); !errors.Is(err, ErrBadCredentials) {
+		if _, err := s.Login(context.Background(), nid.String(), testPassword); !errors.Is(err, ErrBadCredentials) {
 			t.Errorf("Login with the old password racing the change: %v, want ErrBadCredentials", err)
 		}
 		s.hookLoginChecked = nil
@@ -75,10 +76,10 @@ func TestLoginRaces(t *testing.T) {
 		if !bytes.Equal(stored, changed) {
 			t.Error("the login overwrote the password changed meanwhile")
 		}
-		if _, err := s.Login(nid.String(), newPassword); err != nil {
+		if _, err := s.Login(context.Background(), nid.String(), newPassword); err != nil {
 			t.Errorf("Login with the new password: %v", err)
 		}
-		if _, err := s.Login(nid.String(), testPassword); !errors.Is(err, ErrBadCredentials) {
+		if _, err := s.Login(context.Background(), nid.String(), testPassword); !errors.Is(err, ErrBadCredentials) {
 			t.Errorf("Login with the old password after the change: %v", err)
 		}
 	})

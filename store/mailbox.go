@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -102,12 +103,12 @@ func (m *Mailbox) line(tx storage.Tx, rec *letterRecord, subject string, senders
 // Inbox returns the mailbox's letters, newest first. A letter that cannot
 // be opened is listed with its Error set (and logged) rather than failing
 // the inbox: one damaged record must not hide every other letter.
-func (m *Mailbox) Inbox() ([]LetterSummary, error) {
+func (m *Mailbox) Inbox(ctx context.Context) ([]LetterSummary, error) {
 	if err := m.gate(); err != nil {
 		return nil, err
 	}
 	var out []LetterSummary
-	err := m.s.view(func(tx storage.Tx) error {
+	err := m.s.view(ctx, func(tx storage.Tx) error {
 		senders := map[string]*senderRecord{}
 		after := ""
 		for {
@@ -146,12 +147,12 @@ func (m *Mailbox) inboxLine(tx storage.Tx, letterID string, senders map[string]*
 
 // Letter opens a letter of this mailbox and marks it read at the first
 // opening. Another resident's letter is ErrNotFound.
-func (m *Mailbox) Letter(id string) (Letter, error) {
+func (m *Mailbox) Letter(ctx context.Context, id string) (Letter, error) {
 	if err := m.gate(); err != nil {
 		return Letter{}, err
 	}
 	var out Letter
-	err := m.s.view(func(tx storage.Tx) error {
+	err := m.s.view(ctx, func(tx storage.Tx) error {
 		rec, dk, err := m.open(tx, id)
 		if err != nil {
 			return err
@@ -180,7 +181,7 @@ func (m *Mailbox) Letter(id string) (Letter, error) {
 		return Letter{}, err
 	}
 	if out.ReadAt.IsZero() || out.ReadMark != nil {
-		if out.ReadAt, err = m.markRead(id); err != nil {
+		if out.ReadAt, err = m.markRead(ctx, id); err != nil {
 			return Letter{}, err
 		}
 		out.ReadMark = nil
@@ -190,9 +191,9 @@ func (m *Mailbox) Letter(id string) (Letter, error) {
 
 // markRead records the first opening of a letter and returns its time;
 // opening a letter also ends a marking of it as unread.
-func (m *Mailbox) markRead(id string) (readAt time.Time, err error) {
+func (m *Mailbox) markRead(ctx context.Context, id string) (readAt time.Time, err error) {
 	now := m.s.now()
-	err = m.s.update(func(tx storage.Tx) error {
+	err = m.s.update(ctx, func(tx storage.Tx) error {
 		// Checked again in the write: the letter may have been made
 		// inaccessible since it was opened.
 		rec, err := m.own(tx, id)
@@ -228,11 +229,11 @@ func (m *Mailbox) markRead(id string) (readAt time.Time, err error) {
 // opening) never changes. Another resident's letter is ErrNotFound and
 // changes nothing. Not audited, like moving a letter between folders: a
 // mark is the resident's own sorting; the first opening is audited.
-func (m *Mailbox) MarkRead(ids []string, read bool) error {
+func (m *Mailbox) MarkRead(ctx context.Context, ids []string, read bool) error {
 	if err := m.gate(); err != nil {
 		return err
 	}
-	return m.s.update(func(tx storage.Tx) error {
+	return m.s.update(ctx, func(tx storage.Tx) error {
 		for _, id := range ids {
 			rec, err := m.own(tx, id)
 			if err != nil {
@@ -254,12 +255,12 @@ func (m *Mailbox) MarkRead(ids []string, read bool) error {
 // MarkPaid marks an invoice of the mailbox paid (paid true) or not paid.
 // A letter that is no invoice is an InvalidError. Audited: the sender
 // will learn of it (the events issue).
-func (m *Mailbox) MarkPaid(id string, paid bool) error {
+func (m *Mailbox) MarkPaid(ctx context.Context, id string, paid bool) error {
 	if err := m.gate(); err != nil {
 		return err
 	}
 	now := m.s.now()
-	return m.s.update(func(tx storage.Tx) error {
+	return m.s.update(ctx, func(tx storage.Tx) error {
 		rec, err := m.own(tx, id)
 		if err != nil {
 			return err
@@ -302,12 +303,12 @@ func (m *Mailbox) own(tx storage.Tx, id string) (*letterRecord, error) {
 }
 
 // Document opens one document of a letter of this mailbox.
-func (m *Mailbox) Document(letterID string, index int) (Document, error) {
+func (m *Mailbox) Document(ctx context.Context, letterID string, index int) (Document, error) {
 	if err := m.gate(); err != nil {
 		return Document{}, err
 	}
 	var out Document
-	err := m.s.view(func(tx storage.Tx) error {
+	err := m.s.view(ctx, func(tx storage.Tx) error {
 		rec, dk, err := m.open(tx, letterID)
 		if err != nil {
 			return err

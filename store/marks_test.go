@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"testing"
 )
@@ -14,11 +15,11 @@ func TestMarkReadAndPaid(t *testing.T) {
 	f := newFixture(t)
 	d := testDelivery(f.nid, "faktura-1")
 	d.Type, d.DueDate = TypeInvoice, "2026-12-24"
-	inv, err := f.s.Deliver(f.sender.ID, d)
+	inv, err := f.s.Deliver(context.Background(), f.sender.ID, d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, "brev-1"))
+	plain, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "brev-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +27,7 @@ func TestMarkReadAndPaid(t *testing.T) {
 	defer mb.Close()
 	line := func(id string) LetterSummary {
 		t.Helper()
-		page, _, err := mb.InboxPage("", 50)
+		page, _, err := mb.InboxPage(context.Background(), "", 50)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,50 +39,50 @@ func TestMarkReadAndPaid(t *testing.T) {
 		t.Fatalf("letter %s not listed", id)
 		return LetterSummary{}
 	}
-	if err := mb.MarkRead([]string{inv.Letter.ID}, true); err != nil {
+	if err := mb.MarkRead(context.Background(), []string{inv.Letter.ID}, true); err != nil {
 		t.Fatal(err)
 	}
 	if l := line(inv.Letter.ID); l.Unread() || !l.ReadAt.IsZero() {
 		t.Errorf("marked read: %+v", l)
 	}
-	if st, _ := f.s.LetterStatus(f.sender.ID, inv.Letter.ID); st.Status != "delivered" {
+	if st, _ := f.s.LetterStatus(context.Background(), f.sender.ID, inv.Letter.ID); st.Status != "delivered" {
 		t.Errorf("the sender's status after marking read: %s, want delivered (not opened)", st.Status)
 	}
-	if _, err := mb.Letter(plain.Letter.ID); err != nil {
+	if _, err := mb.Letter(context.Background(), plain.Letter.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := mb.MarkRead([]string{plain.Letter.ID}, false); err != nil {
+	if err := mb.MarkRead(context.Background(), []string{plain.Letter.ID}, false); err != nil {
 		t.Fatal(err)
 	}
 	if l := line(plain.Letter.ID); !l.Unread() {
 		t.Errorf("marked unread: %+v", l)
 	}
-	if st, _ := f.s.LetterStatus(f.sender.ID, plain.Letter.ID); st.Status != "read" {
+	if st, _ := f.s.LetterStatus(context.Background(), f.sender.ID, plain.Letter.ID); st.Status != "read" {
 		t.Errorf("the sender's status after marking unread: %s, want read", st.Status)
 	}
-	if _, err := mb.Letter(plain.Letter.ID); err != nil {
+	if _, err := mb.Letter(context.Background(), plain.Letter.ID); err != nil {
 		t.Fatal(err)
 	}
 	if l := line(plain.Letter.ID); l.Unread() {
 		t.Errorf("opened after marking unread: %+v", l)
 	}
 
-	if err := mb.MarkPaid(plain.Letter.ID, true); err == nil {
+	if err := mb.MarkPaid(context.Background(), plain.Letter.ID, true); err == nil {
 		t.Error("a letter that is no invoice marked paid")
 	}
-	if err := mb.MarkPaid(inv.Letter.ID, true); err != nil {
+	if err := mb.MarkPaid(context.Background(), inv.Letter.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	if l := line(inv.Letter.ID); l.PaidAt.IsZero() {
 		t.Errorf("marked paid: %+v", l)
 	}
-	if err := mb.MarkPaid(inv.Letter.ID, false); err != nil {
+	if err := mb.MarkPaid(context.Background(), inv.Letter.ID, false); err != nil {
 		t.Fatal(err)
 	}
 	if l := line(inv.Letter.ID); !l.PaidAt.IsZero() {
 		t.Errorf("marked not paid: %+v", l)
 	}
-	log, _ := f.s.AuditLog()
+	log, _ := f.s.AuditLog(context.Background())
 	var paid []string
 	for _, e := range log {
 		if e.Object == "letter:"+inv.Letter.ID && (e.Action == "mark-paid" || e.Action == "mark-unpaid") {
@@ -96,10 +97,10 @@ func TestMarkReadAndPaid(t *testing.T) {
 	mustResident(t, f.s, testNID(t, 9), "Bo")
 	bo := mustLogin(t, f.s, testNID(t, 9), testPassword)
 	defer bo.Close()
-	if err := bo.MarkRead([]string{inv.Letter.ID}, false); !errors.Is(err, ErrNotFound) {
+	if err := bo.MarkRead(context.Background(), []string{inv.Letter.ID}, false); !errors.Is(err, ErrNotFound) {
 		t.Errorf("another resident marks unread: %v", err)
 	}
-	if err := bo.MarkPaid(inv.Letter.ID, true); !errors.Is(err, ErrNotFound) {
+	if err := bo.MarkPaid(context.Background(), inv.Letter.ID, true); !errors.Is(err, ErrNotFound) {
 		t.Errorf("another resident marks paid: %v", err)
 	}
 }
@@ -110,39 +111,39 @@ func TestMarkReadAndPaid(t *testing.T) {
 func TestReservation(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	res, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, "before"))
+	res, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "before"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	mb := mustLogin(t, f.s, f.nid, testPassword)
-	if err := mb.Reserve(); err != nil {
+	if err := mb.Reserve(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	mb.Close()
-	if digital, err := f.s.IsDigital(f.nid); err != nil || digital {
+	if digital, err := f.s.IsDigital(context.Background(), f.nid); err != nil || digital {
 		t.Errorf("IsDigital of a reserved resident: %v, %v", digital, err)
 	}
-	if _, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, "after")); !errors.Is(err, ErrRecipientNotDigital) {
+	if _, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "after")); !errors.Is(err, ErrRecipientNotDigital) {
 		t.Errorf("delivery to a reserved resident: %v", err)
 	}
 	mb = mustLogin(t, f.s, f.nid, testPassword)
-	if _, err := mb.Letter(res.Letter.ID); err != nil {
+	if _, err := mb.Letter(context.Background(), res.Letter.ID); err != nil {
 		t.Errorf("reading old mail while reserved: %v", err)
 	}
 	mb.Close()
-	if err := f.s.UnreserveResident(f.nid); err != nil {
+	if err := f.s.UnreserveResident(context.Background(), f.nid); err != nil {
 		t.Fatal(err)
 	}
-	if digital, _ := f.s.IsDigital(f.nid); !digital {
+	if digital, _ := f.s.IsDigital(context.Background(), f.nid); !digital {
 		t.Error("not digital after opting in")
 	}
-	if err := f.s.ReserveResident(f.nid); err != nil {
+	if err := f.s.ReserveResident(context.Background(), f.nid); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.ReserveResident(f.nid); err != nil {
+	if err := f.s.ReserveResident(context.Background(), f.nid); err != nil {
 		t.Errorf("reserving twice: %v", err)
 	}
-	log, _ := f.s.AuditLog()
+	log, _ := f.s.AuditLog(context.Background())
 	var got []string
 	for _, e := range log {
 		if e.Action == "reserve" || e.Action == "unreserve" {

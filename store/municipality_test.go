@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"testing"
 )
@@ -13,11 +14,11 @@ func TestMunicipality(t *testing.T) {
 	f := newFixture(t)
 	private := mustSender(t, f.s, "Elselskabet A/S", "25313763", SenderPrivate)
 	revoked := mustSender(t, f.s, "Gammel Kommune", "29189838", SenderPublic)
-	if err := f.s.RevokeSender(revoked.ID); err != nil {
+	if err := f.s.RevokeSender(context.Background(), revoked.ID); err != nil {
 		t.Fatal(err)
 	}
 	for _, ref := range []string{f.sender.ID, f.sender.OrgNumber, " " + f.sender.OrgNumber + " "} {
-		if got, err := f.s.Municipality(ref); err != nil || got.ID != f.sender.ID {
+		if got, err := f.s.Municipality(context.Background(), ref); err != nil || got.ID != f.sender.ID {
 			t.Errorf("Municipality(%q) = %s, %v", ref, got.ID, err)
 		}
 	}
@@ -32,7 +33,7 @@ func TestMunicipality(t *testing.T) {
 		{revoked.OrgNumber, ErrNotFound}, // by number only active senders are found
 		{"12345678", ErrNotFound},
 	} {
-		if _, err := f.s.Municipality(tt.ref); !errors.Is(err, tt.want) {
+		if _, err := f.s.Municipality(context.Background(), tt.ref); !errors.Is(err, tt.want) {
 			t.Errorf("Municipality(%q) = %v, want %v", tt.ref, err, tt.want)
 		}
 	}
@@ -45,18 +46,18 @@ func TestAddSenderWithCertificate(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	cert := newTestCert(t, "Elselskabet A/S")
-	snd, err := f.s.AddSender("Elselskabet  A/S", "25313763", SenderPrivate, cert)
+	snd, err := f.s.AddSender(context.Background(), "Elselskabet  A/S", "25313763", SenderPrivate, cert)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if snd.Name != "Elselskabet A/S" || len(snd.Certificates) != 1 || snd.Certificates[0].Fingerprint != CertificateFingerprint(cert) {
 		t.Errorf("sender %+v", snd)
 	}
-	if got, err := f.s.SenderByCertificate(cert); err != nil || got.ID != snd.ID {
+	if got, err := f.s.SenderByCertificate(context.Background(), cert); err != nil || got.ID != snd.ID {
 		t.Errorf("SenderByCertificate = %s, %v", got.ID, err)
 	}
 	before := countKeys(t, f.s)
-	if _, err := f.s.AddSender("Andet Firma", "29189838", SenderPrivate, cert); !errors.Is(err, ErrExists) {
+	if _, err := f.s.AddSender(context.Background(), "Andet Firma", "29189838", SenderPrivate, cert); !errors.Is(err, ErrExists) {
 		t.Errorf("AddSender with a bound certificate: %v, want ErrExists", err)
 	}
 	if after := countKeys(t, f.s); after["senders"] != before["senders"] || after["audit"] != before["audit"] {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"testing"
 )
@@ -9,14 +10,14 @@ func TestRevokeCertificate(t *testing.T) {
 	s := openTestStore(t, testOptions(newFakeClock()))
 	sender := mustSender(t, s, "Eksempelby Kommune", "29189846", SenderPublic)
 	lost, kept := newTestCert(t, "lost"), newTestCert(t, "kept")
-	if err := s.BindCertificate(sender.ID, lost); err != nil {
+	if err := s.BindCertificate(context.Background(), sender.ID, lost); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.BindCertificate(sender.ID, kept); err != nil {
+	if err := s.BindCertificate(context.Background(), sender.ID, kept); err != nil {
 		t.Fatal(err)
 	}
 	fp := CertificateFingerprint(lost)
-	got, err := s.RevokeCertificate(fp)
+	got, err := s.RevokeCertificate(context.Background(), fp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,22 +29,22 @@ func TestRevokeCertificate(t *testing.T) {
 			t.Errorf("certificate %s revoked=%v", c.Fingerprint, c.Revoked)
 		}
 	}
-	if _, err := s.SenderByCertificate(lost); !errors.Is(err, ErrSenderRevoked) {
+	if _, err := s.SenderByCertificate(context.Background(), lost); !errors.Is(err, ErrSenderRevoked) {
 		t.Fatalf("the revoked certificate authenticates: %v", err)
 	}
-	if got, err := s.SenderByCertificate(kept); err != nil || got.ID != sender.ID {
+	if got, err := s.SenderByCertificate(context.Background(), kept); err != nil || got.ID != sender.ID {
 		t.Fatalf("the other certificate: %+v %v", got, err)
 	}
 
 	// Again: no change, no second audit entry.
-	before, err := s.AuditLog()
+	before, err := s.AuditLog(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RevokeCertificate(fp); err != nil {
+	if _, err := s.RevokeCertificate(context.Background(), fp); err != nil {
 		t.Fatal(err)
 	}
-	after, err := s.AuditLog()
+	after, err := s.AuditLog(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func TestRevokeCertificate(t *testing.T) {
 		t.Fatalf("last audit entry %+v", last)
 	}
 
-	if _, err := s.RevokeCertificate("00"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.RevokeCertificate(context.Background(), "00"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown fingerprint: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -158,10 +159,10 @@ func deleteOutboxOf(tx storage.Tx, residentID string) error {
 
 // DueNotifications returns up to limit pending notifications whose next
 // attempt is due now, the longest waiting first.
-func (s *Store) DueNotifications(limit int) ([]Notification, error) {
+func (s *Store) DueNotifications(ctx context.Context, limit int) ([]Notification, error) {
 	now := s.now()
 	var out []Notification
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		return tx.Outbox().Due(now, func(rec *outboxRecord) bool {
 			if len(out) >= limit {
 				return false
@@ -175,14 +176,14 @@ func (s *Store) DueNotifications(limit int) ([]Notification, error) {
 
 // changeNotification runs fn on a notification in one transaction and
 // keeps its due index entry in step with its state and next attempt.
-func (s *Store) changeNotification(id string, fn func(rec *outboxRecord, now time.Time)) (Notification, error) {
+func (s *Store) changeNotification(ctx context.Context, id string, fn func(rec *outboxRecord, now time.Time)) (Notification, error) {
 	residentID, seq, err := parseNotificationID(id)
 	if err != nil {
 		return Notification{}, err
 	}
 	now := s.now()
 	var out Notification
-	err = s.update(func(tx storage.Tx) error {
+	err = s.update(ctx, func(tx storage.Tx) error {
 		rec, err := tx.Outbox().Get(residentID, seq)
 		if err != nil {
 			return fmt.Errorf("notification %s: %w", id, err)
@@ -198,8 +199,8 @@ func (s *Store) changeNotification(id string, fn func(rec *outboxRecord, now tim
 // mail server or SMS gateway. Marking a notification that is no longer
 // pending changes nothing; one whose account was deleted meanwhile is
 // ErrNotFound.
-func (s *Store) MarkNotificationSent(id string) error {
-	_, err := s.changeNotification(id, func(rec *outboxRecord, now time.Time) {
+func (s *Store) MarkNotificationSent(ctx context.Context, id string) error {
+	_, err := s.changeNotification(ctx, id, func(rec *outboxRecord, now time.Time) {
 		if rec.State != NotificationPending {
 			return
 		}
@@ -248,10 +249,10 @@ func (p RetryPolicy) Backoff(attempts int) time.Duration {
 // attempt, makes the notification dead; otherwise it is due again after
 // the policy's backoff. The reason is kept for the operator (at most 500
 // bytes). It returns the notification as it now is.
-func (s *Store) MarkNotificationFailed(id, reason string, permanent bool, p RetryPolicy) (Notification, error) {
+func (s *Store) MarkNotificationFailed(ctx context.Context, id, reason string, permanent bool, p RetryPolicy) (Notification, error) {
 	p = p.WithDefaults()
 	reason = truncateUTF8(strings.ToValidUTF8(reason, "?"), 500)
-	return s.changeNotification(id, func(rec *outboxRecord, now time.Time) {
+	return s.changeNotification(ctx, id, func(rec *outboxRecord, now time.Time) {
 		if rec.State != NotificationPending {
 			return
 		}
@@ -268,8 +269,8 @@ func (s *Store) MarkNotificationFailed(id, reason string, permanent bool, p Retr
 // DeferNotification makes a pending notification due again at until
 // without counting an attempt: an SMS due outside the sending hours waits
 // for their start.
-func (s *Store) DeferNotification(id string, until time.Time) error {
-	_, err := s.changeNotification(id, func(rec *outboxRecord, now time.Time) {
+func (s *Store) DeferNotification(ctx context.Context, id string, until time.Time) error {
+	_, err := s.changeNotification(ctx, id, func(rec *outboxRecord, now time.Time) {
 		if rec.State == NotificationPending {
 			rec.NextAttempt = until.UTC().Round(time.Microsecond)
 		}
@@ -280,8 +281,8 @@ func (s *Store) DeferNotification(id string, until time.Time) error {
 // RequeueNotification makes a dead notification pending again, due now,
 // with its attempts counted from zero: the operator's retry after fixing
 // the mail server or gateway.
-func (s *Store) RequeueNotification(id string) error {
-	_, err := s.changeNotification(id, func(rec *outboxRecord, now time.Time) {
+func (s *Store) RequeueNotification(ctx context.Context, id string) error {
+	_, err := s.changeNotification(ctx, id, func(rec *outboxRecord, now time.Time) {
 		if rec.State == NotificationDead {
 			rec.State, rec.Attempts, rec.NextAttempt, rec.Updated = NotificationPending, 0, now, now
 		}
@@ -292,9 +293,9 @@ func (s *Store) RequeueNotification(id string) error {
 // Notifications returns up to limit notifications in the given state
 // (all states when state is empty), in the outbox's order, for the
 // operator.
-func (s *Store) Notifications(state NotificationState, limit int) ([]Notification, error) {
+func (s *Store) Notifications(ctx context.Context, state NotificationState, limit int) ([]Notification, error) {
 	var out []Notification
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		return tx.Outbox().All(func(rec *outboxRecord) bool {
 			if len(out) >= limit {
 				return false
@@ -309,9 +310,9 @@ func (s *Store) Notifications(state NotificationState, limit int) ([]Notificatio
 }
 
 // OutboxCounts returns how many notifications are in each state.
-func (s *Store) OutboxCounts() (map[NotificationState]int, error) {
+func (s *Store) OutboxCounts(ctx context.Context) (map[NotificationState]int, error) {
 	out := map[NotificationState]int{}
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		return tx.Outbox().All(func(rec *outboxRecord) bool {
 			out[rec.State]++
 			return true
@@ -323,14 +324,14 @@ func (s *Store) OutboxCounts() (map[NotificationState]int, error) {
 // PruneNotifications deletes the sent and dead notifications whose last
 // change is before the given time and returns how many it deleted.
 // Pending ones are kept whatever their age.
-func (s *Store) PruneNotifications(before time.Time) (int, error) {
+func (s *Store) PruneNotifications(ctx context.Context, before time.Time) (int, error) {
 	// Look first, so a prune with nothing to do costs no write (and no
 	// fsync).
 	prunable := func(rec *outboxRecord) bool {
 		return rec.State != NotificationPending && rec.Updated.Before(before)
 	}
 	var doomed []*outboxRecord
-	if err := s.view(func(tx storage.Tx) error {
+	if err := s.view(ctx, func(tx storage.Tx) error {
 		return tx.Outbox().All(func(rec *outboxRecord) bool {
 			if prunable(rec) {
 				doomed = append(doomed, rec)
@@ -341,7 +342,7 @@ func (s *Store) PruneNotifications(before time.Time) (int, error) {
 		return 0, err
 	}
 	var n int
-	err := s.update(func(tx storage.Tx) error {
+	err := s.update(ctx, func(tx storage.Tx) error {
 		n = 0
 		for _, d := range doomed {
 			rec, err := tx.Outbox().Get(d.ResidentID, d.Seq)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -29,27 +30,27 @@ func outboxValues(t *testing.T, s *Store) [][]byte {
 // leave out the sender's name.
 func TestDeliveryQueuesNotifications(t *testing.T) {
 	f := newFixture(t)
-	if _, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, "before-prefs")); err != nil {
+	if _, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "before-prefs")); err != nil {
 		t.Fatal(err)
 	}
-	if ns, _ := f.s.DueNotifications(10); len(ns) != 0 {
+	if ns, _ := f.s.DueNotifications(context.Background(), 10); len(ns) != 0 {
 		t.Fatalf("notifications without preferences: %+v", ns)
 	}
-	if _, err := f.s.SetNotificationPreferences(f.resident.ID, NotificationPreferences{
+	if _, err := f.s.SetNotificationPreferences(context.Background(), f.resident.ID, NotificationPreferences{
 		Email: "anna@example.dk", EmailOn: true, Phone: "0045 12345678", SMSOn: true}); err != nil {
 		t.Fatal(err)
 	}
 	d := testDelivery(f.nid, "plain")
-	r, err := f.s.Deliver(f.sender.ID, d)
+	r, err := f.s.Deliver(context.Background(), f.sender.ID, d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sensitive := testDelivery(f.nid, "sensitive")
 	sensitive.Sensitive = true
-	if _, err := f.s.Deliver(f.sender.ID, sensitive); err != nil {
+	if _, err := f.s.Deliver(context.Background(), f.sender.ID, sensitive); err != nil {
 		t.Fatal(err)
 	}
-	ns, err := f.s.DueNotifications(10)
+	ns, err := f.s.DueNotifications(context.Background(), 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +82,7 @@ func TestDeliveryQueuesNotifications(t *testing.T) {
 		}
 	}
 	// A repeated delivery queues nothing new.
-	if _, err := f.s.Deliver(f.sender.ID, d); err != nil {
+	if _, err := f.s.Deliver(context.Background(), f.sender.ID, d); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(outboxValues(t, f.s)); n != 4 {
@@ -91,33 +92,33 @@ func TestDeliveryQueuesNotifications(t *testing.T) {
 
 func TestNotificationLifecycle(t *testing.T) {
 	f := newFixture(t)
-	if _, err := f.s.SetNotificationPreferences(f.resident.ID, NotificationPreferences{Email: "anna@example.dk", EmailOn: true}); err != nil {
+	if _, err := f.s.SetNotificationPreferences(context.Background(), f.resident.ID, NotificationPreferences{Email: "anna@example.dk", EmailOn: true}); err != nil {
 		t.Fatal(err)
 	}
 	for _, ref := range []string{"1", "2", "3"} {
-		if _, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, ref)); err != nil {
+		if _, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, ref)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ns, _ := f.s.DueNotifications(10)
+	ns, _ := f.s.DueNotifications(context.Background(), 10)
 	if len(ns) != 3 {
 		t.Fatalf("%d due", len(ns))
 	}
 	retry := RetryPolicy{MaxAttempts: 3, FirstBackoff: time.Minute, MaxBackoff: time.Hour}
 	a, b, c := ns[0].ID, ns[1].ID, ns[2].ID
 
-	if err := f.s.MarkNotificationSent(a); err != nil {
+	if err := f.s.MarkNotificationSent(context.Background(), a); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.MarkNotificationSent(a); err != nil {
+	if err := f.s.MarkNotificationSent(context.Background(), a); err != nil {
 		t.Errorf("marking sent twice: %v", err)
 	}
-	if _, err := f.s.MarkNotificationFailed(c, "550 no such user", true, retry); err != nil {
+	if _, err := f.s.MarkNotificationFailed(context.Background(), c, "550 no such user", true, retry); err != nil {
 		t.Fatal(err)
 	}
 	// b fails twice with backoff 1 and 2 minutes, then dies on the third.
 	for i, wait := range []time.Duration{time.Minute, 2 * time.Minute} {
-		n, err := f.s.MarkNotificationFailed(b, "connection refused", false, retry)
+		n, err := f.s.MarkNotificationFailed(context.Background(), b, "connection refused", false, retry)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,48 +126,48 @@ func TestNotificationLifecycle(t *testing.T) {
 			t.Fatalf("after failure %d: %+v", i+1, n)
 		}
 		f.clock.Advance(wait - time.Second)
-		if due, _ := f.s.DueNotifications(10); len(due) != 0 {
+		if due, _ := f.s.DueNotifications(context.Background(), 10); len(due) != 0 {
 			t.Fatalf("due before its backoff: %+v", due)
 		}
 		f.clock.Advance(time.Second)
-		if due, _ := f.s.DueNotifications(10); len(due) != 1 || due[0].ID != b {
+		if due, _ := f.s.DueNotifications(context.Background(), 10); len(due) != 1 || due[0].ID != b {
 			t.Fatalf("not due after its backoff: %+v", due)
 		}
 	}
-	n, err := f.s.MarkNotificationFailed(b, "connection refused", false, retry)
+	n, err := f.s.MarkNotificationFailed(context.Background(), b, "connection refused", false, retry)
 	if err != nil || n.State != NotificationDead || n.Attempts != 3 || n.LastError != "connection refused" {
 		t.Fatalf("after the last attempt: %+v, %v", n, err)
 	}
-	counts, _ := f.s.OutboxCounts()
+	counts, _ := f.s.OutboxCounts(context.Background())
 	if counts[NotificationSent] != 1 || counts[NotificationDead] != 2 || counts[NotificationPending] != 0 {
 		t.Errorf("counts %v", counts)
 	}
-	dead, _ := f.s.Notifications(NotificationDead, 10)
+	dead, _ := f.s.Notifications(context.Background(), NotificationDead, 10)
 	if len(dead) != 2 {
 		t.Errorf("dead: %+v", dead)
 	}
-	if err := f.s.RequeueNotification(b); err != nil {
+	if err := f.s.RequeueNotification(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
-	if due, _ := f.s.DueNotifications(10); len(due) != 1 || due[0].ID != b || due[0].Attempts != 0 {
+	if due, _ := f.s.DueNotifications(context.Background(), 10); len(due) != 1 || due[0].ID != b || due[0].Attempts != 0 {
 		t.Errorf("requeued: %+v", due)
 	}
 	until := f.clock.Now().Add(3 * time.Hour)
-	if err := f.s.DeferNotification(b, until); err != nil {
+	if err := f.s.DeferNotification(context.Background(), b, until); err != nil {
 		t.Fatal(err)
 	}
-	if due, _ := f.s.DueNotifications(10); len(due) != 0 {
+	if due, _ := f.s.DueNotifications(context.Background(), 10); len(due) != 0 {
 		t.Errorf("deferred but due: %+v", due)
 	}
 	f.clock.Advance(40 * 24 * time.Hour)
-	pruned, err := f.s.PruneNotifications(f.clock.Now().Add(-30 * 24 * time.Hour))
+	pruned, err := f.s.PruneNotifications(context.Background(), f.clock.Now().Add(-30*24*time.Hour))
 	if err != nil || pruned != 2 {
 		t.Errorf("pruned %d, %v; want the sent and the dead one", pruned, err)
 	}
-	if err := f.s.MarkNotificationSent("00"); !errors.Is(err, ErrNotFound) {
+	if err := f.s.MarkNotificationSent(context.Background(), "00"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("bad id: %v", err)
 	}
-	if err := f.s.CheckInvariants(); err != nil {
+	if err := f.s.CheckInvariants(context.Background()); err != nil {
 		t.Error(err)
 	}
 }
@@ -240,7 +241,7 @@ func TestNotificationPreferencesValidation(t *testing.T) {
 		{NotificationPreferences{Phone: "+1234567890123456"}, "phone", NotificationPreferences{}},
 		{NotificationPreferences{Phone: "+45abc12345"}, "phone", NotificationPreferences{}},
 	} {
-		got, err := mb.SetNotificationPreferences(tc.in)
+		got, err := mb.SetNotificationPreferences(context.Background(), tc.in)
 		var inv *InvalidError
 		switch {
 		case tc.field == "" && (err != nil || got != tc.want):
@@ -249,7 +250,7 @@ func TestNotificationPreferencesValidation(t *testing.T) {
 			t.Errorf("%+v: %v; want an invalid %s", tc.in, err, tc.field)
 		}
 		if tc.field == "" {
-			if stored, _ := mb.NotificationPreferences(); stored != tc.want {
+			if stored, _ := mb.NotificationPreferences(context.Background()); stored != tc.want {
 				t.Errorf("stored %+v, want %+v", stored, tc.want)
 			}
 		}
@@ -289,17 +290,17 @@ func TestSchema3Upgrade(t *testing.T) {
 func TestJobRuns(t *testing.T) {
 	f := newFixture(t)
 	start := f.clock.Now()
-	if err := f.s.RecordJobRun(JobRun{Job: "retention", Started: start, Outcome: JobRunning}); err != nil {
+	if err := f.s.RecordJobRun(context.Background(), JobRun{Job: "retention", Started: start, Outcome: JobRunning}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.RecordJobRun(JobRun{Job: "retention", Started: start, Finished: start.Add(time.Second), Outcome: JobOK, Items: 3}); err != nil {
+	if err := f.s.RecordJobRun(context.Background(), JobRun{Job: "retention", Started: start, Finished: start.Add(time.Second), Outcome: JobOK, Items: 3}); err != nil {
 		t.Fatal(err)
 	}
-	runs, err := f.s.JobRuns()
+	runs, err := f.s.JobRuns(context.Background())
 	if err != nil || len(runs) != 1 || runs[0].Outcome != JobOK || runs[0].Items != 3 {
 		t.Errorf("JobRuns: %+v, %v", runs, err)
 	}
-	if err := f.s.RecordJobRun(JobRun{}); err == nil {
+	if err := f.s.RecordJobRun(context.Background(), JobRun{}); err == nil {
 		t.Error("a run without a job name was stored")
 	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 
@@ -13,11 +14,11 @@ import (
 // checking the current one. Every other session of the resident ends
 // unless keepOtherSessions: a password changed because it leaked must
 // also end the sessions of whoever used it. Audited.
-func (m *Mailbox) ChangePassword(current, next string, keepOtherSessions bool) error {
+func (m *Mailbox) ChangePassword(ctx context.Context, current, next string, keepOtherSessions bool) error {
 	if err := checkPassword(next); err != nil {
 		return err
 	}
-	checked, priv, err := m.checkPassword(current)
+	checked, priv, err := m.checkPassword(ctx, current)
 	if err != nil {
 		return err
 	}
@@ -27,7 +28,7 @@ func (m *Mailbox) ChangePassword(current, next string, keepOtherSessions bool) e
 		return err
 	}
 	now := m.s.now()
-	return m.s.update(func(tx storage.Tx) error {
+	return m.s.update(ctx, func(tx storage.Tx) error {
 		res, err := getResident(tx, m.resident.ID)
 		if err != nil {
 			return err
@@ -65,9 +66,9 @@ func (m *Mailbox) ChangePassword(current, next string, keepOtherSessions bool) e
 // session opened before the account's key pair gained its ML-KEM half
 // holds the key pair without it, and wrapping that would lose the half
 // (and every letter sealed to it) at the next sign-in.
-func (m *Mailbox) checkPassword(password string) ([]byte, *crypto.PrivateKey, error) {
+func (m *Mailbox) checkPassword(ctx context.Context, password string) ([]byte, *crypto.PrivateKey, error) {
 	var wrap []byte
-	err := m.s.view(func(tx storage.Tx) error {
+	err := m.s.view(ctx, func(tx storage.Tx) error {
 		res, err := getResident(tx, m.resident.ID)
 		if err != nil {
 			return err
@@ -91,8 +92,8 @@ func (m *Mailbox) checkPassword(password string) ([]byte, *crypto.PrivateKey, er
 // NewRecoveryKey makes a new recovery key for the mailbox's owner, after
 // checking their password: the private key is wrapped with it, and the
 // old recovery key stops working. Show it once. Audited.
-func (m *Mailbox) NewRecoveryKey(password string) (crypto.RecoveryKey, error) {
-	checked, priv, err := m.checkPassword(password)
+func (m *Mailbox) NewRecoveryKey(ctx context.Context, password string) (crypto.RecoveryKey, error) {
+	checked, priv, err := m.checkPassword(ctx, password)
 	if err != nil {
 		return crypto.RecoveryKey{}, err
 	}
@@ -106,7 +107,7 @@ func (m *Mailbox) NewRecoveryKey(password string) (crypto.RecoveryKey, error) {
 		return crypto.RecoveryKey{}, err
 	}
 	now := m.s.now()
-	err = m.s.update(func(tx storage.Tx) error {
+	err = m.s.update(ctx, func(tx storage.Tx) error {
 		res, err := getResident(tx, m.resident.ID)
 		if err != nil {
 			return err
@@ -132,11 +133,11 @@ func (m *Mailbox) NewRecoveryKey(password string) (crypto.RecoveryKey, error) {
 // ends, and a new one starts. The new recovery key is in
 // Session.NewRecoveryKey: show it once. A wrong key, number or state is
 // ErrBadCredentials, as for a login. Audited.
-func (s *Store) Recover(nationalID string, key crypto.RecoveryKey, newPassword string) (Session, error) {
+func (s *Store) Recover(ctx context.Context, nationalID string, key crypto.RecoveryKey, newPassword string) (Session, error) {
 	if err := checkPassword(newPassword); err != nil {
 		return Session{}, err
 	}
-	rec, err := s.residentByText(nationalID)
+	rec, err := s.residentByText(ctx, nationalID)
 	if errors.Is(err, ErrNotFound) {
 		return Session{}, ErrBadCredentials
 	} else if err != nil {
@@ -181,7 +182,7 @@ func (s *Store) Recover(nationalID string, key crypto.RecoveryKey, newPassword s
 		return Session{}, err
 	}
 	now := s.now()
-	err = s.update(func(tx storage.Tx) error {
+	err = s.update(ctx, func(tx storage.Tx) error {
 		cur, err := getResident(tx, rec.ID)
 		if err != nil {
 			return err

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"net/mail"
 	"strings"
 
@@ -105,27 +106,27 @@ func validE164(s string) bool {
 
 // NotificationPreferences returns the mailbox owner's preferences (none
 // chosen: all off).
-func (m *Mailbox) NotificationPreferences() (NotificationPreferences, error) {
+func (m *Mailbox) NotificationPreferences(ctx context.Context) (NotificationPreferences, error) {
 	if err := m.gate(); err != nil {
 		return NotificationPreferences{}, err
 	}
-	return m.s.NotificationPreferences(m.resident.ID)
+	return m.s.NotificationPreferences(ctx, m.resident.ID)
 }
 
 // SetNotificationPreferences stores the mailbox owner's preferences and
 // returns them as stored. Invalid addresses are an *InvalidError with the
 // field "email" or "phone".
-func (m *Mailbox) SetNotificationPreferences(p NotificationPreferences) (NotificationPreferences, error) {
+func (m *Mailbox) SetNotificationPreferences(ctx context.Context, p NotificationPreferences) (NotificationPreferences, error) {
 	if err := m.gate(); err != nil {
 		return NotificationPreferences{}, err
 	}
-	return m.s.setPreferences(m.resident.ID, p, "resident:"+m.resident.ID)
+	return m.s.setPreferences(ctx, m.resident.ID, p, "resident:"+m.resident.ID)
 }
 
 // NotificationPreferences returns a resident's preferences.
-func (s *Store) NotificationPreferences(residentID string) (NotificationPreferences, error) {
+func (s *Store) NotificationPreferences(ctx context.Context, residentID string) (NotificationPreferences, error) {
 	var out NotificationPreferences
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		if _, err := getResident(tx, residentID); err != nil {
 			return err
 		}
@@ -141,17 +142,17 @@ func (s *Store) NotificationPreferences(residentID string) (NotificationPreferen
 
 // SetNotificationPreferences stores a resident's preferences on the
 // operator's behalf (enrolment, the demo).
-func (s *Store) SetNotificationPreferences(residentID string, p NotificationPreferences) (NotificationPreferences, error) {
-	return s.setPreferences(residentID, p, "operator")
+func (s *Store) SetNotificationPreferences(ctx context.Context, residentID string, p NotificationPreferences) (NotificationPreferences, error) {
+	return s.setPreferences(ctx, residentID, p, "operator")
 }
 
-func (s *Store) setPreferences(residentID string, p NotificationPreferences, actor string) (NotificationPreferences, error) {
+func (s *Store) setPreferences(ctx context.Context, residentID string, p NotificationPreferences, actor string) (NotificationPreferences, error) {
 	p, err := p.normalise()
 	if err != nil {
 		return NotificationPreferences{}, err
 	}
 	now := s.now()
-	err = s.update(func(tx storage.Tx) error {
+	err = s.update(ctx, func(tx storage.Tx) error {
 		res, err := getResident(tx, residentID)
 		if err != nil {
 			return err
@@ -182,11 +183,11 @@ func (m *Mailbox) Language() string { return m.language }
 // SetLanguage stores the language the mailbox's owner chose (one of
 // Languages) for pages and notifications. Another value is an
 // *InvalidError for "lang".
-func (m *Mailbox) SetLanguage(lang string) error {
+func (m *Mailbox) SetLanguage(ctx context.Context, lang string) error {
 	if !ValidLanguage(lang) {
 		return invalid("lang", "%q is not one of %s", lang, strings.Join(Languages, ", "))
 	}
-	err := m.s.update(func(tx storage.Tx) error {
+	err := m.s.update(ctx, func(tx storage.Tx) error {
 		res, err := getResident(tx, m.resident.ID)
 		if err != nil {
 			return err

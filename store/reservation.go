@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/postkasse/postkasse/store/storage"
@@ -12,31 +13,31 @@ import (
 // again; the mail they have stays readable and they still sign in.
 
 // Reserve opts the mailbox's owner out of digital post. Audited.
-func (m *Mailbox) Reserve() error {
-	return m.s.setReserved(NationalID{}, m.resident.ID, true, "resident:"+m.resident.ID)
+func (m *Mailbox) Reserve(ctx context.Context) error {
+	return m.s.setReserved(ctx, NationalID{}, m.resident.ID, true, "resident:"+m.resident.ID)
 }
 
 // Unreserve opts the mailbox's owner back in. Audited.
-func (m *Mailbox) Unreserve() error {
-	return m.s.setReserved(NationalID{}, m.resident.ID, false, "resident:"+m.resident.ID)
+func (m *Mailbox) Unreserve(ctx context.Context) error {
+	return m.s.setReserved(ctx, NationalID{}, m.resident.ID, false, "resident:"+m.resident.ID)
 }
 
 // ReserveResident records an opt-out the resident made in person, at the
 // citizen service: the operator's `postkasse resident reserve`. Audited.
-func (s *Store) ReserveResident(nid NationalID) error {
-	return s.setReserved(nid, "", true, "operator")
+func (s *Store) ReserveResident(ctx context.Context, nid NationalID) error {
+	return s.setReserved(ctx, nid, "", true, "operator")
 }
 
 // UnreserveResident records an opt-in made in person. Audited.
-func (s *Store) UnreserveResident(nid NationalID) error {
-	return s.setReserved(nid, "", false, "operator")
+func (s *Store) UnreserveResident(ctx context.Context, nid NationalID) error {
+	return s.setReserved(ctx, nid, "", false, "operator")
 }
 
 // setReserved moves a resident, named by national id or by id, between
 // active and reserved.
-func (s *Store) setReserved(nid NationalID, residentID string, reserved bool, actor string) error {
+func (s *Store) setReserved(ctx context.Context, nid NationalID, residentID string, reserved bool, actor string) error {
 	now := s.now()
-	return s.update(func(tx storage.Tx) error {
+	return s.update(ctx, func(tx storage.Tx) error {
 		var res *residentRecord
 		var err error
 		if residentID != "" {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"unicode/utf8"
@@ -55,7 +56,7 @@ func checkPassword(password string) error {
 // The number, name and password are checked first, and a number that has
 // a resident (a pending one too) is ErrExists, so a refused call changes
 // nothing. The recovery key is returned once; it is not stored.
-func (s *Store) AddResident(nid NationalID, name, password string) (Resident, crypto.RecoveryKey, error) {
+func (s *Store) AddResident(ctx context.Context, nid NationalID, name, password string) (Resident, crypto.RecoveryKey, error) {
 	if err := checkEnrolment(nid, normaliseSpaces(name)); err != nil {
 		return Resident{}, crypto.RecoveryKey{}, err
 	}
@@ -63,7 +64,7 @@ func (s *Store) AddResident(nid NationalID, name, password string) (Resident, cr
 		return Resident{}, crypto.RecoveryKey{}, err
 	}
 	var exists bool
-	if err := s.view(func(tx storage.Tx) error {
+	if err := s.view(ctx, func(tx storage.Tx) error {
 		_, err := tx.Residents().ByNationalID(nid.Number)
 		exists = err == nil
 		if errors.Is(err, ErrNotFound) {
@@ -76,15 +77,15 @@ func (s *Store) AddResident(nid NationalID, name, password string) (Resident, cr
 	if exists {
 		return Resident{}, crypto.RecoveryKey{}, fmt.Errorf("resident %s: %w", nid, ErrExists)
 	}
-	r, code, err := s.EnrolResident(nid, name)
+	r, code, err := s.EnrolResident(ctx, nid, name)
 	if err != nil {
 		return Resident{}, crypto.RecoveryKey{}, err
 	}
-	rk, err := s.Activate(nid.String(), code, password)
+	rk, err := s.Activate(ctx, nid.String(), code, password)
 	if err != nil {
 		return Resident{}, crypto.RecoveryKey{}, fmt.Errorf("activate resident %s: %w", r.ID, err)
 	}
-	if r, err = s.Resident(r.ID); err != nil {
+	if r, err = s.Resident(ctx, r.ID); err != nil {
 		clear(rk[:])
 		return Resident{}, crypto.RecoveryKey{}, err
 	}
@@ -104,9 +105,9 @@ func getResidentByNID(tx storage.Tx, nid NationalID) (*residentRecord, error) {
 }
 
 // Resident returns the resident with the given id.
-func (s *Store) Resident(id string) (Resident, error) {
+func (s *Store) Resident(ctx context.Context, id string) (Resident, error) {
 	var out Resident
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		rec, err := getResident(tx, id)
 		if err != nil {
 			return err
@@ -118,9 +119,9 @@ func (s *Store) Resident(id string) (Resident, error) {
 }
 
 // ResidentByNationalID returns the resident with the given number.
-func (s *Store) ResidentByNationalID(nid NationalID) (Resident, error) {
+func (s *Store) ResidentByNationalID(ctx context.Context, nid NationalID) (Resident, error) {
 	var out Resident
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		rec, err := getResidentByNID(tx, nid)
 		if err != nil {
 			return fmt.Errorf("resident %s: %w", nid, err)
@@ -132,9 +133,9 @@ func (s *Store) ResidentByNationalID(nid NationalID) (Resident, error) {
 }
 
 // Residents returns all residents, ordered by national identity number.
-func (s *Store) Residents() ([]Resident, error) {
+func (s *Store) Residents(ctx context.Context) ([]Resident, error) {
 	var out []Resident
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		return tx.Residents().All(func(rec *residentRecord) error {
 			out = append(out, residentOf(rec))
 			return nil
@@ -146,9 +147,9 @@ func (s *Store) Residents() ([]Resident, error) {
 // IsDigital reports whether the person takes digital post here: false when
 // there is no mailbox, or it is pending, reserved, closed or deceased. This is the
 // sender API's recipient lookup.
-func (s *Store) IsDigital(nid NationalID) (bool, error) {
+func (s *Store) IsDigital(ctx context.Context, nid NationalID) (bool, error) {
 	var digital bool
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		rec, err := getResidentByNID(tx, nid)
 		if errors.Is(err, ErrNotFound) {
 			return nil
@@ -181,13 +182,13 @@ func recipientFor(tx storage.Tx, nid NationalID, reserved bool) (*residentRecord
 // person typed (at login, at activation). Text that is no valid number and
 // a number that names nobody are both ErrNotFound: the caller refuses them
 // alike, so that neither tells anything about who has a mailbox.
-func (s *Store) residentByText(nationalID string) (*residentRecord, error) {
+func (s *Store) residentByText(ctx context.Context, nationalID string) (*residentRecord, error) {
 	nid, err := ParseNationalID(nationalID)
 	if err != nil {
 		return nil, ErrNotFound
 	}
 	var rec *residentRecord
-	err = s.view(func(tx storage.Tx) error {
+	err = s.view(ctx, func(tx storage.Tx) error {
 		var err error
 		rec, err = getResidentByNID(tx, nid)
 		return err

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"strings"
@@ -16,7 +17,7 @@ func TestAddResident(t *testing.T) {
 	t.Parallel()
 	s := openTestStore(t, testOptions(newFakeClock()))
 	nid := testNID(t, 1)
-	r, rk, err := s.AddResident(nid, "  Anna   Andersen ", testPassword)
+	r, rk, err := s.AddResident(context.Background(), nid, "  Anna   Andersen ", testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,17 +27,17 @@ func TestAddResident(t *testing.T) {
 	if rk == (crypto.RecoveryKey{}) {
 		t.Error("no recovery key")
 	}
-	got, err := s.ResidentByNationalID(nid)
+	got, err := s.ResidentByNationalID(context.Background(), nid)
 	if err != nil || got.ID != r.ID || got.PublicKey != r.PublicKey {
 		t.Errorf("ResidentByNationalID = %+v, %v; want %+v", got, err, r)
 	}
-	if got, err := s.Resident(r.ID); err != nil || got.NationalID != nid {
+	if got, err := s.Resident(context.Background(), r.ID); err != nil || got.NationalID != nid {
 		t.Errorf("Resident = %+v, %v", got, err)
 	}
-	if digital, err := s.IsDigital(nid); err != nil || !digital {
+	if digital, err := s.IsDigital(context.Background(), nid); err != nil || !digital {
 		t.Errorf("IsDigital = %v, %v; want true", digital, err)
 	}
-	if digital, err := s.IsDigital(testNID(t, 2)); err != nil || digital {
+	if digital, err := s.IsDigital(context.Background(), testNID(t, 2)); err != nil || digital {
 		t.Errorf("IsDigital(unknown) = %v, %v; want false", digital, err)
 	}
 	// The recovery key opens the stored recovery wrapping.
@@ -86,7 +87,7 @@ func TestAddResidentRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := s.AddResident(tt.nid, tt.rname, tt.password)
+			_, _, err := s.AddResident(context.Background(), tt.nid, tt.rname, tt.password)
 			if tt.want != nil {
 				if !errors.Is(err, tt.want) {
 					t.Errorf("AddResident: %v, want %v", err, tt.want)
@@ -124,7 +125,7 @@ func TestLogin(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sess, err := f.s.Login(tt.nationalID, tt.password)
+			sess, err := f.s.Login(context.Background(), tt.nationalID, tt.password)
 			if !errors.Is(err, tt.want) || (tt.want != nil && err != tt.want) {
 				// Every failure is exactly ErrBadCredentials: no hint which.
 				t.Fatalf("Login: %v, want %v", err, tt.want)
@@ -135,7 +136,7 @@ func TestLogin(t *testing.T) {
 			if sess.ResidentID != f.resident.ID || !sess.Expires.Equal(f.clock.Now().Add(12*time.Hour)) {
 				t.Errorf("Login = %+v", sess)
 			}
-			mb, err := f.s.OpenSession(sess.Token)
+			mb, err := f.s.OpenSession(context.Background(), sess.Token)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -145,7 +146,7 @@ func TestLogin(t *testing.T) {
 			}
 		})
 	}
-	if r, err := f.s.Resident(f.resident.ID); err != nil || !r.LastLogin.Equal(f.clock.Now()) {
+	if r, err := f.s.Resident(context.Background(), f.resident.ID); err != nil || !r.LastLogin.Equal(f.clock.Now()) {
 		t.Errorf("LastLogin = %v, %v; want %v", r.LastLogin, err, f.clock.Now())
 	}
 }
@@ -166,15 +167,15 @@ func TestLoginStatus(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
 			// A session from before the change.
-			old, err := f.s.Login(f.nid.String(), testPassword)
+			old, err := f.s.Login(context.Background(), f.nid.String(), testPassword)
 			if err != nil {
 				t.Fatal(err)
 			}
 			setResidentStatus(t, f.s, f.resident.ID, tt.status)
-			if digital, err := f.s.IsDigital(f.nid); err != nil || digital != (tt.status == ResidentActive) {
+			if digital, err := f.s.IsDigital(context.Background(), f.nid); err != nil || digital != (tt.status == ResidentActive) {
 				t.Errorf("IsDigital = %v, %v", digital, err)
 			}
-			sess, err := f.s.Login(f.nid.String(), testPassword)
+			sess, err := f.s.Login(context.Background(), f.nid.String(), testPassword)
 			if tt.canRead {
 				if err != nil {
 					t.Fatalf("Login: %v", err)
@@ -182,7 +183,7 @@ func TestLoginStatus(t *testing.T) {
 			} else if err != ErrBadCredentials {
 				t.Fatalf("Login = %+v, %v; want ErrBadCredentials", sess, err)
 			}
-			mb, err := f.s.OpenSession(old.Token)
+			mb, err := f.s.OpenSession(context.Background(), old.Token)
 			if tt.canRead {
 				if err != nil {
 					t.Fatalf("OpenSession of the old session: %v", err)
@@ -198,12 +199,12 @@ func TestLoginStatus(t *testing.T) {
 func TestSessionIdle(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	sess, err := f.s.Login(f.nid.String(), testPassword)
+	sess, err := f.s.Login(context.Background(), f.nid.String(), testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
 	open := func() error {
-		mb, err := f.s.OpenSession(sess.Token)
+		mb, err := f.s.OpenSession(context.Background(), sess.Token)
 		if err == nil {
 			mb.Close()
 		}
@@ -222,7 +223,7 @@ func TestSessionIdle(t *testing.T) {
 	}
 	// The expired session is swept at the next login.
 	before := countKeys(t, f.s)["sessions"]
-	if _, err := f.s.Login(f.nid.String(), testPassword); err != nil {
+	if _, err := f.s.Login(context.Background(), f.nid.String(), testPassword); err != nil {
 		t.Fatal(err)
 	}
 	if after := countKeys(t, f.s)["sessions"]; before != 1 || after != 1 {
@@ -233,21 +234,21 @@ func TestSessionIdle(t *testing.T) {
 func TestSessionLifetime(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	sess, err := f.s.Login(f.nid.String(), testPassword)
+	sess, err := f.s.Login(context.Background(), f.nid.String(), testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := f.clock.Now()
 	for f.clock.Now().Sub(start) < 12*time.Hour-20*time.Minute {
 		f.clock.Advance(20 * time.Minute)
-		mb, err := f.s.OpenSession(sess.Token)
+		mb, err := f.s.OpenSession(context.Background(), sess.Token)
 		if err != nil {
 			t.Fatalf("after %s: %v", f.clock.Now().Sub(start), err)
 		}
 		mb.Close()
 	}
 	f.clock.Advance(20 * time.Minute) // 12 h in all
-	if _, err := f.s.OpenSession(sess.Token); !errors.Is(err, ErrSessionExpired) {
+	if _, err := f.s.OpenSession(context.Background(), sess.Token); !errors.Is(err, ErrSessionExpired) {
 		t.Fatalf("after 12 h: %v, want ErrSessionExpired", err)
 	}
 }
@@ -258,7 +259,7 @@ func TestSessionOptions(t *testing.T) {
 		o.SessionIdle = 5 * time.Minute
 		o.SessionLifetime = time.Hour
 	})
-	sess, err := f.s.Login(f.nid.String(), testPassword)
+	sess, err := f.s.Login(context.Background(), f.nid.String(), testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +267,7 @@ func TestSessionOptions(t *testing.T) {
 		t.Errorf("Expires = %v", sess.Expires)
 	}
 	f.clock.Advance(5 * time.Minute)
-	if _, err := f.s.OpenSession(sess.Token); !errors.Is(err, ErrSessionExpired) {
+	if _, err := f.s.OpenSession(context.Background(), sess.Token); !errors.Is(err, ErrSessionExpired) {
 		t.Errorf("after 5 idle minutes: %v, want ErrSessionExpired", err)
 	}
 }
@@ -274,28 +275,28 @@ func TestSessionOptions(t *testing.T) {
 func TestLogout(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	sess, err := f.s.Login(f.nid.String(), testPassword)
+	sess, err := f.s.Login(context.Background(), f.nid.String(), testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := f.s.Login(f.nid.String(), testPassword)
+	other, err := f.s.Login(context.Background(), f.nid.String(), testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.Logout(sess.Token); err != nil {
+	if err := f.s.Logout(context.Background(), sess.Token); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.OpenSession(sess.Token); !errors.Is(err, ErrSessionExpired) {
+	if _, err := f.s.OpenSession(context.Background(), sess.Token); !errors.Is(err, ErrSessionExpired) {
 		t.Errorf("OpenSession after Logout: %v, want ErrSessionExpired", err)
 	}
 	// Logging out again, or of garbage, is no error.
 	for _, tok := range []string{sess.Token, "", "garbage!"} {
-		if err := f.s.Logout(tok); err != nil {
+		if err := f.s.Logout(context.Background(), tok); err != nil {
 			t.Errorf("Logout(%q): %v", tok, err)
 		}
 	}
 	// The other session lives on.
-	mb, err := f.s.OpenSession(other.Token)
+	mb, err := f.s.OpenSession(context.Background(), other.Token)
 	if err != nil {
 		t.Fatalf("the other session: %v", err)
 	}
@@ -308,7 +309,7 @@ func TestLogout(t *testing.T) {
 func TestSessionForgedToken(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	sess, err := f.s.Login(f.nid.String(), testPassword)
+	sess, err := f.s.Login(context.Background(), f.nid.String(), testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +334,7 @@ func TestSessionForgedToken(t *testing.T) {
 	}
 	for name, tok := range tests {
 		t.Run(name, func(t *testing.T) {
-			mb, err := f.s.OpenSession(tok)
+			mb, err := f.s.OpenSession(context.Background(), tok)
 			if !errors.Is(err, ErrSessionExpired) {
 				if err == nil {
 					mb.Close()
@@ -345,7 +346,7 @@ func TestSessionForgedToken(t *testing.T) {
 	// Nor do forged tokens log the session out.
 	before := digest(t, f.s)
 	for name, tok := range tests {
-		if err := f.s.Logout(tok); err != nil {
+		if err := f.s.Logout(context.Background(), tok); err != nil {
 			t.Errorf("Logout(%s): %v", name, err)
 		}
 	}
@@ -353,7 +354,7 @@ func TestSessionForgedToken(t *testing.T) {
 		t.Error("a forged token logged the session out")
 	}
 	// The real token still works.
-	mb, err := f.s.OpenSession(sess.Token)
+	mb, err := f.s.OpenSession(context.Background(), sess.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +407,7 @@ func TestLoginRewrapsWithStrongerKDF(t *testing.T) {
 	if mb.Resident().PublicKey != r.PublicKey {
 		t.Error("the public key changed")
 	}
-	if _, err := s.Login(nid.String(), "wrong password!"); err != ErrBadCredentials {
+	if _, err := s.Login(context.Background(), nid.String(), "wrong password!"); err != ErrBadCredentials {
 		t.Errorf("wrong password after re-wrap: %v", err)
 	}
 	closeTestStore(t, s)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"slices"
 	"time"
@@ -125,9 +126,9 @@ type RetentionState struct {
 
 // RetentionState returns the retention state of a resident (also of a
 // deleted one: its tombstone).
-func (s *Store) RetentionState(residentID string) (RetentionState, error) {
+func (s *Store) RetentionState(ctx context.Context, residentID string) (RetentionState, error) {
 	var out RetentionState
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		if _, err := getResident(tx, residentID); err != nil {
 			return err
 		}
@@ -226,17 +227,17 @@ type InactivityStatus struct {
 // InactivityStatus returns the inactivity rule as it stands for the
 // mailbox's owner now. A resident reading this has just logged in, so
 // DeleteAt is normally the full period from now.
-func (m *Mailbox) InactivityStatus() (InactivityStatus, error) {
-	return m.s.InactivityStatus(m.resident.ID)
+func (m *Mailbox) InactivityStatus(ctx context.Context) (InactivityStatus, error) {
+	return m.s.InactivityStatus(ctx, m.resident.ID)
 }
 
 // InactivityStatus returns the inactivity rule as it stands for a
 // resident now.
-func (s *Store) InactivityStatus(residentID string) (InactivityStatus, error) {
+func (s *Store) InactivityStatus(ctx context.Context, residentID string) (InactivityStatus, error) {
 	p := s.retention
 	now := s.now()
 	var out InactivityStatus
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		res, err := getResident(tx, residentID)
 		if err != nil {
 			return err
@@ -279,11 +280,11 @@ type RetentionResult struct {
 // has something to do now: an inactivity warning or deletion, or, for the
 // deceased, letters past their keeping period or an empty account. It only
 // reads; ApplyRetention does the work, one resident at a time.
-func (s *Store) RetentionDue() ([]string, error) {
+func (s *Store) RetentionDue(ctx context.Context) ([]string, error) {
 	p := s.retention
 	now := s.now()
 	var out []string
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		return tx.Residents().All(func(res *residentRecord) error {
 			due, err := retentionDue(tx, p, res, now)
 			if err != nil {
@@ -372,11 +373,11 @@ func forEachMailboxLetter(tx storage.Tx, residentID string, fn func(*letterRecor
 // calling it again, or for a resident with nothing due, does nothing and
 // returns RetentionNone. A crash leaves either all of one resident's
 // changes or none.
-func (s *Store) ApplyRetention(residentID string) (RetentionResult, error) {
+func (s *Store) ApplyRetention(ctx context.Context, residentID string) (RetentionResult, error) {
 	p := s.retention
 	now := s.now()
 	var out RetentionResult
-	err := s.update(func(tx storage.Tx) error {
+	err := s.update(ctx, func(tx storage.Tx) error {
 		out = RetentionResult{Action: RetentionNone}
 		res, err := getResident(tx, residentID)
 		if err != nil {
@@ -441,14 +442,14 @@ func (s *Store) ApplyRetention(residentID string) (RetentionResult, error) {
 // pending notifications are dropped, and the letters it has are kept for
 // the policy's periods after that date. A date in the future is refused;
 // recording again corrects the date.
-func (s *Store) RecordDeath(nid NationalID, died time.Time) (Resident, error) {
+func (s *Store) RecordDeath(ctx context.Context, nid NationalID, died time.Time) (Resident, error) {
 	now := s.now()
 	day := startOfDay(died)
 	if day.After(now.In(died.Location())) {
 		return Resident{}, invalid("date", "the date of death %s is in the future", day.Format(time.DateOnly))
 	}
 	var out Resident
-	err := s.update(func(tx storage.Tx) error {
+	err := s.update(ctx, func(tx storage.Tx) error {
 		res, err := getResidentByNID(tx, nid)
 		if err != nil {
 			return fmt.Errorf("resident %s: %w", nid, err)
@@ -495,10 +496,10 @@ func (s *Store) RecordDeath(nid NationalID, died time.Time) (Resident, error) {
 // delivery and login meanwhile. The write transaction then deletes only if
 // the wrapping is still byte for byte the one that was checked; one
 // changed in between (a new password) is ErrBadCredentials.
-func (m *Mailbox) DeleteMailbox(password string) error {
+func (m *Mailbox) DeleteMailbox(ctx context.Context, password string) error {
 	var checked []byte
 	deleted := false
-	err := m.s.view(func(tx storage.Tx) error {
+	err := m.s.view(ctx, func(tx storage.Tx) error {
 		res, err := getResident(tx, m.resident.ID)
 		if err != nil {
 			return err
@@ -519,7 +520,7 @@ func (m *Mailbox) DeleteMailbox(password string) error {
 	}
 	priv.Zero()
 	now := m.s.now()
-	return m.s.update(func(tx storage.Tx) error {
+	return m.s.update(ctx, func(tx storage.Tx) error {
 		res, err := getResident(tx, m.resident.ID)
 		if err != nil {
 			return err

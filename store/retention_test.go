@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"path/filepath"
 	"slices"
@@ -22,13 +23,13 @@ const day = 24 * time.Hour
 func applyDue(t *testing.T, s *Store, p RetentionPolicy) map[string]RetentionResult {
 	t.Helper()
 	s.retention = p.WithDefaults()
-	due, err := s.RetentionDue()
+	due, err := s.RetentionDue(context.Background())
 	if err != nil {
 		t.Fatalf("RetentionDue: %v", err)
 	}
 	out := map[string]RetentionResult{}
 	for _, id := range due {
-		r, err := s.ApplyRetention(id)
+		r, err := s.ApplyRetention(context.Background(), id)
 		if err != nil {
 			t.Fatalf("ApplyRetention(%s): %v", id, err)
 		}
@@ -103,7 +104,7 @@ func TestRetentionPolicyValidate(t *testing.T) {
 func TestInactivityEdges(t *testing.T) {
 	f := newFixture(t)
 	p := DefaultRetentionPolicy()
-	if _, err := f.s.SetNotificationPreferences(f.resident.ID, NotificationPreferences{Email: "anna@example.dk", EmailOn: true}); err != nil {
+	if _, err := f.s.SetNotificationPreferences(context.Background(), f.resident.ID, NotificationPreferences{Email: "anna@example.dk", EmailOn: true}); err != nil {
 		t.Fatal(err)
 	}
 	enrolled := f.clock.Now()
@@ -134,23 +135,23 @@ func TestInactivityEdges(t *testing.T) {
 		}
 		if st.want == RetentionWarned {
 			// Applying again at the same moment does nothing more.
-			if r, err := f.s.ApplyRetention(f.resident.ID); err != nil || r.Action != RetentionNone {
+			if r, err := f.s.ApplyRetention(context.Background(), f.resident.ID); err != nil || r.Action != RetentionNone {
 				t.Fatalf("second ApplyRetention at %s: %+v, %v", st.at, r, err)
 			}
 		}
 	}
-	warnings, err := f.s.Notifications("", 10)
+	warnings, err := f.s.Notifications(context.Background(), "", 10)
 	if err == nil && len(warnings) != 0 {
 		t.Errorf("notifications survived the account's deletion: %+v", warnings)
 	}
-	if ok, _ := f.s.IsDigital(f.nid); ok {
+	if ok, _ := f.s.IsDigital(context.Background(), f.nid); ok {
 		t.Error("a deleted account looks up as digital")
 	}
-	st, err := f.s.RetentionState(f.resident.ID)
+	st, err := f.s.RetentionState(context.Background(), f.resident.ID)
 	if err != nil || st.DeletedReason != DeletedForInactivity || !st.Deleted.Equal(due) {
 		t.Errorf("tombstone: %+v, %v", st, err)
 	}
-	if err := f.s.CheckInvariants(); err != nil {
+	if err := f.s.CheckInvariants(context.Background()); err != nil {
 		t.Error(err)
 	}
 }
@@ -160,7 +161,7 @@ func TestInactivityEdges(t *testing.T) {
 func TestInactivityWarningNotifies(t *testing.T) {
 	f := newFixture(t)
 	p := DefaultRetentionPolicy()
-	if _, err := f.s.SetNotificationPreferences(f.resident.ID, NotificationPreferences{
+	if _, err := f.s.SetNotificationPreferences(context.Background(), f.resident.ID, NotificationPreferences{
 		Email: "anna@example.dk", EmailOn: true, Phone: "+45 12 34 56 78", SMSOn: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +171,7 @@ func TestInactivityWarningNotifies(t *testing.T) {
 	if r.Action != RetentionWarned || !r.DeleteAt.Equal(due) {
 		t.Fatalf("warning: %+v, want deletion at %s", r, due)
 	}
-	ns, err := f.s.DueNotifications(10)
+	ns, err := f.s.DueNotifications(context.Background(), 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +184,7 @@ func TestInactivityWarningNotifies(t *testing.T) {
 		}
 	}
 	f.s.retention = p
-	st, err := f.s.InactivityStatus(f.resident.ID)
+	st, err := f.s.InactivityStatus(context.Background(), f.resident.ID)
 	if err != nil || !st.Applies || st.WarningsGiven != 1 || !st.DeleteAt.Equal(due) || st.Period != p.Inactivity {
 		t.Errorf("InactivityStatus: %+v, %v", st, err)
 	}
@@ -202,7 +203,7 @@ func TestInactivityLoginCancels(t *testing.T) {
 	clockTo(f.clock, due.AddDate(0, 0, -1))
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	f.s.retention = p
-	st, err := mb.InactivityStatus()
+	st, err := mb.InactivityStatus(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,10 +216,10 @@ func TestInactivityLoginCancels(t *testing.T) {
 			t.Fatalf("at %s after a login: %+v", at, got)
 		}
 	}
-	if _, err := f.s.Resident(f.resident.ID); err != nil {
+	if _, err := f.s.Resident(context.Background(), f.resident.ID); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := f.s.IsDigital(f.nid); !ok {
+	if ok, _ := f.s.IsDigital(context.Background(), f.nid); !ok {
 		t.Error("the account is no longer digital")
 	}
 }
@@ -289,17 +290,17 @@ func deceasedFixture(t *testing.T) (f *fixture, diedOn time.Time, public, privat
 	t.Helper()
 	f = newFixture(t)
 	priv := mustSender(t, f.s, "Nordlys Energi A/S", "31572294", SenderPrivate)
-	r1, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, "public-1"))
+	r1, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "public-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := f.s.Deliver(priv.ID, testDelivery(f.nid, "private-1"))
+	r2, err := f.s.Deliver(context.Background(), priv.ID, testDelivery(f.nid, "private-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	diedOn = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	clockTo(f.clock, diedOn.Add(36*time.Hour))
-	if _, err := f.s.RecordDeath(f.nid, diedOn); err != nil {
+	if _, err := f.s.RecordDeath(context.Background(), f.nid, diedOn); err != nil {
 		t.Fatal(err)
 	}
 	return f, diedOn, r1.Letter.ID, r2.Letter.ID
@@ -308,7 +309,7 @@ func deceasedFixture(t *testing.T) (f *fixture, diedOn time.Time, public, privat
 func mailboxLetters(t *testing.T, s *Store, residentID string) []string {
 	t.Helper()
 	var out []string
-	if err := s.view(func(tx storage.Tx) error {
+	if err := s.view(context.Background(), func(tx storage.Tx) error {
 		return forEachMailboxLetter(tx, residentID, func(r *letterRecord) error {
 			out = append(out, r.ID)
 			return nil
@@ -326,10 +327,10 @@ func TestDeathRetentionEdges(t *testing.T) {
 	f, diedOn, public, private := deceasedFixture(t)
 	p := DefaultRetentionPolicy()
 
-	if _, err := f.s.Login(f.nid.String(), testPassword); !errors.Is(err, ErrBadCredentials) {
+	if _, err := f.s.Login(context.Background(), f.nid.String(), testPassword); !errors.Is(err, ErrBadCredentials) {
 		t.Errorf("a deceased resident logged in: %v", err)
 	}
-	if ok, _ := f.s.IsDigital(f.nid); ok {
+	if ok, _ := f.s.IsDigital(context.Background(), f.nid); ok {
 		t.Error("a deceased resident looks up as digital")
 	}
 	privateEnd, publicEnd := diedOn.AddDate(0, 15, 0), diedOn.AddDate(5, 0, 0)
@@ -364,11 +365,11 @@ func TestDeathRetentionEdges(t *testing.T) {
 			}
 		}
 	}
-	st, err := f.s.RetentionState(f.resident.ID)
+	st, err := f.s.RetentionState(context.Background(), f.resident.ID)
 	if err != nil || st.DeletedReason != DeletedAfterDeath {
 		t.Errorf("tombstone: %+v, %v", st, err)
 	}
-	if err := f.s.CheckInvariants(); err != nil {
+	if err := f.s.CheckInvariants(context.Background()); err != nil {
 		t.Error(err)
 	}
 }
@@ -381,7 +382,7 @@ func TestDeathCatchUp(t *testing.T) {
 	if r.Action != RetentionAccountDeleted || r.LettersDeleted != 2 {
 		t.Fatalf("catch-up: %+v", r)
 	}
-	if err := f.s.CheckInvariants(); err != nil {
+	if err := f.s.CheckInvariants(context.Background()); err != nil {
 		t.Error(err)
 	}
 }
@@ -391,24 +392,24 @@ func TestRecordDeath(t *testing.T) {
 	mustLogin(t, f.s, f.nid, testPassword)
 	tomorrow := f.clock.Now().Add(day)
 	var inv *InvalidError
-	if _, err := f.s.RecordDeath(f.nid, tomorrow); !errors.As(err, &inv) || inv.Field != "date" {
+	if _, err := f.s.RecordDeath(context.Background(), f.nid, tomorrow); !errors.As(err, &inv) || inv.Field != "date" {
 		t.Fatalf("a date of death in the future: %v", err)
 	}
-	res, err := f.s.RecordDeath(f.nid, f.clock.Now())
+	res, err := f.s.RecordDeath(context.Background(), f.nid, f.clock.Now())
 	if err != nil || res.Status != ResidentDeceased {
 		t.Fatalf("RecordDeath today: %+v, %v", res, err)
 	}
 	if n := countKeys(t, f.s)["sessions"]; n != 0 {
 		t.Errorf("%d sessions left after death", n)
 	}
-	if _, err := f.s.RecordDeath(testNID(t, 9), f.clock.Now()); !errors.Is(err, ErrNotFound) {
+	if _, err := f.s.RecordDeath(context.Background(), testNID(t, 9), f.clock.Now()); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown resident: %v", err)
 	}
 	// A deceased resident without letters is deleted at the next run.
 	if r := applyDue(t, f.s, DefaultRetentionPolicy())[f.resident.ID]; r.Action != RetentionAccountDeleted {
 		t.Errorf("empty deceased account: %+v", r)
 	}
-	if _, err := f.s.RecordDeath(f.nid, f.clock.Now()); !errors.Is(err, ErrNotFound) {
+	if _, err := f.s.RecordDeath(context.Background(), f.nid, f.clock.Now()); !errors.Is(err, ErrNotFound) {
 		t.Errorf("death of a deleted account: %v", err)
 	}
 }
@@ -420,24 +421,24 @@ func TestRecordDeath(t *testing.T) {
 func TestDeleteMailboxLeavesNothing(t *testing.T) {
 	f := newFixture(t)
 	other := mustResident(t, f.s, testNID(t, 2), "Bo Berg")
-	if _, err := f.s.SetNotificationPreferences(f.resident.ID, NotificationPreferences{Email: "anna@example.dk", EmailOn: true}); err != nil {
+	if _, err := f.s.SetNotificationPreferences(context.Background(), f.resident.ID, NotificationPreferences{Email: "anna@example.dk", EmailOn: true}); err != nil {
 		t.Fatal(err)
 	}
 	var letters []string
 	for _, ref := range []string{"a", "b", "c"} {
-		r, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, ref))
+		r, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, ref))
 		if err != nil {
 			t.Fatal(err)
 		}
 		letters = append(letters, r.Letter.ID)
 	}
-	if _, err := f.s.Deliver(f.sender.ID, testDelivery(testNID(t, 2), "for-bo")); err != nil {
+	if _, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(testNID(t, 2), "for-bo")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.PublishTerms("Terms.", f.clock.Now().AddDate(0, 1, 0)); err != nil {
+	if _, err := f.s.PublishTerms(context.Background(), "Terms.", f.clock.Now().AddDate(0, 1, 0)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.DeliverTermsNotice(f.sender.ID, 1, f.resident.ID); err != nil {
+	if _, err := f.s.DeliverTermsNotice(context.Background(), f.sender.ID, 1, f.resident.ID); err != nil {
 		t.Fatal(err)
 	}
 	mb := mustLogin(t, f.s, f.nid, testPassword)
@@ -451,13 +452,13 @@ func TestDeleteMailboxLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := mb.DeleteMailbox("wrong password!"); !errors.Is(err, ErrBadCredentials) {
+	if err := mb.DeleteMailbox(context.Background(), "wrong password!"); !errors.Is(err, ErrBadCredentials) {
 		t.Fatalf("wrong password: %v", err)
 	}
 	if len(mailboxLetters(t, f.s, f.resident.ID)) != 4 {
 		t.Fatal("a refused deletion deleted letters")
 	}
-	if err := mb.DeleteMailbox(testPassword); err != nil {
+	if err := mb.DeleteMailbox(context.Background(), testPassword); err != nil {
 		t.Fatal(err)
 	}
 
@@ -492,16 +493,16 @@ func TestDeleteMailboxLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.Login(f.nid.String(), testPassword); !errors.Is(err, ErrBadCredentials) {
+	if _, err := f.s.Login(context.Background(), f.nid.String(), testPassword); !errors.Is(err, ErrBadCredentials) {
 		t.Errorf("login to a deleted account: %v", err)
 	}
-	if _, _, err := f.s.AddResident(f.nid, "Anna Andersen", testPassword); !errors.Is(err, ErrExists) {
+	if _, _, err := f.s.AddResident(context.Background(), f.nid, "Anna Andersen", testPassword); !errors.Is(err, ErrExists) {
 		t.Errorf("re-enrolment onto a tombstone: %v", err)
 	}
-	if _, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, "after")); !errors.Is(err, ErrRecipientNotDigital) {
+	if _, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "after")); !errors.Is(err, ErrRecipientNotDigital) {
 		t.Errorf("delivery to a deleted account: %v", err)
 	}
-	res, err := f.s.Resident(f.resident.ID)
+	res, err := f.s.Resident(context.Background(), f.resident.ID)
 	if err != nil || res.Status != ResidentDeleted || res.Name != "" {
 		t.Errorf("tombstone: %+v, %v", res, err)
 	}
@@ -511,7 +512,7 @@ func TestDeleteMailboxLeavesNothing(t *testing.T) {
 	if acts := auditActions(t, f.s); acts[len(acts)-1] != "delete-account-resident" {
 		t.Errorf("last audit action %q", acts[len(acts)-1])
 	}
-	if err := f.s.CheckInvariants(); err != nil {
+	if err := f.s.CheckInvariants(context.Background()); err != nil {
 		t.Error(err)
 	}
 }

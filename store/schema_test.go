@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/binary"
@@ -148,7 +149,7 @@ func TestUpgradeFromSchema1(t *testing.T) {
 		t.Error("the upgrade replaced the signing key")
 	}
 	// The old letter is there for its sender.
-	if st, err := s.LetterStatus(senderID, letterID); err != nil || st.ID != letterID {
+	if st, err := s.LetterStatus(context.Background(), senderID, letterID); err != nil || st.ID != letterID {
 		t.Errorf("LetterStatus of the old letter = %+v, %v", st, err)
 	}
 	closeTestStore(t, s)
@@ -290,7 +291,7 @@ func TestOpenEmptyFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "postkasse.db")
 	writeFile(t, path, nil)
 	s := openTestStoreAt(t, path, testOptions(newFakeClock()))
-	if _, err := s.AddSender("Aarhus Kommune", "55133018", SenderPublic); err != nil {
+	if _, err := s.AddSender(context.Background(), "Aarhus Kommune", "55133018", SenderPublic); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -315,7 +316,7 @@ func TestBackup(t *testing.T) {
 	embeddedOnly(t)
 	t.Parallel()
 	f := newFixture(t)
-	res, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, "backup-1"))
+	res, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "backup-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +325,7 @@ func TestBackup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := f.s.WriteBackup(out)
+	n, err := f.s.WriteBackup(context.Background(), out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +340,7 @@ func TestBackup(t *testing.T) {
 		t.Error("the backup differs from the database")
 	}
 	mb := mustLogin(t, b, f.nid, testPassword)
-	if l, err := mb.Letter(res.Letter.ID); err != nil || l.Subject != testDelivery(f.nid, "").Subject {
+	if l, err := mb.Letter(context.Background(), res.Letter.ID); err != nil || l.Subject != testDelivery(f.nid, "").Subject {
 		t.Errorf("letter from the backup = %q, %v", l.Subject, err)
 	}
 }

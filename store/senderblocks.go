@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -38,12 +39,12 @@ type MailboxSender struct {
 
 // Senders returns every sender who has letters in the mailbox, by name,
 // with the resident's blocks.
-func (m *Mailbox) Senders() ([]MailboxSender, error) {
+func (m *Mailbox) Senders(ctx context.Context) ([]MailboxSender, error) {
 	if err := m.gate(); err != nil {
 		return nil, err
 	}
 	var out []MailboxSender
-	err := m.s.view(func(tx storage.Tx) error {
+	err := m.s.view(ctx, func(tx storage.Tx) error {
 		count := map[string]int{}
 		if err := tx.Letters().MailboxAll(m.resident.ID, func(e storage.MailboxEntry) error {
 			rec, err := tx.Letters().Get(e.LetterID)
@@ -92,13 +93,13 @@ func (m *Mailbox) Senders() ([]MailboxSender, error) {
 // effective SenderBlockNotice from now; asking again changes nothing.
 // A public sender is ErrPublicSender; a sender without letters here is
 // ErrNotFound. Audited.
-func (m *Mailbox) BlockSender(senderID string) (SenderBlock, error) {
+func (m *Mailbox) BlockSender(ctx context.Context, senderID string) (SenderBlock, error) {
 	if err := m.gate(); err != nil {
 		return SenderBlock{}, err
 	}
 	now := m.s.now()
 	var out SenderBlock
-	err := m.s.update(func(tx storage.Tx) error {
+	err := m.s.update(ctx, func(tx storage.Tx) error {
 		snd, err := tx.Senders().Get(senderID)
 		if err != nil {
 			return fmt.Errorf("sender %s: %w", senderID, err)
@@ -130,12 +131,12 @@ func (m *Mailbox) BlockSender(senderID string) (SenderBlock, error) {
 
 // UnblockSender withdraws a block, before or after it took effect.
 // Audited.
-func (m *Mailbox) UnblockSender(senderID string) error {
+func (m *Mailbox) UnblockSender(ctx context.Context, senderID string) error {
 	if err := m.gate(); err != nil {
 		return err
 	}
 	now := m.s.now()
-	return m.s.update(func(tx storage.Tx) error {
+	return m.s.update(ctx, func(tx storage.Tx) error {
 		blocks, err := tx.SenderBlocks().Get(m.resident.ID)
 		if err != nil {
 			return err
@@ -184,10 +185,10 @@ func senderBlocked(tx storage.Tx, residentID, senderID string, now time.Time) (b
 // IsDigitalFor reports whether a letter from the sender to nid would be
 // delivered digitally: the resident has an active mailbox and has not
 // blocked the sender. What a sender's lookup answers.
-func (s *Store) IsDigitalFor(senderID string, nid NationalID) (bool, error) {
+func (s *Store) IsDigitalFor(ctx context.Context, senderID string, nid NationalID) (bool, error) {
 	now := s.now()
 	var digital bool
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		rec, err := recipientFor(tx, nid, false)
 		if errors.Is(err, ErrUnknownRecipient) || errors.Is(err, ErrRecipientNotDigital) {
 			return nil

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -17,26 +18,26 @@ func TestBlockSender(t *testing.T) {
 	shop := mustSender(t, f.s, "Webshoppen ApS", "25313763", SenderPrivate)
 	other := mustSender(t, f.s, "Elselskabet A/S", "10150817", SenderPrivate)
 	for _, snd := range []Sender{shop, f.sender} {
-		if _, err := f.s.Deliver(snd.ID, testDelivery(f.nid, "first-"+snd.ID)); err != nil {
+		if _, err := f.s.Deliver(context.Background(), snd.ID, testDelivery(f.nid, "first-"+snd.ID)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	defer mb.Close()
-	if _, err := mb.BlockSender(f.sender.ID); !errors.Is(err, ErrPublicSender) {
+	if _, err := mb.BlockSender(context.Background(), f.sender.ID); !errors.Is(err, ErrPublicSender) {
 		t.Errorf("blocking a public sender: %v", err)
 	}
-	if _, err := mb.BlockSender(other.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := mb.BlockSender(context.Background(), other.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("blocking a sender who never wrote: %v", err)
 	}
-	block, err := mb.BlockSender(shop.ID)
+	block, err := mb.BlockSender(context.Background(), shop.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !block.Effective.Equal(f.clock.Now().Add(SenderBlockNotice)) {
 		t.Errorf("block effective %s, want seven days on", block.Effective)
 	}
-	senders, err := mb.Senders()
+	senders, err := mb.Senders(context.Background())
 	if err != nil || len(senders) != 2 {
 		t.Fatalf("Senders = %+v, %v", senders, err)
 	}
@@ -47,35 +48,35 @@ func TestBlockSender(t *testing.T) {
 	}
 	// Within the notice the sender still reaches the resident.
 	f.clock.Advance(SenderBlockNotice - time.Minute)
-	if digital, _ := f.s.IsDigitalFor(shop.ID, f.nid); !digital {
+	if digital, _ := f.s.IsDigitalFor(context.Background(), shop.ID, f.nid); !digital {
 		t.Error("not digital for the sender during the notice")
 	}
-	if _, err := f.s.Deliver(shop.ID, testDelivery(f.nid, "during-notice")); err != nil {
+	if _, err := f.s.Deliver(context.Background(), shop.ID, testDelivery(f.nid, "during-notice")); err != nil {
 		t.Errorf("delivery during the notice: %v", err)
 	}
 	f.clock.Advance(time.Minute)
-	if digital, _ := f.s.IsDigitalFor(shop.ID, f.nid); digital {
+	if digital, _ := f.s.IsDigitalFor(context.Background(), shop.ID, f.nid); digital {
 		t.Error("digital for a blocked sender")
 	}
-	if _, err := f.s.Deliver(shop.ID, testDelivery(f.nid, "blocked")); !errors.Is(err, ErrSenderBlocked) {
+	if _, err := f.s.Deliver(context.Background(), shop.ID, testDelivery(f.nid, "blocked")); !errors.Is(err, ErrSenderBlocked) {
 		t.Errorf("delivery from a blocked sender: %v, want ErrSenderBlocked", err)
 	}
-	if digital, _ := f.s.IsDigitalFor(other.ID, f.nid); !digital {
+	if digital, _ := f.s.IsDigitalFor(context.Background(), other.ID, f.nid); !digital {
 		t.Error("another private sender is affected")
 	}
-	if _, err := f.s.Deliver(other.ID, testDelivery(f.nid, "other")); err != nil {
+	if _, err := f.s.Deliver(context.Background(), other.ID, testDelivery(f.nid, "other")); err != nil {
 		t.Errorf("delivery from another sender: %v", err)
 	}
-	if err := mb.UnblockSender(shop.ID); err != nil {
+	if err := mb.UnblockSender(context.Background(), shop.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := mb.UnblockSender(shop.ID); !errors.Is(err, ErrNotFound) {
+	if err := mb.UnblockSender(context.Background(), shop.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unblocking twice: %v", err)
 	}
-	if _, err := f.s.Deliver(shop.ID, testDelivery(f.nid, "after")); err != nil {
+	if _, err := f.s.Deliver(context.Background(), shop.ID, testDelivery(f.nid, "after")); err != nil {
 		t.Errorf("delivery after the block was withdrawn: %v", err)
 	}
-	log, _ := f.s.AuditLog()
+	log, _ := f.s.AuditLog(context.Background())
 	var got []string
 	for _, e := range log {
 		if e.Object == "sender:"+shop.ID && e.Actor != "operator" {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -76,7 +77,7 @@ func CheckSender(name, org string, kind SenderKind) (string, error) {
 // to it, in one transaction: a sender is never stored without the
 // certificates it was registered with. An organisation number that an
 // active sender has is ErrExists; so is a certificate bound already.
-func (s *Store) AddSender(name, org string, kind SenderKind, certs ...*x509.Certificate) (Sender, error) {
+func (s *Store) AddSender(ctx context.Context, name, org string, kind SenderKind, certs ...*x509.Certificate) (Sender, error) {
 	name, err := CheckSender(name, org, kind)
 	if err != nil {
 		return Sender{}, err
@@ -90,7 +91,7 @@ func (s *Store) AddSender(name, org string, kind SenderKind, certs ...*x509.Cert
 	for _, cert := range certs {
 		rec.Certificates = append(rec.Certificates, certificateRecord(cert))
 	}
-	err = s.update(func(tx storage.Tx) error {
+	err = s.update(ctx, func(tx storage.Tx) error {
 		if _, err := activeSenderByOrg(tx, org); err == nil {
 			return fmt.Errorf("sender with organisation number %s: %w", org, ErrExists)
 		} else if !errors.Is(err, ErrNotFound) {
@@ -140,9 +141,9 @@ func certificateFree(tx storage.Tx, fingerprint string) error {
 
 // BindCertificate binds a client certificate to a sender, so that requests
 // made with it act as that sender.
-func (s *Store) BindCertificate(senderID string, cert *x509.Certificate) error {
+func (s *Store) BindCertificate(ctx context.Context, senderID string, cert *x509.Certificate) error {
 	now := s.now()
-	return s.update(func(tx storage.Tx) error {
+	return s.update(ctx, func(tx storage.Tx) error {
 		rec, err := getSender(tx, senderID)
 		if err != nil {
 			return err
@@ -205,10 +206,10 @@ func activeSenderByOrg(tx storage.Tx, org string) (*senderRecord, error) {
 // The caller has already verified the certificate against the sender CA;
 // this checks that it is bound and that neither it nor its sender is
 // revoked, so a revocation takes effect on the next request.
-func (s *Store) SenderByCertificate(cert *x509.Certificate) (Sender, error) {
+func (s *Store) SenderByCertificate(ctx context.Context, cert *x509.Certificate) (Sender, error) {
 	fp := CertificateFingerprint(cert)
 	var out Sender
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		rec, err := tx.Senders().ByCertificate(fp)
 		if errors.Is(err, ErrNotFound) {
 			return ErrUnknownSender
@@ -230,9 +231,9 @@ func (s *Store) SenderByCertificate(cert *x509.Certificate) (Sender, error) {
 }
 
 // Sender returns the sender with the given id.
-func (s *Store) Sender(id string) (Sender, error) {
+func (s *Store) Sender(ctx context.Context, id string) (Sender, error) {
 	var out Sender
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		rec, err := getSender(tx, id)
 		if err != nil {
 			return err
@@ -245,9 +246,9 @@ func (s *Store) Sender(id string) (Sender, error) {
 
 // SenderByOrgNumber returns the sender that is not revoked with the
 // given organisation number.
-func (s *Store) SenderByOrgNumber(org string) (Sender, error) {
+func (s *Store) SenderByOrgNumber(ctx context.Context, org string) (Sender, error) {
 	var out Sender
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		rec, err := activeSenderByOrg(tx, org)
 		if err != nil {
 			return err
@@ -264,23 +265,23 @@ var senderIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 // SenderByRef returns the sender an operator names: by its id (32
 // lowercase hex digits), else by its organisation number (the sender that
 // is not revoked). It is the one place that resolves such a name.
-func (s *Store) SenderByRef(ref string) (Sender, error) {
+func (s *Store) SenderByRef(ctx context.Context, ref string) (Sender, error) {
 	if senderIDPattern.MatchString(ref) {
-		return s.Sender(ref)
+		return s.Sender(ctx, ref)
 	}
-	return s.SenderByOrgNumber(ref)
+	return s.SenderByOrgNumber(ctx, ref)
 }
 
 // Municipality returns the sender that delivers the appliance's own
 // letters to every mailbox (the notices of new terms of use): the sender
 // ref names (SenderByRef), which must be active and public, as the terms
 // of use are the municipality's. It is the one place that rule lives.
-func (s *Store) Municipality(ref string) (Sender, error) {
+func (s *Store) Municipality(ctx context.Context, ref string) (Sender, error) {
 	ref = strings.TrimSpace(ref)
 	if ref == "" {
 		return Sender{}, fmt.Errorf("no municipality sender configured: %w", ErrNoMunicipality)
 	}
-	snd, err := s.SenderByRef(ref)
+	snd, err := s.SenderByRef(ctx, ref)
 	if err != nil {
 		return Sender{}, fmt.Errorf("municipality sender %q: %w", ref, err)
 	}
@@ -291,9 +292,9 @@ func (s *Store) Municipality(ref string) (Sender, error) {
 }
 
 // Senders returns all senders.
-func (s *Store) Senders() ([]Sender, error) {
+func (s *Store) Senders(ctx context.Context) ([]Sender, error) {
 	var out []Sender
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		return tx.Senders().All(func(rec *senderRecord) error {
 			out = append(out, senderOf(rec))
 			return nil
@@ -304,9 +305,9 @@ func (s *Store) Senders() ([]Sender, error) {
 
 // RevokeSender revokes a sender and all its certificates. Its letters stay
 // in the mailboxes; it can deliver no more.
-func (s *Store) RevokeSender(id string) error {
+func (s *Store) RevokeSender(ctx context.Context, id string) error {
 	now := s.now()
-	return s.update(func(tx storage.Tx) error {
+	return s.update(ctx, func(tx storage.Tx) error {
 		rec, err := getSender(tx, id)
 		if err != nil {
 			return err
@@ -332,10 +333,10 @@ func (s *Store) RevokeSender(id string) error {
 // SenderByCertificate refuses the certificate from the next request on.
 // Revoking a revoked certificate changes nothing; an unknown fingerprint is
 // ErrNotFound.
-func (s *Store) RevokeCertificate(fingerprint string) (Sender, error) {
+func (s *Store) RevokeCertificate(ctx context.Context, fingerprint string) (Sender, error) {
 	now := s.now()
 	var out Sender
-	err := s.update(func(tx storage.Tx) error {
+	err := s.update(ctx, func(tx storage.Tx) error {
 		rec, err := tx.Senders().ByCertificate(fingerprint)
 		if err != nil {
 			return err

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -17,14 +18,14 @@ func TestAddSender(t *testing.T) {
 		t.Errorf("AddSender = %+v", pub)
 	}
 	priv := mustSender(t, s, "Fjordkraft AS", "976944801", SenderPrivate)
-	if got, err := s.Sender(priv.ID); err != nil || got.Kind != SenderPrivate || got.OrgNumber != "976944801" {
+	if got, err := s.Sender(context.Background(), priv.ID); err != nil || got.Kind != SenderPrivate || got.OrgNumber != "976944801" {
 		t.Errorf("Sender = %+v, %v", got, err)
 	}
-	all, err := s.Senders()
+	all, err := s.Senders(context.Background())
 	if err != nil || len(all) != 2 {
 		t.Errorf("Senders = %+v, %v", all, err)
 	}
-	if _, err := s.Sender("no-such-sender"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Sender(context.Background(), "no-such-sender"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Sender(unknown): %v, want ErrNotFound", err)
 	}
 }
@@ -54,7 +55,7 @@ func TestAddSenderRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := s.AddSender(tt.sname, tt.org, tt.kind)
+			_, err := s.AddSender(context.Background(), tt.sname, tt.org, tt.kind)
 			if tt.want != nil {
 				if !errors.Is(err, tt.want) {
 					t.Errorf("AddSender: %v, want %v", err, tt.want)
@@ -87,13 +88,13 @@ func TestCertificates(t *testing.T) {
 	f := newFixture(t)
 	s := f.s
 	cert := newTestCert(t, "aarhus")
-	if _, err := s.SenderByCertificate(cert); !errors.Is(err, ErrUnknownSender) {
+	if _, err := s.SenderByCertificate(context.Background(), cert); !errors.Is(err, ErrUnknownSender) {
 		t.Errorf("SenderByCertificate before binding: %v, want ErrUnknownSender", err)
 	}
-	if err := s.BindCertificate(f.sender.ID, cert); err != nil {
+	if err := s.BindCertificate(context.Background(), f.sender.ID, cert); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.SenderByCertificate(cert)
+	got, err := s.SenderByCertificate(context.Background(), cert)
 	if err != nil || got.ID != f.sender.ID {
 		t.Fatalf("SenderByCertificate = %+v, %v", got, err)
 	}
@@ -106,25 +107,25 @@ func TestCertificates(t *testing.T) {
 	}
 	// A second certificate for the same sender (renewal) works too.
 	renewed := newTestCert(t, "aarhus")
-	if err := s.BindCertificate(f.sender.ID, renewed); err != nil {
+	if err := s.BindCertificate(context.Background(), f.sender.ID, renewed); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.SenderByCertificate(renewed); err != nil || got.ID != f.sender.ID {
+	if got, err := s.SenderByCertificate(context.Background(), renewed); err != nil || got.ID != f.sender.ID {
 		t.Errorf("SenderByCertificate(renewed) = %+v, %v", got, err)
 	}
 
 	other := mustSender(t, s, "Fjordkraft AS", "976944801", SenderPrivate)
 	before := digest(t, s)
-	if err := s.BindCertificate(other.ID, cert); !errors.Is(err, ErrExists) {
+	if err := s.BindCertificate(context.Background(), other.ID, cert); !errors.Is(err, ErrExists) {
 		t.Errorf("binding a certificate to a second sender: %v, want ErrExists", err)
 	}
-	if err := s.BindCertificate("no-such-sender", newTestCert(t, "x")); !errors.Is(err, ErrNotFound) {
+	if err := s.BindCertificate(context.Background(), "no-such-sender", newTestCert(t, "x")); !errors.Is(err, ErrNotFound) {
 		t.Errorf("binding to an unknown sender: %v, want ErrNotFound", err)
 	}
 	if digest(t, s) != before {
 		t.Error("a refused binding changed the database")
 	}
-	if _, err := s.SenderByCertificate(newTestCert(t, "stranger")); !errors.Is(err, ErrUnknownSender) {
+	if _, err := s.SenderByCertificate(context.Background(), newTestCert(t, "stranger")); !errors.Is(err, ErrUnknownSender) {
 		t.Errorf("SenderByCertificate(unknown): %v, want ErrUnknownSender", err)
 	}
 }
@@ -134,47 +135,47 @@ func TestRevokeSender(t *testing.T) {
 	f := newFixture(t)
 	s := f.s
 	cert := newTestCert(t, "aarhus")
-	if err := s.BindCertificate(f.sender.ID, cert); err != nil {
+	if err := s.BindCertificate(context.Background(), f.sender.ID, cert); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Deliver(f.sender.ID, testDelivery(f.nid, "before")); err != nil {
+	if _, err := s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "before")); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Advance(time.Hour)
-	if err := s.RevokeSender(f.sender.ID); err != nil {
+	if err := s.RevokeSender(context.Background(), f.sender.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SenderByCertificate(cert); !errors.Is(err, ErrSenderRevoked) {
+	if _, err := s.SenderByCertificate(context.Background(), cert); !errors.Is(err, ErrSenderRevoked) {
 		t.Errorf("SenderByCertificate after revocation: %v, want ErrSenderRevoked", err)
 	}
-	got, err := s.Sender(f.sender.ID)
+	got, err := s.Sender(context.Background(), f.sender.ID)
 	if err != nil || !got.Revoked || !got.RevokedAt.Equal(f.clock.Now()) || !got.Certificates[0].Revoked {
 		t.Errorf("Sender after revocation = %+v, %v", got, err)
 	}
 	before := digest(t, s)
-	if _, err := s.Deliver(f.sender.ID, testDelivery(f.nid, "after")); !errors.Is(err, ErrSenderRevoked) {
+	if _, err := s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "after")); !errors.Is(err, ErrSenderRevoked) {
 		t.Errorf("Deliver after revocation: %v, want ErrSenderRevoked", err)
 	}
-	if err := s.BindCertificate(f.sender.ID, newTestCert(t, "aarhus")); !errors.Is(err, ErrSenderRevoked) {
+	if err := s.BindCertificate(context.Background(), f.sender.ID, newTestCert(t, "aarhus")); !errors.Is(err, ErrSenderRevoked) {
 		t.Errorf("BindCertificate after revocation: %v, want ErrSenderRevoked", err)
 	}
 	// Revoking twice is no error and changes nothing.
-	if err := s.RevokeSender(f.sender.ID); err != nil {
+	if err := s.RevokeSender(context.Background(), f.sender.ID); err != nil {
 		t.Errorf("second RevokeSender: %v", err)
 	}
 	if digest(t, s) != before {
 		t.Error("refusals after revocation changed the database")
 	}
-	if err := s.RevokeSender("no-such-sender"); !errors.Is(err, ErrNotFound) {
+	if err := s.RevokeSender(context.Background(), "no-such-sender"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("RevokeSender(unknown): %v, want ErrNotFound", err)
 	}
 	// The letter delivered before stays readable.
 	mb := mustLogin(t, s, f.nid, testPassword)
-	if inbox, err := mb.Inbox(); err != nil || len(inbox) != 1 {
+	if inbox, err := mb.Inbox(context.Background()); err != nil || len(inbox) != 1 {
 		t.Errorf("Inbox after revocation = %+v, %v", inbox, err)
 	}
 	// A revoked sender's organisation number may be registered again.
-	if _, err := s.AddSender("Aarhus Kommune", f.sender.OrgNumber, SenderPublic); err != nil {
+	if _, err := s.AddSender(context.Background(), "Aarhus Kommune", f.sender.OrgNumber, SenderPublic); err != nil {
 		t.Errorf("AddSender with a revoked sender's number: %v", err)
 	}
 }

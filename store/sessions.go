@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -31,8 +32,8 @@ const lastSeenGranularity = time.Minute
 // envelope v2 gains its ML-KEM-768 half (keyUpgrade): the resident gets a
 // new recovery key in Session.NewRecoveryKey, to be shown once, and every
 // other session ends.
-func (s *Store) Login(nationalID, password string) (Session, error) {
-	rec, err := s.residentByText(nationalID)
+func (s *Store) Login(ctx context.Context, nationalID, password string) (Session, error) {
+	rec, err := s.residentByText(ctx, nationalID)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return Session{}, err
 	}
@@ -77,7 +78,7 @@ func (s *Store) Login(nationalID, password string) (Session, error) {
 	if s.hookLoginChecked != nil {
 		s.hookLoginChecked()
 	}
-	err = s.update(func(tx storage.Tx) error {
+	err = s.update(ctx, func(tx storage.Tx) error {
 		cur, err := getResident(tx, rec.ID)
 		if err != nil {
 			return err
@@ -136,7 +137,7 @@ func (s *Store) Login(nationalID, password string) (Session, error) {
 	}
 	// Expired sessions go now, after the login's own write and outside it
 	// (SweepSessions). The login stands whether or not that works.
-	if _, err := s.SweepSessions(now); err != nil {
+	if _, err := s.SweepSessions(ctx, now); err != nil {
 		s.log.Warn("sweep expired sessions", "err", err)
 	}
 	out := Session{Token: token, ResidentID: rec.ID, Expires: sess.Expires}
@@ -198,9 +199,9 @@ func (u *keyUpgrade) zero() {
 // transaction that decodes just them and checks each again (a request may
 // have kept one alive meanwhile). A session record that does not decode is
 // left alone: it opens no mailbox. Login calls it; a scheduler may too.
-func (s *Store) SweepSessions(now time.Time) (int, error) {
+func (s *Store) SweepSessions(ctx context.Context, now time.Time) (int, error) {
 	var dead [][]byte
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		return tx.Sessions().All(func(id []byte, rec *sessionRecord) error {
 			if s.expired(rec, now) {
 				dead = append(dead, bytes.Clone(id))
@@ -212,7 +213,7 @@ func (s *Store) SweepSessions(now time.Time) (int, error) {
 		return 0, err
 	}
 	var n int
-	err = s.update(func(tx storage.Tx) error {
+	err = s.update(ctx, func(tx storage.Tx) error {
 		n = 0
 		for _, id := range dead {
 			rec, err := tx.Sessions().Get(id)
@@ -248,7 +249,7 @@ func parseToken(token string) (id, secret []byte, err error) {
 // private key unwrapped by the cookie's secret. Close the mailbox when the
 // request is done. An unknown, expired or idle session is
 // ErrSessionExpired.
-func (s *Store) OpenSession(token string) (*Mailbox, error) {
+func (s *Store) OpenSession(ctx context.Context, token string) (*Mailbox, error) {
 	id, secret, err := parseToken(token)
 	if err != nil {
 		return nil, err
@@ -258,7 +259,7 @@ func (s *Store) OpenSession(token string) (*Mailbox, error) {
 	var resident *residentRecord
 	var prefs *preferencesRecord
 	var termsPending bool
-	err = s.view(func(tx storage.Tx) error {
+	err = s.view(ctx, func(tx storage.Tx) error {
 		var err error
 		if sess, err = tx.Sessions().Get(id); err != nil {
 			return err
@@ -293,7 +294,7 @@ func (s *Store) OpenSession(token string) (*Mailbox, error) {
 		return nil, ErrSessionExpired
 	}
 	if now.Sub(sess.LastSeen) >= lastSeenGranularity {
-		err := s.update(func(tx storage.Tx) error {
+		err := s.update(ctx, func(tx storage.Tx) error {
 			cur, err := tx.Sessions().Get(id)
 			if err != nil {
 				return err
@@ -315,13 +316,13 @@ func (s *Store) OpenSession(token string) (*Mailbox, error) {
 
 // Logout ends a session: its wrapped key is deleted, so the cookie opens
 // nothing any more. Logging out of an unknown session is no error.
-func (s *Store) Logout(token string) error {
+func (s *Store) Logout(ctx context.Context, token string) error {
 	id, secret, err := parseToken(token)
 	if err != nil {
 		return nil
 	}
 	now := s.now()
-	return s.update(func(tx storage.Tx) error {
+	return s.update(ctx, func(tx storage.Tx) error {
 		sess, err := tx.Sessions().Get(id)
 		if errors.Is(err, ErrNotFound) {
 			return nil

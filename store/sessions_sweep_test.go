@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -14,12 +15,12 @@ import (
 func TestSweepSessions(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	old, err := f.s.Login(f.nid.String(), testPassword)
+	old, err := f.s.Login(context.Background(), f.nid.String(), testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Advance(20 * time.Minute)
-	live, err := f.s.Login(f.nid.String(), testPassword)
+	live, err := f.s.Login(context.Background(), f.nid.String(), testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,25 +31,25 @@ func TestSweepSessions(t *testing.T) {
 	}
 	// 30 minutes after the first login it is idle; the second is not.
 	f.clock.Advance(10 * time.Minute)
-	n, err := f.s.SweepSessions(f.clock.Now())
+	n, err := f.s.SweepSessions(context.Background(), f.clock.Now())
 	if err != nil || n != 1 {
 		t.Fatalf("SweepSessions = %d, %v; want 1, nil", n, err)
 	}
 	if got := countKeys(t, f.s)["sessions"]; got != 2 {
 		t.Errorf("%d sessions left, want 2 (the live one and the unreadable record)", got)
 	}
-	if _, err := f.s.OpenSession(old.Token); err == nil {
+	if _, err := f.s.OpenSession(context.Background(), old.Token); err == nil {
 		t.Error("the swept session opens")
 	}
-	mb, err := f.s.OpenSession(live.Token)
+	mb, err := f.s.OpenSession(context.Background(), live.Token)
 	if err != nil {
 		t.Fatalf("the live session: %v", err)
 	}
 	mb.Close()
-	if n, err := f.s.SweepSessions(f.clock.Now()); err != nil || n != 0 {
+	if n, err := f.s.SweepSessions(context.Background(), f.clock.Now()); err != nil || n != 0 {
 		t.Errorf("second SweepSessions = %d, %v; want 0, nil", n, err)
 	}
-	if _, err := f.s.Login(f.nid.String(), testPassword); err != nil {
+	if _, err := f.s.Login(context.Background(), f.nid.String(), testPassword); err != nil {
 		t.Errorf("Login with an unreadable session record in the bucket: %v", err)
 	}
 	// The invariants checked on close hold only for readable records.

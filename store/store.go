@@ -190,7 +190,7 @@ func New(eng storage.Engine, opts Options) (*Store, error) {
 	if err := s.retention.Validate(); err != nil {
 		return nil, fmt.Errorf("retention policy: %w", err)
 	}
-	seed, err := s.signingSeed()
+	seed, err := s.signingSeed(context.Background())
 	if err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
 	}
@@ -205,9 +205,9 @@ func New(eng storage.Engine, opts Options) (*Store, error) {
 
 // signingSeed returns the seed of the appliance's receipt key, made and
 // stored the first time.
-func (s *Store) signingSeed() ([]byte, error) {
+func (s *Store) signingSeed(ctx context.Context) ([]byte, error) {
 	var seed []byte
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		var err error
 		seed, err = tx.Meta().Get(keySigningSeed)
 		return err
@@ -215,7 +215,7 @@ func (s *Store) signingSeed() ([]byte, error) {
 	if !errors.Is(err, ErrNotFound) {
 		return seed, err
 	}
-	err = s.update(func(tx storage.Tx) error {
+	err = s.update(ctx, func(tx storage.Tx) error {
 		if seed, err = tx.Meta().Get(keySigningSeed); err == nil {
 			return nil
 		}
@@ -241,7 +241,7 @@ func (s *Store) Close() error {
 
 // Check runs the engine's consistency check (its storage, every record's
 // index entries) and returns every problem it finds.
-func (s *Store) Check() error { return s.eng.Check(context.Background()) }
+func (s *Store) Check(ctx context.Context) error { return s.eng.Check(ctx) }
 
 // Engine returns the storage engine the store runs on.
 func (s *Store) Engine() storage.Engine { return s.eng }
@@ -266,12 +266,12 @@ func (s *Store) SigningKey() []byte { return s.signer.PublicKey() }
 
 // WriteBackup writes a consistent copy of the database to w and returns
 // its size, for an engine that can (storage.Backuper).
-func (s *Store) WriteBackup(w io.Writer) (int64, error) {
+func (s *Store) WriteBackup(ctx context.Context, w io.Writer) (int64, error) {
 	b, ok := s.eng.(storage.Backuper)
 	if !ok {
 		return 0, errors.New("this storage engine makes no backup files: back up its database and object store")
 	}
-	return b.WriteBackup(context.Background(), w)
+	return b.WriteBackup(ctx, w)
 }
 
 // newID returns a random 128-bit id in lowercase hex.
@@ -308,15 +308,15 @@ func (s *Store) newLetterID() (string, error) {
 func (s *Store) now() time.Time { return s.clock().UTC().Round(time.Microsecond) }
 
 // view runs fn in a read transaction.
-func (s *Store) view(fn func(tx storage.Tx) error) error {
-	return s.eng.View(context.Background(), fn)
+func (s *Store) view(ctx context.Context, fn func(tx storage.Tx) error) error {
+	return s.eng.View(ctx, fn)
 }
 
 // update runs fn in a write transaction. Storage failures are
 // ErrUnavailable (the engine says so); fn's own errors come back as they
 // are.
-func (s *Store) update(fn func(tx storage.Tx) error) error {
-	return s.eng.Update(context.Background(), fn)
+func (s *Store) update(ctx context.Context, fn func(tx storage.Tx) error) error {
+	return s.eng.Update(ctx, fn)
 }
 
 // appendAudit adds an entry to the audit log within tx.
@@ -341,9 +341,9 @@ func appendAuditEntry(tx storage.Tx, e auditlog.Entry) (int64, error) {
 }
 
 // AuditLog returns the audit entries in order.
-func (s *Store) AuditLog() ([]AuditEntry, error) {
+func (s *Store) AuditLog(ctx context.Context) ([]AuditEntry, error) {
 	var out []AuditEntry
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		return tx.Audit().Entries(func(index int64, encoded []byte) error {
 			e, err := auditlog.DecodeEntry(encoded)
 			if err != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -69,7 +70,7 @@ func checkText(field, s string, max int, lines bool) (string, error) {
 // (or ""); one found in the subject or description makes the request
 // refused and deleted at once (*NationalIDInTextError): nothing of it is
 // stored, and the audit log says only that a request was refused.
-func (m *Mailbox) SubmitSupportRequest(category, subject, description, nationalID string) (SupportRequest, error) {
+func (m *Mailbox) SubmitSupportRequest(ctx context.Context, category, subject, description, nationalID string) (SupportRequest, error) {
 	if !slices.Contains(SupportCategories, category) {
 		return SupportRequest{}, invalid("category", "%q is none of %s", category, strings.Join(SupportCategories, ", "))
 	}
@@ -103,7 +104,7 @@ func (m *Mailbox) SubmitSupportRequest(category, subject, description, nationalI
 				kinds = append(kinds, f.Kind)
 			}
 		}
-		err := m.s.update(func(tx storage.Tx) error {
+		err := m.s.update(ctx, func(tx storage.Tx) error {
 			return m.s.appendAudit(tx, now, "resident:"+m.resident.ID, "refuse-support-request", "resident:"+m.resident.ID)
 		})
 		if err != nil {
@@ -117,7 +118,7 @@ func (m *Mailbox) SubmitSupportRequest(category, subject, description, nationalI
 	}
 	req := SupportRequest{ID: id, ResidentID: m.resident.ID, Category: category, Subject: subject,
 		Description: description, NationalID: number, Created: now}
-	err = m.s.update(func(tx storage.Tx) error {
+	err = m.s.update(ctx, func(tx storage.Tx) error {
 		if err := tx.Support().Put(&req); err != nil {
 			return err
 		}
@@ -127,9 +128,9 @@ func (m *Mailbox) SubmitSupportRequest(category, subject, description, nationalI
 }
 
 // SupportRequests returns the mailbox owner's own requests, oldest first.
-func (m *Mailbox) SupportRequests() ([]SupportRequest, error) {
+func (m *Mailbox) SupportRequests(ctx context.Context) ([]SupportRequest, error) {
 	var out []SupportRequest
-	err := m.s.view(func(tx storage.Tx) error {
+	err := m.s.view(ctx, func(tx storage.Tx) error {
 		rs, err := tx.Support().OfResident(m.resident.ID)
 		for _, r := range rs {
 			out = append(out, *r)
@@ -141,9 +142,9 @@ func (m *Mailbox) SupportRequests() ([]SupportRequest, error) {
 
 // SupportRequests returns every request, oldest first, for the operator;
 // with open, only those not answered yet.
-func (s *Store) SupportRequests(open bool) ([]SupportRequest, error) {
+func (s *Store) SupportRequests(ctx context.Context, open bool) ([]SupportRequest, error) {
 	var out []SupportRequest
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		return tx.Support().All(func(r *SupportRequest) error {
 			if !open || r.AnsweredAt.IsZero() {
 				out = append(out, *r)
@@ -155,9 +156,9 @@ func (s *Store) SupportRequests(open bool) ([]SupportRequest, error) {
 }
 
 // SupportRequest returns one request, for the operator.
-func (s *Store) SupportRequest(id string) (SupportRequest, error) {
+func (s *Store) SupportRequest(ctx context.Context, id string) (SupportRequest, error) {
 	var out SupportRequest
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		r, err := tx.Support().Get(id)
 		if err != nil {
 			return fmt.Errorf("support request %s: %w", id, err)
@@ -182,14 +183,14 @@ type SupportAnswerLetter struct {
 // request records it. Once-only: a request is answered once, and the
 // letter's fixed senderReference ("support-<id>") makes an answer whose
 // letter was delivered before a crash a repeat, not a second letter.
-func (s *Store) AnswerSupportRequest(id, senderID, answer string, wording SupportAnswerLetter) (SupportRequest, error) {
+func (s *Store) AnswerSupportRequest(ctx context.Context, id, senderID, answer string, wording SupportAnswerLetter) (SupportRequest, error) {
 	answer, err := checkText("answer", answer, maxSupportAnswer, true)
 	if err != nil {
 		return SupportRequest{}, err
 	}
 	var req *SupportRequest
 	var nid NationalID
-	err = s.view(func(tx storage.Tx) error {
+	err = s.view(ctx, func(tx storage.Tx) error {
 		snd, err := activeSender(tx, senderID)
 		if err != nil {
 			return err
@@ -213,7 +214,7 @@ func (s *Store) AnswerSupportRequest(id, senderID, answer string, wording Suppor
 	if !req.AnsweredAt.IsZero() {
 		return SupportRequest{}, fmt.Errorf("support request %s was answered on %s: %w", id, req.AnsweredAt.Format("2006-01-02"), ErrExists)
 	}
-	result, err := s.Deliver(senderID, Delivery{
+	result, err := s.Deliver(ctx, senderID, Delivery{
 		Recipient: nid, Subject: wording.Subject, Body: answer, SenderReference: "support-" + id, Type: TypeLetter,
 		Documents:       []DocumentInput{{Name: wording.FileName, ContentType: "text/plain", Content: []byte(answer)}},
 		answersResident: true,
@@ -223,7 +224,7 @@ func (s *Store) AnswerSupportRequest(id, senderID, answer string, wording Suppor
 	}
 	now := s.now()
 	var out SupportRequest
-	err = s.update(func(tx storage.Tx) error {
+	err = s.update(ctx, func(tx storage.Tx) error {
 		cur, err := tx.Support().Get(id)
 		if err != nil {
 			return err

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -14,41 +15,41 @@ func TestSupportRequests(t *testing.T) {
 	f := newFixture(t)
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	defer mb.Close()
-	req, err := mb.SubmitSupportRequest("letters", "Brev kan ikke åbnes", "Jeg kan ikke åbne brevet fra kommunen.\nHvad gør jeg?", "0101901234")
+	req, err := mb.SubmitSupportRequest(context.Background(), "letters", "Brev kan ikke åbnes", "Jeg kan ikke åbne brevet fra kommunen.\nHvad gør jeg?", "0101901234")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if req.NationalID != "0101901234" || req.ID == "" {
 		t.Errorf("request %+v", req)
 	}
-	own, err := mb.SupportRequests()
+	own, err := mb.SupportRequests(context.Background())
 	if err != nil || len(own) != 1 || own[0].ID != req.ID {
 		t.Fatalf("own requests %+v, %v", own, err)
 	}
-	open, err := f.s.SupportRequests(true)
+	open, err := f.s.SupportRequests(context.Background(), true)
 	if err != nil || len(open) != 1 {
 		t.Fatalf("open requests %+v, %v", open, err)
 	}
 	private := mustSender(t, f.s, "Elselskabet", "25313763", SenderPrivate)
 	wording := SupportAnswerLetter{Subject: "Svar på din henvendelse", FileName: "svar.txt"}
-	if _, err := f.s.AnswerSupportRequest(req.ID, private.ID, "Svar", wording); err == nil {
+	if _, err := f.s.AnswerSupportRequest(context.Background(), req.ID, private.ID, "Svar", wording); err == nil {
 		t.Error("an answer from a private sender")
 	}
-	answered, err := f.s.AnswerSupportRequest(req.ID, f.sender.ID, "Prøv at logge ind igen.", wording)
+	answered, err := f.s.AnswerSupportRequest(context.Background(), req.ID, f.sender.ID, "Prøv at logge ind igen.", wording)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if answered.AnswerLetterID == "" || answered.AnsweredAt.IsZero() {
 		t.Fatalf("answered %+v", answered)
 	}
-	if _, err := f.s.AnswerSupportRequest(req.ID, f.sender.ID, "Igen", wording); !errors.Is(err, ErrExists) {
+	if _, err := f.s.AnswerSupportRequest(context.Background(), req.ID, f.sender.ID, "Igen", wording); !errors.Is(err, ErrExists) {
 		t.Errorf("a second answer: %v, want ErrExists", err)
 	}
-	l, err := mb.Letter(answered.AnswerLetterID)
+	l, err := mb.Letter(context.Background(), answered.AnswerLetterID)
 	if err != nil || l.Subject != wording.Subject || l.Body != "Prøv at logge ind igen." || l.SenderID != f.sender.ID {
 		t.Errorf("the answer's letter %+v, %v", l, err)
 	}
-	if open, _ := f.s.SupportRequests(true); len(open) != 0 {
+	if open, _ := f.s.SupportRequests(context.Background(), true); len(open) != 0 {
 		t.Errorf("open requests after the answer: %d", len(open))
 	}
 }
@@ -73,7 +74,7 @@ func TestSupportRequestWithNationalID(t *testing.T) {
 		{"Hjælp", "Født 12.03.86-1234", "cpr"},
 		{"Hjelp", "Fnr. 010170\u221210170", "fødselsnummer"},
 	} {
-		_, err := mb.SubmitSupportRequest("other", tc.subject, tc.description, "")
+		_, err := mb.SubmitSupportRequest(context.Background(), "other", tc.subject, tc.description, "")
 		var ne *NationalIDInTextError
 		if !errors.As(err, &ne) {
 			t.Errorf("%q / %q: %v, want refused", tc.subject, tc.description, err)
@@ -83,10 +84,10 @@ func TestSupportRequestWithNationalID(t *testing.T) {
 			t.Errorf("%q: kinds %v, want %s", tc.description, ne.Kinds, tc.kind)
 		}
 	}
-	if all, err := f.s.SupportRequests(false); err != nil || len(all) != 0 {
+	if all, err := f.s.SupportRequests(context.Background(), false); err != nil || len(all) != 0 {
 		t.Errorf("stored requests: %+v, %v", all, err)
 	}
-	log, _ := f.s.AuditLog()
+	log, _ := f.s.AuditLog(context.Background())
 	refused := 0
 	for _, e := range log {
 		if e.Action == "refuse-support-request" {
@@ -121,13 +122,13 @@ func TestSupportRequestRefusesBadInput(t *testing.T) {
 		{"other", "s", "bell \a", "", "description"},
 		{"other", "s", "d", "123", "nationalId"},
 	} {
-		_, err := mb.SubmitSupportRequest(tc.category, tc.subject, tc.description, tc.nid)
+		_, err := mb.SubmitSupportRequest(context.Background(), tc.category, tc.subject, tc.description, tc.nid)
 		var ie *InvalidError
 		if !errors.As(err, &ie) || ie.Field != tc.field {
 			t.Errorf("%+v: %v, want invalid %s", tc, err, tc.field)
 		}
 	}
-	if all, _ := f.s.SupportRequests(false); len(all) != 0 {
+	if all, _ := f.s.SupportRequests(context.Background(), false); len(all) != 0 {
 		t.Errorf("%d requests stored", len(all))
 	}
 }
@@ -138,13 +139,13 @@ func TestDeletedAccountLeavesNoSupportRequest(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	mb := mustLogin(t, f.s, f.nid, testPassword)
-	if _, err := mb.SubmitSupportRequest("other", "Spørgsmål", "Hvordan sletter jeg?", ""); err != nil {
+	if _, err := mb.SubmitSupportRequest(context.Background(), "other", "Spørgsmål", "Hvordan sletter jeg?", ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := mb.DeleteMailbox(testPassword); err != nil {
+	if err := mb.DeleteMailbox(context.Background(), testPassword); err != nil {
 		t.Fatal(err)
 	}
-	if all, _ := f.s.SupportRequests(false); len(all) != 0 {
+	if all, _ := f.s.SupportRequests(context.Background(), false); len(all) != 0 {
 		t.Errorf("%d requests left", len(all))
 	}
 }
@@ -157,21 +158,21 @@ func TestSupportAnswerToReservedResident(t *testing.T) {
 	f := newFixture(t)
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	defer mb.Close()
-	if err := mb.Reserve(); err != nil {
+	if err := mb.Reserve(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	req, err := mb.SubmitSupportRequest("other", "Fritagelse", "Jeg er fritaget, men vil gerne have svar her.", "")
+	req, err := mb.SubmitSupportRequest(context.Background(), "other", "Fritagelse", "Jeg er fritaget, men vil gerne have svar her.", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.Deliver(f.sender.ID, testDelivery(f.nid, "almindeligt-brev")); !errors.Is(err, ErrRecipientNotDigital) {
+	if _, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "almindeligt-brev")); !errors.Is(err, ErrRecipientNotDigital) {
 		t.Fatalf("a letter to a reserved resident: %v", err)
 	}
-	answered, err := f.s.AnswerSupportRequest(req.ID, f.sender.ID, "Svaret kommer her.", SupportAnswerLetter{Subject: "Svar på din henvendelse", FileName: "svar.txt"})
+	answered, err := f.s.AnswerSupportRequest(context.Background(), req.ID, f.sender.ID, "Svaret kommer her.", SupportAnswerLetter{Subject: "Svar på din henvendelse", FileName: "svar.txt"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := mb.Letter(answered.AnswerLetterID)
+	l, err := mb.Letter(context.Background(), answered.AnswerLetterID)
 	if err != nil || l.Body != "Svaret kommer her." {
 		t.Errorf("the answer in the reserved mailbox: %+v, %v", l, err)
 	}

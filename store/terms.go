@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -69,7 +70,7 @@ func currentTerms(tx storage.Tx, now time.Time) (*termsRecord, error) {
 // Publishing stores the text; the jobs then deliver the notice letter to
 // every active mailbox (DeliverTermsNotice), and from the effective date
 // PendingTerms asks each resident to accept it.
-func (s *Store) PublishTerms(text string, effective time.Time) (Terms, error) {
+func (s *Store) PublishTerms(ctx context.Context, text string, effective time.Time) (Terms, error) {
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	switch {
 	case strings.TrimSpace(text) == "":
@@ -87,7 +88,7 @@ func (s *Store) PublishTerms(text string, effective time.Time) (Terms, error) {
 			day.Format(time.DateOnly), now.In(effective.Location()).Format(time.DateOnly), earliest.Format(time.DateOnly), ErrTermsNoticePeriod)
 	}
 	var out Terms
-	err := s.update(func(tx storage.Tx) error {
+	err := s.update(ctx, func(tx storage.Tx) error {
 		versions, err := tx.Terms().All()
 		if err != nil {
 			return err
@@ -113,9 +114,9 @@ func (s *Store) PublishTerms(text string, effective time.Time) (Terms, error) {
 }
 
 // AllTerms returns every published version, oldest first.
-func (s *Store) AllTerms() ([]Terms, error) {
+func (s *Store) AllTerms(ctx context.Context) ([]Terms, error) {
 	var out []Terms
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		recs, err := tx.Terms().All()
 		for _, r := range recs {
 			out = append(out, termsOf(r))
@@ -126,9 +127,9 @@ func (s *Store) AllTerms() ([]Terms, error) {
 }
 
 // TermsVersion returns one version of the terms.
-func (s *Store) TermsVersion(version int) (Terms, error) {
+func (s *Store) TermsVersion(ctx context.Context, version int) (Terms, error) {
 	var out Terms
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		rec, err := getTerms(tx, version)
 		if err != nil {
 			return err
@@ -141,10 +142,10 @@ func (s *Store) TermsVersion(version int) (Terms, error) {
 
 // CurrentTerms returns the version in force now; ErrNotFound before the
 // first takes effect.
-func (s *Store) CurrentTerms() (Terms, error) {
+func (s *Store) CurrentTerms(ctx context.Context) (Terms, error) {
 	now := s.now()
 	var out Terms
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		rec, err := currentTerms(tx, now)
 		if err != nil {
 			return err
@@ -160,9 +161,9 @@ func (s *Store) CurrentTerms() (Terms, error) {
 // it (nor a later one). ok is false when nothing is pending. The web UI
 // asks this after login and shows the terms in full, with the choice of
 // accepting (AcceptTerms) or deleting the mailbox (DeleteMailbox).
-func (m *Mailbox) PendingTerms() (terms Terms, ok bool, err error) {
+func (m *Mailbox) PendingTerms(ctx context.Context) (terms Terms, ok bool, err error) {
 	now := m.s.now()
-	err = m.s.view(func(tx storage.Tx) error {
+	err = m.s.view(ctx, func(tx storage.Tx) error {
 		var err error
 		terms, ok, err = pendingTerms(tx, m.resident.ID, now)
 		return err
@@ -201,9 +202,9 @@ func getAcceptance(tx storage.Tx, residentID string) (termsAcceptance, error) {
 // version. Only the version in force can be accepted: another (a form
 // shown before a newer version took effect) is ErrTermsOutdated, and the
 // UI shows the current one. Accepting again is no error.
-func (m *Mailbox) AcceptTerms(version int) error {
+func (m *Mailbox) AcceptTerms(ctx context.Context, version int) error {
 	now := m.s.now()
-	err := m.s.update(func(tx storage.Tx) error {
+	err := m.s.update(ctx, func(tx storage.Tx) error {
 		cur, err := currentTerms(tx, now)
 		if errors.Is(err, ErrNotFound) || (err == nil && cur.Version != version) {
 			return fmt.Errorf("terms version %d: %w", version, ErrTermsOutdated)
@@ -231,8 +232,8 @@ func (m *Mailbox) AcceptTerms(version int) error {
 
 // TermsAccepted returns the highest version a resident accepted and when
 // (0 and the zero time when none).
-func (s *Store) TermsAccepted(residentID string) (version int, at time.Time, err error) {
-	err = s.view(func(tx storage.Tx) error {
+func (s *Store) TermsAccepted(ctx context.Context, residentID string) (version int, at time.Time, err error) {
+	err = s.view(ctx, func(tx storage.Tx) error {
 		acc, err := getAcceptance(tx, residentID)
 		version, at = acc.Version, acc.Accepted
 		return err
@@ -242,9 +243,9 @@ func (s *Store) TermsAccepted(residentID string) (version int, at time.Time, err
 
 // TermsNoticesPending returns the versions whose notice has not yet
 // reached every active mailbox, oldest first.
-func (s *Store) TermsNoticesPending() ([]Terms, error) {
+func (s *Store) TermsNoticesPending(ctx context.Context) ([]Terms, error) {
 	var out []Terms
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		recs, err := tx.Terms().All()
 		for _, r := range recs {
 			if r.NoticesDone.IsZero() {
@@ -276,9 +277,9 @@ func noticeRecipients(tx storage.Tx, version int) ([]string, error) {
 
 // TermsNoticeRecipients returns the ids of the active residents that have
 // not yet had the notice of a version.
-func (s *Store) TermsNoticeRecipients(version int) ([]string, error) {
+func (s *Store) TermsNoticeRecipients(ctx context.Context, version int) ([]string, error) {
 	var out []string
-	err := s.view(func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		if _, err := getTerms(tx, version); err != nil {
 			return err
 		}
@@ -321,10 +322,10 @@ func termsNoticeReference(version int, residentID string) string {
 // committed before a crash, but whose marker did not, a repeat rather
 // than a second letter. delivered is true when this call delivered the
 // letter. A resident that is not active (any more) is skipped.
-func (s *Store) DeliverTermsNotice(senderID string, version int, residentID string) (delivered bool, err error) {
+func (s *Store) DeliverTermsNotice(ctx context.Context, senderID string, version int, residentID string) (delivered bool, err error) {
 	var d Delivery
 	var done bool
-	err = s.view(func(tx storage.Tx) error {
+	err = s.view(ctx, func(tx storage.Tx) error {
 		snd, err := activeSender(tx, senderID)
 		if err != nil {
 			return err
@@ -357,7 +358,7 @@ func (s *Store) DeliverTermsNotice(senderID string, version int, residentID stri
 	if err != nil || done {
 		return false, err
 	}
-	result, err := s.Deliver(senderID, d)
+	result, err := s.Deliver(ctx, senderID, d)
 	switch {
 	case errors.Is(err, ErrRecipientNotDigital) || errors.Is(err, ErrUnknownRecipient):
 		return false, nil
@@ -370,7 +371,7 @@ func (s *Store) DeliverTermsNotice(senderID string, version int, residentID stri
 	if s.hookNoticeDelivered != nil {
 		s.hookNoticeDelivered()
 	}
-	err = s.update(func(tx storage.Tx) error {
+	err = s.update(ctx, func(tx storage.Tx) error {
 		// The resident was checked in another transaction: write the
 		// marker only while the account is still active. A marker for an
 		// account deleted meanwhile would outlive its deletion.
@@ -404,9 +405,9 @@ func (s *Store) DeliverTermsNotice(senderID string, version int, residentID stri
 // resident has had it, and returns how many have not (0 when done).
 // Residents who become active later accept the terms in force when they
 // log in, which shows the text in full.
-func (s *Store) FinishTermsNotices(version int) (remaining int, err error) {
+func (s *Store) FinishTermsNotices(ctx context.Context, version int) (remaining int, err error) {
 	now := s.now()
-	err = s.update(func(tx storage.Tx) error {
+	err = s.update(ctx, func(tx storage.Tx) error {
 		rec, err := getTerms(tx, version)
 		if err != nil {
 			return err

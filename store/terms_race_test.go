@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"testing"
 )
 
@@ -12,23 +13,23 @@ import (
 func TestTermsNoticeMarkerRacesDeletion(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	terms, err := f.s.PublishTerms("§1 New terms.\n", f.clock.Now().AddDate(0, 1, 0))
+	terms, err := f.s.PublishTerms(context.Background(), "§1 New terms.\n", f.clock.Now().AddDate(0, 1, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	f.s.hookNoticeDelivered = func() {
-		if err := mb.DeleteMailbox(testPassword); err != nil {
+		if err := mb.DeleteMailbox(context.Background(), testPassword); err != nil {
 			t.Errorf("DeleteMailbox: %v", err)
 		}
 	}
-	if _, err := f.s.DeliverTermsNotice(f.sender.ID, terms.Version, f.resident.ID); err != nil {
+	if _, err := f.s.DeliverTermsNotice(context.Background(), f.sender.ID, terms.Version, f.resident.ID); err != nil {
 		t.Fatalf("DeliverTermsNotice: %v", err)
 	}
 	if n := countKeys(t, f.s)["terms-notices"]; n != 0 {
 		t.Errorf("%d notice markers after the account was deleted, want 0", n)
 	}
-	if err := f.s.CheckInvariants(); err != nil {
+	if err := f.s.CheckInvariants(context.Background()); err != nil {
 		t.Errorf("CheckInvariants: %v", err)
 	}
 }

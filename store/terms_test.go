@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -47,7 +48,7 @@ func TestPublishTermsOneMonth(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			terms, err := s.PublishTerms("§1 The mailbox is yours.\n", eff)
+			terms, err := s.PublishTerms(context.Background(), "§1 The mailbox is yours.\n", eff)
 			if tc.ok {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -64,7 +65,7 @@ func TestPublishTermsOneMonth(t *testing.T) {
 			if !strings.Contains(err.Error(), "earliest effective date is "+earliest) {
 				t.Errorf("error %q does not name the earliest date %s", err, earliest)
 			}
-			if all, _ := s.AllTerms(); len(all) != 0 {
+			if all, _ := s.AllTerms(context.Background()); len(all) != 0 {
 				t.Errorf("a refused version was stored: %+v", all)
 			}
 		})
@@ -76,17 +77,17 @@ func TestPublishTermsRefusals(t *testing.T) {
 	eff := f.clock.Now().AddDate(0, 2, 0)
 	var inv *InvalidError
 	for _, text := range []string{"", "  \n", "bad \x00 byte", strings.Repeat("x", MaxTermsSize+1)} {
-		if _, err := f.s.PublishTerms(text, eff); !errors.As(err, &inv) {
+		if _, err := f.s.PublishTerms(context.Background(), text, eff); !errors.As(err, &inv) {
 			t.Errorf("text %.20q: %v", text, err)
 		}
 	}
-	if _, err := f.s.PublishTerms("v1", eff); err != nil {
+	if _, err := f.s.PublishTerms(context.Background(), "v1", eff); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.PublishTerms("v2", eff); !errors.As(err, &inv) || inv.Field != "effective" {
+	if _, err := f.s.PublishTerms(context.Background(), "v2", eff); !errors.As(err, &inv) || inv.Field != "effective" {
 		t.Errorf("second version on the same date: %v", err)
 	}
-	v2, err := f.s.PublishTerms("v2", eff.AddDate(0, 0, 1))
+	v2, err := f.s.PublishTerms(context.Background(), "v2", eff.AddDate(0, 0, 1))
 	if err != nil || v2.Version != 2 {
 		t.Fatalf("second version: %+v, %v", v2, err)
 	}
@@ -97,7 +98,7 @@ func TestPublishTermsRefusals(t *testing.T) {
 func TestPendingTermsEdges(t *testing.T) {
 	f := newFixture(t)
 	eff := startOfDay(f.clock.Now()).AddDate(0, 1, 0)
-	if _, err := f.s.PublishTerms("Version one.", eff); err != nil {
+	if _, err := f.s.PublishTerms(context.Background(), "Version one.", eff); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -111,7 +112,7 @@ func TestPendingTermsEdges(t *testing.T) {
 	} {
 		clockTo(f.clock, tc.at)
 		mb := mustLogin(t, f.s, f.nid, testPassword)
-		terms, ok, err := mb.PendingTerms()
+		terms, ok, err := mb.PendingTerms(context.Background())
 		if err != nil || ok != tc.pending {
 			t.Fatalf("at %s: pending %v, %v; want %v", tc.at, ok, err, tc.pending)
 		}
@@ -120,36 +121,36 @@ func TestPendingTermsEdges(t *testing.T) {
 		}
 	}
 	mb := mustLogin(t, f.s, f.nid, testPassword)
-	if err := mb.AcceptTerms(2); !errors.Is(err, ErrTermsOutdated) {
+	if err := mb.AcceptTerms(context.Background(), 2); !errors.Is(err, ErrTermsOutdated) {
 		t.Errorf("accepting a version not in force: %v", err)
 	}
-	if err := mb.AcceptTerms(1); err != nil {
+	if err := mb.AcceptTerms(context.Background(), 1); err != nil {
 		t.Fatal(err)
 	}
-	if err := mb.AcceptTerms(1); err != nil {
+	if err := mb.AcceptTerms(context.Background(), 1); err != nil {
 		t.Errorf("accepting again: %v", err)
 	}
-	if _, ok, _ := mb.PendingTerms(); ok {
+	if _, ok, _ := mb.PendingTerms(context.Background()); ok {
 		t.Error("still pending after accepting")
 	}
-	if v, at, err := f.s.TermsAccepted(f.resident.ID); v != 1 || !at.Equal(f.clock.Now()) || err != nil {
+	if v, at, err := f.s.TermsAccepted(context.Background(), f.resident.ID); v != 1 || !at.Equal(f.clock.Now()) || err != nil {
 		t.Errorf("TermsAccepted = %d %s %v", v, at, err)
 	}
 
 	// Version 2 published now, in force a month later: pending only then.
 	eff2 := startOfDay(f.clock.Now()).AddDate(0, 1, 1)
-	if _, err := f.s.PublishTerms("Version two.", eff2); err != nil {
+	if _, err := f.s.PublishTerms(context.Background(), "Version two.", eff2); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, _ := mb.PendingTerms(); ok {
+	if _, ok, _ := mb.PendingTerms(context.Background()); ok {
 		t.Error("version 2 pending before its date")
 	}
 	clockTo(f.clock, eff2)
 	mb = mustLogin(t, f.s, f.nid, testPassword)
-	if terms, ok, _ := mb.PendingTerms(); !ok || terms.Version != 2 {
+	if terms, ok, _ := mb.PendingTerms(context.Background()); !ok || terms.Version != 2 {
 		t.Errorf("version 2 not pending on its date: %+v %v", terms, ok)
 	}
-	if err := mb.AcceptTerms(1); !errors.Is(err, ErrTermsOutdated) {
+	if err := mb.AcceptTerms(context.Background(), 1); !errors.Is(err, ErrTermsOutdated) {
 		t.Errorf("accepting the old version: %v", err)
 	}
 }
@@ -162,12 +163,12 @@ func TestTermsNoticeOnce(t *testing.T) {
 	res := mustResident(t, f.s, testNID(t, 3), "Cai Carlsen")
 	setResidentStatus(t, f.s, res.ID, ResidentReserved)
 	text := "§1 New terms.\n§2 In full.\n"
-	terms, err := f.s.PublishTerms(text, f.clock.Now().AddDate(0, 1, 0))
+	terms, err := f.s.PublishTerms(context.Background(), text, f.clock.Now().AddDate(0, 1, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for pass := range 2 {
-		ids, err := f.s.TermsNoticeRecipients(terms.Version)
+		ids, err := f.s.TermsNoticeRecipients(context.Background(), terms.Version)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +176,7 @@ func TestTermsNoticeOnce(t *testing.T) {
 			t.Fatalf("second pass: recipients %v", ids)
 		}
 		for _, id := range []string{f.resident.ID, bo.ID, res.ID} {
-			delivered, err := f.s.DeliverTermsNotice(f.sender.ID, terms.Version, id)
+			delivered, err := f.s.DeliverTermsNotice(context.Background(), f.sender.ID, terms.Version, id)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -184,18 +185,18 @@ func TestTermsNoticeOnce(t *testing.T) {
 			}
 		}
 	}
-	if left, err := f.s.FinishTermsNotices(terms.Version); err != nil || left != 0 {
+	if left, err := f.s.FinishTermsNotices(context.Background(), terms.Version); err != nil || left != 0 {
 		t.Fatalf("FinishTermsNotices: %d, %v", left, err)
 	}
-	if pending, _ := f.s.TermsNoticesPending(); len(pending) != 0 {
+	if pending, _ := f.s.TermsNoticesPending(context.Background()); len(pending) != 0 {
 		t.Errorf("still pending: %+v", pending)
 	}
 	mb := mustLogin(t, f.s, f.nid, testPassword)
-	inbox, err := mb.Inbox()
+	inbox, err := mb.Inbox(context.Background())
 	if err != nil || len(inbox) != 1 || inbox[0].Type != TypeNotice || inbox[0].SenderID != f.sender.ID {
 		t.Fatalf("inbox: %+v, %v", inbox, err)
 	}
-	doc, err := mb.Document(inbox[0].ID, 0)
+	doc, err := mb.Document(context.Background(), inbox[0].ID, 0)
 	if err != nil || string(doc.Content) != text {
 		t.Errorf("the notice does not hold the terms in full: %q, %v", doc.Content, err)
 	}
@@ -209,7 +210,7 @@ func TestTermsNoticeOnce(t *testing.T) {
 // reference and delivers no second one.
 func TestTermsNoticeCrashBeforeMarker(t *testing.T) {
 	f := newFixture(t)
-	terms, err := f.s.PublishTerms("Terms.", f.clock.Now().AddDate(0, 1, 0))
+	terms, err := f.s.PublishTerms(context.Background(), "Terms.", f.clock.Now().AddDate(0, 1, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,17 +218,17 @@ func TestTermsNoticeCrashBeforeMarker(t *testing.T) {
 	rec := &termsRecord{Version: terms.Version, Text: terms.Text, EffectiveDate: terms.EffectiveDate}
 	raw := &residentRecord{ID: f.resident.ID, Country: f.nid.Country, NationalID: f.nid.Number}
 	d = termsNotice(rec, raw)
-	if _, err := f.s.Deliver(f.sender.ID, d); err != nil {
+	if _, err := f.s.Deliver(context.Background(), f.sender.ID, d); err != nil {
 		t.Fatal(err)
 	}
-	delivered, err := f.s.DeliverTermsNotice(f.sender.ID, terms.Version, f.resident.ID)
+	delivered, err := f.s.DeliverTermsNotice(context.Background(), f.sender.ID, terms.Version, f.resident.ID)
 	if err != nil || delivered {
 		t.Fatalf("after the crash: delivered %v, %v", delivered, err)
 	}
 	if n := len(mailboxLetters(t, f.s, f.resident.ID)); n != 1 {
 		t.Fatalf("%d letters, want 1", n)
 	}
-	if ids, _ := f.s.TermsNoticeRecipients(terms.Version); len(ids) != 0 {
+	if ids, _ := f.s.TermsNoticeRecipients(context.Background(), terms.Version); len(ids) != 0 {
 		t.Errorf("no marker: %v", ids)
 	}
 }
@@ -235,17 +236,17 @@ func TestTermsNoticeCrashBeforeMarker(t *testing.T) {
 func TestTermsNoticeFromPrivateSenderRefused(t *testing.T) {
 	f := newFixture(t)
 	priv := mustSender(t, f.s, "Fjordbanken", "27183645", SenderPrivate)
-	terms, err := f.s.PublishTerms("Terms.", f.clock.Now().AddDate(0, 1, 0))
+	terms, err := f.s.PublishTerms(context.Background(), "Terms.", f.clock.Now().AddDate(0, 1, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.DeliverTermsNotice(priv.ID, terms.Version, f.resident.ID); err == nil || !strings.Contains(err.Error(), "public sender") {
+	if _, err := f.s.DeliverTermsNotice(context.Background(), priv.ID, terms.Version, f.resident.ID); err == nil || !strings.Contains(err.Error(), "public sender") {
 		t.Errorf("private sender: %v", err)
 	}
-	if got, err := f.s.SenderByOrgNumber("55133018"); err != nil || got.ID != f.sender.ID {
+	if got, err := f.s.SenderByOrgNumber(context.Background(), "55133018"); err != nil || got.ID != f.sender.ID {
 		t.Errorf("SenderByOrgNumber: %+v, %v", got, err)
 	}
-	if _, err := f.s.SenderByOrgNumber("12345678"); !errors.Is(err, ErrNotFound) {
+	if _, err := f.s.SenderByOrgNumber(context.Background(), "12345678"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown org: %v", err)
 	}
 }

@@ -57,10 +57,10 @@ func newAppliance(t *testing.T) *appliance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := st.AddResident(nid, "Anna Jensen", "a long test password"); err != nil {
+	if _, _, err := st.AddResident(context.Background(), nid, "Anna Jensen", "a long test password"); err != nil {
 		t.Fatal(err)
 	}
-	sender, err := st.AddSender("Eksempelby Kommune", senderOrg, store.SenderPublic)
+	sender, err := st.AddSender(context.Background(), "Eksempelby Kommune", senderOrg, store.SenderPublic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func newAppliance(t *testing.T) *appliance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.BindCertificate(sender.ID, cert); err != nil {
+	if err := st.BindCertificate(context.Background(), sender.ID, cert); err != nil {
 		t.Fatal(err)
 	}
 	senderCert, err := tls.X509KeyPair(certPEM, keyPEM)

@@ -1,6 +1,7 @@
 package browsertest
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -164,7 +165,7 @@ func testAccessibility(t *testing.T, src, lang string, width int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, code, err := a.store.EnrolResident(nid, "Carl Carlsen")
+	_, code, err := a.store.EnrolResident(context.Background(), nid, "Carl Carlsen")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package browsertest
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -175,11 +176,11 @@ func (a *appliance) seed(hostile bool) {
 		t.Fatal(err)
 	}
 	a.clock.Set(now.AddDate(0, 0, -100))
-	if _, _, err := a.store.AddResident(nid, annaName, annaPassword); err != nil {
+	if _, _, err := a.store.AddResident(context.Background(), nid, annaName, annaPassword); err != nil {
 		t.Fatal(err)
 	}
 	sender := func(name, org string, kind store.SenderKind) string {
-		s, err := a.store.AddSender(name, org, kind)
+		s, err := a.store.AddSender(context.Background(), name, org, kind)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -246,7 +247,7 @@ func (a *appliance) seed(hostile bool) {
 		l.d.Recipient = nid
 		l.d.SenderReference = fmt.Sprintf("seed-%d", i)
 		a.clock.Set(now.AddDate(0, 0, -l.daysAgo).Add(-time.Duration(i) * 17 * time.Minute))
-		res, err := a.store.Deliver(l.sender, l.d)
+		res, err := a.store.Deliver(context.Background(), l.sender, l.d)
 		if err != nil {
 			t.Fatalf("deliver %q: %v", l.d.Subject, err)
 		}
@@ -258,21 +259,21 @@ func (a *appliance) seed(hostile bool) {
 		}
 	}
 	a.clock.Set(now.Add(-time.Hour))
-	sess, err := a.store.Login(annaNID, annaPassword)
+	sess, err := a.store.Login(context.Background(), annaNID, annaPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mb, err := a.store.OpenSession(sess.Token)
+	mb, err := a.store.OpenSession(context.Background(), sess.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range toRead {
-		if _, err := mb.Letter(id); err != nil {
+		if _, err := mb.Letter(context.Background(), id); err != nil {
 			t.Fatal(err)
 		}
 	}
 	mb.Close()
-	if err := a.store.Logout(sess.Token); err != nil {
+	if err := a.store.Logout(context.Background(), sess.Token); err != nil {
 		t.Fatal(err)
 	}
 	a.clock.Set(now)
@@ -291,7 +292,7 @@ func (a *appliance) letter(name string) seeded {
 // logins counts successful logins in the audit log.
 func (a *appliance) logins() int {
 	a.t.Helper()
-	entries, err := a.store.AuditLog()
+	entries, err := a.store.AuditLog(context.Background())
 	if err != nil {
 		a.t.Fatal(err)
 	}

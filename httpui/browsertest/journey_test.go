@@ -191,7 +191,7 @@ func TestJourney(t *testing.T) {
 	}
 	// The session is dead on the server, not only forgotten by the
 	// browser: the old cookie opens nothing.
-	if mb, err := a.store.OpenSession(token); !errors.Is(err, store.ErrSessionExpired) {
+	if mb, err := a.store.OpenSession(context.Background(), token); !errors.Is(err, store.ErrSessionExpired) {
 		if mb != nil {
 			mb.Close()
 		}
@@ -368,7 +368,7 @@ func TestHTTPSSession(t *testing.T) {
 	decision := a.letter(letterDecision)
 	tb.do(chromedp.Click(chromedp.CSS(`.letters a[href="/letters/`+decision.ID+`"]`)), chromedp.WaitVisible(chromedp.CSS("article.letter-page h1")))
 	tb.do(chromedp.Click(chromedp.CSS(".logout-form button")), chromedp.WaitVisible(chromedp.ID("nationalId")))
-	if mb, err := a.store.OpenSession(c.Value); !errors.Is(err, store.ErrSessionExpired) {
+	if mb, err := a.store.OpenSession(context.Background(), c.Value); !errors.Is(err, store.ErrSessionExpired) {
 		if mb != nil {
 			mb.Close()
 		}

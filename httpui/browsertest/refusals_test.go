@@ -1,6 +1,7 @@
 package browsertest
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -157,7 +158,7 @@ func TestCrossSite(t *testing.T) {
 		if c := tb.sessionCookie(a); c == nil || c.Value != token {
 			t.Fatalf("the session cookie changed: %+v", c)
 		}
-		mb, err := a.store.OpenSession(token)
+		mb, err := a.store.OpenSession(context.Background(), token)
 		if err != nil {
 			t.Fatalf("the session was ended by another site: %v", err)
 		}

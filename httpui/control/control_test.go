@@ -89,7 +89,7 @@ func testOperations(t *testing.T, op *Operator, ops Operations) {
 	if fp := store.CertificateFingerprint(leaf); added.Sender.Certificates[0].Fingerprint != fp {
 		t.Fatalf("bound fingerprint %s, certificate's %s", added.Sender.Certificates[0].Fingerprint, fp)
 	}
-	if s, err := op.Store.SenderByCertificate(leaf); err != nil || s.ID != added.Sender.ID {
+	if s, err := op.Store.SenderByCertificate(context.Background(), leaf); err != nil || s.ID != added.Sender.ID {
 		t.Fatalf("the certificate does not authenticate the sender: %+v %v", s, err)
 	}
 	if block, _ := pem.Decode([]byte(added.KeyPEM)); block == nil || block.Type != "PRIVATE KEY" {
@@ -114,7 +114,7 @@ func testOperations(t *testing.T, op *Operator, ops Operations) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s, err := op.Store.SenderByCertificate(c); err != nil || s.ID != second.Sender.ID {
+		if s, err := op.Store.SenderByCertificate(context.Background(), c); err != nil || s.ID != second.Sender.ID {
 			t.Fatalf("certificate %x: %+v %v", c.SerialNumber, s, err)
 		}
 	}
@@ -164,7 +164,7 @@ func testOperations(t *testing.T, op *Operator, ops Operations) {
 	if got.Revoked || !got.Certificates[0].Revoked {
 		t.Fatalf("after revoking the certificate: %+v", got)
 	}
-	if _, err := op.Store.SenderByCertificate(leaf); !errors.Is(err, store.ErrSenderRevoked) {
+	if _, err := op.Store.SenderByCertificate(context.Background(), leaf); !errors.Is(err, store.ErrSenderRevoked) {
 		t.Fatalf("the revoked certificate still authenticates: %v", err)
 	}
 	if got, err = ops.RevokeSender(ctx, RevokeRequest{OrgNumber: "29189846"}); err != nil || !got.Revoked || got.RevokedAt == nil {
@@ -202,13 +202,13 @@ func testOperations(t *testing.T, op *Operator, ops Operations) {
 		!regexp.MustCompile(`^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$`).MatchString(nr.ActivationCode) {
 		t.Fatalf("enrolled %+v, activation code %q", nr.Resident, nr.ActivationCode)
 	}
-	if digital, err := op.Store.IsDigital(store.NationalID{Country: "DK", Number: "1203861234"}); err != nil || digital {
+	if digital, err := op.Store.IsDigital(context.Background(), store.NationalID{Country: "DK", Number: "1203861234"}); err != nil || digital {
 		t.Fatalf("a pending resident is digital: %v %v", digital, err)
 	}
-	if _, err := op.Store.Activate("1203861234", nr.ActivationCode, "a long enough password"); err != nil {
+	if _, err := op.Store.Activate(context.Background(), "1203861234", nr.ActivationCode, "a long enough password"); err != nil {
 		t.Fatalf("the resident cannot activate with the code: %v", err)
 	}
-	if _, err := op.Store.Login("1203861234", "a long enough password"); err != nil {
+	if _, err := op.Store.Login(context.Background(), "1203861234", "a long enough password"); err != nil {
 		t.Fatalf("the activated resident cannot log in: %v", err)
 	}
 	for _, tc := range []struct {

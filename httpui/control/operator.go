@@ -183,7 +183,7 @@ func (o *Operator) rand() io.Reader {
 // registers both in one transaction, so no sender is ever stored without
 // its certificate. A refused registration leaves only an issued
 // certificate that is bound to nothing.
-func (o *Operator) AddSender(_ context.Context, req SenderRequest) (NewSender, error) {
+func (o *Operator) AddSender(ctx context.Context, req SenderRequest) (NewSender, error) {
 	kind, err := store.ParseSenderKind(req.Kind)
 	if err != nil {
 		return NewSender{}, err
@@ -203,7 +203,7 @@ func (o *Operator) AddSender(_ context.Context, req SenderRequest) (NewSender, e
 	if err != nil {
 		return NewSender{}, fmt.Errorf("add sender %q: %w", name, err)
 	}
-	sender, err := o.Store.AddSender(name, req.OrgNumber, kind, cert)
+	sender, err := o.Store.AddSender(ctx, name, req.OrgNumber, kind, cert)
 	if err != nil {
 		return NewSender{}, err
 	}
@@ -212,7 +212,7 @@ func (o *Operator) AddSender(_ context.Context, req SenderRequest) (NewSender, e
 
 // Senders lists every sender, revoked ones included.
 func (o *Operator) Senders(context.Context) ([]SenderInfo, error) {
-	senders, err := o.Store.Senders()
+	senders, err := o.Store.Senders(context.Background())
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +236,7 @@ func (o *Operator) RevokeSender(ctx context.Context, req RevokeRequest) (SenderI
 		return SenderInfo{}, fmt.Errorf("%w: name exactly one of a sender id, an organisation number or a certificate fingerprint", ErrBadRequest)
 	}
 	if req.Fingerprint != "" {
-		s, err := o.Store.RevokeCertificate(strings.ToLower(req.Fingerprint))
+		s, err := o.Store.RevokeCertificate(ctx, strings.ToLower(req.Fingerprint))
 		if err != nil {
 			return SenderInfo{}, err
 		}
@@ -246,10 +246,10 @@ func (o *Operator) RevokeSender(ctx context.Context, req RevokeRequest) (SenderI
 	if err != nil {
 		return SenderInfo{}, err
 	}
-	if err := o.Store.RevokeSender(id); err != nil {
+	if err := o.Store.RevokeSender(ctx, id); err != nil {
 		return SenderInfo{}, err
 	}
-	s, err := o.Store.Sender(id)
+	s, err := o.Store.Sender(ctx, id)
 	if err != nil {
 		return SenderInfo{}, err
 	}
@@ -265,7 +265,7 @@ func (o *Operator) senderID(ref SenderRef) (string, error) {
 	if ref.ID != "" {
 		return ref.ID, nil
 	}
-	s, err := o.Store.SenderByOrgNumber(ref.OrgNumber)
+	s, err := o.Store.SenderByOrgNumber(context.Background(), ref.OrgNumber)
 	if err != nil {
 		return "", err
 	}
@@ -276,12 +276,12 @@ func (o *Operator) senderID(ref SenderRef) (string, error) {
 // and binds it: for a sender whose certificate nears its end, or who needs
 // a second one. The sender's other certificates stay valid until they
 // expire or are revoked.
-func (o *Operator) IssueCertificate(_ context.Context, ref SenderRef) (NewSender, error) {
+func (o *Operator) IssueCertificate(ctx context.Context, ref SenderRef) (NewSender, error) {
 	id, err := o.senderID(ref)
 	if err != nil {
 		return NewSender{}, err
 	}
-	sender, err := o.Store.Sender(id)
+	sender, err := o.Store.Sender(ctx, id)
 	if err != nil {
 		return NewSender{}, err
 	}
@@ -295,10 +295,10 @@ func (o *Operator) IssueCertificate(_ context.Context, ref SenderRef) (NewSender
 	if err != nil {
 		return NewSender{}, err
 	}
-	if err := o.Store.BindCertificate(id, cert); err != nil {
+	if err := o.Store.BindCertificate(ctx, id, cert); err != nil {
 		return NewSender{}, err
 	}
-	if sender, err = o.Store.Sender(id); err != nil {
+	if sender, err = o.Store.Sender(ctx, id); err != nil {
 		return NewSender{}, err
 	}
 	return NewSender{Sender: senderInfo(sender), CertificatePEM: string(certPEM), KeyPEM: string(keyPEM)}, nil
@@ -307,12 +307,12 @@ func (o *Operator) IssueCertificate(_ context.Context, ref SenderRef) (NewSender
 // EnrolResident enrols a resident as pending and returns the activation
 // code for the resident (store.Store.EnrolResident). Enrolling a pending
 // resident again gives a new code.
-func (o *Operator) EnrolResident(_ context.Context, req ResidentRequest) (NewResident, error) {
+func (o *Operator) EnrolResident(ctx context.Context, req ResidentRequest) (NewResident, error) {
 	nid, err := store.ParseNationalID(req.NationalID)
 	if err != nil {
 		return NewResident{}, err
 	}
-	r, code, err := o.Store.EnrolResident(nid, req.Name)
+	r, code, err := o.Store.EnrolResident(ctx, nid, req.Name)
 	if err != nil {
 		return NewResident{}, err
 	}
@@ -321,7 +321,7 @@ func (o *Operator) EnrolResident(_ context.Context, req ResidentRequest) (NewRes
 
 // Residents lists every resident.
 func (o *Operator) Residents(context.Context) ([]ResidentInfo, error) {
-	residents, err := o.Store.Residents()
+	residents, err := o.Store.Residents(context.Background())
 	if err != nil {
 		return nil, err
 	}

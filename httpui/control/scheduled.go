@@ -87,12 +87,12 @@ func (o *Operator) parseDate(field, s string) (time.Time, error) {
 // PublishTerms publishes a new version of the terms of use. A date less
 // than one month ahead is store.ErrTermsNoticePeriod, with a message that
 // names the earliest date allowed.
-func (o *Operator) PublishTerms(_ context.Context, req TermsRequest) (TermsInfo, error) {
+func (o *Operator) PublishTerms(ctx context.Context, req TermsRequest) (TermsInfo, error) {
 	day, err := o.parseDate("effective date", req.Effective)
 	if err != nil {
 		return TermsInfo{}, err
 	}
-	t, err := o.Store.PublishTerms(req.Text, day)
+	t, err := o.Store.PublishTerms(ctx, req.Text, day)
 	if err != nil {
 		return TermsInfo{}, err
 	}
@@ -101,7 +101,7 @@ func (o *Operator) PublishTerms(_ context.Context, req TermsRequest) (TermsInfo,
 
 // Terms lists every published version, oldest first.
 func (o *Operator) Terms(context.Context) ([]TermsInfo, error) {
-	all, err := o.Store.AllTerms()
+	all, err := o.Store.AllTerms(context.Background())
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +115,7 @@ func (o *Operator) Terms(context.Context) ([]TermsInfo, error) {
 // RecordDeath records a resident's death: the account can no longer log
 // in, and its letters are kept for the retention policy's periods after
 // the date.
-func (o *Operator) RecordDeath(_ context.Context, req DeathRequest) (ResidentInfo, error) {
+func (o *Operator) RecordDeath(ctx context.Context, req DeathRequest) (ResidentInfo, error) {
 	nid, err := store.ParseNationalID(req.NationalID)
 	if err != nil {
 		return ResidentInfo{}, err
@@ -124,7 +124,7 @@ func (o *Operator) RecordDeath(_ context.Context, req DeathRequest) (ResidentInf
 	if err != nil {
 		return ResidentInfo{}, err
 	}
-	r, err := o.Store.RecordDeath(nid, day)
+	r, err := o.Store.RecordDeath(ctx, nid, day)
 	if err != nil {
 		return ResidentInfo{}, err
 	}

@@ -63,7 +63,7 @@ func testScheduledOperations(t *testing.T, mode string, op *Operator, ops Operat
 		published.Size != len(text) || published.NoticesDone != nil {
 		t.Fatalf("published %+v; want version 1 effective at %v (midnight in Copenhagen)", published, day)
 	}
-	if stored, err := op.Store.TermsVersion(1); err != nil || stored.Text != text {
+	if stored, err := op.Store.TermsVersion(context.Background(), 1); err != nil || stored.Text != text {
 		t.Fatalf("stored terms: %v (same text: %v)", err, stored.Text == text)
 	}
 	for _, tc := range []struct {
@@ -78,7 +78,7 @@ func testScheduledOperations(t *testing.T, mode string, op *Operator, ops Operat
 			t.Errorf("PublishTerms(%.40q, %s) = %v", tc.req.Text, tc.req.Effective, err)
 		}
 	}
-	if _, err := op.Store.FinishTermsNotices(1); err != nil { // no active residents: done
+	if _, err := op.Store.FinishTermsNotices(context.Background(), 1); err != nil { // no active residents: done
 		t.Fatal(err)
 	}
 	list, err := ops.Terms(ctx)
@@ -94,7 +94,7 @@ func testScheduledOperations(t *testing.T, mode string, op *Operator, ops Operat
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := op.Store.Activate("1203861234", nr.ActivationCode, "a long enough password"); err != nil {
+	if _, err := op.Store.Activate(context.Background(), "1203861234", nr.ActivationCode, "a long enough password"); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -119,7 +119,7 @@ func testScheduledOperations(t *testing.T, mode string, op *Operator, ops Operat
 	if died.Name != "Anna Jensen" || died.Status != string(store.ResidentDeceased) {
 		t.Fatalf("after RecordDeath: %+v", died)
 	}
-	if _, err := op.Store.Login("1203861234", "a long enough password"); !errors.Is(err, store.ErrBadCredentials) {
+	if _, err := op.Store.Login(context.Background(), "1203861234", "a long enough password"); !errors.Is(err, store.ErrBadCredentials) {
 		t.Fatalf("a deceased resident's login: %v", err)
 	}
 

@@ -77,10 +77,10 @@ func benchDeliver(b *testing.B, size, senders, nodes int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, _, err := stores[0].AddResident(nid, "Bench Resident", "bench-password-2026"); err != nil {
+	if _, _, err := stores[0].AddResident(context.Background(), nid, "Bench Resident", "bench-password-2026"); err != nil {
 		b.Fatal(err)
 	}
-	snd, err := stores[0].AddSender("Bench Sender", "12345678", store.SenderPublic)
+	snd, err := stores[0].AddSender(context.Background(), "Bench Sender", "12345678", store.SenderPublic)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func benchDeliver(b *testing.B, size, senders, nodes int) {
 					Recipient: nid, Subject: "Benchmark letter", SenderReference: fmt.Sprintf("bench-%d-%d", g, i),
 					Documents: []store.DocumentInput{{Name: "letter.pdf", ContentType: "application/pdf", Content: content}},
 				}
-				if _, err := s.Deliver(snd.ID, d); err != nil {
+				if _, err := s.Deliver(context.Background(), snd.ID, d); err != nil {
 					b.Error(err)
 					return
 				}
@@ -208,10 +208,10 @@ func benchInbox(b *testing.B, s *store.Store, letters int) {
 		b.Fatal(err)
 	}
 	const password = "bench-password-2026"
-	if _, _, err := s.AddResident(nid, "Bench Resident", password); err != nil {
+	if _, _, err := s.AddResident(context.Background(), nid, "Bench Resident", password); err != nil {
 		b.Fatal(err)
 	}
-	snd, err := s.AddSender("Bench Sender", "12345678", store.SenderPublic)
+	snd, err := s.AddSender(context.Background(), "Bench Sender", "12345678", store.SenderPublic)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -226,7 +226,7 @@ func benchInbox(b *testing.B, s *store.Store, letters int) {
 				}
 				d := store.Delivery{Recipient: nid, Subject: fmt.Sprintf("Letter %d", i), SenderReference: fmt.Sprintf("ref-%d", i),
 					Documents: []store.DocumentInput{{Name: "a.txt", ContentType: "text/plain", Content: []byte("hello")}}}
-				if _, err := s.Deliver(snd.ID, d); err != nil {
+				if _, err := s.Deliver(context.Background(), snd.ID, d); err != nil {
 					b.Error(err)
 					return
 				}
@@ -234,18 +234,18 @@ func benchInbox(b *testing.B, s *store.Store, letters int) {
 		})
 	}
 	wg.Wait()
-	sess, err := s.Login(nid.String(), password)
+	sess, err := s.Login(context.Background(), nid.String(), password)
 	if err != nil {
 		b.Fatal(err)
 	}
-	mb, err := s.OpenSession(sess.Token)
+	mb, err := s.OpenSession(context.Background(), sess.Token)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer mb.Close()
 	b.ResetTimer()
 	for range b.N {
-		inbox, err := mb.Inbox()
+		inbox, err := mb.Inbox(context.Background())
 		if err != nil || len(inbox) != letters {
 			b.Fatalf("inbox of %d letters, %v", len(inbox), err)
 		}

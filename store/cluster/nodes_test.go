@@ -1,6 +1,7 @@
 package cluster_test
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -29,10 +30,10 @@ func TestTwoNodesDeliver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := nodes[0].AddResident(nid, "Anna Jensen", "anna-password-2026"); err != nil {
+	if _, _, err := nodes[0].AddResident(context.Background(), nid, "Anna Jensen", "anna-password-2026"); err != nil {
 		t.Fatal(err)
 	}
-	snd, err := nodes[1].AddSender("Eksempelby Kommune", "29189846", store.SenderPublic)
+	snd, err := nodes[1].AddSender(context.Background(), "Eksempelby Kommune", "29189846", store.SenderPublic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func TestTwoNodesDeliver(t *testing.T) {
 		node := nodes[g%2]
 		wg.Go(func() {
 			for i := range each {
-				res, err := node.Deliver(snd.ID, store.Delivery{Recipient: nid, Subject: "Brev", SenderReference: fmt.Sprintf("ref-%d-%d", g, i),
+				res, err := node.Deliver(context.Background(), snd.ID, store.Delivery{Recipient: nid, Subject: "Brev", SenderReference: fmt.Sprintf("ref-%d-%d", g, i),
 					Documents: []store.DocumentInput{{Name: "brev.txt", ContentType: "text/plain", Content: []byte("Hej")}}})
 				if err != nil {
 					t.Error(err)
@@ -59,7 +60,7 @@ func TestTwoNodesDeliver(t *testing.T) {
 	for id := range ids {
 		n++
 		for i, node := range nodes {
-			if st, err := node.LetterStatus(snd.ID, id); err != nil || st.ID != id {
+			if st, err := node.LetterStatus(context.Background(), snd.ID, id); err != nil || st.ID != id {
 				t.Errorf("node %d: letter %s: %+v, %v", i, id, st, err)
 			}
 		}
@@ -67,10 +68,10 @@ func TestTwoNodesDeliver(t *testing.T) {
 	if n != senders*each {
 		t.Fatalf("%d letters delivered, want %d", n, senders*each)
 	}
-	if err := nodes[0].Check(); err != nil {
+	if err := nodes[0].Check(context.Background()); err != nil {
 		t.Error(err)
 	}
-	if err := nodes[1].CheckInvariants(); err != nil {
+	if err := nodes[1].CheckInvariants(context.Background()); err != nil {
 		t.Error(err)
 	}
 }

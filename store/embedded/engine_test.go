@@ -51,15 +51,15 @@ func TestOpensFileOfSchema4(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if err := st.Check(); err != nil {
+	if err := st.Check(context.Background()); err != nil {
 		t.Errorf("Check: %v", err)
 	}
-	if err := st.CheckInvariants(); err != nil {
+	if err := st.CheckInvariants(context.Background()); err != nil {
 		t.Errorf("CheckInvariants: %v", err)
 	}
 	// The session the generator left opens (its resident's sessions are
 	// now indexed), with the language the resident chose.
-	mb, err := st.OpenSession("1GiNkG_D0VzDoqzveSoXUVbf6ltn7C0KVex22rVhRvq0tC63YOApnHJwYRTwDC_g")
+	mb, err := st.OpenSession(context.Background(), "1GiNkG_D0VzDoqzveSoXUVbf6ltn7C0KVex22rVhRvq0tC63YOApnHJwYRTwDC_g")
 	if err != nil {
 		t.Fatalf("the stored session: %v", err)
 	}
@@ -67,7 +67,7 @@ func TestOpensFileOfSchema4(t *testing.T) {
 	if mb.Language() != "da" {
 		t.Errorf("language %q", mb.Language())
 	}
-	inbox, err := mb.Inbox()
+	inbox, err := mb.Inbox(context.Background())
 	if err != nil || len(inbox) != 2 {
 		t.Fatalf("inbox: %+v, %v", inbox, err)
 	}
@@ -86,27 +86,27 @@ func TestOpensFileOfSchema4(t *testing.T) {
 		if l.Subject != "Afgørelse om boligstøtte" {
 			continue
 		}
-		doc, err := mb.Document(l.ID, 1)
+		doc, err := mb.Document(context.Background(), l.ID, 1)
 		if err != nil || string(doc.Content) != "Bilag 1" {
 			t.Errorf("document: %q, %v", doc.Content, err)
 		}
 	}
 	// Bo signs in with his password; Carl is still pending.
-	if _, err := st.Login("0202900124", "correct horse battery staple"); err != nil {
+	if _, err := st.Login(context.Background(), "0202900124", "correct horse battery staple"); err != nil {
 		t.Errorf("Login: %v", err)
 	}
-	carl, err := st.ResidentByNationalID(store.NationalID{Country: "DK", Number: "0303900125"})
+	carl, err := st.ResidentByNationalID(context.Background(), store.NationalID{Country: "DK", Number: "0303900125"})
 	if err != nil || carl.Status != store.ResidentPending {
 		t.Errorf("Carl: %+v, %v", carl, err)
 	}
-	if terms, err := st.AllTerms(); err != nil || len(terms) != 1 {
+	if terms, err := st.AllTerms(context.Background()); err != nil || len(terms) != 1 {
 		t.Errorf("terms: %+v, %v", terms, err)
 	}
 	// One e-mail for each of Anna's letters.
-	if due, err := st.Notifications("", 10); err != nil || len(due) != 2 {
+	if due, err := st.Notifications(context.Background(), "", 10); err != nil || len(due) != 2 {
 		t.Errorf("outbox: %+v, %v", due, err)
 	}
-	if runs, err := st.JobRuns(); err != nil || len(runs) != 1 {
+	if runs, err := st.JobRuns(context.Background()); err != nil || len(runs) != 1 {
 		t.Errorf("job runs: %+v, %v", runs, err)
 	}
 }
@@ -179,21 +179,21 @@ func TestCheckFindsIndexFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			nid, _ := store.ParseNationalID("0101900123")
-			if _, _, err := st.AddResident(nid, "Anna", "correct horse battery staple"); err != nil {
+			if _, _, err := st.AddResident(context.Background(), nid, "Anna", "correct horse battery staple"); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := st.SetNotificationPreferences(mustResident(t, st, nid), store.NotificationPreferences{Email: "a@example.dk", EmailOn: true}); err != nil {
+			if _, err := st.SetNotificationPreferences(context.Background(), mustResident(t, st, nid), store.NotificationPreferences{Email: "a@example.dk", EmailOn: true}); err != nil {
 				t.Fatal(err)
 			}
-			snd, err := st.AddSender("Aarhus Kommune", "55133018", store.SenderPublic)
+			snd, err := st.AddSender(context.Background(), "Aarhus Kommune", "55133018", store.SenderPublic)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := st.Deliver(snd.ID, store.Delivery{Recipient: nid, Subject: "s", SenderReference: "r",
+			if _, err := st.Deliver(context.Background(), snd.ID, store.Delivery{Recipient: nid, Subject: "s", SenderReference: "r",
 				Documents: []store.DocumentInput{{Name: "a.txt", ContentType: "text/plain", Content: []byte("x")}}}); err != nil {
 				t.Fatal(err)
 			}
-			if err := st.Check(); err != nil {
+			if err := st.Check(context.Background()); err != nil {
 				t.Fatalf("Check before the damage: %v", err)
 			}
 			eng := st.Engine().(*embedded.Engine)
@@ -211,7 +211,7 @@ func TestCheckFindsIndexFaults(t *testing.T) {
 
 func mustResident(t *testing.T, st *store.Store, nid store.NationalID) string {
 	t.Helper()
-	r, err := st.ResidentByNationalID(nid)
+	r, err := st.ResidentByNationalID(context.Background(), nid)
 	if err != nil {
 		t.Fatal(err)
 	}

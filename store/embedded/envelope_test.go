@@ -39,7 +39,7 @@ func TestEnvelopeV2Upgrade(t *testing.T) {
 
 	const password = "correct horse battery staple"
 	anna := store.NationalID{Country: "DK", Number: "0101900123"}
-	sess, err := st.Login(anna.String(), password)
+	sess, err := st.Login(context.Background(), anna.String(), password)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,13 +65,13 @@ func TestEnvelopeV2Upgrade(t *testing.T) {
 
 	// A letter delivered now is sealed in v2; Bo, not signed in since,
 	// still gets v1.
-	senders, err := st.Senders()
+	senders, err := st.Senders(context.Background())
 	if err != nil || len(senders) == 0 {
 		t.Fatalf("senders: %v, %v", senders, err)
 	}
 	bo := store.NationalID{Country: "DK", Number: "0202900124"}
 	for _, to := range []store.NationalID{anna, bo} {
-		if _, err := st.Deliver(senders[0].ID, store.Delivery{Recipient: to, Subject: "Ny ordning", SenderReference: "v2-" + to.Number,
+		if _, err := st.Deliver(context.Background(), senders[0].ID, store.Delivery{Recipient: to, Subject: "Ny ordning", SenderReference: "v2-" + to.Number,
 			Documents: []store.DocumentInput{{Name: "brev.txt", ContentType: "text/plain", Content: []byte("Indhold " + to.Number)}}}); err != nil {
 			t.Fatal(err)
 		}
@@ -85,36 +85,36 @@ func TestEnvelopeV2Upgrade(t *testing.T) {
 	}
 
 	// Every letter, v1 and v2, opens in the upgraded session.
-	mb, err := st.OpenSession(sess.Token)
+	mb, err := st.OpenSession(context.Background(), sess.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
-	inbox, err := mb.Inbox()
+	inbox, err := mb.Inbox(context.Background())
 	if err != nil || len(inbox) != 3 {
 		t.Fatalf("inbox: %d letters, %v", len(inbox), err)
 	}
 	for _, l := range inbox {
-		if _, err := mb.Letter(l.ID); err != nil {
+		if _, err := mb.Letter(context.Background(), l.ID); err != nil {
 			t.Errorf("letter %q: %v", l.Subject, err)
 		}
-		if _, err := mb.Document(l.ID, 0); err != nil {
+		if _, err := mb.Document(context.Background(), l.ID, 0); err != nil {
 			t.Errorf("document of %q: %v", l.Subject, err)
 		}
 	}
 	mb.Close()
 
 	// The next sign-in upgrades nothing, and the checks pass.
-	again, err := st.Login(anna.String(), password)
+	again, err := st.Login(context.Background(), anna.String(), password)
 	if err != nil || again.NewRecoveryKey != nil {
 		t.Errorf("second sign-in: %+v, %v", again, err)
 	}
 	if string(residentRecord(t, st, annaID).MLKEMPublicKey) != string(raw.MLKEMPublicKey) {
 		t.Error("the second sign-in replaced the ML-KEM key")
 	}
-	if err := st.CheckInvariants(); err != nil {
+	if err := st.CheckInvariants(context.Background()); err != nil {
 		t.Error(err)
 	}
-	if err := st.Check(); err != nil {
+	if err := st.Check(context.Background()); err != nil {
 		t.Error(err)
 	}
 }
@@ -175,81 +175,81 @@ func TestUpgradeLosesNoKey(t *testing.T) {
 	oldToken := base64.RawURLEncoding.EncodeToString(raw)
 	// A folder of the resident's own, its name sealed with a key derived
 	// from the key pair without its ML-KEM half.
-	if mb, err := st.OpenSession(oldToken); err != nil {
+	if mb, err := st.OpenSession(context.Background(), oldToken); err != nil {
 		t.Fatalf("the pre-upgrade session before the upgrade: %v", err)
 	} else {
-		if _, err := mb.CreateFolder("Skat og SKAT"); err != nil {
+		if _, err := mb.CreateFolder(context.Background(), "Skat og SKAT"); err != nil {
 			t.Fatal(err)
 		}
 		mb.Close()
 	}
 
 	// The upgrading sign-in ends it.
-	sess, err := st.Login(anna.String(), password)
+	sess, err := st.Login(context.Background(), anna.String(), password)
 	if err != nil || sess.NewRecoveryKey == nil {
 		t.Fatalf("upgrading sign-in: %+v, %v", sess, err)
 	}
 	mlkem := residentRecord(t, st, annaID).MLKEMPublicKey
-	if _, err := st.OpenSession(oldToken); !errors.Is(err, store.ErrSessionExpired) {
+	if _, err := st.OpenSession(context.Background(), oldToken); !errors.Is(err, store.ErrSessionExpired) {
 		t.Errorf("the pre-upgrade session after the upgrade: %v, want ErrSessionExpired", err)
 	}
 
 	// A letter sealed in v2.
-	senders, err := st.Senders()
+	senders, err := st.Senders(context.Background())
 	if err != nil || len(senders) == 0 {
 		t.Fatalf("senders: %v, %v", senders, err)
 	}
-	res, err := st.Deliver(senders[0].ID, store.Delivery{Recipient: anna, Subject: "Efter opgraderingen", SenderReference: "v2-after",
+	res, err := st.Deliver(context.Background(), senders[0].ID, store.Delivery{Recipient: anna, Subject: "Efter opgraderingen", SenderReference: "v2-after",
 		Documents: []store.DocumentInput{{Name: "brev.txt", ContentType: "text/plain", Content: []byte("Sendt efter opgraderingen")}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	readable := func(step, token string) {
 		t.Helper()
-		mb, err := st.OpenSession(token)
+		mb, err := st.OpenSession(context.Background(), token)
 		if err != nil {
 			t.Fatalf("%s: open session: %v", step, err)
 		}
 		defer mb.Close()
-		if _, err := mb.Document(res.Letter.ID, 0); err != nil {
+		if _, err := mb.Document(context.Background(), res.Letter.ID, 0); err != nil {
 			t.Errorf("%s: the v2 letter: %v", step, err)
 		}
 		if got := residentRecord(t, st, annaID).MLKEMPublicKey; !bytes.Equal(got, mlkem) {
 			t.Errorf("%s: the ML-KEM public key changed", step)
 		}
-		if folders, err := mb.Folders(); err != nil || len(folders) != 3 || folders[2].Name != "Skat og SKAT" {
+		if folders, err := mb.Folders(context.Background()); err != nil || len(folders) != 3 || folders[2].Name != "Skat og SKAT" {
 			t.Errorf("%s: folders %+v, %v", step, folders, err)
 		}
 	}
 	readable("after the upgrade", sess.Token)
 
 	// Change the password, then sign in with the new one.
-	mb, err := st.OpenSession(sess.Token)
+	mb, err := st.OpenSession(context.Background(), sess.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
 	const next = "a new and longer passphrase"
-	if err := mb.ChangePassword(password, next, false); err != nil {
+	if err := mb.ChangePassword(context.Background(), password, next, false); err != nil {
 		t.Fatal(err)
 	}
-	rk, err := mb.NewRecoveryKey(next)
+	rk, err := mb.NewRecoveryKey(context.Background(), next)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mb.Close()
-	again, err := st.Login(anna.String(), next)
+	again, err := st.Login(context.Background(), anna.String(), next)
 	if err != nil || again.NewRecoveryKey != nil {
 		t.Fatalf("sign-in after the change: %+v, %v", again, err)
 	}
 	readable("after a password change", again.Token)
 
 	// Recover with the recovery key made on request.
-	rec, err := st.Recover(anna.String(), rk, "recovered passphrase here")
+	rec, err := st.Recover(context.Background(), anna.String(), rk, "recovered passphrase here")
 	if err != nil {
 		t.Fatal(err)
 	}
 	readable("after a recovery", rec.Token)
-	if err := st.CheckInvariants(); err != nil {
+	if err := st.CheckInvariants(context.Background()); err != nil {
 		t.Error(err)
 	}
 }

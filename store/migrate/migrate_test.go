@@ -82,19 +82,19 @@ func deployment(t *testing.T) (path string, evidence auditlog.Evidence, letters 
 		nid  store.NationalID
 		name string
 	}{{anna, "Anna Andersen"}, {bo, "Bo Bendtsen"}} {
-		if _, _, err := st.AddResident(r.nid, r.name, password); err != nil {
+		if _, _, err := st.AddResident(context.Background(), r.nid, r.name, password); err != nil {
 			t.Fatal(err)
 		}
 	}
-	kommune, err := st.AddSender("Aarhus Kommune", "55133018", store.SenderPublic)
+	kommune, err := st.AddSender(context.Background(), "Aarhus Kommune", "55133018", store.SenderPublic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	shop, err := st.AddSender("Boghandlen ApS", "12345678", store.SenderPrivate)
+	shop, err := st.AddSender(context.Background(), "Boghandlen ApS", "12345678", store.SenderPrivate)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.PublishTerms("Vilkår for brug af Postkasse.", now.AddDate(0, 1, 0)); err != nil {
+	if _, err := st.PublishTerms(context.Background(), "Vilkår for brug af Postkasse.", now.AddDate(0, 1, 0)); err != nil {
 		t.Fatal(err)
 	}
 	now = now.AddDate(0, 1, 0)
@@ -107,7 +107,7 @@ func deployment(t *testing.T) (path string, evidence auditlog.Evidence, letters 
 		if i == 3 {
 			d.Type, d.DueDate = store.TypeInvoice, "2026-12-24"
 		}
-		res, err := st.Deliver(kommune.ID, d)
+		res, err := st.Deliver(context.Background(), kommune.ID, d)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,57 +120,57 @@ func deployment(t *testing.T) (path string, evidence auditlog.Evidence, letters 
 			evidence.Receipts = append(evidence.Receipts, auditlog.ReceiptClaim{Name: "receipt of " + p.LetterID, Entry: p.AuditEntry(), Proof: *p.Audit})
 		}
 	}
-	ad, err := st.Deliver(shop.ID, store.Delivery{Recipient: anna, Subject: "Nyhedsbrev", SenderReference: "nyhed-1",
+	ad, err := st.Deliver(context.Background(), shop.ID, store.Delivery{Recipient: anna, Subject: "Nyhedsbrev", SenderReference: "nyhed-1",
 		Documents: []store.DocumentInput{{Name: "nyhed.txt", ContentType: "text/plain", Content: []byte("Ugens tilbud")}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	letters[ad.Letter.ID] = []byte("Ugens tilbud")
-	sess, err := st.Login(anna.String(), password)
+	sess, err := st.Login(context.Background(), anna.String(), password)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mb, err := st.OpenSession(sess.Token)
+	mb, err := st.OpenSession(context.Background(), sess.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer mb.Close()
-	if terms, ok, err := mb.PendingTerms(); err != nil || !ok {
+	if terms, ok, err := mb.PendingTerms(context.Background()); err != nil || !ok {
 		t.Fatalf("pending terms: %v, %v", ok, err)
-	} else if err := mb.AcceptTerms(terms.Version); err != nil {
+	} else if err := mb.AcceptTerms(context.Background(), terms.Version); err != nil {
 		t.Fatal(err)
 	}
-	inbox, err := mb.Inbox()
+	inbox, err := mb.Inbox(context.Background())
 	if err != nil || len(inbox) != 4 {
 		t.Fatalf("inbox: %d, %v", len(inbox), err)
 	}
-	if _, err := mb.Letter(inbox[3].ID); err != nil {
+	if _, err := mb.Letter(context.Background(), inbox[3].ID); err != nil {
 		t.Fatal(err)
 	}
-	folder, err := mb.CreateFolder("Skat")
+	folder, err := mb.CreateFolder(context.Background(), "Skat")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := mb.MoveLetters([]string{inbox[2].ID}, folder.ID); err != nil {
+	if err := mb.MoveLetters(context.Background(), []string{inbox[2].ID}, folder.ID); err != nil {
 		t.Fatal(err)
 	}
 	for _, l := range inbox {
 		if l.Subject == "Afgørelse 3" {
-			if err := mb.MarkPaid(l.ID, true); err != nil {
+			if err := mb.MarkPaid(context.Background(), l.ID, true); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	if _, err := mb.BlockSender(shop.ID); err != nil {
+	if _, err := mb.BlockSender(context.Background(), shop.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := mb.SubmitSupportRequest("other", "Spørgsmål", "Hvordan flytter jeg et brev?", ""); err != nil {
+	if _, err := mb.SubmitSupportRequest(context.Background(), "other", "Spørgsmål", "Hvordan flytter jeg et brev?", ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := mb.SetNotificationPreferences(store.NotificationPreferences{Email: "anna@example.dk"}); err != nil {
+	if _, err := mb.SetNotificationPreferences(context.Background(), store.NotificationPreferences{Email: "anna@example.dk"}); err != nil {
 		t.Fatal(err)
 	}
-	signed, _, err := st.SignCheckpoint()
+	signed, _, err := st.SignCheckpoint(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,22 +238,22 @@ func TestCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess, err := st.Login(store.NationalID{Country: "DK", Number: "0101900123"}.String(), password)
+	sess, err := st.Login(context.Background(), store.NationalID{Country: "DK", Number: "0101900123"}.String(), password)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mb, err := st.OpenSession(sess.Token)
+	mb, err := st.OpenSession(context.Background(), sess.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer mb.Close()
-	inbox, err := mb.Inbox()
+	inbox, err := mb.Inbox(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	opened := 0
 	for _, l := range inbox {
-		doc, err := mb.Document(l.ID, 0)
+		doc, err := mb.Document(context.Background(), l.ID, 0)
 		if err != nil {
 			t.Errorf("letter %s: %v", l.ID, err)
 			continue
@@ -266,16 +266,16 @@ func TestCopy(t *testing.T) {
 	if opened == 0 {
 		t.Error("no letter opened on the copy")
 	}
-	folders, err := mb.Folders()
+	folders, err := mb.Folders(context.Background())
 	if err != nil || len(folders) < 3 {
 		t.Errorf("folders on the copy: %+v, %v", folders, err)
 	}
-	senders, err := st.Senders()
+	senders, err := st.Senders(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, snd := range senders {
-		evs, _, err := st.Events(snd.ID, "", 100)
+		evs, _, err := st.Events(context.Background(), snd.ID, "", 100)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -284,14 +284,14 @@ func TestCopy(t *testing.T) {
 		}
 	}
 	// A new delivery on the copy gets the next event and audit entry.
-	if _, err := st.Deliver(senders[0].ID, store.Delivery{Recipient: store.NationalID{Country: "DK", Number: "0202900124"}, Subject: "Efter flytningen",
+	if _, err := st.Deliver(context.Background(), senders[0].ID, store.Delivery{Recipient: store.NationalID{Country: "DK", Number: "0202900124"}, Subject: "Efter flytningen",
 		SenderReference: "efter-1", Documents: []store.DocumentInput{{Name: "a.txt", ContentType: "text/plain", Content: []byte("Efter flytningen")}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.CheckInvariants(); err != nil {
+	if err := st.CheckInvariants(context.Background()); err != nil {
 		t.Error(err)
 	}
-	report, err := st.VerifyAudit(evidence)
+	report, err := st.VerifyAudit(context.Background(), evidence)
 	if err != nil || !report.OK() || report.Receipts != 1 || report.Checkpoints != 1 {
 		t.Errorf("the copy's audit log against a receipt and a checkpoint from before the copy: %s, %v", report, err)
 	}

@@ -7,6 +7,7 @@
 package teststore
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 
@@ -30,10 +31,10 @@ func Open(t testing.TB, opts store.Options) *store.Store {
 		t.Fatalf("open store %s: %v", path, err)
 	}
 	t.Cleanup(func() {
-		if err := st.Check(); err != nil {
+		if err := st.Check(context.Background()); err != nil {
 			t.Errorf("store check: %v", err)
 		}
-		if err := st.CheckInvariants(); err != nil {
+		if err := st.CheckInvariants(context.Background()); err != nil {
 			t.Errorf("store invariants: %v", err)
 		}
 		if err := st.Close(); err != nil {
