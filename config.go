@@ -11,12 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/jobs"
 	"github.com/postkasse/postkasse/jobs/notify"
 	"github.com/postkasse/postkasse/store"
@@ -126,6 +128,9 @@ type SendersConfig struct {
 // ResidentsConfig is about enrolling residents.
 type ResidentsConfig struct {
 	ActivationDays int `toml:"activation_days"`
+	// Language is the language of pages, e-mails and SMS for a resident
+	// who chose none and whose browser asks for none of the appliance's.
+	Language string `toml:"language"`
 }
 
 // SessionsConfig bounds residents' logins.
@@ -166,7 +171,7 @@ func defaultConfig() Config {
 			TLSALPNChallenge: true,
 		},
 		Senders:   SendersConfig{CertificateDays: 730},
-		Residents: ResidentsConfig{ActivationDays: 30},
+		Residents: ResidentsConfig{ActivationDays: 30, Language: "en"},
 		Sessions:  SessionsConfig{Idle: 30 * time.Minute, Lifetime: 12 * time.Hour},
 		Login:     LoginConfig{AccountFailures: 5, AddressFailures: 20, Window: 15 * time.Minute},
 		Server:    ServerConfig{ShutdownTimeout: 30 * time.Second},
@@ -236,6 +241,8 @@ func configKeys() []configKey {
 			func(c *Config) any { return c.Senders.CertificateDays }},
 		{"residents", "activation_days", "An activation code expires after this many days; enrolling the resident again\ngives a new one.",
 			func(c *Config) any { return c.Residents.ActivationDays }},
+		{"residents", "language", "The language of pages, e-mails and SMS for a resident who chose none and whose\nbrowser asks for none of these: en (English), da (dansk) or nb (norsk bokmål).",
+			func(c *Config) any { return c.Residents.Language }},
 		{"sessions", "idle", "A login ends after this long without a request.",
 			func(c *Config) any { return c.Sessions.Idle }},
 		{"sessions", "lifetime", "A login ends after this long in all.",
@@ -558,6 +565,9 @@ func (c *Config) resolve(dir string) (*resolved, error) {
 	}
 	if err := c.Store.check(); err != nil {
 		return nil, err
+	}
+	if l := c.Residents.Language; l != "" && !slices.Contains(i18n.Languages, l) {
+		return nil, fmt.Errorf("residents.language %q: want one of %s", l, strings.Join(i18n.Languages, ", "))
 	}
 	r := &resolved{Config: c, dir: dir}
 	if err := r.resolveJobs(); err != nil {

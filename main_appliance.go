@@ -121,9 +121,10 @@ func (a *appliance) Close() error { return a.store.Close() }
 // webUI builds the web UI and the sender API.
 func (a *appliance) webUI() (*httpui.Server, error) {
 	return httpui.New(httpui.Config{
-		Store:    a.store,
-		Logger:   a.log,
-		Location: a.cfg.location,
+		Store:           a.store,
+		Logger:          a.log,
+		Location:        a.cfg.location,
+		DefaultLanguage: a.cfg.Residents.Language,
 		Throttle: httpui.ThrottleConfig{
 			AccountFailures: a.cfg.Login.AccountFailures,
 			AddressFailures: a.cfg.Login.AddressFailures,
@@ -163,8 +164,9 @@ func (r *resolved) jobsConfig(baseURL string) (jobs.Config, error) {
 		Schedules: jobs.Schedules{
 			Terms: r.Jobs.TermsSchedule, Retention: r.Jobs.RetentionSchedule, Notifications: r.Jobs.NotificationsSchedule,
 		},
-		CheckpointFile: r.path(checkpointFileName),
-		Witness:        r.Audit.Witness,
+		CheckpointFile:  r.path(checkpointFileName),
+		Witness:         r.Audit.Witness,
+		DefaultLanguage: r.Residents.Language,
 	}
 	if r.SMTP.Host != "" {
 		var roots *x509.CertPool

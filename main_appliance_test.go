@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"io"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,4 +111,49 @@ func TestDemoAuditCheckpoints(t *testing.T) {
 	}
 	p.stop()
 	auditVerifyWithCheckpoints(t, dir)
+}
+
+// TestResidentsLanguage: residents.language is the language of pages and
+// notifications when the resident and the browser choose none; only a
+// language of the catalogue is taken.
+func TestResidentsLanguage(t *testing.T) {
+	dir := initFolder(t)
+	cfgPath := filepath.Join(dir, configFileName)
+	conf, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(conf, []byte("\nlanguage = \"en\"\n")) {
+		t.Fatal("init wrote no residents.language")
+	}
+	if err := os.WriteFile(cfgPath, bytes.Replace(conf, []byte("\nlanguage = \"en\"\n"), []byte("\nlanguage = \"da\"\n"), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadResolved(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := buildAppliance(cfg, buildOptions{timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	jc, err := a.jobsConfig("https://post.example.dk/")
+	if err != nil || jc.DefaultLanguage != "da" {
+		t.Errorf("jobs' default language %q, %v", jc.DefaultLanguage, err)
+	}
+	ui, err := a.webUI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	ui.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "https://post.example.dk/login", nil))
+	if body := rec.Body.String(); rec.Code != 200 || !strings.Contains(body, `<html lang="da"`) {
+		t.Errorf("the login page without Accept-Language: %d, %.200s", rec.Code, body)
+	}
+	for _, bad := range []string{"sv", "english", "DA-dk"} {
+		if _, err := parseConfig([]byte("[residents]\nlanguage = \"" + bad + "\"\n")); err == nil || !strings.Contains(err.Error(), "residents.language") {
+			t.Errorf("language %q: %v, want an error naming residents.language", bad, err)
+		}
+	}
 }
