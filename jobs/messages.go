@@ -95,3 +95,18 @@ func periodWords(l *i18n.Lang, p store.Period) string {
 	}
 	return l.T("list.pair", "First", strings.Join(parts[:len(parts)-1], l.T("list.comma")), "Last", parts[len(parts)-1])
 }
+
+// termsWording words the notice of new terms in the resident's language
+// from the catalogue (store.TermsNoticeWording).
+func (s *Scheduler) termsWording(language string, version int, effective string) store.TermsNoticeText {
+	l := s.cat.Lang(language)
+	date := effective
+	if t, err := time.ParseInLocation(time.DateOnly, effective, s.cfg.Location); err == nil {
+		date = l.Date(t)
+	}
+	return store.TermsNoticeText{
+		Subject:  l.T("terms.notice.subject", "Date", date),
+		Body:     l.T("terms.notice.body", "Date", date, "Version", version),
+		FileName: l.T("terms.notice.file", "Version", version),
+	}
+}

@@ -172,3 +172,44 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestTermsNoticeInResidentsLanguage: the notice of new terms is written
+// in the language each resident chose, from the catalogue; a resident who
+// chose none gets the default language.
+func TestTermsNoticeInResidentsLanguage(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	var nids []store.NationalID
+	for _, lang := range []string{"da", "nb", ""} {
+		_, nid := e.resident(store.NotificationPreferences{})
+		nids = append(nids, nid)
+		if lang == "" {
+			continue
+		}
+		sess, err := e.st.Login(ctx, nid.String(), testPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mb, err := e.st.OpenSession(ctx, sess.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := mb.SetLanguage(ctx, lang); err != nil {
+			t.Fatal(err)
+		}
+		mb.Close()
+	}
+	e.publish("§1 Postkasse er kommunens digitale postkasse.\n")
+	e.run(JobTerms, store.JobOK)
+	for i, want := range []string{"Nye vilkår for din digitale postkasse fra ", "Nye vilkår for den digitale postkassen din fra ", "New terms of use from "} {
+		var notice *store.LetterSummary
+		for _, l := range e.inbox(nids[i]) {
+			if l.Type == store.TypeNotice {
+				notice = &l
+			}
+		}
+		if notice == nil || !strings.HasPrefix(notice.Subject, want) {
+			t.Errorf("resident %d: notice %+v, want a subject starting %q", i, notice, want)
+		}
+	}
+}

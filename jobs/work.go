@@ -42,7 +42,7 @@ func (s *Scheduler) runTerms(ctx context.Context, r *runState) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			ok, err := s.st.DeliverTermsNotice(ctx, sender.ID, t.Version, id)
+			ok, err := s.st.DeliverTermsNotice(ctx, sender.ID, t.Version, id, s.termsWording)
 			if err != nil {
 				if errs = append(errs, err); len(errs) >= maxItemErrors {
 					return errors.Join(errs...)

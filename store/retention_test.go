@@ -438,7 +438,7 @@ func TestDeleteMailboxLeavesNothing(t *testing.T) {
 	if _, err := f.s.PublishTerms(context.Background(), "Terms.", f.clock.Now().AddDate(0, 1, 0)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.DeliverTermsNotice(context.Background(), f.sender.ID, 1, f.resident.ID); err != nil {
+	if _, err := f.s.DeliverTermsNotice(context.Background(), f.sender.ID, 1, f.resident.ID, testTermsWording); err != nil {
 		t.Fatal(err)
 	}
 	mb := mustLogin(t, f.s, f.nid, testPassword)

@@ -290,20 +290,33 @@ func (s *Store) TermsNoticeRecipients(ctx context.Context, version int) ([]strin
 	return out, err
 }
 
+// TermsNoticeText is what a notice of new terms says, in one language.
+type TermsNoticeText struct {
+	Subject, Body string
+	// FileName is the attached terms' file name (the text of the terms
+	// is attached as published).
+	FileName string
+}
+
+// TermsNoticeWording words the notice of a version of the terms
+// (effective on the date given, YYYY-MM-DD) in a language ("" when the
+// resident chose none): the jobs take it from the message catalogue. It
+// must give the same text for the same arguments.
+type TermsNoticeWording func(language string, version int, effective string) TermsNoticeText
+
 // termsNotice is the notice letter of a version for one resident. It is
-// the same every time it is made, so that delivering it again after a
-// crash is a repeat of the same senderReference and content.
-func termsNotice(t *termsRecord, res *residentRecord) Delivery {
+// the same every time it is made for the same language, so that
+// delivering it again after a crash is a repeat of the same
+// senderReference and content.
+func termsNotice(t *termsRecord, res *residentRecord, text TermsNoticeText) Delivery {
 	return Delivery{
-		Recipient: NationalID{Country: res.Country, Number: res.NationalID},
-		Subject:   fmt.Sprintf("New terms of use from %s", t.EffectiveDate),
-		Body: fmt.Sprintf("The terms of use of your digital mailbox change on %s (version %d). "+
-			"The new terms are attached in full. From that day you will be asked to accept them "+
-			"when you log in; instead, you may delete your mailbox.", t.EffectiveDate, t.Version),
+		Recipient:       NationalID{Country: res.Country, Number: res.NationalID},
+		Subject:         text.Subject,
+		Body:            text.Body,
 		SenderReference: termsNoticeReference(t.Version, res.ID),
 		Type:            TypeNotice,
 		Documents: []DocumentInput{{
-			Name: fmt.Sprintf("terms-of-use-version-%d.txt", t.Version), ContentType: "text/plain", Content: []byte(t.Text),
+			Name: text.FileName, ContentType: "text/plain", Content: []byte(t.Text),
 		}},
 	}
 }
@@ -321,8 +334,9 @@ func termsNoticeReference(version int, residentID string) string {
 // senderReference ("terms-<version>-<residentID>") makes a delivery that
 // committed before a crash, but whose marker did not, a repeat rather
 // than a second letter. delivered is true when this call delivered the
-// letter. A resident that is not active (any more) is skipped.
-func (s *Store) DeliverTermsNotice(ctx context.Context, senderID string, version int, residentID string) (delivered bool, err error) {
+// letter. A resident that is not active (any more) is skipped. The notice
+// is worded in the resident's language by wording.
+func (s *Store) DeliverTermsNotice(ctx context.Context, senderID string, version int, residentID string, wording TermsNoticeWording) (delivered bool, err error) {
 	var d Delivery
 	var done bool
 	err = s.view(ctx, func(tx storage.Tx) error {
@@ -352,7 +366,11 @@ func (s *Store) DeliverTermsNotice(ctx context.Context, senderID string, version
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		d = termsNotice(t, res)
+		prefs, err := tx.Preferences().Get(residentID)
+		if err != nil {
+			return err
+		}
+		d = termsNotice(t, res, wording(prefs.Language, t.Version, t.EffectiveDate))
 		return nil
 	})
 	if err != nil || done {

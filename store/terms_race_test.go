@@ -23,7 +23,7 @@ func TestTermsNoticeMarkerRacesDeletion(t *testing.T) {
 			t.Errorf("DeleteMailbox: %v", err)
 		}
 	}
-	if _, err := f.s.DeliverTermsNotice(context.Background(), f.sender.ID, terms.Version, f.resident.ID); err != nil {
+	if _, err := f.s.DeliverTermsNotice(context.Background(), f.sender.ID, terms.Version, f.resident.ID, testTermsWording); err != nil {
 		t.Fatalf("DeliverTermsNotice: %v", err)
 	}
 	if n := countKeys(t, f.s)["terms-notices"]; n != 0 {

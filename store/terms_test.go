@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -176,7 +177,7 @@ func TestTermsNoticeOnce(t *testing.T) {
 			t.Fatalf("second pass: recipients %v", ids)
 		}
 		for _, id := range []string{f.resident.ID, bo.ID, res.ID} {
-			delivered, err := f.s.DeliverTermsNotice(context.Background(), f.sender.ID, terms.Version, id)
+			delivered, err := f.s.DeliverTermsNotice(context.Background(), f.sender.ID, terms.Version, id, testTermsWording)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -217,11 +218,11 @@ func TestTermsNoticeCrashBeforeMarker(t *testing.T) {
 	var d Delivery
 	rec := &termsRecord{Version: terms.Version, Text: terms.Text, EffectiveDate: terms.EffectiveDate}
 	raw := &residentRecord{ID: f.resident.ID, Country: f.nid.Country, NationalID: f.nid.Number}
-	d = termsNotice(rec, raw)
+	d = termsNotice(rec, raw, testTermsWording("", terms.Version, terms.EffectiveDate))
 	if _, err := f.s.Deliver(context.Background(), f.sender.ID, d); err != nil {
 		t.Fatal(err)
 	}
-	delivered, err := f.s.DeliverTermsNotice(context.Background(), f.sender.ID, terms.Version, f.resident.ID)
+	delivered, err := f.s.DeliverTermsNotice(context.Background(), f.sender.ID, terms.Version, f.resident.ID, testTermsWording)
 	if err != nil || delivered {
 		t.Fatalf("after the crash: delivered %v, %v", delivered, err)
 	}
@@ -240,7 +241,7 @@ func TestTermsNoticeFromPrivateSenderRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.DeliverTermsNotice(context.Background(), priv.ID, terms.Version, f.resident.ID); err == nil || !strings.Contains(err.Error(), "public sender") {
+	if _, err := f.s.DeliverTermsNotice(context.Background(), priv.ID, terms.Version, f.resident.ID, testTermsWording); err == nil || !strings.Contains(err.Error(), "public sender") {
 		t.Errorf("private sender: %v", err)
 	}
 	if got, err := f.s.SenderByOrgNumber(context.Background(), "55133018"); err != nil || got.ID != f.sender.ID {
@@ -248,5 +249,14 @@ func TestTermsNoticeFromPrivateSenderRefused(t *testing.T) {
 	}
 	if _, err := f.s.SenderByOrgNumber(context.Background(), "12345678"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown org: %v", err)
+	}
+}
+
+// testTermsWording words terms notices as the store's tests expect them.
+func testTermsWording(language string, version int, effective string) TermsNoticeText {
+	return TermsNoticeText{
+		Subject:  "New terms of use from " + effective,
+		Body:     fmt.Sprintf("The terms of use change on %s (version %d).", effective, version),
+		FileName: fmt.Sprintf("terms-of-use-version-%d.txt", version),
 	}
 }
