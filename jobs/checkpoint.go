@@ -36,3 +36,22 @@ func (s *Scheduler) runCheckpoint(ctx context.Context, r *runState) error {
 	}
 	return nil
 }
+
+// runBlobSweep deletes the documents' blobs no letter refers to (left by
+// deliveries that crashed before their commit) in the cluster engine's
+// object store; the embedded engine has none.
+func (s *Scheduler) runBlobSweep(ctx context.Context, r *runState) error {
+	n, swept, err := s.st.SweepBlobs(ctx)
+	if err != nil {
+		return err
+	}
+	if !swept {
+		r.detail = "the embedded engine keeps documents in its file: nothing to sweep"
+		return nil
+	}
+	for range n {
+		r.item()
+	}
+	r.detail = fmt.Sprintf("%d orphaned documents deleted", n)
+	return nil
+}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -88,4 +89,15 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestBlobSweepEmbedded: on the embedded engine, which keeps documents in
+// its file, the blob sweep has nothing to do and says so (the sweep itself
+// is tested on the cluster engine in store, TestSweepBlobs).
+func TestBlobSweepEmbedded(t *testing.T) {
+	e := newEnv(t, nil)
+	r := e.run(JobBlobSweep, store.JobOK)
+	if r.Items != 0 || !strings.Contains(r.Detail, "nothing to sweep") {
+		t.Errorf("blob sweep: %+v", r)
+	}
 }

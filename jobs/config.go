@@ -112,6 +112,7 @@ type Schedules struct {
 	Retention     string // default "17 3 * * *" (03:17 UTC daily)
 	Notifications string // default "@every 30s"
 	Checkpoint    string // default "@every 1m"
+	BlobSweep     string // default "41 4 * * *" (04:41 UTC daily)
 }
 
 // SMSHours are the hours of the day in which SMS may be sent, From:00 to
@@ -124,6 +125,7 @@ const (
 	JobRetention     = "retention"
 	JobNotifications = "notifications"
 	JobCheckpoint    = "audit-checkpoint"
+	JobBlobSweep     = "blob-sweep"
 )
 
 func (c Config) withDefaults() (Config, error) {
@@ -151,6 +153,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Schedules.Notifications == "" {
 		c.Schedules.Notifications = "@every 30s"
+	}
+	if c.Schedules.BlobSweep == "" {
+		c.Schedules.BlobSweep = "41 4 * * *"
 	}
 	if c.Schedules.Checkpoint == "" {
 		c.Schedules.Checkpoint = "@every 1m"

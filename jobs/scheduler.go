@@ -132,6 +132,7 @@ func New(cfg Config) (*Scheduler, error) {
 		{JobRetention, cfg.Schedules.Retention, s.runRetention},
 		{JobNotifications, cfg.Schedules.Notifications, s.runNotifications},
 		{JobCheckpoint, cfg.Schedules.Checkpoint, s.runCheckpoint},
+		{JobBlobSweep, cfg.Schedules.BlobSweep, s.runBlobSweep},
 	} {
 		sched, err := cronParser.Parse(j.spec)
 		if err != nil {

@@ -356,3 +356,25 @@ func (s *Store) AuditLog(ctx context.Context) ([]AuditEntry, error) {
 	})
 	return out, err
 }
+
+// BlobGrace is how old a blob that no letter refers to must be before
+// SweepBlobs deletes it: far longer than any delivery takes between
+// writing its blobs and committing the letter that refers to them.
+const BlobGrace = time.Hour
+
+// SweepBlobs deletes the documents' blobs that no letter refers to, left
+// by deliveries that crashed between writing them and committing, once
+// they are older than BlobGrace, and returns how many. swept is false
+// when the engine keeps documents inside its transactions (the embedded
+// engine): it has nothing to sweep.
+func (s *Store) SweepBlobs(ctx context.Context) (n int, swept bool, err error) {
+	sw, ok := s.eng.(storage.Sweeper)
+	if !ok {
+		return 0, false, nil
+	}
+	n, err = sw.SweepBlobs(ctx, s.now().Add(-BlobGrace))
+	if err != nil {
+		return n, true, fmt.Errorf("sweep blobs: %w", err)
+	}
+	return n, true, nil
+}

@@ -75,6 +75,15 @@ type Engine interface {
 	Close() error
 }
 
+// Sweeper is an Engine that keeps blobs outside its transactions (the
+// cluster engine's object store) and so may be left with blobs no letter
+// refers to, written by a delivery that crashed before its transaction
+// committed. SweepBlobs deletes those written before olderThan and
+// returns how many.
+type Sweeper interface {
+	SweepBlobs(ctx context.Context, olderThan time.Time) (int, error)
+}
+
 // Backuper is an Engine that can write a consistent copy of its whole
 // state while it serves: the embedded engine writes its database file.
 type Backuper interface {
