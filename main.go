@@ -29,6 +29,13 @@ const usage = `usage:
   postkasse resident add    [--data DIR] --national-id NUMBER --name NAME
   postkasse resident list   [--data DIR] [--json]
   postkasse resident died   [--data DIR] --national-id NUMBER --date YYYY-MM-DD
+  postkasse resident block  [--data DIR] --national-id NUMBER --reason TEXT
+  postkasse resident unblock [--data DIR] --national-id NUMBER
+  postkasse letter make-inaccessible [--data DIR] --id ID --reason TEXT --order TEXT
+  postkasse letter make-accessible   [--data DIR] --id ID
+  postkasse support list    [--data DIR] [--json]
+  postkasse support show    [--data DIR] --id ID
+  postkasse support answer  [--data DIR] --id ID --text TEXT | --file FILE
   postkasse terms publish   [--data DIR] --file FILE --effective YYYY-MM-DD
   postkasse terms list      [--data DIR] [--json]
   postkasse jobs status     [--data DIR] [--json]
@@ -38,7 +45,7 @@ const usage = `usage:
                             [--blobs-region R] [--blobs-credentials FILE] [--compare]
   postkasse version
 
-DIR is /var/lib/postkasse unless given. sender, resident, terms and jobs talk to
+DIR is /var/lib/postkasse unless given. sender, resident, letter, support, terms and jobs talk to
 the running server through DIR/ctl.sock, or work on DIR directly when the server
 is stopped.
 `
@@ -74,6 +81,7 @@ func run(args []string, stdout io.Writer) error {
 		"demo": runDemo, "init": runInit, "serve": runServe,
 		"sender": runSender, "resident": runResident, "terms": runTerms, "jobs": runJobs,
 		"check": runCheck, "audit": runAudit, "migrate": runMigrate,
+		"letter": runLetter, "support": runSupport,
 		"version": printVersion, "--version": printVersion, "-version": printVersion,
 		"help": printUsage, "-h": printUsage, "--help": printUsage,
 	})

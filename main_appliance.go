@@ -137,10 +137,18 @@ func (a *appliance) webUI() (*httpui.Server, error) {
 // socket and for the command line with the server stopped. status is the
 // jobs' status (jobStatus).
 func (a *appliance) operator(status func() ([]control.JobInfo, error)) *control.Operator {
-	return &control.Operator{
+	op := &control.Operator{
 		Store: a.store, CA: a.ca, CertificateValidity: time.Duration(a.cfg.Senders.CertificateDays) * 24 * time.Hour,
-		Location: a.cfg.location, JobStatus: status,
+		Location: a.cfg.location, JobStatus: status, Municipality: a.cfg.Jobs.Municipality,
 	}
+	// The catalogue is embedded and checked by the tests: a failure to
+	// load it leaves the answers' wording in English.
+	if w, err := supportWording(a.cfg.Residents.Language); err == nil {
+		op.SupportWording = w
+	} else if a.log != nil {
+		a.log.Error("support answers: load the message catalogue", "err", err)
+	}
+	return op
 }
 
 // jobsConfig is the scheduler's configuration; baseURL is linked from

@@ -33,8 +33,9 @@ func runSender(args []string, stdout io.Writer) error {
 
 // runResident dispatches `postkasse resident SUBCOMMAND`.
 func runResident(args []string, stdout io.Writer) error {
-	return dispatch("resident", "add, list or died", args, stdout, subcommands{
+	return dispatch("resident", "add, list, died, block or unblock", args, stdout, subcommands{
 		"add": residentAdd, "list": residentList, "died": residentDied,
+		"block": residentBlock, "unblock": residentUnblock,
 	})
 }
 

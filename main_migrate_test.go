@@ -130,3 +130,36 @@ func TestMigrateCommand(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestDutyOfCareCommands: the operator's block, hold and support
+// commands run on a data folder with the server stopped, and say what to
+// fix when their flags are wrong (the operations themselves are tested
+// in httpui/control).
+func TestDutyOfCareCommands(t *testing.T) {
+	dir := initFolder(t)
+	cli(t, "resident", "add", "--data", dir, "--national-id", "1203861234", "--name", "Anna Jensen")
+	if out := cli(t, "resident", "block", "--data", dir, "--national-id", "1203861234", "--reason", "Mistanke om misbrug"); !strings.Contains(out, "Blocked Anna Jensen") {
+		t.Errorf("block printed:\n%s", out)
+	}
+	if out := cli(t, "resident", "unblock", "--data", dir, "--national-id", "1203861234"); !strings.Contains(out, "Unblocked Anna Jensen") {
+		t.Errorf("unblock printed:\n%s", out)
+	}
+	if out := cli(t, "support", "list", "--data", dir); !strings.Contains(out, "ID") || strings.Count(out, "\n") != 1 {
+		t.Errorf("support list of none printed:\n%s", out)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"resident", "block", "--data", dir, "--national-id", "1203861234"}, "--reason"},
+		{[]string{"letter", "make-inaccessible", "--data", dir, "--id", "x"}, "--reason"},
+		{[]string{"letter", "make-inaccessible", "--data", dir, "--id", "nosuchletter", "--reason", "r", "--order", "o"}, "not found"},
+		{[]string{"support", "answer", "--data", dir, "--id", "x"}, "--text"},
+		{[]string{"support", "show", "--data", dir, "--id", "nosuchrequest"}, "not found"},
+		{[]string{"letter", "delete"}, "unknown subcommand"},
+	} {
+		if err := run(tc.args, io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want an error naming %q", tc.args, err, tc.want)
+		}
+	}
+}

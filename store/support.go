@@ -177,19 +177,25 @@ type SupportAnswerLetter struct {
 	FileName string
 }
 
+// SupportAnswerWording words the answer letter in a language ("" when
+// the resident chose none): the operator's side takes it from the
+// message catalogue.
+type SupportAnswerWording func(language string) SupportAnswerLetter
+
 // AnswerSupportRequest answers a request: the answer goes to the
 // resident's mailbox as a letter from senderID (the municipality, a public
 // sender), with the answer as its body and as a text document, and the
 // request records it. Once-only: a request is answered once, and the
 // letter's fixed senderReference ("support-<id>") makes an answer whose
 // letter was delivered before a crash a repeat, not a second letter.
-func (s *Store) AnswerSupportRequest(ctx context.Context, id, senderID, answer string, wording SupportAnswerLetter) (SupportRequest, error) {
+func (s *Store) AnswerSupportRequest(ctx context.Context, id, senderID, answer string, wording SupportAnswerWording) (SupportRequest, error) {
 	answer, err := checkText("answer", answer, maxSupportAnswer, true)
 	if err != nil {
 		return SupportRequest{}, err
 	}
 	var req *SupportRequest
 	var nid NationalID
+	var letter SupportAnswerLetter
 	err = s.view(ctx, func(tx storage.Tx) error {
 		snd, err := activeSender(tx, senderID)
 		if err != nil {
@@ -206,6 +212,11 @@ func (s *Store) AnswerSupportRequest(ctx context.Context, id, senderID, answer s
 			return err
 		}
 		nid = NationalID{Country: res.Country, Number: res.NationalID}
+		prefs, err := tx.Preferences().Get(res.ID)
+		if err != nil {
+			return err
+		}
+		letter = wording(prefs.Language)
 		return nil
 	})
 	if err != nil {
@@ -215,8 +226,8 @@ func (s *Store) AnswerSupportRequest(ctx context.Context, id, senderID, answer s
 		return SupportRequest{}, fmt.Errorf("support request %s was answered on %s: %w", id, req.AnsweredAt.Format("2006-01-02"), ErrExists)
 	}
 	result, err := s.Deliver(ctx, senderID, Delivery{
-		Recipient: nid, Subject: wording.Subject, Body: answer, SenderReference: "support-" + id, Type: TypeLetter,
-		Documents:       []DocumentInput{{Name: wording.FileName, ContentType: "text/plain", Content: []byte(answer)}},
+		Recipient: nid, Subject: letter.Subject, Body: answer, SenderReference: "support-" + id, Type: TypeLetter,
+		Documents:       []DocumentInput{{Name: letter.FileName, ContentType: "text/plain", Content: []byte(answer)}},
 		answersResident: true,
 	})
 	if err != nil {

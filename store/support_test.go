@@ -31,7 +31,9 @@ func TestSupportRequests(t *testing.T) {
 		t.Fatalf("open requests %+v, %v", open, err)
 	}
 	private := mustSender(t, f.s, "Elselskabet", "25313763", SenderPrivate)
-	wording := SupportAnswerLetter{Subject: "Svar på din henvendelse", FileName: "svar.txt"}
+	wording := func(string) SupportAnswerLetter {
+		return SupportAnswerLetter{Subject: "Svar på din henvendelse", FileName: "svar.txt"}
+	}
 	if _, err := f.s.AnswerSupportRequest(context.Background(), req.ID, private.ID, "Svar", wording); err == nil {
 		t.Error("an answer from a private sender")
 	}
@@ -46,7 +48,7 @@ func TestSupportRequests(t *testing.T) {
 		t.Errorf("a second answer: %v, want ErrExists", err)
 	}
 	l, err := mb.Letter(context.Background(), answered.AnswerLetterID)
-	if err != nil || l.Subject != wording.Subject || l.Body != "Prøv at logge ind igen." || l.SenderID != f.sender.ID {
+	if err != nil || l.Subject != wording("").Subject || l.Body != "Prøv at logge ind igen." || l.SenderID != f.sender.ID {
 		t.Errorf("the answer's letter %+v, %v", l, err)
 	}
 	if open, _ := f.s.SupportRequests(context.Background(), true); len(open) != 0 {
@@ -168,7 +170,9 @@ func TestSupportAnswerToReservedResident(t *testing.T) {
 	if _, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "almindeligt-brev")); !errors.Is(err, ErrRecipientNotDigital) {
 		t.Fatalf("a letter to a reserved resident: %v", err)
 	}
-	answered, err := f.s.AnswerSupportRequest(context.Background(), req.ID, f.sender.ID, "Svaret kommer her.", SupportAnswerLetter{Subject: "Svar på din henvendelse", FileName: "svar.txt"})
+	answered, err := f.s.AnswerSupportRequest(context.Background(), req.ID, f.sender.ID, "Svaret kommer her.", func(string) SupportAnswerLetter {
+		return SupportAnswerLetter{Subject: "Svar på din henvendelse", FileName: "svar.txt"}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

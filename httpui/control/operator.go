@@ -58,6 +58,12 @@ type Operations interface {
 	PublishTerms(ctx context.Context, req TermsRequest) (TermsInfo, error)
 	Terms(ctx context.Context) ([]TermsInfo, error)
 	Jobs(ctx context.Context) ([]JobInfo, error)
+	BlockResident(ctx context.Context, req BlockRequest) (BlockInfo, error)
+	UnblockResident(ctx context.Context, req ResidentRef) (BlockInfo, error)
+	MakeInaccessible(ctx context.Context, req HoldRequest) (HoldInfo, error)
+	MakeAccessible(ctx context.Context, req LetterRef) (HoldInfo, error)
+	SupportRequests(ctx context.Context) ([]SupportInfo, error)
+	AnswerSupport(ctx context.Context, req AnswerRequest) (SupportInfo, error)
 }
 
 // SenderRequest registers a sender.
@@ -160,6 +166,12 @@ type Operator struct {
 	// the scheduler (package control does not know package jobs). Nil:
 	// Jobs is ErrNoScheduler.
 	JobStatus func() ([]JobInfo, error)
+	// Municipality is the organisation number of the municipality's
+	// public sender (jobs.municipality), which answers support requests.
+	Municipality string
+	// SupportWording words the letter of an answer in the resident's
+	// language (main takes it from the catalogue). Nil: English.
+	SupportWording store.SupportAnswerWording
 }
 
 var _ Operations = (*Operator)(nil)

@@ -77,6 +77,28 @@ func Handler(ops Operations, log *slog.Logger) http.Handler {
 			return "terms published", []any{"version", out.Version, "effective", out.EffectiveDate}
 		}))
 	mux.HandleFunc("GET /v1/jobs", query(h, "jobs status", ops.Jobs))
+	mux.HandleFunc("POST /v1/residents/block", change(h, "block resident", http.StatusOK, maxBody, ops.BlockResident,
+		func(_ BlockRequest, out BlockInfo) (string, []any) {
+			return "resident blocked", []any{"resident", out.ID}
+		}))
+	mux.HandleFunc("POST /v1/residents/unblock", change(h, "unblock resident", http.StatusOK, maxBody, ops.UnblockResident,
+		func(_ ResidentRef, out BlockInfo) (string, []any) {
+			return "resident unblocked", []any{"resident", out.ID}
+		}))
+	mux.HandleFunc("POST /v1/letters/make-inaccessible", change(h, "make letter inaccessible", http.StatusOK, maxBody, ops.MakeInaccessible,
+		func(_ HoldRequest, out HoldInfo) (string, []any) {
+			return "letter made inaccessible", []any{"letter", out.LetterID}
+		}))
+	mux.HandleFunc("POST /v1/letters/make-accessible", change(h, "make letter accessible", http.StatusOK, maxBody, ops.MakeAccessible,
+		func(_ LetterRef, out HoldInfo) (string, []any) {
+			return "letter made accessible", []any{"letter", out.LetterID}
+		}))
+	mux.HandleFunc("GET /v1/support", query(h, "list support requests", ops.SupportRequests))
+	mux.HandleFunc("POST /v1/support/answer", change(h, "answer support request", http.StatusOK, maxBody, ops.AnswerSupport,
+		func(_ AnswerRequest, out SupportInfo) (string, []any) {
+			// Never the answer or the request's text: they may be personal.
+			return "support request answered", []any{"request", out.ID}
+		}))
 	return mux
 }
 
@@ -149,6 +171,8 @@ func (h *handler) respond(w http.ResponseWriter, r *http.Request, status int, v 
 		status, code = http.StatusNotFound, codeNotFound
 	case errors.Is(err, store.ErrSenderRevoked):
 		status, code = http.StatusConflict, codeRevoked
+	case errors.Is(err, ErrNoMunicipality), errors.Is(err, store.ErrNoMunicipality):
+		status, code = http.StatusConflict, codeUnavailable
 	case errors.Is(err, ErrNoScheduler):
 		status, code = http.StatusServiceUnavailable, codeUnavailable
 	default:
