@@ -41,7 +41,7 @@ const usage = `usage:
   postkasse jobs status     [--data DIR] [--json]
   postkasse check           [--data DIR | --backup FILE]
   postkasse audit verify    [--data DIR | --backup FILE] [--checkpoint FILE]... [--receipt FILE]...
-  postkasse migrate         [--data DIR] --to DATABASE-URL --blobs https://HOST/BUCKET
+  postkasse migrate         [--data DIR] --to DATABASE-URL --blobs s3://HOST[:PORT]/BUCKET
                             [--blobs-region R] [--blobs-credentials FILE] [--compare]
   postkasse version
 

@@ -29,7 +29,7 @@ func runMigrate(args []string, stdout io.Writer) error {
 	fs := newFlagSet("migrate")
 	data := fs.String("data", defaultDataDir, "data folder of the embedded deployment (the server stopped)")
 	to := fs.String("to", "", "the PostgreSQL URL, without its password (PGPASSWORD or PGPASSFILE)")
-	blobs := fs.String("blobs", "", "the bucket: https://host[:port]/BUCKET")
+	blobs := fs.String("blobs", "", "the bucket: s3://HOST[:PORT]/BUCKET (https), or s3+http://… for plain HTTP")
 	region := fs.String("blobs-region", "", "the bucket's region (us-east-1 when empty)")
 	creds := fs.String("blobs-credentials", "", "a file of two lines, the access key and the secret key (else AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
 	compareOnly := fs.Bool("compare", false, "only compare the target with the source")
@@ -40,13 +40,11 @@ func runMigrate(args []string, stdout io.Writer) error {
 		return fmt.Errorf("%w: migrate: --to and --blobs are required", errUsage)
 	}
 	sc := StoreConfig{Engine: "cluster", DatabaseURL: *to, BlobsRegion: *region, BlobsCredentialsFile: *creds}
-	if u, err := url.Parse(*blobs); err == nil && u.Host != "" && strings.Trim(u.Path, "/") != "" && !strings.Contains(strings.Trim(u.Path, "/"), "/") {
-		sc.BlobsBucket = strings.Trim(u.Path, "/")
-		u.Path = ""
-		sc.BlobsEndpoint = u.String()
-	} else {
-		return fmt.Errorf("%w: migrate: --blobs %q: want https://host[:port]/BUCKET", errUsage, *blobs)
+	endpoint, bucket, ok := parseBlobsURL(*blobs)
+	if !ok {
+		return fmt.Errorf("%w: migrate: --blobs %q: want s3://HOST[:PORT]/BUCKET (s3+http:// for plain HTTP inside a private network)", errUsage, *blobs)
 	}
+	sc.BlobsEndpoint, sc.BlobsBucket = endpoint, bucket
 	if err := sc.check(); err != nil {
 		return fmt.Errorf("migrate: %v", strings.ReplaceAll(strings.ReplaceAll(err.Error(), "store.database_url", "--to"), "store.blobs_endpoint", "--blobs"))
 	}
@@ -130,4 +128,25 @@ func total(r migrate.Report) int {
 		}
 	}
 	return n
+}
+
+// parseBlobsURL reads a bucket's URL, s3://HOST[:PORT]/BUCKET (the
+// endpoint over HTTPS) or s3+http://HOST[:PORT]/BUCKET (plain HTTP, inside
+// a private network); https:// and http:// are taken too.
+func parseBlobsURL(s string) (endpoint, bucket string, ok bool) {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" {
+		return "", "", false
+	}
+	bucket = strings.Trim(u.Path, "/")
+	if bucket == "" || strings.Contains(bucket, "/") {
+		return "", "", false
+	}
+	switch u.Scheme {
+	case "s3", "https":
+		return "https://" + u.Host, bucket, true
+	case "s3+http", "http":
+		return "http://" + u.Host, bucket, true
+	}
+	return "", "", false
 }

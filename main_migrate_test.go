@@ -61,7 +61,8 @@ func TestMigrateCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	dbURL := pg.NewDatabase(t)
-	args := []string{"migrate", "--data", dir, "--to", dbURL, "--blobs", endpoint + "/" + bucket, "--blobs-region", s3test.Region, "--blobs-credentials", creds}
+	blobsURL := strings.Replace(endpoint, "http://", "s3+http://", 1) + "/" + bucket
+	args := []string{"migrate", "--data", dir, "--to", dbURL, "--blobs", blobsURL, "--blobs-region", s3test.Region, "--blobs-credentials", creds}
 	out := cli(t, args...)
 	for _, want := range []string{"residents:", "compared: the same", "the copy's audit log verifies", "1 checkpoints match", `engine = "cluster"`} {
 		if !strings.Contains(out, want) {
@@ -84,8 +85,9 @@ func TestMigrateCommand(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"migrate", "--data", dir, "--to", strings.Replace(dbURL, "@", ":secret@", 1), "--blobs", endpoint + "/" + bucket, "--blobs-credentials", creds}, "password"},
+		{[]string{"migrate", "--data", dir, "--to", strings.Replace(dbURL, "@", ":secret@", 1), "--blobs", blobsURL, "--blobs-credentials", creds}, "password"},
 		{[]string{"migrate", "--data", dir, "--to", dbURL, "--blobs", endpoint, "--blobs-credentials", creds}, "BUCKET"},
+		{[]string{"migrate", "--data", dir, "--to", dbURL, "--blobs", "ftp://host/bucket", "--blobs-credentials", creds}, "s3://"},
 		{[]string{"migrate", "--data", dir, "--to", dbURL, "--blobs", endpoint + "/no-such-bucket", "--blobs-region", s3test.Region, "--blobs-credentials", creds}, "no-such-bucket"},
 	} {
 		if err := run(tc.args, io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {
