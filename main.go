@@ -39,6 +39,8 @@ const usage = `usage:
   postkasse terms publish   [--data DIR] --file FILE --effective YYYY-MM-DD
   postkasse terms list      [--data DIR] [--json]
   postkasse jobs status     [--data DIR] [--json]
+  postkasse backup          [--data DIR] --to FILE
+  postkasse restore         --from FILE --data DIR
   postkasse check           [--data DIR | --backup FILE]
   postkasse audit verify    [--data DIR | --backup FILE] [--checkpoint FILE]... [--receipt FILE]...
   postkasse migrate         [--data DIR] --to DATABASE-URL --blobs s3://HOST[:PORT]/BUCKET
@@ -81,7 +83,7 @@ func run(args []string, stdout io.Writer) error {
 		"demo": runDemo, "init": runInit, "serve": runServe,
 		"sender": runSender, "resident": runResident, "terms": runTerms, "jobs": runJobs,
 		"check": runCheck, "audit": runAudit, "migrate": runMigrate,
-		"letter": runLetter, "support": runSupport,
+		"letter": runLetter, "support": runSupport, "backup": runBackup, "restore": runRestore,
 		"version": printVersion, "--version": printVersion, "-version": printVersion,
 		"help": printUsage, "-h": printUsage, "--help": printUsage,
 	})

@@ -140,6 +140,9 @@ func (a *appliance) operator(status func() ([]control.JobInfo, error)) *control.
 	op := &control.Operator{
 		Store: a.store, CA: a.ca, CertificateValidity: time.Duration(a.cfg.Senders.CertificateDays) * 24 * time.Hour,
 		Location: a.cfg.location, JobStatus: status, Municipality: a.cfg.Jobs.Municipality,
+		BackupTo: func(ctx context.Context, path string) (control.BackupInfo, error) {
+			return writeBackup(ctx, a.store, a.cfg.dir, path)
+		},
 	}
 	// The catalogue is embedded and checked by the tests: a failure to
 	// load it leaves the answers' wording in English.

@@ -4,6 +4,7 @@ package main
 // folder's database, or a copy of one, read-only, with the binary alone.
 
 import (
+	"archive/tar"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,32 +20,58 @@ import (
 	"github.com/postkasse/postkasse/store/embedded"
 )
 
-// openForAudit opens a data folder's database (data) or a database file
-// (backup) read-only. A database the running server holds is refused with
-// what to do instead.
-func openForAudit(cmd, data, backup string) (*store.Store, string, error) {
+// openForAudit opens a data folder's database (data), a database file or
+// a file `postkasse backup` wrote (backup) read-only, and returns how to
+// close it. A database the running server holds is refused with what to
+// do instead.
+func openForAudit(cmd, data, backup string) (*store.Store, string, func(), error) {
 	path := backup
 	switch {
 	case data != "" && backup != "":
-		return nil, "", fmt.Errorf("%w: %s: --data or --backup, not both", errUsage, cmd)
+		return nil, "", nil, fmt.Errorf("%w: %s: --data or --backup, not both", errUsage, cmd)
 	case backup == "":
 		path = filepath.Join(data, dbFileName)
 	}
 	if _, err := os.Stat(path); err != nil {
-		return nil, "", fmt.Errorf("%s: %w", cmd, err)
+		return nil, "", nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	if backup != "" && isBackupArchive(backup) {
+		// A file `postkasse backup` wrote: its files are checked against
+		// its manifest and its database is checked from a copy.
+		tmp, err := os.MkdirTemp("", "postkasse-"+strings.ReplaceAll(cmd, " ", "-")+"-*")
+		if err != nil {
+			return nil, "", nil, err
+		}
+		f, err := os.Open(backup)
+		if err != nil {
+			os.RemoveAll(tmp)
+			return nil, "", nil, err
+		}
+		_, err = unpackBackup(f, tmp)
+		f.Close()
+		if err != nil {
+			os.RemoveAll(tmp)
+			return nil, "", nil, fmt.Errorf("%s: %s: %w", cmd, backup, err)
+		}
+		st, _, closeDB, err := openForAudit(cmd, "", filepath.Join(tmp, dbFileName))
+		if err != nil {
+			os.RemoveAll(tmp)
+			return nil, "", nil, err
+		}
+		return st, backup, func() { closeDB(); os.RemoveAll(tmp) }, nil
 	}
 	// A database the running server holds is refused (the engine says
 	// so): check a copy of it instead.
 	eng, err := embedded.Open(path, embedded.Options{ReadOnly: true, Timeout: time.Second})
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", cmd, err)
+		return nil, "", nil, fmt.Errorf("%s: %w", cmd, err)
 	}
 	st, err := store.New(eng, store.Options{})
 	if err != nil {
 		eng.Close()
-		return nil, "", fmt.Errorf("%s: %s: %w", cmd, path, err)
+		return nil, "", nil, fmt.Errorf("%s: %s: %w", cmd, path, err)
 	}
-	return st, path, nil
+	return st, path, func() { st.Close() }, nil
 }
 
 // runCheck runs the engine's consistency check, the domain's invariants
@@ -60,11 +87,11 @@ func runCheck(args []string, stdout io.Writer) error {
 	if *data == "" && *backup == "" {
 		*data = defaultDataDir
 	}
-	st, path, err := openForAudit("check", *data, *backup)
+	st, path, closeStore, err := openForAudit("check", *data, *backup)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closeStore()
 	fmt.Fprintf(stdout, "postkasse check: %s\n", path)
 	var failed []string
 	report := func(what string, err error) {
@@ -120,11 +147,11 @@ func auditVerify(args []string, stdout io.Writer) error {
 	if *data == "" && *backup == "" {
 		*data = defaultDataDir
 	}
-	st, path, err := openForAudit("audit verify", *data, *backup)
+	st, path, closeStore, err := openForAudit("audit verify", *data, *backup)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closeStore()
 	var ev auditlog.Evidence
 	for _, name := range checkpoints {
 		b, err := os.ReadFile(name)
@@ -181,4 +208,16 @@ func receiptClaim(st *store.Store, name string) (*auditlog.ReceiptClaim, error) 
 		return nil, nil
 	}
 	return &auditlog.ReceiptClaim{Name: "receipt of letter " + p.LetterID, Entry: p.AuditEntry(), Proof: *p.Audit}, nil
+}
+
+// isBackupArchive reports whether path is a file `postkasse backup` wrote
+// (a tar archive whose first file is the database), not a database file.
+func isBackupArchive(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	h, err := tar.NewReader(f).Next()
+	return err == nil && h.Name == dbFileName
 }

@@ -3,7 +3,9 @@ package control
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/postkasse/postkasse/store"
@@ -223,5 +225,42 @@ func (c *Client) SupportRequests(ctx context.Context) ([]SupportInfo, error) {
 func (c *Client) AnswerSupport(ctx context.Context, req AnswerRequest) (SupportInfo, error) {
 	var out SupportInfo
 	err := c.do(ctx, http.MethodPost, "/v1/support/answer", req, &out)
+	return out, err
+}
+
+// BackupRequest asks for a backup of the data folder written to Path (an
+// absolute path the server's user may write; it must not exist).
+type BackupRequest struct {
+	Path string `json:"path"`
+}
+
+// BackupInfo describes a backup written: its files (the database among
+// them), the database's size and how long its copy took while serving.
+type BackupInfo struct {
+	Path          string    `json:"path"`
+	Files         int       `json:"files"`
+	DatabaseBytes int64     `json:"databaseBytes"`
+	CopyMillis    int64     `json:"copyMillis"`
+	Created       time.Time `json:"created"`
+}
+
+// ErrNoBackup: the operator was built without a way to write backups.
+var ErrNoBackup = errors.New("backups are not available here")
+
+// Backup writes a backup of the data folder (main's BackupTo).
+func (o *Operator) Backup(ctx context.Context, req BackupRequest) (BackupInfo, error) {
+	if o.BackupTo == nil {
+		return BackupInfo{}, ErrNoBackup
+	}
+	if req.Path == "" || !filepath.IsAbs(req.Path) {
+		return BackupInfo{}, fmt.Errorf("backup path %q: want an absolute path: %w", req.Path, ErrBadRequest)
+	}
+	return o.BackupTo(ctx, req.Path)
+}
+
+// Backup implements Operations.
+func (c *Client) Backup(ctx context.Context, req BackupRequest) (BackupInfo, error) {
+	var out BackupInfo
+	err := c.do(ctx, http.MethodPost, "/v1/backup", req, &out)
 	return out, err
 }

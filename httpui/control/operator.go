@@ -64,6 +64,7 @@ type Operations interface {
 	MakeAccessible(ctx context.Context, req LetterRef) (HoldInfo, error)
 	SupportRequests(ctx context.Context) ([]SupportInfo, error)
 	AnswerSupport(ctx context.Context, req AnswerRequest) (SupportInfo, error)
+	Backup(ctx context.Context, req BackupRequest) (BackupInfo, error)
 }
 
 // SenderRequest registers a sender.
@@ -172,6 +173,9 @@ type Operator struct {
 	// SupportWording words the letter of an answer in the resident's
 	// language (main takes it from the catalogue). Nil: English.
 	SupportWording store.SupportAnswerWording
+	// BackupTo writes a backup of the data folder to a path (main knows
+	// the folder's layout). Nil: Backup is ErrNoBackup.
+	BackupTo func(ctx context.Context, path string) (BackupInfo, error)
 }
 
 var _ Operations = (*Operator)(nil)

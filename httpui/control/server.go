@@ -99,6 +99,10 @@ func Handler(ops Operations, log *slog.Logger) http.Handler {
 			// Never the answer or the request's text: they may be personal.
 			return "support request answered", []any{"request", out.ID}
 		}))
+	mux.HandleFunc("POST /v1/backup", change(h, "backup", http.StatusOK, maxBody, ops.Backup,
+		func(_ BackupRequest, out BackupInfo) (string, []any) {
+			return "backup written", []any{"path", out.Path, "database_bytes", out.DatabaseBytes, "copy_ms", out.CopyMillis}
+		}))
 	return mux
 }
 
