@@ -15,6 +15,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 )
 
 const usage = `usage:
@@ -79,7 +80,7 @@ func run(args []string, stdout io.Writer) error {
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return dispatch("", "a command", args, stdout, subcommands{
+	err := dispatch("", "a command", args, stdout, subcommands{
 		"demo": runDemo, "init": runInit, "serve": runServe,
 		"sender": runSender, "resident": runResident, "terms": runTerms, "jobs": runJobs,
 		"check": runCheck, "audit": runAudit, "migrate": runMigrate,
@@ -87,6 +88,12 @@ func run(args []string, stdout io.Writer) error {
 		"version": printVersion, "--version": printVersion, "-version": printVersion,
 		"help": printUsage, "-h": printUsage, "--help": printUsage,
 	})
+	var help *helpError
+	if errors.As(err, &help) {
+		fmt.Fprint(stdout, help.text)
+		return nil
+	}
+	return err
 }
 
 // subcommands are a command's subcommands by name, each run with the
@@ -103,6 +110,9 @@ func dispatch(cmd, needed string, args []string, stdout io.Writer, subs subcomma
 	}
 	if len(args) == 0 {
 		return fmt.Errorf("%w: %s%s is needed", errUsage, prefix, needed)
+	}
+	if cmd != "" && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		return &helpError{text: usageOf(cmd)}
 	}
 	sub, ok := subs[args[0]]
 	if !ok {
@@ -136,9 +146,38 @@ func newFlagSet(name string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args and refuses stray arguments.
+// helpError is a request for a command's help (--help): run prints its
+// text to standard output and succeeds.
+type helpError struct{ text string }
+
+func (h *helpError) Error() string { return "help requested" }
+
+// usageOf returns the lines of the usage about a command ("sender add",
+// or "sender" for all of its subcommands).
+func usageOf(cmd string) string {
+	var b strings.Builder
+	b.WriteString("usage:\n")
+	for _, line := range strings.Split(usage, "\n") {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "postkasse "+cmd)
+		if ok && (rest == "" || rest[0] == ' ') {
+			b.WriteString(line + "\n")
+		}
+	}
+	return b.String()
+}
+
+// parseFlags parses args and refuses stray arguments. --help (or -h) is
+// a helpError with the command's usage and flags.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		var b strings.Builder
+		b.WriteString(usageOf(fs.Name()))
+		b.WriteString("\nflags:\n")
+		fs.SetOutput(&b)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+		return &helpError{text: b.String()}
+	} else if err != nil {
 		return fmt.Errorf("%w: %s: %v", errUsage, fs.Name(), err)
 	}
 	if fs.NArg() > 0 {

@@ -175,3 +175,28 @@ func TestBackupRestoreDrill(t *testing.T) {
 	bad("outside", evil.Bytes(), "not a file of a data folder")
 	bad("not a backup", []byte("hello"), "")
 }
+
+// TestHelp: `postkasse COMMAND --help` and `postkasse COMMAND SUBCOMMAND
+// --help` print the command's usage lines (and flags) and succeed.
+func TestHelp(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"sender", "--help"}, []string{"postkasse sender add", "postkasse sender revoke"}},
+		{[]string{"sender", "add", "--help"}, []string{"postkasse sender add", "-org string", "organisation number"}},
+		{[]string{"backup", "-h"}, []string{"postkasse backup", "-to string"}},
+		{[]string{"support", "help"}, []string{"postkasse support answer"}},
+	} {
+		var out bytes.Buffer
+		if err := run(tc.args, &out); err != nil {
+			t.Errorf("%v: %v", tc.args, err)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("%v printed no %q:\n%s", tc.args, w, out.String())
+			}
+		}
+	}
+}
