@@ -10,6 +10,7 @@ import (
 
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/httpui/guard"
+	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -40,7 +41,7 @@ type activateView struct {
 
 // activatePage shows the activation form.
 func (s *Server) activatePage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, pageActivate, view{Title: s.lang(r).T("activate.title"), Data: activateView{MinLength: store.MinPasswordLength}})
+	s.render(w, r, http.StatusOK, pageActivate, view{Title: s.web.Lang(r).T("activate.title"), Data: activateView{MinLength: store.MinPasswordLength}})
 }
 
 // activateSubmit activates a pending mailbox (store.Store.Activate) and
@@ -50,7 +51,7 @@ func (s *Server) activatePage(w http.ResponseWriter, r *http.Request) {
 // the server the same Argon2id work.
 func (s *Server) activateSubmit(w http.ResponseWriter, r *http.Request) {
 	form := parseActivateForm(w, r)
-	l := s.lang(r)
+	l := s.web.Lang(r)
 	v := activateView{NationalID: form.NationalID, Code: form.Code, MinLength: store.MinPasswordLength, Errors: map[string]string{}}
 	if form.NationalID == "" {
 		v.Errors["nationalId"] = l.T("activate.error.nationalId")
@@ -84,11 +85,11 @@ func (s *Server) activateSubmit(w http.ResponseWriter, r *http.Request) {
 	var invalid *store.InvalidError
 	switch {
 	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", retryAfter(throttled.Wait))
+		w.Header().Set("Retry-After", web.RetryAfter(throttled.Wait))
 		v.Error, v.Throttled = l.T("activate.error.throttled", "Wait", waitText(l, throttled.Wait)), true
 		s.renderActivate(w, r, http.StatusTooManyRequests, v)
 	case errors.Is(err, guard.ErrBusy):
-		w.Header().Set("Retry-After", retryAfter(busyRetry))
+		w.Header().Set("Retry-After", web.RetryAfter(busyRetry))
 		v.Error, v.Busy = l.T("common.busy"), true
 		s.renderActivate(w, r, http.StatusServiceUnavailable, v)
 	case errors.Is(err, store.ErrBadActivation):
@@ -119,7 +120,7 @@ func (s *Server) activateSubmit(w http.ResponseWriter, r *http.Request) {
 const maxPasswordBytes = 1024
 
 func (s *Server) renderActivate(w http.ResponseWriter, r *http.Request, status int, v activateView) {
-	s.render(w, r, status, pageActivate, view{Title: s.lang(r).T("activate.title"), Data: v})
+	s.render(w, r, status, pageActivate, view{Title: s.web.Lang(r).T("activate.title"), Data: v})
 }
 
 // formatRecoveryKey writes a recovery key for a person to copy: 64 hex

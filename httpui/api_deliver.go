@@ -25,12 +25,12 @@ func (s *Server) apiDeliver(w http.ResponseWriter, r *http.Request, sender store
 	r.Body = http.MaxBytesReader(w, r.Body, maxRequestSize(limits))
 	d, err := parseDelivery(r, limits)
 	if err != nil {
-		s.writeProblem(w, r, s.problemFor(r, err))
+		s.web.WriteProblem(w, r, s.web.ProblemFor(r, err))
 		return
 	}
 	res, err := s.store.Deliver(r.Context(), sender.ID, d)
 	if err != nil {
-		s.writeProblem(w, r, s.problemFor(r, err))
+		s.web.WriteProblem(w, r, s.web.ProblemFor(r, err))
 		return
 	}
 	status := http.StatusCreated
@@ -38,7 +38,7 @@ func (s *Server) apiDeliver(w http.ResponseWriter, r *http.Request, sender store
 		status = http.StatusOK
 	}
 	w.Header().Set("Location", s.mustURL(routeAPIStatus, "id", res.Letter.ID))
-	s.writeJSON(w, r, status, "application/json", deliveryResponse{
+	s.web.WriteJSON(w, r, status, "application/json", deliveryResponse{
 		ID: res.Letter.ID, Status: res.Letter.Status, DeliveredAt: res.Letter.DeliveredAt, Receipt: res.Receipt,
 	})
 }

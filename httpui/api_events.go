@@ -36,14 +36,14 @@ func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request, sender store.
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			s.writeProblem(w, r, s.problemFor(r, &store.InvalidError{Field: "limit", Reason: "not a number: 1 to 1000"}))
+			s.web.WriteProblem(w, r, s.web.ProblemFor(r, &store.InvalidError{Field: "limit", Reason: "not a number: 1 to 1000"}))
 			return
 		}
 		limit = n
 	}
 	evs, next, err := s.store.Events(r.Context(), sender.ID, q.Get("after"), limit)
 	if err != nil {
-		s.writeProblem(w, r, s.problemFor(r, err))
+		s.web.WriteProblem(w, r, s.web.ProblemFor(r, err))
 		return
 	}
 	resp := eventsResponse{Events: make([]eventJSON, 0, len(evs)), Next: next}
@@ -51,5 +51,5 @@ func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request, sender store.
 		resp.Events = append(resp.Events, eventJSON{Cursor: strconv.FormatUint(e.Seq, 10), Type: e.Type,
 			LetterID: e.LetterID, SenderReference: e.SenderReference, At: e.At})
 	}
-	s.writeJSON(w, r, http.StatusOK, "application/json", resp)
+	s.web.WriteJSON(w, r, http.StatusOK, "application/json", resp)
 }

@@ -20,7 +20,7 @@ type receiptKeyResponse struct {
 // apiReceiptKey: GET /api/v1/receipt-key.
 func (s *Server) apiReceiptKey(w http.ResponseWriter, r *http.Request, _ store.Sender) {
 	pub := s.store.SigningKey()
-	s.writeJSON(w, r, http.StatusOK, "application/json", receiptKeyResponse{
+	s.web.WriteJSON(w, r, http.StatusOK, "application/json", receiptKeyResponse{
 		Algorithm: "ed25519",
 		KeyID:     crypto.KeyID(pub),
 		PublicKey: base64.StdEncoding.EncodeToString(pub),

@@ -21,13 +21,13 @@ type recipientResponse struct {
 func (s *Server) apiRecipient(w http.ResponseWriter, r *http.Request, sender store.Sender) {
 	nid, err := store.ParseNationalID(mux.Vars(r)["nationalId"])
 	if err != nil {
-		s.writeProblem(w, r, s.problemFor(r, &store.InvalidError{Field: "nationalId", Reason: err.Error()}))
+		s.web.WriteProblem(w, r, s.web.ProblemFor(r, &store.InvalidError{Field: "nationalId", Reason: err.Error()}))
 		return
 	}
 	digital, err := s.store.IsDigitalFor(r.Context(), sender.ID, nid)
 	if err != nil {
-		s.writeProblem(w, r, s.problemFor(r, err))
+		s.web.WriteProblem(w, r, s.web.ProblemFor(r, err))
 		return
 	}
-	s.writeJSON(w, r, http.StatusOK, "application/json", recipientResponse{NationalID: nid.Number, Digital: digital})
+	s.web.WriteJSON(w, r, http.StatusOK, "application/json", recipientResponse{NationalID: nid.Number, Digital: digital})
 }

@@ -23,12 +23,12 @@ type statusResponse struct {
 func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request, sender store.Sender) {
 	st, err := s.store.LetterStatus(r.Context(), sender.ID, mux.Vars(r)["id"])
 	if err != nil {
-		s.writeProblem(w, r, s.problemFor(r, err))
+		s.web.WriteProblem(w, r, s.web.ProblemFor(r, err))
 		return
 	}
 	resp := statusResponse{ID: st.ID, Status: st.Status, DeliveredAt: st.DeliveredAt}
 	if !st.ReadAt.IsZero() {
 		resp.ReadAt = &st.ReadAt
 	}
-	s.writeJSON(w, r, http.StatusOK, "application/json", resp)
+	s.web.WriteJSON(w, r, http.StatusOK, "application/json", resp)
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/postkasse/postkasse/httpui/guard"
+	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -23,7 +24,7 @@ type mailboxDeletedView struct {
 // deleteMailboxPage asks for the password before deleting the mailbox.
 func (s *Server) deleteMailboxPage(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
-	s.render(w, r, http.StatusOK, pageDeleteMailbox, view{Title: s.lang(r).T("delete.title"), Resident: &resident, Data: deleteMailboxView{}})
+	s.render(w, r, http.StatusOK, pageDeleteMailbox, view{Title: s.web.Lang(r).T("delete.title"), Resident: &resident, Data: deleteMailboxView{}})
 }
 
 // deleteMailboxSubmit deletes the mailbox and everything in it once the
@@ -35,7 +36,7 @@ func (s *Server) deleteMailboxPage(w http.ResponseWriter, r *http.Request, mb *s
 func (s *Server) deleteMailboxSubmit(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
 	form := parseDeleteMailboxForm(w, r)
-	l := s.lang(r)
+	l := s.web.Lang(r)
 	title := l.T("delete.title")
 	err := s.checkPassword(r.Context(), resident.NationalID.Number, clientAddress(r), func() error {
 		return mb.DeleteMailbox(r.Context(), form.Password)
@@ -43,14 +44,14 @@ func (s *Server) deleteMailboxSubmit(w http.ResponseWriter, r *http.Request, mb 
 	var throttled *guard.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", retryAfter(throttled.Wait))
+		w.Header().Set("Retry-After", web.RetryAfter(throttled.Wait))
 		s.render(w, r, http.StatusTooManyRequests, pageDeleteMailbox, view{Title: title, Resident: &resident, Data: deleteMailboxView{
 			Error:     l.T("delete.error.throttled", "Wait", waitText(l, throttled.Wait)),
 			Throttled: true,
 		}})
 		return
 	case errors.Is(err, guard.ErrBusy):
-		w.Header().Set("Retry-After", retryAfter(busyRetry))
+		w.Header().Set("Retry-After", web.RetryAfter(busyRetry))
 		s.render(w, r, http.StatusServiceUnavailable, pageDeleteMailbox, view{Title: title, Resident: &resident, Data: deleteMailboxView{
 			Error: l.T("delete.error.busy"),
 			Busy:  true,

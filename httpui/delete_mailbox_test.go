@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/postkasse/postkasse/httpui/web"
 )
 
 // TestDeleteMailbox: the resident deletes their mailbox with their
@@ -133,7 +135,7 @@ func TestResidentPagesHeaders(t *testing.T) {
 			t.Fatalf("status %d, want %d", r.StatusCode, status)
 		}
 		for k, v := range map[string]string{
-			"Content-Security-Policy":      cspPage,
+			"Content-Security-Policy":      web.CSPPage,
 			"X-Content-Type-Options":       "nosniff",
 			"Referrer-Policy":              "no-referrer",
 			"X-Frame-Options":              "DENY",

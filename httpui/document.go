@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -116,7 +117,7 @@ func (s *Server) document(w http.ResponseWriter, r *http.Request, mb *store.Mail
 	h.Set("X-Content-Type-Options", "nosniff")
 	// The letter page frames the main document; only this route may be
 	// framed, and only by our own pages.
-	h.Set("Content-Security-Policy", cspDocument)
+	h.Set("Content-Security-Policy", web.CSPDocument)
 	h.Set("X-Frame-Options", "SAMEORIGIN")
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
@@ -125,7 +126,7 @@ func (s *Server) document(w http.ResponseWriter, r *http.Request, mb *store.Mail
 }
 
 // htmlDocumentStyle goes before a sanitised HTML document shown in place.
-// The document's CSP (cspDocument) allows inline styles; the sender's own
+// The document's CSP (web.CSPDocument) allows inline styles; the sender's own
 // inline styles still apply on top of it.
 const htmlDocumentStyle = `<!doctype html><meta charset="utf-8"><style>` +
 	`html{font:17px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,"Noto Sans",sans-serif;color:#1b1f24;background:#fff}` +

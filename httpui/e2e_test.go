@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -152,7 +153,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 		h := r.Header
 		if h.Get("Content-Type") != d.contentType || h.Get("Content-Disposition") != d.disposition ||
-			h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Content-Security-Policy") != cspDocument ||
+			h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Content-Security-Policy") != web.CSPDocument ||
 			h.Get("X-Frame-Options") != "SAMEORIGIN" || h.Get("Cache-Control") != "no-store" {
 			t.Errorf("document %s headers: %v", d.n, h)
 		}

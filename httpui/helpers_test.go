@@ -27,6 +27,7 @@ import (
 
 	"github.com/postkasse/postkasse/assets"
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 
@@ -456,12 +457,12 @@ func (e *testEnv) auditCount(action string) int {
 
 // problemOf decodes a problem response and checks its media type and
 // members.
-func problemOf(t *testing.T, r *response) problem {
+func problemOf(t *testing.T, r *response) web.Problem {
 	t.Helper()
 	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
 		t.Fatalf("Content-Type %q, want application/problem+json; body %s", ct, r.body)
 	}
-	var p problem
+	var p web.Problem
 	if err := json.Unmarshal([]byte(r.body), &p); err != nil {
 		t.Fatalf("problem %q: %v", r.body, err)
 	}
@@ -472,7 +473,7 @@ func problemOf(t *testing.T, r *response) problem {
 }
 
 // wantProblem checks a response is the problem with status and code.
-func wantProblem(t *testing.T, r *response, status int, code string) problem {
+func wantProblem(t *testing.T, r *response, status int, code string) web.Problem {
 	t.Helper()
 	if r.StatusCode != status {
 		t.Fatalf("status %d, want %d; body %s", r.StatusCode, status, r.body)

@@ -25,7 +25,7 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, mb *store.Mailbox
 		s.pageError(w, r, &resident, err)
 		return
 	}
-	now, l := s.clock(), s.lang(r)
+	now, l := s.clock(), s.web.Lang(r)
 	v := inboxView{Letters: make([]inboxLine, 0, len(letters))}
 	for _, letter := range letters {
 		if letter.Unread() {

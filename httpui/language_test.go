@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/assets"
+	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 )
@@ -71,7 +72,7 @@ func TestLanguageChoice(t *testing.T) {
 	// The parameter sets a cookie, which then beats Accept-Language.
 	b := e.browser()
 	r := e.getWith(b, e.httpURL+"/login?lang=nb", accept("da"))
-	if !strings.Contains(r.Header.Get("Set-Cookie"), langCookie+"=nb") {
+	if !strings.Contains(r.Header.Get("Set-Cookie"), web.LangCookie+"=nb") {
 		t.Errorf("Set-Cookie %q", r.Header.Get("Set-Cookie"))
 	}
 	if r := e.getWith(b, e.httpURL+"/login", accept("da")); pageLang(r.body) != "nb" {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 )
@@ -40,7 +41,7 @@ func (s *Server) letter(w http.ResponseWriter, r *http.Request, mb *store.Mailbo
 		s.pageError(w, r, &resident, err)
 		return
 	}
-	lang := s.lang(r)
+	lang := s.web.Lang(r)
 	v := letterView{Letter: l, Due: due(lang, l.DueDate, s.clock(), s.loc), KeyID: l.Receipt.KeyID}
 	if err := json.Unmarshal(l.Receipt.Payload, &v.Receipt); err != nil {
 		s.pageError(w, r, &resident, err)
@@ -57,7 +58,7 @@ func (s *Server) letter(w http.ResponseWriter, r *http.Request, mb *store.Mailbo
 			v.Embed = &link
 		}
 	}
-	w.Header().Set("Content-Security-Policy", cspLetterPage)
+	w.Header().Set("Content-Security-Policy", web.CSPLetterPage)
 	s.render(w, r, http.StatusOK, pageLetter, view{Title: l.Subject, Resident: &resident, Data: v})
 }
 

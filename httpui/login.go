@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/httpui/guard"
+	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 )
@@ -31,7 +32,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.render(w, r, http.StatusOK, pageLogin, view{Title: s.lang(r).T("login.title"), Data: loginView{}})
+	s.render(w, r, http.StatusOK, pageLogin, view{Title: s.web.Lang(r).T("login.title"), Data: loginView{}})
 }
 
 // loginSubmit checks the credentials and starts a session. The check runs
@@ -41,7 +42,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 // again leaves no second session alive.
 func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	form := parseLoginForm(w, r)
-	l := s.lang(r)
+	l := s.web.Lang(r)
 	title := l.T("login.title")
 	var sess store.Session
 	err := s.checkPassword(r.Context(), form.account(), clientAddress(r), func() (err error) {
@@ -51,7 +52,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	var throttled *guard.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", retryAfter(throttled.Wait))
+		w.Header().Set("Retry-After", web.RetryAfter(throttled.Wait))
 		s.render(w, r, http.StatusTooManyRequests, pageLogin, view{Title: title, Data: loginView{
 			NationalID: form.NationalID,
 			Error:      l.T("login.throttled", "Wait", waitText(l, throttled.Wait)),
@@ -59,7 +60,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		}})
 		return
 	case errors.Is(err, guard.ErrBusy):
-		w.Header().Set("Retry-After", retryAfter(busyRetry))
+		w.Header().Set("Retry-After", web.RetryAfter(busyRetry))
 		s.render(w, r, http.StatusServiceUnavailable, pageLogin, view{Title: title, Data: loginView{
 			NationalID: form.NationalID,
 			Error:      l.T("common.busy"),

@@ -42,7 +42,7 @@ func TestProblemFor(t *testing.T) {
 		t.Run(tc.code+" "+tc.err.Error(), func(t *testing.T) {
 			req := httptest.NewRequest(http.MethodGet, "/api/v1/messages/x", nil)
 			rec := httptest.NewRecorder()
-			e.server.writeProblem(rec, req, e.server.problemFor(req, tc.err))
+			e.server.web.WriteProblem(rec, req, e.server.web.ProblemFor(req, tc.err))
 			r := &response{Response: rec.Result(), body: rec.Body.String()}
 			p := wantProblem(t, r, tc.status, tc.code)
 			if strings.Contains(p.Detail, "/data/") || strings.Contains(p.Detail, "secret") {

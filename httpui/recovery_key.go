@@ -30,12 +30,12 @@ func (s *Server) newRecoveryKeyPage(w http.ResponseWriter, r *http.Request, toke
 	if mb, err := s.store.OpenSession(r.Context(), token); err == nil {
 		res := mb.Resident()
 		resident = &res
-		s.useSavedLanguage(r, mb.Language())
+		s.web.UseSavedLanguage(r, mb.Language())
 		mb.Close()
 	}
 	// Shown once: the page must not stay in any cache (the middleware
 	// says no-store for every page; this one depends on it).
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, http.StatusOK, pageRecoveryKey, view{Title: s.lang(r).T("recovery.new.title"), Resident: resident,
+	s.render(w, r, http.StatusOK, pageRecoveryKey, view{Title: s.web.Lang(r).T("recovery.new.title"), Resident: resident,
 		Data: newRecoveryKeyView{RecoveryKey: formatRecoveryKey(*rk)}})
 }

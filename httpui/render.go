@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 )
@@ -141,7 +142,7 @@ func trustedMessage(l *i18n.Lang, id string, args ...any) template.HTML {
 // gives a clean 500 instead of half a page. The page is in the request's
 // language (lang).
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
-	l := s.lang(r)
+	l := s.web.Lang(r)
 	t, ok := s.pages[l.Code][page]
 	if !ok {
 		s.log.Error("no such page", "page", page)
@@ -188,14 +189,14 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int) {
 }
 
 func (s *Server) errorPageFor(w http.ResponseWriter, r *http.Request, resident *store.Resident, status int) {
-	l := s.lang(r)
+	l := s.web.Lang(r)
 	ev := errorView{Heading: l.T("error.other", "Status", status)}
 	if errorStatuses[status] {
 		code := strconv.Itoa(status)
 		ev = errorView{Heading: l.T("error." + code), Message: l.T("error." + code + ".text")}
 	}
 	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", retryAfter(unavailableRetry))
+		w.Header().Set("Retry-After", web.RetryAfter(web.UnavailableRetry))
 	}
 	s.render(w, r, status, pageError, view{Title: ev.Heading, Resident: resident, Data: ev})
 }
@@ -208,10 +209,10 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, resident *sto
 	case errors.Is(err, store.ErrNotFound):
 		s.errorPageFor(w, r, resident, http.StatusNotFound)
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrClosed):
-		s.log.Warn("store unavailable", "route", routeName(r), "err", err)
+		s.log.Warn("store unavailable", "route", web.RouteName(r), "err", err)
 		s.errorPageFor(w, r, resident, http.StatusServiceUnavailable)
 	default:
-		s.log.Error("internal error", "method", r.Method, "route", routeName(r), "err", err)
+		s.log.Error("internal error", "method", r.Method, "route", web.RouteName(r), "err", err)
 		s.errorPageFor(w, r, resident, http.StatusInternalServerError)
 	}
 }
@@ -219,8 +220,8 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, resident *sto
 // notFound answers a request no route matched: a problem under /api/, a
 // page elsewhere.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	if isAPI(r) {
-		s.writeProblem(w, r, problem{Status: http.StatusNotFound, Code: "NOT_FOUND",
+	if web.IsAPI(r) {
+		s.web.WriteProblem(w, r, web.Problem{Status: http.StatusNotFound, Code: "NOT_FOUND",
 			Detail: "no such API resource"})
 		return
 	}
@@ -233,8 +234,8 @@ func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	if allow := s.allowedMethods(r); allow != "" {
 		w.Header().Set("Allow", allow)
 	}
-	if isAPI(r) {
-		s.writeProblem(w, r, problem{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED",
+	if web.IsAPI(r) {
+		s.web.WriteProblem(w, r, web.Problem{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED",
 			Detail: r.Method + " is not allowed here"})
 		return
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/postkasse/postkasse/assets"
 	"github.com/postkasse/postkasse/httpui/guard"
+	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 )
@@ -87,8 +88,11 @@ type Server struct {
 	router  *mux.Router
 	handler http.Handler
 	cat     *i18n.Catalogue
-	pages   map[string]map[string]*template.Template // by language, then page
-	static  map[string]staticFile                    // by file name
+	// web is what the faces share: the catalogue and the logger, for
+	// problems and the language of each request.
+	web    *web.Kit
+	pages  map[string]map[string]*template.Template // by language, then page
+	static map[string]staticFile                    // by file name
 	// passwords runs password checks under the login throttle, at most
 	// Config.MaxPasswordChecks at once (password_check.go).
 	passwords *guard.PasswordChecks
@@ -132,6 +136,7 @@ func New(cfg Config) (*Server, error) {
 	if s.cat, err = i18n.Load(files, cfg.DefaultLanguage); err != nil {
 		return nil, fmt.Errorf("httpui: %w", err)
 	}
+	s.web = &web.Kit{Cat: s.cat, Log: s.log}
 	if s.static, err = loadStatic(files); err != nil {
 		return nil, fmt.Errorf("httpui: %w", err)
 	}

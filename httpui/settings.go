@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 )
@@ -64,7 +65,7 @@ func (s *Server) settingsNotifications(w http.ResponseWriter, r *http.Request, m
 	var invalid *store.InvalidError
 	switch {
 	case errors.As(err, &invalid) && (invalid.Field == "email" || invalid.Field == "phone"):
-		v := settingsView{Prefs: prefs, Errors: map[string]string{invalid.Field: fieldMessage(s.lang(r), invalid.Field, prefs)}}
+		v := settingsView{Prefs: prefs, Errors: map[string]string{invalid.Field: fieldMessage(s.web.Lang(r), invalid.Field, prefs)}}
 		s.renderSettings(w, r, mb, http.StatusUnprocessableEntity, v)
 	case err != nil:
 		resident := mb.Resident()
@@ -89,7 +90,7 @@ func (s *Server) settingsLanguage(w http.ResponseWriter, r *http.Request, mb *st
 		s.pageError(w, r, &resident, err)
 		return
 	}
-	rememberLanguage(w, r, code)
+	web.RememberLanguage(w, r, code)
 	http.Redirect(w, r, s.mustURL(routeSettings)+"?"+savedLanguage, http.StatusSeeOther)
 }
 
@@ -115,7 +116,7 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, mb *stor
 		s.pageError(w, r, &resident, err)
 		return
 	}
-	l := s.lang(r)
+	l := s.web.Lang(r)
 	if st.Applies {
 		iv := &inactivityView{DeleteAt: s.longDate(l, st.DeleteAt), Period: periodText(l, st.Period), Notified: len(v.Prefs.Channels()) > 0}
 		var leads []string

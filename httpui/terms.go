@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 )
@@ -39,7 +40,7 @@ var termsGateOpen = map[string]bool{
 // (DESIGN.md, "Policy": after the effective date the resident accepts to
 // go on). It reports whether it answered the request.
 func (s *Server) termsGate(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) bool {
-	if termsGateOpen[routeName(r)] {
+	if termsGateOpen[web.RouteName(r)] {
 		return false
 	}
 	_, pending, err := mb.PendingTerms(r.Context())
@@ -83,7 +84,7 @@ func (s *Server) termsAccept(w http.ResponseWriter, r *http.Request, mb *store.M
 // accept another version than the one shown now.
 func (s *Server) renderTerms(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, status int, changed bool) {
 	resident := mb.Resident()
-	l := s.lang(r)
+	l := s.web.Lang(r)
 	terms, pending, err := mb.PendingTerms(r.Context())
 	if err != nil {
 		s.pageError(w, r, &resident, err)

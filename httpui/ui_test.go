@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/postkasse/postkasse/httpui/web"
 )
 
 // TestLoginFailure: wrong credentials give 401 with a clear message, keep
@@ -207,20 +209,20 @@ func TestSecurityHeaders(t *testing.T) {
 		frame        string
 		cacheControl string
 	}{
-		{"login page", e.browser(), e.httpURL + "/login", 200, cspPage, "DENY", "no-store"},
-		{"inbox", b, e.httpURL + "/", 200, cspPage, "DENY", "no-store"},
-		{"inbox over HTTPS", bs, e.httpsURL + "/", 200, cspPage, "DENY", "no-store"},
-		{"letter", b, e.httpURL + "/letters/" + id, 200, cspLetterPage, "DENY", "no-store"},
-		{"document", b, e.httpURL + "/letters/" + id + "/documents/0", 200, cspDocument, "SAMEORIGIN", "no-store"},
-		{"redirect to login", e.browser(), e.httpURL + "/", 303, cspPage, "DENY", "no-store"},
-		{"404 page", b, e.httpURL + "/no/such/page", 404, cspPage, "DENY", "no-store"},
-		{"405 page", b, e.httpURL + "/logout", 405, cspPage, "DENY", "no-store"},
-		{"static", b, e.httpURL + css, 200, cspPage, "DENY", "public, max-age=31536000, immutable"},
-		{"static, wrong hash", b, e.httpURL + "/static/0123456789abcdef/style.css", 404, cspPage, "DENY", "no-store"},
-		{"healthz", b, e.httpURL + "/healthz", 200, cspPage, "DENY", "no-store"},
-		{"API 200", s.client, e.httpsURL + "/api/v1/receipt-key", 200, cspPage, "DENY", "no-store"},
-		{"API 401", e.client(nil), e.httpURL + "/api/v1/receipt-key", 401, cspPage, "DENY", "no-store"},
-		{"API 404", s.client, e.httpsURL + "/api/v1/nothing", 404, cspPage, "DENY", "no-store"},
+		{"login page", e.browser(), e.httpURL + "/login", 200, web.CSPPage, "DENY", "no-store"},
+		{"inbox", b, e.httpURL + "/", 200, web.CSPPage, "DENY", "no-store"},
+		{"inbox over HTTPS", bs, e.httpsURL + "/", 200, web.CSPPage, "DENY", "no-store"},
+		{"letter", b, e.httpURL + "/letters/" + id, 200, web.CSPLetterPage, "DENY", "no-store"},
+		{"document", b, e.httpURL + "/letters/" + id + "/documents/0", 200, web.CSPDocument, "SAMEORIGIN", "no-store"},
+		{"redirect to login", e.browser(), e.httpURL + "/", 303, web.CSPPage, "DENY", "no-store"},
+		{"404 page", b, e.httpURL + "/no/such/page", 404, web.CSPPage, "DENY", "no-store"},
+		{"405 page", b, e.httpURL + "/logout", 405, web.CSPPage, "DENY", "no-store"},
+		{"static", b, e.httpURL + css, 200, web.CSPPage, "DENY", "public, max-age=31536000, immutable"},
+		{"static, wrong hash", b, e.httpURL + "/static/0123456789abcdef/style.css", 404, web.CSPPage, "DENY", "no-store"},
+		{"healthz", b, e.httpURL + "/healthz", 200, web.CSPPage, "DENY", "no-store"},
+		{"API 200", s.client, e.httpsURL + "/api/v1/receipt-key", 200, web.CSPPage, "DENY", "no-store"},
+		{"API 401", e.client(nil), e.httpURL + "/api/v1/receipt-key", 401, web.CSPPage, "DENY", "no-store"},
+		{"API 404", s.client, e.httpsURL + "/api/v1/nothing", 404, web.CSPPage, "DENY", "no-store"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
