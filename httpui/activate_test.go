@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -42,7 +43,7 @@ var recoveryKeyPattern = regexp.MustCompile(`<code>((?:[0-9a-f]{8}-){7}[0-9a-f]{
 func TestActivate(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	code := e.enrol(nidAnna, "Anna Jensen")
+	code := e.enrol(uitest.NIDAnna, "Anna Jensen")
 	s := e.addSender("Aarhus Kommune", "55133018")
 	b := e.browser()
 
@@ -70,12 +71,12 @@ func TestActivate(t *testing.T) {
 		t.Helper()
 		return decodeJSON[struct {
 			Digital bool `json:"digital"`
-		}](t, e.get(s.client, e.httpsURL+"/api/v1/recipients/"+nidAnna)).Digital
+		}](t, e.get(s.client, e.httpsURL+"/api/v1/recipients/"+uitest.NIDAnna)).Digital
 	}
 	if lookup() {
 		t.Fatal("a pending mailbox looks digital to senders")
 	}
-	if r := e.postForm(b, e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {password}}, nil); r.StatusCode != http.StatusUnauthorized {
+	if r := e.postForm(b, e.httpURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {password}}, nil); r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("login before activation: %d", r.StatusCode)
 	}
 
@@ -113,10 +114,10 @@ func TestActivate(t *testing.T) {
 	if !lookup() {
 		t.Error("the activated mailbox is not digital")
 	}
-	e.login(b, e.httpURL, nidAnna)
+	e.login(b, e.httpURL, uitest.NIDAnna)
 
 	// The code works once.
-	r = e.postForm(e.browser(), e.httpURL+"/activate", activation(nidAnna, code, "another long password", "another long password"), nil)
+	r = e.postForm(e.browser(), e.httpURL+"/activate", activation(uitest.NIDAnna, code, "another long password", "another long password"), nil)
 	if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, english.T("activate.error.bad")) || recoveryKeyPattern.MatchString(r.body) {
 		t.Fatalf("second activation: %d\n%s", r.StatusCode, r.body)
 	}
@@ -129,8 +130,8 @@ func TestActivate(t *testing.T) {
 func TestActivateRefused(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{throttle: ThrottleConfig{AccountFailures: 100, AddressFailures: 100}})
-	code := e.enrol(nidAnna, "Anna Jensen")
-	e.addResident(nidBjorn, "Bjørn Hansen")
+	code := e.enrol(uitest.NIDAnna, "Anna Jensen")
+	e.addResident(uitest.NIDBjorn, "Bjørn Hansen")
 	wrong := "AAAA" + code[4:]
 	if strings.HasPrefix(code, "AAAA") {
 		wrong = "BBBB" + code[4:]
@@ -141,10 +142,10 @@ func TestActivateRefused(t *testing.T) {
 		status int
 		want   []string
 	}{
-		{"wrong code", activation(nidAnna, wrong, password, password), 401,
-			[]string{english.T("activate.error.bad"), `role="alert"`, `aria-describedby="activate-error"`, `value="` + nidAnna + `"`, `value="` + wrong + `"`}},
-		{"unknown person", activation(nidNobody, code, password, password), 401, []string{english.T("activate.error.bad")}},
-		{"active resident", activation(nidBjorn, code, password, password), 401, []string{english.T("activate.error.bad")}},
+		{"wrong code", activation(uitest.NIDAnna, wrong, password, password), 401,
+			[]string{english.T("activate.error.bad"), `role="alert"`, `aria-describedby="activate-error"`, `value="` + uitest.NIDAnna + `"`, `value="` + wrong + `"`}},
+		{"unknown person", activation(uitest.NIDNobody, code, password, password), 401, []string{english.T("activate.error.bad")}},
+		{"active resident", activation(uitest.NIDBjorn, code, password, password), 401, []string{english.T("activate.error.bad")}},
 		{"invalid number", activation("not a number", code, password, password), 401, []string{english.T("activate.error.bad")}},
 		{"missing fields", activation("", "", "", ""), 400, []string{
 			`<a href="#nationalId">Enter your national identity number.</a>`,
@@ -154,11 +155,11 @@ func TestActivateRefused(t *testing.T) {
 			`aria-describedby="code-hint code-error" aria-invalid="true"`,
 			`aria-describedby="password-hint password-error" aria-invalid="true"`,
 		}},
-		{"different passwords", activation(nidAnna, code, password, password+"!"), 400, []string{
+		{"different passwords", activation(uitest.NIDAnna, code, password, password+"!"), 400, []string{
 			`<p class="field-error" id="passwordConfirm-error"><span class="visually-hidden">Error: </span>` + english.T("activate.error.passwordsDiffer") + `</p>`,
 			`aria-invalid="true" aria-describedby="passwordConfirm-error"`, `value="` + code + `"`,
 		}},
-		{"short password", activation(nidAnna, code, "too short", "too short"), 400, []string{
+		{"short password", activation(uitest.NIDAnna, code, "too short", "too short"), 400, []string{
 			`<p class="field-error" id="password-error"><span class="visually-hidden">Error: </span>Choose a password of at least 10 characters.</p>`,
 		}},
 	} {
@@ -180,7 +181,7 @@ func TestActivateRefused(t *testing.T) {
 			}
 		})
 	}
-	anna, err := store.ParseNationalID(nidAnna)
+	anna, err := store.ParseNationalID(uitest.NIDAnna)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +189,7 @@ func TestActivateRefused(t *testing.T) {
 		t.Fatalf("after the refusals: %+v, %v; want still pending", r, err)
 	}
 	// The right code still works.
-	if r := e.postForm(e.browser(), e.httpURL+"/activate", activation(nidAnna, code, password, password), nil); r.StatusCode != http.StatusOK {
+	if r := e.postForm(e.browser(), e.httpURL+"/activate", activation(uitest.NIDAnna, code, password, password), nil); r.StatusCode != http.StatusOK {
 		t.Fatalf("activation after the refusals: %d\n%s", r.StatusCode, r.body)
 	}
 }
@@ -199,21 +200,21 @@ func TestActivateRefused(t *testing.T) {
 func TestActivateThrottle(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{throttle: ThrottleConfig{AccountFailures: 3, AddressFailures: 100, Window: 15 * time.Minute}})
-	code := e.enrol(nidAnna, "Anna Jensen")
+	code := e.enrol(uitest.NIDAnna, "Anna Jensen")
 	b := e.browser()
 	wrong := "AAAA" + code[4:]
 	if strings.HasPrefix(code, "AAAA") {
 		wrong = "BBBB" + code[4:]
 	}
 	for i := range 2 {
-		if r := e.postForm(b, e.httpURL+"/activate", activation(nidAnna, wrong, password, password), nil); r.StatusCode != http.StatusUnauthorized {
+		if r := e.postForm(b, e.httpURL+"/activate", activation(uitest.NIDAnna, wrong, password, password), nil); r.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("wrong code %d: %d", i, r.StatusCode)
 		}
 	}
-	if r := e.postForm(b, e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {password}}, nil); r.StatusCode != http.StatusUnauthorized {
+	if r := e.postForm(b, e.httpURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {password}}, nil); r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("login of the pending account: %d", r.StatusCode)
 	}
-	r := e.postForm(b, e.httpURL+"/activate", activation(nidAnna, code, password, password), nil)
+	r := e.postForm(b, e.httpURL+"/activate", activation(uitest.NIDAnna, code, password, password), nil)
 	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "900" ||
 		!strings.Contains(r.body, "Too many failed attempts. Wait 15 minutes before you try again.") {
 		t.Fatalf("over the limit: %d %q\n%s", r.StatusCode, r.Header.Get("Retry-After"), r.body)
@@ -222,7 +223,7 @@ func TestActivateThrottle(t *testing.T) {
 		t.Fatal("a throttled activation was tried")
 	}
 	e.clock.Advance(15 * time.Minute)
-	if r := e.postForm(b, e.httpURL+"/activate", activation(nidAnna, code, password, password), nil); r.StatusCode != http.StatusOK {
+	if r := e.postForm(b, e.httpURL+"/activate", activation(uitest.NIDAnna, code, password, password), nil); r.StatusCode != http.StatusOK {
 		t.Fatalf("after the window: %d\n%s", r.StatusCode, r.body)
 	}
 }
@@ -233,10 +234,10 @@ func TestActivateThrottle(t *testing.T) {
 func TestActivateCrossSite(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	code := e.enrol(nidAnna, "Anna Jensen")
+	code := e.enrol(uitest.NIDAnna, "Anna Jensen")
 	b := e.browser()
 	for _, h := range []http.Header{crossSite, {"Origin": {"https://evil.example"}}} {
-		r := e.postForm(b, e.httpURL+"/activate", activation(nidAnna, code, password, password), h)
+		r := e.postForm(b, e.httpURL+"/activate", activation(uitest.NIDAnna, code, password, password), h)
 		if r.StatusCode != http.StatusForbidden || !strings.Contains(r.body, "Request refused") || recoveryKeyPattern.MatchString(r.body) {
 			t.Fatalf("cross-site POST with %v: %d\n%s", h, r.StatusCode, r.body)
 		}
@@ -245,7 +246,7 @@ func TestActivateCrossSite(t *testing.T) {
 		t.Fatalf("%d activations after cross-site posts", n)
 	}
 	sameSite := http.Header{"Origin": {e.httpURL}, "Sec-Fetch-Site": {"same-origin"}}
-	if r := e.postForm(b, e.httpURL+"/activate", activation(nidAnna, code, password, password), sameSite); r.StatusCode != http.StatusOK {
+	if r := e.postForm(b, e.httpURL+"/activate", activation(uitest.NIDAnna, code, password, password), sameSite); r.StatusCode != http.StatusOK {
 		t.Fatalf("same-origin POST: %d\n%s", r.StatusCode, r.body)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -20,7 +21,7 @@ import (
 func TestAPICertificateExpiresOnOpenConnection(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
 	certPEM, keyPEM, cert := e.issueClient(e.ca, "Short Lived", "12121212", time.Hour)
 	snd, err := e.store.AddSender(context.Background(), "Short Lived", "12121212", store.SenderPrivate)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -28,7 +29,7 @@ type eventsPage struct {
 func TestAPIEvents(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
 	s := e.addSender("Aarhus Kommune", "55133018")
 	other := e.addSender("Region Midtjylland", "29190925")
 	var ids []string
@@ -77,7 +78,7 @@ func TestAPIEvents(t *testing.T) {
 	}
 	// The resident opens a letter: a read event follows.
 	c := e.browser()
-	e.login(c, e.httpURL, nidAnna)
+	e.login(c, e.httpURL, uitest.NIDAnna)
 	if r := e.get(c, e.httpURL+"/letters/"+ids[1]); r.StatusCode != http.StatusOK {
 		t.Fatalf("open the letter: %d", r.StatusCode)
 	}
@@ -103,7 +104,7 @@ func TestAPIBlockedSender(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
 	e := newEnv(t, envOptions{storeClock: clock.Now})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
 	public := e.addSender("Aarhus Kommune", "55133018")
 	shop, err := e.store.AddSender(context.Background(), "Boghandlen ApS", "12345678", store.SenderPrivate)
 	if err != nil {
@@ -118,13 +119,15 @@ func TestAPIBlockedSender(t *testing.T) {
 	}
 	lookup := func(c *http.Client) bool {
 		t.Helper()
-		r := e.get(c, e.httpsURL+"/api/v1/recipients/"+nidAnna)
+		r := e.get(c, e.httpsURL+"/api/v1/recipients/"+uitest.NIDAnna)
 		if r.StatusCode != http.StatusOK {
 			t.Fatalf("lookup: %d %s", r.StatusCode, r.body)
 		}
-		return decodeJSON[recipientResponse](t, r).Digital
+		return decodeJSON[struct {
+			Digital bool `json:"digital"`
+		}](t, r).Digital
 	}
-	nid, _ := store.ParseNationalID(nidAnna)
+	nid, _ := store.ParseNationalID(uitest.NIDAnna)
 	sess, err := e.store.Login(context.Background(), nid.String(), password)
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
 )
 
 // TestDeliverToPendingMailbox: a mailbox the operator enrolled and the
@@ -12,13 +14,13 @@ import (
 func TestDeliverToPendingMailbox(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	code := e.enrol(nidAnna, "Anna Jensen")
+	code := e.enrol(uitest.NIDAnna, "Anna Jensen")
 	s := e.addSender("Aarhus Kommune", "55133018")
 	digital := func() bool {
 		t.Helper()
 		return decodeJSON[struct {
 			Digital bool `json:"digital"`
-		}](t, e.get(s.client, e.httpsURL+"/api/v1/recipients/"+nidAnna)).Digital
+		}](t, e.get(s.client, e.httpsURL+"/api/v1/recipients/"+uitest.NIDAnna)).Digital
 	}
 	if digital() {
 		t.Fatal("a pending mailbox is digital")
@@ -27,7 +29,7 @@ func TestDeliverToPendingMailbox(t *testing.T) {
 	if !strings.Contains(p.Detail, "not activated") {
 		t.Errorf("detail %q does not mention activation", p.Detail)
 	}
-	if r := e.postForm(e.browser(), e.httpURL+"/activate", activation(nidAnna, code, password, password), nil); r.StatusCode != http.StatusOK {
+	if r := e.postForm(e.browser(), e.httpURL+"/activate", activation(uitest.NIDAnna, code, password, password), nil); r.StatusCode != http.StatusOK {
 		t.Fatalf("activate: %d", r.StatusCode)
 	}
 	if !digital() {
@@ -46,32 +48,32 @@ func TestDeliverToPendingMailbox(t *testing.T) {
 func TestDeliverFormatCharacters(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
 	s := e.addSender("Nordlys Energi", "31572294")
 	// The file name raw in the part header, as curl -F sends it (Go's
 	// multipart writer would escape it).
-	ct, body := rawNameMultipart(letterMessage(nidAnna, "Your invoice", "bidi-name"), "Faktura\u202Efdp.bat", "application/pdf", pdfDoc)
+	ct, body := rawNameMultipart(uitest.LetterMessage(uitest.NIDAnna, "Your invoice", "bidi-name"), "Faktura\u202Efdp.bat", "application/pdf", uitest.PDFDoc)
 	p := wantProblem(t, e.deliverRaw(s.client, ct, body), http.StatusBadRequest, "INVALID_REQUEST")
 	if want := "invalid document[0]: file name must not contain Unicode format characters such as bidirectional controls (found U+202E)"; p.Detail != want {
 		t.Errorf("file name: detail %q, want %q", p.Detail, want)
 	}
 	for _, tc := range []struct {
 		name  string
-		parts func() []part
+		parts func() []uitest.Part
 		want  string
 	}{
-		{"subject", func() []part {
-			return []part{messagePart(letterMessage(nidAnna, "Refusion \u202Ekr 000 01", "bidi-subject")),
-				documentPart("a.pdf", "application/pdf", pdfDoc)}
+		{"subject", func() []uitest.Part {
+			return []uitest.Part{uitest.MessagePart(uitest.LetterMessage(uitest.NIDAnna, "Refusion \u202Ekr 000 01", "bidi-subject")),
+				uitest.DocumentPart("a.pdf", "application/pdf", uitest.PDFDoc)}
 		}, "invalid subject: must not contain Unicode format characters such as bidirectional controls (found U+202E)"},
-		{"body", func() []part {
-			msg := letterMessage(nidAnna, "Your invoice", "bidi-body")
+		{"body", func() []uitest.Part {
+			msg := uitest.LetterMessage(uitest.NIDAnna, "Your invoice", "bidi-body")
 			msg["body"] = "Amount:\u200B 100 kr"
-			return []part{messagePart(msg), documentPart("a.pdf", "application/pdf", pdfDoc)}
+			return []uitest.Part{uitest.MessagePart(msg), uitest.DocumentPart("a.pdf", "application/pdf", uitest.PDFDoc)}
 		}, "invalid body: must not contain Unicode format characters such as bidirectional controls (found U+200B)"},
-		{"reference", func() []part {
-			return []part{messagePart(letterMessage(nidAnna, "Your invoice", "sag\u2066-1")),
-				documentPart("a.pdf", "application/pdf", pdfDoc)}
+		{"reference", func() []uitest.Part {
+			return []uitest.Part{uitest.MessagePart(uitest.LetterMessage(uitest.NIDAnna, "Your invoice", "sag\u2066-1")),
+				uitest.DocumentPart("a.pdf", "application/pdf", uitest.PDFDoc)}
 		}, "invalid senderReference: must not contain Unicode format characters such as bidirectional controls (found U+2066)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -14,7 +15,7 @@ import (
 func TestDeliverSensitive(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	anna := e.addResident(nidAnna, "Anna Jensen")
+	anna := e.addResident(uitest.NIDAnna, "Anna Jensen")
 	if _, err := e.store.SetNotificationPreferences(context.Background(), anna.ID, store.NotificationPreferences{
 		Email: "anna@example.dk", EmailOn: true, Phone: "+4512345678", SMSOn: true,
 	}); err != nil {
@@ -31,7 +32,7 @@ func TestDeliverSensitive(t *testing.T) {
 		{"not-sensitive", false, true},
 		{"sensitive", true, false},
 	} {
-		msg := letterMessage(nidAnna, "Your appointment", tc.ref)
+		msg := uitest.LetterMessage(uitest.NIDAnna, "Your appointment", tc.ref)
 		if tc.sensitive != nil {
 			msg["sensitive"] = tc.sensitive
 		}
@@ -39,7 +40,7 @@ func TestDeliverSensitive(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := e.deliver(s.client, messagePart(msg), documentPart("letter.pdf", "application/pdf", pdfDoc))
+		r := e.deliver(s.client, uitest.MessagePart(msg), uitest.DocumentPart("letter.pdf", "application/pdf", uitest.PDFDoc))
 		if r.StatusCode != http.StatusCreated {
 			t.Fatalf("%s: %d %s", tc.ref, r.StatusCode, r.body)
 		}
@@ -62,9 +63,9 @@ func TestDeliverSensitive(t *testing.T) {
 		}
 	}
 
-	msg := letterMessage(nidAnna, "Your appointment", "bad")
+	msg := uitest.LetterMessage(uitest.NIDAnna, "Your appointment", "bad")
 	msg["sensitive"] = "yes"
-	r := e.deliver(s.client, messagePart(msg), documentPart("letter.pdf", "application/pdf", pdfDoc))
+	r := e.deliver(s.client, uitest.MessagePart(msg), uitest.DocumentPart("letter.pdf", "application/pdf", uitest.PDFDoc))
 	if p := wantProblem(t, r, http.StatusBadRequest, "INVALID_REQUEST"); p.Detail == "" {
 		t.Fatal("no detail")
 	}

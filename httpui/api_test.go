@@ -11,14 +11,15 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/store"
 )
 
 // validDelivery is a complete delivery to Anna.
-func validDelivery(ref string) []part {
-	return []part{
-		messagePart(letterMessage(nidAnna, "Your tax assessment", ref)),
-		documentPart("assessment.pdf", "application/pdf", pdfDoc),
+func validDelivery(ref string) []uitest.Part {
+	return []uitest.Part{
+		uitest.MessagePart(uitest.LetterMessage(uitest.NIDAnna, "Your tax assessment", ref)),
+		uitest.DocumentPart("assessment.pdf", "application/pdf", uitest.PDFDoc),
 	}
 }
 
@@ -27,7 +28,7 @@ func validDelivery(ref string) []part {
 func TestAPIAuthentication(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
 	good := e.addSender("Skatteforvaltningen", "19552101")
 
 	// A certificate from the right CA that no sender is bound to.
@@ -55,11 +56,11 @@ func TestAPIAuthentication(t *testing.T) {
 		{"revoked sender", revoked.client, e.httpsURL},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ct, body := multipartBody(validDelivery("auth-" + tc.name)...)
+			ct, body := uitest.MultipartBody(validDelivery("auth-" + tc.name)...)
 			req, _ := http.NewRequest(http.MethodPost, tc.base+"/api/v1/messages", bytes.NewReader(body))
 			req.Header.Set("Content-Type", ct)
 			wantProblem(t, e.do(tc.client, req), http.StatusUnauthorized, "UNAUTHENTICATED")
-			for _, path := range []string{"/api/v1/recipients/" + nidAnna, "/api/v1/receipt-key", "/api/v1/messages/00000000000000000000000000000000"} {
+			for _, path := range []string{"/api/v1/recipients/" + uitest.NIDAnna, "/api/v1/receipt-key", "/api/v1/messages/00000000000000000000000000000000"} {
 				wantProblem(t, e.get(tc.client, tc.base+path), http.StatusUnauthorized, "UNAUTHENTICATED")
 			}
 		})
@@ -125,7 +126,7 @@ func TestAPIAuthentication(t *testing.T) {
 	lax := TLSConfig(e.serverCert(), nil)
 	lax.ClientAuth = tls.RequireAnyClientCert
 	laxURL := "https://" + serve(t, e.server.Handler(), lax)
-	ct, body := multipartBody(validDelivery("foreign")...)
+	ct, body := uitest.MultipartBody(validDelivery("foreign")...)
 	req, _ := http.NewRequest(http.MethodPost, laxURL+"/api/v1/messages", bytes.NewReader(body))
 	req.Header.Set("Content-Type", ct)
 	wantProblem(t, e.do(foreign, req), http.StatusUnauthorized, "UNAUTHENTICATED")
@@ -148,26 +149,26 @@ func TestDeliverRefused(t *testing.T) {
 	limits.MaxDocumentSize = 4 << 10
 	limits.MaxLetterSize = 8 << 10
 	e := newEnv(t, envOptions{limits: limits})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
 	s := e.addSender("Aarhus Kommune", "55133018")
 
-	msg := func(mod func(m map[string]any)) part {
-		m := letterMessage(nidAnna, "Subject", "ref-1")
+	msg := func(mod func(m map[string]any)) uitest.Part {
+		m := uitest.LetterMessage(uitest.NIDAnna, "Subject", "ref-1")
 		if mod != nil {
 			mod(m)
 		}
-		return messagePart(m)
+		return uitest.MessagePart(m)
 	}
-	pdf := documentPart("a.pdf", "application/pdf", pdfDoc)
-	big := append(append([]byte{}, pdfDoc...), bytes.Repeat([]byte("x"), 4<<10)...)
-	third := append(append([]byte{}, pdfDoc...), bytes.Repeat([]byte("x"), 3<<10)...)
-	validCT, validBody := multipartBody(msg(nil), pdf)
+	pdf := uitest.DocumentPart("a.pdf", "application/pdf", uitest.PDFDoc)
+	big := append(append([]byte{}, uitest.PDFDoc...), bytes.Repeat([]byte("x"), 4<<10)...)
+	third := append(append([]byte{}, uitest.PDFDoc...), bytes.Repeat([]byte("x"), 3<<10)...)
+	validCT, validBody := uitest.MultipartBody(msg(nil), pdf)
 
 	tests := []struct {
 		name        string
 		contentType string // with body: a raw request
 		body        []byte
-		parts       []part
+		parts       []uitest.Part
 		status      int
 		code        string
 		detail      string // in the problem's detail
@@ -180,58 +181,58 @@ func TestDeliverRefused(t *testing.T) {
 			status: 400, code: "INVALID_REQUEST", detail: "body"},
 		{name: "truncated multipart", contentType: validCT, body: validBody[:len(validBody)-20],
 			status: 400, code: "INVALID_REQUEST", detail: "document[0]"},
-		{name: "missing message", parts: []part{pdf},
+		{name: "missing message", parts: []uitest.Part{pdf},
 			status: 400, code: "INVALID_REQUEST", detail: "message"},
-		{name: "two messages", parts: []part{msg(nil), msg(nil), pdf},
+		{name: "two messages", parts: []uitest.Part{msg(nil), msg(nil), pdf},
 			status: 400, code: "INVALID_REQUEST", detail: "message"},
-		{name: "bad JSON", parts: []part{{name: "message", contentType: "application/json", body: []byte(`{"subject": `)}, pdf},
+		{name: "bad JSON", parts: []uitest.Part{{Name: "message", ContentType: "application/json", Body: []byte(`{"subject": `)}, pdf},
 			status: 400, code: "INVALID_REQUEST", detail: "message"},
-		{name: "two JSON values", parts: []part{{name: "message", contentType: "application/json", body: []byte(`{} {}`)}, pdf},
+		{name: "two JSON values", parts: []uitest.Part{{Name: "message", ContentType: "application/json", Body: []byte(`{} {}`)}, pdf},
 			status: 400, code: "INVALID_REQUEST", detail: "message"},
-		{name: "wrong JSON type", parts: []part{msg(func(m map[string]any) { m["subject"] = 42 }), pdf},
+		{name: "wrong JSON type", parts: []uitest.Part{msg(func(m map[string]any) { m["subject"] = 42 }), pdf},
 			status: 400, code: "INVALID_REQUEST", detail: "subject"},
-		{name: "wrong nested type", parts: []part{msg(func(m map[string]any) { m["recipient"] = map[string]any{"nationalId": 101701234} }), pdf},
+		{name: "wrong nested type", parts: []uitest.Part{msg(func(m map[string]any) { m["recipient"] = map[string]any{"nationalId": 101701234} }), pdf},
 			status: 400, code: "INVALID_REQUEST", detail: "recipient.nationalId"},
-		{name: "message not JSON", parts: []part{{name: "message", contentType: "application/xml", body: []byte(`<x/>`)}, pdf},
+		{name: "message not JSON", parts: []uitest.Part{{Name: "message", ContentType: "application/xml", Body: []byte(`<x/>`)}, pdf},
 			status: 400, code: "INVALID_REQUEST", detail: "message"},
-		{name: "unknown part", parts: []part{msg(nil), pdf, {name: "attachment", filename: "x.pdf", body: pdfDoc}},
+		{name: "unknown part", parts: []uitest.Part{msg(nil), pdf, {Name: "attachment", Filename: "x.pdf", Body: uitest.PDFDoc}},
 			status: 400, code: "INVALID_REQUEST", detail: "attachment"},
-		{name: "no documents", parts: []part{msg(nil)},
+		{name: "no documents", parts: []uitest.Part{msg(nil)},
 			status: 400, code: "INVALID_REQUEST", detail: "document"},
-		{name: "too many documents", parts: []part{msg(nil), pdf, pdf, pdf, pdf},
+		{name: "too many documents", parts: []uitest.Part{msg(nil), pdf, pdf, pdf, pdf},
 			status: 400, code: "INVALID_REQUEST", detail: "at most 3 documents"},
-		{name: "missing subject", parts: []part{msg(func(m map[string]any) { delete(m, "subject") }), pdf},
+		{name: "missing subject", parts: []uitest.Part{msg(func(m map[string]any) { delete(m, "subject") }), pdf},
 			status: 400, code: "INVALID_REQUEST", detail: "subject"},
-		{name: "missing reference", parts: []part{msg(func(m map[string]any) { m["senderReference"] = "" }), pdf},
+		{name: "missing reference", parts: []uitest.Part{msg(func(m map[string]any) { m["senderReference"] = "" }), pdf},
 			status: 400, code: "INVALID_REQUEST", detail: "senderReference"},
-		{name: "bad type", parts: []part{msg(func(m map[string]any) { m["type"] = "advert" }), pdf},
+		{name: "bad type", parts: []uitest.Part{msg(func(m map[string]any) { m["type"] = "advert" }), pdf},
 			status: 400, code: "INVALID_REQUEST", detail: "type"},
-		{name: "bad due date", parts: []part{msg(func(m map[string]any) { m["dueDate"] = "31/01/2027" }), pdf},
+		{name: "bad due date", parts: []uitest.Part{msg(func(m map[string]any) { m["dueDate"] = "31/01/2027" }), pdf},
 			status: 400, code: "INVALID_REQUEST", detail: "dueDate"},
-		{name: "missing file name", parts: []part{msg(nil), {name: "document", contentType: "application/pdf", body: pdfDoc}},
+		{name: "missing file name", parts: []uitest.Part{msg(nil), {Name: "document", ContentType: "application/pdf", Body: uitest.PDFDoc}},
 			status: 400, code: "INVALID_REQUEST", detail: "document[0]"},
-		{name: "invalid national id", parts: []part{msg(func(m map[string]any) { m["recipient"] = map[string]any{"nationalId": "3213701234"} }), pdf},
+		{name: "invalid national id", parts: []uitest.Part{msg(func(m map[string]any) { m["recipient"] = map[string]any{"nationalId": "3213701234"} }), pdf},
 			status: 400, code: "INVALID_REQUEST", detail: "recipient.nationalId"},
-		{name: "missing national id", parts: []part{msg(func(m map[string]any) { delete(m, "recipient") }), pdf},
+		{name: "missing national id", parts: []uitest.Part{msg(func(m map[string]any) { delete(m, "recipient") }), pdf},
 			status: 400, code: "INVALID_REQUEST", detail: "recipient.nationalId"},
-		{name: "unknown recipient", parts: []part{msg(func(m map[string]any) { m["recipient"] = map[string]any{"nationalId": nidNobody} }), pdf},
+		{name: "unknown recipient", parts: []uitest.Part{msg(func(m map[string]any) { m["recipient"] = map[string]any{"nationalId": uitest.NIDNobody} }), pdf},
 			status: 404, code: "UNKNOWN_RECIPIENT"},
-		{name: "document over the limit", parts: []part{msg(nil), documentPart("big.pdf", "application/pdf", big)},
+		{name: "document over the limit", parts: []uitest.Part{msg(nil), uitest.DocumentPart("big.pdf", "application/pdf", big)},
 			status: 413, code: "DOCUMENT_TOO_LARGE", detail: "document[0]"},
-		{name: "letter over the limit", parts: []part{msg(nil), documentPart("1.pdf", "application/pdf", third),
-			documentPart("2.pdf", "application/pdf", third), documentPart("3.pdf", "application/pdf", third)},
+		{name: "letter over the limit", parts: []uitest.Part{msg(nil), uitest.DocumentPart("1.pdf", "application/pdf", third),
+			uitest.DocumentPart("2.pdf", "application/pdf", third), uitest.DocumentPart("3.pdf", "application/pdf", third)},
 			status: 413, code: "DOCUMENT_TOO_LARGE", detail: "together"},
-		{name: "declared PDF, content PNG", parts: []part{msg(nil), documentPart("a.pdf", "application/pdf", pngDoc)},
+		{name: "declared PDF, content PNG", parts: []uitest.Part{msg(nil), uitest.DocumentPart("a.pdf", "application/pdf", uitest.PNGDoc)},
 			status: 415, code: "UNSUPPORTED_DOCUMENT_TYPE", detail: "image/png"},
-		{name: "declared PDF, content text", parts: []part{msg(nil), documentPart("a.pdf", "application/pdf", textDoc)},
+		{name: "declared PDF, content text", parts: []uitest.Part{msg(nil), uitest.DocumentPart("a.pdf", "application/pdf", uitest.TextDoc)},
 			status: 415, code: "UNSUPPORTED_DOCUMENT_TYPE", detail: "text/plain"},
-		{name: "declared PNG, content PDF", parts: []part{msg(nil), documentPart("a.png", "image/png", pdfDoc)},
+		{name: "declared PNG, content PDF", parts: []uitest.Part{msg(nil), uitest.DocumentPart("a.png", "image/png", uitest.PDFDoc)},
 			status: 415, code: "UNSUPPORTED_DOCUMENT_TYPE", detail: "document[0]"},
-		{name: "unsupported type", parts: []part{msg(nil), documentPart("a.zip", "application/zip", []byte("PK\x03\x04"))},
+		{name: "unsupported type", parts: []uitest.Part{msg(nil), uitest.DocumentPart("a.zip", "application/zip", []byte("PK\x03\x04"))},
 			status: 415, code: "UNSUPPORTED_DOCUMENT_TYPE", detail: "application/zip"},
-		{name: "no content type", parts: []part{msg(nil), documentPart("a.pdf", "", pdfDoc)},
+		{name: "no content type", parts: []uitest.Part{msg(nil), uitest.DocumentPart("a.pdf", "", uitest.PDFDoc)},
 			status: 415, code: "UNSUPPORTED_DOCUMENT_TYPE"},
-		{name: "second document bad", parts: []part{msg(nil), pdf, documentPart("b.txt", "text/plain", []byte("\x00\x01binary"))},
+		{name: "second document bad", parts: []uitest.Part{msg(nil), pdf, uitest.DocumentPart("b.txt", "text/plain", []byte("\x00\x01binary"))},
 			status: 415, code: "UNSUPPORTED_DOCUMENT_TYPE", detail: "document[1]"},
 	}
 	for _, tc := range tests {
@@ -261,7 +262,7 @@ func TestDeliverRefused(t *testing.T) {
 func TestDeliverIdempotent(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
 	s := e.addSender("Aarhus Kommune", "55133018")
 	other := e.addSender("Region Midtjylland", "29190925")
 
@@ -276,9 +277,9 @@ func TestDeliverIdempotent(t *testing.T) {
 	if again.Header.Get("Location") != first.Header.Get("Location") {
 		t.Errorf("repeat Location %q, first %q", again.Header.Get("Location"), first.Header.Get("Location"))
 	}
-	changed := []part{
-		messagePart(letterMessage(nidAnna, "Your tax assessment (corrected)", "ref-42")),
-		documentPart("assessment.pdf", "application/pdf", pdfDoc),
+	changed := []uitest.Part{
+		uitest.MessagePart(uitest.LetterMessage(uitest.NIDAnna, "Your tax assessment (corrected)", "ref-42")),
+		uitest.DocumentPart("assessment.pdf", "application/pdf", uitest.PDFDoc),
 	}
 	p := wantProblem(t, e.deliver(s.client, changed...), http.StatusConflict, "DUPLICATE_REFERENCE")
 	if !strings.Contains(p.Detail, "ref-42") {
@@ -297,7 +298,7 @@ func TestDeliverIdempotent(t *testing.T) {
 func TestAPIStatus(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
 	s := e.addSender("Aarhus Kommune", "55133018")
 	other := e.addSender("Region Midtjylland", "29190925")
 	r := e.deliver(s.client, validDelivery("ref-1")...)
@@ -328,7 +329,7 @@ func TestAPIStatus(t *testing.T) {
 func TestAPIRecipient(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
 	s := e.addSender("Aarhus Kommune", "55133018")
 	for _, tc := range []struct {
 		nid    string
@@ -336,9 +337,9 @@ func TestAPIRecipient(t *testing.T) {
 		body   string
 		code   string
 	}{
-		{nidAnna, 200, `{"nationalId":"0101701234","digital":true}`, ""},
+		{uitest.NIDAnna, 200, `{"nationalId":"0101701234","digital":true}`, ""},
 		{"010170-1234", 200, `{"nationalId":"0101701234","digital":true}`, ""},
-		{nidNobody, 200, `{"nationalId":"0303903456","digital":false}`, ""},
+		{uitest.NIDNobody, 200, `{"nationalId":"0303903456","digital":false}`, ""},
 		{"3213701234", 400, "", "INVALID_REQUEST"},
 		{"12345", 400, "", "INVALID_REQUEST"},
 		{"0101701234x", 400, "", "INVALID_REQUEST"},

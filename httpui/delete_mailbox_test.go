@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/httpui/web"
 )
 
@@ -18,14 +19,14 @@ import (
 func TestDeleteMailbox(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{throttle: ThrottleConfig{AccountFailures: 3}})
-	e.addResident(nidAnna, "Anna Jensen")
-	e.addResident(nidBjorn, "Bjørn Hansen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
+	e.addResident(uitest.NIDBjorn, "Bjørn Hansen")
 	s := e.addSender("Aarhus Kommune", "55133018")
 	if r := e.deliver(s.client, validDelivery("keep-or-delete")...); r.StatusCode != http.StatusCreated {
 		t.Fatalf("delivery: %d %s", r.StatusCode, r.body)
 	}
 	b := e.browser()
-	e.login(b, e.httpURL, nidAnna)
+	e.login(b, e.httpURL, uitest.NIDAnna)
 
 	page := e.get(b, e.httpURL+"/settings/delete")
 	for _, want := range []string{
@@ -93,12 +94,12 @@ func TestDeleteMailbox(t *testing.T) {
 		t.Fatalf("cookies before deleting: %v", oldCookies)
 	}
 	wantRedirect(t, "the old cookie", e.get(copied, e.httpURL+"/"), "/login")
-	if r := e.postForm(e.browser(), e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {password}}, nil); r.StatusCode != http.StatusUnauthorized {
+	if r := e.postForm(e.browser(), e.httpURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {password}}, nil); r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("login after deleting: %d", r.StatusCode)
 	}
 	lookup := decodeJSON[struct {
 		Digital bool `json:"digital"`
-	}](t, e.get(s.client, e.httpsURL+"/api/v1/recipients/"+nidAnna))
+	}](t, e.get(s.client, e.httpsURL+"/api/v1/recipients/"+uitest.NIDAnna))
 	if lookup.Digital {
 		t.Fatal("the API still says the deleted mailbox is digital")
 	}
@@ -108,7 +109,7 @@ func TestDeleteMailbox(t *testing.T) {
 
 	// Bjørn's mailbox is untouched.
 	other := e.browser()
-	e.login(other, e.httpURL, nidBjorn)
+	e.login(other, e.httpURL, uitest.NIDBjorn)
 	if r := e.get(other, e.httpURL+"/"); r.StatusCode != http.StatusOK {
 		t.Fatalf("the other resident's inbox: %d", r.StatusCode)
 	}
@@ -122,12 +123,12 @@ func TestResidentPagesHeaders(t *testing.T) {
 	t.Parallel()
 	storeClock := newFakeClock()
 	e := newEnv(t, envOptions{storeClock: storeClock.Now})
-	e.addResident(nidAnna, "Anna Jensen")
-	e.addResident(nidBjorn, "Bjørn Hansen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
+	e.addResident(uitest.NIDBjorn, "Bjørn Hansen")
 	b := e.browser()
-	e.login(b, e.httpURL, nidAnna)
+	e.login(b, e.httpURL, uitest.NIDAnna)
 	bs := e.browser()
-	e.login(bs, e.httpsURL, nidAnna)
+	e.login(bs, e.httpsURL, uitest.NIDAnna)
 
 	check := func(t *testing.T, r *response, status int) {
 		t.Helper()
@@ -192,13 +193,13 @@ func TestResidentPagesHeaders(t *testing.T) {
 
 	// The gate's redirect carries the headers too.
 	storeClock.Advance(41 * 24 * time.Hour)
-	e.login(b, e.httpURL, nidAnna)
+	e.login(b, e.httpURL, uitest.NIDAnna)
 	r := e.get(b, e.httpURL+"/settings")
 	check(t, r, http.StatusSeeOther)
 
 	// The confirmation of the deletion.
 	other := e.browser()
-	e.login(other, e.httpURL, nidBjorn)
+	e.login(other, e.httpURL, uitest.NIDBjorn)
 	check(t, e.postForm(other, e.httpURL+"/settings/delete", url.Values{"password": {password}}, nil), 200)
 
 	for _, tc := range []struct{ path, allow string }{

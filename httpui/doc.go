@@ -1,13 +1,16 @@
 // Package httpui is Postkasse's HTTP face: the resident web UI (server
-// rendered, no JavaScript), the sender API (API.md, base /api/v1,
-// authenticated by TLS client certificates), the middleware around both
-// (security headers, cross-origin protection, login throttling, API rate
-// limits, panic recovery) and the TLS configuration of the HTTPS listener.
+// rendered, no JavaScript), the middleware around it and the sender API
+// (cross-origin protection, login throttling, panic recovery), the
+// wiring of both on one router and the TLS configuration of the HTTPS
+// listener. The sender API (API.md, base /api/v1, authenticated by TLS
+// client certificates) is package api, mounted by New; what both share —
+// problems, the language of a request, security headers — is package
+// web; throttles and rate limits are package guard.
 //
 // Handlers parse the request, call package store and respond; the rules of
 // the domain live in store. One file per handler (login.go, inbox.go,
-// api_deliver.go …); forms and message parts only parse (form_*.go);
-// problem.go and render.go are the response helpers. Templates come from
+// api/deliver.go …); forms and message parts only parse (form_*.go);
+// web/problem.go and render.go are the response helpers. Templates come from
 // package assets, found by listing templates/, and are parsed once per
 // language by New, so a missing or broken view fails at start-up, not at
 // request time. URLs are built from the names of gorilla/mux routes.
@@ -54,7 +57,7 @@
 // at once (Config.MaxPasswordChecks), so neither a burst against one
 // account nor one spread over many can get more checks, or more memory,
 // than allowed. Both, and the senders' rate limit, are package guard's;
-// password_check.go and withSender use them.
+// password_check.go and package api (withSender) use them.
 //
 // # Activation
 //

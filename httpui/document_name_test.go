@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
 )
 
 // TestDownloadNameMatchesType: a document is saved under a name that ends
@@ -29,10 +31,10 @@ import (
 func TestDownloadNameMatchesType(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
 	s := e.addSender("Nordlys Energi", "31572294")
 	b := e.browser()
-	e.login(b, e.httpURL, nidAnna)
+	e.login(b, e.httpURL, uitest.NIDAnna)
 
 	for _, tc := range []struct {
 		ref, name, contentType, wantExt string
@@ -47,7 +49,7 @@ func TestDownloadNameMatchesType(t *testing.T) {
 			[]byte("%PDF-1.4\n<html><script>alert(document.domain)</script>\n%%EOF\n")},
 	} {
 		t.Run(tc.ref, func(t *testing.T) {
-			msg := letterMessage(nidAnna, "Your invoice", "review-"+tc.ref)
+			msg := uitest.LetterMessage(uitest.NIDAnna, "Your invoice", "review-"+tc.ref)
 			ct, body := rawNameMultipart(msg, tc.name, tc.contentType, tc.content)
 			r := e.deliverRaw(s.client, ct, body)
 			if r.StatusCode == http.StatusBadRequest || r.StatusCode == http.StatusUnsupportedMediaType {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/store"
 )
@@ -22,16 +23,16 @@ import (
 func TestEndToEnd(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
 	kommune := e.addSender("Aarhus Kommune", "55133018")
 
 	// Deliver: a PDF as the main document and a text document.
-	msg := letterMessage(nidAnna, "Decision on your housing benefit", "case-2026-0001")
+	msg := uitest.LetterMessage(uitest.NIDAnna, "Decision on your housing benefit", "case-2026-0001")
 	msg["body"] = "Your application is granted.\nSee the attached decision."
 	resp := e.deliver(kommune.client,
-		messagePart(msg),
-		documentPart("decision.pdf", "application/pdf", pdfDoc),
-		documentPart("note.txt", "text/plain", textDoc),
+		uitest.MessagePart(msg),
+		uitest.DocumentPart("decision.pdf", "application/pdf", uitest.PDFDoc),
+		uitest.DocumentPart("note.txt", "text/plain", uitest.TextDoc),
 	)
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("deliver: %d %s", resp.StatusCode, resp.body)
@@ -67,7 +68,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal("receipt does not verify with the published key")
 	}
 	payload, err := e.store.VerifyReceipt(delivered.Receipt)
-	if err != nil || payload.LetterID != delivered.ID || payload.Recipient != nidAnna {
+	if err != nil || payload.LetterID != delivered.ID || payload.Recipient != uitest.NIDAnna {
 		t.Fatalf("receipt payload %+v: %v", payload, err)
 	}
 
@@ -79,7 +80,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// The resident signs in over plain HTTP (the demo's UI listener).
 	b := e.browser()
-	e.login(b, e.httpURL, nidAnna)
+	e.login(b, e.httpURL, uitest.NIDAnna)
 	inbox := e.get(b, e.httpURL+"/")
 	if inbox.StatusCode != http.StatusOK {
 		t.Fatalf("inbox: %d", inbox.StatusCode)
@@ -142,9 +143,9 @@ func TestEndToEnd(t *testing.T) {
 		content                  []byte
 		contentType, disposition string
 	}{
-		{"0", pdfDoc, "application/pdf", `inline; filename=decision.pdf`},
-		{"1", textDoc, "text/plain; charset=utf-8", `inline; filename=note.txt`},
-		{"1?download=1", textDoc, "text/plain; charset=utf-8", `attachment; filename=note.txt`},
+		{"0", uitest.PDFDoc, "application/pdf", `inline; filename=decision.pdf`},
+		{"1", uitest.TextDoc, "text/plain; charset=utf-8", `inline; filename=note.txt`},
+		{"1?download=1", uitest.TextDoc, "text/plain; charset=utf-8", `attachment; filename=note.txt`},
 	}
 	for _, d := range docs {
 		r := e.get(b, e.httpURL+"/letters/"+delivered.ID+"/documents/"+d.n)
@@ -174,7 +175,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Nothing of the mail ends up in the server's log.
-	if logs := e.logs.String(); strings.Contains(logs, "housing") || strings.Contains(logs, nidAnna) {
+	if logs := e.logs.String(); strings.Contains(logs, "housing") || strings.Contains(logs, uitest.NIDAnna) {
 		t.Errorf("the log shows mail or a national id: %s", logs)
 	}
 }
@@ -186,7 +187,7 @@ func TestEndToEnd(t *testing.T) {
 func TestSessionCookies(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
 	for _, tc := range []struct {
 		name, base, cookie string
 		secure             bool
@@ -196,7 +197,7 @@ func TestSessionCookies(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := e.browser()
-			resp := e.postForm(b, tc.base+"/login", map[string][]string{"nationalId": {nidAnna}, "password": {password}}, nil)
+			resp := e.postForm(b, tc.base+"/login", map[string][]string{"nationalId": {uitest.NIDAnna}, "password": {password}}, nil)
 			if resp.StatusCode != http.StatusSeeOther {
 				t.Fatalf("login: %d", resp.StatusCode)
 			}
@@ -249,8 +250,8 @@ func TestSessionCookies(t *testing.T) {
 func TestLoginEndsEarlierSession(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
-	form := url.Values{"nationalId": {nidAnna}, "password": {password}}
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
+	form := url.Values{"nationalId": {uitest.NIDAnna}, "password": {password}}
 	// signIn posts the login form with cookie (when set) and returns the
 	// new session's token.
 	signIn := func(cookie string) string {

@@ -8,15 +8,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log"
 	"log/slog"
-	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/textproto"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -27,6 +24,7 @@ import (
 
 	"github.com/postkasse/postkasse/assets"
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
@@ -34,14 +32,8 @@ import (
 	"github.com/postkasse/postkasse/internal/testsupport"
 )
 
-// Valid Danish CPR numbers (10 digits, a real date; the 7th digit 0–3
-// puts the year in the 1900s).
-const (
-	nidAnna   = "0101701234"
-	nidBjorn  = "0202802345"
-	nidNobody = "0303903456" // valid, but has no mailbox
-	password  = testsupport.Password
-)
+// password is every test resident's password.
+const password = uitest.Password
 
 // fakeClock is a clock the tests move by hand.
 type fakeClock = testsupport.Clock
@@ -343,72 +335,10 @@ func (e *testEnv) postForm(c *http.Client, u string, form url.Values, header htt
 	return e.do(c, req)
 }
 
-// part is one part of a multipart delivery.
-type part struct {
-	name, filename, contentType string
-	body                        []byte
-}
-
-func messagePart(msg map[string]any) part {
-	b, err := json.Marshal(msg)
-	if err != nil {
-		panic(err)
-	}
-	return part{name: "message", contentType: "application/json", body: b}
-}
-
-func documentPart(filename, contentType string, body []byte) part {
-	return part{name: "document", filename: filename, contentType: contentType, body: body}
-}
-
-// multipartBody encodes parts as multipart/form-data.
-func multipartBody(parts ...part) (contentType string, body []byte) {
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
-	for _, p := range parts {
-		h := textproto.MIMEHeader{}
-		cd := fmt.Sprintf(`form-data; name=%q`, p.name)
-		if p.filename != "" {
-			cd += fmt.Sprintf(`; filename=%q`, p.filename)
-		}
-		h.Set("Content-Disposition", cd)
-		if p.contentType != "" {
-			h.Set("Content-Type", p.contentType)
-		}
-		pw, err := w.CreatePart(h)
-		if err != nil {
-			panic(err)
-		}
-		pw.Write(p.body)
-	}
-	w.Close()
-	return w.FormDataContentType(), buf.Bytes()
-}
-
-// letterMessage is a valid message part for recipient.
-func letterMessage(recipient, subject, ref string) map[string]any {
-	return map[string]any{
-		"recipient":       map[string]any{"nationalId": recipient},
-		"subject":         subject,
-		"senderReference": ref,
-		"type":            "decision",
-		"dueDate":         "2027-01-31",
-		"replyAllowed":    false,
-	}
-}
-
-var (
-	pdfDoc  = []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
-	textDoc = []byte("Dear resident,\n\nyour application is granted.\n")
-	// pngDoc is the PNG signature and an IHDR chunk, which is what
-	// content sniffing looks at.
-	pngDoc = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde")
-)
-
 // deliver posts a multipart delivery with c.
-func (e *testEnv) deliver(c *http.Client, parts ...part) *response {
+func (e *testEnv) deliver(c *http.Client, parts ...uitest.Part) *response {
 	e.t.Helper()
-	ct, body := multipartBody(parts...)
+	ct, body := uitest.MultipartBody(parts...)
 	return e.deliverRaw(c, ct, body)
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/assets"
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
@@ -45,7 +46,7 @@ func pageLang(body string) string {
 func TestLanguageChoice(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
 	accept := func(v string) http.Header { return http.Header{"Accept-Language": {v}} }
 
 	for _, tc := range []struct {
@@ -90,7 +91,7 @@ func TestLanguageChoice(t *testing.T) {
 	// The resident saves Danish on the settings page: it is stored, and
 	// it is the language of a browser that has no cookie, whatever it
 	// accepts; a cookie still wins.
-	e.login(b, e.httpURL, nidAnna)
+	e.login(b, e.httpURL, uitest.NIDAnna)
 	r = e.postForm(b, e.httpURL+"/settings/language", url.Values{"lang": {"da"}}, nil)
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/settings?saved=language" {
 		t.Fatalf("save language: %d %s", r.StatusCode, r.Header.Get("Location"))
@@ -99,7 +100,7 @@ func TestLanguageChoice(t *testing.T) {
 		t.Errorf("settings after saving: %s", pageLang(r.body))
 	}
 	fresh := e.browser()
-	e.login(fresh, e.httpURL, nidAnna)
+	e.login(fresh, e.httpURL, uitest.NIDAnna)
 	if r := e.getWith(fresh, e.httpURL+"/", accept("nb")); pageLang(r.body) != "da" {
 		t.Errorf("saved da, Accept-Language nb: %s", pageLang(r.body))
 	}
@@ -228,9 +229,9 @@ func TestPagesTranslated(t *testing.T) {
 func walkPages(t *testing.T, lang string) map[string]string {
 	storeClock := newFakeClock()
 	e := newEnv(t, envOptions{storeClock: storeClock.Now})
-	e.addResident(nidAnna, "Anna Jensen")
-	e.addResident(nidBjorn, "Bjørn Hansen")
-	nid, err := store.ParseNationalID(nidNobody)
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
+	e.addResident(uitest.NIDBjorn, "Bjørn Hansen")
+	nid, err := store.ParseNationalID(uitest.NIDNobody)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,11 +240,11 @@ func walkPages(t *testing.T, lang string) map[string]string {
 		t.Fatal(err)
 	}
 	snd := e.addSender("Aarhus Kommune", "55133018")
-	inv := letterMessage(nidAnna, "Ejendomsskat", "walk-1")
+	inv := uitest.LetterMessage(uitest.NIDAnna, "Ejendomsskat", "walk-1")
 	inv["type"] = "invoice"
 	inv["dueDate"] = "2026-11-25"
 	inv["replyAllowed"] = true
-	r := e.deliver(snd.client, messagePart(inv), documentPart("skat.pdf", "application/pdf", pdfDoc), documentPart("bilag.txt", "text/plain", textDoc))
+	r := e.deliver(snd.client, uitest.MessagePart(inv), uitest.DocumentPart("skat.pdf", "application/pdf", uitest.PDFDoc), uitest.DocumentPart("bilag.txt", "text/plain", uitest.TextDoc))
 	letterID := decodeJSON[struct {
 		ID string `json:"id"`
 	}](t, r).ID
@@ -259,18 +260,18 @@ func walkPages(t *testing.T, lang string) map[string]string {
 	}
 	b := e.browser()
 	keep("login", e.get(b, e.httpURL+"/login?lang="+lang), http.StatusOK)
-	keep("login refused", e.postForm(b, e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {"wrong password!"}}, nil), http.StatusUnauthorized)
+	keep("login refused", e.postForm(b, e.httpURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {"wrong password!"}}, nil), http.StatusUnauthorized)
 	keep("activate", e.get(b, e.httpURL+"/activate"), http.StatusOK)
 	keep("activate empty", e.postForm(b, e.httpURL+"/activate", url.Values{}, nil), http.StatusBadRequest)
-	keep("activate passwords differ", e.postForm(b, e.httpURL+"/activate", activation(nidNobody, code, password, password+"!"), nil), http.StatusBadRequest)
-	keep("activate short password", e.postForm(b, e.httpURL+"/activate", activation(nidNobody, code, "short", "short"), nil), http.StatusBadRequest)
-	keep("activate wrong code", e.postForm(b, e.httpURL+"/activate", activation(nidNobody, "WRONG-CODE", password, password), nil), http.StatusUnauthorized)
-	keep("activated", e.postForm(b, e.httpURL+"/activate", activation(nidNobody, code, password, password), nil), http.StatusOK)
+	keep("activate passwords differ", e.postForm(b, e.httpURL+"/activate", activation(uitest.NIDNobody, code, password, password+"!"), nil), http.StatusBadRequest)
+	keep("activate short password", e.postForm(b, e.httpURL+"/activate", activation(uitest.NIDNobody, code, "short", "short"), nil), http.StatusBadRequest)
+	keep("activate wrong code", e.postForm(b, e.httpURL+"/activate", activation(uitest.NIDNobody, "WRONG-CODE", password, password), nil), http.StatusUnauthorized)
+	keep("activated", e.postForm(b, e.httpURL+"/activate", activation(uitest.NIDNobody, code, password, password), nil), http.StatusOK)
 	keep("not found", e.get(b, e.httpURL+"/no/such/page"), http.StatusNotFound)
 	keep("method not allowed", e.postForm(b, e.httpURL+"/healthz", url.Values{}, nil), http.StatusMethodNotAllowed)
 	keep("cross-site", e.postForm(b, e.httpURL+"/login", url.Values{}, http.Header{"Sec-Fetch-Site": {"cross-site"}}), http.StatusForbidden)
 
-	e.login(b, e.httpURL, nidAnna)
+	e.login(b, e.httpURL, uitest.NIDAnna)
 	keep("inbox", e.get(b, e.httpURL+"/"), http.StatusOK)
 	keep("letter", e.get(b, e.httpURL+"/letters/"+letterID), http.StatusOK)
 	keep("settings", e.get(b, e.httpURL+"/settings"), http.StatusOK)
@@ -284,7 +285,7 @@ func walkPages(t *testing.T, lang string) map[string]string {
 
 	c := e.browser()
 	e.get(c, e.httpURL+"/login?lang="+lang)
-	e.login(c, e.httpURL, nidBjorn)
+	e.login(c, e.httpURL, uitest.NIDBjorn)
 	keep("inbox empty", e.get(c, e.httpURL+"/"), http.StatusOK)
 	keep("mailbox deleted", e.postForm(c, e.httpURL+"/settings/delete", url.Values{"password": {password}}, nil), http.StatusOK)
 
@@ -292,7 +293,7 @@ func walkPages(t *testing.T, lang string) map[string]string {
 	// accepted.
 	e.publishTerms("§1 Postkassen er din.", "2026-12-22")
 	storeClock.Advance(31 * 24 * time.Hour)
-	e.login(b, e.httpURL, nidAnna)
+	e.login(b, e.httpURL, uitest.NIDAnna)
 	keep("terms pending", e.get(b, e.httpURL+"/terms"), http.StatusOK)
 	keep("terms changed", e.postForm(b, e.httpURL+"/terms/accept", url.Values{"version": {"0"}}, nil), http.StatusConflict)
 	if r := e.postForm(b, e.httpURL+"/terms/accept", url.Values{"version": {"1"}}, nil); r.StatusCode != http.StatusSeeOther {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -37,7 +38,7 @@ func TestLoginThrottleConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	nid, err := store.ParseNationalID(nidAnna)
+	nid, err := store.ParseNationalID(uitest.NIDAnna)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +54,7 @@ func TestLoginThrottleConcurrent(t *testing.T) {
 	t.Cleanup(ts.Close)
 
 	const attempts = 16
-	form := url.Values{"nationalId": {nidAnna}, "password": {"wrong password guess"}}.Encode()
+	form := url.Values{"nationalId": {uitest.NIDAnna}, "password": {"wrong password guess"}}.Encode()
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	var mu sync.Mutex

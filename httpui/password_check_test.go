@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
 )
 
 // TestPasswordChecksBusy: with every slot for password checks taken, a
@@ -22,18 +24,18 @@ func TestPasswordChecksBusy(t *testing.T) {
 		// No waiting for a slot: the test holds the only one.
 		adjust: func(s *Server) { s.passwords.Wait = 0 },
 	})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
 	b := e.browser()
-	e.login(b, e.httpURL, nidAnna)
+	e.login(b, e.httpURL, uitest.NIDAnna)
 	logins := e.auditCount("login")
 
 	release := takeSlot(t, e) // the only slot
 	other := e.browser()
-	r := e.postForm(other, e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {password}}, nil)
+	r := e.postForm(other, e.httpURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {password}}, nil)
 	if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") != "5" {
 		t.Fatalf("sign in while busy: %d, Retry-After %q", r.StatusCode, r.Header.Get("Retry-After"))
 	}
-	for _, want := range []string{"Service busy", "The service is busy; try again in a moment.", `value="` + nidAnna + `"`} {
+	for _, want := range []string{"Service busy", "The service is busy; try again in a moment.", `value="` + uitest.NIDAnna + `"`} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("the busy login page lacks %q:\n%s", want, r.body)
 		}
@@ -52,13 +54,13 @@ func TestPasswordChecksBusy(t *testing.T) {
 	}
 	// Busy answers, wrong password or not, are no failures: with a limit
 	// of one, the next wrong password is still checked.
-	e.postForm(other, e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {"wrong password!"}}, nil)
+	e.postForm(other, e.httpURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {"wrong password!"}}, nil)
 
 	release()
-	if r := e.postForm(other, e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {"wrong password!"}}, nil); r.StatusCode != http.StatusUnauthorized {
+	if r := e.postForm(other, e.httpURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {"wrong password!"}}, nil); r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("a wrong password after the busy answers: %d, want 401", r.StatusCode)
 	}
-	if r := e.postForm(other, e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {password}}, nil); r.StatusCode != http.StatusTooManyRequests {
+	if r := e.postForm(other, e.httpURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {password}}, nil); r.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("after one failure with a limit of one: %d, want 429", r.StatusCode)
 	}
 }
@@ -72,7 +74,7 @@ func TestPasswordCheckWaitsForSlot(t *testing.T) {
 		maxPasswordChecks: 1,
 		adjust:            func(s *Server) { s.passwords.Waiting = func() { waiting <- struct{}{} } },
 	})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
 
 	release := takeSlot(t, e) // the only slot
 	type result struct {
@@ -82,7 +84,7 @@ func TestPasswordCheckWaitsForSlot(t *testing.T) {
 	done := make(chan result, 1)
 	go func() {
 		c := e.browser()
-		resp, err := c.PostForm(e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {password}})
+		resp, err := c.PostForm(e.httpURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {password}})
 		if err != nil {
 			done <- result{err: err}
 			return

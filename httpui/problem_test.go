@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -64,9 +65,9 @@ func TestSessionExpiry(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
 	e := newEnv(t, envOptions{storeClock: clock.Now})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
 	b := e.browser()
-	e.login(b, e.httpURL, nidAnna)
+	e.login(b, e.httpURL, uitest.NIDAnna)
 	if r := e.get(b, e.httpURL+"/"); r.StatusCode != http.StatusOK {
 		t.Fatalf("inbox: %d", r.StatusCode)
 	}

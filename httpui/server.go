@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/postkasse/postkasse/assets"
+	"github.com/postkasse/postkasse/httpui/api"
 	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/i18n"
@@ -154,19 +155,14 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Route names. Templates and handlers build URLs from these.
 const (
-	routeLogin        = "login"
-	routeActivate     = "activate"
-	routeLogout       = "logout"
-	routeInbox        = "inbox"
-	routeLetter       = "letter"
-	routeDocument     = "document"
-	routeStatic       = "static"
-	routeHealth       = "healthz"
-	routeAPIRecipient = "api-recipient"
-	routeAPIDeliver   = "api-deliver"
-	routeAPIStatus    = "api-status"
-	routeAPIKey       = "api-receipt-key"
-	routeAPIEvents    = "api-events"
+	routeLogin    = "login"
+	routeActivate = "activate"
+	routeLogout   = "logout"
+	routeInbox    = "inbox"
+	routeLetter   = "letter"
+	routeDocument = "document"
+	routeStatic   = "static"
+	routeHealth   = "healthz"
 )
 
 // Route names of the resident's terms and settings. The gate of pending
@@ -213,16 +209,8 @@ func (s *Server) routes() {
 	r.Handle("/static/{hash:[0-9a-f]+}/{file}", http.HandlerFunc(s.staticFile)).Methods(http.MethodGet, http.MethodHead).Name(routeStatic)
 	r.Handle("/healthz", http.HandlerFunc(s.healthz)).Methods(http.MethodGet, http.MethodHead).Name(routeHealth)
 
-	// Sender API (API.md). Every route authenticates the sender by its
-	// client certificate and counts against its rate limit.
-	// (Registered on the router itself, not on a subrouter: a
-	// gorilla/mux subrouter loses "wrong method" and answers 404.)
-	const api = "/api/v1"
-	r.Handle(api+"/recipients/{nationalId}", s.withSender(s.apiRecipient)).Methods(http.MethodGet).Name(routeAPIRecipient)
-	r.Handle(api+"/messages", s.withSender(s.apiDeliver)).Methods(http.MethodPost).Name(routeAPIDeliver)
-	r.Handle(api+"/messages/{id}", s.withSender(s.apiStatus)).Methods(http.MethodGet).Name(routeAPIStatus)
-	r.Handle(api+"/receipt-key", s.withSender(s.apiReceiptKey)).Methods(http.MethodGet).Name(routeAPIKey)
-	r.Handle(api+"/events", s.withSender(s.apiEvents)).Methods(http.MethodGet).Name(routeAPIEvents)
+	// Sender API (API.md): package api, on the same router.
+	api.New(api.Config{Store: s.store, Clock: s.clock, Limit: s.apiLimit, Web: s.web}).Register(r)
 	s.router = r
 }
 

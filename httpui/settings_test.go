@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -18,9 +19,9 @@ func TestSettings(t *testing.T) {
 	t.Parallel()
 	storeClock := newFakeClock() // 22 November 2026, 10:00 UTC
 	e := newEnv(t, envOptions{storeClock: storeClock.Now})
-	anna := e.addResident(nidAnna, "Anna Jensen")
+	anna := e.addResident(uitest.NIDAnna, "Anna Jensen")
 	b := e.browser()
-	e.login(b, e.httpURL, nidAnna)
+	e.login(b, e.httpURL, uitest.NIDAnna)
 
 	page := e.get(b, e.httpURL+"/settings")
 	for _, want := range []string{
@@ -124,11 +125,11 @@ func TestSettings(t *testing.T) {
 	other := newEnv(t, envOptions{retention: store.RetentionPolicy{
 		Inactivity: store.Period{Years: 1, Months: 6}, InactivityWarnings: []store.Period{{Days: 1}},
 	}, storeClock: storeClock.Now})
-	other.addResident(nidAnna, "Anna Andersen")
+	other.addResident(uitest.NIDAnna, "Anna Andersen")
 	srv := other.server
 	base := "http://" + serve(t, srv.Handler(), nil)
 	b2 := e.browser()
-	e.login(b2, base, nidAnna)
+	e.login(b2, base, uitest.NIDAnna)
 	page = e.get(b2, base+"/settings")
 	for _, want := range []string{
 		"Your mailbox will be deleted on <strong>22 May 2028</strong>",

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -48,14 +49,14 @@ func TestTermsGate(t *testing.T) {
 	t.Parallel()
 	storeClock := newFakeClock() // 22 November 2026
 	e := newEnv(t, envOptions{storeClock: storeClock.Now})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
 	s := e.addSender("Aarhus Kommune", "55133018")
 	r := e.deliver(s.client, validDelivery("gate")...)
 	letterID := decodeJSON[struct {
 		ID string `json:"id"`
 	}](t, r).ID
 	b := e.browser()
-	e.login(b, e.httpURL, nidAnna)
+	e.login(b, e.httpURL, uitest.NIDAnna)
 
 	// Published, not yet in force: the mailbox is open; the terms page
 	// has nothing to show yet.
@@ -71,7 +72,7 @@ func TestTermsGate(t *testing.T) {
 	// In force: every mailbox route leads to the terms, and changes
 	// nothing on the way.
 	storeClock.Advance(41 * 24 * time.Hour) // 2 January 2027
-	e.login(b, e.httpURL, nidAnna)          // the old session is long idle
+	e.login(b, e.httpURL, uitest.NIDAnna)   // the old session is long idle
 	css, err := e.server.staticURL("style.css")
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +116,7 @@ func TestTermsGate(t *testing.T) {
 	const text2 = "§1 The mailbox is yours.\n§3 Notifications by SMS.\n"
 	e.publishTerms(text2, "2027-02-15")
 	storeClock.Advance(45 * 24 * time.Hour) // 16 February 2027
-	e.login(b, e.httpURL, nidAnna)
+	e.login(b, e.httpURL, uitest.NIDAnna)
 	for _, version := range []string{"1", "banana", ""} {
 		r := e.postForm(b, e.httpURL+"/terms/accept", url.Values{"version": {version}}, nil)
 		if r.StatusCode != http.StatusConflict || !strings.Contains(r.body, "The terms changed again") ||
@@ -123,7 +124,7 @@ func TestTermsGate(t *testing.T) {
 			t.Fatalf("accepting version %q after version 2 took effect: %d\n%s", version, r.StatusCode, r.body)
 		}
 	}
-	if v, _, err := e.store.TermsAccepted(context.Background(), e.residentID(nidAnna)); err != nil || v != 0 {
+	if v, _, err := e.store.TermsAccepted(context.Background(), e.residentID(uitest.NIDAnna)); err != nil || v != 0 {
 		t.Fatalf("accepted version %d (%v) after refusals", v, err)
 	}
 

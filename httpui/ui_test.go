@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/httpui/web"
 )
 
@@ -15,10 +16,10 @@ import (
 func TestLoginFailure(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
 	for _, tc := range []struct{ name, nid, password string }{
-		{"wrong password", nidAnna, "wrong password 123"},
-		{"unknown person", nidNobody, password},
+		{"wrong password", uitest.NIDAnna, "wrong password 123"},
+		{"unknown person", uitest.NIDNobody, password},
 		{"invalid number", "not a number", password},
 		{"empty", "", ""},
 	} {
@@ -58,20 +59,20 @@ func TestLoginThrottle(t *testing.T) {
 	t.Run("account", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, envOptions{throttle: ThrottleConfig{AccountFailures: 3, AddressFailures: 100, Window: 15 * time.Minute}})
-		e.addResident(nidAnna, "Anna Jensen")
+		e.addResident(uitest.NIDAnna, "Anna Jensen")
 		b := e.browser()
 		try := func(nid, pw string) *response {
 			return e.postForm(b, e.httpURL+"/login", url.Values{"nationalId": {nid}, "password": {pw}}, nil)
 		}
 		for i := range 3 {
-			if r := try(nidAnna, "wrong password!"); r.StatusCode != http.StatusUnauthorized {
+			if r := try(uitest.NIDAnna, "wrong password!"); r.StatusCode != http.StatusUnauthorized {
 				t.Fatalf("failure %d: %d", i, r.StatusCode)
 			}
 			e.clock.Advance(time.Minute)
 		}
 		// Over the limit: even the right password is not tried. The same
 		// account written with a hyphen counts the same.
-		for _, nid := range []string{nidAnna, "010170-1234"} {
+		for _, nid := range []string{uitest.NIDAnna, "010170-1234"} {
 			r := try(nid, password)
 			if r.StatusCode != http.StatusTooManyRequests {
 				t.Fatalf("%s over the limit: %d", nid, r.StatusCode)
@@ -89,26 +90,26 @@ func TestLoginThrottle(t *testing.T) {
 			t.Fatalf("a throttled login was tried: %d logins", n)
 		}
 		// Another account from the same address is not affected.
-		if r := try(nidBjorn, "whatever it is"); r.StatusCode != http.StatusUnauthorized {
+		if r := try(uitest.NIDBjorn, "whatever it is"); r.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("another account: %d", r.StatusCode)
 		}
 		// The window slides past the first failure: one attempt is free.
 		e.clock.Advance(12 * time.Minute)
-		e.login(b, e.httpURL, nidAnna)
+		e.login(b, e.httpURL, uitest.NIDAnna)
 		// Success reset the account: three more failures are allowed.
 		for i := range 3 {
-			if r := try(nidAnna, "wrong password!"); r.StatusCode != http.StatusUnauthorized {
+			if r := try(uitest.NIDAnna, "wrong password!"); r.StatusCode != http.StatusUnauthorized {
 				t.Fatalf("failure %d after success: %d", i, r.StatusCode)
 			}
 		}
-		if r := try(nidAnna, password); r.StatusCode != http.StatusTooManyRequests {
+		if r := try(uitest.NIDAnna, password); r.StatusCode != http.StatusTooManyRequests {
 			t.Fatalf("over the limit again: %d", r.StatusCode)
 		}
 	})
 	t.Run("address", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, envOptions{throttle: ThrottleConfig{AccountFailures: 100, AddressFailures: 3, Window: time.Minute}})
-		e.addResident(nidAnna, "Anna Jensen")
+		e.addResident(uitest.NIDAnna, "Anna Jensen")
 		b := e.browser()
 		for _, nid := range []string{"0101801234", "0101811234", "0101821234"} {
 			r := e.postForm(b, e.httpURL+"/login", url.Values{"nationalId": {nid}, "password": {"guess guess"}}, nil)
@@ -117,13 +118,13 @@ func TestLoginThrottle(t *testing.T) {
 			}
 		}
 		// X-Forwarded-For does not give the client another address.
-		r := e.postForm(b, e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {password}},
+		r := e.postForm(b, e.httpURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {password}},
 			http.Header{"X-Forwarded-For": {"203.0.113.9"}})
 		if r.StatusCode != http.StatusTooManyRequests || !strings.Contains(r.body, "Wait 1 minute") {
 			t.Fatalf("address over the limit: %d %s", r.StatusCode, r.body)
 		}
 		e.clock.Advance(time.Minute)
-		e.login(b, e.httpURL, nidAnna)
+		e.login(b, e.httpURL, uitest.NIDAnna)
 	})
 }
 
@@ -132,14 +133,14 @@ func TestLoginThrottle(t *testing.T) {
 func TestCrossOrigin(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
 	s := e.addSender("Aarhus Kommune", "55133018")
 	crossSite := http.Header{"Origin": {"https://evil.example"}, "Sec-Fetch-Site": {"cross-site"}}
 	originOnly := http.Header{"Origin": {"https://evil.example"}}
 
 	for _, h := range []http.Header{crossSite, originOnly} {
 		b := e.browser()
-		r := e.postForm(b, e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {password}}, h)
+		r := e.postForm(b, e.httpURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {password}}, h)
 		if r.StatusCode != http.StatusForbidden || len(r.Cookies()) != 0 || !strings.Contains(r.body, "Request refused") {
 			t.Fatalf("cross-site login %v: %d %v", h, r.StatusCode, r.Cookies())
 		}
@@ -149,7 +150,7 @@ func TestCrossOrigin(t *testing.T) {
 	}
 
 	b := e.browser()
-	e.login(b, e.httpURL, nidAnna)
+	e.login(b, e.httpURL, uitest.NIDAnna)
 	r := e.postForm(b, e.httpURL+"/logout", nil, crossSite)
 	if r.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-site logout: %d", r.StatusCode)
@@ -171,7 +172,7 @@ func TestCrossOrigin(t *testing.T) {
 	if r := e.deliver(s.client, validDelivery("curl")...); r.StatusCode != http.StatusCreated {
 		t.Fatalf("API without browser headers: %d %s", r.StatusCode, r.body)
 	}
-	ct, body := multipartBody(validDelivery("browser")...)
+	ct, body := uitest.MultipartBody(validDelivery("browser")...)
 	req, _ := http.NewRequest(http.MethodPost, e.httpsURL+"/api/v1/messages", strings.NewReader(string(body)))
 	req.Header.Set("Content-Type", ct)
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
@@ -186,16 +187,16 @@ func TestCrossOrigin(t *testing.T) {
 func TestSecurityHeaders(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
 	s := e.addSender("Aarhus Kommune", "55133018")
 	r := e.deliver(s.client, validDelivery("headers")...)
 	id := decodeJSON[struct {
 		ID string `json:"id"`
 	}](t, r).ID
 	b := e.browser()
-	e.login(b, e.httpURL, nidAnna)
+	e.login(b, e.httpURL, uitest.NIDAnna)
 	bs := e.browser()
-	e.login(bs, e.httpsURL, nidAnna)
+	e.login(bs, e.httpsURL, uitest.NIDAnna)
 	css, err := e.server.staticURL("style.css")
 	if err != nil {
 		t.Fatal(err)
@@ -291,14 +292,14 @@ func TestSecurityHeaders(t *testing.T) {
 func TestHostileContent(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
 	s := e.addSender("Aarhus Kommune", "55133018")
 	subject := `<script>alert("subject")</script> & more`
 	html := `<h1 onclick="alert(1)">Notice</h1><script>alert("doc")</script><img src=x onerror=alert(2)>` +
 		`<a href="javascript:alert(3)">click</a><iframe src="https://evil.example"></iframe><p style="color:red">Text</p>`
-	msg := letterMessage(nidAnna, subject, "hostile")
+	msg := uitest.LetterMessage(uitest.NIDAnna, subject, "hostile")
 	msg["body"] = `<b onmouseover="alert(4)">body</b>`
-	r := e.deliver(s.client, messagePart(msg), documentPart("notice.html", "text/html", []byte(html)))
+	r := e.deliver(s.client, uitest.MessagePart(msg), uitest.DocumentPart("notice.html", "text/html", []byte(html)))
 	if r.StatusCode != http.StatusCreated {
 		t.Fatalf("deliver: %d %s", r.StatusCode, r.body)
 	}
@@ -306,7 +307,7 @@ func TestHostileContent(t *testing.T) {
 		ID string `json:"id"`
 	}](t, r).ID
 	b := e.browser()
-	e.login(b, e.httpURL, nidAnna)
+	e.login(b, e.httpURL, uitest.NIDAnna)
 
 	for _, u := range []string{"/", "/letters/" + id} {
 		page := e.get(b, e.httpURL+u)
@@ -345,15 +346,15 @@ func TestHostileContent(t *testing.T) {
 func TestOtherResidentsLetters(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
-	e.addResident(nidBjorn, "Bjørn Hansen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
+	e.addResident(uitest.NIDBjorn, "Bjørn Hansen")
 	s := e.addSender("Aarhus Kommune", "55133018")
 	r := e.deliver(s.client, validDelivery("for-anna")...)
 	id := decodeJSON[struct {
 		ID string `json:"id"`
 	}](t, r).ID
 	b := e.browser()
-	e.login(b, e.httpURL, nidBjorn)
+	e.login(b, e.httpURL, uitest.NIDBjorn)
 	for _, u := range []string{
 		"/letters/" + id, "/letters/" + id + "/documents/0", "/letters/" + id + "/documents/0?download=1",
 		"/letters/" + strings.Repeat("0", 32), "/letters/not-an-id", "/letters/" + id + "/documents/99999",
@@ -374,7 +375,7 @@ func TestOtherResidentsLetters(t *testing.T) {
 	}
 	// Anna's own document index out of range is 404 too.
 	a := e.browser()
-	e.login(a, e.httpURL, nidAnna)
+	e.login(a, e.httpURL, uitest.NIDAnna)
 	if page := e.get(a, e.httpURL+"/letters/"+id+"/documents/1"); page.StatusCode != http.StatusNotFound {
 		t.Errorf("document 1 of 1: %d", page.StatusCode)
 	}
@@ -385,12 +386,12 @@ func TestOtherResidentsLetters(t *testing.T) {
 func TestDocumentNames(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.addResident(uitest.NIDAnna, "Anna Jensen")
 	s := e.addSender("Aarhus Kommune", "55133018")
 	r := e.deliver(s.client,
-		messagePart(letterMessage(nidAnna, "Afgørelse", "names")),
-		documentPart("Afgørelse – bilag.pdf", "application/pdf", pdfDoc),
-		documentPart("kort.png", "image/png", pngDoc),
+		uitest.MessagePart(uitest.LetterMessage(uitest.NIDAnna, "Afgørelse", "names")),
+		uitest.DocumentPart("Afgørelse – bilag.pdf", "application/pdf", uitest.PDFDoc),
+		uitest.DocumentPart("kort.png", "image/png", uitest.PNGDoc),
 	)
 	if r.StatusCode != http.StatusCreated {
 		t.Fatalf("deliver: %d %s", r.StatusCode, r.body)
@@ -399,7 +400,7 @@ func TestDocumentNames(t *testing.T) {
 		ID string `json:"id"`
 	}](t, r).ID
 	b := e.browser()
-	e.login(b, e.httpURL, nidAnna)
+	e.login(b, e.httpURL, uitest.NIDAnna)
 	for _, tc := range []struct{ path, ct, cd string }{
 		{"0", "application/pdf", "inline; filename*=utf-8''Afg%C3%B8relse%20%E2%80%93%20bilag.pdf"},
 		{"0?download=1", "application/pdf", "attachment; filename*=utf-8''Afg%C3%B8relse%20%E2%80%93%20bilag.pdf"},

@@ -1,4 +1,4 @@
-package httpui
+package api
 
 import (
 	"net/http"
@@ -28,22 +28,22 @@ type eventsResponse struct {
 // defaultEventsLimit is a page of the feed when the sender names none.
 const defaultEventsLimit = 100
 
-// apiEvents: GET /api/v1/events?after=CURSOR&limit=N. The sender's own
+// events: GET /api/v1/events?after=CURSOR&limit=N. The sender's own
 // events only, oldest first; a bad cursor or limit is 400.
-func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request, sender store.Sender) {
+func (a *API) events(w http.ResponseWriter, r *http.Request, sender store.Sender) {
 	q := r.URL.Query()
 	limit := defaultEventsLimit
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			s.web.WriteProblem(w, r, s.web.ProblemFor(r, &store.InvalidError{Field: "limit", Reason: "not a number: 1 to 1000"}))
+			a.web.WriteProblem(w, r, a.web.ProblemFor(r, &store.InvalidError{Field: "limit", Reason: "not a number: 1 to 1000"}))
 			return
 		}
 		limit = n
 	}
-	evs, next, err := s.store.Events(r.Context(), sender.ID, q.Get("after"), limit)
+	evs, next, err := a.store.Events(r.Context(), sender.ID, q.Get("after"), limit)
 	if err != nil {
-		s.web.WriteProblem(w, r, s.web.ProblemFor(r, err))
+		a.web.WriteProblem(w, r, a.web.ProblemFor(r, err))
 		return
 	}
 	resp := eventsResponse{Events: make([]eventJSON, 0, len(evs)), Next: next}
@@ -51,5 +51,5 @@ func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request, sender store.
 		resp.Events = append(resp.Events, eventJSON{Cursor: strconv.FormatUint(e.Seq, 10), Type: e.Type,
 			LetterID: e.LetterID, SenderReference: e.SenderReference, At: e.At})
 	}
-	s.web.WriteJSON(w, r, http.StatusOK, "application/json", resp)
+	a.web.WriteJSON(w, r, http.StatusOK, "application/json", resp)
 }

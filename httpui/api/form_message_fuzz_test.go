@@ -1,4 +1,4 @@
-package httpui
+package api
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -14,15 +15,15 @@ import (
 // panics, and what it returns is either a Delivery with a message and
 // documents within the limits or an error the API maps to a 4xx problem.
 func FuzzParseDelivery(f *testing.F) {
-	ct, body := multipartBody(
-		messagePart(letterMessage(nidAnna, "Subject", "ref")),
-		documentPart("a.pdf", "application/pdf", pdfDoc),
-		documentPart("b.txt", "text/plain", textDoc),
+	ct, body := uitest.MultipartBody(
+		uitest.MessagePart(uitest.LetterMessage(uitest.NIDAnna, "Subject", "ref")),
+		uitest.DocumentPart("a.pdf", "application/pdf", uitest.PDFDoc),
+		uitest.DocumentPart("b.txt", "text/plain", uitest.TextDoc),
 	)
 	f.Add(ct, body)
-	ct2, body2 := multipartBody(
-		part{name: "message", body: []byte(`{"recipient":{"nationalId":5},"subject":null,"extra":[1,2]}`)},
-		part{name: "document", filename: "../../x", body: nil},
+	ct2, body2 := uitest.MultipartBody(
+		uitest.Part{Name: "message", Body: []byte(`{"recipient":{"nationalId":5},"subject":null,"extra":[1,2]}`)},
+		uitest.Part{Name: "document", Filename: "../../x", Body: nil},
 	)
 	f.Add(ct2, body2)
 	f.Add("multipart/form-data; boundary=x", []byte("--x\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\n{}\r\n--x--\r\n"))

@@ -1,4 +1,4 @@
-package httpui
+package api
 
 import (
 	"net/http"
@@ -16,29 +16,29 @@ type deliveryResponse struct {
 	Receipt     store.Receipt `json:"receipt"`
 }
 
-// apiDeliver takes a letter: POST /api/v1/messages. It answers 201 only
+// deliver takes a letter: POST /api/v1/messages. It answers 201 only
 // after the store has durably committed the letter; a repeat of a
 // delivered senderReference with the same content answers 200 with the
 // original result.
-func (s *Server) apiDeliver(w http.ResponseWriter, r *http.Request, sender store.Sender) {
-	limits := s.store.Limits()
+func (a *API) deliver(w http.ResponseWriter, r *http.Request, sender store.Sender) {
+	limits := a.store.Limits()
 	r.Body = http.MaxBytesReader(w, r.Body, maxRequestSize(limits))
 	d, err := parseDelivery(r, limits)
 	if err != nil {
-		s.web.WriteProblem(w, r, s.web.ProblemFor(r, err))
+		a.web.WriteProblem(w, r, a.web.ProblemFor(r, err))
 		return
 	}
-	res, err := s.store.Deliver(r.Context(), sender.ID, d)
+	res, err := a.store.Deliver(r.Context(), sender.ID, d)
 	if err != nil {
-		s.web.WriteProblem(w, r, s.web.ProblemFor(r, err))
+		a.web.WriteProblem(w, r, a.web.ProblemFor(r, err))
 		return
 	}
 	status := http.StatusCreated
 	if res.Repeated {
 		status = http.StatusOK
 	}
-	w.Header().Set("Location", s.mustURL(routeAPIStatus, "id", res.Letter.ID))
-	s.web.WriteJSON(w, r, status, "application/json", deliveryResponse{
+	w.Header().Set("Location", a.mustURL(routeStatus, "id", res.Letter.ID))
+	a.web.WriteJSON(w, r, status, "application/json", deliveryResponse{
 		ID: res.Letter.ID, Status: res.Letter.Status, DeliveredAt: res.Letter.DeliveredAt, Receipt: res.Receipt,
 	})
 }

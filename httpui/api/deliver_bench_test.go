@@ -1,4 +1,4 @@
-package httpui_test
+package api_test
 
 import (
 	"bytes"
@@ -32,7 +32,7 @@ import (
 // run (the same bytes appended to a plain file, fsync every letter for one
 // sender, every 32 for 32).
 //
-//	go test ./httpui -run '^$' -bench DeliverAPI -benchtime 400x -count 3
+//	go test ./httpui/api -run '^$' -bench DeliverAPI -benchtime 400x -count 3
 func BenchmarkDeliverAPI(b *testing.B) { testsupport.DeliveryBenchCases(b, benchDeliverAPI) }
 
 // apiBench is a running API with one resident and one sender whose

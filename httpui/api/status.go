@@ -1,4 +1,4 @@
-package httpui
+package api
 
 import (
 	"net/http"
@@ -18,17 +18,17 @@ type statusResponse struct {
 	ReadAt      *time.Time `json:"readAt"`
 }
 
-// apiStatus: GET /api/v1/messages/{id}. Another sender's letter is 404,
+// status: GET /api/v1/messages/{id}. Another sender's letter is 404,
 // the same as one that does not exist.
-func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request, sender store.Sender) {
-	st, err := s.store.LetterStatus(r.Context(), sender.ID, mux.Vars(r)["id"])
+func (a *API) status(w http.ResponseWriter, r *http.Request, sender store.Sender) {
+	st, err := a.store.LetterStatus(r.Context(), sender.ID, mux.Vars(r)["id"])
 	if err != nil {
-		s.web.WriteProblem(w, r, s.web.ProblemFor(r, err))
+		a.web.WriteProblem(w, r, a.web.ProblemFor(r, err))
 		return
 	}
 	resp := statusResponse{ID: st.ID, Status: st.Status, DeliveredAt: st.DeliveredAt}
 	if !st.ReadAt.IsZero() {
 		resp.ReadAt = &st.ReadAt
 	}
-	s.web.WriteJSON(w, r, http.StatusOK, "application/json", resp)
+	a.web.WriteJSON(w, r, http.StatusOK, "application/json", resp)
 }

@@ -1,4 +1,4 @@
-package httpui
+package api
 
 import (
 	"encoding/base64"
@@ -17,10 +17,10 @@ type receiptKeyResponse struct {
 	PublicKey string `json:"publicKey"` // standard base64
 }
 
-// apiReceiptKey: GET /api/v1/receipt-key.
-func (s *Server) apiReceiptKey(w http.ResponseWriter, r *http.Request, _ store.Sender) {
-	pub := s.store.SigningKey()
-	s.web.WriteJSON(w, r, http.StatusOK, "application/json", receiptKeyResponse{
+// receiptKey: GET /api/v1/receipt-key.
+func (a *API) receiptKey(w http.ResponseWriter, r *http.Request, _ store.Sender) {
+	pub := a.store.SigningKey()
+	a.web.WriteJSON(w, r, http.StatusOK, "application/json", receiptKeyResponse{
 		Algorithm: "ed25519",
 		KeyID:     crypto.KeyID(pub),
 		PublicKey: base64.StdEncoding.EncodeToString(pub),

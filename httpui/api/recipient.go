@@ -1,4 +1,4 @@
-package httpui
+package api
 
 import (
 	"net/http"
@@ -15,19 +15,19 @@ type recipientResponse struct {
 	Digital    bool   `json:"digital"`
 }
 
-// apiRecipient: GET /api/v1/recipients/{nationalId}. It says whether a
+// recipient: GET /api/v1/recipients/{nationalId}. It says whether a
 // letter from this sender to that person can be delivered here (not when
 // the person has blocked the sender); an invalid number is 400.
-func (s *Server) apiRecipient(w http.ResponseWriter, r *http.Request, sender store.Sender) {
+func (a *API) recipient(w http.ResponseWriter, r *http.Request, sender store.Sender) {
 	nid, err := store.ParseNationalID(mux.Vars(r)["nationalId"])
 	if err != nil {
-		s.web.WriteProblem(w, r, s.web.ProblemFor(r, &store.InvalidError{Field: "nationalId", Reason: err.Error()}))
+		a.web.WriteProblem(w, r, a.web.ProblemFor(r, &store.InvalidError{Field: "nationalId", Reason: err.Error()}))
 		return
 	}
-	digital, err := s.store.IsDigitalFor(r.Context(), sender.ID, nid)
+	digital, err := a.store.IsDigitalFor(r.Context(), sender.ID, nid)
 	if err != nil {
-		s.web.WriteProblem(w, r, s.web.ProblemFor(r, err))
+		a.web.WriteProblem(w, r, a.web.ProblemFor(r, err))
 		return
 	}
-	s.web.WriteJSON(w, r, http.StatusOK, "application/json", recipientResponse{NationalID: nid.Number, Digital: digital})
+	a.web.WriteJSON(w, r, http.StatusOK, "application/json", recipientResponse{NationalID: nid.Number, Digital: digital})
 }
