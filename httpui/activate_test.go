@@ -13,26 +13,6 @@ import (
 	"github.com/postkasse/postkasse/store"
 )
 
-// enrol enrols a resident the operator's way (pending, no keys) and
-// returns the activation code.
-func (e *testEnv) enrol(nid, name string) string {
-	e.t.Helper()
-	n, err := store.ParseNationalID(nid)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	_, code, err := e.store.EnrolResident(context.Background(), n, name)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return code
-}
-
-// activation is the form of /activate.
-func activation(nid, code, pw, confirm string) url.Values {
-	return url.Values{"nationalId": {nid}, "code": {code}, "password": {pw}, "passwordConfirm": {confirm}}
-}
-
 // recoveryKeyPattern is how the page shows a recovery key.
 var recoveryKeyPattern = regexp.MustCompile(`<code>((?:[0-9a-f]{8}-){7}[0-9a-f]{8})</code>`)
 
@@ -43,15 +23,15 @@ var recoveryKeyPattern = regexp.MustCompile(`<code>((?:[0-9a-f]{8}-){7}[0-9a-f]{
 func TestActivate(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	code := e.enrol(uitest.NIDAnna, "Anna Jensen")
-	s := e.addSender("Aarhus Kommune", "55133018")
-	b := e.browser()
+	code := e.Enrol(uitest.NIDAnna, "Anna Jensen")
+	s := e.AddSender("Aarhus Kommune", "55133018")
+	b := e.Browser()
 
-	login := e.get(b, e.httpURL+"/login")
-	if !strings.Contains(login.body, `<a href="/activate">Activate your mailbox</a>`) {
-		t.Errorf("the login page does not link to the activation:\n%s", login.body)
+	login := e.Get(b, e.HTTPURL+"/login")
+	if !strings.Contains(login.Text, `<a href="/activate">Activate your mailbox</a>`) {
+		t.Errorf("the login page does not link to the activation:\n%s", login.Text)
 	}
-	page := e.get(b, e.httpURL+"/activate")
+	page := e.Get(b, e.HTTPURL+"/activate")
 	if page.StatusCode != http.StatusOK || page.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("GET /activate: %d, Cache-Control %q", page.StatusCode, page.Header.Get("Cache-Control"))
 	}
@@ -63,63 +43,63 @@ func TestActivate(t *testing.T) {
 		`autocomplete="one-time-code"`, `autocomplete="new-password" minlength="10"`,
 		`aria-describedby="code-hint"`, `<a href="/login">Sign in</a>`,
 	} {
-		if !strings.Contains(page.body, want) {
+		if !strings.Contains(page.Text, want) {
 			t.Errorf("activation page lacks %q", want)
 		}
 	}
 	lookup := func() bool {
 		t.Helper()
-		return decodeJSON[struct {
+		return uitest.DecodeJSON[struct {
 			Digital bool `json:"digital"`
-		}](t, e.get(s.client, e.httpsURL+"/api/v1/recipients/"+uitest.NIDAnna)).Digital
+		}](t, e.Get(s.Client, e.HTTPSURL+"/api/v1/recipients/"+uitest.NIDAnna)).Digital
 	}
 	if lookup() {
 		t.Fatal("a pending mailbox looks digital to senders")
 	}
-	if r := e.postForm(b, e.httpURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {password}}, nil); r.StatusCode != http.StatusUnauthorized {
+	if r := e.PostForm(b, e.HTTPURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {password}}, nil); r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("login before activation: %d", r.StatusCode)
 	}
 
 	// Typed as a person might: lower case, with spaces.
 	typed := strings.ToLower(strings.ReplaceAll(code, "-", " "))
-	r := e.postForm(b, e.httpURL+"/activate", activation("010170-1234", typed, password, password), nil)
+	r := e.PostForm(b, e.HTTPURL+"/activate", uitest.Activation("010170-1234", typed, password, password), nil)
 	if r.StatusCode != http.StatusOK {
-		t.Fatalf("POST /activate: %d\n%s", r.StatusCode, r.body)
+		t.Fatalf("POST /activate: %d\n%s", r.StatusCode, r.Text)
 	}
-	m := recoveryKeyPattern.FindStringSubmatch(r.body)
+	m := recoveryKeyPattern.FindStringSubmatch(r.Text)
 	if m == nil {
-		t.Fatalf("no recovery key on the page:\n%s", r.body)
+		t.Fatalf("no recovery key on the page:\n%s", r.Text)
 	}
 	for _, want := range []string{
 		"<title>Your mailbox is activated — Postkasse</title>", "<h1>Your mailbox is activated</h1>",
 		"Write this down and keep it safe.", "It is the only way to reach your letters if you forget your password. We cannot show it again.",
 		`<a class="button" href="/login">Sign in to your mailbox</a>`,
 	} {
-		if !strings.Contains(r.body, want) {
+		if !strings.Contains(r.Text, want) {
 			t.Errorf("the activated page lacks %q", want)
 		}
 	}
 	if r.Header.Get("Cache-Control") != "no-store" || len(r.Cookies()) != 0 {
 		t.Errorf("the recovery key's page: Cache-Control %q, cookies %v", r.Header.Get("Cache-Control"), r.Cookies())
 	}
-	if strings.Contains(r.body, password) || strings.Contains(r.body, strings.ToUpper(typed)) || strings.Contains(r.body, code) {
+	if strings.Contains(r.Text, password) || strings.Contains(r.Text, strings.ToUpper(typed)) || strings.Contains(r.Text, code) {
 		t.Error("the page shows the password or the activation code")
 	}
-	if strings.Contains(e.logs.String(), m[1]) || strings.Contains(e.logs.String(), code) {
+	if strings.Contains(e.Logs.String(), m[1]) || strings.Contains(e.Logs.String(), code) {
 		t.Error("the recovery key or the code is in the log")
 	}
-	if n := e.auditCount("activate"); n != 1 {
+	if n := e.AuditCount("activate"); n != 1 {
 		t.Fatalf("%d activate audit entries", n)
 	}
 	if !lookup() {
 		t.Error("the activated mailbox is not digital")
 	}
-	e.login(b, e.httpURL, uitest.NIDAnna)
+	e.Login(b, e.HTTPURL, uitest.NIDAnna)
 
 	// The code works once.
-	r = e.postForm(e.browser(), e.httpURL+"/activate", activation(uitest.NIDAnna, code, "another long password", "another long password"), nil)
-	if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, english.T("activate.error.bad")) || recoveryKeyPattern.MatchString(r.body) {
-		t.Fatalf("second activation: %d\n%s", r.StatusCode, r.body)
+	r = e.PostForm(e.Browser(), e.HTTPURL+"/activate", uitest.Activation(uitest.NIDAnna, code, "another long password", "another long password"), nil)
+	if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.Text, uitest.English.T("activate.error.bad")) || recoveryKeyPattern.MatchString(r.Text) {
+		t.Fatalf("second activation: %d\n%s", r.StatusCode, r.Text)
 	}
 }
 
@@ -130,8 +110,8 @@ func TestActivate(t *testing.T) {
 func TestActivateRefused(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{throttle: ThrottleConfig{AccountFailures: 100, AddressFailures: 100}})
-	code := e.enrol(uitest.NIDAnna, "Anna Jensen")
-	e.addResident(uitest.NIDBjorn, "Bjørn Hansen")
+	code := e.Enrol(uitest.NIDAnna, "Anna Jensen")
+	e.AddResident(uitest.NIDBjorn, "Bjørn Hansen")
 	wrong := "AAAA" + code[4:]
 	if strings.HasPrefix(code, "AAAA") {
 		wrong = "BBBB" + code[4:]
@@ -142,12 +122,12 @@ func TestActivateRefused(t *testing.T) {
 		status int
 		want   []string
 	}{
-		{"wrong code", activation(uitest.NIDAnna, wrong, password, password), 401,
-			[]string{english.T("activate.error.bad"), `role="alert"`, `aria-describedby="activate-error"`, `value="` + uitest.NIDAnna + `"`, `value="` + wrong + `"`}},
-		{"unknown person", activation(uitest.NIDNobody, code, password, password), 401, []string{english.T("activate.error.bad")}},
-		{"active resident", activation(uitest.NIDBjorn, code, password, password), 401, []string{english.T("activate.error.bad")}},
-		{"invalid number", activation("not a number", code, password, password), 401, []string{english.T("activate.error.bad")}},
-		{"missing fields", activation("", "", "", ""), 400, []string{
+		{"wrong code", uitest.Activation(uitest.NIDAnna, wrong, password, password), 401,
+			[]string{uitest.English.T("activate.error.bad"), `role="alert"`, `aria-describedby="activate-error"`, `value="` + uitest.NIDAnna + `"`, `value="` + wrong + `"`}},
+		{"unknown person", uitest.Activation(uitest.NIDNobody, code, password, password), 401, []string{uitest.English.T("activate.error.bad")}},
+		{"active resident", uitest.Activation(uitest.NIDBjorn, code, password, password), 401, []string{uitest.English.T("activate.error.bad")}},
+		{"invalid number", uitest.Activation("not a number", code, password, password), 401, []string{uitest.English.T("activate.error.bad")}},
+		{"missing fields", uitest.Activation("", "", "", ""), 400, []string{
 			`<a href="#nationalId">Enter your national identity number.</a>`,
 			`<a href="#code">Enter the activation code from your letter.</a>`,
 			`<a href="#password">Choose a password of at least 10 characters.</a>`,
@@ -155,28 +135,28 @@ func TestActivateRefused(t *testing.T) {
 			`aria-describedby="code-hint code-error" aria-invalid="true"`,
 			`aria-describedby="password-hint password-error" aria-invalid="true"`,
 		}},
-		{"different passwords", activation(uitest.NIDAnna, code, password, password+"!"), 400, []string{
-			`<p class="field-error" id="passwordConfirm-error"><span class="visually-hidden">Error: </span>` + english.T("activate.error.passwordsDiffer") + `</p>`,
+		{"different passwords", uitest.Activation(uitest.NIDAnna, code, password, password+"!"), 400, []string{
+			`<p class="field-error" id="passwordConfirm-error"><span class="visually-hidden">Error: </span>` + uitest.English.T("activate.error.passwordsDiffer") + `</p>`,
 			`aria-invalid="true" aria-describedby="passwordConfirm-error"`, `value="` + code + `"`,
 		}},
-		{"short password", activation(uitest.NIDAnna, code, "too short", "too short"), 400, []string{
+		{"short password", uitest.Activation(uitest.NIDAnna, code, "too short", "too short"), 400, []string{
 			`<p class="field-error" id="password-error"><span class="visually-hidden">Error: </span>Choose a password of at least 10 characters.</p>`,
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := e.postForm(e.browser(), e.httpURL+"/activate", tc.form, nil)
+			r := e.PostForm(e.Browser(), e.HTTPURL+"/activate", tc.form, nil)
 			if r.StatusCode != tc.status {
-				t.Fatalf("status %d, want %d\n%s", r.StatusCode, tc.status, r.body)
+				t.Fatalf("status %d, want %d\n%s", r.StatusCode, tc.status, r.Text)
 			}
 			for _, want := range tc.want {
-				if !strings.Contains(r.body, want) {
+				if !strings.Contains(r.Text, want) {
 					t.Errorf("the page lacks %q", want)
 				}
 			}
-			if pw := tc.form.Get("password"); pw != "" && strings.Contains(r.body, pw) {
+			if pw := tc.form.Get("password"); pw != "" && strings.Contains(r.Text, pw) {
 				t.Error("a password is echoed")
 			}
-			if recoveryKeyPattern.MatchString(r.body) || r.Header.Get("Cache-Control") != "no-store" {
+			if recoveryKeyPattern.MatchString(r.Text) || r.Header.Get("Cache-Control") != "no-store" {
 				t.Error("a refusal shows a recovery key, or is cacheable")
 			}
 		})
@@ -185,12 +165,12 @@ func TestActivateRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, err := e.store.ResidentByNationalID(context.Background(), anna); err != nil || r.Status != store.ResidentPending {
+	if r, err := e.Store.ResidentByNationalID(context.Background(), anna); err != nil || r.Status != store.ResidentPending {
 		t.Fatalf("after the refusals: %+v, %v; want still pending", r, err)
 	}
 	// The right code still works.
-	if r := e.postForm(e.browser(), e.httpURL+"/activate", activation(uitest.NIDAnna, code, password, password), nil); r.StatusCode != http.StatusOK {
-		t.Fatalf("activation after the refusals: %d\n%s", r.StatusCode, r.body)
+	if r := e.PostForm(e.Browser(), e.HTTPURL+"/activate", uitest.Activation(uitest.NIDAnna, code, password, password), nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("activation after the refusals: %d\n%s", r.StatusCode, r.Text)
 	}
 }
 
@@ -200,31 +180,31 @@ func TestActivateRefused(t *testing.T) {
 func TestActivateThrottle(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{throttle: ThrottleConfig{AccountFailures: 3, AddressFailures: 100, Window: 15 * time.Minute}})
-	code := e.enrol(uitest.NIDAnna, "Anna Jensen")
-	b := e.browser()
+	code := e.Enrol(uitest.NIDAnna, "Anna Jensen")
+	b := e.Browser()
 	wrong := "AAAA" + code[4:]
 	if strings.HasPrefix(code, "AAAA") {
 		wrong = "BBBB" + code[4:]
 	}
 	for i := range 2 {
-		if r := e.postForm(b, e.httpURL+"/activate", activation(uitest.NIDAnna, wrong, password, password), nil); r.StatusCode != http.StatusUnauthorized {
+		if r := e.PostForm(b, e.HTTPURL+"/activate", uitest.Activation(uitest.NIDAnna, wrong, password, password), nil); r.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("wrong code %d: %d", i, r.StatusCode)
 		}
 	}
-	if r := e.postForm(b, e.httpURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {password}}, nil); r.StatusCode != http.StatusUnauthorized {
+	if r := e.PostForm(b, e.HTTPURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {password}}, nil); r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("login of the pending account: %d", r.StatusCode)
 	}
-	r := e.postForm(b, e.httpURL+"/activate", activation(uitest.NIDAnna, code, password, password), nil)
+	r := e.PostForm(b, e.HTTPURL+"/activate", uitest.Activation(uitest.NIDAnna, code, password, password), nil)
 	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "900" ||
-		!strings.Contains(r.body, "Too many failed attempts. Wait 15 minutes before you try again.") {
-		t.Fatalf("over the limit: %d %q\n%s", r.StatusCode, r.Header.Get("Retry-After"), r.body)
+		!strings.Contains(r.Text, "Too many failed attempts. Wait 15 minutes before you try again.") {
+		t.Fatalf("over the limit: %d %q\n%s", r.StatusCode, r.Header.Get("Retry-After"), r.Text)
 	}
-	if n := e.auditCount("activate"); n != 0 {
+	if n := e.AuditCount("activate"); n != 0 {
 		t.Fatal("a throttled activation was tried")
 	}
-	e.clock.Advance(15 * time.Minute)
-	if r := e.postForm(b, e.httpURL+"/activate", activation(uitest.NIDAnna, code, password, password), nil); r.StatusCode != http.StatusOK {
-		t.Fatalf("after the window: %d\n%s", r.StatusCode, r.body)
+	e.Clock.Advance(15 * time.Minute)
+	if r := e.PostForm(b, e.HTTPURL+"/activate", uitest.Activation(uitest.NIDAnna, code, password, password), nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("after the window: %d\n%s", r.StatusCode, r.Text)
 	}
 }
 
@@ -234,19 +214,19 @@ func TestActivateThrottle(t *testing.T) {
 func TestActivateCrossSite(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	code := e.enrol(uitest.NIDAnna, "Anna Jensen")
-	b := e.browser()
+	code := e.Enrol(uitest.NIDAnna, "Anna Jensen")
+	b := e.Browser()
 	for _, h := range []http.Header{crossSite, {"Origin": {"https://evil.example"}}} {
-		r := e.postForm(b, e.httpURL+"/activate", activation(uitest.NIDAnna, code, password, password), h)
-		if r.StatusCode != http.StatusForbidden || !strings.Contains(r.body, "Request refused") || recoveryKeyPattern.MatchString(r.body) {
-			t.Fatalf("cross-site POST with %v: %d\n%s", h, r.StatusCode, r.body)
+		r := e.PostForm(b, e.HTTPURL+"/activate", uitest.Activation(uitest.NIDAnna, code, password, password), h)
+		if r.StatusCode != http.StatusForbidden || !strings.Contains(r.Text, "Request refused") || recoveryKeyPattern.MatchString(r.Text) {
+			t.Fatalf("cross-site POST with %v: %d\n%s", h, r.StatusCode, r.Text)
 		}
 	}
-	if n := e.auditCount("activate"); n != 0 {
+	if n := e.AuditCount("activate"); n != 0 {
 		t.Fatalf("%d activations after cross-site posts", n)
 	}
-	sameSite := http.Header{"Origin": {e.httpURL}, "Sec-Fetch-Site": {"same-origin"}}
-	if r := e.postForm(b, e.httpURL+"/activate", activation(uitest.NIDAnna, code, password, password), sameSite); r.StatusCode != http.StatusOK {
-		t.Fatalf("same-origin POST: %d\n%s", r.StatusCode, r.body)
+	sameSite := http.Header{"Origin": {e.HTTPURL}, "Sec-Fetch-Site": {"same-origin"}}
+	if r := e.PostForm(b, e.HTTPURL+"/activate", uitest.Activation(uitest.NIDAnna, code, password, password), sameSite); r.StatusCode != http.StatusOK {
+		t.Fatalf("same-origin POST: %d\n%s", r.StatusCode, r.Text)
 	}
 }

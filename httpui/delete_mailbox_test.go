@@ -9,6 +9,7 @@ import (
 
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/httpui/web"
+	"github.com/postkasse/postkasse/internal/testsupport"
 )
 
 // TestDeleteMailbox: the resident deletes their mailbox with their
@@ -19,35 +20,35 @@ import (
 func TestDeleteMailbox(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{throttle: ThrottleConfig{AccountFailures: 3}})
-	e.addResident(uitest.NIDAnna, "Anna Jensen")
-	e.addResident(uitest.NIDBjorn, "Bjørn Hansen")
-	s := e.addSender("Aarhus Kommune", "55133018")
-	if r := e.deliver(s.client, validDelivery("keep-or-delete")...); r.StatusCode != http.StatusCreated {
-		t.Fatalf("delivery: %d %s", r.StatusCode, r.body)
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	e.AddResident(uitest.NIDBjorn, "Bjørn Hansen")
+	s := e.AddSender("Aarhus Kommune", "55133018")
+	if r := e.Deliver(s.Client, uitest.ValidDelivery("keep-or-delete")...); r.StatusCode != http.StatusCreated {
+		t.Fatalf("delivery: %d %s", r.StatusCode, r.Text)
 	}
-	b := e.browser()
-	e.login(b, e.httpURL, uitest.NIDAnna)
+	b := e.Browser()
+	e.Login(b, e.HTTPURL, uitest.NIDAnna)
 
-	page := e.get(b, e.httpURL+"/settings/delete")
+	page := e.Get(b, e.HTTPURL+"/settings/delete")
 	for _, want := range []string{
 		"<title>Delete your mailbox — Postkasse</title>", "<h1>Delete your mailbox</h1>",
 		"Deleted letters cannot be restored. Your mailbox and all letters in it are deleted at once.",
 		`<form method="post" action="/settings/delete"`, `<label for="password">Your password</label>`,
 		`autocomplete="current-password"`, `aria-describedby="delete-warning"`, `<a href="/settings">Cancel, keep my mailbox</a>`,
 	} {
-		if !strings.Contains(page.body, want) {
+		if !strings.Contains(page.Text, want) {
 			t.Errorf("delete page lacks %q", want)
 		}
 	}
 
 	alive := func(what string) {
 		t.Helper()
-		if r := e.get(b, e.httpURL+"/"); r.StatusCode != http.StatusOK || !strings.Contains(r.body, "Your tax assessment") {
+		if r := e.Get(b, e.HTTPURL+"/"); r.StatusCode != http.StatusOK || !strings.Contains(r.Text, "Your tax assessment") {
 			t.Fatalf("%s: the inbox is %d", what, r.StatusCode)
 		}
 	}
 	// Cross-site, even with the right password: refused.
-	if r := e.postForm(b, e.httpURL+"/settings/delete", url.Values{"password": {password}}, crossSite); r.StatusCode != http.StatusForbidden {
+	if r := e.PostForm(b, e.HTTPURL+"/settings/delete", url.Values{"password": {password}}, crossSite); r.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-site delete: %d", r.StatusCode)
 	}
 	alive("after a cross-site delete")
@@ -55,26 +56,26 @@ func TestDeleteMailbox(t *testing.T) {
 	// Wrong passwords: refused with a message tied to the field, and
 	// counted; over the limit even the right one waits.
 	for i := range 3 {
-		r := e.postForm(b, e.httpURL+"/settings/delete", url.Values{"password": {"not the password"}}, nil)
-		if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, "Wrong password. Your mailbox was not deleted.") ||
-			!strings.Contains(r.body, `aria-describedby="password-hint delete-error" aria-invalid="true"`) || !strings.Contains(r.body, `role="alert"`) {
-			t.Fatalf("wrong password %d: %d\n%s", i, r.StatusCode, r.body)
+		r := e.PostForm(b, e.HTTPURL+"/settings/delete", url.Values{"password": {"not the password"}}, nil)
+		if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.Text, "Wrong password. Your mailbox was not deleted.") ||
+			!strings.Contains(r.Text, `aria-describedby="password-hint delete-error" aria-invalid="true"`) || !strings.Contains(r.Text, `role="alert"`) {
+			t.Fatalf("wrong password %d: %d\n%s", i, r.StatusCode, r.Text)
 		}
 		alive("after a wrong password")
 	}
-	r := e.postForm(b, e.httpURL+"/settings/delete", url.Values{"password": {password}}, nil)
-	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" || !strings.Contains(r.body, "Too many wrong passwords") {
-		t.Fatalf("delete over the throttle: %d\n%s", r.StatusCode, r.body)
+	r := e.PostForm(b, e.HTTPURL+"/settings/delete", url.Values{"password": {password}}, nil)
+	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" || !strings.Contains(r.Text, "Too many wrong passwords") {
+		t.Fatalf("delete over the throttle: %d\n%s", r.StatusCode, r.Text)
 	}
 	alive("after the throttle")
-	e.clock.Advance(16 * time.Minute) // past the window
+	e.Clock.Advance(16 * time.Minute) // past the window
 
 	// The right password: deleted, signed out, told so.
-	u, _ := url.Parse(e.httpURL)
+	u, _ := url.Parse(e.HTTPURL)
 	oldCookies := b.Jar.Cookies(u)
-	r = e.postForm(b, e.httpURL+"/settings/delete", url.Values{"password": {password}}, nil)
-	if r.StatusCode != http.StatusOK || !strings.Contains(r.body, "<h1>Your mailbox is deleted</h1>") || strings.Contains(r.body, "Anna Jensen") {
-		t.Fatalf("delete: %d\n%s", r.StatusCode, r.body)
+	r = e.PostForm(b, e.HTTPURL+"/settings/delete", url.Values{"password": {password}}, nil)
+	if r.StatusCode != http.StatusOK || !strings.Contains(r.Text, "<h1>Your mailbox is deleted</h1>") || strings.Contains(r.Text, "Anna Jensen") {
+		t.Fatalf("delete: %d\n%s", r.StatusCode, r.Text)
 	}
 	cleared := false
 	for _, c := range r.Cookies() {
@@ -83,34 +84,34 @@ func TestDeleteMailbox(t *testing.T) {
 	if !cleared {
 		t.Fatalf("the session cookie was not cleared: %v", r.Header["Set-Cookie"])
 	}
-	if n := e.auditCount("delete-account-resident"); n != 1 {
+	if n := e.AuditCount("delete-account-resident"); n != 1 {
 		t.Fatalf("%d delete-account-resident audit entries", n)
 	}
-	wantRedirect(t, "inbox after deleting", e.get(b, e.httpURL+"/"), "/login")
+	wantRedirect(t, "inbox after deleting", e.Get(b, e.HTTPURL+"/"), "/login")
 	// A copy of the old cookie opens nothing; the password neither.
-	copied := e.browser()
+	copied := e.Browser()
 	copied.Jar.SetCookies(u, oldCookies)
 	if len(oldCookies) != 1 {
 		t.Fatalf("cookies before deleting: %v", oldCookies)
 	}
-	wantRedirect(t, "the old cookie", e.get(copied, e.httpURL+"/"), "/login")
-	if r := e.postForm(e.browser(), e.httpURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {password}}, nil); r.StatusCode != http.StatusUnauthorized {
+	wantRedirect(t, "the old cookie", e.Get(copied, e.HTTPURL+"/"), "/login")
+	if r := e.PostForm(e.Browser(), e.HTTPURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {password}}, nil); r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("login after deleting: %d", r.StatusCode)
 	}
-	lookup := decodeJSON[struct {
+	lookup := uitest.DecodeJSON[struct {
 		Digital bool `json:"digital"`
-	}](t, e.get(s.client, e.httpsURL+"/api/v1/recipients/"+uitest.NIDAnna))
+	}](t, e.Get(s.Client, e.HTTPSURL+"/api/v1/recipients/"+uitest.NIDAnna))
 	if lookup.Digital {
 		t.Fatal("the API still says the deleted mailbox is digital")
 	}
-	if r := e.deliver(s.client, validDelivery("after-deleting")...); r.StatusCode == http.StatusCreated {
+	if r := e.Deliver(s.Client, uitest.ValidDelivery("after-deleting")...); r.StatusCode == http.StatusCreated {
 		t.Fatal("a letter was delivered to the deleted mailbox")
 	}
 
 	// Bjørn's mailbox is untouched.
-	other := e.browser()
-	e.login(other, e.httpURL, uitest.NIDBjorn)
-	if r := e.get(other, e.httpURL+"/"); r.StatusCode != http.StatusOK {
+	other := e.Browser()
+	e.Login(other, e.HTTPURL, uitest.NIDBjorn)
+	if r := e.Get(other, e.HTTPURL+"/"); r.StatusCode != http.StatusOK {
 		t.Fatalf("the other resident's inbox: %d", r.StatusCode)
 	}
 }
@@ -121,16 +122,16 @@ func TestDeleteMailbox(t *testing.T) {
 // take are 405 with Allow.
 func TestResidentPagesHeaders(t *testing.T) {
 	t.Parallel()
-	storeClock := newFakeClock()
+	storeClock := testsupport.NewClock()
 	e := newEnv(t, envOptions{storeClock: storeClock.Now})
-	e.addResident(uitest.NIDAnna, "Anna Jensen")
-	e.addResident(uitest.NIDBjorn, "Bjørn Hansen")
-	b := e.browser()
-	e.login(b, e.httpURL, uitest.NIDAnna)
-	bs := e.browser()
-	e.login(bs, e.httpsURL, uitest.NIDAnna)
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	e.AddResident(uitest.NIDBjorn, "Bjørn Hansen")
+	b := e.Browser()
+	e.Login(b, e.HTTPURL, uitest.NIDAnna)
+	bs := e.Browser()
+	e.Login(bs, e.HTTPSURL, uitest.NIDAnna)
 
-	check := func(t *testing.T, r *response, status int) {
+	check := func(t *testing.T, r *uitest.Response, status int) {
 		t.Helper()
 		if r.StatusCode != status {
 			t.Fatalf("status %d, want %d", r.StatusCode, status)
@@ -158,19 +159,19 @@ func TestResidentPagesHeaders(t *testing.T) {
 		url    string
 		status int
 	}{
-		{"terms", b, e.httpURL + "/terms", 200},
-		{"settings", b, e.httpURL + "/settings", 200},
-		{"settings over HTTPS", bs, e.httpsURL + "/settings", 200},
-		{"delete", b, e.httpURL + "/settings/delete", 200},
-		{"settings without a session", e.browser(), e.httpURL + "/settings", 303},
+		{"terms", b, e.HTTPURL + "/terms", 200},
+		{"settings", b, e.HTTPURL + "/settings", 200},
+		{"settings over HTTPS", bs, e.HTTPSURL + "/settings", 200},
+		{"delete", b, e.HTTPURL + "/settings/delete", 200},
+		{"settings without a session", e.Browser(), e.HTTPURL + "/settings", 303},
 	} {
-		t.Run(tc.name, func(t *testing.T) { check(t, e.get(tc.c, tc.url), tc.status) })
+		t.Run(tc.name, func(t *testing.T) { check(t, e.Get(tc.c, tc.url), tc.status) })
 	}
 	t.Run("refused settings", func(t *testing.T) {
-		check(t, e.postForm(b, e.httpURL+"/settings/notifications", url.Values{"email": {"x"}}, nil), 422)
+		check(t, e.PostForm(b, e.HTTPURL+"/settings/notifications", url.Values{"email": {"x"}}, nil), 422)
 	})
 	t.Run("refused delete", func(t *testing.T) {
-		check(t, e.postForm(b, e.httpURL+"/settings/delete", url.Values{"password": {"x"}}, nil), 401)
+		check(t, e.PostForm(b, e.HTTPURL+"/settings/delete", url.Values{"password": {"x"}}, nil), 401)
 	})
 
 	// Every new form refuses a cross-site POST, with or without
@@ -178,36 +179,36 @@ func TestResidentPagesHeaders(t *testing.T) {
 	e.publishTerms("§1\n", "2027-01-01")
 	for _, path := range []string{"/terms/accept", "/settings/notifications", "/settings/delete"} {
 		for _, h := range []http.Header{crossSite, {"Origin": {"https://evil.example"}}} {
-			r := e.postForm(b, e.httpURL+path, url.Values{"version": {"1"}, "password": {password}, "email": {"a@example.dk"}}, h)
+			r := e.PostForm(b, e.HTTPURL+path, url.Values{"version": {"1"}, "password": {password}, "email": {"a@example.dk"}}, h)
 			check(t, r, http.StatusForbidden)
-			if !strings.Contains(r.body, "Request refused") {
+			if !strings.Contains(r.Text, "Request refused") {
 				t.Errorf("cross-site POST %s: no explanation", path)
 			}
 		}
 	}
 	for _, action := range []string{"accept-terms", "set-notifications", "delete-account-resident"} {
-		if n := e.auditCount(action); n != 0 {
+		if n := e.AuditCount(action); n != 0 {
 			t.Errorf("%d %s after cross-site posts", n, action)
 		}
 	}
 
 	// The gate's redirect carries the headers too.
 	storeClock.Advance(41 * 24 * time.Hour)
-	e.login(b, e.httpURL, uitest.NIDAnna)
-	r := e.get(b, e.httpURL+"/settings")
+	e.Login(b, e.HTTPURL, uitest.NIDAnna)
+	r := e.Get(b, e.HTTPURL+"/settings")
 	check(t, r, http.StatusSeeOther)
 
 	// The confirmation of the deletion.
-	other := e.browser()
-	e.login(other, e.httpURL, uitest.NIDBjorn)
-	check(t, e.postForm(other, e.httpURL+"/settings/delete", url.Values{"password": {password}}, nil), 200)
+	other := e.Browser()
+	e.Login(other, e.HTTPURL, uitest.NIDBjorn)
+	check(t, e.PostForm(other, e.HTTPURL+"/settings/delete", url.Values{"password": {password}}, nil), 200)
 
 	for _, tc := range []struct{ path, allow string }{
 		{"/terms", "GET, HEAD"}, {"/terms/accept", "POST"}, {"/settings", "GET, HEAD"},
 		{"/settings/notifications", "POST"}, {"/settings/delete", "GET, HEAD, POST"},
 	} {
-		req, _ := http.NewRequest(http.MethodPut, e.httpURL+tc.path, nil)
-		if r := e.do(b, req); r.StatusCode != http.StatusMethodNotAllowed || r.Header.Get("Allow") != tc.allow {
+		req, _ := http.NewRequest(http.MethodPut, e.HTTPURL+tc.path, nil)
+		if r := e.Do(b, req); r.StatusCode != http.StatusMethodNotAllowed || r.Header.Get("Allow") != tc.allow {
 			t.Errorf("PUT %s: %d Allow %q, want %q", tc.path, r.StatusCode, r.Header.Get("Allow"), tc.allow)
 		}
 	}

@@ -1,13 +1,9 @@
 package httpui
 
 import (
-	"bytes"
-	"encoding/json"
 	"html"
 	"mime"
-	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"path"
 	"strings"
 	"testing"
@@ -31,10 +27,10 @@ import (
 func TestDownloadNameMatchesType(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(uitest.NIDAnna, "Anna Jensen")
-	s := e.addSender("Nordlys Energi", "31572294")
-	b := e.browser()
-	e.login(b, e.httpURL, uitest.NIDAnna)
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	s := e.AddSender("Nordlys Energi", "31572294")
+	b := e.Browser()
+	e.Login(b, e.HTTPURL, uitest.NIDAnna)
 
 	for _, tc := range []struct {
 		ref, name, contentType, wantExt string
@@ -50,18 +46,18 @@ func TestDownloadNameMatchesType(t *testing.T) {
 	} {
 		t.Run(tc.ref, func(t *testing.T) {
 			msg := uitest.LetterMessage(uitest.NIDAnna, "Your invoice", "review-"+tc.ref)
-			ct, body := rawNameMultipart(msg, tc.name, tc.contentType, tc.content)
-			r := e.deliverRaw(s.client, ct, body)
+			ct, body := uitest.RawNameMultipart(msg, tc.name, tc.contentType, tc.content)
+			r := e.DeliverRaw(s.Client, ct, body)
 			if r.StatusCode == http.StatusBadRequest || r.StatusCode == http.StatusUnsupportedMediaType {
 				return // refused at delivery: fine
 			}
 			if r.StatusCode != http.StatusCreated {
-				t.Fatalf("deliver: %d %s", r.StatusCode, r.body)
+				t.Fatalf("deliver: %d %s", r.StatusCode, r.Text)
 			}
-			id := decodeJSON[struct {
+			id := uitest.DecodeJSON[struct {
 				ID string `json:"id"`
 			}](t, r).ID
-			d := e.get(b, e.httpURL+"/letters/"+id+"/documents/0?download=1")
+			d := e.Get(b, e.HTTPURL+"/letters/"+id+"/documents/0?download=1")
 			if d.StatusCode != http.StatusOK {
 				t.Fatalf("download: %d", d.StatusCode)
 			}
@@ -77,33 +73,13 @@ func TestDownloadNameMatchesType(t *testing.T) {
 				t.Errorf("the saved name %q has a Unicode format (bidi) character", saved)
 			}
 			// The letter page shows the name the document is saved under.
-			page := e.get(b, e.httpURL+"/letters/"+id)
-			if !strings.Contains(page.body, `<span class="document-name">`+html.EscapeString(saved)+`</span>`) {
+			page := e.Get(b, e.HTTPURL+"/letters/"+id)
+			if !strings.Contains(page.Text, `<span class="document-name">`+html.EscapeString(saved)+`</span>`) {
 				t.Errorf("the letter page does not show the saved name %q", saved)
 			}
-			if strings.ContainsRune(page.body, '\u202E') {
+			if strings.ContainsRune(page.Text, '\u202E') {
 				t.Error("the letter page shows U+202E")
 			}
 		})
 	}
-}
-
-// rawNameMultipart is a delivery whose document's file name is written as
-// raw UTF-8 in the part header, as curl -F sends it (the package's
-// multipartBody quotes it with Go escapes).
-func rawNameMultipart(msg map[string]any, name, contentType string, content []byte) (string, []byte) {
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", `form-data; name="message"`)
-	h.Set("Content-Type", "application/json")
-	pw, _ := w.CreatePart(h)
-	json.NewEncoder(pw).Encode(msg)
-	h = textproto.MIMEHeader{}
-	h.Set("Content-Disposition", `form-data; name="document"; filename="`+name+`"`)
-	h.Set("Content-Type", contentType)
-	pw, _ = w.CreatePart(h)
-	pw.Write(content)
-	w.Close()
-	return w.FormDataContentType(), buf.Bytes()
 }

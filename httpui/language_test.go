@@ -14,20 +14,21 @@ import (
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/i18n"
+	"github.com/postkasse/postkasse/internal/testsupport"
 	"github.com/postkasse/postkasse/store"
 )
 
 // getWith is a GET with extra request headers.
-func (e *testEnv) getWith(c *http.Client, u string, header http.Header) *response {
-	e.t.Helper()
+func (e *testEnv) getWith(c *http.Client, u string, header http.Header) *uitest.Response {
+	e.T.Helper()
 	req, err := http.NewRequest(http.MethodGet, u, nil)
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	return e.do(c, req)
+	return e.Do(c, req)
 }
 
 func pageLang(body string) string {
@@ -46,7 +47,7 @@ func pageLang(body string) string {
 func TestLanguageChoice(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(uitest.NIDAnna, "Anna Jensen")
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	accept := func(v string) http.Header { return http.Header{"Accept-Language": {v}} }
 
 	for _, tc := range []struct {
@@ -64,63 +65,63 @@ func TestLanguageChoice(t *testing.T) {
 		{"unknown lang", "/login?lang=sv", accept("da"), "da"},
 		{"error page", "/no-such-page", accept("nb"), "nb"},
 	} {
-		r := e.getWith(e.browser(), e.httpURL+tc.path, tc.header)
-		if got := pageLang(r.body); got != tc.want || r.Header.Get("Content-Language") != tc.want {
+		r := e.getWith(e.Browser(), e.HTTPURL+tc.path, tc.header)
+		if got := pageLang(r.Text); got != tc.want || r.Header.Get("Content-Language") != tc.want {
 			t.Errorf("%s: <html lang=%q>, Content-Language %q, want %s", tc.name, got, r.Header.Get("Content-Language"), tc.want)
 		}
 	}
 
 	// The parameter sets a cookie, which then beats Accept-Language.
-	b := e.browser()
-	r := e.getWith(b, e.httpURL+"/login?lang=nb", accept("da"))
+	b := e.Browser()
+	r := e.getWith(b, e.HTTPURL+"/login?lang=nb", accept("da"))
 	if !strings.Contains(r.Header.Get("Set-Cookie"), web.LangCookie+"=nb") {
 		t.Errorf("Set-Cookie %q", r.Header.Get("Set-Cookie"))
 	}
-	if r := e.getWith(b, e.httpURL+"/login", accept("da")); pageLang(r.body) != "nb" {
-		t.Errorf("cookie nb, Accept-Language da: %s", pageLang(r.body))
+	if r := e.getWith(b, e.HTTPURL+"/login", accept("da")); pageLang(r.Text) != "nb" {
+		t.Errorf("cookie nb, Accept-Language da: %s", pageLang(r.Text))
 	}
-	if r := e.getWith(b, e.httpURL+"/login?lang=en", accept("da")); pageLang(r.body) != "en" {
-		t.Errorf("lang=en over the cookie: %s", pageLang(r.body))
+	if r := e.getWith(b, e.HTTPURL+"/login?lang=en", accept("da")); pageLang(r.Text) != "en" {
+		t.Errorf("lang=en over the cookie: %s", pageLang(r.Text))
 	}
 	// The footer links the page in every language, the current one marked.
-	if r := e.get(b, e.httpURL+"/activate?lang=da"); !strings.Contains(r.body, `<a href="/activate?lang=nb" hreflang="nb" lang="nb">Norsk bokmål</a>`) ||
-		!strings.Contains(r.body, `<a href="/activate?lang=da" hreflang="da" lang="da" aria-current="true">Dansk</a>`) {
-		t.Errorf("language switch:\n%s", r.body)
+	if r := e.Get(b, e.HTTPURL+"/activate?lang=da"); !strings.Contains(r.Text, `<a href="/activate?lang=nb" hreflang="nb" lang="nb">Norsk bokmål</a>`) ||
+		!strings.Contains(r.Text, `<a href="/activate?lang=da" hreflang="da" lang="da" aria-current="true">Dansk</a>`) {
+		t.Errorf("language switch:\n%s", r.Text)
 	}
 
 	// The resident saves Danish on the settings page: it is stored, and
 	// it is the language of a browser that has no cookie, whatever it
 	// accepts; a cookie still wins.
-	e.login(b, e.httpURL, uitest.NIDAnna)
-	r = e.postForm(b, e.httpURL+"/settings/language", url.Values{"lang": {"da"}}, nil)
+	e.Login(b, e.HTTPURL, uitest.NIDAnna)
+	r = e.PostForm(b, e.HTTPURL+"/settings/language", url.Values{"lang": {"da"}}, nil)
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/settings?saved=language" {
 		t.Fatalf("save language: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
-	if r := e.get(b, e.httpURL+"/settings?saved=language"); pageLang(r.body) != "da" || !strings.Contains(r.body, e.server.cat.Lang("da").T("settings.language.saved")) {
-		t.Errorf("settings after saving: %s", pageLang(r.body))
+	if r := e.Get(b, e.HTTPURL+"/settings?saved=language"); pageLang(r.Text) != "da" || !strings.Contains(r.Text, e.server.cat.Lang("da").T("settings.language.saved")) {
+		t.Errorf("settings after saving: %s", pageLang(r.Text))
 	}
-	fresh := e.browser()
-	e.login(fresh, e.httpURL, uitest.NIDAnna)
-	if r := e.getWith(fresh, e.httpURL+"/", accept("nb")); pageLang(r.body) != "da" {
-		t.Errorf("saved da, Accept-Language nb: %s", pageLang(r.body))
+	fresh := e.Browser()
+	e.Login(fresh, e.HTTPURL, uitest.NIDAnna)
+	if r := e.getWith(fresh, e.HTTPURL+"/", accept("nb")); pageLang(r.Text) != "da" {
+		t.Errorf("saved da, Accept-Language nb: %s", pageLang(r.Text))
 	}
-	if r := e.getWith(fresh, e.httpURL+"/?lang=en", accept("nb")); pageLang(r.body) != "en" {
-		t.Errorf("saved da, lang=en: %s", pageLang(r.body))
+	if r := e.getWith(fresh, e.HTTPURL+"/?lang=en", accept("nb")); pageLang(r.Text) != "en" {
+		t.Errorf("saved da, lang=en: %s", pageLang(r.Text))
 	}
-	if r := e.postForm(fresh, e.httpURL+"/settings/language", url.Values{"lang": {"xx"}}, nil); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/settings" {
+	if r := e.PostForm(fresh, e.HTTPURL+"/settings/language", url.Values{"lang": {"xx"}}, nil); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/settings" {
 		t.Errorf("unknown language: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
 
 	// The configured default applies when nothing else decides.
 	dk := newEnv(t, envOptions{defaultLanguage: "da"})
-	if r := dk.getWith(dk.browser(), dk.httpURL+"/login", accept("fr")); pageLang(r.body) != "da" {
-		t.Errorf("default da: %s", pageLang(r.body))
+	if r := dk.getWith(dk.Browser(), dk.HTTPURL+"/login", accept("fr")); pageLang(r.Text) != "da" {
+		t.Errorf("default da: %s", pageLang(r.Text))
 	}
 
 	// Problems: the title in the language asked for, the code as ever.
-	req, _ := http.NewRequest(http.MethodGet, e.httpURL+"/api/v1/receipt-key", nil)
+	req, _ := http.NewRequest(http.MethodGet, e.HTTPURL+"/api/v1/receipt-key", nil)
 	req.Header.Set("Accept-Language", "da")
-	p := wantProblem(t, e.do(e.browser(), req), http.StatusUnauthorized, "UNAUTHENTICATED")
+	p := uitest.WantProblem(t, e.Do(e.Browser(), req), http.StatusUnauthorized, "UNAUTHENTICATED")
 	if p.Title != "Ikke godkendt" {
 		t.Errorf("problem title %q", p.Title)
 	}
@@ -227,84 +228,84 @@ func TestPagesTranslated(t *testing.T) {
 // walkPages returns every page of the web UI, in each of its states, in
 // the language lang, by name.
 func walkPages(t *testing.T, lang string) map[string]string {
-	storeClock := newFakeClock()
+	storeClock := testsupport.NewClock()
 	e := newEnv(t, envOptions{storeClock: storeClock.Now})
-	e.addResident(uitest.NIDAnna, "Anna Jensen")
-	e.addResident(uitest.NIDBjorn, "Bjørn Hansen")
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	e.AddResident(uitest.NIDBjorn, "Bjørn Hansen")
 	nid, err := store.ParseNationalID(uitest.NIDNobody)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, code, err := e.store.EnrolResident(context.Background(), nid, "Carl Ny")
+	_, code, err := e.Store.EnrolResident(context.Background(), nid, "Carl Ny")
 	if err != nil {
 		t.Fatal(err)
 	}
-	snd := e.addSender("Aarhus Kommune", "55133018")
+	snd := e.AddSender("Aarhus Kommune", "55133018")
 	inv := uitest.LetterMessage(uitest.NIDAnna, "Ejendomsskat", "walk-1")
 	inv["type"] = "invoice"
 	inv["dueDate"] = "2026-11-25"
 	inv["replyAllowed"] = true
-	r := e.deliver(snd.client, uitest.MessagePart(inv), uitest.DocumentPart("skat.pdf", "application/pdf", uitest.PDFDoc), uitest.DocumentPart("bilag.txt", "text/plain", uitest.TextDoc))
-	letterID := decodeJSON[struct {
+	r := e.Deliver(snd.Client, uitest.MessagePart(inv), uitest.DocumentPart("skat.pdf", "application/pdf", uitest.PDFDoc), uitest.DocumentPart("bilag.txt", "text/plain", uitest.TextDoc))
+	letterID := uitest.DecodeJSON[struct {
 		ID string `json:"id"`
 	}](t, r).ID
-	e.deliver(snd.client, validDelivery("walk-2")...)
+	e.Deliver(snd.Client, uitest.ValidDelivery("walk-2")...)
 
 	pages := map[string]string{}
-	keep := func(name string, r *response, status int) {
+	keep := func(name string, r *uitest.Response, status int) {
 		t.Helper()
 		if r.StatusCode != status {
-			t.Fatalf("%s: %d, want %d\n%s", name, r.StatusCode, status, r.body)
+			t.Fatalf("%s: %d, want %d\n%s", name, r.StatusCode, status, r.Text)
 		}
-		pages[name] = r.body
+		pages[name] = r.Text
 	}
-	b := e.browser()
-	keep("login", e.get(b, e.httpURL+"/login?lang="+lang), http.StatusOK)
-	keep("login refused", e.postForm(b, e.httpURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {"wrong password!"}}, nil), http.StatusUnauthorized)
-	keep("activate", e.get(b, e.httpURL+"/activate"), http.StatusOK)
-	keep("activate empty", e.postForm(b, e.httpURL+"/activate", url.Values{}, nil), http.StatusBadRequest)
-	keep("activate passwords differ", e.postForm(b, e.httpURL+"/activate", activation(uitest.NIDNobody, code, password, password+"!"), nil), http.StatusBadRequest)
-	keep("activate short password", e.postForm(b, e.httpURL+"/activate", activation(uitest.NIDNobody, code, "short", "short"), nil), http.StatusBadRequest)
-	keep("activate wrong code", e.postForm(b, e.httpURL+"/activate", activation(uitest.NIDNobody, "WRONG-CODE", password, password), nil), http.StatusUnauthorized)
-	keep("activated", e.postForm(b, e.httpURL+"/activate", activation(uitest.NIDNobody, code, password, password), nil), http.StatusOK)
-	keep("not found", e.get(b, e.httpURL+"/no/such/page"), http.StatusNotFound)
-	keep("method not allowed", e.postForm(b, e.httpURL+"/healthz", url.Values{}, nil), http.StatusMethodNotAllowed)
-	keep("cross-site", e.postForm(b, e.httpURL+"/login", url.Values{}, http.Header{"Sec-Fetch-Site": {"cross-site"}}), http.StatusForbidden)
+	b := e.Browser()
+	keep("login", e.Get(b, e.HTTPURL+"/login?lang="+lang), http.StatusOK)
+	keep("login refused", e.PostForm(b, e.HTTPURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {"wrong password!"}}, nil), http.StatusUnauthorized)
+	keep("activate", e.Get(b, e.HTTPURL+"/activate"), http.StatusOK)
+	keep("activate empty", e.PostForm(b, e.HTTPURL+"/activate", url.Values{}, nil), http.StatusBadRequest)
+	keep("activate passwords differ", e.PostForm(b, e.HTTPURL+"/activate", uitest.Activation(uitest.NIDNobody, code, password, password+"!"), nil), http.StatusBadRequest)
+	keep("activate short password", e.PostForm(b, e.HTTPURL+"/activate", uitest.Activation(uitest.NIDNobody, code, "short", "short"), nil), http.StatusBadRequest)
+	keep("activate wrong code", e.PostForm(b, e.HTTPURL+"/activate", uitest.Activation(uitest.NIDNobody, "WRONG-CODE", password, password), nil), http.StatusUnauthorized)
+	keep("activated", e.PostForm(b, e.HTTPURL+"/activate", uitest.Activation(uitest.NIDNobody, code, password, password), nil), http.StatusOK)
+	keep("not found", e.Get(b, e.HTTPURL+"/no/such/page"), http.StatusNotFound)
+	keep("method not allowed", e.PostForm(b, e.HTTPURL+"/healthz", url.Values{}, nil), http.StatusMethodNotAllowed)
+	keep("cross-site", e.PostForm(b, e.HTTPURL+"/login", url.Values{}, http.Header{"Sec-Fetch-Site": {"cross-site"}}), http.StatusForbidden)
 
-	e.login(b, e.httpURL, uitest.NIDAnna)
-	keep("inbox", e.get(b, e.httpURL+"/"), http.StatusOK)
-	keep("letter", e.get(b, e.httpURL+"/letters/"+letterID), http.StatusOK)
-	keep("settings", e.get(b, e.httpURL+"/settings"), http.StatusOK)
-	keep("settings saved", e.get(b, e.httpURL+"/settings?saved=notifications"), http.StatusOK)
-	keep("settings language saved", e.get(b, e.httpURL+"/settings?saved=language"), http.StatusOK)
-	keep("settings refused", e.postForm(b, e.httpURL+"/settings/notifications", url.Values{"emailOn": {"on"}, "smsOn": {"on"}, "phone": {"12"}}, nil), http.StatusUnprocessableEntity)
-	keep("settings refused e-mail", e.postForm(b, e.httpURL+"/settings/notifications", url.Values{"emailOn": {"on"}, "email": {"not an address"}}, nil), http.StatusUnprocessableEntity)
-	keep("terms none", e.get(b, e.httpURL+"/terms"), http.StatusOK)
-	keep("delete mailbox", e.get(b, e.httpURL+"/settings/delete"), http.StatusOK)
-	keep("delete refused", e.postForm(b, e.httpURL+"/settings/delete", url.Values{"password": {"wrong password!"}}, nil), http.StatusUnauthorized)
+	e.Login(b, e.HTTPURL, uitest.NIDAnna)
+	keep("inbox", e.Get(b, e.HTTPURL+"/"), http.StatusOK)
+	keep("letter", e.Get(b, e.HTTPURL+"/letters/"+letterID), http.StatusOK)
+	keep("settings", e.Get(b, e.HTTPURL+"/settings"), http.StatusOK)
+	keep("settings saved", e.Get(b, e.HTTPURL+"/settings?saved=notifications"), http.StatusOK)
+	keep("settings language saved", e.Get(b, e.HTTPURL+"/settings?saved=language"), http.StatusOK)
+	keep("settings refused", e.PostForm(b, e.HTTPURL+"/settings/notifications", url.Values{"emailOn": {"on"}, "smsOn": {"on"}, "phone": {"12"}}, nil), http.StatusUnprocessableEntity)
+	keep("settings refused e-mail", e.PostForm(b, e.HTTPURL+"/settings/notifications", url.Values{"emailOn": {"on"}, "email": {"not an address"}}, nil), http.StatusUnprocessableEntity)
+	keep("terms none", e.Get(b, e.HTTPURL+"/terms"), http.StatusOK)
+	keep("delete mailbox", e.Get(b, e.HTTPURL+"/settings/delete"), http.StatusOK)
+	keep("delete refused", e.PostForm(b, e.HTTPURL+"/settings/delete", url.Values{"password": {"wrong password!"}}, nil), http.StatusUnauthorized)
 
-	c := e.browser()
-	e.get(c, e.httpURL+"/login?lang="+lang)
-	e.login(c, e.httpURL, uitest.NIDBjorn)
-	keep("inbox empty", e.get(c, e.httpURL+"/"), http.StatusOK)
-	keep("mailbox deleted", e.postForm(c, e.httpURL+"/settings/delete", url.Values{"password": {password}}, nil), http.StatusOK)
+	c := e.Browser()
+	e.Get(c, e.HTTPURL+"/login?lang="+lang)
+	e.Login(c, e.HTTPURL, uitest.NIDBjorn)
+	keep("inbox empty", e.Get(c, e.HTTPURL+"/"), http.StatusOK)
+	keep("mailbox deleted", e.PostForm(c, e.HTTPURL+"/settings/delete", url.Values{"password": {password}}, nil), http.StatusOK)
 
 	// New terms in force: the page to accept them; then the terms
 	// accepted.
 	e.publishTerms("§1 Postkassen er din.", "2026-12-22")
 	storeClock.Advance(31 * 24 * time.Hour)
-	e.login(b, e.httpURL, uitest.NIDAnna)
-	keep("terms pending", e.get(b, e.httpURL+"/terms"), http.StatusOK)
-	keep("terms changed", e.postForm(b, e.httpURL+"/terms/accept", url.Values{"version": {"0"}}, nil), http.StatusConflict)
-	if r := e.postForm(b, e.httpURL+"/terms/accept", url.Values{"version": {"1"}}, nil); r.StatusCode != http.StatusSeeOther {
+	e.Login(b, e.HTTPURL, uitest.NIDAnna)
+	keep("terms pending", e.Get(b, e.HTTPURL+"/terms"), http.StatusOK)
+	keep("terms changed", e.PostForm(b, e.HTTPURL+"/terms/accept", url.Values{"version": {"0"}}, nil), http.StatusConflict)
+	if r := e.PostForm(b, e.HTTPURL+"/terms/accept", url.Values{"version": {"1"}}, nil); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("accept: %d", r.StatusCode)
 	}
-	keep("terms accepted", e.get(b, e.httpURL+"/terms"), http.StatusOK)
+	keep("terms accepted", e.Get(b, e.HTTPURL+"/terms"), http.StatusOK)
 
 	// The new recovery key after an upgrading sign-in.
 	old := newEnv(t, envOptions{seed: schema4})
-	o := old.browser()
-	old.get(o, old.httpURL+"/login?lang="+lang)
-	keep("new recovery key", old.postForm(o, old.httpURL+"/login", url.Values{"nationalId": {schema4Anna}, "password": {schema4Password}}, nil), http.StatusOK)
+	o := old.Browser()
+	old.Get(o, old.HTTPURL+"/login?lang="+lang)
+	keep("new recovery key", old.PostForm(o, old.HTTPURL+"/login", url.Values{"nationalId": {schema4Anna}, "password": {schema4Password}}, nil), http.StatusOK)
 	return pages
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
+	"github.com/postkasse/postkasse/internal/testsupport"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -44,8 +45,8 @@ func TestProblemFor(t *testing.T) {
 			req := httptest.NewRequest(http.MethodGet, "/api/v1/messages/x", nil)
 			rec := httptest.NewRecorder()
 			e.server.web.WriteProblem(rec, req, e.server.web.ProblemFor(req, tc.err))
-			r := &response{Response: rec.Result(), body: rec.Body.String()}
-			p := wantProblem(t, r, tc.status, tc.code)
+			r := &uitest.Response{Response: rec.Result(), Text: rec.Body.String()}
+			p := uitest.WantProblem(t, r, tc.status, tc.code)
 			if strings.Contains(p.Detail, "/data/") || strings.Contains(p.Detail, "secret") {
 				t.Errorf("detail leaks internals: %q", p.Detail)
 			}
@@ -54,7 +55,7 @@ func TestProblemFor(t *testing.T) {
 			}
 		})
 	}
-	if !strings.Contains(e.logs.String(), "secret internal state") {
+	if !strings.Contains(e.Logs.String(), "secret internal state") {
 		t.Error("the internal error was not logged")
 	}
 }
@@ -63,16 +64,16 @@ func TestProblemFor(t *testing.T) {
 // page and clears the cookie.
 func TestSessionExpiry(t *testing.T) {
 	t.Parallel()
-	clock := newFakeClock()
+	clock := testsupport.NewClock()
 	e := newEnv(t, envOptions{storeClock: clock.Now})
-	e.addResident(uitest.NIDAnna, "Anna Jensen")
-	b := e.browser()
-	e.login(b, e.httpURL, uitest.NIDAnna)
-	if r := e.get(b, e.httpURL+"/"); r.StatusCode != http.StatusOK {
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	b := e.Browser()
+	e.Login(b, e.HTTPURL, uitest.NIDAnna)
+	if r := e.Get(b, e.HTTPURL+"/"); r.StatusCode != http.StatusOK {
 		t.Fatalf("inbox: %d", r.StatusCode)
 	}
 	clock.Advance(31 * time.Minute) // the store's default idle limit is 30 minutes
-	r := e.get(b, e.httpURL+"/")
+	r := e.Get(b, e.HTTPURL+"/")
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login" {
 		t.Fatalf("expired session: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
@@ -85,10 +86,10 @@ func TestSessionExpiry(t *testing.T) {
 	}
 	// A forged or garbled token is the same as none.
 	for _, token := range []string{"garbage", strings.Repeat("A", 64), ""} {
-		c := e.browser()
-		req, _ := http.NewRequest(http.MethodGet, e.httpURL+"/letters/"+strings.Repeat("0", 32), nil)
+		c := e.Browser()
+		req, _ := http.NewRequest(http.MethodGet, e.HTTPURL+"/letters/"+strings.Repeat("0", 32), nil)
 		req.AddCookie(&http.Cookie{Name: "postkasse", Value: token})
-		if r := e.do(c, req); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login" {
+		if r := e.Do(c, req); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login" {
 			t.Errorf("token %q: %d", token, r.StatusCode)
 		}
 	}

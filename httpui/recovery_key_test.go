@@ -29,15 +29,15 @@ const (
 func TestNewRecoveryKeyAfterUpgrade(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{seed: schema4})
-	c := e.browser()
+	c := e.Browser()
 	login := url.Values{"nationalId": {schema4Anna}, "password": {schema4Password}}
-	r := e.postForm(c, e.httpURL+"/login", login, nil)
+	r := e.PostForm(c, e.HTTPURL+"/login", login, nil)
 	if r.StatusCode != http.StatusOK {
-		t.Fatalf("upgrading sign-in: %d, want 200 with the key; %s", r.StatusCode, r.body)
+		t.Fatalf("upgrading sign-in: %d, want 200 with the key; %s", r.StatusCode, r.Text)
 	}
-	m := recoveryKeyPattern.FindStringSubmatch(r.body)
+	m := recoveryKeyPattern.FindStringSubmatch(r.Text)
 	if m == nil {
-		t.Fatalf("no recovery key on the page: %s", r.body)
+		t.Fatalf("no recovery key on the page: %s", r.Text)
 	}
 	// Anna's saved language is Danish.
 	da := e.server.cat.Lang("da")
@@ -45,7 +45,7 @@ func TestNewRecoveryKeyAfterUpgrade(t *testing.T) {
 		`<html lang="da">`, da.T("recovery.new.heading"), da.T("recovery.new.oldGone"), da.T("recovery.writeDown"),
 		`<a class="button" href="/">` + da.T("recovery.new.continue") + `</a>`,
 	} {
-		if !strings.Contains(r.body, want) {
+		if !strings.Contains(r.Text, want) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
@@ -53,11 +53,11 @@ func TestNewRecoveryKeyAfterUpgrade(t *testing.T) {
 		t.Errorf("Cache-Control %q", cc)
 	}
 	key := m[1]
-	if strings.Contains(e.logs.String(), key) || strings.Contains(e.logs.String(), strings.ReplaceAll(key, "-", "")) {
+	if strings.Contains(e.Logs.String(), key) || strings.Contains(e.Logs.String(), strings.ReplaceAll(key, "-", "")) {
 		t.Error("the recovery key is in the log")
 	}
 	// The session works: on to the inbox.
-	if inbox := e.get(c, e.httpURL+"/"); inbox.StatusCode != http.StatusOK || !strings.Contains(inbox.body, da.T("inbox.title")) {
+	if inbox := e.Get(c, e.HTTPURL+"/"); inbox.StatusCode != http.StatusOK || !strings.Contains(inbox.Text, da.T("inbox.title")) {
 		t.Fatalf("inbox after the key: %d", inbox.StatusCode)
 	}
 	// The next sign-in renews nothing and goes to the inbox.
@@ -70,7 +70,7 @@ func TestNewRecoveryKeyAfterUpgrade(t *testing.T) {
 		t.Fatalf("key %q: %v", key, err)
 	}
 	copy(rk[:], raw)
-	if _, err := e.store.Recover(context.Background(), schema4Anna, rk, "a new passphrase for Anna"); err != nil {
+	if _, err := e.Store.Recover(context.Background(), schema4Anna, rk, "a new passphrase for Anna"); err != nil {
 		t.Errorf("the key shown does not recover the mailbox: %v", err)
 	}
 }
@@ -80,21 +80,21 @@ func TestNewRecoveryKeyLanguages(t *testing.T) {
 	t.Parallel()
 	for _, lang := range []string{"en", "nb"} {
 		e := newEnv(t, envOptions{seed: schema4})
-		c := e.browser()
-		r := e.postForm(c, e.httpURL+"/login?lang="+lang, url.Values{"nationalId": {schema4Anna}, "password": {schema4Password}}, nil)
+		c := e.Browser()
+		r := e.PostForm(c, e.HTTPURL+"/login?lang="+lang, url.Values{"nationalId": {schema4Anna}, "password": {schema4Password}}, nil)
 		l := e.server.cat.Lang(lang)
-		if r.StatusCode != http.StatusOK || !recoveryKeyPattern.MatchString(r.body) || !strings.Contains(r.body, `<html lang="`+lang+`">`) ||
-			!strings.Contains(r.body, l.T("recovery.new.oldGone")) || !strings.Contains(r.body, l.T("recovery.new.continue")) {
-			t.Errorf("%s: %d %s", lang, r.StatusCode, r.body)
+		if r.StatusCode != http.StatusOK || !recoveryKeyPattern.MatchString(r.Text) || !strings.Contains(r.Text, `<html lang="`+lang+`">`) ||
+			!strings.Contains(r.Text, l.T("recovery.new.oldGone")) || !strings.Contains(r.Text, l.T("recovery.new.continue")) {
+			t.Errorf("%s: %d %s", lang, r.StatusCode, r.Text)
 		}
 	}
 }
 
 // signInToInbox signs in with the form values and wants the inbox at once.
 func (e *testEnv) signInToInbox(c *http.Client, form url.Values) {
-	e.t.Helper()
-	r := e.postForm(c, e.httpURL+"/login", form, nil)
-	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/" || recoveryKeyPattern.MatchString(r.body) {
-		e.t.Fatalf("second sign-in: %d %s", r.StatusCode, r.Header.Get("Location"))
+	e.T.Helper()
+	r := e.PostForm(c, e.HTTPURL+"/login", form, nil)
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/" || recoveryKeyPattern.MatchString(r.Text) {
+		e.T.Fatalf("second sign-in: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
+	"github.com/postkasse/postkasse/internal/testsupport"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -17,13 +18,13 @@ import (
 // of the configured policy. A cross-site form is refused.
 func TestSettings(t *testing.T) {
 	t.Parallel()
-	storeClock := newFakeClock() // 22 November 2026, 10:00 UTC
+	storeClock := testsupport.NewClock() // 22 November 2026, 10:00 UTC
 	e := newEnv(t, envOptions{storeClock: storeClock.Now})
-	anna := e.addResident(uitest.NIDAnna, "Anna Jensen")
-	b := e.browser()
-	e.login(b, e.httpURL, uitest.NIDAnna)
+	anna := e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	b := e.Browser()
+	e.Login(b, e.HTTPURL, uitest.NIDAnna)
 
-	page := e.get(b, e.httpURL+"/settings")
+	page := e.Get(b, e.HTTPURL+"/settings")
 	for _, want := range []string{
 		"<title>Settings — Postkasse</title>", `<a href="/settings" aria-current="page">Settings</a>`, `<a href="/">Inbox</a>`,
 		`<label for="email">E-mail address</label>`, `<label for="emailOn">Notify me by e-mail</label>`,
@@ -34,12 +35,12 @@ func TestSettings(t *testing.T) {
 		"You have not chosen e-mail or SMS above, so the warnings cannot reach you.",
 		`<a href="/settings/delete">Delete your mailbox</a>`,
 	} {
-		if !strings.Contains(page.body, want) {
+		if !strings.Contains(page.Text, want) {
 			t.Errorf("settings page lacks %q", want)
 		}
 	}
-	if page.StatusCode != http.StatusOK || strings.Count(page.body, "<h1") != 1 || strings.Contains(page.body, "aria-invalid") {
-		t.Fatalf("settings page: %d\n%s", page.StatusCode, page.body)
+	if page.StatusCode != http.StatusOK || strings.Count(page.Text, "<h1") != 1 || strings.Contains(page.Text, "aria-invalid") {
+		t.Fatalf("settings page: %d\n%s", page.StatusCode, page.Text)
 	}
 
 	// Refusals: the message is next to the field, tied to it, and what
@@ -63,7 +64,7 @@ func TestSettings(t *testing.T) {
 			"Enter an e-mail address in the form name@example.dk.", `value="&#34;&gt;&lt;script&gt;x&lt;/script&gt;"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := e.postForm(b, e.httpURL+"/settings/notifications", tc.form, nil)
+			r := e.PostForm(b, e.HTTPURL+"/settings/notifications", tc.form, nil)
 			describedBy := `aria-describedby="email-error"`
 			if tc.field == "phone" {
 				describedBy = `aria-describedby="phone-hint phone-error"`
@@ -74,14 +75,14 @@ func TestSettings(t *testing.T) {
 				`<p class="field-error" id="` + tc.field + `-error"><span class="visually-hidden">Error: </span>` + tc.message + `</p>`,
 				`aria-invalid="true" ` + describedBy, tc.keeps,
 			} {
-				if !strings.Contains(r.body, want) {
+				if !strings.Contains(r.Text, want) {
 					t.Errorf("lacks %q", want)
 				}
 			}
-			if r.StatusCode != http.StatusUnprocessableEntity || strings.Contains(r.body, "<script>") {
-				t.Fatalf("%d\n%s", r.StatusCode, r.body)
+			if r.StatusCode != http.StatusUnprocessableEntity || strings.Contains(r.Text, "<script>") {
+				t.Fatalf("%d\n%s", r.StatusCode, r.Text)
 			}
-			if p, err := e.store.NotificationPreferences(context.Background(), anna.ID); err != nil || p != (store.NotificationPreferences{}) {
+			if p, err := e.Store.NotificationPreferences(context.Background(), anna.ID); err != nil || p != (store.NotificationPreferences{}) {
 				t.Fatalf("stored %+v (%v) after a refusal", p, err)
 			}
 		})
@@ -89,35 +90,35 @@ func TestSettings(t *testing.T) {
 
 	// Cross-site: refused, nothing stored.
 	good := url.Values{"email": {" anna@example.dk "}, "emailOn": {"on"}, "phone": {"+45 12 34 56 78"}, "smsOn": {"on"}}
-	if r := e.postForm(b, e.httpURL+"/settings/notifications", good, crossSite); r.StatusCode != http.StatusForbidden {
+	if r := e.PostForm(b, e.HTTPURL+"/settings/notifications", good, crossSite); r.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-site settings: %d", r.StatusCode)
 	}
-	if n := e.auditCount("set-notifications"); n != 0 {
+	if n := e.AuditCount("set-notifications"); n != 0 {
 		t.Fatalf("the cross-site form stored the preferences")
 	}
 
 	// Saved: back to the page, which says so and shows them as stored.
-	wantRedirect(t, "save", e.postForm(b, e.httpURL+"/settings/notifications", good, nil), "/settings?saved=notifications")
+	wantRedirect(t, "save", e.PostForm(b, e.HTTPURL+"/settings/notifications", good, nil), "/settings?saved=notifications")
 	want := store.NotificationPreferences{Email: "anna@example.dk", EmailOn: true, Phone: "+4512345678", SMSOn: true}
-	if p, err := e.store.NotificationPreferences(context.Background(), anna.ID); err != nil || p != want {
+	if p, err := e.Store.NotificationPreferences(context.Background(), anna.ID); err != nil || p != want {
 		t.Fatalf("stored %+v (%v), want %+v", p, err, want)
 	}
-	page = e.get(b, e.httpURL+"/settings?saved=notifications")
+	page = e.Get(b, e.HTTPURL+"/settings?saved=notifications")
 	for _, want := range []string{
 		`role="status"`, "Your notification settings are saved.", `value="anna@example.dk"`, `value="&#43;4512345678"`,
 		`id="emailOn" name="emailOn" type="checkbox" value="on" checked`, `id="smsOn" name="smsOn" type="checkbox" value="on" checked`,
 	} {
-		if !strings.Contains(page.body, want) {
+		if !strings.Contains(page.Text, want) {
 			t.Errorf("settings page after saving lacks %q", want)
 		}
 	}
-	if strings.Contains(page.body, "cannot reach you") {
+	if strings.Contains(page.Text, "cannot reach you") {
 		t.Error("the page says the warnings cannot reach a resident who chose e-mail and SMS")
 	}
 	// Both off, the addresses kept.
 	off := url.Values{"email": {"anna@example.dk"}, "phone": {"+4512345678"}}
-	wantRedirect(t, "turn off", e.postForm(b, e.httpURL+"/settings/notifications", off, nil), "/settings?saved=notifications")
-	if p, _ := e.store.NotificationPreferences(context.Background(), anna.ID); p.EmailOn || p.SMSOn || p.Email == "" || p.Phone == "" {
+	wantRedirect(t, "turn off", e.PostForm(b, e.HTTPURL+"/settings/notifications", off, nil), "/settings?saved=notifications")
+	if p, _ := e.Store.NotificationPreferences(context.Background(), anna.ID); p.EmailOn || p.SMSOn || p.Email == "" || p.Phone == "" {
 		t.Fatalf("after turning both off: %+v", p)
 	}
 
@@ -125,18 +126,18 @@ func TestSettings(t *testing.T) {
 	other := newEnv(t, envOptions{retention: store.RetentionPolicy{
 		Inactivity: store.Period{Years: 1, Months: 6}, InactivityWarnings: []store.Period{{Days: 1}},
 	}, storeClock: storeClock.Now})
-	other.addResident(uitest.NIDAnna, "Anna Andersen")
+	other.AddResident(uitest.NIDAnna, "Anna Andersen")
 	srv := other.server
-	base := "http://" + serve(t, srv.Handler(), nil)
-	b2 := e.browser()
-	e.login(b2, base, uitest.NIDAnna)
-	page = e.get(b2, base+"/settings")
+	base := "http://" + uitest.Serve(t, srv.Handler(), nil)
+	b2 := e.Browser()
+	e.Login(b2, base, uitest.NIDAnna)
+	page = e.Get(b2, base+"/settings")
 	for _, want := range []string{
 		"Your mailbox will be deleted on <strong>22 May 2028</strong>",
 		"a mailbox without a login for 1 year and 6 months is deleted with all its letters. We warn you 1 day before.",
 	} {
-		if !strings.Contains(page.body, want) {
-			t.Errorf("settings page with another policy lacks %q:\n%s", want, page.body)
+		if !strings.Contains(page.Text, want) {
+			t.Errorf("settings page with another policy lacks %q:\n%s", want, page.Text)
 		}
 	}
 }
@@ -151,7 +152,7 @@ func TestPeriodText(t *testing.T) {
 		{"P30D", "30 days"}, {"P1D", "1 day"}, {"P2W", "14 days"}, {"P1Y6M", "1 year and 6 months"},
 		{"P2Y1M3D", "2 years, 1 month and 3 days"}, {"P0D", "no time"},
 	} {
-		if got := periodText(english, store.MustParsePeriod(tc.p)); got != tc.want {
+		if got := periodText(uitest.English, store.MustParsePeriod(tc.p)); got != tc.want {
 			t.Errorf("periodText(%s) = %q, want %q", tc.p, got, tc.want)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/assets"
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
 )
 
 func TestDue(t *testing.T) {
@@ -37,12 +38,12 @@ func TestDue(t *testing.T) {
 		{"2027-03-30", "2027-03-25 12:00", "Due 30 Mar 2027", "in 5 days", true, false},
 		{"31/01/2027", "2026-11-22 10:00", "Due 31/01/2027", "", false, false},
 	} {
-		d := due(english, tc.date, at(tc.now), time.Local)
+		d := due(uitest.English, tc.date, at(tc.now), time.Local)
 		if d == nil || d.Text != tc.text || d.Note != tc.note || d.Soon != tc.soon || d.Overdue != tc.overdue {
 			t.Errorf("due(%s, %s) = %+v, want %q %q soon=%v overdue=%v", tc.date, tc.now, d, tc.text, tc.note, tc.soon, tc.overdue)
 		}
 	}
-	if due(english, "", time.Now(), time.UTC) != nil {
+	if due(uitest.English, "", time.Now(), time.UTC) != nil {
 		t.Error("no due date gave a view")
 	}
 }
@@ -50,7 +51,7 @@ func TestDue(t *testing.T) {
 func TestFormatSize(t *testing.T) {
 	t.Parallel()
 	for n, want := range map[int64]string{0: "0 bytes", 1: "1 byte", 999: "999 bytes", 1000: "1 KB", 12_345: "12 KB", 999_499: "999 KB", 1_000_000: "1.0 MB", 10_485_760: "10.5 MB"} {
-		if got := formatSize(english, n); got != want {
+		if got := formatSize(uitest.English, n); got != want {
 			t.Errorf("formatSize(%d) = %q, want %q", n, got, want)
 		}
 	}
@@ -62,7 +63,7 @@ func TestWaitText(t *testing.T) {
 		0: "1 second", 500 * time.Millisecond: "1 second", 10 * time.Second: "10 seconds",
 		time.Minute: "1 minute", 61 * time.Second: "2 minutes", 15 * time.Minute: "15 minutes",
 	} {
-		if got := waitText(english, d); got != want {
+		if got := waitText(uitest.English, d); got != want {
 			t.Errorf("waitText(%v) = %q, want %q", d, got, want)
 		}
 	}
@@ -169,10 +170,10 @@ func TestDueInApplianceZone(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 11, 26, 23, 30, 0, 0, time.UTC)
-	if d := due(english, "2026-11-26", now, cph); !d.Overdue {
+	if d := due(uitest.English, "2026-11-26", now, cph); !d.Overdue {
 		t.Errorf("in Copenhagen: %+v, want overdue", d)
 	}
-	if d := due(english, "2026-11-26", now, time.UTC); d.Overdue || d.Note != "today" {
+	if d := due(uitest.English, "2026-11-26", now, time.UTC); d.Overdue || d.Note != "today" {
 		t.Errorf("in UTC: %+v, want due today", d)
 	}
 }

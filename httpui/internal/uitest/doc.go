@@ -1,6 +1,12 @@
-// Package uitest holds what the tests of httpui and its faces (api, the
-// resident pages) share: valid national identity numbers, documents of
-// each type and multipart/form-data deliveries built from parts
-// (multipart.go). It does not import httpui, so httpui's own tests may
-// use it.
+// Package uitest holds what the tests of httpui and of its faces (package
+// api, the resident pages) share: Env, a real appliance on loopback (a
+// bbolt store in a temporary folder, an HTTP and an HTTPS listener, a
+// sender CA, a clock moved by hand), clients that act as a browser or as
+// a sender with its client certificate, requests that read the whole
+// answer, problem checks (env.go, requests.go), and valid national
+// identity numbers, documents and multipart deliveries (multipart.go).
+//
+// It does not import httpui, so that httpui's own (internal) tests can
+// use it: NewEnv takes a function that builds the server, and each
+// package's tests build it from their own options.
 package uitest

@@ -83,3 +83,31 @@ func LetterMessage(recipient, subject, ref string) map[string]any {
 		"replyAllowed":    false,
 	}
 }
+
+// ValidDelivery is a complete delivery to Anna.
+func ValidDelivery(ref string) []Part {
+	return []Part{
+		MessagePart(LetterMessage(NIDAnna, "Your tax assessment", ref)),
+		DocumentPart("assessment.pdf", "application/pdf", PDFDoc),
+	}
+}
+
+// RawNameMultipart is a delivery whose document's file name is written as
+// raw UTF-8 in the part header, as curl -F sends it (MultipartBody
+// quotes it with Go escapes).
+func RawNameMultipart(msg map[string]any, name, contentType string, content []byte) (string, []byte) {
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="message"`)
+	h.Set("Content-Type", "application/json")
+	pw, _ := w.CreatePart(h)
+	json.NewEncoder(pw).Encode(msg)
+	h = textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="document"; filename="`+name+`"`)
+	h.Set("Content-Type", contentType)
+	pw, _ = w.CreatePart(h)
+	pw.Write(content)
+	w.Close()
+	return w.FormDataContentType(), buf.Bytes()
+}

@@ -1,4 +1,4 @@
-package httpui
+package api_test
 
 import (
 	"context"
@@ -21,41 +21,41 @@ import (
 func TestAPICertificateExpiresOnOpenConnection(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(uitest.NIDAnna, "Anna Jensen")
-	certPEM, keyPEM, cert := e.issueClient(e.ca, "Short Lived", "12121212", time.Hour)
-	snd, err := e.store.AddSender(context.Background(), "Short Lived", "12121212", store.SenderPrivate)
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	certPEM, keyPEM, cert := e.IssueClient(e.CA, "Short Lived", "12121212", time.Hour)
+	snd, err := e.Store.AddSender(context.Background(), "Short Lived", "12121212", store.SenderPrivate)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.BindCertificate(context.Background(), snd.ID, cert); err != nil {
+	if err := e.Store.BindCertificate(context.Background(), snd.ID, cert); err != nil {
 		t.Fatal(err)
 	}
-	c := e.pairClient(certPEM, keyPEM)
+	c := e.PairClient(certPEM, keyPEM)
 
-	if r := e.deliver(c, validDelivery("before-expiry")...); r.StatusCode != http.StatusCreated {
-		t.Fatalf("delivery while valid: %d %s", r.StatusCode, r.body)
+	if r := e.Deliver(c, uitest.ValidDelivery("before-expiry")...); r.StatusCode != http.StatusCreated {
+		t.Fatalf("delivery while valid: %d %s", r.StatusCode, r.Text)
 	}
 	// The last moment of the validity period still counts (RFC 5280
 	// §4.1.2.5).
-	e.clock.Advance(cert.NotAfter.Sub(e.clock.Now()))
-	if r := e.deliver(c, validDelivery("at-expiry")...); r.StatusCode != http.StatusCreated {
-		t.Fatalf("delivery at the certificate's last moment: %d %s", r.StatusCode, r.body)
+	e.Clock.Advance(cert.NotAfter.Sub(e.Clock.Now()))
+	if r := e.Deliver(c, uitest.ValidDelivery("at-expiry")...); r.StatusCode != http.StatusCreated {
+		t.Fatalf("delivery at the certificate's last moment: %d %s", r.StatusCode, r.Text)
 	}
 	// The same client, on the connection it keeps open.
-	e.clock.Advance(time.Second)
-	r := e.deliver(c, validDelivery("after-expiry")...)
+	e.Clock.Advance(time.Second)
+	r := e.Deliver(c, uitest.ValidDelivery("after-expiry")...)
 	if r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("delivery with a certificate that expired at %s: %d, want 401", cert.NotAfter.Format(time.RFC3339), r.StatusCode)
 	}
-	if p := wantProblem(t, r, http.StatusUnauthorized, "UNAUTHENTICATED"); p.Detail != "the client certificate has expired or is not yet valid" {
+	if p := uitest.WantProblem(t, r, http.StatusUnauthorized, "UNAUTHENTICATED"); p.Detail != "the client certificate has expired or is not yet valid" {
 		t.Errorf("detail %q", p.Detail)
 	}
 	// A server clock before the certificate's start (a clock set back):
 	// refused too.
-	e.clock.Advance(cert.NotBefore.Sub(e.clock.Now()) - time.Second)
-	r = e.deliver(c, validDelivery("before-start")...)
-	wantProblem(t, r, http.StatusUnauthorized, "UNAUTHENTICATED")
-	if n := e.deliveries(); n != 2 {
+	e.Clock.Advance(cert.NotBefore.Sub(e.Clock.Now()) - time.Second)
+	r = e.Deliver(c, uitest.ValidDelivery("before-start")...)
+	uitest.WantProblem(t, r, http.StatusUnauthorized, "UNAUTHENTICATED")
+	if n := e.Deliveries(); n != 2 {
 		t.Errorf("%d letters delivered, want 2", n)
 	}
 }

@@ -1,4 +1,4 @@
-package httpui
+package api_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
+	"github.com/postkasse/postkasse/internal/testsupport"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -29,27 +30,27 @@ type eventsPage struct {
 func TestAPIEvents(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(uitest.NIDAnna, "Anna Jensen")
-	s := e.addSender("Aarhus Kommune", "55133018")
-	other := e.addSender("Region Midtjylland", "29190925")
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	s := e.AddSender("Aarhus Kommune", "55133018")
+	other := e.AddSender("Region Midtjylland", "29190925")
 	var ids []string
 	for _, ref := range []string{"ref-1", "ref-2", "ref-3"} {
-		r := e.deliver(s.client, validDelivery(ref)...)
-		ids = append(ids, decodeJSON[struct {
+		r := e.Deliver(s.Client, uitest.ValidDelivery(ref)...)
+		ids = append(ids, uitest.DecodeJSON[struct {
 			ID string `json:"id"`
 		}](t, r).ID)
 	}
-	e.deliver(other.client, validDelivery("other-1")...)
+	e.Deliver(other.Client, uitest.ValidDelivery("other-1")...)
 
 	events := func(c *http.Client, query string) eventsPage {
 		t.Helper()
-		r := e.get(c, e.httpsURL+"/api/v1/events"+query)
+		r := e.Get(c, e.HTTPSURL+"/api/v1/events"+query)
 		if r.StatusCode != http.StatusOK {
-			t.Fatalf("events%s: %d %s", query, r.StatusCode, r.body)
+			t.Fatalf("events%s: %d %s", query, r.StatusCode, r.Text)
 		}
-		return decodeJSON[eventsPage](t, r)
+		return uitest.DecodeJSON[eventsPage](t, r)
 	}
-	all := events(s.client, "")
+	all := events(s.Client, "")
 	if len(all.Events) != 3 {
 		t.Fatalf("%d events, want 3: %+v", len(all.Events), all)
 	}
@@ -62,39 +63,39 @@ func TestAPIEvents(t *testing.T) {
 		t.Errorf("next %q, want the last event's cursor %q", all.Next, all.Events[2].Cursor)
 	}
 	// A page at a time.
-	first := events(s.client, "?limit=2")
-	rest := events(s.client, "?limit=2&after="+first.Next)
+	first := events(s.Client, "?limit=2")
+	rest := events(s.Client, "?limit=2&after="+first.Next)
 	if len(first.Events) != 2 || len(rest.Events) != 1 || rest.Events[0].LetterID != ids[2] {
 		t.Errorf("pages of 2: %+v then %+v", first, rest)
 	}
 	// Nothing new: an empty page and the same cursor.
-	if empty := events(s.client, "?after="+all.Next); len(empty.Events) != 0 || empty.Next != all.Next || !strings.Contains(e.get(s.client, e.httpsURL+"/api/v1/events?after="+all.Next).body, `"events":[]`) {
+	if empty := events(s.Client, "?after="+all.Next); len(empty.Events) != 0 || empty.Next != all.Next || !strings.Contains(e.Get(s.Client, e.HTTPSURL+"/api/v1/events?after="+all.Next).Text, `"events":[]`) {
 		t.Errorf("after the last: %+v", empty)
 	}
 	// The other sender sees its own letter only.
-	o := events(other.client, "")
+	o := events(other.Client, "")
 	if len(o.Events) != 1 || o.Events[0].SenderReference != "other-1" {
 		t.Errorf("the other sender's feed: %+v", o)
 	}
 	// The resident opens a letter: a read event follows.
-	c := e.browser()
-	e.login(c, e.httpURL, uitest.NIDAnna)
-	if r := e.get(c, e.httpURL+"/letters/"+ids[1]); r.StatusCode != http.StatusOK {
+	c := e.Browser()
+	e.Login(c, e.HTTPURL, uitest.NIDAnna)
+	if r := e.Get(c, e.HTTPURL+"/letters/"+ids[1]); r.StatusCode != http.StatusOK {
 		t.Fatalf("open the letter: %d", r.StatusCode)
 	}
-	read := events(s.client, "?after="+all.Next)
+	read := events(s.Client, "?after="+all.Next)
 	if len(read.Events) != 1 || read.Events[0].Type != "read" || read.Events[0].LetterID != ids[1] {
 		t.Errorf("after reading: %+v", read)
 	}
-	if o := events(other.client, "?after="+o.Next); len(o.Events) != 0 {
+	if o := events(other.Client, "?after="+o.Next); len(o.Events) != 0 {
 		t.Errorf("the other sender sees another's read event: %+v", o)
 	}
 
 	for _, q := range []string{"?after=abc", "?after=-1", "?limit=0", "?limit=1001", "?limit=ten"} {
-		wantProblem(t, e.get(s.client, e.httpsURL+"/api/v1/events"+q), http.StatusBadRequest, "INVALID_REQUEST")
+		uitest.WantProblem(t, e.Get(s.Client, e.HTTPSURL+"/api/v1/events"+q), http.StatusBadRequest, "INVALID_REQUEST")
 	}
-	anonymous := e.client(&tls.Config{RootCAs: e.ca.Pool()})
-	wantProblem(t, e.get(anonymous, e.httpsURL+"/api/v1/events"), http.StatusUnauthorized, "UNAUTHENTICATED")
+	anonymous := e.Client(&tls.Config{RootCAs: e.CA.Pool()})
+	uitest.WantProblem(t, e.Get(anonymous, e.HTTPSURL+"/api/v1/events"), http.StatusUnauthorized, "UNAUTHENTICATED")
 }
 
 // TestAPIBlockedSender: once a resident's block of a private sender takes
@@ -102,37 +103,37 @@ func TestAPIEvents(t *testing.T) {
 // SENDER_BLOCKED with nothing stored; a public sender is not affected.
 func TestAPIBlockedSender(t *testing.T) {
 	t.Parallel()
-	clock := newFakeClock()
+	clock := testsupport.NewClock()
 	e := newEnv(t, envOptions{storeClock: clock.Now})
-	e.addResident(uitest.NIDAnna, "Anna Jensen")
-	public := e.addSender("Aarhus Kommune", "55133018")
-	shop, err := e.store.AddSender(context.Background(), "Boghandlen ApS", "12345678", store.SenderPrivate)
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	public := e.AddSender("Aarhus Kommune", "55133018")
+	shop, err := e.Store.AddSender(context.Background(), "Boghandlen ApS", "12345678", store.SenderPrivate)
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, cert := e.certClient(e.ca, "Boghandlen ApS", "12345678")
-	if err := e.store.BindCertificate(context.Background(), shop.ID, cert); err != nil {
+	client, cert := e.CertClient(e.CA, "Boghandlen ApS", "12345678")
+	if err := e.Store.BindCertificate(context.Background(), shop.ID, cert); err != nil {
 		t.Fatal(err)
 	}
-	if r := e.deliver(client, validDelivery("nyhed-1")...); r.StatusCode != http.StatusCreated {
-		t.Fatalf("first letter: %d %s", r.StatusCode, r.body)
+	if r := e.Deliver(client, uitest.ValidDelivery("nyhed-1")...); r.StatusCode != http.StatusCreated {
+		t.Fatalf("first letter: %d %s", r.StatusCode, r.Text)
 	}
 	lookup := func(c *http.Client) bool {
 		t.Helper()
-		r := e.get(c, e.httpsURL+"/api/v1/recipients/"+uitest.NIDAnna)
+		r := e.Get(c, e.HTTPSURL+"/api/v1/recipients/"+uitest.NIDAnna)
 		if r.StatusCode != http.StatusOK {
-			t.Fatalf("lookup: %d %s", r.StatusCode, r.body)
+			t.Fatalf("lookup: %d %s", r.StatusCode, r.Text)
 		}
-		return decodeJSON[struct {
+		return uitest.DecodeJSON[struct {
 			Digital bool `json:"digital"`
 		}](t, r).Digital
 	}
 	nid, _ := store.ParseNationalID(uitest.NIDAnna)
-	sess, err := e.store.Login(context.Background(), nid.String(), password)
+	sess, err := e.Store.Login(context.Background(), nid.String(), uitest.Password)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mb, err := e.store.OpenSession(context.Background(), sess.Token)
+	mb, err := e.Store.OpenSession(context.Background(), sess.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,15 +150,15 @@ func TestAPIBlockedSender(t *testing.T) {
 	if lookup(client) {
 		t.Error("the blocked sender's lookup says digital")
 	}
-	if !lookup(public.client) {
+	if !lookup(public.Client) {
 		t.Error("a public sender's lookup says not digital")
 	}
-	before := e.deliveries()
-	wantProblem(t, e.deliver(client, validDelivery("nyhed-2")...), http.StatusUnprocessableEntity, "SENDER_BLOCKED")
-	if e.deliveries() != before {
+	before := e.Deliveries()
+	uitest.WantProblem(t, e.Deliver(client, uitest.ValidDelivery("nyhed-2")...), http.StatusUnprocessableEntity, "SENDER_BLOCKED")
+	if e.Deliveries() != before {
 		t.Error("a refused letter was stored")
 	}
-	if r := e.deliver(public.client, validDelivery("skat-1")...); r.StatusCode != http.StatusCreated {
-		t.Errorf("the public sender's letter: %d %s", r.StatusCode, r.body)
+	if r := e.Deliver(public.Client, uitest.ValidDelivery("skat-1")...); r.StatusCode != http.StatusCreated {
+		t.Errorf("the public sender's letter: %d %s", r.StatusCode, r.Text)
 	}
 }

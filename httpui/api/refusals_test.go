@@ -1,4 +1,4 @@
-package httpui
+package api_test
 
 import (
 	"net/http"
@@ -14,29 +14,29 @@ import (
 func TestDeliverToPendingMailbox(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	code := e.enrol(uitest.NIDAnna, "Anna Jensen")
-	s := e.addSender("Aarhus Kommune", "55133018")
+	code := e.Enrol(uitest.NIDAnna, "Anna Jensen")
+	s := e.AddSender("Aarhus Kommune", "55133018")
 	digital := func() bool {
 		t.Helper()
-		return decodeJSON[struct {
+		return uitest.DecodeJSON[struct {
 			Digital bool `json:"digital"`
-		}](t, e.get(s.client, e.httpsURL+"/api/v1/recipients/"+uitest.NIDAnna)).Digital
+		}](t, e.Get(s.Client, e.HTTPSURL+"/api/v1/recipients/"+uitest.NIDAnna)).Digital
 	}
 	if digital() {
 		t.Fatal("a pending mailbox is digital")
 	}
-	p := wantProblem(t, e.deliver(s.client, validDelivery("before-activation")...), http.StatusUnprocessableEntity, "RECIPIENT_NOT_DIGITAL")
+	p := uitest.WantProblem(t, e.Deliver(s.Client, uitest.ValidDelivery("before-activation")...), http.StatusUnprocessableEntity, "RECIPIENT_NOT_DIGITAL")
 	if !strings.Contains(p.Detail, "not activated") {
 		t.Errorf("detail %q does not mention activation", p.Detail)
 	}
-	if r := e.postForm(e.browser(), e.httpURL+"/activate", activation(uitest.NIDAnna, code, password, password), nil); r.StatusCode != http.StatusOK {
+	if r := e.PostForm(e.Browser(), e.HTTPURL+"/activate", uitest.Activation(uitest.NIDAnna, code, uitest.Password, uitest.Password), nil); r.StatusCode != http.StatusOK {
 		t.Fatalf("activate: %d", r.StatusCode)
 	}
 	if !digital() {
 		t.Fatal("the activated mailbox is not digital")
 	}
-	if r := e.deliver(s.client, validDelivery("before-activation")...); r.StatusCode != http.StatusCreated {
-		t.Fatalf("delivery after activation: %d %s", r.StatusCode, r.body)
+	if r := e.Deliver(s.Client, uitest.ValidDelivery("before-activation")...); r.StatusCode != http.StatusCreated {
+		t.Fatalf("delivery after activation: %d %s", r.StatusCode, r.Text)
 	}
 }
 
@@ -48,12 +48,12 @@ func TestDeliverToPendingMailbox(t *testing.T) {
 func TestDeliverFormatCharacters(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(uitest.NIDAnna, "Anna Jensen")
-	s := e.addSender("Nordlys Energi", "31572294")
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	s := e.AddSender("Nordlys Energi", "31572294")
 	// The file name raw in the part header, as curl -F sends it (Go's
 	// multipart writer would escape it).
-	ct, body := rawNameMultipart(uitest.LetterMessage(uitest.NIDAnna, "Your invoice", "bidi-name"), "Faktura\u202Efdp.bat", "application/pdf", uitest.PDFDoc)
-	p := wantProblem(t, e.deliverRaw(s.client, ct, body), http.StatusBadRequest, "INVALID_REQUEST")
+	ct, body := uitest.RawNameMultipart(uitest.LetterMessage(uitest.NIDAnna, "Your invoice", "bidi-name"), "Faktura\u202Efdp.bat", "application/pdf", uitest.PDFDoc)
+	p := uitest.WantProblem(t, e.DeliverRaw(s.Client, ct, body), http.StatusBadRequest, "INVALID_REQUEST")
 	if want := "invalid document[0]: file name must not contain Unicode format characters such as bidirectional controls (found U+202E)"; p.Detail != want {
 		t.Errorf("file name: detail %q, want %q", p.Detail, want)
 	}
@@ -77,13 +77,13 @@ func TestDeliverFormatCharacters(t *testing.T) {
 		}, "invalid senderReference: must not contain Unicode format characters such as bidirectional controls (found U+2066)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := wantProblem(t, e.deliver(s.client, tc.parts()...), http.StatusBadRequest, "INVALID_REQUEST")
+			p := uitest.WantProblem(t, e.Deliver(s.Client, tc.parts()...), http.StatusBadRequest, "INVALID_REQUEST")
 			if p.Detail != tc.want {
 				t.Errorf("detail %q, want %q", p.Detail, tc.want)
 			}
 		})
 	}
-	if n := e.deliveries(); n != 0 {
+	if n := e.Deliveries(); n != 0 {
 		t.Fatalf("%d letters stored", n)
 	}
 }

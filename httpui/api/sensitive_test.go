@@ -1,4 +1,4 @@
-package httpui
+package api_test
 
 import (
 	"context"
@@ -15,13 +15,13 @@ import (
 func TestDeliverSensitive(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	anna := e.addResident(uitest.NIDAnna, "Anna Jensen")
-	if _, err := e.store.SetNotificationPreferences(context.Background(), anna.ID, store.NotificationPreferences{
+	anna := e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	if _, err := e.Store.SetNotificationPreferences(context.Background(), anna.ID, store.NotificationPreferences{
 		Email: "anna@example.dk", EmailOn: true, Phone: "+4512345678", SMSOn: true,
 	}); err != nil {
 		t.Fatal(err)
 	}
-	s := e.addSender("Psykiatrisk Klinik", "29189846")
+	s := e.AddSender("Psykiatrisk Klinik", "29189846")
 
 	for _, tc := range []struct {
 		ref       string
@@ -36,15 +36,15 @@ func TestDeliverSensitive(t *testing.T) {
 		if tc.sensitive != nil {
 			msg["sensitive"] = tc.sensitive
 		}
-		before, err := e.store.Notifications(context.Background(), "", 100)
+		before, err := e.Store.Notifications(context.Background(), "", 100)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := e.deliver(s.client, uitest.MessagePart(msg), uitest.DocumentPart("letter.pdf", "application/pdf", uitest.PDFDoc))
+		r := e.Deliver(s.Client, uitest.MessagePart(msg), uitest.DocumentPart("letter.pdf", "application/pdf", uitest.PDFDoc))
 		if r.StatusCode != http.StatusCreated {
-			t.Fatalf("%s: %d %s", tc.ref, r.StatusCode, r.body)
+			t.Fatalf("%s: %d %s", tc.ref, r.StatusCode, r.Text)
 		}
-		after, err := e.store.Notifications(context.Background(), "", 100)
+		after, err := e.Store.Notifications(context.Background(), "", 100)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,8 +65,8 @@ func TestDeliverSensitive(t *testing.T) {
 
 	msg := uitest.LetterMessage(uitest.NIDAnna, "Your appointment", "bad")
 	msg["sensitive"] = "yes"
-	r := e.deliver(s.client, uitest.MessagePart(msg), uitest.DocumentPart("letter.pdf", "application/pdf", uitest.PDFDoc))
-	if p := wantProblem(t, r, http.StatusBadRequest, "INVALID_REQUEST"); p.Detail == "" {
+	r := e.Deliver(s.Client, uitest.MessagePart(msg), uitest.DocumentPart("letter.pdf", "application/pdf", uitest.PDFDoc))
+	if p := uitest.WantProblem(t, r, http.StatusBadRequest, "INVALID_REQUEST"); p.Detail == "" {
 		t.Fatal("no detail")
 	}
 }

@@ -1,4 +1,4 @@
-package httpui
+package api_test
 
 import (
 	"bytes"
@@ -11,57 +11,50 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/httpui"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/store"
 )
-
-// validDelivery is a complete delivery to Anna.
-func validDelivery(ref string) []uitest.Part {
-	return []uitest.Part{
-		uitest.MessagePart(uitest.LetterMessage(uitest.NIDAnna, "Your tax assessment", ref)),
-		uitest.DocumentPart("assessment.pdf", "application/pdf", uitest.PDFDoc),
-	}
-}
 
 // TestAPIAuthentication: every way of not being an active sender with a
 // certificate from the sender CA is 401, and stores nothing.
 func TestAPIAuthentication(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(uitest.NIDAnna, "Anna Jensen")
-	good := e.addSender("Skatteforvaltningen", "19552101")
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	good := e.AddSender("Skatteforvaltningen", "19552101")
 
 	// A certificate from the right CA that no sender is bound to.
-	unbound, _ := e.certClient(e.ca, "Nobody", "12345678")
+	unbound, _ := e.CertClient(e.CA, "Nobody", "12345678")
 	// No client certificate at all.
-	anonymous := e.client(&tls.Config{RootCAs: e.ca.Pool()})
+	anonymous := e.Client(&tls.Config{RootCAs: e.CA.Pool()})
 	// A sender whose certificate is bound and then revoked.
-	revoked := e.addSender("Old Utility", "87654321")
-	if r := e.deliver(revoked.client, validDelivery("before-revocation")...); r.StatusCode != http.StatusCreated {
-		t.Fatalf("delivery before revocation: %d %s", r.StatusCode, r.body)
+	revoked := e.AddSender("Old Utility", "87654321")
+	if r := e.Deliver(revoked.Client, uitest.ValidDelivery("before-revocation")...); r.StatusCode != http.StatusCreated {
+		t.Fatalf("delivery before revocation: %d %s", r.StatusCode, r.Text)
 	}
-	if err := e.store.RevokeSender(context.Background(), revoked.ID); err != nil {
+	if err := e.Store.RevokeSender(context.Background(), revoked.ID); err != nil {
 		t.Fatal(err)
 	}
-	before := e.deliveries()
+	before := e.Deliveries()
 
 	for _, tc := range []struct {
 		name   string
 		client *http.Client
 		base   string
 	}{
-		{"no certificate", anonymous, e.httpsURL},
-		{"plain HTTP", e.client(nil), e.httpURL},
-		{"unbound certificate", unbound, e.httpsURL},
-		{"revoked sender", revoked.client, e.httpsURL},
+		{"no certificate", anonymous, e.HTTPSURL},
+		{"plain HTTP", e.Client(nil), e.HTTPURL},
+		{"unbound certificate", unbound, e.HTTPSURL},
+		{"revoked sender", revoked.Client, e.HTTPSURL},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ct, body := uitest.MultipartBody(validDelivery("auth-" + tc.name)...)
+			ct, body := uitest.MultipartBody(uitest.ValidDelivery("auth-" + tc.name)...)
 			req, _ := http.NewRequest(http.MethodPost, tc.base+"/api/v1/messages", bytes.NewReader(body))
 			req.Header.Set("Content-Type", ct)
-			wantProblem(t, e.do(tc.client, req), http.StatusUnauthorized, "UNAUTHENTICATED")
+			uitest.WantProblem(t, e.Do(tc.client, req), http.StatusUnauthorized, "UNAUTHENTICATED")
 			for _, path := range []string{"/api/v1/recipients/" + uitest.NIDAnna, "/api/v1/receipt-key", "/api/v1/messages/00000000000000000000000000000000"} {
-				wantProblem(t, e.get(tc.client, tc.base+path), http.StatusUnauthorized, "UNAUTHENTICATED")
+				uitest.WantProblem(t, e.Get(tc.client, tc.base+path), http.StatusUnauthorized, "UNAUTHENTICATED")
 			}
 		})
 	}
@@ -71,31 +64,31 @@ func TestAPIAuthentication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	foreign, foreignCert := e.certClient(otherCA, "Impostor", "11223344")
-	if resp, err := foreign.Get(e.httpsURL + "/api/v1/receipt-key"); err == nil {
+	foreign, foreignCert := e.CertClient(otherCA, "Impostor", "11223344")
+	if resp, err := foreign.Get(e.HTTPSURL + "/api/v1/receipt-key"); err == nil {
 		resp.Body.Close()
 		t.Fatalf("a certificate from another CA was accepted: %d", resp.StatusCode)
 	}
 	// An expired certificate from the right CA, bound to a sender, fails
 	// the handshake as well.
-	certPEM, keyPEM, expiredCert, err := e.ca.IssueClient(cryptorand.Reader, "Expired", "55667788", time.Now().Add(-3*time.Hour), time.Hour)
+	certPEM, keyPEM, expiredCert, err := e.CA.IssueClient(cryptorand.Reader, "Expired", "55667788", time.Now().Add(-3*time.Hour), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	expiredSender, err := e.store.AddSender(context.Background(), "Expired", "55667788", store.SenderPublic)
+	expiredSender, err := e.Store.AddSender(context.Background(), "Expired", "55667788", store.SenderPublic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.BindCertificate(context.Background(), expiredSender.ID, expiredCert); err != nil {
+	if err := e.Store.BindCertificate(context.Background(), expiredSender.ID, expiredCert); err != nil {
 		t.Fatal(err)
 	}
 	expiredPair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		t.Fatal(err)
 	}
-	expired := e.client(&tls.Config{RootCAs: e.ca.Pool(),
+	expired := e.Client(&tls.Config{RootCAs: e.CA.Pool(),
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &expiredPair, nil }})
-	if resp, err := expired.Get(e.httpsURL + "/api/v1/receipt-key"); err == nil {
+	if resp, err := expired.Get(e.HTTPSURL + "/api/v1/receipt-key"); err == nil {
 		resp.Body.Close()
 		t.Fatalf("an expired certificate was accepted: %d", resp.StatusCode)
 	}
@@ -110,33 +103,33 @@ func TestAPIAuthentication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	picky := e.client(&tls.Config{RootCAs: e.ca.Pool(), Certificates: []tls.Certificate{pair}})
-	wantProblem(t, e.get(picky, e.httpsURL+"/api/v1/receipt-key"), http.StatusUnauthorized, "UNAUTHENTICATED")
+	picky := e.Client(&tls.Config{RootCAs: e.CA.Pool(), Certificates: []tls.Certificate{pair}})
+	uitest.WantProblem(t, e.Get(picky, e.HTTPSURL+"/api/v1/receipt-key"), http.StatusUnauthorized, "UNAUTHENTICATED")
 
 	// And if a listener does not verify client certificates (not the
-	// TLSConfig of this package), a foreign certificate — even one bound
+	// TLSConfig of package httpui), a foreign certificate — even one bound
 	// to a sender — has no verified chain and is refused by the handler.
-	impostor, err := e.store.AddSender(context.Background(), "Impostor", "11223344", store.SenderPrivate)
+	impostor, err := e.Store.AddSender(context.Background(), "Impostor", "11223344", store.SenderPrivate)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.BindCertificate(context.Background(), impostor.ID, foreignCert); err != nil {
+	if err := e.Store.BindCertificate(context.Background(), impostor.ID, foreignCert); err != nil {
 		t.Fatal(err)
 	}
-	lax := TLSConfig(e.serverCert(), nil)
+	lax := httpui.TLSConfig(e.ServerCert(), nil)
 	lax.ClientAuth = tls.RequireAnyClientCert
-	laxURL := "https://" + serve(t, e.server.Handler(), lax)
-	ct, body := uitest.MultipartBody(validDelivery("foreign")...)
+	laxURL := "https://" + uitest.Serve(t, e.Handler, lax)
+	ct, body := uitest.MultipartBody(uitest.ValidDelivery("foreign")...)
 	req, _ := http.NewRequest(http.MethodPost, laxURL+"/api/v1/messages", bytes.NewReader(body))
 	req.Header.Set("Content-Type", ct)
-	wantProblem(t, e.do(foreign, req), http.StatusUnauthorized, "UNAUTHENTICATED")
+	uitest.WantProblem(t, e.Do(foreign, req), http.StatusUnauthorized, "UNAUTHENTICATED")
 
-	if n := e.deliveries(); n != before {
+	if n := e.Deliveries(); n != before {
 		t.Fatalf("%d letters stored by refused requests", n-before)
 	}
 	// The good sender still delivers.
-	if r := e.deliver(good.client, validDelivery("good")...); r.StatusCode != http.StatusCreated {
-		t.Fatalf("good sender: %d %s", r.StatusCode, r.body)
+	if r := e.Deliver(good.Client, uitest.ValidDelivery("good")...); r.StatusCode != http.StatusCreated {
+		t.Fatalf("good sender: %d %s", r.StatusCode, r.Text)
 	}
 }
 
@@ -149,8 +142,8 @@ func TestDeliverRefused(t *testing.T) {
 	limits.MaxDocumentSize = 4 << 10
 	limits.MaxLetterSize = 8 << 10
 	e := newEnv(t, envOptions{limits: limits})
-	e.addResident(uitest.NIDAnna, "Anna Jensen")
-	s := e.addSender("Aarhus Kommune", "55133018")
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	s := e.AddSender("Aarhus Kommune", "55133018")
 
 	msg := func(mod func(m map[string]any)) uitest.Part {
 		m := uitest.LetterMessage(uitest.NIDAnna, "Subject", "ref-1")
@@ -237,24 +230,24 @@ func TestDeliverRefused(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var r *response
+			var r *uitest.Response
 			if tc.body != nil {
-				r = e.deliverRaw(s.client, tc.contentType, tc.body)
+				r = e.DeliverRaw(s.Client, tc.contentType, tc.body)
 			} else {
-				r = e.deliver(s.client, tc.parts...)
+				r = e.Deliver(s.Client, tc.parts...)
 			}
-			p := wantProblem(t, r, tc.status, tc.code)
+			p := uitest.WantProblem(t, r, tc.status, tc.code)
 			if !strings.Contains(p.Detail, tc.detail) {
 				t.Errorf("detail %q does not name %q", p.Detail, tc.detail)
 			}
 		})
 	}
-	if n := e.deliveries(); n != 0 {
+	if n := e.Deliveries(); n != 0 {
 		t.Fatalf("%d letters stored by refused deliveries", n)
 	}
 	// The valid request itself is taken.
-	if r := e.deliverRaw(s.client, validCT, validBody); r.StatusCode != http.StatusCreated {
-		t.Fatalf("valid delivery: %d %s", r.StatusCode, r.body)
+	if r := e.DeliverRaw(s.Client, validCT, validBody); r.StatusCode != http.StatusCreated {
+		t.Fatalf("valid delivery: %d %s", r.StatusCode, r.Text)
 	}
 }
 
@@ -262,17 +255,17 @@ func TestDeliverRefused(t *testing.T) {
 func TestDeliverIdempotent(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(uitest.NIDAnna, "Anna Jensen")
-	s := e.addSender("Aarhus Kommune", "55133018")
-	other := e.addSender("Region Midtjylland", "29190925")
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	s := e.AddSender("Aarhus Kommune", "55133018")
+	other := e.AddSender("Region Midtjylland", "29190925")
 
-	first := e.deliver(s.client, validDelivery("ref-42")...)
+	first := e.Deliver(s.Client, uitest.ValidDelivery("ref-42")...)
 	if first.StatusCode != http.StatusCreated {
-		t.Fatalf("first: %d %s", first.StatusCode, first.body)
+		t.Fatalf("first: %d %s", first.StatusCode, first.Text)
 	}
-	again := e.deliver(s.client, validDelivery("ref-42")...)
-	if again.StatusCode != http.StatusOK || again.body != first.body {
-		t.Fatalf("repeat: %d %s\nfirst: %s", again.StatusCode, again.body, first.body)
+	again := e.Deliver(s.Client, uitest.ValidDelivery("ref-42")...)
+	if again.StatusCode != http.StatusOK || again.Text != first.Text {
+		t.Fatalf("repeat: %d %s\nfirst: %s", again.StatusCode, again.Text, first.Text)
 	}
 	if again.Header.Get("Location") != first.Header.Get("Location") {
 		t.Errorf("repeat Location %q, first %q", again.Header.Get("Location"), first.Header.Get("Location"))
@@ -281,15 +274,15 @@ func TestDeliverIdempotent(t *testing.T) {
 		uitest.MessagePart(uitest.LetterMessage(uitest.NIDAnna, "Your tax assessment (corrected)", "ref-42")),
 		uitest.DocumentPart("assessment.pdf", "application/pdf", uitest.PDFDoc),
 	}
-	p := wantProblem(t, e.deliver(s.client, changed...), http.StatusConflict, "DUPLICATE_REFERENCE")
+	p := uitest.WantProblem(t, e.Deliver(s.Client, changed...), http.StatusConflict, "DUPLICATE_REFERENCE")
 	if !strings.Contains(p.Detail, "ref-42") {
 		t.Errorf("detail %q", p.Detail)
 	}
 	// Another sender may use the same reference.
-	if r := e.deliver(other.client, validDelivery("ref-42")...); r.StatusCode != http.StatusCreated {
-		t.Fatalf("other sender: %d %s", r.StatusCode, r.body)
+	if r := e.Deliver(other.Client, uitest.ValidDelivery("ref-42")...); r.StatusCode != http.StatusCreated {
+		t.Fatalf("other sender: %d %s", r.StatusCode, r.Text)
 	}
-	if n := e.deliveries(); n != 2 {
+	if n := e.Deliveries(); n != 2 {
 		t.Fatalf("%d letters stored, want 2", n)
 	}
 }
@@ -298,29 +291,29 @@ func TestDeliverIdempotent(t *testing.T) {
 func TestAPIStatus(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(uitest.NIDAnna, "Anna Jensen")
-	s := e.addSender("Aarhus Kommune", "55133018")
-	other := e.addSender("Region Midtjylland", "29190925")
-	r := e.deliver(s.client, validDelivery("ref-1")...)
-	id := decodeJSON[struct {
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	s := e.AddSender("Aarhus Kommune", "55133018")
+	other := e.AddSender("Region Midtjylland", "29190925")
+	r := e.Deliver(s.Client, uitest.ValidDelivery("ref-1")...)
+	id := uitest.DecodeJSON[struct {
 		ID string `json:"id"`
 	}](t, r).ID
 
-	own := e.get(s.client, e.httpsURL+"/api/v1/messages/"+id)
-	if own.StatusCode != http.StatusOK || !strings.Contains(own.body, `"id":"`+id+`"`) || !strings.Contains(own.body, `"readAt":null`) {
-		t.Fatalf("own status: %d %s", own.StatusCode, own.body)
+	own := e.Get(s.Client, e.HTTPSURL+"/api/v1/messages/"+id)
+	if own.StatusCode != http.StatusOK || !strings.Contains(own.Text, `"id":"`+id+`"`) || !strings.Contains(own.Text, `"readAt":null`) {
+		t.Fatalf("own status: %d %s", own.StatusCode, own.Text)
 	}
 	for _, tc := range []struct {
 		name string
 		c    *http.Client
 		id   string
 	}{
-		{"another sender's letter", other.client, id},
-		{"no such letter", s.client, strings.Repeat("0", 32)},
-		{"not an id", s.client, "not-an-id"},
+		{"another sender's letter", other.Client, id},
+		{"no such letter", s.Client, strings.Repeat("0", 32)},
+		{"not an id", s.Client, "not-an-id"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			wantProblem(t, e.get(tc.c, e.httpsURL+"/api/v1/messages/"+tc.id), http.StatusNotFound, "NOT_FOUND")
+			uitest.WantProblem(t, e.Get(tc.c, e.HTTPSURL+"/api/v1/messages/"+tc.id), http.StatusNotFound, "NOT_FOUND")
 		})
 	}
 }
@@ -329,8 +322,8 @@ func TestAPIStatus(t *testing.T) {
 func TestAPIRecipient(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(uitest.NIDAnna, "Anna Jensen")
-	s := e.addSender("Aarhus Kommune", "55133018")
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	s := e.AddSender("Aarhus Kommune", "55133018")
 	for _, tc := range []struct {
 		nid    string
 		status int
@@ -345,16 +338,16 @@ func TestAPIRecipient(t *testing.T) {
 		{"0101701234x", 400, "", "INVALID_REQUEST"},
 	} {
 		t.Run(tc.nid, func(t *testing.T) {
-			r := e.get(s.client, e.httpsURL+"/api/v1/recipients/"+tc.nid)
+			r := e.Get(s.Client, e.HTTPSURL+"/api/v1/recipients/"+tc.nid)
 			if tc.code != "" {
-				p := wantProblem(t, r, tc.status, tc.code)
+				p := uitest.WantProblem(t, r, tc.status, tc.code)
 				if !strings.Contains(p.Detail, "nationalId") {
 					t.Errorf("detail %q", p.Detail)
 				}
 				return
 			}
-			if r.StatusCode != tc.status || strings.TrimSpace(r.body) != tc.body {
-				t.Fatalf("%d %s, want %s", r.StatusCode, r.body, tc.body)
+			if r.StatusCode != tc.status || strings.TrimSpace(r.Text) != tc.body {
+				t.Fatalf("%d %s, want %s", r.StatusCode, r.Text, tc.body)
 			}
 		})
 	}
@@ -364,7 +357,7 @@ func TestAPIRecipient(t *testing.T) {
 func TestAPIRoutes(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	s := e.addSender("Aarhus Kommune", "55133018")
+	s := e.AddSender("Aarhus Kommune", "55133018")
 	for _, tc := range []struct {
 		method, path string
 		status       int
@@ -378,8 +371,8 @@ func TestAPIRoutes(t *testing.T) {
 		{"POST", "/api/v1/events", 405, "METHOD_NOT_ALLOWED"},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
-			req, _ := http.NewRequest(tc.method, e.httpsURL+tc.path, nil)
-			wantProblem(t, e.do(s.client, req), tc.status, tc.code)
+			req, _ := http.NewRequest(tc.method, e.HTTPSURL+tc.path, nil)
+			uitest.WantProblem(t, e.Do(s.Client, req), tc.status, tc.code)
 		})
 	}
 }
@@ -389,34 +382,25 @@ func TestAPIRoutes(t *testing.T) {
 func TestAPIRateLimit(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{apiRate: 1, apiBurst: 2})
-	s := e.addSender("Aarhus Kommune", "55133018")
-	other := e.addSender("Region Midtjylland", "29190925")
-	u := e.httpsURL + "/api/v1/receipt-key"
+	s := e.AddSender("Aarhus Kommune", "55133018")
+	other := e.AddSender("Region Midtjylland", "29190925")
+	u := e.HTTPSURL + "/api/v1/receipt-key"
 	for i := range 2 {
-		if r := e.get(s.client, u); r.StatusCode != http.StatusOK {
+		if r := e.Get(s.Client, u); r.StatusCode != http.StatusOK {
 			t.Fatalf("request %d: %d", i, r.StatusCode)
 		}
 	}
-	r := e.get(s.client, u)
-	wantProblem(t, r, http.StatusTooManyRequests, "TOO_MANY_REQUESTS")
+	r := e.Get(s.Client, u)
+	uitest.WantProblem(t, r, http.StatusTooManyRequests, "TOO_MANY_REQUESTS")
 	if ra := r.Header.Get("Retry-After"); ra != "1" {
 		t.Errorf("Retry-After %q", ra)
 	}
 	// Each sender has its own bucket.
-	if r := e.get(other.client, u); r.StatusCode != http.StatusOK {
+	if r := e.Get(other.Client, u); r.StatusCode != http.StatusOK {
 		t.Fatalf("other sender: %d", r.StatusCode)
 	}
-	e.clock.Advance(time.Second)
-	if r := e.get(s.client, u); r.StatusCode != http.StatusOK {
+	e.Clock.Advance(time.Second)
+	if r := e.Get(s.Client, u); r.StatusCode != http.StatusOK {
 		t.Fatalf("after a second: %d", r.StatusCode)
-	}
-}
-
-// TestAPIRateDefaults: zero in Config is the documented default bucket.
-func TestAPIRateDefaults(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, envOptions{})
-	if l := e.server.apiLimit; l.Rate() != DefaultAPIRate || l.Burst() != DefaultAPIBurst {
-		t.Fatalf("default bucket %v/s burst %v, want %v/s burst %v", l.Rate(), l.Burst(), DefaultAPIRate, DefaultAPIBurst)
 	}
 }
