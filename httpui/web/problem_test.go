@@ -1,16 +1,18 @@
-package httpui
+package web_test
 
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/postkasse/postkasse/assets"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
-	"github.com/postkasse/postkasse/internal/testsupport"
+	"github.com/postkasse/postkasse/httpui/web"
+	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -18,7 +20,12 @@ import (
 // errors are logged and their text never reaches the client.
 func TestProblemFor(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{})
+	cat, err := i18n.Load(assets.FS(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &uitest.SyncBuffer{}
+	k := &web.Kit{Cat: cat, Log: slog.New(slog.NewTextHandler(logs, nil))}
 	wrap := func(err error) error { return fmt.Errorf("letter 1234: %w", err) }
 	for _, tc := range []struct {
 		err    error
@@ -44,7 +51,7 @@ func TestProblemFor(t *testing.T) {
 		t.Run(tc.code+" "+tc.err.Error(), func(t *testing.T) {
 			req := httptest.NewRequest(http.MethodGet, "/api/v1/messages/x", nil)
 			rec := httptest.NewRecorder()
-			e.server.web.WriteProblem(rec, req, e.server.web.ProblemFor(req, tc.err))
+			k.WriteProblem(rec, req, k.ProblemFor(req, tc.err))
 			r := &uitest.Response{Response: rec.Result(), Text: rec.Body.String()}
 			p := uitest.WantProblem(t, r, tc.status, tc.code)
 			if strings.Contains(p.Detail, "/data/") || strings.Contains(p.Detail, "secret") {
@@ -55,42 +62,7 @@ func TestProblemFor(t *testing.T) {
 			}
 		})
 	}
-	if !strings.Contains(e.Logs.String(), "secret internal state") {
+	if !strings.Contains(logs.String(), "secret internal state") {
 		t.Error("the internal error was not logged")
-	}
-}
-
-// TestSessionExpiry: an idle session sends the browser back to the login
-// page and clears the cookie.
-func TestSessionExpiry(t *testing.T) {
-	t.Parallel()
-	clock := testsupport.NewClock()
-	e := newEnv(t, envOptions{storeClock: clock.Now})
-	e.AddResident(uitest.NIDAnna, "Anna Jensen")
-	b := e.Browser()
-	e.Login(b, e.HTTPURL, uitest.NIDAnna)
-	if r := e.Get(b, e.HTTPURL+"/"); r.StatusCode != http.StatusOK {
-		t.Fatalf("inbox: %d", r.StatusCode)
-	}
-	clock.Advance(31 * time.Minute) // the store's default idle limit is 30 minutes
-	r := e.Get(b, e.HTTPURL+"/")
-	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login" {
-		t.Fatalf("expired session: %d %s", r.StatusCode, r.Header.Get("Location"))
-	}
-	cleared := false
-	for _, c := range r.Cookies() {
-		cleared = cleared || (c.Name == "postkasse" && c.MaxAge < 0)
-	}
-	if !cleared {
-		t.Errorf("cookie not cleared: %v", r.Header["Set-Cookie"])
-	}
-	// A forged or garbled token is the same as none.
-	for _, token := range []string{"garbage", strings.Repeat("A", 64), ""} {
-		c := e.Browser()
-		req, _ := http.NewRequest(http.MethodGet, e.HTTPURL+"/letters/"+strings.Repeat("0", 32), nil)
-		req.AddCookie(&http.Cookie{Name: "postkasse", Value: token})
-		if r := e.Do(c, req); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login" {
-			t.Errorf("token %q: %d", token, r.StatusCode)
-		}
 	}
 }
