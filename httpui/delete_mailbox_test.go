@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
+	"github.com/postkasse/postkasse/httpui/resident"
 	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/internal/testsupport"
 )
@@ -79,7 +80,7 @@ func TestDeleteMailbox(t *testing.T) {
 	}
 	cleared := false
 	for _, c := range r.Cookies() {
-		cleared = cleared || (c.Name == cookieHTTP && c.MaxAge < 0)
+		cleared = cleared || (c.Name == resident.CookieHTTP && c.MaxAge < 0)
 	}
 	if !cleared {
 		t.Fatalf("the session cookie was not cleared: %v", r.Header["Set-Cookie"])

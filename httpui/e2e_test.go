@@ -13,6 +13,7 @@ import (
 
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
+	"github.com/postkasse/postkasse/httpui/resident"
 	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/store"
 )
@@ -262,7 +263,7 @@ func TestLoginEndsEarlierSession(t *testing.T) {
 		}
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		if cookie != "" {
-			req.AddCookie(&http.Cookie{Name: cookieHTTP, Value: cookie})
+			req.AddCookie(&http.Cookie{Name: resident.CookieHTTP, Value: cookie})
 		}
 		r := e.Do(e.Browser(), req)
 		if r.StatusCode != http.StatusSeeOther || len(r.Cookies()) != 1 || r.Cookies()[0].Value == "" {

@@ -1,11 +1,9 @@
 package httpui
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/postkasse/postkasse/httpui/web"
-	"github.com/postkasse/postkasse/store"
 )
 
 // middleware wraps the router: panic recovery outermost, then the
@@ -37,7 +35,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			if web.IsAPI(r) {
 				s.web.WriteProblem(w, r, web.ProblemInternal())
 			} else {
-				s.errorPage(w, r, http.StatusInternalServerError)
+				s.pages.ErrorPage(w, r, http.StatusInternalServerError)
 			}
 		}()
 		next.ServeHTTP(w, r)
@@ -52,36 +50,5 @@ func (s *Server) crossOriginDenied(w http.ResponseWriter, r *http.Request) {
 			Detail: "cross-origin request refused"})
 		return
 	}
-	s.errorPage(w, r, http.StatusForbidden)
-}
-
-// mailboxHandler is a handler that needs a resident's open mailbox.
-type mailboxHandler func(w http.ResponseWriter, r *http.Request, mb *store.Mailbox)
-
-// withMailbox opens the session named by the cookie for the length of the
-// request. Without a live session the browser goes to the login page;
-// with terms of use to accept, to the terms page (termsGate).
-func (s *Server) withMailbox(h mailboxHandler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token := sessionToken(r)
-		if token == "" {
-			http.Redirect(w, r, s.mustURL(routeLogin), http.StatusSeeOther)
-			return
-		}
-		mb, err := s.store.OpenSession(r.Context(), token)
-		if errors.Is(err, store.ErrSessionExpired) {
-			clearSessionCookie(w, r)
-			http.Redirect(w, r, s.mustURL(routeLogin), http.StatusSeeOther)
-			return
-		} else if err != nil {
-			s.pageError(w, r, nil, err)
-			return
-		}
-		defer mb.Close()
-		s.web.UseSavedLanguage(r, mb.Language())
-		if s.termsGate(w, r, mb) {
-			return
-		}
-		h(w, r, mb)
-	})
+	s.pages.ErrorPage(w, r, http.StatusForbidden)
 }

@@ -141,19 +141,3 @@ func TestSettings(t *testing.T) {
 		}
 	}
 }
-
-func TestPeriodText(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		p    string
-		want string
-	}{
-		{"P5Y", "5 years"}, {"P1Y", "1 year"}, {"P15M", "15 months"}, {"P1M", "1 month"},
-		{"P30D", "30 days"}, {"P1D", "1 day"}, {"P2W", "14 days"}, {"P1Y6M", "1 year and 6 months"},
-		{"P2Y1M3D", "2 years, 1 month and 3 days"}, {"P0D", "no time"},
-	} {
-		if got := periodText(uitest.English, store.MustParsePeriod(tc.p)); got != tc.want {
-			t.Errorf("periodText(%s) = %q, want %q", tc.p, got, tc.want)
-		}
-	}
-}

@@ -74,7 +74,7 @@ func TestTermsGate(t *testing.T) {
 	// nothing on the way.
 	storeClock.Advance(41 * 24 * time.Hour) // 2 January 2027
 	e.Login(b, e.HTTPURL, uitest.NIDAnna)   // the old session is long idle
-	css, err := e.server.staticURL("style.css")
+	css, err := e.server.pages.StaticURL("style.css")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -197,7 +197,7 @@ func TestSecurityHeaders(t *testing.T) {
 	e.Login(b, e.HTTPURL, uitest.NIDAnna)
 	bs := e.Browser()
 	e.Login(bs, e.HTTPSURL, uitest.NIDAnna)
-	css, err := e.server.staticURL("style.css")
+	css, err := e.server.pages.StaticURL("style.css")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,3 +80,26 @@ func RememberLanguage(w http.ResponseWriter, r *http.Request, code string) {
 		Secure: r.TLS != nil, HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
 }
+
+// LangLink is one language in the footer's language switch.
+type LangLink struct {
+	Code    string
+	Name    string // in the language itself: "Dansk"
+	URL     string // this page in that language
+	Current bool
+}
+
+// LanguageLinks links the page in every language: the path of the
+// request with ?lang=, or for a form's POST the page the form is on.
+func (p *Pages) LanguageLinks(r *http.Request) []LangLink {
+	page := r.URL.Path
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		page = p.formPage(p, r.URL.Path)
+	}
+	cur := p.kit.Lang(r)
+	links := make([]LangLink, 0, len(i18n.Languages))
+	for _, code := range i18n.Languages {
+		links = append(links, LangLink{Code: code, Name: cur.T("language." + code), URL: page + "?" + LangParam + "=" + code, Current: code == cur.Code})
+	}
+	return links
+}

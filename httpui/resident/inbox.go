@@ -1,8 +1,9 @@
-package httpui
+package resident
 
 import (
 	"net/http"
 
+	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -18,11 +19,11 @@ type inboxLine struct {
 }
 
 // inbox lists the resident's letters, newest first.
-func (s *Server) inbox(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+func (s *Handlers) inbox(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
 	letters, err := mb.Inbox(r.Context())
 	if err != nil {
-		s.pageError(w, r, &resident, err)
+		s.pages.PageError(w, r, &resident, err)
 		return
 	}
 	now, l := s.clock(), s.web.Lang(r)
@@ -33,5 +34,5 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, mb *store.Mailbox
 		}
 		v.Letters = append(v.Letters, inboxLine{LetterSummary: letter, Due: due(l, letter.DueDate, now, s.loc)})
 	}
-	s.render(w, r, http.StatusOK, pageInbox, view{Title: l.T("inbox.title"), Resident: &resident, Data: v})
+	s.pages.Render(w, r, http.StatusOK, pageInbox, web.View{Title: l.T("inbox.title"), Resident: &resident, Data: v})
 }

@@ -1,9 +1,10 @@
-package httpui
+package resident
 
 import (
 	"net/http"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -24,7 +25,7 @@ type newRecoveryKeyView struct {
 // newRecoveryKeyPage shows the recovery key rk that the sign-in of the
 // session token made, with a link on to the mailbox. The page is in the
 // resident's saved language unless the browser chose one.
-func (s *Server) newRecoveryKeyPage(w http.ResponseWriter, r *http.Request, token string, rk *crypto.RecoveryKey) {
+func (s *Handlers) newRecoveryKeyPage(w http.ResponseWriter, r *http.Request, token string, rk *crypto.RecoveryKey) {
 	defer clear(rk[:])
 	var resident *store.Resident
 	if mb, err := s.store.OpenSession(r.Context(), token); err == nil {
@@ -36,6 +37,6 @@ func (s *Server) newRecoveryKeyPage(w http.ResponseWriter, r *http.Request, toke
 	// Shown once: the page must not stay in any cache (the middleware
 	// says no-store for every page; this one depends on it).
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, http.StatusOK, pageRecoveryKey, view{Title: s.web.Lang(r).T("recovery.new.title"), Resident: resident,
+	s.pages.Render(w, r, http.StatusOK, pageRecoveryKey, web.View{Title: s.web.Lang(r).T("recovery.new.title"), Resident: resident,
 		Data: newRecoveryKeyView{RecoveryKey: formatRecoveryKey(*rk)}})
 }

@@ -1,4 +1,4 @@
-package httpui
+package resident
 
 import (
 	"errors"
@@ -22,9 +22,9 @@ type mailboxDeletedView struct {
 }
 
 // deleteMailboxPage asks for the password before deleting the mailbox.
-func (s *Server) deleteMailboxPage(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+func (s *Handlers) deleteMailboxPage(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
-	s.render(w, r, http.StatusOK, pageDeleteMailbox, view{Title: s.web.Lang(r).T("delete.title"), Resident: &resident, Data: deleteMailboxView{}})
+	s.pages.Render(w, r, http.StatusOK, pageDeleteMailbox, web.View{Title: s.web.Lang(r).T("delete.title"), Resident: &resident, Data: deleteMailboxView{}})
 }
 
 // deleteMailboxSubmit deletes the mailbox and everything in it once the
@@ -33,7 +33,7 @@ func (s *Server) deleteMailboxPage(w http.ResponseWriter, r *http.Request, mb *s
 // passwords count against the login throttle of the account and the
 // address, so the form cannot be used to guess the password of a session
 // left open, and it takes one of the slots for password checks at once.
-func (s *Server) deleteMailboxSubmit(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+func (s *Handlers) deleteMailboxSubmit(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
 	form := parseDeleteMailboxForm(w, r)
 	l := s.web.Lang(r)
@@ -45,27 +45,27 @@ func (s *Server) deleteMailboxSubmit(w http.ResponseWriter, r *http.Request, mb 
 	switch {
 	case errors.As(err, &throttled):
 		w.Header().Set("Retry-After", web.RetryAfter(throttled.Wait))
-		s.render(w, r, http.StatusTooManyRequests, pageDeleteMailbox, view{Title: title, Resident: &resident, Data: deleteMailboxView{
+		s.pages.Render(w, r, http.StatusTooManyRequests, pageDeleteMailbox, web.View{Title: title, Resident: &resident, Data: deleteMailboxView{
 			Error:     l.T("delete.error.throttled", "Wait", waitText(l, throttled.Wait)),
 			Throttled: true,
 		}})
 		return
 	case errors.Is(err, guard.ErrBusy):
 		w.Header().Set("Retry-After", web.RetryAfter(busyRetry))
-		s.render(w, r, http.StatusServiceUnavailable, pageDeleteMailbox, view{Title: title, Resident: &resident, Data: deleteMailboxView{
+		s.pages.Render(w, r, http.StatusServiceUnavailable, pageDeleteMailbox, web.View{Title: title, Resident: &resident, Data: deleteMailboxView{
 			Error: l.T("delete.error.busy"),
 			Busy:  true,
 		}})
 		return
 	case errors.Is(err, store.ErrBadCredentials):
-		s.render(w, r, http.StatusUnauthorized, pageDeleteMailbox, view{Title: title, Resident: &resident, Data: deleteMailboxView{
+		s.pages.Render(w, r, http.StatusUnauthorized, pageDeleteMailbox, web.View{Title: title, Resident: &resident, Data: deleteMailboxView{
 			Error: l.T("delete.error.password"),
 		}})
 		return
 	case err != nil:
-		s.pageError(w, r, &resident, err)
+		s.pages.PageError(w, r, &resident, err)
 		return
 	}
 	clearSessionCookie(w, r)
-	s.render(w, r, http.StatusOK, pageMailboxDeleted, view{Title: l.T("deleted.title"), Data: mailboxDeletedView{Deleted: s.longDate(l, s.clock())}})
+	s.pages.Render(w, r, http.StatusOK, pageMailboxDeleted, web.View{Title: l.T("deleted.title"), Data: mailboxDeletedView{Deleted: s.longDate(l, s.clock())}})
 }

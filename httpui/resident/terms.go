@@ -1,4 +1,4 @@
-package httpui
+package resident
 
 import (
 	"errors"
@@ -39,18 +39,18 @@ var termsGateOpen = map[string]bool{
 // force to the terms page, from every route but those of termsGateOpen
 // (DESIGN.md, "Policy": after the effective date the resident accepts to
 // go on). It reports whether it answered the request.
-func (s *Server) termsGate(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) bool {
+func (s *Handlers) termsGate(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) bool {
 	if termsGateOpen[web.RouteName(r)] {
 		return false
 	}
 	_, pending, err := mb.PendingTerms(r.Context())
 	if err != nil {
 		resident := mb.Resident()
-		s.pageError(w, r, &resident, err)
+		s.pages.PageError(w, r, &resident, err)
 		return true
 	}
 	if pending {
-		http.Redirect(w, r, s.mustURL(routeTerms), http.StatusSeeOther)
+		http.Redirect(w, r, s.pages.MustURL(routeTerms), http.StatusSeeOther)
 		return true
 	}
 	return false
@@ -59,14 +59,14 @@ func (s *Server) termsGate(w http.ResponseWriter, r *http.Request, mb *store.Mai
 // termsPage shows the terms of use in full: the version to accept, with
 // the choice of accepting it or deleting the mailbox, or else the version
 // in force.
-func (s *Server) termsPage(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+func (s *Handlers) termsPage(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	s.renderTerms(w, r, mb, http.StatusOK, false)
 }
 
 // termsAccept records the resident's acceptance of the version the form
 // showed. When that is no longer the version in force, the page shows the
 // new one to accept instead.
-func (s *Server) termsAccept(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+func (s *Handlers) termsAccept(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	form := parseTermsForm(w, r)
 	err := mb.AcceptTerms(r.Context(), form.Version)
 	switch {
@@ -74,27 +74,27 @@ func (s *Server) termsAccept(w http.ResponseWriter, r *http.Request, mb *store.M
 		s.renderTerms(w, r, mb, http.StatusConflict, true)
 	case err != nil:
 		resident := mb.Resident()
-		s.pageError(w, r, &resident, err)
+		s.pages.PageError(w, r, &resident, err)
 	default:
-		http.Redirect(w, r, s.mustURL(routeInbox), http.StatusSeeOther)
+		http.Redirect(w, r, s.pages.MustURL(routeInbox), http.StatusSeeOther)
 	}
 }
 
 // renderTerms renders the terms page; changed says the resident tried to
 // accept another version than the one shown now.
-func (s *Server) renderTerms(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, status int, changed bool) {
+func (s *Handlers) renderTerms(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, status int, changed bool) {
 	resident := mb.Resident()
 	l := s.web.Lang(r)
 	terms, pending, err := mb.PendingTerms(r.Context())
 	if err != nil {
-		s.pageError(w, r, &resident, err)
+		s.pages.PageError(w, r, &resident, err)
 		return
 	}
 	v := termsView{Terms: terms, Pending: pending, Changed: changed && pending}
 	if !pending {
 		if changed {
 			// Nothing to accept (any more): the mailbox is open.
-			http.Redirect(w, r, s.mustURL(routeInbox), http.StatusSeeOther)
+			http.Redirect(w, r, s.pages.MustURL(routeInbox), http.StatusSeeOther)
 			return
 		}
 		v.Terms, err = s.store.CurrentTerms(r.Context())
@@ -102,12 +102,12 @@ func (s *Server) renderTerms(w http.ResponseWriter, r *http.Request, mb *store.M
 			v.Terms, err = store.Terms{}, nil
 		}
 		if err != nil {
-			s.pageError(w, r, &resident, err)
+			s.pages.PageError(w, r, &resident, err)
 			return
 		}
 		version, at, err := s.store.TermsAccepted(r.Context(), resident.ID)
 		if err != nil {
-			s.pageError(w, r, &resident, err)
+			s.pages.PageError(w, r, &resident, err)
 			return
 		}
 		if v.Terms.Version > 0 && version >= v.Terms.Version {
@@ -119,9 +119,9 @@ func (s *Server) renderTerms(w http.ResponseWriter, r *http.Request, mb *store.M
 	if pending {
 		title = l.T("terms.new.title")
 	}
-	s.render(w, r, status, pageTerms, view{Title: title, Resident: &resident, Data: v})
+	s.pages.Render(w, r, status, pageTerms, web.View{Title: title, Resident: &resident, Data: v})
 }
 
 // longDate writes the date of t, in the appliance's time zone, in words
 // in the language l.
-func (s *Server) longDate(l *i18n.Lang, t time.Time) string { return l.Date(t.In(s.loc)) }
+func (s *Handlers) longDate(l *i18n.Lang, t time.Time) string { return l.Date(t.In(s.loc)) }

@@ -1,4 +1,4 @@
-package httpui
+package resident
 
 import (
 	"mime"
@@ -76,17 +76,17 @@ func documentFileName(name, contentType string) string {
 
 // document serves one document of a letter: in place where that is safe
 // (and not ?download=1), otherwise as an attachment.
-func (s *Server) document(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+func (s *Handlers) document(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
 	vars := mux.Vars(r)
 	n, err := strconv.Atoi(vars["n"])
 	if err != nil {
-		s.errorPageFor(w, r, &resident, http.StatusNotFound)
+		s.pages.ErrorPageFor(w, r, &resident, http.StatusNotFound)
 		return
 	}
 	doc, err := mb.Document(r.Context(), vars["id"], n)
 	if err != nil {
-		s.pageError(w, r, &resident, err)
+		s.pages.PageError(w, r, &resident, err)
 		return
 	}
 	disposition := "attachment"

@@ -1,4 +1,4 @@
-package httpui
+package resident
 
 import (
 	"encoding/json"
@@ -33,22 +33,22 @@ type documentLink struct {
 }
 
 // letter shows one letter; the first opening marks it read.
-func (s *Server) letter(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+func (s *Handlers) letter(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
 	id := mux.Vars(r)["id"]
 	l, err := mb.Letter(r.Context(), id)
 	if err != nil {
-		s.pageError(w, r, &resident, err)
+		s.pages.PageError(w, r, &resident, err)
 		return
 	}
 	lang := s.web.Lang(r)
 	v := letterView{Letter: l, Due: due(lang, l.DueDate, s.clock(), s.loc), KeyID: l.Receipt.KeyID}
 	if err := json.Unmarshal(l.Receipt.Payload, &v.Receipt); err != nil {
-		s.pageError(w, r, &resident, err)
+		s.pages.PageError(w, r, &resident, err)
 		return
 	}
 	for _, d := range l.Documents {
-		u := s.mustURL(routeDocument, "id", l.ID, "n", strconv.Itoa(d.Index))
+		u := s.pages.MustURL(routeDocument, "id", l.ID, "n", strconv.Itoa(d.Index))
 		link := documentLink{
 			Name: documentFileName(d.Name, d.ContentType), Kind: documentKind(lang, d.ContentType), Label: documentLabel(lang, d.ContentType), Size: formatSize(lang, d.Size),
 			Inline: inlineSafe(d.ContentType), URL: u, DownloadURL: u + "?download=1",
@@ -59,7 +59,7 @@ func (s *Server) letter(w http.ResponseWriter, r *http.Request, mb *store.Mailbo
 		}
 	}
 	w.Header().Set("Content-Security-Policy", web.CSPLetterPage)
-	s.render(w, r, http.StatusOK, pageLetter, view{Title: l.Subject, Resident: &resident, Data: v})
+	s.pages.Render(w, r, http.StatusOK, pageLetter, web.View{Title: l.Subject, Resident: &resident, Data: v})
 }
 
 // framed reports whether a main document of this type is shown in the

@@ -1,20 +1,21 @@
-package httpui
+package resident
 
 import "net/http"
 
-// Session cookie names. The __Host- prefix (RFC 6265bis §4.1.3.2) makes a
+// Session cookie names: CookieHTTPS over HTTPS, CookieHTTP over plain
+// HTTP (the demo on loopback). The __Host- prefix (RFC 6265bis §4.1.3.2) makes a
 // browser accept the cookie only with Secure, Path=/ and no Domain, so no
 // other host or plain-HTTP page can plant or overwrite it.
 const (
-	cookieHTTPS = "__Host-postkasse"
-	cookieHTTP  = "postkasse"
+	CookieHTTPS = "__Host-postkasse"
+	CookieHTTP  = "postkasse"
 )
 
 func cookieName(r *http.Request) string {
 	if r.TLS != nil {
-		return cookieHTTPS
+		return CookieHTTPS
 	}
-	return cookieHTTP
+	return CookieHTTP
 }
 
 // sessionToken returns the session cookie's value, or "".

@@ -1,4 +1,4 @@
-package httpui
+package resident
 
 import (
 	"context"
@@ -21,6 +21,6 @@ const busyRetry = 5 * time.Second
 // national identity number) from address, under the login throttle and
 // the bound on checks at once (guard.PasswordChecks.Check): it returns
 // check's error, a *guard.ThrottledError or guard.ErrBusy.
-func (s *Server) checkPassword(ctx context.Context, account, address string, check func() error) error {
+func (s *Handlers) checkPassword(ctx context.Context, account, address string, check func() error) error {
 	return s.passwords.Check(ctx, account, address, check)
 }

@@ -1,4 +1,4 @@
-package httpui
+package resident
 
 import (
 	"errors"
@@ -22,7 +22,7 @@ type settingsView struct {
 	// Language is the resident's language (the page's), Languages the
 	// choices; LanguageSaved: the choice was just stored.
 	Language      string
-	Languages     []langLink
+	Languages     []web.LangLink
 	LanguageSaved bool
 	// Inactivity is the inactivity rule as it stands for the resident;
 	// nil when it does not apply.
@@ -46,11 +46,11 @@ const (
 
 // settingsPage shows the resident's settings: notification preferences
 // and the inactivity rule.
-func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+func (s *Handlers) settingsPage(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
 	prefs, err := mb.NotificationPreferences(r.Context())
 	if err != nil {
-		s.pageError(w, r, &resident, err)
+		s.pages.PageError(w, r, &resident, err)
 		return
 	}
 	q := r.URL.Query().Get("saved")
@@ -59,7 +59,7 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, mb *store.
 
 // settingsNotifications stores the notification preferences. A refused
 // address is shown next to its field, with what was entered.
-func (s *Server) settingsNotifications(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+func (s *Handlers) settingsNotifications(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	prefs := parseNotificationsForm(w, r)
 	_, err := mb.SetNotificationPreferences(r.Context(), prefs)
 	var invalid *store.InvalidError
@@ -69,29 +69,29 @@ func (s *Server) settingsNotifications(w http.ResponseWriter, r *http.Request, m
 		s.renderSettings(w, r, mb, http.StatusUnprocessableEntity, v)
 	case err != nil:
 		resident := mb.Resident()
-		s.pageError(w, r, &resident, err)
+		s.pages.PageError(w, r, &resident, err)
 	default:
-		http.Redirect(w, r, s.mustURL(routeSettings)+"?"+savedNotifications, http.StatusSeeOther)
+		http.Redirect(w, r, s.pages.MustURL(routeSettings)+"?"+savedNotifications, http.StatusSeeOther)
 	}
 }
 
 // settingsLanguage stores the resident's language for pages, e-mails and
 // SMS (store.Mailbox.SetLanguage) and remembers it in the browser too.
-func (s *Server) settingsLanguage(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+func (s *Handlers) settingsLanguage(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	code := parseLanguageForm(w, r)
 	if err := mb.SetLanguage(r.Context(), code); err != nil {
 		var invalid *store.InvalidError
 		if errors.As(err, &invalid) {
 			// Not one of the choices the form offers: show them again.
-			http.Redirect(w, r, s.mustURL(routeSettings), http.StatusSeeOther)
+			http.Redirect(w, r, s.pages.MustURL(routeSettings), http.StatusSeeOther)
 			return
 		}
 		resident := mb.Resident()
-		s.pageError(w, r, &resident, err)
+		s.pages.PageError(w, r, &resident, err)
 		return
 	}
 	web.RememberLanguage(w, r, code)
-	http.Redirect(w, r, s.mustURL(routeSettings)+"?"+savedLanguage, http.StatusSeeOther)
+	http.Redirect(w, r, s.pages.MustURL(routeSettings)+"?"+savedLanguage, http.StatusSeeOther)
 }
 
 // fieldMessage says what is wrong with a refused field and how to put it
@@ -109,11 +109,11 @@ func fieldMessage(l *i18n.Lang, field string, p store.NotificationPreferences) s
 	}
 }
 
-func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, status int, v settingsView) {
+func (s *Handlers) renderSettings(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, status int, v settingsView) {
 	resident := mb.Resident()
 	st, err := mb.InactivityStatus(r.Context())
 	if err != nil {
-		s.pageError(w, r, &resident, err)
+		s.pages.PageError(w, r, &resident, err)
 		return
 	}
 	l := s.web.Lang(r)
@@ -126,8 +126,8 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, mb *stor
 		iv.Warnings = joinAnd(l, leads)
 		v.Inactivity = iv
 	}
-	v.Language, v.Languages = l.Code, s.languageLinks(r)
-	s.render(w, r, status, pageSettings, view{Title: l.T("settings.title"), Resident: &resident, Data: v})
+	v.Language, v.Languages = l.Code, s.pages.LanguageLinks(r)
+	s.pages.Render(w, r, status, pageSettings, web.View{Title: l.T("settings.title"), Resident: &resident, Data: v})
 }
 
 // periodText writes a period in words in the language l: "5 years",

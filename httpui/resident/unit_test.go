@@ -1,14 +1,11 @@
-package httpui
+package resident
 
 import (
-	"io/fs"
-	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
 
-	"github.com/postkasse/postkasse/assets"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
+	"github.com/postkasse/postkasse/store"
 )
 
 func TestDue(t *testing.T) {
@@ -109,58 +106,6 @@ func TestDocumentFileName(t *testing.T) {
 	}
 }
 
-// TestTemplates: New parses every page; a missing or broken template
-// fails at start-up.
-func TestTemplates(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, envOptions{})
-	good := fstest.MapFS{}
-	err := fs.WalkDir(assets.FS(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(assets.FS(), p)
-		good[p] = &fstest.MapFile{Data: b}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.server.parseTemplates(good); err != nil {
-		t.Fatalf("the embedded templates: %v", err)
-	}
-	for _, tc := range []struct {
-		name   string
-		change func(m fstest.MapFS)
-		want   string
-	}{
-		{"missing page", func(m fstest.MapFS) { delete(m, "templates/letter.html") }, "letter"},
-		{"missing layout", func(m fstest.MapFS) { delete(m, "templates/layout.html") }, "layout"},
-		{"broken page", func(m fstest.MapFS) {
-			m["templates/inbox.html"] = &fstest.MapFile{Data: []byte(`{{define "content"}}{{.Nope`)}
-		}, "inbox"},
-		{"unknown function", func(m fstest.MapFS) {
-			m["templates/error.html"] = &fstest.MapFile{Data: []byte(`{{define "content"}}{{nope}}{{end}}`)}
-		}, "error"},
-		{"no content", func(m fstest.MapFS) { m["templates/login.html"] = &fstest.MapFile{Data: []byte(`hello`)} }, "login"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			m := fstest.MapFS{}
-			for k, v := range good {
-				m[k] = v
-			}
-			tc.change(m)
-			_, err := e.server.parseTemplates(m)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err %v, want one about %s", err, tc.want)
-			}
-		})
-	}
-	if _, err := loadStatic(fstest.MapFS{}); err == nil {
-		t.Fatal("no style sheet, no error")
-	}
-}
-
 // Due dates are days in the appliance's zone: at 23:30 UTC on 26 November
 // it is already 27 November in Copenhagen, so a letter due on the 26th is
 // overdue there, while in UTC it is due today.
@@ -175,5 +120,21 @@ func TestDueInApplianceZone(t *testing.T) {
 	}
 	if d := due(uitest.English, "2026-11-26", now, time.UTC); d.Overdue || d.Note != "today" {
 		t.Errorf("in UTC: %+v, want due today", d)
+	}
+}
+
+func TestPeriodText(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		p    string
+		want string
+	}{
+		{"P5Y", "5 years"}, {"P1Y", "1 year"}, {"P15M", "15 months"}, {"P1M", "1 month"},
+		{"P30D", "30 days"}, {"P1D", "1 day"}, {"P2W", "14 days"}, {"P1Y6M", "1 year and 6 months"},
+		{"P2Y1M3D", "2 years, 1 month and 3 days"}, {"P0D", "no time"},
+	} {
+		if got := periodText(uitest.English, store.MustParsePeriod(tc.p)); got != tc.want {
+			t.Errorf("periodText(%s) = %q, want %q", tc.p, got, tc.want)
+		}
 	}
 }

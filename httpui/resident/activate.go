@@ -1,4 +1,4 @@
-package httpui
+package resident
 
 import (
 	"encoding/hex"
@@ -40,8 +40,8 @@ type activateView struct {
 }
 
 // activatePage shows the activation form.
-func (s *Server) activatePage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, pageActivate, view{Title: s.web.Lang(r).T("activate.title"), Data: activateView{MinLength: store.MinPasswordLength}})
+func (s *Handlers) activatePage(w http.ResponseWriter, r *http.Request) {
+	s.pages.Render(w, r, http.StatusOK, pageActivate, web.View{Title: s.web.Lang(r).T("activate.title"), Data: activateView{MinLength: store.MinPasswordLength}})
 }
 
 // activateSubmit activates a pending mailbox (store.Store.Activate) and
@@ -49,7 +49,7 @@ func (s *Server) activatePage(w http.ResponseWriter, r *http.Request) {
 // and the bound on password checks (checkPassword), like a login: a wrong
 // code counts as a failure of the account and of the address, and costs
 // the server the same Argon2id work.
-func (s *Server) activateSubmit(w http.ResponseWriter, r *http.Request) {
+func (s *Handlers) activateSubmit(w http.ResponseWriter, r *http.Request) {
 	form := parseActivateForm(w, r)
 	l := s.web.Lang(r)
 	v := activateView{NationalID: form.NationalID, Code: form.Code, MinLength: store.MinPasswordLength, Errors: map[string]string{}}
@@ -104,13 +104,13 @@ func (s *Server) activateSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 		s.renderActivate(w, r, http.StatusBadRequest, v)
 	case err != nil:
-		s.pageError(w, r, nil, err)
+		s.pages.PageError(w, r, nil, err)
 	default:
 		// Shown once: the page must not stay in any cache (the
 		// middleware says no-store for every page; this one depends on
 		// it).
 		w.Header().Set("Cache-Control", "no-store")
-		s.render(w, r, http.StatusOK, pageActivate, view{Title: l.T("activate.done.title"), Data: activateView{
+		s.pages.Render(w, r, http.StatusOK, pageActivate, web.View{Title: l.T("activate.done.title"), Data: activateView{
 			RecoveryKey: formatRecoveryKey(rk),
 		}})
 	}
@@ -119,8 +119,8 @@ func (s *Server) activateSubmit(w http.ResponseWriter, r *http.Request) {
 // maxPasswordBytes is the store's longest password, in bytes.
 const maxPasswordBytes = 1024
 
-func (s *Server) renderActivate(w http.ResponseWriter, r *http.Request, status int, v activateView) {
-	s.render(w, r, status, pageActivate, view{Title: s.web.Lang(r).T("activate.title"), Data: v})
+func (s *Handlers) renderActivate(w http.ResponseWriter, r *http.Request, status int, v activateView) {
+	s.pages.Render(w, r, status, pageActivate, web.View{Title: s.web.Lang(r).T("activate.title"), Data: v})
 }
 
 // formatRecoveryKey writes a recovery key for a person to copy: 64 hex

@@ -1,4 +1,4 @@
-package httpui
+package resident
 
 import (
 	"errors"
@@ -24,15 +24,15 @@ type loginView struct {
 
 // loginPage shows the login form, or the inbox to a resident who is
 // signed in already.
-func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+func (s *Handlers) loginPage(w http.ResponseWriter, r *http.Request) {
 	if token := sessionToken(r); token != "" {
 		if mb, err := s.store.OpenSession(r.Context(), token); err == nil {
 			mb.Close()
-			http.Redirect(w, r, s.mustURL(routeInbox), http.StatusSeeOther)
+			http.Redirect(w, r, s.pages.MustURL(routeInbox), http.StatusSeeOther)
 			return
 		}
 	}
-	s.render(w, r, http.StatusOK, pageLogin, view{Title: s.web.Lang(r).T("login.title"), Data: loginView{}})
+	s.pages.Render(w, r, http.StatusOK, pageLogin, web.View{Title: s.web.Lang(r).T("login.title"), Data: loginView{}})
 }
 
 // loginSubmit checks the credentials and starts a session. The check runs
@@ -40,7 +40,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 // (checkPassword): over either, the attempt is refused before the (costly)
 // password check. A session the browser already had ends, so signing in
 // again leaves no second session alive.
-func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
+func (s *Handlers) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	form := parseLoginForm(w, r)
 	l := s.web.Lang(r)
 	title := l.T("login.title")
@@ -53,7 +53,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &throttled):
 		w.Header().Set("Retry-After", web.RetryAfter(throttled.Wait))
-		s.render(w, r, http.StatusTooManyRequests, pageLogin, view{Title: title, Data: loginView{
+		s.pages.Render(w, r, http.StatusTooManyRequests, pageLogin, web.View{Title: title, Data: loginView{
 			NationalID: form.NationalID,
 			Error:      l.T("login.throttled", "Wait", waitText(l, throttled.Wait)),
 			Throttled:  true,
@@ -61,20 +61,20 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.Is(err, guard.ErrBusy):
 		w.Header().Set("Retry-After", web.RetryAfter(busyRetry))
-		s.render(w, r, http.StatusServiceUnavailable, pageLogin, view{Title: title, Data: loginView{
+		s.pages.Render(w, r, http.StatusServiceUnavailable, pageLogin, web.View{Title: title, Data: loginView{
 			NationalID: form.NationalID,
 			Error:      l.T("common.busy"),
 			Busy:       true,
 		}})
 		return
 	case errors.Is(err, store.ErrBadCredentials):
-		s.render(w, r, http.StatusUnauthorized, pageLogin, view{Title: title, Data: loginView{
+		s.pages.Render(w, r, http.StatusUnauthorized, pageLogin, web.View{Title: title, Data: loginView{
 			NationalID: form.NationalID,
 			Error:      l.T("login.badCredentials"),
 		}})
 		return
 	case err != nil:
-		s.pageError(w, r, nil, err)
+		s.pages.PageError(w, r, nil, err)
 		return
 	}
 	if old := sessionToken(r); old != "" {
@@ -84,9 +84,9 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		if err := s.store.Logout(r.Context(), old); err != nil {
 			// Fail closed: no new session while the old one may live on.
 			if err := s.store.Logout(r.Context(), sess.Token); err != nil {
-				s.log.Error("end the new session after a failed sign-out", "err", err)
+				s.web.Log.Error("end the new session after a failed sign-out", "err", err)
 			}
-			s.pageError(w, r, nil, fmt.Errorf("end the earlier session: %w", err))
+			s.pages.PageError(w, r, nil, fmt.Errorf("end the earlier session: %w", err))
 			return
 		}
 	}
@@ -96,7 +96,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.newRecoveryKeyPage(w, r, sess.Token, sess.NewRecoveryKey)
 		return
 	}
-	http.Redirect(w, r, s.mustURL(routeInbox), http.StatusSeeOther)
+	http.Redirect(w, r, s.pages.MustURL(routeInbox), http.StatusSeeOther)
 }
 
 // waitText says how long to wait in whole minutes (or seconds when under
