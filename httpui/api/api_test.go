@@ -12,6 +12,7 @@ import (
 
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/httpui"
+	"github.com/postkasse/postkasse/httpui/internal/apptest"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/store"
 )
@@ -20,7 +21,7 @@ import (
 // certificate from the sender CA is 401, and stores nothing.
 func TestAPIAuthentication(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{})
+	e := apptest.NewEnv(t, apptest.Options{})
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	good := e.AddSender("Skatteforvaltningen", "19552101")
 
@@ -141,7 +142,7 @@ func TestDeliverRefused(t *testing.T) {
 	limits.MaxDocuments = 3
 	limits.MaxDocumentSize = 4 << 10
 	limits.MaxLetterSize = 8 << 10
-	e := newEnv(t, envOptions{limits: limits})
+	e := apptest.NewEnv(t, apptest.Options{Limits: limits})
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	s := e.AddSender("Aarhus Kommune", "55133018")
 
@@ -254,7 +255,7 @@ func TestDeliverRefused(t *testing.T) {
 // TestDeliverIdempotent: the senderReference is the idempotency key.
 func TestDeliverIdempotent(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{})
+	e := apptest.NewEnv(t, apptest.Options{})
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	s := e.AddSender("Aarhus Kommune", "55133018")
 	other := e.AddSender("Region Midtjylland", "29190925")
@@ -290,7 +291,7 @@ func TestDeliverIdempotent(t *testing.T) {
 // TestAPIStatus: a sender sees its own letters only.
 func TestAPIStatus(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{})
+	e := apptest.NewEnv(t, apptest.Options{})
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	s := e.AddSender("Aarhus Kommune", "55133018")
 	other := e.AddSender("Region Midtjylland", "29190925")
@@ -321,7 +322,7 @@ func TestAPIStatus(t *testing.T) {
 // TestAPIRecipient: the lookup says whether a person takes digital post.
 func TestAPIRecipient(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{})
+	e := apptest.NewEnv(t, apptest.Options{})
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	s := e.AddSender("Aarhus Kommune", "55133018")
 	for _, tc := range []struct {
@@ -356,7 +357,7 @@ func TestAPIRecipient(t *testing.T) {
 // TestAPIRoutes: unknown API routes and methods are problems, not pages.
 func TestAPIRoutes(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{})
+	e := apptest.NewEnv(t, apptest.Options{})
 	s := e.AddSender("Aarhus Kommune", "55133018")
 	for _, tc := range []struct {
 		method, path string
@@ -381,7 +382,7 @@ func TestAPIRoutes(t *testing.T) {
 // Retry-After, and is served again when the bucket refills.
 func TestAPIRateLimit(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{apiRate: 1, apiBurst: 2})
+	e := apptest.NewEnv(t, apptest.Options{APIRate: 1, APIBurst: 2})
 	s := e.AddSender("Aarhus Kommune", "55133018")
 	other := e.AddSender("Region Midtjylland", "29190925")
 	u := e.HTTPSURL + "/api/v1/receipt-key"

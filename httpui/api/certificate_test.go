@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/httpui/internal/apptest"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/store"
 )
@@ -20,7 +21,7 @@ import (
 // liked.) The server's clock is Config.Clock, moved by hand: no waiting.
 func TestAPICertificateExpiresOnOpenConnection(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{})
+	e := apptest.NewEnv(t, apptest.Options{})
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	certPEM, keyPEM, cert := e.IssueClient(e.CA, "Short Lived", "12121212", time.Hour)
 	snd, err := e.Store.AddSender(context.Background(), "Short Lived", "12121212", store.SenderPrivate)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/httpui/internal/apptest"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/internal/testsupport"
 	"github.com/postkasse/postkasse/store"
@@ -29,7 +30,7 @@ type eventsPage struct {
 // the next event; a bad cursor or limit is 400; without a certificate 401.
 func TestAPIEvents(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{})
+	e := apptest.NewEnv(t, apptest.Options{})
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	s := e.AddSender("Aarhus Kommune", "55133018")
 	other := e.AddSender("Region Midtjylland", "29190925")
@@ -104,7 +105,7 @@ func TestAPIEvents(t *testing.T) {
 func TestAPIBlockedSender(t *testing.T) {
 	t.Parallel()
 	clock := testsupport.NewClock()
-	e := newEnv(t, envOptions{storeClock: clock.Now})
+	e := apptest.NewEnv(t, apptest.Options{StoreClock: clock.Now})
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	public := e.AddSender("Aarhus Kommune", "55133018")
 	shop, err := e.Store.AddSender(context.Background(), "Boghandlen ApS", "12345678", store.SenderPrivate)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/postkasse/postkasse/httpui/internal/apptest"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
 )
 
@@ -13,7 +14,7 @@ import (
 // digital and a letter is refused with 422, until the activation.
 func TestDeliverToPendingMailbox(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{})
+	e := apptest.NewEnv(t, apptest.Options{})
 	code := e.Enrol(uitest.NIDAnna, "Anna Jensen")
 	s := e.AddSender("Aarhus Kommune", "55133018")
 	digital := func() bool {
@@ -47,7 +48,7 @@ func TestDeliverToPendingMailbox(t *testing.T) {
 // stores nothing.
 func TestDeliverFormatCharacters(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{})
+	e := apptest.NewEnv(t, apptest.Options{})
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	s := e.AddSender("Nordlys Energi", "31572294")
 	// The file name raw in the part header, as curl -F sends it (Go's

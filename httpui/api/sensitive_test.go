@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/postkasse/postkasse/httpui/internal/apptest"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/store"
 )
@@ -14,7 +15,7 @@ import (
 // with false, they name the sender. A non-boolean is refused.
 func TestDeliverSensitive(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{})
+	e := apptest.NewEnv(t, apptest.Options{})
 	anna := e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	if _, err := e.Store.SetNotificationPreferences(context.Background(), anna.ID, store.NotificationPreferences{
 		Email: "anna@example.dk", EmailOn: true, Phone: "+4512345678", SMSOn: true,
