@@ -2,32 +2,22 @@ package httpui
 
 import (
 	"testing"
-	"time"
 
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
-	"github.com/postkasse/postkasse/store"
 )
 
 // password is every test resident's password.
 const password = uitest.Password
 
+// envOptions are the settings of the Server that httpui's own tests
+// look inside; the faces' tests use apptest.
 type envOptions struct {
-	limits     store.Limits
-	throttle   ThrottleConfig
-	apiRate    float64
-	apiBurst   int
-	storeClock func() time.Time // the store's clock (sessions); nil = real time
-	retention  store.RetentionPolicy
+	throttle ThrottleConfig
 	// maxPasswordChecks is Config.MaxPasswordChecks.
 	maxPasswordChecks int
 	// adjust, when set, changes the server's unexported settings before
 	// it serves (test hooks).
 	adjust func(*Server)
-	// seed, when set, is a gzipped database file the store starts from
-	// (an older schema, residents made before an upgrade).
-	seed string
-	// defaultLanguage is Config.DefaultLanguage.
-	defaultLanguage string
 }
 
 // testEnv is a real appliance on loopback (uitest.Env) and its Server,
@@ -40,19 +30,14 @@ type testEnv struct {
 func newEnv(t *testing.T, opts envOptions) *testEnv {
 	t.Helper()
 	te := &testEnv{}
-	te.Env = uitest.NewEnv(t, uitest.Options{
-		Limits: opts.limits, StoreClock: opts.storeClock, Retention: opts.retention, Seed: opts.seed,
-	}, func(e *uitest.Env) (uitest.Server, error) {
+	te.Env = uitest.NewEnv(t, uitest.Options{}, func(e *uitest.Env) (uitest.Server, error) {
 		srv, err := New(Config{
 			Store:    e.Store,
 			Clock:    e.Clock.Now,
 			Logger:   e.Logger(),
 			Throttle: opts.throttle,
-			APIRate:  opts.apiRate,
-			APIBurst: opts.apiBurst,
 
 			MaxPasswordChecks: opts.maxPasswordChecks,
-			DefaultLanguage:   opts.defaultLanguage,
 		})
 		if err != nil {
 			return uitest.Server{}, err

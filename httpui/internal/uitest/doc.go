@@ -7,6 +7,7 @@
 // identity numbers, documents and multipart deliveries (multipart.go).
 //
 // It does not import httpui, so that httpui's own (internal) tests can
-// use it: NewEnv takes a function that builds the server, and each
-// package's tests build it from their own options.
+// use it: NewEnv takes a function that builds the server. httpui's tests
+// build their Server themselves, to look inside it; the faces' tests get
+// the whole appliance from package apptest.
 package uitest

@@ -15,6 +15,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -313,16 +314,20 @@ func DecodeJSON[T any](t *testing.T, r *Response) T {
 	return v
 }
 
-// English is the catalogue in English, the language of the tests' pages
-// when they ask for none, for tests that look a message up rather than
-// repeat it.
-var English = func() *i18n.Lang {
+// Catalogue is the message catalogue, for tests that look a message up
+// rather than repeat it.
+var Catalogue = func() *i18n.Catalogue {
 	c, err := i18n.Load(assets.FS(), "")
 	if err != nil {
 		panic(err)
 	}
-	return c.Lang("en")
+	return c
 }()
+
+// English is the catalogue in English, the language of the tests' pages
+// when they ask for none, for tests that look a message up rather than
+// repeat it.
+var English = Catalogue.Lang("en")
 
 // gunzipFile writes the gzipped file src, uncompressed, to dst.
 func gunzipFile(t *testing.T, src, dst string) {
@@ -363,4 +368,16 @@ func (e *Env) Enrol(nid, name string) string {
 // Activation is the form of /activate.
 func Activation(nid, code, pw, confirm string) url.Values {
 	return url.Values{"nationalId": {nid}, "code": {code}, "password": {pw}, "passwordConfirm": {confirm}}
+}
+
+// StaticURL is the URL of a static file (its name and content hash), as
+// the pages link it: read from the login page's <link>.
+func (e *Env) StaticURL(name string) string {
+	e.T.Helper()
+	page := e.Get(e.Client(nil), e.HTTPURL+"/login")
+	m := regexp.MustCompile(`href="(/static/[0-9a-f]+/` + regexp.QuoteMeta(name) + `)"`).FindStringSubmatch(page.Text)
+	if m == nil {
+		e.T.Fatalf("the login page links no %s", name)
+	}
+	return m[1]
 }

@@ -1,4 +1,4 @@
-package httpui
+package resident_test
 
 import (
 	"html"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/postkasse/postkasse/httpui/internal/apptest"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
 )
 
@@ -26,7 +27,7 @@ import (
 // delivery is fine too.
 func TestDownloadNameMatchesType(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{})
+	e := apptest.NewEnv(t, apptest.Options{})
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	s := e.AddSender("Nordlys Energi", "31572294")
 	b := e.Browser()

@@ -1,4 +1,4 @@
-package httpui
+package resident_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/httpui"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/store"
 )
@@ -46,7 +47,7 @@ func TestLoginThrottleConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	const limit = 3
-	srv, err := New(Config{Store: st, Throttle: ThrottleConfig{AccountFailures: limit, AddressFailures: 1000, Window: time.Hour}})
+	srv, err := httpui.New(httpui.Config{Store: st, Throttle: httpui.ThrottleConfig{AccountFailures: limit, AddressFailures: 1000, Window: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}

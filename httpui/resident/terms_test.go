@@ -1,4 +1,4 @@
-package httpui
+package resident_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/httpui/internal/apptest"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/internal/testsupport"
 	"github.com/postkasse/postkasse/store"
@@ -19,7 +20,7 @@ var crossSite = http.Header{"Origin": {"https://evil.example"}, "Sec-Fetch-Site"
 
 // publishTerms publishes a version of the terms effective at the start of
 // date (UTC).
-func (e *testEnv) publishTerms(text, date string) store.Terms {
+func publishTerms(e *uitest.Env, text, date string) store.Terms {
 	e.T.Helper()
 	day, err := time.Parse(time.DateOnly, date)
 	if err != nil {
@@ -49,7 +50,7 @@ func wantRedirect(t *testing.T, what string, r *uitest.Response, location string
 func TestTermsGate(t *testing.T) {
 	t.Parallel()
 	storeClock := testsupport.NewClock() // 22 November 2026
-	e := newEnv(t, envOptions{storeClock: storeClock.Now})
+	e := apptest.NewEnv(t, apptest.Options{StoreClock: storeClock.Now})
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	s := e.AddSender("Aarhus Kommune", "55133018")
 	r := e.Deliver(s.Client, uitest.ValidDelivery("gate")...)
@@ -62,7 +63,7 @@ func TestTermsGate(t *testing.T) {
 	// Published, not yet in force: the mailbox is open; the terms page
 	// has nothing to show yet.
 	const text1 = "§1 The mailbox is yours.\n\n§2 <script>alert('terms')</script> & the rest.\n"
-	e.publishTerms(text1, "2027-01-01")
+	publishTerms(e, text1, "2027-01-01")
 	if r := e.Get(b, e.HTTPURL+"/"); r.StatusCode != http.StatusOK {
 		t.Fatalf("inbox before the terms take effect: %d", r.StatusCode)
 	}
@@ -74,10 +75,7 @@ func TestTermsGate(t *testing.T) {
 	// nothing on the way.
 	storeClock.Advance(41 * 24 * time.Hour) // 2 January 2027
 	e.Login(b, e.HTTPURL, uitest.NIDAnna)   // the old session is long idle
-	css, err := e.server.pages.StaticURL("style.css")
-	if err != nil {
-		t.Fatal(err)
-	}
+	css := e.StaticURL("style.css")
 	for _, path := range []string{"/", "/letters/" + letterID, "/letters/" + letterID + "/documents/0", "/settings"} {
 		wantRedirect(t, "GET "+path, e.Get(b, e.HTTPURL+path), "/terms")
 	}
@@ -115,7 +113,7 @@ func TestTermsGate(t *testing.T) {
 
 	// Version 2 takes effect while the form of version 1 is open.
 	const text2 = "§1 The mailbox is yours.\n§3 Notifications by SMS.\n"
-	e.publishTerms(text2, "2027-02-15")
+	publishTerms(e, text2, "2027-02-15")
 	storeClock.Advance(45 * 24 * time.Hour) // 16 February 2027
 	e.Login(b, e.HTTPURL, uitest.NIDAnna)
 	for _, version := range []string{"1", "banana", ""} {
@@ -125,7 +123,7 @@ func TestTermsGate(t *testing.T) {
 			t.Fatalf("accepting version %q after version 2 took effect: %d\n%s", version, r.StatusCode, r.Text)
 		}
 	}
-	if v, _, err := e.Store.TermsAccepted(context.Background(), e.residentID(uitest.NIDAnna)); err != nil || v != 0 {
+	if v, _, err := e.Store.TermsAccepted(context.Background(), residentID(e, uitest.NIDAnna)); err != nil || v != 0 {
 		t.Fatalf("accepted version %d (%v) after refusals", v, err)
 	}
 
@@ -154,7 +152,7 @@ func TestTermsGate(t *testing.T) {
 
 // residentID returns the id of the resident with the national identity
 // number.
-func (e *testEnv) residentID(nid string) string {
+func residentID(e *uitest.Env, nid string) string {
 	e.T.Helper()
 	residents, err := e.Store.Residents(context.Background())
 	if err != nil {

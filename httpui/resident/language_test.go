@@ -1,4 +1,4 @@
-package httpui
+package resident_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/assets"
+	"github.com/postkasse/postkasse/httpui/internal/apptest"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/i18n"
@@ -19,7 +20,7 @@ import (
 )
 
 // getWith is a GET with extra request headers.
-func (e *testEnv) getWith(c *http.Client, u string, header http.Header) *uitest.Response {
+func getWith(e *uitest.Env, c *http.Client, u string, header http.Header) *uitest.Response {
 	e.T.Helper()
 	req, err := http.NewRequest(http.MethodGet, u, nil)
 	if err != nil {
@@ -46,7 +47,7 @@ func pageLang(body string) string {
 // Accept-Language, their codes stay.
 func TestLanguageChoice(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{})
+	e := apptest.NewEnv(t, apptest.Options{})
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	accept := func(v string) http.Header { return http.Header{"Accept-Language": {v}} }
 
@@ -65,7 +66,7 @@ func TestLanguageChoice(t *testing.T) {
 		{"unknown lang", "/login?lang=sv", accept("da"), "da"},
 		{"error page", "/no-such-page", accept("nb"), "nb"},
 	} {
-		r := e.getWith(e.Browser(), e.HTTPURL+tc.path, tc.header)
+		r := getWith(e, e.Browser(), e.HTTPURL+tc.path, tc.header)
 		if got := pageLang(r.Text); got != tc.want || r.Header.Get("Content-Language") != tc.want {
 			t.Errorf("%s: <html lang=%q>, Content-Language %q, want %s", tc.name, got, r.Header.Get("Content-Language"), tc.want)
 		}
@@ -73,14 +74,14 @@ func TestLanguageChoice(t *testing.T) {
 
 	// The parameter sets a cookie, which then beats Accept-Language.
 	b := e.Browser()
-	r := e.getWith(b, e.HTTPURL+"/login?lang=nb", accept("da"))
+	r := getWith(e, b, e.HTTPURL+"/login?lang=nb", accept("da"))
 	if !strings.Contains(r.Header.Get("Set-Cookie"), web.LangCookie+"=nb") {
 		t.Errorf("Set-Cookie %q", r.Header.Get("Set-Cookie"))
 	}
-	if r := e.getWith(b, e.HTTPURL+"/login", accept("da")); pageLang(r.Text) != "nb" {
+	if r := getWith(e, b, e.HTTPURL+"/login", accept("da")); pageLang(r.Text) != "nb" {
 		t.Errorf("cookie nb, Accept-Language da: %s", pageLang(r.Text))
 	}
-	if r := e.getWith(b, e.HTTPURL+"/login?lang=en", accept("da")); pageLang(r.Text) != "en" {
+	if r := getWith(e, b, e.HTTPURL+"/login?lang=en", accept("da")); pageLang(r.Text) != "en" {
 		t.Errorf("lang=en over the cookie: %s", pageLang(r.Text))
 	}
 	// The footer links the page in every language, the current one marked.
@@ -97,15 +98,15 @@ func TestLanguageChoice(t *testing.T) {
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/settings?saved=language" {
 		t.Fatalf("save language: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
-	if r := e.Get(b, e.HTTPURL+"/settings?saved=language"); pageLang(r.Text) != "da" || !strings.Contains(r.Text, e.server.cat.Lang("da").T("settings.language.saved")) {
+	if r := e.Get(b, e.HTTPURL+"/settings?saved=language"); pageLang(r.Text) != "da" || !strings.Contains(r.Text, uitest.Catalogue.Lang("da").T("settings.language.saved")) {
 		t.Errorf("settings after saving: %s", pageLang(r.Text))
 	}
 	fresh := e.Browser()
 	e.Login(fresh, e.HTTPURL, uitest.NIDAnna)
-	if r := e.getWith(fresh, e.HTTPURL+"/", accept("nb")); pageLang(r.Text) != "da" {
+	if r := getWith(e, fresh, e.HTTPURL+"/", accept("nb")); pageLang(r.Text) != "da" {
 		t.Errorf("saved da, Accept-Language nb: %s", pageLang(r.Text))
 	}
-	if r := e.getWith(fresh, e.HTTPURL+"/?lang=en", accept("nb")); pageLang(r.Text) != "en" {
+	if r := getWith(e, fresh, e.HTTPURL+"/?lang=en", accept("nb")); pageLang(r.Text) != "en" {
 		t.Errorf("saved da, lang=en: %s", pageLang(r.Text))
 	}
 	if r := e.PostForm(fresh, e.HTTPURL+"/settings/language", url.Values{"lang": {"xx"}}, nil); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/settings" {
@@ -113,8 +114,8 @@ func TestLanguageChoice(t *testing.T) {
 	}
 
 	// The configured default applies when nothing else decides.
-	dk := newEnv(t, envOptions{defaultLanguage: "da"})
-	if r := dk.getWith(dk.Browser(), dk.HTTPURL+"/login", accept("fr")); pageLang(r.Text) != "da" {
+	dk := apptest.NewEnv(t, apptest.Options{DefaultLanguage: "da"})
+	if r := getWith(dk, dk.Browser(), dk.HTTPURL+"/login", accept("fr")); pageLang(r.Text) != "da" {
 		t.Errorf("default da: %s", pageLang(r.Text))
 	}
 
@@ -229,7 +230,7 @@ func TestPagesTranslated(t *testing.T) {
 // the language lang, by name.
 func walkPages(t *testing.T, lang string) map[string]string {
 	storeClock := testsupport.NewClock()
-	e := newEnv(t, envOptions{storeClock: storeClock.Now})
+	e := apptest.NewEnv(t, apptest.Options{StoreClock: storeClock.Now})
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	e.AddResident(uitest.NIDBjorn, "Bjørn Hansen")
 	nid, err := store.ParseNationalID(uitest.NIDNobody)
@@ -292,7 +293,7 @@ func walkPages(t *testing.T, lang string) map[string]string {
 
 	// New terms in force: the page to accept them; then the terms
 	// accepted.
-	e.publishTerms("§1 Postkassen er din.", "2026-12-22")
+	publishTerms(e, "§1 Postkassen er din.", "2026-12-22")
 	storeClock.Advance(31 * 24 * time.Hour)
 	e.Login(b, e.HTTPURL, uitest.NIDAnna)
 	keep("terms pending", e.Get(b, e.HTTPURL+"/terms"), http.StatusOK)
@@ -303,7 +304,7 @@ func walkPages(t *testing.T, lang string) map[string]string {
 	keep("terms accepted", e.Get(b, e.HTTPURL+"/terms"), http.StatusOK)
 
 	// The new recovery key after an upgrading sign-in.
-	old := newEnv(t, envOptions{seed: schema4})
+	old := apptest.NewEnv(t, apptest.Options{Seed: schema4})
 	o := old.Browser()
 	old.Get(o, old.HTTPURL+"/login?lang="+lang)
 	keep("new recovery key", old.PostForm(o, old.HTTPURL+"/login", url.Values{"nationalId": {schema4Anna}, "password": {schema4Password}}, nil), http.StatusOK)

@@ -1,4 +1,4 @@
-package httpui
+package resident_test
 
 import (
 	"net/http"
@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/httpui"
+	"github.com/postkasse/postkasse/httpui/internal/apptest"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/httpui/resident"
 	"github.com/postkasse/postkasse/httpui/web"
@@ -20,7 +22,7 @@ import (
 // are told the number is not digital.
 func TestDeleteMailbox(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{throttle: ThrottleConfig{AccountFailures: 3}})
+	e := apptest.NewEnv(t, apptest.Options{Throttle: httpui.ThrottleConfig{AccountFailures: 3}})
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	e.AddResident(uitest.NIDBjorn, "Bjørn Hansen")
 	s := e.AddSender("Aarhus Kommune", "55133018")
@@ -66,7 +68,7 @@ func TestDeleteMailbox(t *testing.T) {
 	}
 	r := e.PostForm(b, e.HTTPURL+"/settings/delete", url.Values{"password": {password}}, nil)
 	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" || !strings.Contains(r.Text, "Too many wrong passwords") {
-		t.Fatalf("delete over the throttle: %d\n%s", r.StatusCode, r.Text)
+		t.Fatalf("delete over the Throttle: %d\n%s", r.StatusCode, r.Text)
 	}
 	alive("after the throttle")
 	e.Clock.Advance(16 * time.Minute) // past the window
@@ -124,7 +126,7 @@ func TestDeleteMailbox(t *testing.T) {
 func TestResidentPagesHeaders(t *testing.T) {
 	t.Parallel()
 	storeClock := testsupport.NewClock()
-	e := newEnv(t, envOptions{storeClock: storeClock.Now})
+	e := apptest.NewEnv(t, apptest.Options{StoreClock: storeClock.Now})
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	e.AddResident(uitest.NIDBjorn, "Bjørn Hansen")
 	b := e.Browser()
@@ -177,7 +179,7 @@ func TestResidentPagesHeaders(t *testing.T) {
 
 	// Every new form refuses a cross-site POST, with or without
 	// Sec-Fetch-Site, and changes nothing.
-	e.publishTerms("§1\n", "2027-01-01")
+	publishTerms(e, "§1\n", "2027-01-01")
 	for _, path := range []string{"/terms/accept", "/settings/notifications", "/settings/delete"} {
 		for _, h := range []http.Header{crossSite, {"Origin": {"https://evil.example"}}} {
 			r := e.PostForm(b, e.HTTPURL+path, url.Values{"version": {"1"}, "password": {password}, "email": {"a@example.dk"}}, h)

@@ -1,4 +1,4 @@
-package httpui
+package resident_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/httpui"
+	"github.com/postkasse/postkasse/httpui/internal/apptest"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/store"
 )
@@ -22,7 +24,7 @@ var recoveryKeyPattern = regexp.MustCompile(`<code>((?:[0-9a-f]{8}-){7}[0-9a-f]{
 // senders see the mailbox as digital only from then on.
 func TestActivate(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{})
+	e := apptest.NewEnv(t, apptest.Options{})
 	code := e.Enrol(uitest.NIDAnna, "Anna Jensen")
 	s := e.AddSender("Aarhus Kommune", "55133018")
 	b := e.Browser()
@@ -109,7 +111,7 @@ func TestActivate(t *testing.T) {
 // activated.
 func TestActivateRefused(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{throttle: ThrottleConfig{AccountFailures: 100, AddressFailures: 100}})
+	e := apptest.NewEnv(t, apptest.Options{Throttle: httpui.ThrottleConfig{AccountFailures: 100, AddressFailures: 100}})
 	code := e.Enrol(uitest.NIDAnna, "Anna Jensen")
 	e.AddResident(uitest.NIDBjorn, "Bjørn Hansen")
 	wrong := "AAAA" + code[4:]
@@ -179,7 +181,7 @@ func TestActivateRefused(t *testing.T) {
 // and a wrong password share the limit.
 func TestActivateThrottle(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{throttle: ThrottleConfig{AccountFailures: 3, AddressFailures: 100, Window: 15 * time.Minute}})
+	e := apptest.NewEnv(t, apptest.Options{Throttle: httpui.ThrottleConfig{AccountFailures: 3, AddressFailures: 100, Window: 15 * time.Minute}})
 	code := e.Enrol(uitest.NIDAnna, "Anna Jensen")
 	b := e.Browser()
 	wrong := "AAAA" + code[4:]
@@ -213,7 +215,7 @@ func TestActivateThrottle(t *testing.T) {
 // activated, and the code still works from this site.
 func TestActivateCrossSite(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{})
+	e := apptest.NewEnv(t, apptest.Options{})
 	code := e.Enrol(uitest.NIDAnna, "Anna Jensen")
 	b := e.Browser()
 	for _, h := range []http.Header{crossSite, {"Origin": {"https://evil.example"}}} {

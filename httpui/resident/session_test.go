@@ -1,4 +1,4 @@
-package httpui
+package resident_test
 
 import (
 	"net/http"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/httpui/internal/apptest"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/internal/testsupport"
 )
@@ -15,7 +16,7 @@ import (
 func TestSessionExpiry(t *testing.T) {
 	t.Parallel()
 	clock := testsupport.NewClock()
-	e := newEnv(t, envOptions{storeClock: clock.Now})
+	e := apptest.NewEnv(t, apptest.Options{StoreClock: clock.Now})
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	b := e.Browser()
 	e.Login(b, e.HTTPURL, uitest.NIDAnna)

@@ -1,4 +1,4 @@
-package httpui
+package resident_test
 
 import (
 	"context"
@@ -9,13 +9,15 @@ import (
 	"testing"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/httpui/internal/apptest"
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
 )
 
 // schema4 is a database written before envelope v2: its residents' key
 // pairs have no ML-KEM-768 half (store/embedded/testdata, made by
 // schema4-generator.go.txt). Anna Andersen chose Danish there.
 const (
-	schema4         = "../store/embedded/testdata/schema4.db.gz"
+	schema4         = "../../store/embedded/testdata/schema4.db.gz"
 	schema4Anna     = "0101900123"
 	schema4Password = "correct horse battery staple"
 )
@@ -28,7 +30,7 @@ const (
 // inbox.
 func TestNewRecoveryKeyAfterUpgrade(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{seed: schema4})
+	e := apptest.NewEnv(t, apptest.Options{Seed: schema4})
 	c := e.Browser()
 	login := url.Values{"nationalId": {schema4Anna}, "password": {schema4Password}}
 	r := e.PostForm(c, e.HTTPURL+"/login", login, nil)
@@ -40,7 +42,7 @@ func TestNewRecoveryKeyAfterUpgrade(t *testing.T) {
 		t.Fatalf("no recovery key on the page: %s", r.Text)
 	}
 	// Anna's saved language is Danish.
-	da := e.server.cat.Lang("da")
+	da := uitest.Catalogue.Lang("da")
 	for _, want := range []string{
 		`<html lang="da">`, da.T("recovery.new.heading"), da.T("recovery.new.oldGone"), da.T("recovery.writeDown"),
 		`<a class="button" href="/">` + da.T("recovery.new.continue") + `</a>`,
@@ -61,7 +63,7 @@ func TestNewRecoveryKeyAfterUpgrade(t *testing.T) {
 		t.Fatalf("inbox after the key: %d", inbox.StatusCode)
 	}
 	// The next sign-in renews nothing and goes to the inbox.
-	e.signInToInbox(c, login)
+	signInToInbox(e, c, login)
 
 	// The key shown recovers the mailbox.
 	var rk crypto.RecoveryKey
@@ -79,10 +81,10 @@ func TestNewRecoveryKeyAfterUpgrade(t *testing.T) {
 func TestNewRecoveryKeyLanguages(t *testing.T) {
 	t.Parallel()
 	for _, lang := range []string{"en", "nb"} {
-		e := newEnv(t, envOptions{seed: schema4})
+		e := apptest.NewEnv(t, apptest.Options{Seed: schema4})
 		c := e.Browser()
 		r := e.PostForm(c, e.HTTPURL+"/login?lang="+lang, url.Values{"nationalId": {schema4Anna}, "password": {schema4Password}}, nil)
-		l := e.server.cat.Lang(lang)
+		l := uitest.Catalogue.Lang(lang)
 		if r.StatusCode != http.StatusOK || !recoveryKeyPattern.MatchString(r.Text) || !strings.Contains(r.Text, `<html lang="`+lang+`">`) ||
 			!strings.Contains(r.Text, l.T("recovery.new.oldGone")) || !strings.Contains(r.Text, l.T("recovery.new.continue")) {
 			t.Errorf("%s: %d %s", lang, r.StatusCode, r.Text)
@@ -91,7 +93,7 @@ func TestNewRecoveryKeyLanguages(t *testing.T) {
 }
 
 // signInToInbox signs in with the form values and wants the inbox at once.
-func (e *testEnv) signInToInbox(c *http.Client, form url.Values) {
+func signInToInbox(e *uitest.Env, c *http.Client, form url.Values) {
 	e.T.Helper()
 	r := e.PostForm(c, e.HTTPURL+"/login", form, nil)
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/" || recoveryKeyPattern.MatchString(r.Text) {

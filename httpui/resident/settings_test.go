@@ -1,4 +1,4 @@
-package httpui
+package resident_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/postkasse/postkasse/httpui/internal/apptest"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/internal/testsupport"
 	"github.com/postkasse/postkasse/store"
@@ -19,7 +20,7 @@ import (
 func TestSettings(t *testing.T) {
 	t.Parallel()
 	storeClock := testsupport.NewClock() // 22 November 2026, 10:00 UTC
-	e := newEnv(t, envOptions{storeClock: storeClock.Now})
+	e := apptest.NewEnv(t, apptest.Options{StoreClock: storeClock.Now})
 	anna := e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	b := e.Browser()
 	e.Login(b, e.HTTPURL, uitest.NIDAnna)
@@ -123,12 +124,11 @@ func TestSettings(t *testing.T) {
 	}
 
 	// Another policy, as main passes it from postkasse.toml to the store.
-	other := newEnv(t, envOptions{retention: store.RetentionPolicy{
+	other := apptest.NewEnv(t, apptest.Options{Retention: store.RetentionPolicy{
 		Inactivity: store.Period{Years: 1, Months: 6}, InactivityWarnings: []store.Period{{Days: 1}},
-	}, storeClock: storeClock.Now})
+	}, StoreClock: storeClock.Now})
 	other.AddResident(uitest.NIDAnna, "Anna Andersen")
-	srv := other.server
-	base := "http://" + uitest.Serve(t, srv.Handler(), nil)
+	base := "http://" + uitest.Serve(t, other.Handler, nil)
 	b2 := e.Browser()
 	e.Login(b2, base, uitest.NIDAnna)
 	page = e.Get(b2, base+"/settings")
