@@ -8,7 +8,7 @@ import (
 
 // middleware wraps the router: panic recovery outermost, then the
 // security headers (so that every response carries them, refusals
-// included), then the choice of language (language.go), then the
+// included), then the choice of language (web/language.go), then the
 // cross-origin protection of non-safe requests.
 func (s *Server) middleware(h http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()

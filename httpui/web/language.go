@@ -11,10 +11,10 @@ import (
 // The language of a request (API.md, "Resident web UI"): a lang query
 // parameter, which a browser then remembers in a cookie; else that
 // cookie; else the language the resident chose on the settings page
-// (withMailbox, once the session is open); else the best match of
-// Accept-Language; else the configured default (English when none). An
-// API request gets its problems' titles in the language of its
-// Accept-Language.
+// (package resident's withMailbox, once the session is open); else the
+// best match of Accept-Language; else the configured default (English
+// when none). An API request gets its problems' titles in the language
+// of its Accept-Language.
 
 // LangCookie remembers a browser's choice of language. It holds nothing
 // secret, so it has no __Host- prefix; it lasts a year.
@@ -55,7 +55,7 @@ func (k *Kit) WithLanguage(next http.Handler) http.Handler {
 }
 
 // Lang returns the language of the request; the default outside
-// withLanguage.
+// WithLanguage.
 func (k *Kit) Lang(r *http.Request) *i18n.Lang {
 	if c, ok := r.Context().Value(langKey{}).(*langChoice); ok && c.lang != nil {
 		return c.lang
