@@ -15,6 +15,11 @@
 // rendered by package web's Pages, in the language of the request, from
 // the templates named by the page constants here; URLs come from the
 // names of the routes Register adds.
+//
+// The tests of the pages run against the whole appliance (package
+// internal/apptest) over real HTTP and TLS; format_test.go and
+// pages_test.go test the formatting helpers and the templates without a
+// server.
 package resident
 
 import (
