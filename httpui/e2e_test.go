@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
+	"github.com/postkasse/postkasse/httpui/resident"
+	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -21,24 +24,24 @@ import (
 func TestEndToEnd(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
-	kommune := e.addSender("Aarhus Kommune", "55133018")
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	kommune := e.AddSender("Aarhus Kommune", "55133018")
 
 	// Deliver: a PDF as the main document and a text document.
-	msg := letterMessage(nidAnna, "Decision on your housing benefit", "case-2026-0001")
+	msg := uitest.LetterMessage(uitest.NIDAnna, "Decision on your housing benefit", "case-2026-0001")
 	msg["body"] = "Your application is granted.\nSee the attached decision."
-	resp := e.deliver(kommune.client,
-		messagePart(msg),
-		documentPart("decision.pdf", "application/pdf", pdfDoc),
-		documentPart("note.txt", "text/plain", textDoc),
+	resp := e.Deliver(kommune.Client,
+		uitest.MessagePart(msg),
+		uitest.DocumentPart("decision.pdf", "application/pdf", uitest.PDFDoc),
+		uitest.DocumentPart("note.txt", "text/plain", uitest.TextDoc),
 	)
 	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("deliver: %d %s", resp.StatusCode, resp.body)
+		t.Fatalf("deliver: %d %s", resp.StatusCode, resp.Text)
 	}
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("deliver Content-Type %q", ct)
 	}
-	delivered := decodeJSON[struct {
+	delivered := uitest.DecodeJSON[struct {
 		ID          string        `json:"id"`
 		Status      string        `json:"status"`
 		DeliveredAt time.Time     `json:"deliveredAt"`
@@ -52,8 +55,8 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// The receipt verifies with the key the API publishes.
-	keyResp := e.get(kommune.client, e.httpsURL+"/api/v1/receipt-key")
-	key := decodeJSON[struct {
+	keyResp := e.Get(kommune.Client, e.HTTPSURL+"/api/v1/receipt-key")
+	key := uitest.DecodeJSON[struct {
 		Algorithm string `json:"algorithm"`
 		KeyID     string `json:"keyId"`
 		PublicKey string `json:"publicKey"`
@@ -65,21 +68,21 @@ func TestEndToEnd(t *testing.T) {
 	if !crypto.Verify(ed25519.PublicKey(pub), "receipt", delivered.Receipt.Payload, delivered.Receipt.Signature) {
 		t.Fatal("receipt does not verify with the published key")
 	}
-	payload, err := e.store.VerifyReceipt(delivered.Receipt)
-	if err != nil || payload.LetterID != delivered.ID || payload.Recipient != nidAnna {
+	payload, err := e.Store.VerifyReceipt(delivered.Receipt)
+	if err != nil || payload.LetterID != delivered.ID || payload.Recipient != uitest.NIDAnna {
 		t.Fatalf("receipt payload %+v: %v", payload, err)
 	}
 
 	// Unread in the sender's status.
-	st := e.get(kommune.client, e.httpsURL+"/api/v1/messages/"+delivered.ID)
-	if st.StatusCode != http.StatusOK || !strings.Contains(st.body, `"readAt":null`) || !strings.Contains(st.body, `"status":"delivered"`) {
-		t.Fatalf("status before reading: %d %s", st.StatusCode, st.body)
+	st := e.Get(kommune.Client, e.HTTPSURL+"/api/v1/messages/"+delivered.ID)
+	if st.StatusCode != http.StatusOK || !strings.Contains(st.Text, `"readAt":null`) || !strings.Contains(st.Text, `"status":"delivered"`) {
+		t.Fatalf("status before reading: %d %s", st.StatusCode, st.Text)
 	}
 
 	// The resident signs in over plain HTTP (the demo's UI listener).
-	b := e.browser()
-	e.login(b, e.httpURL, nidAnna)
-	inbox := e.get(b, e.httpURL+"/")
+	b := e.Browser()
+	e.Login(b, e.HTTPURL, uitest.NIDAnna)
+	inbox := e.Get(b, e.HTTPURL+"/")
 	if inbox.StatusCode != http.StatusOK {
 		t.Fatalf("inbox: %d", inbox.StatusCode)
 	}
@@ -88,7 +91,7 @@ func TestEndToEnd(t *testing.T) {
 		"Unread", "1 unread", "Due 31 Jan 2027", "Decision", "Anna Jensen",
 		`href="/letters/` + delivered.ID + `"`, `<main id="main"`, "Skip to content",
 	} {
-		if !strings.Contains(inbox.body, want) {
+		if !strings.Contains(inbox.Text, want) {
 			t.Errorf("inbox lacks %q", want)
 		}
 	}
@@ -103,19 +106,19 @@ func TestEndToEnd(t *testing.T) {
 		{"/letters/" + delivered.ID, http.StatusMethodNotAllowed, "GET"},
 		{"/letters/" + delivered.ID + "/documents/0", http.StatusOK, ""},
 	} {
-		req, _ := http.NewRequest(http.MethodHead, e.httpURL+tc.path, nil)
-		r := e.do(b, req)
-		if r.StatusCode != tc.status || r.Header.Get("Allow") != tc.allow || r.body != "" {
-			t.Errorf("HEAD %s: %d Allow %q body %q", tc.path, r.StatusCode, r.Header.Get("Allow"), r.body)
+		req, _ := http.NewRequest(http.MethodHead, e.HTTPURL+tc.path, nil)
+		r := e.Do(b, req)
+		if r.StatusCode != tc.status || r.Header.Get("Allow") != tc.allow || r.Text != "" {
+			t.Errorf("HEAD %s: %d Allow %q body %q", tc.path, r.StatusCode, r.Header.Get("Allow"), r.Text)
 		}
 	}
-	st = e.get(kommune.client, e.httpsURL+"/api/v1/messages/"+delivered.ID)
-	if !strings.Contains(st.body, `"readAt":null`) {
-		t.Fatalf("a HEAD request marked the letter read: %s", st.body)
+	st = e.Get(kommune.Client, e.HTTPSURL+"/api/v1/messages/"+delivered.ID)
+	if !strings.Contains(st.Text, `"readAt":null`) {
+		t.Fatalf("a HEAD request marked the letter read: %s", st.Text)
 	}
 
 	// Open the letter.
-	page := e.get(b, e.httpURL+"/letters/"+delivered.ID)
+	page := e.Get(b, e.HTTPURL+"/letters/"+delivered.ID)
 	if page.StatusCode != http.StatusOK {
 		t.Fatalf("letter: %d", page.StatusCode)
 	}
@@ -127,11 +130,11 @@ func TestEndToEnd(t *testing.T) {
 		"/letters/" + delivered.ID + "/documents/1?download=1",
 		"Back to inbox",
 	} {
-		if !strings.Contains(page.body, want) {
+		if !strings.Contains(page.Text, want) {
 			t.Errorf("letter page lacks %q", want)
 		}
 	}
-	if strings.Contains(page.body, "<iframe") {
+	if strings.Contains(page.Text, "<iframe") {
 		t.Error("a PDF main document is framed; only text and HTML are")
 	}
 
@@ -141,39 +144,39 @@ func TestEndToEnd(t *testing.T) {
 		content                  []byte
 		contentType, disposition string
 	}{
-		{"0", pdfDoc, "application/pdf", `inline; filename=decision.pdf`},
-		{"1", textDoc, "text/plain; charset=utf-8", `inline; filename=note.txt`},
-		{"1?download=1", textDoc, "text/plain; charset=utf-8", `attachment; filename=note.txt`},
+		{"0", uitest.PDFDoc, "application/pdf", `inline; filename=decision.pdf`},
+		{"1", uitest.TextDoc, "text/plain; charset=utf-8", `inline; filename=note.txt`},
+		{"1?download=1", uitest.TextDoc, "text/plain; charset=utf-8", `attachment; filename=note.txt`},
 	}
 	for _, d := range docs {
-		r := e.get(b, e.httpURL+"/letters/"+delivered.ID+"/documents/"+d.n)
-		if r.StatusCode != http.StatusOK || r.body != string(d.content) {
-			t.Errorf("document %s: %d %q", d.n, r.StatusCode, r.body)
+		r := e.Get(b, e.HTTPURL+"/letters/"+delivered.ID+"/documents/"+d.n)
+		if r.StatusCode != http.StatusOK || r.Text != string(d.content) {
+			t.Errorf("document %s: %d %q", d.n, r.StatusCode, r.Text)
 		}
 		h := r.Header
 		if h.Get("Content-Type") != d.contentType || h.Get("Content-Disposition") != d.disposition ||
-			h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Content-Security-Policy") != cspDocument ||
+			h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Content-Security-Policy") != web.CSPDocument ||
 			h.Get("X-Frame-Options") != "SAMEORIGIN" || h.Get("Cache-Control") != "no-store" {
 			t.Errorf("document %s headers: %v", d.n, h)
 		}
 	}
 
 	// Now the letter is read, for the resident and for the sender.
-	inbox = e.get(b, e.httpURL+"/")
-	if strings.Contains(inbox.body, "Unread") || strings.Contains(inbox.body, "unread)") {
+	inbox = e.Get(b, e.HTTPURL+"/")
+	if strings.Contains(inbox.Text, "Unread") || strings.Contains(inbox.Text, "unread)") {
 		t.Error("inbox still shows the letter unread")
 	}
-	st = e.get(kommune.client, e.httpsURL+"/api/v1/messages/"+delivered.ID)
-	status := decodeJSON[struct {
+	st = e.Get(kommune.Client, e.HTTPSURL+"/api/v1/messages/"+delivered.ID)
+	status := uitest.DecodeJSON[struct {
 		Status string     `json:"status"`
 		ReadAt *time.Time `json:"readAt"`
 	}](t, st)
 	if status.Status != "read" || status.ReadAt == nil || status.ReadAt.Before(delivered.DeliveredAt) {
-		t.Fatalf("status after reading: %s", st.body)
+		t.Fatalf("status after reading: %s", st.Text)
 	}
 
 	// Nothing of the mail ends up in the server's log.
-	if logs := e.logs.String(); strings.Contains(logs, "housing") || strings.Contains(logs, nidAnna) {
+	if logs := e.Logs.String(); strings.Contains(logs, "housing") || strings.Contains(logs, uitest.NIDAnna) {
 		t.Errorf("the log shows mail or a national id: %s", logs)
 	}
 }
@@ -185,17 +188,17 @@ func TestEndToEnd(t *testing.T) {
 func TestSessionCookies(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	for _, tc := range []struct {
 		name, base, cookie string
 		secure             bool
 	}{
-		{"http", e.httpURL, "postkasse", false},
-		{"https", e.httpsURL, "__Host-postkasse", true},
+		{"http", e.HTTPURL, "postkasse", false},
+		{"https", e.HTTPSURL, "__Host-postkasse", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := e.browser()
-			resp := e.postForm(b, tc.base+"/login", map[string][]string{"nationalId": {nidAnna}, "password": {password}}, nil)
+			b := e.Browser()
+			resp := e.PostForm(b, tc.base+"/login", map[string][]string{"nationalId": {uitest.NIDAnna}, "password": {password}}, nil)
 			if resp.StatusCode != http.StatusSeeOther {
 				t.Fatalf("login: %d", resp.StatusCode)
 			}
@@ -216,25 +219,25 @@ func TestSessionCookies(t *testing.T) {
 				t.Fatal("the password is in the cookie")
 			}
 			// Signed in: the login page sends the resident to the inbox.
-			if r := e.get(b, tc.base+"/login"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/" {
+			if r := e.Get(b, tc.base+"/login"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/" {
 				t.Errorf("login page while signed in: %d %s", r.StatusCode, r.Header.Get("Location"))
 			}
-			if r := e.get(b, tc.base+"/"); r.StatusCode != http.StatusOK {
+			if r := e.Get(b, tc.base+"/"); r.StatusCode != http.StatusOK {
 				t.Fatalf("inbox: %d", r.StatusCode)
 			}
 
 			// Log out; the old token opens nothing any more.
-			out := e.postForm(b, tc.base+"/logout", nil, nil)
+			out := e.PostForm(b, tc.base+"/logout", nil, nil)
 			if out.StatusCode != http.StatusSeeOther || out.Header.Get("Location") != "/login" {
 				t.Fatalf("logout: %d %s", out.StatusCode, out.Header.Get("Location"))
 			}
-			if r := e.get(b, tc.base+"/"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login" {
+			if r := e.Get(b, tc.base+"/"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login" {
 				t.Errorf("inbox after logout: %d", r.StatusCode)
 			}
-			stolen := e.browser()
+			stolen := e.Browser()
 			req, _ := http.NewRequest(http.MethodGet, tc.base+"/", nil)
 			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
-			if r := e.do(stolen, req); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login" {
+			if r := e.Do(stolen, req); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login" {
 				t.Errorf("old token after logout: %d", r.StatusCode)
 			}
 		})
@@ -248,21 +251,21 @@ func TestSessionCookies(t *testing.T) {
 func TestLoginEndsEarlierSession(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
-	form := url.Values{"nationalId": {nidAnna}, "password": {password}}
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	form := url.Values{"nationalId": {uitest.NIDAnna}, "password": {password}}
 	// signIn posts the login form with cookie (when set) and returns the
 	// new session's token.
 	signIn := func(cookie string) string {
 		t.Helper()
-		req, err := http.NewRequest(http.MethodPost, e.httpURL+"/login", strings.NewReader(form.Encode()))
+		req, err := http.NewRequest(http.MethodPost, e.HTTPURL+"/login", strings.NewReader(form.Encode()))
 		if err != nil {
 			t.Fatal(err)
 		}
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		if cookie != "" {
-			req.AddCookie(&http.Cookie{Name: cookieHTTP, Value: cookie})
+			req.AddCookie(&http.Cookie{Name: resident.CookieHTTP, Value: cookie})
 		}
-		r := e.do(e.browser(), req)
+		r := e.Do(e.Browser(), req)
 		if r.StatusCode != http.StatusSeeOther || len(r.Cookies()) != 1 || r.Cookies()[0].Value == "" {
 			t.Fatalf("sign in: %d %v", r.StatusCode, r.Cookies())
 		}
@@ -270,7 +273,7 @@ func TestLoginEndsEarlierSession(t *testing.T) {
 	}
 	alive := func(token string) bool {
 		t.Helper()
-		mb, err := e.store.OpenSession(context.Background(), token)
+		mb, err := e.Store.OpenSession(context.Background(), token)
 		if errors.Is(err, store.ErrSessionExpired) {
 			return false
 		} else if err != nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
 )
 
 // TestPasswordChecksBusy: with every slot for password checks taken, a
@@ -22,43 +24,43 @@ func TestPasswordChecksBusy(t *testing.T) {
 		// No waiting for a slot: the test holds the only one.
 		adjust: func(s *Server) { s.passwords.Wait = 0 },
 	})
-	e.addResident(nidAnna, "Anna Jensen")
-	b := e.browser()
-	e.login(b, e.httpURL, nidAnna)
-	logins := e.auditCount("login")
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	b := e.Browser()
+	e.Login(b, e.HTTPURL, uitest.NIDAnna)
+	logins := e.AuditCount("login")
 
 	release := takeSlot(t, e) // the only slot
-	other := e.browser()
-	r := e.postForm(other, e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {password}}, nil)
+	other := e.Browser()
+	r := e.PostForm(other, e.HTTPURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {password}}, nil)
 	if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") != "5" {
 		t.Fatalf("sign in while busy: %d, Retry-After %q", r.StatusCode, r.Header.Get("Retry-After"))
 	}
-	for _, want := range []string{"Service busy", "The service is busy; try again in a moment.", `value="` + nidAnna + `"`} {
-		if !strings.Contains(r.body, want) {
-			t.Errorf("the busy login page lacks %q:\n%s", want, r.body)
+	for _, want := range []string{"Service busy", "The service is busy; try again in a moment.", `value="` + uitest.NIDAnna + `"`} {
+		if !strings.Contains(r.Text, want) {
+			t.Errorf("the busy login page lacks %q:\n%s", want, r.Text)
 		}
 	}
-	if len(r.Cookies()) != 0 || e.auditCount("login") != logins {
-		t.Fatalf("a sign-in while busy started a session: cookies %v, %d logins", r.Cookies(), e.auditCount("login")-logins)
+	if len(r.Cookies()) != 0 || e.AuditCount("login") != logins {
+		t.Fatalf("a sign-in while busy started a session: cookies %v, %d logins", r.Cookies(), e.AuditCount("login")-logins)
 	}
-	r = e.postForm(b, e.httpURL+"/settings/delete", url.Values{"password": {password}}, nil)
+	r = e.PostForm(b, e.HTTPURL+"/settings/delete", url.Values{"password": {password}}, nil)
 	if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") != "5" ||
-		!strings.Contains(r.body, "The service is busy; try again in a moment. Your mailbox was not deleted.") ||
-		strings.Contains(r.body, `aria-invalid="true"`) {
-		t.Fatalf("delete while busy: %d, Retry-After %q\n%s", r.StatusCode, r.Header.Get("Retry-After"), r.body)
+		!strings.Contains(r.Text, "The service is busy; try again in a moment. Your mailbox was not deleted.") ||
+		strings.Contains(r.Text, `aria-invalid="true"`) {
+		t.Fatalf("delete while busy: %d, Retry-After %q\n%s", r.StatusCode, r.Header.Get("Retry-After"), r.Text)
 	}
-	if r := e.get(b, e.httpURL+"/"); r.StatusCode != http.StatusOK {
+	if r := e.Get(b, e.HTTPURL+"/"); r.StatusCode != http.StatusOK {
 		t.Fatalf("the inbox after a delete while busy: %d", r.StatusCode)
 	}
 	// Busy answers, wrong password or not, are no failures: with a limit
 	// of one, the next wrong password is still checked.
-	e.postForm(other, e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {"wrong password!"}}, nil)
+	e.PostForm(other, e.HTTPURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {"wrong password!"}}, nil)
 
 	release()
-	if r := e.postForm(other, e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {"wrong password!"}}, nil); r.StatusCode != http.StatusUnauthorized {
+	if r := e.PostForm(other, e.HTTPURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {"wrong password!"}}, nil); r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("a wrong password after the busy answers: %d, want 401", r.StatusCode)
 	}
-	if r := e.postForm(other, e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {password}}, nil); r.StatusCode != http.StatusTooManyRequests {
+	if r := e.PostForm(other, e.HTTPURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {password}}, nil); r.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("after one failure with a limit of one: %d, want 429", r.StatusCode)
 	}
 }
@@ -72,7 +74,7 @@ func TestPasswordCheckWaitsForSlot(t *testing.T) {
 		maxPasswordChecks: 1,
 		adjust:            func(s *Server) { s.passwords.Waiting = func() { waiting <- struct{}{} } },
 	})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 
 	release := takeSlot(t, e) // the only slot
 	type result struct {
@@ -81,8 +83,8 @@ func TestPasswordCheckWaitsForSlot(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		c := e.browser()
-		resp, err := c.PostForm(e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {password}})
+		c := e.Browser()
+		resp, err := c.PostForm(e.HTTPURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {password}})
 		if err != nil {
 			done <- result{err: err}
 			return
@@ -109,7 +111,7 @@ func TestMaxPasswordChecks(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
 	for _, tc := range []struct{ config, want int }{{0, runtime.GOMAXPROCS(0)}, {-1, runtime.GOMAXPROCS(0)}, {3, 3}} {
-		srv, err := New(Config{Store: e.store, MaxPasswordChecks: tc.config})
+		srv, err := New(Config{Store: e.Store, MaxPasswordChecks: tc.config})
 		if err != nil {
 			t.Fatal(err)
 		}

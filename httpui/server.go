@@ -2,17 +2,20 @@ package httpui
 
 import (
 	"fmt"
-	"html/template"
 	"io"
 	"log/slog"
 	"net/http"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/postkasse/postkasse/assets"
+	"github.com/postkasse/postkasse/httpui/api"
 	"github.com/postkasse/postkasse/httpui/guard"
+	"github.com/postkasse/postkasse/httpui/resident"
+	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 )
@@ -78,19 +81,22 @@ const (
 	DefaultAPIBurst = 400 // requests at once
 )
 
-// Server is the HTTP application: web UI and sender API.
+// Server is the HTTP application: the resident pages (package resident)
+// and the sender API (package api) on one router, in the middleware.
 type Server struct {
 	store   *store.Store
 	clock   func() time.Time
-	loc     *time.Location // dates on pages are in this zone
 	log     *slog.Logger
 	router  *mux.Router
 	handler http.Handler
 	cat     *i18n.Catalogue
-	pages   map[string]map[string]*template.Template // by language, then page
-	static  map[string]staticFile                    // by file name
+	// web is what the faces share: the catalogue and the logger, for
+	// problems and the language of each request.
+	web *web.Kit
+	// pages renders the pages and serves the static files.
+	pages *web.Pages
 	// passwords runs password checks under the login throttle, at most
-	// Config.MaxPasswordChecks at once (password_check.go).
+	// Config.MaxPasswordChecks at once (resident/password_check.go).
 	passwords *guard.PasswordChecks
 	// apiLimit is the per-sender token bucket of the API.
 	apiLimit *guard.RateLimiter
@@ -103,8 +109,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("httpui: Config.Store is nil")
 	}
 	s := &Server{store: cfg.Store, clock: cfg.Clock, log: cfg.Logger}
-	if s.loc = cfg.Location; s.loc == nil {
-		s.loc = time.Local
+	loc := cfg.Location
+	if loc == nil {
+		loc = time.Local
 	}
 	if s.clock == nil {
 		s.clock = time.Now
@@ -132,13 +139,16 @@ func New(cfg Config) (*Server, error) {
 	if s.cat, err = i18n.Load(files, cfg.DefaultLanguage); err != nil {
 		return nil, fmt.Errorf("httpui: %w", err)
 	}
-	if s.static, err = loadStatic(files); err != nil {
+	s.web = &web.Kit{Cat: s.cat, Log: s.log}
+	s.router = mux.NewRouter()
+	s.pages, err = web.NewPages(web.PagesConfig{Kit: s.web, Router: s.router, Location: loc, Files: files,
+		Required: resident.Pages, FormPage: resident.FormPage})
+	if err != nil {
 		return nil, fmt.Errorf("httpui: %w", err)
 	}
-	s.routes()
-	if s.pages, err = s.parseTemplates(files); err != nil {
-		return nil, fmt.Errorf("httpui: %w", err)
-	}
+	s.routes(resident.New(resident.Config{Store: s.store, Clock: s.clock, Location: loc, Web: s.web,
+		Passwords: s.passwords, Pages: s.pages}),
+		api.New(api.Config{Store: s.store, Clock: s.clock, Limit: s.apiLimit, Web: s.web}))
 	s.handler = s.middleware(s.router)
 	return s, nil
 }
@@ -147,105 +157,64 @@ func New(cfg Config) (*Server, error) {
 // listener.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Route names. Templates and handlers build URLs from these.
-const (
-	routeLogin        = "login"
-	routeActivate     = "activate"
-	routeLogout       = "logout"
-	routeInbox        = "inbox"
-	routeLetter       = "letter"
-	routeDocument     = "document"
-	routeStatic       = "static"
-	routeHealth       = "healthz"
-	routeAPIRecipient = "api-recipient"
-	routeAPIDeliver   = "api-deliver"
-	routeAPIStatus    = "api-status"
-	routeAPIKey       = "api-receipt-key"
-	routeAPIEvents    = "api-events"
-)
+// routeHealth is the name of the health check's route.
+const routeHealth = "healthz"
 
-// Route names of the resident's terms and settings. The gate of pending
-// terms (termsGate) lets only the first four through.
-const (
-	routeTerms               = "terms"
-	routeTermsAccept         = "terms-accept"
-	routeDeleteMailbox       = "delete-mailbox"
-	routeDeleteMailboxSubmit = "delete-mailbox-submit"
-	routeSettings            = "settings"
-	routeSettingsNotify      = "settings-notifications"
-	routeSettingsLanguage    = "settings-language"
-)
-
-// idPattern matches a store id: 128 bits in lowercase hex.
-const idPattern = "[0-9a-f]{32}"
-
-func (s *Server) routes() {
-	r := mux.NewRouter()
+// routes mounts both faces and the health check on the router (the
+// static files are there already: web.NewPages).
+func (s *Server) routes(res *resident.Handlers, sender *api.API) {
+	r := s.router
 	r.NotFoundHandler = http.HandlerFunc(s.notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(s.methodNotAllowed)
 
-	// Resident web UI.
-	r.Handle("/login", http.HandlerFunc(s.loginPage)).Methods(http.MethodGet, http.MethodHead).Name(routeLogin)
-	r.Handle("/login", http.HandlerFunc(s.loginSubmit)).Methods(http.MethodPost)
-	r.Handle("/logout", http.HandlerFunc(s.logout)).Methods(http.MethodPost).Name(routeLogout)
-	// Activation of a mailbox the operator enrolled (activate.go).
-	r.Handle("/activate", http.HandlerFunc(s.activatePage)).Methods(http.MethodGet, http.MethodHead).Name(routeActivate)
-	r.Handle("/activate", http.HandlerFunc(s.activateSubmit)).Methods(http.MethodPost)
-	r.Handle("/", s.withMailbox(s.inbox)).Methods(http.MethodGet, http.MethodHead).Name(routeInbox)
-	// GET only: opening a letter marks it read (the sender may be told),
-	// so a HEAD — a link checker, a preview — must not reach it: HEAD is
-	// answered 405 with "Allow: GET" (RFC 9110 §15.5.6). The other pages
-	// allow HEAD, which changes nothing on them.
-	r.Handle("/letters/{id:"+idPattern+"}", s.withMailbox(s.letter)).Methods(http.MethodGet).Name(routeLetter)
-	r.Handle("/letters/{id:"+idPattern+"}/documents/{n:[0-9]{1,5}}", s.withMailbox(s.document)).Methods(http.MethodGet, http.MethodHead).Name(routeDocument)
-	r.Handle("/terms", s.withMailbox(s.termsPage)).Methods(http.MethodGet, http.MethodHead).Name(routeTerms)
-	r.Handle("/terms/accept", s.withMailbox(s.termsAccept)).Methods(http.MethodPost).Name(routeTermsAccept)
-	r.Handle("/settings", s.withMailbox(s.settingsPage)).Methods(http.MethodGet, http.MethodHead).Name(routeSettings)
-	r.Handle("/settings/notifications", s.withMailbox(s.settingsNotifications)).Methods(http.MethodPost).Name(routeSettingsNotify)
-	r.Handle("/settings/language", s.withMailbox(s.settingsLanguage)).Methods(http.MethodPost).Name(routeSettingsLanguage)
-	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxPage)).Methods(http.MethodGet, http.MethodHead).Name(routeDeleteMailbox)
-	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxSubmit)).Methods(http.MethodPost).Name(routeDeleteMailboxSubmit)
-	r.Handle("/static/{hash:[0-9a-f]+}/{file}", http.HandlerFunc(s.staticFile)).Methods(http.MethodGet, http.MethodHead).Name(routeStatic)
+	// Resident web UI: package resident.
+	res.Register(r)
 	r.Handle("/healthz", http.HandlerFunc(s.healthz)).Methods(http.MethodGet, http.MethodHead).Name(routeHealth)
 
-	// Sender API (API.md). Every route authenticates the sender by its
-	// client certificate and counts against its rate limit.
-	// (Registered on the router itself, not on a subrouter: a
-	// gorilla/mux subrouter loses "wrong method" and answers 404.)
-	const api = "/api/v1"
-	r.Handle(api+"/recipients/{nationalId}", s.withSender(s.apiRecipient)).Methods(http.MethodGet).Name(routeAPIRecipient)
-	r.Handle(api+"/messages", s.withSender(s.apiDeliver)).Methods(http.MethodPost).Name(routeAPIDeliver)
-	r.Handle(api+"/messages/{id}", s.withSender(s.apiStatus)).Methods(http.MethodGet).Name(routeAPIStatus)
-	r.Handle(api+"/receipt-key", s.withSender(s.apiReceiptKey)).Methods(http.MethodGet).Name(routeAPIKey)
-	r.Handle(api+"/events", s.withSender(s.apiEvents)).Methods(http.MethodGet).Name(routeAPIEvents)
-	s.router = r
-}
-
-// urlFor returns the path of a named route with its variables. Route
-// names are constants of this package, so an error is a bug.
-func (s *Server) urlFor(name string, pairs ...string) (string, error) {
-	route := s.router.Get(name)
-	if route == nil {
-		return "", fmt.Errorf("no route named %q", name)
-	}
-	u, err := route.URLPath(pairs...)
-	if err != nil {
-		return "", fmt.Errorf("route %q: %w", name, err)
-	}
-	return u.Path, nil
-}
-
-// mustURL is urlFor for handlers: the route names and variables are the
-// package's own, checked by the tests.
-func (s *Server) mustURL(name string, pairs ...string) string {
-	u, err := s.urlFor(name, pairs...)
-	if err != nil {
-		panic("httpui: " + err.Error())
-	}
-	return u
+	// Sender API (API.md): package api, on the same router.
+	sender.Register(r)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	io.WriteString(w, "ok")
+}
+
+// notFound answers a request no route matched: a problem under /api/, a
+// page elsewhere.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if web.IsAPI(r) {
+		s.web.WriteProblem(w, r, web.Problem{Status: http.StatusNotFound, Code: "NOT_FOUND",
+			Detail: "no such API resource"})
+		return
+	}
+	s.pages.ErrorPage(w, r, http.StatusNotFound)
+}
+
+// methodNotAllowed answers a known path with a method it does not take,
+// naming the methods it does take (RFC 9110 §15.5.6).
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	if allow := s.allowedMethods(r); allow != "" {
+		w.Header().Set("Allow", allow)
+	}
+	if web.IsAPI(r) {
+		s.web.WriteProblem(w, r, web.Problem{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED",
+			Detail: r.Method + " is not allowed here"})
+		return
+	}
+	s.pages.ErrorPage(w, r, http.StatusMethodNotAllowed)
+}
+
+// allowedMethods lists the methods some route takes for r's path.
+func (s *Server) allowedMethods(r *http.Request) string {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		var match mux.RouteMatch
+		if s.router.Match(probe, &match) && match.MatchErr == nil {
+			allowed = append(allowed, m)
+		}
+	}
+	return strings.Join(allowed, ", ")
 }

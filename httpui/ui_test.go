@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
+	"github.com/postkasse/postkasse/httpui/web"
 )
 
 // TestLoginFailure: wrong credentials give 401 with a clear message, keep
@@ -13,37 +16,37 @@ import (
 func TestLoginFailure(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	for _, tc := range []struct{ name, nid, password string }{
-		{"wrong password", nidAnna, "wrong password 123"},
-		{"unknown person", nidNobody, password},
+		{"wrong password", uitest.NIDAnna, "wrong password 123"},
+		{"unknown person", uitest.NIDNobody, password},
 		{"invalid number", "not a number", password},
 		{"empty", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := e.browser()
-			r := e.postForm(b, e.httpURL+"/login", url.Values{"nationalId": {tc.nid}, "password": {tc.password}}, nil)
+			b := e.Browser()
+			r := e.PostForm(b, e.HTTPURL+"/login", url.Values{"nationalId": {tc.nid}, "password": {tc.password}}, nil)
 			if r.StatusCode != http.StatusUnauthorized {
 				t.Fatalf("status %d", r.StatusCode)
 			}
-			if !strings.Contains(r.body, "Wrong national identity number or password.") {
+			if !strings.Contains(r.Text, "Wrong national identity number or password.") {
 				t.Error("no clear message")
 			}
-			if tc.nid != "" && !strings.Contains(r.body, `value="`+tc.nid+`"`) {
+			if tc.nid != "" && !strings.Contains(r.Text, `value="`+tc.nid+`"`) {
 				t.Error("the national identity number was not kept")
 			}
-			if tc.password != "" && strings.Contains(r.body, tc.password) {
+			if tc.password != "" && strings.Contains(r.Text, tc.password) {
 				t.Error("the password is echoed")
 			}
 			if len(r.Cookies()) != 0 {
 				t.Errorf("cookies set: %v", r.Cookies())
 			}
-			if !strings.Contains(r.body, "<title>Sign in — Postkasse</title>") || r.Header.Get("Cache-Control") != "no-store" {
+			if !strings.Contains(r.Text, "<title>Sign in — Postkasse</title>") || r.Header.Get("Cache-Control") != "no-store" {
 				t.Error("not the login page, or cacheable")
 			}
 		})
 	}
-	if n := e.auditCount("login"); n != 0 {
+	if n := e.AuditCount("login"); n != 0 {
 		t.Fatalf("%d logins", n)
 	}
 }
@@ -56,72 +59,72 @@ func TestLoginThrottle(t *testing.T) {
 	t.Run("account", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, envOptions{throttle: ThrottleConfig{AccountFailures: 3, AddressFailures: 100, Window: 15 * time.Minute}})
-		e.addResident(nidAnna, "Anna Jensen")
-		b := e.browser()
-		try := func(nid, pw string) *response {
-			return e.postForm(b, e.httpURL+"/login", url.Values{"nationalId": {nid}, "password": {pw}}, nil)
+		e.AddResident(uitest.NIDAnna, "Anna Jensen")
+		b := e.Browser()
+		try := func(nid, pw string) *uitest.Response {
+			return e.PostForm(b, e.HTTPURL+"/login", url.Values{"nationalId": {nid}, "password": {pw}}, nil)
 		}
 		for i := range 3 {
-			if r := try(nidAnna, "wrong password!"); r.StatusCode != http.StatusUnauthorized {
+			if r := try(uitest.NIDAnna, "wrong password!"); r.StatusCode != http.StatusUnauthorized {
 				t.Fatalf("failure %d: %d", i, r.StatusCode)
 			}
-			e.clock.Advance(time.Minute)
+			e.Clock.Advance(time.Minute)
 		}
 		// Over the limit: even the right password is not tried. The same
 		// account written with a hyphen counts the same.
-		for _, nid := range []string{nidAnna, "010170-1234"} {
+		for _, nid := range []string{uitest.NIDAnna, "010170-1234"} {
 			r := try(nid, password)
 			if r.StatusCode != http.StatusTooManyRequests {
 				t.Fatalf("%s over the limit: %d", nid, r.StatusCode)
 			}
 			// The first failure leaves the window 15 minutes after it was
 			// made, 12 minutes from now.
-			if !strings.Contains(r.body, "Too many failed attempts to sign in. Wait 12 minutes before you try again.") {
-				t.Errorf("no clear message: %s", r.body)
+			if !strings.Contains(r.Text, "Too many failed attempts to sign in. Wait 12 minutes before you try again.") {
+				t.Errorf("no clear message: %s", r.Text)
 			}
 			if r.Header.Get("Retry-After") != "720" {
 				t.Errorf("Retry-After %q", r.Header.Get("Retry-After"))
 			}
 		}
-		if n := e.auditCount("login"); n != 0 {
+		if n := e.AuditCount("login"); n != 0 {
 			t.Fatalf("a throttled login was tried: %d logins", n)
 		}
 		// Another account from the same address is not affected.
-		if r := try(nidBjorn, "whatever it is"); r.StatusCode != http.StatusUnauthorized {
+		if r := try(uitest.NIDBjorn, "whatever it is"); r.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("another account: %d", r.StatusCode)
 		}
 		// The window slides past the first failure: one attempt is free.
-		e.clock.Advance(12 * time.Minute)
-		e.login(b, e.httpURL, nidAnna)
+		e.Clock.Advance(12 * time.Minute)
+		e.Login(b, e.HTTPURL, uitest.NIDAnna)
 		// Success reset the account: three more failures are allowed.
 		for i := range 3 {
-			if r := try(nidAnna, "wrong password!"); r.StatusCode != http.StatusUnauthorized {
+			if r := try(uitest.NIDAnna, "wrong password!"); r.StatusCode != http.StatusUnauthorized {
 				t.Fatalf("failure %d after success: %d", i, r.StatusCode)
 			}
 		}
-		if r := try(nidAnna, password); r.StatusCode != http.StatusTooManyRequests {
+		if r := try(uitest.NIDAnna, password); r.StatusCode != http.StatusTooManyRequests {
 			t.Fatalf("over the limit again: %d", r.StatusCode)
 		}
 	})
 	t.Run("address", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, envOptions{throttle: ThrottleConfig{AccountFailures: 100, AddressFailures: 3, Window: time.Minute}})
-		e.addResident(nidAnna, "Anna Jensen")
-		b := e.browser()
+		e.AddResident(uitest.NIDAnna, "Anna Jensen")
+		b := e.Browser()
 		for _, nid := range []string{"0101801234", "0101811234", "0101821234"} {
-			r := e.postForm(b, e.httpURL+"/login", url.Values{"nationalId": {nid}, "password": {"guess guess"}}, nil)
+			r := e.PostForm(b, e.HTTPURL+"/login", url.Values{"nationalId": {nid}, "password": {"guess guess"}}, nil)
 			if r.StatusCode != http.StatusUnauthorized {
 				t.Fatalf("%s: %d", nid, r.StatusCode)
 			}
 		}
 		// X-Forwarded-For does not give the client another address.
-		r := e.postForm(b, e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {password}},
+		r := e.PostForm(b, e.HTTPURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {password}},
 			http.Header{"X-Forwarded-For": {"203.0.113.9"}})
-		if r.StatusCode != http.StatusTooManyRequests || !strings.Contains(r.body, "Wait 1 minute") {
-			t.Fatalf("address over the limit: %d %s", r.StatusCode, r.body)
+		if r.StatusCode != http.StatusTooManyRequests || !strings.Contains(r.Text, "Wait 1 minute") {
+			t.Fatalf("address over the limit: %d %s", r.StatusCode, r.Text)
 		}
-		e.clock.Advance(time.Minute)
-		e.login(b, e.httpURL, nidAnna)
+		e.Clock.Advance(time.Minute)
+		e.Login(b, e.HTTPURL, uitest.NIDAnna)
 	})
 }
 
@@ -130,51 +133,51 @@ func TestLoginThrottle(t *testing.T) {
 func TestCrossOrigin(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
-	s := e.addSender("Aarhus Kommune", "55133018")
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	s := e.AddSender("Aarhus Kommune", "55133018")
 	crossSite := http.Header{"Origin": {"https://evil.example"}, "Sec-Fetch-Site": {"cross-site"}}
 	originOnly := http.Header{"Origin": {"https://evil.example"}}
 
 	for _, h := range []http.Header{crossSite, originOnly} {
-		b := e.browser()
-		r := e.postForm(b, e.httpURL+"/login", url.Values{"nationalId": {nidAnna}, "password": {password}}, h)
-		if r.StatusCode != http.StatusForbidden || len(r.Cookies()) != 0 || !strings.Contains(r.body, "Request refused") {
+		b := e.Browser()
+		r := e.PostForm(b, e.HTTPURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {password}}, h)
+		if r.StatusCode != http.StatusForbidden || len(r.Cookies()) != 0 || !strings.Contains(r.Text, "Request refused") {
 			t.Fatalf("cross-site login %v: %d %v", h, r.StatusCode, r.Cookies())
 		}
 	}
-	if n := e.auditCount("login"); n != 0 {
+	if n := e.AuditCount("login"); n != 0 {
 		t.Fatalf("cross-site login made %d sessions", n)
 	}
 
-	b := e.browser()
-	e.login(b, e.httpURL, nidAnna)
-	r := e.postForm(b, e.httpURL+"/logout", nil, crossSite)
+	b := e.Browser()
+	e.Login(b, e.HTTPURL, uitest.NIDAnna)
+	r := e.PostForm(b, e.HTTPURL+"/logout", nil, crossSite)
 	if r.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-site logout: %d", r.StatusCode)
 	}
-	if n := e.auditCount("logout"); n != 0 {
+	if n := e.AuditCount("logout"); n != 0 {
 		t.Fatal("cross-site logout ended the session")
 	}
-	if r := e.get(b, e.httpURL+"/"); r.StatusCode != http.StatusOK {
+	if r := e.Get(b, e.HTTPURL+"/"); r.StatusCode != http.StatusOK {
 		t.Fatalf("session after cross-site logout: %d", r.StatusCode)
 	}
 	// Same-origin form posts pass.
-	same := http.Header{"Origin": {e.httpURL}, "Sec-Fetch-Site": {"same-origin"}}
-	if r := e.postForm(b, e.httpURL+"/logout", nil, same); r.StatusCode != http.StatusSeeOther {
+	same := http.Header{"Origin": {e.HTTPURL}, "Sec-Fetch-Site": {"same-origin"}}
+	if r := e.PostForm(b, e.HTTPURL+"/logout", nil, same); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("same-origin logout: %d", r.StatusCode)
 	}
 
 	// The API: curl sends neither Origin nor Sec-Fetch-Site and passes; a
 	// browser's cross-site POST is refused with a problem.
-	if r := e.deliver(s.client, validDelivery("curl")...); r.StatusCode != http.StatusCreated {
-		t.Fatalf("API without browser headers: %d %s", r.StatusCode, r.body)
+	if r := e.Deliver(s.Client, uitest.ValidDelivery("curl")...); r.StatusCode != http.StatusCreated {
+		t.Fatalf("API without browser headers: %d %s", r.StatusCode, r.Text)
 	}
-	ct, body := multipartBody(validDelivery("browser")...)
-	req, _ := http.NewRequest(http.MethodPost, e.httpsURL+"/api/v1/messages", strings.NewReader(string(body)))
+	ct, body := uitest.MultipartBody(uitest.ValidDelivery("browser")...)
+	req, _ := http.NewRequest(http.MethodPost, e.HTTPSURL+"/api/v1/messages", strings.NewReader(string(body)))
 	req.Header.Set("Content-Type", ct)
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
-	wantProblem(t, e.do(s.client, req), http.StatusForbidden, "FORBIDDEN")
-	if n := e.deliveries(); n != 1 {
+	uitest.WantProblem(t, e.Do(s.Client, req), http.StatusForbidden, "FORBIDDEN")
+	if n := e.Deliveries(); n != 1 {
 		t.Fatalf("%d deliveries, want 1", n)
 	}
 }
@@ -184,17 +187,17 @@ func TestCrossOrigin(t *testing.T) {
 func TestSecurityHeaders(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
-	s := e.addSender("Aarhus Kommune", "55133018")
-	r := e.deliver(s.client, validDelivery("headers")...)
-	id := decodeJSON[struct {
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	s := e.AddSender("Aarhus Kommune", "55133018")
+	r := e.Deliver(s.Client, uitest.ValidDelivery("headers")...)
+	id := uitest.DecodeJSON[struct {
 		ID string `json:"id"`
 	}](t, r).ID
-	b := e.browser()
-	e.login(b, e.httpURL, nidAnna)
-	bs := e.browser()
-	e.login(bs, e.httpsURL, nidAnna)
-	css, err := e.server.staticURL("style.css")
+	b := e.Browser()
+	e.Login(b, e.HTTPURL, uitest.NIDAnna)
+	bs := e.Browser()
+	e.Login(bs, e.HTTPSURL, uitest.NIDAnna)
+	css, err := e.server.pages.StaticURL("style.css")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,24 +210,24 @@ func TestSecurityHeaders(t *testing.T) {
 		frame        string
 		cacheControl string
 	}{
-		{"login page", e.browser(), e.httpURL + "/login", 200, cspPage, "DENY", "no-store"},
-		{"inbox", b, e.httpURL + "/", 200, cspPage, "DENY", "no-store"},
-		{"inbox over HTTPS", bs, e.httpsURL + "/", 200, cspPage, "DENY", "no-store"},
-		{"letter", b, e.httpURL + "/letters/" + id, 200, cspLetterPage, "DENY", "no-store"},
-		{"document", b, e.httpURL + "/letters/" + id + "/documents/0", 200, cspDocument, "SAMEORIGIN", "no-store"},
-		{"redirect to login", e.browser(), e.httpURL + "/", 303, cspPage, "DENY", "no-store"},
-		{"404 page", b, e.httpURL + "/no/such/page", 404, cspPage, "DENY", "no-store"},
-		{"405 page", b, e.httpURL + "/logout", 405, cspPage, "DENY", "no-store"},
-		{"static", b, e.httpURL + css, 200, cspPage, "DENY", "public, max-age=31536000, immutable"},
-		{"static, wrong hash", b, e.httpURL + "/static/0123456789abcdef/style.css", 404, cspPage, "DENY", "no-store"},
-		{"healthz", b, e.httpURL + "/healthz", 200, cspPage, "DENY", "no-store"},
-		{"API 200", s.client, e.httpsURL + "/api/v1/receipt-key", 200, cspPage, "DENY", "no-store"},
-		{"API 401", e.client(nil), e.httpURL + "/api/v1/receipt-key", 401, cspPage, "DENY", "no-store"},
-		{"API 404", s.client, e.httpsURL + "/api/v1/nothing", 404, cspPage, "DENY", "no-store"},
+		{"login page", e.Browser(), e.HTTPURL + "/login", 200, web.CSPPage, "DENY", "no-store"},
+		{"inbox", b, e.HTTPURL + "/", 200, web.CSPPage, "DENY", "no-store"},
+		{"inbox over HTTPS", bs, e.HTTPSURL + "/", 200, web.CSPPage, "DENY", "no-store"},
+		{"letter", b, e.HTTPURL + "/letters/" + id, 200, web.CSPLetterPage, "DENY", "no-store"},
+		{"document", b, e.HTTPURL + "/letters/" + id + "/documents/0", 200, web.CSPDocument, "SAMEORIGIN", "no-store"},
+		{"redirect to login", e.Browser(), e.HTTPURL + "/", 303, web.CSPPage, "DENY", "no-store"},
+		{"404 page", b, e.HTTPURL + "/no/such/page", 404, web.CSPPage, "DENY", "no-store"},
+		{"405 page", b, e.HTTPURL + "/logout", 405, web.CSPPage, "DENY", "no-store"},
+		{"static", b, e.HTTPURL + css, 200, web.CSPPage, "DENY", "public, max-age=31536000, immutable"},
+		{"static, wrong hash", b, e.HTTPURL + "/static/0123456789abcdef/style.css", 404, web.CSPPage, "DENY", "no-store"},
+		{"healthz", b, e.HTTPURL + "/healthz", 200, web.CSPPage, "DENY", "no-store"},
+		{"API 200", s.Client, e.HTTPSURL + "/api/v1/receipt-key", 200, web.CSPPage, "DENY", "no-store"},
+		{"API 401", e.Client(nil), e.HTTPURL + "/api/v1/receipt-key", 401, web.CSPPage, "DENY", "no-store"},
+		{"API 404", s.Client, e.HTTPSURL + "/api/v1/nothing", 404, web.CSPPage, "DENY", "no-store"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := e.get(tc.c, tc.url)
+			r := e.Get(tc.c, tc.url)
 			if r.StatusCode != tc.status {
 				t.Fatalf("status %d, want %d", r.StatusCode, tc.status)
 			}
@@ -256,13 +259,13 @@ func TestSecurityHeaders(t *testing.T) {
 	for _, tc := range []struct {
 		base, host, want string
 	}{
-		{e.httpsURL, "postkasse.example", "max-age=31536000"},
-		{e.httpsURL, "localhost", ""},
-		{e.httpURL, "postkasse.example", ""},
+		{e.HTTPSURL, "postkasse.example", "max-age=31536000"},
+		{e.HTTPSURL, "localhost", ""},
+		{e.HTTPURL, "postkasse.example", ""},
 	} {
 		req, _ := http.NewRequest(http.MethodGet, tc.base+"/healthz", nil)
 		req.Host = tc.host
-		if got := e.do(b, req).Header.Get("Strict-Transport-Security"); got != tc.want {
+		if got := e.Do(b, req).Header.Get("Strict-Transport-Security"); got != tc.want {
 			t.Errorf("%s with Host %s: Strict-Transport-Security %q, want %q", tc.base, tc.host, got, tc.want)
 		}
 	}
@@ -272,12 +275,12 @@ func TestSecurityHeaders(t *testing.T) {
 		c         *http.Client
 		url, want string
 	}{
-		{b, e.httpURL + "/logout", "POST"},
-		{b, e.httpURL + "/", "GET, HEAD"},
-		{s.client, e.httpsURL + "/api/v1/messages", "POST"},
+		{b, e.HTTPURL + "/logout", "POST"},
+		{b, e.HTTPURL + "/", "GET, HEAD"},
+		{s.Client, e.HTTPSURL + "/api/v1/messages", "POST"},
 	} {
 		req, _ := http.NewRequest(http.MethodPut, tc.url, nil)
-		r := e.do(tc.c, req)
+		r := e.Do(tc.c, req)
 		if r.StatusCode != http.StatusMethodNotAllowed || r.Header.Get("Allow") != tc.want {
 			t.Errorf("PUT %s: %d Allow %q, want %q", tc.url, r.StatusCode, r.Header.Get("Allow"), tc.want)
 		}
@@ -289,48 +292,48 @@ func TestSecurityHeaders(t *testing.T) {
 func TestHostileContent(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
-	s := e.addSender("Aarhus Kommune", "55133018")
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	s := e.AddSender("Aarhus Kommune", "55133018")
 	subject := `<script>alert("subject")</script> & more`
 	html := `<h1 onclick="alert(1)">Notice</h1><script>alert("doc")</script><img src=x onerror=alert(2)>` +
 		`<a href="javascript:alert(3)">click</a><iframe src="https://evil.example"></iframe><p style="color:red">Text</p>`
-	msg := letterMessage(nidAnna, subject, "hostile")
+	msg := uitest.LetterMessage(uitest.NIDAnna, subject, "hostile")
 	msg["body"] = `<b onmouseover="alert(4)">body</b>`
-	r := e.deliver(s.client, messagePart(msg), documentPart("notice.html", "text/html", []byte(html)))
+	r := e.Deliver(s.Client, uitest.MessagePart(msg), uitest.DocumentPart("notice.html", "text/html", []byte(html)))
 	if r.StatusCode != http.StatusCreated {
-		t.Fatalf("deliver: %d %s", r.StatusCode, r.body)
+		t.Fatalf("deliver: %d %s", r.StatusCode, r.Text)
 	}
-	id := decodeJSON[struct {
+	id := uitest.DecodeJSON[struct {
 		ID string `json:"id"`
 	}](t, r).ID
-	b := e.browser()
-	e.login(b, e.httpURL, nidAnna)
+	b := e.Browser()
+	e.Login(b, e.HTTPURL, uitest.NIDAnna)
 
 	for _, u := range []string{"/", "/letters/" + id} {
-		page := e.get(b, e.httpURL+u)
-		if strings.Contains(page.body, "<script") || strings.Contains(page.body, "<b onmouseover") {
+		page := e.Get(b, e.HTTPURL+u)
+		if strings.Contains(page.Text, "<script") || strings.Contains(page.Text, "<b onmouseover") {
 			t.Errorf("%s: markup from the sender is not escaped", u)
 		}
-		if !strings.Contains(page.body, "&lt;script&gt;alert(&#34;subject&#34;)&lt;/script&gt; &amp; more") {
+		if !strings.Contains(page.Text, "&lt;script&gt;alert(&#34;subject&#34;)&lt;/script&gt; &amp; more") {
 			t.Errorf("%s: the escaped subject is missing", u)
 		}
 	}
-	letter := e.get(b, e.httpURL+"/letters/"+id)
+	letter := e.Get(b, e.HTTPURL+"/letters/"+id)
 	frame := `<iframe class="document-frame" sandbox src="/letters/` + id + `/documents/0"`
-	if !strings.Contains(letter.body, frame) {
+	if !strings.Contains(letter.Text, frame) {
 		t.Errorf("the HTML main document is not in a sandboxed frame")
 	}
 	if !strings.Contains(letter.Header.Get("Content-Security-Policy"), "frame-src 'self'") {
 		t.Error("the letter page's CSP does not allow its frame")
 	}
-	doc := e.get(b, e.httpURL+"/letters/"+id+"/documents/0")
+	doc := e.Get(b, e.HTTPURL+"/letters/"+id+"/documents/0")
 	for _, bad := range []string{"<script", "onerror", "onclick", "javascript:", "<iframe", "alert(\"doc\")"} {
-		if strings.Contains(doc.body, bad) {
-			t.Errorf("the served HTML has %q: %s", bad, doc.body)
+		if strings.Contains(doc.Text, bad) {
+			t.Errorf("the served HTML has %q: %s", bad, doc.Text)
 		}
 	}
-	if !strings.Contains(doc.body, "Notice") || !strings.Contains(doc.body, "Text") {
-		t.Errorf("the served HTML lost its text: %s", doc.body)
+	if !strings.Contains(doc.Text, "Notice") || !strings.Contains(doc.Text, "Text") {
+		t.Errorf("the served HTML lost its text: %s", doc.Text)
 	}
 	if doc.Header.Get("Content-Type") != "text/html; charset=utf-8" || !strings.HasSuffix(doc.Header.Get("Content-Security-Policy"), "; sandbox") {
 		t.Errorf("document headers %v", doc.Header)
@@ -343,37 +346,37 @@ func TestHostileContent(t *testing.T) {
 func TestOtherResidentsLetters(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
-	e.addResident(nidBjorn, "Bjørn Hansen")
-	s := e.addSender("Aarhus Kommune", "55133018")
-	r := e.deliver(s.client, validDelivery("for-anna")...)
-	id := decodeJSON[struct {
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	e.AddResident(uitest.NIDBjorn, "Bjørn Hansen")
+	s := e.AddSender("Aarhus Kommune", "55133018")
+	r := e.Deliver(s.Client, uitest.ValidDelivery("for-anna")...)
+	id := uitest.DecodeJSON[struct {
 		ID string `json:"id"`
 	}](t, r).ID
-	b := e.browser()
-	e.login(b, e.httpURL, nidBjorn)
+	b := e.Browser()
+	e.Login(b, e.HTTPURL, uitest.NIDBjorn)
 	for _, u := range []string{
 		"/letters/" + id, "/letters/" + id + "/documents/0", "/letters/" + id + "/documents/0?download=1",
 		"/letters/" + strings.Repeat("0", 32), "/letters/not-an-id", "/letters/" + id + "/documents/99999",
 	} {
-		page := e.get(b, e.httpURL+u)
-		if page.StatusCode != http.StatusNotFound || !strings.Contains(page.body, "Page not found") ||
-			!strings.Contains(page.body, "Bjørn Hansen") && strings.HasPrefix(u, "/letters/"+id) {
+		page := e.Get(b, e.HTTPURL+u)
+		if page.StatusCode != http.StatusNotFound || !strings.Contains(page.Text, "Page not found") ||
+			!strings.Contains(page.Text, "Bjørn Hansen") && strings.HasPrefix(u, "/letters/"+id) {
 			t.Errorf("%s: %d", u, page.StatusCode)
 		}
-		if strings.Contains(page.body, "Your tax assessment") {
+		if strings.Contains(page.Text, "Your tax assessment") {
 			t.Errorf("%s shows Anna's letter", u)
 		}
 	}
 	// Anna's letter is still unread.
-	st := e.get(s.client, e.httpsURL+"/api/v1/messages/"+id)
-	if !strings.Contains(st.body, `"readAt":null`) {
-		t.Fatalf("status %s", st.body)
+	st := e.Get(s.Client, e.HTTPSURL+"/api/v1/messages/"+id)
+	if !strings.Contains(st.Text, `"readAt":null`) {
+		t.Fatalf("status %s", st.Text)
 	}
 	// Anna's own document index out of range is 404 too.
-	a := e.browser()
-	e.login(a, e.httpURL, nidAnna)
-	if page := e.get(a, e.httpURL+"/letters/"+id+"/documents/1"); page.StatusCode != http.StatusNotFound {
+	a := e.Browser()
+	e.Login(a, e.HTTPURL, uitest.NIDAnna)
+	if page := e.Get(a, e.HTTPURL+"/letters/"+id+"/documents/1"); page.StatusCode != http.StatusNotFound {
 		t.Errorf("document 1 of 1: %d", page.StatusCode)
 	}
 }
@@ -383,33 +386,33 @@ func TestOtherResidentsLetters(t *testing.T) {
 func TestDocumentNames(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.addResident(nidAnna, "Anna Jensen")
-	s := e.addSender("Aarhus Kommune", "55133018")
-	r := e.deliver(s.client,
-		messagePart(letterMessage(nidAnna, "Afgørelse", "names")),
-		documentPart("Afgørelse – bilag.pdf", "application/pdf", pdfDoc),
-		documentPart("kort.png", "image/png", pngDoc),
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	s := e.AddSender("Aarhus Kommune", "55133018")
+	r := e.Deliver(s.Client,
+		uitest.MessagePart(uitest.LetterMessage(uitest.NIDAnna, "Afgørelse", "names")),
+		uitest.DocumentPart("Afgørelse – bilag.pdf", "application/pdf", uitest.PDFDoc),
+		uitest.DocumentPart("kort.png", "image/png", uitest.PNGDoc),
 	)
 	if r.StatusCode != http.StatusCreated {
-		t.Fatalf("deliver: %d %s", r.StatusCode, r.body)
+		t.Fatalf("deliver: %d %s", r.StatusCode, r.Text)
 	}
-	id := decodeJSON[struct {
+	id := uitest.DecodeJSON[struct {
 		ID string `json:"id"`
 	}](t, r).ID
-	b := e.browser()
-	e.login(b, e.httpURL, nidAnna)
+	b := e.Browser()
+	e.Login(b, e.HTTPURL, uitest.NIDAnna)
 	for _, tc := range []struct{ path, ct, cd string }{
 		{"0", "application/pdf", "inline; filename*=utf-8''Afg%C3%B8relse%20%E2%80%93%20bilag.pdf"},
 		{"0?download=1", "application/pdf", "attachment; filename*=utf-8''Afg%C3%B8relse%20%E2%80%93%20bilag.pdf"},
 		{"1", "image/png", "inline; filename=kort.png"},
 	} {
-		d := e.get(b, e.httpURL+"/letters/"+id+"/documents/"+tc.path)
+		d := e.Get(b, e.HTTPURL+"/letters/"+id+"/documents/"+tc.path)
 		if d.StatusCode != 200 || d.Header.Get("Content-Type") != tc.ct || d.Header.Get("Content-Disposition") != tc.cd {
 			t.Errorf("%s: %d %q %q", tc.path, d.StatusCode, d.Header.Get("Content-Type"), d.Header.Get("Content-Disposition"))
 		}
 	}
-	page := e.get(b, e.httpURL+"/letters/"+id)
-	if !strings.Contains(page.body, "Afgørelse – bilag.pdf") || !strings.Contains(page.body, "PNG image") {
+	page := e.Get(b, e.HTTPURL+"/letters/"+id)
+	if !strings.Contains(page.Text, "Afgørelse – bilag.pdf") || !strings.Contains(page.Text, "PNG image") {
 		t.Errorf("letter page lacks the documents")
 	}
 }

@@ -1,0 +1,92 @@
+// Package api is the sender API of Postkasse (API.md, base /api/v1): the
+// handlers that authenticate a sender by its TLS client certificate and
+// apply its rate limit (withSender, sender.go), deliver a letter
+// (deliver.go, parsing the multipart request in form_message.go), tell a
+// letter's status (status.go), look a recipient up (recipient.go), give
+// the receipt verification key (receipt_key.go) and page through the
+// sender's events (events.go). One file per handler; the forms only
+// parse, the rules are package store's.
+//
+// Every answer is JSON, every refusal an RFC 9457 problem written by
+// package web, whose title is in the language of the request's
+// Accept-Language. The routes are registered on the appliance's router
+// by Register (package httpui mounts them), so that a wrong method on an
+// API path is 405 and an unknown API path a problem, not a page.
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/postkasse/postkasse/httpui/guard"
+	"github.com/postkasse/postkasse/httpui/web"
+	"github.com/postkasse/postkasse/store"
+)
+
+// Config is what the API needs; httpui.New builds it.
+type Config struct {
+	Store *store.Store
+	Clock func() time.Time // checks the client certificate's validity on every request
+	// Limit is each sender's token bucket.
+	Limit *guard.RateLimiter
+	// Web writes problems and JSON answers in the request's language.
+	Web *web.Kit
+}
+
+// API is the sender API's handlers.
+type API struct {
+	store  *store.Store
+	clock  func() time.Time
+	limit  *guard.RateLimiter
+	web    *web.Kit
+	router *mux.Router // set by Register; builds the Location of a delivery
+}
+
+// New returns the API's handlers; Register mounts them.
+func New(cfg Config) *API {
+	return &API{store: cfg.Store, clock: cfg.Clock, limit: cfg.Limit, web: cfg.Web}
+}
+
+// Route names of the API.
+const (
+	routeRecipient = "api-recipient"
+	routeDeliver   = "api-deliver"
+	routeStatus    = "api-status"
+	routeKey       = "api-receipt-key"
+	routeEvents    = "api-events"
+)
+
+// Base is the path under which the API's routes are.
+const Base = "/api/v1"
+
+// Register adds the API's routes to r, the appliance's router. Every
+// route authenticates the sender by its client certificate and counts
+// against its rate limit. (Registered on the router itself, not on a
+// subrouter: a gorilla/mux subrouter loses "wrong method" and answers
+// 404.)
+func (a *API) Register(r *mux.Router) {
+	a.router = r
+	r.Handle(Base+"/recipients/{nationalId}", a.withSender(a.recipient)).Methods(http.MethodGet).Name(routeRecipient)
+	r.Handle(Base+"/messages", a.withSender(a.deliver)).Methods(http.MethodPost).Name(routeDeliver)
+	r.Handle(Base+"/messages/{id}", a.withSender(a.status)).Methods(http.MethodGet).Name(routeStatus)
+	r.Handle(Base+"/receipt-key", a.withSender(a.receiptKey)).Methods(http.MethodGet).Name(routeKey)
+	r.Handle(Base+"/events", a.withSender(a.events)).Methods(http.MethodGet).Name(routeEvents)
+}
+
+// mustURL returns the path of one of the API's named routes with its
+// variables. The names and variables are the package's own, checked by
+// the tests, so an error is a bug.
+func (a *API) mustURL(name string, pairs ...string) string {
+	route := a.router.Get(name)
+	if route == nil {
+		panic(fmt.Sprintf("api: no route named %q", name))
+	}
+	u, err := route.URLPath(pairs...)
+	if err != nil {
+		panic(fmt.Sprintf("api: route %q: %v", name, err))
+	}
+	return u.Path
+}

@@ -1,0 +1,44 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/postkasse/postkasse/store"
+)
+
+// deliveryResponse is the answer to a delivery (API.md, "Deliver a
+// letter").
+type deliveryResponse struct {
+	ID          string        `json:"id"`
+	Status      string        `json:"status"`
+	DeliveredAt time.Time     `json:"deliveredAt"`
+	Receipt     store.Receipt `json:"receipt"`
+}
+
+// deliver takes a letter: POST /api/v1/messages. It answers 201 only
+// after the store has durably committed the letter; a repeat of a
+// delivered senderReference with the same content answers 200 with the
+// original result.
+func (a *API) deliver(w http.ResponseWriter, r *http.Request, sender store.Sender) {
+	limits := a.store.Limits()
+	r.Body = http.MaxBytesReader(w, r.Body, maxRequestSize(limits))
+	d, err := parseDelivery(r, limits)
+	if err != nil {
+		a.web.WriteProblem(w, r, a.web.ProblemFor(r, err))
+		return
+	}
+	res, err := a.store.Deliver(r.Context(), sender.ID, d)
+	if err != nil {
+		a.web.WriteProblem(w, r, a.web.ProblemFor(r, err))
+		return
+	}
+	status := http.StatusCreated
+	if res.Repeated {
+		status = http.StatusOK
+	}
+	w.Header().Set("Location", a.mustURL(routeStatus, "id", res.Letter.ID))
+	a.web.WriteJSON(w, r, status, "application/json", deliveryResponse{
+		ID: res.Letter.ID, Status: res.Letter.Status, DeliveredAt: res.Letter.DeliveredAt, Receipt: res.Receipt,
+	})
+}

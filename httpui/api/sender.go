@@ -1,0 +1,53 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/postkasse/postkasse/httpui/web"
+	"github.com/postkasse/postkasse/store"
+)
+
+// senderHandler is an API handler for an authenticated sender.
+type senderHandler func(w http.ResponseWriter, r *http.Request, sender store.Sender)
+
+// withSender authenticates the sender by its TLS client certificate and
+// applies its rate limit. The certificate was verified against the sender
+// CA in the handshake (TLSConfig); a connection without a verified chain —
+// plain HTTP, no certificate, or a listener that does not verify — is
+// refused here whatever certificate it shows. The handshake checked the
+// certificate's validity only at its own time, and a client may keep one
+// connection for as long as it likes, so every request checks it again.
+func (a *API) withSender(h senderHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.PeerCertificates) == 0 {
+			a.web.WriteProblem(w, r, web.ProblemUnauthenticated("a client certificate issued by the sender CA is required"))
+			return
+		}
+		leaf := r.TLS.PeerCertificates[0]
+		// RFC 5280 §4.1.2.5: both ends of the validity period are
+		// inclusive.
+		if now := a.clock(); now.Before(leaf.NotBefore) || now.After(leaf.NotAfter) {
+			a.web.WriteProblem(w, r, web.ProblemUnauthenticated("the client certificate has expired or is not yet valid"))
+			return
+		}
+		sender, err := a.store.SenderByCertificate(r.Context(), leaf)
+		switch {
+		case errors.Is(err, store.ErrUnknownSender):
+			a.web.WriteProblem(w, r, web.ProblemUnauthenticated("the client certificate is bound to no sender"))
+			return
+		case errors.Is(err, store.ErrSenderRevoked):
+			a.web.WriteProblem(w, r, web.ProblemUnauthenticated("the client certificate or its sender is revoked"))
+			return
+		case err != nil:
+			a.web.WriteProblem(w, r, a.web.ProblemFor(r, err))
+			return
+		}
+		if ok, wait := a.limit.Allow(sender.ID); !ok {
+			w.Header().Set("Retry-After", web.RetryAfter(wait))
+			a.web.WriteProblem(w, r, web.Problem{Status: http.StatusTooManyRequests, Code: "TOO_MANY_REQUESTS", Detail: "slow down and try again after the time in Retry-After"})
+			return
+		}
+		h(w, r, sender)
+	})
+}

@@ -1,0 +1,53 @@
+// Package apptest starts the whole appliance (httpui.New) in a
+// uitest.Env, for the tests of the faces (packages api and resident),
+// which test their handlers through real TLS, the router and the
+// middleware. httpui's own tests cannot import it (it imports httpui) and
+// build their Server themselves, to look inside it.
+package apptest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/postkasse/postkasse/httpui"
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
+	"github.com/postkasse/postkasse/store"
+)
+
+// Options are the appliance's settings; zero values are the defaults.
+type Options struct {
+	Limits     store.Limits
+	StoreClock func() time.Time // the store's clock (sessions); nil = real time
+	Retention  store.RetentionPolicy
+	// Seed, when set, is a gzipped database file the store starts from.
+	Seed string
+
+	Throttle          httpui.ThrottleConfig
+	APIRate           float64
+	APIBurst          int
+	MaxPasswordChecks int
+	DefaultLanguage   string
+}
+
+// NewEnv runs the appliance with opts on loopback until the test ends.
+func NewEnv(t *testing.T, opts Options) *uitest.Env {
+	t.Helper()
+	return uitest.NewEnv(t, uitest.Options{
+		Limits: opts.Limits, StoreClock: opts.StoreClock, Retention: opts.Retention, Seed: opts.Seed,
+	}, func(e *uitest.Env) (uitest.Server, error) {
+		srv, err := httpui.New(httpui.Config{
+			Store:             e.Store,
+			Clock:             e.Clock.Now,
+			Logger:            e.Logger(),
+			Throttle:          opts.Throttle,
+			APIRate:           opts.APIRate,
+			APIBurst:          opts.APIBurst,
+			MaxPasswordChecks: opts.MaxPasswordChecks,
+			DefaultLanguage:   opts.DefaultLanguage,
+		})
+		if err != nil {
+			return uitest.Server{}, err
+		}
+		return uitest.Server{Handler: srv.Handler(), TLSConfig: httpui.TLSConfig}, nil
+	})
+}

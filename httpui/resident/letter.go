@@ -1,0 +1,103 @@
+package resident
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/gorilla/mux"
+
+	"github.com/postkasse/postkasse/httpui/web"
+	"github.com/postkasse/postkasse/i18n"
+	"github.com/postkasse/postkasse/store"
+)
+
+// letterView is the data of the letter page.
+type letterView struct {
+	Letter    store.Letter
+	Due       *dueView
+	Documents []documentLink
+	Embed     *documentLink // the main document, shown in a sandboxed frame
+	Receipt   store.ReceiptPayload
+	KeyID     string
+}
+
+type documentLink struct {
+	Name        string // as it is saved (documentFileName)
+	Kind        string // "PDF document", "Text" …
+	Label       string // a short type tag: "PDF", "TXT" …
+	Size        string
+	Inline      bool // a browser may show it
+	URL         string
+	DownloadURL string
+}
+
+// letter shows one letter; the first opening marks it read.
+func (s *Handlers) letter(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+	resident := mb.Resident()
+	id := mux.Vars(r)["id"]
+	l, err := mb.Letter(r.Context(), id)
+	if err != nil {
+		s.pages.PageError(w, r, &resident, err)
+		return
+	}
+	lang := s.web.Lang(r)
+	v := letterView{Letter: l, Due: due(lang, l.DueDate, s.clock(), s.loc), KeyID: l.Receipt.KeyID}
+	if err := json.Unmarshal(l.Receipt.Payload, &v.Receipt); err != nil {
+		s.pages.PageError(w, r, &resident, err)
+		return
+	}
+	for _, d := range l.Documents {
+		u := s.pages.MustURL(routeDocument, "id", l.ID, "n", strconv.Itoa(d.Index))
+		link := documentLink{
+			Name: documentFileName(d.Name, d.ContentType), Kind: documentKind(lang, d.ContentType), Label: documentLabel(lang, d.ContentType), Size: formatSize(lang, d.Size),
+			Inline: inlineSafe(d.ContentType), URL: u, DownloadURL: u + "?download=1",
+		}
+		v.Documents = append(v.Documents, link)
+		if d.Index == 0 && framed(d.ContentType) {
+			v.Embed = &link
+		}
+	}
+	w.Header().Set("Content-Security-Policy", web.CSPLetterPage)
+	s.pages.Render(w, r, http.StatusOK, pageLetter, web.View{Title: l.Subject, Resident: &resident, Data: v})
+}
+
+// framed reports whether a main document of this type is shown in the
+// letter page itself, in a sandboxed frame.
+func framed(contentType string) bool {
+	return contentType == "text/plain" || contentType == "text/html"
+}
+
+// documentKind names a document's type for people, in the language.
+func documentKind(l *i18n.Lang, contentType string) string {
+	switch contentType {
+	case "application/pdf":
+		return l.T("document.pdf")
+	case "text/plain":
+		return l.T("document.text")
+	case "text/html":
+		return l.T("document.html")
+	case "image/png":
+		return l.T("document.png")
+	case "image/jpeg":
+		return l.T("document.jpeg")
+	}
+	return contentType
+}
+
+// documentLabel is the short tag shown beside a document's name.
+func documentLabel(l *i18n.Lang, contentType string) string {
+	switch contentType {
+	case "application/pdf":
+		return "PDF"
+	case "text/plain":
+		return "TXT"
+	case "text/html":
+		return "HTML"
+	case "image/png":
+		return "PNG"
+	case "image/jpeg":
+		return "JPG"
+	}
+	return l.T("document.file")
+}

@@ -1,0 +1,109 @@
+package resident
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/postkasse/postkasse/httpui/guard"
+	"github.com/postkasse/postkasse/httpui/web"
+	"github.com/postkasse/postkasse/i18n"
+	"github.com/postkasse/postkasse/store"
+)
+
+// loginView is the data of the login page. The password is never part of
+// it.
+type loginView struct {
+	NationalID string
+	Error      string
+	Throttled  bool // too many failures: the attempt was not tried
+	Busy       bool // no password check came free: the attempt was not tried
+}
+
+// loginPage shows the login form, or the inbox to a resident who is
+// signed in already.
+func (s *Handlers) loginPage(w http.ResponseWriter, r *http.Request) {
+	if token := sessionToken(r); token != "" {
+		if mb, err := s.store.OpenSession(r.Context(), token); err == nil {
+			mb.Close()
+			http.Redirect(w, r, s.pages.MustURL(routeInbox), http.StatusSeeOther)
+			return
+		}
+	}
+	s.pages.Render(w, r, http.StatusOK, pageLogin, web.View{Title: s.web.Lang(r).T("login.title"), Data: loginView{}})
+}
+
+// loginSubmit checks the credentials and starts a session. The check runs
+// under the login throttle and the bound on password checks at once
+// (checkPassword): over either, the attempt is refused before the (costly)
+// password check. A session the browser already had ends, so signing in
+// again leaves no second session alive.
+func (s *Handlers) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	form := parseLoginForm(w, r)
+	l := s.web.Lang(r)
+	title := l.T("login.title")
+	var sess store.Session
+	err := s.checkPassword(r.Context(), form.account(), clientAddress(r), func() (err error) {
+		sess, err = s.store.Login(r.Context(), form.NationalID, form.Password)
+		return err
+	})
+	var throttled *guard.ThrottledError
+	switch {
+	case errors.As(err, &throttled):
+		w.Header().Set("Retry-After", web.RetryAfter(throttled.Wait))
+		s.pages.Render(w, r, http.StatusTooManyRequests, pageLogin, web.View{Title: title, Data: loginView{
+			NationalID: form.NationalID,
+			Error:      l.T("login.throttled", "Wait", waitText(l, throttled.Wait)),
+			Throttled:  true,
+		}})
+		return
+	case errors.Is(err, guard.ErrBusy):
+		w.Header().Set("Retry-After", web.RetryAfter(busyRetry))
+		s.pages.Render(w, r, http.StatusServiceUnavailable, pageLogin, web.View{Title: title, Data: loginView{
+			NationalID: form.NationalID,
+			Error:      l.T("common.busy"),
+			Busy:       true,
+		}})
+		return
+	case errors.Is(err, store.ErrBadCredentials):
+		s.pages.Render(w, r, http.StatusUnauthorized, pageLogin, web.View{Title: title, Data: loginView{
+			NationalID: form.NationalID,
+			Error:      l.T("login.badCredentials"),
+		}})
+		return
+	case err != nil:
+		s.pages.PageError(w, r, nil, err)
+		return
+	}
+	if old := sessionToken(r); old != "" {
+		// The browser's earlier session, if it is still alive. (The store
+		// ends only the session the token's secret opens: a forged
+		// cookie ends nothing.)
+		if err := s.store.Logout(r.Context(), old); err != nil {
+			// Fail closed: no new session while the old one may live on.
+			if err := s.store.Logout(r.Context(), sess.Token); err != nil {
+				s.web.Log.Error("end the new session after a failed sign-out", "err", err)
+			}
+			s.pages.PageError(w, r, nil, fmt.Errorf("end the earlier session: %w", err))
+			return
+		}
+	}
+	setSessionCookie(w, r, sess.Token)
+	if sess.NewRecoveryKey != nil {
+		// The sign-in renewed the keys: the new recovery key first.
+		s.newRecoveryKeyPage(w, r, sess.Token, sess.NewRecoveryKey)
+		return
+	}
+	http.Redirect(w, r, s.pages.MustURL(routeInbox), http.StatusSeeOther)
+}
+
+// waitText says how long to wait in whole minutes (or seconds when under
+// one), rounded up, in the language l.
+func waitText(l *i18n.Lang, d time.Duration) string {
+	if d < time.Minute {
+		return l.T("time.seconds", "Count", max(int(math.Ceil(d.Seconds())), 1))
+	}
+	return l.T("time.minutes", "Count", int(math.Ceil(d.Minutes())))
+}

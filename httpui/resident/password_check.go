@@ -1,0 +1,26 @@
+package resident
+
+import (
+	"context"
+	"time"
+)
+
+// Password checks are costly on purpose: each is an Argon2id evaluation
+// that holds the KDF's memory (64 MiB by default) while it runs. The login
+// throttle bounds how many one account or one address may try; the server
+// also bounds how many run at once (Config.MaxPasswordChecks), so a burst
+// of attempts spread over many accounts and addresses cannot exhaust the
+// machine's memory (package guard). A request waits up to
+// guard.PasswordCheckWait for a free slot, then is told the service is
+// busy (503 with Retry-After).
+
+// busyRetry is the Retry-After of that 503.
+const busyRetry = 5 * time.Second
+
+// checkPassword runs check, which tries a password for account (a
+// national identity number) from address, under the login throttle and
+// the bound on checks at once (guard.PasswordChecks.Check): it returns
+// check's error, a *guard.ThrottledError or guard.ErrBusy.
+func (s *Handlers) checkPassword(ctx context.Context, account, address string, check func() error) error {
+	return s.passwords.Check(ctx, account, address, check)
+}

@@ -1,0 +1,153 @@
+// Package resident is the resident's face of Postkasse: the server
+// rendered pages (no JavaScript) where a resident activates the mailbox
+// (activate.go), signs in and out (login.go, logout.go, session.go),
+// reads the inbox, a letter and its documents (inbox.go, letter.go,
+// document.go), accepts the terms of use (terms.go), changes the
+// settings (settings.go), deletes the mailbox (delete_mailbox.go) and is
+// shown a renewed recovery key (recovery_key.go). One file per handler;
+// the forms only parse (form_*.go); the rules are package store's.
+//
+// Every page that opens the mailbox goes through withMailbox
+// (mailbox.go), which opens the session named by the cookie for the
+// length of the request and sends a resident with terms to accept to
+// /terms. Password checks (sign-in, deleting the mailbox, activation) run
+// under package guard's throttle and slots (password_check.go). Pages are
+// rendered by package web's Pages, in the language of the request, from
+// the templates named by the page constants here; URLs come from the
+// names of the routes Register adds.
+//
+// The tests of the pages run against the whole appliance (package
+// internal/apptest) over real HTTP and TLS; format_test.go and
+// pages_test.go test the formatting helpers and the templates without a
+// server.
+package resident
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/postkasse/postkasse/httpui/guard"
+	"github.com/postkasse/postkasse/httpui/web"
+	"github.com/postkasse/postkasse/store"
+)
+
+// Config is what the resident pages need; httpui.New builds it.
+type Config struct {
+	Store *store.Store
+	Clock func() time.Time // due dates, the date of a deletion
+	// Location is the appliance's time zone, of the dates on pages.
+	Location *time.Location
+	Web      *web.Kit
+	// Passwords runs password checks under the login throttle, a bounded
+	// number at once.
+	Passwords *guard.PasswordChecks
+	// Pages renders the pages (web.NewPages with Pages and FormPage).
+	Pages *web.Pages
+}
+
+// Handlers are the resident pages' handlers.
+type Handlers struct {
+	store     *store.Store
+	clock     func() time.Time
+	loc       *time.Location
+	web       *web.Kit
+	passwords *guard.PasswordChecks
+	pages     *web.Pages
+}
+
+// New returns the handlers; Register mounts them.
+func New(cfg Config) *Handlers {
+	loc := cfg.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	return &Handlers{store: cfg.Store, clock: cfg.Clock, loc: loc, web: cfg.Web, passwords: cfg.Passwords, pages: cfg.Pages}
+}
+
+// The pages the handlers render, by the name of their template
+// (templates/<name>.html). web.NewPages fails when one is missing
+// (Pages), so a missing view fails at start-up, not at request time; the
+// layout's navigation compares these keys, never a page's title.
+const (
+	pageLogin          = "login"
+	pageActivate       = "activate"
+	pageInbox          = "inbox"
+	pageLetter         = "letter"
+	pageTerms          = "terms"
+	pageSettings       = "settings"
+	pageDeleteMailbox  = "delete-mailbox"
+	pageMailboxDeleted = "mailbox-deleted"
+	pageRecoveryKey    = "recovery-key"
+)
+
+// Pages are the pages the handlers render (web.PagesConfig.Required).
+var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
+	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey}
+
+// Route names. Templates and handlers build URLs from these.
+const (
+	routeLogin    = "login"
+	routeActivate = "activate"
+	routeLogout   = "logout"
+	routeInbox    = "inbox"
+	routeLetter   = "letter"
+	routeDocument = "document"
+)
+
+// Route names of the resident's terms and settings. The gate of pending
+// terms (termsGate) lets only the first four through.
+const (
+	routeTerms               = "terms"
+	routeTermsAccept         = "terms-accept"
+	routeDeleteMailbox       = "delete-mailbox"
+	routeDeleteMailboxSubmit = "delete-mailbox-submit"
+	routeSettings            = "settings"
+	routeSettingsNotify      = "settings-notifications"
+	routeSettingsLanguage    = "settings-language"
+)
+
+// idPattern matches a store id: 128 bits in lowercase hex.
+const idPattern = "[0-9a-f]{32}"
+
+// Register adds the resident pages' routes to r, the appliance's router.
+func (s *Handlers) Register(r *mux.Router) {
+	r.Handle("/login", http.HandlerFunc(s.loginPage)).Methods(http.MethodGet, http.MethodHead).Name(routeLogin)
+	r.Handle("/login", http.HandlerFunc(s.loginSubmit)).Methods(http.MethodPost)
+	r.Handle("/logout", http.HandlerFunc(s.logout)).Methods(http.MethodPost).Name(routeLogout)
+	// Activation of a mailbox the operator enrolled (activate.go).
+	r.Handle("/activate", http.HandlerFunc(s.activatePage)).Methods(http.MethodGet, http.MethodHead).Name(routeActivate)
+	r.Handle("/activate", http.HandlerFunc(s.activateSubmit)).Methods(http.MethodPost)
+	r.Handle("/", s.withMailbox(s.inbox)).Methods(http.MethodGet, http.MethodHead).Name(routeInbox)
+	// GET only: opening a letter marks it read (the sender may be told),
+	// so a HEAD — a link checker, a preview — must not reach it: HEAD is
+	// answered 405 with "Allow: GET" (RFC 9110 §15.5.6). The other pages
+	// allow HEAD, which changes nothing on them.
+	r.Handle("/letters/{id:"+idPattern+"}", s.withMailbox(s.letter)).Methods(http.MethodGet).Name(routeLetter)
+	r.Handle("/letters/{id:"+idPattern+"}/documents/{n:[0-9]{1,5}}", s.withMailbox(s.document)).Methods(http.MethodGet, http.MethodHead).Name(routeDocument)
+	r.Handle("/terms", s.withMailbox(s.termsPage)).Methods(http.MethodGet, http.MethodHead).Name(routeTerms)
+	r.Handle("/terms/accept", s.withMailbox(s.termsAccept)).Methods(http.MethodPost).Name(routeTermsAccept)
+	r.Handle("/settings", s.withMailbox(s.settingsPage)).Methods(http.MethodGet, http.MethodHead).Name(routeSettings)
+	r.Handle("/settings/notifications", s.withMailbox(s.settingsNotifications)).Methods(http.MethodPost).Name(routeSettingsNotify)
+	r.Handle("/settings/language", s.withMailbox(s.settingsLanguage)).Methods(http.MethodPost).Name(routeSettingsLanguage)
+	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxPage)).Methods(http.MethodGet, http.MethodHead).Name(routeDeleteMailbox)
+	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxSubmit)).Methods(http.MethodPost).Name(routeDeleteMailboxSubmit)
+}
+
+// FormPage is the page that shows the form a POST to path came from
+// (web.PagesConfig.FormPage): the footer links that page in the other
+// languages.
+func FormPage(p *web.Pages, path string) string {
+	switch path {
+	case p.MustURL(routeLogin), p.MustURL(routeActivate), p.MustURL(routeDeleteMailbox):
+		return path
+	case p.MustURL(routeSettingsNotify), p.MustURL(routeSettingsLanguage):
+		return p.MustURL(routeSettings)
+	case p.MustURL(routeTermsAccept):
+		return p.MustURL(routeTerms)
+	case p.MustURL(routeLogout):
+		return p.MustURL(routeLogin)
+	}
+	return p.MustURL(routeInbox)
+}

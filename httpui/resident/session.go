@@ -1,0 +1,57 @@
+package resident
+
+import "net/http"
+
+// Session cookie names: CookieHTTPS over HTTPS, CookieHTTP over plain
+// HTTP (the demo on loopback). The __Host- prefix (RFC 6265bis §4.1.3.2) makes a
+// browser accept the cookie only with Secure, Path=/ and no Domain, so no
+// other host or plain-HTTP page can plant or overwrite it.
+const (
+	CookieHTTPS = "__Host-postkasse"
+	CookieHTTP  = "postkasse"
+)
+
+func cookieName(r *http.Request) string {
+	if r.TLS != nil {
+		return CookieHTTPS
+	}
+	return CookieHTTP
+}
+
+// sessionToken returns the session cookie's value, or "".
+func sessionToken(r *http.Request) string {
+	c, err := r.Cookie(cookieName(r))
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// setSessionCookie sets the cookie that carries a session's token. It is
+// a session cookie in the browser's sense too (no Expires or Max-Age,
+// RFC 6265 §4.1.2): closing the browser — on a shared computer, say —
+// forgets it. The store ends the session itself after its idle time or
+// lifetime, whatever the browser keeps.
+func setSessionCookie(w http.ResponseWriter, r *http.Request, token string) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     cookieName(r),
+		Value:    token,
+		Path:     "/",
+		Secure:   r.TLS != nil,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// clearSessionCookie tells the browser to forget the session cookie.
+func clearSessionCookie(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     cookieName(r),
+		Value:    "",
+		Path:     "/",
+		MaxAge:   -1,
+		Secure:   r.TLS != nil,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	})
+}
