@@ -106,11 +106,3 @@ func boltResident(tx *bolt.Tx, id string) (*residentRecord, error) {
 	return &rec, nil
 }
 
-// boltLetter decodes a letter's record from the file.
-func boltLetter(tx *bolt.Tx, id string) (*letterRecord, error) {
-	var rec letterRecord
-	if err := getJSON(tx.Bucket(bucketLetters), []byte(id), &rec); err != nil {
-		return nil, err
-	}
-	return &rec, nil
-}
