@@ -105,4 +105,3 @@ func boltResident(tx *bolt.Tx, id string) (*residentRecord, error) {
 	}
 	return &rec, nil
 }
-
