@@ -37,11 +37,14 @@ const (
 var ErrFolderNotEmpty = errors.New("the folder is not empty")
 
 // Folder is a folder of the mailbox with the number of letters in it.
-// Name is empty for the inbox and the archive.
+// Name is empty for the inbox and the archive. Unreadable is set for an
+// own folder whose sealed name does not open (it was damaged): it is
+// listed, without a name, so the resident can rename or delete it.
 type Folder struct {
-	ID      string
-	Name    string
-	Letters int
+	ID         string
+	Name       string
+	Letters    int
+	Unreadable bool
 }
 
 // folderPurpose names the key of folder names among keys derived from a
@@ -93,7 +96,10 @@ func resealFolderNames(tx storage.Tx, rand io.Reader, residentID string, from, t
 	for i, f := range own {
 		name, err := old.OpenField(folderLabel(f.ID), f.Name)
 		if err != nil {
-			return fmt.Errorf("open the name of folder %s: %w", f.ID, err)
+			// A name that does not open stays as it is (ownFolders shows
+			// it as unreadable): it must not keep the resident from
+			// signing in and reaching their mail.
+			continue
 		}
 		if own[i].Name, err = next.SealField(rand, folderLabel(f.ID), name); err != nil {
 			return err
@@ -116,11 +122,33 @@ func (m *Mailbox) ownFolders(tx storage.Tx) ([]storage.Folder, []Folder, error) 
 	for _, f := range own {
 		name, err := k.OpenField(folderLabel(f.ID), f.Name)
 		if err != nil {
-			return nil, nil, fmt.Errorf("open the name of folder %s: %w", f.ID, err)
+			m.s.log.Error("folders: a name does not open", "resident", m.resident.ID, "folder", f.ID, "err", err)
+			out = append(out, Folder{ID: f.ID, Unreadable: true})
+			continue
 		}
 		out = append(out, Folder{ID: f.ID, Name: string(name)})
 	}
 	return own, out, nil
+}
+
+// current checks, in a write, that the mailbox's session still exists
+// and holds the account's key pair: a request that opened its session
+// before a sign-in elsewhere added the ML-KEM half (and ended the other
+// sessions) must not seal anything with the key pair without it.
+func (m *Mailbox) current(tx storage.Tx) error {
+	res, err := getResident(tx, m.resident.ID)
+	if err != nil {
+		return err
+	}
+	if len(res.MLKEMPublicKey) > 0 && !m.key.HasMLKEM() {
+		return ErrSessionExpired
+	}
+	if _, err := tx.Sessions().Get([]byte(m.sessionID)); errors.Is(err, ErrNotFound) {
+		return ErrSessionExpired
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 // Folders returns the inbox, the archive and the resident's own folders
@@ -190,6 +218,9 @@ func (m *Mailbox) CreateFolder(ctx context.Context, name string) (Folder, error)
 	}
 	now := m.s.now()
 	err = m.s.update(ctx, func(tx storage.Tx) error {
+		if err := m.current(tx); err != nil {
+			return err
+		}
 		stored, own, err := m.ownFolders(tx)
 		if err != nil {
 			return err
@@ -219,6 +250,9 @@ func (m *Mailbox) RenameFolder(ctx context.Context, id, name string) error {
 		return err
 	}
 	return m.s.update(ctx, func(tx storage.Tx) error {
+		if err := m.current(tx); err != nil {
+			return err
+		}
 		stored, own, err := m.ownFolders(tx)
 		if err != nil {
 			return err

@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
+
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 // TestFolders: the inbox, the archive and the resident's own folders;
@@ -86,5 +89,45 @@ func TestFolders(t *testing.T) {
 	}
 	if page, _, err := bo.FolderPage(context.Background(), FolderArchive, "", 50); err != nil || len(page) != 0 {
 		t.Errorf("another resident's archive: %+v, %v", page, err)
+	}
+}
+
+// TestFolderNameDamaged: a folder whose sealed name does not open (a
+// damaged record) is listed as unreadable, without a name, and keeps
+// nothing else from working: folders are made, renamed and listed.
+func TestFolderNameDamaged(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	if err := f.s.update(ctx, func(tx storage.Tx) error {
+		return tx.Folders().Put(f.resident.ID, []storage.Folder{{ID: "damaged", Name: []byte("not a sealed name"), Created: f.clock.Now()}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	defer mb.Close()
+	made, err := mb.CreateFolder(ctx, "Bolig")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before, err := mb.Folders(ctx); err != nil || len(before) != 4 || !slices.ContainsFunc(before, func(fl Folder) bool { return fl.ID == "damaged" && fl.Unreadable && fl.Name == "" }) {
+		t.Fatalf("folders with a damaged name: %+v, %v", before, err)
+	}
+	if err := mb.RenameFolder(ctx, "damaged", "Reddet"); err != nil {
+		t.Fatal(err)
+	}
+	folders, err := mb.Folders(ctx)
+	if err != nil || len(folders) != 4 {
+		t.Fatalf("folders: %+v, %v", folders, err)
+	}
+	names := map[string]string{}
+	for _, fl := range folders[2:] {
+		names[fl.ID] = fl.Name
+		if fl.Unreadable {
+			t.Errorf("folder %s still unreadable after its rename", fl.ID)
+		}
+	}
+	if names[made.ID] != "Bolig" || names["damaged"] != "Reddet" {
+		t.Errorf("names %v", names)
 	}
 }

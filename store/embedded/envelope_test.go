@@ -253,3 +253,59 @@ func TestUpgradeLosesNoKey(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestInFlightOldSessionSealsNothing: a request of a pre-upgrade session
+// that passed OpenSession before an upgrading sign-in elsewhere committed
+// cannot seal a folder name afterwards with the key pair without its
+// ML-KEM half (which the upgraded account could never open again): the
+// write checks the session is still current. Found by review.
+func TestInFlightOldSessionSealsNothing(t *testing.T) {
+	ctx := context.Background()
+	eng := openSchema4(t)
+	now := time.Date(2026, 11, 30, 9, 1, 0, 0, time.UTC)
+	st, err := store.New(eng, store.Options{KDF: crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}, Clock: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const password = "correct horse battery staple"
+	anna := store.NationalID{Country: "DK", Number: "0101900123"}
+	annaID := mustResident(t, st, anna)
+	oldKey, err := crypto.UnwrapWithPassword(residentRecord(t, st, annaID).PasswordWrap, []byte(password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := bytes.Repeat([]byte{9}, 16+crypto.SessionSecretSize)
+	wrap, err := crypto.WrapForSession(rand.Reader, oldKey, raw[16:], raw[:16])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Engine().Update(ctx, func(tx storage.Tx) error {
+		return tx.Sessions().Put(raw[:16], &storage.Session{ResidentID: annaID, Wrap: wrap, Created: now, LastSeen: now, Expires: now.Add(time.Hour)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	inflight, err := st.OpenSession(ctx, base64.RawURLEncoding.EncodeToString(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inflight.Close()
+	sess, err := st.Login(ctx, anna.String(), password)
+	if err != nil || sess.NewRecoveryKey == nil {
+		t.Fatalf("upgrading sign-in: %+v, %v", sess, err)
+	}
+	if _, err := inflight.CreateFolder(ctx, "Skilsmisse"); !errors.Is(err, store.ErrSessionExpired) {
+		t.Errorf("a folder made by the in-flight pre-upgrade request: %v, want ErrSessionExpired", err)
+	}
+	mb, err := st.OpenSession(ctx, sess.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mb.Close()
+	if _, err := mb.CreateFolder(ctx, "Skat"); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := mb.Folders(ctx); err != nil || len(f) != 3 || f[2].Name != "Skat" || f[2].Unreadable {
+		t.Errorf("folders after the upgrade: %+v, %v", f, err)
+	}
+}
