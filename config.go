@@ -731,7 +731,7 @@ func (sc StoreConfig) check() error {
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
 		return errors.New("store.database_url: want postgres://user@host:port/database (the cluster engine needs it)")
 	}
-	if _, has := u.User.Password(); has || u.Query().Has("password") {
+	if urlHoldsPassword(sc.DatabaseURL) {
 		return errors.New("store.database_url holds a password: put it in PGPASSWORD or a PGPASSFILE instead, so that it is in no configuration file")
 	}
 	if e, err := url.Parse(sc.BlobsEndpoint); err != nil || (e.Scheme != "https" && e.Scheme != "http") || e.Host == "" {
@@ -765,4 +765,22 @@ func (r *resolved) clusterConfig() (cluster.Config, error) {
 	}
 	return cluster.Config{DatabaseURL: sc.DatabaseURL, Blobs: cluster.BlobConfig{
 		Endpoint: sc.BlobsEndpoint, Bucket: sc.BlobsBucket, Region: sc.BlobsRegion, AccessKey: ak, SecretKey: sk}}, nil
+}
+
+// urlHoldsPassword reports whether a PostgreSQL URL carries a password,
+// as libpq and pgx read it, not only as net/url does: their user
+// information ends at the last '@', so in postgres://u:2024?x@host/db the
+// password is "2024?x" although net/url sees host "u". Conservatively,
+// any ':' between the scheme and the last '@' is a password; so is a
+// password or sslpassword parameter.
+func urlHoldsPassword(raw string) bool {
+	_, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return false
+	}
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 && strings.ContainsRune(rest[:at], ':') {
+		return true
+	}
+	lower := strings.ToLower(raw)
+	return strings.Contains(lower, "password=")
 }

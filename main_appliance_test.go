@@ -157,3 +157,26 @@ func TestResidentsLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestDatabaseURLPassword: a password in store.database_url is refused
+// however the URL is written, as the PostgreSQL driver would read it (a
+// '?' or '#' in the password makes net/url see another host), and so are
+// password and sslpassword parameters. Found by review.
+func TestDatabaseURLPassword(t *testing.T) {
+	for _, u := range []string{
+		"postgres://postkasse:secret@db.internal:5432/pk",
+		"postgres://postkasse:2024?Winter@db.internal:5432/pk",
+		"postgres://postkasse:2024#Winter@db.internal:5432/pk",
+		"postgresql://postkasse@db.internal/pk?password=secret",
+		"postgres://postkasse@db.internal:5432/pk?sslmode=verify-full&sslkey=/k.pem&sslpassword=S3cret",
+	} {
+		sc := StoreConfig{Engine: "cluster", DatabaseURL: u, BlobsEndpoint: "https://s3.internal", BlobsBucket: "postkasse"}
+		if err := sc.check(); err == nil || !strings.Contains(err.Error(), "password") {
+			t.Errorf("%s: %v, want refused for its password", u, err)
+		}
+	}
+	ok := StoreConfig{Engine: "cluster", DatabaseURL: "postgres://postkasse@db.internal:5432/pk?sslmode=verify-full", BlobsEndpoint: "https://s3.internal", BlobsBucket: "postkasse"}
+	if err := ok.check(); err != nil {
+		t.Errorf("a URL without a password: %v", err)
+	}
+}
