@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/postkasse/postkasse/crypto"
@@ -141,7 +142,7 @@ func (a *appliance) operator(status func() ([]control.JobInfo, error)) *control.
 		Store: a.store, CA: a.ca, CertificateValidity: time.Duration(a.cfg.Senders.CertificateDays) * 24 * time.Hour,
 		Location: a.cfg.location, JobStatus: status, Municipality: a.cfg.Jobs.Municipality,
 		BackupTo: func(ctx context.Context, path string) (control.BackupInfo, error) {
-			return writeBackup(ctx, a.store, a.cfg.dir, path)
+			return writeBackup(ctx, a.store, a.cfg.dir, path, a.cfg.folderFiles())
 		},
 	}
 	// The catalogue is embedded and checked by the tests: a failure to
@@ -222,4 +223,16 @@ func startJobs(jc jobs.Config, timeout time.Duration, log *slog.Logger) (sched *
 func isStoreError(err error) bool {
 	var se *storeError
 	return errors.As(err, &se)
+}
+
+// folderFiles are the files of the data folder that the configuration
+// names by a relative path (a backup takes them along).
+func (r *resolved) folderFiles() []string {
+	var out []string
+	for _, p := range []string{r.ACME.TrustedRoot, r.SMTP.TrustedRoot, r.Store.BlobsCredentialsFile} {
+		if p != "" && !filepath.IsAbs(p) {
+			out = append(out, filepath.ToSlash(filepath.Clean(p)))
+		}
+	}
+	return out
 }

@@ -5,8 +5,9 @@ package main
 //
 // The file is a tar archive: the database (a consistent copy made in one
 // read transaction, while deliveries go on), the configuration, the sender
-// CA, the ACME certificates (certs/) and the audit checkpoints, then
-// MANIFEST.json last. restore refuses a file whose manifest is missing
+// CA, the ACME certificates (certs/), the audit checkpoints (read before
+// the database is copied), the files the configuration names in the
+// folder (trusted roots, a credentials file), then MANIFEST.json last. restore refuses a file whose manifest is missing
 // (cut short), does not match what it lists, or lists a file twice; it
 // writes into a new folder beside the target and moves it into place only
 // when everything matched and the database opened and passed its checks.
@@ -58,17 +59,19 @@ type backupFile struct {
 // database.
 var (
 	backupDirs  = []string{caDirName, certsDirName}
-	backupFiles = []string{configFileName, checkpointFileName, "demo.json"}
+	backupFiles = []string{configFileName, acmeRootFileName, "demo.json"}
 )
 
 // writeBackup writes the data folder dir's backup to path, which must not
-// exist, taking the database from st while it serves.
-func writeBackup(ctx context.Context, st *store.Store, dir, path string) (control.BackupInfo, error) {
+// exist, taking the database from st while it serves. extra are further
+// files of the folder the configuration names (relative to dir: a
+// trusted root, a credentials file).
+func writeBackup(ctx context.Context, st *store.Store, dir, path string, extra []string) (control.BackupInfo, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return control.BackupInfo{}, err
 	}
-	info, err := writeBackupTo(ctx, st, dir, f)
+	info, err := writeBackupTo(ctx, st, dir, extra, f)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -83,7 +86,7 @@ func writeBackup(ctx context.Context, st *store.Store, dir, path string) (contro
 	return info, nil
 }
 
-func writeBackupTo(ctx context.Context, st *store.Store, dir string, w io.Writer) (control.BackupInfo, error) {
+func writeBackupTo(ctx context.Context, st *store.Store, dir string, extra []string, w io.Writer) (control.BackupInfo, error) {
 	tw := tar.NewWriter(w)
 	m := backupManifest{Format: backupFormat, Created: time.Now().UTC(), Version: version()}
 	add := func(name string, size int64, mode int64, write func(io.Writer) (int64, error)) error {
@@ -101,6 +104,14 @@ func writeBackupTo(ctx context.Context, st *store.Store, dir string, w io.Writer
 		m.Files = append(m.Files, backupFile{Name: name, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))})
 		return nil
 	}
+	// The audit checkpoints are read before the database is copied: a
+	// checkpoint appended meanwhile would be of a larger log than the
+	// copy's, and audit verify on the backup would report a rollback.
+	checkpoints, err := os.ReadFile(filepath.Join(dir, checkpointFileName))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return control.BackupInfo{}, err
+	}
+	hasCheckpoints := err == nil
 	// The database first: its size is known only once copied, so it goes
 	// through a temporary file beside the backup's folder.
 	tmp, err := os.CreateTemp(dir, ".backup-db-*")
@@ -142,9 +153,20 @@ func writeBackupTo(ctx context.Context, st *store.Store, dir string, w io.Writer
 			return control.BackupInfo{}, err
 		}
 	}
-	for _, n := range backupFiles {
-		if fi, err := os.Stat(filepath.Join(dir, n)); err == nil && fi.Mode().IsRegular() {
+	for _, n := range append(slices.Clone(backupFiles), extra...) {
+		if n == checkpointFileName || slices.Contains(names, n) || checkBackupName(n) != nil {
+			continue
+		}
+		if fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(n))); err == nil && fi.Mode().IsRegular() {
 			names = append(names, n)
+		}
+	}
+	if hasCheckpoints {
+		if err := add(checkpointFileName, int64(len(checkpoints)), 0o600, func(w io.Writer) (int64, error) {
+			n, err := w.Write(checkpoints)
+			return int64(n), err
+		}); err != nil {
+			return control.BackupInfo{}, err
 		}
 	}
 	for _, n := range names {
@@ -154,7 +176,7 @@ func writeBackupTo(ctx context.Context, st *store.Store, dir string, w io.Writer
 		}
 		fi, err := f.Stat()
 		if err == nil {
-			err = add(n, fi.Size(), int64(fi.Mode().Perm()), func(w io.Writer) (int64, error) { return io.Copy(w, f) })
+			err = add(n, fi.Size(), int64(fi.Mode().Perm()), func(w io.Writer) (int64, error) { return io.CopyN(w, f, fi.Size()) })
 		}
 		f.Close()
 		if err != nil {
@@ -370,20 +392,13 @@ func unpackBackup(r io.Reader, dir string) (*backupManifest, error) {
 	return m, nil
 }
 
-// checkBackupName refuses a name that would leave the folder or is no
-// part of a data folder's backup.
+// checkBackupName refuses a name that would leave the data folder: only
+// clean relative paths inside it, and not the control socket.
 func checkBackupName(name string) error {
 	clean := path.Clean(name)
-	if clean != name || path.IsAbs(name) || strings.HasPrefix(name, "../") || name == ".." || strings.Contains(name, "\\") {
+	if name == "" || clean != name || path.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") ||
+		strings.Contains(name, "\\") || name == socketFileName || strings.HasPrefix(name, ".") {
 		return fmt.Errorf("%q: not a file of a data folder", name)
 	}
-	if name == dbFileName || slices.Contains(backupFiles, name) {
-		return nil
-	}
-	for _, d := range backupDirs {
-		if strings.HasPrefix(name, d+"/") {
-			return nil
-		}
-	}
-	return fmt.Errorf("%q: not a file of a data folder", name)
+	return nil
 }

@@ -200,3 +200,31 @@ func TestHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestBackupTakesNamedFiles: a backup takes the files of the folder the
+// configuration names (acme.trusted_root written by init --acme-root), so
+// the restored folder serves. Found by review.
+func TestBackupTakesNamedFiles(t *testing.T) {
+	other := initFolder(t)
+	root, err := os.ReadFile(filepath.Join(other, "ca", "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootFile := filepath.Join(t.TempDir(), "root.pem")
+	if err := os.WriteFile(rootFile, root, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	cli(t, "init", "--data", dir, "--domain", "post.example.dk", "--acme-root", rootFile)
+	file := filepath.Join(t.TempDir(), "b.backup")
+	cli(t, "backup", "--data", dir, "--to", file)
+	restored := filepath.Join(t.TempDir(), "restored")
+	cli(t, "restore", "--from", file, "--data", restored)
+	got, err := os.ReadFile(filepath.Join(restored, acmeRootFileName))
+	if err != nil || !bytes.Equal(got, root) {
+		t.Fatalf("the restored folder's %s: %v", acmeRootFileName, err)
+	}
+	if _, err := loadResolved(restored); err != nil {
+		t.Errorf("the restored configuration: %v", err)
+	}
+}
