@@ -464,6 +464,16 @@ func UnwrapForSession(wrapped, secret, sessionID []byte) (*PrivateKey, error) {
 
 // wrapFormat is the format of k's wrappings: 2 (both halves) if k has an
 // ML-KEM half, else 1 (the X25519 key alone, as before there were two).
+// WrappingFormat returns the format of a password, recovery or session
+// wrapping: 1 (the X25519 key alone) or 2 (with the ML-KEM-768 seed). An
+// empty wrapping or an unknown format is ErrFormat. Nothing is opened.
+func WrappingFormat(wrapped []byte) (int, error) {
+	if len(wrapped) == 0 || (wrapped[0] != formatV1 && wrapped[0] != formatV2) {
+		return 0, fmt.Errorf("wrapping of unknown format: %w", ErrFormat)
+	}
+	return int(wrapped[0]), nil
+}
+
 func (k *PrivateKey) wrapFormat() byte {
 	if k.seed != nil {
 		return formatV2

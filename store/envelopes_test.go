@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 // TestNewMailboxSealsV2: a mailbox activated now has both public keys,
@@ -77,4 +79,32 @@ func TestHalfKeyPairRefused(t *testing.T) {
 			closeTampered(t, f.s)
 		})
 	}
+}
+
+// TestInvariantWrappingFormat: CheckInvariants finds a wrapping that holds
+// an older key pair than the record's public keys (the damage a wrapping
+// of the session's key did before the upgrade could no longer be lost).
+func TestInvariantWrappingFormat(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	if err := f.s.CheckInvariants(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.update(ctx, func(tx storage.Tx) error {
+		rec, err := tx.Residents().Get(f.resident.ID)
+		if err != nil {
+			return err
+		}
+		rec.RecoveryWrap = bytes.Clone(rec.RecoveryWrap)
+		rec.RecoveryWrap[0] = 1 // format 1: the X25519 key alone
+		return tx.Residents().Put(rec)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	err := f.s.CheckInvariants(ctx)
+	if err == nil || !strings.Contains(err.Error(), "the recovery wrapping is of format 1") {
+		t.Errorf("CheckInvariants: %v", err)
+	}
+	closeTampered(t, f.s)
 }

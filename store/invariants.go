@@ -44,6 +44,21 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 				if _, err := recipientKeys(rec); err != nil {
 					bad("%v", err)
 				}
+				// Every wrapping holds the key pair the record's public
+				// keys are of: both halves once it has an ML-KEM key (a
+				// wrapping without it would lose the half at its use).
+				want := 1
+				if len(rec.MLKEMPublicKey) > 0 {
+					want = 2
+				}
+				for what, w := range map[string][]byte{"password": rec.PasswordWrap, "recovery": rec.RecoveryWrap} {
+					if len(w) == 0 {
+						continue // a record made by hand in a test of old schemas
+					}
+					if f, err := crypto.WrappingFormat(w); err != nil || f != want {
+						bad("resident %s: the %s wrapping is of format %d (%v), the public keys want %d", rec.ID, what, f, err, want)
+					}
+				}
 			} else if rec.MLKEMPublicKey != nil {
 				bad("resident %s (%s): an ML-KEM key without a key pair", rec.ID, rec.Status)
 			}

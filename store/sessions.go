@@ -105,6 +105,14 @@ func (s *Store) Login(ctx context.Context, nationalID, password string) (Session
 			// the password and a new recovery key. An ML-KEM key already
 			// there is never replaced: letters are sealed to it.
 			if len(cur.MLKEMPublicKey) > 0 {
+				// The password wrapping holds no ML-KEM half but the
+				// account has one: damaged, never made by this code.
+				s.log.Error("login: the password wrapping holds an older key pair than the account's; recover with the recovery key", "resident", cur.ID)
+				return ErrBadCredentials
+			}
+			// A new recovery key made meanwhile (NewRecoveryKey) is not
+			// replaced behind the resident's back: sign in again.
+			if !bytes.Equal(cur.RecoveryWrap, rec.RecoveryWrap) {
 				return ErrBadCredentials
 			}
 			cur.MLKEMPublicKey, cur.RecoveryWrap = upgrade.public, recoveryWrap
