@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/postkasse/postkasse/httpui/control"
 	"github.com/postkasse/postkasse/store"
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 // TestBackupRestoreDrill: a backup made through the running server's
@@ -69,6 +72,17 @@ func TestBackupRestoreDrill(t *testing.T) {
 		}
 		before = append(before, id)
 	}
+	// A resident signed in: the session's wrapping of the private key must
+	// not be in the backup.
+	if _, err := a.store.Login(ctx, nid.String(), password); err != nil {
+		t.Fatal(err)
+	}
+	var wraps [][]byte
+	if err := a.store.Engine().View(ctx, func(tx storage.Tx) error {
+		return tx.Sessions().All(func(_ []byte, s *storage.Session) error { wraps = append(wraps, s.Wrap); return nil })
+	}); err != nil || len(wraps) == 0 {
+		t.Fatalf("sessions: %d, %v", len(wraps), err)
+	}
 	// Deliveries go on while the backup is made.
 	var stop atomic.Bool
 	var wg sync.WaitGroup
@@ -104,6 +118,12 @@ func TestBackupRestoreDrill(t *testing.T) {
 	if bytes.Contains(raw, []byte("CANARY-")) {
 		t.Error("the backup file holds a subject or content in clear")
 	}
+	for _, w := range wraps {
+		// Records are JSON: a wrapping is in base64 there.
+		if bytes.Contains(raw, w[len(w)-32:]) || bytes.Contains(raw, []byte(base64.StdEncoding.EncodeToString(w))) {
+			t.Error("the backup file holds a session's wrapping of a private key")
+		}
+	}
 
 	restored := filepath.Join(t.TempDir(), "restored")
 	if out := cli(t, "restore", "--from", file, "--data", restored); !strings.Contains(out, "passed its checks") {
@@ -126,6 +146,11 @@ func TestBackupRestoreDrill(t *testing.T) {
 	rst, err := store.Open(filepath.Join(restored, dbFileName), store.Options{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := rst.Engine().View(ctx, func(tx storage.Tx) error {
+		return tx.Sessions().All(func([]byte, *storage.Session) error { return errors.New("a session in the restored database") })
+	}); err != nil {
+		t.Error(err)
 	}
 	sess, err := rst.Login(ctx, nid.String(), password)
 	if err != nil {

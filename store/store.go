@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	cryptorand "crypto/rand"
 	"encoding/binary"
@@ -265,13 +266,30 @@ func (s *Store) Limits() Limits { return s.limits }
 func (s *Store) SigningKey() []byte { return s.signer.PublicKey() }
 
 // WriteBackup writes a consistent copy of the database to w and returns
-// its size, for an engine that can (storage.Backuper).
+// its size, for an engine that can (storage.Backuper). The copy holds no
+// session: a session's wrapping of a private key, with a cookie captured
+// at any time, would open the key from every backup kept, long after the
+// session ended; a restored appliance asks everyone to sign in again.
 func (s *Store) WriteBackup(ctx context.Context, w io.Writer) (int64, error) {
 	b, ok := s.eng.(storage.Backuper)
 	if !ok {
 		return 0, errors.New("this storage engine makes no backup files: back up its database and object store")
 	}
-	return b.WriteBackup(ctx, w)
+	return b.WriteBackup(ctx, w, func(tx storage.Tx) error {
+		var ids [][]byte
+		if err := tx.Sessions().All(func(id []byte, _ *sessionRecord) error {
+			ids = append(ids, bytes.Clone(id))
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := tx.Sessions().Delete(id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // newID returns a random 128-bit id in lowercase hex.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -147,14 +149,61 @@ func (e *Engine) Check(ctx context.Context) error {
 }
 
 // WriteBackup writes a consistent copy of the database (a bbolt file) to
-// w while transactions go on, and returns its size.
-func (e *Engine) WriteBackup(ctx context.Context, w io.Writer) (int64, error) {
+// w while transactions go on, and returns its size. With prune, the copy
+// is first changed by prune (in a transaction on the copy, never on the
+// database) and then compacted into a new file, so that nothing prune
+// deleted is left in the copy's free pages; the copies are made in
+// temporary files beside the database and removed.
+func (e *Engine) WriteBackup(ctx context.Context, w io.Writer, prune func(storage.Tx) error) (int64, error) {
+	if prune == nil {
+		var n int64
+		err := e.db.View(func(btx *bolt.Tx) error {
+			var err error
+			n, err = btx.WriteTo(w)
+			return err
+		})
+		return n, err
+	}
+	dir := filepath.Dir(e.db.Path())
+	first, err := os.CreateTemp(dir, ".backup-copy-*")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(first.Name())
+	if _, err := e.WriteBackup(ctx, first, nil); err != nil {
+		first.Close()
+		return 0, err
+	}
+	if err := first.Close(); err != nil {
+		return 0, err
+	}
+	cp, err := bolt.Open(first.Name(), 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		return 0, err
+	}
+	defer cp.Close()
+	if err := cp.Update(func(btx *bolt.Tx) error { t := tx{tx: btx}; return prune(&t) }); err != nil {
+		return 0, fmt.Errorf("prune the copy: %w", err)
+	}
+	compactName := first.Name() + ".compact"
+	defer os.Remove(compactName)
+	dst, err := bolt.Open(compactName, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		return 0, err
+	}
+	if err := bolt.Compact(dst, cp, 64<<20); err != nil {
+		dst.Close()
+		return 0, fmt.Errorf("compact the copy: %w", err)
+	}
 	var n int64
-	err := e.db.View(func(btx *bolt.Tx) error {
+	err = dst.View(func(btx *bolt.Tx) error {
 		var err error
 		n, err = btx.WriteTo(w)
 		return err
 	})
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
 	return n, err
 }
 

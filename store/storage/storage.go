@@ -87,7 +87,10 @@ type Sweeper interface {
 // Backuper is an Engine that can write a consistent copy of its whole
 // state while it serves: the embedded engine writes its database file.
 type Backuper interface {
-	WriteBackup(ctx context.Context, w io.Writer) (int64, error)
+	// WriteBackup writes the copy to w and returns its size. With
+	// prune, the copy (never the engine's own state) is changed by prune
+	// first, and holds nothing of what prune deleted.
+	WriteBackup(ctx context.Context, w io.Writer, prune func(Tx) error) (int64, error)
 }
 
 // Tx is a transaction. Its accessors may only be used during the call of
