@@ -46,6 +46,9 @@ const usage = `usage:
   postkasse audit verify    [--data DIR | --backup FILE] [--checkpoint FILE]... [--receipt FILE]...
   postkasse migrate         [--data DIR] --to DATABASE-URL --blobs s3://HOST[:PORT]/BUCKET
                             [--blobs-region R] [--blobs-credentials FILE] [--compare]
+  postkasse send   --api URL --cert F --key F [--cacert F] --to NATIONALID --subject S
+                   --reference R [--type T] FILE...        # a sender's tool
+  postkasse events --api URL --cert F --key F [--cacert F] [--after CURSOR] [--follow]
   postkasse version
 
 DIR is /var/lib/postkasse unless given. sender, resident, letter, support, terms and jobs talk to
@@ -85,6 +88,7 @@ func run(args []string, stdout io.Writer) error {
 		"sender": runSender, "resident": runResident, "terms": runTerms, "jobs": runJobs,
 		"check": runCheck, "audit": runAudit, "migrate": runMigrate,
 		"letter": runLetter, "support": runSupport, "backup": runBackup, "restore": runRestore,
+		"send": runSend, "events": runEvents,
 		"version": printVersion, "--version": printVersion, "-version": printVersion,
 		"help": printUsage, "-h": printUsage, "--help": printUsage,
 	})
