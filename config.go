@@ -149,6 +149,9 @@ type LoginConfig struct {
 // ServerConfig is about running the server.
 type ServerConfig struct {
 	ShutdownTimeout time.Duration `toml:"shutdown_timeout"`
+	// MetricsListen is where /metrics, /readyz and /healthz are served
+	// (package httpui/metrics); "" is nowhere.
+	MetricsListen string `toml:"metrics_listen"`
 }
 
 // LogConfig is about the server's log on standard error.
@@ -253,6 +256,8 @@ func configKeys() []configKey {
 			func(c *Config) any { return c.Login.AddressFailures }},
 		{"login", "window", "The sliding window the failures are counted in.",
 			func(c *Config) any { return c.Login.Window }},
+		{"server", "metrics_listen", "Where /metrics (Prometheus), /readyz and /healthz are served, e.g. 127.0.0.1:9464.\nKeep it off the public network: the figures are the operator's. Empty: not served.",
+			func(c *Config) any { return c.Server.MetricsListen }},
 		{"server", "shutdown_timeout", "On SIGTERM the server stops accepting requests and waits this long for those in\nflight (deliveries among them) to finish; a delivery cut off is not stored.",
 			func(c *Config) any { return c.Server.ShutdownTimeout }},
 		{"log", "level", "debug, info, warn or error.",
@@ -557,6 +562,11 @@ func (c *Config) resolve(dir string) (*resolved, error) {
 	case "text", "json":
 	default:
 		return nil, fmt.Errorf("log.format %q: want text or json", c.Log.Format)
+	}
+	if m := c.Server.MetricsListen; m != "" {
+		if _, port, err := net.SplitHostPort(m); err != nil || port == "" {
+			return nil, fmt.Errorf("server.metrics_listen %q: want host:port, e.g. 127.0.0.1:9464", m)
+		}
 	}
 	if w := c.Audit.Witness; w != "" {
 		if u, err := url.Parse(w); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {

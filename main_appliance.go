@@ -13,6 +13,7 @@ import (
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/httpui"
 	"github.com/postkasse/postkasse/httpui/control"
+	"github.com/postkasse/postkasse/httpui/metrics"
 	"github.com/postkasse/postkasse/jobs"
 	"github.com/postkasse/postkasse/store"
 	"github.com/postkasse/postkasse/store/cluster"
@@ -44,6 +45,9 @@ type appliance struct {
 	ca    *crypto.CA
 	clock func() time.Time
 	log   *slog.Logger
+	// metrics, when server.metrics_listen is set, counts the web UI's
+	// requests and serves /metrics (serve).
+	metrics *metrics.Metrics
 }
 
 // buildOptions are what the commands that build an appliance differ in.
@@ -126,6 +130,7 @@ func (a *appliance) webUI() (*httpui.Server, error) {
 		Logger:          a.log,
 		Location:        a.cfg.location,
 		DefaultLanguage: a.cfg.Residents.Language,
+		Metrics:         a.requestObserver(),
 		Throttle: httpui.ThrottleConfig{
 			AccountFailures: a.cfg.Login.AccountFailures,
 			AddressFailures: a.cfg.Login.AddressFailures,
@@ -235,4 +240,13 @@ func (r *resolved) folderFiles() []string {
 		}
 	}
 	return out
+}
+
+// requestObserver is the metrics as the web UI's request observer, or nil
+// (an interface holding a nil pointer would not be nil).
+func (a *appliance) requestObserver() httpui.RequestObserver {
+	if a.metrics == nil {
+		return nil
+	}
+	return a.metrics
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/httpui/acme"
 	"github.com/postkasse/postkasse/httpui/control"
+	"github.com/postkasse/postkasse/httpui/metrics"
 	"github.com/postkasse/postkasse/jobs"
 )
 
@@ -139,6 +140,14 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 			log.Error("close the database", "err", err)
 		}
 	}()
+	var metricsLn net.Listener
+	if cfg.Server.MetricsListen != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.Server.MetricsListen); err != nil {
+			return fmt.Errorf("listen on %s for the metrics (server.metrics_listen): %w", cfg.Server.MetricsListen, err)
+		}
+		defer metricsLn.Close()
+		a.metrics = metrics.New(a.store)
+	}
 	ui, err := a.webUI()
 	if err != nil {
 		return err
@@ -208,6 +217,17 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 		newListener("http", httpLn, m.HTTPHandler(), log),
 		newListener("https", tls.NewListener(httpsLn, m.TLSConfig(a.ca.Pool())), ui.Handler(), log),
 		newListener("control", ctlLn, control.Handler(op, log), log),
+	}
+	if metricsLn != nil {
+		a.metrics.Ready = func() error {
+			select {
+			case <-m.Ready():
+				return nil
+			default:
+				return errors.New("no TLS certificate yet")
+			}
+		}
+		ls = append(ls, newListener("metrics", metricsLn, a.metrics.Handler(), log))
 	}
 
 	log.Info("serving", "domain", cfg.Domain, "https", httpsLn.Addr().String(), "http", httpLn.Addr().String(),

@@ -265,6 +265,12 @@ func TestServeWithACME(t *testing.T) {
 	if changed == string(toml) {
 		t.Fatalf("no jobs.inactivity in %s", tomlPath)
 	}
+	// The operator's metrics on a listener of their own.
+	metricsAddr := fmt.Sprintf("127.0.0.1:%d", acmetest.FreePort(t))
+	if !strings.Contains(changed, `metrics_listen = ""`) {
+		t.Fatalf("no server.metrics_listen in %s", tomlPath)
+	}
+	changed = strings.Replace(changed, `metrics_listen = ""`, `metrics_listen = "`+metricsAddr+`"`, 1)
 	if err := os.WriteFile(tomlPath, []byte(changed), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -311,6 +317,22 @@ func TestServeWithACME(t *testing.T) {
 	status, answer, err := deliver(privateClient, base, nid, "Your electricity bill", "bill-1", crashPDF("bill-1"))
 	if err != nil || status != http.StatusCreated {
 		t.Fatalf("delivery with a client certificate: %d %+v %v", status, answer, err)
+	}
+	// The delivery is counted by its route and code; the metrics name no
+	// resident, and the appliance is ready (store writable, certificate).
+	mresp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mbody, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	if !strings.Contains(string(mbody), `postkasse_http_requests_total{code="201",method="POST",route="api-deliver"} 1`) || strings.Contains(string(mbody), nid) {
+		t.Errorf("/metrics after one delivery:\n%s", mbody)
+	}
+	if rresp, err := http.Get("http://" + metricsAddr + "/readyz"); err != nil || rresp.StatusCode != http.StatusOK {
+		t.Errorf("/readyz: %v %v", rresp, err)
+	} else {
+		rresp.Body.Close()
 	}
 	cli(t, "sender", "revoke", "--data", dir, "--org", "12345678")
 	status, answer, err = deliver(privateClient, base, nid, "Another bill", "bill-2", crashPDF("bill-2"))

@@ -47,6 +47,14 @@ type Config struct {
 	// nor the resident chose one it knows: "en", "da" or "nb"; "" is
 	// English.
 	DefaultLanguage string
+	// Metrics, when set, is told of every request a route answered: its
+	// route name, method, status code and duration (package metrics).
+	Metrics RequestObserver
+}
+
+// RequestObserver is told of answered requests (httpui/metrics.Metrics).
+type RequestObserver interface {
+	ObserveRequest(route, method string, code int, d time.Duration)
 }
 
 // ThrottleConfig bounds failed logins in a sliding window. When an account
@@ -149,6 +157,18 @@ func New(cfg Config) (*Server, error) {
 	s.routes(resident.New(resident.Config{Store: s.store, Clock: s.clock, Location: loc, Web: s.web,
 		Passwords: s.passwords, Pages: s.pages}),
 		api.New(api.Config{Store: s.store, Clock: s.clock, Limit: s.apiLimit, Web: s.web}))
+	if cfg.Metrics != nil {
+		// A router middleware runs after the route matched, so it knows
+		// the route's name (never a path, which may hold an id).
+		s.router.Use(func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				start := time.Now()
+				sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+				next.ServeHTTP(sw, r)
+				cfg.Metrics.ObserveRequest(web.RouteName(r), r.Method, sw.code, time.Since(start))
+			})
+		})
+	}
 	s.handler = s.middleware(s.router)
 	return s, nil
 }
@@ -218,3 +238,26 @@ func (s *Server) allowedMethods(r *http.Request) string {
 	}
 	return strings.Join(allowed, ", ")
 }
+
+// statusWriter remembers the status code written.
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.code, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (flushes,
+// deadlines).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -375,6 +375,9 @@ func (s *Store) commit(batch []*pendingDelivery) {
 		// failed transaction nobody can be sure (a commit can fail after
 		// the database committed): the engine's sweep of blobs that no
 		// letter refers to takes them later.
+		if err == nil && p.err == nil && !p.result.Repeated {
+			s.committed.Add(1)
+		}
 		s.release(p, err != nil || (p.err == nil && !p.result.Repeated))
 		close(p.done)
 	}

@@ -118,7 +118,9 @@ type Store struct {
 	// For tests: commits counts the transactions commit ran. The hooks,
 	// set before the first delivery, let a test hold the committer until
 	// deliveries are queued, so batching is deterministic.
-	commits    atomic.Int64
+	commits atomic.Int64
+	// committed counts the letters stored by the committer (CommitCounts).
+	committed  atomic.Int64
 	hookQueued func() // Deliver queued a delivery
 	hookBatch  func() // the committer took the first delivery of a batch
 	// hookLoginChecked, for tests, runs in Login between the password
@@ -395,4 +397,28 @@ func (s *Store) SweepBlobs(ctx context.Context) (n int, swept bool, err error) {
 		return n, true, fmt.Errorf("sweep blobs: %w", err)
 	}
 	return n, true, nil
+}
+
+// CommitCounts returns how many group commits the committer has made and
+// how many letters they stored since the store opened (their ratio is
+// the mean batch size), for the metrics.
+func (s *Store) CommitCounts() (commits, letters int64) {
+	return s.commits.Load(), s.committed.Load()
+}
+
+// Ping runs an empty write transaction: the store answers and can write
+// (the readiness check).
+func (s *Store) Ping(ctx context.Context) error {
+	return s.update(ctx, func(storage.Tx) error { return nil })
+}
+
+// AuditSize returns the number of entries in the audit log.
+func (s *Store) AuditSize(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.view(ctx, func(tx storage.Tx) error {
+		var err error
+		n, err = tx.Audit().Size()
+		return err
+	})
+	return n, err
 }

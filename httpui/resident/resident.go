@@ -88,12 +88,16 @@ var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
 
 // Route names. Templates and handlers build URLs from these.
 const (
-	routeLogin    = "login"
-	routeActivate = "activate"
-	routeLogout   = "logout"
-	routeInbox    = "inbox"
-	routeLetter   = "letter"
-	routeDocument = "document"
+	routeLogin = "login"
+	// The forms' submissions have names of their own (the metrics count
+	// requests by route name).
+	routeLoginSubmit    = "login-submit"
+	routeActivateSubmit = "activate-submit"
+	routeActivate       = "activate"
+	routeLogout         = "logout"
+	routeInbox          = "inbox"
+	routeLetter         = "letter"
+	routeDocument       = "document"
 )
 
 // Route names of the resident's terms and settings. The gate of pending
@@ -114,11 +118,11 @@ const idPattern = "[0-9a-f]{32}"
 // Register adds the resident pages' routes to r, the appliance's router.
 func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/login", http.HandlerFunc(s.loginPage)).Methods(http.MethodGet, http.MethodHead).Name(routeLogin)
-	r.Handle("/login", http.HandlerFunc(s.loginSubmit)).Methods(http.MethodPost)
+	r.Handle("/login", http.HandlerFunc(s.loginSubmit)).Methods(http.MethodPost).Name(routeLoginSubmit)
 	r.Handle("/logout", http.HandlerFunc(s.logout)).Methods(http.MethodPost).Name(routeLogout)
 	// Activation of a mailbox the operator enrolled (activate.go).
 	r.Handle("/activate", http.HandlerFunc(s.activatePage)).Methods(http.MethodGet, http.MethodHead).Name(routeActivate)
-	r.Handle("/activate", http.HandlerFunc(s.activateSubmit)).Methods(http.MethodPost)
+	r.Handle("/activate", http.HandlerFunc(s.activateSubmit)).Methods(http.MethodPost).Name(routeActivateSubmit)
 	r.Handle("/", s.withMailbox(s.inbox)).Methods(http.MethodGet, http.MethodHead).Name(routeInbox)
 	// GET only: opening a letter marks it read (the sender may be told),
 	// so a HEAD — a link checker, a preview — must not reach it: HEAD is
