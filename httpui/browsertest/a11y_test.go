@@ -158,6 +158,15 @@ func testAccessibility(t *testing.T, src, lang string, width int64) {
 	check("letter with an HTML document")
 	tb.do(chromedp.Navigate(a.url + "/letters/" + strings.Repeat("0", 32)))
 	check("page not found")
+	tb.do(chromedp.Navigate(a.url + "/settings"))
+	check("settings")
+	tb.do(chromedp.Navigate(a.url + "/settings/password"))
+	check("change password")
+	tb.do(chromedp.SendKeys(chromedp.ID("current"), annaPassword),
+		chromedp.SendKeys(chromedp.ID("new"), "a new and longer passphrase"),
+		chromedp.SendKeys(chromedp.ID("confirm"), "something else entirely\n"),
+		chromedp.WaitVisible(chromedp.ID("password-error")))
+	check("change password with an error")
 
 	// Activation: the form, with errors beside its fields, and the
 	// page with the recovery key.

@@ -303,6 +303,14 @@ func walkPages(t *testing.T, lang string) map[string]string {
 	}
 	keep("terms accepted", e.Get(b, e.HTTPURL+"/terms"), http.StatusOK)
 
+	// Changing the password: the form, its refusals, and changed.
+	const newPassword = "a new and longer passphrase"
+	keep("password", e.Get(b, e.HTTPURL+"/settings/password"), http.StatusOK)
+	keep("password differ", e.PostForm(b, e.HTTPURL+"/settings/password", url.Values{"current": {password}, "new": {newPassword}, "confirm": {newPassword + "!"}}, nil), http.StatusBadRequest)
+	keep("password short", e.PostForm(b, e.HTTPURL+"/settings/password", url.Values{"current": {password}, "new": {"short"}, "confirm": {"short"}}, nil), http.StatusBadRequest)
+	keep("password wrong", e.PostForm(b, e.HTTPURL+"/settings/password", url.Values{"current": {"wrong password!"}, "new": {newPassword}, "confirm": {newPassword}}, nil), http.StatusUnauthorized)
+	keep("password changed", e.PostForm(b, e.HTTPURL+"/settings/password", url.Values{"current": {password}, "new": {newPassword}, "confirm": {newPassword}}, nil), http.StatusOK)
+
 	// The new recovery key after an upgrading sign-in.
 	old := apptest.NewEnv(t, apptest.Options{Seed: schema4})
 	o := old.Browser()

@@ -80,11 +80,12 @@ const (
 	pageDeleteMailbox  = "delete-mailbox"
 	pageMailboxDeleted = "mailbox-deleted"
 	pageRecoveryKey    = "recovery-key"
+	pagePassword       = "password"
 )
 
 // Pages are the pages the handlers render (web.PagesConfig.Required).
 var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
-	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey}
+	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword}
 
 // Route names. Templates and handlers build URLs from these.
 const (
@@ -110,6 +111,8 @@ const (
 	routeSettings            = "settings"
 	routeSettingsNotify      = "settings-notifications"
 	routeSettingsLanguage    = "settings-language"
+	routePassword            = "settings-password"
+	routePasswordSubmit      = "settings-password-submit"
 )
 
 // idPattern matches a store id: 128 bits in lowercase hex.
@@ -135,6 +138,8 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/settings", s.withMailbox(s.settingsPage)).Methods(http.MethodGet, http.MethodHead).Name(routeSettings)
 	r.Handle("/settings/notifications", s.withMailbox(s.settingsNotifications)).Methods(http.MethodPost).Name(routeSettingsNotify)
 	r.Handle("/settings/language", s.withMailbox(s.settingsLanguage)).Methods(http.MethodPost).Name(routeSettingsLanguage)
+	r.Handle("/settings/password", s.withMailbox(s.passwordPage)).Methods(http.MethodGet, http.MethodHead).Name(routePassword)
+	r.Handle("/settings/password", s.withMailbox(s.passwordSubmit)).Methods(http.MethodPost).Name(routePasswordSubmit)
 	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxPage)).Methods(http.MethodGet, http.MethodHead).Name(routeDeleteMailbox)
 	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxSubmit)).Methods(http.MethodPost).Name(routeDeleteMailboxSubmit)
 }
