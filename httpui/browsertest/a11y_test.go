@@ -144,6 +144,8 @@ func testAccessibility(t *testing.T, src, lang string, width int64) {
 			t.Errorf("%s at %d px: body text is %v px, want at least 16", page, width, l.BodyFont)
 		}
 	}
+	tb.do(chromedp.Navigate(a.url + "/recover?lang=" + lang))
+	check("forgotten password")
 	tb.do(chromedp.Navigate(a.url + "/login?lang=" + lang))
 	check("login")
 	tb.do(chromedp.SendKeys(chromedp.ID("nationalId"), annaNID),

@@ -311,6 +311,15 @@ func walkPages(t *testing.T, lang string) map[string]string {
 	keep("password wrong", e.PostForm(b, e.HTTPURL+"/settings/password", url.Values{"current": {"wrong password!"}, "new": {newPassword}, "confirm": {newPassword}}, nil), http.StatusUnauthorized)
 	keep("password changed", e.PostForm(b, e.HTTPURL+"/settings/password", url.Values{"current": {password}, "new": {newPassword}, "confirm": {newPassword}}, nil), http.StatusOK)
 
+	// A forgotten password: the form, its refusals, and the new key.
+	rnid, rkey := addResidentWithKey(t, e, 8)
+	f := e.Browser()
+	e.Get(f, e.HTTPURL+"/login?lang="+lang)
+	keep("recover", e.Get(f, e.HTTPURL+"/recover"), http.StatusOK)
+	keep("recover not a key", e.PostForm(f, e.HTTPURL+"/recover", url.Values{"nationalId": {rnid}, "recoveryKey": {"x"}, "new": {newPassword}, "confirm": {newPassword}}, nil), http.StatusBadRequest)
+	keep("recover wrong", e.PostForm(f, e.HTTPURL+"/recover", url.Values{"nationalId": {uitest.NIDNobody}, "recoveryKey": {rkey}, "new": {newPassword}, "confirm": {newPassword}}, nil), http.StatusUnauthorized)
+	keep("recovered", e.PostForm(f, e.HTTPURL+"/recover", url.Values{"nationalId": {rnid}, "recoveryKey": {rkey}, "new": {newPassword}, "confirm": {newPassword}}, nil), http.StatusOK)
+
 	// The new recovery key after an upgrading sign-in.
 	old := apptest.NewEnv(t, apptest.Options{Seed: schema4})
 	o := old.Browser()

@@ -20,12 +20,20 @@ import (
 // newRecoveryKeyView is the data of the page with the new recovery key.
 type newRecoveryKeyView struct {
 	RecoveryKey string
+	// Recovered: the key replaces the one just used to recover the
+	// mailbox (recover.go), not one the upgrade replaced.
+	Recovered bool
 }
 
 // newRecoveryKeyPage shows the recovery key rk that the sign-in of the
 // session token made, with a link on to the mailbox. The page is in the
 // resident's saved language unless the browser chose one.
 func (s *Handlers) newRecoveryKeyPage(w http.ResponseWriter, r *http.Request, token string, rk *crypto.RecoveryKey) {
+	s.recoveryKeyPage(w, r, token, rk, false)
+}
+
+// recoveryKeyPage is newRecoveryKeyPage, saying why there is a new key.
+func (s *Handlers) recoveryKeyPage(w http.ResponseWriter, r *http.Request, token string, rk *crypto.RecoveryKey, recovered bool) {
 	defer clear(rk[:])
 	var resident *store.Resident
 	if mb, err := s.store.OpenSession(r.Context(), token); err == nil {
@@ -38,5 +46,5 @@ func (s *Handlers) newRecoveryKeyPage(w http.ResponseWriter, r *http.Request, to
 	// says no-store for every page; this one depends on it).
 	w.Header().Set("Cache-Control", "no-store")
 	s.pages.Render(w, r, http.StatusOK, pageRecoveryKey, web.View{Title: s.web.Lang(r).T("recovery.new.title"), Resident: resident,
-		Data: newRecoveryKeyView{RecoveryKey: formatRecoveryKey(*rk)}})
+		Data: newRecoveryKeyView{RecoveryKey: formatRecoveryKey(*rk), Recovered: recovered}})
 }

@@ -81,11 +81,12 @@ const (
 	pageMailboxDeleted = "mailbox-deleted"
 	pageRecoveryKey    = "recovery-key"
 	pagePassword       = "password"
+	pageRecover        = "recover"
 )
 
 // Pages are the pages the handlers render (web.PagesConfig.Required).
 var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
-	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword}
+	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover}
 
 // Route names. Templates and handlers build URLs from these.
 const (
@@ -95,6 +96,8 @@ const (
 	routeLoginSubmit    = "login-submit"
 	routeActivateSubmit = "activate-submit"
 	routeActivate       = "activate"
+	routeRecover        = "recover"
+	routeRecoverSubmit  = "recover-submit"
 	routeLogout         = "logout"
 	routeInbox          = "inbox"
 	routeLetter         = "letter"
@@ -126,6 +129,9 @@ func (s *Handlers) Register(r *mux.Router) {
 	// Activation of a mailbox the operator enrolled (activate.go).
 	r.Handle("/activate", http.HandlerFunc(s.activatePage)).Methods(http.MethodGet, http.MethodHead).Name(routeActivate)
 	r.Handle("/activate", http.HandlerFunc(s.activateSubmit)).Methods(http.MethodPost).Name(routeActivateSubmit)
+	// A forgotten password: signing in with the recovery key (recover.go).
+	r.Handle("/recover", http.HandlerFunc(s.recoverPage)).Methods(http.MethodGet, http.MethodHead).Name(routeRecover)
+	r.Handle("/recover", http.HandlerFunc(s.recoverSubmit)).Methods(http.MethodPost).Name(routeRecoverSubmit)
 	r.Handle("/", s.withMailbox(s.inbox)).Methods(http.MethodGet, http.MethodHead).Name(routeInbox)
 	// GET only: opening a letter marks it read (the sender may be told),
 	// so a HEAD — a link checker, a preview — must not reach it: HEAD is
