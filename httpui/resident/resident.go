@@ -114,6 +114,7 @@ const (
 	routeSettings            = "settings"
 	routeSettingsNotify      = "settings-notifications"
 	routeSettingsLanguage    = "settings-language"
+	routeSettingsDigital     = "settings-digital"
 	routePassword            = "settings-password"
 	routePasswordSubmit      = "settings-password-submit"
 )
@@ -144,6 +145,7 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/settings", s.withMailbox(s.settingsPage)).Methods(http.MethodGet, http.MethodHead).Name(routeSettings)
 	r.Handle("/settings/notifications", s.withMailbox(s.settingsNotifications)).Methods(http.MethodPost).Name(routeSettingsNotify)
 	r.Handle("/settings/language", s.withMailbox(s.settingsLanguage)).Methods(http.MethodPost).Name(routeSettingsLanguage)
+	r.Handle("/settings/digital-post", s.withMailbox(s.settingsDigital)).Methods(http.MethodPost).Name(routeSettingsDigital)
 	r.Handle("/settings/password", s.withMailbox(s.passwordPage)).Methods(http.MethodGet, http.MethodHead).Name(routePassword)
 	r.Handle("/settings/password", s.withMailbox(s.passwordSubmit)).Methods(http.MethodPost).Name(routePasswordSubmit)
 	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxPage)).Methods(http.MethodGet, http.MethodHead).Name(routeDeleteMailbox)

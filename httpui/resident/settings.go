@@ -27,6 +27,10 @@ type settingsView struct {
 	// Inactivity is the inactivity rule as it stands for the resident;
 	// nil when it does not apply.
 	Inactivity *inactivityView
+	// Reserved: the resident opted out of digital post; DigitalSaved: the
+	// choice was just changed.
+	Reserved     bool
+	DigitalSaved bool
 }
 
 // inactivityView is the inactivity rule in words.
@@ -42,6 +46,7 @@ type inactivityView struct {
 const (
 	savedNotifications = "saved=notifications"
 	savedLanguage      = "saved=language"
+	savedDigital       = "saved=digital"
 )
 
 // settingsPage shows the resident's settings: notification preferences
@@ -54,7 +59,32 @@ func (s *Handlers) settingsPage(w http.ResponseWriter, r *http.Request, mb *stor
 		return
 	}
 	q := r.URL.Query().Get("saved")
-	s.renderSettings(w, r, mb, http.StatusOK, settingsView{Prefs: prefs, Saved: "saved="+q == savedNotifications, LanguageSaved: "saved="+q == savedLanguage})
+	s.renderSettings(w, r, mb, http.StatusOK, settingsView{Prefs: prefs, Saved: "saved="+q == savedNotifications, LanguageSaved: "saved="+q == savedLanguage,
+		DigitalSaved: "saved="+q == savedDigital})
+}
+
+// settingsDigital opts the resident out of digital post or back in
+// (store.Mailbox.Reserve, Unreserve): Denmark's fritagelse, Norway's
+// reservasjon. Their letters stay, and they still sign in.
+func (s *Handlers) settingsDigital(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormSize)
+	_ = r.ParseForm()
+	var err error
+	switch r.PostForm.Get("digital") {
+	case "out":
+		err = mb.Reserve(r.Context())
+	case "in":
+		err = mb.Unreserve(r.Context())
+	default:
+		http.Redirect(w, r, s.pages.MustURL(routeSettings), http.StatusSeeOther)
+		return
+	}
+	if err != nil {
+		resident := mb.Resident()
+		s.pages.PageError(w, r, &resident, err)
+		return
+	}
+	http.Redirect(w, r, s.pages.MustURL(routeSettings)+"?"+savedDigital, http.StatusSeeOther)
 }
 
 // settingsNotifications stores the notification preferences. A refused
@@ -127,6 +157,7 @@ func (s *Handlers) renderSettings(w http.ResponseWriter, r *http.Request, mb *st
 		v.Inactivity = iv
 	}
 	v.Language, v.Languages = l.Code, s.pages.LanguageLinks(r)
+	v.Reserved = resident.Status == store.ResidentReserved
 	s.pages.Render(w, r, status, pageSettings, web.View{Title: l.T("settings.title"), Resident: &resident, Data: v})
 }
 
