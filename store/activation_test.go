@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"regexp"
 	"strings"
@@ -10,9 +11,8 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 // activationCodePattern is how an activation code is shown: 32 base32
@@ -23,9 +23,9 @@ var activationCodePattern = regexp.MustCompile(`^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$`)
 func rawResident(t testing.TB, s *Store, id string) *residentRecord {
 	t.Helper()
 	var rec *residentRecord
-	if err := s.testDB(t).View(func(tx *bolt.Tx) error {
+	if err := s.view(context.Background(), func(tx storage.Tx) error {
 		var err error
-		rec, err = boltResident(tx, id)
+		rec, err = tx.Residents().Get(id)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -60,7 +60,10 @@ func TestEnrolResident(t *testing.T) {
 	if !bytes.Equal(rec.ActivationHash, activationHash(raw)) {
 		t.Error("the stored hash is not the code's")
 	}
-	dbText := rawGet(t, s, bucketResidents, []byte(r.ID))
+	dbText, err := json.Marshal(rawResident(t, s, r.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
 	compact := strings.ReplaceAll(code, "-", "")
 	if bytes.Contains(dbText, []byte(code)) || bytes.Contains(dbText, []byte(compact)) || bytes.Contains(dbText, raw) {
 		t.Error("the activation code is stored in clear")

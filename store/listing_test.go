@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"testing"
 
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/store/storage"
-	bolt "go.etcd.io/bbolt"
 )
 
 // TestInboxPages: pages of the inbox, newest first, by cursor, show the
@@ -60,14 +60,16 @@ func TestInboxPages(t *testing.T) {
 		}
 		// After the first round every letter has its listing.
 		listed := 0
-		f.s.testDB(t).View(func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketLetters).ForEach(func(k, v []byte) error {
-				if bytes.Contains(v, []byte(`"Listing"`)) {
+		if err := f.s.view(context.Background(), func(tx storage.Tx) error {
+			return tx.Letters().All(func(l *letterRecord) error {
+				if l.Listing != nil {
 					listed++
 				}
 				return nil
 			})
-		})
+		}); err != nil {
+			t.Fatal(err)
+		}
 		if listed != n {
 			t.Errorf("round %d: %d letters have a listing, want %d", round, listed, n)
 		}
@@ -131,7 +133,7 @@ func TestListingPlanted(t *testing.T) {
 		t.Errorf("the listing after the page: %v", err)
 	}
 	// The resident's record holds no listing key.
-	if raw := rawGet(t, f.s, bucketResidents, []byte(f.resident.ID)); bytes.Contains(raw, []byte("Listing")) {
-		t.Errorf("the resident's record keeps a listing key: %s", raw)
+	if raw, err := json.Marshal(rawResident(t, f.s, f.resident.ID)); err != nil || bytes.Contains(raw, []byte("Listing")) {
+		t.Errorf("the resident's record keeps a listing key: %s (%v)", raw, err)
 	}
 }

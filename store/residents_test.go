@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 func TestAddResident(t *testing.T) {
@@ -41,8 +42,8 @@ func TestAddResident(t *testing.T) {
 		t.Errorf("IsDigital(unknown) = %v, %v; want false", digital, err)
 	}
 	// The recovery key opens the stored recovery wrapping.
-	err = s.testDB(t).View(func(tx *bolt.Tx) error {
-		rec, err := boltResident(tx, r.ID)
+	err = s.view(context.Background(), func(tx storage.Tx) error {
+		rec, err := tx.Residents().Get(r.ID)
 		if err != nil {
 			return err
 		}
