@@ -118,17 +118,7 @@ func TestDemoAuditCheckpoints(t *testing.T) {
 // language of the catalogue is taken.
 func TestResidentsLanguage(t *testing.T) {
 	dir := initFolder(t)
-	cfgPath := filepath.Join(dir, configFileName)
-	conf, err := os.ReadFile(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(conf, []byte("\nlanguage = \"en\"\n")) {
-		t.Fatal("init wrote no residents.language")
-	}
-	if err := os.WriteFile(cfgPath, bytes.Replace(conf, []byte("\nlanguage = \"en\"\n"), []byte("\nlanguage = \"da\"\n"), 1), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	setConfigKeys(t, dir, map[string]string{"language": "da"})
 	cfg, err := loadResolved(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +31,28 @@ func initFolder(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// setConfigKeys sets keys of the data folder's postkasse.toml, as written
+// by init with every key listed, to the values given. A key the file does
+// not have fails the test.
+func setConfigKeys(t *testing.T, dir string, values map[string]string) {
+	t.Helper()
+	path := filepath.Join(dir, configFileName)
+	conf, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, value := range values {
+		line := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(key) + ` = .*$`)
+		if !line.Match(conf) {
+			t.Fatalf("%s has no key %s", path, key)
+		}
+		conf = line.ReplaceAll(conf, []byte(key+" = "+strconv.Quote(value)))
+	}
+	if err := os.WriteFile(path, conf, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestOperatorCommandsDirect runs the operator's commands with no server:

@@ -6,8 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -96,22 +94,8 @@ func TestMigrateCommand(t *testing.T) {
 	}
 
 	// The appliance on the copy: [store] engine = "cluster".
-	cfgPath := filepath.Join(dir, configFileName)
-	conf, err := os.ReadFile(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for key, value := range map[string]string{"engine": "cluster", "database_url": dbURL, "blobs_endpoint": endpoint,
-		"blobs_bucket": bucket, "blobs_region": s3test.Region, "blobs_credentials_file": creds} {
-		line := regexp.MustCompile(`(?m)^` + key + ` = .*$`)
-		if !line.Match(conf) {
-			t.Fatalf("the configuration file has no %s", key)
-		}
-		conf = line.ReplaceAll(conf, []byte(key+" = "+strconv.Quote(value)))
-	}
-	if err := os.WriteFile(cfgPath, conf, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	setConfigKeys(t, dir, map[string]string{"engine": "cluster", "database_url": dbURL, "blobs_endpoint": endpoint,
+		"blobs_bucket": bucket, "blobs_region": s3test.Region, "blobs_credentials_file": creds})
 	if err := os.Rename(filepath.Join(dir, dbFileName), filepath.Join(dir, dbFileName+".migrated")); err != nil {
 		t.Fatal(err)
 	}

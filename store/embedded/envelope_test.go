@@ -142,7 +142,6 @@ func pubX(k *crypto.PrivateKey) []byte { p := k.Public(); return p[:] }
 // with both halves, so a letter sealed in v2 after the upgrade stays
 // readable through all of them and the ML-KEM public key never changes.
 func TestUpgradeLosesNoKey(t *testing.T) {
-	ctx := context.Background()
 	eng := openSchema4(t)
 	now := time.Date(2026, 11, 30, 9, 1, 0, 0, time.UTC)
 	st, err := store.New(eng, store.Options{KDF: crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}, Clock: func() time.Time { return now }})
@@ -154,25 +153,7 @@ func TestUpgradeLosesNoKey(t *testing.T) {
 	anna := store.NationalID{Country: "DK", Number: "0101900123"}
 	annaID := mustResident(t, st, anna)
 
-	// A session from before envelope v2: the key pair without its ML-KEM
-	// half, wrapped for the session as the login of the time did.
-	old := residentRecord(t, st, annaID)
-	oldKey, err := crypto.UnwrapWithPassword(old.PasswordWrap, []byte(password))
-	if err != nil || oldKey.HasMLKEM() {
-		t.Fatalf("the schema-4 resident's key: %v (ML-KEM half: %v)", err, err == nil && oldKey.HasMLKEM())
-	}
-	raw := bytes.Repeat([]byte{7}, 16+crypto.SessionSecretSize)
-	id, secret := raw[:16], raw[16:]
-	wrap, err := crypto.WrapForSession(rand.Reader, oldKey, secret, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Engine().Update(ctx, func(tx storage.Tx) error {
-		return tx.Sessions().Put(id, &storage.Session{ResidentID: annaID, Wrap: wrap, Created: now, LastSeen: now, Expires: now.Add(time.Hour)})
-	}); err != nil {
-		t.Fatal(err)
-	}
-	oldToken := base64.RawURLEncoding.EncodeToString(raw)
+	oldToken := preUpgradeSession(t, st, annaID, password, now)
 	// A folder of the resident's own, its name sealed with a key derived
 	// from the key pair without its ML-KEM half.
 	if mb, err := st.OpenSession(context.Background(), oldToken); err != nil {
@@ -271,21 +252,7 @@ func TestInFlightOldSessionSealsNothing(t *testing.T) {
 	const password = "correct horse battery staple"
 	anna := store.NationalID{Country: "DK", Number: "0101900123"}
 	annaID := mustResident(t, st, anna)
-	oldKey, err := crypto.UnwrapWithPassword(residentRecord(t, st, annaID).PasswordWrap, []byte(password))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := bytes.Repeat([]byte{9}, 16+crypto.SessionSecretSize)
-	wrap, err := crypto.WrapForSession(rand.Reader, oldKey, raw[16:], raw[:16])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Engine().Update(ctx, func(tx storage.Tx) error {
-		return tx.Sessions().Put(raw[:16], &storage.Session{ResidentID: annaID, Wrap: wrap, Created: now, LastSeen: now, Expires: now.Add(time.Hour)})
-	}); err != nil {
-		t.Fatal(err)
-	}
-	inflight, err := st.OpenSession(ctx, base64.RawURLEncoding.EncodeToString(raw))
+	inflight, err := st.OpenSession(ctx, preUpgradeSession(t, st, annaID, password, now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,4 +275,30 @@ func TestInFlightOldSessionSealsNothing(t *testing.T) {
 	if f, err := mb.Folders(ctx); err != nil || len(f) != 3 || f[2].Name != "Skat" || f[2].Unreadable {
 		t.Errorf("folders after the upgrade: %+v, %v", f, err)
 	}
+}
+
+// preUpgradeSession stores a session from before envelope v2 for a
+// schema-4 resident: the key pair without its ML-KEM half, wrapped for
+// the session as the login of the time did, and returns its token.
+func preUpgradeSession(t *testing.T, st *store.Store, residentID, password string, now time.Time) string {
+	t.Helper()
+	key, err := crypto.UnwrapWithPassword(residentRecord(t, st, residentID).PasswordWrap, []byte(password))
+	if err != nil || key.HasMLKEM() {
+		t.Fatalf("the schema-4 resident's key: %v (ML-KEM half: %v)", err, err == nil && key.HasMLKEM())
+	}
+	defer key.Zero()
+	raw := make([]byte, 16+crypto.SessionSecretSize)
+	if _, err := rand.Read(raw); err != nil {
+		t.Fatal(err)
+	}
+	wrap, err := crypto.WrapForSession(rand.Reader, key, raw[16:], raw[:16])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Engine().Update(context.Background(), func(tx storage.Tx) error {
+		return tx.Sessions().Put(raw[:16], &storage.Session{ResidentID: residentID, Wrap: wrap, Created: now, LastSeen: now, Expires: now.Add(time.Hour)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(raw)
 }
