@@ -134,25 +134,19 @@ func supportShow(args []string, stdout io.Writer) error {
 		return c.usageErrorf("--id is needed")
 	}
 	return c.withOperations(func(ctx context.Context, ops control.Operations, _ *Config) error {
-		all, err := ops.SupportRequests(ctx)
+		r, err := ops.SupportRequest(ctx, control.SupportRef{ID: *id})
 		if err != nil {
 			return c.failed(err)
 		}
-		for _, r := range all {
-			if r.ID != *id {
-				continue
-			}
-			fmt.Fprintf(stdout, "Request %s, received %s\nCategory: %s\nSubject: %s\n", r.ID, r.Created.Format(time.RFC3339), r.Category, r.Subject)
-			if r.NationalID != "" {
-				fmt.Fprintf(stdout, "About national id: %s\n", r.NationalID)
-			}
-			fmt.Fprintf(stdout, "\n%s\n", r.Description)
-			if r.AnsweredAt != nil {
-				fmt.Fprintf(stdout, "\nAnswered %s:\n%s\n", r.AnsweredAt.Format(time.RFC3339), r.Answer)
-			}
-			return nil
+		fmt.Fprintf(stdout, "Request %s, received %s\nCategory: %s\nSubject: %s\n", r.ID, r.Created.Format(time.RFC3339), r.Category, r.Subject)
+		if r.NationalID != "" {
+			fmt.Fprintf(stdout, "About national id: %s\n", r.NationalID)
 		}
-		return c.failed(fmt.Errorf("support request %s: %w", *id, store.ErrNotFound))
+		fmt.Fprintf(stdout, "\n%s\n", r.Description)
+		if r.AnsweredAt != nil {
+			fmt.Fprintf(stdout, "\nAnswered %s:\n%s\n", r.AnsweredAt.Format(time.RFC3339), r.Answer)
+		}
+		return nil
 	})
 }
 

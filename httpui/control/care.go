@@ -69,6 +69,11 @@ type SupportInfo struct {
 	AnsweredAt  *time.Time `json:"answeredAt,omitempty"`
 }
 
+// SupportRef names a support request by id.
+type SupportRef struct {
+	ID string `json:"id"`
+}
+
 // AnswerRequest answers a support request.
 type AnswerRequest struct {
 	ID     string `json:"id"`
@@ -161,6 +166,15 @@ func (o *Operator) SupportRequests(ctx context.Context) ([]SupportInfo, error) {
 	return out, nil
 }
 
+// SupportRequest returns one support request.
+func (o *Operator) SupportRequest(ctx context.Context, req SupportRef) (SupportInfo, error) {
+	r, err := o.Store.SupportRequest(ctx, req.ID)
+	if err != nil {
+		return SupportInfo{}, err
+	}
+	return supportInfo(r), nil
+}
+
 // AnswerSupport answers a request: the answer is a letter from the
 // municipality in the resident's mailbox, worded in their language.
 func (o *Operator) AnswerSupport(ctx context.Context, req AnswerRequest) (SupportInfo, error) {
@@ -218,6 +232,13 @@ func (c *Client) MakeAccessible(ctx context.Context, req LetterRef) (HoldInfo, e
 func (c *Client) SupportRequests(ctx context.Context) ([]SupportInfo, error) {
 	var out []SupportInfo
 	err := c.do(ctx, http.MethodGet, "/v1/support", nil, &out)
+	return out, err
+}
+
+// SupportRequest implements Operations.
+func (c *Client) SupportRequest(ctx context.Context, req SupportRef) (SupportInfo, error) {
+	var out SupportInfo
+	err := c.do(ctx, http.MethodPost, "/v1/support/request", req, &out)
 	return out, err
 }
 

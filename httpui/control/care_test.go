@@ -102,6 +102,12 @@ func TestDutyOfCare(t *testing.T) {
 			if err != nil || len(list) != 1 || list[0].Description != "Min kode virker ikke." || list[0].AnsweredAt != nil {
 				t.Fatalf("support requests: %+v, %v", list, err)
 			}
+			if one, err := ops.SupportRequest(ctx, SupportRef{ID: req.ID}); err != nil || one.Subject != "Kan ikke logge ind" {
+				t.Errorf("support request %s: %+v, %v", req.ID, one, err)
+			}
+			if _, err := ops.SupportRequest(ctx, SupportRef{ID: "nosuchrequest"}); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("no such support request: %v", err)
+			}
 			ans, err := ops.AnswerSupport(ctx, AnswerRequest{ID: req.ID, Answer: "Prøv at nulstille din adgangskode."})
 			if err != nil || ans.AnsweredAt == nil {
 				t.Fatalf("answer: %+v, %v", ans, err)

@@ -63,6 +63,7 @@ type Operations interface {
 	MakeInaccessible(ctx context.Context, req HoldRequest) (HoldInfo, error)
 	MakeAccessible(ctx context.Context, req LetterRef) (HoldInfo, error)
 	SupportRequests(ctx context.Context) ([]SupportInfo, error)
+	SupportRequest(ctx context.Context, req SupportRef) (SupportInfo, error)
 	AnswerSupport(ctx context.Context, req AnswerRequest) (SupportInfo, error)
 	Backup(ctx context.Context, req BackupRequest) (BackupInfo, error)
 }

@@ -94,6 +94,10 @@ func Handler(ops Operations, log *slog.Logger) http.Handler {
 			return "letter made accessible", []any{"letter", out.LetterID}
 		}))
 	mux.HandleFunc("GET /v1/support", query(h, "list support requests", ops.SupportRequests))
+	mux.HandleFunc("POST /v1/support/request", change(h, "read support request", http.StatusOK, maxBody, ops.SupportRequest,
+		func(_ SupportRef, out SupportInfo) (string, []any) {
+			return "support request read", []any{"request", out.ID}
+		}))
 	mux.HandleFunc("POST /v1/support/answer", change(h, "answer support request", http.StatusOK, maxBody, ops.AnswerSupport,
 		func(_ AnswerRequest, out SupportInfo) (string, []any) {
 			// Never the answer or the request's text: they may be personal.
