@@ -1,7 +1,8 @@
 package main
 
 // The auditor's offline commands: `check` and `audit verify` read a data
-// folder's database, or a copy of one, read-only, with the binary alone.
+// folder's database, or a copy of one, read-only, with the binary alone;
+// for a cluster deployment's folder, its database and bucket, read-only.
 
 import (
 	"archive/tar"
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/postkasse/postkasse/store"
 	"github.com/postkasse/postkasse/store/auditlog"
+	"github.com/postkasse/postkasse/store/cluster"
 	"github.com/postkasse/postkasse/store/embedded"
 )
 
@@ -31,6 +34,9 @@ func openForAudit(cmd, data, backup string) (*store.Store, string, func(), error
 		return nil, "", nil, fmt.Errorf("%w: %s: --data or --backup, not both", errUsage, cmd)
 	case backup == "":
 		path = filepath.Join(data, dbFileName)
+		if st, where, closeDB, ok, err := openClusterForAudit(cmd, data); ok {
+			return st, where, closeDB, err
+		}
 	}
 	if _, err := os.Stat(path); err != nil {
 		return nil, "", nil, fmt.Errorf("%s: %w", cmd, err)
@@ -72,6 +78,53 @@ func openForAudit(cmd, data, backup string) (*store.Store, string, func(), error
 		return nil, "", nil, fmt.Errorf("%s: %s: %w", cmd, path, err)
 	}
 	return st, path, func() { st.Close() }, nil
+}
+
+// openClusterForAudit opens, read-only, the database and bucket of a data
+// folder whose postkasse.toml sets [store] engine = "cluster"; ok is
+// false for any other folder (an embedded one, or one without a
+// configuration, which openForAudit reads as a database file's folder).
+func openClusterForAudit(cmd, data string) (st *store.Store, where string, closeDB func(), ok bool, err error) {
+	dir, err := filepath.Abs(data)
+	if err != nil {
+		return nil, "", nil, false, nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, configFileName)); err != nil {
+		return nil, "", nil, false, nil
+	}
+	cfg, err := loadResolved(dir)
+	if err != nil {
+		return nil, "", nil, true, fmt.Errorf("%s: %w", cmd, err)
+	}
+	if cfg.Store.Engine != "cluster" {
+		return nil, "", nil, false, nil
+	}
+	ccfg, err := cfg.clusterConfig()
+	if err != nil {
+		return nil, "", nil, true, fmt.Errorf("%s: %w", cmd, err)
+	}
+	ccfg.ReadOnly = true
+	eng, err := cluster.Open(context.Background(), ccfg)
+	if err != nil {
+		return nil, "", nil, true, fmt.Errorf("%s: cluster engine: %w", cmd, err)
+	}
+	st, err = store.New(eng, store.Options{})
+	if err != nil {
+		eng.Close()
+		return nil, "", nil, true, fmt.Errorf("%s: %w", cmd, err)
+	}
+	where = fmt.Sprintf("the cluster database of %s (%s, bucket %s)", dir, redactedDatabaseURL(cfg.Store.DatabaseURL), cfg.Store.BlobsBucket)
+	return st, where, func() { st.Close() }, true, nil
+}
+
+// redactedDatabaseURL is a database URL as the reports print it: host,
+// port and database, without user or query.
+func redactedDatabaseURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "the database"
+	}
+	return u.Host + u.Path
 }
 
 // runCheck runs the engine's consistency check, the domain's invariants

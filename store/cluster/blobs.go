@@ -117,6 +117,9 @@ func (s *blobStore) objects(ctx context.Context) (map[string]time.Time, error) {
 // delivery: a delivery's objects are written before its transaction
 // commits), and returns how many it deleted.
 func (e *Engine) SweepBlobs(ctx context.Context, olderThan time.Time) (int, error) {
+	if e.readOnly {
+		return 0, ErrReadOnly
+	}
 	objects, err := e.blobs.objects(ctx)
 	if err != nil {
 		return 0, err

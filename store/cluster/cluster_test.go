@@ -125,6 +125,56 @@ func TestSchemaNewer(t *testing.T) {
 	}
 }
 
+// TestReadOnly: an engine opened read-only (the auditor's commands) reads,
+// changes nothing (not even the schema: a database without one, or with
+// an older one, is refused rather than upgraded), and refuses Update.
+func TestReadOnly(t *testing.T) {
+	cfg := config(t)
+	ro := cfg
+	ro.ReadOnly = true
+	if _, err := cluster.Open(context.Background(), ro); err == nil || !strings.Contains(err.Error(), "no Postkasse schema") {
+		t.Fatalf("read-only Open of an empty database: %v", err)
+	}
+	w := open(t, cfg)
+	if err := w.Update(context.Background(), func(tx storage.Tx) error { return tx.Meta().Put("k", []byte("v")) }); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	e, err := cluster.Open(context.Background(), ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	err = e.View(context.Background(), func(tx storage.Tx) error {
+		v, err := tx.Meta().Get("k")
+		if err == nil && string(v) != "v" {
+			return fmt.Errorf("read %q", v)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("View: %v", err)
+	}
+	if err := e.Update(context.Background(), func(tx storage.Tx) error { return tx.Meta().Put("k", []byte("w")) }); !errors.Is(err, cluster.ErrReadOnly) {
+		t.Fatalf("Update on a read-only engine: %v, want ErrReadOnly", err)
+	}
+	if _, err := e.SweepBlobs(context.Background(), time.Now()); !errors.Is(err, cluster.ErrReadOnly) {
+		t.Fatalf("SweepBlobs on a read-only engine: %v, want ErrReadOnly", err)
+	}
+	// Older schema: refused, not upgraded.
+	conn, err := pgx.Connect(context.Background(), cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), `UPDATE schema_version SET version = $1`, cluster.SchemaVersion()-1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cluster.Open(context.Background(), ro); err == nil || !strings.Contains(err.Error(), "start a node of this version") {
+		t.Fatalf("read-only Open of an older schema: %v", err)
+	}
+}
+
 // TestNodesStartTogether: several nodes opening a new database at once
 // all start, on one schema.
 func TestNodesStartTogether(t *testing.T) {

@@ -25,6 +25,11 @@ type Config struct {
 	DatabaseURL string
 	// Blobs is the S3-compatible object store.
 	Blobs BlobConfig
+	// ReadOnly opens the engine for reading only (the auditor's check
+	// and audit verify): the schema is not upgraded but must be this
+	// code's, every session with the database is read-only
+	// (default_transaction_read_only), and Update fails.
+	ReadOnly bool
 }
 
 // BlobConfig names an S3-compatible bucket and how to reach it.
@@ -41,10 +46,14 @@ type BlobConfig struct {
 
 // Engine is the cluster engine. Its methods are safe for concurrent use.
 type Engine struct {
-	pool   *pgxpool.Pool
-	blobs  *blobStore
-	closed chan struct{}
+	pool     *pgxpool.Pool
+	blobs    *blobStore
+	closed   chan struct{}
+	readOnly bool
 }
+
+// ErrReadOnly: a change asked of an engine opened with Config.ReadOnly.
+var ErrReadOnly = errors.New("the cluster engine is open read-only")
 
 // maxAttempts is how often Update runs fn before it gives up on
 // serialisation failures. Every change appends to the one audit log, so
@@ -60,6 +69,9 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database URL: %s", redactURLError(err))
 	}
+	if cfg.ReadOnly {
+		pcfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("database at %s: %s", pcfg.ConnConfig.Host, redactURLError(err))
@@ -74,7 +86,14 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		pool.Close()
 		return nil, err
 	}
-	e := &Engine{pool: pool, blobs: blobs, closed: make(chan struct{})}
+	e := &Engine{pool: pool, blobs: blobs, closed: make(chan struct{}), readOnly: cfg.ReadOnly}
+	if cfg.ReadOnly {
+		if err := e.checkSchema(ctx); err != nil {
+			pool.Close()
+			return nil, err
+		}
+		return e, nil
+	}
 	if err := e.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -134,6 +153,9 @@ func (e *Engine) View(ctx context.Context, fn func(storage.Tx) error) error {
 func (e *Engine) Update(ctx context.Context, fn func(storage.Tx) error) error {
 	if err := e.live(ctx); err != nil {
 		return err
+	}
+	if e.readOnly {
+		return ErrReadOnly
 	}
 	var last error
 	for attempt := range maxAttempts {

@@ -204,6 +204,29 @@ func (e *Engine) migrate(ctx context.Context) error {
 	return nil
 }
 
+// checkSchema checks, without changing anything, that the database's
+// schema is this code's.
+func (e *Engine) checkSchema(ctx context.Context) error {
+	var exists bool
+	if err := e.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_name = 'schema_version')`).Scan(&exists); err != nil {
+		return fmt.Errorf("database: %s", describePgError(err))
+	}
+	if !exists {
+		return errors.New("database: it holds no Postkasse schema (is it the right database?)")
+	}
+	v, err := e.schemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if v > SchemaVersion() {
+		return fmt.Errorf("database: %w (%d, this code knows %d): run the newer postkasse", ErrSchemaNewer, v, SchemaVersion())
+	}
+	if v != SchemaVersion() {
+		return fmt.Errorf("database: the schema is at %d, this code reads %d: start a node of this version once to upgrade it", v, SchemaVersion())
+	}
+	return nil
+}
+
 // schemaVersion reads the database's schema version (0 for a new one).
 func (e *Engine) schemaVersion(ctx context.Context) (int, error) {
 	var v int
