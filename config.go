@@ -36,6 +36,7 @@ type Config struct {
 	Domain    string          `toml:"domain"`
 	Listen    ListenConfig    `toml:"listen"`
 	ACME      ACMEConfig      `toml:"acme"`
+	TLS       TLSConfig       `toml:"tls"`
 	Senders   SendersConfig   `toml:"senders"`
 	Residents ResidentsConfig `toml:"residents"`
 	Sessions  SessionsConfig  `toml:"sessions"`
@@ -120,6 +121,13 @@ type ACMEConfig struct {
 	TLSALPNChallenge bool   `toml:"tls_alpn_challenge"`
 }
 
+// TLSConfig is a certificate of the operator's own, kept in files,
+// served instead of one from ACME.
+type TLSConfig struct {
+	CertificateFile string `toml:"certificate_file"`
+	KeyFile         string `toml:"key_file"`
+}
+
 // SendersConfig is about the senders' client certificates.
 type SendersConfig struct {
 	CertificateDays int `toml:"certificate_days"`
@@ -149,6 +157,8 @@ type LoginConfig struct {
 // ServerConfig is about running the server.
 type ServerConfig struct {
 	ShutdownTimeout time.Duration `toml:"shutdown_timeout"`
+	// Node names this process among the nodes of a cluster.
+	Node string `toml:"node"`
 	// MetricsListen is where /metrics, /readyz and /healthz are served
 	// (package httpui/metrics); "" is nowhere.
 	MetricsListen string `toml:"metrics_listen"`
@@ -159,6 +169,9 @@ type LogConfig struct {
 	Level  string `toml:"level"`
 	Format string `toml:"format"`
 }
+
+// nodeName is what server.node may be.
+var nodeName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // letsEncrypt is Let's Encrypt's production ACME directory (RFC 8555 §7.1.1).
 const letsEncrypt = "https://acme-v02.api.letsencrypt.org/directory"
@@ -208,6 +221,7 @@ type configKey struct {
 var configSections = map[string]string{
 	"listen":    "Where the server listens. Use host:port; an empty host means every address.",
 	"acme":      "The TLS certificate, from an ACME CA (RFC 8555), obtained and renewed automatically.\nCertificates and the ACME account are kept in DATA/certs.",
+	"tls":       "A certificate of your own instead of ACME: for an internal CA, or for the nodes of a\ncluster behind a TCP load balancer, which must all serve the same one. When both files\nare set, [acme] is not used. The files are read again when they change: replace them\nbefore the certificate expires.",
 	"senders":   "Senders deliver letters through the API with client certificates from DATA/ca.",
 	"residents": "Enrolment: `postkasse resident add` makes a pending mailbox and prints an activation\ncode, with which the resident activates it at https://DOMAIN/activate, choosing a password.",
 	"sessions":  "Residents' logins.",
@@ -240,6 +254,10 @@ func configKeys() []configKey {
 			func(c *Config) any { return c.ACME.HTTPChallenge }},
 		{"acme", "tls_alpn_challenge", "Allow the TLS-ALPN-01 challenge (RFC 8737) on the HTTPS listener.",
 			func(c *Config) any { return c.ACME.TLSALPNChallenge }},
+		{"tls", "certificate_file", "The certificate chain in PEM, for DOMAIN, leaf first; relative to the data folder.\nEmpty: the certificate comes from ACME.",
+			func(c *Config) any { return c.TLS.CertificateFile }},
+		{"tls", "key_file", "Its private key in PEM, readable by the server's user only; relative to the data folder.",
+			func(c *Config) any { return c.TLS.KeyFile }},
 		{"senders", "certificate_days", "Validity of a new sender certificate, in days.",
 			func(c *Config) any { return c.Senders.CertificateDays }},
 		{"residents", "activation_days", "An activation code expires after this many days; enrolling the resident again\ngives a new one.",
@@ -256,6 +274,8 @@ func configKeys() []configKey {
 			func(c *Config) any { return c.Login.AddressFailures }},
 		{"login", "window", "The sliding window the failures are counted in.",
 			func(c *Config) any { return c.Login.Window }},
+		{"server", "node", "This node's name among the nodes of a cluster (the jobs lease names its holder by it);\nletters, digits, '.', '_' and '-'. Empty: the host name. Nodes on one host need names\nof their own.",
+			func(c *Config) any { return c.Server.Node }},
 		{"server", "metrics_listen", "Where /metrics (Prometheus), /readyz and /healthz are served, e.g. 127.0.0.1:9464.\nKeep it off the public network: the figures are the operator's. Empty: not served.",
 			func(c *Config) any { return c.Server.MetricsListen }},
 		{"server", "shutdown_timeout", "On SIGTERM the server stops accepting requests and waits this long for those in\nflight (deliveries among them) to finish; a delivery cut off is not stored.",
@@ -535,6 +555,9 @@ func (c *Config) resolve(dir string) (*resolved, error) {
 	if !c.ACME.HTTPChallenge && !c.ACME.TLSALPNChallenge {
 		return nil, errors.New("acme: http_challenge and tls_alpn_challenge are both false; at least one is needed")
 	}
+	if (c.TLS.CertificateFile == "") != (c.TLS.KeyFile == "") {
+		return nil, errors.New("tls: give both certificate_file and key_file, or neither (ACME)")
+	}
 	ranges := []struct {
 		key, want string
 		ok        bool
@@ -552,6 +575,9 @@ func (c *Config) resolve(dir string) (*resolved, error) {
 		if !r.ok {
 			return nil, fmt.Errorf("%s: %s", r.key, r.want)
 		}
+	}
+	if c.Server.Node != "" && !nodeName.MatchString(c.Server.Node) {
+		return nil, fmt.Errorf("server.node %q: want 1-64 letters, digits, '.', '_' or '-'", c.Server.Node)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -121,6 +121,9 @@ func TestConfigErrors(t *testing.T) {
 		{"[residents]\nactivation_days = 366\n", "residents.activation_days: between 1 and 365"},
 		{"[log]\nlevel = \"loud\"\n", "log.level"},
 		{"[server]\nshutdown_timeout = \"-1s\"\n", "server.shutdown_timeout: must be positive"},
+		{"[server]\nnode = \"node a\"\n", `server.node "node a"`},
+		{"[tls]\ncertificate_file = \"node.crt\"\n", "give both certificate_file and key_file"},
+		{"[tls]\nkey_file = \"node.key\"\n", "give both certificate_file and key_file"},
 	}
 	for _, tt := range tests {
 		_, err := parseConfig([]byte(tt.file))

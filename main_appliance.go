@@ -184,6 +184,7 @@ func (r *resolved) jobsConfig(baseURL string) (jobs.Config, error) {
 		CheckpointFile:  r.path(checkpointFileName),
 		Witness:         r.Audit.Witness,
 		DefaultLanguage: r.Residents.Language,
+		Node:            r.Server.Node,
 	}
 	if r.SMTP.Host != "" {
 		var roots *x509.CertPool
@@ -234,7 +235,7 @@ func isStoreError(err error) bool {
 // names by a relative path (a backup takes them along).
 func (r *resolved) folderFiles() []string {
 	var out []string
-	for _, p := range []string{r.ACME.TrustedRoot, r.SMTP.TrustedRoot, r.Store.BlobsCredentialsFile} {
+	for _, p := range []string{r.ACME.TrustedRoot, r.TLS.CertificateFile, r.TLS.KeyFile, r.SMTP.TrustedRoot, r.Store.BlobsCredentialsFile} {
 		if p != "" && !filepath.IsAbs(p) {
 			out = append(out, filepath.ToSlash(filepath.Clean(p)))
 		}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/httpui"
 	"github.com/postkasse/postkasse/httpui/acme"
 	"github.com/postkasse/postkasse/httpui/control"
 	"github.com/postkasse/postkasse/httpui/metrics"
@@ -166,23 +168,11 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	httpsHost, _, _ := net.SplitHostPort(cfg.Listen.HTTPS)
 	httpsPort := httpsLn.Addr().(*net.TCPAddr).Port
 
-	m, err := acme.New(acme.Config{
-		Domain:           cfg.Domain,
-		CA:               cfg.ACME.CA,
-		Email:            cfg.ACME.Email,
-		TrustedRoots:     roots,
-		HTTPChallenge:    cfg.ACME.HTTPChallenge,
-		TLSALPNChallenge: cfg.ACME.TLSALPNChallenge,
-		ListenHost:       httpsHost,
-		HTTPPort:         httpLn.Addr().(*net.TCPAddr).Port,
-		HTTPSPort:        httpsPort,
-		StorageDir:       filepath.Join(dir, certsDirName),
-		Logger:           zlog.Named("certmagic"),
-	})
+	cert, err := startCertificate(cfg, roots, httpsHost, httpLn, httpsPort, zlog)
 	if err != nil {
 		return err
 	}
-	defer m.Stop()
+	defer cert.Stop()
 
 	ctlLn, err := control.Listen(filepath.Join(dir, socketFileName))
 	if err != nil {
@@ -190,12 +180,9 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer ctlLn.Close() // also removes the socket file
 
-	if err := m.Start(); err != nil {
-		return err
-	}
 	go func() {
 		select {
-		case <-m.Ready():
+		case <-cert.Ready():
 			log.Info("certificate ready", "domain", cfg.Domain)
 		case <-ctx.Done():
 		}
@@ -214,14 +201,14 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	op := a.operator(jobStatus(func() (*jobs.Scheduler, error) { return sched, nil }))
 
 	ls := []listener{
-		newListener("http", httpLn, m.HTTPHandler(), log),
-		newListener("https", tls.NewListener(httpsLn, m.TLSConfig(a.ca.Pool())), ui.Handler(), log),
+		newListener("http", httpLn, cert.HTTPHandler(), log),
+		newListener("https", tls.NewListener(httpsLn, cert.TLSConfig(a.ca.Pool())), ui.Handler(), log),
 		newListener("control", ctlLn, control.Handler(op, log), log),
 	}
 	if metricsLn != nil {
 		a.metrics.Ready = func() error {
 			select {
-			case <-m.Ready():
+			case <-cert.Ready():
 				return nil
 			default:
 				return errors.New("no TLS certificate yet")
@@ -236,6 +223,77 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 		servingLine, publicURL(cfg.Domain, httpsPort), httpsLn.Addr(), httpLn.Addr(), filepath.Join(dir, socketFileName))
 	return serveUntil(ctx, log, cfg.Server.ShutdownTimeout, ls...)
 }
+
+// certificateSource gives the HTTPS listener its certificate: from ACME
+// (acme.Manager) or from the operator's files ([tls]).
+type certificateSource interface {
+	// Ready is closed once there is a certificate to serve.
+	Ready() <-chan struct{}
+	// TLSConfig is the HTTPS listener's configuration.
+	TLSConfig(senderCAs *x509.CertPool) *tls.Config
+	// HTTPHandler is the HTTP listener's handler.
+	HTTPHandler() http.Handler
+	Stop()
+}
+
+// startCertificate starts the certificate source the configuration
+// names: [tls]'s files when set (loaded and checked now), else ACME
+// (started: a certificate in DATA/certs is loaded, a missing one is
+// obtained in the background).
+func startCertificate(cfg *resolved, roots *x509.CertPool, httpsHost string, httpLn net.Listener, httpsPort int, zlog *zap.Logger) (certificateSource, error) {
+	if cfg.TLS.CertificateFile != "" {
+		files, err := httpui.LoadCertificateFiles(dataPath(cfg.dir, cfg.TLS.CertificateFile), dataPath(cfg.dir, cfg.TLS.KeyFile), cfg.Domain, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &fileCertificate{files: files, domain: cfg.Domain, httpsPort: httpsPort}, nil
+	}
+	m, err := acme.New(acme.Config{
+		Domain:           cfg.Domain,
+		CA:               cfg.ACME.CA,
+		Email:            cfg.ACME.Email,
+		TrustedRoots:     roots,
+		HTTPChallenge:    cfg.ACME.HTTPChallenge,
+		TLSALPNChallenge: cfg.ACME.TLSALPNChallenge,
+		ListenHost:       httpsHost,
+		HTTPPort:         httpLn.Addr().(*net.TCPAddr).Port,
+		HTTPSPort:        httpsPort,
+		StorageDir:       filepath.Join(cfg.dir, certsDirName),
+		Logger:           zlog.Named("certmagic"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Start(); err != nil {
+		m.Stop()
+		return nil, err
+	}
+	return m, nil
+}
+
+// fileCertificate is the certificateSource of [tls]'s files: ready at
+// once, and the HTTP listener only redirects.
+type fileCertificate struct {
+	files     *httpui.CertificateFiles
+	domain    string
+	httpsPort int
+}
+
+func (f *fileCertificate) Ready() <-chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}
+
+func (f *fileCertificate) TLSConfig(senderCAs *x509.CertPool) *tls.Config {
+	return httpui.TLSConfig(f.files.GetCertificate, senderCAs)
+}
+
+func (f *fileCertificate) HTTPHandler() http.Handler {
+	return httpui.RedirectHTTPS(f.domain, f.httpsPort)
+}
+
+func (f *fileCertificate) Stop() {}
 
 // publicURL is the appliance's base URL: the domain, with the port unless
 // it is 443.

@@ -36,10 +36,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -233,20 +231,7 @@ func (m *Manager) TLSConfig(senderCAs *x509.CertPool) *tls.Config {
 
 // HTTPHandler returns the HTTP listener's handler: ACME HTTP-01 challenges
 // are answered, every other request is redirected to the same path on
-// https://DOMAIN (with the HTTPS port unless it is 443). The redirect
-// always names the configured domain, never the request's Host, so the
-// HTTP listener cannot be made to redirect elsewhere.
+// https://DOMAIN (httpui.RedirectHTTPS).
 func (m *Manager) HTTPHandler() http.Handler {
-	host := m.domain
-	if m.httpsPort != 443 {
-		host = net.JoinHostPort(m.domain, strconv.Itoa(m.httpsPort))
-	}
-	redirect := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		target := "https://" + host + r.URL.RequestURI()
-		w.Header().Set("Connection", "close")
-		// 308 keeps the method and body (RFC 9110 §15.4.9), so a
-		// sender's POST to http:// is not turned into a GET.
-		http.Redirect(w, r, target, http.StatusPermanentRedirect)
-	})
-	return m.issuer.HTTPChallengeHandler(redirect)
+	return m.issuer.HTTPChallengeHandler(httpui.RedirectHTTPS(m.domain, m.httpsPort))
 }
