@@ -55,12 +55,12 @@ type serveProcess struct {
 	certReady chan struct{} // closed when the log says the certificate is ready
 }
 
-// startServe runs `BIN serve --data DIR` (BIN is a test binary, which is
-// postkasse itself under POSTKASSE_TEST_MAIN=1) and returns once it
-// printed that it is serving.
-func startServe(t *testing.T, bin, dir string) *serveProcess {
+// startServe runs `BIN serve --data DIR ARGS…` (BIN is a test binary,
+// which is postkasse itself under POSTKASSE_TEST_MAIN=1) and returns once
+// it printed that it is serving.
+func startServe(t *testing.T, bin, dir string, args ...string) *serveProcess {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--data", dir)
+	cmd := exec.Command(bin, append([]string{"serve", "--data", dir}, args...)...)
 	cmd.Env = append(os.Environ(), "POSTKASSE_TEST_MAIN=1")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
