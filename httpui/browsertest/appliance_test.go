@@ -15,12 +15,15 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/httpui"
 	"github.com/postkasse/postkasse/internal/testsupport"
+	"github.com/postkasse/postkasse/internal/testsupport/pgtest"
+	"github.com/postkasse/postkasse/internal/testsupport/s3test"
 	"github.com/postkasse/postkasse/internal/testsupport/teststore"
 	"github.com/postkasse/postkasse/store"
 )
@@ -41,10 +44,15 @@ type clock = testsupport.Clock
 var now = testsupport.Start
 
 // appliance is a real Postkasse on loopback: a bbolt store in the test's
-// temporary folder and httpui's handler on an HTTP listener.
+// temporary folder and httpui's handler on an HTTP listener; or, with
+// applianceOptions.nodes, that many nodes of a cluster (each a store of
+// its own on one PostgreSQL database and S3 bucket, and an httpui server
+// of its own) behind one listener that hands the requests to them in
+// turn, as a load balancer does.
 type appliance struct {
 	t       *testing.T
-	store   *store.Store
+	store   *store.Store   // the first node's
+	served  []atomic.Int64 // requests each node served
 	clock   *clock
 	url     string // http://127.0.0.1:port
 	letters map[string]seeded
@@ -60,7 +68,15 @@ type applianceOptions struct {
 	throttle httpui.ThrottleConfig
 	hostile  bool // also deliver a letter that carries script and markup
 	https    bool // serve over TLS (https://127.0.0.1:port) with serverCertificate
+	nodes    int  // 2 or more: as nodes of a cluster (0: the embedded engine)
 }
+
+// The cluster's PostgreSQL and S3 servers, started by the first test that
+// needs them and stopped by TestMain.
+var (
+	pg pgtest.Shared
+	s3 s3test.Shared
+)
 
 // The one server certificate of the package, for 127.0.0.1, issued by a
 // throwaway CA. The browser is started trusting its key.
@@ -88,26 +104,42 @@ func serverCertificate() (tls.Certificate, error) {
 func newAppliance(t *testing.T, opts applianceOptions) *appliance {
 	t.Helper()
 	c := testsupport.NewClockAt(now)
-	st := teststore.Open(t, store.Options{Clock: c.Now})
-	srv, err := httpui.New(httpui.Config{
-		Store:    st,
-		Clock:    c.Now,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Throttle: opts.throttle,
-	})
-	if err != nil {
-		t.Fatal(err)
+	var stores []*store.Store
+	if opts.nodes > 1 {
+		stores = teststore.OpenCluster(t, &pg, &s3, opts.nodes, store.Options{Clock: c.Now})
+	} else {
+		stores = []*store.Store{teststore.Open(t, store.Options{Clock: c.Now})}
 	}
-	a := &appliance{t: t, store: st, clock: c, letters: map[string]seeded{}}
+	handlers := make([]http.Handler, len(stores))
+	for i, st := range stores {
+		srv, err := httpui.New(httpui.Config{
+			Store:    st,
+			Clock:    c.Now,
+			Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Throttle: opts.throttle,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		handlers[i] = srv.Handler()
+	}
+	st := stores[0]
+	a := &appliance{t: t, store: st, clock: c, letters: map[string]seeded{}, served: make([]atomic.Int64, len(handlers))}
+	var turn atomic.Uint64
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := int((turn.Add(1) - 1) % uint64(len(handlers)))
+		a.served[i].Add(1)
+		handlers[i].ServeHTTP(w, r)
+	})
 	if opts.https {
 		cert, err := serverCertificate()
 		if err != nil {
 			t.Fatal(err)
 		}
 		cfg := httpui.TLSConfig(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil }, x509.NewCertPool())
-		a.url = "https://" + serveTLS(t, srv.Handler(), cfg)
+		a.url = "https://" + serveTLS(t, h, cfg)
 	} else {
-		a.url = "http://" + serve(t, srv.Handler())
+		a.url = "http://" + serve(t, h)
 	}
 	a.seed(opts.hostile)
 	return a

@@ -40,6 +40,14 @@ func TestMain(m *testing.M) {
 	if shared.cancel != nil {
 		shared.cancel()
 	}
+	for _, close := range []func() error{pg.Close, s3.Close} {
+		if err := close(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	}
 	// A folder of artefacts this run made and left empty is not kept.
 	if artefacts.dir != "" && os.Getenv("POSTKASSE_ARTIFACTS") == "" {
 		os.Remove(artefacts.dir) // fails, as it should, when not empty

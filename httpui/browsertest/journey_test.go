@@ -86,7 +86,26 @@ func (tb *tab) sessionCookie(a *appliance) *network.Cookie {
 // can be seen again with the back button, and the session is dead.
 func TestJourney(t *testing.T) {
 	t.Parallel()
-	a := newAppliance(t, applianceOptions{})
+	journey(t, newAppliance(t, applianceOptions{}))
+}
+
+// TestJourneyCluster is the journey on two nodes of a cluster, which
+// serve its requests in turn: the session, the letters and their read
+// state live in the shared database, not in a node.
+func TestJourneyCluster(t *testing.T) {
+	t.Parallel()
+	a := newAppliance(t, applianceOptions{nodes: 2})
+	journey(t, a)
+	for i := range a.served {
+		if n := a.served[i].Load(); n < 10 {
+			t.Errorf("node %d served %d requests of the journey", i, n)
+		}
+	}
+	t.Logf("requests served by the nodes: %d and %d", a.served[0].Load(), a.served[1].Load())
+}
+
+// journey is the resident's journey through the appliance a.
+func journey(t *testing.T, a *appliance) {
 	tb := newTab(t, "resident")
 	tb.viewport(1280)
 
