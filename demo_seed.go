@@ -31,8 +31,8 @@ var (
 		kind            store.SenderKind
 	}{
 		{"Eksempelby Kommune", "29189846", "eksempelby-kommune", store.SenderPublic},
-		{"Nordlys Energi A/S", "31572294", "nordlys-energi", store.SenderPrivate},
-		{"Fjordbanken", "27183645", "fjordbanken", store.SenderPrivate},
+		{"Nordlys Energi A/S", "31572290", "nordlys-energi", store.SenderPrivate},
+		{"Fjordbanken", "27183646", "fjordbanken", store.SenderPrivate},
 	}
 )
 

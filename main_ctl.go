@@ -235,10 +235,14 @@ func senderRenew(args []string, stdout io.Writer) error {
 	})
 }
 
-// senderFilePaths returns OUT/BASE.crt and OUT/BASE.key after checking
-// that the folder exists and neither file does: a key cannot be made
-// again, so nothing may stand in the way of writing it.
+// senderFilePaths returns OUT/BASE.crt and OUT/BASE.key after making the
+// folder (readable by its owner only) when it is missing and checking
+// that neither file exists: a key cannot be made again, so nothing may
+// stand in the way of writing it.
 func senderFilePaths(out, base string) (certPath, keyPath string, err error) {
+	if err := os.MkdirAll(out, 0o700); err != nil {
+		return "", "", fmt.Errorf("--out %s: %w", out, err)
+	}
 	if fi, err := os.Stat(out); err != nil || !fi.IsDir() {
 		return "", "", fmt.Errorf("--out %s: not a folder", out)
 	}

@@ -59,8 +59,11 @@ func setConfigKeys(t *testing.T, dir string, values map[string]string) {
 // they open the data folder themselves.
 func TestOperatorCommandsDirect(t *testing.T) {
 	dir := initFolder(t)
-	out := t.TempDir()
+	out := filepath.Join(t.TempDir(), "senders", "new") // --out makes the folder
 	printed := cli(t, "sender", "add", "--data", dir, "--name", "Eksempelby Kommune", "--org", "29189846", "--kind", "public", "--out", out)
+	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("--out folder made: %v %v, want mode 0700", fi, err)
+	}
 	for _, want := range []string{"registered", "eksempelby-kommune.crt", "curl --cert eksempelby-kommune.crt --key eksempelby-kommune.key", "https://post.example.dk/api/v1/messages"} {
 		if !strings.Contains(printed, want) {
 			t.Errorf("sender add printed no %q:\n%s", want, printed)
@@ -88,7 +91,7 @@ func TestOperatorCommandsDirect(t *testing.T) {
 	// A second sender whose files would overwrite the first one's is
 	// refused before it is registered.
 	var buf bytes.Buffer
-	err = run([]string{"sender", "add", "--data", dir, "--name", "Eksempelby  kommune", "--org", "87654321", "--kind", "private", "--out", out}, &buf)
+	err = run([]string{"sender", "add", "--data", dir, "--name", "Eksempelby  kommune", "--org", "87654303", "--kind", "private", "--out", out}, &buf)
 	if err == nil || !strings.Contains(err.Error(), "exists already") {
 		t.Fatalf("sender add over existing files: %v", err)
 	}
@@ -285,8 +288,10 @@ func TestOperatorCommandErrors(t *testing.T) {
 		{[]string{"sender", "add", "--data", dir, "--org", "29189846", "--kind", "public"}, "--name is required"},
 		{[]string{"sender", "add", "--data", dir, "--name", "X", "--org", "29189846"}, "--kind is required"},
 		{[]string{"sender", "add", "--data", dir, "--name", "X", "--org", "29189846", "--kind", "semi"}, `--kind "semi": want public or private`},
-		{[]string{"sender", "add", "--data", dir, "--name", "X", "--org", "123", "--kind", "public"}, "organisation number has 8 (CVR) or 9 digits"},
-		{[]string{"sender", "add", "--data", dir, "--name", "X", "--org", "29189846", "--kind", "public", "--out", filepath.Join(base, "none")}, "not a folder"},
+		{[]string{"sender", "add", "--data", dir, "--name", "X", "--org", "123", "--kind", "public"}, "an organisation number has 8 digits (Danish CVR number) or 9 (Norwegian organisasjonsnummer), not 3"},
+		{[]string{"sender", "add", "--data", dir, "--name", "X", "--org", "29189847", "--kind", "public"}, "the check digit of the CVR number 29189847 does not match"},
+		{[]string{"sender", "add", "--data", dir, "--name", "X", "--org", "974760674", "--kind", "public"}, "the check digit of the organisasjonsnummer 974760674 does not match"},
+		{[]string{"sender", "add", "--data", dir, "--name", "X", "--org", "29189846", "--kind", "public", "--out", filepath.Join(dir, configFileName, "sub")}, "not a directory"},
 		{[]string{"sender", "list", "--data", filepath.Join(base, "missing")}, "does not exist"},
 		{[]string{"sender", "list", "--data", base}, "has no postkasse.toml"},
 		{[]string{"sender", "list", "--data", corrupt}, "postkasse.toml: line 4"},

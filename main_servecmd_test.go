@@ -200,7 +200,7 @@ func enrol(t *testing.T, dir, nationalID string) (code string, public, private t
 	code = activationCode(t, cli(t, "resident", "add", "--data", dir, "--national-id", nationalID, "--name", "Anna Jensen"))
 	out := t.TempDir()
 	cli(t, "sender", "add", "--data", dir, "--name", "Eksempelby Kommune", "--org", "29189846", "--kind", "public", "--out", out)
-	cli(t, "sender", "add", "--data", dir, "--name", "Forsyning Øst A/S", "--org", "12345678", "--kind", "private", "--out", out)
+	cli(t, "sender", "add", "--data", dir, "--name", "Forsyning Øst A/S", "--org", "12345674", "--kind", "private", "--out", out)
 	load := func(base string) tls.Certificate {
 		cert, err := tls.LoadX509KeyPair(filepath.Join(out, base+".crt"), filepath.Join(out, base+".key"))
 		if err != nil {
@@ -334,7 +334,7 @@ func TestServeWithACME(t *testing.T) {
 	} else {
 		rresp.Body.Close()
 	}
-	cli(t, "sender", "revoke", "--data", dir, "--org", "12345678")
+	cli(t, "sender", "revoke", "--data", dir, "--org", "12345674")
 	status, answer, err = deliver(privateClient, base, nid, "Another bill", "bill-2", crashPDF("bill-2"))
 	if err != nil || status != http.StatusUnauthorized || answer.Code != "UNAUTHENTICATED" {
 		t.Fatalf("delivery after the revocation, without a restart: %d %+v %v", status, answer, err)

@@ -88,7 +88,7 @@ func TestRetentionJobInactivityEdges(t *testing.T) {
 // sender.
 func TestRetentionYearsOfPolicy(t *testing.T) {
 	e := newEnv(t, nil)
-	private, err := e.st.AddSender(context.Background(), "Nordlys Energi A/S", "31572294", store.SenderPrivate)
+	private, err := e.st.AddSender(context.Background(), "Nordlys Energi A/S", "31572290", store.SenderPrivate)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -135,7 +135,7 @@ func TestTermsNoticeCatchUp(t *testing.T) {
 // TestTermsNoticeJobWithoutMunicipality fails with an error that says
 // what to configure, and delivers nothing.
 func TestTermsNoticeJobWithoutMunicipality(t *testing.T) {
-	for _, muni := range []string{"", "12345678"} {
+	for _, muni := range []string{"", "12345674"} {
 		e := newEnv(t, func(c *Config) { c.Municipality = muni })
 		_, nid := e.resident(store.NotificationPreferences{})
 		e.publish("Terms.")
@@ -149,10 +149,10 @@ func TestTermsNoticeJobWithoutMunicipality(t *testing.T) {
 	}
 	// A private sender cannot send the notice.
 	e := newEnv(t, nil)
-	if _, err := e.st.AddSender(context.Background(), "Fjordbanken", "27183645", store.SenderPrivate); err != nil {
+	if _, err := e.st.AddSender(context.Background(), "Fjordbanken", "27183646", store.SenderPrivate); err != nil {
 		t.Fatal(err)
 	}
-	e.cfg.Municipality = "27183645"
+	e.cfg.Municipality = "27183646"
 	e.newScheduler()
 	e.resident(store.NotificationPreferences{})
 	e.publish("Terms.")

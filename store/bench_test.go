@@ -70,7 +70,7 @@ func benchDeliverTo(b *testing.B, size, senders, envelope int) {
 	if envelope == 1 {
 		benchDropMLKEM(b, s, resident.ID)
 	}
-	snd := mustSender(b, s, "Bench Sender", "12345678", SenderPublic)
+	snd := mustSender(b, s, "Bench Sender", "12345674", SenderPublic)
 	start := s.commits.Load()
 
 	var next atomic.Int64
@@ -149,7 +149,7 @@ func BenchmarkCommit(b *testing.B) {
 			defer s.Close()
 			nid := testNID(b, 1)
 			mustResident(b, s, nid, "Bench Resident")
-			snd := mustSender(b, s, "Bench Sender", "12345678", SenderPublic)
+			snd := mustSender(b, s, "Bench Sender", "12345674", SenderPublic)
 			const batch = 16
 			var commitTime time.Duration
 			st0 := s.testDB(b).Stats()

@@ -326,7 +326,7 @@ func TestDeliverRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	revoked := mustSender(t, s, "Nedlagt Styrelse", "11111111", SenderPublic)
+	revoked := mustSender(t, s, "Nedlagt Styrelse", "11111114", SenderPublic)
 	if err := s.RevokeSender(context.Background(), revoked.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -102,7 +102,7 @@ func TestCiphertextBinding(t *testing.T) {
 		}, true},
 		{"another sender id", func(t *testing.T, s *Store, _, b string) {
 			recB := rawLetter(t, s, b)
-			recB.SenderID = mustSender(t, s, "Fremmed", "22222222", SenderPublic).ID
+			recB.SenderID = mustSender(t, s, "Fremmed", "22222228", SenderPublic).ID
 			putLetter(t, s, recB)
 		}, true},
 		{"whole record under the other id", func(t *testing.T, s *Store, a, b string) {

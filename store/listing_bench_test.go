@@ -25,7 +25,7 @@ func BenchmarkInboxPage(b *testing.B) {
 	defer s.Close()
 	nid := testNID(b, 1)
 	mustResident(b, s, nid, "Bench Resident")
-	snd := mustSender(b, s, "Bench Sender", "12345678", SenderPublic)
+	snd := mustSender(b, s, "Bench Sender", "12345674", SenderPublic)
 	const letters = 10000
 	var next atomic.Int64
 	var wg sync.WaitGroup

@@ -289,7 +289,7 @@ func TestInactivityWithoutWarnings(t *testing.T) {
 func deceasedFixture(t *testing.T) (f *fixture, diedOn time.Time, public, private string) {
 	t.Helper()
 	f = newFixture(t)
-	priv := mustSender(t, f.s, "Nordlys Energi A/S", "31572294", SenderPrivate)
+	priv := mustSender(t, f.s, "Nordlys Energi A/S", "31572290", SenderPrivate)
 	r1, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "public-1"))
 	if err != nil {
 		t.Fatal(err)

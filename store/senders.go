@@ -41,20 +41,6 @@ func ParseSenderKind(s string) (SenderKind, error) {
 	return "", invalid("kind", "%q is neither public nor private", s)
 }
 
-// checkOrgNumber accepts an organisation number of 8 or 9 digits (a Danish
-// CVR number or a Norwegian organisasjonsnummer).
-func checkOrgNumber(org string) error {
-	if len(org) < 8 || len(org) > 9 {
-		return invalid("org", "an organisation number has 8 (CVR) or 9 digits")
-	}
-	for _, c := range []byte(org) {
-		if c < '0' || c > '9' {
-			return invalid("org", "an organisation number has only digits")
-		}
-	}
-	return nil
-}
-
 // CheckSender checks a new sender's name, organisation number and kind
 // as AddSender does, and returns the name as it will be stored (white
 // space folded): the operator issues the sender's certificate with that
@@ -64,7 +50,7 @@ func CheckSender(name, org string, kind SenderKind) (string, error) {
 	if name == "" || len(name) > 200 || !utf8.ValidString(name) {
 		return "", invalid("name", "between 1 and 200 bytes of text")
 	}
-	if err := checkOrgNumber(org); err != nil {
+	if _, err := CheckOrgNumber(org); err != nil {
 		return "", err
 	}
 	if _, err := ParseSenderKind(string(kind)); err != nil {

@@ -236,7 +236,7 @@ func TestTermsNoticeCrashBeforeMarker(t *testing.T) {
 
 func TestTermsNoticeFromPrivateSenderRefused(t *testing.T) {
 	f := newFixture(t)
-	priv := mustSender(t, f.s, "Fjordbanken", "27183645", SenderPrivate)
+	priv := mustSender(t, f.s, "Fjordbanken", "27183646", SenderPrivate)
 	terms, err := f.s.PublishTerms(context.Background(), "Terms.", f.clock.Now().AddDate(0, 1, 0))
 	if err != nil {
 		t.Fatal(err)

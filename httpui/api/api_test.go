@@ -26,11 +26,11 @@ func TestAPIAuthentication(t *testing.T) {
 	good := e.AddSender("Skatteforvaltningen", "19552101")
 
 	// A certificate from the right CA that no sender is bound to.
-	unbound, _ := e.CertClient(e.CA, "Nobody", "12345678")
+	unbound, _ := e.CertClient(e.CA, "Nobody", "12345674")
 	// No client certificate at all.
 	anonymous := e.Client(&tls.Config{RootCAs: e.CA.Pool()})
 	// A sender whose certificate is bound and then revoked.
-	revoked := e.AddSender("Old Utility", "87654321")
+	revoked := e.AddSender("Old Utility", "87654303")
 	if r := e.Deliver(revoked.Client, uitest.ValidDelivery("before-revocation")...); r.StatusCode != http.StatusCreated {
 		t.Fatalf("delivery before revocation: %d %s", r.StatusCode, r.Text)
 	}
@@ -65,18 +65,18 @@ func TestAPIAuthentication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	foreign, foreignCert := e.CertClient(otherCA, "Impostor", "11223344")
+	foreign, foreignCert := e.CertClient(otherCA, "Impostor", "11223346")
 	if resp, err := foreign.Get(e.HTTPSURL + "/api/v1/receipt-key"); err == nil {
 		resp.Body.Close()
 		t.Fatalf("a certificate from another CA was accepted: %d", resp.StatusCode)
 	}
 	// An expired certificate from the right CA, bound to a sender, fails
 	// the handshake as well.
-	certPEM, keyPEM, expiredCert, err := e.CA.IssueClient(cryptorand.Reader, "Expired", "55667788", time.Now().Add(-3*time.Hour), time.Hour)
+	certPEM, keyPEM, expiredCert, err := e.CA.IssueClient(cryptorand.Reader, "Expired", "55667799", time.Now().Add(-3*time.Hour), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	expiredSender, err := e.Store.AddSender(context.Background(), "Expired", "55667788", store.SenderPublic)
+	expiredSender, err := e.Store.AddSender(context.Background(), "Expired", "55667799", store.SenderPublic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestAPIAuthentication(t *testing.T) {
 
 	// A client that sends a certificate only when it chains to a CA the
 	// server names (Go's, given Certificates) sends none: 401.
-	certPEM, keyPEM, _, err = otherCA.IssueClient(cryptorand.Reader, "Impostor", "11223344", time.Now(), time.Hour)
+	certPEM, keyPEM, _, err = otherCA.IssueClient(cryptorand.Reader, "Impostor", "11223346", time.Now(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestAPIAuthentication(t *testing.T) {
 	// And if a listener does not verify client certificates (not the
 	// TLSConfig of package httpui), a foreign certificate — even one bound
 	// to a sender — has no verified chain and is refused by the handler.
-	impostor, err := e.Store.AddSender(context.Background(), "Impostor", "11223344", store.SenderPrivate)
+	impostor, err := e.Store.AddSender(context.Background(), "Impostor", "11223346", store.SenderPrivate)
 	if err != nil {
 		t.Fatal(err)
 	}

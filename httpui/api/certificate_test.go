@@ -23,8 +23,8 @@ func TestAPICertificateExpiresOnOpenConnection(t *testing.T) {
 	t.Parallel()
 	e := apptest.NewEnv(t, apptest.Options{})
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
-	certPEM, keyPEM, cert := e.IssueClient(e.CA, "Short Lived", "12121212", time.Hour)
-	snd, err := e.Store.AddSender(context.Background(), "Short Lived", "12121212", store.SenderPrivate)
+	certPEM, keyPEM, cert := e.IssueClient(e.CA, "Short Lived", "12121229", time.Hour)
+	snd, err := e.Store.AddSender(context.Background(), "Short Lived", "12121229", store.SenderPrivate)
 	if err != nil {
 		t.Fatal(err)
 	}

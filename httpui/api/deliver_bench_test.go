@@ -52,13 +52,13 @@ func startAPIBench(b *testing.B, senders int) *apiBench {
 	if _, _, err := st.AddResident(context.Background(), nid, "Bench Resident", "bench-password-1"); err != nil {
 		b.Fatal(err)
 	}
-	sender, err := st.AddSender(context.Background(), "Bench Sender", "12345678", store.SenderPublic)
+	sender, err := st.AddSender(context.Background(), "Bench Sender", "12345674", store.SenderPublic)
 	if err != nil {
 		b.Fatal(err)
 	}
 	now := time.Now()
 	ca := testsupport.NewCA(b)
-	certPEM, keyPEM, cert, err := ca.IssueClient(rand.Reader, "Bench Sender", "12345678", now, time.Hour)
+	certPEM, keyPEM, cert, err := ca.IssueClient(rand.Reader, "Bench Sender", "12345674", now, time.Hour)
 	if err != nil {
 		b.Fatal(err)
 	}

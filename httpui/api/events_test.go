@@ -108,11 +108,11 @@ func TestAPIBlockedSender(t *testing.T) {
 	e := apptest.NewEnv(t, apptest.Options{StoreClock: clock.Now})
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	public := e.AddSender("Aarhus Kommune", "55133018")
-	shop, err := e.Store.AddSender(context.Background(), "Boghandlen ApS", "12345678", store.SenderPrivate)
+	shop, err := e.Store.AddSender(context.Background(), "Boghandlen ApS", "12345674", store.SenderPrivate)
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, cert := e.CertClient(e.CA, "Boghandlen ApS", "12345678")
+	client, cert := e.CertClient(e.CA, "Boghandlen ApS", "12345674")
 	if err := e.Store.BindCertificate(context.Background(), shop.ID, cert); err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,7 @@ func TestDeliverFormatCharacters(t *testing.T) {
 	t.Parallel()
 	e := apptest.NewEnv(t, apptest.Options{})
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
-	s := e.AddSender("Nordlys Energi", "31572294")
+	s := e.AddSender("Nordlys Energi", "31572290")
 	// The file name raw in the part header, as curl -F sends it (Go's
 	// multipart writer would escape it).
 	ct, body := uitest.RawNameMultipart(uitest.LetterMessage(uitest.NIDAnna, "Your invoice", "bidi-name"), "Faktura\u202Efdp.bat", "application/pdf", uitest.PDFDoc)

@@ -29,7 +29,7 @@ func TestDownloadNameMatchesType(t *testing.T) {
 	t.Parallel()
 	e := apptest.NewEnv(t, apptest.Options{})
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
-	s := e.AddSender("Nordlys Energi", "31572294")
+	s := e.AddSender("Nordlys Energi", "31572290")
 	b := e.Browser()
 	e.Login(b, e.HTTPURL, uitest.NIDAnna)
 

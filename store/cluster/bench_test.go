@@ -80,7 +80,7 @@ func benchDeliver(b *testing.B, size, senders, nodes int) {
 	if _, _, err := stores[0].AddResident(context.Background(), nid, "Bench Resident", "bench-password-2026"); err != nil {
 		b.Fatal(err)
 	}
-	snd, err := stores[0].AddSender(context.Background(), "Bench Sender", "12345678", store.SenderPublic)
+	snd, err := stores[0].AddSender(context.Background(), "Bench Sender", "12345674", store.SenderPublic)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func benchInbox(b *testing.B, s *store.Store, letters int) {
 	if _, _, err := s.AddResident(context.Background(), nid, "Bench Resident", password); err != nil {
 		b.Fatal(err)
 	}
-	snd, err := s.AddSender(context.Background(), "Bench Sender", "12345678", store.SenderPublic)
+	snd, err := s.AddSender(context.Background(), "Bench Sender", "12345674", store.SenderPublic)
 	if err != nil {
 		b.Fatal(err)
 	}

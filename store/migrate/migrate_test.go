@@ -90,7 +90,7 @@ func deployment(t *testing.T) (path string, evidence auditlog.Evidence, letters 
 	if err != nil {
 		t.Fatal(err)
 	}
-	shop, err := st.AddSender(context.Background(), "Boghandlen ApS", "12345678", store.SenderPrivate)
+	shop, err := st.AddSender(context.Background(), "Boghandlen ApS", "12345674", store.SenderPrivate)
 	if err != nil {
 		t.Fatal(err)
 	}
