@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -168,5 +169,22 @@ func TestDatabaseURLPassword(t *testing.T) {
 	ok := StoreConfig{Engine: "cluster", DatabaseURL: "postgres://postkasse@db.internal:5432/pk?sslmode=verify-full", BlobsEndpoint: "https://s3.internal", BlobsBucket: "postkasse"}
 	if err := ok.check(); err != nil {
 		t.Errorf("a URL without a password: %v", err)
+	}
+}
+
+// TestLogOneLinePerRecord: an ERROR record of the server's log, in text
+// and in JSON, is one line with no stack trace.
+func TestLogOneLinePerRecord(t *testing.T) {
+	for _, format := range []string{"text", "json"} {
+		var buf bytes.Buffer
+		log, _, err := newLoggers(LogConfig{Level: "info", Format: format}, &buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		log.Error("close the database", "err", errors.New("disk on fire\nsecond line"))
+		out := buf.String()
+		if strings.Count(out, "\n") != 1 || strings.Contains(out, "goroutine") || strings.Contains(out, ".go:") {
+			t.Errorf("%s: an ERROR record is not one line without a stack trace:\n%s", format, out)
+		}
 	}
 }

@@ -347,6 +347,10 @@ func rootPool(pemData []byte) (*x509.CertPool, error) {
 	return pool, nil
 }
 
+// noStacktrace is a level above any record's: no record gets a stack
+// trace.
+const noStacktrace = slog.Level(1 << 30)
+
 // newLoggers builds the server's log: one zap core writing text or JSON to
 // w at the configured level, behind both the slog logger of Postkasse's own
 // packages and the zap logger certmagic takes.
@@ -368,5 +372,8 @@ func newLoggers(c LogConfig, w io.Writer) (*slog.Logger, *zap.Logger, error) {
 		return nil, nil, errors.New("log.format: want text or json")
 	}
 	core := zapcore.NewCore(encoder, zapcore.Lock(zapcore.AddSync(w)), level)
-	return slog.New(zapslog.NewHandler(core)), zap.New(core), nil
+	// One line per record, an error's too: zapslog would add a stack
+	// trace to ERROR records, which says nothing an operator can act on
+	// and breaks line-based tools (fail2ban, grep).
+	return slog.New(zapslog.NewHandler(core, zapslog.AddStacktraceAt(noStacktrace))), zap.New(core), nil
 }

@@ -2,11 +2,13 @@ package httpui
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/postkasse/postkasse/httpui/web"
 )
 
-// middleware wraps the router: panic recovery outermost, then the
+// middleware wraps the router: the access log outermost (it sees every
+// answer, a recovered panic's 500 too), then panic recovery, then the
 // security headers (so that every response carries them, refusals
 // included), then the choice of language (web/language.go), then the
 // cross-origin protection of non-safe requests.
@@ -16,7 +18,22 @@ func (s *Server) middleware(h http.Handler) http.Handler {
 	h = cop.Handler(h)
 	h = s.web.WithLanguage(h)
 	h = web.SecurityHeaders(h)
-	return s.recoverPanics(h)
+	return s.accessLog(s.recoverPanics(h))
+}
+
+// accessLog gives every request an id (web.WithRequestID) and logs one
+// line when it is answered: method, route name (never the path, which
+// may hold a letter's id), status, duration and the id. No national
+// identity number, name or address of a resident is in it.
+func (s *Server) accessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		r = web.WithRequestID(w, r)
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		s.log.Info("request", "method", r.Method, "route", web.NotedRoute(r), "status", sw.code,
+			"duration", time.Since(start).Round(time.Microsecond).String(), "id", web.RequestID(r))
+	})
 }
 
 // recoverPanics turns a panic in a handler into a logged 500, so one bad
@@ -31,7 +48,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			s.log.Error("panic in handler", "method", r.Method, "route", web.RouteName(r), "panic", v)
+			s.log.Error("panic in handler", "method", r.Method, "route", web.RouteName(r), "panic", v, "id", web.RequestID(r))
 			if web.IsAPI(r) {
 				s.web.WriteProblem(w, r, web.ProblemInternal())
 			} else {

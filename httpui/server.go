@@ -157,9 +157,16 @@ func New(cfg Config) (*Server, error) {
 	s.routes(resident.New(resident.Config{Store: s.store, Clock: s.clock, Location: loc, Web: s.web,
 		Passwords: s.passwords, Pages: s.pages}),
 		api.New(api.Config{Store: s.store, Clock: s.clock, Limit: s.apiLimit, Web: s.web}))
+	// A router middleware runs after the route matched, so it knows the
+	// route's name (never a path, which may hold an id): for the access
+	// log, and for the metrics.
+	s.router.Use(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			web.NoteRoute(r)
+			next.ServeHTTP(w, r)
+		})
+	})
 	if cfg.Metrics != nil {
-		// A router middleware runs after the route matched, so it knows
-		// the route's name (never a path, which may hold an id).
 		s.router.Use(func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				start := time.Now()

@@ -2,7 +2,12 @@ package resident
 
 import (
 	"context"
+	"errors"
 	"time"
+
+	"github.com/postkasse/postkasse/httpui/guard"
+	"github.com/postkasse/postkasse/httpui/web"
+	"github.com/postkasse/postkasse/store"
 )
 
 // Password checks are costly on purpose: each is an Argon2id evaluation
@@ -20,7 +25,18 @@ const busyRetry = 5 * time.Second
 // checkPassword runs check, which tries a password for account (a
 // national identity number) from address, under the login throttle and
 // the bound on checks at once (guard.PasswordChecks.Check): it returns
-// check's error, a *guard.ThrottledError or guard.ErrBusy.
+// check's error, a *guard.ThrottledError or guard.ErrBusy. A wrong
+// password and a throttled attempt are logged with the client's address
+// (never the account's number), one line each, for fail2ban
+// (docs/OPERATORS.md).
 func (s *Handlers) checkPassword(ctx context.Context, account, address string, check func() error) error {
-	return s.passwords.Check(ctx, account, address, check)
+	err := s.passwords.Check(ctx, account, address, check)
+	var throttled *guard.ThrottledError
+	switch {
+	case errors.Is(err, store.ErrBadCredentials):
+		s.web.Log.Warn("password check failed", "address", address, "id", web.ContextRequestID(ctx))
+	case errors.As(err, &throttled):
+		s.web.Log.Warn("password check throttled", "address", address, "wait", throttled.Wait.Round(time.Second).String(), "id", web.ContextRequestID(ctx))
+	}
+	return err
 }

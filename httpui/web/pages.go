@@ -275,10 +275,10 @@ func (p *Pages) PageError(w http.ResponseWriter, r *http.Request, resident *stor
 	case errors.Is(err, store.ErrNotFound):
 		p.ErrorPageFor(w, r, resident, http.StatusNotFound)
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrClosed):
-		p.kit.Log.Warn("store unavailable", "route", RouteName(r), "err", err)
+		p.kit.Log.Warn("store unavailable", "route", RouteName(r), "err", err, "id", RequestID(r))
 		p.ErrorPageFor(w, r, resident, http.StatusServiceUnavailable)
 	default:
-		p.kit.Log.Error("internal error", "method", r.Method, "route", RouteName(r), "err", err)
+		p.kit.Log.Error("internal error", "method", r.Method, "route", RouteName(r), "err", err, "id", RequestID(r))
 		p.ErrorPageFor(w, r, resident, http.StatusInternalServerError)
 	}
 }

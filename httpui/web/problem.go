@@ -83,11 +83,11 @@ func (k *Kit) ProblemFor(r *http.Request, err error) Problem {
 	case errors.Is(err, store.ErrUnknownSender), errors.Is(err, store.ErrSenderRevoked):
 		return ProblemUnauthenticated("the client certificate is bound to no active sender")
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrClosed):
-		k.Log.Warn("store unavailable", "route", RouteName(r), "err", err)
+		k.Log.Warn("store unavailable", "route", RouteName(r), "err", err, "id", RequestID(r))
 		return Problem{Status: http.StatusServiceUnavailable, Code: "UNAVAILABLE",
 			Detail: "nothing was stored; try again later", RetryAfter: UnavailableRetry}
 	}
-	k.Log.Error("internal error", "method", r.Method, "route", RouteName(r), "err", err)
+	k.Log.Error("internal error", "method", r.Method, "route", RouteName(r), "err", err, "id", RequestID(r))
 	return ProblemInternal()
 }
 
@@ -113,7 +113,7 @@ func (k *Kit) WriteProblem(w http.ResponseWriter, r *http.Request, p Problem) {
 func (k *Kit) WriteJSON(w http.ResponseWriter, r *http.Request, status int, contentType string, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
-		k.Log.Error("encode response", "route", RouteName(r), "err", err)
+		k.Log.Error("encode response", "route", RouteName(r), "err", err, "id", RequestID(r))
 		status, body = http.StatusInternalServerError, []byte(`{"type":"about:blank","title":"Internal error","status":500,"code":"INTERNAL","detail":""}`)
 		contentType = "application/problem+json"
 	}
