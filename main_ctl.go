@@ -16,6 +16,7 @@ import (
 
 	"github.com/postkasse/postkasse/httpui/control"
 	"github.com/postkasse/postkasse/jobs"
+	"github.com/postkasse/postkasse/store"
 )
 
 // The operator's commands: `postkasse sender …` and `postkasse resident …`
@@ -65,8 +66,10 @@ func (c ctlCommand) failed(err error) error { return fmt.Errorf("%s: %w", c.Name
 
 // withOperations opens the operations on the data folder of --data
 // (operations), passes them to do and closes them when do returns.
+// A command run on the folder directly is audited under this process's
+// user; through the socket, the server learns it from the kernel.
 func (c ctlCommand) withOperations(do func(ctx context.Context, ops control.Operations, cfg *Config) error) error {
-	ctx := context.Background()
+	ctx := store.WithOperatorUID(context.Background(), os.Getuid())
 	ops, cfg, done, err := operations(ctx, *c.data)
 	if err != nil {
 		return err

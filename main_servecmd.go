@@ -200,10 +200,12 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	defer stopJobs()
 	op := a.operator(jobStatus(func() (*jobs.Scheduler, error) { return sched, nil }))
 
+	ctl := newListener("control", ctlLn, control.Handler(op, log), log)
+	ctl.srv.ConnContext = control.ConnContext // the operator's uid, for the audit log
 	ls := []listener{
 		newListener("http", httpLn, cert.HTTPHandler(), log),
 		newListener("https", tls.NewListener(httpsLn, cert.TLSConfig(a.ca.Pool())), ui.Handler(), log),
-		newListener("control", ctlLn, control.Handler(op, log), log),
+		ctl,
 	}
 	if metricsLn != nil {
 		a.metrics.Ready = func() error {

@@ -375,6 +375,26 @@ func TestServeWithACME(t *testing.T) {
 	if err := st.Check(context.Background()); err != nil {
 		t.Fatalf("bbolt check after SIGTERM: %v", err)
 	}
+	// The operator's commands through the socket are audited under the
+	// caller's user, which the server learnt from the kernel; the
+	// revocation names the certificate it revoked.
+	entries, err := st.AuditLog(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	operator := fmt.Sprintf("operator:uid=%d", os.Getuid())
+	var added, revoked bool
+	for _, e := range entries {
+		switch e.Action {
+		case "add-sender":
+			added = added || e.Actor == operator
+		case "revoke-sender":
+			revoked = e.Actor == operator && strings.HasPrefix(e.Detail, "certificates ") && len(e.Detail) == len("certificates ")+64
+		}
+	}
+	if !added || !revoked {
+		t.Errorf("audit log: add-sender by %s %v, revoke-sender by it with the certificate's fingerprint %v", operator, added, revoked)
+	}
 	sess, err := st.Login(context.Background(), nid, password)
 	if err != nil {
 		t.Fatal(err)

@@ -160,7 +160,7 @@ func (s *Store) EnrolResident(ctx context.Context, nid NationalID, name string) 
 			return err
 		}
 		out = residentOf(rec)
-		return s.appendAudit(tx, now, "operator", action, "resident:"+rec.ID)
+		return s.appendAudit(tx, now, operatorActor(ctx), action, "resident:"+rec.ID)
 	})
 	if err != nil {
 		return Resident{}, "", err

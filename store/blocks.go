@@ -90,7 +90,7 @@ func (s *Store) setBlock(ctx context.Context, nid NationalID, reason string) (Re
 			return err
 		}
 		out = residentOf(res)
-		return s.appendAudit(tx, now, "operator", action, "resident:"+res.ID)
+		return s.appendAudit(tx, now, operatorActor(ctx), action, "resident:"+res.ID)
 	})
 	return out, err
 }

@@ -51,7 +51,7 @@ func (s *Store) MakeInaccessible(ctx context.Context, letterID, reason, order st
 		if err := tx.Letters().Put(rec); err != nil {
 			return err
 		}
-		return s.appendAudit(tx, now, "operator", "make-inaccessible", "letter:"+letterID)
+		return s.appendAudit(tx, now, operatorActor(ctx), "make-inaccessible", "letter:"+letterID)
 	})
 	return hold, err
 }
@@ -71,7 +71,7 @@ func (s *Store) MakeAccessible(ctx context.Context, letterID string) error {
 		if err := tx.Letters().Put(rec); err != nil {
 			return err
 		}
-		return s.appendAudit(tx, now, "operator", "make-accessible", "letter:"+letterID)
+		return s.appendAudit(tx, now, operatorActor(ctx), "make-accessible", "letter:"+letterID)
 	})
 }
 

@@ -143,7 +143,7 @@ func (s *Store) NotificationPreferences(ctx context.Context, residentID string) 
 // SetNotificationPreferences stores a resident's preferences on the
 // operator's behalf (enrolment, the demo).
 func (s *Store) SetNotificationPreferences(ctx context.Context, residentID string, p NotificationPreferences) (NotificationPreferences, error) {
-	return s.setPreferences(ctx, residentID, p, "operator")
+	return s.setPreferences(ctx, residentID, p, operatorActor(ctx))
 }
 
 func (s *Store) setPreferences(ctx context.Context, residentID string, p NotificationPreferences, actor string) (NotificationPreferences, error) {

@@ -25,12 +25,12 @@ func (m *Mailbox) Unreserve(ctx context.Context) error {
 // ReserveResident records an opt-out the resident made in person, at the
 // citizen service: the operator's `postkasse resident reserve`. Audited.
 func (s *Store) ReserveResident(ctx context.Context, nid NationalID) error {
-	return s.setReserved(ctx, nid, "", true, "operator")
+	return s.setReserved(ctx, nid, "", true, operatorActor(ctx))
 }
 
 // UnreserveResident records an opt-in made in person. Audited.
 func (s *Store) UnreserveResident(ctx context.Context, nid NationalID) error {
-	return s.setReserved(ctx, nid, "", false, "operator")
+	return s.setReserved(ctx, nid, "", false, operatorActor(ctx))
 }
 
 // setReserved moves a resident, named by national id or by id, between

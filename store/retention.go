@@ -479,7 +479,7 @@ func (s *Store) RecordDeath(ctx context.Context, nid NationalID, died time.Time)
 			return err
 		}
 		out = residentOf(res)
-		return s.appendAudit(tx, now, "operator", "record-death", "resident:"+res.ID)
+		return s.appendAudit(tx, now, operatorActor(ctx), "record-death", "resident:"+res.ID)
 	})
 	return out, err
 }

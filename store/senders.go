@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/postkasse/postkasse/store/auditlog"
 	"github.com/postkasse/postkasse/store/storage"
 )
 
@@ -91,11 +92,11 @@ func (s *Store) AddSender(ctx context.Context, name, org string, kind SenderKind
 		if err := tx.Senders().Put(&rec); err != nil {
 			return err
 		}
-		if err := s.appendAudit(tx, now, "operator", "add-sender", "sender:"+id); err != nil {
+		if err := s.appendAudit(tx, now, operatorActor(ctx), "add-sender", "sender:"+id); err != nil {
 			return err
 		}
 		for range rec.Certificates {
-			if err := s.appendAudit(tx, now, "operator", "bind-certificate", "sender:"+id); err != nil {
+			if err := s.appendAudit(tx, now, operatorActor(ctx), "bind-certificate", "sender:"+id); err != nil {
 				return err
 			}
 		}
@@ -145,7 +146,7 @@ func (s *Store) BindCertificate(ctx context.Context, senderID string, cert *x509
 		if err := tx.Senders().Put(rec); err != nil {
 			return err
 		}
-		return s.appendAudit(tx, now, "operator", "bind-certificate", "sender:"+senderID)
+		return s.appendAudit(tx, now, operatorActor(ctx), "bind-certificate", "sender:"+senderID)
 	})
 }
 
@@ -302,14 +303,35 @@ func (s *Store) RevokeSender(ctx context.Context, id string) error {
 			return nil
 		}
 		rec.Revoked, rec.RevokedAt = true, now
+		var fingerprints []string
 		for i := range rec.Certificates {
+			if !rec.Certificates[i].Revoked {
+				fingerprints = append(fingerprints, rec.Certificates[i].Fingerprint)
+			}
 			rec.Certificates[i].Revoked = true
 		}
 		if err := tx.Senders().Put(rec); err != nil {
 			return err
 		}
-		return s.appendAudit(tx, now, "operator", "revoke-sender", "sender:"+id)
+		return s.appendAuditDetail(tx, now, operatorActor(ctx), "revoke-sender", "sender:"+id, certificatesDetail(fingerprints))
 	})
+}
+
+// certificatesDetail is the audit detail of a revocation: the SHA-256
+// fingerprints of the certificates it revoked, as many as the detail
+// holds (auditlog.MaxFieldSize), then how many more.
+func certificatesDetail(fingerprints []string) string {
+	if len(fingerprints) == 0 {
+		return ""
+	}
+	d := "certificates"
+	for i, fp := range fingerprints {
+		if len(d)+1+len(fp)+len(" and 1000 more") > auditlog.MaxFieldSize {
+			return d + fmt.Sprintf(" and %d more", len(fingerprints)-i)
+		}
+		d += " " + fp
+	}
+	return d
 }
 
 // RevokeCertificate revokes one client certificate, named by its
@@ -348,7 +370,7 @@ func (s *Store) RevokeCertificate(ctx context.Context, fingerprint string) (Send
 			return err
 		}
 		out = senderOf(rec)
-		return s.appendAudit(tx, now, "operator", "revoke-certificate", "sender:"+rec.ID)
+		return s.appendAuditDetail(tx, now, operatorActor(ctx), "revoke-certificate", "sender:"+rec.ID, certificatesDetail([]string{fingerprint}))
 	})
 	if err != nil {
 		return Sender{}, err

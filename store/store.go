@@ -341,7 +341,12 @@ func (s *Store) update(ctx context.Context, fn func(tx storage.Tx) error) error 
 
 // appendAudit adds an entry to the audit log within tx.
 func (s *Store) appendAudit(tx storage.Tx, at time.Time, actor, action, object string) error {
-	_, err := appendAuditEntry(tx, auditlog.Entry{Time: at, Actor: actor, Action: action, Object: object})
+	return s.appendAuditDetail(tx, at, actor, action, object, "")
+}
+
+// appendAuditDetail is appendAudit with the entry's detail (auditlog.Entry).
+func (s *Store) appendAuditDetail(tx storage.Tx, at time.Time, actor, action, object, detail string) error {
+	_, err := appendAuditEntry(tx, auditlog.Entry{Time: at, Actor: actor, Action: action, Object: object, Detail: detail})
 	return err
 }
 

@@ -249,7 +249,7 @@ func (s *Store) AnswerSupportRequest(ctx context.Context, id, senderID, answer s
 			return err
 		}
 		out = *cur
-		return s.appendAudit(tx, now, "operator", "answer-support-request", "support:"+id)
+		return s.appendAudit(tx, now, operatorActor(ctx), "answer-support-request", "support:"+id)
 	})
 	return out, err
 }

@@ -108,7 +108,7 @@ func (s *Store) PublishTerms(ctx context.Context, text string, effective time.Ti
 			return err
 		}
 		out = termsOf(&rec)
-		return s.appendAudit(tx, now, "operator", "publish-terms", fmt.Sprintf("terms:%d", version))
+		return s.appendAudit(tx, now, operatorActor(ctx), "publish-terms", fmt.Sprintf("terms:%d", version))
 	})
 	return out, err
 }

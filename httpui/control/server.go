@@ -240,9 +240,29 @@ func (l *peerListener) Accept() (net.Conn, error) {
 			return c, nil
 		}
 		uid, err := peerUID(uc)
-		if errors.Is(err, errPeerCredUnsupported) || (err == nil && (uid == l.uid || uid == 0)) {
+		if errors.Is(err, errPeerCredUnsupported) {
 			return c, nil
+		}
+		if err == nil && (uid == l.uid || uid == 0) {
+			return &peerConn{Conn: c, uid: uid}, nil
 		}
 		c.Close()
 	}
+}
+
+// peerConn is a connection whose peer's Unix user the kernel told.
+type peerConn struct {
+	net.Conn
+	uid int
+}
+
+// ConnContext is the control server's http.Server.ConnContext: the
+// requests of a connection whose peer's user is known run with it as the
+// operator (store.WithOperatorUID), so the audit log names who gave each
+// command.
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
+	if pc, ok := c.(*peerConn); ok {
+		return store.WithOperatorUID(ctx, pc.uid)
+	}
+	return ctx
 }
