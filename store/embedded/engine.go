@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -52,19 +53,88 @@ func Open(path string, opts Options) (*Engine, error) {
 	if e.clock == nil {
 		e.clock = time.Now
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
+	restore := guardFaults()
+	db, err := openBolt(path, &bolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
+	restore()
 	if err != nil {
-		if errors.Is(err, berrors.ErrTimeout) {
+		switch {
+		case errors.Is(err, berrors.ErrTimeout):
 			return nil, fmt.Errorf("open %s: the database is in use by another process (is the server running?)", path)
+		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum):
+			// Both meta pages unreadable.
+			return nil, fmt.Errorf("open %s: %w (%v)%s", path, ErrDamaged, err, damagedAdvice)
+		case errors.Is(err, ErrDamaged):
+			return nil, fmt.Errorf("open %s: %w%s", path, err, damagedAdvice)
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	e.db = db
+	if err := e.checkSize(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w%s", path, err, damagedAdvice)
+	}
 	if err := e.upgrade(opts.ReadOnly); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return e, nil
+}
+
+// ErrDamaged: the database file is damaged (truncated, or pages that do
+// not decode), so bbolt cannot read it. The error says to run `postkasse
+// check` and to restore the last backup. Changes to a damaged file are
+// ErrDamaged too, wrapped in storage.ErrUnavailable: nothing was stored.
+var ErrDamaged = errors.New("the database file is damaged")
+
+// damagedAdvice ends the error of a damaged file at Open.
+const damagedAdvice = "; `postkasse check` reports what it can read; restore the last backup (docs/OPERATORS.md, \"Backups\")"
+
+// openBolt is bolt.Open, with a panic of bbolt's on a damaged file (a
+// page that does not decode, a fault reading past the end of a truncated
+// one) made an ErrDamaged.
+func openBolt(path string, opts *bolt.Options) (db *bolt.DB, err error) {
+	defer recoverDamage(&err)
+	return bolt.Open(path, 0o600, opts)
+}
+
+// recoverDamage turns a panic of bbolt's in the calling function, or a
+// fault of its memory map (a page past the end of a truncated file), into
+// *err = ErrDamaged. bbolt's own deferred rollback has run by then, so
+// its locks are free. The caller defers it first thing.
+//
+// A fault in the memory map is a panic only in a goroutine that asked for
+// it (guardFaults); otherwise it ends the process.
+func recoverDamage(err *error) {
+	if v := recover(); v != nil {
+		*err = fmt.Errorf("%w (%v)", ErrDamaged, v)
+	}
+}
+
+// guardFaults makes a fault in the memory map a panic in this goroutine
+// until the returned function is called, so recoverDamage can catch it.
+func guardFaults() (restore func()) {
+	old := debug.SetPanicOnFault(true)
+	return func() { debug.SetPanicOnFault(old) }
+}
+
+// checkSize refuses a file shorter than its own pages reach (a truncated
+// copy, a disk that filled up while copying): bbolt's memory map would
+// fault reading past the file's end.
+func (e *Engine) checkSize() (err error) {
+	defer guardFaults()()
+	defer recoverDamage(&err)
+	var pages int64
+	if err := e.db.View(func(tx *bolt.Tx) error { pages = tx.Size(); return nil }); err != nil {
+		return err
+	}
+	fi, err := os.Stat(e.db.Path())
+	if err != nil {
+		return err
+	}
+	if fi.Size() < pages {
+		return fmt.Errorf("%w (the file has %d bytes, its pages reach %d: it was cut short)", ErrDamaged, fi.Size(), pages)
+	}
+	return nil
 }
 
 // Path returns the database file's path.
@@ -80,11 +150,21 @@ func (e *Engine) View(ctx context.Context, fn func(storage.Tx) error) error {
 		return err
 	}
 	var fnErr error
-	err := e.db.View(func(btx *bolt.Tx) error {
-		fnErr = fn(&tx{tx: btx})
-		return fnErr
+	err := e.guarded(func() error {
+		return e.db.View(func(btx *bolt.Tx) error {
+			fnErr = fn(&tx{tx: btx})
+			return fnErr
+		})
 	})
 	return mapError(err, fnErr)
+}
+
+// guarded runs a bbolt transaction with a damaged file's panics and
+// faults made ErrDamaged (recoverDamage).
+func (e *Engine) guarded(run func() error) (err error) {
+	defer guardFaults()()
+	defer recoverDamage(&err)
+	return run()
 }
 
 // Update runs fn in bbolt's one read-write transaction at a time. It is
@@ -94,9 +174,11 @@ func (e *Engine) Update(ctx context.Context, fn func(storage.Tx) error) error {
 		return err
 	}
 	var fnErr error
-	err := e.db.Update(func(btx *bolt.Tx) error {
-		fnErr = fn(&tx{tx: btx})
-		return fnErr
+	err := e.guarded(func() error {
+		return e.db.Update(func(btx *bolt.Tx) error {
+			fnErr = fn(&tx{tx: btx})
+			return fnErr
+		})
 	})
 	return mapError(err, fnErr)
 }
@@ -107,6 +189,9 @@ func (e *Engine) Update(ctx context.Context, fn func(storage.Tx) error) error {
 func mapError(err, fnErr error) error {
 	if err == nil || (fnErr != nil && err == fnErr) {
 		return err
+	}
+	if errors.Is(err, ErrDamaged) {
+		return fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
 	}
 	var errno syscall.Errno
 	if errors.As(err, &errno) || errors.Is(err, berrors.ErrDatabaseNotOpen) || errors.Is(err, berrors.ErrTxClosed) ||

@@ -1,0 +1,134 @@
+package embedded_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/postkasse/postkasse/store/embedded"
+	"github.com/postkasse/postkasse/store/storage"
+)
+
+// damagedFile makes a database with some records, closes it, and damages
+// it with damage.
+func damagedFile(t *testing.T, damage func(path string, size int64)) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "postkasse.db")
+	e, err := embedded.Open(path, embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		err := e.Update(context.Background(), func(tx storage.Tx) error {
+			return tx.Meta().Put(strings.Repeat("k", 10)+string(rune('a'+i%26))+strings.Repeat("x", i), make([]byte, 1000))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	damage(path, fi.Size())
+	return path
+}
+
+// overwrite writes garbage over the 4 KiB pages [from, from+n) of path.
+func overwrite(t *testing.T, path string, from, n int64) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	junk := make([]byte, 4096*n)
+	for i := range junk {
+		junk[i] = byte(i*131 + 7)
+	}
+	if _, err := f.WriteAt(junk, 4096*from); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// freelistPage finds the page that holds the file's freelist.
+func freelistPage(t *testing.T, path string) int64 {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil) // read-write: Tx.Page needs the freelist loaded
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var id int64 = -1
+	db.View(func(tx *bolt.Tx) error {
+		for i := 0; ; i++ {
+			p, err := tx.Page(i)
+			if err != nil || p == nil {
+				return err
+			}
+			if p.Type == "freelist" {
+				id = int64(i)
+				return nil
+			}
+		}
+	})
+	if id < 0 {
+		t.Fatal("no freelist page")
+	}
+	return id
+}
+
+// TestDamagedFile: a truncated file, one whose freelist or both meta
+// pages are garbage, is refused by Open with ErrDamaged in one line that
+// names the file and what to do; never a panic or a fault, read-write or
+// read-only.
+func TestDamagedFile(t *testing.T) {
+	tests := []struct {
+		name   string
+		damage func(t *testing.T, path string, size int64)
+		want   string
+	}{
+		{"truncated", func(t *testing.T, path string, size int64) {
+			if err := os.Truncate(path, size/2); err != nil {
+				t.Fatal(err)
+			}
+		}, "it was cut short"},
+		{"meta pages", func(t *testing.T, path string, _ int64) { overwrite(t, path, 0, 2) }, "invalid database"},
+		{"freelist", func(t *testing.T, path string, _ int64) { overwrite(t, path, freelistPage(t, path), 1) }, "freelist"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, ro := range []bool{false, true} {
+				// A file of its own each time: bbolt panicking in Open
+				// leaves the file's lock to the process's end.
+				path := damagedFile(t, func(path string, size int64) { tt.damage(t, path, size) })
+				e, err := embedded.Open(path, embedded.Options{ReadOnly: ro})
+				if err == nil {
+					// Read-only, bbolt reads no freelist: the damage is
+					// found by the check, as an error.
+					if !ro || tt.name != "freelist" {
+						t.Fatalf("read-only %v: Open succeeded", ro)
+					}
+					if err := e.Check(context.Background()); err == nil {
+						t.Errorf("Check of a damaged freelist found nothing")
+					}
+					e.Close()
+					continue
+				}
+				msg := err.Error()
+				if !errors.Is(err, embedded.ErrDamaged) || !strings.Contains(msg, path) || !strings.Contains(msg, tt.want) ||
+					!strings.Contains(msg, "postkasse check") || strings.Contains(msg, "\n") {
+					t.Errorf("read-only %v: %q, want one line: ErrDamaged, the file, %q and `postkasse check`", ro, msg, tt.want)
+				}
+			}
+		})
+	}
+}
