@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postkasse/postkasse/httpui/control"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -72,6 +73,9 @@ func runInit(args []string, stdout io.Writer) error {
 	}
 	if _, err := os.Stat(demoFilePath(dir)); err == nil {
 		return fmt.Errorf("%s is a demo data folder; use another folder", dir)
+	}
+	if err := control.CheckSocketPath(filepath.Join(dir, socketFileName)); err != nil {
+		return fmt.Errorf("%w; nothing was made", err)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("data folder: %w", err)

@@ -142,6 +142,18 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 			log.Error("close the database", "err", err)
 		}
 	}()
+	if u, ok := a.store.Engine().(interface{ Upgraded() []string }); ok {
+		for _, step := range u.Upgraded() {
+			log.Info("database upgraded", "step", step)
+		}
+	}
+	// The municipality's sender is checked now, not at the terms job's
+	// first run minutes later.
+	if ref := cfg.Jobs.Municipality; ref != "" {
+		if _, err := a.store.Municipality(context.Background(), ref); err != nil {
+			return fmt.Errorf("jobs.municipality in %s: %w (add it with `postkasse sender add --kind public`, or fix the file)", filepath.Join(dir, configFileName), err)
+		}
+	}
 	var metricsLn net.Listener
 	if cfg.Server.MetricsListen != "" {
 		if metricsLn, err = net.Listen("tcp", cfg.Server.MetricsListen); err != nil {

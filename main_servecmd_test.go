@@ -501,6 +501,21 @@ func TestServeErrors(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(corrupt, configFileName), []byte("domain = \"post.example.dk\"\n[listen]\nhttps = 443\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// jobs.municipality naming no sender: refused at start.
+	muni := filepath.Join(dir, "muni")
+	if err := run([]string{"init", "--data", muni, "--domain", "post.example.dk"}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	setConfigKeys(t, muni, map[string]string{"municipality": "29189846"})
+	// A folder whose control socket's path would be too long for a Unix
+	// socket: init makes nothing.
+	long := filepath.Join(dir, strings.Repeat("lang-sti-", 12))
+	if err := run([]string{"init", "--data", long, "--domain", "post.example.dk"}, io.Discard); err == nil || !strings.Contains(err.Error(), "use a data folder with a shorter path") {
+		t.Errorf("init on a folder of %d bytes: %v", len(long), err)
+	}
+	if _, err := os.Stat(long); !os.IsNotExist(err) {
+		t.Errorf("init made the folder with the too long path: %v", err)
+	}
 	noCA := filepath.Join(dir, "noca")
 	if err := os.Mkdir(noCA, 0o700); err != nil {
 		t.Fatal(err)
@@ -521,6 +536,7 @@ func TestServeErrors(t *testing.T) {
 		{[]string{"serve", "--data", initialised, "--acme-root", filepath.Join(dir, "none.pem")}, "acme.trusted_root"},
 		{[]string{"serve", "--data", initialised, "--nope"}, "flag provided but not defined: -nope"},
 		{[]string{"serve", "stray"}, `unexpected argument "stray"`},
+		{[]string{"serve", "--data", muni}, `jobs.municipality in ` + filepath.Join(muni, configFileName) + `: municipality sender "29189846": sender with organisation number 29189846: not found`},
 	}
 	for _, tt := range tests {
 		err := run(tt.args, io.Discard)

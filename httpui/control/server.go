@@ -195,6 +195,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
+// maxSocketPath is the longest path of a Unix socket: sun_path holds 108
+// bytes on Linux (104 on the BSDs and macOS), with the terminating zero.
+const maxSocketPath = 103
+
+// CheckSocketPath refuses a socket path longer than every system takes,
+// naming the folder to shorten: binding it would fail with nothing more
+// than "invalid argument".
+func CheckSocketPath(path string) error {
+	if len(path) > maxSocketPath {
+		return fmt.Errorf("control socket %s: the path has %d bytes, a Unix socket's may have at most %d: use a data folder with a shorter path", path, len(path), maxSocketPath)
+	}
+	return nil
+}
+
 // Listen opens the control socket at path, readable and writable by the
 // owner only (0600), and returns a listener that accepts connections only
 // from processes of the same user or root (SO_PEERCRED where the system
@@ -202,6 +216,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // the caller must hold the data folder's database lock, so that no
 // running server owns it. Anything else at path is an error.
 func Listen(path string) (net.Listener, error) {
+	if err := CheckSocketPath(path); err != nil {
+		return nil, err
+	}
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode()&os.ModeSocket == 0 {
 			return nil, fmt.Errorf("control socket %s: exists and is not a socket", path)

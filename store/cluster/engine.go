@@ -50,6 +50,8 @@ type Engine struct {
 	blobs    *blobStore
 	closed   chan struct{}
 	readOnly bool
+	// upgraded lists what Open's schema upgrade did, for the log.
+	upgraded []string
 }
 
 // ErrReadOnly: a change asked of an engine opened with Config.ReadOnly.

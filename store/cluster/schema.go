@@ -193,6 +193,7 @@ func (e *Engine) migrate(ctx context.Context) error {
 			}
 			return fmt.Errorf("database: upgrade the schema from %d to %d: %s", v, v+1, describePgError(err))
 		}
+		e.upgraded = append(e.upgraded, fmt.Sprintf("schema %d to %d", v, v+1))
 	}
 	v, err := e.schemaVersion(ctx)
 	if err != nil {
@@ -203,6 +204,10 @@ func (e *Engine) migrate(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Upgraded says what Open's schema upgrade did, one line a step; none
+// when the database was up to date (or another node upgraded it).
+func (e *Engine) Upgraded() []string { return e.upgraded }
 
 // checkSchema checks, without changing anything, that the database's
 // schema is this code's.
