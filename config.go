@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -462,11 +463,83 @@ func loadResolved(dir string) (*resolved, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if err := c.applyEnv(os.LookupEnv); err != nil {
+		return nil, err
+	}
 	r, err := c.resolve(dir)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s (with the environment's POSTKASSE_ variables): %w", path, err)
 	}
 	return r, nil
+}
+
+// envName is the environment variable that overrides a key of the file:
+// POSTKASSE_SECTION_KEY, or POSTKASSE_KEY at the top level
+// (POSTKASSE_STORE_DATABASE_URL, POSTKASSE_DOMAIN).
+func envName(section, name string) string {
+	if section == "" {
+		return "POSTKASSE_" + strings.ToUpper(name)
+	}
+	return "POSTKASSE_" + strings.ToUpper(section+"_"+name)
+}
+
+// applyEnv sets the keys of c that the environment (lookup) overrides,
+// each by its envName, parsed as the file's value would be: a string as
+// it is, a number, true or false, a duration such as 15m. The values are
+// checked with the rest by resolve.
+func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
+	root := reflect.ValueOf(c).Elem()
+	for _, k := range configKeys() {
+		env := envName(k.section, k.name)
+		v, ok := lookup(env)
+		if !ok {
+			continue
+		}
+		field := root
+		if k.section != "" {
+			field = tomlField(root, k.section)
+		}
+		field = tomlField(field, k.name)
+		if !field.IsValid() {
+			return fmt.Errorf("%s: no such key in the configuration", env) // a bug: configKeys and Config disagree
+		}
+		switch {
+		case field.Type() == reflect.TypeFor[time.Duration]():
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%s=%q: want a duration such as 15m or 12h", env, v)
+			}
+			field.SetInt(int64(d))
+		case field.Kind() == reflect.String:
+			field.SetString(v)
+		case field.Kind() == reflect.Int:
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return fmt.Errorf("%s=%q: want a whole number", env, v)
+			}
+			field.SetInt(int64(n))
+		case field.Kind() == reflect.Bool:
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%s=%q: want true or false", env, v)
+			}
+			field.SetBool(b)
+		default:
+			return fmt.Errorf("%s: a key of type %s cannot be set from the environment", env, field.Type())
+		}
+	}
+	return nil
+}
+
+// tomlField is the field of the struct v whose toml tag is name; the
+// zero Value when there is none.
+func tomlField(v reflect.Value, name string) reflect.Value {
+	for i := range v.NumField() {
+		if v.Type().Field(i).Tag.Get("toml") == name {
+			return v.Field(i)
+		}
+	}
+	return reflect.Value{}
 }
 
 // parseConfig decodes a postkasse.toml over the defaults and validates it.

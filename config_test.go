@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -173,5 +174,54 @@ func TestFormatDuration(t *testing.T) {
 		if back, err := time.ParseDuration(want); err != nil || back != d {
 			t.Errorf("%q does not parse back to %v", want, d)
 		}
+	}
+}
+
+// TestConfigEnvironment: every key of the file can be set by its
+// POSTKASSE_ variable, parsed as in the file, over what the file says;
+// a value that does not parse is refused naming the variable.
+func TestConfigEnvironment(t *testing.T) {
+	def := defaultConfig()
+	for _, k := range configKeys() {
+		c := defaultConfig()
+		value := fmt.Sprint(k.value(&def))
+		err := c.applyEnv(func(name string) (string, bool) { return value, name == envName(k.section, k.name) })
+		if err != nil {
+			t.Errorf("%s=%q: %v", envName(k.section, k.name), value, err)
+		}
+	}
+	env := map[string]string{
+		"POSTKASSE_DOMAIN":                 "post.eksempelby.dk",
+		"POSTKASSE_LOGIN_WINDOW":           "5m",
+		"POSTKASSE_LOGIN_ACCOUNT_FAILURES": "3",
+		"POSTKASSE_ACME_HTTP_CHALLENGE":    "false",
+		"POSTKASSE_STORE_DATABASE_URL":     "postgres://postkasse@db.internal/postkasse",
+		"POSTKASSE_SMTP_PASSWORD":          "from the service's environment",
+	}
+	c := defaultConfig()
+	if err := c.applyEnv(func(name string) (string, bool) { v, ok := env[name]; return v, ok }); err != nil {
+		t.Fatal(err)
+	}
+	if c.Domain != "post.eksempelby.dk" || c.Login.Window != 5*time.Minute || c.Login.AccountFailures != 3 || c.ACME.HTTPChallenge ||
+		c.Store.DatabaseURL != env["POSTKASSE_STORE_DATABASE_URL"] || c.SMTP.Password != env["POSTKASSE_SMTP_PASSWORD"] {
+		t.Errorf("after the environment: %+v", c)
+	}
+	for name, value := range map[string]string{
+		"POSTKASSE_LOGIN_WINDOW":           "soon",
+		"POSTKASSE_LOGIN_ACCOUNT_FAILURES": "many",
+		"POSTKASSE_ACME_HTTP_CHALLENGE":    "maybe",
+	} {
+		c := defaultConfig()
+		err := c.applyEnv(func(n string) (string, bool) { return value, n == name })
+		if err == nil || !strings.Contains(err.Error(), name+"=") {
+			t.Errorf("%s=%q: %v, want an error naming the variable", name, value, err)
+		}
+	}
+	// Through loadResolved, a value the rules refuse says where it came
+	// from.
+	dir := initFolder(t)
+	t.Setenv("POSTKASSE_LOGIN_WINDOW", "-1m")
+	if _, err := loadResolved(dir); err == nil || !strings.Contains(err.Error(), "POSTKASSE_") || !strings.Contains(err.Error(), "login.window") {
+		t.Errorf("loadResolved with POSTKASSE_LOGIN_WINDOW=-1m: %v", err)
 	}
 }
