@@ -60,6 +60,9 @@ type buildOptions struct {
 	// timeout is how long opening the database waits for another
 	// process to let go of it. Zero: the store's default.
 	timeout time.Duration
+	// readOnly opens the database read-only (the listing commands):
+	// beside other readers, and changing nothing.
+	readOnly bool
 	// demoCA, when set, names the CA made in DATA/ca and the database
 	// made when the folder has none yet (the demo's folder makes itself);
 	// otherwise both must exist, as init made them.
@@ -83,13 +86,14 @@ func buildAppliance(cfg *resolved, o buildOptions) (*appliance, error) {
 		return nil, err
 	}
 	opts := cfg.storeOptions()
-	opts.Clock, opts.Logger, opts.Timeout = o.clock, o.log, o.timeout
+	opts.Clock, opts.Logger, opts.Timeout, opts.ReadOnly = o.clock, o.log, o.timeout, o.readOnly
 	var st *store.Store
 	if cfg.Store.Engine == "cluster" {
 		ccfg, err := cfg.clusterConfig()
 		if err != nil {
 			return nil, &storeError{err}
 		}
+		ccfg.ReadOnly = o.readOnly
 		eng, err := cluster.Open(context.Background(), ccfg)
 		if err != nil {
 			return nil, &storeError{fmt.Errorf("cluster engine: %w", err)}

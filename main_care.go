@@ -126,6 +126,7 @@ func supportList(args []string, stdout io.Writer) error {
 
 func supportShow(args []string, stdout io.Writer) error {
 	c := newCtlCommand("support show")
+	c.readOnly = true
 	id := c.String("id", "", "the request's id")
 	if err := c.parse(args); err != nil {
 		return err

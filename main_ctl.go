@@ -45,6 +45,9 @@ func runResident(args []string, stdout io.Writer) error {
 type ctlCommand struct {
 	*flag.FlagSet
 	data *string
+	// readOnly: the command only reads, so on a folder without a running
+	// server it opens the database read-only.
+	readOnly bool
 }
 
 // newCtlCommand returns the flag set of the operator's command name.
@@ -70,7 +73,7 @@ func (c ctlCommand) failed(err error) error { return fmt.Errorf("%s: %w", c.Name
 // user; through the socket, the server learns it from the kernel.
 func (c ctlCommand) withOperations(do func(ctx context.Context, ops control.Operations, cfg *Config) error) error {
 	ctx := store.WithOperatorUID(context.Background(), os.Getuid())
-	ops, cfg, done, err := operations(ctx, *c.data)
+	ops, cfg, done, err := operations(ctx, *c.data, c.readOnly)
 	if err != nil {
 		return err
 	}
@@ -83,6 +86,7 @@ func (c ctlCommand) withOperations(do func(ctx context.Context, ops control.Oper
 // under header, row writing the lines of one item.
 func listCommand[T any](name string, args []string, stdout io.Writer, list func(control.Operations, context.Context) ([]T, error), header string, row func(w io.Writer, item T)) error {
 	c := newCtlCommand(name)
+	c.readOnly = true
 	asJSON := c.Bool("json", false, "print JSON")
 	if err := c.parse(args); err != nil {
 		return err
@@ -105,9 +109,9 @@ func listCommand[T any](name string, args []string, stdout io.Writer, list func(
 }
 
 // operations opens the way to the data folder's operations: the running
-// server's control socket if one answers, else the folder directly. The
-// caller calls done when finished.
-func operations(ctx context.Context, dataFlag string) (ops control.Operations, cfg *Config, done func(), err error) {
+// server's control socket if one answers, else the folder directly
+// (read-only when readOnly). The caller calls done when finished.
+func operations(ctx context.Context, dataFlag string, readOnly bool) (ops control.Operations, cfg *Config, done func(), err error) {
 	dir, err := filepath.Abs(dataFlag)
 	if err != nil {
 		return nil, nil, nil, err
@@ -124,7 +128,7 @@ func operations(ctx context.Context, dataFlag string) (ops control.Operations, c
 	if !errors.Is(err, control.ErrNoServer) {
 		return nil, nil, nil, err
 	}
-	a, err := buildAppliance(r, buildOptions{timeout: time.Second})
+	a, err := buildAppliance(r, buildOptions{timeout: time.Second, readOnly: readOnly})
 	if isStoreError(err) {
 		return nil, nil, nil, fmt.Errorf("no server answers on %s, and the data folder cannot be opened directly: %w", sock, err)
 	} else if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/postkasse/postkasse/httpui"
 	"github.com/postkasse/postkasse/httpui/control"
 	"github.com/postkasse/postkasse/store"
+	"github.com/postkasse/postkasse/store/embedded"
 )
 
 // initFolder makes a data folder with init and returns its path.
@@ -331,5 +332,35 @@ func TestOperatorCommandErrors(t *testing.T) {
 	}
 	if d := time.Since(began); d > 10*time.Second {
 		t.Fatalf("the refusal took %v", d)
+	}
+}
+
+// TestListingCommandsReadOnly: the listing commands open a folder's
+// database read-only, so they run beside another reader (an auditor's
+// check holding the file's shared lock), where a command that changes
+// something waits for the lock and gives up.
+func TestListingCommandsReadOnly(t *testing.T) {
+	dir := initFolder(t)
+	cli(t, "sender", "add", "--data", dir, "--name", "Eksempelby Kommune", "--org", "29189846", "--kind", "public", "--out", t.TempDir())
+	reader, err := embedded.Open(filepath.Join(dir, dbFileName), embedded.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	for _, args := range [][]string{
+		{"sender", "list", "--data", dir},
+		{"resident", "list", "--data", dir},
+		{"terms", "list", "--data", dir},
+		{"support", "list", "--data", dir},
+		{"jobs", "status", "--data", dir},
+	} {
+		cli(t, args...)
+	}
+	if out := cli(t, "sender", "list", "--data", dir); !strings.Contains(out, "Eksempelby Kommune") {
+		t.Errorf("sender list beside a reader:\n%s", out)
+	}
+	err = run([]string{"resident", "add", "--data", dir, "--national-id", "1203861234", "--name", "Anna Jensen"}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "in use by another process") {
+		t.Errorf("resident add beside a reader: %v, want the database in use", err)
 	}
 }

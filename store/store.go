@@ -38,6 +38,10 @@ type Options struct {
 	KDF     crypto.KDFParams // Argon2id parameters for new password wrappings
 	Limits  Limits
 	Timeout time.Duration // how long Open waits for the database's file lock
+	// ReadOnly makes Open open the file read-only, beside other readers
+	// (the operator's listing commands, an auditor's check): changes
+	// fail. A file of an older schema is refused rather than upgraded.
+	ReadOnly bool
 	// Sessions bound how long a login lasts.
 	SessionIdle     time.Duration // default 30 minutes without a request
 	SessionLifetime time.Duration // default 12 hours in all
@@ -135,7 +139,7 @@ type Store struct {
 // path, brings its schema up to date and starts the delivery committer.
 // Close closes the engine too.
 func Open(path string, opts Options) (*Store, error) {
-	eng, err := embedded.Open(path, embedded.Options{Timeout: opts.Timeout, Clock: opts.Clock})
+	eng, err := embedded.Open(path, embedded.Options{Timeout: opts.Timeout, Clock: opts.Clock, ReadOnly: opts.ReadOnly})
 	if err != nil {
 		return nil, err
 	}
