@@ -455,6 +455,14 @@ func loadResolved(dir string) (*resolved, error) {
 	path := filepath.Join(dir, configFileName)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
+		if _, derr := os.Stat(demoFilePath(dir)); derr == nil {
+			// A demo's folder: the demo's configuration.
+			c := demoConfig(dir)
+			if err := c.applyEnv(os.LookupEnv); err != nil {
+				return nil, err
+			}
+			return c.resolve(dir)
+		}
 		return nil, fmt.Errorf("%w: %s has no %s (create one with `postkasse init`)", errNoConfig, dir, configFileName)
 	} else if err != nil {
 		return nil, err

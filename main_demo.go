@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,6 +21,8 @@ import (
 
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/httpui"
+	"github.com/postkasse/postkasse/httpui/control"
+	"github.com/postkasse/postkasse/jobs"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -92,10 +95,7 @@ func runDemo(args []string, stdout io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
-	// The demo's configuration is the defaults, with the demo
-	// municipality delivering the notices of new terms.
-	c := defaultConfig()
-	c.Jobs.Municipality = demoSenders[0].org
+	c := demoConfig(dir)
 	cfg, err := c.resolve(dir)
 	if err != nil {
 		return err
@@ -146,15 +146,46 @@ func runDemo(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, stopJobs, err := startJobs(jc, 10*time.Second, log)
+	sched, stopJobs, err := startJobs(jc, 10*time.Second, log)
 	if err != nil {
 		return err
 	}
 	defer stopJobs()
 
+	// The operator's commands work on the demo's folder as on an
+	// appliance's, through its control socket while it runs.
+	ctlLn, err := control.Listen(filepath.Join(dir, socketFileName))
+	if err != nil {
+		return err
+	}
+	defer ctlLn.Close()
+	ctl := newListener("control", ctlLn, control.Handler(a.operator(jobStatus(func() (*jobs.Scheduler, error) { return sched, nil })), log), log)
+	ctl.srv.ConnContext = control.ConnContext
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return serve(ctx, log, httpL, httpsL)
+	return serve(ctx, log, httpL, httpsL, ctl)
+}
+
+// demoConfig is the configuration of a demo's folder, which has no
+// postkasse.toml: the defaults, with the demo municipality delivering the
+// notices of new terms. The operator's commands read it there too
+// (loadResolved).
+// Its domain is localhost (the demo's server certificate names it) on the
+// port of the demo's HTTPS listener, as demo.json says when it is there,
+// so the commands print URLs that work.
+func demoConfig(dir string) Config {
+	c := defaultConfig()
+	c.Jobs.Municipality = demoSenders[0].org
+	c.Domain = "localhost"
+	c.Listen.HTTP, c.Listen.HTTPS = "127.0.0.1:8080", "127.0.0.1:8443"
+	var demo demoFile
+	if data, err := os.ReadFile(demoFilePath(dir)); err == nil && json.Unmarshal(data, &demo) == nil {
+		if u, err := url.Parse(demo.API); err == nil && u.Port() != "" {
+			c.Listen.HTTPS = "127.0.0.1:" + u.Port()
+		}
+	}
+	return c
 }
 
 func demoFilePath(dir string) string { return filepath.Join(dir, "demo.json") }
