@@ -67,6 +67,13 @@
 //
 //	sessions-by-resident  residentID | sessionID → empty
 //
+// Since schema 8:
+//
+//	limits             key → storage.Limit: a limit's state that the nodes of a cluster
+//	                   share (store's UpdateLimits), an HMAC of what it counts, never a
+//	                   national identity number or an address; expiry; opaque value
+//	limits-by-expiry   uint64 expiry (Unix ns) | key → empty
+//
 // # Schema versions
 //
 // The meta bucket's "schema" says which version the file has. Open applies
