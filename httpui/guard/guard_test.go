@@ -164,12 +164,11 @@ func TestThrottle(t *testing.T) {
 			if b, wait := blocked(t, th, "c", "ip"); !b || wait != 9*time.Minute {
 				t.Fatalf("address over the limit: %v %v", b, wait)
 			}
-			ok, _, done := reserve(t, th, "a", "ip3")
-			if ok {
+			if b, _ := blocked(t, th, "a", "ip3"); !b {
 				t.Fatal("a reserved over its limit")
 			}
 			c.Advance(9 * time.Minute)
-			ok, _, done = reserve(t, th, "a", "ip3")
+			ok, _, done := reserve(t, th, "a", "ip3")
 			if !ok {
 				t.Fatal("a blocked after its first failure left the window")
 			}
