@@ -12,7 +12,6 @@ import (
 	"github.com/postkasse/postkasse/internal/testsupport/s3test"
 	"github.com/postkasse/postkasse/internal/testsupport/teststore"
 	"github.com/postkasse/postkasse/store"
-	"github.com/postkasse/postkasse/store/cluster"
 )
 
 // The shared states run on real stores: the embedded engine's file
@@ -39,37 +38,10 @@ func TestMain(m *testing.M) {
 var ctx = context.Background()
 
 // clusterStores opens n stores, as n nodes would, on one new database and
-// bucket of the cluster engine, on clock; each is checked and closed when
-// the test ends.
+// bucket of the cluster engine, on clock (teststore.OpenCluster).
 func clusterStores(t *testing.T, clock func() time.Time, n int) []*store.Store {
 	t.Helper()
-	endpoint, bucket, ak, sk := s3.NewBucket(t)
-	cfg := cluster.Config{
-		DatabaseURL: pg.NewDatabase(t),
-		Blobs:       cluster.BlobConfig{Endpoint: endpoint, Bucket: bucket, Region: s3test.Region, AccessKey: ak, SecretKey: sk},
-	}
-	out := make([]*store.Store, n)
-	for i := range out {
-		eng, err := cluster.Open(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := store.New(eng, store.Options{KDF: testsupport.CheapKDF, Clock: clock})
-		if err != nil {
-			eng.Close()
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if err := st.Check(ctx); err != nil {
-				t.Errorf("store check: %v", err)
-			}
-			if err := st.Close(); err != nil {
-				t.Errorf("close store: %v", err)
-			}
-		})
-		out[i] = st
-	}
-	return out
+	return teststore.OpenCluster(t, &pg, &s3, n, store.Options{Clock: clock})
 }
 
 // kind is where a test's throttles and limiters keep their states: each
