@@ -137,8 +137,8 @@ func TestNodeDiesMidCheck(t *testing.T) {
 
 // TestNodesShareTheRateLimit: with the clock still, two nodes taking a
 // sender's tokens at once get exactly its burst between them; a tenth of
-// a second later, exactly what the bucket refilled; each node's tokens
-// come in chunks, not a transaction per request.
+// a second later, exactly what the bucket refilled; a node takes its
+// tokens a chunk at a time, not a transaction per request.
 func TestNodesShareTheRateLimit(t *testing.T) {
 	t.Parallel()
 	c := testsupport.NewClock()
@@ -183,9 +183,31 @@ func TestNodesShareTheRateLimit(t *testing.T) {
 	if n := drain(); n != rate/10 {
 		t.Fatalf("%d requests allowed a tenth of a second later, want %d", n, rate/10)
 	}
-	// Another sender's bucket is its own.
-	if ok, _, err := limiters[1].Allow(ctx, "sender-2"); err != nil || !ok {
+	// Another sender's bucket is its own. One request on node 0 takes a
+	// chunk: nine tokens left on the node, forty in the shared bucket,
+	// all of which node 1 gets.
+	if ok, _, err := limiters[0].Allow(ctx, "sender-2"); err != nil || !ok {
 		t.Fatalf("another sender: %v %v", ok, err)
+	}
+	limiters[0].mu.Lock()
+	local := limiters[0].local["sender-2"]
+	limiters[0].mu.Unlock()
+	if local != 9 {
+		t.Fatalf("node 0 holds %v tokens after one request, want the rest of a chunk, 9", local)
+	}
+	n := 0
+	for {
+		ok, _, err := limiters[1].Allow(ctx, "sender-2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		n++
+	}
+	if n != burst-10 {
+		t.Fatalf("node 1 got %d of the shared bucket, want %d", n, burst-10)
 	}
 }
 
