@@ -23,6 +23,8 @@
 //	                   "signing-seed" → Ed25519 seed of the appliance's receipt key (32 bytes)
 //	                   "created" → RFC 3339 time the database was made
 //	                   "lease/<name>" → holder and expiry of a lease (storage.Leases)
+//	                   "limits-key" → the secret the limits' keys are derived under (32 bytes;
+//	                   store's UpdateLimits makes it the first time)
 //	residents          residentID → storage.Resident: national id, name, status, public key,
 //	                   password wrapping and recovery wrapping of the private key, times;
 //	                   while pending (no keys yet): SHA-256 of the activation code, its expiry
