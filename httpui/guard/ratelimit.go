@@ -17,12 +17,12 @@ import (
 // on one database share each sender's bucket, a request does not cost a
 // transaction: a node takes a chunk of tokens at once (Chunk: a tenth of
 // a second's rate, at least one) into a bucket of its own, and spends
-// them before it takes the next. The shared bucket never gives more than
-// burst plus rate a second, so the nodes together never allow more than
-// that; since a node may spend a chunk it took earlier, over any stretch
-// of time they allow at most burst + rate × its length + one chunk per
-// node (or per request that found its node's bucket empty at the same
-// time as another).
+// them before it takes the next. The shared bucket gives no more than
+// burst at once plus rate a second, and a node allows only what it took;
+// since a node may spend a chunk it took earlier, over any stretch of
+// time the nodes together allow at most burst + rate × its length + one
+// chunk per node (one per request, when requests on one node find its
+// bucket empty at the same moment).
 type RateLimiter struct {
 	clock  func() time.Time
 	rate   float64
