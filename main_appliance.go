@@ -135,6 +135,10 @@ func (a *appliance) webUI() (*httpui.Server, error) {
 		Location:        a.cfg.location,
 		DefaultLanguage: a.cfg.Residents.Language,
 		Metrics:         a.requestObserver(),
+		// The nodes of a cluster share one database: they count failed
+		// logins and senders' requests there, together. The embedded
+		// engine has one process (bbolt's lock), which counts in memory.
+		SharedLimits: a.cfg.Store.Engine == "cluster",
 		Throttle: httpui.ThrottleConfig{
 			AccountFailures: a.cfg.Login.AccountFailures,
 			AddressFailures: a.cfg.Login.AddressFailures,

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,6 +117,41 @@ func TestMigrateCommand(t *testing.T) {
 	}
 	if err := a.store.CheckInvariants(context.Background()); err != nil {
 		t.Error(err)
+	}
+
+	// A second node on the same database: the two count failed logins
+	// together, so the fifth failure (the default limit), whichever node
+	// saw it, throttles the account on both.
+	b, err := buildAppliance(cfg, buildOptions{timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var nodes []http.Handler
+	for _, app := range []*appliance{a, b} {
+		ui, err := app.webUI()
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, ui.Handler())
+	}
+	login := func(node http.Handler) int {
+		req := httptest.NewRequest("POST", "https://post.example.dk/login",
+			strings.NewReader(url.Values{"nationalId": {"1203861234"}, "password": {"not the password"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		node.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for i := range 5 {
+		if code := login(nodes[i%2]); code != http.StatusUnauthorized {
+			t.Fatalf("failed login %d, on node %d: %d, want 401", i+1, i%2, code)
+		}
+	}
+	for i, node := range nodes {
+		if code := login(node); code != http.StatusTooManyRequests {
+			t.Errorf("login on node %d after five failures on both: %d, want 429", i, code)
+		}
 	}
 }
 

@@ -47,6 +47,14 @@ type Config struct {
 	// nor the resident chose one it knows: "en", "da" or "nb"; "" is
 	// English.
 	DefaultLanguage string
+	// SharedLimits keeps the login throttle and the senders' rate limits
+	// in the store, where every node on the same database counts
+	// together (the cluster engine's nodes); false keeps them in this
+	// process's memory, exact for the one process of the embedded
+	// engine. A node takes a sender's tokens from the shared bucket a
+	// chunk at a time (a tenth of APIRate, at least one), so the nodes
+	// together allow at most APIBurst + APIRate a second + a chunk each.
+	SharedLimits bool
 	// Metrics, when set, is told of every request a route answered: its
 	// route name, method, status code and duration (package metrics).
 	Metrics RequestObserver
@@ -132,7 +140,6 @@ func New(cfg Config) (*Server, error) {
 	if checks <= 0 {
 		checks = runtime.GOMAXPROCS(0)
 	}
-	s.passwords = guard.NewPasswordChecks(guard.NewThrottle(s.clock, t.Window, t.AccountFailures, t.AddressFailures), checks)
 	rate, burst := cfg.APIRate, cfg.APIBurst
 	if rate <= 0 {
 		rate = DefaultAPIRate
@@ -140,7 +147,14 @@ func New(cfg Config) (*Server, error) {
 	if burst <= 0 {
 		burst = DefaultAPIBurst
 	}
+	throttle := guard.NewThrottle(s.clock, t.Window, t.AccountFailures, t.AddressFailures)
 	s.apiLimit = guard.NewRateLimiter(s.clock, rate, float64(burst))
+	if cfg.SharedLimits {
+		throttle = guard.NewSharedThrottle(s.store, s.clock, t.Window, t.AccountFailures, t.AddressFailures)
+		s.apiLimit = guard.NewSharedRateLimiter(s.store, s.clock, rate, float64(burst))
+	}
+	s.passwords = guard.NewPasswordChecks(throttle, checks)
+	s.passwords.Log = s.log
 
 	var err error
 	files := assets.FS()

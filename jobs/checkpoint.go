@@ -39,19 +39,28 @@ func (s *Scheduler) runCheckpoint(ctx context.Context, r *runState) error {
 
 // runBlobSweep deletes the documents' blobs no letter refers to (left by
 // deliveries that crashed before their commit) in the cluster engine's
-// object store; the embedded engine has none.
+// object store, which the embedded engine has none of, and the limits
+// that the nodes share (the login throttle, the senders' rate limits:
+// store.UpdateLimits) that have expired.
 func (s *Scheduler) runBlobSweep(ctx context.Context, r *runState) error {
+	limits, err := s.st.DeleteExpiredLimits(ctx)
+	if err != nil {
+		return err
+	}
+	for range limits {
+		r.item()
+	}
 	n, swept, err := s.st.SweepBlobs(ctx)
 	if err != nil {
 		return err
 	}
 	if !swept {
-		r.detail = "the embedded engine keeps documents in its file: nothing to sweep"
+		r.detail = fmt.Sprintf("the embedded engine keeps documents in its file: nothing to sweep; %d expired limits deleted", limits)
 		return nil
 	}
 	for range n {
 		r.item()
 	}
-	r.detail = fmt.Sprintf("%d orphaned documents deleted", n)
+	r.detail = fmt.Sprintf("%d orphaned documents deleted, %d expired limits deleted", n, limits)
 	return nil
 }

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/postkasse/postkasse/store"
 	"github.com/postkasse/postkasse/store/auditlog"
@@ -92,12 +94,35 @@ func mustRead(t *testing.T, path string) []byte {
 }
 
 // TestBlobSweepEmbedded: on the embedded engine, which keeps documents in
-// its file, the blob sweep has nothing to do and says so (the sweep itself
-// is tested on the cluster engine in store, TestSweepBlobs).
+// its file, the blob sweep has no documents to delete and says so (the
+// sweep itself is tested on the cluster engine in store, TestSweepBlobs);
+// it deletes the limits that expired, and only those.
 func TestBlobSweepEmbedded(t *testing.T) {
 	e := newEnv(t, nil)
 	r := e.run(JobBlobSweep, store.JobOK)
-	if r.Items != 0 || !strings.Contains(r.Detail, "nothing to sweep") {
+	if r.Items != 0 || !strings.Contains(r.Detail, "nothing to sweep; 0 expired limits deleted") {
 		t.Errorf("blob sweep: %+v", r)
+	}
+	ctx := context.Background()
+	one := func([][]byte) ([][]byte, error) { return [][]byte{[]byte("1")}, nil }
+	for i, ttl := range []time.Duration{time.Minute, time.Hour} {
+		if err := e.st.UpdateLimits(ctx, []string{fmt.Sprint("sender:", i)}, e.clock.Now().Add(ttl), one); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.clock.Advance(2 * time.Minute)
+	r = e.run(JobBlobSweep, store.JobOK)
+	if r.Items != 1 || !strings.Contains(r.Detail, "1 expired limits deleted") {
+		t.Errorf("blob sweep after a limit expired: %+v", r)
+	}
+	// The limit not yet expired is there: counting on it sees its value.
+	err := e.st.UpdateLimits(ctx, []string{"sender:1"}, e.clock.Now().Add(time.Hour), func(v [][]byte) ([][]byte, error) {
+		if string(v[0]) != "1" {
+			return nil, fmt.Errorf("the limit not yet expired holds %q", v[0])
+		}
+		return v, nil
+	})
+	if err != nil {
+		t.Error(err)
 	}
 }

@@ -112,7 +112,7 @@ type Schedules struct {
 	Retention     string // default "17 3 * * *" (03:17 UTC daily)
 	Notifications string // default "@every 30s"
 	Checkpoint    string // default "@every 1m"
-	BlobSweep     string // default "41 4 * * *" (04:41 UTC daily)
+	BlobSweep     string // default "41 4 * * *" (04:41 UTC daily); also deletes expired limits
 }
 
 // SMSHours are the hours of the day in which SMS may be sent, From:00 to

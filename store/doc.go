@@ -51,7 +51,10 @@
 // PostgreSQL and sealed documents in object storage. Open opens the
 // embedded engine; New runs the domain on any engine. The appliance's
 // receipt key is the meta value "signing-seed", made by New the first
-// time.
+// time. The limits that the nodes of a cluster share (the login
+// throttle, the senders' rate limits) are kept under keys derived with
+// the meta value "limits-key" (limits.go), and deleted by
+// DeleteExpiredLimits once they expire.
 //
 // # What stays in clear
 //

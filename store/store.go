@@ -100,6 +100,10 @@ type Store struct {
 	log             *slog.Logger
 	// activationLifetime: Options.ActivationLifetime with its default.
 	activationLifetime time.Duration
+	// limitsKey is the secret the limits' keys are derived under, read or
+	// made by the first UpdateLimits (limits.go); limitsMu guards it.
+	limitsMu  sync.Mutex
+	limitsKey []byte
 
 	// Group commit: deliveries queue here; one goroutine commits all that
 	// are waiting in one transaction, so concurrent senders share fsyncs.

@@ -43,7 +43,14 @@ func (a *API) withSender(h senderHandler) http.Handler {
 			a.web.WriteProblem(w, r, a.web.ProblemFor(r, err))
 			return
 		}
-		if ok, wait := a.limit.Allow(sender.ID); !ok {
+		ok, wait, err := a.limit.Allow(r.Context(), sender.ID)
+		if err != nil {
+			// The shared bucket could not be read: no request goes
+			// ahead without its token.
+			a.web.WriteProblem(w, r, a.web.ProblemFor(r, err))
+			return
+		}
+		if !ok {
 			w.Header().Set("Retry-After", web.RetryAfter(wait))
 			a.web.WriteProblem(w, r, web.Problem{Status: http.StatusTooManyRequests, Code: "TOO_MANY_REQUESTS", Detail: "slow down and try again after the time in Retry-After"})
 			return

@@ -117,6 +117,9 @@ func newAppliance(t *testing.T, opts applianceOptions) *appliance {
 			Clock:    c.Now,
 			Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Throttle: opts.throttle,
+			// Nodes of a cluster count failed logins together, as the
+			// appliance has them do.
+			SharedLimits: len(stores) > 1,
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -4,8 +4,11 @@
 // slots for password checks at once, each an Argon2id evaluation that
 // holds the KDF's memory (passwords.go), which every check reserves in the
 // throttle first; and the token bucket per sender of the sender API
-// (ratelimit.go). Everything lives in memory: a restart forgets it, which
-// costs an attacker a restart of the server, not a bypass. It knows
+// (ratelimit.go). Each rule has one home, which works on a small state
+// value per key; the states live behind one interface (states.go), in
+// this process's memory, where a restart forgets them (which costs an
+// attacker a restart of the server, not a bypass), or in the store, where
+// the nodes of a cluster on one database count together. It knows
 // nothing of HTTP or of pages; package httpui maps its refusals to 429 and
 // 503 answers.
 package guard

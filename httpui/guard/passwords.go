@@ -3,6 +3,8 @@ package guard
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/postkasse/postkasse/store"
@@ -37,6 +39,9 @@ type PasswordChecks struct {
 	// Waiting, when set (by tests), is called when a check starts to
 	// wait for a slot.
 	Waiting func()
+	// Log, when set, is told when a check could not be settled in the
+	// throttle's store.
+	Log *slog.Logger
 }
 
 // NewPasswordChecks returns checks under the throttle t with at most
@@ -51,25 +56,38 @@ func (p *PasswordChecks) Slots() int { return cap(p.slots) }
 // Check runs check, which tries a password for account (a national
 // identity number) from address, under the throttle and the bound on
 // checks at once. It returns check's error, a *ThrottledError when the
-// throttle refuses the attempt, or ErrBusy when no slot came free; in
-// those two cases check did not run. store.ErrBadCredentials from check
-// counts as a failure; success forgets the account's failures.
+// throttle refuses the attempt, or ErrBusy when no slot came free or the
+// throttle's store failed (then the error wraps the store's too); in
+// those cases check did not run: without its count, no password is
+// tried. store.ErrBadCredentials from check counts as a failure; success
+// forgets the account's failures.
 func (p *PasswordChecks) Check(ctx context.Context, account, address string, check func() error) error {
-	ok, wait, done := p.throttle.Reserve(account, address)
+	ok, wait, done, err := p.throttle.Reserve(ctx, account, address)
+	if err != nil {
+		return fmt.Errorf("%w: the login throttle: %w", ErrBusy, err)
+	}
 	if !ok {
 		return &ThrottledError{Wait: wait}
 	}
-	failed := false
-	defer func() { done(failed) }()
+	outcome := NotChecked
+	defer func() {
+		// A check not settled counts as under way until its deadline:
+		// the throttle errs on the side of refusing.
+		if err := done(outcome); err != nil && p.Log != nil {
+			p.Log.Warn("settle a password check in the login throttle", "err", err)
+		}
+	}()
 	release, ok := p.Acquire(ctx)
 	if !ok {
 		return ErrBusy
 	}
 	defer release()
-	err := check()
-	failed = errors.Is(err, store.ErrBadCredentials)
-	if err == nil {
-		p.throttle.Succeed(account)
+	err = check()
+	switch {
+	case errors.Is(err, store.ErrBadCredentials):
+		outcome = WrongPassword
+	case err == nil:
+		outcome = RightPassword
 	}
 	return err
 }

@@ -1,52 +1,122 @@
 package guard
 
 import (
+	"context"
+	"math"
 	"sync"
 	"time"
+
+	"github.com/postkasse/postkasse/store"
 )
 
 // RateLimiter is a token bucket per key (a sender id): rate tokens a
 // second, at most burst at once.
+//
+// In this process's memory (NewRateLimiter) every request takes its token
+// from the bucket. In the store (NewSharedRateLimiter), where the nodes
+// on one database share each sender's bucket, a request does not cost a
+// transaction: a node takes a chunk of tokens at once (Chunk: a tenth of
+// a second's rate, at least one) into a bucket of its own, and spends
+// them before it takes the next. The shared bucket gives no more than
+// burst at once plus rate a second, and a node allows only what it took;
+// since a node may spend a chunk it took earlier, over any stretch of
+// time the nodes together allow at most burst + rate × its length + one
+// chunk per node (one per request, when requests on one node find its
+// bucket empty at the same moment).
 type RateLimiter struct {
-	clock func() time.Time
-	rate  float64
-	burst float64
+	clock  func() time.Time
+	rate   float64
+	burst  float64
+	chunk  float64
+	states states[bucketState]
 
-	mu      sync.Mutex
-	buckets map[string]*bucket
+	// local holds, by key, the tokens this node took from the shared
+	// bucket and has not spent (shared only).
+	mu    sync.Mutex
+	local map[string]float64
 }
 
-type bucket struct {
-	tokens float64
-	at     time.Time
+// bucketState is a token bucket: its tokens at a time. The zero value is
+// a full bucket.
+type bucketState struct {
+	Tokens float64
+	At     time.Time
 }
 
-// NewRateLimiter returns a limiter of rate tokens a second and burst at
-// once per key, on clock.
+func (b *bucketState) empty() bool { return b.At.IsZero() }
+
+// take fills the bucket up to now and takes up to n whole tokens. It
+// returns how many it took; when none, how long until there is one.
+func (b *bucketState) take(now time.Time, rate, burst, n float64) (float64, time.Duration) {
+	if b.At.IsZero() {
+		b.Tokens, b.At = burst, now
+	}
+	// A time before the bucket's (another node's clock ahead) adds
+	// nothing.
+	if elapsed := now.Sub(b.At).Seconds(); elapsed > 0 {
+		b.Tokens = min(burst, b.Tokens+elapsed*rate)
+		b.At = now
+	}
+	if b.Tokens < 1 {
+		return 0, time.Duration((1 - b.Tokens) / rate * float64(time.Second))
+	}
+	got := min(n, math.Floor(b.Tokens))
+	b.Tokens -= got
+	return got, 0
+}
+
+// NewRateLimiter returns a limiter in this process's memory of rate
+// tokens a second and burst at once per key, on clock.
 func NewRateLimiter(clock func() time.Time, rate, burst float64) *RateLimiter {
-	return &RateLimiter{clock: clock, rate: rate, burst: burst, buckets: map[string]*bucket{}}
+	return &RateLimiter{clock: clock, rate: rate, burst: burst, chunk: 1,
+		states: newMemoryStates(clock, (*bucketState).empty, func(b bucketState) bucketState { return b })}
+}
+
+// NewSharedRateLimiter is NewRateLimiter with the buckets kept in st,
+// shared by every node on its database.
+func NewSharedRateLimiter(st *store.Store, clock func() time.Time, rate, burst float64) *RateLimiter {
+	return &RateLimiter{clock: clock, rate: rate, burst: burst, chunk: max(1, math.Floor(rate/10)),
+		states: sharedStates[bucketState]{store: st, empty: (*bucketState).empty}, local: map[string]float64{}}
 }
 
 // Allow takes a token for key. When there is none, it returns false and
-// how long until there is one.
-func (l *RateLimiter) Allow(key string) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// how long until there is one. err is the store's failure: no token was
+// taken, and the request must not go ahead.
+func (l *RateLimiter) Allow(ctx context.Context, key string) (bool, time.Duration, error) {
+	if l.chunk > 1 {
+		l.mu.Lock()
+		if n := l.local[key]; n >= 1 {
+			if n < 2 {
+				delete(l.local, key)
+			} else {
+				l.local[key] = n - 1
+			}
+			l.mu.Unlock()
+			return true, 0, nil
+		}
+		l.mu.Unlock()
+	}
 	now := l.clock()
-	b, ok := l.buckets[key]
-	if !ok {
-		b = &bucket{tokens: l.burst, at: now}
-		l.buckets[key] = b
+	// Empty or not, a bucket is full again after burst/rate.
+	expires := now.Add(time.Duration(l.burst/l.rate*float64(time.Second)) + time.Second)
+	var got float64
+	var wait time.Duration
+	err := l.states.update(ctx, []string{"api-sender:" + key}, expires, func(s []*bucketState) error {
+		got, wait = s[0].take(now, l.rate, l.burst, l.chunk)
+		return nil
+	})
+	if err != nil {
+		return false, 0, err
 	}
-	if elapsed := now.Sub(b.at).Seconds(); elapsed > 0 {
-		b.tokens = min(l.burst, b.tokens+elapsed*l.rate)
-		b.at = now
+	if got == 0 {
+		return false, wait, nil
 	}
-	if b.tokens >= 1 {
-		b.tokens--
-		return true, 0
+	if got > 1 {
+		l.mu.Lock()
+		l.local[key] += got - 1
+		l.mu.Unlock()
 	}
-	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+	return true, 0, nil
 }
 
 // Rate and Burst are the limiter's parameters.
@@ -54,3 +124,7 @@ func (l *RateLimiter) Rate() float64 { return l.rate }
 
 // Burst is the most tokens a key holds at once.
 func (l *RateLimiter) Burst() float64 { return l.burst }
+
+// Chunk is how many tokens a node takes from a shared bucket at once (1
+// in memory).
+func (l *RateLimiter) Chunk() float64 { return l.chunk }

@@ -48,6 +48,7 @@
 //	events              (sender_id, seq), order of time (at), for pruning
 //	folders             (resident_id) → the resident's own folders
 //	leases              (name) → holder, expires
+//	limits              (key) → expires, value; order of expiry, for the sweep (since 2)
 //	schema_version      the one row naming the schema's version
 //
 // The SQL is kept to what CockroachDB and YugabyteDB also accept: no

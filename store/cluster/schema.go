@@ -144,6 +144,16 @@ CREATE TABLE leases (
 	expires timestamptz NOT NULL
 );
 `,
+	// 2: the limits the nodes share (the login throttle, the senders'
+	// rate limits), with their order of expiry for the sweep.
+	`
+CREATE TABLE limits (
+	key     text PRIMARY KEY,
+	expires timestamptz NOT NULL,
+	value   bytea NOT NULL
+);
+CREATE INDEX limits_by_expiry ON limits (expires);
+`,
 }
 
 // SchemaVersion is the version of the schema this code writes.

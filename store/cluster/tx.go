@@ -42,6 +42,7 @@ func (t *tx) Retention() storage.Retention     { return retentionTx{t} }
 func (t *tx) Preferences() storage.Preferences { return preferencesTx{t} }
 func (t *tx) JobRuns() storage.JobRuns         { return jobRunsTx{t} }
 func (t *tx) Leases() storage.Leases           { return leasesTx{t} }
+func (t *tx) Limits() storage.Limits           { return limitsTx{t} }
 func (t *tx) Support() storage.Support         { return supportTx{t} }
 func (t *tx) SenderBlocks() storage.SenderBlocks {
 	return senderBlocksTx{t}
@@ -967,6 +968,45 @@ func (l leasesTx) Get(name string) (string, time.Time, error) {
 		return "", time.Time{}, fmt.Errorf("lease %s: %w", name, storage.ErrNotFound)
 	}
 	return holder, expires.UTC(), err
+}
+
+type limitsTx struct{ t *tx }
+
+func (l limitsTx) Get(key string) (*storage.Limit, error) {
+	v := &storage.Limit{Key: key}
+	err := l.t.tx.QueryRow(l.t.ctx, `SELECT expires, value FROM limits WHERE key = $1`, key).Scan(&v.Expires, &v.Value)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("limit %s: %w", key, storage.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("limit %s: %w", key, err)
+	}
+	v.Expires = v.Expires.UTC()
+	return v, nil
+}
+
+func (l limitsTx) Put(v *storage.Limit) error {
+	value := v.Value
+	if value == nil {
+		value = []byte{} // pgx sends a nil slice as NULL
+	}
+	_, err := l.t.exec(`INSERT INTO limits (key, expires, value) VALUES ($1, $2, $3)
+		ON CONFLICT (key) DO UPDATE SET expires = excluded.expires, value = excluded.value`, v.Key, v.Expires, value)
+	return err
+}
+
+func (l limitsTx) Delete(key string) error {
+	_, err := l.t.exec(`DELETE FROM limits WHERE key = $1`, key)
+	return err
+}
+
+func (l limitsTx) DeleteExpired(before time.Time, max int) (int, error) {
+	tag, err := l.t.exec(`DELETE FROM limits WHERE key IN
+		(SELECT key FROM limits WHERE expires < $1 ORDER BY expires LIMIT $2)`, before, max)
+	if err != nil {
+		return 0, err
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 type supportTx struct{ t *tx }

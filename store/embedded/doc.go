@@ -23,6 +23,8 @@
 //	                   "signing-seed" → Ed25519 seed of the appliance's receipt key (32 bytes)
 //	                   "created" → RFC 3339 time the database was made
 //	                   "lease/<name>" → holder and expiry of a lease (storage.Leases)
+//	                   "limits-key" → the secret the limits' keys are derived under (32 bytes;
+//	                   store's UpdateLimits makes it the first time)
 //	residents          residentID → storage.Resident: national id, name, status, public key,
 //	                   password wrapping and recovery wrapping of the private key, times;
 //	                   while pending (no keys yet): SHA-256 of the activation code, its expiry
@@ -66,6 +68,13 @@
 // Since schema 5:
 //
 //	sessions-by-resident  residentID | sessionID → empty
+//
+// Since schema 8:
+//
+//	limits             key → storage.Limit: a limit's state that the nodes of a cluster
+//	                   share (store's UpdateLimits), an HMAC of what it counts, never a
+//	                   national identity number or an address; expiry; opaque value
+//	limits-by-expiry   uint64 expiry (Unix ns) | key → empty
 //
 // # Schema versions
 //

@@ -30,6 +30,7 @@ var upgrades = []struct {
 	{5, "index of sessions by resident", upgrade5},
 	{6, "the audit log as a Merkle tree log (store/auditlog): the plain entries moved into it", upgrade6},
 	{7, "support requests and their index by resident; residents' blocks of senders; senders' events; folders and the mailbox by folder", upgrade7},
+	{8, "limits shared by the nodes of a cluster (the login throttle, the senders' rate limits) and their index by expiry", upgrade8},
 }
 
 // SchemaVersion is the schema version this code writes.
@@ -226,4 +227,11 @@ func upgrade7(e *Engine, tx *bolt.Tx) error {
 		}
 		return idx.Put(folderKey(rec.ResidentID, "", rec.DeliveredAt, string(k)), nil)
 	})
+}
+
+// upgrade8 adds the buckets of limits and of their index by expiry,
+// empty. (The embedded engine's appliance keeps its limits in memory; the
+// buckets are there so that the engine meets the whole seam.)
+func upgrade8(e *Engine, tx *bolt.Tx) error {
+	return createBuckets(tx, bucketLimits, bucketLimitsByExpiry)
 }

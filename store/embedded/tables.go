@@ -44,6 +44,9 @@ var (
 	bucketEvents            = []byte("events")
 	bucketFolders           = []byte("folders")
 	bucketMailboxFolders    = []byte("mailbox-folders")
+	// Since schema 8.
+	bucketLimits         = []byte("limits")
+	bucketLimitsByExpiry = []byte("limits-by-expiry")
 )
 
 // idSize is the length of every id: 128 bits in lowercase hex.
@@ -243,8 +246,31 @@ var support = &table[storage.SupportRequest]{
 	}},
 }
 
+// expiryKey: uint64 expiry (Unix ns) | key, so the keys of limits-by-expiry
+// are in the order the records expire.
+func expiryKey(expires time.Time, key string) []byte {
+	return append(be64(uint64(expires.UnixNano())), key...)
+}
+
+var limits = &table[storage.Limit]{
+	name:   "limit",
+	bucket: bucketLimits,
+	key:    func(l *storage.Limit) []byte { return []byte(l.Key) },
+	indexes: []index[storage.Limit]{{
+		// limits-by-expiry: expiryKey → empty.
+		bucket:  bucketLimitsByExpiry,
+		entries: func(l *storage.Limit) []entry { return []entry{{expiryKey(l.Expires, l.Key), nil}} },
+		owner: func(k, _ []byte) ([]byte, bool) {
+			if len(k) < 8 {
+				return nil, false
+			}
+			return k[8:], true
+		},
+	}},
+}
+
 // tableChecks check every table, for Check.
 var tableChecks = []func(tx *bolt.Tx) []error{
 	residents.check, senders.check, letters.check, sessions.check, outbox.check, terms.check, jobRuns.check,
-	support.check,
+	support.check, limits.check,
 }

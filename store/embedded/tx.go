@@ -41,6 +41,7 @@ func (t *tx) Retention() storage.Retention     { return retentionTx(*t) }
 func (t *tx) Preferences() storage.Preferences { return preferencesTx(*t) }
 func (t *tx) JobRuns() storage.JobRuns         { return jobRunsTx(*t) }
 func (t *tx) Leases() storage.Leases           { return leasesTx(*t) }
+func (t *tx) Limits() storage.Limits           { return limitsTx(*t) }
 
 // Meta.
 
@@ -596,6 +597,47 @@ func (t jobRunsTx) All() ([]*storage.JobRun, error) {
 	var out []*storage.JobRun
 	err := jobRuns.all(t.tx, func(r *storage.JobRun) error { out = append(out, r); return nil })
 	return out, err
+}
+
+// Limits.
+
+type limitsTx tx
+
+func (t limitsTx) Get(key string) (*storage.Limit, error) { return limits.get(t.tx, []byte(key)) }
+func (t limitsTx) Put(l *storage.Limit) error {
+	c := *l
+	c.Expires = l.Expires.UTC()
+	return limits.put(t.tx, &c)
+}
+
+func (t limitsTx) Delete(key string) error {
+	l, err := limits.get(t.tx, []byte(key))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return limits.remove(t.tx, l)
+}
+
+// DeleteExpired reads the index by expiry from its start: the records
+// that expired first.
+func (t limitsTx) DeleteExpired(before time.Time, max int) (int, error) {
+	var keys [][]byte
+	c := t.tx.Bucket(bucketLimitsByExpiry).Cursor()
+	end := be64(uint64(before.UnixNano()))
+	for k, _ := c.First(); k != nil && len(keys) < max && bytes.Compare(k[:min(8, len(k))], end) < 0; k, _ = c.Next() {
+		if len(k) > 8 {
+			keys = append(keys, bytes.Clone(k[8:]))
+		}
+	}
+	for _, k := range keys {
+		if err := t.Delete(string(k)); err != nil {
+			return 0, err
+		}
+	}
+	return len(keys), nil
 }
 
 // Leases.

@@ -7,8 +7,10 @@
 //
 // Copy refuses a target that holds anything: run twice, it never
 // duplicates, and a copy cut short is started again on an emptied target.
-// It never writes to the source. Leases are not copied (they belong to
-// the running nodes); everything else is, with the numbers of
+// It never writes to the source. Leases and limits are not copied (they
+// belong to the running nodes: who runs the jobs, the login throttle's
+// and the senders' rate limits' state, which expires within the hour);
+// everything else is, with the numbers of
 // notifications and events (a sender's event cursor keeps its meaning)
 // and the audit log entry by entry with its stored hashes (its checkpoints
 // and receipts stay valid).

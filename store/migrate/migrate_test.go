@@ -170,6 +170,13 @@ func deployment(t *testing.T) (path string, evidence auditlog.Evidence, letters 
 	if _, err := mb.SetNotificationPreferences(context.Background(), store.NotificationPreferences{Email: "anna@example.dk"}); err != nil {
 		t.Fatal(err)
 	}
+	// A failed login's count: a limit, which the running nodes own and
+	// Copy leaves behind.
+	if err := st.UpdateLimits(context.Background(), []string{limitKey}, now.Add(time.Hour), func([][]byte) ([][]byte, error) {
+		return [][]byte{[]byte(`{"Failures":["2026-12-01T09:00:00Z"]}`)}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	signed, _, err := st.SignCheckpoint(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -177,6 +184,9 @@ func deployment(t *testing.T) (path string, evidence auditlog.Evidence, letters 
 	evidence.Checkpoints = []auditlog.File{{Name: "checkpoint", Data: signed}}
 	return path, evidence, letters
 }
+
+// limitKey names the limit that deployment counts.
+const limitKey = "login-account:0101900123"
 
 func fileDigest(t *testing.T, path string) [32]byte {
 	t.Helper()
@@ -191,7 +201,8 @@ func fileDigest(t *testing.T, path string) [32]byte {
 // same record for record and blob for blob; the appliance on the copy
 // signs residents in, opens their letters and serves the events feed
 // where it was; the audit log verifies, against a receipt from before the
-// copy too; the source is untouched; and a second copy is refused.
+// copy too; the source is untouched; a second copy is refused; and the
+// limits (the running nodes' counts) are not copied.
 func TestCopy(t *testing.T) {
 	ctx := context.Background()
 	path, evidence, letters := deployment(t)
@@ -237,6 +248,14 @@ func TestCopy(t *testing.T) {
 	st, err := store.New(dst, store.Options{KDF: cheapKDF})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := st.UpdateLimits(ctx, []string{limitKey}, time.Now().Add(time.Minute), func(v [][]byte) ([][]byte, error) {
+		if v[0] != nil {
+			return nil, fmt.Errorf("the source's limit was copied: %s", v[0])
+		}
+		return v, nil
+	}); err != nil {
+		t.Error(err)
 	}
 	sess, err := st.Login(context.Background(), store.NationalID{Country: "DK", Number: "0101900123"}.String(), password)
 	if err != nil {

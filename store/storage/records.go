@@ -357,3 +357,11 @@ type Folder struct {
 	Name    []byte
 	Created time.Time
 }
+
+// Limit is one value of Limits: opaque bytes that its owner encodes, and
+// when the record may be deleted.
+type Limit struct {
+	Key     string
+	Expires time.Time
+	Value   []byte
+}

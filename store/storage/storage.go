@@ -7,7 +7,7 @@
 // sealed document content as blobs. Inside a transaction, Tx gives one
 // typed accessor per kind of record (residents, senders, letters and
 // their mailbox pages, documents, sessions, outbox, audit, terms,
-// retention, preferences, job runs, meta). Each accessor keeps its own
+// retention, preferences, job runs, leases, limits, meta). Each accessor keeps its own
 // indexes: putting or deleting a record writes or deletes every index
 // entry it has, so the domain never touches an index, and the engine's
 // Check can verify them from the same description.
@@ -114,6 +114,7 @@ type Tx interface {
 	SenderBlocks() SenderBlocks
 	Events() Events
 	Folders() Folders
+	Limits() Limits
 }
 
 // Meta holds the appliance's own values (its receipt key's seed, when
@@ -345,6 +346,25 @@ type Leases interface {
 	// Get returns the lease's holder and expiry; ErrNotFound when none
 	// was ever taken.
 	Get(name string) (holder string, expires time.Time, err error)
+}
+
+// Limits hold small values that expire, by key: the state of the limits
+// on requests that the nodes of a cluster share (the login throttle's
+// failures and checks under way, the senders' token buckets; package
+// store's UpdateLimits). The engine neither reads the values nor deletes
+// a record when it expires: DeleteExpired does, and until then Get
+// returns it as it is. They are not part of a deployment's data: backups
+// may hold them, store/migrate does not copy them.
+type Limits interface {
+	// Get returns the record under key; ErrNotFound when there is none.
+	Get(key string) (*Limit, error)
+	// Put inserts or replaces the record under l.Key.
+	Put(l *Limit) error
+	// Delete deletes the record under key; none is no error.
+	Delete(key string) error
+	// DeleteExpired deletes up to max records that expired before the
+	// time given, the earliest first, and returns how many.
+	DeleteExpired(before time.Time, max int) (int, error)
 }
 
 // Support holds residents' support requests, with their index by

@@ -48,6 +48,7 @@ func Run(t *testing.T, open Open) {
 		{"Preferences", testPreferences},
 		{"JobRuns", testJobRuns},
 		{"Leases", testLeases},
+		{"Limits", testLimits},
 		{"Support", testSupport},
 		{"SenderBlocks", testSenderBlocks},
 		{"Events", testEvents},
@@ -931,6 +932,84 @@ func testLeases(t *testing.T, e storage.Engine) {
 	update(t, e, func(tx storage.Tx) error { return tx.Leases().Release("jobs", "node-b") })
 	if !acquire("node-a", base.Add(112*time.Second)) {
 		t.Error("a released lease was not given")
+	}
+}
+
+// testLimits: a record is stored, replaced and deleted by key; an expired
+// one is still read until DeleteExpired deletes it, the earliest first and
+// no more than asked, and a replaced record expires at its new time.
+func testLimits(t *testing.T, e storage.Engine) {
+	get := func(key string) *storage.Limit {
+		t.Helper()
+		var l *storage.Limit
+		view(t, e, func(tx storage.Tx) error {
+			var err error
+			if l, err = tx.Limits().Get(key); errors.Is(err, storage.ErrNotFound) {
+				l, err = nil, nil
+			}
+			return err
+		})
+		return l
+	}
+	view(t, e, func(tx storage.Tx) error {
+		_, err := tx.Limits().Get("a")
+		notFound(t, "a limit never stored", err)
+		return nil
+	})
+	update(t, e, func(tx storage.Tx) error {
+		for i, k := range []string{"a", "b", "c", "d"} {
+			if err := tx.Limits().Put(&storage.Limit{Key: k, Expires: base.Add(time.Duration(i) * time.Minute), Value: []byte(k + "1")}); err != nil {
+				return err
+			}
+		}
+		// b again: it expires last now.
+		return tx.Limits().Put(&storage.Limit{Key: "b", Expires: base.Add(time.Hour), Value: []byte("b2")})
+	})
+	if l := get("b"); l == nil || l.Key != "b" || string(l.Value) != "b2" || !l.Expires.Equal(base.Add(time.Hour)) {
+		t.Fatalf("b after its replacement: %+v", l)
+	}
+	update(t, e, func(tx storage.Tx) error {
+		if err := tx.Limits().Put(&storage.Limit{Key: "e", Expires: base}); err != nil {
+			return err
+		}
+		if err := tx.Limits().Delete("d"); err != nil {
+			return err
+		}
+		return tx.Limits().Delete("never stored")
+	})
+	if l := get("e"); l == nil || len(l.Value) != 0 {
+		t.Fatalf("a limit with an empty value: %+v", l)
+	}
+	if l := get("a"); l == nil || string(l.Value) != "a1" {
+		t.Fatalf("an expired limit before the sweep: %+v", l)
+	}
+	// Expired before base+5m: a (base), e (base) and c (base+2m); b was
+	// moved to base+1h, d deleted. One at a time, then the rest.
+	var n1, n2, n3 int
+	update(t, e, func(tx storage.Tx) error {
+		var err error
+		n1, err = tx.Limits().DeleteExpired(base.Add(5*time.Minute), 2)
+		return err
+	})
+	if get("a") != nil || get("e") != nil || get("c") == nil {
+		t.Fatal("the first two of three expired limits were not the earliest")
+	}
+	update(t, e, func(tx storage.Tx) error {
+		var err error
+		if n2, err = tx.Limits().DeleteExpired(base.Add(5*time.Minute), 10); err != nil {
+			return err
+		}
+		n3, err = tx.Limits().DeleteExpired(base.Add(5*time.Minute), 10)
+		return err
+	})
+	if n1 != 2 || n2 != 1 || n3 != 0 {
+		t.Fatalf("deleted %d, %d, %d; want 2, 1, 0", n1, n2, n3)
+	}
+	if get("c") != nil {
+		t.Fatal("an expired limit left after the sweep")
+	}
+	if l := get("b"); l == nil || string(l.Value) != "b2" {
+		t.Fatalf("a limit not yet expired was swept: %+v", l)
 	}
 }
 
