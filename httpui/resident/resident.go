@@ -140,7 +140,7 @@ func (s *Handlers) Register(r *mux.Router) {
 	// allow HEAD, which changes nothing on them.
 	r.Handle("/letters/{id:"+idPattern+"}", s.withMailbox(s.letter)).Methods(http.MethodGet).Name(routeLetter)
 	r.Handle("/letters/{id:"+idPattern+"}/documents/{n:[0-9]{1,5}}", s.withMailbox(s.document)).Methods(http.MethodGet, http.MethodHead).Name(routeDocument)
-	r.Handle("/terms", s.withMailbox(s.termsPage)).Methods(http.MethodGet, http.MethodHead).Name(routeTerms)
+	r.Handle("/terms", s.terms()).Methods(http.MethodGet, http.MethodHead).Name(routeTerms)
 	r.Handle("/terms/accept", s.withMailbox(s.termsAccept)).Methods(http.MethodPost).Name(routeTermsAccept)
 	r.Handle("/settings", s.withMailbox(s.settingsPage)).Methods(http.MethodGet, http.MethodHead).Name(routeSettings)
 	r.Handle("/settings/notifications", s.withMailbox(s.settingsNotifications)).Methods(http.MethodPost).Name(routeSettingsNotify)

@@ -26,6 +26,8 @@ type termsView struct {
 	// Accepted is when the resident accepted the version shown, in words;
 	// "" when pending or never.
 	Accepted string
+	// Public: nobody is signed in; the page shows the terms in force.
+	Public bool
 }
 
 // termsGateOpen are the routes a resident with pending terms may use:
@@ -54,6 +56,30 @@ func (s *Handlers) termsGate(w http.ResponseWriter, r *http.Request, mb *store.M
 		return true
 	}
 	return false
+}
+
+// terms serves /terms, which every page's footer links: a signed-in
+// resident's terms page (termsPage), or the terms in force to anyone else,
+// who may read them before activating a mailbox.
+func (s *Handlers) terms() http.Handler {
+	signedIn := s.withMailbox(s.termsPage)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sessionToken(r) != "" {
+			signedIn.ServeHTTP(w, r)
+			return
+		}
+		l := s.web.Lang(r)
+		terms, err := s.store.CurrentTerms(r.Context())
+		if errors.Is(err, store.ErrNotFound) {
+			terms, err = store.Terms{}, nil
+		}
+		if err != nil {
+			s.pages.PageError(w, r, nil, err)
+			return
+		}
+		v := termsView{Terms: terms, Public: true, Effective: l.DateOnly(terms.EffectiveDate)}
+		s.pages.Render(w, r, http.StatusOK, pageTerms, web.View{Title: l.T("terms.title"), Data: v})
+	})
 }
 
 // termsPage shows the terms of use in full: the version to accept, with

@@ -146,8 +146,19 @@ func TestTermsGate(t *testing.T) {
 		t.Fatalf("%d accept-terms audit entries, want 1", n)
 	}
 
-	// Without a session, the terms pages go to the login like the others.
-	wantRedirect(t, "terms without a session", e.Get(e.Browser(), e.HTTPURL+"/terms"), "/login")
+	// Without a session, /terms shows the terms in force to anyone (every
+	// page's footer links it), with nothing to accept; accepting goes to
+	// the login like every other page.
+	visitor := e.Browser()
+	page = e.Get(visitor, e.HTTPURL+"/terms")
+	if page.StatusCode != http.StatusOK || !strings.Contains(page.Text, "<h1>Terms of use</h1>") || !strings.Contains(page.Text, "§3 Notifications by SMS.") ||
+		strings.Contains(page.Text, "/terms/accept") || strings.Contains(page.Text, "You accepted") || !strings.Contains(page.Text, `href="/login"`) {
+		t.Fatalf("terms without a session: %d\n%s", page.StatusCode, page.Text)
+	}
+	wantRedirect(t, "accepting without a session", e.PostForm(visitor, e.HTTPURL+"/terms/accept", url.Values{"version": {"2"}}, nil), "/login")
+	if login := e.Get(visitor, e.HTTPURL+"/login"); !strings.Contains(login.Text, `<a href="/terms">Terms of use</a>`) {
+		t.Errorf("the login page's footer does not link the terms:\n%s", login.Text)
+	}
 }
 
 // residentID returns the id of the resident with the national identity
