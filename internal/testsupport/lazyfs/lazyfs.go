@@ -52,6 +52,7 @@ package lazyfs
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"syscall"
 	"testing"
@@ -101,10 +102,14 @@ type special struct {
 }
 
 // Mount mounts an empty lazyfs at dir, which must be an empty folder, and
-// unmounts it when the test ends.
+// unmounts it when the test ends. Its root has dir's permissions.
 func Mount(t testing.TB, dir string) *FS {
 	t.Helper()
-	fsys := &FS{dir: dir, root: &folder{mode: syscall.S_IFDIR | 0o755, mtime: time.Now(), durable: map[string]any{}}}
+	info, err := os.Stat(dir)
+	if err != nil {
+		t.Fatalf("lazyfs: %v", err)
+	}
+	fsys := &FS{dir: dir, root: &folder{mode: uint32(info.Mode().Perm()), mtime: time.Now(), durable: map[string]any{}}}
 	if err := fsys.mount(); err != nil {
 		t.Fatalf("lazyfs: mount at %s: %v (the test needs /dev/fuse and the right to mount: run it as root)", dir, err)
 	}
@@ -269,7 +274,8 @@ type fileNode struct {
 // specialNode is a mounted socket, FIFO or device.
 type specialNode struct {
 	fs.Inode
-	s *special
+	fsys *FS
+	s    *special
 }
 
 var (
@@ -315,7 +321,7 @@ func (fsys *FS) newNode(ctx context.Context, parent *fs.Inode, c any) *fs.Inode 
 	case *folder:
 		return parent.NewPersistentInode(ctx, &folderNode{fsys: fsys, f: c}, fs.StableAttr{Mode: syscall.S_IFDIR})
 	case *special:
-		return parent.NewPersistentInode(ctx, &specialNode{s: c}, fs.StableAttr{Mode: c.mode & syscall.S_IFMT})
+		return parent.NewPersistentInode(ctx, &specialNode{fsys: fsys, s: c}, fs.StableAttr{Mode: c.mode & syscall.S_IFMT})
 	}
 	panic(fmt.Sprintf("lazyfs: node of type %T", c))
 }
@@ -550,9 +556,20 @@ func (n *fileNode) Fsync(ctx context.Context, fh fs.FileHandle, flags uint32) sy
 func (n *fileNode) Flush(ctx context.Context, fh fs.FileHandle) syscall.Errno { return 0 }
 
 func (n *specialNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	n.fsys.mu.Lock()
+	defer n.fsys.mu.Unlock()
 	out.Mode = n.s.mode
 	out.Rdev = n.s.rdev
 	return 0
+}
+
+func (n *specialNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	n.fsys.mu.Lock()
+	if mode, ok := in.GetMode(); ok {
+		n.s.mode = n.s.mode&syscall.S_IFMT | mode&0o7777
+	}
+	n.fsys.mu.Unlock()
+	return n.Getattr(ctx, fh, out)
 }
 
 // renameNoReplace is renameat2(2)'s RENAME_NOREPLACE.
