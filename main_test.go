@@ -27,6 +27,8 @@ import (
 // given. The tests start it as a child process they can kill.
 func TestMain(m *testing.M) {
 	if os.Getenv("POSTKASSE_TEST_MAIN") == "1" {
+		// The planted fault of TestPowerCutCatchesMissingFsync.
+		ackBeforeSync = os.Getenv("POSTKASSE_TEST_ACK_BEFORE_SYNC") == "1"
 		main()
 		os.Exit(0)
 	}
