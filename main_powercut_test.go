@@ -179,7 +179,7 @@ func TestPowerCutDuringDeliveries(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, checkpointFileName)); err == nil {
 		verify = append(verify, "--checkpoint", filepath.Join(dir, checkpointFileName))
 	}
-	cli(t, verify...)
+	t.Logf("audit verify: %s", strings.ReplaceAll(strings.TrimSpace(cli(t, verify...)), "\n", "; "))
 	if err := book.checkMailbox(filepath.Join(dir, dbFileName), s.nid, s.password); err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,9 @@
 // directory entry in the same journal transaction), so a program that
 // passes here is safe there, but not always the other way round.
 // Permissions and times are kept but are not part of the model: they are
-// never lost.
+// never lost. There are regular files, folders, and sockets, FIFOs and
+// devices (names without content); no hard or symbolic links, no
+// extended attributes.
 //
 // Cut is the power cut: it unmounts the filesystem (the caller ends the
 // processes that use it first), replaces every content and list by its
