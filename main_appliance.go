@@ -17,6 +17,7 @@ import (
 	"github.com/postkasse/postkasse/jobs"
 	"github.com/postkasse/postkasse/store"
 	"github.com/postkasse/postkasse/store/cluster"
+	"github.com/postkasse/postkasse/store/embedded"
 )
 
 // The appliance is wired here, by one function (buildAppliance) from one
@@ -110,11 +111,36 @@ func buildAppliance(cfg *resolved, o buildOptions) (*appliance, error) {
 				return nil, &storeError{fmt.Errorf("database: %w (was %s made with `postkasse init`?)", err, cfg.dir)}
 			}
 		}
-		if st, err = store.Open(path, opts); err != nil {
+		if ackBeforeSync {
+			st, err = openUnsynced(path, opts)
+		} else {
+			st, err = store.Open(path, opts)
+		}
+		if err != nil {
 			return nil, &storeError{err}
 		}
 	}
 	return &appliance{cfg: cfg, store: st, ca: ca, clock: o.clock, log: o.log}, nil
+}
+
+// ackBeforeSync plants a fault: the embedded database commits without
+// fsync, so deliveries are acknowledged before they are on disk. Only the
+// tests set it (TestMain, in a child process TestPowerCutCatchesMissingFsync
+// starts), to show that the power-cut test catches a missing fsync.
+var ackBeforeSync bool
+
+// openUnsynced is store.Open with the planted fault of ackBeforeSync.
+func openUnsynced(path string, opts store.Options) (*store.Store, error) {
+	eng, err := embedded.Open(path, embedded.Options{Timeout: opts.Timeout, Clock: opts.Clock, NoSync: true})
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.New(eng, opts)
+	if err != nil {
+		eng.Close()
+		return nil, err
+	}
+	return st, nil
 }
 
 // storeError is a database that cannot be opened, as against a data

@@ -73,25 +73,10 @@ func newCluster(t *testing.T) *clusterEnv {
 		t.Fatal(err)
 	}
 	// The nodes' certificate, from a CA of the test's own.
-	ca, err := crypto.NewCA(cryptorand.Reader, "Cluster test CA", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := ca.IssueServer(cryptorand.Reader, []string{clusterDomain}, time.Now(), 24*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writePEM(t, filepath.Join(c.base, "node.crt"), "CERTIFICATE", cert.Certificate[0])
-	writePEM(t, filepath.Join(c.base, "node.key"), "PRIVATE KEY", keyDER)
-	c.roots = ca.Pool()
+	c.roots = ownCertificate(t, c.base, clusterDomain)
 	setConfigKeys(t, c.base, map[string]string{
 		"engine": "cluster", "database_url": dbURL, "blobs_endpoint": endpoint, "blobs_bucket": bucket,
 		"blobs_region": s3test.Region, "blobs_credentials_file": "s3-credentials",
-		"certificate_file": "node.crt", "key_file": "node.key",
 	})
 	// The operator enrols with the command line on the folder: no node
 	// runs, so the commands open the database and bucket themselves.
@@ -101,6 +86,29 @@ func newCluster(t *testing.T) *clusterEnv {
 	activate(t, c.browser(), first.base(), c.nid, code, c.password)
 	first.stop()
 	return c
+}
+
+// ownCertificate gives the data folder dir a server certificate for
+// domain of its own (node.crt and node.key, set in the configuration),
+// issued by a CA of the test's, whose pool it returns.
+func ownCertificate(t *testing.T, dir, domain string) *x509.CertPool {
+	t.Helper()
+	ca, err := crypto.NewCA(cryptorand.Reader, "Test server CA", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.IssueServer(cryptorand.Reader, []string{domain}, time.Now(), 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writePEM(t, filepath.Join(dir, "node.crt"), "CERTIFICATE", cert.Certificate[0])
+	writePEM(t, filepath.Join(dir, "node.key"), "PRIVATE KEY", keyDER)
+	setConfigKeys(t, dir, map[string]string{"certificate_file": "node.crt", "key_file": "node.key"})
+	return ca.Pool()
 }
 
 // writePEM writes one PEM block to path, readable by its owner only.
@@ -164,13 +172,21 @@ func (p *serveProcess) kill() {
 // every node, as a browser's go to a load balancer.
 func (c *clusterEnv) client(cert *tls.Certificate) *http.Client {
 	c.t.Helper()
-	cfg := &tls.Config{RootCAs: c.roots}
+	return loopbackClient(c.t, c.roots, cert)
+}
+
+// loopbackClient is an HTTPS client that trusts roots, presents cert when
+// it is not nil, keeps cookies, and connects every URL to 127.0.0.1 on
+// the URL's port, whatever its host name.
+func loopbackClient(t *testing.T, roots *x509.CertPool, cert *tls.Certificate) *http.Client {
+	t.Helper()
+	cfg := &tls.Config{RootCAs: roots}
 	if cert != nil {
 		cfg.Certificates = []tls.Certificate{*cert}
 	}
 	jar, err := cookiejar.New(nil)
 	if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return &http.Client{
 		Timeout: 30 * time.Second,

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -36,128 +38,208 @@ func crashPDF(ref string) []byte {
 // again after the restart, as a sender would: idempotency must make that
 // safe.
 func TestCrashDuringDeliveries(t *testing.T) {
-	kills := 20
-	if v := os.Getenv("POSTKASSE_CRASH_KILLS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			t.Fatalf("POSTKASSE_CRASH_KILLS=%q: want a positive number", v)
-		}
-		kills = n
-	}
-	seed := uint64(time.Now().UnixNano())
-	if v := os.Getenv("POSTKASSE_CRASH_SEED"); v != "" {
-		seed, _ = strconv.ParseUint(v, 10, 64)
-	}
+	kills := envCount(t, "POSTKASSE_CRASH_KILLS", 20)
+	seed := envSeed(t, "POSTKASSE_CRASH_SEED")
 	t.Logf("POSTKASSE_CRASH_SEED=%d POSTKASSE_CRASH_KILLS=%d", seed, kills)
 	rng := rand.New(rand.NewPCG(seed, 1))
 
-	const workers = 8
 	dir := t.TempDir()
-	var (
-		mu      sync.Mutex
-		acked   = map[string]string{} // senderReference → letter id
-		pending = make([]string, workers)
-		next    = make([]int, workers)
-	)
-	// record notes an acknowledged delivery and fails the test if the same
-	// reference ever gets another id: that would be a double delivery.
-	record := func(ref, id string) {
-		mu.Lock()
-		defer mu.Unlock()
-		if prev, ok := acked[ref]; ok && prev != id {
-			t.Errorf("reference %s delivered twice: %s and %s", ref, prev, id)
-		}
-		acked[ref] = id
-	}
-	// sendUntilError delivers worker w's letters until a request fails.
-	sendUntilError := func(p *demoProcess, w int) {
-		c := p.senderClient(0)
-		recipient := p.demo.Residents[0].NationalID
-		for {
-			ref := pending[w]
-			if ref == "" {
-				ref = fmt.Sprintf("crash-%d-%d", w, next[w])
-				next[w]++
-				pending[w] = ref
-			}
-			status, resp, err := deliver(c, p.demo.API, recipient, "Crash test letter "+ref, ref, crashPDF(ref))
-			if err != nil {
-				return // killed: the outcome of ref is unknown, send it again later
-			}
-			if status != 201 && status != 200 {
-				t.Errorf("delivery of %s: status %d, code %s", ref, status, resp.Code)
-				return
-			}
-			record(ref, resp.ID)
-			pending[w] = ""
-		}
-	}
-
-	for round := 0; round < kills; round++ {
+	book := newDeliveryBook("crash", 8)
+	for range kills {
 		p := startDemo(t, dir)
-		var wg sync.WaitGroup
-		for w := range workers {
-			wg.Go(func() { sendUntilError(p, w) })
-		}
+		wait := book.deliver(p.senderClient(0), p.demo.API, p.demo.Residents[0].NationalID)
 		// A random moment from 10 to 400 ms into the round.
 		time.Sleep(time.Duration(10+rng.IntN(390)) * time.Millisecond)
 		p.kill()
-		wg.Wait()
-		if t.Failed() {
-			t.FailNow()
+		wait()
+		if err := book.err(); err != nil {
+			t.Fatal(err)
 		}
 	}
 
 	// Restart once more: resend what was cut off, then every acknowledged
 	// reference again, which must answer 200 with the same letter id.
 	p := startDemo(t, dir)
-	c := p.senderClient(0)
-	recipient := p.demo.Residents[0].NationalID
-	for w, ref := range pending {
+	if err := book.resend(p.senderClient(0), p.demo.API, p.demo.Residents[0].NationalID); err != nil {
+		t.Fatal(err)
+	}
+	p.stop()
+	t.Logf("%d kills, %d letters acknowledged", kills, len(book.acked))
+	if len(book.acked) == 0 {
+		t.Fatal("no delivery was acknowledged; the test proved nothing")
+	}
+	// Offline: the database is consistent and every letter opens.
+	if err := book.checkMailbox(filepath.Join(dir, dbFileName), p.demo.Residents[0].NationalID, p.demo.Residents[0].Password); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// envCount returns the positive number in the environment variable name,
+// or def when it is unset.
+func envCount(t *testing.T, name string, def int) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q: want a positive number", name, v)
+	}
+	return n
+}
+
+// envSeed returns the random seed in the environment variable name, or a
+// new one when it is unset; the test logs it, so a failure can be run
+// again with it.
+func envSeed(t *testing.T, name string) uint64 {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return uint64(time.Now().UnixNano())
+	}
+	seed, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		t.Fatalf("%s=%q: want a number", name, v)
+	}
+	return seed
+}
+
+// deliveryBook is the account of a test that delivers letters from
+// concurrent senders to a server it kills: which references were
+// acknowledged, with which letter id, and which delivery each sender had
+// under way when the server went away. The outcome of that one is
+// unknown, so it is sent again after the restart, as a sender would, and
+// idempotency must make that safe.
+type deliveryBook struct {
+	prefix  string // of the senderReferences
+	mu      sync.Mutex
+	acked   map[string]string // senderReference → letter id
+	pending []string          // per sender: the reference under way, or ""
+	next    []int             // per sender: the number of its next reference
+	errs    []error
+}
+
+func newDeliveryBook(prefix string, senders int) *deliveryBook {
+	return &deliveryBook{prefix: prefix, acked: map[string]string{}, pending: make([]string, senders), next: make([]int, senders)}
+}
+
+// record notes an acknowledged delivery; the same reference with another
+// id is a double delivery.
+func (b *deliveryBook) record(ref, id string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if prev, ok := b.acked[ref]; ok && prev != id {
+		b.errs = append(b.errs, fmt.Errorf("reference %s delivered twice: %s and %s", ref, prev, id))
+	}
+	b.acked[ref] = id
+}
+
+func (b *deliveryBook) fail(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.errs = append(b.errs, err)
+}
+
+// err returns what went wrong so far.
+func (b *deliveryBook) err() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return errors.Join(b.errs...)
+}
+
+// deliver starts every sender delivering letters to recipient through
+// the sender API at api with the client c, one letter after the other,
+// until a request fails (the server was killed). The returned function
+// waits for them all.
+func (b *deliveryBook) deliver(c *http.Client, api, recipient string) (wait func()) {
+	var wg sync.WaitGroup
+	for w := range b.pending {
+		wg.Go(func() { b.deliverUntilError(c, api, recipient, w) })
+	}
+	return wg.Wait
+}
+
+func (b *deliveryBook) deliverUntilError(c *http.Client, api, recipient string, w int) {
+	for {
+		ref := b.pending[w]
+		if ref == "" {
+			ref = fmt.Sprintf("%s-%d-%d", b.prefix, w, b.next[w])
+			b.next[w]++
+			b.pending[w] = ref
+		}
+		status, resp, err := deliver(c, api, recipient, "Crash test letter "+ref, ref, crashPDF(ref))
+		if err != nil {
+			return // killed: the outcome of ref is unknown, send it again later
+		}
+		if status != 201 && status != 200 {
+			b.fail(fmt.Errorf("delivery of %s: status %d, code %s", ref, status, resp.Code))
+			return
+		}
+		b.record(ref, resp.ID)
+		b.pending[w] = ""
+	}
+}
+
+// resend sends the deliveries that were cut off, then every acknowledged
+// reference again, which must answer 200 with the same letter id: a
+// letter that was acknowledged and lost answers 201 with a new one.
+func (b *deliveryBook) resend(c *http.Client, api, recipient string) error {
+	for w, ref := range b.pending {
 		if ref == "" {
 			continue
 		}
-		status, resp, err := deliver(c, p.demo.API, recipient, "Crash test letter "+ref, ref, crashPDF(ref))
+		status, resp, err := deliver(c, api, recipient, "Crash test letter "+ref, ref, crashPDF(ref))
 		if err != nil || (status != 201 && status != 200) {
-			t.Fatalf("resend of %s after the last restart: %d %v", ref, status, err)
+			return fmt.Errorf("resend of %s after the restart: %d %v", ref, status, err)
 		}
-		record(ref, resp.ID)
-		pending[w] = ""
+		b.record(ref, resp.ID)
+		b.pending[w] = ""
 	}
-	for ref, id := range acked {
-		status, resp, err := deliver(c, p.demo.API, recipient, "Crash test letter "+ref, ref, crashPDF(ref))
+	var errs []error
+	for ref, id := range b.acked {
+		status, resp, err := deliver(c, api, recipient, "Crash test letter "+ref, ref, crashPDF(ref))
 		if err != nil || status != 200 || resp.ID != id {
-			t.Fatalf("acknowledged %s (%s) on repeat: status %d id %s err %v", ref, id, status, resp.ID, err)
+			errs = append(errs, fmt.Errorf("acknowledged %s (%s) on repeat: status %d id %s err %v", ref, id, status, resp.ID, err))
 		}
 	}
-	p.stop()
-	t.Logf("%d kills, %d letters acknowledged", kills, len(acked))
-	if len(acked) == 0 {
-		t.Fatal("no delivery was acknowledged; the test proved nothing")
-	}
+	return errors.Join(append(errs, b.err())...)
+}
 
-	// Offline: the database is consistent and every letter opens.
-	st, err := store.Open(filepath.Join(dir, "postkasse.db"), store.Options{})
+// checkMailbox is checkLetters with every letter the book acknowledged.
+func (b *deliveryBook) checkMailbox(path, nationalID, password string) error {
+	return checkLetters(path, nationalID, password, b.acked)
+}
+
+// checkLetters opens the database at path offline, runs its consistency
+// check, and checks that every letter of acked (reference → letter id) is
+// in the mailbox of the resident nationalID, once, as the letter it was
+// acknowledged as, and opens with its own content; and that no reference
+// is there twice.
+func checkLetters(path, nationalID, password string, acked map[string]string) error {
+	ctx := context.Background()
+	st, err := store.Open(path, store.Options{})
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer st.Close()
-	if err := st.Check(context.Background()); err != nil {
-		t.Fatalf("bbolt consistency check: %v", err)
+	if err := st.Check(ctx); err != nil {
+		return fmt.Errorf("bbolt consistency check: %w", err)
 	}
-	sess, err := st.Login(context.Background(), p.demo.Residents[0].NationalID, p.demo.Residents[0].Password)
+	sess, err := st.Login(ctx, nationalID, password)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
-	mb, err := st.OpenSession(context.Background(), sess.Token)
+	mb, err := st.OpenSession(ctx, sess.Token)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer mb.Close()
-	inbox, err := mb.Inbox(context.Background())
+	inbox, err := mb.Inbox(ctx)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
+	var errs []error
 	seen := map[string]int{}
 	for _, l := range inbox {
 		ref, ok := strings.CutPrefix(l.Subject, "Crash test letter ")
@@ -165,22 +247,25 @@ func TestCrashDuringDeliveries(t *testing.T) {
 			continue
 		}
 		seen[ref]++
-		doc, err := mb.Document(context.Background(), l.ID, 0)
-		if err != nil {
-			t.Fatalf("letter %s (%s) does not open: %v", l.ID, ref, err)
+		if id := acked[ref]; id != "" && id != l.ID {
+			errs = append(errs, fmt.Errorf("letter %s (%s) is stored but was acknowledged as %s", l.ID, ref, id))
 		}
-		if !bytes.Equal(doc.Content, crashPDF(ref)) {
-			t.Fatalf("letter %s (%s) holds another letter's content", l.ID, ref)
+		doc, err := mb.Document(ctx, l.ID, 0)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("letter %s (%s) does not open: %w", l.ID, ref, err))
+		} else if !bytes.Equal(doc.Content, crashPDF(ref)) {
+			errs = append(errs, fmt.Errorf("letter %s (%s) holds another letter's content", l.ID, ref))
 		}
 	}
 	for ref, n := range seen {
 		if n != 1 {
-			t.Errorf("reference %s is in the mailbox %d times", ref, n)
+			errs = append(errs, fmt.Errorf("reference %s is in the mailbox %d times", ref, n))
 		}
 	}
 	for ref := range acked {
 		if seen[ref] != 1 {
-			t.Errorf("acknowledged letter %s is missing", ref)
+			errs = append(errs, fmt.Errorf("acknowledged letter %s is missing", ref))
 		}
 	}
+	return errors.Join(errs...)
 }

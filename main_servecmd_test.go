@@ -60,18 +60,29 @@ type serveProcess struct {
 // it printed that it is serving.
 func startServe(t *testing.T, bin, dir string, args ...string) *serveProcess {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--data", dir}, args...)...)
-	cmd.Env = append(os.Environ(), "POSTKASSE_TEST_MAIN=1")
-	stdout, err := cmd.StdoutPipe()
+	p, err := launchServe(t, nil, bin, dir, args...)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return p
+}
+
+// launchServe is startServe that returns the error of a server that did
+// not start; env is added to the child's environment.
+func launchServe(t *testing.T, env []string, bin, dir string, args ...string) (*serveProcess, error) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve", "--data", dir}, args...)...)
+	cmd.Env = append(append(os.Environ(), "POSTKASSE_TEST_MAIN=1"), env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
 	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	p := &serveProcess{t: t, cmd: cmd, exited: make(chan error, 1), certReady: make(chan struct{})}
 	serving := make(chan bool, 1)
@@ -116,9 +127,9 @@ func startServe(t *testing.T, bin, dir string, args ...string) *serveProcess {
 	})
 	if !<-serving {
 		err := <-p.exited
-		t.Fatalf("serve did not start: %v\n%s", err, p.stderr.String())
+		return nil, fmt.Errorf("serve did not start: %v\n%s", err, p.stderr.String())
 	}
-	return p
+	return p, nil
 }
 
 // waitCertificate waits until the server logs that its certificate is

@@ -27,6 +27,8 @@ import (
 // given. The tests start it as a child process they can kill.
 func TestMain(m *testing.M) {
 	if os.Getenv("POSTKASSE_TEST_MAIN") == "1" {
+		// The planted fault of TestPowerCutCatchesMissingFsync.
+		ackBeforeSync = os.Getenv("POSTKASSE_TEST_ACK_BEFORE_SYNC") == "1"
 		main()
 		os.Exit(0)
 	}
@@ -57,16 +59,27 @@ type demoProcess struct {
 // dir and returns once it printed that it is running.
 func startDemo(t *testing.T, dir string) *demoProcess {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "demo", "--data", dir, "--http", "127.0.0.1:0", "--https", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "POSTKASSE_TEST_MAIN=1")
-	stdout, err := cmd.StdoutPipe()
+	p, err := launchDemo(t, dir)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return p
+}
+
+// launchDemo is startDemo that returns the error of a demo that did not
+// start; env is added to the child's environment.
+func launchDemo(t *testing.T, dir string, env ...string) (*demoProcess, error) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "demo", "--data", dir, "--http", "127.0.0.1:0", "--https", "127.0.0.1:0")
+	cmd.Env = append(append(os.Environ(), "POSTKASSE_TEST_MAIN=1"), env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
 	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	p := &demoProcess{t: t, cmd: cmd, dir: dir, exited: make(chan error, 1)}
 	ready := make(chan bool, 1)
@@ -95,16 +108,16 @@ func startDemo(t *testing.T, dir string) *demoProcess {
 	})
 	if !<-ready {
 		err := <-p.exited
-		t.Fatalf("demo did not start: %v\nstderr:\n%s", err, stderr.String())
+		return nil, fmt.Errorf("demo did not start: %v\nstderr:\n%s", err, stderr.String())
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "demo.json"))
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := json.Unmarshal(data, &p.demo); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return p
+	return p, nil
 }
 
 // kill ends the process with SIGKILL: no shutdown, no cleanup.

@@ -27,6 +27,11 @@ type Options struct {
 	// Clock stamps the "created" time of a new database; default
 	// time.Now.
 	Clock func() time.Time
+	// NoSync commits without fsync, so a commit returns before it is on
+	// disk and a power cut loses it, or leaves the file damaged. It is a
+	// planted fault, for the test that shows the power-cut test catches a
+	// missing fsync; nothing else may set it.
+	NoSync bool
 }
 
 // Engine is the embedded storage engine: one bbolt file.
@@ -68,6 +73,7 @@ func Open(path string, opts Options) (*Engine, error) {
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	db.NoSync = opts.NoSync
 	e.db = db
 	if err := e.checkSize(); err != nil {
 		db.Close()
