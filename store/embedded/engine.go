@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/postkasse/postkasse/internal/durable"
 	"github.com/postkasse/postkasse/store/storage"
 )
 
@@ -58,6 +59,8 @@ func Open(path string, opts Options) (*Engine, error) {
 	if e.clock == nil {
 		e.clock = time.Now
 	}
+	_, statErr := os.Stat(path)
+	created := errors.Is(statErr, os.ErrNotExist) && !opts.ReadOnly
 	restore := guardFaults()
 	db, err := openBolt(path, &bolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
 	restore()
@@ -75,6 +78,13 @@ func Open(path string, opts Options) (*Engine, error) {
 	}
 	db.NoSync = opts.NoSync
 	e.db = db
+	if created {
+		// The new file's name is durable only once its folder is synced.
+		if err := durable.SyncDir(filepath.Dir(path)); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+	}
 	if err := e.checkSize(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w%s", path, err, damagedAdvice)
