@@ -48,7 +48,15 @@ type Config struct {
 	SMTP      MailConfig      `toml:"smtp"`
 	SMS       SMSConfig       `toml:"sms"`
 	Audit     AuditConfig     `toml:"audit"`
+	Backup    BackupConfig    `toml:"backup"`
 	Store     StoreConfig     `toml:"store"`
+}
+
+// BackupConfig is the scheduled backup.
+type BackupConfig struct {
+	Folder   string `toml:"folder"`
+	Keep     int    `toml:"keep"`
+	Schedule string `toml:"schedule"`
 }
 
 // StoreConfig chooses the storage engine (DESIGN.md, "Storage engines"):
@@ -203,8 +211,9 @@ func defaultConfig() Config {
 			RetentionSchedule:     "17 3 * * *",
 			NotificationsSchedule: "@every 30s",
 		},
-		SMTP: MailConfig{Port: 587, Security: notify.SMTPStartTLS},
-		SMS:  SMSConfig{Method: "POST", ContentType: "application/json", BodyTemplate: notify.DefaultSMSBody, Hours: "09-20"},
+		Backup: BackupConfig{Keep: 7, Schedule: "23 2 * * *"},
+		SMTP:   MailConfig{Port: 587, Security: notify.SMTPStartTLS},
+		SMS:    SMSConfig{Method: "POST", ContentType: "application/json", BodyTemplate: notify.DefaultSMSBody, Hours: "09-20"},
 	}
 }
 
@@ -233,6 +242,7 @@ var configSections = map[string]string{
 	"smtp":      "The mail server that relays e-mail notifications (SMTP submission). With no host,\ne-mail notifications wait in the outbox until one is configured.",
 	"sms":       "The HTTP gateway that sends SMS notifications. With no url, SMS notifications wait\nin the outbox until one is configured.",
 	"store":     "Where letters are kept. embedded: one file, DATA/postkasse.db, for one machine. cluster:\nPostgreSQL (15 or newer) and an S3-compatible bucket, shared by any number of nodes\nrunning `postkasse serve` (docs/SCALE.md); move an embedded deployment there with\n`postkasse migrate`. No secret goes in this file.",
+	"backup":    "Scheduled backups: a copy of the appliance as `postkasse backup` writes it (the database,\ntaken while serving, and the folder's keys and configuration, with a manifest), into a\nfolder of their own, keeping the newest. The embedded engine only: a cluster's database\nand bucket are backed up by their own means (docs/SCALE.md).",
 	"audit":     "The audit log's checkpoints: every minute the log has grown, a signed checkpoint is\nappended to DATA/audit-checkpoints, which `postkasse audit verify --checkpoint` checks\nthe log against (docs/AUDITORS.md). Keep copies of the file off this machine.",
 }
 
@@ -341,6 +351,12 @@ func configKeys() []configKey {
 			func(c *Config) any { return c.Store.BlobsRegion }},
 		{"store", "blobs_credentials_file", "cluster: a file of two lines, the access key and the secret key, relative to the\ndata folder and readable by the server's user only. Empty: AWS_ACCESS_KEY_ID and\nAWS_SECRET_ACCESS_KEY from the environment.",
 			func(c *Config) any { return c.Store.BlobsCredentialsFile }},
+		{"backup", "folder", "Where the copies go, named postkasse-YYYYMMDDTHHMMSSZ.tar; relative to the data folder.\nPut it on another disk and copy it off the machine. Empty: no scheduled backups.",
+			func(c *Config) any { return c.Backup.Folder }},
+		{"backup", "keep", "How many copies stay; older ones are deleted once a new one is whole.",
+			func(c *Config) any { return c.Backup.Keep }},
+		{"backup", "schedule", "When a copy is made, a cron spec in UTC.",
+			func(c *Config) any { return c.Backup.Schedule }},
 		{"audit", "witness", "An http(s) URL that each new checkpoint is POSTed to: a witness that keeps them out\nof the operator's reach. Empty: none (the file has every checkpoint).",
 			func(c *Config) any { return c.Audit.Witness }},
 	}
@@ -651,6 +667,7 @@ func (c *Config) resolve(dir string) (*resolved, error) {
 		{"login.address_failures", "must be positive", c.Login.AddressFailures > 0},
 		{"login.window", "must be positive", c.Login.Window > 0},
 		{"server.shutdown_timeout", "must be positive", c.Server.ShutdownTimeout > 0},
+		{"backup.keep", "between 1 and 1000", c.Backup.Keep > 0 && c.Backup.Keep <= 1000},
 	}
 	for _, r := range ranges {
 		if !r.ok {
@@ -679,6 +696,9 @@ func (c *Config) resolve(dir string) (*resolved, error) {
 		if u, err := url.Parse(w); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return nil, fmt.Errorf("audit.witness %q: want an http(s):// URL", w)
 		}
+	}
+	if c.Backup.Folder != "" && c.Store.Engine == "cluster" {
+		return nil, errors.New("backup.folder: scheduled backups copy the embedded engine's file; back a cluster's database and bucket up by their own means (docs/SCALE.md), and leave backup.folder empty")
 	}
 	if err := c.Store.check(); err != nil {
 		return nil, err
@@ -712,6 +732,7 @@ func (r *resolved) resolveJobs() error {
 		{"jobs.terms_schedule", c.Jobs.TermsSchedule},
 		{"jobs.retention_schedule", c.Jobs.RetentionSchedule},
 		{"jobs.notifications_schedule", c.Jobs.NotificationsSchedule},
+		{"backup.schedule", c.Backup.Schedule},
 	} {
 		if err := jobs.ParseSchedule(s.spec); err != nil {
 			return fmt.Errorf("%s %q: %w", s.key, s.spec, err)

@@ -203,6 +203,14 @@ func (a *appliance) jobsConfig(baseURL string) (jobs.Config, error) {
 		return jobs.Config{}, err
 	}
 	jc.Store, jc.Clock, jc.Logger = a.store, a.clock, a.log
+	if folder := a.cfg.Backup.Folder; folder != "" {
+		extra := a.cfg.folderFiles()
+		jc.Backup = &jobs.BackupConfig{Folder: dataPath(a.cfg.dir, folder), Keep: a.cfg.Backup.Keep,
+			Write: func(ctx context.Context, path string) error {
+				_, err := writeBackup(ctx, a.store, a.cfg.dir, path, extra)
+				return err
+			}}
+	}
 	return jc, nil
 }
 
@@ -214,6 +222,7 @@ func (r *resolved) jobsConfig(baseURL string) (jobs.Config, error) {
 		Municipality: r.Jobs.Municipality, BaseURL: baseURL, SMSHours: r.smsHours,
 		Schedules: jobs.Schedules{
 			Terms: r.Jobs.TermsSchedule, Retention: r.Jobs.RetentionSchedule, Notifications: r.Jobs.NotificationsSchedule,
+			Backup: r.Backup.Schedule,
 		},
 		CheckpointFile:  r.path(checkpointFileName),
 		Witness:         r.Audit.Witness,

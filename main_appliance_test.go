@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/jobs"
+	"github.com/postkasse/postkasse/store"
 )
 
 // auditVerifyWithCheckpoints runs `postkasse audit verify` on the data
@@ -186,5 +187,53 @@ func TestLogOneLinePerRecord(t *testing.T) {
 		if strings.Count(out, "\n") != 1 || strings.Contains(out, "goroutine") || strings.Contains(out, ".go:") {
 			t.Errorf("%s: an ERROR record is not one line without a stack trace:\n%s", format, out)
 		}
+	}
+}
+
+// TestScheduledBackup: with backup.folder set, the appliance's backup job
+// writes the same archive as `postkasse backup`, which restores into a new
+// folder that passes check; on the cluster engine the key is refused.
+func TestScheduledBackup(t *testing.T) {
+	dir := initFolder(t)
+	cli(t, "resident", "add", "--data", dir, "--national-id", "1203861234", "--name", "Anna Jensen")
+	setConfigKeys(t, dir, map[string]string{"folder": "../backups"})
+	t.Setenv("POSTKASSE_BACKUP_KEEP", "2")
+	cfg, err := loadResolved(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := buildAppliance(cfg, buildOptions{timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jc, err := a.jobsConfig("https://post.example.dk/")
+	if err != nil {
+		a.Close()
+		t.Fatal(err)
+	}
+	sched, err := jobs.New(jc)
+	if err != nil {
+		a.Close()
+		t.Fatal(err)
+	}
+	jr, err := sched.RunNow(jobs.JobBackup)
+	a.Close()
+	if err != nil || jr.Outcome != store.JobOK {
+		t.Fatalf("run %s: %v (%+v)", jobs.JobBackup, err, jr)
+	}
+	copies, err := filepath.Glob(filepath.Join(filepath.Dir(dir), "backups", "postkasse-*.tar"))
+	if err != nil || len(copies) != 1 {
+		t.Fatalf("copies: %v %v", copies, err)
+	}
+	restored := filepath.Join(t.TempDir(), "restored")
+	cli(t, "restore", "--from", copies[0], "--data", restored)
+	if out := cli(t, "check", "--data", restored); !strings.Contains(out, "invariants: ok") {
+		t.Errorf("check of the restored copy:\n%s", out)
+	}
+	if out := cli(t, "resident", "list", "--data", restored); !strings.Contains(out, "Anna Jensen") {
+		t.Errorf("the restored copy lacks the resident:\n%s", out)
+	}
+	if _, err := parseConfig([]byte("[store]\nengine = \"cluster\"\ndatabase_url = \"postgres://pk@db/pk\"\nblobs_endpoint = \"https://s3\"\nblobs_bucket = \"pk\"\n[backup]\nfolder = \"/backup\"\n")); err == nil || !strings.Contains(err.Error(), "backup.folder") {
+		t.Errorf("backup.folder on the cluster engine: %v", err)
 	}
 }

@@ -83,6 +83,9 @@ type Config struct {
 	// that keeps them, out of the operator's reach). Empty: none. A
 	// witness that fails makes the run fail; the file has the checkpoint.
 	Witness string
+	// Backup, when set, is the scheduled backup (JobBackup); nil: the job
+	// runs and writes nothing (the operator backs up otherwise).
+	Backup *BackupConfig
 	// HTTPClient posts to the witness. Default: a client with a
 	// 30-second timeout.
 	HTTPClient *http.Client
@@ -113,6 +116,7 @@ type Schedules struct {
 	Notifications string // default "@every 30s"
 	Checkpoint    string // default "@every 1m"
 	BlobSweep     string // default "41 4 * * *" (04:41 UTC daily); also deletes expired limits
+	Backup        string // default "23 2 * * *" (02:23 UTC daily)
 }
 
 // SMSHours are the hours of the day in which SMS may be sent, From:00 to
@@ -126,6 +130,7 @@ const (
 	JobNotifications = "notifications"
 	JobCheckpoint    = "audit-checkpoint"
 	JobBlobSweep     = "blob-sweep"
+	JobBackup        = "backup"
 )
 
 func (c Config) withDefaults() (Config, error) {
@@ -159,6 +164,17 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Schedules.Checkpoint == "" {
 		c.Schedules.Checkpoint = "@every 1m"
+	}
+	if c.Schedules.Backup == "" {
+		c.Schedules.Backup = "23 2 * * *"
+	}
+	if c.Backup != nil {
+		if c.Backup.Folder == "" || c.Backup.Write == nil {
+			return c, errors.New("jobs: a backup needs its folder and its writer")
+		}
+		if c.Backup.Keep <= 0 {
+			c.Backup.Keep = 7
+		}
 	}
 	if c.ServiceName == "" {
 		c.ServiceName = "Postkasse"

@@ -133,6 +133,7 @@ func New(cfg Config) (*Scheduler, error) {
 		{JobNotifications, cfg.Schedules.Notifications, s.runNotifications},
 		{JobCheckpoint, cfg.Schedules.Checkpoint, s.runCheckpoint},
 		{JobBlobSweep, cfg.Schedules.BlobSweep, s.runBlobSweep},
+		{JobBackup, cfg.Schedules.Backup, s.runBackup},
 	} {
 		sched, err := cronParser.Parse(j.spec)
 		if err != nil {
