@@ -240,6 +240,9 @@ func TestRetentionCatchUpAtStart(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, j := range jobs {
+			if j.Name == JobBackup {
+				continue // not run at start
+			}
 			if j.Running || j.Last.Started.Before(back) || j.Last.Finished.IsZero() {
 				return false
 			}

@@ -69,8 +69,11 @@ type job struct {
 	spec     string
 	schedule cron.Schedule
 	run      func(ctx context.Context, r *runState) error
-	running  sync.Mutex  // held while the job runs; TryLock fails → skipped
-	busy     atomic.Bool // mirrors running, for Status
+	// onlyScheduled: Start does not run it at once (a backup at every
+	// restart would push the scheduled copies out of those kept).
+	onlyScheduled bool
+	running       sync.Mutex  // held while the job runs; TryLock fails → skipped
+	busy          atomic.Bool // mirrors running, for Status
 }
 
 // runState is what a run of a job reports.
@@ -139,7 +142,7 @@ func New(cfg Config) (*Scheduler, error) {
 		if err != nil {
 			return nil, fmt.Errorf("jobs: schedule of %s %q: %w", j.name, j.spec, err)
 		}
-		jb := &job{name: j.name, spec: j.spec, schedule: sched, run: j.run}
+		jb := &job{name: j.name, spec: j.spec, schedule: sched, run: j.run, onlyScheduled: j.name == JobBackup}
 		s.jobs[j.name] = jb
 		s.order = append(s.order, j.name)
 		s.cron.Schedule(sched, cron.FuncJob(func() { s.runJob(jb) }))
@@ -160,6 +163,9 @@ func (s *Scheduler) Start() {
 	s.cron.Start()
 	for _, name := range s.order {
 		jb := s.jobs[name]
+		if jb.onlyScheduled {
+			continue
+		}
 		s.runs.Add(1)
 		go func() {
 			defer s.runs.Done()
