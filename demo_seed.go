@@ -51,8 +51,20 @@ type demoLetter struct {
 func seedDemo(dir string, st *store.Store, ca *crypto.CA, clock *seedClock) (*demoFile, error) {
 	demo := &demoFile{CACert: filepath.Join(dir, "ca", "ca.crt")}
 	now := time.Now().UTC()
-	clock.set(now.AddDate(0, 0, -120))
 	defer clock.reset()
+	// The terms of use, in force before the residents enrolled (so they
+	// accepted them then); the footer of every page links them.
+	clock.set(now.AddDate(0, 0, -170))
+	terms, err := st.PublishTerms(context.Background(), demoTerms, now.AddDate(0, 0, -130))
+	if err != nil {
+		return nil, fmt.Errorf("demo terms: %w", err)
+	}
+	// No mailbox to notify yet: the notices are done.
+	clock.set(now.AddDate(0, 0, -130))
+	if _, err := st.FinishTermsNotices(context.Background(), terms.Version); err != nil {
+		return nil, fmt.Errorf("demo terms: %w", err)
+	}
+	clock.set(now.AddDate(0, 0, -120))
 
 	residentIDs := make([]store.NationalID, len(demoResidents))
 	for i, r := range demoResidents {
@@ -68,6 +80,9 @@ func seedDemo(dir string, st *store.Store, ca *crypto.CA, clock *seedClock) (*de
 		}
 		residentIDs[i] = nid
 		demo.Residents = append(demo.Residents, r)
+		if err := acceptDemoTerms(st, r); err != nil {
+			return nil, fmt.Errorf("demo resident %s: %w", r.Name, err)
+		}
 	}
 
 	senderDir := filepath.Join(dir, "senders")
@@ -149,6 +164,39 @@ func seedDemo(dir string, st *store.Store, ca *crypto.CA, clock *seedClock) (*de
 	}
 	return demo, nil
 }
+
+// acceptDemoTerms accepts the terms in force for the demo resident r, as
+// the resident would have at the first sign-in.
+func acceptDemoTerms(st *store.Store, r demoResident) error {
+	ctx := context.Background()
+	sess, err := st.Login(ctx, r.NationalID, r.Password)
+	if err != nil {
+		return err
+	}
+	defer st.Logout(ctx, sess.Token)
+	mb, err := st.OpenSession(ctx, sess.Token)
+	if err != nil {
+		return err
+	}
+	defer mb.Close()
+	terms, err := st.CurrentTerms(ctx)
+	if err != nil {
+		return err
+	}
+	return mb.AcceptTerms(ctx, terms.Version)
+}
+
+// demoTerms are the demo's terms of use.
+const demoTerms = `Terms of use of Postkasse (demo)
+
+1. Postkasse is Eksempelby Kommune's digital mailbox. Letters delivered here have the same legal effect as letters on paper.
+2. You are notified by e-mail or SMS when a letter arrives, if you ask for it in Settings. A notification never holds the content of a letter.
+3. Letters are sealed to your key. The operator of the service cannot read them; nor can anyone else without your password or recovery key.
+4. A mailbox without a sign-in for 5 years is deleted after two warnings. Letters of a resident who has died are kept for 5 years (public senders) or 15 months (private senders).
+5. You may opt out of digital post, or delete your mailbox, in Settings at any time.
+
+This is a demonstration: the residents, senders and letters are made up.
+`
 
 // demoLetters returns the seeded letters, with due dates relative to now.
 func demoLetters(now time.Time) []demoLetter {

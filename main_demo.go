@@ -94,6 +94,10 @@ func runDemo(args []string, stdout io.Writer) error {
 		return fmt.Errorf("data folder: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// Signals are taken from here on: one that arrives while the demo
+	// starts (right after it printed that it runs) stops it cleanly too.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 
 	c := demoConfig(dir)
 	cfg, err := c.resolve(dir)
@@ -110,6 +114,9 @@ func runDemo(args []string, stdout io.Writer) error {
 
 	demo, err := loadOrSeedDemo(dir, a.store, ca, clock)
 	if err != nil {
+		return err
+	}
+	if demo.Residents, err = demoLogins(a.store, demo.Residents); err != nil {
 		return err
 	}
 
@@ -132,6 +139,17 @@ func runDemo(args []string, stdout io.Writer) error {
 		return err
 	}
 
+	// The operator's commands work on the demo's folder as on an
+	// appliance's, through its control socket while it runs (open before
+	// the demo says it runs; served with the rest below).
+	ctlLn, err := control.Listen(filepath.Join(dir, socketFileName))
+	if err != nil {
+		httpL.ln.Close()
+		httpsL.ln.Close()
+		return err
+	}
+	defer ctlLn.Close()
+
 	demo.UI = "http://" + httpL.ln.Addr().String()
 	demo.API = "https://" + httpsL.ln.Addr().String()
 	if err := writeDemoFile(dir, demo); err != nil {
@@ -152,18 +170,9 @@ func runDemo(args []string, stdout io.Writer) error {
 	}
 	defer stopJobs()
 
-	// The operator's commands work on the demo's folder as on an
-	// appliance's, through its control socket while it runs.
-	ctlLn, err := control.Listen(filepath.Join(dir, socketFileName))
-	if err != nil {
-		return err
-	}
-	defer ctlLn.Close()
 	ctl := newListener("control", ctlLn, control.Handler(a.operator(jobStatus(func() (*jobs.Scheduler, error) { return sched, nil })), log), log)
 	ctl.srv.ConnContext = control.ConnContext
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	return serve(ctx, log, httpL, httpsL, ctl)
 }
 
@@ -186,6 +195,28 @@ func demoConfig(dir string) Config {
 		}
 	}
 	return c
+}
+
+// demoLogins are the demo residents who can still sign in: not one who
+// deleted the mailbox (or was closed by retention) since the seed.
+func demoLogins(st *store.Store, residents []demoResident) ([]demoResident, error) {
+	var out []demoResident
+	for _, r := range residents {
+		nid, err := store.ParseNationalID(r.NationalID)
+		if err != nil {
+			return nil, err
+		}
+		res, err := st.ResidentByNationalID(context.Background(), nid)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		if res.Status == store.ResidentActive || res.Status == store.ResidentReserved {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 func demoFilePath(dir string) string { return filepath.Join(dir, "demo.json") }
@@ -228,6 +259,10 @@ func printDemo(w io.Writer, dir string, demo *demoFile) {
 	fmt.Fprintf(w, "  Web UI:      %s   (also at %s)\n", demo.UI, demo.API)
 	fmt.Fprintf(w, "  Sender API:  %s/api/v1\n", demo.API)
 	fmt.Fprintf(w, "  Data folder: %s\n\n", dir)
+	if len(demo.Residents) == 0 {
+		fmt.Fprintf(w, "No demo resident can sign in any more (their mailboxes were deleted): start a new demo\nwith another --data. Everything above is also in %s. Stop with Ctrl-C.\n", demoFilePath(dir))
+		return
+	}
 	fmt.Fprintf(w, "Residents (national identity number / password):\n")
 	for _, r := range demo.Residents {
 		fmt.Fprintf(w, "  %-16s %-12s %s\n", r.Name, r.NationalID, r.Password)

@@ -135,5 +135,9 @@ func printNextSteps(w io.Writer, dir string, cfg *Config) {
 	fmt.Fprintf(w, "  5. Enrol residents; each activates the mailbox at %s/activate\n", publicURL(cfg.Domain, portOf(cfg.Listen.HTTPS)))
 	fmt.Fprintf(w, "     with the activation code this prints:\n")
 	fmt.Fprintf(w, "       postkasse resident add%s --national-id 1203861234 --name 'Anna Jensen'\n", data)
-	fmt.Fprintf(w, "  6. Back up %s: it is the whole appliance (docs/OPERATORS.md says how).\n", dir)
+	fmt.Fprintf(w, "  6. Set jobs.municipality in %s to the municipality's organisation number\n", configFileName)
+	fmt.Fprintf(w, "     (the public sender of step 4): notices of new terms of use are delivered from it, and\n")
+	fmt.Fprintf(w, "     without it none go out. Publish the terms with `postkasse terms publish`.\n")
+	fmt.Fprintf(w, "  7. Back up %s: it is the whole appliance (set backup.folder for a daily copy;\n", dir)
+	fmt.Fprintf(w, "     docs/OPERATORS.md says how).\n")
 }
