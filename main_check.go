@@ -133,7 +133,7 @@ func redactedDatabaseURL(s string) string {
 func runCheck(args []string, stdout io.Writer) error {
 	fs := newFlagSet("check")
 	data := fs.String("data", "", "data folder (default "+defaultDataDir+")")
-	backup := fs.String("backup", "", "a copy of a database file")
+	backup := fs.String("backup", "", "a file that postkasse backup wrote, or a copy of a database file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -190,7 +190,7 @@ func (f *fileList) Set(s string) error { *f = append(*f, s); return nil }
 func auditVerify(args []string, stdout io.Writer) error {
 	fs := newFlagSet("audit verify")
 	data := fs.String("data", "", "data folder (default "+defaultDataDir+")")
-	backup := fs.String("backup", "", "a copy of a database file")
+	backup := fs.String("backup", "", "a file that postkasse backup wrote, or a copy of a database file")
 	var checkpoints, receipts fileList
 	fs.Var(&checkpoints, "checkpoint", "a file of signed checkpoints (may be given again)")
 	fs.Var(&receipts, "receipt", "a receipt as the API returned it (may be given again)")
