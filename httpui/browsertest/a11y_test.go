@@ -169,6 +169,13 @@ func testAccessibility(t *testing.T, src, lang string, width int64) {
 		chromedp.SendKeys(chromedp.ID("confirm"), "something else entirely\n"),
 		chromedp.WaitVisible(chromedp.ID("password-error")))
 	check("change password with an error")
+	tb.do(chromedp.Navigate(a.url + "/support"))
+	check("help")
+	tb.do(chromedp.SendKeys(chromedp.ID("subject"), "My son"),
+		chromedp.SendKeys(chromedp.ID("description"), "His number is 120386-1234."),
+		chromedp.Submit(chromedp.ID("subject")),
+		chromedp.WaitVisible(chromedp.ID("support-error")))
+	check("help, a request refused")
 
 	// Activation: the form, with errors beside its fields, and the
 	// page with the recovery key.

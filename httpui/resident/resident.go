@@ -82,11 +82,12 @@ const (
 	pageRecoveryKey    = "recovery-key"
 	pagePassword       = "password"
 	pageRecover        = "recover"
+	pageSupport        = "support"
 )
 
 // Pages are the pages the handlers render (web.PagesConfig.Required).
 var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
-	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover}
+	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport}
 
 // Route names. Templates and handlers build URLs from these.
 const (
@@ -117,6 +118,8 @@ const (
 	routeSettingsDigital     = "settings-digital"
 	routePassword            = "settings-password"
 	routePasswordSubmit      = "settings-password-submit"
+	routeSupport             = "support"
+	routeSupportSubmit       = "support-submit"
 )
 
 // idPattern matches a store id: 128 bits in lowercase hex.
@@ -148,6 +151,9 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/settings/digital-post", s.withMailbox(s.settingsDigital)).Methods(http.MethodPost).Name(routeSettingsDigital)
 	r.Handle("/settings/password", s.withMailbox(s.passwordPage)).Methods(http.MethodGet, http.MethodHead).Name(routePassword)
 	r.Handle("/settings/password", s.withMailbox(s.passwordSubmit)).Methods(http.MethodPost).Name(routePasswordSubmit)
+	// Asking the operator for help (support.go).
+	r.Handle("/support", s.withMailbox(s.supportPage)).Methods(http.MethodGet, http.MethodHead).Name(routeSupport)
+	r.Handle("/support", s.withMailbox(s.supportSubmit)).Methods(http.MethodPost).Name(routeSupportSubmit)
 	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxPage)).Methods(http.MethodGet, http.MethodHead).Name(routeDeleteMailbox)
 	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxSubmit)).Methods(http.MethodPost).Name(routeDeleteMailboxSubmit)
 }
@@ -157,7 +163,7 @@ func (s *Handlers) Register(r *mux.Router) {
 // languages.
 func FormPage(p *web.Pages, path string) string {
 	switch path {
-	case p.MustURL(routeLogin), p.MustURL(routeActivate), p.MustURL(routeDeleteMailbox):
+	case p.MustURL(routeLogin), p.MustURL(routeActivate), p.MustURL(routeDeleteMailbox), p.MustURL(routePassword), p.MustURL(routeSupport):
 		return path
 	case p.MustURL(routeSettingsNotify), p.MustURL(routeSettingsLanguage):
 		return p.MustURL(routeSettings)
