@@ -106,8 +106,9 @@ func pruneBackups(folder string, keep int) ([]string, error) {
 	var copies []string
 	for _, e := range entries {
 		name := e.Name()
-		stamp, ok := strings.CutPrefix(name, backupPrefix)
-		if stamp, ok = strings.CutSuffix(stamp, backupSuffix); !ok || !e.Type().IsRegular() {
+		stamp, hasPrefix := strings.CutPrefix(name, backupPrefix)
+		stamp, hasSuffix := strings.CutSuffix(stamp, backupSuffix)
+		if !hasPrefix || !hasSuffix || !e.Type().IsRegular() {
 			continue
 		}
 		if _, err := time.Parse(backupLayout, stamp); err != nil {
