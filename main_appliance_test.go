@@ -33,6 +33,36 @@ func auditVerifyWithCheckpoints(t *testing.T, dir string) {
 	}
 }
 
+// runJob runs the job name once, as the appliance serve builds on the
+// folder dir would, after look (when not nil) has seen its configuration;
+// the run must succeed.
+func runJob(t *testing.T, dir, name string, look func(jobs.Config)) {
+	t.Helper()
+	cfg, err := loadResolved(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := buildAppliance(cfg, buildOptions{timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	jc, err := a.jobsConfig("https://post.example.dk/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if look != nil {
+		look(jc)
+	}
+	sched, err := jobs.New(jc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if jr, err := sched.RunNow(name); err != nil || jr.Outcome != store.JobOK {
+		t.Fatalf("run %s: %v (%+v)", name, err, jr)
+	}
+}
+
 // TestServeAuditCheckpoints: the appliance serve builds runs the
 // audit-checkpoint job into DATA/audit-checkpoints, which `audit verify`
 // checks the log against.
@@ -42,32 +72,11 @@ func TestServeAuditCheckpoints(t *testing.T) {
 	if err := run([]string{"resident", "add", "--data", dir, "--national-id", "1203861234", "--name", "Anna Jensen"}, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := loadResolved(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := buildAppliance(cfg, buildOptions{timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	jc, err := a.jobsConfig("https://post.example.dk/")
-	if err != nil {
-		a.Close()
-		t.Fatal(err)
-	}
-	if want := filepath.Join(dir, checkpointFileName); jc.CheckpointFile != want {
-		t.Errorf("checkpoint file %q, want %q", jc.CheckpointFile, want)
-	}
-	sched, err := jobs.New(jc)
-	if err != nil {
-		a.Close()
-		t.Fatal(err)
-	}
-	jr, err := sched.RunNow(jobs.JobCheckpoint)
-	a.Close()
-	if err != nil {
-		t.Fatalf("run %s: %v (%+v)", jobs.JobCheckpoint, err, jr)
-	}
+	runJob(t, dir, jobs.JobCheckpoint, func(jc jobs.Config) {
+		if want := filepath.Join(dir, checkpointFileName); jc.CheckpointFile != want {
+			t.Errorf("checkpoint file %q, want %q", jc.CheckpointFile, want)
+		}
+	})
 	auditVerifyWithCheckpoints(t, dir)
 }
 
@@ -198,29 +207,7 @@ func TestScheduledBackup(t *testing.T) {
 	cli(t, "resident", "add", "--data", dir, "--national-id", "1203861234", "--name", "Anna Jensen")
 	setConfigKeys(t, dir, map[string]string{"folder": "../backups"})
 	t.Setenv("POSTKASSE_BACKUP_KEEP", "2")
-	cfg, err := loadResolved(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := buildAppliance(cfg, buildOptions{timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	jc, err := a.jobsConfig("https://post.example.dk/")
-	if err != nil {
-		a.Close()
-		t.Fatal(err)
-	}
-	sched, err := jobs.New(jc)
-	if err != nil {
-		a.Close()
-		t.Fatal(err)
-	}
-	jr, err := sched.RunNow(jobs.JobBackup)
-	a.Close()
-	if err != nil || jr.Outcome != store.JobOK {
-		t.Fatalf("run %s: %v (%+v)", jobs.JobBackup, err, jr)
-	}
+	runJob(t, dir, jobs.JobBackup, nil)
 	copies, err := filepath.Glob(filepath.Join(filepath.Dir(dir), "backups", "postkasse-*.tar"))
 	if err != nil || len(copies) != 1 {
 		t.Fatalf("copies: %v %v", copies, err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	cryptorand "crypto/rand"
 	"crypto/tls"
@@ -12,7 +11,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -180,29 +178,10 @@ func (c *clusterEnv) client(cert *tls.Certificate) *http.Client {
 // the URL's port, whatever its host name.
 func loopbackClient(t *testing.T, roots *x509.CertPool, cert *tls.Certificate) *http.Client {
 	t.Helper()
-	cfg := &tls.Config{RootCAs: roots}
-	if cert != nil {
-		cfg.Certificates = []tls.Certificate{*cert}
-	}
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &http.Client{
-		Timeout: 30 * time.Second,
-		Jar:     jar,
-		Transport: &http.Transport{
-			TLSClientConfig:   cfg,
-			DisableKeepAlives: true,
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				_, port, err := net.SplitHostPort(addr)
-				if err != nil {
-					return nil, err
-				}
-				return (&net.Dialer{}).DialContext(ctx, network, net.JoinHostPort("127.0.0.1", port))
-			},
-		},
-	}
+	return dialingClient(t, func(hostPort string) string {
+		_, port, _ := net.SplitHostPort(hostPort)
+		return net.JoinHostPort("127.0.0.1", port)
+	}, roots, cert, false)
 }
 
 // browser is a client without a certificate.
@@ -371,48 +350,11 @@ func (c *clusterEnv) open(clock func() time.Time) *store.Store {
 
 // checkLetters checks, in the deployment's store, that every acknowledged
 // letter (reference → id) is in the resident's mailbox once and opens
-// with its own content, and that no other crash-test letter is there.
+// with its own content (checkStoreLetters).
 func (c *clusterEnv) checkLetters(st *store.Store, acked map[string]string) {
-	t := c.t
-	t.Helper()
-	ctx := context.Background()
-	sess, err := st.Login(ctx, c.nid, c.password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, err := st.OpenSession(ctx, sess.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mb.Close()
-	inbox, err := mb.Inbox(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]int{}
-	for _, l := range inbox {
-		ref, ok := strings.CutPrefix(l.Subject, "Crash test letter ")
-		if !ok {
-			continue
-		}
-		seen[ref]++
-		if acked[ref] != l.ID {
-			t.Errorf("letter %s (%s) is stored but was acknowledged as %q", l.ID, ref, acked[ref])
-		}
-		doc, err := mb.Document(ctx, l.ID, 0)
-		if err != nil || !bytes.Equal(doc.Content, crashPDF(ref)) {
-			t.Fatalf("letter %s (%s) does not open with its own content: %v", l.ID, ref, err)
-		}
-	}
-	for ref, n := range seen {
-		if n != 1 {
-			t.Errorf("reference %s is in the mailbox %d times", ref, n)
-		}
-	}
-	for ref, id := range acked {
-		if seen[ref] != 1 {
-			t.Errorf("acknowledged letter %s (%s) is missing", id, ref)
-		}
+	c.t.Helper()
+	if err := checkStoreLetters(st, c.nid, c.password, acked); err != nil {
+		c.t.Error(err)
 	}
 }
 

@@ -217,15 +217,20 @@ func (b *deliveryBook) checkMailbox(path, nationalID, password string) error {
 // acknowledged as, and opens with its own content; and that no reference
 // is there twice.
 func checkLetters(path, nationalID, password string, acked map[string]string) error {
-	ctx := context.Background()
 	st, err := store.Open(path, store.Options{})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Check(ctx); err != nil {
+	if err := st.Check(context.Background()); err != nil {
 		return fmt.Errorf("bbolt consistency check: %w", err)
 	}
+	return checkStoreLetters(st, nationalID, password, acked)
+}
+
+// checkStoreLetters is checkLetters on an open store of either engine.
+func checkStoreLetters(st *store.Store, nationalID, password string, acked map[string]string) error {
+	ctx := context.Background()
 	sess, err := st.Login(ctx, nationalID, password)
 	if err != nil {
 		return err

@@ -159,6 +159,16 @@ func (p *serveProcess) stop() {
 // roots and presents cert when it is not nil. It keeps cookies.
 func httpsClient(t *testing.T, addr string, roots *x509.CertPool, cert *tls.Certificate) *http.Client {
 	t.Helper()
+	return dialingClient(t, func(string) string { return addr }, roots, cert, true)
+}
+
+// dialingClient is an HTTPS client that connects a URL's host:port to
+// to(host:port), verifies the server against roots, presents cert when it
+// is not nil, and keeps cookies (for every port of a host, as browsers
+// do). Without keepAlive it opens a connection per request, so a server
+// killed between requests costs one request, not a stale connection.
+func dialingClient(t *testing.T, to func(hostPort string) string, roots *x509.CertPool, cert *tls.Certificate, keepAlive bool) *http.Client {
+	t.Helper()
 	cfg := &tls.Config{RootCAs: roots}
 	if cert != nil {
 		cfg.Certificates = []tls.Certificate{*cert}
@@ -171,9 +181,10 @@ func httpsClient(t *testing.T, addr string, roots *x509.CertPool, cert *tls.Cert
 		Timeout: 30 * time.Second,
 		Jar:     jar,
 		Transport: &http.Transport{
-			TLSClientConfig: cfg,
-			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-				return (&net.Dialer{}).DialContext(ctx, network, addr)
+			TLSClientConfig:   cfg,
+			DisableKeepAlives: !keepAlive,
+			DialContext: func(ctx context.Context, network, hostPort string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, network, to(hostPort))
 			},
 		},
 	}
