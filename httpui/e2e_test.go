@@ -175,9 +175,14 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("status after reading: %s", st.Text)
 	}
 
-	// Nothing of the mail ends up in the server's log.
-	if logs := e.Logs.String(); strings.Contains(logs, "housing") || strings.Contains(logs, uitest.NIDAnna) {
-		t.Errorf("the log shows mail or a national id: %s", logs)
+	// Nothing of the mail, no national id and no password ends up in the
+	// server's log, which has a line for every request of the journey.
+	logs := e.Logs.String()
+	if strings.Contains(logs, "housing") || strings.Contains(logs, uitest.NIDAnna) || strings.Contains(logs, uitest.Password) {
+		t.Errorf("the log shows mail, a national id or a password: %s", logs)
+	}
+	if n := strings.Count(logs, "msg=request "); n < 10 {
+		t.Errorf("%d access log lines for the whole journey:\n%s", n, logs)
 	}
 }
 
