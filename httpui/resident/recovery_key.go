@@ -23,6 +23,8 @@ type newRecoveryKeyView struct {
 	// Recovered: the key replaces the one just used to recover the
 	// mailbox (recover.go), not one the upgrade replaced.
 	Recovered bool
+	// Requested: the resident asked for a new key (recovery_request.go).
+	Requested bool
 }
 
 // newRecoveryKeyPage shows the recovery key rk that the sign-in of the
@@ -42,9 +44,13 @@ func (s *Handlers) recoveryKeyPage(w http.ResponseWriter, r *http.Request, token
 		s.web.UseSavedLanguage(r, mb.Language())
 		mb.Close()
 	}
+	s.renderRecoveryKey(w, r, resident, newRecoveryKeyView{RecoveryKey: formatRecoveryKey(*rk), Recovered: recovered})
+}
+
+// renderRecoveryKey renders the page that shows a new recovery key once.
+func (s *Handlers) renderRecoveryKey(w http.ResponseWriter, r *http.Request, resident *store.Resident, v newRecoveryKeyView) {
 	// Shown once: the page must not stay in any cache (the middleware
 	// says no-store for every page; this one depends on it).
 	w.Header().Set("Cache-Control", "no-store")
-	s.pages.Render(w, r, http.StatusOK, pageRecoveryKey, web.View{Title: s.web.Lang(r).T("recovery.new.title"), Resident: resident,
-		Data: newRecoveryKeyView{RecoveryKey: formatRecoveryKey(*rk), Recovered: recovered}})
+	s.pages.Render(w, r, http.StatusOK, pageRecoveryKey, web.View{Title: s.web.Lang(r).T("recovery.new.title"), Resident: resident, Data: v})
 }

@@ -83,11 +83,14 @@ const (
 	pagePassword       = "password"
 	pageRecover        = "recover"
 	pageSupport        = "support"
+	// pageRecoveryRequest asks for a new recovery key (the key itself is
+	// shown on pageRecoveryKey).
+	pageRecoveryRequest = "recovery-request"
 )
 
 // Pages are the pages the handlers render (web.PagesConfig.Required).
 var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
-	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport}
+	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport, pageRecoveryRequest}
 
 // Route names. Templates and handlers build URLs from these.
 const (
@@ -108,18 +111,20 @@ const (
 // Route names of the resident's terms and settings. The gate of pending
 // terms (termsGate) lets only the first four through.
 const (
-	routeTerms               = "terms"
-	routeTermsAccept         = "terms-accept"
-	routeDeleteMailbox       = "delete-mailbox"
-	routeDeleteMailboxSubmit = "delete-mailbox-submit"
-	routeSettings            = "settings"
-	routeSettingsNotify      = "settings-notifications"
-	routeSettingsLanguage    = "settings-language"
-	routeSettingsDigital     = "settings-digital"
-	routePassword            = "settings-password"
-	routePasswordSubmit      = "settings-password-submit"
-	routeSupport             = "support"
-	routeSupportSubmit       = "support-submit"
+	routeTerms                 = "terms"
+	routeTermsAccept           = "terms-accept"
+	routeDeleteMailbox         = "delete-mailbox"
+	routeDeleteMailboxSubmit   = "delete-mailbox-submit"
+	routeSettings              = "settings"
+	routeSettingsNotify        = "settings-notifications"
+	routeSettingsLanguage      = "settings-language"
+	routeSettingsDigital       = "settings-digital"
+	routePassword              = "settings-password"
+	routePasswordSubmit        = "settings-password-submit"
+	routeRecoveryRequest       = "settings-recovery-key"
+	routeRecoveryRequestSubmit = "settings-recovery-key-submit"
+	routeSupport               = "support"
+	routeSupportSubmit         = "support-submit"
 )
 
 // idPattern matches a store id: 128 bits in lowercase hex.
@@ -151,6 +156,8 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/settings/digital-post", s.withMailbox(s.settingsDigital)).Methods(http.MethodPost).Name(routeSettingsDigital)
 	r.Handle("/settings/password", s.withMailbox(s.passwordPage)).Methods(http.MethodGet, http.MethodHead).Name(routePassword)
 	r.Handle("/settings/password", s.withMailbox(s.passwordSubmit)).Methods(http.MethodPost).Name(routePasswordSubmit)
+	r.Handle("/settings/recovery-key", s.withMailbox(s.recoveryRequestPage)).Methods(http.MethodGet, http.MethodHead).Name(routeRecoveryRequest)
+	r.Handle("/settings/recovery-key", s.withMailbox(s.recoveryRequestSubmit)).Methods(http.MethodPost).Name(routeRecoveryRequestSubmit)
 	// Asking the operator for help (support.go).
 	r.Handle("/support", s.withMailbox(s.supportPage)).Methods(http.MethodGet, http.MethodHead).Name(routeSupport)
 	r.Handle("/support", s.withMailbox(s.supportSubmit)).Methods(http.MethodPost).Name(routeSupportSubmit)
@@ -163,7 +170,8 @@ func (s *Handlers) Register(r *mux.Router) {
 // languages.
 func FormPage(p *web.Pages, path string) string {
 	switch path {
-	case p.MustURL(routeLogin), p.MustURL(routeActivate), p.MustURL(routeDeleteMailbox), p.MustURL(routePassword), p.MustURL(routeSupport):
+	case p.MustURL(routeLogin), p.MustURL(routeActivate), p.MustURL(routeDeleteMailbox), p.MustURL(routePassword), p.MustURL(routeSupport),
+		p.MustURL(routeRecoveryRequest):
 		return path
 	case p.MustURL(routeSettingsNotify), p.MustURL(routeSettingsLanguage):
 		return p.MustURL(routeSettings)
