@@ -72,6 +72,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -374,11 +375,51 @@ func (s *Server) removeBucket(bucket string) error {
 		}
 	}
 	if len(errs) == 0 {
-		if err := s.client.RemoveBucket(ctx, bucket); err != nil {
+		err := s.client.RemoveBucket(ctx, bucket)
+		if minio.ToErrorResponse(err).Code == "BucketNotEmpty" && s.removeLeftovers(bucket) {
+			err = s.client.RemoveBucket(ctx, bucket)
+		}
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// removeLeftovers removes from a bucket whose objects are all deleted
+// what a server stopped in the middle of a write leaves in its folder and
+// no listing shows: versitygw's temporary files (".NAME.sgwtmp.N") and
+// empty folders. It reports whether it removed anything; anything else
+// there is left for RemoveBucket to refuse.
+func (s *Server) removeLeftovers(bucket string) bool {
+	removed := false
+	root := filepath.Join(s.dataDir(), bucket)
+	// Deepest first, so a folder emptied of leftovers goes too.
+	var paths []string
+	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && path != root && d.Name() != ".sgwtmp" {
+			paths = append(paths, path)
+		}
+		if err == nil && d.IsDir() && d.Name() == ".sgwtmp" {
+			return filepath.SkipDir
+		}
+		return nil
+	})
+	for i := len(paths) - 1; i >= 0; i-- {
+		path := paths[i]
+		fi, err := os.Lstat(path)
+		if err != nil {
+			continue
+		}
+		if fi.IsDir() {
+			if os.Remove(path) == nil { // only when empty
+				removed = true
+			}
+		} else if strings.Contains(filepath.Base(path), ".sgwtmp.") && os.Remove(path) == nil {
+			removed = true
+		}
+	}
+	return removed
 }
 
 // bucketName makes a valid, unique bucket name from a number and a

@@ -524,3 +524,25 @@ func BenchmarkNew(b *testing.B) {
 		}
 	}
 }
+
+// TestRemoveBucketLeftovers: a bucket in whose folder a stopped server
+// left a temporary file and an empty folder (no listing shows either) is
+// still removed when its test ends.
+func TestRemoveBucketLeftovers(t *testing.T) {
+	t.Parallel()
+	s := shared.Server(t)
+	var bucket string
+	t.Run("leftovers", func(t *testing.T) {
+		_, bucket, _, _ = s.NewBucket(t)
+		dir := filepath.Join(s.Dir(), bucket)
+		if err := os.MkdirAll(filepath.Join(dir, "letters", "empty"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "letters", ".doc.sgwtmp.1764662400"), []byte("half"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if _, err := os.Stat(filepath.Join(s.Dir(), bucket)); !os.IsNotExist(err) {
+		t.Errorf("the bucket with leftovers was not removed: %v", err)
+	}
+}
