@@ -3,10 +3,12 @@ package embedded_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -130,5 +132,87 @@ func TestDamagedFile(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDamagedWhileOpen: a file cut short under a running engine makes the
+// transaction that meets it ErrDamaged, and every later one too, at once,
+// without touching bbolt again (whose locks that transaction may have
+// left held): no request hangs.
+func TestDamagedWhileOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "postkasse.db")
+	e, err := embedded.Open(path, embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	put := func(i int) error {
+		return e.Update(context.Background(), func(tx storage.Tx) error {
+			return tx.Meta().Put(strings.Repeat("k", 10)+string(rune('a'+i%26))+strings.Repeat("x", i), make([]byte, 1000))
+		})
+	}
+	for i := range 200 {
+		if err := put(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Truncate(path, 4096*3); err != nil {
+		t.Fatal(err)
+	}
+	var first error
+	for i := 200; i < 400 && first == nil; i++ {
+		first = put(i)
+	}
+	if !errors.Is(first, embedded.ErrDamaged) || !errors.Is(first, storage.ErrUnavailable) {
+		t.Fatalf("a transaction on the file cut short: %v, want ErrDamaged (and ErrUnavailable)", first)
+	}
+	done := make(chan error, 2)
+	go func() { done <- put(1) }()
+	go func() {
+		done <- e.View(context.Background(), func(tx storage.Tx) error { _, err := tx.Meta().Get("k"); return err })
+	}()
+	for range 2 {
+		select {
+		case err := <-done:
+			if !errors.Is(err, embedded.ErrDamaged) {
+				t.Errorf("a transaction after the damage: %v, want ErrDamaged", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("a transaction after the damage hangs")
+		}
+	}
+}
+
+// TestCallerPanicIsNotDamage: a panic in the transaction's function (a
+// bug of the caller's) is raised again as it was, after the rollback; it
+// does not call the file damaged, and the engine goes on.
+func TestCallerPanicIsNotDamage(t *testing.T) {
+	e, err := embedded.Open(filepath.Join(t.TempDir(), "postkasse.db"), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	func() {
+		defer func() {
+			if v := recover(); v != "a bug" {
+				t.Errorf("recovered %v, want the caller's own panic", v)
+			}
+		}()
+		e.Update(context.Background(), func(tx storage.Tx) error {
+			if err := tx.Meta().Put("half", []byte("written")); err != nil {
+				return err
+			}
+			panic("a bug")
+		})
+		t.Error("Update returned after its function panicked")
+	}()
+	err = e.Update(context.Background(), func(tx storage.Tx) error {
+		if _, err := tx.Meta().Get("half"); !errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("the panicked transaction's write is there: %v", err)
+		}
+		return tx.Meta().Put("after", []byte("ok"))
+	})
+	if err != nil {
+		t.Fatalf("the engine after a caller's panic: %v", err)
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -39,6 +41,10 @@ type Options struct {
 type Engine struct {
 	db    *bolt.DB
 	clock func() time.Time
+	// damaged is set once a transaction found the file damaged
+	// (guarded): bbolt's locks may be held since, and no transaction
+	// runs again.
+	damaged atomic.Bool
 	// upgraded lists what Open's schema upgrade did, for the log.
 	upgraded []string
 }
@@ -103,7 +109,7 @@ func Open(path string, opts Options) (*Engine, error) {
 var ErrDamaged = errors.New("the database file is damaged")
 
 // damagedAdvice ends the error of a damaged file at Open.
-const damagedAdvice = "; `postkasse check` reports what it can read; restore the last backup (docs/OPERATORS.md, \"Backups\")"
+const damagedAdvice = "; restore the last backup (docs/OPERATORS.md, \"Backups\"; `postkasse check --backup FILE` checks it first)"
 
 // openBolt is bolt.Open, with a panic of bbolt's on a damaged file (a
 // page that does not decode, a fault reading past the end of a truncated
@@ -113,10 +119,10 @@ func openBolt(path string, opts *bolt.Options) (db *bolt.DB, err error) {
 	return bolt.Open(path, 0o600, opts)
 }
 
-// recoverDamage turns a panic of bbolt's in the calling function, or a
-// fault of its memory map (a page past the end of a truncated file), into
-// *err = ErrDamaged. bbolt's own deferred rollback has run by then, so
-// its locks are free. The caller defers it first thing.
+// recoverDamage turns a panic of bbolt's in the calling function (Open,
+// which calls no code of the caller's), or a fault of its memory map (a
+// page past the end of a truncated file), into *err = ErrDamaged. The
+// caller defers it first thing.
 //
 // A fault in the memory map is a panic only in a goroutine that asked for
 // it (guardFaults); otherwise it ends the process.
@@ -166,21 +172,11 @@ func (e *Engine) View(ctx context.Context, fn func(storage.Tx) error) error {
 		return err
 	}
 	var fnErr error
-	err := e.guarded(func() error {
-		return e.db.View(func(btx *bolt.Tx) error {
-			fnErr = fn(&tx{tx: btx})
-			return fnErr
-		})
+	err := e.guarded(func(run func(*bolt.Tx) error) error { return e.db.View(run) }, func(btx *bolt.Tx) error {
+		fnErr = fn(&tx{tx: btx})
+		return fnErr
 	})
 	return mapError(err, fnErr)
-}
-
-// guarded runs a bbolt transaction with a damaged file's panics and
-// faults made ErrDamaged (recoverDamage).
-func (e *Engine) guarded(run func() error) (err error) {
-	defer guardFaults()()
-	defer recoverDamage(&err)
-	return run()
 }
 
 // Update runs fn in bbolt's one read-write transaction at a time. It is
@@ -190,13 +186,68 @@ func (e *Engine) Update(ctx context.Context, fn func(storage.Tx) error) error {
 		return err
 	}
 	var fnErr error
-	err := e.guarded(func() error {
-		return e.db.Update(func(btx *bolt.Tx) error {
-			fnErr = fn(&tx{tx: btx})
-			return fnErr
-		})
+	err := e.guarded(func(run func(*bolt.Tx) error) error { return e.db.Update(run) }, func(btx *bolt.Tx) error {
+		fnErr = fn(&tx{tx: btx})
+		return fnErr
 	})
 	return mapError(err, fnErr)
+}
+
+// guarded runs fn in a bbolt transaction (begin: db.View or db.Update)
+// with the damage of the file made ErrDamaged, and nothing else:
+//
+//   - A panic of fn's own (a bug in the caller) is raised again once the
+//     transaction has been rolled back, as it would be without guarded:
+//     it is no reason to tell the operator to restore a backup.
+//   - A fault of the memory map, in fn or in bbolt (a page past the end
+//     of a file cut short), and any panic of bbolt's outside fn (a meta
+//     or freelist page that does not decode while it begins or commits),
+//     is ErrDamaged. The latter may leave bbolt's locks held, so from
+//     then on the engine answers every transaction ErrDamaged without
+//     calling bbolt again (e.damaged): refusing is better than hanging
+//     every request, and the file must be restored anyway.
+func (e *Engine) guarded(begin func(func(*bolt.Tx) error) error, fn func(*bolt.Tx) error) (err error) {
+	if e.damaged.Load() {
+		return fmt.Errorf("%w (found earlier in this process)", ErrDamaged)
+	}
+	var fnPanic any
+	defer guardFaults()()
+	defer func() {
+		v := recover()
+		if v == nil {
+			if fnPanic != nil {
+				panic(fnPanic)
+			}
+			return
+		}
+		e.damaged.Store(true)
+		err = fmt.Errorf("%w (%v)", ErrDamaged, v)
+	}()
+	return begin(func(btx *bolt.Tx) (err error) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if re, ok := v.(runtime.Error); ok && isFault(re) {
+				panic(v) // the file, not the caller: ErrDamaged above
+			}
+			fnPanic, err = v, errCallerPanicked
+		}()
+		return fn(btx)
+	})
+}
+
+// errCallerPanicked rolls back the transaction of a function that
+// panicked; guarded raises the panic again.
+var errCallerPanicked = errors.New("the transaction's function panicked")
+
+// isFault reports whether a runtime error is a fault of memory (what
+// SetPanicOnFault turns a SIGBUS of the memory map into), which carries
+// the faulting address.
+func isFault(re runtime.Error) bool {
+	_, ok := re.(interface{ Addr() uintptr })
+	return ok
 }
 
 // mapError passes fn's own error on unchanged and makes bbolt's failures
@@ -312,7 +363,16 @@ func (e *Engine) WriteBackup(ctx context.Context, w io.Writer, prune func(storag
 func (e *Engine) Stats() bolt.Stats { return e.db.Stats() }
 
 // Close closes the file; transactions in progress finish first.
-func (e *Engine) Close() error { return e.db.Close() }
+//
+// After a transaction found the file damaged, bbolt's locks may be held
+// for good (guarded), and closing it would wait for them forever: the
+// file is left to the process's end, and Close says so.
+func (e *Engine) Close() error {
+	if e.damaged.Load() {
+		return fmt.Errorf("%w: its file is left open until the process ends", ErrDamaged)
+	}
+	return e.db.Close()
+}
 
 // DB returns the bbolt database, for tests that inspect or damage the file
 // on purpose and for tools that read it raw. The domain never uses it.
