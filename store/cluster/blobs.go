@@ -19,6 +19,8 @@ import (
 type blobStore struct {
 	client *minio.Client
 	bucket string
+	// readOnly: Config.ReadOnly; Write fails and nothing is deleted.
+	readOnly bool
 }
 
 // blobPrefix is where documents' objects live in the bucket.
@@ -57,6 +59,9 @@ func (b blob) Size() int64 { return b.size }
 // Write stores content as a new object; the key has a random part, so a
 // delivery run again after a refusal never meets its earlier object.
 func (s *blobStore) Write(ctx context.Context, letterID string, index int, content io.Reader) (storage.Blob, error) {
+	if s.readOnly {
+		return nil, ErrReadOnly
+	}
 	var r [8]byte
 	if _, err := rand.Read(r[:]); err != nil {
 		return nil, err
@@ -86,6 +91,9 @@ func (s *blobStore) Discard(ctx context.Context, blobs []storage.Blob) {
 }
 
 func (s *blobStore) removeAll(ctx context.Context, keys []string) {
+	if s.readOnly {
+		return
+	}
 	for _, k := range keys {
 		_ = s.client.RemoveObject(ctx, s.bucket, k, minio.RemoveObjectOptions{})
 	}

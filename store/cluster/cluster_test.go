@@ -161,6 +161,9 @@ func TestReadOnly(t *testing.T) {
 	if _, err := e.SweepBlobs(context.Background(), time.Now()); !errors.Is(err, cluster.ErrReadOnly) {
 		t.Fatalf("SweepBlobs on a read-only engine: %v, want ErrReadOnly", err)
 	}
+	if _, err := e.Blobs().Write(context.Background(), "letter", 0, strings.NewReader("x")); !errors.Is(err, cluster.ErrReadOnly) {
+		t.Fatalf("a blob written on a read-only engine: %v, want ErrReadOnly", err)
+	}
 	// Older schema: refused, not upgraded.
 	conn, err := pgx.Connect(context.Background(), cfg.DatabaseURL)
 	if err != nil {

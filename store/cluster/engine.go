@@ -88,6 +88,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		pool.Close()
 		return nil, err
 	}
+	blobs.readOnly = cfg.ReadOnly
 	e := &Engine{pool: pool, blobs: blobs, closed: make(chan struct{}), readOnly: cfg.ReadOnly}
 	if cfg.ReadOnly {
 		if err := e.checkSchema(ctx); err != nil {

@@ -223,7 +223,7 @@ func (e *Engine) Upgraded() []string { return e.upgraded }
 // schema is this code's.
 func (e *Engine) checkSchema(ctx context.Context) error {
 	var exists bool
-	if err := e.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_name = 'schema_version')`).Scan(&exists); err != nil {
+	if err := e.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_name = 'schema_version' AND table_schema = current_schema())`).Scan(&exists); err != nil {
 		return fmt.Errorf("database: %s", describePgError(err))
 	}
 	if !exists {

@@ -216,3 +216,50 @@ func TestCallerPanicIsNotDamage(t *testing.T) {
 		t.Fatalf("the engine after a caller's panic: %v", err)
 	}
 }
+
+// TestDeleteExpiredLimitsOrphanIndex: an index entry by expiry whose
+// record is gone is deleted by the sweep, not met again and again (the
+// store's sweep runs until a batch deletes nothing).
+func TestDeleteExpiredLimitsOrphanIndex(t *testing.T) {
+	e, err := embedded.Open(filepath.Join(t.TempDir(), "postkasse.db"), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	past := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	err = e.Update(context.Background(), func(tx storage.Tx) error {
+		for _, k := range []string{"orphan", "kept-record"} {
+			if err := tx.Limits().Put(&storage.Limit{Key: k, Expires: past, Value: []byte("x")}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Damage: the record goes, its index entry stays.
+	if err := e.DB().Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("limits")).Delete([]byte("orphan")) }); err != nil {
+		t.Fatal(err)
+	}
+	sweep := func() int {
+		var n int
+		err := e.Update(context.Background(), func(tx storage.Tx) (err error) {
+			n, err = tx.Limits().DeleteExpired(past.Add(time.Hour), 1000)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := sweep(); n != 1 {
+		t.Errorf("first sweep deleted %d records, want 1 (the orphan entry is not a record)", n)
+	}
+	if n := sweep(); n != 0 {
+		t.Errorf("second sweep deleted %d, want 0", n)
+	}
+	if err := e.Check(context.Background()); err != nil {
+		t.Errorf("check after the sweeps: %v", err)
+	}
+}
