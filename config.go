@@ -351,7 +351,7 @@ func configKeys() []configKey {
 			func(c *Config) any { return c.Store.BlobsRegion }},
 		{"store", "blobs_credentials_file", "cluster: a file of two lines, the access key and the secret key, relative to the\ndata folder and readable by the server's user only. Empty: AWS_ACCESS_KEY_ID and\nAWS_SECRET_ACCESS_KEY from the environment.",
 			func(c *Config) any { return c.Store.BlobsCredentialsFile }},
-		{"backup", "folder", "Where the copies go, named postkasse-YYYYMMDDTHHMMSSZ.tar; relative to the data folder.\nPut it on another disk and copy it off the machine. Empty: no scheduled backups.",
+		{"backup", "folder", "Where the copies go, named postkasse-DOMAIN-YYYYMMDDTHHMMSSZ.tar; relative to the data folder.\nPut it on another disk and copy it off the machine. Empty: no scheduled backups.",
 			func(c *Config) any { return c.Backup.Folder }},
 		{"backup", "keep", "How many copies stay; older ones are deleted once a new one is whole.",
 			func(c *Config) any { return c.Backup.Keep }},

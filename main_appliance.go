@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -205,7 +206,7 @@ func (a *appliance) jobsConfig(baseURL string) (jobs.Config, error) {
 	jc.Store, jc.Clock, jc.Logger = a.store, a.clock, a.log
 	if folder := a.cfg.Backup.Folder; folder != "" {
 		extra := a.cfg.folderFiles()
-		jc.Backup = &jobs.BackupConfig{Folder: dataPath(a.cfg.dir, folder), Keep: a.cfg.Backup.Keep,
+		jc.Backup = &jobs.BackupConfig{Folder: dataPath(a.cfg.dir, folder), Name: cmp.Or(a.cfg.Domain, "appliance"), Keep: a.cfg.Backup.Keep,
 			Write: func(ctx context.Context, path string) error {
 				_, err := writeBackup(ctx, a.store, a.cfg.dir, path, extra)
 				return err

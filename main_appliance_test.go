@@ -208,7 +208,7 @@ func TestScheduledBackup(t *testing.T) {
 	setConfigKeys(t, dir, map[string]string{"folder": "../backups"})
 	t.Setenv("POSTKASSE_BACKUP_KEEP", "2")
 	runJob(t, dir, jobs.JobBackup, nil)
-	copies, err := filepath.Glob(filepath.Join(filepath.Dir(dir), "backups", "postkasse-*.tar"))
+	copies, err := filepath.Glob(filepath.Join(filepath.Dir(dir), "backups", "postkasse-post.example.dk-*.tar"))
 	if err != nil || len(copies) != 1 {
 		t.Fatalf("copies: %v %v", copies, err)
 	}

@@ -16,10 +16,14 @@ import (
 // BackupConfig is the scheduled backup: a copy of the appliance written
 // into Folder on its schedule, of which the Keep newest are kept.
 type BackupConfig struct {
-	// Folder receives the copies, named postkasse-YYYYMMDDTHHMMSSZ.tar
-	// after the time they were begun. Put it on another disk, and copy
-	// it off the machine.
+	// Folder receives the copies, named postkasse-NAME-YYYYMMDDTHHMMSSZ.tar
+	// after the appliance and the time they were begun. Put it on another
+	// disk, and copy it off the machine.
 	Folder string
+	// Name tells this appliance's copies from another's in the same
+	// folder (the domain): only copies of this name are counted and
+	// deleted. Letters, digits, '.', '-'.
+	Name string
 	// Keep is how many copies stay; older ones are deleted after a new
 	// one is written whole. Default 7.
 	Keep int
@@ -30,8 +34,8 @@ type BackupConfig struct {
 	Write func(ctx context.Context, path string) error
 }
 
-// backupPrefix and backupSuffix frame the names of the job's copies; only
-// files named so are ever deleted from the folder.
+// backupPrefix, the appliance's name and backupSuffix frame the names of
+// the job's copies; only files named so are ever deleted from the folder.
 const (
 	backupPrefix = "postkasse-"
 	backupSuffix = ".tar"
@@ -40,14 +44,15 @@ const (
 	partialSuffix = ".partial"
 )
 
-// removePartials deletes the copies a run cut short left in folder.
-func removePartials(folder string) error {
+// removePartials deletes the copies of this appliance (prefix) that a
+// run cut short left in folder.
+func removePartials(folder, prefix string) error {
 	entries, err := os.ReadDir(folder)
 	if err != nil {
 		return err
 	}
 	for _, e := range entries {
-		if name := e.Name(); strings.HasPrefix(name, backupPrefix) && strings.HasSuffix(name, backupSuffix+partialSuffix) {
+		if name := e.Name(); strings.HasPrefix(name, prefix) && strings.HasSuffix(name, backupSuffix+partialSuffix) {
 			if err := os.Remove(filepath.Join(folder, name)); err != nil {
 				return err
 			}
@@ -70,10 +75,11 @@ func (s *Scheduler) runBackup(ctx context.Context, r *runState) error {
 	// A copy is written under a name the pruning never counts, and
 	// renamed when whole: a run cut short (a crash, the machine going
 	// down) leaves a .partial file, which the next run deletes.
-	if err := removePartials(b.Folder); err != nil {
+	prefix := backupPrefix + b.Name + "-"
+	if err := removePartials(b.Folder, prefix); err != nil {
 		return err
 	}
-	name := backupPrefix + s.cfg.Clock().UTC().Format(backupLayout) + backupSuffix
+	name := prefix + s.cfg.Clock().UTC().Format(backupLayout) + backupSuffix
 	path := filepath.Join(b.Folder, name)
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("%s exists already (two runs in one second?)", path)
@@ -88,25 +94,27 @@ func (s *Scheduler) runBackup(ctx context.Context, r *runState) error {
 		return err
 	}
 	r.item()
-	deleted, err := pruneBackups(b.Folder, b.Keep)
+	deleted, kept, err := pruneBackups(b.Folder, prefix, b.Keep)
 	if err != nil {
 		return fmt.Errorf("wrote %s, but deleting old copies failed: %w", name, err)
 	}
-	r.detail = fmt.Sprintf("wrote %s; %d older copies deleted, %d kept", name, len(deleted), b.Keep)
+	r.detail = fmt.Sprintf("wrote %s; %d older copies deleted, %d kept", name, len(deleted), kept)
 	return nil
 }
 
-// pruneBackups deletes the copies in folder beyond the keep newest (by
-// the time in their names) and returns the names it deleted.
-func pruneBackups(folder string, keep int) ([]string, error) {
+// pruneBackups deletes this appliance's copies (prefix) in folder beyond
+// the keep newest, by the time in their names, and returns the names it
+// deleted and how many are kept. (A clock set back makes a new copy look
+// oldest; the folder keeps keep copies all the same.)
+func pruneBackups(folder, prefix string, keep int) ([]string, int, error) {
 	entries, err := os.ReadDir(folder)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var copies []string
 	for _, e := range entries {
 		name := e.Name()
-		stamp, hasPrefix := strings.CutPrefix(name, backupPrefix)
+		stamp, hasPrefix := strings.CutPrefix(name, prefix)
 		stamp, hasSuffix := strings.CutSuffix(stamp, backupSuffix)
 		if !hasPrefix || !hasSuffix || !e.Type().IsRegular() {
 			continue
@@ -118,7 +126,7 @@ func pruneBackups(folder string, keep int) ([]string, error) {
 	}
 	slices.Sort(copies) // the layout sorts by time
 	if len(copies) <= keep {
-		return nil, nil
+		return nil, len(copies), nil
 	}
 	old := copies[:len(copies)-keep]
 	var errs []error
@@ -127,5 +135,5 @@ func pruneBackups(folder string, keep int) ([]string, error) {
 			errs = append(errs, err)
 		}
 	}
-	return old, errors.Join(errs...)
+	return old, keep, errors.Join(errs...)
 }

@@ -21,7 +21,7 @@ func TestBackupJob(t *testing.T) {
 	folder := filepath.Join(t.TempDir(), "backups")
 	var fail error
 	e := newEnv(t, func(c *Config) {
-		c.Backup = &BackupConfig{Folder: folder, Keep: 3, Write: func(ctx context.Context, path string) error {
+		c.Backup = &BackupConfig{Folder: folder, Name: "post.example.dk", Keep: 3, Write: func(ctx context.Context, path string) error {
 			if fail != nil {
 				return fail
 			}
@@ -34,7 +34,11 @@ func TestBackupJob(t *testing.T) {
 	if err := os.MkdirAll(folder, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"notes.txt", "postkasse-manual.tar", "postkasse-20261101T000000Z.tar.partial"} {
+	// The operator's files, another appliance's copies in the same folder,
+	// and a copy of this one's cut short.
+	others := []string{"notes.txt", "postkasse-manual.tar", "postkasse-post.other.dk-20261101T000000Z.tar",
+		"postkasse-post.other.dk-20261102T000000Z.tar.partial"}
+	for _, name := range append(others, "postkasse-post.example.dk-20261101T000000Z.tar.partial") {
 		if err := os.WriteFile(filepath.Join(folder, name), []byte("the operator's"), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -42,14 +46,14 @@ func TestBackupJob(t *testing.T) {
 	var written []string
 	for range 5 {
 		r := e.run(JobBackup, store.JobOK)
-		name := "postkasse-" + e.clock.Now().UTC().Format("20060102T150405Z") + ".tar"
+		name := "postkasse-post.example.dk-" + e.clock.Now().UTC().Format("20060102T150405Z") + ".tar"
 		if !strings.Contains(r.Detail, "wrote "+name) {
 			t.Fatalf("run: %q, want it to name %s", r.Detail, name)
 		}
 		written = append(written, name)
 		e.clock.Advance(24 * time.Hour)
 	}
-	want := append([]string{"notes.txt", "postkasse-manual.tar"}, written[2:]...)
+	want := append(others, written[2:]...)
 	slices.Sort(want)
 	if got := names(t, folder); !slices.Equal(got, want) {
 		t.Fatalf("folder after 5 runs keeping 3: %v, want %v", got, want)

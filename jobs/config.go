@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 	_ "time/tzdata" // the time zone database in the binary: Europe/Copenhagen works on a bare machine
@@ -169,8 +170,8 @@ func (c Config) withDefaults() (Config, error) {
 		c.Schedules.Backup = "23 2 * * *"
 	}
 	if c.Backup != nil {
-		if c.Backup.Folder == "" || c.Backup.Write == nil {
-			return c, errors.New("jobs: a backup needs its folder and its writer")
+		if c.Backup.Folder == "" || c.Backup.Write == nil || !backupName.MatchString(c.Backup.Name) {
+			return c, errors.New("jobs: a backup needs its folder, its writer and a name of letters, digits, '.' and '-'")
 		}
 		if c.Backup.Keep <= 0 {
 			c.Backup.Keep = 7
@@ -208,6 +209,9 @@ func (c Config) withDefaults() (Config, error) {
 func (c Config) sendingHours() store.SendingHours {
 	return store.SendingHours{From: c.SMSHours.From, To: c.SMSHours.To, Location: c.Location}
 }
+
+// backupName is what BackupConfig.Name may be.
+var backupName = regexp.MustCompile(`^[A-Za-z0-9.-]{1,253}$`)
 
 // cronParser is robfig/cron's standard parser: five fields and
 // descriptors.
