@@ -471,7 +471,7 @@ func loadResolved(dir string) (*resolved, error) {
 	path := filepath.Join(dir, configFileName)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		if _, derr := os.Stat(demoFilePath(dir)); derr == nil {
+		if isDemoFolder(dir) {
 			// A demo's folder: the demo's configuration.
 			c := demoConfig(dir)
 			if err := c.applyEnv(os.LookupEnv); err != nil {

@@ -219,6 +219,14 @@ func demoLogins(st *store.Store, residents []demoResident) ([]demoResident, erro
 	return out, nil
 }
 
+// isDemoFolder says whether dir is a demo's folder: demo.json and no
+// postkasse.toml.
+func isDemoFolder(dir string) bool {
+	_, demo := os.Stat(demoFilePath(dir))
+	_, conf := os.Stat(filepath.Join(dir, configFileName))
+	return demo == nil && errors.Is(conf, os.ErrNotExist)
+}
+
 func demoFilePath(dir string) string { return filepath.Join(dir, "demo.json") }
 
 func writeDemoFile(dir string, demo *demoFile) error {

@@ -103,6 +103,9 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if isDemoFolder(dir) {
+		return fmt.Errorf("%s is a demo's folder: run it with `postkasse demo --data %s`; an appliance's folder is made by `postkasse init`", dir, dir)
+	}
 	cfg, err := loadResolved(dir)
 	if err != nil {
 		return err
@@ -180,7 +183,7 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	httpsHost, _, _ := net.SplitHostPort(cfg.Listen.HTTPS)
 	httpsPort := httpsLn.Addr().(*net.TCPAddr).Port
 
-	cert, err := startCertificate(cfg, roots, httpsHost, httpLn, httpsPort, zlog)
+	cert, err := startCertificate(cfg, roots, httpsHost, httpLn, httpsPort, log, zlog)
 	if err != nil {
 		return err
 	}
@@ -254,12 +257,13 @@ type certificateSource interface {
 // names: [tls]'s files when set (loaded and checked now), else ACME
 // (started: a certificate in DATA/certs is loaded, a missing one is
 // obtained in the background).
-func startCertificate(cfg *resolved, roots *x509.CertPool, httpsHost string, httpLn net.Listener, httpsPort int, zlog *zap.Logger) (certificateSource, error) {
+func startCertificate(cfg *resolved, roots *x509.CertPool, httpsHost string, httpLn net.Listener, httpsPort int, log *slog.Logger, zlog *zap.Logger) (certificateSource, error) {
 	if cfg.TLS.CertificateFile != "" {
 		files, err := httpui.LoadCertificateFiles(dataPath(cfg.dir, cfg.TLS.CertificateFile), dataPath(cfg.dir, cfg.TLS.KeyFile), cfg.Domain, nil)
 		if err != nil {
 			return nil, err
 		}
+		files.Log = log
 		return &fileCertificate{files: files, domain: cfg.Domain, httpsPort: httpsPort}, nil
 	}
 	m, err := acme.New(acme.Config{
@@ -300,7 +304,9 @@ func (f *fileCertificate) Ready() <-chan struct{} {
 }
 
 func (f *fileCertificate) TLSConfig(senderCAs *x509.CertPool) *tls.Config {
-	return httpui.TLSConfig(f.files.GetCertificate, senderCAs)
+	cfg := httpui.TLSConfig(f.files.GetCertificate, senderCAs)
+	cfg.NextProtos = []string{"h2", "http/1.1"}
+	return cfg
 }
 
 func (f *fileCertificate) HTTPHandler() http.Handler {

@@ -538,6 +538,13 @@ func TestServeErrors(t *testing.T) {
 	if _, err := os.Stat(long); !os.IsNotExist(err) {
 		t.Errorf("init made the folder with the too long path: %v", err)
 	}
+	demo := filepath.Join(dir, "demo")
+	if err := os.Mkdir(demo, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(demo, "demo.json"), []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	noCA := filepath.Join(dir, "noca")
 	if err := os.Mkdir(noCA, 0o700); err != nil {
 		t.Fatal(err)
@@ -558,6 +565,7 @@ func TestServeErrors(t *testing.T) {
 		{[]string{"serve", "--data", initialised, "--acme-root", filepath.Join(dir, "none.pem")}, "acme.trusted_root"},
 		{[]string{"serve", "--data", initialised, "--nope"}, "flag provided but not defined: -nope"},
 		{[]string{"serve", "stray"}, `unexpected argument "stray"`},
+		{[]string{"serve", "--data", demo}, "is a demo's folder: run it with `postkasse demo --data " + demo + "`"},
 		{[]string{"serve", "--data", muni}, `jobs.municipality in ` + filepath.Join(muni, configFileName) + `: municipality sender "29189846": sender with organisation number 29189846: not found`},
 	}
 	for _, tt := range tests {

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -25,13 +26,25 @@ const certFilesCheck = 10 * time.Second
 type CertificateFiles struct {
 	certPath, keyPath, domain string
 	clock                     func() time.Time
+	// Log, when set, gets an ERROR line for each version of the files
+	// that is not taken, and a WARN line a day while the certificate in
+	// use expires within two weeks.
+	Log *slog.Logger
 
 	mu      sync.Mutex
 	cert    *tls.Certificate
 	stamp   string    // the files' sizes and times when cert was loaded
 	checked time.Time // when the files were last looked at
 	err     error     // why the files on disk were not taken, or nil
+	// refused is the stamp of the files last refused, so each version
+	// is logged once; warned is when the expiry was last warned of.
+	refused string
+	warned  time.Time
 }
+
+// expiryWarning is how long before its end the certificate in use is
+// warned of.
+const expiryWarning = 14 * 24 * time.Hour
 
 // LoadCertificateFiles loads the certificate chain in certPath and its key
 // in keyPath, which must be valid now and for domain.
@@ -96,20 +109,33 @@ func (c *CertificateFiles) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificat
 		return c.cert, nil
 	}
 	c.checked = now
+	if left := c.cert.Leaf.NotAfter.Sub(now); left < expiryWarning && now.Sub(c.warned) > 24*time.Hour && c.Log != nil {
+		c.warned = now
+		c.Log.Warn("tls: the certificate expires soon; replace the files", "file", c.certPath,
+			"expires", c.cert.Leaf.NotAfter.UTC().Format(time.RFC3339))
+	}
 	stamp, err := c.stampNow()
-	if err != nil {
-		c.err = err
+	if err == nil && stamp == c.stamp {
 		return c.cert, nil
 	}
-	if stamp == c.stamp {
-		return c.cert, nil
+	var cert *tls.Certificate
+	if err == nil {
+		cert, err = c.load()
 	}
-	cert, err := c.load()
 	if err != nil {
 		c.err = err
+		if stamp != c.refused && c.Log != nil {
+			c.refused = stamp
+			c.Log.Error("tls: the replaced certificate files are not taken; the one loaded before is served", "err", err,
+				"expires", c.cert.Leaf.NotAfter.UTC().Format(time.RFC3339))
+		}
 		return c.cert, nil
 	}
 	c.cert, c.stamp, c.err = cert, stamp, nil
+	if c.Log != nil {
+		c.Log.Info("tls: the certificate files were replaced and taken", "file", c.certPath,
+			"expires", cert.Leaf.NotAfter.UTC().Format(time.RFC3339))
+	}
 	return c.cert, nil
 }
 

@@ -1,10 +1,12 @@
 package httpui
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -74,6 +76,8 @@ func TestCertificateFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var logs bytes.Buffer
+	files.Log = slog.New(slog.NewTextHandler(&logs, nil))
 	serial := func() string {
 		t.Helper()
 		c, err := files.GetCertificate(&tls.ClientHelloInfo{})
@@ -101,6 +105,20 @@ func TestCertificateFiles(t *testing.T) {
 	now = now.Add(certFilesCheck)
 	if got := serial(); got != second.SerialNumber.String() || files.Err() == nil {
 		t.Errorf("after a broken replacement: serial %s, want %s still, and Err set (%v)", got, second.SerialNumber, files.Err())
+	}
+	// Said once in the log, not at every look; and the certificate in use
+	// expires within two weeks: warned of, once a day.
+	now = now.Add(certFilesCheck)
+	serial()
+	out := logs.String()
+	if n := strings.Count(out, "level=ERROR msg=\"tls: the replaced certificate files are not taken"); n != 1 {
+		t.Errorf("%d ERROR lines for one refused version of the files, want 1:\n%s", n, out)
+	}
+	if n := strings.Count(out, "level=WARN msg=\"tls: the certificate expires soon"); n != 1 {
+		t.Errorf("%d WARN lines about the expiry within a day, want 1:\n%s", n, out)
+	}
+	if !strings.Contains(out, "level=INFO msg=\"tls: the certificate files were replaced and taken") {
+		t.Errorf("the replacement taken is not in the log:\n%s", out)
 	}
 }
 
