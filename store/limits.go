@@ -22,8 +22,12 @@ import (
 // stores that name in clear, since it is a national identity number or a
 // client's address: the record's key is HMAC-SHA256 of it under a secret
 // of the appliance (the meta value "limits-key", made the first time it is
-// needed), in hex. Without the secret, a copy of the database does not
-// tell whose logins failed, nor can a guess of a number be confirmed.
+// needed), in hex. The secret is in the same database, so this keeps the
+// numbers out of sight, not out of reach: whoever holds a copy of the
+// database holds the secret too and can confirm a guessed number (there
+// are few). What protects them is that the records are few and short-lived:
+// a failure counts for the throttle's window (15 minutes by default) and
+// the daily sweep deletes expired records.
 
 // keyLimits is the meta key of the secret that the limits' keys are
 // derived under.
