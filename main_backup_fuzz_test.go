@@ -48,18 +48,24 @@ func FuzzUnpackBackup(f *testing.F) {
 	f.Add(tarOf(f, append(good, manifestName, manifestOf(f, good...))...))
 	f.Add(tarOf(f, append(good, manifestName, manifestOf(f, good[:2]...))...))
 	f.Add(tarOf(f, "../escape", "x", manifestName, manifestOf(f, "../escape", "x")))
+	f.Add(tarOf(f, "../../../escape", "x", manifestName, manifestOf(f, "../../../escape", "x")))
 	f.Add(tarOf(f, manifestName, `{"format":"`+backupFormat+`","files":[{"name":"/etc/passwd","size":1,"sha256":"00"}]}`))
 	f.Add([]byte("not a tar archive"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The folder restored into is three levels down in a folder of
+		// the test's own, so a name that climbs out (../, ../../) lands
+		// where the test looks.
 		tmp := t.TempDir()
-		dir := filepath.Join(tmp, "restore")
-		if err := os.Mkdir(dir, 0o700); err != nil {
+		dir := filepath.Join(tmp, "a", "b", "restore")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			t.Fatal(err)
 		}
 		m, err := unpackBackup(bytes.NewReader(data), dir)
-		entries, rerr := os.ReadDir(tmp)
-		if rerr != nil || len(entries) != 1 || entries[0].Name() != "restore" {
-			t.Fatalf("restoring wrote beside the folder: %v %v", entries, rerr)
+		for _, level := range []string{tmp, filepath.Join(tmp, "a"), filepath.Join(tmp, "a", "b")} {
+			entries, rerr := os.ReadDir(level)
+			if rerr != nil || len(entries) != 1 {
+				t.Fatalf("restoring wrote beside the folder, in %s: %v %v", level, entries, rerr)
+			}
 		}
 		if err != nil {
 			return
