@@ -324,7 +324,7 @@ func senderRevoke(args []string, stdout io.Writer) error {
 	if n != 1 {
 		return c.usageErrorf("give exactly one of --id, --org and --cert")
 	}
-	return c.withOperations(func(ctx context.Context, ops control.Operations, _ *Config) error {
+	return c.withOperations(func(ctx context.Context, ops control.Operations, cfg *Config) error {
 		s, err := ops.RevokeSender(ctx, req)
 		if err != nil {
 			return c.failed(err)
@@ -334,6 +334,12 @@ func senderRevoke(args []string, stdout io.Writer) error {
 			return nil
 		}
 		fmt.Fprintf(stdout, "Sender %q (%s) revoked with its %d certificate(s); they are refused from the next request on. Its letters stay in the mailboxes.\n", s.Name, s.OrgNumber, len(s.Certificates))
+		if m := cfg.Jobs.Municipality; m != "" && (m == s.OrgNumber || m == s.ID) {
+			fmt.Fprintf(stdout, "\nWarning: jobs.municipality names this sender, which delivers the notices of new terms of use and\n"+
+				"the answers to support requests. Register the municipality again (postkasse sender add --kind public)\n"+
+				"and set jobs.municipality to it: until then those letters are not sent, and `postkasse serve` refuses\n"+
+				"to start.\n")
+		}
 		return nil
 	})
 }

@@ -364,3 +364,19 @@ func TestListingCommandsReadOnly(t *testing.T) {
 		t.Errorf("resident add beside a reader: %v, want the database in use", err)
 	}
 }
+
+// TestRevokeMunicipalityWarns: revoking the sender jobs.municipality
+// names says what that stops and what to do, before the next start
+// refuses.
+func TestRevokeMunicipalityWarns(t *testing.T) {
+	dir := initFolder(t)
+	setConfigKeys(t, dir, map[string]string{"municipality": "29189846"})
+	cli(t, "sender", "add", "--data", dir, "--name", "Eksempelby Kommune", "--org", "29189846", "--kind", "public", "--out", t.TempDir())
+	cli(t, "sender", "add", "--data", dir, "--name", "Forsyning Øst A/S", "--org", "12345674", "--kind", "private", "--out", t.TempDir())
+	if out := cli(t, "sender", "revoke", "--data", dir, "--org", "12345674"); strings.Contains(out, "Warning") {
+		t.Errorf("revoking another sender warns:\n%s", out)
+	}
+	if out := cli(t, "sender", "revoke", "--data", dir, "--org", "29189846"); !strings.Contains(out, "Warning: jobs.municipality names this sender") {
+		t.Errorf("revoking the municipality's sender does not warn:\n%s", out)
+	}
+}
