@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/url"
@@ -246,9 +247,11 @@ func isUnavailable(err error) bool {
 	}
 	var netErr net.Error
 	var connErr *pgconn.ConnectError
+	// A server that goes away in the middle of an answer leaves the
+	// connection at io.ErrUnexpectedEOF (or EOF between answers).
 	return errors.As(err, &netErr) || errors.As(err, &connErr) || pgconn.SafeToRetry(err) ||
-		errors.Is(err, pgx.ErrTxClosed) || strings.Contains(err.Error(), "conn closed") ||
-		strings.Contains(err.Error(), "closed pool")
+		errors.Is(err, pgx.ErrTxClosed) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		strings.Contains(err.Error(), "conn closed") || strings.Contains(err.Error(), "closed pool")
 }
 
 func unavailable(err error) error {
