@@ -44,13 +44,13 @@ func storePath(s *Store) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if onCluster {
-		for _, close := range []func() error{pg.Close, s3.Close} {
-			if err := close(); err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				if code == 0 {
-					code = 1
-				}
+	// PostgreSQL and the S3 server, when a test started them (every
+	// test on the cluster engine; TestLimitsSharedByNodes on either).
+	for _, close := range []func() error{pg.Close, s3.Close} {
+		if err := close(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			if code == 0 {
+				code = 1
 			}
 		}
 	}

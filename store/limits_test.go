@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -132,17 +133,20 @@ func TestDeleteExpiredLimits(t *testing.T) {
 	}
 }
 
-// TestLimitsSharedByNodes (cluster engine): two stores on one database,
-// started at once, make one secret between them and see each other's
-// limits.
+// TestLimitsSharedByNodes: two stores on one database of the cluster
+// engine (whichever engine the other tests run on: only the cluster's
+// database takes two), started at once, make one secret between them and
+// see each other's limits.
 func TestLimitsSharedByNodes(t *testing.T) {
-	if !onCluster {
-		t.Skip("two stores on one database: the cluster engine's")
-	}
 	t.Parallel()
 	clock := newFakeClock()
-	a := openTestStore(t, testOptions(clock))
-	b, err := openClusterStore(t, storePath(a), testOptions(clock))
+	path := filepath.Join(t.TempDir(), "nodes")
+	a, err := openClusterStore(t, path, testOptions(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeTestStore(t, a) })
+	b, err := openClusterStore(t, path, testOptions(clock))
 	if err != nil {
 		t.Fatal(err)
 	}
