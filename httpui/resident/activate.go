@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/postkasse/postkasse/crypto"
-	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/store"
 )
@@ -81,17 +80,16 @@ func (s *Handlers) activateSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 		return err
 	})
-	var throttled *guard.ThrottledError
+	if ref, ok := refusedCheck(w, l, err); ok {
+		v.Error, v.Throttled, v.Busy = l.T("common.busy"), ref.Throttled, !ref.Throttled
+		if ref.Throttled {
+			v.Error = l.T("activate.error.throttled", "Wait", ref.Wait)
+		}
+		s.renderActivate(w, r, ref.Status, v)
+		return
+	}
 	var invalid *store.InvalidError
 	switch {
-	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", web.RetryAfter(throttled.Wait))
-		v.Error, v.Throttled = l.T("activate.error.throttled", "Wait", waitText(l, throttled.Wait)), true
-		s.renderActivate(w, r, http.StatusTooManyRequests, v)
-	case errors.Is(err, guard.ErrBusy):
-		w.Header().Set("Retry-After", web.RetryAfter(busyRetry))
-		v.Error, v.Busy = l.T("common.busy"), true
-		s.renderActivate(w, r, http.StatusServiceUnavailable, v)
 	case errors.Is(err, store.ErrBadActivation):
 		v.Error = l.T("activate.error.bad")
 		s.renderActivate(w, r, http.StatusUnauthorized, v)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/store"
 )
@@ -41,22 +40,15 @@ func (s *Handlers) deleteMailboxSubmit(w http.ResponseWriter, r *http.Request, m
 	err := s.checkPassword(r.Context(), resident.NationalID.Number, clientAddress(r), func() error {
 		return mb.DeleteMailbox(r.Context(), form.Password)
 	})
-	var throttled *guard.ThrottledError
+	if ref, ok := refusedCheck(w, l, err); ok {
+		v := deleteMailboxView{Error: l.T("delete.error.busy"), Throttled: ref.Throttled, Busy: !ref.Throttled}
+		if ref.Throttled {
+			v.Error = l.T("delete.error.throttled", "Wait", ref.Wait)
+		}
+		s.pages.Render(w, r, ref.Status, pageDeleteMailbox, web.View{Title: title, Resident: &resident, Data: v})
+		return
+	}
 	switch {
-	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", web.RetryAfter(throttled.Wait))
-		s.pages.Render(w, r, http.StatusTooManyRequests, pageDeleteMailbox, web.View{Title: title, Resident: &resident, Data: deleteMailboxView{
-			Error:     l.T("delete.error.throttled", "Wait", waitText(l, throttled.Wait)),
-			Throttled: true,
-		}})
-		return
-	case errors.Is(err, guard.ErrBusy):
-		w.Header().Set("Retry-After", web.RetryAfter(busyRetry))
-		s.pages.Render(w, r, http.StatusServiceUnavailable, pageDeleteMailbox, web.View{Title: title, Resident: &resident, Data: deleteMailboxView{
-			Error: l.T("delete.error.busy"),
-			Busy:  true,
-		}})
-		return
 	case errors.Is(err, store.ErrBadCredentials):
 		s.pages.Render(w, r, http.StatusUnauthorized, pageDeleteMailbox, web.View{Title: title, Resident: &resident, Data: deleteMailboxView{
 			Error: l.T("delete.error.password"),

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
@@ -49,24 +48,15 @@ func (s *Handlers) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		sess, err = s.store.Login(r.Context(), form.NationalID, form.Password)
 		return err
 	})
-	var throttled *guard.ThrottledError
+	if ref, ok := refusedCheck(w, l, err); ok {
+		v := loginView{NationalID: form.NationalID, Error: l.T("common.busy"), Throttled: ref.Throttled, Busy: !ref.Throttled}
+		if ref.Throttled {
+			v.Error = l.T("login.throttled", "Wait", ref.Wait)
+		}
+		s.pages.Render(w, r, ref.Status, pageLogin, web.View{Title: title, Data: v})
+		return
+	}
 	switch {
-	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", web.RetryAfter(throttled.Wait))
-		s.pages.Render(w, r, http.StatusTooManyRequests, pageLogin, web.View{Title: title, Data: loginView{
-			NationalID: form.NationalID,
-			Error:      l.T("login.throttled", "Wait", waitText(l, throttled.Wait)),
-			Throttled:  true,
-		}})
-		return
-	case errors.Is(err, guard.ErrBusy):
-		w.Header().Set("Retry-After", web.RetryAfter(busyRetry))
-		s.pages.Render(w, r, http.StatusServiceUnavailable, pageLogin, web.View{Title: title, Data: loginView{
-			NationalID: form.NationalID,
-			Error:      l.T("common.busy"),
-			Busy:       true,
-		}})
-		return
 	case errors.Is(err, store.ErrBadCredentials):
 		s.pages.Render(w, r, http.StatusUnauthorized, pageLogin, web.View{Title: title, Data: loginView{
 			NationalID: form.NationalID,

@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"unicode/utf8"
 
-	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/httpui/web"
+	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -58,17 +58,13 @@ func (s *Handlers) passwordSubmit(w http.ResponseWriter, r *http.Request, mb *st
 	err := s.checkPassword(r.Context(), resident.NationalID.Number, clientAddress(r), func() error {
 		return mb.ChangePassword(r.Context(), form.Current, form.New, form.Keep)
 	})
-	var throttled *guard.ThrottledError
+	if ref, ok := refusedCheck(w, l, err); ok {
+		view.Error, view.Throttled, view.Busy = passwordRefusal(l, ref), ref.Throttled, !ref.Throttled
+		render(ref.Status)
+		return
+	}
 	var invalid *store.InvalidError
 	switch {
-	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", web.RetryAfter(throttled.Wait))
-		view.Error, view.Throttled = l.T("password.error.throttled", "Wait", waitText(l, throttled.Wait)), true
-		render(http.StatusTooManyRequests)
-	case errors.Is(err, guard.ErrBusy):
-		w.Header().Set("Retry-After", web.RetryAfter(busyRetry))
-		view.Error, view.Busy = l.T("password.error.busy"), true
-		render(http.StatusServiceUnavailable)
 	case errors.Is(err, store.ErrBadCredentials):
 		view.Error, view.CurrentWrong = l.T("password.error.current"), true
 		render(http.StatusUnauthorized)
@@ -81,6 +77,15 @@ func (s *Handlers) passwordSubmit(w http.ResponseWriter, r *http.Request, mb *st
 		view.Changed, view.KeptOthers = true, form.Keep
 		render(http.StatusOK)
 	}
+}
+
+// passwordRefusal words a refused check of the current password, on this
+// page and on the one that makes a new recovery key.
+func passwordRefusal(l *i18n.Lang, ref checkRefusal) string {
+	if ref.Throttled {
+		return l.T("password.error.throttled", "Wait", ref.Wait)
+	}
+	return l.T("password.error.busy")
 }
 
 // passwordForm is the form that changes the password.

@@ -3,10 +3,12 @@ package resident
 import (
 	"context"
 	"errors"
+	"net/http"
 	"time"
 
 	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/httpui/web"
+	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -39,4 +41,28 @@ func (s *Handlers) checkPassword(ctx context.Context, account, address string, c
 		s.web.Log.Warn("password check throttled", "address", address, "wait", throttled.Wait.Round(time.Second).String(), "id", web.ContextRequestID(ctx))
 	}
 	return err
+}
+
+// checkRefusal is a password check that tried no password: the throttle
+// refused it, or no slot for a check came free.
+type checkRefusal struct {
+	Status    int    // 429 when throttled, else 503
+	Throttled bool   // else busy
+	Wait      string // until the next attempt, in words (throttled)
+}
+
+// refusedCheck says whether err (of checkPassword) is a refusal; when it
+// is, it sets the answer's Retry-After and says what to show. Each page
+// words the refusal in its own terms.
+func refusedCheck(w http.ResponseWriter, l *i18n.Lang, err error) (checkRefusal, bool) {
+	var throttled *guard.ThrottledError
+	switch {
+	case errors.As(err, &throttled):
+		w.Header().Set("Retry-After", web.RetryAfter(throttled.Wait))
+		return checkRefusal{Status: http.StatusTooManyRequests, Throttled: true, Wait: waitText(l, throttled.Wait)}, true
+	case errors.Is(err, guard.ErrBusy):
+		w.Header().Set("Retry-After", web.RetryAfter(busyRetry))
+		return checkRefusal{Status: http.StatusServiceUnavailable}, true
+	}
+	return checkRefusal{}, false
 }

@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/postkasse/postkasse/crypto"
-	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/store"
 )
@@ -64,19 +63,16 @@ func (s *Handlers) recoverSubmit(w http.ResponseWriter, r *http.Request) {
 		sess, err = s.store.Recover(r.Context(), nationalID, rk, newPw)
 		return err
 	})
-	var throttled *guard.ThrottledError
+	if ref, ok := refusedCheck(w, l, err); ok {
+		view.Error, view.Throttled, view.Busy = l.T("common.busy"), ref.Throttled, !ref.Throttled
+		if ref.Throttled {
+			view.Error = l.T("login.throttled", "Wait", ref.Wait)
+		}
+		render(ref.Status)
+		return
+	}
 	var invalid *store.InvalidError
 	switch {
-	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", web.RetryAfter(throttled.Wait))
-		view.Error, view.Throttled = l.T("login.throttled", "Wait", waitText(l, throttled.Wait)), true
-		render(http.StatusTooManyRequests)
-		return
-	case errors.Is(err, guard.ErrBusy):
-		w.Header().Set("Retry-After", web.RetryAfter(busyRetry))
-		view.Error, view.Busy = l.T("common.busy"), true
-		render(http.StatusServiceUnavailable)
-		return
 	case errors.Is(err, store.ErrBadCredentials):
 		view.Error = l.T("recover.error.credentials")
 		render(http.StatusUnauthorized)

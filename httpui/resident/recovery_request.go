@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/postkasse/postkasse/crypto"
-	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/store"
 )
@@ -50,16 +49,12 @@ func (s *Handlers) recoveryRequestSubmit(w http.ResponseWriter, r *http.Request,
 	render := func(status int) {
 		s.pages.Render(w, r, status, pageRecoveryRequest, web.View{Title: l.T("recoveryRequest.title"), Resident: &resident, Data: view})
 	}
-	var throttled *guard.ThrottledError
+	if ref, ok := refusedCheck(w, l, err); ok {
+		view.Error, view.Throttled, view.Busy = passwordRefusal(l, ref), ref.Throttled, !ref.Throttled
+		render(ref.Status)
+		return
+	}
 	switch {
-	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", web.RetryAfter(throttled.Wait))
-		view.Error, view.Throttled = l.T("password.error.throttled", "Wait", waitText(l, throttled.Wait)), true
-		render(http.StatusTooManyRequests)
-	case errors.Is(err, guard.ErrBusy):
-		w.Header().Set("Retry-After", web.RetryAfter(busyRetry))
-		view.Error, view.Busy = l.T("password.error.busy"), true
-		render(http.StatusServiceUnavailable)
 	case errors.Is(err, store.ErrBadCredentials):
 		view.Error = l.T("recoveryRequest.error.password")
 		render(http.StatusUnauthorized)
