@@ -2,7 +2,6 @@ package httpui
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net"
@@ -137,13 +136,6 @@ func (c *CertificateFiles) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificat
 			"expires", cert.Leaf.NotAfter.UTC().Format(time.RFC3339))
 	}
 	return c.cert, nil
-}
-
-// Leaf is the certificate in use.
-func (c *CertificateFiles) Leaf() *x509.Certificate {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.cert.Leaf
 }
 
 // Err says why the files on disk were last not taken; nil when the
