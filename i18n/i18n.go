@@ -1,5 +1,6 @@
 // Package i18n owns the appliance's languages: the message catalogue
-// (package assets, i18n/<lang>.toml: English, Danish and Norwegian Bokmål),
+// (package assets, i18n/<lang>.toml and i18n/<part>.<lang>.toml: English,
+// Danish and Norwegian Bokmål),
 // the choice of a language from what a browser accepts, and the way each
 // language writes dates, numbers and amounts.
 //
@@ -47,9 +48,12 @@ type Catalogue struct {
 	messages map[string]map[string]*goi18n.Message
 }
 
-// Load reads the catalogue's files, i18n/<lang>.toml, from fsys (package
-// assets' FS), found by listing the folder. Every language of Languages
-// must have its file. fallback is the language used when nothing else
+// Load reads the catalogue's files, i18n/<lang>.toml and any
+// i18n/<part>.<lang>.toml (the messages of one part of the appliance, so
+// that a feature's texts can live in files of their own), from fsys
+// (package assets' FS), found by listing the folder. Every language of
+// Languages must have its main file; a message id may be written once
+// per language. fallback is the language used when nothing else
 // decides ("" = English); it must be one of Languages.
 func Load(fsys fs.FS, fallback string) (*Catalogue, error) {
 	if fallback == "" {
@@ -69,6 +73,7 @@ func Load(fsys fs.FS, fallback string) (*Catalogue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("i18n: list catalogue: %w", err)
 	}
+	main := make(map[string]bool, len(Languages))
 	for _, name := range files {
 		buf, err := fs.ReadFile(fsys, name)
 		if err != nil {
@@ -82,14 +87,23 @@ func Load(fsys fs.FS, fallback string) (*Catalogue, error) {
 		if !slices.Contains(Languages, code) {
 			return nil, fmt.Errorf("i18n: %s: language %q is not one of %s", name, code, strings.Join(Languages, ", "))
 		}
-		byID := make(map[string]*goi18n.Message, len(mf.Messages))
+		if path.Base(name) == code+".toml" {
+			main[code] = true
+		}
+		byID := c.messages[code]
+		if byID == nil {
+			byID = make(map[string]*goi18n.Message, len(mf.Messages))
+			c.messages[code] = byID
+		}
 		for _, m := range mf.Messages {
+			if _, dup := byID[m.ID]; dup {
+				return nil, fmt.Errorf("i18n: %s: message %q is also in another file of %q", name, m.ID, code)
+			}
 			byID[m.ID] = m
 		}
-		c.messages[code] = byID
 	}
 	for _, code := range Languages {
-		if c.messages[code] == nil {
+		if !main[code] {
 			return nil, fmt.Errorf("i18n: no catalogue file for %q (i18n/%s.toml)", code, code)
 		}
 		tag := language.MustParse(code)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/postkasse/postkasse/assets"
@@ -175,5 +176,41 @@ func TestMatch(t *testing.T) {
 	}
 	if _, err := i18n.Load(assets.FS(), "sv"); err == nil {
 		t.Error("a default outside the catalogue was accepted")
+	}
+}
+
+// TestCatalogueParts: a part's file (i18n/<part>.<lang>.toml) adds its
+// messages to its language; a message written twice for one language is
+// refused, naming the file, and a language without its main file too.
+func TestCatalogueParts(t *testing.T) {
+	files := func(extra map[string]string) fstest.MapFS {
+		fsys := fstest.MapFS{}
+		for _, code := range i18n.Languages {
+			fsys["i18n/"+code+".toml"] = &fstest.MapFile{Data: []byte(`"hello" = "hello ` + code + `"` + "\n")}
+		}
+		for name, text := range extra {
+			fsys[name] = &fstest.MapFile{Data: []byte(text)}
+		}
+		return fsys
+	}
+	c, err := i18n.Load(files(map[string]string{"i18n/inbox.da.toml": `"inbox.title" = "Indbakke"` + "\n"}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Lang("da").T("inbox.title"); got != "Indbakke" {
+		t.Errorf("a part's message: %q", got)
+	}
+	if got := c.Lang("da").T("hello"); got != "hello da" {
+		t.Errorf("the main file's message beside a part: %q", got)
+	}
+	_, err = i18n.Load(files(map[string]string{"i18n/inbox.da.toml": `"hello" = "hej"` + "\n"}), "")
+	if err == nil || !strings.Contains(err.Error(), "inbox.da.toml") || !strings.Contains(err.Error(), `"hello"`) {
+		t.Errorf("a message written twice: %v", err)
+	}
+	fsys := files(nil)
+	delete(fsys, "i18n/nb.toml")
+	fsys["i18n/inbox.nb.toml"] = &fstest.MapFile{Data: []byte(`"hello" = "hei"` + "\n")}
+	if _, err := i18n.Load(fsys, ""); err == nil {
+		t.Error("a language with a part but no main file was loaded")
 	}
 }
