@@ -36,14 +36,16 @@ const (
 // ErrFolderNotEmpty: a folder with letters in it is not deleted.
 var ErrFolderNotEmpty = errors.New("the folder is not empty")
 
-// Folder is a folder of the mailbox with the number of letters in it.
-// Name is empty for the inbox and the archive. Unreadable is set for an
-// own folder whose sealed name does not open (it was damaged): it is
-// listed, without a name, so the resident can rename or delete it.
+// Folder is a folder of the mailbox with the number of letters in it and
+// how many of them are unread. Name is empty for the inbox and the
+// archive. Unreadable is set for an own folder whose sealed name does not
+// open (it was damaged): it is listed, without a name, so the resident
+// can rename or delete it.
 type Folder struct {
 	ID         string
 	Name       string
 	Letters    int
+	Unread     int
 	Unreadable bool
 }
 
@@ -152,7 +154,7 @@ func (m *Mailbox) current(tx storage.Tx) error {
 }
 
 // Folders returns the inbox, the archive and the resident's own folders
-// (by name), each with its number of letters.
+// (by name), each with its number of letters and of unread letters.
 func (m *Mailbox) Folders(ctx context.Context) ([]Folder, error) {
 	if err := m.gate(); err != nil {
 		return nil, err
@@ -169,6 +171,9 @@ func (m *Mailbox) Folders(ctx context.Context) ([]Folder, error) {
 		out = append([]Folder{{ID: FolderInbox}, {ID: FolderArchive}}, own...)
 		for i := range out {
 			if out[i].Letters, err = tx.Letters().FolderCount(m.resident.ID, out[i].ID); err != nil {
+				return err
+			}
+			if out[i].Unread, err = tx.Letters().FolderUnread(m.resident.ID, out[i].ID); err != nil {
 				return err
 			}
 		}

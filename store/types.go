@@ -243,12 +243,7 @@ type LetterSummary struct {
 }
 
 // Unread reports whether the resident has not opened the letter yet.
-func (l LetterSummary) Unread() bool {
-	if l.ReadMark != nil {
-		return !*l.ReadMark
-	}
-	return l.ReadAt.IsZero()
-}
+func (l LetterSummary) Unread() bool { return storage.IsUnread(l.ReadAt, l.ReadMark) }
 
 // Letter is a letter opened for its resident, without document contents.
 type Letter struct {

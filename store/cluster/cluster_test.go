@@ -432,3 +432,57 @@ func TestOutages(t *testing.T) {
 		t.Errorf("Write after the object store came back: %v", err)
 	}
 }
+
+// TestUnreadBackfill: the step to schema 3 sets the unread column of the
+// letters there were by storage.Letter.Unread, so the counts of a
+// database upgraded are right.
+func TestUnreadBackfill(t *testing.T) {
+	cfg := config(t)
+	e := open(t, cfg)
+	resident := strings.Repeat("a", 32)
+	yes, no := true, false
+	letters := []*storage.Letter{
+		{ID: strings.Repeat("1", 32)},                                  // never opened
+		{ID: strings.Repeat("2", 32), ReadAt: time.Unix(1e9, 0).UTC()}, // opened
+		{ID: strings.Repeat("3", 32), ReadMark: &yes},                  // marked read
+		{ID: strings.Repeat("4", 32), ReadAt: time.Unix(1e9, 0).UTC(), ReadMark: &no},
+	}
+	err := e.Update(context.Background(), func(tx storage.Tx) error {
+		for i, l := range letters {
+			l.ResidentID, l.SenderID, l.SenderReference = resident, strings.Repeat("b", 32), fmt.Sprint(i)
+			l.DeliveredAt = time.Unix(int64(1e9+i), 0).UTC()
+			if err := tx.Letters().Put(l); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	// Back to schema 2, as a database of the code before: no column.
+	conn, err := pgx.Connect(context.Background(), cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), `ALTER TABLE letters DROP COLUMN unread; UPDATE schema_version SET version = 2`); err != nil {
+		t.Fatal(err)
+	}
+	e = open(t, cfg)
+	defer e.Close()
+	if got := e.Upgraded(); len(got) != 1 || got[0] != "schema 2 to 3" {
+		t.Errorf("upgrade did %q", got)
+	}
+	err = e.View(context.Background(), func(tx storage.Tx) error {
+		n, err := tx.Letters().FolderUnread(resident, "")
+		if err == nil && n != 2 {
+			err = fmt.Errorf("%d unread after the upgrade, want 2", n)
+		}
+		return err
+	})
+	if err != nil {
+		t.Error(err)
+	}
+}

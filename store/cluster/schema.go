@@ -2,11 +2,14 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 // migrations are the schema's steps; migrations[i] brings a database from
@@ -154,6 +157,53 @@ CREATE TABLE limits (
 );
 CREATE INDEX limits_by_expiry ON limits (expires);
 `,
+	// 3: the unread letters of each folder, for the navigation's counts
+	// (the column is set from storage.Letter.Unread by every Put, and for
+	// the letters there were by the step's fix-up, backfillUnread).
+	`
+ALTER TABLE letters ADD COLUMN unread boolean NOT NULL DEFAULT false;
+CREATE INDEX letters_unread ON letters (resident_id, folder) WHERE unread;
+`,
+}
+
+// fixups are what a step needs done in Go after its SQL, in the same
+// transaction: keyed by the version the step brings the database to.
+// They keep a rule in its one home (package storage) rather than copy it
+// into SQL.
+var fixups = map[int]func(ctx context.Context, tx pgx.Tx) error{
+	3: backfillUnread,
+}
+
+// backfillUnread sets the unread column of the letters there were before
+// schema 3, by storage.Letter.Unread.
+func backfillUnread(ctx context.Context, tx pgx.Tx) error {
+	rows, err := tx.Query(ctx, `SELECT id, record FROM letters`)
+	if err != nil {
+		return err
+	}
+	var unread []string
+	for rows.Next() {
+		var id string
+		var b []byte
+		if err := rows.Scan(&id, &b); err != nil {
+			rows.Close()
+			return err
+		}
+		var l storage.Letter
+		if err := json.Unmarshal(b, &l); err != nil {
+			rows.Close()
+			return fmt.Errorf("decode letter %s: %w", id, err)
+		}
+		if l.Unread() {
+			unread = append(unread, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `UPDATE letters SET unread = true WHERE id = ANY($1)`, unread)
+	return err
 }
 
 // SchemaVersion is the version of the schema this code writes.
@@ -190,6 +240,11 @@ func (e *Engine) migrate(ctx context.Context) error {
 		err = pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, migrations[v]); err != nil {
 				return err
+			}
+			if fix := fixups[v+1]; fix != nil {
+				if err := fix(ctx, tx); err != nil {
+					return err
+				}
 			}
 			if _, err := tx.Exec(ctx, `DELETE FROM schema_version`); err != nil {
 				return err

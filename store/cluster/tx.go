@@ -295,11 +295,11 @@ func (l lettersTx) Put(v *storage.Letter) error {
 	if err != nil {
 		return err
 	}
-	_, err = l.t.exec(`INSERT INTO letters (resident_id, id, sender_id, sender_reference, delivered_at, folder, record)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+	_, err = l.t.exec(`INSERT INTO letters (resident_id, id, sender_id, sender_reference, delivered_at, folder, unread, record)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (resident_id, id) DO UPDATE SET sender_id = excluded.sender_id, sender_reference = excluded.sender_reference,
-			delivered_at = excluded.delivered_at, folder = excluded.folder, record = excluded.record`,
-		v.ResidentID, v.ID, v.SenderID, v.SenderReference, v.DeliveredAt, v.Folder, b)
+			delivered_at = excluded.delivered_at, folder = excluded.folder, unread = excluded.unread, record = excluded.record`,
+		v.ResidentID, v.ID, v.SenderID, v.SenderReference, v.DeliveredAt, v.Folder, v.Unread(), b)
 	return err
 }
 
@@ -334,6 +334,12 @@ func (l lettersTx) Folder(residentID, folder, after string, limit int) ([]storag
 func (l lettersTx) FolderCount(residentID, folder string) (int, error) {
 	var n int
 	err := l.t.tx.QueryRow(l.t.ctx, `SELECT COUNT(*) FROM letters WHERE resident_id = $1 AND folder = $2`, residentID, folder).Scan(&n)
+	return n, err
+}
+
+func (l lettersTx) FolderUnread(residentID, folder string) (int, error) {
+	var n int
+	err := l.t.tx.QueryRow(l.t.ctx, `SELECT COUNT(*) FROM letters WHERE resident_id = $1 AND folder = $2 AND unread`, residentID, folder).Scan(&n)
 	return n, err
 }
 

@@ -42,7 +42,8 @@ func TestOpensFileOfSchema4(t *testing.T) {
 		"schema 6: the audit log as a Merkle tree log (store/auditlog): the plain entries moved into it; "+
 		"schema 7: support requests and their index by resident; residents' blocks of senders; senders' events; "+
 		"folders and the mailbox by folder; "+
-		"schema 8: limits shared by the nodes of a cluster (the login throttle, the senders' rate limits) and their index by expiry" {
+		"schema 8: limits shared by the nodes of a cluster (the login throttle, the senders' rate limits) and their index by expiry; "+
+		"schema 9: index of the unread letters of each folder, for the unread counts of the navigation" {
 		t.Errorf("upgrade did %q", got)
 	}
 	// The file's clock: a minute after the generator's last step.
@@ -82,6 +83,10 @@ func TestOpensFileOfSchema4(t *testing.T) {
 	}
 	if !subjects["Afgørelse om boligstøtte"] || !subjects["Faktura"] || read != 1 {
 		t.Errorf("inbox subjects %v, %d read", subjects, read)
+	}
+	// The upgrade indexed the unread letter.
+	if folders, err := mb.Folders(context.Background()); err != nil || folders[0].Unread != 1 {
+		t.Errorf("folders after the upgrade: %+v, %v; want 1 unread in the inbox", folders, err)
 	}
 	for _, l := range inbox {
 		if l.Subject != "Afgørelse om boligstøtte" {

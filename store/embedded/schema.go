@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/store/auditlog"
+	"github.com/postkasse/postkasse/store/storage"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -31,6 +32,7 @@ var upgrades = []struct {
 	{6, "the audit log as a Merkle tree log (store/auditlog): the plain entries moved into it", upgrade6},
 	{7, "support requests and their index by resident; residents' blocks of senders; senders' events; folders and the mailbox by folder", upgrade7},
 	{8, "limits shared by the nodes of a cluster (the login throttle, the senders' rate limits) and their index by expiry", upgrade8},
+	{9, "index of the unread letters of each folder, for the unread counts of the navigation", upgrade9},
 }
 
 // SchemaVersion is the schema version this code writes.
@@ -234,4 +236,23 @@ func upgrade7(e *Engine, tx *bolt.Tx) error {
 // buckets are there so that the engine meets the whole seam.)
 func upgrade8(e *Engine, tx *bolt.Tx) error {
 	return createBuckets(tx, bucketLimits, bucketLimitsByExpiry)
+}
+
+// upgrade9 adds the index of unread letters by folder, made from the
+// letters as they are.
+func upgrade9(e *Engine, tx *bolt.Tx) error {
+	if err := createBuckets(tx, bucketMailboxUnread); err != nil {
+		return err
+	}
+	idx := tx.Bucket(bucketMailboxUnread)
+	return tx.Bucket(bucketLetters).ForEach(func(k, v []byte) error {
+		var rec storage.Letter
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return fmt.Errorf("decode letter %s: %w", k, err)
+		}
+		if !rec.Unread() {
+			return nil
+		}
+		return idx.Put(folderKey(rec.ResidentID, rec.Folder, rec.DeliveredAt, string(k)), nil)
+	})
 }

@@ -47,6 +47,8 @@ var (
 	// Since schema 8.
 	bucketLimits         = []byte("limits")
 	bucketLimitsByExpiry = []byte("limits-by-expiry")
+	// Since schema 9.
+	bucketMailboxUnread = []byte("mailbox-unread")
 )
 
 // idSize is the length of every id: 128 bits in lowercase hex.
@@ -151,17 +153,31 @@ var letters = &table[storage.Letter]{
 		entries: func(l *storage.Letter) []entry {
 			return []entry{{folderKey(l.ResidentID, l.Folder, l.DeliveredAt, l.ID), nil}}
 		},
-		owner: func(k, _ []byte) ([]byte, bool) {
-			if len(k) < idSize+2 {
-				return nil, false
+		owner: folderKeyOwner,
+	}, {
+		// mailbox-unread: folderKey → empty, for each unread letter
+		// (storage.Letter.Unread), since schema 9.
+		bucket: bucketMailboxUnread,
+		entries: func(l *storage.Letter) []entry {
+			if !l.Unread() {
+				return nil
 			}
-			i := bytes.IndexByte(k[idSize+1:], 0)
-			if i < 0 || len(k) < idSize+1+i+1+8 {
-				return nil, false
-			}
-			return k[idSize+1+i+1+8:], true
+			return []entry{{folderKey(l.ResidentID, l.Folder, l.DeliveredAt, l.ID), nil}}
 		},
+		owner: folderKeyOwner,
 	}},
+}
+
+// folderKeyOwner returns the letter id of a folderKey.
+func folderKeyOwner(k, _ []byte) ([]byte, bool) {
+	if len(k) < idSize+2 {
+		return nil, false
+	}
+	i := bytes.IndexByte(k[idSize+1:], 0)
+	if i < 0 || len(k) < idSize+1+i+1+8 {
+		return nil, false
+	}
+	return k[idSize+1+i+1+8:], true
 }
 
 // sessionRow is a session with its id, which the record does not hold.

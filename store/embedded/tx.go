@@ -185,13 +185,21 @@ func (t lettersTx) Folder(residentID, folder, after string, limit int) ([]storag
 }
 
 func (t lettersTx) FolderCount(residentID, folder string) (int, error) {
-	prefix := folderPrefix(residentID, folder)
+	return t.count(bucketMailboxFolders, folderPrefix(residentID, folder)), nil
+}
+
+func (t lettersTx) FolderUnread(residentID, folder string) (int, error) {
+	return t.count(bucketMailboxUnread, folderPrefix(residentID, folder)), nil
+}
+
+// count returns the number of keys with the prefix in an index.
+func (t lettersTx) count(bucket, prefix []byte) int {
 	n := 0
-	c := t.tx.Bucket(bucketMailboxFolders).Cursor()
+	c := t.tx.Bucket(bucket).Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		n++
 	}
-	return n, nil
+	return n
 }
 
 // page returns up to limit entries of an index by delivery time under

@@ -126,6 +126,19 @@ type Letter struct {
 	Listing []byte `json:",omitempty"`
 }
 
+// Unread reports whether the resident has the letter as unread: their own
+// mark when they set one, else whether they never opened it. Engines keep
+// an index of unread letters by this rule (Letters.FolderUnread).
+func (l *Letter) Unread() bool { return IsUnread(l.ReadAt, l.ReadMark) }
+
+// IsUnread is the rule of Letter.Unread, from a first opening and a mark.
+func IsUnread(readAt time.Time, mark *bool) bool {
+	if mark != nil {
+		return !*mark
+	}
+	return readAt.IsZero()
+}
+
 // DocumentRecord describes one document of a letter; its sealed content
 // is a blob (Documents).
 // LetterHold is why, since when and on whose order a letter was made

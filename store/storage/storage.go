@@ -166,9 +166,10 @@ type Senders interface {
 	Stamp(id string) []byte
 }
 
-// Letters are the letters' records, with three indexes: each resident's
-// mailbox in delivery order, each sender's letters, and each sender's
-// references (the idempotency keys).
+// Letters are the letters' records, with their indexes: each resident's
+// mailbox in delivery order, all of it and by folder, the unread letters
+// of each folder, each sender's letters, and each sender's references
+// (the idempotency keys).
 type Letters interface {
 	Get(id string) (*Letter, error)
 	// ByReference returns the id of the letter a sender delivered with a
@@ -188,6 +189,9 @@ type Letters interface {
 	Folder(residentID, folder, after string, limit int) ([]MailboxEntry, string, error)
 	// FolderCount returns the number of letters in a folder.
 	FolderCount(residentID, folder string) (int, error)
+	// FolderUnread returns the number of unread letters in a folder
+	// (Letter.Unread), with work in proportion to that number.
+	FolderUnread(residentID, folder string) (int, error)
 	// MailboxAll calls fn for each letter of a resident's mailbox, oldest
 	// first; fn must not change the mailbox.
 	MailboxAll(residentID string, fn func(MailboxEntry) error) error

@@ -1250,6 +1250,61 @@ func testFolders(t *testing.T, e storage.Engine) {
 	if got := pages("", 10); len(got) != 4 || got[0] != id('c', 4) || got[1] != id('c', 3) {
 		t.Errorf("inbox after the move = %v", got)
 	}
+	// Unread counts follow the letters' read state, mark and folder.
+	unread := func(folder string) int {
+		t.Helper()
+		var n int
+		view(t, e, func(tx storage.Tx) error {
+			var err error
+			n, err = tx.Letters().FolderUnread(anna, folder)
+			return err
+		})
+		return n
+	}
+	if got := unread(""); got != 4 {
+		t.Errorf("unread in the inbox = %d, want 4", got)
+	}
+	yes, no := true, false
+	update(t, e, func(tx storage.Tx) error {
+		for i, change := range []func(l *storage.Letter){
+			0: func(l *storage.Letter) { l.ReadAt = base },                  // opened
+			2: func(l *storage.Letter) { l.ReadMark = &yes },                // marked read
+			4: func(l *storage.Letter) { l.ReadAt, l.ReadMark = base, &no }, // opened, marked unread
+			5: func(l *storage.Letter) { l.Folder = "" },                    // moved from the archive
+		} {
+			if change == nil {
+				continue
+			}
+			l, err := tx.Letters().Get(id('c', i))
+			if err != nil {
+				return err
+			}
+			change(l)
+			if err := tx.Letters().Put(l); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if got, gotArchive := unread(""), unread("archive"); got != 3 || gotArchive != 1 {
+		t.Errorf("unread after opening, marking and moving: inbox %d, archive %d; want 3, 1", got, gotArchive)
+	}
+	view(t, e, func(tx storage.Tx) error {
+		if n, err := tx.Letters().FolderUnread(bo, ""); err != nil || n != 1 {
+			t.Errorf("Bo's unread = %d, %v; want 1", n, err)
+		}
+		return nil
+	})
+	update(t, e, func(tx storage.Tx) error {
+		l, err := tx.Letters().Get(id('c', 4))
+		if err != nil {
+			return err
+		}
+		return tx.Letters().Delete(l)
+	})
+	if got := unread(""); got != 2 {
+		t.Errorf("unread after deleting an unread letter = %d, want 2", got)
+	}
 	// Folder lists.
 	folders := []storage.Folder{{ID: "f1", Name: []byte("sealed name"), Created: base}}
 	update(t, e, func(tx storage.Tx) error { return tx.Folders().Put(anna, folders) })
