@@ -33,8 +33,17 @@ const (
 	maxFolderName = 60
 )
 
-// ErrFolderNotEmpty: a folder with letters in it is not deleted.
-var ErrFolderNotEmpty = errors.New("the folder is not empty")
+// Errors of folders that a page words for the resident. A name that is
+// empty, too long or holds control or format characters is an
+// InvalidError of the field "name".
+var (
+	// ErrFolderNotEmpty: a folder with letters in it is not deleted.
+	ErrFolderNotEmpty = errors.New("the folder is not empty")
+	// ErrFolderExists: another folder has the name (case folded).
+	ErrFolderExists = errors.New("a folder of that name exists")
+	// ErrTooManyFolders: the resident has maxFolders folders.
+	ErrTooManyFolders = fmt.Errorf("at most %d folders", maxFolders)
+)
 
 // Folder is a folder of the mailbox with the number of letters in it and
 // how many of them are unread. Name is empty for the inbox and the
@@ -232,9 +241,9 @@ func (m *Mailbox) CreateFolder(ctx context.Context, name string) (Folder, error)
 		}
 		switch {
 		case len(own) >= maxFolders:
-			return invalid("name", "at most %d folders", maxFolders)
+			return ErrTooManyFolders
 		case sameName(own, name, ""):
-			return invalid("name", "a folder of that name exists")
+			return ErrFolderExists
 		}
 		return tx.Folders().Put(m.resident.ID, append(stored, storage.Folder{ID: id, Name: sealed, Created: now}))
 	})
@@ -267,7 +276,7 @@ func (m *Mailbox) RenameFolder(ctx context.Context, id, name string) error {
 		case i < 0:
 			return fmt.Errorf("folder %s: %w", id, ErrNotFound)
 		case sameName(own, name, id):
-			return invalid("name", "a folder of that name exists")
+			return ErrFolderExists
 		}
 		stored[i].Name = sealed
 		return tx.Folders().Put(m.resident.ID, stored)

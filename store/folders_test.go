@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -27,7 +28,8 @@ func TestFolders(t *testing.T) {
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	defer mb.Close()
 	for _, bad := range []string{"", "   ", "tab\there", "zero\u200bwidth", string(make([]rune, 61))} {
-		if _, err := mb.CreateFolder(context.Background(), bad); err == nil {
+		var invalid *InvalidError
+		if _, err := mb.CreateFolder(context.Background(), bad); !errors.As(err, &invalid) || invalid.Field != "name" {
 			t.Errorf("folder name %q accepted", bad)
 		}
 	}
@@ -35,7 +37,7 @@ func TestFolders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := mb.CreateFolder(context.Background(), "bolig"); err == nil {
+	if _, err := mb.CreateFolder(context.Background(), "bolig"); !errors.Is(err, ErrFolderExists) {
 		t.Error("a second folder of the same name")
 	}
 	if err := mb.MoveLetters(context.Background(), []string{ids[0], ids[1]}, FolderArchive); err != nil {
@@ -129,5 +131,25 @@ func TestFolderNameDamaged(t *testing.T) {
 	}
 	if names[made.ID] != "Bolig" || names["damaged"] != "Reddet" {
 		t.Errorf("names %v", names)
+	}
+}
+
+// TestTooManyFolders: the 101st folder is refused with
+// ErrTooManyFolders, and nothing is made.
+func TestTooManyFolders(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	defer mb.Close()
+	for i := range maxFolders {
+		if _, err := mb.CreateFolder(context.Background(), fmt.Sprintf("Mappe %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := mb.CreateFolder(context.Background(), "En for meget"); !errors.Is(err, ErrTooManyFolders) {
+		t.Fatalf("folder %d: %v, want ErrTooManyFolders", maxFolders+1, err)
+	}
+	if all, err := mb.Folders(context.Background()); err != nil || len(all) != maxFolders+2 {
+		t.Errorf("%d folders, %v; want %d", len(all), err, maxFolders+2)
 	}
 }
