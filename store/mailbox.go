@@ -96,7 +96,7 @@ func (m *Mailbox) line(tx storage.Tx, rec *letterRecord, subject string, senders
 	return LetterSummary{
 		ID: rec.ID, SenderID: rec.SenderID, SenderName: sender.Name, SenderKind: sender.Kind,
 		Subject: subject, Type: rec.Type, DeliveredAt: rec.DeliveredAt, ReadAt: rec.ReadAt, ReadMark: rec.ReadMark, PaidAt: rec.PaidAt,
-		DueDate: rec.DueDate, Documents: len(rec.Documents), Size: rec.Size,
+		DueDate: rec.DueDate, Documents: len(rec.Documents), Size: rec.Size, Folder: rec.Folder,
 	}, nil
 }
 

@@ -229,6 +229,9 @@ type LetterSummary struct {
 	DueDate   string // YYYY-MM-DD or empty
 	Documents int
 	Size      int64
+	// Folder is the folder the letter is in (FolderInbox, FolderArchive
+	// or the id of an own folder).
+	Folder string
 	// Hold, when set, says the operator made the letter inaccessible
 	// under a legal obligation: when, why and on whose order. The letter
 	// is listed where it was, without its subject, and opens nothing

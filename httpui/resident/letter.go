@@ -2,6 +2,7 @@ package resident
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -20,6 +21,12 @@ type letterView struct {
 	Embed     *documentLink // the main document, shown in a sandboxed frame
 	Receipt   store.ReceiptPayload
 	KeyID     string
+	// Folder is the folder the letter is in, Targets those it can be
+	// moved to.
+	Folder  folderLink
+	Targets []folderLink
+	// PaidSaved: the resident just marked the invoice paid or not paid.
+	PaidSaved bool
 }
 
 type documentLink struct {
@@ -42,7 +49,20 @@ func (s *Handlers) letter(w http.ResponseWriter, r *http.Request, mb *store.Mail
 		return
 	}
 	lang := s.web.Lang(r)
-	v := letterView{Letter: l, Due: due(lang, l.DueDate, s.clock(), s.loc), KeyID: l.Receipt.KeyID}
+	v := letterView{Letter: l, Due: due(lang, l.DueDate, s.clock(), s.loc), KeyID: l.Receipt.KeyID,
+		PaidSaved: r.URL.Query().Get("saved") == "paid"}
+	folders, err := mb.Folders(r.Context())
+	if err != nil {
+		s.pages.PageError(w, r, &resident, err)
+		return
+	}
+	for _, f := range s.folderLinks(lang, folders, l.Folder) {
+		if f.Current {
+			v.Folder = f
+		} else {
+			v.Targets = append(v.Targets, f)
+		}
+	}
 	if err := json.Unmarshal(l.Receipt.Payload, &v.Receipt); err != nil {
 		s.pages.PageError(w, r, &resident, err)
 		return
@@ -100,4 +120,36 @@ func documentLabel(l *i18n.Lang, contentType string) string {
 		return "JPG"
 	}
 	return l.T("document.file")
+}
+
+// letterPaid marks an invoice paid or not paid (the form's paid: "yes" or
+// "no") and shows the letter again. A letter that is no invoice is a 409.
+func (s *Handlers) letterPaid(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+	resident := mb.Resident()
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormSize)
+	if err := r.ParseForm(); err != nil {
+		s.pages.ErrorPageFor(w, r, &resident, http.StatusBadRequest)
+		return
+	}
+	var paid bool
+	switch r.PostForm.Get("paid") {
+	case "yes":
+		paid = true
+	case "no":
+	default:
+		s.pages.ErrorPageFor(w, r, &resident, http.StatusBadRequest)
+		return
+	}
+	id := mux.Vars(r)["id"]
+	err := mb.MarkPaid(r.Context(), id, paid)
+	var invalid *store.InvalidError
+	switch {
+	case errors.As(err, &invalid), errors.Is(err, store.ErrInaccessible):
+		s.pages.ErrorPageFor(w, r, &resident, http.StatusConflict)
+		return
+	case err != nil:
+		s.pages.PageError(w, r, &resident, err)
+		return
+	}
+	http.Redirect(w, r, s.pages.MustURL(routeLetter, "id", id)+"?saved=paid", http.StatusSeeOther)
 }

@@ -86,11 +86,14 @@ const (
 	// pageRecoveryRequest asks for a new recovery key (the key itself is
 	// shown on pageRecoveryKey).
 	pageRecoveryRequest = "recovery-request"
+	// pageFolders is where the resident makes, renames and deletes
+	// folders; each folder's letters are listed on pageInbox.
+	pageFolders = "folders"
 )
 
 // Pages are the pages the handlers render (web.PagesConfig.Required).
 var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
-	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport, pageRecoveryRequest}
+	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport, pageRecoveryRequest, pageFolders}
 
 // Route names. Templates and handlers build URLs from these.
 const (
@@ -106,6 +109,17 @@ const (
 	routeInbox          = "inbox"
 	routeLetter         = "letter"
 	routeDocument       = "document"
+)
+
+// Route names of the folders and of what is done to letters there.
+const (
+	routeFolder        = "folder"
+	routeFolders       = "folders"
+	routeFolderCreate  = "folder-create"
+	routeFolderRename  = "folder-rename"
+	routeFolderDelete  = "folder-delete"
+	routeLetterActions = "letter-actions"
+	routeLetterPaid    = "letter-paid"
 )
 
 // Route names of the resident's terms and settings. The gate of pending
@@ -146,6 +160,13 @@ func (s *Handlers) Register(r *mux.Router) {
 	// so a HEAD — a link checker, a preview — must not reach it: HEAD is
 	// answered 405 with "Allow: GET" (RFC 9110 §15.5.6). The other pages
 	// allow HEAD, which changes nothing on them.
+	r.Handle("/folders", s.withMailbox(s.foldersPage)).Methods(http.MethodGet, http.MethodHead).Name(routeFolders)
+	r.Handle("/folders", s.withMailbox(s.folderCreate)).Methods(http.MethodPost).Name(routeFolderCreate)
+	r.Handle("/folders/{id:archive|"+idPattern+"}", s.withMailbox(s.folder)).Methods(http.MethodGet, http.MethodHead).Name(routeFolder)
+	r.Handle("/folders/{id:"+idPattern+"}/rename", s.withMailbox(s.folderRename)).Methods(http.MethodPost).Name(routeFolderRename)
+	r.Handle("/folders/{id:"+idPattern+"}/delete", s.withMailbox(s.folderDelete)).Methods(http.MethodPost).Name(routeFolderDelete)
+	r.Handle("/letters/actions", s.withMailbox(s.letterActions)).Methods(http.MethodPost).Name(routeLetterActions)
+	r.Handle("/letters/{id:"+idPattern+"}/paid", s.withMailbox(s.letterPaid)).Methods(http.MethodPost).Name(routeLetterPaid)
 	r.Handle("/letters/{id:"+idPattern+"}", s.withMailbox(s.letter)).Methods(http.MethodGet).Name(routeLetter)
 	r.Handle("/letters/{id:"+idPattern+"}/documents/{n:[0-9]{1,5}}", s.withMailbox(s.document)).Methods(http.MethodGet, http.MethodHead).Name(routeDocument)
 	r.Handle("/terms", s.terms()).Methods(http.MethodGet, http.MethodHead).Name(routeTerms)
