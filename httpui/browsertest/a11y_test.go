@@ -154,6 +154,19 @@ func testAccessibility(t *testing.T, src, lang string, width int64) {
 	check("login with an error")
 	tb.do(chromedp.SendKeys(chromedp.ID("password"), annaPassword+"\n"), chromedp.WaitVisible(chromedp.CSS("main .inbox")))
 	check("inbox")
+	// Folders: the archive with a letter, an own folder, the page that
+	// manages them, with a name refused.
+	tb.do(chromedp.Click(chromedp.CSS(".letters input[type=checkbox]")), chromedp.Click(chromedp.CSS(`button[value="archive"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".alert-success")))
+	check("inbox, a letter archived")
+	tb.do(chromedp.Navigate(a.url + "/folders/archive"))
+	check("archive")
+	tb.do(chromedp.Navigate(a.url + "/folders"))
+	check("folders")
+	tb.do(chromedp.SendKeys(chromedp.ID("name"), "Skat og bolig\n"), chromedp.WaitVisible(chromedp.CSS(".alert-success")))
+	check("folders, one made")
+	tb.do(chromedp.SendKeys(chromedp.ID("name"), "skat og bolig\n"), chromedp.WaitVisible(chromedp.ID("folders-error")))
+	check("folders, a name refused")
 	tb.do(chromedp.Navigate(a.url + "/letters/" + a.letter(letterSchool).ID))
 	check("letter with documents")
 	tb.do(chromedp.Navigate(a.url + "/letters/" + a.letter(letterWaste).ID))
@@ -333,23 +346,39 @@ func testKeyboard(t *testing.T, lang string, width int64) {
 	tb.do(chromedp.KeyEvent(annaPassword+kb.Enter), chromedp.WaitVisible(chromedp.CSS("main .inbox")))
 
 	// The inbox: skip link, the site's name, the navigation, Sign
-	// out, then the letters from the newest down.
+	// out; the folders and the link to manage them; the buttons for
+	// the letters chosen; then each letter's box and subject from the
+	// newest down.
 	want := []string{l.T("layout.skip"), l.T("layout.brand"), l.T("layout.inbox"), l.T("layout.settings"), l.T("layout.signOut")}
+	wantFolders := []string{l.T("folders.inbox"), l.T("folders.archive"), l.T("folders.manage")}
+	wantTools := []string{l.T("inbox.action.read"), l.T("inbox.action.unread"), l.T("inbox.action.archive"), "", l.T("inbox.action.move")}
 	lines := tb.inboxLines()
-	stops = tb.tabThrough(len(want) + len(lines))
+	stops = tb.tabThrough(len(want) + len(wantFolders) + len(wantTools) + 2*len(lines))
 	for i, w := range want {
 		if stops[i].Text != w {
 			t.Errorf("inbox Tab %d: %s, want %q", i+1, stops[i], w)
 		}
 	}
+	for i, w := range wantFolders {
+		if s := stops[len(want)+i]; !strings.HasPrefix(s.Text, w) {
+			t.Errorf("inbox Tab %d: %s, want the folder link %q", len(want)+1+i, s, w)
+		}
+	}
+	for i, w := range wantTools {
+		s := stops[len(want)+len(wantFolders)+i]
+		if (w == "" && s.Tag != "select") || (w != "" && s.Text != w) {
+			t.Errorf("inbox Tab %d: %s, want the tool %q", len(want)+len(wantFolders)+1+i, s, w)
+		}
+	}
+	firstLine := len(want) + len(wantFolders) + len(wantTools)
 	for i, l := range lines {
-		if s := stops[len(want)+i]; s.Href != l.Href {
-			t.Errorf("inbox Tab %d: %s, want the letter %q", len(want)+1+i, s, l.Subject)
+		if box, link := stops[firstLine+2*i], stops[firstLine+2*i+1]; box.Tag != "input" || !box.Ring || link.Href != l.Href {
+			t.Errorf("inbox Tabs %d, %d: %s, %s; want the box (shown focused) and the letter %q", firstLine+2*i+1, firstLine+2*i+2, box, link, l.Subject)
 		}
 	}
 	checkOrder(t, "inbox", stops[1:]) // the skip link sits over the header
 	// Back up to the third letter and open it with Enter.
-	for range len(lines) - 3 {
+	for range 2 * (len(lines) - 3) {
 		tb.do(chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)))
 	}
 	if f := tb.focused(); f.Href != lines[2].Href {
@@ -364,7 +393,7 @@ func testKeyboard(t *testing.T, lang string, width int64) {
 	// with Enter.
 	tb.do(chromedp.Navigate(a.url + "/letters/" + a.letter(letterSchool).ID))
 	stops = tb.tabThrough(len(want) + 1 + 2*4 + 1)
-	if stops[len(want)].Text != l.T("letter.back") || stops[len(stops)-1].Text != l.T("receipt.summary") {
+	if stops[len(want)].Text != l.T("letter.backTo", "Folder", l.T("folders.inbox")) || stops[len(stops)-1].Text != l.T("receipt.summary") {
 		t.Errorf("letter page stops: %v", stops)
 	}
 	checkOrder(t, "letter", stops[1:])
