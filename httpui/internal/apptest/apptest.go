@@ -30,7 +30,7 @@ type Options struct {
 }
 
 // NewEnv runs the appliance with opts on loopback until the test ends.
-func NewEnv(t *testing.T, opts Options) *uitest.Env {
+func NewEnv(t testing.TB, opts Options) *uitest.Env {
 	t.Helper()
 	return uitest.NewEnv(t, uitest.Options{
 		Limits: opts.Limits, StoreClock: opts.StoreClock, Retention: opts.Retention, Seed: opts.Seed,

@@ -38,7 +38,7 @@ type Server struct {
 // Env is a real appliance on loopback: a bbolt store in a temporary
 // folder, the server on an HTTP and an HTTPS listener, and a sender CA.
 type Env struct {
-	T        *testing.T
+	T        testing.TB
 	Store    *store.Store
 	CA       *crypto.CA
 	Clock    *testsupport.Clock // the server's clock
@@ -52,7 +52,7 @@ type Env struct {
 // (with the Env's Store, Clock and Logs, which start reads) and serves it
 // until the test ends. When the test ends the listeners close, then the
 // store is checked and closed.
-func NewEnv(t *testing.T, opts Options, start func(e *Env) (Server, error)) *Env {
+func NewEnv(t testing.TB, opts Options, start func(e *Env) (Server, error)) *Env {
 	t.Helper()
 	dbPath := filepath.Join(t.TempDir(), "postkasse.db")
 	if opts.Seed != "" {

@@ -38,7 +38,7 @@ func (e *Env) ServerCert() func(*tls.ClientHelloInfo) (*tls.Certificate, error) 
 
 // Serve runs h on a new loopback listener (with TLS when cfg is set) until
 // the test ends, and returns its address.
-func Serve(t *testing.T, h http.Handler, cfg *tls.Config) string {
+func Serve(t testing.TB, h http.Handler, cfg *tls.Config) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -330,7 +330,7 @@ var Catalogue = func() *i18n.Catalogue {
 var English = Catalogue.Lang("en")
 
 // gunzipFile writes the gzipped file src, uncompressed, to dst.
-func gunzipFile(t *testing.T, src, dst string) {
+func gunzipFile(t testing.TB, src, dst string) {
 	t.Helper()
 	f, err := os.Open(src)
 	if err != nil {

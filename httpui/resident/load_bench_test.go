@@ -1,0 +1,139 @@
+package resident_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/postkasse/postkasse/httpui/internal/apptest"
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
+	"github.com/postkasse/postkasse/store"
+)
+
+// BenchmarkInboxUnderLoad is the mailbox's load command: a resident with
+// 10,000 letters pages through the inbox over HTTP (the first page and
+// the second, by turns) while a sender's bulk send of 100 KB letters runs
+// through the API over mutual TLS, 16 at once, to another resident. It
+// reports, from one run, the pages' latencies alone (the baseline) and
+// under the bulk send, their ratio, and the bulk send's rate:
+//
+//	go test ./httpui/resident -run '^$' -bench InboxUnderLoad -benchtime 400x
+//
+// A page's time is measured at the client on loopback, so it bounds the
+// server's time from above. b.N is the number of pages in each phase.
+func BenchmarkInboxUnderLoad(b *testing.B) {
+	e := apptest.NewEnv(b, apptest.Options{APIRate: 1e6, APIBurst: 1 << 20})
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	e.AddResident(uitest.NIDBjorn, "Bjørn Hansen")
+	s := e.AddSender("Aarhus Kommune", "55133018")
+	seed(b, e, s.ID, uitest.NIDAnna, 10000)
+	browser := e.Browser()
+	e.Login(browser, e.HTTPURL, uitest.NIDAnna)
+	pages := []string{e.HTTPURL + "/"}
+	// The resident has seen every page once (each letter's listing is
+	// sealed at its first listing, as in store's BenchmarkInboxPage).
+	for next := e.HTTPURL + "/"; next != ""; {
+		r := e.Get(browser, next)
+		if r.StatusCode != http.StatusOK {
+			b.Fatalf("%s: %d", next, r.StatusCode)
+		}
+		if next = nextPage(r.Text); next != "" {
+			next = e.HTTPURL + next
+			if len(pages) == 1 {
+				pages = append(pages, next)
+			}
+		}
+	}
+	measure := func() []time.Duration {
+		out := make([]time.Duration, 0, b.N)
+		for i := range b.N {
+			t0 := time.Now()
+			r := e.Get(browser, pages[i%len(pages)])
+			out = append(out, time.Since(t0))
+			if r.StatusCode != http.StatusOK {
+				b.Fatalf("page: %d", r.StatusCode)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	b.ResetTimer()
+	quiet := measure()
+
+	// The bulk send, until the pages are measured.
+	doc := make([]byte, 100<<10)
+	copy(doc, uitest.PDFDoc)
+	var delivered atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				msg := uitest.LetterMessage(uitest.NIDBjorn, "Varsel om vandafbrydelse", fmt.Sprintf("bulk-%d-%d", w, i))
+				r := e.Deliver(s.Client, uitest.MessagePart(msg), uitest.DocumentPart("varsel.pdf", "application/pdf", doc))
+				if r.StatusCode != http.StatusCreated {
+					b.Errorf("bulk delivery: %d %s", r.StatusCode, r.Text)
+					return
+				}
+				delivered.Add(1)
+			}
+		})
+	}
+	t0 := time.Now()
+	loaded := measure()
+	elapsed := time.Since(t0)
+	close(stop)
+	wg.Wait()
+	b.StopTimer()
+
+	p := func(d []time.Duration, q float64) float64 {
+		return float64(d[min(len(d)-1, int(q*float64(len(d))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(p(quiet, 0.5), "quiet-p50-ms")
+	b.ReportMetric(p(quiet, 0.99), "quiet-p99-ms")
+	b.ReportMetric(p(loaded, 0.5), "load-p50-ms")
+	b.ReportMetric(p(loaded, 0.99), "load-p99-ms")
+	b.ReportMetric(p(loaded, 0.99)/p(quiet, 0.99), "p99-ratio")
+	b.ReportMetric(float64(delivered.Load())/elapsed.Seconds(), "letters/s")
+	b.ReportMetric(0, "ns/op")
+}
+
+// seed delivers n small letters to the resident nid from the sender, 32
+// at once, through the store (the mailbox as it stands when the test
+// starts).
+func seed(b *testing.B, e *uitest.Env, senderID, nid string, n int) {
+	number, err := store.ParseNationalID(nid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				_, err := e.Store.Deliver(context.Background(), senderID, store.Delivery{Recipient: number,
+					Subject: fmt.Sprintf("Brev %d", i), SenderReference: fmt.Sprintf("seed-%d", i), Type: store.TypeLetter,
+					Documents: []store.DocumentInput{{Name: "brev.txt", ContentType: "text/plain", Content: []byte("Kære borger")}}})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
