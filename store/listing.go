@@ -116,6 +116,69 @@ func (m *Mailbox) FolderPage(ctx context.Context, folder, cursor string, limit i
 	return out, next, nil
 }
 
+// DuePage returns up to limit letters of the inbox with a due date that
+// is not marked paid, the soonest due first, after the cursor ("" for the
+// first), and the cursor of the next page ("" after the last): the
+// resident's list of what to pay or answer. Its work is in proportion to
+// the page, as FolderPage's. A cursor that is not DuePage's is
+// ErrNotFound.
+func (m *Mailbox) DuePage(ctx context.Context, cursor string, limit int) ([]LetterSummary, string, error) {
+	if err := m.gate(); err != nil {
+		return nil, "", err
+	}
+	if limit < 1 || limit > 500 {
+		return nil, "", invalid("limit", "a page of %d letters: 1 to 500", limit)
+	}
+	lk, err := m.listingKey()
+	if err != nil {
+		return nil, "", err
+	}
+	var out []LetterSummary
+	var next string
+	fresh := map[string][]byte{}
+	err = m.s.view(ctx, func(tx storage.Tx) error {
+		page, after, err := tx.Letters().Due(m.resident.ID, cursor, limit)
+		if err != nil {
+			return err
+		}
+		next = after
+		senders := map[string]*senderRecord{}
+		for _, e := range page {
+			sum, sealed, err := m.pageLine(tx, lk, e.LetterID, senders)
+			if err != nil {
+				m.s.log.Error("due dates: a letter cannot be opened", "resident", m.resident.ID, "letter", e.LetterID, "err", err)
+				sum = LetterSummary{ID: e.LetterID, DueDate: e.Due, Error: err}
+			}
+			if sealed != nil {
+				fresh[e.LetterID] = sealed
+			}
+			out = append(out, sum)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if len(fresh) > 0 {
+		m.keepListings(ctx, fresh)
+	}
+	return out, next, nil
+}
+
+// DueCount returns the number of letters DuePage lists.
+func (m *Mailbox) DueCount(ctx context.Context) (int, error) {
+	if err := m.gate(); err != nil {
+		return 0, err
+	}
+	var n int
+	err := m.s.view(ctx, func(tx storage.Tx) error {
+		var err error
+		n, err = tx.Letters().DueCount(m.resident.ID)
+		return err
+	})
+	return n, err
+}
+
 // pageLine returns a letter's line from its listing, or, for a letter
 // never listed, from the letter itself, with its listing sealed anew to
 // keep.

@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/postkasse/postkasse/crypto"
@@ -135,5 +137,68 @@ func TestListingPlanted(t *testing.T) {
 	// The resident's record holds no listing key.
 	if raw, err := json.Marshal(rawResident(t, f.s, f.resident.ID)); err != nil || bytes.Contains(raw, []byte("Listing")) {
 		t.Errorf("the resident's record keeps a listing key: %s (%v)", raw, err)
+	}
+}
+
+// TestDuePage: the letters of the inbox with a due date, soonest first, a
+// page at a time; paid invoices and archived letters leave the list; the
+// list is the resident's own.
+func TestDuePage(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	ids := map[string]string{}
+	for _, c := range []struct{ ref, due string }{{"march", "2027-03-01"}, {"none", ""}, {"january", "2027-01-15"}, {"february", "2027-02-01"}} {
+		d := testDelivery(f.nid, c.ref)
+		d.DueDate, d.Subject, d.Type = c.due, c.ref, TypeInvoice
+		res, err := f.s.Deliver(ctx, f.sender.ID, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[c.ref] = res.Letter.ID
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	defer mb.Close()
+	list := func() []string {
+		t.Helper()
+		var got []string
+		for cursor := ""; ; {
+			page, next, err := mb.DuePage(ctx, cursor, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range page {
+				got = append(got, l.Subject+" "+l.DueDate)
+			}
+			if next == "" {
+				return got
+			}
+			cursor = next
+		}
+	}
+	if got, want := list(), []string{"january 2027-01-15", "february 2027-02-01", "march 2027-03-01"}; !slices.Equal(got, want) {
+		t.Fatalf("due = %v, want %v", got, want)
+	}
+	if n, err := mb.DueCount(ctx); err != nil || n != 3 {
+		t.Errorf("DueCount = %d, %v", n, err)
+	}
+	if err := mb.MarkPaid(ctx, ids["january"], true); err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.MoveLetters(ctx, []string{ids["march"]}, FolderArchive); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := list(), []string{"february 2027-02-01"}; !slices.Equal(got, want) {
+		t.Errorf("due after paying and archiving = %v, want %v", got, want)
+	}
+	if _, _, err := mb.DuePage(ctx, "junk", 10); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a cursor that is not DuePage's: %v", err)
+	}
+	other := testNID(t, 7)
+	mustResident(t, f.s, other, "Other Resident")
+	mb2 := mustLogin(t, f.s, other, testPassword)
+	defer mb2.Close()
+	if page, _, err := mb2.DuePage(ctx, "", 10); err != nil || len(page) != 0 {
+		t.Errorf("another resident's due dates: %+v, %v", page, err)
 	}
 }

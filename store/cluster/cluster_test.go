@@ -433,9 +433,9 @@ func TestOutages(t *testing.T) {
 	}
 }
 
-// TestUnreadBackfill: the step to schema 3 sets the unread column of the
-// letters there were by storage.Letter.Unread, so the counts of a
-// database upgraded are right.
+// TestUnreadBackfill: the step to schema 3 sets the unread and due
+// columns of the letters there were by storage.Letter.Unread and Due, so
+// the counts and due dates of a database upgraded are right.
 func TestUnreadBackfill(t *testing.T) {
 	cfg := config(t)
 	e := open(t, cfg)
@@ -445,7 +445,7 @@ func TestUnreadBackfill(t *testing.T) {
 		{ID: strings.Repeat("1", 32)},                                  // never opened
 		{ID: strings.Repeat("2", 32), ReadAt: time.Unix(1e9, 0).UTC()}, // opened
 		{ID: strings.Repeat("3", 32), ReadMark: &yes},                  // marked read
-		{ID: strings.Repeat("4", 32), ReadAt: time.Unix(1e9, 0).UTC(), ReadMark: &no},
+		{ID: strings.Repeat("4", 32), ReadAt: time.Unix(1e9, 0).UTC(), ReadMark: &no, DueDate: "2027-01-31"},
 	}
 	err := e.Update(context.Background(), func(tx storage.Tx) error {
 		for i, l := range letters {
@@ -467,7 +467,7 @@ func TestUnreadBackfill(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(context.Background(), `ALTER TABLE letters DROP COLUMN unread; UPDATE schema_version SET version = 2`); err != nil {
+	if _, err := conn.Exec(context.Background(), `ALTER TABLE letters DROP COLUMN unread; ALTER TABLE letters DROP COLUMN due; UPDATE schema_version SET version = 2`); err != nil {
 		t.Fatal(err)
 	}
 	e = open(t, cfg)
@@ -479,6 +479,13 @@ func TestUnreadBackfill(t *testing.T) {
 		n, err := tx.Letters().FolderUnread(resident, "")
 		if err == nil && n != 2 {
 			err = fmt.Errorf("%d unread after the upgrade, want 2", n)
+		}
+		if err != nil {
+			return err
+		}
+		due, _, err := tx.Letters().Due(resident, "", 10)
+		if err == nil && (len(due) != 1 || due[0].LetterID != letters[3].ID || due[0].Due != "2027-01-31") {
+			err = fmt.Errorf("due dates after the upgrade: %+v", due)
 		}
 		return err
 	})

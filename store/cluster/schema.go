@@ -157,12 +157,15 @@ CREATE TABLE limits (
 );
 CREATE INDEX limits_by_expiry ON limits (expires);
 `,
-	// 3: the unread letters of each folder, for the navigation's counts
-	// (the column is set from storage.Letter.Unread by every Put, and for
-	// the letters there were by the step's fix-up, backfillUnread).
+	// 3: the unread letters of each folder, for the navigation's counts,
+	// and the due dates to act on (the columns are set from
+	// storage.Letter.Unread and Due by every Put, and for the letters
+	// there were by the step's fix-up, backfillLetterIndexes).
 	`
 ALTER TABLE letters ADD COLUMN unread boolean NOT NULL DEFAULT false;
+ALTER TABLE letters ADD COLUMN due text;
 CREATE INDEX letters_unread ON letters (resident_id, folder) WHERE unread;
+CREATE INDEX letters_due ON letters (resident_id, due, id) WHERE due IS NOT NULL;
 `,
 }
 
@@ -171,17 +174,17 @@ CREATE INDEX letters_unread ON letters (resident_id, folder) WHERE unread;
 // They keep a rule in its one home (package storage) rather than copy it
 // into SQL.
 var fixups = map[int]func(ctx context.Context, tx pgx.Tx) error{
-	3: backfillUnread,
+	3: backfillLetterIndexes,
 }
 
-// backfillUnread sets the unread column of the letters there were before
-// schema 3, by storage.Letter.Unread.
-func backfillUnread(ctx context.Context, tx pgx.Tx) error {
+// backfillLetterIndexes sets the unread and due columns of the letters
+// there were before schema 3, by storage.Letter.Unread and Due.
+func backfillLetterIndexes(ctx context.Context, tx pgx.Tx) error {
 	rows, err := tx.Query(ctx, `SELECT id, record FROM letters`)
 	if err != nil {
 		return err
 	}
-	var unread []string
+	var unread, dueIDs, dues []string
 	for rows.Next() {
 		var id string
 		var b []byte
@@ -197,12 +200,18 @@ func backfillUnread(ctx context.Context, tx pgx.Tx) error {
 		if l.Unread() {
 			unread = append(unread, id)
 		}
+		if d := l.Due(); d != "" {
+			dueIDs, dues = append(dueIDs, id), append(dues, d)
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `UPDATE letters SET unread = true WHERE id = ANY($1)`, unread)
+	if _, err := tx.Exec(ctx, `UPDATE letters SET unread = true WHERE id = ANY($1)`, unread); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `UPDATE letters SET due = d.due FROM unnest($1::text[], $2::text[]) AS d(id, due) WHERE letters.id = d.id`, dueIDs, dues)
 	return err
 }
 

@@ -295,11 +295,16 @@ func (l lettersTx) Put(v *storage.Letter) error {
 	if err != nil {
 		return err
 	}
-	_, err = l.t.exec(`INSERT INTO letters (resident_id, id, sender_id, sender_reference, delivered_at, folder, unread, record)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+	var due *string
+	if d := v.Due(); d != "" {
+		due = &d
+	}
+	_, err = l.t.exec(`INSERT INTO letters (resident_id, id, sender_id, sender_reference, delivered_at, folder, unread, due, record)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (resident_id, id) DO UPDATE SET sender_id = excluded.sender_id, sender_reference = excluded.sender_reference,
-			delivered_at = excluded.delivered_at, folder = excluded.folder, unread = excluded.unread, record = excluded.record`,
-		v.ResidentID, v.ID, v.SenderID, v.SenderReference, v.DeliveredAt, v.Folder, v.Unread(), b)
+			delivered_at = excluded.delivered_at, folder = excluded.folder, unread = excluded.unread, due = excluded.due,
+			record = excluded.record`,
+		v.ResidentID, v.ID, v.SenderID, v.SenderReference, v.DeliveredAt, v.Folder, v.Unread(), due, b)
 	return err
 }
 
@@ -340,6 +345,47 @@ func (l lettersTx) FolderCount(residentID, folder string) (int, error) {
 func (l lettersTx) FolderUnread(residentID, folder string) (int, error) {
 	var n int
 	err := l.t.tx.QueryRow(l.t.ctx, `SELECT COUNT(*) FROM letters WHERE resident_id = $1 AND folder = $2 AND unread`, residentID, folder).Scan(&n)
+	return n, err
+}
+
+// Due pages by (due, id); a cursor is the last line's "due.id".
+func (l lettersTx) Due(residentID, after string, limit int) ([]storage.DueEntry, string, error) {
+	var rows pgx.Rows
+	var err error
+	if after == "" {
+		rows, err = l.t.tx.Query(l.t.ctx, `SELECT id, due FROM letters WHERE resident_id = $1 AND due IS NOT NULL
+			ORDER BY due, id LIMIT $2`, residentID, limit+1)
+	} else {
+		due, id, ok := strings.Cut(after, ".")
+		if !ok || len(due) != len("2006-01-02") || id == "" {
+			return nil, "", fmt.Errorf("due cursor %q: %w", after, storage.ErrNotFound)
+		}
+		rows, err = l.t.tx.Query(l.t.ctx, `SELECT id, due FROM letters WHERE resident_id = $1 AND due IS NOT NULL
+			AND (due, id) > ($2, $3) ORDER BY due, id LIMIT $4`, residentID, due, id, limit+1)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	page, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.DueEntry, error) {
+		var d storage.DueEntry
+		err := r.Scan(&d.LetterID, &d.Due)
+		return d, err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(page) > limit {
+		page = page[:limit]
+		last := page[len(page)-1]
+		next = last.Due + "." + last.LetterID
+	}
+	return page, next, nil
+}
+
+func (l lettersTx) DueCount(residentID string) (int, error) {
+	var n int
+	err := l.t.tx.QueryRow(l.t.ctx, `SELECT COUNT(*) FROM letters WHERE resident_id = $1 AND due IS NOT NULL`, residentID).Scan(&n)
 	return n, err
 }
 

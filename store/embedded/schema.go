@@ -32,7 +32,7 @@ var upgrades = []struct {
 	{6, "the audit log as a Merkle tree log (store/auditlog): the plain entries moved into it", upgrade6},
 	{7, "support requests and their index by resident; residents' blocks of senders; senders' events; folders and the mailbox by folder", upgrade7},
 	{8, "limits shared by the nodes of a cluster (the login throttle, the senders' rate limits) and their index by expiry", upgrade8},
-	{9, "index of the unread letters of each folder, for the unread counts of the navigation", upgrade9},
+	{9, "indexes of the unread letters of each folder and of the due dates to act on", upgrade9},
 }
 
 // SchemaVersion is the schema version this code writes.
@@ -238,21 +238,26 @@ func upgrade8(e *Engine, tx *bolt.Tx) error {
 	return createBuckets(tx, bucketLimits, bucketLimitsByExpiry)
 }
 
-// upgrade9 adds the index of unread letters by folder, made from the
-// letters as they are.
+// upgrade9 adds the indexes of unread letters by folder and of due dates,
+// made from the letters as they are.
 func upgrade9(e *Engine, tx *bolt.Tx) error {
-	if err := createBuckets(tx, bucketMailboxUnread); err != nil {
+	if err := createBuckets(tx, bucketMailboxUnread, bucketMailboxDue); err != nil {
 		return err
 	}
-	idx := tx.Bucket(bucketMailboxUnread)
+	unread, due := tx.Bucket(bucketMailboxUnread), tx.Bucket(bucketMailboxDue)
 	return tx.Bucket(bucketLetters).ForEach(func(k, v []byte) error {
 		var rec storage.Letter
 		if err := json.Unmarshal(v, &rec); err != nil {
 			return fmt.Errorf("decode letter %s: %w", k, err)
 		}
-		if !rec.Unread() {
-			return nil
+		if rec.Unread() {
+			if err := unread.Put(folderKey(rec.ResidentID, rec.Folder, rec.DeliveredAt, string(k)), nil); err != nil {
+				return err
+			}
 		}
-		return idx.Put(folderKey(rec.ResidentID, rec.Folder, rec.DeliveredAt, string(k)), nil)
+		if rec.Due() != "" {
+			return due.Put(dueKey(rec.ResidentID, rec.Due(), string(k)), nil)
+		}
+		return nil
 	})
 }

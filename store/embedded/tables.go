@@ -49,6 +49,7 @@ var (
 	bucketLimitsByExpiry = []byte("limits-by-expiry")
 	// Since schema 9.
 	bucketMailboxUnread = []byte("mailbox-unread")
+	bucketMailboxDue    = []byte("mailbox-due")
 )
 
 // idSize is the length of every id: 128 bits in lowercase hex.
@@ -165,8 +166,32 @@ var letters = &table[storage.Letter]{
 			return []entry{{folderKey(l.ResidentID, l.Folder, l.DeliveredAt, l.ID), nil}}
 		},
 		owner: folderKeyOwner,
+	}, {
+		// mailbox-due: dueKey → empty, for each letter with a due date
+		// to act on (storage.Letter.Due), since schema 9.
+		bucket: bucketMailboxDue,
+		entries: func(l *storage.Letter) []entry {
+			if l.Due() == "" {
+				return nil
+			}
+			return []entry{{dueKey(l.ResidentID, l.Due(), l.ID), nil}}
+		},
+		owner: func(k, _ []byte) ([]byte, bool) {
+			if len(k) != dueKeySize {
+				return nil, false
+			}
+			return k[dueKeySize-idSize:], true
+		},
 	}},
 }
+
+// dueKey: residentID | 0x00 | due date (YYYY-MM-DD) | letterID.
+func dueKey(residentID, due, letterID string) []byte {
+	return append(join(residentID, []byte(due)...), letterID...)
+}
+
+// dueKeySize is the length of every dueKey.
+const dueKeySize = idSize + 1 + len("2006-01-02") + idSize
 
 // folderKeyOwner returns the letter id of a folderKey.
 func folderKeyOwner(k, _ []byte) ([]byte, bool) {

@@ -192,6 +192,42 @@ func (t lettersTx) FolderUnread(residentID, folder string) (int, error) {
 	return t.count(bucketMailboxUnread, folderPrefix(residentID, folder)), nil
 }
 
+// Due walks the resident's part of the index of due dates forwards. A
+// cursor is the last key of the page before, in hex.
+func (t lettersTx) Due(residentID, after string, limit int) ([]storage.DueEntry, string, error) {
+	prefix := join(residentID)
+	c := t.tx.Bucket(bucketMailboxDue).Cursor()
+	k, _ := c.Seek(prefix)
+	if after != "" {
+		from, err := hex.DecodeString(after)
+		if err != nil || len(from) != dueKeySize || !bytes.HasPrefix(from, prefix) {
+			return nil, "", fmt.Errorf("due cursor %q: %w", after, storage.ErrNotFound)
+		}
+		k, _ = c.Seek(from)
+		if bytes.Equal(k, from) {
+			k, _ = c.Next()
+		}
+	}
+	var out []storage.DueEntry
+	var last []byte
+	for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Next() {
+		if len(k) != dueKeySize {
+			return nil, "", fmt.Errorf("due key %x: malformed", k)
+		}
+		out = append(out, storage.DueEntry{Due: string(k[len(prefix) : dueKeySize-idSize]), LetterID: string(k[dueKeySize-idSize:])})
+		last = k
+	}
+	next := ""
+	if k != nil && bytes.HasPrefix(k, prefix) && last != nil {
+		next = hex.EncodeToString(last)
+	}
+	return out, next, nil
+}
+
+func (t lettersTx) DueCount(residentID string) (int, error) {
+	return t.count(bucketMailboxDue, join(residentID)), nil
+}
+
 // count returns the number of keys with the prefix in an index.
 func (t lettersTx) count(bucket, prefix []byte) int {
 	n := 0

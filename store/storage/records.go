@@ -131,6 +131,17 @@ type Letter struct {
 // an index of unread letters by this rule (Letters.FolderUnread).
 func (l *Letter) Unread() bool { return IsUnread(l.ReadAt, l.ReadMark) }
 
+// Due returns the letter's due date (YYYY-MM-DD) while it is one the
+// resident has to act on: a letter in the inbox with a due date, not
+// marked paid. "" otherwise. Engines keep an index of these by date
+// (Letters.Due); archiving a letter, or marking it paid, takes it off.
+func (l *Letter) Due() string {
+	if l.Folder != "" || !l.PaidAt.IsZero() || len(l.DueDate) != len("2006-01-02") {
+		return ""
+	}
+	return l.DueDate
+}
+
 // IsUnread is the rule of Letter.Unread, from a first opening and a mark.
 func IsUnread(readAt time.Time, mark *bool) bool {
 	if mark != nil {

@@ -168,8 +168,8 @@ type Senders interface {
 
 // Letters are the letters' records, with their indexes: each resident's
 // mailbox in delivery order, all of it and by folder, the unread letters
-// of each folder, each sender's letters, and each sender's references
-// (the idempotency keys).
+// of each folder, the due dates to act on, each sender's letters, and
+// each sender's references (the idempotency keys).
 type Letters interface {
 	Get(id string) (*Letter, error)
 	// ByReference returns the id of the letter a sender delivered with a
@@ -192,11 +192,24 @@ type Letters interface {
 	// FolderUnread returns the number of unread letters in a folder
 	// (Letter.Unread), with work in proportion to that number.
 	FolderUnread(residentID, folder string) (int, error)
+	// Due returns up to limit of a resident's letters with a due date
+	// to act on (Letter.Due), the soonest first (then by id), after the
+	// cursor ("" for the first), and the cursor of the next page (""
+	// after the last). A cursor that is not one of Due's is ErrNotFound.
+	Due(residentID, after string, limit int) ([]DueEntry, string, error)
+	// DueCount returns the number of a resident's letters Due lists.
+	DueCount(residentID string) (int, error)
 	// MailboxAll calls fn for each letter of a resident's mailbox, oldest
 	// first; fn must not change the mailbox.
 	MailboxAll(residentID string, fn func(MailboxEntry) error) error
 	// All calls fn for every letter in the order of their ids.
 	All(fn func(*Letter) error) error
+}
+
+// DueEntry is one line of a resident's index of due dates.
+type DueEntry struct {
+	LetterID string
+	Due      string // YYYY-MM-DD
 }
 
 // MailboxEntry is one line of a resident's mailbox index.

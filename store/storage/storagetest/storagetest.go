@@ -53,6 +53,7 @@ func Run(t *testing.T, open Open) {
 		{"SenderBlocks", testSenderBlocks},
 		{"Events", testEvents},
 		{"Folders", testFolders},
+		{"Due", testDue},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1325,6 +1326,93 @@ func testFolders(t *testing.T, e storage.Engine) {
 		tx.Folders().All(func(string, []storage.Folder) error { n++; return nil })
 		if n != 0 {
 			t.Errorf("folders left after deleting: %d", n)
+		}
+		return nil
+	})
+}
+
+// testDue: the index of due dates lists a resident's letters in the inbox
+// with a due date, not paid, soonest first, a page at a time; marking a
+// letter paid, archiving it or deleting it takes it off; another
+// resident's are apart; a cursor that is not Due's is refused.
+func testDue(t *testing.T, e storage.Engine) {
+	anna, bo := id('a', 1), id('a', 2)
+	dues := []string{"2027-03-01", "", "2027-01-15", "2027-02-01", "2027-01-15", "2027-04-01"}
+	update(t, e, func(tx storage.Tx) error {
+		for i, d := range dues {
+			l := letter(i, anna, id('b', 1), base.Add(time.Duration(i)*time.Minute))
+			l.DueDate = d
+			if err := tx.Letters().Put(l); err != nil {
+				return err
+			}
+		}
+		l := letter(10, bo, id('b', 1), base)
+		l.DueDate = "2026-12-24"
+		return tx.Letters().Put(l)
+	})
+	list := func(limit int) []string {
+		t.Helper()
+		var got []string
+		view(t, e, func(tx storage.Tx) error {
+			after := ""
+			for {
+				page, next, err := tx.Letters().Due(anna, after, limit)
+				if err != nil {
+					return err
+				}
+				for _, p := range page {
+					got = append(got, p.Due+"/"+p.LetterID[len(p.LetterID)-1:])
+				}
+				if next == "" {
+					return nil
+				}
+				after = next
+			}
+		})
+		return got
+	}
+	want := []string{"2027-01-15/2", "2027-01-15/4", "2027-02-01/3", "2027-03-01/0", "2027-04-01/5"}
+	for _, limit := range []int{1, 2, 10} {
+		if got := list(limit); !slices.Equal(got, want) {
+			t.Errorf("Due by %d = %v, want %v", limit, got, want)
+		}
+	}
+	view(t, e, func(tx storage.Tx) error {
+		if n, err := tx.Letters().DueCount(anna); err != nil || n != 5 {
+			t.Errorf("DueCount = %d, %v; want 5", n, err)
+		}
+		if _, _, err := tx.Letters().Due(anna, "not a cursor", 10); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("a bad cursor: %v", err)
+		}
+		return nil
+	})
+	update(t, e, func(tx storage.Tx) error {
+		for i, change := range map[int]func(l *storage.Letter){
+			2: func(l *storage.Letter) { l.PaidAt = base },
+			3: func(l *storage.Letter) { l.Folder = "archive" },
+		} {
+			l, err := tx.Letters().Get(id('c', i))
+			if err != nil {
+				return err
+			}
+			change(l)
+			if err := tx.Letters().Put(l); err != nil {
+				return err
+			}
+		}
+		l, err := tx.Letters().Get(id('c', 0))
+		if err != nil {
+			return err
+		}
+		return tx.Letters().Delete(l)
+	})
+	if got, want := list(10), []string{"2027-01-15/4", "2027-04-01/5"}; !slices.Equal(got, want) {
+		t.Errorf("Due after paying, archiving and deleting = %v, want %v", got, want)
+	}
+	view(t, e, func(tx storage.Tx) error {
+		page, _, err := tx.Letters().Due(bo, "", 10)
+		if err != nil || len(page) != 1 || page[0].LetterID != id('c', 10) {
+			t.Errorf("Bo's due dates = %+v, %v", page, err)
 		}
 		return nil
 	})
