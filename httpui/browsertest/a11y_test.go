@@ -161,6 +161,8 @@ func testAccessibility(t *testing.T, src, lang string, width int64) {
 	check("inbox, a letter archived")
 	tb.do(chromedp.Navigate(a.url + "/folders/archive"))
 	check("archive")
+	tb.do(chromedp.Navigate(a.url + "/due"))
+	check("due dates")
 	tb.do(chromedp.Navigate(a.url + "/folders"))
 	check("folders")
 	tb.do(chromedp.SendKeys(chromedp.ID("name"), "Skat og bolig\n"), chromedp.WaitVisible(chromedp.CSS(".alert-success")))
@@ -350,7 +352,7 @@ func testKeyboard(t *testing.T, lang string, width int64) {
 	// the letters chosen; then each letter's box and subject from the
 	// newest down.
 	want := []string{l.T("layout.skip"), l.T("layout.brand"), l.T("layout.inbox"), l.T("layout.settings"), l.T("layout.signOut")}
-	wantFolders := []string{l.T("folders.inbox"), l.T("folders.archive"), l.T("folders.manage")}
+	wantFolders := []string{l.T("folders.inbox"), l.T("folders.archive"), l.T("due.title"), l.T("folders.manage")}
 	wantTools := []string{l.T("inbox.action.read"), l.T("inbox.action.unread"), l.T("inbox.action.archive"), "", l.T("inbox.action.move")}
 	lines := tb.inboxLines()
 	stops = tb.tabThrough(len(want) + len(wantFolders) + len(wantTools) + 2*len(lines))

@@ -354,3 +354,64 @@ func TestFolderPagesLanguages(t *testing.T) {
 		}
 	}
 }
+
+// TestDueList: the list of due dates shows the inbox's letters with a due
+// date, the soonest first, counted in the navigation; marking an invoice
+// paid or archiving a letter from the list takes it off and comes back to
+// the list; another resident's list has none of them.
+func TestDueList(t *testing.T) {
+	t.Parallel()
+	e := apptest.NewEnv(t, apptest.Options{})
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	e.AddResident(uitest.NIDBjorn, "Bjørn Hansen")
+	s := e.AddSender("Aarhus Kommune", "55133018")
+	number, err := store.ParseNationalID(uitest.NIDAnna)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for _, c := range []struct{ subject, due string }{{"Ejendomsskat", "2027-03-01"}, {"Nyhedsbrev", ""}, {"Daginstitution", "2027-01-15"}, {"Vand", "2027-02-01"}} {
+		res, err := e.Store.Deliver(context.Background(), s.ID, store.Delivery{Recipient: number, Subject: c.subject,
+			SenderReference: c.subject, Type: store.TypeInvoice, DueDate: c.due,
+			Documents: []store.DocumentInput{{Name: "faktura.pdf", ContentType: "application/pdf", Content: uitest.PDFDoc}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[c.subject] = res.Letter.ID
+	}
+	b := e.Browser()
+	e.Login(b, e.HTTPURL, uitest.NIDAnna)
+	subjects := func(page string) string {
+		var out []string
+		for _, m := range regexp.MustCompile(`<a href="/letters/[0-9a-f]{32}">([^<]+)</a>`).FindAllStringSubmatch(page, -1) {
+			out = append(out, m[1])
+		}
+		return strings.Join(out, ",")
+	}
+	page := e.Get(b, e.HTTPURL+"/due")
+	if page.StatusCode != http.StatusOK || subjects(page.Text) != "Daginstitution,Vand,Ejendomsskat" || !strings.Contains(page.Text, "3 letters with a due date") ||
+		!strings.Contains(page.Text, `<span class="folder-name">Due dates</span> <span class="count-due">3</span>`) {
+		t.Fatalf("the due dates: %d %q\n%s", page.StatusCode, subjects(page.Text), page.Text)
+	}
+	if r := e.PostForm(b, e.HTTPURL+"/letters/"+ids["Daginstitution"]+"/paid", url.Values{"paid": {"yes"}}, nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("mark paid: %d", r.StatusCode)
+	}
+	r := e.PostForm(b, e.HTTPURL+"/letters/actions", url.Values{"from": {"due"}, "action": {"archive"}, "id": {ids["Ejendomsskat"]}}, nil)
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/due?done=moved&n=1" {
+		t.Fatalf("archive from the due dates: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	if page := e.Get(b, e.HTTPURL+r.Header.Get("Location")); subjects(page.Text) != "Vand" || !strings.Contains(page.Text, "The letter has been moved.") {
+		t.Errorf("the due dates after paying and archiving: %q\n%s", subjects(page.Text), page.Text)
+	}
+	if r := e.Get(b, e.HTTPURL+"/due?after=zz"); r.StatusCode != http.StatusNotFound {
+		t.Errorf("a bad cursor: %d", r.StatusCode)
+	}
+	bjorn := e.Browser()
+	e.Login(bjorn, e.HTTPURL, uitest.NIDBjorn)
+	if page := e.Get(bjorn, e.HTTPURL+"/due"); subjects(page.Text) != "" || !strings.Contains(page.Text, "No letter in your inbox has a due date") {
+		t.Errorf("Bjørn's due dates:\n%s", page.Text)
+	}
+	if r := e.Get(e.Browser(), e.HTTPURL+"/due"); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("signed out: %d", r.StatusCode)
+	}
+}

@@ -39,6 +39,12 @@ type inboxView struct {
 	// with Count letters.
 	Done  string
 	Count int
+	// Due is set on the list of due dates (the inbox's letters with a
+	// due date not marked paid, soonest first) instead of a folder;
+	// DueCount is how many there are, for the navigation.
+	Due      bool
+	DueCount int
+	DueURL   string
 }
 
 type inboxLine struct {
@@ -70,10 +76,14 @@ func folderName(l *i18n.Lang, f store.Folder) string {
 	return f.Name
 }
 
-// folderURL is the page of a folder: / for the inbox.
+// folderURL is the page of a folder: / for the inbox (and that of the
+// due dates for fromDue).
 func (s *Handlers) folderURL(id string) string {
-	if id == store.FolderInbox {
+	switch id {
+	case store.FolderInbox:
 		return s.pages.MustURL(routeInbox)
+	case fromDue:
+		return s.pages.MustURL(routeDue)
 	}
 	return s.pages.MustURL(routeFolder, "id", id)
 }
@@ -98,6 +108,17 @@ func (s *Handlers) folder(w http.ResponseWriter, r *http.Request, mb *store.Mail
 	s.folderPage(w, r, mb, mux.Vars(r)["id"])
 }
 
+// dueList shows the inbox's letters with a due date not marked paid, the
+// soonest due first, a page at a time (the folder page's query and
+// actions).
+func (s *Handlers) dueList(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+	s.folderPage(w, r, mb, fromDue)
+}
+
+// fromDue names the list of due dates where a folder's id goes: in the
+// actions' from, and to folderPage.
+const fromDue = "due"
+
 // folderPage lists one page of a folder, newest first: the query's after
 // is the cursor of the page before (from store.Mailbox.FolderPage), from
 // the number of its first letter, kept only to say "51–100 of 340". A
@@ -115,21 +136,36 @@ func (s *Handlers) folderPage(w http.ResponseWriter, r *http.Request, mb *store.
 		s.pages.PageError(w, r, &resident, err)
 		return
 	}
+	dueCount, err := mb.DueCount(r.Context())
+	if err != nil {
+		s.pages.PageError(w, r, &resident, err)
+		return
+	}
 	l := s.web.Lang(r)
-	v := inboxView{Folders: s.folderLinks(l, folders, id)}
+	v := inboxView{Folders: s.folderLinks(l, folders, id), Due: id == fromDue, DueCount: dueCount, DueURL: s.pages.MustURL(routeDue)}
 	found := false
 	for _, f := range v.Folders {
 		if f.Current {
 			v.Folder, found = f, true
-		} else {
+		} else if f.ID != store.FolderInbox || !v.Due {
 			v.Targets = append(v.Targets, f)
 		}
+	}
+	if v.Due {
+		v.Folder = folderLink{ID: fromDue, Name: l.T("due.title"), URL: v.DueURL, Letters: dueCount, Current: true}
+		found = true
 	}
 	if !found {
 		s.pages.ErrorPageFor(w, r, &resident, http.StatusNotFound)
 		return
 	}
-	letters, next, err := mb.FolderPage(r.Context(), id, cursor, pageSize)
+	var letters []store.LetterSummary
+	var next string
+	if v.Due {
+		letters, next, err = mb.DuePage(r.Context(), cursor, pageSize)
+	} else {
+		letters, next, err = mb.FolderPage(r.Context(), id, cursor, pageSize)
+	}
 	if err != nil {
 		s.pages.PageError(w, r, &resident, err)
 		return
@@ -187,7 +223,7 @@ func (s *Handlers) letterActions(w http.ResponseWriter, r *http.Request, mb *sto
 	}
 	f := r.PostForm
 	from := f.Get("from")
-	if !validFolderID(from) {
+	if !validFolderID(from) && from != fromDue {
 		s.pages.ErrorPageFor(w, r, &resident, http.StatusBadRequest)
 		return
 	}

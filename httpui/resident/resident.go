@@ -120,6 +120,7 @@ const (
 	routeFolderDelete  = "folder-delete"
 	routeLetterActions = "letter-actions"
 	routeLetterPaid    = "letter-paid"
+	routeDue           = "due"
 )
 
 // Route names of the resident's terms and settings. The gate of pending
@@ -160,6 +161,7 @@ func (s *Handlers) Register(r *mux.Router) {
 	// so a HEAD — a link checker, a preview — must not reach it: HEAD is
 	// answered 405 with "Allow: GET" (RFC 9110 §15.5.6). The other pages
 	// allow HEAD, which changes nothing on them.
+	r.Handle("/due", s.withMailbox(s.dueList)).Methods(http.MethodGet, http.MethodHead).Name(routeDue)
 	r.Handle("/folders", s.withMailbox(s.foldersPage)).Methods(http.MethodGet, http.MethodHead).Name(routeFolders)
 	r.Handle("/folders", s.withMailbox(s.folderCreate)).Methods(http.MethodPost).Name(routeFolderCreate)
 	r.Handle("/folders/{id:archive|"+idPattern+"}", s.withMailbox(s.folder)).Methods(http.MethodGet, http.MethodHead).Name(routeFolder)
