@@ -186,18 +186,40 @@ func senderBlocked(tx storage.Tx, residentID, senderID string, now time.Time) (b
 // delivered digitally: the resident has an active mailbox and has not
 // blocked the sender. What a sender's lookup answers.
 func (s *Store) IsDigitalFor(ctx context.Context, senderID string, nid NationalID) (bool, error) {
+	digital, err := s.IsDigitalForMany(ctx, senderID, []NationalID{nid})
+	if err != nil {
+		return false, err
+	}
+	return digital[0], nil
+}
+
+// MaxLookup is how many numbers one IsDigitalForMany may ask about (a
+// sender's bulk lookup).
+const MaxLookup = 1000
+
+// IsDigitalForMany is IsDigitalFor of many numbers, in their order, in one
+// transaction. More than MaxLookup is an InvalidError.
+func (s *Store) IsDigitalForMany(ctx context.Context, senderID string, nids []NationalID) ([]bool, error) {
+	if len(nids) > MaxLookup {
+		return nil, invalid("nationalIds", "%d numbers; at most %d at once", len(nids), MaxLookup)
+	}
 	now := s.now()
-	var digital bool
+	digital := make([]bool, len(nids))
 	err := s.view(ctx, func(tx storage.Tx) error {
-		rec, err := recipientFor(tx, nid, false)
-		if errors.Is(err, ErrUnknownRecipient) || errors.Is(err, ErrRecipientNotDigital) {
-			return nil
-		} else if err != nil {
-			return err
+		for i, nid := range nids {
+			rec, err := recipientFor(tx, nid, false)
+			if errors.Is(err, ErrUnknownRecipient) || errors.Is(err, ErrRecipientNotDigital) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			blocked, err := senderBlocked(tx, rec.ID, senderID, now)
+			if err != nil {
+				return err
+			}
+			digital[i] = !blocked
 		}
-		blocked, err := senderBlocked(tx, rec.ID, senderID, now)
-		digital = !blocked
-		return err
+		return nil
 	})
 	return digital, err
 }

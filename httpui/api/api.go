@@ -53,6 +53,7 @@ func New(cfg Config) *API {
 // Route names of the API.
 const (
 	routeRecipient = "api-recipient"
+	routeLookup    = "api-lookup"
 	routeDeliver   = "api-deliver"
 	routeStatus    = "api-status"
 	routeKey       = "api-receipt-key"
@@ -69,6 +70,7 @@ const Base = "/api/v1"
 // 404.)
 func (a *API) Register(r *mux.Router) {
 	a.router = r
+	r.Handle(Base+"/recipients/lookup", a.withSender(a.lookup)).Methods(http.MethodPost).Name(routeLookup)
 	r.Handle(Base+"/recipients/{nationalId}", a.withSender(a.recipient)).Methods(http.MethodGet).Name(routeRecipient)
 	r.Handle(Base+"/messages", a.withSender(a.deliver)).Methods(http.MethodPost).Name(routeDeliver)
 	r.Handle(Base+"/messages/{id}", a.withSender(a.status)).Methods(http.MethodGet).Name(routeStatus)
