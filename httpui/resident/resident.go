@@ -4,7 +4,8 @@
 // reads the inbox, a letter and its documents (inbox.go, letter.go,
 // document.go), accepts the terms of use (terms.go), changes the
 // settings (settings.go), sees the senders who wrote and blocks a
-// private one (senders.go), deletes the mailbox (delete_mailbox.go) and is
+// private one (senders.go), sees what will be deleted when and why
+// (retention.go), deletes the mailbox (delete_mailbox.go) and is
 // shown a renewed recovery key (recovery_key.go). One file per handler;
 // the forms only parse (form_*.go); the rules are package store's.
 //
@@ -85,6 +86,7 @@ const (
 	pageRecover        = "recover"
 	pageSupport        = "support"
 	pageSenders        = "senders"
+	pageRetention      = "retention"
 	// pageRecoveryRequest asks for a new recovery key (the key itself is
 	// shown on pageRecoveryKey).
 	pageRecoveryRequest = "recovery-request"
@@ -93,7 +95,7 @@ const (
 // Pages are the pages the handlers render (web.PagesConfig.Required).
 var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
 	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport, pageRecoveryRequest,
-	pageSenders}
+	pageSenders, pageRetention}
 
 // Route names. Templates and handlers build URLs from these.
 const (
@@ -132,6 +134,8 @@ const (
 	routeSenders        = "settings-senders"
 	routeSendersBlock   = "settings-senders-block"
 	routeSendersUnblock = "settings-senders-unblock"
+	// What the retention rules will delete, when and why.
+	routeRetention = "settings-retention"
 )
 
 // idPattern matches a store id: 128 bits in lowercase hex.
@@ -166,6 +170,8 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/settings/senders", s.withMailbox(s.sendersPage)).Methods(http.MethodGet, http.MethodHead).Name(routeSenders)
 	r.Handle("/settings/senders/block", s.withMailbox(s.sendersBlock)).Methods(http.MethodPost).Name(routeSendersBlock)
 	r.Handle("/settings/senders/unblock", s.withMailbox(s.sendersUnblock)).Methods(http.MethodPost).Name(routeSendersUnblock)
+	// What will be deleted when, and why (retention.go).
+	r.Handle("/settings/retention", s.withMailbox(s.retentionPage)).Methods(http.MethodGet, http.MethodHead).Name(routeRetention)
 	r.Handle("/settings/password", s.withMailbox(s.passwordPage)).Methods(http.MethodGet, http.MethodHead).Name(routePassword)
 	r.Handle("/settings/password", s.withMailbox(s.passwordSubmit)).Methods(http.MethodPost).Name(routePasswordSubmit)
 	r.Handle("/settings/recovery-key", s.withMailbox(s.recoveryRequestPage)).Methods(http.MethodGet, http.MethodHead).Name(routeRecoveryRequest)
