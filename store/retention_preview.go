@@ -99,6 +99,7 @@ func (s *Store) RetentionPreview(ctx context.Context, residentID string) (Retent
 			return err
 		}
 		out = RetentionPreview{Status: res.Status, Policy: p, DiedOn: ret.DiedOn}
+		out.Policy.InactivityWarnings = slices.Clone(p.InactivityWarnings) // the caller's to keep
 		var all []string
 		byKind := map[SenderKind][]string{}
 		if err := forEachLetterKind(tx, res.ID, func(rec *letterRecord, kind SenderKind) error {
