@@ -32,6 +32,8 @@ const usage = `usage:
   postkasse resident died   [--data DIR] --national-id NUMBER --date YYYY-MM-DD
   postkasse resident block  [--data DIR] --national-id NUMBER --reason TEXT
   postkasse resident unblock [--data DIR] --national-id NUMBER
+  postkasse resident reserve   [--data DIR] --national-id NUMBER
+  postkasse resident unreserve [--data DIR] --national-id NUMBER
   postkasse letter make-inaccessible [--data DIR] --id ID --reason TEXT --order TEXT
   postkasse letter make-accessible   [--data DIR] --id ID
   postkasse support list    [--data DIR] [--json]

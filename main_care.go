@@ -59,6 +59,46 @@ func residentUnblock(args []string, stdout io.Writer) error {
 	})
 }
 
+// residentReserve records an opt-out of digital post made in person:
+// `postkasse resident reserve`.
+func residentReserve(args []string, stdout io.Writer) error {
+	return reservationCommand("resident reserve", args, stdout, control.Operations.ReserveResident, func(r control.ResidentInfo) string {
+		return fmt.Sprintf("Reserved %s (%s): lookups say not digital and letters are refused, so senders send on paper; "+
+			"the letters in the mailbox stay readable.\nUndo with `postkasse resident unreserve --national-id %s`, or the resident opts in again in their settings.\n",
+			r.Name, r.NationalID, r.NationalID)
+	})
+}
+
+// residentUnreserve records an opt-in to digital post made in person:
+// `postkasse resident unreserve`.
+func residentUnreserve(args []string, stdout io.Writer) error {
+	return reservationCommand("resident unreserve", args, stdout, control.Operations.UnreserveResident, func(r control.ResidentInfo) string {
+		return fmt.Sprintf("Unreserved %s (%s): they receive digital post again.\n", r.Name, r.NationalID)
+	})
+}
+
+// reservationCommand runs the operation do on the resident named by
+// --national-id and prints what done says of the resident afterwards.
+func reservationCommand(name string, args []string, stdout io.Writer,
+	do func(control.Operations, context.Context, control.ResidentRef) (control.ResidentInfo, error), done func(control.ResidentInfo) string) error {
+	c := newCtlCommand(name)
+	nid := c.String("national-id", "", "the resident's national identity number")
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	if *nid == "" {
+		return c.usageErrorf("--national-id is needed")
+	}
+	return c.withOperations(func(ctx context.Context, ops control.Operations, _ *Config) error {
+		r, err := do(ops, ctx, control.ResidentRef{NationalID: *nid})
+		if err != nil {
+			return c.failed(err)
+		}
+		fmt.Fprint(stdout, done(r))
+		return nil
+	})
+}
+
 // runLetter dispatches `postkasse letter SUBCOMMAND`.
 func runLetter(args []string, stdout io.Writer) error {
 	return dispatch("letter", "make-inaccessible or make-accessible", args, stdout, subcommands{

@@ -34,9 +34,10 @@ func runSender(args []string, stdout io.Writer) error {
 
 // runResident dispatches `postkasse resident SUBCOMMAND`.
 func runResident(args []string, stdout io.Writer) error {
-	return dispatch("resident", "add, list, died, block or unblock", args, stdout, subcommands{
+	return dispatch("resident", "add, list, died, block, unblock, reserve or unreserve", args, stdout, subcommands{
 		"add": residentAdd, "list": residentList, "died": residentDied,
 		"block": residentBlock, "unblock": residentUnblock,
+		"reserve": residentReserve, "unreserve": residentUnreserve,
 	})
 }
 

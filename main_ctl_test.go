@@ -248,8 +248,21 @@ func TestOperatorCommandsViaSocket(t *testing.T) {
 	if err != nil || status != http.StatusCreated {
 		t.Fatalf("delivery: %d %v", status, err)
 	}
+	// An opt-out of digital post recorded in person, through the socket:
+	// letters are refused as not digital until the opt-in.
+	if printed := cli(t, "resident", "reserve", "--data", dir, "--national-id", nid); !strings.Contains(printed, "Reserved Anna Jensen") {
+		t.Fatalf("resident reserve via the socket:\n%s", printed)
+	}
+	status, answer, err := deliver(c, api, nid, "Reserved", "sock-reserved", crashPDF("sock-reserved"))
+	if err != nil || status != http.StatusUnprocessableEntity || answer.Code != "RECIPIENT_NOT_DIGITAL" {
+		t.Fatalf("delivery to a reserved resident: %d %+v %v", status, answer, err)
+	}
+	cli(t, "resident", "unreserve", "--data", dir, "--national-id", nid)
+	if status, _, err := deliver(c, api, nid, "Unreserved", "sock-unreserved", crashPDF("sock-unreserved")); err != nil || status != http.StatusCreated {
+		t.Fatalf("delivery after unreserving: %d %v", status, err)
+	}
 	cli(t, "sender", "revoke", "--data", dir, "--cert", store.CertificateFingerprint(cert.Leaf))
-	status, answer, err := deliver(c, api, nid, "After", "sock-2", crashPDF("sock-2"))
+	status, answer, err = deliver(c, api, nid, "After", "sock-2", crashPDF("sock-2"))
 	if err != nil || status != http.StatusUnauthorized || answer.Code != "UNAUTHENTICATED" {
 		t.Fatalf("delivery with the revoked certificate: %d %+v %v", status, answer, err)
 	}

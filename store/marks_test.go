@@ -131,17 +131,31 @@ func TestReservation(t *testing.T) {
 		t.Errorf("reading old mail while reserved: %v", err)
 	}
 	mb.Close()
-	if err := f.s.UnreserveResident(context.Background(), f.nid); err != nil {
-		t.Fatal(err)
+	if r, err := f.s.UnreserveResident(context.Background(), f.nid); err != nil || r.Status != ResidentActive {
+		t.Fatalf("UnreserveResident = %s, %v", r.Status, err)
 	}
 	if digital, _ := f.s.IsDigital(context.Background(), f.nid); !digital {
 		t.Error("not digital after opting in")
 	}
-	if err := f.s.ReserveResident(context.Background(), f.nid); err != nil {
+	if r, err := f.s.ReserveResident(context.Background(), f.nid); err != nil || r.Status != ResidentReserved || r.ID != f.resident.ID {
+		t.Fatalf("ReserveResident = %+v, %v", r, err)
+	}
+	if r, err := f.s.ReserveResident(context.Background(), f.nid); err != nil || r.Status != ResidentReserved {
+		t.Errorf("reserving twice: %s, %v", r.Status, err)
+	}
+	// A pending mailbox takes no digital post until its resident
+	// activates it: there is nothing to opt out of yet. An unknown number
+	// is not found. Neither is audited.
+	pending := testNID(t, 8)
+	if _, _, err := f.s.EnrolResident(context.Background(), pending, "Per Pending"); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.ReserveResident(context.Background(), f.nid); err != nil {
-		t.Errorf("reserving twice: %v", err)
+	var invalid *InvalidError
+	if _, err := f.s.ReserveResident(context.Background(), pending); !errors.As(err, &invalid) || invalid.Field != "status" {
+		t.Errorf("reserving a pending mailbox: %v", err)
+	}
+	if _, err := f.s.ReserveResident(context.Background(), testNID(t, 7)); !errors.Is(err, ErrNotFound) {
+		t.Errorf("reserving an unknown number: %v", err)
 	}
 	log, _ := f.s.AuditLog(context.Background())
 	var got []string

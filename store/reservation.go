@@ -14,30 +14,38 @@ import (
 
 // Reserve opts the mailbox's owner out of digital post. Audited.
 func (m *Mailbox) Reserve(ctx context.Context) error {
-	return m.s.setReserved(ctx, NationalID{}, m.resident.ID, true, "resident:"+m.resident.ID)
+	_, err := m.s.setReserved(ctx, NationalID{}, m.resident.ID, true, "resident:"+m.resident.ID)
+	return err
 }
 
 // Unreserve opts the mailbox's owner back in. Audited.
 func (m *Mailbox) Unreserve(ctx context.Context) error {
-	return m.s.setReserved(ctx, NationalID{}, m.resident.ID, false, "resident:"+m.resident.ID)
+	_, err := m.s.setReserved(ctx, NationalID{}, m.resident.ID, false, "resident:"+m.resident.ID)
+	return err
 }
 
 // ReserveResident records an opt-out the resident made in person, at the
-// citizen service: the operator's `postkasse resident reserve`. Audited.
-func (s *Store) ReserveResident(ctx context.Context, nid NationalID) error {
+// citizen service: the operator's `postkasse resident reserve`. It
+// returns the resident as now recorded; one already reserved stays so.
+// Only an active or reserved mailbox can be reserved: a pending one
+// takes no digital post until its resident activates it, and a deceased
+// or deleted one none at all (InvalidError, field "status"). Audited.
+func (s *Store) ReserveResident(ctx context.Context, nid NationalID) (Resident, error) {
 	return s.setReserved(ctx, nid, "", true, operatorActor(ctx))
 }
 
-// UnreserveResident records an opt-in made in person. Audited.
-func (s *Store) UnreserveResident(ctx context.Context, nid NationalID) error {
+// UnreserveResident records an opt-in made in person, like
+// ReserveResident. Audited.
+func (s *Store) UnreserveResident(ctx context.Context, nid NationalID) (Resident, error) {
 	return s.setReserved(ctx, nid, "", false, operatorActor(ctx))
 }
 
 // setReserved moves a resident, named by national id or by id, between
-// active and reserved.
-func (s *Store) setReserved(ctx context.Context, nid NationalID, residentID string, reserved bool, actor string) error {
+// active and reserved, and returns it as recorded.
+func (s *Store) setReserved(ctx context.Context, nid NationalID, residentID string, reserved bool, actor string) (Resident, error) {
 	now := s.now()
-	return s.update(ctx, func(tx storage.Tx) error {
+	var out Resident
+	err := s.update(ctx, func(tx storage.Tx) error {
 		var res *residentRecord
 		var err error
 		if residentID != "" {
@@ -54,6 +62,7 @@ func (s *Store) setReserved(ctx context.Context, nid NationalID, residentID stri
 		}
 		switch res.Status {
 		case to:
+			out = residentOf(res)
 			return nil // already so
 		case from:
 		default:
@@ -63,6 +72,8 @@ func (s *Store) setReserved(ctx context.Context, nid NationalID, residentID stri
 		if err := tx.Residents().Put(res); err != nil {
 			return err
 		}
+		out = residentOf(res)
 		return s.appendAudit(tx, now, actor, action, "resident:"+res.ID)
 	})
+	return out, err
 }

@@ -189,13 +189,17 @@ func planInactivity(p RetentionPolicy, res *residentRecord, ret *retentionRecord
 		pl.delete = true
 		return pl
 	}
-	for i, lead := range pl.leads {
-		if !now.Before(lead.SubFrom(pl.due)) && i+1 > pl.given {
+	for i := range pl.leads {
+		if !now.Before(pl.warnAt(i)) && i+1 > pl.given {
 			pl.warn = i + 1
 		}
 	}
 	return pl
 }
+
+// warnAt is when warning i (0-based, longest lead first) is due: its lead
+// before the end of the period.
+func (pl inactivityPlan) warnAt(i int) time.Time { return pl.leads[i].SubFrom(pl.due) }
 
 func later(a, b time.Time) time.Time {
 	if b.After(a) {
@@ -323,8 +327,33 @@ func deathExpired(tx storage.Tx, p RetentionPolicy, res *residentRecord, ret *re
 		// nothing can be computed, so nothing is deleted.
 		return nil, -1, nil
 	}
+	err = forEachLetterKind(tx, res.ID, func(rec *letterRecord, kind SenderKind) error {
+		if !now.Before(keptUntil(p, kind, ret.DiedOn)) {
+			expired = append(expired, rec)
+		} else {
+			left++
+		}
+		return nil
+	})
+	return expired, left, err
+}
+
+// keptUntil is when a letter from a sender of the kind is deleted after
+// its resident died on diedOn: DeceasedPublic after that date for a
+// public sender's letter, DeceasedPrivate for a private one's.
+func keptUntil(p RetentionPolicy, kind SenderKind, diedOn time.Time) time.Time {
+	if kind == SenderPublic {
+		return p.DeceasedPublic.AddTo(diedOn)
+	}
+	return p.DeceasedPrivate.AddTo(diedOn)
+}
+
+// forEachLetterKind calls fn for each letter of a resident, in delivery
+// order, with the kind of its sender (which the death rule keeps for
+// different periods). fn must not change the mailbox.
+func forEachLetterKind(tx storage.Tx, residentID string, fn func(*letterRecord, SenderKind) error) error {
 	kinds := map[string]SenderKind{}
-	err = forEachMailboxLetter(tx, res.ID, func(rec *letterRecord) error {
+	return forEachMailboxLetter(tx, residentID, func(rec *letterRecord) error {
 		kind, ok := kinds[rec.SenderID]
 		if !ok {
 			snd, err := getSender(tx, rec.SenderID)
@@ -333,18 +362,8 @@ func deathExpired(tx storage.Tx, p RetentionPolicy, res *residentRecord, ret *re
 			}
 			kind, kinds[rec.SenderID] = snd.Kind, snd.Kind
 		}
-		keep := p.DeceasedPrivate
-		if kind == SenderPublic {
-			keep = p.DeceasedPublic
-		}
-		if !now.Before(keep.AddTo(ret.DiedOn)) {
-			expired = append(expired, rec)
-		} else {
-			left++
-		}
-		return nil
+		return fn(rec, kind)
 	})
-	return expired, left, err
 }
 
 // forEachMailboxLetter calls fn for each letter of a resident, in delivery

@@ -30,19 +30,25 @@ var ErrPublicSender = errors.New("a public authority cannot be blocked")
 type SenderBlock = storage.SenderBlock
 
 // MailboxSender is a sender who has written to the mailbox: how many of
-// its letters are there, and the resident's block of it, if any.
+// its letters are there, and the resident's block of it, if any, with
+// whether that block is in effect yet.
 type MailboxSender struct {
 	Sender  Sender
 	Letters int
 	Block   *SenderBlock
+	// Blocked: Block is in effect (its notice has run out): the sender's
+	// lookups say not digital and its letters are refused.
+	Blocked bool
 }
 
-// Senders returns every sender who has letters in the mailbox, by name,
-// with the resident's blocks.
+// Senders returns every sender who has letters in the mailbox, and every
+// sender the resident has blocked (whose letters may all be gone), by
+// name, with the resident's blocks.
 func (m *Mailbox) Senders(ctx context.Context) ([]MailboxSender, error) {
 	if err := m.gate(); err != nil {
 		return nil, err
 	}
+	now := m.s.now()
 	var out []MailboxSender
 	err := m.s.view(ctx, func(tx storage.Tx) error {
 		count := map[string]int{}
@@ -60,6 +66,11 @@ func (m *Mailbox) Senders(ctx context.Context) ([]MailboxSender, error) {
 		if err != nil {
 			return err
 		}
+		for _, b := range blocks {
+			if _, ok := count[b.SenderID]; !ok {
+				count[b.SenderID] = 0
+			}
+		}
 		for id, n := range count {
 			snd, err := tx.Senders().Get(id)
 			if err != nil {
@@ -68,7 +79,7 @@ func (m *Mailbox) Senders(ctx context.Context) ([]MailboxSender, error) {
 			ms := MailboxSender{Sender: senderOf(snd), Letters: n}
 			if i := slices.IndexFunc(blocks, func(b SenderBlock) bool { return b.SenderID == id }); i >= 0 {
 				b := blocks[i]
-				ms.Block = &b
+				ms.Block, ms.Blocked = &b, blockInEffect(b, now)
 			}
 			out = append(out, ms)
 		}
@@ -179,8 +190,12 @@ func senderBlocked(tx storage.Tx, residentID, senderID string, now time.Time) (b
 	if err != nil {
 		return false, err
 	}
-	return slices.ContainsFunc(blocks, func(b SenderBlock) bool { return b.SenderID == senderID && !now.Before(b.Effective) }), nil
+	return slices.ContainsFunc(blocks, func(b SenderBlock) bool { return b.SenderID == senderID && blockInEffect(b, now) }), nil
 }
+
+// blockInEffect reports whether a block's notice has run out at now: from
+// its Effective time on, it refuses the sender's letters.
+func blockInEffect(b SenderBlock, now time.Time) bool { return !now.Before(b.Effective) }
 
 // IsDigitalFor reports whether a letter from the sender to nid would be
 // delivered digitally: the resident has an active mailbox and has not

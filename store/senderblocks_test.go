@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 // TestBlockSender: a resident blocks a private sender who wrote to them;
@@ -85,5 +87,82 @@ func TestBlockSender(t *testing.T) {
 	}
 	if len(got) != 2 || got[0] != "block-sender" || got[1] != "unblock-sender" {
 		t.Errorf("audited %v", got)
+	}
+}
+
+// TestSendersBlockState: the list of senders says whether each block is
+// in effect yet, by the same rule as deliveries; a blocked sender whose
+// letters are all gone stays listed, so the block can still be withdrawn;
+// another resident sees neither the sender nor the block, and can neither
+// block that sender nor withdraw the block.
+func TestSendersBlockState(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	shop := mustSender(t, f.s, "Webshoppen ApS", "25313763", SenderPrivate)
+	res, err := f.s.Deliver(ctx, shop.ID, testDelivery(f.nid, "first"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	defer mb.Close()
+	block, err := mb.BlockSender(ctx, shop.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := func() (MailboxSender, bool) {
+		t.Helper()
+		senders, err := mb.Senders(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range senders {
+			if s.Sender.ID == shop.ID {
+				return s, true
+			}
+		}
+		return MailboxSender{}, false
+	}
+	if s, ok := state(); !ok || s.Block == nil || s.Blocked || s.Letters != 1 {
+		t.Fatalf("during the notice: %+v", s)
+	}
+	f.clock.Advance(block.Effective.Sub(f.clock.Now()))
+	if s, _ := state(); !s.Blocked {
+		t.Errorf("at the effective time, the block is not in effect: %+v", s)
+	}
+	if _, err := f.s.Deliver(ctx, shop.ID, testDelivery(f.nid, "refused")); !errors.Is(err, ErrSenderBlocked) {
+		t.Errorf("the list says blocked, a delivery: %v", err)
+	}
+	// The sender's only letter goes; the block stays listed.
+	if err := f.s.update(ctx, func(tx storage.Tx) error {
+		rec, err := tx.Letters().Get(res.Letter.ID)
+		if err != nil {
+			return err
+		}
+		return deleteLetter(tx, rec)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := state(); !ok || s.Letters != 0 || !s.Blocked {
+		t.Errorf("a blocked sender without letters: %+v, listed %v", s, ok)
+	}
+
+	mustResident(t, f.s, testNID(t, 9), "Bo")
+	bo := mustLogin(t, f.s, testNID(t, 9), testPassword)
+	defer bo.Close()
+	if list, err := bo.Senders(ctx); err != nil || len(list) != 0 {
+		t.Errorf("another resident's senders: %+v, %v", list, err)
+	}
+	if _, err := bo.BlockSender(ctx, shop.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("another resident blocks a sender who never wrote to them: %v", err)
+	}
+	if err := bo.UnblockSender(ctx, shop.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("another resident withdraws the block: %v", err)
+	}
+	if err := mb.UnblockSender(ctx, shop.ID); err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := state(); ok {
+		t.Errorf("a sender without letters or block is listed: %+v", s)
 	}
 }

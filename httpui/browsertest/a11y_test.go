@@ -101,8 +101,10 @@ func (tb *tab) layout() layout {
 
 // TestAccessibility: in every language, at a phone's width and a
 // laptop's, the login page (with and without an error), the inbox, two
-// letter pages and the activation pages (the form, with an error, the
-// recovery key) have no serious or critical axe-core violation, fit the
+// letter pages, the settings pages (among them the senders page, with a
+// block asked for, and what is deleted when) and the activation pages
+// (the form, with an error, the recovery key) have no serious or critical
+// axe-core violation, fit the
 // width without horizontal scrolling, set body text at 16 px or more, and
 // say their language in <html lang>.
 func TestAccessibility(t *testing.T) {
@@ -191,6 +193,12 @@ func testAccessibility(t *testing.T, src, lang string, width int64) {
 		chromedp.Submit(chromedp.ID("subject")),
 		chromedp.WaitVisible(chromedp.ID("support-error")))
 	check("help, a request refused")
+	tb.do(chromedp.Navigate(a.url + "/settings/senders"))
+	check("senders")
+	tb.do(chromedp.Click(chromedp.CSS(`form[action="/settings/senders/block"] button`)), chromedp.WaitVisible(chromedp.ID("senders-done")))
+	check("senders, a block asked for")
+	tb.do(chromedp.Navigate(a.url + "/settings/retention"))
+	check("what is deleted, and when")
 
 	// Activation: the form, with errors beside its fields, and the
 	// page with the recovery key.

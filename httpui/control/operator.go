@@ -60,6 +60,8 @@ type Operations interface {
 	Jobs(ctx context.Context) ([]JobInfo, error)
 	BlockResident(ctx context.Context, req BlockRequest) (BlockInfo, error)
 	UnblockResident(ctx context.Context, req ResidentRef) (BlockInfo, error)
+	ReserveResident(ctx context.Context, req ResidentRef) (ResidentInfo, error)
+	UnreserveResident(ctx context.Context, req ResidentRef) (ResidentInfo, error)
 	MakeInaccessible(ctx context.Context, req HoldRequest) (HoldInfo, error)
 	MakeAccessible(ctx context.Context, req LetterRef) (HoldInfo, error)
 	SupportRequests(ctx context.Context) ([]SupportInfo, error)

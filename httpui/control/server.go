@@ -85,6 +85,14 @@ func Handler(ops Operations, log *slog.Logger) http.Handler {
 		func(_ ResidentRef, out BlockInfo) (string, []any) {
 			return "resident unblocked", []any{"resident", out.ID}
 		}))
+	mux.HandleFunc("POST /v1/residents/reserve", change(h, "reserve resident", http.StatusOK, maxBody, ops.ReserveResident,
+		func(_ ResidentRef, out ResidentInfo) (string, []any) {
+			return "resident reserved", []any{"resident", out.ID}
+		}))
+	mux.HandleFunc("POST /v1/residents/unreserve", change(h, "unreserve resident", http.StatusOK, maxBody, ops.UnreserveResident,
+		func(_ ResidentRef, out ResidentInfo) (string, []any) {
+			return "resident unreserved", []any{"resident", out.ID}
+		}))
 	mux.HandleFunc("POST /v1/letters/make-inaccessible", change(h, "make letter inaccessible", http.StatusOK, maxBody, ops.MakeInaccessible,
 		func(_ HoldRequest, out HoldInfo) (string, []any) {
 			return "letter made inaccessible", []any{"letter", out.LetterID}

@@ -12,8 +12,9 @@ import (
 
 // TestDigitalPostOptOut: a resident opts out of digital post on the
 // settings page: senders' lookups then say not digital and their letters
-// are refused, the resident still signs in and reads what they have; then
-// opts back in.
+// are refused with 422 RECIPIENT_NOT_DIGITAL over the real mTLS API, with
+// nothing stored; the resident still signs in and reads what they have;
+// then opts back in.
 func TestDigitalPostOptOut(t *testing.T) {
 	t.Parallel()
 	e := apptest.NewEnv(t, apptest.Options{})
@@ -37,14 +38,15 @@ func TestDigitalPostOptOut(t *testing.T) {
 		t.Fatalf("opt out: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
 	page := e.Get(b, e.HTTPURL+"/settings?saved=digital")
-	if !strings.Contains(page.Text, "You have opted out of digital post. Letters from now on come on paper.") || !strings.Contains(page.Text, "Receive digital post again") {
+	if !strings.Contains(page.Text, "You have opted out of digital post. From now on, senders send your letters on paper.") || !strings.Contains(page.Text, "Receive digital post again") {
 		t.Errorf("settings after opting out:\n%s", page.Text)
 	}
 	if digital() {
 		t.Error("the lookup says digital after the opt-out")
 	}
-	if r := e.Deliver(s.Client, uitest.ValidDelivery("after")...); r.StatusCode != http.StatusUnprocessableEntity {
-		t.Errorf("a letter after the opt-out: %d", r.StatusCode)
+	uitest.WantProblem(t, e.Deliver(s.Client, uitest.ValidDelivery("after")...), http.StatusUnprocessableEntity, "RECIPIENT_NOT_DIGITAL")
+	if n := e.Deliveries(); n != 1 {
+		t.Errorf("%d letters stored, want only the one before the opt-out", n)
 	}
 	if r := e.Get(b, e.HTTPURL+"/"); r.StatusCode != http.StatusOK || !strings.Contains(r.Text, "Your tax assessment") {
 		t.Errorf("the inbox after the opt-out: %d", r.StatusCode)

@@ -3,7 +3,9 @@
 // (activate.go), signs in and out (login.go, logout.go, session.go),
 // reads the inbox, a letter and its documents (inbox.go, letter.go,
 // document.go), accepts the terms of use (terms.go), changes the
-// settings (settings.go), deletes the mailbox (delete_mailbox.go) and is
+// settings (settings.go), sees the senders who wrote and blocks a
+// private one (senders.go), sees what will be deleted when and why
+// (retention.go), deletes the mailbox (delete_mailbox.go) and is
 // shown a renewed recovery key (recovery_key.go). One file per handler;
 // the forms only parse (form_*.go); the rules are package store's.
 //
@@ -83,6 +85,8 @@ const (
 	pagePassword       = "password"
 	pageRecover        = "recover"
 	pageSupport        = "support"
+	pageSenders        = "senders"
+	pageRetention      = "retention"
 	// pageRecoveryRequest asks for a new recovery key (the key itself is
 	// shown on pageRecoveryKey).
 	pageRecoveryRequest = "recovery-request"
@@ -93,7 +97,8 @@ const (
 
 // Pages are the pages the handlers render (web.PagesConfig.Required).
 var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
-	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport, pageRecoveryRequest, pageFolders}
+	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport, pageRecoveryRequest, pageFolders,
+	pageSenders, pageRetention}
 
 // Route names. Templates and handlers build URLs from these.
 const (
@@ -140,6 +145,12 @@ const (
 	routeRecoveryRequestSubmit = "settings-recovery-key-submit"
 	routeSupport               = "support"
 	routeSupportSubmit         = "support-submit"
+	// The senders who wrote to the resident, and blocking them.
+	routeSenders        = "settings-senders"
+	routeSendersBlock   = "settings-senders-block"
+	routeSendersUnblock = "settings-senders-unblock"
+	// What the retention rules will delete, when and why.
+	routeRetention = "settings-retention"
 )
 
 // idPattern matches a store id: 128 bits in lowercase hex.
@@ -177,6 +188,13 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/settings/notifications", s.withMailbox(s.settingsNotifications)).Methods(http.MethodPost).Name(routeSettingsNotify)
 	r.Handle("/settings/language", s.withMailbox(s.settingsLanguage)).Methods(http.MethodPost).Name(routeSettingsLanguage)
 	r.Handle("/settings/digital-post", s.withMailbox(s.settingsDigital)).Methods(http.MethodPost).Name(routeSettingsDigital)
+	// The senders who wrote to the resident; blocking a private one
+	// (senders.go).
+	r.Handle("/settings/senders", s.withMailbox(s.sendersPage)).Methods(http.MethodGet, http.MethodHead).Name(routeSenders)
+	r.Handle("/settings/senders/block", s.withMailbox(s.sendersBlock)).Methods(http.MethodPost).Name(routeSendersBlock)
+	r.Handle("/settings/senders/unblock", s.withMailbox(s.sendersUnblock)).Methods(http.MethodPost).Name(routeSendersUnblock)
+	// What will be deleted when, and why (retention.go).
+	r.Handle("/settings/retention", s.withMailbox(s.retentionPage)).Methods(http.MethodGet, http.MethodHead).Name(routeRetention)
 	r.Handle("/settings/password", s.withMailbox(s.passwordPage)).Methods(http.MethodGet, http.MethodHead).Name(routePassword)
 	r.Handle("/settings/password", s.withMailbox(s.passwordSubmit)).Methods(http.MethodPost).Name(routePasswordSubmit)
 	r.Handle("/settings/recovery-key", s.withMailbox(s.recoveryRequestPage)).Methods(http.MethodGet, http.MethodHead).Name(routeRecoveryRequest)
@@ -198,6 +216,8 @@ func FormPage(p *web.Pages, path string) string {
 		return path
 	case p.MustURL(routeSettingsNotify), p.MustURL(routeSettingsLanguage):
 		return p.MustURL(routeSettings)
+	case p.MustURL(routeSendersBlock), p.MustURL(routeSendersUnblock):
+		return p.MustURL(routeSenders)
 	case p.MustURL(routeTermsAccept):
 		return p.MustURL(routeTerms)
 	case p.MustURL(routeLogout):
