@@ -128,7 +128,7 @@ func TestEndToEnd(t *testing.T) {
 		"decision.pdf", "note.txt", "Delivery receipt", payload.ContentHash, delivered.ID,
 		"/letters/" + delivered.ID + "/documents/0",
 		"/letters/" + delivered.ID + "/documents/1?download=1",
-		"Back to inbox",
+		"Back to Inbox",
 	} {
 		if !strings.Contains(page.Text, want) {
 			t.Errorf("letter page lacks %q", want)
