@@ -30,7 +30,9 @@
 //	sender_certificates (fingerprint) → sender_id
 //	letters             (resident_id, id), unique id, unique (sender_id, sender_reference),
 //	                    mailbox order (resident_id, delivered_at, id),
-//	                    folder order (resident_id, folder, delivered_at, id)
+//	                    folder order (resident_id, folder, delivered_at, id),
+//	                    deleted_at (a tombstone's; NULL while the letter lives) by
+//	                    (resident_id, deleted_at) (since 3)
 //	documents           (letter_id, idx) → blob_key, size
 //	sessions            (resident_id, id), unique id
 //	outbox              (resident_id, seq), due order (next_attempt) of pending ones

@@ -154,6 +154,13 @@ CREATE TABLE limits (
 );
 CREATE INDEX limits_by_expiry ON limits (expires);
 `,
+	// 3: the tombstones that deleting a letter leaves (storage.Letter's
+	// Deleted; NULL while the letter lives): out of the mailbox and its
+	// folders, found by resident.
+	`
+ALTER TABLE letters ADD COLUMN deleted_at timestamptz;
+CREATE INDEX letters_tombstones ON letters (resident_id, deleted_at);
+`,
 }
 
 // SchemaVersion is the version of the schema this code writes.

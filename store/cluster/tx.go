@@ -295,12 +295,21 @@ func (l lettersTx) Put(v *storage.Letter) error {
 	if err != nil {
 		return err
 	}
-	_, err = l.t.exec(`INSERT INTO letters (resident_id, id, sender_id, sender_reference, delivered_at, folder, record)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+	_, err = l.t.exec(`INSERT INTO letters (resident_id, id, sender_id, sender_reference, delivered_at, folder, deleted_at, record)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (resident_id, id) DO UPDATE SET sender_id = excluded.sender_id, sender_reference = excluded.sender_reference,
-			delivered_at = excluded.delivered_at, folder = excluded.folder, record = excluded.record`,
-		v.ResidentID, v.ID, v.SenderID, v.SenderReference, v.DeliveredAt, v.Folder, b)
+			delivered_at = excluded.delivered_at, folder = excluded.folder, deleted_at = excluded.deleted_at, record = excluded.record`,
+		v.ResidentID, v.ID, v.SenderID, v.SenderReference, v.DeliveredAt, v.Folder, deletedAt(v), b)
 	return err
+}
+
+// deletedAt is the deleted_at column of a letter: when it was deleted, or
+// NULL while it lives.
+func deletedAt(v *storage.Letter) *time.Time {
+	if !v.IsTombstone() {
+		return nil
+	}
+	return &v.Deleted
 }
 
 func (l lettersTx) Delete(v *storage.Letter) error {
@@ -333,7 +342,7 @@ func (l lettersTx) Folder(residentID, folder, after string, limit int) ([]storag
 
 func (l lettersTx) FolderCount(residentID, folder string) (int, error) {
 	var n int
-	err := l.t.tx.QueryRow(l.t.ctx, `SELECT COUNT(*) FROM letters WHERE resident_id = $1 AND folder = $2`, residentID, folder).Scan(&n)
+	err := l.t.tx.QueryRow(l.t.ctx, `SELECT COUNT(*) FROM letters WHERE resident_id = $1 AND folder = $2 AND deleted_at IS NULL`, residentID, folder).Scan(&n)
 	return n, err
 }
 
@@ -343,9 +352,9 @@ func (l lettersTx) FolderCount(residentID, folder string) (int, error) {
 func (l lettersTx) page(residentID string, folder *string, after string, limit int) ([]storage.MailboxEntry, string, error) {
 	var rows pgx.Rows
 	var err error
-	scope, cursorFolder := "", ""
+	scope, cursorFolder := " AND deleted_at IS NULL", ""
 	if folder != nil {
-		scope, cursorFolder = " AND folder = $2", "folder:"+*folder+"/"
+		scope, cursorFolder = " AND folder = $2 AND deleted_at IS NULL", "folder:"+*folder+"/"
 	}
 	args := []any{residentID}
 	if folder != nil {
@@ -395,7 +404,7 @@ func collectMailbox(rows pgx.Rows) ([]storage.MailboxEntry, error) {
 }
 
 func (l lettersTx) MailboxAll(residentID string, fn func(storage.MailboxEntry) error) error {
-	rows, err := l.t.tx.Query(l.t.ctx, `SELECT id, delivered_at FROM letters WHERE resident_id = $1 ORDER BY delivered_at, id`, residentID)
+	rows, err := l.t.tx.Query(l.t.ctx, `SELECT id, delivered_at FROM letters WHERE resident_id = $1 AND deleted_at IS NULL ORDER BY delivered_at, id`, residentID)
 	if err != nil {
 		return err
 	}
@@ -405,6 +414,19 @@ func (l lettersTx) MailboxAll(residentID string, fn func(storage.MailboxEntry) e
 	}
 	for _, m := range all {
 		if err := fn(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l lettersTx) Tombstones(residentID string, fn func(letterID string) error) error {
+	ids, err := l.t.strings("tombstones", `SELECT id FROM letters WHERE resident_id = $1 AND deleted_at IS NOT NULL ORDER BY id`, residentID)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := fn(id); err != nil {
 			return err
 		}
 	}

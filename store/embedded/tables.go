@@ -47,6 +47,8 @@ var (
 	// Since schema 8.
 	bucketLimits         = []byte("limits")
 	bucketLimitsByExpiry = []byte("limits-by-expiry")
+	// Since schema 9.
+	bucketTombstones = []byte("tombstones")
 )
 
 // idSize is the length of every id: 128 bits in lowercase hex.
@@ -132,6 +134,9 @@ var letters = &table[storage.Letter]{
 	indexes: []index[storage.Letter]{{
 		bucket: bucketMailbox,
 		entries: func(l *storage.Letter) []entry {
+			if l.IsTombstone() {
+				return nil
+			}
 			return []entry{{mailboxKey(l.ResidentID, l.DeliveredAt, l.ID), nil}}
 		},
 		owner: func(k, _ []byte) ([]byte, bool) { return afterZero(k, 8) },
@@ -149,6 +154,9 @@ var letters = &table[storage.Letter]{
 		// mailbox-folders: folderKey → empty, since schema 7.
 		bucket: bucketMailboxFolders,
 		entries: func(l *storage.Letter) []entry {
+			if l.IsTombstone() {
+				return nil
+			}
 			return []entry{{folderKey(l.ResidentID, l.Folder, l.DeliveredAt, l.ID), nil}}
 		},
 		owner: func(k, _ []byte) ([]byte, bool) {
@@ -161,6 +169,17 @@ var letters = &table[storage.Letter]{
 			}
 			return k[idSize+1+i+1+8:], true
 		},
+	}, {
+		// tombstones: residentID | 0x00 | letterID → empty, for a
+		// tombstone only (since schema 9).
+		bucket: bucketTombstones,
+		entries: func(l *storage.Letter) []entry {
+			if !l.IsTombstone() {
+				return nil
+			}
+			return []entry{{join(l.ResidentID, []byte(l.ID)...), nil}}
+		},
+		owner: func(k, _ []byte) ([]byte, bool) { return afterZero(k, 0) },
 	}},
 }
 

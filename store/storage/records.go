@@ -124,7 +124,18 @@ type Letter struct {
 	// sealed with the resident's listing key; nil until the letter was
 	// first listed.
 	Listing []byte `json:",omitempty"`
+	// Deleted is when the resident deleted the letter; zero while it
+	// lives. A deleted letter's record is its tombstone: it keeps only
+	// what its sender's status and a repeated delivery need (ID,
+	// ResidentID, SenderID, SenderReference, Type, DeliveredAt, ReadAt,
+	// ContentHash, Receipt), never a sealed field or the data key, and it
+	// is in no mailbox or folder index, only among the resident's
+	// tombstones (Letters.Tombstones).
+	Deleted time.Time `json:",omitzero"`
 }
+
+// IsTombstone reports whether the record is a deleted letter's tombstone.
+func (l *Letter) IsTombstone() bool { return !l.Deleted.IsZero() }
 
 // DocumentRecord describes one document of a letter; its sealed content
 // is a blob (Documents).

@@ -166,9 +166,12 @@ type Senders interface {
 	Stamp(id string) []byte
 }
 
-// Letters are the letters' records, with three indexes: each resident's
-// mailbox in delivery order, each sender's letters, and each sender's
-// references (the idempotency keys).
+// Letters are the letters' records, with five indexes: each resident's
+// mailbox in delivery order and by folder, each sender's letters, each
+// sender's references (the idempotency keys), and each resident's
+// tombstones. A tombstone (Letter.IsTombstone) is in the last three
+// only: Mailbox, Folder, FolderCount and MailboxAll never return it; Get,
+// ByReference and All do.
 type Letters interface {
 	Get(id string) (*Letter, error)
 	// ByReference returns the id of the letter a sender delivered with a
@@ -191,6 +194,10 @@ type Letters interface {
 	// MailboxAll calls fn for each letter of a resident's mailbox, oldest
 	// first; fn must not change the mailbox.
 	MailboxAll(residentID string, fn func(MailboxEntry) error) error
+	// Tombstones calls fn with the id of each tombstone of a resident's
+	// deleted letters, in the order of their ids; fn must not change
+	// them.
+	Tombstones(residentID string, fn func(letterID string) error) error
 	// All calls fn for every letter in the order of their ids.
 	All(fn func(*Letter) error) error
 }
