@@ -62,7 +62,7 @@ func (m *Mailbox) open(tx storage.Tx, letterID string) (*letterRecord, *crypto.D
 	if err != nil {
 		return nil, nil, err
 	}
-	if rec.ResidentID != m.resident.ID {
+	if rec.ResidentID != m.resident.ID || rec.IsTombstone() {
 		return nil, nil, fmt.Errorf("letter %s: %w", letterID, ErrNotFound)
 	}
 	if err := held(rec); err != nil {
@@ -287,13 +287,13 @@ func (m *Mailbox) MarkPaid(ctx context.Context, id string, paid bool) error {
 }
 
 // own returns a letter of this mailbox's owner that is not held;
-// another's is ErrNotFound.
+// another's, or a deleted letter's tombstone, is ErrNotFound.
 func (m *Mailbox) own(tx storage.Tx, id string) (*letterRecord, error) {
 	rec, err := tx.Letters().Get(id)
 	if err != nil {
 		return nil, fmt.Errorf("letter %s: %w", id, err)
 	}
-	if rec.ResidentID != m.resident.ID {
+	if rec.ResidentID != m.resident.ID || rec.IsTombstone() {
 		return nil, fmt.Errorf("letter %s: %w", id, ErrNotFound)
 	}
 	if err := held(rec); err != nil {
