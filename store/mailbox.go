@@ -342,3 +342,23 @@ func (m *Mailbox) Document(ctx context.Context, letterID string, index int) (Doc
 	})
 	return out, err
 }
+
+// Receipt returns the signed receipt of a letter of this mailbox, the
+// same the sender got at delivery, without opening the letter or marking
+// it read. Another resident's letter, or a deleted one, is ErrNotFound;
+// a held letter *InaccessibleError.
+func (m *Mailbox) Receipt(ctx context.Context, id string) (Receipt, error) {
+	if err := m.gate(); err != nil {
+		return Receipt{}, err
+	}
+	var out Receipt
+	err := m.s.view(ctx, func(tx storage.Tx) error {
+		rec, err := m.own(tx, id)
+		if err != nil {
+			return err
+		}
+		out = rec.Receipt
+		return nil
+	})
+	return out, err
+}

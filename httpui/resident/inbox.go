@@ -2,6 +2,7 @@ package resident
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/store"
@@ -11,6 +12,9 @@ import (
 type inboxView struct {
 	Letters []inboxLine
 	Unread  int
+	// Deleted is how many letters were just deleted (the query
+	// deleted=N that deleting letters redirects with), to say so.
+	Deleted int
 }
 
 type inboxLine struct {
@@ -28,6 +32,9 @@ func (s *Handlers) inbox(w http.ResponseWriter, r *http.Request, mb *store.Mailb
 	}
 	now, l := s.clock(), s.web.Lang(r)
 	v := inboxView{Letters: make([]inboxLine, 0, len(letters))}
+	if n, err := strconv.Atoi(r.URL.Query().Get("deleted")); err == nil && n > 0 && n <= store.MaxDeleteLetters {
+		v.Deleted = n
+	}
 	for _, letter := range letters {
 		if letter.Unread() {
 			v.Unread++

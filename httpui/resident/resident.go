@@ -86,11 +86,13 @@ const (
 	// pageRecoveryRequest asks for a new recovery key (the key itself is
 	// shown on pageRecoveryKey).
 	pageRecoveryRequest = "recovery-request"
+	// pageDeleteLetters confirms deleting letters for good.
+	pageDeleteLetters = "delete-letters"
 )
 
 // Pages are the pages the handlers render (web.PagesConfig.Required).
 var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
-	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport, pageRecoveryRequest}
+	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport, pageRecoveryRequest, pageDeleteLetters}
 
 // Route names. Templates and handlers build URLs from these.
 const (
@@ -106,6 +108,10 @@ const (
 	routeInbox          = "inbox"
 	routeLetter         = "letter"
 	routeDocument       = "document"
+	// Deleting letters (delete_letters.go) and the receipt (letter_receipt.go).
+	routeLetterDelete  = "letter-delete"
+	routeLettersDelete = "letters-delete"
+	routeLetterReceipt = "letter-receipt"
 )
 
 // Route names of the resident's terms and settings. The gate of pending
@@ -148,6 +154,12 @@ func (s *Handlers) Register(r *mux.Router) {
 	// allow HEAD, which changes nothing on them.
 	r.Handle("/letters/{id:"+idPattern+"}", s.withMailbox(s.letter)).Methods(http.MethodGet).Name(routeLetter)
 	r.Handle("/letters/{id:"+idPattern+"}/documents/{n:[0-9]{1,5}}", s.withMailbox(s.document)).Methods(http.MethodGet, http.MethodHead).Name(routeDocument)
+	// The receipt as a file (letter_receipt.go): it opens nothing.
+	r.Handle("/letters/{id:"+idPattern+"}/receipt", s.withMailbox(s.letterReceipt)).Methods(http.MethodGet, http.MethodHead).Name(routeLetterReceipt)
+	// Deleting letters for good (delete_letters.go): the confirmation of
+	// one, and the form of one or many, confirmed or not.
+	r.Handle("/letters/{id:"+idPattern+"}/delete", s.withMailbox(s.deleteLetterPage)).Methods(http.MethodGet, http.MethodHead).Name(routeLetterDelete)
+	r.Handle("/letters/delete", s.withMailbox(s.deleteLetters)).Methods(http.MethodPost).Name(routeLettersDelete)
 	r.Handle("/terms", s.terms()).Methods(http.MethodGet, http.MethodHead).Name(routeTerms)
 	r.Handle("/terms/accept", s.withMailbox(s.termsAccept)).Methods(http.MethodPost).Name(routeTermsAccept)
 	r.Handle("/settings", s.withMailbox(s.settingsPage)).Methods(http.MethodGet, http.MethodHead).Name(routeSettings)
