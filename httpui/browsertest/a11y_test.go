@@ -101,8 +101,9 @@ func (tb *tab) layout() layout {
 
 // TestAccessibility: in every language, at a phone's width and a
 // laptop's, the login page (with and without an error), the inbox, two
-// letter pages and the activation pages (the form, with an error, the
-// recovery key) have no serious or critical axe-core violation, fit the
+// letter pages, the confirmation of deleting a letter and the inbox after
+// it, and the activation pages (the form, with an error, the recovery
+// key) have no serious or critical axe-core violation, fit the
 // width without horizontal scrolling, set body text at 16 px or more, and
 // say their language in <html lang>.
 func TestAccessibility(t *testing.T) {
@@ -176,6 +177,12 @@ func testAccessibility(t *testing.T, src, lang string, width int64) {
 		chromedp.Submit(chromedp.ID("subject")),
 		chromedp.WaitVisible(chromedp.ID("support-error")))
 	check("help, a request refused")
+	// Deleting a letter: the confirmation, and the inbox that says it
+	// was deleted.
+	tb.do(chromedp.Navigate(a.url + "/letters/" + a.letter(letterDecision).ID + "/delete"))
+	check("confirmation of deleting a letter")
+	tb.do(chromedp.Click(chromedp.CSS(`form[action="/letters/delete"] button[type="submit"]`)), chromedp.WaitVisible(chromedp.CSS("main .inbox .alert")))
+	check("inbox after deleting a letter")
 
 	// Activation: the form, with errors beside its fields, and the
 	// page with the recovery key.
