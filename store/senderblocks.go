@@ -63,7 +63,9 @@ func (m *Mailbox) Senders(ctx context.Context) ([]MailboxSender, error) {
 			if err != nil {
 				return err
 			}
-			count[rec.SenderID] += 0
+			if _, ok := count[rec.SenderID]; !ok {
+				count[rec.SenderID] = 0 // wrote, but none of its letters is left
+			}
 			return nil
 		}); err != nil {
 			return err
