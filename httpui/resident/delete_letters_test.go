@@ -2,6 +2,7 @@ package resident_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -59,6 +60,10 @@ func TestDeleteLetters(t *testing.T) {
 	two, _ := deliverTo(t, e, s, uitest.NIDAnna, "Indkaldelse til møde", "two")
 	three, _ := deliverTo(t, e, s, uitest.NIDAnna, "Årsopgørelse 2026", "three")
 	bjorns, _ := deliverTo(t, e, s, uitest.NIDBjorn, "Brev til Bjørn", "bjorn")
+	held, _ := deliverTo(t, e, s, uitest.NIDAnna, "Beslaglagt brev", "held")
+	if _, err := e.Store.MakeInaccessible(context.Background(), held, "Retskendelse om beslaglæggelse", "Københavns Byret"); err != nil {
+		t.Fatal(err)
+	}
 	anna := e.Browser()
 	e.Login(anna, e.HTTPURL, uitest.NIDAnna)
 	bjorn := e.Browser()
@@ -132,6 +137,16 @@ func TestDeleteLetters(t *testing.T) {
 		t.Errorf("deleting nothing: %d\n%s", r.StatusCode, r.Text)
 	}
 	unchanged("after choosing nothing")
+	// A letter made inaccessible: not deleted, and the page says why.
+	for what, r := range map[string]*uitest.Response{
+		"confirmation": e.Get(anna, e.HTTPURL+"/letters/"+held+"/delete"),
+		"delete":       e.PostForm(anna, e.HTTPURL+"/letters/delete", url.Values{"id": {two, held}, "confirm": {"1"}}, nil),
+	} {
+		if r.StatusCode != http.StatusConflict || !strings.Contains(r.Text, "made inaccessible under a legal obligation") || strings.Contains(r.Text, "Beslaglagt") {
+			t.Errorf("%s of a held letter: %d\n%s", what, r.StatusCode, r.Text)
+		}
+	}
+	unchanged("after trying a held letter")
 
 	// Confirmed: deleted, and the inbox says so.
 	r := e.PostForm(anna, e.HTTPURL+"/letters/delete", url.Values{"id": {one}, "confirm": {"1"}}, nil)
