@@ -20,8 +20,9 @@ import (
 
 // TestResidentReceiptVerifies: the receipt a resident downloads from the
 // letter page is accepted by `postkasse audit verify --receipt`, against
-// the appliance's key and its audit log; the same file with one byte of
-// its payload or signature changed is refused.
+// the appliance's key and its audit log, also after the resident deleted
+// the letter; the same file with one byte of its payload or signature
+// changed is refused.
 func TestResidentReceiptVerifies(t *testing.T) {
 	dir := initFolder(t)
 	st, err := store.Open(filepath.Join(dir, dbFileName), store.Options{KDF: testsupport.CheapKDF})
@@ -67,6 +68,16 @@ func TestResidentReceiptVerifies(t *testing.T) {
 	resp.Body.Close()
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("download the receipt: %d %v\n%s", resp.StatusCode, err, file)
+	}
+	// The resident then deletes the letter: the receipt stays valid
+	// (API.md), its delivery's entry stays in the audit log.
+	del, err := browser.PostForm(srv.URL+"/letters/delete", url.Values{"id": {res.Letter.ID}, "confirm": {"1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	del.Body.Close()
+	if st, err := st.LetterStatus(ctx, snd.ID, res.Letter.ID); err != nil || st.Status != "deleted" {
+		t.Fatalf("after deleting: %+v, %v", st, err)
 	}
 	srv.Close()
 	if err := st.Close(); err != nil {
