@@ -263,8 +263,11 @@ func (e *Engine) schemaVersion(ctx context.Context) (int, error) {
 }
 
 // isMigrationRace says whether err is what a node meets when another
-// created the same table or version row at the same time.
+// created the same table, column or version row at the same time:
+// unique_violation, duplicate_table, duplicate_object, and
+// duplicate_column (an ALTER TABLE waits for the other node's, then finds
+// its column there).
 func isMigrationRace(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P07" || pgErr.Code == "42710")
+	return errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P07" || pgErr.Code == "42710" || pgErr.Code == "42701")
 }
