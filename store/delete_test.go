@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -387,10 +388,11 @@ func TestDeleteLettersAllOrNone(t *testing.T) {
 	}
 }
 
+// manyIDs returns n well-formed ids of no letter.
 func manyIDs(n int) []string {
 	out := make([]string, n)
 	for i := range out {
-		out[i] = strings.Repeat("0", 28) + string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + string(rune('a'+i/676%26)) + "0"
+		out[i] = fmt.Sprintf("%032x", i+1)
 	}
 	return out
 }
