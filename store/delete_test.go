@@ -483,3 +483,50 @@ func TestCheckInvariantsTombstone(t *testing.T) {
 		}
 	}
 }
+
+// TestDeathRetentionWithTombstone: a letter the resident deleted before
+// dying keeps nothing alive: the retention after death counts the
+// letters left, so the account goes with the last of them, and with it
+// the tombstone.
+func TestDeathRetentionWithTombstone(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	priv := mustSender(t, f.s, "Nordlys Energi A/S", "31572290", SenderPrivate)
+	public, err := f.s.Deliver(ctx, f.sender.ID, testDelivery(f.nid, "public-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.Deliver(ctx, priv.ID, testDelivery(f.nid, "private-1")); err != nil {
+		t.Fatal(err)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	if err := mb.DeleteLetters(ctx, []string{public.Letter.ID}); err != nil {
+		t.Fatal(err)
+	}
+	mb.Close()
+	diedOn := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	clockTo(f.clock, diedOn.Add(36*time.Hour))
+	if _, err := f.s.RecordDeath(ctx, f.nid, diedOn); err != nil {
+		t.Fatal(err)
+	}
+	p := DefaultRetentionPolicy()
+	privateEnd := diedOn.AddDate(0, 15, 0)
+	clockTo(f.clock, privateEnd.Add(-time.Second))
+	if got := applyDue(t, f.s, p)[f.resident.ID].Action; got != "" && got != RetentionNone {
+		t.Fatalf("before the private letter's end: %s", got)
+	}
+	clockTo(f.clock, privateEnd)
+	if got := applyDue(t, f.s, p)[f.resident.ID].Action; got != RetentionAccountDeleted {
+		t.Fatalf("at the private letter's end, with the public one deleted: %s, want the account deleted", got)
+	}
+	err = f.s.view(ctx, func(tx storage.Tx) error {
+		if _, err := tx.Letters().Get(public.Letter.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("the tombstone after the account went: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
