@@ -530,3 +530,25 @@ func TestDeathRetentionWithTombstone(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestListingNotKeptForDeleted: an inbox page that sealed a letter's
+// listing while the letter was being deleted keeps nothing in its
+// tombstone (keepListings runs in a transaction after the page's).
+func TestListingNotKeptForDeleted(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	r, err := f.s.Deliver(ctx, f.sender.ID, testDelivery(f.nid, "x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	defer mb.Close()
+	if err := mb.DeleteLetters(ctx, []string{r.Letter.ID}); err != nil {
+		t.Fatal(err)
+	}
+	mb.keepListings(ctx, map[string][]byte{r.Letter.ID: []byte("a listing sealed before the deletion")})
+	if rec := rawRecord(t, f.s, r.Letter.ID); rec.Listing != nil || !rec.IsTombstone() {
+		t.Errorf("after keepListings: %+v", rec)
+	}
+}
