@@ -215,6 +215,8 @@ func TestSecurityHeaders(t *testing.T) {
 		{"inbox over HTTPS", bs, e.HTTPSURL + "/", 200, web.CSPPage, "DENY", "no-store"},
 		{"letter", b, e.HTTPURL + "/letters/" + id, 200, web.CSPLetterPage, "DENY", "no-store"},
 		{"document", b, e.HTTPURL + "/letters/" + id + "/documents/0", 200, web.CSPDocument, "SAMEORIGIN", "no-store"},
+		{"receipt", b, e.HTTPURL + "/letters/" + id + "/receipt", 200, web.CSPPage, "DENY", "no-store"},
+		{"confirmation of deleting", b, e.HTTPURL + "/letters/" + id + "/delete", 200, web.CSPPage, "DENY", "no-store"},
 		{"redirect to login", e.Browser(), e.HTTPURL + "/", 303, web.CSPPage, "DENY", "no-store"},
 		{"404 page", b, e.HTTPURL + "/no/such/page", 404, web.CSPPage, "DENY", "no-store"},
 		{"405 page", b, e.HTTPURL + "/logout", 405, web.CSPPage, "DENY", "no-store"},

@@ -42,7 +42,10 @@ type documentRecord = storage.DocumentRecord
 
 func letterStatus(r *letterRecord) LetterStatus {
 	st := LetterStatus{ID: r.ID, Status: "delivered", DeliveredAt: r.DeliveredAt, ReadAt: r.ReadAt}
-	if !r.ReadAt.IsZero() {
+	switch {
+	case r.IsTombstone():
+		st.Status = "deleted"
+	case !r.ReadAt.IsZero():
 		st.Status = "read"
 	}
 	return st

@@ -33,9 +33,22 @@
 //   - A delivery queues its notifications (outbox) in its own transaction;
 //     a notification holds no subject or content, and no sender name for a
 //     letter marked sensitive.
+//   - A letter the resident deletes (DeleteLetters, delete.go) is deleted
+//     in one transaction with its "deleted" event and audit entry: every
+//     wrapping of its data key, its sealed subject, body, file names and
+//     listing, its sealed documents (on the cluster engine their objects
+//     once the transaction has committed) and its mailbox and folder
+//     index entries. What stays is its tombstone, the letter's record
+//     with Deleted set and only ids, senderReference, type, content
+//     hash, delivery and reading times and the signed receipt (all in
+//     clear before): the sender's status says "deleted", and the same
+//     senderReference again returns the original result, never a new
+//     letter. A tombstone opens nothing, is in no mailbox or folder, and
+//     goes with the account. A letter made inaccessible is not deleted
+//     (ErrInaccessible) until the hold is lifted.
 //   - A deleted account (inactivity, death, or the resident's own choice)
 //     is deleted in one transaction: every wrapping of its private key, its
-//     public key, sessions, letters, documents, index entries, preferences
+//     public key, sessions, letters and tombstones, documents, index entries, preferences
 //     and notifications. What stays is a tombstone (residents and
 //     residents-by-nid with status "deleted", no name, no keys; retention
 //     with the time and reason) and the audit entries, so lookups say "not

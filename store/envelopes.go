@@ -28,6 +28,9 @@ func (s *Store) Envelopes(ctx context.Context) (EnvelopeCounts, error) {
 	err := s.eng.View(ctx, func(tx storage.Tx) error {
 		c = EnvelopeCounts{}
 		if err := tx.Letters().All(func(rec *letterRecord) error {
+			if rec.IsTombstone() {
+				return nil // no data key left to count
+			}
 			switch crypto.SealedDataKeyVersion(rec.SealedKey) {
 			case 1:
 				c.LettersV1++

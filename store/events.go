@@ -20,6 +20,7 @@ const (
 	EventRead             = "read"
 	EventPaidMarked       = "paid-marked"
 	EventMadeInaccessible = "made-inaccessible"
+	EventDeleted          = "deleted"
 )
 
 // KeepEvents is how long a sender's events are kept at least.

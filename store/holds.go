@@ -42,6 +42,9 @@ func (s *Store) MakeInaccessible(ctx context.Context, letterID, reason, order st
 		if err != nil {
 			return fmt.Errorf("letter %s: %w", letterID, err)
 		}
+		if rec.IsTombstone() {
+			return fmt.Errorf("letter %s was deleted by its resident: %w", letterID, ErrNotFound)
+		}
 		if rec.Hold == nil {
 			if err := appendEvent(tx, rec, EventMadeInaccessible, now); err != nil {
 				return err

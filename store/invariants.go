@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/store/auditlog"
@@ -17,8 +18,9 @@ import (
 // pending account has an activation code and no keys (and no other
 // account has an activation code), and a deleted account has only its
 // tombstone left (no name, keys, preferences or acceptance; its letters,
-// sessions, notices and notifications gone), and the audit log verifies
-// by itself (VerifyAudit without evidence). The tests run it after every
+// sessions, notices and notifications gone), a deleted letter only its
+// tombstone (no sealed field, no wrapping of its key, no documents), and
+// the audit log verifies by itself (VerifyAudit without evidence). The tests run it after every
 // simulated crash; an auditor can run it on a copy. It returns every
 // problem it finds.
 func (s *Store) CheckInvariants(ctx context.Context) error {
@@ -91,9 +93,22 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 		}
 		liveResident := func(id string) bool { r := residents[id]; return r != nil && r.Status != ResidentDeleted }
 
+		withDocuments := map[string]bool{}
+		if err := tx.Documents().Letters(func(id string) error { withDocuments[id] = true; return nil }); err != nil {
+			return err
+		}
 		if err := tx.Letters().All(func(rec *letterRecord) error {
 			if !liveResident(rec.ResidentID) {
 				bad("letter %s: resident %s missing or deleted", rec.ID, rec.ResidentID)
+			}
+			if rec.IsTombstone() {
+				if left := checkTombstone(rec); len(left) > 0 {
+					bad("letter %s: deleted, but its tombstone holds %s", rec.ID, strings.Join(left, ", "))
+				}
+				if withDocuments[rec.ID] {
+					bad("letter %s: deleted, but documents of it are stored", rec.ID)
+				}
+				return nil
 			}
 			switch crypto.SealedDataKeyVersion(rec.SealedKey) {
 			case 0:

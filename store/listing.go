@@ -187,7 +187,7 @@ func (m *Mailbox) pageLine(tx storage.Tx, lk *crypto.DataKey, id string, senders
 	if err != nil {
 		return LetterSummary{}, nil, err
 	}
-	if rec.ResidentID != m.resident.ID {
+	if rec.ResidentID != m.resident.ID || rec.IsTombstone() {
 		return LetterSummary{}, nil, fmt.Errorf("letter %s: %w", id, ErrNotFound)
 	}
 	if rec.Hold != nil {
@@ -234,8 +234,8 @@ func (m *Mailbox) keepListings(ctx context.Context, fresh map[string][]byte) {
 			} else if err != nil {
 				return err
 			}
-			if rec.ResidentID != m.resident.ID {
-				continue
+			if rec.ResidentID != m.resident.ID || rec.IsTombstone() {
+				continue // deleted meanwhile: nothing sealed may be kept
 			}
 			rec.Listing = sealed
 			if err := tx.Letters().Put(rec); err != nil {

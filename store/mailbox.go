@@ -62,7 +62,7 @@ func (m *Mailbox) open(tx storage.Tx, letterID string) (*letterRecord, *crypto.D
 	if err != nil {
 		return nil, nil, err
 	}
-	if rec.ResidentID != m.resident.ID {
+	if rec.ResidentID != m.resident.ID || rec.IsTombstone() {
 		return nil, nil, fmt.Errorf("letter %s: %w", letterID, ErrNotFound)
 	}
 	if err := held(rec); err != nil {
@@ -287,13 +287,13 @@ func (m *Mailbox) MarkPaid(ctx context.Context, id string, paid bool) error {
 }
 
 // own returns a letter of this mailbox's owner that is not held;
-// another's is ErrNotFound.
+// another's, or a deleted letter's tombstone, is ErrNotFound.
 func (m *Mailbox) own(tx storage.Tx, id string) (*letterRecord, error) {
 	rec, err := tx.Letters().Get(id)
 	if err != nil {
 		return nil, fmt.Errorf("letter %s: %w", id, err)
 	}
-	if rec.ResidentID != m.resident.ID {
+	if rec.ResidentID != m.resident.ID || rec.IsTombstone() {
 		return nil, fmt.Errorf("letter %s: %w", id, ErrNotFound)
 	}
 	if err := held(rec); err != nil {
@@ -338,6 +338,26 @@ func (m *Mailbox) Document(ctx context.Context, letterID string, index int) (Doc
 			return fmt.Errorf("open letter %s document %d: %w", letterID, index, err)
 		}
 		out = Document{DocumentInfo: DocumentInfo{Index: index, Name: string(name), ContentType: doc.ContentType, Size: doc.Size}, Content: content}
+		return nil
+	})
+	return out, err
+}
+
+// Receipt returns the signed receipt of a letter of this mailbox, the
+// same the sender got at delivery, without opening the letter or marking
+// it read. Another resident's letter, or a deleted one, is ErrNotFound;
+// a held letter *InaccessibleError.
+func (m *Mailbox) Receipt(ctx context.Context, id string) (Receipt, error) {
+	if err := m.gate(); err != nil {
+		return Receipt{}, err
+	}
+	var out Receipt
+	err := m.s.view(ctx, func(tx storage.Tx) error {
+		rec, err := m.own(tx, id)
+		if err != nil {
+			return err
+		}
+		out = rec.Receipt
 		return nil
 	})
 	return out, err

@@ -567,6 +567,16 @@ func (s *Store) deleteAccount(tx storage.Tx, res *residentRecord, reason, actor 
 	}); err != nil {
 		return err
 	}
+	if err := tx.Letters().Tombstones(res.ID, func(id string) error {
+		rec, err := tx.Letters().Get(id)
+		if err != nil {
+			return err
+		}
+		letters = append(letters, rec)
+		return nil
+	}); err != nil {
+		return err
+	}
 	for _, rec := range letters {
 		if err := deleteLetter(tx, rec); err != nil {
 			return err
@@ -609,8 +619,8 @@ func (s *Store) deleteAccount(tx storage.Tx, res *residentRecord, reason, actor 
 	return s.appendAudit(tx, now, actor, "delete-account-"+reason, "resident:"+res.ID)
 }
 
-// deleteLetter deletes a letter with its sealed key, sealed fields,
-// documents and index entries.
+// deleteLetter deletes a letter (or a deleted letter's tombstone) with
+// its sealed key, sealed fields, documents and index entries.
 func deleteLetter(tx storage.Tx, rec *letterRecord) error {
 	if err := tx.Documents().Delete(rec.ID, len(rec.Documents)); err != nil {
 		return err

@@ -41,9 +41,10 @@ type MailboxSender struct {
 	Blocked bool
 }
 
-// Senders returns every sender who has letters in the mailbox, and every
-// sender the resident has blocked (whose letters may all be gone), by
-// name, with the resident's blocks.
+// Senders returns every sender who has written to the mailbox, by name,
+// with the number of its letters there and the resident's blocks, and
+// every sender the resident has blocked. A sender whose letters the
+// resident all deleted is listed with none: it wrote, and may be blocked.
 func (m *Mailbox) Senders(ctx context.Context) ([]MailboxSender, error) {
 	if err := m.gate(); err != nil {
 		return nil, err
@@ -58,6 +59,18 @@ func (m *Mailbox) Senders(ctx context.Context) ([]MailboxSender, error) {
 				return err
 			}
 			count[rec.SenderID]++
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := tx.Letters().Tombstones(m.resident.ID, func(id string) error {
+			rec, err := tx.Letters().Get(id)
+			if err != nil {
+				return err
+			}
+			if _, ok := count[rec.SenderID]; !ok {
+				count[rec.SenderID] = 0 // wrote, but none of its letters is left
+			}
 			return nil
 		}); err != nil {
 			return err
@@ -163,12 +176,12 @@ func (m *Mailbox) UnblockSender(ctx context.Context, senderID string) error {
 	})
 }
 
-// hasLetterFrom reports whether a resident's mailbox holds a letter from
-// the sender.
+// hasLetterFrom reports whether the sender has written to a resident: a
+// letter from it is in the mailbox, or was and was deleted.
 func hasLetterFrom(tx storage.Tx, residentID, senderID string) (bool, error) {
 	found := errors.New("found")
-	err := tx.Letters().MailboxAll(residentID, func(e storage.MailboxEntry) error {
-		rec, err := tx.Letters().Get(e.LetterID)
+	from := func(id string) error {
+		rec, err := tx.Letters().Get(id)
 		if err != nil {
 			return err
 		}
@@ -176,7 +189,11 @@ func hasLetterFrom(tx storage.Tx, residentID, senderID string) (bool, error) {
 			return found
 		}
 		return nil
-	})
+	}
+	err := tx.Letters().MailboxAll(residentID, func(e storage.MailboxEntry) error { return from(e.LetterID) })
+	if err == nil {
+		err = tx.Letters().Tombstones(residentID, from)
+	}
 	if errors.Is(err, found) {
 		return true, nil
 	}

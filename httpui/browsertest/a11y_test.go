@@ -101,10 +101,11 @@ func (tb *tab) layout() layout {
 
 // TestAccessibility: in every language, at a phone's width and a
 // laptop's, the login page (with and without an error), the inbox, two
-// letter pages, the settings pages (among them the senders page, with a
-// block asked for, and what is deleted when) and the activation pages
-// (the form, with an error, the recovery key) have no serious or critical
-// axe-core violation, fit the
+// letter pages, the confirmation of deleting a letter and the inbox after
+// it, the settings pages (among them the senders page, with a block asked
+// for, and what is deleted when) and the activation pages (the form, with
+// an error, the recovery key) have no serious or critical axe-core
+// violation, fit the
 // width without horizontal scrolling, set body text at 16 px or more, and
 // say their language in <html lang>.
 func TestAccessibility(t *testing.T) {
@@ -199,6 +200,12 @@ func testAccessibility(t *testing.T, src, lang string, width int64) {
 	check("senders, a block asked for")
 	tb.do(chromedp.Navigate(a.url + "/settings/retention"))
 	check("what is deleted, and when")
+	// Deleting a letter: the confirmation, and the inbox that says it
+	// was deleted.
+	tb.do(chromedp.Navigate(a.url + "/letters/" + a.letter(letterDecision).ID + "/delete"))
+	check("confirmation of deleting a letter")
+	tb.do(chromedp.Click(chromedp.CSS(`form[action="/letters/delete"] button[type="submit"]`)), chromedp.WaitVisible(chromedp.CSS("main .inbox .alert")))
+	check("inbox after deleting a letter")
 
 	// Activation: the form, with errors beside its fields, and the
 	// page with the recovery key.
@@ -361,7 +368,8 @@ func testKeyboard(t *testing.T, lang string, width int64) {
 	// newest down.
 	want := []string{l.T("layout.skip"), l.T("layout.brand"), l.T("layout.inbox"), l.T("layout.settings"), l.T("layout.signOut")}
 	wantFolders := []string{l.T("folders.inbox"), l.T("folders.archive"), l.T("due.title"), l.T("folders.manage")}
-	wantTools := []string{l.T("inbox.action.read"), l.T("inbox.action.unread"), l.T("inbox.action.archive"), "", l.T("inbox.action.move")}
+	wantTools := []string{l.T("inbox.action.read"), l.T("inbox.action.unread"), l.T("inbox.action.archive"), "", l.T("inbox.action.move"),
+		l.T("inbox.action.delete")}
 	lines := tb.inboxLines()
 	stops = tb.tabThrough(len(want) + len(wantFolders) + len(wantTools) + 2*len(lines))
 	for i, w := range want {

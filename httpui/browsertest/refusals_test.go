@@ -109,9 +109,10 @@ func TestLoginRefusals(t *testing.T) {
 
 // TestCrossSite: a page on another origin (http://localhost:port, another
 // site than http://127.0.0.1:port) submits forms to Postkasse in the
-// resident's browser. Sign-out and sign-in are refused with a page that
-// says why, and nothing changes: the resident stays signed in, and no
-// session is planted in a browser that was not signed in.
+// resident's browser. Sign-out, deleting a letter and sign-in are
+// refused with a page that says why, and nothing changes: the resident
+// stays signed in, the letter stays, and no session is planted in a
+// browser that was not signed in.
 func TestCrossSite(t *testing.T) {
 	t.Parallel()
 	a := newAppliance(t, applianceOptions{})
@@ -121,6 +122,9 @@ func TestCrossSite(t *testing.T) {
 		switch r.URL.Path {
 		case "/sign-out":
 			form = `<form method="post" action="` + a.url + `/logout"></form>`
+		case "/delete":
+			form = `<form method="post" action="` + a.url + `/letters/delete">` +
+				`<input name="id" value="` + a.letter(letterSchool).ID + `"><input name="confirm" value="1"></form>`
 		case "/sign-in":
 			form = `<form method="post" action="` + a.url + `/login">` +
 				`<input name="nationalId" value="` + annaNID + `"><input name="password" value="` + annaPassword + `"></form>`
@@ -165,6 +169,19 @@ func TestCrossSite(t *testing.T) {
 		mb.Close()
 		tb.do(chromedp.Navigate(a.url+"/"), chromedp.WaitVisible(chromedp.CSS("main .inbox")))
 	})
+	t.Run("delete", func(t *testing.T) {
+		t.Parallel()
+		tb := newTab(t, "signed-in-delete")
+		tb.do(chromedp.Navigate(a.url + "/login"))
+		tb.login(annaNID, annaPassword)
+		tb.do(chromedp.Navigate(attacker + "/delete"))
+		refused(t, tb)
+		school := a.letter(letterSchool)
+		if st, err := a.store.LetterStatus(context.Background(), a.senderOf(school.ID), school.ID); err != nil || st.Status == "deleted" {
+			t.Fatalf("after the cross-site delete: %+v, %v", st, err)
+		}
+		tb.do(chromedp.Navigate(a.url+"/letters/"+school.ID), chromedp.WaitVisible(chromedp.CSS("article.letter-page h1")))
+	})
 	t.Run("sign-in", func(t *testing.T) {
 		t.Parallel()
 		tb := newTab(t, "not-signed-in")
@@ -179,9 +196,9 @@ func TestCrossSite(t *testing.T) {
 		}
 	})
 	t.Cleanup(func() {
-		// Only the resident's own sign-in in the first subtest.
-		if n := a.logins() - seedLogins; n != 1 {
-			t.Errorf("%d logins, want 1", n)
+		// Only the resident's own sign-ins in the first two subtests.
+		if n := a.logins() - seedLogins; n != 2 {
+			t.Errorf("%d logins, want 2", n)
 		}
 	})
 }

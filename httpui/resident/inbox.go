@@ -45,6 +45,9 @@ type inboxView struct {
 	Due      bool
 	DueCount int
 	DueURL   string
+	// Deleted is how many letters were just deleted (the query
+	// deleted=N that deleting letters redirects with), to say so.
+	Deleted int
 }
 
 type inboxLine struct {
@@ -187,6 +190,9 @@ func (s *Handlers) folderPage(w http.ResponseWriter, r *http.Request, mb *store.
 	v.To = v.From + len(letters) - 1
 	if next != "" {
 		v.Next = v.Folder.URL + "?" + url.Values{"after": {next}, "from": {strconv.Itoa(v.To + 1)}}.Encode()
+	}
+	if n, err := strconv.Atoi(q.Get("deleted")); err == nil && n > 0 && n <= store.MaxDeleteLetters {
+		v.Deleted = n
 	}
 	v.Done = q.Get("done")
 	if n, err := strconv.Atoi(q.Get("n")); err == nil && n > 0 && n <= pageSize {

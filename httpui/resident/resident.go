@@ -1,8 +1,10 @@
 // Package resident is the resident's face of Postkasse: the server
 // rendered pages (no JavaScript) where a resident activates the mailbox
 // (activate.go), signs in and out (login.go, logout.go, session.go),
-// reads the inbox, a letter and its documents (inbox.go, letter.go,
-// document.go), accepts the terms of use (terms.go), changes the
+// reads the inbox, a letter, its documents and its receipt (inbox.go,
+// letter.go, document.go, letter_receipt.go), sorts letters into folders
+// (inbox.go, folders.go), deletes letters for good after a confirmation
+// (delete_letters.go), accepts the terms of use (terms.go), changes the
 // settings (settings.go), sees the senders who wrote and blocks a
 // private one (senders.go), sees what will be deleted when and why
 // (retention.go), deletes the mailbox (delete_mailbox.go) and is
@@ -93,12 +95,14 @@ const (
 	// pageFolders is where the resident makes, renames and deletes
 	// folders; each folder's letters are listed on pageInbox.
 	pageFolders = "folders"
+	// pageDeleteLetters confirms deleting letters for good.
+	pageDeleteLetters = "delete-letters"
 )
 
 // Pages are the pages the handlers render (web.PagesConfig.Required).
 var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
 	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport, pageRecoveryRequest, pageFolders,
-	pageSenders, pageRetention}
+	pageSenders, pageRetention, pageDeleteLetters}
 
 // Route names. Templates and handlers build URLs from these.
 const (
@@ -114,6 +118,10 @@ const (
 	routeInbox          = "inbox"
 	routeLetter         = "letter"
 	routeDocument       = "document"
+	// Deleting letters (delete_letters.go) and the receipt (letter_receipt.go).
+	routeLetterDelete  = "letter-delete"
+	routeLettersDelete = "letters-delete"
+	routeLetterReceipt = "letter-receipt"
 )
 
 // Route names of the folders and of what is done to letters there.
@@ -182,6 +190,12 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/letters/{id:"+idPattern+"}/paid", s.withMailbox(s.letterPaid)).Methods(http.MethodPost).Name(routeLetterPaid)
 	r.Handle("/letters/{id:"+idPattern+"}", s.withMailbox(s.letter)).Methods(http.MethodGet).Name(routeLetter)
 	r.Handle("/letters/{id:"+idPattern+"}/documents/{n:[0-9]{1,5}}", s.withMailbox(s.document)).Methods(http.MethodGet, http.MethodHead).Name(routeDocument)
+	// The receipt as a file (letter_receipt.go): it opens nothing.
+	r.Handle("/letters/{id:"+idPattern+"}/receipt", s.withMailbox(s.letterReceipt)).Methods(http.MethodGet, http.MethodHead).Name(routeLetterReceipt)
+	// Deleting letters for good (delete_letters.go): the confirmation of
+	// one, and the form of one or many, confirmed or not.
+	r.Handle("/letters/{id:"+idPattern+"}/delete", s.withMailbox(s.deleteLetterPage)).Methods(http.MethodGet, http.MethodHead).Name(routeLetterDelete)
+	r.Handle("/letters/delete", s.withMailbox(s.deleteLetters)).Methods(http.MethodPost).Name(routeLettersDelete)
 	r.Handle("/terms", s.terms()).Methods(http.MethodGet, http.MethodHead).Name(routeTerms)
 	r.Handle("/terms/accept", s.withMailbox(s.termsAccept)).Methods(http.MethodPost).Name(routeTermsAccept)
 	r.Handle("/settings", s.withMailbox(s.settingsPage)).Methods(http.MethodGet, http.MethodHead).Name(routeSettings)

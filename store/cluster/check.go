@@ -69,7 +69,7 @@ func (e *Engine) Check(ctx context.Context) error {
 			}
 		}
 		letters := map[string]bool{}
-		rows, err = t.tx.Query(t.ctx, `SELECT resident_id, id, sender_id, sender_reference, delivered_at, folder, record FROM letters`)
+		rows, err = t.tx.Query(t.ctx, `SELECT resident_id, id, sender_id, sender_reference, delivered_at, folder, deleted_at, record FROM letters`)
 		if err != nil {
 			return err
 		}
@@ -77,6 +77,7 @@ func (e *Engine) Check(ctx context.Context) error {
 			Resident, ID, Sender, Reference string
 			At                              time.Time
 			Folder                          string
+			Deleted                         *time.Time
 			Record                          []byte
 		}
 		lrows, err := pgx.CollectRows(rows, pgx.RowToStructByPos[letterRow])
@@ -90,7 +91,8 @@ func (e *Engine) Check(ctx context.Context) error {
 				bad("letter %s: record does not decode: %v", r.ID, err)
 				continue
 			}
-			if l.ID != r.ID || l.ResidentID != r.Resident || l.SenderID != r.Sender || l.SenderReference != r.Reference || l.Folder != r.Folder ||
+			if l.ID != r.ID || l.ResidentID != r.Resident || l.SenderID != r.Sender || l.SenderReference != r.Reference || l.Folder != r.Folder || l.IsTombstone() != (r.Deleted != nil) ||
+				(r.Deleted != nil && !l.Deleted.Truncate(time.Microsecond).Equal(*r.Deleted)) ||
 				!l.DeliveredAt.Truncate(time.Microsecond).Equal(r.At) {
 				bad("letter %s: columns disagree with its record", r.ID)
 			}

@@ -467,7 +467,7 @@ func TestUnreadBackfill(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(context.Background(), `ALTER TABLE letters DROP COLUMN unread; ALTER TABLE letters DROP COLUMN due; UPDATE schema_version SET version = 2`); err != nil {
+	if _, err := conn.Exec(context.Background(), `ALTER TABLE letters DROP COLUMN unread; ALTER TABLE letters DROP COLUMN due; ALTER TABLE letters DROP COLUMN deleted_at; UPDATE schema_version SET version = 2`); err != nil {
 		t.Fatal(err)
 	}
 	e = open(t, cfg)

@@ -30,7 +30,11 @@
 //	sender_certificates (fingerprint) → sender_id
 //	letters             (resident_id, id), unique id, unique (sender_id, sender_reference),
 //	                    mailbox order (resident_id, delivered_at, id),
-//	                    folder order (resident_id, folder, delivered_at, id)
+//	                    folder order (resident_id, folder, delivered_at, id),
+//	                    deleted_at (a tombstone's; NULL while the letter lives) by
+//	                    (resident_id, deleted_at), the unread letters by
+//	                    (resident_id, folder) where unread, the due dates to act on
+//	                    by (resident_id, due, id) where due (all since 3)
 //	documents           (letter_id, idx) → blob_key, size
 //	sessions            (resident_id, id), unique id
 //	outbox              (resident_id, seq), due order (next_attempt) of pending ones

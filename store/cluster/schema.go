@@ -158,14 +158,19 @@ CREATE TABLE limits (
 CREATE INDEX limits_by_expiry ON limits (expires);
 `,
 	// 3: the unread letters of each folder, for the navigation's counts,
-	// and the due dates to act on (the columns are set from
+	// the due dates to act on (the columns are set from
 	// storage.Letter.Unread and Due by every Put, and for the letters
-	// there were by the step's fix-up, backfillLetterIndexes).
+	// there were by the step's fix-up, backfillLetterIndexes), and the
+	// tombstones that deleting a letter leaves (storage.Letter's Deleted;
+	// NULL while the letter lives): out of the mailbox and its folders,
+	// found by resident.
 	`
 ALTER TABLE letters ADD COLUMN unread boolean NOT NULL DEFAULT false;
 ALTER TABLE letters ADD COLUMN due text;
+ALTER TABLE letters ADD COLUMN deleted_at timestamptz;
 CREATE INDEX letters_unread ON letters (resident_id, folder) WHERE unread;
 CREATE INDEX letters_due ON letters (resident_id, due, id) WHERE due IS NOT NULL;
+CREATE INDEX letters_tombstones ON letters (resident_id, deleted_at);
 `,
 }
 
@@ -320,8 +325,11 @@ func (e *Engine) schemaVersion(ctx context.Context) (int, error) {
 }
 
 // isMigrationRace says whether err is what a node meets when another
-// created the same table or version row at the same time.
+// created the same table, column or version row at the same time:
+// unique_violation, duplicate_table, duplicate_object, and
+// duplicate_column (an ALTER TABLE waits for the other node's, then finds
+// its column there).
 func isMigrationRace(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P07" || pgErr.Code == "42710")
+	return errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P07" || pgErr.Code == "42710" || pgErr.Code == "42701")
 }

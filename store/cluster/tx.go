@@ -299,13 +299,22 @@ func (l lettersTx) Put(v *storage.Letter) error {
 	if d := v.Due(); d != "" {
 		due = &d
 	}
-	_, err = l.t.exec(`INSERT INTO letters (resident_id, id, sender_id, sender_reference, delivered_at, folder, unread, due, record)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+	_, err = l.t.exec(`INSERT INTO letters (resident_id, id, sender_id, sender_reference, delivered_at, folder, unread, due, deleted_at, record)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (resident_id, id) DO UPDATE SET sender_id = excluded.sender_id, sender_reference = excluded.sender_reference,
 			delivered_at = excluded.delivered_at, folder = excluded.folder, unread = excluded.unread, due = excluded.due,
-			record = excluded.record`,
-		v.ResidentID, v.ID, v.SenderID, v.SenderReference, v.DeliveredAt, v.Folder, v.Unread(), due, b)
+			deleted_at = excluded.deleted_at, record = excluded.record`,
+		v.ResidentID, v.ID, v.SenderID, v.SenderReference, v.DeliveredAt, v.Folder, v.Unread(), due, deletedAt(v), b)
 	return err
+}
+
+// deletedAt is the deleted_at column of a letter: when it was deleted, or
+// NULL while it lives.
+func deletedAt(v *storage.Letter) *time.Time {
+	if !v.IsTombstone() {
+		return nil
+	}
+	return &v.Deleted
 }
 
 func (l lettersTx) Delete(v *storage.Letter) error {
@@ -338,7 +347,7 @@ func (l lettersTx) Folder(residentID, folder, after string, limit int) ([]storag
 
 func (l lettersTx) FolderCount(residentID, folder string) (int, error) {
 	var n int
-	err := l.t.tx.QueryRow(l.t.ctx, `SELECT COUNT(*) FROM letters WHERE resident_id = $1 AND folder = $2`, residentID, folder).Scan(&n)
+	err := l.t.tx.QueryRow(l.t.ctx, `SELECT COUNT(*) FROM letters WHERE resident_id = $1 AND folder = $2 AND deleted_at IS NULL`, residentID, folder).Scan(&n)
 	return n, err
 }
 
@@ -395,9 +404,9 @@ func (l lettersTx) DueCount(residentID string) (int, error) {
 func (l lettersTx) page(residentID string, folder *string, after string, limit int) ([]storage.MailboxEntry, string, error) {
 	var rows pgx.Rows
 	var err error
-	scope, cursorFolder := "", ""
+	scope, cursorFolder := " AND deleted_at IS NULL", ""
 	if folder != nil {
-		scope, cursorFolder = " AND folder = $2", "folder:"+*folder+"/"
+		scope, cursorFolder = " AND folder = $2 AND deleted_at IS NULL", "folder:"+*folder+"/"
 	}
 	args := []any{residentID}
 	if folder != nil {
@@ -447,7 +456,7 @@ func collectMailbox(rows pgx.Rows) ([]storage.MailboxEntry, error) {
 }
 
 func (l lettersTx) MailboxAll(residentID string, fn func(storage.MailboxEntry) error) error {
-	rows, err := l.t.tx.Query(l.t.ctx, `SELECT id, delivered_at FROM letters WHERE resident_id = $1 ORDER BY delivered_at, id`, residentID)
+	rows, err := l.t.tx.Query(l.t.ctx, `SELECT id, delivered_at FROM letters WHERE resident_id = $1 AND deleted_at IS NULL ORDER BY delivered_at, id`, residentID)
 	if err != nil {
 		return err
 	}
@@ -457,6 +466,19 @@ func (l lettersTx) MailboxAll(residentID string, fn func(storage.MailboxEntry) e
 	}
 	for _, m := range all {
 		if err := fn(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l lettersTx) Tombstones(residentID string, fn func(letterID string) error) error {
+	ids, err := l.t.strings("tombstones", `SELECT id FROM letters WHERE resident_id = $1 AND deleted_at IS NOT NULL ORDER BY id`, residentID)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := fn(id); err != nil {
 			return err
 		}
 	}

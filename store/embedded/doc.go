@@ -76,6 +76,13 @@
 //	                   national identity number or an address; expiry; opaque value
 //	limits-by-expiry   uint64 expiry (Unix ns) | key → empty
 //
+// Since schema 9:
+//
+//	tombstones         residentID | 0x00 | letterID → empty; the tombstones a resident's
+//	                   deleted letters left (a tombstone is a letters record with Deleted
+//	                   set, in references and sender-letters but not in mailbox or
+//	                   mailbox-folders)
+//
 // # Schema versions
 //
 // The meta bucket's "schema" says which version the file has. Open applies

@@ -50,6 +50,7 @@ var (
 	// Since schema 9.
 	bucketMailboxUnread = []byte("mailbox-unread")
 	bucketMailboxDue    = []byte("mailbox-due")
+	bucketTombstones = []byte("tombstones")
 )
 
 // idSize is the length of every id: 128 bits in lowercase hex.
@@ -135,6 +136,9 @@ var letters = &table[storage.Letter]{
 	indexes: []index[storage.Letter]{{
 		bucket: bucketMailbox,
 		entries: func(l *storage.Letter) []entry {
+			if l.IsTombstone() {
+				return nil
+			}
 			return []entry{{mailboxKey(l.ResidentID, l.DeliveredAt, l.ID), nil}}
 		},
 		owner: func(k, _ []byte) ([]byte, bool) { return afterZero(k, 8) },
@@ -152,6 +156,9 @@ var letters = &table[storage.Letter]{
 		// mailbox-folders: folderKey → empty, since schema 7.
 		bucket: bucketMailboxFolders,
 		entries: func(l *storage.Letter) []entry {
+			if l.IsTombstone() {
+				return nil
+			}
 			return []entry{{folderKey(l.ResidentID, l.Folder, l.DeliveredAt, l.ID), nil}}
 		},
 		owner: folderKeyOwner,
@@ -182,6 +189,17 @@ var letters = &table[storage.Letter]{
 			}
 			return k[dueKeySize-idSize:], true
 		},
+	}, {
+		// tombstones: residentID | 0x00 | letterID → empty, for a
+		// tombstone only (since schema 9).
+		bucket: bucketTombstones,
+		entries: func(l *storage.Letter) []entry {
+			if !l.IsTombstone() {
+				return nil
+			}
+			return []entry{{join(l.ResidentID, []byte(l.ID)...), nil}}
+		},
+		owner: func(k, _ []byte) ([]byte, bool) { return afterZero(k, 0) },
 	}},
 }
 

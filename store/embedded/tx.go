@@ -305,6 +305,17 @@ func (t lettersTx) MailboxAll(residentID string, fn func(storage.MailboxEntry) e
 	return nil
 }
 
+func (t lettersTx) Tombstones(residentID string, fn func(letterID string) error) error {
+	prefix := join(residentID)
+	c := t.tx.Bucket(bucketTombstones).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if err := fn(string(k[len(prefix):])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Sessions.
 
 type sessionsTx tx

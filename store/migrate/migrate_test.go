@@ -170,6 +170,12 @@ func deployment(t *testing.T) (path string, evidence auditlog.Evidence, letters 
 	if _, err := mb.SetNotificationPreferences(context.Background(), store.NotificationPreferences{Email: "anna@example.dk"}); err != nil {
 		t.Fatal(err)
 	}
+	// A letter Anna deleted: its tombstone is copied too.
+	if res, err := st.Deliver(context.Background(), kommune.ID, deletedLetter(anna)); err != nil {
+		t.Fatal(err)
+	} else if err := mb.DeleteLetters(context.Background(), []string{res.Letter.ID}); err != nil {
+		t.Fatal(err)
+	}
 	// A failed login's count: a limit, which the running nodes own and
 	// Copy leaves behind.
 	if err := st.UpdateLimits(context.Background(), []string{limitKey}, now.Add(time.Hour), func([][]byte) ([][]byte, error) {
@@ -183,6 +189,12 @@ func deployment(t *testing.T) (path string, evidence auditlog.Evidence, letters 
 	}
 	evidence.Checkpoints = []auditlog.File{{Name: "checkpoint", Data: signed}}
 	return path, evidence, letters
+}
+
+// deletedLetter is the delivery of the letter deployment deletes.
+func deletedLetter(to store.NationalID) store.Delivery {
+	return store.Delivery{Recipient: to, Subject: "Slettet", SenderReference: "sag-slettet",
+		Documents: []store.DocumentInput{{Name: "slettet.txt", ContentType: "text/plain", Content: []byte("Slettet brev")}}}
 }
 
 // limitKey names the limit that deployment counts.
@@ -218,7 +230,9 @@ func TestCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Records["letters"] != 5 || rep.Blobs != 5 || rep.Records["residents"] != 2 || rep.Records["senders"] != 2 ||
+	// Six letters, one of them a deleted letter's tombstone, which has
+	// no documents.
+	if rep.Records["letters"] != 6 || rep.Blobs != 5 || rep.Records["residents"] != 2 || rep.Records["senders"] != 2 ||
 		rep.Records["folders"] == 0 || rep.Records["events"] == 0 || rep.Records["audit entries"] == 0 || rep.Records["support requests"] != 1 {
 		t.Errorf("copied: %s", rep)
 	}
@@ -300,6 +314,17 @@ func TestCopy(t *testing.T) {
 		}
 		if snd.Name == "Aarhus Kommune" && len(evs) < 5 {
 			t.Errorf("events of %s on the copy: %d", snd.Name, len(evs))
+		}
+	}
+	// The deleted letter's tombstone: the same delivery again is its
+	// repeat, deleted, and no new letter.
+	for _, snd := range senders {
+		if snd.Name != "Aarhus Kommune" {
+			continue
+		}
+		again, err := st.Deliver(context.Background(), snd.ID, deletedLetter(store.NationalID{Country: "DK", Number: "0101900123"}))
+		if err != nil || !again.Repeated || again.Letter.Status != "deleted" {
+			t.Errorf("the deleted letter delivered again on the copy: %+v, %v", again, err)
 		}
 	}
 	// A new delivery on the copy gets the next event and audit entry.

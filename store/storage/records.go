@@ -124,19 +124,31 @@ type Letter struct {
 	// sealed with the resident's listing key; nil until the letter was
 	// first listed.
 	Listing []byte `json:",omitempty"`
+	// Deleted is when the resident deleted the letter; zero while it
+	// lives. A deleted letter's record is its tombstone: it keeps only
+	// what its sender's status and a repeated delivery need (ID,
+	// ResidentID, SenderID, SenderReference, Type, DeliveredAt, ReadAt,
+	// ContentHash, Receipt), never a sealed field or the data key, and it
+	// is in no mailbox or folder index, only among the resident's
+	// tombstones (Letters.Tombstones).
+	Deleted time.Time `json:",omitzero"`
 }
+
+// IsTombstone reports whether the record is a deleted letter's tombstone.
+func (l *Letter) IsTombstone() bool { return !l.Deleted.IsZero() }
 
 // Unread reports whether the resident has the letter as unread: their own
 // mark when they set one, else whether they never opened it. Engines keep
-// an index of unread letters by this rule (Letters.FolderUnread).
-func (l *Letter) Unread() bool { return IsUnread(l.ReadAt, l.ReadMark) }
+// an index of unread letters by this rule (Letters.FolderUnread). A
+// tombstone is never unread.
+func (l *Letter) Unread() bool { return !l.IsTombstone() && IsUnread(l.ReadAt, l.ReadMark) }
 
 // Due returns the letter's due date (YYYY-MM-DD) while it is one the
 // resident has to act on: a letter in the inbox with a due date, not
 // marked paid. "" otherwise. Engines keep an index of these by date
 // (Letters.Due); archiving a letter, or marking it paid, takes it off.
 func (l *Letter) Due() string {
-	if l.Folder != "" || !l.PaidAt.IsZero() || len(l.DueDate) != len("2006-01-02") {
+	if l.IsTombstone() || l.Folder != "" || !l.PaidAt.IsZero() || len(l.DueDate) != len("2006-01-02") {
 		return ""
 	}
 	return l.DueDate

@@ -168,8 +168,11 @@ type Senders interface {
 
 // Letters are the letters' records, with their indexes: each resident's
 // mailbox in delivery order, all of it and by folder, the unread letters
-// of each folder, the due dates to act on, each sender's letters, and
-// each sender's references (the idempotency keys).
+// of each folder, the due dates to act on, each sender's letters, each
+// sender's references (the idempotency keys), and each resident's
+// tombstones. A tombstone (Letter.IsTombstone) is in the last three
+// only: Mailbox, Folder, FolderCount, FolderUnread, Due, DueCount and
+// MailboxAll never return it; Get, ByReference and All do.
 type Letters interface {
 	Get(id string) (*Letter, error)
 	// ByReference returns the id of the letter a sender delivered with a
@@ -202,6 +205,10 @@ type Letters interface {
 	// MailboxAll calls fn for each letter of a resident's mailbox, oldest
 	// first; fn must not change the mailbox.
 	MailboxAll(residentID string, fn func(MailboxEntry) error) error
+	// Tombstones calls fn with the id of each tombstone of a resident's
+	// deleted letters, in the order of their ids; fn must not change
+	// them.
+	Tombstones(residentID string, fn func(letterID string) error) error
 	// All calls fn for every letter in the order of their ids.
 	All(fn func(*Letter) error) error
 }

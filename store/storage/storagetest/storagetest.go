@@ -38,6 +38,7 @@ func Run(t *testing.T, open Open) {
 		{"Senders", testSenders},
 		{"Letters", testLetters},
 		{"Mailbox", testMailbox},
+		{"Tombstones", testTombstones},
 		{"Documents", testDocuments},
 		{"Sessions", testSessions},
 		{"Outbox", testOutbox},
@@ -411,6 +412,97 @@ func testMailbox(t *testing.T, e storage.Engine) {
 		}
 		return nil
 	})
+}
+
+// testTombstones: a letter turned into its tombstone leaves the mailbox
+// and its folder (pages, counts, the full walk) and is among the
+// resident's tombstones; its id and reference still find it; deleting
+// the tombstone leaves nothing.
+func testTombstones(t *testing.T, e storage.Engine) {
+	anna, bo := id('a', 1), id('a', 2)
+	update(t, e, func(tx storage.Tx) error {
+		for i := range 3 {
+			l := letter(i, anna, id('b', 1), base.Add(time.Duration(i)*time.Minute))
+			l.Folder = "archive"
+			if err := tx.Letters().Put(l); err != nil {
+				return err
+			}
+		}
+		return tx.Letters().Put(letter(10, bo, id('b', 1), base))
+	})
+	tomb := &storage.Letter{
+		ID: id('c', 1), ResidentID: anna, SenderID: id('b', 1), SenderReference: "ref-1",
+		Type: storage.TypeLetter, DeliveredAt: base.Add(time.Minute), ContentHash: "sha256:00",
+		Receipt: storage.Receipt{Payload: []byte("{}"), Signature: []byte("sig"), KeyID: "k"},
+		Deleted: base.Add(time.Hour),
+	}
+	update(t, e, func(tx storage.Tx) error { return tx.Letters().Put(tomb) })
+	tombstones := func(resident string) []string {
+		t.Helper()
+		var got []string
+		view(t, e, func(tx storage.Tx) error {
+			return tx.Letters().Tombstones(resident, func(id string) error { got = append(got, id); return nil })
+		})
+		return got
+	}
+	view(t, e, func(tx storage.Tx) error {
+		got, err := tx.Letters().Get(tomb.ID)
+		if err != nil || !equalJSON(got, tomb) || !got.IsTombstone() {
+			t.Errorf("Get of a tombstone = %+v, %v", got, err)
+		}
+		if ref, err := tx.Letters().ByReference(tomb.SenderID, tomb.SenderReference); err != nil || ref != tomb.ID {
+			t.Errorf("ByReference of a tombstone = %q, %v", ref, err)
+		}
+		page, _, err := tx.Letters().Mailbox(anna, "", 10)
+		if err != nil || len(page) != 2 || page[0].LetterID != id('c', 2) || page[1].LetterID != id('c', 0) {
+			t.Errorf("Mailbox with a tombstone = %+v, %v", page, err)
+		}
+		page, _, err = tx.Letters().Folder(anna, "archive", "", 10)
+		if err != nil || len(page) != 2 {
+			t.Errorf("Folder with a tombstone = %+v, %v", page, err)
+		}
+		if n, err := tx.Letters().FolderCount(anna, "archive"); err != nil || n != 2 {
+			t.Errorf("FolderCount with a tombstone = %d, %v", n, err)
+		}
+		if n, err := tx.Letters().FolderCount(anna, ""); err != nil || n != 0 {
+			t.Errorf("FolderCount of the inbox (the tombstone's Folder) = %d, %v", n, err)
+		}
+		var all []string
+		if err := tx.Letters().MailboxAll(anna, func(m storage.MailboxEntry) error { all = append(all, m.LetterID); return nil }); err != nil {
+			return err
+		}
+		if !slices.Equal(all, []string{id('c', 0), id('c', 2)}) {
+			t.Errorf("MailboxAll with a tombstone = %v", all)
+		}
+		n := 0
+		return tx.Letters().All(func(l *storage.Letter) error {
+			if l.ID == tomb.ID {
+				n++
+			}
+			if n > 1 {
+				t.Error("All gave the tombstone twice")
+			}
+			return nil
+		})
+	})
+	if got := tombstones(anna); !slices.Equal(got, []string{tomb.ID}) {
+		t.Errorf("Tombstones(anna) = %v", got)
+	}
+	if got := tombstones(bo); len(got) != 0 {
+		t.Errorf("Tombstones(bo) = %v", got)
+	}
+	update(t, e, func(tx storage.Tx) error { return tx.Letters().Delete(tomb) })
+	if got := tombstones(anna); len(got) != 0 {
+		t.Errorf("Tombstones after deleting it = %v", got)
+	}
+	view(t, e, func(tx storage.Tx) error {
+		_, err := tx.Letters().ByReference(tomb.SenderID, tomb.SenderReference)
+		notFound(t, "a deleted tombstone's reference", err)
+		return nil
+	})
+	if err := e.Check(context.Background()); err != nil {
+		t.Errorf("Check: %v", err)
+	}
 }
 
 func testDocuments(t *testing.T, e storage.Engine) {
