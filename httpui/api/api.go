@@ -54,6 +54,7 @@ func New(cfg Config) *API {
 const (
 	routeRecipient = "api-recipient"
 	routeLookup    = "api-lookup"
+	routeOpenAPI   = "api-openapi"
 	routeDeliver   = "api-deliver"
 	routeStatus    = "api-status"
 	routeKey       = "api-receipt-key"
@@ -64,12 +65,13 @@ const (
 const Base = "/api/v1"
 
 // Register adds the API's routes to r, the appliance's router. Every
-// route authenticates the sender by its client certificate and counts
-// against its rate limit. (Registered on the router itself, not on a
+// route but the OpenAPI document authenticates the sender by its client
+// certificate and counts against its rate limit. (Registered on the router itself, not on a
 // subrouter: a gorilla/mux subrouter loses "wrong method" and answers
 // 404.)
 func (a *API) Register(r *mux.Router) {
 	a.router = r
+	r.Handle(Base+"/openapi.json", http.HandlerFunc(a.openAPI)).Methods(http.MethodGet, http.MethodHead).Name(routeOpenAPI)
 	r.Handle(Base+"/recipients/lookup", a.withSender(a.lookup)).Methods(http.MethodPost).Name(routeLookup)
 	r.Handle(Base+"/recipients/{nationalId}", a.withSender(a.recipient)).Methods(http.MethodGet).Name(routeRecipient)
 	r.Handle(Base+"/messages", a.withSender(a.deliver)).Methods(http.MethodPost).Name(routeDeliver)

@@ -1,0 +1,130 @@
+package api_test
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator"
+
+	"github.com/postkasse/postkasse/httpui/api"
+	"github.com/postkasse/postkasse/httpui/internal/apptest"
+	"github.com/postkasse/postkasse/httpui/internal/uitest"
+)
+
+// openAPIValidator returns a validator of the API's OpenAPI document,
+// which must itself be a valid OpenAPI 3.1 document.
+func openAPIValidator(t *testing.T) validator.Validator {
+	t.Helper()
+	doc, err := libopenapi.NewDocument(api.OpenAPIDocument())
+	if err != nil {
+		t.Fatalf("the OpenAPI document does not load: %v", err)
+	}
+	if v := doc.GetVersion(); v != "3.1.0" {
+		t.Errorf("OpenAPI version %q, want 3.1.0", v)
+	}
+	v, errs := validator.NewValidator(doc)
+	if len(errs) > 0 {
+		t.Fatalf("the OpenAPI document does not build: %v", errs)
+	}
+	if ok, verrs := v.ValidateDocument(); !ok {
+		for _, e := range verrs {
+			t.Errorf("the OpenAPI document is not valid OpenAPI 3.1: %s: %s", e.Message, e.Reason)
+		}
+		t.FailNow()
+	}
+	return v
+}
+
+// TestOpenAPI: the document is served without a certificate and is valid
+// OpenAPI 3.1; every answer of the API, good and bad, on every route,
+// matches it (its status, content type and body schema); a request the
+// document refuses is refused by the API too.
+func TestOpenAPI(t *testing.T) {
+	t.Parallel()
+	v := openAPIValidator(t)
+	e := apptest.NewEnv(t, apptest.Options{})
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	s := e.AddSender("Aarhus Kommune", "55133018")
+	other := e.AddSender("Nordlys Energi A/S", "12345674")
+	anonymous := e.Client(&tls.Config{RootCAs: e.CA.Pool()})
+
+	served := e.Get(anonymous, e.HTTPSURL+"/api/v1/openapi.json")
+	if served.StatusCode != http.StatusOK || served.Header.Get("Content-Type") != "application/json" || served.Text != string(api.OpenAPIDocument()) {
+		t.Fatalf("GET /api/v1/openapi.json without a certificate: %d %s", served.StatusCode, served.Header.Get("Content-Type"))
+	}
+
+	check := func(name string, c *http.Client, method, path, contentType string, body []byte, status int) *uitest.Response {
+		t.Helper()
+		req, err := http.NewRequest(method, e.HTTPSURL+path, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		r := e.Do(c, req)
+		if r.StatusCode != status {
+			t.Errorf("%s: %d, want %d\n%s", name, r.StatusCode, status, r.Text)
+		}
+		// The validator reads the answer again, and the request for its
+		// route: both from copies.
+		vreq, _ := http.NewRequest(method, e.HTTPSURL+path, bytes.NewReader(body))
+		if contentType != "" {
+			vreq.Header.Set("Content-Type", contentType)
+		}
+		resp := &http.Response{StatusCode: r.StatusCode, Header: r.Header.Clone(), Body: io.NopCloser(strings.NewReader(r.Text)), Request: vreq}
+		if ok, errs := v.ValidateHttpResponse(vreq, resp); !ok {
+			for _, err := range errs {
+				t.Errorf("%s: the answer (%d) does not match the OpenAPI document: %s: %s", name, r.StatusCode, err.Message, err.Reason)
+			}
+		}
+		return r
+	}
+	ct, delivery := uitest.MultipartBody(uitest.ValidDelivery("openapi-1")...)
+	r := check("deliver", s.Client, http.MethodPost, "/api/v1/messages", ct, delivery, http.StatusCreated)
+	var d struct{ ID string }
+	if err := json.Unmarshal([]byte(r.Text), &d); err != nil {
+		t.Fatal(err)
+	}
+	check("deliver again", s.Client, http.MethodPost, "/api/v1/messages", ct, delivery, http.StatusOK)
+	msg := uitest.LetterMessage(uitest.NIDAnna, "Another subject", "openapi-1")
+	ct2, changed := uitest.MultipartBody(uitest.MessagePart(msg), uitest.DocumentPart("a.pdf", "application/pdf", uitest.PDFDoc))
+	check("deliver a changed letter under the same reference", s.Client, http.MethodPost, "/api/v1/messages", ct2, changed, http.StatusConflict)
+	msg = uitest.LetterMessage(uitest.NIDNobody, "To nobody", "openapi-2")
+	ct3, nobody := uitest.MultipartBody(uitest.MessagePart(msg), uitest.DocumentPart("a.pdf", "application/pdf", uitest.PDFDoc))
+	check("deliver to nobody", s.Client, http.MethodPost, "/api/v1/messages", ct3, nobody, http.StatusNotFound)
+	msg = uitest.LetterMessage(uitest.NIDAnna, "A picture", "openapi-3")
+	ct4, wrongType := uitest.MultipartBody(uitest.MessagePart(msg), uitest.DocumentPart("a.exe", "application/x-msdownload", []byte("MZ")))
+	check("deliver an unsupported document", s.Client, http.MethodPost, "/api/v1/messages", ct4, wrongType, http.StatusUnsupportedMediaType)
+	check("deliver nonsense", s.Client, http.MethodPost, "/api/v1/messages", "text/plain", []byte("hello"), http.StatusBadRequest)
+	check("deliver without a certificate", anonymous, http.MethodPost, "/api/v1/messages", ct, delivery, http.StatusUnauthorized)
+
+	check("status", s.Client, http.MethodGet, "/api/v1/messages/"+d.ID, "", nil, http.StatusOK)
+	check("another sender's status", other.Client, http.MethodGet, "/api/v1/messages/"+d.ID, "", nil, http.StatusNotFound)
+	check("look up", s.Client, http.MethodGet, "/api/v1/recipients/"+uitest.NIDAnna, "", nil, http.StatusOK)
+	check("look up a bad number", s.Client, http.MethodGet, "/api/v1/recipients/12345", "", nil, http.StatusBadRequest)
+	check("look up many", s.Client, http.MethodPost, "/api/v1/recipients/lookup", "application/json",
+		[]byte(`{"nationalIds": ["`+uitest.NIDAnna+`", "`+uitest.NIDNobody+`"]}`), http.StatusOK)
+	check("look up many, one bad", s.Client, http.MethodPost, "/api/v1/recipients/lookup", "application/json",
+		[]byte(`{"nationalIds": ["12345"]}`), http.StatusBadRequest)
+	check("receipt key", s.Client, http.MethodGet, "/api/v1/receipt-key", "", nil, http.StatusOK)
+	check("events", s.Client, http.MethodGet, "/api/v1/events?limit=10", "", nil, http.StatusOK)
+	check("events, a bad limit", s.Client, http.MethodGet, "/api/v1/events?limit=0", "", nil, http.StatusBadRequest)
+	check("events without a certificate", anonymous, http.MethodGet, "/api/v1/events", "", nil, http.StatusUnauthorized)
+
+	// The document's request schema and the API agree on a request
+	// with a field the API does not know.
+	bad, _ := http.NewRequest(http.MethodPost, e.HTTPSURL+"/api/v1/recipients/lookup", strings.NewReader(`{"nationalIds": ["`+uitest.NIDAnna+`"], "extra": true}`))
+	bad.Header.Set("Content-Type", "application/json")
+	if ok, _ := v.ValidateHttpRequest(bad); ok {
+		t.Error("the document accepts a lookup with an unknown field")
+	}
+	check("look up many with an unknown field", s.Client, http.MethodPost, "/api/v1/recipients/lookup", "application/json",
+		[]byte(`{"nationalIds": ["`+uitest.NIDAnna+`"], "extra": true}`), http.StatusBadRequest)
+}
