@@ -89,26 +89,34 @@ const (
 	// pageFolders is where the resident makes, renames and deletes
 	// folders; each folder's letters are listed on pageInbox.
 	pageFolders = "folders"
+	// Two-step verification: the sign-in's second step, the settings
+	// page, and the backup codes shown once (login_code.go, totp.go).
+	pageLoginCode   = "login-code"
+	pageTOTP        = "totp"
+	pageBackupCodes = "backup-codes"
 )
 
 // Pages are the pages the handlers render (web.PagesConfig.Required).
 var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
-	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport, pageRecoveryRequest, pageFolders}
+	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport, pageRecoveryRequest, pageFolders,
+	pageLoginCode, pageTOTP, pageBackupCodes}
 
 // Route names. Templates and handlers build URLs from these.
 const (
 	routeLogin = "login"
 	// The forms' submissions have names of their own (the metrics count
 	// requests by route name).
-	routeLoginSubmit    = "login-submit"
-	routeActivateSubmit = "activate-submit"
-	routeActivate       = "activate"
-	routeRecover        = "recover"
-	routeRecoverSubmit  = "recover-submit"
-	routeLogout         = "logout"
-	routeInbox          = "inbox"
-	routeLetter         = "letter"
-	routeDocument       = "document"
+	routeLoginSubmit     = "login-submit"
+	routeLoginCode       = "login-code"
+	routeLoginCodeSubmit = "login-code-submit"
+	routeActivateSubmit  = "activate-submit"
+	routeActivate        = "activate"
+	routeRecover         = "recover"
+	routeRecoverSubmit   = "recover-submit"
+	routeLogout          = "logout"
+	routeInbox           = "inbox"
+	routeLetter          = "letter"
+	routeDocument        = "document"
 )
 
 // Route names of the folders and of what is done to letters there.
@@ -138,6 +146,10 @@ const (
 	routePasswordSubmit        = "settings-password-submit"
 	routeRecoveryRequest       = "settings-recovery-key"
 	routeRecoveryRequestSubmit = "settings-recovery-key-submit"
+	routeTOTP                  = "settings-totp"
+	routeTOTPOn                = "settings-totp-on"
+	routeTOTPOff               = "settings-totp-off"
+	routeTOTPBackupCodes       = "settings-totp-backup-codes"
 	routeSupport               = "support"
 	routeSupportSubmit         = "support-submit"
 )
@@ -149,6 +161,9 @@ const idPattern = "[0-9a-f]{32}"
 func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/login", http.HandlerFunc(s.loginPage)).Methods(http.MethodGet, http.MethodHead).Name(routeLogin)
 	r.Handle("/login", http.HandlerFunc(s.loginSubmit)).Methods(http.MethodPost).Name(routeLoginSubmit)
+	// The second step of a sign-in with two-step verification (login_code.go).
+	r.Handle("/login/code", http.HandlerFunc(s.loginCodePage)).Methods(http.MethodGet, http.MethodHead).Name(routeLoginCode)
+	r.Handle("/login/code", http.HandlerFunc(s.loginCodeSubmit)).Methods(http.MethodPost).Name(routeLoginCodeSubmit)
 	r.Handle("/logout", http.HandlerFunc(s.logout)).Methods(http.MethodPost).Name(routeLogout)
 	// Activation of a mailbox the operator enrolled (activate.go).
 	r.Handle("/activate", http.HandlerFunc(s.activatePage)).Methods(http.MethodGet, http.MethodHead).Name(routeActivate)
@@ -181,6 +196,11 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/settings/password", s.withMailbox(s.passwordSubmit)).Methods(http.MethodPost).Name(routePasswordSubmit)
 	r.Handle("/settings/recovery-key", s.withMailbox(s.recoveryRequestPage)).Methods(http.MethodGet, http.MethodHead).Name(routeRecoveryRequest)
 	r.Handle("/settings/recovery-key", s.withMailbox(s.recoveryRequestSubmit)).Methods(http.MethodPost).Name(routeRecoveryRequestSubmit)
+	// Two-step verification (totp.go).
+	r.Handle("/settings/two-step", s.withMailbox(s.totpPage)).Methods(http.MethodGet, http.MethodHead).Name(routeTOTP)
+	r.Handle("/settings/two-step/on", s.withMailbox(s.totpOn)).Methods(http.MethodPost).Name(routeTOTPOn)
+	r.Handle("/settings/two-step/off", s.withMailbox(s.totpOff)).Methods(http.MethodPost).Name(routeTOTPOff)
+	r.Handle("/settings/two-step/backup-codes", s.withMailbox(s.totpBackupCodes)).Methods(http.MethodPost).Name(routeTOTPBackupCodes)
 	// Asking the operator for help (support.go).
 	r.Handle("/support", s.withMailbox(s.supportPage)).Methods(http.MethodGet, http.MethodHead).Name(routeSupport)
 	r.Handle("/support", s.withMailbox(s.supportSubmit)).Methods(http.MethodPost).Name(routeSupportSubmit)
@@ -196,6 +216,10 @@ func FormPage(p *web.Pages, path string) string {
 	case p.MustURL(routeLogin), p.MustURL(routeActivate), p.MustURL(routeDeleteMailbox), p.MustURL(routePassword), p.MustURL(routeSupport),
 		p.MustURL(routeRecoveryRequest):
 		return path
+	case p.MustURL(routeLoginCode):
+		return path
+	case p.MustURL(routeTOTPOn), p.MustURL(routeTOTPOff), p.MustURL(routeTOTPBackupCodes):
+		return p.MustURL(routeTOTP)
 	case p.MustURL(routeSettingsNotify), p.MustURL(routeSettingsLanguage):
 		return p.MustURL(routeSettings)
 	case p.MustURL(routeTermsAccept):
