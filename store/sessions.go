@@ -31,7 +31,10 @@ const lastSeenGranularity = time.Minute
 // key is wrapped again with the current ones. A key pair from before
 // envelope v2 gains its ML-KEM-768 half (keyUpgrade): the resident gets a
 // new recovery key in Session.NewRecoveryKey, to be shown once, and every
-// other session ends.
+// other session ends. For a resident with two-step verification on, the
+// right password starts no session: Session.SecondStep is set and its
+// Token names the first step of the sign-in, which CompleteLogin
+// completes with a code (secondstep.go).
 func (s *Store) Login(ctx context.Context, nationalID, password string) (Session, error) {
 	rec, err := s.residentByText(ctx, nationalID)
 	if err != nil && !errors.Is(err, ErrNotFound) {

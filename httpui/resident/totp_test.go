@@ -83,6 +83,30 @@ func (e *totpEnv) firstStep(b *http.Client) {
 	}
 }
 
+// stepCookieOrNil is b's first-step cookie, or nil.
+func (e *totpEnv) stepCookieOrNil(b *http.Client) *http.Cookie {
+	u, err := url.Parse(e.HTTPURL)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	for _, c := range b.Jar.Cookies(u) {
+		if c.Name == resident.StepCookieHTTP {
+			return c
+		}
+	}
+	return nil
+}
+
+// stepCookie is b's first-step cookie.
+func (e *totpEnv) stepCookie(b *http.Client) *http.Cookie {
+	e.T.Helper()
+	c := e.stepCookieOrNil(b)
+	if c == nil {
+		e.T.Fatal("no first-step cookie")
+	}
+	return c
+}
+
 // signedIn reports whether b's cookies open the inbox.
 func (e *totpEnv) signedIn(b *http.Client) bool {
 	e.T.Helper()
@@ -153,15 +177,7 @@ func TestTOTPSignIn(t *testing.T) {
 		t.Fatalf("the code from another browser: %d\n%s", r.StatusCode, r.Text)
 	}
 	u, _ := url.Parse(e.HTTPURL)
-	var step *http.Cookie
-	for _, c := range b.Jar.Cookies(u) {
-		if c.Name == resident.StepCookieHTTP {
-			step = c
-		}
-	}
-	if step == nil {
-		t.Fatal("no first-step cookie")
-	}
+	step := e.stepCookie(b)
 	if r := post(b, good); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/" || !e.signedIn(b) {
 		t.Fatalf("the right code: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
@@ -182,6 +198,23 @@ func TestTOTPSignIn(t *testing.T) {
 	e.clock.Advance(5 * time.Minute)
 	if r := post(b2, e.code(secret, 0)); r.StatusCode != http.StatusUnauthorized || e.signedIn(b2) {
 		t.Fatalf("an expired first step: %d", r.StatusCode)
+	}
+	// Cancelling (the code page's button posts to /logout) ends the
+	// first step: its cookie, replayed, gets nothing.
+	b3 := e.Browser()
+	e.firstStep(b3)
+	step3 := e.stepCookie(b3)
+	if r := e.PostForm(b3, e.HTTPURL+"/logout", nil, nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("cancel: %d", r.StatusCode)
+	}
+	if c := e.stepCookieOrNil(b3); c != nil {
+		t.Errorf("the first-step cookie stays after cancelling")
+	}
+	replay3 := e.Browser()
+	replay3.Jar.SetCookies(u, []*http.Cookie{{Name: step3.Name, Value: step3.Value, Path: "/"}})
+	e.clock.Advance(30 * time.Second)
+	if r := post(replay3, e.code(secret, 0)); r.StatusCode != http.StatusUnauthorized || e.signedIn(replay3) {
+		t.Fatalf("a cancelled first step: %d\n%s", r.StatusCode, r.Text)
 	}
 	if n := e.AuditCount("login"); n != 2 {
 		t.Errorf("%d login audit entries, want 2", n)
