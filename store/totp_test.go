@@ -592,3 +592,45 @@ func FuzzParseTOTPSecret(f *testing.F) {
 		}
 	})
 }
+
+// TestTOTPCodeOnceUnderRace: the same first step and the same right code,
+// sent at once, sign in once; the same code with two first steps (two
+// browsers of a thief and the resident, say) signs in once too.
+func TestTOTPCodeOnceUnderRace(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	secret, _ := enableTOTP(t, f, mb)
+	for _, sameStep := range []bool{true, false} {
+		f.clock.Advance(30 * time.Second)
+		code := totpCodeAt(t, secret, f.clock.Now())
+		halves := []string{firstStep(t, f), ""}
+		if sameStep {
+			halves[1] = halves[0]
+		} else {
+			halves[1] = firstStep(t, f)
+		}
+		errs := make(chan error, len(halves))
+		for _, h := range halves {
+			go func() {
+				_, err := f.s.CompleteLogin(ctx, h, code)
+				errs <- err
+			}()
+		}
+		ok := 0
+		for range halves {
+			err := <-errs
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, ErrBadCredentials), errors.Is(err, ErrSessionExpired):
+			default:
+				t.Errorf("same first step %v: %v", sameStep, err)
+			}
+		}
+		if ok != 1 {
+			t.Errorf("same first step %v: %d sign-ins with one code, want 1", sameStep, ok)
+		}
+	}
+}
