@@ -15,8 +15,8 @@ import (
 // two-step verification in a real browser by keyboard (the test reads the
 // key from the page's text, as a resident types it into an app, and
 // computes the app's code), keeps the backup codes, signs out, and signs
-// in again with the password and then the code; a wrong code first is
-// refused on the page. Every page on the way passes axe-core, fits the
+// in again with the password and then the code, typed into the field
+// that has the focus; a wrong code first is refused on the page. Every page on the way passes axe-core, fits the
 // width, and runs no script.
 func TestTOTP(t *testing.T) {
 	t.Parallel()
@@ -113,9 +113,19 @@ func testTOTP(t *testing.T, src, lang string, width int64) {
 	if wrong == code(secret) {
 		wrong = "111111"
 	}
-	tb.do(chromedp.SendKeys(chromedp.ID("code"), wrong+"\n"), chromedp.WaitVisible(chromedp.ID("code-error")))
+	// By keyboard alone: the code field has the focus, Enter sends it.
+	typeCode := func(c string) {
+		t.Helper()
+		if id := eval[string](tb, `document.activeElement.id`); id != "code" {
+			t.Fatalf("the focus is on %q, not the code field", id)
+		}
+		tb.do(chromedp.KeyEvent(c + "\n"))
+	}
+	typeCode(wrong)
+	tb.do(chromedp.WaitVisible(chromedp.ID("code-error")))
 	check("sign-in, a wrong code")
-	tb.do(chromedp.SendKeys(chromedp.ID("code"), code(secret)+"\n"), chromedp.WaitVisible(chromedp.CSS("main .inbox")))
+	typeCode(code(secret))
+	tb.do(chromedp.WaitVisible(chromedp.CSS("main .inbox")))
 	if n := tb.dialogCount(); n != 0 {
 		t.Errorf("%d JavaScript dialogs", n)
 	}
