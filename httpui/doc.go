@@ -63,6 +63,13 @@
 // session itself after its idle time or lifetime. Signing in again ends
 // the session the browser had, so one browser holds one session.
 //
+// A resident with two-step verification on gets no session for the
+// password: the cookie "__Host-postkasse-step" ("postkasse-step" over
+// HTTP; HttpOnly, SameSite=Strict, five minutes) carries the token of
+// the sign-in's first step, which only the code at /login/code turns into
+// a session (resident/login_code.go, store/secondstep.go). Codes are
+// checked under the login throttle like passwords.
+//
 // # Password checks
 //
 // A password is checked (Argon2id, costly on purpose) to sign in and to

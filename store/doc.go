@@ -12,6 +12,13 @@
 //     sealed to the recipient's public key, bound to the letter id, the
 //     recipient id and the sender id. A resident's private key is stored
 //     only wrapped (password, recovery key, session).
+//   - Two-step verification (totp.go): the TOTP secret is stored only
+//     sealed with a key derived from the resident's private key, the
+//     backup codes only as hashes. A sign-in with it on starts no session
+//     until the code: its first step (secondstep.go) is a record among
+//     the sessions that opens no mailbox, used once, for five minutes at
+//     most. A code is accepted once (the last step used is kept; a used
+//     backup code's hash is deleted).
 //   - The operator never holds a secret that opens a mailbox. Enrolment
 //     (EnrolResident) makes a pending mailbox without a key pair and a
 //     one-time activation code, of which only a hash is stored; the key
@@ -29,7 +36,9 @@
 //     reference with the same content hash returns the original result;
 //     with another hash it is refused.
 //   - Every delivery, login, logout, first reading, enrolment and
-//     activation appends an audit entry in the same transaction.
+//     activation appends an audit entry in the same transaction; so does
+//     turning two-step verification on or off, using a backup code and
+//     making new ones.
 //   - A delivery queues its notifications (outbox) in its own transaction;
 //     a notification holds no subject or content, and no sender name for a
 //     letter marked sensitive.

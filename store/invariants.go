@@ -31,7 +31,7 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 		if err := tx.Residents().All(func(rec *residentRecord) error {
 			residents[rec.ID] = rec
 			if rec.Status == ResidentPending {
-				if rec.PublicKey != nil || rec.PasswordWrap != nil || rec.RecoveryWrap != nil {
+				if rec.PublicKey != nil || rec.PasswordWrap != nil || rec.RecoveryWrap != nil || rec.TOTP != nil {
 					bad("pending resident %s: has keys", rec.ID)
 				}
 				if len(rec.ActivationHash) != sha256.Size || rec.ActivationExpires.IsZero() {
@@ -67,7 +67,7 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 			if rec.Status != ResidentDeleted {
 				return nil
 			}
-			if rec.Name != "" || rec.PublicKey != nil || rec.MLKEMPublicKey != nil || rec.PasswordWrap != nil || rec.RecoveryWrap != nil {
+			if rec.Name != "" || rec.PublicKey != nil || rec.MLKEMPublicKey != nil || rec.PasswordWrap != nil || rec.RecoveryWrap != nil || rec.TOTP != nil {
 				bad("deleted resident %s: name or keys left", rec.ID)
 			}
 			if p, err := tx.Preferences().Get(rec.ID); err != nil {

@@ -131,8 +131,9 @@ func (m *Mailbox) NewRecoveryKey(ctx context.Context, password string) (crypto.R
 // recovery key: the private key is wrapped with a new password and a new
 // recovery key (the old one stops working, as it was used), every session
 // ends, and a new one starts. The new recovery key is in
-// Session.NewRecoveryKey: show it once. A wrong key, number or state is
-// ErrBadCredentials, as for a login. Audited.
+// Session.NewRecoveryKey: show it once. Two-step verification, if it was
+// on, is turned off (the recovery key is a factor of its own). A wrong
+// key, number or state is ErrBadCredentials, as for a login. Audited.
 func (s *Store) Recover(ctx context.Context, nationalID string, key crypto.RecoveryKey, newPassword string) (Session, error) {
 	if err := checkPassword(newPassword); err != nil {
 		return Session{}, err
@@ -208,6 +209,12 @@ func (s *Store) Recover(ctx context.Context, nationalID string, key crypto.Recov
 		}
 		cur.PasswordWrap, cur.RecoveryWrap, cur.LastLogin = passwordWrap, recoveryWrap, now
 		cur.MLKEMPublicKey = priv.PublicKeys().MLKEM
+		// The recovery key is a factor of its own, as strong as any:
+		// recovering turns two-step verification off (the phone may be
+		// what was lost), and the recover page says so. The resident may
+		// turn it on again from the settings.
+		totpWasOn := cur.TOTP != nil
+		cur.TOTP = nil
 		if err := tx.Residents().Put(cur); err != nil {
 			return err
 		}
@@ -216,6 +223,11 @@ func (s *Store) Recover(ctx context.Context, nationalID string, key crypto.Recov
 		}
 		if err := tx.Sessions().Put(id, sess); err != nil {
 			return err
+		}
+		if totpWasOn {
+			if err := s.appendAudit(tx, now, "resident:"+cur.ID, "totp-off-recovery", "resident:"+cur.ID); err != nil {
+				return err
+			}
 		}
 		return s.appendAudit(tx, now, "resident:"+cur.ID, "recover", "resident:"+cur.ID)
 	})

@@ -31,7 +31,10 @@ const lastSeenGranularity = time.Minute
 // key is wrapped again with the current ones. A key pair from before
 // envelope v2 gains its ML-KEM-768 half (keyUpgrade): the resident gets a
 // new recovery key in Session.NewRecoveryKey, to be shown once, and every
-// other session ends.
+// other session ends. For a resident with two-step verification on, the
+// right password starts no session: Session.SecondStep is set and its
+// Token names the first step of the sign-in, which CompleteLogin
+// completes with a code (secondstep.go).
 func (s *Store) Login(ctx context.Context, nationalID, password string) (Session, error) {
 	rec, err := s.residentByText(ctx, nationalID)
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -57,6 +60,13 @@ func (s *Store) Login(ctx context.Context, nationalID, password string) (Session
 	var rewrap, recoveryWrap []byte
 	var upgrade *keyUpgrade
 	oldKey := priv
+	if rec.TOTP != nil {
+		// Two-step verification: no session until the code (totp.go).
+		// The key pair gains no ML-KEM half here: that would replace the
+		// recovery key before the second step, and change the key that
+		// seals the TOTP secret.
+		return s.firstStep(ctx, rec, priv, password)
+	}
 	if !priv.HasMLKEM() {
 		if upgrade, err = s.upgradeKeys(priv, password); err != nil {
 			return Session{}, err
@@ -286,7 +296,9 @@ func (s *Store) OpenSession(ctx context.Context, token string) (*Mailbox, error)
 	} else if err != nil {
 		return nil, err
 	}
-	if s.expired(sess, now) || (resident.Status != ResidentActive && resident.Status != ResidentReserved) || resident.BlockedReason != "" {
+	// A first step of a sign-in (SecondStep) is no session, whatever its
+	// cookie says; its wrapping would not open here either.
+	if sess.SecondStep != nil || s.expired(sess, now) || (resident.Status != ResidentActive && resident.Status != ResidentReserved) || resident.BlockedReason != "" {
 		return nil, ErrSessionExpired
 	}
 	priv, err := crypto.UnwrapForSession(sess.Wrap, secret, id)
@@ -339,14 +351,22 @@ func (s *Store) Logout(ctx context.Context, token string) error {
 		}
 		// Only the cookie's holder may end the session: a token with the
 		// right id and a wrong secret is an unknown session here too, as
-		// it is for OpenSession.
-		priv, err := crypto.UnwrapForSession(sess.Wrap, secret, id)
+		// it is for OpenSession. The first step of a sign-in ends the
+		// same way, unaudited: no session began.
+		binding := id
+		if sess.SecondStep != nil {
+			binding = secondStepBinding(id)
+		}
+		priv, err := crypto.UnwrapForSession(sess.Wrap, secret, binding)
 		if err != nil {
 			return nil
 		}
 		priv.Zero()
 		if err := tx.Sessions().Delete(id); err != nil {
 			return err
+		}
+		if sess.SecondStep != nil {
+			return nil
 		}
 		return s.appendAudit(tx, now, "resident:"+sess.ResidentID, "logout", "resident:"+sess.ResidentID)
 	})
@@ -382,5 +402,8 @@ func (s *Store) newSession(priv *crypto.PrivateKey, residentID string) (token st
 	}
 	now := s.now()
 	rec = &sessionRecord{ResidentID: residentID, Wrap: wrap, Created: now, LastSeen: now, Expires: now.Add(s.sessionLifetime)}
-	return base64.RawURLEncoding.EncodeToString(raw), id, rec, nil
+	return base64Token(raw), id, rec, nil
 }
+
+// base64Token is the text of a token's id and secret, for a cookie.
+func base64Token(raw []byte) string { return base64.RawURLEncoding.EncodeToString(raw) }

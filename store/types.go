@@ -284,6 +284,11 @@ type Session struct {
 	// opens the mailbox, to show the resident once. The old one no longer
 	// works. Nil on every other sign-in.
 	NewRecoveryKey *crypto.RecoveryKey
+	// SecondStep is set when the password was right and the resident has
+	// two-step verification on: Token is then no session but the first
+	// step of the sign-in, which CompleteLogin completes with a code
+	// before SecondStepExpires.
+	SecondStep bool
 }
 
 // AuditEntry is one fact in the audit log: who did what to which object,

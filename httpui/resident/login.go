@@ -46,8 +46,19 @@ func (s *Handlers) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	var sess store.Session
 	err := s.checkPassword(r.Context(), form.account(), clientAddress(r), func() (err error) {
 		sess, err = s.store.Login(r.Context(), form.NationalID, form.Password)
+		if err == nil && sess.SecondStep {
+			// Not a success yet: the account's failures must stay
+			// counted until the code is right, or a thief with the
+			// password could reset them between guesses of the code.
+			return errSecondStep
+		}
 		return err
 	})
+	if errors.Is(err, errSecondStep) {
+		setStepCookie(w, r, sess.Token, int(store.SecondStepLifetime/time.Second))
+		http.Redirect(w, r, s.pages.MustURL(routeLoginCode), http.StatusSeeOther)
+		return
+	}
 	if ref, ok := refusedCheck(w, l, err); ok {
 		v := loginView{NationalID: form.NationalID, Error: l.T("common.busy"), Throttled: ref.Throttled, Busy: !ref.Throttled}
 		if ref.Throttled {

@@ -1,14 +1,16 @@
 // Package resident is the resident's face of Postkasse: the server
 // rendered pages (no JavaScript) where a resident activates the mailbox
 // (activate.go), signs in and out (login.go, logout.go, session.go),
-// reads the inbox, a letter, its documents and its receipt (inbox.go,
-// letter.go, document.go, letter_receipt.go), sorts letters into folders
-// (inbox.go, folders.go), deletes letters for good after a confirmation
-// (delete_letters.go), accepts the terms of use (terms.go), changes the
-// settings (settings.go), sees the senders who wrote and blocks a
-// private one (senders.go), sees what will be deleted when and why
-// (retention.go), deletes the mailbox (delete_mailbox.go) and is
-// shown a renewed recovery key (recovery_key.go). One file per handler;
+// takes the second step of a sign-in with two-step verification
+// (login_code.go), reads the inbox, a letter, its documents and its
+// receipt (inbox.go, letter.go, document.go, letter_receipt.go), sorts
+// letters into folders (inbox.go, folders.go), deletes letters for good
+// after a confirmation (delete_letters.go), accepts the terms of use
+// (terms.go), changes the settings (settings.go) and two-step
+// verification (totp.go), sees the senders who wrote and blocks a private
+// one (senders.go), sees what will be deleted when and why (retention.go),
+// deletes the mailbox (delete_mailbox.go) and is shown a renewed recovery
+// key (recovery_key.go). One file per handler;
 // the forms only parse (form_*.go); the rules are package store's.
 //
 // Every page that opens the mailbox goes through withMailbox
@@ -97,27 +99,35 @@ const (
 	pageFolders = "folders"
 	// pageDeleteLetters confirms deleting letters for good.
 	pageDeleteLetters = "delete-letters"
+	// Two-step verification: the sign-in's second step, the settings
+	// page, and the backup codes shown once (login_code.go, totp.go).
+	pageLoginCode   = "login-code"
+	pageTOTP        = "totp"
+	pageBackupCodes = "backup-codes"
 )
 
 // Pages are the pages the handlers render (web.PagesConfig.Required).
 var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
 	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport, pageRecoveryRequest, pageFolders,
-	pageSenders, pageRetention, pageDeleteLetters}
+	pageSenders, pageRetention, pageDeleteLetters,
+	pageLoginCode, pageTOTP, pageBackupCodes}
 
 // Route names. Templates and handlers build URLs from these.
 const (
 	routeLogin = "login"
 	// The forms' submissions have names of their own (the metrics count
 	// requests by route name).
-	routeLoginSubmit    = "login-submit"
-	routeActivateSubmit = "activate-submit"
-	routeActivate       = "activate"
-	routeRecover        = "recover"
-	routeRecoverSubmit  = "recover-submit"
-	routeLogout         = "logout"
-	routeInbox          = "inbox"
-	routeLetter         = "letter"
-	routeDocument       = "document"
+	routeLoginSubmit     = "login-submit"
+	routeLoginCode       = "login-code"
+	routeLoginCodeSubmit = "login-code-submit"
+	routeActivateSubmit  = "activate-submit"
+	routeActivate        = "activate"
+	routeRecover         = "recover"
+	routeRecoverSubmit   = "recover-submit"
+	routeLogout          = "logout"
+	routeInbox           = "inbox"
+	routeLetter          = "letter"
+	routeDocument        = "document"
 	// Deleting letters (delete_letters.go) and the receipt (letter_receipt.go).
 	routeLetterDelete  = "letter-delete"
 	routeLettersDelete = "letters-delete"
@@ -151,6 +161,10 @@ const (
 	routePasswordSubmit        = "settings-password-submit"
 	routeRecoveryRequest       = "settings-recovery-key"
 	routeRecoveryRequestSubmit = "settings-recovery-key-submit"
+	routeTOTP                  = "settings-totp"
+	routeTOTPOn                = "settings-totp-on"
+	routeTOTPOff               = "settings-totp-off"
+	routeTOTPBackupCodes       = "settings-totp-backup-codes"
 	routeSupport               = "support"
 	routeSupportSubmit         = "support-submit"
 	// The senders who wrote to the resident, and blocking them.
@@ -168,6 +182,9 @@ const idPattern = "[0-9a-f]{32}"
 func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/login", http.HandlerFunc(s.loginPage)).Methods(http.MethodGet, http.MethodHead).Name(routeLogin)
 	r.Handle("/login", http.HandlerFunc(s.loginSubmit)).Methods(http.MethodPost).Name(routeLoginSubmit)
+	// The second step of a sign-in with two-step verification (login_code.go).
+	r.Handle("/login/code", http.HandlerFunc(s.loginCodePage)).Methods(http.MethodGet, http.MethodHead).Name(routeLoginCode)
+	r.Handle("/login/code", http.HandlerFunc(s.loginCodeSubmit)).Methods(http.MethodPost).Name(routeLoginCodeSubmit)
 	r.Handle("/logout", http.HandlerFunc(s.logout)).Methods(http.MethodPost).Name(routeLogout)
 	// Activation of a mailbox the operator enrolled (activate.go).
 	r.Handle("/activate", http.HandlerFunc(s.activatePage)).Methods(http.MethodGet, http.MethodHead).Name(routeActivate)
@@ -213,6 +230,11 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/settings/password", s.withMailbox(s.passwordSubmit)).Methods(http.MethodPost).Name(routePasswordSubmit)
 	r.Handle("/settings/recovery-key", s.withMailbox(s.recoveryRequestPage)).Methods(http.MethodGet, http.MethodHead).Name(routeRecoveryRequest)
 	r.Handle("/settings/recovery-key", s.withMailbox(s.recoveryRequestSubmit)).Methods(http.MethodPost).Name(routeRecoveryRequestSubmit)
+	// Two-step verification (totp.go).
+	r.Handle("/settings/two-step", s.withMailbox(s.totpPage)).Methods(http.MethodGet, http.MethodHead).Name(routeTOTP)
+	r.Handle("/settings/two-step/on", s.withMailbox(s.totpOn)).Methods(http.MethodPost).Name(routeTOTPOn)
+	r.Handle("/settings/two-step/off", s.withMailbox(s.totpOff)).Methods(http.MethodPost).Name(routeTOTPOff)
+	r.Handle("/settings/two-step/backup-codes", s.withMailbox(s.totpBackupCodes)).Methods(http.MethodPost).Name(routeTOTPBackupCodes)
 	// Asking the operator for help (support.go).
 	r.Handle("/support", s.withMailbox(s.supportPage)).Methods(http.MethodGet, http.MethodHead).Name(routeSupport)
 	r.Handle("/support", s.withMailbox(s.supportSubmit)).Methods(http.MethodPost).Name(routeSupportSubmit)
@@ -228,6 +250,10 @@ func FormPage(p *web.Pages, path string) string {
 	case p.MustURL(routeLogin), p.MustURL(routeActivate), p.MustURL(routeDeleteMailbox), p.MustURL(routePassword), p.MustURL(routeSupport),
 		p.MustURL(routeRecoveryRequest):
 		return path
+	case p.MustURL(routeLoginCode):
+		return path
+	case p.MustURL(routeTOTPOn), p.MustURL(routeTOTPOff), p.MustURL(routeTOTPBackupCodes):
+		return p.MustURL(routeTOTP)
 	case p.MustURL(routeSettingsNotify), p.MustURL(routeSettingsLanguage):
 		return p.MustURL(routeSettings)
 	case p.MustURL(routeSendersBlock), p.MustURL(routeSendersUnblock):

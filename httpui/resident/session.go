@@ -55,3 +55,47 @@ func clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 		SameSite: http.SameSiteLaxMode,
 	})
 }
+
+// Cookie names of the first step of a sign-in with two-step verification
+// (login_code.go), over HTTPS and plain HTTP as for the session's.
+const (
+	StepCookieHTTPS = "__Host-postkasse-step"
+	StepCookieHTTP  = "postkasse-step"
+)
+
+func stepCookieName(r *http.Request) string {
+	if r.TLS != nil {
+		return StepCookieHTTPS
+	}
+	return StepCookieHTTP
+}
+
+// stepToken returns the token of the sign-in's first step, or "".
+func stepToken(r *http.Request) string {
+	c, err := r.Cookie(stepCookieName(r))
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// setStepCookie sets the cookie that carries the first step's token. It
+// lives no longer than the first step (store.SecondStepLifetime), and is
+// sent only with requests from this site (SameSite=Strict): only the
+// browser that gave the password can take the second step.
+func setStepCookie(w http.ResponseWriter, r *http.Request, token string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     stepCookieName(r),
+		Value:    token,
+		Path:     "/",
+		MaxAge:   maxAge,
+		Secure:   r.TLS != nil,
+		HttpOnly: true,
+		SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// clearStepCookie tells the browser to forget the first step's cookie.
+func clearStepCookie(w http.ResponseWriter, r *http.Request) {
+	setStepCookie(w, r, "", -1)
+}

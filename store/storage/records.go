@@ -45,6 +45,25 @@ type Resident struct {
 	// account (no sign-in) for this reason, shown to the resident.
 	BlockedReason string    `json:",omitempty"`
 	BlockedAt     time.Time `json:",omitzero"`
+	// TOTP is the resident's two-step verification while it is on; nil
+	// when it is off.
+	TOTP *TOTP `json:",omitempty"`
+}
+
+// TOTP is a resident's two-step verification with time-based one-time
+// codes (RFC 6238) and backup codes. Package store (totp.go) says how
+// each field is made; nothing in it opens a mailbox or tells a code.
+type TOTP struct {
+	// Secret is the shared secret sealed with a key derived from the
+	// resident's private key: never in clear.
+	Secret []byte
+	// LastStep is the time step (Unix time / 30 s) of the last code
+	// accepted: a code of that step or an earlier one is refused.
+	LastStep int64
+	// BackupCodes are the hashes of the backup codes not used yet.
+	BackupCodes [][]byte `json:",omitempty"`
+	// Enabled is when it was turned on.
+	Enabled time.Time
 }
 
 // SenderKind tells public authorities from private businesses.
@@ -230,6 +249,22 @@ type Session struct {
 	Created    time.Time
 	LastSeen   time.Time
 	Expires    time.Time
+	// SecondStep is set while the record is only the first step of a
+	// sign-in with two-step verification: the password was right and the
+	// code is still to come. Such a record is no session: it opens no
+	// mailbox, and Wrap is bound to another label than a session's.
+	SecondStep *SecondStep `json:",omitempty"`
+}
+
+// SecondStep is what the first step of a sign-in keeps for the second.
+type SecondStep struct {
+	// PasswordWrap is the password wrapping the password was checked
+	// against: a change of it meanwhile voids the sign-in.
+	PasswordWrap []byte
+	// Rewrap, when set, replaces it when the sign-in completes: the
+	// private key wrapped by the same password under the current
+	// Argon2id policy (as safe at rest as the wrapping it replaces).
+	Rewrap []byte `json:",omitempty"`
 }
 
 // NotificationKind is what a notification is about.

@@ -170,7 +170,8 @@ func testMeta(t *testing.T, e storage.Engine) {
 
 func testResidents(t *testing.T, e storage.Engine) {
 	r1 := &storage.Resident{ID: id('a', 1), Country: "DK", NationalID: "0202900001", Name: "Anna",
-		Status: storage.ResidentActive, PublicKey: bytes.Repeat([]byte{7}, 32), Created: base}
+		Status: storage.ResidentActive, PublicKey: bytes.Repeat([]byte{7}, 32), Created: base,
+		TOTP: &storage.TOTP{Secret: []byte{1, 2, 3}, LastStep: 58_000_000, BackupCodes: [][]byte{{4}, {5}}, Enabled: base}}
 	r2 := &storage.Resident{ID: id('a', 2), Country: "NO", NationalID: "0101900002", Name: "Bo",
 		Status: storage.ResidentPending, ActivationHash: []byte{1}, ActivationExpires: base.Add(time.Hour), Created: base}
 	var stamp []byte
@@ -593,6 +594,9 @@ func testSessions(t *testing.T, e storage.Engine) {
 	update(t, e, func(tx storage.Tx) error {
 		for i, r := range []string{anna, anna, bo} {
 			s := &storage.Session{ResidentID: r, Wrap: []byte{byte(i)}, Created: base, LastSeen: base, Expires: base.Add(time.Hour)}
+			if i == 2 {
+				s.SecondStep = &storage.SecondStep{PasswordWrap: []byte{8}, Rewrap: []byte{9}}
+			}
 			if err := tx.Sessions().Put(sid(byte(i+1)), s); err != nil {
 				return err
 			}
@@ -605,8 +609,10 @@ func testSessions(t *testing.T, e storage.Engine) {
 			t.Errorf("OfResident(anna) = %x, %v", ids, err)
 		}
 		s, err := tx.Sessions().Get(sid(3))
-		if err != nil || s.ResidentID != bo {
-			t.Errorf("Get = %+v, %v", s, err)
+		want := &storage.Session{ResidentID: bo, Wrap: []byte{2}, Created: base, LastSeen: base, Expires: base.Add(time.Hour),
+			SecondStep: &storage.SecondStep{PasswordWrap: []byte{8}, Rewrap: []byte{9}}}
+		if err != nil || !equalJSON(s, want) {
+			t.Errorf("Get = %+v, %v; want %+v", s, err, want)
 		}
 		n := 0
 		tx.Sessions().All(func([]byte, *storage.Session) error { n++; return nil })
