@@ -326,8 +326,13 @@ func deathExpired(tx storage.Tx, p RetentionPolicy, res *residentRecord, ret *re
 	kinds := map[string]SenderKind{}
 	err = forEachMailboxLetter(tx, res.ID, func(rec *letterRecord) error {
 		kind, ok := kinds[rec.SenderID]
+		if imp := rec.Imported; imp != nil {
+			// Every letter from one other appliance has one SenderID:
+			// the kind is the letter's own.
+			kind, ok = imp.SenderKind, true
+		}
 		if !ok {
-			snd, err := getSender(tx, rec.SenderID)
+			snd, err := letterSender(tx, rec)
 			if err != nil {
 				return err
 			}

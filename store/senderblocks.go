@@ -51,7 +51,9 @@ func (m *Mailbox) Senders(ctx context.Context) ([]MailboxSender, error) {
 			if err != nil {
 				return err
 			}
-			count[rec.SenderID]++
+			if rec.Imported == nil { // a sender of another appliance cannot be blocked here
+				count[rec.SenderID]++
+			}
 			return nil
 		}); err != nil {
 			return err
