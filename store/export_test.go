@@ -295,10 +295,9 @@ func TestImportRefused(t *testing.T) {
 			}
 			return c
 		}), ExportTampered, docPath},
-		{"a changed subject", editManifest(func(m *ExportManifest) { m.Letters[0].Subject += "!" }), ExportTampered,
-			"manifest.json (letter " + manifestOf(t, archive).Letters[0].ID + ")"},
+		{"a changed subject", editManifest(func(m *ExportManifest) { m.Letters[0].Subject += "!" }), ExportTampered, exportManifest},
 		{"a later delivery time", editManifest(func(m *ExportManifest) { m.Letters[1].DeliveredAt = m.Letters[1].DeliveredAt.Add(time.Hour) }),
-			ExportTampered, "manifest.json (letter " + manifestOf(t, archive).Letters[1].ID + ")"},
+			ExportTampered, exportManifest},
 		{"another resident's number in the manifest", editManifest(func(m *ExportManifest) { m.Resident.NationalID = testNID(t, 3).Number }),
 			ExportOtherResident, ""},
 		{"another key", rezip(t, archive, func(name string, c []byte) []byte {

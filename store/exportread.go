@@ -50,18 +50,30 @@ const (
 type ExportError struct {
 	Problem ExportProblem
 	File    string
-	Detail  string
+	// Letter is the letter of the manifest at fault: its id, or its
+	// place in the list ("#3") when its id is no good; "" for none.
+	Letter string
+	Detail string
 }
 
 func (e *ExportError) Error() string {
-	if e.File == "" {
+	where := e.File
+	if e.Letter != "" {
+		where += " (letter " + e.Letter + ")"
+	}
+	if where == "" {
 		return "export archive: " + e.Detail
 	}
-	return "export archive: " + e.File + ": " + e.Detail
+	return "export archive: " + where + ": " + e.Detail
 }
 
 func exportErr(p ExportProblem, file, format string, args ...any) error {
 	return &ExportError{Problem: p, File: file, Detail: fmt.Sprintf(format, args...)}
+}
+
+// letterErr is exportErr about a letter of the manifest.
+func letterErr(p ExportProblem, letter, format string, args ...any) error {
+	return &ExportError{Problem: p, File: exportManifest, Letter: letter, Detail: fmt.Sprintf(format, args...)}
 }
 
 // ExportLimits bound what OpenExport reads. Sizes are of the contents
@@ -145,7 +157,9 @@ func OpenExport(r io.ReaderAt, size int64, lim ExportLimits) (*ExportArchive, er
 // checkExportName refuses a name that would not stay inside a folder it
 // is unpacked in, or shows otherwise than it reads.
 func checkExportName(name string) error {
-	bad := func(why string) error { return exportErr(ExportUnsafeName, fmt.Sprintf("%q", name), "unsafe file name: %s", why) }
+	bad := func(why string) error {
+		return exportErr(ExportUnsafeName, fmt.Sprintf("%q", name), "unsafe file name: %s", why)
+	}
 	switch {
 	case name == "":
 		return bad("empty")
@@ -279,16 +293,15 @@ func (a *ExportArchive) checkStructure() error {
 	listed := map[string]bool{exportManifest: true, exportReceiptKey: true, exportArchiveDir: true, exportLettersDir: true}
 	ids := map[string]bool{}
 	for i, l := range m.Letters {
-		where := fmt.Sprintf("%s (letter %d)", exportManifest, i+1)
 		if !letterIDPattern.MatchString(l.ID) {
-			return exportErr(ExportNotAnExport, where, "letter id %q is not one of Postkasse's", l.ID)
+			return letterErr(ExportNotAnExport, fmt.Sprintf("#%d", i+1), "letter id %q is not one of Postkasse's", l.ID)
 		}
 		if ids[l.ID] {
-			return exportErr(ExportDuplicateName, where, "letter %s is listed twice", l.ID)
+			return letterErr(ExportDuplicateName, l.ID, "listed twice")
 		}
 		ids[l.ID] = true
 		if o := l.ImportedFrom; o != nil {
-			if err := checkKey(o.ReceiptKey, where, "the receipt key of the appliance it came from"); err != nil {
+			if err := checkKey(o.ReceiptKey, exportManifest, "the receipt key of the appliance letter "+l.ID+" came from"); err != nil {
 				return err
 			}
 		}
@@ -296,7 +309,7 @@ func (a *ExportArchive) checkStructure() error {
 		listed[dir] = true
 		for j, d := range l.Documents {
 			if !strings.HasPrefix(d.Path, dir) || strings.Contains(d.Path[len(dir):], "/") || len(d.Path) == len(dir) {
-				return exportErr(ExportUnsafeName, where, "document %d's path %q is not in %s", j+1, d.Path, dir)
+				return letterErr(ExportUnsafeName, l.ID, "document %d's path %q is not in %s", j+1, d.Path, dir)
 			}
 			f, ok := a.files[d.Path]
 			switch {
@@ -374,9 +387,8 @@ func (a *ExportArchive) Verify() (ExportReport, error) {
 // documents have the SHA-256 sums given, and returns the id of the key
 // that signed it.
 func (a *ExportArchive) checkReceipt(l *ExportLetter, sums [][sha256.Size]byte) (string, error) {
-	where := fmt.Sprintf("%s (letter %s)", exportManifest, l.ID)
 	fail := func(format string, args ...any) (string, error) {
-		return "", exportErr(ExportTampered, where, "receipt: "+format, args...)
+		return "", letterErr(ExportTampered, l.ID, "receipt: "+format, args...)
 	}
 	key, id := a.Manifest.Appliance.ReceiptKey, l.ID
 	if o := l.ImportedFrom; o != nil {

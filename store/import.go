@@ -248,9 +248,8 @@ func (m *Mailbox) newFolder(name string, now time.Time) (storage.Folder, error) 
 // writes its documents as blobs. On an error after blobs were written, it
 // returns them too, for the caller to discard.
 func (m *Mailbox) sealImported(ctx context.Context, a *ExportArchive, l *ExportLetter, origin ExportOrigin, to crypto.PublicKeys) (*importedLetter, error) {
-	where := fmt.Sprintf("%s (letter %s)", exportManifest, l.ID)
 	refuse := func(format string, args ...any) error {
-		return exportErr(ExportNotAnExport, where, format, args...)
+		return letterErr(ExportNotAnExport, l.ID, format, args...)
 	}
 	switch l.Type {
 	case TypeLetter, TypeDecision, TypeInvoice, TypeNotice:
