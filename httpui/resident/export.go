@@ -19,8 +19,9 @@ type exportView struct {
 	// Done says what an import did; Withheld the letters it could not
 	// bring (inaccessible where they came from); "" before an import.
 	Done, Withheld string
-	// Error says why an import was refused; nothing was stored.
-	Error string
+	// Error says why an import was refused, and File the file of the
+	// archive at fault ("" for none); nothing was stored.
+	Error, File string
 }
 
 // exportPage shows the page.
@@ -114,8 +115,8 @@ func maxImportUpload(st *store.Store) int64 {
 func (s *Handlers) importSubmit(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
 	l := s.web.Lang(r)
-	refuse := func(status int, msg string) {
-		s.renderExport(w, r, mb, status, exportView{Error: msg})
+	refuse := func(status int, msg, file string) {
+		s.renderExport(w, r, mb, status, exportView{Error: msg, File: file})
 	}
 	rc := http.NewResponseController(w)
 	r.Body = http.MaxBytesReader(w, io.NopCloser(deadlineReader{r: r.Body, rc: rc}), maxImportUpload(s.store))
@@ -123,13 +124,13 @@ func (s *Handlers) importSubmit(w http.ResponseWriter, r *http.Request, mb *stor
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		refuse(http.StatusRequestEntityTooLarge, l.T("export.error.too-large", "File", ""))
+		refuse(http.StatusRequestEntityTooLarge, l.T("export.error.too-large"), "")
 		return
 	case errors.Is(err, errNoUpload):
-		refuse(http.StatusBadRequest, l.T("export.error.missing"))
+		refuse(http.StatusBadRequest, l.T("export.error.missing"), "")
 		return
 	case err != nil:
-		refuse(http.StatusBadRequest, l.T("export.error.upload"))
+		refuse(http.StatusBadRequest, l.T("export.error.upload"), "")
 		return
 	}
 	defer f.Close()
@@ -141,7 +142,7 @@ func (s *Handlers) importSubmit(w http.ResponseWriter, r *http.Request, mb *stor
 		if bad.Problem == store.ExportTooLarge {
 			status = http.StatusRequestEntityTooLarge
 		}
-		refuse(status, l.T("export.error."+string(bad.Problem), "File", bad.File))
+		refuse(status, l.T("export.error."+string(bad.Problem)), bad.File)
 	case err != nil:
 		s.pages.PageError(w, r, &resident, err)
 	default:
