@@ -44,8 +44,13 @@ func exportFixture(t testing.TB) (*fixture, *Mailbox, []string) {
 		Content: []byte("<p>Hej <b>Anna</b><script>alert(1)</script></p>")})
 	d3 := testDelivery(f.nid, "three")
 	d3.Sensitive, d3.Body = true, "Privat."
-	for _, d := range []Delivery{d1, d2, d3} {
-		res, err := f.s.Deliver(ctx, f.sender.ID, d)
+	bank := mustSender(t, f.s, "Andelskassen", "12345674", SenderPrivate)
+	for i, d := range []Delivery{d1, d2, d3} {
+		from := f.sender.ID
+		if i == 2 {
+			from = bank.ID
+		}
+		res, err := f.s.Deliver(ctx, from, d)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,6 +114,9 @@ func TestExportImport(t *testing.T) {
 		!strings.HasPrefix(l.Documents[0].Path, "letters/"+ids[0]+"/1-") {
 		t.Errorf("letter 1 in the manifest: %+v", l)
 	}
+	if l := byID[ids[2]]; l.Sender.Name != "Andelskassen" || l.Sender.Kind != SenderPrivate || !l.Sensitive {
+		t.Errorf("letter 3 in the manifest: %+v", l)
+	}
 	if l := byID[ids[1]]; l.Folder != "own" || l.FolderName != "Bolig" || l.Read || len(l.Documents) != 2 ||
 		l.Documents[1].Name != "besked.html" || l.Documents[1].Sent == nil || l.Documents[1].Sent.Name != `C:\breve\besked.html` {
 		t.Errorf("letter 2 in the manifest: %+v", l)
@@ -151,7 +159,7 @@ func TestExportImport(t *testing.T) {
 	}
 	for _, sum := range inbox {
 		orig := byID[sum.ImportedFrom.originalID(t, b, sum.ID)]
-		if sum.SenderName != "Aarhus Kommune" || sum.SenderKind != SenderPublic || !sum.DeliveredAt.Equal(orig.DeliveredAt) ||
+		if sum.SenderName != orig.Sender.Name || sum.SenderKind != orig.Sender.Kind || !sum.DeliveredAt.Equal(orig.DeliveredAt) ||
 			sum.ImportedFrom == nil || sum.ImportedFrom.KeyID != keyA || sum.ImportedFrom.Appliance != "postkasse.test" || sum.Unread() == orig.Read {
 			t.Errorf("imported %+v from %+v", sum, orig)
 		}

@@ -87,11 +87,18 @@ func (m *Mailbox) summary(tx storage.Tx, rec *letterRecord, dk *crypto.DataKey, 
 func (m *Mailbox) line(tx storage.Tx, rec *letterRecord, subject string, senders map[string]*senderRecord) (LetterSummary, error) {
 	var err error
 	sender, ok := senders[rec.SenderID]
+	if rec.Imported != nil {
+		// Every letter from one other appliance has one SenderID; the
+		// sender is the letter's own.
+		ok = false
+	}
 	if !ok {
 		if sender, err = letterSender(tx, rec); err != nil {
 			return LetterSummary{}, err
 		}
-		senders[rec.SenderID] = sender
+		if rec.Imported == nil {
+			senders[rec.SenderID] = sender
+		}
 	}
 	sum := LetterSummary{
 		ID: rec.ID, SenderID: rec.SenderID, SenderName: sender.Name, SenderKind: sender.Kind,
