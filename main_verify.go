@@ -66,6 +66,9 @@ func runVerify(args []string, stdout io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "  %d signed by key %s (%s)\n", rep.Keys[k], k, who)
 	}
+	if rep.Unreadable > 0 {
+		fmt.Fprintf(stdout, "unreadable: %d letters that did not open on that appliance (damaged) are named, not included\n", rep.Unreadable)
+	}
 	if rep.Withheld > 0 {
 		fmt.Fprintf(stdout, "withheld: %d letters made inaccessible under a legal obligation are named, not included\n", rep.Withheld)
 	}

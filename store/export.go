@@ -68,6 +68,9 @@ type ExportManifest struct {
 	// Withheld are letters the operator made inaccessible under a legal
 	// obligation: they open nothing, so they are named, not exported.
 	Withheld []ExportWithheld `json:"withheld"`
+	// Unreadable are letters that did not open (damaged): named, not
+	// exported, so that the rest of the mailbox can move.
+	Unreadable []ExportWithheld `json:"unreadable"`
 	// Archive lists the resident's own uploads; there are none yet.
 	Archive []ExportDocument `json:"archive"`
 }
@@ -162,8 +165,8 @@ type ExportWithheld struct {
 
 // ExportSummary says what an export holds.
 type ExportSummary struct {
-	Letters, Documents, Withheld int
-	Bytes                        int64 // of the documents' contents
+	Letters, Documents, Withheld, Unreadable int
+	Bytes                                    int64 // of the documents' contents
 }
 
 // sealSentDocument seals, for document i of a letter, what the sender
@@ -192,7 +195,8 @@ const exportPageSize = 32
 // manifest's entries wait, sealed with a key that only this call holds,
 // in a temporary file (in dir, "" for the system's), and are written last.
 // appliance is the name the appliance gives itself in the manifest.
-// Audited ("export"). Letters made inaccessible are listed as withheld.
+// Audited ("export"). Letters made inaccessible are listed as withheld,
+// letters that do not open (damaged) as unreadable, and left out.
 // An error may come after part of the archive was written: the archive is
 // then incomplete (no ZIP directory), which any reader refuses.
 func (m *Mailbox) Export(ctx context.Context, w io.Writer, appliance, dir string) (ExportSummary, error) {
@@ -221,7 +225,7 @@ func (m *Mailbox) Export(ctx context.Context, w io.Writer, appliance, dir string
 	if _, err := zw.CreateHeader(&zip.FileHeader{Name: exportArchiveDir, Modified: now}); err != nil {
 		return sum, err
 	}
-	var withheld []ExportWithheld
+	withheld, unreadables := []ExportWithheld{}, []ExportWithheld{}
 	after := ""
 	for {
 		var page []storage.MailboxEntry
@@ -237,10 +241,16 @@ func (m *Mailbox) Export(ctx context.Context, w io.Writer, appliance, dir string
 				return sum, err
 			}
 			entry, err := m.exportLetter(ctx, zw, e.LetterID, folders, &sum)
+			var unreadable *unreadableError
 			switch {
 			case errors.Is(err, ErrInaccessible):
 				withheld = append(withheld, ExportWithheld{ID: e.LetterID, DeliveredAt: e.DeliveredAt})
 				sum.Withheld++
+				continue
+			case errors.As(err, &unreadable):
+				m.s.log.Error("export: a letter cannot be opened", "resident", m.resident.ID, "letter", e.LetterID, "err", err)
+				unreadables = append(unreadables, ExportWithheld{ID: e.LetterID, DeliveredAt: e.DeliveredAt})
+				sum.Unreadable++
 				continue
 			case errors.Is(err, ErrNotFound):
 				continue // deleted since the page was read
@@ -273,10 +283,11 @@ func (m *Mailbox) Export(ctx context.Context, w io.Writer, appliance, dir string
 	if err != nil {
 		return sum, err
 	}
-	if withheld == nil {
-		withheld = []ExportWithheld{}
-	}
 	tail, err := json.Marshal(withheld)
+	if err != nil {
+		return sum, err
+	}
+	unreadable, err := json.Marshal(unreadables)
 	if err != nil {
 		return sum, err
 	}
@@ -300,6 +311,8 @@ func (m *Mailbox) Export(ctx context.Context, w io.Writer, appliance, dir string
 	}
 	bw.WriteString(`],"withheld":`)
 	bw.Write(tail)
+	bw.WriteString(`,"unreadable":`)
+	bw.Write(unreadable)
 	bw.WriteString(`,"archive":[]}`)
 	if err := bw.Flush(); err != nil {
 		return sum, err
@@ -316,7 +329,7 @@ func (m *Mailbox) Export(ctx context.Context, w io.Writer, appliance, dir string
 	}
 	err = m.s.update(ctx, func(tx storage.Tx) error {
 		return m.s.appendAuditDetail(tx, m.s.now(), "resident:"+m.resident.ID, "export", "resident:"+m.resident.ID,
-			fmt.Sprintf("%d letters, %d withheld", sum.Letters, sum.Withheld))
+			fmt.Sprintf("%d letters, %d withheld, %d unreadable", sum.Letters, sum.Withheld, sum.Unreadable))
 	})
 	return sum, err
 }
@@ -339,7 +352,9 @@ func (m *Mailbox) exportLetter(ctx context.Context, zw *zip.Writer, id string, f
 		}
 		dk = k
 		sender, err := letterSender(tx, rec)
-		if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("its sender %s is missing", rec.SenderID)
+		} else if err != nil {
 			return err
 		}
 		subject, err := dk.OpenField("subject", rec.Subject)
@@ -388,7 +403,9 @@ func (m *Mailbox) exportLetter(ctx context.Context, zw *zip.Writer, id string, f
 				}
 			}
 			r, err := tx.Documents().Open(rec.ID, i)
-			if err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("document %d: content missing", i)
+			} else if err != nil {
 				return fmt.Errorf("document %d: %w", i, err)
 			}
 			b, err := io.ReadAll(r)
@@ -401,16 +418,27 @@ func (m *Mailbox) exportLetter(ctx context.Context, zw *zip.Writer, id string, f
 		}
 		return nil
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrInaccessible) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnavailable) ||
+		errors.Is(err, ErrClosed) || ctx.Err() != nil:
 		return nil, err
+	case err != nil:
+		return nil, &unreadableError{err}
+	}
+	// Every document is opened before any is written: a letter is in
+	// the archive whole or not at all. A letter's documents are at most
+	// Limits.MaxLetterSize together.
+	contents := make([][]byte, len(sealed))
+	for i := range sealed {
+		if contents[i], err = dk.OpenDocument(fmt.Sprintf("document/%d", i), sealed[i]); err != nil {
+			return nil, &unreadableError{fmt.Errorf("document %d: %w", i, err)}
+		}
+		sealed[i] = nil
 	}
 	for i := range entry.Documents {
 		d := &entry.Documents[i]
-		content, err := dk.OpenDocument(fmt.Sprintf("document/%d", i), sealed[i])
-		sealed[i] = nil
-		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", i, err)
-		}
+		content := contents[i]
+		contents[i] = nil
 		h := sha256.Sum256(content)
 		d.SHA256 = hex.EncodeToString(h[:])
 		method := zip.Deflate
@@ -429,6 +457,14 @@ func (m *Mailbox) exportLetter(ctx context.Context, zw *zip.Writer, id string, f
 	}
 	return entry, nil
 }
+
+// unreadableError is a letter that does not open (a damaged record or
+// document, a key that does not open it): Export names it in the
+// manifest and goes on with the others.
+type unreadableError struct{ err error }
+
+func (e *unreadableError) Error() string { return "unreadable: " + e.err.Error() }
+func (e *unreadableError) Unwrap() error { return e.err }
 
 // exportFileName is a document's name as a file name in the archive: one
 // path element of letters, digits, spaces, dots, hyphens and underscores

@@ -513,3 +513,85 @@ func rezip(t testing.TB, archive []byte, edit func(name string, content []byte) 
 	}
 	return buf.Bytes()
 }
+
+// TestExportDamagedLetter: a letter whose document no longer opens is
+// named in the manifest as unreadable and left out, whole; the rest of
+// the mailbox exports, verifies and imports. (The embedded engine: the
+// test damages its file.)
+func TestExportDamagedLetter(t *testing.T) {
+	embeddedOnly(t)
+	t.Parallel()
+	ctx := context.Background()
+	f, mb, ids := exportFixture(t)
+	sealed := rawGetDocument(t, f.s, ids[1], 1)
+	sealed[len(sealed)-1] ^= 1
+	rawPutDocument(t, f.s, ids[1], 1, sealed)
+	archive, sum := exportOf(t, mb)
+	m := manifestOf(t, archive)
+	if sum.Letters != 2 || sum.Unreadable != 1 || len(m.Unreadable) != 1 || m.Unreadable[0].ID != ids[1] {
+		t.Fatalf("summary %+v, unreadable %+v", sum, m.Unreadable)
+	}
+	for _, name := range archiveNames(t, archive) {
+		if strings.Contains(name, ids[1]) {
+			t.Errorf("the damaged letter's %s is in the archive", name)
+		}
+	}
+	ex, err := openExportBytes(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := ex.Verify(); err != nil || rep.Letters != 2 || rep.Unreadable != 1 {
+		t.Fatalf("verify: %+v %v", rep, err)
+	}
+	b := openTestStore(t, testOptions(newFakeClock()))
+	mustResident(t, b, f.nid, "Anna Andersen")
+	res, err := mustLogin(t, b, f.nid, testPassword).Import(ctx, bytes.NewReader(archive), int64(len(archive)))
+	if err != nil || res.Imported != 2 || res.Unreadable != 1 {
+		t.Errorf("import: %+v %v", res, err)
+	}
+}
+
+// TestExportWriteFails: an export whose reader goes away (the download
+// broke off) fails with the writer's error and is not audited as made.
+func TestExportWriteFails(t *testing.T) {
+	t.Parallel()
+	f, mb, _ := exportFixture(t)
+	broken := errors.New("connection reset")
+	_, err := mb.Export(context.Background(), &failingWriter{left: 200, err: broken}, "postkasse.test", t.TempDir())
+	if !errors.Is(err, broken) {
+		t.Fatalf("export to a broken writer: %v", err)
+	}
+	if n := countAction(t, f.s, "export"); n != 0 {
+		t.Errorf("%d export entries for an export that failed", n)
+	}
+}
+
+// failingWriter takes left bytes, then fails with err.
+type failingWriter struct {
+	left int
+	err  error
+}
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.left {
+		n := w.left
+		w.left = 0
+		return n, w.err
+	}
+	w.left -= len(p)
+	return len(p), nil
+}
+
+// archiveNames lists the files of an archive.
+func archiveNames(t testing.TB, archive []byte) []string {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(archive), int64(len(archive)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+	}
+	return names
+}

@@ -336,7 +336,9 @@ type ExportReport struct {
 	Letters   int
 	Documents int
 	Bytes     int64
-	Withheld  int
+	// Withheld and Unreadable count the letters the manifest names but
+	// the archive leaves out (ExportManifest).
+	Withheld, Unreadable int
 	// Keys counts the letters whose receipts each receipt key (by id)
 	// signed; the appliance's own is Manifest.Appliance.ReceiptKey.
 	Keys map[string]int
@@ -354,7 +356,7 @@ type ExportReport struct {
 // time of delivery and the content hash of the subject, body, flags and
 // documents. The first failure is an *ExportError naming the file.
 func (a *ExportArchive) Verify() (ExportReport, error) {
-	rep := ExportReport{Keys: map[string]int{}, Withheld: len(a.Manifest.Withheld)}
+	rep := ExportReport{Keys: map[string]int{}, Withheld: len(a.Manifest.Withheld), Unreadable: len(a.Manifest.Unreadable)}
 	for i := range a.Manifest.Letters {
 		l := &a.Manifest.Letters[i]
 		sums := make([][sha256.Size]byte, len(l.Documents))

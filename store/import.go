@@ -31,9 +31,9 @@ type ImportResult struct {
 	// Imported letters are new in the mailbox; Repeated were imported
 	// (or delivered here) before and are left as they are.
 	Imported, Repeated int
-	// Withheld letters were inaccessible where they came from, and are
-	// not in the export.
-	Withheld int
+	// Withheld letters were inaccessible where they came from, and
+	// Unreadable did not open there: neither is in the export.
+	Withheld, Unreadable int
 }
 
 // importSenderID is the SenderID of the letters imported whose receipts
@@ -82,7 +82,7 @@ func (m *Mailbox) Import(ctx context.Context, r io.ReaderAt, size int64) (Import
 	if _, err := a.Verify(); err != nil {
 		return res, err
 	}
-	res.Withheld = len(a.Manifest.Withheld)
+	res.Withheld, res.Unreadable = len(a.Manifest.Withheld), len(a.Manifest.Unreadable)
 
 	var owner *residentRecord
 	if err := m.s.view(ctx, func(tx storage.Tx) error {

@@ -16,9 +16,10 @@ import (
 // exportView is the data of the page where a resident takes their mail
 // out (an export archive) and brings mail in from another Postkasse.
 type exportView struct {
-	// Done says what an import did; Withheld the letters it could not
-	// bring (inaccessible where they came from); "" before an import.
-	Done, Withheld string
+	// Done says what an import did; Withheld and Unreadable the letters
+	// it could not bring (inaccessible, or damaged, where they came
+	// from); "" before an import.
+	Done, Withheld, Unreadable string
 	// Error says why an import was refused, and File the file of the
 	// archive at fault ("" for none); nothing was stored.
 	Error, File string
@@ -39,6 +40,10 @@ func (s *Handlers) renderExport(w http.ResponseWriter, r *http.Request, mb *stor
 // so a large mailbox is not cut off by the server's timeouts while it
 // keeps moving.
 const progressDeadline = 2 * time.Minute
+
+// importDeadline is how long an import may take once uploaded before
+// its answer is written.
+const importDeadline = 30 * time.Minute
 
 // deadlineWriter moves the write deadline on before each write.
 type deadlineWriter struct {
@@ -76,6 +81,8 @@ func (s *Handlers) exportSubmit(w http.ResponseWriter, r *http.Request, mb *stor
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	out := &startWriter{w: deadlineWriter{w: w, rc: http.NewResponseController(w)}}
+	// The appliance is named in the manifest by the host name the
+	// resident reached it at.
 	_, err := mb.Export(r.Context(), out, r.Host, "")
 	if err == nil {
 		return
@@ -134,6 +141,8 @@ func (s *Handlers) importSubmit(w http.ResponseWriter, r *http.Request, mb *stor
 		return
 	}
 	defer f.Close()
+	// Verifying and sealing 2 GiB takes minutes; the answer comes after.
+	rc.SetWriteDeadline(time.Now().Add(importDeadline))
 	res, err := mb.Import(r.Context(), f, size)
 	var bad *store.ExportError
 	switch {
@@ -152,6 +161,9 @@ func (s *Handlers) importSubmit(w http.ResponseWriter, r *http.Request, mb *stor
 		}
 		if res.Withheld > 0 {
 			v.Withheld = l.T("export.imported.withheld", "Count", res.Withheld)
+		}
+		if res.Unreadable > 0 {
+			v.Unreadable = l.T("export.imported.unreadable", "Count", res.Unreadable)
 		}
 		s.renderExport(w, r, mb, http.StatusOK, v)
 	}
