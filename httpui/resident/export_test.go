@@ -135,6 +135,11 @@ func TestExportAndImportPages(t *testing.T) {
 	if !strings.Contains(letter.Text, "brought in here on") || !strings.Contains(letter.Text, "Your tax assessment") {
 		t.Errorf("the letter page of an imported letter:\n%s", letter.Text)
 	}
+	// The receipt part shows the letter id the receipt states: the id
+	// the letter had where it was delivered.
+	if !strings.Contains(letter.Text, "<code>"+a.Manifest.Letters[0].ID+"</code>") && !strings.Contains(letter.Text, "<code>"+a.Manifest.Letters[1].ID+"</code>") {
+		t.Errorf("the imported letter's page does not show the id its receipt states")
+	}
 	if r := postImport(two, b2, archive, nil); r.StatusCode != http.StatusOK || !strings.Contains(r.Text, "0 letters were added") ||
 		!strings.Contains(r.Text, "2 letters were already here") {
 		t.Errorf("the second import: %d\n%s", r.StatusCode, r.Text)
