@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,15 +16,17 @@ import (
 	"github.com/postkasse/postkasse/store/storage"
 )
 
-// maxImportSize bounds the documents of one import in all: an import is
-// one transaction, which the embedded engine holds in memory until it
-// commits.
-const maxImportSize = 2 << 30
+// defaultMaxImportSize bounds the documents of one import in all
+// (Limits.MaxImportSize): an import is one transaction, which the
+// embedded engine holds in memory until it commits.
+const defaultMaxImportSize = 2 << 30
 
 // ImportLimits are the limits of an import: a document no larger than a
-// delivery's, 2 GiB in all.
+// delivery's, Limits.MaxImportSize in all, and a manifest of at most
+// 256 MiB (about 200,000 letters) and no larger than that.
 func (s *Store) ImportLimits() ExportLimits {
-	return ExportLimits{MaxFiles: 200_000, MaxManifestSize: 256 << 20, MaxDocumentSize: s.limits.MaxDocumentSize, MaxTotalSize: maxImportSize}
+	total := cmp.Or(s.limits.MaxImportSize, defaultMaxImportSize)
+	return ExportLimits{MaxFiles: 200_000, MaxManifestSize: min(256<<20, total), MaxDocumentSize: s.limits.MaxDocumentSize, MaxTotalSize: total}
 }
 
 // ImportResult says what an import did.

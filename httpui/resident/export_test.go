@@ -233,3 +233,41 @@ func openMailbox(t *testing.T, st *store.Store, nid string) *store.Mailbox {
 	t.Cleanup(mb.Close)
 	return mb
 }
+
+// TestImportTooLarge: an upload over the appliance's limit on imports
+// is cut off, and an archive whose documents are over it is refused
+// before any is read; each says so and stores nothing.
+func TestImportTooLarge(t *testing.T) {
+	t.Parallel()
+	one := apptest.NewEnv(t, apptest.Options{})
+	one.AddResident(uitest.NIDAnna, "Anna Jensen")
+	snd := one.AddSender("Skattestyrelsen", "19552101")
+	big := append(bytes.Clone(uitest.PDFDoc), bytes.Repeat([]byte{'x'}, 90<<10)...)
+	if r := one.Deliver(snd.Client, uitest.MessagePart(uitest.LetterMessage(uitest.NIDAnna, "Årsopgørelse", "big")),
+		uitest.DocumentPart("aarsopgoerelse.pdf", "application/pdf", big)); r.StatusCode != http.StatusCreated {
+		t.Fatalf("delivery: %d %s", r.StatusCode, r.Text)
+	}
+	b := one.Browser()
+	one.Login(b, one.HTTPURL, uitest.NIDAnna)
+	archive := []byte(postExport(one, b, nil).Text)
+
+	limits := store.DefaultLimits()
+	limits.MaxImportSize = 64 << 10
+	two := apptest.NewEnv(t, apptest.Options{Limits: limits})
+	two.AddResident(uitest.NIDAnna, "Anna Jensen")
+	b2 := two.Browser()
+	two.Login(b2, two.HTTPURL, uitest.NIDAnna)
+	for name, upload := range map[string][]byte{
+		"an archive over the limit": archive,
+		"an upload over the limit":  bytes.Repeat([]byte("PK"), 100<<10),
+	} {
+		r := postImport(two, b2, upload, nil)
+		if r.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(r.Text, "The file is too large") ||
+			!strings.Contains(r.Text, "Nothing from the file has been saved") {
+			t.Errorf("%s: %d\n%s", name, r.StatusCode, r.Text)
+		}
+	}
+	if n := two.AuditCount("import"); n != 0 {
+		t.Errorf("%d letters imported", n)
+	}
+}
