@@ -112,8 +112,8 @@ type ExportLetter struct {
 	DeliveredAt     time.Time        `json:"deliveredAt"`
 	ReadAt          time.Time        `json:"readAt,omitzero"`
 	PaidAt          time.Time        `json:"paidAt,omitzero"`
-	Folder          string           `json:"folder"` // "inbox", "archive" or "own"
-	FolderName      string           `json:"folderName,omitempty"`
+	Folder          string           `json:"folder"`               // "inbox", "archive" or "own"
+	FolderName      string           `json:"folderName,omitempty"` // of an own folder; "" when its name does not open
 	Read            bool             `json:"read"`
 	Documents       []ExportDocument `json:"documents"`
 	Receipt         Receipt          `json:"receipt"`

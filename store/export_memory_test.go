@@ -122,4 +122,3 @@ func BenchmarkExportMemory(b *testing.B) {
 		})
 	}
 }
-

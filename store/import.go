@@ -300,6 +300,9 @@ func (m *Mailbox) sealImported(ctx context.Context, a *ExportArchive, l *ExportL
 	case "archive":
 		rec.Folder = FolderArchive
 	case "own":
+		if l.FolderName == "" {
+			break // a folder whose name did not open there: the inbox
+		}
 		name, err := checkFolderName(l.FolderName)
 		if err != nil {
 			return nil, refuse("folder name: %v", err)
