@@ -595,3 +595,49 @@ func archiveNames(t testing.TB, archive []byte) []string {
 	}
 	return names
 }
+
+// TestImportFolderWithoutName: a letter of an own folder whose name did
+// not open where it came from (the manifest has no name) goes into the
+// inbox; a folder name with a control character is refused.
+func TestImportFolderWithoutName(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, mbA, ids := exportFixture(t)
+	archive, _ := exportOf(t, mbA)
+	withFolder := func(name string) []byte {
+		m := manifestOf(t, archive)
+		for i := range m.Letters {
+			if m.Letters[i].ID == ids[1] {
+				m.Letters[i].FolderName = name
+			}
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rezip(t, archive, func(n string, c []byte) []byte {
+			if n == exportManifest {
+				return b
+			}
+			return c
+		})
+	}
+	b := openTestStore(t, testOptions(newFakeClock()))
+	mustResident(t, b, a.nid, "Anna Andersen")
+	mbB := mustLogin(t, b, a.nid, testPassword)
+	bad := withFolder("Bolig\u202e")
+	if _, err := mbB.Import(ctx, bytes.NewReader(bad), int64(len(bad))); !isProblem(err, ExportNotAnExport) {
+		t.Errorf("a folder name with a format character: %v", err)
+	}
+	nameless := withFolder("")
+	if res, err := mbB.Import(ctx, bytes.NewReader(nameless), int64(len(nameless))); err != nil || res.Imported != 3 {
+		t.Fatalf("import: %+v %v", res, err)
+	}
+	folders, err := mbB.Folders(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(folders) != 2 || folders[0].Letters != 2 || folders[1].Letters != 1 {
+		t.Errorf("folders: %+v", folders)
+	}
+}
