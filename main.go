@@ -46,6 +46,7 @@ const usage = `usage:
   postkasse restore         --from FILE --data DIR
   postkasse check           [--data DIR | --backup FILE]
   postkasse audit verify    [--data DIR | --backup FILE] [--checkpoint FILE]... [--receipt FILE]...
+  postkasse verify          EXPORT.zip                # a resident's export, offline
   postkasse migrate         [--data DIR] --to DATABASE-URL --blobs s3://HOST[:PORT]/BUCKET
                             [--blobs-region R] [--blobs-credentials FILE] [--compare]
   postkasse send   --api URL --cert F --key F [--cacert F] --to NATIONALID --subject S
@@ -88,7 +89,7 @@ func run(args []string, stdout io.Writer) error {
 	err := dispatch("", "a command", args, stdout, subcommands{
 		"demo": runDemo, "init": runInit, "serve": runServe,
 		"sender": runSender, "resident": runResident, "terms": runTerms, "jobs": runJobs,
-		"check": runCheck, "audit": runAudit, "migrate": runMigrate,
+		"check": runCheck, "audit": runAudit, "migrate": runMigrate, "verify": runVerify,
 		"letter": runLetter, "support": runSupport, "backup": runBackup, "restore": runRestore,
 		"send": runSend, "events": runEvents,
 		"version": printVersion, "--version": printVersion, "-version": printVersion,

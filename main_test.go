@@ -242,6 +242,10 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"demo", "stray"}, `unexpected argument "stray"`},
 		{[]string{"demo", "--http", "8080"}, `--http "8080": want host:port`},
 		{[]string{"version", "extra"}, `version: unexpected argument "extra"`},
+		{[]string{"verify"}, "verify: one export archive (EXPORT.zip) is needed"},
+		{[]string{"verify", "a.zip", "b.zip"}, "verify: one export archive (EXPORT.zip) is needed"},
+		{[]string{"verify", "/nonexistent/export.zip"}, "no such file or directory"},
+		{[]string{"verify", "main.go"}, "export archive: not a readable ZIP file"},
 	}
 	for _, tt := range tests {
 		err := run(tt.args, io.Discard)

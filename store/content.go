@@ -198,6 +198,25 @@ func (s *Store) checkDocument(i int, doc DocumentInput) (DocumentInput, error) {
 // It is "sha256:" followed by the hash in lowercase hex. The same
 // senderReference with the same hash is a repeat; with another, a conflict.
 func ContentHash(d *Delivery) string {
+	docs := make([]HashedDocument, len(d.Documents))
+	for i, doc := range d.Documents {
+		docs[i] = HashedDocument{Name: doc.Name, ContentType: doc.ContentType, SHA256: sha256.Sum256(doc.Content)}
+	}
+	return contentHashOf(d, docs)
+}
+
+// HashedDocument is a document as ContentHash covers it: its file name
+// and content type as sent, and the SHA-256 of its content as sent.
+type HashedDocument struct {
+	Name        string
+	ContentType string
+	SHA256      [sha256.Size]byte
+}
+
+// contentHashOf is ContentHash of d's fields with the documents given
+// by their hashes (d.Documents is not read): an export's reader checks a
+// receipt against a letter without holding its documents.
+func contentHashOf(d *Delivery, docs []HashedDocument) string {
 	h := sha256.New()
 	lp := func(s string) {
 		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(s))))
@@ -218,11 +237,10 @@ func ContentHash(d *Delivery) string {
 	}
 	flag(d.ReplyAllowed)
 	flag(d.Sensitive)
-	for _, doc := range d.Documents {
+	for _, doc := range docs {
 		lp(doc.Name)
 		lp(doc.ContentType)
-		sum := sha256.Sum256(doc.Content)
-		h.Write(sum[:])
+		h.Write(doc.SHA256[:])
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }

@@ -117,8 +117,12 @@ func (m *Mailbox) DeleteLetters(ctx context.Context, ids []string) error {
 			if err := shredLetter(tx, rec, now); err != nil {
 				return fmt.Errorf("delete letter %s: %w", rec.ID, err)
 			}
-			if err := appendEvent(tx, rec, EventDeleted, now); err != nil {
-				return err
+			// An imported letter's sender is of another appliance: no
+			// feed here to tell.
+			if rec.Imported == nil {
+				if err := appendEvent(tx, rec, EventDeleted, now); err != nil {
+					return err
+				}
 			}
 			if err := m.s.appendAudit(tx, now, actor, "delete-letter", "letter:"+rec.ID); err != nil {
 				return err
@@ -138,12 +142,14 @@ func shredLetter(tx storage.Tx, rec *letterRecord, now time.Time) error {
 }
 
 // tombstone is what stays of a letter deleted at the time given: the
-// facts its sender knows, never a sealed field or a wrapping of its key.
+// facts its sender knows (and, for an imported letter, where it came
+// from, so that importing it again adds nothing), never a sealed field or
+// a wrapping of its key.
 func tombstone(rec *letterRecord, deleted time.Time) *letterRecord {
 	return &letterRecord{
 		ID: rec.ID, ResidentID: rec.ResidentID, SenderID: rec.SenderID, SenderReference: rec.SenderReference,
 		Type: rec.Type, DeliveredAt: rec.DeliveredAt, ReadAt: rec.ReadAt, ContentHash: rec.ContentHash,
-		Receipt: rec.Receipt, Deleted: deleted,
+		Receipt: rec.Receipt, Imported: rec.Imported, Deleted: deleted,
 	}
 }
 

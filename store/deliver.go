@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -242,7 +243,11 @@ func (s *Store) seal(ctx context.Context, sender *senderRecord, recipient *resid
 		if err != nil {
 			return nil, err
 		}
-		rec.Documents = append(rec.Documents, documentRecord{Name: name, ContentType: doc.ContentType, Size: int64(len(doc.Content))})
+		sent, err := sealSentDocument(s.rand, dk, i, d.Documents[i], doc)
+		if err != nil {
+			return nil, err
+		}
+		rec.Documents = append(rec.Documents, documentRecord{Name: name, ContentType: doc.ContentType, Size: int64(len(doc.Content)), Sent: sent})
 		rec.Size += int64(len(doc.Content))
 		p.bufs = append(p.bufs, content)
 		p.size += len(content)
@@ -495,7 +500,14 @@ func (s *Store) receipt(rec *letterRecord, recipient NationalID, orgNumber strin
 // VerifyReceipt checks a receipt's signature with the appliance's key and
 // returns what it states.
 func (s *Store) VerifyReceipt(r Receipt) (ReceiptPayload, error) {
-	if !crypto.Verify(s.signer.PublicKey(), "receipt", r.Payload, r.Signature) {
+	return VerifyReceiptWith(s.signer.PublicKey(), r)
+}
+
+// VerifyReceiptWith checks a receipt's signature with an appliance's
+// receipt key (this appliance's, or another's, as an export carries it)
+// and its audit proof, and returns what it states.
+func VerifyReceiptWith(key ed25519.PublicKey, r Receipt) (ReceiptPayload, error) {
+	if !crypto.Verify(key, "receipt", r.Payload, r.Signature) {
 		return ReceiptPayload{}, errors.New("receipt signature does not verify")
 	}
 	var p ReceiptPayload

@@ -84,7 +84,21 @@
 // certificates; for each letter: sender, recipient, senderReference, type,
 // due date, reply flag, times, sizes, content types, the content hash (a
 // SHA-256 over the letter as sent, so someone holding the database can
-// confirm a guess of a letter's exact content) and the signed receipt.
+// confirm a guess of a letter's exact content) and the signed receipt;
+// for a letter imported from another appliance (import.go) also its
+// sender's name, organisation number and kind there, its id there and
+// that appliance's receipt key.
+//
+// # Export and import
+//
+// A resident's export archive (export.go: the format; exportread.go: the
+// reader and verifier that `postkasse verify` and Import share) holds the
+// mailbox in clear with every receipt and the receipt key; Import takes
+// one in for the same national identity number, verified first and
+// stored in one transaction. An imported letter's SenderID is "import:"
+// and the id of the receipt key that signed its receipt, and its
+// SenderReference is its id on that appliance: the index of references
+// makes the import idempotent.
 //
 // # Schema versions
 //

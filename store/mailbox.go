@@ -87,17 +87,28 @@ func (m *Mailbox) summary(tx storage.Tx, rec *letterRecord, dk *crypto.DataKey, 
 func (m *Mailbox) line(tx storage.Tx, rec *letterRecord, subject string, senders map[string]*senderRecord) (LetterSummary, error) {
 	var err error
 	sender, ok := senders[rec.SenderID]
+	if rec.Imported != nil {
+		// Every letter from one other appliance has one SenderID; the
+		// sender is the letter's own.
+		ok = false
+	}
 	if !ok {
-		if sender, err = tx.Senders().Get(rec.SenderID); err != nil {
+		if sender, err = letterSender(tx, rec); err != nil {
 			return LetterSummary{}, err
 		}
-		senders[rec.SenderID] = sender
+		if rec.Imported == nil {
+			senders[rec.SenderID] = sender
+		}
 	}
-	return LetterSummary{
+	sum := LetterSummary{
 		ID: rec.ID, SenderID: rec.SenderID, SenderName: sender.Name, SenderKind: sender.Kind,
 		Subject: subject, Type: rec.Type, DeliveredAt: rec.DeliveredAt, ReadAt: rec.ReadAt, ReadMark: rec.ReadMark, PaidAt: rec.PaidAt,
 		DueDate: rec.DueDate, Documents: len(rec.Documents), Size: rec.Size, Folder: rec.Folder,
-	}, nil
+	}
+	if imp := rec.Imported; imp != nil {
+		sum.ImportedFrom = &LetterOrigin{Appliance: imp.Appliance, KeyID: crypto.KeyID(imp.ReceiptKey), Imported: imp.Imported}
+	}
+	return sum, nil
 }
 
 // Inbox returns the mailbox's letters, newest first. A letter that cannot
@@ -168,6 +179,9 @@ func (m *Mailbox) Letter(ctx context.Context, id string) (Letter, error) {
 		}
 		out = Letter{LetterSummary: sum, Body: string(body), ReplyAllowed: rec.ReplyAllowed,
 			SenderReference: rec.SenderReference, Receipt: rec.Receipt}
+		if rec.Imported != nil {
+			out.SenderReference = rec.Imported.SenderReference
+		}
 		for i, doc := range rec.Documents {
 			name, err := dk.OpenField(fmt.Sprintf("document/%d/name", i), doc.Name)
 			if err != nil {

@@ -355,8 +355,13 @@ func forEachLetterKind(tx storage.Tx, residentID string, fn func(*letterRecord, 
 	kinds := map[string]SenderKind{}
 	return forEachMailboxLetter(tx, residentID, func(rec *letterRecord) error {
 		kind, ok := kinds[rec.SenderID]
+		if imp := rec.Imported; imp != nil {
+			// Every letter from one other appliance has one SenderID:
+			// the kind is the letter's own.
+			kind, ok = imp.SenderKind, true
+		}
 		if !ok {
-			snd, err := getSender(tx, rec.SenderID)
+			snd, err := letterSender(tx, rec)
 			if err != nil {
 				return err
 			}

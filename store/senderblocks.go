@@ -58,7 +58,9 @@ func (m *Mailbox) Senders(ctx context.Context) ([]MailboxSender, error) {
 			if err != nil {
 				return err
 			}
-			count[rec.SenderID]++
+			if rec.Imported == nil { // a sender of another appliance cannot be blocked here
+				count[rec.SenderID]++
+			}
 			return nil
 		}); err != nil {
 			return err
@@ -68,7 +70,7 @@ func (m *Mailbox) Senders(ctx context.Context) ([]MailboxSender, error) {
 			if err != nil {
 				return err
 			}
-			if _, ok := count[rec.SenderID]; !ok {
+			if _, ok := count[rec.SenderID]; !ok && rec.Imported == nil {
 				count[rec.SenderID] = 0 // wrote, but none of its letters is left
 			}
 			return nil

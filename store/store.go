@@ -68,6 +68,9 @@ type Limits struct {
 	MaxBody         int   // bytes of the body
 	MaxReference    int   // bytes of the senderReference
 	MaxFileName     int   // bytes of a document's file name
+	// MaxImportSize bounds the documents of one import (Mailbox.Import)
+	// in all; 0 is the default, 2 GiB.
+	MaxImportSize int64
 }
 
 // DefaultLimits returns the limits used when Options.Limits is zero.

@@ -237,12 +237,24 @@ type LetterSummary struct {
 	// is listed where it was, without its subject, and opens nothing
 	// (ErrInaccessible) until it is made accessible again.
 	Hold *LetterHold
+	// ImportedFrom is set for a letter the resident brought from another
+	// appliance (Mailbox.Import); nil for one delivered here.
+	ImportedFrom *LetterOrigin
 	// Error is why the letter cannot be opened (its record is damaged, or
 	// its key does not open with the resident's), nil for a letter that
 	// opens. Inbox lists such a letter with its ID and DeliveredAt only,
 	// rather than failing the whole inbox; show it as "This letter cannot
 	// be opened", not with the error's text.
 	Error error
+}
+
+// LetterOrigin is the appliance an imported letter came from: the name
+// it gave itself, the id of the receipt key that signed the letter's
+// receipt, and when the letter was imported.
+type LetterOrigin struct {
+	Appliance string
+	KeyID     string
+	Imported  time.Time
 }
 
 // Unread reports whether the resident has not opened the letter yet.

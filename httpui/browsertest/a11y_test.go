@@ -127,25 +127,7 @@ func testAccessibility(t *testing.T, src, lang string, width int64) {
 	tb.viewport(width)
 	check := func(page string) {
 		t.Helper()
-		if got := eval[string](tb, `document.documentElement.lang`); got != lang {
-			t.Errorf("%s at %d px: <html lang=%q>, want %q", page, width, got, lang)
-		}
-		version, violations := tb.axe(src)
-		for _, v := range violations {
-			if v.Impact == "serious" || v.Impact == "critical" {
-				t.Errorf("%s at %d px: axe-core %s: %s", page, width, version, v)
-			} else {
-				t.Logf("%s at %d px: axe-core %s (not failing): %s", page, width, version, v)
-			}
-		}
-		l := tb.layout()
-		if l.ScrollWidth > l.ClientWidth {
-			t.Errorf("%s at %d px scrolls sideways: %v px of content in %v px; too wide: %q",
-				page, width, l.ScrollWidth, l.ClientWidth, l.Overflowing)
-		}
-		if l.BodyFont < 16 {
-			t.Errorf("%s at %d px: body text is %v px, want at least 16", page, width, l.BodyFont)
-		}
+		tb.checkPage(src, lang, width, page)
 	}
 	tb.do(chromedp.Navigate(a.url + "/recover?lang=" + lang))
 	check("forgotten password")
@@ -229,6 +211,33 @@ func testAccessibility(t *testing.T, src, lang string, width int64) {
 		chromedp.SendKeys(chromedp.ID("passwordConfirm"), "a long enough password\n"),
 		chromedp.WaitVisible(chromedp.CSS(".recovery-key")))
 	check("recovery key")
+}
+
+// checkPage checks the page the tab shows: in language lang, no serious
+// or critical axe-core violation, no sideways scrolling at width, body
+// text of 16 px or more.
+func (tb *tab) checkPage(src, lang string, width int64, page string) {
+	t := tb.t
+	t.Helper()
+	if got := eval[string](tb, `document.documentElement.lang`); got != lang {
+		t.Errorf("%s at %d px: <html lang=%q>, want %q", page, width, got, lang)
+	}
+	version, violations := tb.axe(src)
+	for _, v := range violations {
+		if v.Impact == "serious" || v.Impact == "critical" {
+			t.Errorf("%s at %d px: axe-core %s: %s", page, width, version, v)
+		} else {
+			t.Logf("%s at %d px: axe-core %s (not failing): %s", page, width, version, v)
+		}
+	}
+	l := tb.layout()
+	if l.ScrollWidth > l.ClientWidth {
+		t.Errorf("%s at %d px scrolls sideways: %v px of content in %v px; too wide: %q",
+			page, width, l.ScrollWidth, l.ClientWidth, l.Overflowing)
+	}
+	if l.BodyFont < 16 {
+		t.Errorf("%s at %d px: body text is %v px, want at least 16", page, width, l.BodyFont)
+	}
 }
 
 // focusStop is the element that has the keyboard focus.

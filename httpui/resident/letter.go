@@ -27,6 +27,9 @@ type letterView struct {
 	Targets []folderLink
 	// PaidSaved: the resident just marked the invoice paid or not paid.
 	PaidSaved bool
+	// Imported says where a letter brought from another Postkasse came
+	// from; "" for a letter delivered here.
+	Imported string
 }
 
 type documentLink struct {
@@ -66,6 +69,13 @@ func (s *Handlers) letter(w http.ResponseWriter, r *http.Request, mb *store.Mail
 	if err := json.Unmarshal(l.Receipt.Payload, &v.Receipt); err != nil {
 		s.pages.PageError(w, r, &resident, err)
 		return
+	}
+	if o := l.ImportedFrom; o != nil {
+		name := o.Appliance
+		if name == "" {
+			name = o.KeyID
+		}
+		v.Imported = lang.T("letter.imported", "Appliance", name, "Date", lang.Date(o.Imported.In(s.loc)))
 	}
 	for _, d := range l.Documents {
 		u := s.pages.MustURL(routeDocument, "id", l.ID, "n", strconv.Itoa(d.Index))

@@ -104,13 +104,15 @@ const (
 	pageLoginCode   = "login-code"
 	pageTOTP        = "totp"
 	pageBackupCodes = "backup-codes"
+	// pageExport takes the mail out and brings it in (export.go).
+	pageExport = "export"
 )
 
 // Pages are the pages the handlers render (web.PagesConfig.Required).
 var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
 	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport, pageRecoveryRequest, pageFolders,
 	pageSenders, pageRetention, pageDeleteLetters,
-	pageLoginCode, pageTOTP, pageBackupCodes}
+	pageLoginCode, pageTOTP, pageBackupCodes, pageExport}
 
 // Route names. Templates and handlers build URLs from these.
 const (
@@ -172,7 +174,10 @@ const (
 	routeSendersBlock   = "settings-senders-block"
 	routeSendersUnblock = "settings-senders-unblock"
 	// What the retention rules will delete, when and why.
-	routeRetention = "settings-retention"
+	routeRetention    = "settings-retention"
+	routeExport       = "settings-export"
+	routeExportSubmit = "settings-export-submit"
+	routeImportSubmit = "settings-import-submit"
 )
 
 // idPattern matches a store id: 128 bits in lowercase hex.
@@ -238,6 +243,12 @@ func (s *Handlers) Register(r *mux.Router) {
 	// Asking the operator for help (support.go).
 	r.Handle("/support", s.withMailbox(s.supportPage)).Methods(http.MethodGet, http.MethodHead).Name(routeSupport)
 	r.Handle("/support", s.withMailbox(s.supportSubmit)).Methods(http.MethodPost).Name(routeSupportSubmit)
+	// Taking the mail out and bringing it in from another Postkasse
+	// (export.go). The export is a POST: it is audited, and a link
+	// followed from another site must not start it.
+	r.Handle("/settings/export", s.withMailbox(s.exportPage)).Methods(http.MethodGet, http.MethodHead).Name(routeExport)
+	r.Handle("/settings/export", s.withMailbox(s.exportSubmit)).Methods(http.MethodPost).Name(routeExportSubmit)
+	r.Handle("/settings/import", s.withMailbox(s.importSubmit)).Methods(http.MethodPost).Name(routeImportSubmit)
 	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxPage)).Methods(http.MethodGet, http.MethodHead).Name(routeDeleteMailbox)
 	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxSubmit)).Methods(http.MethodPost).Name(routeDeleteMailboxSubmit)
 }
@@ -258,6 +269,8 @@ func FormPage(p *web.Pages, path string) string {
 		return p.MustURL(routeSettings)
 	case p.MustURL(routeSendersBlock), p.MustURL(routeSendersUnblock):
 		return p.MustURL(routeSenders)
+	case p.MustURL(routeExportSubmit), p.MustURL(routeImportSubmit):
+		return p.MustURL(routeExport)
 	case p.MustURL(routeTermsAccept):
 		return p.MustURL(routeTerms)
 	case p.MustURL(routeLogout):

@@ -50,7 +50,7 @@ var (
 	// Since schema 9.
 	bucketMailboxUnread = []byte("mailbox-unread")
 	bucketMailboxDue    = []byte("mailbox-due")
-	bucketTombstones = []byte("tombstones")
+	bucketTombstones    = []byte("tombstones")
 )
 
 // idSize is the length of every id: 128 bits in lowercase hex.

@@ -151,6 +151,29 @@ type Letter struct {
 	// is in no mailbox or folder index, only among the resident's
 	// tombstones (Letters.Tombstones).
 	Deleted time.Time `json:",omitzero"`
+	// Imported is set for a letter the resident brought from another
+	// appliance (an export, store/import.go): its sender there, its
+	// id there, and the receipt key that signed its Receipt. SenderID is
+	// then "import:" and that key's id, a sender of no appliance.
+	Imported *ImportedLetter `json:",omitempty"`
+}
+
+// ImportedLetter is where an imported letter came from. It is in clear,
+// like a sender's record: who sent it, not what it says.
+type ImportedLetter struct {
+	// LetterID is the letter's id on the appliance it came from, which
+	// its receipt states.
+	LetterID string
+	// ReceiptKey is the Ed25519 key of the appliance that signed the
+	// receipt; Appliance the name that appliance gave itself.
+	ReceiptKey []byte
+	Appliance  string `json:",omitempty"`
+	// SenderReference is the sender's reference there.
+	SenderReference string
+	SenderName      string
+	SenderOrgNumber string
+	SenderKind      SenderKind
+	Imported        time.Time
 }
 
 // IsTombstone reports whether the record is a deleted letter's tombstone.
@@ -195,6 +218,13 @@ type DocumentRecord struct {
 	Name        []byte // sealed
 	ContentType string
 	Size        int64
+	// Sent, sealed with the data key, is what the sender sent when it
+	// differs from what is kept (a file name with a folder, a content
+	// type with parameters, HTML before sanitising): its name, type and
+	// SHA-256, which the letter's content hash covers (store.SentDocument).
+	// Nil when the document is kept as sent, or was delivered before
+	// this was recorded.
+	Sent []byte `json:",omitempty"`
 }
 
 // Receipt is the appliance's signed statement that a letter was
