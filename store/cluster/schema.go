@@ -154,6 +154,15 @@ CREATE TABLE limits (
 );
 CREATE INDEX limits_by_expiry ON limits (expires);
 `,
+	// 3: residents' sealed search indexes (package store seals them; the
+	// version, in clear, changes at every replacement).
+	`
+CREATE TABLE search_indexes (
+	resident_id text PRIMARY KEY,
+	version     bigint NOT NULL,
+	sealed      bytea NOT NULL
+);
+`,
 }
 
 // SchemaVersion is the version of the schema this code writes.

@@ -76,6 +76,11 @@
 //	                   national identity number or an address; expiry; opaque value
 //	limits-by-expiry   uint64 expiry (Unix ns) | key → empty
 //
+// Since schema 9:
+//
+//	search-indexes     residentID → uint64 version | the resident's search index, sealed by
+//	                   package store (storage.SearchIndex); no word of it in clear
+//
 // # Schema versions
 //
 // The meta bucket's "schema" says which version the file has. Open applies

@@ -31,6 +31,7 @@ var upgrades = []struct {
 	{6, "the audit log as a Merkle tree log (store/auditlog): the plain entries moved into it", upgrade6},
 	{7, "support requests and their index by resident; residents' blocks of senders; senders' events; folders and the mailbox by folder", upgrade7},
 	{8, "limits shared by the nodes of a cluster (the login throttle, the senders' rate limits) and their index by expiry", upgrade8},
+	{9, "residents' sealed search indexes", upgrade9},
 }
 
 // SchemaVersion is the schema version this code writes.
@@ -234,4 +235,10 @@ func upgrade7(e *Engine, tx *bolt.Tx) error {
 // buckets are there so that the engine meets the whole seam.)
 func upgrade8(e *Engine, tx *bolt.Tx) error {
 	return createBuckets(tx, bucketLimits, bucketLimitsByExpiry)
+}
+
+// upgrade9 adds the bucket of residents' sealed search indexes, empty:
+// each is made the first time its resident searches.
+func upgrade9(e *Engine, tx *bolt.Tx) error {
+	return createBuckets(tx, bucketSearchIndexes)
 }

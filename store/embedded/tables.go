@@ -47,6 +47,8 @@ var (
 	// Since schema 8.
 	bucketLimits         = []byte("limits")
 	bucketLimitsByExpiry = []byte("limits-by-expiry")
+	// Since schema 9.
+	bucketSearchIndexes = []byte("search-indexes")
 )
 
 // idSize is the length of every id: 128 bits in lowercase hex.
