@@ -104,6 +104,12 @@ type Store struct {
 	// made by the first UpdateLimits (limits.go); limitsMu guards it.
 	limitsMu  sync.Mutex
 	limitsKey []byte
+	// searches keeps the residents' search indexes opened by their
+	// sessions (search.go).
+	searches *searchCache
+	// searchPerSearch is how many letters one search adds to an index
+	// (maxIndexPerSearch; tests make it smaller).
+	searchPerSearch int
 
 	// Group commit: deliveries queue here; one goroutine commits all that
 	// are waiting in one transaction, so concurrent senders share fsyncs.
@@ -197,6 +203,8 @@ func New(eng storage.Engine, opts Options) (*Store, error) {
 	if s.activationLifetime = opts.ActivationLifetime; s.activationLifetime <= 0 {
 		s.activationLifetime = DefaultActivationLifetime
 	}
+	s.searches = newSearchCache(defaultSearchCacheEntries, s.sessionIdle, s.sessionLifetime)
+	s.searchPerSearch = maxIndexPerSearch
 	s.retention = opts.Retention.WithDefaults()
 	if err := s.retention.Validate(); err != nil {
 		return nil, fmt.Errorf("retention policy: %w", err)
