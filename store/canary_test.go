@@ -2,16 +2,21 @@ package store
 
 import (
 	"bytes"
+	"compress/flate"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"io"
 	"os"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf16"
+
+	"github.com/postkasse/postkasse/internal/testsupport"
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 // canary returns a unique marker string for one kind of secret.
@@ -88,7 +93,7 @@ func TestCanaries(t *testing.T) {
 		SenderReference: "canary-1",
 		Type:            TypeInvoice,
 		Documents: []DocumentInput{
-			{Name: c["FILENAME"] + ".pdf", ContentType: "application/pdf", Content: []byte("%PDF-1.4\n" + c["PDF"] + "\n%%EOF\n")},
+			{Name: c["FILENAME"] + ".pdf", ContentType: "application/pdf", Content: testsupport.PDF("Text " + c["PDF"])},
 			{Name: "note.txt", ContentType: "text/plain", Content: []byte(c["TEXT"])},
 			{Name: "letter.html", ContentType: "text/html", Content: []byte("<p>" + c["HTML"] + "</p>")},
 			{Name: "big.txt", ContentType: "text/plain", Content: []byte(big)},
@@ -124,6 +129,15 @@ func TestCanaries(t *testing.T) {
 	if folders, err := mb.Folders(context.Background()); err != nil || len(folders) != 3 || folders[2].Name != "Folder "+c["FOLDER"] {
 		t.Fatalf("folders: %+v, %v", folders, err)
 	}
+	// A search indexes the letter: its sealed index holds every word of
+	// it (each canary's random part is a word of its own, checked below
+	// in every encoding too), and the index is kept sealed.
+	for _, kind := range searchedCanaries {
+		found, err := mb.Search(context.Background(), SearchQuery{Text: canaryWord(c[kind]), Limit: 10})
+		if err != nil || len(found.Hits) != 1 || found.Hits[0].ID != res.Letter.ID {
+			t.Fatalf("search for the %s canary: %+v, %v", kind, found, err)
+		}
+	}
 	mb.Close()
 	closeTestStore(t, s)
 
@@ -135,6 +149,12 @@ func TestCanaries(t *testing.T) {
 		for enc, b := range encodings(secret) {
 			if i := bytes.Index(raw, b); i >= 0 {
 				t.Errorf("the %s canary is in the file as %s at offset %d", kind, enc, i)
+			}
+		}
+		// The word as the search index keeps it.
+		for enc, b := range encodings(foldWord(canaryWord(secret))) {
+			if i := bytes.Index(raw, b); i >= 0 {
+				t.Errorf("the %s canary's word is in the file as %s at offset %d", kind, enc, i)
 			}
 		}
 	}
@@ -174,7 +194,49 @@ func TestCanaries(t *testing.T) {
 	if got := strings.Count(seen.String(), c["BIG"]); got != 3000 {
 		t.Errorf("the big document has %d canaries, want 3000", got)
 	}
+	// The stored index opens after reopening, and finds every canary.
+	for _, kind := range searchedCanaries {
+		res, err := mb.Search(context.Background(), SearchQuery{Text: canaryWord(c[kind]), Limit: 10})
+		if err != nil || len(res.Hits) != 1 {
+			t.Errorf("search for the %s canary after reopening: %+v, %v", kind, res, err)
+		}
+	}
+	// The index's words are compressed before they are sealed, and
+	// compressed words would not show in the file: the stored bytes must
+	// not inflate to them either.
+	if err := s.view(context.Background(), func(tx storage.Tx) error {
+		stored, err := tx.SearchIndexes().Get(mb.resident.ID)
+		if err != nil {
+			return err
+		}
+		inflated, _ := io.ReadAll(flate.NewReader(bytes.NewReader(stored.Sealed)))
+		for _, kind := range searchedCanaries {
+			if bytes.Contains(inflated, []byte(foldWord(canaryWord(c[kind])))) {
+				t.Errorf("the stored index inflates to the %s canary without a key", kind)
+			}
+		}
+		if _, err := decodeSearchIndex(stored.Sealed); err == nil {
+			t.Error("the stored index decodes without a key")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ix, _ := storedIndex(t, mb)
+	for _, kind := range searchedCanaries {
+		if _, ok := ix.postings[foldWord(canaryWord(c[kind]))]; !ok {
+			t.Errorf("the stored index lacks the %s canary's word", kind)
+		}
+	}
 }
+
+// searchedCanaries are the canaries of the letter's words, which its
+// search index holds.
+var searchedCanaries = []string{"SUBJECT", "BODY", "FILENAME", "PDF", "TEXT", "HTML", "BIG"}
+
+// canaryWord returns the random part of a canary: the word of it that
+// names it alone.
+func canaryWord(canary string) string { return canary[strings.LastIndex(canary, "-")+1:] }
 
 func TestEncodingsFindEmbedded(t *testing.T) {
 	t.Parallel()
