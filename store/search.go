@@ -282,6 +282,21 @@ func (m *Mailbox) Search(ctx context.Context, q SearchQuery) (SearchResult, erro
 	return out, err
 }
 
+// SearchSenders brings the index up to date, as a search does, and
+// returns the senders of the letters in it (for a search form's filter).
+func (m *Mailbox) SearchSenders(ctx context.Context) ([]SearchSender, error) {
+	if err := m.gate(); err != nil {
+		return nil, err
+	}
+	entry := m.s.searches.entry(m.sessionID, m.resident.ID, m.s.now())
+	entry.mu.Lock()
+	defer entry.mu.Unlock()
+	if err := m.refreshIndex(ctx, entry); err != nil {
+		return nil, err
+	}
+	return m.searchSenders(ctx, entry.ix)
+}
+
 // doc returns the index's view of a hit, for its cursor.
 func (h SearchHit) doc() indexDoc { return indexDoc{ID: h.ID, At: h.DeliveredAt.UnixNano()} }
 

@@ -83,6 +83,7 @@ const (
 	pagePassword       = "password"
 	pageRecover        = "recover"
 	pageSupport        = "support"
+	pageSearch         = "search"
 	// pageRecoveryRequest asks for a new recovery key (the key itself is
 	// shown on pageRecoveryKey).
 	pageRecoveryRequest = "recovery-request"
@@ -90,7 +91,7 @@ const (
 
 // Pages are the pages the handlers render (web.PagesConfig.Required).
 var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
-	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport, pageRecoveryRequest}
+	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport, pageRecoveryRequest, pageSearch}
 
 // Route names. Templates and handlers build URLs from these.
 const (
@@ -106,6 +107,7 @@ const (
 	routeInbox          = "inbox"
 	routeLetter         = "letter"
 	routeDocument       = "document"
+	routeSearch         = "search"
 )
 
 // Route names of the resident's terms and settings. The gate of pending
@@ -147,6 +149,7 @@ func (s *Handlers) Register(r *mux.Router) {
 	// answered 405 with "Allow: GET" (RFC 9110 §15.5.6). The other pages
 	// allow HEAD, which changes nothing on them.
 	r.Handle("/letters/{id:"+idPattern+"}", s.withMailbox(s.letter)).Methods(http.MethodGet).Name(routeLetter)
+	r.Handle("/search", s.withMailbox(s.search)).Methods(http.MethodGet, http.MethodHead).Name(routeSearch)
 	r.Handle("/letters/{id:"+idPattern+"}/documents/{n:[0-9]{1,5}}", s.withMailbox(s.document)).Methods(http.MethodGet, http.MethodHead).Name(routeDocument)
 	r.Handle("/terms", s.terms()).Methods(http.MethodGet, http.MethodHead).Name(routeTerms)
 	r.Handle("/terms/accept", s.withMailbox(s.termsAccept)).Methods(http.MethodPost).Name(routeTermsAccept)
