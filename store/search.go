@@ -70,7 +70,7 @@ func searchLabel(residentID string) string { return "search-index/" + residentID
 // Bounds of a search.
 const (
 	// maxIndexPerSearch is how many letters one search adds to the index.
-	maxIndexPerSearch = 2000
+	maxIndexPerSearch = 1000
 	// indexBatch is how many letters one read transaction opens.
 	indexBatch = 100
 	// watermarkSlack: a letter is looked for even if delivered this long
@@ -221,7 +221,15 @@ func (m *Mailbox) Search(ctx context.Context, q SearchQuery) (SearchResult, erro
 		fields uint8
 	}
 	var cands []candidate
-	for d, fields := range ix.match(qwords) {
+	matched := ix.match(qwords)
+	for _, d := range ix.newestFirst() {
+		fields := uint8(0)
+		if matched != nil {
+			fields = matched[d]
+		}
+		if fields == 0 {
+			continue
+		}
 		doc := ix.docs[d]
 		at := time.Unix(0, doc.At)
 		switch {
@@ -233,9 +241,6 @@ func (m *Mailbox) Search(ctx context.Context, q SearchQuery) (SearchResult, erro
 		}
 		cands = append(cands, candidate{doc, fields})
 	}
-	slices.SortFunc(cands, func(a, b candidate) int {
-		return cmp.Or(cmp.Compare(b.doc.At, a.doc.At), strings.Compare(b.doc.ID, a.doc.ID))
-	})
 
 	// Each candidate is read again: a deleted letter is left out (and
 	// dropped from the index), and so is a held one; the folder and

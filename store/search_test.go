@@ -512,8 +512,14 @@ func TestSearchIndexRoundTrip(t *testing.T) {
 	if len(m) != 2 || m[got.byID["a"]] != FieldSubject|FieldBody || m[got.byID["c"]] != FieldBody {
 		t.Errorf("match = %v", m)
 	}
-	if got := got.match([]string{"vand"}); len(got) != 1 {
-		t.Errorf("vand matches %v", got)
+	if m := got.match([]string{"vand", "skat"}); len(m) != 2 || m[got.byID["a"]] != 0 || m[got.byID["c"]] != FieldBody {
+		t.Errorf("vand skat matches %v", m)
+	}
+	if m := got.match([]string{"vand", "nothing"}); m != nil {
+		t.Errorf("vand nothing matches %v", m)
+	}
+	if order := got.newestFirst(); len(order) != 2 || got.docs[order[0]].ID != "c" {
+		t.Errorf("newest first: %v", order)
 	}
 	for i := range len(b) {
 		if _, err := decodeSearchIndex(b[:i]); err == nil {
@@ -538,6 +544,7 @@ func FuzzDecodeSearchIndex(f *testing.F) {
 			return
 		}
 		ix.match([]string{"s"})
+		ix.newestFirst()
 		if _, err := ix.encode(); err != nil {
 			t.Fatal(err)
 		}

@@ -55,23 +55,43 @@ func newFolder() transform.Transformer {
 var scandinavian = strings.NewReplacer("æ", "ae", "ø", "oe", "å", "aa", "ä", "ae", "ö", "oe")
 
 // foldWord returns a word as it is indexed and searched: see above.
+// Words of ASCII and the Scandinavian letters (nearly all of a Danish or
+// Norwegian letter) are folded here; others go through x/text's full
+// case folding and decomposition, which is slower.
 func foldWord(w string) string {
-	ascii := true
-	for i := 0; i < len(w); i++ {
-		if w[i] >= utf8.RuneSelf {
-			ascii = false
-			break
+	b := make([]byte, 0, len(w)+4)
+	for _, r := range w {
+		switch {
+		case r < utf8.RuneSelf:
+			if 'A' <= r && r <= 'Z' {
+				r += 'a' - 'A'
+			}
+			b = append(b, byte(r))
+		case r == 'æ' || r == 'Æ' || r == 'ä' || r == 'Ä':
+			b = append(b, "ae"...)
+		case r == 'ø' || r == 'Ø' || r == 'ö' || r == 'Ö':
+			b = append(b, "oe"...)
+		case r == 'å' || r == 'Å':
+			b = append(b, "aa"...)
+		default:
+			return cutTerm(foldWordSlow(w))
 		}
 	}
-	if ascii {
-		w = strings.ToLower(w)
-	} else {
-		w = cases.Fold().String(w)
-		w = scandinavian.Replace(w)
-		if s, _, err := transform.String(newFolder(), w); err == nil {
-			w = s
-		}
+	return cutTerm(string(b))
+}
+
+// foldWordSlow folds any word: full case folding, the Scandinavian
+// letters spelt out, the other diacritics dropped.
+func foldWordSlow(w string) string {
+	w = scandinavian.Replace(cases.Fold().String(w))
+	if s, _, err := transform.String(newFolder(), w); err == nil {
+		w = s
 	}
+	return w
+}
+
+// cutTerm cuts a folded word to maxTermBytes, at a character's start.
+func cutTerm(w string) string {
 	if len(w) > maxTermBytes {
 		w = w[:maxTermBytes]
 		for !utf8.ValidString(w) {
@@ -138,6 +158,8 @@ type searchIndex struct {
 	// a letter was added since (dirty).
 	terms []string
 	dirty bool
+	// order is newestFirst's answer, made again when a letter was added.
+	order []uint32
 }
 
 func newSearchIndex() *searchIndex {
@@ -242,41 +264,75 @@ func queryWords(q string) []string {
 	return out
 }
 
-// match returns the letters (by their place in docs) that have, for every
-// query word, a word it is a prefix of, with the fields those were found
-// in. No word matches nothing.
-func (ix *searchIndex) match(qwords []string) map[uint32]uint8 {
+// match returns, for each letter of the index (by its place in docs),
+// the fields where every query word was found as a prefix of a word of
+// the letter; 0 for a letter that lacks one of them, or is gone. No
+// words match nothing (nil).
+func (ix *searchIndex) match(qwords []string) []uint8 {
 	if len(qwords) == 0 {
 		return nil
 	}
 	terms := ix.sortedTerms()
-	var out map[uint32]uint8
+	out := make([]uint8, len(ix.docs))
+	cur := make([]uint8, len(ix.docs))
 	for i, q := range qwords {
-		hits := map[uint32]uint8{}
+		clear(cur)
 		for j := sort.SearchStrings(terms, q); j < len(terms) && strings.HasPrefix(terms[j], q); j++ {
 			for _, p := range ix.postings[terms[j]] {
-				if i > 0 {
-					if _, ok := out[p.doc]; !ok {
-						continue
-					}
-				}
-				hits[p.doc] |= p.fields
+				cur[p.doc] |= p.fields
 			}
 		}
-		for d, f := range hits {
-			hits[d] = f | out[d]
+		any := false
+		for d, f := range cur {
+			switch {
+			case i == 0:
+				out[d] = f
+			case f == 0 || out[d] == 0:
+				out[d] = 0
+			default:
+				out[d] |= f
+			}
+			any = any || out[d] != 0
 		}
-		out = hits
-		if len(out) == 0 {
+		if !any {
 			return nil
 		}
 	}
 	for d := range out {
 		if ix.docs[d].Gone {
-			delete(out, d)
+			out[d] = 0
 		}
 	}
 	return out
+}
+
+// newestFirst returns the places of the index's letters in docs, the
+// most recently delivered first (by id among those delivered at once).
+func (ix *searchIndex) newestFirst() []uint32 {
+	if len(ix.order) != len(ix.docs) {
+		ix.order = make([]uint32, len(ix.docs))
+		for i := range ix.order {
+			ix.order[i] = uint32(i)
+		}
+		slices.SortFunc(ix.order, func(a, b uint32) int {
+			da, db := ix.docs[a], ix.docs[b]
+			if da.At != db.At {
+				return cmpInt64(db.At, da.At)
+			}
+			return strings.Compare(db.ID, da.ID)
+		})
+	}
+	return ix.order
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // The byte format of an index (before it is compressed with DEFLATE and
@@ -360,7 +416,7 @@ func (ix *searchIndex) encode() ([]byte, error) {
 		}
 	}
 	var buf bytes.Buffer
-	w, err := flate.NewWriter(&buf, flate.DefaultCompression)
+	w, err := flate.NewWriter(&buf, flate.BestSpeed)
 	if err != nil {
 		return nil, err
 	}
