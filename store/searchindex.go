@@ -382,37 +382,48 @@ func (ix *searchIndex) encode() ([]byte, error) {
 		raw = binary.AppendVarint(raw, d.At)
 	}
 	terms := ix.sortedTerms()
-	// Words only in gone letters are left out.
-	kept := make([][]posting, len(terms))
-	nterms := 0
-	for i, t := range terms {
-		for _, p := range ix.postings[t] {
-			if r := renum[p.doc]; r >= 0 {
-				kept[i] = append(kept[i], posting{uint32(r), p.fields})
+	// Postings are in the order of their letters already (letters are
+	// added, and decoded, in that order). Words only in gone letters are
+	// left out.
+	kept := func(ps []posting) int {
+		n := 0
+		for _, p := range ps {
+			if renum[p.doc] >= 0 {
+				n++
 			}
 		}
-		if len(kept[i]) > 0 {
+		return n
+	}
+	nterms, npostings := 0, 0
+	for _, t := range terms {
+		if n := kept(ix.postings[t]); n > 0 {
 			nterms++
+			npostings += n
 		}
 	}
+	raw = slices.Grow(raw, nterms*12+npostings*3)
 	raw = binary.AppendUvarint(raw, uint64(nterms))
 	prev := ""
-	for i, t := range terms {
-		if len(kept[i]) == 0 {
+	for _, t := range terms {
+		ps := ix.postings[t]
+		n := kept(ps)
+		if n == 0 {
 			continue
 		}
 		shared := commonPrefix(prev, t)
 		raw = binary.AppendUvarint(raw, uint64(shared))
 		raw = appendLP(raw, t[shared:])
 		prev = t
-		ps := kept[i]
-		slices.SortFunc(ps, func(a, b posting) int { return int(a.doc) - int(b.doc) })
-		raw = binary.AppendUvarint(raw, uint64(len(ps)))
-		last := uint32(0)
+		raw = binary.AppendUvarint(raw, uint64(n))
+		last := int64(0)
 		for _, p := range ps {
-			raw = binary.AppendUvarint(raw, uint64(p.doc-last))
+			r := renum[p.doc]
+			if r < 0 {
+				continue
+			}
+			raw = binary.AppendUvarint(raw, uint64(r-last))
 			raw = append(raw, p.fields)
-			last = p.doc
+			last = r
 		}
 	}
 	var buf bytes.Buffer
@@ -448,10 +459,12 @@ const maxIndexBytes = 1 << 30
 // errIndexFormat, never a panic: the bytes come from the database.
 func decodeSearchIndex(compressed []byte) (*searchIndex, error) {
 	zr := flate.NewReader(bytes.NewReader(compressed))
-	raw, err := io.ReadAll(io.LimitReader(zr, maxIndexBytes+1))
-	if err != nil {
+	var buf bytes.Buffer
+	buf.Grow(min(len(compressed)*4, maxIndexBytes))
+	if _, err := buf.ReadFrom(io.LimitReader(zr, maxIndexBytes+1)); err != nil {
 		return nil, fmt.Errorf("%w: %v", errIndexFormat, err)
 	}
+	raw := buf.Bytes()
 	if len(raw) > maxIndexBytes {
 		return nil, fmt.Errorf("%w: over %d bytes", errIndexFormat, maxIndexBytes)
 	}
