@@ -9,13 +9,18 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf16"
 
 	"github.com/postkasse/postkasse/internal/testsupport"
+	"github.com/postkasse/postkasse/internal/testsupport/pgtest"
+	"github.com/postkasse/postkasse/internal/testsupport/s3test"
+	"github.com/postkasse/postkasse/store/cluster"
 	"github.com/postkasse/postkasse/store/storage"
 )
 
@@ -68,77 +73,17 @@ func utf16Bytes(s string, order binary.AppendByteOrder) []byte {
 }
 
 // TestCanaries: no secret (subject, body, file name, document content,
-// password, the name of a folder of the resident's own) is in the database file in any form; all of them are readable
-// through the mailbox, so the test would notice a store that kept nothing.
+// password, the name of a folder of the resident's own, any word of the
+// letter as its search index keeps it) is in the database file in any
+// form; all of them are readable through the mailbox, so the test would
+// notice a store that kept nothing.
 func TestCanaries(t *testing.T) {
 	embeddedOnly(t)
 	t.Parallel()
 	f := newFixture(t)
 	s := f.s
 	path := s.Path()
-	c := map[string]string{}
-	for _, kind := range []string{"SUBJECT", "BODY", "FILENAME", "PDF", "TEXT", "HTML", "BIG", "PASSWORD", "FOLDER"} {
-		c[kind] = canary(t, kind)
-	}
-	nid := testNID(t, 2)
-	if _, _, err := s.AddResident(context.Background(), nid, "Canary Resident", c["PASSWORD"]); err != nil {
-		t.Fatal(err)
-	}
-	// A big text document spans several sealed chunks.
-	big := strings.Repeat("lorem ipsum "+c["BIG"]+"\n", 3000)
-	d := Delivery{
-		Recipient:       nid,
-		Subject:         "Subject " + c["SUBJECT"],
-		Body:            "Body " + c["BODY"],
-		SenderReference: "canary-1",
-		Type:            TypeInvoice,
-		Documents: []DocumentInput{
-			{Name: c["FILENAME"] + ".pdf", ContentType: "application/pdf", Content: testsupport.PDF("Text " + c["PDF"])},
-			{Name: "note.txt", ContentType: "text/plain", Content: []byte(c["TEXT"])},
-			{Name: "letter.html", ContentType: "text/html", Content: []byte("<p>" + c["HTML"] + "</p>")},
-			{Name: "big.txt", ContentType: "text/plain", Content: []byte(big)},
-		},
-	}
-	res, err := s.Deliver(context.Background(), f.sender.ID, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Reading rewrites the record (ReadAt) and a login writes a session:
-	// the freed pages must hold nothing either.
-	f.clock.Advance(time.Minute)
-	mb := mustLogin(t, s, nid, c["PASSWORD"])
-	if _, err := mb.Letter(context.Background(), res.Letter.ID); err != nil {
-		t.Fatal(err)
-	}
-	// A page of the inbox seals the letter's listing (its subject) with
-	// the resident's listing key, and keeps both.
-	if page, _, err := mb.InboxPage(context.Background(), "", 50); err != nil || len(page) != 1 || page[0].Subject != "Subject "+c["SUBJECT"] {
-		t.Fatalf("inbox page: %+v, %v", page, err)
-	}
-	// A folder of the resident's own, named, renamed, and the letter in it.
-	folder, err := mb.CreateFolder(context.Background(), "Folder "+c["FOLDER"]+" old")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := mb.RenameFolder(context.Background(), folder.ID, "Folder "+c["FOLDER"]); err != nil {
-		t.Fatal(err)
-	}
-	if err := mb.MoveLetters(context.Background(), []string{res.Letter.ID}, folder.ID); err != nil {
-		t.Fatal(err)
-	}
-	if folders, err := mb.Folders(context.Background()); err != nil || len(folders) != 3 || folders[2].Name != "Folder "+c["FOLDER"] {
-		t.Fatalf("folders: %+v, %v", folders, err)
-	}
-	// A search indexes the letter: its sealed index holds every word of
-	// it (each canary's random part is a word of its own, checked below
-	// in every encoding too), and the index is kept sealed.
-	for _, kind := range searchedCanaries {
-		found, err := mb.Search(context.Background(), SearchQuery{Text: canaryWord(c[kind]), Limit: 10})
-		if err != nil || len(found.Hits) != 1 || found.Hits[0].ID != res.Letter.ID {
-			t.Fatalf("search for the %s canary: %+v, %v", kind, found, err)
-		}
-	}
-	mb.Close()
+	c, nid, letterID := canaryMailbox(t, f)
 	closeTestStore(t, s)
 
 	raw, err := os.ReadFile(path)
@@ -164,8 +109,8 @@ func TestCanaries(t *testing.T) {
 	}
 
 	s = openTestStoreAt(t, path, testOptions(f.clock))
-	mb = mustLogin(t, s, nid, c["PASSWORD"])
-	l, err := mb.Letter(context.Background(), res.Letter.ID)
+	mb := mustLogin(t, s, nid, c["PASSWORD"])
+	l, err := mb.Letter(context.Background(), letterID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +124,7 @@ func TestCanaries(t *testing.T) {
 		seen.WriteString(f.Name + "\n")
 	}
 	for _, info := range l.Documents {
-		doc, err := mb.Document(context.Background(), res.Letter.ID, info.Index)
+		doc, err := mb.Document(context.Background(), letterID, info.Index)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,6 +182,181 @@ var searchedCanaries = []string{"SUBJECT", "BODY", "FILENAME", "PDF", "TEXT", "H
 // canaryWord returns the random part of a canary: the word of it that
 // names it alone.
 func canaryWord(canary string) string { return canary[strings.LastIndex(canary, "-")+1:] }
+
+// canaryMailbox makes a resident with a canary for a password and
+// delivers a letter whose every field holds a canary; the resident reads
+// it, lists it, files it in a folder named with a canary, and searches
+// for every word of it (so its search index holds them).
+func canaryMailbox(t *testing.T, f *fixture) (c map[string]string, nid NationalID, letterID string) {
+	s := f.s
+	c = map[string]string{}
+	for _, kind := range []string{"SUBJECT", "BODY", "FILENAME", "PDF", "TEXT", "HTML", "BIG", "PASSWORD", "FOLDER"} {
+		c[kind] = canary(t, kind)
+	}
+	nid = testNID(t, 2)
+	if _, _, err := s.AddResident(context.Background(), nid, "Canary Resident", c["PASSWORD"]); err != nil {
+		t.Fatal(err)
+	}
+	// A big text document spans several sealed chunks.
+	big := strings.Repeat("lorem ipsum "+c["BIG"]+"\n", 3000)
+	d := Delivery{
+		Recipient:       nid,
+		Subject:         "Subject " + c["SUBJECT"],
+		Body:            "Body " + c["BODY"],
+		SenderReference: "canary-1",
+		Type:            TypeInvoice,
+		Documents: []DocumentInput{
+			{Name: c["FILENAME"] + ".pdf", ContentType: "application/pdf", Content: testsupport.PDF("Text " + c["PDF"])},
+			{Name: "note.txt", ContentType: "text/plain", Content: []byte(c["TEXT"])},
+			{Name: "letter.html", ContentType: "text/html", Content: []byte("<p>" + c["HTML"] + "</p>")},
+			{Name: "big.txt", ContentType: "text/plain", Content: []byte(big)},
+		},
+	}
+	res, err := s.Deliver(context.Background(), f.sender.ID, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	letterID = res.Letter.ID
+	// Reading rewrites the record (ReadAt) and a login writes a session:
+	// the freed pages must hold nothing either.
+	f.clock.Advance(time.Minute)
+	mb := mustLogin(t, s, nid, c["PASSWORD"])
+	if _, err := mb.Letter(context.Background(), letterID); err != nil {
+		t.Fatal(err)
+	}
+	// A page of the inbox seals the letter's listing (its subject) with
+	// the resident's listing key, and keeps both.
+	if page, _, err := mb.InboxPage(context.Background(), "", 50); err != nil || len(page) != 1 || page[0].Subject != "Subject "+c["SUBJECT"] {
+		t.Fatalf("inbox page: %+v, %v", page, err)
+	}
+	// A folder of the resident's own, named, renamed, and the letter in it.
+	folder, err := mb.CreateFolder(context.Background(), "Folder "+c["FOLDER"]+" old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.RenameFolder(context.Background(), folder.ID, "Folder "+c["FOLDER"]); err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.MoveLetters(context.Background(), []string{letterID}, folder.ID); err != nil {
+		t.Fatal(err)
+	}
+	if folders, err := mb.Folders(context.Background()); err != nil || len(folders) != 3 || folders[2].Name != "Folder "+c["FOLDER"] {
+		t.Fatalf("folders: %+v, %v", folders, err)
+	}
+	// A search indexes the letter: its sealed index holds every word of
+	// it (each canary's random part is a word of its own, checked below
+	// in every encoding too), and the index is kept sealed.
+	for _, kind := range searchedCanaries {
+		found, err := mb.Search(context.Background(), SearchQuery{Text: canaryWord(c[kind]), Limit: 10})
+		if err != nil || len(found.Hits) != 1 || found.Hits[0].ID != letterID {
+			t.Fatalf("search for the %s canary: %+v, %v", kind, found, err)
+		}
+	}
+	mb.Close()
+	return c, nid, letterID
+}
+
+// TestCanariesCluster is TestCanaries on the cluster engine, on a
+// PostgreSQL server and an object store of its own: once both are
+// stopped, no canary and no word of the letter is in any file of the
+// database server's data folder (tables, indexes, the write-ahead log)
+// or of the object store's.
+func TestCanariesCluster(t *testing.T) {
+	t.Parallel()
+	pgsrv := pgtest.Start(t)
+	s3srv := s3test.Start(t)
+	endpoint, bucket, ak, sk := s3srv.NewBucket(t)
+	eng, err := cluster.Open(context.Background(), cluster.Config{DatabaseURL: pgsrv.NewDatabase(t),
+		Blobs: cluster.BlobConfig{Endpoint: endpoint, Bucket: bucket, Region: s3test.Region, AccessKey: ak, SecretKey: sk}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := newFakeClock()
+	s, err := New(eng, testOptions(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{s: s, clock: clock}
+	f.sender = mustSender(t, s, "Aarhus Kommune", "55133018", SenderPublic)
+	c, _, _ := canaryMailbox(t, f)
+	closeTestStore(t, s)
+	if err := pgsrv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	var patterns []canaryPattern
+	for kind, secret := range c {
+		for enc, b := range encodings(secret) {
+			patterns = append(patterns, canaryPattern{kind + " canary as " + enc, b})
+		}
+		for enc, b := range encodings(foldWord(canaryWord(secret))) {
+			patterns = append(patterns, canaryPattern{kind + " canary's word as " + enc, b})
+		}
+	}
+	inClear := []canaryPattern{{"canary-1", []byte("canary-1")}, {"Canary Resident", []byte("Canary Resident")}}
+	seen := map[string]bool{}
+	for _, dir := range []string{pgsrv.DataDir(), s3srv.Dir()} {
+		if err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for _, found := range findPatterns(b, patterns) {
+				t.Errorf("the %s is in %s", found, path)
+			}
+			for _, found := range findPatterns(b, inClear) {
+				seen[found] = true
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// What is in clear by design is there: the test reads the right files.
+	if !seen["canary-1"] || !seen["Canary Resident"] {
+		t.Fatalf("the database's files lack even the clear fields (%v); the test reads the wrong bytes", seen)
+	}
+}
+
+// canaryPattern is a form of a secret to look for.
+type canaryPattern struct {
+	name string
+	b    []byte
+}
+
+// findPatterns returns the names of the patterns (8 bytes or longer) in
+// b, in one pass over b: a table of the patterns' first two bytes skips
+// most places (a database file is mostly zeros), a map of their first
+// eight finds the candidates.
+func findPatterns(b []byte, patterns []canaryPattern) []string {
+	var first [1 << 16]bool
+	byPrefix := map[uint64][]canaryPattern{}
+	for _, p := range patterns {
+		if len(p.b) < 8 {
+			panic("findPatterns: a pattern shorter than 8 bytes")
+		}
+		first[binary.LittleEndian.Uint16(p.b)] = true
+		k := binary.LittleEndian.Uint64(p.b)
+		byPrefix[k] = append(byPrefix[k], p)
+	}
+	var out []string
+	found := map[string]bool{}
+	for i := 0; i+8 <= len(b); i++ {
+		if !first[binary.LittleEndian.Uint16(b[i:])] {
+			continue
+		}
+		for _, p := range byPrefix[binary.LittleEndian.Uint64(b[i:])] {
+			if !found[p.name] && bytes.HasPrefix(b[i:], p.b) {
+				found[p.name] = true
+				out = append(out, p.name)
+			}
+		}
+	}
+	return out
+}
 
 func TestEncodingsFindEmbedded(t *testing.T) {
 	t.Parallel()
