@@ -2,7 +2,7 @@
 // rendered pages (no JavaScript) where a resident activates the mailbox
 // (activate.go), signs in and out (login.go, logout.go, session.go),
 // reads the inbox, a letter and its documents (inbox.go, letter.go,
-// document.go), accepts the terms of use (terms.go), changes the
+// document.go), searches the mail (search.go), accepts the terms of use (terms.go), changes the
 // settings (settings.go), deletes the mailbox (delete_mailbox.go) and is
 // shown a renewed recovery key (recovery_key.go). One file per handler;
 // the forms only parse (form_*.go); the rules are package store's.
