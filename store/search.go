@@ -479,6 +479,9 @@ func (m *Mailbox) refreshIndex(ctx context.Context, e *searchEntry) error {
 			return err
 		}
 		e.ix.markGone(gone...)
+		if m.s.hookIndexStore != nil {
+			m.s.hookIndexStore()
+		}
 		next, err := m.storeIndex(ctx, key, e.ix, version)
 		if errors.Is(err, errIndexChanged) && attempt < 3 {
 			e.ix = nil // another node or session stored a newer one: start from it

@@ -624,3 +624,40 @@ func TestSearchTwoNodes(t *testing.T) {
 		t.Errorf("on A after B stored and deleted: %q", got)
 	}
 }
+
+// TestSearchIndexStoredMeanwhile: when another session stores the index
+// while a search updates it, the search does not overwrite it: it starts
+// again from the stored one, and nothing is lost or indexed twice.
+func TestSearchIndexStoredMeanwhile(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	deliverSearchable(t, f, f.nid, "m1", "Første", "Brev")
+	one := mustLogin(t, f.s, f.nid, testPassword)
+	two := mustLogin(t, f.s, f.nid, testPassword)
+	if got := searchSubjects(t, one, SearchQuery{Text: "brev"}); len(got) != 1 {
+		t.Fatalf("first search: %q", got)
+	}
+	_, v := storedIndex(t, one)
+	deliverSearchable(t, f, f.nid, "m2", "Andet", "Brev")
+	deliverSearchable(t, f, f.nid, "m3", "Tredje", "Brev")
+	ran := false
+	f.s.hookIndexStore = func() {
+		if ran {
+			return
+		}
+		ran = true
+		if got := searchSubjects(t, two, SearchQuery{Text: "brev"}); len(got) != 3 {
+			t.Errorf("the other session: %q", got)
+		}
+	}
+	if got := searchSubjects(t, one, SearchQuery{Text: "brev"}); !slices.Equal(got, []string{"Tredje", "Andet", "Første"}) {
+		t.Errorf("the session whose update met another: %q", got)
+	}
+	if !ran {
+		t.Fatal("the hook did not run")
+	}
+	ix, v2 := storedIndex(t, one)
+	if v2 != v+1 || len(ix.docs) != 3 {
+		t.Errorf("stored: version %d (was %d), %d letters", v2, v, len(ix.docs))
+	}
+}

@@ -110,6 +110,9 @@ type Store struct {
 	// searchPerSearch is how many letters one search adds to an index
 	// (maxIndexPerSearch; tests make it smaller).
 	searchPerSearch int
+	// hookIndexStore, for tests, runs before a search stores the index
+	// it updated, so that a test can store another one first.
+	hookIndexStore func()
 
 	// Group commit: deliveries queue here; one goroutine commits all that
 	// are waiting in one transaction, so concurrent senders share fsyncs.
