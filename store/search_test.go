@@ -661,3 +661,31 @@ func TestSearchIndexStoredMeanwhile(t *testing.T) {
 		t.Errorf("stored: version %d (was %d), %d letters", v2, v, len(ix.docs))
 	}
 }
+
+// TestSearchHeldLetters: a letter made inaccessible is not found, nor
+// its words shown, while held, whether it was indexed before or after;
+// it is found again once released.
+func TestSearchHeldLetters(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	before := deliverSearchable(t, f, f.nid, "h1", "Retssag om arv", "Fortroligt")
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	if got := searchSubjects(t, mb, SearchQuery{Text: "fortroligt"}); len(got) != 1 {
+		t.Fatalf("before the hold: %q", got)
+	}
+	after := deliverSearchable(t, f, f.nid, "h2", "Retssag om skifte", "Fortroligt")
+	for _, id := range []string{before, after} {
+		if _, err := f.s.MakeInaccessible(context.Background(), id, "Retskendelse", "Retten i Aarhus, sag 12-345"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := searchSubjects(t, mb, SearchQuery{Text: "retssag fortroligt"}); len(got) != 0 {
+		t.Errorf("held letters found: %q", got)
+	}
+	if err := f.s.MakeAccessible(context.Background(), after); err != nil {
+		t.Fatal(err)
+	}
+	if got := searchSubjects(t, mb, SearchQuery{Text: "retssag fortroligt"}); !slices.Equal(got, []string{"Retssag om skifte"}) {
+		t.Errorf("after releasing one: %q", got)
+	}
+}
