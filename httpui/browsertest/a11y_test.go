@@ -334,7 +334,7 @@ func testKeyboard(t *testing.T, lang string, width int64) {
 
 	// The inbox: skip link, the site's name, the navigation, Sign
 	// out, then the letters from the newest down.
-	want := []string{l.T("layout.skip"), l.T("layout.brand"), l.T("layout.inbox"), l.T("layout.settings"), l.T("layout.signOut")}
+	want := []string{l.T("layout.skip"), l.T("layout.brand"), l.T("layout.inbox"), l.T("search.nav"), l.T("layout.settings"), l.T("layout.signOut")}
 	lines := tb.inboxLines()
 	stops = tb.tabThrough(len(want) + len(lines))
 	for i, w := range want {
