@@ -212,6 +212,7 @@ func (m *Mailbox) Search(ctx context.Context, q SearchQuery) (SearchResult, erro
 		return SearchResult{}, err
 	}
 	ix := entry.ix
+	m.s.searches.settle(m.sessionID, ix.memSize())
 	out := SearchResult{Pending: entry.pending}
 
 	// The candidates, newest first, after the cursor, by the filters the
@@ -299,6 +300,7 @@ func (m *Mailbox) SearchSenders(ctx context.Context) ([]SearchSender, error) {
 	if err := m.refreshIndex(ctx, entry); err != nil {
 		return nil, err
 	}
+	m.s.searches.settle(m.sessionID, entry.ix.memSize())
 	return m.searchSenders(ctx, entry.ix)
 }
 
@@ -697,13 +699,16 @@ func (m *Mailbox) documentText(tx storage.Tx, dk *crypto.DataKey, rec *letterRec
 
 // searchCache keeps the opened index of each session that searched, so
 // that later searches of the session cost no opening. It holds at most
-// maxEntries indexes; one unused for the session idle time, or older
-// than the session lifetime, is dropped (the session has expired), and
-// so is a session's at logout. Nothing in it is ever written.
+// maxEntries indexes of at most maxBytes together (as estimated by
+// memSize), dropping the least recently used; one unused for the session
+// idle time, or older than the session lifetime, is dropped (the session
+// has expired), and so is a session's at logout. Nothing in it is ever
+// written.
 type searchCache struct {
 	mu         sync.Mutex
 	entries    map[string]*searchEntry // by session id
 	maxEntries int
+	maxBytes   int
 	idle, life time.Duration
 }
 
@@ -717,13 +722,56 @@ type searchEntry struct {
 	ix         *searchIndex
 	version    uint64 // the stored version ix is, or is built on
 	pending    int    // letters of the mailbox not yet in ix
+	size       int    // ix's memSize when the search using it ended
 }
 
-// defaultSearchCacheEntries bounds the opened indexes kept in memory.
-const defaultSearchCacheEntries = 64
+// defaultSearchCacheEntries and defaultSearchCacheBytes bound the opened
+// indexes kept in memory (an index of 10,000 letters takes about 20 MB).
+const (
+	defaultSearchCacheEntries = 64
+	defaultSearchCacheBytes   = 256 << 20
+)
 
-func newSearchCache(max int, idle, life time.Duration) *searchCache {
-	return &searchCache{entries: map[string]*searchEntry{}, maxEntries: max, idle: idle, life: life}
+func newSearchCache(maxEntries, maxBytes int, idle, life time.Duration) *searchCache {
+	return &searchCache{entries: map[string]*searchEntry{}, maxEntries: maxEntries, maxBytes: maxBytes, idle: idle, life: life}
+}
+
+// memSize estimates the memory an opened index takes.
+func (ix *searchIndex) memSize() int {
+	if ix.memBytes == 0 {
+		n := len(ix.docs)*(96+8) + len(ix.terms)*16
+		for t, ps := range ix.postings {
+			n += 48 + len(t) + 8*cap(ps)
+		}
+		ix.memBytes = n
+	}
+	return ix.memBytes
+}
+
+// settle records the size of a session's index after a search, and drops
+// the least recently used others while the cache holds more than
+// maxBytes (the session's own stays: it is in use).
+func (c *searchCache) settle(sessionID string, size int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.entries[sessionID]
+	if e == nil {
+		return
+	}
+	e.size = size
+	for {
+		total, oldest := 0, ""
+		for id, x := range c.entries {
+			total += x.size
+			if id != sessionID && (oldest == "" || x.used.Before(c.entries[oldest].used)) {
+				oldest = id
+			}
+		}
+		if total <= c.maxBytes || oldest == "" {
+			return
+		}
+		delete(c.entries, oldest)
+	}
 }
 
 // entry returns the session's entry, made if there is none; expired

@@ -689,3 +689,54 @@ func TestSearchHeldLetters(t *testing.T) {
 		t.Errorf("after releasing one: %q", got)
 	}
 }
+
+// TestSearchCache: the opened indexes are bounded in number and in bytes
+// (the least recently used go first, never the one in use), and go when
+// their session would have expired or logs out.
+func TestSearchCache(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	c := newSearchCache(3, 1000, 30*time.Minute, 12*time.Hour)
+	for i, id := range []string{"a", "b", "c", "d"} {
+		c.entry(id, "r", now.Add(time.Duration(i)*time.Minute)).ix = newSearchIndex()
+	}
+	if c.cached("a") || !c.cached("b") || !c.cached("d") {
+		t.Errorf("by number: a %v, b %v, d %v", c.cached("a"), c.cached("b"), c.cached("d"))
+	}
+	c.settle("b", 400)
+	c.settle("c", 400)
+	c.settle("d", 400) // over 1000: the least recently used other than d goes
+	if c.cached("b") || !c.cached("c") || !c.cached("d") {
+		t.Errorf("by bytes: b %v, c %v, d %v", c.cached("b"), c.cached("c"), c.cached("d"))
+	}
+	c.settle("d", 5000) // alone over the budget: it stays, being in use
+	if !c.cached("d") || c.cached("c") {
+		t.Errorf("one over the budget: c %v, d %v", c.cached("c"), c.cached("d"))
+	}
+	c.prune(now.Add(3*time.Minute + 30*time.Minute))
+	if c.cached("d") {
+		t.Error("an index idle for the session idle time is kept")
+	}
+	e := c.entry("e", "r", now)
+	e.ix = newSearchIndex()
+	for i := range 29 { // used every 25 minutes, last at 11:40 after its start
+		c.entry("e", "r", now.Add(time.Duration(i)*25*time.Minute))
+	}
+	if !c.cached("e") {
+		t.Fatal("an index in use is dropped")
+	}
+	c.prune(now.Add(12 * time.Hour))
+	if c.cached("e") {
+		t.Error("an index older than the session lifetime is kept")
+	}
+	c.entry("f", "r", now).ix = newSearchIndex()
+	c.drop("f")
+	if c.cached("f") {
+		t.Error("an index is kept after logout")
+	}
+	// Another resident on a session id (never, but): a new entry.
+	c.entry("g", "r", now).ix = newSearchIndex()
+	if c.entry("g", "other", now).ix != nil {
+		t.Error("an entry is shared across residents")
+	}
+}

@@ -160,6 +160,8 @@ type searchIndex struct {
 	dirty bool
 	// order is newestFirst's answer, made again when a letter was added.
 	order []uint32
+	// memBytes is memSize's estimate; 0 when a letter was added since.
+	memBytes int
 }
 
 func newSearchIndex() *searchIndex {
@@ -222,7 +224,7 @@ func (ix *searchIndex) add(l letterText) {
 	for t, fields := range seen {
 		ix.postings[t] = append(ix.postings[t], posting{doc, fields})
 	}
-	ix.dirty = true
+	ix.dirty, ix.memBytes = true, 0
 }
 
 func isDigits(s string) bool {

@@ -206,7 +206,7 @@ func New(eng storage.Engine, opts Options) (*Store, error) {
 	if s.activationLifetime = opts.ActivationLifetime; s.activationLifetime <= 0 {
 		s.activationLifetime = DefaultActivationLifetime
 	}
-	s.searches = newSearchCache(defaultSearchCacheEntries, s.sessionIdle, s.sessionLifetime)
+	s.searches = newSearchCache(defaultSearchCacheEntries, defaultSearchCacheBytes, s.sessionIdle, s.sessionLifetime)
 	s.searchPerSearch = maxIndexPerSearch
 	s.retention = opts.Retention.WithDefaults()
 	if err := s.retention.Validate(); err != nil {
