@@ -223,11 +223,12 @@ func (m *Mailbox) Search(ctx context.Context, q SearchQuery) (SearchResult, erro
 	}
 	var cands []candidate
 	matched := ix.match(qwords)
-	for _, d := range ix.newestFirst() {
-		fields := uint8(0)
-		if matched != nil {
-			fields = matched[d]
-		}
+	order := ix.newestFirst()
+	if matched == nil {
+		order = nil
+	}
+	for _, d := range order {
+		fields := matched[d]
 		if fields == 0 {
 			continue
 		}
