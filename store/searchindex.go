@@ -580,10 +580,15 @@ func (d *indexDecoder) count(max int) int {
 }
 
 func (d *indexDecoder) lp() string {
-	n := d.count(len(d.b))
+	v := d.uvarint()
 	if d.err != nil {
 		return ""
 	}
+	if v > uint64(len(d.b)) {
+		d.fail("a length past the end")
+		return ""
+	}
+	n := int(v)
 	s := string(d.b[:n])
 	d.b = d.b[n:]
 	return s
