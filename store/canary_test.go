@@ -2,16 +2,26 @@ package store
 
 import (
 	"bytes"
+	"compress/flate"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf16"
+
+	"github.com/postkasse/postkasse/internal/testsupport"
+	"github.com/postkasse/postkasse/internal/testsupport/pgtest"
+	"github.com/postkasse/postkasse/internal/testsupport/s3test"
+	"github.com/postkasse/postkasse/store/cluster"
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 // canary returns a unique marker string for one kind of secret.
@@ -63,19 +73,127 @@ func utf16Bytes(s string, order binary.AppendByteOrder) []byte {
 }
 
 // TestCanaries: no secret (subject, body, file name, document content,
-// password, the name of a folder of the resident's own) is in the database file in any form; all of them are readable
-// through the mailbox, so the test would notice a store that kept nothing.
+// password, the name of a folder of the resident's own, any word of the
+// letter as its search index keeps it) is in the database file in any
+// form; all of them are readable through the mailbox, so the test would
+// notice a store that kept nothing.
 func TestCanaries(t *testing.T) {
 	embeddedOnly(t)
 	t.Parallel()
 	f := newFixture(t)
 	s := f.s
 	path := s.Path()
-	c := map[string]string{}
+	c, nid, letterID := canaryMailbox(t, f)
+	closeTestStore(t, s)
+
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for kind, secret := range c {
+		for enc, b := range encodings(secret) {
+			if i := bytes.Index(raw, b); i >= 0 {
+				t.Errorf("the %s canary is in the file as %s at offset %d", kind, enc, i)
+			}
+		}
+		// The word as the search index keeps it.
+		for enc, b := range encodings(foldWord(canaryWord(secret))) {
+			if i := bytes.Index(raw, b); i >= 0 {
+				t.Errorf("the %s canary's word is in the file as %s at offset %d", kind, enc, i)
+			}
+		}
+	}
+	// What is in clear by design is there: the test reads the right file.
+	if !bytes.Contains(raw, []byte("canary-1")) || !bytes.Contains(raw, []byte("Canary Resident")) {
+		t.Fatal("the file lacks even the clear fields; the test reads the wrong bytes")
+	}
+
+	s = openTestStoreAt(t, path, testOptions(f.clock))
+	mb := mustLogin(t, s, nid, c["PASSWORD"])
+	l, err := mb.Letter(context.Background(), letterID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen strings.Builder
+	seen.WriteString(l.Subject + "\n" + l.Body + "\n")
+	folders, err := mb.Folders(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range folders {
+		seen.WriteString(f.Name + "\n")
+	}
+	for _, info := range l.Documents {
+		doc, err := mb.Document(context.Background(), letterID, info.Index)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen.WriteString(info.Name + "\n")
+		seen.Write(doc.Content)
+	}
+	for kind, secret := range c {
+		if kind != "PASSWORD" && !strings.Contains(seen.String(), secret) {
+			t.Errorf("the %s canary is not readable through the mailbox", kind)
+		}
+	}
+	if got := strings.Count(seen.String(), c["BIG"]); got != 3000 {
+		t.Errorf("the big document has %d canaries, want 3000", got)
+	}
+	// The stored index opens after reopening, and finds every canary.
+	for _, kind := range searchedCanaries {
+		res, err := mb.Search(context.Background(), SearchQuery{Text: canaryWord(c[kind]), Limit: 10})
+		if err != nil || len(res.Hits) != 1 {
+			t.Errorf("search for the %s canary after reopening: %+v, %v", kind, res, err)
+		}
+	}
+	// The index's words are compressed before they are sealed, and
+	// compressed words would not show in the file: the stored bytes must
+	// not inflate to them either.
+	if err := s.view(context.Background(), func(tx storage.Tx) error {
+		stored, err := tx.SearchIndexes().Get(mb.resident.ID)
+		if err != nil {
+			return err
+		}
+		inflated, _ := io.ReadAll(flate.NewReader(bytes.NewReader(stored.Sealed)))
+		for _, kind := range searchedCanaries {
+			if bytes.Contains(inflated, []byte(foldWord(canaryWord(c[kind])))) {
+				t.Errorf("the stored index inflates to the %s canary without a key", kind)
+			}
+		}
+		if _, err := decodeSearchIndex(stored.Sealed); err == nil {
+			t.Error("the stored index decodes without a key")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ix, _ := storedIndex(t, mb)
+	for _, kind := range searchedCanaries {
+		if _, ok := ix.postings[foldWord(canaryWord(c[kind]))]; !ok {
+			t.Errorf("the stored index lacks the %s canary's word", kind)
+		}
+	}
+}
+
+// searchedCanaries are the canaries of the letter's words, which its
+// search index holds.
+var searchedCanaries = []string{"SUBJECT", "BODY", "FILENAME", "PDF", "TEXT", "HTML", "BIG"}
+
+// canaryWord returns the random part of a canary: the word of it that
+// names it alone.
+func canaryWord(canary string) string { return canary[strings.LastIndex(canary, "-")+1:] }
+
+// canaryMailbox makes a resident with a canary for a password and
+// delivers a letter whose every field holds a canary; the resident reads
+// it, lists it, files it in a folder named with a canary, and searches
+// for every word of it (so its search index holds them).
+func canaryMailbox(t *testing.T, f *fixture) (c map[string]string, nid NationalID, letterID string) {
+	s := f.s
+	c = map[string]string{}
 	for _, kind := range []string{"SUBJECT", "BODY", "FILENAME", "PDF", "TEXT", "HTML", "BIG", "PASSWORD", "FOLDER"} {
 		c[kind] = canary(t, kind)
 	}
-	nid := testNID(t, 2)
+	nid = testNID(t, 2)
 	if _, _, err := s.AddResident(context.Background(), nid, "Canary Resident", c["PASSWORD"]); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +206,7 @@ func TestCanaries(t *testing.T) {
 		SenderReference: "canary-1",
 		Type:            TypeInvoice,
 		Documents: []DocumentInput{
-			{Name: c["FILENAME"] + ".pdf", ContentType: "application/pdf", Content: []byte("%PDF-1.4\n" + c["PDF"] + "\n%%EOF\n")},
+			{Name: c["FILENAME"] + ".pdf", ContentType: "application/pdf", Content: testsupport.PDF("Text " + c["PDF"])},
 			{Name: "note.txt", ContentType: "text/plain", Content: []byte(c["TEXT"])},
 			{Name: "letter.html", ContentType: "text/html", Content: []byte("<p>" + c["HTML"] + "</p>")},
 			{Name: "big.txt", ContentType: "text/plain", Content: []byte(big)},
@@ -98,11 +216,12 @@ func TestCanaries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	letterID = res.Letter.ID
 	// Reading rewrites the record (ReadAt) and a login writes a session:
 	// the freed pages must hold nothing either.
 	f.clock.Advance(time.Minute)
 	mb := mustLogin(t, s, nid, c["PASSWORD"])
-	if _, err := mb.Letter(context.Background(), res.Letter.ID); err != nil {
+	if _, err := mb.Letter(context.Background(), letterID); err != nil {
 		t.Fatal(err)
 	}
 	// A page of the inbox seals the letter's listing (its subject) with
@@ -118,62 +237,125 @@ func TestCanaries(t *testing.T) {
 	if err := mb.RenameFolder(context.Background(), folder.ID, "Folder "+c["FOLDER"]); err != nil {
 		t.Fatal(err)
 	}
-	if err := mb.MoveLetters(context.Background(), []string{res.Letter.ID}, folder.ID); err != nil {
+	if err := mb.MoveLetters(context.Background(), []string{letterID}, folder.ID); err != nil {
 		t.Fatal(err)
 	}
 	if folders, err := mb.Folders(context.Background()); err != nil || len(folders) != 3 || folders[2].Name != "Folder "+c["FOLDER"] {
 		t.Fatalf("folders: %+v, %v", folders, err)
 	}
+	// A search indexes the letter: its sealed index holds every word of
+	// it (each canary's random part is a word of its own, checked below
+	// in every encoding too), and the index is kept sealed.
+	for _, kind := range searchedCanaries {
+		found, err := mb.Search(context.Background(), SearchQuery{Text: canaryWord(c[kind]), Limit: 10})
+		if err != nil || len(found.Hits) != 1 || found.Hits[0].ID != letterID {
+			t.Fatalf("search for the %s canary: %+v, %v", kind, found, err)
+		}
+	}
 	mb.Close()
-	closeTestStore(t, s)
+	return c, nid, letterID
+}
 
-	raw, err := os.ReadFile(path)
+// TestCanariesCluster is TestCanaries on the cluster engine, on a
+// PostgreSQL server and an object store of its own: once both are
+// stopped, no canary and no word of the letter is in any file of the
+// database server's data folder (tables, indexes, the write-ahead log)
+// or of the object store's.
+func TestCanariesCluster(t *testing.T) {
+	t.Parallel()
+	pgsrv := pgtest.Start(t)
+	s3srv := s3test.Start(t)
+	endpoint, bucket, ak, sk := s3srv.NewBucket(t)
+	eng, err := cluster.Open(context.Background(), cluster.Config{DatabaseURL: pgsrv.NewDatabase(t),
+		Blobs: cluster.BlobConfig{Endpoint: endpoint, Bucket: bucket, Region: s3test.Region, AccessKey: ak, SecretKey: sk}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	clock := newFakeClock()
+	s, err := New(eng, testOptions(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{s: s, clock: clock}
+	f.sender = mustSender(t, s, "Aarhus Kommune", "55133018", SenderPublic)
+	c, _, _ := canaryMailbox(t, f)
+	closeTestStore(t, s)
+	if err := pgsrv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	var patterns []canaryPattern
 	for kind, secret := range c {
 		for enc, b := range encodings(secret) {
-			if i := bytes.Index(raw, b); i >= 0 {
-				t.Errorf("the %s canary is in the file as %s at offset %d", kind, enc, i)
+			patterns = append(patterns, canaryPattern{kind + " canary as " + enc, b})
+		}
+		for enc, b := range encodings(foldWord(canaryWord(secret))) {
+			patterns = append(patterns, canaryPattern{kind + " canary's word as " + enc, b})
+		}
+	}
+	inClear := []canaryPattern{{"canary-1", []byte("canary-1")}, {"Canary Resident", []byte("Canary Resident")}}
+	seen := map[string]bool{}
+	for _, dir := range []string{pgsrv.DataDir(), s3srv.Dir()} {
+		if err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for _, found := range findPatterns(b, patterns) {
+				t.Errorf("the %s is in %s", found, path)
+			}
+			for _, found := range findPatterns(b, inClear) {
+				seen[found] = true
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// What is in clear by design is there: the test reads the right files.
+	if !seen["canary-1"] || !seen["Canary Resident"] {
+		t.Fatalf("the database's files lack even the clear fields (%v); the test reads the wrong bytes", seen)
+	}
+}
+
+// canaryPattern is a form of a secret to look for.
+type canaryPattern struct {
+	name string
+	b    []byte
+}
+
+// findPatterns returns the names of the patterns (8 bytes or longer) in
+// b, in one pass over b: a table of the patterns' first two bytes skips
+// most places (a database file is mostly zeros), a map of their first
+// eight finds the candidates.
+func findPatterns(b []byte, patterns []canaryPattern) []string {
+	var first [1 << 16]bool
+	byPrefix := map[uint64][]canaryPattern{}
+	for _, p := range patterns {
+		if len(p.b) < 8 {
+			panic("findPatterns: a pattern shorter than 8 bytes")
+		}
+		first[binary.LittleEndian.Uint16(p.b)] = true
+		k := binary.LittleEndian.Uint64(p.b)
+		byPrefix[k] = append(byPrefix[k], p)
+	}
+	var out []string
+	found := map[string]bool{}
+	for i := 0; i+8 <= len(b); i++ {
+		if !first[binary.LittleEndian.Uint16(b[i:])] {
+			continue
+		}
+		for _, p := range byPrefix[binary.LittleEndian.Uint64(b[i:])] {
+			if !found[p.name] && bytes.HasPrefix(b[i:], p.b) {
+				found[p.name] = true
+				out = append(out, p.name)
 			}
 		}
 	}
-	// What is in clear by design is there: the test reads the right file.
-	if !bytes.Contains(raw, []byte("canary-1")) || !bytes.Contains(raw, []byte("Canary Resident")) {
-		t.Fatal("the file lacks even the clear fields; the test reads the wrong bytes")
-	}
-
-	s = openTestStoreAt(t, path, testOptions(f.clock))
-	mb = mustLogin(t, s, nid, c["PASSWORD"])
-	l, err := mb.Letter(context.Background(), res.Letter.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var seen strings.Builder
-	seen.WriteString(l.Subject + "\n" + l.Body + "\n")
-	folders, err := mb.Folders(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range folders {
-		seen.WriteString(f.Name + "\n")
-	}
-	for _, info := range l.Documents {
-		doc, err := mb.Document(context.Background(), res.Letter.ID, info.Index)
-		if err != nil {
-			t.Fatal(err)
-		}
-		seen.WriteString(info.Name + "\n")
-		seen.Write(doc.Content)
-	}
-	for kind, secret := range c {
-		if kind != "PASSWORD" && !strings.Contains(seen.String(), secret) {
-			t.Errorf("the %s canary is not readable through the mailbox", kind)
-		}
-	}
-	if got := strings.Count(seen.String(), c["BIG"]); got != 3000 {
-		t.Errorf("the big document has %d canaries, want 3000", got)
-	}
+	return out
 }
 
 func TestEncodingsFindEmbedded(t *testing.T) {

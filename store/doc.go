@@ -42,6 +42,12 @@
 //   - A delivery queues its notifications (outbox) in its own transaction;
 //     a notification holds no subject or content, and no sender name for a
 //     letter marked sensitive.
+//   - Search never keeps a word of a letter in clear: each resident's
+//     search index (search.go) is one record sealed with a key derived
+//     from the resident's private key, replaced whole in one transaction;
+//     the opened index lives only in memory, per session, and goes at
+//     logout or when the session would have expired. A letter found is
+//     read again before it is shown, so a deleted letter is never found.
 //   - A letter the resident deletes (DeleteLetters, delete.go) is deleted
 //     in one transaction with its "deleted" event and audit entry: every
 //     wrapping of its data key, its sealed subject, body, file names and
@@ -57,7 +63,8 @@
 //     (ErrInaccessible) until the hold is lifted.
 //   - A deleted account (inactivity, death, or the resident's own choice)
 //     is deleted in one transaction: every wrapping of its private key, its
-//     public key, sessions, letters and tombstones, documents, index entries, preferences
+//     public key, sessions, letters and tombstones, documents, index entries, the search
+//     index, preferences
 //     and notifications. What stays is a tombstone (residents and
 //     residents-by-nid with status "deleted", no name, no keys; retention
 //     with the time and reason) and the audit entries, so lookups say "not
@@ -80,7 +87,8 @@
 //
 // # What stays in clear
 //
-// National identity numbers and names of residents; senders and their
+// National identity numbers and names of residents; the version number
+// of each resident's search index (how often it was replaced); senders and their
 // certificates; for each letter: sender, recipient, senderReference, type,
 // due date, reply flag, times, sizes, content types, the content hash (a
 // SHA-256 over the letter as sent, so someone holding the database can

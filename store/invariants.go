@@ -174,6 +174,14 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 		}); err != nil {
 			return err
 		}
+		if err := tx.SearchIndexes().All(func(residentID string, _ *storage.SearchIndex) error {
+			if !liveResident(residentID) {
+				bad("search index of resident %s: resident missing or deleted", residentID)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
 		if err := tx.Support().All(func(r *SupportRequest) error {
 			if !liveResident(r.ResidentID) {
 				bad("support request %s: resident %s missing or deleted", r.ID, r.ResidentID)

@@ -28,6 +28,8 @@ type Mailbox struct {
 	listKey *crypto.DataKey
 	// foldKey seals the names of the resident's folders (folders.go).
 	foldKey *crypto.DataKey
+	// findKey seals the resident's search index (search.go).
+	findKey *crypto.DataKey
 }
 
 // gate is ErrTermsNotAccepted while the owner has terms of use to
@@ -52,6 +54,9 @@ func (m *Mailbox) Close() {
 	}
 	if m.listKey != nil {
 		m.listKey.Zero()
+	}
+	if m.findKey != nil {
+		m.findKey.Zero()
 	}
 }
 

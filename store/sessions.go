@@ -227,6 +227,7 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time) (int, error) {
 			return nil
 		})
 	})
+	s.searches.prune(now)
 	if err != nil || len(dead) == 0 {
 		return 0, err
 	}
@@ -342,6 +343,8 @@ func (s *Store) Logout(ctx context.Context, token string) error {
 		return nil
 	}
 	now := s.now()
+	// The session's opened search index goes with it (search.go).
+	defer s.searches.drop(string(id))
 	return s.update(ctx, func(tx storage.Tx) error {
 		sess, err := tx.Sessions().Get(id)
 		if errors.Is(err, ErrNotFound) {

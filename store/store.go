@@ -107,6 +107,15 @@ type Store struct {
 	// made by the first UpdateLimits (limits.go); limitsMu guards it.
 	limitsMu  sync.Mutex
 	limitsKey []byte
+	// searches keeps the residents' search indexes opened by their
+	// sessions (search.go).
+	searches *searchCache
+	// searchPerSearch is how many letters one search adds to an index
+	// (maxIndexPerSearch; tests make it smaller).
+	searchPerSearch int
+	// hookIndexStore, for tests, runs before a search stores the index
+	// it updated, so that a test can store another one first.
+	hookIndexStore func()
 
 	// Group commit: deliveries queue here; one goroutine commits all that
 	// are waiting in one transaction, so concurrent senders share fsyncs.
@@ -200,6 +209,8 @@ func New(eng storage.Engine, opts Options) (*Store, error) {
 	if s.activationLifetime = opts.ActivationLifetime; s.activationLifetime <= 0 {
 		s.activationLifetime = DefaultActivationLifetime
 	}
+	s.searches = newSearchCache(defaultSearchCacheEntries, defaultSearchCacheBytes, s.sessionIdle, s.sessionLifetime)
+	s.searchPerSearch = maxIndexPerSearch
 	s.retention = opts.Retention.WithDefaults()
 	if err := s.retention.Validate(); err != nil {
 		return nil, fmt.Errorf("retention policy: %w", err)

@@ -375,7 +375,7 @@ func testKeyboard(t *testing.T, lang string, width int64) {
 	// out; the folders and the link to manage them; the buttons for
 	// the letters chosen; then each letter's box and subject from the
 	// newest down.
-	want := []string{l.T("layout.skip"), l.T("layout.brand"), l.T("layout.inbox"), l.T("layout.settings"), l.T("layout.signOut")}
+	want := []string{l.T("layout.skip"), l.T("layout.brand"), l.T("layout.inbox"), l.T("search.nav"), l.T("layout.settings"), l.T("layout.signOut")}
 	wantFolders := []string{l.T("folders.inbox"), l.T("folders.archive"), l.T("due.title"), l.T("folders.manage")}
 	wantTools := []string{l.T("inbox.action.read"), l.T("inbox.action.unread"), l.T("inbox.action.archive"), "", l.T("inbox.action.move"),
 		l.T("inbox.action.delete")}

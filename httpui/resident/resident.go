@@ -4,7 +4,8 @@
 // takes the second step of a sign-in with two-step verification
 // (login_code.go), reads the inbox, a letter, its documents and its
 // receipt (inbox.go, letter.go, document.go, letter_receipt.go), sorts
-// letters into folders (inbox.go, folders.go), deletes letters for good
+// letters into folders (inbox.go, folders.go), searches the mail
+// (search.go), deletes letters for good
 // after a confirmation (delete_letters.go), accepts the terms of use
 // (terms.go), changes the settings (settings.go) and two-step
 // verification (totp.go), sees the senders who wrote and blocks a private
@@ -91,6 +92,7 @@ const (
 	pageSupport        = "support"
 	pageSenders        = "senders"
 	pageRetention      = "retention"
+	pageSearch         = "search"
 	// pageRecoveryRequest asks for a new recovery key (the key itself is
 	// shown on pageRecoveryKey).
 	pageRecoveryRequest = "recovery-request"
@@ -112,7 +114,7 @@ const (
 var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
 	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport, pageRecoveryRequest, pageFolders,
 	pageSenders, pageRetention, pageDeleteLetters,
-	pageLoginCode, pageTOTP, pageBackupCodes, pageExport}
+	pageLoginCode, pageTOTP, pageBackupCodes, pageExport, pageSearch}
 
 // Route names. Templates and handlers build URLs from these.
 const (
@@ -146,6 +148,7 @@ const (
 	routeLetterActions = "letter-actions"
 	routeLetterPaid    = "letter-paid"
 	routeDue           = "due"
+	routeSearch        = "search"
 )
 
 // Route names of the resident's terms and settings. The gate of pending
@@ -211,6 +214,7 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/letters/actions", s.withMailbox(s.letterActions)).Methods(http.MethodPost).Name(routeLetterActions)
 	r.Handle("/letters/{id:"+idPattern+"}/paid", s.withMailbox(s.letterPaid)).Methods(http.MethodPost).Name(routeLetterPaid)
 	r.Handle("/letters/{id:"+idPattern+"}", s.withMailbox(s.letter)).Methods(http.MethodGet).Name(routeLetter)
+	r.Handle("/search", s.withMailbox(s.search)).Methods(http.MethodGet, http.MethodHead).Name(routeSearch)
 	r.Handle("/letters/{id:"+idPattern+"}/documents/{n:[0-9]{1,5}}", s.withMailbox(s.document)).Methods(http.MethodGet, http.MethodHead).Name(routeDocument)
 	// The receipt as a file (letter_receipt.go): it opens nothing.
 	r.Handle("/letters/{id:"+idPattern+"}/receipt", s.withMailbox(s.letterReceipt)).Methods(http.MethodGet, http.MethodHead).Name(routeLetterReceipt)

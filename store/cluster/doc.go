@@ -53,6 +53,7 @@
 //	folders             (resident_id) → the resident's own folders
 //	leases              (name) → holder, expires
 //	limits              (key) → expires, value; order of expiry, for the sweep (since 2)
+//	search_indexes      (resident_id) → version, the sealed search index (since 3)
 //	schema_version      the one row naming the schema's version
 //
 // The SQL is kept to what CockroachDB and YugabyteDB also accept: no

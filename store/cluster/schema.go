@@ -163,7 +163,9 @@ CREATE INDEX limits_by_expiry ON limits (expires);
 	// there were by the step's fix-up, backfillLetterIndexes), and the
 	// tombstones that deleting a letter leaves (storage.Letter's Deleted;
 	// NULL while the letter lives): out of the mailbox and its folders,
-	// found by resident.
+	// found by resident; and residents' sealed search indexes (package
+	// store seals them; the version, in clear, changes at every
+	// replacement).
 	`
 ALTER TABLE letters ADD COLUMN unread boolean NOT NULL DEFAULT false;
 ALTER TABLE letters ADD COLUMN due text;
@@ -171,6 +173,11 @@ ALTER TABLE letters ADD COLUMN deleted_at timestamptz;
 CREATE INDEX letters_unread ON letters (resident_id, folder) WHERE unread;
 CREATE INDEX letters_due ON letters (resident_id, due, id) WHERE due IS NOT NULL;
 CREATE INDEX letters_tombstones ON letters (resident_id, deleted_at);
+CREATE TABLE search_indexes (
+	resident_id text PRIMARY KEY,
+	version     bigint NOT NULL,
+	sealed      bytea NOT NULL
+);
 `,
 }
 

@@ -49,6 +49,9 @@ func (t *tx) SenderBlocks() storage.SenderBlocks {
 }
 func (t *tx) Events() storage.Events   { return eventsTx{t} }
 func (t *tx) Folders() storage.Folders { return foldersTx{t} }
+func (t *tx) SearchIndexes() storage.SearchIndexes {
+	return searchIndexesTx{t}
+}
 
 // exec runs a statement that changes something.
 func (t *tx) exec(sql string, args ...any) (pgconn.CommandTag, error) {
@@ -1223,4 +1226,71 @@ func (f foldersTx) All(fn func(residentID string, folders []storage.Folder) erro
 func (t *tx) advanceSequence(name string, seq uint64) error {
 	_, err := t.exec(`SELECT setval('`+name+`', $1) FROM `+name+` WHERE last_value < $1 OR NOT is_called`, int64(seq))
 	return err
+}
+
+// searchIndexesTx keeps the version in a column of its own, so that
+// Version reads a number and not the whole sealed index.
+type searchIndexesTx struct{ t *tx }
+
+func (s searchIndexesTx) Get(residentID string) (*storage.SearchIndex, error) {
+	ix := &storage.SearchIndex{}
+	var version int64
+	err := s.t.tx.QueryRow(s.t.ctx, `SELECT version, sealed FROM search_indexes WHERE resident_id = $1`, residentID).Scan(&version, &ix.Sealed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("search index of %s: %w", residentID, storage.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("search index of %s: %w", residentID, err)
+	}
+	ix.Version = uint64(version)
+	return ix, nil
+}
+
+func (s searchIndexesTx) Version(residentID string) (uint64, error) {
+	var version int64
+	err := s.t.tx.QueryRow(s.t.ctx, `SELECT version FROM search_indexes WHERE resident_id = $1`, residentID).Scan(&version)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("search index of %s: %w", residentID, storage.ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("search index of %s: %w", residentID, err)
+	}
+	return uint64(version), nil
+}
+
+func (s searchIndexesTx) Put(residentID string, ix *storage.SearchIndex) error {
+	_, err := s.t.exec(`INSERT INTO search_indexes (resident_id, version, sealed) VALUES ($1, $2, $3)
+		ON CONFLICT (resident_id) DO UPDATE SET version = excluded.version, sealed = excluded.sealed`,
+		residentID, int64(ix.Version), ix.Sealed)
+	return err
+}
+
+func (s searchIndexesTx) Delete(residentID string) error {
+	_, err := s.t.exec(`DELETE FROM search_indexes WHERE resident_id = $1`, residentID)
+	return err
+}
+
+func (s searchIndexesTx) All(fn func(residentID string, ix *storage.SearchIndex) error) error {
+	rows, err := s.t.tx.Query(s.t.ctx, `SELECT resident_id, version, sealed FROM search_indexes ORDER BY resident_id`)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		id      string
+		version int64
+		sealed  []byte
+	}
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+		var x row
+		return x, r.Scan(&x.id, &x.version, &x.sealed)
+	})
+	if err != nil {
+		return err
+	}
+	for _, x := range all {
+		if err := fn(x.id, &storage.SearchIndex{Version: uint64(x.version), Sealed: x.sealed}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

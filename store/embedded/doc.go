@@ -82,6 +82,8 @@
 //	                   deleted letters left (a tombstone is a letters record with Deleted
 //	                   set, in references and sender-letters but not in mailbox or
 //	                   mailbox-folders)
+//	search-indexes     residentID → uint64 version | the resident's search index, sealed by
+//	                   package store (storage.SearchIndex); no word of it in clear
 //
 // # Schema versions
 //

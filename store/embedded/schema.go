@@ -32,7 +32,7 @@ var upgrades = []struct {
 	{6, "the audit log as a Merkle tree log (store/auditlog): the plain entries moved into it", upgrade6},
 	{7, "support requests and their index by resident; residents' blocks of senders; senders' events; folders and the mailbox by folder", upgrade7},
 	{8, "limits shared by the nodes of a cluster (the login throttle, the senders' rate limits) and their index by expiry", upgrade8},
-	{9, "indexes of the unread letters of each folder, of the due dates to act on, and of residents' tombstones of deleted letters", upgrade9},
+	{9, "indexes of the unread letters of each folder, of the due dates to act on, and of residents' tombstones of deleted letters; residents' sealed search indexes", upgrade9},
 }
 
 // SchemaVersion is the schema version this code writes.
@@ -240,9 +240,11 @@ func upgrade8(e *Engine, tx *bolt.Tx) error {
 
 // upgrade9 adds the indexes of unread letters by folder and of due dates,
 // made from the letters as they are, and the index of the tombstones that
-// deleting a letter leaves, empty: no letter was deleted before.
+// deleting a letter leaves, empty: no letter was deleted before, and the
+// bucket of residents' sealed search indexes, empty: each is made the
+// first time its resident searches.
 func upgrade9(e *Engine, tx *bolt.Tx) error {
-	if err := createBuckets(tx, bucketMailboxUnread, bucketMailboxDue, bucketTombstones); err != nil {
+	if err := createBuckets(tx, bucketMailboxUnread, bucketMailboxDue, bucketTombstones, bucketSearchIndexes); err != nil {
 		return err
 	}
 	unread, due := tx.Bucket(bucketMailboxUnread), tx.Bucket(bucketMailboxDue)

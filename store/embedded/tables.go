@@ -51,6 +51,7 @@ var (
 	bucketMailboxUnread = []byte("mailbox-unread")
 	bucketMailboxDue    = []byte("mailbox-due")
 	bucketTombstones    = []byte("tombstones")
+	bucketSearchIndexes = []byte("search-indexes")
 )
 
 // idSize is the length of every id: 128 bits in lowercase hex.

@@ -42,6 +42,9 @@ func (t *tx) Preferences() storage.Preferences { return preferencesTx(*t) }
 func (t *tx) JobRuns() storage.JobRuns         { return jobRunsTx(*t) }
 func (t *tx) Leases() storage.Leases           { return leasesTx(*t) }
 func (t *tx) Limits() storage.Limits           { return limitsTx(*t) }
+func (t *tx) SearchIndexes() storage.SearchIndexes {
+	return searchIndexesTx(*t)
+}
 
 // Meta.
 
@@ -945,5 +948,54 @@ func (t foldersTx) All(fn func(residentID string, folders []storage.Folder) erro
 			return fmt.Errorf("folders of %s: %w", k, err)
 		}
 		return fn(string(k), folders)
+	})
+}
+
+// Search indexes: residentID → uint64 version | sealed index.
+
+type searchIndexesTx tx
+
+func (t searchIndexesTx) value(residentID string) ([]byte, error) {
+	v := t.tx.Bucket(bucketSearchIndexes).Get([]byte(residentID))
+	if v == nil {
+		return nil, fmt.Errorf("search index of %s: %w", residentID, storage.ErrNotFound)
+	}
+	if len(v) < 8 {
+		return nil, fmt.Errorf("search index of %s: %d bytes, shorter than its version", residentID, len(v))
+	}
+	return v, nil
+}
+
+func (t searchIndexesTx) Get(residentID string) (*storage.SearchIndex, error) {
+	v, err := t.value(residentID)
+	if err != nil {
+		return nil, err
+	}
+	return &storage.SearchIndex{Version: binary.BigEndian.Uint64(v), Sealed: bytes.Clone(v[8:])}, nil
+}
+
+func (t searchIndexesTx) Version(residentID string) (uint64, error) {
+	v, err := t.value(residentID)
+	if err != nil {
+		return 0, err
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+func (t searchIndexesTx) Put(residentID string, ix *storage.SearchIndex) error {
+	return t.tx.Bucket(bucketSearchIndexes).Put([]byte(residentID), append(be64(ix.Version), ix.Sealed...))
+}
+
+func (t searchIndexesTx) Delete(residentID string) error {
+	return t.tx.Bucket(bucketSearchIndexes).Delete([]byte(residentID))
+}
+
+func (t searchIndexesTx) All(fn func(residentID string, ix *storage.SearchIndex) error) error {
+	return t.tx.Bucket(bucketSearchIndexes).ForEach(func(k, _ []byte) error {
+		ix, err := t.Get(string(k))
+		if err != nil {
+			return err
+		}
+		return fn(string(k), ix)
 	})
 }

@@ -183,6 +183,11 @@ var kinds = []kind{
 	}, func(tx storage.Tx, k string, v []byte) error {
 		return put(v, func(b *[]storage.SenderBlock) error { return tx.SenderBlocks().Put(k, *b) })
 	}},
+	{"search indexes", func(tx storage.Tx, emit func(string, any) error) error {
+		return tx.SearchIndexes().All(func(r string, ix *storage.SearchIndex) error { return emit(r, ix) })
+	}, func(tx storage.Tx, k string, v []byte) error {
+		return put(v, func(ix *storage.SearchIndex) error { return tx.SearchIndexes().Put(k, ix) })
+	}},
 	{"events", func(tx storage.Tx, emit func(string, any) error) error {
 		return tx.Events().All(func(e *storage.Event) error { return emit(e.SenderID+"/"+strconv.FormatUint(e.Seq, 10), e) })
 	}, func(tx storage.Tx, _ string, v []byte) error {

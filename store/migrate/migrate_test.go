@@ -161,6 +161,10 @@ func deployment(t *testing.T) (path string, evidence auditlog.Evidence, letters 
 			}
 		}
 	}
+	// A search makes the resident's sealed search index.
+	if res, err := mb.Search(context.Background(), store.SearchQuery{Text: "afgørelse", Limit: 10}); err != nil || len(res.Hits) == 0 {
+		t.Fatalf("search: %+v, %v", res, err)
+	}
 	if _, err := mb.BlockSender(context.Background(), shop.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -233,10 +237,11 @@ func TestCopy(t *testing.T) {
 	// Six letters, one of them a deleted letter's tombstone, which has
 	// no documents.
 	if rep.Records["letters"] != 6 || rep.Blobs != 5 || rep.Records["residents"] != 2 || rep.Records["senders"] != 2 ||
-		rep.Records["folders"] == 0 || rep.Records["events"] == 0 || rep.Records["audit entries"] == 0 || rep.Records["support requests"] != 1 {
+		rep.Records["folders"] == 0 || rep.Records["events"] == 0 || rep.Records["audit entries"] == 0 || rep.Records["support requests"] != 1 ||
+		rep.Records["search indexes"] != 1 {
 		t.Errorf("copied: %s", rep)
 	}
-	if len(steps) != 17 {
+	if len(steps) != 18 {
 		t.Errorf("progress: %v", steps)
 	}
 	cmp, err := migrate.Compare(ctx, src, dst)
@@ -298,6 +303,11 @@ func TestCopy(t *testing.T) {
 	}
 	if opened == 0 {
 		t.Error("no letter opened on the copy")
+	}
+	// The copied search index opens (the version on the copy is the
+	// source's: no letter is indexed again).
+	if res, err := mb.Search(context.Background(), store.SearchQuery{Text: "afgørelse", Limit: 10}); err != nil || len(res.Hits) == 0 {
+		t.Errorf("search on the copy: %+v, %v", res, err)
 	}
 	folders, err := mb.Folders(context.Background())
 	if err != nil || len(folders) < 3 {

@@ -466,3 +466,12 @@ type Limit struct {
 	Expires time.Time
 	Value   []byte
 }
+
+// SearchIndex is a resident's search index. Sealed is opened only by
+// package store; Version, in clear, is set by the store to a new value at
+// every Put, so that a node holding an opened copy can tell whether it is
+// still the stored one without reading the sealed bytes.
+type SearchIndex struct {
+	Version uint64
+	Sealed  []byte
+}

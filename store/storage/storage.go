@@ -7,7 +7,7 @@
 // sealed document content as blobs. Inside a transaction, Tx gives one
 // typed accessor per kind of record (residents, senders, letters and
 // their mailbox pages, documents, sessions, outbox, audit, terms,
-// retention, preferences, job runs, leases, limits, meta). Each accessor keeps its own
+// retention, preferences, job runs, leases, limits, search indexes, meta). Each accessor keeps its own
 // indexes: putting or deleting a record writes or deletes every index
 // entry it has, so the domain never touches an index, and the engine's
 // Check can verify them from the same description.
@@ -115,6 +115,7 @@ type Tx interface {
 	Events() Events
 	Folders() Folders
 	Limits() Limits
+	SearchIndexes() SearchIndexes
 }
 
 // Meta holds the appliance's own values (its receipt key's seed, when
@@ -442,6 +443,25 @@ type Folders interface {
 	Put(residentID string, folders []Folder) error
 	// All calls fn for every resident with folders.
 	All(fn func(residentID string, folders []Folder) error) error
+}
+
+// SearchIndexes hold each resident's search index, sealed by package
+// store with a key that only the resident's private key derives: the
+// engine keeps bytes it cannot read. The index is one record, replaced
+// whole in one transaction, so a crash leaves the old index or the new.
+type SearchIndexes interface {
+	// Get returns a resident's index; ErrNotFound when there is none.
+	Get(residentID string) (*SearchIndex, error)
+	// Version returns the Version of a resident's index without reading
+	// its sealed bytes; ErrNotFound when there is none.
+	Version(residentID string) (uint64, error)
+	// Put inserts or replaces a resident's index.
+	Put(residentID string, ix *SearchIndex) error
+	// Delete deletes a resident's index; none is no error.
+	Delete(residentID string) error
+	// All calls fn for every resident with an index, in the order of
+	// their ids.
+	All(fn func(residentID string, ix *SearchIndex) error) error
 }
 
 // JobRuns hold the record of each job's last run.

@@ -257,6 +257,11 @@ func (s *Server) LogPath() string { return filepath.Join(s.dir, "postgres.log") 
 
 func (s *Server) dataDir() string { return filepath.Join(s.dir, "data") }
 
+// DataDir is the server's data folder (its databases' files and the
+// write-ahead log), for a test that reads what the server wrote to disk
+// once it is stopped.
+func (s *Server) DataDir() string { return s.dataDir() }
+
 func (s *Server) dbURL(name string) string {
 	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", superuser, s.port, name)
 }

@@ -55,6 +55,7 @@ func Run(t *testing.T, open Open) {
 		{"Events", testEvents},
 		{"Folders", testFolders},
 		{"Due", testDue},
+		{"SearchIndexes", testSearchIndexes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1511,6 +1512,73 @@ func testDue(t *testing.T, e storage.Engine) {
 		page, _, err := tx.Letters().Due(bo, "", 10)
 		if err != nil || len(page) != 1 || page[0].LetterID != id('c', 10) {
 			t.Errorf("Bo's due dates = %+v, %v", page, err)
+		}
+		return nil
+	})
+}
+
+// testSearchIndexes: a resident's sealed index is stored and replaced
+// whole, its version read without it, apart from other residents', and
+// deleted.
+func testSearchIndexes(t *testing.T, e storage.Engine) {
+	anna, bo := id('a', 1), id('a', 2)
+	view(t, e, func(tx storage.Tx) error {
+		if _, err := tx.SearchIndexes().Get(anna); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("Get of none = %v, want ErrNotFound", err)
+		}
+		if _, err := tx.SearchIndexes().Version(anna); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("Version of none = %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+	big := bytes.Repeat([]byte{0, 1, 2, 0xff}, 1<<18) // 1 MiB, with zero bytes
+	update(t, e, func(tx storage.Tx) error {
+		if err := tx.SearchIndexes().Put(anna, &storage.SearchIndex{Version: 1, Sealed: []byte("first")}); err != nil {
+			return err
+		}
+		return tx.SearchIndexes().Put(bo, &storage.SearchIndex{Version: 1<<63 + 5, Sealed: []byte("bo's")})
+	})
+	update(t, e, func(tx storage.Tx) error {
+		return tx.SearchIndexes().Put(anna, &storage.SearchIndex{Version: 2, Sealed: big})
+	})
+	view(t, e, func(tx storage.Tx) error {
+		got, err := tx.SearchIndexes().Get(anna)
+		if err != nil || got.Version != 2 || !bytes.Equal(got.Sealed, big) {
+			t.Errorf("Get after replacing = version %v, %d bytes, %v", got != nil && got.Version == 2, len(got.Sealed), err)
+		}
+		if v, err := tx.SearchIndexes().Version(bo); err != nil || v != 1<<63+5 {
+			t.Errorf("Version of bo = %d, %v", v, err)
+		}
+		var ids []string
+		if err := tx.SearchIndexes().All(func(r string, ix *storage.SearchIndex) error {
+			ids = append(ids, r)
+			return nil
+		}); err != nil {
+			t.Error(err)
+		}
+		if !slices.Equal(ids, []string{anna, bo}) {
+			t.Errorf("All = %v", ids)
+		}
+		return nil
+	})
+	// A change that fails stores nothing: the old index stays whole.
+	failed := errors.New("crash in the middle")
+	if err := e.Update(ctx, func(tx storage.Tx) error {
+		if err := tx.SearchIndexes().Put(anna, &storage.SearchIndex{Version: 3, Sealed: []byte("half")}); err != nil {
+			return err
+		}
+		return failed
+	}); !errors.Is(err, failed) {
+		t.Fatalf("Update = %v", err)
+	}
+	update(t, e, func(tx storage.Tx) error { return tx.SearchIndexes().Delete(bo) })
+	update(t, e, func(tx storage.Tx) error { return tx.SearchIndexes().Delete(bo) }) // none: no error
+	view(t, e, func(tx storage.Tx) error {
+		if v, err := tx.SearchIndexes().Version(anna); err != nil || v != 2 {
+			t.Errorf("Version after a failed change = %d, %v", v, err)
+		}
+		if _, err := tx.SearchIndexes().Get(bo); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("Get after Delete = %v", err)
 		}
 		return nil
 	})
