@@ -32,6 +32,11 @@
 //     (default 09–20 Europe/Copenhagen), and prune old sent ones. Sending
 //     is at least once: a crash between handing a message over and
 //     recording it sends it again, with the same idempotency key.
+//   - "session-sweep" (default hourly): delete the residents' sessions
+//     past their idle time or lifetime (store.SweepSessions), which the
+//     store finds through its indexes by expiry. An expired session opens
+//     nothing before it is swept; the sweep takes its wrapping of the
+//     private key off the disk.
 //
 // The clock is passed in (Config.Clock, the store's clock), so tests run
 // years of policy in milliseconds by moving a fake clock and calling

@@ -177,7 +177,7 @@ func (s *Store) Recover(ctx context.Context, nationalID string, key crypto.Recov
 	if err != nil {
 		return Session{}, err
 	}
-	token, id, sess, err := s.newSession(priv, rec.ID)
+	token, id, sess, err := s.newSession(ctx, priv, rec.ID)
 	if err != nil {
 		return Session{}, err
 	}

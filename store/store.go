@@ -42,7 +42,7 @@ type Options struct {
 	// (the operator's listing commands, an auditor's check): changes
 	// fail. A file of an older schema is refused rather than upgraded.
 	ReadOnly bool
-	// Sessions bound how long a login lasts.
+	// Sessions bound how long a login lasts (CheckSessionLifetimes).
 	SessionIdle     time.Duration // default 30 minutes without a request
 	SessionLifetime time.Duration // default 12 hours in all
 	// ActivationLifetime is how long an activation code from
@@ -186,10 +186,13 @@ func New(eng storage.Engine, opts Options) (*Store, error) {
 		s.limits = DefaultLimits()
 	}
 	if s.sessionIdle == 0 {
-		s.sessionIdle = 30 * time.Minute
+		s.sessionIdle = DefaultSessionIdle
 	}
 	if s.sessionLifetime == 0 {
-		s.sessionLifetime = 12 * time.Hour
+		s.sessionLifetime = DefaultSessionLifetime
+	}
+	if err := CheckSessionLifetimes(s.sessionIdle, s.sessionLifetime); err != nil {
+		return nil, err
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -154,6 +154,17 @@ CREATE TABLE limits (
 );
 CREATE INDEX limits_by_expiry ON limits (expires);
 `,
+	// 3: the sessions' order of expiry (absolute, and by the last
+	// request), for the hourly sweep. Sessions from before end: their
+	// times are inside their records, which SQL does not decode, so
+	// every resident signs in once more after the upgrade.
+	`
+DELETE FROM sessions;
+ALTER TABLE sessions ADD COLUMN expires timestamptz NOT NULL;
+ALTER TABLE sessions ADD COLUMN last_seen timestamptz NOT NULL;
+CREATE INDEX sessions_by_expiry ON sessions (expires);
+CREATE INDEX sessions_by_last_seen ON sessions (last_seen);
+`,
 }
 
 // SchemaVersion is the version of the schema this code writes.

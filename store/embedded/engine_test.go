@@ -42,7 +42,8 @@ func TestOpensFileOfSchema4(t *testing.T) {
 		"schema 6: the audit log as a Merkle tree log (store/auditlog): the plain entries moved into it; "+
 		"schema 7: support requests and their index by resident; residents' blocks of senders; senders' events; "+
 		"folders and the mailbox by folder; "+
-		"schema 8: limits shared by the nodes of a cluster (the login throttle, the senders' rate limits) and their index by expiry" {
+		"schema 8: limits shared by the nodes of a cluster (the login throttle, the senders' rate limits) and their index by expiry; "+
+		"schema 9: indexes of sessions by expiry and by last seen, for the hourly sweep" {
 		t.Errorf("upgrade did %q", got)
 	}
 	// The file's clock: a minute after the generator's last step.

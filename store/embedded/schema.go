@@ -31,6 +31,7 @@ var upgrades = []struct {
 	{6, "the audit log as a Merkle tree log (store/auditlog): the plain entries moved into it", upgrade6},
 	{7, "support requests and their index by resident; residents' blocks of senders; senders' events; folders and the mailbox by folder", upgrade7},
 	{8, "limits shared by the nodes of a cluster (the login throttle, the senders' rate limits) and their index by expiry", upgrade8},
+	{9, "indexes of sessions by expiry and by last seen, for the hourly sweep", upgrade9},
 }
 
 // SchemaVersion is the schema version this code writes.
@@ -234,4 +235,24 @@ func upgrade7(e *Engine, tx *bolt.Tx) error {
 // buckets are there so that the engine meets the whole seam.)
 func upgrade8(e *Engine, tx *bolt.Tx) error {
 	return createBuckets(tx, bucketLimits, bucketLimitsByExpiry)
+}
+
+// upgrade9 indexes the sessions by expiry and by last seen, so that the
+// sweep finds the expired ones without reading every session. A record
+// that does not decode gets no entry: it opens nothing; Check reports it.
+func upgrade9(e *Engine, tx *bolt.Tx) error {
+	if err := createBuckets(tx, bucketSessionsByExpiry, bucketSessionsByLastSeen); err != nil {
+		return err
+	}
+	byExpiry, byLastSeen := tx.Bucket(bucketSessionsByExpiry), tx.Bucket(bucketSessionsByLastSeen)
+	return tx.Bucket(bucketSessions).ForEach(func(k, v []byte) error {
+		var rec struct{ Expires, LastSeen time.Time }
+		if json.Unmarshal(v, &rec) != nil {
+			return nil
+		}
+		if err := byExpiry.Put(timeKey(rec.Expires, k), nil); err != nil {
+			return err
+		}
+		return byLastSeen.Put(timeKey(rec.LastSeen, k), nil)
+	})
 }

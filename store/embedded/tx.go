@@ -313,6 +313,35 @@ func (t sessionsTx) All(fn func(id []byte, s *storage.Session) error) error {
 	})
 }
 
+// DeleteExpired reads the two indexes by time up to their bounds, then
+// deletes what they name (a cursor's bucket must not change under it).
+func (t sessionsTx) DeleteExpired(expiresBy, seenBy time.Time, max int) (int, error) {
+	var ids [][]byte
+	seen := map[string]bool{}
+	for _, ix := range []struct {
+		bucket []byte
+		by     time.Time
+	}{{bucketSessionsByExpiry, expiresBy}, {bucketSessionsByLastSeen, seenBy}} {
+		end := uint64(ix.by.UnixNano())
+		c := t.tx.Bucket(ix.bucket).Cursor()
+		for k, _ := c.First(); k != nil && len(ids) < max; k, _ = c.Next() {
+			if len(k) <= 8 || binary.BigEndian.Uint64(k) > end {
+				break
+			}
+			if id := k[8:]; !seen[string(id)] {
+				seen[string(id)] = true
+				ids = append(ids, bytes.Clone(id))
+			}
+		}
+	}
+	for _, id := range ids {
+		if err := sessionsTx(t).Delete(id); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}
+
 // Outbox.
 
 type outboxTx tx

@@ -236,7 +236,8 @@ type Blob interface {
 	Size() int64
 }
 
-// Sessions are the residents' sessions, with their index by resident.
+// Sessions are the residents' sessions, with their index by resident
+// and their order of expiry (by Expires and by LastSeen), for the sweep.
 type Sessions interface {
 	Get(id []byte) (*Session, error)
 	Put(id []byte, s *Session) error
@@ -246,6 +247,11 @@ type Sessions interface {
 	// All calls fn for every session that decodes (one that does not
 	// opens nothing, and Check reports it); fn must not change sessions.
 	All(fn func(id []byte, s *Session) error) error
+	// DeleteExpired deletes up to max sessions whose Expires is at or
+	// before expiresBy or whose LastSeen is at or before seenBy, found
+	// through their indexes (never by reading every session), and
+	// returns how many.
+	DeleteExpired(expiresBy, seenBy time.Time, max int) (int, error)
 }
 
 // Outbox holds the notifications to send, with their index of pending
