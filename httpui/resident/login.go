@@ -19,6 +19,9 @@ type loginView struct {
 	Error      string
 	Throttled  bool // too many failures: the attempt was not tried
 	Busy       bool // no password check came free: the attempt was not tried
+	// Blocked: the operator blocked access to the account (the password
+	// was right); Error then says why and since when.
+	Blocked bool
 }
 
 // loginPage shows the login form, or the inbox to a resident who is
@@ -56,7 +59,17 @@ func (s *Handlers) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.pages.Render(w, r, ref.Status, pageLogin, web.View{Title: title, Data: v})
 		return
 	}
+	var block *store.BlockedError
 	switch {
+	case errors.As(err, &block):
+		// Only whoever gave the password learns of the block, and why
+		// (store.Login): the resident, told as DESIGN.md promises.
+		s.pages.Render(w, r, http.StatusForbidden, pageLogin, web.View{Title: title, Data: loginView{
+			NationalID: form.NationalID,
+			Blocked:    true,
+			Error:      l.T("login.blocked.reason", "Date", s.longDate(l, block.Since), "Reason", block.Reason) + " " + l.T("login.blocked.help"),
+		}})
+		return
 	case errors.Is(err, store.ErrBadCredentials):
 		s.pages.Render(w, r, http.StatusUnauthorized, pageLogin, web.View{Title: title, Data: loginView{
 			NationalID: form.NationalID,

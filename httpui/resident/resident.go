@@ -3,7 +3,7 @@
 // (activate.go), signs in and out (login.go, logout.go, session.go),
 // reads the inbox, a letter and its documents (inbox.go, letter.go,
 // document.go), accepts the terms of use (terms.go), changes the
-// settings (settings.go), deletes the mailbox (delete_mailbox.go) and is
+// settings (settings.go), sees and ends its sessions (sessions.go), deletes the mailbox (delete_mailbox.go) and is
 // shown a renewed recovery key (recovery_key.go). One file per handler;
 // the forms only parse (form_*.go); the rules are package store's.
 //
@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/medama-io/go-useragent"
 
 	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/httpui/web"
@@ -55,6 +56,9 @@ type Handlers struct {
 	web       *web.Kit
 	passwords *guard.PasswordChecks
 	pages     *web.Pages
+	// agents parses User-Agent headers for the sessions page; built once
+	// (it builds its trie of browsers).
+	agents *useragent.Parser
 }
 
 // New returns the handlers; Register mounts them.
@@ -63,7 +67,8 @@ func New(cfg Config) *Handlers {
 	if loc == nil {
 		loc = time.Local
 	}
-	return &Handlers{store: cfg.Store, clock: cfg.Clock, loc: loc, web: cfg.Web, passwords: cfg.Passwords, pages: cfg.Pages}
+	return &Handlers{store: cfg.Store, clock: cfg.Clock, loc: loc, web: cfg.Web, passwords: cfg.Passwords, pages: cfg.Pages,
+		agents: useragent.NewParser()}
 }
 
 // The pages the handlers render, by the name of their template
@@ -86,11 +91,12 @@ const (
 	// pageRecoveryRequest asks for a new recovery key (the key itself is
 	// shown on pageRecoveryKey).
 	pageRecoveryRequest = "recovery-request"
+	pageSessions        = "sessions"
 )
 
 // Pages are the pages the handlers render (web.PagesConfig.Required).
 var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
-	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport, pageRecoveryRequest}
+	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport, pageRecoveryRequest, pageSessions}
 
 // Route names. Templates and handlers build URLs from these.
 const (
@@ -125,6 +131,9 @@ const (
 	routeRecoveryRequestSubmit = "settings-recovery-key-submit"
 	routeSupport               = "support"
 	routeSupportSubmit         = "support-submit"
+	routeSessions              = "settings-sessions"
+	routeSessionsEnd           = "settings-sessions-end"
+	routeSessionsEndOthers     = "settings-sessions-end-others"
 )
 
 // idPattern matches a store id: 128 bits in lowercase hex.
@@ -158,6 +167,10 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/settings/password", s.withMailbox(s.passwordSubmit)).Methods(http.MethodPost).Name(routePasswordSubmit)
 	r.Handle("/settings/recovery-key", s.withMailbox(s.recoveryRequestPage)).Methods(http.MethodGet, http.MethodHead).Name(routeRecoveryRequest)
 	r.Handle("/settings/recovery-key", s.withMailbox(s.recoveryRequestSubmit)).Methods(http.MethodPost).Name(routeRecoveryRequestSubmit)
+	// Where the resident is signed in, and signing devices out (sessions.go).
+	r.Handle("/settings/sessions", s.withMailbox(s.sessionsPage)).Methods(http.MethodGet, http.MethodHead).Name(routeSessions)
+	r.Handle("/settings/sessions/end", s.withMailbox(s.sessionsEnd)).Methods(http.MethodPost).Name(routeSessionsEnd)
+	r.Handle("/settings/sessions/end-others", s.withMailbox(s.sessionsEndOthers)).Methods(http.MethodPost).Name(routeSessionsEndOthers)
 	// Asking the operator for help (support.go).
 	r.Handle("/support", s.withMailbox(s.supportPage)).Methods(http.MethodGet, http.MethodHead).Name(routeSupport)
 	r.Handle("/support", s.withMailbox(s.supportSubmit)).Methods(http.MethodPost).Name(routeSupportSubmit)
@@ -175,6 +188,8 @@ func FormPage(p *web.Pages, path string) string {
 		return path
 	case p.MustURL(routeSettingsNotify), p.MustURL(routeSettingsLanguage):
 		return p.MustURL(routeSettings)
+	case p.MustURL(routeSessionsEnd), p.MustURL(routeSessionsEndOthers):
+		return p.MustURL(routeSessions)
 	case p.MustURL(routeTermsAccept):
 		return p.MustURL(routeTerms)
 	case p.MustURL(routeLogout):
