@@ -43,8 +43,16 @@ func setSessionCookie(w http.ResponseWriter, r *http.Request, token string) {
 	})
 }
 
-// clearSessionCookie tells the browser to forget the session cookie.
+// clearSessionCookie tells the browser to forget the session cookie, and
+// the pages of the session it keeps: Clear-Site-Data "cache" (W3C Clear
+// Site Data §3.1) empties its cache and its back/forward cache for this
+// origin, so Back after signing out shows no page of the mailbox.
+// Chromium keeps a no-store page in its back/forward cache when no
+// secure cookie changed, as over plain HTTP; only this header takes it
+// out. (Browsers honour it only from a secure context: HTTPS, or
+// loopback, where the demo runs over HTTP.)
 func clearSessionCookie(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Clear-Site-Data", `"cache"`)
 	http.SetCookie(w, &http.Cookie{
 		Name:     cookieName(r),
 		Value:    "",
