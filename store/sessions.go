@@ -55,7 +55,8 @@ func CheckSessionLifetimes(idle, lifetime time.Duration) error {
 
 // Login checks a resident's national identity number and password and
 // starts a session. Every failure is ErrBadCredentials and costs the same
-// Argon2id work, whether or not the account exists. When the password
+// Argon2id work, whether or not the account exists, and whatever policy
+// its password was wrapped under. When the password
 // wrapping's Argon2id parameters are weaker than the store's, the private
 // key is wrapped again with the current ones. A key pair from before
 // envelope v2 gains its ML-KEM-768 half (keyUpgrade): the resident gets a
@@ -67,11 +68,20 @@ func (s *Store) Login(ctx context.Context, nationalID, password string) (Session
 		return Session{}, err
 	}
 	if rec == nil || (rec.Status != ResidentActive && rec.Status != ResidentReserved) || len(password) > 1024 {
-		crypto.SpendPasswordWork([]byte(password), s.kdf)
+		s.spendWork([]byte(password), s.kdf)
 		return Session{}, ErrBadCredentials
 	}
 	priv, err := crypto.UnwrapWithPassword(rec.PasswordWrap, []byte(password))
 	if errors.Is(err, crypto.ErrOpen) {
+		// A wrapping made under an older, cheaper policy fails faster
+		// than an unknown number, which pays the current one: spend the
+		// difference, so that the time of a failure tells no one which
+		// numbers have accounts that have not signed in since.
+		if params, err := crypto.PasswordParams(rec.PasswordWrap); err == nil {
+			if extra, short := params.Shortfall(s.kdf); short {
+				s.spendWork([]byte(password), extra)
+			}
+		}
 		return Session{}, ErrBadCredentials
 	} else if err != nil {
 		return Session{}, fmt.Errorf("resident %s: password wrapping: %w", rec.ID, err)

@@ -134,6 +134,10 @@ type Store struct {
 	// hookLoginChecked, for tests, runs in Login between the password
 	// check and the transaction that writes the session.
 	hookLoginChecked func()
+	// spendWork spends Argon2id work where a login has no wrapping to
+	// open (crypto.SpendPasswordWork); tests count the work it is asked
+	// for.
+	spendWork func(password []byte, p crypto.KDFParams)
 	// hookNoticeDelivered, for tests, runs in DeliverTermsNotice between
 	// the delivery and the transaction that writes its marker.
 	hookNoticeDelivered func()
@@ -197,6 +201,7 @@ func New(eng storage.Engine, opts Options) (*Store, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.spendWork = crypto.SpendPasswordWork
 	if s.activationLifetime = opts.ActivationLifetime; s.activationLifetime <= 0 {
 		s.activationLifetime = DefaultActivationLifetime
 	}
