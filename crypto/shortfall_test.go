@@ -14,7 +14,7 @@ func TestShortfall(t *testing.T) {
 	}{
 		{KDFParams{3, 19 * 1024, 1}, KDFParams{3, 64 * 1024, 4}, true, KDFParams{3, 45 * 1024, 4}},
 		{KDFParams{1, 64, 1}, KDFParams{2, 64, 1}, true, KDFParams{2, 32, 1}},
-		{KDFParams{1, 64, 1}, KDFParams{3, 64, 1}, true, KDFParams{3, 43, 1}}, // rounded up
+		{KDFParams{1, 64, 1}, KDFParams{3, 64, 1}, true, KDFParams{3, 43, 1}},  // rounded up
 		{KDFParams{2, 60, 1}, KDFParams{1, 121, 4}, true, KDFParams{1, 32, 4}}, // at least 8 KiB a lane
 		{KDFParams{3, 64 * 1024, 4}, KDFParams{3, 64 * 1024, 4}, false, KDFParams{}},
 		{KDFParams{4, 64 * 1024, 1}, KDFParams{3, 64 * 1024, 4}, false, KDFParams{}},
