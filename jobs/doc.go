@@ -24,8 +24,10 @@
 //     once-only by a marker and a fixed senderReference).
 //   - "retention" (default daily at 03:17 UTC): inactivity warnings and
 //     deletions, and the keeping periods after death
-//     (store.RetentionDue, store.ApplyRetention), and the pruning of
-//     senders' events older than store.KeepEvents.
+//     (store.RetentionDue, store.ApplyRetention), the pruning of
+//     senders' events older than store.KeepEvents, and the deletion of
+//     pending mailboxes whose activation code expired
+//     store.EnrolmentGrace ago (store.DeleteExpiredEnrolments).
 //   - "notifications" (default every 30 seconds): send due notifications
 //     from the outbox by e-mail and SMS, with retries and backoff, a dead
 //     state after the last attempt, SMS only within the sending hours

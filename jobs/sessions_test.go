@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,5 +66,33 @@ func TestSessionSweepJob(t *testing.T) {
 	}
 	if open(live) || open(kept) || !open(fresh) {
 		t.Error("after the last run: want only the fresh session open")
+	}
+}
+
+// TestRetentionDeletesExpiredEnrolments: the daily retention job deletes
+// a pending mailbox whose activation code expired more than the grace
+// period ago, and says so; an active mailbox stays.
+func TestRetentionDeletesExpiredEnrolments(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	_, active := e.resident(store.NotificationPreferences{})
+	nid, err := store.ParseNationalID("0505905555")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.st.EnrolResident(ctx, nid, "Pending Person"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(store.DefaultActivationLifetime + store.EnrolmentGrace)
+	r := e.run(JobRetention, store.JobOK)
+	if r.Items != 1 || !strings.Contains(r.Detail, "1 expired enrolments deleted") {
+		t.Errorf("retention run: %d items, %q", r.Items, r.Detail)
+	}
+	if _, err := e.st.ResidentByNationalID(ctx, nid); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the expired enrolment: %v, want ErrNotFound", err)
+	}
+	if _, err := e.st.ResidentByNationalID(ctx, active); err != nil {
+		t.Errorf("the active resident: %v", err)
 	}
 }

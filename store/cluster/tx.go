@@ -203,6 +203,11 @@ func (r residentsTx) Put(v *storage.Resident) error {
 	return err
 }
 
+func (r residentsTx) Delete(id string) error {
+	_, err := r.t.exec(`DELETE FROM residents WHERE id = $1`, id)
+	return err
+}
+
 func (r residentsTx) All(fn func(*storage.Resident) error) error {
 	return each(r.t, "residents", func(v *storage.Resident) (bool, error) { return true, fn(v) },
 		`SELECT record FROM residents ORDER BY national_id`)

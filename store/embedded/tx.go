@@ -94,6 +94,16 @@ func (t residentsTx) Put(r *storage.Resident) error {
 	return residents.put(t.tx, r)
 }
 
+func (t residentsTx) Delete(id string) error {
+	r, err := residents.get(t.tx, []byte(id))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return residents.remove(t.tx, r)
+}
+
 func (t residentsTx) All(fn func(*storage.Resident) error) error {
 	return t.tx.Bucket(bucketResidentsByNID).ForEach(func(_, id []byte) error {
 		r, err := residents.get(t.tx, id)

@@ -136,6 +136,10 @@ type Residents interface {
 	// Put inserts or replaces a record. A number that names another
 	// resident's record is an error: the domain checks it first.
 	Put(r *Resident) error
+	// Delete deletes a record and its index entry; none is no error. The
+	// domain deletes only records that nothing else refers to (a pending
+	// mailbox's); a deleted account leaves a tombstone instead.
+	Delete(id string) error
 	// All calls fn for every resident in the order of their national
 	// identity numbers, until fn returns an error.
 	All(fn func(*Resident) error) error

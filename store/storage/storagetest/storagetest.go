@@ -232,6 +232,31 @@ func testResidents(t *testing.T, e storage.Engine) {
 		notFound(t, "the old number after the change", err)
 		return nil
 	})
+	// Delete takes the record and its index entry; the number is free
+	// for another resident.
+	update(t, e, func(tx storage.Tx) error {
+		if err := tx.Residents().Delete(r2.ID); err != nil {
+			return err
+		}
+		return tx.Residents().Delete(id('a', 9)) // none: no error
+	})
+	update(t, e, func(tx storage.Tx) error {
+		_, err := tx.Residents().Get(r2.ID)
+		notFound(t, "a deleted resident", err)
+		_, err = tx.Residents().ByNationalID(r2.NationalID)
+		notFound(t, "a deleted resident's number", err)
+		if tx.Residents().Stamp(r2.NationalID) != nil {
+			t.Error("a deleted resident's number has a stamp")
+		}
+		n := 0
+		tx.Residents().All(func(*storage.Resident) error { n++; return nil })
+		if n != 1 {
+			t.Errorf("All after Delete saw %d residents, want 1", n)
+		}
+		again := *r2
+		again.ID = id('a', 7)
+		return tx.Residents().Put(&again)
+	})
 }
 
 func testSenders(t *testing.T, e storage.Engine) {
