@@ -47,7 +47,8 @@ func (s *Handlers) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	l := s.web.Lang(r)
 	title := l.T("login.title")
 	var sess store.Session
-	err := s.checkPassword(r.Context(), form.account(), clientAddress(r), func() (err error) {
+	account, known := s.deviceAccount(r, form)
+	err := s.checkPassword(r.Context(), account, clientAddress(r), func() (err error) {
 		sess, err = s.store.Login(r.Context(), form.NationalID, form.Password)
 		return err
 	})
@@ -94,6 +95,19 @@ func (s *Handlers) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	setSessionCookie(w, r, sess.Token)
+	if known {
+		setDeviceCookie(w, r, deviceToken(r)) // known a year from now
+	} else {
+		// This browser now knows the account (deviceAccount). Signing
+		// in stands without it.
+		if nid, err := store.ParseNationalID(form.NationalID); err == nil {
+			if token, err := s.store.NewDeviceToken(r.Context(), nid.Number); err == nil {
+				setDeviceCookie(w, r, token)
+			} else {
+				s.web.Log.Warn("make a device cookie", "err", err)
+			}
+		}
+	}
 	if sess.NewRecoveryKey != nil {
 		// The sign-in renewed the keys: the new recovery key first.
 		s.newRecoveryKeyPage(w, r, sess.Token, sess.NewRecoveryKey)
@@ -109,4 +123,22 @@ func waitText(l *i18n.Lang, d time.Duration) string {
 		return l.T("time.seconds", "Count", max(int(math.Ceil(d.Seconds())), 1))
 	}
 	return l.T("time.minutes", "Count", int(math.Ceil(d.Minutes())))
+}
+
+// deviceAccount is what the login throttle counts a sign-in under: the
+// account (its number), or, when the browser holds a device cookie this
+// appliance made for that account at an earlier sign-in, the device
+// (OWASP's device cookies): failures from elsewhere lock the account out
+// for every other browser but not for this one, which has a lockout of
+// its own; the limit per address holds for all. known says whether the
+// browser's cookie is the account's.
+func (s *Handlers) deviceAccount(r *http.Request, form loginForm) (account string, known bool) {
+	nid, err := store.ParseNationalID(form.NationalID)
+	if err != nil {
+		return form.account(), false
+	}
+	if dev := s.store.DeviceOf(r.Context(), deviceToken(r), nid.Number); dev != "" {
+		return "device:" + dev, true
+	}
+	return form.account(), false
 }

@@ -1,6 +1,9 @@
 package resident
 
-import "net/http"
+import (
+	"net/http"
+	"time"
+)
 
 // Session cookie names: CookieHTTPS over HTTPS, CookieHTTP over plain
 // HTTP (the demo on loopback). The __Host- prefix (RFC 6265bis §4.1.3.2) makes a
@@ -58,6 +61,50 @@ func clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 		Value:    "",
 		Path:     "/",
 		MaxAge:   -1,
+		Secure:   r.TLS != nil,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// Device cookie names (store.NewDeviceToken): the browser where a
+// resident signed in before, so that its sign-ins are counted apart from
+// others' by the login throttle (deviceAccount). Over HTTPS under the
+// __Host- prefix, like the session cookie.
+const (
+	DeviceCookieHTTPS = "__Host-postkasse-device"
+	DeviceCookieHTTP  = "postkasse-device"
+)
+
+// deviceCookieLifetime: a browser stays known this long after its last
+// sign-in.
+const deviceCookieLifetime = 365 * 24 * time.Hour
+
+func deviceCookieName(r *http.Request) string {
+	if r.TLS != nil {
+		return DeviceCookieHTTPS
+	}
+	return DeviceCookieHTTP
+}
+
+// deviceToken returns the device cookie's value, or "".
+func deviceToken(r *http.Request) string {
+	c, err := r.Cookie(deviceCookieName(r))
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// setDeviceCookie sets the device cookie, which outlives the browser's
+// session (unlike the session cookie): it opens nothing, and only tells
+// the throttle this browser signed in before.
+func setDeviceCookie(w http.ResponseWriter, r *http.Request, token string) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     deviceCookieName(r),
+		Value:    token,
+		Path:     "/",
+		MaxAge:   int(deviceCookieLifetime / time.Second),
 		Secure:   r.TLS != nil,
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
