@@ -9,7 +9,6 @@ import (
 	"github.com/postkasse/postkasse/store/storage"
 )
 
-
 // residentRecord is a resident as the engine stores it
 // (storage.Resident). While pending (activation.go) it has the hash of
 // the activation code and when the code expires, and no keys.
