@@ -275,9 +275,9 @@ func configKeys() []configKey {
 			func(c *Config) any { return c.Residents.ActivationDays }},
 		{"residents", "language", "The language of pages, e-mails and SMS for a resident who chose none and whose\nbrowser asks for none of these: en (English), da (dansk) or nb (norsk bokmål).",
 			func(c *Config) any { return c.Residents.Language }},
-		{"sessions", "idle", "A login ends after this long without a request.",
+		{"sessions", "idle", "A login ends after this long without a request; at least 5m.",
 			func(c *Config) any { return c.Sessions.Idle }},
-		{"sessions", "lifetime", "A login ends after this long in all.",
+		{"sessions", "lifetime", "A login ends after this long in all; at least the idle time, at most 744h (31 days).",
 			func(c *Config) any { return c.Sessions.Lifetime }},
 		{"login", "account_failures", "Failed logins per national identity number.",
 			func(c *Config) any { return c.Login.AccountFailures }},
@@ -661,8 +661,6 @@ func (c *Config) resolve(dir string) (*resolved, error) {
 	}{
 		{"senders.certificate_days", "between 1 and 3650", c.Senders.CertificateDays > 0 && c.Senders.CertificateDays <= 3650},
 		{"residents.activation_days", "between 1 and 365", c.Residents.ActivationDays > 0 && c.Residents.ActivationDays <= 365},
-		{"sessions.idle", "must be positive", c.Sessions.Idle > 0},
-		{"sessions.lifetime", "must be positive", c.Sessions.Lifetime > 0},
 		{"login.account_failures", "must be positive", c.Login.AccountFailures > 0},
 		{"login.address_failures", "must be positive", c.Login.AddressFailures > 0},
 		{"login.window", "must be positive", c.Login.Window > 0},
@@ -673,6 +671,9 @@ func (c *Config) resolve(dir string) (*resolved, error) {
 		if !r.ok {
 			return nil, fmt.Errorf("%s: %s", r.key, r.want)
 		}
+	}
+	if err := store.CheckSessionLifetimes(c.Sessions.Idle, c.Sessions.Lifetime); err != nil {
+		return nil, fmt.Errorf("sessions.idle, sessions.lifetime: %w", err)
 	}
 	if c.Server.Node != "" && !nodeName.MatchString(c.Server.Node) {
 		return nil, fmt.Errorf("server.node %q: want 1-64 letters, digits, '.', '_' or '-'", c.Server.Node)

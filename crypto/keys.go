@@ -278,6 +278,24 @@ func (p KDFParams) Less(q KDFParams) bool {
 	return p.Time < q.Time || p.MemoryKiB < q.MemoryKiB || p.Threads < q.Threads
 }
 
+// Shortfall returns the Argon2id work that, spent after a derivation
+// with p, makes up the cost of one with q: q's passes and lanes over the
+// memory that makes passes × memory up to q's (Argon2id's cost is
+// linear in both, RFC 9106 §3.2), at least the least memory valid for
+// q's lanes. It is false when p costs as much as q or more. A login uses
+// it so that a wrong password for an account wrapped under an older,
+// cheaper policy takes as long as one for an unknown account, which pays
+// the current policy.
+func (p KDFParams) Shortfall(q KDFParams) (KDFParams, bool) {
+	have := uint64(p.Time) * uint64(p.MemoryKiB)
+	want := uint64(q.Time) * uint64(q.MemoryKiB)
+	if q.Time == 0 || have >= want {
+		return KDFParams{}, false
+	}
+	memory := (want - have + uint64(q.Time) - 1) / uint64(q.Time)
+	return KDFParams{Time: q.Time, MemoryKiB: max(uint32(memory), 8*uint32(q.Threads)), Threads: q.Threads}, true
+}
+
 func (p KDFParams) valid() bool {
 	// RFC 9106 §3.1: at least 8*p KiB of memory, at least one pass and lane.
 	// The upper bounds keep a forged wrapping from exhausting the machine.

@@ -207,11 +207,18 @@ func TestSessionCookies(t *testing.T) {
 			if resp.StatusCode != http.StatusSeeOther {
 				t.Fatalf("login: %d", resp.StatusCode)
 			}
+			// The session cookie, and the device cookie (package
+			// resident's deviceAccount), which opens nothing and lives a
+			// year.
 			cookies := resp.Cookies()
-			if len(cookies) != 1 {
+			if len(cookies) != 2 {
 				t.Fatalf("cookies %v", cookies)
 			}
-			c := cookies[0]
+			c, dev := cookies[0], cookies[1]
+			if dev.Name != tc.cookie+"-device" || dev.Secure != tc.secure || !dev.HttpOnly || dev.SameSite != http.SameSiteLaxMode ||
+				dev.Path != "/" || dev.MaxAge != 365*24*60*60 || !strings.HasPrefix(dev.Value, "v1.") || strings.Contains(dev.Value, uitest.NIDAnna) {
+				t.Fatalf("device cookie %+v", dev)
+			}
 			if c.Name != tc.cookie || c.Secure != tc.secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode ||
 				c.Path != "/" || c.Domain != "" || c.Value == "" {
 				t.Fatalf("cookie %+v", c)
@@ -271,7 +278,8 @@ func TestLoginEndsEarlierSession(t *testing.T) {
 			req.AddCookie(&http.Cookie{Name: resident.CookieHTTP, Value: cookie})
 		}
 		r := e.Do(e.Browser(), req)
-		if r.StatusCode != http.StatusSeeOther || len(r.Cookies()) != 1 || r.Cookies()[0].Value == "" {
+		// The session cookie, then the device cookie.
+		if r.StatusCode != http.StatusSeeOther || len(r.Cookies()) != 2 || r.Cookies()[0].Name != resident.CookieHTTP || r.Cookies()[0].Value == "" {
 			t.Fatalf("sign in: %d %v", r.StatusCode, r.Cookies())
 		}
 		return r.Cookies()[0].Value

@@ -1,18 +1,22 @@
 package httpui
 
 import (
+	"net"
 	"net/http"
 	"time"
 
 	"github.com/postkasse/postkasse/httpui/web"
+	"github.com/postkasse/postkasse/store"
 )
 
 // middleware wraps the router: the access log outermost (it sees every
 // answer, a recovered panic's 500 too), then panic recovery, then the
 // security headers (so that every response carries them, refusals
 // included), then the choice of language (web/language.go), then the
-// cross-origin protection of non-safe requests.
+// cross-origin protection of non-safe requests, then the note of the
+// device a request comes from (withDevice).
 func (s *Server) middleware(h http.Handler) http.Handler {
+	h = withDevice(h)
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
 	h = cop.Handler(h)
@@ -68,4 +72,19 @@ func (s *Server) crossOriginDenied(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.pages.ErrorPage(w, r, http.StatusForbidden)
+}
+
+// withDevice notes in the request's context the device it comes from
+// (store.WithDevice): the User-Agent header and the TCP peer's address,
+// which a session started by the request keeps for the resident's list of
+// sessions. X-Forwarded-For is not trusted: it is whatever the client
+// says.
+func withDevice(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		addr, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			addr = r.RemoteAddr
+		}
+		next.ServeHTTP(w, r.WithContext(store.WithDevice(r.Context(), store.Device{UserAgent: r.UserAgent(), Address: addr})))
+	})
 }

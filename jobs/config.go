@@ -118,6 +118,7 @@ type Schedules struct {
 	Checkpoint    string // default "@every 1m"
 	BlobSweep     string // default "41 4 * * *" (04:41 UTC daily); also deletes expired limits
 	Backup        string // default "23 2 * * *" (02:23 UTC daily)
+	SessionSweep  string // default "@hourly"
 }
 
 // SMSHours are the hours of the day in which SMS may be sent, From:00 to
@@ -132,6 +133,7 @@ const (
 	JobCheckpoint    = "audit-checkpoint"
 	JobBlobSweep     = "blob-sweep"
 	JobBackup        = "backup"
+	JobSessionSweep  = "session-sweep"
 )
 
 func (c Config) withDefaults() (Config, error) {
@@ -168,6 +170,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Schedules.Backup == "" {
 		c.Schedules.Backup = "23 2 * * *"
+	}
+	if c.Schedules.SessionSweep == "" {
+		c.Schedules.SessionSweep = "@hourly"
 	}
 	if c.Backup != nil {
 		if c.Backup.Folder == "" || c.Backup.Write == nil || !backupName.MatchString(c.Backup.Name) {

@@ -24,14 +24,21 @@
 //     once-only by a marker and a fixed senderReference).
 //   - "retention" (default daily at 03:17 UTC): inactivity warnings and
 //     deletions, and the keeping periods after death
-//     (store.RetentionDue, store.ApplyRetention), and the pruning of
-//     senders' events older than store.KeepEvents.
+//     (store.RetentionDue, store.ApplyRetention), the pruning of
+//     senders' events older than store.KeepEvents, and the deletion of
+//     pending mailboxes whose activation code expired
+//     store.EnrolmentGrace ago (store.DeleteExpiredEnrolments).
 //   - "notifications" (default every 30 seconds): send due notifications
 //     from the outbox by e-mail and SMS, with retries and backoff, a dead
 //     state after the last attempt, SMS only within the sending hours
 //     (default 09–20 Europe/Copenhagen), and prune old sent ones. Sending
 //     is at least once: a crash between handing a message over and
 //     recording it sends it again, with the same idempotency key.
+//   - "session-sweep" (default hourly): delete the residents' sessions
+//     past their idle time or lifetime (store.SweepSessions), which the
+//     store finds through its indexes by expiry. An expired session opens
+//     nothing before it is swept; the sweep takes its wrapping of the
+//     private key off the disk.
 //
 // The clock is passed in (Config.Clock, the store's clock), so tests run
 // years of policy in milliseconds by moving a fake clock and calling

@@ -137,6 +137,7 @@ func New(cfg Config) (*Scheduler, error) {
 		{JobCheckpoint, cfg.Schedules.Checkpoint, s.runCheckpoint},
 		{JobBlobSweep, cfg.Schedules.BlobSweep, s.runBlobSweep},
 		{JobBackup, cfg.Schedules.Backup, s.runBackup},
+		{JobSessionSweep, cfg.Schedules.SessionSweep, s.runSessionSweep},
 	} {
 		sched, err := cronParser.Parse(j.spec)
 		if err != nil {

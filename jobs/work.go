@@ -110,8 +110,17 @@ func (s *Scheduler) runRetention(ctx context.Context, r *runState) error {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	r.detail = fmt.Sprintf("%d warned, %d accounts deleted, %d letters of deceased residents deleted, %d old events pruned",
-		warned, accounts, letters, events)
+	// Pending mailboxes whose activation code expired go after a grace
+	// period (store.EnrolmentGrace).
+	enrolments, err := s.st.DeleteExpiredEnrolments(ctx)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for range enrolments {
+		r.item()
+	}
+	r.detail = fmt.Sprintf("%d warned, %d accounts deleted, %d letters of deceased residents deleted, %d old events pruned, %d expired enrolments deleted",
+		warned, accounts, letters, events, enrolments)
 	return errors.Join(errs...)
 }
 

@@ -192,7 +192,7 @@ func checkEnrolment(nid NationalID, name string) error {
 // transaction, so it does not hold up deliveries.
 func (s *Store) Activate(ctx context.Context, nationalID, code, password string) (crypto.RecoveryKey, error) {
 	var rk crypto.RecoveryKey
-	if err := checkPassword(password); err != nil {
+	if err := CheckPassword(password, nationalID); err != nil {
 		return rk, err
 	}
 	now := s.now()

@@ -15,7 +15,7 @@ import (
 // unless keepOtherSessions: a password changed because it leaked must
 // also end the sessions of whoever used it. Audited.
 func (m *Mailbox) ChangePassword(ctx context.Context, current, next string, keepOtherSessions bool) error {
-	if err := checkPassword(next); err != nil {
+	if err := CheckPassword(next, m.resident.Name, m.resident.NationalID.Number); err != nil {
 		return err
 	}
 	checked, priv, err := m.checkPassword(ctx, current)
@@ -135,7 +135,7 @@ func (m *Mailbox) NewRecoveryKey(ctx context.Context, password string) (crypto.R
 // on, is turned off (the recovery key is a factor of its own). A wrong
 // key, number or state is ErrBadCredentials, as for a login. Audited.
 func (s *Store) Recover(ctx context.Context, nationalID string, key crypto.RecoveryKey, newPassword string) (Session, error) {
-	if err := checkPassword(newPassword); err != nil {
+	if err := CheckPassword(newPassword, nationalID); err != nil {
 		return Session{}, err
 	}
 	rec, err := s.residentByText(ctx, nationalID)
@@ -178,7 +178,7 @@ func (s *Store) Recover(ctx context.Context, nationalID string, key crypto.Recov
 	if err != nil {
 		return Session{}, err
 	}
-	token, id, sess, err := s.newSession(priv, rec.ID)
+	token, id, sess, err := s.newSession(ctx, priv, rec.ID)
 	if err != nil {
 		return Session{}, err
 	}

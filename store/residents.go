@@ -4,15 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/store/storage"
 )
-
-// MinPasswordLength is the shortest password a resident may choose, in
-// characters.
-const MinPasswordLength = 10
 
 // residentRecord is a resident as the engine stores it
 // (storage.Resident). While pending (activation.go) it has the hash of
@@ -36,16 +31,6 @@ func residentOf(r *residentRecord) Resident {
 	return out
 }
 
-func checkPassword(password string) error {
-	if utf8.RuneCountInString(password) < MinPasswordLength {
-		return invalid("password", "at least %d characters", MinPasswordLength)
-	}
-	if len(password) > 1024 {
-		return invalid("password", "at most 1024 bytes")
-	}
-	return nil
-}
-
 // AddResident enrols a resident and activates the mailbox at once with
 // the given password: EnrolResident followed by Activate, for the demo and
 // for tests. The caller learns the password and the recovery key, which
@@ -60,7 +45,7 @@ func (s *Store) AddResident(ctx context.Context, nid NationalID, name, password 
 	if err := checkEnrolment(nid, normaliseSpaces(name)); err != nil {
 		return Resident{}, crypto.RecoveryKey{}, err
 	}
-	if err := checkPassword(password); err != nil {
+	if err := CheckPassword(password, name, nid.Number); err != nil {
 		return Resident{}, crypto.RecoveryKey{}, err
 	}
 	var exists bool

@@ -141,7 +141,7 @@ func (s *Store) CompleteLogin(ctx context.Context, token, code string) (Session,
 	}
 	defer priv.Zero()
 	id, _, _ := parseToken(token)
-	sessToken, sessID, sess, err := s.newSession(priv, res.ID)
+	sessToken, sessID, sess, err := s.newSession(ctx, priv, res.ID)
 	if err != nil {
 		return Session{}, err
 	}

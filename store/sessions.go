@@ -24,9 +24,39 @@ type sessionRecord = storage.Session
 // so reading mail does not cost a disk write per request.
 const lastSeenGranularity = time.Minute
 
+// The bounds of a session (Options.SessionIdle, SessionLifetime): the
+// defaults, and the range CheckSessionLifetimes allows.
+const (
+	DefaultSessionIdle     = 30 * time.Minute
+	DefaultSessionLifetime = 12 * time.Hour
+	// MinSessionIdle: a session is seen to the minute
+	// (lastSeenGranularity), so a shorter idle time would end sessions
+	// in use.
+	MinSessionIdle = 5 * time.Minute
+	// MaxSessionLifetime: a month. A session's wrapping of the private
+	// key lives as long as the session.
+	MaxSessionLifetime = 31 * 24 * time.Hour
+)
+
+// CheckSessionLifetimes checks a session's idle time and lifetime: the
+// idle time at least MinSessionIdle, the lifetime at least the idle time
+// and at most MaxSessionLifetime.
+func CheckSessionLifetimes(idle, lifetime time.Duration) error {
+	switch {
+	case idle < MinSessionIdle:
+		return fmt.Errorf("sessions: the idle time %v is under %v", idle, MinSessionIdle)
+	case lifetime < idle:
+		return fmt.Errorf("sessions: the lifetime %v is shorter than the idle time %v", lifetime, idle)
+	case lifetime > MaxSessionLifetime:
+		return fmt.Errorf("sessions: the lifetime %v is over %v", lifetime, MaxSessionLifetime)
+	}
+	return nil
+}
+
 // Login checks a resident's national identity number and password and
 // starts a session. Every failure is ErrBadCredentials and costs the same
-// Argon2id work, whether or not the account exists. When the password
+// Argon2id work, whether or not the account exists, and whatever policy
+// its password was wrapped under. When the password
 // wrapping's Argon2id parameters are weaker than the store's, the private
 // key is wrapped again with the current ones. A key pair from before
 // envelope v2 gains its ML-KEM-768 half (keyUpgrade): the resident gets a
@@ -41,11 +71,20 @@ func (s *Store) Login(ctx context.Context, nationalID, password string) (Session
 		return Session{}, err
 	}
 	if rec == nil || (rec.Status != ResidentActive && rec.Status != ResidentReserved) || len(password) > 1024 {
-		crypto.SpendPasswordWork([]byte(password), s.kdf)
+		s.spendWork([]byte(password), s.kdf)
 		return Session{}, ErrBadCredentials
 	}
 	priv, err := crypto.UnwrapWithPassword(rec.PasswordWrap, []byte(password))
 	if errors.Is(err, crypto.ErrOpen) {
+		// A wrapping made under an older, cheaper policy fails faster
+		// than an unknown number, which pays the current one: spend the
+		// difference, so that the time of a failure tells no one which
+		// numbers have accounts that have not signed in since.
+		if params, err := crypto.PasswordParams(rec.PasswordWrap); err == nil {
+			if extra, short := params.Shortfall(s.kdf); short {
+				s.spendWork([]byte(password), extra)
+			}
+		}
 		return Session{}, ErrBadCredentials
 	} else if err != nil {
 		return Session{}, fmt.Errorf("resident %s: password wrapping: %w", rec.ID, err)
@@ -80,7 +119,7 @@ func (s *Store) Login(ctx context.Context, nationalID, password string) (Session
 		}
 	}
 
-	token, id, sess, err := s.newSession(priv, rec.ID)
+	token, id, sess, err := s.newSession(ctx, priv, rec.ID)
 	if err != nil {
 		return Session{}, err
 	}
@@ -153,11 +192,6 @@ func (s *Store) Login(ctx context.Context, nationalID, password string) (Session
 	} else if err != nil {
 		return Session{}, err
 	}
-	// Expired sessions go now, after the login's own write and outside it
-	// (SweepSessions). The login stands whether or not that works.
-	if _, err := s.SweepSessions(ctx, now); err != nil {
-		s.log.Warn("sweep expired sessions", "err", err)
-	}
 	out := Session{Token: token, ResidentID: rec.ID, Expires: sess.Expires}
 	if upgrade != nil {
 		rk := upgrade.recoveryKey
@@ -210,46 +244,36 @@ func (u *keyUpgrade) zero() {
 	clear(u.recoveryKey[:])
 }
 
+// SessionSweepBatch is how many expired sessions one transaction of
+// SweepSessions deletes at most.
+const SessionSweepBatch = 1000
+
 // SweepSessions deletes the sessions that have expired by now (past their
-// lifetime or idle too long) and returns how many it deleted. It decodes
-// every session in a read transaction, which holds up no delivery or other
-// write, and then, only if some expired, deletes those in a write
-// transaction that decodes just them and checks each again (a request may
-// have kept one alive meanwhile). A session record that does not decode is
-// left alone: it opens no mailbox. Login calls it; a scheduler may too.
+// lifetime, or idle for the idle time) and returns how many it deleted.
+// The engine finds them through its indexes by expiry and by last seen,
+// in the transaction that deletes them, so a session kept alive by a
+// request meanwhile stays, and no session that is still live is read. A
+// session record that does not decode has no place in those indexes and
+// is left alone: it opens no mailbox, and Check reports it. The hourly
+// job calls it (jobs.JobSessionSweep).
 func (s *Store) SweepSessions(ctx context.Context, now time.Time) (int, error) {
-	var dead [][]byte
-	err := s.view(ctx, func(tx storage.Tx) error {
-		return tx.Sessions().All(func(id []byte, rec *sessionRecord) error {
-			if s.expired(rec, now) {
-				dead = append(dead, bytes.Clone(id))
-			}
-			return nil
+	total := 0
+	for {
+		var n int
+		err := s.update(ctx, func(tx storage.Tx) error {
+			var err error
+			n, err = tx.Sessions().DeleteExpired(now, now.Add(-s.sessionIdle), SessionSweepBatch)
+			return err
 		})
-	})
-	s.searches.prune(now)
-	if err != nil || len(dead) == 0 {
-		return 0, err
-	}
-	var n int
-	err = s.update(ctx, func(tx storage.Tx) error {
-		n = 0
-		for _, id := range dead {
-			rec, err := tx.Sessions().Get(id)
-			if err != nil || !s.expired(rec, now) {
-				continue // logged out, unreadable, or seen since
-			}
-			if err := tx.Sessions().Delete(id); err != nil {
-				return err
-			}
-			n++
+		if err != nil {
+			return total, fmt.Errorf("sweep sessions: %w", err)
 		}
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("sweep sessions: %w", err)
+		total += n
+		if n < SessionSweepBatch {
+			s.searches.prune(now)
+			return total, nil
+		}
 	}
-	return n, nil
 }
 
 func (s *Store) expired(rec *sessionRecord, now time.Time) bool {
@@ -392,8 +416,9 @@ func deleteSessionsOf(tx storage.Tx, residentID string) error {
 
 // newSession makes a new session for priv's owner: the token for the
 // cookie (its id and its secret) and the record that keeps the private key
-// wrapped with the secret, which only the cookie holds.
-func (s *Store) newSession(priv *crypto.PrivateKey, residentID string) (token string, id []byte, rec *sessionRecord, err error) {
+// wrapped with the secret, which only the cookie holds. The record notes
+// the device that ctx says the request came from (WithDevice).
+func (s *Store) newSession(ctx context.Context, priv *crypto.PrivateKey, residentID string) (token string, id []byte, rec *sessionRecord, err error) {
 	raw := make([]byte, sessionIDSize+crypto.SessionSecretSize)
 	if _, err := io.ReadFull(s.rand, raw); err != nil {
 		return "", nil, nil, fmt.Errorf("read session token: %w", err)
@@ -404,7 +429,9 @@ func (s *Store) newSession(priv *crypto.PrivateKey, residentID string) (token st
 		return "", nil, nil, err
 	}
 	now := s.now()
-	rec = &sessionRecord{ResidentID: residentID, Wrap: wrap, Created: now, LastSeen: now, Expires: now.Add(s.sessionLifetime)}
+	dev := deviceOf(ctx)
+	rec = &sessionRecord{ResidentID: residentID, Wrap: wrap, Created: now, LastSeen: now, Expires: now.Add(s.sessionLifetime),
+		UserAgent: dev.UserAgent, Address: dev.Address}
 	return base64Token(raw), id, rec, nil
 }
 

@@ -42,7 +42,7 @@ type Options struct {
 	// (the operator's listing commands, an auditor's check): changes
 	// fail. A file of an older schema is refused rather than upgraded.
 	ReadOnly bool
-	// Sessions bound how long a login lasts.
+	// Sessions bound how long a login lasts (CheckSessionLifetimes).
 	SessionIdle     time.Duration // default 30 minutes without a request
 	SessionLifetime time.Duration // default 12 hours in all
 	// ActivationLifetime is how long an activation code from
@@ -146,6 +146,10 @@ type Store struct {
 	// hookLoginChecked, for tests, runs in Login between the password
 	// check and the transaction that writes the session.
 	hookLoginChecked func()
+	// spendWork spends Argon2id work where a login has no wrapping to
+	// open (crypto.SpendPasswordWork); tests count the work it is asked
+	// for.
+	spendWork func(password []byte, p crypto.KDFParams)
 	// hookNoticeDelivered, for tests, runs in DeliverTermsNotice between
 	// the delivery and the transaction that writes its marker.
 	hookNoticeDelivered func()
@@ -198,14 +202,18 @@ func New(eng storage.Engine, opts Options) (*Store, error) {
 		s.limits = DefaultLimits()
 	}
 	if s.sessionIdle == 0 {
-		s.sessionIdle = 30 * time.Minute
+		s.sessionIdle = DefaultSessionIdle
 	}
 	if s.sessionLifetime == 0 {
-		s.sessionLifetime = 12 * time.Hour
+		s.sessionLifetime = DefaultSessionLifetime
+	}
+	if err := CheckSessionLifetimes(s.sessionIdle, s.sessionLifetime); err != nil {
+		return nil, err
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.spendWork = crypto.SpendPasswordWork
 	if s.activationLifetime = opts.ActivationLifetime; s.activationLifetime <= 0 {
 		s.activationLifetime = DefaultActivationLifetime
 	}

@@ -72,9 +72,15 @@ var (
 type InvalidError struct {
 	Field  string
 	Reason string
+	// Err, when set, is the sentinel of the rule that failed (such as
+	// ErrPasswordGuessable), for errors.Is.
+	Err error
 }
 
 func (e *InvalidError) Error() string { return fmt.Sprintf("invalid %s: %s", e.Field, e.Reason) }
+
+// Unwrap returns the rule's sentinel, if any.
+func (e *InvalidError) Unwrap() error { return e.Err }
 
 func invalid(field, format string, args ...any) error {
 	return &InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}

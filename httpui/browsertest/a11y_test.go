@@ -188,6 +188,16 @@ func testAccessibility(t *testing.T, src, lang string, width int64) {
 	check("confirmation of deleting a letter")
 	tb.do(chromedp.Click(chromedp.CSS(`form[action="/letters/delete"] button[type="submit"]`)), chromedp.WaitVisible(chromedp.CSS("main .inbox .alert")))
 	check("inbox after deleting a letter")
+	// The sessions page, with another device to sign out.
+	if _, err := a.store.Login(store.WithDevice(context.Background(), store.Device{
+		UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+		Address:   "2001:db8:4006:812::200e"}), annaNID, annaPassword); err != nil {
+		t.Fatal(err)
+	}
+	tb.do(chromedp.Navigate(a.url + "/settings/sessions"))
+	check("sessions")
+	tb.do(chromedp.Click(chromedp.CSS(`form[action="/settings/sessions/end"] button`)), chromedp.WaitVisible(chromedp.ID("sessions-status")))
+	check("sessions, a device signed out")
 
 	// Activation: the form, with errors beside its fields, and the
 	// page with the recovery key.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/httpui/web"
@@ -58,8 +57,8 @@ func (s *Handlers) activateSubmit(w http.ResponseWriter, r *http.Request) {
 	if form.Code == "" {
 		v.Errors["code"] = l.T("activate.error.code")
 	}
-	if form.Password == "" {
-		v.Errors["password"] = l.T("activate.error.password", "Min", store.MinPasswordLength)
+	if err := store.CheckPassword(form.Password); err != nil {
+		v.Errors["password"] = newPasswordProblem(l, err, "activate.error.password")
 	} else if form.Password != form.PasswordConfirm {
 		v.Errors["passwordConfirm"] = l.T("activate.error.passwordsDiffer")
 	}
@@ -94,12 +93,7 @@ func (s *Handlers) activateSubmit(w http.ResponseWriter, r *http.Request) {
 		v.Error = l.T("activate.error.bad")
 		s.renderActivate(w, r, http.StatusUnauthorized, v)
 	case errors.As(err, &invalid) && invalid.Field == "password":
-		// The store says which rule failed only in its own words: the
-		// message follows the length.
-		v.Errors["password"] = l.T("activate.error.password", "Min", store.MinPasswordLength)
-		if utf8.RuneCountInString(form.Password) >= store.MinPasswordLength {
-			v.Errors["password"] = l.T("activate.error.passwordLong", "Max", maxPasswordBytes)
-		}
+		v.Errors["password"] = newPasswordProblem(l, err, "activate.error.password")
 		s.renderActivate(w, r, http.StatusBadRequest, v)
 	case err != nil:
 		s.pages.PageError(w, r, nil, err)

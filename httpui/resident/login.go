@@ -19,6 +19,9 @@ type loginView struct {
 	Error      string
 	Throttled  bool // too many failures: the attempt was not tried
 	Busy       bool // no password check came free: the attempt was not tried
+	// Blocked: the operator blocked access to the account (the password
+	// was right); Error then says why and since when.
+	Blocked bool
 }
 
 // loginPage shows the login form, or the inbox to a resident who is
@@ -44,7 +47,8 @@ func (s *Handlers) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	l := s.web.Lang(r)
 	title := l.T("login.title")
 	var sess store.Session
-	err := s.checkPassword(r.Context(), form.account(), clientAddress(r), func() (err error) {
+	account, known := s.deviceAccount(r, form)
+	err := s.checkPassword(r.Context(), account, clientAddress(r), func() (err error) {
 		sess, err = s.store.Login(r.Context(), form.NationalID, form.Password)
 		if err == nil && sess.SecondStep {
 			// Not a success yet: the account's failures must stay
@@ -67,7 +71,17 @@ func (s *Handlers) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.pages.Render(w, r, ref.Status, pageLogin, web.View{Title: title, Data: v})
 		return
 	}
+	var block *store.BlockedError
 	switch {
+	case errors.As(err, &block):
+		// Only whoever gave the password learns of the block, and why
+		// (store.Login): the resident, told as DESIGN.md promises.
+		s.pages.Render(w, r, http.StatusForbidden, pageLogin, web.View{Title: title, Data: loginView{
+			NationalID: form.NationalID,
+			Blocked:    true,
+			Error:      l.T("login.blocked.reason", "Date", s.longDate(l, block.Since), "Reason", block.Reason) + " " + l.T("login.blocked.help"),
+		}})
+		return
 	case errors.Is(err, store.ErrBadCredentials):
 		s.pages.Render(w, r, http.StatusUnauthorized, pageLogin, web.View{Title: title, Data: loginView{
 			NationalID: form.NationalID,
@@ -92,6 +106,19 @@ func (s *Handlers) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	setSessionCookie(w, r, sess.Token)
+	if known {
+		setDeviceCookie(w, r, deviceToken(r)) // known a year from now
+	} else {
+		// This browser now knows the account (deviceAccount). Signing
+		// in stands without it.
+		if nid, err := store.ParseNationalID(form.NationalID); err == nil {
+			if token, err := s.store.NewDeviceToken(r.Context(), nid.Number); err == nil {
+				setDeviceCookie(w, r, token)
+			} else {
+				s.web.Log.Warn("make a device cookie", "err", err)
+			}
+		}
+	}
 	if sess.NewRecoveryKey != nil {
 		// The sign-in renewed the keys: the new recovery key first.
 		s.newRecoveryKeyPage(w, r, sess.Token, sess.NewRecoveryKey)
@@ -107,4 +134,22 @@ func waitText(l *i18n.Lang, d time.Duration) string {
 		return l.T("time.seconds", "Count", max(int(math.Ceil(d.Seconds())), 1))
 	}
 	return l.T("time.minutes", "Count", int(math.Ceil(d.Minutes())))
+}
+
+// deviceAccount is what the login throttle counts a sign-in under: the
+// account (its number), or, when the browser holds a device cookie this
+// appliance made for that account at an earlier sign-in, the device
+// (OWASP's device cookies): failures from elsewhere lock the account out
+// for every other browser but not for this one, which has a lockout of
+// its own; the limit per address holds for all. known says whether the
+// browser's cookie is the account's.
+func (s *Handlers) deviceAccount(r *http.Request, form loginForm) (account string, known bool) {
+	nid, err := store.ParseNationalID(form.NationalID)
+	if err != nil {
+		return form.account(), false
+	}
+	if dev := s.store.DeviceOf(r.Context(), deviceToken(r), nid.Number); dev != "" {
+		return "device:" + dev, true
+	}
+	return form.account(), false
 }

@@ -70,8 +70,15 @@ func (s *Handlers) loginCodeSubmit(w http.ResponseWriter, r *http.Request) {
 		s.pages.PageError(w, r, nil, err)
 		return
 	}
+	// Codes count where the password did (deviceAccount): under this
+	// browser when it signed in to the account before, else under the
+	// account.
+	account := resident.NationalID.Number
+	if dev := s.store.DeviceOf(r.Context(), deviceToken(r), account); dev != "" {
+		account = "device:" + dev
+	}
 	var sess store.Session
-	err = s.checkPassword(r.Context(), resident.NationalID.Number, clientAddress(r), func() (err error) {
+	err = s.checkPassword(r.Context(), account, clientAddress(r), func() (err error) {
 		sess, err = s.store.CompleteLogin(r.Context(), step, code)
 		return err
 	})

@@ -3,7 +3,6 @@ package resident
 import (
 	"errors"
 	"net/http"
-	"unicode/utf8"
 
 	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/i18n"
@@ -50,8 +49,8 @@ func (s *Handlers) passwordSubmit(w http.ResponseWriter, r *http.Request, mb *st
 		view.Error, view.NewWrong = l.T("password.error.differ"), true
 		render(http.StatusBadRequest)
 		return
-	case utf8.RuneCountInString(form.New) < store.MinPasswordLength:
-		view.Error, view.NewWrong = l.T("password.error.short", "Min", store.MinPasswordLength), true
+	case store.CheckPassword(form.New) != nil:
+		view.Error, view.NewWrong = newPasswordProblem(l, store.CheckPassword(form.New), "password.error.short"), true
 		render(http.StatusBadRequest)
 		return
 	}
@@ -69,7 +68,7 @@ func (s *Handlers) passwordSubmit(w http.ResponseWriter, r *http.Request, mb *st
 		view.Error, view.CurrentWrong = l.T("password.error.current"), true
 		render(http.StatusUnauthorized)
 	case errors.As(err, &invalid):
-		view.Error, view.NewWrong = l.T("password.error.short", "Min", store.MinPasswordLength), true
+		view.Error, view.NewWrong = newPasswordProblem(l, err, "password.error.short"), true
 		render(http.StatusBadRequest)
 	case err != nil:
 		s.pages.PageError(w, r, &resident, err)

@@ -66,3 +66,17 @@ func refusedCheck(w http.ResponseWriter, l *i18n.Lang, err error) (checkRefusal,
 	}
 	return checkRefusal{}, false
 }
+
+// newPasswordProblem words what is wrong with a new password by the
+// rule of store.CheckPassword (too short, too long, or too easy to
+// guess), err being its error; shortID is the page's message for one too
+// short. The rule itself lives only in the store.
+func newPasswordProblem(l *i18n.Lang, err error, shortID string) string {
+	switch {
+	case errors.Is(err, store.ErrPasswordGuessable):
+		return l.T("password.error.guessable")
+	case errors.Is(err, store.ErrPasswordLong):
+		return l.T("activate.error.passwordLong", "Max", maxPasswordBytes)
+	}
+	return l.T(shortID, "Min", store.MinPasswordLength)
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/httpui/web"
@@ -52,8 +51,8 @@ func (s *Handlers) recoverSubmit(w http.ResponseWriter, r *http.Request) {
 		view.Error, view.NewWrong = l.T("password.error.differ"), true
 		render(http.StatusBadRequest)
 		return
-	case utf8.RuneCountInString(newPw) < store.MinPasswordLength:
-		view.Error, view.NewWrong = l.T("password.error.short", "Min", store.MinPasswordLength), true
+	case store.CheckPassword(newPw) != nil:
+		view.Error, view.NewWrong = newPasswordProblem(l, store.CheckPassword(newPw), "password.error.short"), true
 		render(http.StatusBadRequest)
 		return
 	}
@@ -78,7 +77,7 @@ func (s *Handlers) recoverSubmit(w http.ResponseWriter, r *http.Request) {
 		render(http.StatusUnauthorized)
 		return
 	case errors.As(err, &invalid):
-		view.Error, view.NewWrong = l.T("password.error.short", "Min", store.MinPasswordLength), true
+		view.Error, view.NewWrong = newPasswordProblem(l, err, "password.error.short"), true
 		render(http.StatusBadRequest)
 		return
 	case err != nil:

@@ -8,7 +8,8 @@
 // (search.go), deletes letters for good
 // after a confirmation (delete_letters.go), accepts the terms of use
 // (terms.go), changes the settings (settings.go) and two-step
-// verification (totp.go), sees the senders who wrote and blocks a private
+// verification (totp.go), sees and ends its sessions (sessions.go),
+// sees the senders who wrote and blocks a private
 // one (senders.go), sees what will be deleted when and why (retention.go),
 // deletes the mailbox (delete_mailbox.go) and is shown a renewed recovery
 // key (recovery_key.go). One file per handler;
@@ -34,6 +35,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/medama-io/go-useragent"
 
 	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/httpui/web"
@@ -62,6 +64,9 @@ type Handlers struct {
 	web       *web.Kit
 	passwords *guard.PasswordChecks
 	pages     *web.Pages
+	// agents parses User-Agent headers for the sessions page; built once
+	// (it builds its trie of browsers).
+	agents *useragent.Parser
 }
 
 // New returns the handlers; Register mounts them.
@@ -70,7 +75,8 @@ func New(cfg Config) *Handlers {
 	if loc == nil {
 		loc = time.Local
 	}
-	return &Handlers{store: cfg.Store, clock: cfg.Clock, loc: loc, web: cfg.Web, passwords: cfg.Passwords, pages: cfg.Pages}
+	return &Handlers{store: cfg.Store, clock: cfg.Clock, loc: loc, web: cfg.Web, passwords: cfg.Passwords, pages: cfg.Pages,
+		agents: useragent.NewParser()}
 }
 
 // The pages the handlers render, by the name of their template
@@ -107,14 +113,16 @@ const (
 	pageTOTP        = "totp"
 	pageBackupCodes = "backup-codes"
 	// pageExport takes the mail out and brings it in (export.go).
-	pageExport = "export"
+	pageExport   = "export"
+	pageSessions = "sessions"
 )
 
 // Pages are the pages the handlers render (web.PagesConfig.Required).
 var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
 	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport, pageRecoveryRequest, pageFolders,
 	pageSenders, pageRetention, pageDeleteLetters,
-	pageLoginCode, pageTOTP, pageBackupCodes, pageExport, pageSearch}
+	pageLoginCode, pageTOTP, pageBackupCodes, pageExport, pageSearch,
+	pageSessions}
 
 // Route names. Templates and handlers build URLs from these.
 const (
@@ -177,10 +185,13 @@ const (
 	routeSendersBlock   = "settings-senders-block"
 	routeSendersUnblock = "settings-senders-unblock"
 	// What the retention rules will delete, when and why.
-	routeRetention    = "settings-retention"
-	routeExport       = "settings-export"
-	routeExportSubmit = "settings-export-submit"
-	routeImportSubmit = "settings-import-submit"
+	routeRetention         = "settings-retention"
+	routeExport            = "settings-export"
+	routeExportSubmit      = "settings-export-submit"
+	routeImportSubmit      = "settings-import-submit"
+	routeSessions          = "settings-sessions"
+	routeSessionsEnd       = "settings-sessions-end"
+	routeSessionsEndOthers = "settings-sessions-end-others"
 )
 
 // idPattern matches a store id: 128 bits in lowercase hex.
@@ -244,6 +255,10 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/settings/two-step/on", s.withMailbox(s.totpOn)).Methods(http.MethodPost).Name(routeTOTPOn)
 	r.Handle("/settings/two-step/off", s.withMailbox(s.totpOff)).Methods(http.MethodPost).Name(routeTOTPOff)
 	r.Handle("/settings/two-step/backup-codes", s.withMailbox(s.totpBackupCodes)).Methods(http.MethodPost).Name(routeTOTPBackupCodes)
+	// Where the resident is signed in, and signing devices out (sessions.go).
+	r.Handle("/settings/sessions", s.withMailbox(s.sessionsPage)).Methods(http.MethodGet, http.MethodHead).Name(routeSessions)
+	r.Handle("/settings/sessions/end", s.withMailbox(s.sessionsEnd)).Methods(http.MethodPost).Name(routeSessionsEnd)
+	r.Handle("/settings/sessions/end-others", s.withMailbox(s.sessionsEndOthers)).Methods(http.MethodPost).Name(routeSessionsEndOthers)
 	// Asking the operator for help (support.go).
 	r.Handle("/support", s.withMailbox(s.supportPage)).Methods(http.MethodGet, http.MethodHead).Name(routeSupport)
 	r.Handle("/support", s.withMailbox(s.supportSubmit)).Methods(http.MethodPost).Name(routeSupportSubmit)
@@ -275,6 +290,8 @@ func FormPage(p *web.Pages, path string) string {
 		return p.MustURL(routeSenders)
 	case p.MustURL(routeExportSubmit), p.MustURL(routeImportSubmit):
 		return p.MustURL(routeExport)
+	case p.MustURL(routeSessionsEnd), p.MustURL(routeSessionsEndOthers):
+		return p.MustURL(routeSessions)
 	case p.MustURL(routeTermsAccept):
 		return p.MustURL(routeTerms)
 	case p.MustURL(routeLogout):

@@ -31,10 +31,13 @@ type termsView struct {
 }
 
 // termsGateOpen are the routes a resident with pending terms may use:
-// the terms themselves, and deleting the mailbox instead of accepting.
-// (Logout and static files need no session, so the gate never sees them.)
+// the terms themselves, deleting the mailbox instead of accepting, and
+// signing other devices out (a resident who fears misuse need not accept
+// first). (Logout and static files need no session, so the gate never
+// sees them.)
 var termsGateOpen = map[string]bool{
 	routeTerms: true, routeTermsAccept: true, routeDeleteMailbox: true, routeDeleteMailboxSubmit: true,
+	routeSessions: true, routeSessionsEnd: true, routeSessionsEndOthers: true,
 }
 
 // termsGate sends a resident who has not accepted the terms of use in

@@ -117,9 +117,14 @@ func (e *Engine) Check(ctx context.Context) error {
 				bad("document %s/%d: object %s missing from the bucket", d.Letter, d.Index, d.Key)
 			}
 		}
-		if err := checkRows(t, `SELECT encode(id, 'hex'), resident_id, record FROM sessions`, func(key, col string, s *storage.Session) {
-			if s.ResidentID != col {
-				bad("session %s: resident column %s, record %s", key, col, s.ResidentID)
+		const usUTC = `'YYYY-MM-DD"T"HH24:MI:SS.US'`
+		if err := checkRows(t, `SELECT encode(id, 'hex'), resident_id || ' ' || to_char(expires AT TIME ZONE 'UTC', `+usUTC+`) || ' ' ||
+			to_char(last_seen AT TIME ZONE 'UTC', `+usUTC+`), record FROM sessions`, func(key, col string, s *storage.Session) {
+			const layout = "2006-01-02T15:04:05.000000"
+			want := s.ResidentID + " " + s.Expires.UTC().Truncate(time.Microsecond).Format(layout) + " " +
+				s.LastSeen.UTC().Truncate(time.Microsecond).Format(layout)
+			if col != want {
+				bad("session %s: columns (resident, expires, last seen) %s, record %s", key, col, want)
 			}
 		}, bad); err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -163,9 +164,11 @@ CREATE INDEX limits_by_expiry ON limits (expires);
 	// there were by the step's fix-up, backfillLetterIndexes), and the
 	// tombstones that deleting a letter leaves (storage.Letter's Deleted;
 	// NULL while the letter lives): out of the mailbox and its folders,
-	// found by resident; and residents' sealed search indexes (package
+	// found by resident; residents' sealed search indexes (package
 	// store seals them; the version, in clear, changes at every
-	// replacement).
+	// replacement); and the sessions' order of expiry (absolute, and by
+	// the last request), for the hourly sweep, set from their records by
+	// the fix-up backfillSessionTimes.
 	`
 ALTER TABLE letters ADD COLUMN unread boolean NOT NULL DEFAULT false;
 ALTER TABLE letters ADD COLUMN due text;
@@ -178,6 +181,10 @@ CREATE TABLE search_indexes (
 	version     bigint NOT NULL,
 	sealed      bytea NOT NULL
 );
+ALTER TABLE sessions ADD COLUMN expires timestamptz;
+ALTER TABLE sessions ADD COLUMN last_seen timestamptz;
+CREATE INDEX sessions_by_expiry ON sessions (expires);
+CREATE INDEX sessions_by_last_seen ON sessions (last_seen);
 `,
 }
 
@@ -186,7 +193,48 @@ CREATE TABLE search_indexes (
 // They keep a rule in its one home (package storage) rather than copy it
 // into SQL.
 var fixups = map[int]func(ctx context.Context, tx pgx.Tx) error{
-	3: backfillLetterIndexes,
+	3: func(ctx context.Context, tx pgx.Tx) error {
+		if err := backfillLetterIndexes(ctx, tx); err != nil {
+			return err
+		}
+		return backfillSessionTimes(ctx, tx)
+	},
+}
+
+// backfillSessionTimes sets the expires and last_seen columns of the
+// sessions there were before schema 3 from their records, and then makes
+// them required. A record that does not decode opens nothing (Check
+// reports it): it is given the zero time, so the next sweep deletes it.
+func backfillSessionTimes(ctx context.Context, tx pgx.Tx) error {
+	rows, err := tx.Query(ctx, `SELECT id, record FROM sessions`)
+	if err != nil {
+		return err
+	}
+	var ids [][]byte
+	var expires, lastSeen []time.Time
+	for rows.Next() {
+		var id, b []byte
+		if err := rows.Scan(&id, &b); err != nil {
+			rows.Close()
+			return err
+		}
+		var s storage.Session
+		if json.Unmarshal(b, &s) != nil {
+			s = storage.Session{}
+		}
+		ids, expires, lastSeen = append(ids, id), append(expires, s.Expires), append(lastSeen, s.LastSeen)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE sessions SET expires = t.expires, last_seen = t.last_seen
+		FROM unnest($1::bytea[], $2::timestamptz[], $3::timestamptz[]) AS t(id, expires, last_seen) WHERE sessions.id = t.id`,
+		ids, expires, lastSeen); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `ALTER TABLE sessions ALTER COLUMN expires SET NOT NULL, ALTER COLUMN last_seen SET NOT NULL`)
+	return err
 }
 
 // backfillLetterIndexes sets the unread and due columns of the letters

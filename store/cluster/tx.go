@@ -206,6 +206,11 @@ func (r residentsTx) Put(v *storage.Resident) error {
 	return err
 }
 
+func (r residentsTx) Delete(id string) error {
+	_, err := r.t.exec(`DELETE FROM residents WHERE id = $1`, id)
+	return err
+}
+
 func (r residentsTx) All(fn func(*storage.Resident) error) error {
 	return each(r.t, "residents", func(v *storage.Resident) (bool, error) { return true, fn(v) },
 		`SELECT record FROM residents ORDER BY national_id`)
@@ -568,9 +573,19 @@ func (s sessionsTx) Put(id []byte, v *storage.Session) error {
 		return err
 	}
 	// A session never moves to another resident; its id is its key.
-	_, err = s.t.exec(`INSERT INTO sessions (resident_id, id, record) VALUES ($1, $2, $3)
-		ON CONFLICT (resident_id, id) DO UPDATE SET record = excluded.record`, v.ResidentID, id, b)
+	_, err = s.t.exec(`INSERT INTO sessions (resident_id, id, expires, last_seen, record) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (resident_id, id) DO UPDATE SET expires = excluded.expires, last_seen = excluded.last_seen, record = excluded.record`,
+		v.ResidentID, id, v.Expires, v.LastSeen, b)
 	return err
+}
+
+func (s sessionsTx) DeleteExpired(expiresBy, seenBy time.Time, max int) (int, error) {
+	tag, err := s.t.exec(`DELETE FROM sessions WHERE id IN
+		(SELECT id FROM sessions WHERE expires <= $1 UNION SELECT id FROM sessions WHERE last_seen <= $2 LIMIT $3)`, expiresBy, seenBy, max)
+	if err != nil {
+		return 0, err
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 func (s sessionsTx) Delete(id []byte) error {

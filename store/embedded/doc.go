@@ -43,7 +43,8 @@
 //	references         senderID | 0x00 | senderReference → letterID (idempotency)
 //	sender-letters     senderID | 0x00 | letterID → empty (since schema 2)
 //	sessions           sessionID (16 bytes) → storage.Session: resident, session wrapping of the
-//	                   private key, created, last seen, expires
+//	                   private key, created, last seen, expires; since schema 9 the browser's
+//	                   User-Agent (cut short) and address at sign-in
 //	audit              uint64 sequence → storage.AuditEntry
 //
 // Since schema 3 (scheduled work: terms, retention, notifications):
@@ -84,6 +85,8 @@
 //	                   mailbox-folders)
 //	search-indexes     residentID → uint64 version | the resident's search index, sealed by
 //	                   package store (storage.SearchIndex); no word of it in clear
+//	sessions-by-expiry     uint64 expires (Unix ns) | sessionID → empty
+//	sessions-by-last-seen  uint64 last seen (Unix ns) | sessionID → empty
 //
 // # Schema versions
 //

@@ -32,7 +32,7 @@ var upgrades = []struct {
 	{6, "the audit log as a Merkle tree log (store/auditlog): the plain entries moved into it", upgrade6},
 	{7, "support requests and their index by resident; residents' blocks of senders; senders' events; folders and the mailbox by folder", upgrade7},
 	{8, "limits shared by the nodes of a cluster (the login throttle, the senders' rate limits) and their index by expiry", upgrade8},
-	{9, "indexes of the unread letters of each folder, of the due dates to act on, and of residents' tombstones of deleted letters; residents' sealed search indexes", upgrade9},
+	{9, "indexes of the unread letters of each folder, of the due dates to act on, and of residents' tombstones of deleted letters; residents' sealed search indexes; indexes of sessions by expiry and by last seen, for the hourly sweep", upgrade9},
 }
 
 // SchemaVersion is the schema version this code writes.
@@ -244,7 +244,21 @@ func upgrade8(e *Engine, tx *bolt.Tx) error {
 // bucket of residents' sealed search indexes, empty: each is made the
 // first time its resident searches.
 func upgrade9(e *Engine, tx *bolt.Tx) error {
-	if err := createBuckets(tx, bucketMailboxUnread, bucketMailboxDue, bucketTombstones, bucketSearchIndexes); err != nil {
+	if err := createBuckets(tx, bucketMailboxUnread, bucketMailboxDue, bucketTombstones, bucketSearchIndexes,
+		bucketSessionsByExpiry, bucketSessionsByLastSeen); err != nil {
+		return err
+	}
+	byExpiry, byLastSeen := tx.Bucket(bucketSessionsByExpiry), tx.Bucket(bucketSessionsByLastSeen)
+	if err := tx.Bucket(bucketSessions).ForEach(func(k, v []byte) error {
+		var rec struct{ Expires, LastSeen time.Time }
+		if json.Unmarshal(v, &rec) != nil {
+			return nil // it opens nothing; Check reports it
+		}
+		if err := byExpiry.Put(timeKey(rec.Expires, k), nil); err != nil {
+			return err
+		}
+		return byLastSeen.Put(timeKey(rec.LastSeen, k), nil)
+	}); err != nil {
 		return err
 	}
 	unread, due := tx.Bucket(bucketMailboxUnread), tx.Bucket(bucketMailboxDue)

@@ -48,10 +48,12 @@ var (
 	bucketLimits         = []byte("limits")
 	bucketLimitsByExpiry = []byte("limits-by-expiry")
 	// Since schema 9.
-	bucketMailboxUnread = []byte("mailbox-unread")
-	bucketMailboxDue    = []byte("mailbox-due")
-	bucketTombstones    = []byte("tombstones")
-	bucketSearchIndexes = []byte("search-indexes")
+	bucketMailboxUnread      = []byte("mailbox-unread")
+	bucketMailboxDue         = []byte("mailbox-due")
+	bucketTombstones         = []byte("tombstones")
+	bucketSearchIndexes      = []byte("search-indexes")
+	bucketSessionsByExpiry   = []byte("sessions-by-expiry")
+	bucketSessionsByLastSeen = []byte("sessions-by-last-seen")
 )
 
 // idSize is the length of every id: 128 bits in lowercase hex.
@@ -245,7 +247,31 @@ var sessions = &table[sessionRow]{
 			}
 			return k[idSize:], true
 		},
+	}, {
+		// sessions-by-expiry: uint64 expires (Unix ns) | sessionID → empty.
+		bucket:  bucketSessionsByExpiry,
+		entries: func(s *sessionRow) []entry { return []entry{{timeKey(s.Expires, s.ID), nil}} },
+		owner:   afterTime,
+	}, {
+		// sessions-by-last-seen: uint64 last seen (Unix ns) | sessionID → empty.
+		bucket:  bucketSessionsByLastSeen,
+		entries: func(s *sessionRow) []entry { return []entry{{timeKey(s.LastSeen, s.ID), nil}} },
+		owner:   afterTime,
 	}},
+}
+
+// timeKey: uint64 t (Unix ns) | key, so that an index's keys are in the
+// order of t.
+func timeKey(t time.Time, key []byte) []byte {
+	return append(be64(uint64(t.UnixNano())), key...)
+}
+
+// afterTime is the owner of a timeKey entry: the key after the time.
+func afterTime(k, _ []byte) ([]byte, bool) {
+	if len(k) <= 8 {
+		return nil, false
+	}
+	return k[8:], true
 }
 
 // outboxKey: residentID | uint64 sequence.

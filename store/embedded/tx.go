@@ -97,6 +97,16 @@ func (t residentsTx) Put(r *storage.Resident) error {
 	return residents.put(t.tx, r)
 }
 
+func (t residentsTx) Delete(id string) error {
+	r, err := residents.get(t.tx, []byte(id))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return residents.remove(t.tx, r)
+}
+
 func (t residentsTx) All(fn func(*storage.Resident) error) error {
 	return t.tx.Bucket(bucketResidentsByNID).ForEach(func(_, id []byte) error {
 		r, err := residents.get(t.tx, id)
@@ -369,6 +379,35 @@ func (t sessionsTx) All(fn func(id []byte, s *storage.Session) error) error {
 		}
 		return fn(bytes.Clone(k), &s)
 	})
+}
+
+// DeleteExpired reads the two indexes by time up to their bounds, then
+// deletes what they name (a cursor's bucket must not change under it).
+func (t sessionsTx) DeleteExpired(expiresBy, seenBy time.Time, max int) (int, error) {
+	var ids [][]byte
+	seen := map[string]bool{}
+	for _, ix := range []struct {
+		bucket []byte
+		by     time.Time
+	}{{bucketSessionsByExpiry, expiresBy}, {bucketSessionsByLastSeen, seenBy}} {
+		end := uint64(ix.by.UnixNano())
+		c := t.tx.Bucket(ix.bucket).Cursor()
+		for k, _ := c.First(); k != nil && len(ids) < max; k, _ = c.Next() {
+			if len(k) <= 8 || binary.BigEndian.Uint64(k) > end {
+				break
+			}
+			if id := k[8:]; !seen[string(id)] {
+				seen[string(id)] = true
+				ids = append(ids, bytes.Clone(id))
+			}
+		}
+	}
+	for _, id := range ids {
+		if err := sessionsTx(t).Delete(id); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
 }
 
 // Outbox.

@@ -272,13 +272,18 @@ func (r *Receipt) UnmarshalJSON(b []byte) error {
 }
 
 // Session is a resident's login. Wrap is the resident's private key
-// wrapped with the secret only the session cookie holds.
+// wrapped with the secret only the session cookie holds. UserAgent and
+// Address are the browser's User-Agent header (cut short) and the
+// client's address at sign-in, shown to the resident among their
+// sessions; empty for a session from before they were kept.
 type Session struct {
 	ResidentID string
 	Wrap       []byte
 	Created    time.Time
 	LastSeen   time.Time
 	Expires    time.Time
+	UserAgent  string `json:",omitempty"`
+	Address    string `json:",omitempty"`
 	// SecondStep is set while the record is only the first step of a
 	// sign-in with two-step verification: the password was right and the
 	// code is still to come. Such a record is no session: it opens no

@@ -137,6 +137,10 @@ type Residents interface {
 	// Put inserts or replaces a record. A number that names another
 	// resident's record is an error: the domain checks it first.
 	Put(r *Resident) error
+	// Delete deletes a record and its index entry; none is no error. The
+	// domain deletes only records that nothing else refers to (a pending
+	// mailbox's); a deleted account leaves a tombstone instead.
+	Delete(id string) error
 	// All calls fn for every resident in the order of their national
 	// identity numbers, until fn returns an error.
 	All(fn func(*Resident) error) error
@@ -261,7 +265,8 @@ type Blob interface {
 	Size() int64
 }
 
-// Sessions are the residents' sessions, with their index by resident.
+// Sessions are the residents' sessions, with their index by resident
+// and their order of expiry (by Expires and by LastSeen), for the sweep.
 type Sessions interface {
 	Get(id []byte) (*Session, error)
 	Put(id []byte, s *Session) error
@@ -271,6 +276,11 @@ type Sessions interface {
 	// All calls fn for every session that decodes (one that does not
 	// opens nothing, and Check reports it); fn must not change sessions.
 	All(fn func(id []byte, s *Session) error) error
+	// DeleteExpired deletes up to max sessions whose Expires is at or
+	// before expiresBy or whose LastSeen is at or before seenBy, found
+	// through their indexes (never by reading every session), and
+	// returns how many.
+	DeleteExpired(expiresBy, seenBy time.Time, max int) (int, error)
 }
 
 // Outbox holds the notifications to send, with their index of pending

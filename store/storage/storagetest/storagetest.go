@@ -41,6 +41,7 @@ func Run(t *testing.T, open Open) {
 		{"Tombstones", testTombstones},
 		{"Documents", testDocuments},
 		{"Sessions", testSessions},
+		{"SessionsExpiry", testSessionsDeleteExpired},
 		{"Outbox", testOutbox},
 		{"Audit", testAudit},
 		{"AuditLog", testAuditLog},
@@ -234,6 +235,31 @@ func testResidents(t *testing.T, e storage.Engine) {
 		_, err := tx.Residents().ByNationalID(r1.NationalID)
 		notFound(t, "the old number after the change", err)
 		return nil
+	})
+	// Delete takes the record and its index entry; the number is free
+	// for another resident.
+	update(t, e, func(tx storage.Tx) error {
+		if err := tx.Residents().Delete(r2.ID); err != nil {
+			return err
+		}
+		return tx.Residents().Delete(id('a', 9)) // none: no error
+	})
+	update(t, e, func(tx storage.Tx) error {
+		_, err := tx.Residents().Get(r2.ID)
+		notFound(t, "a deleted resident", err)
+		_, err = tx.Residents().ByNationalID(r2.NationalID)
+		notFound(t, "a deleted resident's number", err)
+		if tx.Residents().Stamp(r2.NationalID) != nil {
+			t.Error("a deleted resident's number has a stamp")
+		}
+		n := 0
+		tx.Residents().All(func(*storage.Resident) error { n++; return nil })
+		if n != 1 {
+			t.Errorf("All after Delete saw %d residents, want 1", n)
+		}
+		again := *r2
+		again.ID = id('a', 7)
+		return tx.Residents().Put(&again)
 	})
 }
 
@@ -637,6 +663,80 @@ func testSessions(t *testing.T, e storage.Engine) {
 		}
 		return nil
 	})
+}
+
+// testSessionsDeleteExpired: DeleteExpired deletes exactly the sessions
+// past either bound, at most max at a time, and follows a Put that moved
+// LastSeen (the index by last seen is kept up to date).
+func testSessionsDeleteExpired(t *testing.T, e storage.Engine) {
+	anna := id('a', 3)
+	sid := func(i byte) []byte { return bytes.Repeat([]byte{0x40 + i}, 16) }
+	sessions := []struct {
+		lastSeen, expires time.Duration // from base
+	}{
+		{0, time.Hour},                       // 1: idle at seenBy = base
+		{time.Minute, time.Hour},             // 2: live
+		{time.Minute, 2 * time.Minute},       // 3: past its lifetime at expiresBy = base+2m
+		{5 * time.Minute, 3 * time.Hour},     // 4: live; seen again below
+		{10 * time.Minute, 12 * time.Minute}, // 5: live
+	}
+	update(t, e, func(tx storage.Tx) error {
+		for i, s := range sessions {
+			rec := &storage.Session{ResidentID: anna, Wrap: []byte{1}, Created: base, LastSeen: base.Add(s.lastSeen),
+				Expires: base.Add(s.expires), UserAgent: "Mozilla/5.0", Address: "192.0.2.7"}
+			if err := tx.Sessions().Put(sid(byte(i+1)), rec); err != nil {
+				return err
+			}
+		}
+		// Session 4 is seen again: it leaves its old place in the index.
+		rec, err := tx.Sessions().Get(sid(4))
+		if err != nil {
+			return err
+		}
+		if rec.UserAgent != "Mozilla/5.0" || rec.Address != "192.0.2.7" {
+			t.Errorf("the session's device: %q, %q", rec.UserAgent, rec.Address)
+		}
+		rec.LastSeen = base.Add(20 * time.Minute)
+		return tx.Sessions().Put(sid(4), rec)
+	})
+	left := func() [][]byte {
+		var ids [][]byte
+		view(t, e, func(tx storage.Tx) (err error) {
+			ids, err = tx.Sessions().OfResident(anna)
+			return err
+		})
+		return ids
+	}
+	var n int
+	update(t, e, func(tx storage.Tx) (err error) {
+		n, err = tx.Sessions().DeleteExpired(base.Add(2*time.Minute), base, 1)
+		return err
+	})
+	if n != 1 || len(left()) != 4 {
+		t.Fatalf("DeleteExpired(max 1) = %d, left %d; want 1 and 4", n, len(left()))
+	}
+	update(t, e, func(tx storage.Tx) (err error) {
+		n, err = tx.Sessions().DeleteExpired(base.Add(2*time.Minute), base, 100)
+		return err
+	})
+	// Sessions 1 (idle), 3 (past its lifetime) went; 4 was seen since.
+	if ids := left(); n != 1 || len(ids) != 3 || !bytes.Equal(ids[0], sid(2)) || !bytes.Equal(ids[1], sid(4)) || !bytes.Equal(ids[2], sid(5)) {
+		t.Errorf("after DeleteExpired: %d deleted, left %x", n, ids)
+	}
+	update(t, e, func(tx storage.Tx) (err error) {
+		n, err = tx.Sessions().DeleteExpired(base.Add(2*time.Minute), base, 100)
+		return err
+	})
+	if n != 0 {
+		t.Errorf("DeleteExpired again = %d, want 0", n)
+	}
+	update(t, e, func(tx storage.Tx) (err error) {
+		n, err = tx.Sessions().DeleteExpired(base.Add(time.Hour), base, 100)
+		return err
+	})
+	if ids := left(); n != 2 || len(ids) != 1 || !bytes.Equal(ids[0], sid(4)) {
+		t.Errorf("DeleteExpired by lifetime: %d deleted, left %x", n, ids)
+	}
 }
 
 func testOutbox(t *testing.T, e storage.Engine) {
