@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -645,7 +646,8 @@ func TestImportFolderWithoutName(t *testing.T) {
 	}
 }
 
-// TestDeleteImported: an imported letter is deleted like any other; the
+// TestDeleteImported: an imported letter is found by search and deleted
+// like any other; the
 // senders page still opens (an imported letter's sender is of another
 // appliance and is not listed), no event goes to a feed of this
 // appliance, and importing the export again does not bring it back.
@@ -666,6 +668,13 @@ func TestDeleteImported(t *testing.T) {
 	inbox, err := mbB.Inbox(ctx)
 	if err != nil || len(inbox) != 3 {
 		t.Fatalf("inbox after import: %d, %v", len(inbox), err)
+	}
+	// Imported letters are found by their words and their sender's name.
+	if got := searchSubjects(t, mbB, SearchQuery{Text: "boligstøtte"}); len(got) == 0 || slices.ContainsFunc(got, func(s string) bool { return s != "Afgørelse om boligstøtte" }) {
+		t.Errorf("searching the imported letters: %q", got)
+	}
+	if got := searchSubjects(t, mbB, SearchQuery{Text: "aarhus"}); len(got) == 0 {
+		t.Error("an imported letter's sender is not found")
 	}
 	if err := mbB.DeleteLetters(ctx, []string{inbox[0].ID}); err != nil {
 		t.Fatal(err)

@@ -339,7 +339,10 @@ func (m *Mailbox) searchHit(tx storage.Tx, rec *letterRecord, fields uint8, qwor
 	return hit, nil
 }
 
-// searchSenders returns the senders of the letters in the index.
+// searchSenders returns the senders of the letters in the index that are
+// registered here, for the sender filter. An imported letter's sender is
+// of another appliance: its name is found by a search, but it is no
+// filter.
 func (m *Mailbox) searchSenders(ctx context.Context, ix *searchIndex) ([]SearchSender, error) {
 	ids := map[string]bool{}
 	for _, d := range ix.docs {
@@ -636,13 +639,17 @@ func (m *Mailbox) indexLetters(ctx context.Context, ix *searchIndex, ids []strin
 // found once released; searches leave it out while held.
 func (m *Mailbox) letterText(tx storage.Tx, rec *letterRecord, senders map[string]*senderRecord) (letterText, error) {
 	lt := letterText{ID: rec.ID, SenderID: rec.SenderID, At: rec.DeliveredAt}
+	// An imported letter's sender is the one its manifest names (each
+	// letter of an import its own, under one SenderID): not cached.
 	snd, ok := senders[rec.SenderID]
-	if !ok {
+	if !ok || rec.Imported != nil {
 		var err error
-		if snd, err = tx.Senders().Get(rec.SenderID); err != nil {
+		if snd, err = letterSender(tx, rec); err != nil {
 			return lt, err
 		}
-		senders[rec.SenderID] = snd
+		if rec.Imported == nil {
+			senders[rec.SenderID] = snd
+		}
 	}
 	dk, err := m.key.OpenDataKey(rec.SealedKey, letterBinding(rec))
 	if err != nil {
