@@ -112,7 +112,8 @@ func (m *Mailbox) Sessions(ctx context.Context) ([]SessionInfo, error) {
 				m.s.log.Warn("list sessions: a session record does not decode", "resident", m.resident.ID, "err", err)
 				continue
 			}
-			if rec.ResidentID != m.resident.ID || m.s.expired(rec, now) {
+			// A sign-in waiting for its second step is no session yet.
+			if rec.ResidentID != m.resident.ID || rec.SecondStep != nil || m.s.expired(rec, now) {
 				continue
 			}
 			out = append(out, SessionInfo{Handle: sessionHandle(id), UserAgent: rec.UserAgent, Address: rec.Address,
@@ -159,8 +160,9 @@ func (m *Mailbox) EndSession(ctx context.Context, handle string) error {
 	})
 }
 
-// EndOtherSessions ends every session of the owner but the mailbox's own
-// and returns how many it ended. Audited when it ended any.
+// EndOtherSessions ends every session of the owner but the mailbox's own,
+// and any sign-in waiting for its second step, and returns how many
+// sessions it ended. Audited when it ended any.
 func (m *Mailbox) EndOtherSessions(ctx context.Context) (int, error) {
 	now := m.s.now()
 	var n int
@@ -174,10 +176,17 @@ func (m *Mailbox) EndOtherSessions(ctx context.Context) (int, error) {
 			if bytes.Equal(id, []byte(m.sessionID)) {
 				continue
 			}
+			// A sign-in waiting for its second step goes too (whoever
+			// gave the password there must start again), but it was no
+			// session: not counted.
+			rec, err := tx.Sessions().Get(id)
+			waiting := err == nil && rec.SecondStep != nil
 			if err := tx.Sessions().Delete(id); err != nil {
 				return err
 			}
-			n++
+			if !waiting {
+				n++
+			}
 		}
 		if n == 0 {
 			return nil

@@ -197,8 +197,5 @@ func (s *Store) CompleteLogin(ctx context.Context, token, code string) (Session,
 	} else if err != nil {
 		return Session{}, err
 	}
-	if _, err := s.SweepSessions(ctx, now); err != nil {
-		s.log.Warn("sweep expired sessions", "err", err)
-	}
 	return Session{Token: sessToken, ResidentID: res.ID, Expires: sess.Expires}, nil
 }

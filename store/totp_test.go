@@ -634,3 +634,27 @@ func TestTOTPCodeOnceUnderRace(t *testing.T) {
 		}
 	}
 }
+
+// TestTOTPWaitingSignInIsNoSession: a sign-in waiting for its code is not
+// listed among the resident's sessions nor counted when the others are
+// ended, but ending the others ends it too: its code no longer signs in.
+func TestTOTPWaitingSignInIsNoSession(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	defer mb.Close()
+	secret, _ := enableTOTP(t, f, mb)
+	f.clock.Advance(time.Minute)
+	half := firstStep(t, f)
+	list, err := mb.Sessions(ctx)
+	if err != nil || len(list) != 1 || !list[0].Current {
+		t.Fatalf("sessions with a sign-in waiting for its code: %+v, %v", list, err)
+	}
+	if n, err := mb.EndOtherSessions(ctx); err != nil || n != 0 {
+		t.Errorf("EndOtherSessions = %d, %v; want 0 sessions ended", n, err)
+	}
+	if _, err := f.s.CompleteLogin(ctx, half, totpCodeAt(t, secret, f.clock.Now())); !errors.Is(err, ErrSessionExpired) {
+		t.Errorf("the waiting sign-in after ending the others: %v, want ErrSessionExpired", err)
+	}
+}

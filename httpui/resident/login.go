@@ -106,18 +106,8 @@ func (s *Handlers) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	setSessionCookie(w, r, sess.Token)
-	if known {
-		setDeviceCookie(w, r, deviceToken(r)) // known a year from now
-	} else {
-		// This browser now knows the account (deviceAccount). Signing
-		// in stands without it.
-		if nid, err := store.ParseNationalID(form.NationalID); err == nil {
-			if token, err := s.store.NewDeviceToken(r.Context(), nid.Number); err == nil {
-				setDeviceCookie(w, r, token)
-			} else {
-				s.web.Log.Warn("make a device cookie", "err", err)
-			}
-		}
+	if nid, err := store.ParseNationalID(form.NationalID); err == nil {
+		s.rememberDevice(w, r, nid.Number, known)
 	}
 	if sess.NewRecoveryKey != nil {
 		// The sign-in renewed the keys: the new recovery key first.
@@ -125,6 +115,22 @@ func (s *Handlers) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, s.pages.MustURL(routeInbox), http.StatusSeeOther)
+}
+
+// rememberDevice gives the browser, after a sign-in to the account (its
+// national identity number), the device cookie that deviceAccount reads:
+// renewed when it had the account's (known), made when it had none.
+// Signing in stands without it.
+func (s *Handlers) rememberDevice(w http.ResponseWriter, r *http.Request, number string, known bool) {
+	if known {
+		setDeviceCookie(w, r, deviceToken(r)) // known a year from now
+		return
+	}
+	if token, err := s.store.NewDeviceToken(r.Context(), number); err == nil {
+		setDeviceCookie(w, r, token)
+	} else {
+		s.web.Log.Warn("make a device cookie", "err", err)
+	}
 }
 
 // waitText says how long to wait in whole minutes (or seconds when under

@@ -73,9 +73,9 @@ func (s *Handlers) loginCodeSubmit(w http.ResponseWriter, r *http.Request) {
 	// Codes count where the password did (deviceAccount): under this
 	// browser when it signed in to the account before, else under the
 	// account.
-	account := resident.NationalID.Number
+	account, known := resident.NationalID.Number, false
 	if dev := s.store.DeviceOf(r.Context(), deviceToken(r), account); dev != "" {
-		account = "device:" + dev
+		account, known = "device:"+dev, true
 	}
 	var sess store.Session
 	err = s.checkPassword(r.Context(), account, clientAddress(r), func() (err error) {
@@ -113,5 +113,6 @@ func (s *Handlers) loginCodeSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	setSessionCookie(w, r, sess.Token)
+	s.rememberDevice(w, r, resident.NationalID.Number, known)
 	http.Redirect(w, r, s.pages.MustURL(routeInbox), http.StatusSeeOther)
 }

@@ -399,3 +399,36 @@ func TestTOTPAuthorization(t *testing.T) {
 		t.Errorf("a cross-site second step: %d", r.StatusCode)
 	}
 }
+
+// TestTOTPSignInRemembersDevice: a browser that signs in with the second
+// step is given the device cookie, as one that signs in with the password
+// alone is: its own sign-ins are then not locked out by others' wrong
+// passwords.
+func TestTOTPSignInRemembersDevice(t *testing.T) {
+	t.Parallel()
+	e := newTOTPEnv(t, httpui.ThrottleConfig{AccountFailures: 3, AddressFailures: 100})
+	b := e.Browser()
+	e.Login(b, e.HTTPURL, uitest.NIDAnna)
+	secret, _ := e.turnOn(b)
+	fresh := e.Browser()
+	e.clock.Advance(30 * time.Second)
+	e.firstStep(fresh)
+	if r := e.PostForm(fresh, e.HTTPURL+"/login/code", url.Values{"code": {e.code(secret, 0)}}, nil); r.StatusCode != http.StatusSeeOther || !e.signedIn(fresh) {
+		t.Fatalf("the second step: %d\n%s", r.StatusCode, r.Text)
+	}
+	u, _ := url.Parse(e.HTTPURL)
+	found := false
+	for _, k := range fresh.Jar.Cookies(u) {
+		found = found || k.Name == resident.DeviceCookieHTTP
+	}
+	if !found {
+		t.Fatal("no device cookie after signing in with two-step verification")
+	}
+	// Others' wrong passwords lock the account, not this browser.
+	thief := e.Browser()
+	for range 3 {
+		e.PostForm(thief, e.HTTPURL+"/login", url.Values{"nationalId": {uitest.NIDAnna}, "password": {"not the password at all"}}, nil)
+	}
+	e.PostForm(fresh, e.HTTPURL+"/logout", nil, nil)
+	e.firstStep(fresh)
+}
