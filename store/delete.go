@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -113,6 +114,9 @@ func (m *Mailbox) DeleteLetters(ctx context.Context, ids []string) error {
 		if err != nil {
 			return err
 		}
+		if err := m.forgetInIndex(tx, ids); err != nil {
+			return fmt.Errorf("take the letters out of the search index: %w", err)
+		}
 		for _, rec := range recs {
 			if err := shredLetter(tx, rec, now); err != nil {
 				return fmt.Errorf("delete letter %s: %w", rec.ID, err)
@@ -169,4 +173,37 @@ func checkTombstone(rec *letterRecord) []string {
 	}
 	slices.Sort(left)
 	return left
+}
+
+// forgetInIndex takes letters out of the resident's stored search index,
+// in the transaction that deletes them, so that no word of a deleted
+// letter stays anywhere: the index is opened, the letters marked gone,
+// and it is sealed again and stored as the next version (sessions that
+// hold it open see the version change and read it again). An index that
+// does not open is deleted; the next search makes it again.
+func (m *Mailbox) forgetInIndex(tx storage.Tx, ids []string) error {
+	stored, err := tx.SearchIndexes().Get(m.resident.ID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	key, err := m.searchKey()
+	if err != nil {
+		return err
+	}
+	ix, err := m.openIndex(key, stored)
+	if err != nil {
+		return tx.SearchIndexes().Delete(m.resident.ID)
+	}
+	ix.markGone(ids...)
+	compressed, err := ix.encode()
+	if err != nil {
+		return err
+	}
+	sealed, err := key.SealDocument(m.s.rand, searchLabel(m.resident.ID), compressed)
+	if err != nil {
+		return err
+	}
+	return tx.SearchIndexes().Put(m.resident.ID, &storage.SearchIndex{Version: stored.Version + 1, Sealed: sealed})
 }

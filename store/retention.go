@@ -446,6 +446,11 @@ func (s *Store) ApplyRetention(ctx context.Context, residentID string) (Retentio
 			out.LettersDeleted = len(expired)
 			if len(expired) > 0 {
 				out.Action = RetentionLettersDeleted
+				// The letters' words go from the search index too: with
+				// no key here to open it, the whole index goes.
+				if err := tx.SearchIndexes().Delete(res.ID); err != nil {
+					return err
+				}
 			}
 			if left == 0 {
 				out.Action = RetentionAccountDeleted

@@ -357,6 +357,10 @@ func TestSearchDeletedLetters(t *testing.T) {
 	if err := mb.DeleteLetters(context.Background(), []string{del}); err != nil {
 		t.Fatal(err)
 	}
+	// The delete took its words out of the stored index at once.
+	if ix, _ := storedIndex(t, mb); ix.has(del) || ix.postings["hemmeligt"] != nil {
+		t.Error("the stored index still holds the deleted letter after the delete")
+	}
 	if got := searchSubjects(t, mb, SearchQuery{Text: "parkering"}); !slices.Equal(got, []string{"Parkeringsbøde"}) {
 		t.Errorf("the same session after deleting: %q", got)
 	}
