@@ -69,7 +69,7 @@ func (e *Engine) Check(ctx context.Context) error {
 			}
 		}
 		letters := map[string]bool{}
-		rows, err = t.tx.Query(t.ctx, `SELECT resident_id, id, sender_id, sender_reference, delivered_at, folder, deleted_at, record FROM letters`)
+		rows, err = t.tx.Query(t.ctx, `SELECT resident_id, id, sender_id, sender_reference, delivered_at, folder, deleted_at, unread, due, record FROM letters`)
 		if err != nil {
 			return err
 		}
@@ -78,6 +78,8 @@ func (e *Engine) Check(ctx context.Context) error {
 			At                              time.Time
 			Folder                          string
 			Deleted                         *time.Time
+			Unread                          bool
+			Due                             *string
 			Record                          []byte
 		}
 		lrows, err := pgx.CollectRows(rows, pgx.RowToStructByPos[letterRow])
@@ -93,7 +95,7 @@ func (e *Engine) Check(ctx context.Context) error {
 			}
 			if l.ID != r.ID || l.ResidentID != r.Resident || l.SenderID != r.Sender || l.SenderReference != r.Reference || l.Folder != r.Folder || l.IsTombstone() != (r.Deleted != nil) ||
 				(r.Deleted != nil && !l.Deleted.Truncate(time.Microsecond).Equal(*r.Deleted)) ||
-				!l.DeliveredAt.Truncate(time.Microsecond).Equal(r.At) {
+				!l.DeliveredAt.Truncate(time.Microsecond).Equal(r.At) || l.Unread() != r.Unread || l.Due() != deref(r.Due) {
 				bad("letter %s: columns disagree with its record", r.ID)
 			}
 		}
@@ -193,4 +195,12 @@ func checkRows[T any](t *tx, sql string, fn func(key, col string, v *T), bad fun
 		fn(r.Key, r.Col, v)
 	}
 	return nil
+}
+
+// deref is a nullable text column's value, "" for NULL.
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

@@ -433,10 +433,12 @@ func TestOutages(t *testing.T) {
 	}
 }
 
-// TestUnreadBackfill: the step to schema 3 sets the unread and due
+// TestSchema3Backfill: the step to schema 3 sets the unread and due
 // columns of the letters there were by storage.Letter.Unread and Due, so
-// the counts and due dates of a database upgraded are right.
-func TestUnreadBackfill(t *testing.T) {
+// the counts and due dates of a database upgraded are right, and the
+// sessions' times from their records, so they are swept when they end;
+// Check finds a column that disagrees with its record.
+func TestSchema3Backfill(t *testing.T) {
 	cfg := config(t)
 	e := open(t, cfg)
 	resident := strings.Repeat("a", 32)
@@ -455,7 +457,10 @@ func TestUnreadBackfill(t *testing.T) {
 				return err
 			}
 		}
-		return nil
+		// A session of before, which the upgrade must keep and sweep
+		// by its record's times.
+		return tx.Sessions().Put([]byte("session-1"), &storage.Session{ResidentID: resident, Wrap: []byte("w"),
+			Created: time.Unix(1e9, 0).UTC(), LastSeen: time.Unix(1e9+60, 0).UTC(), Expires: time.Unix(1e9+3600, 0).UTC()})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -467,7 +472,9 @@ func TestUnreadBackfill(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(context.Background(), `ALTER TABLE letters DROP COLUMN unread; ALTER TABLE letters DROP COLUMN due; ALTER TABLE letters DROP COLUMN deleted_at; UPDATE schema_version SET version = 2`); err != nil {
+	if _, err := conn.Exec(context.Background(), `ALTER TABLE letters DROP COLUMN unread; ALTER TABLE letters DROP COLUMN due; ALTER TABLE letters DROP COLUMN deleted_at;
+		DROP TABLE search_indexes; ALTER TABLE sessions DROP COLUMN expires; ALTER TABLE sessions DROP COLUMN last_seen;
+		UPDATE schema_version SET version = 2`); err != nil {
 		t.Fatal(err)
 	}
 	e = open(t, cfg)
@@ -491,5 +498,41 @@ func TestUnreadBackfill(t *testing.T) {
 	})
 	if err != nil {
 		t.Error(err)
+	}
+	if err := e.Check(context.Background()); err != nil {
+		t.Errorf("Check after the upgrade: %v", err)
+	}
+	// The session kept its times: not expired a second before its end,
+	// swept at it.
+	sweep := func(now time.Time) int {
+		t.Helper()
+		var n int
+		if err := e.Update(context.Background(), func(tx storage.Tx) error {
+			var err error
+			n, err = tx.Sessions().DeleteExpired(now, time.Unix(0, 0), 100)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := sweep(time.Unix(1e9+3599, 0)); n != 0 {
+		t.Errorf("%d sessions swept before the end of their lifetime", n)
+	}
+	if n := sweep(time.Unix(1e9+3600, 0)); n != 1 {
+		t.Errorf("%d sessions swept at the end of their lifetime, want 1", n)
+	}
+	// Check compares the columns with the records.
+	for _, sql := range []string{`UPDATE letters SET unread = NOT unread WHERE id = '` + letters[1].ID + `'`,
+		`UPDATE letters SET due = '2027-02-01' WHERE id = '` + letters[0].ID + `'`} {
+		if _, err := conn.Exec(context.Background(), sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = e.Check(context.Background())
+	for _, id := range []string{letters[0].ID, letters[1].ID} {
+		if err == nil || !strings.Contains(err.Error(), "letter "+id+": columns disagree") {
+			t.Errorf("Check with a wrong column of letter %s: %v", id, err)
+		}
 	}
 }
