@@ -3,6 +3,7 @@ package embedded
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -263,7 +264,21 @@ var sessions = &table[sessionRow]{
 // timeKey: uint64 t (Unix ns) | key, so that an index's keys are in the
 // order of t.
 func timeKey(t time.Time, key []byte) []byte {
-	return append(be64(uint64(t.UnixNano())), key...)
+	return append(be64(unixNanos(t)), key...)
+}
+
+// unixNanos is a time as the indexes by time order it: Unix nanoseconds,
+// with times before 1970 (the zero time among them) first, as 0, and
+// times past 2262 last, so that a time out of int64's range never sorts
+// as another.
+func unixNanos(t time.Time) uint64 {
+	switch {
+	case t.Before(time.Unix(0, 0)):
+		return 0
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	}
+	return uint64(t.UnixNano())
 }
 
 // afterTime is the owner of a timeKey entry: the key after the time.
@@ -335,7 +350,7 @@ var support = &table[storage.SupportRequest]{
 // expiryKey: uint64 expiry (Unix ns) | key, so the keys of limits-by-expiry
 // are in the order the records expire.
 func expiryKey(expires time.Time, key string) []byte {
-	return append(be64(uint64(expires.UnixNano())), key...)
+	return timeKey(expires, []byte(key))
 }
 
 var limits = &table[storage.Limit]{

@@ -386,20 +386,32 @@ func (t sessionsTx) All(fn func(id []byte, s *storage.Session) error) error {
 func (t sessionsTx) DeleteExpired(expiresBy, seenBy time.Time, max int) (int, error) {
 	var ids [][]byte
 	seen := map[string]bool{}
+	type stale struct{ bucket, key []byte }
+	var orphans []stale // index entries of no record
 	for _, ix := range []struct {
 		bucket []byte
 		by     time.Time
 	}{{bucketSessionsByExpiry, expiresBy}, {bucketSessionsByLastSeen, seenBy}} {
-		end := uint64(ix.by.UnixNano())
+		end := unixNanos(ix.by)
 		c := t.tx.Bucket(ix.bucket).Cursor()
 		for k, _ := c.First(); k != nil && len(ids) < max; k, _ = c.Next() {
 			if len(k) <= 8 || binary.BigEndian.Uint64(k) > end {
 				break
 			}
-			if id := k[8:]; !seen[string(id)] {
+			id := k[8:]
+			if t.tx.Bucket(bucketSessions).Get(id) == nil {
+				orphans = append(orphans, stale{ix.bucket, bytes.Clone(k)})
+				continue
+			}
+			if !seen[string(id)] {
 				seen[string(id)] = true
 				ids = append(ids, bytes.Clone(id))
 			}
+		}
+	}
+	for _, o := range orphans {
+		if err := t.tx.Bucket(o.bucket).Delete(o.key); err != nil {
+			return 0, err
 		}
 	}
 	for _, id := range ids {
@@ -729,7 +741,7 @@ func (t limitsTx) DeleteExpired(before time.Time, max int) (int, error) {
 	var entries [][]byte
 	index := t.tx.Bucket(bucketLimitsByExpiry)
 	c := index.Cursor()
-	end := be64(uint64(before.UnixNano()))
+	end := be64(unixNanos(before))
 	for k, _ := c.First(); k != nil && len(entries) < max && bytes.Compare(k[:min(8, len(k))], end) < 0; k, _ = c.Next() {
 		entries = append(entries, bytes.Clone(k))
 	}

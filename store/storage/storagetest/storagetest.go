@@ -737,6 +737,17 @@ func testSessionsDeleteExpired(t *testing.T, e storage.Engine) {
 	if ids := left(); n != 2 || len(ids) != 1 || !bytes.Equal(ids[0], sid(4)) {
 		t.Errorf("DeleteExpired by lifetime: %d deleted, left %x", n, ids)
 	}
+	// A record with no times (the zero time) is past every end: swept.
+	update(t, e, func(tx storage.Tx) error {
+		return tx.Sessions().Put(sid(9), &storage.Session{ResidentID: id('a', 1), Wrap: []byte("w")})
+	})
+	update(t, e, func(tx storage.Tx) (err error) {
+		n, err = tx.Sessions().DeleteExpired(base, base.Add(-time.Hour), 100)
+		return err
+	})
+	if ids := left(); n != 1 || len(ids) != 1 || !bytes.Equal(ids[0], sid(4)) {
+		t.Errorf("DeleteExpired of a session with no times: %d deleted, left %x", n, ids)
+	}
 }
 
 func testOutbox(t *testing.T, e storage.Engine) {
