@@ -21,6 +21,12 @@ type lookupResponse struct {
 	Recipients []recipientResponse `json:"recipients"`
 }
 
+// lookupCost is how many of the sender's rate-limit tokens a bulk lookup
+// of n numbers takes: one per ten numbers (a single lookup takes one), so
+// that a sender cannot look up a thousand times as many people as its
+// rate allows.
+func lookupCost(n int) int { return (n + 9) / 10 }
+
 // maxLookupBody bounds a bulk lookup's body: MaxLookup numbers of a few
 // dozen characters each, quoted, with room for white space.
 const maxLookupBody = store.MaxLookup * 64
@@ -34,6 +40,9 @@ func (a *API) lookup(w http.ResponseWriter, r *http.Request, sender store.Sender
 	req, err := readLookup(w, r)
 	if err != nil {
 		a.web.WriteProblem(w, r, a.web.ProblemFor(r, err))
+		return
+	}
+	if !a.charge(w, r, sender, lookupCost(len(req.NationalIDs))-1) {
 		return
 	}
 	nids := make([]store.NationalID, len(req.NationalIDs))

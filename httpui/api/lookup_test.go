@@ -82,3 +82,24 @@ func tooMany(n int) string {
 	}
 	return `{"nationalIds": [` + strings.Join(ids, ",") + `]}`
 }
+
+// TestAPILookupManyRateLimited: a bulk lookup takes one token of the
+// sender's rate limit per ten numbers: with a burst of 100 and no time to
+// refill, ten lookups of 100 numbers pass and the eleventh is a 429.
+func TestAPILookupManyRateLimited(t *testing.T) {
+	t.Parallel()
+	e := apptest.NewEnv(t, apptest.Options{APIRate: 0.001, APIBurst: 100})
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	s := e.AddSender("Aarhus Kommune", "55133018")
+	u := e.HTTPSURL + "/api/v1/recipients/lookup"
+	for i := range 10 {
+		if r := postJSON(e, s.Client, u, tooMany(100)); r.StatusCode != http.StatusOK {
+			t.Fatalf("lookup %d of 100 numbers: %d %s", i+1, r.StatusCode, r.Text)
+		}
+	}
+	r := postJSON(e, s.Client, u, tooMany(100))
+	uitest.WantProblem(t, r, http.StatusTooManyRequests, "TOO_MANY_REQUESTS")
+	if r.Header.Get("Retry-After") == "" {
+		t.Error("no Retry-After")
+	}
+}
