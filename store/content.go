@@ -123,10 +123,8 @@ func (s *Store) checkDelivery(d *Delivery) ([]DocumentInput, error) {
 	default:
 		return nil, invalid("type", "%q is not one of letter, decision, invoice, notice", d.Type)
 	}
-	if d.DueDate != "" {
-		if _, err := time.Parse(time.DateOnly, d.DueDate); err != nil {
-			return nil, invalid("dueDate", "%q is not a date of the form YYYY-MM-DD", d.DueDate)
-		}
+	if err := checkDueDate(d.DueDate); err != nil {
+		return nil, err
 	}
 	if len(d.Documents) == 0 {
 		return nil, invalid("document", "a letter needs at least one document")
@@ -243,4 +241,16 @@ func contentHashOf(d *Delivery, docs []HashedDocument) string {
 		h.Write(doc.SHA256[:])
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// checkDueDate checks a letter's due date: none, or a real date written
+// YYYY-MM-DD (what the due dates' index and its cursors take).
+func checkDueDate(date string) error {
+	if date == "" {
+		return nil
+	}
+	if _, err := time.Parse(time.DateOnly, date); err != nil {
+		return invalid("dueDate", "%q is not a date of the form YYYY-MM-DD", date)
+	}
+	return nil
 }

@@ -271,6 +271,9 @@ func (m *Mailbox) sealImported(ctx context.Context, a *ExportArchive, l *ExportL
 	if err := json.Unmarshal(l.Receipt.Payload, &p); err != nil { // verified already
 		return nil, refuse("receipt: %v", err)
 	}
+	if err := checkDueDate(l.DueDate); err != nil {
+		return nil, refuse("letter %s: %v", l.ID, err)
+	}
 	id, err := m.s.newLetterID()
 	if err != nil {
 		return nil, err
