@@ -15,7 +15,10 @@ import (
 // letters for good.
 type deleteLettersView struct {
 	Letters []store.LetterSummary
-	Back    string // where "cancel" leads: the letter, or the inbox
+	Back    string // where "cancel" leads: the letter, or the folder the letters were chosen in
+	// From is that folder's id (the folder pages' from), to go back to
+	// once the letters are deleted.
+	From string
 	// Error says why nothing can be deleted (no letter chosen, too many,
 	// a letter made inaccessible); the page then has no form.
 	Error string
@@ -30,19 +33,26 @@ const maxDeleteFormSize = 64 << 10
 type deleteLettersForm struct {
 	IDs     []string
 	Confirm bool
+	// From is the folder the letters were chosen in (the folder pages'
+	// from), where deleting them goes back to; the inbox when none.
+	From string
 }
 
 func parseDeleteLettersForm(w http.ResponseWriter, r *http.Request) deleteLettersForm {
 	r.Body = http.MaxBytesReader(w, r.Body, maxDeleteFormSize)
 	_ = r.ParseForm()
-	return deleteLettersForm{IDs: r.PostForm["id"], Confirm: r.PostForm.Get("confirm") == "1"}
+	f := deleteLettersForm{IDs: r.PostForm["id"], Confirm: r.PostForm.Get("confirm") == "1", From: r.PostForm.Get("from")}
+	if !validFolderID(f.From) && f.From != fromDue {
+		f.From = store.FolderInbox // a from that names no folder is the inbox's
+	}
+	return f
 }
 
 // deleteLetterPage asks the resident to confirm deleting one letter
 // (the letter page's "Delete"). It opens nothing and marks nothing read.
 func (s *Handlers) deleteLetterPage(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	id := mux.Vars(r)["id"]
-	s.confirmDelete(w, r, mb, []string{id}, s.pages.MustURL(routeLetter, "id", id))
+	s.confirmDelete(w, r, mb, []string{id}, s.pages.MustURL(routeLetter, "id", id), fromLetterPage)
 }
 
 // deleteLetters deletes the letters chosen (store.Mailbox.DeleteLetters)
@@ -52,30 +62,41 @@ func (s *Handlers) deleteLetterPage(w http.ResponseWriter, r *http.Request, mb *
 // here with the letters ticked.
 func (s *Handlers) deleteLetters(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	form := parseDeleteLettersForm(w, r)
+	back := s.folderURL(form.From)
 	if !form.Confirm {
-		s.confirmDelete(w, r, mb, form.IDs, s.pages.MustURL(routeInbox))
+		s.confirmDelete(w, r, mb, form.IDs, back, form.From)
 		return
 	}
 	if err := mb.DeleteLetters(r.Context(), form.IDs); err != nil {
-		s.deleteRefused(w, r, mb, err, s.pages.MustURL(routeInbox), len(uniqueStrings(form.IDs)))
+		s.deleteRefused(w, r, mb, err, back, len(uniqueStrings(form.IDs)))
 		return
 	}
 	n := len(uniqueStrings(form.IDs))
-	http.Redirect(w, r, s.pages.MustURL(routeInbox)+"?deleted="+strconv.Itoa(n), http.StatusSeeOther)
+	http.Redirect(w, r, back+"?deleted="+strconv.Itoa(n), http.StatusSeeOther)
 }
+
+// fromLetterPage marks a confirmation asked for from a letter's page:
+// once deleted, back to the letter's folder.
+const fromLetterPage = "letter"
 
 // confirmDelete renders the confirmation of deleting the letters ids
 // names, or why they cannot be deleted.
-func (s *Handlers) confirmDelete(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, ids []string, back string) {
+func (s *Handlers) confirmDelete(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, ids []string, back, from string) {
 	letters, err := mb.LettersToDelete(r.Context(), ids)
 	if err != nil {
 		s.deleteRefused(w, r, mb, err, back, len(uniqueStrings(ids)))
 		return
 	}
+	if from == fromLetterPage {
+		from = store.FolderInbox
+		if len(letters) == 1 {
+			from = letters[0].Folder
+		}
+	}
 	resident := mb.Resident()
 	l := s.web.Lang(r)
 	s.pages.Render(w, r, http.StatusOK, pageDeleteLetters, web.View{Title: l.T("deleteLetters.title", "Count", len(letters)), Resident: &resident,
-		Data: deleteLettersView{Letters: letters, Back: back}})
+		Data: deleteLettersView{Letters: letters, Back: back, From: from}})
 }
 
 // deleteRefused answers a refused deletion: a letter made inaccessible

@@ -415,3 +415,35 @@ func TestDueList(t *testing.T) {
 		t.Errorf("signed out: %d", r.StatusCode)
 	}
 }
+
+// TestDeleteFromFolder: letters deleted from the archive's page go back
+// to the archive, which says so; one deleted from its own page goes back
+// to the folder it was in.
+func TestDeleteFromFolder(t *testing.T) {
+	t.Parallel()
+	e := apptest.NewEnv(t, apptest.Options{})
+	e.AddResident(uitest.NIDAnna, "Anna Jensen")
+	s := e.AddSender("Aarhus Kommune", "55133018")
+	ids := deliverMany(t, e, s.ID, uitest.NIDAnna, 3)
+	b := e.Browser()
+	e.Login(b, e.HTTPURL, uitest.NIDAnna)
+	if r := e.PostForm(b, e.HTTPURL+"/letters/actions", url.Values{"from": {""}, "action": {"archive"}, "id": ids[:2]}, nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("archive: %d", r.StatusCode)
+	}
+	confirm := e.PostForm(b, e.HTTPURL+"/letters/delete", url.Values{"from": {"archive"}, "id": ids[:1]}, nil)
+	if !strings.Contains(confirm.Text, `name="from" value="archive"`) || !strings.Contains(confirm.Text, `href="/folders/archive"`) {
+		t.Fatalf("the confirmation does not go back to the archive:\n%s", confirm.Text)
+	}
+	r := e.PostForm(b, e.HTTPURL+"/letters/delete", url.Values{"from": {"archive"}, "id": ids[:1], "confirm": {"1"}}, nil)
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/folders/archive?deleted=1" {
+		t.Fatalf("deleting from the archive: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	if page := e.Get(b, e.HTTPURL+r.Header.Get("Location")); !strings.Contains(page.Text, "<h1>Archive</h1>") || strings.Count(page.Text, `name="id" value=`) != 1 {
+		t.Errorf("the archive after deleting:\n%s", page.Text)
+	}
+	// From the letter's own page: back to its folder.
+	confirm = e.Get(b, e.HTTPURL+"/letters/"+ids[1]+"/delete")
+	if !strings.Contains(confirm.Text, `name="from" value="archive"`) {
+		t.Errorf("the confirmation from the letter's page does not know its folder:\n%s", confirm.Text)
+	}
+}
