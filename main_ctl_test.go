@@ -314,7 +314,7 @@ func TestOperatorCommandErrors(t *testing.T) {
 		{[]string{"sender", "revoke", "--data", dir}, "exactly one of --id, --org and --cert"},
 		{[]string{"sender", "revoke", "--data", dir, "--id", "a", "--org", "29189846"}, "exactly one of --id, --org and --cert"},
 		{[]string{"sender", "revoke", "--data", dir, "--org", "29189846"}, "not found"},
-		{[]string{"resident"}, "add, list, died, block or unblock is needed"},
+		{[]string{"resident"}, "add, list, died, block, unblock, reserve or unreserve is needed"},
 		{[]string{"resident", "add", "--data", dir, "--name", "Anna"}, "--national-id is required"},
 		{[]string{"resident", "add", "--data", dir, "--national-id", "1203861234"}, "--name is required"},
 		{[]string{"resident", "add", "--data", dir, "--national-id", "3213861234", "--name", "Anna"}, "invalid national identity number"},
