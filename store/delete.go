@@ -121,12 +121,8 @@ func (m *Mailbox) DeleteLetters(ctx context.Context, ids []string) error {
 			if err := shredLetter(tx, rec, now); err != nil {
 				return fmt.Errorf("delete letter %s: %w", rec.ID, err)
 			}
-			// An imported letter's sender is of another appliance: no
-			// feed here to tell.
-			if rec.Imported == nil {
-				if err := appendEvent(tx, rec, EventDeleted, now); err != nil {
-					return err
-				}
+			if err := appendEvent(tx, rec, EventDeleted, now); err != nil {
+				return err
 			}
 			if err := m.s.appendAudit(tx, now, actor, "delete-letter", "letter:"+rec.ID); err != nil {
 				return err

@@ -305,7 +305,7 @@ type Session struct {
 	// SecondStep is set when the password was right and the resident has
 	// two-step verification on: Token is then no session but the first
 	// step of the sign-in, which CompleteLogin completes with a code
-	// before SecondStepExpires.
+	// within SecondStepLifetime.
 	SecondStep bool
 }
 

@@ -79,6 +79,9 @@
 //
 // Since schema 9:
 //
+//	mailbox-unread     folderKey → empty, for each unread letter (storage.Letter.Unread)
+//	mailbox-due        residentID | 0x00 | due date (YYYY-MM-DD) | letterID → empty, for each
+//	                   letter of the inbox with a due date not marked paid (storage.Letter.Due)
 //	tombstones         residentID | 0x00 | letterID → empty; the tombstones a resident's
 //	                   deleted letters left (a tombstone is a letters record with Deleted
 //	                   set, in references and sender-letters but not in mailbox or
