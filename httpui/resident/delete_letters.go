@@ -19,6 +19,9 @@ type deleteLettersView struct {
 	// From is that folder's id (the folder pages' from), to go back to
 	// once the letters are deleted.
 	From string
+	// AllImported: every letter came from another Postkasse, whose
+	// senders are told nothing here.
+	AllImported bool
 	// Error says why nothing can be deleted (no letter chosen, too many,
 	// a letter made inaccessible); the page then has no form.
 	Error string
@@ -96,7 +99,7 @@ func (s *Handlers) confirmDelete(w http.ResponseWriter, r *http.Request, mb *sto
 	resident := mb.Resident()
 	l := s.web.Lang(r)
 	s.pages.Render(w, r, http.StatusOK, pageDeleteLetters, web.View{Title: l.T("deleteLetters.title", "Count", len(letters)), Resident: &resident,
-		Data: deleteLettersView{Letters: letters, Back: back, From: from}})
+		Data: deleteLettersView{Letters: letters, Back: back, From: from, AllImported: allImported(letters)}})
 }
 
 // deleteRefused answers a refused deletion: a letter made inaccessible
@@ -134,4 +137,14 @@ func uniqueStrings(ss []string) []string {
 		}
 	}
 	return out
+}
+
+// allImported reports whether every letter came from another Postkasse.
+func allImported(letters []store.LetterSummary) bool {
+	for _, l := range letters {
+		if l.ImportedFrom == nil {
+			return false
+		}
+	}
+	return len(letters) > 0
 }

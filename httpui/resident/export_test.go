@@ -140,6 +140,12 @@ func TestExportAndImportPages(t *testing.T) {
 	if !strings.Contains(letter.Text, "<code>"+a.Manifest.Letters[0].ID+"</code>") && !strings.Contains(letter.Text, "<code>"+a.Manifest.Letters[1].ID+"</code>") {
 		t.Errorf("the imported letter's page does not show the id its receipt states")
 	}
+	// Deleting an imported letter tells no sender here, and the
+	// confirmation says so.
+	if confirm := two.Get(b2, two.HTTPURL+"/letters/"+letters[0].ID+"/delete"); !strings.Contains(confirm.Text, "its sender is not told that you deleted it") ||
+		strings.Contains(confirm.Text, "The sender will be able to see") {
+		t.Errorf("the confirmation of deleting an imported letter:\n%s", confirm.Text)
+	}
 	if r := postImport(two, b2, archive, nil); r.StatusCode != http.StatusOK || !strings.Contains(r.Text, "0 letters were added") ||
 		!strings.Contains(r.Text, "2 letters were already here") {
 		t.Errorf("the second import: %d\n%s", r.StatusCode, r.Text)
