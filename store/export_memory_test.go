@@ -86,9 +86,6 @@ func exportHeap(t testing.TB, total, size int64) (growth uint64, written int64, 
 // (the cluster's blobs are read the same way, through the seam).
 func TestExportConstantMemory(t *testing.T) {
 	embeddedOnly(t)
-	if testing.Short() {
-		t.Skip("delivers 104 MiB of letters")
-	}
 	small, _, _ := exportHeap(t, 8<<20, 1<<20)
 	large, written, _ := exportHeap(t, 96<<20, 1<<20)
 	t.Logf("live heap's peak above the start: %.1f MiB for 8 MiB of mail, %.1f MiB for %d MiB", float64(small)/(1<<20), float64(large)/(1<<20), written>>20)

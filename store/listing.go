@@ -69,6 +69,43 @@ func (m *Mailbox) InboxPage(ctx context.Context, cursor string, limit int) ([]Le
 // Inbox. An unknown folder, or a cursor of another folder, is
 // ErrNotFound.
 func (m *Mailbox) FolderPage(ctx context.Context, folder, cursor string, limit int) ([]LetterSummary, string, error) {
+	return m.listPage(ctx, limit, func(tx storage.Tx) ([]LetterSummary, string, error) {
+		if ok, err := knownFolder(tx, m.resident.ID, folder); err != nil {
+			return nil, "", err
+		} else if !ok {
+			return nil, "", fmt.Errorf("folder %s: %w", folder, ErrNotFound)
+		}
+		page, next, err := tx.Letters().Folder(m.resident.ID, folder, cursor, limit)
+		lines := make([]LetterSummary, len(page))
+		for i, e := range page {
+			lines[i] = LetterSummary{ID: e.LetterID, DeliveredAt: e.DeliveredAt}
+		}
+		return lines, next, err
+	})
+}
+
+// DuePage returns up to limit letters of the inbox with a due date that
+// is not marked paid, the soonest due first, after the cursor ("" for the
+// first), and the cursor of the next page ("" after the last): the
+// resident's list of what to pay or answer. Its work is in proportion to
+// the page, as FolderPage's. A cursor that is not DuePage's is
+// ErrNotFound.
+func (m *Mailbox) DuePage(ctx context.Context, cursor string, limit int) ([]LetterSummary, string, error) {
+	return m.listPage(ctx, limit, func(tx storage.Tx) ([]LetterSummary, string, error) {
+		page, next, err := tx.Letters().Due(m.resident.ID, cursor, limit)
+		lines := make([]LetterSummary, len(page))
+		for i, e := range page {
+			lines[i] = LetterSummary{ID: e.LetterID, DueDate: e.Due}
+		}
+		return lines, next, err
+	})
+}
+
+// listPage lists a page of letters that index reads in the transaction
+// (each as the line shown when the letter cannot be opened: its id and
+// what the index knows), with their listings, sealing and keeping those
+// of letters never listed before.
+func (m *Mailbox) listPage(ctx context.Context, limit int, index func(tx storage.Tx) ([]LetterSummary, string, error)) ([]LetterSummary, string, error) {
 	if err := m.gate(); err != nil {
 		return nil, "", err
 	}
@@ -83,74 +120,21 @@ func (m *Mailbox) FolderPage(ctx context.Context, folder, cursor string, limit i
 	var next string
 	fresh := map[string][]byte{} // letter id → its new sealed listing
 	err = m.s.view(ctx, func(tx storage.Tx) error {
-		if ok, err := knownFolder(tx, m.resident.ID, folder); err != nil {
-			return err
-		} else if !ok {
-			return fmt.Errorf("folder %s: %w", folder, ErrNotFound)
-		}
-		page, after, err := tx.Letters().Folder(m.resident.ID, folder, cursor, limit)
+		page, after, err := index(tx)
 		if err != nil {
 			return err
 		}
-		next = after
+		next, out = after, out[:0]
 		senders := map[string]*senderRecord{}
-		for _, e := range page {
-			sum, sealed, err := m.pageLine(tx, lk, e.LetterID, senders)
+		for _, unopened := range page {
+			sum, sealed, err := m.pageLine(tx, lk, unopened.ID, senders)
 			if err != nil {
-				m.s.log.Error("inbox: a letter cannot be opened", "resident", m.resident.ID, "letter", e.LetterID, "err", err)
-				sum = LetterSummary{ID: e.LetterID, DeliveredAt: e.DeliveredAt, Error: err}
+				m.s.log.Error("list: a letter cannot be opened", "resident", m.resident.ID, "letter", unopened.ID, "err", err)
+				sum = unopened
+				sum.Error = err
 			}
 			if sealed != nil {
-				fresh[e.LetterID] = sealed
-			}
-			out = append(out, sum)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	if len(fresh) > 0 {
-		m.keepListings(ctx, fresh)
-	}
-	return out, next, nil
-}
-
-// DuePage returns up to limit letters of the inbox with a due date that
-// is not marked paid, the soonest due first, after the cursor ("" for the
-// first), and the cursor of the next page ("" after the last): the
-// resident's list of what to pay or answer. Its work is in proportion to
-// the page, as FolderPage's. A cursor that is not DuePage's is
-// ErrNotFound.
-func (m *Mailbox) DuePage(ctx context.Context, cursor string, limit int) ([]LetterSummary, string, error) {
-	if err := m.gate(); err != nil {
-		return nil, "", err
-	}
-	if limit < 1 || limit > 500 {
-		return nil, "", invalid("limit", "a page of %d letters: 1 to 500", limit)
-	}
-	lk, err := m.listingKey()
-	if err != nil {
-		return nil, "", err
-	}
-	var out []LetterSummary
-	var next string
-	fresh := map[string][]byte{}
-	err = m.s.view(ctx, func(tx storage.Tx) error {
-		page, after, err := tx.Letters().Due(m.resident.ID, cursor, limit)
-		if err != nil {
-			return err
-		}
-		next = after
-		senders := map[string]*senderRecord{}
-		for _, e := range page {
-			sum, sealed, err := m.pageLine(tx, lk, e.LetterID, senders)
-			if err != nil {
-				m.s.log.Error("due dates: a letter cannot be opened", "resident", m.resident.ID, "letter", e.LetterID, "err", err)
-				sum = LetterSummary{ID: e.LetterID, DueDate: e.Due, Error: err}
-			}
-			if sealed != nil {
-				fresh[e.LetterID] = sealed
+				fresh[unopened.ID] = sealed
 			}
 			out = append(out, sum)
 		}
