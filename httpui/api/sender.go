@@ -54,19 +54,17 @@ func (a *API) withSender(h senderHandler) http.Handler {
 // the error) and false when it has not got them. A request costs one; a
 // route that does more work takes more.
 func (a *API) charge(w http.ResponseWriter, r *http.Request, sender store.Sender, n int) bool {
-	for range n {
-		ok, wait, err := a.limit.Allow(r.Context(), sender.ID)
-		if err != nil {
-			// The shared bucket could not be read: no request goes
-			// ahead without its token.
-			a.web.WriteProblem(w, r, a.web.ProblemFor(r, err))
-			return false
-		}
-		if !ok {
-			w.Header().Set("Retry-After", web.RetryAfter(wait))
-			a.web.WriteProblem(w, r, web.Problem{Status: http.StatusTooManyRequests, Code: "TOO_MANY_REQUESTS", Detail: "slow down and try again after the time in Retry-After"})
-			return false
-		}
+	ok, wait, err := a.limit.AllowN(r.Context(), sender.ID, n)
+	if err != nil {
+		// The shared bucket could not be read: no request goes ahead
+		// without its tokens.
+		a.web.WriteProblem(w, r, a.web.ProblemFor(r, err))
+		return false
+	}
+	if !ok {
+		w.Header().Set("Retry-After", web.RetryAfter(wait))
+		a.web.WriteProblem(w, r, web.Problem{Status: http.StatusTooManyRequests, Code: "TOO_MANY_REQUESTS", Detail: "slow down and try again after the time in Retry-After"})
+		return false
 	}
 	return true
 }

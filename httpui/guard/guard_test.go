@@ -271,3 +271,43 @@ func TestRateLimiter(t *testing.T) {
 		})
 	}
 }
+
+// TestRateLimiterAllowN: a request that costs n tokens takes all n at
+// once or none, so a refused one leaves the bucket as it was.
+func TestRateLimiterAllowN(t *testing.T) {
+	t.Parallel()
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			t.Parallel()
+			c := testsupport.NewClock()
+			l := k.limiter(t, c, 100, 300)
+			allowN := func(n int) (bool, time.Duration) {
+				t.Helper()
+				ok, wait, err := l.AllowN(ctx, "s", n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ok, wait
+			}
+			if ok, _ := allowN(250); !ok {
+				t.Fatal("250 of a full bucket of 300 refused")
+			}
+			if ok, wait := allowN(100); ok || wait != 500*time.Millisecond {
+				t.Fatalf("100 of the 50 left: %v %v; want refused, 500ms", ok, wait)
+			}
+			if ok, _ := allowN(50); !ok {
+				t.Fatal("the refused request took tokens: 50 of 50 refused")
+			}
+			if ok, _ := allowN(1); ok {
+				t.Fatal("the bucket gave more than its burst")
+			}
+			if ok, _ := allowN(301); ok {
+				t.Fatal("more than the burst allowed")
+			}
+			c.Advance(time.Second)
+			if ok, _ := allowN(100); !ok {
+				t.Fatal("100 after a second's refill refused")
+			}
+		})
+	}
+}

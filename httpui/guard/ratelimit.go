@@ -45,9 +45,10 @@ type bucketState struct {
 
 func (b *bucketState) empty() bool { return b.At.IsZero() }
 
-// take fills the bucket up to now and takes up to n whole tokens. It
-// returns how many it took; when none, how long until there is one.
-func (b *bucketState) take(now time.Time, rate, burst, n float64) (float64, time.Duration) {
+// take fills the bucket up to now and takes up to want whole tokens, but
+// at least least, or none. It returns how many it took; when none, how
+// long until there are least.
+func (b *bucketState) take(now time.Time, rate, burst, want, least float64) (float64, time.Duration) {
 	if b.At.IsZero() {
 		b.Tokens, b.At = burst, now
 	}
@@ -57,10 +58,10 @@ func (b *bucketState) take(now time.Time, rate, burst, n float64) (float64, time
 		b.Tokens = min(burst, b.Tokens+elapsed*rate)
 		b.At = now
 	}
-	if b.Tokens < 1 {
-		return 0, time.Duration((1 - b.Tokens) / rate * float64(time.Second))
+	if b.Tokens < least {
+		return 0, time.Duration((least - b.Tokens) / rate * float64(time.Second))
 	}
-	got := min(n, math.Floor(b.Tokens))
+	got := max(least, min(want, math.Floor(b.Tokens)))
 	b.Tokens -= got
 	return got, 0
 }
@@ -83,40 +84,60 @@ func NewSharedRateLimiter(st *store.Store, clock func() time.Time, rate, burst f
 // how long until there is one. err is the store's failure: no token was
 // taken, and the request must not go ahead.
 func (l *RateLimiter) Allow(ctx context.Context, key string) (bool, time.Duration, error) {
+	return l.AllowN(ctx, key, 1)
+}
+
+// AllowN takes n tokens for key at once (a request that costs more than
+// one), or none: when there are fewer, it returns false and how long
+// until there are n. n is at most the burst, or it never succeeds.
+func (l *RateLimiter) AllowN(ctx context.Context, key string, n int) (bool, time.Duration, error) {
+	need := float64(n)
+	if need > l.burst {
+		return false, time.Duration(need / l.rate * float64(time.Second)), nil
+	}
+	var have float64 // this node's own tokens for key (shared only)
 	if l.chunk > 1 {
 		l.mu.Lock()
-		if n := l.local[key]; n >= 1 {
-			if n < 2 {
+		if have = l.local[key]; have >= need {
+			if have-need < 1 {
 				delete(l.local, key)
 			} else {
-				l.local[key] = n - 1
+				l.local[key] = have - need
 			}
 			l.mu.Unlock()
 			return true, 0, nil
 		}
+		// Hold them while the shared bucket is asked for the rest, so
+		// no other request spends them meanwhile.
+		delete(l.local, key)
 		l.mu.Unlock()
 	}
+	least := math.Ceil(need - have)
 	now := l.clock()
 	// Empty or not, a bucket is full again after burst/rate.
 	expires := now.Add(time.Duration(l.burst/l.rate*float64(time.Second)) + time.Second)
 	var got float64
 	var wait time.Duration
 	err := l.states.update(ctx, []string{"api-sender:" + key}, expires, func(s []*bucketState) error {
-		got, wait = s[0].take(now, l.rate, l.burst, l.chunk)
+		got, wait = s[0].take(now, l.rate, l.burst, max(least, l.chunk), least)
 		return nil
 	})
-	if err != nil {
-		return false, 0, err
+	if err != nil || got == 0 {
+		l.keep(key, have) // not spent: give them back
+		return false, wait, err
 	}
-	if got == 0 {
-		return false, wait, nil
-	}
-	if got > 1 {
-		l.mu.Lock()
-		l.local[key] += got - 1
-		l.mu.Unlock()
-	}
+	l.keep(key, have+got-need)
 	return true, 0, nil
+}
+
+// keep adds n unspent tokens to the node's own for key.
+func (l *RateLimiter) keep(key string, n float64) {
+	if n < 1 {
+		return
+	}
+	l.mu.Lock()
+	l.local[key] += n
+	l.mu.Unlock()
 }
 
 // Rate and Burst are the limiter's parameters.
