@@ -384,6 +384,25 @@ func TestHTTPSSession(t *testing.T) {
 	if secure := eval[bool](tb, `window.isSecureContext`); !secure {
 		t.Error("the HTTPS page is not a secure context")
 	}
+	backAfterSignOut(t, a, tb, c)
+}
+
+// TestBackAfterSignOut: over plain HTTP, where the README sends
+// evaluators, Back after "Sign out" must not show the mailbox again
+// from the browser's back/forward cache either.
+func TestBackAfterSignOut(t *testing.T) {
+	t.Parallel()
+	a := newAppliance(t, applianceOptions{})
+	tb := newTab(t, "http-back")
+	tb.do(chromedp.Navigate(a.url + "/login"))
+	tb.login(annaNID, annaPassword)
+	backAfterSignOut(t, a, tb, tb.sessionCookie(a))
+}
+
+// backAfterSignOut opens a letter, signs out and goes Back: the browser
+// shows the sign-in page, not the letter it had shown.
+func backAfterSignOut(t *testing.T, a *appliance, tb *tab, c *network.Cookie) {
+	t.Helper()
 	decision := a.letter(letterDecision)
 	tb.do(chromedp.Click(chromedp.CSS(`.letters a[href="/letters/`+decision.ID+`"]`)), chromedp.WaitVisible(chromedp.CSS("article.letter-page h1")))
 	tb.do(chromedp.Click(chromedp.CSS(".logout-form button")), chromedp.WaitVisible(chromedp.ID("nationalId")))
@@ -391,7 +410,7 @@ func TestHTTPSSession(t *testing.T) {
 		if mb != nil {
 			mb.Close()
 		}
-		t.Fatalf("the session after sign-out over HTTPS: %v", err)
+		t.Fatalf("the session after sign-out: %v", err)
 	}
 	tb.do(chromedp.NavigateBack())
 	if loc, text := tb.location(), tb.text(); loc != a.url+"/login" || strings.Contains(text, decision.Delivery.Subject) {
