@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -81,6 +82,10 @@ var (
 	// ErrPasskeyNoUnlock: the passkey signs in only after the password
 	// (its authenticator gave no PRF output at registration, or none now).
 	ErrPasskeyNoUnlock = errors.New("this passkey does not unlock the mailbox alone")
+	// ErrPasskeysUnavailable: the appliance was reached at an address
+	// that cannot be a WebAuthn relying party (an IP address: WebAuthn
+	// §5.1.4 wants a domain), so no passkey ceremony can run there.
+	ErrPasskeysUnavailable = errors.New("passkeys need the appliance's host name, not an address")
 	// ErrTooManyPasskeys: the resident has MaxPasskeys already.
 	ErrTooManyPasskeys = errors.New("too many passkeys")
 )
@@ -94,6 +99,9 @@ type PasskeyRP struct {
 }
 
 func (rp PasskeyRP) webauthn() (*webauthn.WebAuthn, error) {
+	if net.ParseIP(strings.Trim(rp.ID, "[]")) != nil || rp.ID == "" {
+		return nil, ErrPasskeysUnavailable
+	}
 	w, err := webauthn.New(&webauthn.Config{RPID: rp.ID, RPDisplayName: "Postkasse", RPOrigins: []string{rp.Origin}})
 	if err != nil {
 		return nil, fmt.Errorf("passkeys: relying party %q at %q: %w", rp.ID, rp.Origin, err)
