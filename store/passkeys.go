@@ -561,8 +561,8 @@ func (m *Mailbox) RemovePasskey(ctx context.Context, id string) error {
 	})
 }
 
-// SecondStepPasskeys reports whether the resident whose sign-in waits
-// under token has passkeys and TOTP, for the page of the second step.
+// SecondStepFactors reports whether the resident whose sign-in waits
+// under token has passkeys, and TOTP, for the page of the second step.
 func (s *Store) SecondStepFactors(ctx context.Context, token string) (passkeys, totp bool, err error) {
 	res, _, priv, err := s.openFirstStep(ctx, token)
 	if err != nil {

@@ -76,7 +76,7 @@ func testPasskeys(t *testing.T, src, lang string, prf bool, width int64) {
 		t.Fatalf("after adding: %s, want …%s\n%s", loc, want, tb.consoleLog())
 	}
 	check("passkeys, one added")
-	creds := cdpCall(tb, cdpwebauthn.GetCredentials, cdpwebauthn.GetCredentialsParams{AuthenticatorID: auth.AuthenticatorID}).Credentials
+	creds := cdpCall(tb, cdpwebauthn.GetCredentials, cdpwebauthn.GetCredentialsParams(auth)).Credentials
 	if len(creds) != 1 || !creds[0].IsResidentCredential {
 		t.Fatalf("the authenticator holds %d credentials: %+v", len(creds), creds)
 	}

@@ -269,8 +269,7 @@ func TestPasskeySignInPages(t *testing.T) {
 		t.Errorf("replayed: %d", r.StatusCode)
 	}
 	// A passkey without the PRF: said so.
-	noPRF := &webauthntest.Authenticator{Origin: e.url}
-	e.auth, noPRF = noPRF, e.auth
+	e.auth = &webauthntest.Authenticator{Origin: e.url}
 	wantRedirect(t, "add without PRF", e.add(c, "Nøgle"), "/settings/passkeys?saved=added")
 	options, _, state = ceremonyOf(t, e.Get(d, e.url+"/login/passkey"))
 	resp, err = e.auth.Get(options)
