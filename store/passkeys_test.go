@@ -370,3 +370,40 @@ func mustECKey(t testing.TB) *ecdsa.PrivateKey {
 	}
 	return k
 }
+
+// TestPasskeysRemovedByRecovery: signing in with the recovery key removes
+// the passkeys (the lost device may be the passkey), audited; the password
+// alone then signs in again and the passkey alone no more.
+func TestPasskeysRemovedByRecovery(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	nid := testNID(t, 3)
+	_, rk, err := f.s.AddResident(ctx, nid, "Cai Carlsen", testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb := mustLogin(t, f.s, nid, testPassword)
+	a := newTestAuthenticator(true, true)
+	addPasskey(t, mb, a, "Telefon")
+	if _, err := f.s.Recover(ctx, nid.String(), rk, "a brand new passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(auditActions(t, f.s), "passkeys-removed-recovery") {
+		t.Errorf("no passkeys-removed-recovery in %q", auditActions(t, f.s))
+	}
+	if sess, err := f.s.Login(ctx, nid.String(), "a brand new passphrase"); err != nil || sess.SecondStep {
+		t.Fatalf("the password after recovery: %+v, %v", sess, err)
+	}
+	cer, err := f.s.BeginPasskeySignIn(ctx, testRP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := a.Get(cer.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.PasskeySignIn(ctx, testRP, cer.State, resp); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("the removed passkey alone: %v", err)
+	}
+}
