@@ -16,7 +16,8 @@ import (
 // authenticator (the WebAuthn domain: CTAP2.1, internal, resident keys,
 // user verification) answers the page's script; signs out; signs in with
 // the password and then the passkey (the second step's button has the
-// focus, Enter uses it); signs out; and signs in with the passkey alone.
+// focus, Enter uses it); signs out; and signs in with the passkey alone,
+// then renames and removes it by keyboard.
 // With the PRF extension the passkey alone opens the inbox; without it
 // (the authenticator has no PRF) the page says to sign in with the
 // password. Every page passes axe-core and fits the width; no dialog
@@ -113,6 +114,22 @@ func testPasskeys(t *testing.T, src, lang string, prf bool, width int64) {
 		if !strings.Contains(tb.text(), "Anna") {
 			t.Errorf("the inbox after a passkey alone:\n%s", tb.text())
 		}
+		// Rename by keyboard (the name field, a new name, Enter), then
+		// remove (Tab to its button, Enter).
+		tb.do(chromedp.Navigate(base+"/settings/passkeys"), chromedp.WaitVisible(chromedp.CSS(".passkey input[name=name]")))
+		tb.do(chromedp.Focus(chromedp.CSS(".passkey input[name=name]")),
+			chromedp.Evaluate[chromedp.Void](`document.activeElement.select()`),
+			chromedp.KeyEvent("Nøglering\n"), chromedp.WaitVisible(chromedp.ID("passkeys-saved")))
+		if got := eval[string](tb, `document.querySelector('.passkey h3').textContent`); got != "Nøglering" || !strings.HasSuffix(tb.location(), "saved=renamed") {
+			t.Errorf("after renaming: %q at %s", got, tb.location())
+		}
+		check("passkeys, renamed")
+		tb.do(chromedp.Focus(chromedp.CSS(".passkey input[name=name]")), chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Tab))
+		if f := tb.focused(); f.Tag != "button" || !strings.Contains(f.Text, "Nøglering") {
+			t.Fatalf("two Tabs from the name went to %+v, not the remove button", f)
+		}
+		tb.do(chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("passkeys-none")))
+		check("passkeys, removed")
 	} else {
 		tb.do(chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("passkey-error")))
 		check("sign-in with a passkey that cannot unlock")
