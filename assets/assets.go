@@ -8,9 +8,9 @@ package assets
 
 import "embed"
 
-//go:embed templates/*.html static/*.css i18n/*.toml
+//go:embed templates/*.html static/*.css static/*.js i18n/*.toml
 var files embed.FS
 
-// FS returns the embedded files: templates/*.html, static/*.css and
-// i18n/*.toml. The file system is read-only.
+// FS returns the embedded files: templates/*.html, static/*.css,
+// static/*.js (the passkey pages' script) and i18n/*.toml. The file system is read-only.
 func FS() embed.FS { return files }

@@ -158,6 +158,8 @@
 //	session wrapping v1   01 | nonce[24] | secretbox(x25519[32])                                                               (73 bytes)
 //	session wrapping v2   02 | nonce[24] | secretbox(x25519[32] | seed[64])                                                    (137 bytes)
 //	                      key = HKDF(secret, info "postkasse/v<n>/session-wrap" | lp(sessionID))
+//	PRF wrapping v1       50 | 01 | n | salt[32] | nonce[24] | secretbox(x25519[32] [| seed[64] if n = 2])                   (107 / 171 bytes)
+//	                      key = HKDF(prfOutput[32], salt, info "postkasse/v<n>/prf-wrap" | lp(credentialID)); prf.go
 //	sealed data key v1    01 | ephemeral[32] | nonce[24] | secretbox(dataKey[32])                                              (105 bytes)
 //	                      key = HKDF(X25519(ephemeral, recipient), salt ephemeral|recipient,
 //	                                 info "postkasse/v1/data-key" | lp(letterID) | lp(recipientID) | lp(senderID))

@@ -396,3 +396,41 @@ func FuzzOpenDocument(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUnwrapWithPRF: the PRF wrapping's decoder never panics, fails only
+// with ErrFormat or ErrOpen, and opens only an original wrapping with its
+// own PRF output and credential id.
+func FuzzUnwrapWithPRF(f *testing.F) {
+	prf := make([]byte, PRFOutputSize)
+	_, _ = detRand("fuzz/prf-output").Read(prf)
+	cred := []byte("credential-1")
+	fxs := wrappingFixtures(f, "fuzz/prf", func(r io.Reader, k *PrivateKey) ([]byte, error) {
+		return WrapWithPRF(r, k, prf, cred)
+	})
+	for _, fx := range fxs {
+		f.Add(fx.wrapped, prf, cred)
+		f.Add(fx.wrapped, prf[:31], cred)
+		f.Add(fx.wrapped, prf, []byte{})
+		f.Add(fx.wrapped, prf, []byte("credential-1\x00"))
+		f.Add(fx.wrapped[:len(fx.wrapped)-1], prf, cred)
+		f.Add(append([]byte{'P', 1, 3 - fx.wrapped[2]}, fx.wrapped[3:]...), prf, cred)
+		f.Add(fx.wrapped[2:], prf, cred)
+	}
+	f.Add([]byte{}, prf, cred)
+	f.Fuzz(func(t *testing.T, b, out, id []byte) {
+		hdr := CheckPRFWrapping(b)
+		got, err := UnwrapWithPRF(b, out, id)
+		if err != nil {
+			if !failsCleanly(err) {
+				t.Fatalf("err = %v", err)
+			}
+			if hdr != nil && !errors.Is(err, ErrFormat) {
+				t.Fatalf("header refused (%v) but unwrap gave %v", hdr, err)
+			}
+			return
+		}
+		if hdr != nil || !opensTo(fxs, b, got) || !bytes.Equal(out, prf) || !bytes.Equal(id, cred) {
+			t.Fatalf("opened a wrapping that is not an original: %x with %x / %x", b, out, id)
+		}
+	})
+}

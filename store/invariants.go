@@ -31,7 +31,7 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 		if err := tx.Residents().All(func(rec *residentRecord) error {
 			residents[rec.ID] = rec
 			if rec.Status == ResidentPending {
-				if rec.PublicKey != nil || rec.PasswordWrap != nil || rec.RecoveryWrap != nil || rec.TOTP != nil {
+				if rec.PublicKey != nil || rec.PasswordWrap != nil || rec.RecoveryWrap != nil || rec.TOTP != nil || rec.Passkeys != nil {
 					bad("pending resident %s: has keys", rec.ID)
 				}
 				if len(rec.ActivationHash) != sha256.Size || rec.ActivationExpires.IsZero() {
@@ -64,10 +64,17 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 			} else if rec.MLKEMPublicKey != nil {
 				bad("resident %s (%s): an ML-KEM key without a key pair", rec.ID, rec.Status)
 			}
+			for _, p := range rec.Passkeys {
+				if p.PRFWrap != nil {
+					if err := crypto.CheckPRFWrapping(p.PRFWrap); err != nil {
+						bad("resident %s: passkey %x: %v", rec.ID, p.ID, err)
+					}
+				}
+			}
 			if rec.Status != ResidentDeleted {
 				return nil
 			}
-			if rec.Name != "" || rec.PublicKey != nil || rec.MLKEMPublicKey != nil || rec.PasswordWrap != nil || rec.RecoveryWrap != nil || rec.TOTP != nil {
+			if rec.Name != "" || rec.PublicKey != nil || rec.MLKEMPublicKey != nil || rec.PasswordWrap != nil || rec.RecoveryWrap != nil || rec.TOTP != nil || rec.Passkeys != nil {
 				bad("deleted resident %s: name or keys left", rec.ID)
 			}
 			if p, err := tx.Preferences().Get(rec.ID); err != nil {

@@ -215,6 +215,11 @@ func (s *Store) Recover(ctx context.Context, nationalID string, key crypto.Recov
 		// turn it on again from the settings.
 		totpWasOn := cur.TOTP != nil
 		cur.TOTP = nil
+		// So are the passkeys (each a second factor, and their PRF
+		// wrappings hold the key pair as it was): the resident adds them
+		// again from the settings.
+		passkeysWere := len(cur.Passkeys) > 0
+		cur.Passkeys = nil
 		if err := tx.Residents().Put(cur); err != nil {
 			return err
 		}
@@ -226,6 +231,11 @@ func (s *Store) Recover(ctx context.Context, nationalID string, key crypto.Recov
 		}
 		if totpWasOn {
 			if err := s.appendAudit(tx, now, "resident:"+cur.ID, "totp-off-recovery", "resident:"+cur.ID); err != nil {
+				return err
+			}
+		}
+		if passkeysWere {
+			if err := s.appendAudit(tx, now, "resident:"+cur.ID, "passkeys-removed-recovery", "resident:"+cur.ID); err != nil {
 				return err
 			}
 		}

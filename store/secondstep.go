@@ -65,7 +65,7 @@ func (s *Store) firstStep(ctx context.Context, rec *residentRecord, priv *crypto
 		}
 		// As in Login: the password was checked against the wrapping
 		// read before, in another transaction.
-		if (cur.Status != ResidentActive && cur.Status != ResidentReserved) || !bytes.Equal(cur.PasswordWrap, rec.PasswordWrap) || cur.TOTP == nil {
+		if (cur.Status != ResidentActive && cur.Status != ResidentReserved) || !bytes.Equal(cur.PasswordWrap, rec.PasswordWrap) || !hasSecondFactor(cur) {
 			return ErrBadCredentials
 		}
 		if err := blocked(cur); err != nil {
@@ -126,7 +126,7 @@ func (s *Store) openFirstStep(ctx context.Context, token string) (*residentRecor
 	return res, half, priv, nil
 }
 
-// CompleteLogin takes the second step of a sign-in: with a right code
+// CompleteLogin takes the second step of a sign-in with a code: with a right code
 // (a current TOTP code not used before, or an unused backup code) the
 // first step that token names ends and a session starts, in one
 // transaction. A wrong, used or malformed code is ErrBadCredentials and
@@ -135,6 +135,27 @@ func (s *Store) openFirstStep(ctx context.Context, token string) (*residentRecor
 // another browser) is ErrSessionExpired. A blocked account is
 // ErrBlocked. The use of a backup code is audited, as the sign-in is.
 func (s *Store) CompleteLogin(ctx context.Context, token, code string) (Session, error) {
+	return s.completeSecondStep(ctx, token, func(tx storage.Tx, cur *residentRecord, priv *crypto.PrivateKey, now time.Time) error {
+		if cur.TOTP == nil {
+			return ErrSessionExpired // turned off meanwhile: sign in again
+		}
+		next, backup, err := useCode(cur.TOTP, priv, cur.ID, code, now)
+		if err != nil {
+			return err
+		}
+		cur.TOTP = next
+		if backup {
+			return s.appendAudit(tx, now, "resident:"+cur.ID, "backup-code-used", "resident:"+cur.ID)
+		}
+		return nil
+	})
+}
+
+// completeSecondStep takes the second step of a sign-in whose first step
+// token names: check, in the transaction that ends the first step, proves
+// the second factor on the resident's record (which it may change; it is
+// stored) or returns an error, and nothing is stored.
+func (s *Store) completeSecondStep(ctx context.Context, token string, check func(tx storage.Tx, cur *residentRecord, priv *crypto.PrivateKey, now time.Time) error) (Session, error) {
 	res, _, priv, err := s.openFirstStep(ctx, token)
 	if err != nil {
 		return Session{}, err
@@ -162,17 +183,16 @@ func (s *Store) CompleteLogin(ctx context.Context, token, code string) (Session,
 		}
 		// A password changed, or two-step verification turned off,
 		// meanwhile: sign in again.
-		if (cur.Status != ResidentActive && cur.Status != ResidentReserved) || !bytes.Equal(cur.PasswordWrap, half.SecondStep.PasswordWrap) || cur.TOTP == nil {
+		if (cur.Status != ResidentActive && cur.Status != ResidentReserved) || !bytes.Equal(cur.PasswordWrap, half.SecondStep.PasswordWrap) || !hasSecondFactor(cur) {
 			return ErrSessionExpired
 		}
 		if err := blocked(cur); err != nil {
 			return err
 		}
-		next, backup, err := useCode(cur.TOTP, priv, cur.ID, code, now)
-		if err != nil {
+		if err := check(tx, cur, priv, now); err != nil {
 			return err
 		}
-		cur.TOTP, cur.LastLogin = next, now
+		cur.LastLogin = now
 		if half.SecondStep.Rewrap != nil {
 			cur.PasswordWrap = half.SecondStep.Rewrap
 		}
@@ -185,11 +205,6 @@ func (s *Store) CompleteLogin(ctx context.Context, token, code string) (Session,
 		if err := tx.Sessions().Put(sessID, sess); err != nil {
 			return err
 		}
-		if backup {
-			if err := s.appendAudit(tx, now, "resident:"+cur.ID, "backup-code-used", "resident:"+cur.ID); err != nil {
-				return err
-			}
-		}
 		return s.appendAudit(tx, now, "resident:"+cur.ID, "login", "resident:"+cur.ID)
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -198,4 +213,11 @@ func (s *Store) CompleteLogin(ctx context.Context, token, code string) (Session,
 		return Session{}, err
 	}
 	return Session{Token: sessToken, ResidentID: res.ID, Expires: sess.Expires}, nil
+}
+
+// hasSecondFactor reports whether a sign-in of the resident with the
+// password waits for a second step: two-step verification with codes is
+// on, or the resident has a passkey.
+func hasSecondFactor(rec *residentRecord) bool {
+	return rec.TOTP != nil || len(rec.Passkeys) > 0
 }

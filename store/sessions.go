@@ -99,11 +99,12 @@ func (s *Store) Login(ctx context.Context, nationalID, password string) (Session
 	var rewrap, recoveryWrap []byte
 	var upgrade *keyUpgrade
 	oldKey := priv
-	if rec.TOTP != nil {
-		// Two-step verification: no session until the code (totp.go).
-		// The key pair gains no ML-KEM half here: that would replace the
-		// recovery key before the second step, and change the key that
-		// seals the TOTP secret.
+	if hasSecondFactor(rec) {
+		// Two-step verification: no session until the code (totp.go) or
+		// the passkey (passkeys.go). The key pair gains no ML-KEM half
+		// here: that would replace the recovery key before the second
+		// step, change the key that seals the TOTP secret, and leave the
+		// passkeys' PRF wrappings with the key pair without it.
 		return s.firstStep(ctx, rec, priv, password)
 	}
 	if !priv.HasMLKEM() {

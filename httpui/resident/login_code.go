@@ -30,6 +30,15 @@ type loginCodeView struct {
 	Error     string
 	Throttled bool // too many failures: the code was not tried
 	Busy      bool // no check came free: the code was not tried
+	// Passkey: the resident has passkeys; the options of one for the
+	// second step (passkeys.go). PasskeyError: Error is about it.
+	Passkey      *store.PasskeyCeremony
+	PasskeyError bool
+	// NoCode: two-step verification with codes is off (passkeys only).
+	NoCode bool
+	// PasskeyUnavailable: the resident has passkeys, but the page was
+	// reached at an IP address, where none can be used.
+	PasskeyUnavailable bool
 }
 
 // loginCodePage asks for the code of a sign-in whose password was right.
@@ -44,7 +53,12 @@ func (s *Handlers) loginCodePage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, s.pages.MustURL(routeLogin), http.StatusSeeOther)
 		return
 	}
-	s.pages.Render(w, r, http.StatusOK, pageLoginCode, web.View{Title: s.web.Lang(r).T("totp.code.title"), Data: loginCodeView{}})
+	var v loginCodeView
+	if err := s.loginCodeExtras(w, r, stepToken(r), &v); err != nil {
+		s.pages.PageError(w, r, nil, err)
+		return
+	}
+	s.pages.Render(w, r, http.StatusOK, pageLoginCode, web.View{Title: s.web.Lang(r).T("totp.code.title"), Data: v})
 }
 
 // loginCodeSubmit takes the second step: with the right code the session
@@ -87,12 +101,21 @@ func (s *Handlers) loginCodeSubmit(w http.ResponseWriter, r *http.Request) {
 		if ref.Throttled {
 			v.Error = l.T("login.throttled", "Wait", ref.Wait)
 		}
+		if err := s.loginCodeExtras(w, r, step, &v); err != nil {
+			s.pages.PageError(w, r, nil, err)
+			return
+		}
 		s.pages.Render(w, r, ref.Status, pageLoginCode, web.View{Title: title, Data: v})
 		return
 	}
 	switch {
 	case errors.Is(err, store.ErrBadCredentials):
-		s.pages.Render(w, r, http.StatusUnauthorized, pageLoginCode, web.View{Title: title, Data: loginCodeView{Error: l.T("totp.code.wrong")}})
+		v := loginCodeView{Error: l.T("totp.code.wrong")}
+		if err := s.loginCodeExtras(w, r, step, &v); err != nil {
+			s.pages.PageError(w, r, nil, err)
+			return
+		}
+		s.pages.Render(w, r, http.StatusUnauthorized, pageLoginCode, web.View{Title: title, Data: v})
 		return
 	case errors.Is(err, store.ErrSessionExpired):
 		expired()

@@ -32,6 +32,7 @@ package resident
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -115,6 +116,10 @@ const (
 	// pageExport takes the mail out and brings it in (export.go).
 	pageExport   = "export"
 	pageSessions = "sessions"
+	// Passkeys (passkeys.go): the settings page, and signing in with a
+	// passkey alone.
+	pagePasskeys     = "passkeys"
+	pageLoginPasskey = "login-passkey"
 )
 
 // Pages are the pages the handlers render (web.PagesConfig.Required).
@@ -122,7 +127,7 @@ var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
 	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport, pageRecoveryRequest, pageFolders,
 	pageSenders, pageRetention, pageDeleteLetters,
 	pageLoginCode, pageTOTP, pageBackupCodes, pageExport, pageSearch,
-	pageSessions}
+	pageSessions, pagePasskeys, pageLoginPasskey}
 
 // Route names. Templates and handlers build URLs from these.
 const (
@@ -178,6 +183,13 @@ const (
 	routeTOTPOn                = "settings-totp-on"
 	routeTOTPOff               = "settings-totp-off"
 	routeTOTPBackupCodes       = "settings-totp-backup-codes"
+	routePasskeys              = "settings-passkeys"
+	routePasskeyAdd            = "settings-passkeys-add"
+	routePasskeyRename         = "settings-passkeys-rename"
+	routePasskeyRemove         = "settings-passkeys-remove"
+	routeLoginPasskeyStep      = "login-code-passkey"
+	routeLoginPasskey          = "login-passkey"
+	routeLoginPasskeySubmit    = "login-passkey-submit"
 	routeSupport               = "support"
 	routeSupportSubmit         = "support-submit"
 	// The senders who wrote to the resident, and blocking them.
@@ -255,6 +267,15 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/settings/two-step/on", s.withMailbox(s.totpOn)).Methods(http.MethodPost).Name(routeTOTPOn)
 	r.Handle("/settings/two-step/off", s.withMailbox(s.totpOff)).Methods(http.MethodPost).Name(routeTOTPOff)
 	r.Handle("/settings/two-step/backup-codes", s.withMailbox(s.totpBackupCodes)).Methods(http.MethodPost).Name(routeTOTPBackupCodes)
+	// Passkeys (passkeys.go): registering, naming and removing them; the
+	// second step of a sign-in with one; signing in with one alone.
+	r.Handle("/settings/passkeys", s.withMailbox(s.passkeysPage)).Methods(http.MethodGet, http.MethodHead).Name(routePasskeys)
+	r.Handle("/settings/passkeys", s.withMailbox(s.passkeyAdd)).Methods(http.MethodPost).Name(routePasskeyAdd)
+	r.Handle("/settings/passkeys/{id:"+passkeyIDPattern+"}/rename", s.withMailbox(s.passkeyRename)).Methods(http.MethodPost).Name(routePasskeyRename)
+	r.Handle("/settings/passkeys/{id:"+passkeyIDPattern+"}/remove", s.withMailbox(s.passkeyRemove)).Methods(http.MethodPost).Name(routePasskeyRemove)
+	r.Handle("/login/code/passkey", http.HandlerFunc(s.loginPasskeyStep)).Methods(http.MethodPost).Name(routeLoginPasskeyStep)
+	r.Handle("/login/passkey", http.HandlerFunc(s.loginPasskeyPage)).Methods(http.MethodGet, http.MethodHead).Name(routeLoginPasskey)
+	r.Handle("/login/passkey", http.HandlerFunc(s.loginPasskeySubmit)).Methods(http.MethodPost).Name(routeLoginPasskeySubmit)
 	// Where the resident is signed in, and signing devices out (sessions.go).
 	r.Handle("/settings/sessions", s.withMailbox(s.sessionsPage)).Methods(http.MethodGet, http.MethodHead).Name(routeSessions)
 	r.Handle("/settings/sessions/end", s.withMailbox(s.sessionsEnd)).Methods(http.MethodPost).Name(routeSessionsEnd)
@@ -296,6 +317,15 @@ func FormPage(p *web.Pages, path string) string {
 		return p.MustURL(routeTerms)
 	case p.MustURL(routeLogout):
 		return p.MustURL(routeLogin)
+	case p.MustURL(routePasskeyAdd):
+		return p.MustURL(routePasskeys)
+	case p.MustURL(routeLoginPasskeyStep):
+		return p.MustURL(routeLoginCode)
+	case p.MustURL(routeLoginPasskeySubmit):
+		return p.MustURL(routeLoginPasskey)
+	}
+	if strings.HasPrefix(path, p.MustURL(routePasskeys)+"/") {
+		return p.MustURL(routePasskeys)
 	}
 	return p.MustURL(routeInbox)
 }

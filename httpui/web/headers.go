@@ -12,6 +12,13 @@ const (
 	// our own style sheet, no scripts at all, forms only to ourselves, no
 	// framing by anybody.
 	CSPPage = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	// CSPScriptPage is CSPPage with our own scripts: the pages of
+	// passkeys (registering one, the second step of a sign-in with one,
+	// signing in with one), which must call the browser's WebAuthn API.
+	// Only script files of the appliance run (static/passkeys.js); no
+	// inline script, no eval, no connection anywhere (the script fills in
+	// a form, which the page submits to ourselves).
+	CSPScriptPage = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 	// CSPLetterPage adds the framed main document to CSPPage.
 	CSPLetterPage = "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 	// CSPDocument is the policy of a served document: a sandbox without

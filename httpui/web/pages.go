@@ -299,21 +299,28 @@ type staticFile struct {
 	content     []byte
 }
 
-// loadStatic reads and hashes the static files (static/*.css of package
-// assets in httpui.New) once.
+// loadStatic reads and hashes the static files (static/*.css and
+// static/*.js of package assets in httpui.New) once.
 func loadStatic(files fs.FS) (map[string]staticFile, error) {
-	names, err := fs.Glob(files, "static/*.css")
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]staticFile, len(names))
-	for _, name := range names {
-		b, err := fs.ReadFile(files, name)
+	out := map[string]staticFile{}
+	for pattern, contentType := range map[string]string{
+		"static/*.css": "text/css; charset=utf-8",
+		// The one script: the passkey pages' (passkeys.js), which only
+		// the pages that send web.CSPScriptPage may run.
+		"static/*.js": "text/javascript; charset=utf-8",
+	} {
+		names, err := fs.Glob(files, pattern)
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", name, err)
+			return nil, err
 		}
-		sum := sha256.Sum256(b)
-		out[path.Base(name)] = staticFile{hash: hex.EncodeToString(sum[:8]), contentType: "text/css; charset=utf-8", content: b}
+		for _, name := range names {
+			b, err := fs.ReadFile(files, name)
+			if err != nil {
+				return nil, fmt.Errorf("read %s: %w", name, err)
+			}
+			sum := sha256.Sum256(b)
+			out[path.Base(name)] = staticFile{hash: hex.EncodeToString(sum[:8]), contentType: contentType, content: b}
+		}
 	}
 	if _, ok := out["style.css"]; !ok {
 		return nil, fmt.Errorf("static/style.css is missing")

@@ -48,6 +48,39 @@ type Resident struct {
 	// TOTP is the resident's two-step verification while it is on; nil
 	// when it is off.
 	TOTP *TOTP `json:",omitempty"`
+	// Passkeys are the resident's registered passkeys (WebAuthn
+	// credentials), oldest first; none when empty.
+	Passkeys []Passkey `json:",omitempty"`
+}
+
+// Passkey is one of a resident's passkeys: a WebAuthn credential record
+// (WebAuthn Level 3 §4, "credential record") with the resident's name
+// for it. Package store (passkeys.go) says how each field is made;
+// nothing in it opens a mailbox without the authenticator.
+type Passkey struct {
+	ID        []byte // the credential id
+	Name      string
+	PublicKey []byte // COSE_Key
+	// AttestationType and AttestationFormat as go-webauthn records them.
+	AttestationType   string   `json:",omitempty"`
+	AttestationFormat string   `json:",omitempty"`
+	Transports        []string `json:",omitempty"`
+	AAGUID            []byte   `json:",omitempty"`
+	// The flags of the credential record: UP, UV (latched), BE, BS.
+	UserPresent    bool
+	UserVerified   bool
+	BackupEligible bool
+	BackupState    bool
+	// SignCount is the authenticator's signature counter at the last use
+	// (0 for authenticators that keep none).
+	SignCount uint32
+	Created   time.Time
+	LastUsed  time.Time `json:",omitzero"`
+	// PRFWrap is the private key wrapped by a key derived from the
+	// passkey's PRF output (crypto's PRF wrapping), when the authenticator
+	// gave one at registration; nil otherwise. With it the passkey alone
+	// signs in.
+	PRFWrap []byte `json:",omitempty"`
 }
 
 // TOTP is a resident's two-step verification with time-based one-time
