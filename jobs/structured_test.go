@@ -19,7 +19,7 @@ func TestNotificationsOfInvoice(t *testing.T) {
 		Recipient: nid, Subject: "Secret subject", Body: "Secret body", SenderReference: "faktura-1",
 		Invoice: &store.Invoice{Amount: "987654.32", Currency: "DKK", Account: "5479 0001234567",
 			PaymentReference: "+71<000000012345678+87654321<", DueDate: "2027-02-15"},
-		Actions: []store.Action{{Type: store.ActionPay, Label: "Betal regningen", URL: "https://betal.example.dk/faktura/7"}},
+		Actions:   []store.Action{{Type: store.ActionPay, Label: "Betal regningen", URL: "https://betal.example.dk/faktura/7"}},
 		Documents: []store.DocumentInput{{Name: "faktura.pdf", ContentType: "application/pdf", Content: []byte("%PDF-1.4\n%%EOF\n")}},
 	})
 	if err != nil {
