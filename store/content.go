@@ -203,9 +203,10 @@ func (s *Store) checkDocument(i int, doc DocumentInput) (DocumentInput, error) {
 //	"postkasse/v2/content" | … sensitive | openingReceipt (one byte, 0 or 1) |
 //	lp(structured) | for each document: …
 //
-// where structured is the JSON {"invoice": …, "actions": […]} of the
-// fields as sent, in the order of API.md, empty ones left out ("" when
-// there are none).
+// where structured is the JSON {"invoice": {…}, "actions": [{…}]} of the
+// fields as sent, without spaces, keys in the order of API.md, empty
+// fields and an empty list left out, and <, > and & written \u003c,
+// \u003e and \u0026 (Go's encoding/json); "" when there are none.
 //
 // It is "sha256:" followed by the hash in lowercase hex. The same
 // senderReference with the same hash is a repeat; with another, a conflict.

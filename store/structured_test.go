@@ -3,6 +3,9 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -269,5 +272,41 @@ func TestStructuredExportImport(t *testing.T) {
 	}
 	if due, _, err := mbB.DuePage(ctx, "", 10); err != nil || len(due) != 1 {
 		t.Errorf("imported invoice not due: %+v, %v", due, err)
+	}
+}
+
+// TestContentHashEncodingV2 recomputes a structured letter's hash from
+// the encoding ContentHash's doc comment gives senders (version 2), with
+// the structured part written out as the JSON it documents.
+func TestContentHashEncodingV2(t *testing.T) {
+	t.Parallel()
+	d := Delivery{
+		Recipient: NationalID{Country: "DK", Number: "0101701234"}, Subject: "Faktura", Body: "",
+		SenderReference: "f-1", Type: TypeInvoice, DueDate: "2027-02-15", OpeningReceipt: true,
+		Invoice: &Invoice{Amount: "1249.50", Currency: "DKK", DueDate: "2027-02-15"},
+		Actions: []Action{{Type: ActionLink, Label: "Se sagen", URL: "https://a.dk/s?x=1&y=2"}},
+		Documents: []DocumentInput{{Name: "f.pdf", ContentType: "application/pdf", Content: pdfContent}},
+	}
+	var enc []byte
+	lp := func(s string) {
+		enc = binary.BigEndian.AppendUint32(enc, uint32(len(s)))
+		enc = append(enc, s...)
+	}
+	enc = append(enc, "postkasse/v2/content"...)
+	lp("0101701234")
+	lp("Faktura")
+	lp("")
+	lp("invoice")
+	lp("2027-02-15")
+	enc = append(enc, 0, 0, 1) // replyAllowed, sensitive false; openingReceipt true
+	lp(`{"invoice":{"amount":"1249.50","currency":"DKK","dueDate":"2027-02-15"},` +
+		`"actions":[{"type":"link","label":"Se sagen","url":"https://a.dk/s?x=1\u0026y=2"}]}`)
+	lp("f.pdf")
+	lp("application/pdf")
+	sum := sha256.Sum256(pdfContent)
+	enc = append(enc, sum[:]...)
+	want := sha256.Sum256(enc)
+	if got := ContentHash(&d); got != "sha256:"+hex.EncodeToString(want[:]) {
+		t.Errorf("ContentHash = %s, want the documented encoding", got)
 	}
 }
