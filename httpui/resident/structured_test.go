@@ -48,7 +48,7 @@ func TestLetterStructured(t *testing.T) {
 	}{
 		{"en", "DKK 1,249.50", []string{"Payment reference", "What you can do", "You leave Postkasse", "Opens betal.example.dk", "(leaves Postkasse for betal.example.dk)", "Add to your calendar"}},
 		{"da", "1.249,50 kr.", []string{"Betalingsreference", "Det kan du gøre", "Du forlader Postkasse", "Åbner betal.example.dk", "(forlader Postkasse og går til betal.example.dk)", "Føj til din kalender"}},
-		{"nb", "kr 1\u00a0249,50", []string{"Betalingsreferanse (KID)", "Dette kan du gjøre", "Du forlater Postkasse", "Åpner betal.example.dk", "(forlater Postkasse og går til betal.example.dk)", "Legg til i kalenderen"}},
+		{"nb", "DKK 1\u00a0249,50", []string{"Betalingsreferanse (KID)", "Dette kan du gjøre", "Du forlater Postkasse", "Åpner betal.example.dk", "(forlater Postkasse og går til betal.example.dk)", "Legg til i kalenderen"}},
 	} {
 		r := e.Get(b, e.HTTPURL+"/letters/"+id+"?lang="+tc.lang)
 		if r.StatusCode != http.StatusOK {
