@@ -283,8 +283,8 @@ func TestContentHashEncodingV2(t *testing.T) {
 	d := Delivery{
 		Recipient: NationalID{Country: "DK", Number: "0101701234"}, Subject: "Faktura", Body: "",
 		SenderReference: "f-1", Type: TypeInvoice, DueDate: "2027-02-15", OpeningReceipt: true,
-		Invoice: &Invoice{Amount: "1249.50", Currency: "DKK", DueDate: "2027-02-15"},
-		Actions: []Action{{Type: ActionLink, Label: "Se sagen", URL: "https://a.dk/s?x=1&y=2"}},
+		Invoice:   &Invoice{Amount: "1249.50", Currency: "DKK", DueDate: "2027-02-15"},
+		Actions:   []Action{{Type: ActionLink, Label: "Se sagen", URL: "https://a.dk/s?x=1&y=2"}},
 		Documents: []DocumentInput{{Name: "f.pdf", ContentType: "application/pdf", Content: pdfContent}},
 	}
 	var enc []byte
