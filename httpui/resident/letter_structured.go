@@ -1,10 +1,10 @@
 package resident
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -95,5 +95,5 @@ func (s *Handlers) letterAppointment(w http.ResponseWriter, r *http.Request, mb 
 	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="appointment-`+strconv.Itoa(n+1)+`.ics"`)
 	w.Header().Set("Cache-Control", "no-store")
-	_, _ = strings.NewReader(ev.calendar()).WriteTo(w)
+	_, _ = io.WriteString(w, ev.calendar())
 }
