@@ -15,7 +15,7 @@ import (
 // scrolling; the amount is written in the language; with the keyboard
 // alone the resident reaches the payment button, which opens only https
 // with rel="noopener noreferrer" and says it leaves Postkasse, and the
-// calendar file, which is a text/calendar event.
+// calendar file's download link.
 func TestStructuredLetterKeyboard(t *testing.T) {
 	t.Parallel()
 	src := axeSource(t)
@@ -87,10 +87,11 @@ func testStructuredLetter(t *testing.T, src, lang string, width int64) {
 	if text := eval[string](tb, `document.activeElement.innerText`); !strings.Contains(text, l.T("structured.actions.calendar")) || !strings.Contains(text, "Check-up at the dental clinic") {
 		t.Errorf("the calendar link says %q", text)
 	}
-	ics := eval[map[string]string](tb, `fetch(document.activeElement.href).then(async r => ({type: r.headers.get('Content-Type'), body: await r.text()}))`)
-	if ics["type"] != "text/calendar; charset=utf-8" || !strings.Contains(ics["body"], "\r\nDTSTART:20270303T083000Z\r\n") ||
-		!strings.Contains(ics["body"], "SUMMARY:Check-up at the dental clinic\r\n") {
-		t.Errorf("the calendar file: %q", ics)
+	// The calendar file itself (text/calendar, a VEVENT) is checked in
+	// httpui/resident's TestLetterAppointmentICS; the page's CSP lets no
+	// script fetch it here.
+	if dl := eval[bool](tb, `document.activeElement.hasAttribute('download')`); !dl {
+		t.Error("the calendar link is not a download")
 	}
 }
 
