@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -116,6 +117,12 @@ func TestCanaries(t *testing.T) {
 	}
 	var seen strings.Builder
 	seen.WriteString(l.Subject + "\n" + l.Body + "\n")
+	if inv := l.Invoice; inv != nil {
+		seen.WriteString(inv.Amount + "\n" + inv.Account + "\n" + inv.PaymentReference + "\n")
+	}
+	for _, a := range l.Actions {
+		seen.WriteString(a.Label + "\n" + a.URL + "\n")
+	}
 	folders, err := mb.Folders(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -190,9 +197,16 @@ func canaryWord(canary string) string { return canary[strings.LastIndex(canary, 
 func canaryMailbox(t *testing.T, f *fixture) (c map[string]string, nid NationalID, letterID string) {
 	s := f.s
 	c = map[string]string{}
-	for _, kind := range []string{"SUBJECT", "BODY", "FILENAME", "PDF", "TEXT", "HTML", "BIG", "PASSWORD", "FOLDER"} {
+	for _, kind := range []string{"SUBJECT", "BODY", "FILENAME", "PDF", "TEXT", "HTML", "BIG", "PASSWORD", "FOLDER",
+		"ACCOUNT", "PAYREF", "LABEL", "URL"} {
 		c[kind] = canary(t, kind)
 	}
+	// An invoice's amount is digits only: fifteen random ones.
+	digits := make([]byte, 8)
+	if _, err := rand.Read(digits); err != nil {
+		t.Fatal(err)
+	}
+	c["AMOUNT"] = fmt.Sprintf("%015d.37", binary.BigEndian.Uint64(digits)%1e15)
 	nid = testNID(t, 2)
 	if _, _, err := s.AddResident(context.Background(), nid, "Canary Resident", c["PASSWORD"]); err != nil {
 		t.Fatal(err)
@@ -205,6 +219,9 @@ func canaryMailbox(t *testing.T, f *fixture) (c map[string]string, nid NationalI
 		Body:            "Body " + c["BODY"],
 		SenderReference: "canary-1",
 		Type:            TypeInvoice,
+		Invoice: &Invoice{Amount: c["AMOUNT"], Currency: "DKK", Account: c["ACCOUNT"], PaymentReference: c["PAYREF"],
+			DueDate: "2027-03-01"},
+		Actions: []Action{{Type: ActionLink, Label: "Label " + c["LABEL"], URL: "https://example.dk/" + c["URL"]}},
 		Documents: []DocumentInput{
 			{Name: c["FILENAME"] + ".pdf", ContentType: "application/pdf", Content: testsupport.PDF("Text " + c["PDF"])},
 			{Name: "note.txt", ContentType: "text/plain", Content: []byte(c["TEXT"])},

@@ -116,6 +116,9 @@ func (s *Store) checkDelivery(d *Delivery) ([]DocumentInput, error) {
 			return nil, err
 		}
 	}
+	if err := checkStructured(d); err != nil {
+		return nil, err
+	}
 	switch d.Type {
 	case TypeLetter, TypeDecision, TypeInvoice, TypeNotice:
 	case "":
@@ -193,6 +196,18 @@ func (s *Store) checkDocument(i int, doc DocumentInput) (DocumentInput, error) {
 //	lp(dueDate) | replyAllowed (one byte, 0 or 1) | sensitive (one byte, 0 or 1) |
 //	for each document: lp(file name) | lp(content type) | SHA-256(content)
 //
+// A structured letter (an invoice, actions or an opening receipt asked
+// for) is hashed as version 2, which covers those too and is otherwise
+// the same, so the hashes of letters without them never changed:
+//
+//	"postkasse/v2/content" | … sensitive | openingReceipt (one byte, 0 or 1) |
+//	lp(structured) | for each document: …
+//
+// where structured is the JSON {"invoice": {…}, "actions": [{…}]} of the
+// fields as sent, without spaces, keys in the order of API.md, empty
+// fields and an empty list left out, and <, > and & written \u003c,
+// \u003e and \u0026 (Go's encoding/json); "" when there are none.
+//
 // It is "sha256:" followed by the hash in lowercase hex. The same
 // senderReference with the same hash is a repeat; with another, a conflict.
 func ContentHash(d *Delivery) string {
@@ -220,7 +235,13 @@ func contentHashOf(d *Delivery, docs []HashedDocument) string {
 		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(s))))
 		h.Write([]byte(s))
 	}
-	h.Write([]byte("postkasse/v1/content"))
+	structured := structuredData{Invoice: d.Invoice, Actions: d.Actions}
+	v2 := !structured.empty() || d.OpeningReceipt
+	if v2 {
+		h.Write([]byte("postkasse/v2/content"))
+	} else {
+		h.Write([]byte("postkasse/v1/content"))
+	}
 	lp(d.Recipient.Number)
 	lp(d.Subject)
 	lp(d.Body)
@@ -235,6 +256,10 @@ func contentHashOf(d *Delivery, docs []HashedDocument) string {
 	}
 	flag(d.ReplyAllowed)
 	flag(d.Sensitive)
+	if v2 {
+		flag(d.OpeningReceipt)
+		lp(structured.encode())
+	}
 	for _, doc := range docs {
 		lp(doc.Name)
 		lp(doc.ContentType)

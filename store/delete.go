@@ -156,7 +156,7 @@ func tombstone(rec *letterRecord, deleted time.Time) *letterRecord {
 // checkTombstone reports what a tombstone holds that it must not.
 func checkTombstone(rec *letterRecord) []string {
 	var left []string
-	for what, b := range map[string][]byte{"data key": rec.SealedKey, "subject": rec.Subject, "body": rec.Body, "listing": rec.Listing} {
+	for what, b := range map[string][]byte{"data key": rec.SealedKey, "subject": rec.Subject, "body": rec.Body, "listing": rec.Listing, "structured": rec.Structured} {
 		if b != nil {
 			left = append(left, what)
 		}

@@ -29,6 +29,9 @@ func sealedTraces(t *testing.T, s *Store, id string) map[string][]byte {
 			return err
 		}
 		out["data key"], out["subject"], out["body"], out["listing"] = rec.SealedKey, rec.Subject, rec.Body, rec.Listing
+		if rec.Structured != nil {
+			out["structured"] = rec.Structured
+		}
 		for i, d := range rec.Documents {
 			out["file name "+string(rune('0'+i))] = d.Name
 			r, err := tx.Documents().Open(id, i)

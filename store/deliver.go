@@ -208,7 +208,7 @@ func (s *Store) seal(ctx context.Context, sender *senderRecord, recipient *resid
 	rec := &letterRecord{
 		ID: id, ResidentID: recipient.ID, SenderID: sender.ID, SenderReference: d.SenderReference,
 		Type: d.Type, DueDate: d.DueDate, ReplyAllowed: d.ReplyAllowed, ContentHash: hash,
-		Sensitive: d.Sensitive,
+		Sensitive: d.Sensitive, OpeningReceipt: d.OpeningReceipt,
 	}
 	dk, err := crypto.NewDataKey(s.rand)
 	if err != nil {
@@ -227,6 +227,9 @@ func (s *Store) seal(ctx context.Context, sender *senderRecord, recipient *resid
 		return nil, err
 	}
 	if rec.Body, err = dk.SealField(s.rand, "body", []byte(d.Body)); err != nil {
+		return nil, err
+	}
+	if rec.Structured, err = sealStructured(s.rand, dk, structuredData{Invoice: d.Invoice, Actions: d.Actions}); err != nil {
 		return nil, err
 	}
 	p := &pendingDelivery{

@@ -7,7 +7,8 @@
 //
 // # Invariants
 //
-//   - A letter's subject, body, file names and document contents are stored
+//   - A letter's subject, body, file names, document contents and
+//     structured data (an invoice and actions, structured.go) are stored
 //     only sealed with its data key (package crypto); the data key only
 //     sealed to the recipient's public key, bound to the letter id, the
 //     recipient id and the sender id. A resident's private key is stored
@@ -50,8 +51,8 @@
 //     read again before it is shown, so a deleted letter is never found.
 //   - A letter the resident deletes (DeleteLetters, delete.go) is deleted
 //     in one transaction with its "deleted" event and audit entry: every
-//     wrapping of its data key, its sealed subject, body, file names and
-//     listing, its sealed documents (on the cluster engine their objects
+//     wrapping of its data key, its sealed subject, body, file names,
+//     structured data and listing, its sealed documents (on the cluster engine their objects
 //     once the transaction has committed) and its mailbox and folder
 //     index entries. What stays is its tombstone, the letter's record
 //     with Deleted set and only ids, senderReference, type, content

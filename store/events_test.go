@@ -7,14 +7,15 @@ import (
 )
 
 // TestEvents: a sender's feed has its letters' changes in order —
-// delivered, read (the first opening only), paid-marked, made
-// inaccessible — and none of another sender's; the cursor pages it;
-// events older than KeepEvents are pruned.
+// delivered, read (the first opening only, of a letter with an opening
+// receipt), paid-marked, made inaccessible — and none of another
+// sender's; the cursor pages it; events older than KeepEvents are pruned.
 func TestEvents(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	d := testDelivery(f.nid, "faktura-7")
 	d.Type = TypeInvoice
+	d.OpeningReceipt = true
 	inv, err := f.s.Deliver(context.Background(), f.sender.ID, d)
 	if err != nil {
 		t.Fatal(err)
@@ -71,5 +72,51 @@ func TestEvents(t *testing.T) {
 	f.clock.Advance(KeepEvents + time.Hour)
 	if n, err := f.s.PruneEvents(context.Background()); err != nil || n != 5 {
 		t.Errorf("PruneEvents = %d, %v; want 5 (4 and the other sender's)", n, err)
+	}
+}
+
+// TestEventsOpeningReceipt: without an opening receipt the first opening
+// is no event, though the sender's status says "read"; with one, it is
+// one event however often the letter is opened.
+func TestEventsOpeningReceipt(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	plain, err := f.s.Deliver(ctx, f.sender.ID, testDelivery(f.nid, "plain"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := testDelivery(f.nid, "with-receipt")
+	d.OpeningReceipt = true
+	asked, err := f.s.Deliver(ctx, f.sender.ID, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	defer mb.Close()
+	for range 2 {
+		for _, id := range []string{plain.Letter.ID, asked.Letter.ID} {
+			if _, err := mb.Letter(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	evs, _, err := f.s.Events(ctx, f.sender.ID, "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reads []string
+	for _, e := range evs {
+		if e.Type == EventRead {
+			reads = append(reads, e.SenderReference)
+		}
+	}
+	if len(reads) != 1 || reads[0] != "with-receipt" {
+		t.Errorf("read events for %v, want [with-receipt] only", reads)
+	}
+	for _, id := range []string{plain.Letter.ID, asked.Letter.ID} {
+		if st, err := f.s.LetterStatus(ctx, f.sender.ID, id); err != nil || st.Status != "read" {
+			t.Errorf("status of %s = %+v, %v; want read", id, st, err)
+		}
 	}
 }

@@ -108,6 +108,9 @@ type ExportLetter struct {
 	DueDate         string           `json:"dueDate"`
 	ReplyAllowed    bool             `json:"replyAllowed"`
 	Sensitive       bool             `json:"sensitive"`
+	OpeningReceipt  bool             `json:"openingReceipt,omitempty"`
+	Invoice         *Invoice         `json:"invoice,omitempty"`
+	Actions         []Action         `json:"actions,omitempty"`
 	SenderReference string           `json:"senderReference"`
 	DeliveredAt     time.Time        `json:"deliveredAt"`
 	ReadAt          time.Time        `json:"readAt,omitzero"`
@@ -365,6 +368,10 @@ func (m *Mailbox) exportLetter(ctx context.Context, zw *zip.Writer, id string, f
 		if err != nil {
 			return err
 		}
+		structured, err := openStructured(dk, rec)
+		if err != nil {
+			return err
+		}
 		readMark := LetterSummary{ReadAt: rec.ReadAt, ReadMark: rec.ReadMark}
 		entry = &ExportLetter{
 			ID: rec.ID, Sender: ExportSender{Name: sender.Name, OrgNumber: sender.OrgNumber, Kind: sender.Kind},
@@ -372,6 +379,7 @@ func (m *Mailbox) exportLetter(ctx context.Context, zw *zip.Writer, id string, f
 			ReplyAllowed: rec.ReplyAllowed, Sensitive: rec.Sensitive, SenderReference: rec.SenderReference,
 			DeliveredAt: rec.DeliveredAt, ReadAt: rec.ReadAt, PaidAt: rec.PaidAt, Read: !readMark.Unread(),
 			Receipt: rec.Receipt, Documents: []ExportDocument{},
+			OpeningReceipt: rec.OpeningReceipt, Invoice: structured.Invoice, Actions: structured.Actions,
 		}
 		switch rec.Folder {
 		case FolderInbox:

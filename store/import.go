@@ -274,6 +274,13 @@ func (m *Mailbox) sealImported(ctx context.Context, a *ExportArchive, l *ExportL
 	if err := checkDueDate(l.DueDate); err != nil {
 		return nil, refuse("letter %s: %v", l.ID, err)
 	}
+	// The invoice and actions by this appliance's rules; checkStructured
+	// may only fill in what the manifest left empty, and the receipt was
+	// checked against the manifest's fields as they are.
+	structured := Delivery{Type: l.Type, DueDate: l.DueDate, Invoice: l.Invoice, Actions: l.Actions}
+	if err := checkStructured(&structured); err != nil {
+		return nil, refuse("%v", err)
+	}
 	id, err := m.s.newLetterID()
 	if err != nil {
 		return nil, err
@@ -281,7 +288,7 @@ func (m *Mailbox) sealImported(ctx context.Context, a *ExportArchive, l *ExportL
 	il := &importedLetter{rec: &letterRecord{
 		ID: id, ResidentID: m.resident.ID, SenderID: importSenderID(origin.ReceiptKey.KeyID), SenderReference: origin.LetterID,
 		Type: l.Type, DueDate: l.DueDate, DeliveredAt: l.DeliveredAt.UTC(), ReadAt: l.ReadAt.UTC(), PaidAt: l.PaidAt.UTC(),
-		ContentHash: p.ContentHash, Receipt: l.Receipt, Sensitive: l.Sensitive,
+		ContentHash: p.ContentHash, Receipt: l.Receipt, Sensitive: l.Sensitive, OpeningReceipt: l.OpeningReceipt,
 		Imported: &storage.ImportedLetter{
 			LetterID: origin.LetterID, ReceiptKey: origin.ReceiptKey.PublicKey, Appliance: origin.Appliance,
 			SenderReference: l.SenderReference, SenderName: l.Sender.Name, SenderOrgNumber: l.Sender.OrgNumber, SenderKind: l.Sender.Kind,
@@ -326,6 +333,9 @@ func (m *Mailbox) sealImported(ctx context.Context, a *ExportArchive, l *ExportL
 		return nil, err
 	}
 	if rec.Body, err = dk.SealField(m.s.rand, "body", []byte(l.Body)); err != nil {
+		return nil, err
+	}
+	if rec.Structured, err = sealStructured(m.s.rand, dk, structuredData{Invoice: l.Invoice, Actions: l.Actions}); err != nil {
 		return nil, err
 	}
 	for j, d := range l.Documents {

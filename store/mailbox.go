@@ -187,6 +187,11 @@ func (m *Mailbox) Letter(ctx context.Context, id string) (Letter, error) {
 		if rec.Imported != nil {
 			out.SenderReference = rec.Imported.SenderReference
 		}
+		structured, err := openStructured(dk, rec)
+		if err != nil {
+			return err
+		}
+		out.Invoice, out.Actions = structured.Invoice, structured.Actions
 		for i, doc := range rec.Documents {
 			name, err := dk.OpenField(fmt.Sprintf("document/%d/name", i), doc.Name)
 			if err != nil {
@@ -234,8 +239,12 @@ func (m *Mailbox) markRead(ctx context.Context, id string) (readAt time.Time, er
 		if !first {
 			return nil
 		}
-		if err := appendEvent(tx, rec, EventRead, now); err != nil {
-			return err
+		// The sender's status says "read" either way; an event only
+		// when it asked for an opening receipt (API.md).
+		if rec.OpeningReceipt {
+			if err := appendEvent(tx, rec, EventRead, now); err != nil {
+				return err
+			}
 		}
 		return m.s.appendAudit(tx, now, "resident:"+m.resident.ID, "read", "letter:"+id)
 	})

@@ -162,6 +162,13 @@ type Delivery struct {
 	// Sensitive letters are notified without the sender's name (a
 	// notification never has the subject or content of any letter).
 	Sensitive bool
+	// OpeningReceipt: the sender gets a "read" event when the resident
+	// first opens the letter (its status says "read" either way).
+	OpeningReceipt bool
+	// Invoice and Actions make a structured letter (store/structured.go);
+	// they are sealed with the letter.
+	Invoice *Invoice
+	Actions []Action
 
 	// answersResident marks the answer to the resident's own support
 	// request: it reaches a resident who opted out of digital post too
@@ -274,6 +281,9 @@ type Letter struct {
 	SenderReference string
 	Documents       []DocumentInfo
 	Receipt         Receipt
+	// Invoice and Actions are a structured letter's (nil when none).
+	Invoice *Invoice
+	Actions []Action
 }
 
 // DocumentInfo describes one document of an opened letter.

@@ -26,8 +26,9 @@ type eventsPage struct {
 }
 
 // TestAPIEvents: a sender's feed has its own letters' events only, oldest
-// first, a page at a time by cursor; a first reading by the resident is
-// the next event; a bad cursor or limit is 400; without a certificate 401.
+// first, a page at a time by cursor; a first reading by the resident of a
+// letter with an opening receipt is the next event (of one without, none);
+// a bad cursor or limit is 400; without a certificate 401.
 func TestAPIEvents(t *testing.T) {
 	t.Parallel()
 	e := apptest.NewEnv(t, apptest.Options{})
@@ -36,7 +37,9 @@ func TestAPIEvents(t *testing.T) {
 	other := e.AddSender("Region Midtjylland", "29190925")
 	var ids []string
 	for _, ref := range []string{"ref-1", "ref-2", "ref-3"} {
-		r := e.Deliver(s.Client, uitest.ValidDelivery(ref)...)
+		msg := uitest.LetterMessage(uitest.NIDAnna, "Your tax assessment", ref)
+		msg["openingReceipt"] = ref == "ref-2"
+		r := e.Deliver(s.Client, uitest.MessagePart(msg), uitest.DocumentPart("assessment.pdf", "application/pdf", uitest.PDFDoc))
 		ids = append(ids, uitest.DecodeJSON[struct {
 			ID string `json:"id"`
 		}](t, r).ID)
@@ -78,11 +81,14 @@ func TestAPIEvents(t *testing.T) {
 	if len(o.Events) != 1 || o.Events[0].SenderReference != "other-1" {
 		t.Errorf("the other sender's feed: %+v", o)
 	}
-	// The resident opens a letter: a read event follows.
+	// The resident opens the letters: a read event follows for the one
+	// with an opening receipt only.
 	c := e.Browser()
 	e.Login(c, e.HTTPURL, uitest.NIDAnna)
-	if r := e.Get(c, e.HTTPURL+"/letters/"+ids[1]); r.StatusCode != http.StatusOK {
-		t.Fatalf("open the letter: %d", r.StatusCode)
+	for _, id := range ids[:2] {
+		if r := e.Get(c, e.HTTPURL+"/letters/"+id); r.StatusCode != http.StatusOK {
+			t.Fatalf("open the letter: %d", r.StatusCode)
+		}
 	}
 	read := events(s.Client, "?after="+all.Next)
 	if len(read.Events) != 1 || read.Events[0].Type != "read" || read.Events[0].LetterID != ids[1] {

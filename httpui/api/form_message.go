@@ -28,12 +28,16 @@ type messageJSON struct {
 	// Sensitive: the resident's notifications leave out the sender's
 	// name (our extension; a notification never has the subject).
 	Sensitive bool `json:"sensitive"`
+	// The fields of a structured letter (form_structured.go).
+	OpeningReceipt bool           `json:"openingReceipt"`
+	Invoice        *store.Invoice `json:"invoice"`
+	Actions        []store.Action `json:"actions"`
 }
 
 // maxMessagePart bounds the JSON part: the text limits with room for JSON
 // escapes (\u0000 is six bytes for one) and other fields.
 func maxMessagePart(l store.Limits) int64 {
-	return int64(l.MaxSubject+l.MaxBody+l.MaxReference)*6 + 16<<10
+	return int64(l.MaxSubject+l.MaxBody+l.MaxReference)*6 + 16<<10 + maxStructuredPart
 }
 
 // maxRequestSize bounds a whole delivery request: the documents and 1 MiB
@@ -108,6 +112,7 @@ func parseDelivery(r *http.Request, l store.Limits) (store.Delivery, error) {
 	d.Subject, d.Body, d.SenderReference = msg.Subject, msg.Body, msg.SenderReference
 	d.Type, d.DueDate, d.ReplyAllowed = store.LetterType(msg.Type), msg.DueDate, msg.ReplyAllowed
 	d.Sensitive = msg.Sensitive
+	structuredFields(&d, msg)
 	if msg.Recipient.NationalID == "" {
 		return d, invalidf("recipient.nationalId", "missing")
 	}

@@ -102,6 +102,12 @@ func TestOpenAPI(t *testing.T) {
 	msg = uitest.LetterMessage(uitest.NIDAnna, "A picture", "openapi-3")
 	ct4, wrongType := uitest.MultipartBody(uitest.MessagePart(msg), uitest.DocumentPart("a.exe", "application/x-msdownload", []byte("MZ")))
 	check("deliver an unsupported document", s.Client, http.MethodPost, "/api/v1/messages", ct4, wrongType, http.StatusUnsupportedMediaType)
+	ct5, structured := uitest.MultipartBody(uitest.MessagePart(uitest.InvoiceMessage(uitest.NIDAnna, "Faktura", "openapi-4")), uitest.DocumentPart("a.pdf", "application/pdf", uitest.PDFDoc))
+	check("deliver an invoice with actions", s.Client, http.MethodPost, "/api/v1/messages", ct5, structured, http.StatusCreated)
+	msg = uitest.InvoiceMessage(uitest.NIDAnna, "Faktura", "openapi-5")
+	msg["invoice"].(map[string]any)["amount"] = "12.345"
+	ct6, badAmount := uitest.MultipartBody(uitest.MessagePart(msg), uitest.DocumentPart("a.pdf", "application/pdf", uitest.PDFDoc))
+	check("deliver an invoice with a bad amount", s.Client, http.MethodPost, "/api/v1/messages", ct6, badAmount, http.StatusBadRequest)
 	check("deliver nonsense", s.Client, http.MethodPost, "/api/v1/messages", "text/plain", []byte("hello"), http.StatusBadRequest)
 	check("deliver without a certificate", anonymous, http.MethodPost, "/api/v1/messages", ct, delivery, http.StatusUnauthorized)
 

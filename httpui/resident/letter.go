@@ -30,6 +30,9 @@ type letterView struct {
 	// Imported says where a letter brought from another Postkasse came
 	// from; "" for a letter delivered here.
 	Imported string
+	// Invoice and Actions are a structured letter's (letter_structured.go).
+	Invoice *invoiceView
+	Actions []actionView
 }
 
 type documentLink struct {
@@ -54,6 +57,7 @@ func (s *Handlers) letter(w http.ResponseWriter, r *http.Request, mb *store.Mail
 	lang := s.web.Lang(r)
 	v := letterView{Letter: l, Due: due(lang, l.DueDate, s.clock(), s.loc), KeyID: l.Receipt.KeyID,
 		PaidSaved: r.URL.Query().Get("saved") == "paid"}
+	v.Invoice, v.Actions = s.structuredViews(lang, l)
 	folders, err := mb.Folders(r.Context())
 	if err != nil {
 		s.pages.PageError(w, r, &resident, err)

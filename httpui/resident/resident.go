@@ -160,8 +160,10 @@ const (
 	routeFolderDelete  = "folder-delete"
 	routeLetterActions = "letter-actions"
 	routeLetterPaid    = "letter-paid"
-	routeDue           = "due"
-	routeSearch        = "search"
+	// An appointment of a structured letter as a calendar file.
+	routeLetterAppointment = "letter-appointment"
+	routeDue               = "due"
+	routeSearch            = "search"
 )
 
 // Route names of the resident's terms and settings. The gate of pending
@@ -240,6 +242,7 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/search", s.withMailbox(s.search)).Methods(http.MethodGet, http.MethodHead).Name(routeSearch)
 	r.Handle("/letters/{id:"+idPattern+"}/documents/{n:[0-9]{1,5}}", s.withMailbox(s.document)).Methods(http.MethodGet, http.MethodHead).Name(routeDocument)
 	// The receipt as a file (letter_receipt.go): it opens nothing.
+	r.Handle("/letters/{id:"+idPattern+"}/appointments/{n:[0-9]}.ics", s.withMailbox(s.letterAppointment)).Methods(http.MethodGet, http.MethodHead).Name(routeLetterAppointment)
 	r.Handle("/letters/{id:"+idPattern+"}/receipt", s.withMailbox(s.letterReceipt)).Methods(http.MethodGet, http.MethodHead).Name(routeLetterReceipt)
 	// Deleting letters for good (delete_letters.go): the confirmation of
 	// one, and the form of one or many, confirmed or not.

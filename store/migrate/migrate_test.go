@@ -103,7 +103,8 @@ func deployment(t *testing.T) (path string, evidence auditlog.Evidence, letters 
 		now = now.Add(time.Minute)
 		content := bytes.Repeat([]byte(fmt.Sprintf("Brev %d til %s. ", i, to.Number)), 200+i*50)
 		d := store.Delivery{Recipient: to, Subject: fmt.Sprintf("Afgørelse %d", i), SenderReference: fmt.Sprintf("sag-%d", i),
-			Documents: []store.DocumentInput{{Name: "afgoerelse.txt", ContentType: "text/plain", Content: content}}}
+			OpeningReceipt: true, // a read event for the feed, as before openingReceipt
+			Documents:      []store.DocumentInput{{Name: "afgoerelse.txt", ContentType: "text/plain", Content: content}}}
 		if i == 3 {
 			d.Type, d.DueDate = store.TypeInvoice, "2026-12-24"
 		}

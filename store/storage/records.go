@@ -160,6 +160,13 @@ type Letter struct {
 	Documents       []DocumentRecord
 	Receipt         Receipt
 	Sensitive       bool `json:",omitempty"`
+	// OpeningReceipt: the sender asked for a "read" event at the first
+	// opening. In clear, like ReplyAllowed.
+	OpeningReceipt bool `json:",omitempty"`
+	// Structured is a structured letter's invoice and actions (the JSON
+	// of store's structuredData), sealed with the letter's data key as
+	// field "structured"; nil for a letter without them.
+	Structured []byte `json:",omitempty"`
 	// Folder is the folder of the resident's mailbox the letter is in:
 	// "" the inbox, "archive", or the id of one of the resident's own.
 	Folder string `json:",omitempty"`

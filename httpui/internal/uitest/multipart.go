@@ -111,3 +111,23 @@ func RawNameMultipart(msg map[string]any, name, contentType string, content []by
 	w.Close()
 	return w.FormDataContentType(), buf.Bytes()
 }
+
+// InvoiceMessage is a valid message part of a structured letter for
+// recipient: an invoice of 1,249.50 kroner due 2027-02-15 with its
+// account and payment reference, a payment link and an appointment.
+func InvoiceMessage(recipient, subject, ref string) map[string]any {
+	return map[string]any{
+		"recipient":       map[string]any{"nationalId": recipient},
+		"subject":         subject,
+		"senderReference": ref,
+		"type":            "invoice",
+		"invoice": map[string]any{
+			"amount": "1249.50", "currency": "DKK", "account": "5479 0001234567",
+			"paymentReference": "+71<000000012345678+87654321<", "dueDate": "2027-02-15",
+		},
+		"actions": []any{
+			map[string]any{"type": "pay", "label": "Betal regningen", "url": "https://betal.example.dk/faktura/7"},
+			map[string]any{"type": "appointment", "label": "Tandlægetid", "at": "2027-02-03T09:30:00+01:00"},
+		},
+	}
+}
