@@ -47,7 +47,7 @@ func (t *tx) Support() storage.Support         { return supportTx{t} }
 func (t *tx) SenderBlocks() storage.SenderBlocks {
 	return senderBlocksTx{t}
 }
-func (t *tx) Events() storage.Events   { return eventsTx{t} }
+func (t *tx) Events() storage.Events { return eventsTx{t} }
 func (t *tx) Callbacks() storage.Callbacks {
 	return callbacksTx{t}
 }
