@@ -27,14 +27,18 @@ const (
 const KeepEvents = 180 * 24 * time.Hour
 
 // appendEvent records an event of a letter for its sender, within the
-// transaction of the change; an imported letter's changes are no
+// transaction of the change, and in the sender's callback outbox when it
+// has a callback (callbacks.go); an imported letter's changes are no
 // sender's events here.
 func appendEvent(tx storage.Tx, rec *letterRecord, typ string, at time.Time) error {
 	if rec.Imported != nil {
 		return nil // its sender is another appliance's, and hears nothing from this one
 	}
-	return tx.Events().Append(&Event{SenderID: rec.SenderID, Type: typ, LetterID: rec.ID,
-		SenderReference: rec.SenderReference, At: at})
+	e := &Event{SenderID: rec.SenderID, Type: typ, LetterID: rec.ID, SenderReference: rec.SenderReference, At: at}
+	if err := tx.Events().Append(e); err != nil {
+		return err
+	}
+	return queueCallback(tx, e)
 }
 
 // Events returns up to limit (1 to 1,000) of a sender's events after the
