@@ -23,6 +23,24 @@ const (
 	EventDeleted          = "deleted"
 )
 
+// EventJSON is an event as the API shows it, in the feed and as the body
+// of a callback (API.md, "Events and callbacks"). Cursor is the feed's
+// cursor after it: a receiver of callbacks recognises an event sent twice
+// by it.
+type EventJSON struct {
+	Cursor          string    `json:"cursor"`
+	Type            string    `json:"type"`
+	LetterID        string    `json:"letterId"`
+	SenderReference string    `json:"senderReference"`
+	At              time.Time `json:"at"`
+}
+
+// EventJSONOf returns the event as the API shows it.
+func EventJSONOf(e Event) EventJSON {
+	return EventJSON{Cursor: strconv.FormatUint(e.Seq, 10), Type: e.Type, LetterID: e.LetterID,
+		SenderReference: e.SenderReference, At: e.At}
+}
+
 // KeepEvents is how long a sender's events are kept at least.
 const KeepEvents = 180 * 24 * time.Hour
 
