@@ -23,8 +23,8 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/postkasse/postkasse/httpui/guard"
-	"github.com/postkasse/postkasse/internal/netguard"
 	"github.com/postkasse/postkasse/httpui/web"
+	"github.com/postkasse/postkasse/internal/netguard"
 	"github.com/postkasse/postkasse/store"
 )
 

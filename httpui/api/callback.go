@@ -160,7 +160,7 @@ func (a *API) callbackJSON(cb store.Callback) callbackResponse {
 	key := a.store.CallbackKey()
 	out := callbackResponse{URL: cb.URL, Set: cb.Set, State: cb.State(), Queued: cb.Queued, DeliveredAt: cb.DeliveredAt,
 		Attempts: cb.Attempts, FirstFailure: cb.FirstFailure, LastError: cb.LastError, NextAttempt: cb.NextAttempt,
-		GivenUp: cb.GivenUp,
+		GivenUp:    cb.GivenUp,
 		SigningKey: callbackKeyJSON{Algorithm: "ed25519", KeyID: crypto.KeyID(key), PublicKey: base64.StdEncoding.EncodeToString(key)}}
 	if cb.Delivered != 0 {
 		out.Delivered = strconv.FormatUint(cb.Delivered, 10)
