@@ -190,6 +190,10 @@ func (a *appliance) operator(status func() ([]control.JobInfo, error)) *control.
 		BackupTo: func(ctx context.Context, path string) (control.BackupInfo, error) {
 			return writeBackup(ctx, a.store, a.cfg.dir, path, a.cfg.folderFiles())
 		},
+		CallbackPolicy: a.callbackConfig().Policy,
+		CheckCallback: func(ctx context.Context, url string) error {
+			return api.CheckCallbackURL(ctx, a.callbackConfig(), url)
+		},
 	}
 	// The catalogue is embedded and checked by the tests: a failure to
 	// load it leaves the answers' wording in English.
