@@ -50,6 +50,7 @@ type Config struct {
 	Audit     AuditConfig     `toml:"audit"`
 	Backup    BackupConfig    `toml:"backup"`
 	Store     StoreConfig     `toml:"store"`
+	Callbacks CallbacksConfig `toml:"callbacks"`
 }
 
 // BackupConfig is the scheduled backup.
@@ -72,6 +73,17 @@ type StoreConfig struct {
 	BlobsBucket          string `toml:"blobs_bucket"`
 	BlobsRegion          string `toml:"blobs_region"`
 	BlobsCredentialsFile string `toml:"blobs_credentials_file"`
+}
+
+// CallbacksConfig is how senders' events are POSTed to their callback
+// URLs (store/callbacks.go, jobs/callbacks.go).
+type CallbacksConfig struct {
+	AllowPrivate bool          `toml:"allow_private"`
+	FirstBackoff time.Duration `toml:"first_backoff"`
+	MaxBackoff   time.Duration `toml:"max_backoff"`
+	GiveUpAfter  time.Duration `toml:"give_up_after"`
+	Timeout      time.Duration `toml:"timeout"`
+	Schedule     string        `toml:"schedule"`
 }
 
 // AuditConfig is about the audit log's checkpoints, which the
@@ -212,8 +224,10 @@ func defaultConfig() Config {
 			NotificationsSchedule: "@every 30s",
 		},
 		Backup: BackupConfig{Keep: 7, Schedule: "23 2 * * *"},
-		SMTP:   MailConfig{Port: 587, Security: notify.SMTPStartTLS},
-		SMS:    SMSConfig{Method: "POST", ContentType: "application/json", BodyTemplate: notify.DefaultSMSBody, Hours: "09-20"},
+		Callbacks: CallbacksConfig{FirstBackoff: 30 * time.Second, MaxBackoff: time.Hour, GiveUpAfter: 72 * time.Hour,
+			Timeout: 15 * time.Second, Schedule: "@every 5s"},
+		SMTP: MailConfig{Port: 587, Security: notify.SMTPStartTLS},
+		SMS:  SMSConfig{Method: "POST", ContentType: "application/json", BodyTemplate: notify.DefaultSMSBody, Hours: "09-20"},
 	}
 }
 
@@ -243,6 +257,7 @@ var configSections = map[string]string{
 	"sms":       "The HTTP gateway that sends SMS notifications. With no url, SMS notifications wait\nin the outbox until one is configured.",
 	"store":     "Where letters are kept. embedded: one file, DATA/postkasse.db, for one machine. cluster:\nPostgreSQL (15 or newer) and an S3-compatible bucket, shared by any number of nodes\nrunning `postkasse serve` (docs/SCALE.md); move an embedded deployment there with\n`postkasse migrate`. No secret goes in this file.",
 	"backup":    "Scheduled backups: a copy of the appliance as `postkasse backup` writes it (the database,\ntaken while serving, and the folder's keys and configuration, with a manifest), into a\nfolder of their own, keeping the newest. The embedded engine only: a cluster's database\nand bucket are backed up by their own means (docs/SCALE.md).",
+	"callbacks": "Senders' callbacks: a sender that registered a URL (PUT /api/v1/callback, or\n`postkasse sender callback set`) gets each of its events POSTed there, signed, one at a\ntime in order, retried with a doubling wait until the receiver answers 2xx, and given up\nafter give_up_after (then `postkasse sender callbacks` shows it, and the sender reads the\nfeed). Only https URLs whose host resolves to public addresses are taken.",
 	"audit":     "The audit log's checkpoints: every minute the log has grown, a signed checkpoint is\nappended to DATA/audit-checkpoints, which `postkasse audit verify --checkpoint` checks\nthe log against (docs/AUDITORS.md). Keep copies of the file off this machine.",
 }
 
@@ -359,6 +374,18 @@ func configKeys() []configKey {
 			func(c *Config) any { return c.Backup.Schedule }},
 		{"audit", "witness", "An http(s) URL that each new checkpoint is POSTed to: a witness that keeps them out\nof the operator's reach. Empty: none (the file has every checkpoint).",
 			func(c *Config) any { return c.Audit.Witness }},
+		{"callbacks", "allow_private", "Let callback URLs reach loopback, private and link-local addresses: only when the\nsenders' receivers are on this appliance's own network. Off, such an address is refused\nwhen the URL is registered and at every connection (no server-side request forgery).",
+			func(c *Config) any { return c.Callbacks.AllowPrivate }},
+		{"callbacks", "first_backoff", "The wait after an event's first failed attempt; it doubles after each.",
+			func(c *Config) any { return c.Callbacks.FirstBackoff }},
+		{"callbacks", "max_backoff", "The longest wait between two attempts.",
+			func(c *Config) any { return c.Callbacks.MaxBackoff }},
+		{"callbacks", "give_up_after", "A callback whose first waiting event has failed for this long is given up; at most\n4320h (180 days, how long events are kept).",
+			func(c *Config) any { return c.Callbacks.GiveUpAfter }},
+		{"callbacks", "timeout", "How long one POST may take in all, the answer included (the connection: 5s at most).",
+			func(c *Config) any { return c.Callbacks.Timeout }},
+		{"callbacks", "schedule", "How often the callbacks job looks for events to POST.",
+			func(c *Config) any { return c.Callbacks.Schedule }},
 	}
 }
 
@@ -693,6 +720,12 @@ func (c *Config) resolve(dir string) (*resolved, error) {
 			return nil, fmt.Errorf("server.metrics_listen %q: want host:port, e.g. 127.0.0.1:9464", m)
 		}
 	}
+	if err := c.callbackPolicy(false).Validate(); err != nil {
+		return nil, fmt.Errorf("callbacks: %w", err)
+	}
+	if c.Callbacks.FirstBackoff <= 0 || c.Callbacks.Timeout <= 0 {
+		return nil, errors.New("callbacks: first_backoff and timeout must be positive")
+	}
 	if w := c.Audit.Witness; w != "" {
 		if u, err := url.Parse(w); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return nil, fmt.Errorf("audit.witness %q: want an http(s):// URL", w)
@@ -922,4 +955,11 @@ func urlHoldsPassword(raw string) bool {
 	}
 	lower := strings.ToLower(raw)
 	return strings.Contains(lower, "password=")
+}
+
+// callbackPolicy is the [callbacks] table's policy; allowHTTP for the
+// demo only.
+func (c *Config) callbackPolicy(allowHTTP bool) store.CallbackPolicy {
+	return store.CallbackPolicy{AllowHTTP: allowHTTP, FirstBackoff: c.Callbacks.FirstBackoff,
+		MaxBackoff: c.Callbacks.MaxBackoff, GiveUpAfter: c.Callbacks.GiveUpAfter}
 }

@@ -13,8 +13,10 @@ import (
 
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/httpui"
+	"github.com/postkasse/postkasse/httpui/api"
 	"github.com/postkasse/postkasse/httpui/control"
 	"github.com/postkasse/postkasse/httpui/metrics"
+	"github.com/postkasse/postkasse/internal/netguard"
 	"github.com/postkasse/postkasse/jobs"
 	"github.com/postkasse/postkasse/store"
 	"github.com/postkasse/postkasse/store/cluster"
@@ -42,6 +44,9 @@ const (
 // CA, from which the web UI, the scheduled jobs and the operator's
 // operations are made.
 type appliance struct {
+	// demo: the demo's appliance, on loopback, whose callbacks may be
+	// http:// and reach this machine.
+	demo  bool
 	cfg   *resolved
 	store *store.Store
 	ca    *crypto.CA
@@ -121,7 +126,7 @@ func buildAppliance(cfg *resolved, o buildOptions) (*appliance, error) {
 			return nil, &storeError{err}
 		}
 	}
-	return &appliance{cfg: cfg, store: st, ca: ca, clock: o.clock, log: o.log}, nil
+	return &appliance{cfg: cfg, store: st, ca: ca, clock: o.clock, log: o.log, demo: o.demoCA != ""}, nil
 }
 
 // ackBeforeSync plants a fault: the embedded database commits without
@@ -166,6 +171,7 @@ func (a *appliance) webUI() (*httpui.Server, error) {
 		// logins and senders' requests there, together. The embedded
 		// engine has one process (bbolt's lock), which counts in memory.
 		SharedLimits: a.cfg.Store.Engine == "cluster",
+		Callbacks:    a.callbackConfig(),
 		Throttle: httpui.ThrottleConfig{
 			AccountFailures: a.cfg.Login.AccountFailures,
 			AddressFailures: a.cfg.Login.AddressFailures,
@@ -183,6 +189,10 @@ func (a *appliance) operator(status func() ([]control.JobInfo, error)) *control.
 		Location: a.cfg.location, JobStatus: status, Municipality: a.cfg.Jobs.Municipality,
 		BackupTo: func(ctx context.Context, path string) (control.BackupInfo, error) {
 			return writeBackup(ctx, a.store, a.cfg.dir, path, a.cfg.folderFiles())
+		},
+		CallbackPolicy: a.callbackConfig().Policy,
+		CheckCallback: func(ctx context.Context, url string) error {
+			return api.CheckCallbackURL(ctx, a.callbackConfig(), url)
 		},
 	}
 	// The catalogue is embedded and checked by the tests: a failure to
@@ -204,6 +214,9 @@ func (a *appliance) jobsConfig(baseURL string) (jobs.Config, error) {
 		return jobs.Config{}, err
 	}
 	jc.Store, jc.Clock, jc.Logger = a.store, a.clock, a.log
+	cb := a.callbackConfig()
+	jc.Callbacks = jobs.CallbackConfig{Policy: cb.Policy, AllowPrivate: cb.Guard.AllowPrivate, Timeout: a.cfg.Callbacks.Timeout}
+	jc.Schedules.Callbacks = a.cfg.Callbacks.Schedule
 	if folder := a.cfg.Backup.Folder; folder != "" {
 		extra := a.cfg.folderFiles()
 		jc.Backup = &jobs.BackupConfig{Folder: dataPath(a.cfg.dir, folder), Name: cmp.Or(a.cfg.Domain, "appliance"), Keep: a.cfg.Backup.Keep,
@@ -294,4 +307,11 @@ func (a *appliance) requestObserver() httpui.RequestObserver {
 		return nil
 	}
 	return a.metrics
+}
+
+// callbackConfig is how senders' callback URLs are checked: the
+// [callbacks] table's policy and guard; the demo also takes http:// and
+// this machine's addresses.
+func (a *appliance) callbackConfig() api.CallbackConfig {
+	return api.CallbackConfig{Policy: a.cfg.callbackPolicy(a.demo), Guard: netguard.Guard{AllowPrivate: a.cfg.Callbacks.AllowPrivate || a.demo}}
 }

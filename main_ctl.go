@@ -27,9 +27,88 @@ import (
 
 // runSender dispatches `postkasse sender SUBCOMMAND`.
 func runSender(args []string, stdout io.Writer) error {
-	return dispatch("sender", "add, list, renew or revoke", args, stdout, subcommands{
+	return dispatch("sender", "add, list, renew, revoke, callback or callbacks", args, stdout, subcommands{
 		"add": senderAdd, "list": senderList, "revoke": senderRevoke, "renew": senderRenew,
+		"callback": senderCallback, "callbacks": senderCallbacks,
 	})
+}
+
+// senderCallback dispatches `postkasse sender callback set|remove`.
+func senderCallback(args []string, stdout io.Writer) error {
+	return dispatch("sender callback", "set or remove", args, stdout, subcommands{
+		"set": senderCallbackSet, "remove": senderCallbackRemove,
+	})
+}
+
+// senderCallbackSet registers a sender's callback URL, checked as the API
+// checks it.
+func senderCallbackSet(args []string, stdout io.Writer) error {
+	c := newCtlCommand("sender callback set")
+	var req control.CallbackRequest
+	c.StringVar(&req.ID, "id", "", "the sender's id")
+	c.StringVar(&req.OrgNumber, "org", "", "the active sender's organisation number")
+	c.StringVar(&req.URL, "url", "", "the https:// URL the sender's events are POSTed to (required)")
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	if (req.ID == "") == (req.OrgNumber == "") || req.URL == "" {
+		return c.usageErrorf("give --url and exactly one of --id and --org")
+	}
+	return c.withOperations(func(ctx context.Context, ops control.Operations, _ *Config) error {
+		cb, err := ops.SetCallback(ctx, req)
+		if err != nil {
+			return c.failed(err)
+		}
+		fmt.Fprintf(stdout, "The events of %q (%s) are POSTed to %s from now on, signed (API.md, \"Events and callbacks\"); %d wait.\n",
+			cb.SenderName, cb.OrgNumber, cb.URL, cb.Queued)
+		return nil
+	})
+}
+
+// senderCallbackRemove removes a sender's callback.
+func senderCallbackRemove(args []string, stdout io.Writer) error {
+	c := newCtlCommand("sender callback remove")
+	var ref control.SenderRef
+	c.StringVar(&ref.ID, "id", "", "the sender's id")
+	c.StringVar(&ref.OrgNumber, "org", "", "the active sender's organisation number")
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	if (ref.ID == "") == (ref.OrgNumber == "") {
+		return c.usageErrorf("give exactly one of --id and --org")
+	}
+	return c.withOperations(func(ctx context.Context, ops control.Operations, _ *Config) error {
+		out, err := ops.RemoveCallback(ctx, ref)
+		if err != nil {
+			return c.failed(err)
+		}
+		if !out.Removed {
+			fmt.Fprintln(stdout, "The sender had no callback.")
+			return nil
+		}
+		fmt.Fprintln(stdout, "Callback removed; the sender's events stay in its feed (GET /api/v1/events).")
+		return nil
+	})
+}
+
+// senderCallbacks lists the senders' callbacks and how their delivery
+// goes.
+func senderCallbacks(args []string, stdout io.Writer) error {
+	return listCommand("sender callbacks", args, stdout, control.Operations.Callbacks,
+		"SENDER\tORG\tSTATE\tQUEUED\tURL", func(w io.Writer, cb control.CallbackInfo) {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", cb.SenderID, cb.OrgNumber, cb.State, cb.Queued, cb.URL)
+			if cb.DeliveredAt != nil {
+				fmt.Fprintf(w, "\t\t\t\t  last delivered: event %s at %s\n", cb.Delivered, cb.DeliveredAt.UTC().Format(time.RFC3339))
+			}
+			if cb.Attempts > 0 && cb.GivenUp == nil && cb.FirstFailure != nil && cb.NextAttempt != nil {
+				fmt.Fprintf(w, "\t\t\t\t  failing since %s, %d attempts, next %s: %s\n", cb.FirstFailure.UTC().Format(time.RFC3339),
+					cb.Attempts, cb.NextAttempt.UTC().Format(time.RFC3339), cb.LastError)
+			}
+			if cb.GivenUp != nil {
+				fmt.Fprintf(w, "\t\t\t\t  given up at %s (%s); the sender reads its feed after cursor %s and registers the URL again\n",
+					cb.GivenUp.UTC().Format(time.RFC3339), cb.LastError, cb.ResumeAfter)
+			}
+		})
 }
 
 // runResident dispatches `postkasse resident SUBCOMMAND`.

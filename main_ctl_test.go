@@ -295,7 +295,7 @@ func TestOperatorCommandErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"sender"}, "add, list, renew or revoke is needed"},
+		{[]string{"sender"}, "add, list, renew, revoke, callback or callbacks is needed"},
 		{[]string{"sender", "renew", "--data", dir}, "exactly one of --id and --org"},
 		{[]string{"sender", "renew", "--data", dir, "--org", "99999999"}, "not found"},
 		{[]string{"sender", "remove"}, `unknown subcommand "remove"`},

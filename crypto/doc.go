@@ -201,6 +201,13 @@
 // 0x00 byte, so a signature for one kind of statement is never valid for
 // another.
 //
+// Events POSTed to senders' callback URLs are signed with another Ed25519
+// key, derived from the receipt key's seed by HKDF-SHA256 with info
+// "postkasse/v1/callback-signing-key" (CallbackSigner), over the plain
+// bytes t "." body that API.md names (t the Unix time in decimal). That
+// key signs nothing else, so its plain signatures need no label; and
+// they start with a digit, never with a label's "postkasse/v1/".
+//
 // The sender CA is stored as two PEM files: its self-signed X.509
 // certificate ("CERTIFICATE", ECDSA P-256, 10 years, CA with path length
 // zero) and its key (PKCS#8 "PRIVATE KEY", RFC 5958, unencrypted: the data

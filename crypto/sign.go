@@ -2,10 +2,12 @@ package crypto
 
 import (
 	"crypto/ed25519"
+	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -82,4 +84,50 @@ func Verify(pub ed25519.PublicKey, kind string, msg, sig []byte) bool {
 		return false
 	}
 	return ed25519.Verify(pub, signedMessage(kind, msg), sig)
+}
+
+// CallbackSigner signs the events the appliance POSTs to senders'
+// callback URLs (API.md, "Events and callbacks"): a plain Ed25519
+// signature over t "." body, as the header Postkasse-Signature carries
+// it, so that a receiver needs nothing but the public key and its
+// language's Ed25519. Its key is not the receipt key: it is derived from
+// the receipt key's seed with HKDF-SHA256 under its own label, so a
+// signature made for a callback can never pass for a receipt or a
+// checkpoint (those are over labelled bytes, see Sign), and the callback
+// key changes when the receipt key does.
+type CallbackSigner struct {
+	key ed25519.PrivateKey
+}
+
+// callbackKeyLabel is the HKDF info of the callback signing key.
+const callbackKeyLabel = "postkasse/v1/callback-signing-key"
+
+// CallbackSigner returns the callback signing key derived from s.
+func (s *Signer) CallbackSigner() *CallbackSigner {
+	seed, err := hkdf.Key(sha256.New, s.key.Seed(), nil, callbackKeyLabel, ed25519.SeedSize)
+	if err != nil {
+		panic("hkdf: " + err.Error()) // only for a length HKDF cannot give
+	}
+	defer clear(seed)
+	return &CallbackSigner{key: ed25519.NewKeyFromSeed(seed)}
+}
+
+// PublicKey returns the key that verifies c's signatures.
+func (c *CallbackSigner) PublicKey() ed25519.PublicKey {
+	return c.key.Public().(ed25519.PublicKey)
+}
+
+// Sign signs the bytes t "." body of a callback, where t is the Unix time
+// in decimal digits. The bytes start with a digit: never the
+// "postkasse/v1/" of a labelled statement.
+func (c *CallbackSigner) Sign(t int64, body []byte) []byte {
+	return ed25519.Sign(c.key, CallbackSignedBytes(t, body))
+}
+
+// CallbackSignedBytes returns what a callback's signature covers: the
+// decimal Unix time, ".", and the body as sent.
+func CallbackSignedBytes(t int64, body []byte) []byte {
+	out := strconv.AppendInt(nil, t, 10)
+	out = append(out, '.')
+	return append(out, body...)
 }

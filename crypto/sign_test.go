@@ -136,3 +136,33 @@ func TestNewSignerSeedLength(t *testing.T) {
 		}
 	}
 }
+
+// TestCallbackSigner: the callback key is not the receipt key, is the
+// same for the same seed, signs t "." body plainly, and a callback
+// signature is no receipt signature.
+func TestCallbackSigner(t *testing.T) {
+	seed := bytes.Repeat([]byte{7}, SigningSeedSize)
+	s, err := NewSigner(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.CallbackSigner()
+	if bytes.Equal(c.PublicKey(), s.PublicKey()) {
+		t.Fatal("the callback key is the receipt key")
+	}
+	s2, _ := NewSigner(seed)
+	if !bytes.Equal(s2.CallbackSigner().PublicKey(), c.PublicKey()) {
+		t.Fatal("the callback key differs for the same seed")
+	}
+	body := []byte(`{"type":"delivered"}`)
+	sig := c.Sign(1764676800, body)
+	if !ed25519.Verify(c.PublicKey(), []byte(`1764676800.{"type":"delivered"}`), sig) {
+		t.Error("the signature does not verify over t.body")
+	}
+	if ed25519.Verify(c.PublicKey(), []byte(`1764676801.{"type":"delivered"}`), sig) {
+		t.Error("the signature verifies for another time")
+	}
+	if Verify(c.PublicKey(), "receipt", CallbackSignedBytes(1764676800, body), sig) {
+		t.Error("a callback signature passes as a receipt")
+	}
+}

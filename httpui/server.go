@@ -55,6 +55,9 @@ type Config struct {
 	// chunk at a time (a tenth of APIRate, at least one), so the nodes
 	// together allow at most APIBurst + APIRate a second + a chunk each.
 	SharedLimits bool
+	// Callbacks is how senders may register callback URLs through the API
+	// (PUT /api/v1/callback): which schemes, and which addresses.
+	Callbacks api.CallbackConfig
 	// Metrics, when set, is told of every request a route answered: its
 	// route name, method, status code and duration (package metrics).
 	Metrics RequestObserver
@@ -116,6 +119,8 @@ type Server struct {
 	passwords *guard.PasswordChecks
 	// apiLimit is the per-sender token bucket of the API.
 	apiLimit *guard.RateLimiter
+	// callbacks: Config.Callbacks.
+	callbacks api.CallbackConfig
 }
 
 // New builds the server: it parses every template and hashes the static
@@ -148,6 +153,7 @@ func New(cfg Config) (*Server, error) {
 		burst = DefaultAPIBurst
 	}
 	throttle := guard.NewThrottle(s.clock, t.Window, t.AccountFailures, t.AddressFailures)
+	s.callbacks = cfg.Callbacks
 	s.apiLimit = guard.NewRateLimiter(s.clock, rate, float64(burst))
 	if cfg.SharedLimits {
 		throttle = guard.NewSharedThrottle(s.store, s.clock, t.Window, t.AccountFailures, t.AddressFailures)
@@ -170,7 +176,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.routes(resident.New(resident.Config{Store: s.store, Clock: s.clock, Location: loc, Web: s.web,
 		Passwords: s.passwords, Pages: s.pages}),
-		api.New(api.Config{Store: s.store, Clock: s.clock, Limit: s.apiLimit, Web: s.web}))
+		api.New(api.Config{Store: s.store, Clock: s.clock, Limit: s.apiLimit, Web: s.web, Callbacks: s.callbacks}))
 	// A router middleware runs after the route matched, so it knows the
 	// route's name (never a path, which may hold an id): for the access
 	// log, and for the metrics.

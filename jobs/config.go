@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -102,6 +103,9 @@ type Config struct {
 	// every third of it during a long run. Default 30 seconds.
 	LeaseTTL time.Duration
 
+	// Callbacks is how events are POSTed to senders' callback URLs.
+	Callbacks CallbackConfig
+
 	// afterItem, when set (tests only), is called after each item a job
 	// handles, with the job's name and the count so far; a panic in it
 	// simulates a crash in the middle of the job.
@@ -119,6 +123,29 @@ type Schedules struct {
 	BlobSweep     string // default "41 4 * * *" (04:41 UTC daily); also deletes expired limits
 	Backup        string // default "23 2 * * *" (02:23 UTC daily)
 	SessionSweep  string // default "@hourly"
+	Callbacks     string // default "@every 5s"
+}
+
+// CallbackConfig is how the callbacks job POSTs events to senders'
+// callback URLs (store/callbacks.go has the rules).
+type CallbackConfig struct {
+	// Policy is the backoff and when to give up. Zero fields: 30 seconds
+	// doubling up to 1 hour, given up after 72 hours.
+	Policy store.CallbackPolicy
+	// AllowPrivate lets callbacks reach loopback and private addresses
+	// (internal/netguard); off, such an address is refused at every
+	// connection.
+	AllowPrivate bool
+	// ConnectTimeout bounds the connection with its TLS handshake;
+	// default 5 seconds. Timeout bounds a whole request, the answer
+	// included; default 15 seconds.
+	ConnectTimeout, Timeout time.Duration
+	// Parallel is how many senders' callbacks are served at once; default
+	// 8. Each sender's events go one at a time, in order.
+	Parallel int
+	// RootCAs are the roots trusted for the receivers' certificates; nil:
+	// the system's.
+	RootCAs *x509.CertPool
 }
 
 // SMSHours are the hours of the day in which SMS may be sent, From:00 to
@@ -134,6 +161,7 @@ const (
 	JobBlobSweep     = "blob-sweep"
 	JobBackup        = "backup"
 	JobSessionSweep  = "session-sweep"
+	JobCallbacks     = "callbacks"
 )
 
 func (c Config) withDefaults() (Config, error) {
@@ -173,6 +201,21 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Schedules.SessionSweep == "" {
 		c.Schedules.SessionSweep = "@hourly"
+	}
+	if c.Schedules.Callbacks == "" {
+		c.Schedules.Callbacks = "@every 5s"
+	}
+	if err := c.Callbacks.Policy.Validate(); err != nil {
+		return c, fmt.Errorf("jobs: %w", err)
+	}
+	if c.Callbacks.ConnectTimeout <= 0 {
+		c.Callbacks.ConnectTimeout = 5 * time.Second
+	}
+	if c.Callbacks.Timeout <= 0 {
+		c.Callbacks.Timeout = 15 * time.Second
+	}
+	if c.Callbacks.Parallel <= 0 {
+		c.Callbacks.Parallel = 8
 	}
 	if c.Backup != nil {
 		if c.Backup.Folder == "" || c.Backup.Write == nil || !backupName.MatchString(c.Backup.Name) {

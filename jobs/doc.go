@@ -39,6 +39,12 @@
 //     store finds through its indexes by expiry. An expired session opens
 //     nothing before it is swept; the sweep takes its wrapping of the
 //     private key off the disk.
+//   - "callbacks" (default every 5 seconds): POST the events waiting in
+//     senders' callback outboxes to their URLs, signed, each sender's one
+//     at a time in order, through the address guard (internal/netguard),
+//     with backoff and giving up (store/callbacks.go, callbacks.go).
+//     Delivery is at least once: a crash between the 2xx and recording
+//     it sends the event again, with the same cursor.
 //
 // The clock is passed in (Config.Clock, the store's clock), so tests run
 // years of policy in milliseconds by moving a fake clock and calling

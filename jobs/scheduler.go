@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -58,6 +59,10 @@ type Scheduler struct {
 	// it.
 	checkpointed int64
 
+	// callbackClient POSTs events to senders' callback URLs
+	// (callbacks.go).
+	callbackClient *http.Client
+
 	// lastPrune is when the notifications job last pruned the outbox;
 	// only that job (one run at a time) touches it.
 	lastPrune time.Time
@@ -107,6 +112,7 @@ func New(cfg Config) (*Scheduler, error) {
 		return nil, err
 	}
 	s := &Scheduler{cfg: cfg, st: cfg.Store, log: cfg.Logger, jobs: map[string]*job{}}
+	s.callbackClient = newCallbackClient(cfg.Callbacks)
 	if s.cat, err = i18n.Load(assets.FS(), cfg.DefaultLanguage); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
@@ -138,6 +144,7 @@ func New(cfg Config) (*Scheduler, error) {
 		{JobBlobSweep, cfg.Schedules.BlobSweep, s.runBlobSweep},
 		{JobBackup, cfg.Schedules.Backup, s.runBackup},
 		{JobSessionSweep, cfg.Schedules.SessionSweep, s.runSessionSweep},
+		{JobCallbacks, cfg.Schedules.Callbacks, s.runCallbacks},
 	} {
 		sched, err := cronParser.Parse(j.spec)
 		if err != nil {

@@ -23,18 +23,40 @@ const (
 	EventDeleted          = "deleted"
 )
 
+// EventJSON is an event as the API shows it, in the feed and as the body
+// of a callback (API.md, "Events and callbacks"). Cursor is the feed's
+// cursor after it: a receiver of callbacks recognises an event sent twice
+// by it.
+type EventJSON struct {
+	Cursor          string    `json:"cursor"`
+	Type            string    `json:"type"`
+	LetterID        string    `json:"letterId"`
+	SenderReference string    `json:"senderReference"`
+	At              time.Time `json:"at"`
+}
+
+// EventJSONOf returns the event as the API shows it.
+func EventJSONOf(e Event) EventJSON {
+	return EventJSON{Cursor: strconv.FormatUint(e.Seq, 10), Type: e.Type, LetterID: e.LetterID,
+		SenderReference: e.SenderReference, At: e.At}
+}
+
 // KeepEvents is how long a sender's events are kept at least.
 const KeepEvents = 180 * 24 * time.Hour
 
 // appendEvent records an event of a letter for its sender, within the
-// transaction of the change; an imported letter's changes are no
+// transaction of the change, and in the sender's callback outbox when it
+// has a callback (callbacks.go); an imported letter's changes are no
 // sender's events here.
 func appendEvent(tx storage.Tx, rec *letterRecord, typ string, at time.Time) error {
 	if rec.Imported != nil {
 		return nil // its sender is another appliance's, and hears nothing from this one
 	}
-	return tx.Events().Append(&Event{SenderID: rec.SenderID, Type: typ, LetterID: rec.ID,
-		SenderReference: rec.SenderReference, At: at})
+	e := &Event{SenderID: rec.SenderID, Type: typ, LetterID: rec.ID, SenderReference: rec.SenderReference, At: at}
+	if err := tx.Events().Append(e); err != nil {
+		return err
+	}
+	return queueCallback(tx, e)
 }
 
 // Events returns up to limit (1 to 1,000) of a sender's events after the

@@ -20,6 +20,8 @@ import (
 // tombstone left (no name, keys, preferences or acceptance; its letters,
 // sessions, notices and notifications gone), a deleted letter only its
 // tombstone (no sealed field, no wrapping of its key, no documents), and
+// a sender's callback belongs to an active sender and its outbox holds
+// only events of that sender's feed, and
 // the audit log verifies by itself (VerifyAudit without evidence). The tests run it after every
 // simulated crash; an auditor can run it on a copy. It returns every
 // problem it finds.
@@ -168,6 +170,38 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 		if err := tx.Letters().All(func(rec *letterRecord) error {
 			if rec.Folder != FolderInbox && rec.Folder != FolderArchive && !folders[rec.ResidentID+"/"+rec.Folder] {
 				bad("letter %s: in folder %q, which its resident does not have", rec.ID, rec.Folder)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		// A callback belongs to an active sender, and its outbox holds
+		// only that sender's events, each one of its feed (a revoked
+		// sender's callback is removed with the revocation).
+		if err := tx.Callbacks().All(func(cb *storage.Callback) error {
+			snd, err := tx.Senders().Get(cb.SenderID)
+			if errors.Is(err, ErrNotFound) || (err == nil && snd.Revoked) {
+				bad("callback of sender %s: sender missing or revoked", cb.SenderID)
+				return nil
+			} else if err != nil {
+				return err
+			}
+			queued, err := tx.Callbacks().Queued(cb.SenderID, 1<<30)
+			if err != nil {
+				return err
+			}
+			for _, e := range queued {
+				if e.SenderID != cb.SenderID {
+					bad("callback outbox of sender %s: event %d of sender %s", cb.SenderID, e.Seq, e.SenderID)
+					continue
+				}
+				inFeed, err := tx.Events().After(cb.SenderID, e.Seq-1, 1)
+				if err != nil {
+					return err
+				}
+				if len(inFeed) == 0 || inFeed[0].Seq != e.Seq || inFeed[0].LetterID != e.LetterID {
+					bad("callback outbox of sender %s: event %d is not in its feed", cb.SenderID, e.Seq)
+				}
 			}
 			return nil
 		}); err != nil {

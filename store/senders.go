@@ -290,8 +290,8 @@ func (s *Store) Senders(ctx context.Context) ([]Sender, error) {
 	return out, err
 }
 
-// RevokeSender revokes a sender and all its certificates. Its letters stay
-// in the mailboxes; it can deliver no more.
+// RevokeSender revokes a sender and all its certificates, and removes its
+// callback. Its letters stay in the mailboxes; it can deliver no more.
 func (s *Store) RevokeSender(ctx context.Context, id string) error {
 	now := s.now()
 	return s.update(ctx, func(tx storage.Tx) error {
@@ -311,6 +311,10 @@ func (s *Store) RevokeSender(ctx context.Context, id string) error {
 			rec.Certificates[i].Revoked = true
 		}
 		if err := tx.Senders().Put(rec); err != nil {
+			return err
+		}
+		// A revoked sender is told nothing more.
+		if err := tx.Callbacks().Delete(id); err != nil {
 			return err
 		}
 		return s.appendAuditDetail(tx, now, operatorActor(ctx), "revoke-sender", "sender:"+id, certificatesDetail(fingerprints))

@@ -96,7 +96,8 @@ type Store struct {
 	kdf             crypto.KDFParams
 	limits          Limits
 	signer          *crypto.Signer
-	html            *bluemonday.Policy // sanitises HTML documents
+	callbackSigner  *crypto.CallbackSigner // derived from signer
+	html            *bluemonday.Policy     // sanitises HTML documents
 	sessionIdle     time.Duration
 	sessionLifetime time.Duration
 	retention       RetentionPolicy // Options.Retention with its defaults
@@ -230,6 +231,7 @@ func New(eng storage.Engine, opts Options) (*Store, error) {
 	if s.signer, err = crypto.NewSigner(seed); err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
 	}
+	s.callbackSigner = s.signer.CallbackSigner()
 	clear(seed)
 	s.committer.Add(1)
 	go s.commitLoop()
@@ -296,6 +298,16 @@ func (s *Store) Limits() Limits { return s.limits }
 
 // SigningKey returns the appliance's receipt verification key.
 func (s *Store) SigningKey() []byte { return s.signer.PublicKey() }
+
+// CallbackKey returns the key that verifies the signatures of callbacks
+// (crypto.CallbackSigner).
+func (s *Store) CallbackKey() []byte { return s.callbackSigner.PublicKey() }
+
+// SignCallback signs a callback's body at the Unix time t and returns the
+// signing key's id and the signature (over t "." body).
+func (s *Store) SignCallback(t int64, body []byte) (keyID string, sig []byte) {
+	return crypto.KeyID(s.callbackSigner.PublicKey()), s.callbackSigner.Sign(t, body)
+}
 
 // WriteBackup writes a consistent copy of the database to w and returns
 // its size, for an engine that can (storage.Backuper). The copy holds no

@@ -3,8 +3,9 @@
 // apply its rate limit (withSender, sender.go), deliver a letter
 // (deliver.go, parsing the multipart request in form_message.go), tell a
 // letter's status (status.go), look a recipient up (recipient.go), give
-// the receipt verification key (receipt_key.go) and page through the
-// sender's events (events.go). One file per handler; the forms only
+// the receipt verification key (receipt_key.go), page through the
+// sender's events (events.go) and register a callback URL for them
+// (callback.go). One file per handler; the forms only
 // parse, the rules are package store's.
 //
 // Every answer is JSON, every refusal an RFC 9457 problem written by
@@ -23,6 +24,7 @@ import (
 
 	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/httpui/web"
+	"github.com/postkasse/postkasse/internal/netguard"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -34,6 +36,16 @@ type Config struct {
 	Limit *guard.RateLimiter
 	// Web writes problems and JSON answers in the request's language.
 	Web *web.Kit
+	// Callbacks is how senders may register callback URLs.
+	Callbacks CallbackConfig
+}
+
+// CallbackConfig is how senders may register callback URLs: the policy's
+// AllowHTTP (the demo) and the guard that refuses hosts that are not
+// public (unless it allows private addresses).
+type CallbackConfig struct {
+	Policy store.CallbackPolicy
+	Guard  netguard.Guard
 }
 
 // API is the sender API's handlers.
@@ -43,11 +55,12 @@ type API struct {
 	limit  *guard.RateLimiter
 	web    *web.Kit
 	router *mux.Router // set by Register; builds the Location of a delivery
+	cb     CallbackConfig
 }
 
 // New returns the API's handlers; Register mounts them.
 func New(cfg Config) *API {
-	return &API{store: cfg.Store, clock: cfg.Clock, limit: cfg.Limit, web: cfg.Web}
+	return &API{store: cfg.Store, clock: cfg.Clock, limit: cfg.Limit, web: cfg.Web, cb: cfg.Callbacks}
 }
 
 // Route names of the API.
@@ -59,6 +72,7 @@ const (
 	routeStatus    = "api-status"
 	routeKey       = "api-receipt-key"
 	routeEvents    = "api-events"
+	routeCallback  = "api-callback"
 )
 
 // Base is the path under which the API's routes are.
@@ -78,6 +92,7 @@ func (a *API) Register(r *mux.Router) {
 	r.Handle(Base+"/messages/{id}", a.withSender(a.status)).Methods(http.MethodGet).Name(routeStatus)
 	r.Handle(Base+"/receipt-key", a.withSender(a.receiptKey)).Methods(http.MethodGet).Name(routeKey)
 	r.Handle(Base+"/events", a.withSender(a.events)).Methods(http.MethodGet).Name(routeEvents)
+	r.Handle(Base+"/callback", a.withSender(a.callback)).Methods(http.MethodGet, http.MethodPut, http.MethodDelete).Name(routeCallback)
 }
 
 // mustURL returns the path of one of the API's named routes with its

@@ -3,20 +3,13 @@ package api
 import (
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/postkasse/postkasse/store"
 )
 
 // eventJSON is one event of a sender's feed (API.md, "Events and
-// callbacks"). Cursor is where the feed goes on after it.
-type eventJSON struct {
-	Cursor          string    `json:"cursor"`
-	Type            string    `json:"type"`
-	LetterID        string    `json:"letterId"`
-	SenderReference string    `json:"senderReference"`
-	At              time.Time `json:"at"`
-}
+// callbacks"), as a callback's body has it too.
+type eventJSON = store.EventJSON
 
 // eventsResponse is a page of the feed and the cursor to ask with next
 // (the one given when the page is empty: ask again later).
@@ -48,8 +41,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, sender store.Sender
 	}
 	resp := eventsResponse{Events: make([]eventJSON, 0, len(evs)), Next: next}
 	for _, e := range evs {
-		resp.Events = append(resp.Events, eventJSON{Cursor: strconv.FormatUint(e.Seq, 10), Type: e.Type,
-			LetterID: e.LetterID, SenderReference: e.SenderReference, At: e.At})
+		resp.Events = append(resp.Events, store.EventJSONOf(e))
 	}
 	a.web.WriteJSON(w, r, http.StatusOK, "application/json", resp)
 }

@@ -123,6 +123,13 @@ func TestOpenAPI(t *testing.T) {
 	check("events", s.Client, http.MethodGet, "/api/v1/events?limit=10", "", nil, http.StatusOK)
 	check("events, a bad limit", s.Client, http.MethodGet, "/api/v1/events?limit=0", "", nil, http.StatusBadRequest)
 	check("events without a certificate", anonymous, http.MethodGet, "/api/v1/events", "", nil, http.StatusUnauthorized)
+	check("no callback", s.Client, http.MethodGet, "/api/v1/callback", "", nil, http.StatusNotFound)
+	check("set a callback", s.Client, http.MethodPut, "/api/v1/callback", "application/json", []byte(`{"url": "https://93.184.216.34/cb"}`), http.StatusOK)
+	check("set a loopback callback", s.Client, http.MethodPut, "/api/v1/callback", "application/json", []byte(`{"url": "https://127.0.0.1/cb"}`), http.StatusBadRequest)
+	check("set an http callback", s.Client, http.MethodPut, "/api/v1/callback", "application/json", []byte(`{"url": "http://93.184.216.34/cb"}`), http.StatusBadRequest)
+	check("the callback", s.Client, http.MethodGet, "/api/v1/callback", "", nil, http.StatusOK)
+	check("the callback without a certificate", anonymous, http.MethodGet, "/api/v1/callback", "", nil, http.StatusUnauthorized)
+	check("remove the callback", s.Client, http.MethodDelete, "/api/v1/callback", "", nil, http.StatusNoContent)
 
 	// The document's request schema and the API agree on a request
 	// with a field the API does not know.

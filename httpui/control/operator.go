@@ -26,6 +26,9 @@
 //	GET  /v1/terms            → [TermsInfo]
 //	POST /v1/terms            TermsRequest → 201 TermsInfo (up to 8 MiB: the full text)
 //	GET  /v1/jobs             → [JobInfo]
+//	GET  /v1/callbacks        → [CallbackInfo]
+//	POST /v1/callbacks        CallbackRequest → CallbackInfo
+//	POST /v1/callbacks/remove SenderRef → CallbackRemoved
 //
 // Codes: INVALID (400), TERMS_NOTICE_PERIOD (400: an effective date less
 // than one month ahead), NOT_FOUND (404), EXISTS and REVOKED (409),
@@ -68,6 +71,9 @@ type Operations interface {
 	SupportRequest(ctx context.Context, req SupportRef) (SupportInfo, error)
 	AnswerSupport(ctx context.Context, req AnswerRequest) (SupportInfo, error)
 	Backup(ctx context.Context, req BackupRequest) (BackupInfo, error)
+	SetCallback(ctx context.Context, req CallbackRequest) (CallbackInfo, error)
+	RemoveCallback(ctx context.Context, req SenderRef) (CallbackRemoved, error)
+	Callbacks(ctx context.Context) ([]CallbackInfo, error)
 }
 
 // SenderRequest registers a sender.
@@ -179,6 +185,12 @@ type Operator struct {
 	// BackupTo writes a backup of the data folder to a path (main knows
 	// the folder's layout). Nil: Backup is ErrNoBackup.
 	BackupTo func(ctx context.Context, path string) (BackupInfo, error)
+	// CheckCallback checks a callback URL as the API does, its form and
+	// its host's addresses (main passes api.CheckCallbackURL with the
+	// [callbacks] table). Nil: the store checks the form only.
+	CheckCallback func(ctx context.Context, url string) error
+	// CallbackPolicy is the [callbacks] table's policy.
+	CallbackPolicy store.CallbackPolicy
 }
 
 var _ Operations = (*Operator)(nil)

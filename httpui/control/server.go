@@ -77,6 +77,15 @@ func Handler(ops Operations, log *slog.Logger) http.Handler {
 			return "terms published", []any{"version", out.Version, "effective", out.EffectiveDate}
 		}))
 	mux.HandleFunc("GET /v1/jobs", query(h, "jobs status", ops.Jobs))
+	mux.HandleFunc("GET /v1/callbacks", query(h, "list callbacks", ops.Callbacks))
+	mux.HandleFunc("POST /v1/callbacks", change(h, "set callback", http.StatusOK, maxBody, ops.SetCallback,
+		func(_ CallbackRequest, out CallbackInfo) (string, []any) {
+			return "callback set", []any{"sender", out.SenderID}
+		}))
+	mux.HandleFunc("POST /v1/callbacks/remove", change(h, "remove callback", http.StatusOK, maxBody, ops.RemoveCallback,
+		func(ref SenderRef, out CallbackRemoved) (string, []any) {
+			return "callback removed", []any{"sender", ref.ID, "org", ref.OrgNumber, "removed", out.Removed}
+		}))
 	mux.HandleFunc("POST /v1/residents/block", change(h, "block resident", http.StatusOK, maxBody, ops.BlockResident,
 		func(_ BlockRequest, out BlockInfo) (string, []any) {
 			return "resident blocked", []any{"resident", out.ID}

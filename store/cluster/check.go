@@ -152,6 +152,20 @@ func (e *Engine) Check(ctx context.Context) error {
 		}, bad); err != nil {
 			return err
 		}
+		if err := checkRows(t, `SELECT sender_id || '/' || seq::text, sender_id, record FROM callback_outbox`, func(key, col string, e *storage.Event) {
+			if fmt.Sprintf("%s/%d", e.SenderID, e.Seq) != key {
+				bad("queued event %s: columns disagree with its record", key)
+			}
+		}, bad); err != nil {
+			return err
+		}
+		if err := checkRows(t, `SELECT sender_id, sender_id, record FROM callbacks`, func(key, col string, c *storage.Callback) {
+			if c.SenderID != key {
+				bad("callback %s: columns disagree with its record", key)
+			}
+		}, bad); err != nil {
+			return err
+		}
 		// Records kept by resident: each decodes.
 		for _, table := range []string{"sender_blocks", "folders", "terms_acceptances", "retention", "preferences"} {
 			if err := checkRows(t, `SELECT resident_id, resident_id, record FROM `+table, func(string, string, *json.RawMessage) {}, bad); err != nil {

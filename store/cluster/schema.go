@@ -186,6 +186,20 @@ ALTER TABLE sessions ADD COLUMN last_seen timestamptz;
 CREATE INDEX sessions_by_expiry ON sessions (expires);
 CREATE INDEX sessions_by_last_seen ON sessions (last_seen);
 `,
+	// 4: senders' callbacks, and their outbox of events still to be
+	// POSTed (copies of the feed's events, in order of seq).
+	`
+CREATE TABLE callbacks (
+	sender_id text PRIMARY KEY,
+	record    bytea NOT NULL
+);
+CREATE TABLE callback_outbox (
+	sender_id text NOT NULL,
+	seq       bigint NOT NULL,
+	record    bytea NOT NULL,
+	PRIMARY KEY (sender_id, seq)
+);
+`,
 }
 
 // fixups are what a step needs done in Go after its SQL, in the same

@@ -47,7 +47,10 @@ func (t *tx) Support() storage.Support         { return supportTx{t} }
 func (t *tx) SenderBlocks() storage.SenderBlocks {
 	return senderBlocksTx{t}
 }
-func (t *tx) Events() storage.Events   { return eventsTx{t} }
+func (t *tx) Events() storage.Events { return eventsTx{t} }
+func (t *tx) Callbacks() storage.Callbacks {
+	return callbacksTx{t}
+}
 func (t *tx) Folders() storage.Folders { return foldersTx{t} }
 func (t *tx) SearchIndexes() storage.SearchIndexes {
 	return searchIndexesTx{t}
@@ -1207,6 +1210,72 @@ func (ev eventsTx) All(fn func(*storage.Event) error) error {
 func (ev eventsTx) Prune(before time.Time) (int, error) {
 	tag, err := ev.t.exec(`DELETE FROM events WHERE at < $1`, before)
 	return int(tag.RowsAffected()), err
+}
+
+type callbacksTx struct{ t *tx }
+
+func (c callbacksTx) Get(senderID string) (*storage.Callback, error) {
+	v := new(storage.Callback)
+	if err := c.t.get(v, "callback of "+senderID, `SELECT record FROM callbacks WHERE sender_id = $1`, senderID); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func (c callbacksTx) Put(v *storage.Callback) error {
+	b, err := encode(v)
+	if err != nil {
+		return err
+	}
+	_, err = c.t.exec(`INSERT INTO callbacks (sender_id, record) VALUES ($1, $2)
+		ON CONFLICT (sender_id) DO UPDATE SET record = excluded.record`, v.SenderID, b)
+	return err
+}
+
+func (c callbacksTx) Delete(senderID string) error {
+	if _, err := c.Clear(senderID); err != nil {
+		return err
+	}
+	_, err := c.t.exec(`DELETE FROM callbacks WHERE sender_id = $1`, senderID)
+	return err
+}
+
+func (c callbacksTx) All(fn func(*storage.Callback) error) error {
+	return each(c.t, "callbacks", func(v *storage.Callback) (bool, error) { return true, fn(v) },
+		`SELECT record FROM callbacks ORDER BY sender_id`)
+}
+
+func (c callbacksTx) Queue(e *storage.Event) error {
+	b, err := encode(e)
+	if err != nil {
+		return err
+	}
+	_, err = c.t.exec(`INSERT INTO callback_outbox (sender_id, seq, record) VALUES ($1, $2, $3)
+		ON CONFLICT (sender_id, seq) DO UPDATE SET record = excluded.record`, e.SenderID, int64(e.Seq), b)
+	return err
+}
+
+func (c callbacksTx) Queued(senderID string, limit int) ([]*storage.Event, error) {
+	var out []*storage.Event
+	err := each(c.t, "callback outbox", func(v *storage.Event) (bool, error) { out = append(out, v); return true, nil },
+		`SELECT record FROM callback_outbox WHERE sender_id = $1 ORDER BY seq LIMIT $2`, senderID, limit)
+	return out, err
+}
+
+func (c callbacksTx) Dequeue(senderID string, seq uint64) error {
+	_, err := c.t.exec(`DELETE FROM callback_outbox WHERE sender_id = $1 AND seq = $2`, senderID, int64(seq))
+	return err
+}
+
+func (c callbacksTx) Clear(senderID string) (int, error) {
+	tag, err := c.t.exec(`DELETE FROM callback_outbox WHERE sender_id = $1`, senderID)
+	return int(tag.RowsAffected()), err
+}
+
+func (c callbacksTx) Count(senderID string) (int, error) {
+	var n int
+	err := c.t.tx.QueryRow(c.t.ctx, `SELECT count(*) FROM callback_outbox WHERE sender_id = $1`, senderID).Scan(&n)
+	return n, err
 }
 
 type foldersTx struct{ t *tx }

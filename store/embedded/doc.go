@@ -91,6 +91,13 @@
 //	sessions-by-expiry     uint64 expires (Unix ns) | sessionID → empty
 //	sessions-by-last-seen  uint64 last seen (Unix ns) | sessionID → empty
 //
+// Since schema 10:
+//
+//	callbacks          senderID → storage.Callback: the sender's callback URL and how its
+//	                   delivery goes (last delivered, failures, next attempt, given up)
+//	callback-outbox    senderID | uint64 event sequence → storage.Event: the events still to
+//	                   POST to the sender's callback, in order
+//
 // # Schema versions
 //
 // The meta bucket's "schema" says which version the file has. Open applies

@@ -55,6 +55,9 @@ var (
 	bucketSearchIndexes      = []byte("search-indexes")
 	bucketSessionsByExpiry   = []byte("sessions-by-expiry")
 	bucketSessionsByLastSeen = []byte("sessions-by-last-seen")
+	// Since schema 10.
+	bucketCallbacks      = []byte("callbacks")
+	bucketCallbackOutbox = []byte("callback-outbox")
 )
 
 // idSize is the length of every id: 128 bits in lowercase hex.

@@ -35,6 +35,7 @@ func (t *tx) SenderBlocks() storage.SenderBlocks {
 	return senderBlocksTx(*t)
 }
 func (t *tx) Events() storage.Events           { return eventsTx(*t) }
+func (t *tx) Callbacks() storage.Callbacks     { return callbacksTx(*t) }
 func (t *tx) Folders() storage.Folders         { return foldersTx(*t) }
 func (t *tx) Terms() storage.Terms             { return termsTx(*t) }
 func (t *tx) Retention() storage.Retention     { return retentionTx(*t) }
@@ -972,6 +973,89 @@ func (t eventsTx) Prune(before time.Time) (int, error) {
 		}
 	}
 	return len(old), nil
+}
+
+// Callbacks: senderID → JSON; their outbox: senderID | uint64 sequence →
+// JSON event.
+
+type callbacksTx tx
+
+func (t callbacksTx) Get(senderID string) (*storage.Callback, error) {
+	var c storage.Callback
+	if err := getJSON(t.tx.Bucket(bucketCallbacks), []byte(senderID), &c); err != nil {
+		return nil, fmt.Errorf("callback of %s: %w", senderID, err)
+	}
+	return &c, nil
+}
+
+func (t callbacksTx) Put(c *storage.Callback) error {
+	return putJSON(t.tx.Bucket(bucketCallbacks), []byte(c.SenderID), c)
+}
+
+func (t callbacksTx) Delete(senderID string) error {
+	if _, err := t.Clear(senderID); err != nil {
+		return err
+	}
+	return t.tx.Bucket(bucketCallbacks).Delete([]byte(senderID))
+}
+
+func (t callbacksTx) All(fn func(*storage.Callback) error) error {
+	b := t.tx.Bucket(bucketCallbacks)
+	return b.ForEach(func(k, _ []byte) error {
+		var c storage.Callback
+		if err := getJSON(b, k, &c); err != nil {
+			return fmt.Errorf("callback of %s: %w", k, err)
+		}
+		return fn(&c)
+	})
+}
+
+func (t callbacksTx) Queue(e *storage.Event) error {
+	return putJSON(t.tx.Bucket(bucketCallbackOutbox), binary.BigEndian.AppendUint64([]byte(e.SenderID), e.Seq), e)
+}
+
+// queuedKeys returns the keys of up to limit events of a sender's outbox
+// (limit < 0: all), in order of Seq.
+func (t callbacksTx) queuedKeys(senderID string, limit int) [][]byte {
+	var out [][]byte
+	prefix := []byte(senderID)
+	c := t.tx.Bucket(bucketCallbackOutbox).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 && (limit < 0 || len(out) < limit); k, _ = c.Next() {
+		out = append(out, bytes.Clone(k))
+	}
+	return out
+}
+
+func (t callbacksTx) Queued(senderID string, limit int) ([]*storage.Event, error) {
+	b := t.tx.Bucket(bucketCallbackOutbox)
+	var out []*storage.Event
+	for _, k := range t.queuedKeys(senderID, limit) {
+		var e storage.Event
+		if err := getJSON(b, k, &e); err != nil {
+			return nil, fmt.Errorf("queued event %x: %w", k, err)
+		}
+		out = append(out, &e)
+	}
+	return out, nil
+}
+
+func (t callbacksTx) Dequeue(senderID string, seq uint64) error {
+	return t.tx.Bucket(bucketCallbackOutbox).Delete(binary.BigEndian.AppendUint64([]byte(senderID), seq))
+}
+
+func (t callbacksTx) Clear(senderID string) (int, error) {
+	keys := t.queuedKeys(senderID, -1)
+	b := t.tx.Bucket(bucketCallbackOutbox)
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(keys), nil
+}
+
+func (t callbacksTx) Count(senderID string) (int, error) {
+	return len(t.queuedKeys(senderID, -1)), nil
 }
 
 // Folders: residentID → JSON list.

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -192,6 +193,24 @@ var kinds = []kind{
 		return tx.Events().All(func(e *storage.Event) error { return emit(e.SenderID+"/"+strconv.FormatUint(e.Seq, 10), e) })
 	}, func(tx storage.Tx, _ string, v []byte) error {
 		return put(v, tx.Events().Put)
+	}},
+	{"callbacks", func(tx storage.Tx, emit func(string, any) error) error {
+		return tx.Callbacks().All(func(c *storage.Callback) error { return emit(c.SenderID, c) })
+	}, func(tx storage.Tx, _ string, v []byte) error {
+		return put(v, tx.Callbacks().Put)
+	}},
+	{"callback outbox", func(tx storage.Tx, emit func(string, any) error) error {
+		return tx.Callbacks().All(func(c *storage.Callback) error {
+			evs, err := tx.Callbacks().Queued(c.SenderID, math.MaxInt32)
+			for _, e := range evs {
+				if err := emit(e.SenderID+"/"+strconv.FormatUint(e.Seq, 10), e); err != nil {
+					return err
+				}
+			}
+			return err
+		})
+	}, func(tx storage.Tx, _ string, v []byte) error {
+		return put(v, tx.Callbacks().Queue)
 	}},
 }
 

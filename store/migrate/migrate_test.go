@@ -98,6 +98,10 @@ func deployment(t *testing.T) (path string, evidence auditlog.Evidence, letters 
 		t.Fatal(err)
 	}
 	now = now.AddDate(0, 1, 0)
+	// The municipality's callback: the letters' events wait in its outbox.
+	if _, err := st.SetCallback(context.Background(), kommune.ID, "https://93.184.216.34/postkasse", store.CallbackPolicy{}, true); err != nil {
+		t.Fatal(err)
+	}
 	letters = map[string][]byte{}
 	for i, to := range []store.NationalID{anna, anna, bo, anna} {
 		now = now.Add(time.Minute)
@@ -239,10 +243,10 @@ func TestCopy(t *testing.T) {
 	// no documents.
 	if rep.Records["letters"] != 6 || rep.Blobs != 5 || rep.Records["residents"] != 2 || rep.Records["senders"] != 2 ||
 		rep.Records["folders"] == 0 || rep.Records["events"] == 0 || rep.Records["audit entries"] == 0 || rep.Records["support requests"] != 1 ||
-		rep.Records["search indexes"] != 1 {
+		rep.Records["search indexes"] != 1 || rep.Records["callbacks"] != 1 || rep.Records["callback outbox"] == 0 {
 		t.Errorf("copied: %s", rep)
 	}
-	if len(steps) != 18 {
+	if len(steps) != 20 {
 		t.Errorf("progress: %v", steps)
 	}
 	cmp, err := migrate.Compare(ctx, src, dst)

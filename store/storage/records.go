@@ -495,6 +495,31 @@ type Event struct {
 	At              time.Time
 }
 
+// Callback is where a sender's events are POSTed (API.md, "Events and
+// callbacks") and how their delivery goes. Package store documents the
+// rules (store/callbacks.go).
+type Callback struct {
+	SenderID string
+	URL      string
+	Set      time.Time // when the URL was registered
+	// Delivered is the Seq of the last event the receiver acknowledged;
+	// DeliveredAt when. Zero: none yet.
+	Delivered   uint64    `json:",omitempty"`
+	DeliveredAt time.Time `json:",omitzero"`
+	// While the event at the head of the outbox fails: the failed
+	// attempts, the first failure, the last error and the next attempt.
+	Attempts     int       `json:",omitempty"`
+	FirstFailure time.Time `json:",omitzero"`
+	LastError    string    `json:",omitempty"`
+	NextAttempt  time.Time `json:",omitzero"`
+	// GivenUp is when delivery was given up (zero while it goes on):
+	// nothing more is queued until the URL is registered again.
+	// GivenUpFrom is the Seq of the first event not delivered then, from
+	// which the sender reads the feed.
+	GivenUp     time.Time `json:",omitzero"`
+	GivenUpFrom uint64    `json:",omitempty"`
+}
+
 // Folder is a folder a resident made in their mailbox.
 type Folder struct {
 	ID string

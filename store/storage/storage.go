@@ -113,6 +113,7 @@ type Tx interface {
 	Support() Support
 	SenderBlocks() SenderBlocks
 	Events() Events
+	Callbacks() Callbacks
 	Folders() Folders
 	Limits() Limits
 	SearchIndexes() SearchIndexes
@@ -443,6 +444,35 @@ type Events interface {
 	Put(e *Event) error
 	// All calls fn for every event, in order of Seq.
 	All(fn func(*Event) error) error
+}
+
+// Callbacks hold each sender's callback (where its events are POSTed,
+// and how that goes) and its outbox: the events still to be POSTed, in
+// order of Seq. An event is put in the outbox in the transaction that
+// appends it to the feed, and taken out when the receiver acknowledged
+// it, so a sequence number handed out but committed late (the cluster
+// engine's sequence is outside transactions) is never skipped.
+type Callbacks interface {
+	// Get returns a sender's callback.
+	Get(senderID string) (*Callback, error)
+	// Put inserts or replaces a sender's callback.
+	Put(c *Callback) error
+	// Delete deletes a sender's callback and every event in its outbox;
+	// none is no error.
+	Delete(senderID string) error
+	// All calls fn for every callback, in the order of the senders' ids.
+	All(fn func(*Callback) error) error
+	// Queue puts an event, with its Seq, in its sender's outbox.
+	Queue(e *Event) error
+	// Queued returns up to limit events of a sender's outbox, in order of
+	// Seq.
+	Queued(senderID string, limit int) ([]*Event, error)
+	// Dequeue takes an event out of a sender's outbox; none is no error.
+	Dequeue(senderID string, seq uint64) error
+	// Clear empties a sender's outbox and returns how many events it held.
+	Clear(senderID string) (int, error)
+	// Count returns how many events are in a sender's outbox.
+	Count(senderID string) (int, error)
 }
 
 // Folders hold each resident's own folders.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/httpui"
+	"github.com/postkasse/postkasse/httpui/api"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/store"
 )
@@ -27,6 +28,7 @@ type Options struct {
 	APIBurst          int
 	MaxPasswordChecks int
 	DefaultLanguage   string
+	Callbacks         api.CallbackConfig
 }
 
 // NewEnv runs the appliance with opts on loopback until the test ends.
@@ -44,6 +46,7 @@ func NewEnv(t testing.TB, opts Options) *uitest.Env {
 			APIBurst:          opts.APIBurst,
 			MaxPasswordChecks: opts.MaxPasswordChecks,
 			DefaultLanguage:   opts.DefaultLanguage,
+			Callbacks:         opts.Callbacks,
 		})
 		if err != nil {
 			return uitest.Server{}, err

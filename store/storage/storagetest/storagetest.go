@@ -54,6 +54,7 @@ func Run(t *testing.T, open Open) {
 		{"Support", testSupport},
 		{"SenderBlocks", testSenderBlocks},
 		{"Events", testEvents},
+		{"Callbacks", testCallbacks},
 		{"Folders", testFolders},
 		{"Due", testDue},
 		{"SearchIndexes", testSearchIndexes},
@@ -1382,6 +1383,91 @@ func testEvents(t *testing.T, e storage.Engine) {
 		}
 		if !slices.IsSorted(seqs) || len(seqs) != 4 || !equalJSON(last, next) {
 			t.Errorf("All: %v, last %+v", seqs, last)
+		}
+		return nil
+	})
+}
+
+// testCallbacks: a sender's callback record; its outbox in order of Seq
+// whatever the order of queueing, apart from other senders'; taking out,
+// clearing, counting; deleting the callback empties its outbox.
+func testCallbacks(t *testing.T, e storage.Engine) {
+	a, b := id('b', 1), id('b', 2)
+	cb := &storage.Callback{SenderID: a, URL: "https://hooks.example.dk/postkasse", Set: base,
+		Attempts: 2, FirstFailure: base.Add(time.Minute), LastError: "503 Service Unavailable", NextAttempt: base.Add(3 * time.Minute)}
+	update(t, e, func(tx storage.Tx) error {
+		if err := tx.Callbacks().Put(cb); err != nil {
+			return err
+		}
+		if err := tx.Callbacks().Put(&storage.Callback{SenderID: b, URL: "https://b.example.no/cb", Set: base}); err != nil {
+			return err
+		}
+		// Queued out of order, as a late commit on the cluster engine does.
+		for _, seq := range []uint64{7, 3, 5} {
+			ev := &storage.Event{Seq: seq, SenderID: a, Type: "delivered", LetterID: id('c', int(seq)), SenderReference: fmt.Sprintf("ref-%d", seq), At: base}
+			if err := tx.Callbacks().Queue(ev); err != nil {
+				return err
+			}
+		}
+		return tx.Callbacks().Queue(&storage.Event{Seq: 4, SenderID: b, Type: "read", LetterID: id('c', 4), At: base})
+	})
+	view(t, e, func(tx storage.Tx) error {
+		got, err := tx.Callbacks().Get(a)
+		if err != nil || !equalJSON(got, cb) {
+			t.Errorf("Get(a) = %+v, %v; want %+v", got, err, cb)
+		}
+		_, err = tx.Callbacks().Get(id('b', 3))
+		notFound(t, "Get(unknown)", err)
+		evs, err := tx.Callbacks().Queued(a, 2)
+		if err != nil || len(evs) != 2 || evs[0].Seq != 3 || evs[1].Seq != 5 || evs[0].LetterID != id('c', 3) {
+			t.Errorf("Queued(a, 2) = %+v, %v", evs, err)
+		}
+		if n, err := tx.Callbacks().Count(a); n != 3 || err != nil {
+			t.Errorf("Count(a) = %d, %v", n, err)
+		}
+		var senders []string
+		tx.Callbacks().All(func(c *storage.Callback) error { senders = append(senders, c.SenderID); return nil })
+		if !slices.Equal(senders, []string{a, b}) {
+			t.Errorf("All: %v", senders)
+		}
+		return nil
+	})
+	update(t, e, func(tx storage.Tx) error {
+		if err := tx.Callbacks().Dequeue(a, 3); err != nil {
+			return err
+		}
+		return tx.Callbacks().Dequeue(a, 99) // none
+	})
+	view(t, e, func(tx storage.Tx) error {
+		evs, err := tx.Callbacks().Queued(a, 10)
+		if err != nil || len(evs) != 2 || evs[0].Seq != 5 || evs[1].Seq != 7 {
+			t.Errorf("Queued(a) after Dequeue = %+v, %v", evs, err)
+		}
+		return nil
+	})
+	update(t, e, func(tx storage.Tx) error {
+		n, err := tx.Callbacks().Clear(a)
+		if n != 2 || err != nil {
+			t.Errorf("Clear(a) = %d, %v", n, err)
+		}
+		return err
+	})
+	view(t, e, func(tx storage.Tx) error {
+		if n, _ := tx.Callbacks().Count(a); n != 0 {
+			t.Errorf("Count(a) after Clear = %d", n)
+		}
+		if n, _ := tx.Callbacks().Count(b); n != 1 {
+			t.Errorf("Count(b) after Clear(a) = %d", n)
+		}
+		return nil
+	})
+	update(t, e, func(tx storage.Tx) error { return tx.Callbacks().Delete(b) })
+	update(t, e, func(tx storage.Tx) error { return tx.Callbacks().Delete(b) }) // none
+	view(t, e, func(tx storage.Tx) error {
+		_, err := tx.Callbacks().Get(b)
+		notFound(t, "Get(b) after Delete", err)
+		if n, _ := tx.Callbacks().Count(b); n != 0 {
+			t.Errorf("Count(b) after Delete = %d", n)
 		}
 		return nil
 	})
