@@ -66,9 +66,22 @@ func CheckSessionLifetimes(idle, lifetime time.Duration) error {
 // Token names the first step of the sign-in, which CompleteLogin
 // completes with a code (secondstep.go).
 func (s *Store) Login(ctx context.Context, nationalID, password string) (Session, error) {
+	return s.login(ctx, nationalID, password, "")
+}
+
+// login is Login, or with proofKey the password step of a sign-in with
+// eID (LoginWithEID): the proof under proofKey is used in the
+// transaction that starts the session, no code is asked for, and a
+// number with no mailbox that may sign in is ErrNoMailbox (its holder
+// proved who they are, so may be told).
+func (s *Store) login(ctx context.Context, nationalID, password, proofKey string) (Session, error) {
+	viaEID := proofKey != ""
 	rec, err := s.residentByText(ctx, nationalID)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return Session{}, err
+	}
+	if viaEID && (rec == nil || (rec.Status != ResidentActive && rec.Status != ResidentReserved)) {
+		return Session{}, ErrNoMailbox
 	}
 	if rec == nil || (rec.Status != ResidentActive && rec.Status != ResidentReserved) || len(password) > 1024 {
 		s.spendWork([]byte(password), s.kdf)
@@ -99,7 +112,7 @@ func (s *Store) Login(ctx context.Context, nationalID, password string) (Session
 	var rewrap, recoveryWrap []byte
 	var upgrade *keyUpgrade
 	oldKey := priv
-	if rec.TOTP != nil {
+	if rec.TOTP != nil && !viaEID {
 		// Two-step verification: no session until the code (totp.go).
 		// The key pair gains no ML-KEM half here: that would replace the
 		// recovery key before the second step, and change the key that
@@ -144,6 +157,11 @@ func (s *Store) Login(ctx context.Context, nationalID, password string) (Session
 		if err := blocked(cur); err != nil {
 			return err // blocked meanwhile
 		}
+		if viaEID {
+			if _, err := useEIDProof(tx, proofKey, now, EIDSignIn); err != nil {
+				return err
+			}
+		}
 		cur.LastLogin = now
 		if rewrap != nil {
 			cur.PasswordWrap = rewrap
@@ -185,7 +203,11 @@ func (s *Store) Login(ctx context.Context, nationalID, password string) (Session
 				return err
 			}
 		}
-		return s.appendAudit(tx, now, "resident:"+rec.ID, "login", "resident:"+rec.ID)
+		action := "login"
+		if viaEID {
+			action = "login-eid"
+		}
+		return s.appendAudit(tx, now, "resident:"+rec.ID, action, "resident:"+rec.ID)
 	})
 	if errors.Is(err, ErrNotFound) {
 		return Session{}, ErrBadCredentials
