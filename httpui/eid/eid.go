@@ -45,6 +45,9 @@ type Config struct {
 	ClientSecret string
 	// Scopes are asked for besides "openid".
 	Scopes []string
+	// Name is the provider as residents know it ("MitID",
+	// "ID-porten"), on the pages' buttons and texts; "" is "eID".
+	Name string
 	// Claim is the ID token's claim that carries the national identity
 	// number (a string).
 	Claim string
@@ -101,8 +104,14 @@ func New(cfg Config) (*Client, error) {
 	if c.cfg.Clock == nil {
 		c.cfg.Clock = time.Now
 	}
+	if c.cfg.Name == "" {
+		c.cfg.Name = "eID"
+	}
 	return c, nil
 }
+
+// Name is the provider as residents know it.
+func (c *Client) Name() string { return c.cfg.Name }
 
 // discover returns the provider's metadata and the ID token verifier,
 // reading them the first time.

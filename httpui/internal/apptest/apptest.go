@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/httpui"
+	"github.com/postkasse/postkasse/httpui/eid"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/store"
 )
@@ -27,6 +28,9 @@ type Options struct {
 	APIBurst          int
 	MaxPasswordChecks int
 	DefaultLanguage   string
+	// EID, when set, signs residents in with eID (its redirect URL is
+	// the request's origin's: register both listeners' at the provider).
+	EID *eid.Client
 }
 
 // NewEnv runs the appliance with opts on loopback until the test ends.
@@ -44,6 +48,7 @@ func NewEnv(t testing.TB, opts Options) *uitest.Env {
 			APIBurst:          opts.APIBurst,
 			MaxPasswordChecks: opts.MaxPasswordChecks,
 			DefaultLanguage:   opts.DefaultLanguage,
+			EID:               opts.EID,
 		})
 		if err != nil {
 			return uitest.Server{}, err
