@@ -13,8 +13,10 @@ import (
 )
 
 // Signing in with eID (package eid, store's LoginWithEID): the resident
-// chooses "Sign in with eID" (eidStart, a form, so a cross-site page
-// cannot start one), is sent to the provider, and comes back to
+// follows "Sign in with eID" (eidStart, a link: the pages' Content
+// Security Policy lets forms go to this origin only, and the provider's
+// authorization endpoint is on another; starting one changes nothing but
+// the browser's own handshake), is sent to the provider, and comes back to
 // eidCallback, which checks the answer and keeps the proof of who they
 // are (store.ProveEID) for the browser, then sends it to eidPage. There
 // the resident gives the password that unlocks the mailbox (eidSignIn),
@@ -121,10 +123,8 @@ func (s *Handlers) eidFailed(w http.ResponseWriter, r *http.Request, status int,
 // eidStart begins a sign-in with eID: the handshake is kept, its token
 // goes to a cookie, and the browser to the provider.
 func (s *Handlers) eidStart(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormSize)
-	_ = r.ParseForm()
 	purpose := store.EIDSignIn
-	if r.PostForm.Get("purpose") == string(store.EIDReset) {
+	if r.URL.Query().Get("purpose") == string(store.EIDReset) {
 		purpose = store.EIDReset
 	}
 	authURL, h, err := s.eid.Begin(r.Context(), s.eidCallbackURL(r), purpose)

@@ -40,11 +40,11 @@ func newEIDEnv(t *testing.T) *eidEnv {
 	return &eidEnv{Env: e, op: p}
 }
 
-// start posts the sign-in page's eID form with b and returns where the
+// start follows the sign-in page's eID link with b and returns where the
 // appliance sends the browser.
 func (e *eidEnv) start(t *testing.T, b *http.Client, base, purpose string) string {
 	t.Helper()
-	r := e.PostForm(b, base+"/eid/start", url.Values{"purpose": {purpose}}, nil)
+	r := e.Get(b, base+"/eid/start?purpose="+purpose)
 	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), e.op.Issuer) {
 		t.Fatalf("start: %d to %q\n%s", r.StatusCode, r.Header.Get("Location"), r.Text)
 	}
@@ -291,7 +291,7 @@ func TestEIDAuthorization(t *testing.T) {
 	// Anna's proof in her browser; cross-site forms with it.
 	anna := e.Browser()
 	e.proved(t, anna, base, "sign-in", "anna")
-	for _, p := range append(paths, "/eid/start") {
+	for _, p := range paths {
 		if r := e.PostForm(anna, base+p, form, crossSite); r.StatusCode != http.StatusForbidden {
 			t.Errorf("cross-site POST %s: %d", p, r.StatusCode)
 		}
@@ -311,17 +311,17 @@ func TestEIDAuthorization(t *testing.T) {
 
 	// eID off: every route is 404.
 	off := apptest.NewEnv(t, apptest.Options{})
-	for _, p := range []string{"/eid/start", "/eid/password", "/eid/create", "/eid/reset"} {
+	for _, p := range []string{"/eid/password", "/eid/create", "/eid/reset"} {
 		if r := off.PostForm(off.Browser(), off.HTTPSURL+p, form, nil); r.StatusCode != http.StatusNotFound {
 			t.Errorf("eID off: POST %s: %d", p, r.StatusCode)
 		}
 	}
-	for _, p := range []string{"/eid", "/eid/callback?code=x&state=y"} {
+	for _, p := range []string{"/eid", "/eid/start", "/eid/callback?code=x&state=y"} {
 		if r := off.Get(off.Browser(), off.HTTPSURL+p); r.StatusCode != http.StatusNotFound {
 			t.Errorf("eID off: GET %s: %d", p, r.StatusCode)
 		}
 	}
-	if r := off.Get(off.Browser(), off.HTTPSURL+"/login"); strings.Contains(r.Text, "eid/start") {
+	if r := off.Get(off.Browser(), off.HTTPSURL+"/login"); strings.Contains(r.Text, "eid/start") || r.StatusCode != http.StatusOK {
 		t.Error("eID off: the sign-in page offers eID")
 	}
 }

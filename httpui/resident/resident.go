@@ -238,7 +238,7 @@ func (s *Handlers) Register(r *mux.Router) {
 		}
 		return h
 	}
-	r.Handle("/eid/start", eidRoute(s.eidStart)).Methods(http.MethodPost).Name(routeEIDStart)
+	r.Handle("/eid/start", eidRoute(s.eidStart)).Methods(http.MethodGet).Name(routeEIDStart)
 	r.Handle("/eid/callback", eidRoute(s.eidCallback)).Methods(http.MethodGet).Name(routeEIDCallback)
 	r.Handle("/eid", eidRoute(s.eidPage)).Methods(http.MethodGet, http.MethodHead).Name(routeEID)
 	r.Handle("/eid/password", eidRoute(s.eidSubmit("password"))).Methods(http.MethodPost).Name(routeEIDPassword)
