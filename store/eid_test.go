@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -280,4 +281,32 @@ func TestEIDReset(t *testing.T) {
 	if !found {
 		t.Errorf("audit %v has no reset-eid", auditActions(t, f.s))
 	}
+}
+
+// FuzzEIDToken: a cookie's token that the store did not issue names no
+// handshake and no proof, whatever its bytes, and never panics.
+func FuzzEIDToken(f *testing.F) {
+	s := openTestStore(f, testOptions(newFakeClock()))
+	ctx := context.Background()
+	issued, err := s.BeginEIDHandshake(ctx, EIDHandshake{State: "s", Nonce: "n", Verifier: "v"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, seed := range []string{"", "x", issued[:len(issued)-1] + "A", issued + "=", "%00", strings.Repeat("A", 43), strings.Repeat("A", 5000)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, token string) {
+		if token == issued {
+			return
+		}
+		if _, err := s.TakeEIDHandshake(ctx, token); !errors.Is(err, ErrEIDExpired) {
+			t.Errorf("handshake %q: %v", token, err)
+		}
+		if _, err := s.EIDProofOf(ctx, token); !errors.Is(err, ErrEIDExpired) {
+			t.Errorf("proof %q: %v", token, err)
+		}
+		if _, err := s.LoginWithEID(ctx, token, testPassword); !errors.Is(err, ErrEIDExpired) {
+			t.Errorf("login %q: %v", token, err)
+		}
+	})
 }

@@ -2,7 +2,9 @@ package resident_test
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
@@ -23,7 +25,7 @@ type eidEnv struct {
 	op *oidctest.Provider
 }
 
-func newEIDEnv(t *testing.T) *eidEnv {
+func newEIDEnv(t testing.TB) *eidEnv {
 	t.Helper()
 	p := oidctest.New(t)
 	rp, err := eid.New(eid.Config{Issuer: p.Issuer, ClientID: oidctest.ClientID, ClientSecret: oidctest.ClientSecret,
@@ -42,7 +44,7 @@ func newEIDEnv(t *testing.T) *eidEnv {
 
 // start follows the sign-in page's eID link with b and returns where the
 // appliance sends the browser.
-func (e *eidEnv) start(t *testing.T, b *http.Client, base, purpose string) string {
+func (e *eidEnv) start(t testing.TB, b *http.Client, base, purpose string) string {
 	t.Helper()
 	r := e.Get(b, base+"/eid/start?purpose="+purpose)
 	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), e.op.Issuer) {
@@ -324,4 +326,53 @@ func TestEIDAuthorization(t *testing.T) {
 	if r := off.Get(off.Browser(), off.HTTPSURL+"/login"); strings.Contains(r.Text, "eid/start") || r.StatusCode != http.StatusOK {
 		t.Error("eID off: the sign-in page offers eID")
 	}
+}
+
+// FuzzEIDCallback: whatever query the browser brings back to the
+// callback, with or without a live handshake, the answer is the page that
+// says the sign-in did not work (400) or, for a provider's answer that
+// passes every check, the redirect to the next step; never a 500.
+func FuzzEIDCallback(f *testing.F) {
+	e := newEIDEnv(f)
+	for _, seed := range []string{"", "code=x&state=y", "error=access_denied", "state=%ff%fe&code=%00", "code=" + strings.Repeat("c", 5000),
+		"state=a&state=b&code=1&code=2", "error=&error_description=%3Cscript%3E", ";;;&&&==", "code=x&state=y&iss=https://evil.example"} {
+		f.Add(seed, true)
+		f.Add(seed, false)
+	}
+	base := e.Browser() // its transport; each input gets a jar of its own
+	f.Fuzz(func(t *testing.T, query string, handshake bool) {
+		if strings.ContainsFunc(query, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			t.Skip("no client sends control characters in a URL (net/url refuses them)")
+		}
+		jar, err := cookiejar.New(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := *base
+		b.Jar = jar
+		get := func(u *url.URL) (*http.Response, string) {
+			resp, err := b.Do(&http.Request{Method: http.MethodGet, URL: u, Header: http.Header{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			return resp, string(body)
+		}
+		if handshake {
+			start, _ := url.Parse(e.HTTPURL + "/eid/start?purpose=sign-in")
+			if resp, _ := get(start); resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("start: %d", resp.StatusCode)
+			}
+		}
+		u, err := url.Parse(e.HTTPURL + "/eid/callback")
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.RawQuery = query // as the browser sent it: not parsed here
+		resp, text := get(u)
+		if resp.StatusCode != http.StatusBadRequest && resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("callback ?%q: %d\n%s", query, resp.StatusCode, text)
+		}
+	})
 }
