@@ -189,8 +189,7 @@ func (h EIDHandshake) EqualState(state string) bool {
 
 // ProveEID keeps the proof that the provider vouched for the holder of
 // nid (with the name it gave), for purpose, and returns its token for the
-// browser's cookie. Audited, by the resident's id when the number has a
-// mailbox.
+// browser's cookie. The proof is not audited; the step that uses it is.
 func (s *Store) ProveEID(ctx context.Context, nid NationalID, name string, purpose EIDPurpose) (string, error) {
 	if nid.IsZero() {
 		return "", invalid("nationalId", "missing")
