@@ -371,7 +371,8 @@ func (s *Store) ActivateWithEID(ctx context.Context, token, password string) (Se
 // a new recovery key, and everything sealed to the old one is deleted,
 // since nothing can open it any more — every letter, the folders (their
 // names are sealed), the search index, two-step verification (its secret
-// is sealed) and every session. A session starts; its NewRecoveryKey is
+// is sealed) and every session; the senders get a "deleted" event for
+// each letter, as when the resident deletes one. A session starts; its NewRecoveryKey is
 // the recovery key, to show once. The page says all this before the
 // resident confirms. A mailbox that is not active or reserved is
 // ErrNoMailbox. Audited as "reset-eid", with the number of letters
@@ -430,6 +431,10 @@ func (s *Store) ResetWithEID(ctx context.Context, token, password string) (Sessi
 		}
 		for _, l := range letters {
 			if err := shredLetter(tx, l, now); err != nil {
+				return err
+			}
+			// Its sender is told, as when the resident deletes it.
+			if err := appendEvent(tx, l, EventDeleted, now); err != nil {
 				return err
 			}
 		}

@@ -245,6 +245,16 @@ func TestEIDReset(t *testing.T) {
 	if rec := rawLetter(t, f.s, old.Letter.ID); rec.Deleted.IsZero() || len(rec.SealedKey) > 0 {
 		t.Errorf("the old letter is kept: deleted %v, %d bytes of its key's wrapping", rec.Deleted, len(rec.SealedKey))
 	}
+	if st, err := f.s.LetterStatus(ctx, f.sender.ID, old.Letter.ID); err != nil || st.Status != "deleted" {
+		t.Errorf("the sender's status of the old letter = %+v, %v", st, err)
+	}
+	evs, _, err := f.s.Events(ctx, f.sender.ID, "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(evs, func(e Event) bool { return e.Type == EventDeleted && e.LetterID == old.Letter.ID }) {
+		t.Errorf("the sender got no deleted event: %+v", evs)
+	}
 	fresh, err := f.s.Deliver(ctx, f.sender.ID, testDelivery(f.nid, "nyt brev"))
 	if err != nil {
 		t.Fatal(err)
