@@ -19,6 +19,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/postkasse/postkasse/httpui/eid"
 	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/jobs"
 	"github.com/postkasse/postkasse/jobs/notify"
@@ -48,6 +49,7 @@ type Config struct {
 	SMTP      MailConfig      `toml:"smtp"`
 	SMS       SMSConfig       `toml:"sms"`
 	Audit     AuditConfig     `toml:"audit"`
+	OIDC      OIDCConfig      `toml:"oidc"`
 	Backup    BackupConfig    `toml:"backup"`
 	Store     StoreConfig     `toml:"store"`
 	Callbacks CallbacksConfig `toml:"callbacks"`
@@ -84,6 +86,18 @@ type CallbacksConfig struct {
 	GiveUpAfter  time.Duration `toml:"give_up_after"`
 	Timeout      time.Duration `toml:"timeout"`
 	Schedule     string        `toml:"schedule"`
+}
+
+// OIDCConfig is signing in with eID: the appliance as an OpenID Connect
+// relying party of the operator's eID provider (package httpui/eid).
+// The client secret is read from a file, never written here.
+type OIDCConfig struct {
+	Issuer           string `toml:"issuer"`
+	ClientID         string `toml:"client_id"`
+	ClientSecretFile string `toml:"client_secret_file"`
+	Scopes           string `toml:"scopes"`
+	NationalIDClaim  string `toml:"national_id_claim"`
+	Name             string `toml:"name"`
 }
 
 // AuditConfig is about the audit log's checkpoints, which the
@@ -226,6 +240,7 @@ func defaultConfig() Config {
 		Backup: BackupConfig{Keep: 7, Schedule: "23 2 * * *"},
 		Callbacks: CallbacksConfig{FirstBackoff: 30 * time.Second, MaxBackoff: time.Hour, GiveUpAfter: 72 * time.Hour,
 			Timeout: 15 * time.Second, Schedule: "@every 5s"},
+		OIDC: OIDCConfig{Scopes: "openid profile", Name: "eID"},
 		SMTP: MailConfig{Port: 587, Security: notify.SMTPStartTLS},
 		SMS:  SMSConfig{Method: "POST", ContentType: "application/json", BodyTemplate: notify.DefaultSMSBody, Hours: "09-20"},
 	}
@@ -258,6 +273,7 @@ var configSections = map[string]string{
 	"store":     "Where letters are kept. embedded: one file, DATA/postkasse.db, for one machine. cluster:\nPostgreSQL (15 or newer) and an S3-compatible bucket, shared by any number of nodes\nrunning `postkasse serve` (docs/SCALE.md); move an embedded deployment there with\n`postkasse migrate`. No secret goes in this file.",
 	"backup":    "Scheduled backups: a copy of the appliance as `postkasse backup` writes it (the database,\ntaken while serving, and the folder's keys and configuration, with a manifest), into a\nfolder of their own, keeping the newest. The embedded engine only: a cluster's database\nand bucket are backed up by their own means (docs/SCALE.md).",
 	"callbacks": "Senders' callbacks: a sender that registered a URL (PUT /api/v1/callback, or\n`postkasse sender callback set`) gets each of its events POSTed there, signed, one at a\ntime in order, retried with a doubling wait until the receiver answers 2xx, and given up\nafter give_up_after (then `postkasse sender callbacks` shows it, and the sender reads the\nfeed). Only https URLs whose host resolves to public addresses are taken.",
+	"oidc":      "Signing in with eID through OpenID Connect (MitID, ID-porten, BankID or their broker):\nthe provider proves who the resident is, and the resident's password still unlocks the\nmailbox. A resident with no mailbox can create one this way, without an activation\nletter. Register the appliance at the provider as a confidential web client with the\nredirect URL https://DOMAIN/eid/callback. With no issuer, eID is off.",
 	"audit":     "The audit log's checkpoints: every minute the log has grown, a signed checkpoint is\nappended to DATA/audit-checkpoints, which `postkasse audit verify --checkpoint` checks\nthe log against (docs/AUDITORS.md). Keep copies of the file off this machine.",
 }
 
@@ -372,6 +388,18 @@ func configKeys() []configKey {
 			func(c *Config) any { return c.Backup.Keep }},
 		{"backup", "schedule", "When a copy is made, a cron spec in UTC.",
 			func(c *Config) any { return c.Backup.Schedule }},
+		{"oidc", "issuer", "The provider's issuer URL (https), whose /.well-known/openid-configuration is read.\nEmpty: no sign-in with eID.",
+			func(c *Config) any { return c.OIDC.Issuer }},
+		{"oidc", "client_id", "The client id the provider gave this appliance.",
+			func(c *Config) any { return c.OIDC.ClientID }},
+		{"oidc", "client_secret_file", "A file holding the client secret (one line), relative to the data folder and\nreadable by the server's user only.",
+			func(c *Config) any { return c.OIDC.ClientSecretFile }},
+		{"oidc", "scopes", "The scopes asked for, separated by spaces; openid is always asked for.",
+			func(c *Config) any { return c.OIDC.Scopes }},
+		{"oidc", "national_id_claim", "The ID token's claim that carries the national identity number (CPR number or\nfødselsnummer), as the provider names it, e.g. dk:cpr or pid.",
+			func(c *Config) any { return c.OIDC.NationalIDClaim }},
+		{"oidc", "name", "The provider as residents know it, on the sign-in page's button: MitID, ID-porten, BankID.",
+			func(c *Config) any { return c.OIDC.Name }},
 		{"audit", "witness", "An http(s) URL that each new checkpoint is POSTed to: a witness that keeps them out\nof the operator's reach. Empty: none (the file has every checkpoint).",
 			func(c *Config) any { return c.Audit.Witness }},
 		{"callbacks", "allow_private", "Let callback URLs reach loopback, private and link-local addresses: only when the\nsenders' receivers are on this appliance's own network. Off, such an address is refused\nwhen the URL is registered and at every connection (no server-side request forgery).",
@@ -737,6 +765,9 @@ func (c *Config) resolve(dir string) (*resolved, error) {
 	if err := c.Store.check(); err != nil {
 		return nil, err
 	}
+	if err := c.OIDC.check(); err != nil {
+		return nil, err
+	}
 	if l := c.Residents.Language; l != "" && !slices.Contains(i18n.Languages, l) {
 		return nil, fmt.Errorf("residents.language %q: want one of %s", l, strings.Join(i18n.Languages, ", "))
 	}
@@ -887,6 +918,52 @@ func checkEmail(s string) error {
 		return fmt.Errorf("%q is not an e-mail address", s)
 	}
 	return nil
+}
+
+// check checks [oidc]: off (no issuer), or an https issuer (http only on
+// loopback, for a provider on this machine), a client id, the secret's
+// file and the claim.
+func (oc OIDCConfig) check() error {
+	if oc.Issuer == "" {
+		return nil
+	}
+	u, err := url.Parse(oc.Issuer)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("oidc.issuer %q: want https://host[/path]", oc.Issuer)
+	}
+	if ip := net.ParseIP(u.Hostname()); u.Scheme != "https" && !(u.Scheme == "http" && (u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback()))) {
+		return fmt.Errorf("oidc.issuer %q: want an https:// URL (http only on this machine)", oc.Issuer)
+	}
+	switch {
+	case oc.ClientID == "":
+		return errors.New("oidc.client_id: empty; the provider's client id is needed with an issuer")
+	case oc.ClientSecretFile == "":
+		return errors.New("oidc.client_secret_file: empty; the client secret's file is needed with an issuer")
+	case oc.NationalIDClaim == "":
+		return errors.New("oidc.national_id_claim: empty; name the ID token's claim that carries the national identity number")
+	case strings.TrimSpace(oc.Name) == "" || len(oc.Name) > 40:
+		return errors.New("oidc.name: between 1 and 40 characters")
+	}
+	return nil
+}
+
+// eidConfig returns the relying party's configuration, with the client
+// secret read from its file; ok is false when eID is off.
+func (r *resolved) eidConfig() (eid.Config, bool, error) {
+	oc := r.OIDC
+	if oc.Issuer == "" {
+		return eid.Config{}, false, nil
+	}
+	b, err := os.ReadFile(dataPath(r.dir, oc.ClientSecretFile))
+	if err != nil {
+		return eid.Config{}, false, fmt.Errorf("oidc.client_secret_file: %w", err)
+	}
+	secret := strings.TrimSpace(string(b))
+	if secret == "" || strings.ContainsAny(secret, "\r\n") {
+		return eid.Config{}, false, fmt.Errorf("oidc.client_secret_file %s: want one line, the client secret", dataPath(r.dir, oc.ClientSecretFile))
+	}
+	return eid.Config{Issuer: oc.Issuer, ClientID: oc.ClientID, ClientSecret: secret,
+		Scopes: strings.Fields(oc.Scopes), Claim: oc.NationalIDClaim, Name: oc.Name}, true, nil
 }
 
 // check checks [store]: the engine's name and, for the cluster, a

@@ -129,12 +129,65 @@ func TestConfigErrors(t *testing.T) {
 		{"[server]\nnode = \"node a\"\n", `server.node "node a"`},
 		{"[tls]\ncertificate_file = \"node.crt\"\n", "give both certificate_file and key_file"},
 		{"[tls]\nkey_file = \"node.key\"\n", "give both certificate_file and key_file"},
+		{"[oidc]\nissuer = \"http://idp.example\"\nclient_id = \"c\"\nclient_secret_file = \"s\"\nnational_id_claim = \"cpr\"\n", "want an https:// URL"},
+		{"[oidc]\nissuer = \"https://idp.example?x=1\"\n", "oidc.issuer"},
+		{"[oidc]\nissuer = \"https://idp.example\"\nclient_secret_file = \"s\"\nnational_id_claim = \"cpr\"\n", "oidc.client_id: empty"},
+		{"[oidc]\nissuer = \"https://idp.example\"\nclient_id = \"c\"\nnational_id_claim = \"cpr\"\n", "oidc.client_secret_file: empty"},
+		{"[oidc]\nissuer = \"https://idp.example\"\nclient_id = \"c\"\nclient_secret_file = \"s\"\n", "oidc.national_id_claim: empty"},
+		{"[oidc]\nissuer = \"https://idp.example\"\nclient_id = \"c\"\nclient_secret_file = \"s\"\nnational_id_claim = \"cpr\"\nname = \"\"\n", "oidc.name"},
 	}
 	for _, tt := range tests {
 		_, err := parseConfig([]byte(tt.file))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("parseConfig(%q) = %v, want an error containing %q", tt.file, err, tt.want)
 		}
+	}
+}
+
+// TestConfigOIDC: a whole [oidc] section gives the relying party's
+// configuration with the secret from its file; a secret file that is
+// missing or not one line is an error.
+func TestConfigOIDC(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := "[oidc]\nissuer = \"https://idp.example\"\nclient_id = \"postkasse\"\nclient_secret_file = \"oidc-secret\"\nnational_id_claim = \"dk:cpr\"\nname = \"MitID\"\n"
+	c, err := parseConfig([]byte(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.resolve(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.eidConfig(); err == nil {
+		t.Error("no secret file, no error")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "oidc-secret"), []byte("two\nlines\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.eidConfig(); err == nil {
+		t.Error("a secret of two lines accepted")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "oidc-secret"), []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, ok, err := r.eidConfig()
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if cfg.Issuer != "https://idp.example" || cfg.ClientID != "postkasse" || cfg.ClientSecret != "s3cret" || cfg.Claim != "dk:cpr" ||
+		cfg.Name != "MitID" || strings.Join(cfg.Scopes, " ") != "openid profile" {
+		t.Errorf("eID config = %+v", cfg)
+	}
+	// Off by default.
+	c, _ = parseConfig(nil)
+	r, _ = c.resolve(dir)
+	if _, ok, err := r.eidConfig(); ok || err != nil {
+		t.Errorf("the default configuration signs in with eID: %v %v", ok, err)
+	}
+	// A provider on this machine may use http.
+	if _, err := parseConfig([]byte(strings.Replace(file, "https://idp.example", "http://127.0.0.1:8080", 1))); err != nil {
+		t.Errorf("loopback http issuer: %v", err)
 	}
 }
 

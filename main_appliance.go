@@ -15,6 +15,7 @@ import (
 	"github.com/postkasse/postkasse/httpui"
 	"github.com/postkasse/postkasse/httpui/api"
 	"github.com/postkasse/postkasse/httpui/control"
+	"github.com/postkasse/postkasse/httpui/eid"
 	"github.com/postkasse/postkasse/httpui/metrics"
 	"github.com/postkasse/postkasse/internal/netguard"
 	"github.com/postkasse/postkasse/jobs"
@@ -161,7 +162,21 @@ func (a *appliance) Close() error { return a.store.Close() }
 
 // webUI builds the web UI and the sender API.
 func (a *appliance) webUI() (*httpui.Server, error) {
+	var rp *eid.Client
+	var callback string
+	if cfg, ok, err := a.cfg.eidConfig(); err != nil {
+		return nil, err
+	} else if ok {
+		if rp, err = eid.New(cfg); err != nil {
+			return nil, fmt.Errorf("oidc: %w", err)
+		}
+		if a.cfg.Domain != "" {
+			callback = "https://" + a.cfg.Domain + "/eid/callback"
+		}
+	}
 	return httpui.New(httpui.Config{
+		EID:             rp,
+		EIDCallbackURL:  callback,
 		Store:           a.store,
 		Logger:          a.log,
 		Location:        a.cfg.location,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/postkasse/postkasse/assets"
 	"github.com/postkasse/postkasse/httpui/api"
+	"github.com/postkasse/postkasse/httpui/eid"
 	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/httpui/resident"
 	"github.com/postkasse/postkasse/httpui/web"
@@ -61,6 +62,11 @@ type Config struct {
 	// Metrics, when set, is told of every request a route answered: its
 	// route name, method, status code and duration (package metrics).
 	Metrics RequestObserver
+	// EID, when set, signs residents in with eID (package eid);
+	// EIDCallbackURL is the redirect URL registered at its provider, ""
+	// for the request's own origin's.
+	EID            *eid.Client
+	EIDCallbackURL string
 }
 
 // RequestObserver is told of answered requests (httpui/metrics.Metrics).
@@ -175,7 +181,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("httpui: %w", err)
 	}
 	s.routes(resident.New(resident.Config{Store: s.store, Clock: s.clock, Location: loc, Web: s.web,
-		Passwords: s.passwords, Pages: s.pages}),
+		Passwords: s.passwords, Pages: s.pages, EID: cfg.EID, EIDCallbackURL: cfg.EIDCallbackURL}),
 		api.New(api.Config{Store: s.store, Clock: s.clock, Limit: s.apiLimit, Web: s.web, Callbacks: s.callbacks}))
 	// A router middleware runs after the route matched, so it knows the
 	// route's name (never a path, which may hold an id): for the access

@@ -66,9 +66,22 @@ func CheckSessionLifetimes(idle, lifetime time.Duration) error {
 // Token names the first step of the sign-in, which CompleteLogin
 // completes with a code (secondstep.go).
 func (s *Store) Login(ctx context.Context, nationalID, password string) (Session, error) {
+	return s.login(ctx, nationalID, password, "")
+}
+
+// login is Login, or with proofKey the password step of a sign-in with
+// eID (LoginWithEID): the proof under proofKey is used in the
+// transaction that starts the session, no code is asked for, and a
+// number with no mailbox that may sign in is ErrNoMailbox (its holder
+// proved who they are, so may be told).
+func (s *Store) login(ctx context.Context, nationalID, password, proofKey string) (Session, error) {
+	viaEID := proofKey != ""
 	rec, err := s.residentByText(ctx, nationalID)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return Session{}, err
+	}
+	if viaEID && (rec == nil || (rec.Status != ResidentActive && rec.Status != ResidentReserved)) {
+		return Session{}, ErrNoMailbox
 	}
 	if rec == nil || (rec.Status != ResidentActive && rec.Status != ResidentReserved) || len(password) > 1024 {
 		s.spendWork([]byte(password), s.kdf)
@@ -99,15 +112,16 @@ func (s *Store) Login(ctx context.Context, nationalID, password string) (Session
 	var rewrap, recoveryWrap []byte
 	var upgrade *keyUpgrade
 	oldKey := priv
-	if hasSecondFactor(rec) {
+	if hasSecondFactor(rec) && !viaEID {
 		// Two-step verification: no session until the code (totp.go) or
-		// the passkey (passkeys.go). The key pair gains no ML-KEM half
-		// here: that would replace the recovery key before the second
-		// step, change the key that seals the TOTP secret, and leave the
-		// passkeys' PRF wrappings with the key pair without it.
+		// the passkey (passkeys.go). eID is a factor of its own (eid.go).
 		return s.firstStep(ctx, rec, priv, password)
 	}
-	if !priv.HasMLKEM() {
+	// The key pair gains no ML-KEM half while a second factor holds what
+	// is bound to it: that would replace the recovery key, change the key
+	// that seals the TOTP secret, and leave the passkeys' PRF wrappings
+	// with the key pair without it.
+	if !priv.HasMLKEM() && !hasSecondFactor(rec) {
 		if upgrade, err = s.upgradeKeys(priv, password); err != nil {
 			return Session{}, err
 		}
@@ -144,6 +158,11 @@ func (s *Store) Login(ctx context.Context, nationalID, password string) (Session
 		}
 		if err := blocked(cur); err != nil {
 			return err // blocked meanwhile
+		}
+		if viaEID {
+			if _, err := useEIDProof(tx, proofKey, now, EIDSignIn); err != nil {
+				return err
+			}
 		}
 		cur.LastLogin = now
 		if rewrap != nil {
@@ -186,7 +205,11 @@ func (s *Store) Login(ctx context.Context, nationalID, password string) (Session
 				return err
 			}
 		}
-		return s.appendAudit(tx, now, "resident:"+rec.ID, "login", "resident:"+rec.ID)
+		action := "login"
+		if viaEID {
+			action = "login-eid"
+		}
+		return s.appendAudit(tx, now, "resident:"+rec.ID, action, "resident:"+rec.ID)
 	})
 	if errors.Is(err, ErrNotFound) {
 		return Session{}, ErrBadCredentials

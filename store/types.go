@@ -45,6 +45,12 @@ var (
 	// ErrBadActivation: an activation failed. Unknown account, an account
 	// that is not pending, a wrong, expired or used code look the same.
 	ErrBadActivation = errors.New("wrong national identity number or activation code, or the code has expired or was used")
+	// ErrEIDExpired: a sign-in with eID was not found: its handshake or
+	// proof is unknown, was used, or expired (EIDLifetime).
+	ErrEIDExpired = errors.New("the sign-in with eID expired or was used")
+	// ErrNoMailbox: the resident proved who they are with eID, but has
+	// no mailbox that may sign in.
+	ErrNoMailbox = errors.New("no mailbox that may sign in for that national identity number")
 	// ErrSessionExpired: the session cookie names no live session.
 	ErrSessionExpired = errors.New("session expired")
 	// ErrUnavailable: the database could not store the change (disk full,

@@ -21,6 +21,7 @@ import (
 
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/httpui"
+	"github.com/postkasse/postkasse/httpui/eid"
 	"github.com/postkasse/postkasse/internal/testsupport"
 	"github.com/postkasse/postkasse/internal/testsupport/pgtest"
 	"github.com/postkasse/postkasse/internal/testsupport/s3test"
@@ -66,9 +67,10 @@ type seeded struct {
 
 type applianceOptions struct {
 	throttle httpui.ThrottleConfig
-	hostile  bool // also deliver a letter that carries script and markup
-	https    bool // serve over TLS (https://127.0.0.1:port) with serverCertificate
-	nodes    int  // 2 or more: as nodes of a cluster (0: the embedded engine)
+	hostile  bool        // also deliver a letter that carries script and markup
+	https    bool        // serve over TLS (https://127.0.0.1:port) with serverCertificate
+	nodes    int         // 2 or more: as nodes of a cluster (0: the embedded engine)
+	eid      *eid.Client // sign in with eID at this relying party's provider
 }
 
 // The cluster's PostgreSQL and S3 servers, started by the first test that
@@ -120,6 +122,7 @@ func newAppliance(t *testing.T, opts applianceOptions) *appliance {
 			// Nodes of a cluster count failed logins together, as the
 			// appliance has them do.
 			SharedLimits: len(stores) > 1,
+			EID:          opts.eid,
 		})
 		if err != nil {
 			t.Fatal(err)

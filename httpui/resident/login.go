@@ -22,6 +22,15 @@ type loginView struct {
 	// Blocked: the operator blocked access to the account (the password
 	// was right); Error then says why and since when.
 	Blocked bool
+	// EID is the eID provider's name when the appliance signs in with
+	// eID too; "" when not (set by renderLogin).
+	EID string
+}
+
+// renderLogin renders the login page with v.
+func (s *Handlers) renderLogin(w http.ResponseWriter, r *http.Request, status int, title string, v loginView) {
+	v.EID = s.eidName()
+	s.pages.Render(w, r, status, pageLogin, web.View{Title: title, Data: v})
 }
 
 // loginPage shows the login form, or the inbox to a resident who is
@@ -34,7 +43,7 @@ func (s *Handlers) loginPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.pages.Render(w, r, http.StatusOK, pageLogin, web.View{Title: s.web.Lang(r).T("login.title"), Data: loginView{}})
+	s.renderLogin(w, r, http.StatusOK, s.web.Lang(r).T("login.title"), loginView{})
 }
 
 // loginSubmit checks the credentials and starts a session. The check runs
@@ -68,7 +77,7 @@ func (s *Handlers) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		if ref.Throttled {
 			v.Error = l.T("login.throttled", "Wait", ref.Wait)
 		}
-		s.pages.Render(w, r, ref.Status, pageLogin, web.View{Title: title, Data: v})
+		s.renderLogin(w, r, ref.Status, title, v)
 		return
 	}
 	var block *store.BlockedError
@@ -76,17 +85,17 @@ func (s *Handlers) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &block):
 		// Only whoever gave the password learns of the block, and why
 		// (store.Login): the resident, told as DESIGN.md promises.
-		s.pages.Render(w, r, http.StatusForbidden, pageLogin, web.View{Title: title, Data: loginView{
+		s.renderLogin(w, r, http.StatusForbidden, title, loginView{
 			NationalID: form.NationalID,
 			Blocked:    true,
 			Error:      l.T("login.blocked.reason", "Date", s.longDate(l, block.Since), "Reason", block.Reason) + " " + l.T("login.blocked.help"),
-		}})
+		})
 		return
 	case errors.Is(err, store.ErrBadCredentials):
-		s.pages.Render(w, r, http.StatusUnauthorized, pageLogin, web.View{Title: title, Data: loginView{
+		s.renderLogin(w, r, http.StatusUnauthorized, title, loginView{
 			NationalID: form.NationalID,
 			Error:      l.T("login.badCredentials"),
-		}})
+		})
 		return
 	case err != nil:
 		s.pages.PageError(w, r, nil, err)

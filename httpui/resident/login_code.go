@@ -72,9 +72,9 @@ func (s *Handlers) loginCodeSubmit(w http.ResponseWriter, r *http.Request) {
 	step := stepToken(r)
 	expired := func() {
 		clearStepCookie(w, r)
-		s.pages.Render(w, r, http.StatusUnauthorized, pageLogin, web.View{Title: l.T("login.title"), Data: loginView{
+		s.renderLogin(w, r, http.StatusUnauthorized, l.T("login.title"), loginView{
 			Error: l.T("totp.code.expired"),
-		}})
+		})
 	}
 	resident, err := s.store.SecondStepOf(r.Context(), step)
 	if errors.Is(err, store.ErrSessionExpired) {

@@ -19,11 +19,15 @@ type recoverView struct {
 	NewWrong   bool
 	Throttled  bool
 	Busy       bool
+	// EID is the eID provider's name when the appliance signs in with
+	// eID, so a resident who lost the recovery key too can reset the
+	// mailbox; "" when not.
+	EID string
 }
 
 // recoverPage shows the form that signs in with the recovery key.
 func (s *Handlers) recoverPage(w http.ResponseWriter, r *http.Request) {
-	s.pages.Render(w, r, http.StatusOK, pageRecover, web.View{Title: s.web.Lang(r).T("recover.title"), Data: recoverView{MinLength: store.MinPasswordLength}})
+	s.pages.Render(w, r, http.StatusOK, pageRecover, web.View{Title: s.web.Lang(r).T("recover.title"), Data: recoverView{MinLength: store.MinPasswordLength, EID: s.eidName()}})
 }
 
 // recoverSubmit signs in with the recovery key and a new password
@@ -37,7 +41,7 @@ func (s *Handlers) recoverSubmit(w http.ResponseWriter, r *http.Request) {
 	nationalID := strings.TrimSpace(r.PostForm.Get("nationalId"))
 	newPw, confirm := r.PostForm.Get("new"), r.PostForm.Get("confirm")
 	l := s.web.Lang(r)
-	view := recoverView{MinLength: store.MinPasswordLength, NationalID: nationalID}
+	view := recoverView{MinLength: store.MinPasswordLength, NationalID: nationalID, EID: s.eidName()}
 	render := func(status int) {
 		s.pages.Render(w, r, status, pageRecover, web.View{Title: l.T("recover.title"), Data: view})
 	}

@@ -25,6 +25,9 @@ type newRecoveryKeyView struct {
 	Recovered bool
 	// Requested: the resident asked for a new key (recovery_request.go).
 	Requested bool
+	// Created: the mailbox was just made with eID; Reset: it was just
+	// reset with eID (eid.go).
+	Created, Reset bool
 }
 
 // newRecoveryKeyPage shows the recovery key rk that the sign-in of the

@@ -38,6 +38,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/medama-io/go-useragent"
 
+	"github.com/postkasse/postkasse/httpui/eid"
 	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/store"
@@ -55,6 +56,12 @@ type Config struct {
 	Passwords *guard.PasswordChecks
 	// Pages renders the pages (web.NewPages with Pages and FormPage).
 	Pages *web.Pages
+	// EID, when set, signs residents in with eID (eid.go); nil offers
+	// no eID, and its routes answer 404.
+	EID *eid.Client
+	// EIDCallbackURL is the redirect URL registered at the eID provider
+	// (https://DOMAIN/eid/callback); "" is the request's own origin's.
+	EIDCallbackURL string
 }
 
 // Handlers are the resident pages' handlers.
@@ -68,6 +75,9 @@ type Handlers struct {
 	// agents parses User-Agent headers for the sessions page; built once
 	// (it builds its trie of browsers).
 	agents *useragent.Parser
+	// eid and eidCallbackFixed: Config.EID and Config.EIDCallbackURL.
+	eid              *eid.Client
+	eidCallbackFixed string
 }
 
 // New returns the handlers; Register mounts them.
@@ -77,7 +87,7 @@ func New(cfg Config) *Handlers {
 		loc = time.Local
 	}
 	return &Handlers{store: cfg.Store, clock: cfg.Clock, loc: loc, web: cfg.Web, passwords: cfg.Passwords, pages: cfg.Pages,
-		agents: useragent.NewParser()}
+		agents: useragent.NewParser(), eid: cfg.EID, eidCallbackFixed: cfg.EIDCallbackURL}
 }
 
 // The pages the handlers render, by the name of their template
@@ -120,6 +130,9 @@ const (
 	// passkey alone.
 	pagePasskeys     = "passkeys"
 	pageLoginPasskey = "login-passkey"
+	// pageEID is every step of a sign-in with eID after the provider
+	// (eid.go).
+	pageEID = "eid"
 )
 
 // Pages are the pages the handlers render (web.PagesConfig.Required).
@@ -127,7 +140,7 @@ var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
 	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport, pageRecoveryRequest, pageFolders,
 	pageSenders, pageRetention, pageDeleteLetters,
 	pageLoginCode, pageTOTP, pageBackupCodes, pageExport, pageSearch,
-	pageSessions, pagePasskeys, pageLoginPasskey}
+	pageSessions, pagePasskeys, pageLoginPasskey, pageEID}
 
 // Route names. Templates and handlers build URLs from these.
 const (
@@ -149,6 +162,13 @@ const (
 	routeLetterDelete  = "letter-delete"
 	routeLettersDelete = "letters-delete"
 	routeLetterReceipt = "letter-receipt"
+	// Signing in with eID (eid.go).
+	routeEIDStart    = "eid-start"
+	routeEIDCallback = "eid-callback"
+	routeEID         = "eid"
+	routeEIDPassword = "eid-password"
+	routeEIDCreate   = "eid-create"
+	routeEIDReset    = "eid-reset"
 )
 
 // Route names of the folders and of what is done to letters there.
@@ -225,6 +245,19 @@ func (s *Handlers) Register(r *mux.Router) {
 	// A forgotten password: signing in with the recovery key (recover.go).
 	r.Handle("/recover", http.HandlerFunc(s.recoverPage)).Methods(http.MethodGet, http.MethodHead).Name(routeRecover)
 	r.Handle("/recover", http.HandlerFunc(s.recoverSubmit)).Methods(http.MethodPost).Name(routeRecoverSubmit)
+	// Signing in with eID (eid.go), when the appliance has a provider.
+	eidRoute := func(h http.HandlerFunc) http.Handler {
+		if s.eid == nil {
+			return http.NotFoundHandler()
+		}
+		return h
+	}
+	r.Handle("/eid/start", eidRoute(s.eidStart)).Methods(http.MethodGet).Name(routeEIDStart)
+	r.Handle("/eid/callback", eidRoute(s.eidCallback)).Methods(http.MethodGet).Name(routeEIDCallback)
+	r.Handle("/eid", eidRoute(s.eidPage)).Methods(http.MethodGet, http.MethodHead).Name(routeEID)
+	r.Handle("/eid/password", eidRoute(s.eidSubmit("password"))).Methods(http.MethodPost).Name(routeEIDPassword)
+	r.Handle("/eid/create", eidRoute(s.eidSubmit("create"))).Methods(http.MethodPost).Name(routeEIDCreate)
+	r.Handle("/eid/reset", eidRoute(s.eidSubmit("reset"))).Methods(http.MethodPost).Name(routeEIDReset)
 	r.Handle("/", s.withMailbox(s.inbox)).Methods(http.MethodGet, http.MethodHead).Name(routeInbox)
 	// GET only: opening a letter marks it read (the sender may be told),
 	// so a HEAD — a link checker, a preview — must not reach it: HEAD is

@@ -11,6 +11,7 @@ import (
 
 	"github.com/postkasse/postkasse/httpui"
 	"github.com/postkasse/postkasse/httpui/api"
+	"github.com/postkasse/postkasse/httpui/eid"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/store"
 )
@@ -29,6 +30,9 @@ type Options struct {
 	MaxPasswordChecks int
 	DefaultLanguage   string
 	Callbacks         api.CallbackConfig
+	// EID, when set, signs residents in with eID (its redirect URL is
+	// the request's origin's: register both listeners' at the provider).
+	EID *eid.Client
 }
 
 // NewEnv runs the appliance with opts on loopback until the test ends.
@@ -47,6 +51,7 @@ func NewEnv(t testing.TB, opts Options) *uitest.Env {
 			MaxPasswordChecks: opts.MaxPasswordChecks,
 			DefaultLanguage:   opts.DefaultLanguage,
 			Callbacks:         opts.Callbacks,
+			EID:               opts.EID,
 		})
 		if err != nil {
 			return uitest.Server{}, err
