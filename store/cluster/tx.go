@@ -1170,8 +1170,13 @@ func (ev eventsTx) Append(e *storage.Event) error {
 	if !ev.t.writable {
 		return errors.New("cluster: a change in a read-only transaction")
 	}
+	// The sequence is not transactional: two transactions may commit
+	// their events out of the order of their numbers. So an appending
+	// transaction holds its sender's feed lock shared until it ends, and
+	// a reader of the feed waits for them (After).
 	var seq int64
-	if err := ev.t.tx.QueryRow(ev.t.ctx, `SELECT nextval('event_seq')`).Scan(&seq); err != nil {
+	if err := ev.t.tx.QueryRow(ev.t.ctx, `WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(`+feedLock+`))
+		SELECT nextval('event_seq') FROM l`, e.SenderID).Scan(&seq); err != nil {
 		return err
 	}
 	e.Seq = uint64(seq)
@@ -1183,7 +1188,22 @@ func (ev eventsTx) Append(e *storage.Event) error {
 	return err
 }
 
+// feedLock is the advisory lock of a sender's feed ($1: the sender id).
+const feedLock = `hashtextextended('postkasse-events:' || $1, 0)`
+
+// After, in a read-only transaction, reads the feed after the
+// transactions that were appending to it have ended: a cursor must never
+// pass an event that commits later with a smaller number. It waits for
+// them on another connection (the lock taken exclusively and let go at
+// once), so for that it must be the first read of its transaction, whose
+// snapshot that read takes (Store.Events). A writing transaction, which
+// may hold the lock itself, does not wait.
 func (ev eventsTx) After(senderID string, after uint64, limit int) ([]*storage.Event, error) {
+	if !ev.t.writable {
+		if _, err := ev.t.e.pool.Exec(ev.t.ctx, `SELECT pg_advisory_xact_lock(`+feedLock+`)`, senderID); err != nil {
+			return nil, unavailable(err)
+		}
+	}
 	var out []*storage.Event
 	err := each(ev.t, "events", func(v *storage.Event) (bool, error) { out = append(out, v); return true, nil },
 		`SELECT record FROM events WHERE sender_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, senderID, int64(after), limit)
