@@ -353,15 +353,17 @@ func (l lettersTx) Folder(residentID, folder, after string, limit int) ([]storag
 	return l.page(residentID, &folder, after, limit)
 }
 
+// FolderCount, FolderUnread and DueCount read the counts that the
+// trigger letters_counted keeps (schema 4).
 func (l lettersTx) FolderCount(residentID, folder string) (int, error) {
 	var n int
-	err := l.t.tx.QueryRow(l.t.ctx, `SELECT COUNT(*) FROM letters WHERE resident_id = $1 AND folder = $2 AND deleted_at IS NULL`, residentID, folder).Scan(&n)
+	err := l.t.tx.QueryRow(l.t.ctx, `SELECT COALESCE(sum(letters), 0) FROM mailbox_counts WHERE resident_id = $1 AND folder = $2`, residentID, folder).Scan(&n)
 	return n, err
 }
 
 func (l lettersTx) FolderUnread(residentID, folder string) (int, error) {
 	var n int
-	err := l.t.tx.QueryRow(l.t.ctx, `SELECT COUNT(*) FROM letters WHERE resident_id = $1 AND folder = $2 AND unread`, residentID, folder).Scan(&n)
+	err := l.t.tx.QueryRow(l.t.ctx, `SELECT COALESCE(sum(unread), 0) FROM mailbox_counts WHERE resident_id = $1 AND folder = $2`, residentID, folder).Scan(&n)
 	return n, err
 }
 
@@ -402,7 +404,7 @@ func (l lettersTx) Due(residentID, after string, limit int) ([]storage.DueEntry,
 
 func (l lettersTx) DueCount(residentID string) (int, error) {
 	var n int
-	err := l.t.tx.QueryRow(l.t.ctx, `SELECT COUNT(*) FROM letters WHERE resident_id = $1 AND due IS NOT NULL`, residentID).Scan(&n)
+	err := l.t.tx.QueryRow(l.t.ctx, `SELECT COALESCE(sum(due), 0) FROM mailbox_counts WHERE resident_id = $1`, residentID).Scan(&n)
 	return n, err
 }
 

@@ -91,6 +91,14 @@
 //	sessions-by-expiry     uint64 expires (Unix ns) | sessionID → empty
 //	sessions-by-last-seen  uint64 last seen (Unix ns) | sessionID → empty
 //
+// Since schema 10:
+//
+//	mailbox-counts     residentID | 0x00 | kind | folder → uint64 (big-endian): the number of a
+//	                   resident's entries in mailbox-folders (kind 'l', by folder),
+//	                   mailbox-unread ('u', by folder) and mailbox-due ('d', no folder); kept
+//	                   by the letters table in the transaction that adds or deletes an entry,
+//	                   stored while above zero, so a folder's counts cost one read
+//
 // # Schema versions
 //
 // The meta bucket's "schema" says which version the file has. Open applies
