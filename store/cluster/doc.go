@@ -54,6 +54,8 @@
 //	leases              (name) → holder, expires
 //	limits              (key) → expires, value; order of expiry, for the sweep (since 2)
 //	search_indexes      (resident_id) → version, the sealed search index (since 3)
+//	mailbox_counts      (resident_id, folder) → the folder's letters, unread letters and
+//	                    letters with a due date, kept by Letters.Put and Delete (since 4)
 //	schema_version      the one row naming the schema's version
 //
 // The SQL is kept to what CockroachDB and YugabyteDB also accept: no

@@ -188,11 +188,11 @@ CREATE INDEX sessions_by_last_seen ON sessions (last_seen);
 `,
 	// 4: the counts of each resident's folders (the letters, the unread
 	// letters, and the letters with a due date to act on), so that the
-	// navigation reads them instead of counting. A trigger keeps them in
-	// the transaction that changes a letter's row, by the columns the
-	// counts stand for (deleted_at IS NULL, unread, due IS NOT NULL);
-	// a row is kept while a count is above zero. The counts of the
-	// letters there are are made from their rows.
+	// navigation reads them instead of counting. Letters.Put and Delete
+	// keep them in their transaction, by the columns the counts stand for
+	// (deleted_at IS NULL, unread, due IS NOT NULL); a row is kept while
+	// a count is above zero. The counts of the letters there are are made
+	// from their rows.
 	`
 CREATE TABLE mailbox_counts (
 	resident_id text NOT NULL,
@@ -202,40 +202,6 @@ CREATE TABLE mailbox_counts (
 	due         bigint NOT NULL,
 	PRIMARY KEY (resident_id, folder)
 );
-CREATE FUNCTION mailbox_count(r text, f text, dl bigint, du bigint, dd bigint) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-	IF dl = 0 AND du = 0 AND dd = 0 THEN
-		RETURN;
-	END IF;
-	INSERT INTO mailbox_counts AS c (resident_id, folder, letters, unread, due) VALUES (r, f, dl, du, dd)
-		ON CONFLICT (resident_id, folder) DO UPDATE SET letters = c.letters + dl, unread = c.unread + du, due = c.due + dd;
-	IF dl < 0 OR du < 0 OR dd < 0 THEN
-		DELETE FROM mailbox_counts WHERE resident_id = r AND folder = f AND letters <= 0 AND unread <= 0 AND due <= 0;
-	END IF;
-END
-$$;
-CREATE FUNCTION letters_counted() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-	IF TG_OP = 'UPDATE' AND OLD.resident_id = NEW.resident_id AND OLD.folder = NEW.folder THEN
-		PERFORM mailbox_count(NEW.resident_id, NEW.folder,
-			(NEW.deleted_at IS NULL)::int - (OLD.deleted_at IS NULL)::int,
-			NEW.unread::int - OLD.unread::int,
-			(NEW.due IS NOT NULL)::int - (OLD.due IS NOT NULL)::int);
-		RETURN NULL;
-	END IF;
-	IF TG_OP IN ('UPDATE', 'DELETE') THEN
-		PERFORM mailbox_count(OLD.resident_id, OLD.folder,
-			-((OLD.deleted_at IS NULL)::int), -(OLD.unread::int), -((OLD.due IS NOT NULL)::int));
-	END IF;
-	IF TG_OP IN ('INSERT', 'UPDATE') THEN
-		PERFORM mailbox_count(NEW.resident_id, NEW.folder,
-			(NEW.deleted_at IS NULL)::int, NEW.unread::int, (NEW.due IS NOT NULL)::int);
-	END IF;
-	RETURN NULL;
-END
-$$;
-CREATE TRIGGER letters_counted AFTER INSERT OR UPDATE OR DELETE ON letters
-	FOR EACH ROW EXECUTE FUNCTION letters_counted();
 INSERT INTO mailbox_counts (resident_id, folder, letters, unread, due)
 	SELECT resident_id, folder, count(*) FILTER (WHERE deleted_at IS NULL), count(*) FILTER (WHERE unread),
 		count(*) FILTER (WHERE due IS NOT NULL)
