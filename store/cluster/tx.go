@@ -333,7 +333,7 @@ func (l lettersTx) Put(v *storage.Letter) error {
 // folder (mailbox_counts): one letter while it lives, one unread, one
 // due. The zero value counts nothing.
 type counted struct {
-	resident, folder string
+	resident, folder  string
 	live, unread, due bool
 }
 
