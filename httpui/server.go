@@ -55,6 +55,13 @@ type Config struct {
 	// chunk at a time (a tenth of APIRate, at least one), so the nodes
 	// together allow at most APIBurst + APIRate a second + a chunk each.
 	SharedLimits bool
+	// MaxDeliveries, above zero, bounds the deliveries the sender API
+	// works on at once, of all senders together (parsing, sealing,
+	// committing); the others wait, their bodies unread, so that a bulk
+	// send leaves processors for the residents' pages. Zero or less: no
+	// bound (the default; whether a bound helps the pages more than it
+	// costs the senders is not measured yet, docs/PERFORMANCE.md).
+	MaxDeliveries int
 	// Metrics, when set, is told of every request a route answered: its
 	// route name, method, status code and duration (package metrics).
 	Metrics RequestObserver
@@ -170,7 +177,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.routes(resident.New(resident.Config{Store: s.store, Clock: s.clock, Location: loc, Web: s.web,
 		Passwords: s.passwords, Pages: s.pages}),
-		api.New(api.Config{Store: s.store, Clock: s.clock, Limit: s.apiLimit, Web: s.web}))
+		api.New(api.Config{Store: s.store, Clock: s.clock, Limit: s.apiLimit, Web: s.web, MaxDeliveries: cfg.MaxDeliveries}))
 	// A router middleware runs after the route matched, so it knows the
 	// route's name (never a path, which may hold an id): for the access
 	// log, and for the metrics.

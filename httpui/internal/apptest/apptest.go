@@ -26,6 +26,7 @@ type Options struct {
 	APIRate           float64
 	APIBurst          int
 	MaxPasswordChecks int
+	MaxDeliveries     int
 	DefaultLanguage   string
 }
 
@@ -43,6 +44,7 @@ func NewEnv(t testing.TB, opts Options) *uitest.Env {
 			APIRate:           opts.APIRate,
 			APIBurst:          opts.APIBurst,
 			MaxPasswordChecks: opts.MaxPasswordChecks,
+			MaxDeliveries:     opts.MaxDeliveries,
 			DefaultLanguage:   opts.DefaultLanguage,
 		})
 		if err != nil {
