@@ -170,25 +170,34 @@ func (m *Mailbox) Folders(ctx context.Context) ([]Folder, error) {
 	}
 	var out []Folder
 	err := m.s.view(ctx, func(tx storage.Tx) error {
-		_, own, err := m.ownFolders(tx)
-		if err != nil {
-			return err
-		}
-		slices.SortFunc(own, func(a, b Folder) int {
-			return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
-		})
-		out = append([]Folder{{ID: FolderInbox}, {ID: FolderArchive}}, own...)
-		for i := range out {
-			if out[i].Letters, err = tx.Letters().FolderCount(m.resident.ID, out[i].ID); err != nil {
-				return err
-			}
-			if out[i].Unread, err = tx.Letters().FolderUnread(m.resident.ID, out[i].ID); err != nil {
-				return err
-			}
-		}
-		return nil
+		var err error
+		out, err = m.folders(tx)
+		return err
 	})
 	return out, err
+}
+
+// folders is Folders in a transaction. The counts are the engine's
+// counters, kept with the indexes: one read each, whatever the mailbox's
+// size.
+func (m *Mailbox) folders(tx storage.Tx) ([]Folder, error) {
+	_, own, err := m.ownFolders(tx)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(own, func(a, b Folder) int {
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
+	out := append([]Folder{{ID: FolderInbox}, {ID: FolderArchive}}, own...)
+	for i := range out {
+		if out[i].Letters, err = tx.Letters().FolderCount(m.resident.ID, out[i].ID); err != nil {
+			return nil, err
+		}
+		if out[i].Unread, err = tx.Letters().FolderUnread(m.resident.ID, out[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // checkFolderName checks a folder's name: 1 to maxFolderName characters

@@ -69,7 +69,51 @@ func (m *Mailbox) InboxPage(ctx context.Context, cursor string, limit int) ([]Le
 // Inbox. An unknown folder, or a cursor of another folder, is
 // ErrNotFound.
 func (m *Mailbox) FolderPage(ctx context.Context, folder, cursor string, limit int) ([]LetterSummary, string, error) {
-	return m.listPage(ctx, limit, func(tx storage.Tx) ([]LetterSummary, string, error) {
+	return m.listPage(ctx, limit, nil, m.folderIndex(folder, cursor, limit))
+}
+
+// PageView is what a page of a folder, or of the due list, shows: the
+// letters of the page, the cursor of the next, and the navigation (the
+// folders with their counts, and how many letters the due list has),
+// read in one transaction.
+type PageView struct {
+	Folders  []Folder
+	DueCount int
+	Letters  []LetterSummary
+	Next     string
+}
+
+// FolderView is FolderPage with the navigation, in one read transaction.
+func (m *Mailbox) FolderView(ctx context.Context, folder, cursor string, limit int) (PageView, error) {
+	var v PageView
+	var err error
+	v.Letters, v.Next, err = m.listPage(ctx, limit, m.navigation(&v), m.folderIndex(folder, cursor, limit))
+	return v, err
+}
+
+// DueView is DuePage with the navigation, in one read transaction.
+func (m *Mailbox) DueView(ctx context.Context, cursor string, limit int) (PageView, error) {
+	var v PageView
+	var err error
+	v.Letters, v.Next, err = m.listPage(ctx, limit, m.navigation(&v), m.dueIndex(cursor, limit))
+	return v, err
+}
+
+// navigation reads a page's navigation into v.
+func (m *Mailbox) navigation(v *PageView) func(tx storage.Tx) error {
+	return func(tx storage.Tx) error {
+		var err error
+		if v.Folders, err = m.folders(tx); err != nil {
+			return err
+		}
+		v.DueCount, err = tx.Letters().DueCount(m.resident.ID)
+		return err
+	}
+}
+
+// folderIndex reads a page of a folder's index, for listPage.
+func (m *Mailbox) folderIndex(folder, cursor string, limit int) func(tx storage.Tx) ([]LetterSummary, string, error) {
+	return func(tx storage.Tx) ([]LetterSummary, string, error) {
 		if ok, err := knownFolder(tx, m.resident.ID, folder); err != nil {
 			return nil, "", err
 		} else if !ok {
@@ -81,7 +125,7 @@ func (m *Mailbox) FolderPage(ctx context.Context, folder, cursor string, limit i
 			lines[i] = LetterSummary{ID: e.LetterID, DeliveredAt: e.DeliveredAt}
 		}
 		return lines, next, err
-	})
+	}
 }
 
 // DuePage returns up to limit letters of the inbox with a due date that
@@ -91,21 +135,27 @@ func (m *Mailbox) FolderPage(ctx context.Context, folder, cursor string, limit i
 // the page, as FolderPage's. A cursor that is not DuePage's is
 // ErrNotFound.
 func (m *Mailbox) DuePage(ctx context.Context, cursor string, limit int) ([]LetterSummary, string, error) {
-	return m.listPage(ctx, limit, func(tx storage.Tx) ([]LetterSummary, string, error) {
+	return m.listPage(ctx, limit, nil, m.dueIndex(cursor, limit))
+}
+
+// dueIndex reads a page of the index of due dates, for listPage.
+func (m *Mailbox) dueIndex(cursor string, limit int) func(tx storage.Tx) ([]LetterSummary, string, error) {
+	return func(tx storage.Tx) ([]LetterSummary, string, error) {
 		page, next, err := tx.Letters().Due(m.resident.ID, cursor, limit)
 		lines := make([]LetterSummary, len(page))
 		for i, e := range page {
 			lines[i] = LetterSummary{ID: e.LetterID, DueDate: e.Due}
 		}
 		return lines, next, err
-	})
+	}
 }
 
 // listPage lists a page of letters that index reads in the transaction
 // (each as the line shown when the letter cannot be opened: its id and
 // what the index knows), with their listings, sealing and keeping those
-// of letters never listed before.
-func (m *Mailbox) listPage(ctx context.Context, limit int, index func(tx storage.Tx) ([]LetterSummary, string, error)) ([]LetterSummary, string, error) {
+// of letters never listed before. also, if not nil, reads more in the
+// same transaction (the page's navigation).
+func (m *Mailbox) listPage(ctx context.Context, limit int, also func(tx storage.Tx) error, index func(tx storage.Tx) ([]LetterSummary, string, error)) ([]LetterSummary, string, error) {
 	if err := m.gate(); err != nil {
 		return nil, "", err
 	}
@@ -120,6 +170,11 @@ func (m *Mailbox) listPage(ctx context.Context, limit int, index func(tx storage
 	var next string
 	fresh := map[string][]byte{} // letter id → its new sealed listing
 	err = m.s.view(ctx, func(tx storage.Tx) error {
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
+		}
 		page, after, err := index(tx)
 		if err != nil {
 			return err

@@ -134,18 +134,22 @@ func (s *Handlers) folderPage(w http.ResponseWriter, r *http.Request, mb *store.
 		s.pages.ErrorPageFor(w, r, &resident, http.StatusNotFound)
 		return
 	}
-	folders, err := mb.Folders(r.Context())
-	if err != nil {
-		s.pages.PageError(w, r, &resident, err)
-		return
+	// The page and its navigation, in one read (an unknown folder, or a
+	// cursor of another, is ErrNotFound: a 404).
+	var page store.PageView
+	var err error
+	if id == fromDue {
+		page, err = mb.DueView(r.Context(), cursor, pageSize)
+	} else {
+		page, err = mb.FolderView(r.Context(), id, cursor, pageSize)
 	}
-	dueCount, err := mb.DueCount(r.Context())
 	if err != nil {
 		s.pages.PageError(w, r, &resident, err)
 		return
 	}
 	l := s.web.Lang(r)
-	v := inboxView{Folders: s.folderLinks(l, folders, id), Due: id == fromDue, DueCount: dueCount, DueURL: s.pages.MustURL(routeDue)}
+	dueCount := page.DueCount
+	v := inboxView{Folders: s.folderLinks(l, page.Folders, id), Due: id == fromDue, DueCount: dueCount, DueURL: s.pages.MustURL(routeDue)}
 	found := false
 	for _, f := range v.Folders {
 		if f.Current {
@@ -162,17 +166,7 @@ func (s *Handlers) folderPage(w http.ResponseWriter, r *http.Request, mb *store.
 		s.pages.ErrorPageFor(w, r, &resident, http.StatusNotFound)
 		return
 	}
-	var letters []store.LetterSummary
-	var next string
-	if v.Due {
-		letters, next, err = mb.DuePage(r.Context(), cursor, pageSize)
-	} else {
-		letters, next, err = mb.FolderPage(r.Context(), id, cursor, pageSize)
-	}
-	if err != nil {
-		s.pages.PageError(w, r, &resident, err)
-		return
-	}
+	letters, next := page.Letters, page.Next
 	now := s.clock()
 	for _, letter := range letters {
 		v.Letters = append(v.Letters, inboxLine{LetterSummary: letter, Due: due(l, letter.DueDate, now, s.loc)})

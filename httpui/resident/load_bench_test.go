@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,8 +28,23 @@ import (
 //
 // A page's time is measured at the client on loopback, so it bounds the
 // server's time from above. b.N is the number of pages in each phase.
+// quiet-cpu-us/page is the process's CPU time per page alone (the
+// client's share included), which other work on a shared machine does
+// not inflate as it does the latencies.
+//
+// POSTKASSE_BENCH_MAX_DELIVERIES sets the server's bound on deliveries
+// worked on at once (httpui.Config.MaxDeliveries), to compare bounds;
+// unset, the default (none).
 func BenchmarkInboxUnderLoad(b *testing.B) {
-	e := apptest.NewEnv(b, apptest.Options{APIRate: 1e6, APIBurst: 1 << 20})
+	maxDeliveries := 0
+	if v := os.Getenv("POSTKASSE_BENCH_MAX_DELIVERIES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			b.Fatalf("POSTKASSE_BENCH_MAX_DELIVERIES=%q: %v", v, err)
+		}
+		maxDeliveries = n
+	}
+	e := apptest.NewEnv(b, apptest.Options{APIRate: 1e6, APIBurst: 1 << 20, MaxDeliveries: maxDeliveries})
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	e.AddResident(uitest.NIDBjorn, "Bjørn Hansen")
 	s := e.AddSender("Aarhus Kommune", "55133018")
@@ -63,7 +80,9 @@ func BenchmarkInboxUnderLoad(b *testing.B) {
 		return out
 	}
 	b.ResetTimer()
+	cpu0, cpuOK := processCPU()
 	quiet := measure()
+	cpu1, _ := processCPU()
 
 	// The bulk send, until the pages are measured.
 	doc := make([]byte, 100<<10)
@@ -105,6 +124,12 @@ func BenchmarkInboxUnderLoad(b *testing.B) {
 	b.ReportMetric(p(loaded, 0.99), "load-p99-ms")
 	b.ReportMetric(p(loaded, 0.99)/p(quiet, 0.99), "p99-ratio")
 	b.ReportMetric(float64(delivered.Load())/elapsed.Seconds(), "letters/s")
+	if cpuOK {
+		// The page's own CPU time, client and server (the process's,
+		// alone): unlike the latencies, not inflated by other work on
+		// the machine.
+		b.ReportMetric(float64((cpu1-cpu0).Microseconds())/float64(b.N), "quiet-cpu-us/page")
+	}
 	b.ReportMetric(0, "ns/op")
 }
 

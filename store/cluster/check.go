@@ -15,7 +15,8 @@ import (
 
 // Check checks that every table's key and index columns agree with the
 // record beside them (residents, senders, letters, sessions, notifications,
-// support requests, events), that every record kept by resident decodes,
+// support requests, events), that the mailbox counts are the counts of
+// the letters' rows, that every record kept by resident decodes,
 // that every sender's certificates are bound to it and no other binding
 // exists, that every document belongs to a letter and its object is in
 // the bucket, and that every record decodes. It returns every problem it
@@ -98,6 +99,30 @@ func (e *Engine) Check(ctx context.Context) error {
 				!l.DeliveredAt.Truncate(time.Microsecond).Equal(r.At) || l.Unread() != r.Unread || l.Due() != deref(r.Due) {
 				bad("letter %s: columns disagree with its record", r.ID)
 			}
+		}
+		// The counts (schema 4) against the rows they count.
+		rows, err = t.tx.Query(t.ctx, `SELECT resident_id, folder, COALESCE(c.letters, 0), COALESCE(c.unread, 0), COALESCE(c.due, 0),
+				COALESCE(l.letters, 0), COALESCE(l.unread, 0), COALESCE(l.due, 0)
+			FROM mailbox_counts c FULL JOIN (SELECT resident_id, folder, count(*) FILTER (WHERE deleted_at IS NULL) AS letters,
+				count(*) FILTER (WHERE unread) AS unread, count(*) FILTER (WHERE due IS NOT NULL) AS due
+				FROM letters GROUP BY resident_id, folder) l USING (resident_id, folder)
+			WHERE COALESCE(c.letters, 0) <> COALESCE(l.letters, 0) OR COALESCE(c.unread, 0) <> COALESCE(l.unread, 0)
+				OR COALESCE(c.due, 0) <> COALESCE(l.due, 0)
+			ORDER BY resident_id, folder`)
+		if err != nil {
+			return err
+		}
+		counts, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct {
+			Resident, Folder                 string
+			Letters, Unread, Due             int64
+			WantLetters, WantUnread, WantDue int64
+		}])
+		if err != nil {
+			return err
+		}
+		for _, c := range counts {
+			bad("mailbox counts of resident %s, folder %q: letters %d, unread %d, due %d; the letters hold %d, %d, %d",
+				c.Resident, c.Folder, c.Letters, c.Unread, c.Due, c.WantLetters, c.WantUnread, c.WantDue)
 		}
 		rows, err = t.tx.Query(t.ctx, `SELECT letter_id, idx, blob_key FROM documents ORDER BY letter_id, idx`)
 		if err != nil {

@@ -472,14 +472,14 @@ func TestSchema3Backfill(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(context.Background(), `ALTER TABLE letters DROP COLUMN unread; ALTER TABLE letters DROP COLUMN due; ALTER TABLE letters DROP COLUMN deleted_at;
+	if _, err := conn.Exec(context.Background(), downTo3+`ALTER TABLE letters DROP COLUMN unread; ALTER TABLE letters DROP COLUMN due; ALTER TABLE letters DROP COLUMN deleted_at;
 		DROP TABLE search_indexes; ALTER TABLE sessions DROP COLUMN expires; ALTER TABLE sessions DROP COLUMN last_seen;
 		UPDATE schema_version SET version = 2`); err != nil {
 		t.Fatal(err)
 	}
 	e = open(t, cfg)
 	defer e.Close()
-	if got := e.Upgraded(); len(got) != 1 || got[0] != "schema 2 to 3" {
+	if got := e.Upgraded(); !slices.Equal(got, []string{"schema 2 to 3", "schema 3 to 4"}) {
 		t.Errorf("upgrade did %q", got)
 	}
 	err = e.View(context.Background(), func(tx storage.Tx) error {
@@ -534,5 +534,114 @@ func TestSchema3Backfill(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "letter "+id+": columns disagree") {
 			t.Errorf("Check with a wrong column of letter %s: %v", id, err)
 		}
+	}
+}
+
+// downTo3 takes a database of schema 4 back to schema 3: no counts, no
+// callbacks.
+const downTo3 = `DROP TABLE mailbox_counts; DROP TABLE callbacks; DROP TABLE callback_outbox; UPDATE schema_version SET version = 3;
+`
+
+// TestSchema4Counts: the upgrade to schema 4 counts the letters there
+// are (in every folder, unread, due, tombstones not counted), the
+// counts then follow every change, and Check finds a count that
+// disagrees with the letters.
+func TestSchema4Counts(t *testing.T) {
+	cfg := config(t)
+	e := open(t, cfg)
+	anna, bo := strings.Repeat("a", 32), strings.Repeat("d", 32)
+	yes := true
+	letters := []*storage.Letter{
+		{ID: strings.Repeat("1", 32), ResidentID: anna},                                        // unread, inbox
+		{ID: strings.Repeat("2", 32), ResidentID: anna, ReadMark: &yes, DueDate: "2027-01-31"}, // read, due
+		{ID: strings.Repeat("3", 32), ResidentID: anna, Folder: "archive"},                     // unread, archive
+		{ID: strings.Repeat("4", 32), ResidentID: anna, Deleted: time.Unix(2e9, 0).UTC()},      // a tombstone
+		{ID: strings.Repeat("5", 32), ResidentID: bo, DueDate: "2027-02-01"},                   // Bo's
+	}
+	err := e.Update(context.Background(), func(tx storage.Tx) error {
+		for i, l := range letters {
+			l.SenderID, l.SenderReference = strings.Repeat("b", 32), fmt.Sprint(i)
+			l.DeliveredAt = time.Unix(int64(1e9+i), 0).UTC()
+			if err := tx.Letters().Put(l); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	conn, err := pgx.Connect(context.Background(), cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), downTo3); err != nil {
+		t.Fatal(err)
+	}
+	e = open(t, cfg)
+	defer e.Close()
+	if got := e.Upgraded(); !slices.Equal(got, []string{"schema 3 to 4"}) {
+		t.Errorf("upgrade did %q", got)
+	}
+	counts := func() string {
+		t.Helper()
+		var out []string
+		err := e.View(context.Background(), func(tx storage.Tx) error {
+			for _, res := range []string{anna, bo} {
+				var line []int
+				for _, f := range []string{"", "archive"} {
+					n, err := tx.Letters().FolderCount(res, f)
+					if err != nil {
+						return err
+					}
+					u, err := tx.Letters().FolderUnread(res, f)
+					if err != nil {
+						return err
+					}
+					line = append(line, n, u)
+				}
+				d, err := tx.Letters().DueCount(res)
+				if err != nil {
+					return err
+				}
+				out = append(out, fmt.Sprint(append(line, d)))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(out, " ")
+	}
+	// Anna: inbox 2 letters (1 unread), archive 1 (1 unread), 1 due; Bo:
+	// inbox 1 (1 unread), 1 due.
+	if got, want := counts(), "[2 1 1 1 1] [1 1 0 0 1]"; got != want {
+		t.Errorf("counts after the upgrade %s, want %s", got, want)
+	}
+	if err := e.Check(context.Background()); err != nil {
+		t.Errorf("Check after the upgrade: %v", err)
+	}
+	// Archiving Anna's due letter: the counts follow.
+	err = e.Update(context.Background(), func(tx storage.Tx) error {
+		l, err := tx.Letters().Get(letters[1].ID)
+		if err != nil {
+			return err
+		}
+		l.Folder = "archive"
+		return tx.Letters().Put(l)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := counts(), "[1 1 2 1 0] [1 1 0 0 1]"; got != want {
+		t.Errorf("counts after archiving %s, want %s", got, want)
+	}
+	if _, err := conn.Exec(context.Background(), `UPDATE mailbox_counts SET unread = 7 WHERE resident_id = '`+bo+`'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "mailbox counts of resident "+bo) {
+		t.Errorf("Check with a wrong count: %v", err)
 	}
 }

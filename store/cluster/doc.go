@@ -56,6 +56,8 @@
 //	search_indexes      (resident_id) → version, the sealed search index (since 3)
 //	callbacks           (sender_id) → the sender's callback and its delivery state (since 4)
 //	callback_outbox     (sender_id, seq) → an event still to POST to it (since 4)
+//	mailbox_counts      (resident_id, folder) → the folder's letters, unread letters and
+//	                    letters with a due date, kept by Letters.Put and Delete (since 4)
 //	schema_version      the one row naming the schema's version
 //
 // The SQL is kept to what CockroachDB and YugabyteDB also accept: no

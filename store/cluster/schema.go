@@ -188,6 +188,13 @@ CREATE INDEX sessions_by_last_seen ON sessions (last_seen);
 `,
 	// 4: senders' callbacks, and their outbox of events still to be
 	// POSTed (copies of the feed's events, in order of seq).
+	// And the counts of each resident's folders (the letters, the unread
+	// letters, and the letters with a due date to act on), so that the
+	// navigation reads them instead of counting. Letters.Put and Delete
+	// keep them in their transaction, by the columns the counts stand for
+	// (deleted_at IS NULL, unread, due IS NOT NULL); a row is kept while
+	// a count is above zero. The counts of the letters there are are made
+	// from their rows.
 	`
 CREATE TABLE callbacks (
 	sender_id text PRIMARY KEY,
@@ -199,6 +206,19 @@ CREATE TABLE callback_outbox (
 	record    bytea NOT NULL,
 	PRIMARY KEY (sender_id, seq)
 );
+CREATE TABLE mailbox_counts (
+	resident_id text NOT NULL,
+	folder      text NOT NULL,
+	letters     bigint NOT NULL,
+	unread      bigint NOT NULL,
+	due         bigint NOT NULL,
+	PRIMARY KEY (resident_id, folder)
+);
+INSERT INTO mailbox_counts (resident_id, folder, letters, unread, due)
+	SELECT resident_id, folder, count(*) FILTER (WHERE deleted_at IS NULL), count(*) FILTER (WHERE unread),
+		count(*) FILTER (WHERE due IS NOT NULL)
+	FROM letters GROUP BY resident_id, folder
+	HAVING count(*) FILTER (WHERE deleted_at IS NULL OR unread OR due IS NOT NULL) > 0;
 `,
 }
 

@@ -310,12 +310,70 @@ func (l lettersTx) Put(v *storage.Letter) error {
 	if d := v.Due(); d != "" {
 		due = &d
 	}
+	// The counts the row stood for, to move them to the new row's.
+	var was counted
+	err = l.t.tx.QueryRow(l.t.ctx, `SELECT resident_id, folder, deleted_at IS NULL, unread, due IS NOT NULL FROM letters WHERE id = $1`, v.ID).
+		Scan(&was.resident, &was.folder, &was.live, &was.unread, &was.due)
+	if errors.Is(err, pgx.ErrNoRows) {
+		was = counted{}
+	} else if err != nil {
+		return err
+	}
 	_, err = l.t.exec(`INSERT INTO letters (resident_id, id, sender_id, sender_reference, delivered_at, folder, unread, due, deleted_at, record)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (resident_id, id) DO UPDATE SET sender_id = excluded.sender_id, sender_reference = excluded.sender_reference,
 			delivered_at = excluded.delivered_at, folder = excluded.folder, unread = excluded.unread, due = excluded.due,
 			deleted_at = excluded.deleted_at, record = excluded.record`,
 		v.ResidentID, v.ID, v.SenderID, v.SenderReference, v.DeliveredAt, v.Folder, v.Unread(), due, deletedAt(v), b)
+	if err != nil {
+		return err
+	}
+	is := counted{resident: v.ResidentID, folder: v.Folder, live: !v.IsTombstone(), unread: v.Unread(), due: due != nil}
+	return l.recount(was, is)
+}
+
+// counted is what a letter's row adds to the counts of its resident's
+// folder (mailbox_counts): one letter while it lives, one unread, one
+// due. The zero value counts nothing.
+type counted struct {
+	resident, folder  string
+	live, unread, due bool
+}
+
+// recount moves a row's counts from what it was to what it is, in the
+// transaction that changed the row.
+func (l lettersTx) recount(was, is counted) error {
+	n := func(b bool) int64 {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	if was.resident == is.resident && was.folder == is.folder {
+		return l.count(is, n(is.live)-n(was.live), n(is.unread)-n(was.unread), n(is.due)-n(was.due))
+	}
+	if err := l.count(was, -n(was.live), -n(was.unread), -n(was.due)); err != nil {
+		return err
+	}
+	return l.count(is, n(is.live), n(is.unread), n(is.due))
+}
+
+// count adds to the counts of c's folder; a row whose counts are all
+// zero is deleted.
+func (l lettersTx) count(c counted, letters, unread, due int64) error {
+	if letters == 0 && unread == 0 && due == 0 {
+		return nil
+	}
+	if _, err := l.t.exec(`INSERT INTO mailbox_counts AS c (resident_id, folder, letters, unread, due) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (resident_id, folder) DO UPDATE SET letters = c.letters + excluded.letters, unread = c.unread + excluded.unread,
+			due = c.due + excluded.due`, c.resident, c.folder, letters, unread, due); err != nil {
+		return err
+	}
+	if letters >= 0 && unread >= 0 && due >= 0 {
+		return nil
+	}
+	_, err := l.t.exec(`DELETE FROM mailbox_counts WHERE resident_id = $1 AND folder = $2 AND letters <= 0 AND unread <= 0 AND due <= 0`,
+		c.resident, c.folder)
 	return err
 }
 
@@ -329,8 +387,15 @@ func deletedAt(v *storage.Letter) *time.Time {
 }
 
 func (l lettersTx) Delete(v *storage.Letter) error {
-	_, err := l.t.exec(`DELETE FROM letters WHERE id = $1`, v.ID)
-	return err
+	var was counted
+	err := l.t.tx.QueryRow(l.t.ctx, `DELETE FROM letters WHERE id = $1 RETURNING resident_id, folder, deleted_at IS NULL, unread, due IS NOT NULL`, v.ID).
+		Scan(&was.resident, &was.folder, &was.live, &was.unread, &was.due)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return l.recount(was, counted{})
 }
 
 // A mailbox cursor is the delivery time (Unix microseconds) and id of the
@@ -356,15 +421,17 @@ func (l lettersTx) Folder(residentID, folder, after string, limit int) ([]storag
 	return l.page(residentID, &folder, after, limit)
 }
 
+// FolderCount, FolderUnread and DueCount read the counts that Put and
+// Delete keep (schema 4).
 func (l lettersTx) FolderCount(residentID, folder string) (int, error) {
 	var n int
-	err := l.t.tx.QueryRow(l.t.ctx, `SELECT COUNT(*) FROM letters WHERE resident_id = $1 AND folder = $2 AND deleted_at IS NULL`, residentID, folder).Scan(&n)
+	err := l.t.tx.QueryRow(l.t.ctx, `SELECT COALESCE(sum(letters), 0) FROM mailbox_counts WHERE resident_id = $1 AND folder = $2`, residentID, folder).Scan(&n)
 	return n, err
 }
 
 func (l lettersTx) FolderUnread(residentID, folder string) (int, error) {
 	var n int
-	err := l.t.tx.QueryRow(l.t.ctx, `SELECT COUNT(*) FROM letters WHERE resident_id = $1 AND folder = $2 AND unread`, residentID, folder).Scan(&n)
+	err := l.t.tx.QueryRow(l.t.ctx, `SELECT COALESCE(sum(unread), 0) FROM mailbox_counts WHERE resident_id = $1 AND folder = $2`, residentID, folder).Scan(&n)
 	return n, err
 }
 
@@ -405,7 +472,7 @@ func (l lettersTx) Due(residentID, after string, limit int) ([]storage.DueEntry,
 
 func (l lettersTx) DueCount(residentID string) (int, error) {
 	var n int
-	err := l.t.tx.QueryRow(l.t.ctx, `SELECT COUNT(*) FROM letters WHERE resident_id = $1 AND due IS NOT NULL`, residentID).Scan(&n)
+	err := l.t.tx.QueryRow(l.t.ctx, `SELECT COALESCE(sum(due), 0) FROM mailbox_counts WHERE resident_id = $1`, residentID).Scan(&n)
 	return n, err
 }
 

@@ -97,6 +97,11 @@
 //	                   delivery goes (last delivered, failures, next attempt, given up)
 //	callback-outbox    senderID | uint64 event sequence → storage.Event: the events still to
 //	                   POST to the sender's callback, in order
+//	mailbox-counts     residentID | 0x00 | kind | folder → uint64 (big-endian): the number of a
+//	                   resident's entries in mailbox-folders (kind 'l', by folder),
+//	                   mailbox-unread ('u', by folder) and mailbox-due ('d', no folder); kept
+//	                   by the letters table in the transaction that adds or deletes an entry,
+//	                   stored while above zero, so a folder's counts cost one read
 //
 // # Schema versions
 //

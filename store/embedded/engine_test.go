@@ -44,7 +44,7 @@ func TestOpensFileOfSchema4(t *testing.T) {
 		"folders and the mailbox by folder; "+
 		"schema 8: limits shared by the nodes of a cluster (the login throttle, the senders' rate limits) and their index by expiry; "+
 		"schema 9: indexes of the unread letters of each folder, of the due dates to act on, and of residents' tombstones of deleted letters; residents' sealed search indexes; indexes of sessions by expiry and by last seen, for the hourly sweep; "+
-		"schema 10: senders' callbacks and their outbox of events to POST" {
+		"schema 10: senders' callbacks and their outbox of events to POST; counters of each folder's letters and unread letters and of the due dates to act on, kept with their indexes" {
 		t.Errorf("upgrade did %q", got)
 	}
 	// The file's clock: a minute after the generator's last step.
@@ -172,6 +172,16 @@ func TestCheckFindsIndexFaults(t *testing.T) {
 		{"stray due notification", func(tx *bolt.Tx) error {
 			return tx.Bucket([]byte("outbox-due")).Put(bytes.Repeat([]byte{1}, 48), nil)
 		}, "belongs to no notification"},
+		{"counter off", func(tx *bolt.Tx) error {
+			b := tx.Bucket([]byte("mailbox-counts"))
+			k, _ := b.Cursor().First()
+			return b.Put(k, []byte{0, 0, 0, 0, 0, 0, 0, 7})
+		}, "7, the index holds 1"},
+		{"counter missing", func(tx *bolt.Tx) error {
+			b := tx.Bucket([]byte("mailbox-counts"))
+			k, _ := b.Cursor().First()
+			return b.Delete(k)
+		}, "missing, the index holds 1"},
 		{"resident under another key", func(tx *bolt.Tx) error {
 			b := tx.Bucket([]byte("residents"))
 			_, v := b.Cursor().First()

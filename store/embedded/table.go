@@ -2,9 +2,12 @@ package embedded
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -23,6 +26,12 @@ type table[R any] struct {
 	// the key it was read from.
 	setKey  func(r *R, k []byte)
 	indexes []index[R]
+	// counts is the bucket of the counters of the indexes that count
+	// their entries (index.counter), if any: put and remove change a
+	// counter exactly when they add or delete one of its entries, in the
+	// same transaction, so a counter is always the number of its entries
+	// (check verifies it).
+	counts []byte
 }
 
 // An index is a bucket of entries that each record has zero or more of.
@@ -33,6 +42,10 @@ type index[R any] struct {
 	// owner returns the key of the record an entry belongs to (or false
 	// for an entry of no record's shape).
 	owner func(k, v []byte) ([]byte, bool)
+	// counter, for an index whose entries are counted, returns the key
+	// in the table's counts bucket of the counter an entry adds to (nil
+	// for an entry of no counter's shape, which is not counted).
+	counter func(k []byte) []byte
 }
 
 type entry struct{ key, value []byte }
@@ -88,7 +101,7 @@ func (t *table[R]) put(tx *bolt.Tx, r *R) error {
 			had := idx.entries(old)
 			for _, e := range had {
 				if !hasKey(add, e.key) && bytes.Equal(ib.Get(e.key), e.value) {
-					if err := ib.Delete(e.key); err != nil {
+					if err := t.deleteEntry(tx, idx, ib, e.key); err != nil {
 						return err
 					}
 				}
@@ -96,12 +109,65 @@ func (t *table[R]) put(tx *bolt.Tx, r *R) error {
 			add = slicesDeleteFunc(add, func(e entry) bool { return hasEntry(had, e) && bytes.Equal(ib.Get(e.key), e.value) })
 		}
 		for _, e := range add {
-			if err := ib.Put(e.key, e.value); err != nil {
+			if err := t.putEntry(tx, idx, ib, e); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// putEntry writes an index entry; a new entry of a counted index adds one
+// to its counter.
+func (t *table[R]) putEntry(tx *bolt.Tx, idx index[R], ib *bolt.Bucket, e entry) error {
+	if idx.counter != nil && !hasIndexKey(ib, e.key) {
+		if err := t.count(tx, idx.counter(e.key), 1); err != nil {
+			return err
+		}
+	}
+	return ib.Put(e.key, e.value)
+}
+
+// deleteEntry deletes an index entry; an entry of a counted index that
+// was there takes one from its counter.
+func (t *table[R]) deleteEntry(tx *bolt.Tx, idx index[R], ib *bolt.Bucket, key []byte) error {
+	if idx.counter != nil && hasIndexKey(ib, key) {
+		if err := t.count(tx, idx.counter(key), -1); err != nil {
+			return err
+		}
+	}
+	return ib.Delete(key)
+}
+
+// count adds delta to the counter at key (none: not counted). A counter
+// is stored while it is above zero, as a big-endian uint64. One that
+// would fall below zero (it was damaged: check reports the difference)
+// is deleted rather than failing the write.
+func (t *table[R]) count(tx *bolt.Tx, key []byte, delta int64) error {
+	if key == nil {
+		return nil
+	}
+	b := tx.Bucket(t.counts)
+	n := int64(decodeCount(b.Get(key))) + delta
+	if n <= 0 {
+		return b.Delete(key)
+	}
+	return b.Put(key, be64(uint64(n)))
+}
+
+// decodeCount reads a counter's value (0 for none or a malformed one).
+func decodeCount(v []byte) uint64 {
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+// hasIndexKey reports whether an index holds key. (Get cannot say: it
+// returns nil for an empty value written in the same transaction.)
+func hasIndexKey(b *bolt.Bucket, key []byte) bool {
+	k, _ := b.Cursor().Seek(key)
+	return k != nil && bytes.Equal(k, key)
 }
 
 // remove deletes r and its index entries. An entry that now holds
@@ -110,8 +176,10 @@ func (t *table[R]) remove(tx *bolt.Tx, r *R) error {
 	for _, idx := range t.indexes {
 		ib := tx.Bucket(idx.bucket)
 		for _, e := range idx.entries(r) {
-			if v := ib.Get(e.key); v != nil && bytes.Equal(v, e.value) {
-				if err := ib.Delete(e.key); err != nil {
+			// (Get returns nil for an empty value written in this
+			// transaction: the entry is there all the same.)
+			if v := ib.Get(e.key); (v != nil || hasIndexKey(ib, e.key)) && bytes.Equal(v, e.value) {
+				if err := t.deleteEntry(tx, idx, ib, e.key); err != nil {
 					return err
 				}
 			}
@@ -184,6 +252,46 @@ func (t *table[R]) check(tx *bolt.Tx) []error {
 		if err != nil {
 			errs = append(errs, err)
 		}
+	}
+	return append(errs, t.checkCounts(tx)...)
+}
+
+// checkCounts reports every counter of the counted indexes that differs
+// from the number of its entries, and every counter missing.
+func (t *table[R]) checkCounts(tx *bolt.Tx) []error {
+	if t.counts == nil {
+		return nil
+	}
+	var errs []error
+	want := map[string]uint64{}
+	for _, idx := range t.indexes {
+		if idx.counter == nil {
+			continue
+		}
+		err := tx.Bucket(idx.bucket).ForEach(func(k, _ []byte) error {
+			if ck := idx.counter(k); ck != nil {
+				want[string(ck)]++
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	err := tx.Bucket(t.counts).ForEach(func(k, v []byte) error {
+		if len(v) != 8 {
+			errs = append(errs, fmt.Errorf("%s %s: malformed value %x", t.counts, printable(k), v))
+		} else if n := decodeCount(v); n != want[string(k)] {
+			errs = append(errs, fmt.Errorf("%s %s: %d, the index holds %d", t.counts, printable(k), n, want[string(k)]))
+		}
+		delete(want, string(k))
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		errs = append(errs, fmt.Errorf("%s %s: missing, the index holds %d", t.counts, printable([]byte(k)), want[k]))
 	}
 	return errs
 }

@@ -58,6 +58,7 @@ var (
 	// Since schema 10.
 	bucketCallbacks      = []byte("callbacks")
 	bucketCallbackOutbox = []byte("callback-outbox")
+	bucketMailboxCounts  = []byte("mailbox-counts")
 )
 
 // idSize is the length of every id: 128 bits in lowercase hex.
@@ -140,6 +141,10 @@ var letters = &table[storage.Letter]{
 	name:   "letter",
 	bucket: bucketLetters,
 	key:    func(l *storage.Letter) []byte { return []byte(l.ID) },
+	// mailbox-counts: countKey → uint64, the entries of mailbox-folders,
+	// mailbox-unread and mailbox-due of each resident and folder, since
+	// schema 10.
+	counts: bucketMailboxCounts,
 	indexes: []index[storage.Letter]{{
 		bucket: bucketMailbox,
 		entries: func(l *storage.Letter) []entry {
@@ -168,7 +173,8 @@ var letters = &table[storage.Letter]{
 			}
 			return []entry{{folderKey(l.ResidentID, l.Folder, l.DeliveredAt, l.ID), nil}}
 		},
-		owner: folderKeyOwner,
+		owner:   folderKeyOwner,
+		counter: folderKeyCounter(countLetters),
 	}, {
 		// mailbox-unread: folderKey → empty, for each unread letter
 		// (storage.Letter.Unread), since schema 9.
@@ -179,7 +185,8 @@ var letters = &table[storage.Letter]{
 			}
 			return []entry{{folderKey(l.ResidentID, l.Folder, l.DeliveredAt, l.ID), nil}}
 		},
-		owner: folderKeyOwner,
+		owner:   folderKeyOwner,
+		counter: folderKeyCounter(countUnread),
 	}, {
 		// mailbox-due: dueKey → empty, for each letter with a due date
 		// to act on (storage.Letter.Due), since schema 9.
@@ -195,6 +202,12 @@ var letters = &table[storage.Letter]{
 				return nil, false
 			}
 			return k[dueKeySize-idSize:], true
+		},
+		counter: func(k []byte) []byte {
+			if len(k) != dueKeySize || k[idSize] != 0 {
+				return nil
+			}
+			return countKey(string(k[:idSize]), countDue, "")
 		},
 	}, {
 		// tombstones: residentID | 0x00 | letterID → empty, for a
@@ -228,6 +241,33 @@ func folderKeyOwner(k, _ []byte) ([]byte, bool) {
 		return nil, false
 	}
 	return k[idSize+1+i+1+8:], true
+}
+
+// The kinds of mailbox-counts' counters.
+const (
+	countLetters = 'l' // a folder's letters (mailbox-folders)
+	countUnread  = 'u' // a folder's unread letters (mailbox-unread)
+	countDue     = 'd' // the letters with a due date to act on (mailbox-due)
+)
+
+// countKey: residentID | 0x00 | kind | folder (none for countDue), so a
+// resident's counters are together.
+func countKey(residentID string, kind byte, folder string) []byte {
+	return append(join(residentID, kind), folder...)
+}
+
+// folderKeyCounter returns the counter of kind of a folderKey's folder.
+func folderKeyCounter(kind byte) func(k []byte) []byte {
+	return func(k []byte) []byte {
+		if len(k) < idSize+2 || k[idSize] != 0 {
+			return nil
+		}
+		i := bytes.IndexByte(k[idSize+1:], 0)
+		if i < 0 || len(k) < idSize+1+i+1+8 {
+			return nil
+		}
+		return countKey(string(k[:idSize]), kind, string(k[idSize+1:idSize+1+i]))
+	}
 }
 
 // sessionRow is a session with its id, which the record does not hold.

@@ -198,12 +198,14 @@ func (t lettersTx) Folder(residentID, folder, after string, limit int) ([]storag
 	return t.page(bucketMailboxFolders, folderPrefix(residentID, folder), after, limit)
 }
 
+// FolderCount, FolderUnread and DueCount read the counters that put and
+// remove keep beside the indexes (mailbox-counts).
 func (t lettersTx) FolderCount(residentID, folder string) (int, error) {
-	return t.count(bucketMailboxFolders, folderPrefix(residentID, folder)), nil
+	return t.counter(countKey(residentID, countLetters, folder)), nil
 }
 
 func (t lettersTx) FolderUnread(residentID, folder string) (int, error) {
-	return t.count(bucketMailboxUnread, folderPrefix(residentID, folder)), nil
+	return t.counter(countKey(residentID, countUnread, folder)), nil
 }
 
 // Due walks the resident's part of the index of due dates forwards. A
@@ -239,17 +241,12 @@ func (t lettersTx) Due(residentID, after string, limit int) ([]storage.DueEntry,
 }
 
 func (t lettersTx) DueCount(residentID string) (int, error) {
-	return t.count(bucketMailboxDue, join(residentID)), nil
+	return t.counter(countKey(residentID, countDue, "")), nil
 }
 
-// count returns the number of keys with the prefix in an index.
-func (t lettersTx) count(bucket, prefix []byte) int {
-	n := 0
-	c := t.tx.Bucket(bucket).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		n++
-	}
-	return n
+// counter returns a counter of mailbox-counts (0 for none).
+func (t lettersTx) counter(key []byte) int {
+	return int(decodeCount(t.tx.Bucket(bucketMailboxCounts).Get(key)))
 }
 
 // page returns up to limit entries of an index by delivery time under

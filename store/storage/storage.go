@@ -196,10 +196,12 @@ type Letters interface {
 	// (Letter.Folder: "" the inbox). A cursor of another folder is an
 	// error.
 	Folder(residentID, folder, after string, limit int) ([]MailboxEntry, string, error)
-	// FolderCount returns the number of letters in a folder.
+	// FolderCount returns the number of letters in a folder. It, and
+	// FolderUnread and DueCount, read counters that Put and Delete keep
+	// in their transaction: their work does not grow with the mailbox.
 	FolderCount(residentID, folder string) (int, error)
 	// FolderUnread returns the number of unread letters in a folder
-	// (Letter.Unread), with work in proportion to that number.
+	// (Letter.Unread).
 	FolderUnread(residentID, folder string) (int, error)
 	// Due returns up to limit of a resident's letters with a due date
 	// to act on (Letter.Due), the soonest first (then by id), after the

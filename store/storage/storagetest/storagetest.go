@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -57,6 +59,7 @@ func Run(t *testing.T, open Open) {
 		{"Callbacks", testCallbacks},
 		{"Folders", testFolders},
 		{"Due", testDue},
+		{"Counts", testCounts},
 		{"SearchIndexes", testSearchIndexes},
 	}
 	for _, tt := range tests {
@@ -1712,6 +1715,145 @@ func testDue(t *testing.T, e storage.Engine) {
 		}
 		return nil
 	})
+}
+
+// testCounts: FolderCount, FolderUnread and DueCount are always the
+// numbers of letters that Folder, the unread rule and Due stand for,
+// through every change a letter goes through (delivered, opened, marked
+// read or unread, moved, given a due date, paid, made a tombstone,
+// deleted, stored again unchanged), several in one transaction, for
+// several residents and folders; a transaction that fails changes no
+// count. The changes are random, from a fixed seed, and checked against
+// a model after every transaction.
+func testCounts(t *testing.T, e storage.Engine) {
+	residents := []string{id('a', 1), id('a', 2), id('a', 3)}
+	folders := []string{"", "archive", "f1", "f2"}
+	dues := []string{"", "2027-01-15", "2027-02-01", "not a date"}
+	model := map[string]*storage.Letter{} // what is stored, by id
+	r := rand.New(rand.NewPCG(1, 2))
+	yes, no := true, false
+	marks := []*bool{nil, &yes, &no}
+	next := 0
+	change := func(tx storage.Tx, stored map[string]*storage.Letter) error {
+		ids := slices.Sorted(func(yield func(string) bool) {
+			for id := range stored {
+				if !yield(id) {
+					return
+				}
+			}
+		})
+		if len(ids) == 0 || r.IntN(4) == 0 {
+			l := letter(next, residents[r.IntN(len(residents))], id('b', 1), base.Add(time.Duration(next)*time.Second))
+			next++
+			l.Folder, l.DueDate, l.ReadMark = folders[r.IntN(len(folders))], dues[r.IntN(len(dues))], marks[r.IntN(len(marks))]
+			stored[l.ID] = l
+			return tx.Letters().Put(l)
+		}
+		l, err := tx.Letters().Get(ids[r.IntN(len(ids))])
+		if err != nil {
+			return err
+		}
+		switch r.IntN(9) {
+		case 0:
+			l.ReadAt = base.Add(time.Hour)
+		case 1:
+			l.ReadMark = marks[r.IntN(len(marks))]
+		case 2, 3:
+			l.Folder = folders[r.IntN(len(folders))]
+		case 4:
+			l.DueDate = dues[r.IntN(len(dues))]
+		case 5:
+			l.PaidAt = base.Add(time.Hour)
+		case 6:
+			if r.IntN(2) == 0 {
+				l.Deleted = base.Add(time.Hour) // a tombstone
+			}
+		case 7:
+			delete(stored, l.ID)
+			return tx.Letters().Delete(l)
+		case 8:
+			l.Listing = []byte("sealed listing") // no count changes
+		}
+		stored[l.ID] = l
+		return tx.Letters().Put(l)
+	}
+	check := func(step int) {
+		t.Helper()
+		view(t, e, func(tx storage.Tx) error {
+			for _, res := range residents {
+				wantDue := 0
+				for _, f := range append(slices.Clone(folders), "f3") {
+					wantLetters, wantUnread := 0, 0
+					for _, l := range model {
+						if l.ResidentID != res {
+							continue
+						}
+						if l.Folder == f && !l.IsTombstone() {
+							wantLetters++
+						}
+						if l.Folder == f && l.Unread() {
+							wantUnread++
+						}
+						if f == "" && l.Due() != "" {
+							wantDue++
+						}
+					}
+					n, err := tx.Letters().FolderCount(res, f)
+					if err != nil || n != wantLetters {
+						t.Fatalf("step %d: FolderCount(%s, %q) = %d, %v; want %d", step, res, f, n, err, wantLetters)
+					}
+					page, _, err := tx.Letters().Folder(res, f, "", 1000)
+					if err != nil || len(page) != n {
+						t.Fatalf("step %d: Folder(%s, %q) lists %d, %v; FolderCount %d", step, res, f, len(page), err, n)
+					}
+					if n, err := tx.Letters().FolderUnread(res, f); err != nil || n != wantUnread {
+						t.Fatalf("step %d: FolderUnread(%s, %q) = %d, %v; want %d", step, res, f, n, err, wantUnread)
+					}
+				}
+				n, err := tx.Letters().DueCount(res)
+				if err != nil || n != wantDue {
+					t.Fatalf("step %d: DueCount(%s) = %d, %v; want %d", step, res, n, err, wantDue)
+				}
+				page, _, err := tx.Letters().Due(res, "", 1000)
+				if err != nil || len(page) != n {
+					t.Fatalf("step %d: Due(%s) lists %d, %v; DueCount %d", step, res, len(page), err, n)
+				}
+			}
+			return nil
+		})
+	}
+	failed := errors.New("rolled back")
+	for step := range 120 {
+		stored := maps.Clone(model)
+		for id, l := range stored {
+			c := *l
+			stored[id] = &c
+		}
+		fail := step%10 == 9
+		err := e.Update(ctx, func(tx storage.Tx) error {
+			for range 1 + r.IntN(4) {
+				if err := change(tx, stored); err != nil {
+					return err
+				}
+			}
+			if fail {
+				return failed
+			}
+			return nil
+		})
+		switch {
+		case fail && !errors.Is(err, failed):
+			t.Fatalf("step %d: the failing Update returned %v", step, err)
+		case !fail && err != nil:
+			t.Fatalf("step %d: %v", step, err)
+		case !fail:
+			model = stored
+		}
+		check(step)
+	}
+	if len(model) < 20 {
+		t.Errorf("only %d letters at the end: the changes did not exercise the counts", len(model))
+	}
 }
 
 // testSearchIndexes: a resident's sealed index is stored and replaced
