@@ -50,7 +50,7 @@ func testUpload(t *testing.T, src, lang string, width int64) {
 	}
 	// A program first: refused, with the reason, at the form.
 	tb.do(chromedp.SetUploadFiles(chromedp.ID("upload-files"), []string{file("setup.exe", "MZ\x90\x00 not a document")}))
-	stops := tb.tabTo(l.T("upload.submit"), 200)
+	tb.tabTo(l.T("upload.submit"), 200)
 	tb.do(chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("upload-error")))
 	if msg := run(tb, chromedp.Text(chromedp.ID("upload-error"))); msg != l.T("upload.error.type") {
 		t.Errorf("a program: %q", msg)
@@ -59,7 +59,7 @@ func testUpload(t *testing.T, src, lang string, width int64) {
 
 	// The text file, by keyboard: Tab to the file field (its dialog is
 	// the browser's), on to the title, type it, Tab to the button, Enter.
-	stops = nil
+	var stops []focusStop
 	for range 200 {
 		stops = append(stops, tb.tabThrough(1)...)
 		if stops[len(stops)-1].ID == "upload-files" {
