@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -84,7 +85,17 @@ func TestExportBetweenAppliances(t *testing.T) {
 	two := startDemo(t, t.TempDir())
 	anna := one.demo.Residents[0].NationalID
 	c1 := residentClient(t, one, anna)
-	resp, err := c1.PostForm(one.demo.UI+"/settings/export", url.Values{})
+	// A document of Anna's own, saved in her inbox.
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	mw.WriteField("folder", "")
+	mw.WriteField("title", "Min egen kopi af lejekontrakten")
+	fw, _ := mw.CreateFormFile("file", "lejekontrakt.txt")
+	fw.Write([]byte("Lejekontrakt for Søndergade 3"))
+	mw.Close()
+	resp, err := c1.Post(one.demo.UI+"/documents", mw.FormDataContentType(), &form)
+	body(t, resp, err, http.StatusOK) // the inbox, after the redirect
+	resp, err = c1.PostForm(one.demo.UI+"/settings/export", url.Values{})
 	archive := body(t, resp, err, http.StatusOK)
 	if ct := resp.Header.Get("Content-Type"); ct != "application/zip" {
 		t.Fatalf("export: %s", ct)
@@ -102,17 +113,24 @@ func TestExportBetweenAppliances(t *testing.T) {
 		t.Fatalf("verify printed:\n%s", out.String())
 	}
 	letters := m[1]
+	if !strings.Contains(out.String(), "own documents (archive/): 1,") {
+		t.Fatalf("verify does not count the own document:\n%s", out.String())
+	}
+	added := strconv.Itoa(atoi(t, letters) + 1) // and the own document
 
 	c2 := residentClient(t, two, anna)
 	before := strings.Count(fetchPage(t, c2, two.demo.UI+"/"), "From another Postkasse")
 	page := uploadExport(t, c2, two, archive)
-	if !strings.Contains(page, letters+" letters were added") {
+	if !strings.Contains(page, added+" letters were added") {
 		t.Fatalf("import of %s letters:\n%s", letters, page)
 	}
 	if n := strings.Count(fetchPage(t, c2, two.demo.UI+"/"), "From another Postkasse"); n-before != atoi(t, letters) {
 		t.Errorf("%d letters from another Postkasse in the inbox, want %s", n-before, letters)
 	}
-	if page := uploadExport(t, c2, two, archive); !strings.Contains(page, "0 letters were added") || !strings.Contains(page, letters+" letters were already here") {
+	if inbox := fetchPage(t, c2, two.demo.UI+"/"); !strings.Contains(inbox, "Min egen kopi af lejekontrakten") || !strings.Contains(inbox, "Your own copy") {
+		t.Errorf("the own document is not in the second appliance's inbox:\n%s", inbox)
+	}
+	if page := uploadExport(t, c2, two, archive); !strings.Contains(page, "0 letters were added") || !strings.Contains(page, added+" letters were already here") {
 		t.Errorf("the second import:\n%s", page)
 	}
 	// The second appliance's export verifies too: the first appliance's

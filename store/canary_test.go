@@ -138,6 +138,20 @@ func TestCanaries(t *testing.T) {
 		seen.WriteString(info.Name + "\n")
 		seen.Write(doc.Content)
 	}
+	page, _, err := mb.InboxPage(context.Background(), "", 10)
+	if err != nil || len(page) != 1 || !page[0].Own {
+		t.Fatalf("the own document: %+v, %v", page, err)
+	}
+	own, err := mb.Letter(context.Background(), page[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen.WriteString(own.Subject + "\n" + own.Documents[0].Name + "\n")
+	doc, err := mb.Document(context.Background(), own.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen.Write(doc.Content)
 	for kind, secret := range c {
 		if kind != "PASSWORD" && !strings.Contains(seen.String(), secret) {
 			t.Errorf("the %s canary is not readable through the mailbox", kind)
@@ -147,7 +161,7 @@ func TestCanaries(t *testing.T) {
 		t.Errorf("the big document has %d canaries, want 3000", got)
 	}
 	// The stored index opens after reopening, and finds every canary.
-	for _, kind := range searchedCanaries {
+	for _, kind := range append(searchedCanaries, ownCanaries...) {
 		res, err := mb.Search(context.Background(), SearchQuery{Text: canaryWord(c[kind]), Limit: 10})
 		if err != nil || len(res.Hits) != 1 {
 			t.Errorf("search for the %s canary after reopening: %+v, %v", kind, res, err)
@@ -198,7 +212,7 @@ func canaryMailbox(t *testing.T, f *fixture) (c map[string]string, nid NationalI
 	s := f.s
 	c = map[string]string{}
 	for _, kind := range []string{"SUBJECT", "BODY", "FILENAME", "PDF", "TEXT", "HTML", "BIG", "PASSWORD", "FOLDER",
-		"ACCOUNT", "PAYREF", "LABEL", "URL"} {
+		"ACCOUNT", "PAYREF", "LABEL", "URL", "OWNTITLE", "OWNFILE", "OWNTEXT"} {
 		c[kind] = canary(t, kind)
 	}
 	// An invoice's amount is digits only: fifteen random ones.
@@ -269,9 +283,28 @@ func canaryMailbox(t *testing.T, f *fixture) (c map[string]string, nid NationalI
 			t.Fatalf("search for the %s canary: %+v, %v", kind, found, err)
 		}
 	}
+	// An own document: a text file uploaded, renamed, and found by a
+	// search for each of its words.
+	own, err := mb.Upload(context.Background(), FolderInbox, "Old "+c["OWNTITLE"]+" title", []DocumentInput{
+		{Name: c["OWNFILE"] + ".txt", ContentType: "text/plain", Content: []byte("Own words " + c["OWNTEXT"])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.RenameDocument(context.Background(), own, "Own "+c["OWNTITLE"]); err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range ownCanaries {
+		found, err := mb.Search(context.Background(), SearchQuery{Text: canaryWord(c[kind]), Limit: 10})
+		if err != nil || len(found.Hits) != 1 || found.Hits[0].ID != own {
+			t.Fatalf("search for the %s canary: %+v, %v", kind, found, err)
+		}
+	}
 	mb.Close()
 	return c, nid, letterID
 }
+
+// ownCanaries are the canaries of the own document's words.
+var ownCanaries = []string{"OWNTITLE", "OWNFILE", "OWNTEXT"}
 
 // TestCanariesCluster is TestCanaries on the cluster engine, on a
 // PostgreSQL server and an object store of its own: once both are

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"path"
@@ -129,15 +130,23 @@ func (s *Store) checkDelivery(d *Delivery) ([]DocumentInput, error) {
 	if err := checkDueDate(d.DueDate); err != nil {
 		return nil, err
 	}
-	if len(d.Documents) == 0 {
+	return s.checkDocuments(d.Documents)
+}
+
+// checkDocuments checks the documents of a letter or of an own document
+// (Mailbox.Upload) against the limits and the content checks, and returns
+// them as they will be stored (checkDocument): one rule for both.
+func (s *Store) checkDocuments(docs []DocumentInput) ([]DocumentInput, error) {
+	l := s.limits
+	if len(docs) == 0 {
 		return nil, invalid("document", "a letter needs at least one document")
 	}
-	if len(d.Documents) > l.MaxDocuments {
+	if len(docs) > l.MaxDocuments {
 		return nil, invalid("document", "at most %d documents", l.MaxDocuments)
 	}
-	out := make([]DocumentInput, len(d.Documents))
+	out := make([]DocumentInput, len(docs))
 	var total int64
-	for i, doc := range d.Documents {
+	for i, doc := range docs {
 		checked, err := s.checkDocument(i, doc)
 		if err != nil {
 			return nil, err
@@ -149,6 +158,32 @@ func (s *Store) checkDelivery(d *Delivery) ([]DocumentInput, error) {
 		out[i] = checked
 	}
 	return out, nil
+}
+
+// ReadDocument reads, under the limits l, document i of a letter or an upload from r as it
+// streams in, after documents of total bytes, and stops as soon as the
+// limits are passed (a document over MaxDocumentSize, the documents
+// together over MaxLetterSize, more than MaxDocuments): an oversized
+// upload is never held in memory whole. The error then wraps
+// ErrDocumentTooLarge, or is an InvalidError of the field "document";
+// r's own error is returned as it is (the size limit of an HTTP body,
+// *http.MaxBytesError, among them). The sender API and the resident's
+// uploads read their files with it.
+func (l Limits) ReadDocument(r io.Reader, i int, total int64) ([]byte, error) {
+	if i >= l.MaxDocuments {
+		return nil, invalid("document", "at most %d documents", l.MaxDocuments)
+	}
+	content, err := io.ReadAll(io.LimitReader(r, l.MaxDocumentSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(content)) > l.MaxDocumentSize {
+		return nil, fmt.Errorf("document[%d] is over %d bytes: %w", i, l.MaxDocumentSize, ErrDocumentTooLarge)
+	}
+	if total+int64(len(content)) > l.MaxLetterSize {
+		return nil, fmt.Errorf("the documents together are over %d bytes: %w", l.MaxLetterSize, ErrDocumentTooLarge)
+	}
+	return content, nil
 }
 
 func (s *Store) checkDocument(i int, doc DocumentInput) (DocumentInput, error) {

@@ -143,13 +143,14 @@ func shredLetter(tx storage.Tx, rec *letterRecord, now time.Time) error {
 
 // tombstone is what stays of a letter deleted at the time given: the
 // facts its sender knows (and, for an imported letter, where it came
-// from, so that importing it again adds nothing), never a sealed field or
+// from, and for an own document that it was one, so that importing it
+// again adds nothing), never a sealed field or
 // a wrapping of its key.
 func tombstone(rec *letterRecord, deleted time.Time) *letterRecord {
 	return &letterRecord{
 		ID: rec.ID, ResidentID: rec.ResidentID, SenderID: rec.SenderID, SenderReference: rec.SenderReference,
 		Type: rec.Type, DeliveredAt: rec.DeliveredAt, ReadAt: rec.ReadAt, ContentHash: rec.ContentHash,
-		Receipt: rec.Receipt, Imported: rec.Imported, Deleted: deleted,
+		Receipt: rec.Receipt, Imported: rec.Imported, Own: rec.Own, Deleted: deleted,
 	}
 }
 

@@ -62,6 +62,11 @@
 //     letter. A tombstone opens nothing, is in no mailbox or folder, and
 //     goes with the account. A letter made inaccessible is not deleted
 //     (ErrInaccessible) until the hold is lifted.
+//   - A resident's own document (own.go: Upload) is sealed like a letter
+//     and stored with its audit entry in one transaction, or not at all;
+//     its files pass the checks and limits of a sender's documents. Its
+//     SenderID is "own:" and the resident's id, no sender's: it has no
+//     receipt, no content hash and no sender events.
 //   - A deleted account (inactivity, death, or the resident's own choice)
 //     is deleted in one transaction: every wrapping of its private key, its
 //     public key, sessions, letters and tombstones, documents, index entries, the search
@@ -107,7 +112,10 @@
 // stored in one transaction. An imported letter's SenderID is "import:"
 // and the id of the receipt key that signed its receipt, and its
 // SenderReference is its id on that appliance: the index of references
-// makes the import idempotent.
+// makes the import idempotent. The resident's own documents are the
+// export's "archive" (files under archive/<id>/, no receipt); an import
+// brings them back as own documents, by the id where each was first
+// saved (its SenderReference), once.
 //
 // # Schema versions
 //

@@ -46,11 +46,13 @@ const KeepEvents = 180 * 24 * time.Hour
 
 // appendEvent records an event of a letter for its sender, within the
 // transaction of the change, and in the sender's callback outbox when it
-// has a callback (callbacks.go); an imported letter's changes are no
-// sender's events here.
+// has a callback (callbacks.go); an imported letter's changes, and an own
+// document's, are no sender's events here.
 func appendEvent(tx storage.Tx, rec *letterRecord, typ string, at time.Time) error {
-	if rec.Imported != nil {
-		return nil // its sender is another appliance's, and hears nothing from this one
+	if rec.Imported != nil || rec.Own != nil {
+		// An imported letter's sender is another appliance's, and hears
+		// nothing from this one; an own document has no sender.
+		return nil
 	}
 	e := &Event{SenderID: rec.SenderID, Type: typ, LetterID: rec.ID, SenderReference: rec.SenderReference, At: at}
 	if err := tx.Events().Append(e); err != nil {

@@ -34,8 +34,10 @@ import (
 //	receipt-key.json       the appliance's receipt key (ExportKey), as in the
 //	                       manifest
 //	letters/<id>/<n>-<name> the documents, in clear, as the resident reads them
-//	archive/               the resident's own uploads: none yet (an empty
-//	                       folder; the manifest's "archive" is an empty list)
+//	archive/<id>/<n>-<name> the files of the resident's own documents
+//	                       (own.go), which the manifest's "archive" lists
+//	                       (ExportOwnDocument); <id> is a document's id
+//	                       where it was first saved
 //
 // A receipt binds its letter: it is signed by the appliance's key (or,
 // for a letter imported from elsewhere, by the key of the appliance that
@@ -45,7 +47,8 @@ import (
 // (ContentHash) over the subject, body, type, due date, flags and each
 // document's name, type and SHA-256 as sent. A reader computes that hash
 // again from the manifest and the documents' contents, so a changed byte
-// anywhere fails.
+// anywhere fails. An own document has no receipt: the manifest's size
+// and SHA-256 of each of its files are all that a reader checks.
 
 // ExportFormat is the version of the export archive's format.
 const ExportFormat = 1
@@ -71,8 +74,21 @@ type ExportManifest struct {
 	// Unreadable are letters that did not open (damaged): named, not
 	// exported, so that the rest of the mailbox can move.
 	Unreadable []ExportWithheld `json:"unreadable"`
-	// Archive lists the resident's own uploads; there are none yet.
-	Archive []ExportDocument `json:"archive"`
+	// Archive lists the resident's own documents (Mailbox.Upload).
+	Archive []ExportOwnDocument `json:"archive"`
+}
+
+// ExportOwnDocument is one of the resident's own documents: their copy,
+// with no sender and no receipt. Its files are under archive/<id>/.
+type ExportOwnDocument struct {
+	// ID is the document's id where it was first saved: an import of
+	// the same document again adds nothing.
+	ID         string           `json:"id"`
+	Title      string           `json:"title"`
+	Saved      time.Time        `json:"saved"`
+	Folder     string           `json:"folder"`               // "inbox", "archive" or "own"
+	FolderName string           `json:"folderName,omitempty"` // of an own folder; "" when its name does not open
+	Documents  []ExportDocument `json:"documents"`
 }
 
 // ExportAppliance is the appliance that made the export.
@@ -168,8 +184,10 @@ type ExportWithheld struct {
 
 // ExportSummary says what an export holds.
 type ExportSummary struct {
-	Letters, Documents, Withheld, Unreadable int
-	Bytes                                    int64 // of the documents' contents
+	// Letters counts the letters of senders; Own the resident's own
+	// documents.
+	Letters, Own, Documents, Withheld, Unreadable int
+	Bytes                                         int64 // of the documents' contents
 }
 
 // sealSentDocument seals, for document i of a letter, what the sender
@@ -243,7 +261,7 @@ func (m *Mailbox) Export(ctx context.Context, w io.Writer, appliance, dir string
 			if err := ctx.Err(); err != nil {
 				return sum, err
 			}
-			entry, err := m.exportLetter(ctx, zw, e.LetterID, folders, &sum)
+			entry, own, err := m.exportLetter(ctx, zw, e.LetterID, folders, &sum)
 			var unreadable *unreadableError
 			switch {
 			case errors.Is(err, ErrInaccessible):
@@ -260,14 +278,22 @@ func (m *Mailbox) Export(ctx context.Context, w io.Writer, appliance, dir string
 			case err != nil:
 				return sum, fmt.Errorf("export letter %s: %w", e.LetterID, err)
 			}
-			b, err := json.Marshal(entry)
+			kind, v := spoolLetter, any(entry)
+			if own != nil {
+				kind, v = spoolOwn, own
+			}
+			b, err := json.Marshal(v)
 			if err != nil {
 				return sum, err
 			}
-			if err := spool.add(b); err != nil {
+			if err := spool.add(append([]byte{kind}, b...)); err != nil {
 				return sum, err
 			}
-			sum.Letters++
+			if own != nil {
+				sum.Own++
+			} else {
+				sum.Letters++
+			}
 		}
 		if next == "" {
 			break
@@ -300,23 +326,33 @@ func (m *Mailbox) Export(ctx context.Context, w io.Writer, appliance, dir string
 	}
 	bw := bufio.NewWriter(mw)
 	bw.Write(head[:len(head)-1])
+	list := func(kind byte) error {
+		first := true
+		return spool.replay(func(entry []byte) error {
+			if entry[0] != kind {
+				return nil
+			}
+			if !first {
+				bw.WriteByte(',')
+			}
+			first = false
+			_, err := bw.Write(entry[1:])
+			return err
+		})
+	}
 	bw.WriteString(`,"letters":[`)
-	first := true
-	if err := spool.replay(func(entry []byte) error {
-		if !first {
-			bw.WriteByte(',')
-		}
-		first = false
-		_, err := bw.Write(entry)
-		return err
-	}); err != nil {
+	if err := list(spoolLetter); err != nil {
 		return sum, err
 	}
 	bw.WriteString(`],"withheld":`)
 	bw.Write(tail)
 	bw.WriteString(`,"unreadable":`)
 	bw.Write(unreadable)
-	bw.WriteString(`,"archive":[]}`)
+	bw.WriteString(`,"archive":[`)
+	if err := list(spoolOwn); err != nil {
+		return sum, err
+	}
+	bw.WriteString(`]}`)
 	if err := bw.Flush(); err != nil {
 		return sum, err
 	}
@@ -332,14 +368,22 @@ func (m *Mailbox) Export(ctx context.Context, w io.Writer, appliance, dir string
 	}
 	err = m.s.update(ctx, func(tx storage.Tx) error {
 		return m.s.appendAuditDetail(tx, m.s.now(), "resident:"+m.resident.ID, "export", "resident:"+m.resident.ID,
-			fmt.Sprintf("%d letters, %d withheld, %d unreadable", sum.Letters, sum.Withheld, sum.Unreadable))
+			fmt.Sprintf("%d letters, %d own documents, %d withheld, %d unreadable", sum.Letters, sum.Own, sum.Withheld, sum.Unreadable))
 	})
 	return sum, err
 }
 
+// The kinds of entries in an export's spool: a letter's, and an own
+// document's (the manifest's "letters" and "archive").
+const (
+	spoolLetter byte = 'L'
+	spoolOwn    byte = 'A'
+)
+
 // exportLetter opens one letter, writes its documents to zw and returns
-// its manifest entry.
-func (m *Mailbox) exportLetter(ctx context.Context, zw *zip.Writer, id string, folders map[string]string, sum *ExportSummary) (*ExportLetter, error) {
+// its manifest entry: a letter's, or an own document's.
+func (m *Mailbox) exportLetter(ctx context.Context, zw *zip.Writer, id string, folders map[string]string, sum *ExportSummary) (*ExportLetter, *ExportOwnDocument, error) {
+	var own *ExportOwnDocument
 	var entry *ExportLetter
 	var sealed [][]byte
 	var dk *crypto.DataKey
@@ -393,13 +437,19 @@ func (m *Mailbox) exportLetter(ctx context.Context, zw *zip.Writer, id string, f
 			entry.SenderReference = imp.SenderReference
 			entry.ImportedFrom = &ExportOrigin{Appliance: imp.Appliance, LetterID: imp.LetterID, ReceiptKey: exportKey(imp.ReceiptKey)}
 		}
+		dir := exportLettersDir + rec.ID + "/"
+		if rec.Own != nil {
+			own = &ExportOwnDocument{ID: rec.SenderReference, Title: entry.Subject, Saved: rec.DeliveredAt,
+				Folder: entry.Folder, FolderName: entry.FolderName}
+			dir = exportArchiveDir + rec.SenderReference + "/"
+		}
 		for i, doc := range rec.Documents {
 			name, err := dk.OpenField(fmt.Sprintf("document/%d/name", i), doc.Name)
 			if err != nil {
 				return fmt.Errorf("document %d: %w", i, err)
 			}
 			d := ExportDocument{Name: string(name), ContentType: doc.ContentType, Size: doc.Size,
-				Path: fmt.Sprintf("%s%s/%d-%s", exportLettersDir, rec.ID, i+1, exportFileName(string(name)))}
+				Path: fmt.Sprintf("%s%d-%s", dir, i+1, exportFileName(string(name)))}
 			if doc.Sent != nil {
 				b, err := dk.OpenField(fmt.Sprintf("document/%d/sent", i), doc.Sent)
 				if err != nil {
@@ -429,9 +479,9 @@ func (m *Mailbox) exportLetter(ctx context.Context, zw *zip.Writer, id string, f
 	switch {
 	case errors.Is(err, ErrInaccessible) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnavailable) ||
 		errors.Is(err, ErrClosed) || ctx.Err() != nil:
-		return nil, err
+		return nil, nil, err
 	case err != nil:
-		return nil, &unreadableError{err}
+		return nil, nil, &unreadableError{err}
 	}
 	// Every document is opened before any is written: a letter is in
 	// the archive whole or not at all. A letter's documents are at most
@@ -439,7 +489,7 @@ func (m *Mailbox) exportLetter(ctx context.Context, zw *zip.Writer, id string, f
 	contents := make([][]byte, len(sealed))
 	for i := range sealed {
 		if contents[i], err = dk.OpenDocument(fmt.Sprintf("document/%d", i), sealed[i]); err != nil {
-			return nil, &unreadableError{fmt.Errorf("document %d: %w", i, err)}
+			return nil, nil, &unreadableError{fmt.Errorf("document %d: %w", i, err)}
 		}
 		sealed[i] = nil
 	}
@@ -455,15 +505,19 @@ func (m *Mailbox) exportLetter(ctx context.Context, zw *zip.Writer, id string, f
 		}
 		fw, err := zw.CreateHeader(&zip.FileHeader{Name: d.Path, Method: method, Modified: entry.DeliveredAt})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if _, err := fw.Write(content); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		sum.Documents++
 		sum.Bytes += int64(len(content))
 	}
-	return entry, nil
+	if own != nil {
+		own.Documents = entry.Documents
+		return nil, own, nil
+	}
+	return entry, nil, nil
 }
 
 // unreadableError is a letter that does not open (a damaged record or
@@ -572,8 +626,12 @@ func (s *exportSpool) close() {
 }
 
 // letterSender returns the sender of a letter: for an imported letter,
-// the sender as the other appliance named it (no sender of this one).
+// the sender as the other appliance named it (no sender of this one); for
+// an own document, one without a name or kind.
 func letterSender(tx storage.Tx, rec *letterRecord) (*senderRecord, error) {
+	if rec.Own != nil {
+		return &senderRecord{ID: rec.SenderID}, nil // no sender: the resident's own document
+	}
 	if imp := rec.Imported; imp != nil {
 		return &senderRecord{ID: rec.SenderID, Name: imp.SenderName, OrgNumber: imp.SenderOrgNumber, Kind: imp.SenderKind}, nil
 	}

@@ -287,10 +287,41 @@ func (a *ExportArchive) checkStructure() error {
 	if _, err := ParseNationalID(m.Resident.NationalID); err != nil {
 		return exportErr(ExportNotAnExport, exportManifest, "the resident's national identity number: %v", err)
 	}
-	if len(m.Archive) != 0 {
-		return exportErr(ExportNotAnExport, exportManifest, "format %d has no uploads, but the archive lists %d", ExportFormat, len(m.Archive))
-	}
 	listed := map[string]bool{exportManifest: true, exportReceiptKey: true, exportArchiveDir: true, exportLettersDir: true}
+	// checkFiles checks that the documents of an entry are in its folder
+	// of the archive, each once.
+	checkFiles := func(id, dir string, docs []ExportDocument) error {
+		listed[dir] = true
+		for j, d := range docs {
+			if !strings.HasPrefix(d.Path, dir) || strings.Contains(d.Path[len(dir):], "/") || len(d.Path) == len(dir) {
+				return letterErr(ExportUnsafeName, id, "document %d's path %q is not in %s", j+1, d.Path, dir)
+			}
+			f, ok := a.files[d.Path]
+			switch {
+			case !ok:
+				return exportErr(ExportNotAnExport, d.Path, "listed in the manifest but not in the archive")
+			case listed[d.Path]:
+				return exportErr(ExportDuplicateName, d.Path, "listed twice in the manifest")
+			case d.Size < 0 || uint64(d.Size) != f.UncompressedSize64:
+				return exportErr(ExportTampered, d.Path, "%d bytes, but the manifest says %d", f.UncompressedSize64, d.Size)
+			}
+			listed[d.Path] = true
+		}
+		return nil
+	}
+	owns := map[string]bool{}
+	for i, o := range m.Archive {
+		if !letterIDPattern.MatchString(o.ID) {
+			return letterErr(ExportNotAnExport, fmt.Sprintf("archive #%d", i+1), "document id %q is not one of Postkasse's", o.ID)
+		}
+		if owns[o.ID] {
+			return letterErr(ExportDuplicateName, o.ID, "listed twice in the archive")
+		}
+		owns[o.ID] = true
+		if err := checkFiles(o.ID, exportArchiveDir+o.ID+"/", o.Documents); err != nil {
+			return err
+		}
+	}
 	ids := map[string]bool{}
 	for i, l := range m.Letters {
 		if !letterIDPattern.MatchString(l.ID) {
@@ -305,22 +336,8 @@ func (a *ExportArchive) checkStructure() error {
 				return err
 			}
 		}
-		dir := exportLettersDir + l.ID + "/"
-		listed[dir] = true
-		for j, d := range l.Documents {
-			if !strings.HasPrefix(d.Path, dir) || strings.Contains(d.Path[len(dir):], "/") || len(d.Path) == len(dir) {
-				return letterErr(ExportUnsafeName, l.ID, "document %d's path %q is not in %s", j+1, d.Path, dir)
-			}
-			f, ok := a.files[d.Path]
-			switch {
-			case !ok:
-				return exportErr(ExportNotAnExport, d.Path, "listed in the manifest but not in the archive")
-			case listed[d.Path]:
-				return exportErr(ExportDuplicateName, d.Path, "listed twice in the manifest")
-			case d.Size < 0 || uint64(d.Size) != f.UncompressedSize64:
-				return exportErr(ExportTampered, d.Path, "%d bytes, but the manifest says %d", f.UncompressedSize64, d.Size)
-			}
-			listed[d.Path] = true
+		if err := checkFiles(l.ID, exportLettersDir+l.ID+"/", l.Documents); err != nil {
+			return err
 		}
 	}
 	for name := range a.files {
@@ -333,7 +350,11 @@ func (a *ExportArchive) checkStructure() error {
 
 // ExportReport is what Verify found: everything it counts verified.
 type ExportReport struct {
-	Letters   int
+	Letters int
+	// Own counts the resident's own documents (no receipt: their files'
+	// sizes and SHA-256 verified); Documents and Bytes count their files
+	// too.
+	Own       int
 	Documents int
 	Bytes     int64
 	// Withheld and Unreadable count the letters the manifest names but
@@ -357,16 +378,15 @@ type ExportReport struct {
 // documents. The first failure is an *ExportError naming the file.
 func (a *ExportArchive) Verify() (ExportReport, error) {
 	rep := ExportReport{Keys: map[string]int{}, Withheld: len(a.Manifest.Withheld), Unreadable: len(a.Manifest.Unreadable)}
-	for i := range a.Manifest.Letters {
-		l := &a.Manifest.Letters[i]
-		sums := make([][sha256.Size]byte, len(l.Documents))
-		for j, d := range l.Documents {
+	files := func(docs []ExportDocument) ([][sha256.Size]byte, error) {
+		sums := make([][sha256.Size]byte, len(docs))
+		for j, d := range docs {
 			sum, err := a.copyFile(io.Discard, a.files[d.Path])
 			if err != nil {
-				return rep, err
+				return nil, err
 			}
 			if hex.EncodeToString(sum[:]) != d.SHA256 {
-				return rep, exportErr(ExportTampered, d.Path, "its SHA-256 is %x, but the manifest says %s", sum, d.SHA256)
+				return nil, exportErr(ExportTampered, d.Path, "its SHA-256 is %x, but the manifest says %s", sum, d.SHA256)
 			}
 			sums[j] = sum
 			rep.Documents++
@@ -374,6 +394,20 @@ func (a *ExportArchive) Verify() (ExportReport, error) {
 			if d.Sent != nil {
 				rep.Sanitised++
 			}
+		}
+		return sums, nil
+	}
+	for i := range a.Manifest.Archive {
+		if _, err := files(a.Manifest.Archive[i].Documents); err != nil {
+			return rep, err
+		}
+		rep.Own++
+	}
+	for i := range a.Manifest.Letters {
+		l := &a.Manifest.Letters[i]
+		sums, err := files(l.Documents)
+		if err != nil {
+			return rep, err
 		}
 		key, err := a.checkReceipt(l, sums)
 		if err != nil {
@@ -435,10 +469,9 @@ func (a *ExportArchive) checkReceipt(l *ExportLetter, sums [][sha256.Size]byte) 
 	return key.KeyID, nil
 }
 
-// document reads document j of letter l, checking its size and SHA-256
-// against the manifest again.
-func (a *ExportArchive) document(l *ExportLetter, j int) ([]byte, error) {
-	d := l.Documents[j]
+// document reads a document of the archive, checking its size and
+// SHA-256 against the manifest again.
+func (a *ExportArchive) document(d ExportDocument) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(int(d.Size))
 	sum, err := a.copyFile(&buf, a.files[d.Path])

@@ -32,7 +32,8 @@ func (s *Store) ImportLimits() ExportLimits {
 // ImportResult says what an import did.
 type ImportResult struct {
 	// Imported letters are new in the mailbox; Repeated were imported
-	// (or delivered here) before and are left as they are.
+	// (or delivered here) before and are left as they are. Both count
+	// the resident's own documents (the export's "archive") too.
 	Imported, Repeated int
 	// Withheld letters were inaccessible where they came from, and
 	// Unreadable did not open there: neither is in the export.
@@ -131,6 +132,27 @@ func (m *Mailbox) Import(ctx context.Context, r io.ReaderAt, size int64) (Import
 			return res, err
 		}
 	}
+	for i := range a.Manifest.Archive {
+		o := &a.Manifest.Archive[i]
+		var here bool
+		if err := m.s.view(ctx, func(tx storage.Tx) error {
+			here, err = ownHere(tx, m.resident.ID, o.ID)
+			return err
+		}); err != nil {
+			return res, err
+		}
+		if here {
+			res.Repeated++
+			continue
+		}
+		il, err := m.importOwn(ctx, a, o, to)
+		if il != nil {
+			letters = append(letters, il)
+		}
+		if err != nil {
+			return res, err
+		}
+	}
 
 	now := m.s.now()
 	repeated := res.Repeated
@@ -149,16 +171,30 @@ func (m *Mailbox) Import(ctx context.Context, r io.ReaderAt, size int64) (Import
 		for _, il := range letters {
 			rec := il.rec
 			il.stored = false
-			origin := ExportOrigin{LetterID: rec.Imported.LetterID, ReceiptKey: ExportKey{KeyID: crypto.KeyID(rec.Imported.ReceiptKey)}}
 			// Checked again in the write: another import may have
 			// stored it since.
-			if here, err := importedHere(tx, m.resident.ID, origin, ownKey); err != nil {
+			var here bool
+			var err error
+			if rec.Own != nil {
+				here, err = ownHere(tx, m.resident.ID, rec.SenderReference)
+			} else {
+				origin := ExportOrigin{LetterID: rec.Imported.LetterID, ReceiptKey: ExportKey{KeyID: crypto.KeyID(rec.Imported.ReceiptKey)}}
+				here, err = importedHere(tx, m.resident.ID, origin, ownKey)
+			}
+			if err != nil {
 				return err
 			} else if here {
 				res.Repeated++
 				continue
 			}
-			rec.Imported.Imported = now
+			detail := ""
+			if rec.Own != nil {
+				rec.Own.Imported = now
+				detail = fmt.Sprintf("own document %s", rec.SenderReference)
+			} else {
+				rec.Imported.Imported = now
+				detail = fmt.Sprintf("letter %s of the appliance with receipt key %s", rec.Imported.LetterID, crypto.KeyID(rec.Imported.ReceiptKey))
+			}
 			if il.folder != "" {
 				rec.Folder = FolderInbox // when the resident has all the folders allowed
 				i := slices.IndexFunc(own, func(f Folder) bool { return strings.EqualFold(f.Name, il.folder) })
@@ -182,8 +218,7 @@ func (m *Mailbox) Import(ctx context.Context, r io.ReaderAt, size int64) (Import
 			if err := tx.Documents().Put(rec.ID, il.blobs); err != nil {
 				return err
 			}
-			if err := m.s.appendAuditDetail(tx, now, "resident:"+m.resident.ID, "import", "letter:"+rec.ID,
-				fmt.Sprintf("letter %s of the appliance with receipt key %s", rec.Imported.LetterID, crypto.KeyID(rec.Imported.ReceiptKey))); err != nil {
+			if err := m.s.appendAuditDetail(tx, now, "resident:"+m.resident.ID, "import", "letter:"+rec.ID, detail); err != nil {
 				return err
 			}
 			res.Imported++
@@ -231,6 +266,73 @@ func importedHere(tx storage.Tx, residentID string, origin ExportOrigin, ownKeyI
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// importFolder returns the folder a letter of an export goes into, as
+// the export names it: the inbox or the archive, or the name of an own
+// folder (then the inbox until Import finds or makes that folder).
+func importFolder(folder, name string) (string, string, error) {
+	switch folder {
+	case "inbox":
+	case "archive":
+		return FolderArchive, "", nil
+	case "own":
+		if name == "" {
+			break // a folder whose name did not open there: the inbox
+		}
+		name, err := checkFolderName(name)
+		if err != nil {
+			return "", "", fmt.Errorf("folder name: %v", err)
+		}
+		return FolderInbox, name, nil
+	default:
+		return "", "", fmt.Errorf("folder %q is not inbox, archive or own", folder)
+	}
+	return FolderInbox, "", nil
+}
+
+// importOwn checks one own document of a verified export with the rules
+// of an upload (Upload: the same types, content checks and limits), seals
+// it anew to the resident and writes its files as blobs. On an error
+// after blobs were written, it returns them too, for the caller to
+// discard.
+func (m *Mailbox) importOwn(ctx context.Context, a *ExportArchive, o *ExportOwnDocument, to crypto.PublicKeys) (*importedLetter, error) {
+	refuse := func(format string, args ...any) error {
+		return letterErr(ExportNotAnExport, o.ID, format, args...)
+	}
+	files := make([]DocumentInput, 0, len(o.Documents))
+	if len(o.Documents) > m.s.limits.MaxDocuments {
+		return nil, refuse("%d files, more than the %d allowed", len(o.Documents), m.s.limits.MaxDocuments)
+	}
+	for j, d := range o.Documents {
+		if _, ok := documentTypes[d.ContentType]; !ok {
+			return nil, refuse("file %d: type %q is not one Postkasse keeps", j+1, d.ContentType)
+		}
+		content, err := a.document(d)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, DocumentInput{Name: d.Name, ContentType: d.ContentType, Content: content})
+	}
+	docs, err := m.s.checkDocuments(files)
+	if err != nil {
+		return nil, refuse("%v", err)
+	}
+	title, err := m.s.checkTitle(o.Title, docs[0].Name)
+	if err != nil {
+		return nil, refuse("%v", err)
+	}
+	folder, folderName, err := importFolder(o.Folder, o.FolderName)
+	if err != nil {
+		return nil, refuse("%v", err)
+	}
+	rec, blobs, err := m.sealOwn(ctx, to, o.ID, title, docs, o.Saved)
+	il := &importedLetter{rec: rec, blobs: blobs, folder: folderName}
+	if err != nil {
+		return il, err
+	}
+	rec.Folder = folder
+	return il, nil
 }
 
 // newFolder makes the record of an own folder named name.
@@ -305,21 +407,8 @@ func (m *Mailbox) sealImported(ctx context.Context, a *ExportArchive, l *ExportL
 		mark := l.Read
 		rec.ReadMark = &mark
 	}
-	switch l.Folder {
-	case "inbox":
-	case "archive":
-		rec.Folder = FolderArchive
-	case "own":
-		if l.FolderName == "" {
-			break // a folder whose name did not open there: the inbox
-		}
-		name, err := checkFolderName(l.FolderName)
-		if err != nil {
-			return nil, refuse("folder name: %v", err)
-		}
-		il.folder = name
-	default:
-		return nil, refuse("folder %q is not inbox, archive or own", l.Folder)
+	if rec.Folder, il.folder, err = importFolder(l.Folder, l.FolderName); err != nil {
+		return nil, refuse("%v", err)
 	}
 	dk, err := crypto.NewDataKey(m.s.rand)
 	if err != nil {
@@ -343,7 +432,7 @@ func (m *Mailbox) sealImported(ctx context.Context, a *ExportArchive, l *ExportL
 		if !ok {
 			return il, refuse("document %d: type %q is not one Postkasse keeps", j+1, d.ContentType)
 		}
-		content, err := a.document(l, j)
+		content, err := a.document(d)
 		if err != nil {
 			return il, err
 		}

@@ -92,6 +92,9 @@ func (m *Mailbox) summary(tx storage.Tx, rec *letterRecord, dk *crypto.DataKey, 
 func (m *Mailbox) line(tx storage.Tx, rec *letterRecord, subject string, senders map[string]*senderRecord) (LetterSummary, error) {
 	var err error
 	sender, ok := senders[rec.SenderID]
+	if rec.Own != nil {
+		sender, ok = &senderRecord{ID: rec.SenderID}, true // no sender: the resident's own
+	}
 	if rec.Imported != nil {
 		// Every letter from one other appliance has one SenderID; the
 		// sender is the letter's own.
@@ -109,6 +112,7 @@ func (m *Mailbox) line(tx storage.Tx, rec *letterRecord, subject string, senders
 		ID: rec.ID, SenderID: rec.SenderID, SenderName: sender.Name, SenderKind: sender.Kind,
 		Subject: subject, Type: rec.Type, DeliveredAt: rec.DeliveredAt, ReadAt: rec.ReadAt, ReadMark: rec.ReadMark, PaidAt: rec.PaidAt,
 		DueDate: rec.DueDate, Documents: len(rec.Documents), Size: rec.Size, Folder: rec.Folder,
+		Own: rec.Own != nil,
 	}
 	if imp := rec.Imported; imp != nil {
 		sum.ImportedFrom = &LetterOrigin{Appliance: imp.Appliance, KeyID: crypto.KeyID(imp.ReceiptKey), Imported: imp.Imported}
@@ -373,7 +377,8 @@ func (m *Mailbox) Document(ctx context.Context, letterID string, index int) (Doc
 
 // Receipt returns the signed receipt of a letter of this mailbox, the
 // same the sender got at delivery, without opening the letter or marking
-// it read. Another resident's letter, or a deleted one, is ErrNotFound;
+// it read. Another resident's letter, a deleted one, or an own document
+// (which has no receipt) is ErrNotFound;
 // a held letter *InaccessibleError.
 func (m *Mailbox) Receipt(ctx context.Context, id string) (Receipt, error) {
 	if err := m.gate(); err != nil {
@@ -384,6 +389,9 @@ func (m *Mailbox) Receipt(ctx context.Context, id string) (Receipt, error) {
 		rec, err := m.own(tx, id)
 		if err != nil {
 			return err
+		}
+		if rec.Own != nil {
+			return fmt.Errorf("letter %s is an own document, with no receipt: %w", id, ErrNotFound)
 		}
 		out = rec.Receipt
 		return nil

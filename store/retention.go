@@ -355,6 +355,11 @@ func forEachLetterKind(tx storage.Tx, residentID string, fn func(*letterRecord, 
 	kinds := map[string]SenderKind{}
 	return forEachMailboxLetter(tx, residentID, func(rec *letterRecord) error {
 		kind, ok := kinds[rec.SenderID]
+		if rec.Own != nil {
+			// The resident's own document is their private paper, no
+			// public record: kept as long as a private sender's letter.
+			kind, ok = SenderPrivate, true
+		}
 		if imp := rec.Imported; imp != nil {
 			// Every letter from one other appliance has one SenderID:
 			// the kind is the letter's own.

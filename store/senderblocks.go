@@ -58,7 +58,7 @@ func (m *Mailbox) Senders(ctx context.Context) ([]MailboxSender, error) {
 			if err != nil {
 				return err
 			}
-			if rec.Imported == nil { // a sender of another appliance cannot be blocked here
+			if rec.Imported == nil && rec.Own == nil { // a sender of another appliance cannot be blocked here, and an own document has none
 				count[rec.SenderID]++
 			}
 			return nil
@@ -70,7 +70,7 @@ func (m *Mailbox) Senders(ctx context.Context) ([]MailboxSender, error) {
 			if err != nil {
 				return err
 			}
-			if _, ok := count[rec.SenderID]; !ok && rec.Imported == nil {
+			if _, ok := count[rec.SenderID]; !ok && rec.Imported == nil && rec.Own == nil {
 				count[rec.SenderID] = 0 // wrote, but none of its letters is left
 			}
 			return nil

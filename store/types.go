@@ -256,6 +256,9 @@ type LetterSummary struct {
 	// is listed where it was, without its subject, and opens nothing
 	// (ErrInaccessible) until it is made accessible again.
 	Hold *LetterHold
+	// Own is set for the resident's own document (Mailbox.Upload): no
+	// sender sent it (SenderName is empty) and it has no receipt.
+	Own bool
 	// ImportedFrom is set for a letter the resident brought from another
 	// appliance (Mailbox.Import); nil for one delivered here.
 	ImportedFrom *LetterOrigin

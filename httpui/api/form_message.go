@@ -77,20 +77,15 @@ func parseDelivery(r *http.Request, l store.Limits) (store.Delivery, error) {
 			}
 		case "document":
 			i := len(d.Documents)
-			field := fmt.Sprintf("document[%d]", i)
-			if i >= l.MaxDocuments {
-				return d, invalidf("document", "at most %d documents", l.MaxDocuments)
+			content, err := l.ReadDocument(part, i, total)
+			var invalid *store.InvalidError
+			switch {
+			case errors.Is(err, store.ErrDocumentTooLarge), errors.As(err, &invalid):
+				return d, err
+			case err != nil:
+				return d, bodyError(err, fmt.Sprintf("document[%d]", i), "reading: %v", err)
 			}
-			content, err := io.ReadAll(io.LimitReader(part, l.MaxDocumentSize+1))
-			if err != nil {
-				return d, bodyError(err, field, "reading: %v", err)
-			}
-			if int64(len(content)) > l.MaxDocumentSize {
-				return d, fmt.Errorf("%s is over %d bytes: %w", field, l.MaxDocumentSize, store.ErrDocumentTooLarge)
-			}
-			if total += int64(len(content)); total > l.MaxLetterSize {
-				return d, fmt.Errorf("the documents together are over %d bytes: %w", l.MaxLetterSize, store.ErrDocumentTooLarge)
-			}
+			total += int64(len(content))
 			d.Documents = append(d.Documents, store.DocumentInput{
 				Name:        part.FileName(),
 				ContentType: part.Header.Get("Content-Type"),

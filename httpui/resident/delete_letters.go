@@ -22,6 +22,9 @@ type deleteLettersView struct {
 	// AllImported: every letter came from another Postkasse, whose
 	// senders are told nothing here.
 	AllImported bool
+	// AllOwn: every one is the resident's own document, of which
+	// nobody is told.
+	AllOwn bool
 	// Error says why nothing can be deleted (no letter chosen, too many,
 	// a letter made inaccessible); the page then has no form.
 	Error string
@@ -99,7 +102,7 @@ func (s *Handlers) confirmDelete(w http.ResponseWriter, r *http.Request, mb *sto
 	resident := mb.Resident()
 	l := s.web.Lang(r)
 	s.pages.Render(w, r, http.StatusOK, pageDeleteLetters, web.View{Title: l.T("deleteLetters.title", "Count", len(letters)), Resident: &resident,
-		Data: deleteLettersView{Letters: letters, Back: back, From: from, AllImported: allImported(letters)}})
+		Data: deleteLettersView{Letters: letters, Back: back, From: from, AllImported: allImported(letters), AllOwn: allOwn(letters)}})
 }
 
 // deleteRefused answers a refused deletion: a letter made inaccessible
@@ -137,6 +140,16 @@ func uniqueStrings(ss []string) []string {
 		}
 	}
 	return out
+}
+
+// allOwn reports whether every letter is the resident's own document.
+func allOwn(letters []store.LetterSummary) bool {
+	for _, l := range letters {
+		if !l.Own {
+			return false
+		}
+	}
+	return len(letters) > 0
 }
 
 // allImported reports whether every letter came from another Postkasse.

@@ -48,6 +48,9 @@ type inboxView struct {
 	// Deleted is how many letters were just deleted (the query
 	// deleted=N that deleting letters redirects with), to say so.
 	Deleted int
+	// Upload is the form that saves own documents in the folder (not
+	// on the list of due dates).
+	Upload *uploadView
 }
 
 type inboxLine struct {
@@ -127,6 +130,12 @@ const fromDue = "due"
 // the number of its first letter, kept only to say "51–100 of 340". A
 // cursor that is not this folder's is a 404.
 func (s *Handlers) folderPage(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, id string) {
+	s.folderPageWith(w, r, mb, id, http.StatusOK, uploadView{})
+}
+
+// folderPageWith is folderPage answering with status, its upload form
+// as given (a refused upload's reason and title).
+func (s *Handlers) folderPageWith(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, id string, status int, upload uploadView) {
 	resident := mb.Resident()
 	q := r.URL.Query()
 	cursor := q.Get("after")
@@ -193,12 +202,16 @@ func (s *Handlers) folderPage(w http.ResponseWriter, r *http.Request, mb *store.
 		v.Count = n
 	}
 	switch v.Done {
-	case doneMoved, doneRead, doneUnread:
+	case doneMoved, doneRead, doneUnread, doneUploaded:
 	default:
 		v.Done, v.Count = "", 0
 	}
+	if !v.Due {
+		upload.Folder, upload.Accept, upload.Hint = v.Folder.ID, uploadAccept, s.uploadHint(l)
+		v.Upload = &upload
+	}
 	title := v.Folder.Name
-	s.pages.Render(w, r, http.StatusOK, pageInbox, web.View{Title: title, Resident: &resident, Data: v})
+	s.pages.Render(w, r, status, pageInbox, web.View{Title: title, Resident: &resident, Data: v})
 }
 
 // What the letters' actions report back to the folder page (done=…).
@@ -206,6 +219,8 @@ const (
 	doneMoved  = "moved"
 	doneRead   = "read"
 	doneUnread = "unread"
+	// doneUploaded: an own document was saved in the folder (upload.go).
+	doneUploaded = "uploaded"
 )
 
 // letterActions applies an action of the folder page to the letters

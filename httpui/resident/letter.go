@@ -33,6 +33,18 @@ type letterView struct {
 	// Invoice and Actions are a structured letter's (letter_structured.go).
 	Invoice *invoiceView
 	Actions []actionView
+	// Rename is the form that renames an own document (nil for a
+	// sender's letter); Renamed: it was just renamed.
+	Rename  *renameView
+	Renamed bool
+}
+
+// renameView is the form that renames an own document: a refused
+// title's reason and the title written.
+type renameView struct {
+	ID    string
+	Error string
+	Title string
 }
 
 type documentLink struct {
@@ -47,8 +59,13 @@ type documentLink struct {
 
 // letter shows one letter; the first opening marks it read.
 func (s *Handlers) letter(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+	s.renderLetter(w, r, mb, mux.Vars(r)["id"], http.StatusOK, renameView{})
+}
+
+// renderLetter shows a letter, answering with status; an own document's
+// rename form as given (a refused title's reason).
+func (s *Handlers) renderLetter(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, id string, status int, rename renameView) {
 	resident := mb.Resident()
-	id := mux.Vars(r)["id"]
 	l, err := mb.Letter(r.Context(), id)
 	if err != nil {
 		s.pages.PageError(w, r, &resident, err)
@@ -56,8 +73,15 @@ func (s *Handlers) letter(w http.ResponseWriter, r *http.Request, mb *store.Mail
 	}
 	lang := s.web.Lang(r)
 	v := letterView{Letter: l, Due: due(lang, l.DueDate, s.clock(), s.loc), KeyID: l.Receipt.KeyID,
-		PaidSaved: r.URL.Query().Get("saved") == "paid"}
+		PaidSaved: r.URL.Query().Get("saved") == "paid", Renamed: r.URL.Query().Get("saved") == "renamed"}
 	v.Invoice, v.Actions = s.structuredViews(lang, l)
+	if l.Own {
+		if rename.Error == "" {
+			rename.Title = l.Subject
+		}
+		rename.ID = l.ID
+		v.Rename = &rename
+	}
 	folders, err := mb.Folders(r.Context())
 	if err != nil {
 		s.pages.PageError(w, r, &resident, err)
@@ -70,9 +94,11 @@ func (s *Handlers) letter(w http.ResponseWriter, r *http.Request, mb *store.Mail
 			v.Targets = append(v.Targets, f)
 		}
 	}
-	if err := json.Unmarshal(l.Receipt.Payload, &v.Receipt); err != nil {
-		s.pages.PageError(w, r, &resident, err)
-		return
+	if !l.Own { // an own document has no receipt
+		if err := json.Unmarshal(l.Receipt.Payload, &v.Receipt); err != nil {
+			s.pages.PageError(w, r, &resident, err)
+			return
+		}
 	}
 	if o := l.ImportedFrom; o != nil {
 		name := o.Appliance
@@ -93,7 +119,7 @@ func (s *Handlers) letter(w http.ResponseWriter, r *http.Request, mb *store.Mail
 		}
 	}
 	w.Header().Set("Content-Security-Policy", web.CSPLetterPage)
-	s.pages.Render(w, r, http.StatusOK, pageLetter, web.View{Title: l.Subject, Resident: &resident, Data: v})
+	s.pages.Render(w, r, status, pageLetter, web.View{Title: l.Subject, Resident: &resident, Data: v})
 }
 
 // framed reports whether a main document of this type is shown in the

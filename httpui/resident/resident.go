@@ -4,7 +4,8 @@
 // takes the second step of a sign-in with two-step verification
 // (login_code.go), reads the inbox, a letter, its documents and its
 // receipt (inbox.go, letter.go, document.go, letter_receipt.go), sorts
-// letters into folders (inbox.go, folders.go), searches the mail
+// letters into folders (inbox.go, folders.go), saves and renames
+// documents of its own (upload.go), searches the mail
 // (search.go), deletes letters for good
 // after a confirmation (delete_letters.go), accepts the terms of use
 // (terms.go), changes the settings (settings.go) and two-step
@@ -184,6 +185,10 @@ const (
 	routeLetterAppointment = "letter-appointment"
 	routeDue               = "due"
 	routeSearch            = "search"
+	// The resident's own documents (upload.go): saving them in a
+	// folder, renaming one.
+	routeUpload         = "upload"
+	routeDocumentRename = "document-rename"
 )
 
 // Route names of the resident's terms and settings. The gate of pending
@@ -270,6 +275,8 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/folders/{id:"+idPattern+"}/rename", s.withMailbox(s.folderRename)).Methods(http.MethodPost).Name(routeFolderRename)
 	r.Handle("/folders/{id:"+idPattern+"}/delete", s.withMailbox(s.folderDelete)).Methods(http.MethodPost).Name(routeFolderDelete)
 	r.Handle("/letters/actions", s.withMailbox(s.letterActions)).Methods(http.MethodPost).Name(routeLetterActions)
+	r.Handle("/documents", s.withMailbox(s.upload)).Methods(http.MethodPost).Name(routeUpload)
+	r.Handle("/letters/{id:"+idPattern+"}/rename", s.withMailbox(s.documentRename)).Methods(http.MethodPost).Name(routeDocumentRename)
 	r.Handle("/letters/{id:"+idPattern+"}/paid", s.withMailbox(s.letterPaid)).Methods(http.MethodPost).Name(routeLetterPaid)
 	r.Handle("/letters/{id:"+idPattern+"}", s.withMailbox(s.letter)).Methods(http.MethodGet).Name(routeLetter)
 	r.Handle("/search", s.withMailbox(s.search)).Methods(http.MethodGet, http.MethodHead).Name(routeSearch)

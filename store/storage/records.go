@@ -196,6 +196,20 @@ type Letter struct {
 	// id there, and the receipt key that signed its Receipt. SenderID is
 	// then "import:" and that key's id, a sender of no appliance.
 	Imported *ImportedLetter `json:",omitempty"`
+	// Own is set for the resident's own document (store/own.go): files the
+	// resident saved in the mailbox, which no sender sent. SenderID is
+	// then "own:" and the resident's id, a sender of no appliance;
+	// SenderReference is the document's id where it was first saved (its
+	// own ID when uploaded here), which makes importing it idempotent. It
+	// has no receipt, content hash or sender events.
+	Own *OwnDocument `json:",omitempty"`
+}
+
+// OwnDocument marks a letter record as the resident's own document.
+type OwnDocument struct {
+	// Imported is when it came in with an export (store.Mailbox.Import);
+	// zero for a document uploaded here.
+	Imported time.Time `json:",omitzero"`
 }
 
 // ImportedLetter is where an imported letter came from. It is in clear,
