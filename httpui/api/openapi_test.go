@@ -102,6 +102,10 @@ func TestOpenAPI(t *testing.T) {
 	msg = uitest.LetterMessage(uitest.NIDAnna, "A picture", "openapi-3")
 	ct4, wrongType := uitest.MultipartBody(uitest.MessagePart(msg), uitest.DocumentPart("a.exe", "application/x-msdownload", []byte("MZ")))
 	check("deliver an unsupported document", s.Client, http.MethodPost, "/api/v1/messages", ct4, wrongType, http.StatusUnsupportedMediaType)
+	msg = uitest.LetterMessage(uitest.NIDAnna, "A field of a later version", "openapi-4")
+	msg["notBeforeX"] = "2027-01-01T00:00:00Z"
+	ct5, unknown := uitest.MultipartBody(uitest.MessagePart(msg), uitest.DocumentPart("a.pdf", "application/pdf", uitest.PDFDoc))
+	check("deliver with an unknown field", s.Client, http.MethodPost, "/api/v1/messages", ct5, unknown, http.StatusBadRequest)
 	check("deliver nonsense", s.Client, http.MethodPost, "/api/v1/messages", "text/plain", []byte("hello"), http.StatusBadRequest)
 	check("deliver without a certificate", anonymous, http.MethodPost, "/api/v1/messages", ct, delivery, http.StatusUnauthorized)
 
