@@ -119,6 +119,7 @@ type Schedules struct {
 	BlobSweep     string // default "41 4 * * *" (04:41 UTC daily); also deletes expired limits
 	Backup        string // default "23 2 * * *" (02:23 UTC daily)
 	SessionSweep  string // default "@hourly"
+	Release       string // default "* * * * *" (every minute, on the minute)
 }
 
 // SMSHours are the hours of the day in which SMS may be sent, From:00 to
@@ -134,6 +135,7 @@ const (
 	JobBlobSweep     = "blob-sweep"
 	JobBackup        = "backup"
 	JobSessionSweep  = "session-sweep"
+	JobRelease       = "release-scheduled"
 )
 
 func (c Config) withDefaults() (Config, error) {
@@ -173,6 +175,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Schedules.SessionSweep == "" {
 		c.Schedules.SessionSweep = "@hourly"
+	}
+	if c.Schedules.Release == "" {
+		c.Schedules.Release = "* * * * *"
 	}
 	if c.Backup != nil {
 		if c.Backup.Folder == "" || c.Backup.Write == nil || !backupName.MatchString(c.Backup.Name) {

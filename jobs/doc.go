@@ -39,6 +39,11 @@
 //     store finds through its indexes by expiry. An expired session opens
 //     nothing before it is swept; the sweep takes its wrapping of the
 //     private key off the disk.
+//   - "release-scheduled" (every minute, on the minute): release the
+//     scheduled letters whose notBefore has come into their mailboxes,
+//     with receipt, event and notification (store.ReleaseScheduled, one
+//     transaction per batch); at Start it catches up what came due while
+//     the server was down.
 //
 // The clock is passed in (Config.Clock, the store's clock), so tests run
 // years of policy in milliseconds by moving a fake clock and calling

@@ -138,6 +138,7 @@ func New(cfg Config) (*Scheduler, error) {
 		{JobBlobSweep, cfg.Schedules.BlobSweep, s.runBlobSweep},
 		{JobBackup, cfg.Schedules.Backup, s.runBackup},
 		{JobSessionSweep, cfg.Schedules.SessionSweep, s.runSessionSweep},
+		{JobRelease, cfg.Schedules.Release, s.runRelease},
 	} {
 		sched, err := cronParser.Parse(j.spec)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/postkasse/postkasse/store"
 )
@@ -28,6 +29,9 @@ type messageJSON struct {
 	// Sensitive: the resident's notifications leave out the sender's
 	// name (our extension; a notification never has the subject).
 	Sensitive bool `json:"sensitive"`
+	// NotBefore (RFC 3339) schedules the letter (API.md, "More message
+	// fields").
+	NotBefore string `json:"notBefore"`
 }
 
 // maxMessagePart bounds the JSON part: the text limits with room for JSON
@@ -113,6 +117,13 @@ func parseDelivery(r *http.Request, l store.Limits) (store.Delivery, error) {
 	d.Subject, d.Body, d.SenderReference = msg.Subject, msg.Body, msg.SenderReference
 	d.Type, d.DueDate, d.ReplyAllowed = store.LetterType(msg.Type), msg.DueDate, msg.ReplyAllowed
 	d.Sensitive = msg.Sensitive
+	if msg.NotBefore != "" {
+		// RFC 3339 §5.6 date-time, with its offset (time.RFC3339 takes
+		// fractions of a second too).
+		if d.NotBefore, err = time.Parse(time.RFC3339, msg.NotBefore); err != nil {
+			return d, invalidf("notBefore", "%q is not an RFC 3339 time such as 2027-01-31T08:00:00+01:00", msg.NotBefore)
+		}
+	}
 	if msg.Recipient.NationalID == "" {
 		return d, invalidf("recipient.nationalId", "missing")
 	}

@@ -69,7 +69,7 @@ func (e *Engine) Check(ctx context.Context) error {
 			}
 		}
 		letters := map[string]bool{}
-		rows, err = t.tx.Query(t.ctx, `SELECT resident_id, id, sender_id, sender_reference, delivered_at, folder, deleted_at, unread, due, record FROM letters`)
+		rows, err = t.tx.Query(t.ctx, `SELECT resident_id, id, sender_id, sender_reference, delivered_at, folder, deleted_at, unread, due, release_at, record FROM letters`)
 		if err != nil {
 			return err
 		}
@@ -80,6 +80,7 @@ func (e *Engine) Check(ctx context.Context) error {
 			Deleted                         *time.Time
 			Unread                          bool
 			Due                             *string
+			Release                         *time.Time
 			Record                          []byte
 		}
 		lrows, err := pgx.CollectRows(rows, pgx.RowToStructByPos[letterRow])
@@ -95,7 +96,8 @@ func (e *Engine) Check(ctx context.Context) error {
 			}
 			if l.ID != r.ID || l.ResidentID != r.Resident || l.SenderID != r.Sender || l.SenderReference != r.Reference || l.Folder != r.Folder || l.IsTombstone() != (r.Deleted != nil) ||
 				(r.Deleted != nil && !l.Deleted.Truncate(time.Microsecond).Equal(*r.Deleted)) ||
-				!l.DeliveredAt.Truncate(time.Microsecond).Equal(r.At) || l.Unread() != r.Unread || l.Due() != deref(r.Due) {
+				!l.DeliveredAt.Truncate(time.Microsecond).Equal(r.At) || l.Unread() != r.Unread || l.Due() != deref(r.Due) ||
+				l.IsScheduled() != (r.Release != nil) || (r.Release != nil && !l.ReleaseAt.Truncate(time.Microsecond).Equal(*r.Release)) {
 				bad("letter %s: columns disagree with its record", r.ID)
 			}
 		}

@@ -186,6 +186,14 @@ ALTER TABLE sessions ADD COLUMN last_seen timestamptz;
 CREATE INDEX sessions_by_expiry ON sessions (expires);
 CREATE INDEX sessions_by_last_seen ON sessions (last_seen);
 `,
+	// 4: the scheduled letters (storage.Letter's ReleaseAt; NULL once
+	// released or never scheduled): out of the mailbox and its folders,
+	// found by release time for the release job. No fix-up: no letter
+	// was scheduled before.
+	`
+ALTER TABLE letters ADD COLUMN release_at timestamptz;
+CREATE INDEX letters_scheduled ON letters (release_at, id) WHERE release_at IS NOT NULL;
+`,
 }
 
 // fixups are what a step needs done in Go after its SQL, in the same

@@ -307,13 +307,44 @@ func (l lettersTx) Put(v *storage.Letter) error {
 	if d := v.Due(); d != "" {
 		due = &d
 	}
-	_, err = l.t.exec(`INSERT INTO letters (resident_id, id, sender_id, sender_reference, delivered_at, folder, unread, due, deleted_at, record)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+	_, err = l.t.exec(`INSERT INTO letters (resident_id, id, sender_id, sender_reference, delivered_at, folder, unread, due, deleted_at, release_at, record)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (resident_id, id) DO UPDATE SET sender_id = excluded.sender_id, sender_reference = excluded.sender_reference,
 			delivered_at = excluded.delivered_at, folder = excluded.folder, unread = excluded.unread, due = excluded.due,
-			deleted_at = excluded.deleted_at, record = excluded.record`,
-		v.ResidentID, v.ID, v.SenderID, v.SenderReference, v.DeliveredAt, v.Folder, v.Unread(), due, deletedAt(v), b)
+			deleted_at = excluded.deleted_at, release_at = excluded.release_at, record = excluded.record`,
+		v.ResidentID, v.ID, v.SenderID, v.SenderReference, v.DeliveredAt, v.Folder, v.Unread(), due, deletedAt(v), releaseAt(v), b)
 	return err
+}
+
+// releaseAt is the release_at column of a letter: when a scheduled letter
+// is released, or NULL.
+func releaseAt(v *storage.Letter) *time.Time {
+	if !v.IsScheduled() {
+		return nil
+	}
+	return &v.ReleaseAt
+}
+
+func (l lettersTx) Scheduled(until time.Time, fn func(letterID, residentID string, releaseAt time.Time) (bool, error)) error {
+	rows, err := l.t.tx.Query(l.t.ctx, `SELECT id, resident_id, release_at FROM letters WHERE release_at IS NOT NULL AND release_at <= $1
+		ORDER BY release_at, id`, until)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		ID, Resident string
+		At           time.Time
+	}
+	all, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
+	if err != nil {
+		return err
+	}
+	for _, r := range all {
+		if more, err := fn(r.ID, r.Resident, r.At.UTC()); err != nil || !more {
+			return err
+		}
+	}
+	return nil
 }
 
 // deletedAt is the deleted_at column of a letter: when it was deleted, or
@@ -355,7 +386,7 @@ func (l lettersTx) Folder(residentID, folder, after string, limit int) ([]storag
 
 func (l lettersTx) FolderCount(residentID, folder string) (int, error) {
 	var n int
-	err := l.t.tx.QueryRow(l.t.ctx, `SELECT COUNT(*) FROM letters WHERE resident_id = $1 AND folder = $2 AND deleted_at IS NULL`, residentID, folder).Scan(&n)
+	err := l.t.tx.QueryRow(l.t.ctx, `SELECT COUNT(*) FROM letters WHERE resident_id = $1 AND folder = $2 AND deleted_at IS NULL AND release_at IS NULL`, residentID, folder).Scan(&n)
 	return n, err
 }
 
@@ -412,9 +443,9 @@ func (l lettersTx) DueCount(residentID string) (int, error) {
 func (l lettersTx) page(residentID string, folder *string, after string, limit int) ([]storage.MailboxEntry, string, error) {
 	var rows pgx.Rows
 	var err error
-	scope, cursorFolder := " AND deleted_at IS NULL", ""
+	scope, cursorFolder := " AND deleted_at IS NULL AND release_at IS NULL", ""
 	if folder != nil {
-		scope, cursorFolder = " AND folder = $2 AND deleted_at IS NULL", "folder:"+*folder+"/"
+		scope, cursorFolder = " AND folder = $2 AND deleted_at IS NULL AND release_at IS NULL", "folder:"+*folder+"/"
 	}
 	args := []any{residentID}
 	if folder != nil {
@@ -464,7 +495,7 @@ func collectMailbox(rows pgx.Rows) ([]storage.MailboxEntry, error) {
 }
 
 func (l lettersTx) MailboxAll(residentID string, fn func(storage.MailboxEntry) error) error {
-	rows, err := l.t.tx.Query(l.t.ctx, `SELECT id, delivered_at FROM letters WHERE resident_id = $1 AND deleted_at IS NULL ORDER BY delivered_at, id`, residentID)
+	rows, err := l.t.tx.Query(l.t.ctx, `SELECT id, delivered_at FROM letters WHERE resident_id = $1 AND deleted_at IS NULL AND release_at IS NULL ORDER BY delivered_at, id`, residentID)
 	if err != nil {
 		return err
 	}

@@ -91,6 +91,12 @@
 //	sessions-by-expiry     uint64 expires (Unix ns) | sessionID → empty
 //	sessions-by-last-seen  uint64 last seen (Unix ns) | sessionID → empty
 //
+// Since schema 10:
+//
+//	letters-scheduled  uint64 release time (Unix ns) | letterID → residentID, for each
+//	                   scheduled letter (storage.Letter.ReleaseAt set), which is in
+//	                   references and sender-letters but in no mailbox index until released
+//
 // # Schema versions
 //
 // The meta bucket's "schema" says which version the file has. Open applies

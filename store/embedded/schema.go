@@ -33,6 +33,7 @@ var upgrades = []struct {
 	{7, "support requests and their index by resident; residents' blocks of senders; senders' events; folders and the mailbox by folder", upgrade7},
 	{8, "limits shared by the nodes of a cluster (the login throttle, the senders' rate limits) and their index by expiry", upgrade8},
 	{9, "indexes of the unread letters of each folder, of the due dates to act on, and of residents' tombstones of deleted letters; residents' sealed search indexes; indexes of sessions by expiry and by last seen, for the hourly sweep", upgrade9},
+	{10, "index of scheduled letters by release time", upgrade10},
 }
 
 // SchemaVersion is the schema version this code writes.
@@ -277,4 +278,10 @@ func upgrade9(e *Engine, tx *bolt.Tx) error {
 		}
 		return nil
 	})
+}
+
+// upgrade10 adds the index of scheduled letters by release time, empty:
+// no letter was scheduled before.
+func upgrade10(e *Engine, tx *bolt.Tx) error {
+	return createBuckets(tx, bucketLettersScheduled)
 }
