@@ -38,7 +38,7 @@ func TestSchedulerCronWakesJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(status) != 7 {
+	if len(status) != 8 {
 		t.Fatalf("status %+v", status)
 	}
 	for _, st := range status {

@@ -64,8 +64,11 @@ func strictError(err error, whole string) error {
 	case errors.As(err, &syn) && strings.Contains(syn.Err.Error(), "surrogate"):
 		// The decoder's message quotes the input after the escape.
 		return invalidf(pointerField(syn.JSONPointer, whole), "not valid JSON: a lone surrogate escape (RFC 8259 §8.2)")
-	case errors.As(err, &syn) && syn.Err != nil:
+	case errors.As(err, &syn) && syn.Err != nil && strings.Contains(syn.Err.Error(), "UTF-8"):
 		return invalidf(pointerField(syn.JSONPointer, whole), "not valid JSON: %v", syn.Err)
+	case errors.As(err, &syn) && syn.Err != nil:
+		// Broken JSON is the whole value's fault, wherever it broke.
+		return invalidf(whole, "not valid JSON: %v", syn.Err)
 	}
 	return invalidf(whole, "not valid JSON: %v", err)
 }

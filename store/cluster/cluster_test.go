@@ -474,12 +474,13 @@ func TestSchema3Backfill(t *testing.T) {
 	defer conn.Close(context.Background())
 	if _, err := conn.Exec(context.Background(), `ALTER TABLE letters DROP COLUMN unread; ALTER TABLE letters DROP COLUMN due; ALTER TABLE letters DROP COLUMN deleted_at;
 		DROP TABLE search_indexes; ALTER TABLE sessions DROP COLUMN expires; ALTER TABLE sessions DROP COLUMN last_seen;
+		ALTER TABLE letters DROP COLUMN release_at;
 		UPDATE schema_version SET version = 2`); err != nil {
 		t.Fatal(err)
 	}
 	e = open(t, cfg)
 	defer e.Close()
-	if got := e.Upgraded(); len(got) != 1 || got[0] != "schema 2 to 3" {
+	if got := e.Upgraded(); len(got) != 2 || got[0] != "schema 2 to 3" || got[1] != "schema 3 to 4" {
 		t.Errorf("upgrade did %q", got)
 	}
 	err = e.View(context.Background(), func(tx storage.Tx) error {
