@@ -124,6 +124,7 @@ type Schedules struct {
 	Backup        string // default "23 2 * * *" (02:23 UTC daily)
 	SessionSweep  string // default "@hourly"
 	Callbacks     string // default "@every 5s"
+	Release       string // default "* * * * *" (every minute, on the minute)
 }
 
 // CallbackConfig is how the callbacks job POSTs events to senders'
@@ -162,6 +163,7 @@ const (
 	JobBackup        = "backup"
 	JobSessionSweep  = "session-sweep"
 	JobCallbacks     = "callbacks"
+	JobRelease       = "release-scheduled"
 )
 
 func (c Config) withDefaults() (Config, error) {
@@ -201,6 +203,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Schedules.SessionSweep == "" {
 		c.Schedules.SessionSweep = "@hourly"
+	}
+	if c.Schedules.Release == "" {
+		c.Schedules.Release = "* * * * *"
 	}
 	if c.Schedules.Callbacks == "" {
 		c.Schedules.Callbacks = "@every 5s"

@@ -45,6 +45,11 @@
 //     with backoff and giving up (store/callbacks.go, callbacks.go).
 //     Delivery is at least once: a crash between the 2xx and recording
 //     it sends the event again, with the same cursor.
+//   - "release-scheduled" (every minute, on the minute): release the
+//     scheduled letters whose notBefore has come into their mailboxes,
+//     with receipt, event and notification (store.ReleaseScheduled, one
+//     transaction per batch); at Start it catches up what came due while
+//     the server was down.
 //
 // The clock is passed in (Config.Clock, the store's clock), so tests run
 // years of policy in milliseconds by moving a fake clock and calling

@@ -145,6 +145,7 @@ func New(cfg Config) (*Scheduler, error) {
 		{JobBackup, cfg.Schedules.Backup, s.runBackup},
 		{JobSessionSweep, cfg.Schedules.SessionSweep, s.runSessionSweep},
 		{JobCallbacks, cfg.Schedules.Callbacks, s.runCallbacks},
+		{JobRelease, cfg.Schedules.Release, s.runRelease},
 	} {
 		sched, err := cronParser.Parse(j.spec)
 		if err != nil {

@@ -38,7 +38,7 @@ func TestSchedulerCronWakesJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(status) != 8 || status[7].Name != JobCallbacks {
+	if len(status) != 9 || status[7].Name != JobCallbacks || status[8].Name != JobRelease {
 		t.Fatalf("status %+v", status)
 	}
 	for _, st := range status {

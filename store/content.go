@@ -130,6 +130,9 @@ func (s *Store) checkDelivery(d *Delivery) ([]DocumentInput, error) {
 	if err := checkDueDate(d.DueDate); err != nil {
 		return nil, err
 	}
+	if err := checkNotBefore(d.NotBefore, s.now()); err != nil {
+		return nil, err
+	}
 	return s.checkDocuments(d.Documents)
 }
 
@@ -301,6 +304,16 @@ func contentHashOf(d *Delivery, docs []HashedDocument) string {
 		h.Write(doc.SHA256[:])
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// checkNotBefore checks a letter's notBefore: none, a time that has come
+// (the letter is delivered at once), or a time at most a year after now
+// (API.md: "more than a year ahead → 400").
+func checkNotBefore(t, now time.Time) error {
+	if !t.IsZero() && t.After(now.AddDate(1, 0, 0)) {
+		return invalid("notBefore", "%s is more than a year ahead", t.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // checkDueDate checks a letter's due date: none, or a real date written

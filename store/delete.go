@@ -150,7 +150,7 @@ func tombstone(rec *letterRecord, deleted time.Time) *letterRecord {
 	return &letterRecord{
 		ID: rec.ID, ResidentID: rec.ResidentID, SenderID: rec.SenderID, SenderReference: rec.SenderReference,
 		Type: rec.Type, DeliveredAt: rec.DeliveredAt, ReadAt: rec.ReadAt, ContentHash: rec.ContentHash,
-		Receipt: rec.Receipt, Imported: rec.Imported, Own: rec.Own, Deleted: deleted,
+		Receipt: rec.Receipt, Imported: rec.Imported, Own: rec.Own, NotBefore: rec.NotBefore, Deleted: deleted,
 	}
 }
 

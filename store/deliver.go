@@ -46,6 +46,8 @@ func letterStatus(r *letterRecord) LetterStatus {
 	switch {
 	case r.IsTombstone():
 		st.Status = "deleted"
+	case r.IsScheduled():
+		st.Status = "scheduled"
 	case !r.ReadAt.IsZero():
 		st.Status = "read"
 	}
@@ -146,7 +148,7 @@ func (s *Store) prepare(ctx context.Context, senderID string, d *Delivery, docs 
 		if sender, err = activeSender(tx, senderID); err != nil {
 			return err
 		}
-		if repeat, isRepeat, err = repeated(tx, senderID, d.SenderReference, hash); isRepeat || err != nil {
+		if repeat, isRepeat, err = repeated(tx, senderID, d.SenderReference, hash, d.NotBefore); isRepeat || err != nil {
 			return err
 		}
 		if recipient, err = recipientFor(tx, d.Recipient, d.answersResident); err != nil {
@@ -178,10 +180,11 @@ func (s *Store) prepare(ctx context.Context, senderID string, d *Delivery, docs 
 	return p, nil, nil
 }
 
-// repeated reports whether ref was delivered before: with the same
-// content hash it returns the original result and true; with another hash,
-// ErrDuplicateReference; a new ref gives false.
-func repeated(tx storage.Tx, senderID, ref, hash string) (DeliveryResult, bool, error) {
+// repeated reports whether ref was delivered (or scheduled) before: with
+// the same content hash and notBefore it returns the original result and
+// true; with another, ErrDuplicateReference; a new ref gives false. The
+// result of a letter still scheduled has no receipt yet.
+func repeated(tx storage.Tx, senderID, ref, hash string, notBefore time.Time) (DeliveryResult, bool, error) {
 	id, err := tx.Letters().ByReference(senderID, ref)
 	if errors.Is(err, ErrNotFound) {
 		return DeliveryResult{}, false, nil
@@ -192,7 +195,7 @@ func repeated(tx storage.Tx, senderID, ref, hash string) (DeliveryResult, bool, 
 	if err != nil {
 		return DeliveryResult{}, false, err
 	}
-	if rec.ContentHash != hash {
+	if rec.ContentHash != hash || !rec.NotBefore.Equal(notBefore) {
 		return DeliveryResult{}, false, fmt.Errorf("senderReference %q: %w", ref, ErrDuplicateReference)
 	}
 	return DeliveryResult{Letter: letterStatus(rec), Receipt: rec.Receipt, Repeated: true}, true, nil
@@ -208,7 +211,12 @@ func (s *Store) seal(ctx context.Context, sender *senderRecord, recipient *resid
 	rec := &letterRecord{
 		ID: id, ResidentID: recipient.ID, SenderID: sender.ID, SenderReference: d.SenderReference,
 		Type: d.Type, DueDate: d.DueDate, ReplyAllowed: d.ReplyAllowed, ContentHash: hash,
-		Sensitive: d.Sensitive, OpeningReceipt: d.OpeningReceipt,
+		Sensitive: d.Sensitive, OpeningReceipt: d.OpeningReceipt, NotBefore: d.NotBefore,
+	}
+	if d.NotBefore.After(s.now()) {
+		// Scheduled: apply stores it out of the mailbox, unless the
+		// time has come by the commit.
+		rec.ReleaseAt = d.NotBefore.UTC()
 	}
 	dk, err := crypto.NewDataKey(s.rand)
 	if err != nil {
@@ -412,7 +420,7 @@ func (s *Store) apply(tx storage.Tx, p *pendingDelivery, now time.Time) error {
 			return refuse(err)
 		}
 	}
-	repeat, isRepeat, err := repeated(tx, rec.SenderID, rec.SenderReference, rec.ContentHash)
+	repeat, isRepeat, err := repeated(tx, rec.SenderID, rec.SenderReference, rec.ContentHash, rec.NotBefore)
 	if err != nil {
 		return refuse(err)
 	}
@@ -444,36 +452,67 @@ func (s *Store) apply(tx storage.Tx, p *pendingDelivery, now time.Time) error {
 		}
 	}
 
+	if rec.IsScheduled() && rec.ReleaseAt.After(now) {
+		// Scheduled: stored, sealed and attached, out of the mailbox;
+		// no receipt, event or notification until ReleaseScheduled.
+		rec.DeliveredAt = rec.ReleaseAt
+		if err := s.appendAudit(tx, now, "sender:"+rec.SenderID, "schedule", "letter:"+rec.ID); err != nil {
+			return err
+		}
+		if err := tx.Letters().Put(rec); err != nil {
+			return err
+		}
+		if err := tx.Documents().Put(rec.ID, p.blobs); err != nil {
+			return err
+		}
+		p.result = DeliveryResult{Letter: letterStatus(rec)}
+		return nil
+	}
+	rec.ReleaseAt = time.Time{}
 	rec.DeliveredAt = now
-	// The delivery's audit entry first: the receipt proves it is in the
-	// log (receipt version 2).
-	index, err := appendAuditEntry(tx, deliveryEntry(rec))
+	receipt, err := s.completeDelivery(tx, rec, p.recipient, p.orgNumber, now)
 	if err != nil {
-		return err
-	}
-	if err := appendEvent(tx, rec, EventDelivered, now); err != nil {
-		return err
-	}
-	proof, err := auditlog.Prove(index, index+1, tx.Audit())
-	if err != nil {
-		return err
-	}
-	receipt, err := s.receipt(rec, p.recipient, p.orgNumber, &proof)
-	if err != nil {
-		return err
-	}
-	rec.Receipt = receipt
-	if err := tx.Letters().Put(rec); err != nil {
 		return err
 	}
 	if err := tx.Documents().Put(rec.ID, p.blobs); err != nil {
 		return err
 	}
-	if err := s.queueLetterNotification(tx, rec, now); err != nil {
-		return err
-	}
 	p.result = DeliveryResult{Letter: letterStatus(rec), Receipt: receipt}
 	return nil
+}
+
+// completeDelivery makes rec, a letter with its DeliveredAt set and in no
+// index of the mailbox yet, delivered within tx: the delivery's audit
+// entry, the sender's "delivered" event, the signed receipt, the record
+// (into the mailbox's indexes) and the resident's notification, sent as
+// of now. Deliver does it at the commit, ReleaseScheduled at the release
+// of a scheduled letter.
+func (s *Store) completeDelivery(tx storage.Tx, rec *letterRecord, recipient NationalID, orgNumber string, now time.Time) (Receipt, error) {
+	// The delivery's audit entry first: the receipt proves it is in the
+	// log (receipt version 2).
+	index, err := appendAuditEntry(tx, deliveryEntry(rec))
+	if err != nil {
+		return Receipt{}, err
+	}
+	if err := appendEvent(tx, rec, EventDelivered, rec.DeliveredAt); err != nil {
+		return Receipt{}, err
+	}
+	proof, err := auditlog.Prove(index, index+1, tx.Audit())
+	if err != nil {
+		return Receipt{}, err
+	}
+	receipt, err := s.receipt(rec, recipient, orgNumber, &proof)
+	if err != nil {
+		return Receipt{}, err
+	}
+	rec.Receipt = receipt
+	if err := tx.Letters().Put(rec); err != nil {
+		return Receipt{}, err
+	}
+	if err := s.queueLetterNotification(tx, rec, now); err != nil {
+		return Receipt{}, err
+	}
+	return receipt, nil
 }
 
 // deliveryEntry is the audit entry of a letter's delivery. A receipt

@@ -119,6 +119,9 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 				}
 				return nil
 			}
+			if rec.IsScheduled() && (len(rec.Receipt.Payload) > 0 || !rec.DeliveredAt.Equal(rec.ReleaseAt)) {
+				bad("letter %s: scheduled, but with a receipt or another delivery time", rec.ID)
+			}
 			switch crypto.SealedDataKeyVersion(rec.SealedKey) {
 			case 0:
 				bad("letter %s: sealed data key in no known format", rec.ID)

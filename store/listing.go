@@ -226,7 +226,7 @@ func (m *Mailbox) pageLine(tx storage.Tx, lk *crypto.DataKey, id string, senders
 	if err != nil {
 		return LetterSummary{}, nil, err
 	}
-	if rec.ResidentID != m.resident.ID || rec.IsTombstone() {
+	if rec.ResidentID != m.resident.ID || !rec.InMailbox() {
 		return LetterSummary{}, nil, fmt.Errorf("letter %s: %w", id, ErrNotFound)
 	}
 	if rec.Hold != nil {
@@ -273,7 +273,7 @@ func (m *Mailbox) keepListings(ctx context.Context, fresh map[string][]byte) {
 			} else if err != nil {
 				return err
 			}
-			if rec.ResidentID != m.resident.ID || rec.IsTombstone() {
+			if rec.ResidentID != m.resident.ID || !rec.InMailbox() {
 				continue // deleted meanwhile: nothing sealed may be kept
 			}
 			rec.Listing = sealed

@@ -67,7 +67,7 @@ func (m *Mailbox) open(tx storage.Tx, letterID string) (*letterRecord, *crypto.D
 	if err != nil {
 		return nil, nil, err
 	}
-	if rec.ResidentID != m.resident.ID || rec.IsTombstone() {
+	if rec.ResidentID != m.resident.ID || !rec.InMailbox() {
 		return nil, nil, fmt.Errorf("letter %s: %w", letterID, ErrNotFound)
 	}
 	if err := held(rec); err != nil {
@@ -319,13 +319,14 @@ func (m *Mailbox) MarkPaid(ctx context.Context, id string, paid bool) error {
 }
 
 // own returns a letter of this mailbox's owner that is not held;
-// another's, or a deleted letter's tombstone, is ErrNotFound.
+// another's, a deleted letter's tombstone or a scheduled letter is
+// ErrNotFound.
 func (m *Mailbox) own(tx storage.Tx, id string) (*letterRecord, error) {
 	rec, err := tx.Letters().Get(id)
 	if err != nil {
 		return nil, fmt.Errorf("letter %s: %w", id, err)
 	}
-	if rec.ResidentID != m.resident.ID || rec.IsTombstone() {
+	if rec.ResidentID != m.resident.ID || !rec.InMailbox() {
 		return nil, fmt.Errorf("letter %s: %w", id, ErrNotFound)
 	}
 	if err := held(rec); err != nil {

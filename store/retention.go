@@ -592,6 +592,11 @@ func (s *Store) deleteAccount(tx storage.Tx, res *residentRecord, reason, actor 
 	}); err != nil {
 		return err
 	}
+	scheduled, err := scheduledOf(tx, res.ID)
+	if err != nil {
+		return err
+	}
+	letters = append(letters, scheduled...)
 	for _, rec := range letters {
 		if err := deleteLetter(tx, rec); err != nil {
 			return err

@@ -260,7 +260,7 @@ func (m *Mailbox) Search(ctx context.Context, q SearchQuery) (SearchResult, erro
 				return err
 			}
 			switch {
-			case rec.ResidentID != m.resident.ID, rec.IsTombstone():
+			case rec.ResidentID != m.resident.ID, !rec.InMailbox():
 				gone = append(gone, c.doc.ID)
 				continue
 			case rec.Hold != nil,
@@ -612,7 +612,7 @@ func (m *Mailbox) indexLetters(ctx context.Context, ix *searchIndex, ids []strin
 				} else if err != nil {
 					return err
 				}
-				if rec.ResidentID != m.resident.ID || rec.IsTombstone() {
+				if rec.ResidentID != m.resident.ID || !rec.InMailbox() {
 					continue
 				}
 				lt, err := m.letterText(tx, rec, senders)

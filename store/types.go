@@ -38,6 +38,9 @@ var (
 	// ErrUnsupportedDocumentType: the declared type is not supported, or
 	// the content does not match it.
 	ErrUnsupportedDocumentType = errors.New("unsupported document type")
+	// ErrNotScheduled: the letter is not scheduled (any more), so it
+	// cannot be withdrawn: it was released, or was never scheduled.
+	ErrNotScheduled = errors.New("letter is not scheduled")
 	// ErrBadCredentials: a login failed. Unknown account, wrong password
 	// and an account that may not log in (a pending one among them) look
 	// the same.
@@ -175,6 +178,12 @@ type Delivery struct {
 	// they are sealed with the letter.
 	Invoice *Invoice
 	Actions []Action
+	// NotBefore, when later than the time of delivery, schedules the
+	// letter (API.md, notBefore): stored and sealed now, released into
+	// the mailbox at that time by ReleaseScheduled, delivered as of it.
+	// Zero, or a time that has come, delivers at once. At most a year
+	// ahead.
+	NotBefore time.Time
 
 	// answersResident marks the answer to the resident's own support
 	// request: it reaches a resident who opted out of digital post too
@@ -192,7 +201,7 @@ type DocumentInput struct {
 // LetterStatus is what the sender may know about a letter it sent.
 type LetterStatus struct {
 	ID          string
-	Status      string // "delivered" or "read"
+	Status      string // "scheduled", "delivered", "read" or "deleted"
 	DeliveredAt time.Time
 	ReadAt      time.Time // zero while unread
 }

@@ -2,10 +2,11 @@
 // handlers that authenticate a sender by its TLS client certificate and
 // apply its rate limit (withSender, sender.go), deliver a letter
 // (deliver.go, parsing the multipart request in form_message.go), tell a
-// letter's status (status.go), look a recipient up (recipient.go), give
-// the receipt verification key (receipt_key.go), page through the
-// sender's events (events.go) and register a callback URL for them
-// (callback.go). One file per handler; the forms only
+// letter's status (status.go), withdraw a scheduled letter
+// (withdraw.go), look a recipient up (recipient.go), give the receipt
+// verification key (receipt_key.go), page through the sender's events
+// (events.go) and register a callback URL for them (callback.go). One
+// file per handler; the forms only
 // parse, the rules are package store's.
 //
 // Every answer is JSON, every refusal an RFC 9457 problem written by
@@ -81,6 +82,7 @@ const (
 	routeOpenAPI   = "api-openapi"
 	routeDeliver   = "api-deliver"
 	routeStatus    = "api-status"
+	routeWithdraw  = "api-withdraw"
 	routeKey       = "api-receipt-key"
 	routeEvents    = "api-events"
 	routeCallback  = "api-callback"
@@ -101,6 +103,7 @@ func (a *API) Register(r *mux.Router) {
 	r.Handle(Base+"/recipients/{nationalId}", a.withSender(a.recipient)).Methods(http.MethodGet).Name(routeRecipient)
 	r.Handle(Base+"/messages", a.withSender(a.deliver)).Methods(http.MethodPost).Name(routeDeliver)
 	r.Handle(Base+"/messages/{id}", a.withSender(a.status)).Methods(http.MethodGet).Name(routeStatus)
+	r.Handle(Base+"/messages/{id}", a.withSender(a.withdraw)).Methods(http.MethodDelete).Name(routeWithdraw)
 	r.Handle(Base+"/receipt-key", a.withSender(a.receiptKey)).Methods(http.MethodGet).Name(routeKey)
 	r.Handle(Base+"/events", a.withSender(a.events)).Methods(http.MethodGet).Name(routeEvents)
 	r.Handle(Base+"/callback", a.withSender(a.callback)).Methods(http.MethodGet, http.MethodPut, http.MethodDelete).Name(routeCallback)

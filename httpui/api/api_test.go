@@ -368,7 +368,8 @@ func TestAPIRoutes(t *testing.T) {
 		{"GET", "/api/v1/nothing", 404, "NOT_FOUND"},
 		{"GET", "/api/v2/messages", 404, "NOT_FOUND"},
 		{"GET", "/api/v1/messages", 405, "METHOD_NOT_ALLOWED"},
-		{"DELETE", "/api/v1/messages/" + strings.Repeat("a", 32), 405, "METHOD_NOT_ALLOWED"},
+		{"PUT", "/api/v1/messages/" + strings.Repeat("a", 32), 405, "METHOD_NOT_ALLOWED"},
+		{"DELETE", "/api/v1/messages/" + strings.Repeat("a", 32), 404, "NOT_FOUND"},
 		{"POST", "/api/v1/receipt-key", 405, "METHOD_NOT_ALLOWED"},
 		{"POST", "/api/v1/events", 405, "METHOD_NOT_ALLOWED"},
 	} {

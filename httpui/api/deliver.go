@@ -8,12 +8,13 @@ import (
 )
 
 // deliveryResponse is the answer to a delivery (API.md, "Deliver a
-// letter").
+// letter"). A scheduled letter has no receipt yet: it is issued at the
+// release, and a repeat of the delivery then answers with it.
 type deliveryResponse struct {
-	ID          string        `json:"id"`
-	Status      string        `json:"status"`
-	DeliveredAt time.Time     `json:"deliveredAt"`
-	Receipt     store.Receipt `json:"receipt"`
+	ID          string         `json:"id"`
+	Status      string         `json:"status"`
+	DeliveredAt time.Time      `json:"deliveredAt"`
+	Receipt     *store.Receipt `json:"receipt,omitempty"`
 }
 
 // deliver takes a letter: POST /api/v1/messages. It answers 201 only
@@ -49,7 +50,9 @@ func (a *API) deliver(w http.ResponseWriter, r *http.Request, sender store.Sende
 		status = http.StatusOK
 	}
 	w.Header().Set("Location", a.mustURL(routeStatus, "id", res.Letter.ID))
-	a.web.WriteJSON(w, r, status, "application/json", deliveryResponse{
-		ID: res.Letter.ID, Status: res.Letter.Status, DeliveredAt: res.Letter.DeliveredAt, Receipt: res.Receipt,
-	})
+	resp := deliveryResponse{ID: res.Letter.ID, Status: res.Letter.Status, DeliveredAt: res.Letter.DeliveredAt}
+	if len(res.Receipt.Payload) > 0 {
+		resp.Receipt = &res.Receipt
+	}
+	a.web.WriteJSON(w, r, status, "application/json", resp)
 }

@@ -1,20 +1,21 @@
 package api
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/postkasse/postkasse/store"
 )
 
-// messageJSON is the "message" part of a delivery (API.md). Unknown fields
-// are ignored, so senders may send fields of later versions.
+// messageJSON is the "message" part of a delivery (API.md). It is decoded
+// strictly (decodeStrict): a field it does not name is refused, so a
+// sender never believes a field of a later version was taken.
 type messageJSON struct {
 	Recipient struct {
 		NationalID string `json:"nationalId"`
@@ -32,6 +33,9 @@ type messageJSON struct {
 	OpeningReceipt bool           `json:"openingReceipt"`
 	Invoice        *store.Invoice `json:"invoice"`
 	Actions        []store.Action `json:"actions"`
+	// NotBefore (RFC 3339) schedules the letter (API.md, "More message
+	// fields").
+	NotBefore string `json:"notBefore"`
 }
 
 // maxMessagePart bounds the JSON part: the text limits with room for JSON
@@ -61,11 +65,16 @@ func parseDelivery(r *http.Request, l store.Limits) (store.Delivery, error) {
 	var msg *messageJSON
 	var total int64
 	for {
-		part, err := mr.NextPart()
+		// NextRawPart: NextPart would decode a quoted-printable part
+		// silently; checkTransferEncoding refuses it instead.
+		part, err := mr.NextRawPart()
 		if err == io.EOF {
 			break
 		} else if err != nil {
 			return d, bodyError(err, "body", "malformed multipart: %v", err)
+		}
+		if err := checkTransferEncoding(part, len(d.Documents)); err != nil {
+			return d, err
 		}
 		switch name := part.FormName(); name {
 		case "message":
@@ -108,6 +117,13 @@ func parseDelivery(r *http.Request, l store.Limits) (store.Delivery, error) {
 	d.Type, d.DueDate, d.ReplyAllowed = store.LetterType(msg.Type), msg.DueDate, msg.ReplyAllowed
 	d.Sensitive = msg.Sensitive
 	structuredFields(&d, msg)
+	if msg.NotBefore != "" {
+		// RFC 3339 §5.6 date-time, with its offset (time.RFC3339 takes
+		// fractions of a second too).
+		if d.NotBefore, err = time.Parse(time.RFC3339, msg.NotBefore); err != nil {
+			return d, invalidf("notBefore", "%q is not an RFC 3339 time such as 2027-01-31T08:00:00+01:00", msg.NotBefore)
+		}
+	}
 	if msg.Recipient.NationalID == "" {
 		return d, invalidf("recipient.nationalId", "missing")
 	}
@@ -123,9 +139,14 @@ func parseMessagePart(part *multipart.Part, l store.Limits) (*messageJSON, error
 	case "":
 		// curl -F 'message=…' sends none.
 	default:
-		mt, _, err := mime.ParseMediaType(ct)
+		mt, params, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && mt != "text/plain") {
 			return nil, invalidf("message", "content type %q; want application/json", ct)
+		}
+		// JSON is UTF-8 (RFC 8259 §8.1): another charset would be read
+		// as UTF-8 and the text would not be what the sender meant.
+		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "us-ascii") {
+			return nil, invalidf("message", "charset %q; JSON is UTF-8", cs)
 		}
 	}
 	max := maxMessagePart(l)
@@ -137,33 +158,31 @@ func parseMessagePart(part *multipart.Part, l store.Limits) (*messageJSON, error
 		return nil, invalidf("message", "over %d bytes", max)
 	}
 	var msg messageJSON
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&msg); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) && typeErr.Field != "" && typeErr.Type != nil {
-			return nil, invalidf(typeErr.Field, "must be a JSON %s, not %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
-		}
-		return nil, invalidf("message", "not valid JSON: %v", err)
-	}
-	if dec.More() {
-		return nil, invalidf("message", "more than one JSON value")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, invalidf("message", "more than one JSON value")
+	if err := decodeStrict(raw, &msg, "message"); err != nil {
+		return nil, err
 	}
 	return &msg, nil
 }
 
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
-		return "string"
-	case "bool":
-		return "boolean"
-	case "struct":
-		return "object"
+// checkTransferEncoding refuses a part with a Content-Transfer-Encoding
+// other than the identity ones. RFC 7578 §4.7 deprecates the header in
+// multipart/form-data; the API takes every part as the bytes sent, so a
+// quoted-printable or base64 part would otherwise be stored encoded (or,
+// with mime/multipart's NextPart, decoded without the sender knowing).
+// documents is how many documents came before this part, to name it.
+func checkTransferEncoding(part *multipart.Part, documents int) error {
+	cte := part.Header.Get("Content-Transfer-Encoding")
+	switch strings.ToLower(strings.TrimSpace(cte)) {
+	case "", "binary", "8bit", "7bit":
+		return nil
 	}
-	return goKind
+	field := part.FormName()
+	if field == "document" {
+		field = fmt.Sprintf("document[%d]", documents)
+	} else if field == "" {
+		field = "body"
+	}
+	return invalidf(field, "Content-Transfer-Encoding %q is not supported; send the part as it is (binary)", cte)
 }
 
 // bodyError keeps the body reader's size limit as it is (it maps to 413)

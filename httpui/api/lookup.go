@@ -1,8 +1,6 @@
 package api
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -72,13 +70,8 @@ func readLookup(w http.ResponseWriter, r *http.Request) (*lookupRequest, error) 
 		return nil, bodyError(err, "body", "reading: %v", err)
 	}
 	var req lookupRequest
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return nil, invalidf("body", "a JSON object {\"nationalIds\": [...]} of strings: %v", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, invalidf("body", "more than one JSON value")
+	if err := decodeStrict(raw, &req, "body"); err != nil {
+		return nil, err
 	}
 	switch n := len(req.NationalIDs); {
 	case req.NationalIDs == nil || n == 0:

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
@@ -108,9 +109,26 @@ func TestOpenAPI(t *testing.T) {
 	msg["invoice"].(map[string]any)["amount"] = "12.345"
 	ct6, badAmount := uitest.MultipartBody(uitest.MessagePart(msg), uitest.DocumentPart("a.pdf", "application/pdf", uitest.PDFDoc))
 	check("deliver an invoice with a bad amount", s.Client, http.MethodPost, "/api/v1/messages", ct6, badAmount, http.StatusBadRequest)
+	msg = uitest.LetterMessage(uitest.NIDAnna, "A field of a later version", "openapi-6")
+	msg["notBeforeX"] = "2027-01-01T00:00:00Z"
+	ct7, unknown := uitest.MultipartBody(uitest.MessagePart(msg), uitest.DocumentPart("a.pdf", "application/pdf", uitest.PDFDoc))
+	check("deliver with an unknown field", s.Client, http.MethodPost, "/api/v1/messages", ct7, unknown, http.StatusBadRequest)
 	check("deliver nonsense", s.Client, http.MethodPost, "/api/v1/messages", "text/plain", []byte("hello"), http.StatusBadRequest)
 	check("deliver without a certificate", anonymous, http.MethodPost, "/api/v1/messages", ct, delivery, http.StatusUnauthorized)
 
+	msg = uitest.LetterMessage(uitest.NIDAnna, "A letter for later", "openapi-5")
+	msg["notBefore"] = time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	ct6, later := uitest.MultipartBody(uitest.MessagePart(msg), uitest.DocumentPart("a.pdf", "application/pdf", uitest.PDFDoc))
+	var sd struct{ ID string }
+	if err := json.Unmarshal([]byte(check("deliver a scheduled letter", s.Client, http.MethodPost, "/api/v1/messages", ct6, later, http.StatusCreated).Text), &sd); err != nil {
+		t.Fatal(err)
+	}
+	check("status of a scheduled letter", s.Client, http.MethodGet, "/api/v1/messages/"+sd.ID, "", nil, http.StatusOK)
+	check("deliver a scheduled letter again", s.Client, http.MethodPost, "/api/v1/messages", ct6, later, http.StatusOK)
+	check("another sender withdraws", other.Client, http.MethodDelete, "/api/v1/messages/"+sd.ID, "", nil, http.StatusNotFound)
+	check("withdraw without a certificate", anonymous, http.MethodDelete, "/api/v1/messages/"+sd.ID, "", nil, http.StatusUnauthorized)
+	check("withdraw a delivered letter", s.Client, http.MethodDelete, "/api/v1/messages/"+d.ID, "", nil, http.StatusConflict)
+	check("withdraw", s.Client, http.MethodDelete, "/api/v1/messages/"+sd.ID, "", nil, http.StatusNoContent)
 	check("status", s.Client, http.MethodGet, "/api/v1/messages/"+d.ID, "", nil, http.StatusOK)
 	check("another sender's status", other.Client, http.MethodGet, "/api/v1/messages/"+d.ID, "", nil, http.StatusNotFound)
 	check("look up", s.Client, http.MethodGet, "/api/v1/recipients/"+uitest.NIDAnna, "", nil, http.StatusOK)

@@ -66,6 +66,9 @@ func (k *Kit) ProblemFor(r *http.Request, err error) Problem {
 	case errors.Is(err, store.ErrSenderBlocked):
 		return Problem{Status: http.StatusUnprocessableEntity, Code: "SENDER_BLOCKED", Title: "Recipient does not accept letters from this sender",
 			Detail: "the recipient has refused letters from this sender; send the letter another way"}
+	case errors.Is(err, store.ErrNotScheduled):
+		return Problem{Status: http.StatusConflict, Code: "NOT_SCHEDULED",
+			Detail: "the letter is not scheduled: it was delivered (or its time has come), and a delivered letter cannot be withdrawn"}
 	case errors.Is(err, store.ErrDuplicateReference):
 		return Problem{Status: http.StatusConflict, Code: "DUPLICATE_REFERENCE",
 			Detail: err.Error()}

@@ -38,6 +38,7 @@ func TestProblemFor(t *testing.T) {
 		{wrap(store.ErrUnknownRecipient), 404, "UNKNOWN_RECIPIENT"},
 		{wrap(store.ErrRecipientNotDigital), 422, "RECIPIENT_NOT_DIGITAL"},
 		{wrap(store.ErrDuplicateReference), 409, "DUPLICATE_REFERENCE"},
+		{wrap(store.ErrNotScheduled), 409, "NOT_SCHEDULED"},
 		{wrap(store.ErrDocumentTooLarge), 413, "DOCUMENT_TOO_LARGE"},
 		{&http.MaxBytesError{Limit: 10}, 413, "DOCUMENT_TOO_LARGE"},
 		{wrap(store.ErrUnsupportedDocumentType), 415, "UNSUPPORTED_DOCUMENT_TYPE"},

@@ -70,7 +70,7 @@ func (e *Engine) Check(ctx context.Context) error {
 			}
 		}
 		letters := map[string]bool{}
-		rows, err = t.tx.Query(t.ctx, `SELECT resident_id, id, sender_id, sender_reference, delivered_at, folder, deleted_at, unread, due, record FROM letters`)
+		rows, err = t.tx.Query(t.ctx, `SELECT resident_id, id, sender_id, sender_reference, delivered_at, folder, deleted_at, unread, due, release_at, record FROM letters`)
 		if err != nil {
 			return err
 		}
@@ -81,6 +81,7 @@ func (e *Engine) Check(ctx context.Context) error {
 			Deleted                         *time.Time
 			Unread                          bool
 			Due                             *string
+			Release                         *time.Time
 			Record                          []byte
 		}
 		lrows, err := pgx.CollectRows(rows, pgx.RowToStructByPos[letterRow])
@@ -96,14 +97,15 @@ func (e *Engine) Check(ctx context.Context) error {
 			}
 			if l.ID != r.ID || l.ResidentID != r.Resident || l.SenderID != r.Sender || l.SenderReference != r.Reference || l.Folder != r.Folder || l.IsTombstone() != (r.Deleted != nil) ||
 				(r.Deleted != nil && !l.Deleted.Truncate(time.Microsecond).Equal(*r.Deleted)) ||
-				!l.DeliveredAt.Truncate(time.Microsecond).Equal(r.At) || l.Unread() != r.Unread || l.Due() != deref(r.Due) {
+				!l.DeliveredAt.Truncate(time.Microsecond).Equal(r.At) || l.Unread() != r.Unread || l.Due() != deref(r.Due) ||
+				l.IsScheduled() != (r.Release != nil) || (r.Release != nil && !l.ReleaseAt.Truncate(time.Microsecond).Equal(*r.Release)) {
 				bad("letter %s: columns disagree with its record", r.ID)
 			}
 		}
 		// The counts (schema 4) against the rows they count.
 		rows, err = t.tx.Query(t.ctx, `SELECT resident_id, folder, COALESCE(c.letters, 0), COALESCE(c.unread, 0), COALESCE(c.due, 0),
 				COALESCE(l.letters, 0), COALESCE(l.unread, 0), COALESCE(l.due, 0)
-			FROM mailbox_counts c FULL JOIN (SELECT resident_id, folder, count(*) FILTER (WHERE deleted_at IS NULL) AS letters,
+			FROM mailbox_counts c FULL JOIN (SELECT resident_id, folder, count(*) FILTER (WHERE deleted_at IS NULL AND release_at IS NULL) AS letters,
 				count(*) FILTER (WHERE unread) AS unread, count(*) FILTER (WHERE due IS NOT NULL) AS due
 				FROM letters GROUP BY resident_id, folder) l USING (resident_id, folder)
 			WHERE COALESCE(c.letters, 0) <> COALESCE(l.letters, 0) OR COALESCE(c.unread, 0) <> COALESCE(l.unread, 0)

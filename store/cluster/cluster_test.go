@@ -538,8 +538,8 @@ func TestSchema3Backfill(t *testing.T) {
 }
 
 // downTo3 takes a database of schema 4 back to schema 3: no counts, no
-// callbacks.
-const downTo3 = `DROP TABLE mailbox_counts; DROP TABLE callbacks; DROP TABLE callback_outbox; UPDATE schema_version SET version = 3;
+// callbacks, no scheduled letters.
+const downTo3 = `DROP TABLE mailbox_counts; DROP TABLE callbacks; DROP TABLE callback_outbox; ALTER TABLE letters DROP COLUMN release_at; UPDATE schema_version SET version = 3;
 `
 
 // TestSchema4Counts: the upgrade to schema 4 counts the letters there

@@ -195,6 +195,10 @@ CREATE INDEX sessions_by_last_seen ON sessions (last_seen);
 	// (deleted_at IS NULL, unread, due IS NOT NULL); a row is kept while
 	// a count is above zero. The counts of the letters there are are made
 	// from their rows.
+	// And the scheduled letters (storage.Letter's ReleaseAt; NULL once
+	// released or never scheduled): out of the mailbox and its folders,
+	// found by release time for the release job. No fix-up: no letter
+	// was scheduled before.
 	`
 CREATE TABLE callbacks (
 	sender_id text PRIMARY KEY,
@@ -219,6 +223,8 @@ INSERT INTO mailbox_counts (resident_id, folder, letters, unread, due)
 		count(*) FILTER (WHERE due IS NOT NULL)
 	FROM letters GROUP BY resident_id, folder
 	HAVING count(*) FILTER (WHERE deleted_at IS NULL OR unread OR due IS NOT NULL) > 0;
+ALTER TABLE letters ADD COLUMN release_at timestamptz;
+CREATE INDEX letters_scheduled ON letters (release_at, id) WHERE release_at IS NOT NULL;
 `,
 }
 

@@ -312,28 +312,29 @@ func (l lettersTx) Put(v *storage.Letter) error {
 	}
 	// The counts the row stood for, to move them to the new row's.
 	var was counted
-	err = l.t.tx.QueryRow(l.t.ctx, `SELECT resident_id, folder, deleted_at IS NULL, unread, due IS NOT NULL FROM letters WHERE id = $1`, v.ID).
+	err = l.t.tx.QueryRow(l.t.ctx, `SELECT resident_id, folder, deleted_at IS NULL AND release_at IS NULL, unread, due IS NOT NULL FROM letters WHERE id = $1`, v.ID).
 		Scan(&was.resident, &was.folder, &was.live, &was.unread, &was.due)
 	if errors.Is(err, pgx.ErrNoRows) {
 		was = counted{}
 	} else if err != nil {
 		return err
 	}
-	_, err = l.t.exec(`INSERT INTO letters (resident_id, id, sender_id, sender_reference, delivered_at, folder, unread, due, deleted_at, record)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+	_, err = l.t.exec(`INSERT INTO letters (resident_id, id, sender_id, sender_reference, delivered_at, folder, unread, due, deleted_at, release_at, record)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (resident_id, id) DO UPDATE SET sender_id = excluded.sender_id, sender_reference = excluded.sender_reference,
 			delivered_at = excluded.delivered_at, folder = excluded.folder, unread = excluded.unread, due = excluded.due,
-			deleted_at = excluded.deleted_at, record = excluded.record`,
-		v.ResidentID, v.ID, v.SenderID, v.SenderReference, v.DeliveredAt, v.Folder, v.Unread(), due, deletedAt(v), b)
+			deleted_at = excluded.deleted_at, release_at = excluded.release_at, record = excluded.record`,
+		v.ResidentID, v.ID, v.SenderID, v.SenderReference, v.DeliveredAt, v.Folder, v.Unread(), due, deletedAt(v), releaseAt(v), b)
 	if err != nil {
 		return err
 	}
-	is := counted{resident: v.ResidentID, folder: v.Folder, live: !v.IsTombstone(), unread: v.Unread(), due: due != nil}
+	is := counted{resident: v.ResidentID, folder: v.Folder, live: v.InMailbox(), unread: v.Unread(), due: due != nil}
 	return l.recount(was, is)
 }
 
 // counted is what a letter's row adds to the counts of its resident's
-// folder (mailbox_counts): one letter while it lives, one unread, one
+// folder (mailbox_counts): one letter while it is in the mailbox (not
+// deleted, not scheduled), one unread, one
 // due. The zero value counts nothing.
 type counted struct {
 	resident, folder  string
@@ -377,6 +378,37 @@ func (l lettersTx) count(c counted, letters, unread, due int64) error {
 	return err
 }
 
+// releaseAt is the release_at column of a letter: when a scheduled letter
+// is released, or NULL.
+func releaseAt(v *storage.Letter) *time.Time {
+	if !v.IsScheduled() {
+		return nil
+	}
+	return &v.ReleaseAt
+}
+
+func (l lettersTx) Scheduled(until time.Time, fn func(letterID, residentID string, releaseAt time.Time) (bool, error)) error {
+	rows, err := l.t.tx.Query(l.t.ctx, `SELECT id, resident_id, release_at FROM letters WHERE release_at IS NOT NULL AND release_at <= $1
+		ORDER BY release_at, id`, until)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		ID, Resident string
+		At           time.Time
+	}
+	all, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
+	if err != nil {
+		return err
+	}
+	for _, r := range all {
+		if more, err := fn(r.ID, r.Resident, r.At.UTC()); err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
 // deletedAt is the deleted_at column of a letter: when it was deleted, or
 // NULL while it lives.
 func deletedAt(v *storage.Letter) *time.Time {
@@ -388,7 +420,7 @@ func deletedAt(v *storage.Letter) *time.Time {
 
 func (l lettersTx) Delete(v *storage.Letter) error {
 	var was counted
-	err := l.t.tx.QueryRow(l.t.ctx, `DELETE FROM letters WHERE id = $1 RETURNING resident_id, folder, deleted_at IS NULL, unread, due IS NOT NULL`, v.ID).
+	err := l.t.tx.QueryRow(l.t.ctx, `DELETE FROM letters WHERE id = $1 RETURNING resident_id, folder, deleted_at IS NULL AND release_at IS NULL, unread, due IS NOT NULL`, v.ID).
 		Scan(&was.resident, &was.folder, &was.live, &was.unread, &was.due)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil
@@ -482,9 +514,9 @@ func (l lettersTx) DueCount(residentID string) (int, error) {
 func (l lettersTx) page(residentID string, folder *string, after string, limit int) ([]storage.MailboxEntry, string, error) {
 	var rows pgx.Rows
 	var err error
-	scope, cursorFolder := " AND deleted_at IS NULL", ""
+	scope, cursorFolder := " AND deleted_at IS NULL AND release_at IS NULL", ""
 	if folder != nil {
-		scope, cursorFolder = " AND folder = $2 AND deleted_at IS NULL", "folder:"+*folder+"/"
+		scope, cursorFolder = " AND folder = $2 AND deleted_at IS NULL AND release_at IS NULL", "folder:"+*folder+"/"
 	}
 	args := []any{residentID}
 	if folder != nil {
@@ -534,7 +566,7 @@ func collectMailbox(rows pgx.Rows) ([]storage.MailboxEntry, error) {
 }
 
 func (l lettersTx) MailboxAll(residentID string, fn func(storage.MailboxEntry) error) error {
-	rows, err := l.t.tx.Query(l.t.ctx, `SELECT id, delivered_at FROM letters WHERE resident_id = $1 AND deleted_at IS NULL ORDER BY delivered_at, id`, residentID)
+	rows, err := l.t.tx.Query(l.t.ctx, `SELECT id, delivered_at FROM letters WHERE resident_id = $1 AND deleted_at IS NULL AND release_at IS NULL ORDER BY delivered_at, id`, residentID)
 	if err != nil {
 		return err
 	}

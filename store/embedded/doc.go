@@ -102,6 +102,9 @@
 //	                   mailbox-unread ('u', by folder) and mailbox-due ('d', no folder); kept
 //	                   by the letters table in the transaction that adds or deletes an entry,
 //	                   stored while above zero, so a folder's counts cost one read
+//	letters-scheduled  uint64 release time (Unix ns) | letterID → residentID, for each
+//	                   scheduled letter (storage.Letter.ReleaseAt set), which is in
+//	                   references and sender-letters but in no mailbox index until released
 //
 // # Schema versions
 //

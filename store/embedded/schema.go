@@ -33,7 +33,7 @@ var upgrades = []struct {
 	{7, "support requests and their index by resident; residents' blocks of senders; senders' events; folders and the mailbox by folder", upgrade7},
 	{8, "limits shared by the nodes of a cluster (the login throttle, the senders' rate limits) and their index by expiry", upgrade8},
 	{9, "indexes of the unread letters of each folder, of the due dates to act on, and of residents' tombstones of deleted letters; residents' sealed search indexes; indexes of sessions by expiry and by last seen, for the hourly sweep", upgrade9},
-	{10, "senders' callbacks and their outbox of events to POST; counters of each folder's letters and unread letters and of the due dates to act on, kept with their indexes", upgrade10},
+	{10, "senders' callbacks and their outbox of events to POST; counters of each folder's letters and unread letters and of the due dates to act on, kept with their indexes; index of scheduled letters by release time", upgrade10},
 }
 
 // SchemaVersion is the schema version this code writes.
@@ -283,9 +283,11 @@ func upgrade9(e *Engine, tx *bolt.Tx) error {
 // upgrade10 adds the buckets of senders' callbacks and of their outbox of
 // events still to be POSTed, empty: no sender had a callback before; and
 // the counters of the indexes that count their entries (mailbox-folders,
-// mailbox-unread, mailbox-due), counted from the indexes as they are.
+// mailbox-unread, mailbox-due), counted from the indexes as they are;
+// and the index of scheduled letters by release time, empty: no letter
+// was scheduled before.
 func upgrade10(e *Engine, tx *bolt.Tx) error {
-	if err := createBuckets(tx, bucketCallbacks, bucketCallbackOutbox, bucketMailboxCounts); err != nil {
+	if err := createBuckets(tx, bucketCallbacks, bucketCallbackOutbox, bucketMailboxCounts, bucketLettersScheduled); err != nil {
 		return err
 	}
 	counts := tx.Bucket(bucketMailboxCounts)

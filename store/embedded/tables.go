@@ -56,9 +56,10 @@ var (
 	bucketSessionsByExpiry   = []byte("sessions-by-expiry")
 	bucketSessionsByLastSeen = []byte("sessions-by-last-seen")
 	// Since schema 10.
-	bucketCallbacks      = []byte("callbacks")
-	bucketCallbackOutbox = []byte("callback-outbox")
-	bucketMailboxCounts  = []byte("mailbox-counts")
+	bucketCallbacks        = []byte("callbacks")
+	bucketCallbackOutbox   = []byte("callback-outbox")
+	bucketMailboxCounts    = []byte("mailbox-counts")
+	bucketLettersScheduled = []byte("letters-scheduled")
 )
 
 // idSize is the length of every id: 128 bits in lowercase hex.
@@ -148,7 +149,7 @@ var letters = &table[storage.Letter]{
 	indexes: []index[storage.Letter]{{
 		bucket: bucketMailbox,
 		entries: func(l *storage.Letter) []entry {
-			if l.IsTombstone() {
+			if !l.InMailbox() {
 				return nil
 			}
 			return []entry{{mailboxKey(l.ResidentID, l.DeliveredAt, l.ID), nil}}
@@ -168,7 +169,7 @@ var letters = &table[storage.Letter]{
 		// mailbox-folders: folderKey → empty, since schema 7.
 		bucket: bucketMailboxFolders,
 		entries: func(l *storage.Letter) []entry {
-			if l.IsTombstone() {
+			if !l.InMailbox() {
 				return nil
 			}
 			return []entry{{folderKey(l.ResidentID, l.Folder, l.DeliveredAt, l.ID), nil}}
@@ -220,6 +221,17 @@ var letters = &table[storage.Letter]{
 			return []entry{{join(l.ResidentID, []byte(l.ID)...), nil}}
 		},
 		owner: func(k, _ []byte) ([]byte, bool) { return afterZero(k, 0) },
+	}, {
+		// letters-scheduled: uint64 release time (Unix ns) | letterID →
+		// residentID, for a scheduled letter only (since schema 10).
+		bucket: bucketLettersScheduled,
+		entries: func(l *storage.Letter) []entry {
+			if !l.IsScheduled() {
+				return nil
+			}
+			return []entry{{timeKey(l.ReleaseAt, []byte(l.ID)), []byte(l.ResidentID)}}
+		},
+		owner: afterTime,
 	}},
 }
 

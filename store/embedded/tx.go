@@ -327,6 +327,25 @@ func (t lettersTx) Tombstones(residentID string, fn func(letterID string) error)
 	return nil
 }
 
+func (t lettersTx) Scheduled(until time.Time, fn func(letterID, residentID string, releaseAt time.Time) (bool, error)) error {
+	end := unixNanos(until)
+	c := t.tx.Bucket(bucketLettersScheduled).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(k) <= 8 {
+			return fmt.Errorf("scheduled letters key %x: too short", k)
+		}
+		at := binary.BigEndian.Uint64(k)
+		if at > end {
+			return nil
+		}
+		more, err := fn(string(k[8:]), string(v), time.Unix(0, int64(at)).UTC())
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
 // Sessions.
 
 type sessionsTx tx

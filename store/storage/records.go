@@ -191,6 +191,17 @@ type Letter struct {
 	// is in no mailbox or folder index, only among the resident's
 	// tombstones (Letters.Tombstones).
 	Deleted time.Time `json:",omitzero"`
+	// ReleaseAt is set while the letter is scheduled (API.md, notBefore):
+	// stored and sealed, but in no index of the resident's mailbox (as a
+	// tombstone is not), never unread or due, not notified and with no
+	// receipt, until the release (package store, ReleaseScheduled) makes
+	// it delivered at this time and clears it. Engines keep an index of
+	// scheduled letters by this time (Letters.Scheduled).
+	ReleaseAt time.Time `json:",omitzero"`
+	// NotBefore is the notBefore its sender gave, as given (zero when
+	// none), kept after the release: a repeat of the delivery with
+	// another is not the same delivery (package store, repeated).
+	NotBefore time.Time `json:",omitzero"`
 	// Imported is set for a letter the resident brought from another
 	// appliance (an export, store/import.go): its sender there, its
 	// id there, and the receipt key that signed its Receipt. SenderID is
@@ -233,18 +244,27 @@ type ImportedLetter struct {
 // IsTombstone reports whether the record is a deleted letter's tombstone.
 func (l *Letter) IsTombstone() bool { return !l.Deleted.IsZero() }
 
+// IsScheduled reports whether the letter is scheduled and not yet
+// released (Letter.ReleaseAt).
+func (l *Letter) IsScheduled() bool { return !l.ReleaseAt.IsZero() }
+
+// InMailbox reports whether the letter is in its resident's mailbox: not
+// a tombstone and not scheduled. Only such a letter is in the mailbox's
+// indexes, and only such a letter may its resident see.
+func (l *Letter) InMailbox() bool { return !l.IsTombstone() && !l.IsScheduled() }
+
 // Unread reports whether the resident has the letter as unread: their own
 // mark when they set one, else whether they never opened it. Engines keep
 // an index of unread letters by this rule (Letters.FolderUnread). A
-// tombstone is never unread.
-func (l *Letter) Unread() bool { return !l.IsTombstone() && IsUnread(l.ReadAt, l.ReadMark) }
+// tombstone or a scheduled letter is never unread.
+func (l *Letter) Unread() bool { return l.InMailbox() && IsUnread(l.ReadAt, l.ReadMark) }
 
 // Due returns the letter's due date (YYYY-MM-DD) while it is one the
 // resident has to act on: a letter in the inbox with a due date, not
 // marked paid. "" otherwise. Engines keep an index of these by date
 // (Letters.Due); archiving a letter, or marking it paid, takes it off.
 func (l *Letter) Due() string {
-	if l.IsTombstone() || l.Folder != "" || !l.PaidAt.IsZero() || len(l.DueDate) != len("2006-01-02") {
+	if !l.InMailbox() || l.Folder != "" || !l.PaidAt.IsZero() || len(l.DueDate) != len("2006-01-02") {
 		return ""
 	}
 	return l.DueDate

@@ -175,10 +175,12 @@ type Senders interface {
 // Letters are the letters' records, with their indexes: each resident's
 // mailbox in delivery order, all of it and by folder, the unread letters
 // of each folder, the due dates to act on, each sender's letters, each
-// sender's references (the idempotency keys), and each resident's
-// tombstones. A tombstone (Letter.IsTombstone) is in the last three
-// only: Mailbox, Folder, FolderCount, FolderUnread, Due, DueCount and
-// MailboxAll never return it; Get, ByReference and All do.
+// sender's references (the idempotency keys), each resident's
+// tombstones, and the scheduled letters by release time. A tombstone
+// (Letter.IsTombstone) and a scheduled letter (Letter.IsScheduled) are in
+// none of the mailbox's indexes: Mailbox, Folder, FolderCount,
+// FolderUnread, Due, DueCount and MailboxAll never return them; Get,
+// ByReference and All do, Tombstones the one, Scheduled the other.
 type Letters interface {
 	Get(id string) (*Letter, error)
 	// ByReference returns the id of the letter a sender delivered with a
@@ -219,6 +221,11 @@ type Letters interface {
 	Tombstones(residentID string, fn func(letterID string) error) error
 	// All calls fn for every letter in the order of their ids.
 	All(fn func(*Letter) error) error
+	// Scheduled calls fn for each scheduled letter (Letter.IsScheduled)
+	// whose ReleaseAt is at or before until, the earliest first (then by
+	// id), with its id, resident and release time, until fn returns false
+	// or an error; fn must not change letters.
+	Scheduled(until time.Time, fn func(letterID, residentID string, releaseAt time.Time) (bool, error)) error
 }
 
 // DueEntry is one line of a resident's index of due dates.
