@@ -91,6 +91,9 @@ func (l *RateLimiter) Allow(ctx context.Context, key string) (bool, time.Duratio
 // one), or none: when there are fewer, it returns false and how long
 // until there are n. n is at most the burst, or it never succeeds.
 func (l *RateLimiter) AllowN(ctx context.Context, key string, n int) (bool, time.Duration, error) {
+	if n <= 0 {
+		return true, 0, nil
+	}
 	need := float64(n)
 	if need > l.burst {
 		return false, time.Duration(need / l.rate * float64(time.Second)), nil
@@ -130,9 +133,10 @@ func (l *RateLimiter) AllowN(ctx context.Context, key string, n int) (bool, time
 	return true, 0, nil
 }
 
-// keep adds n unspent tokens to the node's own for key.
+// keep adds n unspent tokens to the node's own for key (shared only: in
+// memory a request takes exactly its tokens).
 func (l *RateLimiter) keep(key string, n float64) {
-	if n < 1 {
+	if l.chunk <= 1 || n < 1 {
 		return
 	}
 	l.mu.Lock()
