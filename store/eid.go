@@ -420,14 +420,31 @@ func (s *Store) ResetWithEID(ctx context.Context, token, password string) (Sessi
 		// A letter the operator holds under a legal obligation stays, as
 		// it is: sealed to the old key, it opens for no one, but the
 		// hold keeps its bytes until it is lifted.
+		// Its own folders go (below): a held letter in one is kept in the
+		// inbox.
 		var letters []*letterRecord
 		if err := forEachMailboxLetter(tx, cur.ID, func(l *letterRecord) error {
-			if l.Hold == nil {
+			switch {
+			case l.Hold == nil:
 				letters = append(letters, l)
+			case l.Folder != FolderInbox && l.Folder != FolderArchive:
+				l.Folder = FolderInbox
+				return tx.Letters().Put(l)
 			}
 			return nil
 		}); err != nil {
 			return err
+		}
+		// Letters scheduled for later are sealed to the old key too: once
+		// released they would open for no one. They go like the others.
+		scheduled, err := scheduledOf(tx, cur.ID)
+		if err != nil {
+			return err
+		}
+		for _, l := range scheduled {
+			if l.Hold == nil {
+				letters = append(letters, l)
+			}
 		}
 		for _, l := range letters {
 			if err := shredLetter(tx, l, now); err != nil {
