@@ -45,7 +45,9 @@ func (s *Store) MakeInaccessible(ctx context.Context, letterID, reason, order st
 		if rec.IsTombstone() {
 			return fmt.Errorf("letter %s was deleted by its resident: %w", letterID, ErrNotFound)
 		}
-		if rec.Hold == nil {
+		// The sender hears of it once, and not of a letter it has not
+		// delivered yet (scheduled).
+		if rec.Hold == nil && rec.InMailbox() {
 			if err := appendEvent(tx, rec, EventMadeInaccessible, now); err != nil {
 				return err
 			}

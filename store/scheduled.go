@@ -43,7 +43,10 @@ const releaseBatch = 200
 // released. A letter to a resident whose status changed meanwhile
 // (reserved, closed, deceased) is released all the same, as a letter
 // delivered just before the change would be there; a deleted account's
-// scheduled letters were deleted with it.
+// scheduled letters were deleted with it. A letter whose sender was
+// revoked meanwhile, or whose resident's block of the sender has taken
+// effect by then, is not released but deleted (audited), as a delivery
+// would be refused.
 func (s *Store) ReleaseScheduled(ctx context.Context) (int, error) {
 	total := 0
 	for {
@@ -68,7 +71,7 @@ func (s *Store) releaseSome(ctx context.Context, max int) (int, error) {
 		}); err != nil {
 			return err
 		}
-		orgNumbers := map[string]string{}
+		senders := map[string]*senderRecord{}
 		for _, id := range ids {
 			rec, err := tx.Letters().Get(id)
 			if err != nil {
@@ -81,17 +84,36 @@ func (s *Store) releaseSome(ctx context.Context, max int) (int, error) {
 			if err != nil {
 				return fmt.Errorf("scheduled letter %s: %w", id, err)
 			}
-			org, ok := orgNumbers[rec.SenderID]
+			snd, ok := senders[rec.SenderID]
 			if !ok {
-				snd, err := getSender(tx, rec.SenderID)
-				if err != nil {
+				if snd, err = getSender(tx, rec.SenderID); err != nil {
 					return fmt.Errorf("scheduled letter %s: %w", id, err)
 				}
-				org, orgNumbers[rec.SenderID] = snd.OrgNumber, snd.OrgNumber
+				senders[rec.SenderID] = snd
+			}
+			// A sender revoked meanwhile delivers no more, and a block
+			// that has taken effect by now refuses the letter as it would
+			// refuse a delivery: it is not released but deleted.
+			blocked, err := senderBlocked(tx, rec.ResidentID, rec.SenderID, now)
+			if err != nil {
+				return err
+			}
+			if snd.Revoked || blocked {
+				if err := deleteLetter(tx, rec); err != nil {
+					return err
+				}
+				why := "not-released (sender blocked)"
+				if snd.Revoked {
+					why = "not-released (sender revoked)"
+				}
+				if err := s.appendAudit(tx, now, "system", why, "letter:"+id); err != nil {
+					return err
+				}
+				continue
 			}
 			rec.DeliveredAt, rec.ReleaseAt = rec.ReleaseAt, time.Time{}
 			nid := NationalID{Country: res.Country, Number: res.NationalID}
-			if _, err := s.completeDelivery(tx, rec, nid, org, now); err != nil {
+			if _, err := s.completeDelivery(tx, rec, nid, snd.OrgNumber, now); err != nil {
 				return fmt.Errorf("release letter %s: %w", id, err)
 			}
 			n++
@@ -122,6 +144,9 @@ func (s *Store) WithdrawScheduled(ctx context.Context, senderID, letterID string
 		}
 		if !rec.IsScheduled() || !rec.ReleaseAt.After(now) {
 			return fmt.Errorf("letter %s: %w", letterID, ErrNotScheduled)
+		}
+		if err := held(rec); err != nil {
+			return err // kept for the authority that holds it
 		}
 		if err := deleteLetter(tx, rec); err != nil {
 			return err
