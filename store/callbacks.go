@@ -276,6 +276,13 @@ func (s *Store) NextCallback(ctx context.Context, senderID string) (d CallbackDe
 	now := s.now()
 	err = s.view(ctx, func(tx storage.Tx) error {
 		ok = false
+		// The outbox first: on the cluster engine the first read waits
+		// for the events still being appended, so that none is POSTed
+		// before an earlier one that commits later.
+		evs, err := tx.Callbacks().Queued(senderID, 1)
+		if err != nil || len(evs) == 0 {
+			return err
+		}
 		cb, err := tx.Callbacks().Get(senderID)
 		if errors.Is(err, ErrNotFound) {
 			return nil
@@ -284,10 +291,6 @@ func (s *Store) NextCallback(ctx context.Context, senderID string) (d CallbackDe
 		}
 		if !cb.GivenUp.IsZero() || cb.NextAttempt.After(now) {
 			return nil
-		}
-		evs, err := tx.Callbacks().Queued(senderID, 1)
-		if err != nil || len(evs) == 0 {
-			return err
 		}
 		d, ok = CallbackDelivery{SenderID: senderID, URL: cb.URL, Set: cb.Set, Event: *evs[0]}, true
 		return nil

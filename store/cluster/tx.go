@@ -1290,18 +1290,29 @@ func (ev eventsTx) Append(e *storage.Event) error {
 // feedLock is the advisory lock of a sender's feed ($1: the sender id).
 const feedLock = `hashtextextended('postkasse-events:' || $1, 0)`
 
+// settleFeed waits, in a read-only transaction, for the transactions
+// appending to the sender's feed to end: the lock taken exclusively on
+// another connection and let go at once. A writing transaction, which
+// may hold the lock itself, does not wait.
+func (t *tx) settleFeed(senderID string) error {
+	if t.writable {
+		return nil
+	}
+	if _, err := t.e.pool.Exec(t.ctx, `SELECT pg_advisory_xact_lock(`+feedLock+`)`, senderID); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
 // After, in a read-only transaction, reads the feed after the
 // transactions that were appending to it have ended: a cursor must never
 // pass an event that commits later with a smaller number. It waits for
 // them on another connection (the lock taken exclusively and let go at
-// once), so for that it must be the first read of its transaction, whose
-// snapshot that read takes (Store.Events). A writing transaction, which
-// may hold the lock itself, does not wait.
+// once: settleFeed), so for that it must be the first read of its
+// transaction, whose snapshot that read takes (Store.Events).
 func (ev eventsTx) After(senderID string, after uint64, limit int) ([]*storage.Event, error) {
-	if !ev.t.writable {
-		if _, err := ev.t.e.pool.Exec(ev.t.ctx, `SELECT pg_advisory_xact_lock(`+feedLock+`)`, senderID); err != nil {
-			return nil, unavailable(err)
-		}
+	if err := ev.t.settleFeed(senderID); err != nil {
+		return nil, err
 	}
 	var out []*storage.Event
 	err := each(ev.t, "events", func(v *storage.Event) (bool, error) { out = append(out, v); return true, nil },
@@ -1374,7 +1385,14 @@ func (c callbacksTx) Queue(e *storage.Event) error {
 	return err
 }
 
+// Queued, in a read-only transaction, waits for the transactions still
+// appending to the sender's feed (and so to its outbox) as eventsTx.After
+// does, for the same reason: it must be the first read of its
+// transaction for that (Store.NextCallback).
 func (c callbacksTx) Queued(senderID string, limit int) ([]*storage.Event, error) {
+	if err := c.t.settleFeed(senderID); err != nil {
+		return nil, err
+	}
 	var out []*storage.Event
 	err := each(c.t, "callback outbox", func(v *storage.Event) (bool, error) { out = append(out, v); return true, nil },
 		`SELECT record FROM callback_outbox WHERE sender_id = $1 ORDER BY seq LIMIT $2`, senderID, limit)
