@@ -1,10 +1,8 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -124,34 +122,11 @@ func readCallback(w http.ResponseWriter, r *http.Request) (*callbackRequest, err
 		}
 		return nil, invalidf("body", "reading: %v", err)
 	}
-	// Token by token, so that a name is matched exactly (encoding/json
-	// would take "URL") and a repeated one is refused (encoding/json would
-	// take the last).
-	const want = "a JSON object {\"url\": \"https://…\"}"
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, invalidf("body", "%s", want)
-	}
+	// Strictly, as every JSON body of the API (strictjson.go): a name
+	// matched exactly, none repeated or unknown, valid UTF-8.
 	var req callbackRequest
-	seen := false
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, invalidf("body", "%s: %v", want, err)
-		}
-		if name, _ := tok.(string); name != "url" || seen {
-			return nil, invalidf("body", "%s: unknown or repeated member %q", want, tok)
-		}
-		seen = true
-		if err := dec.Decode(&req.URL); err != nil {
-			return nil, invalidf("url", "a string: %v", err)
-		}
-	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
-		return nil, invalidf("body", "%s", want)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, invalidf("body", "more than one JSON value")
+	if err := decodeStrict(raw, &req, "body"); err != nil {
+		return nil, err
 	}
 	return &req, nil
 }

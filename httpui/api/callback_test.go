@@ -94,7 +94,8 @@ func TestAPICallback(t *testing.T) {
 // a password or a fragment, or whose host is a loopback, private,
 // link-local or unspecified address (or a name of one) is 400
 // INVALID_REQUEST naming the field; so is a body that is not exactly
-// {"url": …}. Nothing is stored.
+// {"url": …} (an unknown, mis-cased or repeated member named, invalid
+// UTF-8 refused, as in every JSON body of the API). Nothing is stored.
 func TestAPICallbackRefused(t *testing.T) {
 	t.Parallel()
 	e := apptest.NewEnv(t, apptest.Options{})
@@ -115,9 +116,10 @@ func TestAPICallbackRefused(t *testing.T) {
 		{`{"url": "https://169.254.169.254/latest/meta-data"}`, "url"},
 		{`{"url": "https://0.0.0.0/cb"}`, "url"},
 		{`{"url": "https://[::ffff:127.0.0.1]/cb"}`, "url"},
-		{`{"url": "https://93.184.216.34/cb", "secret": "x"}`, "body"},
-		{`{"URL": "https://93.184.216.34/cb"}`, "body"},
-		{`{"url": "https://93.184.216.34/cb", "url": "https://127.0.0.1/cb"}`, "body"},
+		{`{"url": "https://93.184.216.34/cb", "secret": "x"}`, "secret"},
+		{`{"URL": "https://93.184.216.34/cb"}`, "URL"},
+		{`{"url": "https://93.184.216.34/cb", "url": "https://127.0.0.1/cb"}`, "url"},
+		{"{\"url\": \"https://93.184.216.34/\xff\"}", "url"},
 		{`{"url": 7}`, "url"},
 		{`["https://93.184.216.34/cb"]`, "body"},
 		{`{"url": "https://93.184.216.34/cb"} {}`, "body"},
