@@ -59,13 +59,6 @@ type Config struct {
 	// Callbacks is how senders may register callback URLs through the API
 	// (PUT /api/v1/callback): which schemes, and which addresses.
 	Callbacks api.CallbackConfig
-	// MaxDeliveries, above zero, bounds the deliveries the sender API
-	// works on at once, of all senders together (parsing, sealing,
-	// committing); the others wait, their bodies unread, so that a bulk
-	// send leaves processors for the residents' pages. Zero or less: no
-	// bound (the default; whether a bound helps the pages more than it
-	// costs the senders is not measured yet, docs/PERFORMANCE.md).
-	MaxDeliveries int
 	// Metrics, when set, is told of every request a route answered: its
 	// route name, method, status code and duration (package metrics).
 	Metrics RequestObserver
@@ -189,7 +182,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.routes(resident.New(resident.Config{Store: s.store, Clock: s.clock, Location: loc, Web: s.web,
 		Passwords: s.passwords, Pages: s.pages, EID: cfg.EID, EIDCallbackURL: cfg.EIDCallbackURL}),
-		api.New(api.Config{Store: s.store, Clock: s.clock, Limit: s.apiLimit, Web: s.web, Callbacks: s.callbacks, MaxDeliveries: cfg.MaxDeliveries}))
+		api.New(api.Config{Store: s.store, Clock: s.clock, Limit: s.apiLimit, Web: s.web, Callbacks: s.callbacks}))
 	// A router middleware runs after the route matched, so it knows the
 	// route's name (never a path, which may hold an id): for the access
 	// log, and for the metrics.

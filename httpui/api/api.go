@@ -37,10 +37,6 @@ type Config struct {
 	Limit *guard.RateLimiter
 	// Web writes problems and JSON answers in the request's language.
 	Web *web.Kit
-	// MaxDeliveries bounds the deliveries worked on at once (parsed,
-	// sealed, committed), of all senders together; a delivery beyond it
-	// waits, its body unread, for one to end. Zero or less: no bound.
-	MaxDeliveries int
 	// Callbacks is how senders may register callback URLs.
 	Callbacks CallbackConfig
 }
@@ -61,18 +57,11 @@ type API struct {
 	web    *web.Kit
 	router *mux.Router // set by Register; builds the Location of a delivery
 	cb     CallbackConfig
-	// deliveries holds a token for each delivery worked on; nil: no
-	// bound (Config.MaxDeliveries).
-	deliveries chan struct{}
 }
 
 // New returns the API's handlers; Register mounts them.
 func New(cfg Config) *API {
-	a := &API{store: cfg.Store, clock: cfg.Clock, limit: cfg.Limit, web: cfg.Web, cb: cfg.Callbacks}
-	if cfg.MaxDeliveries > 0 {
-		a.deliveries = make(chan struct{}, cfg.MaxDeliveries)
-	}
-	return a
+	return &API{store: cfg.Store, clock: cfg.Clock, limit: cfg.Limit, web: cfg.Web, cb: cfg.Callbacks}
 }
 
 // Route names of the API.

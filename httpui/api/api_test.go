@@ -5,7 +5,6 @@ import (
 	"context"
 	cryptorand "crypto/rand"
 	"crypto/tls"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -405,33 +404,5 @@ func TestAPIRateLimit(t *testing.T) {
 	e.Clock.Advance(time.Second)
 	if r := e.Get(s.Client, u); r.StatusCode != http.StatusOK {
 		t.Fatalf("after a second: %d", r.StatusCode)
-	}
-}
-
-// TestDeliverBounded: with the server working on one delivery at a time
-// (httpui.Config.MaxDeliveries), concurrent deliveries wait their turn
-// and each is stored once, answered 201; the bound holds no token after
-// them (the next delivery goes through).
-func TestDeliverBounded(t *testing.T) {
-	t.Parallel()
-	e := apptest.NewEnv(t, apptest.Options{MaxDeliveries: 1, APIRate: 1e6, APIBurst: 1 << 20})
-	e.AddResident(uitest.NIDAnna, "Anna Jensen")
-	s := e.AddSender("Aarhus Kommune", "55133018")
-	codes := make(chan int, 8)
-	for i := range 8 {
-		go func() {
-			codes <- e.Deliver(s.Client, uitest.ValidDelivery(fmt.Sprint("bounded-", i))...).StatusCode
-		}()
-	}
-	for range 8 {
-		if code := <-codes; code != http.StatusCreated {
-			t.Errorf("a concurrent delivery: %d", code)
-		}
-	}
-	if r := e.Deliver(s.Client, uitest.ValidDelivery("after")...); r.StatusCode != http.StatusCreated {
-		t.Fatalf("the delivery after them: %d %s", r.StatusCode, r.Text)
-	}
-	if n := e.Deliveries(); n != 9 {
-		t.Fatalf("%d letters stored, want 9", n)
 	}
 }

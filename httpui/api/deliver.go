@@ -22,17 +22,6 @@ type deliveryResponse struct {
 // delivered senderReference with the same content answers 200 with the
 // original result.
 func (a *API) deliver(w http.ResponseWriter, r *http.Request, sender store.Sender) {
-	if a.deliveries != nil {
-		// A bulk send works on a few letters at a time, so that the
-		// processors it leaves serve the residents' pages (the Go
-		// scheduler has no priorities; docs/PERFORMANCE.md measures it).
-		select {
-		case a.deliveries <- struct{}{}:
-			defer func() { <-a.deliveries }()
-		case <-r.Context().Done():
-			return // the sender went away; nobody reads an answer
-		}
-	}
 	limits := a.store.Limits()
 	r.Body = http.MaxBytesReader(w, r.Body, maxRequestSize(limits))
 	d, err := parseDelivery(r, limits)

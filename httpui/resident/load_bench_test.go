@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,20 +29,8 @@ import (
 // quiet-cpu-us/page is the process's CPU time per page alone (the
 // client's share included), which other work on a shared machine does
 // not inflate as it does the latencies.
-//
-// POSTKASSE_BENCH_MAX_DELIVERIES sets the server's bound on deliveries
-// worked on at once (httpui.Config.MaxDeliveries), to compare bounds;
-// unset, the default (none).
 func BenchmarkInboxUnderLoad(b *testing.B) {
-	maxDeliveries := 0
-	if v := os.Getenv("POSTKASSE_BENCH_MAX_DELIVERIES"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			b.Fatalf("POSTKASSE_BENCH_MAX_DELIVERIES=%q: %v", v, err)
-		}
-		maxDeliveries = n
-	}
-	e := apptest.NewEnv(b, apptest.Options{APIRate: 1e6, APIBurst: 1 << 20, MaxDeliveries: maxDeliveries})
+	e := apptest.NewEnv(b, apptest.Options{APIRate: 1e6, APIBurst: 1 << 20})
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	e.AddResident(uitest.NIDBjorn, "Bjørn Hansen")
 	s := e.AddSender("Aarhus Kommune", "55133018")

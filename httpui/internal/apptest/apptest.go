@@ -28,7 +28,6 @@ type Options struct {
 	APIRate           float64
 	APIBurst          int
 	MaxPasswordChecks int
-	MaxDeliveries     int
 	DefaultLanguage   string
 	Callbacks         api.CallbackConfig
 	// EID, when set, signs residents in with eID (its redirect URL is
@@ -50,7 +49,6 @@ func NewEnv(t testing.TB, opts Options) *uitest.Env {
 			APIRate:           opts.APIRate,
 			APIBurst:          opts.APIBurst,
 			MaxPasswordChecks: opts.MaxPasswordChecks,
-			MaxDeliveries:     opts.MaxDeliveries,
 			DefaultLanguage:   opts.DefaultLanguage,
 			Callbacks:         opts.Callbacks,
 			EID:               opts.EID,
