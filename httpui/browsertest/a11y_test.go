@@ -111,14 +111,9 @@ func (tb *tab) layout() layout {
 func TestAccessibility(t *testing.T) {
 	t.Parallel()
 	src := axeSource(t)
-	for _, lang := range languages {
-		for _, width := range widths {
-			t.Run(lang+"/"+itoa(width)+"px", func(t *testing.T) {
-				t.Parallel()
-				testAccessibility(t, src, lang, width)
-			})
-		}
-	}
+	inEachLanguageAndWidth(t, func(t *testing.T, lang string, width int64) {
+		testAccessibility(t, src, lang, width)
+	})
 }
 
 func testAccessibility(t *testing.T, src, lang string, width int64) {
@@ -338,14 +333,9 @@ func checkOrder(t *testing.T, page string, stops []focusStop) {
 // language in the footer; at both widths, in every language.
 func TestKeyboard(t *testing.T) {
 	t.Parallel()
-	for _, lang := range languages {
-		for _, width := range widths {
-			t.Run(lang+"/"+itoa(width)+"px", func(t *testing.T) {
-				t.Parallel()
-				testKeyboard(t, lang, width)
-			})
-		}
-	}
+	inEachLanguageAndWidth(t, func(t *testing.T, lang string, width int64) {
+		testKeyboard(t, lang, width)
+	})
 }
 
 func testKeyboard(t *testing.T, lang string, width int64) {
@@ -489,6 +479,20 @@ func TestAxeFindsViolations(t *testing.T) {
 	for id, impact := range map[string]string{"html-has-lang": "serious", "image-alt": "critical", "label": "critical"} {
 		if found[id] != impact {
 			t.Errorf("axe-core did not report %s (%s); it reported %v", id, impact, found)
+		}
+	}
+}
+
+// inEachLanguageAndWidth runs test as parallel subtests, one for each
+// language at each width ("da/375px").
+func inEachLanguageAndWidth(t *testing.T, test func(t *testing.T, lang string, width int64)) {
+	t.Helper()
+	for _, lang := range languages {
+		for _, width := range widths {
+			t.Run(lang+"/"+itoa(width)+"px", func(t *testing.T) {
+				t.Parallel()
+				test(t, lang, width)
+			})
 		}
 	}
 }

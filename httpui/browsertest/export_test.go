@@ -24,14 +24,9 @@ import (
 func TestExportPage(t *testing.T) {
 	t.Parallel()
 	src := axeSource(t)
-	for _, lang := range languages {
-		for _, width := range widths {
-			t.Run(lang+"/"+itoa(width)+"px", func(t *testing.T) {
-				t.Parallel()
-				testExportPage(t, src, lang, width)
-			})
-		}
-	}
+	inEachLanguageAndWidth(t, func(t *testing.T, lang string, width int64) {
+		testExportPage(t, src, lang, width)
+	})
 }
 
 func testExportPage(t *testing.T, src, lang string, width int64) {

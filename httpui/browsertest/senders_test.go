@@ -36,14 +36,9 @@ func (tb *tab) tabTo(text string, max int) []focusStop {
 // reading order, and the public sender offers no button.
 func TestSendersAndRetentionKeyboard(t *testing.T) {
 	t.Parallel()
-	for _, lang := range languages {
-		for _, width := range widths {
-			t.Run(lang+"/"+itoa(width)+"px", func(t *testing.T) {
-				t.Parallel()
-				testSendersKeyboard(t, lang, width)
-			})
-		}
-	}
+	inEachLanguageAndWidth(t, func(t *testing.T, lang string, width int64) {
+		testSendersKeyboard(t, lang, width)
+	})
 }
 
 func testSendersKeyboard(t *testing.T, lang string, width int64) {

@@ -19,14 +19,9 @@ import (
 func TestStructuredLetterKeyboard(t *testing.T) {
 	t.Parallel()
 	src := axeSource(t)
-	for _, lang := range languages {
-		for _, width := range widths {
-			t.Run(lang+"/"+itoa(width)+"px", func(t *testing.T) {
-				t.Parallel()
-				testStructuredLetter(t, src, lang, width)
-			})
-		}
-	}
+	inEachLanguageAndWidth(t, func(t *testing.T, lang string, width int64) {
+		testStructuredLetter(t, src, lang, width)
+	})
 }
 
 func testStructuredLetter(t *testing.T, src, lang string, width int64) {

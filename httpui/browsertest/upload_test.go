@@ -20,14 +20,9 @@ import (
 func TestUpload(t *testing.T) {
 	t.Parallel()
 	src := axeSource(t)
-	for _, lang := range languages {
-		for _, width := range widths {
-			t.Run(lang+"/"+itoa(width)+"px", func(t *testing.T) {
-				t.Parallel()
-				testUpload(t, src, lang, width)
-			})
-		}
-	}
+	inEachLanguageAndWidth(t, func(t *testing.T, lang string, width int64) {
+		testUpload(t, src, lang, width)
+	})
 }
 
 func testUpload(t *testing.T, src, lang string, width int64) {
