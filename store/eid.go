@@ -248,6 +248,22 @@ func useEIDProof(tx storage.Tx, key string, now time.Time, purpose EIDPurpose) (
 	return rec, tx.Limits().Delete(key)
 }
 
+// proofAndKeys reads a live proof for purpose (proofNumber), checks the
+// password the resident chose against the policy and makes a new key
+// pair wrapped by it: the first steps of making a mailbox with eID and of
+// resetting one.
+func (s *Store) proofAndKeys(ctx context.Context, token string, purpose EIDPurpose, password string) (string, eidProofRecord, *newKeyPair, error) {
+	key, rec, err := s.proofNumber(ctx, token, purpose)
+	if err != nil {
+		return "", rec, nil, err
+	}
+	if err := CheckPassword(password, rec.Name, rec.Number); err != nil {
+		return "", rec, nil, err
+	}
+	keys, err := s.newKeys(password)
+	return key, rec, keys, err
+}
+
 // proofNumber reads a live proof for purpose without using it: the
 // number it vouches for.
 func (s *Store) proofNumber(ctx context.Context, token string, purpose EIDPurpose) (key string, rec eidProofRecord, err error) {
@@ -298,14 +314,7 @@ func (s *Store) LoginWithEID(ctx context.Context, token, password string) (Sessi
 // password against the policy is an *InvalidError for "password". The
 // proof is used in the transaction. Audited as "activate-eid".
 func (s *Store) ActivateWithEID(ctx context.Context, token, password string) (Session, error) {
-	key, rec, err := s.proofNumber(ctx, token, EIDSignIn)
-	if err != nil {
-		return Session{}, err
-	}
-	if err := CheckPassword(password, rec.Name, rec.Number); err != nil {
-		return Session{}, err
-	}
-	keys, err := s.newKeys(password)
+	key, rec, keys, err := s.proofAndKeys(ctx, token, EIDSignIn, password)
 	if err != nil {
 		return Session{}, err
 	}
@@ -378,14 +387,7 @@ func (s *Store) ActivateWithEID(ctx context.Context, token, password string) (Se
 // ErrNoMailbox. Audited as "reset-eid", with the number of letters
 // deleted.
 func (s *Store) ResetWithEID(ctx context.Context, token, password string) (Session, error) {
-	key, rec, err := s.proofNumber(ctx, token, EIDReset)
-	if err != nil {
-		return Session{}, err
-	}
-	if err := CheckPassword(password, rec.Name, rec.Number); err != nil {
-		return Session{}, err
-	}
-	keys, err := s.newKeys(password)
+	key, rec, keys, err := s.proofAndKeys(ctx, token, EIDReset, password)
 	if err != nil {
 		return Session{}, err
 	}
