@@ -276,9 +276,10 @@ func (s *Store) NextCallback(ctx context.Context, senderID string) (d CallbackDe
 	now := s.now()
 	err = s.view(ctx, func(tx storage.Tx) error {
 		ok = false
-		// The outbox first: on the cluster engine the first read waits
-		// for the events still being appended, so that none is POSTed
-		// before an earlier one that commits later.
+		// No event is POSTed before an earlier one that commits later.
+		if err := tx.Events().Settle(senderID); err != nil {
+			return err
+		}
 		evs, err := tx.Callbacks().Queued(senderID, 1)
 		if err != nil || len(evs) == 0 {
 			return err

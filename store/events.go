@@ -78,6 +78,10 @@ func (s *Store) Events(ctx context.Context, senderID, after string, limit int) (
 	}
 	var out []Event
 	err := s.view(ctx, func(tx storage.Tx) error {
+		// A cursor never passes an event that commits after a later one.
+		if err := tx.Events().Settle(senderID); err != nil {
+			return err
+		}
 		evs, err := tx.Events().After(senderID, from, limit)
 		for _, e := range evs {
 			out = append(out, *e)

@@ -50,6 +50,10 @@ func TestEventFeedWaitsForAppenders(t *testing.T) {
 	go func() {
 		var evs []*storage.Event
 		err := e.View(ctx, func(tx storage.Tx) error {
+			// As Store.Events reads the feed: settled first.
+			if err := tx.Events().Settle("s"); err != nil {
+				return err
+			}
 			var err error
 			evs, err = tx.Events().After("s", 0, 10)
 			return err

@@ -1291,9 +1291,11 @@ func (ev eventsTx) Append(e *storage.Event) error {
 const feedLock = `hashtextextended('postkasse-events:' || $1, 0)`
 
 // settleFeed waits, in a read-only transaction, for the transactions
-// appending to the sender's feed to end: the lock taken exclusively on
-// another connection and let go at once. A writing transaction, which
-// may hold the lock itself, does not wait.
+// appending to the sender's feed to end (Events.Settle): the lock taken
+// exclusively on another connection and let go at once. A reader that
+// settles first in its transaction (whose snapshot its first read takes)
+// never sees an event without those numbered before it. A writing
+// transaction, which may hold the lock itself, does not wait.
 func (t *tx) settleFeed(senderID string) error {
 	if t.writable {
 		return nil
@@ -1304,16 +1306,10 @@ func (t *tx) settleFeed(senderID string) error {
 	return nil
 }
 
-// After, in a read-only transaction, reads the feed after the
-// transactions that were appending to it have ended: a cursor must never
-// pass an event that commits later with a smaller number. It waits for
-// them on another connection (the lock taken exclusively and let go at
-// once: settleFeed), so for that it must be the first read of its
-// transaction, whose snapshot that read takes (Store.Events).
+// Settle: see settleFeed.
+func (ev eventsTx) Settle(senderID string) error { return ev.t.settleFeed(senderID) }
+
 func (ev eventsTx) After(senderID string, after uint64, limit int) ([]*storage.Event, error) {
-	if err := ev.t.settleFeed(senderID); err != nil {
-		return nil, err
-	}
 	var out []*storage.Event
 	err := each(ev.t, "events", func(v *storage.Event) (bool, error) { out = append(out, v); return true, nil },
 		`SELECT record FROM events WHERE sender_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, senderID, int64(after), limit)
@@ -1385,14 +1381,7 @@ func (c callbacksTx) Queue(e *storage.Event) error {
 	return err
 }
 
-// Queued, in a read-only transaction, waits for the transactions still
-// appending to the sender's feed (and so to its outbox) as eventsTx.After
-// does, for the same reason: it must be the first read of its
-// transaction for that (Store.NextCallback).
 func (c callbacksTx) Queued(senderID string, limit int) ([]*storage.Event, error) {
-	if err := c.t.settleFeed(senderID); err != nil {
-		return nil, err
-	}
 	var out []*storage.Event
 	err := each(c.t, "callback outbox", func(v *storage.Event) (bool, error) { out = append(out, v); return true, nil },
 		`SELECT record FROM callback_outbox WHERE sender_id = $1 ORDER BY seq LIMIT $2`, senderID, limit)

@@ -919,6 +919,10 @@ func (t eventsTx) Append(e *storage.Event) error {
 	return putJSON(b, binary.BigEndian.AppendUint64([]byte(e.SenderID), seq), e)
 }
 
+// Settle has nothing to wait for: one transaction writes at a time, in
+// the order of its event numbers.
+func (t eventsTx) Settle(string) error { return nil }
+
 func (t eventsTx) After(senderID string, after uint64, limit int) ([]*storage.Event, error) {
 	var out []*storage.Event
 	prefix := []byte(senderID)

@@ -444,6 +444,13 @@ type Events interface {
 	// After returns up to limit events of a sender with Seq greater than
 	// after, in order of Seq.
 	After(senderID string, after uint64, limit int) ([]*Event, error)
+	// Settle waits, in a read-only transaction, until the transactions
+	// appending to a sender's feed (and so to its callback outbox) have
+	// ended, so that the reads that follow see no event without every
+	// event numbered before it. It must be the transaction's first read.
+	// (The cluster engine numbers events from a sequence outside its
+	// transactions; the embedded engine's one writer needs no wait.)
+	Settle(senderID string) error
 	// Prune deletes every event that happened before the time given and
 	// returns how many.
 	Prune(before time.Time) (int, error)
