@@ -220,7 +220,9 @@ func canaryMailbox(t *testing.T, f *fixture) (c map[string]string, nid NationalI
 	if _, err := rand.Read(digits); err != nil {
 		t.Fatal(err)
 	}
-	c["AMOUNT"] = fmt.Sprintf("%015d.37", binary.BigEndian.Uint64(digits)%1e15)
+	// The first digit is not 0: an amount has no leading zero.
+	n := binary.BigEndian.Uint64(digits)
+	c["AMOUNT"] = fmt.Sprintf("%d%014d.37", 1+n%9, (n/9)%1e14)
 	nid = testNID(t, 2)
 	if _, _, err := s.AddResident(context.Background(), nid, "Canary Resident", c["PASSWORD"]); err != nil {
 		t.Fatal(err)
