@@ -2,6 +2,7 @@ package resident
 
 import (
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -29,6 +30,8 @@ type inboxView struct {
 	// Targets are the folders letters can be moved to from here.
 	Targets []folderLink
 	Letters []inboxLine
+	// Lines are the Letters as the page lists them (inboxLines).
+	Lines template.HTML
 	// From and To number the page's first and last letter in the folder
 	// (1-based, newest first).
 	From, To int
@@ -180,6 +183,7 @@ func (s *Handlers) folderPageWith(w http.ResponseWriter, r *http.Request, mb *st
 	for _, letter := range letters {
 		v.Letters = append(v.Letters, inboxLine{LetterSummary: letter, Due: due(l, letter.DueDate, now, s.loc)})
 	}
+	v.Lines = s.inboxLines(l, v.Letters)
 	v.From = 1
 	if cursor != "" {
 		// from only numbers the page; a wrong one misnumbers, nothing more.

@@ -6,6 +6,7 @@
 package apptest
 
 import (
+	"net/http"
 	"testing"
 	"time"
 
@@ -33,6 +34,10 @@ type Options struct {
 	// EID, when set, signs residents in with eID (its redirect URL is
 	// the request's origin's: register both listeners' at the provider).
 	EID *eid.Client
+	// Observe, when set, is told each request's time in the server's
+	// handler (from its headers read to its answer written): what a
+	// load command reports as the server's time.
+	Observe func(r *http.Request, d time.Duration)
 }
 
 // NewEnv runs the appliance with opts on loopback until the test ends.
@@ -56,6 +61,15 @@ func NewEnv(t testing.TB, opts Options) *uitest.Env {
 		if err != nil {
 			return uitest.Server{}, err
 		}
-		return uitest.Server{Handler: srv.Handler(), TLSConfig: httpui.TLSConfig}, nil
+		h := srv.Handler()
+		if observe := opts.Observe; observe != nil {
+			inner := h
+			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				t0 := time.Now()
+				inner.ServeHTTP(w, r)
+				observe(r, time.Since(t0))
+			})
+		}
+		return uitest.Server{Handler: h, TLSConfig: httpui.TLSConfig}, nil
 	})
 }
