@@ -222,7 +222,9 @@ func (m *Mailbox) DueCount(ctx context.Context) (int, error) {
 // never listed, from the letter itself, with its listing sealed anew to
 // keep.
 func (m *Mailbox) pageLine(tx storage.Tx, lk *crypto.DataKey, id string, senders map[string]*senderRecord) (LetterSummary, []byte, error) {
-	rec, err := tx.Letters().Get(id)
+	// What a line shows, without the sealed fields (read below only for a
+	// letter never listed).
+	rec, err := tx.Letters().Listed(id)
 	if err != nil {
 		return LetterSummary{}, nil, err
 	}
@@ -243,6 +245,9 @@ func (m *Mailbox) pageLine(tx storage.Tx, lk *crypto.DataKey, id string, senders
 			return sum, nil, err
 		}
 		m.s.log.Warn("inbox: a listing does not open; made again from the letter", "resident", m.resident.ID, "letter", id, "err", err)
+	}
+	if rec, err = tx.Letters().Get(id); err != nil {
+		return LetterSummary{}, nil, err
 	}
 	dk, err := m.key.OpenDataKey(rec.SealedKey, letterBinding(rec))
 	if err != nil {

@@ -292,6 +292,16 @@ func (l lettersTx) Get(id string) (*storage.Letter, error) {
 	return v, l.t.get(v, "letter "+id, `SELECT record FROM letters WHERE id = $1`, id)
 }
 
+// Listed is Get's letter with only its listing's fields: the record is
+// one JSON column either way.
+func (l lettersTx) Listed(id string) (*storage.Letter, error) {
+	v, err := l.Get(id)
+	if err != nil {
+		return nil, err
+	}
+	return v.ListingFields(), nil
+}
+
 func (l lettersTx) ByReference(senderID, reference string) (string, error) {
 	var id string
 	err := l.t.tx.QueryRow(l.t.ctx, `SELECT id FROM letters WHERE sender_id = $1 AND sender_reference = $2`, senderID, reference).Scan(&id)

@@ -175,6 +175,49 @@ func (t lettersTx) Get(id string) (*storage.Letter, error) {
 	return l, nil
 }
 
+// Listed decodes only the fields of Letter.ListingFields from the record
+// (listedLetter): a page's 50 records are read in about half the time of
+// whole ones, which carry the sealed key, subject, body, documents'
+// names and receipt in base64.
+func (t lettersTx) Listed(id string) (*storage.Letter, error) {
+	v := t.tx.Bucket(bucketLetters).Get([]byte(id))
+	if v == nil {
+		return nil, fmt.Errorf("letter %s: %w", id, storage.ErrNotFound)
+	}
+	var r listedLetter
+	if err := decodeRecord(v, &r); err != nil {
+		return nil, fmt.Errorf("decode letter %s: %w", id, err)
+	}
+	if r.ID != id {
+		return nil, fmt.Errorf("letter %s: the record stored under this id is letter %s", id, r.ID)
+	}
+	return &storage.Letter{ID: r.ID, ResidentID: r.ResidentID, SenderID: r.SenderID, Type: r.Type, DueDate: r.DueDate,
+		DeliveredAt: r.DeliveredAt, ReadAt: r.ReadAt, Size: r.Size, Documents: make([]storage.DocumentRecord, len(r.Documents)),
+		Folder: r.Folder, ReadMark: r.ReadMark, PaidAt: r.PaidAt, Hold: r.Hold, Listing: r.Listing, Deleted: r.Deleted,
+		ReleaseAt: r.ReleaseAt, Imported: r.Imported, Own: r.Own}, nil
+}
+
+// listedLetter is the part of a letter's record (storage.Letter, as
+// encoding/json writes it) that Letter.ListingFields keeps: the fields of
+// the same names; a document only counted. The storage contract checks
+// Listed against Get (storagetest).
+type listedLetter struct {
+	ID, ResidentID, SenderID string
+	Type                     storage.LetterType
+	DueDate                  string
+	DeliveredAt, ReadAt      time.Time
+	Size                     int64
+	Documents                []struct{}
+	Folder                   string
+	ReadMark                 *bool
+	PaidAt                   time.Time
+	Hold                     *storage.LetterHold
+	Listing                  []byte
+	Deleted, ReleaseAt       time.Time
+	Imported                 *storage.ImportedLetter
+	Own                      *storage.OwnDocument
+}
+
 func (t lettersTx) ByReference(senderID, reference string) (string, error) {
 	id := t.tx.Bucket(bucketReferences).Get(referenceKey(senderID, reference))
 	if id == nil {

@@ -251,6 +251,19 @@ func (l *Letter) IsTombstone() bool { return !l.Deleted.IsZero() }
 // released (Letter.ReleaseAt).
 func (l *Letter) IsScheduled() bool { return !l.ReleaseAt.IsZero() }
 
+// ListingFields returns the letter with only the fields a line of a
+// mailbox's page shows and the checks before it need (Letters.Listed):
+// who it is from and to, its type, dates, marks, folder, hold, listing,
+// where it came from and the number of its documents (Documents has as
+// many elements, each zero). The sealed key, subject, body, documents'
+// names, structured data and receipt are left out.
+func (l *Letter) ListingFields() *Letter {
+	return &Letter{ID: l.ID, ResidentID: l.ResidentID, SenderID: l.SenderID, Type: l.Type, DueDate: l.DueDate,
+		DeliveredAt: l.DeliveredAt, ReadAt: l.ReadAt, Size: l.Size, Documents: make([]DocumentRecord, len(l.Documents)),
+		Folder: l.Folder, ReadMark: l.ReadMark, PaidAt: l.PaidAt, Hold: l.Hold, Listing: l.Listing, Deleted: l.Deleted,
+		ReleaseAt: l.ReleaseAt, Imported: l.Imported, Own: l.Own}
+}
+
 // InMailbox reports whether the letter is in its resident's mailbox: not
 // a tombstone and not scheduled. Only such a letter is in the mailbox's
 // indexes, and only such a letter may its resident see.

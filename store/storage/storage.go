@@ -183,6 +183,10 @@ type Senders interface {
 // ByReference and All do, Tombstones the one, Scheduled the other.
 type Letters interface {
 	Get(id string) (*Letter, error)
+	// Listed is Get for a page of a mailbox: the letter with only what a
+	// line of the page shows (Letter.ListingFields), which an engine may
+	// read faster than the whole record.
+	Listed(id string) (*Letter, error)
 	// ByReference returns the id of the letter a sender delivered with a
 	// senderReference.
 	ByReference(senderID, reference string) (string, error)

@@ -325,6 +325,46 @@ func letter(i int, resident, sender string, at time.Time) *storage.Letter {
 	}
 }
 
+// testListed: Listed reads exactly Letter.ListingFields of the stored
+// letter, with every field set, and a letter that is not there is
+// ErrNotFound.
+func testListed(t *testing.T, e storage.Engine) {
+	full := letter(90, id('a', 90), id('b', 90), base)
+	yes := true
+	full.DueDate, full.ReadAt, full.ReadMark, full.PaidAt = "2027-01-31", base.Add(time.Hour), &yes, base.Add(2*time.Hour)
+	full.Documents = []storage.DocumentRecord{{Name: []byte("n1"), ContentType: "application/pdf", Size: 3, Sent: []byte("s")},
+		{Name: []byte("n2"), ContentType: "text/plain", Size: 4}}
+	full.Structured, full.Folder, full.Listing = []byte("structured"), "archive", []byte("listing")
+	full.Hold = &storage.LetterHold{At: base, Reason: "court", Order: "B-1"}
+	full.Imported = &storage.ImportedLetter{LetterID: id('d', 1), ReceiptKey: []byte("rk"), Appliance: "Eksempelby", Imported: base}
+	full.Own = &storage.OwnDocument{Imported: base}
+	full.Sensitive, full.OpeningReceipt, full.ReplyAllowed = true, true, true
+	update(t, e, func(tx storage.Tx) error { return tx.Letters().Put(full) })
+	view(t, e, func(tx storage.Tx) error {
+		got, err := tx.Letters().Listed(full.ID)
+		if err != nil {
+			t.Fatalf("Listed: %v", err)
+		}
+		stored, err := tx.Letters().Get(full.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := stored.ListingFields(); !equalJSON(got, want) {
+			t.Errorf("Listed = %+v, want %+v", got, want)
+		}
+		if got.SealedKey != nil || got.Subject != nil || got.Body != nil || got.Receipt.Payload != nil || got.Structured != nil {
+			t.Errorf("Listed read sealed fields: %+v", got)
+		}
+		if len(got.Documents) != 2 || got.Hold == nil || got.Imported == nil || got.Own == nil || got.ReadMark == nil || string(got.Listing) != "listing" {
+			t.Errorf("Listed lost a field: %+v", got)
+		}
+		_, err = tx.Letters().Listed(id('c', 91))
+		notFound(t, "Listed of no letter", err)
+		return nil
+	})
+	update(t, e, func(tx storage.Tx) error { return tx.Letters().Delete(full) })
+}
+
 func testLetters(t *testing.T, e storage.Engine) {
 	l := letter(1, id('a', 1), id('b', 1), base)
 	update(t, e, func(tx storage.Tx) error { return tx.Letters().Put(l) })
@@ -341,6 +381,7 @@ func testLetters(t *testing.T, e storage.Engine) {
 		notFound(t, "another sender's reference", err)
 		return nil
 	})
+	testListed(t, e)
 	// Reading marks it read; the indexes stay.
 	update(t, e, func(tx storage.Tx) error {
 		r, err := tx.Letters().Get(l.ID)
