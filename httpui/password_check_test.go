@@ -22,7 +22,7 @@ func TestPasswordChecksBusy(t *testing.T) {
 		throttle:          ThrottleConfig{AccountFailures: 1, AddressFailures: 100},
 		maxPasswordChecks: 1,
 		// No waiting for a slot: the test holds the only one.
-		adjust: func(s *Server) { s.passwords.Wait = 0 },
+		adjust: func(s *Server) { s.passwords.MaxWait = 0 },
 	})
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	b := e.Browser()
