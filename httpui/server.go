@@ -45,7 +45,8 @@ type Config struct {
 	// a request whose expected wait (its place in line times the measured
 	// cost of one check) is over it, or that has waited that long, gets
 	// 503 with Retry-After (package guard, PasswordChecks). Zero is
-	// guard.DefaultPasswordCheckWait; negative: no waiting at all.
+	// guard.DefaultPasswordCheckWait, more than guard.MaxPasswordCheckWait
+	// is that; negative: no waiting at all.
 	PasswordCheckWait time.Duration
 	// Location is the appliance's time zone: dates on pages (delivered,
 	// due, deletion) are shown in it. nil is the process's local zone.
@@ -173,7 +174,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.passwords = guard.NewPasswordChecks(throttle, checks)
 	if cfg.PasswordCheckWait != 0 {
-		s.passwords.MaxWait = max(cfg.PasswordCheckWait, 0)
+		s.passwords.MaxWait = min(max(cfg.PasswordCheckWait, 0), guard.MaxPasswordCheckWait)
 	}
 	s.passwords.Log = s.log
 

@@ -17,6 +17,11 @@ import (
 // slot by default (PasswordChecks.MaxWait).
 const DefaultPasswordCheckWait = 30 * time.Second
 
+// MaxPasswordCheckWait is the longest bound on the wait that the login
+// throttle allows: a check under way counts there for CheckDeadline at
+// most, so its wait and its Argon2id evaluation must end well before.
+const MaxPasswordCheckWait = CheckDeadline * 3 / 4
+
 // DefaultIdleRelease is how long the password checks stay idle, after
 // some ran, before the memory they held is given back to the operating
 // system (PasswordChecks.IdleRelease): long enough that a trickle of
@@ -65,7 +70,7 @@ type PasswordChecks struct {
 	throttle *Throttle
 	slots    int
 	// MaxWait bounds a check's wait for a slot (DefaultPasswordCheckWait
-	// by default; 0: no waiting at all).
+	// by default, at most MaxPasswordCheckWait; 0: no waiting at all).
 	MaxWait time.Duration
 	// IdleRelease is how long the checks stay idle before the memory is
 	// returned (DefaultIdleRelease by default).
