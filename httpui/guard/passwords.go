@@ -209,8 +209,9 @@ func (p *PasswordChecks) Acquire(ctx context.Context) (release func(), ok bool) 
 	}
 	// The slots are all taken (the line is empty only then): the turn
 	// comes after len(p.queue)+1 checks end, p.slots at a time.
+	maxWait := p.MaxWait
 	expected := time.Duration(len(p.queue)/p.slots+1) * p.costLocked()
-	if p.MaxWait <= 0 || expected > p.MaxWait {
+	if maxWait <= 0 || expected > maxWait {
 		p.mu.Unlock()
 		return nil, false
 	}
@@ -218,7 +219,7 @@ func (p *PasswordChecks) Acquire(ctx context.Context) (release func(), ok bool) 
 	p.queue = append(p.queue, w)
 	p.mu.Unlock()
 	expired := make(chan struct{})
-	stop := p.AfterFunc(p.MaxWait, func() { close(expired) })
+	stop := p.AfterFunc(maxWait, func() { close(expired) })
 	defer stop()
 	if p.Waiting != nil {
 		p.Waiting()
