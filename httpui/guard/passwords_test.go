@@ -268,3 +268,28 @@ func TestPasswordChecksReleaseMemory(t *testing.T) {
 		t.Fatalf("memory returned %d times, %d timers; want once and none after idle slots", freed.Load(), c.Timers())
 	}
 }
+
+// TestPasswordChecksCancelWhenGiven: a wait that ends just as the slot is
+// given to it loses no slot, whichever it sees first: it has the slot, or
+// the slot is free again.
+func TestPasswordChecksCancelWhenGiven(t *testing.T) {
+	t.Parallel()
+	c := testsupport.NewClock()
+	p, _ := checksOnClock(c, 1)
+	for range 50 {
+		release, _ := p.Acquire(ctx)
+		cctx, cancel := context.WithCancel(ctx)
+		// In line, the request ends and the slot comes free at once.
+		p.Waiting = func() { cancel(); release() }
+		r, ok := p.Acquire(cctx)
+		if ok {
+			r()
+		}
+		p.mu.Lock()
+		running, line := p.running, len(p.queue)
+		p.mu.Unlock()
+		if running != 0 || line != 0 {
+			t.Fatalf("after a wait that ended as it was given the slot (got it: %v): %d slots taken, %d in line", ok, running, line)
+		}
+	}
+}
