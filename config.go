@@ -20,6 +20,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/postkasse/postkasse/httpui/eid"
+	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/jobs"
 	"github.com/postkasse/postkasse/jobs/notify"
@@ -182,11 +183,13 @@ type SessionsConfig struct {
 	Lifetime time.Duration `toml:"lifetime"`
 }
 
-// LoginConfig throttles failed logins.
+// LoginConfig throttles failed logins and bounds the wait for a password
+// check.
 type LoginConfig struct {
-	AccountFailures int           `toml:"account_failures"`
-	AddressFailures int           `toml:"address_failures"`
-	Window          time.Duration `toml:"window"`
+	AccountFailures   int           `toml:"account_failures"`
+	AddressFailures   int           `toml:"address_failures"`
+	Window            time.Duration `toml:"window"`
+	PasswordCheckWait time.Duration `toml:"password_check_wait"`
 }
 
 // ServerConfig is about running the server.
@@ -224,9 +227,10 @@ func defaultConfig() Config {
 		Senders:   SendersConfig{CertificateDays: 730},
 		Residents: ResidentsConfig{ActivationDays: 30, Language: "en"},
 		Sessions:  SessionsConfig{Idle: 30 * time.Minute, Lifetime: 12 * time.Hour},
-		Login:     LoginConfig{AccountFailures: 5, AddressFailures: 20, Window: 15 * time.Minute},
-		Server:    ServerConfig{ShutdownTimeout: 30 * time.Second},
-		Log:       LogConfig{Level: "info", Format: "text"},
+		Login: LoginConfig{AccountFailures: 5, AddressFailures: 20, Window: 15 * time.Minute,
+			PasswordCheckWait: guard.DefaultPasswordCheckWait},
+		Server: ServerConfig{ShutdownTimeout: 30 * time.Second},
+		Log:    LogConfig{Level: "info", Format: "text"},
 		Jobs: JobsConfig{
 			TimeZone:              jobs.DefaultTimeZone,
 			Inactivity:            "P5Y",
@@ -316,6 +320,8 @@ func configKeys() []configKey {
 			func(c *Config) any { return c.Login.AddressFailures }},
 		{"login", "window", "The sliding window the failures are counted in.",
 			func(c *Config) any { return c.Login.Window }},
+		{"login", "password_check_wait", "How long a sign-in may wait in line for a password check when many arrive at once;\none expected to wait longer is answered busy (503). At least 1s, at most 45s.",
+			func(c *Config) any { return c.Login.PasswordCheckWait }},
 		{"server", "node", "This node's name among the nodes of a cluster (the jobs lease names its holder by it);\nletters, digits, '.', '_' and '-'. Empty: the host name. Nodes on one host need names\nof their own.",
 			func(c *Config) any { return c.Server.Node }},
 		{"server", "metrics_listen", "Where /metrics (Prometheus), /readyz and /healthz are served, e.g. 127.0.0.1:9464.\nKeep it off the public network: the figures are the operator's. Empty: not served.",
@@ -719,6 +725,8 @@ func (c *Config) resolve(dir string) (*resolved, error) {
 		{"login.account_failures", "must be positive", c.Login.AccountFailures > 0},
 		{"login.address_failures", "must be positive", c.Login.AddressFailures > 0},
 		{"login.window", "must be positive", c.Login.Window > 0},
+		{"login.password_check_wait", "between 1s and " + formatDuration(guard.MaxPasswordCheckWait),
+			c.Login.PasswordCheckWait >= time.Second && c.Login.PasswordCheckWait <= guard.MaxPasswordCheckWait},
 		{"server.shutdown_timeout", "must be positive", c.Server.ShutdownTimeout > 0},
 		{"backup.keep", "between 1 and 1000", c.Backup.Keep > 0 && c.Backup.Keep <= 1000},
 	}

@@ -126,6 +126,8 @@ func TestConfigErrors(t *testing.T) {
 		{"[residents]\nactivation_days = 366\n", "residents.activation_days: between 1 and 365"},
 		{"[log]\nlevel = \"loud\"\n", "log.level"},
 		{"[server]\nshutdown_timeout = \"-1s\"\n", "server.shutdown_timeout: must be positive"},
+		{"[login]\npassword_check_wait = \"500ms\"\n", "login.password_check_wait: between 1s and 45s"},
+		{"[login]\npassword_check_wait = \"1m\"\n", "login.password_check_wait: between 1s and 45s"},
 		{"[server]\nnode = \"node a\"\n", `server.node "node a"`},
 		{"[tls]\ncertificate_file = \"node.crt\"\n", "give both certificate_file and key_file"},
 		{"[tls]\nkey_file = \"node.key\"\n", "give both certificate_file and key_file"},

@@ -192,6 +192,7 @@ func (a *appliance) webUI() (*httpui.Server, error) {
 			AddressFailures: a.cfg.Login.AddressFailures,
 			Window:          a.cfg.Login.Window,
 		},
+		PasswordCheckWait: a.cfg.Login.PasswordCheckWait,
 	})
 }
 

@@ -78,7 +78,8 @@
 // client address, then takes one of a bounded number of slots for checks
 // at once (Config.MaxPasswordChecks), so neither a burst against one
 // account nor one spread over many can get more checks, or more memory,
-// than allowed. Both, and the senders' rate limit, are package guard's;
+// than allowed. A check that finds the slots taken waits in line, for at
+// most Config.PasswordCheckWait (guard.PasswordChecks). Both, and the senders' rate limit, are package guard's;
 // resident/password_check.go and api/sender.go (withSender) use them.
 //
 // # Activation

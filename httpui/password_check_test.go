@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
 )
 
@@ -22,7 +23,7 @@ func TestPasswordChecksBusy(t *testing.T) {
 		throttle:          ThrottleConfig{AccountFailures: 1, AddressFailures: 100},
 		maxPasswordChecks: 1,
 		// No waiting for a slot: the test holds the only one.
-		adjust: func(s *Server) { s.passwords.Wait = 0 },
+		adjust: func(s *Server) { s.passwords.MaxWait = 0 },
 	})
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	b := e.Browser()
@@ -117,6 +118,28 @@ func TestMaxPasswordChecks(t *testing.T) {
 		}
 		if got := srv.passwords.Slots(); got != tc.want {
 			t.Errorf("MaxPasswordChecks %d: %d slots, want %d", tc.config, got, tc.want)
+		}
+	}
+}
+
+// TestPasswordCheckWait: a check's wait in line is bounded by
+// Config.PasswordCheckWait, by default guard.DefaultPasswordCheckWait,
+// never more than guard.MaxPasswordCheckWait; negative: no waiting.
+func TestPasswordCheckWait(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	for _, tc := range []struct{ config, want time.Duration }{
+		{0, guard.DefaultPasswordCheckWait},
+		{-time.Second, 0},
+		{10 * time.Second, 10 * time.Second},
+		{2 * time.Minute, guard.MaxPasswordCheckWait},
+	} {
+		srv, err := New(Config{Store: e.Store, PasswordCheckWait: tc.config})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := srv.passwords.MaxWait; got != tc.want {
+			t.Errorf("PasswordCheckWait %v: waits %v, want %v", tc.config, got, tc.want)
 		}
 	}
 }

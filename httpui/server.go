@@ -38,9 +38,16 @@ type Config struct {
 	// password that confirms deleting a mailbox) that run at once: each is
 	// an Argon2id evaluation that holds the KDF's memory, 64 MiB by
 	// default. Zero is runtime.GOMAXPROCS(0), about what the processors
-	// can compute at once anyway. A request waits up to 5 seconds for a
-	// free one, then gets 503 with Retry-After.
+	// can compute at once anyway. A request that finds them all taken
+	// waits in line for one (PasswordCheckWait).
 	MaxPasswordChecks int
+	// PasswordCheckWait bounds a password check's wait for a free slot:
+	// a request whose expected wait (its place in line times the measured
+	// cost of one check) is over it, or that has waited that long, gets
+	// 503 with Retry-After (package guard, PasswordChecks). Zero is
+	// guard.DefaultPasswordCheckWait, more than guard.MaxPasswordCheckWait
+	// is that; negative: no waiting at all.
+	PasswordCheckWait time.Duration
 	// Location is the appliance's time zone: dates on pages (delivered,
 	// due, deletion) are shown in it. nil is the process's local zone.
 	Location *time.Location
@@ -166,6 +173,9 @@ func New(cfg Config) (*Server, error) {
 		s.apiLimit = guard.NewSharedRateLimiter(s.store, s.clock, rate, float64(burst))
 	}
 	s.passwords = guard.NewPasswordChecks(throttle, checks)
+	if cfg.PasswordCheckWait != 0 {
+		s.passwords.MaxWait = min(max(cfg.PasswordCheckWait, 0), guard.MaxPasswordCheckWait)
+	}
 	s.passwords.Log = s.log
 
 	var err error

@@ -2,8 +2,10 @@
 // bounded: the login throttle, which counts failed password checks per
 // account and per client address in a sliding window (throttle.go); the
 // slots for password checks at once, each an Argon2id evaluation that
-// holds the KDF's memory (passwords.go), which every check reserves in the
-// throttle first; and the token bucket per sender of the sender API
+// holds the KDF's memory, with the first-come-first-served line of checks
+// waiting for one, bounded by the checks' measured cost, and the return of
+// that memory to the system once the checks go idle (passwords.go), which
+// every check reserves in the throttle first; and the token bucket per sender of the sender API
 // (ratelimit.go). Each rule has one home, which works on a small state
 // value per key; the states live behind one interface (states.go), in
 // this process's memory, where a restart forgets them (which costs an

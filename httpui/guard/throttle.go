@@ -11,8 +11,8 @@ import (
 )
 
 // CheckDeadline is how long a check under way counts against the limits
-// at most. A check ends long before (it waits PasswordCheckWait at most
-// for a slot, then runs one Argon2id evaluation); the deadline is for the
+// at most. A check ends long before (it waits PasswordChecks.MaxWait at
+// most for a slot, then runs one Argon2id evaluation); the deadline is for the
 // check whose node died before it could settle it, which would otherwise
 // hold its place in the shared count for ever.
 const CheckDeadline = time.Minute

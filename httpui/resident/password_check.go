@@ -17,9 +17,11 @@ import (
 // throttle bounds how many one account or one address may try; the server
 // also bounds how many run at once (Config.MaxPasswordChecks), so a burst
 // of attempts spread over many accounts and addresses cannot exhaust the
-// machine's memory (package guard). A request waits up to
-// guard.PasswordCheckWait for a free slot, then is told the service is
-// busy (503 with Retry-After).
+// machine's memory (package guard). A request that finds every slot
+// taken waits in line, first come first served, unless its expected wait
+// is over the bound (Config.PasswordCheckWait); then, or when it has
+// waited that long, it is told the service is busy (503 with
+// Retry-After).
 
 // busyRetry is the Retry-After of that 503.
 const busyRetry = 5 * time.Second

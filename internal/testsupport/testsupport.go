@@ -15,6 +15,7 @@ package testsupport
 import (
 	cryptorand "crypto/rand"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -28,10 +29,18 @@ var Start = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 
 // Clock is a clock the test sets and moves by hand; pass its Now where a
 // clock is taken (store.Options.Clock, httpui.Config.Clock,
-// jobs.Config.Clock). It is safe for concurrent use.
+// jobs.Config.Clock), and its AfterFunc where timers are
+// (guard.PasswordChecks.AfterFunc). It is safe for concurrent use.
 type Clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu     sync.Mutex
+	t      time.Time
+	timers []*clockTimer
+}
+
+// clockTimer is a function AfterFunc calls when the clock reaches at.
+type clockTimer struct {
+	at time.Time
+	f  func()
 }
 
 // NewClock returns a clock at Start.
@@ -47,18 +56,64 @@ func (c *Clock) Now() time.Time {
 	return c.t
 }
 
-// Set puts the clock at t.
+// Set puts the clock at t, then calls the functions of the timers that
+// are due (AfterFunc).
 func (c *Clock) Set(t time.Time) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.t = t
+	c.fire()
 }
 
-// Advance moves the clock on by d.
+// Advance moves the clock on by d, then calls the functions of the timers
+// that are due (AfterFunc).
 func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
+	c.fire()
+}
+
+// fire unlocks c.mu, which the caller holds, and calls the due timers'
+// functions, soonest first, in the caller's goroutine: without the lock,
+// so a function may use the clock.
+func (c *Clock) fire() {
+	var due []*clockTimer
+	c.timers = slices.DeleteFunc(c.timers, func(ct *clockTimer) bool {
+		if c.t.Before(ct.at) {
+			return false
+		}
+		due = append(due, ct)
+		return true
+	})
+	c.mu.Unlock()
+	slices.SortStableFunc(due, func(a, b *clockTimer) int { return a.at.Compare(b.at) })
+	for _, ct := range due {
+		ct.f()
+	}
+}
+
+// AfterFunc is time.AfterFunc on this clock: f is called once the clock
+// has been moved (Advance, Set) to d after now or later, in the goroutine
+// that moved it. stop cancels the call and reports whether it did (false:
+// already called or stopped).
+func (c *Clock) AfterFunc(d time.Duration, f func()) (stop func() bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ct := &clockTimer{at: c.t.Add(d), f: f}
+	c.timers = append(c.timers, ct)
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		n := len(c.timers)
+		c.timers = slices.DeleteFunc(c.timers, func(x *clockTimer) bool { return x == ct })
+		return len(c.timers) < n
+	}
+}
+
+// Timers is how many timers (AfterFunc) wait for the clock.
+func (c *Clock) Timers() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers)
 }
 
 // CheapKDF costs almost nothing, so tests do not spend 64 MiB and three

@@ -1,6 +1,7 @@
 package testsupport_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -37,5 +38,34 @@ func TestClock(t *testing.T) {
 	c.Set(at)
 	if !c.Now().Equal(at) {
 		t.Errorf("after Set: %v, want %v", c.Now(), at)
+	}
+}
+
+// TestClockAfterFunc: a timer's function is called once, when the clock
+// is moved to its time, soonest first; a stopped one never.
+func TestClockAfterFunc(t *testing.T) {
+	c := testsupport.NewClock()
+	var calls []string
+	c.AfterFunc(2*time.Second, func() { calls = append(calls, "2s") })
+	c.AfterFunc(time.Second, func() { calls = append(calls, "1s") })
+	stop := c.AfterFunc(time.Second, func() { calls = append(calls, "stopped") })
+	if !stop() || stop() {
+		t.Fatal("stop: want true once, then false")
+	}
+	c.Advance(999 * time.Millisecond)
+	if len(calls) != 0 || c.Timers() != 2 {
+		t.Fatalf("before any is due: %v called, %d waiting", calls, c.Timers())
+	}
+	c.Advance(5 * time.Second)
+	c.Advance(5 * time.Second)
+	if strings.Join(calls, ",") != "1s,2s" || c.Timers() != 0 {
+		t.Fatalf("called %v, %d waiting; want 1s,2s and none", calls, c.Timers())
+	}
+	// A function may set a timer of its own on the clock.
+	c.AfterFunc(0, func() { c.AfterFunc(time.Minute, func() { calls = append(calls, "again") }) })
+	c.Advance(0)
+	c.Set(c.Now().Add(time.Minute))
+	if calls[len(calls)-1] != "again" {
+		t.Fatalf("a timer set by a timer's function: %v", calls)
 	}
 }
