@@ -42,6 +42,27 @@ func TestSenderTools(t *testing.T) {
 		t.Errorf("sending again made another letter: %v", ids)
 	}
 
+	// A MeMo message, as it is: the demo's first sender (CVR 29189846) to
+	// Anna Jensen; again, the same letter.
+	memoFile := filepath.Join("httpui", "memo", "testdata", "minimum-1.1.xml")
+	var memoIDs []string
+	for range 2 {
+		out := cli(t, append(append([]string{"send"}, api...), "--memo", memoFile)...)
+		var answer struct {
+			ID      string          `json:"id"`
+			Status  string          `json:"status"`
+			Receipt json.RawMessage `json:"receipt"`
+		}
+		if err := json.Unmarshal([]byte(out), &answer); err != nil || answer.ID == "" || answer.Status != "delivered" || len(answer.Receipt) == 0 {
+			t.Fatalf("send --memo printed %q (%v)", out, err)
+		}
+		memoIDs = append(memoIDs, answer.ID)
+	}
+	if memoIDs[0] != memoIDs[1] || memoIDs[0] == ids[0] {
+		t.Errorf("send --memo twice: %v (the first letter %s)", memoIDs, ids[0])
+	}
+	other := p.demo.Senders[1]
+
 	out := cli(t, append([]string{"events"}, api...)...)
 	var last string
 	found := false
@@ -70,6 +91,11 @@ func TestSenderTools(t *testing.T) {
 		{append(append([]string{"send"}, api...), "--to", to, "--subject", "s", "--reference", "r", "brev.docx"), ".pdf"},
 		{append(append([]string{"send"}, api...), "--to", "0101010101", "--subject", "s", "--reference", "unknown-1", doc), "UNKNOWN_RECIPIENT"},
 		{append(append([]string{"send"}, api...), "--to", to, "--subject", "Another subject", "--reference", "tools-1", doc), "DUPLICATE_REFERENCE"},
+		{append(append([]string{"send"}, api...), "--memo", memoFile, "--to", to), "no --to"},
+		{append(append([]string{"send"}, api...), "--memo", memoFile, doc), "or FILE"},
+		{append(append([]string{"send"}, api...), "--memo", "nothing.xml"), "nothing.xml"},
+		{[]string{"send", "--api", p.demo.API, "--cert", other.Cert, "--key", other.Key, "--cacert", p.demo.CACert, "--memo", memoFile}, "FORBIDDEN"},
+		{append(append([]string{"send"}, api...), "--memo", doc), "INVALID_REQUEST"},
 		{append(append([]string{"events"}, api...), "--after", "not-a-cursor"), "INVALID_REQUEST"},
 		{[]string{"events", "--api", "http://127.0.0.1:1/api/v1", "--cert", s.Cert, "--key", s.Key}, "https://"},
 	} {
