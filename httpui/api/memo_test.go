@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -361,5 +364,82 @@ func TestMemoAuthorization(t *testing.T) {
 	uitest.WantProblem(t, e.Do(other.Client, req), http.StatusNotFound, "NOT_FOUND")
 	if st := e.Get(s.Client, u); st.StatusCode != http.StatusOK || !strings.Contains(st.Text, `"status":"scheduled"`) {
 		t.Fatalf("own status after the other sender's tries: %d %s", st.StatusCode, st.Text)
+	}
+}
+
+// TestSendersGuideMemoCurl runs docs/SENDERS.md's MeMo example as it is
+// written: the guide's message, saved under the name its curl command
+// sends, with real curl, a client certificate and the guide's variables.
+// The letter arrives with the message's subject and action; sending it
+// again answers 200 with the same letter.
+func TestSendersGuideMemoCurl(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Fatalf("curl is needed for this test (apt-get install curl): %v", err)
+	}
+	guide, err := os.ReadFile("../../docs/SENDERS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(guide), "\n## MeMo (Danish Digital Post)\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	_, xml, ok2 := strings.Cut(section, "```xml\n")
+	xml, rest, ok3 := strings.Cut(xml, "```")
+	_, block, ok4 := strings.Cut(rest, "```sh\n")
+	block, _, ok5 := strings.Cut(block, "```")
+	var command []string // the block without its comments (the answers)
+	for _, line := range strings.Split(block, "\n") {
+		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "#") {
+			command = append(command, line)
+		}
+	}
+	block = strings.Join(command, "\n")
+	file := regexp.MustCompile(`@([\w.-]+\.xml)`).FindStringSubmatch(block)
+	if !ok || !ok2 || !ok3 || !ok4 || !ok5 || file == nil {
+		t.Fatal("docs/SENDERS.md has no MeMo message and curl command sending it under \"## MeMo (Danish Digital Post)\"")
+	}
+	e, s, _ := memoEnv(t, apptest.Options{})
+	certPEM, keyPEM, cert := e.IssueClient(e.CA, "Eksempelby Kommune", memoSender, time.Hour)
+	if err := e.Store.BindCertificate(context.Background(), s.ID, cert); err != nil {
+		t.Fatal(err)
+	}
+	caPEM, _, err := e.CA.PEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for name, b := range map[string][]byte{"ca.crt": caPEM, "sender.crt": certPEM, "sender.key": keyPEM, file[1]: []byte(xml)} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	curl := func() (status string, answer memoAnswer) {
+		t.Helper()
+		cmd := exec.Command("sh", "-c", "API="+e.HTTPSURL+"/api/v1\nTLS=\"--cacert ca.crt --cert sender.crt --key sender.key\"\n"+
+			block+" -s -o /dev/stderr -w '%{http_code}'")
+		cmd.Dir = dir
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("the example: %v\n%s\n%s", err, out, stderr.String())
+		}
+		if err := json.Unmarshal(stderr.Bytes(), &answer); err != nil {
+			t.Fatalf("the example answered %s %s: %v", out, stderr.String(), err)
+		}
+		return string(out), answer
+	}
+	status, first := curl()
+	if status != "201" || first.Status != "delivered" || first.Receipt == nil {
+		t.Fatalf("the example: %s %+v", status, first)
+	}
+	if status, again := curl(); status != "200" || again.ID != first.ID {
+		t.Errorf("the example again: %s %+v, want 200 with %s", status, again, first.ID)
+	}
+	l := openLetter(t, e, memoAnna, first.ID)
+	want := []store.Action{{Type: "link", Label: "Se din sag", URL: "https://selvbetjening.eksempelby.dk/sag/2026-4511"}}
+	if l.Subject != "Afgørelse om boligstøtte" || l.SenderReference != "0b9f5a52-7a3e-4f0e-9d6c-2b8f1c4e7a10" || !reflect.DeepEqual(l.Actions, want) ||
+		len(l.Documents) != 1 || l.Documents[0].Name != "Afgørelse.pdf" {
+		t.Errorf("the resident reads %q (%q) with %+v and %+v", l.Subject, l.SenderReference, l.Actions, l.Documents)
 	}
 }
