@@ -23,43 +23,34 @@ func TestSenderTools(t *testing.T) {
 		t.Fatal(err)
 	}
 	to := p.demo.Residents[0].NationalID
-	send := append([]string{"send"}, api...)
-	send = append(send, "--to", to, "--subject", "Afgørelse om tilskud", "--reference", "tools-1", "--type", "decision", doc)
-	var ids []string
-	for range 2 {
-		out := cli(t, send...)
-		var answer struct {
-			ID      string          `json:"id"`
-			Status  string          `json:"status"`
-			Receipt json.RawMessage `json:"receipt"`
+	// sendTwice runs send with args twice: each prints a delivered
+	// letter with its receipt, the second the first's.
+	sendTwice := func(args ...string) string {
+		t.Helper()
+		var ids []string
+		for range 2 {
+			out := cli(t, append(append([]string{"send"}, api...), args...)...)
+			var answer struct {
+				ID      string          `json:"id"`
+				Status  string          `json:"status"`
+				Receipt json.RawMessage `json:"receipt"`
+			}
+			if err := json.Unmarshal([]byte(out), &answer); err != nil || answer.ID == "" || answer.Status != "delivered" || len(answer.Receipt) == 0 {
+				t.Fatalf("send %v printed %q (%v)", args, out, err)
+			}
+			ids = append(ids, answer.ID)
 		}
-		if err := json.Unmarshal([]byte(out), &answer); err != nil || answer.ID == "" || answer.Status != "delivered" || len(answer.Receipt) == 0 {
-			t.Fatalf("send printed %q (%v)", out, err)
+		if ids[0] != ids[1] {
+			t.Errorf("sending %v again made another letter: %v", args, ids)
 		}
-		ids = append(ids, answer.ID)
+		return ids[0]
 	}
-	if ids[0] != ids[1] {
-		t.Errorf("sending again made another letter: %v", ids)
-	}
-
+	id := sendTwice("--to", to, "--subject", "Afgørelse om tilskud", "--reference", "tools-1", "--type", "decision", doc)
 	// A MeMo message, as it is: the demo's first sender (CVR 29189846) to
-	// Anna Jensen; again, the same letter.
+	// Anna Jensen.
 	memoFile := filepath.Join("httpui", "memo", "testdata", "minimum-1.1.xml")
-	var memoIDs []string
-	for range 2 {
-		out := cli(t, append(append([]string{"send"}, api...), "--memo", memoFile)...)
-		var answer struct {
-			ID      string          `json:"id"`
-			Status  string          `json:"status"`
-			Receipt json.RawMessage `json:"receipt"`
-		}
-		if err := json.Unmarshal([]byte(out), &answer); err != nil || answer.ID == "" || answer.Status != "delivered" || len(answer.Receipt) == 0 {
-			t.Fatalf("send --memo printed %q (%v)", out, err)
-		}
-		memoIDs = append(memoIDs, answer.ID)
-	}
-	if memoIDs[0] != memoIDs[1] || memoIDs[0] == ids[0] {
-		t.Errorf("send --memo twice: %v (the first letter %s)", memoIDs, ids[0])
+	if memoID := sendTwice("--memo", memoFile); memoID == id {
+		t.Errorf("send --memo delivered the first letter again: %s", id)
 	}
 	other := p.demo.Senders[1]
 
@@ -72,7 +63,7 @@ func TestSenderTools(t *testing.T) {
 			t.Fatalf("events printed %q: %v", line, err)
 		}
 		last = ev.Cursor
-		found = found || (ev.Type == "delivered" && ev.LetterID == ids[0] && ev.SenderReference == "tools-1")
+		found = found || (ev.Type == "delivered" && ev.LetterID == id && ev.SenderReference == "tools-1")
 	}
 	if !found {
 		t.Errorf("no delivered event of the letter in:\n%s", out)

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -77,26 +76,6 @@ func memoEnv(t *testing.T, opts apptest.Options) (*uitest.Env, *uitest.Sender, *
 	e.AddResident(memoAnna, "Anna Jensen")
 	e.AddResident(memoLars, "Lars Nielsen")
 	return e, e.AddSender("Eksempelby Kommune", memoSender), clock
-}
-
-// openLetter returns the letter id as its resident reads it.
-func openLetter(t *testing.T, e *uitest.Env, nid, id string) store.Letter {
-	t.Helper()
-	ctx := context.Background()
-	sess, err := e.Store.Login(ctx, nid, uitest.Password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, err := e.Store.OpenSession(ctx, sess.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mb.Close()
-	l, err := mb.Letter(ctx, id)
-	if err != nil {
-		t.Fatalf("the resident opens %s: %v", id, err)
-	}
-	return l
 }
 
 type memoAnswer struct {
@@ -177,7 +156,7 @@ func TestMemoDeliver(t *testing.T) {
 					t.Fatalf("release: %d, %v", n, err)
 				}
 			}
-			l := openLetter(t, e, tc.nid, a.ID)
+			l := e.ResidentLetter(tc.nid, a.ID)
 			if l.Subject != tc.subject || l.SenderReference != tc.reference || l.ReplyAllowed != tc.reply ||
 				l.SenderName != "Eksempelby Kommune" || l.Type != store.TypeLetter || !l.DeliveredAt.Equal(tc.deliveredAt) {
 				t.Errorf("the resident reads %q from %q (reference %q, replies %v, type %q, delivered %s)",
@@ -374,58 +353,28 @@ func TestMemoAuthorization(t *testing.T) {
 // again answers 200 with the same letter.
 func TestSendersGuideMemoCurl(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Fatalf("curl is needed for this test (apt-get install curl): %v", err)
+	e, s, _ := memoEnv(t, apptest.Options{})
+	section := e.GuideSection("MeMo (Danish Digital Post)")
+	_, xml, ok := strings.Cut(section, "```xml\n")
+	xml, rest, ok2 := strings.Cut(xml, "```")
+	_, block, ok3 := strings.Cut(rest, "```sh\n")
+	block, _, ok4 := strings.Cut(block, "```")
+	file := regexp.MustCompile(`@([\w.-]+\.xml)`).FindStringSubmatch(block)
+	if !ok || !ok2 || !ok3 || !ok4 || file == nil {
+		t.Fatal("docs/SENDERS.md has no MeMo message and curl command sending it under \"## MeMo (Danish Digital Post)\"")
 	}
-	guide, err := os.ReadFile("../../docs/SENDERS.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(guide), "\n## MeMo (Danish Digital Post)\n")
-	section, _, _ = strings.Cut(section, "\n## ")
-	_, xml, ok2 := strings.Cut(section, "```xml\n")
-	xml, rest, ok3 := strings.Cut(xml, "```")
-	_, block, ok4 := strings.Cut(rest, "```sh\n")
-	block, _, ok5 := strings.Cut(block, "```")
 	var command []string // the block without its comments (the answers)
 	for _, line := range strings.Split(block, "\n") {
 		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "#") {
 			command = append(command, line)
 		}
 	}
-	block = strings.Join(command, "\n")
-	file := regexp.MustCompile(`@([\w.-]+\.xml)`).FindStringSubmatch(block)
-	if !ok || !ok2 || !ok3 || !ok4 || !ok5 || file == nil {
-		t.Fatal("docs/SENDERS.md has no MeMo message and curl command sending it under \"## MeMo (Danish Digital Post)\"")
-	}
-	e, s, _ := memoEnv(t, apptest.Options{})
-	certPEM, keyPEM, cert := e.IssueClient(e.CA, "Eksempelby Kommune", memoSender, time.Hour)
-	if err := e.Store.BindCertificate(context.Background(), s.ID, cert); err != nil {
-		t.Fatal(err)
-	}
-	caPEM, _, err := e.CA.PEM()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	for name, b := range map[string][]byte{"ca.crt": caPEM, "sender.crt": certPEM, "sender.key": keyPEM, file[1]: []byte(xml)} {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	run := e.SenderShell(s, map[string][]byte{file[1]: []byte(xml)})
 	curl := func() (status string, answer memoAnswer) {
 		t.Helper()
-		cmd := exec.Command("sh", "-c", "API="+e.HTTPSURL+"/api/v1\nTLS=\"--cacert ca.crt --cert sender.crt --key sender.key\"\n"+
-			block+" -s -o /dev/stderr -w '%{http_code}'")
-		cmd.Dir = dir
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("the example: %v\n%s\n%s", err, out, stderr.String())
-		}
-		if err := json.Unmarshal(stderr.Bytes(), &answer); err != nil {
-			t.Fatalf("the example answered %s %s: %v", out, stderr.String(), err)
+		out, body := run(strings.Join(command, "\n") + " -s -o /dev/stderr -w '%{http_code}'")
+		if err := json.Unmarshal(body, &answer); err != nil {
+			t.Fatalf("the example answered %s %s: %v", out, body, err)
 		}
 		return string(out), answer
 	}
@@ -436,7 +385,7 @@ func TestSendersGuideMemoCurl(t *testing.T) {
 	if status, again := curl(); status != "200" || again.ID != first.ID {
 		t.Errorf("the example again: %s %+v, want 200 with %s", status, again, first.ID)
 	}
-	l := openLetter(t, e, memoAnna, first.ID)
+	l := e.ResidentLetter(memoAnna, first.ID)
 	want := []store.Action{{Type: "link", Label: "Se din sag", URL: "https://selvbetjening.eksempelby.dk/sag/2026-4511"}}
 	if l.Subject != "Afgørelse om boligstøtte" || l.SenderReference != "0b9f5a52-7a3e-4f0e-9d6c-2b8f1c4e7a10" || !reflect.DeepEqual(l.Actions, want) ||
 		len(l.Documents) != 1 || l.Documents[0].Name != "Afgørelse.pdf" {
