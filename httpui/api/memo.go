@@ -115,8 +115,14 @@ func memoDelivery(msg *memo.Message) (store.Delivery, error) {
 		ReplyAllowed:    msg.ReplyAllowed,
 	}
 	var err error
+	const recipientID = "MeMo MessageHeader/Recipient/recipientID"
 	if d.Recipient, err = store.ParseNationalID(msg.RecipientCPR); err != nil {
-		return d, &store.InvalidError{Field: "MeMo MessageHeader/Recipient/recipientID", Reason: err.Error()}
+		return d, &store.InvalidError{Field: recipientID, Reason: err.Error()}
+	}
+	// Its idType is CPR: a Norwegian fødselsnummer is not one, however
+	// valid.
+	if d.Recipient.Country != "DK" {
+		return d, &store.InvalidError{Field: recipientID, Reason: "idType is CPR, and this is not a Danish CPR number"}
 	}
 	for _, doc := range msg.Documents {
 		d.Documents = append(d.Documents, store.DocumentInput{Name: doc.Name, ContentType: doc.ContentType, Content: doc.Content})

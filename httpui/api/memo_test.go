@@ -280,6 +280,8 @@ func TestMemoRefused(t *testing.T) {
 		{"a bad messageUUID", "application/xml", edit("946D6765-6E22-4D0F-8D73-72986F39376D", "946D6765"), 400, "INVALID_REQUEST", "MeMo MessageHeader/messageUUID"},
 		{"a bad CPR number", "application/xml", edit("<memo:recipientID>"+memoAnna+"</memo:recipientID>", "<memo:recipientID>3213701234</memo:recipientID>"),
 			400, "INVALID_REQUEST", "MeMo MessageHeader/Recipient/recipientID"},
+		{"a Norwegian number", "application/xml", edit("<memo:recipientID>"+memoAnna+"</memo:recipientID>", "<memo:recipientID>15058910063</memo:recipientID>"),
+			400, "INVALID_REQUEST", "MeMo MessageHeader/Recipient/recipientID: idType is CPR"},
 		{"nobody's CPR number", "application/xml", edit("<memo:recipientID>"+memoAnna+"</memo:recipientID>", "<memo:recipientID>"+uitest.NIDNobody+"</memo:recipientID>"),
 			404, "UNKNOWN_RECIPIENT", ""},
 		{"a date more than a year ahead", "application/xml", edit("<memo:mandatory>", "<memo:doNotDeliverUntilDate>2028-01-01</memo:doNotDeliverUntilDate><memo:mandatory>"),
