@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"strings"
@@ -25,27 +26,37 @@ func (a *API) deliverMemo(w http.ResponseWriter, r *http.Request, sender store.S
 		a.web.WriteProblem(w, r, p)
 		return
 	}
-	limits := memoLimits(a.store.Limits())
-	r.Body = http.MaxBytesReader(w, r.Body, limits.MaxSize)
-	msg, err := memo.Parse(r.Body, limits)
+	limits := a.store.Limits()
+	r.Body = http.MaxBytesReader(w, r.Body, memoLimits(limits).MaxSize)
+	d, senderID, err := parseMemo(r.Body, limits)
 	if err != nil {
-		a.web.WriteProblem(w, r, a.web.ProblemFor(r, memoError(err)))
+		a.web.WriteProblem(w, r, a.web.ProblemFor(r, err))
 		return
 	}
 	// The sender is the certificate's: a message naming another sender
 	// would otherwise be delivered in this sender's name to a resident
 	// who reads the other's name in it.
-	if msg.SenderID != sender.OrgNumber {
+	if senderID != sender.OrgNumber {
 		a.web.WriteProblem(w, r, web.Problem{Status: http.StatusForbidden, Code: "FORBIDDEN",
-			Detail: fmt.Sprintf("MeMo MessageHeader/Sender/senderID %q is not the CVR number of the sender the client certificate belongs to (%s)", msg.SenderID, sender.OrgNumber)})
-		return
-	}
-	d, err := memoDelivery(msg)
-	if err != nil {
-		a.web.WriteProblem(w, r, a.web.ProblemFor(r, err))
+			Detail: fmt.Sprintf("MeMo MessageHeader/Sender/senderID %q is not the CVR number of the sender the client certificate belongs to (%s)", senderID, sender.OrgNumber)})
 		return
 	}
 	a.deliverLetter(w, r, sender, d)
+}
+
+// parseMemo reads a MeMo message from body within the store's limits l
+// into a delivery, and returns it with the message's senderID (the
+// sender's CVR number, for the handler to check). It only parses; the
+// store checks the rules. Errors are *store.InvalidError naming the MeMo
+// element, or wrap store.ErrDocumentTooLarge or the body reader's
+// *http.MaxBytesError.
+func parseMemo(body io.Reader, l store.Limits) (store.Delivery, string, error) {
+	msg, err := memo.Parse(body, memoLimits(l))
+	if err != nil {
+		return store.Delivery{}, "", memoError(err)
+	}
+	d, err := memoDelivery(msg)
+	return d, msg.SenderID, err
 }
 
 // memoContentType accepts the media types of XML (RFC 7303 §9.1, §9.2)
