@@ -51,6 +51,7 @@ const usage = `usage:
                             [--blobs-region R] [--blobs-credentials FILE] [--compare]
   postkasse send   --api URL --cert F --key F [--cacert F] --to NATIONALID --subject S
                    --reference R [--type T] FILE...        # a sender's tool
+  postkasse send   --api URL --cert F --key F [--cacert F] --memo FILE   # a MeMo message
   postkasse events --api URL --cert F --key F [--cacert F] [--after CURSOR] [--follow]
   postkasse version
 

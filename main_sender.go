@@ -1,6 +1,7 @@
 package main
 
-// A sender's tools: postkasse send delivers a letter and postkasse events
+// A sender's tools: postkasse send delivers a letter (from files, or a
+// MeMo message as it is) and postkasse events
 // reads the sender's events, through the sender API with the sender's
 // client certificate, as any of a municipality's systems would.
 
@@ -101,7 +102,7 @@ var documentTypes = map[string]string{
 	".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
 }
 
-// runSend: postkasse send … FILE...
+// runSend: postkasse send … FILE... | postkasse send … --memo FILE
 func runSend(args []string, stdout io.Writer) error {
 	fs := newFlagSet("send")
 	sf := addSenderFlags(fs)
@@ -110,66 +111,49 @@ func runSend(args []string, stdout io.Writer) error {
 	ref := fs.String("reference", "", "your reference for the letter: sending it again is safe (required)")
 	typ := fs.String("type", "", "letter (default), decision, invoice or notice")
 	notBefore := fs.String("not-before", "", "deliver at this time (RFC 3339): not supported by this appliance yet")
+	memoFile := fs.String("memo", "", "a MeMo 1.1 or 1.2 message (XML) to deliver as it is (POST /api/v1/memo): it says the recipient, subject, documents and reference, so no other letter flag or FILE goes with it")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return parseFlags(fs, args)
 	} else if err != nil {
 		return fmt.Errorf("%w: send: %v", errUsage, err)
 	}
 	files := fs.Args()
-	if *to == "" || *subject == "" || *ref == "" || len(files) == 0 {
-		return fmt.Errorf("%w: send: --to, --subject, --reference and at least one FILE are needed", errUsage)
-	}
-	if *notBefore != "" {
+	var path, contentType string
+	var body []byte
+	switch {
+	case *memoFile != "":
+		if *to != "" || *subject != "" || *ref != "" || *typ != "" || *notBefore != "" || len(files) > 0 {
+			return fmt.Errorf("%w: send: --memo takes the letter from the message: no --to, --subject, --reference, --type, --not-before or FILE with it", errUsage)
+		}
+		data, err := os.ReadFile(*memoFile)
+		if err != nil {
+			return fmt.Errorf("send: --memo: %w", err)
+		}
+		path, contentType, body = "/memo", "application/xml", data
+	case *to == "" || *subject == "" || *ref == "" || len(files) == 0:
+		return fmt.Errorf("%w: send: --to, --subject, --reference and at least one FILE are needed (or --memo FILE)", errUsage)
+	case *notBefore != "":
 		return errors.New("send: --not-before: scheduled letters are not supported by this appliance yet; send it at the time it is due")
+	default:
+		msg := map[string]any{"recipient": map[string]string{"nationalId": *to}, "subject": *subject, "senderReference": *ref}
+		if *typ != "" {
+			msg["type"] = *typ
+		}
+		var err error
+		if contentType, body, err = letterForm(msg, files); err != nil {
+			return err
+		}
+		path = "/messages"
 	}
 	client, api, err := sf.client("send")
 	if err != nil {
 		return err
 	}
-	msg := map[string]any{"recipient": map[string]string{"nationalId": *to}, "subject": *subject, "senderReference": *ref}
-	if *typ != "" {
-		msg["type"] = *typ
-	}
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", `form-data; name="message"`)
-	h.Set("Content-Type", "application/json")
-	pw, err := mw.CreatePart(h)
+	req, err := http.NewRequest(http.MethodPost, api+path, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
-	if err := json.NewEncoder(pw).Encode(msg); err != nil {
-		return err
-	}
-	for _, name := range files {
-		ct, ok := documentTypes[strings.ToLower(filepath.Ext(name))]
-		if !ok {
-			return fmt.Errorf("send: %s: a document must be .pdf, .txt, .html, .png or .jpg", name)
-		}
-		data, err := os.ReadFile(name)
-		if err != nil {
-			return fmt.Errorf("send: %w", err)
-		}
-		h := textproto.MIMEHeader{}
-		h.Set("Content-Disposition", mime.FormatMediaType("form-data", map[string]string{"name": "document", "filename": filepath.Base(name)}))
-		h.Set("Content-Type", ct)
-		pw, err := mw.CreatePart(h)
-		if err != nil {
-			return err
-		}
-		if _, err := pw.Write(data); err != nil {
-			return err
-		}
-	}
-	if err := mw.Close(); err != nil {
-		return err
-	}
-	req, err := http.NewRequest(http.MethodPost, api+"/messages", &body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Content-Type", contentType)
 	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("send: %w", err)
@@ -187,6 +171,48 @@ func runSend(args []string, stdout io.Writer) error {
 	stdout.Write(bytes.TrimSpace(answer))
 	fmt.Fprintln(stdout)
 	return nil
+}
+
+// letterForm is the multipart/form-data body of a delivery (API.md,
+// "Deliver a letter") of msg with files as its documents, and its
+// content type.
+func letterForm(msg map[string]any, files []string) (string, []byte, error) {
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="message"`)
+	h.Set("Content-Type", "application/json")
+	pw, err := mw.CreatePart(h)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := json.NewEncoder(pw).Encode(msg); err != nil {
+		return "", nil, err
+	}
+	for _, name := range files {
+		ct, ok := documentTypes[strings.ToLower(filepath.Ext(name))]
+		if !ok {
+			return "", nil, fmt.Errorf("send: %s: a document must be .pdf, .txt, .html, .png or .jpg", name)
+		}
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return "", nil, fmt.Errorf("send: %w", err)
+		}
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", mime.FormatMediaType("form-data", map[string]string{"name": "document", "filename": filepath.Base(name)}))
+		h.Set("Content-Type", ct)
+		pw, err := mw.CreatePart(h)
+		if err != nil {
+			return "", nil, err
+		}
+		if _, err := pw.Write(data); err != nil {
+			return "", nil, err
+		}
+	}
+	if err := mw.Close(); err != nil {
+		return "", nil, err
+	}
+	return mw.FormDataContentType(), body.Bytes(), nil
 }
 
 // runEvents: postkasse events … [--after CURSOR] [--follow]

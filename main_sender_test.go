@@ -23,24 +23,36 @@ func TestSenderTools(t *testing.T) {
 		t.Fatal(err)
 	}
 	to := p.demo.Residents[0].NationalID
-	send := append([]string{"send"}, api...)
-	send = append(send, "--to", to, "--subject", "Afgørelse om tilskud", "--reference", "tools-1", "--type", "decision", doc)
-	var ids []string
-	for range 2 {
-		out := cli(t, send...)
-		var answer struct {
-			ID      string          `json:"id"`
-			Status  string          `json:"status"`
-			Receipt json.RawMessage `json:"receipt"`
+	// sendTwice runs send with args twice: each prints a delivered
+	// letter with its receipt, the second the first's.
+	sendTwice := func(args ...string) string {
+		t.Helper()
+		var ids []string
+		for range 2 {
+			out := cli(t, append(append([]string{"send"}, api...), args...)...)
+			var answer struct {
+				ID      string          `json:"id"`
+				Status  string          `json:"status"`
+				Receipt json.RawMessage `json:"receipt"`
+			}
+			if err := json.Unmarshal([]byte(out), &answer); err != nil || answer.ID == "" || answer.Status != "delivered" || len(answer.Receipt) == 0 {
+				t.Fatalf("send %v printed %q (%v)", args, out, err)
+			}
+			ids = append(ids, answer.ID)
 		}
-		if err := json.Unmarshal([]byte(out), &answer); err != nil || answer.ID == "" || answer.Status != "delivered" || len(answer.Receipt) == 0 {
-			t.Fatalf("send printed %q (%v)", out, err)
+		if ids[0] != ids[1] {
+			t.Errorf("sending %v again made another letter: %v", args, ids)
 		}
-		ids = append(ids, answer.ID)
+		return ids[0]
 	}
-	if ids[0] != ids[1] {
-		t.Errorf("sending again made another letter: %v", ids)
+	id := sendTwice("--to", to, "--subject", "Afgørelse om tilskud", "--reference", "tools-1", "--type", "decision", doc)
+	// A MeMo message, as it is: the demo's first sender (CVR 29189846) to
+	// Anna Jensen.
+	memoFile := filepath.Join("httpui", "memo", "testdata", "minimum-1.1.xml")
+	if memoID := sendTwice("--memo", memoFile); memoID == id {
+		t.Errorf("send --memo delivered the first letter again: %s", id)
 	}
+	other := p.demo.Senders[1]
 
 	out := cli(t, append([]string{"events"}, api...)...)
 	var last string
@@ -51,7 +63,7 @@ func TestSenderTools(t *testing.T) {
 			t.Fatalf("events printed %q: %v", line, err)
 		}
 		last = ev.Cursor
-		found = found || (ev.Type == "delivered" && ev.LetterID == ids[0] && ev.SenderReference == "tools-1")
+		found = found || (ev.Type == "delivered" && ev.LetterID == id && ev.SenderReference == "tools-1")
 	}
 	if !found {
 		t.Errorf("no delivered event of the letter in:\n%s", out)
@@ -70,6 +82,11 @@ func TestSenderTools(t *testing.T) {
 		{append(append([]string{"send"}, api...), "--to", to, "--subject", "s", "--reference", "r", "brev.docx"), ".pdf"},
 		{append(append([]string{"send"}, api...), "--to", "0101010101", "--subject", "s", "--reference", "unknown-1", doc), "UNKNOWN_RECIPIENT"},
 		{append(append([]string{"send"}, api...), "--to", to, "--subject", "Another subject", "--reference", "tools-1", doc), "DUPLICATE_REFERENCE"},
+		{append(append([]string{"send"}, api...), "--memo", memoFile, "--to", to), "no --to"},
+		{append(append([]string{"send"}, api...), "--memo", memoFile, doc), "or FILE"},
+		{append(append([]string{"send"}, api...), "--memo", "nothing.xml"), "nothing.xml"},
+		{[]string{"send", "--api", p.demo.API, "--cert", other.Cert, "--key", other.Key, "--cacert", p.demo.CACert, "--memo", memoFile}, "FORBIDDEN"},
+		{append(append([]string{"send"}, api...), "--memo", doc), "INVALID_REQUEST"},
 		{append(append([]string{"events"}, api...), "--after", "not-a-cursor"), "INVALID_REQUEST"},
 		{[]string{"events", "--api", "http://127.0.0.1:1/api/v1", "--cert", s.Cert, "--key", s.Key}, "https://"},
 	} {

@@ -1,7 +1,8 @@
 // Package api is the sender API of Postkasse (API.md, base /api/v1): the
 // handlers that authenticate a sender by its TLS client certificate and
 // apply its rate limit (withSender, sender.go), deliver a letter
-// (deliver.go, parsing the multipart request in form_message.go), tell a
+// (deliver.go, parsing the multipart request in form_message.go; or a
+// MeMo message, memo.go), tell a
 // letter's status (status.go), withdraw a scheduled letter
 // (withdraw.go), look a recipient up (recipient.go), give the receipt
 // verification key (receipt_key.go), page through the sender's events
@@ -70,6 +71,7 @@ const (
 	routeLookup    = "api-lookup"
 	routeOpenAPI   = "api-openapi"
 	routeDeliver   = "api-deliver"
+	routeMemo      = "api-memo"
 	routeStatus    = "api-status"
 	routeWithdraw  = "api-withdraw"
 	routeKey       = "api-receipt-key"
@@ -91,6 +93,7 @@ func (a *API) Register(r *mux.Router) {
 	r.Handle(Base+"/recipients/lookup", a.withSender(a.lookup)).Methods(http.MethodPost).Name(routeLookup)
 	r.Handle(Base+"/recipients/{nationalId}", a.withSender(a.recipient)).Methods(http.MethodGet).Name(routeRecipient)
 	r.Handle(Base+"/messages", a.withSender(a.deliver)).Methods(http.MethodPost).Name(routeDeliver)
+	r.Handle(Base+"/memo", a.withSender(a.deliverMemo)).Methods(http.MethodPost).Name(routeMemo)
 	r.Handle(Base+"/messages/{id}", a.withSender(a.status)).Methods(http.MethodGet).Name(routeStatus)
 	r.Handle(Base+"/messages/{id}", a.withSender(a.withdraw)).Methods(http.MethodDelete).Name(routeWithdraw)
 	r.Handle(Base+"/receipt-key", a.withSender(a.receiptKey)).Methods(http.MethodGet).Name(routeKey)

@@ -29,6 +29,13 @@ func (a *API) deliver(w http.ResponseWriter, r *http.Request, sender store.Sende
 		a.web.WriteProblem(w, r, a.web.ProblemFor(r, err))
 		return
 	}
+	a.deliverLetter(w, r, sender, d)
+}
+
+// deliverLetter delivers a parsed letter and answers as API.md "Deliver a
+// letter" says: the one path of every way a sender delivers (POST
+// /api/v1/messages, POST /api/v1/memo).
+func (a *API) deliverLetter(w http.ResponseWriter, r *http.Request, sender store.Sender, d store.Delivery) {
 	res, err := a.store.Deliver(r.Context(), sender.ID, d)
 	if err != nil {
 		a.web.WriteProblem(w, r, a.web.ProblemFor(r, err))

@@ -116,6 +116,17 @@ func TestOpenAPI(t *testing.T) {
 	check("deliver nonsense", s.Client, http.MethodPost, "/api/v1/messages", "text/plain", []byte("hello"), http.StatusBadRequest)
 	check("deliver without a certificate", anonymous, http.MethodPost, "/api/v1/messages", ct, delivery, http.StatusUnauthorized)
 
+	// MeMo: the same answers as a delivery, and its own refusals.
+	e.AddResident(memoAnna, "Anna Jensen")
+	m := e.AddSender("Eksempelby Kommune", memoSender)
+	minimum := readMemo(t, memoMinimum)
+	check("deliver MeMo", m.Client, http.MethodPost, "/api/v1/memo", "application/xml", minimum, http.StatusCreated)
+	check("deliver MeMo again", m.Client, http.MethodPost, "/api/v1/memo", "text/xml", minimum, http.StatusOK)
+	check("deliver MeMo as JSON", m.Client, http.MethodPost, "/api/v1/memo", "application/json", []byte(`{}`), http.StatusUnsupportedMediaType)
+	check("deliver MeMo with an unsupported element", m.Client, http.MethodPost, "/api/v1/memo", "application/xml", readMemo(t, "../memo/testdata/unknown-element.xml"), http.StatusBadRequest)
+	check("deliver MeMo in another sender's name", s.Client, http.MethodPost, "/api/v1/memo", "application/xml", minimum, http.StatusForbidden)
+	check("deliver MeMo without a certificate", anonymous, http.MethodPost, "/api/v1/memo", "application/xml", minimum, http.StatusUnauthorized)
+
 	msg = uitest.LetterMessage(uitest.NIDAnna, "A letter for later", "openapi-5")
 	msg["notBefore"] = time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	ct6, later := uitest.MultipartBody(uitest.MessagePart(msg), uitest.DocumentPart("a.pdf", "application/pdf", uitest.PDFDoc))

@@ -1,17 +1,11 @@
 package api_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/postkasse/postkasse/httpui/internal/apptest"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
@@ -37,19 +31,7 @@ func TestDeliverStructured(t *testing.T) {
 	id := uitest.DecodeJSON[struct {
 		ID string `json:"id"`
 	}](t, r).ID
-	sess, err := e.Store.Login(context.Background(), anna.NationalID.String(), uitest.Password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, err := e.Store.OpenSession(context.Background(), sess.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mb.Close()
-	l, err := mb.Letter(context.Background(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := e.ResidentLetter(anna.NationalID.String(), id)
 	if l.Invoice == nil || l.Invoice.Amount != "1249.50" || l.Invoice.Account != "5479 0001234567" || len(l.Actions) != 2 ||
 		l.Actions[1].At != "2027-02-03T09:30:00+01:00" || l.DueDate != "2027-02-15" {
 		t.Errorf("the resident reads %+v %+v, due %q", l.Invoice, l.Actions, l.DueDate)
@@ -115,65 +97,24 @@ func TestDeliverStructured(t *testing.T) {
 // the letter arrived with its invoice and actions.
 func TestSendersGuideStructuredCurl(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Fatalf("curl is needed for this test (apt-get install curl): %v", err)
-	}
-	guide, err := os.ReadFile("../../docs/SENDERS.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(guide), "\n## Invoices and actions\n")
-	_, block, ok2 := strings.Cut(section, "```sh\n")
-	block, _, ok3 := strings.Cut(block, "```")
-	if !ok || !ok2 || !ok3 {
+	e := apptest.NewEnv(t, apptest.Options{})
+	_, block, ok := strings.Cut(e.GuideSection("Invoices and actions"), "```sh\n")
+	block, _, ok2 := strings.Cut(block, "```")
+	if !ok || !ok2 {
 		t.Fatal("docs/SENDERS.md has no curl example under \"## Invoices and actions\"")
 	}
-	e := apptest.NewEnv(t, apptest.Options{})
 	nid := regexp.MustCompile(`"nationalId":"(\d+)"`).FindStringSubmatch(block)
 	if nid == nil {
 		t.Fatalf("no nationalId in the example:\n%s", block)
 	}
 	anna := e.AddResident(nid[1], "Anna Jensen")
 	s := e.AddSender("Aarhus Kommune", "55133018")
-	certPEM, keyPEM, cert := e.IssueClient(e.CA, "Aarhus Kommune", "55133018", time.Hour)
-	if err := e.Store.BindCertificate(context.Background(), s.ID, cert); err != nil {
-		t.Fatal(err)
-	}
-	caPEM, _, err := e.CA.PEM()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	for name, b := range map[string][]byte{"ca.crt": caPEM, "sender.crt": certPEM, "sender.key": keyPEM, "invoice.pdf": uitest.PDFDoc} {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cmd := exec.Command("sh", "-c", "API="+e.HTTPSURL+"/api/v1\nTLS=\"--cacert ca.crt --cert sender.crt --key sender.key\"\n"+block)
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("the example: %v\n%s\n%s", err, out, stderr.String())
-	}
+	out, _ := e.SenderShell(s, map[string][]byte{"invoice.pdf": uitest.PDFDoc})(block)
 	var answer struct{ ID, Status string }
 	if err := json.Unmarshal(out, &answer); err != nil || answer.Status != "delivered" {
 		t.Fatalf("the example answered %s (%v)", out, err)
 	}
-	sess, err := e.Store.Login(context.Background(), anna.NationalID.String(), uitest.Password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, err := e.Store.OpenSession(context.Background(), sess.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mb.Close()
-	l, err := mb.Letter(context.Background(), answer.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := e.ResidentLetter(anna.NationalID.String(), answer.ID)
 	if l.Invoice == nil || l.Invoice.Amount != "1249.50" || len(l.Actions) != 2 || l.Type != "invoice" || l.DueDate != "2027-02-15" {
 		t.Errorf("the letter: %+v %+v", l.Invoice, l.Actions)
 	}
