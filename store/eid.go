@@ -376,115 +376,20 @@ func (s *Store) ActivateWithEID(ctx context.Context, token, password string) (Se
 
 // ResetWithEID resets the mailbox of the resident the proof (token, made
 // for EIDReset) vouches for, who has lost both the password and the
-// recovery key: a new key pair is made, wrapped with the new password and
-// a new recovery key, and everything sealed to the old one is deleted,
-// since nothing can open it any more — every letter, the folders (their
-// names are sealed), the search index, two-step verification (its secret
-// is sealed) and every session; the senders get a "deleted" event for
-// each letter, as when the resident deletes one. A session starts; its NewRecoveryKey is
-// the recovery key, to show once. The page says all this before the
-// resident confirms. A mailbox that is not active or reserved is
-// ErrNoMailbox. Audited as "reset-eid", with the number of letters
-// deleted.
+// recovery key (resetMailbox says what a reset does). A mailbox that is
+// not active or reserved is ErrNoMailbox. The proof is used in the
+// reset's transaction. Audited as "reset-eid", with the number of
+// letters deleted.
 func (s *Store) ResetWithEID(ctx context.Context, token, password string) (Session, error) {
 	key, rec, keys, err := s.proofAndKeys(ctx, token, EIDReset, password)
 	if err != nil {
 		return Session{}, err
 	}
 	defer keys.zero()
-	res, err := s.residentByNumber(ctx, rec.Number)
-	if errors.Is(err, ErrNotFound) {
-		return Session{}, ErrNoMailbox
-	} else if err != nil {
-		return Session{}, err
-	}
-	sessToken, sessID, sess, err := s.newSession(ctx, keys.priv, res.ID)
-	if err != nil {
-		return Session{}, err
-	}
-	now := sess.Created
-	err = s.update(ctx, func(tx storage.Tx) error {
-		if _, err := useEIDProof(tx, key, now, EIDReset); err != nil {
-			return err
-		}
-		cur, err := tx.Residents().ByNationalID(rec.Number)
-		if errors.Is(err, ErrNotFound) {
-			return ErrNoMailbox
-		} else if err != nil {
-			return err
-		}
-		if cur.ID != res.ID || (cur.Status != ResidentActive && cur.Status != ResidentReserved) {
-			return ErrNoMailbox
-		}
-		if err := blocked(cur); err != nil {
-			return err
-		}
-		// A letter the operator holds under a legal obligation stays, as
-		// it is: sealed to the old key, it opens for no one, but the
-		// hold keeps its bytes until it is lifted.
-		// Its own folders go (below): a held letter in one is kept in the
-		// inbox.
-		var letters []*letterRecord
-		if err := forEachMailboxLetter(tx, cur.ID, func(l *letterRecord) error {
-			switch {
-			case l.Hold == nil:
-				letters = append(letters, l)
-			case l.Folder != FolderInbox && l.Folder != FolderArchive:
-				l.Folder = FolderInbox
-				return tx.Letters().Put(l)
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-		// Letters scheduled for later are sealed to the old key too: once
-		// released they would open for no one. They go like the others.
-		scheduled, err := scheduledOf(tx, cur.ID)
-		if err != nil {
-			return err
-		}
-		for _, l := range scheduled {
-			if l.Hold == nil {
-				letters = append(letters, l)
-			}
-		}
-		for _, l := range letters {
-			if err := shredLetter(tx, l, now); err != nil {
-				return err
-			}
-			// Its sender is told, as when the resident deletes it.
-			if err := appendEvent(tx, l, EventDeleted, now); err != nil {
-				return err
-			}
-		}
-		if err := deleteSessionsOf(tx, cur.ID); err != nil {
-			return err
-		}
-		if err := tx.Folders().Put(cur.ID, nil); err != nil {
-			return err
-		}
-		if err := tx.SearchIndexes().Delete(cur.ID); err != nil {
-			return err
-		}
-		cur.PublicKey, cur.MLKEMPublicKey = keys.public.X25519[:], keys.public.MLKEM
-		cur.PasswordWrap, cur.RecoveryWrap = keys.passwordWrap, keys.recoveryWrap
-		// Two-step verification goes with the old key pair: the TOTP
-		// secret was sealed under it, and the passkeys wrap it.
-		cur.TOTP, cur.Passkeys = nil, nil
-		cur.LastLogin = now
-		if err := tx.Residents().Put(cur); err != nil {
-			return err
-		}
-		if err := tx.Sessions().Put(sessID, sess); err != nil {
-			return err
-		}
-		return s.appendAudit(tx, now, "resident:"+cur.ID, fmt.Sprintf("reset-eid (%d letters deleted)", len(letters)), "resident:"+cur.ID)
+	return s.resetMailbox(ctx, rec.Number, keys, "reset-eid", func(tx storage.Tx, _ *residentRecord, now time.Time) error {
+		_, err := useEIDProof(tx, key, now, EIDReset)
+		return err
 	})
-	if err != nil {
-		return Session{}, err
-	}
-	rk := keys.recoveryKey
-	return Session{Token: sessToken, ResidentID: sess.ResidentID, Expires: sess.Expires, NewRecoveryKey: &rk}, nil
 }
 
 // newKeyPair is a new key pair with its wrappings by a password and by a
