@@ -2,7 +2,6 @@ package resident
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -323,18 +322,9 @@ func (s *Handlers) eidSubmit(mode string) http.HandlerFunc {
 			return
 		}
 		setEIDCookie(w, r, true, "", -1)
-		if old := sessionToken(r); old != "" {
-			if err := s.store.Logout(r.Context(), old); err != nil {
-				// Fail closed, as at loginSubmit.
-				if err := s.store.Logout(r.Context(), sess.Token); err != nil {
-					s.web.Log.Error("end the new session after a failed sign-out", "err", err)
-				}
-				s.pages.PageError(w, r, nil, fmt.Errorf("end the earlier session: %w", err))
-				return
-			}
+		if !s.beginSession(w, r, sess, p.NationalID.Number, known) {
+			return
 		}
-		setSessionCookie(w, r, sess.Token)
-		s.rememberDevice(w, r, p.NationalID.Number, known)
 		if sess.NewRecoveryKey != nil {
 			s.eidRecoveryKeyPage(w, r, sess, mode)
 			return
@@ -344,7 +334,7 @@ func (s *Handlers) eidSubmit(mode string) http.HandlerFunc {
 }
 
 // eidRecoveryKeyPage shows the recovery key of a mailbox just made or
-// reset (or renewed at the sign-in), once.
+// reset (with eID, or with a reset code: reset.go), once.
 func (s *Handlers) eidRecoveryKeyPage(w http.ResponseWriter, r *http.Request, sess store.Session, mode string) {
 	rk := sess.NewRecoveryKey
 	defer clear(rk[:])
