@@ -330,6 +330,17 @@ func (s *Store) ActivateWithEID(ctx context.Context, token, password string) (Se
 	} else if !errors.Is(err, ErrNotFound) {
 		return Session{}, err
 	}
+	return s.activateWithEID(ctx, key, rec, keys, id, "activate-eid", nil)
+}
+
+// activateWithEID makes the mailbox of the resident whose proof (under
+// key, rec) was read, with the key pair keys, as the record id (the
+// pending one the number names, or a new one), and starts a session: the
+// transaction ActivateWithEID and ActivateWithEIDPasskey share. also, when
+// not nil, runs in the transaction on the record before it is stored.
+// Audited as action.
+func (s *Store) activateWithEID(ctx context.Context, key string, rec eidProofRecord, keys *newKeyPair, id, action string,
+	also func(tx storage.Tx, cur *residentRecord) error) (Session, error) {
 	sessToken, sessID, sess, err := s.newSession(ctx, keys.priv, id)
 	if err != nil {
 		return Session{}, err
@@ -359,13 +370,18 @@ func (s *Store) ActivateWithEID(ctx context.Context, token, password string) (Se
 		cur.PasswordWrap, cur.RecoveryWrap = keys.passwordWrap, keys.recoveryWrap
 		cur.ActivationHash, cur.ActivationExpires = nil, time.Time{}
 		cur.LastLogin = now
+		if also != nil {
+			if err := also(tx, cur); err != nil {
+				return err
+			}
+		}
 		if err := tx.Residents().Put(cur); err != nil {
 			return err
 		}
 		if err := tx.Sessions().Put(sessID, sess); err != nil {
 			return err
 		}
-		return s.appendAudit(tx, now, "resident:"+cur.ID, "activate-eid", "resident:"+cur.ID)
+		return s.appendAudit(tx, now, "resident:"+cur.ID, action, "resident:"+cur.ID)
 	})
 	if err != nil {
 		return Session{}, err
@@ -410,16 +426,26 @@ func (k *newKeyPair) zero() {
 // newKeys makes a key pair and wraps it with password and a new recovery
 // key (the Argon2id work, outside any transaction).
 func (s *Store) newKeys(password string) (*newKeyPair, error) {
+	k, err := s.newKeysWithoutPassword()
+	if err != nil {
+		return nil, err
+	}
+	if k.passwordWrap, err = crypto.WrapWithPassword(s.rand, k.priv, []byte(password), s.kdf); err != nil {
+		k.zero()
+		return nil, err
+	}
+	return k, nil
+}
+
+// newKeysWithoutPassword makes a key pair and wraps it with a new
+// recovery key only: the caller wraps it for what else unlocks it.
+func (s *Store) newKeysWithoutPassword() (*newKeyPair, error) {
 	priv, err := crypto.GenerateKeyPair(s.rand)
 	if err != nil {
 		return nil, err
 	}
 	k := &newKeyPair{priv: priv, public: priv.PublicKeys()}
 	if k.recoveryKey, err = crypto.NewRecoveryKey(s.rand); err != nil {
-		k.zero()
-		return nil, err
-	}
-	if k.passwordWrap, err = crypto.WrapWithPassword(s.rand, priv, []byte(password), s.kdf); err != nil {
 		k.zero()
 		return nil, err
 	}
