@@ -86,6 +86,14 @@ type eidView struct {
 	Errors    map[string]string
 	Throttled bool
 	Busy      bool
+	// Passkey, in mode "create", is the registration of a passkey that
+	// unlocks the mailbox instead of a password (eid_passkey.go); nil
+	// where no passkey can be used (an IP address).
+	Passkey     *store.PasskeyCeremony
+	PasskeyName string
+	// NoUnlock: the passkey offered could not unlock the mailbox alone
+	// (no PRF), so the password form is the way on.
+	NoUnlock bool
 }
 
 // eidName is the eID provider's name as residents know it; "" when the
@@ -214,6 +222,9 @@ func eidMode(p store.EIDProof) string {
 func (s *Handlers) renderEID(w http.ResponseWriter, r *http.Request, status int, v eidView) {
 	l := s.web.Lang(r)
 	v.MinLength, v.Provider = store.MinPasswordLength, s.eidName()
+	if v.Mode == "create" {
+		s.eidPasskeyCeremony(w, r, &v)
+	}
 	title := l.T("oidc."+v.Mode+".title", "Provider", v.Provider)
 	s.pages.Render(w, r, status, pageEID, web.View{Title: title, Data: v})
 }

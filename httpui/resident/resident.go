@@ -174,6 +174,9 @@ const (
 	routeEID         = "eid"
 	routeEIDPassword = "eid-password"
 	routeEIDCreate   = "eid-create"
+	// routeEIDCreatePasskey makes the mailbox with a passkey instead of
+	// a password (eid_passkey.go).
+	routeEIDCreatePasskey = "eid-create-passkey"
 	routeEIDReset    = "eid-reset"
 )
 
@@ -269,6 +272,7 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/eid", eidRoute(s.eidPage)).Methods(http.MethodGet, http.MethodHead).Name(routeEID)
 	r.Handle("/eid/password", eidRoute(s.eidSubmit("password"))).Methods(http.MethodPost).Name(routeEIDPassword)
 	r.Handle("/eid/create", eidRoute(s.eidSubmit("create"))).Methods(http.MethodPost).Name(routeEIDCreate)
+	r.Handle("/eid/create/passkey", eidRoute(s.eidCreatePasskey)).Methods(http.MethodPost).Name(routeEIDCreatePasskey)
 	r.Handle("/eid/reset", eidRoute(s.eidSubmit("reset"))).Methods(http.MethodPost).Name(routeEIDReset)
 	r.Handle("/", s.withMailbox(s.inbox)).Methods(http.MethodGet, http.MethodHead).Name(routeInbox)
 	// GET only: opening a letter marks it read (the sender may be told),
