@@ -177,7 +177,7 @@ const (
 	// routeEIDCreatePasskey makes the mailbox with a passkey instead of
 	// a password (eid_passkey.go).
 	routeEIDCreatePasskey = "eid-create-passkey"
-	routeEIDReset    = "eid-reset"
+	routeEIDReset         = "eid-reset"
 )
 
 // Route names of the folders and of what is done to letters there.
