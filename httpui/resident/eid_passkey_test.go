@@ -95,6 +95,11 @@ func TestEIDCreateWithPasskey(t *testing.T) {
 	if res, err := e.Store.ResidentByNationalID(context.Background(), nid); err != nil || res.Status != store.ResidentActive {
 		t.Fatalf("the mailbox: %+v, %v", res, err)
 	}
+	// Back with eID: the password step points to the passkey, which is
+	// what opens this mailbox.
+	if again := e.proved(t, e.Browser(), base, "sign-in", "nobody"); !strings.Contains(again.Text, `<a href="/login/passkey">`+uitest.English.T("oidc.password.passkey")+`</a>`) {
+		t.Errorf("the password step after eID does not lead to the passkey:\n%s", again.Text)
+	}
 	if n := e.AuditCount("activate-eid-passkey"); n != 1 {
 		t.Errorf("%d activate-eid-passkey entries", n)
 	}
