@@ -29,6 +29,7 @@ const usage = `usage:
   postkasse sender revoke   [--data DIR] --id ID | --org NUMBER | --cert FINGERPRINT
   postkasse resident add    [--data DIR] --national-id NUMBER --name NAME
   postkasse resident list   [--data DIR] [--json]
+  postkasse resident reset-code [--data DIR] --national-id NUMBER
   postkasse resident died   [--data DIR] --national-id NUMBER --date YYYY-MM-DD
   postkasse resident block  [--data DIR] --national-id NUMBER --reason TEXT
   postkasse resident unblock [--data DIR] --national-id NUMBER

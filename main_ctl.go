@@ -113,8 +113,8 @@ func senderCallbacks(args []string, stdout io.Writer) error {
 
 // runResident dispatches `postkasse resident SUBCOMMAND`.
 func runResident(args []string, stdout io.Writer) error {
-	return dispatch("resident", "add, list, died, block, unblock, reserve or unreserve", args, stdout, subcommands{
-		"add": residentAdd, "list": residentList, "died": residentDied,
+	return dispatch("resident", "add, list, reset-code, died, block, unblock, reserve or unreserve", args, stdout, subcommands{
+		"add": residentAdd, "list": residentList, "reset-code": residentResetCode, "died": residentDied,
 		"block": residentBlock, "unblock": residentUnblock,
 		"reserve": residentReserve, "unreserve": residentUnreserve,
 	})
@@ -465,6 +465,38 @@ func printEnrolment(w io.Writer, cfg *Config, added control.NewResident) {
 	fmt.Fprintf(w, "With it the resident chooses a password and gets a recovery key that only they see.\n")
 	fmt.Fprintf(w, "The code works once: if the resident finds the mailbox activated already, someone else\n")
 	fmt.Fprintf(w, "used it (the audit log shows when). Running this command again gives a new code.\n")
+}
+
+// residentResetCode gives the operator a reset code for a resident who
+// lost both the password and the recovery key: with it the resident
+// starts again with an empty mailbox in the browser.
+func residentResetCode(args []string, stdout io.Writer) error {
+	c := newCtlCommand("resident reset-code")
+	nid := c.String("national-id", "", "the resident's national identity number (required)")
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	if *nid == "" {
+		return c.usageErrorf("--national-id is required")
+	}
+	return c.withOperations(func(ctx context.Context, ops control.Operations, cfg *Config) error {
+		rc, err := ops.IssueResetCode(ctx, control.ResidentRef{NationalID: *nid})
+		if err != nil {
+			return c.failed(err)
+		}
+		r := rc.Resident
+		fmt.Fprintf(stdout, "Reset code for %s (%s).\n", r.Name, r.NationalID)
+		fmt.Fprintf(stdout, "Check who the resident is before you give it: with it, whoever holds it empties the mailbox.\n\n")
+		fmt.Fprintf(stdout, "  reset code       %s\n", rc.ResetCode)
+		fmt.Fprintf(stdout, "  reset at         %s/reset\n", publicURL(cfg.Domain, portOf(cfg.Listen.HTTPS)))
+		fmt.Fprintf(stdout, "  valid until      %s\n", rc.Expires.UTC().Format("2006-01-02 15:04 UTC"))
+		fmt.Fprintf(stdout, "\nGive the code to the resident only (in a sealed letter or in person) and keep no copy.\n")
+		fmt.Fprintf(stdout, "With it the resident chooses a new password and gets a new recovery key that only they see.\n")
+		fmt.Fprintf(stdout, "Every letter in the mailbox is deleted then, since nothing can open it any more; the resident\n")
+		fmt.Fprintf(stdout, "is told so before confirming. The code works once; running this command again gives a new code\n")
+		fmt.Fprintf(stdout, "and the one before stops working.\n")
+		return nil
+	})
 }
 
 func residentList(args []string, stdout io.Writer) error {

@@ -171,6 +171,31 @@ func TestOperatorCommandsDirect(t *testing.T) {
 		}
 	}
 	st.Close()
+	// A reset code for a resident who lost both password and recovery
+	// key: printed with where to use it, and it resets the mailbox; a
+	// pending mailbox is told to use activation.
+	printed = cli(t, "resident", "reset-code", "--data", dir, "--national-id", "120386-1234")
+	for _, want := range []string{"Reset code for Anna Jensen (1203861234)", "reset at         https://post.example.dk/reset\n", "valid until", "Every letter in the mailbox is deleted"} {
+		if !strings.Contains(printed, want) {
+			t.Errorf("resident reset-code printed no %q:\n%s", want, printed)
+		}
+	}
+	m := regexp.MustCompile(`(?m)^  reset code       ((?:[A-Z2-7]{4}-){7}[A-Z2-7]{4})$`).FindStringSubmatch(printed)
+	if m == nil {
+		t.Fatalf("resident reset-code printed no code:\n%s", printed)
+	}
+	cli(t, "resident", "add", "--data", dir, "--national-id", "0101901234", "--name", "Per Pending")
+	var buf3 bytes.Buffer
+	if err := run([]string{"resident", "reset-code", "--data", dir, "--national-id", "0101901234"}, &buf3); err == nil || !strings.Contains(err.Error(), "postkasse resident add") {
+		t.Errorf("resident reset-code of a pending mailbox: %v", err)
+	}
+	if st, err = store.Open(filepath.Join(dir, dbFileName), store.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ResetWithCode(context.Background(), "1203861234", m[1], "a brand new passphrase"); err != nil {
+		t.Errorf("reset with the printed code: %v", err)
+	}
+	st.Close()
 	// An active resident cannot be enrolled again.
 	var buf2 bytes.Buffer
 	if err := run([]string{"resident", "add", "--data", dir, "--national-id", "1203861234", "--name", "Anna Jensen"}, &buf2); err == nil || !strings.Contains(err.Error(), "already exists") {
@@ -314,7 +339,9 @@ func TestOperatorCommandErrors(t *testing.T) {
 		{[]string{"sender", "revoke", "--data", dir}, "exactly one of --id, --org and --cert"},
 		{[]string{"sender", "revoke", "--data", dir, "--id", "a", "--org", "29189846"}, "exactly one of --id, --org and --cert"},
 		{[]string{"sender", "revoke", "--data", dir, "--org", "29189846"}, "not found"},
-		{[]string{"resident"}, "add, list, died, block, unblock, reserve or unreserve is needed"},
+		{[]string{"resident"}, "add, list, reset-code, died, block, unblock, reserve or unreserve is needed"},
+		{[]string{"resident", "reset-code", "--data", dir}, "--national-id is required"},
+		{[]string{"resident", "reset-code", "--data", dir, "--national-id", "3213861234"}, "invalid national identity number"},
 		{[]string{"resident", "add", "--data", dir, "--name", "Anna"}, "--national-id is required"},
 		{[]string{"resident", "add", "--data", dir, "--national-id", "1203861234"}, "--name is required"},
 		{[]string{"resident", "add", "--data", dir, "--national-id", "3213861234", "--name", "Anna"}, "invalid national identity number"},

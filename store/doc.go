@@ -87,7 +87,8 @@
 // embedded engine; New runs the domain on any engine. The appliance's
 // receipt key is the meta value "signing-seed", made by New the first
 // time. The limits that the nodes of a cluster share (the login
-// throttle, the senders' rate limits) are kept under keys derived with
+// throttle, the senders' rate limits, the steps of a sign-in with eID,
+// the hashes of reset codes: eid.go, reset.go) are kept under keys derived with
 // the meta value "limits-key" (limits.go), and deleted by
 // DeleteExpiredLimits once they expire.
 //

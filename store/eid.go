@@ -330,6 +330,17 @@ func (s *Store) ActivateWithEID(ctx context.Context, token, password string) (Se
 	} else if !errors.Is(err, ErrNotFound) {
 		return Session{}, err
 	}
+	return s.activateWithEID(ctx, key, rec, keys, id, "activate-eid", nil)
+}
+
+// activateWithEID makes the mailbox of the resident whose proof (under
+// key, rec) was read, with the key pair keys, as the record id (the
+// pending one the number names, or a new one), and starts a session: the
+// transaction ActivateWithEID and ActivateWithEIDPasskey share. also, when
+// not nil, runs in the transaction on the record before it is stored.
+// Audited as action.
+func (s *Store) activateWithEID(ctx context.Context, key string, rec eidProofRecord, keys *newKeyPair, id, action string,
+	also func(tx storage.Tx, cur *residentRecord) error) (Session, error) {
 	sessToken, sessID, sess, err := s.newSession(ctx, keys.priv, id)
 	if err != nil {
 		return Session{}, err
@@ -359,13 +370,18 @@ func (s *Store) ActivateWithEID(ctx context.Context, token, password string) (Se
 		cur.PasswordWrap, cur.RecoveryWrap = keys.passwordWrap, keys.recoveryWrap
 		cur.ActivationHash, cur.ActivationExpires = nil, time.Time{}
 		cur.LastLogin = now
+		if also != nil {
+			if err := also(tx, cur); err != nil {
+				return err
+			}
+		}
 		if err := tx.Residents().Put(cur); err != nil {
 			return err
 		}
 		if err := tx.Sessions().Put(sessID, sess); err != nil {
 			return err
 		}
-		return s.appendAudit(tx, now, "resident:"+cur.ID, "activate-eid", "resident:"+cur.ID)
+		return s.appendAudit(tx, now, "resident:"+cur.ID, action, "resident:"+cur.ID)
 	})
 	if err != nil {
 		return Session{}, err
@@ -376,115 +392,20 @@ func (s *Store) ActivateWithEID(ctx context.Context, token, password string) (Se
 
 // ResetWithEID resets the mailbox of the resident the proof (token, made
 // for EIDReset) vouches for, who has lost both the password and the
-// recovery key: a new key pair is made, wrapped with the new password and
-// a new recovery key, and everything sealed to the old one is deleted,
-// since nothing can open it any more — every letter, the folders (their
-// names are sealed), the search index, two-step verification (its secret
-// is sealed) and every session; the senders get a "deleted" event for
-// each letter, as when the resident deletes one. A session starts; its NewRecoveryKey is
-// the recovery key, to show once. The page says all this before the
-// resident confirms. A mailbox that is not active or reserved is
-// ErrNoMailbox. Audited as "reset-eid", with the number of letters
-// deleted.
+// recovery key (resetMailbox says what a reset does). A mailbox that is
+// not active or reserved is ErrNoMailbox. The proof is used in the
+// reset's transaction. Audited as "reset-eid", with the number of
+// letters deleted.
 func (s *Store) ResetWithEID(ctx context.Context, token, password string) (Session, error) {
 	key, rec, keys, err := s.proofAndKeys(ctx, token, EIDReset, password)
 	if err != nil {
 		return Session{}, err
 	}
 	defer keys.zero()
-	res, err := s.residentByNumber(ctx, rec.Number)
-	if errors.Is(err, ErrNotFound) {
-		return Session{}, ErrNoMailbox
-	} else if err != nil {
-		return Session{}, err
-	}
-	sessToken, sessID, sess, err := s.newSession(ctx, keys.priv, res.ID)
-	if err != nil {
-		return Session{}, err
-	}
-	now := sess.Created
-	err = s.update(ctx, func(tx storage.Tx) error {
-		if _, err := useEIDProof(tx, key, now, EIDReset); err != nil {
-			return err
-		}
-		cur, err := tx.Residents().ByNationalID(rec.Number)
-		if errors.Is(err, ErrNotFound) {
-			return ErrNoMailbox
-		} else if err != nil {
-			return err
-		}
-		if cur.ID != res.ID || (cur.Status != ResidentActive && cur.Status != ResidentReserved) {
-			return ErrNoMailbox
-		}
-		if err := blocked(cur); err != nil {
-			return err
-		}
-		// A letter the operator holds under a legal obligation stays, as
-		// it is: sealed to the old key, it opens for no one, but the
-		// hold keeps its bytes until it is lifted.
-		// Its own folders go (below): a held letter in one is kept in the
-		// inbox.
-		var letters []*letterRecord
-		if err := forEachMailboxLetter(tx, cur.ID, func(l *letterRecord) error {
-			switch {
-			case l.Hold == nil:
-				letters = append(letters, l)
-			case l.Folder != FolderInbox && l.Folder != FolderArchive:
-				l.Folder = FolderInbox
-				return tx.Letters().Put(l)
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-		// Letters scheduled for later are sealed to the old key too: once
-		// released they would open for no one. They go like the others.
-		scheduled, err := scheduledOf(tx, cur.ID)
-		if err != nil {
-			return err
-		}
-		for _, l := range scheduled {
-			if l.Hold == nil {
-				letters = append(letters, l)
-			}
-		}
-		for _, l := range letters {
-			if err := shredLetter(tx, l, now); err != nil {
-				return err
-			}
-			// Its sender is told, as when the resident deletes it.
-			if err := appendEvent(tx, l, EventDeleted, now); err != nil {
-				return err
-			}
-		}
-		if err := deleteSessionsOf(tx, cur.ID); err != nil {
-			return err
-		}
-		if err := tx.Folders().Put(cur.ID, nil); err != nil {
-			return err
-		}
-		if err := tx.SearchIndexes().Delete(cur.ID); err != nil {
-			return err
-		}
-		cur.PublicKey, cur.MLKEMPublicKey = keys.public.X25519[:], keys.public.MLKEM
-		cur.PasswordWrap, cur.RecoveryWrap = keys.passwordWrap, keys.recoveryWrap
-		// Two-step verification goes with the old key pair: the TOTP
-		// secret was sealed under it, and the passkeys wrap it.
-		cur.TOTP, cur.Passkeys = nil, nil
-		cur.LastLogin = now
-		if err := tx.Residents().Put(cur); err != nil {
-			return err
-		}
-		if err := tx.Sessions().Put(sessID, sess); err != nil {
-			return err
-		}
-		return s.appendAudit(tx, now, "resident:"+cur.ID, fmt.Sprintf("reset-eid (%d letters deleted)", len(letters)), "resident:"+cur.ID)
+	return s.resetMailbox(ctx, rec.Number, keys, "reset-eid", func(tx storage.Tx, _ *residentRecord, now time.Time) error {
+		_, err := useEIDProof(tx, key, now, EIDReset)
+		return err
 	})
-	if err != nil {
-		return Session{}, err
-	}
-	rk := keys.recoveryKey
-	return Session{Token: sessToken, ResidentID: sess.ResidentID, Expires: sess.Expires, NewRecoveryKey: &rk}, nil
 }
 
 // newKeyPair is a new key pair with its wrappings by a password and by a
@@ -505,16 +426,26 @@ func (k *newKeyPair) zero() {
 // newKeys makes a key pair and wraps it with password and a new recovery
 // key (the Argon2id work, outside any transaction).
 func (s *Store) newKeys(password string) (*newKeyPair, error) {
+	k, err := s.newKeysWithoutPassword()
+	if err != nil {
+		return nil, err
+	}
+	if k.passwordWrap, err = crypto.WrapWithPassword(s.rand, k.priv, []byte(password), s.kdf); err != nil {
+		k.zero()
+		return nil, err
+	}
+	return k, nil
+}
+
+// newKeysWithoutPassword makes a key pair and wraps it with a new
+// recovery key only: the caller wraps it for what else unlocks it.
+func (s *Store) newKeysWithoutPassword() (*newKeyPair, error) {
 	priv, err := crypto.GenerateKeyPair(s.rand)
 	if err != nil {
 		return nil, err
 	}
 	k := &newKeyPair{priv: priv, public: priv.PublicKeys()}
 	if k.recoveryKey, err = crypto.NewRecoveryKey(s.rand); err != nil {
-		k.zero()
-		return nil, err
-	}
-	if k.passwordWrap, err = crypto.WrapWithPassword(s.rand, priv, []byte(password), s.kdf); err != nil {
 		k.zero()
 		return nil, err
 	}

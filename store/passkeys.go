@@ -362,8 +362,20 @@ func (m *Mailbox) BeginPasskeyRegistration(ctx context.Context, rp PasskeyRP) (P
 	if len(rec.Passkeys) >= MaxPasskeys {
 		return PasskeyCeremony{}, ErrTooManyPasskeys
 	}
-	user := passkeyUser{rec}
-	creation, session, err := w.BeginRegistration(user,
+	creation, assertion, session, unlock, err := beginRegistration(w, passkeyUser{rec})
+	if err != nil {
+		return PasskeyCeremony{}, err
+	}
+	return m.s.newCeremony(ctx, ceremonyState{Purpose: ceremonyRegister, Binding: rec.ID, Session: *session, Unlock: unlock},
+		creation, assertion)
+}
+
+// beginRegistration makes the options of the registration of a passkey
+// for user (discoverable, so that it can sign in alone, and asked for its
+// PRF output), and those of the assertion that asks the new passkey for
+// its PRF output when its creation gave none.
+func beginRegistration(w *webauthn.WebAuthn, user passkeyUser) (creation, assertion any, session, unlock *webauthn.SessionData, err error) {
+	c, session, err := w.BeginRegistration(user,
 		webauthn.WithExclusions(webauthn.Credentials(user.WebAuthnCredentials()).CredentialDescriptors()),
 		webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{
 			ResidentKey: protocol.ResidentKeyRequirementRequired, RequireResidentKey: protocol.ResidentKeyRequired(),
@@ -371,15 +383,62 @@ func (m *Mailbox) BeginPasskeyRegistration(ctx context.Context, rp PasskeyRP) (P
 		}),
 		webauthn.WithExtensions(prfExtension()))
 	if err != nil {
-		return PasskeyCeremony{}, fmt.Errorf("passkey registration: %w", err)
+		return nil, nil, nil, nil, fmt.Errorf("passkey registration: %w", err)
 	}
-	assertion, unlock, err := w.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationPreferred),
+	a, unlock, err := w.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationPreferred),
 		webauthn.WithAssertionExtensions(prfExtension()))
 	if err != nil {
-		return PasskeyCeremony{}, fmt.Errorf("passkey registration: %w", err)
+		return nil, nil, nil, nil, fmt.Errorf("passkey registration: %w", err)
 	}
-	return m.s.newCeremony(ctx, ceremonyState{Purpose: ceremonyRegister, Binding: rec.ID, Session: *session, Unlock: unlock},
-		creation.Response, assertion.Response)
+	return c.Response, a.Response, session, unlock, nil
+}
+
+// parseRegistration reads the browser's answers to a registration's
+// options: the creation, and the unlock assertion ("" when none).
+func parseRegistration(creation, unlock string) (*protocol.ParsedCredentialCreationData, *protocol.ParsedCredentialAssertionData, error) {
+	if len(creation) == 0 || len(creation) > maxPasskeyResponse || len(unlock) > maxPasskeyResponse {
+		return nil, nil, ErrPasskeyResponse
+	}
+	parsed, err := protocol.ParseCredentialCreationResponseBytes([]byte(creation))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrPasskeyResponse, err)
+	}
+	var unlockParsed *protocol.ParsedCredentialAssertionData
+	if unlock != "" {
+		if unlockParsed, err = parseAssertion(unlock); err != nil {
+			return nil, nil, err
+		}
+	}
+	return parsed, unlockParsed, nil
+}
+
+// registeredPasskey verifies a registration for the resident rec (its id
+// and name) against the ceremony st, and returns the new passkey, named
+// name, with its PRF output from the creation or, when that gave none,
+// from the unlock assertion (verified as any sign-in is); the output is
+// nil when the authenticator gave none. A registration that does not
+// verify is ErrBadCredentials.
+func (s *Store) registeredPasskey(w *webauthn.WebAuthn, rec *residentRecord, st *ceremonyState, parsed *protocol.ParsedCredentialCreationData,
+	unlockParsed *protocol.ParsedCredentialAssertionData, name string, now time.Time) (storage.Passkey, []byte, error) {
+	cred, err := w.CreateCredential(passkeyUser{rec}, st.Session, parsed)
+	if err != nil {
+		s.log.Info("passkey registration refused", "resident", rec.ID, "err", err)
+		return storage.Passkey{}, nil, ErrBadCredentials
+	}
+	pk := passkeyOf(cred, name, now)
+	out := prfOutput(parsed.ClientExtensionResults)
+	if out == nil && unlockParsed != nil && st.Unlock != nil {
+		only := &residentRecord{ID: rec.ID, Name: rec.Name, Passkeys: []storage.Passkey{pk}}
+		if _, err := w.ValidateDiscoverableLogin(func(rawID, userHandle []byte) (webauthn.User, error) {
+			return passkeyUser{only}, nil
+		}, *st.Unlock, unlockParsed); err != nil {
+			s.log.Info("passkey registration: the unlock assertion refused", "resident", rec.ID, "err", err)
+			return storage.Passkey{}, nil, ErrBadCredentials
+		}
+		out = prfOutput(unlockParsed.ClientExtensionResults)
+		pk.SignCount = unlockParsed.Response.AuthenticatorData.Counter
+	}
+	return pk, out, nil
 }
 
 // AddPasskey finishes the registration of a passkey for the mailbox's
@@ -402,18 +461,9 @@ func (m *Mailbox) AddPasskey(ctx context.Context, rp PasskeyRP, state, password,
 	if err != nil {
 		return PasskeyInfo{}, err
 	}
-	if len(creation) == 0 || len(creation) > maxPasskeyResponse || len(unlock) > maxPasskeyResponse {
-		return PasskeyInfo{}, ErrPasskeyResponse
-	}
-	parsed, err := protocol.ParseCredentialCreationResponseBytes([]byte(creation))
+	parsed, unlockParsed, err := parseRegistration(creation, unlock)
 	if err != nil {
-		return PasskeyInfo{}, fmt.Errorf("%w: %v", ErrPasskeyResponse, err)
-	}
-	var unlockParsed *protocol.ParsedCredentialAssertionData
-	if unlock != "" {
-		if unlockParsed, err = parseAssertion(unlock); err != nil {
-			return PasskeyInfo{}, err
-		}
+		return PasskeyInfo{}, err
 	}
 	w, err := rp.webauthn()
 	if err != nil {
@@ -431,26 +481,10 @@ func (m *Mailbox) AddPasskey(ctx context.Context, rp PasskeyRP, state, password,
 	}); err != nil {
 		return PasskeyInfo{}, err
 	}
-	cred, err := w.CreateCredential(passkeyUser{rec}, st.Session, parsed)
-	if err != nil {
-		m.s.log.Info("passkey registration refused", "resident", rec.ID, "err", err)
-		return PasskeyInfo{}, ErrBadCredentials
-	}
 	now := m.s.now()
-	pk := passkeyOf(cred, name, now)
-	out := prfOutput(parsed.ClientExtensionResults)
-	if out == nil && unlockParsed != nil && st.Unlock != nil {
-		// The PRF output of an assertion by the new passkey, verified as
-		// any sign-in is.
-		only := &residentRecord{ID: rec.ID, Name: rec.Name, Passkeys: []storage.Passkey{pk}}
-		if _, err := w.ValidateDiscoverableLogin(func(rawID, userHandle []byte) (webauthn.User, error) {
-			return passkeyUser{only}, nil
-		}, *st.Unlock, unlockParsed); err != nil {
-			m.s.log.Info("passkey registration: the unlock assertion refused", "resident", rec.ID, "err", err)
-			return PasskeyInfo{}, ErrBadCredentials
-		}
-		out = prfOutput(unlockParsed.ClientExtensionResults)
-		pk.SignCount = unlockParsed.Response.AuthenticatorData.Counter
+	pk, out, err := m.s.registeredPasskey(w, rec, st, parsed, unlockParsed, name, now)
+	if err != nil {
+		return PasskeyInfo{}, err
 	}
 	if out != nil {
 		if pk.PRFWrap, err = crypto.WrapWithPRF(m.s.rand, priv, out, pk.ID); err != nil {

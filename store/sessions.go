@@ -83,7 +83,10 @@ func (s *Store) login(ctx context.Context, nationalID, password, proofKey string
 	if viaEID && (rec == nil || (rec.Status != ResidentActive && rec.Status != ResidentReserved)) {
 		return Session{}, ErrNoMailbox
 	}
-	if rec == nil || (rec.Status != ResidentActive && rec.Status != ResidentReserved) || len(password) > 1024 {
+	// A mailbox made with a passkey instead of a password
+	// (ActivateWithEIDPasskey) has no password wrapping: no password
+	// opens it.
+	if rec == nil || (rec.Status != ResidentActive && rec.Status != ResidentReserved) || len(password) > 1024 || len(rec.PasswordWrap) == 0 {
 		s.spendWork([]byte(password), s.kdf)
 		return Session{}, ErrBadCredentials
 	}

@@ -48,6 +48,14 @@ var (
 	// ErrBadActivation: an activation failed. Unknown account, an account
 	// that is not pending, a wrong, expired or used code look the same.
 	ErrBadActivation = errors.New("wrong national identity number or activation code, or the code has expired or was used")
+	// ErrBadResetCode: a reset with a code from the operator failed.
+	// Unknown account, an account that cannot be reset, a wrong, expired
+	// or used code look the same.
+	ErrBadResetCode = errors.New("wrong national identity number or reset code, or the code has expired or was used")
+	// ErrResetCodePending: the code given to reset a mailbox is the
+	// activation code of a mailbox never activated, which is activated
+	// with it instead.
+	ErrResetCodePending = errors.New("the mailbox was never activated: use the activation code to activate it")
 	// ErrEIDExpired: a sign-in with eID was not found: its handshake or
 	// proof is unknown, was used, or expired (EIDLifetime).
 	ErrEIDExpired = errors.New("the sign-in with eID expired or was used")

@@ -102,6 +102,11 @@ func Handler(ops Operations, log *slog.Logger) http.Handler {
 		func(_ ResidentRef, out ResidentInfo) (string, []any) {
 			return "resident unreserved", []any{"resident", out.ID}
 		}))
+	mux.HandleFunc("POST /v1/residents/reset-code", change(h, "issue reset code", http.StatusCreated, maxBody, ops.IssueResetCode,
+		func(_ ResidentRef, out NewResetCode) (string, []any) {
+			// Never the code: it goes to the operator only.
+			return "reset code issued", []any{"resident", out.Resident.ID}
+		}))
 	mux.HandleFunc("POST /v1/letters/make-inaccessible", change(h, "make letter inaccessible", http.StatusOK, maxBody, ops.MakeInaccessible,
 		func(_ HoldRequest, out HoldInfo) (string, []any) {
 			return "letter made inaccessible", []any{"letter", out.LetterID}

@@ -2,7 +2,6 @@ package resident
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -87,6 +86,14 @@ type eidView struct {
 	Errors    map[string]string
 	Throttled bool
 	Busy      bool
+	// Passkey, in mode "create", is the registration of a passkey that
+	// unlocks the mailbox instead of a password (eid_passkey.go); nil
+	// where no passkey can be used (an IP address).
+	Passkey     *store.PasskeyCeremony
+	PasskeyName string
+	// NoUnlock: the passkey offered could not unlock the mailbox alone
+	// (no PRF), so the password form is the way on.
+	NoUnlock bool
 }
 
 // eidName is the eID provider's name as residents know it; "" when the
@@ -215,6 +222,9 @@ func eidMode(p store.EIDProof) string {
 func (s *Handlers) renderEID(w http.ResponseWriter, r *http.Request, status int, v eidView) {
 	l := s.web.Lang(r)
 	v.MinLength, v.Provider = store.MinPasswordLength, s.eidName()
+	if v.Mode == "create" {
+		s.eidPasskeyCeremony(w, r, &v)
+	}
 	title := l.T("oidc."+v.Mode+".title", "Provider", v.Provider)
 	s.pages.Render(w, r, status, pageEID, web.View{Title: title, Data: v})
 }
@@ -323,18 +333,9 @@ func (s *Handlers) eidSubmit(mode string) http.HandlerFunc {
 			return
 		}
 		setEIDCookie(w, r, true, "", -1)
-		if old := sessionToken(r); old != "" {
-			if err := s.store.Logout(r.Context(), old); err != nil {
-				// Fail closed, as at loginSubmit.
-				if err := s.store.Logout(r.Context(), sess.Token); err != nil {
-					s.web.Log.Error("end the new session after a failed sign-out", "err", err)
-				}
-				s.pages.PageError(w, r, nil, fmt.Errorf("end the earlier session: %w", err))
-				return
-			}
+		if !s.beginSession(w, r, sess, p.NationalID.Number, known) {
+			return
 		}
-		setSessionCookie(w, r, sess.Token)
-		s.rememberDevice(w, r, p.NationalID.Number, known)
 		if sess.NewRecoveryKey != nil {
 			s.eidRecoveryKeyPage(w, r, sess, mode)
 			return
@@ -344,7 +345,7 @@ func (s *Handlers) eidSubmit(mode string) http.HandlerFunc {
 }
 
 // eidRecoveryKeyPage shows the recovery key of a mailbox just made or
-// reset (or renewed at the sign-in), once.
+// reset (with eID, or with a reset code: reset.go), once.
 func (s *Handlers) eidRecoveryKeyPage(w http.ResponseWriter, r *http.Request, sess store.Session, mode string) {
 	rk := sess.NewRecoveryKey
 	defer clear(rk[:])

@@ -101,22 +101,12 @@ func (s *Handlers) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.pages.PageError(w, r, nil, err)
 		return
 	}
-	if old := sessionToken(r); old != "" {
-		// The browser's earlier session, if it is still alive. (The store
-		// ends only the session the token's secret opens: a forged
-		// cookie ends nothing.)
-		if err := s.store.Logout(r.Context(), old); err != nil {
-			// Fail closed: no new session while the old one may live on.
-			if err := s.store.Logout(r.Context(), sess.Token); err != nil {
-				s.web.Log.Error("end the new session after a failed sign-out", "err", err)
-			}
-			s.pages.PageError(w, r, nil, fmt.Errorf("end the earlier session: %w", err))
-			return
-		}
-	}
-	setSessionCookie(w, r, sess.Token)
+	number := ""
 	if nid, err := store.ParseNationalID(form.NationalID); err == nil {
-		s.rememberDevice(w, r, nid.Number, known)
+		number = nid.Number
+	}
+	if !s.beginSession(w, r, sess, number, known) {
+		return
 	}
 	if sess.NewRecoveryKey != nil {
 		// The sign-in renewed the keys: the new recovery key first.
@@ -124,6 +114,31 @@ func (s *Handlers) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, s.pages.MustURL(routeInbox), http.StatusSeeOther)
+}
+
+// beginSession gives the browser the new session sess of the account
+// numbered number (when known, "" if not) after a sign-in: the browser's
+// earlier session, if it is still alive, ends first (the store ends only
+// the session the token's secret opens: a forged cookie ends nothing),
+// and the device cookie is renewed or made (rememberDevice). When the
+// earlier session cannot be ended it fails closed: the new one ends too,
+// the error page is rendered, and it returns false.
+func (s *Handlers) beginSession(w http.ResponseWriter, r *http.Request, sess store.Session, number string, known bool) bool {
+	if old := sessionToken(r); old != "" {
+		if err := s.store.Logout(r.Context(), old); err != nil {
+			// Fail closed: no new session while the old one may live on.
+			if err := s.store.Logout(r.Context(), sess.Token); err != nil {
+				s.web.Log.Error("end the new session after a failed sign-out", "err", err)
+			}
+			s.pages.PageError(w, r, nil, fmt.Errorf("end the earlier session: %w", err))
+			return false
+		}
+	}
+	setSessionCookie(w, r, sess.Token)
+	if number != "" {
+		s.rememberDevice(w, r, number, known)
+	}
+	return true
 }
 
 // rememberDevice gives the browser, after a sign-in to the account (its

@@ -134,6 +134,9 @@ const (
 	// pageEID is every step of a sign-in with eID after the provider
 	// (eid.go).
 	pageEID = "eid"
+	// pageReset resets a mailbox with a reset code from the operator
+	// (reset.go).
+	pageReset = "reset"
 )
 
 // Pages are the pages the handlers render (web.PagesConfig.Required).
@@ -141,7 +144,7 @@ var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
 	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport, pageRecoveryRequest, pageFolders,
 	pageSenders, pageRetention, pageDeleteLetters,
 	pageLoginCode, pageTOTP, pageBackupCodes, pageExport, pageSearch,
-	pageSessions, pagePasskeys, pageLoginPasskey, pageEID}
+	pageSessions, pagePasskeys, pageLoginPasskey, pageEID, pageReset}
 
 // Route names. Templates and handlers build URLs from these.
 const (
@@ -155,6 +158,8 @@ const (
 	routeActivate        = "activate"
 	routeRecover         = "recover"
 	routeRecoverSubmit   = "recover-submit"
+	routeReset           = "reset"
+	routeResetSubmit     = "reset-submit"
 	routeLogout          = "logout"
 	routeInbox           = "inbox"
 	routeLetter          = "letter"
@@ -169,7 +174,10 @@ const (
 	routeEID         = "eid"
 	routeEIDPassword = "eid-password"
 	routeEIDCreate   = "eid-create"
-	routeEIDReset    = "eid-reset"
+	// routeEIDCreatePasskey makes the mailbox with a passkey instead of
+	// a password (eid_passkey.go).
+	routeEIDCreatePasskey = "eid-create-passkey"
+	routeEIDReset         = "eid-reset"
 )
 
 // Route names of the folders and of what is done to letters there.
@@ -250,6 +258,8 @@ func (s *Handlers) Register(r *mux.Router) {
 	// A forgotten password: signing in with the recovery key (recover.go).
 	r.Handle("/recover", http.HandlerFunc(s.recoverPage)).Methods(http.MethodGet, http.MethodHead).Name(routeRecover)
 	r.Handle("/recover", http.HandlerFunc(s.recoverSubmit)).Methods(http.MethodPost).Name(routeRecoverSubmit)
+	r.Handle("/reset", http.HandlerFunc(s.resetPage)).Methods(http.MethodGet, http.MethodHead).Name(routeReset)
+	r.Handle("/reset", http.HandlerFunc(s.resetSubmit)).Methods(http.MethodPost).Name(routeResetSubmit)
 	// Signing in with eID (eid.go), when the appliance has a provider.
 	eidRoute := func(h http.HandlerFunc) http.Handler {
 		if s.eid == nil {
@@ -262,6 +272,7 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/eid", eidRoute(s.eidPage)).Methods(http.MethodGet, http.MethodHead).Name(routeEID)
 	r.Handle("/eid/password", eidRoute(s.eidSubmit("password"))).Methods(http.MethodPost).Name(routeEIDPassword)
 	r.Handle("/eid/create", eidRoute(s.eidSubmit("create"))).Methods(http.MethodPost).Name(routeEIDCreate)
+	r.Handle("/eid/create/passkey", eidRoute(s.eidCreatePasskey)).Methods(http.MethodPost).Name(routeEIDCreatePasskey)
 	r.Handle("/eid/reset", eidRoute(s.eidSubmit("reset"))).Methods(http.MethodPost).Name(routeEIDReset)
 	r.Handle("/", s.withMailbox(s.inbox)).Methods(http.MethodGet, http.MethodHead).Name(routeInbox)
 	// GET only: opening a letter marks it read (the sender may be told),

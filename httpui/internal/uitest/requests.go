@@ -365,6 +365,26 @@ func (e *Env) Enrol(nid, name string) string {
 	return code
 }
 
+// ResetCode issues a reset code for an active resident the operator's
+// way (`postkasse resident reset-code`) and returns it.
+func (e *Env) ResetCode(nid string) string {
+	e.T.Helper()
+	n, err := store.ParseNationalID(nid)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	rc, err := e.Store.IssueResetCode(context.Background(), n)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return rc.Code
+}
+
+// Reset is the form of /reset, confirmed.
+func Reset(nid, code, pw string) url.Values {
+	return url.Values{"nationalId": {nid}, "code": {code}, "password": {pw}, "passwordConfirm": {pw}, "confirm": {"yes"}}
+}
+
 // Activation is the form of /activate.
 func Activation(nid, code, pw, confirm string) url.Values {
 	return url.Values{"nationalId": {nid}, "code": {code}, "password": {pw}, "passwordConfirm": {confirm}}

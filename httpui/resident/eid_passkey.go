@@ -1,0 +1,103 @@
+package resident
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/postkasse/postkasse/httpui/web"
+	"github.com/postkasse/postkasse/store"
+)
+
+// A resident who makes the mailbox with eID may choose a passkey instead
+// of a password (store's ActivateWithEIDPasskey), where their device's
+// passkey has the WebAuthn PRF extension: the create page offers it
+// beside the password form, with the registration's options for the
+// appliance's script (static/passkeys.js), and the page therefore runs
+// under web.CSPScriptPage. A passkey without the PRF makes nothing: the
+// page says so in plain words, and the password form is the way on.
+
+// eidPasskeyCeremony begins the registration of the passkey for the
+// create page v (the browser's proof), and lets the page run the script;
+// where no passkey can be used the page offers the password alone.
+func (s *Handlers) eidPasskeyCeremony(w http.ResponseWriter, r *http.Request, v *eidView) {
+	c, err := s.store.BeginEIDPasskey(r.Context(), passkeyRP(r), eidCookie(r, true))
+	switch {
+	case errors.Is(err, store.ErrPasskeysUnavailable):
+		return
+	case err != nil:
+		// The password form still works; the next step says what is
+		// wrong with the proof, if anything.
+		s.web.Log.Warn("eID: begin a passkey registration", "err", err, "id", web.ContextRequestID(r.Context()))
+		return
+	}
+	v.Passkey = &c
+	w.Header().Set("Content-Security-Policy", web.CSPScriptPage)
+}
+
+// eidCreatePasskey makes the mailbox with the passkey the browser just
+// made. The check runs under the login throttle and the bound on
+// checks, counted under the number the provider vouched for, as the
+// password step's does.
+func (s *Handlers) eidCreatePasskey(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormSize)
+	_ = r.ParseForm()
+	state, name := r.PostForm.Get("state"), r.PostForm.Get("name")
+	response, unlock := r.PostForm.Get("response"), r.PostForm.Get("unlock")
+	p, ok := s.eidProof(w, r)
+	if !ok {
+		return
+	}
+	if eidMode(p) != "create" {
+		http.Redirect(w, r, s.pages.MustURL(routeEID), http.StatusSeeOther)
+		return
+	}
+	l := s.web.Lang(r)
+	v := eidView{Mode: "create", Name: p.Name, PasskeyName: name}
+	account, known := s.deviceAccount(r, loginForm{NationalID: p.NationalID.Number})
+	var sess store.Session
+	err := s.checkPassword(r.Context(), account, clientAddress(r), func() (err error) {
+		sess, err = s.store.ActivateWithEIDPasskey(r.Context(), passkeyRP(r), eidCookie(r, true), state, name, response, unlock)
+		return err
+	})
+	if ref, ok := refusedCheck(w, l, err); ok {
+		v.Error, v.Throttled, v.Busy = l.T("common.busy"), ref.Throttled, !ref.Throttled
+		if ref.Throttled {
+			v.Error = l.T("login.throttled", "Wait", ref.Wait)
+		}
+		s.renderEID(w, r, ref.Status, v)
+		return
+	}
+	var invalid *store.InvalidError
+	switch {
+	case errors.Is(err, store.ErrEIDExpired):
+		setEIDCookie(w, r, true, "", -1)
+		s.eidFailed(w, r, http.StatusBadRequest, "oidc.error.expired")
+		return
+	case errors.Is(err, store.ErrPasskeyNoUnlock):
+		v.Error, v.NoUnlock = l.T("oidc.passkey.noUnlock"), true
+		s.renderEID(w, r, http.StatusUnprocessableEntity, v)
+		return
+	case errors.As(err, &invalid) && invalid.Field == "name":
+		v.Error = l.T("passkeys.error.name", "Max", store.MaxPasskeyName)
+		s.renderEID(w, r, http.StatusBadRequest, v)
+		return
+	case errors.Is(err, store.ErrBadCredentials), errors.Is(err, store.ErrPasskeyResponse), errors.Is(err, store.ErrSessionExpired):
+		v.Error = l.T("oidc.passkey.failed")
+		s.renderEID(w, r, http.StatusBadRequest, v)
+		return
+	case errors.Is(err, store.ErrExists), errors.Is(err, store.ErrPasskeysUnavailable), errors.As(err, &invalid):
+		// Made meanwhile in another tab, or not to be made this way: the
+		// page as it is now.
+		http.Redirect(w, r, s.pages.MustURL(routeEID), http.StatusSeeOther)
+		return
+	case err != nil:
+		s.pages.PageError(w, r, nil, fmt.Errorf("make a mailbox with a passkey: %w", err))
+		return
+	}
+	setEIDCookie(w, r, true, "", -1)
+	if !s.beginSession(w, r, sess, p.NationalID.Number, known) {
+		return
+	}
+	s.eidRecoveryKeyPage(w, r, sess, "create")
+}

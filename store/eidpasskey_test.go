@@ -1,0 +1,173 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/postkasse/postkasse/internal/testsupport/webauthntest"
+)
+
+// eidPasskeyResponses begins the registration of a mailbox's passkey for
+// the proof token and answers it as a browser does.
+func eidPasskeyResponses(t testing.TB, s *Store, token string, a *webauthntest.Authenticator) (state, creation, unlock string) {
+	t.Helper()
+	cer, err := s.BeginEIDPasskey(context.Background(), testRP, token)
+	if err != nil {
+		t.Fatalf("BeginEIDPasskey: %v", err)
+	}
+	creation, c, err := a.Create(cer.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.PRF && !a.PRFAtCreate {
+		if unlock, err = a.Assert(c, cer.Unlock); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return cer.State, creation, unlock
+}
+
+// TestEIDActivatePasskey: with eID and a passkey that has the PRF (its
+// output at the creation or from the assertion after it), a resident
+// makes a mailbox unlocked by the passkey alone: no password opens it,
+// the passkey signs in and reads the letters, the recovery key works;
+// a pending mailbox is activated the same way. A passkey without the PRF
+// makes nothing and leaves the proof for the password; a used proof or
+// ceremony makes nothing more.
+func TestEIDActivatePasskey(t *testing.T) {
+	t.Parallel()
+	for _, atCreate := range []bool{true, false} {
+		t.Run(map[bool]string{true: "PRF at creation", false: "PRF by assertion"}[atCreate], func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			ctx := context.Background()
+			nid := testNID(t, 2)
+			token, err := f.s.ProveEID(ctx, nid, "Bo Berg", EIDSignIn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Without the PRF: refused, nothing made, the proof left.
+			before := digest(t, f.s)
+			st, creation, unlock := eidPasskeyResponses(t, f.s, token, newTestAuthenticator(false, false))
+			if _, err := f.s.ActivateWithEIDPasskey(ctx, testRP, token, st, "Telefon", creation, unlock); !errors.Is(err, ErrPasskeyNoUnlock) {
+				t.Fatalf("a passkey without the PRF: %v", err)
+			}
+			if digest(t, f.s) != before {
+				t.Error("a passkey without the PRF changed the database")
+			}
+			a := newTestAuthenticator(true, atCreate)
+			st, creation, unlock = eidPasskeyResponses(t, f.s, token, a)
+			if _, err := f.s.ActivateWithEIDPasskey(ctx, testRP, token, st, "   ", creation, unlock); err == nil {
+				t.Fatal("a passkey with no name made a mailbox")
+			}
+			sess, err := f.s.ActivateWithEIDPasskey(ctx, testRP, token, st, "Telefon", creation, unlock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sess.NewRecoveryKey == nil {
+				t.Fatal("no recovery key to show")
+			}
+			rec := residentRaw(t, f.s, sess.ResidentID)
+			if rec.Status != ResidentActive || rec.PasswordWrap != nil || len(rec.Passkeys) != 1 || rec.Passkeys[0].PRFWrap == nil || rec.Name != "Bo Berg" {
+				t.Fatalf("record %+v", rec)
+			}
+			if _, err := f.s.Deliver(ctx, f.sender.ID, testDelivery(nid, "til-bo")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.s.Login(ctx, nid.String(), testPassword); err != ErrBadCredentials {
+				t.Errorf("a password sign-in of a mailbox without a password: %v", err)
+			}
+			cer, err := f.s.BeginPasskeySignIn(ctx, testRP)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := a.Get(cer.Options)
+			if err != nil {
+				t.Fatal(err)
+			}
+			signedIn, err := f.s.PasskeySignIn(ctx, testRP, cer.State, resp)
+			if err != nil {
+				t.Fatalf("PasskeySignIn: %v", err)
+			}
+			mb, err := f.s.OpenSession(ctx, signedIn.Token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if letters, err := mb.Inbox(ctx); err != nil || len(letters) != 1 {
+				t.Errorf("inbox with the passkey alone: %d letters, %v", len(letters), err)
+			}
+			if _, err := mb.NewRecoveryKey(ctx, ""); !errors.Is(err, ErrBadCredentials) {
+				t.Errorf("a new recovery key with no password: %v", err)
+			}
+			mb.Close()
+			// Used: the proof and the ceremony work once.
+			if _, err := f.s.ActivateWithEIDPasskey(ctx, testRP, token, st, "Telefon", creation, unlock); !errors.Is(err, ErrEIDExpired) {
+				t.Errorf("again: %v", err)
+			}
+			// The recovery key sets a password.
+			if _, err := f.s.Recover(ctx, nid.String(), *sess.NewRecoveryKey, "a password after all"); err != nil {
+				t.Errorf("the recovery key: %v", err)
+			}
+			mustLogin(t, f.s, nid, "a password after all").Close()
+			if n := strings.Count(strings.Join(auditActions(t, f.s), " "), "activate-eid-passkey"); n != 1 {
+				t.Errorf("%d activate-eid-passkey entries", n)
+			}
+		})
+	}
+}
+
+// TestEIDActivatePasskeyRefused: a pending mailbox is activated with
+// the passkey (its activation code stops working); an existing mailbox,
+// a ceremony of another proof or a stale one make nothing.
+func TestEIDActivatePasskeyRefused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.s.BeginEIDPasskey(ctx, testRP, "no-such-token"); !errors.Is(err, ErrEIDExpired) {
+		t.Errorf("an unknown proof: %v", err)
+	}
+	active, err := f.s.ProveEID(ctx, f.nid, "Anna Andersen", EIDSignIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.BeginEIDPasskey(ctx, testRP, active); !errors.Is(err, ErrExists) {
+		t.Errorf("a number with a mailbox: %v", err)
+	}
+	if _, err := f.s.BeginEIDPasskey(ctx, PasskeyRP{ID: "127.0.0.1", Origin: "http://127.0.0.1:8080"}, active); !errors.Is(err, ErrPasskeysUnavailable) {
+		t.Errorf("at an IP address: %v", err)
+	}
+	pendingNID := testNID(t, 3)
+	pending, code, err := f.s.EnrolResident(ctx, pendingNID, "Carl Carlsen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := f.s.ProveEID(ctx, pendingNID, "Carl Carlsen", EIDSignIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := f.s.ProveEID(ctx, testNID(t, 4), "Dorte Dam", EIDSignIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newTestAuthenticator(true, true)
+	st, creation, unlock := eidPasskeyResponses(t, f.s, other, a)
+	if _, err := f.s.ActivateWithEIDPasskey(ctx, testRP, token, st, "Telefon", creation, unlock); !errors.Is(err, ErrSessionExpired) {
+		t.Errorf("another proof's ceremony: %v", err)
+	}
+	st, creation, unlock = eidPasskeyResponses(t, f.s, token, a)
+	if _, err := f.s.ActivateWithEIDPasskey(ctx, testRP, token, st, "Telefon", "{}", unlock); !errors.Is(err, ErrPasskeyResponse) {
+		t.Errorf("a response that does not read: %v", err)
+	}
+	sess, err := f.s.ActivateWithEIDPasskey(ctx, testRP, token, st, "Telefon", creation, unlock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.ResidentID != pending.ID {
+		t.Errorf("the pending record %s was not the one activated (%s)", pending.ID, sess.ResidentID)
+	}
+	if _, err := f.s.Activate(ctx, pendingNID.String(), code, testPassword); err != ErrBadActivation {
+		t.Errorf("the activation code after: %v", err)
+	}
+}
