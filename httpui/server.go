@@ -28,9 +28,10 @@ type Config struct {
 	Logger *slog.Logger     // nil = discard
 	// Throttle bounds failed logins; zero values are the defaults.
 	Throttle ThrottleConfig
-	// APIRate and APIBurst are each sender's token bucket on the sender
-	// API: APIRate requests a second sustained, APIBurst at once. Zero is
-	// the default (DefaultAPIRate, DefaultAPIBurst). A sender over its
+	// APIRate and APIBurst are the token bucket on the sender API of each
+	// sender without one of its own (store.Store.SetSenderRate): APIRate
+	// requests a second sustained, APIBurst at once. Zero is the default
+	// (DefaultAPIRate, DefaultAPIBurst). A sender over its
 	// bucket gets 429 TOO_MANY_REQUESTS with Retry-After.
 	APIRate  float64
 	APIBurst int
@@ -97,13 +98,11 @@ func (c ThrottleConfig) withDefaults() ThrottleConfig {
 	return c
 }
 
-// Default API rate limit per sender. A bulk sender delivering with many
-// concurrent requests is bound by the store's group commit (hundreds of
-// letters a second on one disk), not by this bucket; the bucket stops a
-// runaway client from starving the other senders.
+// Default API rate limit per sender, for a sender without its own
+// (store.SetSenderRate): store.DefaultSenderRate, DefaultSenderBurst.
 const (
-	DefaultAPIRate  = 200 // requests per second, sustained
-	DefaultAPIBurst = 400 // requests at once
+	DefaultAPIRate  = store.DefaultSenderRate  // requests per second, sustained
+	DefaultAPIBurst = store.DefaultSenderBurst // requests at once
 )
 
 // Server is the HTTP application: the resident pages (package resident)
