@@ -197,6 +197,10 @@ type ServerConfig struct {
 	// MetricsListen is where /metrics, /readyz and /healthz are served
 	// (package httpui/metrics); "" is nowhere.
 	MetricsListen string `toml:"metrics_listen"`
+	// BytesInFlightMiB bounds the request-body bytes the deliveries read
+	// at once (httpui.Config.BytesInFlight), in MiB; it also sets the Go
+	// runtime's memory limit when GOMEMLIMIT is not set (memoryLimit).
+	BytesInFlightMiB int `toml:"bytes_in_flight_mib"`
 }
 
 // LogConfig is about the server's log on standard error.
@@ -225,7 +229,7 @@ func defaultConfig() Config {
 		Residents: ResidentsConfig{ActivationDays: 30, Language: "en"},
 		Sessions:  SessionsConfig{Idle: 30 * time.Minute, Lifetime: 12 * time.Hour},
 		Login:     LoginConfig{AccountFailures: 5, AddressFailures: 20, Window: 15 * time.Minute},
-		Server:    ServerConfig{ShutdownTimeout: 30 * time.Second},
+		Server:    ServerConfig{ShutdownTimeout: 30 * time.Second, BytesInFlightMiB: 128},
 		Log:       LogConfig{Level: "info", Format: "text"},
 		Jobs: JobsConfig{
 			TimeZone:              jobs.DefaultTimeZone,
@@ -320,6 +324,8 @@ func configKeys() []configKey {
 			func(c *Config) any { return c.Server.Node }},
 		{"server", "metrics_listen", "Where /metrics (Prometheus), /readyz and /healthz are served, e.g. 127.0.0.1:9464.\nKeep it off the public network: the figures are the operator's. Empty: not served.",
 			func(c *Config) any { return c.Server.MetricsListen }},
+		{"server", "bytes_in_flight_mib", "How many MiB of letters the server reads at once, all deliveries together; a delivery\nbeyond it is answered 503 UNAVAILABLE with Retry-After, nothing stored, and the sender\ntries again. Unless GOMEMLIMIT is set, the server keeps its memory near 3 times this\nplus 64 MiB. At least 32 (a whole letter of 25 MiB must fit).",
+			func(c *Config) any { return c.Server.BytesInFlightMiB }},
 		{"server", "shutdown_timeout", "On SIGTERM the server stops accepting requests and waits this long for those in\nflight (deliveries among them) to finish; a delivery cut off is not stored.",
 			func(c *Config) any { return c.Server.ShutdownTimeout }},
 		{"log", "level", "debug, info, warn or error.",
@@ -720,6 +726,7 @@ func (c *Config) resolve(dir string) (*resolved, error) {
 		{"login.address_failures", "must be positive", c.Login.AddressFailures > 0},
 		{"login.window", "must be positive", c.Login.Window > 0},
 		{"server.shutdown_timeout", "must be positive", c.Server.ShutdownTimeout > 0},
+		{"server.bytes_in_flight_mib", "between 32 and 65536", c.Server.BytesInFlightMiB >= 32 && c.Server.BytesInFlightMiB <= 65536},
 		{"backup.keep", "between 1 and 1000", c.Backup.Keep > 0 && c.Backup.Keep <= 1000},
 	}
 	for _, r := range ranges {

@@ -127,6 +127,8 @@ func TestConfigErrors(t *testing.T) {
 		{"[log]\nlevel = \"loud\"\n", "log.level"},
 		{"[server]\nshutdown_timeout = \"-1s\"\n", "server.shutdown_timeout: must be positive"},
 		{"[server]\nnode = \"node a\"\n", `server.node "node a"`},
+		{"[server]\nbytes_in_flight_mib = 16\n", "server.bytes_in_flight_mib: between 32 and 65536"},
+		{"[server]\nbytes_in_flight_mib = 70000\n", "server.bytes_in_flight_mib: between 32 and 65536"},
 		{"[tls]\ncertificate_file = \"node.crt\"\n", "give both certificate_file and key_file"},
 		{"[tls]\nkey_file = \"node.key\"\n", "give both certificate_file and key_file"},
 		{"[oidc]\nissuer = \"http://idp.example\"\nclient_id = \"c\"\nclient_secret_file = \"s\"\nnational_id_claim = \"cpr\"\n", "want an https:// URL"},

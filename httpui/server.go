@@ -35,6 +35,11 @@ type Config struct {
 	// bucket gets 429 TOO_MANY_REQUESTS with Retry-After.
 	APIRate  float64
 	APIBurst int
+	// BytesInFlight bounds the request-body bytes the deliveries read at
+	// once, for the whole server (guard.BytesInFlight); beyond it a
+	// delivery is 503 UNAVAILABLE with Retry-After. Zero is
+	// DefaultBytesInFlight.
+	BytesInFlight int64
 	// MaxPasswordChecks bounds the password checks (logins, and the
 	// password that confirms deleting a mailbox) that run at once: each is
 	// an Argon2id evaluation that holds the KDF's memory, 64 MiB by
@@ -105,6 +110,10 @@ const (
 	DefaultAPIBurst = store.DefaultSenderBurst // requests at once
 )
 
+// DefaultBytesInFlight is Config.BytesInFlight's default, 128 MiB: about
+// five letters of the largest size read at once.
+const DefaultBytesInFlight = 128 << 20
+
 // Server is the HTTP application: the resident pages (package resident)
 // and the sender API (package api) on one router, in the middleware.
 type Server struct {
@@ -157,6 +166,10 @@ func New(cfg Config) (*Server, error) {
 	if burst <= 0 {
 		burst = DefaultAPIBurst
 	}
+	inFlight := cfg.BytesInFlight
+	if inFlight <= 0 {
+		inFlight = DefaultBytesInFlight
+	}
 	throttle := guard.NewThrottle(s.clock, t.Window, t.AccountFailures, t.AddressFailures)
 	s.callbacks = cfg.Callbacks
 	s.apiLimit = guard.NewRateLimiter(s.clock, rate, float64(burst))
@@ -181,7 +194,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.routes(resident.New(resident.Config{Store: s.store, Clock: s.clock, Location: loc, Web: s.web,
 		Passwords: s.passwords, Pages: s.pages, EID: cfg.EID, EIDCallbackURL: cfg.EIDCallbackURL}),
-		api.New(api.Config{Store: s.store, Clock: s.clock, Limit: s.apiLimit, Web: s.web, Callbacks: s.callbacks}))
+		api.New(api.Config{Store: s.store, Clock: s.clock, Limit: s.apiLimit, Web: s.web, Callbacks: s.callbacks,
+			InFlight: guard.NewBytesInFlight(inFlight)}))
 	// A router middleware runs after the route matched, so it knows the
 	// route's name (never a path, which may hold an id): for the access
 	// log, and for the metrics.

@@ -27,6 +27,7 @@ type Options struct {
 	Throttle          httpui.ThrottleConfig
 	APIRate           float64
 	APIBurst          int
+	BytesInFlight     int64
 	MaxPasswordChecks int
 	DefaultLanguage   string
 	Callbacks         api.CallbackConfig
@@ -48,6 +49,7 @@ func NewEnv(t testing.TB, opts Options) *uitest.Env {
 			Throttle:          opts.Throttle,
 			APIRate:           opts.APIRate,
 			APIBurst:          opts.APIBurst,
+			BytesInFlight:     opts.BytesInFlight,
 			MaxPasswordChecks: opts.MaxPasswordChecks,
 			DefaultLanguage:   opts.DefaultLanguage,
 			Callbacks:         opts.Callbacks,
