@@ -118,8 +118,9 @@ func resetPeakRSS(t *testing.T) {
 // to a server with the default bytes in flight (128 MiB) and the memory
 // limit `postkasse serve` sets from it: each is answered 201 or 503
 // UNAVAILABLE with Retry-After, the process's peak resident set stays
-// under 512 MiB, and every letter answered 201 is stored whole. Not
-// parallel: it measures the process.
+// under 512 MiB (not asserted under the race detector, whose shadow
+// memory is several times the program's), and every letter answered 201
+// is stored whole. Not parallel: it measures the process.
 func TestBytesInFlightBoundsMemory(t *testing.T) {
 	const (
 		letters  = 40
@@ -171,7 +172,7 @@ func TestBytesInFlightBoundsMemory(t *testing.T) {
 	wg.Wait()
 	peak := peakRSS(t)
 	t.Logf("peak resident set %d MiB (%d MiB before)", peak/mib, base/mib)
-	if peak >= maxPeak {
+	if peak >= maxPeak && !raceDetector {
 		t.Errorf("peak resident set %d MiB, want under %d MiB", peak/mib, maxPeak/mib)
 	}
 
