@@ -201,6 +201,10 @@ type ServerConfig struct {
 	// at once (httpui.Config.BytesInFlight), in MiB; it also sets the Go
 	// runtime's memory limit when GOMEMLIMIT is not set (memoryLimit).
 	BytesInFlightMiB int `toml:"bytes_in_flight_mib"`
+	// ConnectionsPerAddress caps the connections open at once from one
+	// client address on the HTTP and HTTPS listeners
+	// (guard.LimitConnsPerAddress); 0 is no cap.
+	ConnectionsPerAddress int `toml:"connections_per_address"`
 }
 
 // LogConfig is about the server's log on standard error.
@@ -229,7 +233,7 @@ func defaultConfig() Config {
 		Residents: ResidentsConfig{ActivationDays: 30, Language: "en"},
 		Sessions:  SessionsConfig{Idle: 30 * time.Minute, Lifetime: 12 * time.Hour},
 		Login:     LoginConfig{AccountFailures: 5, AddressFailures: 20, Window: 15 * time.Minute},
-		Server:    ServerConfig{ShutdownTimeout: 30 * time.Second, BytesInFlightMiB: 128},
+		Server:    ServerConfig{ShutdownTimeout: 30 * time.Second, BytesInFlightMiB: 128, ConnectionsPerAddress: 64},
 		Log:       LogConfig{Level: "info", Format: "text"},
 		Jobs: JobsConfig{
 			TimeZone:              jobs.DefaultTimeZone,
@@ -326,6 +330,8 @@ func configKeys() []configKey {
 			func(c *Config) any { return c.Server.MetricsListen }},
 		{"server", "bytes_in_flight_mib", "How many MiB of letters the server reads at once, all deliveries together; a delivery\nbeyond it is answered 503 UNAVAILABLE with Retry-After, nothing stored, and the sender\ntries again. Unless GOMEMLIMIT is set, the server keeps its memory near 3 times this\nplus 64 MiB. At least 32 (a whole letter of 25 MiB must fit).",
 			func(c *Config) any { return c.Server.BytesInFlightMiB }},
+		{"server", "connections_per_address", "How many connections one client address may have open at once (HTTP and HTTPS);\none more is closed as soon as it is accepted. 0: no cap (behind a reverse proxy, where\nevery client has the proxy's address).",
+			func(c *Config) any { return c.Server.ConnectionsPerAddress }},
 		{"server", "shutdown_timeout", "On SIGTERM the server stops accepting requests and waits this long for those in\nflight (deliveries among them) to finish; a delivery cut off is not stored.",
 			func(c *Config) any { return c.Server.ShutdownTimeout }},
 		{"log", "level", "debug, info, warn or error.",
@@ -726,6 +732,7 @@ func (c *Config) resolve(dir string) (*resolved, error) {
 		{"login.address_failures", "must be positive", c.Login.AddressFailures > 0},
 		{"login.window", "must be positive", c.Login.Window > 0},
 		{"server.shutdown_timeout", "must be positive", c.Server.ShutdownTimeout > 0},
+		{"server.connections_per_address", "between 0 and 100000", c.Server.ConnectionsPerAddress >= 0 && c.Server.ConnectionsPerAddress <= 100000},
 		{"server.bytes_in_flight_mib", "between 32 and 65536", c.Server.BytesInFlightMiB >= 32 && c.Server.BytesInFlightMiB <= 65536},
 		{"backup.keep", "between 1 and 1000", c.Backup.Keep > 0 && c.Backup.Keep <= 1000},
 	}

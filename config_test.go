@@ -127,6 +127,7 @@ func TestConfigErrors(t *testing.T) {
 		{"[log]\nlevel = \"loud\"\n", "log.level"},
 		{"[server]\nshutdown_timeout = \"-1s\"\n", "server.shutdown_timeout: must be positive"},
 		{"[server]\nnode = \"node a\"\n", `server.node "node a"`},
+		{"[server]\nconnections_per_address = -1\n", "server.connections_per_address: between 0 and 100000"},
 		{"[server]\nbytes_in_flight_mib = 16\n", "server.bytes_in_flight_mib: between 32 and 65536"},
 		{"[server]\nbytes_in_flight_mib = 70000\n", "server.bytes_in_flight_mib: between 32 and 65536"},
 		{"[tls]\ncertificate_file = \"node.crt\"\n", "give both certificate_file and key_file"},

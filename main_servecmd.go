@@ -27,6 +27,7 @@ import (
 	"github.com/postkasse/postkasse/httpui"
 	"github.com/postkasse/postkasse/httpui/acme"
 	"github.com/postkasse/postkasse/httpui/control"
+	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/httpui/metrics"
 	"github.com/postkasse/postkasse/jobs"
 )
@@ -236,8 +237,9 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	ctl := newListener("control", ctlLn, control.Handler(op, log), log)
 	ctl.srv.ConnContext = control.ConnContext // the operator's uid, for the audit log
 	ls := []listener{
-		newListener("http", httpLn, cert.HTTPHandler(), log),
-		newListener("https", tls.NewListener(httpsLn, cert.TLSConfig(a.ca.Pool())), ui.Handler(), log),
+		newListener("http", guard.LimitConnsPerAddress(httpLn, cfg.Server.ConnectionsPerAddress), cert.HTTPHandler(), log),
+		newListener("https", tls.NewListener(guard.LimitConnsPerAddress(httpsLn, cfg.Server.ConnectionsPerAddress),
+			cert.TLSConfig(a.ca.Pool())), ui.Handler(), log),
 		ctl,
 	}
 	if metricsLn != nil {

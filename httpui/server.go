@@ -40,6 +40,10 @@ type Config struct {
 	// delivery is 503 UNAVAILABLE with Retry-After. Zero is
 	// DefaultBytesInFlight.
 	BytesInFlight int64
+	// BodyStall is how long a request body may send nothing before the
+	// request is refused with 400 and its connection closed
+	// (boundStalls). Zero is DefaultBodyStall.
+	BodyStall time.Duration
 	// MaxPasswordChecks bounds the password checks (logins, and the
 	// password that confirms deleting a mailbox) that run at once: each is
 	// an Argon2id evaluation that holds the KDF's memory, 64 MiB by
@@ -135,6 +139,8 @@ type Server struct {
 	apiLimit *guard.RateLimiter
 	// callbacks: Config.Callbacks.
 	callbacks api.CallbackConfig
+	// bodyStall: Config.BodyStall.
+	bodyStall time.Duration
 }
 
 // New builds the server: it parses every template and hashes the static
@@ -165,6 +171,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	if burst <= 0 {
 		burst = DefaultAPIBurst
+	}
+	s.bodyStall = cfg.BodyStall
+	if s.bodyStall <= 0 {
+		s.bodyStall = DefaultBodyStall
 	}
 	inFlight := cfg.BytesInFlight
 	if inFlight <= 0 {

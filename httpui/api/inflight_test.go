@@ -1,9 +1,11 @@
 package api_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -18,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/postkasse/postkasse/httpui"
 	"github.com/postkasse/postkasse/httpui/internal/apptest"
@@ -258,5 +262,64 @@ func TestBytesInFlightRefuses(t *testing.T) {
 		if r := send(fmt.Sprintf("fits-%d", i), mib, declared); r.StatusCode != http.StatusCreated {
 			t.Fatalf("letter %d of 1 MiB (declared %v): %d %s", i, declared, r.StatusCode, r.Body)
 		}
+	}
+}
+
+// TestStalledBodyRefused: a delivery whose body stops sending is answered
+// 400 once it has sent nothing for the stall time, and its connection is
+// closed, so a slow client holds nothing for the whole read time-out; its
+// bytes in flight are free again. Real TLS on a real socket.
+func TestStalledBodyRefused(t *testing.T) {
+	t.Parallel()
+	const (
+		nid   = "1203861234"
+		stall = 300 * time.Millisecond
+	)
+	e := apptest.NewEnv(t, apptest.Options{BodyStall: stall, BytesInFlight: 2 << 20})
+	e.AddResident(nid, "Anna Jensen")
+	s := e.AddSender("Aarhus Kommune", "55133018")
+	u, err := url.Parse(e.HTTPSURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := tls.Dial("tcp", u.Host, s.Client.Transport.(*http.Transport).TLSClientConfig.Clone())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body, length, ct := streamedLetter(nid, "stalled", 1, []int{1 << 20})
+	start := time.Now()
+	fmt.Fprintf(conn, "POST /api/v1/messages HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", u.Host, ct, length)
+	if _, err := io.CopyN(conn, body, length/2); err != nil { // half, then nothing
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a stalled body: %v", err)
+	}
+	problem, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(problem), "sent nothing for") {
+		t.Errorf("stalled body: %d %s", resp.StatusCode, problem)
+	}
+	if took := time.Since(start); took < stall {
+		t.Errorf("answered after %v, before the stall time", took)
+	}
+	if !resp.Close {
+		t.Error("the connection of a stalled body is kept open")
+	}
+	if n := e.Deliveries(); n != 0 {
+		t.Errorf("%d letters stored of a stalled delivery", n)
+	}
+	// Its bytes are free: a letter of the whole bound is taken.
+	full, length, ct := streamedLetter(nid, "after-stall", 2, []int{(2 << 20) - 1024})
+	req, err := http.NewRequest(http.MethodPost, e.HTTPSURL+"/api/v1/messages", full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = length
+	req.Header.Set("Content-Type", ct)
+	if r := e.Do(s.Client, req); r.StatusCode != http.StatusCreated {
+		t.Fatalf("a letter after the stalled one: %d %s", r.StatusCode, r.Body)
 	}
 }

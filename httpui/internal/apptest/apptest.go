@@ -28,6 +28,7 @@ type Options struct {
 	APIRate           float64
 	APIBurst          int
 	BytesInFlight     int64
+	BodyStall         time.Duration
 	MaxPasswordChecks int
 	DefaultLanguage   string
 	Callbacks         api.CallbackConfig
@@ -50,6 +51,7 @@ func NewEnv(t testing.TB, opts Options) *uitest.Env {
 			APIRate:           opts.APIRate,
 			APIBurst:          opts.APIBurst,
 			BytesInFlight:     opts.BytesInFlight,
+			BodyStall:         opts.BodyStall,
 			MaxPasswordChecks: opts.MaxPasswordChecks,
 			DefaultLanguage:   opts.DefaultLanguage,
 			Callbacks:         opts.Callbacks,
