@@ -324,9 +324,7 @@ func (f *fileCertificate) Ready() <-chan struct{} {
 }
 
 func (f *fileCertificate) TLSConfig(senderCAs *x509.CertPool) *tls.Config {
-	cfg := httpui.TLSConfig(f.files.GetCertificate, senderCAs)
-	cfg.NextProtos = []string{"h2", "http/1.1"}
-	return cfg
+	return httpui.TLSConfig(f.files.GetCertificate, senderCAs)
 }
 
 func (f *fileCertificate) HTTPHandler() http.Handler {
