@@ -53,8 +53,12 @@ func (b *stallBody) Read(p []byte) (int, error) {
 	// A connection that cannot take deadlines (none in the appliance's
 	// servers) is read as it is.
 	_ = b.rc.SetReadDeadline(deadline)
+	// When the body ends, the server clears the deadline itself, after
+	// this one, for its background read that notices a client going
+	// away (net/http's connReader.startBackgroundRead): a handler at work
+	// after its body is never cut off by the stall.
 	n, err := b.ReadCloser.Read(p)
-	if err != nil && (errors.Is(err, os.ErrDeadlineExceeded) || !time.Now().Before(deadline)) {
+	if err != nil && err != io.EOF && (errors.Is(err, os.ErrDeadlineExceeded) || !time.Now().Before(deadline)) {
 		return n, fmt.Errorf("the request body sent nothing for %v: %w", b.stall, err)
 	}
 	return n, err
