@@ -200,6 +200,14 @@ type ServerConfig struct {
 	// MetricsListen is where /metrics, /readyz and /healthz are served
 	// (package httpui/metrics); "" is nowhere.
 	MetricsListen string `toml:"metrics_listen"`
+	// BytesInFlightMiB bounds the request-body bytes the deliveries read
+	// at once (httpui.Config.BytesInFlight), in MiB; it also sets the Go
+	// runtime's memory limit when GOMEMLIMIT is not set (memoryLimit).
+	BytesInFlightMiB int `toml:"bytes_in_flight_mib"`
+	// ConnectionsPerAddress caps the connections open at once from one
+	// client address on the HTTP and HTTPS listeners
+	// (guard.LimitConnsPerAddress); 0 is no cap.
+	ConnectionsPerAddress int `toml:"connections_per_address"`
 }
 
 // LogConfig is about the server's log on standard error.
@@ -229,7 +237,7 @@ func defaultConfig() Config {
 		Sessions:  SessionsConfig{Idle: 30 * time.Minute, Lifetime: 12 * time.Hour},
 		Login: LoginConfig{AccountFailures: 5, AddressFailures: 20, Window: 15 * time.Minute,
 			PasswordCheckWait: guard.DefaultPasswordCheckWait},
-		Server: ServerConfig{ShutdownTimeout: 30 * time.Second},
+		Server: ServerConfig{ShutdownTimeout: 30 * time.Second, BytesInFlightMiB: 128, ConnectionsPerAddress: 64},
 		Log:    LogConfig{Level: "info", Format: "text"},
 		Jobs: JobsConfig{
 			TimeZone:              jobs.DefaultTimeZone,
@@ -326,6 +334,10 @@ func configKeys() []configKey {
 			func(c *Config) any { return c.Server.Node }},
 		{"server", "metrics_listen", "Where /metrics (Prometheus), /readyz and /healthz are served, e.g. 127.0.0.1:9464.\nKeep it off the public network: the figures are the operator's. Empty: not served.",
 			func(c *Config) any { return c.Server.MetricsListen }},
+		{"server", "bytes_in_flight_mib", "How many MiB of letters the server reads at once, all deliveries together; a delivery\nbeyond it is answered 503 UNAVAILABLE with Retry-After, nothing stored, and the sender\ntries again. Unless GOMEMLIMIT is set, the server keeps its memory near 3 times this\nplus 64 MiB. At least 32 (a whole letter of 25 MiB must fit).",
+			func(c *Config) any { return c.Server.BytesInFlightMiB }},
+		{"server", "connections_per_address", "How many connections one client address may have open at once (HTTP and HTTPS);\none more is closed as soon as it is accepted. 0: no cap (behind a reverse proxy, where\nevery client has the proxy's address).",
+			func(c *Config) any { return c.Server.ConnectionsPerAddress }},
 		{"server", "shutdown_timeout", "On SIGTERM the server stops accepting requests and waits this long for those in\nflight (deliveries among them) to finish; a delivery cut off is not stored.",
 			func(c *Config) any { return c.Server.ShutdownTimeout }},
 		{"log", "level", "debug, info, warn or error.",
@@ -728,6 +740,8 @@ func (c *Config) resolve(dir string) (*resolved, error) {
 		{"login.password_check_wait", "between 1s and " + formatDuration(guard.MaxPasswordCheckWait),
 			c.Login.PasswordCheckWait >= time.Second && c.Login.PasswordCheckWait <= guard.MaxPasswordCheckWait},
 		{"server.shutdown_timeout", "must be positive", c.Server.ShutdownTimeout > 0},
+		{"server.connections_per_address", "between 0 and 100000", c.Server.ConnectionsPerAddress >= 0 && c.Server.ConnectionsPerAddress <= 100000},
+		{"server.bytes_in_flight_mib", "between 32 and 65536", c.Server.BytesInFlightMiB >= 32 && c.Server.BytesInFlightMiB <= 65536},
 		{"backup.keep", "between 1 and 1000", c.Backup.Keep > 0 && c.Backup.Keep <= 1000},
 	}
 	for _, r := range ranges {

@@ -27,6 +27,7 @@ const usage = `usage:
   postkasse sender list     [--data DIR] [--json]
   postkasse sender renew    [--data DIR] --id ID | --org NUMBER [--out DIR]
   postkasse sender revoke   [--data DIR] --id ID | --org NUMBER | --cert FINGERPRINT
+  postkasse sender rate     [--data DIR] --id ID | --org NUMBER --rate PER_SECOND --burst N | --default
   postkasse resident add    [--data DIR] --national-id NUMBER --name NAME
   postkasse resident list   [--data DIR] [--json]
   postkasse resident reset-code [--data DIR] --national-id NUMBER

@@ -185,8 +185,9 @@ func (a *appliance) webUI() (*httpui.Server, error) {
 		// The nodes of a cluster share one database: they count failed
 		// logins and senders' requests there, together. The embedded
 		// engine has one process (bbolt's lock), which counts in memory.
-		SharedLimits: a.cfg.Store.Engine == "cluster",
-		Callbacks:    a.callbackConfig(),
+		SharedLimits:  a.cfg.Store.Engine == "cluster",
+		Callbacks:     a.callbackConfig(),
+		BytesInFlight: int64(a.cfg.Server.BytesInFlightMiB) << 20,
 		Throttle: httpui.ThrottleConfig{
 			AccountFailures: a.cfg.Login.AccountFailures,
 			AddressFailures: a.cfg.Login.AddressFailures,

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -27,9 +28,46 @@ import (
 
 // runSender dispatches `postkasse sender SUBCOMMAND`.
 func runSender(args []string, stdout io.Writer) error {
-	return dispatch("sender", "add, list, renew, revoke, callback or callbacks", args, stdout, subcommands{
+	return dispatch("sender", "add, list, renew, revoke, rate, callback or callbacks", args, stdout, subcommands{
 		"add": senderAdd, "list": senderList, "revoke": senderRevoke, "renew": senderRenew,
-		"callback": senderCallback, "callbacks": senderCallbacks,
+		"rate": senderRate, "callback": senderCallback, "callbacks": senderCallbacks,
+	})
+}
+
+// senderRate sets a sender's own token bucket on the API, or (--default)
+// gives it the default again.
+func senderRate(args []string, stdout io.Writer) error {
+	c := newCtlCommand("sender rate")
+	var req control.RateRequest
+	c.StringVar(&req.ID, "id", "", "the sender's id")
+	c.StringVar(&req.OrgNumber, "org", "", "the active sender's organisation number")
+	c.Float64Var(&req.Rate, "rate", 0, fmt.Sprintf("requests a second, sustained (default %d)", store.DefaultSenderRate))
+	c.IntVar(&req.Burst, "burst", 0, fmt.Sprintf("requests at once (default %d)", store.DefaultSenderBurst))
+	toDefault := c.Bool("default", false, "go back to the default rate and burst")
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	if (req.ID == "") == (req.OrgNumber == "") {
+		return c.usageErrorf("give exactly one of --id and --org")
+	}
+	if *toDefault == (req.Rate != 0 || req.Burst != 0) {
+		return c.usageErrorf("give --rate and --burst, or --default")
+	}
+	if !*toDefault && (req.Rate == 0 || req.Burst == 0) {
+		return c.usageErrorf("give both --rate and --burst")
+	}
+	return c.withOperations(func(ctx context.Context, ops control.Operations, _ *Config) error {
+		s, err := ops.SetSenderRate(ctx, req)
+		if err != nil {
+			return c.failed(err)
+		}
+		which := ""
+		if s.DefaultRate {
+			which = " (the default)"
+		}
+		fmt.Fprintf(stdout, "%q (%s) may make %s requests a second through the API, %d at once%s, from its next request on.\n",
+			s.Name, s.OrgNumber, strconv.FormatFloat(s.Rate, 'g', -1, 64), s.Burst, which)
+		return nil
 	})
 }
 
@@ -370,18 +408,22 @@ func printSenderFiles(w io.Writer, cfg *Config, certPath, keyPath string, s cont
 
 func senderList(args []string, stdout io.Writer) error {
 	return listCommand("sender list", args, stdout, control.Operations.Senders,
-		"ID\tORG\tKIND\tSTATUS\tNAME", func(w io.Writer, s control.SenderInfo) {
+		"ID\tORG\tKIND\tSTATUS\tRATE\tNAME", func(w io.Writer, s control.SenderInfo) {
 			status := "active"
 			if s.Revoked {
 				status = "revoked"
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.OrgNumber, s.Kind, status, s.Name)
+			rate := fmt.Sprintf("%s/s burst %d", strconv.FormatFloat(s.Rate, 'g', -1, 64), s.Burst)
+			if s.DefaultRate {
+				rate += " (default)"
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.OrgNumber, s.Kind, status, rate, s.Name)
 			for _, c := range s.Certificates {
 				cstatus := "valid until " + c.NotAfter.Format(time.DateOnly)
 				if c.Revoked {
 					cstatus = "revoked"
 				}
-				fmt.Fprintf(w, "\t\t\t\t  certificate %s (%s)\n", c.Fingerprint, cstatus)
+				fmt.Fprintf(w, "\t\t\t\t\t  certificate %s (%s)\n", c.Fingerprint, cstatus)
 			}
 		})
 }

@@ -286,6 +286,36 @@ func TestOperatorCommandsViaSocket(t *testing.T) {
 	if status, _, err := deliver(c, api, nid, "Unreserved", "sock-unreserved", crashPDF("sock-unreserved")); err != nil || status != http.StatusCreated {
 		t.Fatalf("delivery after unreserving: %d %v", status, err)
 	}
+	// The sender's own rate, set through the socket, applies from its
+	// next request on and changes no other sender's: one request every
+	// 50 seconds, one at once.
+	cli(t, "sender", "add", "--data", dir, "--name", "Andeby Kommune", "--org", "55133018", "--kind", "public", "--out", out)
+	if printed := cli(t, "sender", "rate", "--data", dir, "--org", "29189846", "--rate", "0.02", "--burst", "1"); !strings.Contains(printed, "0.02 requests a second through the API, 1 at once,") {
+		t.Fatalf("sender rate printed:\n%s", printed)
+	}
+	listed := cli(t, "sender", "list", "--data", dir)
+	for _, want := range []string{"0.02/s burst 1  ", "200/s burst 400 (default)"} {
+		if !strings.Contains(listed, want) {
+			t.Errorf("sender list does not show %q:\n%s", want, listed)
+		}
+	}
+	if status, _, err := deliver(c, api, nid, "Slow", "sock-slow", crashPDF("sock-slow")); err != nil || status != http.StatusCreated {
+		t.Fatalf("first delivery at its own rate: %d %v", status, err)
+	}
+	resp, err := c.Get(api + "/api/v1/receipt-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "50" {
+		t.Fatalf("second request at its own rate: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if printed := cli(t, "sender", "rate", "--data", dir, "--org", "29189846", "--default"); !strings.Contains(printed, "200 requests a second through the API, 400 at once (the default)") {
+		t.Fatalf("sender rate --default printed:\n%s", printed)
+	}
+	if status, _, err := deliver(c, api, nid, "Default again", "sock-default", crashPDF("sock-default")); err != nil || status != http.StatusCreated {
+		t.Fatalf("delivery at the default rate again: %d %v", status, err)
+	}
 	cli(t, "sender", "revoke", "--data", dir, "--cert", store.CertificateFingerprint(cert.Leaf))
 	status, answer, err = deliver(c, api, nid, "After", "sock-2", crashPDF("sock-2"))
 	if err != nil || status != http.StatusUnauthorized || answer.Code != "UNAUTHENTICATED" {
@@ -320,7 +350,12 @@ func TestOperatorCommandErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"sender"}, "add, list, renew, revoke, callback or callbacks is needed"},
+		{[]string{"sender"}, "add, list, renew, revoke, rate, callback or callbacks is needed"},
+		{[]string{"sender", "rate", "--data", dir, "--rate", "10", "--burst", "20"}, "exactly one of --id and --org"},
+		{[]string{"sender", "rate", "--data", dir, "--org", "29189846"}, "give --rate and --burst, or --default"},
+		{[]string{"sender", "rate", "--data", dir, "--org", "29189846", "--rate", "10"}, "give both --rate and --burst"},
+		{[]string{"sender", "rate", "--data", dir, "--org", "29189846", "--default", "--rate", "10"}, "give --rate and --burst, or --default"},
+		{[]string{"sender", "rate", "--data", dir, "--org", "29189846", "--rate", "10", "--burst", "20"}, "not found"},
 		{[]string{"sender", "renew", "--data", dir}, "exactly one of --id and --org"},
 		{[]string{"sender", "renew", "--data", dir, "--org", "99999999"}, "not found"},
 		{[]string{"sender", "remove"}, `unknown subcommand "remove"`},

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/httpui"
 	"github.com/postkasse/postkasse/internal/durable"
 )
 
@@ -44,7 +45,7 @@ func newListener(name string, ln net.Listener, h http.Handler, log *slog.Logger)
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       5 * time.Minute, // uploads of large letters
+		ReadTimeout:       httpui.ReadTimeout, // uploads of large letters
 		WriteTimeout:      5 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,

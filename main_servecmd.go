@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"github.com/postkasse/postkasse/httpui"
 	"github.com/postkasse/postkasse/httpui/acme"
 	"github.com/postkasse/postkasse/httpui/control"
+	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/httpui/metrics"
 	"github.com/postkasse/postkasse/jobs"
 )
@@ -44,6 +46,19 @@ func runServe(args []string, stdout io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return serveCommand(ctx, args, stdout)
+}
+
+// memoryLimit is the Go runtime's soft memory limit the server sets at
+// start when the operator set no GOMEMLIMIT (getenv reads the
+// environment): three times the bytes in flight (a delivery holds its
+// documents as read, sealed and committed) and 64 MiB for the rest, so
+// that the collector frees a burst's garbage before the process grows
+// past it. ok is false when GOMEMLIMIT is set: the runtime has read it.
+func memoryLimit(c ServerConfig, getenv func(string) string) (limit int64, ok bool) {
+	if getenv("GOMEMLIMIT") != "" {
+		return 0, false
+	}
+	return 3*int64(c.BytesInFlightMiB)<<20 + 64<<20, true
 }
 
 // serveFlags are the command-line overrides of postkasse.toml.
@@ -127,6 +142,10 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer zlog.Sync()
+	if limit, ok := memoryLimit(cfg.Server, os.Getenv); ok {
+		debug.SetMemoryLimit(limit)
+		log.Info("memory limit set from server.bytes_in_flight_mib (GOMEMLIMIT is not set)", "bytes", limit)
+	}
 	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		log.Warn("the data folder is open to other users; it holds the sender CA key and the database", "folder", dir, "mode", fi.Mode().Perm().String())
 	}
@@ -218,8 +237,9 @@ func serveCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	ctl := newListener("control", ctlLn, control.Handler(op, log), log)
 	ctl.srv.ConnContext = control.ConnContext // the operator's uid, for the audit log
 	ls := []listener{
-		newListener("http", httpLn, cert.HTTPHandler(), log),
-		newListener("https", tls.NewListener(httpsLn, cert.TLSConfig(a.ca.Pool())), ui.Handler(), log),
+		newListener("http", guard.LimitConnsPerAddress(httpLn, cfg.Server.ConnectionsPerAddress), cert.HTTPHandler(), log),
+		newListener("https", tls.NewListener(guard.LimitConnsPerAddress(httpsLn, cfg.Server.ConnectionsPerAddress),
+			cert.TLSConfig(a.ca.Pool())), ui.Handler(), log),
 		ctl,
 	}
 	if metricsLn != nil {
@@ -304,9 +324,7 @@ func (f *fileCertificate) Ready() <-chan struct{} {
 }
 
 func (f *fileCertificate) TLSConfig(senderCAs *x509.CertPool) *tls.Config {
-	cfg := httpui.TLSConfig(f.files.GetCertificate, senderCAs)
-	cfg.NextProtos = []string{"h2", "http/1.1"}
-	return cfg
+	return httpui.TLSConfig(f.files.GetCertificate, senderCAs)
 }
 
 func (f *fileCertificate) HTTPHandler() http.Handler {

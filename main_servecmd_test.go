@@ -619,3 +619,26 @@ func loginAndRead(t *testing.T, c *http.Client, base, nid, password, id string) 
 	}
 	return string(page), doc
 }
+
+// TestMemoryLimit: serve sets the runtime's memory limit from
+// server.bytes_in_flight_mib, three times it and 64 MiB, unless the
+// operator set GOMEMLIMIT.
+func TestMemoryLimit(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "GOMEMLIMIT" {
+				return v
+			}
+			return ""
+		}
+	}
+	if limit, ok := memoryLimit(defaultConfig().Server, env("")); !ok || limit != (3*128+64)<<20 {
+		t.Errorf("default: %d %v, want 448 MiB", limit, ok)
+	}
+	if limit, ok := memoryLimit(ServerConfig{BytesInFlightMiB: 1024}, env("")); !ok || limit != (3*1024+64)<<20 {
+		t.Errorf("1024 MiB in flight: %d %v", limit, ok)
+	}
+	if _, ok := memoryLimit(defaultConfig().Server, env("2GiB")); ok {
+		t.Error("GOMEMLIMIT set by the operator was overridden")
+	}
+}

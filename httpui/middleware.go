@@ -14,7 +14,9 @@ import (
 // security headers (so that every response carries them, refusals
 // included), then the choice of language (web/language.go), then the
 // cross-origin protection of non-safe requests, then the note of the
-// device a request comes from (withDevice).
+// device a request comes from (withDevice). Outside them all, the bound
+// on a stalled body (boundStalls), which needs the server's own
+// ResponseWriter.
 func (s *Server) middleware(h http.Handler) http.Handler {
 	h = withDevice(h)
 	cop := http.NewCrossOriginProtection()
@@ -22,7 +24,7 @@ func (s *Server) middleware(h http.Handler) http.Handler {
 	h = cop.Handler(h)
 	h = s.web.WithLanguage(h)
 	h = web.SecurityHeaders(h)
-	return s.accessLog(s.recoverPanics(h))
+	return boundStalls(s.accessLog(s.recoverPanics(h)), s.bodyStall)
 }
 
 // accessLog gives every request an id (web.WithRequestID) and logs one

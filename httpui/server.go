@@ -28,12 +28,22 @@ type Config struct {
 	Logger *slog.Logger     // nil = discard
 	// Throttle bounds failed logins; zero values are the defaults.
 	Throttle ThrottleConfig
-	// APIRate and APIBurst are each sender's token bucket on the sender
-	// API: APIRate requests a second sustained, APIBurst at once. Zero is
-	// the default (DefaultAPIRate, DefaultAPIBurst). A sender over its
+	// APIRate and APIBurst are the token bucket on the sender API of each
+	// sender without one of its own (store.Store.SetSenderRate): APIRate
+	// requests a second sustained, APIBurst at once. Zero is the default
+	// (DefaultAPIRate, DefaultAPIBurst). A sender over its
 	// bucket gets 429 TOO_MANY_REQUESTS with Retry-After.
 	APIRate  float64
 	APIBurst int
+	// BytesInFlight bounds the request-body bytes the deliveries read at
+	// once, for the whole server (guard.BytesInFlight); beyond it a
+	// delivery is 503 UNAVAILABLE with Retry-After. Zero is
+	// DefaultBytesInFlight.
+	BytesInFlight int64
+	// BodyStall is how long a request body may send nothing before the
+	// request is refused with 400 and its connection closed
+	// (boundStalls). Zero is DefaultBodyStall.
+	BodyStall time.Duration
 	// MaxPasswordChecks bounds the password checks (logins, and the
 	// password that confirms deleting a mailbox) that run at once: each is
 	// an Argon2id evaluation that holds the KDF's memory, 64 MiB by
@@ -104,14 +114,16 @@ func (c ThrottleConfig) withDefaults() ThrottleConfig {
 	return c
 }
 
-// Default API rate limit per sender. A bulk sender delivering with many
-// concurrent requests is bound by the store's group commit (hundreds of
-// letters a second on one disk), not by this bucket; the bucket stops a
-// runaway client from starving the other senders.
+// Default API rate limit per sender, for a sender without its own
+// (store.SetSenderRate): store.DefaultSenderRate, DefaultSenderBurst.
 const (
-	DefaultAPIRate  = 200 // requests per second, sustained
-	DefaultAPIBurst = 400 // requests at once
+	DefaultAPIRate  = store.DefaultSenderRate  // requests per second, sustained
+	DefaultAPIBurst = store.DefaultSenderBurst // requests at once
 )
+
+// DefaultBytesInFlight is Config.BytesInFlight's default, 128 MiB: about
+// five letters of the largest size read at once.
+const DefaultBytesInFlight = 128 << 20
 
 // Server is the HTTP application: the resident pages (package resident)
 // and the sender API (package api) on one router, in the middleware.
@@ -134,6 +146,8 @@ type Server struct {
 	apiLimit *guard.RateLimiter
 	// callbacks: Config.Callbacks.
 	callbacks api.CallbackConfig
+	// bodyStall: Config.BodyStall.
+	bodyStall time.Duration
 }
 
 // New builds the server: it parses every template and hashes the static
@@ -165,6 +179,14 @@ func New(cfg Config) (*Server, error) {
 	if burst <= 0 {
 		burst = DefaultAPIBurst
 	}
+	s.bodyStall = cfg.BodyStall
+	if s.bodyStall <= 0 {
+		s.bodyStall = DefaultBodyStall
+	}
+	inFlight := cfg.BytesInFlight
+	if inFlight <= 0 {
+		inFlight = DefaultBytesInFlight
+	}
 	throttle := guard.NewThrottle(s.clock, t.Window, t.AccountFailures, t.AddressFailures)
 	s.callbacks = cfg.Callbacks
 	s.apiLimit = guard.NewRateLimiter(s.clock, rate, float64(burst))
@@ -192,7 +214,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.routes(resident.New(resident.Config{Store: s.store, Clock: s.clock, Location: loc, Web: s.web,
 		Passwords: s.passwords, Pages: s.pages, EID: cfg.EID, EIDCallbackURL: cfg.EIDCallbackURL}),
-		api.New(api.Config{Store: s.store, Clock: s.clock, Limit: s.apiLimit, Web: s.web, Callbacks: s.callbacks}))
+		api.New(api.Config{Store: s.store, Clock: s.clock, Limit: s.apiLimit, Web: s.web, Callbacks: s.callbacks,
+			InFlight: guard.NewBytesInFlight(inFlight)}))
 	// A router middleware runs after the route matched, so it knows the
 	// route's name (never a path, which may hold an id): for the access
 	// log, and for the metrics.

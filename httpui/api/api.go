@@ -40,6 +40,9 @@ type Config struct {
 	Web *web.Kit
 	// Callbacks is how senders may register callback URLs.
 	Callbacks CallbackConfig
+	// InFlight bounds the request-body bytes the deliveries read at once,
+	// for the whole server; nil is no bound.
+	InFlight *guard.BytesInFlight
 }
 
 // CallbackConfig is how senders may register callback URLs: the policy's
@@ -58,11 +61,13 @@ type API struct {
 	web    *web.Kit
 	router *mux.Router // set by Register; builds the Location of a delivery
 	cb     CallbackConfig
+	// inFlight: Config.InFlight.
+	inFlight *guard.BytesInFlight
 }
 
 // New returns the API's handlers; Register mounts them.
 func New(cfg Config) *API {
-	return &API{store: cfg.Store, clock: cfg.Clock, limit: cfg.Limit, web: cfg.Web, cb: cfg.Callbacks}
+	return &API{store: cfg.Store, clock: cfg.Clock, limit: cfg.Limit, web: cfg.Web, cb: cfg.Callbacks, inFlight: cfg.InFlight}
 }
 
 // Route names of the API.

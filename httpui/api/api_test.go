@@ -406,3 +406,46 @@ func TestAPIRateLimit(t *testing.T) {
 		t.Fatalf("after a second: %d", r.StatusCode)
 	}
 }
+
+// TestSenderOwnRate: a sender's own rate (store.SetSenderRate) is its
+// bucket from its next request on, whatever the default; another
+// sender keeps the default; going back to the default gives the default
+// bucket again.
+func TestSenderOwnRate(t *testing.T) {
+	t.Parallel()
+	e := apptest.NewEnv(t, apptest.Options{APIRate: 1, APIBurst: 2})
+	s := e.AddSender("Aarhus Kommune", "55133018")
+	other := e.AddSender("Region Midtjylland", "29190925")
+	ctx := context.Background()
+	if _, err := e.Store.SetSenderRate(ctx, s.ID, 1, 5); err != nil {
+		t.Fatal(err)
+	}
+	u := e.HTTPSURL + "/api/v1/receipt-key"
+	// served asks n times, all answered, then once more, refused.
+	served := func(c *http.Client, n int, what string) {
+		t.Helper()
+		for i := range n {
+			if r := e.Get(c, u); r.StatusCode != http.StatusOK {
+				t.Fatalf("%s: request %d: %d", what, i, r.StatusCode)
+			}
+		}
+		uitest.WantProblem(t, e.Get(c, u), http.StatusTooManyRequests, "TOO_MANY_REQUESTS")
+	}
+	served(s.Client, 5, "within its own burst of 5")
+	// The other sender has the default burst of 2, not the first one's.
+	served(other.Client, 2, "other sender's request")
+
+	// A sustained rate of its own: 10 a second refills 10 in a second.
+	if _, err := e.Store.SetSenderRate(ctx, s.ID, 10, 10); err != nil {
+		t.Fatal(err)
+	}
+	e.Clock.Advance(time.Second)
+	served(s.Client, 10, "at 10 a second")
+
+	// Back to the default: 1 a second, at most 2.
+	if _, err := e.Store.SetSenderRate(ctx, s.ID, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	e.Clock.Advance(10 * time.Second)
+	served(s.Client, 2, "at the default")
+}

@@ -23,7 +23,11 @@ type deliveryResponse struct {
 // original result.
 func (a *API) deliver(w http.ResponseWriter, r *http.Request, sender store.Sender) {
 	limits := a.store.Limits()
-	r.Body = http.MaxBytesReader(w, r.Body, maxRequestSize(limits))
+	release, ok := a.holdBody(w, r, maxRequestSize(limits))
+	if !ok {
+		return
+	}
+	defer release()
 	d, err := parseDelivery(r, limits)
 	if err != nil {
 		a.web.WriteProblem(w, r, a.web.ProblemFor(r, err))

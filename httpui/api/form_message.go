@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -185,11 +186,12 @@ func checkTransferEncoding(part *multipart.Part, documents int) error {
 	return invalidf(field, "Content-Transfer-Encoding %q is not supported; send the part as it is (binary)", cte)
 }
 
-// bodyError keeps the body reader's size limit as it is (it maps to 413)
-// and makes anything else an invalid request about field.
+// bodyError keeps the body reader's size limit (it maps to 413) and the
+// server's bytes in flight (503) as they are and makes anything else an
+// invalid request about field.
 func bodyError(err error, field, format string, args ...any) error {
 	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
+	if errors.As(err, &tooBig) || errors.Is(err, guard.ErrBytesInFlight) {
 		return err
 	}
 	return invalidf(field, format, args...)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/store"
 )
@@ -50,11 +51,16 @@ func (a *API) withSender(h senderHandler) http.Handler {
 	})
 }
 
-// charge takes n tokens from the sender's rate limit, and answers 429 (or
+// charge takes n tokens from the sender's rate limit (its own, when the
+// operator set one, else the default), and answers 429 (or
 // the error) and false when it has not got them. A request costs one; a
 // route that does more work takes more.
 func (a *API) charge(w http.ResponseWriter, r *http.Request, sender store.Sender, n int) bool {
-	ok, wait, err := a.limit.AllowN(r.Context(), sender.ID, n)
+	var own guard.Bucket // zero: the limiter's default
+	if sender.APIRate > 0 {
+		own = guard.Bucket{Rate: sender.APIRate, Burst: float64(sender.APIBurst)}
+	}
+	ok, wait, err := a.limit.Take(r.Context(), sender.ID, n, own)
 	if err != nil {
 		// The shared bucket could not be read: no request goes ahead
 		// without its tokens.

@@ -115,6 +115,13 @@ func (c *Client) IssueCertificate(ctx context.Context, ref SenderRef) (NewSender
 	return out, err
 }
 
+// SetSenderRate implements Operations.
+func (c *Client) SetSenderRate(ctx context.Context, req RateRequest) (SenderInfo, error) {
+	var out SenderInfo
+	err := c.do(ctx, http.MethodPost, "/v1/senders/rate", req, &out)
+	return out, err
+}
+
 // EnrolResident implements Operations.
 func (c *Client) EnrolResident(ctx context.Context, req ResidentRequest) (NewResident, error) {
 	var out NewResident

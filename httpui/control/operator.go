@@ -20,6 +20,7 @@
 //	POST /v1/senders          SenderRequest → 201 NewSender (with the new key: the socket is owner-only)
 //	POST /v1/senders/revoke   RevokeRequest → SenderInfo
 //	POST /v1/senders/certificates  SenderRef → 201 NewSender (another certificate and key)
+//	POST /v1/senders/rate     RateRequest → SenderInfo
 //	GET  /v1/residents        → [ResidentInfo]
 //	POST /v1/residents        ResidentRequest → 201 NewResident (with the activation code: the socket is owner-only)
 //	POST /v1/residents/death  DeathRequest → ResidentInfo
@@ -75,6 +76,7 @@ type Operations interface {
 	SetCallback(ctx context.Context, req CallbackRequest) (CallbackInfo, error)
 	RemoveCallback(ctx context.Context, req SenderRef) (CallbackRemoved, error)
 	Callbacks(ctx context.Context) ([]CallbackInfo, error)
+	SetSenderRate(ctx context.Context, req RateRequest) (SenderInfo, error)
 }
 
 // SenderRequest registers a sender.
@@ -94,6 +96,22 @@ type SenderInfo struct {
 	RevokedAt    *time.Time        `json:"revokedAt,omitempty"`
 	Created      time.Time         `json:"created"`
 	Certificates []CertificateInfo `json:"certificates"`
+	// Rate and Burst are the sender's token bucket on the API: requests a
+	// second sustained and at once, its own or (DefaultRate) the
+	// appliance's default.
+	Rate        float64 `json:"rate"`
+	Burst       int     `json:"burst"`
+	DefaultRate bool    `json:"defaultRate"`
+}
+
+// RateRequest sets a sender's own token bucket on the API: the sender by
+// its id or organisation number, Rate requests a second sustained and
+// Burst at once; both zero goes back to the default.
+type RateRequest struct {
+	ID        string  `json:"id,omitempty"`
+	OrgNumber string  `json:"orgNumber,omitempty"`
+	Rate      float64 `json:"rate"`
+	Burst     int     `json:"burst"`
 }
 
 // CertificateInfo is a client certificate bound to a sender.
@@ -364,11 +382,28 @@ func (o *Operator) Residents(context.Context) ([]ResidentInfo, error) {
 	return out, nil
 }
 
+// SetSenderRate sets a sender's own token bucket on the API
+// (store.Store.SetSenderRate): the running server applies it from the
+// sender's next request on.
+func (o *Operator) SetSenderRate(ctx context.Context, req RateRequest) (SenderInfo, error) {
+	id, err := o.senderID(SenderRef{ID: req.ID, OrgNumber: req.OrgNumber})
+	if err != nil {
+		return SenderInfo{}, err
+	}
+	s, err := o.Store.SetSenderRate(ctx, id, req.Rate, req.Burst)
+	if err != nil {
+		return SenderInfo{}, err
+	}
+	return senderInfo(s), nil
+}
+
 func senderInfo(s store.Sender) SenderInfo {
 	info := SenderInfo{
 		ID: s.ID, Name: s.Name, OrgNumber: s.OrgNumber, Kind: string(s.Kind),
 		Revoked: s.Revoked, Created: s.Created, Certificates: []CertificateInfo{},
+		DefaultRate: s.APIRate == 0,
 	}
+	info.Rate, info.Burst = store.SenderRate(s, store.DefaultSenderRate, store.DefaultSenderBurst)
 	if !s.RevokedAt.IsZero() {
 		at := s.RevokedAt
 		info.RevokedAt = &at

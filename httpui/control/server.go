@@ -61,6 +61,10 @@ func Handler(ops Operations, log *slog.Logger) http.Handler {
 		func(_ SenderRef, out NewSender) (string, []any) {
 			return "sender certificate issued", []any{"sender", out.Sender.ID}
 		}))
+	mux.HandleFunc("POST /v1/senders/rate", change(h, "set sender rate", http.StatusOK, maxBody, ops.SetSenderRate,
+		func(req RateRequest, out SenderInfo) (string, []any) {
+			return "sender rate set", []any{"sender", out.ID, "rate", req.Rate, "burst", req.Burst}
+		}))
 	mux.HandleFunc("GET /v1/residents", query(h, "list residents", ops.Residents))
 	mux.HandleFunc("POST /v1/residents", change(h, "enrol resident", http.StatusCreated, maxBody, ops.EnrolResident,
 		func(_ ResidentRequest, out NewResident) (string, []any) {

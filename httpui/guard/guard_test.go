@@ -311,3 +311,52 @@ func TestRateLimiterAllowN(t *testing.T) {
 		})
 	}
 }
+
+// TestRateLimiterOwnBucket: a key's own bucket (Take) is its rate and
+// burst whatever the limiter's, other keys keep the limiter's, and on a
+// shared store a node takes a chunk of the key's own rate.
+func TestRateLimiterOwnBucket(t *testing.T) {
+	t.Parallel()
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			t.Parallel()
+			c := testsupport.NewClock()
+			l := k.limiter(t, c, 2, 3)
+			own := Bucket{Rate: 100, Burst: 50}
+			take := func(key string, b Bucket) bool {
+				t.Helper()
+				ok, _, err := l.Take(ctx, key, 1, b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ok
+			}
+			for i := range 50 {
+				if !take("bulk", own) {
+					t.Fatalf("request %d of its own burst of 50 refused", i)
+				}
+			}
+			if take("bulk", own) {
+				t.Fatal("more than its own burst")
+			}
+			for i := range 3 {
+				if !take("other", Bucket{}) {
+					t.Fatalf("the other key's request %d refused", i)
+				}
+			}
+			if take("other", Bucket{}) {
+				t.Fatal("the other key got more than the limiter's burst of 3")
+			}
+			// A hundred a second: ten in a tenth of a second.
+			c.Advance(100 * time.Millisecond)
+			for i := range 10 {
+				if !take("bulk", own) {
+					t.Fatalf("request %d after a tenth of a second refused", i)
+				}
+			}
+			if take("bulk", own) {
+				t.Fatal("more than its own rate")
+			}
+		})
+	}
+}

@@ -257,3 +257,41 @@ func TestThrottleFailsClosed(t *testing.T) {
 		t.Fatalf("rate limit after the outage: %v %v", ok, err)
 	}
 }
+
+// TestNodesShareAnOwnBucket: a sender's own bucket (Take) is shared by
+// the nodes as the default one is: with the clock still, two nodes get
+// exactly its burst between them, whatever the limiters' default, and a
+// chunk is a tenth of its own rate.
+func TestNodesShareAnOwnBucket(t *testing.T) {
+	t.Parallel()
+	c := testsupport.NewClock()
+	stores := clusterStores(t, c.Now, 2)
+	limiters := []*RateLimiter{
+		NewSharedRateLimiter(stores[0], c.Now, 2, 3),
+		NewSharedRateLimiter(stores[1], c.Now, 2, 3),
+	}
+	own := Bucket{Rate: 300, Burst: 70}
+	var allowed atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for {
+				ok, _, err := limiters[i%2].Take(ctx, "bulk", 1, own)
+				if err != nil {
+					continue // a conflict too many: nothing taken
+				}
+				if !ok {
+					return
+				}
+				allowed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := allowed.Load(); n != 70 {
+		t.Fatalf("%d requests allowed on two nodes from an own burst of 70", n)
+	}
+	if got := limiters[0].chunkOf(own.Rate); got != 30 {
+		t.Errorf("chunk of an own rate of 300: %v, want 30", got)
+	}
+}

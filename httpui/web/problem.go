@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/postkasse/postkasse/httpui/guard"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -85,6 +86,10 @@ func (k *Kit) ProblemFor(r *http.Request, err error) Problem {
 		return Problem{Status: http.StatusNotFound, Code: "NOT_FOUND", Detail: "no such letter"}
 	case errors.Is(err, store.ErrUnknownSender), errors.Is(err, store.ErrSenderRevoked):
 		return ProblemUnauthenticated("the client certificate is bound to no active sender")
+	case errors.Is(err, guard.ErrBytesInFlight):
+		return Problem{Status: http.StatusServiceUnavailable, Code: "UNAVAILABLE",
+			Detail:     "the server is reading as many letters as it may at once; nothing was stored; try again later",
+			RetryAfter: UnavailableRetry}
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrClosed):
 		k.Log.Warn("store unavailable", "route", RouteName(r), "err", err, "id", RequestID(r))
 		return Problem{Status: http.StatusServiceUnavailable, Code: "UNAVAILABLE",

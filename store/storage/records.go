@@ -121,6 +121,12 @@ type Sender struct {
 	RevokedAt    time.Time
 	Created      time.Time
 	Certificates []SenderCertificate
+	// APIRate and APIBurst are the sender's own token bucket on the API
+	// (store.Store.SetSenderRate): requests a second sustained, and at
+	// once. Zero, as in every record written before they existed, is the
+	// default (store.DefaultSenderRate, store.DefaultSenderBurst).
+	APIRate  float64 `json:",omitempty"`
+	APIBurst int     `json:",omitempty"`
 }
 
 // SenderCertificate is a client certificate bound to a sender.

@@ -28,6 +28,8 @@ type Options struct {
 	Throttle          httpui.ThrottleConfig
 	APIRate           float64
 	APIBurst          int
+	BytesInFlight     int64
+	BodyStall         time.Duration
 	MaxPasswordChecks int
 	DefaultLanguage   string
 	Callbacks         api.CallbackConfig
@@ -53,6 +55,8 @@ func NewEnv(t testing.TB, opts Options) *uitest.Env {
 			Throttle:          opts.Throttle,
 			APIRate:           opts.APIRate,
 			APIBurst:          opts.APIBurst,
+			BytesInFlight:     opts.BytesInFlight,
+			BodyStall:         opts.BodyStall,
 			MaxPasswordChecks: opts.MaxPasswordChecks,
 			DefaultLanguage:   opts.DefaultLanguage,
 			Callbacks:         opts.Callbacks,
