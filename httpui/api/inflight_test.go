@@ -258,6 +258,17 @@ func TestBytesInFlightRefuses(t *testing.T) {
 			t.Fatalf("declared %v: %d letters stored of a refused delivery", declared, n)
 		}
 	}
+	// A MeMo message is held to the same bound before it is parsed.
+	memo := "<Message>" + strings.Repeat(" ", 3*mib) + "</Message>"
+	req, err := http.NewRequest(http.MethodPost, e.HTTPSURL+"/api/v1/memo", strings.NewReader(memo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/xml")
+	uitest.WantProblem(t, e.Do(s.Client, req), http.StatusServiceUnavailable, "UNAVAILABLE")
+	if n := e.Deliveries(); n != 0 {
+		t.Fatalf("%d letters stored of a refused MeMo message", n)
+	}
 	for i, declared := range []bool{true, false, true, false} {
 		if r := send(fmt.Sprintf("fits-%d", i), mib, declared); r.StatusCode != http.StatusCreated {
 			t.Fatalf("letter %d of 1 MiB (declared %v): %d %s", i, declared, r.StatusCode, r.Body)

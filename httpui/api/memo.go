@@ -27,7 +27,12 @@ func (a *API) deliverMemo(w http.ResponseWriter, r *http.Request, sender store.S
 		return
 	}
 	limits := a.store.Limits()
-	r.Body = http.MaxBytesReader(w, r.Body, memoLimits(limits).MaxSize)
+	// Under the same bound on bytes in flight as every delivery.
+	release, ok := a.holdBody(w, r, memoLimits(limits).MaxSize)
+	if !ok {
+		return
+	}
+	defer release()
 	d, senderID, err := parseMemo(r.Body, limits)
 	if err != nil {
 		a.web.WriteProblem(w, r, a.web.ProblemFor(r, err))
