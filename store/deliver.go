@@ -106,6 +106,9 @@ func (s *Store) Deliver(ctx context.Context, senderID string, d Delivery) (Deliv
 		s.queue <- p
 	}
 	s.sealing.Add(-1)
+	if err != nil && d.Print != nil && notDigital(err) {
+		return s.queueForPrint(ctx, senderID, &d, docs, d.printPages)
+	}
 	if err != nil {
 		return DeliveryResult{}, err
 	}
@@ -148,8 +151,10 @@ func (s *Store) prepare(ctx context.Context, senderID string, d *Delivery, docs 
 		if sender, err = activeSender(tx, senderID); err != nil {
 			return err
 		}
-		if repeat, isRepeat, err = repeated(tx, senderID, d.SenderReference, hash, d.NotBefore); isRepeat || err != nil {
+		if repeat, isRepeat, err = repeated(tx, senderID, d.SenderReference, hash, d.NotBefore); err != nil {
 			return err
+		} else if isRepeat {
+			return samePrint(tx, d, hash, repeat)
 		}
 		if recipient, err = recipientFor(tx, d.Recipient, d.answersResident); err != nil {
 			return err
@@ -187,7 +192,7 @@ func (s *Store) prepare(ctx context.Context, senderID string, d *Delivery, docs 
 func repeated(tx storage.Tx, senderID, ref, hash string, notBefore time.Time) (DeliveryResult, bool, error) {
 	id, err := tx.Letters().ByReference(senderID, ref)
 	if errors.Is(err, ErrNotFound) {
-		return DeliveryResult{}, false, nil
+		return repeatedPrint(tx, senderID, ref, hash)
 	} else if err != nil {
 		return DeliveryResult{}, false, err
 	}
@@ -602,6 +607,18 @@ func (s *Store) LetterStatus(ctx context.Context, senderID, letterID string) (Le
 	var out LetterStatus
 	err := s.view(ctx, func(tx storage.Tx) error {
 		rec, err := tx.Letters().Get(letterID)
+		if errors.Is(err, ErrNotFound) {
+			// Not in a mailbox: perhaps in the print queue.
+			p, err := tx.Print().Get(letterID)
+			if err != nil {
+				return err
+			}
+			if p.SenderID != senderID {
+				return fmt.Errorf("letter %s: %w", letterID, ErrNotFound)
+			}
+			out = printStatus(p)
+			return nil
+		}
 		if err != nil {
 			return err
 		}

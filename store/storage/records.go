@@ -590,11 +590,14 @@ type PrintLetter struct {
 	ID              string
 	SenderID        string
 	SenderReference string
-	ContentHash     string
-	Reason          string // why it is printed: "not-digital"
-	QueuedAt        time.Time
-	Documents       int // how many documents
-	Pages           int // their pages in all
+	// ContentHash covers the letter and its address (a repeat must have
+	// both); LetterHash the letter alone, as a letter's ContentHash.
+	ContentHash string
+	LetterHash  string
+	Reason      string // why it is printed: "not-digital"
+	QueuedAt    time.Time
+	Documents   int // how many documents
+	Pages       int // their pages in all
 	// SealedKey is the data key sealed to the print key; Sealed the
 	// address and documents sealed with it. Both are nil once printed.
 	SealedKey []byte `json:",omitempty"`
