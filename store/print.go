@@ -65,6 +65,8 @@ type PrintRequest struct {
 	Address PrintAddress
 	// When is when it is printed: PrintNotDigital (the default) only.
 	When string
+	// UnreadAfter is for PrintUnreadAfter, not offered yet.
+	UnreadAfter time.Time
 }
 
 // When a letter is printed.
@@ -103,6 +105,9 @@ func checkPrint(p *PrintRequest, docs []DocumentInput) ([]int, error) {
 	switch p.When {
 	case "", PrintNotDigital:
 		p.When = PrintNotDigital
+		if !p.UnreadAfter.IsZero() {
+			return nil, invalid("print.unreadAfter", "only with when unread-after")
+		}
 	case PrintUnreadAfter:
 		return nil, invalid("print.when", "unread-after is not offered yet: only not-digital")
 	default:
