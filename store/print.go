@@ -473,7 +473,7 @@ func (s *Store) ExportPrint(ctx context.Context) (PrintBatch, error) {
 				return err
 			}
 		}
-		return s.appendAuditDetail(tx, at, "operator", "print-export", "print-batch:"+batchID,
+		return s.appendAuditDetail(tx, at, operatorActor(ctx), "print-export", "print-batch:"+batchID,
 			fmt.Sprintf("%d letters", len(recs)))
 	})
 	if err != nil {
@@ -602,7 +602,7 @@ func (s *Store) PrintDone(ctx context.Context, batchID string) (int, error) {
 				return err
 			}
 		}
-		return s.appendAuditDetail(tx, now, "operator", "print-done", "print-batch:"+batchID, fmt.Sprintf("%d letters", n))
+		return s.appendAuditDetail(tx, now, operatorActor(ctx), "print-done", "print-batch:"+batchID, fmt.Sprintf("%d letters", n))
 	})
 	return n, err
 }

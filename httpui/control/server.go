@@ -120,6 +120,16 @@ func Handler(ops Operations, log *slog.Logger) http.Handler {
 			// Never the answer or the request's text: they may be personal.
 			return "support request answered", []any{"request", out.ID}
 		}))
+	mux.HandleFunc("GET /v1/print", query(h, "print status", ops.PrintStatus))
+	mux.HandleFunc("POST /v1/print/export", change(h, "print export", http.StatusOK, maxBody, ops.PrintExport,
+		func(_ PrintExportRequest, out PrintExportInfo) (string, []any) {
+			// Never an address: the batch id and counts only.
+			return "print batch exported", []any{"batch", out.Batch, "letters", out.Letters, "pages", out.Pages}
+		}))
+	mux.HandleFunc("POST /v1/print/done", change(h, "print done", http.StatusOK, maxBody, ops.PrintDone,
+		func(_ PrintDoneRequest, out PrintDoneInfo) (string, []any) {
+			return "print batch printed", []any{"batch", out.Batch, "letters", out.Printed}
+		}))
 	mux.HandleFunc("POST /v1/backup", change(h, "backup", http.StatusOK, maxBody, ops.Backup,
 		func(_ BackupRequest, out BackupInfo) (string, []any) {
 			return "backup written", []any{"path", out.Path, "database_bytes", out.DatabaseBytes, "copy_ms", out.CopyMillis}
