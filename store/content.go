@@ -140,7 +140,7 @@ func (s *Store) checkDelivery(d *Delivery) ([]DocumentInput, error) {
 	if !d.NotBefore.IsZero() {
 		return nil, invalid("print", "a letter to print cannot be scheduled (notBefore) yet")
 	}
-	if d.printPages, err = checkPrint(d.Print, docs); err != nil {
+	if d.printPages, err = checkPrint(d.Print, docs, s.now()); err != nil {
 		return nil, err
 	}
 	return docs, nil

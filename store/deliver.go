@@ -71,6 +71,9 @@ type pendingDelivery struct {
 	orgNumber    string
 	// answersResident: Delivery.answersResident.
 	answersResident bool
+	// print is the sealed copy to print if the letter is still unread at
+	// its time (store/print.go), or nil.
+	print *storage.PrintLetter
 	// The engine's stamps of the sender's and the recipient's records as
 	// Deliver checked them (apply).
 	senderStamp, recipientStamp []byte
@@ -107,7 +110,7 @@ func (s *Store) Deliver(ctx context.Context, senderID string, d Delivery) (Deliv
 	}
 	s.sealing.Add(-1)
 	if err != nil && d.Print != nil && notDigital(err) {
-		return s.queueForPrint(ctx, senderID, &d, docs, d.printPages)
+		return s.queueForPrint(ctx, senderID, &d, docs)
 	}
 	if err != nil {
 		return DeliveryResult{}, err
@@ -248,6 +251,12 @@ func (s *Store) seal(ctx context.Context, sender *senderRecord, recipient *resid
 	p := &pendingDelivery{
 		rec: rec, recipientKey: recipient.PublicKey, recipient: d.Recipient,
 		orgNumber: sender.OrgNumber, done: make(chan struct{}),
+	}
+	if d.Print != nil && d.Print.When == PrintUnreadAfter {
+		if p.print, err = s.sealPrintCopy(ctx, id, sender.ID, d, docs, hash); err != nil {
+			return nil, err
+		}
+		p.print.WaitUntil = d.Print.UnreadAfter.UTC()
 	}
 	for i, doc := range docs {
 		name, err := dk.SealField(s.rand, fmt.Sprintf("document/%d/name", i), []byte(doc.Name))
@@ -482,6 +491,11 @@ func (s *Store) apply(tx storage.Tx, p *pendingDelivery, now time.Time) error {
 	if err := tx.Documents().Put(rec.ID, p.blobs); err != nil {
 		return err
 	}
+	if p.print != nil {
+		if err := tx.Print().Put(p.print); err != nil {
+			return err
+		}
+	}
 	p.result = DeliveryResult{Letter: letterStatus(rec), Receipt: receipt}
 	return nil
 }
@@ -626,6 +640,12 @@ func (s *Store) LetterStatus(ctx context.Context, senderID, letterID string) (Le
 			return fmt.Errorf("letter %s: %w", letterID, ErrNotFound)
 		}
 		out = letterStatus(rec)
+		// Unread at its time, and so printed too (unread-after).
+		if p, err := tx.Print().Get(letterID); err == nil && !p.Waiting() {
+			out.Status = printStatus(p).Status
+		} else if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
 		return nil
 	})
 	return out, err

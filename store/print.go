@@ -101,7 +101,7 @@ var (
 // checkPrint checks a delivery's print details and its documents (all
 // PDF, each readable with at least one page) and returns the pages of
 // each document.
-func checkPrint(p *PrintRequest, docs []DocumentInput) ([]int, error) {
+func checkPrint(p *PrintRequest, docs []DocumentInput, now time.Time) ([]int, error) {
 	switch p.When {
 	case "", PrintNotDigital:
 		p.When = PrintNotDigital
@@ -109,9 +109,16 @@ func checkPrint(p *PrintRequest, docs []DocumentInput) ([]int, error) {
 			return nil, invalid("print.unreadAfter", "only with when unread-after")
 		}
 	case PrintUnreadAfter:
-		return nil, invalid("print.when", "unread-after is not offered yet: only not-digital")
+		switch u := p.UnreadAfter; {
+		case u.IsZero():
+			return nil, invalid("print.unreadAfter", "missing: when unread-after needs the time")
+		case !u.After(now):
+			return nil, invalid("print.unreadAfter", "%s has passed", u.UTC().Format(time.RFC3339))
+		case u.After(now.AddDate(1, 0, 0)):
+			return nil, invalid("print.unreadAfter", "%s is more than a year ahead", u.UTC().Format(time.RFC3339))
+		}
 	default:
-		return nil, invalid("print.when", "%q is not not-digital", p.When)
+		return nil, invalid("print.when", "%q is not not-digital or unread-after", p.When)
 	}
 	a := &p.Address
 	line := func(field, v string, required bool) error {
@@ -333,40 +340,13 @@ func notDigital(err error) bool {
 // queueForPrint seals a checked delivery with print details to the print
 // key and queues it, in one transaction that checks again that its
 // sender is active, its reference new and its recipient not digital.
-func (s *Store) queueForPrint(ctx context.Context, senderID string, d *Delivery, docs []DocumentInput, pages []int) (DeliveryResult, error) {
+func (s *Store) queueForPrint(ctx context.Context, senderID string, d *Delivery, docs []DocumentInput) (DeliveryResult, error) {
 	hash := ContentHash(d)
-	phash := printHash(hash, d.Print.Address)
 	id, err := s.newLetterID()
 	if err != nil {
 		return DeliveryResult{}, err
 	}
-	k, err := s.printKey(ctx)
-	if err != nil {
-		return DeliveryResult{}, err
-	}
-	pub := k.Public()
-	k.Zero()
-	dk, err := crypto.NewDataKey(s.rand)
-	if err != nil {
-		return DeliveryResult{}, err
-	}
-	defer dk.Zero()
-	rec := &storage.PrintLetter{
-		ID: id, SenderID: senderID, SenderReference: d.SenderReference, ContentHash: phash, LetterHash: hash,
-		Reason: d.Print.When, Documents: len(docs),
-	}
-	for _, n := range pages {
-		rec.Pages += n
-	}
-	if rec.SealedKey, err = crypto.SealDataKey(s.rand, dk, pub, printBinding(id, senderID)); err != nil {
-		return DeliveryResult{}, err
-	}
-	plain, err := json.Marshal(printCopy{Address: d.Print.Address, Documents: docs})
-	if err != nil {
-		return DeliveryResult{}, err
-	}
-	rec.Sealed, err = dk.SealDocument(s.rand, "print", plain)
-	clear(plain)
+	rec, err := s.sealPrintCopy(ctx, id, senderID, d, docs, hash)
 	if err != nil {
 		return DeliveryResult{}, err
 	}
@@ -407,6 +387,111 @@ func (s *Store) queueForPrint(ctx context.Context, senderID string, d *Delivery,
 		return nil
 	})
 	return out, err
+}
+
+// sealPrintCopy makes the print queue's record of a checked delivery
+// with print details, its address and documents sealed to the print key;
+// neither queued nor waiting yet.
+func (s *Store) sealPrintCopy(ctx context.Context, id, senderID string, d *Delivery, docs []DocumentInput, hash string) (*storage.PrintLetter, error) {
+	k, err := s.printKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pub := k.Public()
+	k.Zero()
+	dk, err := crypto.NewDataKey(s.rand)
+	if err != nil {
+		return nil, err
+	}
+	defer dk.Zero()
+	rec := &storage.PrintLetter{
+		ID: id, SenderID: senderID, SenderReference: d.SenderReference,
+		ContentHash: printHash(hash, d.Print.Address), LetterHash: hash,
+		Reason: d.Print.When, Documents: len(docs),
+	}
+	for _, n := range d.printPages {
+		rec.Pages += n
+	}
+	if rec.SealedKey, err = crypto.SealDataKey(s.rand, dk, pub, printBinding(id, senderID)); err != nil {
+		return nil, err
+	}
+	plain, err := json.Marshal(printCopy{Address: d.Print.Address, Documents: docs})
+	if err != nil {
+		return nil, err
+	}
+	rec.Sealed, err = dk.SealDocument(s.rand, "print", plain)
+	clear(plain)
+	if err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// cancelUnreadPrint deletes the copy of a letter waiting to be printed if
+// unread (its resident read it, or it is gone); none is no error.
+func cancelUnreadPrint(tx storage.Tx, letterID string) error {
+	p, err := tx.Print().Get(letterID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if !p.Waiting() {
+		return nil
+	}
+	return tx.Print().Delete(letterID)
+}
+
+// QueueUnread queues for print the letters still unread at their
+// unreadAfter, each with its "queued-for-print" event, in transactions of
+// up to releaseBatch letters; a letter read, or no longer in its
+// mailbox (deleted by its resident, with the account, by retention), has
+// its copy deleted instead. It returns how many it queued.
+func (s *Store) QueueUnread(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		seen, queued := 0, 0
+		err := s.update(ctx, func(tx storage.Tx) error {
+			seen, queued = 0, 0
+			now := s.now()
+			var due []*storage.PrintLetter
+			if err := tx.Print().Waiting(now, func(p *storage.PrintLetter) (bool, error) {
+				due = append(due, p)
+				return len(due) < releaseBatch, nil
+			}); err != nil {
+				return err
+			}
+			seen = len(due)
+			for _, p := range due {
+				rec, err := tx.Letters().Get(p.ID)
+				if err != nil && !errors.Is(err, ErrNotFound) {
+					return err
+				}
+				if err != nil || rec.IsTombstone() || !rec.ReadAt.IsZero() {
+					if err := tx.Print().Delete(p.ID); err != nil {
+						return err
+					}
+					continue
+				}
+				p.WaitUntil, p.QueuedAt = time.Time{}, now
+				if err := tx.Print().Put(p); err != nil {
+					return err
+				}
+				if err := s.appendAudit(tx, now, "sender:"+p.SenderID, "queue-for-print", "letter:"+p.ID); err != nil {
+					return err
+				}
+				if err := appendEvent(tx, rec, EventQueuedForPrint, now); err != nil {
+					return err
+				}
+				queued++
+			}
+			return nil
+		})
+		total += queued
+		if err != nil || seen < releaseBatch {
+			return total, err
+		}
+	}
 }
 
 // PrintBatch is a batch of letters to print, opened for the operator's

@@ -201,3 +201,93 @@ func TestPrintRefusals(t *testing.T) {
 		t.Errorf("events after refusals: %v", evs)
 	}
 }
+
+// TestPrintUnreadAfter: a letter to a digital resident with when
+// unread-after is delivered to the mailbox, with a sealed copy waiting;
+// read in time, the copy is deleted; deleted by the resident, too; still
+// unread at its time, QueueUnread queues it (its event, its status) and
+// it is exported like any other.
+func TestPrintUnreadAfter(t *testing.T) {
+	f := newFixture(t)
+	defer closeTestStore(t, f.s)
+	ctx := context.Background()
+	at := f.clock.Now().Add(72 * time.Hour)
+	unread := func(ref string) Delivery {
+		d := printDelivery(f.nid, ref)
+		d.Print.When, d.Print.UnreadAfter = PrintUnreadAfter, at
+		return d
+	}
+	var ids []string
+	for _, ref := range []string{"read", "deleted", "unread"} {
+		res, err := f.s.Deliver(ctx, f.sender.ID, unread(ref))
+		if err != nil || res.Letter.Status != "delivered" || len(res.Receipt.Payload) == 0 {
+			t.Fatalf("deliver %s: %+v, %v", ref, res, err)
+		}
+		ids = append(ids, res.Letter.ID)
+	}
+	for _, tt := range []struct {
+		edit func(d *Delivery)
+	}{
+		{func(d *Delivery) { d.Print.UnreadAfter = time.Time{} }},
+		{func(d *Delivery) { d.Print.UnreadAfter = f.clock.Now().Add(-time.Minute) }},
+		{func(d *Delivery) { d.Print.UnreadAfter = f.clock.Now().AddDate(1, 0, 1) }},
+	} {
+		d := unread("refused")
+		tt.edit(&d)
+		var inv *InvalidError
+		if _, err := f.s.Deliver(ctx, f.sender.ID, d); !errors.As(err, &inv) || inv.Field != "print.unreadAfter" {
+			t.Errorf("unreadAfter %s: %v", d.Print.UnreadAfter, err)
+		}
+	}
+	if st, err := f.s.PrintStatus(ctx); err != nil || st.Queued != 0 {
+		t.Errorf("status while waiting: %+v, %v", st, err)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	if _, err := mb.Letter(ctx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.DeleteLetters(ctx, []string{ids[1]}); err != nil {
+		t.Fatal(err)
+	}
+	// Not yet: nothing.
+	f.clock.Advance(71 * time.Hour)
+	if n, err := f.s.QueueUnread(ctx); n != 0 || err != nil {
+		t.Errorf("QueueUnread before the time = %d, %v", n, err)
+	}
+	f.clock.Advance(time.Hour)
+	if n, err := f.s.QueueUnread(ctx); n != 1 || err != nil {
+		t.Fatalf("QueueUnread = %d, %v", n, err)
+	}
+	if n, err := f.s.QueueUnread(ctx); n != 0 || err != nil {
+		t.Errorf("QueueUnread again = %d, %v", n, err)
+	}
+	if st, err := f.s.LetterStatus(ctx, f.sender.ID, ids[2]); err != nil || st.Status != "queued-for-print" {
+		t.Errorf("status of the unread letter = %+v, %v", st, err)
+	}
+	if st, err := f.s.LetterStatus(ctx, f.sender.ID, ids[0]); err != nil || st.Status != "read" {
+		t.Errorf("status of the read letter = %+v, %v", st, err)
+	}
+	f.s.view(ctx, func(tx storage.Tx) error {
+		for _, id := range ids[:2] {
+			if _, err := tx.Print().Get(id); !errors.Is(err, ErrNotFound) {
+				t.Errorf("copy of %s after read or delete: %v", id, err)
+			}
+		}
+		return nil
+	})
+	b, err := f.s.ExportPrint(ctx)
+	if err != nil || len(b.Letters) != 1 || b.Letters[0].ID != ids[2] || b.Letters[0].SenderReference != "unread" {
+		t.Fatalf("export = %+v, %v", b.Letters, err)
+	}
+	if _, err := f.s.PrintDone(ctx, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := f.s.LetterStatus(ctx, f.sender.ID, ids[2]); err != nil || st.Status != "printed" {
+		t.Errorf("status after done = %+v, %v", st, err)
+	}
+	got := strings.Join(eventTypes(t, f.s, f.sender.ID), ", ")
+	want := "delivered read, delivered deleted, delivered unread, deleted deleted, queued-for-print unread, printed unread"
+	if got != want {
+		t.Errorf("events: %s\nwant %s", got, want)
+	}
+}

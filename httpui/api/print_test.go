@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/postkasse/postkasse/httpui/internal/apptest"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
@@ -23,7 +24,8 @@ func printDetails() map[string]any {
 // status says so to its sender only; a letter with print details to a
 // digital resident is delivered as usual; bad print details, and a
 // document that is not a PDF, are a 400 naming the field, with nothing
-// stored (no event, no status); without a certificate it is a 401.
+// stored (no event, no status); without a certificate it is a 401. With
+// when unread-after, a digital resident's letter is delivered as usual.
 func TestPrintAPI(t *testing.T) {
 	t.Parallel()
 	e := apptest.NewEnv(t, apptest.Options{})
@@ -72,6 +74,13 @@ func TestPrintAPI(t *testing.T) {
 		!strings.Contains(r.Text, `"delivered"`) || !strings.Contains(r.Text, `"receipt"`) {
 		t.Errorf("deliver with print details to a digital resident: %d %s", r.StatusCode, r.Text)
 	}
+	later := func(p map[string]any) {
+		p["when"], p["unreadAfter"] = "unread-after", time.Now().Add(14*24*time.Hour).UTC().Format(time.RFC3339)
+	}
+	if r := e.Deliver(s.Client, letter(uitest.NIDAnna, "print-3", later, pdf)...); r.StatusCode != http.StatusCreated ||
+		!strings.Contains(r.Text, `"delivered"`) || !strings.Contains(r.Text, `"receipt"`) {
+		t.Errorf("deliver unread-after to a digital resident: %d %s", r.StatusCode, r.Text)
+	}
 
 	for _, tt := range []struct {
 		name, field string
@@ -83,7 +92,11 @@ func TestPrintAPI(t *testing.T) {
 		{"no address lines", "print.address.lines", func(p map[string]any) { p["address"].(map[string]any)["lines"] = []any{} }, pdf},
 		{"a country name", "print.address.country", func(p map[string]any) { p["address"].(map[string]any)["country"] = "Danmark" }, pdf},
 		{"an unknown member", "print.address.street", func(p map[string]any) { p["address"].(map[string]any)["street"] = "x" }, pdf},
-		{"unread-after", "print.when", func(p map[string]any) { p["when"] = "unread-after" }, pdf},
+		{"unread-after without its time", "print.unreadAfter", func(p map[string]any) { p["when"] = "unread-after" }, pdf},
+		{"unread-after in the past", "print.unreadAfter", func(p map[string]any) {
+			p["when"], p["unreadAfter"] = "unread-after", "2020-01-01T00:00:00Z"
+		}, pdf},
+		{"another when", "print.when", func(p map[string]any) { p["when"] = "always" }, pdf},
 		{"a text document", "document[0]", nil, uitest.DocumentPart("brev.txt", "text/plain", uitest.TextDoc)},
 	} {
 		r := e.Deliver(s.Client, letter(uitest.NIDNobody, "refused", tt.edit, tt.doc)...)
@@ -91,9 +104,9 @@ func TestPrintAPI(t *testing.T) {
 			t.Errorf("%s: %d %s", tt.name, r.StatusCode, r.Text)
 		}
 	}
-	// Nothing of the refusals is stored: the events are the two letters'.
+	// Nothing of the refusals is stored: the events are the three letters'.
 	ev := e.Get(s.Client, e.HTTPSURL+"/api/v1/events?limit=100")
-	if ev.StatusCode != http.StatusOK || strings.Count(ev.Text, `"type"`) != 2 || strings.Contains(ev.Text, "refused") ||
+	if ev.StatusCode != http.StatusOK || strings.Count(ev.Text, `"type"`) != 3 || strings.Contains(ev.Text, "refused") ||
 		!strings.Contains(ev.Text, `"queued-for-print"`) {
 		t.Errorf("events: %d %s", ev.StatusCode, ev.Text)
 	}

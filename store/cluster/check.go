@@ -187,9 +187,16 @@ func (e *Engine) Check(ctx context.Context) error {
 			return err
 		}
 		if err := checkRows(t, `SELECT id, sender_id || '/' || sender_reference || '/' ||
-			to_char(queued_at AT TIME ZONE 'UTC', `+usUTC+`) || '/' || (printed_at IS NOT NULL)::text, record FROM print_queue`, func(key, col string, p *storage.PrintLetter) {
-			want := fmt.Sprintf("%s/%s/%s/%t", p.SenderID, p.SenderReference,
-				p.QueuedAt.UTC().Truncate(time.Microsecond).Format("2006-01-02T15:04:05.000000"), p.Printed())
+			coalesce(to_char(queued_at AT TIME ZONE 'UTC', `+usUTC+`), '') || '/' ||
+			coalesce(to_char(wait_until AT TIME ZONE 'UTC', `+usUTC+`), '') || '/' || (printed_at IS NOT NULL)::text,
+			record FROM print_queue`, func(key, col string, p *storage.PrintLetter) {
+			ts := func(t time.Time) string {
+				if t.IsZero() {
+					return ""
+				}
+				return t.UTC().Truncate(time.Microsecond).Format("2006-01-02T15:04:05.000000")
+			}
+			want := fmt.Sprintf("%s/%s/%s/%s/%t", p.SenderID, p.SenderReference, ts(p.QueuedAt), ts(p.WaitUntil), p.Printed())
 			if p.ID != key || col != want {
 				bad("print letter %s: columns %s, record %s", key, col, want)
 			}

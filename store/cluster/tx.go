@@ -1420,15 +1420,17 @@ func (p printTx) Put(v *storage.PrintLetter) error {
 	if err != nil {
 		return err
 	}
-	var printed *time.Time
-	if v.Printed() {
-		printed = &v.PrintedAt
+	orNull := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		return &t
 	}
-	_, err = p.t.exec(`INSERT INTO print_queue (id, sender_id, sender_reference, queued_at, printed_at, record)
-		VALUES ($1, $2, $3, $4, $5, $6)
+	_, err = p.t.exec(`INSERT INTO print_queue (id, sender_id, sender_reference, queued_at, wait_until, printed_at, record)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (id) DO UPDATE SET sender_id = excluded.sender_id, sender_reference = excluded.sender_reference,
-			queued_at = excluded.queued_at, printed_at = excluded.printed_at, record = excluded.record`,
-		v.ID, v.SenderID, v.SenderReference, v.QueuedAt, printed, b)
+			queued_at = excluded.queued_at, wait_until = excluded.wait_until, printed_at = excluded.printed_at, record = excluded.record`,
+		v.ID, v.SenderID, v.SenderReference, orNull(v.QueuedAt), orNull(v.WaitUntil), orNull(v.PrintedAt), b)
 	return err
 }
 
@@ -1442,7 +1444,16 @@ func (p printTx) ByReference(senderID, ref string) (string, error) {
 }
 
 func (p printTx) Pending(fn func(*storage.PrintLetter) (bool, error)) error {
-	return each(p.t, "print queue", fn, `SELECT record FROM print_queue WHERE printed_at IS NULL ORDER BY queued_at, id`)
+	return each(p.t, "print queue", fn, `SELECT record FROM print_queue WHERE printed_at IS NULL AND wait_until IS NULL ORDER BY queued_at, id`)
+}
+
+func (p printTx) Waiting(until time.Time, fn func(*storage.PrintLetter) (bool, error)) error {
+	return each(p.t, "print queue", fn, `SELECT record FROM print_queue WHERE printed_at IS NULL AND wait_until <= $1 ORDER BY wait_until, id`, until)
+}
+
+func (p printTx) Delete(id string) error {
+	_, err := p.t.exec(`DELETE FROM print_queue WHERE id = $1`, id)
+	return err
 }
 
 func (p printTx) All(fn func(*storage.PrintLetter) error) error {

@@ -64,6 +64,7 @@ var (
 	bucketPrint            = []byte("print")
 	bucketPrintByReference = []byte("print-by-reference")
 	bucketPrintPending     = []byte("print-pending")
+	bucketPrintWaiting     = []byte("print-waiting")
 )
 
 // idSize is the length of every id: 128 bits in lowercase hex.
@@ -441,13 +442,29 @@ var printLetters = &table[storage.PrintLetter]{
 		},
 		owner: func(_, v []byte) ([]byte, bool) { return v, true },
 	}, {
-		// print-pending: timeKey(QueuedAt, id) → empty, while not printed.
+		// print-pending: timeKey(QueuedAt, id) → empty, while queued and
+		// not printed.
 		bucket: bucketPrintPending,
 		entries: func(p *storage.PrintLetter) []entry {
-			if p.Printed() {
+			if p.Printed() || p.Waiting() {
 				return nil
 			}
 			return []entry{{timeKey(p.QueuedAt, []byte(p.ID)), nil}}
+		},
+		owner: func(k, _ []byte) ([]byte, bool) {
+			if len(k) < 8 {
+				return nil, false
+			}
+			return k[8:], true
+		},
+	}, {
+		// print-waiting: timeKey(WaitUntil, id) → empty, while waiting.
+		bucket: bucketPrintWaiting,
+		entries: func(p *storage.PrintLetter) []entry {
+			if p.Printed() || !p.Waiting() {
+				return nil
+			}
+			return []entry{{timeKey(p.WaitUntil, []byte(p.ID)), nil}}
 		},
 		owner: func(k, _ []byte) ([]byte, bool) {
 			if len(k) < 8 {

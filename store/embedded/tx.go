@@ -1191,6 +1191,31 @@ func (t printTx) Pending(fn func(*storage.PrintLetter) (bool, error)) error {
 	return nil
 }
 
+func (t printTx) Waiting(until time.Time, fn func(*storage.PrintLetter) (bool, error)) error {
+	c := t.tx.Bucket(bucketPrintWaiting).Cursor()
+	end := be64(unixNanos(until))
+	for k, _ := c.First(); k != nil && len(k) >= 8 && bytes.Compare(k[:8], end) <= 0; k, _ = c.Next() {
+		p, err := printLetters.get(t.tx, k[8:])
+		if err != nil {
+			return fmt.Errorf("print-waiting %x: %w", k, err)
+		}
+		if more, err := fn(p); err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t printTx) Delete(id string) error {
+	p, err := printLetters.get(t.tx, []byte(id))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return printLetters.remove(t.tx, p)
+}
+
 func (t printTx) All(fn func(*storage.PrintLetter) error) error {
 	return printLetters.all(t.tx, fn)
 }

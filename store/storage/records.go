@@ -594,8 +594,13 @@ type PrintLetter struct {
 	// both); LetterHash the letter alone, as a letter's ContentHash.
 	ContentHash string
 	LetterHash  string
-	Reason      string // why it is printed: "not-digital"
-	QueuedAt    time.Time
+	Reason      string // why it is printed: "not-digital" or "unread-after"
+	// WaitUntil, for "unread-after", is when the letter (then in its
+	// resident's mailbox, under the same ID) is printed if still unread;
+	// zero once queued. QueuedAt is when it was queued (zero while it
+	// waits).
+	WaitUntil time.Time `json:",omitzero"`
+	QueuedAt  time.Time `json:",omitzero"`
 	Documents   int // how many documents
 	Pages       int // their pages in all
 	// SealedKey is the data key sealed to the print key; Sealed the
@@ -611,3 +616,6 @@ type PrintLetter struct {
 
 // Printed reports whether the letter was printed (its data deleted).
 func (p *PrintLetter) Printed() bool { return !p.PrintedAt.IsZero() }
+
+// Waiting reports whether the letter waits to see if it is read in time.
+func (p *PrintLetter) Waiting() bool { return !p.WaitUntil.IsZero() }

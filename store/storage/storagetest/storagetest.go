@@ -1551,6 +1551,51 @@ func testPrint(t *testing.T, e storage.Engine) {
 		}
 		return nil
 	})
+	// Waiting ones are out of Pending, found by their time; queued, they
+	// move to Pending; deleted, they are gone with their entries.
+	w4, w5 := mk(4, a, time.Time{}), mk(5, b, time.Time{})
+	w4.Reason, w4.WaitUntil = "unread-after", base.Add(48*time.Hour)
+	w5.Reason, w5.WaitUntil = "unread-after", base.Add(24*time.Hour)
+	update(t, e, func(tx storage.Tx) error {
+		if err := tx.Print().Put(w4); err != nil {
+			return err
+		}
+		return tx.Print().Put(w5)
+	})
+	pending(p3.ID, p1.ID)
+	waiting := func(until time.Time, want ...string) {
+		t.Helper()
+		view(t, e, func(tx storage.Tx) error {
+			var got []string
+			err := tx.Print().Waiting(until, func(p *storage.PrintLetter) (bool, error) { got = append(got, p.ID); return true, nil })
+			if err != nil || !slices.Equal(got, want) {
+				t.Errorf("Waiting(%s) = %v, %v; want %v", until, got, err, want)
+			}
+			return nil
+		})
+	}
+	waiting(base.Add(time.Hour))
+	waiting(base.Add(24*time.Hour), w5.ID)
+	waiting(base.Add(72*time.Hour), w5.ID, w4.ID)
+	update(t, e, func(tx storage.Tx) error {
+		w5.WaitUntil, w5.QueuedAt = time.Time{}, base.Add(3*time.Minute)
+		if err := tx.Print().Put(w5); err != nil {
+			return err
+		}
+		if err := tx.Print().Delete(w4.ID); err != nil {
+			return err
+		}
+		return tx.Print().Delete(w4.ID) // none: no error
+	})
+	waiting(base.Add(72 * time.Hour))
+	pending(p3.ID, p1.ID, w5.ID)
+	view(t, e, func(tx storage.Tx) error {
+		_, err := tx.Print().Get(w4.ID)
+		notFound(t, "Get(deleted)", err)
+		_, err = tx.Print().ByReference(a, w4.SenderReference)
+		notFound(t, "ByReference(deleted)", err)
+		return nil
+	})
 }
 
 func testFolders(t *testing.T, e storage.Engine) {
