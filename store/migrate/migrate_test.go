@@ -194,7 +194,7 @@ func deployment(t *testing.T) (path string, evidence auditlog.Evidence, letters 
 	}
 	if res, err := st.Deliver(context.Background(), kommune.ID, store.Delivery{Recipient: nobody, Subject: "På papir", SenderReference: "sag-papir",
 		Documents: []store.DocumentInput{{Name: "brev.pdf", ContentType: "application/pdf", Content: testsupport.PDF("Brev")}},
-		Print: &store.PrintRequest{Address: store.PrintAddress{Name: "Bo Berg", Lines: []string{"Søndergade 12"}, PostalCode: "8000", City: "Aarhus C", Country: "DK"}},
+		Print:     &store.PrintRequest{Address: store.PrintAddress{Name: "Bo Berg", Lines: []string{"Søndergade 12"}, PostalCode: "8000", City: "Aarhus C", Country: "DK"}},
 	}); err != nil || res.Letter.Status != "queued-for-print" {
 		t.Fatalf("deliver to print: %+v, %v", res, err)
 	}

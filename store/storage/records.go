@@ -601,8 +601,8 @@ type PrintLetter struct {
 	// waits).
 	WaitUntil time.Time `json:",omitzero"`
 	QueuedAt  time.Time `json:",omitzero"`
-	Documents   int // how many documents
-	Pages       int // their pages in all
+	Documents int       // how many documents
+	Pages     int       // their pages in all
 	// SealedKey is the data key sealed to the print key; Sealed the
 	// address and documents sealed with it. Both are nil once printed.
 	SealedKey []byte `json:",omitempty"`
