@@ -1194,7 +1194,7 @@ func (t printTx) Pending(fn func(*storage.PrintLetter) (bool, error)) error {
 func (t printTx) Waiting(until time.Time, fn func(*storage.PrintLetter) (bool, error)) error {
 	c := t.tx.Bucket(bucketPrintWaiting).Cursor()
 	end := be64(unixNanos(until))
-	for k, _ := c.First(); k != nil && len(k) >= 8 && bytes.Compare(k[:8], end) <= 0; k, _ = c.Next() {
+	for k, _ := c.First(); len(k) >= 8 && bytes.Compare(k[:8], end) <= 0; k, _ = c.Next() {
 		p, err := printLetters.get(t.tx, k[8:])
 		if err != nil {
 			return fmt.Errorf("print-waiting %x: %w", k, err)
