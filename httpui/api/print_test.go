@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"crypto/tls"
 	"net/http"
 	"strings"
@@ -66,6 +67,17 @@ func TestPrintAPI(t *testing.T) {
 	if r := e.Deliver(anonymous, letter(uitest.NIDNobody, "print-anon", nil, pdf)...); r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("deliver to print without a certificate: %d", r.StatusCode)
 	}
+	// A browser's cross-site form (with the sender's certificate even) is
+	// refused before it reaches the API, and stores nothing.
+	ct, body := uitest.MultipartBody(letter(uitest.NIDNobody, "print-cross-site", nil, pdf)...)
+	req, err := http.NewRequest(http.MethodPost, e.HTTPSURL+"/api/v1/messages", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", ct)
+	req.Header.Set("Origin", "https://evil.example")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	uitest.WantProblem(t, e.Do(s.Client, req), http.StatusForbidden, "FORBIDDEN")
 	// Another sender's reference is its own: the same one is a new letter.
 	if r := e.Deliver(other.Client, letter(uitest.NIDNobody, "print-1", nil, pdf)...); r.StatusCode != http.StatusCreated {
 		t.Errorf("another sender, same reference: %d %s", r.StatusCode, r.Text)
