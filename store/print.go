@@ -88,7 +88,7 @@ const (
 	// rest wait for the next.
 	maxPrintBatch = 1000
 	// maxPrintBatchBytes bounds the documents one export holds.
-	maxPrintBatchBytes = 512 << 20
+	maxPrintBatchBytes = 128 << 20
 )
 
 var (
