@@ -42,7 +42,8 @@ const usage = `usage:
   postkasse terms publish   [--data DIR] --file FILE --effective YYYY-MM-DD
   postkasse terms list      [--data DIR] [--json]
   postkasse jobs status     [--data DIR] [--json]
-  postkasse print export    [--data DIR] --to DIR [--batch BATCH]
+  postkasse print key       [--data DIR] --out FILE
+  postkasse print export    [--data DIR] --key FILE --to DIR [--batch BATCH]
   postkasse print done      [--data DIR] BATCH
   postkasse print status    [--data DIR] [--json]
   postkasse backup          [--data DIR] --to FILE

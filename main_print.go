@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"text/tabwriter"
 	"time"
@@ -12,13 +13,54 @@ import (
 )
 
 // The print queue's commands (docs/OPERATORS.md, "Letters on paper"):
-// `postkasse print export|done|status`, through the control socket or on
+// `postkasse print key|export|done|status`, through the control socket or on
 // the data folder, as the other operator's commands.
 
 // runPrint dispatches `postkasse print SUBCOMMAND`.
 func runPrint(args []string, stdout io.Writer) error {
-	return dispatch("print", "export, done or status", args, stdout, subcommands{
-		"export": printExport, "done": printDone, "status": printStatus,
+	return dispatch("print", "key, export, done or status", args, stdout, subcommands{
+		"key": printKey, "export": printExport, "done": printDone, "status": printStatus,
+	})
+}
+
+// printKey makes the appliance's print key once and writes the
+// operator's key to a new file: the only key that opens the print queue.
+func printKey(args []string, stdout io.Writer) error {
+	c := newCtlCommand("print key")
+	out := c.String("out", "", "the new file to write the operator's print key to (required); keep it off the appliance")
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return c.usageErrorf("--out is needed")
+	}
+	// Made before the key, so that a key is never made and then lost.
+	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return c.failed(err)
+	}
+	written := false
+	defer func() {
+		f.Close()
+		if !written {
+			os.Remove(*out)
+		}
+	}()
+	return c.withOperations(func(ctx context.Context, ops control.Operations, _ *Config) error {
+		k, err := ops.PrintKey(ctx)
+		if err != nil {
+			return c.failed(err)
+		}
+		if _, err := fmt.Fprintln(f, k.Key); err != nil {
+			return c.failed(err)
+		}
+		if err := f.Sync(); err != nil {
+			return c.failed(err)
+		}
+		written = true
+		fmt.Fprintf(stdout, "The print key is in %s: the appliance does not keep it, and only it opens the letters queued for print.\n"+
+			"Keep it off the appliance (like a backup's key), and give it to postkasse print export --key.\n", *out)
+		return nil
 	})
 }
 
@@ -27,18 +69,23 @@ func printExport(args []string, stdout io.Writer) error {
 	c := newCtlCommand("print export")
 	to := c.String("to", "", "the folder to write the batch into; it must not exist (required)")
 	batch := c.String("batch", "", "write an exported batch that is not yet printed again")
+	keyFile := c.String("key", "", "the operator's print key, as print key wrote it (required)")
 	if err := c.parse(args); err != nil {
 		return err
 	}
-	if *to == "" {
-		return c.usageErrorf("--to is needed")
+	if *to == "" || *keyFile == "" {
+		return c.usageErrorf("--to and --key are needed")
 	}
 	dir, err := filepath.Abs(*to)
 	if err != nil {
 		return c.failed(err)
 	}
+	key, err := os.ReadFile(*keyFile)
+	if err != nil {
+		return c.failed(err)
+	}
 	return c.withOperations(func(ctx context.Context, ops control.Operations, _ *Config) error {
-		out, err := ops.PrintExport(ctx, control.PrintExportRequest{Dir: dir, Batch: *batch})
+		out, err := ops.PrintExport(ctx, control.PrintExportRequest{Dir: dir, Batch: *batch, Key: string(key)})
 		if err != nil {
 			return c.failed(err)
 		}

@@ -30,6 +30,24 @@ func TestPrintCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	st.Close()
+	// The operator's print key, once, into a new file only.
+	keyFile := filepath.Join(t.TempDir(), "print.key")
+	if out := cli(t, "print", "key", "--data", dir, "--out", keyFile); !strings.Contains(out, keyFile) {
+		t.Errorf("print key printed:\n%s", out)
+	}
+	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the key file: %v, %v", fi, err)
+	}
+	if err := run([]string{"print", "key", "--data", dir, "--out", filepath.Join(t.TempDir(), "second.key")}, io.Discard); err == nil {
+		t.Error("a second print key: no error")
+	}
+	if err := run([]string{"print", "key", "--data", dir, "--out", keyFile}, io.Discard); err == nil {
+		t.Error("a print key over an existing file: no error")
+	}
+	if st, err = store.Open(filepath.Join(dir, dbFileName), store.Options{KDF: testsupport.CheapKDF}); err != nil {
+		t.Fatal(err)
+	}
 	nid, _ := store.ParseNationalID("1203861234")
 	pdf := testsupport.PDF("Afgørelse om boligstøtte")
 	for _, ref := range []string{"sag-1", "sag-2"} {
@@ -46,11 +64,23 @@ func TestPrintCommands(t *testing.T) {
 	if out := cli(t, "print", "status", "--data", dir); !strings.Contains(out, "Queued for print: 2 letters, 2 pages") {
 		t.Errorf("print status:\n%s", out)
 	}
-	if err := run([]string{"print", "export", "--data", dir}, io.Discard); err == nil {
+	if err := run([]string{"print", "export", "--data", dir, "--key", keyFile}, io.Discard); err == nil {
 		t.Error("print export without --to: no error")
 	}
 	batchDir := filepath.Join(t.TempDir(), "batch")
-	out := cli(t, "print", "export", "--data", dir, "--to", batchDir)
+	if err := run([]string{"print", "export", "--data", dir, "--to", batchDir}, io.Discard); err == nil {
+		t.Error("print export without --key: no error")
+	}
+	wrongKey := filepath.Join(t.TempDir(), "wrong.key")
+	os.WriteFile(wrongKey, []byte(strings.Repeat("ab", 32)+"\n"), 0o600)
+	if err := run([]string{"print", "export", "--data", dir, "--to", batchDir, "--key", wrongKey}, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "print key") {
+		t.Errorf("print export with a wrong key: %v", err)
+	}
+	if _, err := os.Stat(batchDir); err == nil {
+		t.Error("a wrong key wrote the batch")
+	}
+	out := cli(t, "print", "export", "--data", dir, "--to", batchDir, "--key", keyFile)
 	if !strings.Contains(out, "2 letters, 2 pages") {
 		t.Errorf("print export printed:\n%s", out)
 	}
@@ -93,15 +123,15 @@ func TestPrintCommands(t *testing.T) {
 	}
 	// Nothing more to export; an existing folder is refused; the batch
 	// can be written again while not done.
-	if err := run([]string{"print", "export", "--data", dir, "--to", filepath.Join(t.TempDir(), "again")}, io.Discard); err == nil ||
+	if err := run([]string{"print", "export", "--data", dir, "--key", keyFile, "--to", filepath.Join(t.TempDir(), "again")}, io.Discard); err == nil ||
 		!strings.Contains(err.Error(), "not found") {
 		t.Errorf("second export: %v", err)
 	}
-	if err := run([]string{"print", "export", "--data", dir, "--to", batchDir, "--batch", m.Batch}, io.Discard); err == nil {
+	if err := run([]string{"print", "export", "--data", dir, "--key", keyFile, "--to", batchDir, "--batch", m.Batch}, io.Discard); err == nil {
 		t.Error("export into an existing folder: no error")
 	}
 	again := filepath.Join(t.TempDir(), "again")
-	cli(t, "print", "export", "--data", dir, "--to", again, "--batch", m.Batch)
+	cli(t, "print", "export", "--data", dir, "--key", keyFile, "--to", again, "--batch", m.Batch)
 	if b2, err := os.ReadFile(filepath.Join(again, "manifest.json")); err != nil || !bytes.Equal(b, b2) {
 		t.Errorf("the batch written again differs: %v", err)
 	}

@@ -19,6 +19,9 @@ func TestPrintUnreadJob(t *testing.T) {
 	if got := e.s.jobs[JobPrintUnread].spec; got != "* * * * *" {
 		t.Errorf("the print-unread job's schedule is %q, want every minute", got)
 	}
+	if _, err := e.st.NewPrintKey(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	_, nid := e.resident(email(1))
 	at := start.Add(48 * time.Hour)
 	var ids []string

@@ -110,7 +110,12 @@ func (s *Store) Deliver(ctx context.Context, senderID string, d Delivery) (Deliv
 	}
 	s.sealing.Add(-1)
 	if err != nil && d.Print != nil && notDigital(err) {
-		return s.queueForPrint(ctx, senderID, &d, docs)
+		res, perr := s.queueForPrint(ctx, senderID, &d, docs)
+		if errors.Is(perr, ErrNoPrintKey) {
+			// Refused as without print details, saying why.
+			return DeliveryResult{}, fmt.Errorf("%w; not queued for print: %w", err, perr)
+		}
+		return res, perr
 	}
 	if err != nil {
 		return DeliveryResult{}, err
@@ -253,7 +258,9 @@ func (s *Store) seal(ctx context.Context, sender *senderRecord, recipient *resid
 		orgNumber: sender.OrgNumber, done: make(chan struct{}),
 	}
 	if d.Print != nil && d.Print.When == PrintUnreadAfter {
-		if p.print, err = s.sealPrintCopy(ctx, id, sender.ID, d, docs, hash); err != nil {
+		if p.print, err = s.sealPrintCopy(ctx, id, sender.ID, d, docs, hash); errors.Is(err, ErrNoPrintKey) {
+			return nil, invalid("print", "unread-after needs the appliance's print key, which its operator has not made yet")
+		} else if err != nil {
 			return nil, err
 		}
 		p.print.WaitUntil = d.Print.UnreadAfter.UTC()

@@ -34,12 +34,13 @@ import (
 //
 // The queued copy (the address, the documents' names and content) is
 // sealed with a data key of its own, sealed to the appliance's print key
-// (printKey) and bound to the letter and its sender. The print key's
-// private half is wrapped by a key kept in the database beside it, as the
-// receipt key's seed is: the seal keeps the copy out of every index and
-// lets it be shredded, but it does NOT keep it from someone holding the
-// data folder. Moving the unwrapping key out to the operator (to be given
-// to `postkasse print export`) is the step that would make it so.
+// and bound to the letter and its sender. The print key's private half is
+// stored only wrapped by the operator's print key (NewPrintKey), which
+// the appliance never keeps: the queue is no more readable at rest, in a
+// backup or to someone holding the data folder, than residents' mail is.
+// Only an export, given the operator's key, opens it. Without a print key
+// nothing can be queued: a letter to print is refused as before
+// (ErrNoPrintKey with ErrRecipientNotDigital, or a 400 for unread-after).
 //
 // ExportPrint puts every queued letter that is in no batch yet into a new
 // batch (one transaction: "print-export" audit entry), then opens them for
@@ -263,64 +264,106 @@ func printBinding(id, senderID string) crypto.Binding {
 	return crypto.Binding{LetterID: id, RecipientID: "print", SenderID: senderID}
 }
 
-// Meta keys of the print key: its private half wrapped, and the key that
-// unwraps it (see the package comment above).
+// Meta keys of the print key: its public half, and its private half
+// wrapped with the operator's print key (a crypto.RecoveryKey), which the
+// appliance never stores.
 const (
-	keyPrintKey       = "print-key"
-	keyPrintKeyUnwrap = "print-key-unwrap"
+	keyPrintPublic  = "print-key-public"
+	keyPrintWrapped = "print-key-wrapped"
 )
 
-// printKey returns the appliance's print key pair, made and stored the
-// first time. The caller zeroes it.
-func (s *Store) printKey(ctx context.Context) (*crypto.PrivateKey, error) {
-	var wrapped, unwrap []byte
-	read := func(tx storage.Tx) error {
-		var err error
-		if wrapped, err = tx.Meta().Get(keyPrintKey); err != nil {
+// PrintKeySize is the length of the operator's print key.
+const PrintKeySize = len(crypto.RecoveryKey{})
+
+// NewPrintKey makes the appliance's print key pair and returns the key
+// that unwraps its private half, for the operator to keep outside the
+// appliance: `postkasse print export` needs it, and nothing else can open
+// the queued copies. There is one print key; a second is ErrExists (the
+// copies queued are sealed to the first).
+func (s *Store) NewPrintKey(ctx context.Context) ([]byte, error) {
+	k, err := crypto.GenerateKeyPair(s.rand)
+	if err != nil {
+		return nil, err
+	}
+	defer k.Zero()
+	rk, err := crypto.NewRecoveryKey(s.rand)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(rk[:])
+	wrapped, err := crypto.WrapWithRecoveryKey(s.rand, k, rk)
+	if err != nil {
+		return nil, err
+	}
+	pub := k.Public()
+	err = s.update(ctx, func(tx storage.Tx) error {
+		if _, err := tx.Meta().Get(keyPrintPublic); err == nil {
+			return fmt.Errorf("print key: %w", ErrExists)
+		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		unwrap, err = tx.Meta().Get(keyPrintKeyUnwrap)
-		return err
-	}
-	err := s.view(ctx, read)
-	if errors.Is(err, ErrNotFound) {
-		err = s.update(ctx, func(tx storage.Tx) error {
-			if err := read(tx); !errors.Is(err, ErrNotFound) {
-				return err
-			}
-			k, err := crypto.GenerateKeyPair(s.rand)
-			if err != nil {
-				return err
-			}
-			defer k.Zero()
-			rk, err := crypto.NewRecoveryKey(s.rand)
-			if err != nil {
-				return err
-			}
-			if wrapped, err = crypto.WrapWithRecoveryKey(s.rand, k, rk); err != nil {
-				return err
-			}
-			unwrap = bytes.Clone(rk[:])
-			clear(rk[:])
-			if err := tx.Meta().Put(keyPrintKey, wrapped); err != nil {
-				return err
-			}
-			return tx.Meta().Put(keyPrintKeyUnwrap, unwrap)
-		})
-	}
+		if err := tx.Meta().Put(keyPrintWrapped, wrapped); err != nil {
+			return err
+		}
+		if err := tx.Meta().Put(keyPrintPublic, pub[:]); err != nil {
+			return err
+		}
+		return s.appendAudit(tx, s.now(), operatorActor(ctx), "print-key", "appliance")
+	})
 	if err != nil {
-		return nil, fmt.Errorf("print key: %w", err)
+		return nil, err
+	}
+	return bytes.Clone(rk[:]), nil
+}
+
+// printPublicKey returns the print key's public half; none is
+// ErrNoPrintKey.
+func printPublicKey(tx storage.Tx) (crypto.PublicKey, error) {
+	var pub crypto.PublicKey
+	b, err := tx.Meta().Get(keyPrintPublic)
+	if errors.Is(err, ErrNotFound) {
+		return pub, ErrNoPrintKey
+	} else if err != nil {
+		return pub, err
+	}
+	if len(b) != len(pub) {
+		return pub, fmt.Errorf("print key: public key of %d bytes: %w", len(b), crypto.ErrFormat)
+	}
+	copy(pub[:], b)
+	return pub, nil
+}
+
+// ErrNoPrintKey: the operator has not made the print key yet
+// (`postkasse print key`), so nothing can be queued for print.
+var ErrNoPrintKey = errors.New("the appliance has no print key yet (postkasse print key)")
+
+// ErrWrongPrintKey: the key given does not open the print key.
+var ErrWrongPrintKey = errors.New("not this appliance's print key")
+
+// openPrintKey opens the print key's private half with the operator's
+// key. The caller zeroes it.
+func (s *Store) openPrintKey(ctx context.Context, key []byte) (*crypto.PrivateKey, error) {
+	var wrapped []byte
+	err := s.view(ctx, func(tx storage.Tx) error {
+		if _, err := printPublicKey(tx); err != nil {
+			return err
+		}
+		var err error
+		wrapped, err = tx.Meta().Get(keyPrintWrapped)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	var rk crypto.RecoveryKey
-	if len(unwrap) != len(rk) {
-		return nil, fmt.Errorf("print key: unwrapping key of %d bytes: %w", len(unwrap), crypto.ErrFormat)
+	if len(key) != len(rk) {
+		return nil, fmt.Errorf("print key of %d bytes, want %d: %w", len(key), len(rk), ErrWrongPrintKey)
 	}
-	copy(rk[:], unwrap)
-	clear(unwrap)
+	copy(rk[:], key)
 	defer clear(rk[:])
 	k, err := crypto.UnwrapWithRecoveryKey(wrapped, rk)
 	if err != nil {
-		return nil, fmt.Errorf("print key: %w", err)
+		return nil, fmt.Errorf("%w: %v", ErrWrongPrintKey, err)
 	}
 	return k, nil
 }
@@ -393,12 +436,15 @@ func (s *Store) queueForPrint(ctx context.Context, senderID string, d *Delivery,
 // with print details, its address and documents sealed to the print key;
 // neither queued nor waiting yet.
 func (s *Store) sealPrintCopy(ctx context.Context, id, senderID string, d *Delivery, docs []DocumentInput, hash string) (*storage.PrintLetter, error) {
-	k, err := s.printKey(ctx)
+	var pub crypto.PublicKey
+	err := s.view(ctx, func(tx storage.Tx) error {
+		var err error
+		pub, err = printPublicKey(tx)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	pub := k.Public()
-	k.Zero()
 	dk, err := crypto.NewDataKey(s.rand)
 	if err != nil {
 		return nil, err
@@ -525,7 +571,13 @@ type PrintDocument struct {
 // ExportPrint puts the queued letters that are in no batch yet (at most
 // maxPrintBatch, and maxPrintBatchBytes of documents) into a new batch and
 // returns it opened. With nothing queued it returns ErrNotFound.
-func (s *Store) ExportPrint(ctx context.Context) (PrintBatch, error) {
+func (s *Store) ExportPrint(ctx context.Context, key []byte) (PrintBatch, error) {
+	// The key first: a wrong one must not put letters in a batch.
+	k, err := s.openPrintKey(ctx, key)
+	if err != nil {
+		return PrintBatch{}, err
+	}
+	defer k.Zero()
 	batchID, err := s.newLetterID()
 	if err != nil {
 		return PrintBatch{}, err
@@ -564,15 +616,20 @@ func (s *Store) ExportPrint(ctx context.Context) (PrintBatch, error) {
 	if err != nil {
 		return PrintBatch{}, err
 	}
-	return s.openBatch(ctx, batchID, at, recs)
+	return s.openBatch(ctx, k, batchID, at, recs)
 }
 
 // ExportPrintBatch opens an exported batch again, for an export whose
 // files were lost; it changes nothing. A batch already printed has no
 // content left: ErrNotFound, as an unknown batch.
-func (s *Store) ExportPrintBatch(ctx context.Context, batchID string) (PrintBatch, error) {
+func (s *Store) ExportPrintBatch(ctx context.Context, batchID string, key []byte) (PrintBatch, error) {
+	k, err := s.openPrintKey(ctx, key)
+	if err != nil {
+		return PrintBatch{}, err
+	}
+	defer k.Zero()
 	var recs []*storage.PrintLetter
-	err := s.view(ctx, func(tx storage.Tx) error {
+	err = s.view(ctx, func(tx storage.Tx) error {
 		var err error
 		recs, err = batchLetters(tx, batchID)
 		return err
@@ -583,7 +640,7 @@ func (s *Store) ExportPrintBatch(ctx context.Context, batchID string) (PrintBatc
 	if len(recs) == 0 {
 		return PrintBatch{}, fmt.Errorf("print batch %q not waiting to be printed: %w", batchID, ErrNotFound)
 	}
-	return s.openBatch(ctx, batchID, recs[0].ExportedAt, recs)
+	return s.openBatch(ctx, k, batchID, recs[0].ExportedAt, recs)
 }
 
 // batchLetters returns the letters of a batch not printed yet.
@@ -599,14 +656,9 @@ func batchLetters(tx storage.Tx, batchID string) ([]*storage.PrintLetter, error)
 }
 
 // openBatch opens the print copies of a batch with the print key.
-func (s *Store) openBatch(ctx context.Context, batchID string, at time.Time, recs []*storage.PrintLetter) (PrintBatch, error) {
-	k, err := s.printKey(ctx)
-	if err != nil {
-		return PrintBatch{}, err
-	}
-	defer k.Zero()
+func (s *Store) openBatch(ctx context.Context, k *crypto.PrivateKey, batchID string, at time.Time, recs []*storage.PrintLetter) (PrintBatch, error) {
 	senders := map[string]*senderRecord{}
-	err = s.view(ctx, func(tx storage.Tx) error {
+	err := s.view(ctx, func(tx storage.Tx) error {
 		for _, p := range recs {
 			if senders[p.SenderID] != nil {
 				continue

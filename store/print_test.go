@@ -12,6 +12,17 @@ import (
 	"github.com/postkasse/postkasse/store/storage"
 )
 
+// mustPrintKey makes the appliance's print key and returns the
+// operator's key.
+func mustPrintKey(t *testing.T, s *Store) []byte {
+	t.Helper()
+	key, err := s.NewPrintKey(context.Background())
+	if err != nil || len(key) != PrintKeySize {
+		t.Fatalf("NewPrintKey = %d bytes, %v", len(key), err)
+	}
+	return key
+}
+
 // printDelivery is testDelivery with print details and a real PDF.
 func printDelivery(nid NationalID, ref string) Delivery {
 	d := testDelivery(nid, ref)
@@ -46,6 +57,25 @@ func TestPrintQueue(t *testing.T) {
 	reserved := testNID(t, 2)
 	r := mustResident(t, f.s, reserved, "Rut Reserveret")
 	setResidentStatus(t, f.s, r.ID, ResidentReserved)
+
+	// Without the operator's print key nothing is queued: refused as
+	// without print details.
+	if _, err := f.s.Deliver(ctx, f.sender.ID, printDelivery(nobody, "print-1")); !errors.Is(err, ErrUnknownRecipient) || !errors.Is(err, ErrNoPrintKey) {
+		t.Errorf("no print key: %v", err)
+	}
+	key := mustPrintKey(t, f.s)
+	if _, err := f.s.NewPrintKey(ctx); !errors.Is(err, ErrExists) {
+		t.Errorf("a second print key: %v", err)
+	}
+	// The appliance keeps nothing that is the operator's key.
+	f.s.view(ctx, func(tx storage.Tx) error {
+		return tx.Meta().All(func(k string, v []byte) error {
+			if bytes.Contains(v, key) {
+				t.Errorf("meta %s holds the operator's print key", k)
+			}
+			return nil
+		})
+	})
 
 	d1 := printDelivery(nobody, "print-1")
 	res, err := f.s.Deliver(ctx, f.sender.ID, d1)
@@ -104,7 +134,18 @@ func TestPrintQueue(t *testing.T) {
 	if err != nil || st.Queued != 2 || st.QueuedPages != 3 || len(st.Exported) != 0 {
 		t.Errorf("status before export = %+v, %v", st, err)
 	}
-	b, err := f.s.ExportPrint(ctx)
+	// A wrong key opens nothing and puts nothing in a batch.
+	wrong := bytes.Clone(key)
+	wrong[0] ^= 1
+	for _, k := range [][]byte{wrong, key[:10], nil} {
+		if _, err := f.s.ExportPrint(ctx, k); !errors.Is(err, ErrWrongPrintKey) {
+			t.Errorf("export with a wrong key: %v", err)
+		}
+	}
+	if st, _ := f.s.PrintStatus(ctx); st.Queued != 2 {
+		t.Errorf("after a wrong key: %+v", st)
+	}
+	b, err := f.s.ExportPrint(ctx, key)
 	if err != nil || len(b.Letters) != 2 {
 		t.Fatalf("ExportPrint = %d letters, %v", len(b.Letters), err)
 	}
@@ -117,10 +158,13 @@ func TestPrintQueue(t *testing.T) {
 		t.Errorf("second letter: %d pages, %d documents", b.Letters[1].Pages, len(b.Letters[1].Documents))
 	}
 	// Nothing more to export; the batch can be opened again.
-	if _, err := f.s.ExportPrint(ctx); !errors.Is(err, ErrNotFound) {
+	if _, err := f.s.ExportPrint(ctx, key); !errors.Is(err, ErrNotFound) {
 		t.Errorf("second export: %v", err)
 	}
-	if b2, err := f.s.ExportPrintBatch(ctx, b.ID); err != nil || len(b2.Letters) != 2 || b2.Letters[0].Address.City != b.Letters[0].Address.City {
+	if _, err := f.s.ExportPrintBatch(ctx, b.ID, wrong); !errors.Is(err, ErrWrongPrintKey) {
+		t.Errorf("the batch again with a wrong key: %v", err)
+	}
+	if b2, err := f.s.ExportPrintBatch(ctx, b.ID, key); err != nil || len(b2.Letters) != 2 || b2.Letters[0].Address.City != b.Letters[0].Address.City {
 		t.Errorf("ExportPrintBatch = %+v, %v", b2.Letters, err)
 	}
 	if st, _ := f.s.PrintStatus(ctx); st.Queued != 0 || len(st.Exported) != 1 || st.Exported[0].Letters != 2 || st.Exported[0].ID != b.ID {
@@ -136,7 +180,7 @@ func TestPrintQueue(t *testing.T) {
 	if n, err := f.s.PrintDone(ctx, b.ID); n != 0 || err != nil {
 		t.Errorf("PrintDone again = %d, %v", n, err)
 	}
-	if _, err := f.s.ExportPrintBatch(ctx, b.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := f.s.ExportPrintBatch(ctx, b.ID, key); !errors.Is(err, ErrNotFound) {
 		t.Errorf("a printed batch opened again: %v", err)
 	}
 	if st, err := f.s.LetterStatus(ctx, f.sender.ID, res.Letter.ID); err != nil || st.Status != "printed" {
@@ -168,6 +212,7 @@ func TestPrintQueue(t *testing.T) {
 func TestPrintRefusals(t *testing.T) {
 	f := newFixture(t)
 	defer closeTestStore(t, f.s)
+	mustPrintKey(t, f.s)
 	nobody := testNID(t, 7)
 	for _, tt := range []struct {
 		field string
@@ -211,6 +256,14 @@ func TestPrintUnreadAfter(t *testing.T) {
 	f := newFixture(t)
 	defer closeTestStore(t, f.s)
 	ctx := context.Background()
+	// Without the print key, unread-after is refused.
+	d := printDelivery(f.nid, "no-key")
+	d.Print.When, d.Print.UnreadAfter = PrintUnreadAfter, f.clock.Now().Add(time.Hour)
+	var inv *InvalidError
+	if _, err := f.s.Deliver(ctx, f.sender.ID, d); !errors.As(err, &inv) || inv.Field != "print" {
+		t.Errorf("unread-after without a print key: %v", err)
+	}
+	key := mustPrintKey(t, f.s)
 	at := f.clock.Now().Add(72 * time.Hour)
 	unread := func(ref string) Delivery {
 		d := printDelivery(f.nid, ref)
@@ -275,7 +328,7 @@ func TestPrintUnreadAfter(t *testing.T) {
 		}
 		return nil
 	})
-	b, err := f.s.ExportPrint(ctx)
+	b, err := f.s.ExportPrint(ctx, key)
 	if err != nil || len(b.Letters) != 1 || b.Letters[0].ID != ids[2] || b.Letters[0].SenderReference != "unread" {
 		t.Fatalf("export = %+v, %v", b.Letters, err)
 	}

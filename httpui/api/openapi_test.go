@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"io"
@@ -117,6 +118,9 @@ func TestOpenAPI(t *testing.T) {
 	check("deliver nonsense", s.Client, http.MethodPost, "/api/v1/messages", "text/plain", []byte("hello"), http.StatusBadRequest)
 	check("deliver without a certificate", anonymous, http.MethodPost, "/api/v1/messages", ct, delivery, http.StatusUnauthorized)
 
+	if _, err := e.Store.NewPrintKey(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	msg = uitest.LetterMessage(uitest.NIDNobody, "To print", "openapi-print")
 	msg["print"] = printDetails()
 	ctp, toPrint := uitest.MultipartBody(uitest.MessagePart(msg), uitest.DocumentPart("a.pdf", "application/pdf", testsupport.PDF("Brev")))

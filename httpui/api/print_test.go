@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"net/http"
 	"strings"
@@ -34,6 +35,15 @@ func TestPrintAPI(t *testing.T) {
 	s := e.AddSender("Aarhus Kommune", "55133018")
 	other := e.AddSender("Nordlys Energi A/S", "12345674")
 	anonymous := e.Client(&tls.Config{RootCAs: e.CA.Pool()})
+	pdf := uitest.DocumentPart("afgoerelse.pdf", "application/pdf", testsupport.PDF("Afgørelse"))
+	// Without the operator's print key, a letter to print is refused as
+	// one without print details.
+	noKey := uitest.LetterMessage(uitest.NIDNobody, "Afgørelse", "no-key")
+	noKey["print"] = printDetails()
+	uitest.WantProblem(t, e.Deliver(s.Client, uitest.MessagePart(noKey), pdf), http.StatusNotFound, "UNKNOWN_RECIPIENT")
+	if _, err := e.Store.NewPrintKey(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	letter := func(nid, ref string, edit func(p map[string]any), doc uitest.Part) []uitest.Part {
 		msg := uitest.LetterMessage(nid, "Afgørelse om boligstøtte", ref)
 		p := printDetails()
@@ -43,7 +53,6 @@ func TestPrintAPI(t *testing.T) {
 		msg["print"] = p
 		return []uitest.Part{uitest.MessagePart(msg), doc}
 	}
-	pdf := uitest.DocumentPart("afgoerelse.pdf", "application/pdf", testsupport.PDF("Afgørelse"))
 	type answer struct {
 		ID, Status, DeliveredAt string
 		Receipt                 any

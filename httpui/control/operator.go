@@ -74,6 +74,7 @@ type Operations interface {
 	SetCallback(ctx context.Context, req CallbackRequest) (CallbackInfo, error)
 	RemoveCallback(ctx context.Context, req SenderRef) (CallbackRemoved, error)
 	Callbacks(ctx context.Context) ([]CallbackInfo, error)
+	PrintKey(ctx context.Context) (PrintKeyInfo, error)
 	PrintExport(ctx context.Context, req PrintExportRequest) (PrintExportInfo, error)
 	PrintDone(ctx context.Context, req PrintDoneRequest) (PrintDoneInfo, error)
 	PrintStatus(ctx context.Context) (PrintStatusInfo, error)

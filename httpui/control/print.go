@@ -27,6 +27,14 @@ import (
 type PrintExportRequest struct {
 	Dir   string `json:"dir"`
 	Batch string `json:"batch,omitempty"`
+	// Key is the operator's print key (PrintKeyInfo.Key), in hex.
+	Key string `json:"key"`
+}
+
+// PrintKeyInfo is the operator's print key, made once: the appliance
+// keeps only what it unwraps (store.NewPrintKey).
+type PrintKeyInfo struct {
+	Key string `json:"key"` // hex
 }
 
 // PrintExportInfo is a batch written.
@@ -101,12 +109,16 @@ func (o *Operator) PrintExport(ctx context.Context, req PrintExportRequest) (Pri
 	if _, err := os.Lstat(req.Dir); err == nil {
 		return PrintExportInfo{}, fmt.Errorf("print export folder %s exists: give a new one: %w", req.Dir, ErrBadRequest)
 	}
+	key, err := hex.DecodeString(strings.TrimSpace(req.Key))
+	if err != nil || len(key) != store.PrintKeySize {
+		return PrintExportInfo{}, fmt.Errorf("print key: want %d bytes in hex, as print key wrote it: %w", store.PrintKeySize, ErrBadRequest)
+	}
+	defer clear(key)
 	var b store.PrintBatch
-	var err error
 	if req.Batch != "" {
-		b, err = o.Store.ExportPrintBatch(ctx, req.Batch)
+		b, err = o.Store.ExportPrintBatch(ctx, req.Batch, key)
 	} else {
-		b, err = o.Store.ExportPrint(ctx)
+		b, err = o.Store.ExportPrint(ctx, key)
 	}
 	if err != nil {
 		return PrintExportInfo{}, err
@@ -197,6 +209,17 @@ func csvCell(s string) string {
 	return s
 }
 
+// PrintKey makes the appliance's print key and returns the operator's
+// key, once (a second is store.ErrExists).
+func (o *Operator) PrintKey(ctx context.Context) (PrintKeyInfo, error) {
+	key, err := o.Store.NewPrintKey(ctx)
+	if err != nil {
+		return PrintKeyInfo{}, err
+	}
+	defer clear(key)
+	return PrintKeyInfo{Key: hex.EncodeToString(key)}, nil
+}
+
 // PrintDone marks a batch printed: the letters' copies are deleted from
 // the queue and their senders told ("printed" events). Done twice is no
 // error.
@@ -230,6 +253,13 @@ func (o *Operator) PrintStatus(ctx context.Context) (PrintStatusInfo, error) {
 func (c *Client) PrintExport(ctx context.Context, req PrintExportRequest) (PrintExportInfo, error) {
 	var out PrintExportInfo
 	err := c.do(ctx, http.MethodPost, "/v1/print/export", req, &out)
+	return out, err
+}
+
+// PrintKey implements Operations.
+func (c *Client) PrintKey(ctx context.Context) (PrintKeyInfo, error) {
+	var out PrintKeyInfo
+	err := c.do(ctx, http.MethodPost, "/v1/print/key", struct{}{}, &out)
 	return out, err
 }
 

@@ -29,6 +29,13 @@ func TestPrintOperations(t *testing.T) {
 				ops = c
 			}
 			ctx := context.Background()
+			pk, err := ops.PrintKey(ctx)
+			if err != nil || len(pk.Key) != 2*store.PrintKeySize {
+				t.Fatalf("print key: %+v, %v", pk, err)
+			}
+			if _, err := ops.PrintKey(ctx); !errors.Is(err, store.ErrExists) {
+				t.Errorf("a second print key: %v", err)
+			}
 			snd, err := op.Store.AddSender(ctx, "Eksempelby Kommune", "29189846", store.SenderPublic)
 			if err != nil {
 				t.Fatal(err)
@@ -43,14 +50,20 @@ func TestPrintOperations(t *testing.T) {
 			if st, err := ops.PrintStatus(ctx); err != nil || st.Queued != 1 || st.QueuedPages != 1 {
 				t.Fatalf("status: %+v, %v", st, err)
 			}
-			if _, err := ops.PrintExport(ctx, PrintExportRequest{Dir: "relative"}); !isInvalid(err) {
+			if _, err := ops.PrintExport(ctx, PrintExportRequest{Dir: "relative", Key: pk.Key}); !isInvalid(err) {
 				t.Errorf("export to a relative folder: %v", err)
 			}
-			if _, err := ops.PrintExport(ctx, PrintExportRequest{Dir: t.TempDir()}); !isInvalid(err) {
+			if _, err := ops.PrintExport(ctx, PrintExportRequest{Dir: t.TempDir(), Key: pk.Key}); !isInvalid(err) {
 				t.Errorf("export to an existing folder: %v", err)
 			}
 			dir := filepath.Join(t.TempDir(), "batch")
-			out, err := ops.PrintExport(ctx, PrintExportRequest{Dir: dir})
+			if _, err := ops.PrintExport(ctx, PrintExportRequest{Dir: dir, Key: "00" + pk.Key[2:]}); !errors.Is(err, store.ErrWrongPrintKey) {
+				t.Errorf("export with a wrong key: %v", err)
+			}
+			if _, err := ops.PrintExport(ctx, PrintExportRequest{Dir: dir, Key: "zz"}); !isInvalid(err) {
+				t.Errorf("export with a key that is no key: %v", err)
+			}
+			out, err := ops.PrintExport(ctx, PrintExportRequest{Dir: dir, Key: pk.Key})
 			if err != nil || out.Letters != 1 || out.Pages != 1 || out.Dir != dir {
 				t.Fatalf("export: %+v, %v", out, err)
 			}

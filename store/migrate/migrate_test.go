@@ -188,6 +188,9 @@ func deployment(t *testing.T) (path string, evidence auditlog.Evidence, letters 
 	}
 	// A letter queued for print (to nobody with a mailbox): the print
 	// queue is copied too.
+	if _, err := st.NewPrintKey(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	nobody, err := store.ParseNationalID("0707701234")
 	if err != nil {
 		t.Fatal(err)
