@@ -51,6 +51,13 @@ import (
 // changes nothing, so each letter is printed (and reported printed) once.
 // The record of a printed letter stays, with no content, so that its
 // status and its reference stay known.
+//
+// With PrintUnreadAfter a letter to a digital recipient is delivered as
+// any other, and its sealed copy is stored waiting (PrintLetter.WaitUntil,
+// under the letter's id) in the same transaction. Opening the letter, or
+// deleting it by any path (shredLetter, deleteLetter), deletes the
+// waiting copy; QueueUnread (the job "print-unread") queues those still
+// unopened at their time, with their "queued-for-print" event.
 
 // PrintAddress is the postal address a letter is printed to.
 type PrintAddress struct {
@@ -64,9 +71,10 @@ type PrintAddress struct {
 // PrintRequest is a delivery's print details.
 type PrintRequest struct {
 	Address PrintAddress
-	// When is when it is printed: PrintNotDigital (the default) only.
-	When string
-	// UnreadAfter is for PrintUnreadAfter, not offered yet.
+	// When is when it is printed: PrintNotDigital (the default: only
+	// when the recipient takes no digital post) or PrintUnreadAfter (also
+	// when the letter is still unopened at UnreadAfter).
+	When        string
 	UnreadAfter time.Time
 }
 
