@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	cryptorand "crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"image"
 	"image/color"
@@ -111,6 +112,17 @@ func seedDemo(dir string, st *store.Store, ca *crypto.CA, clock *seedClock) (*de
 		}
 		senderIDs[i] = sender.ID
 		demo.Senders = append(demo.Senders, demoSender{Name: s.name, OrgNumber: s.org, Kind: string(s.kind), Cert: certPath, Key: keyPath})
+	}
+
+	// Printing is set up, its key in the folder (DIR/print.key, for
+	// `postkasse print export --key`): right for the sandbox only, as
+	// OPERATORS.md keeps the key off the appliance.
+	printKey, err := st.NewPrintKey(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("demo print key: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "print.key"), []byte(hex.EncodeToString(printKey)+"\n"), 0o600); err != nil {
+		return nil, err
 	}
 
 	examples := filepath.Join(dir, "examples")

@@ -44,6 +44,10 @@ const usage = `usage:
   postkasse terms publish   [--data DIR] --file FILE --effective YYYY-MM-DD
   postkasse terms list      [--data DIR] [--json]
   postkasse jobs status     [--data DIR] [--json]
+  postkasse print key       [--data DIR] --out FILE
+  postkasse print export    [--data DIR] --key FILE --to DIR [--batch BATCH]
+  postkasse print done      [--data DIR] BATCH
+  postkasse print status    [--data DIR] [--json]
   postkasse backup          [--data DIR] --to FILE
   postkasse restore         --from FILE --data DIR
   postkasse check           [--data DIR | --backup FILE]
@@ -57,7 +61,7 @@ const usage = `usage:
   postkasse events --api URL --cert F --key F [--cacert F] [--after CURSOR] [--follow]
   postkasse version
 
-DIR is /var/lib/postkasse unless given. sender, resident, letter, support, terms and jobs talk to
+DIR is /var/lib/postkasse unless given. sender, resident, letter, support, terms, jobs and print talk to
 the running server through DIR/ctl.sock, or work on DIR directly when the server
 is stopped.
 `
@@ -94,7 +98,7 @@ func run(args []string, stdout io.Writer) error {
 		"sender": runSender, "resident": runResident, "terms": runTerms, "jobs": runJobs,
 		"check": runCheck, "audit": runAudit, "migrate": runMigrate, "verify": runVerify,
 		"letter": runLetter, "support": runSupport, "backup": runBackup, "restore": runRestore,
-		"send": runSend, "events": runEvents,
+		"send": runSend, "events": runEvents, "print": runPrint,
 		"version": printVersion, "--version": printVersion, "-version": printVersion,
 		"help": printUsage, "-h": printUsage, "--help": printUsage,
 	})

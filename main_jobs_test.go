@@ -134,7 +134,7 @@ func testTermsDeathAndJobsCommands(t *testing.T, dir string, sched *jobs.Schedul
 		if err := json.Unmarshal([]byte(cli(t, "jobs", "status", "--data", dir, "--json")), &status); err != nil {
 			t.Fatal(err)
 		}
-		if len(status) != 9 || status[6].Name != jobs.JobSessionSweep || status[7].Name != jobs.JobCallbacks || status[8].Name != jobs.JobRelease || status[1].Name != jobs.JobRetention || status[1].Last == nil || status[1].Last.Outcome != "ok" || status[0].Last != nil {
+		if len(status) != 10 || status[6].Name != jobs.JobSessionSweep || status[7].Name != jobs.JobCallbacks || status[8].Name != jobs.JobRelease || status[9].Name != jobs.JobPrintUnread || status[1].Name != jobs.JobRetention || status[1].Last == nil || status[1].Last.Outcome != "ok" || status[0].Last != nil {
 			t.Errorf("jobs status --json after a run of retention: %+v", status)
 		}
 	}

@@ -125,6 +125,7 @@ type Schedules struct {
 	SessionSweep  string // default "@hourly"
 	Callbacks     string // default "@every 5s"
 	Release       string // default "* * * * *" (every minute, on the minute)
+	PrintUnread   string // default "* * * * *" (every minute, on the minute)
 }
 
 // CallbackConfig is how the callbacks job POSTs events to senders'
@@ -164,6 +165,7 @@ const (
 	JobSessionSweep  = "session-sweep"
 	JobCallbacks     = "callbacks"
 	JobRelease       = "release-scheduled"
+	JobPrintUnread   = "print-unread"
 )
 
 func (c Config) withDefaults() (Config, error) {
@@ -206,6 +208,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Schedules.Release == "" {
 		c.Schedules.Release = "* * * * *"
+	}
+	if c.Schedules.PrintUnread == "" {
+		c.Schedules.PrintUnread = "* * * * *"
 	}
 	if c.Schedules.Callbacks == "" {
 		c.Schedules.Callbacks = "@every 5s"

@@ -50,6 +50,11 @@
 //     with receipt, event and notification (store.ReleaseScheduled, one
 //     transaction per batch); at Start it catches up what came due while
 //     the server was down.
+//   - "print-unread" (every minute, on the minute): queue for print the
+//     letters sent with print details "unread-after" that are still
+//     unread at that time (store.QueueUnread, one transaction per
+//     batch); the copy of one read or deleted meanwhile is deleted. A run
+//     after a downtime queues what came due meanwhile.
 //
 // The clock is passed in (Config.Clock, the store's clock), so tests run
 // years of policy in milliseconds by moving a fake clock and calling

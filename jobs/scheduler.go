@@ -146,6 +146,7 @@ func New(cfg Config) (*Scheduler, error) {
 		{JobSessionSweep, cfg.Schedules.SessionSweep, s.runSessionSweep},
 		{JobCallbacks, cfg.Schedules.Callbacks, s.runCallbacks},
 		{JobRelease, cfg.Schedules.Release, s.runRelease},
+		{JobPrintUnread, cfg.Schedules.PrintUnread, s.runPrintUnread},
 	} {
 		sched, err := cronParser.Parse(j.spec)
 		if err != nil {

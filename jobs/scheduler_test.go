@@ -38,7 +38,7 @@ func TestSchedulerCronWakesJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(status) != 9 || status[7].Name != JobCallbacks || status[8].Name != JobRelease {
+	if len(status) != 10 || status[7].Name != JobCallbacks || status[8].Name != JobRelease || status[9].Name != JobPrintUnread {
 		t.Fatalf("status %+v", status)
 	}
 	for _, st := range status {

@@ -133,7 +133,17 @@ func (s *Store) checkDelivery(d *Delivery) ([]DocumentInput, error) {
 	if err := checkNotBefore(d.NotBefore, s.now()); err != nil {
 		return nil, err
 	}
-	return s.checkDocuments(d.Documents)
+	docs, err := s.checkDocuments(d.Documents)
+	if err != nil || d.Print == nil {
+		return docs, err
+	}
+	if !d.NotBefore.IsZero() {
+		return nil, invalid("print", "a letter to print cannot be scheduled (notBefore) yet")
+	}
+	if d.printPages, err = checkPrint(d.Print, docs, s.now()); err != nil {
+		return nil, err
+	}
+	return docs, nil
 }
 
 // checkDocuments checks the documents of a letter or of an own document

@@ -71,6 +71,9 @@ type pendingDelivery struct {
 	orgNumber    string
 	// answersResident: Delivery.answersResident.
 	answersResident bool
+	// print is the sealed copy to print if the letter is still unread at
+	// its time (store/print.go), or nil.
+	print *storage.PrintLetter
 	// The engine's stamps of the sender's and the recipient's records as
 	// Deliver checked them (apply).
 	senderStamp, recipientStamp []byte
@@ -106,6 +109,14 @@ func (s *Store) Deliver(ctx context.Context, senderID string, d Delivery) (Deliv
 		s.queue <- p
 	}
 	s.sealing.Add(-1)
+	if err != nil && d.Print != nil && notDigital(err) {
+		res, perr := s.queueForPrint(ctx, senderID, &d, docs)
+		if errors.Is(perr, ErrNoPrintKey) {
+			// Refused as without print details, saying why.
+			return DeliveryResult{}, fmt.Errorf("%w; not queued for print: %w", err, perr)
+		}
+		return res, perr
+	}
 	if err != nil {
 		return DeliveryResult{}, err
 	}
@@ -148,8 +159,10 @@ func (s *Store) prepare(ctx context.Context, senderID string, d *Delivery, docs 
 		if sender, err = activeSender(tx, senderID); err != nil {
 			return err
 		}
-		if repeat, isRepeat, err = repeated(tx, senderID, d.SenderReference, hash, d.NotBefore); isRepeat || err != nil {
+		if repeat, isRepeat, err = repeated(tx, senderID, d.SenderReference, hash, d.NotBefore); err != nil {
 			return err
+		} else if isRepeat {
+			return samePrint(tx, d, hash, repeat)
 		}
 		if recipient, err = recipientFor(tx, d.Recipient, d.answersResident); err != nil {
 			return err
@@ -187,7 +200,7 @@ func (s *Store) prepare(ctx context.Context, senderID string, d *Delivery, docs 
 func repeated(tx storage.Tx, senderID, ref, hash string, notBefore time.Time) (DeliveryResult, bool, error) {
 	id, err := tx.Letters().ByReference(senderID, ref)
 	if errors.Is(err, ErrNotFound) {
-		return DeliveryResult{}, false, nil
+		return repeatedPrint(tx, senderID, ref, hash)
 	} else if err != nil {
 		return DeliveryResult{}, false, err
 	}
@@ -243,6 +256,14 @@ func (s *Store) seal(ctx context.Context, sender *senderRecord, recipient *resid
 	p := &pendingDelivery{
 		rec: rec, recipientKey: recipient.PublicKey, recipient: d.Recipient,
 		orgNumber: sender.OrgNumber, done: make(chan struct{}),
+	}
+	if d.Print != nil && d.Print.When == PrintUnreadAfter {
+		if p.print, err = s.sealPrintCopy(ctx, id, sender.ID, d, docs, hash); errors.Is(err, ErrNoPrintKey) {
+			return nil, invalid("print", "unread-after needs the appliance's print key, which its operator has not made yet")
+		} else if err != nil {
+			return nil, err
+		}
+		p.print.WaitUntil = d.Print.UnreadAfter.UTC()
 	}
 	for i, doc := range docs {
 		name, err := dk.SealField(s.rand, fmt.Sprintf("document/%d/name", i), []byte(doc.Name))
@@ -477,6 +498,11 @@ func (s *Store) apply(tx storage.Tx, p *pendingDelivery, now time.Time) error {
 	if err := tx.Documents().Put(rec.ID, p.blobs); err != nil {
 		return err
 	}
+	if p.print != nil {
+		if err := tx.Print().Put(p.print); err != nil {
+			return err
+		}
+	}
 	p.result = DeliveryResult{Letter: letterStatus(rec), Receipt: receipt}
 	return nil
 }
@@ -602,6 +628,18 @@ func (s *Store) LetterStatus(ctx context.Context, senderID, letterID string) (Le
 	var out LetterStatus
 	err := s.view(ctx, func(tx storage.Tx) error {
 		rec, err := tx.Letters().Get(letterID)
+		if errors.Is(err, ErrNotFound) {
+			// Not in a mailbox: perhaps in the print queue.
+			p, err := tx.Print().Get(letterID)
+			if err != nil {
+				return err
+			}
+			if p.SenderID != senderID {
+				return fmt.Errorf("letter %s: %w", letterID, ErrNotFound)
+			}
+			out = printStatus(p)
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -609,6 +647,12 @@ func (s *Store) LetterStatus(ctx context.Context, senderID, letterID string) (Le
 			return fmt.Errorf("letter %s: %w", letterID, ErrNotFound)
 		}
 		out = letterStatus(rec)
+		// Unread at its time, and so printed too (unread-after).
+		if p, err := tx.Print().Get(letterID); err == nil && !p.Waiting() {
+			out.Status = printStatus(p).Status
+		} else if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
 		return nil
 	})
 	return out, err

@@ -33,9 +33,15 @@
 //     the fsync; a delivery that is refused writes nothing, and a failed
 //     batch is retried letter by letter. A letter's DeliveredAt, which its
 //     signed receipt states, is the time read inside that transaction.
-//   - (sender, senderReference) names at most one letter. The same
-//     reference with the same content hash returns the original result;
-//     with another hash it is refused.
+//   - (sender, senderReference) names at most one letter, in a mailbox or
+//     in the print queue. The same reference with the same content hash
+//     returns the original result; with another hash it is refused.
+//   - A letter queued for print (print.go) is stored only sealed to the
+//     print key, whose private half is stored only wrapped by the
+//     operator's key, which the appliance never keeps; its copy is deleted
+//     when its batch is marked printed, and it is printed at most once. A
+//     copy waiting to be printed if unread goes when its letter is opened
+//     or deleted.
 //   - Every delivery, login, logout, first reading, enrolment and
 //     activation appends an audit entry in the same transaction; so does
 //     turning two-step verification on or off, using a backup code and

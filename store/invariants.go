@@ -210,6 +210,47 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 		}); err != nil {
 			return err
 		}
+		// A letter of the print queue is a sender's; one printed because
+		// its recipient is not digital is no letter of a mailbox, one
+		// waiting to be printed if unread is an unread letter there; until
+		// printed it holds its sealed copy, and once printed nothing of
+		// it; it is printed only from a batch.
+		if err := tx.Print().All(func(p *storage.PrintLetter) error {
+			if _, err := tx.Senders().Get(p.SenderID); errors.Is(err, ErrNotFound) {
+				bad("print letter %s: sender %s missing", p.ID, p.SenderID)
+			} else if err != nil {
+				return err
+			}
+			l, err := tx.Letters().Get(p.ID)
+			if errors.Is(err, ErrNotFound) {
+				l = nil
+			} else if err != nil {
+				return err
+			}
+			switch {
+			case p.Reason == PrintNotDigital && l != nil:
+				bad("print letter %s: not digital, yet a letter of a mailbox", p.ID)
+			case p.Waiting() && (l == nil || l.IsTombstone() || !l.ReadAt.IsZero()):
+				bad("print letter %s: waits to be printed if unread, but its letter is gone or read", p.ID)
+			case p.Waiting() && (!p.QueuedAt.IsZero() || p.Batch != ""):
+				bad("print letter %s: waiting, yet queued", p.ID)
+			case !p.Waiting() && p.QueuedAt.IsZero():
+				bad("print letter %s: neither waiting nor queued", p.ID)
+			}
+			switch {
+			case p.Printed() && (p.Sealed != nil || p.SealedKey != nil):
+				bad("print letter %s: printed, its copy still stored", p.ID)
+			case !p.Printed() && (len(p.Sealed) == 0 || len(p.SealedKey) == 0):
+				bad("print letter %s: queued without its sealed copy", p.ID)
+			case p.Printed() && p.Batch == "":
+				bad("print letter %s: printed in no batch", p.ID)
+			case (p.Batch == "") != p.ExportedAt.IsZero():
+				bad("print letter %s: batch %q exported at %v", p.ID, p.Batch, p.ExportedAt)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
 		if err := tx.SenderBlocks().All(func(residentID string, _ []SenderBlock) error {
 			if !liveResident(residentID) {
 				bad("sender blocks of resident %s: resident missing or deleted", residentID)

@@ -243,6 +243,11 @@ func (m *Mailbox) markRead(ctx context.Context, id string) (readAt time.Time, er
 		if !first {
 			return nil
 		}
+		// Read in time: a copy waiting to be printed if unread is not
+		// needed any more (store/print.go).
+		if err := cancelUnreadPrint(tx, id); err != nil {
+			return err
+		}
 		// The sender's status says "read" either way; an event only
 		// when it asked for an opening receipt (API.md).
 		if rec.OpeningReceipt {

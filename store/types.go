@@ -192,7 +192,14 @@ type Delivery struct {
 	// Zero, or a time that has come, delivers at once. At most a year
 	// ahead.
 	NotBefore time.Time
+	// Print, when set, has the letter printed and posted instead when
+	// its recipient takes no digital post (store/print.go): its
+	// documents must then all be PDF.
+	Print *PrintRequest
 
+	// printPages are the pages of each document, counted by checkDelivery
+	// when Print is set.
+	printPages []int
 	// answersResident marks the answer to the resident's own support
 	// request: it reaches a resident who opted out of digital post too
 	// (reserved), who asked in the mailbox and expects the answer there.
@@ -209,7 +216,7 @@ type DocumentInput struct {
 // LetterStatus is what the sender may know about a letter it sent.
 type LetterStatus struct {
 	ID          string
-	Status      string // "scheduled", "delivered", "read" or "deleted"
+	Status      string // "scheduled", "delivered", "read", "deleted", "queued-for-print" or "printed"
 	DeliveredAt time.Time
 	ReadAt      time.Time // zero while unread
 }

@@ -13,7 +13,7 @@ import (
 type deliveryResponse struct {
 	ID          string         `json:"id"`
 	Status      string         `json:"status"`
-	DeliveredAt time.Time      `json:"deliveredAt"`
+	DeliveredAt time.Time      `json:"deliveredAt,omitzero"` // none for a letter to print
 	Receipt     *store.Receipt `json:"receipt,omitempty"`
 }
 

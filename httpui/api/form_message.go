@@ -37,6 +37,16 @@ type messageJSON struct {
 	// NotBefore (RFC 3339) schedules the letter (API.md, "More message
 	// fields").
 	NotBefore string `json:"notBefore"`
+	// Print has the letter printed and posted when its recipient takes
+	// no digital post (API.md, "More message fields"; store/print.go).
+	Print *printJSON `json:"print"`
+}
+
+// printJSON is a message's print details.
+type printJSON struct {
+	Address     store.PrintAddress `json:"address"`
+	When        string             `json:"when"`
+	UnreadAfter string             `json:"unreadAfter"`
 }
 
 // maxMessagePart bounds the JSON part: the text limits with room for JSON
@@ -123,6 +133,14 @@ func parseDelivery(r *http.Request, l store.Limits) (store.Delivery, error) {
 		// fractions of a second too).
 		if d.NotBefore, err = time.Parse(time.RFC3339, msg.NotBefore); err != nil {
 			return d, invalidf("notBefore", "%q is not an RFC 3339 time such as 2027-01-31T08:00:00+01:00", msg.NotBefore)
+		}
+	}
+	if msg.Print != nil {
+		d.Print = &store.PrintRequest{Address: msg.Print.Address, When: msg.Print.When}
+		if msg.Print.UnreadAfter != "" {
+			if d.Print.UnreadAfter, err = time.Parse(time.RFC3339, msg.Print.UnreadAfter); err != nil {
+				return d, invalidf("print.unreadAfter", "%q is not an RFC 3339 time such as 2027-01-31T08:00:00+01:00", msg.Print.UnreadAfter)
+			}
 		}
 	}
 	if msg.Recipient.NationalID == "" {

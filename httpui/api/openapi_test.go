@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/postkasse/postkasse/httpui/api"
 	"github.com/postkasse/postkasse/httpui/internal/apptest"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
+	"github.com/postkasse/postkasse/internal/testsupport"
 )
 
 // openAPIValidator returns a validator of the API's OpenAPI document,
@@ -126,6 +128,23 @@ func TestOpenAPI(t *testing.T) {
 	check("deliver MeMo with an unsupported element", m.Client, http.MethodPost, "/api/v1/memo", "application/xml", readMemo(t, "../memo/testdata/unknown-element.xml"), http.StatusBadRequest)
 	check("deliver MeMo in another sender's name", s.Client, http.MethodPost, "/api/v1/memo", "application/xml", minimum, http.StatusForbidden)
 	check("deliver MeMo without a certificate", anonymous, http.MethodPost, "/api/v1/memo", "application/xml", minimum, http.StatusUnauthorized)
+	if _, err := e.Store.NewPrintKey(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	msg = uitest.LetterMessage(uitest.NIDNobody, "To print", "openapi-print")
+	msg["print"] = printDetails()
+	ctp, toPrint := uitest.MultipartBody(uitest.MessagePart(msg), uitest.DocumentPart("a.pdf", "application/pdf", testsupport.PDF("Brev")))
+	var pd struct{ ID string }
+	if err := json.Unmarshal([]byte(check("deliver to nobody, with print details", s.Client, http.MethodPost, "/api/v1/messages", ctp, toPrint, http.StatusCreated).Text), &pd); err != nil {
+		t.Fatal(err)
+	}
+	check("deliver to print again", s.Client, http.MethodPost, "/api/v1/messages", ctp, toPrint, http.StatusOK)
+	check("status of a letter to print", s.Client, http.MethodGet, "/api/v1/messages/"+pd.ID, "", nil, http.StatusOK)
+	check("another sender's status of a letter to print", other.Client, http.MethodGet, "/api/v1/messages/"+pd.ID, "", nil, http.StatusNotFound)
+	msg["senderReference"] = "openapi-print-2"
+	msg["print"].(map[string]any)["address"].(map[string]any)["postalCode"] = ""
+	ctp2, noPostal := uitest.MultipartBody(uitest.MessagePart(msg), uitest.DocumentPart("a.pdf", "application/pdf", testsupport.PDF("Brev")))
+	check("deliver to print without a postal code", s.Client, http.MethodPost, "/api/v1/messages", ctp2, noPostal, http.StatusBadRequest)
 
 	msg = uitest.LetterMessage(uitest.NIDAnna, "A letter for later", "openapi-5")
 	msg["notBefore"] = time.Now().Add(time.Hour).UTC().Format(time.RFC3339)

@@ -14,7 +14,7 @@ import (
 type statusResponse struct {
 	ID          string     `json:"id"`
 	Status      string     `json:"status"`
-	DeliveredAt time.Time  `json:"deliveredAt"`
+	DeliveredAt time.Time  `json:"deliveredAt,omitzero"` // none for a letter to print
 	ReadAt      *time.Time `json:"readAt"`
 }
 

@@ -44,6 +44,10 @@ func (e *Error) Is(target error) bool {
 		return target == ErrBadRequest
 	case codeTermsNoticePeriod:
 		return target == store.ErrTermsNoticePeriod
+	case codeWrongPrintKey:
+		return target == store.ErrWrongPrintKey
+	case codeNoPrintKey:
+		return target == store.ErrNoPrintKey
 	case codeUnavailable:
 		return target == ErrNoScheduler
 	}

@@ -77,6 +77,10 @@ type Operations interface {
 	RemoveCallback(ctx context.Context, req SenderRef) (CallbackRemoved, error)
 	Callbacks(ctx context.Context) ([]CallbackInfo, error)
 	SetSenderRate(ctx context.Context, req RateRequest) (SenderInfo, error)
+	PrintKey(ctx context.Context) (PrintKeyInfo, error)
+	PrintExport(ctx context.Context, req PrintExportRequest) (PrintExportInfo, error)
+	PrintDone(ctx context.Context, req PrintDoneRequest) (PrintDoneInfo, error)
+	PrintStatus(ctx context.Context) (PrintStatusInfo, error)
 }
 
 // SenderRequest registers a sender.

@@ -27,6 +27,8 @@ const (
 	codeExists            = "EXISTS"
 	codeNotFound          = "NOT_FOUND"
 	codeRevoked           = "REVOKED"
+	codeWrongPrintKey     = "WRONG_PRINT_KEY"
+	codeNoPrintKey        = "NO_PRINT_KEY"
 	codeUnavailable       = "UNAVAILABLE"
 	codeInternal          = "INTERNAL"
 )
@@ -129,6 +131,22 @@ func Handler(ops Operations, log *slog.Logger) http.Handler {
 			// Never the answer or the request's text: they may be personal.
 			return "support request answered", []any{"request", out.ID}
 		}))
+	mux.HandleFunc("GET /v1/print", query(h, "print status", ops.PrintStatus))
+	mux.HandleFunc("POST /v1/print/key", change(h, "print key", http.StatusCreated, maxBody,
+		func(ctx context.Context, _ struct{}) (PrintKeyInfo, error) { return ops.PrintKey(ctx) },
+		func(struct{}, PrintKeyInfo) (string, []any) {
+			// Never the key.
+			return "print key made", nil
+		}))
+	mux.HandleFunc("POST /v1/print/export", change(h, "print export", http.StatusOK, maxBody, ops.PrintExport,
+		func(_ PrintExportRequest, out PrintExportInfo) (string, []any) {
+			// Never an address or the key: the batch id and counts only.
+			return "print batch exported", []any{"batch", out.Batch, "letters", out.Letters, "pages", out.Pages}
+		}))
+	mux.HandleFunc("POST /v1/print/done", change(h, "print done", http.StatusOK, maxBody, ops.PrintDone,
+		func(_ PrintDoneRequest, out PrintDoneInfo) (string, []any) {
+			return "print batch printed", []any{"batch", out.Batch, "letters", out.Printed}
+		}))
 	mux.HandleFunc("POST /v1/backup", change(h, "backup", http.StatusOK, maxBody, ops.Backup,
 		func(_ BackupRequest, out BackupInfo) (string, []any) {
 			return "backup written", []any{"path", out.Path, "database_bytes", out.DatabaseBytes, "copy_ms", out.CopyMillis}
@@ -199,6 +217,10 @@ func (h *handler) respond(w http.ResponseWriter, r *http.Request, status int, v 
 		status, code = http.StatusBadRequest, codeTermsNoticePeriod
 	case errors.As(err, &invalid), errors.Is(err, store.ErrInvalidNationalID), errors.Is(err, ErrBadRequest):
 		status, code = http.StatusBadRequest, codeInvalid
+	case errors.Is(err, store.ErrWrongPrintKey):
+		status, code = http.StatusForbidden, codeWrongPrintKey
+	case errors.Is(err, store.ErrNoPrintKey):
+		status, code = http.StatusConflict, codeNoPrintKey
 	case errors.Is(err, store.ErrExists):
 		status, code = http.StatusConflict, codeExists
 	case errors.Is(err, store.ErrNotFound):

@@ -60,10 +60,10 @@ func (k *Kit) ProblemFor(r *http.Request, err error) Problem {
 		return ProblemInvalid(err.Error())
 	case errors.Is(err, store.ErrUnknownRecipient):
 		return Problem{Status: http.StatusNotFound, Code: "UNKNOWN_RECIPIENT",
-			Detail: "no mailbox for that national identity number"}
+			Detail: "no mailbox for that national identity number" + notPrinted(err)}
 	case errors.Is(err, store.ErrRecipientNotDigital):
 		return Problem{Status: http.StatusUnprocessableEntity, Code: "RECIPIENT_NOT_DIGITAL",
-			Detail: "the recipient has not activated the mailbox yet, has opted out of digital post, or the mailbox is closed"}
+			Detail: "the recipient has not activated the mailbox yet, has opted out of digital post, or the mailbox is closed" + notPrinted(err)}
 	case errors.Is(err, store.ErrSenderBlocked):
 		return Problem{Status: http.StatusUnprocessableEntity, Code: "SENDER_BLOCKED", Title: "Recipient does not accept letters from this sender",
 			Detail: "the recipient has refused letters from this sender; send the letter another way"}
@@ -138,4 +138,13 @@ func RetryAfter(d time.Duration) string {
 		secs = 1
 	}
 	return strconv.FormatInt(secs, 10)
+}
+
+// notPrinted tells a sender why a letter with print details to a
+// recipient who takes no digital post was not queued for print.
+func notPrinted(err error) string {
+	if errors.Is(err, store.ErrNoPrintKey) {
+		return "; not queued for print: the appliance's operator has not set up printing yet (postkasse print key)"
+	}
+	return ""
 }

@@ -186,6 +186,23 @@ func (e *Engine) Check(ctx context.Context) error {
 		}, bad); err != nil {
 			return err
 		}
+		if err := checkRows(t, `SELECT id, sender_id || '/' || sender_reference || '/' ||
+			coalesce(to_char(queued_at AT TIME ZONE 'UTC', `+usUTC+`), '') || '/' ||
+			coalesce(to_char(wait_until AT TIME ZONE 'UTC', `+usUTC+`), '') || '/' || (printed_at IS NOT NULL)::text,
+			record FROM print_queue`, func(key, col string, p *storage.PrintLetter) {
+			ts := func(t time.Time) string {
+				if t.IsZero() {
+					return ""
+				}
+				return t.UTC().Truncate(time.Microsecond).Format("2006-01-02T15:04:05.000000")
+			}
+			want := fmt.Sprintf("%s/%s/%s/%s/%t", p.SenderID, p.SenderReference, ts(p.QueuedAt), ts(p.WaitUntil), p.Printed())
+			if p.ID != key || col != want {
+				bad("print letter %s: columns %s, record %s", key, col, want)
+			}
+		}, bad); err != nil {
+			return err
+		}
 		if err := checkRows(t, `SELECT sender_id, sender_id, record FROM callbacks`, func(key, col string, c *storage.Callback) {
 			if c.SenderID != key {
 				bad("callback %s: columns disagree with its record", key)

@@ -58,6 +58,9 @@
 //	callback_outbox     (sender_id, seq) → an event still to POST to it (since 4)
 //	mailbox_counts      (resident_id, folder) → the folder's letters, unread letters and
 //	                    letters with a due date, kept by Letters.Put and Delete (since 4)
+//	print_queue         (id) → sender_id, sender_reference (unique together), queued_at and
+//	                    wait_until (NULL unless queued, waiting), printed_at (NULL until
+//	                    printed), the record (since 5)
 //	schema_version      the one row naming the schema's version
 //
 // The SQL is kept to what CockroachDB and YugabyteDB also accept: no

@@ -226,6 +226,24 @@ INSERT INTO mailbox_counts (resident_id, folder, letters, unread, due)
 ALTER TABLE letters ADD COLUMN release_at timestamptz;
 CREATE INDEX letters_scheduled ON letters (release_at, id) WHERE release_at IS NOT NULL;
 `,
+	// 5: the print queue (storage.PrintLetter): unique by sender and
+	// reference, found in the order queued while not printed, and by the
+	// time a letter waits until (NULL unless it waits). No fix-up: no
+	// letter was queued for print before.
+	`
+CREATE TABLE print_queue (
+	id               text PRIMARY KEY,
+	sender_id        text NOT NULL,
+	sender_reference text NOT NULL,
+	queued_at        timestamptz,
+	wait_until       timestamptz,
+	printed_at       timestamptz,
+	record           bytea NOT NULL,
+	UNIQUE (sender_id, sender_reference)
+);
+CREATE INDEX print_queue_by_queued ON print_queue (queued_at, id);
+CREATE INDEX print_queue_by_wait ON print_queue (wait_until, id);
+`,
 }
 
 // fixups are what a step needs done in Go after its SQL, in the same

@@ -51,6 +51,7 @@ func (t *tx) Events() storage.Events { return eventsTx{t} }
 func (t *tx) Callbacks() storage.Callbacks {
 	return callbacksTx{t}
 }
+func (t *tx) Print() storage.Print     { return printTx{t} }
 func (t *tx) Folders() storage.Folders { return foldersTx{t} }
 func (t *tx) SearchIndexes() storage.SearchIndexes {
 	return searchIndexesTx{t}
@@ -1412,6 +1413,62 @@ func (c callbacksTx) Count(senderID string) (int, error) {
 	var n int
 	err := c.t.tx.QueryRow(c.t.ctx, `SELECT count(*) FROM callback_outbox WHERE sender_id = $1`, senderID).Scan(&n)
 	return n, err
+}
+
+type printTx struct{ t *tx }
+
+func (p printTx) Get(id string) (*storage.PrintLetter, error) {
+	v := new(storage.PrintLetter)
+	if err := p.t.get(v, "print letter "+id, `SELECT record FROM print_queue WHERE id = $1`, id); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func (p printTx) Put(v *storage.PrintLetter) error {
+	b, err := encode(v)
+	if err != nil {
+		return err
+	}
+	orNull := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		return &t
+	}
+	_, err = p.t.exec(`INSERT INTO print_queue (id, sender_id, sender_reference, queued_at, wait_until, printed_at, record)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (id) DO UPDATE SET sender_id = excluded.sender_id, sender_reference = excluded.sender_reference,
+			queued_at = excluded.queued_at, wait_until = excluded.wait_until, printed_at = excluded.printed_at, record = excluded.record`,
+		v.ID, v.SenderID, v.SenderReference, orNull(v.QueuedAt), orNull(v.WaitUntil), orNull(v.PrintedAt), b)
+	return err
+}
+
+func (p printTx) ByReference(senderID, ref string) (string, error) {
+	var id string
+	err := p.t.tx.QueryRow(p.t.ctx, `SELECT id FROM print_queue WHERE sender_id = $1 AND sender_reference = $2`, senderID, ref).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("print letter with reference %q: %w", ref, storage.ErrNotFound)
+	}
+	return id, err
+}
+
+func (p printTx) Pending(fn func(*storage.PrintLetter) (bool, error)) error {
+	return each(p.t, "print queue", fn, `SELECT record FROM print_queue WHERE printed_at IS NULL AND wait_until IS NULL ORDER BY queued_at, id`)
+}
+
+func (p printTx) Waiting(until time.Time, fn func(*storage.PrintLetter) (bool, error)) error {
+	return each(p.t, "print queue", fn, `SELECT record FROM print_queue WHERE printed_at IS NULL AND wait_until <= $1 ORDER BY wait_until, id`, until)
+}
+
+func (p printTx) Delete(id string) error {
+	_, err := p.t.exec(`DELETE FROM print_queue WHERE id = $1`, id)
+	return err
+}
+
+func (p printTx) All(fn func(*storage.PrintLetter) error) error {
+	return each(p.t, "print queue", func(v *storage.PrintLetter) (bool, error) { return true, fn(v) },
+		`SELECT record FROM print_queue ORDER BY id`)
 }
 
 type foldersTx struct{ t *tx }

@@ -106,6 +106,15 @@
 //	                   scheduled letter (storage.Letter.ReleaseAt set), which is in
 //	                   references and sender-letters but in no mailbox index until released
 //
+// Since schema 11:
+//
+//	print              letterID → storage.PrintLetter: a letter of the print queue (its
+//	                   address and documents sealed to the print key until printed)
+//	print-by-reference senderID | 0x00 | reference → letterID
+//	print-pending      uint64 queued (Unix ns) | letterID → empty, while queued and not printed
+//	print-waiting      uint64 wait until (Unix ns) | letterID → empty, while waiting to be
+//	                   printed if still unread then (unread-after)
+//
 // # Schema versions
 //
 // The meta bucket's "schema" says which version the file has. Open applies

@@ -34,6 +34,7 @@ var upgrades = []struct {
 	{8, "limits shared by the nodes of a cluster (the login throttle, the senders' rate limits) and their index by expiry", upgrade8},
 	{9, "indexes of the unread letters of each folder, of the due dates to act on, and of residents' tombstones of deleted letters; residents' sealed search indexes; indexes of sessions by expiry and by last seen, for the hourly sweep", upgrade9},
 	{10, "senders' callbacks and their outbox of events to POST; counters of each folder's letters and unread letters and of the due dates to act on, kept with their indexes; index of scheduled letters by release time", upgrade10},
+	{11, "the print queue, its index by sender and reference, its index of letters queued and not yet printed and its index of letters waiting to be printed if unread", upgrade11},
 }
 
 // SchemaVersion is the schema version this code writes.
@@ -311,4 +312,10 @@ func upgrade10(e *Engine, tx *bolt.Tx) error {
 		}
 	}
 	return nil
+}
+
+// upgrade11 adds the buckets of the print queue, empty: no letter was
+// queued for print before.
+func upgrade11(e *Engine, tx *bolt.Tx) error {
+	return createBuckets(tx, bucketPrint, bucketPrintByReference, bucketPrintPending, bucketPrintWaiting)
 }

@@ -60,6 +60,11 @@ var (
 	bucketCallbackOutbox   = []byte("callback-outbox")
 	bucketMailboxCounts    = []byte("mailbox-counts")
 	bucketLettersScheduled = []byte("letters-scheduled")
+	// Since schema 11.
+	bucketPrint            = []byte("print")
+	bucketPrintByReference = []byte("print-by-reference")
+	bucketPrintPending     = []byte("print-pending")
+	bucketPrintWaiting     = []byte("print-waiting")
 )
 
 // idSize is the length of every id: 128 bits in lowercase hex.
@@ -425,8 +430,53 @@ var limits = &table[storage.Limit]{
 	}},
 }
 
+var printLetters = &table[storage.PrintLetter]{
+	name:   "print letter",
+	bucket: bucketPrint,
+	key:    func(p *storage.PrintLetter) []byte { return []byte(p.ID) },
+	indexes: []index[storage.PrintLetter]{{
+		// print-by-reference: senderID | 0x00 | reference → id.
+		bucket: bucketPrintByReference,
+		entries: func(p *storage.PrintLetter) []entry {
+			return []entry{{referenceKey(p.SenderID, p.SenderReference), []byte(p.ID)}}
+		},
+		owner: func(_, v []byte) ([]byte, bool) { return v, true },
+	}, {
+		// print-pending: timeKey(QueuedAt, id) → empty, while queued and
+		// not printed.
+		bucket: bucketPrintPending,
+		entries: func(p *storage.PrintLetter) []entry {
+			if p.Printed() || p.Waiting() {
+				return nil
+			}
+			return []entry{{timeKey(p.QueuedAt, []byte(p.ID)), nil}}
+		},
+		owner: func(k, _ []byte) ([]byte, bool) {
+			if len(k) < 8 {
+				return nil, false
+			}
+			return k[8:], true
+		},
+	}, {
+		// print-waiting: timeKey(WaitUntil, id) → empty, while waiting.
+		bucket: bucketPrintWaiting,
+		entries: func(p *storage.PrintLetter) []entry {
+			if p.Printed() || !p.Waiting() {
+				return nil
+			}
+			return []entry{{timeKey(p.WaitUntil, []byte(p.ID)), nil}}
+		},
+		owner: func(k, _ []byte) ([]byte, bool) {
+			if len(k) < 8 {
+				return nil, false
+			}
+			return k[8:], true
+		},
+	}},
+}
+
 // tableChecks check every table, for Check.
 var tableChecks = []func(tx *bolt.Tx) []error{
 	residents.check, senders.check, letters.check, sessions.check, outbox.check, terms.check, jobRuns.check,
-	support.check, limits.check,
+	support.check, limits.check, printLetters.check,
 }

@@ -36,6 +36,7 @@ func (t *tx) SenderBlocks() storage.SenderBlocks {
 }
 func (t *tx) Events() storage.Events           { return eventsTx(*t) }
 func (t *tx) Callbacks() storage.Callbacks     { return callbacksTx(*t) }
+func (t *tx) Print() storage.Print             { return printTx(*t) }
 func (t *tx) Folders() storage.Folders         { return foldersTx(*t) }
 func (t *tx) Terms() storage.Terms             { return termsTx(*t) }
 func (t *tx) Retention() storage.Retention     { return retentionTx(*t) }
@@ -1196,4 +1197,68 @@ func (t searchIndexesTx) All(fn func(residentID string, ix *storage.SearchIndex)
 		}
 		return fn(string(k), ix)
 	})
+}
+
+// Print queue: id → JSON, with print-by-reference and print-pending.
+
+type printTx tx
+
+func (t printTx) Get(id string) (*storage.PrintLetter, error) {
+	return printLetters.get(t.tx, []byte(id))
+}
+
+func (t printTx) Put(p *storage.PrintLetter) error { return printLetters.put(t.tx, p) }
+
+func (t printTx) ByReference(senderID, ref string) (string, error) {
+	v := t.tx.Bucket(bucketPrintByReference).Get(referenceKey(senderID, ref))
+	if v == nil {
+		return "", fmt.Errorf("print letter with reference %q: %w", ref, storage.ErrNotFound)
+	}
+	return string(v), nil
+}
+
+func (t printTx) Pending(fn func(*storage.PrintLetter) (bool, error)) error {
+	c := t.tx.Bucket(bucketPrintPending).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if len(k) < 8 {
+			return fmt.Errorf("print-pending %x: %w", k, storage.ErrNotFound)
+		}
+		p, err := printLetters.get(t.tx, k[8:])
+		if err != nil {
+			return fmt.Errorf("print-pending %x: %w", k, err)
+		}
+		if more, err := fn(p); err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t printTx) Waiting(until time.Time, fn func(*storage.PrintLetter) (bool, error)) error {
+	c := t.tx.Bucket(bucketPrintWaiting).Cursor()
+	end := be64(unixNanos(until))
+	for k, _ := c.First(); len(k) >= 8 && bytes.Compare(k[:8], end) <= 0; k, _ = c.Next() {
+		p, err := printLetters.get(t.tx, k[8:])
+		if err != nil {
+			return fmt.Errorf("print-waiting %x: %w", k, err)
+		}
+		if more, err := fn(p); err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t printTx) Delete(id string) error {
+	p, err := printLetters.get(t.tx, []byte(id))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return printLetters.remove(t.tx, p)
+}
+
+func (t printTx) All(fn func(*storage.PrintLetter) error) error {
+	return printLetters.all(t.tx, fn)
 }

@@ -199,6 +199,11 @@ var kinds = []kind{
 	}, func(tx storage.Tx, _ string, v []byte) error {
 		return put(v, tx.Callbacks().Put)
 	}},
+	{"print queue", func(tx storage.Tx, emit func(string, any) error) error {
+		return tx.Print().All(func(p *storage.PrintLetter) error { return emit(p.ID, p) })
+	}, func(tx storage.Tx, _ string, v []byte) error {
+		return put(v, tx.Print().Put)
+	}},
 	{"callback outbox", func(tx storage.Tx, emit func(string, any) error) error {
 		return tx.Callbacks().All(func(c *storage.Callback) error {
 			evs, err := tx.Callbacks().Queued(c.SenderID, math.MaxInt32)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/internal/testsupport"
 	"github.com/postkasse/postkasse/internal/testsupport/pgtest"
 	"github.com/postkasse/postkasse/internal/testsupport/s3test"
 	"github.com/postkasse/postkasse/store"
@@ -185,6 +186,21 @@ func deployment(t *testing.T) (path string, evidence auditlog.Evidence, letters 
 	} else if err := mb.DeleteLetters(context.Background(), []string{res.Letter.ID}); err != nil {
 		t.Fatal(err)
 	}
+	// A letter queued for print (to nobody with a mailbox): the print
+	// queue is copied too.
+	if _, err := st.NewPrintKey(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	nobody, err := store.ParseNationalID("0707701234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := st.Deliver(context.Background(), kommune.ID, store.Delivery{Recipient: nobody, Subject: "På papir", SenderReference: "sag-papir",
+		Documents: []store.DocumentInput{{Name: "brev.pdf", ContentType: "application/pdf", Content: testsupport.PDF("Brev")}},
+		Print:     &store.PrintRequest{Address: store.PrintAddress{Name: "Bo Berg", Lines: []string{"Søndergade 12"}, PostalCode: "8000", City: "Aarhus C", Country: "DK"}},
+	}); err != nil || res.Letter.Status != "queued-for-print" {
+		t.Fatalf("deliver to print: %+v, %v", res, err)
+	}
 	// A failed login's count: a limit, which the running nodes own and
 	// Copy leaves behind.
 	if err := st.UpdateLimits(context.Background(), []string{limitKey}, now.Add(time.Hour), func([][]byte) ([][]byte, error) {
@@ -243,10 +259,11 @@ func TestCopy(t *testing.T) {
 	// no documents.
 	if rep.Records["letters"] != 6 || rep.Blobs != 5 || rep.Records["residents"] != 2 || rep.Records["senders"] != 2 ||
 		rep.Records["folders"] == 0 || rep.Records["events"] == 0 || rep.Records["audit entries"] == 0 || rep.Records["support requests"] != 1 ||
-		rep.Records["search indexes"] != 1 || rep.Records["callbacks"] != 1 || rep.Records["callback outbox"] == 0 {
+		rep.Records["search indexes"] != 1 || rep.Records["callbacks"] != 1 || rep.Records["callback outbox"] == 0 ||
+		rep.Records["print queue"] != 1 {
 		t.Errorf("copied: %s", rep)
 	}
-	if len(steps) != 20 {
+	if len(steps) != 21 {
 		t.Errorf("progress: %v", steps)
 	}
 	cmp, err := migrate.Compare(ctx, src, dst)

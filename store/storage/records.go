@@ -618,3 +618,43 @@ type SearchIndex struct {
 	Version uint64
 	Sealed  []byte
 }
+
+// PrintLetter is a letter in the print queue (API.md, "More message
+// fields", print): a copy to be printed and posted by the municipality's
+// print provider. Package store documents the rules (store/print.go).
+// Only the ids, the reference, the times and the counts are in clear: the
+// address and the documents are sealed with a data key of their own,
+// itself sealed to the appliance's print key.
+type PrintLetter struct {
+	ID              string
+	SenderID        string
+	SenderReference string
+	// ContentHash covers the letter and its address (a repeat must have
+	// both); LetterHash the letter alone, as a letter's ContentHash.
+	ContentHash string
+	LetterHash  string
+	Reason      string // why it is printed: "not-digital" or "unread-after"
+	// WaitUntil, for "unread-after", is when the letter (then in its
+	// resident's mailbox, under the same ID) is printed if still unread;
+	// zero once queued. QueuedAt is when it was queued (zero while it
+	// waits).
+	WaitUntil time.Time `json:",omitzero"`
+	QueuedAt  time.Time `json:",omitzero"`
+	Documents int       // how many documents
+	Pages     int       // their pages in all
+	// SealedKey is the data key sealed to the print key; Sealed the
+	// address and documents sealed with it. Both are nil once printed.
+	SealedKey []byte `json:",omitempty"`
+	Sealed    []byte `json:",omitempty"`
+	// Batch is the export batch it went out in, and when (empty and zero
+	// until exported); PrintedAt when that batch was marked printed.
+	Batch      string    `json:",omitempty"`
+	ExportedAt time.Time `json:",omitzero"`
+	PrintedAt  time.Time `json:",omitzero"`
+}
+
+// Printed reports whether the letter was printed (its data deleted).
+func (p *PrintLetter) Printed() bool { return !p.PrintedAt.IsZero() }
+
+// Waiting reports whether the letter waits to see if it is read in time.
+func (p *PrintLetter) Waiting() bool { return !p.WaitUntil.IsZero() }

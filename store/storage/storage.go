@@ -114,6 +114,7 @@ type Tx interface {
 	SenderBlocks() SenderBlocks
 	Events() Events
 	Callbacks() Callbacks
+	Print() Print
 	Folders() Folders
 	Limits() Limits
 	SearchIndexes() SearchIndexes
@@ -493,6 +494,34 @@ type Callbacks interface {
 	Clear(senderID string) (int, error)
 	// Count returns how many events are in a sender's outbox.
 	Count(senderID string) (int, error)
+}
+
+// Print holds the print queue: letters to be printed and posted, with
+// their index by sender and reference (a reference is the idempotency
+// key of a letter, printed or delivered), the index of those queued and
+// not yet printed, in the order they were queued, and the index of those
+// waiting to be printed if unread, by that time.
+type Print interface {
+	// Get returns a letter of the print queue.
+	Get(id string) (*PrintLetter, error)
+	// Put inserts or replaces one, with its index entries.
+	Put(p *PrintLetter) error
+	// ByReference returns the id of a sender's letter in the queue by its
+	// reference.
+	ByReference(senderID, ref string) (string, error)
+	// Pending calls fn for every letter queued and not printed, in the
+	// order they were queued (then of id), until fn returns false.
+	Pending(fn func(*PrintLetter) (bool, error)) error
+	// Waiting calls fn for every letter waiting (PrintLetter.Waiting)
+	// until at most until, in the order of WaitUntil (then of id), until
+	// fn returns false.
+	Waiting(until time.Time, fn func(*PrintLetter) (bool, error)) error
+	// Delete deletes a letter of the queue with its index entries; none
+	// is no error.
+	Delete(id string) error
+	// All calls fn for every letter of the queue, printed or not, in the
+	// order of their ids.
+	All(fn func(*PrintLetter) error) error
 }
 
 // Folders hold each resident's own folders.

@@ -57,6 +57,7 @@ func Run(t *testing.T, open Open) {
 		{"SenderBlocks", testSenderBlocks},
 		{"Events", testEvents},
 		{"Callbacks", testCallbacks},
+		{"Print", testPrint},
 		{"Folders", testFolders},
 		{"Due", testDue},
 		{"Counts", testCounts},
@@ -1521,6 +1522,123 @@ func testCallbacks(t *testing.T, e storage.Engine) {
 // other folders and residents; a letter moved to another folder moves in
 // the index; counts; a cursor of another folder is refused; the
 // residents' lists of folders.
+func testPrint(t *testing.T, e storage.Engine) {
+	a, b := id('b', 1), id('b', 2)
+	mk := func(i int, sender string, at time.Time) *storage.PrintLetter {
+		return &storage.PrintLetter{ID: id('p', i), SenderID: sender, SenderReference: fmt.Sprintf("ref-%d", i),
+			ContentHash: "sha256:x", Reason: "not-digital", QueuedAt: at, Documents: 1, Pages: 2,
+			SealedKey: []byte{1, 2, 3}, Sealed: []byte{4, 5, 6}}
+	}
+	// Queued out of the ids' order: Pending is in the order queued.
+	p1, p2, p3 := mk(1, a, base.Add(2*time.Minute)), mk(2, a, base), mk(3, b, base.Add(time.Minute))
+	update(t, e, func(tx storage.Tx) error {
+		for _, p := range []*storage.PrintLetter{p1, p2, p3} {
+			if err := tx.Print().Put(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	pending := func(want ...string) {
+		t.Helper()
+		view(t, e, func(tx storage.Tx) error {
+			var got []string
+			err := tx.Print().Pending(func(p *storage.PrintLetter) (bool, error) { got = append(got, p.ID); return true, nil })
+			if err != nil || !slices.Equal(got, want) {
+				t.Errorf("Pending = %v, %v; want %v", got, err, want)
+			}
+			return nil
+		})
+	}
+	pending(p2.ID, p3.ID, p1.ID)
+	view(t, e, func(tx storage.Tx) error {
+		got, err := tx.Print().Get(p1.ID)
+		if err != nil || !equalJSON(got, p1) {
+			t.Errorf("Get = %+v, %v; want %+v", got, err, p1)
+		}
+		_, err = tx.Print().Get(id('p', 9))
+		notFound(t, "Get(unknown)", err)
+		if got, err := tx.Print().ByReference(a, "ref-2"); got != p2.ID || err != nil {
+			t.Errorf("ByReference(a, ref-2) = %q, %v", got, err)
+		}
+		_, err = tx.Print().ByReference(b, "ref-2")
+		notFound(t, "ByReference(another sender's)", err)
+		var n int
+		err = tx.Print().Pending(func(*storage.PrintLetter) (bool, error) { n++; return false, nil })
+		if n != 1 || err != nil {
+			t.Errorf("Pending stopped after %d, %v", n, err)
+		}
+		return nil
+	})
+	// Exported, then printed: out of Pending, its data gone, still found.
+	update(t, e, func(tx storage.Tx) error {
+		p2.Batch, p2.ExportedAt = "batch-1", base.Add(time.Hour)
+		if err := tx.Print().Put(p2); err != nil {
+			return err
+		}
+		p2.PrintedAt, p2.SealedKey, p2.Sealed = base.Add(2*time.Hour), nil, nil
+		return tx.Print().Put(p2)
+	})
+	pending(p3.ID, p1.ID)
+	view(t, e, func(tx storage.Tx) error {
+		got, err := tx.Print().Get(p2.ID)
+		if err != nil || !got.Printed() || got.Sealed != nil || got.Batch != "batch-1" {
+			t.Errorf("printed: %+v, %v", got, err)
+		}
+		var all []string
+		tx.Print().All(func(p *storage.PrintLetter) error { all = append(all, p.ID); return nil })
+		if !slices.Equal(all, []string{p1.ID, p2.ID, p3.ID}) {
+			t.Errorf("All: %v", all)
+		}
+		return nil
+	})
+	// Waiting ones are out of Pending, found by their time; queued, they
+	// move to Pending; deleted, they are gone with their entries.
+	w4, w5 := mk(4, a, time.Time{}), mk(5, b, time.Time{})
+	w4.Reason, w4.WaitUntil = "unread-after", base.Add(48*time.Hour)
+	w5.Reason, w5.WaitUntil = "unread-after", base.Add(24*time.Hour)
+	update(t, e, func(tx storage.Tx) error {
+		if err := tx.Print().Put(w4); err != nil {
+			return err
+		}
+		return tx.Print().Put(w5)
+	})
+	pending(p3.ID, p1.ID)
+	waiting := func(until time.Time, want ...string) {
+		t.Helper()
+		view(t, e, func(tx storage.Tx) error {
+			var got []string
+			err := tx.Print().Waiting(until, func(p *storage.PrintLetter) (bool, error) { got = append(got, p.ID); return true, nil })
+			if err != nil || !slices.Equal(got, want) {
+				t.Errorf("Waiting(%s) = %v, %v; want %v", until, got, err, want)
+			}
+			return nil
+		})
+	}
+	waiting(base.Add(time.Hour))
+	waiting(base.Add(24*time.Hour), w5.ID)
+	waiting(base.Add(72*time.Hour), w5.ID, w4.ID)
+	update(t, e, func(tx storage.Tx) error {
+		w5.WaitUntil, w5.QueuedAt = time.Time{}, base.Add(3*time.Minute)
+		if err := tx.Print().Put(w5); err != nil {
+			return err
+		}
+		if err := tx.Print().Delete(w4.ID); err != nil {
+			return err
+		}
+		return tx.Print().Delete(w4.ID) // none: no error
+	})
+	waiting(base.Add(72 * time.Hour))
+	pending(p3.ID, p1.ID, w5.ID)
+	view(t, e, func(tx storage.Tx) error {
+		_, err := tx.Print().Get(w4.ID)
+		notFound(t, "Get(deleted)", err)
+		_, err = tx.Print().ByReference(a, w4.SenderReference)
+		notFound(t, "ByReference(deleted)", err)
+		return nil
+	})
+}
+
 func testFolders(t *testing.T, e storage.Engine) {
 	anna, bo := id('a', 1), id('a', 2)
 	folderOf := []string{"", "archive", "", "f1", "", "archive"}
