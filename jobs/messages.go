@@ -39,6 +39,14 @@ func (s *Scheduler) compose(n store.Notification) notify.Message {
 		}
 		b.WriteString("\n" + l.T("notify.inactivity.emailEnd", "Service", name) + "\n")
 		msg.Text = b.String()
+	case store.NotifyMailboxReset:
+		when := s.date(l, n.Created)
+		msg.Subject = l.T("notify.reset.subject")
+		if n.Channel == store.ChannelSMS {
+			msg.Text = l.T("notify.reset.sms", "Service", name, "Date", when)
+			return msg
+		}
+		msg.Text = l.T("notify.reset.email", "Date", when) + "\n" + l.T("notify.reset.emailEnd", "Service", name) + "\n"
 	default: // store.NotifyLetter
 		what := l.T("notify.what.any")
 		if n.SenderName != "" {

@@ -28,9 +28,12 @@ func TestComposeLanguages(t *testing.T) {
 		{"nb", store.ChannelSMS, store.NotifyLetter, []string{"Postkasse: Du har fått et nytt vedtak fra Eksempelby Kommune i den digitale postkassen din."}},
 		{"da", store.ChannelEmail, store.NotifyInactivityWarning, []string{"bliver slettet den 1. december 2026", "Log ind: https://post.eksempelby.dk/"}},
 		{"nb", store.ChannelSMS, store.NotifyInactivityWarning, []string{"blir slettet 1. desember 2026"}},
+		{"", store.ChannelEmail, store.NotifyMailboxReset, []string{"was reset on 1 December 2026", "contact the municipality at once", "— Postkasse"}},
+		{"da", store.ChannelEmail, store.NotifyMailboxReset, []string{"blev nulstillet den 1. december 2026", "kontakt kommunen med det samme", "Venlig hilsen\nPostkasse"}},
+		{"nb", store.ChannelSMS, store.NotifyMailboxReset, []string{"Postkasse: Den digitale postkassen din ble tilbakestilt 1. desember 2026", "kontakte kommunen med en gang"}},
 	} {
 		n := store.Notification{ID: "n1", Kind: tc.kind, Channel: tc.channel, To: "anna@example.dk", Language: tc.lang,
-			SenderName: "Eksempelby Kommune", LetterType: store.TypeDecision, DeliveredAt: delivered, DeleteAt: delivered}
+			SenderName: "Eksempelby Kommune", LetterType: store.TypeDecision, DeliveredAt: delivered, DeleteAt: delivered, Created: delivered}
 		msg := e.s.compose(n)
 		for _, w := range tc.want {
 			if !strings.Contains(msg.Text, w) {

@@ -25,6 +25,10 @@ const (
 	// NotifyInactivityWarning: the account will be deleted for inactivity
 	// on DeleteAt unless the resident logs in.
 	NotifyInactivityWarning = storage.NotifyInactivityWarning
+	// NotifyMailboxReset: the mailbox was reset (reset.go) at Created,
+	// with a reset code or eID: its letters deleted, a new password
+	// chosen. If the resident did not do it, they must act at once.
+	NotifyMailboxReset = storage.NotifyMailboxReset
 )
 
 // Channel is how a notification reaches a resident.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -26,18 +27,32 @@ import (
 //     operator hands it over as they hand over an activation code, after
 //     checking who the resident is at the service desk.
 //
-// A reset code has the shape, alphabet and lifetime of an activation code
-// (activation.go: 160 random bits, 32 base32 characters,
-// Options.ActivationLifetime). It is kept in the engine's Limits, so it
-// needs no record of its own: under a key derived from the resident's id
-// with the limits' secret (limitKey), the value is the code's SHA-256
-// under its own label, and the limit expires with the code (the hourly
-// sweep deletes one never used). A new code replaces the one before; the
-// reset deletes it in its transaction, so a code works once. The operator
-// holds the code, not the mailbox: a reset opens no earlier letter, and
-// the resident notices at once (their password stops working; the audit
-// log shows "reset-code"). Residual risk, as with an activation code:
-// whoever holds the code can empty the mailbox before the resident does.
+// A reset code has the shape and alphabet of an activation code
+// (activation.go: 160 random bits, 32 base32 characters) and lives
+// resetCodeLifetime. It is kept in the engine's Limits, so it needs no
+// record of its own: under a key derived from the resident's id with the
+// limits' secret (limitKey), the value is the code's SHA-256 under its
+// own label and the time it was issued (resetCodeValue), and the limit
+// expires with the code (the hourly sweep deletes one never used). A new
+// code replaces the one before; the reset deletes it in its transaction,
+// so a code works once; and a sign-in after the code was issued voids it
+// (every way in sets LastLogin): a resident who can still sign in has not
+// lost their keys, and a code left in a drawer must not empty a mailbox
+// in use.
+//
+// The operator holds the code, not the mailbox: a reset opens no earlier
+// letter. But whoever resets chooses the new password, so letters
+// delivered after a reset are theirs to read: a reset made by someone
+// else than the resident (the operator included) would take over the
+// mailbox's new mail. The resident is therefore told on every channel
+// they chose, in the reset's transaction (NotifyMailboxReset), besides
+// finding that their password no longer works; the audit log shows
+// "reset-code-issued" by the operator and "reset-code" or "reset-eid".
+
+// resetCodeLifetime is how long a reset code works: long enough to take
+// home from the service desk, short enough that a forgotten one is gone
+// soon (an activation code lives longer: it opens an empty mailbox).
+const resetCodeLifetime = 72 * time.Hour
 
 // resetCodeLabel separates the hash of a reset code from that of an
 // activation code (which has the same shape) and every other use of
@@ -50,6 +65,21 @@ func resetCodeHash(raw []byte) []byte {
 	h.Write([]byte(resetCodeLabel))
 	h.Write(raw)
 	return h.Sum(nil)
+}
+
+// resetCodeValue is the limit's value of a reset code: its hash, then the
+// time it was issued (Unix nanoseconds, big-endian).
+func resetCodeValue(hash []byte, issued time.Time) []byte {
+	return binary.BigEndian.AppendUint64(bytes.Clone(hash), uint64(issued.UnixNano()))
+}
+
+// parseResetCodeValue splits resetCodeValue's value; false for one of
+// another shape.
+func parseResetCodeValue(v []byte) (hash []byte, issued time.Time, ok bool) {
+	if len(v) != sha256.Size+8 {
+		return nil, time.Time{}, false
+	}
+	return v[:sha256.Size], time.Unix(0, int64(binary.BigEndian.Uint64(v[sha256.Size:]))), true
 }
 
 // resetCodeKey is the limits' key of the reset code of resident id.
@@ -67,8 +97,8 @@ type ResetCode struct {
 
 // IssueResetCode gives the operator a one-time code with which the
 // resident (nid) resets their mailbox in the browser (ResetWithCode),
-// until it expires (Options.ActivationLifetime). A code issued before
-// stops working. Only an active or reserved mailbox can be reset: a
+// until it expires (resetCodeLifetime) or the resident signs in. A code
+// issued before stops working. Only an active or reserved mailbox can be reset: a
 // pending one is activated with its activation code instead (renewed by
 // EnrolResident), and a blocked, closed, deceased or deleted one cannot
 // be (InvalidError, field "status"); an unknown number is ErrNotFound.
@@ -84,7 +114,7 @@ func (s *Store) IssueResetCode(ctx context.Context, nid NationalID) (ResetCode, 
 		return ResetCode{}, err
 	}
 	now := s.now()
-	out := ResetCode{Code: formatActivationCode(raw), Expires: now.Add(s.activationLifetime).UTC()}
+	out := ResetCode{Code: formatActivationCode(raw), Expires: now.Add(resetCodeLifetime).UTC()}
 	err = s.update(ctx, func(tx storage.Tx) error {
 		rec, err := getResidentByNID(tx, nid)
 		if err != nil {
@@ -98,7 +128,7 @@ func (s *Store) IssueResetCode(ctx context.Context, nid NationalID) (ResetCode, 
 		case rec.BlockedReason != "":
 			return invalid("status", "access to the mailbox is blocked: unblock it first")
 		}
-		if err := tx.Limits().Put(&storage.Limit{Key: resetCodeKey(secret, rec.ID), Expires: out.Expires, Value: resetCodeHash(raw)}); err != nil {
+		if err := tx.Limits().Put(&storage.Limit{Key: resetCodeKey(secret, rec.ID), Expires: out.Expires, Value: resetCodeValue(resetCodeHash(raw), now)}); err != nil {
 			return err
 		}
 		out.Resident = residentOf(rec)
@@ -145,10 +175,13 @@ func (s *Store) ResetWithCode(ctx context.Context, nationalID, code, password st
 		key = resetCodeKey(secret, rec.ID)
 		if err := s.view(ctx, func(tx storage.Tx) error {
 			l, err := tx.Limits().Get(key)
-			if err == nil && now.Before(l.Expires) {
-				stored = bytes.Clone(l.Value)
-			} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			if err != nil && !errors.Is(err, storage.ErrNotFound) {
 				return err
+			}
+			if err == nil && now.Before(l.Expires) {
+				if h, issued, ok := parseResetCodeValue(l.Value); ok && !rec.LastLogin.After(issued) {
+					stored = bytes.Clone(h)
+				}
 			}
 			return nil
 		}); err != nil {
@@ -164,8 +197,8 @@ func (s *Store) ResetWithCode(ctx context.Context, nationalID, code, password st
 	ok = subtle.ConstantTimeCompare(stored, hash) == 1 && ok
 	if !ok {
 		crypto.SpendPasswordWork([]byte(password), s.kdf)
-		if parsed && rec != nil && rec.Status == ResidentPending && len(rec.ActivationHash) == len(activation) &&
-			subtle.ConstantTimeCompare(rec.ActivationHash, activation) == 1 {
+		if parsed && rec != nil && rec.Status == ResidentPending && now.Before(rec.ActivationExpires) &&
+			len(rec.ActivationHash) == len(activation) && subtle.ConstantTimeCompare(rec.ActivationHash, activation) == 1 {
 			return Session{}, ErrResetCodePending
 		}
 		return Session{}, ErrBadResetCode
@@ -190,7 +223,8 @@ func (s *Store) ResetWithCode(ctx context.Context, nationalID, code, password st
 		} else if err != nil {
 			return err
 		}
-		if !now.Before(l.Expires) || !bytes.Equal(l.Value, hash) {
+		stored, issued, ok := parseResetCodeValue(l.Value)
+		if !ok || !now.Before(l.Expires) || subtle.ConstantTimeCompare(stored, hash) != 1 || cur.LastLogin.After(issued) {
 			return ErrBadResetCode
 		}
 		return tx.Limits().Delete(key)
@@ -297,6 +331,11 @@ func (s *Store) resetMailbox(ctx context.Context, number string, keys *newKeyPai
 			return err
 		}
 		if err := tx.Sessions().Put(sessID, sess); err != nil {
+			return err
+		}
+		// The resident hears of it wherever they chose to: a reset they
+		// did not make is someone taking over their new mail.
+		if err := s.queueNotification(tx, cur.ID, outboxRecord{Kind: NotifyMailboxReset}, now); err != nil {
 			return err
 		}
 		return s.appendAudit(tx, now, "resident:"+cur.ID, fmt.Sprintf("%s (%d letters deleted)", action, len(letters)), "resident:"+cur.ID)

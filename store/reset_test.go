@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestResetWithCode: the operator's reset code resets the mailbox like
@@ -31,14 +32,23 @@ func TestResetWithCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	addPasskey(t, omb, newTestAuthenticator(true, true), "phone")
+	if _, err := omb.SetNotificationPreferences(ctx, NotificationPreferences{Email: "anna@example.dk", EmailOn: true,
+		Phone: "+4512345678", SMSOn: true}); err != nil {
+		t.Fatal(err)
+	}
 	omb.Close()
+	f.clock.Advance(time.Minute) // the code is issued after the last sign-in
 	issued, err := f.s.IssueResetCode(ctx, f.nid)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !activationCodePattern.MatchString(issued.Code) || issued.Resident.ID != f.resident.ID ||
-		!issued.Expires.Equal(f.clock.Now().Add(DefaultActivationLifetime)) {
+		!issued.Expires.Equal(f.clock.Now().Add(resetCodeLifetime)) {
 		t.Fatalf("issued %+v", issued)
+	}
+	pending, err := f.s.DueNotifications(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
 	}
 	// Typed as a person types it: lower case, no hyphens.
 	typed := strings.ToLower(strings.ReplaceAll(issued.Code, "-", " "))
@@ -49,6 +59,21 @@ func TestResetWithCode(t *testing.T) {
 	}
 	if sess.NewRecoveryKey == nil || sess.ResidentID != f.resident.ID {
 		t.Fatalf("session %+v", sess)
+	}
+	// The resident is told on both channels: a reset they did not make is
+	// someone taking over their new mail.
+	due, err := f.s.DueNotifications(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var told []Channel
+	for _, n := range due[len(pending):] {
+		if n.Kind == NotifyMailboxReset && n.ResidentID == f.resident.ID {
+			told = append(told, n.Channel)
+		}
+	}
+	if !slices.Equal(told, []Channel{ChannelEmail, ChannelSMS}) {
+		t.Errorf("notifications of the reset on %v, want e-mail and SMS: %+v", told, due)
 	}
 	if _, err := f.s.OpenSession(ctx, other.Token); !errors.Is(err, ErrSessionExpired) {
 		t.Errorf("another session after the reset: %v", err)
@@ -98,6 +123,52 @@ func TestResetWithCode(t *testing.T) {
 	}
 }
 
+// TestResetCodeVoided: a reset code stops working when the resident
+// signs in after it was issued (they have not lost their keys), and
+// after resetCodeLifetime; an expired activation code of a pending
+// mailbox is a bad code like any other, not ErrResetCodePending.
+func TestResetCodeVoided(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	f.clock.Advance(time.Minute)
+	issued, err := f.s.IssueResetCode(ctx, f.nid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Minute)
+	mustLogin(t, f.s, f.nid, testPassword).Close()
+	if _, err := f.s.ResetWithCode(ctx, f.nid.String(), issued.Code, "a brand new passphrase"); err != ErrBadResetCode {
+		t.Fatalf("a code issued before a sign-in: %v, want ErrBadResetCode", err)
+	}
+	mustLogin(t, f.s, f.nid, testPassword).Close() // nothing was reset
+
+	f.clock.Advance(time.Minute)
+	issued, err = f.s.IssueResetCode(ctx, f.nid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(resetCodeLifetime)
+	if _, err := f.s.ResetWithCode(ctx, f.nid.String(), issued.Code, "a brand new passphrase"); err != ErrBadResetCode {
+		t.Fatalf("a code after its lifetime: %v, want ErrBadResetCode", err)
+	}
+	mustLogin(t, f.s, f.nid, testPassword).Close()
+
+	// A pending mailbox's expired activation code.
+	nid := testNID(t, 5)
+	_, activation, err := f.s.EnrolResident(ctx, nid, "Bo Berg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.ResetWithCode(ctx, nid.String(), activation, "a brand new passphrase"); err != ErrResetCodePending {
+		t.Fatalf("a live activation code: %v, want ErrResetCodePending", err)
+	}
+	f.clock.Advance(DefaultActivationLifetime + time.Minute)
+	if _, err := f.s.ResetWithCode(ctx, nid.String(), activation, "a brand new passphrase"); err != ErrBadResetCode {
+		t.Errorf("an expired activation code: %v, want ErrBadResetCode", err)
+	}
+}
+
 // TestResetWithCodeRefused: wrong, replaced, expired, another
 // resident's, malformed codes, unknown and invalid numbers and a mailbox
 // that cannot be reset are all exactly ErrBadResetCode and change
@@ -126,7 +197,7 @@ func TestResetWithCodeRefused(t *testing.T) {
 	if _, err := f.s.RecordDeath(ctx, closed.NationalID, f.clock.Now().AddDate(0, 0, -1)); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Advance(DefaultActivationLifetime)
+	f.clock.Advance(resetCodeLifetime) // expired expires; the activation code lives on
 	replaced, err := f.s.IssueResetCode(ctx, f.nid)
 	if err != nil {
 		t.Fatal(err)

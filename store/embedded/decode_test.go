@@ -37,6 +37,8 @@ func TestDecodeRecordReadsWhatEncodingJSONReads(t *testing.T) {
 	// What encoding/json accepts though it never writes it.
 	for _, data := range []string{
 		`{"residentid":"a"}`,
+		`{"Resident_ID":"a"}`,
+		`{"resident-id":"a","Receipt":{"key_id":"k","KeyId":"j"}}`,
 		`{"ResidentID":"a","residentId":"b"}`,
 		`{"ResidentID":"a","ResidentID":"b"}`,
 		"{\"ResidentID\":\"\xff\"}",

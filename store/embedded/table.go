@@ -11,6 +11,7 @@ import (
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/postkasse/postkasse/store/storage"
@@ -345,10 +346,11 @@ func printable(k []byte) string {
 // exactly; v2's refusals of names in another case and of names given
 // twice, right for the sender API's input, would only refuse what
 // encoding/json accepted, so they are turned off to read exactly what it
-// reads.
+// reads (and names match case-insensitively as strings.EqualFold does,
+// not also ignoring "_" and "-" as v2's folding would).
 func decodeRecord(data []byte, v any) error {
-	return jsonv2.Unmarshal(data, v, jsonv2.MatchCaseInsensitiveNames(true), jsontext.AllowDuplicateNames(true),
-		jsontext.AllowInvalidUTF8(true))
+	return jsonv2.Unmarshal(data, v, jsonv2.MatchCaseInsensitiveNames(true), jsonv1.MatchCaseSensitiveDelimiter(true),
+		jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 }
 
 // Simple values: records without indexes, under a key the caller gives.

@@ -422,6 +422,7 @@ type NotificationKind string
 const (
 	NotifyLetter            NotificationKind = "letter"
 	NotifyInactivityWarning NotificationKind = "inactivity-warning"
+	NotifyMailboxReset      NotificationKind = "mailbox-reset"
 )
 
 // Channel is how a notification reaches a resident.
