@@ -345,7 +345,9 @@ var ErrSchemaNewer = errors.New("the database's schema is newer than this code's
 // none. Two nodes starting at once: one wins each step; the other's
 // transaction fails on the version row's key and it reads again.
 func (e *Engine) migrate(ctx context.Context) error {
-	for range 5 {
+	// Each step is won here or lost to another node once (then read
+	// again): two tries a step, and the table's creation.
+	for range 2*SchemaVersion() + 2 {
 		// Nodes creating the table at once may meet on the catalogue's
 		// own keys, even with IF NOT EXISTS: the loser tries again.
 		if _, err := e.pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY)`); err != nil {
