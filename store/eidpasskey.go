@@ -21,8 +21,9 @@ import (
 // Such a resident signs in with the passkey alone (PasskeySignIn). What
 // asks for the password (changing it, a new recovery key, two-step
 // settings, a sign-in with the password) finds none and refuses as for a
-// wrong one; signing in once with the recovery key (Recover) sets a
-// password.
+// wrong one; the recovery key sets a password, signed in
+// (Mailbox.ChoosePassword, shown by Resident.HasPassword) or not
+// (Recover).
 
 // ceremonyEIDCreate is the purpose of the registration of the passkey
 // that makes a mailbox with eID; its binding is the proof's key.

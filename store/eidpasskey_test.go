@@ -171,3 +171,113 @@ func TestEIDActivatePasskeyRefused(t *testing.T) {
 		t.Errorf("the activation code after: %v", err)
 	}
 }
+
+// eidPasskeyMailbox makes the mailbox of testNID(n) with eID and a PRF
+// passkey (the authenticator returned), and returns its first session.
+func eidPasskeyMailbox(t testing.TB, s *Store, n int) (NationalID, Session, *webauthntest.Authenticator) {
+	t.Helper()
+	nid := testNID(t, n)
+	token, err := s.ProveEID(context.Background(), nid, "Bo Berg", EIDSignIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newTestAuthenticator(true, true)
+	st, creation, unlock := eidPasskeyResponses(t, s, token, a)
+	sess, err := s.ActivateWithEIDPasskey(context.Background(), testRP, token, st, "Telefon", creation, unlock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nid, sess, a
+}
+
+// TestChoosePassword: a mailbox made with a passkey has no password; its
+// recovery key gives it one, once (then it is changed like any other),
+// ending the other sessions unless kept; a wrong recovery key, a password
+// the rules refuse or a mailbox that has a password change nothing.
+func TestChoosePassword(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	nid, first, a := eidPasskeyMailbox(t, f.s, 2)
+	res, err := f.s.Deliver(ctx, f.sender.ID, testDelivery(nid, "til-bo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// This session is the passkey's; first is another.
+	cer, err := f.s.BeginPasskeySignIn(ctx, testRP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := a.Get(cer.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedInByPasskey, err := f.s.PasskeySignIn(ctx, testRP, cer.State, resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := f.s.OpenSession(ctx, signedInByPasskey.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mb.Close()
+	if mb.Resident().HasPassword {
+		t.Fatal("a mailbox made with a passkey says it has a password")
+	}
+	rk := *first.NewRecoveryKey
+	wrong := rk
+	wrong[0] ^= 1
+	before := digest(t, f.s)
+	const pw = "a password after all"
+	if err := mb.ChoosePassword(ctx, wrong, pw, false); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("a wrong recovery key: %v", err)
+	}
+	var ie *InvalidError
+	if err := mb.ChoosePassword(ctx, rk, "short", false); !errors.As(err, &ie) {
+		t.Errorf("a short password: %v", err)
+	}
+	if digest(t, f.s) != before {
+		t.Error("a refused choice changed the database")
+	}
+	// Kept: the session the mailbox was made in stays.
+	if err := mb.ChoosePassword(ctx, rk, pw, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.ChoosePassword(ctx, rk, "yet another password", false); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("a second choice: %v", err)
+	}
+	again, err := f.s.OpenSession(ctx, signedInByPasskey.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if !again.Resident().HasPassword {
+		t.Error("the mailbox has a password and says it has none")
+	}
+	if _, err := again.Letter(ctx, res.Letter.ID); err != nil {
+		t.Errorf("after the choice: %v", err)
+	}
+	if _, err := f.s.OpenSession(ctx, first.Token); err != nil {
+		t.Errorf("a kept session: %v", err)
+	}
+	// The password signs in (its second step is the passkey) and is
+	// changed like any other: it unwraps the key.
+	if _, err := f.s.Login(ctx, nid.String(), pw); err != nil {
+		t.Errorf("the chosen password: %v", err)
+	}
+	if err := again.ChangePassword(ctx, pw, "a third long password", false); err != nil {
+		t.Errorf("changing the chosen password: %v", err)
+	}
+	if _, err := f.s.OpenSession(ctx, first.Token); !errors.Is(err, ErrSessionExpired) {
+		t.Errorf("another session after the change: %v", err)
+	}
+	if n := strings.Count(strings.Join(auditActions(t, f.s), " "), "choose-password"); n != 1 {
+		t.Errorf("%d choose-password entries", n)
+	}
+	// A mailbox with a password chooses none.
+	owner := mustLogin(t, f.s, f.nid, testPassword)
+	defer owner.Close()
+	if err := owner.ChoosePassword(ctx, rk, pw, false); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("a mailbox with a password: %v", err)
+	}
+}
