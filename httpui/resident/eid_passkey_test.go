@@ -104,3 +104,100 @@ func TestEIDCreateWithPasskey(t *testing.T) {
 		t.Errorf("%d activate-eid-passkey entries", n)
 	}
 }
+
+// passkeyMailbox makes the mailbox of the provider's user "nobody" with
+// eID and a PRF passkey at base, and returns the browser signed in to it
+// and the recovery key it was shown.
+func (e *eidEnv) passkeyMailbox(t *testing.T, base string) (*http.Client, string) {
+	t.Helper()
+	e.op.Register(t, base+"/eid/callback")
+	b := e.Browser()
+	page := e.proved(t, b, base, "sign-in", "nobody")
+	options, _, state := ceremonyOf(t, page)
+	creation, _, err := (&webauthntest.Authenticator{Origin: base, PRF: true, PRFAtCreate: true}).Create(options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.PostForm(b, base+"/eid/create/passkey", url.Values{"state": {state}, "name": {"Min telefon"}, "response": {creation}}, nil)
+	m := recoveryKeyPattern.FindStringSubmatch(r.Text)
+	if r.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("making the mailbox with a passkey: %d\n%s", r.StatusCode, r.Text)
+	}
+	return b, m[1]
+}
+
+// TestChoosePassword: a mailbox made with a passkey has no password; the
+// settings say so, and the password page chooses one, confirmed with the
+// recovery key; the pages that ask for the password (a new recovery key,
+// a passkey, two-step verification) point there instead. A wrong recovery
+// key, another resident's, a form from another site or a signed-out
+// browser choose nothing; chosen, the password signs in.
+func TestChoosePassword(t *testing.T) {
+	t.Parallel()
+	e := newEIDEnv(t)
+	base := strings.Replace(e.HTTPURL, "//127.0.0.1:", "//localhost:", 1)
+	e.AddResident(uitest.NIDBjorn, "Bjørn Olsen")
+	bjorn := e.Browser()
+	e.Login(bjorn, base, uitest.NIDBjorn)
+	b, rk := e.passkeyMailbox(t, base)
+	l := uitest.English
+
+	if r := e.Get(b, base+"/settings"); !strings.Contains(r.Text, l.T("settings.password.none.text")) || !strings.Contains(r.Text, l.T("settings.password.none.link")) {
+		t.Errorf("the settings do not say there is no password:\n%s", r.Text)
+	}
+	r := e.Get(b, base+"/settings/password")
+	if r.StatusCode != http.StatusOK || !strings.Contains(r.Text, l.T("password.none.intro")) || !strings.Contains(r.Text, `name="recoveryKey"`) || strings.Contains(r.Text, `name="current"`) {
+		t.Fatalf("the password page of a mailbox without one: %d\n%s", r.StatusCode, r.Text)
+	}
+	for _, path := range []string{"/settings/recovery-key", "/settings/passkeys", "/settings/two-step"} {
+		r := e.Get(b, base+path)
+		if r.StatusCode != http.StatusOK || !strings.Contains(r.Text, l.T("password.none.first")) || strings.Contains(r.Text, `name="password"`) {
+			t.Errorf("%s does not point to choosing a password: %d\n%s", path, r.StatusCode, r.Text)
+		}
+	}
+
+	const pw = "a long password of my own"
+	choose := func(b *http.Client, key string, h http.Header) *uitest.Response {
+		t.Helper()
+		return e.PostForm(b, base+"/settings/password", url.Values{"recoveryKey": {key}, "new": {pw}, "confirm": {pw}}, h)
+	}
+	wrong := "0" + rk[1:]
+	if wrong == rk {
+		wrong = "1" + rk[1:]
+	}
+	if r := choose(b, wrong, nil); r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.Text, l.T("password.error.recoveryKey")) {
+		t.Errorf("a wrong recovery key: %d\n%s", r.StatusCode, r.Text)
+	}
+	if r := choose(b, "not a key", nil); r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Text, l.T("password.error.recoveryKey")) {
+		t.Errorf("no recovery key: %d\n%s", r.StatusCode, r.Text)
+	}
+	if r := choose(b, rk, crossSite); r.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site: %d\n%s", r.StatusCode, r.Text)
+	}
+	if r := choose(e.Browser(), rk, nil); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("signed out: %d\n%s", r.StatusCode, r.Text)
+	}
+	// Another resident, who has a password, with this recovery key:
+	// nothing chosen for either.
+	if r := choose(bjorn, rk, nil); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("another resident with this recovery key: %d\n%s", r.StatusCode, r.Text)
+	}
+	if n := e.AuditCount("choose-password"); n != 0 {
+		t.Fatalf("%d choose-password entries before the right one", n)
+	}
+	if r := choose(b, rk, nil); r.StatusCode != http.StatusOK || !strings.Contains(r.Text, l.T("password.none.chosen")) {
+		t.Fatalf("choosing: %d\n%s", r.StatusCode, r.Text)
+	}
+	if r := e.Get(b, base+"/settings/password"); !strings.Contains(r.Text, `name="current"`) {
+		t.Errorf("the password page after the choice:\n%s", r.Text)
+	}
+	if r := e.Get(b, base+"/settings/recovery-key"); strings.Contains(r.Text, l.T("password.none.first")) {
+		t.Errorf("the recovery key page after the choice:\n%s", r.Text)
+	}
+	if r := e.PostForm(e.Browser(), base+"/login", url.Values{"nationalId": {uitest.NIDNobody}, "password": {pw}}, nil); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("the chosen password does not sign in: %d\n%s", r.StatusCode, r.Text)
+	}
+	if n := e.AuditCount("choose-password"); n != 1 {
+		t.Errorf("%d choose-password entries", n)
+	}
+}

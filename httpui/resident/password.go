@@ -19,13 +19,16 @@ type passwordView struct {
 	Busy         bool // no password check came free: not tried
 	Changed      bool
 	KeptOthers   bool // the other sessions were kept
+	// NoPassword: the mailbox has none yet (made with a passkey), so the
+	// page chooses one, confirmed with the recovery key.
+	NoPassword bool
 }
 
 // passwordPage shows the form that changes the password.
 func (s *Handlers) passwordPage(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
-	s.pages.Render(w, r, http.StatusOK, pagePassword, web.View{Title: s.web.Lang(r).T("password.title"), Resident: &resident,
-		Data: passwordView{MinLength: store.MinPasswordLength}})
+	s.pages.Render(w, r, http.StatusOK, pagePassword, web.View{Title: passwordTitle(s.web.Lang(r), resident), Resident: &resident,
+		Data: passwordView{MinLength: store.MinPasswordLength, NoPassword: !resident.HasPassword}})
 }
 
 // passwordSubmit changes the password (store.Mailbox.ChangePassword):
@@ -33,15 +36,30 @@ func (s *Handlers) passwordPage(w http.ResponseWriter, r *http.Request, mb *stor
 // the resident keeps them. The current password is checked like a
 // login's (checkPassword): wrong ones count against the login throttle,
 // so a session left open cannot be used to guess it, and the check takes
-// one of the slots for password checks at once.
+// one of the slots for password checks at once. A mailbox without a
+// password (made with a passkey) chooses one, confirmed with the recovery
+// key instead (store.Mailbox.ChoosePassword), under the same throttle.
 func (s *Handlers) passwordSubmit(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
 	form := parsePasswordForm(w, r)
 	l := s.web.Lang(r)
-	title := l.T("password.title")
-	view := passwordView{MinLength: store.MinPasswordLength}
+	title := passwordTitle(l, resident)
+	view := passwordView{MinLength: store.MinPasswordLength, NoPassword: !resident.HasPassword}
 	render := func(status int) {
 		s.pages.Render(w, r, status, pagePassword, web.View{Title: title, Resident: &resident, Data: view})
+	}
+	wrongCurrent := "password.error.current"
+	change := func() error { return mb.ChangePassword(r.Context(), form.Current, form.New, form.Keep) }
+	if view.NoPassword {
+		rk, ok := parseRecoveryKey(form.RecoveryKey)
+		if !ok {
+			view.Error, view.CurrentWrong = l.T("password.error.recoveryKey"), true
+			render(http.StatusBadRequest)
+			return
+		}
+		defer clear(rk[:])
+		wrongCurrent = "password.error.recoveryKey"
+		change = func() error { return mb.ChoosePassword(r.Context(), rk, form.New, form.Keep) }
 	}
 	// The new password's own checks first: they need no password check.
 	switch {
@@ -54,9 +72,7 @@ func (s *Handlers) passwordSubmit(w http.ResponseWriter, r *http.Request, mb *st
 		render(http.StatusBadRequest)
 		return
 	}
-	err := s.checkPassword(r.Context(), resident.NationalID.Number, clientAddress(r), func() error {
-		return mb.ChangePassword(r.Context(), form.Current, form.New, form.Keep)
-	})
+	err := s.checkPassword(r.Context(), resident.NationalID.Number, clientAddress(r), change)
 	if ref, ok := refusedCheck(w, l, err); ok {
 		view.Error, view.Throttled, view.Busy = passwordRefusal(l, ref), ref.Throttled, !ref.Throttled
 		render(ref.Status)
@@ -65,7 +81,7 @@ func (s *Handlers) passwordSubmit(w http.ResponseWriter, r *http.Request, mb *st
 	var invalid *store.InvalidError
 	switch {
 	case errors.Is(err, store.ErrBadCredentials):
-		view.Error, view.CurrentWrong = l.T("password.error.current"), true
+		view.Error, view.CurrentWrong = l.T(wrongCurrent), true
 		render(http.StatusUnauthorized)
 	case errors.As(err, &invalid):
 		view.Error, view.NewWrong = newPasswordProblem(l, err, "password.error.short"), true
@@ -76,6 +92,15 @@ func (s *Handlers) passwordSubmit(w http.ResponseWriter, r *http.Request, mb *st
 		view.Changed, view.KeptOthers = true, form.Keep
 		render(http.StatusOK)
 	}
+}
+
+// passwordTitle is the page's title: choosing a password when the
+// mailbox has none yet, changing it otherwise.
+func passwordTitle(l *i18n.Lang, resident store.Resident) string {
+	if !resident.HasPassword {
+		return l.T("password.none.title")
+	}
+	return l.T("password.title")
 }
 
 // passwordRefusal words a refused check of the current password, on this
@@ -90,6 +115,7 @@ func passwordRefusal(l *i18n.Lang, ref checkRefusal) string {
 // passwordForm is the form that changes the password.
 type passwordForm struct {
 	Current, New, Confirm string
+	RecoveryKey           string // instead of Current, for a mailbox without a password
 	Keep                  bool
 }
 
@@ -97,5 +123,5 @@ func parsePasswordForm(w http.ResponseWriter, r *http.Request) passwordForm {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormSize)
 	_ = r.ParseForm()
 	return passwordForm{Current: r.PostForm.Get("current"), New: r.PostForm.Get("new"), Confirm: r.PostForm.Get("confirm"),
-		Keep: r.PostForm.Has("keep")}
+		RecoveryKey: r.PostForm.Get("recoveryKey"), Keep: r.PostForm.Has("keep")}
 }
