@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/store/storage"
 )
@@ -125,4 +128,101 @@ func (s *Store) ActivateWithEIDPasskey(ctx context.Context, rp PasskeyRP, token,
 		cur.Passkeys = []storage.Passkey{pk}
 		return nil
 	})
+}
+
+// ceremonyEIDSignIn is the purpose of the assertion that unlocks the
+// mailbox after a sign-in with eID; its binding is the proof's key.
+const ceremonyEIDSignIn = "eid-sign-in"
+
+// BeginEIDPasskeySignIn starts the step after eID that unlocks the
+// mailbox with a passkey instead of the password (EIDPasskeySignIn): an
+// assertion, with user verification and the PRF, limited to the passkeys
+// of the resident the proof (token) vouches for. A used or expired proof
+// is ErrEIDExpired; a number with no mailbox that may sign in
+// ErrNoMailbox; a mailbox with no passkey that unlocks it
+// ErrPasskeyNoUnlock (the password is the way); an appliance reached at
+// an IP address ErrPasskeysUnavailable.
+func (s *Store) BeginEIDPasskeySignIn(ctx context.Context, rp PasskeyRP, token string) (PasskeyCeremony, error) {
+	w, err := rp.webauthn()
+	if err != nil {
+		return PasskeyCeremony{}, err
+	}
+	key, rec, err := s.eidResident(ctx, token)
+	if err != nil {
+		return PasskeyCeremony{}, err
+	}
+	unlocks := false
+	for _, p := range rec.Passkeys {
+		unlocks = unlocks || p.PRFWrap != nil
+	}
+	if !unlocks {
+		return PasskeyCeremony{}, ErrPasskeyNoUnlock
+	}
+	assertion, session, err := w.BeginLogin(passkeyUser{rec}, webauthn.WithUserVerification(protocol.VerificationRequired),
+		webauthn.WithAssertionExtensions(prfExtension()))
+	if err != nil {
+		return PasskeyCeremony{}, fmt.Errorf("passkey after eID: %w", err)
+	}
+	return s.newCeremony(ctx, ceremonyState{Purpose: ceremonyEIDSignIn, Binding: key, Session: *session}, assertion.Response, nil)
+}
+
+// EIDPasskeySignIn signs in the resident the proof (token) vouches for
+// with one of their own passkeys instead of the password (response
+// answers BeginEIDPasskeySignIn's options, state): eID proves who the
+// resident is, the passkey's PRF output opens the mailbox, as
+// PasskeySignIn's does. Another resident's passkey, or one that does not
+// verify, is ErrBadCredentials and leaves the proof, as a wrong password
+// does after eID; a passkey without the PRF wrapping or output
+// ErrPasskeyNoUnlock; a used or expired proof ErrEIDExpired; a stale or
+// used ceremony, or one of another proof, ErrSessionExpired; a response
+// that does not read ErrPasskeyResponse; a number with no mailbox that
+// may sign in ErrNoMailbox. The proof is used in the transaction that
+// starts the session. Audited as "login-eid-passkey".
+func (s *Store) EIDPasskeySignIn(ctx context.Context, rp PasskeyRP, token, state, response string) (Session, error) {
+	key, rec, err := s.eidResident(ctx, token)
+	if err != nil {
+		return Session{}, err
+	}
+	st, err := s.openCeremony(ctx, state, ceremonyEIDSignIn, key)
+	if err != nil {
+		return Session{}, err
+	}
+	parsed, err := parseAssertion(response)
+	if err != nil {
+		return Session{}, err
+	}
+	w, err := rp.webauthn()
+	if err != nil {
+		return Session{}, err
+	}
+	return s.unlockWithPasskey(ctx, w, st, parsed, rec, false, "login-eid-passkey", func(tx storage.Tx, now time.Time) error {
+		proof, err := useEIDProof(tx, key, now, EIDSignIn)
+		if err != nil {
+			return err
+		}
+		if proof.Number != rec.NationalID {
+			return ErrEIDExpired
+		}
+		return nil
+	})
+}
+
+// eidResident reads a live sign-in proof (token) and the record of the
+// mailbox of the number it vouches for: ErrNoMailbox when there is none
+// that may sign in.
+func (s *Store) eidResident(ctx context.Context, token string) (string, *residentRecord, error) {
+	key, proof, err := s.proofNumber(ctx, token, EIDSignIn)
+	if err != nil {
+		return "", nil, err
+	}
+	rec, err := s.residentByNumber(ctx, proof.Number)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return "", nil, ErrNoMailbox
+	case err != nil:
+		return "", nil, err
+	case rec.Status != ResidentActive && rec.Status != ResidentReserved:
+		return "", nil, ErrNoMailbox
+	}
+	return key, rec, nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -279,5 +280,118 @@ func TestChoosePassword(t *testing.T) {
 	defer owner.Close()
 	if err := owner.ChoosePassword(ctx, rk, pw, false); !errors.Is(err, ErrBadCredentials) {
 		t.Errorf("a mailbox with a password: %v", err)
+	}
+}
+
+// anyPasskey is assertion options with no list of allowed credentials,
+// so that any passkey answers them, as a forged browser's would.
+func anyPasskey(t testing.TB, options string) string {
+	t.Helper()
+	var o map[string]any
+	if err := json.Unmarshal([]byte(options), &o); err != nil {
+		t.Fatal(err)
+	}
+	delete(o, "allowCredentials")
+	b, err := json.Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestEIDPasskeySignIn: after eID, one of the resident's own passkeys
+// with the PRF opens the mailbox instead of the password, using the
+// proof. Another resident's passkey, a ceremony of another proof or a
+// response that does not read sign nobody in and leave the proof; a
+// mailbox without such a passkey, or a number without a mailbox, is
+// offered none.
+func TestEIDPasskeySignIn(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	nid, _, a := eidPasskeyMailbox(t, f.s, 2)
+	otherNID, _, other := eidPasskeyMailbox(t, f.s, 3)
+	res, err := f.s.Deliver(ctx, f.sender.ID, testDelivery(nid, "til-bo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prove := func(nid NationalID) string {
+		t.Helper()
+		token, err := f.s.ProveEID(ctx, nid, "Bo Berg", EIDSignIn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return token
+	}
+	// Offered none: a mailbox unlocked by its password alone, no mailbox.
+	if _, err := f.s.BeginEIDPasskeySignIn(ctx, testRP, prove(f.nid)); !errors.Is(err, ErrPasskeyNoUnlock) {
+		t.Errorf("a mailbox with no passkey: %v", err)
+	}
+	if _, err := f.s.BeginEIDPasskeySignIn(ctx, testRP, prove(testNID(t, 9))); !errors.Is(err, ErrNoMailbox) {
+		t.Errorf("no mailbox: %v", err)
+	}
+	if _, err := f.s.BeginEIDPasskeySignIn(ctx, testRP, "no-such-proof"); !errors.Is(err, ErrEIDExpired) {
+		t.Errorf("no proof: %v", err)
+	}
+
+	token := prove(nid)
+	cer, err := f.s.BeginEIDPasskeySignIn(ctx, testRP, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The other resident's own ceremony, with this proof.
+	otherCer, err := f.s.BeginEIDPasskeySignIn(ctx, testRP, prove(otherNID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := other.Get(otherCer.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := digest(t, f.s)
+	// Another resident's passkey answers the same challenge.
+	forged, err := other.Get(anyPasskey(t, cer.Options))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.EIDPasskeySignIn(ctx, testRP, token, cer.State, forged); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("another resident's passkey: %v", err)
+	}
+	if _, err := f.s.EIDPasskeySignIn(ctx, testRP, token, cer.State, "{not json"); !errors.Is(err, ErrPasskeyResponse) {
+		t.Errorf("a response that does not read: %v", err)
+	}
+	// The other resident's own ceremony, with this proof.
+	if _, err := f.s.EIDPasskeySignIn(ctx, testRP, token, otherCer.State, own); !errors.Is(err, ErrSessionExpired) {
+		t.Errorf("a ceremony of another proof: %v", err)
+	}
+	if digest(t, f.s) != before {
+		t.Error("a refused passkey after eID changed the database")
+	}
+
+	resp, err := a.Get(cer.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := f.s.EIDPasskeySignIn(ctx, testRP, token, cer.State, resp)
+	if err != nil {
+		t.Fatalf("EIDPasskeySignIn: %v", err)
+	}
+	mb, err := f.s.OpenSession(ctx, sess.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mb.Close()
+	if mb.Resident().NationalID != nid {
+		t.Errorf("signed in as %v", mb.Resident().NationalID)
+	}
+	if _, err := mb.Letter(ctx, res.Letter.ID); err != nil {
+		t.Errorf("the letter after eID and the passkey: %v", err)
+	}
+	// Used: the proof and the ceremony work once.
+	if _, err := f.s.EIDPasskeySignIn(ctx, testRP, token, cer.State, resp); !errors.Is(err, ErrEIDExpired) {
+		t.Errorf("again: %v", err)
+	}
+	if n := strings.Count(strings.Join(auditActions(t, f.s), " "), "login-eid-passkey"); n != 1 {
+		t.Errorf("%d login-eid-passkey entries", n)
 	}
 }

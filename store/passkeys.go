@@ -756,11 +756,22 @@ func (s *Store) PasskeySignIn(ctx context.Context, rp PasskeyRP, state, response
 	} else if err != nil {
 		return Session{}, err
 	}
+	return s.unlockWithPasskey(ctx, w, st, parsed, rec, true, "login-passkey", nil)
+}
+
+// unlockWithPasskey ends a sign-in with a passkey that unlocks the
+// mailbox: the assertion (parsed, answering the ceremony st) must verify
+// for the resident rec (any of their passkeys, discoverable or not), its
+// PRF output must open that passkey's PRF wrapping, and a session starts
+// in the transaction that also runs inTx (nil: nothing more). Errors as
+// PasskeySignIn's. Audited as action.
+func (s *Store) unlockWithPasskey(ctx context.Context, w *webauthn.WebAuthn, st *ceremonyState, parsed *protocol.ParsedCredentialAssertionData,
+	rec *residentRecord, discoverable bool, action string, inTx func(tx storage.Tx, now time.Time) error) (Session, error) {
 	if rec.Status != ResidentActive && rec.Status != ResidentReserved {
 		return Session{}, ErrBadCredentials
 	}
 	now := s.now()
-	i, err := s.verifyAssertion(w, rec, st, parsed, now, true)
+	i, err := s.verifyAssertion(w, rec, st, parsed, now, discoverable)
 	if err != nil {
 		return Session{}, err
 	}
@@ -812,13 +823,18 @@ func (s *Store) PasskeySignIn(ctx context.Context, rp PasskeyRP, state, response
 		if err := s.useCeremony(ctx, tx, st); err != nil {
 			return err
 		}
+		if inTx != nil {
+			if err := inTx(tx, now); err != nil {
+				return err
+			}
+		}
 		if err := tx.Residents().Put(cur); err != nil {
 			return err
 		}
 		if err := tx.Sessions().Put(sessID, sess); err != nil {
 			return err
 		}
-		return s.appendAudit(tx, now, "resident:"+cur.ID, "login-passkey", "resident:"+cur.ID)
+		return s.appendAudit(tx, now, "resident:"+cur.ID, action, "resident:"+cur.ID)
 	})
 	if errors.Is(err, ErrNotFound) {
 		return Session{}, ErrBadCredentials
