@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -151,6 +152,14 @@ func (s *Store) BeginEIDPasskeySignIn(ctx context.Context, rp PasskeyRP, token s
 	if err != nil {
 		return PasskeyCeremony{}, err
 	}
+	return s.beginUnlock(ctx, w, rec, ceremonyEIDSignIn, key)
+}
+
+// beginUnlock starts an assertion, with user verification and the PRF,
+// limited to rec's passkeys, for a ceremony of purpose bound to binding;
+// a resident with no passkey that unlocks the mailbox is
+// ErrPasskeyNoUnlock.
+func (s *Store) beginUnlock(ctx context.Context, w *webauthn.WebAuthn, rec *residentRecord, purpose, binding string) (PasskeyCeremony, error) {
 	unlocks := false
 	for _, p := range rec.Passkeys {
 		unlocks = unlocks || p.PRFWrap != nil
@@ -161,9 +170,98 @@ func (s *Store) BeginEIDPasskeySignIn(ctx context.Context, rp PasskeyRP, token s
 	assertion, session, err := w.BeginLogin(passkeyUser{rec}, webauthn.WithUserVerification(protocol.VerificationRequired),
 		webauthn.WithAssertionExtensions(prfExtension()))
 	if err != nil {
-		return PasskeyCeremony{}, fmt.Errorf("passkey after eID: %w", err)
+		return PasskeyCeremony{}, fmt.Errorf("passkey assertion: %w", err)
 	}
-	return s.newCeremony(ctx, ceremonyState{Purpose: ceremonyEIDSignIn, Binding: key, Session: *session}, assertion.Response, nil)
+	return s.newCeremony(ctx, ceremonyState{Purpose: purpose, Binding: binding, Session: *session}, assertion.Response, nil)
+}
+
+// ceremonyChoosePassword is the purpose of the assertion with which a
+// resident without a password confirms the one they choose; its binding
+// is the resident's id.
+const ceremonyChoosePassword = "choose-password"
+
+// BeginChoosePassword starts the assertion with which the owner of a
+// mailbox without a password confirms the one they choose
+// (ChoosePasswordWithPasskey): one of their passkeys that unlocks the
+// mailbox. A mailbox with no such passkey is ErrPasskeyNoUnlock (the
+// recovery key is the way: ChoosePassword); one with a password
+// ErrBadCredentials; an appliance reached at an IP address
+// ErrPasskeysUnavailable.
+func (m *Mailbox) BeginChoosePassword(ctx context.Context, rp PasskeyRP) (PasskeyCeremony, error) {
+	w, err := rp.webauthn()
+	if err != nil {
+		return PasskeyCeremony{}, err
+	}
+	rec, err := m.withoutPassword(ctx)
+	if err != nil {
+		return PasskeyCeremony{}, err
+	}
+	return m.s.beginUnlock(ctx, w, rec, ceremonyChoosePassword, rec.ID)
+}
+
+// withoutPassword reads the owner's record, which must have no password
+// (ErrBadCredentials).
+func (m *Mailbox) withoutPassword(ctx context.Context) (rec *residentRecord, err error) {
+	err = m.s.view(ctx, func(tx storage.Tx) error {
+		rec, err = getResident(tx, m.resident.ID)
+		if err == nil && len(rec.PasswordWrap) > 0 {
+			err = ErrBadCredentials
+		}
+		return err
+	})
+	return rec, err
+}
+
+// ChoosePasswordWithPasskey is ChoosePassword confirmed with one of the
+// owner's passkeys instead of the recovery key: response answers
+// BeginChoosePassword's options (state), and its PRF output opens the
+// passkey's wrapping of the key pair, which the new password (next) then
+// wraps too. Another resident's passkey, or one that does not verify, is
+// ErrBadCredentials; a passkey without the PRF wrapping or output
+// ErrPasskeyNoUnlock; a stale or used ceremony, or one of another
+// resident, ErrSessionExpired; a response that does not read
+// ErrPasskeyResponse; a password the rules refuse an *InvalidError.
+// Nothing is stored on any error. Audited as "choose-password".
+func (m *Mailbox) ChoosePasswordWithPasskey(ctx context.Context, rp PasskeyRP, state, response, next string, keepOtherSessions bool) error {
+	if err := CheckPassword(next, m.resident.Name, m.resident.NationalID.Number); err != nil {
+		return err
+	}
+	st, err := m.s.openCeremony(ctx, state, ceremonyChoosePassword, m.resident.ID)
+	if err != nil {
+		return err
+	}
+	parsed, err := parseAssertion(response)
+	if err != nil {
+		return err
+	}
+	w, err := rp.webauthn()
+	if err != nil {
+		return err
+	}
+	rec, err := m.withoutPassword(ctx)
+	if err != nil {
+		return err
+	}
+	i, err := m.s.verifyAssertion(w, rec, st, parsed, m.s.now(), false)
+	if err != nil {
+		return err
+	}
+	pk := rec.Passkeys[i]
+	priv, err := m.s.openPRFWrap(rec, pk, parsed)
+	if err != nil {
+		return err
+	}
+	defer priv.Zero()
+	return m.choosePassword(ctx, priv, next, keepOtherSessions, func(tx storage.Tx, res *residentRecord) error {
+		// The passkey, with the wrapping that was opened, must still be
+		// the account's, and not used since with a higher count.
+		j := findPasskey(res, pk.ID)
+		if j < 0 || !bytes.Equal(res.Passkeys[j].PRFWrap, pk.PRFWrap) || res.Passkeys[j].SignCount > pk.SignCount {
+			return ErrBadCredentials
+		}
+		res.Passkeys[j] = pk
+		return m.s.useCeremony(ctx, tx, st)
+	})
 }
 
 // EIDPasskeySignIn signs in the resident the proof (token) vouches for

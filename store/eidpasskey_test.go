@@ -395,3 +395,90 @@ func TestEIDPasskeySignIn(t *testing.T) {
 		t.Errorf("%d login-eid-passkey entries", n)
 	}
 }
+
+// TestChoosePasswordWithPasskey: the owner of a mailbox without a
+// password confirms the first one with their own passkey (its PRF output
+// opens the key pair) instead of the recovery key. Another resident's
+// passkey or ceremony, a response that does not read or a password the
+// rules refuse change nothing; a mailbox with a password is offered none.
+func TestChoosePasswordWithPasskey(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	nid, first, a := eidPasskeyMailbox(t, f.s, 2)
+	_, otherFirst, other := eidPasskeyMailbox(t, f.s, 3)
+	res, err := f.s.Deliver(ctx, f.sender.ID, testDelivery(nid, "til-bo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func(token string) *Mailbox {
+		t.Helper()
+		mb, err := f.s.OpenSession(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(mb.Close)
+		return mb
+	}
+	mb, otherMB := open(first.Token), open(otherFirst.Token)
+	owner := mustLogin(t, f.s, f.nid, testPassword)
+	if _, err := owner.BeginChoosePassword(ctx, testRP); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("a mailbox with a password: %v", err)
+	}
+	cer, err := mb.BeginChoosePassword(ctx, testRP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherCer, err := otherMB.BeginChoosePassword(ctx, testRP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pw = "a password after all"
+	before := digest(t, f.s)
+	forged, err := other.Get(anyPasskey(t, cer.Options))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.ChoosePasswordWithPasskey(ctx, testRP, cer.State, forged, pw, false); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("another resident's passkey: %v", err)
+	}
+	theirs, err := other.Get(otherCer.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.ChoosePasswordWithPasskey(ctx, testRP, otherCer.State, theirs, pw, false); !errors.Is(err, ErrSessionExpired) {
+		t.Errorf("another resident's ceremony: %v", err)
+	}
+	if err := mb.ChoosePasswordWithPasskey(ctx, testRP, cer.State, "{not json", pw, false); !errors.Is(err, ErrPasskeyResponse) {
+		t.Errorf("a response that does not read: %v", err)
+	}
+	resp, err := a.Get(cer.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ie *InvalidError
+	if err := mb.ChoosePasswordWithPasskey(ctx, testRP, cer.State, resp, "short", false); !errors.As(err, &ie) {
+		t.Errorf("a short password: %v", err)
+	}
+	if digest(t, f.s) != before {
+		t.Error("a refused choice changed the database")
+	}
+	if err := mb.ChoosePasswordWithPasskey(ctx, testRP, cer.State, resp, pw, false); err != nil {
+		t.Fatalf("ChoosePasswordWithPasskey: %v", err)
+	}
+	if err := mb.ChoosePasswordWithPasskey(ctx, testRP, cer.State, resp, pw, false); err == nil {
+		t.Error("the same answer chose again")
+	}
+	if _, err := f.s.Login(ctx, nid.String(), pw); err != nil {
+		t.Errorf("the chosen password: %v", err)
+	}
+	if err := mb.ChangePassword(ctx, pw, "a third long password", true); err != nil {
+		t.Errorf("the chosen password does not open the key: %v", err)
+	}
+	if _, err := mb.Letter(ctx, res.Letter.ID); err != nil {
+		t.Errorf("after the choice: %v", err)
+	}
+	if n := strings.Count(strings.Join(auditActions(t, f.s), " "), "choose-password"); n != 1 {
+		t.Errorf("%d choose-password entries", n)
+	}
+}

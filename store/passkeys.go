@@ -759,6 +759,30 @@ func (s *Store) PasskeySignIn(ctx context.Context, rp PasskeyRP, state, response
 	return s.unlockWithPasskey(ctx, w, st, parsed, rec, true, "login-passkey", nil)
 }
 
+// openPRFWrap opens the PRF wrapping of rec's passkey pk with the PRF
+// output of the assertion parsed, which verified for it: the resident's
+// key pair. A passkey without a PRF wrapping, or an answer without the
+// output, is ErrPasskeyNoUnlock; an output that does not open it, or a
+// wrapping of another key pair than the account's, ErrBadCredentials.
+func (s *Store) openPRFWrap(rec *residentRecord, pk storage.Passkey, parsed *protocol.ParsedCredentialAssertionData) (*crypto.PrivateKey, error) {
+	out := prfOutput(parsed.ClientExtensionResults)
+	if pk.PRFWrap == nil || out == nil {
+		return nil, ErrPasskeyNoUnlock
+	}
+	priv, err := crypto.UnwrapWithPRF(pk.PRFWrap, out, pk.ID)
+	clear(out)
+	if err != nil {
+		s.log.Info("passkey: the PRF output does not open the wrapping", "resident", rec.ID, "err", err)
+		return nil, ErrBadCredentials
+	}
+	if pub := priv.PublicKeys(); !bytes.Equal(pub.X25519[:], rec.PublicKey) || !bytes.Equal(pub.MLKEM, rec.MLKEMPublicKey) {
+		priv.Zero()
+		s.log.Error("passkey: the PRF wrapping holds another key pair than the account's", "resident", rec.ID)
+		return nil, ErrBadCredentials
+	}
+	return priv, nil
+}
+
 // unlockWithPasskey ends a sign-in with a passkey that unlocks the
 // mailbox: the assertion (parsed, answering the ceremony st) must verify
 // for the resident rec (any of their passkeys, discoverable or not), its
@@ -776,21 +800,11 @@ func (s *Store) unlockWithPasskey(ctx context.Context, w *webauthn.WebAuthn, st 
 		return Session{}, err
 	}
 	pk := rec.Passkeys[i]
-	out := prfOutput(parsed.ClientExtensionResults)
-	if pk.PRFWrap == nil || out == nil {
-		return Session{}, ErrPasskeyNoUnlock
-	}
-	priv, err := crypto.UnwrapWithPRF(pk.PRFWrap, out, pk.ID)
-	clear(out)
+	priv, err := s.openPRFWrap(rec, pk, parsed)
 	if err != nil {
-		s.log.Info("passkey sign-in: the PRF output does not open the wrapping", "resident", rec.ID, "err", err)
-		return Session{}, ErrBadCredentials
+		return Session{}, err
 	}
 	defer priv.Zero()
-	if pub := priv.PublicKeys(); !bytes.Equal(pub.X25519[:], rec.PublicKey) || !bytes.Equal(pub.MLKEM, rec.MLKEMPublicKey) {
-		s.log.Error("passkey sign-in: the PRF wrapping holds another key pair than the account's", "resident", rec.ID)
-		return Session{}, ErrBadCredentials
-	}
 	if err := blocked(rec); err != nil {
 		return Session{}, err
 	}

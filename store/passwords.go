@@ -77,7 +77,8 @@ func (m *Mailbox) endOtherSessions(tx storage.Tx, residentID string) error {
 // unless keepOtherSessions. A wrong recovery key, or a mailbox that has a
 // password (meanwhile), is ErrBadCredentials; a password the rules refuse
 // an *InvalidError. Nothing is stored on any error. Audited as
-// "choose-password".
+// "choose-password". ChoosePasswordWithPasskey is the same with a
+// passkey instead of the recovery key.
 func (m *Mailbox) ChoosePassword(ctx context.Context, key crypto.RecoveryKey, next string, keepOtherSessions bool) error {
 	if err := CheckPassword(next, m.resident.Name, m.resident.NationalID.Number); err != nil {
 		return err
@@ -102,6 +103,22 @@ func (m *Mailbox) ChoosePassword(ctx context.Context, key crypto.RecoveryKey, ne
 		return ErrBadCredentials
 	}
 	defer priv.Zero()
+	// The recovery key was checked against this wrapping: a new recovery
+	// key meanwhile wins.
+	return m.choosePassword(ctx, priv, next, keepOtherSessions, func(_ storage.Tx, res *residentRecord) error {
+		if !bytes.Equal(res.RecoveryWrap, checked) {
+			return ErrBadCredentials
+		}
+		return nil
+	})
+}
+
+// choosePassword wraps priv, which the resident just proved they hold,
+// with the first password of their mailbox (next), in a transaction that
+// re-checks there is none (a password chosen meanwhile wins) and runs
+// check on the record (the proof still holds); the other sessions end
+// unless keepOtherSessions. Audited as "choose-password".
+func (m *Mailbox) choosePassword(ctx context.Context, priv *crypto.PrivateKey, next string, keepOtherSessions bool, check func(tx storage.Tx, res *residentRecord) error) error {
 	wrap, err := crypto.WrapWithPassword(m.s.rand, priv, []byte(next), m.s.kdf)
 	if err != nil {
 		return err
@@ -112,11 +129,11 @@ func (m *Mailbox) ChoosePassword(ctx context.Context, key crypto.RecoveryKey, ne
 		if err != nil {
 			return err
 		}
-		// The recovery key was checked against this wrapping, with no
-		// password: a password chosen, a new recovery key or a deletion
-		// meanwhile wins.
-		if res.Status == ResidentDeleted || len(res.PasswordWrap) > 0 || !bytes.Equal(res.RecoveryWrap, checked) {
+		if res.Status == ResidentDeleted || len(res.PasswordWrap) > 0 {
 			return ErrBadCredentials
+		}
+		if err := check(tx, res); err != nil {
+			return err
 		}
 		res.PasswordWrap = wrap
 		if err := tx.Residents().Put(res); err != nil {
