@@ -17,7 +17,7 @@ import (
 // password, made by Chromium's DevTools virtual authenticator. With the
 // PRF extension the mailbox is made, the recovery key shown, and after
 // signing out the passkey alone opens the inbox; the password page then
-// chooses a first password; signed out again, eID and the passkey
+// chooses a first password, confirmed with the passkey; signed out again, eID and the passkey
 // (instead of the password) open it. Without the PRF the page
 // says in plain words that the passkey cannot unlock a mailbox and the
 // password form makes it instead. Every page passes axe-core, fits a
@@ -100,6 +100,12 @@ func testEIDPasskey(t *testing.T, src, lang string, prf bool, width int64) {
 		check("a mailbox without a password, choose one")
 		if text := tb.text(); !strings.Contains(text, l.T("password.none.heading")) {
 			t.Errorf("the password page of a mailbox without one:\n%s", text)
+		}
+		tb.do(chromedp.SendKeys(chromedp.ID("pk-new"), annaPassword), chromedp.SendKeys(chromedp.ID("pk-confirm"), annaPassword),
+			chromedp.Click(chromedp.ID("password-passkey")), chromedp.WaitVisible(chromedp.ID("password-changed")))
+		check("a password chosen with the passkey")
+		if text := tb.text(); !strings.Contains(text, l.T("password.none.chosen")) {
+			t.Errorf("the page after choosing a password with the passkey:\n%s", text)
 		}
 		// Out, and in with eID, then the passkey instead of the password.
 		tb.do(chromedp.Navigate(base+"/?lang="+lang), chromedp.WaitVisible(chromedp.CSS("main .inbox")))

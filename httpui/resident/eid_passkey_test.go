@@ -278,3 +278,83 @@ func TestEIDPasswordStepPasskey(t *testing.T) {
 		t.Errorf("%d login-eid-passkey entries", n)
 	}
 }
+
+// stripAllowList is assertion options with no list of allowed
+// credentials, so that any passkey answers them, as a forged browser's
+// would.
+func stripAllowList(t *testing.T, options string) string {
+	t.Helper()
+	var o map[string]any
+	if err := json.Unmarshal([]byte(options), &o); err != nil {
+		t.Fatal(err)
+	}
+	delete(o, "allowCredentials")
+	b, err := json.Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestChoosePasswordWithPasskey: on the password page of a mailbox
+// without a password, the resident's own passkey confirms the first
+// password. Another resident's passkey, this answer in another
+// resident's session, a cross-site form or a signed-out browser choose
+// nothing.
+func TestChoosePasswordWithPasskey(t *testing.T) {
+	t.Parallel()
+	e := newEIDEnv(t)
+	base := strings.Replace(e.HTTPURL, "//127.0.0.1:", "//localhost:", 1)
+	e.op.Register(t, base+"/eid/callback")
+	mine := &webauthntest.Authenticator{Origin: base, PRF: true, PRFAtCreate: true}
+	theirs := &webauthntest.Authenticator{Origin: base, PRF: true, PRFAtCreate: true}
+	b, _ := e.passkeyMailbox(t, base, "nobody", mine)
+	bjorn, _ := e.passkeyMailbox(t, base, "bjorn", theirs)
+	l := uitest.English
+
+	page := e.Get(b, base+"/settings/password")
+	if !strings.Contains(page.Text, `id="password-passkey-form"`) || page.Header.Get("Content-Security-Policy") != web.CSPScriptPage {
+		t.Fatalf("the password page offers no passkey: CSP %q\n%s", page.Header.Get("Content-Security-Policy"), page.Text)
+	}
+	options, _, state := ceremonyOf(t, page)
+	const pw = "a long password of my own"
+	post := func(c *http.Client, response string, h http.Header) *uitest.Response {
+		t.Helper()
+		return e.PostForm(c, base+"/settings/password", url.Values{"state": {state}, "response": {response}, "new": {pw}, "confirm": {pw}}, h)
+	}
+	forged, err := theirs.Get(stripAllowList(t, options))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := post(b, forged, nil); r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.Text, l.T("password.error.passkey")) {
+		t.Errorf("another resident's passkey: %d\n%s", r.StatusCode, r.Text)
+	}
+	resp, err := mine.Get(options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := post(b, resp, crossSite); r.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site: %d\n%s", r.StatusCode, r.Text)
+	}
+	if r := post(e.Browser(), resp, nil); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("signed out: %d\n%s", r.StatusCode, r.Text)
+	}
+	if r := post(bjorn, resp, nil); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("this answer in another resident's session: %d\n%s", r.StatusCode, r.Text)
+	}
+	if n := e.AuditCount("choose-password"); n != 0 {
+		t.Fatalf("%d choose-password entries before the right passkey", n)
+	}
+	if r := post(b, resp, nil); r.StatusCode != http.StatusOK || !strings.Contains(r.Text, l.T("password.none.chosen")) {
+		t.Fatalf("choosing with the passkey: %d\n%s", r.StatusCode, r.Text)
+	}
+	if r := e.PostForm(e.Browser(), base+"/login", url.Values{"nationalId": {uitest.NIDNobody}, "password": {pw}}, nil); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("the chosen password does not sign in: %d\n%s", r.StatusCode, r.Text)
+	}
+	if r := e.Get(bjorn, base+"/settings/password"); !strings.Contains(r.Text, l.T("password.none.intro")) {
+		t.Errorf("the other resident has a password now:\n%s", r.Text)
+	}
+	if n := e.AuditCount("choose-password"); n != 1 {
+		t.Errorf("%d choose-password entries", n)
+	}
+}

@@ -20,15 +20,37 @@ type passwordView struct {
 	Changed      bool
 	KeptOthers   bool // the other sessions were kept
 	// NoPassword: the mailbox has none yet (made with a passkey), so the
-	// page chooses one, confirmed with the recovery key.
+	// page chooses one, confirmed with one of the resident's passkeys
+	// (Passkey, nil where none can be used) or the recovery key.
 	NoPassword bool
+	Passkey    *store.PasskeyCeremony
+	// ByPasskey: the form sent was the passkey's, not the recovery key's.
+	ByPasskey bool
 }
 
 // passwordPage shows the form that changes the password.
 func (s *Handlers) passwordPage(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+	s.renderPassword(w, r, mb, http.StatusOK, passwordView{MinLength: store.MinPasswordLength})
+}
+
+// renderPassword renders the password page v; for a mailbox without a
+// password it begins the assertion of a passkey that confirms the choice
+// (store.Mailbox.BeginChoosePassword) and lets the page run the script;
+// where no passkey can be used the recovery key is the way alone.
+func (s *Handlers) renderPassword(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, status int, v passwordView) {
 	resident := mb.Resident()
-	s.pages.Render(w, r, http.StatusOK, pagePassword, web.View{Title: passwordTitle(s.web.Lang(r), resident), Resident: &resident,
-		Data: passwordView{MinLength: store.MinPasswordLength, NoPassword: !resident.HasPassword}})
+	v.NoPassword = !resident.HasPassword
+	if v.NoPassword && !v.Changed {
+		c, err := mb.BeginChoosePassword(r.Context(), passkeyRP(r))
+		switch {
+		case err == nil:
+			v.Passkey = &c
+			w.Header().Set("Content-Security-Policy", web.CSPScriptPage)
+		case !errors.Is(err, store.ErrPasskeysUnavailable) && !errors.Is(err, store.ErrPasskeyNoUnlock) && !errors.Is(err, store.ErrBadCredentials):
+			s.web.Log.Warn("choose a password: begin a passkey assertion", "err", err, "id", web.ContextRequestID(r.Context()))
+		}
+	}
+	s.pages.Render(w, r, status, pagePassword, web.View{Title: passwordTitle(s.web.Lang(r), resident), Resident: &resident, Data: v})
 }
 
 // passwordSubmit changes the password (store.Mailbox.ChangePassword):
@@ -37,20 +59,28 @@ func (s *Handlers) passwordPage(w http.ResponseWriter, r *http.Request, mb *stor
 // login's (checkPassword): wrong ones count against the login throttle,
 // so a session left open cannot be used to guess it, and the check takes
 // one of the slots for password checks at once. A mailbox without a
-// password (made with a passkey) chooses one, confirmed with the recovery
-// key instead (store.Mailbox.ChoosePassword), under the same throttle.
+// password (made with a passkey) chooses one, confirmed with one of the
+// resident's passkeys (store.Mailbox.ChoosePasswordWithPasskey) or the
+// recovery key (store.Mailbox.ChoosePassword), under the same throttle.
 func (s *Handlers) passwordSubmit(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
 	form := parsePasswordForm(w, r)
 	l := s.web.Lang(r)
-	title := passwordTitle(l, resident)
-	view := passwordView{MinLength: store.MinPasswordLength, NoPassword: !resident.HasPassword}
-	render := func(status int) {
-		s.pages.Render(w, r, status, pagePassword, web.View{Title: title, Resident: &resident, Data: view})
-	}
+	view := passwordView{MinLength: store.MinPasswordLength, NoPassword: !resident.HasPassword, ByPasskey: form.State != ""}
+	render := func(status int) { s.renderPassword(w, r, mb, status, view) }
 	wrongCurrent := "password.error.current"
 	change := func() error { return mb.ChangePassword(r.Context(), form.Current, form.New, form.Keep) }
-	if view.NoPassword {
+	switch {
+	case view.NoPassword && view.ByPasskey:
+		wrongCurrent = "password.error.passkey"
+		change = func() error {
+			err := mb.ChoosePasswordWithPasskey(r.Context(), passkeyRP(r), form.State, form.Response, form.New, form.Keep)
+			if errors.Is(err, store.ErrPasskeyResponse) || errors.Is(err, store.ErrSessionExpired) || errors.Is(err, store.ErrPasskeyNoUnlock) || errors.Is(err, store.ErrPasskeysUnavailable) {
+				err = store.ErrBadCredentials
+			}
+			return err
+		}
+	case view.NoPassword:
 		rk, ok := parseRecoveryKey(form.RecoveryKey)
 		if !ok {
 			view.Error, view.CurrentWrong = l.T("password.error.recoveryKey"), true
@@ -115,13 +145,15 @@ func passwordRefusal(l *i18n.Lang, ref checkRefusal) string {
 // passwordForm is the form that changes the password.
 type passwordForm struct {
 	Current, New, Confirm string
-	RecoveryKey           string // instead of Current, for a mailbox without a password
-	Keep                  bool
+	// Instead of Current, for a mailbox without a password: the recovery
+	// key, or a passkey's assertion (State, Response).
+	RecoveryKey, State, Response string
+	Keep                         bool
 }
 
 func parsePasswordForm(w http.ResponseWriter, r *http.Request) passwordForm {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormSize)
 	_ = r.ParseForm()
 	return passwordForm{Current: r.PostForm.Get("current"), New: r.PostForm.Get("new"), Confirm: r.PostForm.Get("confirm"),
-		RecoveryKey: r.PostForm.Get("recoveryKey"), Keep: r.PostForm.Has("keep")}
+		RecoveryKey: r.PostForm.Get("recoveryKey"), State: r.PostForm.Get("state"), Response: r.PostForm.Get("response"), Keep: r.PostForm.Has("keep")}
 }
