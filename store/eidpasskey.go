@@ -1,10 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/store/storage"
 )
@@ -21,8 +25,9 @@ import (
 // Such a resident signs in with the passkey alone (PasskeySignIn). What
 // asks for the password (changing it, a new recovery key, two-step
 // settings, a sign-in with the password) finds none and refuses as for a
-// wrong one; signing in once with the recovery key (Recover) sets a
-// password.
+// wrong one; the recovery key sets a password, signed in
+// (Mailbox.ChoosePassword, shown by Resident.HasPassword) or not
+// (Recover).
 
 // ceremonyEIDCreate is the purpose of the registration of the passkey
 // that makes a mailbox with eID; its binding is the proof's key.
@@ -124,4 +129,198 @@ func (s *Store) ActivateWithEIDPasskey(ctx context.Context, rp PasskeyRP, token,
 		cur.Passkeys = []storage.Passkey{pk}
 		return nil
 	})
+}
+
+// ceremonyEIDSignIn is the purpose of the assertion that unlocks the
+// mailbox after a sign-in with eID; its binding is the proof's key.
+const ceremonyEIDSignIn = "eid-sign-in"
+
+// BeginEIDPasskeySignIn starts the step after eID that unlocks the
+// mailbox with a passkey instead of the password (EIDPasskeySignIn): an
+// assertion, with user verification and the PRF, limited to the passkeys
+// of the resident the proof (token) vouches for. A used or expired proof
+// is ErrEIDExpired; a number with no mailbox that may sign in
+// ErrNoMailbox; a mailbox with no passkey that unlocks it
+// ErrPasskeyNoUnlock (the password is the way); an appliance reached at
+// an IP address ErrPasskeysUnavailable.
+func (s *Store) BeginEIDPasskeySignIn(ctx context.Context, rp PasskeyRP, token string) (PasskeyCeremony, error) {
+	w, err := rp.webauthn()
+	if err != nil {
+		return PasskeyCeremony{}, err
+	}
+	key, rec, err := s.eidResident(ctx, token)
+	if err != nil {
+		return PasskeyCeremony{}, err
+	}
+	return s.beginUnlock(ctx, w, rec, ceremonyEIDSignIn, key)
+}
+
+// beginUnlock starts an assertion, with user verification and the PRF,
+// limited to rec's passkeys, for a ceremony of purpose bound to binding;
+// a resident with no passkey that unlocks the mailbox is
+// ErrPasskeyNoUnlock.
+func (s *Store) beginUnlock(ctx context.Context, w *webauthn.WebAuthn, rec *residentRecord, purpose, binding string) (PasskeyCeremony, error) {
+	unlocks := false
+	for _, p := range rec.Passkeys {
+		unlocks = unlocks || p.PRFWrap != nil
+	}
+	if !unlocks {
+		return PasskeyCeremony{}, ErrPasskeyNoUnlock
+	}
+	assertion, session, err := w.BeginLogin(passkeyUser{rec}, webauthn.WithUserVerification(protocol.VerificationRequired),
+		webauthn.WithAssertionExtensions(prfExtension()))
+	if err != nil {
+		return PasskeyCeremony{}, fmt.Errorf("passkey assertion: %w", err)
+	}
+	return s.newCeremony(ctx, ceremonyState{Purpose: purpose, Binding: binding, Session: *session}, assertion.Response, nil)
+}
+
+// ceremonyChoosePassword is the purpose of the assertion with which a
+// resident without a password confirms the one they choose; its binding
+// is the resident's id.
+const ceremonyChoosePassword = "choose-password"
+
+// BeginChoosePassword starts the assertion with which the owner of a
+// mailbox without a password confirms the one they choose
+// (ChoosePasswordWithPasskey): one of their passkeys that unlocks the
+// mailbox. A mailbox with no such passkey is ErrPasskeyNoUnlock (the
+// recovery key is the way: ChoosePassword); one with a password
+// ErrBadCredentials; an appliance reached at an IP address
+// ErrPasskeysUnavailable.
+func (m *Mailbox) BeginChoosePassword(ctx context.Context, rp PasskeyRP) (PasskeyCeremony, error) {
+	w, err := rp.webauthn()
+	if err != nil {
+		return PasskeyCeremony{}, err
+	}
+	rec, err := m.withoutPassword(ctx)
+	if err != nil {
+		return PasskeyCeremony{}, err
+	}
+	return m.s.beginUnlock(ctx, w, rec, ceremonyChoosePassword, rec.ID)
+}
+
+// withoutPassword reads the owner's record, which must have no password
+// (ErrBadCredentials).
+func (m *Mailbox) withoutPassword(ctx context.Context) (rec *residentRecord, err error) {
+	err = m.s.view(ctx, func(tx storage.Tx) error {
+		rec, err = getResident(tx, m.resident.ID)
+		if err == nil && len(rec.PasswordWrap) > 0 {
+			err = ErrBadCredentials
+		}
+		return err
+	})
+	return rec, err
+}
+
+// ChoosePasswordWithPasskey is ChoosePassword confirmed with one of the
+// owner's passkeys instead of the recovery key: response answers
+// BeginChoosePassword's options (state), and its PRF output opens the
+// passkey's wrapping of the key pair, which the new password (next) then
+// wraps too. Another resident's passkey, or one that does not verify, is
+// ErrBadCredentials; a passkey without the PRF wrapping or output
+// ErrPasskeyNoUnlock; a stale or used ceremony, or one of another
+// resident, ErrSessionExpired; a response that does not read
+// ErrPasskeyResponse; a password the rules refuse an *InvalidError.
+// Nothing is stored on any error. Audited as "choose-password".
+func (m *Mailbox) ChoosePasswordWithPasskey(ctx context.Context, rp PasskeyRP, state, response, next string, keepOtherSessions bool) error {
+	if err := CheckPassword(next, m.resident.Name, m.resident.NationalID.Number); err != nil {
+		return err
+	}
+	st, err := m.s.openCeremony(ctx, state, ceremonyChoosePassword, m.resident.ID)
+	if err != nil {
+		return err
+	}
+	parsed, err := parseAssertion(response)
+	if err != nil {
+		return err
+	}
+	w, err := rp.webauthn()
+	if err != nil {
+		return err
+	}
+	rec, err := m.withoutPassword(ctx)
+	if err != nil {
+		return err
+	}
+	i, err := m.s.verifyAssertion(w, rec, st, parsed, m.s.now(), false)
+	if err != nil {
+		return err
+	}
+	pk := rec.Passkeys[i]
+	priv, err := m.s.openPRFWrap(rec, pk, parsed)
+	if err != nil {
+		return err
+	}
+	defer priv.Zero()
+	return m.choosePassword(ctx, priv, next, keepOtherSessions, func(tx storage.Tx, res *residentRecord) error {
+		// The passkey, with the wrapping that was opened, must still be
+		// the account's, and not used since with a higher count.
+		j := findPasskey(res, pk.ID)
+		if j < 0 || !bytes.Equal(res.Passkeys[j].PRFWrap, pk.PRFWrap) || res.Passkeys[j].SignCount > pk.SignCount {
+			return ErrBadCredentials
+		}
+		res.Passkeys[j] = pk
+		return m.s.useCeremony(ctx, tx, st)
+	})
+}
+
+// EIDPasskeySignIn signs in the resident the proof (token) vouches for
+// with one of their own passkeys instead of the password (response
+// answers BeginEIDPasskeySignIn's options, state): eID proves who the
+// resident is, the passkey's PRF output opens the mailbox, as
+// PasskeySignIn's does. Another resident's passkey, or one that does not
+// verify, is ErrBadCredentials and leaves the proof, as a wrong password
+// does after eID; a passkey without the PRF wrapping or output
+// ErrPasskeyNoUnlock; a used or expired proof ErrEIDExpired; a stale or
+// used ceremony, or one of another proof, ErrSessionExpired; a response
+// that does not read ErrPasskeyResponse; a number with no mailbox that
+// may sign in ErrNoMailbox. The proof is used in the transaction that
+// starts the session. Audited as "login-eid-passkey".
+func (s *Store) EIDPasskeySignIn(ctx context.Context, rp PasskeyRP, token, state, response string) (Session, error) {
+	key, rec, err := s.eidResident(ctx, token)
+	if err != nil {
+		return Session{}, err
+	}
+	st, err := s.openCeremony(ctx, state, ceremonyEIDSignIn, key)
+	if err != nil {
+		return Session{}, err
+	}
+	parsed, err := parseAssertion(response)
+	if err != nil {
+		return Session{}, err
+	}
+	w, err := rp.webauthn()
+	if err != nil {
+		return Session{}, err
+	}
+	return s.unlockWithPasskey(ctx, w, st, parsed, rec, false, "login-eid-passkey", func(tx storage.Tx, now time.Time) error {
+		proof, err := useEIDProof(tx, key, now, EIDSignIn)
+		if err != nil {
+			return err
+		}
+		if proof.Number != rec.NationalID {
+			return ErrEIDExpired
+		}
+		return nil
+	})
+}
+
+// eidResident reads a live sign-in proof (token) and the record of the
+// mailbox of the number it vouches for: ErrNoMailbox when there is none
+// that may sign in.
+func (s *Store) eidResident(ctx context.Context, token string) (string, *residentRecord, error) {
+	key, proof, err := s.proofNumber(ctx, token, EIDSignIn)
+	if err != nil {
+		return "", nil, err
+	}
+	rec, err := s.residentByNumber(ctx, proof.Number)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return "", nil, ErrNoMailbox
+	case err != nil:
+		return "", nil, err
+	case rec.Status != ResidentActive && rec.Status != ResidentReserved:
+		return "", nil, ErrNoMailbox
+	}
+	return key, rec, nil
 }

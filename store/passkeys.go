@@ -756,30 +756,55 @@ func (s *Store) PasskeySignIn(ctx context.Context, rp PasskeyRP, state, response
 	} else if err != nil {
 		return Session{}, err
 	}
-	if rec.Status != ResidentActive && rec.Status != ResidentReserved {
-		return Session{}, ErrBadCredentials
-	}
-	now := s.now()
-	i, err := s.verifyAssertion(w, rec, st, parsed, now, true)
-	if err != nil {
-		return Session{}, err
-	}
-	pk := rec.Passkeys[i]
+	return s.unlockWithPasskey(ctx, w, st, parsed, rec, true, "login-passkey", nil)
+}
+
+// openPRFWrap opens the PRF wrapping of rec's passkey pk with the PRF
+// output of the assertion parsed, which verified for it: the resident's
+// key pair. A passkey without a PRF wrapping, or an answer without the
+// output, is ErrPasskeyNoUnlock; an output that does not open it, or a
+// wrapping of another key pair than the account's, ErrBadCredentials.
+func (s *Store) openPRFWrap(rec *residentRecord, pk storage.Passkey, parsed *protocol.ParsedCredentialAssertionData) (*crypto.PrivateKey, error) {
 	out := prfOutput(parsed.ClientExtensionResults)
 	if pk.PRFWrap == nil || out == nil {
-		return Session{}, ErrPasskeyNoUnlock
+		return nil, ErrPasskeyNoUnlock
 	}
 	priv, err := crypto.UnwrapWithPRF(pk.PRFWrap, out, pk.ID)
 	clear(out)
 	if err != nil {
-		s.log.Info("passkey sign-in: the PRF output does not open the wrapping", "resident", rec.ID, "err", err)
+		s.log.Info("passkey: the PRF output does not open the wrapping", "resident", rec.ID, "err", err)
+		return nil, ErrBadCredentials
+	}
+	if pub := priv.PublicKeys(); !bytes.Equal(pub.X25519[:], rec.PublicKey) || !bytes.Equal(pub.MLKEM, rec.MLKEMPublicKey) {
+		priv.Zero()
+		s.log.Error("passkey: the PRF wrapping holds another key pair than the account's", "resident", rec.ID)
+		return nil, ErrBadCredentials
+	}
+	return priv, nil
+}
+
+// unlockWithPasskey ends a sign-in with a passkey that unlocks the
+// mailbox: the assertion (parsed, answering the ceremony st) must verify
+// for the resident rec (any of their passkeys, discoverable or not), its
+// PRF output must open that passkey's PRF wrapping, and a session starts
+// in the transaction that also runs inTx (nil: nothing more). Errors as
+// PasskeySignIn's. Audited as action.
+func (s *Store) unlockWithPasskey(ctx context.Context, w *webauthn.WebAuthn, st *ceremonyState, parsed *protocol.ParsedCredentialAssertionData,
+	rec *residentRecord, discoverable bool, action string, inTx func(tx storage.Tx, now time.Time) error) (Session, error) {
+	if rec.Status != ResidentActive && rec.Status != ResidentReserved {
 		return Session{}, ErrBadCredentials
+	}
+	now := s.now()
+	i, err := s.verifyAssertion(w, rec, st, parsed, now, discoverable)
+	if err != nil {
+		return Session{}, err
+	}
+	pk := rec.Passkeys[i]
+	priv, err := s.openPRFWrap(rec, pk, parsed)
+	if err != nil {
+		return Session{}, err
 	}
 	defer priv.Zero()
-	if pub := priv.PublicKeys(); !bytes.Equal(pub.X25519[:], rec.PublicKey) || !bytes.Equal(pub.MLKEM, rec.MLKEMPublicKey) {
-		s.log.Error("passkey sign-in: the PRF wrapping holds another key pair than the account's", "resident", rec.ID)
-		return Session{}, ErrBadCredentials
-	}
 	if err := blocked(rec); err != nil {
 		return Session{}, err
 	}
@@ -812,13 +837,18 @@ func (s *Store) PasskeySignIn(ctx context.Context, rp PasskeyRP, state, response
 		if err := s.useCeremony(ctx, tx, st); err != nil {
 			return err
 		}
+		if inTx != nil {
+			if err := inTx(tx, now); err != nil {
+				return err
+			}
+		}
 		if err := tx.Residents().Put(cur); err != nil {
 			return err
 		}
 		if err := tx.Sessions().Put(sessID, sess); err != nil {
 			return err
 		}
-		return s.appendAudit(tx, now, "resident:"+cur.ID, "login-passkey", "resident:"+cur.ID)
+		return s.appendAudit(tx, now, "resident:"+cur.ID, action, "resident:"+cur.ID)
 	})
 	if errors.Is(err, ErrNotFound) {
 		return Session{}, ErrBadCredentials

@@ -43,20 +43,108 @@ func (m *Mailbox) ChangePassword(ctx context.Context, current, next string, keep
 			return err
 		}
 		if !keepOtherSessions {
-			ids, err := tx.Sessions().OfResident(res.ID)
-			if err != nil {
+			if err := m.endOtherSessions(tx, res.ID); err != nil {
 				return err
-			}
-			for _, id := range ids {
-				if string(id) == m.sessionID {
-					continue
-				}
-				if err := tx.Sessions().Delete(id); err != nil {
-					return err
-				}
 			}
 		}
 		return m.s.appendAudit(tx, now, "resident:"+res.ID, "change-password", "resident:"+res.ID)
+	})
+}
+
+// endOtherSessions ends every session of the resident but this one.
+func (m *Mailbox) endOtherSessions(tx storage.Tx, residentID string) error {
+	ids, err := tx.Sessions().OfResident(residentID)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if string(id) == m.sessionID {
+			continue
+		}
+		if err := tx.Sessions().Delete(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ChoosePassword gives a mailbox that has no password (one made with eID
+// and a passkey: eidpasskey.go) its first, after the resident proves they
+// hold the key pair with their recovery key (key): the private key that
+// wrapping holds is wrapped with the new password (next), so the
+// appliance still holds nothing that opens the mailbox without the
+// resident. The recovery key stays as it is. Every other session ends
+// unless keepOtherSessions. A wrong recovery key, or a mailbox that has a
+// password (meanwhile), is ErrBadCredentials; a password the rules refuse
+// an *InvalidError. Nothing is stored on any error. Audited as
+// "choose-password". ChoosePasswordWithPasskey is the same with a
+// passkey instead of the recovery key.
+func (m *Mailbox) ChoosePassword(ctx context.Context, key crypto.RecoveryKey, next string, keepOtherSessions bool) error {
+	if err := CheckPassword(next, m.resident.Name, m.resident.NationalID.Number); err != nil {
+		return err
+	}
+	var checked []byte
+	err := m.s.view(ctx, func(tx storage.Tx) error {
+		res, err := getResident(tx, m.resident.ID)
+		if err != nil {
+			return err
+		}
+		if len(res.PasswordWrap) > 0 {
+			return ErrBadCredentials
+		}
+		checked = bytes.Clone(res.RecoveryWrap)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	priv, err := crypto.UnwrapWithRecoveryKey(checked, key)
+	if err != nil {
+		return ErrBadCredentials
+	}
+	defer priv.Zero()
+	// The recovery key was checked against this wrapping: a new recovery
+	// key meanwhile wins.
+	return m.choosePassword(ctx, priv, next, keepOtherSessions, func(_ storage.Tx, res *residentRecord) error {
+		if !bytes.Equal(res.RecoveryWrap, checked) {
+			return ErrBadCredentials
+		}
+		return nil
+	})
+}
+
+// choosePassword wraps priv, which the resident just proved they hold,
+// with the first password of their mailbox (next), in a transaction that
+// re-checks there is none (a password chosen meanwhile wins) and runs
+// check on the record (the proof still holds); the other sessions end
+// unless keepOtherSessions. Audited as "choose-password".
+func (m *Mailbox) choosePassword(ctx context.Context, priv *crypto.PrivateKey, next string, keepOtherSessions bool, check func(tx storage.Tx, res *residentRecord) error) error {
+	wrap, err := crypto.WrapWithPassword(m.s.rand, priv, []byte(next), m.s.kdf)
+	if err != nil {
+		return err
+	}
+	now := m.s.now()
+	return m.s.update(ctx, func(tx storage.Tx) error {
+		res, err := getResident(tx, m.resident.ID)
+		if err != nil {
+			return err
+		}
+		if res.Status == ResidentDeleted || len(res.PasswordWrap) > 0 {
+			return ErrBadCredentials
+		}
+		if err := check(tx, res); err != nil {
+			return err
+		}
+		res.PasswordWrap = wrap
+		if err := tx.Residents().Put(res); err != nil {
+			return err
+		}
+		if !keepOtherSessions {
+			if err := m.endOtherSessions(tx, res.ID); err != nil {
+				return err
+			}
+		}
+		return m.s.appendAudit(tx, now, "resident:"+res.ID, "choose-password", "resident:"+res.ID)
 	})
 }
 

@@ -26,6 +26,7 @@ func residentOf(r *residentRecord) Resident {
 		ActivationExpires: r.ActivationExpires,
 		Blocked:           r.BlockedReason,
 		BlockedAt:         r.BlockedAt,
+		HasPassword:       len(r.PasswordWrap) > 0,
 	}
 	copy(out.PublicKey[:], r.PublicKey)
 	return out

@@ -136,6 +136,10 @@ type Resident struct {
 	// BlockedAt since when; "" when it is not blocked.
 	Blocked   string
 	BlockedAt time.Time
+	// HasPassword is false for a mailbox made with eID and a passkey,
+	// until the resident chooses a password (Mailbox.ChoosePassword):
+	// what asks for the current password cannot be answered then.
+	HasPassword bool
 }
 
 // SenderKind tells public authorities from private businesses: the first

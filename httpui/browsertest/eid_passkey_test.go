@@ -16,7 +16,9 @@ import (
 // OpenID provider and, on the create page, chooses a passkey instead of a
 // password, made by Chromium's DevTools virtual authenticator. With the
 // PRF extension the mailbox is made, the recovery key shown, and after
-// signing out the passkey alone opens the inbox. Without the PRF the page
+// signing out the passkey alone opens the inbox; the password page then
+// chooses a first password, confirmed with the passkey; signed out again, eID and the passkey
+// (instead of the password) open it. Without the PRF the page
 // says in plain words that the passkey cannot unlock a mailbox and the
 // password form makes it instead. Every page passes axe-core, fits a
 // phone's width and is in the language chosen; no script fails.
@@ -91,6 +93,37 @@ func testEIDPasskey(t *testing.T, src, lang string, prf bool, width int64) {
 		tb.do(chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("main .inbox")))
 		if !strings.Contains(tb.text(), "Nina") {
 			t.Errorf("the inbox after the passkey alone:\n%s", tb.text())
+		}
+		// The mailbox has no password: the settings say so, and the
+		// password page chooses one with the recovery key.
+		tb.do(chromedp.Navigate(base+"/settings/password"), chromedp.WaitVisible(chromedp.ID("password-none")))
+		check("a mailbox without a password, choose one")
+		if text := tb.text(); !strings.Contains(text, l.T("password.none.heading")) {
+			t.Errorf("the password page of a mailbox without one:\n%s", text)
+		}
+		tb.do(chromedp.SendKeys(chromedp.ID("pk-new"), annaPassword), chromedp.SendKeys(chromedp.ID("pk-confirm"), annaPassword),
+			chromedp.Click(chromedp.ID("password-passkey")), chromedp.WaitVisible(chromedp.ID("password-changed")))
+		check("a password chosen with the passkey")
+		if text := tb.text(); !strings.Contains(text, l.T("password.none.chosen")) {
+			t.Errorf("the page after choosing a password with the passkey:\n%s", text)
+		}
+		// Out, and in with eID, then the passkey instead of the password.
+		tb.do(chromedp.Navigate(base+"/?lang="+lang), chromedp.WaitVisible(chromedp.CSS("main .inbox")))
+		tb.do(chromedp.Click(chromedp.CSS(".logout-form button")), chromedp.WaitVisible(chromedp.ID("nationalId")))
+		tb.tabUntil("MitID")
+		tb.do(chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#username, #eid-passkey-form")))
+		if eval[bool](tb, `document.getElementById("username") !== null`) {
+			tb.do(chromedp.SendKeys(chromedp.ID("username"), "nina"),
+				chromedp.SendKeys(chromedp.ID("password"), "provider-pw\n"),
+				chromedp.WaitVisible(chromedp.ID("eid-passkey-form")))
+		}
+		check("eID, the password step with the resident's passkey offered")
+		if text := tb.text(); !strings.Contains(text, l.T("oidc.password.passkey.heading")) {
+			t.Errorf("the password step does not offer the passkey:\n%s", text)
+		}
+		tb.do(chromedp.Click(chromedp.ID("eid-passkey-unlock")), chromedp.WaitVisible(chromedp.CSS("main .inbox")))
+		if !strings.Contains(tb.text(), "Nina") {
+			t.Errorf("the inbox after eID and the passkey:\n%s", tb.text())
 		}
 	} else {
 		tb.do(chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("eid-error")))

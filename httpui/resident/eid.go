@@ -87,8 +87,10 @@ type eidView struct {
 	Throttled bool
 	Busy      bool
 	// Passkey, in mode "create", is the registration of a passkey that
-	// unlocks the mailbox instead of a password (eid_passkey.go); nil
-	// where no passkey can be used (an IP address).
+	// unlocks the mailbox instead of a password, and in mode "password"
+	// the assertion of one of the resident's passkeys that does
+	// (eid_passkey.go); nil where no passkey can be used (an IP address,
+	// a mailbox without such a passkey).
 	Passkey     *store.PasskeyCeremony
 	PasskeyName string
 	// NoUnlock: the passkey offered could not unlock the mailbox alone
@@ -222,8 +224,11 @@ func eidMode(p store.EIDProof) string {
 func (s *Handlers) renderEID(w http.ResponseWriter, r *http.Request, status int, v eidView) {
 	l := s.web.Lang(r)
 	v.MinLength, v.Provider = store.MinPasswordLength, s.eidName()
-	if v.Mode == "create" {
+	switch v.Mode {
+	case "create":
 		s.eidPasskeyCeremony(w, r, &v)
+	case "password":
+		s.eidUnlockCeremony(w, r, &v)
 	}
 	title := l.T("oidc."+v.Mode+".title", "Provider", v.Provider)
 	s.pages.Render(w, r, status, pageEID, web.View{Title: title, Data: v})

@@ -101,3 +101,90 @@ func (s *Handlers) eidCreatePasskey(w http.ResponseWriter, r *http.Request) {
 	}
 	s.eidRecoveryKeyPage(w, r, sess, "create")
 }
+
+// After eID, the step that asks for the password also offers the
+// resident's own passkeys that unlock the mailbox (store's
+// EIDPasskeySignIn): an assertion limited to that resident's passkeys,
+// bound to the browser's proof.
+
+// eidUnlockCeremony begins the assertion for the password step v (the
+// browser's proof), and lets the page run the script; a mailbox without
+// a passkey that unlocks it, or an appliance reached at an IP address,
+// is offered the password alone.
+func (s *Handlers) eidUnlockCeremony(w http.ResponseWriter, r *http.Request, v *eidView) {
+	c, err := s.store.BeginEIDPasskeySignIn(r.Context(), passkeyRP(r), eidCookie(r, true))
+	switch {
+	case errors.Is(err, store.ErrPasskeysUnavailable), errors.Is(err, store.ErrPasskeyNoUnlock):
+		return
+	case err != nil:
+		// The password form still works; its answer says what is wrong
+		// with the proof, if anything.
+		s.web.Log.Warn("eID: begin a passkey sign-in", "err", err, "id", web.ContextRequestID(r.Context()))
+		return
+	}
+	v.Passkey = &c
+	w.Header().Set("Content-Security-Policy", web.CSPScriptPage)
+}
+
+// eidPasswordPasskey opens the mailbox after eID with the passkey the
+// browser just used, under the login throttle and the bound on checks,
+// counted under the number the provider vouched for, as the password's.
+func (s *Handlers) eidPasswordPasskey(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormSize)
+	_ = r.ParseForm()
+	state, response := r.PostForm.Get("state"), r.PostForm.Get("response")
+	p, ok := s.eidProof(w, r)
+	if !ok {
+		return
+	}
+	if eidMode(p) != "password" {
+		http.Redirect(w, r, s.pages.MustURL(routeEID), http.StatusSeeOther)
+		return
+	}
+	l := s.web.Lang(r)
+	v := eidView{Mode: "password", Name: p.Name}
+	account, known := s.deviceAccount(r, loginForm{NationalID: p.NationalID.Number})
+	var sess store.Session
+	err := s.checkPassword(r.Context(), account, clientAddress(r), func() (err error) {
+		sess, err = s.store.EIDPasskeySignIn(r.Context(), passkeyRP(r), eidCookie(r, true), state, response)
+		return err
+	})
+	if ref, ok := refusedCheck(w, l, err); ok {
+		v.Error, v.Throttled, v.Busy = l.T("common.busy"), ref.Throttled, !ref.Throttled
+		if ref.Throttled {
+			v.Error = l.T("login.throttled", "Wait", ref.Wait)
+		}
+		s.renderEID(w, r, ref.Status, v)
+		return
+	}
+	var block *store.BlockedError
+	switch {
+	case errors.Is(err, store.ErrEIDExpired):
+		setEIDCookie(w, r, true, "", -1)
+		s.eidFailed(w, r, http.StatusBadRequest, "oidc.error.expired")
+		return
+	case errors.As(err, &block):
+		v.Error = l.T("login.blocked.reason", "Date", s.longDate(l, block.Since), "Reason", block.Reason) + " " + l.T("login.blocked.help")
+		s.renderEID(w, r, http.StatusForbidden, v)
+		return
+	case errors.Is(err, store.ErrPasskeyNoUnlock):
+		v.Error = l.T("oidc.password.passkey.noUnlock")
+		s.renderEID(w, r, http.StatusUnprocessableEntity, v)
+		return
+	case errors.Is(err, store.ErrBadCredentials), errors.Is(err, store.ErrPasskeyResponse), errors.Is(err, store.ErrSessionExpired):
+		v.Error = l.T("oidc.password.passkey.failed")
+		s.renderEID(w, r, http.StatusUnauthorized, v)
+		return
+	case errors.Is(err, store.ErrNoMailbox), errors.Is(err, store.ErrPasskeysUnavailable):
+		http.Redirect(w, r, s.pages.MustURL(routeEID), http.StatusSeeOther)
+		return
+	case err != nil:
+		s.pages.PageError(w, r, nil, fmt.Errorf("open a mailbox with a passkey after eID: %w", err))
+		return
+	}
+	setEIDCookie(w, r, true, "", -1)
+	if !s.beginSession(w, r, sess, p.NationalID.Number, known) {
+		return
+	}
+	http.Redirect(w, r, s.pages.MustURL(routeInbox), http.StatusSeeOther)
+}

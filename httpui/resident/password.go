@@ -19,13 +19,38 @@ type passwordView struct {
 	Busy         bool // no password check came free: not tried
 	Changed      bool
 	KeptOthers   bool // the other sessions were kept
+	// NoPassword: the mailbox has none yet (made with a passkey), so the
+	// page chooses one, confirmed with one of the resident's passkeys
+	// (Passkey, nil where none can be used) or the recovery key.
+	NoPassword bool
+	Passkey    *store.PasskeyCeremony
+	// ByPasskey: the form sent was the passkey's, not the recovery key's.
+	ByPasskey bool
 }
 
 // passwordPage shows the form that changes the password.
 func (s *Handlers) passwordPage(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+	s.renderPassword(w, r, mb, http.StatusOK, passwordView{MinLength: store.MinPasswordLength})
+}
+
+// renderPassword renders the password page v; for a mailbox without a
+// password it begins the assertion of a passkey that confirms the choice
+// (store.Mailbox.BeginChoosePassword) and lets the page run the script;
+// where no passkey can be used the recovery key is the way alone.
+func (s *Handlers) renderPassword(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, status int, v passwordView) {
 	resident := mb.Resident()
-	s.pages.Render(w, r, http.StatusOK, pagePassword, web.View{Title: s.web.Lang(r).T("password.title"), Resident: &resident,
-		Data: passwordView{MinLength: store.MinPasswordLength}})
+	v.NoPassword = !resident.HasPassword
+	if v.NoPassword && !v.Changed {
+		c, err := mb.BeginChoosePassword(r.Context(), passkeyRP(r))
+		switch {
+		case err == nil:
+			v.Passkey = &c
+			w.Header().Set("Content-Security-Policy", web.CSPScriptPage)
+		case !errors.Is(err, store.ErrPasskeysUnavailable) && !errors.Is(err, store.ErrPasskeyNoUnlock) && !errors.Is(err, store.ErrBadCredentials):
+			s.web.Log.Warn("choose a password: begin a passkey assertion", "err", err, "id", web.ContextRequestID(r.Context()))
+		}
+	}
+	s.pages.Render(w, r, status, pagePassword, web.View{Title: passwordTitle(s.web.Lang(r), resident), Resident: &resident, Data: v})
 }
 
 // passwordSubmit changes the password (store.Mailbox.ChangePassword):
@@ -33,15 +58,38 @@ func (s *Handlers) passwordPage(w http.ResponseWriter, r *http.Request, mb *stor
 // the resident keeps them. The current password is checked like a
 // login's (checkPassword): wrong ones count against the login throttle,
 // so a session left open cannot be used to guess it, and the check takes
-// one of the slots for password checks at once.
+// one of the slots for password checks at once. A mailbox without a
+// password (made with a passkey) chooses one, confirmed with one of the
+// resident's passkeys (store.Mailbox.ChoosePasswordWithPasskey) or the
+// recovery key (store.Mailbox.ChoosePassword), under the same throttle.
 func (s *Handlers) passwordSubmit(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
 	form := parsePasswordForm(w, r)
 	l := s.web.Lang(r)
-	title := l.T("password.title")
-	view := passwordView{MinLength: store.MinPasswordLength}
-	render := func(status int) {
-		s.pages.Render(w, r, status, pagePassword, web.View{Title: title, Resident: &resident, Data: view})
+	view := passwordView{MinLength: store.MinPasswordLength, NoPassword: !resident.HasPassword, ByPasskey: form.State != ""}
+	render := func(status int) { s.renderPassword(w, r, mb, status, view) }
+	wrongCurrent := "password.error.current"
+	change := func() error { return mb.ChangePassword(r.Context(), form.Current, form.New, form.Keep) }
+	switch {
+	case view.NoPassword && view.ByPasskey:
+		wrongCurrent = "password.error.passkey"
+		change = func() error {
+			err := mb.ChoosePasswordWithPasskey(r.Context(), passkeyRP(r), form.State, form.Response, form.New, form.Keep)
+			if errors.Is(err, store.ErrPasskeyResponse) || errors.Is(err, store.ErrSessionExpired) || errors.Is(err, store.ErrPasskeyNoUnlock) || errors.Is(err, store.ErrPasskeysUnavailable) {
+				err = store.ErrBadCredentials
+			}
+			return err
+		}
+	case view.NoPassword:
+		rk, ok := parseRecoveryKey(form.RecoveryKey)
+		if !ok {
+			view.Error, view.CurrentWrong = l.T("password.error.recoveryKey"), true
+			render(http.StatusBadRequest)
+			return
+		}
+		defer clear(rk[:])
+		wrongCurrent = "password.error.recoveryKey"
+		change = func() error { return mb.ChoosePassword(r.Context(), rk, form.New, form.Keep) }
 	}
 	// The new password's own checks first: they need no password check.
 	switch {
@@ -54,9 +102,7 @@ func (s *Handlers) passwordSubmit(w http.ResponseWriter, r *http.Request, mb *st
 		render(http.StatusBadRequest)
 		return
 	}
-	err := s.checkPassword(r.Context(), resident.NationalID.Number, clientAddress(r), func() error {
-		return mb.ChangePassword(r.Context(), form.Current, form.New, form.Keep)
-	})
+	err := s.checkPassword(r.Context(), resident.NationalID.Number, clientAddress(r), change)
 	if ref, ok := refusedCheck(w, l, err); ok {
 		view.Error, view.Throttled, view.Busy = passwordRefusal(l, ref), ref.Throttled, !ref.Throttled
 		render(ref.Status)
@@ -65,7 +111,7 @@ func (s *Handlers) passwordSubmit(w http.ResponseWriter, r *http.Request, mb *st
 	var invalid *store.InvalidError
 	switch {
 	case errors.Is(err, store.ErrBadCredentials):
-		view.Error, view.CurrentWrong = l.T("password.error.current"), true
+		view.Error, view.CurrentWrong = l.T(wrongCurrent), true
 		render(http.StatusUnauthorized)
 	case errors.As(err, &invalid):
 		view.Error, view.NewWrong = newPasswordProblem(l, err, "password.error.short"), true
@@ -76,6 +122,15 @@ func (s *Handlers) passwordSubmit(w http.ResponseWriter, r *http.Request, mb *st
 		view.Changed, view.KeptOthers = true, form.Keep
 		render(http.StatusOK)
 	}
+}
+
+// passwordTitle is the page's title: choosing a password when the
+// mailbox has none yet, changing it otherwise.
+func passwordTitle(l *i18n.Lang, resident store.Resident) string {
+	if !resident.HasPassword {
+		return l.T("password.none.title")
+	}
+	return l.T("password.title")
 }
 
 // passwordRefusal words a refused check of the current password, on this
@@ -90,12 +145,15 @@ func passwordRefusal(l *i18n.Lang, ref checkRefusal) string {
 // passwordForm is the form that changes the password.
 type passwordForm struct {
 	Current, New, Confirm string
-	Keep                  bool
+	// Instead of Current, for a mailbox without a password: the recovery
+	// key, or a passkey's assertion (State, Response).
+	RecoveryKey, State, Response string
+	Keep                         bool
 }
 
 func parsePasswordForm(w http.ResponseWriter, r *http.Request) passwordForm {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormSize)
 	_ = r.ParseForm()
 	return passwordForm{Current: r.PostForm.Get("current"), New: r.PostForm.Get("new"), Confirm: r.PostForm.Get("confirm"),
-		Keep: r.PostForm.Has("keep")}
+		RecoveryKey: r.PostForm.Get("recoveryKey"), State: r.PostForm.Get("state"), Response: r.PostForm.Get("response"), Keep: r.PostForm.Has("keep")}
 }

@@ -177,7 +177,10 @@ const (
 	// routeEIDCreatePasskey makes the mailbox with a passkey instead of
 	// a password (eid_passkey.go).
 	routeEIDCreatePasskey = "eid-create-passkey"
-	routeEIDReset         = "eid-reset"
+	// routeEIDPasswordPasskey unlocks the mailbox after eID with one of
+	// the resident's passkeys instead of the password (eid_passkey.go).
+	routeEIDPasswordPasskey = "eid-password-passkey"
+	routeEIDReset           = "eid-reset"
 )
 
 // Route names of the folders and of what is done to letters there.
@@ -273,6 +276,7 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/eid/password", eidRoute(s.eidSubmit("password"))).Methods(http.MethodPost).Name(routeEIDPassword)
 	r.Handle("/eid/create", eidRoute(s.eidSubmit("create"))).Methods(http.MethodPost).Name(routeEIDCreate)
 	r.Handle("/eid/create/passkey", eidRoute(s.eidCreatePasskey)).Methods(http.MethodPost).Name(routeEIDCreatePasskey)
+	r.Handle("/eid/password/passkey", eidRoute(s.eidPasswordPasskey)).Methods(http.MethodPost).Name(routeEIDPasswordPasskey)
 	r.Handle("/eid/reset", eidRoute(s.eidSubmit("reset"))).Methods(http.MethodPost).Name(routeEIDReset)
 	r.Handle("/", s.withMailbox(s.inbox)).Methods(http.MethodGet, http.MethodHead).Name(routeInbox)
 	// GET only: opening a letter marks it read (the sender may be told),
