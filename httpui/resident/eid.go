@@ -190,6 +190,28 @@ func (s *Handlers) eidCallback(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, s.pages.MustURL(routeEID), http.StatusSeeOther)
 }
 
+// eidCheck runs check, a step that uses the browser's eID proof p, under
+// the login throttle and the bound on checks, counted under the number
+// the provider vouched for (and the browser's device cookie, known); a
+// refused check is answered here on the eID page v (refused).
+func (s *Handlers) eidCheck(w http.ResponseWriter, r *http.Request, p store.EIDProof, v eidView, check func() (store.Session, error)) (sess store.Session, known, refused bool, err error) {
+	account, known := s.deviceAccount(r, loginForm{NationalID: p.NationalID.Number})
+	err = s.checkPassword(r.Context(), account, clientAddress(r), func() (err error) {
+		sess, err = check()
+		return err
+	})
+	l := s.web.Lang(r)
+	if ref, ok := refusedCheck(w, l, err); ok {
+		v.Error, v.Throttled, v.Busy = l.T("common.busy"), ref.Throttled, !ref.Throttled
+		if ref.Throttled {
+			v.Error = l.T("login.throttled", "Wait", ref.Wait)
+		}
+		s.renderEID(w, r, ref.Status, v)
+		return sess, known, true, err
+	}
+	return sess, known, false, err
+}
+
 // eidProof reads the proof the browser's cookie names; a missing, used
 // or expired one renders the page that says so and returns false.
 func (s *Handlers) eidProof(w http.ResponseWriter, r *http.Request) (store.EIDProof, bool) {
@@ -288,25 +310,16 @@ func (s *Handlers) eidSubmit(mode string) http.HandlerFunc {
 				return
 			}
 		}
-		account, known := s.deviceAccount(r, loginForm{NationalID: p.NationalID.Number})
-		var sess store.Session
-		err := s.checkPassword(r.Context(), account, clientAddress(r), func() (err error) {
+		sess, known, refused, err := s.eidCheck(w, r, p, v, func() (store.Session, error) {
 			switch mode {
 			case "password":
-				sess, err = s.store.LoginWithEID(r.Context(), eidCookie(r, true), form.Password)
+				return s.store.LoginWithEID(r.Context(), eidCookie(r, true), form.Password)
 			case "create":
-				sess, err = s.store.ActivateWithEID(r.Context(), eidCookie(r, true), form.Password)
-			default:
-				sess, err = s.store.ResetWithEID(r.Context(), eidCookie(r, true), form.Password)
+				return s.store.ActivateWithEID(r.Context(), eidCookie(r, true), form.Password)
 			}
-			return err
+			return s.store.ResetWithEID(r.Context(), eidCookie(r, true), form.Password)
 		})
-		if ref, ok := refusedCheck(w, l, err); ok {
-			v.Error, v.Throttled, v.Busy = l.T("common.busy"), ref.Throttled, !ref.Throttled
-			if ref.Throttled {
-				v.Error = l.T("login.throttled", "Wait", ref.Wait)
-			}
-			s.renderEID(w, r, ref.Status, v)
+		if refused {
 			return
 		}
 		var block *store.BlockedError

@@ -22,13 +22,21 @@ import (
 // where no passkey can be used the page offers the password alone.
 func (s *Handlers) eidPasskeyCeremony(w http.ResponseWriter, r *http.Request, v *eidView) {
 	c, err := s.store.BeginEIDPasskey(r.Context(), passkeyRP(r), eidCookie(r, true))
+	s.offerPasskey(w, r, v, c, err, "begin a passkey registration")
+}
+
+// offerPasskey puts the passkey ceremony c that began with err on the eID
+// page v, and lets the page run the script. A ceremony that cannot be had
+// (no passkeys at this address, none that unlocks the mailbox) leaves the
+// page with the password form alone; another error too, logged: the
+// password form still works, and its answer says what is wrong with the
+// proof, if anything.
+func (s *Handlers) offerPasskey(w http.ResponseWriter, r *http.Request, v *eidView, c store.PasskeyCeremony, err error, what string) {
 	switch {
-	case errors.Is(err, store.ErrPasskeysUnavailable):
+	case errors.Is(err, store.ErrPasskeysUnavailable), errors.Is(err, store.ErrPasskeyNoUnlock):
 		return
 	case err != nil:
-		// The password form still works; the next step says what is
-		// wrong with the proof, if anything.
-		s.web.Log.Warn("eID: begin a passkey registration", "err", err, "id", web.ContextRequestID(r.Context()))
+		s.web.Log.Warn("eID: "+what, "err", err, "id", web.ContextRequestID(r.Context()))
 		return
 	}
 	v.Passkey = &c
@@ -54,18 +62,10 @@ func (s *Handlers) eidCreatePasskey(w http.ResponseWriter, r *http.Request) {
 	}
 	l := s.web.Lang(r)
 	v := eidView{Mode: "create", Name: p.Name, PasskeyName: name}
-	account, known := s.deviceAccount(r, loginForm{NationalID: p.NationalID.Number})
-	var sess store.Session
-	err := s.checkPassword(r.Context(), account, clientAddress(r), func() (err error) {
-		sess, err = s.store.ActivateWithEIDPasskey(r.Context(), passkeyRP(r), eidCookie(r, true), state, name, response, unlock)
-		return err
+	sess, known, refused, err := s.eidCheck(w, r, p, v, func() (store.Session, error) {
+		return s.store.ActivateWithEIDPasskey(r.Context(), passkeyRP(r), eidCookie(r, true), state, name, response, unlock)
 	})
-	if ref, ok := refusedCheck(w, l, err); ok {
-		v.Error, v.Throttled, v.Busy = l.T("common.busy"), ref.Throttled, !ref.Throttled
-		if ref.Throttled {
-			v.Error = l.T("login.throttled", "Wait", ref.Wait)
-		}
-		s.renderEID(w, r, ref.Status, v)
+	if refused {
 		return
 	}
 	var invalid *store.InvalidError
@@ -113,17 +113,7 @@ func (s *Handlers) eidCreatePasskey(w http.ResponseWriter, r *http.Request) {
 // is offered the password alone.
 func (s *Handlers) eidUnlockCeremony(w http.ResponseWriter, r *http.Request, v *eidView) {
 	c, err := s.store.BeginEIDPasskeySignIn(r.Context(), passkeyRP(r), eidCookie(r, true))
-	switch {
-	case errors.Is(err, store.ErrPasskeysUnavailable), errors.Is(err, store.ErrPasskeyNoUnlock):
-		return
-	case err != nil:
-		// The password form still works; its answer says what is wrong
-		// with the proof, if anything.
-		s.web.Log.Warn("eID: begin a passkey sign-in", "err", err, "id", web.ContextRequestID(r.Context()))
-		return
-	}
-	v.Passkey = &c
-	w.Header().Set("Content-Security-Policy", web.CSPScriptPage)
+	s.offerPasskey(w, r, v, c, err, "begin a passkey sign-in")
 }
 
 // eidPasswordPasskey opens the mailbox after eID with the passkey the
@@ -143,18 +133,10 @@ func (s *Handlers) eidPasswordPasskey(w http.ResponseWriter, r *http.Request) {
 	}
 	l := s.web.Lang(r)
 	v := eidView{Mode: "password", Name: p.Name}
-	account, known := s.deviceAccount(r, loginForm{NationalID: p.NationalID.Number})
-	var sess store.Session
-	err := s.checkPassword(r.Context(), account, clientAddress(r), func() (err error) {
-		sess, err = s.store.EIDPasskeySignIn(r.Context(), passkeyRP(r), eidCookie(r, true), state, response)
-		return err
+	sess, known, refused, err := s.eidCheck(w, r, p, v, func() (store.Session, error) {
+		return s.store.EIDPasskeySignIn(r.Context(), passkeyRP(r), eidCookie(r, true), state, response)
 	})
-	if ref, ok := refusedCheck(w, l, err); ok {
-		v.Error, v.Throttled, v.Busy = l.T("common.busy"), ref.Throttled, !ref.Throttled
-		if ref.Throttled {
-			v.Error = l.T("login.throttled", "Wait", ref.Wait)
-		}
-		s.renderEID(w, r, ref.Status, v)
+	if refused {
 		return
 	}
 	var block *store.BlockedError
