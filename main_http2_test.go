@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
+
+	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/httpui"
 	"github.com/postkasse/postkasse/store"
 )
@@ -85,5 +88,64 @@ func TestHTTPSListenerServesHTTP2(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || resp.ProtoMajor != want {
 			t.Errorf("client offering h2 %v: %d over %s, want 200 over HTTP/%d", h2, resp.StatusCode, resp.Proto, want)
 		}
+	}
+}
+
+// TestHTTP2StreamsCapped: the HTTPS listener tells an HTTP/2 client in its
+// first SETTINGS frame that a connection carries at most
+// maxStreamsPerConnection requests at once, so one client address holds at
+// most that many per connection it may open.
+func TestHTTP2StreamsCapped(t *testing.T) {
+	ca, err := crypto.NewCA(cryptorand.Reader, "Test CA", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverCert, err := ca.IssueServer(cryptorand.Reader, []string{"127.0.0.1"}, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	l, err := listen("https", "127.0.0.1:0", http.NotFoundHandler(),
+		httpui.TLSConfig(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &serverCert, nil }, ca.Pool()), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, log, l) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+
+	conn, err := tls.Dial("tcp", l.ln.Addr().String(), &tls.Config{RootCAs: ca.Pool(), NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if p := conn.ConnectionState().NegotiatedProtocol; p != "h2" {
+		t.Fatalf("negotiated %q, want h2", p)
+	}
+	if _, err := io.WriteString(conn, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	fr := http2.NewFramer(conn, conn)
+	if err := fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	f, err := fr.ReadFrame()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf, ok := f.(*http2.SettingsFrame)
+	if !ok {
+		t.Fatalf("first frame %v, want SETTINGS", f)
+	}
+	v, ok := sf.Value(http2.SettingMaxConcurrentStreams)
+	if !ok || v != maxStreamsPerConnection {
+		t.Errorf("SETTINGS_MAX_CONCURRENT_STREAMS %d (sent %v), want %d", v, ok, maxStreamsPerConnection)
 	}
 }

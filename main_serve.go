@@ -40,6 +40,11 @@ func listen(name, addr string, h http.Handler, cfg *tls.Config, log *slog.Logger
 	return newListener(name, ln, h, log), nil
 }
 
+// maxStreamsPerConnection caps the requests one HTTP/2 connection has in
+// flight: a bulk sender that wants more opens another connection (Go's
+// client does so by itself), which server.connections_per_address counts.
+const maxStreamsPerConnection = 32
+
 // newListener returns the server of h on an open listener.
 func newListener(name string, ln net.Listener, h http.Handler, log *slog.Logger) listener {
 	srv := &http.Server{
@@ -49,7 +54,11 @@ func newListener(name string, ln net.Listener, h http.Handler, log *slog.Logger)
 		WriteTimeout:      5 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// One HTTP/2 connection carries at most this many requests at
+		// once (Go's default is 250): with server.connections_per_address
+		// it bounds what one client address holds open.
+		HTTP2:    &http.HTTP2Config{MaxConcurrentStreams: maxStreamsPerConnection},
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return listener{name: name, ln: ln, srv: srv}
 }
