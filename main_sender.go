@@ -99,7 +99,7 @@ func apiError(cmd string, resp *http.Response) error {
 // documentTypes are the content types of documents by file extension.
 var documentTypes = map[string]string{
 	".pdf": "application/pdf", ".txt": "text/plain", ".html": "text/html", ".htm": "text/html",
-	".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+	".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".xml": "application/xml",
 }
 
 // runSend: postkasse send … FILE... | postkasse send … --memo FILE
@@ -192,7 +192,7 @@ func letterForm(msg map[string]any, files []string) (string, []byte, error) {
 	for _, name := range files {
 		ct, ok := documentTypes[strings.ToLower(filepath.Ext(name))]
 		if !ok {
-			return "", nil, fmt.Errorf("send: %s: a document must be .pdf, .txt, .html, .png or .jpg", name)
+			return "", nil, fmt.Errorf("send: %s: a document must be .pdf, .txt, .html, .png, .jpg or .xml", name)
 		}
 		data, err := os.ReadFile(name)
 		if err != nil {

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"errors"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -123,6 +124,45 @@ func TestDocumentsStrayEntry(t *testing.T) {
 			return tx.Bucket(bucketDocuments).DeleteBucket([]byte("no-such-letter"))
 		}); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestXMLDocuments: a document declared text/xml or application/xml that
+// is well-formed UTF-8 XML is kept as application/xml, content unchanged;
+// one that only claims to be XML is refused.
+func TestXMLDocuments(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	data := []byte("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Opkrævning><Beløb valuta=\"DKK\">4211.50</Beløb></Opkrævning>\n")
+	for i, ct := range []string{"application/xml", "text/xml; charset=utf-8"} {
+		d := testDelivery(f.nid, "xml-"+ct)
+		d.Documents = append(d.Documents, DocumentInput{Name: "data.xml", ContentType: ct, Content: data})
+		res, err := f.s.Deliver(context.Background(), f.sender.ID, d)
+		if err != nil {
+			t.Fatalf("%s: %v", ct, err)
+		}
+		mb := mustLogin(t, f.s, f.nid, testPassword)
+		doc, err := mb.Document(context.Background(), res.Letter.ID, 1)
+		if err != nil || doc.ContentType != "application/xml" || !bytes.Equal(doc.Content, data) {
+			t.Errorf("%d: %s kept as %q %q, %v", i, ct, doc.ContentType, doc.Content, err)
+		}
+	}
+	for name, content := range map[string]string{
+		"not well-formed": "<a><b></a>",
+		"cut short":       "<a><b>x</b>",
+		"no element":      "<?xml version=\"1.0\"?>\n<!-- nothing -->",
+		"text":            "just text",
+		"empty":           "",
+		"binary":          "<a>\x00</a>",
+		"not UTF-8":       "<a>bl\xe5</a>",
+		"two roots":       "<a/><b/>",
+		"text after root": "<a/>x",
+	} {
+		d := testDelivery(f.nid, "bad-xml-"+name)
+		d.Documents = append(d.Documents, DocumentInput{Name: "data.xml", ContentType: "application/xml", Content: []byte(content)})
+		if _, err := f.s.Deliver(context.Background(), f.sender.ID, d); !errors.Is(err, ErrUnsupportedDocumentType) {
+			t.Errorf("%s: %v, want ErrUnsupportedDocumentType", name, err)
 		}
 	}
 }

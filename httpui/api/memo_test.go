@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -176,6 +178,23 @@ func TestMemoDeliver(t *testing.T) {
 	}
 }
 
+// TestMemoTechnicalXML: a technical document in XML (the message with
+// documents and actions) is delivered as a document of type
+// application/xml, after the others, under its file name.
+func TestMemoTechnicalXML(t *testing.T) {
+	t.Parallel()
+	e, s, _ := memoEnv(t, apptest.Options{})
+	r := postMemo(e, s.Client, "application/xml", readMemo(t, "../memo/testdata/documents-actions-1.2.xml"), nil)
+	if r.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /api/v1/memo: %d %s", r.StatusCode, r.Text)
+	}
+	a := uitest.DecodeJSON[memoAnswer](t, r)
+	l := e.ResidentLetter(memoAnna, a.ID)
+	if n := len(l.Documents); n != 4 || l.Documents[3].Name != "opkraevning.xml" || l.Documents[3].ContentType != "application/xml" {
+		t.Fatalf("documents %+v, want the fourth opkraevning.xml of type application/xml", l.Documents)
+	}
+}
+
 // TestMemoIdempotent: the messageUUID is the idempotency key. The same
 // message again is 200 with the first answer and no second letter (also
 // as text/xml, and with the UUID in upper case, which MeMo allows); another
@@ -248,6 +267,13 @@ func TestMemoRefused(t *testing.T) {
 	}
 	content := minimum[bytes.Index(minimum, []byte("<memo:content>")):]
 	content = content[:bytes.Index(content, []byte("</memo:content>"))+len("</memo:content>")]
+	// The message with documents and actions, its technical XML document
+	// cut short (no longer well-formed).
+	brokenXML := readMemo(t, "../memo/testdata/documents-actions-1.2.xml")
+	technical := bytes.Index(brokenXML, []byte("<TechnicalDocument>"))
+	start := technical + bytes.Index(brokenXML[technical:], []byte("<content>")) + len("<content>")
+	end := start + bytes.Index(brokenXML[start:], []byte("</content>"))
+	brokenXML = slices.Concat(brokenXML[:start], []byte(base64.StdEncoding.EncodeToString([]byte("<Opkraevning><Beloeb>4211.50</Opkraevning>"))), brokenXML[end:])
 	var three strings.Builder
 	for i := range 3 {
 		three.WriteString("<memo:AdditionalDocument>" + file(string(rune('a'+i))+".pdf", pdf(3<<10)) + "</memo:AdditionalDocument>")
@@ -290,8 +316,8 @@ func TestMemoRefused(t *testing.T) {
 			400, "INVALID_REQUEST", "url"},
 		{"declared PDF, content text", "application/xml", editMemo(t, minimum, string(content), "<memo:content>SGVq</memo:content>"),
 			415, "UNSUPPORTED_DOCUMENT_TYPE", "document[0]"},
-		{"an XML technical document", "application/xml", readMemo(t, "../memo/testdata/documents-actions-1.2.xml"),
-			415, "UNSUPPORTED_DOCUMENT_TYPE", "document[3]: application/xml"},
+		{"an XML technical document that is not well-formed", "application/xml", brokenXML,
+			415, "UNSUPPORTED_DOCUMENT_TYPE", "document[3]: declared application/xml"},
 		{"a document over the limit", "application/xml", editMemo(t, minimum, string(content), "<memo:content>"+pdf(5<<10)+"</memo:content>"),
 			413, "DOCUMENT_TOO_LARGE", ""},
 		{"the documents over the limit", "application/xml", edit("</memo:MainDocument>", "</memo:MainDocument>"+three.String()),

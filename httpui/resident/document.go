@@ -35,6 +35,7 @@ var documentExtensions = map[string][]string{
 	"text/html":       {".html", ".htm"},
 	"image/png":       {".png"},
 	"image/jpeg":      {".jpg", ".jpeg"},
+	"application/xml": {".xml"},
 }
 
 // documentFileName is the name a document is shown and saved under: the
