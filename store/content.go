@@ -174,11 +174,12 @@ func (s *Store) checkDelivery(d *Delivery) ([]DocumentInput, error) {
 	if err != nil || d.Print == nil {
 		return docs, err
 	}
-	if !d.NotBefore.IsZero() {
-		return nil, invalid("print", "a letter to print cannot be scheduled (notBefore) yet")
-	}
 	if d.printPages, err = checkPrint(d.Print, docs, s.now()); err != nil {
 		return nil, err
+	}
+	if d.Print.When == PrintUnreadAfter && !d.NotBefore.IsZero() && !d.Print.UnreadAfter.After(d.NotBefore) {
+		return nil, invalid("print.unreadAfter", "%s is not after notBefore (%s): the letter must reach the mailbox before it can be unread",
+			d.Print.UnreadAfter.UTC().Format(time.RFC3339), d.NotBefore.UTC().Format(time.RFC3339))
 	}
 	return docs, nil
 }

@@ -200,7 +200,7 @@ func (s *Store) prepare(ctx context.Context, senderID string, d *Delivery, docs 
 func repeated(tx storage.Tx, senderID, ref, hash string, notBefore time.Time) (DeliveryResult, bool, error) {
 	id, err := tx.Letters().ByReference(senderID, ref)
 	if errors.Is(err, ErrNotFound) {
-		return repeatedPrint(tx, senderID, ref, hash)
+		return repeatedPrint(tx, senderID, ref, hash, notBefore)
 	} else if err != nil {
 		return DeliveryResult{}, false, err
 	}
@@ -486,6 +486,9 @@ func (s *Store) apply(tx storage.Tx, p *pendingDelivery, now time.Time) error {
 		if err := tx.Documents().Put(rec.ID, p.blobs); err != nil {
 			return err
 		}
+		if err := p.putPrint(tx); err != nil {
+			return err
+		}
 		p.result = DeliveryResult{Letter: letterStatus(rec)}
 		return nil
 	}
@@ -498,13 +501,20 @@ func (s *Store) apply(tx storage.Tx, p *pendingDelivery, now time.Time) error {
 	if err := tx.Documents().Put(rec.ID, p.blobs); err != nil {
 		return err
 	}
-	if p.print != nil {
-		if err := tx.Print().Put(p.print); err != nil {
-			return err
-		}
+	if err := p.putPrint(tx); err != nil {
+		return err
 	}
 	p.result = DeliveryResult{Letter: letterStatus(rec), Receipt: receipt}
 	return nil
+}
+
+// putPrint stores the letter's copy waiting to be printed if unread, if
+// it has one.
+func (p *pendingDelivery) putPrint(tx storage.Tx) error {
+	if p.print == nil {
+		return nil
+	}
+	return tx.Print().Put(p.print)
 }
 
 // completeDelivery makes rec, a letter with its DeliveredAt set and in no

@@ -212,7 +212,8 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 		}
 		// A letter of the print queue is a sender's; one printed because
 		// its recipient is not digital is no letter of a mailbox, one
-		// waiting to be printed if unread is an unread letter there; until
+		// waiting to be printed if unread is an unread letter there; one
+		// to print scheduled waits for its notBefore; until
 		// printed it holds its sealed copy, and once printed nothing of
 		// it; it is printed only from a batch.
 		if err := tx.Print().All(func(p *storage.PrintLetter) error {
@@ -230,7 +231,9 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 			switch {
 			case p.Reason == PrintNotDigital && l != nil:
 				bad("print letter %s: not digital, yet a letter of a mailbox", p.ID)
-			case p.Waiting() && (l == nil || l.IsTombstone() || !l.ReadAt.IsZero()):
+			case p.Reason == PrintNotDigital && p.Waiting() && !p.WaitUntil.Equal(p.NotBefore):
+				bad("print letter %s: scheduled for %v, yet its notBefore is %v", p.ID, p.WaitUntil, p.NotBefore)
+			case p.Reason != PrintNotDigital && p.Waiting() && (l == nil || l.IsTombstone() || !l.ReadAt.IsZero()):
 				bad("print letter %s: waits to be printed if unread, but its letter is gone or read", p.ID)
 			case p.Waiting() && (!p.QueuedAt.IsZero() || p.Batch != ""):
 				bad("print letter %s: waiting, yet queued", p.ID)

@@ -224,7 +224,7 @@ func printHash(contentHash string, a PrintAddress) string {
 // queued for print with the same content (whatever its address: a
 // delivery to the mailbox has none) is the original result and true,
 // with other content ErrDuplicateReference, none false.
-func repeatedPrint(tx storage.Tx, senderID, ref, hash string) (DeliveryResult, bool, error) {
+func repeatedPrint(tx storage.Tx, senderID, ref, hash string, notBefore time.Time) (DeliveryResult, bool, error) {
 	id, err := tx.Print().ByReference(senderID, ref)
 	if errors.Is(err, ErrNotFound) {
 		return DeliveryResult{}, false, nil
@@ -235,7 +235,7 @@ func repeatedPrint(tx storage.Tx, senderID, ref, hash string) (DeliveryResult, b
 	if err != nil {
 		return DeliveryResult{}, false, err
 	}
-	if p.LetterHash != hash {
+	if p.LetterHash != hash || !p.NotBefore.Equal(notBefore) {
 		return DeliveryResult{}, false, fmt.Errorf("senderReference %q: %w", ref, ErrDuplicateReference)
 	}
 	return DeliveryResult{Letter: printStatus(p), Repeated: true}, true, nil
@@ -245,12 +245,14 @@ func repeatedPrint(tx storage.Tx, senderID, ref, hash string) (DeliveryResult, b
 // queued for print, had the same address as d: a repeat must (a letter
 // delivered to a mailbox has none to compare).
 func samePrint(tx storage.Tx, d *Delivery, hash string, repeat DeliveryResult) error {
-	if repeat.Letter.Status != EventQueuedForPrint && repeat.Letter.Status != EventPrinted {
-		return nil
-	}
 	old, err := tx.Print().Get(repeat.Letter.ID)
-	if err != nil {
+	if errors.Is(err, ErrNotFound) {
+		return nil // in a mailbox, with no copy to print
+	} else if err != nil {
 		return err
+	}
+	if old.Reason != PrintNotDigital {
+		return nil // a mailbox letter's copy, printed if unread
 	}
 	if d.Print == nil || old.ContentHash != printHash(hash, d.Print.Address) {
 		return fmt.Errorf("senderReference %q: %w", d.SenderReference, ErrDuplicateReference)
@@ -261,8 +263,12 @@ func samePrint(tx storage.Tx, d *Delivery, hash string, repeat DeliveryResult) e
 // printStatus is a queued letter's status for its sender.
 func printStatus(p *storage.PrintLetter) LetterStatus {
 	st := LetterStatus{ID: p.ID, Status: EventQueuedForPrint}
-	if p.Printed() {
+	switch {
+	case p.Printed():
 		st.Status = EventPrinted
+	case p.Waiting():
+		// Scheduled: queued at the sender's notBefore.
+		st.Status, st.DeliveredAt = "scheduled", p.WaitUntil
 	}
 	return st
 }
@@ -424,6 +430,20 @@ func (s *Store) queueForPrint(ctx context.Context, senderID string, d *Delivery,
 		} else if !notDigital(err) {
 			return err
 		}
+		rec.NotBefore = d.NotBefore
+		if d.NotBefore.After(now) {
+			// Scheduled: QueueUnread queues it at notBefore, with its
+			// event then.
+			rec.WaitUntil = d.NotBefore.UTC()
+			if err := tx.Print().Put(rec); err != nil {
+				return err
+			}
+			if err := s.appendAudit(tx, now, "sender:"+senderID, "schedule", "letter:"+id); err != nil {
+				return err
+			}
+			out = DeliveryResult{Letter: printStatus(rec)}
+			return nil
+		}
 		rec.QueuedAt = now
 		if err := tx.Print().Put(rec); err != nil {
 			return err
@@ -497,7 +517,8 @@ func cancelUnreadPrint(tx storage.Tx, letterID string) error {
 }
 
 // QueueUnread queues for print the letters still unread at their
-// unreadAfter, each with its "queued-for-print" event, in transactions of
+// unreadAfter and the letters to print scheduled (notBefore) for now or
+// earlier, each with its "queued-for-print" event, in transactions of
 // up to releaseBatch letters; a letter read, or no longer in its
 // mailbox (deleted by its resident, with the account, by retention), has
 // its copy deleted instead. It returns how many it queued.
@@ -517,15 +538,20 @@ func (s *Store) QueueUnread(ctx context.Context) (int, error) {
 			}
 			seen = len(due)
 			for _, p := range due {
-				rec, err := tx.Letters().Get(p.ID)
-				if err != nil && !errors.Is(err, ErrNotFound) {
-					return err
-				}
-				if err != nil || rec.IsTombstone() || !rec.ReadAt.IsZero() {
-					if err := tx.Print().Delete(p.ID); err != nil {
+				// A letter scheduled for print is in no mailbox.
+				rec := &letterRecord{ID: p.ID, SenderID: p.SenderID, SenderReference: p.SenderReference}
+				if p.Reason != PrintNotDigital {
+					var err error
+					rec, err = tx.Letters().Get(p.ID)
+					if err != nil && !errors.Is(err, ErrNotFound) {
 						return err
 					}
-					continue
+					if err != nil || rec.IsTombstone() || !rec.ReadAt.IsZero() {
+						if err := tx.Print().Delete(p.ID); err != nil {
+							return err
+						}
+						continue
+					}
 				}
 				p.WaitUntil, p.QueuedAt = time.Time{}, now
 				if err := tx.Print().Put(p); err != nil {

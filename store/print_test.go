@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -342,5 +343,128 @@ func TestPrintUnreadAfter(t *testing.T) {
 	want := "delivered read, delivered deleted, delivered unread, deleted deleted, queued-for-print unread, printed unread"
 	if got != want {
 		t.Errorf("events: %s\nwant %s", got, want)
+	}
+}
+
+// TestPrintScheduled: a letter to print with notBefore waits, sealed,
+// with the status "scheduled" and no event, until QueueUnread queues it
+// at that time with its event; its sender may withdraw it until then;
+// a repeat must have the same notBefore. With unread-after, the letter
+// reaches the mailbox at notBefore and is printed if unread at
+// unreadAfter, which must come after.
+func TestPrintScheduled(t *testing.T) {
+	f := newFixture(t)
+	defer closeTestStore(t, f.s)
+	ctx := context.Background()
+	mustPrintKey(t, f.s)
+	nobody := testNID(t, 7)
+	at := f.clock.Now().Add(2 * time.Hour).Truncate(time.Second)
+	scheduled := func(ref string) Delivery {
+		d := printDelivery(nobody, ref)
+		d.NotBefore = at
+		return d
+	}
+	res, err := f.s.Deliver(ctx, f.sender.ID, scheduled("later"))
+	if err != nil || res.Letter.Status != "scheduled" || !res.Letter.DeliveredAt.Equal(at) || len(res.Receipt.Payload) != 0 {
+		t.Fatalf("Deliver scheduled for print = %+v, %v", res, err)
+	}
+	if again, err := f.s.Deliver(ctx, f.sender.ID, scheduled("later")); err != nil || !again.Repeated || again.Letter.ID != res.Letter.ID {
+		t.Errorf("repeat = %+v, %v", again, err)
+	}
+	sooner := scheduled("later")
+	sooner.NotBefore = at.Add(-time.Hour)
+	if _, err := f.s.Deliver(ctx, f.sender.ID, sooner); !errors.Is(err, ErrDuplicateReference) {
+		t.Errorf("repeat with another notBefore: %v", err)
+	}
+	if st, err := f.s.LetterStatus(ctx, f.sender.ID, res.Letter.ID); err != nil || st.Status != "scheduled" || !st.DeliveredAt.Equal(at) {
+		t.Errorf("status while scheduled = %+v, %v", st, err)
+	}
+	withdrawn, err := f.s.Deliver(ctx, f.sender.ID, scheduled("withdrawn"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := mustSender(t, f.s, "Andenby Kommune", "29190925", SenderPublic)
+	if err := f.s.WithdrawScheduled(ctx, other.ID, withdrawn.Letter.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("another sender withdraws: %v", err)
+	}
+	if err := f.s.WithdrawScheduled(ctx, f.sender.ID, withdrawn.Letter.ID); err != nil {
+		t.Fatalf("withdraw: %v", err)
+	}
+	if _, err := f.s.LetterStatus(ctx, f.sender.ID, withdrawn.Letter.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("status after withdrawal: %v", err)
+	}
+	if st, err := f.s.PrintStatus(ctx); err != nil || st.Queued != 0 {
+		t.Errorf("print queue while scheduled: %+v, %v", st, err)
+	}
+	if evs := eventTypes(t, f.s, f.sender.ID); len(evs) != 0 {
+		t.Errorf("events while scheduled: %v", evs)
+	}
+	if err := f.s.CheckInvariants(ctx); err != nil {
+		t.Errorf("while scheduled: %v", err)
+	}
+
+	// With unread-after: unreadAfter must come after notBefore.
+	digital := func(ref string, unreadAfter time.Time) Delivery {
+		d := printDelivery(f.nid, ref)
+		d.NotBefore, d.Print.When, d.Print.UnreadAfter = at, PrintUnreadAfter, unreadAfter
+		return d
+	}
+	var inv *InvalidError
+	if _, err := f.s.Deliver(ctx, f.sender.ID, digital("too-soon", at)); !errors.As(err, &inv) || inv.Field != "print.unreadAfter" {
+		t.Errorf("unreadAfter at notBefore: %v", err)
+	}
+	mailbox, err := f.s.Deliver(ctx, f.sender.ID, digital("mailbox", at.Add(24*time.Hour)))
+	if err != nil || mailbox.Letter.Status != "scheduled" {
+		t.Fatalf("Deliver scheduled with unread-after = %+v, %v", mailbox, err)
+	}
+
+	// Withdrawn while scheduled, its copy goes with it.
+	gone, err := f.s.Deliver(ctx, f.sender.ID, digital("withdrawn-mailbox", at.Add(time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.WithdrawScheduled(ctx, f.sender.ID, gone.Letter.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.s.view(ctx, func(tx storage.Tx) error {
+		if _, err := tx.Print().Get(gone.Letter.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("copy of a withdrawn letter: %v", err)
+		}
+		return nil
+	})
+	if err := f.s.CheckInvariants(ctx); err != nil {
+		t.Errorf("scheduled with unread-after: %v", err)
+	}
+
+	f.clock.Set(at.Add(-time.Minute))
+	if n, err := f.s.QueueUnread(ctx); n != 0 || err != nil {
+		t.Errorf("QueueUnread before notBefore = %d, %v", n, err)
+	}
+	f.clock.Set(at)
+	if n, err := f.s.QueueUnread(ctx); n != 1 || err != nil {
+		t.Fatalf("QueueUnread at notBefore = %d, %v", n, err)
+	}
+	if err := f.s.WithdrawScheduled(ctx, f.sender.ID, res.Letter.ID); !errors.Is(err, ErrNotScheduled) {
+		t.Errorf("withdraw once queued: %v", err)
+	}
+	if st, err := f.s.LetterStatus(ctx, f.sender.ID, res.Letter.ID); err != nil || st.Status != "queued-for-print" {
+		t.Errorf("status at notBefore = %+v, %v", st, err)
+	}
+	if n, err := f.s.ReleaseScheduled(ctx); n != 1 || err != nil {
+		t.Fatalf("ReleaseScheduled = %d, %v", n, err)
+	}
+	f.clock.Set(at.Add(24 * time.Hour))
+	if n, err := f.s.QueueUnread(ctx); n != 1 || err != nil {
+		t.Fatalf("QueueUnread at unreadAfter = %d, %v", n, err)
+	}
+	if st, err := f.s.PrintStatus(ctx); err != nil || st.Queued != 2 {
+		t.Errorf("print queue = %+v, %v", st, err)
+	}
+	want := []string{"queued-for-print later", "delivered mailbox", "queued-for-print mailbox"}
+	if evs := eventTypes(t, f.s, f.sender.ID); !slices.Equal(evs, want) {
+		t.Errorf("events %v, want %v", evs, want)
+	}
+	if err := f.s.CheckInvariants(ctx); err != nil {
+		t.Error(err)
 	}
 }

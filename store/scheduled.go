@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -136,7 +137,9 @@ func (s *Store) WithdrawScheduled(ctx context.Context, senderID, letterID string
 	return s.update(ctx, func(tx storage.Tx) error {
 		now := s.now()
 		rec, err := tx.Letters().Get(letterID)
-		if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return s.withdrawPrint(tx, now, senderID, letterID)
+		} else if err != nil {
 			return fmt.Errorf("letter %s: %w", letterID, err)
 		}
 		if rec.SenderID != senderID {
@@ -153,6 +156,25 @@ func (s *Store) WithdrawScheduled(ctx context.Context, senderID, letterID string
 		}
 		return s.appendAudit(tx, now, "sender:"+senderID, "withdraw", "letter:"+letterID)
 	})
+}
+
+// withdrawPrint withdraws a letter scheduled for print (to a recipient
+// who takes no digital post): its copy is deleted before it is queued.
+func (s *Store) withdrawPrint(tx storage.Tx, now time.Time, senderID, letterID string) error {
+	p, err := tx.Print().Get(letterID)
+	if err != nil {
+		return fmt.Errorf("letter %s: %w", letterID, err)
+	}
+	if p.SenderID != senderID {
+		return fmt.Errorf("letter %s: %w", letterID, ErrNotFound)
+	}
+	if p.Reason != PrintNotDigital || !p.Waiting() || !p.WaitUntil.After(now) {
+		return fmt.Errorf("letter %s: %w", letterID, ErrNotScheduled)
+	}
+	if err := tx.Print().Delete(letterID); err != nil {
+		return err
+	}
+	return s.appendAudit(tx, now, "sender:"+senderID, "withdraw", "letter:"+letterID)
 }
 
 // scheduledOf returns a resident's scheduled letters, for the deletion of

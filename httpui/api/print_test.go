@@ -106,6 +106,38 @@ func TestPrintAPI(t *testing.T) {
 		!strings.Contains(r.Text, `"delivered"`) || !strings.Contains(r.Text, `"receipt"`) {
 		t.Errorf("deliver unread-after to a digital resident: %d %s", r.StatusCode, r.Text)
 	}
+	// Scheduled for print: 201 scheduled, no receipt, no event; its
+	// sender may withdraw it, another sender may not.
+	scheduled := letter(uitest.NIDNobody, "print-scheduled", nil, pdf)
+	notBefore := time.Now().Add(2 * time.Hour).UTC().Truncate(time.Second)
+	msg := uitest.LetterMessage(uitest.NIDNobody, "Afgørelse om boligstøtte", "print-scheduled")
+	msg["print"], msg["notBefore"] = printDetails(), notBefore.Format(time.RFC3339)
+	scheduled[0] = uitest.MessagePart(msg)
+	r = e.Deliver(s.Client, scheduled...)
+	a = uitest.DecodeJSON[answer](t, r)
+	if r.StatusCode != http.StatusCreated || a.Status != "scheduled" || a.Receipt != nil || a.DeliveredAt != notBefore.Format(time.RFC3339) {
+		t.Errorf("deliver to print, scheduled: %d %s", r.StatusCode, r.Text)
+	}
+	scheduledURL := e.HTTPSURL + "/api/v1/messages/" + a.ID
+	withdraw := func(c *http.Client) *uitest.Response {
+		req, err := http.NewRequest(http.MethodDelete, scheduledURL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e.Do(c, req)
+	}
+	if st := e.Get(s.Client, scheduledURL); st.StatusCode != http.StatusOK || !strings.Contains(st.Text, `"scheduled"`) {
+		t.Errorf("status of the scheduled letter to print: %d %s", st.StatusCode, st.Text)
+	}
+	if r := withdraw(other.Client); r.StatusCode != http.StatusNotFound {
+		t.Errorf("another sender withdraws: %d %s", r.StatusCode, r.Text)
+	}
+	if r := withdraw(s.Client); r.StatusCode != http.StatusNoContent {
+		t.Errorf("withdraw: %d %s", r.StatusCode, r.Text)
+	}
+	if st := e.Get(s.Client, scheduledURL); st.StatusCode != http.StatusNotFound {
+		t.Errorf("status after withdrawal: %d %s", st.StatusCode, st.Text)
+	}
 
 	for _, tt := range []struct {
 		name, field string

@@ -639,8 +639,13 @@ type PrintLetter struct {
 	// resident's mailbox, under the same ID) is printed if still unread;
 	// zero once queued. QueuedAt is when it was queued (zero while it
 	// waits).
+	// For "not-digital", WaitUntil is the sender's notBefore while the
+	// letter waits for it (API.md, "More message fields").
 	WaitUntil time.Time `json:",omitzero"`
 	QueuedAt  time.Time `json:",omitzero"`
+	// NotBefore is the sender's notBefore (zero: none), which a repeat
+	// of the delivery must have too.
+	NotBefore time.Time `json:",omitzero"`
 	Documents int       // how many documents
 	Pages     int       // their pages in all
 	// SealedKey is the data key sealed to the print key; Sealed the
