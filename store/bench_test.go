@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 	"time"
 
 	"github.com/postkasse/postkasse/crypto"
@@ -153,6 +155,7 @@ func BenchmarkCommit(b *testing.B) {
 			const batch = 16
 			var commitTime time.Duration
 			st0 := s.testDB(b).Stats()
+			used0 := usedBytes(b, s)
 			for i := 0; i < b.N; i += batch {
 				var ps []*pendingDelivery
 				for j := i; j < i+batch && j < b.N; j++ {
@@ -177,12 +180,30 @@ func BenchmarkCommit(b *testing.B) {
 					}
 				}
 			}
+			used1 := usedBytes(b, s)
 			st1 := s.testDB(b).Stats()
 			st := st1.Sub(&st0)
+			b.ReportMetric(float64(used1-used0)/float64(b.N*size), "disk-x")
 			b.ReportMetric(float64(commitTime.Microseconds())/float64(b.N), "commit-us/letter")
 			b.ReportMetric(float64(st.TxStats.GetSpillTime().Microseconds())/float64(b.N), "spill-us/letter")
 			b.ReportMetric(float64(st.TxStats.GetWriteTime().Microseconds())/float64(b.N), "write-us/letter")
 			b.ReportMetric(float64(st.TxStats.GetPageCount())/float64(b.N), "pages/letter")
 		})
 	}
+}
+
+// usedBytes returns the bytes of the database file's pages in use: its
+// size less its free pages.
+func usedBytes(tb testing.TB, s *Store) int64 {
+	tb.Helper()
+	var used int64
+	db := s.testDB(tb)
+	if err := db.View(func(tx *bolt.Tx) error {
+		st := db.Stats()
+		used = tx.Size() - int64(st.FreePageN+st.PendingPageN)*int64(db.Info().PageSize)
+		return nil
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	return used
 }

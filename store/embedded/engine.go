@@ -187,10 +187,31 @@ func (e *Engine) Update(ctx context.Context, fn func(storage.Tx) error) error {
 	}
 	var fnErr error
 	err := e.guarded(func(run func(*bolt.Tx) error) error { return e.db.Update(run) }, func(btx *bolt.Tx) error {
+		fillAppended(btx)
 		fnErr = fn(&tx{tx: btx})
 		return fnErr
 	})
 	return mapError(err, fnErr)
+}
+
+// appendedBuckets are the buckets whose keys only grow: letters and their
+// documents by letter id (which begins with its time), the audit log and
+// its hashes by index. New keys go after the last, so a page split there
+// is never written again: bbolt fills it to appendedFill instead of its
+// default half, and these buckets take about half the room they did.
+var appendedBuckets = [][]byte{bucketLetters, bucketDocuments, bucketAuditLog, bucketAuditHashes}
+
+const appendedFill = 0.95
+
+// fillAppended sets the fill of the appended buckets for the read-write
+// transaction btx (bbolt keeps a bucket's handle, and so its fill, for
+// the transaction).
+func fillAppended(btx *bolt.Tx) {
+	for _, name := range appendedBuckets {
+		if b := btx.Bucket(name); b != nil {
+			b.FillPercent = appendedFill
+		}
+	}
 }
 
 // guarded runs fn in a bbolt transaction (begin: db.View or db.Update)
