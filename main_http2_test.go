@@ -36,25 +36,7 @@ func TestHTTPSListenerServesHTTP2(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	serverCert, err := a.ca.IssueServer(cryptorand.Reader, []string{"127.0.0.1"}, now, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	l, err := listen("https", "127.0.0.1:0", ui.Handler(),
-		httpui.TLSConfig(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &serverCert, nil }, a.ca.Pool()), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, log, l) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	l := serveHTTPS(t, a.ca, ui.Handler())
 
 	sender, err := a.store.AddSender(context.Background(), "Eksempelby Kommune", "29189846", store.SenderPublic)
 	if err != nil {
@@ -100,25 +82,7 @@ func TestHTTP2StreamsCapped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serverCert, err := ca.IssueServer(cryptorand.Reader, []string{"127.0.0.1"}, time.Now(), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	l, err := listen("https", "127.0.0.1:0", http.NotFoundHandler(),
-		httpui.TLSConfig(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &serverCert, nil }, ca.Pool()), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, log, l) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	l := serveHTTPS(t, ca, http.NotFoundHandler())
 
 	conn, err := tls.Dial("tcp", l.ln.Addr().String(), &tls.Config{RootCAs: ca.Pool(), NextProtos: []string{"h2"}})
 	if err != nil {
@@ -148,4 +112,31 @@ func TestHTTP2StreamsCapped(t *testing.T) {
 	if !ok || v != maxStreamsPerConnection {
 		t.Errorf("SETTINGS_MAX_CONCURRENT_STREAMS %d (sent %v), want %d", v, ok, maxStreamsPerConnection)
 	}
+}
+
+// serveHTTPS serves h on an HTTPS listener on loopback as the appliance
+// opens it (listen, with httpui.TLSConfig and a server certificate from
+// ca), until the test ends.
+func serveHTTPS(t *testing.T, ca *crypto.CA, h http.Handler) listener {
+	t.Helper()
+	serverCert, err := ca.IssueServer(cryptorand.Reader, []string{"127.0.0.1"}, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	l, err := listen("https", "127.0.0.1:0", h,
+		httpui.TLSConfig(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &serverCert, nil }, ca.Pool()), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, log, l) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return l
 }
