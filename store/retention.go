@@ -643,10 +643,13 @@ func (s *Store) deleteAccount(tx storage.Tx, res *residentRecord, reason, actor 
 }
 
 // deleteLetter deletes a letter (or a deleted letter's tombstone) with
-// its sealed key, sealed fields, documents and index entries, and a copy
+// its sealed key, sealed fields, documents, replies and index entries, and a copy
 // of it waiting to be printed if unread.
 func deleteLetter(tx storage.Tx, rec *letterRecord) error {
 	if err := tx.Documents().Delete(rec.ID, len(rec.Documents)); err != nil {
+		return err
+	}
+	if err := deleteReplies(tx, rec.ID); err != nil {
 		return err
 	}
 	if err := cancelUnreadPrint(tx, rec.ID); err != nil {

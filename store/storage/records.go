@@ -687,6 +687,7 @@ type Reply struct {
 	Size        int // of Sealed, in bytes
 	Sealed      []byte
 	ResidentKey []byte
-	// FetchedAt is when the sender first fetched it (zero until then).
-	FetchedAt time.Time `json:",omitzero"`
+	// Answers are the ids of the sender's letters that answer it
+	// (Letter.InReplyTo), in the order delivered.
+	Answers []string `json:",omitempty"`
 }

@@ -2130,7 +2130,7 @@ func testReplies(t *testing.T, e storage.Engine) {
 		return nil
 	})
 	// A replaced record moves in the index; fetched, it is the same reply.
-	r2.FetchedAt = base.Add(time.Hour)
+	r2.Answers = []string{id('l', 7)}
 	r2.Created = base.Add(3 * time.Minute)
 	update(t, e, func(tx storage.Tx) error { return tx.Replies().Put(r2) })
 	byLetter(l1, r4.ID, r1.ID, r2.ID)
