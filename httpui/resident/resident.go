@@ -200,6 +200,10 @@ const (
 	// folder, renaming one.
 	routeUpload         = "upload"
 	routeDocumentRename = "document-rename"
+	// Replies (reply.go): the reply form's target and a reply's
+	// attachments.
+	routeLetterReply     = "letter-reply"
+	routeReplyAttachment = "reply-attachment"
 )
 
 // Route names of the resident's terms and settings. The gate of pending
@@ -293,6 +297,8 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/documents", s.withMailbox(s.upload)).Methods(http.MethodPost).Name(routeUpload)
 	r.Handle("/letters/{id:"+idPattern+"}/rename", s.withMailbox(s.documentRename)).Methods(http.MethodPost).Name(routeDocumentRename)
 	r.Handle("/letters/{id:"+idPattern+"}/paid", s.withMailbox(s.letterPaid)).Methods(http.MethodPost).Name(routeLetterPaid)
+	r.Handle("/letters/{id:"+idPattern+"}/reply", s.withMailbox(s.reply)).Methods(http.MethodPost).Name(routeLetterReply)
+	r.Handle("/replies/{id:"+idPattern+"}/attachments/{n:[0-9]}", s.withMailbox(s.replyAttachment)).Methods(http.MethodGet, http.MethodHead).Name(routeReplyAttachment)
 	r.Handle("/letters/{id:"+idPattern+"}", s.withMailbox(s.letter)).Methods(http.MethodGet).Name(routeLetter)
 	r.Handle("/search", s.withMailbox(s.search)).Methods(http.MethodGet, http.MethodHead).Name(routeSearch)
 	r.Handle("/letters/{id:"+idPattern+"}/documents/{n:[0-9]{1,5}}", s.withMailbox(s.document)).Methods(http.MethodGet, http.MethodHead).Name(routeDocument)
