@@ -266,7 +266,7 @@ func canaryMailbox(t *testing.T, f *fixture) (c map[string]string, nid NationalI
 		t.Fatal(err)
 	}
 	replyPub := replyKey.Public()
-	if err := s.SetSenderReplyKey(context.Background(), "operator", f.sender.ID, replyPub[:]); err != nil {
+	if err := s.SetSenderReplyKey(context.Background(), f.sender.ID, replyPub[:], false); err != nil {
 		t.Fatal(err)
 	}
 	res, err := s.Deliver(context.Background(), f.sender.ID, d)

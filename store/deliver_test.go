@@ -21,7 +21,7 @@ func TestDeliverRoundTrip(t *testing.T) {
 	// Its invoice allows replies: it has a reply key.
 	replyKey := make([]byte, 32)
 	replyKey[0] = 9 // X25519's base point: a valid public key
-	if err := s.SetSenderReplyKey(context.Background(), "operator", priv.ID, replyKey); err != nil {
+	if err := s.SetSenderReplyKey(context.Background(), priv.ID, replyKey, false); err != nil {
 		t.Fatal(err)
 	}
 

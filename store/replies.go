@@ -93,9 +93,14 @@ type Thread struct {
 // SetSenderReplyKey registers the X25519 public key (32 bytes) the
 // sender's replies are sealed to, replacing one registered before
 // (replies sealed to the old key stay sealed to it). A key that is not a
-// usable X25519 key is an *InvalidError of the field "publicKey". actor
-// names who did it in the audit log ("sender:ID" or "operator").
-func (s *Store) SetSenderReplyKey(ctx context.Context, actor, senderID string, key []byte) error {
+// usable X25519 key is an *InvalidError of the field "publicKey". bySender
+// says who asked, for the audit log: the sender itself (the API) or the
+// operator.
+func (s *Store) SetSenderReplyKey(ctx context.Context, senderID string, key []byte, bySender bool) error {
+	actor := operatorActor(ctx)
+	if bySender {
+		actor = "sender:" + senderID
+	}
 	pub, err := crypto.ParseReplyPublicKey(key)
 	if err != nil {
 		return &InvalidError{Field: "publicKey", Reason: "not an X25519 public key of 32 bytes", Err: err}

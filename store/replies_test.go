@@ -32,7 +32,7 @@ func newReplyFixture(t *testing.T) *replyFixture {
 		t.Fatal(err)
 	}
 	pub := f.senderKey.Public()
-	if err := f.s.SetSenderReplyKey(context.Background(), "sender:"+f.sender.ID, f.sender.ID, pub[:]); err != nil {
+	if err := f.s.SetSenderReplyKey(context.Background(), f.sender.ID, pub[:], true); err != nil {
 		t.Fatal(err)
 	}
 	d := testDelivery(f.nid, "reply-1")
@@ -224,7 +224,7 @@ func TestReplyRefusals(t *testing.T) {
 	}
 	// A reply key must be an X25519 key.
 	for name, k := range map[string][]byte{"short": make([]byte, 31), "low order": make([]byte, 32)} {
-		if err := f.s.SetSenderReplyKey(ctx, "operator", other.ID, k); !errors.As(err, &inv) || inv.Field != "publicKey" {
+		if err := f.s.SetSenderReplyKey(ctx, other.ID, k, false); !errors.As(err, &inv) || inv.Field != "publicKey" {
 			t.Errorf("%s key: %v", name, err)
 		}
 	}

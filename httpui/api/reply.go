@@ -59,7 +59,7 @@ func (a *API) replyKey(w http.ResponseWriter, r *http.Request, sender store.Send
 			a.web.WriteProblem(w, r, a.web.ProblemFor(r, invalidf("publicKey", "not standard base64")))
 			return
 		}
-		if err := a.store.SetSenderReplyKey(r.Context(), "sender:"+sender.ID, sender.ID, key); err != nil {
+		if err := a.store.SetSenderReplyKey(r.Context(), sender.ID, key, true); err != nil {
 			a.web.WriteProblem(w, r, a.web.ProblemFor(r, err))
 			return
 		}

@@ -46,7 +46,7 @@ func testReply(t *testing.T, src, lang string, width int64) {
 		t.Fatal(err)
 	}
 	pub := k.Public()
-	if err := a.store.SetSenderReplyKey(ctx, "operator", kommune, pub[:]); err != nil {
+	if err := a.store.SetSenderReplyKey(ctx, kommune, pub[:], false); err != nil {
 		t.Fatal(err)
 	}
 	nid, err := store.ParseNationalID(annaNID)

@@ -426,7 +426,7 @@ func (o *Operator) SetSenderReplyKey(ctx context.Context, req ReplyKeyRequest) (
 	if err != nil {
 		return SenderInfo{}, &store.InvalidError{Field: "publicKey", Reason: "not standard base64"}
 	}
-	if err := o.Store.SetSenderReplyKey(ctx, "operator", id, key); err != nil {
+	if err := o.Store.SetSenderReplyKey(ctx, id, key, false); err != nil {
 		return SenderInfo{}, err
 	}
 	s, err := o.Store.Sender(ctx, id)

@@ -106,7 +106,7 @@ func deployment(t *testing.T) (path string, evidence auditlog.Evidence, letters 
 	// The municipality takes replies: its first letter allows them.
 	replyKey := make([]byte, 32)
 	replyKey[0] = 9 // X25519's base point: a valid public key
-	if err := st.SetSenderReplyKey(context.Background(), "operator", kommune.ID, replyKey); err != nil {
+	if err := st.SetSenderReplyKey(context.Background(), kommune.ID, replyKey, false); err != nil {
 		t.Fatal(err)
 	}
 	letters = map[string][]byte{}

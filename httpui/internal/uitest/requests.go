@@ -117,7 +117,7 @@ func (e *Env) AddReplyKey(s *Sender) *crypto.PrivateKey {
 		e.T.Fatal(err)
 	}
 	pub := priv.Public()
-	if err := e.Store.SetSenderReplyKey(context.Background(), "operator", s.ID, pub[:]); err != nil {
+	if err := e.Store.SetSenderReplyKey(context.Background(), s.ID, pub[:], false); err != nil {
 		e.T.Fatal(err)
 	}
 	return priv
