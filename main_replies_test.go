@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -123,5 +125,85 @@ func TestReplyOpener(t *testing.T) {
 	entries, _ := os.ReadDir(out)
 	if len(entries) != 1 {
 		t.Errorf("the folder holds %v", entries)
+	}
+}
+
+// TestRepliesEndToEnd: through the demo's real server, the operator
+// registers a sender's reply key made by postkasse reply-key; the sender
+// sends a letter that allows replies; the resident replies from the
+// letter page with a file; postkasse events --reply-key prints the reply
+// event and writes the opened reply; the sender's answer (send
+// --in-reply-to) shows in the resident's thread.
+func TestRepliesEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	p := startDemo(t, dir)
+	s := p.demo.Senders[0]
+	api := []string{"--api", p.demo.API, "--cert", s.Cert, "--key", s.Key, "--cacert", p.demo.CACert}
+	keyFile := filepath.Join(t.TempDir(), "reply.key")
+	pub := strings.TrimSpace(cli(t, "reply-key", "--out", keyFile))
+	if out := cli(t, "sender", "reply-key", "--data", dir, "--org", s.OrgNumber, "--public-key", pub); !strings.Contains(out, pub) {
+		t.Errorf("sender reply-key printed %q", out)
+	}
+	doc := filepath.Join(t.TempDir(), "hoering.txt")
+	if err := os.WriteFile(doc, []byte("Partshøring før afgørelse."), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nid := p.demo.Residents[0].NationalID
+	var sent struct{ ID string }
+	if err := json.Unmarshal([]byte(cli(t, append(append([]string{"send"}, api...), "--to", nid, "--subject", "Partshøring",
+		"--reference", "hoering-1", "--reply-allowed", doc)...)), &sent); err != nil || sent.ID == "" {
+		t.Fatalf("send: %v", err)
+	}
+
+	c := residentClient(t, p, nid)
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	mw.WriteField("text", "Jeg er uenig.")
+	fw, err := mw.CreateFormFile("file", "indsigelse.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write([]byte("Min indsigelse"))
+	mw.Close()
+	resp, err := c.Post(p.demo.UI+"/letters/"+sent.ID+"/reply", mw.FormDataContentType(), &form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/letters/"+sent.ID {
+		t.Fatalf("reply: %s at %s", resp.Status, resp.Request.URL)
+	}
+
+	out := filepath.Join(t.TempDir(), "replies")
+	var replyID string
+	for _, line := range strings.Split(strings.TrimSpace(cli(t, append(append([]string{"events"}, api...), "--reply-key", keyFile, "--replies", out)...)), "\n") {
+		var ev struct{ Type, LetterID, ReplyID string }
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type == "reply" && ev.LetterID == sent.ID {
+			replyID = ev.ReplyID
+		}
+	}
+	if replyID == "" {
+		t.Fatal("no reply event")
+	}
+	if b, err := os.ReadFile(filepath.Join(out, replyID, "reply.txt")); err != nil || string(b) != "Jeg er uenig." {
+		t.Errorf("reply.txt: %q, %v", b, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(out, replyID, "1-indsigelse.txt")); err != nil || string(b) != "Min indsigelse" {
+		t.Errorf("the attachment: %q, %v", b, err)
+	}
+
+	cli(t, append(append([]string{"send"}, api...), "--to", nid, "--subject", "Svar på din indsigelse", "--reference", "svar-1",
+		"--in-reply-to", replyID, doc)...)
+	resp, err = c.Get(p.demo.UI + "/letters/" + sent.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), "Svar på din indsigelse") || !strings.Contains(string(page), "Jeg er uenig.") {
+		t.Errorf("the thread lacks the reply or the answer:\n%s", page)
 	}
 }
