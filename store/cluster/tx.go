@@ -1588,9 +1588,10 @@ func (r repliesTx) Put(v *storage.Reply) error {
 	if err != nil {
 		return err
 	}
-	_, err = r.t.exec(`INSERT INTO replies (id, letter_id, created, record) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (id) DO UPDATE SET letter_id = excluded.letter_id, created = excluded.created, record = excluded.record`,
-		v.ID, v.LetterID, v.Created, b)
+	_, err = r.t.exec(`INSERT INTO replies (id, letter_id, resident_id, created, record) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id) DO UPDATE SET letter_id = excluded.letter_id, resident_id = excluded.resident_id,
+			created = excluded.created, record = excluded.record`,
+		v.ID, v.LetterID, v.ResidentID, v.Created, b)
 	return err
 }
 
@@ -1600,8 +1601,16 @@ func (r repliesTx) Delete(id string) error {
 }
 
 func (r repliesTx) ByLetter(letterID string, fn func(*storage.Reply) error) error {
+	if letterID == "" {
+		return nil
+	}
 	return each(r.t, "replies of letter "+letterID, func(v *storage.Reply) (bool, error) { return true, fn(v) },
 		`SELECT record FROM replies WHERE letter_id = $1 ORDER BY created, id`, letterID)
+}
+
+func (r repliesTx) ByResident(residentID string, fn func(*storage.Reply) error) error {
+	return each(r.t, "replies of resident "+residentID, func(v *storage.Reply) (bool, error) { return true, fn(v) },
+		`SELECT record FROM replies WHERE resident_id = $1 ORDER BY created, id`, residentID)
 }
 
 func (r repliesTx) All(fn func(*storage.Reply) error) error {

@@ -117,9 +117,12 @@
 //
 // Since schema 12:
 //
-//	replies            replyID → storage.Reply: a resident's reply to a letter, sealed
-//	                   (crypto's sealed reply v1, and the data key's copy for the resident)
-//	replies-by-letter  letterID | 0x00 | uint64 created (Unix ns) | replyID → empty
+//	replies            replyID → storage.Reply: a resident's reply to a letter (or message
+//	                   to a sender, with no letter), sealed (crypto's sealed reply v1, and
+//	                   the data key's copy for the resident)
+//	replies-by-letter  letterID | 0x00 | uint64 created (Unix ns) | replyID → empty (not for
+//	                   a message)
+//	replies-by-resident residentID | 0x00 | uint64 created (Unix ns) | replyID → empty
 //
 // # Schema versions
 //

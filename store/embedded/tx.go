@@ -1283,20 +1283,31 @@ func (t repliesTx) Delete(id string) error {
 }
 
 func (t repliesTx) ByLetter(letterID string, fn func(*storage.Reply) error) error {
-	prefix := join(letterID)
-	// Collect the ids first: fn may delete replies of the letter.
+	if letterID == "" {
+		return nil
+	}
+	return t.byIndex(bucketRepliesByLetter, letterID, fn)
+}
+
+func (t repliesTx) ByResident(residentID string, fn func(*storage.Reply) error) error {
+	return t.byIndex(bucketRepliesResident, residentID, fn)
+}
+
+func (t repliesTx) byIndex(bucket []byte, owner string, fn func(*storage.Reply) error) error {
+	prefix := join(owner)
+	// Collect the ids first: fn may delete replies.
 	var ids [][]byte
-	c := t.tx.Bucket(bucketRepliesByLetter).Cursor()
+	c := t.tx.Bucket(bucket).Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		if len(k) < len(prefix)+8 {
-			return fmt.Errorf("replies-by-letter %x: %w", k, storage.ErrNotFound)
+			return fmt.Errorf("%s %x: %w", bucket, k, storage.ErrNotFound)
 		}
 		ids = append(ids, bytes.Clone(k[len(prefix)+8:]))
 	}
 	for _, id := range ids {
 		r, err := replies.get(t.tx, id)
 		if err != nil {
-			return fmt.Errorf("replies-by-letter %s: %w", id, err)
+			return fmt.Errorf("%s %s: %w", bucket, id, err)
 		}
 		if err := fn(r); err != nil {
 			return err

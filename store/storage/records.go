@@ -133,6 +133,9 @@ type Sender struct {
 	ReplyKey []byte `json:",omitempty"`
 	// ReplyKeySet is when ReplyKey was registered.
 	ReplyKeySet time.Time `json:",omitzero"`
+	// AcceptsMessages: residents may start a conversation with the
+	// sender (a message, sealed like a reply to ReplyKey).
+	AcceptsMessages bool `json:",omitempty"`
 }
 
 // SenderCertificate is a client certificate bound to a sender.
@@ -678,7 +681,9 @@ func (p *PrintLetter) Waiting() bool { return !p.WaitUntil.IsZero() }
 // and their names are in Sealed (crypto's sealed reply v1, the sender's
 // copy), whose data key is also sealed to the resident in ResidentKey.
 type Reply struct {
-	ID          string
+	ID string
+	// LetterID is the letter replied to; empty for a message that starts
+	// a conversation with a sender that accepts messages.
 	LetterID    string
 	ResidentID  string
 	SenderID    string

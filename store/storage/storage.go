@@ -560,8 +560,9 @@ type JobRuns interface {
 	All() ([]*JobRun, error)
 }
 
-// Replies are residents' sealed replies to letters, with their index by
-// letter (in the order written, then of id).
+// Replies are residents' sealed replies to letters and messages to
+// senders (a reply with no LetterID), with their indexes by letter and by
+// resident (each in the order written, then of id).
 type Replies interface {
 	// Get returns a reply.
 	Get(id string) (*Reply, error)
@@ -570,8 +571,12 @@ type Replies interface {
 	// Delete deletes one with its index entry; none is no error.
 	Delete(id string) error
 	// ByLetter calls fn for every reply to a letter, in the order of
-	// Created, then of id, until fn returns an error.
+	// Created, then of id, until fn returns an error. letterID is not
+	// empty.
 	ByLetter(letterID string, fn func(*Reply) error) error
+	// ByResident calls fn for every reply and message of a resident, in
+	// the order of Created, then of id, until fn returns an error.
+	ByResident(residentID string, fn func(*Reply) error) error
 	// All calls fn for every reply in the order of their ids.
 	All(fn func(*Reply) error) error
 }

@@ -2091,8 +2091,11 @@ func testReplies(t *testing.T, e storage.Engine) {
 	}
 	// Written out of the ids' order: ByLetter is in the order written.
 	r1, r2, r3, r4 := mk(1, l1, base.Add(2*time.Minute)), mk(2, l1, base), mk(3, l2, base.Add(time.Minute)), mk(4, l1, base.Add(time.Minute))
+	// A message (no letter) of the first resident, one of another.
+	m5, m6 := mk(5, "", base.Add(30*time.Second)), mk(6, "", base)
+	m6.ResidentID = id('a', 2)
 	update(t, e, func(tx storage.Tx) error {
-		for _, r := range []*storage.Reply{r1, r2, r3, r4} {
+		for _, r := range []*storage.Reply{r1, r2, r3, r4, m5, m6} {
 			if err := tx.Replies().Put(r); err != nil {
 				return err
 			}
@@ -2113,6 +2116,20 @@ func testReplies(t *testing.T, e storage.Engine) {
 	byLetter(l1, r2.ID, r4.ID, r1.ID)
 	byLetter(l2, r3.ID)
 	byLetter(id('l', 9))
+	byLetter("")
+	byResident := func(resident string, want ...string) {
+		t.Helper()
+		view(t, e, func(tx storage.Tx) error {
+			var got []string
+			err := tx.Replies().ByResident(resident, func(r *storage.Reply) error { got = append(got, r.ID); return nil })
+			if err != nil || !slices.Equal(got, want) {
+				t.Errorf("ByResident(%s) = %v, %v; want %v", resident, got, err, want)
+			}
+			return nil
+		})
+	}
+	byResident(id('a', 1), r2.ID, m5.ID, r3.ID, r4.ID, r1.ID)
+	byResident(id('a', 2), m6.ID)
 	view(t, e, func(tx storage.Tx) error {
 		got, err := tx.Replies().Get(r1.ID)
 		if err != nil || !equalJSON(got, r1) {
@@ -2124,7 +2141,7 @@ func testReplies(t *testing.T, e storage.Engine) {
 		if err := tx.Replies().All(func(r *storage.Reply) error { all = append(all, r.ID); return nil }); err != nil {
 			t.Error(err)
 		}
-		if want := []string{r1.ID, r2.ID, r3.ID, r4.ID}; !slices.Equal(all, want) {
+		if want := []string{r1.ID, r2.ID, r3.ID, r4.ID, m5.ID, m6.ID}; !slices.Equal(all, want) {
 			t.Errorf("All = %v, want %v", all, want)
 		}
 		return nil
@@ -2144,4 +2161,13 @@ func testReplies(t *testing.T, e storage.Engine) {
 	})
 	byLetter(l1)
 	byLetter(l2, r3.ID)
+	byResident(id('a', 1), m5.ID, r3.ID)
+	// Deleting a resident's every reply and message while walking them
+	// (as deleting the account does).
+	update(t, e, func(tx storage.Tx) error {
+		return tx.Replies().ByResident(id('a', 1), func(r *storage.Reply) error { return tx.Replies().Delete(r.ID) })
+	})
+	byResident(id('a', 1))
+	byResident(id('a', 2), m6.ID)
+	byLetter(l2)
 }
