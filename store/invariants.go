@@ -215,6 +215,18 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 		// allows replies, from the reply's sender, and is sealed (a
 		// deleted letter's replies go with it).
 		if err := tx.Replies().All(func(r *storage.Reply) error {
+			if r.LetterID == "" {
+				// A message to a sender: its resident lives, its sender is known.
+				if !liveResident(r.ResidentID) {
+					bad("message %s: resident %s missing or deleted", r.ID, r.ResidentID)
+				}
+				if _, err := tx.Senders().Get(r.SenderID); errors.Is(err, ErrNotFound) {
+					bad("message %s: sender %s missing", r.ID, r.SenderID)
+				} else if err != nil {
+					return err
+				}
+				return nil
+			}
 			l, err := tx.Letters().Get(r.LetterID)
 			if errors.Is(err, ErrNotFound) {
 				bad("reply %s: letter %s missing", r.ID, r.LetterID)

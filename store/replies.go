@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,11 +54,18 @@ var (
 	ErrReplyNotAllowed = errors.New("this letter does not take replies")
 	// ErrNoReplyKey: the sender has registered no reply key.
 	ErrNoReplyKey = errors.New("the sender has no reply key (PUT /api/v1/reply-key)")
+	// ErrNoMessages: the sender does not accept messages that start a
+	// conversation (or is revoked, or has no reply key).
+	ErrNoMessages = errors.New("this sender does not accept messages")
 )
 
 // EventReply is the sender's event of a resident's reply; it names the
-// reply (EventJSON.ReplyID).
-const EventReply = "reply"
+// reply (EventJSON.ReplyID). EventMessage is that of a message that
+// starts a conversation: no letter, and the reply id names it.
+const (
+	EventReply   = "reply"
+	EventMessage = "message"
+)
 
 // ReplyInput is a reply as the resident writes it.
 type ReplyInput struct {
@@ -229,6 +237,45 @@ func (m *Mailbox) replyable(tx storage.Tx, letterID string) (*letterRecord, *sen
 // an *InvalidError, ErrDocumentTooLarge or ErrUnsupportedDocumentType.
 // Nothing is stored on any error.
 func (m *Mailbox) Reply(ctx context.Context, letterID string, in ReplyInput) (string, error) {
+	return m.sealAndStore(ctx, letterID, in, func(tx storage.Tx) (*senderRecord, string, error) {
+		letter, sender, err := m.replyable(tx, letterID)
+		if err != nil {
+			return nil, "", err
+		}
+		return sender, letter.SenderReference, nil
+	})
+}
+
+// SendMessage starts a conversation with a sender that accepts messages
+// (AcceptsMessages, with a reply key): a text and files as a reply's,
+// sealed the same way, with no letter; the sender gets a "message" event.
+// A sender that accepts none, or is unknown, is ErrNoMessages.
+func (m *Mailbox) SendMessage(ctx context.Context, senderID string, in ReplyInput) (string, error) {
+	return m.sealAndStore(ctx, "", in, func(tx storage.Tx) (*senderRecord, string, error) {
+		sender, err := messageSender(tx, senderID)
+		return sender, "", err
+	})
+}
+
+// messageSender returns the sender if it accepts messages.
+func messageSender(tx storage.Tx, senderID string) (*senderRecord, error) {
+	sender, err := getSender(tx, senderID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrNoMessages
+	} else if err != nil {
+		return nil, err
+	}
+	if sender.Revoked || !sender.AcceptsMessages || len(sender.ReplyKey) == 0 {
+		return nil, ErrNoMessages
+	}
+	return sender, nil
+}
+
+// sealAndStore checks a reply (to letterID) or a message (letterID ""),
+// seals it outside the write, and stores it with its event and audit
+// entry in one transaction; target finds (and, in the write, checks
+// again) the sender it goes to and the letter's reference.
+func (m *Mailbox) sealAndStore(ctx context.Context, letterID string, in ReplyInput, target func(tx storage.Tx) (*senderRecord, string, error)) (string, error) {
 	if err := m.gate(); err != nil {
 		return "", err
 	}
@@ -240,7 +287,7 @@ func (m *Mailbox) Reply(ctx context.Context, letterID string, in ReplyInput) (st
 	var senderKey []byte
 	var senderID string
 	if err := m.s.view(ctx, func(tx storage.Tx) error {
-		_, sender, err := m.replyable(tx, letterID)
+		sender, _, err := target(tx)
 		if err != nil {
 			return err
 		}
@@ -274,17 +321,21 @@ func (m *Mailbox) Reply(ctx context.Context, letterID string, in ReplyInput) (st
 	now := m.s.now()
 	rec := &storage.Reply{ID: id, LetterID: letterID, ResidentID: m.resident.ID, SenderID: senderID, Created: now.UTC(),
 		Attachments: len(docs), Size: len(sealed.ForSender), Sealed: sealed.ForSender, ResidentKey: sealed.ResidentKey}
+	typ, action, object := EventReply, "reply", "letter:"+letterID
+	if letterID == "" {
+		typ, action, object = EventMessage, "message", "sender:"+senderID
+	}
 	err = m.s.update(ctx, func(tx storage.Tx) error {
 		if err := m.current(tx); err != nil {
 			return err
 		}
 		// Checked again in the write: the letter may be deleted or held,
 		// the sender revoked or its key replaced, the key pair changed.
-		letter, sender, err := m.replyable(tx, letterID)
+		sender, ref, err := target(tx)
 		if err != nil {
 			return err
 		}
-		if !bytes.Equal(sender.ReplyKey, senderKey) {
+		if sender.ID != senderID || !bytes.Equal(sender.ReplyKey, senderKey) {
 			return fmt.Errorf("the sender's reply key changed meanwhile: %w", ErrSessionExpired)
 		}
 		if res, err := getResident(tx, m.resident.ID); err != nil {
@@ -295,20 +346,120 @@ func (m *Mailbox) Reply(ctx context.Context, letterID string, in ReplyInput) (st
 		if err := tx.Replies().Put(rec); err != nil {
 			return err
 		}
-		e := &Event{SenderID: senderID, Type: EventReply, LetterID: letterID, SenderReference: letter.SenderReference, At: now, ReplyID: id}
+		e := &Event{SenderID: senderID, Type: typ, LetterID: letterID, SenderReference: ref, At: now, ReplyID: id}
 		if err := tx.Events().Append(e); err != nil {
 			return err
 		}
 		if err := queueCallback(tx, e); err != nil {
 			return err
 		}
-		return m.s.appendAuditDetail(tx, now, "resident:"+m.resident.ID, "reply", "letter:"+letterID,
+		return m.s.appendAuditDetail(tx, now, "resident:"+m.resident.ID, action, object,
 			fmt.Sprintf("reply %s, %d attachments, %d bytes sealed", id, len(docs), len(sealed.ForSender)))
 	})
 	if err != nil {
 		return "", err
 	}
 	return id, nil
+}
+
+// MessageView is a message the resident sent to a sender, opened, with
+// the sender's answers still in the mailbox.
+type MessageView struct {
+	ReplyView
+	SenderID   string
+	SenderName string
+	Answers    []LetterSummary
+}
+
+// Messages returns the messages the resident sent to senders, newest
+// first, opened, each with the sender's answers still in the mailbox.
+func (m *Mailbox) Messages(ctx context.Context) ([]MessageView, error) {
+	if err := m.gate(); err != nil {
+		return nil, err
+	}
+	var out []MessageView
+	err := m.s.view(ctx, func(tx storage.Tx) error {
+		out = out[:0]
+		senders := map[string]*senderRecord{}
+		return tx.Replies().ByResident(m.resident.ID, func(r *storage.Reply) error {
+			if r.LetterID != "" {
+				return nil
+			}
+			opened, err := m.openReply(r)
+			if err != nil {
+				return err
+			}
+			v := MessageView{ReplyView: ReplyView{ID: r.ID, Created: r.Created, Text: opened.Text, Answers: r.Answers}, SenderID: r.SenderID}
+			for i, a := range opened.Attachments {
+				v.Attachments = append(v.Attachments, ReplyAttachmentInfo{Index: i, Name: a.Name, ContentType: a.ContentType, Size: len(a.Content)})
+			}
+			if snd, err := getSender(tx, r.SenderID); err == nil {
+				v.SenderName = snd.Name
+			}
+			for _, aid := range r.Answers {
+				rec, dk, err := m.open(tx, aid)
+				if errors.Is(err, ErrNotFound) || errors.Is(err, ErrInaccessible) {
+					continue
+				} else if err != nil {
+					return err
+				}
+				sum, err := m.summary(tx, rec, dk, senders)
+				dk.Zero()
+				if err != nil {
+					return err
+				}
+				v.Answers = append(v.Answers, sum)
+			}
+			out = append([]MessageView{v}, out...)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// MessageSenders returns the active senders that accept messages, by
+// name.
+func (m *Mailbox) MessageSenders(ctx context.Context) ([]Sender, error) {
+	if err := m.gate(); err != nil {
+		return nil, err
+	}
+	var out []Sender
+	err := m.s.view(ctx, func(tx storage.Tx) error {
+		out = out[:0]
+		return tx.Senders().All(func(rec *senderRecord) error {
+			if _, err := messageSender(tx, rec.ID); err == nil {
+				out = append(out, *rec)
+			}
+			return nil
+		})
+	})
+	slices.SortFunc(out, func(a, b Sender) int { return strings.Compare(a.Name, b.Name) })
+	return out, err
+}
+
+// SetSenderAcceptsMessages lets residents start conversations with the
+// sender, or stops it (messages already sent stay). Turning it on needs a
+// reply key (ErrNoReplyKey). Operator only.
+func (s *Store) SetSenderAcceptsMessages(ctx context.Context, senderID string, on bool) error {
+	now := s.now()
+	return s.update(ctx, func(tx storage.Tx) error {
+		rec, err := activeSender(tx, senderID)
+		if err != nil {
+			return err
+		}
+		if on && len(rec.ReplyKey) == 0 {
+			return ErrNoReplyKey
+		}
+		rec.AcceptsMessages = on
+		if err := tx.Senders().Put(rec); err != nil {
+			return err
+		}
+		detail := "off"
+		if on {
+			detail = "on"
+		}
+		return s.appendAuditDetail(tx, now, operatorActor(ctx), "accept-messages", "sender:"+senderID, detail)
+	})
 }
 
 // openReply opens a reply of this mailbox with the resident's copy of its
@@ -384,9 +535,11 @@ func (m *Mailbox) ReplyAttachment(ctx context.Context, replyID string, index int
 			return fmt.Errorf("reply %s: %w", replyID, ErrNotFound)
 		}
 		// The letter must still be readable: a held letter's replies
-		// are held with it.
-		if _, err := m.own(tx, r.LetterID); err != nil {
-			return err
+		// are held with it. (A message has no letter.)
+		if r.LetterID != "" {
+			if _, err := m.own(tx, r.LetterID); err != nil {
+				return err
+			}
 		}
 		opened, err := m.openReply(r)
 		if err != nil {

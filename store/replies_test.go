@@ -274,3 +274,96 @@ func TestRepliesDeleted(t *testing.T) {
 		t.Errorf("%d replies outlived the account", n)
 	}
 }
+
+// TestMessages: a resident starts a conversation with a sender that
+// accepts messages (the operator's flag, which needs a reply key): the
+// message is sealed like a reply, a "message" event names it, the sender
+// opens it and answers it; the resident sees it with the answer.
+// A sender that accepts none is refused and nothing is stored; another
+// resident sees nothing of it; the account's deletion takes it.
+func TestMessages(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newReplyFixture(t)
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	other := mustSender(t, f.s, "Region Midtjylland", "29190925", SenderPublic)
+	if err := f.s.SetSenderAcceptsMessages(ctx, other.ID, true); !errors.Is(err, ErrNoReplyKey) {
+		t.Errorf("accepting messages without a reply key: %v", err)
+	}
+	before := countReplies(t, f.s)
+	for name, id := range map[string]string{"not accepting": f.sender.ID, "unknown": "no-such-sender", "without a key": other.ID} {
+		if _, err := mb.SendMessage(ctx, id, ReplyInput{Text: "Hej"}); !errors.Is(err, ErrNoMessages) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if got, err := mb.MessageSenders(ctx); err != nil || len(got) != 0 {
+		t.Errorf("senders accepting messages: %+v, %v", got, err)
+	}
+	if err := f.s.SetSenderAcceptsMessages(ctx, f.sender.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := mb.MessageSenders(ctx); err != nil || len(got) != 1 || got[0].ID != f.sender.ID {
+		t.Errorf("senders accepting messages: %+v, %v", got, err)
+	}
+	if _, err := mb.SendMessage(ctx, f.sender.ID, ReplyInput{Text: " "}); err == nil {
+		t.Error("an empty message was sent")
+	}
+	if countReplies(t, f.s) != before {
+		t.Fatal("a refused message was stored")
+	}
+	f.clock.Advance(time.Minute)
+	id, err := mb.SendMessage(ctx, f.sender.ID, ReplyInput{Text: "Hvornår tømmes min skraldespand?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, _, err := f.s.Events(ctx, f.sender.ID, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := evs[len(evs)-1]; last.Type != EventMessage || last.ReplyID != id || last.LetterID != "" {
+		t.Errorf("event %+v", last)
+	}
+	got, err := f.s.SealedReply(ctx, f.sender.ID, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, err := f.senderKey.OpenReply(got.Sealed, crypto.ReplyBinding{ReplyID: id, SenderID: f.sender.ID, ResidentID: f.resident.ID})
+	if err != nil || opened.Text != "Hvornår tømmes min skraldespand?" {
+		t.Fatalf("the sender opens %+v, %v", opened, err)
+	}
+	ans := testDelivery(f.nid, "svar-skrald")
+	ans.Subject, ans.InReplyTo = "Tømning af skraldespande", id
+	if _, err := f.s.Deliver(ctx, f.sender.ID, ans); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := mb.Messages(ctx)
+	if err != nil || len(msgs) != 1 || msgs[0].ID != id || msgs[0].Text != "Hvornår tømmes min skraldespand?" ||
+		msgs[0].SenderName != "Aarhus Kommune" || len(msgs[0].Answers) != 1 || msgs[0].Answers[0].Subject != "Tømning af skraldespande" {
+		t.Fatalf("messages: %+v, %v", msgs, err)
+	}
+	if a := auditActions(t, f.s); !slices.Contains(a, "message") || !slices.Contains(a, "accept-messages") {
+		t.Errorf("audit %v", a)
+	}
+
+	nid2 := testNID(t, 2)
+	mustResident(t, f.s, nid2, "Bo Bendtsen")
+	mb2 := mustLogin(t, f.s, nid2, testPassword)
+	if msgs, err := mb2.Messages(ctx); err != nil || len(msgs) != 0 {
+		t.Errorf("another resident's messages: %+v, %v", msgs, err)
+	}
+	if err := f.s.SetSenderAcceptsMessages(ctx, f.sender.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mb.SendMessage(ctx, f.sender.ID, ReplyInput{Text: "Igen"}); !errors.Is(err, ErrNoMessages) {
+		t.Errorf("after the sender stopped accepting messages: %v", err)
+	}
+	if msgs, err := mb.Messages(ctx); err != nil || len(msgs) != 1 {
+		t.Errorf("the sent message went when the sender stopped: %+v, %v", msgs, err)
+	}
+	if err := mb.DeleteMailbox(ctx, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	if n := countReplies(t, f.s); n != 0 {
+		t.Errorf("%d messages outlived the account", n)
+	}
+}

@@ -602,6 +602,10 @@ func (s *Store) deleteAccount(tx storage.Tx, res *residentRecord, reason, actor 
 			return err
 		}
 	}
+	// The resident's messages to senders (replies went with their letters).
+	if err := tx.Replies().ByResident(res.ID, func(r *storage.Reply) error { return tx.Replies().Delete(r.ID) }); err != nil {
+		return err
+	}
 	if err := deleteSessionsOf(tx, res.ID); err != nil {
 		return err
 	}
