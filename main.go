@@ -29,6 +29,7 @@ const usage = `usage:
   postkasse sender revoke   [--data DIR] --id ID | --org NUMBER | --cert FINGERPRINT
   postkasse sender rate     [--data DIR] --id ID | --org NUMBER --rate PER_SECOND --burst N | --default
   postkasse sender reply-key [--data DIR] --sender ID | --org NUMBER --public-key BASE64
+  postkasse sender messages [--data DIR] --sender ID | --org NUMBER --on | --off
   postkasse resident add    [--data DIR] --national-id NUMBER --name NAME
   postkasse resident list   [--data DIR] [--json]
   postkasse resident reset-code [--data DIR] --national-id NUMBER

@@ -133,6 +133,13 @@ func (c *Client) SetSenderReplyKey(ctx context.Context, req ReplyKeyRequest) (Se
 	return out, err
 }
 
+// SetSenderMessages implements Operations.
+func (c *Client) SetSenderMessages(ctx context.Context, req MessagesRequest) (SenderInfo, error) {
+	var out SenderInfo
+	err := c.do(ctx, http.MethodPost, "/v1/senders/messages", req, &out)
+	return out, err
+}
+
 // EnrolResident implements Operations.
 func (c *Client) EnrolResident(ctx context.Context, req ResidentRequest) (NewResident, error) {
 	var out NewResident

@@ -22,6 +22,7 @@
 //	POST /v1/senders/certificates  SenderRef → 201 NewSender (another certificate and key)
 //	POST /v1/senders/rate     RateRequest → SenderInfo
 //	POST /v1/senders/reply-key ReplyKeyRequest → SenderInfo
+//	POST /v1/senders/messages MessagesRequest → SenderInfo
 //	GET  /v1/residents        → [ResidentInfo]
 //	POST /v1/residents        ResidentRequest → 201 NewResident (with the activation code: the socket is owner-only)
 //	POST /v1/residents/death  DeathRequest → ResidentInfo
@@ -80,6 +81,7 @@ type Operations interface {
 	Callbacks(ctx context.Context) ([]CallbackInfo, error)
 	SetSenderRate(ctx context.Context, req RateRequest) (SenderInfo, error)
 	SetSenderReplyKey(ctx context.Context, req ReplyKeyRequest) (SenderInfo, error)
+	SetSenderMessages(ctx context.Context, req MessagesRequest) (SenderInfo, error)
 	PrintKey(ctx context.Context) (PrintKeyInfo, error)
 	PrintExport(ctx context.Context, req PrintExportRequest) (PrintExportInfo, error)
 	PrintDone(ctx context.Context, req PrintDoneRequest) (PrintDoneInfo, error)
@@ -112,6 +114,8 @@ type SenderInfo struct {
 	// ReplyKey is the X25519 public key its replies are sealed to,
 	// standard base64; empty when none is registered.
 	ReplyKey string `json:"replyKey,omitempty"`
+	// AcceptsMessages: residents may start conversations with it.
+	AcceptsMessages bool `json:"acceptsMessages"`
 }
 
 // RateRequest sets a sender's own token bucket on the API: the sender by
@@ -130,6 +134,14 @@ type ReplyKeyRequest struct {
 	ID        string `json:"id,omitempty"`
 	OrgNumber string `json:"orgNumber,omitempty"`
 	PublicKey string `json:"publicKey"`
+}
+
+// MessagesRequest lets residents start conversations with a sender (On),
+// or stops it (store.Store.SetSenderAcceptsMessages).
+type MessagesRequest struct {
+	ID        string `json:"id,omitempty"`
+	OrgNumber string `json:"orgNumber,omitempty"`
+	On        bool   `json:"on"`
 }
 
 // CertificateInfo is a client certificate bound to a sender.
@@ -436,6 +448,23 @@ func (o *Operator) SetSenderReplyKey(ctx context.Context, req ReplyKeyRequest) (
 	return senderInfo(s), nil
 }
 
+// SetSenderMessages lets residents start conversations with a sender
+// that has a reply key, or stops it.
+func (o *Operator) SetSenderMessages(ctx context.Context, req MessagesRequest) (SenderInfo, error) {
+	id, err := o.senderID(SenderRef{ID: req.ID, OrgNumber: req.OrgNumber})
+	if err != nil {
+		return SenderInfo{}, err
+	}
+	if err := o.Store.SetSenderAcceptsMessages(ctx, id, req.On); err != nil {
+		return SenderInfo{}, err
+	}
+	s, err := o.Store.Sender(ctx, id)
+	if err != nil {
+		return SenderInfo{}, err
+	}
+	return senderInfo(s), nil
+}
+
 func senderInfo(s store.Sender) SenderInfo {
 	info := SenderInfo{
 		ID: s.ID, Name: s.Name, OrgNumber: s.OrgNumber, Kind: string(s.Kind),
@@ -446,6 +475,7 @@ func senderInfo(s store.Sender) SenderInfo {
 	if len(s.ReplyKey) > 0 {
 		info.ReplyKey = base64.StdEncoding.EncodeToString(s.ReplyKey)
 	}
+	info.AcceptsMessages = s.AcceptsMessages
 	if !s.RevokedAt.IsZero() {
 		at := s.RevokedAt
 		info.RevokedAt = &at

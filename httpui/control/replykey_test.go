@@ -55,6 +55,20 @@ func TestSenderReplyKey(t *testing.T) {
 			if info, err := ops.SetSenderReplyKey(ctx, ReplyKeyRequest{ID: muni.ID, PublicKey: b64}); err != nil || info.ReplyKey != b64 {
 				t.Fatalf("set by id: %+v, %v", info, err)
 			}
+			// Messages: only with a reply key (it has one now); on and off.
+			other, err := op.Store.AddSender(ctx, "Region Midtjylland", "29190925", store.SenderPublic)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ops.SetSenderMessages(ctx, MessagesRequest{ID: other.ID, On: true}); err == nil {
+				t.Error("messages on for a sender without a reply key")
+			}
+			if info, err := ops.SetSenderMessages(ctx, MessagesRequest{OrgNumber: "29189846", On: true}); err != nil || !info.AcceptsMessages {
+				t.Errorf("messages on: %+v, %v", info, err)
+			}
+			if info, err := ops.SetSenderMessages(ctx, MessagesRequest{OrgNumber: "29189846"}); err != nil || info.AcceptsMessages {
+				t.Errorf("messages off: %+v, %v", info, err)
+			}
 			log, err := op.Store.AuditLog(ctx)
 			if err != nil {
 				t.Fatal(err)
