@@ -206,4 +206,48 @@ func TestRepliesEndToEnd(t *testing.T) {
 	if !strings.Contains(string(page), "Svar på din indsigelse") || !strings.Contains(string(page), "Jeg er uenig.") {
 		t.Errorf("the thread lacks the reply or the answer:\n%s", page)
 	}
+
+	// The operator lets residents write to the sender; the resident does;
+	// events --reply-key opens the message.
+	if out := cli(t, "sender", "messages", "--data", dir, "--org", s.OrgNumber, "--on"); !strings.Contains(out, "may now write") {
+		t.Errorf("sender messages printed %q", out)
+	}
+	var msgForm bytes.Buffer
+	mw = multipart.NewWriter(&msgForm)
+	senders, err := c.Get(p.demo.UI + "/messages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgPage, _ := io.ReadAll(senders.Body)
+	senders.Body.Close()
+	i := strings.Index(string(msgPage), `<option value="`)
+	if i < 0 {
+		t.Fatalf("no sender offered:\n%s", msgPage)
+	}
+	senderID := string(msgPage[i+len(`<option value="`):])
+	senderID = senderID[:strings.Index(senderID, `"`)]
+	mw.WriteField("sender", senderID)
+	mw.WriteField("text", "Hvornår tømmes min skraldespand?")
+	mw.Close()
+	resp, err = c.Post(p.demo.UI+"/messages", mw.FormDataContentType(), &msgForm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/messages" {
+		t.Fatalf("message: %s at %s", resp.Status, resp.Request.URL)
+	}
+	var messageID string
+	for _, line := range strings.Split(strings.TrimSpace(cli(t, append(append([]string{"events"}, api...), "--reply-key", keyFile, "--replies", out)...)), "\n") {
+		var ev struct{ Type, ReplyID string }
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type == "message" {
+			messageID = ev.ReplyID
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(out, messageID, "reply.txt")); messageID == "" || err != nil || string(b) != "Hvornår tømmes min skraldespand?" {
+		t.Errorf("the message %q: %q, %v", messageID, b, err)
+	}
 }

@@ -230,7 +230,7 @@ func runEvents(args []string, stdout io.Writer) error {
 	after := fs.String("after", "", "the cursor of the last event you handled (none: from the oldest kept)")
 	follow := fs.Bool("follow", false, "keep reading new events until interrupted")
 	every := fs.Duration("every", 10*time.Second, "with --follow, how often to ask")
-	replyKey := fs.String("reply-key", "", "a private key written by postkasse reply-key: open each reply event's reply into --replies")
+	replyKey := fs.String("reply-key", "", "a private key written by postkasse reply-key: open each reply (and message) event's reply into --replies")
 	replies := fs.String("replies", "replies", "with --reply-key, the folder each reply is written to (a folder per reply: reply.txt, reply.json, the attachments)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -310,7 +310,7 @@ func eventsPage(ctx context.Context, client *http.Client, api, after string, std
 			if err := json.Unmarshal(e, &ev); err != nil {
 				return 0, "", fmt.Errorf("events: the answer: %w", err)
 			}
-			if ev.Type == "reply" {
+			if ev.Type == "reply" || ev.Type == "message" {
 				if err := opener.open(ctx, ev.ReplyID); err != nil {
 					return 0, "", err
 				}

@@ -74,7 +74,10 @@
 //     the resident; it is stored with its sender's "reply" event and its
 //     audit entry in one transaction, only on a letter of the resident's
 //     that allows replies from a sender with a reply key, and deleted
-//     with its letter (and so with the account).
+//     with its letter (and so with the account). A message to a sender
+//     (SendMessage: a reply with no letter, to a sender that accepts
+//     messages) is sealed and stored the same way, and goes with the
+//     account.
 //   - A resident's own document (own.go: Upload) is sealed like a letter
 //     and stored with its audit entry in one transaction, or not at all;
 //     its files pass the checks and limits of a sender's documents. Its
