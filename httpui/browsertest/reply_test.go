@@ -96,4 +96,22 @@ func testReply(t *testing.T, src, lang string, width int64) {
 		t.Errorf("the thread lacks the reply:\n%s", text)
 	}
 	tb.checkPage(src, lang, width, "letter with its thread")
+
+	// The messages page, once the sender accepts messages: a message by
+	// keyboard, then the list.
+	if err := a.store.SetSenderAcceptsMessages(ctx, kommune, true); err != nil {
+		t.Fatal(err)
+	}
+	tb.do(chromedp.Navigate(a.url+"/messages"), chromedp.WaitVisible(chromedp.ID("message-text")))
+	tb.checkPage(src, lang, width, "messages page")
+	tb.do(chromedp.Focus(chromedp.ID("message-text")), chromedp.KeyEvent("Hvornår tømmes min skraldespand?"))
+	after = tb.tabThrough(2)
+	if after[0].ID != "message-files" || after[1].Text != l.T("messages.submit") {
+		t.Fatalf("after the text: %v, want the file field and the button", after)
+	}
+	tb.do(chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("messages-done")))
+	if text := tb.text(); !strings.Contains(text, "Hvornår tømmes min skraldespand?") || !strings.Contains(text, l.T("messages.to", "Sender", "Eksempelby Kommune")) {
+		t.Errorf("the messages page lacks the message:\n%s", text)
+	}
+	tb.checkPage(src, lang, width, "messages page with a message")
 }
