@@ -28,6 +28,8 @@ const usage = `usage:
   postkasse sender renew    [--data DIR] --id ID | --org NUMBER [--out DIR]
   postkasse sender revoke   [--data DIR] --id ID | --org NUMBER | --cert FINGERPRINT
   postkasse sender rate     [--data DIR] --id ID | --org NUMBER --rate PER_SECOND --burst N | --default
+  postkasse sender reply-key [--data DIR] --sender ID | --org NUMBER --public-key BASE64
+  postkasse sender messages [--data DIR] --sender ID | --org NUMBER --on | --off
   postkasse resident add    [--data DIR] --national-id NUMBER --name NAME
   postkasse resident list   [--data DIR] [--json]
   postkasse resident reset-code [--data DIR] --national-id NUMBER
@@ -56,9 +58,11 @@ const usage = `usage:
   postkasse migrate         [--data DIR] --to DATABASE-URL --blobs s3://HOST[:PORT]/BUCKET
                             [--blobs-region R] [--blobs-credentials FILE] [--compare]
   postkasse send   --api URL --cert F --key F [--cacert F] --to NATIONALID --subject S
-                   --reference R [--type T] FILE...        # a sender's tool
+                   --reference R [--type T] [--reply-allowed] [--in-reply-to REPLY] FILE...  # a sender's tool
   postkasse send   --api URL --cert F --key F [--cacert F] --memo FILE   # a MeMo message
   postkasse events --api URL --cert F --key F [--cacert F] [--after CURSOR] [--follow]
+                   [--reply-key FILE [--replies DIR]]     # opens each reply into DIR/<reply id>/
+  postkasse reply-key --out FILE                           # a sender's new reply key; prints the public key
   postkasse version
 
 DIR is /var/lib/postkasse unless given. sender, resident, letter, support, terms, jobs and print talk to
@@ -98,7 +102,7 @@ func run(args []string, stdout io.Writer) error {
 		"sender": runSender, "resident": runResident, "terms": runTerms, "jobs": runJobs,
 		"check": runCheck, "audit": runAudit, "migrate": runMigrate, "verify": runVerify,
 		"letter": runLetter, "support": runSupport, "backup": runBackup, "restore": runRestore,
-		"send": runSend, "events": runEvents, "print": runPrint,
+		"send": runSend, "events": runEvents, "reply-key": runReplyKey, "print": runPrint,
 		"version": printVersion, "--version": printVersion, "-version": printVersion,
 		"help": printUsage, "-h": printUsage, "--help": printUsage,
 	})

@@ -28,9 +28,70 @@ import (
 
 // runSender dispatches `postkasse sender SUBCOMMAND`.
 func runSender(args []string, stdout io.Writer) error {
-	return dispatch("sender", "add, list, renew, revoke, rate, callback or callbacks", args, stdout, subcommands{
+	return dispatch("sender", "add, list, renew, revoke, rate, reply-key, messages, callback or callbacks", args, stdout, subcommands{
 		"add": senderAdd, "list": senderList, "revoke": senderRevoke, "renew": senderRenew,
-		"rate": senderRate, "callback": senderCallback, "callbacks": senderCallbacks,
+		"rate": senderRate, "reply-key": senderReplyKey, "messages": senderMessages,
+		"callback": senderCallback, "callbacks": senderCallbacks,
+	})
+}
+
+// senderMessages lets residents start conversations with a sender that
+// has a reply key (--on), or stops it (--off).
+func senderMessages(args []string, stdout io.Writer) error {
+	c := newCtlCommand("sender messages")
+	var req control.MessagesRequest
+	c.StringVar(&req.ID, "sender", "", "the sender's id")
+	c.StringVar(&req.OrgNumber, "org", "", "the active sender's organisation number")
+	on := c.Bool("on", false, "residents may write to the sender")
+	off := c.Bool("off", false, "residents may no longer start conversations (sent messages stay)")
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	if (req.ID == "") == (req.OrgNumber == "") {
+		return c.usageErrorf("give exactly one of --sender and --org")
+	}
+	if *on == *off {
+		return c.usageErrorf("give --on or --off")
+	}
+	req.On = *on
+	return c.withOperations(func(ctx context.Context, ops control.Operations, _ *Config) error {
+		s, err := ops.SetSenderMessages(ctx, req)
+		if err != nil {
+			return c.failed(err)
+		}
+		if s.AcceptsMessages {
+			fmt.Fprintf(stdout, "Residents may now write to %q (%s).\n", s.Name, s.OrgNumber)
+		} else {
+			fmt.Fprintf(stdout, "Residents can no longer start conversations with %q (%s).\n", s.Name, s.OrgNumber)
+		}
+		return nil
+	})
+}
+
+// senderReplyKey registers the X25519 public key a sender's replies are
+// sealed to, for a sender that cannot use PUT /api/v1/reply-key itself.
+func senderReplyKey(args []string, stdout io.Writer) error {
+	c := newCtlCommand("sender reply-key")
+	var req control.ReplyKeyRequest
+	c.StringVar(&req.ID, "sender", "", "the sender's id")
+	c.StringVar(&req.OrgNumber, "org", "", "the active sender's organisation number")
+	c.StringVar(&req.PublicKey, "public-key", "", "the X25519 public key, 32 bytes in standard base64 (postkasse reply-key new writes one)")
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	if (req.ID == "") == (req.OrgNumber == "") {
+		return c.usageErrorf("give exactly one of --sender and --org")
+	}
+	if req.PublicKey == "" {
+		return c.usageErrorf("--public-key is needed")
+	}
+	return c.withOperations(func(ctx context.Context, ops control.Operations, _ *Config) error {
+		s, err := ops.SetSenderReplyKey(ctx, req)
+		if err != nil {
+			return c.failed(err)
+		}
+		fmt.Fprintf(stdout, "Replies to %q (%s) are sealed to the key %s from now on.\n", s.Name, s.OrgNumber, s.ReplyKey)
+		return nil
 	})
 }
 

@@ -110,6 +110,8 @@ func runSend(args []string, stdout io.Writer) error {
 	subject := fs.String("subject", "", "the letter's subject (required)")
 	ref := fs.String("reference", "", "your reference for the letter: sending it again is safe (required)")
 	typ := fs.String("type", "", "letter (default), decision, invoice or notice")
+	replyAllowed := fs.Bool("reply-allowed", false, "the resident may reply (your reply key must be registered)")
+	inReplyTo := fs.String("in-reply-to", "", "the id of the resident's reply this letter answers")
 	notBefore := fs.String("not-before", "", "deliver at this time (RFC 3339): not supported by this appliance yet")
 	memoFile := fs.String("memo", "", "a MeMo 1.1 or 1.2 message (XML) to deliver as it is (POST /api/v1/memo): it says the recipient, subject, documents and reference, so no other letter flag or FILE goes with it")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
@@ -122,7 +124,7 @@ func runSend(args []string, stdout io.Writer) error {
 	var body []byte
 	switch {
 	case *memoFile != "":
-		if *to != "" || *subject != "" || *ref != "" || *typ != "" || *notBefore != "" || len(files) > 0 {
+		if *to != "" || *subject != "" || *ref != "" || *typ != "" || *notBefore != "" || *replyAllowed || *inReplyTo != "" || len(files) > 0 {
 			return fmt.Errorf("%w: send: --memo takes the letter from the message: no --to, --subject, --reference, --type, --not-before or FILE with it", errUsage)
 		}
 		data, err := os.ReadFile(*memoFile)
@@ -138,6 +140,12 @@ func runSend(args []string, stdout io.Writer) error {
 		msg := map[string]any{"recipient": map[string]string{"nationalId": *to}, "subject": *subject, "senderReference": *ref}
 		if *typ != "" {
 			msg["type"] = *typ
+		}
+		if *replyAllowed {
+			msg["replyAllowed"] = true
+		}
+		if *inReplyTo != "" {
+			msg["inReplyTo"] = *inReplyTo
 		}
 		var err error
 		if contentType, body, err = letterForm(msg, files); err != nil {
@@ -222,6 +230,8 @@ func runEvents(args []string, stdout io.Writer) error {
 	after := fs.String("after", "", "the cursor of the last event you handled (none: from the oldest kept)")
 	follow := fs.Bool("follow", false, "keep reading new events until interrupted")
 	every := fs.Duration("every", 10*time.Second, "with --follow, how often to ask")
+	replyKey := fs.String("reply-key", "", "a private key written by postkasse reply-key: open each reply (and message) event's reply into --replies")
+	replies := fs.String("replies", "replies", "with --reply-key, the folder each reply is written to (a folder per reply: reply.txt, reply.json, the attachments)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -232,11 +242,23 @@ func runEvents(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var opener *replyOpener
+	if *replyKey != "" {
+		k, err := readReplyKey(*replyKey)
+		if err != nil {
+			return fmt.Errorf("events: %w", err)
+		}
+		defer k.Zero()
+		if err := os.MkdirAll(*replies, 0o700); err != nil {
+			return fmt.Errorf("events: --replies: %w", err)
+		}
+		opener = &replyOpener{client: client, api: api, key: k, dir: *replies}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cursor := *after
 	for {
-		n, next, err := eventsPage(ctx, client, api, cursor, stdout)
+		n, next, err := eventsPage(ctx, client, api, cursor, stdout, opener)
 		if err != nil {
 			return err
 		}
@@ -256,8 +278,9 @@ func runEvents(args []string, stdout io.Writer) error {
 }
 
 // eventsPage prints one page of events, one JSON object a line, and
-// returns how many and the cursor after them.
-func eventsPage(ctx context.Context, client *http.Client, api, after string, stdout io.Writer) (int, string, error) {
+// returns how many and the cursor after them. With an opener, each reply
+// event's reply is opened into its folder before the event is printed.
+func eventsPage(ctx context.Context, client *http.Client, api, after string, stdout io.Writer, opener *replyOpener) (int, string, error) {
 	u := api + "/events?limit=1000"
 	if after != "" {
 		u += "&after=" + url.QueryEscape(after)
@@ -282,6 +305,17 @@ func eventsPage(ctx context.Context, client *http.Client, api, after string, std
 		return 0, "", fmt.Errorf("events: the answer: %w", err)
 	}
 	for _, e := range page.Events {
+		if opener != nil {
+			var ev struct{ Type, ReplyID string }
+			if err := json.Unmarshal(e, &ev); err != nil {
+				return 0, "", fmt.Errorf("events: the answer: %w", err)
+			}
+			if ev.Type == "reply" || ev.Type == "message" {
+				if err := opener.open(ctx, ev.ReplyID); err != nil {
+					return 0, "", err
+				}
+			}
+		}
 		var line bytes.Buffer
 		if err := json.Compact(&line, e); err != nil {
 			return 0, "", err

@@ -41,9 +41,12 @@
 //     X25519 key alone: an ephemeral X25519 exchange, HKDF and secretbox.
 //     A v1 letter stays readable forever: OpenDataKey reads both formats.
 //
-// A copy of a letter's data key for a delegate, and a reply sealed to a
-// sender's key, are sealed the same way, to the delegate's or the sender's
-// public keys, with the Binding's RecipientID naming them.
+// A copy of a letter's data key for a delegate is sealed the same way, to
+// the delegate's public keys, with the Binding's RecipientID naming them.
+// A resident's reply to a letter has a data key of its own, sealed to the
+// sender's X25519 reply key and a second time to the resident, bound to the
+// reply, the sender and the resident under its own label ("reply-key"), so
+// that neither copy opens as a letter's key or for another reply.
 //
 // X25519 (RFC 7748) is computed by the standard library, crypto/ecdh (and
 // inside crypto/hpke), never by curve arithmetic of this package's own.
@@ -173,6 +176,14 @@
 //	                      key = HKDF(dataKey, info "postkasse/v1/field/" | label)
 //	sealed document       01 | prefix[16] | chunk... ; chunk = secretbox(at most 65536 bytes), nonce = prefix | counter u56 | last u8
 //	                      key = HKDF(dataKey, info "postkasse/v1/document/" | label)
+//
+//	sealed reply v1       52 ('R') | 01 | sealedKey[105] | sealed document(payload), label "reply"; reply.go
+//	                      sealedKey = sealed data key v1 to the sender's reply key (X25519), with info
+//	                                 "postkasse/v1/reply-key" | lp(replyID) | lp(senderID) | lp(residentID)
+//	                      the resident's copy of the data key, kept beside it, is a sealed data key v1 or v2 to
+//	                                 the resident's public keys with info "postkasse/v<n>/reply-key" | (the same ids)
+//	                      payload = 01 | text length u32 | text | n u8 (n ≤ 5) |
+//	                                 n × (lp(fileName) | lp(contentType) | length u32 | content)
 //
 //	where lp(x) is x's length as a big-endian u16 followed by x (x not empty),
 //	x25519 is the X25519 private key (RFC 7748 §5, unclamped as drawn), seed

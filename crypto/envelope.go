@@ -37,6 +37,13 @@ func (b Binding) info(v byte) ([]byte, error) {
 	return out, nil
 }
 
+// binder is what a sealed data key is bound to: a letter's Binding or a
+// reply's ReplyBinding. info returns the HKDF info (format 1) or HPKE info
+// (format 2) of format v.
+type binder interface {
+	info(v byte) ([]byte, error)
+}
+
 // DataKey is the random key of one letter. Call Zero when done with it.
 type DataKey struct {
 	b [keySize]byte
@@ -79,7 +86,7 @@ func hpkeSuite() (hpke.KDF, hpke.AEAD) { return hpke.HKDFSHA256(), hpke.ChaCha20
 // resident record holds, so that a resident who has an ML-KEM key gets v2:
 // a bare PublicKey always gives v1.
 type Recipient interface {
-	sealDataKey(rand io.Reader, dk *DataKey, b Binding) ([]byte, error)
+	sealDataKey(rand io.Reader, dk *DataKey, b binder) ([]byte, error)
 }
 
 // PublicKeys are a resident's public keys, stored in clear: the X25519 key
@@ -110,7 +117,7 @@ func SealDataKey(rand io.Reader, dk *DataKey, to Recipient, b Binding) ([]byte, 
 
 // sealDataKey seals dk in format 1: an ephemeral X25519 exchange with pub,
 // HKDF and secretbox.
-func (pub PublicKey) sealDataKey(rand io.Reader, dk *DataKey, b Binding) ([]byte, error) {
+func (pub PublicKey) sealDataKey(rand io.Reader, dk *DataKey, b binder) ([]byte, error) {
 	info, err := b.info(formatV1)
 	if err != nil {
 		return nil, err
@@ -153,7 +160,7 @@ func (pub PublicKey) sealDataKey(rand io.Reader, dk *DataKey, b Binding) ([]byte
 
 // sealDataKey seals dk in format 2 if p has an ML-KEM half, else in format
 // 1 to p.X25519.
-func (p PublicKeys) sealDataKey(rand io.Reader, dk *DataKey, b Binding) ([]byte, error) {
+func (p PublicKeys) sealDataKey(rand io.Reader, dk *DataKey, b binder) ([]byte, error) {
 	if len(p.MLKEM) == 0 {
 		return p.X25519.sealDataKey(rand, dk, b)
 	}
@@ -213,6 +220,10 @@ func SealedDataKeyVersion(sealed []byte) int {
 // gives ErrOpen; a sealed data key v2 given to a private key without an
 // ML-KEM half gives ErrNoMLKEM.
 func (k *PrivateKey) OpenDataKey(sealed []byte, b Binding) (*DataKey, error) {
+	return k.openDataKey(sealed, b)
+}
+
+func (k *PrivateKey) openDataKey(sealed []byte, b binder) (*DataKey, error) {
 	switch {
 	case len(sealed) == sealedDataKeyV1Len && sealed[0] == formatV1:
 		return k.openDataKeyV1(sealed, b)
@@ -222,7 +233,7 @@ func (k *PrivateKey) OpenDataKey(sealed []byte, b Binding) (*DataKey, error) {
 	return nil, fmt.Errorf("sealed data key: %w", ErrFormat)
 }
 
-func (k *PrivateKey) openDataKeyV1(sealed []byte, b Binding) (*DataKey, error) {
+func (k *PrivateKey) openDataKeyV1(sealed []byte, b binder) (*DataKey, error) {
 	info, err := b.info(formatV1)
 	if err != nil {
 		return nil, err
@@ -253,7 +264,7 @@ func (k *PrivateKey) openDataKeyV1(sealed []byte, b Binding) (*DataKey, error) {
 	return dk, nil
 }
 
-func (k *PrivateKey) openDataKeyV2(sealed []byte, b Binding) (*DataKey, error) {
+func (k *PrivateKey) openDataKeyV2(sealed []byte, b binder) (*DataKey, error) {
 	info, err := b.info(formatV2)
 	if err != nil {
 		return nil, err

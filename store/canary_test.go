@@ -18,6 +18,7 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/internal/testsupport"
 	"github.com/postkasse/postkasse/internal/testsupport/pgtest"
 	"github.com/postkasse/postkasse/internal/testsupport/s3test"
@@ -152,6 +153,20 @@ func TestCanaries(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen.Write(doc.Content)
+	th, err := mb.Thread(context.Background(), letterID)
+	if err != nil || len(th.Replies) != 1 {
+		t.Fatalf("thread: %+v, %v", th, err)
+	}
+	for _, r := range th.Replies {
+		seen.WriteString(r.Text + "\n")
+		for _, a := range r.Attachments {
+			att, err := mb.ReplyAttachment(context.Background(), r.ID, a.Index)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen.WriteString(a.Name + "\n" + string(att.Content) + "\n")
+		}
+	}
 	for kind, secret := range c {
 		if kind != "PASSWORD" && !strings.Contains(seen.String(), secret) {
 			t.Errorf("the %s canary is not readable through the mailbox", kind)
@@ -212,7 +227,7 @@ func canaryMailbox(t *testing.T, f *fixture) (c map[string]string, nid NationalI
 	s := f.s
 	c = map[string]string{}
 	for _, kind := range []string{"SUBJECT", "BODY", "FILENAME", "PDF", "TEXT", "HTML", "BIG", "PASSWORD", "FOLDER",
-		"ACCOUNT", "PAYREF", "LABEL", "URL", "OWNTITLE", "OWNFILE", "OWNTEXT"} {
+		"ACCOUNT", "PAYREF", "LABEL", "URL", "OWNTITLE", "OWNFILE", "OWNTEXT", "REPLYTEXT", "REPLYFILE", "REPLYDATA"} {
 		c[kind] = canary(t, kind)
 	}
 	// An invoice's amount is digits only: fifteen random ones.
@@ -237,13 +252,22 @@ func canaryMailbox(t *testing.T, f *fixture) (c map[string]string, nid NationalI
 		Type:            TypeInvoice,
 		Invoice: &Invoice{Amount: c["AMOUNT"], Currency: "DKK", Account: c["ACCOUNT"], PaymentReference: c["PAYREF"],
 			DueDate: "2027-03-01"},
-		Actions: []Action{{Type: ActionLink, Label: "Label " + c["LABEL"], URL: "https://example.dk/" + c["URL"]}},
+		Actions:      []Action{{Type: ActionLink, Label: "Label " + c["LABEL"], URL: "https://example.dk/" + c["URL"]}},
+		ReplyAllowed: true,
 		Documents: []DocumentInput{
 			{Name: c["FILENAME"] + ".pdf", ContentType: "application/pdf", Content: testsupport.PDF("Text " + c["PDF"])},
 			{Name: "note.txt", ContentType: "text/plain", Content: []byte(c["TEXT"])},
 			{Name: "letter.html", ContentType: "text/html", Content: []byte("<p>" + c["HTML"] + "</p>")},
 			{Name: "big.txt", ContentType: "text/plain", Content: []byte(big)},
 		},
+	}
+	replyKey, err := crypto.GenerateKeyPair(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replyPub := replyKey.Public()
+	if err := s.SetSenderReplyKey(context.Background(), f.sender.ID, replyPub[:], false); err != nil {
+		t.Fatal(err)
 	}
 	res, err := s.Deliver(context.Background(), f.sender.ID, d)
 	if err != nil {
@@ -300,6 +324,18 @@ func canaryMailbox(t *testing.T, f *fixture) (c map[string]string, nid NationalI
 		if err != nil || len(found.Hits) != 1 || found.Hits[0].ID != own {
 			t.Fatalf("search for the %s canary: %+v, %v", kind, found, err)
 		}
+	}
+	// A reply with an attachment, read back in the letter's thread.
+	if _, err := mb.Reply(context.Background(), letterID, ReplyInput{Text: "Reply " + c["REPLYTEXT"],
+		Attachments: []DocumentInput{{Name: c["REPLYFILE"] + ".txt", ContentType: "text/plain", Content: []byte("Data " + c["REPLYDATA"])}}}); err != nil {
+		t.Fatal(err)
+	}
+	th, err := mb.Thread(context.Background(), letterID)
+	if err != nil || len(th.Replies) != 1 || th.Replies[0].Text != "Reply "+c["REPLYTEXT"] || th.Replies[0].Attachments[0].Name != c["REPLYFILE"]+".txt" {
+		t.Fatalf("thread: %+v, %v", th, err)
+	}
+	if a, err := mb.ReplyAttachment(context.Background(), th.Replies[0].ID, 0); err != nil || string(a.Content) != "Data "+c["REPLYDATA"] {
+		t.Fatalf("reply attachment: %v", err)
 	}
 	mb.Close()
 	return c, nid, letterID

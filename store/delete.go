@@ -132,11 +132,14 @@ func (m *Mailbox) DeleteLetters(ctx context.Context, ids []string) error {
 	})
 }
 
-// shredLetter deletes a letter's sealed documents (and a copy of it
+// shredLetter deletes a letter's sealed documents, its replies (and a copy of it
 // waiting to be printed if unread) and replaces its record with its
 // tombstone, within tx.
 func shredLetter(tx storage.Tx, rec *letterRecord, now time.Time) error {
 	if err := tx.Documents().Delete(rec.ID, len(rec.Documents)); err != nil {
+		return err
+	}
+	if err := deleteReplies(tx, rec.ID); err != nil {
 		return err
 	}
 	if err := cancelUnreadPrint(tx, rec.ID); err != nil {

@@ -164,7 +164,13 @@ func (s *Store) prepare(ctx context.Context, senderID string, d *Delivery, docs 
 		} else if isRepeat {
 			return samePrint(tx, d, hash, repeat)
 		}
+		if err := checkReplyAllowed(d, sender); err != nil {
+			return err
+		}
 		if recipient, err = recipientFor(tx, d.Recipient, d.answersResident); err != nil {
+			return err
+		}
+		if err := checkInReplyTo(tx, d.InReplyTo, sender.ID, recipient.ID); err != nil {
 			return err
 		}
 		// A block is announced a week before it takes effect, so it is
@@ -223,7 +229,7 @@ func (s *Store) seal(ctx context.Context, sender *senderRecord, recipient *resid
 	}
 	rec := &letterRecord{
 		ID: id, ResidentID: recipient.ID, SenderID: sender.ID, SenderReference: d.SenderReference,
-		Type: d.Type, DueDate: d.DueDate, ReplyAllowed: d.ReplyAllowed, ContentHash: hash,
+		Type: d.Type, DueDate: d.DueDate, ReplyAllowed: d.ReplyAllowed, InReplyTo: d.InReplyTo, ContentHash: hash,
 		Sensitive: d.Sensitive, OpeningReceipt: d.OpeningReceipt, NotBefore: d.NotBefore,
 	}
 	if d.NotBefore.After(s.now()) {
@@ -471,6 +477,13 @@ func (s *Store) apply(tx storage.Tx, p *pendingDelivery, now time.Time) error {
 		if recipient.ID != rec.ResidentID || string(recipient.PublicKey) != string(p.recipientKey) {
 			return refuse(fmt.Errorf("recipient changed during delivery: %w", ErrUnavailable))
 		}
+	}
+	// An answer: its reply may have gone with its letter since.
+	if err := checkInReplyTo(tx, rec.InReplyTo, rec.SenderID, rec.ResidentID); err != nil {
+		return refuse(err)
+	}
+	if err := recordAnswer(tx, rec); err != nil {
+		return err
 	}
 
 	if rec.IsScheduled() && rec.ReleaseAt.After(now) {

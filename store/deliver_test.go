@@ -18,6 +18,12 @@ func TestDeliverRoundTrip(t *testing.T) {
 	f := newFixture(t)
 	s := f.s
 	priv := mustSender(t, s, "Fjordkraft AS", "976944801", SenderPrivate)
+	// Its invoice allows replies: it has a reply key.
+	replyKey := make([]byte, 32)
+	replyKey[0] = 9 // X25519's base point: a valid public key
+	if err := s.SetSenderReplyKey(context.Background(), priv.ID, replyKey, false); err != nil {
+		t.Fatal(err)
+	}
 
 	first := testDelivery(f.nid, "sag-2026-001")
 	res1, err := s.Deliver(context.Background(), f.sender.ID, first)

@@ -68,6 +68,16 @@
 //     letter. A tombstone opens nothing, is in no mailbox or folder, and
 //     goes with the account. A letter made inaccessible is not deleted
 //     (ErrInaccessible) until the hold is lifted.
+//   - A resident's reply to a letter (replies.go) is stored only sealed
+//     (crypto's sealed reply v1): its data key sealed to the sender's
+//     reply key and to the resident, bound to the reply, the sender and
+//     the resident; it is stored with its sender's "reply" event and its
+//     audit entry in one transaction, only on a letter of the resident's
+//     that allows replies from a sender with a reply key, and deleted
+//     with its letter (and so with the account). A message to a sender
+//     (SendMessage: a reply with no letter, to a sender that accepts
+//     messages) is sealed and stored the same way, and goes with the
+//     account.
 //   - A resident's own document (own.go: Upload) is sealed like a letter
 //     and stored with its audit entry in one transaction, or not at all;
 //     its files pass the checks and limits of a sender's documents. Its
@@ -103,7 +113,7 @@
 // National identity numbers and names of residents; the version number
 // of each resident's search index (how often it was replaced); senders and their
 // certificates; for each letter: sender, recipient, senderReference, type,
-// due date, reply flag, times, sizes, content types, the content hash (a
+// due date, reply flag, the reply it answers (InReplyTo), times, sizes, content types, the content hash (a
 // SHA-256 over the letter as sent, so someone holding the database can
 // confirm a guess of a letter's exact content) and the signed receipt;
 // for a letter imported from another appliance (import.go) also its

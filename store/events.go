@@ -33,12 +33,15 @@ type EventJSON struct {
 	LetterID        string    `json:"letterId"`
 	SenderReference string    `json:"senderReference"`
 	At              time.Time `json:"at"`
+	// ReplyID names the reply of a "reply" event (GET
+	// /api/v1/replies/{id}); absent from the others.
+	ReplyID string `json:"replyId,omitempty"`
 }
 
 // EventJSONOf returns the event as the API shows it.
 func EventJSONOf(e Event) EventJSON {
 	return EventJSON{Cursor: strconv.FormatUint(e.Seq, 10), Type: e.Type, LetterID: e.LetterID,
-		SenderReference: e.SenderReference, At: e.At}
+		SenderReference: e.SenderReference, At: e.At, ReplyID: e.ReplyID}
 }
 
 // KeepEvents is how long a sender's events are kept at least.

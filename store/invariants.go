@@ -21,7 +21,8 @@ import (
 // sessions, notices and notifications gone), a deleted letter only its
 // tombstone (no sealed field, no wrapping of its key, no documents), and
 // a sender's callback belongs to an active sender and its outbox holds
-// only events of that sender's feed, and
+// only events of that sender's feed, a reply belongs to a living letter
+// of its resident and sender that allows replies, and
 // the audit log verifies by itself (VerifyAudit without evidence). The tests run it after every
 // simulated crash; an auditor can run it on a copy. It returns every
 // problem it finds.
@@ -205,6 +206,43 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 				if len(inFeed) == 0 || inFeed[0].Seq != e.Seq || inFeed[0].LetterID != e.LetterID {
 					bad("callback outbox of sender %s: event %d is not in its feed", cb.SenderID, e.Seq)
 				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		// A reply belongs to a letter of its resident's mailbox that
+		// allows replies, from the reply's sender, and is sealed (a
+		// deleted letter's replies go with it).
+		if err := tx.Replies().All(func(r *storage.Reply) error {
+			if r.LetterID == "" {
+				// A message to a sender: its resident lives, its sender is known.
+				if !liveResident(r.ResidentID) {
+					bad("message %s: resident %s missing or deleted", r.ID, r.ResidentID)
+				}
+				if _, err := tx.Senders().Get(r.SenderID); errors.Is(err, ErrNotFound) {
+					bad("message %s: sender %s missing", r.ID, r.SenderID)
+				} else if err != nil {
+					return err
+				}
+				return nil
+			}
+			l, err := tx.Letters().Get(r.LetterID)
+			if errors.Is(err, ErrNotFound) {
+				bad("reply %s: letter %s missing", r.ID, r.LetterID)
+				return nil
+			} else if err != nil {
+				return err
+			}
+			switch {
+			case l.IsTombstone():
+				bad("reply %s: letter %s deleted, the reply left", r.ID, r.LetterID)
+			case l.ResidentID != r.ResidentID || l.SenderID != r.SenderID:
+				bad("reply %s: not of letter %s's resident and sender", r.ID, r.LetterID)
+			case !l.ReplyAllowed:
+				bad("reply %s: letter %s allows no replies", r.ID, r.LetterID)
+			case len(r.Sealed) == 0 || crypto.SealedDataKeyVersion(r.ResidentKey) == 0:
+				bad("reply %s: not sealed", r.ID)
 			}
 			return nil
 		}); err != nil {

@@ -602,6 +602,10 @@ func (s *Store) deleteAccount(tx storage.Tx, res *residentRecord, reason, actor 
 			return err
 		}
 	}
+	// The resident's messages to senders (replies went with their letters).
+	if err := tx.Replies().ByResident(res.ID, func(r *storage.Reply) error { return tx.Replies().Delete(r.ID) }); err != nil {
+		return err
+	}
 	if err := deleteSessionsOf(tx, res.ID); err != nil {
 		return err
 	}
@@ -643,10 +647,13 @@ func (s *Store) deleteAccount(tx storage.Tx, res *residentRecord, reason, actor 
 }
 
 // deleteLetter deletes a letter (or a deleted letter's tombstone) with
-// its sealed key, sealed fields, documents and index entries, and a copy
+// its sealed key, sealed fields, documents, replies and index entries, and a copy
 // of it waiting to be printed if unread.
 func deleteLetter(tx storage.Tx, rec *letterRecord) error {
 	if err := tx.Documents().Delete(rec.ID, len(rec.Documents)); err != nil {
+		return err
+	}
+	if err := deleteReplies(tx, rec.ID); err != nil {
 		return err
 	}
 	if err := cancelUnreadPrint(tx, rec.ID); err != nil {

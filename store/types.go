@@ -179,7 +179,11 @@ type Delivery struct {
 	Type            LetterType
 	DueDate         string // optional, YYYY-MM-DD
 	ReplyAllowed    bool
-	Documents       []DocumentInput // the first is the main document
+	// InReplyTo names the resident's reply this letter answers (API.md's
+	// inReplyTo, store/replies.go): a reply to this sender from this
+	// recipient; "" for none.
+	InReplyTo string
+	Documents []DocumentInput // the first is the main document
 	// Sensitive letters are notified without the sender's name (a
 	// notification never has the subject or content of any letter).
 	Sensitive bool

@@ -82,6 +82,8 @@ const (
 	routeKey       = "api-receipt-key"
 	routeEvents    = "api-events"
 	routeCallback  = "api-callback"
+	routeReplyKey  = "api-reply-key"
+	routeReply     = "api-reply"
 )
 
 // Base is the path under which the API's routes are.
@@ -104,6 +106,8 @@ func (a *API) Register(r *mux.Router) {
 	r.Handle(Base+"/receipt-key", a.withSender(a.receiptKey)).Methods(http.MethodGet).Name(routeKey)
 	r.Handle(Base+"/events", a.withSender(a.events)).Methods(http.MethodGet).Name(routeEvents)
 	r.Handle(Base+"/callback", a.withSender(a.callback)).Methods(http.MethodGet, http.MethodPut, http.MethodDelete).Name(routeCallback)
+	r.Handle(Base+"/reply-key", a.withSender(a.replyKey)).Methods(http.MethodGet, http.MethodPut).Name(routeReplyKey)
+	r.Handle(Base+"/replies/{id}", a.withSender(a.reply)).Methods(http.MethodGet).Name(routeReply)
 }
 
 // mustURL returns the path of one of the API's named routes with its

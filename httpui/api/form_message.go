@@ -27,6 +27,9 @@ type messageJSON struct {
 	Type            string `json:"type"`
 	DueDate         string `json:"dueDate"`
 	ReplyAllowed    bool   `json:"replyAllowed"`
+	// InReplyTo names the resident's reply this letter answers (a reply
+	// to this sender from this recipient; store/replies.go).
+	InReplyTo string `json:"inReplyTo"`
 	// Sensitive: the resident's notifications leave out the sender's
 	// name (our extension; a notification never has the subject).
 	Sensitive bool `json:"sensitive"`
@@ -125,7 +128,7 @@ func parseDelivery(r *http.Request, l store.Limits) (store.Delivery, error) {
 		return d, invalidf("document", "a letter needs at least one document")
 	}
 	d.Subject, d.Body, d.SenderReference = msg.Subject, msg.Body, msg.SenderReference
-	d.Type, d.DueDate, d.ReplyAllowed = store.LetterType(msg.Type), msg.DueDate, msg.ReplyAllowed
+	d.Type, d.DueDate, d.ReplyAllowed, d.InReplyTo = store.LetterType(msg.Type), msg.DueDate, msg.ReplyAllowed, msg.InReplyTo
 	d.Sensitive = msg.Sensitive
 	structuredFields(&d, msg)
 	if msg.NotBefore != "" {

@@ -77,7 +77,9 @@ func memoEnv(t *testing.T, opts apptest.Options) (*uitest.Env, *uitest.Sender, *
 	e := apptest.NewEnv(t, opts)
 	e.AddResident(memoAnna, "Anna Jensen")
 	e.AddResident(memoLars, "Lars Nielsen")
-	return e, e.AddSender("Eksempelby Kommune", memoSender), clock
+	s := e.AddSender("Eksempelby Kommune", memoSender)
+	e.AddReplyKey(s) // the tax bill allows replies
+	return e, s, clock
 }
 
 type memoAnswer struct {

@@ -126,6 +126,20 @@ func (c *Client) SetSenderRate(ctx context.Context, req RateRequest) (SenderInfo
 	return out, err
 }
 
+// SetSenderReplyKey implements Operations.
+func (c *Client) SetSenderReplyKey(ctx context.Context, req ReplyKeyRequest) (SenderInfo, error) {
+	var out SenderInfo
+	err := c.do(ctx, http.MethodPost, "/v1/senders/reply-key", req, &out)
+	return out, err
+}
+
+// SetSenderMessages implements Operations.
+func (c *Client) SetSenderMessages(ctx context.Context, req MessagesRequest) (SenderInfo, error) {
+	var out SenderInfo
+	err := c.do(ctx, http.MethodPost, "/v1/senders/messages", req, &out)
+	return out, err
+}
+
 // EnrolResident implements Operations.
 func (c *Client) EnrolResident(ctx context.Context, req ResidentRequest) (NewResident, error) {
 	var out NewResident

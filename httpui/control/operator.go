@@ -21,6 +21,8 @@
 //	POST /v1/senders/revoke   RevokeRequest → SenderInfo
 //	POST /v1/senders/certificates  SenderRef → 201 NewSender (another certificate and key)
 //	POST /v1/senders/rate     RateRequest → SenderInfo
+//	POST /v1/senders/reply-key ReplyKeyRequest → SenderInfo
+//	POST /v1/senders/messages MessagesRequest → SenderInfo
 //	GET  /v1/residents        → [ResidentInfo]
 //	POST /v1/residents        ResidentRequest → 201 NewResident (with the activation code: the socket is owner-only)
 //	POST /v1/residents/death  DeathRequest → ResidentInfo
@@ -40,6 +42,7 @@ package control
 import (
 	"context"
 	cryptorand "crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -77,6 +80,8 @@ type Operations interface {
 	RemoveCallback(ctx context.Context, req SenderRef) (CallbackRemoved, error)
 	Callbacks(ctx context.Context) ([]CallbackInfo, error)
 	SetSenderRate(ctx context.Context, req RateRequest) (SenderInfo, error)
+	SetSenderReplyKey(ctx context.Context, req ReplyKeyRequest) (SenderInfo, error)
+	SetSenderMessages(ctx context.Context, req MessagesRequest) (SenderInfo, error)
 	PrintKey(ctx context.Context) (PrintKeyInfo, error)
 	PrintExport(ctx context.Context, req PrintExportRequest) (PrintExportInfo, error)
 	PrintDone(ctx context.Context, req PrintDoneRequest) (PrintDoneInfo, error)
@@ -106,6 +111,11 @@ type SenderInfo struct {
 	Rate        float64 `json:"rate"`
 	Burst       int     `json:"burst"`
 	DefaultRate bool    `json:"defaultRate"`
+	// ReplyKey is the X25519 public key its replies are sealed to,
+	// standard base64; empty when none is registered.
+	ReplyKey string `json:"replyKey,omitempty"`
+	// AcceptsMessages: residents may start conversations with it.
+	AcceptsMessages bool `json:"acceptsMessages"`
 }
 
 // RateRequest sets a sender's own token bucket on the API: the sender by
@@ -116,6 +126,22 @@ type RateRequest struct {
 	OrgNumber string  `json:"orgNumber,omitempty"`
 	Rate      float64 `json:"rate"`
 	Burst     int     `json:"burst"`
+}
+
+// ReplyKeyRequest registers the X25519 public key (32 bytes, standard
+// base64) a sender's replies are sealed to (store.Store.SetSenderReplyKey).
+type ReplyKeyRequest struct {
+	ID        string `json:"id,omitempty"`
+	OrgNumber string `json:"orgNumber,omitempty"`
+	PublicKey string `json:"publicKey"`
+}
+
+// MessagesRequest lets residents start conversations with a sender (On),
+// or stops it (store.Store.SetSenderAcceptsMessages).
+type MessagesRequest struct {
+	ID        string `json:"id,omitempty"`
+	OrgNumber string `json:"orgNumber,omitempty"`
+	On        bool   `json:"on"`
 }
 
 // CertificateInfo is a client certificate bound to a sender.
@@ -401,6 +427,44 @@ func (o *Operator) SetSenderRate(ctx context.Context, req RateRequest) (SenderIn
 	return senderInfo(s), nil
 }
 
+// SetSenderReplyKey registers a sender's reply key for it, as the sender
+// itself does with PUT /api/v1/reply-key.
+func (o *Operator) SetSenderReplyKey(ctx context.Context, req ReplyKeyRequest) (SenderInfo, error) {
+	id, err := o.senderID(SenderRef{ID: req.ID, OrgNumber: req.OrgNumber})
+	if err != nil {
+		return SenderInfo{}, err
+	}
+	key, err := base64.StdEncoding.DecodeString(req.PublicKey)
+	if err != nil {
+		return SenderInfo{}, &store.InvalidError{Field: "publicKey", Reason: "not standard base64"}
+	}
+	if err := o.Store.SetSenderReplyKey(ctx, id, key, false); err != nil {
+		return SenderInfo{}, err
+	}
+	s, err := o.Store.Sender(ctx, id)
+	if err != nil {
+		return SenderInfo{}, err
+	}
+	return senderInfo(s), nil
+}
+
+// SetSenderMessages lets residents start conversations with a sender
+// that has a reply key, or stops it.
+func (o *Operator) SetSenderMessages(ctx context.Context, req MessagesRequest) (SenderInfo, error) {
+	id, err := o.senderID(SenderRef{ID: req.ID, OrgNumber: req.OrgNumber})
+	if err != nil {
+		return SenderInfo{}, err
+	}
+	if err := o.Store.SetSenderAcceptsMessages(ctx, id, req.On); err != nil {
+		return SenderInfo{}, err
+	}
+	s, err := o.Store.Sender(ctx, id)
+	if err != nil {
+		return SenderInfo{}, err
+	}
+	return senderInfo(s), nil
+}
+
 func senderInfo(s store.Sender) SenderInfo {
 	info := SenderInfo{
 		ID: s.ID, Name: s.Name, OrgNumber: s.OrgNumber, Kind: string(s.Kind),
@@ -408,6 +472,10 @@ func senderInfo(s store.Sender) SenderInfo {
 		DefaultRate: s.APIRate == 0,
 	}
 	info.Rate, info.Burst = store.SenderRate(s, store.DefaultSenderRate, store.DefaultSenderBurst)
+	if len(s.ReplyKey) > 0 {
+		info.ReplyKey = base64.StdEncoding.EncodeToString(s.ReplyKey)
+	}
+	info.AcceptsMessages = s.AcceptsMessages
 	if !s.RevokedAt.IsZero() {
 		at := s.RevokedAt
 		info.RevokedAt = &at

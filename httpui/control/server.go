@@ -67,6 +67,14 @@ func Handler(ops Operations, log *slog.Logger) http.Handler {
 		func(req RateRequest, out SenderInfo) (string, []any) {
 			return "sender rate set", []any{"sender", out.ID, "rate", req.Rate, "burst", req.Burst}
 		}))
+	mux.HandleFunc("POST /v1/senders/reply-key", change(h, "set sender reply key", http.StatusOK, maxBody, ops.SetSenderReplyKey,
+		func(_ ReplyKeyRequest, out SenderInfo) (string, []any) {
+			return "sender reply key set", []any{"sender", out.ID}
+		}))
+	mux.HandleFunc("POST /v1/senders/messages", change(h, "set sender messages", http.StatusOK, maxBody, ops.SetSenderMessages,
+		func(req MessagesRequest, out SenderInfo) (string, []any) {
+			return "sender messages set", []any{"sender", out.ID, "on", req.On}
+		}))
 	mux.HandleFunc("GET /v1/residents", query(h, "list residents", ops.Residents))
 	mux.HandleFunc("POST /v1/residents", change(h, "enrol resident", http.StatusCreated, maxBody, ops.EnrolResident,
 		func(_ ResidentRequest, out NewResident) (string, []any) {

@@ -242,6 +242,7 @@ func walkPages(t *testing.T, lang string) map[string]string {
 		t.Fatal(err)
 	}
 	snd := e.AddSender("Aarhus Kommune", "55133018")
+	e.AddReplyKey(snd)
 	inv := uitest.LetterMessage(uitest.NIDAnna, "Ejendomsskat", "walk-1")
 	inv["type"] = "invoice"
 	inv["dueDate"] = "2026-11-25"

@@ -37,6 +37,17 @@ type letterView struct {
 	// sender's letter); Renamed: it was just renamed.
 	Rename  *renameView
 	Renamed bool
+	// Thread is the letter's conversation (reply.go): nil without
+	// replies; Reply the reply form, nil when the letter takes none.
+	Thread *threadView
+	Reply  *replyView
+}
+
+// letterForms are the letter page's forms as a refused request left
+// them: an own document's rename form, the reply form.
+type letterForms struct {
+	Rename renameView
+	Reply  replyView
 }
 
 // renameView is the form that renames an own document: a refused
@@ -65,6 +76,13 @@ func (s *Handlers) letter(w http.ResponseWriter, r *http.Request, mb *store.Mail
 // renderLetter shows a letter, answering with status; an own document's
 // rename form as given (a refused title's reason).
 func (s *Handlers) renderLetter(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, id string, status int, rename renameView) {
+	s.renderLetterForms(w, r, mb, id, status, letterForms{Rename: rename})
+}
+
+// renderLetterForms shows a letter, answering with status, with its forms
+// as given.
+func (s *Handlers) renderLetterForms(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, id string, status int, forms letterForms) {
+	rename := forms.Rename
 	resident := mb.Resident()
 	l, err := mb.Letter(r.Context(), id)
 	if err != nil {
@@ -81,6 +99,10 @@ func (s *Handlers) renderLetter(w http.ResponseWriter, r *http.Request, mb *stor
 		}
 		rename.ID = l.ID
 		v.Rename = &rename
+	}
+	if v.Thread, v.Reply, err = s.thread(r, mb, l, forms.Reply); err != nil {
+		s.pages.PageError(w, r, &resident, err)
+		return
 	}
 	folders, err := mb.Folders(r.Context())
 	if err != nil {

@@ -111,6 +111,7 @@ const (
 	pageSenders        = "senders"
 	pageRetention      = "retention"
 	pageSearch         = "search"
+	pageMessages       = "messages"
 	// pageRecoveryRequest asks for a new recovery key (the key itself is
 	// shown on pageRecoveryKey).
 	pageRecoveryRequest = "recovery-request"
@@ -142,7 +143,7 @@ const (
 // Pages are the pages the handlers render (web.PagesConfig.Required).
 var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
 	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport, pageRecoveryRequest, pageFolders,
-	pageSenders, pageRetention, pageDeleteLetters,
+	pageSenders, pageRetention, pageDeleteLetters, pageMessages,
 	pageLoginCode, pageTOTP, pageBackupCodes, pageExport, pageSearch,
 	pageSessions, pagePasskeys, pageLoginPasskey, pageEID, pageReset}
 
@@ -200,6 +201,12 @@ const (
 	// folder, renaming one.
 	routeUpload         = "upload"
 	routeDocumentRename = "document-rename"
+	// Replies (reply.go): the reply form's target and a reply's
+	// attachments.
+	routeLetterReply     = "letter-reply"
+	routeMessages        = "messages"
+	routeMessageSend     = "message-send"
+	routeReplyAttachment = "reply-attachment"
 )
 
 // Route names of the resident's terms and settings. The gate of pending
@@ -293,6 +300,10 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/documents", s.withMailbox(s.upload)).Methods(http.MethodPost).Name(routeUpload)
 	r.Handle("/letters/{id:"+idPattern+"}/rename", s.withMailbox(s.documentRename)).Methods(http.MethodPost).Name(routeDocumentRename)
 	r.Handle("/letters/{id:"+idPattern+"}/paid", s.withMailbox(s.letterPaid)).Methods(http.MethodPost).Name(routeLetterPaid)
+	r.Handle("/letters/{id:"+idPattern+"}/reply", s.withMailbox(s.reply)).Methods(http.MethodPost).Name(routeLetterReply)
+	r.Handle("/messages", s.withMailbox(s.messagesPage)).Methods(http.MethodGet, http.MethodHead).Name(routeMessages)
+	r.Handle("/messages", s.withMailbox(s.messageSend)).Methods(http.MethodPost).Name(routeMessageSend)
+	r.Handle("/replies/{id:"+idPattern+"}/attachments/{n:[0-9]}", s.withMailbox(s.replyAttachment)).Methods(http.MethodGet, http.MethodHead).Name(routeReplyAttachment)
 	r.Handle("/letters/{id:"+idPattern+"}", s.withMailbox(s.letter)).Methods(http.MethodGet).Name(routeLetter)
 	r.Handle("/search", s.withMailbox(s.search)).Methods(http.MethodGet, http.MethodHead).Name(routeSearch)
 	r.Handle("/letters/{id:"+idPattern+"}/documents/{n:[0-9]{1,5}}", s.withMailbox(s.document)).Methods(http.MethodGet, http.MethodHead).Name(routeDocument)

@@ -21,6 +21,8 @@ type sendersView struct {
 	Error  string
 	// NoticePeriod is store.SenderBlockNotice in words ("7 days").
 	NoticePeriod string
+	// Messages: some sender accepts messages (messages.go).
+	Messages bool
 }
 
 // senderLine is one sender on the senders page.
@@ -103,6 +105,12 @@ func (s *Handlers) renderSenders(w http.ResponseWriter, r *http.Request, mb *sto
 		return
 	}
 	v := sendersView{Error: errText, NoticePeriod: noticePeriod(l)}
+	ms, err := mb.MessageSenders(r.Context())
+	if err != nil {
+		s.pages.PageError(w, r, &resident, err)
+		return
+	}
+	v.Messages = len(ms) > 0
 	for _, ms := range senders {
 		line := senderLine{ID: ms.Sender.ID, Name: ms.Sender.Name, Public: ms.Sender.Kind == store.SenderPublic, Letters: ms.Letters}
 		if ms.Block != nil {

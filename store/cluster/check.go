@@ -203,6 +203,15 @@ func (e *Engine) Check(ctx context.Context) error {
 		}, bad); err != nil {
 			return err
 		}
+		if err := checkRows(t, `SELECT id, letter_id || '/' || resident_id || '/' || to_char(created AT TIME ZONE 'UTC', `+usUTC+`), record FROM replies`,
+			func(key, col string, r *storage.Reply) {
+				want := r.LetterID + "/" + r.ResidentID + "/" + r.Created.UTC().Truncate(time.Microsecond).Format("2006-01-02T15:04:05.000000")
+				if r.ID != key || col != want {
+					bad("reply %s: columns %s, record %s", key, col, want)
+				}
+			}, bad); err != nil {
+			return err
+		}
 		if err := checkRows(t, `SELECT sender_id, sender_id, record FROM callbacks`, func(key, col string, c *storage.Callback) {
 			if c.SenderID != key {
 				bad("callback %s: columns disagree with its record", key)

@@ -244,6 +244,20 @@ CREATE TABLE print_queue (
 CREATE INDEX print_queue_by_queued ON print_queue (queued_at, id);
 CREATE INDEX print_queue_by_wait ON print_queue (wait_until, id);
 `,
+	// 6: residents' sealed replies to letters and messages to senders
+	// (storage.Reply; a message's letter_id is ''), found by letter and
+	// by resident in the order written. No fix-up: nobody replied before.
+	`
+CREATE TABLE replies (
+	id          text PRIMARY KEY,
+	letter_id   text NOT NULL,
+	resident_id text NOT NULL,
+	created     timestamptz NOT NULL,
+	record      bytea NOT NULL
+);
+CREATE INDEX replies_by_letter ON replies (letter_id, created, id);
+CREATE INDEX replies_by_resident ON replies (resident_id, created, id);
+`,
 }
 
 // fixups are what a step needs done in Go after its SQL, in the same

@@ -52,6 +52,7 @@ func (t *tx) Callbacks() storage.Callbacks {
 	return callbacksTx{t}
 }
 func (t *tx) Print() storage.Print     { return printTx{t} }
+func (t *tx) Replies() storage.Replies { return repliesTx{t} }
 func (t *tx) Folders() storage.Folders { return foldersTx{t} }
 func (t *tx) SearchIndexes() storage.SearchIndexes {
 	return searchIndexesTx{t}
@@ -1570,4 +1571,49 @@ func (s searchIndexesTx) All(fn func(residentID string, ix *storage.SearchIndex)
 		}
 	}
 	return nil
+}
+
+type repliesTx struct{ t *tx }
+
+func (r repliesTx) Get(id string) (*storage.Reply, error) {
+	v := new(storage.Reply)
+	if err := r.t.get(v, "reply "+id, `SELECT record FROM replies WHERE id = $1`, id); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func (r repliesTx) Put(v *storage.Reply) error {
+	b, err := encode(v)
+	if err != nil {
+		return err
+	}
+	_, err = r.t.exec(`INSERT INTO replies (id, letter_id, resident_id, created, record) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id) DO UPDATE SET letter_id = excluded.letter_id, resident_id = excluded.resident_id,
+			created = excluded.created, record = excluded.record`,
+		v.ID, v.LetterID, v.ResidentID, v.Created, b)
+	return err
+}
+
+func (r repliesTx) Delete(id string) error {
+	_, err := r.t.exec(`DELETE FROM replies WHERE id = $1`, id)
+	return err
+}
+
+func (r repliesTx) ByLetter(letterID string, fn func(*storage.Reply) error) error {
+	if letterID == "" {
+		return nil
+	}
+	return each(r.t, "replies of letter "+letterID, func(v *storage.Reply) (bool, error) { return true, fn(v) },
+		`SELECT record FROM replies WHERE letter_id = $1 ORDER BY created, id`, letterID)
+}
+
+func (r repliesTx) ByResident(residentID string, fn func(*storage.Reply) error) error {
+	return each(r.t, "replies of resident "+residentID, func(v *storage.Reply) (bool, error) { return true, fn(v) },
+		`SELECT record FROM replies WHERE resident_id = $1 ORDER BY created, id`, residentID)
+}
+
+func (r repliesTx) All(fn func(*storage.Reply) error) error {
+	return each(r.t, "replies", func(v *storage.Reply) (bool, error) { return true, fn(v) },
+		`SELECT record FROM replies ORDER BY id`)
 }

@@ -115,6 +115,15 @@
 //	print-waiting      uint64 wait until (Unix ns) | letterID → empty, while waiting to be
 //	                   printed if still unread then (unread-after)
 //
+// Since schema 12:
+//
+//	replies            replyID → storage.Reply: a resident's reply to a letter (or message
+//	                   to a sender, with no letter), sealed (crypto's sealed reply v1, and
+//	                   the data key's copy for the resident)
+//	replies-by-letter  letterID | 0x00 | uint64 created (Unix ns) | replyID → empty (not for
+//	                   a message)
+//	replies-by-resident residentID | 0x00 | uint64 created (Unix ns) | replyID → empty
+//
 // # Schema versions
 //
 // The meta bucket's "schema" says which version the file has. Open applies

@@ -65,6 +65,9 @@ var (
 	bucketPrintByReference = []byte("print-by-reference")
 	bucketPrintPending     = []byte("print-pending")
 	bucketPrintWaiting     = []byte("print-waiting")
+	bucketReplies          = []byte("replies")
+	bucketRepliesByLetter  = []byte("replies-by-letter")
+	bucketRepliesResident  = []byte("replies-by-resident")
 )
 
 // idSize is the length of every id: 128 bits in lowercase hex.
@@ -475,8 +478,49 @@ var printLetters = &table[storage.PrintLetter]{
 	}},
 }
 
+var replies = &table[storage.Reply]{
+	name:   "reply",
+	bucket: bucketReplies,
+	key:    func(r *storage.Reply) []byte { return []byte(r.ID) },
+	indexes: []index[storage.Reply]{{
+		// replies-by-letter: letterID | 0x00 | timeKey(Created, id) → empty.
+		bucket: bucketRepliesByLetter,
+		// A message (no letter) has none.
+		entries: func(r *storage.Reply) []entry {
+			if r.LetterID == "" {
+				return nil
+			}
+			return []entry{{replyLetterKey(r.LetterID, r.Created, r.ID), nil}}
+		},
+		owner: replyIndexOwner,
+	}, {
+		// replies-by-resident: residentID | 0x00 | timeKey(Created, id) → empty.
+		bucket: bucketRepliesResident,
+		entries: func(r *storage.Reply) []entry {
+			return []entry{{replyLetterKey(r.ResidentID, r.Created, r.ID), nil}}
+		},
+		owner: replyIndexOwner,
+	}},
+}
+
+// replyIndexOwner is the reply an entry of replies-by-letter or
+// replies-by-resident belongs to.
+func replyIndexOwner(k, _ []byte) ([]byte, bool) {
+	i := bytes.IndexByte(k, 0)
+	if i < 0 || len(k) < i+1+8 {
+		return nil, false
+	}
+	return k[i+1+8:], true
+}
+
+// replyLetterKey is a reply's key in replies-by-letter (and, with the
+// resident's id, in replies-by-resident).
+func replyLetterKey(letterID string, created time.Time, id string) []byte {
+	return append(join(letterID), timeKey(created, []byte(id))...)
+}
+
 // tableChecks check every table, for Check.
 var tableChecks = []func(tx *bolt.Tx) []error{
 	residents.check, senders.check, letters.check, sessions.check, outbox.check, terms.check, jobRuns.check,
-	support.check, limits.check, printLetters.check,
+	support.check, limits.check, printLetters.check, replies.check,
 }

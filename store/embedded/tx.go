@@ -37,6 +37,7 @@ func (t *tx) SenderBlocks() storage.SenderBlocks {
 func (t *tx) Events() storage.Events           { return eventsTx(*t) }
 func (t *tx) Callbacks() storage.Callbacks     { return callbacksTx(*t) }
 func (t *tx) Print() storage.Print             { return printTx(*t) }
+func (t *tx) Replies() storage.Replies         { return repliesTx(*t) }
 func (t *tx) Folders() storage.Folders         { return foldersTx(*t) }
 func (t *tx) Terms() storage.Terms             { return termsTx(*t) }
 func (t *tx) Retention() storage.Retention     { return retentionTx(*t) }
@@ -1262,3 +1263,57 @@ func (t printTx) Delete(id string) error {
 func (t printTx) All(fn func(*storage.PrintLetter) error) error {
 	return printLetters.all(t.tx, fn)
 }
+
+// Replies: id → JSON, with replies-by-letter.
+
+type repliesTx tx
+
+func (t repliesTx) Get(id string) (*storage.Reply, error) { return replies.get(t.tx, []byte(id)) }
+
+func (t repliesTx) Put(r *storage.Reply) error { return replies.put(t.tx, r) }
+
+func (t repliesTx) Delete(id string) error {
+	r, err := replies.get(t.tx, []byte(id))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return replies.remove(t.tx, r)
+}
+
+func (t repliesTx) ByLetter(letterID string, fn func(*storage.Reply) error) error {
+	if letterID == "" {
+		return nil
+	}
+	return t.byIndex(bucketRepliesByLetter, letterID, fn)
+}
+
+func (t repliesTx) ByResident(residentID string, fn func(*storage.Reply) error) error {
+	return t.byIndex(bucketRepliesResident, residentID, fn)
+}
+
+func (t repliesTx) byIndex(bucket []byte, owner string, fn func(*storage.Reply) error) error {
+	prefix := join(owner)
+	// Collect the ids first: fn may delete replies.
+	var ids [][]byte
+	c := t.tx.Bucket(bucket).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if len(k) < len(prefix)+8 {
+			return fmt.Errorf("%s %x: %w", bucket, k, storage.ErrNotFound)
+		}
+		ids = append(ids, bytes.Clone(k[len(prefix)+8:]))
+	}
+	for _, id := range ids {
+		r, err := replies.get(t.tx, id)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", bucket, id, err)
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t repliesTx) All(fn func(*storage.Reply) error) error { return replies.all(t.tx, fn) }

@@ -204,6 +204,11 @@ var kinds = []kind{
 	}, func(tx storage.Tx, _ string, v []byte) error {
 		return put(v, tx.Print().Put)
 	}},
+	{"replies", func(tx storage.Tx, emit func(string, any) error) error {
+		return tx.Replies().All(func(r *storage.Reply) error { return emit(r.ID, r) })
+	}, func(tx storage.Tx, _ string, v []byte) error {
+		return put(v, tx.Replies().Put)
+	}},
 	{"callback outbox", func(tx storage.Tx, emit func(string, any) error) error {
 		return tx.Callbacks().All(func(c *storage.Callback) error {
 			evs, err := tx.Callbacks().Queued(c.SenderID, math.MaxInt32)

@@ -103,6 +103,12 @@ func deployment(t *testing.T) (path string, evidence auditlog.Evidence, letters 
 	if _, err := st.SetCallback(context.Background(), kommune.ID, "https://93.184.216.34/postkasse", store.CallbackPolicy{}, true); err != nil {
 		t.Fatal(err)
 	}
+	// The municipality takes replies: its first letter allows them.
+	replyKey := make([]byte, 32)
+	replyKey[0] = 9 // X25519's base point: a valid public key
+	if err := st.SetSenderReplyKey(context.Background(), kommune.ID, replyKey, false); err != nil {
+		t.Fatal(err)
+	}
 	letters = map[string][]byte{}
 	for i, to := range []store.NationalID{anna, anna, bo, anna} {
 		now = now.Add(time.Minute)
@@ -113,6 +119,7 @@ func deployment(t *testing.T) (path string, evidence auditlog.Evidence, letters 
 		if i == 3 {
 			d.Type, d.DueDate = store.TypeInvoice, "2026-12-24"
 		}
+		d.ReplyAllowed = i == 0
 		res, err := st.Deliver(context.Background(), kommune.ID, d)
 		if err != nil {
 			t.Fatal(err)
@@ -173,6 +180,13 @@ func deployment(t *testing.T) (path string, evidence auditlog.Evidence, letters 
 	}
 	if _, err := mb.BlockSender(context.Background(), shop.ID); err != nil {
 		t.Fatal(err)
+	}
+	for _, l := range inbox {
+		if l.Subject == "Afgørelse 0" {
+			if _, err := mb.Reply(context.Background(), l.ID, store.ReplyInput{Text: "Tak for afgørelsen."}); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	if _, err := mb.SubmitSupportRequest(context.Background(), "other", "Spørgsmål", "Hvordan flytter jeg et brev?", ""); err != nil {
 		t.Fatal(err)
@@ -260,10 +274,10 @@ func TestCopy(t *testing.T) {
 	if rep.Records["letters"] != 6 || rep.Blobs != 5 || rep.Records["residents"] != 2 || rep.Records["senders"] != 2 ||
 		rep.Records["folders"] == 0 || rep.Records["events"] == 0 || rep.Records["audit entries"] == 0 || rep.Records["support requests"] != 1 ||
 		rep.Records["search indexes"] != 1 || rep.Records["callbacks"] != 1 || rep.Records["callback outbox"] == 0 ||
-		rep.Records["print queue"] != 1 {
+		rep.Records["print queue"] != 1 || rep.Records["replies"] != 1 {
 		t.Errorf("copied: %s", rep)
 	}
-	if len(steps) != 21 {
+	if len(steps) != 22 {
 		t.Errorf("progress: %v", steps)
 	}
 	cmp, err := migrate.Compare(ctx, src, dst)

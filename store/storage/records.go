@@ -127,6 +127,15 @@ type Sender struct {
 	// default (store.DefaultSenderRate, store.DefaultSenderBurst).
 	APIRate  float64 `json:",omitempty"`
 	APIBurst int     `json:",omitempty"`
+	// ReplyKey is the X25519 public key (32 bytes) residents' replies are
+	// sealed to (API.md, "Replies and signatures"); nil until the sender
+	// registers one. A letter with replyAllowed needs it.
+	ReplyKey []byte `json:",omitempty"`
+	// ReplyKeySet is when ReplyKey was registered.
+	ReplyKeySet time.Time `json:",omitzero"`
+	// AcceptsMessages: residents may start a conversation with the
+	// sender (a message, sealed like a reply to ReplyKey).
+	AcceptsMessages bool `json:",omitempty"`
 }
 
 // SenderCertificate is a client certificate bound to a sender.
@@ -207,6 +216,10 @@ type Letter struct {
 	// it delivered at this time and clears it. Engines keep an index of
 	// scheduled letters by this time (Letters.Scheduled).
 	ReleaseAt time.Time `json:",omitzero"`
+	// InReplyTo is the id of the resident's reply this letter answers
+	// (API.md's inReplyTo), empty for a letter that answers none. In
+	// clear, like ReplyAllowed: the thread's shape, not its content.
+	InReplyTo string `json:",omitempty"`
 	// NotBefore is the notBefore its sender gave, as given (zero when
 	// none), kept after the release: a repeat of the delivery with
 	// another is not the same delivery (package store, repeated).
@@ -567,6 +580,8 @@ type Event struct {
 	LetterID        string
 	SenderReference string
 	At              time.Time
+	// ReplyID names the reply of a "reply" event (empty for the others).
+	ReplyID string `json:",omitempty"`
 }
 
 // Callback is where a sender's events are POSTed (API.md, "Events and
@@ -664,3 +679,25 @@ func (p *PrintLetter) Printed() bool { return !p.PrintedAt.IsZero() }
 
 // Waiting reports whether the letter waits to see if it is read in time.
 func (p *PrintLetter) Waiting() bool { return !p.WaitUntil.IsZero() }
+
+// Reply is a resident's reply to a letter (API.md, "Replies and
+// signatures"). Package store documents the rules (store/replies.go).
+// The ids, the time and the sizes are in clear; the text, the attachments
+// and their names are in Sealed (crypto's sealed reply v1, the sender's
+// copy), whose data key is also sealed to the resident in ResidentKey.
+type Reply struct {
+	ID string
+	// LetterID is the letter replied to; empty for a message that starts
+	// a conversation with a sender that accepts messages.
+	LetterID    string
+	ResidentID  string
+	SenderID    string
+	Created     time.Time
+	Attachments int // how many
+	Size        int // of Sealed, in bytes
+	Sealed      []byte
+	ResidentKey []byte
+	// Answers are the ids of the sender's letters that answer it
+	// (Letter.InReplyTo), in the order delivered.
+	Answers []string `json:",omitempty"`
+}

@@ -118,6 +118,7 @@ type Tx interface {
 	Folders() Folders
 	Limits() Limits
 	SearchIndexes() SearchIndexes
+	Replies() Replies
 }
 
 // Meta holds the appliance's own values (its receipt key's seed, when
@@ -557,4 +558,25 @@ type SearchIndexes interface {
 type JobRuns interface {
 	Put(r *JobRun) error
 	All() ([]*JobRun, error)
+}
+
+// Replies are residents' sealed replies to letters and messages to
+// senders (a reply with no LetterID), with their indexes by letter and by
+// resident (each in the order written, then of id).
+type Replies interface {
+	// Get returns a reply.
+	Get(id string) (*Reply, error)
+	// Put inserts or replaces one, with its index entry.
+	Put(r *Reply) error
+	// Delete deletes one with its index entry; none is no error.
+	Delete(id string) error
+	// ByLetter calls fn for every reply to a letter, in the order of
+	// Created, then of id, until fn returns an error. letterID is not
+	// empty.
+	ByLetter(letterID string, fn func(*Reply) error) error
+	// ByResident calls fn for every reply and message of a resident, in
+	// the order of Created, then of id, until fn returns an error.
+	ByResident(residentID string, fn func(*Reply) error) error
+	// All calls fn for every reply in the order of their ids.
+	All(fn func(*Reply) error) error
 }

@@ -103,6 +103,26 @@ func (e *Env) AddSender(name, org string) *Sender {
 	return &Sender{Sender: s, Client: client, Cert: cert}
 }
 
+// AddReplyKey registers a fresh X25519 reply key for the sender (as the
+// operator would), so that its letters may allow replies, and returns its
+// private key, which opens the sender's replies.
+func (e *Env) AddReplyKey(s *Sender) *crypto.PrivateKey {
+	e.T.Helper()
+	k, err := crypto.GenerateKeyPair(rand.Reader)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	priv, err := crypto.NewReplyPrivateKey(k.RawX25519())
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	pub := priv.Public()
+	if err := e.Store.SetSenderReplyKey(context.Background(), s.ID, pub[:], false); err != nil {
+		e.T.Fatal(err)
+	}
+	return priv
+}
+
 // CertClient returns an HTTPS client that trusts the environment's CA and
 // presents a client certificate issued by ca (issueClient, for an hour).
 func (e *Env) CertClient(ca *crypto.CA, name, org string) (*http.Client, *x509.Certificate) {

@@ -58,6 +58,7 @@ func Run(t *testing.T, open Open) {
 		{"Events", testEvents},
 		{"Callbacks", testCallbacks},
 		{"Print", testPrint},
+		{"Replies", testReplies},
 		{"Folders", testFolders},
 		{"Due", testDue},
 		{"Counts", testCounts},
@@ -2080,4 +2081,93 @@ func testSearchIndexes(t *testing.T, e storage.Engine) {
 		}
 		return nil
 	})
+}
+
+func testReplies(t *testing.T, e storage.Engine) {
+	l1, l2 := id('l', 1), id('l', 2)
+	mk := func(i int, letter string, at time.Time) *storage.Reply {
+		return &storage.Reply{ID: id('r', i), LetterID: letter, ResidentID: id('a', 1), SenderID: id('b', 1),
+			Created: at, Attachments: i % 3, Size: 3, Sealed: []byte{'R', 1, byte(i)}, ResidentKey: []byte{1, byte(i)}}
+	}
+	// Written out of the ids' order: ByLetter is in the order written.
+	r1, r2, r3, r4 := mk(1, l1, base.Add(2*time.Minute)), mk(2, l1, base), mk(3, l2, base.Add(time.Minute)), mk(4, l1, base.Add(time.Minute))
+	// A message (no letter) of the first resident, one of another.
+	m5, m6 := mk(5, "", base.Add(30*time.Second)), mk(6, "", base)
+	m6.ResidentID = id('a', 2)
+	update(t, e, func(tx storage.Tx) error {
+		for _, r := range []*storage.Reply{r1, r2, r3, r4, m5, m6} {
+			if err := tx.Replies().Put(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	byLetter := func(letter string, want ...string) {
+		t.Helper()
+		view(t, e, func(tx storage.Tx) error {
+			var got []string
+			err := tx.Replies().ByLetter(letter, func(r *storage.Reply) error { got = append(got, r.ID); return nil })
+			if err != nil || !slices.Equal(got, want) {
+				t.Errorf("ByLetter(%s) = %v, %v; want %v", letter, got, err, want)
+			}
+			return nil
+		})
+	}
+	byLetter(l1, r2.ID, r4.ID, r1.ID)
+	byLetter(l2, r3.ID)
+	byLetter(id('l', 9))
+	byLetter("")
+	byResident := func(resident string, want ...string) {
+		t.Helper()
+		view(t, e, func(tx storage.Tx) error {
+			var got []string
+			err := tx.Replies().ByResident(resident, func(r *storage.Reply) error { got = append(got, r.ID); return nil })
+			if err != nil || !slices.Equal(got, want) {
+				t.Errorf("ByResident(%s) = %v, %v; want %v", resident, got, err, want)
+			}
+			return nil
+		})
+	}
+	byResident(id('a', 1), r2.ID, m5.ID, r3.ID, r4.ID, r1.ID)
+	byResident(id('a', 2), m6.ID)
+	view(t, e, func(tx storage.Tx) error {
+		got, err := tx.Replies().Get(r1.ID)
+		if err != nil || !equalJSON(got, r1) {
+			t.Errorf("Get = %+v, %v; want %+v", got, err, r1)
+		}
+		_, err = tx.Replies().Get(id('r', 9))
+		notFound(t, "Get(unknown)", err)
+		var all []string
+		if err := tx.Replies().All(func(r *storage.Reply) error { all = append(all, r.ID); return nil }); err != nil {
+			t.Error(err)
+		}
+		if want := []string{r1.ID, r2.ID, r3.ID, r4.ID, m5.ID, m6.ID}; !slices.Equal(all, want) {
+			t.Errorf("All = %v, want %v", all, want)
+		}
+		return nil
+	})
+	// A replaced record moves in the index; fetched, it is the same reply.
+	r2.Answers = []string{id('l', 7)}
+	r2.Created = base.Add(3 * time.Minute)
+	update(t, e, func(tx storage.Tx) error { return tx.Replies().Put(r2) })
+	byLetter(l1, r4.ID, r1.ID, r2.ID)
+	// Deleting every reply of a letter while walking it (as deleting a
+	// letter does) leaves none; deleting none is no error.
+	update(t, e, func(tx storage.Tx) error {
+		if err := tx.Replies().ByLetter(l1, func(r *storage.Reply) error { return tx.Replies().Delete(r.ID) }); err != nil {
+			return err
+		}
+		return tx.Replies().Delete(r1.ID)
+	})
+	byLetter(l1)
+	byLetter(l2, r3.ID)
+	byResident(id('a', 1), m5.ID, r3.ID)
+	// Deleting a resident's every reply and message while walking them
+	// (as deleting the account does).
+	update(t, e, func(tx storage.Tx) error {
+		return tx.Replies().ByResident(id('a', 1), func(r *storage.Reply) error { return tx.Replies().Delete(r.ID) })
+	})
+	byResident(id('a', 1))
+	byResident(id('a', 2), m6.ID)
+	byLetter(l2)
 }

@@ -1,0 +1,169 @@
+package resident
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/postkasse/postkasse/httpui/web"
+	"github.com/postkasse/postkasse/store"
+)
+
+// Messages (store/replies.go, SendMessage): the resident starts a
+// conversation with a sender that accepts messages, from the messages
+// page, which lists the messages sent with the senders' answers. The
+// page is reached from the senders page when any sender accepts messages.
+
+// messagesView is the data of the messages page.
+type messagesView struct {
+	Senders  []store.Sender // those that accept messages; none: no form
+	Messages []messageLine
+	Form     replyView // the form as a refused message left it
+	Sender   string    // the sender chosen in the form
+}
+
+type messageLine struct {
+	Message     store.MessageView
+	Attachments []replyAttachmentLink
+	Answers     []answerLine
+}
+
+// messagesPage shows the messages page.
+func (s *Handlers) messagesPage(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+	s.renderMessages(w, r, mb, http.StatusOK, messagesView{})
+}
+
+func (s *Handlers) renderMessages(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, status int, v messagesView) {
+	resident := mb.Resident()
+	l := s.web.Lang(r)
+	var err error
+	if v.Senders, err = mb.MessageSenders(r.Context()); err != nil {
+		s.pages.PageError(w, r, &resident, err)
+		return
+	}
+	msgs, err := mb.Messages(r.Context())
+	if err != nil {
+		s.pages.PageError(w, r, &resident, err)
+		return
+	}
+	for _, m := range msgs {
+		line := messageLine{Message: m}
+		for _, a := range m.Attachments {
+			line.Attachments = append(line.Attachments, replyAttachmentLink{Name: documentFileName(a.Name, a.ContentType),
+				Size: formatSize(l, int64(a.Size)), URL: s.pages.MustURL(routeReplyAttachment, "id", m.ID, "n", strconv.Itoa(a.Index))})
+		}
+		for _, a := range m.Answers {
+			line.Answers = append(line.Answers, answerLine{Summary: a, URL: s.pages.MustURL(routeLetter, "id", a.ID)})
+		}
+		v.Messages = append(v.Messages, line)
+	}
+	v.Form.Accept, v.Form.Hint, v.Form.Max = uploadAccept, s.replyHint(l), s.store.Limits().MaxBody
+	v.Form.Sent = r.URL.Query().Get("done") == "sent"
+	s.pages.Render(w, r, status, pageMessages, web.View{Title: l.T("messages.title"), Resident: &resident, Data: v})
+}
+
+// parseMessageForm reads the messages page's form: the sender, then the
+// text and files as the reply form's.
+func parseMessageForm(r *http.Request, l store.Limits) (string, replyForm, error) {
+	var sender string
+	var f replyForm
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return "", f, err
+	}
+	var total int64
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		} else if err != nil {
+			return sender, f, err
+		}
+		switch part.FormName() {
+		case "sender":
+			b, err := io.ReadAll(io.LimitReader(part, maxUploadField+1))
+			if err != nil {
+				return sender, f, err
+			}
+			sender = strings.TrimSpace(string(b))
+		case "text":
+			b, err := io.ReadAll(io.LimitReader(part, int64(2*l.MaxBody)+1))
+			if err != nil {
+				return sender, f, err
+			}
+			if len(b) > 2*l.MaxBody {
+				return sender, f, &store.InvalidError{Field: "text", Reason: "too long"}
+			}
+			f.Text = string(b)
+		case "file":
+			if part.FileName() == "" {
+				break
+			}
+			if len(f.Files) >= store.MaxReplyAttachments {
+				return sender, f, &store.InvalidError{Field: "attachment", Reason: "too many"}
+			}
+			content, err := l.ReadDocument(part, len(f.Files), total)
+			if err != nil {
+				return sender, f, err
+			}
+			if len(content) == 0 {
+				break
+			}
+			total += int64(len(content))
+			f.Files = append(f.Files, store.DocumentInput{Name: part.FileName(), ContentType: uploadType(part), Content: content})
+		}
+		part.Close()
+	}
+	return sender, f, nil
+}
+
+// messageSend sends the messages page's message (store.Mailbox.SendMessage)
+// and shows the page again, saying so; a refused one says why and keeps
+// the text; nothing of it is stored.
+func (s *Handlers) messageSend(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+	resident := mb.Resident()
+	lim := s.store.Limits()
+	r.Body = http.MaxBytesReader(w, r.Body, maxUploadSize(lim))
+	sender, form, err := parseMessageForm(r, lim)
+	var tooBig *http.MaxBytesError
+	var invalid *store.InvalidError
+	if err != nil && !errors.As(err, &tooBig) && !errors.Is(err, store.ErrDocumentTooLarge) && !errors.As(err, &invalid) {
+		s.pages.ErrorPageFor(w, r, &resident, http.StatusBadRequest)
+		return
+	}
+	if err == nil {
+		_, err = mb.SendMessage(r.Context(), sender, store.ReplyInput{Text: form.Text, Attachments: form.Files})
+	}
+	if err == nil {
+		http.Redirect(w, r, s.pages.MustURL(routeMessages)+"?done=sent", http.StatusSeeOther)
+		return
+	}
+	l := s.web.Lang(r)
+	status, msg := http.StatusUnprocessableEntity, ""
+	switch {
+	case errors.Is(err, store.ErrNoMessages):
+		msg = l.T("messages.error.sender")
+	case errors.As(err, &tooBig), errors.Is(err, store.ErrDocumentTooLarge):
+		status = http.StatusRequestEntityTooLarge
+		msg = l.T("reply.error.tooLarge", "Size", formatSize(l, lim.MaxDocumentSize), "Total", formatSize(l, lim.MaxLetterSize))
+	case errors.Is(err, store.ErrUnsupportedDocumentType):
+		status, msg = http.StatusUnsupportedMediaType, l.T("reply.error.type")
+	case errors.As(err, &invalid) && invalid.Field == "text" && strings.TrimSpace(form.Text) == "" && len(form.Files) == 0:
+		msg = l.T("reply.error.empty")
+	case errors.As(err, &invalid) && invalid.Field == "text":
+		msg = l.T("reply.error.text", "Max", lim.MaxBody)
+	case errors.As(err, &invalid) && (invalid.Field == "attachment" || invalid.Field == "document"):
+		msg = l.T("reply.error.tooMany", "Count", store.MaxReplyAttachments)
+	case errors.As(err, &invalid) && strings.HasPrefix(invalid.Field, "document["):
+		msg = l.T("reply.error.name")
+	case errors.As(err, &invalid):
+		s.pages.ErrorPageFor(w, r, &resident, http.StatusBadRequest)
+		return
+	default:
+		s.pages.PageError(w, r, &resident, err)
+		return
+	}
+	s.renderMessages(w, r, mb, status, messagesView{Form: replyView{Error: msg, Text: form.Text}, Sender: sender})
+}

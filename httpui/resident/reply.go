@@ -1,0 +1,235 @@
+package resident
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/postkasse/postkasse/i18n"
+	"github.com/postkasse/postkasse/store"
+)
+
+// Replies (store/replies.go): on a letter that takes replies, the letter
+// page has a reply form (a text and up to store.MaxReplyAttachments
+// files) and shows the thread: the resident's replies, opened with the
+// resident's copy of their key, each with its attachments, and the
+// sender's answers, which are letters of the mailbox.
+
+// replyView is the letter page's reply form: a refused reply's reason and
+// what was written, and the limits in words.
+type replyView struct {
+	Error  string
+	Text   string
+	Accept string
+	Hint   string
+	Max    int // bytes of text
+	Sent   bool
+}
+
+// threadView is a letter's conversation on its page.
+type threadView struct {
+	Replies []replyLine
+	Answers []answerLine
+}
+
+type replyLine struct {
+	ID          string
+	Reply       store.ReplyView
+	Attachments []replyAttachmentLink
+}
+
+type replyAttachmentLink struct {
+	Name string
+	Size string
+	URL  string
+}
+
+type answerLine struct {
+	Summary store.LetterSummary
+	URL     string
+}
+
+// replyForm is the reply form as sent: the text and the files.
+type replyForm struct {
+	Text  string
+	Files []store.DocumentInput
+}
+
+// parseReplyForm reads the multipart form as it streams in, each file
+// under the store's limits (store.Limits.ReadDocument), the text under
+// the body's limit. It only parses; the store checks the rules.
+func parseReplyForm(r *http.Request, l store.Limits) (replyForm, error) {
+	var f replyForm
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return f, err
+	}
+	var total int64
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		} else if err != nil {
+			return f, err
+		}
+		switch part.FormName() {
+		case "text":
+			// Room for CR LF line ends, which the store makes LF.
+			b, err := io.ReadAll(io.LimitReader(part, int64(2*l.MaxBody)+1))
+			if err != nil {
+				return f, err
+			}
+			if len(b) > 2*l.MaxBody {
+				return f, &store.InvalidError{Field: "text", Reason: "too long"}
+			}
+			f.Text = string(b)
+		case "file":
+			if part.FileName() == "" {
+				break // the input left empty
+			}
+			if len(f.Files) >= store.MaxReplyAttachments {
+				return f, &store.InvalidError{Field: "attachment", Reason: "too many"}
+			}
+			content, err := l.ReadDocument(part, len(f.Files), total)
+			if err != nil {
+				return f, err
+			}
+			if len(content) == 0 {
+				break
+			}
+			total += int64(len(content))
+			f.Files = append(f.Files, store.DocumentInput{Name: part.FileName(), ContentType: uploadType(part), Content: content})
+		}
+		part.Close()
+	}
+	return f, nil
+}
+
+// replyHint says the limits of a reply in the language.
+func (s *Handlers) replyHint(l *i18n.Lang) string {
+	lim := s.store.Limits()
+	return l.T("reply.files.hint", "Count", store.MaxReplyAttachments, "Size", formatSize(l, lim.MaxDocumentSize), "Total", formatSize(l, lim.MaxLetterSize))
+}
+
+// reply sends the letter page's reply (store.Mailbox.Reply) and shows the
+// letter again, saying so. A refused reply shows the page again with the
+// reason and the text; nothing of it is stored.
+func (s *Handlers) reply(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+	resident := mb.Resident()
+	id := mux.Vars(r)["id"]
+	lim := s.store.Limits()
+	r.Body = http.MaxBytesReader(w, r.Body, maxUploadSize(lim))
+	form, err := parseReplyForm(r, lim)
+	var tooBig *http.MaxBytesError
+	var invalid *store.InvalidError
+	if err != nil && !errors.As(err, &tooBig) && !errors.Is(err, store.ErrDocumentTooLarge) && !errors.As(err, &invalid) {
+		s.pages.ErrorPageFor(w, r, &resident, http.StatusBadRequest)
+		return
+	}
+	if err == nil {
+		_, err = mb.Reply(r.Context(), id, store.ReplyInput{Text: form.Text, Attachments: form.Files})
+	}
+	if err == nil {
+		http.Redirect(w, r, s.pages.MustURL(routeLetter, "id", id)+"?saved=replied#thread", http.StatusSeeOther)
+		return
+	}
+	l := s.web.Lang(r)
+	status, msg := http.StatusUnprocessableEntity, ""
+	switch {
+	case errors.Is(err, store.ErrReplyNotAllowed), errors.Is(err, store.ErrNoReplyKey):
+		s.pages.ErrorPageFor(w, r, &resident, http.StatusForbidden)
+		return
+	case errors.Is(err, store.ErrNotFound):
+		s.pages.ErrorPageFor(w, r, &resident, http.StatusNotFound)
+		return
+	case errors.Is(err, store.ErrInaccessible):
+		s.pages.ErrorPageFor(w, r, &resident, http.StatusConflict)
+		return
+	case errors.As(err, &tooBig), errors.Is(err, store.ErrDocumentTooLarge):
+		status = http.StatusRequestEntityTooLarge
+		msg = l.T("reply.error.tooLarge", "Size", formatSize(l, lim.MaxDocumentSize), "Total", formatSize(l, lim.MaxLetterSize))
+	case errors.Is(err, store.ErrUnsupportedDocumentType):
+		status, msg = http.StatusUnsupportedMediaType, l.T("reply.error.type")
+	case errors.As(err, &invalid) && invalid.Field == "text" && strings.TrimSpace(form.Text) == "" && len(form.Files) == 0:
+		msg = l.T("reply.error.empty")
+	case errors.As(err, &invalid) && invalid.Field == "text":
+		msg = l.T("reply.error.text", "Max", lim.MaxBody)
+	case errors.As(err, &invalid) && (invalid.Field == "attachment" || invalid.Field == "document"):
+		msg = l.T("reply.error.tooMany", "Count", store.MaxReplyAttachments)
+	case errors.As(err, &invalid) && strings.HasPrefix(invalid.Field, "document["):
+		msg = l.T("reply.error.name")
+	case errors.As(err, &invalid):
+		s.pages.ErrorPageFor(w, r, &resident, http.StatusBadRequest)
+		return
+	default:
+		s.pages.PageError(w, r, &resident, err)
+		return
+	}
+	s.renderLetterForms(w, r, mb, id, status, letterForms{Reply: replyView{Error: msg, Text: form.Text}})
+}
+
+// thread returns the letter's thread for its page, and the reply form
+// when the letter takes replies.
+func (s *Handlers) thread(r *http.Request, mb *store.Mailbox, l store.Letter, reply replyView) (*threadView, *replyView, error) {
+	th, err := mb.Thread(r.Context(), l.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	lang := s.web.Lang(r)
+	var tv *threadView
+	if len(th.Replies) > 0 {
+		tv = &threadView{}
+		for _, rep := range th.Replies {
+			line := replyLine{ID: rep.ID, Reply: rep}
+			for _, a := range rep.Attachments {
+				line.Attachments = append(line.Attachments, replyAttachmentLink{Name: documentFileName(a.Name, a.ContentType),
+					Size: formatSize(lang, int64(a.Size)), URL: s.pages.MustURL(routeReplyAttachment, "id", rep.ID, "n", strconv.Itoa(a.Index))})
+			}
+			tv.Replies = append(tv.Replies, line)
+		}
+		for _, a := range th.Answers {
+			tv.Answers = append(tv.Answers, answerLine{Summary: a, URL: s.pages.MustURL(routeLetter, "id", a.ID)})
+		}
+	}
+	if !l.ReplyAllowed || l.Own {
+		return tv, nil, nil
+	}
+	reply.Accept, reply.Hint, reply.Max = uploadAccept, s.replyHint(lang), s.store.Limits().MaxBody
+	reply.Sent = r.URL.Query().Get("saved") == "replied"
+	return tv, &reply, nil
+}
+
+// replyAttachment sends one attachment of the resident's reply, always
+// as a download: the resident wrote it, but it is shown as a file.
+func (s *Handlers) replyAttachment(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+	resident := mb.Resident()
+	vars := mux.Vars(r)
+	n, err := strconv.Atoi(vars["n"])
+	if err != nil {
+		s.pages.ErrorPageFor(w, r, &resident, http.StatusNotFound)
+		return
+	}
+	a, err := mb.ReplyAttachment(r.Context(), vars["id"], n)
+	if err != nil {
+		s.pages.PageError(w, r, &resident, err)
+		return
+	}
+	cd := mime.FormatMediaType("attachment", map[string]string{"filename": documentFileName(a.Name, a.ContentType)})
+	if cd == "" {
+		cd = "attachment"
+	}
+	h := w.Header()
+	h.Set("Content-Type", a.ContentType)
+	h.Set("Content-Disposition", cd)
+	h.Set("Content-Length", strconv.Itoa(len(a.Content)))
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(a.Content)
+	}
+}

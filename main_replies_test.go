@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/postkasse/postkasse/crypto"
+)
+
+// TestReplyOpener: postkasse reply-key writes a key that opens a reply
+// sealed to its public key; events --reply-key writes the reply's text,
+// attachments (under safe file names) and metadata into a folder of its
+// own, once; a reply sealed to another key, or bound to other ids, is an
+// error that says so and writes nothing.
+func TestReplyOpener(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "reply.key")
+	pubB64 := strings.TrimSpace(cli(t, "reply-key", "--out", keyFile))
+	if err := run([]string{"reply-key", "--out", keyFile}, io.Discard); err == nil {
+		t.Error("reply-key overwrote a key")
+	}
+	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file %v, %v", fi, err)
+	}
+	pubRaw, err := base64.StdEncoding.DecodeString(pubB64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := crypto.ParseReplyPublicKey(pubRaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resident, err := crypto.GenerateKeyPair(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seal := func(id, residentID string, to crypto.PublicKey) map[string]any {
+		s, err := crypto.SealReply(rand.Reader, crypto.Reply{Text: "Hej " + id, Attachments: []crypto.ReplyAttachment{
+			{Name: `..\..\evil.txt`, ContentType: "text/plain", Content: []byte("bilag")},
+			{Name: "..", ContentType: "text/plain", Content: []byte("to")},
+		}}, to, resident.PublicKeys(), crypto.ReplyBinding{ReplyID: id, SenderID: "s1", ResidentID: "r1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return map[string]any{"id": id, "letterId": "l1", "senderId": "s1", "residentId": residentID, "created": "2026-12-03T10:00:00Z",
+			"attachments": 2, "format": "postkasse-sealed-reply-v1", "sealed": base64.StdEncoding.EncodeToString(s.ForSender)}
+	}
+	other, err := crypto.GenerateKeyPair(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replies := map[string]map[string]any{
+		"good":          seal("good", "r1", pub),
+		"other-key":     seal("other-key", "r1", other.Public()),
+		"wrong-binding": seal("wrong-binding", "r2", pub),
+	}
+	fetched := 0
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rep, ok := replies[strings.TrimPrefix(r.URL.Path, "/api/v1/replies/")]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		fetched++
+		json.NewEncoder(w).Encode(rep)
+	}))
+	defer srv.Close()
+	k, err := readReplyKey(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "replies")
+	if err := os.Mkdir(out, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	o := &replyOpener{client: srv.Client(), api: srv.URL + "/api/v1", key: k, dir: out}
+	ctx := context.Background()
+	if err := o.open(ctx, "good"); err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(filepath.Join(out, "good", "reply.txt"))
+	if err != nil || string(text) != "Hej good" {
+		t.Errorf("reply.txt %q, %v", text, err)
+	}
+	for file, want := range map[string]string{"1-evil.txt": "bilag", "2-file": "to"} {
+		if b, err := os.ReadFile(filepath.Join(out, "good", file)); err != nil || string(b) != want {
+			t.Errorf("%s: %q, %v", file, b, err)
+		}
+	}
+	var meta replyMeta
+	if b, err := os.ReadFile(filepath.Join(out, "good", "reply.json")); err != nil || json.Unmarshal(b, &meta) != nil ||
+		meta.LetterID != "l1" || len(meta.Attachments) != 2 || meta.Attachments[0].Name != `..\..\evil.txt` {
+		t.Errorf("reply.json %+v, %v", meta, err)
+	}
+	if err := o.open(ctx, "good"); err != nil || fetched != 1 {
+		t.Errorf("a reply opened before is fetched again (%d, %v)", fetched, err)
+	}
+	if err := o.open(ctx, "gone"); err != nil {
+		t.Errorf("a reply deleted since: %v", err)
+	}
+	for _, id := range []string{"other-key", "wrong-binding"} {
+		if err := o.open(ctx, id); err == nil || !strings.Contains(err.Error(), "does not open") {
+			t.Errorf("%s: %v", id, err)
+		}
+		if _, err := os.Stat(filepath.Join(out, id)); !os.IsNotExist(err) {
+			t.Errorf("%s: a folder was written", id)
+		}
+	}
+	for _, id := range []string{"../x", ".hidden", ""} {
+		if err := o.open(ctx, id); err == nil {
+			t.Errorf("reply id %q taken", id)
+		}
+	}
+	entries, _ := os.ReadDir(out)
+	if len(entries) != 1 {
+		t.Errorf("the folder holds %v", entries)
+	}
+}
+
+// TestRepliesEndToEnd: through the demo's real server, the operator
+// registers a sender's reply key made by postkasse reply-key; the sender
+// sends a letter that allows replies; the resident replies from the
+// letter page with a file; postkasse events --reply-key prints the reply
+// event and writes the opened reply; the sender's answer (send
+// --in-reply-to) shows in the resident's thread.
+func TestRepliesEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	p := startDemo(t, dir)
+	s := p.demo.Senders[0]
+	api := []string{"--api", p.demo.API, "--cert", s.Cert, "--key", s.Key, "--cacert", p.demo.CACert}
+	keyFile := filepath.Join(t.TempDir(), "reply.key")
+	pub := strings.TrimSpace(cli(t, "reply-key", "--out", keyFile))
+	if out := cli(t, "sender", "reply-key", "--data", dir, "--org", s.OrgNumber, "--public-key", pub); !strings.Contains(out, pub) {
+		t.Errorf("sender reply-key printed %q", out)
+	}
+	doc := filepath.Join(t.TempDir(), "hoering.txt")
+	if err := os.WriteFile(doc, []byte("Partshøring før afgørelse."), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nid := p.demo.Residents[0].NationalID
+	var sent struct{ ID string }
+	if err := json.Unmarshal([]byte(cli(t, append(append([]string{"send"}, api...), "--to", nid, "--subject", "Partshøring",
+		"--reference", "hoering-1", "--reply-allowed", doc)...)), &sent); err != nil || sent.ID == "" {
+		t.Fatalf("send: %v", err)
+	}
+
+	c := residentClient(t, p, nid)
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	mw.WriteField("text", "Jeg er uenig.")
+	fw, err := mw.CreateFormFile("file", "indsigelse.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write([]byte("Min indsigelse"))
+	mw.Close()
+	resp, err := c.Post(p.demo.UI+"/letters/"+sent.ID+"/reply", mw.FormDataContentType(), &form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/letters/"+sent.ID {
+		t.Fatalf("reply: %s at %s", resp.Status, resp.Request.URL)
+	}
+
+	out := filepath.Join(t.TempDir(), "replies")
+	var replyID string
+	for _, line := range strings.Split(strings.TrimSpace(cli(t, append(append([]string{"events"}, api...), "--reply-key", keyFile, "--replies", out)...)), "\n") {
+		var ev struct{ Type, LetterID, ReplyID string }
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type == "reply" && ev.LetterID == sent.ID {
+			replyID = ev.ReplyID
+		}
+	}
+	if replyID == "" {
+		t.Fatal("no reply event")
+	}
+	if b, err := os.ReadFile(filepath.Join(out, replyID, "reply.txt")); err != nil || string(b) != "Jeg er uenig." {
+		t.Errorf("reply.txt: %q, %v", b, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(out, replyID, "1-indsigelse.txt")); err != nil || string(b) != "Min indsigelse" {
+		t.Errorf("the attachment: %q, %v", b, err)
+	}
+
+	cli(t, append(append([]string{"send"}, api...), "--to", nid, "--subject", "Svar på din indsigelse", "--reference", "svar-1",
+		"--in-reply-to", replyID, doc)...)
+	resp, err = c.Get(p.demo.UI + "/letters/" + sent.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), "Svar på din indsigelse") || !strings.Contains(string(page), "Jeg er uenig.") {
+		t.Errorf("the thread lacks the reply or the answer:\n%s", page)
+	}
+
+	// The operator lets residents write to the sender; the resident does;
+	// events --reply-key opens the message.
+	if out := cli(t, "sender", "messages", "--data", dir, "--org", s.OrgNumber, "--on"); !strings.Contains(out, "may now write") {
+		t.Errorf("sender messages printed %q", out)
+	}
+	var msgForm bytes.Buffer
+	mw = multipart.NewWriter(&msgForm)
+	senders, err := c.Get(p.demo.UI + "/messages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgPage, _ := io.ReadAll(senders.Body)
+	senders.Body.Close()
+	i := strings.Index(string(msgPage), `<option value="`)
+	if i < 0 {
+		t.Fatalf("no sender offered:\n%s", msgPage)
+	}
+	senderID := string(msgPage[i+len(`<option value="`):])
+	senderID = senderID[:strings.Index(senderID, `"`)]
+	mw.WriteField("sender", senderID)
+	mw.WriteField("text", "Hvornår tømmes min skraldespand?")
+	mw.Close()
+	resp, err = c.Post(p.demo.UI+"/messages", mw.FormDataContentType(), &msgForm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/messages" {
+		t.Fatalf("message: %s at %s", resp.Status, resp.Request.URL)
+	}
+	var messageID string
+	for _, line := range strings.Split(strings.TrimSpace(cli(t, append(append([]string{"events"}, api...), "--reply-key", keyFile, "--replies", out)...)), "\n") {
+		var ev struct{ Type, ReplyID string }
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type == "message" {
+			messageID = ev.ReplyID
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(out, messageID, "reply.txt")); messageID == "" || err != nil || string(b) != "Hvornår tømmes min skraldespand?" {
+		t.Errorf("the message %q: %q, %v", messageID, b, err)
+	}
+}
