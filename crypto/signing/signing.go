@@ -581,3 +581,17 @@ func randomSerial(rand io.Reader) (*big.Int, error) {
 	b[0] |= 0x40
 	return new(big.Int).SetBytes(b), nil
 }
+
+// CheckPDF reports whether doc is a PDF the signer can read: ErrBadPDF
+// when not.
+func CheckPDF(doc []byte) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", ErrBadPDF, r)
+		}
+	}()
+	if _, err := pdf.NewReader(bytes.NewReader(doc), int64(len(doc))); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadPDF, err)
+	}
+	return nil
+}
