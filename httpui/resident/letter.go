@@ -33,6 +33,8 @@ type letterView struct {
 	// Invoice and Actions are a structured letter's (letter_structured.go).
 	Invoice *invoiceView
 	Actions []actionView
+	// Signature is a signature request's box (letter_signature.go).
+	Signature *signatureView
 	// Rename is the form that renames an own document (nil for a
 	// sender's letter); Renamed: it was just renamed.
 	Rename  *renameView
@@ -65,6 +67,12 @@ func (s *Handlers) letter(w http.ResponseWriter, r *http.Request, mb *store.Mail
 // renderLetter shows a letter, answering with status; an own document's
 // rename form as given (a refused title's reason).
 func (s *Handlers) renderLetter(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, id string, status int, rename renameView) {
+	s.renderLetterWith(w, r, mb, id, status, rename, signForm{})
+}
+
+// renderLetterWith is renderLetter with the signature forms as given (a
+// refused signature's reason, letter_signature.go).
+func (s *Handlers) renderLetterWith(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, id string, status int, rename renameView, sign signForm) {
 	resident := mb.Resident()
 	l, err := mb.Letter(r.Context(), id)
 	if err != nil {
@@ -75,6 +83,7 @@ func (s *Handlers) renderLetter(w http.ResponseWriter, r *http.Request, mb *stor
 	v := letterView{Letter: l, Due: due(lang, l.DueDate, s.clock(), s.loc), KeyID: l.Receipt.KeyID,
 		PaidSaved: r.URL.Query().Get("saved") == "paid", Renamed: r.URL.Query().Get("saved") == "renamed"}
 	v.Invoice, v.Actions = s.structuredViews(lang, l)
+	v.Signature = s.signatureViewOf(lang, r, l, sign)
 	if l.Own {
 		if rename.Error == "" {
 			rename.Title = l.Subject

@@ -192,6 +192,8 @@ const (
 	routeFolderDelete  = "folder-delete"
 	routeLetterActions = "letter-actions"
 	routeLetterPaid    = "letter-paid"
+	routeLetterSign    = "letter-sign"
+	routeLetterDecline = "letter-decline"
 	// An appointment of a structured letter as a calendar file.
 	routeLetterAppointment = "letter-appointment"
 	routeDue               = "due"
@@ -293,6 +295,8 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/documents", s.withMailbox(s.upload)).Methods(http.MethodPost).Name(routeUpload)
 	r.Handle("/letters/{id:"+idPattern+"}/rename", s.withMailbox(s.documentRename)).Methods(http.MethodPost).Name(routeDocumentRename)
 	r.Handle("/letters/{id:"+idPattern+"}/paid", s.withMailbox(s.letterPaid)).Methods(http.MethodPost).Name(routeLetterPaid)
+	r.Handle("/letters/{id:"+idPattern+"}/sign", s.withMailbox(s.letterSign)).Methods(http.MethodPost).Name(routeLetterSign)
+	r.Handle("/letters/{id:"+idPattern+"}/decline", s.withMailbox(s.letterDecline)).Methods(http.MethodPost).Name(routeLetterDecline)
 	r.Handle("/letters/{id:"+idPattern+"}", s.withMailbox(s.letter)).Methods(http.MethodGet).Name(routeLetter)
 	r.Handle("/search", s.withMailbox(s.search)).Methods(http.MethodGet, http.MethodHead).Name(routeSearch)
 	r.Handle("/letters/{id:"+idPattern+"}/documents/{n:[0-9]{1,5}}", s.withMailbox(s.document)).Methods(http.MethodGet, http.MethodHead).Name(routeDocument)
