@@ -123,9 +123,10 @@ func (r *SignatureRequest) expired(now time.Time) bool {
 }
 
 // signingAuthority returns the appliance's signing CA, made and stored
-// the first time (so an appliance from before signing gets one on its
-// first start).
-func (s *Store) signingAuthority(ctx context.Context) (*signing.Authority, error) {
+// the first time when make is set (so an appliance from before signing
+// gets one on its first start); ErrNotFound when there is none and make
+// is not set.
+func (s *Store) signingAuthority(ctx context.Context, make bool) (*signing.Authority, error) {
 	var b []byte
 	err := s.view(ctx, func(tx storage.Tx) error {
 		var err error
@@ -137,6 +138,9 @@ func (s *Store) signingAuthority(ctx context.Context) (*signing.Authority, error
 	}
 	if !errors.Is(err, ErrNotFound) {
 		return nil, err
+	}
+	if !make {
+		return nil, fmt.Errorf("signing CA: %w", ErrNotFound)
 	}
 	err = s.update(ctx, func(tx storage.Tx) error {
 		if b, err = tx.Meta().Get(keySigningAuthority); err == nil {
@@ -159,7 +163,13 @@ func (s *Store) signingAuthority(ctx context.Context) (*signing.Authority, error
 
 // SigningCA returns the signing CA's certificate in PEM: what a verifier
 // of residents' signatures trusts (`openssl cms -verify -CAfile`).
-func (s *Store) SigningCA() []byte { return s.signing.CertPEM() }
+// Nil for a read-only store of a database that has none.
+func (s *Store) SigningCA() []byte {
+	if s.signing == nil {
+		return nil
+	}
+	return s.signing.CertPEM()
+}
 
 // signable opens a letter of the mailbox with a signature request that
 // can still be answered at now, and its resident's record.
@@ -196,6 +206,9 @@ func (m *Mailbox) signable(tx storage.Tx, id string, now time.Time) (*letterReco
 func (m *Mailbox) Sign(ctx context.Context, id, password string) (LetterSignature, error) {
 	if err := m.gate(); err != nil {
 		return LetterSignature{}, err
+	}
+	if m.s.signing == nil {
+		return LetterSignature{}, errors.New("sign: the store has no signing CA (opened read-only)")
 	}
 	now := m.s.now()
 	var checked, sealedKey, certDER []byte

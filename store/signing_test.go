@@ -261,3 +261,20 @@ func TestSignatureExpiresAndDecline(t *testing.T) {
 		t.Errorf("events %+v, %v", evs, err)
 	}
 }
+
+// TestSigningCAKept: the signing CA is made once and is the same after
+// the store is opened again.
+func TestSigningCAKept(t *testing.T) {
+	t.Parallel()
+	path := t.TempDir() + "/postkasse.db"
+	s := openTestStoreAt(t, path, testOptions(newFakeClock()))
+	first := s.SigningCA()
+	if len(first) == 0 {
+		t.Fatal("no signing CA")
+	}
+	closeTestStore(t, s)
+	s = openTestStoreAt(t, path, testOptions(newFakeClock()))
+	if !bytes.Equal(first, s.SigningCA()) {
+		t.Error("the signing CA changed when the store was opened again")
+	}
+}

@@ -235,7 +235,9 @@ func New(eng storage.Engine, opts Options) (*Store, error) {
 	}
 	s.callbackSigner = s.signer.CallbackSigner()
 	clear(seed)
-	if s.signing, err = s.signingAuthority(context.Background()); err != nil {
+	// A read-only store (an operator's check) of a database from before
+	// signing has no signing CA and makes none: it signs nothing.
+	if s.signing, err = s.signingAuthority(context.Background(), !opts.ReadOnly); err != nil && !(opts.ReadOnly && errors.Is(err, ErrNotFound)) {
 		return nil, fmt.Errorf("signing CA: %w", err)
 	}
 	s.committer.Add(1)

@@ -44,6 +44,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -522,17 +523,9 @@ func VerifyPDF(doc []byte, root *x509.Certificate) ([]*Verified, error) {
 // decodeHex decodes a PDF hex string's content, ignoring the zero padding
 // after the DER (the placeholder is longer than the signature).
 func decodeHex(h []byte) ([]byte, error) {
-	h = bytes.TrimRight(h, "0")
-	if len(h)%2 == 1 {
-		h = append(h, '0')
-	}
-	out := make([]byte, len(h)/2)
-	for i := range out {
-		var b byte
-		if _, err := fmt.Sscanf(string(h[2*i:2*i+2]), "%02x", &b); err != nil {
-			return nil, err
-		}
-		out[i] = b
+	out := make([]byte, hex.DecodedLen(len(h)))
+	if _, err := hex.Decode(out, h); err != nil {
+		return nil, err
 	}
 	// DER is self-delimiting: trim to the outer element's length.
 	var raw asn1.RawValue
@@ -594,4 +587,28 @@ func CheckPDF(doc []byte) (err error) {
 		return fmt.Errorf("%w: %v", ErrBadPDF, err)
 	}
 	return nil
+}
+
+// PDFCACertificates returns the self-signed CA certificates that the
+// signatures embedded in a PDF carry (CACertificates of each).
+func PDFCACertificates(doc []byte) []*x509.Certificate {
+	var out []*x509.Certificate
+	rest := doc
+	for {
+		i := bytes.Index(rest, []byte("/Contents"))
+		if i < 0 {
+			return out
+		}
+		rest = rest[i+len("/Contents"):]
+		j := bytes.IndexByte(rest, '<')
+		k := bytes.IndexByte(rest, '>')
+		if j < 0 || k < j || len(bytes.TrimSpace(rest[:j])) > 0 {
+			continue
+		}
+		der, err := decodeHex(rest[j+1 : k])
+		if err != nil {
+			continue
+		}
+		out = append(out, CACertificates(der)...)
+	}
 }
