@@ -117,6 +117,22 @@ func checkSignatureRequest(d *Delivery, now time.Time) error {
 	return nil
 }
 
+// checkImportedSignatureRequest checks the signature request of a letter
+// in an export archive (untrusted): its shape only, as its deadline may
+// have passed long ago and it cannot be answered here.
+func checkImportedSignatureRequest(r *SignatureRequest) error {
+	if r == nil {
+		return nil
+	}
+	if _, err := time.Parse(time.DateOnly, r.Deadline); err != nil {
+		return invalid("signatureRequest.deadline", "%q is not a date of the form YYYY-MM-DD", r.Deadline)
+	}
+	if len(r.Description) > maxSignatureDescription || !isText([]byte(r.Description)) {
+		return invalid("signatureRequest.description", "not UTF-8 text of at most %d bytes", maxSignatureDescription)
+	}
+	return checkNoFormatChar("signatureRequest.description", r.Description)
+}
+
 // expired reports whether a request's deadline has passed at now.
 func (r *SignatureRequest) expired(now time.Time) bool {
 	return now.UTC().Format(time.DateOnly) > r.Deadline
@@ -184,7 +200,8 @@ func (m *Mailbox) signable(tx storage.Tx, id string, now time.Time) (*letterReco
 		return nil, nil, nil, err
 	}
 	switch {
-	case st.SignatureRequest == nil || len(rec.Documents) == 0:
+	case st.SignatureRequest == nil || len(rec.Documents) == 0 || rec.Imported != nil || rec.Own != nil:
+		// An imported letter's request was another appliance's to answer.
 		err = fmt.Errorf("letter %s: %w", id, ErrNoSignatureRequest)
 	case rec.Signature != nil:
 		err = fmt.Errorf("letter %s: %w", id, ErrSignatureAnswered)

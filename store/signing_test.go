@@ -278,3 +278,45 @@ func TestSigningCAKept(t *testing.T) {
 		t.Error("the signing CA changed when the store was opened again")
 	}
 }
+
+// TestSignatureRequestExported: a letter that asks for a signature is
+// exported with its request, its receipt verifies offline, and another
+// appliance imports it with the request, which cannot be answered there.
+func TestSignatureRequestExported(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	res, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "aftale-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	archive, _ := exportOf(t, mb)
+	ex, err := openExportBytes(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ex.Verify(); err != nil {
+		t.Fatalf("the export of a signature request does not verify: %v", err)
+	}
+	if r := ex.Manifest.Letters[0].SignatureRequest; r == nil || r.Deadline != "2026-12-15" || ex.Manifest.Letters[0].ID != res.Letter.ID {
+		t.Fatalf("exported request %+v", r)
+	}
+	b := openTestStore(t, testOptions(newFakeClock()))
+	mustResident(t, b, f.nid, "Anna Andersen")
+	mbB := mustLogin(t, b, f.nid, testPassword)
+	if _, err := mbB.Import(ctx, bytes.NewReader(archive), int64(len(archive))); err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := mbB.Inbox(ctx)
+	if err != nil || len(inbox) != 1 {
+		t.Fatalf("inbox %v, %v", inbox, err)
+	}
+	l, err := mbB.Letter(ctx, inbox[0].ID)
+	if err != nil || l.SignatureRequest == nil {
+		t.Fatalf("imported request %+v, %v", l.SignatureRequest, err)
+	}
+	if _, err := mbB.Sign(ctx, l.ID, testPassword); !errors.Is(err, ErrNoSignatureRequest) {
+		t.Errorf("signing an imported letter: %v", err)
+	}
+}

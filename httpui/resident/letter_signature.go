@@ -43,7 +43,9 @@ type signForm struct {
 // letter that asks for no signature.
 func (s *Handlers) signatureViewOf(lang *i18n.Lang, r *http.Request, l store.Letter, form signForm) *signatureView {
 	req := l.SignatureRequest
-	if req == nil {
+	if req == nil || l.ImportedFrom != nil {
+		// An imported letter's request was answered, or not, where it
+		// was delivered.
 		return nil
 	}
 	v := &signatureView{ID: l.ID, Description: req.Description, Deadline: lang.DateOnly(req.Deadline), DeadlineISO: req.Deadline,
