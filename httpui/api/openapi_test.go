@@ -168,6 +168,8 @@ func TestOpenAPI(t *testing.T) {
 	check("look up many, one bad", s.Client, http.MethodPost, "/api/v1/recipients/lookup", "application/json",
 		[]byte(`{"nationalIds": ["12345"]}`), http.StatusBadRequest)
 	check("receipt key", s.Client, http.MethodGet, "/api/v1/receipt-key", "", nil, http.StatusOK)
+	check("signing CA", s.Client, http.MethodGet, "/api/v1/signing-ca", "", nil, http.StatusOK)
+	check("signing CA without a certificate", anonymous, http.MethodGet, "/api/v1/signing-ca", "", nil, http.StatusUnauthorized)
 	check("events", s.Client, http.MethodGet, "/api/v1/events?limit=10", "", nil, http.StatusOK)
 	check("events, a bad limit", s.Client, http.MethodGet, "/api/v1/events?limit=0", "", nil, http.StatusBadRequest)
 	check("events without a certificate", anonymous, http.MethodGet, "/api/v1/events", "", nil, http.StatusUnauthorized)

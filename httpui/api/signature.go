@@ -9,6 +9,22 @@ import (
 	"github.com/postkasse/postkasse/store"
 )
 
+// signingCA: GET /api/v1/signing-ca (our extension): the appliance's
+// signing CA certificate in PEM, which residents' signatures chain to:
+// what `openssl cms -verify -CAfile` and `postkasse verify --ca` take.
+func (a *API) signingCA(w http.ResponseWriter, r *http.Request, _ store.Sender) {
+	pem := a.store.SigningCA()
+	if pem == nil {
+		a.web.WriteProblem(w, r, a.web.ProblemFor(r, store.ErrUnavailable))
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-pem-file")
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(pem)
+	}
+}
+
 // signature: GET /api/v1/messages/{id}/signature (API.md, "Replies and
 // signatures"): the resident's signature of the letter's main document,
 // for the letter's sender only. A PDF comes back signed (PAdES, the

@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/tls"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -125,7 +128,11 @@ func TestSignatureAPI(t *testing.T) {
 	if r.StatusCode != http.StatusOK || r.Header.Get("Content-Type") != "application/pdf" {
 		t.Fatalf("signed: %d %s", r.StatusCode, r.Header.Get("Content-Type"))
 	}
-	ca, err := signing.ParseCertificatePEM(e.Store.SigningCA())
+	caPEM := e.Get(s.Client, e.HTTPSURL+"/api/v1/signing-ca")
+	if caPEM.StatusCode != http.StatusOK || caPEM.Header.Get("Content-Type") != "application/x-pem-file" {
+		t.Fatalf("signing CA: %d %s", caPEM.StatusCode, caPEM.Header.Get("Content-Type"))
+	}
+	ca, err := signing.ParseCertificatePEM([]byte(caPEM.Text))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +162,22 @@ func TestSignatureAPI(t *testing.T) {
 	}
 	if _, err := signing.VerifyCMS(text, []byte(r.Text), ca); err != nil {
 		t.Errorf("the CMS: %v", err)
+	}
+	// OpenSSL verifies what the sender got with the CA the API gives.
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Fatal("openssl is needed: apt-get install openssl")
+	}
+	dir := t.TempDir()
+	files := map[string][]byte{"doc.txt": text, "doc.p7s": []byte(r.Text), "ca.pem": []byte(caPEM.Text)}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := exec.Command(openssl, "cms", "-verify", "-binary", "-inform", "DER", "-in", filepath.Join(dir, "doc.p7s"),
+		"-content", filepath.Join(dir, "doc.txt"), "-CAfile", filepath.Join(dir, "ca.pem"), "-out", os.DevNull).CombinedOutput(); err != nil {
+		t.Errorf("openssl cms -verify: %v\n%s", err, out)
 	}
 	// The events say so.
 	r = e.Get(s.Client, e.HTTPSURL+"/api/v1/events?limit=100")
