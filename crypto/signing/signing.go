@@ -11,13 +11,17 @@
 //     OID 1.2.840.113549.1.9.16.2.14): a time-stamp token of the
 //     appliance's own time-stamping key over the signature value. This is
 //     the CAdES-T shape (ETSI EN 319 122-1 §5.3).
-//   - for a PDF, a PAdES signature embedded in the PDF by an incremental
-//     update (ISO 32000-1 §12.8, SubFilter adbe.pkcs7.detached, written by
-//     github.com/digitorus/pdfsign): baseline B-B (ETSI EN 319 142-1
-//     §6.3), the signing time in the signature dictionary and the CMS.
-//     The PDF carries no time-stamp token (B-T would): the appliance's
-//     signed time of a PDF signature is the token in the detached CMS made
-//     of the same document at the same moment.
+//   - for a PDF, a signature embedded in the PDF by an incremental update
+//     (ISO 32000-1 §12.8, written by github.com/digitorus/pdfsign) with
+//     the content of PAdES baseline B-T (ETSI EN 319 142-1 §6.3): the
+//     signing certificate bound by signing-certificate-v2, the claimed
+//     time in the signature dictionary (/M), and the appliance's
+//     time-stamp token over the signature value. Two things the library
+//     writes keep it from being PAdES-BASELINE to a strict ETSI validator:
+//     SubFilter adbe.pkcs7.detached (PAdES asks for ETSI.CAdES.detached)
+//     and a CMS signing-time attribute (PAdES leaves it out). PDF readers
+//     and pdfsig verify it as a detached PKCS #7 signature with a
+//     time-stamp.
 //
 // Certificates: the signing CA is a self-signed ECDSA P-256 root, its own
 // from the sender CA (crypto.CA), so that a leaked sender CA cannot forge
@@ -50,6 +54,8 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"net"
+	"net/http"
 	"time"
 
 	"github.com/digitorus/pdf"
@@ -339,10 +345,31 @@ func (a *Authority) signCMS(doc []byte, key *ecdsa.PrivateKey, cert *x509.Certif
 // appliance's time-stamping key (RFC 3161 §2.4.2).
 func (a *Authority) timestamp(data []byte, now time.Time) ([]byte, error) {
 	h := sha256.Sum256(data)
+	resp, err := a.timestampResponse(crypto.SHA256, h[:], nil, now)
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := timestamp.ParseResponse(resp)
+	if err != nil {
+		return nil, fmt.Errorf("time-stamp: %w", err)
+	}
+	return parsed.RawToken, nil
+}
+
+// timestampResponse is the TimeStampResp (RFC 3161 §2.4.2) granting a
+// time-stamp of the hashed message at now.
+func (a *Authority) timestampResponse(h crypto.Hash, hashed []byte, nonce *big.Int, now time.Time) ([]byte, error) {
+	if h != crypto.SHA256 && h != crypto.SHA384 && h != crypto.SHA512 {
+		return nil, fmt.Errorf("time-stamp: hash %v not accepted", h)
+	}
+	if len(hashed) != h.Size() {
+		return nil, errors.New("time-stamp: the hashed message has the wrong length")
+	}
 	ts := &timestamp.Timestamp{
-		HashAlgorithm:     crypto.SHA256,
-		HashedMessage:     h[:],
+		HashAlgorithm:     h,
+		HashedMessage:     hashed,
 		Time:              now.UTC(),
+		Nonce:             nonce,
 		Policy:            oidTSAPolicy,
 		Accuracy:          time.Second,
 		AddTSACertificate: true,
@@ -351,11 +378,49 @@ func (a *Authority) timestamp(data []byte, now time.Time) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("time-stamp: %w", err)
 	}
-	parsed, err := timestamp.ParseResponse(resp)
+	return resp, nil
+}
+
+// loopbackTSA serves the appliance's time-stamps at now over HTTP on a
+// loopback port for as long as one PDF is signed, and returns its URL.
+// Why: pdfsign adds a time-stamp token to a PAdES signature (baseline
+// B-T) only by asking an RFC 3161 TSA over HTTP (RFC 3161 §3.4), with a
+// client of its own; this answers it in-process, with the time given,
+// and answers nothing but time-stamp queries. Loopback addresses are
+// never proxied by Go's HTTP client.
+func (a *Authority) loopbackTSA(now time.Time) (string, func(), error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("time-stamp: %w", err)
+		return "", nil, fmt.Errorf("time-stamp server: %w", err)
 	}
-	return parsed.RawToken, nil
+	srv := &http.Server{
+		ReadHeaderTimeout: 10 * time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/timestamp-query" {
+				http.Error(w, "time-stamp queries only", http.StatusBadRequest)
+				return
+			}
+			body, err := io.ReadAll(io.LimitReader(r.Body, 4096))
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			req, err := timestamp.ParseRequest(body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			resp, err := a.timestampResponse(req.HashAlgorithm, req.HashedMessage, req.Nonce, now)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			w.Header().Set("Content-Type", "application/timestamp-reply")
+			w.Write(resp)
+		}),
+	}
+	go srv.Serve(l)
+	return "http://" + l.Addr().String() + "/", func() { srv.Close() }, nil
 }
 
 // signingCertificateV2 is the attribute value of RFC 5035 §3 for cert
@@ -379,6 +444,11 @@ func (a *Authority) signPDF(doc []byte, key *ecdsa.PrivateKey, cert *x509.Certif
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadPDF, err)
 	}
+	tsaURL, stop, err := a.loopbackTSA(now)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
 	var buf bytes.Buffer
 	err = sign.Sign(bytes.NewReader(doc), &buf, rdr, int64(len(doc)), sign.SignData{
 		Signature: sign.SignDataSignature{
@@ -393,6 +463,7 @@ func (a *Authority) signPDF(doc []byte, key *ecdsa.PrivateKey, cert *x509.Certif
 		DigestAlgorithm:   crypto.SHA256,
 		Certificate:       cert,
 		CertificateChains: [][]*x509.Certificate{{cert, a.Cert}},
+		TSA:               sign.TSA{URL: tsaURL},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadPDF, err)

@@ -180,6 +180,11 @@ func TestPAdESVerifiesWithPdfsig(t *testing.T) {
 	if err != nil || len(vs) != 1 || vs[0].Signer.Subject.CommonName != "Karen Jensen" {
 		t.Fatalf("VerifyPDF: %v %v", vs, err)
 	}
+	// Baseline B-T: the appliance's time-stamp token is in the PDF's
+	// signature too.
+	if !vs[0].Timestamp.Equal(f.now) {
+		t.Errorf("the PDF signature's time-stamp %v, want %v", vs[0].Timestamp, f.now)
+	}
 	// pdfsig trusts the CA from an NSS database made for the test.
 	nssDir := filepath.Join(f.dir, "nss")
 	certutil := need(t, "certutil", "libnss3-tools")
