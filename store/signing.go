@@ -227,6 +227,20 @@ func (m *Mailbox) Sign(ctx context.Context, id, password string) (LetterSignatur
 	if m.s.signing == nil {
 		return LetterSignature{}, errors.New("sign: the store has no signing CA (opened read-only)")
 	}
+	sig, err := m.sign(ctx, id, password)
+	if errors.Is(err, errKeyMadeMeanwhile) {
+		// The first two signatures at once both made a key; the one that
+		// lost signs again with the key that was kept.
+		sig, err = m.sign(ctx, id, password)
+	}
+	return sig, err
+}
+
+// errKeyMadeMeanwhile: Sign made the resident's first signing key, but
+// another signature stored one first.
+var errKeyMadeMeanwhile = errors.New("signing key made meanwhile")
+
+func (m *Mailbox) sign(ctx context.Context, id, password string) (LetterSignature, error) {
 	now := m.s.now()
 	var checked, sealedKey, certDER []byte
 	var isPDF bool
@@ -308,7 +322,7 @@ func (m *Mailbox) Sign(ctx context.Context, id, password string) (LetterSignatur
 		}
 		if newKey {
 			if res.SigningKey != nil {
-				return fmt.Errorf("signing key made twice at once: %w", ErrSignatureAnswered)
+				return errKeyMadeMeanwhile
 			}
 			res.SigningKey = &storage.SigningKey{Sealed: sealedKey, Certificate: certDER}
 			if err := tx.Residents().Put(res); err != nil {

@@ -320,3 +320,47 @@ func TestSignatureRequestExported(t *testing.T) {
 		t.Errorf("signing an imported letter: %v", err)
 	}
 }
+
+// TestSignConcurrently: the first two signatures of a resident at once
+// both succeed, with the one signing key that is kept.
+func TestSignConcurrently(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	var ids []string
+	for _, ref := range []string{"a", "b", "c", "d"} {
+		res, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, ref))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.Letter.ID)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	sigs := make([]LetterSignature, len(ids))
+	errs := make(chan error, len(ids))
+	for i, id := range ids {
+		go func() {
+			var err error
+			sigs[i], err = mb.Sign(ctx, id, testPassword)
+			errs <- err
+		}()
+	}
+	for range ids {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	ca := signingCA(t, f.s)
+	var first *signing.Verified
+	for i, s := range sigs {
+		v, err := signing.VerifyCMS(agreementPDF(t), s.CMS, ca.Cert)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = v
+		} else if !v.Signer.Equal(first.Signer) {
+			t.Error("two signing certificates for one resident")
+		}
+	}
+}
