@@ -237,3 +237,8 @@ func TestParseCertificatePEM(t *testing.T) {
 		t.Fatal("a key was taken for a certificate")
 	}
 }
+
+// randReader is crypto/rand's reader, for fixtures that take one.
+type randReader struct{}
+
+func (randReader) Read(p []byte) (int, error) { return cryptorand.Read(p) }
