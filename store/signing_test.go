@@ -364,3 +364,29 @@ func TestSignConcurrently(t *testing.T) {
 		}
 	}
 }
+
+// TestDeleteSignedLetter: deleting a signed letter deletes the signed
+// PDF with it (it holds the document); its sender then finds no
+// signature.
+func TestDeleteSignedLetter(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	res, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "aftale-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	if _, err := mb.Sign(ctx, res.Letter.ID, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.DeleteLetters(ctx, []string{res.Letter.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if rec := rawLetter(t, f.s, res.Letter.ID); rec.Signature != nil {
+		t.Error("the tombstone keeps the signature")
+	}
+	if _, err := f.s.LetterSignature(ctx, f.sender.ID, res.Letter.ID); !errors.Is(err, ErrNoSignatureRequest) {
+		t.Errorf("the sender's signature of a deleted letter: %v", err)
+	}
+}
