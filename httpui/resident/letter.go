@@ -83,7 +83,7 @@ func (s *Handlers) renderLetterWith(w http.ResponseWriter, r *http.Request, mb *
 	v := letterView{Letter: l, Due: due(lang, l.DueDate, s.clock(), s.loc), KeyID: l.Receipt.KeyID,
 		PaidSaved: r.URL.Query().Get("saved") == "paid", Renamed: r.URL.Query().Get("saved") == "renamed"}
 	v.Invoice, v.Actions = s.structuredViews(lang, l)
-	v.Signature = s.signatureViewOf(lang, r, l, sign)
+	v.Signature = s.signatureViewOf(lang, r, resident, l, sign)
 	if l.Own {
 		if rename.Error == "" {
 			rename.Title = l.Subject

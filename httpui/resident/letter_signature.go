@@ -21,6 +21,9 @@ type signatureView struct {
 	Deadline    string // the last day, in words
 	DeadlineISO string
 	Expired     bool
+	// NoPassword: the mailbox has no password yet (made with a passkey),
+	// and signing asks for it: the box links to choosing one.
+	NoPassword bool
 	// Answer says how the resident answered ("" while not): signed on
 	// ..., or declined on ... with Reason.
 	Answer   string
@@ -41,7 +44,7 @@ type signForm struct {
 
 // signatureViewOf makes the letter page's signature box; nil for a
 // letter that asks for no signature.
-func (s *Handlers) signatureViewOf(lang *i18n.Lang, r *http.Request, l store.Letter, form signForm) *signatureView {
+func (s *Handlers) signatureViewOf(lang *i18n.Lang, r *http.Request, resident store.Resident, l store.Letter, form signForm) *signatureView {
 	req := l.SignatureRequest
 	if req == nil || l.ImportedFrom != nil {
 		// An imported letter's request was answered, or not, where it
@@ -49,7 +52,7 @@ func (s *Handlers) signatureViewOf(lang *i18n.Lang, r *http.Request, l store.Let
 		return nil
 	}
 	v := &signatureView{ID: l.ID, Description: req.Description, Deadline: lang.DateOnly(req.Deadline), DeadlineISO: req.Deadline,
-		Error: form.Error, DeclineErr: form.DeclineErr, Written: form.Reason}
+		Error: form.Error, DeclineErr: form.DeclineErr, Written: form.Reason, NoPassword: !resident.HasPassword}
 	switch sig := l.Signature; {
 	case sig != nil && sig.Status == store.SignatureSigned:
 		v.Answer = lang.T("signing.signedOn", "Date", lang.DateTime(sig.At.In(s.loc)))

@@ -12,6 +12,7 @@ import (
 	"github.com/postkasse/postkasse/httpui/internal/apptest"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/internal/testsupport"
+	"github.com/postkasse/postkasse/internal/testsupport/webauthntest"
 )
 
 // signingEnv delivers Anna two letters that ask for a signature, by a
@@ -154,5 +155,32 @@ func TestLetterSigningExpired(t *testing.T) {
 	r := e.PostForm(anna, e.HTTPURL+"/letters/"+one+"/sign", url.Values{"confirm": {"yes"}, "password": {uitest.Password}}, nil)
 	if r.StatusCode != http.StatusConflict || e.AuditCount("sign") != 0 {
 		t.Errorf("signing after the deadline: %d", r.StatusCode)
+	}
+}
+
+// TestLetterSigningWithoutPassword: a mailbox made with eID and a
+// passkey has no password to sign with: the signature box says so and
+// links to choosing one, and offers no form to sign.
+func TestLetterSigningWithoutPassword(t *testing.T) {
+	t.Parallel()
+	e := newEIDEnv(t)
+	base := strings.Replace(e.HTTPURL, "//127.0.0.1:", "//localhost:", 1)
+	e.op.Register(t, base+"/eid/callback")
+	b, _ := e.passkeyMailbox(t, base, "nobody", &webauthntest.Authenticator{Origin: base, PRF: true, PRFAtCreate: true})
+	s := e.AddSender("Aarhus Kommune", "55133018")
+	m := uitest.LetterMessage(uitest.NIDNobody, "Lejeaftale", "aftale-1")
+	m["signatureRequest"] = map[string]any{"deadline": time.Now().UTC().AddDate(0, 0, 3).Format(time.DateOnly), "description": "Lejeaftale"}
+	r := e.Deliver(s.Client, uitest.MessagePart(m), uitest.DocumentPart("aftale.pdf", "application/pdf", testsupport.PDF("Lejeaftale")))
+	if r.StatusCode != http.StatusCreated {
+		t.Fatalf("deliver: %d %s", r.StatusCode, r.Text)
+	}
+	id := uitest.DecodeJSON[struct {
+		ID string `json:"id"`
+	}](t, r).ID
+	page := e.Get(b, base+"/letters/"+id)
+	l := uitest.English
+	if !strings.Contains(html.UnescapeString(page.Text), l.T("signing.noPassword")) || !strings.Contains(page.Text, `href="/settings/password"`) ||
+		strings.Contains(page.Text, `action="/letters/`+id+`/sign"`) {
+		t.Errorf("the signature box of a mailbox without a password:\n%s", page.Text)
 	}
 }
