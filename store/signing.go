@@ -109,10 +109,15 @@ func checkSignatureRequest(d *Delivery, now time.Time) error {
 	if len(d.Documents) == 0 {
 		return invalid("signatureRequest", "the letter has no document to sign: the first document is the one signed")
 	}
-	if main := d.Documents[0]; main.ContentType == "application/pdf" {
+	switch main := d.Documents[0]; main.ContentType {
+	case "application/pdf":
 		if err := signing.CheckPDF(main.Content); err != nil {
 			return invalid("documents[0]", "a signature is requested, but the PDF cannot be signed: %v", err)
 		}
+	case "text/html":
+		// HTML is kept sanitised (content.go): the resident would sign
+		// other bytes than those sent, which the sender could not verify.
+		return invalid("documents[0]", "a signature is requested of an HTML document, which is kept sanitised, not as sent: send the document to sign as PDF or plain text")
 	}
 	return nil
 }

@@ -58,6 +58,9 @@ func TestSignatureRequestValidation(t *testing.T) {
 		"no document":          func(d *Delivery) { d.Documents = nil },
 		"a broken PDF":         func(d *Delivery) { d.Documents[0].Content = []byte("%PDF-1.7\nbroken, no xref\n%%EOF\n") },
 		"a PDF cut in the mid": func(d *Delivery) { d.Documents[0].Content = d.Documents[0].Content[:len(d.Documents[0].Content)/2] },
+		"an HTML document": func(d *Delivery) {
+			d.Documents[0] = DocumentInput{Name: "aftale.html", ContentType: "text/html", Content: []byte("<p>Aftale</p>")}
+		},
 	} {
 		d := signatureDelivery(t, f.nid, "aftale-"+name)
 		edit(&d)
