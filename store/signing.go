@@ -144,10 +144,10 @@ func (r *SignatureRequest) expired(now time.Time) bool {
 }
 
 // signingAuthority returns the appliance's signing CA, made and stored
-// the first time when make is set (so an appliance from before signing
-// gets one on its first start); ErrNotFound when there is none and make
-// is not set.
-func (s *Store) signingAuthority(ctx context.Context, make bool) (*signing.Authority, error) {
+// the first time when create is set (so an appliance from before signing
+// gets one on its first start); ErrNotFound when there is none and
+// create is not set.
+func (s *Store) signingAuthority(ctx context.Context, create bool) (*signing.Authority, error) {
 	var b []byte
 	err := s.view(ctx, func(tx storage.Tx) error {
 		var err error
@@ -160,7 +160,7 @@ func (s *Store) signingAuthority(ctx context.Context, make bool) (*signing.Autho
 	if !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	if !make {
+	if !create {
 		return nil, fmt.Errorf("signing CA: %w", ErrNotFound)
 	}
 	err = s.update(ctx, func(tx storage.Tx) error {
