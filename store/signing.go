@@ -58,12 +58,6 @@ const (
 	SignatureDeclined = "declined"
 )
 
-// Event types of signing.
-const (
-	EventSigned            = "signed"
-	EventSignatureDeclined = "signature-declined"
-)
-
 // Limits of signing.
 const (
 	maxSignatureDescription = 500

@@ -592,7 +592,7 @@ type SenderBlock struct {
 type Event struct {
 	Seq             uint64
 	SenderID        string
-	Type            string // "delivered", "read", "paid-marked", "made-inaccessible", …
+	Type            string // "delivered", "read", "paid-marked", "made-inaccessible", "signed", …
 	LetterID        string
 	SenderReference string
 	At              time.Time
