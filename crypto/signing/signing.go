@@ -56,6 +56,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/digitorus/pdf"
@@ -386,16 +387,26 @@ func (a *Authority) timestampResponse(h crypto.Hash, hashed []byte, nonce *big.I
 // Why: pdfsign adds a time-stamp token to a PAdES signature (baseline
 // B-T) only by asking an RFC 3161 TSA over HTTP (RFC 3161 §3.4), with a
 // client of its own; this answers it in-process, with the time given,
-// and answers nothing but time-stamp queries. Loopback addresses are
-// never proxied by Go's HTTP client.
+// and answers nothing but time-stamp queries, and one of them only: a
+// process of the machine that finds the port in the moment learns no
+// more than one time-stamp at the true time (what a public TSA gives
+// anyone), and takes the place of the signature's, which then fails.
+// Loopback addresses are never proxied by Go's HTTP client.
 func (a *Authority) loopbackTSA(now time.Time) (string, func(), error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, fmt.Errorf("time-stamp server: %w", err)
 	}
+	var once sync.Once
 	srv := &http.Server{
 		ReadHeaderTimeout: 10 * time.Second,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			first := false
+			once.Do(func() { first = true })
+			if !first {
+				http.Error(w, "one time-stamp only", http.StatusForbidden)
+				return
+			}
 			if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/timestamp-query" {
 				http.Error(w, "time-stamp queries only", http.StatusBadRequest)
 				return
