@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/postkasse/postkasse/crypto/signing"
 	"github.com/postkasse/postkasse/store/storage"
 )
@@ -391,5 +393,42 @@ func TestDeleteSignedLetter(t *testing.T) {
 	}
 	if _, err := f.s.LetterSignature(ctx, f.sender.ID, res.Letter.ID); !errors.Is(err, ErrNoSignatureRequest) {
 		t.Errorf("the sender's signature of a deleted letter: %v", err)
+	}
+}
+
+// TestSigningCAMadeForOldDatabase: a database from before signing has no
+// signing CA; opened read-only (an operator's check) it still opens and
+// signs nothing; the first writable start makes the CA.
+func TestSigningCAMadeForOldDatabase(t *testing.T) {
+	t.Parallel()
+	embeddedOnly(t)
+	path := t.TempDir() + "/postkasse.db"
+	clock := newFakeClock()
+	s := openTestStoreAt(t, path, testOptions(clock))
+	before := s.SigningCA()
+	if err := s.testDB(t).Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Delete([]byte(keySigningAuthority))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	closeTestStore(t, s)
+
+	opts := testOptions(clock)
+	opts.ReadOnly = true
+	ro, err := Open(path, opts)
+	if err != nil {
+		t.Fatalf("a read-only open of a database without a signing CA: %v", err)
+	}
+	if ro.SigningCA() != nil {
+		t.Error("a read-only store made a signing CA")
+	}
+	if err := ro.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openTestStoreAt(t, path, testOptions(clock))
+	after := s.SigningCA()
+	if len(after) == 0 || bytes.Equal(before, after) {
+		t.Errorf("the first writable start did not make a new signing CA")
 	}
 }
