@@ -129,6 +129,35 @@ func (s *Handlers) letterDecline(w http.ResponseWriter, r *http.Request, mb *sto
 	http.Redirect(w, r, s.pages.MustURL(routeLetter, "id", id)+"?saved=declined#signature", http.StatusSeeOther)
 }
 
+// letterSignatureFile sends the resident their own signature of a letter
+// (the signed PDF, or the detached CMS of another document), the same the
+// sender fetches. A letter not signed is a 404, as another's is.
+func (s *Handlers) letterSignatureFile(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
+	resident := mb.Resident()
+	id := mux.Vars(r)["id"]
+	l, err := mb.Letter(r.Context(), id)
+	if err != nil {
+		s.pages.PageError(w, r, &resident, err)
+		return
+	}
+	sig := l.Signature
+	if sig == nil || sig.Status != store.SignatureSigned || l.ImportedFrom != nil {
+		s.pages.ErrorPageFor(w, r, &resident, http.StatusNotFound)
+		return
+	}
+	body, ctype, name := sig.CMS, "application/pkcs7-signature", "signature-"+id+".p7s"
+	if sig.PDF != nil {
+		body, ctype, name = sig.PDF, "application/pdf", "signed-"+id+".pdf"
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}
+
 // signRefusal is the page's answer to a refused signature or decline.
 func (s *Handlers) signRefusal(l *i18n.Lang, err error) (status int, msg string, ok bool) {
 	var invalid *store.InvalidError

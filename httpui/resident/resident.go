@@ -194,6 +194,7 @@ const (
 	routeLetterPaid    = "letter-paid"
 	routeLetterSign    = "letter-sign"
 	routeLetterDecline = "letter-decline"
+	routeLetterSigned  = "letter-signed"
 	// An appointment of a structured letter as a calendar file.
 	routeLetterAppointment = "letter-appointment"
 	routeDue               = "due"
@@ -297,6 +298,7 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/letters/{id:"+idPattern+"}/paid", s.withMailbox(s.letterPaid)).Methods(http.MethodPost).Name(routeLetterPaid)
 	r.Handle("/letters/{id:"+idPattern+"}/sign", s.withMailbox(s.letterSign)).Methods(http.MethodPost).Name(routeLetterSign)
 	r.Handle("/letters/{id:"+idPattern+"}/decline", s.withMailbox(s.letterDecline)).Methods(http.MethodPost).Name(routeLetterDecline)
+	r.Handle("/letters/{id:"+idPattern+"}/signature", s.withMailbox(s.letterSignatureFile)).Methods(http.MethodGet, http.MethodHead).Name(routeLetterSigned)
 	r.Handle("/letters/{id:"+idPattern+"}", s.withMailbox(s.letter)).Methods(http.MethodGet).Name(routeLetter)
 	r.Handle("/search", s.withMailbox(s.search)).Methods(http.MethodGet, http.MethodHead).Name(routeSearch)
 	r.Handle("/letters/{id:"+idPattern+"}/documents/{n:[0-9]{1,5}}", s.withMailbox(s.document)).Methods(http.MethodGet, http.MethodHead).Name(routeDocument)

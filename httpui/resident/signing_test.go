@@ -125,6 +125,21 @@ func TestLetterSigning(t *testing.T) {
 	if r := e.PostForm(anna, e.HTTPURL+"/letters/"+one+"/sign", sign, nil); r.StatusCode != http.StatusConflict {
 		t.Errorf("signing twice: %d", r.StatusCode)
 	}
+	// Anna downloads her own signed copy, the sender's; nobody else can.
+	if !strings.Contains(page.Text, `href="/letters/`+one+`/signature" download>`) {
+		t.Error("the page offers no download of the signed document")
+	}
+	own := e.Get(anna, e.HTTPURL+"/letters/"+one+"/signature")
+	if own.StatusCode != http.StatusOK || own.Header.Get("Content-Type") != "application/pdf" || own.Text != r.Text {
+		t.Errorf("Anna's signed copy: %d %s", own.StatusCode, own.Header.Get("Content-Type"))
+	}
+	if r := e.Get(bjorn, e.HTTPURL+"/letters/"+one+"/signature"); r.StatusCode != http.StatusNotFound || strings.Contains(r.Text, "%PDF") {
+		t.Errorf("Bjørn's view of Anna's signed copy: %d", r.StatusCode)
+	}
+	wantRedirect(t, "signed-out signed copy", e.Get(nobody, e.HTTPURL+"/letters/"+one+"/signature"), "/login")
+	if r := e.Get(anna, e.HTTPURL+"/letters/"+two+"/signature"); r.StatusCode != http.StatusNotFound {
+		t.Errorf("the signed copy of a letter not signed: %d", r.StatusCode)
+	}
 
 	// Declined, with a reason.
 	if r := e.PostForm(anna, e.HTTPURL+"/letters/"+two+"/decline", url.Values{"reason": {"  "}}, nil); r.StatusCode != http.StatusUnprocessableEntity {
