@@ -55,6 +55,8 @@ const usage = `usage:
   postkasse check           [--data DIR | --backup FILE]
   postkasse audit verify    [--data DIR | --backup FILE] [--checkpoint FILE]... [--receipt FILE]...
   postkasse verify          EXPORT.zip                # a resident's export, offline
+  postkasse verify          SIGNED.pdf [--ca CA.pem]  # a resident's PAdES signature, offline
+  postkasse verify          FILE --signature FILE.p7s [--ca CA.pem]  # a detached CMS signature
   postkasse migrate         [--data DIR] --to DATABASE-URL --blobs s3://HOST[:PORT]/BUCKET
                             [--blobs-region R] [--blobs-credentials FILE] [--compare]
   postkasse send   --api URL --cert F --key F [--cacert F] --to NATIONALID --subject S

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/postkasse/postkasse/store"
 )
@@ -18,8 +19,17 @@ import (
 // an error that names the file of the archive at fault.
 func runVerify(args []string, stdout io.Writer) error {
 	fs := newFlagSet("verify")
-	if err := fs.Parse(args); err != nil {
-		return parseFlags(fs, args)
+	sigFile := fs.String("signature", "", "a detached CMS signature (.p7s) of FILE, as GET /api/v1/messages/{id}/signature gives it")
+	caFile := fs.String("ca", "", "the appliance's signing CA certificate (PEM) that a resident's signature must chain to")
+	// Flags may come after the file (FILE --signature FILE.p7s).
+	if _, err := interspersed(fs, args); err != nil {
+		return err
+	}
+	if *sigFile != "" || *caFile != "" || (fs.NArg() == 1 && strings.HasSuffix(strings.ToLower(fs.Arg(0)), ".pdf")) {
+		if fs.NArg() != 1 {
+			return fmt.Errorf("%w: verify: one file is needed (SIGNED.pdf, or FILE with --signature FILE.p7s)", errUsage)
+		}
+		return verifySignature(fs.Arg(0), *sigFile, *caFile, stdout)
 	}
 	if fs.NArg() != 1 {
 		return fmt.Errorf("%w: verify: one export archive (EXPORT.zip) is needed", errUsage)

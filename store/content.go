@@ -167,6 +167,9 @@ func (s *Store) checkDelivery(d *Delivery) ([]DocumentInput, error) {
 	if err := checkDueDate(d.DueDate); err != nil {
 		return nil, err
 	}
+	if err := checkSignatureRequest(d, s.now()); err != nil {
+		return nil, err
+	}
 	if err := checkNotBefore(d.NotBefore, s.now()); err != nil {
 		return nil, err
 	}
@@ -324,7 +327,7 @@ func contentHashOf(d *Delivery, docs []HashedDocument) string {
 		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(s))))
 		h.Write([]byte(s))
 	}
-	structured := structuredData{Invoice: d.Invoice, Actions: d.Actions}
+	structured := structuredData{Invoice: d.Invoice, Actions: d.Actions, SignatureRequest: d.SignatureRequest}
 	v2 := !structured.empty() || d.OpeningReceipt
 	if v2 {
 		h.Write([]byte("postkasse/v2/content"))

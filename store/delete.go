@@ -172,6 +172,9 @@ func checkTombstone(rec *letterRecord) []string {
 	if len(rec.Documents) > 0 {
 		left = append(left, "documents")
 	}
+	if rec.Signature != nil {
+		left = append(left, "signature") // a signed PDF holds the document
+	}
 	if rec.Folder != FolderInbox || rec.ReadMark != nil || !rec.PaidAt.IsZero() || rec.Hold != nil {
 		left = append(left, "the resident's sorting or a hold")
 	}

@@ -256,7 +256,7 @@ func (s *Store) seal(ctx context.Context, sender *senderRecord, recipient *resid
 	if rec.Body, err = dk.SealField(s.rand, "body", []byte(d.Body)); err != nil {
 		return nil, err
 	}
-	if rec.Structured, err = sealStructured(s.rand, dk, structuredData{Invoice: d.Invoice, Actions: d.Actions}); err != nil {
+	if rec.Structured, err = sealStructured(s.rand, dk, structuredData{Invoice: d.Invoice, Actions: d.Actions, SignatureRequest: d.SignatureRequest}); err != nil {
 		return nil, err
 	}
 	p := &pendingDelivery{

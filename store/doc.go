@@ -8,7 +8,8 @@
 // # Invariants
 //
 //   - A letter's subject, body, file names, document contents and
-//     structured data (an invoice and actions, structured.go) are stored
+//     structured data (an invoice, actions, a signature request:
+//     structured.go, signing.go) are stored
 //     only sealed with its data key (package crypto); the data key only
 //     sealed to the recipient's public key, bound to the letter id, the
 //     recipient id and the sender id. A resident's private key is stored
@@ -102,7 +103,9 @@
 // PostgreSQL and sealed documents in object storage. Open opens the
 // embedded engine; New runs the domain on any engine. The appliance's
 // receipt key is the meta value "signing-seed", made by New the first
-// time. The limits that the nodes of a cluster share (the login
+// time; the signing CA and time-stamping key of residents' signatures the
+// meta value "signing-authority" (signing.go), made by New the first time
+// it runs writable. The limits that the nodes of a cluster share (the login
 // throttle, the senders' rate limits, the steps of a sign-in with eID,
 // the hashes of reset codes: eid.go, reset.go) are kept under keys derived with
 // the meta value "limits-key" (limits.go), and deleted by
@@ -118,7 +121,11 @@
 // confirm a guess of a letter's exact content) and the signed receipt;
 // for a letter imported from another appliance (import.go) also its
 // sender's name, organisation number and kind there, its id there and
-// that appliance's receipt key.
+// that appliance's receipt key; a resident's answer to a signature
+// request (signed or declined, when, the reason, and the signature: the
+// detached CMS and a signed PDF, which holds the document, signing.go)
+// until the letter is deleted; a resident's signing certificate (their
+// name and pseudonym; the private key is sealed).
 //
 // # Export and import
 //

@@ -21,6 +21,10 @@ const (
 	EventPaidMarked       = "paid-marked"
 	EventMadeInaccessible = "made-inaccessible"
 	EventDeleted          = "deleted"
+	// EventSigned and EventSignatureDeclined: the resident answered the
+	// letter's signature request (signing.go).
+	EventSigned            = "signed"
+	EventSignatureDeclined = "signature-declined"
 )
 
 // EventJSON is an event as the API shows it, in the feed and as the body

@@ -116,26 +116,29 @@ type ExportResident struct {
 
 // ExportLetter is one letter of the manifest.
 type ExportLetter struct {
-	ID              string           `json:"id"`
-	Sender          ExportSender     `json:"sender"`
-	Subject         string           `json:"subject"`
-	Body            string           `json:"body"`
-	Type            LetterType       `json:"type"`
-	DueDate         string           `json:"dueDate"`
-	ReplyAllowed    bool             `json:"replyAllowed"`
-	Sensitive       bool             `json:"sensitive"`
-	OpeningReceipt  bool             `json:"openingReceipt,omitempty"`
-	Invoice         *Invoice         `json:"invoice,omitempty"`
-	Actions         []Action         `json:"actions,omitempty"`
-	SenderReference string           `json:"senderReference"`
-	DeliveredAt     time.Time        `json:"deliveredAt"`
-	ReadAt          time.Time        `json:"readAt,omitzero"`
-	PaidAt          time.Time        `json:"paidAt,omitzero"`
-	Folder          string           `json:"folder"`               // "inbox", "archive" or "own"
-	FolderName      string           `json:"folderName,omitempty"` // of an own folder; "" when its name does not open
-	Read            bool             `json:"read"`
-	Documents       []ExportDocument `json:"documents"`
-	Receipt         Receipt          `json:"receipt"`
+	ID             string       `json:"id"`
+	Sender         ExportSender `json:"sender"`
+	Subject        string       `json:"subject"`
+	Body           string       `json:"body"`
+	Type           LetterType   `json:"type"`
+	DueDate        string       `json:"dueDate"`
+	ReplyAllowed   bool         `json:"replyAllowed"`
+	Sensitive      bool         `json:"sensitive"`
+	OpeningReceipt bool         `json:"openingReceipt,omitempty"`
+	Invoice        *Invoice     `json:"invoice,omitempty"`
+	Actions        []Action     `json:"actions,omitempty"`
+	// SignatureRequest is the sender's request to sign the main document
+	// (store/signing.go), part of what the receipt's content hash covers.
+	SignatureRequest *SignatureRequest `json:"signatureRequest,omitempty"`
+	SenderReference  string            `json:"senderReference"`
+	DeliveredAt      time.Time         `json:"deliveredAt"`
+	ReadAt           time.Time         `json:"readAt,omitzero"`
+	PaidAt           time.Time         `json:"paidAt,omitzero"`
+	Folder           string            `json:"folder"`               // "inbox", "archive" or "own"
+	FolderName       string            `json:"folderName,omitempty"` // of an own folder; "" when its name does not open
+	Read             bool              `json:"read"`
+	Documents        []ExportDocument  `json:"documents"`
+	Receipt          Receipt           `json:"receipt"`
 	// ImportedFrom is set for a letter this appliance imported: its
 	// receipt is another appliance's.
 	ImportedFrom *ExportOrigin `json:"importedFrom,omitempty"`
@@ -424,6 +427,7 @@ func (m *Mailbox) exportLetter(ctx context.Context, zw *zip.Writer, id string, f
 			DeliveredAt: rec.DeliveredAt, ReadAt: rec.ReadAt, PaidAt: rec.PaidAt, Read: !readMark.Unread(),
 			Receipt: rec.Receipt, Documents: []ExportDocument{},
 			OpeningReceipt: rec.OpeningReceipt, Invoice: structured.Invoice, Actions: structured.Actions,
+			SignatureRequest: structured.SignatureRequest,
 		}
 		switch rec.Folder {
 		case FolderInbox:

@@ -383,6 +383,9 @@ func (m *Mailbox) sealImported(ctx context.Context, a *ExportArchive, l *ExportL
 	if err := checkStructured(&structured); err != nil {
 		return nil, refuse("%v", err)
 	}
+	if err := checkImportedSignatureRequest(l.SignatureRequest); err != nil {
+		return nil, refuse("letter %s: %v", l.ID, err)
+	}
 	id, err := m.s.newLetterID()
 	if err != nil {
 		return nil, err
@@ -424,7 +427,7 @@ func (m *Mailbox) sealImported(ctx context.Context, a *ExportArchive, l *ExportL
 	if rec.Body, err = dk.SealField(m.s.rand, "body", []byte(l.Body)); err != nil {
 		return nil, err
 	}
-	if rec.Structured, err = sealStructured(m.s.rand, dk, structuredData{Invoice: l.Invoice, Actions: l.Actions}); err != nil {
+	if rec.Structured, err = sealStructured(m.s.rand, dk, structuredData{Invoice: l.Invoice, Actions: l.Actions, SignatureRequest: l.SignatureRequest}); err != nil {
 		return nil, err
 	}
 	for j, d := range l.Documents {

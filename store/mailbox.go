@@ -196,6 +196,7 @@ func (m *Mailbox) Letter(ctx context.Context, id string) (Letter, error) {
 			return err
 		}
 		out.Invoice, out.Actions = structured.Invoice, structured.Actions
+		out.SignatureRequest, out.Signature = structured.SignatureRequest, rec.Signature
 		for i, doc := range rec.Documents {
 			name, err := dk.OpenField(fmt.Sprintf("document/%d/name", i), doc.Name)
 			if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/microcosm-cc/bluemonday"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/crypto/signing"
 	"github.com/postkasse/postkasse/store/auditlog"
 	"github.com/postkasse/postkasse/store/embedded"
 	"github.com/postkasse/postkasse/store/storage"
@@ -97,6 +98,7 @@ type Store struct {
 	limits          Limits
 	signer          *crypto.Signer
 	callbackSigner  *crypto.CallbackSigner // derived from signer
+	signing         *signing.Authority     // the signing CA (signing.go)
 	html            *bluemonday.Policy     // sanitises HTML documents
 	sessionIdle     time.Duration
 	sessionLifetime time.Duration
@@ -233,6 +235,11 @@ func New(eng storage.Engine, opts Options) (*Store, error) {
 	}
 	s.callbackSigner = s.signer.CallbackSigner()
 	clear(seed)
+	// A read-only store (an operator's check) of a database from before
+	// signing has no signing CA and makes none: it signs nothing.
+	if s.signing, err = s.signingAuthority(context.Background(), !opts.ReadOnly); err != nil && !(opts.ReadOnly && errors.Is(err, ErrNotFound)) {
+		return nil, fmt.Errorf("signing CA: %w", err)
+	}
 	s.committer.Add(1)
 	go s.commitLoop()
 	return s, nil

@@ -82,9 +82,13 @@ const (
 type structuredData struct {
 	Invoice *Invoice `json:"invoice,omitempty"`
 	Actions []Action `json:"actions,omitempty"`
+	// SignatureRequest (store/signing.go) is sealed with them.
+	SignatureRequest *SignatureRequest `json:"signatureRequest,omitempty"`
 }
 
-func (d structuredData) empty() bool { return d.Invoice == nil && len(d.Actions) == 0 }
+func (d structuredData) empty() bool {
+	return d.Invoice == nil && len(d.Actions) == 0 && d.SignatureRequest == nil
+}
 
 // encode is the data's canonical JSON, "" when there is none.
 func (d structuredData) encode() string {

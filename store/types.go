@@ -82,6 +82,13 @@ var (
 	// ErrNoMunicipality: no active public sender is configured to deliver
 	// the appliance's own letters (Municipality).
 	ErrNoMunicipality = errors.New("the municipality must be an active public sender")
+	// ErrNoSignatureRequest: the letter asks for no signature, or (for
+	// its sender) has no signature or refusal yet.
+	ErrNoSignatureRequest = errors.New("no signature request, or not answered yet")
+	// ErrSignatureExpired: the signature request's deadline has passed.
+	ErrSignatureExpired = errors.New("the deadline to sign has passed")
+	// ErrSignatureAnswered: the resident has signed or declined already.
+	ErrSignatureAnswered = errors.New("the signature request was answered already")
 )
 
 // InvalidError is a request that breaks a rule about one field. Field names
@@ -194,6 +201,9 @@ type Delivery struct {
 	// they are sealed with the letter.
 	Invoice *Invoice
 	Actions []Action
+	// SignatureRequest asks the resident to sign the main document
+	// (store/signing.go); sealed with the letter like Invoice.
+	SignatureRequest *SignatureRequest
 	// NotBefore, when later than the time of delivery, schedules the
 	// letter (API.md, notBefore): stored and sealed now, released into
 	// the mailbox at that time by ReleaseScheduled, delivered as of it.
@@ -325,6 +335,10 @@ type Letter struct {
 	// Invoice and Actions are a structured letter's (nil when none).
 	Invoice *Invoice
 	Actions []Action
+	// SignatureRequest is the sender's request to sign the main document
+	// (nil when none), Signature the resident's answer (nil while none).
+	SignatureRequest *SignatureRequest
+	Signature        *LetterSignature
 }
 
 // DocumentInfo describes one document of an opened letter.

@@ -84,6 +84,8 @@ const (
 	routeCallback  = "api-callback"
 	routeReplyKey  = "api-reply-key"
 	routeReply     = "api-reply"
+	routeSignature = "api-signature"
+	routeSigningCA = "api-signing-ca"
 )
 
 // Base is the path under which the API's routes are.
@@ -103,6 +105,8 @@ func (a *API) Register(r *mux.Router) {
 	r.Handle(Base+"/memo", a.withSender(a.deliverMemo)).Methods(http.MethodPost).Name(routeMemo)
 	r.Handle(Base+"/messages/{id}", a.withSender(a.status)).Methods(http.MethodGet).Name(routeStatus)
 	r.Handle(Base+"/messages/{id}", a.withSender(a.withdraw)).Methods(http.MethodDelete).Name(routeWithdraw)
+	r.Handle(Base+"/messages/{id}/signature", a.withSender(a.signature)).Methods(http.MethodGet).Name(routeSignature)
+	r.Handle(Base+"/signing-ca", a.withSender(a.signingCA)).Methods(http.MethodGet).Name(routeSigningCA)
 	r.Handle(Base+"/receipt-key", a.withSender(a.receiptKey)).Methods(http.MethodGet).Name(routeKey)
 	r.Handle(Base+"/events", a.withSender(a.events)).Methods(http.MethodGet).Name(routeEvents)
 	r.Handle(Base+"/callback", a.withSender(a.callback)).Methods(http.MethodGet, http.MethodPut, http.MethodDelete).Name(routeCallback)

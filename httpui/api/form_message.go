@@ -37,6 +37,8 @@ type messageJSON struct {
 	OpeningReceipt bool           `json:"openingReceipt"`
 	Invoice        *store.Invoice `json:"invoice"`
 	Actions        []store.Action `json:"actions"`
+	// SignatureRequest asks the resident to sign the main document.
+	SignatureRequest *store.SignatureRequest `json:"signatureRequest"`
 	// NotBefore (RFC 3339) schedules the letter (API.md, "More message
 	// fields").
 	NotBefore string `json:"notBefore"`

@@ -168,6 +168,8 @@ func TestOpenAPI(t *testing.T) {
 	check("look up many, one bad", s.Client, http.MethodPost, "/api/v1/recipients/lookup", "application/json",
 		[]byte(`{"nationalIds": ["12345"]}`), http.StatusBadRequest)
 	check("receipt key", s.Client, http.MethodGet, "/api/v1/receipt-key", "", nil, http.StatusOK)
+	check("signing CA", s.Client, http.MethodGet, "/api/v1/signing-ca", "", nil, http.StatusOK)
+	check("signing CA without a certificate", anonymous, http.MethodGet, "/api/v1/signing-ca", "", nil, http.StatusUnauthorized)
 	check("events", s.Client, http.MethodGet, "/api/v1/events?limit=10", "", nil, http.StatusOK)
 	check("events, a bad limit", s.Client, http.MethodGet, "/api/v1/events?limit=0", "", nil, http.StatusBadRequest)
 	check("events without a certificate", anonymous, http.MethodGet, "/api/v1/events", "", nil, http.StatusUnauthorized)
@@ -178,6 +180,28 @@ func TestOpenAPI(t *testing.T) {
 	check("the callback", s.Client, http.MethodGet, "/api/v1/callback", "", nil, http.StatusOK)
 	check("the callback without a certificate", anonymous, http.MethodGet, "/api/v1/callback", "", nil, http.StatusUnauthorized)
 	check("remove the callback", s.Client, http.MethodDelete, "/api/v1/callback", "", nil, http.StatusNoContent)
+
+	// Signatures: a request, its answer for the sender only.
+	ctsig, sigReq := uitest.MultipartBody(uitest.MessagePart(signatureMessage("openapi-sign", 5)), uitest.DocumentPart("a.pdf", "application/pdf", testsupport.PDF("Aftale")))
+	var sg struct{ ID string }
+	if err := json.Unmarshal([]byte(check("deliver a signature request", s.Client, http.MethodPost, "/api/v1/messages", ctsig, sigReq, http.StatusCreated).Text), &sg); err != nil {
+		t.Fatal(err)
+	}
+	msg = signatureMessage("openapi-sign-past", -1)
+	ctsig2, pastReq := uitest.MultipartBody(uitest.MessagePart(msg), uitest.DocumentPart("a.pdf", "application/pdf", testsupport.PDF("Aftale")))
+	check("deliver a signature request past its deadline", s.Client, http.MethodPost, "/api/v1/messages", ctsig2, pastReq, http.StatusBadRequest)
+	check("a signature not made yet", s.Client, http.MethodGet, "/api/v1/messages/"+sg.ID+"/signature", "", nil, http.StatusNotFound)
+	annaSigns(t, e, sg.ID)
+	check("a signature", s.Client, http.MethodGet, "/api/v1/messages/"+sg.ID+"/signature", "", nil, http.StatusOK)
+	check("another sender's signature", other.Client, http.MethodGet, "/api/v1/messages/"+sg.ID+"/signature", "", nil, http.StatusNotFound)
+	check("a signature without a certificate", anonymous, http.MethodGet, "/api/v1/messages/"+sg.ID+"/signature", "", nil, http.StatusUnauthorized)
+	ctsig3, declReq := uitest.MultipartBody(uitest.MessagePart(signatureMessage("openapi-decline", 5)), uitest.DocumentPart("a.txt", "text/plain", []byte("Aftale\n")))
+	var dc struct{ ID string }
+	if err := json.Unmarshal([]byte(check("deliver a signature request of a text", s.Client, http.MethodPost, "/api/v1/messages", ctsig3, declReq, http.StatusCreated).Text), &dc); err != nil {
+		t.Fatal(err)
+	}
+	annaDeclines(t, e, dc.ID, "Jeg er ikke enig.")
+	check("a declined signature", s.Client, http.MethodGet, "/api/v1/messages/"+dc.ID+"/signature", "", nil, http.StatusConflict)
 
 	// The document's request schema and the API agree on a request
 	// with a field the API does not know.

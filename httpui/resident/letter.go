@@ -33,6 +33,8 @@ type letterView struct {
 	// Invoice and Actions are a structured letter's (letter_structured.go).
 	Invoice *invoiceView
 	Actions []actionView
+	// Signature is a signature request's box (letter_signature.go).
+	Signature *signatureView
 	// Rename is the form that renames an own document (nil for a
 	// sender's letter); Renamed: it was just renamed.
 	Rename  *renameView
@@ -48,6 +50,7 @@ type letterView struct {
 type letterForms struct {
 	Rename renameView
 	Reply  replyView
+	Sign   signForm
 }
 
 // renameView is the form that renames an own document: a refused
@@ -93,6 +96,7 @@ func (s *Handlers) renderLetterForms(w http.ResponseWriter, r *http.Request, mb 
 	v := letterView{Letter: l, Due: due(lang, l.DueDate, s.clock(), s.loc), KeyID: l.Receipt.KeyID,
 		PaidSaved: r.URL.Query().Get("saved") == "paid", Renamed: r.URL.Query().Get("saved") == "renamed"}
 	v.Invoice, v.Actions = s.structuredViews(lang, l)
+	v.Signature = s.signatureViewOf(lang, r, resident, l, forms.Sign)
 	if l.Own {
 		if rename.Error == "" {
 			rename.Title = l.Subject

@@ -193,6 +193,9 @@ const (
 	routeFolderDelete  = "folder-delete"
 	routeLetterActions = "letter-actions"
 	routeLetterPaid    = "letter-paid"
+	routeLetterSign    = "letter-sign"
+	routeLetterDecline = "letter-decline"
+	routeLetterSigned  = "letter-signed"
 	// An appointment of a structured letter as a calendar file.
 	routeLetterAppointment = "letter-appointment"
 	routeDue               = "due"
@@ -304,6 +307,9 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/messages", s.withMailbox(s.messagesPage)).Methods(http.MethodGet, http.MethodHead).Name(routeMessages)
 	r.Handle("/messages", s.withMailbox(s.messageSend)).Methods(http.MethodPost).Name(routeMessageSend)
 	r.Handle("/replies/{id:"+idPattern+"}/attachments/{n:[0-9]}", s.withMailbox(s.replyAttachment)).Methods(http.MethodGet, http.MethodHead).Name(routeReplyAttachment)
+	r.Handle("/letters/{id:"+idPattern+"}/sign", s.withMailbox(s.letterSign)).Methods(http.MethodPost).Name(routeLetterSign)
+	r.Handle("/letters/{id:"+idPattern+"}/decline", s.withMailbox(s.letterDecline)).Methods(http.MethodPost).Name(routeLetterDecline)
+	r.Handle("/letters/{id:"+idPattern+"}/signature", s.withMailbox(s.letterSignatureFile)).Methods(http.MethodGet, http.MethodHead).Name(routeLetterSigned)
 	r.Handle("/letters/{id:"+idPattern+"}", s.withMailbox(s.letter)).Methods(http.MethodGet).Name(routeLetter)
 	r.Handle("/search", s.withMailbox(s.search)).Methods(http.MethodGet, http.MethodHead).Name(routeSearch)
 	r.Handle("/letters/{id:"+idPattern+"}/documents/{n:[0-9]{1,5}}", s.withMailbox(s.document)).Methods(http.MethodGet, http.MethodHead).Name(routeDocument)

@@ -82,6 +82,9 @@ func (k *Kit) ProblemFor(r *http.Request, err error) Problem {
 	case errors.Is(err, store.ErrUnsupportedDocumentType):
 		return Problem{Status: http.StatusUnsupportedMediaType, Code: "UNSUPPORTED_DOCUMENT_TYPE",
 			Detail: err.Error()}
+	case errors.Is(err, store.ErrNoSignatureRequest):
+		return Problem{Status: http.StatusNotFound, Code: "NO_SIGNATURE",
+			Detail: "the letter has no signature: the resident has not signed it (yet), or it asks for none"}
 	case errors.Is(err, store.ErrNotFound):
 		return Problem{Status: http.StatusNotFound, Code: "NOT_FOUND", Detail: "no such letter"}
 	case errors.Is(err, store.ErrUnknownSender), errors.Is(err, store.ErrSenderRevoked):

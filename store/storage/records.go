@@ -54,6 +54,18 @@ type Resident struct {
 	// Passkeys are the resident's registered passkeys (WebAuthn
 	// credentials), oldest first; none when empty.
 	Passkeys []Passkey `json:",omitempty"`
+	// SigningKey is the resident's signing key (package store,
+	// signing.go) once made at the first signature; nil before.
+	SigningKey *SigningKey `json:",omitempty"`
+}
+
+// SigningKey is a resident's ECDSA P-256 signing key: the private key
+// (PKCS #8) sealed with a key derived from the resident's mailbox key, so
+// that it opens only while the mailbox is open and dies with it, and its
+// certificate (DER) from the appliance's signing CA.
+type SigningKey struct {
+	Sealed      []byte
+	Certificate []byte
 }
 
 // Passkey is one of a resident's passkeys: a WebAuthn credential record
@@ -236,6 +248,23 @@ type Letter struct {
 	// own ID when uploaded here), which makes importing it idempotent. It
 	// has no receipt, content hash or sender events.
 	Own *OwnDocument `json:",omitempty"`
+	// Signature is the answer to the letter's signature request (package
+	// store, signing.go): nil while none. In clear: it is for the sender,
+	// who fetches it while the resident is not signed in.
+	Signature *LetterSignature `json:",omitempty"`
+}
+
+// LetterSignature is a resident's answer to a signature request.
+type LetterSignature struct {
+	// Status is "signed" or "declined".
+	Status string
+	At     time.Time
+	// Reason is why the resident declined, for the sender.
+	Reason string `json:",omitempty"`
+	// CMS is the detached CMS signature (DER) over the main document;
+	// PDF the signed PDF when the main document is a PDF.
+	CMS []byte `json:",omitempty"`
+	PDF []byte `json:",omitempty"`
 }
 
 // OwnDocument marks a letter record as the resident's own document.
@@ -576,7 +605,7 @@ type SenderBlock struct {
 type Event struct {
 	Seq             uint64
 	SenderID        string
-	Type            string // "delivered", "read", "paid-marked", "made-inaccessible", …
+	Type            string // "delivered", "read", "paid-marked", "made-inaccessible", "signed", …
 	LetterID        string
 	SenderReference string
 	At              time.Time

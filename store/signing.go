@@ -1,0 +1,404 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/crypto/signing"
+	"github.com/postkasse/postkasse/store/storage"
+)
+
+// Signing agreements (DESIGN.md, "Signing"; API.md, signatureRequest).
+//
+// A sender asks the resident to sign a letter's main document by a
+// deadline. The request (deadline, description) is sealed with the
+// letter like its invoice (field "structured"), so the operator does not
+// read it. The resident signs while signed in, confirming with their
+// password, or declines with a reason; either is final and is recorded
+// on the letter (storage.Letter.Signature) with its sender event
+// (EventSigned, EventSignatureDeclined) and an audit entry in one
+// transaction.
+//
+// The resident's signing key is an ECDSA P-256 key made at their first
+// signature. Its private key (PKCS #8) is sealed with a key derived from
+// the resident's mailbox key (crypto.PrivateKey.DeriveDataKey, purpose
+// "signing-key", owner the resident's id), label "signing-key": it opens
+// exactly when the mailbox does (password, recovery key, passkey PRF,
+// session) and no wrapping of it is left once the mailbox is deleted. Its
+// certificate is the appliance's signing CA's (crypto/signing), naming
+// the resident and a pseudonym ("PK-" and the resident's id), never the
+// national identity number. The CA and the time-stamping key live in the
+// database's meta record "signing-authority", made on the first start
+// that lacks them.
+//
+// What the sender fetches (Store.LetterSignature) is kept in clear on the
+// letter: the detached CMS always, and for a PDF the signed PDF, which
+// holds the document the sender sent. The operator can therefore read a
+// signed PDF at rest (docs/AUDITORS.md says so).
+
+// SignatureRequest asks the resident to sign the letter's main document.
+type SignatureRequest struct {
+	// Deadline is the last day to sign, YYYY-MM-DD: the request can be
+	// answered until the end of that day, UTC.
+	Deadline    string `json:"deadline"`
+	Description string `json:"description"`
+}
+
+// LetterSignature is a resident's answer to a signature request.
+type LetterSignature = storage.LetterSignature
+
+// Answers to a signature request (LetterSignature.Status).
+const (
+	SignatureSigned   = "signed"
+	SignatureDeclined = "declined"
+)
+
+// Limits of signing.
+const (
+	maxSignatureDescription = 500
+	MaxDeclineReason        = 1000
+)
+
+const keySigningAuthority = "signing-authority"
+
+// checkSignatureRequest checks a delivery's signature request: a real
+// deadline not before today (UTC), a description of one paragraph, and a
+// main document; a PDF main document must be one the signer can read
+// (else the resident could not sign it).
+func checkSignatureRequest(d *Delivery, now time.Time) error {
+	r := d.SignatureRequest
+	if r == nil {
+		return nil
+	}
+	if r.Deadline == "" {
+		return invalid("signatureRequest.deadline", "missing")
+	}
+	day, err := time.Parse(time.DateOnly, r.Deadline)
+	if err != nil {
+		return invalid("signatureRequest.deadline", "%q is not a date of the form YYYY-MM-DD", r.Deadline)
+	}
+	if today := now.UTC().Format(time.DateOnly); r.Deadline < today {
+		return invalid("signatureRequest.deadline", "%s is in the past (today is %s)", day.Format(time.DateOnly), today)
+	}
+	if day.After(now.AddDate(2, 0, 0)) {
+		return invalid("signatureRequest.deadline", "%s is more than two years ahead", r.Deadline)
+	}
+	if strings.TrimSpace(r.Description) == "" {
+		return invalid("signatureRequest.description", "missing")
+	}
+	if len(r.Description) > maxSignatureDescription {
+		return invalid("signatureRequest.description", "longer than %d bytes", maxSignatureDescription)
+	}
+	if !isText([]byte(r.Description)) {
+		return invalid("signatureRequest.description", "must be UTF-8 text")
+	}
+	if err := checkNoFormatChar("signatureRequest.description", r.Description); err != nil {
+		return err
+	}
+	if len(d.Documents) == 0 {
+		return invalid("signatureRequest", "the letter has no document to sign: the first document is the one signed")
+	}
+	switch main := d.Documents[0]; main.ContentType {
+	case "application/pdf":
+		if err := signing.CheckPDF(main.Content); err != nil {
+			return invalid("documents[0]", "a signature is requested, but the PDF cannot be signed: %v", err)
+		}
+	case "text/html":
+		// HTML is kept sanitised (content.go): the resident would sign
+		// other bytes than those sent, which the sender could not verify.
+		return invalid("documents[0]", "a signature is requested of an HTML document, which is kept sanitised, not as sent: send the document to sign as PDF or plain text")
+	}
+	return nil
+}
+
+// checkImportedSignatureRequest checks the signature request of a letter
+// in an export archive (untrusted): its shape only, as its deadline may
+// have passed long ago and it cannot be answered here.
+func checkImportedSignatureRequest(r *SignatureRequest) error {
+	if r == nil {
+		return nil
+	}
+	if _, err := time.Parse(time.DateOnly, r.Deadline); err != nil {
+		return invalid("signatureRequest.deadline", "%q is not a date of the form YYYY-MM-DD", r.Deadline)
+	}
+	if len(r.Description) > maxSignatureDescription || !isText([]byte(r.Description)) {
+		return invalid("signatureRequest.description", "not UTF-8 text of at most %d bytes", maxSignatureDescription)
+	}
+	return checkNoFormatChar("signatureRequest.description", r.Description)
+}
+
+// expired reports whether a request's deadline has passed at now.
+func (r *SignatureRequest) expired(now time.Time) bool {
+	return now.UTC().Format(time.DateOnly) > r.Deadline
+}
+
+// signingAuthority returns the appliance's signing CA, made and stored
+// the first time when create is set (so an appliance from before signing
+// gets one on its first start); ErrNotFound when there is none and
+// create is not set.
+func (s *Store) signingAuthority(ctx context.Context, create bool) (*signing.Authority, error) {
+	var b []byte
+	err := s.view(ctx, func(tx storage.Tx) error {
+		var err error
+		b, err = tx.Meta().Get(keySigningAuthority)
+		return err
+	})
+	if err == nil {
+		return signing.UnmarshalAuthority(b)
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	if !create {
+		return nil, fmt.Errorf("signing CA: %w", ErrNotFound)
+	}
+	err = s.update(ctx, func(tx storage.Tx) error {
+		if b, err = tx.Meta().Get(keySigningAuthority); err == nil {
+			return nil
+		}
+		a, err := signing.NewAuthority(s.rand, "Postkasse signing CA", s.now())
+		if err != nil {
+			return err
+		}
+		if b, err = a.Marshal(); err != nil {
+			return err
+		}
+		return tx.Meta().Put(keySigningAuthority, b)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return signing.UnmarshalAuthority(b)
+}
+
+// SigningCA returns the signing CA's certificate in PEM: what a verifier
+// of residents' signatures trusts (`openssl cms -verify -CAfile`).
+// Nil for a read-only store of a database that has none.
+func (s *Store) SigningCA() []byte {
+	if s.signing == nil {
+		return nil
+	}
+	return s.signing.CertPEM()
+}
+
+// signable opens a letter of the mailbox with a signature request that
+// can still be answered at now, and its resident's record.
+func (m *Mailbox) signable(tx storage.Tx, id string, now time.Time) (*letterRecord, *crypto.DataKey, *SignatureRequest, error) {
+	rec, dk, err := m.open(tx, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st, err := openStructured(dk, rec)
+	if err != nil {
+		dk.Zero()
+		return nil, nil, nil, err
+	}
+	switch {
+	case st.SignatureRequest == nil || len(rec.Documents) == 0 || rec.Imported != nil || rec.Own != nil:
+		// An imported letter's request was another appliance's to answer.
+		err = fmt.Errorf("letter %s: %w", id, ErrNoSignatureRequest)
+	case rec.Signature != nil:
+		err = fmt.Errorf("letter %s: %w", id, ErrSignatureAnswered)
+	case st.SignatureRequest.expired(now):
+		err = fmt.Errorf("letter %s: %w", id, ErrSignatureExpired)
+	}
+	if err != nil {
+		dk.Zero()
+		return nil, nil, nil, err
+	}
+	return rec, dk, st.SignatureRequest, nil
+}
+
+// Sign signs the main document of a letter of the mailbox that asks for
+// a signature, confirmed by the resident's password (their intent). A
+// wrong password is ErrBadCredentials; an expired request
+// ErrSignatureExpired; one answered ErrSignatureAnswered; a letter that
+// asks none ErrNoSignatureRequest. On any error nothing is stored.
+func (m *Mailbox) Sign(ctx context.Context, id, password string) (LetterSignature, error) {
+	if err := m.gate(); err != nil {
+		return LetterSignature{}, err
+	}
+	if m.s.signing == nil {
+		return LetterSignature{}, errors.New("sign: the store has no signing CA (opened read-only)")
+	}
+	sig, err := m.sign(ctx, id, password)
+	if errors.Is(err, errKeyMadeMeanwhile) {
+		// The first two signatures at once both made a key; the one that
+		// lost signs again with the key that was kept.
+		sig, err = m.sign(ctx, id, password)
+	}
+	return sig, err
+}
+
+// errKeyMadeMeanwhile: Sign made the resident's first signing key, but
+// another signature stored one first.
+var errKeyMadeMeanwhile = errors.New("signing key made meanwhile")
+
+func (m *Mailbox) sign(ctx context.Context, id, password string) (LetterSignature, error) {
+	now := m.s.now()
+	var checked, sealedKey, certDER []byte
+	var isPDF bool
+	err := m.s.view(ctx, func(tx storage.Tx) error {
+		rec, dk, _, err := m.signable(tx, id, now)
+		if err != nil {
+			return err
+		}
+		dk.Zero()
+		isPDF = rec.Documents[0].ContentType == "application/pdf"
+		res, err := getResident(tx, m.resident.ID)
+		if err != nil {
+			return err
+		}
+		checked = bytes.Clone(res.PasswordWrap)
+		if k := res.SigningKey; k != nil {
+			sealedKey, certDER = bytes.Clone(k.Sealed), bytes.Clone(k.Certificate)
+		}
+		return nil
+	})
+	if err != nil {
+		return LetterSignature{}, err
+	}
+	// The password check (Argon2id) runs outside any transaction, as in
+	// DeleteMailbox; the write below re-checks the wrapping.
+	if len(password) > 1024 || len(checked) == 0 {
+		return LetterSignature{}, ErrBadCredentials
+	}
+	priv, err := crypto.UnwrapWithPassword(checked, []byte(password))
+	if err != nil {
+		return LetterSignature{}, ErrBadCredentials
+	}
+	priv.Zero()
+	doc, err := m.Document(ctx, id, 0)
+	if err != nil {
+		return LetterSignature{}, err
+	}
+	wrapKey, err := m.key.DeriveDataKey("signing-key", m.resident.ID)
+	if err != nil {
+		return LetterSignature{}, err
+	}
+	defer wrapKey.Zero()
+	var keyDER []byte
+	newKey := sealedKey == nil
+	if newKey {
+		if keyDER, err = signing.NewKey(m.s.rand); err != nil {
+			return LetterSignature{}, err
+		}
+		if certDER, err = m.s.signing.Certify(m.s.rand, keyDER, m.resident.Name, "PK-"+m.resident.ID, now); err != nil {
+			return LetterSignature{}, err
+		}
+		if sealedKey, err = wrapKey.SealField(m.s.rand, "signing-key", keyDER); err != nil {
+			return LetterSignature{}, err
+		}
+	} else if keyDER, err = wrapKey.OpenField("signing-key", sealedKey); err != nil {
+		return LetterSignature{}, fmt.Errorf("open signing key: %w", err)
+	}
+	defer clear(keyDER)
+	sig, err := m.s.signing.Sign(doc.Content, isPDF, keyDER, certDER, now)
+	if errors.Is(err, signing.ErrBadPDF) {
+		return LetterSignature{}, invalid("documents[0]", "the PDF cannot be signed: %v", err)
+	} else if err != nil {
+		return LetterSignature{}, err
+	}
+	out := LetterSignature{Status: SignatureSigned, At: now, CMS: sig.CMS, PDF: sig.PDF}
+	err = m.s.update(ctx, func(tx storage.Tx) error {
+		// Re-check what was read: still signable, the same password.
+		rec, dk, _, err := m.signable(tx, id, now)
+		if err != nil {
+			return err
+		}
+		dk.Zero()
+		res, err := getResident(tx, m.resident.ID)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(res.PasswordWrap, checked) {
+			return ErrBadCredentials
+		}
+		if newKey {
+			if res.SigningKey != nil {
+				return errKeyMadeMeanwhile
+			}
+			res.SigningKey = &storage.SigningKey{Sealed: sealedKey, Certificate: certDER}
+			if err := tx.Residents().Put(res); err != nil {
+				return err
+			}
+		}
+		rec.Signature = &out
+		if err := tx.Letters().Put(rec); err != nil {
+			return err
+		}
+		if err := appendEvent(tx, rec, EventSigned, now); err != nil {
+			return err
+		}
+		return m.s.appendAudit(tx, now, "resident:"+m.resident.ID, "sign", "letter:"+id)
+	})
+	if err != nil {
+		return LetterSignature{}, err
+	}
+	return out, nil
+}
+
+// DeclineSignature declines a letter's signature request with a reason
+// for the sender (one to MaxDeclineReason bytes of text). The same
+// errors as Sign but for the password.
+func (m *Mailbox) DeclineSignature(ctx context.Context, id, reason string) error {
+	if err := m.gate(); err != nil {
+		return err
+	}
+	reason = strings.TrimSpace(reason)
+	switch {
+	case reason == "":
+		return invalid("reason", "missing")
+	case len(reason) > MaxDeclineReason:
+		return invalid("reason", "longer than %d bytes", MaxDeclineReason)
+	case !isText([]byte(reason)):
+		return invalid("reason", "must be UTF-8 text")
+	}
+	if err := checkNoFormatChar("reason", reason); err != nil {
+		return err
+	}
+	now := m.s.now()
+	return m.s.update(ctx, func(tx storage.Tx) error {
+		rec, dk, _, err := m.signable(tx, id, now)
+		if err != nil {
+			return err
+		}
+		dk.Zero()
+		rec.Signature = &LetterSignature{Status: SignatureDeclined, At: now, Reason: reason}
+		if err := tx.Letters().Put(rec); err != nil {
+			return err
+		}
+		if err := appendEvent(tx, rec, EventSignatureDeclined, now); err != nil {
+			return err
+		}
+		return m.s.appendAudit(tx, now, "resident:"+m.resident.ID, "decline-signature", "letter:"+id)
+	})
+}
+
+// LetterSignature returns the resident's answer to the signature request
+// of a letter the sender sent: ErrNotFound for another sender's letter
+// (or none), ErrNoSignatureRequest while there is no answer. The answer
+// says whether the main document is a PDF (then PDF holds the signed PDF).
+func (s *Store) LetterSignature(ctx context.Context, senderID, letterID string) (LetterSignature, error) {
+	var out LetterSignature
+	err := s.view(ctx, func(tx storage.Tx) error {
+		rec, err := tx.Letters().Get(letterID)
+		if err != nil {
+			return err
+		}
+		if rec.SenderID != senderID || rec.Imported != nil || rec.Own != nil {
+			return fmt.Errorf("letter %s: %w", letterID, ErrNotFound)
+		}
+		if rec.Signature == nil {
+			return fmt.Errorf("letter %s: %w", letterID, ErrNoSignatureRequest)
+		}
+		out = *rec.Signature
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,434 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"reflect"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/postkasse/postkasse/crypto/signing"
+	"github.com/postkasse/postkasse/store/storage"
+)
+
+// agreementPDF is a real PDF: a signature request's main document.
+func agreementPDF(t testing.TB) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../crypto/signing/testdata/letter.pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// signatureDelivery asks nid to sign a PDF by 2026-12-15 (the test clock
+// is 2026-11-22).
+func signatureDelivery(t testing.TB, nid NationalID, ref string) Delivery {
+	d := testDelivery(nid, ref)
+	d.Documents[0].Content = agreementPDF(t)
+	d.SignatureRequest = &SignatureRequest{Deadline: "2026-12-15", Description: "Lejeaftale for Vestergade 12"}
+	return d
+}
+
+func signingCA(t testing.TB, s *Store) *signing.Authority {
+	t.Helper()
+	c, err := signing.ParseCertificatePEM(s.SigningCA())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &signing.Authority{Cert: c}
+}
+
+func TestSignatureRequestValidation(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	before := countKeys(t, f.s)
+	for name, edit := range map[string]func(*Delivery){
+		"no deadline":          func(d *Delivery) { d.SignatureRequest.Deadline = "" },
+		"not a date":           func(d *Delivery) { d.SignatureRequest.Deadline = "15-12-2026" },
+		"no such day":          func(d *Delivery) { d.SignatureRequest.Deadline = "2026-02-30" },
+		"in the past":          func(d *Delivery) { d.SignatureRequest.Deadline = "2026-11-21" },
+		"years ahead":          func(d *Delivery) { d.SignatureRequest.Deadline = "2030-01-01" },
+		"no description":       func(d *Delivery) { d.SignatureRequest.Description = "  " },
+		"a long description":   func(d *Delivery) { d.SignatureRequest.Description = string(bytes.Repeat([]byte("x"), 501)) },
+		"a bidi control":       func(d *Delivery) { d.SignatureRequest.Description = "Aftale \u202e" },
+		"no document":          func(d *Delivery) { d.Documents = nil },
+		"a broken PDF":         func(d *Delivery) { d.Documents[0].Content = []byte("%PDF-1.7\nbroken, no xref\n%%EOF\n") },
+		"a PDF cut in the mid": func(d *Delivery) { d.Documents[0].Content = d.Documents[0].Content[:len(d.Documents[0].Content)/2] },
+		"an HTML document": func(d *Delivery) {
+			d.Documents[0] = DocumentInput{Name: "aftale.html", ContentType: "text/html", Content: []byte("<p>Aftale</p>")}
+		},
+	} {
+		d := signatureDelivery(t, f.nid, "aftale-"+name)
+		edit(&d)
+		_, err := f.s.Deliver(ctx, f.sender.ID, d)
+		var inv *InvalidError
+		if !errors.As(err, &inv) {
+			t.Errorf("%s: %v, want an InvalidError", name, err)
+		}
+	}
+	if after := countKeys(t, f.s); !reflect.DeepEqual(before, after) {
+		t.Errorf("refused requests stored something: %v, then %v", before, after)
+	}
+	// Today is a valid deadline.
+	d := signatureDelivery(t, f.nid, "aftale-today")
+	d.SignatureRequest.Deadline = "2026-11-22"
+	if _, err := f.s.Deliver(ctx, f.sender.ID, d); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSignLetter(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	res, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "aftale-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Letter.ID
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	l, err := mb.Letter(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.SignatureRequest == nil || l.SignatureRequest.Deadline != "2026-12-15" || l.Signature != nil {
+		t.Fatalf("opened request %+v, signature %+v", l.SignatureRequest, l.Signature)
+	}
+	// Nothing to fetch yet.
+	if _, err := f.s.LetterSignature(ctx, f.sender.ID, id); !errors.Is(err, ErrNoSignatureRequest) {
+		t.Fatalf("LetterSignature before: %v", err)
+	}
+
+	// Another resident cannot sign or decline.
+	other := testNID(t, 2)
+	mustResident(t, f.s, other, "Bo Berg")
+	omb := mustLogin(t, f.s, other, testPassword)
+	if _, err := omb.Sign(ctx, id, testPassword); !errors.Is(err, ErrNotFound) {
+		t.Errorf("another resident's Sign: %v", err)
+	}
+	if err := omb.DeclineSignature(ctx, id, "nej"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("another resident's DeclineSignature: %v", err)
+	}
+	// A wrong password signs nothing and stores nothing.
+	before := countKeys(t, f.s)
+	if _, err := mb.Sign(ctx, id, "wrong password"); !errors.Is(err, ErrBadCredentials) {
+		t.Fatalf("Sign with a wrong password: %v", err)
+	}
+	if after := countKeys(t, f.s); !reflect.DeepEqual(before, after) {
+		t.Errorf("a refused signature stored something: %v, then %v", before, after)
+	}
+	if rawLetter(t, f.s, id).Signature != nil {
+		t.Fatal("a signature stored on a wrong password")
+	}
+
+	sig, err := mb.Sign(ctx, id, testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := signingCA(t, f.s)
+	v, err := signing.VerifyCMS(agreementPDF(t), sig.CMS, ca.Cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Signer.Subject.CommonName != "Anna Andersen" || v.Signer.Subject.SerialNumber != "PK-"+f.resident.ID {
+		t.Errorf("signer %v", v.Signer.Subject)
+	}
+	if bytes.Contains(v.Signer.Raw, []byte(f.nid.Number)) {
+		t.Error("the certificate holds the national identity number")
+	}
+	if !v.Timestamp.Equal(f.clock.Now().UTC().Round(time.Microsecond)) {
+		t.Errorf("time-stamp %v, want the appliance's %v", v.Timestamp, f.clock.Now())
+	}
+	if _, err := signing.VerifyPDF(sig.PDF, ca.Cert); err != nil {
+		t.Fatal(err)
+	}
+	// The sender fetches it; another sender cannot.
+	got, err := f.s.LetterSignature(ctx, f.sender.ID, id)
+	if err != nil || got.Status != SignatureSigned || !bytes.Equal(got.PDF, sig.PDF) {
+		t.Fatalf("LetterSignature: %+v, %v", got.Status, err)
+	}
+	shop := mustSender(t, f.s, "Fjordkraft AS", "976944801", SenderPrivate)
+	if _, err := f.s.LetterSignature(ctx, shop.ID, id); !errors.Is(err, ErrNotFound) {
+		t.Errorf("another sender's LetterSignature: %v", err)
+	}
+	evs, _, err := f.s.Events(ctx, f.sender.ID, "", 100)
+	if err != nil || len(evs) != 2 || evs[1].Type != EventSigned || evs[1].LetterID != id {
+		t.Errorf("events %+v, %v", evs, err)
+	}
+	// Answered once.
+	if _, err := mb.Sign(ctx, id, testPassword); !errors.Is(err, ErrSignatureAnswered) {
+		t.Errorf("signing twice: %v", err)
+	}
+	if err := mb.DeclineSignature(ctx, id, "fortryder"); !errors.Is(err, ErrSignatureAnswered) {
+		t.Errorf("declining after signing: %v", err)
+	}
+	// The key is kept sealed and used again: the same certificate.
+	res2, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "aftale-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig2, err := mb.Sign(ctx, res2.Letter.ID, testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, err := signing.VerifyCMS(agreementPDF(t), sig2.CMS, ca.Cert)
+	if err != nil || !v2.Signer.Equal(v.Signer) {
+		t.Errorf("second signature's certificate differs: %v", err)
+	}
+	// A letter without a request.
+	plain, err := f.s.Deliver(ctx, f.sender.ID, testDelivery(f.nid, "plain"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mb.Sign(ctx, plain.Letter.ID, testPassword); !errors.Is(err, ErrNoSignatureRequest) {
+		t.Errorf("signing a letter that asks none: %v", err)
+	}
+}
+
+func TestSigningKeyIsSealed(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	d := signatureDelivery(t, f.nid, "aftale-txt")
+	d.Documents[0] = DocumentInput{Name: "aftale.txt", ContentType: "text/plain", Content: []byte("Jeg accepterer vilkårene.\n")}
+	res, err := f.s.Deliver(ctx, f.sender.ID, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	sig, err := mb.Sign(ctx, res.Letter.ID, testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sig.PDF != nil || sig.CMS == nil {
+		t.Fatalf("a text's signature: PDF %d bytes, CMS %d bytes", len(sig.PDF), len(sig.CMS))
+	}
+	if _, err := signing.VerifyCMS([]byte("Jeg accepterer vilkårene.\n"), sig.CMS, signingCA(t, f.s).Cert); err != nil {
+		t.Fatal(err)
+	}
+	var key []byte
+	if err := f.s.view(ctx, func(tx storage.Tx) error {
+		r, err := getResident(tx, f.resident.ID)
+		if err != nil {
+			return err
+		}
+		key = r.SigningKey.Sealed
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(key, []byte{0x30, 0x81}) && bytes.Contains(key, []byte("\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07")) {
+		t.Error("the signing key is stored as PKCS #8 in clear")
+	}
+}
+
+func TestSignatureExpiresAndDecline(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	a, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	if err := mb.DeclineSignature(ctx, a.Letter.ID, " "); err == nil {
+		t.Error("declined without a reason")
+	}
+	if err := mb.DeclineSignature(ctx, a.Letter.ID, "Jeg er ikke enig i § 4."); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.s.LetterSignature(ctx, f.sender.ID, a.Letter.ID)
+	if err != nil || got.Status != SignatureDeclined || got.Reason != "Jeg er ikke enig i § 4." || got.CMS != nil {
+		t.Errorf("declined: %+v, %v", got, err)
+	}
+	// The deadline day is the last: the day after, b cannot be signed.
+	f.clock.Set(time.Date(2026, 12, 15, 23, 59, 0, 0, time.UTC))
+	mb = mustLogin(t, f.s, f.nid, testPassword)
+	f.clock.Set(time.Date(2026, 12, 16, 0, 0, 1, 0, time.UTC))
+	if _, err := mb.Sign(ctx, b.Letter.ID, testPassword); !errors.Is(err, ErrSignatureExpired) {
+		t.Errorf("signing after the deadline: %v", err)
+	}
+	if err := mb.DeclineSignature(ctx, b.Letter.ID, "for sent"); !errors.Is(err, ErrSignatureExpired) {
+		t.Errorf("declining after the deadline: %v", err)
+	}
+	evs, _, err := f.s.Events(ctx, f.sender.ID, "", 100)
+	if err != nil || len(evs) != 3 || evs[2].Type != EventSignatureDeclined {
+		t.Errorf("events %+v, %v", evs, err)
+	}
+}
+
+// TestSigningCAKept: the signing CA is made once and is the same after
+// the store is opened again.
+func TestSigningCAKept(t *testing.T) {
+	t.Parallel()
+	path := t.TempDir() + "/postkasse.db"
+	s := openTestStoreAt(t, path, testOptions(newFakeClock()))
+	first := s.SigningCA()
+	if len(first) == 0 {
+		t.Fatal("no signing CA")
+	}
+	closeTestStore(t, s)
+	s = openTestStoreAt(t, path, testOptions(newFakeClock()))
+	if !bytes.Equal(first, s.SigningCA()) {
+		t.Error("the signing CA changed when the store was opened again")
+	}
+}
+
+// TestSignatureRequestExported: a letter that asks for a signature is
+// exported with its request, its receipt verifies offline, and another
+// appliance imports it with the request, which cannot be answered there.
+func TestSignatureRequestExported(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	res, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "aftale-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	archive, _ := exportOf(t, mb)
+	ex, err := openExportBytes(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ex.Verify(); err != nil {
+		t.Fatalf("the export of a signature request does not verify: %v", err)
+	}
+	if r := ex.Manifest.Letters[0].SignatureRequest; r == nil || r.Deadline != "2026-12-15" || ex.Manifest.Letters[0].ID != res.Letter.ID {
+		t.Fatalf("exported request %+v", r)
+	}
+	b := openTestStore(t, testOptions(newFakeClock()))
+	mustResident(t, b, f.nid, "Anna Andersen")
+	mbB := mustLogin(t, b, f.nid, testPassword)
+	if _, err := mbB.Import(ctx, bytes.NewReader(archive), int64(len(archive))); err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := mbB.Inbox(ctx)
+	if err != nil || len(inbox) != 1 {
+		t.Fatalf("inbox %v, %v", inbox, err)
+	}
+	l, err := mbB.Letter(ctx, inbox[0].ID)
+	if err != nil || l.SignatureRequest == nil {
+		t.Fatalf("imported request %+v, %v", l.SignatureRequest, err)
+	}
+	if _, err := mbB.Sign(ctx, l.ID, testPassword); !errors.Is(err, ErrNoSignatureRequest) {
+		t.Errorf("signing an imported letter: %v", err)
+	}
+}
+
+// TestSignConcurrently: the first two signatures of a resident at once
+// both succeed, with the one signing key that is kept.
+func TestSignConcurrently(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	var ids []string
+	for _, ref := range []string{"a", "b", "c", "d"} {
+		res, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, ref))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.Letter.ID)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	sigs := make([]LetterSignature, len(ids))
+	errs := make(chan error, len(ids))
+	for i, id := range ids {
+		go func() {
+			var err error
+			sigs[i], err = mb.Sign(ctx, id, testPassword)
+			errs <- err
+		}()
+	}
+	for range ids {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	ca := signingCA(t, f.s)
+	var first *signing.Verified
+	for i, s := range sigs {
+		v, err := signing.VerifyCMS(agreementPDF(t), s.CMS, ca.Cert)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = v
+		} else if !v.Signer.Equal(first.Signer) {
+			t.Error("two signing certificates for one resident")
+		}
+	}
+}
+
+// TestDeleteSignedLetter: deleting a signed letter deletes the signed
+// PDF with it (it holds the document); its sender then finds no
+// signature.
+func TestDeleteSignedLetter(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	res, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "aftale-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	if _, err := mb.Sign(ctx, res.Letter.ID, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.DeleteLetters(ctx, []string{res.Letter.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if rec := rawLetter(t, f.s, res.Letter.ID); rec.Signature != nil {
+		t.Error("the tombstone keeps the signature")
+	}
+	if _, err := f.s.LetterSignature(ctx, f.sender.ID, res.Letter.ID); !errors.Is(err, ErrNoSignatureRequest) {
+		t.Errorf("the sender's signature of a deleted letter: %v", err)
+	}
+}
+
+// TestSigningCAMadeForOldDatabase: a database from before signing has no
+// signing CA; opened read-only (an operator's check) it still opens and
+// signs nothing; the first writable start makes the CA.
+func TestSigningCAMadeForOldDatabase(t *testing.T) {
+	t.Parallel()
+	embeddedOnly(t)
+	path := t.TempDir() + "/postkasse.db"
+	clock := newFakeClock()
+	s := openTestStoreAt(t, path, testOptions(clock))
+	before := s.SigningCA()
+	if err := s.testDB(t).Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Delete([]byte(keySigningAuthority))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	closeTestStore(t, s)
+
+	opts := testOptions(clock)
+	opts.ReadOnly = true
+	ro, err := Open(path, opts)
+	if err != nil {
+		t.Fatalf("a read-only open of a database without a signing CA: %v", err)
+	}
+	if ro.SigningCA() != nil {
+		t.Error("a read-only store made a signing CA")
+	}
+	if err := ro.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openTestStoreAt(t, path, testOptions(clock))
+	after := s.SigningCA()
+	if len(after) == 0 || bytes.Equal(before, after) {
+		t.Errorf("the first writable start did not make a new signing CA")
+	}
+}
