@@ -61,6 +61,8 @@
 //	print_queue         (id) → sender_id, sender_reference (unique together), queued_at and
 //	                    wait_until (NULL unless queued, waiting), printed_at (NULL until
 //	                    printed), the record (since 5)
+//	delegations         (id) → grantor_id, delegate_id, created; order (grantor_id, created, id)
+//	                    and (delegate_id, created, id) (since 6)
 //	schema_version      the one row naming the schema's version
 //
 // The SQL is kept to what CockroachDB and YugabyteDB also accept: no

@@ -115,6 +115,13 @@
 //	print-waiting      uint64 wait until (Unix ns) | letterID → empty, while waiting to be
 //	                   printed if still unread then (unread-after)
 //
+// Since schema 12:
+//
+//	delegations        delegationID → storage.Delegation: a resident's grant of access
+//	                   to their mailbox
+//	delegations-by-grantor   grantorID | delegationID → empty
+//	delegations-by-delegate  delegateID | delegationID → empty
+//
 // # Schema versions
 //
 // The meta bucket's "schema" says which version the file has. Open applies

@@ -35,6 +35,7 @@ var upgrades = []struct {
 	{9, "indexes of the unread letters of each folder, of the due dates to act on, and of residents' tombstones of deleted letters; residents' sealed search indexes; indexes of sessions by expiry and by last seen, for the hourly sweep", upgrade9},
 	{10, "senders' callbacks and their outbox of events to POST; counters of each folder's letters and unread letters and of the due dates to act on, kept with their indexes; index of scheduled letters by release time", upgrade10},
 	{11, "the print queue, its index by sender and reference, its index of letters queued and not yet printed and its index of letters waiting to be printed if unread", upgrade11},
+	{12, "residents' grants of access to their mailboxes (delegation, guardianship) and their indexes by grantor and by delegate", upgrade12},
 }
 
 // SchemaVersion is the schema version this code writes.
@@ -318,4 +319,10 @@ func upgrade10(e *Engine, tx *bolt.Tx) error {
 // queued for print before.
 func upgrade11(e *Engine, tx *bolt.Tx) error {
 	return createBuckets(tx, bucketPrint, bucketPrintByReference, bucketPrintPending, bucketPrintWaiting)
+}
+
+// upgrade12 adds the buckets of delegations, empty: no grant was made
+// before. (A letter's wrappings to delegates are a field of its record.)
+func upgrade12(e *Engine, tx *bolt.Tx) error {
+	return createBuckets(tx, bucketDelegations, bucketDelegationsByGrantor, bucketDelegationsByDelegate)
 }

@@ -65,6 +65,10 @@ var (
 	bucketPrintByReference = []byte("print-by-reference")
 	bucketPrintPending     = []byte("print-pending")
 	bucketPrintWaiting     = []byte("print-waiting")
+	// Since schema 12.
+	bucketDelegations           = []byte("delegations")
+	bucketDelegationsByGrantor  = []byte("delegations-by-grantor")
+	bucketDelegationsByDelegate = []byte("delegations-by-delegate")
 )
 
 // idSize is the length of every id: 128 bits in lowercase hex.
@@ -475,8 +479,34 @@ var printLetters = &table[storage.PrintLetter]{
 	}},
 }
 
+// delegations: id → JSON storage.Delegation.
+var delegations = &table[storage.Delegation]{
+	name:   "delegation",
+	bucket: bucketDelegations,
+	key:    func(d *storage.Delegation) []byte { return []byte(d.ID) },
+	indexes: []index[storage.Delegation]{{
+		// delegations-by-grantor: grantorID | id → empty.
+		bucket:  bucketDelegationsByGrantor,
+		entries: func(d *storage.Delegation) []entry { return []entry{{[]byte(d.GrantorID + d.ID), nil}} },
+		owner:   residentPrefixed,
+	}, {
+		// delegations-by-delegate: delegateID | id → empty.
+		bucket:  bucketDelegationsByDelegate,
+		entries: func(d *storage.Delegation) []entry { return []entry{{[]byte(d.DelegateID + d.ID), nil}} },
+		owner:   residentPrefixed,
+	}},
+}
+
+// residentPrefixed is the owner of an index entry keyed residentID | id.
+func residentPrefixed(k, _ []byte) ([]byte, bool) {
+	if len(k) <= idSize {
+		return nil, false
+	}
+	return k[idSize:], true
+}
+
 // tableChecks check every table, for Check.
 var tableChecks = []func(tx *bolt.Tx) []error{
 	residents.check, senders.check, letters.check, sessions.check, outbox.check, terms.check, jobRuns.check,
-	support.check, limits.check, printLetters.check,
+	support.check, limits.check, printLetters.check, delegations.check,
 }
