@@ -169,6 +169,9 @@ func checkTombstone(rec *letterRecord) []string {
 	if len(rec.Documents) > 0 {
 		left = append(left, "documents")
 	}
+	if len(rec.DelegateKeys) > 0 {
+		left = append(left, "wrappings to delegates")
+	}
 	if rec.Folder != FolderInbox || rec.ReadMark != nil || !rec.PaidAt.IsZero() || rec.Hold != nil {
 		left = append(left, "the resident's sorting or a hold")
 	}

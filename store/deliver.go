@@ -154,6 +154,7 @@ func (s *Store) prepare(ctx context.Context, senderID string, d *Delivery, docs 
 	var repeat DeliveryResult
 	var isRepeat bool
 	var senderStamp, recipientStamp []byte
+	var delegates []delegateTarget
 	err := s.view(ctx, func(tx storage.Tx) error {
 		var err error
 		if sender, err = activeSender(tx, senderID); err != nil {
@@ -174,6 +175,12 @@ func (s *Store) prepare(ctx context.Context, senderID string, d *Delivery, docs 
 		} else if blocked {
 			return ErrSenderBlocked
 		}
+		// The delegates whose grant covers the letter get a copy of its
+		// data key (delegation.go); apply drops those whose grant ended
+		// meanwhile.
+		if delegates, err = delegatesFor(tx, recipient.ID, sender.Kind, s.now()); err != nil {
+			return err
+		}
 		senderStamp = bytes.Clone(tx.Senders().Stamp(sender.ID))
 		recipientStamp = bytes.Clone(tx.Residents().Stamp(d.Recipient.Number))
 		return nil
@@ -184,7 +191,7 @@ func (s *Store) prepare(ctx context.Context, senderID string, d *Delivery, docs 
 	if isRepeat {
 		return nil, &repeat, nil
 	}
-	p, err := s.seal(ctx, sender, recipient, d, docs, hash)
+	p, err := s.seal(ctx, sender, recipient, delegates, d, docs, hash)
 	if err != nil {
 		return nil, nil, fmt.Errorf("seal letter: %w", err)
 	}
@@ -215,8 +222,9 @@ func repeated(tx storage.Tx, senderID, ref, hash string, notBefore time.Time) (D
 }
 
 // seal makes the letter's record with a fresh data key, sealed to the
-// recipient's public key and bound to the letter, recipient and sender.
-func (s *Store) seal(ctx context.Context, sender *senderRecord, recipient *residentRecord, d *Delivery, docs []DocumentInput, hash string) (*pendingDelivery, error) {
+// recipient's public key and bound to the letter, recipient and sender,
+// and to each delegate whose grant covers it.
+func (s *Store) seal(ctx context.Context, sender *senderRecord, recipient *residentRecord, delegates []delegateTarget, d *Delivery, docs []DocumentInput, hash string) (*pendingDelivery, error) {
 	id, err := s.newLetterID()
 	if err != nil {
 		return nil, err
@@ -242,6 +250,13 @@ func (s *Store) seal(ctx context.Context, sender *senderRecord, recipient *resid
 	}
 	if rec.SealedKey, err = crypto.SealDataKey(s.rand, dk, to, letterBinding(rec)); err != nil {
 		return nil, fmt.Errorf("resident %s: %w", recipient.ID, err)
+	}
+	for _, del := range delegates {
+		sealed, err := crypto.SealDataKey(s.rand, dk, del.keys, delegateBinding(rec, del.delegateID))
+		if err != nil {
+			return nil, fmt.Errorf("delegate %s: %w", del.delegateID, err)
+		}
+		rec.DelegateKeys = append(rec.DelegateKeys, storage.DelegateKey{DelegationID: del.delegationID, DelegateID: del.delegateID, SealedKey: sealed})
 	}
 	runtime.Gosched() // see prepare
 	if rec.Subject, err = dk.SealField(s.rand, "subject", []byte(d.Subject)); err != nil {
@@ -470,6 +485,12 @@ func (s *Store) apply(tx storage.Tx, p *pendingDelivery, now time.Time) error {
 		// in v1 to it stays readable.
 		if recipient.ID != rec.ResidentID || string(recipient.PublicKey) != string(p.recipientKey) {
 			return refuse(fmt.Errorf("recipient changed during delivery: %w", ErrUnavailable))
+		}
+	}
+
+	if len(rec.DelegateKeys) > 0 {
+		if err := keepLiveWrappings(tx, rec, now); err != nil {
+			return err
 		}
 	}
 

@@ -629,6 +629,9 @@ func (s *Store) deleteAccount(tx storage.Tx, res *residentRecord, reason, actor 
 	if err := tx.SearchIndexes().Delete(res.ID); err != nil {
 		return err
 	}
+	if err := s.endDelegationsOf(tx, res.ID, now); err != nil {
+		return err
+	}
 	tomb := residentRecord{
 		ID: res.ID, Country: res.Country, NationalID: res.NationalID, Status: ResidentDeleted,
 		Created: res.Created, LastLogin: res.LastLogin,
