@@ -880,7 +880,7 @@ func (s *Store) AddGuardianship(ctx context.Context, ward, guardian NationalID, 
 		if g, err = s.grantOf(tx, d, now); err != nil {
 			return err
 		}
-		return s.appendAuditDetail(tx, now, "operator", "guardianship-add", "resident:"+w.ID,
+		return s.appendAuditDetail(tx, now, operatorActor(ctx), "guardianship-add", "resident:"+w.ID,
 			fmt.Sprintf("delegation:%s guardian:%s", d.ID, gd.ID))
 	})
 	return g, err
@@ -905,7 +905,7 @@ func (s *Store) RemoveGuardianship(ctx context.Context, ward, guardian NationalI
 		}
 		for _, d := range given {
 			if d.DelegateID == gd.ID && d.Guardianship {
-				return s.endDelegation(tx, d, now, "operator", "guardianship-remove")
+				return s.endDelegation(tx, d, now, operatorActor(ctx), "guardianship-remove")
 			}
 		}
 		return fmt.Errorf("guardianship: %w", ErrNotFound)
