@@ -42,6 +42,20 @@ import (
 	"github.com/postkasse/postkasse/store/storage"
 )
 
+// DelegationAccess is what a grant lets the delegate do.
+type DelegationAccess = storage.DelegationAccess
+
+// DelegationScope is which letters a grant covers.
+type DelegationScope = storage.DelegationScope
+
+// The accesses and scopes of a grant (storage's).
+const (
+	AccessRead  = storage.AccessRead
+	AccessAct   = storage.AccessAct
+	ScopeAll    = storage.ScopeAll
+	ScopePublic = storage.ScopePublic
+)
+
 // DelegateActs are the acts a delegate with access "act" may do in the
 // grantor's mailbox, in the order shown to the grantor. Replying and
 // signing on the grantor's behalf are not acts yet.
