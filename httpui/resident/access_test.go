@@ -232,7 +232,7 @@ func TestAccessAuthorization(t *testing.T) {
 	grants := map[string]string{"read-public": readPublic.ID, "act-all": actAll.ID}
 	type route struct {
 		name, method, path string // path: %[1]s the grant, %[2]s the letter
-		form                     url.Values
+		form               url.Values
 	}
 	ownerRoutes := []route{
 		{"letter", "GET", "/letters/%[2]s", nil},
