@@ -12,8 +12,10 @@
 // verification (totp.go), sees and ends its sessions (sessions.go),
 // sees the senders who wrote and blocks a private
 // one (senders.go), sees what will be deleted when and why (retention.go),
-// deletes the mailbox (delete_mailbox.go) and is shown a renewed recovery
-// key (recovery_key.go). One file per handler;
+// deletes the mailbox (delete_mailbox.go), is shown a renewed recovery
+// key (recovery_key.go), gives others access to the mailbox and accepts
+// access to theirs (access.go), and reads a mailbox it has access to
+// (delegated.go). One file per handler;
 // the forms only parse (form_*.go); the rules are package store's.
 //
 // Every page that opens the mailbox goes through withMailbox
