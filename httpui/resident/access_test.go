@@ -175,7 +175,7 @@ func TestAccessPage(t *testing.T) {
 	}
 	// In Danish.
 	da := e.Get(bjorn, e.HTTPURL+"/mailboxes/"+g.ID+"?lang=da")
-	if !strings.Contains(html.UnescapeString(da.Text), "Du ser Anna Jensens postkasse – ikke din egen.") {
+	if !strings.Contains(html.UnescapeString(da.Text), "Du ser postkassen, der tilhører Anna Jensen – ikke din egen.") {
 		t.Errorf("the Danish banner:\n%s", da.Text)
 	}
 }
