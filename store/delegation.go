@@ -233,7 +233,7 @@ func (m *Mailbox) GrantAccess(ctx context.Context, req GrantRequest) (Grant, err
 	if err != nil {
 		return Grant{}, err
 	}
-	if err := m.coverGrants(ctx); err != nil {
+	if err := m.coverGrants(ctx, false); err != nil {
 		return Grant{}, err
 	}
 	var g Grant
@@ -418,25 +418,23 @@ func (s *Store) EndExpiredDelegations(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// coverGrants seals the letters of this mailbox that a grant covers and
-// that are not sealed to its delegate yet, with the owner's private key,
-// and marks the grant covered. GrantAccess calls it for a new grant;
-// OpenSession when a grant waits for it (a guardianship).
-func (m *Mailbox) coverGrants(ctx context.Context) error {
+// coverGrants seals the letters of this mailbox (in it or scheduled)
+// that a grant covers and that are not sealed to its delegate yet, with
+// the owner's private key, and marks the grant covered. GrantAccess calls
+// it for a new grant and OpenSession when a grant waits for it (a
+// guardianship), both with all false (the grants not covered yet);
+// Import with all true (every live grant, for the letters it brought).
+func (m *Mailbox) coverGrants(ctx context.Context, all bool) error {
 	now := m.s.now()
-	type wrapping struct {
-		letterID string
-		key      storage.DelegateKey
-	}
 	var waiting []*storage.Delegation
-	var made []wrapping
+	var made []coverWrapping
 	err := m.s.view(ctx, func(tx storage.Tx) error {
 		ds, err := tx.Delegations().OfGrantor(m.resident.ID)
 		if err != nil {
 			return err
 		}
 		for _, d := range ds {
-			if d.Covered.IsZero() && !delegationPast(d, now) {
+			if (all || d.Covered.IsZero()) && !delegationPast(d, now) {
 				waiting = append(waiting, d)
 			}
 		}
@@ -453,42 +451,30 @@ func (m *Mailbox) coverGrants(ctx context.Context) error {
 				return err
 			}
 		}
+		var ids []string
+		if err := tx.Letters().MailboxAll(m.resident.ID, func(e storage.MailboxEntry) error {
+			ids = append(ids, e.LetterID)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := tx.Letters().Scheduled(time.Unix(1<<40, 0), func(letterID, residentID string, _ time.Time) (bool, error) {
+			if residentID == m.resident.ID {
+				ids = append(ids, letterID)
+			}
+			return true, nil
+		}); err != nil {
+			return err
+		}
 		senders := map[string]storage.SenderKind{}
-		return tx.Letters().MailboxAll(m.resident.ID, func(e storage.MailboxEntry) error {
-			rec, err := tx.Letters().Get(e.LetterID)
+		for _, id := range ids {
+			w, err := m.coverLetter(tx, id, waiting, keys, senders)
 			if err != nil {
 				return err
 			}
-			kind, ok := senders[rec.SenderID]
-			if !ok && rec.Own == nil {
-				snd, err := letterSender(tx, rec)
-				if err != nil {
-					return err
-				}
-				kind = snd.Kind
-				if rec.Imported == nil {
-					senders[rec.SenderID] = kind
-				}
-			}
-			var dk *crypto.DataKey
-			defer func() { dk.Zero() }()
-			for _, d := range waiting {
-				if !covers(d, rec, kind) || slices.ContainsFunc(rec.DelegateKeys, func(k storage.DelegateKey) bool { return k.DelegationID == d.ID }) {
-					continue
-				}
-				if dk == nil {
-					if dk, err = m.key.OpenDataKey(rec.SealedKey, letterBinding(rec)); err != nil {
-						return fmt.Errorf("open letter %s: %w", rec.ID, err)
-					}
-				}
-				sealed, err := crypto.SealDataKey(m.s.rand, dk, keys[d.ID], delegateBinding(rec, d.DelegateID))
-				if err != nil {
-					return fmt.Errorf("seal letter %s to delegate %s: %w", rec.ID, d.DelegateID, err)
-				}
-				made = append(made, wrapping{rec.ID, storage.DelegateKey{DelegationID: d.ID, DelegateID: d.DelegateID, SealedKey: sealed}})
-			}
-			return nil
-		})
+			made = append(made, w...)
+		}
+		return nil
 	})
 	if err != nil || len(waiting) == 0 {
 		return err
@@ -533,6 +519,52 @@ func (m *Mailbox) coverGrants(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// coverWrapping is a copy of a letter's data key made for a delegate, to
+// be stored.
+type coverWrapping struct {
+	letterID string
+	key      storage.DelegateKey
+}
+
+// coverLetter makes the copies of a letter's data key that the grants
+// cover and the letter lacks.
+func (m *Mailbox) coverLetter(tx storage.Tx, id string, grants []*storage.Delegation, keys map[string]crypto.PublicKeys, senders map[string]storage.SenderKind) ([]coverWrapping, error) {
+	rec, err := tx.Letters().Get(id)
+	if err != nil {
+		return nil, err
+	}
+	kind, ok := senders[rec.SenderID]
+	if !ok && rec.Own == nil {
+		snd, err := letterSender(tx, rec)
+		if err != nil {
+			return nil, err
+		}
+		kind = snd.Kind
+		if rec.Imported == nil {
+			senders[rec.SenderID] = kind
+		}
+	}
+	var out []coverWrapping
+	var dk *crypto.DataKey
+	defer func() { dk.Zero() }()
+	for _, d := range grants {
+		if !covers(d, rec, kind) || slices.ContainsFunc(rec.DelegateKeys, func(k storage.DelegateKey) bool { return k.DelegationID == d.ID }) {
+			continue
+		}
+		if dk == nil {
+			if dk, err = m.key.OpenDataKey(rec.SealedKey, letterBinding(rec)); err != nil {
+				return nil, fmt.Errorf("open letter %s: %w", rec.ID, err)
+			}
+		}
+		sealed, err := crypto.SealDataKey(m.s.rand, dk, keys[d.ID], delegateBinding(rec, d.DelegateID))
+		if err != nil {
+			return nil, fmt.Errorf("seal letter %s to delegate %s: %w", rec.ID, d.DelegateID, err)
+		}
+		out = append(out, coverWrapping{rec.ID, storage.DelegateKey{DelegationID: d.ID, DelegateID: d.DelegateID, SealedKey: sealed}})
+	}
+	return out, nil
 }
 
 // uncoveredGrants reports whether a resident gave a grant whose earlier

@@ -429,3 +429,39 @@ func TestGuardianship(t *testing.T) {
 		t.Errorf("removing it twice: %v", err)
 	}
 }
+
+// TestDelegationScheduledLetter: a letter scheduled before a grant is
+// sealed to the delegate at the grant, so it is readable once released;
+// ending the grant takes the copy off the scheduled letter too.
+func TestDelegationScheduledLetter(t *testing.T) {
+	t.Parallel()
+	df := newDelegationFixture(t)
+	ctx := df.ctx
+	d := testDelivery(df.nid, "scheduled-1")
+	d.NotBefore = df.clock.Now().Add(2 * time.Hour)
+	r, err := df.s.Deliver(ctx, df.sender.ID, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := df.grant(t, storage.AccessRead, storage.ScopePublic, time.Time{})
+	if got := wrappingsTo(t, df.s, df.bo.ID); !slices.Contains(got, r.Letter.ID) {
+		t.Fatalf("the scheduled letter has no copy for the delegate: %v", got)
+	}
+	df.clock.Advance(3 * time.Hour)
+	if _, err := df.s.ReleaseScheduled(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dm, err := df.boMailbox.Delegated(ctx, g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dm.Letter(ctx, r.Letter.ID); err != nil {
+		t.Errorf("the released letter: %v", err)
+	}
+	if err := df.anna.EndGrant(ctx, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := wrappingsTo(t, df.s, df.bo.ID); len(got) != 0 {
+		t.Errorf("copies left: %v", got)
+	}
+}

@@ -390,7 +390,7 @@ func (s *Store) OpenSession(ctx context.Context, token string) (*Mailbox, error)
 	if uncovered {
 		// A grant (a guardianship recorded by the operator) waits for
 		// this key to make the earlier letters readable to its delegate.
-		if err := m.coverGrants(ctx); err != nil {
+		if err := m.coverGrants(ctx, false); err != nil {
 			m.Close()
 			return nil, fmt.Errorf("cover grants of %s: %w", resident.ID, err)
 		}
