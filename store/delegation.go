@@ -355,19 +355,8 @@ func (s *Store) endDelegationsOf(tx storage.Tx, residentID string, now time.Time
 // dropWrappings deletes the wrappings to a grant's delegate from every
 // letter of the grantor, in the mailbox or scheduled.
 func dropWrappings(tx storage.Tx, d *storage.Delegation) error {
-	var ids []string
-	if err := tx.Letters().MailboxAll(d.GrantorID, func(e storage.MailboxEntry) error {
-		ids = append(ids, e.LetterID)
-		return nil
-	}); err != nil {
-		return err
-	}
-	if err := tx.Letters().Scheduled(time.Unix(1<<40, 0), func(letterID, residentID string, _ time.Time) (bool, error) {
-		if residentID == d.GrantorID {
-			ids = append(ids, letterID)
-		}
-		return true, nil
-	}); err != nil {
+	ids, err := lettersOf(tx, d.GrantorID)
+	if err != nil {
 		return err
 	}
 	for _, id := range ids {
@@ -451,19 +440,8 @@ func (m *Mailbox) coverGrants(ctx context.Context, all bool) error {
 				return err
 			}
 		}
-		var ids []string
-		if err := tx.Letters().MailboxAll(m.resident.ID, func(e storage.MailboxEntry) error {
-			ids = append(ids, e.LetterID)
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := tx.Letters().Scheduled(time.Unix(1<<40, 0), func(letterID, residentID string, _ time.Time) (bool, error) {
-			if residentID == m.resident.ID {
-				ids = append(ids, letterID)
-			}
-			return true, nil
-		}); err != nil {
+		ids, err := lettersOf(tx, m.resident.ID)
+		if err != nil {
 			return err
 		}
 		senders := map[string]storage.SenderKind{}
@@ -511,6 +489,28 @@ func (m *Mailbox) coverGrants(ctx context.Context, all bool) error {
 				return err
 			}
 		}
+		// A grant is covered only when no letter it covers lacks a copy:
+		// one delivered since the view stays for the next call.
+		ids, err := lettersOf(tx, m.resident.ID)
+		if err != nil {
+			return err
+		}
+		senders := map[string]storage.SenderKind{}
+		for _, id := range ids {
+			rec, err := tx.Letters().Get(id)
+			if err != nil {
+				return err
+			}
+			kind, err := senderKindOf(tx, rec, senders)
+			if err != nil {
+				return err
+			}
+			for gid, d := range live {
+				if covers(d, rec, kind) && !slices.ContainsFunc(rec.DelegateKeys, func(k storage.DelegateKey) bool { return k.DelegationID == gid }) {
+					delete(live, gid)
+				}
+			}
+		}
 		for _, d := range live {
 			d.Covered = now
 			if err := tx.Delegations().Put(d); err != nil {
@@ -519,6 +519,44 @@ func (m *Mailbox) coverGrants(ctx context.Context, all bool) error {
 		}
 		return nil
 	})
+}
+
+// lettersOf returns the ids of a resident's letters in the mailbox and
+// scheduled.
+func lettersOf(tx storage.Tx, residentID string) ([]string, error) {
+	var ids []string
+	if err := tx.Letters().MailboxAll(residentID, func(e storage.MailboxEntry) error {
+		ids = append(ids, e.LetterID)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	err := tx.Letters().Scheduled(time.Unix(1<<40, 0), func(letterID, rid string, _ time.Time) (bool, error) {
+		if rid == residentID {
+			ids = append(ids, letterID)
+		}
+		return true, nil
+	})
+	return ids, err
+}
+
+// senderKindOf returns the kind of a letter's sender ("" for an own
+// document), remembered in senders.
+func senderKindOf(tx storage.Tx, rec *letterRecord, senders map[string]storage.SenderKind) (storage.SenderKind, error) {
+	if rec.Own != nil {
+		return "", nil
+	}
+	if kind, ok := senders[rec.SenderID]; ok {
+		return kind, nil
+	}
+	snd, err := letterSender(tx, rec)
+	if err != nil {
+		return "", err
+	}
+	if rec.Imported == nil {
+		senders[rec.SenderID] = snd.Kind
+	}
+	return snd.Kind, nil
 }
 
 // coverWrapping is a copy of a letter's data key made for a delegate, to
@@ -535,16 +573,9 @@ func (m *Mailbox) coverLetter(tx storage.Tx, id string, grants []*storage.Delega
 	if err != nil {
 		return nil, err
 	}
-	kind, ok := senders[rec.SenderID]
-	if !ok && rec.Own == nil {
-		snd, err := letterSender(tx, rec)
-		if err != nil {
-			return nil, err
-		}
-		kind = snd.Kind
-		if rec.Imported == nil {
-			senders[rec.SenderID] = kind
-		}
+	kind, err := senderKindOf(tx, rec, senders)
+	if err != nil {
+		return nil, err
 	}
 	var out []coverWrapping
 	var dk *crypto.DataKey
@@ -614,22 +645,40 @@ type delegateTarget struct {
 	keys                     crypto.PublicKeys
 }
 
-// keepLiveWrappings drops from a letter about to be stored the
-// wrappings of grants that ended since it was sealed.
-func keepLiveWrappings(tx storage.Tx, rec *letterRecord, now time.Time) error {
+// settleWrappings makes a letter about to be stored agree with the
+// grants of its resident at the commit: it drops the copies for grants
+// that ended since it was sealed, and a grant made since (which it has
+// no copy for, and the data key is gone) is marked not covered, so that
+// the grantor's next request seals the letter to it (coverGrants).
+func settleWrappings(tx storage.Tx, rec *letterRecord, kind storage.SenderKind, now time.Time) error {
+	ds, err := tx.Delegations().OfGrantor(rec.ResidentID)
+	if err != nil {
+		return err
+	}
+	if len(ds) == 0 && len(rec.DelegateKeys) == 0 {
+		return nil
+	}
+	byID := map[string]*storage.Delegation{}
+	for _, d := range ds {
+		byID[d.ID] = d
+	}
 	var keep []storage.DelegateKey
 	for _, k := range rec.DelegateKeys {
-		d, err := tx.Delegations().Get(k.DelegationID)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		} else if err != nil {
-			return err
-		}
-		if d.DelegateID == k.DelegateID && d.GrantorID == rec.ResidentID && !delegationPast(d, now) {
+		if d := byID[k.DelegationID]; d != nil && d.DelegateID == k.DelegateID && !delegationPast(d, now) {
 			keep = append(keep, k)
 		}
 	}
 	rec.DelegateKeys = keep
+	for _, d := range ds {
+		if delegationPast(d, now) || !covers(d, rec, kind) || d.Covered.IsZero() ||
+			slices.ContainsFunc(keep, func(k storage.DelegateKey) bool { return k.DelegationID == d.ID }) {
+			continue
+		}
+		d.Covered = time.Time{}
+		if err := tx.Delegations().Put(d); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

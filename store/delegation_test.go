@@ -465,3 +465,62 @@ func TestDelegationScheduledLetter(t *testing.T) {
 		t.Errorf("copies left: %v", got)
 	}
 }
+
+// TestDelegationGrantDuringDelivery: a letter committed without a copy
+// for a grant made while it was being sealed (settleWrappings, as the
+// commit runs it) marks the grant not covered, and the grantor's next
+// request seals the letter to the delegate; a copy for a grant ended
+// meanwhile is dropped at the commit.
+func TestDelegationGrantDuringDelivery(t *testing.T) {
+	t.Parallel()
+	df := newDelegationFixture(t)
+	ctx := df.ctx
+	g := df.grant(t, storage.AccessRead, storage.ScopeAll, time.Time{})
+	// The letter as a delivery sealed before the grant would commit it.
+	if err := df.s.update(ctx, func(tx storage.Tx) error {
+		rec, err := tx.Letters().Get(df.public)
+		if err != nil {
+			return err
+		}
+		rec.DelegateKeys = nil
+		if err := settleWrappings(tx, rec, SenderPublic, df.clock.Now()); err != nil {
+			return err
+		}
+		return tx.Letters().Put(rec)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	given, _, err := df.anna.Grants(ctx)
+	if err != nil || len(given) != 1 || !given[0].Covered.IsZero() {
+		t.Fatalf("the grant after a letter without its copy: %+v, %v", given, err)
+	}
+	mustLogin(t, df.s, df.nid, testPassword) // the grantor's next request
+	dm, err := df.boMailbox.Delegated(ctx, g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dm.Letter(ctx, df.public); err != nil {
+		t.Errorf("the letter after the grantor's next request: %v", err)
+	}
+	given, _, _ = df.anna.Grants(ctx)
+	if given[0].Covered.IsZero() {
+		t.Error("the grant is still not covered")
+	}
+	// A copy for a grant that ended is dropped at the commit.
+	if err := df.s.update(ctx, func(tx storage.Tx) error {
+		rec, err := tx.Letters().Get(df.private)
+		if err != nil {
+			return err
+		}
+		rec.DelegateKeys = append(rec.DelegateKeys, storage.DelegateKey{DelegationID: "00000000000000000000000000000000", DelegateID: df.bo.ID, SealedKey: rec.SealedKey})
+		if err := settleWrappings(tx, rec, SenderPrivate, df.clock.Now()); err != nil {
+			return err
+		}
+		if len(rec.DelegateKeys) != 1 || rec.DelegateKeys[0].DelegationID != g.ID {
+			t.Errorf("after settling: %+v", rec.DelegateKeys)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -77,6 +77,9 @@ type pendingDelivery struct {
 	// The engine's stamps of the sender's and the recipient's records as
 	// Deliver checked them (apply).
 	senderStamp, recipientStamp []byte
+	// senderKind is the sender's kind, for the grants that cover the
+	// letter (delegation.go).
+	senderKind storage.SenderKind
 
 	result DeliveryResult
 	err    error
@@ -270,7 +273,7 @@ func (s *Store) seal(ctx context.Context, sender *senderRecord, recipient *resid
 	}
 	p := &pendingDelivery{
 		rec: rec, recipientKey: recipient.PublicKey, recipient: d.Recipient,
-		orgNumber: sender.OrgNumber, done: make(chan struct{}),
+		orgNumber: sender.OrgNumber, senderKind: sender.Kind, done: make(chan struct{}),
 	}
 	if d.Print != nil && d.Print.When == PrintUnreadAfter {
 		if p.print, err = s.sealPrintCopy(ctx, id, sender.ID, d, docs, hash); errors.Is(err, ErrNoPrintKey) {
@@ -488,10 +491,8 @@ func (s *Store) apply(tx storage.Tx, p *pendingDelivery, now time.Time) error {
 		}
 	}
 
-	if len(rec.DelegateKeys) > 0 {
-		if err := keepLiveWrappings(tx, rec, now); err != nil {
-			return err
-		}
+	if err := settleWrappings(tx, rec, p.senderKind, now); err != nil {
+		return err
 	}
 
 	if rec.IsScheduled() && rec.ReleaseAt.After(now) {
