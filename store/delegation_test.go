@@ -524,3 +524,20 @@ func TestDelegationGrantDuringDelivery(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDelegationEndsAtDeath: recording the grantor's or the delegate's
+// death ends their grants and deletes the copies.
+func TestDelegationEndsAtDeath(t *testing.T) {
+	t.Parallel()
+	df := newDelegationFixture(t)
+	g := df.grant(t, storage.AccessRead, storage.ScopeAll, time.Time{})
+	if _, err := df.s.RecordDeath(df.ctx, df.boNID, df.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := wrappingsTo(t, df.s, df.bo.ID); len(got) != 0 {
+		t.Errorf("copies after the delegate's death: %v", got)
+	}
+	if given, _, _ := df.anna.Grants(df.ctx); len(given) != 0 {
+		t.Errorf("grants after the delegate's death: %+v (%s)", given, g.ID)
+	}
+}
