@@ -38,6 +38,8 @@ const usage = `usage:
   postkasse resident unblock [--data DIR] --national-id NUMBER
   postkasse resident reserve   [--data DIR] --national-id NUMBER
   postkasse resident unreserve [--data DIR] --national-id NUMBER
+  postkasse resident guardian add    [--data DIR] --ward NUMBER --guardian NUMBER [--until YYYY-MM-DD] [--decision TEXT]
+  postkasse resident guardian remove [--data DIR] --ward NUMBER --guardian NUMBER
   postkasse letter make-inaccessible [--data DIR] --id ID --reason TEXT --order TEXT
   postkasse letter make-accessible   [--data DIR] --id ID
   postkasse support list    [--data DIR] [--json]

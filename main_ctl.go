@@ -212,10 +212,11 @@ func senderCallbacks(args []string, stdout io.Writer) error {
 
 // runResident dispatches `postkasse resident SUBCOMMAND`.
 func runResident(args []string, stdout io.Writer) error {
-	return dispatch("resident", "add, list, reset-code, died, block, unblock, reserve or unreserve", args, stdout, subcommands{
+	return dispatch("resident", "add, list, reset-code, died, block, unblock, reserve, unreserve or guardian", args, stdout, subcommands{
 		"add": residentAdd, "list": residentList, "reset-code": residentResetCode, "died": residentDied,
 		"block": residentBlock, "unblock": residentUnblock,
 		"reserve": residentReserve, "unreserve": residentUnreserve,
+		"guardian": residentGuardian,
 	})
 }
 

@@ -103,6 +103,19 @@ func testTermsDeathAndJobsCommands(t *testing.T, dir string, sched *jobs.Schedul
 		t.Errorf("terms list --json: %+v", listed)
 	}
 
+	// Guardianship: the commands reach the store through the socket (the
+	// store's and the socket's side: httpui/control's TestGuardian); a
+	// mailbox not activated yet can be neither ward nor guardian.
+	cli(t, "resident", "add", "--data", dir, "--national-id", "0202802345", "--name", "Bo Jensen")
+	err = run([]string{"resident", "guardian", "add", "--data", dir, "--ward", "1203861234", "--guardian", "0202802345"}, &out)
+	if err == nil || !strings.Contains(err.Error(), "no open mailbox") {
+		t.Errorf("a guardian of a pending mailbox: %v", err)
+	}
+	err = run([]string{"resident", "guardian", "remove", "--data", dir, "--ward", "1203861234", "--guardian", "0202802345"}, &out)
+	if err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("removing a guardianship there is not: %v", err)
+	}
+
 	err = run([]string{"resident", "died", "--data", dir, "--national-id", "1203861234", "--date", today.AddDate(0, 0, 2).Format(time.DateOnly)}, &out)
 	if err == nil || !strings.Contains(err.Error(), "in the future") {
 		t.Errorf("a death in the future: %v", err)
@@ -143,6 +156,9 @@ func testTermsDeathAndJobsCommands(t *testing.T, dir string, sched *jobs.Schedul
 		{"terms", "publish", "--data", dir, "--file", file, "--effective", "1 March"},
 		{"jobs"}, {"resident", "died", "--data", dir, "--national-id", "1203861234"},
 		{"resident", "died", "--data", dir, "--national-id", "1203861234", "--date", "today"},
+		{"resident", "guardian"}, {"resident", "guardian", "nope"},
+		{"resident", "guardian", "add", "--data", dir, "--ward", "1203861234"},
+		{"resident", "guardian", "remove", "--data", dir, "--guardian", "1203861234"},
 	} {
 		if err := run(args, &out); err == nil {
 			t.Errorf("%v accepted", args)

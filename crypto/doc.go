@@ -172,6 +172,9 @@
 //	                                 info "postkasse/v2/data-key" | lp(letterID) | lp(recipientID) | lp(senderID)
 //	                      ct_M = ML-KEM-768 ciphertext; ct_X = ephemeral X25519 public key;
 //	                      shared secret = SHA3-256(ss_M | ss_X | ct_X | recipientX25519 | 5c2e2f2f5e5c)
+//	delegate's copy       a sealed data key v1 or v2 as above, sealed to a delegate's key with
+//	                      info "postkasse/v<n>/delegate-data-key" | lp(letterID) | lp(recipientID) |
+//	                                 lp(senderID) | lp(delegateID)   (Binding.Delegate; recipientID is the grantor's)
 //	sealed field          01 | nonce[24] | secretbox(plaintext)
 //	                      key = HKDF(dataKey, info "postkasse/v1/field/" | label)
 //	sealed document       01 | prefix[16] | chunk... ; chunk = secretbox(at most 65536 bytes), nonce = prefix | counter u56 | last u8

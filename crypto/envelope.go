@@ -18,17 +18,34 @@ import (
 // letter id, recipient id and sender id. For a copy of a letter's data key
 // sealed to someone else than the resident (a delegate, a sender's reply
 // key), RecipientID names that someone.
+//
+// A copy sealed to a delegate (a resident the recipient gave access to
+// their mailbox) keeps RecipientID the recipient's and names the delegate
+// in Delegate: its info has another label ("delegate-data-key") and the
+// delegate's id, so a delegate's copy never opens as a letter addressed
+// to the delegate, nor as the recipient's own copy, nor as another
+// delegate's, and the recipient's own copy never opens as a delegate's.
 type Binding struct {
 	LetterID    string
 	RecipientID string
 	SenderID    string
+	// Delegate is the id of the delegate a copy is sealed to; empty for
+	// the recipient's own copy.
+	Delegate string
 }
 
 // info returns "postkasse/v<v>/data-key" | lp(letterID) | lp(recipientID) |
-// lp(senderID): HKDF's info in format 1, HPKE's info in format 2.
+// lp(senderID): HKDF's info in format 1, HPKE's info in format 2; for a
+// delegate's copy "postkasse/v<v>/delegate-data-key" | the same |
+// lp(delegate).
 func (b Binding) info(v byte) ([]byte, error) {
 	out := []byte(label(v, "data-key"))
-	for _, s := range []string{b.LetterID, b.RecipientID, b.SenderID} {
+	parts := []string{b.LetterID, b.RecipientID, b.SenderID}
+	if b.Delegate != "" {
+		out = []byte(label(v, "delegate-data-key"))
+		parts = append(parts, b.Delegate)
+	}
+	for _, s := range parts {
 		var err error
 		if out, err = appendLengthPrefixed(out, s); err != nil {
 			return nil, fmt.Errorf("binding: %w", err)

@@ -52,13 +52,13 @@ func TestDataKeyBinding(t *testing.T) {
 		name string
 		b    Binding
 	}{
-		{"another letter", Binding{"letter-2", "resident-1", "sender-1"}},
-		{"another recipient", Binding{"letter-1", "resident-2", "sender-1"}},
-		{"another sender", Binding{"letter-1", "resident-1", "sender-2"}},
+		{"another letter", Binding{"letter-2", "resident-1", "sender-1", ""}},
+		{"another recipient", Binding{"letter-1", "resident-2", "sender-1", ""}},
+		{"another sender", Binding{"letter-1", "resident-1", "sender-2", ""}},
 		// The ids are length-prefixed: moving bytes between them changes the key.
-		{"bytes moved between ids", Binding{"letter-1r", "esident-1", "sender-1"}},
-		{"ids swapped", Binding{"resident-1", "letter-1", "sender-1"}},
-		{"id extended with 0x00", Binding{"letter-1\x00", "resident-1", "sender-1"}},
+		{"bytes moved between ids", Binding{"letter-1r", "esident-1", "sender-1", ""}},
+		{"ids swapped", Binding{"resident-1", "letter-1", "sender-1", ""}},
+		{"id extended with 0x00", Binding{"letter-1\x00", "resident-1", "sender-1", ""}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,10 +96,10 @@ func TestDataKeyMalformed(t *testing.T) {
 		}
 	}
 	for _, b := range []Binding{
-		{"", "resident-1", "sender-1"},
-		{"letter-1", "", "sender-1"},
-		{"letter-1", "resident-1", ""},
-		{string(make([]byte, 65536)), "resident-1", "sender-1"},
+		{"", "resident-1", "sender-1", ""},
+		{"letter-1", "", "sender-1", ""},
+		{"letter-1", "resident-1", "", ""},
+		{string(make([]byte, 65536)), "resident-1", "sender-1", ""},
 	} {
 		if _, err := k.OpenDataKey(sealed, b); !errors.Is(err, ErrFormat) {
 			t.Errorf("binding with %d-, %d-, %d-byte ids: err = %v, want ErrFormat",
@@ -191,12 +191,12 @@ func TestDataKeyV2Binding(t *testing.T) {
 		name string
 		b    Binding
 	}{
-		{"another letter", Binding{"letter-2", "resident-1", "sender-1"}},
-		{"another recipient", Binding{"letter-1", "resident-2", "sender-1"}},
-		{"another sender", Binding{"letter-1", "resident-1", "sender-2"}},
-		{"bytes moved between ids", Binding{"letter-1r", "esident-1", "sender-1"}},
-		{"ids swapped", Binding{"resident-1", "letter-1", "sender-1"}},
-		{"id extended with 0x00", Binding{"letter-1\x00", "resident-1", "sender-1"}},
+		{"another letter", Binding{"letter-2", "resident-1", "sender-1", ""}},
+		{"another recipient", Binding{"letter-1", "resident-2", "sender-1", ""}},
+		{"another sender", Binding{"letter-1", "resident-1", "sender-2", ""}},
+		{"bytes moved between ids", Binding{"letter-1r", "esident-1", "sender-1", ""}},
+		{"ids swapped", Binding{"resident-1", "letter-1", "sender-1", ""}},
+		{"id extended with 0x00", Binding{"letter-1\x00", "resident-1", "sender-1", ""}},
 	}
 	for _, tt := range tests {
 		if _, err := k.OpenDataKey(sealed, tt.b); !errors.Is(err, ErrOpen) {
@@ -283,10 +283,10 @@ func TestDataKeyV2Malformed(t *testing.T) {
 		t.Errorf("zero X25519 share: err = %v, want ErrOpen", err)
 	}
 	for _, b := range []Binding{
-		{"", "resident-1", "sender-1"},
-		{"letter-1", "", "sender-1"},
-		{"letter-1", "resident-1", ""},
-		{string(make([]byte, 65536)), "resident-1", "sender-1"},
+		{"", "resident-1", "sender-1", ""},
+		{"letter-1", "", "sender-1", ""},
+		{"letter-1", "resident-1", "", ""},
+		{string(make([]byte, 65536)), "resident-1", "sender-1", ""},
 	} {
 		if _, err := k.OpenDataKey(sealed, b); !errors.Is(err, ErrFormat) {
 			t.Errorf("binding with %d-, %d-, %d-byte ids: err = %v, want ErrFormat",
@@ -725,4 +725,60 @@ func compareCPU(b *testing.B, name string, op, baseline func()) {
 		base += t2 - t1
 	}
 	b.ReportMetric(own.Seconds()/base.Seconds(), "x"+name)
+}
+
+// TestDataKeyDelegateBinding: a copy of a data key sealed to a delegate
+// opens only with the delegate's key and the delegate's binding; it never
+// opens as the recipient's own copy or as a letter addressed to the
+// delegate, and the recipient's own copy never opens as a delegate's, in
+// either format.
+func TestDataKeyDelegateBinding(t *testing.T) {
+	t.Parallel()
+	for _, format := range []string{"v1", "v2"} {
+		t.Run(format, func(t *testing.T) {
+			t.Parallel()
+			owner, delegate := mustKeyPair(t), mustKeyPair(t)
+			to := func(k *PrivateKey) Recipient {
+				if format == "v1" {
+					return k.Public()
+				}
+				return k.PublicKeys()
+			}
+			dk := mustDataKey(t)
+			own := Binding{LetterID: "letter-1", RecipientID: "owner-1", SenderID: "sender-1"}
+			asDelegate := Binding{LetterID: "letter-1", RecipientID: "owner-1", SenderID: "sender-1", Delegate: "delegate-1"}
+			ownSealed, err := SealDataKey(rand.Reader, dk, to(owner), own)
+			if err != nil {
+				t.Fatal(err)
+			}
+			delegateSealed, err := SealDataKey(rand.Reader, dk, to(delegate), asDelegate)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := delegate.OpenDataKey(delegateSealed, asDelegate)
+			if err != nil || got.b != dk.b {
+				t.Fatalf("the delegate's copy did not open for the delegate: %v", err)
+			}
+			bad := []struct {
+				name   string
+				k      *PrivateKey
+				sealed []byte
+				b      Binding
+			}{
+				{"delegate's copy as the owner's, owner's key", owner, delegateSealed, own},
+				{"delegate's copy as the owner's, delegate's key", delegate, delegateSealed, own},
+				{"delegate's copy as a letter to the delegate", delegate, delegateSealed, Binding{LetterID: "letter-1", RecipientID: "delegate-1", SenderID: "sender-1"}},
+				{"delegate's copy for another delegate", delegate, delegateSealed, Binding{LetterID: "letter-1", RecipientID: "owner-1", SenderID: "sender-1", Delegate: "delegate-2"}},
+				{"delegate's copy for another grantor", delegate, delegateSealed, Binding{LetterID: "letter-1", RecipientID: "owner-2", SenderID: "sender-1", Delegate: "delegate-1"}},
+				{"delegate's copy with the owner's key", owner, delegateSealed, asDelegate},
+				{"owner's copy as the delegate's, owner's key", owner, ownSealed, asDelegate},
+				{"owner's copy with the delegate's key", delegate, ownSealed, asDelegate},
+			}
+			for _, tt := range bad {
+				if _, err := tt.k.OpenDataKey(tt.sealed, tt.b); !errors.Is(err, ErrOpen) {
+					t.Errorf("%s: err = %v, want ErrOpen", tt.name, err)
+				}
+			}
+		})
+	}
 }

@@ -106,6 +106,7 @@ type vectorBinding struct {
 	LetterID    string `json:"letterId"`
 	RecipientID string `json:"recipientId"`
 	SenderID    string `json:"senderId"`
+	Delegate    string `json:"delegate,omitempty"`
 }
 
 // vectorInputs are the fixed inputs; makeVectors adds the outputs.

@@ -38,7 +38,9 @@
 //     past their idle time or lifetime (store.SweepSessions), which the
 //     store finds through its indexes by expiry. An expired session opens
 //     nothing before it is swept; the sweep takes its wrapping of the
-//     private key off the disk.
+//     private key off the disk. It also ends the grants of access to a
+//     mailbox whose last day has passed (store.EndExpiredDelegations),
+//     deleting the delegates' copies of the letters' keys.
 //   - "callbacks" (default every 5 seconds): POST the events waiting in
 //     senders' callback outboxes to their URLs, signed, each sender's one
 //     at a time in order, through the address guard (internal/netguard),

@@ -175,6 +175,9 @@ func checkTombstone(rec *letterRecord) []string {
 	if rec.Signature != nil {
 		left = append(left, "signature") // a signed PDF holds the document
 	}
+	if len(rec.DelegateKeys) > 0 {
+		left = append(left, "wrappings to delegates")
+	}
 	if rec.Folder != FolderInbox || rec.ReadMark != nil || !rec.PaidAt.IsZero() || rec.Hold != nil {
 		left = append(left, "the resident's sorting or a hold")
 	}

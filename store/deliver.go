@@ -77,6 +77,9 @@ type pendingDelivery struct {
 	// The engine's stamps of the sender's and the recipient's records as
 	// Deliver checked them (apply).
 	senderStamp, recipientStamp []byte
+	// senderKind is the sender's kind, for the grants that cover the
+	// letter (delegation.go).
+	senderKind storage.SenderKind
 
 	result DeliveryResult
 	err    error
@@ -154,6 +157,7 @@ func (s *Store) prepare(ctx context.Context, senderID string, d *Delivery, docs 
 	var repeat DeliveryResult
 	var isRepeat bool
 	var senderStamp, recipientStamp []byte
+	var delegates []delegateTarget
 	err := s.view(ctx, func(tx storage.Tx) error {
 		var err error
 		if sender, err = activeSender(tx, senderID); err != nil {
@@ -180,6 +184,12 @@ func (s *Store) prepare(ctx context.Context, senderID string, d *Delivery, docs 
 		} else if blocked {
 			return ErrSenderBlocked
 		}
+		// The delegates whose grant covers the letter get a copy of its
+		// data key (delegation.go); apply drops those whose grant ended
+		// meanwhile.
+		if delegates, err = delegatesFor(tx, recipient.ID, sender.Kind, s.now()); err != nil {
+			return err
+		}
 		senderStamp = bytes.Clone(tx.Senders().Stamp(sender.ID))
 		recipientStamp = bytes.Clone(tx.Residents().Stamp(d.Recipient.Number))
 		return nil
@@ -190,7 +200,7 @@ func (s *Store) prepare(ctx context.Context, senderID string, d *Delivery, docs 
 	if isRepeat {
 		return nil, &repeat, nil
 	}
-	p, err := s.seal(ctx, sender, recipient, d, docs, hash)
+	p, err := s.seal(ctx, sender, recipient, delegates, d, docs, hash)
 	if err != nil {
 		return nil, nil, fmt.Errorf("seal letter: %w", err)
 	}
@@ -221,8 +231,9 @@ func repeated(tx storage.Tx, senderID, ref, hash string, notBefore time.Time) (D
 }
 
 // seal makes the letter's record with a fresh data key, sealed to the
-// recipient's public key and bound to the letter, recipient and sender.
-func (s *Store) seal(ctx context.Context, sender *senderRecord, recipient *residentRecord, d *Delivery, docs []DocumentInput, hash string) (*pendingDelivery, error) {
+// recipient's public key and bound to the letter, recipient and sender,
+// and to each delegate whose grant covers it.
+func (s *Store) seal(ctx context.Context, sender *senderRecord, recipient *residentRecord, delegates []delegateTarget, d *Delivery, docs []DocumentInput, hash string) (*pendingDelivery, error) {
 	id, err := s.newLetterID()
 	if err != nil {
 		return nil, err
@@ -249,6 +260,13 @@ func (s *Store) seal(ctx context.Context, sender *senderRecord, recipient *resid
 	if rec.SealedKey, err = crypto.SealDataKey(s.rand, dk, to, letterBinding(rec)); err != nil {
 		return nil, fmt.Errorf("resident %s: %w", recipient.ID, err)
 	}
+	for _, del := range delegates {
+		sealed, err := crypto.SealDataKey(s.rand, dk, del.keys, delegateBinding(rec, del.delegateID))
+		if err != nil {
+			return nil, fmt.Errorf("delegate %s: %w", del.delegateID, err)
+		}
+		rec.DelegateKeys = append(rec.DelegateKeys, storage.DelegateKey{DelegationID: del.delegationID, DelegateID: del.delegateID, SealedKey: sealed})
+	}
 	runtime.Gosched() // see prepare
 	if rec.Subject, err = dk.SealField(s.rand, "subject", []byte(d.Subject)); err != nil {
 		return nil, err
@@ -261,7 +279,7 @@ func (s *Store) seal(ctx context.Context, sender *senderRecord, recipient *resid
 	}
 	p := &pendingDelivery{
 		rec: rec, recipientKey: recipient.PublicKey, recipient: d.Recipient,
-		orgNumber: sender.OrgNumber, done: make(chan struct{}),
+		orgNumber: sender.OrgNumber, senderKind: sender.Kind, done: make(chan struct{}),
 	}
 	if d.Print != nil && d.Print.When == PrintUnreadAfter {
 		if p.print, err = s.sealPrintCopy(ctx, id, sender.ID, d, docs, hash); errors.Is(err, ErrNoPrintKey) {
@@ -483,6 +501,10 @@ func (s *Store) apply(tx storage.Tx, p *pendingDelivery, now time.Time) error {
 		return refuse(err)
 	}
 	if err := recordAnswer(tx, rec); err != nil {
+		return err
+	}
+
+	if err := settleWrappings(tx, rec, p.senderKind, now); err != nil {
 		return err
 	}
 

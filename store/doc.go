@@ -14,6 +14,14 @@
 //     sealed to the recipient's public key, bound to the letter id, the
 //     recipient id and the sender id. A resident's private key is stored
 //     only wrapped (password, recovery key, session).
+//   - Delegation (delegation.go) never shares a private key: a grant's
+//     delegate reads a covered letter through a copy of its data key
+//     sealed to the delegate's public key (storage.Letter.DelegateKeys,
+//     crypto.Binding.Delegate), made at the grant with the grantor's key,
+//     at delivery, or when a ward signs in (a guardianship). Ending a
+//     grant deletes it and every copy to its delegate in one transaction;
+//     a tombstone keeps none; every read through a grant checks in its
+//     transaction that it is accepted and not past its last day.
 //   - Two-step verification (totp.go): the TOTP secret is stored only
 //     sealed with a key derived from the resident's private key, the
 //     backup codes only as hashes. A sign-in with it on starts no session

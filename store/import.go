@@ -245,6 +245,13 @@ func (m *Mailbox) Import(ctx context.Context, r io.ReaderAt, size int64) (Import
 		}
 	}
 	letters = kept
+	if res.Imported > 0 {
+		// The letters brought in go to the delegates whose grant covers
+		// them, as a delivery's do.
+		if err := m.coverGrants(ctx, true); err != nil {
+			return res, fmt.Errorf("seal imported letters to delegates: %w", err)
+		}
+	}
 	return res, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/store/auditlog"
@@ -20,6 +21,8 @@ import (
 // tombstone left (no name, keys, preferences or acceptance; its letters,
 // sessions, notices and notifications gone), a deleted letter only its
 // tombstone (no sealed field, no wrapping of its key, no documents), and
+// a grant of access is between two living residents and every copy of a
+// letter's key for a delegate is under a grant of the letter's resident,
 // a sender's callback belongs to an active sender and its outbox holds
 // only events of that sender's feed, a reply belongs to a living letter
 // of its resident and sender that allows replies, and
@@ -103,6 +106,23 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 		}
 		liveResident := func(id string) bool { r := residents[id]; return r != nil && r.Status != ResidentDeleted }
 
+		grants := map[string]*storage.Delegation{}
+		if err := tx.Delegations().All(func(d *storage.Delegation) error {
+			grants[d.ID] = d
+			if !liveResident(d.GrantorID) || !liveResident(d.DelegateID) {
+				bad("delegation %s: grantor %s or delegate %s missing or deleted", d.ID, d.GrantorID, d.DelegateID)
+			}
+			if d.GrantorID == d.DelegateID {
+				bad("delegation %s: granted to its grantor", d.ID)
+			}
+			if checkGrantTerms(d.Access, d.Scope, time.Time{}, d.Created) != nil {
+				bad("delegation %s: access %q, scope %q", d.ID, d.Access, d.Scope)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+
 		withDocuments := map[string]bool{}
 		if err := tx.Documents().Letters(func(id string) error { withDocuments[id] = true; return nil }); err != nil {
 			return err
@@ -119,6 +139,15 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 					bad("letter %s: deleted, but documents of it are stored", rec.ID)
 				}
 				return nil
+			}
+			for _, k := range rec.DelegateKeys {
+				d := grants[k.DelegationID]
+				if d == nil || d.GrantorID != rec.ResidentID || d.DelegateID != k.DelegateID {
+					bad("letter %s: a copy of its key for delegate %s under no grant of its resident (%s)", rec.ID, k.DelegateID, k.DelegationID)
+				}
+				if crypto.SealedDataKeyVersion(k.SealedKey) == 0 {
+					bad("letter %s: the copy of its key for delegate %s in no known format", rec.ID, k.DelegateID)
+				}
 			}
 			if rec.IsScheduled() && (len(rec.Receipt.Payload) > 0 || !rec.DeliveredAt.Equal(rec.ReleaseAt)) {
 				bad("letter %s: scheduled, but with a receipt or another delivery time", rec.ID)

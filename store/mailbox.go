@@ -178,33 +178,8 @@ func (m *Mailbox) Letter(ctx context.Context, id string) (Letter, error) {
 			return err
 		}
 		defer dk.Zero()
-		sum, err := m.summary(tx, rec, dk, map[string]*senderRecord{})
-		if err != nil {
-			return err
-		}
-		body, err := dk.OpenField("body", rec.Body)
-		if err != nil {
-			return fmt.Errorf("open letter %s body: %w", id, err)
-		}
-		out = Letter{LetterSummary: sum, Body: string(body), ReplyAllowed: rec.ReplyAllowed,
-			SenderReference: rec.SenderReference, Receipt: rec.Receipt}
-		if rec.Imported != nil {
-			out.SenderReference = rec.Imported.SenderReference
-		}
-		structured, err := openStructured(dk, rec)
-		if err != nil {
-			return err
-		}
-		out.Invoice, out.Actions = structured.Invoice, structured.Actions
-		out.SignatureRequest, out.Signature = structured.SignatureRequest, rec.Signature
-		for i, doc := range rec.Documents {
-			name, err := dk.OpenField(fmt.Sprintf("document/%d/name", i), doc.Name)
-			if err != nil {
-				return fmt.Errorf("open letter %s document %d: %w", id, i, err)
-			}
-			out.Documents = append(out.Documents, DocumentInfo{Index: i, Name: string(name), ContentType: doc.ContentType, Size: doc.Size})
-		}
-		return nil
+		out, err = m.letterView(tx, rec, dk)
+		return err
 	})
 	if err != nil {
 		return Letter{}, err
@@ -214,6 +189,39 @@ func (m *Mailbox) Letter(ctx context.Context, id string) (Letter, error) {
 			return Letter{}, err
 		}
 		out.ReadMark = nil
+	}
+	return out, nil
+}
+
+// letterView is an opened letter: its summary, body, structured data and
+// documents' names.
+func (m *Mailbox) letterView(tx storage.Tx, rec *letterRecord, dk *crypto.DataKey) (Letter, error) {
+	var out Letter
+	sum, err := m.summary(tx, rec, dk, map[string]*senderRecord{})
+	if err != nil {
+		return out, err
+	}
+	body, err := dk.OpenField("body", rec.Body)
+	if err != nil {
+		return out, fmt.Errorf("open letter %s body: %w", rec.ID, err)
+	}
+	out = Letter{LetterSummary: sum, Body: string(body), ReplyAllowed: rec.ReplyAllowed,
+		SenderReference: rec.SenderReference, Receipt: rec.Receipt}
+	if rec.Imported != nil {
+		out.SenderReference = rec.Imported.SenderReference
+	}
+	structured, err := openStructured(dk, rec)
+	if err != nil {
+		return out, err
+	}
+	out.Invoice, out.Actions = structured.Invoice, structured.Actions
+	out.SignatureRequest, out.Signature = structured.SignatureRequest, rec.Signature
+	for i, doc := range rec.Documents {
+		name, err := dk.OpenField(fmt.Sprintf("document/%d/name", i), doc.Name)
+		if err != nil {
+			return out, fmt.Errorf("open letter %s document %d: %w", rec.ID, i, err)
+		}
+		out.Documents = append(out.Documents, DocumentInfo{Index: i, Name: string(name), ContentType: doc.ContentType, Size: doc.Size})
 	}
 	return out, nil
 }
@@ -353,33 +361,39 @@ func (m *Mailbox) Document(ctx context.Context, letterID string, index int) (Doc
 			return err
 		}
 		defer dk.Zero()
-		if index < 0 || index >= len(rec.Documents) {
-			return fmt.Errorf("letter %s document %d: %w", letterID, index, ErrNotFound)
-		}
-		doc := rec.Documents[index]
-		name, err := dk.OpenField(fmt.Sprintf("document/%d/name", index), doc.Name)
-		if err != nil {
-			return fmt.Errorf("open letter %s document %d: %w", letterID, index, err)
-		}
-		r, err := tx.Documents().Open(letterID, index)
-		if errors.Is(err, ErrNotFound) {
-			return errors.New("document content missing")
-		} else if err != nil {
-			return err
-		}
-		sealed, err := io.ReadAll(r)
-		r.Close()
-		if err != nil {
-			return fmt.Errorf("read letter %s document %d: %w", letterID, index, err)
-		}
-		content, err := dk.OpenDocument(fmt.Sprintf("document/%d", index), sealed)
-		if err != nil {
-			return fmt.Errorf("open letter %s document %d: %w", letterID, index, err)
-		}
-		out = Document{DocumentInfo: DocumentInfo{Index: index, Name: string(name), ContentType: doc.ContentType, Size: doc.Size}, Content: content}
-		return nil
+		out, err = openDocument(tx, rec, dk, index)
+		return err
 	})
 	return out, err
+}
+
+// openDocument opens one document of a letter with its data key.
+func openDocument(tx storage.Tx, rec *letterRecord, dk *crypto.DataKey, index int) (Document, error) {
+	letterID := rec.ID
+	if index < 0 || index >= len(rec.Documents) {
+		return Document{}, fmt.Errorf("letter %s document %d: %w", letterID, index, ErrNotFound)
+	}
+	doc := rec.Documents[index]
+	name, err := dk.OpenField(fmt.Sprintf("document/%d/name", index), doc.Name)
+	if err != nil {
+		return Document{}, fmt.Errorf("open letter %s document %d: %w", letterID, index, err)
+	}
+	r, err := tx.Documents().Open(letterID, index)
+	if errors.Is(err, ErrNotFound) {
+		return Document{}, errors.New("document content missing")
+	} else if err != nil {
+		return Document{}, err
+	}
+	sealed, err := io.ReadAll(r)
+	r.Close()
+	if err != nil {
+		return Document{}, fmt.Errorf("read letter %s document %d: %w", letterID, index, err)
+	}
+	content, err := dk.OpenDocument(fmt.Sprintf("document/%d", index), sealed)
+	if err != nil {
+		return Document{}, fmt.Errorf("open letter %s document %d: %w", letterID, index, err)
+	}
+	return Document{DocumentInfo: DocumentInfo{Index: index, Name: string(name), ContentType: doc.ContentType, Size: doc.Size}, Content: content}, nil
 }
 
 // Receipt returns the signed receipt of a letter of this mailbox, the

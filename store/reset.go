@@ -321,6 +321,11 @@ func (s *Store) resetMailbox(ctx context.Context, number string, keys *newKeyPai
 		if err := tx.SearchIndexes().Delete(cur.ID); err != nil {
 			return err
 		}
+		// Grants to and from the old key pair end: no copy sealed to it
+		// opens any more, and the grantor's letters are gone.
+		if err := s.endDelegationsOf(tx, cur.ID, now); err != nil {
+			return err
+		}
 		cur.PublicKey, cur.MLKEMPublicKey = keys.public.X25519[:], keys.public.MLKEM
 		cur.PasswordWrap, cur.RecoveryWrap = keys.passwordWrap, keys.recoveryWrap
 		// Two-step verification goes with the old key pair: the TOTP

@@ -503,6 +503,11 @@ func (s *Store) RecordDeath(ctx context.Context, nid NationalID, died time.Time)
 		if err := deleteOutboxOf(tx, res.ID); err != nil {
 			return err
 		}
+		// A power of attorney ends with a death, given or held: the
+		// grants and every copy of a key they made go.
+		if err := s.endDelegationsOf(tx, res.ID, now); err != nil {
+			return err
+		}
 		ret, err := getRetention(tx, res.ID)
 		if err != nil {
 			return err
@@ -631,6 +636,9 @@ func (s *Store) deleteAccount(tx storage.Tx, res *residentRecord, reason, actor 
 		return err
 	}
 	if err := tx.SearchIndexes().Delete(res.ID); err != nil {
+		return err
+	}
+	if err := s.endDelegationsOf(tx, res.ID, now); err != nil {
 		return err
 	}
 	tomb := residentRecord{

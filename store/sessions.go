@@ -328,7 +328,7 @@ func (s *Store) OpenSession(ctx context.Context, token string) (*Mailbox, error)
 	var sess *sessionRecord
 	var resident *residentRecord
 	var prefs *preferencesRecord
-	var termsPending bool
+	var termsPending, uncovered bool
 	err = s.view(ctx, func(tx storage.Tx) error {
 		var err error
 		if sess, err = tx.Sessions().Get(id); err != nil {
@@ -340,7 +340,10 @@ func (s *Store) OpenSession(ctx context.Context, token string) (*Mailbox, error)
 		if prefs, err = tx.Preferences().Get(sess.ResidentID); err != nil {
 			return err
 		}
-		_, termsPending, err = pendingTerms(tx, sess.ResidentID, now)
+		if _, termsPending, err = pendingTerms(tx, sess.ResidentID, now); err != nil {
+			return err
+		}
+		uncovered, err = uncoveredGrants(tx, sess.ResidentID, now)
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -382,8 +385,17 @@ func (s *Store) OpenSession(ctx context.Context, token string) (*Mailbox, error)
 			return nil, err
 		}
 	}
-	return &Mailbox{s: s, resident: residentOf(resident), key: priv, sessionID: string(id),
-		language: prefs.Language, termsPending: termsPending}, nil
+	m := &Mailbox{s: s, resident: residentOf(resident), key: priv, sessionID: string(id),
+		language: prefs.Language, termsPending: termsPending}
+	if uncovered {
+		// A grant (a guardianship recorded by the operator) waits for
+		// this key to make the earlier letters readable to its delegate.
+		if err := m.coverGrants(ctx, false); err != nil {
+			m.Close()
+			return nil, fmt.Errorf("cover grants of %s: %w", resident.ID, err)
+		}
+	}
+	return m, nil
 }
 
 // Logout ends a session: its wrapped key is deleted, so the cookie opens

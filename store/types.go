@@ -89,6 +89,23 @@ var (
 	ErrSignatureExpired = errors.New("the deadline to sign has passed")
 	// ErrSignatureAnswered: the resident has signed or declined already.
 	ErrSignatureAnswered = errors.New("the signature request was answered already")
+	// ErrDelegateSelf: a resident tried to give access to their mailbox
+	// to themselves (delegation.go).
+	ErrDelegateSelf = errors.New("a grant of access cannot be given to oneself")
+	// ErrDelegateUnknown: the delegate (or ward) named has no open
+	// mailbox on this appliance: unknown, pending, closed or deceased.
+	ErrDelegateUnknown = errors.New("no open mailbox for that national identity number")
+	// ErrDelegationUntilPast: the last day of a grant is before today.
+	ErrDelegationUntilPast = errors.New("the last day of the grant is in the past")
+	// ErrDelegationInvalid: a grant's access or scope is none of the
+	// known ones.
+	ErrDelegationInvalid = errors.New("unknown access or scope of a grant")
+	// ErrDelegationExists: the grantor already gave the delegate a grant.
+	ErrDelegationExists = errors.New("that resident already has a grant to this mailbox")
+	// ErrDelegationReadOnly: a delegate with read access tried an act.
+	ErrDelegationReadOnly = errors.New("the grant gives read access only")
+	// ErrGuardianship: a guardianship is ended by the operator only.
+	ErrGuardianship = errors.New("a guardianship is ended by the operator")
 )
 
 // InvalidError is a request that breaks a rule about one field. Field names

@@ -177,6 +177,39 @@ func testAccessibility(t *testing.T, src, lang string, width int64) {
 	check("senders, a block asked for")
 	tb.do(chromedp.Navigate(a.url + "/settings/retention"))
 	check("what is deleted, and when")
+	// Access for others: the page, a grant refused, and a grant from
+	// Bo that Anna accepts, then Bo's mailbox seen through it.
+	tb.do(chromedp.Navigate(a.url + "/settings/access"))
+	check("access for others")
+	tb.do(chromedp.SendKeys(chromedp.ID("nationalId"), annaNID), chromedp.Submit(chromedp.ID("nationalId")),
+		chromedp.WaitVisible(chromedp.ID("access-error")))
+	check("access for others, a grant refused")
+	boNID, err := store.ParseNationalID("0202802345")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.store.AddResident(context.Background(), boNID, "Bo Berg", annaPassword); err != nil {
+		t.Fatal(err)
+	}
+	bo, err := a.store.Login(context.Background(), boNID.String(), annaPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	boMailbox, err := a.store.OpenSession(context.Background(), bo.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grant, err := boMailbox.GrantAccess(context.Background(), store.GrantRequest{DelegateNationalID: annaNID, Access: store.AccessAct, Scope: store.ScopeAll})
+	boMailbox.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.do(chromedp.Navigate(a.url + "/settings/access"))
+	check("access for others, a grant to accept")
+	tb.do(chromedp.Click(chromedp.CSS(`form[action="/settings/access/`+grant.ID+`/accept"] button`)), chromedp.WaitVisible(chromedp.ID("access-done")))
+	check("access for others, a grant accepted")
+	tb.do(chromedp.Navigate(a.url + "/mailboxes/" + grant.ID))
+	check("another's mailbox")
 	// Deleting a letter: the confirmation, and the inbox that says it
 	// was deleted.
 	tb.do(chromedp.Navigate(a.url + "/letters/" + a.letter(letterDecision).ID + "/delete"))

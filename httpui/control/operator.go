@@ -69,6 +69,8 @@ type Operations interface {
 	UnblockResident(ctx context.Context, req ResidentRef) (BlockInfo, error)
 	ReserveResident(ctx context.Context, req ResidentRef) (ResidentInfo, error)
 	UnreserveResident(ctx context.Context, req ResidentRef) (ResidentInfo, error)
+	AddGuardian(ctx context.Context, req GuardianRequest) (GuardianInfo, error)
+	RemoveGuardian(ctx context.Context, req GuardianRequest) (GuardianInfo, error)
 	IssueResetCode(ctx context.Context, req ResidentRef) (NewResetCode, error)
 	MakeInaccessible(ctx context.Context, req HoldRequest) (HoldInfo, error)
 	MakeAccessible(ctx context.Context, req LetterRef) (HoldInfo, error)

@@ -112,6 +112,14 @@ func Handler(ops Operations, log *slog.Logger) http.Handler {
 		func(_ ResidentRef, out ResidentInfo) (string, []any) {
 			return "resident reserved", []any{"resident", out.ID}
 		}))
+	mux.HandleFunc("POST /v1/residents/guardian", change(h, "add guardian", http.StatusCreated, maxBody, ops.AddGuardian,
+		func(_ GuardianRequest, out GuardianInfo) (string, []any) {
+			return "guardianship recorded", []any{"delegation", out.ID}
+		}))
+	mux.HandleFunc("POST /v1/residents/guardian/remove", change(h, "remove guardian", http.StatusOK, maxBody, ops.RemoveGuardian,
+		func(_ GuardianRequest, _ GuardianInfo) (string, []any) {
+			return "guardianship removed", nil
+		}))
 	mux.HandleFunc("POST /v1/residents/unreserve", change(h, "unreserve resident", http.StatusOK, maxBody, ops.UnreserveResident,
 		func(_ ResidentRef, out ResidentInfo) (string, []any) {
 			return "resident unreserved", []any{"resident", out.ID}
@@ -223,13 +231,14 @@ func (h *handler) respond(w http.ResponseWriter, r *http.Request, status int, v 
 	switch {
 	case errors.Is(err, store.ErrTermsNoticePeriod):
 		status, code = http.StatusBadRequest, codeTermsNoticePeriod
-	case errors.As(err, &invalid), errors.Is(err, store.ErrInvalidNationalID), errors.Is(err, ErrBadRequest):
+	case errors.As(err, &invalid), errors.Is(err, store.ErrInvalidNationalID), errors.Is(err, ErrBadRequest),
+		errors.Is(err, store.ErrDelegateSelf), errors.Is(err, store.ErrDelegateUnknown), errors.Is(err, store.ErrDelegationUntilPast):
 		status, code = http.StatusBadRequest, codeInvalid
 	case errors.Is(err, store.ErrWrongPrintKey):
 		status, code = http.StatusForbidden, codeWrongPrintKey
 	case errors.Is(err, store.ErrNoPrintKey):
 		status, code = http.StatusConflict, codeNoPrintKey
-	case errors.Is(err, store.ErrExists):
+	case errors.Is(err, store.ErrExists), errors.Is(err, store.ErrDelegationExists):
 		status, code = http.StatusConflict, codeExists
 	case errors.Is(err, store.ErrNotFound):
 		status, code = http.StatusNotFound, codeNotFound

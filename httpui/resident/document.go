@@ -90,6 +90,12 @@ func (s *Handlers) document(w http.ResponseWriter, r *http.Request, mb *store.Ma
 		s.pages.PageError(w, r, &resident, err)
 		return
 	}
+	serveDocument(w, r, doc)
+}
+
+// serveDocument writes a document: in place where that is safe (and not
+// ?download=1), otherwise as an attachment.
+func serveDocument(w http.ResponseWriter, r *http.Request, doc store.Document) {
 	disposition := "attachment"
 	if inlineSafe(doc.ContentType) && r.URL.Query().Get("download") != "1" {
 		disposition = "inline"

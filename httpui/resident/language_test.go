@@ -294,6 +294,30 @@ func walkPages(t *testing.T, lang string) map[string]string {
 	keep("delete mailbox", e.Get(b, e.HTTPURL+"/settings/delete"), http.StatusOK)
 	keep("delete refused", e.PostForm(b, e.HTTPURL+"/settings/delete", url.Values{"password": {"wrong password!"}}, nil), http.StatusUnauthorized)
 
+	// Access for others and the delegate's view of Anna's mailbox
+	// (access.go, delegated.go): Carl, activated above, gets read access
+	// to her public post.
+	keep("access", e.Get(b, e.HTTPURL+"/settings/access"), http.StatusOK)
+	keep("access refused", e.PostForm(b, e.HTTPURL+"/settings/access", url.Values{"nationalId": {uitest.NIDAnna}, "access": {"read"}, "scope": {"all"}}, nil), http.StatusUnprocessableEntity)
+	if r := e.PostForm(b, e.HTTPURL+"/settings/access", url.Values{"nationalId": {uitest.NIDNobody}, "access": {"read"}, "scope": {"public"}, "until": {"2027-06-30"}}, nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("grant: %d\n%s", r.StatusCode, r.Text)
+	}
+	keep("access granted", e.Get(b, e.HTTPURL+"/settings/access?done=granted"), http.StatusOK)
+	d := e.Browser()
+	e.Get(d, e.HTTPURL+"/login?lang="+lang)
+	e.Login(d, e.HTTPURL, uitest.NIDNobody)
+	keep("access received", e.Get(d, e.HTTPURL+"/settings/access"), http.StatusOK)
+	m := regexp.MustCompile(`/settings/access/([0-9a-f]{32})/accept`).FindStringSubmatch(pages["access received"])
+	if m == nil {
+		t.Fatalf("no grant to accept:\n%s", pages["access received"])
+	}
+	e.PostForm(d, e.HTTPURL+"/settings/access/"+m[1]+"/accept", nil, nil)
+	keep("access accepted", e.Get(d, e.HTTPURL+"/settings/access?done=accepted"), http.StatusOK)
+	keep("delegated", e.Get(d, e.HTTPURL+"/mailboxes/"+m[1]), http.StatusOK)
+	keep("delegated letter", e.Get(d, e.HTTPURL+"/mailboxes/"+m[1]+"/letters/"+letterID), http.StatusOK)
+	keep("delegated act refused", e.PostForm(d, e.HTTPURL+"/mailboxes/"+m[1]+"/letters/"+letterID+"/act", url.Values{"act": {"archive"}}, nil), http.StatusForbidden)
+	keep("access activity", e.Get(b, e.HTTPURL+"/settings/access"), http.StatusOK)
+
 	c := e.Browser()
 	e.Get(c, e.HTTPURL+"/login?lang="+lang)
 	e.Login(c, e.HTTPURL, uitest.NIDBjorn)

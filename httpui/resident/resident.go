@@ -12,8 +12,10 @@
 // verification (totp.go), sees and ends its sessions (sessions.go),
 // sees the senders who wrote and blocks a private
 // one (senders.go), sees what will be deleted when and why (retention.go),
-// deletes the mailbox (delete_mailbox.go) and is shown a renewed recovery
-// key (recovery_key.go). One file per handler;
+// deletes the mailbox (delete_mailbox.go), is shown a renewed recovery
+// key (recovery_key.go), gives others access to the mailbox and accepts
+// access to theirs (access.go), and reads a mailbox it has access to
+// (delegated.go). One file per handler;
 // the forms only parse (form_*.go); the rules are package store's.
 //
 // Every page that opens the mailbox goes through withMailbox
@@ -138,6 +140,11 @@ const (
 	// pageReset resets a mailbox with a reset code from the operator
 	// (reset.go).
 	pageReset = "reset"
+	// Access for others (access.go) and the delegate's view of a
+	// grantor's mailbox (delegated.go).
+	pageAccess          = "access"
+	pageDelegated       = "delegated"
+	pageDelegatedLetter = "delegated-letter"
 )
 
 // Pages are the pages the handlers render (web.PagesConfig.Required).
@@ -145,7 +152,8 @@ var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
 	pageSettings, pageDeleteMailbox, pageMailboxDeleted, pageRecoveryKey, pagePassword, pageRecover, pageSupport, pageRecoveryRequest, pageFolders,
 	pageSenders, pageRetention, pageDeleteLetters, pageMessages,
 	pageLoginCode, pageTOTP, pageBackupCodes, pageExport, pageSearch,
-	pageSessions, pagePasskeys, pageLoginPasskey, pageEID, pageReset}
+	pageSessions, pagePasskeys, pageLoginPasskey, pageEID, pageReset,
+	pageAccess, pageDelegated, pageDelegatedLetter}
 
 // Route names. Templates and handlers build URLs from these.
 const (
@@ -252,6 +260,19 @@ const (
 	routeSessions          = "settings-sessions"
 	routeSessionsEnd       = "settings-sessions-end"
 	routeSessionsEndOthers = "settings-sessions-end-others"
+)
+
+// Route names of access for others and of the delegate's view of a
+// grantor's mailbox.
+const (
+	routeAccess            = "access"
+	routeAccessGrant       = "access-grant"
+	routeAccessAccept      = "access-accept"
+	routeAccessEnd         = "access-end"
+	routeDelegated         = "delegated"
+	routeDelegatedLetter   = "delegated-letter"
+	routeDelegatedDocument = "delegated-document"
+	routeDelegatedAct      = "delegated-act"
 )
 
 // idPattern matches a store id: 128 bits in lowercase hex.
@@ -364,6 +385,14 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/settings/export", s.withMailbox(s.exportPage)).Methods(http.MethodGet, http.MethodHead).Name(routeExport)
 	r.Handle("/settings/export", s.withMailbox(s.exportSubmit)).Methods(http.MethodPost).Name(routeExportSubmit)
 	r.Handle("/settings/import", s.withMailbox(s.importSubmit)).Methods(http.MethodPost).Name(routeImportSubmit)
+	r.Handle("/settings/access", s.withMailbox(s.accessPage)).Methods(http.MethodGet, http.MethodHead).Name(routeAccess)
+	r.Handle("/settings/access", s.withMailbox(s.accessGrant)).Methods(http.MethodPost).Name(routeAccessGrant)
+	r.Handle("/settings/access/{id:"+idPattern+"}/accept", s.withMailbox(s.accessAccept)).Methods(http.MethodPost).Name(routeAccessAccept)
+	r.Handle("/settings/access/{id:"+idPattern+"}/end", s.withMailbox(s.accessEnd)).Methods(http.MethodPost).Name(routeAccessEnd)
+	r.Handle("/mailboxes/{grant:"+idPattern+"}", s.withDelegated(s.delegatedList)).Methods(http.MethodGet, http.MethodHead).Name(routeDelegated)
+	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}", s.withDelegated(s.delegatedLetter)).Methods(http.MethodGet).Name(routeDelegatedLetter)
+	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}/documents/{n:[0-9]{1,5}}", s.withDelegated(s.delegatedDocument)).Methods(http.MethodGet, http.MethodHead).Name(routeDelegatedDocument)
+	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}/act", s.withDelegated(s.delegatedAct)).Methods(http.MethodPost).Name(routeDelegatedAct)
 	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxPage)).Methods(http.MethodGet, http.MethodHead).Name(routeDeleteMailbox)
 	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxSubmit)).Methods(http.MethodPost).Name(routeDeleteMailboxSubmit)
 }

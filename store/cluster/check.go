@@ -165,6 +165,13 @@ func (e *Engine) Check(ctx context.Context) error {
 		}, bad); err != nil {
 			return err
 		}
+		if err := checkRows(t, `SELECT id, grantor_id || '/' || delegate_id, record FROM delegations`, func(key, col string, d *storage.Delegation) {
+			if d.ID != key || d.GrantorID+"/"+d.DelegateID != col {
+				bad("delegation %s: columns disagree with its record", key)
+			}
+		}, bad); err != nil {
+			return err
+		}
 		if err := checkRows(t, `SELECT id, resident_id, record FROM support_requests`, func(key, col string, r *storage.SupportRequest) {
 			if r.ID != key || r.ResidentID != col {
 				bad("support request %s: columns disagree with its record", key)

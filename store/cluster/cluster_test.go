@@ -539,7 +539,7 @@ func TestSchema3Backfill(t *testing.T) {
 
 // downTo3 takes a database of schema 4 back to schema 3: no counts, no
 // callbacks, no scheduled letters.
-const downTo3 = `DROP TABLE replies; DROP TABLE print_queue; DROP TABLE mailbox_counts; DROP TABLE callbacks; DROP TABLE callback_outbox; ALTER TABLE letters DROP COLUMN release_at; UPDATE schema_version SET version = 3;
+const downTo3 = `DROP TABLE delegations; DROP TABLE replies; DROP TABLE print_queue; DROP TABLE mailbox_counts; DROP TABLE callbacks; DROP TABLE callback_outbox; ALTER TABLE letters DROP COLUMN release_at; UPDATE schema_version SET version = 3;
 `
 
 // TestSchema4Counts: the upgrade to schema 4 counts the letters there

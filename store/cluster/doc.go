@@ -63,6 +63,8 @@
 //	                    printed), the record (since 5)
 //	replies             (id) → letter_id ('' for a message) and resident_id, each indexed with
 //	                    created, the record (since 6)
+//	delegations         (id) → grantor_id, delegate_id, created; order (grantor_id, created, id)
+//	                    and (delegate_id, created, id) (since 7)
 //	schema_version      the one row naming the schema's version
 //
 // The SQL is kept to what CockroachDB and YugabyteDB also accept: no

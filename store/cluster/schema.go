@@ -258,6 +258,21 @@ CREATE TABLE replies (
 CREATE INDEX replies_by_letter ON replies (letter_id, created, id);
 CREATE INDEX replies_by_resident ON replies (resident_id, created, id);
 `,
+	// 7: residents' grants of access to their mailboxes
+	// (storage.Delegation), found by grantor and by delegate. No fix-up:
+	// no grant was made before. (A letter's wrappings to delegates are a
+	// field of its record.)
+	`
+CREATE TABLE delegations (
+	id          text PRIMARY KEY,
+	grantor_id  text NOT NULL,
+	delegate_id text NOT NULL,
+	created     timestamptz NOT NULL,
+	record      bytea NOT NULL
+);
+CREATE INDEX delegations_by_grantor ON delegations (grantor_id, created, id);
+CREATE INDEX delegations_by_delegate ON delegations (delegate_id, created, id);
+`,
 }
 
 // fixups are what a step needs done in Go after its SQL, in the same

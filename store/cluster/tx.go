@@ -51,9 +51,10 @@ func (t *tx) Events() storage.Events { return eventsTx{t} }
 func (t *tx) Callbacks() storage.Callbacks {
 	return callbacksTx{t}
 }
-func (t *tx) Print() storage.Print     { return printTx{t} }
-func (t *tx) Replies() storage.Replies { return repliesTx{t} }
-func (t *tx) Folders() storage.Folders { return foldersTx{t} }
+func (t *tx) Print() storage.Print             { return printTx{t} }
+func (t *tx) Replies() storage.Replies         { return repliesTx{t} }
+func (t *tx) Folders() storage.Folders         { return foldersTx{t} }
+func (t *tx) Delegations() storage.Delegations { return delegationsTx{t} }
 func (t *tx) SearchIndexes() storage.SearchIndexes {
 	return searchIndexesTx{t}
 }
@@ -1616,4 +1617,47 @@ func (r repliesTx) ByResident(residentID string, fn func(*storage.Reply) error) 
 func (r repliesTx) All(fn func(*storage.Reply) error) error {
 	return each(r.t, "replies", func(v *storage.Reply) (bool, error) { return true, fn(v) },
 		`SELECT record FROM replies ORDER BY id`)
+}
+
+type delegationsTx struct{ t *tx }
+
+func (d delegationsTx) Get(id string) (*storage.Delegation, error) {
+	v := new(storage.Delegation)
+	return v, d.t.get(v, "delegation "+id, `SELECT record FROM delegations WHERE id = $1`, id)
+}
+
+func (d delegationsTx) Put(v *storage.Delegation) error {
+	b, err := encode(v)
+	if err != nil {
+		return err
+	}
+	_, err = d.t.exec(`INSERT INTO delegations (id, grantor_id, delegate_id, created, record) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id) DO UPDATE SET grantor_id = excluded.grantor_id, delegate_id = excluded.delegate_id,
+			created = excluded.created, record = excluded.record`,
+		v.ID, v.GrantorID, v.DelegateID, v.Created, b)
+	return err
+}
+
+func (d delegationsTx) Delete(id string) error {
+	_, err := d.t.exec(`DELETE FROM delegations WHERE id = $1`, id)
+	return err
+}
+
+func (d delegationsTx) OfGrantor(residentID string) ([]*storage.Delegation, error) {
+	var out []*storage.Delegation
+	err := each(d.t, "delegations", func(v *storage.Delegation) (bool, error) { out = append(out, v); return true, nil },
+		`SELECT record FROM delegations WHERE grantor_id = $1 ORDER BY created, id`, residentID)
+	return out, err
+}
+
+func (d delegationsTx) OfDelegate(residentID string) ([]*storage.Delegation, error) {
+	var out []*storage.Delegation
+	err := each(d.t, "delegations", func(v *storage.Delegation) (bool, error) { out = append(out, v); return true, nil },
+		`SELECT record FROM delegations WHERE delegate_id = $1 ORDER BY created, id`, residentID)
+	return out, err
+}
+
+func (d delegationsTx) All(fn func(*storage.Delegation) error) error {
+	return each(d.t, "delegations", func(v *storage.Delegation) (bool, error) { return true, fn(v) },
+		`SELECT record FROM delegations ORDER BY created, id`)
 }

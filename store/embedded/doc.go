@@ -123,6 +123,10 @@
 //	replies-by-letter  letterID | 0x00 | uint64 created (Unix ns) | replyID → empty (not for
 //	                   a message)
 //	replies-by-resident residentID | 0x00 | uint64 created (Unix ns) | replyID → empty
+//	delegations        delegationID → storage.Delegation: a resident's grant of access
+//	                   to their mailbox
+//	delegations-by-grantor   grantorID | delegationID → empty
+//	delegations-by-delegate  delegateID | delegationID → empty
 //
 // # Schema versions
 //

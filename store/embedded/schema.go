@@ -36,6 +36,7 @@ var upgrades = []struct {
 	{10, "senders' callbacks and their outbox of events to POST; counters of each folder's letters and unread letters and of the due dates to act on, kept with their indexes; index of scheduled letters by release time", upgrade10},
 	{11, "the print queue, its index by sender and reference, its index of letters queued and not yet printed and its index of letters waiting to be printed if unread", upgrade11},
 	{12, "residents' sealed replies to letters and messages to senders, and their indexes by letter and by resident", upgrade12},
+	{13, "residents' grants of access to their mailboxes (delegation, guardianship) and their indexes by grantor and by delegate", upgrade13},
 }
 
 // SchemaVersion is the schema version this code writes.
@@ -325,4 +326,10 @@ func upgrade11(e *Engine, tx *bolt.Tx) error {
 // letter and by resident, empty: nobody replied before.
 func upgrade12(e *Engine, tx *bolt.Tx) error {
 	return createBuckets(tx, bucketReplies, bucketRepliesByLetter, bucketRepliesResident)
+}
+
+// upgrade13 adds the buckets of delegations, empty: no grant was made
+// before. (A letter's wrappings to delegates are a field of its record.)
+func upgrade13(e *Engine, tx *bolt.Tx) error {
+	return createBuckets(tx, bucketDelegations, bucketDelegationsByGrantor, bucketDelegationsByDelegate)
 }

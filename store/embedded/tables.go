@@ -65,9 +65,14 @@ var (
 	bucketPrintByReference = []byte("print-by-reference")
 	bucketPrintPending     = []byte("print-pending")
 	bucketPrintWaiting     = []byte("print-waiting")
-	bucketReplies          = []byte("replies")
-	bucketRepliesByLetter  = []byte("replies-by-letter")
-	bucketRepliesResident  = []byte("replies-by-resident")
+	// Since schema 12.
+	bucketReplies         = []byte("replies")
+	bucketRepliesByLetter = []byte("replies-by-letter")
+	bucketRepliesResident = []byte("replies-by-resident")
+	// Since schema 13.
+	bucketDelegations           = []byte("delegations")
+	bucketDelegationsByGrantor  = []byte("delegations-by-grantor")
+	bucketDelegationsByDelegate = []byte("delegations-by-delegate")
 )
 
 // idSize is the length of every id: 128 bits in lowercase hex.
@@ -519,8 +524,34 @@ func replyLetterKey(letterID string, created time.Time, id string) []byte {
 	return append(join(letterID), timeKey(created, []byte(id))...)
 }
 
+// delegations: id → JSON storage.Delegation.
+var delegations = &table[storage.Delegation]{
+	name:   "delegation",
+	bucket: bucketDelegations,
+	key:    func(d *storage.Delegation) []byte { return []byte(d.ID) },
+	indexes: []index[storage.Delegation]{{
+		// delegations-by-grantor: grantorID | id → empty.
+		bucket:  bucketDelegationsByGrantor,
+		entries: func(d *storage.Delegation) []entry { return []entry{{[]byte(d.GrantorID + d.ID), nil}} },
+		owner:   residentPrefixed,
+	}, {
+		// delegations-by-delegate: delegateID | id → empty.
+		bucket:  bucketDelegationsByDelegate,
+		entries: func(d *storage.Delegation) []entry { return []entry{{[]byte(d.DelegateID + d.ID), nil}} },
+		owner:   residentPrefixed,
+	}},
+}
+
+// residentPrefixed is the owner of an index entry keyed residentID | id.
+func residentPrefixed(k, _ []byte) ([]byte, bool) {
+	if len(k) <= idSize {
+		return nil, false
+	}
+	return k[idSize:], true
+}
+
 // tableChecks check every table, for Check.
 var tableChecks = []func(tx *bolt.Tx) []error{
 	residents.check, senders.check, letters.check, sessions.check, outbox.check, terms.check, jobRuns.check,
-	support.check, limits.check, printLetters.check, replies.check,
+	support.check, limits.check, printLetters.check, replies.check, delegations.check,
 }

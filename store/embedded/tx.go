@@ -39,6 +39,7 @@ func (t *tx) Callbacks() storage.Callbacks     { return callbacksTx(*t) }
 func (t *tx) Print() storage.Print             { return printTx(*t) }
 func (t *tx) Replies() storage.Replies         { return repliesTx(*t) }
 func (t *tx) Folders() storage.Folders         { return foldersTx(*t) }
+func (t *tx) Delegations() storage.Delegations { return delegationsTx(*t) }
 func (t *tx) Terms() storage.Terms             { return termsTx(*t) }
 func (t *tx) Retention() storage.Retention     { return retentionTx(*t) }
 func (t *tx) Preferences() storage.Preferences { return preferencesTx(*t) }
@@ -1317,3 +1318,71 @@ func (t repliesTx) byIndex(bucket []byte, owner string, fn func(*storage.Reply) 
 }
 
 func (t repliesTx) All(fn func(*storage.Reply) error) error { return replies.all(t.tx, fn) }
+
+// Delegations.
+
+type delegationsTx tx
+
+func (t delegationsTx) Get(id string) (*storage.Delegation, error) {
+	return delegations.get(t.tx, []byte(id))
+}
+
+func (t delegationsTx) Put(d *storage.Delegation) error { return delegations.put(t.tx, d) }
+
+func (t delegationsTx) Delete(id string) error {
+	d, err := delegations.get(t.tx, []byte(id))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return delegations.remove(t.tx, d)
+}
+
+func (t delegationsTx) OfGrantor(residentID string) ([]*storage.Delegation, error) {
+	return t.of(bucketDelegationsByGrantor, residentID)
+}
+
+func (t delegationsTx) OfDelegate(residentID string) ([]*storage.Delegation, error) {
+	return t.of(bucketDelegationsByDelegate, residentID)
+}
+
+func (t delegationsTx) of(bucket []byte, residentID string) ([]*storage.Delegation, error) {
+	var out []*storage.Delegation
+	prefix := []byte(residentID)
+	c := t.tx.Bucket(bucket).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		d, err := delegations.get(t.tx, k[len(prefix):])
+		if err != nil {
+			return nil, fmt.Errorf("%s %x: %w", bucket, k, err)
+		}
+		out = append(out, d)
+	}
+	sortDelegations(out)
+	return out, nil
+}
+
+func (t delegationsTx) All(fn func(*storage.Delegation) error) error {
+	var all []*storage.Delegation
+	if err := delegations.all(t.tx, func(d *storage.Delegation) error { all = append(all, d); return nil }); err != nil {
+		return err
+	}
+	sortDelegations(all)
+	for _, d := range all {
+		if err := fn(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sortDelegations orders grants oldest first, then by id.
+func sortDelegations(ds []*storage.Delegation) {
+	slices.SortFunc(ds, func(a, b *storage.Delegation) int {
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+}

@@ -179,6 +179,11 @@ var kinds = []kind{
 	}, func(tx storage.Tx, _ string, v []byte) error {
 		return put(v, tx.Support().Put)
 	}},
+	{"delegations", func(tx storage.Tx, emit func(string, any) error) error {
+		return tx.Delegations().All(func(d *storage.Delegation) error { return emit(d.ID, d) })
+	}, func(tx storage.Tx, _ string, v []byte) error {
+		return put(v, tx.Delegations().Put)
+	}},
 	{"sender blocks", func(tx storage.Tx, emit func(string, any) error) error {
 		return tx.SenderBlocks().All(func(r string, b []storage.SenderBlock) error { return emit(r, b) })
 	}, func(tx storage.Tx, k string, v []byte) error {

@@ -252,6 +252,10 @@ type Letter struct {
 	// store, signing.go): nil while none. In clear: it is for the sender,
 	// who fetches it while the resident is not signed in.
 	Signature *LetterSignature `json:",omitempty"`
+	// DelegateKeys are the letter's data key sealed to the delegates
+	// whose grant covers it (package store, delegation.go), one per
+	// grant; deleted with the grant, and with the letter.
+	DelegateKeys []DelegateKey `json:",omitempty"`
 }
 
 // LetterSignature is a resident's answer to a signature request.
@@ -265,6 +269,62 @@ type LetterSignature struct {
 	// PDF the signed PDF when the main document is a PDF.
 	CMS []byte `json:",omitempty"`
 	PDF []byte `json:",omitempty"`
+}
+
+// DelegateKey is a letter's data key sealed to a delegate's public key,
+// bound to the letter, the grantor (the recipient), the sender and the
+// delegate (crypto.Binding.Delegate).
+type DelegateKey struct {
+	DelegationID string
+	DelegateID   string
+	SealedKey    []byte
+}
+
+// DelegationAccess is what a grant lets the delegate do.
+type DelegationAccess string
+
+// DelegationScope is which letters a grant covers.
+type DelegationScope string
+
+// The accesses and scopes of a grant.
+const (
+	// AccessRead: list and open the covered letters.
+	AccessRead DelegationAccess = "read"
+	// AccessAct: AccessRead, and the acts of package store's
+	// DelegateActs (mark read or unread, move to a folder).
+	AccessAct DelegationAccess = "act"
+	// ScopeAll: every letter from a sender.
+	ScopeAll DelegationScope = "all"
+	// ScopePublic: letters from public-authority senders (SenderPublic)
+	// only.
+	ScopePublic DelegationScope = "public"
+)
+
+// Delegation is a resident's (the grantor's) grant of access to their
+// mailbox to another resident of the appliance (the delegate): by the
+// grantor, or by the operator as a guardianship. It is pending until the
+// delegate accepts it (a guardianship is accepted when recorded); it
+// ends when Until passes, or when the grantor, the delegate or (for a
+// guardianship) the operator ends it, which deletes the record.
+type Delegation struct {
+	ID         string
+	GrantorID  string
+	DelegateID string
+	Access     DelegationAccess
+	Scope      DelegationScope
+	// Until is the end of the grant; zero until it is revoked.
+	Until   time.Time `json:",omitzero"`
+	Created time.Time
+	// Accepted is when the delegate accepted; zero while pending.
+	Accepted time.Time `json:",omitzero"`
+	// Guardianship is set for a grant the operator recorded (a court's or
+	// an authority's decision), with its reference.
+	Guardianship bool   `json:",omitempty"`
+	Decision     string `json:",omitempty"`
+	// Covered is when the letters delivered before the grant were sealed
+	// to the delegate (with the grantor's key); zero until then (a
+	// guardianship, until the ward next signs in).
+	Covered time.Time `json:",omitzero"`
 }
 
 // OwnDocument marks a letter record as the resident's own document.

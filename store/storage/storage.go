@@ -119,6 +119,7 @@ type Tx interface {
 	Limits() Limits
 	SearchIndexes() SearchIndexes
 	Replies() Replies
+	Delegations() Delegations
 }
 
 // Meta holds the appliance's own values (its receipt key's seed, when
@@ -552,6 +553,24 @@ type SearchIndexes interface {
 	// All calls fn for every resident with an index, in the order of
 	// their ids.
 	All(fn func(residentID string, ix *SearchIndex) error) error
+}
+
+// Delegations hold residents' grants of access to their mailboxes
+// (Delegation), with their indexes by grantor and by delegate.
+type Delegations interface {
+	// Get returns a grant; ErrNotFound when there is none.
+	Get(id string) (*Delegation, error)
+	// Put inserts or replaces a grant, with its index entries.
+	Put(d *Delegation) error
+	// Delete deletes a grant with its index entries; none is no error.
+	Delete(id string) error
+	// OfGrantor returns the grants a resident gave, oldest first (by
+	// Created, then id).
+	OfGrantor(residentID string) ([]*Delegation, error)
+	// OfDelegate returns the grants given to a resident, oldest first.
+	OfDelegate(residentID string) ([]*Delegation, error)
+	// All calls fn for every grant, oldest first.
+	All(fn func(*Delegation) error) error
 }
 
 // JobRuns hold the record of each job's last run.

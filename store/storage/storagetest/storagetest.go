@@ -63,6 +63,8 @@ func Run(t *testing.T, open Open) {
 		{"Due", testDue},
 		{"Counts", testCounts},
 		{"SearchIndexes", testSearchIndexes},
+		{"Delegations", testDelegations},
+		{"DelegateKeys", testDelegateKeys},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -2170,4 +2172,100 @@ func testReplies(t *testing.T, e storage.Engine) {
 	byResident(id('a', 1))
 	byResident(id('a', 2), m6.ID)
 	byLetter(l2)
+}
+
+// testDelegations: grants by id, by grantor and by delegate, oldest
+// first; a replaced grant moves nothing; a deleted one is in no index.
+func testDelegations(t *testing.T, e storage.Engine) {
+	anna, bo, carl := id('a', 1), id('a', 2), id('a', 3)
+	ds := []*storage.Delegation{
+		{ID: id('g', 3), GrantorID: anna, DelegateID: carl, Access: storage.AccessAct, Scope: storage.ScopeAll, Created: base.Add(2 * time.Minute)},
+		{ID: id('g', 1), GrantorID: anna, DelegateID: bo, Access: storage.AccessRead, Scope: storage.ScopePublic, Created: base, Until: base.Add(48 * time.Hour)},
+		{ID: id('g', 2), GrantorID: bo, DelegateID: carl, Access: storage.AccessAct, Scope: storage.ScopeAll, Created: base.Add(time.Minute), Guardianship: true, Decision: "court 12/2026"},
+	}
+	update(t, e, func(tx storage.Tx) error {
+		for _, d := range ds {
+			if err := tx.Delegations().Put(d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	ids := func(ds []*storage.Delegation) []string {
+		var out []string
+		for _, d := range ds {
+			out = append(out, d.ID)
+		}
+		return out
+	}
+	view(t, e, func(tx storage.Tx) error {
+		got, err := tx.Delegations().Get(id('g', 1))
+		if err != nil || !equalJSON(got, ds[1]) {
+			t.Errorf("Get = %+v, %v", got, err)
+		}
+		_, err = tx.Delegations().Get(id('g', 9))
+		notFound(t, "an unknown grant", err)
+		if of, err := tx.Delegations().OfGrantor(anna); err != nil || !slices.Equal(ids(of), []string{id('g', 1), id('g', 3)}) {
+			t.Errorf("OfGrantor(anna) = %v, %v", ids(of), err)
+		}
+		if of, err := tx.Delegations().OfDelegate(carl); err != nil || !slices.Equal(ids(of), []string{id('g', 2), id('g', 3)}) {
+			t.Errorf("OfDelegate(carl) = %v, %v", ids(of), err)
+		}
+		if of, err := tx.Delegations().OfDelegate(anna); err != nil || len(of) != 0 {
+			t.Errorf("OfDelegate(anna) = %v, %v", ids(of), err)
+		}
+		var all []string
+		tx.Delegations().All(func(d *storage.Delegation) error { all = append(all, d.ID); return nil })
+		if !slices.Equal(all, []string{id('g', 1), id('g', 2), id('g', 3)}) {
+			t.Errorf("All = %v, want oldest first", all)
+		}
+		return nil
+	})
+	update(t, e, func(tx storage.Tx) error {
+		d := *ds[1]
+		d.Accepted = base.Add(time.Hour)
+		if err := tx.Delegations().Put(&d); err != nil {
+			return err
+		}
+		if err := tx.Delegations().Delete(id('g', 9)); err != nil {
+			return err
+		}
+		return tx.Delegations().Delete(id('g', 3))
+	})
+	view(t, e, func(tx storage.Tx) error {
+		of, _ := tx.Delegations().OfGrantor(anna)
+		if len(of) != 1 || !of[0].Accepted.Equal(base.Add(time.Hour)) {
+			t.Errorf("OfGrantor(anna) after accept and delete = %+v", of)
+		}
+		if of, _ := tx.Delegations().OfDelegate(carl); !slices.Equal(ids(of), []string{id('g', 2)}) {
+			t.Errorf("OfDelegate(carl) after delete = %v", ids(of))
+		}
+		_, err := tx.Delegations().Get(id('g', 3))
+		notFound(t, "a deleted grant", err)
+		return nil
+	})
+}
+
+// testDelegateKeys: a letter's wrappings to delegates are kept with it,
+// and a Put without them leaves none.
+func testDelegateKeys(t *testing.T, e storage.Engine) {
+	l := letter(1, id('a', 1), id('b', 1), base)
+	l.DelegateKeys = []storage.DelegateKey{{DelegationID: id('g', 1), DelegateID: id('a', 2), SealedKey: []byte("sealed to bo")}}
+	update(t, e, func(tx storage.Tx) error { return tx.Letters().Put(l) })
+	view(t, e, func(tx storage.Tx) error {
+		got, err := tx.Letters().Get(l.ID)
+		if err != nil || len(got.DelegateKeys) != 1 || string(got.DelegateKeys[0].SealedKey) != "sealed to bo" || got.DelegateKeys[0].DelegateID != id('a', 2) {
+			t.Errorf("Get = %+v, %v", got, err)
+		}
+		return nil
+	})
+	l.DelegateKeys = nil
+	update(t, e, func(tx storage.Tx) error { return tx.Letters().Put(l) })
+	view(t, e, func(tx storage.Tx) error {
+		got, err := tx.Letters().Get(l.ID)
+		if err != nil || len(got.DelegateKeys) != 0 {
+			t.Errorf("Get after removing the wrapping = %+v, %v", got.DelegateKeys, err)
+		}
+		return nil
+	})
 }
