@@ -350,7 +350,7 @@ func TestOperatorCommandErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"sender"}, "add, list, renew, revoke, rate, callback or callbacks is needed"},
+		{[]string{"sender"}, "add, list, renew, revoke, rate, reply-key, messages, callback or callbacks is needed"},
 		{[]string{"sender", "rate", "--data", dir, "--rate", "10", "--burst", "20"}, "exactly one of --id and --org"},
 		{[]string{"sender", "rate", "--data", dir, "--org", "29189846"}, "give --rate and --burst, or --default"},
 		{[]string{"sender", "rate", "--data", dir, "--org", "29189846", "--rate", "10"}, "give both --rate and --burst"},
@@ -374,7 +374,7 @@ func TestOperatorCommandErrors(t *testing.T) {
 		{[]string{"sender", "revoke", "--data", dir}, "exactly one of --id, --org and --cert"},
 		{[]string{"sender", "revoke", "--data", dir, "--id", "a", "--org", "29189846"}, "exactly one of --id, --org and --cert"},
 		{[]string{"sender", "revoke", "--data", dir, "--org", "29189846"}, "not found"},
-		{[]string{"resident"}, "add, list, reset-code, died, block, unblock, reserve or unreserve is needed"},
+		{[]string{"resident"}, "add, list, reset-code, died, block, unblock, reserve, unreserve or guardian is needed"},
 		{[]string{"resident", "reset-code", "--data", dir}, "--national-id is required"},
 		{[]string{"resident", "reset-code", "--data", dir, "--national-id", "3213861234"}, "invalid national identity number"},
 		{[]string{"resident", "add", "--data", dir, "--name", "Anna"}, "--national-id is required"},

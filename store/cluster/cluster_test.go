@@ -479,7 +479,7 @@ func TestSchema3Backfill(t *testing.T) {
 	}
 	e = open(t, cfg)
 	defer e.Close()
-	if got := e.Upgraded(); !slices.Equal(got, []string{"schema 2 to 3", "schema 3 to 4", "schema 4 to 5", "schema 5 to 6"}) {
+	if got := e.Upgraded(); !slices.Equal(got, []string{"schema 2 to 3", "schema 3 to 4", "schema 4 to 5", "schema 5 to 6", "schema 6 to 7"}) {
 		t.Errorf("upgrade did %q", got)
 	}
 	err = e.View(context.Background(), func(tx storage.Tx) error {
@@ -582,7 +582,7 @@ func TestSchema4Counts(t *testing.T) {
 	}
 	e = open(t, cfg)
 	defer e.Close()
-	if got := e.Upgraded(); !slices.Equal(got, []string{"schema 3 to 4", "schema 4 to 5", "schema 5 to 6"}) {
+	if got := e.Upgraded(); !slices.Equal(got, []string{"schema 3 to 4", "schema 4 to 5", "schema 5 to 6", "schema 6 to 7"}) {
 		t.Errorf("upgrade did %q", got)
 	}
 	counts := func() string {
