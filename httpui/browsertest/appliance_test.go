@@ -361,3 +361,34 @@ func document(t *testing.T, name string) store.DocumentInput {
 	}
 	return store.DocumentInput{Name: name, ContentType: contentType, Content: content}
 }
+
+// senderID returns the id of the seeded sender named name.
+func (a *appliance) senderID(name string) string {
+	a.t.Helper()
+	senders, err := a.store.Senders(context.Background())
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	for _, s := range senders {
+		if s.Name == name {
+			return s.ID
+		}
+	}
+	a.t.Fatalf("no sender %q", name)
+	return ""
+}
+
+// deliverToAnna delivers d from Eksempelby Kommune to Anna Jensen.
+func (a *appliance) deliverToAnna(d store.Delivery) store.DeliveryResult {
+	a.t.Helper()
+	nid, err := store.ParseNationalID(annaNID)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	d.Recipient = nid
+	res, err := a.store.Deliver(context.Background(), a.senderID("Eksempelby Kommune"), d)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return res
+}

@@ -31,16 +31,7 @@ func testReply(t *testing.T, src, lang string, width int64) {
 	l := catalogue(t).Lang(lang)
 	a := newAppliance(t, applianceOptions{})
 	ctx := context.Background()
-	senders, err := a.store.Senders(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var kommune string
-	for _, s := range senders {
-		if s.Name == "Eksempelby Kommune" {
-			kommune = s.ID
-		}
-	}
+	kommune := a.senderID("Eksempelby Kommune")
 	k, err := crypto.GenerateKeyPair(rand.Reader)
 	if err != nil {
 		t.Fatal(err)

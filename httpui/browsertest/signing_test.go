@@ -1,7 +1,6 @@
 package browsertest
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -26,29 +25,12 @@ func TestSigningInBrowser(t *testing.T) {
 func testSigning(t *testing.T, src, lang string, width int64) {
 	l := catalogue(t).Lang(lang)
 	a := newAppliance(t, applianceOptions{})
-	senders, err := a.store.Senders(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var kommune string
-	for _, s := range senders {
-		if s.Name == "Eksempelby Kommune" {
-			kommune = s.ID
-		}
-	}
-	nid, err := store.ParseNationalID(annaNID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := a.store.Deliver(context.Background(), kommune, store.Delivery{
-		Recipient: nid, Subject: "Tenancy agreement", SenderReference: "signing-1",
+	res := a.deliverToAnna(store.Delivery{
+		Subject: "Tenancy agreement", SenderReference: "signing-1",
 		SignatureRequest: &store.SignatureRequest{Deadline: now.AddDate(0, 0, 14).Format("2006-01-02"),
 			Description: "Tenancy agreement for Vestergade 12, 1st floor"},
 		Documents: []store.DocumentInput{document(t, "enrolment-form.pdf")},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	tb := newTab(t, "signing-"+lang+"-"+itoa(width))
 	tb.viewport(width)
 	tb.do(chromedp.Navigate(a.url + "/login?lang=" + lang))

@@ -1,7 +1,6 @@
 package browsertest
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -27,22 +26,8 @@ func TestStructuredLetterKeyboard(t *testing.T) {
 func testStructuredLetter(t *testing.T, src, lang string, width int64) {
 	l := catalogue(t).Lang(lang)
 	a := newAppliance(t, applianceOptions{})
-	senders, err := a.store.Senders(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var kommune string
-	for _, s := range senders {
-		if s.Name == "Eksempelby Kommune" {
-			kommune = s.ID
-		}
-	}
-	nid, err := store.ParseNationalID(annaNID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := a.store.Deliver(context.Background(), kommune, store.Delivery{
-		Recipient: nid, Subject: "Invoice for dental care", SenderReference: "structured-1",
+	res := a.deliverToAnna(store.Delivery{
+		Subject: "Invoice for dental care", SenderReference: "structured-1",
 		Invoice: &store.Invoice{Amount: "1249.50", Currency: "DKK", Account: "5479 0001234567",
 			PaymentReference: "+71<000000012345678+87654321<", DueDate: now.AddDate(0, 0, 20).Format("2006-01-02")},
 		Actions: []store.Action{
@@ -51,9 +36,6 @@ func testStructuredLetter(t *testing.T, src, lang string, width int64) {
 		},
 		Documents: []store.DocumentInput{document(t, "property-tax-2027-1.pdf")},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	tb := newTab(t, "structured-"+lang+"-"+itoa(width))
 	tb.viewport(width)
 	tb.do(chromedp.Navigate(a.url + "/login?lang=" + lang))

@@ -145,25 +145,12 @@ func (s *Handlers) messageSend(w http.ResponseWriter, r *http.Request, mb *store
 	switch {
 	case errors.Is(err, store.ErrNoMessages):
 		msg = l.T("messages.error.sender")
-	case errors.As(err, &tooBig), errors.Is(err, store.ErrDocumentTooLarge):
-		status = http.StatusRequestEntityTooLarge
-		msg = l.T("reply.error.tooLarge", "Size", formatSize(l, lim.MaxDocumentSize), "Total", formatSize(l, lim.MaxLetterSize))
-	case errors.Is(err, store.ErrUnsupportedDocumentType):
-		status, msg = http.StatusUnsupportedMediaType, l.T("reply.error.type")
-	case errors.As(err, &invalid) && invalid.Field == "text" && strings.TrimSpace(form.Text) == "" && len(form.Files) == 0:
-		msg = l.T("reply.error.empty")
-	case errors.As(err, &invalid) && invalid.Field == "text":
-		msg = l.T("reply.error.text", "Max", lim.MaxBody)
-	case errors.As(err, &invalid) && (invalid.Field == "attachment" || invalid.Field == "document"):
-		msg = l.T("reply.error.tooMany", "Count", store.MaxReplyAttachments)
-	case errors.As(err, &invalid) && strings.HasPrefix(invalid.Field, "document["):
-		msg = l.T("reply.error.name")
-	case errors.As(err, &invalid):
-		s.pages.ErrorPageFor(w, r, &resident, http.StatusBadRequest)
-		return
 	default:
-		s.pages.PageError(w, r, &resident, err)
-		return
+		var ok bool
+		if status, msg, ok = replyRefusal(l, lim, err, form.Text, len(form.Files)); !ok {
+			s.refusedReply(w, r, resident, err)
+			return
+		}
 	}
 	s.renderMessages(w, r, mb, status, messagesView{Form: replyView{Error: msg, Text: form.Text}, Sender: sender})
 }

@@ -150,27 +150,52 @@ func (s *Handlers) reply(w http.ResponseWriter, r *http.Request, mb *store.Mailb
 	case errors.Is(err, store.ErrInaccessible):
 		s.pages.ErrorPageFor(w, r, &resident, http.StatusConflict)
 		return
-	case errors.As(err, &tooBig), errors.Is(err, store.ErrDocumentTooLarge):
-		status = http.StatusRequestEntityTooLarge
-		msg = l.T("reply.error.tooLarge", "Size", formatSize(l, lim.MaxDocumentSize), "Total", formatSize(l, lim.MaxLetterSize))
-	case errors.Is(err, store.ErrUnsupportedDocumentType):
-		status, msg = http.StatusUnsupportedMediaType, l.T("reply.error.type")
-	case errors.As(err, &invalid) && invalid.Field == "text" && strings.TrimSpace(form.Text) == "" && len(form.Files) == 0:
-		msg = l.T("reply.error.empty")
-	case errors.As(err, &invalid) && invalid.Field == "text":
-		msg = l.T("reply.error.text", "Max", lim.MaxBody)
-	case errors.As(err, &invalid) && (invalid.Field == "attachment" || invalid.Field == "document"):
-		msg = l.T("reply.error.tooMany", "Count", store.MaxReplyAttachments)
-	case errors.As(err, &invalid) && strings.HasPrefix(invalid.Field, "document["):
-		msg = l.T("reply.error.name")
-	case errors.As(err, &invalid):
-		s.pages.ErrorPageFor(w, r, &resident, http.StatusBadRequest)
-		return
 	default:
-		s.pages.PageError(w, r, &resident, err)
-		return
+		var ok bool
+		if status, msg, ok = replyRefusal(l, lim, err, form.Text, len(form.Files)); !ok {
+			s.refusedReply(w, r, resident, err)
+			return
+		}
 	}
 	s.renderLetterForms(w, r, mb, id, status, letterForms{Reply: replyView{Error: msg, Text: form.Text}})
+}
+
+// replyRefusal says why a reply or message (its text and number of
+// files) was refused, for the form shown again: the answer's status and
+// the message, or ok false for a refusal that is no fault of the form.
+func replyRefusal(l *i18n.Lang, lim store.Limits, err error, text string, files int) (status int, msg string, ok bool) {
+	var tooBig *http.MaxBytesError
+	var invalid *store.InvalidError
+	switch {
+	case errors.As(err, &tooBig), errors.Is(err, store.ErrDocumentTooLarge):
+		return http.StatusRequestEntityTooLarge,
+			l.T("reply.error.tooLarge", "Size", formatSize(l, lim.MaxDocumentSize), "Total", formatSize(l, lim.MaxLetterSize)), true
+	case errors.Is(err, store.ErrUnsupportedDocumentType):
+		return http.StatusUnsupportedMediaType, l.T("reply.error.type"), true
+	case !errors.As(err, &invalid):
+		return 0, "", false
+	case invalid.Field == "text" && strings.TrimSpace(text) == "" && files == 0:
+		return http.StatusUnprocessableEntity, l.T("reply.error.empty"), true
+	case invalid.Field == "text":
+		return http.StatusUnprocessableEntity, l.T("reply.error.text", "Max", lim.MaxBody), true
+	case invalid.Field == "attachment" || invalid.Field == "document":
+		return http.StatusUnprocessableEntity, l.T("reply.error.tooMany", "Count", store.MaxReplyAttachments), true
+	case strings.HasPrefix(invalid.Field, "document["):
+		return http.StatusUnprocessableEntity, l.T("reply.error.name"), true
+	}
+	return 0, "", false
+}
+
+// refusedReply answers a reply or message refused for no fault of its
+// form: another field's fault is a bad request, anything else the page's
+// error.
+func (s *Handlers) refusedReply(w http.ResponseWriter, r *http.Request, resident store.Resident, err error) {
+	var invalid *store.InvalidError
+	if errors.As(err, &invalid) {
+		s.pages.ErrorPageFor(w, r, &resident, http.StatusBadRequest)
+		return
+	}
+	s.pages.PageError(w, r, &resident, err)
 }
 
 // thread returns the letter's thread for its page, and the reply form
