@@ -20,6 +20,26 @@ import (
 	"github.com/postkasse/postkasse/store"
 )
 
+// inEachMode runs fn with a new operator, once calling it directly and once
+// over a real control socket (ops is then the socket's client).
+func inEachMode(t *testing.T, fn func(t *testing.T, op *Operator, ops Operations)) {
+	for _, mode := range []string{"direct", "socket"} {
+		t.Run(mode, func(t *testing.T) {
+			op := newOperator(t)
+			var ops Operations = op
+			if mode == "socket" {
+				c, err := Dial(context.Background(), serveSocket(t, op))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				ops = c
+			}
+			fn(t, op, ops)
+		})
+	}
+}
+
 func newOperator(t *testing.T) *Operator {
 	t.Helper()
 	st := teststore.Open(t, store.Options{})

@@ -18,76 +18,64 @@ import (
 // number is refused.
 func TestIssueResetCode(t *testing.T) {
 	code := regexp.MustCompile(`^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$`)
-	for _, mode := range []string{"direct", "socket"} {
-		t.Run(mode, func(t *testing.T) {
-			ctx := context.Background()
-			op := newOperator(t)
-			var ops Operations = op
-			if mode == "socket" {
-				c, err := Dial(ctx, serveSocket(t, op))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer c.Close()
-				ops = c
-			}
-			st := op.Store
-			nid, err := store.ParseNationalID(testsupport.NationalID(1))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, _, err := st.AddResident(ctx, nid, "Anna Jensen", testsupport.Password); err != nil {
-				t.Fatal(err)
-			}
-			first, err := ops.IssueResetCode(ctx, ResidentRef{NationalID: nid.String()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			rc, err := ops.IssueResetCode(ctx, ResidentRef{NationalID: nid.String()})
-			if err != nil || !code.MatchString(rc.ResetCode) || rc.Resident.Name != "Anna Jensen" || rc.Expires.IsZero() {
-				t.Fatalf("reset code: %+v, %v", rc, err)
-			}
-			if _, err := st.ResetWithCode(ctx, nid.String(), first.ResetCode, "a brand new passphrase"); !errors.Is(err, store.ErrBadResetCode) {
-				t.Errorf("the code before the new one: %v", err)
-			}
-			if _, err := st.ResetWithCode(ctx, nid.String(), rc.ResetCode, "a brand new passphrase"); err != nil {
-				t.Errorf("reset with the code: %v", err)
-			}
+	inEachMode(t, func(t *testing.T, op *Operator, ops Operations) {
+		ctx := context.Background()
+		st := op.Store
+		nid, err := store.ParseNationalID(testsupport.NationalID(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := st.AddResident(ctx, nid, "Anna Jensen", testsupport.Password); err != nil {
+			t.Fatal(err)
+		}
+		first, err := ops.IssueResetCode(ctx, ResidentRef{NationalID: nid.String()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := ops.IssueResetCode(ctx, ResidentRef{NationalID: nid.String()})
+		if err != nil || !code.MatchString(rc.ResetCode) || rc.Resident.Name != "Anna Jensen" || rc.Expires.IsZero() {
+			t.Fatalf("reset code: %+v, %v", rc, err)
+		}
+		if _, err := st.ResetWithCode(ctx, nid.String(), first.ResetCode, "a brand new passphrase"); !errors.Is(err, store.ErrBadResetCode) {
+			t.Errorf("the code before the new one: %v", err)
+		}
+		if _, err := st.ResetWithCode(ctx, nid.String(), rc.ResetCode, "a brand new passphrase"); err != nil {
+			t.Errorf("reset with the code: %v", err)
+		}
 
-			pending, err := store.ParseNationalID(testsupport.NationalID(2))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, _, err := st.EnrolResident(ctx, pending, "Per Pending"); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := ops.IssueResetCode(ctx, ResidentRef{NationalID: pending.String()}); err == nil || !strings.Contains(err.Error(), "postkasse resident add") {
-				t.Errorf("reset code for a pending mailbox: %v", err)
-			}
-			if _, err := ops.IssueResetCode(ctx, ResidentRef{NationalID: "123"}); err == nil || !errors.Is(err, ErrBadRequest) && !errors.Is(err, store.ErrInvalidNationalID) {
-				t.Errorf("reset code for a malformed number: %v", err)
-			}
-			unknown, _ := store.ParseNationalID(testsupport.NationalID(3))
-			if _, err := ops.IssueResetCode(ctx, ResidentRef{NationalID: unknown.String()}); !errors.Is(err, store.ErrNotFound) {
-				t.Errorf("reset code for an unknown number: %v", err)
-			}
+		pending, err := store.ParseNationalID(testsupport.NationalID(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := st.EnrolResident(ctx, pending, "Per Pending"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ops.IssueResetCode(ctx, ResidentRef{NationalID: pending.String()}); err == nil || !strings.Contains(err.Error(), "postkasse resident add") {
+			t.Errorf("reset code for a pending mailbox: %v", err)
+		}
+		if _, err := ops.IssueResetCode(ctx, ResidentRef{NationalID: "123"}); err == nil || !errors.Is(err, ErrBadRequest) && !errors.Is(err, store.ErrInvalidNationalID) {
+			t.Errorf("reset code for a malformed number: %v", err)
+		}
+		unknown, _ := store.ParseNationalID(testsupport.NationalID(3))
+		if _, err := ops.IssueResetCode(ctx, ResidentRef{NationalID: unknown.String()}); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("reset code for an unknown number: %v", err)
+		}
 
-			log, err := st.AuditLog(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			issued := 0
-			for _, e := range log {
-				if e.Action == "reset-code-issued" {
-					issued++
-					if !strings.HasPrefix(e.Actor, "operator") {
-						t.Errorf("%s audited as %q, want the operator", e.Action, e.Actor)
-					}
+		log, err := st.AuditLog(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		issued := 0
+		for _, e := range log {
+			if e.Action == "reset-code-issued" {
+				issued++
+				if !strings.HasPrefix(e.Actor, "operator") {
+					t.Errorf("%s audited as %q, want the operator", e.Action, e.Actor)
 				}
 			}
-			if issued != 2 {
-				t.Errorf("%d reset-code-issued entries, want 2", issued)
-			}
-		})
-	}
+		}
+		if issued != 2 {
+			t.Errorf("%d reset-code-issued entries, want 2", issued)
+		}
+	})
 }
