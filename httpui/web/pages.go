@@ -172,7 +172,8 @@ func (p *Pages) parseTemplates(files fs.FS) (map[string]map[string]*template.Tem
 // templateFuncs are the functions of the templates of one language: T
 // (a message of the catalogue, with pairs of placeholder name and value),
 // TH (the same for a message whose key ends "_html", with its values
-// escaped), the formats of dates and amounts (in øre), and URLs.
+// escaped), the formats of dates and amounts (in øre), URLs, and dict
+// (pairs of name and value as a map: the data of a shared block).
 func (p *Pages) templateFuncs(l *i18n.Lang) template.FuncMap {
 	return template.FuncMap{
 		"T":         l.T,
@@ -184,7 +185,25 @@ func (p *Pages) templateFuncs(l *i18n.Lang) template.FuncMap {
 		"isoTime":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"typeLabel": func(t store.LetterType) string { return TypeLabel(l, t) },
 		"amount":    l.Amount,
+		"dict":      dict,
 	}
+}
+
+// dict makes a map of pairs of name and value, for a template that
+// passes several values to a shared block.
+func dict(pairs ...any) (map[string]any, error) {
+	if len(pairs)%2 != 0 {
+		return nil, fmt.Errorf("dict: %d arguments, want pairs", len(pairs))
+	}
+	m := make(map[string]any, len(pairs)/2)
+	for i := 0; i < len(pairs); i += 2 {
+		k, ok := pairs[i].(string)
+		if !ok {
+			return nil, fmt.Errorf("dict: name %v is not a string", pairs[i])
+		}
+		m[k] = pairs[i+1]
+	}
+	return m, nil
 }
 
 // trustedMessage is a message with markup ("_html" keys only) as HTML:
