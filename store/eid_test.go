@@ -208,20 +208,8 @@ func TestEIDReset(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	old, err := f.s.Deliver(ctx, f.sender.ID, testDelivery(f.nid, "brev"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := f.s.Login(ctx, f.nid.String(), testPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A passkey wraps the old key pair: it goes with it.
-	omb, err := f.s.OpenSession(ctx, other.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addPasskey(t, omb, newTestAuthenticator(true, true), "phone")
+	// The passkey wraps the old key pair: it goes with it.
+	old, other, omb := beforeReset(t, f)
 	omb.Close()
 	token, err := f.s.ProveEID(ctx, f.nid, "Anna Andersen", EIDReset)
 	if err != nil {

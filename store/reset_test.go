@@ -19,19 +19,7 @@ func TestResetWithCode(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	old, err := f.s.Deliver(ctx, f.sender.ID, testDelivery(f.nid, "brev"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := f.s.Login(ctx, f.nid.String(), testPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	omb, err := f.s.OpenSession(ctx, other.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addPasskey(t, omb, newTestAuthenticator(true, true), "phone")
+	old, other, omb := beforeReset(t, f)
 	if _, err := omb.SetNotificationPreferences(ctx, NotificationPreferences{Email: "anna@example.dk", EmailOn: true,
 		Phone: "+4512345678", SMSOn: true}); err != nil {
 		t.Fatal(err)
@@ -360,4 +348,24 @@ func TestResetWithCodeConcurrently(t *testing.T) {
 	if n := strings.Count(strings.Join(auditActions(t, f.s), " "), "reset-code ("); n != 1 {
 		t.Errorf("%d reset-code entries in the audit log, want 1", n)
 	}
+}
+
+// beforeReset gives f's resident what a reset must take away: a letter
+// (old), another session (other, opened as omb) and a passkey that wraps
+// the old key pair.
+func beforeReset(t *testing.T, f *fixture) (old DeliveryResult, other Session, omb *Mailbox) {
+	t.Helper()
+	ctx := context.Background()
+	old, err := f.s.Deliver(ctx, f.sender.ID, testDelivery(f.nid, "brev"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other, err = f.s.Login(ctx, f.nid.String(), testPassword); err != nil {
+		t.Fatal(err)
+	}
+	if omb, err = f.s.OpenSession(ctx, other.Token); err != nil {
+		t.Fatal(err)
+	}
+	addPasskey(t, omb, newTestAuthenticator(true, true), "phone")
+	return old, other, omb
 }
