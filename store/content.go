@@ -300,6 +300,13 @@ func (s *Store) checkDocument(i int, doc DocumentInput) (DocumentInput, error) {
 // fields and an empty list left out, and <, > and & written \u003c,
 // \u003e and \u0026 (Go's encoding/json); "" when there are none.
 //
+// A letter that answers a resident's reply (inReplyTo) is hashed as
+// version 3, which is version 2 with the reply's id after the structured
+// part, so the receipt also states which reply the letter answers:
+//
+//	"postkasse/v3/content" | … openingReceipt | lp(structured) |
+//	lp(inReplyTo) | for each document: …
+//
 // It is "sha256:" followed by the hash in lowercase hex. The same
 // senderReference with the same hash is a repeat; with another, a conflict.
 func ContentHash(d *Delivery) string {
@@ -328,10 +335,14 @@ func contentHashOf(d *Delivery, docs []HashedDocument) string {
 		h.Write([]byte(s))
 	}
 	structured := structuredData{Invoice: d.Invoice, Actions: d.Actions, SignatureRequest: d.SignatureRequest}
-	v2 := !structured.empty() || d.OpeningReceipt
-	if v2 {
+	v3 := d.InReplyTo != ""
+	v2 := v3 || !structured.empty() || d.OpeningReceipt
+	switch {
+	case v3:
+		h.Write([]byte("postkasse/v3/content"))
+	case v2:
 		h.Write([]byte("postkasse/v2/content"))
-	} else {
+	default:
 		h.Write([]byte("postkasse/v1/content"))
 	}
 	lp(d.Recipient.Number)
@@ -351,6 +362,9 @@ func contentHashOf(d *Delivery, docs []HashedDocument) string {
 	if v2 {
 		flag(d.OpeningReceipt)
 		lp(structured.encode())
+	}
+	if v3 {
+		lp(d.InReplyTo)
 	}
 	for _, doc := range docs {
 		lp(doc.Name)

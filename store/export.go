@@ -130,15 +130,18 @@ type ExportLetter struct {
 	// SignatureRequest is the sender's request to sign the main document
 	// (store/signing.go), part of what the receipt's content hash covers.
 	SignatureRequest *SignatureRequest `json:"signatureRequest,omitempty"`
-	SenderReference  string            `json:"senderReference"`
-	DeliveredAt      time.Time         `json:"deliveredAt"`
-	ReadAt           time.Time         `json:"readAt,omitzero"`
-	PaidAt           time.Time         `json:"paidAt,omitzero"`
-	Folder           string            `json:"folder"`               // "inbox", "archive" or "own"
-	FolderName       string            `json:"folderName,omitempty"` // of an own folder; "" when its name does not open
-	Read             bool              `json:"read"`
-	Documents        []ExportDocument  `json:"documents"`
-	Receipt          Receipt           `json:"receipt"`
+	// InReplyTo is the id of the resident's reply the letter answers,
+	// part of what the receipt's content hash covers (version 3).
+	InReplyTo       string           `json:"inReplyTo,omitempty"`
+	SenderReference string           `json:"senderReference"`
+	DeliveredAt     time.Time        `json:"deliveredAt"`
+	ReadAt          time.Time        `json:"readAt,omitzero"`
+	PaidAt          time.Time        `json:"paidAt,omitzero"`
+	Folder          string           `json:"folder"`               // "inbox", "archive" or "own"
+	FolderName      string           `json:"folderName,omitempty"` // of an own folder; "" when its name does not open
+	Read            bool             `json:"read"`
+	Documents       []ExportDocument `json:"documents"`
+	Receipt         Receipt          `json:"receipt"`
 	// ImportedFrom is set for a letter this appliance imported: its
 	// receipt is another appliance's.
 	ImportedFrom *ExportOrigin `json:"importedFrom,omitempty"`
@@ -427,7 +430,7 @@ func (m *Mailbox) exportLetter(ctx context.Context, zw *zip.Writer, id string, f
 			DeliveredAt: rec.DeliveredAt, ReadAt: rec.ReadAt, PaidAt: rec.PaidAt, Read: !readMark.Unread(),
 			Receipt: rec.Receipt, Documents: []ExportDocument{},
 			OpeningReceipt: rec.OpeningReceipt, Invoice: structured.Invoice, Actions: structured.Actions,
-			SignatureRequest: structured.SignatureRequest,
+			SignatureRequest: structured.SignatureRequest, InReplyTo: rec.InReplyTo,
 		}
 		switch rec.Folder {
 		case FolderInbox:

@@ -462,7 +462,8 @@ func (a *ExportArchive) checkReceipt(l *ExportLetter, sums [][sha256.Size]byte) 
 	}
 	d := Delivery{Recipient: NationalID{Number: a.Manifest.Resident.NationalID}, Subject: l.Subject, Body: l.Body,
 		Type: l.Type, DueDate: l.DueDate, ReplyAllowed: l.ReplyAllowed, Sensitive: l.Sensitive,
-		OpeningReceipt: l.OpeningReceipt, Invoice: l.Invoice, Actions: l.Actions, SignatureRequest: l.SignatureRequest}
+		OpeningReceipt: l.OpeningReceipt, Invoice: l.Invoice, Actions: l.Actions, SignatureRequest: l.SignatureRequest,
+		InReplyTo: l.InReplyTo}
 	if got := contentHashOf(&d, docs); got != p.ContentHash {
 		return fail("its content hash does not match the letter's subject, text and documents")
 	}

@@ -128,6 +128,26 @@ func TestReply(t *testing.T) {
 	if rec := rawLetter(t, f.s, res.Letter.ID); rec.InReplyTo != id {
 		t.Errorf("answer's InReplyTo %q", rec.InReplyTo)
 	}
+	// The answer's receipt covers the reply it answers (content hash
+	// version 3), and the export carries it so the receipt verifies there.
+	noReply := ans
+	noReply.InReplyTo = ""
+	if p, err := f.s.VerifyReceipt(res.Receipt); err != nil || p.ContentHash != ContentHash(&ans) || p.ContentHash == ContentHash(&noReply) {
+		t.Errorf("answer's receipt hash %+v, %v: want one that covers inReplyTo", p, err)
+	}
+	archive, _ := exportOf(t, mb)
+	ex, err := openExportBytes(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := ex.Verify(); err != nil || rep.Letters != 2 {
+		t.Errorf("export with an answer: %+v, %v", rep, err)
+	}
+	for _, l := range ex.Manifest.Letters {
+		if want := map[bool]string{true: id}[l.ID == res.Letter.ID]; l.InReplyTo != want {
+			t.Errorf("exported letter %s inReplyTo %q, want %q", l.ID, l.InReplyTo, want)
+		}
+	}
 	a, err := mb.ReplyAttachment(ctx, id, 0)
 	if err != nil || string(a.Content) != "Min klage" {
 		t.Fatalf("attachment %+v, %v", a, err)

@@ -310,3 +310,37 @@ func TestContentHashEncodingV2(t *testing.T) {
 		t.Errorf("ContentHash = %s, want the documented encoding", got)
 	}
 }
+
+// TestContentHashEncodingV3 recomputes the hash of a letter that answers
+// a reply from the encoding ContentHash's doc comment gives (version 3:
+// version 2 with the reply's id after the structured part).
+func TestContentHashEncodingV3(t *testing.T) {
+	t.Parallel()
+	d := Delivery{
+		Recipient: NationalID{Country: "DK", Number: "0101701234"}, Subject: "Svar", Body: "Tak for din henvendelse.",
+		SenderReference: "s-1", Type: TypeLetter, ReplyAllowed: true, InReplyTo: "r-42",
+		Documents: []DocumentInput{{Name: "svar.pdf", ContentType: "application/pdf", Content: pdfContent}},
+	}
+	var enc []byte
+	lp := func(s string) {
+		enc = binary.BigEndian.AppendUint32(enc, uint32(len(s)))
+		enc = append(enc, s...)
+	}
+	enc = append(enc, "postkasse/v3/content"...)
+	lp("0101701234")
+	lp("Svar")
+	lp("Tak for din henvendelse.")
+	lp("letter")
+	lp("")
+	enc = append(enc, 1, 0, 0) // replyAllowed true; sensitive, openingReceipt false
+	lp("")                     // no structured fields
+	lp("r-42")
+	lp("svar.pdf")
+	lp("application/pdf")
+	sum := sha256.Sum256(pdfContent)
+	enc = append(enc, sum[:]...)
+	want := sha256.Sum256(enc)
+	if got := ContentHash(&d); got != "sha256:"+hex.EncodeToString(want[:]) {
+		t.Errorf("ContentHash = %s, want the documented encoding", got)
+	}
+}
