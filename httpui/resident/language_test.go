@@ -317,6 +317,27 @@ func walkPages(t *testing.T, lang string) map[string]string {
 	keep("delegated letter", e.Get(d, e.HTTPURL+"/mailboxes/"+m[1]+"/letters/"+letterID), http.StatusOK)
 	keep("delegated act refused", e.PostForm(d, e.HTTPURL+"/mailboxes/"+m[1]+"/letters/"+letterID+"/act", url.Values{"act": {"archive"}}, nil), http.StatusForbidden)
 	keep("access activity", e.Get(b, e.HTTPURL+"/settings/access"), http.StatusOK)
+	// A guardianship (or lasting power of attorney) the municipality
+	// recorded: Anna is Carl's guardian; Carl sees it given and cannot
+	// end it.
+	anna, err := store.ParseNationalID(uitest.NIDAnna)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guardianship, err := e.Store.AddGuardianship(context.Background(), nid, anna, time.Time{}, "Familieretshuset 2026-1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep("access guardian", e.Get(b, e.HTTPURL+"/settings/access"), http.StatusOK)
+	keep("access ward", e.Get(d, e.HTTPURL+"/settings/access"), http.StatusOK)
+	keep("access ward cannot end", e.PostForm(d, e.HTTPURL+"/settings/access/"+guardianship.ID+"/end", nil, nil), http.StatusUnprocessableEntity)
+	l := uitest.Catalogue.Lang(lang)
+	for page, id := range map[string]string{"access guardian": "access.guardianship", "access ward": "access.guardianshipGiven",
+		"access ward cannot end": "access.error.guardianship"} {
+		if !strings.Contains(html.UnescapeString(pages[page]), l.T(id)) {
+			t.Errorf("%s lacks %q", page, l.T(id))
+		}
+	}
 
 	c := e.Browser()
 	e.Get(c, e.HTTPURL+"/login?lang="+lang)

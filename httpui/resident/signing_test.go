@@ -62,8 +62,8 @@ func TestLetterSigning(t *testing.T) {
 
 	for lang, want := range map[string][]string{
 		"en": {"Signature requested", "Sign by", "I have read the document and want to sign it", ">Sign</button>", "Decline to sign"},
-		"da": {"Underskrift ønskes", "Underskriv senest", "Jeg har læst dokumentet og vil underskrive det", ">Underskriv</button>", "Afvis at underskrive"},
-		"nb": {"Signering ønskes", "Signer innen", "Jeg har lest dokumentet og vil signere det", ">Signer</button>", "Avslå å signere"},
+		"da": {"Anmodning om underskrift", "Underskriv senest", "Jeg har læst dokumentet og vil underskrive det", ">Underskriv</button>", "Afslå at underskrive"},
+		"nb": {"Forespørsel om signering", "Signer senest", "Jeg har lest dokumentet og vil signere det", ">Signer</button>", "Avslå å signere"},
 	} {
 		r := e.Get(anna, e.HTTPURL+"/letters/"+one+"?lang="+lang)
 		page := html.UnescapeString(r.Text)
