@@ -15,16 +15,15 @@ import (
 // the letters the grant covers, a letter, its documents, and, on a grant
 // of access "act", marking a letter read or unread and moving it between
 // the inbox and the archive. Every page has a banner that says whose
-// mailbox it is, and a switcher between the resident's own mailbox and
-// the mailboxes they have access to.
+// mailbox it is; every signed-in page's header has a switcher between the
+// resident's own mailbox and the mailboxes they have access to (switcher).
 
 // delegatedView is the data of the delegate's list of letters.
 type delegatedView struct {
 	// Error says why an act was refused.
-	Error    string
-	Banner   delegatedBanner
-	Letters  []delegatedLine
-	Switcher []switchLine
+	Error   string
+	Banner  delegatedBanner
+	Letters []delegatedLine
 }
 
 // delegatedBanner says whose mailbox is shown, and with what access.
@@ -39,12 +38,6 @@ type delegatedLine struct {
 	Unread, Archived          bool
 }
 
-// switchLine is one mailbox in the switcher.
-type switchLine struct {
-	Name, URL string
-	Current   bool
-}
-
 // delegatedLetterView is the data of a letter opened by a delegate.
 type delegatedLetterView struct {
 	Banner   delegatedBanner
@@ -52,7 +45,6 @@ type delegatedLetterView struct {
 	Date     string
 	Archived bool
 	Unread   bool
-	Switcher []switchLine
 }
 
 // delegatedHandler is a handler of a grantor's mailbox opened through a
@@ -75,20 +67,24 @@ func (s *Handlers) withDelegated(h delegatedHandler) http.Handler {
 }
 
 // switcher lists the resident's own mailbox and the mailboxes of the
-// active grants given to them; current is the grant shown ("" for none).
-func (s *Handlers) switcher(r *http.Request, mb *store.Mailbox, current string) ([]switchLine, error) {
+// active grants given to them, for the layout's switcher; the current one
+// is the route's {grant} (the resident's own on their other pages). A
+// failure to list them is logged and shows no switcher.
+func (s *Handlers) switcher(r *http.Request, mb *store.Mailbox) []web.MailboxLink {
 	l := s.web.Lang(r)
 	_, received, err := mb.Grants(r.Context())
 	if err != nil {
-		return nil, err
+		s.web.Log.Warn("list the mailboxes for the switcher", "err", err, "id", web.RequestID(r))
+		return nil
 	}
-	out := []switchLine{{Name: l.T("delegated.own"), URL: s.pages.MustURL(routeInbox)}}
+	current := mux.Vars(r)["grant"]
+	out := []web.MailboxLink{{Name: l.T("delegated.own"), URL: s.pages.MustURL(routeInbox), Current: current == ""}}
 	for _, g := range received {
 		if g.Active {
-			out = append(out, switchLine{Name: g.GrantorName, URL: s.pages.MustURL(routeDelegated, "grant", g.ID), Current: g.ID == current})
+			out = append(out, web.MailboxLink{Name: g.GrantorName, URL: s.pages.MustURL(routeDelegated, "grant", g.ID), Current: g.ID == current})
 		}
 	}
-	return out, nil
+	return out
 }
 
 func (s *Handlers) banner(r *http.Request, dm *store.DelegatedMailbox) delegatedBanner {
@@ -109,12 +105,7 @@ func (s *Handlers) renderDelegated(w http.ResponseWriter, r *http.Request, mb *s
 		s.pages.PageError(w, r, &resident, err)
 		return
 	}
-	sw, err := s.switcher(r, mb, dm.Grant().ID)
-	if err != nil {
-		s.pages.PageError(w, r, &resident, err)
-		return
-	}
-	v := delegatedView{Banner: s.banner(r, dm), Switcher: sw, Error: errText}
+	v := delegatedView{Banner: s.banner(r, dm), Error: errText}
 	for _, ls := range letters {
 		v.Letters = append(v.Letters, delegatedLine{ID: ls.ID, Sender: ls.SenderName, Subject: ls.Subject,
 			Date: l.ShortDate(ls.DeliveredAt.In(s.loc)), Unread: ls.Unread(), Archived: ls.Folder == store.FolderArchive})
@@ -134,13 +125,8 @@ func (s *Handlers) delegatedLetter(w http.ResponseWriter, r *http.Request, mb *s
 		s.pages.PageError(w, r, &resident, err)
 		return
 	}
-	sw, err := s.switcher(r, mb, dm.Grant().ID)
-	if err != nil {
-		s.pages.PageError(w, r, &resident, err)
-		return
-	}
 	v := delegatedLetterView{Banner: s.banner(r, dm), Letter: letter, Date: l.DateTime(letter.DeliveredAt.In(s.loc)),
-		Archived: letter.Folder == store.FolderArchive, Unread: letter.Unread(), Switcher: sw}
+		Archived: letter.Folder == store.FolderArchive, Unread: letter.Unread()}
 	s.pages.Render(w, r, http.StatusOK, pageDelegatedLetter, web.View{Title: letter.Subject, Resident: &resident, Data: v})
 }
 
