@@ -57,9 +57,9 @@ const (
 )
 
 // DelegateActs are the acts a delegate with access "act" may do in the
-// grantor's mailbox, in the order shown to the grantor. Replying and
-// signing on the grantor's behalf are not acts yet.
-var DelegateActs = []string{"mark-read", "move"}
+// grantor's mailbox, in the order shown to the grantor. Replying on the
+// grantor's behalf (delegated_reply.go) is one; signing is not yet.
+var DelegateActs = []string{"mark-read", "move", "reply"}
 
 // Grant is a delegation as the grantor or the delegate sees it.
 type Grant struct {
@@ -353,8 +353,12 @@ func (s *Store) endDelegationsOf(tx storage.Tx, residentID string, now time.Time
 }
 
 // dropWrappings deletes the wrappings to a grant's delegate from every
-// letter of the grantor, in the mailbox or scheduled.
+// letter of the grantor, in the mailbox or scheduled, and from the replies
+// the delegate wrote on the grantor's behalf.
 func dropWrappings(tx storage.Tx, d *storage.Delegation) error {
+	if err := dropReplyCopies(tx, d); err != nil {
+		return err
+	}
 	ids, err := lettersOf(tx, d.GrantorID)
 	if err != nil {
 		return err
