@@ -45,6 +45,11 @@ type delegatedLetterView struct {
 	Date     string
 	Archived bool
 	Unread   bool
+	// Replies are those the delegate wrote on the grantor's behalf;
+	// Reply the form, on a grant of access "act" to a letter that takes
+	// replies (delegated_reply.go).
+	Replies []delegatedReplyLine
+	Reply   *replyView
 }
 
 // delegatedHandler is a handler of a grantor's mailbox opened through a
@@ -115,6 +120,12 @@ func (s *Handlers) renderDelegated(w http.ResponseWriter, r *http.Request, mb *s
 
 // delegatedLetter shows a covered letter.
 func (s *Handlers) delegatedLetter(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, dm *store.DelegatedMailbox) {
+	s.renderDelegatedLetter(w, r, mb, dm, http.StatusOK, replyView{})
+}
+
+// renderDelegatedLetter shows a covered letter, with the reply form as
+// given (a refused reply's reason and text).
+func (s *Handlers) renderDelegatedLetter(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, dm *store.DelegatedMailbox, status int, form replyView) {
 	resident := mb.Resident()
 	l := s.web.Lang(r)
 	letter, err := dm.Letter(r.Context(), mux.Vars(r)["id"])
@@ -127,7 +138,11 @@ func (s *Handlers) delegatedLetter(w http.ResponseWriter, r *http.Request, mb *s
 	}
 	v := delegatedLetterView{Banner: s.banner(r, dm), Letter: letter, Date: l.DateTime(letter.DeliveredAt.In(s.loc)),
 		Archived: letter.Folder == store.FolderArchive, Unread: letter.Unread()}
-	s.pages.Render(w, r, http.StatusOK, pageDelegatedLetter, web.View{Title: letter.Subject, Resident: &resident, Data: v})
+	if v.Replies, v.Reply, err = s.delegatedThread(r, dm, letter, form); err != nil {
+		s.pages.PageError(w, r, &resident, err)
+		return
+	}
+	s.pages.Render(w, r, status, pageDelegatedLetter, web.View{Title: letter.Subject, Resident: &resident, Data: v})
 }
 
 // delegatedDocument serves a document of a covered letter, as document

@@ -273,6 +273,7 @@ const (
 	routeDelegatedLetter   = "delegated-letter"
 	routeDelegatedDocument = "delegated-document"
 	routeDelegatedAct      = "delegated-act"
+	routeDelegatedReply    = "delegated-reply"
 )
 
 // idPattern matches a store id: 128 bits in lowercase hex.
@@ -393,6 +394,7 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}", s.withDelegated(s.delegatedLetter)).Methods(http.MethodGet).Name(routeDelegatedLetter)
 	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}/documents/{n:[0-9]{1,5}}", s.withDelegated(s.delegatedDocument)).Methods(http.MethodGet, http.MethodHead).Name(routeDelegatedDocument)
 	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}/act", s.withDelegated(s.delegatedAct)).Methods(http.MethodPost).Name(routeDelegatedAct)
+	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}/reply", s.withDelegated(s.delegatedReply)).Methods(http.MethodPost).Name(routeDelegatedReply)
 	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxPage)).Methods(http.MethodGet, http.MethodHead).Name(routeDeleteMailbox)
 	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxSubmit)).Methods(http.MethodPost).Name(routeDeleteMailboxSubmit)
 }
