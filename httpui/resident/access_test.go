@@ -233,7 +233,7 @@ func TestAccessAuthorization(t *testing.T) {
 	e.AddReplyKey(e.sendersEnv.public)
 	e.AddReplyKey(e.shop)
 	letters := map[string]string{"public": e.public, "private": e.private,
-		"public-reply": deliverLetter(t, e.Env, e.sendersEnv.public, "hoering-1", true),
+		"public-reply":  deliverLetter(t, e.Env, e.sendersEnv.public, "hoering-1", true),
 		"private-reply": deliverLetter(t, e.Env, e.shop, "tilbud-1", true)}
 	grants := map[string]string{"read-public": readPublic.ID, "act-all": actAll.ID}
 	type route struct {
