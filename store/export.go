@@ -222,7 +222,7 @@ type ExportSummary struct {
 	// Letters counts the letters of senders; Own the resident's own
 	// documents; Replies the replies and messages.
 	Letters, Own, Replies, Documents, Withheld, Unreadable int
-	Bytes                                         int64 // of the documents' contents
+	Bytes                                                  int64 // of the documents' contents
 }
 
 // sealSentDocument seals, for document i of a letter, what the sender
