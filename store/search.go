@@ -123,6 +123,9 @@ type SearchHit struct {
 	Snippet      []TextPart
 	// FileNames are the names of the documents with a matched word.
 	FileNames [][]TextPart
+	// ReplySnippet is a part of the resident's reply to the letter around
+	// the first word matched, when one was (FieldReply).
+	ReplySnippet []TextPart
 }
 
 // SearchSender is a sender of letters in the index, for the sender filter.
@@ -222,7 +225,11 @@ func (m *Mailbox) Search(ctx context.Context, q SearchQuery) (SearchResult, erro
 		fields uint8
 	}
 	var cands []candidate
-	matched := ix.match(qwords)
+	replies, err := m.replyTexts(ctx)
+	if err != nil {
+		return SearchResult{}, err
+	}
+	matched := ix.matchWithReplies(qwords, replies)
 	order := ix.newestFirst()
 	if matched == nil {
 		order = nil
@@ -276,6 +283,9 @@ func (m *Mailbox) Search(ctx context.Context, q SearchQuery) (SearchResult, erro
 			if err != nil {
 				m.s.log.Error("search: a letter found cannot be opened", "resident", m.resident.ID, "letter", rec.ID, "err", err)
 				continue
+			}
+			if c.fields&FieldReply != 0 {
+				hit.ReplySnippet = replySnippet(replies[rec.ID], qwords)
 			}
 			out.Hits = append(out.Hits, hit)
 		}

@@ -1,0 +1,116 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/postkasse/postkasse/store/storage"
+)
+
+// Search finds a letter by the text of the resident's replies to it
+// (FieldReply). Replies are not in the search index: they are written
+// after the letter was indexed, by the resident or by a delegate on their
+// behalf, and the index is brought up to date by delivery time only. So a
+// search opens the resident's replies (their copy of each reply's key)
+// and matches their words beside the index's, word by word: a letter
+// matches when every query word is in the letter or in a reply to it.
+// Nothing of a reply is kept after the search. A delegate never searches
+// the grantor's mailbox (there is no delegate's search), so no delegate
+// finds anything by a reply.
+
+// replyTexts returns the texts of the resident's replies, by the letter
+// they reply to, oldest first; messages (no letter) are left out. A reply
+// that does not open is logged and left out.
+func (m *Mailbox) replyTexts(ctx context.Context) (map[string][]string, error) {
+	out := map[string][]string{}
+	err := m.s.view(ctx, func(tx storage.Tx) error {
+		clear(out)
+		return tx.Replies().ByResident(m.resident.ID, func(r *storage.Reply) error {
+			if r.LetterID == "" {
+				return nil
+			}
+			opened, err := m.openReply(r)
+			if err != nil {
+				m.s.log.Error("search: a reply cannot be opened", "resident", m.resident.ID, "reply", r.ID, "err", err)
+				return nil
+			}
+			if opened.Text != "" {
+				out[r.LetterID] = append(out[r.LetterID], opened.Text)
+			}
+			return nil
+		})
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	return out, nil
+}
+
+// matchWithReplies is match with the words of the replies to each letter
+// as one more field (FieldReply): every query word must be in the letter
+// or its replies.
+func (ix *searchIndex) matchWithReplies(qwords []string, replies map[string][]string) []uint8 {
+	if len(replies) == 0 || len(qwords) == 0 {
+		return ix.match(qwords)
+	}
+	// The places of the letters with replies, and their replies' words,
+	// folded.
+	type replied struct {
+		doc   int
+		words []string
+	}
+	var withReplies []replied
+	for d, doc := range ix.docs {
+		texts, ok := replies[doc.ID]
+		if !ok || doc.Gone {
+			continue
+		}
+		var ws []string
+		for _, t := range texts {
+			for _, w := range words(t) {
+				ws = append(ws, foldWord(t[w.start:w.end]))
+			}
+		}
+		withReplies = append(withReplies, replied{d, ws})
+	}
+	out := make([]uint8, len(ix.docs))
+	for i, q := range qwords {
+		cur := ix.match([]string{q})
+		if cur == nil {
+			cur = make([]uint8, len(ix.docs))
+		}
+		for _, r := range withReplies {
+			if slices.ContainsFunc(r.words, func(w string) bool { return strings.HasPrefix(w, q) }) {
+				cur[r.doc] |= FieldReply
+			}
+		}
+		any := false
+		for d, f := range cur {
+			switch {
+			case i == 0:
+				out[d] = f
+			case f == 0 || out[d] == 0:
+				out[d] = 0
+			default:
+				out[d] |= f
+			}
+			any = any || out[d] != 0
+		}
+		if !any {
+			return nil
+		}
+	}
+	return out
+}
+
+// replySnippet is a snippet of the first reply with a word matched.
+func replySnippet(texts []string, qwords []string) []TextPart {
+	for _, t := range texts {
+		if parts := markWords(t, qwords); slices.ContainsFunc(parts, func(p TextPart) bool { return p.Mark }) {
+			return snippet(t, qwords)
+		}
+	}
+	return nil
+}
