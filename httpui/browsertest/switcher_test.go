@@ -2,12 +2,14 @@ package browsertest
 
 import (
 	"context"
+	"crypto/rand"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -15,9 +17,9 @@ import (
 // a laptop's, a resident given access to Bo's mailbox switches to it from
 // the switcher in the header with the keyboard alone (the disclosure
 // opens with Enter, no script needed), sees the banner that says whose
-// mailbox it is, and switches back to their own. The current mailbox is
-// marked for screen readers; every page has no serious or critical
-// axe-core violation and fits the width.
+// mailbox it is, replies to Bo's letter on his behalf, and switches back
+// to their own. The current mailbox is marked for screen readers; every
+// page has no serious or critical axe-core violation and fits the width.
 func TestMailboxSwitcherKeyboard(t *testing.T) {
 	t.Parallel()
 	src := axeSource(t)
@@ -51,7 +53,7 @@ func testMailboxSwitcher(t *testing.T, src, lang string, width int64) {
 	}
 	var grant store.Grant
 	open(boNID.String(), func(mb *store.Mailbox) {
-		if grant, err = mb.GrantAccess(ctx, store.GrantRequest{DelegateNationalID: annaNID, Access: store.AccessRead, Scope: store.ScopeAll}); err != nil {
+		if grant, err = mb.GrantAccess(ctx, store.GrantRequest{DelegateNationalID: annaNID, Access: store.AccessAct, Scope: store.ScopeAll}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -60,6 +62,22 @@ func testMailboxSwitcher(t *testing.T, src, lang string, width int64) {
 			t.Fatal(err)
 		}
 	})
+	kommune := a.senderID("Eksempelby Kommune")
+	k, err := crypto.GenerateKeyPair(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := k.Public()
+	if err := a.store.SetSenderReplyKey(ctx, kommune, pub[:], false); err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.store.Deliver(ctx, kommune, store.Delivery{
+		Recipient: boNID, Subject: "Hearing before a decision on home help", SenderReference: "bo-1", ReplyAllowed: true,
+		Documents: []store.DocumentInput{document(t, "property-tax-2027-1.pdf")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	own, bo := l.T("delegated.own"), l.T("delegate2.switcher.current", "Name", "Bo Berg")
 
 	tb := newTab(t, "switcher-"+lang+"-"+itoa(width))
@@ -96,6 +114,19 @@ func testMailboxSwitcher(t *testing.T, src, lang string, width int64) {
 		t.Errorf("Bo's mailbox is aria-current=%q, want page", got)
 	}
 	tb.checkPage(src, lang, width, "another's mailbox with the switcher")
+
+	// Bo's letter: a reply on his behalf, by keyboard.
+	tb.do(chromedp.Navigate(a.url+"/mailboxes/"+grant.ID+"/letters/"+res.Letter.ID), chromedp.WaitVisible(chromedp.ID("reply-text")))
+	tb.checkPage(src, lang, width, "another's letter with the reply form")
+	tb.do(chromedp.Focus(chromedp.ID("reply-text")), chromedp.KeyEvent("Bo er enig."))
+	if after := tb.tabThrough(2); after[0].ID != "reply-files" || after[1].Text != l.T("reply.submit") {
+		t.Fatalf("after the text: %v, want the file field and the button", after)
+	}
+	tb.do(chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("reply-sent")))
+	if text := tb.text(); !strings.Contains(text, "Bo er enig.") || !strings.Contains(text, l.T("delegate2.reply.yours", "Name", "Bo Berg")) {
+		t.Errorf("the thread lacks the reply:\n%s", text)
+	}
+	tb.checkPage(src, lang, width, "another's letter with a reply on their behalf")
 
 	// And back to the own mailbox.
 	tb.tabTo(bo, 60)
