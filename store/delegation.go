@@ -70,8 +70,9 @@ type Grant struct {
 	DelegateName string
 	Access       storage.DelegationAccess
 	Scope        storage.DelegationScope
-	// Until is the last day of the grant (its end is the start of the
-	// next day, UTC); zero until ended.
+	// Until is the last day of the grant, a date at midnight UTC (its end
+	// is the start of the next day in the appliance's time zone,
+	// Options.Location); zero until ended.
 	Until        time.Time
 	Created      time.Time
 	Accepted     time.Time
@@ -97,14 +98,22 @@ type GrantRequest struct {
 	Until time.Time
 }
 
-// delegationEnd is the instant a grant with the last day until ends: the
-// start of the next day, UTC; zero for none.
-func delegationEnd(until time.Time) time.Time {
+// delegationEnd is the instant a grant with the last day until (a date:
+// its own year, month and day) ends: the start of the next day in loc,
+// the appliance's time zone; zero for none.
+func delegationEnd(until time.Time, loc *time.Location) time.Time {
 	if until.IsZero() {
 		return time.Time{}
 	}
-	y, m, d := until.UTC().Date()
-	return time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC)
+	y, m, d := until.Date()
+	return time.Date(y, m, d+1, 0, 0, 0, 0, loc).UTC()
+}
+
+// lastDay is the last day of a grant that ends at end, as a date at
+// midnight UTC: the day before end in loc.
+func lastDay(end time.Time, loc *time.Location) time.Time {
+	y, m, d := end.In(loc).AddDate(0, 0, -1).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 // delegationActive reports whether a grant lets its delegate in at now.
@@ -138,7 +147,7 @@ func (s *Store) grantOf(tx storage.Tx, d *storage.Delegation, now time.Time) (Gr
 		Created: d.Created, Accepted: d.Accepted, Guardianship: d.Guardianship, Decision: d.Decision,
 		Covered: d.Covered, Active: delegationActive(d, now)}
 	if !d.Until.IsZero() {
-		g.Until = d.Until.AddDate(0, 0, -1)
+		g.Until = lastDay(d.Until, s.loc)
 	}
 	for _, p := range []struct {
 		id   string
@@ -154,14 +163,14 @@ func (s *Store) grantOf(tx storage.Tx, d *storage.Delegation, now time.Time) (Gr
 }
 
 // checkGrantTerms checks a grant's access, scope and last day.
-func checkGrantTerms(access storage.DelegationAccess, scope storage.DelegationScope, until, now time.Time) error {
+func checkGrantTerms(access storage.DelegationAccess, scope storage.DelegationScope, until, now time.Time, loc *time.Location) error {
 	if access != storage.AccessRead && access != storage.AccessAct {
 		return fmt.Errorf("access %q: %w", access, ErrDelegationInvalid)
 	}
 	if scope != storage.ScopeAll && scope != storage.ScopePublic {
 		return fmt.Errorf("scope %q: %w", scope, ErrDelegationInvalid)
 	}
-	if !until.IsZero() && !now.Before(delegationEnd(until)) {
+	if !until.IsZero() && !now.Before(delegationEnd(until, loc)) {
 		return ErrDelegationUntilPast
 	}
 	return nil
@@ -196,7 +205,7 @@ func (m *Mailbox) GrantAccess(ctx context.Context, req GrantRequest) (Grant, err
 		return Grant{}, err
 	}
 	now := m.s.now()
-	if err := checkGrantTerms(req.Access, req.Scope, req.Until, now); err != nil {
+	if err := checkGrantTerms(req.Access, req.Scope, req.Until, now, m.s.loc); err != nil {
 		return Grant{}, err
 	}
 	nid, err := ParseNationalID(req.DelegateNationalID)
@@ -208,7 +217,7 @@ func (m *Mailbox) GrantAccess(ctx context.Context, req GrantRequest) (Grant, err
 		return Grant{}, err
 	}
 	d := &storage.Delegation{ID: id, GrantorID: m.resident.ID, Access: req.Access, Scope: req.Scope,
-		Until: delegationEnd(req.Until), Created: now}
+		Until: delegationEnd(req.Until, m.s.loc), Created: now}
 	err = m.s.update(ctx, func(tx storage.Tx) error {
 		del, err := delegateFor(tx, m.resident.ID, nid)
 		if err != nil {
@@ -940,7 +949,7 @@ func (m *Mailbox) DelegateActivity(ctx context.Context) ([]AuditEntry, error) {
 // the earlier ones when the ward next signs in.
 func (s *Store) AddGuardianship(ctx context.Context, ward, guardian NationalID, until time.Time, decision string) (Grant, error) {
 	now := s.now()
-	if err := checkGrantTerms(storage.AccessAct, storage.ScopeAll, until, now); err != nil {
+	if err := checkGrantTerms(storage.AccessAct, storage.ScopeAll, until, now, s.loc); err != nil {
 		return Grant{}, err
 	}
 	id, err := s.newID()
@@ -972,7 +981,7 @@ func (s *Store) AddGuardianship(ctx context.Context, ward, guardian NationalID, 
 			}
 		}
 		d := &storage.Delegation{ID: id, GrantorID: w.ID, DelegateID: gd.ID, Access: storage.AccessAct, Scope: storage.ScopeAll,
-			Until: delegationEnd(until), Created: now, Accepted: now, Guardianship: true, Decision: decision}
+			Until: delegationEnd(until, s.loc), Created: now, Accepted: now, Guardianship: true, Decision: decision}
 		if err := tx.Delegations().Put(d); err != nil {
 			return err
 		}
