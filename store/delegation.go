@@ -24,13 +24,14 @@ package store
 // accepted and has not passed its date, so an expired grant opens nothing
 // even before the sweep.
 //
-// Acts: a delegate with access "act" may mark letters read or unread and
-// move them between the inbox and the archive (DelegateActs); nothing
-// else. Every opening and act of a delegate is audited (actor the
+// Acts: a delegate with access "act" may mark letters read or unread,
+// move them between the inbox and the archive, and reply on the
+// grantor's behalf (DelegateActs; delegated_reply.go); nothing else. Every opening and act of a delegate is audited (actor the
 // delegate, object the letter, detail "grantor:<id> delegation:<id>"),
 // and the grantor sees them (Mailbox.DelegateActivity).
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -283,6 +284,10 @@ func (m *Mailbox) Grants(ctx context.Context) (given, received []Grant, err erro
 		}
 		return nil
 	})
+	// The engines list a resident's grants by id: oldest first here.
+	for _, gs := range [][]Grant{given, received} {
+		slices.SortStableFunc(gs, func(a, b Grant) int { return cmp.Or(a.Created.Compare(b.Created), strings.Compare(a.ID, b.ID)) })
+	}
 	return given, received, err
 }
 
