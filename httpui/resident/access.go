@@ -25,8 +25,8 @@ type accessView struct {
 	Given         []grantLine
 	// GivenPage is the page of Given shown (access_pages.go).
 	GivenPage givenPage
-	Received      []grantLine
-	Activity      []activityLine
+	Received  []grantLine
+	Activity  []activityLine
 	// Acts are the acts of access "act", in words (store.DelegateActs).
 	Acts []string
 }
