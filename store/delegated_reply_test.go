@@ -13,7 +13,7 @@ import (
 )
 
 // replyKeyFor gives a sender a reply key and returns its private key.
-func replyKeyFor(t *testing.T, s *Store, senderID string) *crypto.PrivateKey {
+func replyKeyFor(t testing.TB, s *Store, senderID string) *crypto.PrivateKey {
 	t.Helper()
 	k, err := crypto.GenerateKeyPair(rand.Reader)
 	if err != nil {

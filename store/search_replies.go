@@ -13,31 +13,56 @@ import (
 // (FieldReply). Replies are not in the search index: they are written
 // after the letter was indexed, by the resident or by a delegate on their
 // behalf, and the index is brought up to date by delivery time only. So a
-// search opens the resident's replies (their copy of each reply's key)
-// and matches their words beside the index's, word by word: a letter
-// matches when every query word is in the letter or in a reply to it.
-// Nothing of a reply is kept after the search. A delegate never searches
+// search reads the resident's replies and matches their words beside the
+// index's, word by word: a letter matches when every query word is in the
+// letter or in a reply to it. A reply is opened (the resident's copy of
+// its key) once a session: its text is kept with the session's opened
+// index (searchEntry.replies, counted in its memory), in memory only,
+// and dropped with it; a reply deleted since is dropped at the next
+// search. A delegate never searches
 // the grantor's mailbox (there is no delegate's search), so no delegate
 // finds anything by a reply.
 
+// cachedReply is a reply's text as a search keeps it.
+type cachedReply struct {
+	letterID, text string
+}
+
+// replyBytes estimates the memory of the entry's reply texts.
+func (e *searchEntry) replyBytes() int {
+	n := 0
+	for id, r := range e.replies {
+		n += len(id) + len(r.letterID) + len(r.text) + 64
+	}
+	return n
+}
+
 // replyTexts returns the texts of the resident's replies, by the letter
-// they reply to, oldest first; messages (no letter) are left out. A reply
-// that does not open is logged and left out.
-func (m *Mailbox) replyTexts(ctx context.Context) (map[string][]string, error) {
+// they reply to, oldest first; messages (no letter) are left out. Those
+// the entry has are not opened again; the entry keeps those found now. A
+// reply that does not open is logged and left out.
+func (m *Mailbox) replyTexts(ctx context.Context, entry *searchEntry) (map[string][]string, error) {
 	out := map[string][]string{}
+	found := map[string]cachedReply{}
 	err := m.s.view(ctx, func(tx storage.Tx) error {
 		clear(out)
+		clear(found)
 		return tx.Replies().ByResident(m.resident.ID, func(r *storage.Reply) error {
-			if r.LetterID == "" {
+			if r.LetterID == "" || r.ResidentID != m.resident.ID {
 				return nil
 			}
-			opened, err := m.openReply(r)
-			if err != nil {
-				m.s.log.Error("search: a reply cannot be opened", "resident", m.resident.ID, "reply", r.ID, "err", err)
-				return nil
+			c, ok := entry.replies[r.ID]
+			if !ok {
+				opened, err := m.openReply(r)
+				if err != nil {
+					m.s.log.Error("search: a reply cannot be opened", "resident", m.resident.ID, "reply", r.ID, "err", err)
+					return nil
+				}
+				c = cachedReply{letterID: r.LetterID, text: opened.Text}
 			}
-			if opened.Text != "" {
-				out[r.LetterID] = append(out[r.LetterID], opened.Text)
+			found[r.ID] = c
+			if c.text != "" {
+				out[c.letterID] = append(out[c.letterID], c.text)
 			}
 			return nil
 		})
@@ -45,6 +70,7 @@ func (m *Mailbox) replyTexts(ctx context.Context) (map[string][]string, error) {
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
+	entry.replies = found
 	return out, nil
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -80,5 +81,41 @@ func TestSearchReplies(t *testing.T) {
 	}
 	if res := search(df.boMailbox, "tilstandsrapport"); len(res.Hits) != 0 {
 		t.Errorf("the delegate's own search finds the grantor's letter: %+v", res.Hits)
+	}
+}
+
+// BenchmarkSearchWithReplies measures a search of a mailbox of 200
+// letters that take replies, with none or 200 of the resident's replies:
+// each search opens every reply (docs/PERFORMANCE.md).
+func BenchmarkSearchWithReplies(b *testing.B) {
+	for _, replies := range []int{0, 200} {
+		b.Run(strconv.Itoa(replies)+"-replies", func(b *testing.B) {
+			ctx := context.Background()
+			f := newFixture(b)
+			replyKeyFor(b, f.s, f.sender.ID)
+			mb := mustLogin(b, f.s, f.nid, testPassword)
+			for i := range 200 {
+				d := testDelivery(f.nid, "r-"+strconv.Itoa(i))
+				d.ReplyAllowed = true
+				res, err := f.s.Deliver(ctx, f.sender.ID, d)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if i < replies {
+					if _, err := mb.Reply(ctx, res.Letter.ID, ReplyInput{Text: "Svar nummer " + strconv.Itoa(i) + " om kloakledningen."}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			if _, err := mb.Search(ctx, SearchQuery{Text: "boligstøtte", Limit: 10}); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := mb.Search(ctx, SearchQuery{Text: "boligstøtte", Limit: 10}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
