@@ -19,9 +19,9 @@ import (
 // its key) once a session: its text is kept with the session's opened
 // index (searchEntry.replies, counted in its memory), in memory only,
 // and dropped with it; a reply deleted since is dropped at the next
-// search. A delegate never searches
-// the grantor's mailbox (there is no delegate's search), so no delegate
-// finds anything by a reply.
+// search. A delegate's search of the grantor's mailbox
+// (DelegatedMailbox.Search) reads only the replies that delegate wrote
+// through the grant, with their own copy of the key.
 
 // cachedReply is a reply's text as a search keeps it.
 type cachedReply struct {
