@@ -343,6 +343,17 @@ func TestAccessAuthorization(t *testing.T) {
 					mismatches++
 					t.Errorf("%s: the all-post list lacks a letter", phase)
 				}
+				// The delegate's search: as the list, covered letters only.
+				cases++
+				resp = e.Get(a.c, e.HTTPURL+"/mailboxes/"+id+"?q=Brev")
+				if resp.StatusCode != w {
+					mismatches++
+					t.Errorf("%s: %s searches grant %s: %d, want %d", phase, a.name, grant, resp.StatusCode, w)
+				}
+				if w == http.StatusOK && grant == "read-public" && (strings.Contains(resp.Text, e.private) || !strings.Contains(resp.Text, e.public)) {
+					mismatches++
+					t.Errorf("%s: the public-only search finds the private letter or not the public one", phase)
+				}
 			}
 		}
 	}

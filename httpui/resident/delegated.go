@@ -24,6 +24,8 @@ type delegatedView struct {
 	Error   string
 	Banner  delegatedBanner
 	Letters []delegatedLine
+	// Search is the search of the letters (delegated_search.go).
+	Search delegatedSearch
 }
 
 // delegatedBanner says whose mailbox is shown, and with what access.
@@ -105,12 +107,15 @@ func (s *Handlers) delegatedList(w http.ResponseWriter, r *http.Request, mb *sto
 func (s *Handlers) renderDelegated(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, dm *store.DelegatedMailbox, status int, errText string) {
 	resident := mb.Resident()
 	l := s.web.Lang(r)
-	letters, err := dm.Letters(r.Context())
+	letters, search, err := s.delegatedLetters(r, dm)
 	if err != nil {
 		s.pages.PageError(w, r, &resident, err)
 		return
 	}
-	v := delegatedView{Banner: s.banner(r, dm), Error: errText}
+	if search.Error != "" && status == http.StatusOK {
+		status = http.StatusBadRequest
+	}
+	v := delegatedView{Banner: s.banner(r, dm), Error: errText, Search: search}
 	for _, ls := range letters {
 		v.Letters = append(v.Letters, delegatedLine{ID: ls.ID, Sender: ls.SenderName, Subject: ls.Subject,
 			Date: l.ShortDate(ls.DeliveredAt.In(s.loc)), Unread: ls.Unread(), Archived: ls.Folder == store.FolderArchive})
