@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/postkasse/postkasse/crypto"
@@ -114,4 +115,37 @@ func writtenBy(tx storage.Tx, r *storage.Reply, names map[string]string) string 
 	}
 	names[r.WrittenBy] = name
 	return name
+}
+
+// ReplyAttachment opens one attachment of a reply this delegate wrote on
+// the grantor's behalf through this grant, with their copy of its key. A
+// reply the grantor or another delegate wrote, to a letter the grant no
+// longer covers, or no reply, is ErrNotFound.
+func (dm *DelegatedMailbox) ReplyAttachment(ctx context.Context, replyID string, index int) (crypto.ReplyAttachment, error) {
+	var out crypto.ReplyAttachment
+	err := dm.m.s.view(ctx, func(tx storage.Tx) error {
+		r, err := tx.Replies().Get(replyID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("reply %s: %w", replyID, ErrNotFound)
+		} else if err != nil {
+			return err
+		}
+		if r.WrittenBy != dm.m.resident.ID || r.DelegationID != dm.grant.ID || len(r.DelegateKey) == 0 || r.LetterID == "" {
+			return fmt.Errorf("reply %s: %w", replyID, ErrNotFound)
+		}
+		if _, _, _, err := dm.letter(tx, r.LetterID); err != nil {
+			return err
+		}
+		opened, err := dm.m.key.OpenReplyWithKey(r.Sealed, r.DelegateKey,
+			crypto.ReplyBinding{ReplyID: r.ID, SenderID: r.SenderID, ResidentID: r.ResidentID, Delegate: dm.m.resident.ID})
+		if err != nil {
+			return fmt.Errorf("open reply %s as delegate: %w", r.ID, err)
+		}
+		if index < 0 || index >= len(opened.Attachments) {
+			return fmt.Errorf("reply %s attachment %d: %w", replyID, index, ErrNotFound)
+		}
+		out = opened.Attachments[index]
+		return nil
+	})
+	return out, err
 }

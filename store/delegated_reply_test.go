@@ -120,8 +120,21 @@ func TestDelegatedReply(t *testing.T) {
 	// Bo's view of it, with his copy of the key; Anna's own reply is not
 	// in it (Bo has no copy of its key).
 	df.clock.Advance(time.Minute)
-	if _, err := df.anna.Reply(ctx, letter, ReplyInput{Text: "Og jeg selv."}); err != nil {
+	annas, err := df.anna.Reply(ctx, letter, ReplyInput{Text: "Og jeg selv.", Attachments: []DocumentInput{{Name: "mit.txt", ContentType: "text/plain", Content: []byte("Mit")}}})
+	if err != nil {
 		t.Fatal(err)
+	}
+	// Bo downloads his attachment, not Anna's.
+	if a, err := dm.ReplyAttachment(ctx, id, 0); err != nil || string(a.Content) != "Fuldmagt" || a.Name != "fuldmagt.txt" {
+		t.Errorf("Bo's attachment: %+v, %v", a, err)
+	}
+	for name, c := range map[string]struct {
+		id string
+		n  int
+	}{"no such attachment": {id, 1}, "Anna's reply": {annas, 0}, "no such reply": {"no-such-reply", 0}} {
+		if _, err := dm.ReplyAttachment(ctx, c.id, c.n); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: %v, want ErrNotFound", name, err)
+		}
 	}
 	bos, err := dm.Thread(ctx, letter)
 	if err != nil || len(bos) != 1 || bos[0].ID != id || bos[0].Text != "Min mor er enig." || len(bos[0].Attachments) != 1 {
@@ -151,6 +164,9 @@ func TestDelegatedReply(t *testing.T) {
 	}
 	if _, err := dm.Reply(ctx, letter, ReplyInput{Text: "Igen"}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("a reply after the grant ended: %v", err)
+	}
+	if _, err := dm.ReplyAttachment(ctx, id, 0); !errors.Is(err, ErrNotFound) {
+		t.Errorf("an attachment after the grant ended: %v", err)
 	}
 	if th, err := df.anna.Thread(ctx, letter); err != nil || len(th.Replies) != 2 || th.Replies[0].WrittenBy != "Bo Berg" {
 		t.Errorf("Anna's thread after the grant ended %+v, %v", th.Replies, err)

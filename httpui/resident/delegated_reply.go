@@ -3,6 +3,7 @@ package resident
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/gorilla/mux"
 
@@ -12,14 +13,15 @@ import (
 // Replies on the grantor's behalf (store/delegated_reply.go): on a grant
 // of access "act", the delegate's view of a letter that takes replies has
 // a reply form, and lists the replies the delegate wrote on the grantor's
-// behalf (their attachments by name: the delegate cannot download them).
+// behalf, with their attachments, which the delegate downloads with their
+// copy of the reply's key (delegatedReplyAttachment).
 // A refused reply shows the page again with the reason and the text;
 // nothing of it is stored.
 
 // delegatedReplyLine is a reply the delegate wrote, on the letter page.
 type delegatedReplyLine struct {
 	Reply       store.ReplyView
-	Attachments []replyAttachmentLink // without URL
+	Attachments []replyAttachmentLink
 }
 
 // delegatedThread returns the delegate's replies to a covered letter and,
@@ -34,7 +36,8 @@ func (s *Handlers) delegatedThread(r *http.Request, dm *store.DelegatedMailbox, 
 	for _, rep := range replies {
 		line := delegatedReplyLine{Reply: rep}
 		for _, a := range rep.Attachments {
-			line.Attachments = append(line.Attachments, replyAttachmentLink{Name: documentFileName(a.Name, a.ContentType), Size: formatSize(lang, int64(a.Size))})
+			line.Attachments = append(line.Attachments, replyAttachmentLink{Name: documentFileName(a.Name, a.ContentType), Size: formatSize(lang, int64(a.Size)),
+				URL: s.pages.MustURL(routeDelegatedReplyAttachment, "grant", dm.Grant().ID, "id", rep.ID, "n", strconv.Itoa(a.Index))})
 		}
 		out = append(out, line)
 	}
@@ -83,4 +86,26 @@ func (s *Handlers) delegatedReply(w http.ResponseWriter, r *http.Request, mb *st
 		return
 	}
 	s.renderDelegatedLetter(w, r, mb, dm, status, replyView{Error: msg, Text: form.Text})
+}
+
+// delegatedReplyAttachment sends an attachment of a reply the delegate
+// wrote on the grantor's behalf through this grant, as a download; any
+// other reply is not found.
+func (s *Handlers) delegatedReplyAttachment(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, dm *store.DelegatedMailbox) {
+	resident := mb.Resident()
+	vars := mux.Vars(r)
+	n, err := strconv.Atoi(vars["n"])
+	if err != nil {
+		s.pages.ErrorPageFor(w, r, &resident, http.StatusNotFound)
+		return
+	}
+	a, err := dm.ReplyAttachment(r.Context(), vars["id"], n)
+	if errors.Is(err, store.ErrInaccessible) {
+		err = store.ErrNotFound // a held letter is not shown to a delegate
+	}
+	if err != nil {
+		s.pages.PageError(w, r, &resident, err)
+		return
+	}
+	serveReplyAttachment(w, r, a)
 }

@@ -95,6 +95,40 @@ func TestDelegatedReplyPage(t *testing.T) {
 	if threadLen() != 1 {
 		t.Fatal("the reply was not stored")
 	}
+	// Carl downloads his attachment; nobody else does through a grant.
+	var replyID string
+	e.withMailbox(uitest.NIDAnna, func(mb *store.Mailbox) {
+		th, err := mb.Thread(ctx, letter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		replyID = th.Replies[0].ID
+	})
+	attachment := "/mailboxes/" + act.ID + "/replies/" + replyID + "/attachments/0"
+	if !strings.Contains(page, `href="`+attachment+`" download`) {
+		t.Errorf("Carl's view lacks the download link %s", attachment)
+	}
+	if r := e.Get(carl, e.HTTPURL+attachment); r.StatusCode != http.StatusOK || r.Text != string(uitest.PDFDoc) ||
+		!strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment") {
+		t.Errorf("Carl's download: %d %q", r.StatusCode, r.Header.Get("Content-Disposition"))
+	}
+	for _, tc := range []struct {
+		who  string
+		c    *http.Client
+		path string
+	}{
+		{"Carl, attachment 1", carl, "/mailboxes/" + act.ID + "/replies/" + replyID + "/attachments/1"},
+		{"Bjørn, through his grant", bjorn, "/mailboxes/" + read.ID + "/replies/" + replyID + "/attachments/0"},
+		{"Bjørn, through Carl's grant", bjorn, attachment},
+		{"Anna, through Carl's grant", anna, attachment},
+	} {
+		if r := e.Get(tc.c, e.HTTPURL+tc.path); r.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: %d, want 404", tc.who, r.StatusCode)
+		}
+	}
+	if r := e.Get(e.Browser(), e.HTTPURL+attachment); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("signed out: %d", r.StatusCode)
+	}
 	// Anna sees who wrote it, and what Carl may do and did.
 	page = html.UnescapeString(e.Get(anna, e.HTTPURL+"/letters/"+letter).Text)
 	if !strings.Contains(page, "Reply written on your behalf by Carl Carlsen") || !strings.Contains(page, "Anna er enig i afgørelsen.") {
