@@ -86,7 +86,7 @@ func TestReplyOpener(t *testing.T) {
 	}
 	o := &replyOpener{client: srv.Client(), api: srv.URL + "/api/v1", key: k, dir: out}
 	ctx := context.Background()
-	if err := o.open(ctx, "good"); err != nil {
+	if err := o.open(ctx, "good", &replyWriter{Name: "Carl Carlsen", Role: "delegate"}); err != nil {
 		t.Fatal(err)
 	}
 	text, err := os.ReadFile(filepath.Join(out, "good", "reply.txt"))
@@ -100,17 +100,18 @@ func TestReplyOpener(t *testing.T) {
 	}
 	var meta replyMeta
 	if b, err := os.ReadFile(filepath.Join(out, "good", "reply.json")); err != nil || json.Unmarshal(b, &meta) != nil ||
-		meta.LetterID != "l1" || len(meta.Attachments) != 2 || meta.Attachments[0].Name != `..\..\evil.txt` {
+		meta.LetterID != "l1" || len(meta.Attachments) != 2 || meta.Attachments[0].Name != `..\..\evil.txt` ||
+		meta.WrittenBy == nil || *meta.WrittenBy != (replyWriter{Name: "Carl Carlsen", Role: "delegate"}) {
 		t.Errorf("reply.json %+v, %v", meta, err)
 	}
-	if err := o.open(ctx, "good"); err != nil || fetched != 1 {
+	if err := o.open(ctx, "good", nil); err != nil || fetched != 1 {
 		t.Errorf("a reply opened before is fetched again (%d, %v)", fetched, err)
 	}
-	if err := o.open(ctx, "gone"); err != nil {
+	if err := o.open(ctx, "gone", nil); err != nil {
 		t.Errorf("a reply deleted since: %v", err)
 	}
 	for _, id := range []string{"other-key", "wrong-binding"} {
-		if err := o.open(ctx, id); err == nil || !strings.Contains(err.Error(), "does not open") {
+		if err := o.open(ctx, id, nil); err == nil || !strings.Contains(err.Error(), "does not open") {
 			t.Errorf("%s: %v", id, err)
 		}
 		if _, err := os.Stat(filepath.Join(out, id)); !os.IsNotExist(err) {
@@ -118,7 +119,7 @@ func TestReplyOpener(t *testing.T) {
 		}
 	}
 	for _, id := range []string{"../x", ".hidden", ""} {
-		if err := o.open(ctx, id); err == nil {
+		if err := o.open(ctx, id, nil); err == nil {
 			t.Errorf("reply id %q taken", id)
 		}
 	}
