@@ -10,8 +10,10 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -250,5 +252,73 @@ func TestRepliesEndToEnd(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(out, messageID, "reply.txt")); messageID == "" || err != nil || string(b) != "Hvornår tømmes min skraldespand?" {
 		t.Errorf("the message %q: %q, %v", messageID, b, err)
+	}
+
+	// Another resident, given access "act", replies on the resident's
+	// behalf: the event and reply.json say who wrote it.
+	if len(p.demo.Residents) < 2 {
+		t.Fatal("the demo has one resident")
+	}
+	other := p.demo.Residents[1]
+	post := func(c *http.Client, path string, form url.Values) *http.Response {
+		t.Helper()
+		resp, err := c.PostForm(p.demo.UI+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := post(c, "/settings/access", url.Values{"nationalId": {other.NationalID}, "access": {"act"}, "scope": {"all"}}); resp.Request.URL.Path != "/settings/access" {
+		t.Fatalf("grant: %s at %s", resp.Status, resp.Request.URL)
+	}
+	d := residentClient(t, p, other.NationalID)
+	resp, err = d.Get(p.demo.UI + "/settings/access")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accessPage, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`/settings/access/([0-9a-f]{32})/accept`).FindSubmatch(accessPage)
+	if m == nil {
+		t.Fatalf("no grant to accept:\n%s", accessPage)
+	}
+	grant := string(m[1])
+	post(d, "/settings/access/"+grant+"/accept", nil)
+	var onBehalf bytes.Buffer
+	mw = multipart.NewWriter(&onBehalf)
+	mw.WriteField("text", "Skrevet på vegne af min mor.")
+	mw.Close()
+	resp, err = d.Post(p.demo.UI+"/mailboxes/"+grant+"/letters/"+sent.ID+"/reply", mw.FormDataContentType(), &onBehalf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/mailboxes/"+grant+"/letters/"+sent.ID {
+		t.Fatalf("reply on behalf: %s at %s", resp.Status, resp.Request.URL)
+	}
+	var byDelegate string
+	for _, line := range strings.Split(strings.TrimSpace(cli(t, append(append([]string{"events"}, api...), "--reply-key", keyFile, "--replies", out)...)), "\n") {
+		var ev struct {
+			Type, ReplyID string
+			WrittenBy     *replyWriter
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type == "reply" && ev.WrittenBy != nil {
+			if *ev.WrittenBy != (replyWriter{Name: other.Name, Role: "delegate"}) {
+				t.Errorf("writtenBy %+v, want %s", ev.WrittenBy, other.Name)
+			}
+			byDelegate = ev.ReplyID
+		}
+	}
+	var meta replyMeta
+	if b, err := os.ReadFile(filepath.Join(out, byDelegate, "reply.json")); byDelegate == "" || err != nil || json.Unmarshal(b, &meta) != nil ||
+		meta.WrittenBy == nil || meta.WrittenBy.Name != other.Name || meta.ResidentID == "" {
+		t.Errorf("the reply on behalf %q: %+v, %v", byDelegate, meta, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(out, byDelegate, "reply.txt")); err != nil || string(b) != "Skrevet på vegne af min mor." {
+		t.Errorf("the reply on behalf: %q, %v", b, err)
 	}
 }
