@@ -83,13 +83,23 @@ type replyOpener struct {
 	dir    string
 }
 
+// replyWriter is a reply event's writtenBy (API: who wrote the reply on
+// the resident's behalf).
+type replyWriter struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
 // replyMeta is dir/<id>/reply.json: what the reply is bound to and its
 // files (the text is reply.txt, attachment i is its file).
 type replyMeta struct {
-	ID          string           `json:"id"`
-	LetterID    string           `json:"letterId"`
-	ResidentID  string           `json:"residentId"`
-	Created     string           `json:"created"`
+	ID         string `json:"id"`
+	LetterID   string `json:"letterId"`
+	ResidentID string `json:"residentId"`
+	Created    string `json:"created"`
+	// WrittenBy is the event's: who wrote the reply on the resident's
+	// behalf; absent when the resident did.
+	WrittenBy   *replyWriter     `json:"writtenBy,omitempty"`
 	Attachments []replyFileEntry `json:"attachments"`
 }
 
@@ -101,7 +111,7 @@ type replyFileEntry struct {
 
 // open fetches and opens one reply and writes it. A reply fetched before
 // (its folder exists) is not written again.
-func (o *replyOpener) open(ctx context.Context, replyID string) error {
+func (o *replyOpener) open(ctx context.Context, replyID string, writtenBy *replyWriter) error {
 	if replyID == "" || replyID != filepath.Base(replyID) || strings.HasPrefix(replyID, ".") {
 		return fmt.Errorf("events: a reply id %q that is no file name", replyID)
 	}
@@ -149,7 +159,7 @@ func (o *replyOpener) open(ctx context.Context, replyID string) error {
 		return fmt.Errorf("events: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	meta := replyMeta{ID: rep.ID, LetterID: rep.LetterID, ResidentID: rep.ResidentID, Created: rep.Created, Attachments: []replyFileEntry{}}
+	meta := replyMeta{ID: rep.ID, LetterID: rep.LetterID, ResidentID: rep.ResidentID, Created: rep.Created, WrittenBy: writtenBy, Attachments: []replyFileEntry{}}
 	if err := os.WriteFile(filepath.Join(tmp, "reply.txt"), []byte(r.Text), 0o600); err != nil {
 		return err
 	}

@@ -10,8 +10,10 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -86,7 +88,7 @@ func TestReplyOpener(t *testing.T) {
 	}
 	o := &replyOpener{client: srv.Client(), api: srv.URL + "/api/v1", key: k, dir: out}
 	ctx := context.Background()
-	if err := o.open(ctx, "good"); err != nil {
+	if err := o.open(ctx, "good", &replyWriter{Name: "Carl Carlsen", Role: "delegate"}); err != nil {
 		t.Fatal(err)
 	}
 	text, err := os.ReadFile(filepath.Join(out, "good", "reply.txt"))
@@ -100,17 +102,18 @@ func TestReplyOpener(t *testing.T) {
 	}
 	var meta replyMeta
 	if b, err := os.ReadFile(filepath.Join(out, "good", "reply.json")); err != nil || json.Unmarshal(b, &meta) != nil ||
-		meta.LetterID != "l1" || len(meta.Attachments) != 2 || meta.Attachments[0].Name != `..\..\evil.txt` {
+		meta.LetterID != "l1" || len(meta.Attachments) != 2 || meta.Attachments[0].Name != `..\..\evil.txt` ||
+		meta.WrittenBy == nil || *meta.WrittenBy != (replyWriter{Name: "Carl Carlsen", Role: "delegate"}) {
 		t.Errorf("reply.json %+v, %v", meta, err)
 	}
-	if err := o.open(ctx, "good"); err != nil || fetched != 1 {
+	if err := o.open(ctx, "good", nil); err != nil || fetched != 1 {
 		t.Errorf("a reply opened before is fetched again (%d, %v)", fetched, err)
 	}
-	if err := o.open(ctx, "gone"); err != nil {
+	if err := o.open(ctx, "gone", nil); err != nil {
 		t.Errorf("a reply deleted since: %v", err)
 	}
 	for _, id := range []string{"other-key", "wrong-binding"} {
-		if err := o.open(ctx, id); err == nil || !strings.Contains(err.Error(), "does not open") {
+		if err := o.open(ctx, id, nil); err == nil || !strings.Contains(err.Error(), "does not open") {
 			t.Errorf("%s: %v", id, err)
 		}
 		if _, err := os.Stat(filepath.Join(out, id)); !os.IsNotExist(err) {
@@ -118,7 +121,7 @@ func TestReplyOpener(t *testing.T) {
 		}
 	}
 	for _, id := range []string{"../x", ".hidden", ""} {
-		if err := o.open(ctx, id); err == nil {
+		if err := o.open(ctx, id, nil); err == nil {
 			t.Errorf("reply id %q taken", id)
 		}
 	}
@@ -249,5 +252,73 @@ func TestRepliesEndToEnd(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(out, messageID, "reply.txt")); messageID == "" || err != nil || string(b) != "Hvornår tømmes min skraldespand?" {
 		t.Errorf("the message %q: %q, %v", messageID, b, err)
+	}
+
+	// Another resident, given access "act", replies on the resident's
+	// behalf: the event and reply.json say who wrote it.
+	if len(p.demo.Residents) < 2 {
+		t.Fatal("the demo has one resident")
+	}
+	other := p.demo.Residents[1]
+	post := func(c *http.Client, path string, form url.Values) *http.Response {
+		t.Helper()
+		resp, err := c.PostForm(p.demo.UI+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := post(c, "/settings/access", url.Values{"nationalId": {other.NationalID}, "access": {"act"}, "scope": {"all"}}); resp.Request.URL.Path != "/settings/access" {
+		t.Fatalf("grant: %s at %s", resp.Status, resp.Request.URL)
+	}
+	d := residentClient(t, p, other.NationalID)
+	resp, err = d.Get(p.demo.UI + "/settings/access")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accessPage, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`/settings/access/([0-9a-f]{32})/accept`).FindSubmatch(accessPage)
+	if m == nil {
+		t.Fatalf("no grant to accept:\n%s", accessPage)
+	}
+	grant := string(m[1])
+	post(d, "/settings/access/"+grant+"/accept", nil)
+	var onBehalf bytes.Buffer
+	mw = multipart.NewWriter(&onBehalf)
+	mw.WriteField("text", "Skrevet på vegne af min mor.")
+	mw.Close()
+	resp, err = d.Post(p.demo.UI+"/mailboxes/"+grant+"/letters/"+sent.ID+"/reply", mw.FormDataContentType(), &onBehalf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/mailboxes/"+grant+"/letters/"+sent.ID {
+		t.Fatalf("reply on behalf: %s at %s", resp.Status, resp.Request.URL)
+	}
+	var byDelegate string
+	for _, line := range strings.Split(strings.TrimSpace(cli(t, append(append([]string{"events"}, api...), "--reply-key", keyFile, "--replies", out)...)), "\n") {
+		var ev struct {
+			Type, ReplyID string
+			WrittenBy     *replyWriter
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type == "reply" && ev.WrittenBy != nil {
+			if *ev.WrittenBy != (replyWriter{Name: other.Name, Role: "delegate"}) {
+				t.Errorf("writtenBy %+v, want %s", ev.WrittenBy, other.Name)
+			}
+			byDelegate = ev.ReplyID
+		}
+	}
+	var meta replyMeta
+	if b, err := os.ReadFile(filepath.Join(out, byDelegate, "reply.json")); byDelegate == "" || err != nil || json.Unmarshal(b, &meta) != nil ||
+		meta.WrittenBy == nil || meta.WrittenBy.Name != other.Name || meta.ResidentID == "" {
+		t.Errorf("the reply on behalf %q: %+v, %v", byDelegate, meta, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(out, byDelegate, "reply.txt")); err != nil || string(b) != "Skrevet på vegne af min mor." {
+		t.Errorf("the reply on behalf: %q, %v", b, err)
 	}
 }

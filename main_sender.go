@@ -306,12 +306,15 @@ func eventsPage(ctx context.Context, client *http.Client, api, after string, std
 	}
 	for _, e := range page.Events {
 		if opener != nil {
-			var ev struct{ Type, ReplyID string }
+			var ev struct {
+				Type, ReplyID string
+				WrittenBy     *replyWriter
+			}
 			if err := json.Unmarshal(e, &ev); err != nil {
 				return 0, "", fmt.Errorf("events: the answer: %w", err)
 			}
 			if ev.Type == "reply" || ev.Type == "message" {
-				if err := opener.open(ctx, ev.ReplyID); err != nil {
+				if err := opener.open(ctx, ev.ReplyID, ev.WrittenBy); err != nil {
 					return 0, "", err
 				}
 			}

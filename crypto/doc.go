@@ -185,6 +185,9 @@
 //	                                 "postkasse/v1/reply-key" | lp(replyID) | lp(senderID) | lp(residentID)
 //	                      the resident's copy of the data key, kept beside it, is a sealed data key v1 or v2 to
 //	                                 the resident's public keys with info "postkasse/v<n>/reply-key" | (the same ids)
+//	                      a reply a delegate wrote on the resident's behalf also keeps a copy sealed to the
+//	                                 delegate's public keys with info "postkasse/v<n>/delegate-reply-key" |
+//	                                 (the same ids) | lp(delegateID)   (ReplyBinding.Delegate)
 //	                      payload = 01 | text length u32 | text | n u8 (n ≤ 5) |
 //	                                 n × (lp(fileName) | lp(contentType) | length u32 | content)
 //

@@ -36,6 +36,9 @@ type ReplyAttachment struct {
 type SealedReply struct {
 	ForSender   []byte
 	ResidentKey []byte
+	// DelegateKey is the data key sealed to the delegate who wrote the
+	// reply on the resident's behalf (SealReplyOnBehalf); nil otherwise.
+	DelegateKey []byte
 }
 
 // The header of a sealed reply v1: 'R' (0x52), version 1.
@@ -46,20 +49,33 @@ const (
 )
 
 // ReplyBinding names the reply a reply's data key belongs to: the reply
-// id, the sender it is sealed to and the resident who wrote it. Its info is
-// "postkasse/v<n>/reply-key" | lp(replyID) | lp(senderID) | lp(residentID),
-// another label than a letter's "data-key", so that a reply's sealed key
-// moved to another reply, sender or resident, or offered as a letter's,
-// does not open.
+// id, the sender it is sealed to and the resident whose reply it is. Its
+// info is "postkasse/v<n>/reply-key" | lp(replyID) | lp(senderID) |
+// lp(residentID), another label than a letter's "data-key", so that a
+// reply's sealed key moved to another reply, sender or resident, or
+// offered as a letter's, does not open.
+//
+// A copy sealed to a delegate who wrote the reply on the resident's behalf
+// names the delegate in Delegate: its info has the label
+// "delegate-reply-key" and lp(delegateID) at the end, so it never opens as
+// the resident's or the sender's copy, nor as another delegate's.
 type ReplyBinding struct {
 	ReplyID    string
 	SenderID   string
 	ResidentID string
+	// Delegate is the id of the delegate a copy is sealed to; empty for
+	// the sender's and the resident's copies.
+	Delegate string
 }
 
 func (b ReplyBinding) info(v byte) ([]byte, error) {
 	out := []byte(label(v, "reply-key"))
-	for _, s := range []string{b.ReplyID, b.SenderID, b.ResidentID} {
+	parts := []string{b.ReplyID, b.SenderID, b.ResidentID}
+	if b.Delegate != "" {
+		out = []byte(label(v, "delegate-reply-key"))
+		parts = append(parts, b.Delegate)
+	}
+	for _, s := range parts {
 		var err error
 		if out, err = appendLengthPrefixed(out, s); err != nil {
 			return nil, fmt.Errorf("reply binding: %w", err)
@@ -228,6 +244,22 @@ func decodeReply(b []byte) (*Reply, error) {
 // Only the sender's and the resident's private keys open it; the operator
 // holds neither.
 func SealReply(rand io.Reader, r Reply, sender PublicKey, resident Recipient, b ReplyBinding) (*SealedReply, error) {
+	return sealReply(rand, r, sender, resident, nil, b, "")
+}
+
+// SealReplyOnBehalf is SealReply for a reply a delegate writes on the
+// resident's behalf: the same sealed reply and resident's copy, and a
+// third copy of the data key sealed to the delegate's public keys, bound
+// by b with Delegate set to delegateID (DelegateKey).
+func SealReplyOnBehalf(rand io.Reader, r Reply, sender PublicKey, resident, delegate Recipient, b ReplyBinding, delegateID string) (*SealedReply, error) {
+	if delegate == nil || delegateID == "" {
+		return nil, fmt.Errorf("seal reply on behalf: no delegate: %w", ErrFormat)
+	}
+	return sealReply(rand, r, sender, resident, delegate, b, delegateID)
+}
+
+func sealReply(rand io.Reader, r Reply, sender PublicKey, resident, delegate Recipient, b ReplyBinding, delegateID string) (*SealedReply, error) {
+	b.Delegate = ""
 	if _, err := b.info(formatV1); err != nil {
 		return nil, err
 	}
@@ -249,13 +281,21 @@ func SealReply(rand io.Reader, r Reply, sender PublicKey, resident Recipient, b 
 	if err != nil {
 		return nil, fmt.Errorf("seal reply key to resident: %w", err)
 	}
+	var forDelegate []byte
+	if delegate != nil {
+		db := b
+		db.Delegate = delegateID
+		if forDelegate, err = delegate.sealDataKey(rand, dk, db); err != nil {
+			return nil, fmt.Errorf("seal reply key to delegate: %w", err)
+		}
+	}
 	out := make([]byte, 0, replyHeaderLen+len(forSender)+SealedDocumentSize(len(payload)))
 	out = append(out, replyMagic, formatV1)
 	out = append(out, forSender...)
 	if out, err = dk.AppendSealedDocument(out, rand, replyDocLabel, payload); err != nil {
 		return nil, fmt.Errorf("seal reply: %w", err)
 	}
-	return &SealedReply{ForSender: out, ResidentKey: forResident}, nil
+	return &SealedReply{ForSender: out, ResidentKey: forResident, DelegateKey: forDelegate}, nil
 }
 
 // splitSealedReply checks a sealed reply v1's header and length and returns

@@ -275,3 +275,50 @@ func FuzzOpenReply(f *testing.F) {
 func rb(reply, sender, resident string) ReplyBinding {
 	return ReplyBinding{ReplyID: reply, SenderID: sender, ResidentID: resident}
 }
+
+// TestReplyOnBehalf: a reply a delegate wrote on the resident's behalf
+// opens with the sender's key, the resident's copy and the delegate's
+// copy (with the delegate's binding); the delegate's copy does not open
+// under the resident's binding, nor as another delegate's, nor with the
+// resident's key, and the resident's copy does not open as the
+// delegate's.
+func TestReplyOnBehalf(t *testing.T) {
+	sender := mustX25519Key(t, rand.Reader)
+	resident, delegate := mustKeyPair(t), mustX25519Key(t, rand.Reader)
+	b := rb("reply-1", "sender-1", "resident-1")
+	db := b
+	db.Delegate = "delegate-1"
+	r := testReply()
+	s, err := SealReplyOnBehalf(rand.Reader, r, sender.Public(), resident.PublicKeys(), delegate.PublicKeys(), b, "delegate-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, open := range map[string]func() (*Reply, error){
+		"sender":   func() (*Reply, error) { return sender.OpenReply(s.ForSender, b) },
+		"resident": func() (*Reply, error) { return resident.OpenReplyWithKey(s.ForSender, s.ResidentKey, b) },
+		"delegate": func() (*Reply, error) { return delegate.OpenReplyWithKey(s.ForSender, s.DelegateKey, db) },
+	} {
+		if got, err := open(); err != nil || !reflect.DeepEqual(*got, r) {
+			t.Errorf("%s open: %v", name, err)
+		}
+	}
+	other := db
+	other.Delegate = "delegate-2"
+	for name, open := range map[string]func() (*Reply, error){
+		"delegate copy, resident's binding": func() (*Reply, error) { return delegate.OpenReplyWithKey(s.ForSender, s.DelegateKey, b) },
+		"delegate copy, another delegate":   func() (*Reply, error) { return delegate.OpenReplyWithKey(s.ForSender, s.DelegateKey, other) },
+		"delegate copy, resident's key":     func() (*Reply, error) { return resident.OpenReplyWithKey(s.ForSender, s.DelegateKey, db) },
+		"resident copy as the delegate's":   func() (*Reply, error) { return resident.OpenReplyWithKey(s.ForSender, s.ResidentKey, db) },
+	} {
+		if _, err := open(); !errors.Is(err, ErrOpen) {
+			t.Errorf("%s: %v, want ErrOpen", name, err)
+		}
+	}
+	if _, err := SealReplyOnBehalf(rand.Reader, r, sender.Public(), resident.PublicKeys(), nil, b, ""); !errors.Is(err, ErrFormat) {
+		t.Errorf("no delegate: %v", err)
+	}
+	// Sealed without a delegate, there is no delegate's copy.
+	if s, err := SealReply(rand.Reader, r, sender.Public(), resident.PublicKeys(), b); err != nil || s.DelegateKey != nil {
+		t.Errorf("SealReply: %v, delegate key %x", err, s.DelegateKey)
+	}
+}

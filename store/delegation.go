@@ -24,13 +24,14 @@ package store
 // accepted and has not passed its date, so an expired grant opens nothing
 // even before the sweep.
 //
-// Acts: a delegate with access "act" may mark letters read or unread and
-// move them between the inbox and the archive (DelegateActs); nothing
-// else. Every opening and act of a delegate is audited (actor the
+// Acts: a delegate with access "act" may mark letters read or unread,
+// move them between the inbox and the archive, and reply on the
+// grantor's behalf (DelegateActs; delegated_reply.go); nothing else. Every opening and act of a delegate is audited (actor the
 // delegate, object the letter, detail "grantor:<id> delegation:<id>"),
 // and the grantor sees them (Mailbox.DelegateActivity).
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -57,9 +58,9 @@ const (
 )
 
 // DelegateActs are the acts a delegate with access "act" may do in the
-// grantor's mailbox, in the order shown to the grantor. Replying and
-// signing on the grantor's behalf are not acts yet.
-var DelegateActs = []string{"mark-read", "move"}
+// grantor's mailbox, in the order shown to the grantor. Replying on the
+// grantor's behalf (delegated_reply.go) is one; signing is not yet.
+var DelegateActs = []string{"mark-read", "move", "reply"}
 
 // Grant is a delegation as the grantor or the delegate sees it.
 type Grant struct {
@@ -70,8 +71,9 @@ type Grant struct {
 	DelegateName string
 	Access       storage.DelegationAccess
 	Scope        storage.DelegationScope
-	// Until is the last day of the grant (its end is the start of the
-	// next day, UTC); zero until ended.
+	// Until is the last day of the grant, a date at midnight UTC (its end
+	// is the start of the next day in the appliance's time zone,
+	// Options.Location); zero until ended.
 	Until        time.Time
 	Created      time.Time
 	Accepted     time.Time
@@ -97,14 +99,22 @@ type GrantRequest struct {
 	Until time.Time
 }
 
-// delegationEnd is the instant a grant with the last day until ends: the
-// start of the next day, UTC; zero for none.
-func delegationEnd(until time.Time) time.Time {
+// delegationEnd is the instant a grant with the last day until (a date:
+// its own year, month and day) ends: the start of the next day in loc,
+// the appliance's time zone; zero for none.
+func delegationEnd(until time.Time, loc *time.Location) time.Time {
 	if until.IsZero() {
 		return time.Time{}
 	}
-	y, m, d := until.UTC().Date()
-	return time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC)
+	y, m, d := until.Date()
+	return time.Date(y, m, d+1, 0, 0, 0, 0, loc).UTC()
+}
+
+// lastDay is the last day of a grant that ends at end, as a date at
+// midnight UTC: the day before end in loc.
+func lastDay(end time.Time, loc *time.Location) time.Time {
+	y, m, d := end.In(loc).AddDate(0, 0, -1).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 // delegationActive reports whether a grant lets its delegate in at now.
@@ -138,7 +148,7 @@ func (s *Store) grantOf(tx storage.Tx, d *storage.Delegation, now time.Time) (Gr
 		Created: d.Created, Accepted: d.Accepted, Guardianship: d.Guardianship, Decision: d.Decision,
 		Covered: d.Covered, Active: delegationActive(d, now)}
 	if !d.Until.IsZero() {
-		g.Until = d.Until.AddDate(0, 0, -1)
+		g.Until = lastDay(d.Until, s.loc)
 	}
 	for _, p := range []struct {
 		id   string
@@ -154,14 +164,14 @@ func (s *Store) grantOf(tx storage.Tx, d *storage.Delegation, now time.Time) (Gr
 }
 
 // checkGrantTerms checks a grant's access, scope and last day.
-func checkGrantTerms(access storage.DelegationAccess, scope storage.DelegationScope, until, now time.Time) error {
+func checkGrantTerms(access storage.DelegationAccess, scope storage.DelegationScope, until, now time.Time, loc *time.Location) error {
 	if access != storage.AccessRead && access != storage.AccessAct {
 		return fmt.Errorf("access %q: %w", access, ErrDelegationInvalid)
 	}
 	if scope != storage.ScopeAll && scope != storage.ScopePublic {
 		return fmt.Errorf("scope %q: %w", scope, ErrDelegationInvalid)
 	}
-	if !until.IsZero() && !now.Before(delegationEnd(until)) {
+	if !until.IsZero() && !now.Before(delegationEnd(until, loc)) {
 		return ErrDelegationUntilPast
 	}
 	return nil
@@ -196,7 +206,7 @@ func (m *Mailbox) GrantAccess(ctx context.Context, req GrantRequest) (Grant, err
 		return Grant{}, err
 	}
 	now := m.s.now()
-	if err := checkGrantTerms(req.Access, req.Scope, req.Until, now); err != nil {
+	if err := checkGrantTerms(req.Access, req.Scope, req.Until, now, m.s.loc); err != nil {
 		return Grant{}, err
 	}
 	nid, err := ParseNationalID(req.DelegateNationalID)
@@ -208,7 +218,7 @@ func (m *Mailbox) GrantAccess(ctx context.Context, req GrantRequest) (Grant, err
 		return Grant{}, err
 	}
 	d := &storage.Delegation{ID: id, GrantorID: m.resident.ID, Access: req.Access, Scope: req.Scope,
-		Until: delegationEnd(req.Until), Created: now}
+		Until: delegationEnd(req.Until, m.s.loc), Created: now}
 	err = m.s.update(ctx, func(tx storage.Tx) error {
 		del, err := delegateFor(tx, m.resident.ID, nid)
 		if err != nil {
@@ -274,6 +284,10 @@ func (m *Mailbox) Grants(ctx context.Context) (given, received []Grant, err erro
 		}
 		return nil
 	})
+	// The engines list a resident's grants by id: oldest first here.
+	for _, gs := range [][]Grant{given, received} {
+		slices.SortStableFunc(gs, func(a, b Grant) int { return cmp.Or(a.Created.Compare(b.Created), strings.Compare(a.ID, b.ID)) })
+	}
 	return given, received, err
 }
 
@@ -353,8 +367,12 @@ func (s *Store) endDelegationsOf(tx storage.Tx, residentID string, now time.Time
 }
 
 // dropWrappings deletes the wrappings to a grant's delegate from every
-// letter of the grantor, in the mailbox or scheduled.
+// letter of the grantor, in the mailbox or scheduled, and from the replies
+// the delegate wrote on the grantor's behalf.
 func dropWrappings(tx storage.Tx, d *storage.Delegation) error {
+	if err := dropReplyCopies(tx, d); err != nil {
+		return err
+	}
 	ids, err := lettersOf(tx, d.GrantorID)
 	if err != nil {
 		return err
@@ -936,7 +954,7 @@ func (m *Mailbox) DelegateActivity(ctx context.Context) ([]AuditEntry, error) {
 // the earlier ones when the ward next signs in.
 func (s *Store) AddGuardianship(ctx context.Context, ward, guardian NationalID, until time.Time, decision string) (Grant, error) {
 	now := s.now()
-	if err := checkGrantTerms(storage.AccessAct, storage.ScopeAll, until, now); err != nil {
+	if err := checkGrantTerms(storage.AccessAct, storage.ScopeAll, until, now, s.loc); err != nil {
 		return Grant{}, err
 	}
 	id, err := s.newID()
@@ -968,7 +986,7 @@ func (s *Store) AddGuardianship(ctx context.Context, ward, guardian NationalID, 
 			}
 		}
 		d := &storage.Delegation{ID: id, GrantorID: w.ID, DelegateID: gd.ID, Access: storage.AccessAct, Scope: storage.ScopeAll,
-			Until: delegationEnd(until), Created: now, Accepted: now, Guardianship: true, Decision: decision}
+			Until: delegationEnd(until, s.loc), Created: now, Accepted: now, Guardianship: true, Decision: decision}
 		if err := tx.Delegations().Put(d); err != nil {
 			return err
 		}

@@ -86,7 +86,12 @@
 //     with its letter (and so with the account). A message to a sender
 //     (SendMessage: a reply with no letter, to a sender that accepts
 //     messages) is sealed and stored the same way, and goes with the
-//     account.
+//     account. A delegate with access "act" replies on the grantor's
+//     behalf (delegated_reply.go): the reply is the grantor's, sealed the
+//     same way to the grantor's public keys, with a third copy of its key
+//     to the delegate (crypto.ReplyBinding.Delegate) deleted with the
+//     grant's other copies; its record, event and audit entry name the
+//     delegate.
 //   - A resident's own document (own.go: Upload) is sealed like a letter
 //     and stored with its audit entry in one transaction, or not at all;
 //     its files pass the checks and limits of a sender's documents. Its

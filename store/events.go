@@ -40,12 +40,28 @@ type EventJSON struct {
 	// ReplyID names the reply of a "reply" event (GET
 	// /api/v1/replies/{id}); absent from the others.
 	ReplyID string `json:"replyId,omitempty"`
+	// WrittenBy says who wrote a reply on the recipient's behalf (a
+	// delegate with access to their mailbox); absent when the recipient
+	// wrote it, and from other events.
+	WrittenBy *ReplyWriterJSON `json:"writtenBy,omitempty"`
+}
+
+// ReplyWriterJSON is EventJSON.WrittenBy: the delegate's name, and role
+// "delegate" (a power of attorney the recipient gave) or "guardian" (a
+// guardianship recorded by the municipality).
+type ReplyWriterJSON struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
 }
 
 // EventJSONOf returns the event as the API shows it.
 func EventJSONOf(e Event) EventJSON {
-	return EventJSON{Cursor: strconv.FormatUint(e.Seq, 10), Type: e.Type, LetterID: e.LetterID,
+	out := EventJSON{Cursor: strconv.FormatUint(e.Seq, 10), Type: e.Type, LetterID: e.LetterID,
 		SenderReference: e.SenderReference, At: e.At, ReplyID: e.ReplyID}
+	if e.WrittenBy != nil {
+		out.WrittenBy = &ReplyWriterJSON{Name: e.WrittenBy.Name, Role: e.WrittenBy.Role}
+	}
+	return out
 }
 
 // KeepEvents is how long a sender's events are kept at least.

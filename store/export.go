@@ -38,6 +38,15 @@ import (
 //	                       (own.go), which the manifest's "archive" lists
 //	                       (ExportOwnDocument); <id> is a document's id
 //	                       where it was first saved
+//	replies/<id>/<n>-<name> the attachments of the resident's replies and
+//	                       messages to senders (replies.go), which the
+//	                       manifest's "replies" lists (ExportReply; format 2)
+//
+// Format 2 added "replies" (the resident's conversations, opened with
+// their copy of each reply's key); a reader takes format 1 and 2 alike
+// (exportFormats), and an import brings the letters and own documents of
+// either and leaves the replies in the archive (a reply is sealed to the
+// sender of the appliance it was written on).
 //
 // A receipt binds its letter: it is signed by the appliance's key (or,
 // for a letter imported from elsewhere, by the key of the appliance that
@@ -50,8 +59,11 @@ import (
 // anywhere fails. An own document has no receipt: the manifest's size
 // and SHA-256 of each of its files are all that a reader checks.
 
-// ExportFormat is the version of the export archive's format.
-const ExportFormat = 1
+// ExportFormat is the version of the export archive's format that
+// Export writes; exportFormats are those OpenExport reads.
+const ExportFormat = 2
+
+var exportFormats = []int{1, 2}
 
 // Names in the export archive.
 const (
@@ -59,6 +71,7 @@ const (
 	exportReceiptKey = "receipt-key.json"
 	exportArchiveDir = "archive/"
 	exportLettersDir = "letters/"
+	exportRepliesDir = "replies/"
 )
 
 // ExportManifest is manifest.json.
@@ -76,6 +89,25 @@ type ExportManifest struct {
 	Unreadable []ExportWithheld `json:"unreadable"`
 	// Archive lists the resident's own documents (Mailbox.Upload).
 	Archive []ExportOwnDocument `json:"archive"`
+	// Replies are the resident's replies to letters of the export and
+	// messages to senders, oldest first (format 2; nil in format 1).
+	Replies []ExportReply `json:"replies,omitempty"`
+}
+
+// ExportReply is a reply of the resident to a letter (LetterID, a letter
+// of the manifest) or a message to a sender (LetterID ""), opened: its
+// text, its attachments under replies/<id>/, who wrote it when a
+// delegate did (WrittenBy), and the ids of the sender's letters that
+// answer it.
+type ExportReply struct {
+	ID          string           `json:"id"`
+	LetterID    string           `json:"letterId"`
+	Sender      ExportSender     `json:"sender"`
+	Created     time.Time        `json:"created"`
+	Text        string           `json:"text"`
+	WrittenBy   string           `json:"writtenBy,omitempty"`
+	Attachments []ExportDocument `json:"attachments"`
+	Answers     []string         `json:"answers,omitempty"`
 }
 
 // ExportOwnDocument is one of the resident's own documents: their copy,
@@ -191,9 +223,9 @@ type ExportWithheld struct {
 // ExportSummary says what an export holds.
 type ExportSummary struct {
 	// Letters counts the letters of senders; Own the resident's own
-	// documents.
-	Letters, Own, Documents, Withheld, Unreadable int
-	Bytes                                         int64 // of the documents' contents
+	// documents; Replies the replies and messages.
+	Letters, Own, Replies, Documents, Withheld, Unreadable int
+	Bytes                                                  int64 // of the documents' contents
 }
 
 // sealSentDocument seals, for document i of a letter, what the sender
@@ -253,6 +285,7 @@ func (m *Mailbox) Export(ctx context.Context, w io.Writer, appliance, dir string
 		return sum, err
 	}
 	withheld, unreadables := []ExportWithheld{}, []ExportWithheld{}
+	exported := map[string]bool{} // the letters in the archive, by id
 	after := ""
 	for {
 		var page []storage.MailboxEntry
@@ -299,12 +332,17 @@ func (m *Mailbox) Export(ctx context.Context, w io.Writer, appliance, dir string
 				sum.Own++
 			} else {
 				sum.Letters++
+				exported[e.LetterID] = true
 			}
 		}
 		if next == "" {
 			break
 		}
 		after = next
+	}
+
+	if err := m.exportReplies(ctx, zw, spool, exported, &sum); err != nil {
+		return sum, err
 	}
 
 	key := exportKey(m.s.signer.PublicKey())
@@ -358,6 +396,10 @@ func (m *Mailbox) Export(ctx context.Context, w io.Writer, appliance, dir string
 	if err := list(spoolOwn); err != nil {
 		return sum, err
 	}
+	bw.WriteString(`],"replies":[`)
+	if err := list(spoolReply); err != nil {
+		return sum, err
+	}
 	bw.WriteString(`]}`)
 	if err := bw.Flush(); err != nil {
 		return sum, err
@@ -374,7 +416,7 @@ func (m *Mailbox) Export(ctx context.Context, w io.Writer, appliance, dir string
 	}
 	err = m.s.update(ctx, func(tx storage.Tx) error {
 		return m.s.appendAuditDetail(tx, m.s.now(), "resident:"+m.resident.ID, "export", "resident:"+m.resident.ID,
-			fmt.Sprintf("%d letters, %d own documents, %d withheld, %d unreadable", sum.Letters, sum.Own, sum.Withheld, sum.Unreadable))
+			fmt.Sprintf("%d letters, %d own documents, %d replies, %d withheld, %d unreadable", sum.Letters, sum.Own, sum.Replies, sum.Withheld, sum.Unreadable))
 	})
 	return sum, err
 }
@@ -384,7 +426,95 @@ func (m *Mailbox) Export(ctx context.Context, w io.Writer, appliance, dir string
 const (
 	spoolLetter byte = 'L'
 	spoolOwn    byte = 'A'
+	spoolReply  byte = 'R'
 )
+
+// exportReplies writes the resident's replies and messages to zw, one
+// at a time, each opened in a read transaction of its own, and spools
+// their entries. A reply to a letter not in the archive (withheld,
+// unreadable, deleted since) is left out with it; one that does not open
+// is logged and left out.
+func (m *Mailbox) exportReplies(ctx context.Context, zw *zip.Writer, spool *exportSpool, exported map[string]bool, sum *ExportSummary) error {
+	var ids []string
+	if err := m.s.view(ctx, func(tx storage.Tx) error {
+		ids = ids[:0]
+		return tx.Replies().ByResident(m.resident.ID, func(r *storage.Reply) error {
+			if r.LetterID == "" || exported[r.LetterID] {
+				ids = append(ids, r.ID)
+			}
+			return nil
+		})
+	}); err != nil {
+		return err
+	}
+	names := map[string]string{}
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var entry *ExportReply
+		var opened *crypto.Reply
+		err := m.s.view(ctx, func(tx storage.Tx) error {
+			r, err := tx.Replies().Get(id)
+			if err != nil {
+				return err
+			}
+			if r.ResidentID != m.resident.ID {
+				return ErrNotFound
+			}
+			entry = &ExportReply{ID: r.ID, LetterID: r.LetterID, Created: r.Created, Answers: r.Answers,
+				WrittenBy: writtenBy(tx, r, names), Attachments: []ExportDocument{}}
+			if snd, err := getSender(tx, r.SenderID); err == nil {
+				entry.Sender = ExportSender{Name: snd.Name, OrgNumber: snd.OrgNumber, Kind: snd.Kind}
+			}
+			if opened, err = m.openReply(r); err != nil {
+				return &unreadableError{err}
+			}
+			return nil
+		})
+		var unreadable *unreadableError
+		switch {
+		case errors.Is(err, ErrNotFound):
+			continue // deleted since
+		case errors.As(err, &unreadable):
+			m.s.log.Error("export: a reply cannot be opened", "resident", m.resident.ID, "reply", id, "err", err)
+			continue
+		case err != nil:
+			return fmt.Errorf("export reply %s: %w", id, err)
+		}
+		entry.Text = opened.Text
+		dir := exportRepliesDir + id + "/"
+		for i, a := range opened.Attachments {
+			h := sha256.Sum256(a.Content)
+			d := ExportDocument{Name: a.Name, ContentType: a.ContentType, Size: int64(len(a.Content)),
+				Path: fmt.Sprintf("%s%d-%s", dir, i+1, exportFileName(a.Name)), SHA256: hex.EncodeToString(h[:])}
+			method := zip.Deflate
+			if d.ContentType != "text/plain" {
+				method = zip.Store
+			}
+			fw, err := zw.CreateHeader(&zip.FileHeader{Name: d.Path, Method: method, Modified: entry.Created})
+			if err != nil {
+				return err
+			}
+			if _, err := fw.Write(a.Content); err != nil {
+				return err
+			}
+			clear(a.Content)
+			entry.Attachments = append(entry.Attachments, d)
+			sum.Documents++
+			sum.Bytes += d.Size
+		}
+		b, err := json.Marshal(entry)
+		if err != nil {
+			return err
+		}
+		if err := spool.add(append([]byte{spoolReply}, b...)); err != nil {
+			return err
+		}
+		sum.Replies++
+	}
+	return nil
+}
 
 // exportLetter opens one letter, writes its documents to zw and returns
 // its manifest entry: a letter's, or an own document's.

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -238,13 +239,16 @@ func (a *ExportArchive) readManifest() error {
 	if err := json.Unmarshal(b, &format); err != nil {
 		return exportErr(ExportNotAnExport, exportManifest, "not JSON: %v", err)
 	}
-	if format.Format != ExportFormat {
-		return exportErr(ExportNotAnExport, exportManifest, "format %d is not one this Postkasse reads (%d)", format.Format, ExportFormat)
+	if !slices.Contains(exportFormats, format.Format) {
+		return exportErr(ExportNotAnExport, exportManifest, "format %d is not one this Postkasse reads (%v)", format.Format, exportFormats)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&a.Manifest); err != nil {
 		return exportErr(ExportNotAnExport, exportManifest, "does not decode: %v", err)
+	}
+	if a.Manifest.Format < 2 && a.Manifest.Replies != nil {
+		return exportErr(ExportNotAnExport, exportManifest, "format %d has no replies", a.Manifest.Format)
 	}
 	return nil
 }
@@ -340,6 +344,22 @@ func (a *ExportArchive) checkStructure() error {
 			return err
 		}
 	}
+	replies := map[string]bool{}
+	for i, r := range m.Replies {
+		switch {
+		case !letterIDPattern.MatchString(r.ID):
+			return letterErr(ExportNotAnExport, fmt.Sprintf("reply #%d", i+1), "reply id %q is not one of Postkasse's", r.ID)
+		case replies[r.ID]:
+			return letterErr(ExportDuplicateName, r.ID, "reply listed twice")
+		case r.LetterID != "" && !ids[r.LetterID]:
+			return letterErr(ExportNotAnExport, r.ID, "a reply to letter %q, which the manifest does not list", r.LetterID)
+		}
+		replies[r.ID] = true
+		listed[exportRepliesDir] = true
+		if err := checkFiles(r.ID, exportRepliesDir+r.ID+"/", r.Attachments); err != nil {
+			return err
+		}
+	}
 	for name := range a.files {
 		if !listed[name] {
 			return exportErr(ExportNotAnExport, name, "a file the manifest does not list")
@@ -357,6 +377,9 @@ type ExportReport struct {
 	Own       int
 	Documents int
 	Bytes     int64
+	// Replies counts the replies and messages (their attachments'
+	// sizes and SHA-256 verified, counted in Documents and Bytes too).
+	Replies int
 	// Withheld and Unreadable count the letters the manifest names but
 	// the archive leaves out (ExportManifest).
 	Withheld, Unreadable int
@@ -402,6 +425,12 @@ func (a *ExportArchive) Verify() (ExportReport, error) {
 			return rep, err
 		}
 		rep.Own++
+	}
+	for i := range a.Manifest.Replies {
+		if _, err := files(a.Manifest.Replies[i].Attachments); err != nil {
+			return rep, err
+		}
+		rep.Replies++
 	}
 	for i := range a.Manifest.Letters {
 		l := &a.Manifest.Letters[i]

@@ -115,7 +115,7 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 			if d.GrantorID == d.DelegateID {
 				bad("delegation %s: granted to its grantor", d.ID)
 			}
-			if checkGrantTerms(d.Access, d.Scope, time.Time{}, d.Created) != nil {
+			if checkGrantTerms(d.Access, d.Scope, time.Time{}, d.Created, time.UTC) != nil {
 				bad("delegation %s: access %q, scope %q", d.ID, d.Access, d.Scope)
 			}
 			return nil

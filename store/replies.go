@@ -89,6 +89,10 @@ type ReplyView struct {
 	Attachments []ReplyAttachmentInfo
 	// Answers are the ids of the sender's letters that answer it.
 	Answers []string
+	// OnBehalf: a delegate wrote it on the resident's behalf; WrittenBy
+	// is their name ("" once their account is gone).
+	OnBehalf  bool
+	WrittenBy string
 }
 
 // Thread is a letter's conversation: the resident's replies, oldest
@@ -215,20 +219,32 @@ func (m *Mailbox) replyable(tx storage.Tx, letterID string) (*letterRecord, *sen
 	if err != nil {
 		return nil, nil, err
 	}
-	if !rec.ReplyAllowed || rec.Own != nil || rec.Imported != nil {
-		return nil, nil, ErrReplyNotAllowed
-	}
-	sender, err := getSender(tx, rec.SenderID)
+	sender, err := replyTarget(tx, rec)
 	if err != nil {
 		return nil, nil, err
 	}
+	return rec, sender, nil
+}
+
+// replyTarget returns the sender of a letter that takes replies:
+// ErrReplyNotAllowed for one that takes none (no replyAllowed, an own
+// document, an imported letter, a revoked sender), ErrNoReplyKey for a
+// sender without a reply key.
+func replyTarget(tx storage.Tx, rec *letterRecord) (*senderRecord, error) {
+	if !rec.ReplyAllowed || rec.Own != nil || rec.Imported != nil {
+		return nil, ErrReplyNotAllowed
+	}
+	sender, err := getSender(tx, rec.SenderID)
+	if err != nil {
+		return nil, err
+	}
 	if sender.Revoked {
-		return nil, nil, ErrReplyNotAllowed
+		return nil, ErrReplyNotAllowed
 	}
 	if len(sender.ReplyKey) == 0 {
-		return nil, nil, ErrNoReplyKey
+		return nil, ErrNoReplyKey
 	}
-	return rec, sender, nil
+	return sender, nil
 }
 
 // Reply writes the resident's reply to a letter of this mailbox that
@@ -243,7 +259,7 @@ func (m *Mailbox) Reply(ctx context.Context, letterID string, in ReplyInput) (st
 			return nil, "", err
 		}
 		return sender, letter.SenderReference, nil
-	})
+	}, nil)
 }
 
 // SendMessage starts a conversation with a sender that accepts messages
@@ -254,7 +270,7 @@ func (m *Mailbox) SendMessage(ctx context.Context, senderID string, in ReplyInpu
 	return m.sealAndStore(ctx, "", in, func(tx storage.Tx) (*senderRecord, string, error) {
 		sender, err := messageSender(tx, senderID)
 		return sender, "", err
-	})
+	}, nil)
 }
 
 // messageSender returns the sender if it accepts messages.
@@ -271,11 +287,22 @@ func messageSender(tx storage.Tx, senderID string) (*senderRecord, error) {
 	return sender, nil
 }
 
+// onBehalf is a reply written by a delegate (the Mailbox's resident) on
+// the grantor's behalf; the zero value is the resident's own.
+type onBehalf struct {
+	grantorID string
+	// grant is set by the target, checked again in the write.
+	grant *storage.Delegation
+}
+
 // sealAndStore checks a reply (to letterID) or a message (letterID ""),
 // seals it outside the write, and stores it with its event and audit
 // entry in one transaction; target finds (and, in the write, checks
-// again) the sender it goes to and the letter's reference.
-func (m *Mailbox) sealAndStore(ctx context.Context, letterID string, in ReplyInput, target func(tx storage.Tx) (*senderRecord, string, error)) (string, error) {
+// again) the sender it goes to and the letter's reference. With by set,
+// the reply is the grantor's, written by this mailbox's resident as
+// their delegate: sealed to the grantor (and a copy of its key to the
+// delegate), its event and audit entry say who wrote it.
+func (m *Mailbox) sealAndStore(ctx context.Context, letterID string, in ReplyInput, target func(tx storage.Tx) (*senderRecord, string, error), by *onBehalf) (string, error) {
 	if err := m.gate(); err != nil {
 		return "", err
 	}
@@ -283,7 +310,11 @@ func (m *Mailbox) sealAndStore(ctx context.Context, letterID string, in ReplyInp
 	if err != nil {
 		return "", err
 	}
-	var owner *residentRecord
+	ownerID := m.resident.ID
+	if by != nil {
+		ownerID = by.grantorID
+	}
+	var owner, writer *residentRecord
 	var senderKey []byte
 	var senderID string
 	if err := m.s.view(ctx, func(tx storage.Tx) error {
@@ -292,7 +323,12 @@ func (m *Mailbox) sealAndStore(ctx context.Context, letterID string, in ReplyInp
 			return err
 		}
 		senderKey, senderID = bytes.Clone(sender.ReplyKey), sender.ID
-		owner, err = getResident(tx, m.resident.ID)
+		if owner, err = getResident(tx, ownerID); err != nil {
+			return err
+		}
+		if by != nil {
+			writer, err = getResident(tx, m.resident.ID)
+		}
 		return err
 	}); err != nil {
 		return "", err
@@ -313,15 +349,24 @@ func (m *Mailbox) sealAndStore(ctx context.Context, letterID string, in ReplyInp
 	for _, d := range docs {
 		reply.Attachments = append(reply.Attachments, crypto.ReplyAttachment{Name: d.Name, ContentType: d.ContentType, Content: d.Content})
 	}
-	sealed, err := crypto.SealReply(m.s.rand, reply, pub, to,
-		crypto.ReplyBinding{ReplyID: id, SenderID: senderID, ResidentID: m.resident.ID})
+	binding := crypto.ReplyBinding{ReplyID: id, SenderID: senderID, ResidentID: ownerID}
+	var sealed *crypto.SealedReply
+	if by == nil {
+		sealed, err = crypto.SealReply(m.s.rand, reply, pub, to, binding)
+	} else {
+		var also crypto.PublicKeys
+		if also, err = recipientKeys(writer); err != nil {
+			return "", err
+		}
+		sealed, err = crypto.SealReplyOnBehalf(m.s.rand, reply, pub, to, also, binding, m.resident.ID)
+	}
 	if err != nil {
 		return "", fmt.Errorf("seal reply: %w", err)
 	}
 	now := m.s.now()
-	rec := &storage.Reply{ID: id, LetterID: letterID, ResidentID: m.resident.ID, SenderID: senderID, Created: now.UTC(),
+	rec := &storage.Reply{ID: id, LetterID: letterID, ResidentID: ownerID, SenderID: senderID, Created: now.UTC(),
 		Attachments: len(docs), Size: len(sealed.ForSender), Sealed: sealed.ForSender, ResidentKey: sealed.ResidentKey}
-	typ, action, object := EventReply, "reply", "letter:"+letterID
+	typ, action, object, actor := EventReply, "reply", "letter:"+letterID, "resident:"+m.resident.ID
 	if letterID == "" {
 		typ, action, object = EventMessage, "message", "sender:"+senderID
 	}
@@ -330,7 +375,8 @@ func (m *Mailbox) sealAndStore(ctx context.Context, letterID string, in ReplyInp
 			return err
 		}
 		// Checked again in the write: the letter may be deleted or held,
-		// the sender revoked or its key replaced, the key pair changed.
+		// the sender revoked or its key replaced, the key pair changed,
+		// the grant ended.
 		sender, ref, err := target(tx)
 		if err != nil {
 			return err
@@ -338,23 +384,38 @@ func (m *Mailbox) sealAndStore(ctx context.Context, letterID string, in ReplyInp
 		if sender.ID != senderID || !bytes.Equal(sender.ReplyKey, senderKey) {
 			return fmt.Errorf("the sender's reply key changed meanwhile: %w", ErrSessionExpired)
 		}
-		if res, err := getResident(tx, m.resident.ID); err != nil {
-			return err
-		} else if !bytes.Equal(res.PublicKey, owner.PublicKey) {
-			return ErrSessionExpired
+		for _, k := range []*residentRecord{owner, writer} {
+			if k == nil {
+				continue
+			}
+			if res, err := getResident(tx, k.ID); err != nil {
+				return err
+			} else if !bytes.Equal(res.PublicKey, k.PublicKey) {
+				return ErrSessionExpired
+			}
+		}
+		e := &Event{SenderID: senderID, Type: typ, LetterID: letterID, SenderReference: ref, At: now, ReplyID: id}
+		detail := fmt.Sprintf("reply %s, %d attachments, %d bytes sealed", id, len(docs), len(sealed.ForSender))
+		if by != nil {
+			rec.WrittenBy, rec.DelegationID, rec.DelegateKey = m.resident.ID, by.grant.ID, sealed.DelegateKey
+			role := "delegate"
+			if by.grant.Guardianship {
+				role = "guardian"
+			}
+			e.WrittenBy = &storage.ReplyWriter{Name: writer.Name, Role: role}
+			action = "delegate-reply"
+			detail = fmt.Sprintf("grantor:%s delegation:%s %s", by.grantorID, by.grant.ID, detail)
 		}
 		if err := tx.Replies().Put(rec); err != nil {
 			return err
 		}
-		e := &Event{SenderID: senderID, Type: typ, LetterID: letterID, SenderReference: ref, At: now, ReplyID: id}
 		if err := tx.Events().Append(e); err != nil {
 			return err
 		}
 		if err := queueCallback(tx, e); err != nil {
 			return err
 		}
-		return m.s.appendAuditDetail(tx, now, "resident:"+m.resident.ID, action, object,
-			fmt.Sprintf("reply %s, %d attachments, %d bytes sealed", id, len(docs), len(sealed.ForSender)))
+		return m.s.appendAuditDetail(tx, now, actor, action, object, detail)
 	})
 	if err != nil {
 		return "", err
@@ -486,6 +547,7 @@ func (m *Mailbox) Thread(ctx context.Context, letterID string) (Thread, error) {
 			return err
 		}
 		senders := map[string]*senderRecord{}
+		names := map[string]string{}
 		return tx.Replies().ByLetter(letterID, func(r *storage.Reply) error {
 			if r.ResidentID != m.resident.ID {
 				return fmt.Errorf("reply %s of letter %s: %w", r.ID, letterID, ErrNotFound)
@@ -494,7 +556,8 @@ func (m *Mailbox) Thread(ctx context.Context, letterID string) (Thread, error) {
 			if err != nil {
 				return err
 			}
-			v := ReplyView{ID: r.ID, Created: r.Created, Text: opened.Text, Answers: r.Answers}
+			v := ReplyView{ID: r.ID, Created: r.Created, Text: opened.Text, Answers: r.Answers,
+				OnBehalf: r.WrittenBy != "", WrittenBy: writtenBy(tx, r, names)}
 			for i, a := range opened.Attachments {
 				v.Attachments = append(v.Attachments, ReplyAttachmentInfo{Index: i, Name: a.Name, ContentType: a.ContentType, Size: len(a.Content)})
 			}

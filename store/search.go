@@ -123,6 +123,9 @@ type SearchHit struct {
 	Snippet      []TextPart
 	// FileNames are the names of the documents with a matched word.
 	FileNames [][]TextPart
+	// ReplySnippet is a part of the resident's reply to the letter around
+	// the first word matched, when one was (FieldReply).
+	ReplySnippet []TextPart
 }
 
 // SearchSender is a sender of letters in the index, for the sender filter.
@@ -212,7 +215,7 @@ func (m *Mailbox) Search(ctx context.Context, q SearchQuery) (SearchResult, erro
 		return SearchResult{}, err
 	}
 	ix := entry.ix
-	m.s.searches.settle(m.sessionID, ix.memSize())
+	m.s.searches.settle(m.sessionID, ix.memSize()+entry.replyBytes())
 	out := SearchResult{Pending: entry.pending}
 
 	// The candidates, newest first, after the cursor, by the filters the
@@ -222,7 +225,12 @@ func (m *Mailbox) Search(ctx context.Context, q SearchQuery) (SearchResult, erro
 		fields uint8
 	}
 	var cands []candidate
-	matched := ix.match(qwords)
+	replies, err := m.replyTexts(ctx, entry)
+	if err != nil {
+		return SearchResult{}, err
+	}
+	m.s.searches.settle(m.sessionID, ix.memSize()+entry.replyBytes())
+	matched := ix.matchWithReplies(qwords, replies)
 	order := ix.newestFirst()
 	if matched == nil {
 		order = nil
@@ -277,6 +285,9 @@ func (m *Mailbox) Search(ctx context.Context, q SearchQuery) (SearchResult, erro
 				m.s.log.Error("search: a letter found cannot be opened", "resident", m.resident.ID, "letter", rec.ID, "err", err)
 				continue
 			}
+			if c.fields&FieldReply != 0 {
+				hit.ReplySnippet = replySnippet(replies[rec.ID], qwords)
+			}
 			out.Hits = append(out.Hits, hit)
 		}
 		return nil
@@ -301,7 +312,7 @@ func (m *Mailbox) SearchSenders(ctx context.Context) ([]SearchSender, error) {
 	if err := m.refreshIndex(ctx, entry); err != nil {
 		return nil, err
 	}
-	m.s.searches.settle(m.sessionID, entry.ix.memSize())
+	m.s.searches.settle(m.sessionID, entry.ix.memSize()+entry.replyBytes())
 	return m.searchSenders(ctx, entry.ix)
 }
 
@@ -731,6 +742,9 @@ type searchEntry struct {
 	version    uint64 // the stored version ix is, or is built on
 	pending    int    // letters of the mailbox not yet in ix
 	size       int    // ix's memSize when the search using it ended
+	// replies are the texts of the resident's replies opened by earlier
+	// searches of the session, by reply id (search_replies.go).
+	replies map[string]cachedReply
 }
 
 // defaultSearchCacheEntries and defaultSearchCacheBytes bound the opened

@@ -39,6 +39,9 @@ const (
 	FieldBody                 // the body
 	FieldFileName             // a document's file name
 	FieldDocument             // the text of a document (text, HTML, PDF)
+	// FieldReply: the resident's reply to the letter. Replies are not in
+	// the index: a search reads them (search_replies.go).
+	FieldReply
 )
 
 // maxTermBytes bounds an indexed word: a longer one is cut (a query word

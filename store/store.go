@@ -58,6 +58,9 @@ type Options struct {
 	// that cannot be opened in an inbox, a failed sweep of sessions);
 	// nil discards it.
 	Logger *slog.Logger
+	// Location is the appliance's time zone (jobs.time_zone): a grant of
+	// access ends at the end of its last day there. nil is UTC.
+	Location *time.Location
 }
 
 // Limits bound what a sender may deliver.
@@ -93,6 +96,7 @@ func DefaultLimits() Limits {
 type Store struct {
 	eng             storage.Engine
 	clock           func() time.Time
+	loc             *time.Location // Options.Location; UTC when not set
 	rand            io.Reader
 	kdf             crypto.KDFParams
 	limits          Limits
@@ -181,6 +185,7 @@ func New(eng storage.Engine, opts Options) (*Store, error) {
 	s := &Store{
 		eng:             eng,
 		clock:           opts.Clock,
+		loc:             opts.Location,
 		rand:            opts.Rand,
 		kdf:             opts.KDF,
 		limits:          opts.Limits,
@@ -194,6 +199,9 @@ func New(eng storage.Engine, opts Options) (*Store, error) {
 	}
 	if s.clock == nil {
 		s.clock = time.Now
+	}
+	if s.loc == nil {
+		s.loc = time.UTC
 	}
 	if s.rand == nil {
 		s.rand = cryptorand.Reader

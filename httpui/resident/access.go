@@ -23,8 +23,10 @@ type accessView struct {
 	Notice, Error string
 	Form          grantForm
 	Given         []grantLine
-	Received      []grantLine
-	Activity      []activityLine
+	// GivenPage is the page of Given shown (access_pages.go).
+	GivenPage givenPage
+	Received  []grantLine
+	Activity  []activityLine
 	// Acts are the acts of access "act", in words (store.DelegateActs).
 	Acts []string
 }
@@ -94,9 +96,17 @@ func (s *Handlers) renderAccess(w http.ResponseWriter, r *http.Request, mb *stor
 	v := accessView{Notice: notice, Error: errText, Form: form}
 	names := map[string]string{}
 	for _, g := range given {
-		v.Given = append(v.Given, s.grantLine(l, g, g.DelegateName))
 		names["resident:"+g.DelegateID] = g.DelegateName
 	}
+	page, ok := s.pageOfGiven(r, len(given))
+	if !ok {
+		s.pages.ErrorPageFor(w, r, &resident, http.StatusBadRequest)
+		return
+	}
+	for _, g := range given[page.from:page.to] {
+		v.Given = append(v.Given, s.grantLine(l, g, g.DelegateName))
+	}
+	v.GivenPage = page
 	for _, g := range received {
 		v.Received = append(v.Received, s.grantLine(l, g, g.GrantorName))
 	}

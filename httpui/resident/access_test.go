@@ -187,7 +187,9 @@ func TestAccessPage(t *testing.T) {
 // post on a public-only grant, the other delegate's grant, a write act on
 // a read grant, after revoking, after the last day), another resident
 // and a signed-out browser: a table of expected answers, zero
-// mismatches. Cross-site forms change nothing.
+// mismatches. Cross-site forms change nothing. A reply on Anna's behalf
+// (to letters that take replies and to letters that do not) is stored
+// only for the answers that allow it.
 func TestAccessAuthorization(t *testing.T) {
 	t.Parallel()
 	e := newAccessEnv(t)
@@ -228,23 +230,29 @@ func TestAccessAuthorization(t *testing.T) {
 			}
 		}
 	}
-	letters := map[string]string{"public": e.public, "private": e.private}
+	e.AddReplyKey(e.sendersEnv.public)
+	e.AddReplyKey(e.shop)
+	letters := map[string]string{"public": e.public, "private": e.private,
+		"public-reply":  deliverLetter(t, e.Env, e.sendersEnv.public, "hoering-1", true),
+		"private-reply": deliverLetter(t, e.Env, e.shop, "tilbud-1", true)}
 	grants := map[string]string{"read-public": readPublic.ID, "act-all": actAll.ID}
 	type route struct {
 		name, method, path string // path: %[1]s the grant, %[2]s the letter
 		form               url.Values
+		reply              bool // a multipart reply form
 	}
 	ownerRoutes := []route{
-		{"letter", "GET", "/letters/%[2]s", nil},
-		{"document", "GET", "/letters/%[2]s/documents/0", nil},
-		{"receipt", "GET", "/letters/%[2]s/receipt", nil},
+		{"letter", "GET", "/letters/%[2]s", nil, false},
+		{"document", "GET", "/letters/%[2]s/documents/0", nil, false},
+		{"receipt", "GET", "/letters/%[2]s/receipt", nil, false},
 	}
 	delegateRoutes := []route{
-		{"delegated letter", "GET", "/mailboxes/%[1]s/letters/%[2]s", nil},
-		{"delegated document", "GET", "/mailboxes/%[1]s/letters/%[2]s/documents/0", nil},
-		{"act: read", "POST", "/mailboxes/%[1]s/letters/%[2]s/act", url.Values{"act": {"read"}}},
-		{"act: archive", "POST", "/mailboxes/%[1]s/letters/%[2]s/act", url.Values{"act": {"archive"}}},
-		{"act: inbox", "POST", "/mailboxes/%[1]s/letters/%[2]s/act", url.Values{"act": {"inbox"}}},
+		{"delegated letter", "GET", "/mailboxes/%[1]s/letters/%[2]s", nil, false},
+		{"delegated document", "GET", "/mailboxes/%[1]s/letters/%[2]s/documents/0", nil, false},
+		{"act: read", "POST", "/mailboxes/%[1]s/letters/%[2]s/act", url.Values{"act": {"read"}}, false},
+		{"act: archive", "POST", "/mailboxes/%[1]s/letters/%[2]s/act", url.Values{"act": {"archive"}}, false},
+		{"act: inbox", "POST", "/mailboxes/%[1]s/letters/%[2]s/act", url.Values{"act": {"inbox"}}, false},
+		{"reply on behalf", "POST", "/mailboxes/%[1]s/letters/%[2]s/reply", nil, true},
 	}
 	// want is the expected status: phase "active", "revoked" (Bjørn's
 	// grant ended) or "expired" (also past Carl's last day).
@@ -263,18 +271,21 @@ func TestAccessAuthorization(t *testing.T) {
 		if !mine {
 			return http.StatusNotFound
 		}
-		if grant == "read-public" && kind == "private" {
+		if grant == "read-public" && strings.HasPrefix(kind, "private") {
 			return http.StatusNotFound // not covered
 		}
 		if r.method == "POST" {
 			if grant == "read-public" {
 				return http.StatusForbidden // a write act on a read grant
 			}
+			if r.reply && !strings.HasSuffix(kind, "-reply") {
+				return http.StatusForbidden // the letter takes no replies
+			}
 			return http.StatusSeeOther
 		}
 		return http.StatusOK
 	}
-	cases, mismatches := 0, 0
+	cases, mismatches, replied := 0, 0, 0
 	run := func(phase string) {
 		t.Helper()
 		for _, a := range actors {
@@ -283,12 +294,17 @@ func TestAccessAuthorization(t *testing.T) {
 					cases++
 					u := e.HTTPURL + fmt.Sprintf(r.path, grants[grant], letterID)
 					var resp *uitest.Response
-					if r.method == "POST" {
+					if r.reply {
+						resp = postMultipart(e.Env, a.c, u, "Svar på vegne af Anna", nil)
+					} else if r.method == "POST" {
 						resp = e.PostForm(a.c, u, r.form, nil)
 					} else {
 						resp = e.Get(a.c, u)
 					}
 					w := want(phase, a, r, grant, kind)
+					if r.reply && w == http.StatusSeeOther && a.nid != "" {
+						replied++
+					}
 					got := resp.StatusCode
 					if got == w && w == http.StatusSeeOther && a.nid == "" && resp.Header.Get("Location") != "/login" {
 						got = -1 // signed out must go to the login page
@@ -327,6 +343,17 @@ func TestAccessAuthorization(t *testing.T) {
 					mismatches++
 					t.Errorf("%s: the all-post list lacks a letter", phase)
 				}
+				// The delegate's search: as the list, covered letters only.
+				cases++
+				resp = e.Get(a.c, e.HTTPURL+"/mailboxes/"+id+"?q=Brev")
+				if resp.StatusCode != w {
+					mismatches++
+					t.Errorf("%s: %s searches grant %s: %d, want %d", phase, a.name, grant, resp.StatusCode, w)
+				}
+				if w == http.StatusOK && grant == "read-public" && (strings.Contains(resp.Text, e.private) || !strings.Contains(resp.Text, e.public)) {
+					mismatches++
+					t.Errorf("%s: the public-only search finds the private letter or not the public one", phase)
+				}
 			}
 		}
 	}
@@ -343,6 +370,7 @@ func TestAccessAuthorization(t *testing.T) {
 		form url.Values
 	}{
 		{actors[2].c, "/mailboxes/" + actAll.ID + "/letters/" + e.private + "/act", url.Values{"act": {"unread"}}},
+		{actors[2].c, "/mailboxes/" + actAll.ID + "/letters/" + letters["public-reply"] + "/reply", nil},
 		{actors[0].c, "/settings/access", url.Values{"nationalId": {e.nidDora}, "access": {"act"}, "scope": {"all"}}},
 		{actors[0].c, "/settings/access/" + readPublic.ID + "/end", nil},
 		{actors[1].c, "/settings/access/" + readPublic.ID + "/end", nil},
@@ -372,7 +400,27 @@ func TestAccessAuthorization(t *testing.T) {
 	e.clock.Set(time.Date(y, m, d+1, 0, 0, 1, 0, time.UTC))
 	login()
 	run("expired")
-	t.Logf("%d cases, %d mismatches", cases, mismatches)
+	// Only the replies the table allowed were stored, each Anna's, written
+	// by Carl.
+	stored := 0
+	e.withMailbox(uitest.NIDAnna, func(mb *store.Mailbox) {
+		for _, kind := range []string{"public-reply", "private-reply", "public", "private"} {
+			th, err := mb.Thread(ctx, letters[kind])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, rep := range th.Replies {
+				stored++
+				if !rep.OnBehalf || rep.WrittenBy != "Carl Carlsen" || rep.Text != "Svar på vegne af Anna" {
+					t.Errorf("a stored reply: %+v", rep)
+				}
+			}
+		}
+	})
+	if replied == 0 || stored != replied {
+		t.Errorf("%d replies stored, want %d", stored, replied)
+	}
+	t.Logf("%d cases, %d mismatches, %d replies", cases, mismatches, replied)
 	if cases < 300 {
 		t.Errorf("only %d cases", cases)
 	}

@@ -15,16 +15,17 @@ import (
 // the letters the grant covers, a letter, its documents, and, on a grant
 // of access "act", marking a letter read or unread and moving it between
 // the inbox and the archive. Every page has a banner that says whose
-// mailbox it is, and a switcher between the resident's own mailbox and
-// the mailboxes they have access to.
+// mailbox it is; every signed-in page's header has a switcher between the
+// resident's own mailbox and the mailboxes they have access to (switcher).
 
 // delegatedView is the data of the delegate's list of letters.
 type delegatedView struct {
 	// Error says why an act was refused.
-	Error    string
-	Banner   delegatedBanner
-	Letters  []delegatedLine
-	Switcher []switchLine
+	Error   string
+	Banner  delegatedBanner
+	Letters []delegatedLine
+	// Search is the search of the letters (delegated_search.go).
+	Search delegatedSearch
 }
 
 // delegatedBanner says whose mailbox is shown, and with what access.
@@ -39,12 +40,6 @@ type delegatedLine struct {
 	Unread, Archived          bool
 }
 
-// switchLine is one mailbox in the switcher.
-type switchLine struct {
-	Name, URL string
-	Current   bool
-}
-
 // delegatedLetterView is the data of a letter opened by a delegate.
 type delegatedLetterView struct {
 	Banner   delegatedBanner
@@ -52,7 +47,11 @@ type delegatedLetterView struct {
 	Date     string
 	Archived bool
 	Unread   bool
-	Switcher []switchLine
+	// Replies are those the delegate wrote on the grantor's behalf;
+	// Reply the form, on a grant of access "act" to a letter that takes
+	// replies (delegated_reply.go).
+	Replies []delegatedReplyLine
+	Reply   *replyView
 }
 
 // delegatedHandler is a handler of a grantor's mailbox opened through a
@@ -75,20 +74,24 @@ func (s *Handlers) withDelegated(h delegatedHandler) http.Handler {
 }
 
 // switcher lists the resident's own mailbox and the mailboxes of the
-// active grants given to them; current is the grant shown ("" for none).
-func (s *Handlers) switcher(r *http.Request, mb *store.Mailbox, current string) ([]switchLine, error) {
+// active grants given to them, for the layout's switcher; the current one
+// is the route's {grant} (the resident's own on their other pages). A
+// failure to list them is logged and shows no switcher.
+func (s *Handlers) switcher(r *http.Request, mb *store.Mailbox) []web.MailboxLink {
 	l := s.web.Lang(r)
 	_, received, err := mb.Grants(r.Context())
 	if err != nil {
-		return nil, err
+		s.web.Log.Warn("list the mailboxes for the switcher", "err", err, "id", web.RequestID(r))
+		return nil
 	}
-	out := []switchLine{{Name: l.T("delegated.own"), URL: s.pages.MustURL(routeInbox)}}
+	current := mux.Vars(r)["grant"]
+	out := []web.MailboxLink{{Name: l.T("delegated.own"), URL: s.pages.MustURL(routeInbox), Current: current == ""}}
 	for _, g := range received {
 		if g.Active {
-			out = append(out, switchLine{Name: g.GrantorName, URL: s.pages.MustURL(routeDelegated, "grant", g.ID), Current: g.ID == current})
+			out = append(out, web.MailboxLink{Name: g.GrantorName, URL: s.pages.MustURL(routeDelegated, "grant", g.ID), Current: g.ID == current})
 		}
 	}
-	return out, nil
+	return out
 }
 
 func (s *Handlers) banner(r *http.Request, dm *store.DelegatedMailbox) delegatedBanner {
@@ -104,17 +107,15 @@ func (s *Handlers) delegatedList(w http.ResponseWriter, r *http.Request, mb *sto
 func (s *Handlers) renderDelegated(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, dm *store.DelegatedMailbox, status int, errText string) {
 	resident := mb.Resident()
 	l := s.web.Lang(r)
-	letters, err := dm.Letters(r.Context())
+	letters, search, err := s.delegatedLetters(r, dm)
 	if err != nil {
 		s.pages.PageError(w, r, &resident, err)
 		return
 	}
-	sw, err := s.switcher(r, mb, dm.Grant().ID)
-	if err != nil {
-		s.pages.PageError(w, r, &resident, err)
-		return
+	if search.Error != "" && status == http.StatusOK {
+		status = http.StatusBadRequest
 	}
-	v := delegatedView{Banner: s.banner(r, dm), Switcher: sw, Error: errText}
+	v := delegatedView{Banner: s.banner(r, dm), Error: errText, Search: search}
 	for _, ls := range letters {
 		v.Letters = append(v.Letters, delegatedLine{ID: ls.ID, Sender: ls.SenderName, Subject: ls.Subject,
 			Date: l.ShortDate(ls.DeliveredAt.In(s.loc)), Unread: ls.Unread(), Archived: ls.Folder == store.FolderArchive})
@@ -124,6 +125,12 @@ func (s *Handlers) renderDelegated(w http.ResponseWriter, r *http.Request, mb *s
 
 // delegatedLetter shows a covered letter.
 func (s *Handlers) delegatedLetter(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, dm *store.DelegatedMailbox) {
+	s.renderDelegatedLetter(w, r, mb, dm, http.StatusOK, replyView{})
+}
+
+// renderDelegatedLetter shows a covered letter, with the reply form as
+// given (a refused reply's reason and text).
+func (s *Handlers) renderDelegatedLetter(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, dm *store.DelegatedMailbox, status int, form replyView) {
 	resident := mb.Resident()
 	l := s.web.Lang(r)
 	letter, err := dm.Letter(r.Context(), mux.Vars(r)["id"])
@@ -134,14 +141,13 @@ func (s *Handlers) delegatedLetter(w http.ResponseWriter, r *http.Request, mb *s
 		s.pages.PageError(w, r, &resident, err)
 		return
 	}
-	sw, err := s.switcher(r, mb, dm.Grant().ID)
-	if err != nil {
+	v := delegatedLetterView{Banner: s.banner(r, dm), Letter: letter, Date: l.DateTime(letter.DeliveredAt.In(s.loc)),
+		Archived: letter.Folder == store.FolderArchive, Unread: letter.Unread()}
+	if v.Replies, v.Reply, err = s.delegatedThread(r, dm, letter, form); err != nil {
 		s.pages.PageError(w, r, &resident, err)
 		return
 	}
-	v := delegatedLetterView{Banner: s.banner(r, dm), Letter: letter, Date: l.DateTime(letter.DeliveredAt.In(s.loc)),
-		Archived: letter.Folder == store.FolderArchive, Unread: letter.Unread(), Switcher: sw}
-	s.pages.Render(w, r, http.StatusOK, pageDelegatedLetter, web.View{Title: letter.Subject, Resident: &resident, Data: v})
+	s.pages.Render(w, r, status, pageDelegatedLetter, web.View{Title: letter.Subject, Resident: &resident, Data: v})
 }
 
 // delegatedDocument serves a document of a covered letter, as document

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -34,6 +35,7 @@ func (s *Handlers) withMailbox(h mailboxHandler) http.Handler {
 		if s.termsGate(w, r, mb) {
 			return
 		}
+		r = web.WithMailboxes(r, func() []web.MailboxLink { return s.switcher(r, mb) })
 		h(w, r, mb)
 	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/i18n"
 	"github.com/postkasse/postkasse/store"
 )
@@ -244,6 +245,11 @@ func (s *Handlers) replyAttachment(w http.ResponseWriter, r *http.Request, mb *s
 		s.pages.PageError(w, r, &resident, err)
 		return
 	}
+	serveReplyAttachment(w, r, a)
+}
+
+// serveReplyAttachment sends an attachment of a reply as a download.
+func serveReplyAttachment(w http.ResponseWriter, r *http.Request, a crypto.ReplyAttachment) {
 	cd := mime.FormatMediaType("attachment", map[string]string{"filename": documentFileName(a.Name, a.ContentType)})
 	if cd == "" {
 		cd = "attachment"

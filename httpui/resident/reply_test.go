@@ -174,3 +174,17 @@ func TestReplyAuthorization(t *testing.T) {
 		t.Errorf("%d replies after the refusals, want %d", n, replies)
 	}
 }
+
+// postMultipart posts a reply form (the text and files) to the URL u, as
+// the browser sends it.
+func postMultipart(e *uitest.Env, c *http.Client, u, text string, files []uitest.Part) *uitest.Response {
+	e.T.Helper()
+	parts := append([]uitest.Part{{Name: "text", Body: []byte(text)}}, files...)
+	ct, body := uitest.MultipartBody(parts...)
+	req, err := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	req.Header.Set("Content-Type", ct)
+	return e.Do(c, req)
+}

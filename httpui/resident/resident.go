@@ -265,14 +265,16 @@ const (
 // Route names of access for others and of the delegate's view of a
 // grantor's mailbox.
 const (
-	routeAccess            = "access"
-	routeAccessGrant       = "access-grant"
-	routeAccessAccept      = "access-accept"
-	routeAccessEnd         = "access-end"
-	routeDelegated         = "delegated"
-	routeDelegatedLetter   = "delegated-letter"
-	routeDelegatedDocument = "delegated-document"
-	routeDelegatedAct      = "delegated-act"
+	routeAccess                   = "access"
+	routeAccessGrant              = "access-grant"
+	routeAccessAccept             = "access-accept"
+	routeAccessEnd                = "access-end"
+	routeDelegated                = "delegated"
+	routeDelegatedLetter          = "delegated-letter"
+	routeDelegatedDocument        = "delegated-document"
+	routeDelegatedAct             = "delegated-act"
+	routeDelegatedReply           = "delegated-reply"
+	routeDelegatedReplyAttachment = "delegated-reply-attachment"
 )
 
 // idPattern matches a store id: 128 bits in lowercase hex.
@@ -393,6 +395,8 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}", s.withDelegated(s.delegatedLetter)).Methods(http.MethodGet).Name(routeDelegatedLetter)
 	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}/documents/{n:[0-9]{1,5}}", s.withDelegated(s.delegatedDocument)).Methods(http.MethodGet, http.MethodHead).Name(routeDelegatedDocument)
 	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}/act", s.withDelegated(s.delegatedAct)).Methods(http.MethodPost).Name(routeDelegatedAct)
+	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}/reply", s.withDelegated(s.delegatedReply)).Methods(http.MethodPost).Name(routeDelegatedReply)
+	r.Handle("/mailboxes/{grant:"+idPattern+"}/replies/{id:"+idPattern+"}/attachments/{n:[0-9]}", s.withDelegated(s.delegatedReplyAttachment)).Methods(http.MethodGet, http.MethodHead).Name(routeDelegatedReplyAttachment)
 	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxPage)).Methods(http.MethodGet, http.MethodHead).Name(routeDeleteMailbox)
 	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxSubmit)).Methods(http.MethodPost).Name(routeDeleteMailboxSubmit)
 }

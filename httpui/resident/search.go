@@ -111,7 +111,7 @@ func (s *Handlers) runSearch(r *http.Request, mb *store.Mailbox, v *searchView) 
 	v.Searched, v.Senders, v.Pending = true, res.Senders, res.Pending
 	for _, h := range res.Hits {
 		v.Hits = append(v.Hits, searchLine{SearchHit: h,
-			InDocument: h.Fields&(store.FieldSubject|store.FieldSender|store.FieldBody|store.FieldFileName) == 0})
+			InDocument: h.Fields&store.FieldDocument != 0 && h.Fields&(store.FieldSubject|store.FieldSender|store.FieldBody|store.FieldFileName) == 0})
 	}
 	if res.Next != "" {
 		next := url.Values{"q": {v.Form.Q}, "folder": {v.Form.Folder}, "after": {res.Next}}

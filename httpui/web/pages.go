@@ -116,6 +116,10 @@ type View struct {
 	Page      string
 	Lang      string
 	Languages []LangLink
+	// Mailboxes are the switcher's, for a signed-in resident with access
+	// to another's mailbox (WithMailboxes); Path is the page's path.
+	Mailboxes []MailboxLink
+	Path      string
 }
 
 // parseTemplates parses every page once per language, with the layout
@@ -233,7 +237,10 @@ func (p *Pages) Render(w http.ResponseWriter, r *http.Request, status int, page 
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return
 	}
-	v.Page, v.Lang, v.Languages = page, l.Code, p.LanguageLinks(r)
+	v.Page, v.Lang, v.Languages, v.Path = page, l.Code, p.LanguageLinks(r), r.URL.Path
+	if v.Resident != nil {
+		v.Mailboxes = mailboxes(r)
+	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		p.kit.Log.Error("render page", "page", page, "err", err)

@@ -671,6 +671,17 @@ type Event struct {
 	At              time.Time
 	// ReplyID names the reply of a "reply" event (empty for the others).
 	ReplyID string `json:",omitempty"`
+	// WrittenBy names who wrote a reply on the recipient's behalf (a
+	// delegate); nil when the recipient wrote it.
+	WrittenBy *ReplyWriter `json:",omitempty"`
+}
+
+// ReplyWriter is the delegate who wrote a reply on the recipient's behalf,
+// as the sender's event says: their name, and "delegate" (a power of
+// attorney the recipient gave) or "guardian" (a guardianship).
+type ReplyWriter struct {
+	Name string
+	Role string
 }
 
 // Callback is where a sender's events are POSTed (API.md, "Events and
@@ -789,4 +800,12 @@ type Reply struct {
 	// Answers are the ids of the sender's letters that answer it
 	// (Letter.InReplyTo), in the order delivered.
 	Answers []string `json:",omitempty"`
+	// WrittenBy is the delegate who wrote the reply on the resident's
+	// behalf through the grant DelegationID (access "act"); empty when
+	// the resident wrote it. DelegateKey is the reply's data key sealed
+	// to that delegate (crypto.ReplyBinding.Delegate), removed when the
+	// grant ends.
+	WrittenBy    string `json:",omitempty"`
+	DelegationID string `json:",omitempty"`
+	DelegateKey  []byte `json:",omitempty"`
 }

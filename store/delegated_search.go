@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store/storage"
+)
+
+// Search finds the covered letters of the grantor's mailbox that have
+// every word of text (each a prefix of a word, folded as the resident's
+// search folds them) in their subject, sender's name or body, or in a
+// reply this delegate wrote on the grantor's behalf through this grant;
+// newest first. There is no index for a delegate (the grantor's is
+// sealed with the grantor's key): each search opens the covered letters,
+// as the list of them (Letters) does, and the delegate's own replies with
+// their copy of the key. Letters the grant does not cover, and replies
+// the grantor or another delegate wrote, are never read. A query as the
+// resident's search refuses (checkQuery) is an *InvalidError.
+func (dm *DelegatedMailbox) Search(ctx context.Context, text string) ([]LetterSummary, error) {
+	q := SearchQuery{Text: text, Limit: MaxSearchResults}
+	qwords, err := checkQuery(&q)
+	if err != nil {
+		return nil, err
+	}
+	var out []LetterSummary
+	err = dm.m.s.view(ctx, func(tx storage.Tx) error {
+		out = out[:0]
+		d, err := dm.m.activeGrant(tx, dm.grant.ID)
+		if err != nil {
+			return err
+		}
+		senders := map[string]*senderRecord{}
+		var ids []string
+		if err := tx.Letters().MailboxAll(d.GrantorID, func(e storage.MailboxEntry) error {
+			ids = append(ids, e.LetterID)
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, id := range slices.Backward(ids) {
+			_, rec, dk, err := dm.open(tx, id)
+			if errors.Is(err, ErrNotFound) || errors.Is(err, ErrInaccessible) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			sum, err := dm.m.summary(tx, rec, dk, senders)
+			if err != nil {
+				dk.Zero()
+				return err
+			}
+			body, err := dk.OpenField("body", rec.Body)
+			dk.Zero()
+			if err != nil {
+				return err
+			}
+			texts := []string{sum.Subject, sum.SenderName, string(body)}
+			if err := tx.Replies().ByLetter(id, func(r *storage.Reply) error {
+				if r.WrittenBy != dm.m.resident.ID || r.DelegationID != d.ID || len(r.DelegateKey) == 0 {
+					return nil
+				}
+				opened, err := dm.m.key.OpenReplyWithKey(r.Sealed, r.DelegateKey,
+					crypto.ReplyBinding{ReplyID: r.ID, SenderID: r.SenderID, ResidentID: r.ResidentID, Delegate: dm.m.resident.ID})
+				if err != nil {
+					return err
+				}
+				texts = append(texts, opened.Text)
+				return nil
+			}); err != nil {
+				return err
+			}
+			if hasAllWords(texts, qwords) {
+				out = append(out, sum)
+			}
+			if len(out) == MaxSearchResults {
+				break
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// hasAllWords reports whether every query word is a prefix of a word of
+// the texts, folded.
+func hasAllWords(texts, qwords []string) bool {
+	var folded []string
+	for _, t := range texts {
+		for _, w := range words(t) {
+			folded = append(folded, foldWord(t[w.start:w.end]))
+		}
+	}
+	for _, q := range qwords {
+		if !slices.ContainsFunc(folded, func(w string) bool { return strings.HasPrefix(w, q) }) {
+			return false
+		}
+	}
+	return true
+}
