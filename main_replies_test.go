@@ -10,12 +10,15 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/internal/testsupport"
 )
 
 // TestReplyOpener: postkasse reply-key writes a key that opens a reply
@@ -249,5 +252,87 @@ func TestRepliesEndToEnd(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(out, messageID, "reply.txt")); messageID == "" || err != nil || string(b) != "Hvornår tømmes min skraldespand?" {
 		t.Errorf("the message %q: %q, %v", messageID, b, err)
+	}
+}
+
+// TestSignatureEndToEnd: through the demo's real server, a sender with a
+// reply key asks for a signature of a PDF (send --sign-by); the resident
+// signs it on the letter page; postkasse events --reply-key opens the
+// sealed signature into the folder as LETTER.pdf and LETTER.p7s, which
+// postkasse verify accepts under the appliance's signing CA, and the
+// resident's own download is the same signed PDF.
+func TestSignatureEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	p := startDemo(t, dir)
+	s := p.demo.Senders[0]
+	api := []string{"--api", p.demo.API, "--cert", s.Cert, "--key", s.Key, "--cacert", p.demo.CACert}
+	keyFile := filepath.Join(t.TempDir(), "reply.key")
+	pub := strings.TrimSpace(cli(t, "reply-key", "--out", keyFile))
+	cli(t, "sender", "reply-key", "--data", dir, "--org", s.OrgNumber, "--public-key", pub)
+	work := t.TempDir()
+	doc := filepath.Join(work, "lejeaftale.pdf")
+	if err := os.WriteFile(doc, testsupport.PDF("Lejeaftale", "Vestergade 12, 1. tv."), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nid := p.demo.Residents[0].NationalID
+	deadline := time.Now().AddDate(0, 0, 7).Format(time.DateOnly)
+	if err := run(append(append([]string{"send"}, api...), "--to", nid, "--subject", "Lejeaftale", "--reference", "leje-x",
+		"--sign-by", deadline, doc), io.Discard); err == nil {
+		t.Error("send took --sign-by without --sign-description")
+	}
+	var sent struct{ ID string }
+	if err := json.Unmarshal([]byte(cli(t, append(append([]string{"send"}, api...), "--to", nid, "--subject", "Lejeaftale",
+		"--reference", "leje-1", "--sign-by", deadline, "--sign-description", "Lejeaftale for Vestergade 12", doc)...)), &sent); err != nil || sent.ID == "" {
+		t.Fatalf("send: %v", err)
+	}
+
+	c := residentClient(t, p, nid)
+	password := ""
+	for _, r := range p.demo.Residents {
+		if r.NationalID == nid {
+			password = r.Password
+		}
+	}
+	resp, err := c.PostForm(p.demo.UI+"/letters/"+sent.ID+"/sign", url.Values{"confirm": {"yes"}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/letters/"+sent.ID {
+		t.Fatalf("sign: %s at %s", resp.Status, resp.Request.URL)
+	}
+
+	out := filepath.Join(work, "replies")
+	signed := false
+	for _, line := range strings.Split(strings.TrimSpace(cli(t, append(append([]string{"events"}, api...), "--reply-key", keyFile, "--replies", out)...)), "\n") {
+		var ev struct{ Type, LetterID string }
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatal(err)
+		}
+		signed = signed || ev.Type == "signed" && ev.LetterID == sent.ID
+	}
+	if !signed {
+		t.Fatal("no signed event")
+	}
+	pdf, p7s := filepath.Join(out, sent.ID+".pdf"), filepath.Join(out, sent.ID+".p7s")
+	ca := filepath.Join(work, "ca.pem")
+	caResp, err := p.senderClient(0).Get(p.demo.API + "/api/v1/signing-ca")
+	if err := os.WriteFile(ca, body(t, caResp, err, http.StatusOK), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := cli(t, "verify", pdf, "--ca", ca); !strings.Contains(out, p.demo.Residents[0].Name) {
+		t.Errorf("verify the signed PDF: %s", out)
+	}
+	cli(t, "verify", doc, "--signature", p7s, "--ca", ca)
+	// The resident's download is the same signed PDF.
+	resp, err = c.Get(p.demo.UI + "/letters/" + sent.ID + "/signature")
+	own := body(t, resp, err, http.StatusOK)
+	if b, err := os.ReadFile(pdf); err != nil || !bytes.Equal(b, own) {
+		t.Errorf("the resident's signed PDF differs from the sender's: %v", err)
+	}
+	// Read again: not fetched twice, the files stay.
+	cli(t, append(append([]string{"events"}, api...), "--reply-key", keyFile, "--replies", out)...)
+	if entries, _ := os.ReadDir(out); len(entries) != 2 {
+		t.Errorf("the folder holds %v", entries)
 	}
 }

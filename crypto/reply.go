@@ -51,11 +51,22 @@ const (
 // another label than a letter's "data-key", so that a reply's sealed key
 // moved to another reply, sender or resident, or offered as a letter's,
 // does not open.
+//
+// A resident's signature of a letter (store/signing.go) is sealed to the
+// sender in the same format, as a Reply with no text whose attachments
+// are the signed files ("<letter id>.pdf", the signed PDF, for a PDF
+// main document; "<letter id>.p7s", the detached CMS, always), under the
+// binding of SignatureReplyID(letter id): no reply id has a colon, so a
+// signature's key does not open as a reply's, nor the other way round.
 type ReplyBinding struct {
 	ReplyID    string
 	SenderID   string
 	ResidentID string
 }
+
+// SignatureReplyID is the ReplyBinding.ReplyID of the sealed signature of
+// a letter: "signature:" and the letter's id.
+func SignatureReplyID(letterID string) string { return "signature:" + letterID }
 
 func (b ReplyBinding) info(v byte) ([]byte, error) {
 	out := []byte(label(v, "reply-key"))

@@ -36,10 +36,21 @@ import (
 // database's meta record "signing-authority", made on the first start
 // that lacks them.
 //
-// What the sender fetches (Store.LetterSignature) is kept in clear on the
-// letter: the detached CMS always, and for a PDF the signed PDF, which
-// holds the document the sender sent. The operator can therefore read a
-// signed PDF at rest (docs/AUDITORS.md says so).
+// A signature request needs a sender with a reply key (like
+// replyAllowed; an *InvalidError of the field "signatureRequest"): the
+// signed result (the signed PDF of a PDF main document, and the detached
+// CMS) is sealed to it at signing, in crypto's sealed reply format under
+// the binding crypto.SignatureReplyID(letter id), with a second copy of
+// its key sealed to the resident (storage.LetterSignature.Sealed,
+// ResidentKey), so that neither the signed PDF nor the document is in
+// clear at rest. The detached CMS (a digest and the resident's
+// certificate) is also kept in clear. The sender fetches the sealed
+// result (Store.LetterSignature) and opens it with its reply key's
+// private key; the resident opens it with their mailbox key
+// (Mailbox.SignedFile). Signatures made before this kept the signed PDF
+// in clear (LetterSignature.PDF); they stay as they are. A letter asked
+// for a signature before a reply key was needed, whose sender has none
+// at signing, keeps only the CMS.
 
 // SignatureRequest asks the resident to sign the letter's main document.
 type SignatureRequest struct {
@@ -135,6 +146,15 @@ func checkImportedSignatureRequest(r *SignatureRequest) error {
 // expired reports whether a request's deadline has passed at now.
 func (r *SignatureRequest) expired(now time.Time) bool {
 	return now.UTC().Format(time.DateOnly) > r.Deadline
+}
+
+// checkSignatureKey refuses a letter with a signature request from a
+// sender without a reply key, which the signed result is sealed to.
+func checkSignatureKey(d *Delivery, sender *senderRecord) error {
+	if d.SignatureRequest != nil && len(sender.ReplyKey) == 0 {
+		return &InvalidError{Field: "signatureRequest", Reason: "the sender has no reply key, which the signed document is sealed to: register one first (PUT /api/v1/reply-key)", Err: ErrNoReplyKey}
+	}
+	return nil
 }
 
 // signingAuthority returns the appliance's signing CA, made and stored
@@ -241,8 +261,10 @@ var errKeyMadeMeanwhile = errors.New("signing key made meanwhile")
 
 func (m *Mailbox) sign(ctx context.Context, id, password string) (LetterSignature, error) {
 	now := m.s.now()
-	var checked, sealedKey, certDER []byte
+	var checked, sealedKey, certDER, senderKey []byte
 	var isPDF bool
+	var senderID string
+	var owner *residentRecord
 	err := m.s.view(ctx, func(tx storage.Tx) error {
 		rec, dk, _, err := m.signable(tx, id, now)
 		if err != nil {
@@ -250,10 +272,17 @@ func (m *Mailbox) sign(ctx context.Context, id, password string) (LetterSignatur
 		}
 		dk.Zero()
 		isPDF = rec.Documents[0].ContentType == "application/pdf"
+		senderID = rec.SenderID
+		if snd, err := getSender(tx, rec.SenderID); err != nil {
+			return err
+		} else {
+			senderKey = bytes.Clone(snd.ReplyKey)
+		}
 		res, err := getResident(tx, m.resident.ID)
 		if err != nil {
 			return err
 		}
+		owner = res
 		checked = bytes.Clone(res.PasswordWrap)
 		if k := res.SigningKey; k != nil {
 			sealedKey, certDER = bytes.Clone(k.Sealed), bytes.Clone(k.Certificate)
@@ -304,9 +333,17 @@ func (m *Mailbox) sign(ctx context.Context, id, password string) (LetterSignatur
 	} else if err != nil {
 		return LetterSignature{}, err
 	}
-	out := LetterSignature{Status: SignatureSigned, At: now, CMS: sig.CMS, PDF: sig.PDF}
+	out := LetterSignature{Status: SignatureSigned, At: now, CMS: sig.CMS}
+	if len(senderKey) != 0 {
+		if out.Sealed, out.ResidentKey, err = m.sealSignature(id, senderID, senderKey, owner, sig); err != nil {
+			return LetterSignature{}, err
+		}
+		out.SealedPDF = sig.PDF != nil
+	}
+	clear(sig.PDF)
 	err = m.s.update(ctx, func(tx storage.Tx) error {
-		// Re-check what was read: still signable, the same password.
+		// Re-check what was read: still signable, the same password, the
+		// same sender key and resident keys sealed to.
 		rec, dk, _, err := m.signable(tx, id, now)
 		if err != nil {
 			return err
@@ -318,6 +355,14 @@ func (m *Mailbox) sign(ctx context.Context, id, password string) (LetterSignatur
 		}
 		if !bytes.Equal(res.PasswordWrap, checked) {
 			return ErrBadCredentials
+		}
+		if !bytes.Equal(res.PublicKey, owner.PublicKey) || !bytes.Equal(res.MLKEMPublicKey, owner.MLKEMPublicKey) {
+			return ErrSessionExpired
+		}
+		if snd, err := getSender(tx, rec.SenderID); err != nil {
+			return err
+		} else if !bytes.Equal(snd.ReplyKey, senderKey) {
+			return fmt.Errorf("the sender's reply key changed meanwhile: %w", ErrSessionExpired)
 		}
 		if newKey {
 			if res.SigningKey != nil {
@@ -341,6 +386,77 @@ func (m *Mailbox) sign(ctx context.Context, id, password string) (LetterSignatur
 		return LetterSignature{}, err
 	}
 	return out, nil
+}
+
+// signatureFileNames are the names of the signed files in a sealed
+// signature: the signed PDF and the detached CMS.
+func signatureFileNames(letterID string) (pdf, cms string) {
+	return letterID + ".pdf", letterID + ".p7s"
+}
+
+// sealSignature seals a signature's files (crypto/reply.go) to the
+// sender's reply key and to the resident.
+func (m *Mailbox) sealSignature(letterID, senderID string, senderKey []byte, owner *residentRecord, sig *signing.Signature) (sealed, residentKey []byte, err error) {
+	pub, err := crypto.ParseReplyPublicKey(senderKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sender %s reply key: %w", senderID, err)
+	}
+	to, err := recipientKeys(owner)
+	if err != nil {
+		return nil, nil, err
+	}
+	pdfName, cmsName := signatureFileNames(letterID)
+	var r crypto.Reply
+	if sig.PDF != nil {
+		r.Attachments = append(r.Attachments, crypto.ReplyAttachment{Name: pdfName, ContentType: "application/pdf", Content: sig.PDF})
+	}
+	r.Attachments = append(r.Attachments, crypto.ReplyAttachment{Name: cmsName, ContentType: "application/pkcs7-signature", Content: sig.CMS})
+	s, err := crypto.SealReply(m.s.rand, r, pub, to, signatureBinding(letterID, senderID, m.resident.ID))
+	if err != nil {
+		return nil, nil, fmt.Errorf("seal signature: %w", err)
+	}
+	return s.ForSender, s.ResidentKey, nil
+}
+
+// signatureBinding is what a letter's sealed signature is bound to.
+func signatureBinding(letterID, senderID, residentID string) crypto.ReplyBinding {
+	return crypto.ReplyBinding{ReplyID: crypto.SignatureReplyID(letterID), SenderID: senderID, ResidentID: residentID}
+}
+
+// SignedFile opens the resident's signature of a letter of this mailbox:
+// the signed PDF of a PDF main document, else the detached CMS, named as
+// in the sealed signature. A letter not signed (or another's) is
+// ErrNotFound.
+func (m *Mailbox) SignedFile(ctx context.Context, letterID string) (crypto.ReplyAttachment, error) {
+	if err := m.gate(); err != nil {
+		return crypto.ReplyAttachment{}, err
+	}
+	var out crypto.ReplyAttachment
+	err := m.s.view(ctx, func(tx storage.Tx) error {
+		rec, err := m.own(tx, letterID)
+		if err != nil {
+			return err
+		}
+		sig := rec.Signature
+		if sig == nil || sig.Status != SignatureSigned || rec.Imported != nil || rec.Own != nil {
+			return fmt.Errorf("letter %s signature: %w", letterID, ErrNotFound)
+		}
+		pdfName, cmsName := signatureFileNames(letterID)
+		switch {
+		case sig.Sealed != nil:
+			r, err := m.key.OpenReplyWithKey(sig.Sealed, sig.ResidentKey, signatureBinding(letterID, rec.SenderID, m.resident.ID))
+			if err != nil {
+				return fmt.Errorf("open signature of letter %s: %w", letterID, err)
+			}
+			out = r.Attachments[0] // the signed PDF if any, else the CMS
+		case sig.PDF != nil: // signed before the result was sealed
+			out = crypto.ReplyAttachment{Name: pdfName, ContentType: "application/pdf", Content: bytes.Clone(sig.PDF)}
+		default:
+			out = crypto.ReplyAttachment{Name: cmsName, ContentType: "application/pkcs7-signature", Content: bytes.Clone(sig.CMS)}
+		}
+		return nil
+	})
+	return out, err
 }
 
 // DeclineSignature declines a letter's signature request with a reason
@@ -382,11 +498,12 @@ func (m *Mailbox) DeclineSignature(ctx context.Context, id, reason string) error
 
 // LetterSignature returns the resident's answer to the signature request
 // of a letter the sender sent: ErrNotFound for another sender's letter
-// (or none), ErrNoSignatureRequest while there is no answer. The answer
-// says whether the main document is a PDF (then PDF holds the signed PDF).
-func (s *Store) LetterSignature(ctx context.Context, senderID, letterID string) (LetterSignature, error) {
-	var out LetterSignature
-	err := s.view(ctx, func(tx storage.Tx) error {
+// (or none), ErrNoSignatureRequest while there is no answer. A signature
+// holds the CMS and, sealed to the sender, the signed files (Sealed, with
+// the ids of its binding: crypto.SignatureReplyID, the sender, Resident);
+// ResidentKey is left out.
+func (s *Store) LetterSignature(ctx context.Context, senderID, letterID string) (out LetterSignature, resident string, err error) {
+	err = s.view(ctx, func(tx storage.Tx) error {
 		rec, err := tx.Letters().Get(letterID)
 		if err != nil {
 			return err
@@ -398,7 +515,9 @@ func (s *Store) LetterSignature(ctx context.Context, senderID, letterID string) 
 			return fmt.Errorf("letter %s: %w", letterID, ErrNoSignatureRequest)
 		}
 		out = *rec.Signature
+		out.ResidentKey = nil
+		resident = rec.ResidentID
 		return nil
 	})
-	return out, err
+	return out, resident, err
 }

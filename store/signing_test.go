@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"os"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/crypto/signing"
 	"github.com/postkasse/postkasse/store/storage"
 )
@@ -34,6 +36,44 @@ func signatureDelivery(t testing.TB, nid NationalID, ref string) Delivery {
 	return d
 }
 
+// newSigningFixture is a fixture whose sender has a reply key, which a
+// signature request needs; it returns the key's private half.
+func newSigningFixture(t testing.TB) (*fixture, *crypto.PrivateKey) {
+	t.Helper()
+	f := newFixture(t)
+	k, err := crypto.GenerateKeyPair(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := k.Public()
+	if err := f.s.SetSenderReplyKey(context.Background(), f.sender.ID, pub[:], true); err != nil {
+		t.Fatal(err)
+	}
+	return f, k
+}
+
+// openSignature opens the sender's sealed signature of a letter with the
+// sender's reply key: its files by name.
+func openSignature(t testing.TB, f *fixture, key *crypto.PrivateKey, letterID string) map[string][]byte {
+	t.Helper()
+	got, resident, err := f.s.LetterSignature(context.Background(), f.sender.ID, letterID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ResidentKey != nil {
+		t.Error("the sender is given the resident's copy of the key")
+	}
+	r, err := key.OpenReply(got.Sealed, crypto.ReplyBinding{ReplyID: crypto.SignatureReplyID(letterID), SenderID: f.sender.ID, ResidentID: resident})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, a := range r.Attachments {
+		out[a.Name] = a.Content
+	}
+	return out
+}
+
 func signingCA(t testing.TB, s *Store) *signing.Authority {
 	t.Helper()
 	c, err := signing.ParseCertificatePEM(s.SigningCA())
@@ -45,7 +85,7 @@ func signingCA(t testing.TB, s *Store) *signing.Authority {
 
 func TestSignatureRequestValidation(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f, _ := newSigningFixture(t)
 	ctx := context.Background()
 	before := countKeys(t, f.s)
 	for name, edit := range map[string]func(*Delivery){
@@ -75,6 +115,17 @@ func TestSignatureRequestValidation(t *testing.T) {
 	if after := countKeys(t, f.s); !reflect.DeepEqual(before, after) {
 		t.Errorf("refused requests stored something: %v, then %v", before, after)
 	}
+	// A sender without a reply key, which the signed result is sealed to.
+	shop := mustSender(t, f.s, "Fjordkraft AS", "976944801", SenderPrivate)
+	before = countKeys(t, f.s)
+	_, err := f.s.Deliver(ctx, shop.ID, signatureDelivery(t, f.nid, "aftale-no-key"))
+	var inv *InvalidError
+	if !errors.As(err, &inv) || inv.Field != "signatureRequest" || !errors.Is(err, ErrNoReplyKey) {
+		t.Errorf("a request from a sender without a reply key: %v", err)
+	}
+	if after := countKeys(t, f.s); !reflect.DeepEqual(before, after) {
+		t.Errorf("a request from a sender without a reply key stored something: %v, then %v", before, after)
+	}
 	// Today is a valid deadline.
 	d := signatureDelivery(t, f.nid, "aftale-today")
 	d.SignatureRequest.Deadline = "2026-11-22"
@@ -85,7 +136,7 @@ func TestSignatureRequestValidation(t *testing.T) {
 
 func TestSignLetter(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f, senderKey := newSigningFixture(t)
 	ctx := context.Background()
 	res, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "aftale-1"))
 	if err != nil {
@@ -101,7 +152,7 @@ func TestSignLetter(t *testing.T) {
 		t.Fatalf("opened request %+v, signature %+v", l.SignatureRequest, l.Signature)
 	}
 	// Nothing to fetch yet.
-	if _, err := f.s.LetterSignature(ctx, f.sender.ID, id); !errors.Is(err, ErrNoSignatureRequest) {
+	if _, _, err := f.s.LetterSignature(ctx, f.sender.ID, id); !errors.Is(err, ErrNoSignatureRequest) {
 		t.Fatalf("LetterSignature before: %v", err)
 	}
 
@@ -145,16 +196,40 @@ func TestSignLetter(t *testing.T) {
 	if !v.Timestamp.Equal(f.clock.Now().UTC().Round(time.Microsecond)) {
 		t.Errorf("time-stamp %v, want the appliance's %v", v.Timestamp, f.clock.Now())
 	}
-	if _, err := signing.VerifyPDF(sig.PDF, ca.Cert); err != nil {
-		t.Fatal(err)
+	// The signed PDF is sealed, never kept in clear.
+	if sig.PDF != nil || !sig.SealedPDF || sig.Sealed == nil || sig.ResidentKey == nil {
+		t.Fatalf("signature: PDF %d bytes, sealed %d bytes (PDF %v)", len(sig.PDF), len(sig.Sealed), sig.SealedPDF)
 	}
-	// The sender fetches it; another sender cannot.
-	got, err := f.s.LetterSignature(ctx, f.sender.ID, id)
-	if err != nil || got.Status != SignatureSigned || !bytes.Equal(got.PDF, sig.PDF) {
+	if stored := rawLetter(t, f.s, id).Signature; stored.PDF != nil || !bytes.Equal(stored.Sealed, sig.Sealed) || !bytes.Equal(stored.CMS, sig.CMS) {
+		t.Fatal("the stored signature differs from the one returned, or holds the PDF")
+	}
+	// The sender fetches it and opens it with its reply key: the signed
+	// PDF and the CMS; another sender cannot.
+	got, _, err := f.s.LetterSignature(ctx, f.sender.ID, id)
+	if err != nil || got.Status != SignatureSigned {
 		t.Fatalf("LetterSignature: %+v, %v", got.Status, err)
 	}
+	files := openSignature(t, f, senderKey, id)
+	if len(files) != 2 || !bytes.Equal(files[id+".p7s"], sig.CMS) {
+		t.Fatalf("the sealed signature holds %d files", len(files))
+	}
+	if _, err := signing.VerifyPDF(files[id+".pdf"], ca.Cert); err != nil {
+		t.Fatal(err)
+	}
+	// The resident opens the same signed PDF with the mailbox key.
+	mine, err := mb.SignedFile(ctx, id)
+	if err != nil || mine.ContentType != "application/pdf" || !bytes.Equal(mine.Content, files[id+".pdf"]) {
+		t.Fatalf("the resident's signed PDF: %s, %v", mine.ContentType, err)
+	}
+	if _, err := omb.SignedFile(ctx, id); !errors.Is(err, ErrNotFound) {
+		t.Errorf("another resident's SignedFile: %v", err)
+	}
+	// The sealed signature does not open as another letter's.
+	if _, err := senderKey.OpenReply(got.Sealed, crypto.ReplyBinding{ReplyID: crypto.SignatureReplyID("other"), SenderID: f.sender.ID, ResidentID: f.resident.ID}); err == nil {
+		t.Error("the sealed signature opens under another letter's binding")
+	}
 	shop := mustSender(t, f.s, "Fjordkraft AS", "976944801", SenderPrivate)
-	if _, err := f.s.LetterSignature(ctx, shop.ID, id); !errors.Is(err, ErrNotFound) {
+	if _, _, err := f.s.LetterSignature(ctx, shop.ID, id); !errors.Is(err, ErrNotFound) {
 		t.Errorf("another sender's LetterSignature: %v", err)
 	}
 	evs, _, err := f.s.Events(ctx, f.sender.ID, "", 100)
@@ -193,7 +268,7 @@ func TestSignLetter(t *testing.T) {
 
 func TestSigningKeyIsSealed(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f, senderKey := newSigningFixture(t)
 	ctx := context.Background()
 	d := signatureDelivery(t, f.nid, "aftale-txt")
 	d.Documents[0] = DocumentInput{Name: "aftale.txt", ContentType: "text/plain", Content: []byte("Jeg accepterer vilkårene.\n")}
@@ -206,8 +281,11 @@ func TestSigningKeyIsSealed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sig.PDF != nil || sig.CMS == nil {
+	if sig.PDF != nil || sig.CMS == nil || sig.SealedPDF {
 		t.Fatalf("a text's signature: PDF %d bytes, CMS %d bytes", len(sig.PDF), len(sig.CMS))
+	}
+	if files := openSignature(t, f, senderKey, res.Letter.ID); len(files) != 1 || !bytes.Equal(files[res.Letter.ID+".p7s"], sig.CMS) {
+		t.Errorf("a text's sealed signature holds %d files", len(files))
 	}
 	if _, err := signing.VerifyCMS([]byte("Jeg accepterer vilkårene.\n"), sig.CMS, signingCA(t, f.s).Cert); err != nil {
 		t.Fatal(err)
@@ -230,7 +308,7 @@ func TestSigningKeyIsSealed(t *testing.T) {
 
 func TestSignatureExpiresAndDecline(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f, _ := newSigningFixture(t)
 	ctx := context.Background()
 	a, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "a"))
 	if err != nil {
@@ -247,7 +325,7 @@ func TestSignatureExpiresAndDecline(t *testing.T) {
 	if err := mb.DeclineSignature(ctx, a.Letter.ID, "Jeg er ikke enig i § 4."); err != nil {
 		t.Fatal(err)
 	}
-	got, err := f.s.LetterSignature(ctx, f.sender.ID, a.Letter.ID)
+	got, _, err := f.s.LetterSignature(ctx, f.sender.ID, a.Letter.ID)
 	if err != nil || got.Status != SignatureDeclined || got.Reason != "Jeg er ikke enig i § 4." || got.CMS != nil {
 		t.Errorf("declined: %+v, %v", got, err)
 	}
@@ -289,7 +367,7 @@ func TestSigningCAKept(t *testing.T) {
 // appliance imports it with the request, which cannot be answered there.
 func TestSignatureRequestExported(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f, _ := newSigningFixture(t)
 	ctx := context.Background()
 	res, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "aftale-1"))
 	if err != nil {
@@ -330,7 +408,7 @@ func TestSignatureRequestExported(t *testing.T) {
 // both succeed, with the one signing key that is kept.
 func TestSignConcurrently(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f, _ := newSigningFixture(t)
 	ctx := context.Background()
 	var ids []string
 	for _, ref := range []string{"a", "b", "c", "d"} {
@@ -375,7 +453,7 @@ func TestSignConcurrently(t *testing.T) {
 // signature.
 func TestDeleteSignedLetter(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f, _ := newSigningFixture(t)
 	ctx := context.Background()
 	res, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "aftale-1"))
 	if err != nil {
@@ -391,7 +469,7 @@ func TestDeleteSignedLetter(t *testing.T) {
 	if rec := rawLetter(t, f.s, res.Letter.ID); rec.Signature != nil {
 		t.Error("the tombstone keeps the signature")
 	}
-	if _, err := f.s.LetterSignature(ctx, f.sender.ID, res.Letter.ID); !errors.Is(err, ErrNoSignatureRequest) {
+	if _, _, err := f.s.LetterSignature(ctx, f.sender.ID, res.Letter.ID); !errors.Is(err, ErrNoSignatureRequest) {
 		t.Errorf("the sender's signature of a deleted letter: %v", err)
 	}
 }
@@ -430,5 +508,62 @@ func TestSigningCAMadeForOldDatabase(t *testing.T) {
 	after := s.SigningCA()
 	if len(after) == 0 || bytes.Equal(before, after) {
 		t.Errorf("the first writable start did not make a new signing CA")
+	}
+}
+
+// TestSignOldLetters: a request whose sender has no reply key at signing
+// (asked before one was needed) keeps only the CMS; a signature made
+// before the result was sealed, with the signed PDF in clear, is still
+// served as it was.
+func TestSignOldLetters(t *testing.T) {
+	t.Parallel()
+	f, _ := newSigningFixture(t)
+	ctx := context.Background()
+	a, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.update(ctx, func(tx storage.Tx) error {
+		rec, err := tx.Senders().Get(f.sender.ID)
+		if err != nil {
+			return err
+		}
+		rec.ReplyKey = nil
+		return tx.Senders().Put(rec)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	sig, err := mb.Sign(ctx, a.Letter.ID, testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sig.CMS == nil || sig.PDF != nil || sig.Sealed != nil {
+		t.Errorf("signed without a sender key: CMS %d, PDF %d, sealed %d bytes", len(sig.CMS), len(sig.PDF), len(sig.Sealed))
+	}
+	if got, err := mb.SignedFile(ctx, a.Letter.ID); err != nil || got.ContentType != "application/pkcs7-signature" || !bytes.Equal(got.Content, sig.CMS) {
+		t.Errorf("the CMS-only signature's file: %s, %v", got.ContentType, err)
+	}
+	// A record of an older version, with the signed PDF in clear.
+	old := []byte("%PDF-1.7 signed before")
+	if err := f.s.update(ctx, func(tx storage.Tx) error {
+		rec, err := tx.Letters().Get(b.Letter.ID)
+		if err != nil {
+			return err
+		}
+		rec.Signature = &LetterSignature{Status: SignatureSigned, At: f.clock.Now(), CMS: sig.CMS, PDF: old}
+		return tx.Letters().Put(rec)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := mb.SignedFile(ctx, b.Letter.ID); err != nil || got.ContentType != "application/pdf" || !bytes.Equal(got.Content, old) {
+		t.Errorf("an old signature's file: %s, %v", got.ContentType, err)
+	}
+	if got, _, err := f.s.LetterSignature(ctx, f.sender.ID, b.Letter.ID); err != nil || !bytes.Equal(got.PDF, old) {
+		t.Errorf("an old signature for the sender: %v", err)
 	}
 }

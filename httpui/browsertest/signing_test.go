@@ -25,6 +25,7 @@ func TestSigningInBrowser(t *testing.T) {
 func testSigning(t *testing.T, src, lang string, width int64) {
 	l := catalogue(t).Lang(lang)
 	a := newAppliance(t, applianceOptions{})
+	a.addReplyKey("Eksempelby Kommune")
 	res := a.deliverToAnna(store.Delivery{
 		Subject: "Tenancy agreement", SenderReference: "signing-1",
 		SignatureRequest: &store.SignatureRequest{Deadline: now.AddDate(0, 0, 14).Format("2006-01-02"),

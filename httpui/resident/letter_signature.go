@@ -129,24 +129,20 @@ func (s *Handlers) letterDecline(w http.ResponseWriter, r *http.Request, mb *sto
 }
 
 // letterSignatureFile sends the resident their own signature of a letter
-// (the signed PDF, or the detached CMS of another document), the same the
-// sender fetches. A letter not signed is a 404, as another's is.
+// (the signed PDF, opened from the sealed signature with the mailbox key,
+// or the detached CMS of another document), the same the sender opens. A
+// letter not signed is a 404, as another's is.
 func (s *Handlers) letterSignatureFile(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
 	id := mux.Vars(r)["id"]
-	l, err := mb.Letter(r.Context(), id)
+	f, err := mb.SignedFile(r.Context(), id)
 	if err != nil {
 		s.pages.PageError(w, r, &resident, err)
 		return
 	}
-	sig := l.Signature
-	if sig == nil || sig.Status != store.SignatureSigned || l.ImportedFrom != nil {
-		s.pages.ErrorPageFor(w, r, &resident, http.StatusNotFound)
-		return
-	}
-	body, ctype, name := sig.CMS, "application/pkcs7-signature", "signature-"+id+".p7s"
-	if sig.PDF != nil {
-		body, ctype, name = sig.PDF, "application/pdf", "signed-"+id+".pdf"
+	body, ctype, name := f.Content, f.ContentType, "signature-"+id+".p7s"
+	if ctype == "application/pdf" {
+		name = "signed-" + id + ".pdf"
 	}
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)

@@ -265,9 +265,22 @@ type LetterSignature struct {
 	At     time.Time
 	// Reason is why the resident declined, for the sender.
 	Reason string `json:",omitempty"`
-	// CMS is the detached CMS signature (DER) over the main document;
-	// PDF the signed PDF when the main document is a PDF.
+	// CMS is the detached CMS signature (DER) over the main document, in
+	// clear: a digest and the signer's certificate, not the document.
 	CMS []byte `json:",omitempty"`
+	// Sealed is the signed result sealed to the sender's reply key
+	// (crypto's sealed reply v1, bound to ReplyID "signature:<letter
+	// id>"): the signed PDF and the CMS for a PDF main document, the CMS
+	// for another; ResidentKey its data key sealed to the resident. None
+	// when the sender had no reply key (a letter asked before signing
+	// needed one): then only CMS is kept.
+	Sealed      []byte `json:",omitempty"`
+	ResidentKey []byte `json:",omitempty"`
+	// SealedPDF: Sealed holds a signed PDF (its first file).
+	SealedPDF bool `json:",omitempty"`
+	// PDF is the signed PDF in clear, on signatures made before the
+	// signed result was sealed (CHANGELOG, Unreleased) only: never
+	// written now, still served as it was.
 	PDF []byte `json:",omitempty"`
 }
 
