@@ -336,3 +336,95 @@ func TestSignatureEndToEnd(t *testing.T) {
 		t.Errorf("the folder holds %v", entries)
 	}
 }
+
+// TestSignatureOpener: events --reply-key writes a sealed signature's
+// files, a CMS as it comes, once; a signature sealed to another key, or
+// answered for another letter, is an error and writes nothing; a letter
+// id that is no file name is refused.
+func TestSignatureOpener(t *testing.T) {
+	k, err := crypto.GenerateKeyPair(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := crypto.GenerateKeyPair(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resident, err := crypto.GenerateKeyPair(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seal := func(letter, answerFor string, to crypto.PublicKey) []byte {
+		s, err := crypto.SealReply(rand.Reader, crypto.Reply{Attachments: []crypto.ReplyAttachment{
+			{Name: letter + ".pdf", ContentType: "application/pdf", Content: []byte("%PDF signed")},
+			{Name: letter + ".p7s", ContentType: "application/pkcs7-signature", Content: []byte("cms")},
+		}}, to, resident.PublicKeys(), crypto.ReplyBinding{ReplyID: crypto.SignatureReplyID(letter), SenderID: "s1", ResidentID: "r1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(map[string]any{"id": crypto.SignatureReplyID(answerFor), "letterId": answerFor, "senderId": "s1", "residentId": "r1",
+			"created": "2026-12-03T10:00:00Z", "attachments": 2, "format": "postkasse-sealed-reply-v1", "sealed": base64.StdEncoding.EncodeToString(s.ForSender)})
+		return b
+	}
+	answers := map[string][]byte{
+		"good":      seal("good", "good", k.Public()),
+		"other-key": seal("other-key", "other-key", other.Public()),
+		"swapped":   seal("good", "swapped", k.Public()),
+	}
+	fetched := 0
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/api/v1/messages/"), "/signature")
+		fetched++
+		if id == "text" {
+			w.Header().Set("Content-Type", "application/pkcs7-signature")
+			w.Write([]byte("cms of a text"))
+			return
+		}
+		b, ok := answers[id]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(b)
+	}))
+	defer srv.Close()
+	out := t.TempDir()
+	o := &replyOpener{client: srv.Client(), api: srv.URL + "/api/v1", key: k, dir: out}
+	ctx := context.Background()
+	if err := o.openSignature(ctx, "good"); err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{"good.pdf": "%PDF signed", "good.p7s": "cms"} {
+		if b, err := os.ReadFile(filepath.Join(out, file)); err != nil || string(b) != want {
+			t.Errorf("%s: %q, %v", file, b, err)
+		}
+	}
+	if err := o.openSignature(ctx, "good"); err != nil || fetched != 1 {
+		t.Errorf("a signature written before is fetched again (%d, %v)", fetched, err)
+	}
+	if err := o.openSignature(ctx, "text"); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(out, "text.p7s")); err != nil || string(b) != "cms of a text" {
+		t.Errorf("text.p7s: %q, %v", b, err)
+	}
+	if err := o.openSignature(ctx, "gone"); err != nil {
+		t.Errorf("a signature deleted since: %v", err)
+	}
+	if err := o.openSignature(ctx, "other-key"); err == nil || !strings.Contains(err.Error(), "does not open") {
+		t.Errorf("sealed to another key: %v", err)
+	}
+	if err := o.openSignature(ctx, "swapped"); err == nil {
+		t.Error("another letter's signature was taken")
+	}
+	for _, id := range []string{"../x", ".hidden", "", `a\b`} {
+		if err := o.openSignature(ctx, id); err == nil {
+			t.Errorf("letter id %q taken", id)
+		}
+	}
+	entries, _ := os.ReadDir(out)
+	if len(entries) != 3 {
+		t.Errorf("the folder holds %v", entries)
+	}
+}
