@@ -345,7 +345,7 @@ func canaryMailbox(t *testing.T, f *fixture) (c map[string]string, nid NationalI
 	}
 	// The letter signed: the signed PDF (which holds the document) is
 	// sealed to the sender and the resident, the CMS kept in clear.
-	if _, err := mb.Sign(context.Background(), letterID, c["PASSWORD"]); err != nil {
+	if _, err := mb.Sign(context.Background(), letterID, SignConfirmation{Password: c["PASSWORD"]}); err != nil {
 		t.Fatal(err)
 	}
 	signed, err := mb.SignedFile(context.Background(), letterID)

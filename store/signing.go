@@ -235,22 +235,31 @@ func (m *Mailbox) signable(tx storage.Tx, id string, now time.Time) (*letterReco
 }
 
 // Sign signs the main document of a letter of the mailbox that asks for
-// a signature, confirmed by the resident's password (their intent). A
-// wrong password is ErrBadCredentials; an expired request
-// ErrSignatureExpired; one answered ErrSignatureAnswered; a letter that
-// asks none ErrNoSignatureRequest. On any error nothing is stored.
-func (m *Mailbox) Sign(ctx context.Context, id, password string) (LetterSignature, error) {
+// a signature, confirmed by the resident's password or a passkey (their
+// intent; signing_passkey.go). A wrong password, or a passkey assertion
+// that does not verify, is ErrBadCredentials; a stale or used passkey
+// ceremony ErrSessionExpired; an expired request ErrSignatureExpired;
+// one answered ErrSignatureAnswered; a letter that asks none
+// ErrNoSignatureRequest. On any error nothing is stored.
+func (m *Mailbox) Sign(ctx context.Context, id string, c SignConfirmation) (LetterSignature, error) {
 	if err := m.gate(); err != nil {
 		return LetterSignature{}, err
 	}
 	if m.s.signing == nil {
 		return LetterSignature{}, errors.New("sign: the store has no signing CA (opened read-only)")
 	}
-	sig, err := m.sign(ctx, id, password)
+	var pk *signPasskey
+	if c.Passkey != nil {
+		var err error
+		if pk, err = m.openSignPasskey(ctx, id, c.Passkey); err != nil {
+			return LetterSignature{}, err
+		}
+	}
+	sig, err := m.sign(ctx, id, c.Password, pk)
 	if errors.Is(err, errKeyMadeMeanwhile) {
 		// The first two signatures at once both made a key; the one that
 		// lost signs again with the key that was kept.
-		sig, err = m.sign(ctx, id, password)
+		sig, err = m.sign(ctx, id, c.Password, pk)
 	}
 	return sig, err
 }
@@ -259,7 +268,7 @@ func (m *Mailbox) Sign(ctx context.Context, id, password string) (LetterSignatur
 // another signature stored one first.
 var errKeyMadeMeanwhile = errors.New("signing key made meanwhile")
 
-func (m *Mailbox) sign(ctx context.Context, id, password string) (LetterSignature, error) {
+func (m *Mailbox) sign(ctx context.Context, id, password string, pk *signPasskey) (LetterSignature, error) {
 	now := m.s.now()
 	var checked, sealedKey, certDER, senderKey []byte
 	var isPDF bool
@@ -293,15 +302,18 @@ func (m *Mailbox) sign(ctx context.Context, id, password string) (LetterSignatur
 		return LetterSignature{}, err
 	}
 	// The password check (Argon2id) runs outside any transaction, as in
-	// DeleteMailbox; the write below re-checks the wrapping.
-	if len(password) > 1024 || len(checked) == 0 {
-		return LetterSignature{}, ErrBadCredentials
+	// DeleteMailbox; the write below re-checks the wrapping. A passkey's
+	// assertion is verified in the write.
+	if pk == nil {
+		if len(password) > 1024 || len(checked) == 0 {
+			return LetterSignature{}, ErrBadCredentials
+		}
+		priv, err := crypto.UnwrapWithPassword(checked, []byte(password))
+		if err != nil {
+			return LetterSignature{}, ErrBadCredentials
+		}
+		priv.Zero()
 	}
-	priv, err := crypto.UnwrapWithPassword(checked, []byte(password))
-	if err != nil {
-		return LetterSignature{}, ErrBadCredentials
-	}
-	priv.Zero()
 	doc, err := m.Document(ctx, id, 0)
 	if err != nil {
 		return LetterSignature{}, err
@@ -353,7 +365,14 @@ func (m *Mailbox) sign(ctx context.Context, id, password string) (LetterSignatur
 		if err != nil {
 			return err
 		}
-		if !bytes.Equal(res.PasswordWrap, checked) {
+		if pk != nil {
+			if _, err := m.s.verifyAssertion(pk.w, res, pk.st, pk.parsed, now, false); err != nil {
+				return err
+			}
+			if err := m.s.useCeremony(ctx, tx, pk.st); err != nil {
+				return err
+			}
+		} else if !bytes.Equal(res.PasswordWrap, checked) {
 			return ErrBadCredentials
 		}
 		if !bytes.Equal(res.PublicKey, owner.PublicKey) || !bytes.Equal(res.MLKEMPublicKey, owner.MLKEMPublicKey) {
@@ -369,6 +388,8 @@ func (m *Mailbox) sign(ctx context.Context, id, password string) (LetterSignatur
 				return errKeyMadeMeanwhile
 			}
 			res.SigningKey = &storage.SigningKey{Sealed: sealedKey, Certificate: certDER}
+		}
+		if newKey || pk != nil { // a new key, or the passkey's counter and last use
 			if err := tx.Residents().Put(res); err != nil {
 				return err
 			}
@@ -380,7 +401,11 @@ func (m *Mailbox) sign(ctx context.Context, id, password string) (LetterSignatur
 		if err := appendEvent(tx, rec, EventSigned, now); err != nil {
 			return err
 		}
-		return m.s.appendAudit(tx, now, "resident:"+m.resident.ID, "sign", "letter:"+id)
+		how := "password"
+		if pk != nil {
+			how = "passkey"
+		}
+		return m.s.appendAuditDetail(tx, now, "resident:"+m.resident.ID, "sign", "letter:"+id, "confirmed with "+how)
 	})
 	if err != nil {
 		return LetterSignature{}, err

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/crypto/signing"
+	"github.com/postkasse/postkasse/internal/testsupport/webauthntest"
 	"github.com/postkasse/postkasse/store/storage"
 )
 
@@ -160,7 +162,7 @@ func TestSignLetter(t *testing.T) {
 	other := testNID(t, 2)
 	mustResident(t, f.s, other, "Bo Berg")
 	omb := mustLogin(t, f.s, other, testPassword)
-	if _, err := omb.Sign(ctx, id, testPassword); !errors.Is(err, ErrNotFound) {
+	if _, err := omb.Sign(ctx, id, SignConfirmation{Password: testPassword}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("another resident's Sign: %v", err)
 	}
 	if err := omb.DeclineSignature(ctx, id, "nej"); !errors.Is(err, ErrNotFound) {
@@ -168,7 +170,7 @@ func TestSignLetter(t *testing.T) {
 	}
 	// A wrong password signs nothing and stores nothing.
 	before := countKeys(t, f.s)
-	if _, err := mb.Sign(ctx, id, "wrong password"); !errors.Is(err, ErrBadCredentials) {
+	if _, err := mb.Sign(ctx, id, SignConfirmation{Password: "wrong password"}); !errors.Is(err, ErrBadCredentials) {
 		t.Fatalf("Sign with a wrong password: %v", err)
 	}
 	if after := countKeys(t, f.s); !reflect.DeepEqual(before, after) {
@@ -178,7 +180,7 @@ func TestSignLetter(t *testing.T) {
 		t.Fatal("a signature stored on a wrong password")
 	}
 
-	sig, err := mb.Sign(ctx, id, testPassword)
+	sig, err := mb.Sign(ctx, id, SignConfirmation{Password: testPassword})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +239,7 @@ func TestSignLetter(t *testing.T) {
 		t.Errorf("events %+v, %v", evs, err)
 	}
 	// Answered once.
-	if _, err := mb.Sign(ctx, id, testPassword); !errors.Is(err, ErrSignatureAnswered) {
+	if _, err := mb.Sign(ctx, id, SignConfirmation{Password: testPassword}); !errors.Is(err, ErrSignatureAnswered) {
 		t.Errorf("signing twice: %v", err)
 	}
 	if err := mb.DeclineSignature(ctx, id, "fortryder"); !errors.Is(err, ErrSignatureAnswered) {
@@ -248,7 +250,7 @@ func TestSignLetter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig2, err := mb.Sign(ctx, res2.Letter.ID, testPassword)
+	sig2, err := mb.Sign(ctx, res2.Letter.ID, SignConfirmation{Password: testPassword})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +263,7 @@ func TestSignLetter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := mb.Sign(ctx, plain.Letter.ID, testPassword); !errors.Is(err, ErrNoSignatureRequest) {
+	if _, err := mb.Sign(ctx, plain.Letter.ID, SignConfirmation{Password: testPassword}); !errors.Is(err, ErrNoSignatureRequest) {
 		t.Errorf("signing a letter that asks none: %v", err)
 	}
 }
@@ -277,7 +279,7 @@ func TestSigningKeyIsSealed(t *testing.T) {
 		t.Fatal(err)
 	}
 	mb := mustLogin(t, f.s, f.nid, testPassword)
-	sig, err := mb.Sign(ctx, res.Letter.ID, testPassword)
+	sig, err := mb.Sign(ctx, res.Letter.ID, SignConfirmation{Password: testPassword})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +335,7 @@ func TestSignatureExpiresAndDecline(t *testing.T) {
 	f.clock.Set(time.Date(2026, 12, 15, 23, 59, 0, 0, time.UTC))
 	mb = mustLogin(t, f.s, f.nid, testPassword)
 	f.clock.Set(time.Date(2026, 12, 16, 0, 0, 1, 0, time.UTC))
-	if _, err := mb.Sign(ctx, b.Letter.ID, testPassword); !errors.Is(err, ErrSignatureExpired) {
+	if _, err := mb.Sign(ctx, b.Letter.ID, SignConfirmation{Password: testPassword}); !errors.Is(err, ErrSignatureExpired) {
 		t.Errorf("signing after the deadline: %v", err)
 	}
 	if err := mb.DeclineSignature(ctx, b.Letter.ID, "for sent"); !errors.Is(err, ErrSignatureExpired) {
@@ -399,7 +401,7 @@ func TestSignatureRequestExported(t *testing.T) {
 	if err != nil || l.SignatureRequest == nil {
 		t.Fatalf("imported request %+v, %v", l.SignatureRequest, err)
 	}
-	if _, err := mbB.Sign(ctx, l.ID, testPassword); !errors.Is(err, ErrNoSignatureRequest) {
+	if _, err := mbB.Sign(ctx, l.ID, SignConfirmation{Password: testPassword}); !errors.Is(err, ErrNoSignatureRequest) {
 		t.Errorf("signing an imported letter: %v", err)
 	}
 }
@@ -424,7 +426,7 @@ func TestSignConcurrently(t *testing.T) {
 	for i, id := range ids {
 		go func() {
 			var err error
-			sigs[i], err = mb.Sign(ctx, id, testPassword)
+			sigs[i], err = mb.Sign(ctx, id, SignConfirmation{Password: testPassword})
 			errs <- err
 		}()
 	}
@@ -460,7 +462,7 @@ func TestDeleteSignedLetter(t *testing.T) {
 		t.Fatal(err)
 	}
 	mb := mustLogin(t, f.s, f.nid, testPassword)
-	if _, err := mb.Sign(ctx, res.Letter.ID, testPassword); err != nil {
+	if _, err := mb.Sign(ctx, res.Letter.ID, SignConfirmation{Password: testPassword}); err != nil {
 		t.Fatal(err)
 	}
 	if err := mb.DeleteLetters(ctx, []string{res.Letter.ID}); err != nil {
@@ -538,7 +540,7 @@ func TestSignOldLetters(t *testing.T) {
 		t.Fatal(err)
 	}
 	mb := mustLogin(t, f.s, f.nid, testPassword)
-	sig, err := mb.Sign(ctx, a.Letter.ID, testPassword)
+	sig, err := mb.Sign(ctx, a.Letter.ID, SignConfirmation{Password: testPassword})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -565,5 +567,110 @@ func TestSignOldLetters(t *testing.T) {
 	}
 	if got, _, err := f.s.LetterSignature(ctx, f.sender.ID, b.Letter.ID); err != nil || !bytes.Equal(got.PDF, old) {
 		t.Errorf("an old signature for the sender: %v", err)
+	}
+}
+
+// TestSignWithPasskey: a signature confirmed with a passkey: the
+// ceremony asks for user verification and is bound to the letter and the
+// session; an assertion without it, to another challenge, of another
+// session's ceremony or replayed signs nothing; the right one signs once,
+// and the audit entry says how it was confirmed. A resident without a
+// passkey gets no ceremony.
+func TestSignWithPasskey(t *testing.T) {
+	t.Parallel()
+	f, _ := newSigningFixture(t)
+	ctx := context.Background()
+	var ids []string
+	for _, ref := range []string{"a", "b"} {
+		res, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, ref))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.Letter.ID)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	mb2 := mustLogin(t, f.s, f.nid, testPassword) // another session
+	if _, err := mb.BeginSignPasskey(ctx, testRP, ids[0]); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a ceremony without a passkey: %v", err)
+	}
+	a := newTestAuthenticator(false, false)
+	addPasskey(t, mb, a, "Telefon")
+	c, err := mb.BeginSignPasskey(ctx, testRP, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(c.Options, `"userVerification":"required"`) {
+		t.Errorf("options %s", c.Options)
+	}
+	sign := func(mb *Mailbox, id, state, response string) error {
+		_, err := mb.Sign(ctx, id, SignConfirmation{Passkey: &PasskeyAssertion{RP: testRP, State: state, Response: response}})
+		return err
+	}
+	before := countKeys(t, f.s)
+	// Without user verification.
+	noUV := &webauthntest.Authenticator{Origin: a.Origin, NoUserVerification: true, Credentials: a.Credentials}
+	if resp, err := noUV.Get(c.Options); err != nil {
+		t.Fatal(err)
+	} else if err := sign(mb, ids[0], c.State, resp); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("without user verification: %v", err)
+	}
+	// To another ceremony's challenge.
+	other, err := mb.BeginSignPasskey(ctx, testRP, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := a.Get(other.Options); err != nil {
+		t.Fatal(err)
+	} else if err := sign(mb, ids[0], c.State, resp); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("an assertion to another challenge: %v", err)
+	}
+	// Another session's ceremony, another letter's.
+	resp, err := a.Get(c.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sign(mb2, ids[0], c.State, resp); !errors.Is(err, ErrSessionExpired) {
+		t.Errorf("another session's ceremony: %v", err)
+	}
+	if err := sign(mb, ids[1], c.State, resp); !errors.Is(err, ErrSessionExpired) {
+		t.Errorf("another letter's ceremony: %v", err)
+	}
+	// A password confirmation's field is ignored with a passkey.
+	if _, err := mb.Sign(ctx, ids[0], SignConfirmation{Password: testPassword, Passkey: &PasskeyAssertion{RP: testRP, State: c.State, Response: "{"}}); !errors.Is(err, ErrPasskeyResponse) {
+		t.Errorf("a bad response with a password: %v", err)
+	}
+	if after := countKeys(t, f.s); !reflect.DeepEqual(before, after) || rawLetter(t, f.s, ids[0]).Signature != nil {
+		t.Fatalf("refused passkey signatures stored something: %v, then %v", before, after)
+	}
+	if err := sign(mb, ids[0], c.State, resp); err != nil {
+		t.Fatal(err)
+	}
+	// Replayed, on the other letter (its own ceremony is still unused).
+	c2, err := mb.BeginSignPasskey(ctx, testRP, ids[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sign(mb, ids[0], c.State, resp); !errors.Is(err, ErrSessionExpired) {
+		t.Errorf("replayed: %v", err)
+	}
+	resp2, err := a.Get(c2.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sign(mb, ids[1], c2.State, resp2); err != nil {
+		t.Fatal(err)
+	}
+	log, err := f.s.AuditLog(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var signs []AuditEntry
+	for _, e := range log {
+		if e.Action == "sign" {
+			signs = append(signs, e)
+		}
+	}
+	if len(signs) != 2 || signs[0].Detail != "confirmed with passkey" {
+		t.Errorf("audit %+v", signs)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/postkasse/postkasse/httpui/internal/apptest"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/internal/testsupport"
+	"github.com/postkasse/postkasse/store"
 )
 
 // signatureMessage asks Anna to sign by a deadline days from today.
@@ -64,7 +65,7 @@ func annaSigns(t *testing.T, e *uitest.Env, id string) {
 		t.Fatal(err)
 	}
 	defer mb.Close()
-	if _, err := mb.Sign(ctx, id, uitest.Password); err != nil {
+	if _, err := mb.Sign(ctx, id, store.SignConfirmation{Password: uitest.Password}); err != nil {
 		t.Fatalf("Anna signs %s: %v", id, err)
 	}
 }

@@ -13,8 +13,8 @@ import (
 
 // signatureView is a letter's signature request as the letter page shows
 // it (store/signing.go): what to sign and by when, then either the
-// forms to sign (with the password) or to decline (with a reason), or
-// the answer given, or that the deadline has passed.
+// forms to sign (with the password, or a passkey) or to decline (with a
+// reason), or the answer given, or that the deadline has passed.
 type signatureView struct {
 	ID          string
 	Description string
@@ -24,6 +24,10 @@ type signatureView struct {
 	// NoPassword: the mailbox has no password yet (made with a passkey),
 	// and signing asks for it: the box links to choosing one.
 	NoPassword bool
+	// Passkey is the ceremony of the form that confirms with a passkey
+	// (store.Mailbox.BeginSignPasskey); nil when the resident has none,
+	// or passkeys cannot be used at this address.
+	Passkey *store.PasskeyCeremony
 	// Answer says how the resident answered ("" while not): signed on
 	// ..., or declined on ... with Reason.
 	Answer   string
@@ -68,11 +72,29 @@ func (s *Handlers) signatureViewOf(lang *i18n.Lang, r *http.Request, resident st
 	return v
 }
 
+// signPasskeyOf adds to an open signature box the passkey ceremony that
+// confirms the signature, when the resident has a passkey.
+func (s *Handlers) signPasskeyOf(r *http.Request, mb *store.Mailbox, v *signatureView) error {
+	if v == nil || v.Answer != "" || v.Expired {
+		return nil
+	}
+	c, err := mb.BeginSignPasskey(r.Context(), passkeyRP(r), v.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrPasskeysUnavailable):
+		return nil
+	case err != nil:
+		return err
+	}
+	v.Passkey = &c
+	return nil
+}
+
 // letterSign signs the letter's main document with the resident's
 // signing key (store.Mailbox.Sign), once they confirm that they have
-// read it and give their password: the password is the intent to sign.
-// The check runs like a login's (checkPassword), so the form cannot be
-// used to guess the password of a session left open.
+// read it and give their password, or answer the page's passkey
+// ceremony (the form with state and response): either is the intent to
+// sign. The check runs like a login's (checkPassword), so the form
+// cannot be used to guess the password of a session left open.
 func (s *Handlers) letterSign(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
 	id := mux.Vars(r)["id"]
@@ -83,7 +105,11 @@ func (s *Handlers) letterSign(w http.ResponseWriter, r *http.Request, mb *store.
 		return
 	}
 	err := s.checkPassword(r.Context(), resident.NationalID.Number, clientAddress(r), func() error {
-		_, err := mb.Sign(r.Context(), id, form.Password)
+		c := store.SignConfirmation{Password: form.Password}
+		if form.State != "" {
+			c = store.SignConfirmation{Passkey: &store.PasskeyAssertion{RP: passkeyRP(r), State: form.State, Response: form.Response}}
+		}
+		_, err := mb.Sign(r.Context(), id, c)
 		return err
 	})
 	if ref, ok := refusedCheck(w, l, err); ok {
@@ -92,6 +118,10 @@ func (s *Handlers) letterSign(w http.ResponseWriter, r *http.Request, mb *store.
 			msg = l.T("delete.error.throttled", "Wait", ref.Wait)
 		}
 		s.renderLetterForms(w, r, mb, id, ref.Status, letterForms{Sign: signForm{Error: msg}})
+		return
+	}
+	if form.State != "" && errors.Is(err, store.ErrBadCredentials) {
+		s.renderLetterForms(w, r, mb, id, http.StatusUnauthorized, letterForms{Sign: signForm{Error: l.T("signing2.error.passkey")}})
 		return
 	}
 	if status, msg, ok := s.signRefusal(l, err); ok {
@@ -159,6 +189,10 @@ func (s *Handlers) signRefusal(l *i18n.Lang, err error) (status int, msg string,
 	switch {
 	case errors.Is(err, store.ErrBadCredentials):
 		return http.StatusUnauthorized, l.T("signing.error.password"), true
+	case errors.Is(err, store.ErrPasskeyResponse):
+		return http.StatusUnprocessableEntity, l.T("signing2.error.passkeyResponse"), true
+	case errors.Is(err, store.ErrSessionExpired):
+		return http.StatusConflict, l.T("signing2.error.passkeyStale"), true
 	case errors.Is(err, store.ErrSignatureExpired):
 		return http.StatusConflict, l.T("signing.error.expired"), true
 	case errors.Is(err, store.ErrSignatureAnswered):
@@ -176,12 +210,15 @@ type signFormData struct {
 	Password  string
 	Confirmed bool
 	Reason    string
+	// State and Response are a passkey ceremony's and the browser's
+	// answer to it.
+	State, Response string
 }
 
 // parseSignForm reads the sign or decline form.
 func parseSignForm(w http.ResponseWriter, r *http.Request) signFormData {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormSize)
+	r.Body = http.MaxBytesReader(w, r.Body, maxPasskeyForm)
 	_ = r.ParseForm()
 	return signFormData{Password: r.PostForm.Get("password"), Confirmed: r.PostForm.Get("confirm") == "yes",
-		Reason: r.PostForm.Get("reason")}
+		Reason: r.PostForm.Get("reason"), State: r.PostForm.Get("state"), Response: r.PostForm.Get("response")}
 }

@@ -190,14 +190,16 @@ func TestLetterSigningExpired(t *testing.T) {
 }
 
 // TestLetterSigningWithoutPassword: a mailbox made with eID and a
-// passkey has no password to sign with: the signature box says so and
-// links to choosing one, and offers no form to sign.
+// passkey has no password to sign with: the signature box offers its
+// passkey instead (no password field, no notice that a password is
+// needed), which signs.
 func TestLetterSigningWithoutPassword(t *testing.T) {
 	t.Parallel()
 	e := newEIDEnv(t)
 	base := strings.Replace(e.HTTPURL, "//127.0.0.1:", "//localhost:", 1)
 	e.op.Register(t, base+"/eid/callback")
-	b, _ := e.passkeyMailbox(t, base, "nobody", &webauthntest.Authenticator{Origin: base, PRF: true, PRFAtCreate: true})
+	auth := &webauthntest.Authenticator{Origin: base, PRF: true, PRFAtCreate: true}
+	b, _ := e.passkeyMailbox(t, base, "nobody", auth)
 	s := e.AddSender("Aarhus Kommune", "55133018")
 	e.AddReplyKey(s)
 	m := uitest.LetterMessage(uitest.NIDNobody, "Lejeaftale", "aftale-1")
@@ -209,10 +211,17 @@ func TestLetterSigningWithoutPassword(t *testing.T) {
 	id := uitest.DecodeJSON[struct {
 		ID string `json:"id"`
 	}](t, r).ID
-	page := e.Get(b, base+"/letters/"+id)
 	l := uitest.English
-	if !strings.Contains(html.UnescapeString(page.Text), l.T("signing.noPassword")) || !strings.Contains(page.Text, `href="/settings/password"`) ||
-		strings.Contains(page.Text, `action="/letters/`+id+`/sign"`) {
-		t.Errorf("the signature box of a mailbox without a password:\n%s", page.Text)
+	page := e.Get(b, base+"/letters/"+id)
+	if strings.Contains(html.UnescapeString(page.Text), l.T("signing.noPassword")) || strings.Contains(page.Text, `id="sign-password"`) ||
+		!strings.Contains(page.Text, `id="sign-passkey-form"`) {
+		t.Fatalf("the signature box of a mailbox without a password:\n%s", page.Text)
 	}
+	options, _, state := ceremonyOf(t, page)
+	resp, err := auth.Get(options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRedirect(t, "sign with the passkey", e.PostForm(b, base+"/letters/"+id+"/sign", url.Values{"confirm": {"yes"}, "state": {state}, "response": {resp}}, nil),
+		"/letters/"+id+"?saved=signed#signature")
 }
