@@ -57,9 +57,10 @@ const (
 )
 
 // DelegateActs are the acts a delegate with access "act" may do in the
-// grantor's mailbox, in the order shown to the grantor. Replying and
-// signing on the grantor's behalf are not acts yet.
-var DelegateActs = []string{"mark-read", "move"}
+// grantor's mailbox, in the order shown to the grantor: signing (or
+// declining) a signature request is on the grantor's behalf, with the
+// delegate's own key (signing_delegated.go).
+var DelegateActs = []string{"mark-read", "move", "sign"}
 
 // Grant is a delegation as the grantor or the delegate sees it.
 type Grant struct {

@@ -40,12 +40,17 @@ type EventJSON struct {
 	// ReplyID names the reply of a "reply" event (GET
 	// /api/v1/replies/{id}); absent from the others.
 	ReplyID string `json:"replyId,omitempty"`
+	// SignedBy and OnBehalfOf: on a "signed" or "signature-declined"
+	// event answered by the resident's delegate (a grant of access
+	// "act"), the delegate's name and the resident's.
+	SignedBy   string `json:"signedBy,omitempty"`
+	OnBehalfOf string `json:"onBehalfOf,omitempty"`
 }
 
 // EventJSONOf returns the event as the API shows it.
 func EventJSONOf(e Event) EventJSON {
 	return EventJSON{Cursor: strconv.FormatUint(e.Seq, 10), Type: e.Type, LetterID: e.LetterID,
-		SenderReference: e.SenderReference, At: e.At, ReplyID: e.ReplyID}
+		SenderReference: e.SenderReference, At: e.At, ReplyID: e.ReplyID, SignedBy: e.SignedBy, OnBehalfOf: e.OnBehalfOf}
 }
 
 // KeepEvents is how long a sender's events are kept at least.

@@ -213,6 +213,12 @@ func (m *Mailbox) signable(tx storage.Tx, id string, now time.Time) (*letterReco
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	return checkSignable(rec, dk, id, now)
+}
+
+// checkSignable checks that an opened letter has a signature request
+// that can still be answered at now; on an error it zeroes dk.
+func checkSignable(rec *letterRecord, dk *crypto.DataKey, id string, now time.Time) (*letterRecord, *crypto.DataKey, *SignatureRequest, error) {
 	st, err := openStructured(dk, rec)
 	if err != nil {
 		dk.Zero()
@@ -255,11 +261,12 @@ func (m *Mailbox) Sign(ctx context.Context, id string, c SignConfirmation) (Lett
 			return LetterSignature{}, err
 		}
 	}
-	sig, err := m.sign(ctx, id, c.Password, pk)
+	t := m.ownTarget(id)
+	sig, err := m.sign(ctx, id, c.Password, pk, t)
 	if errors.Is(err, errKeyMadeMeanwhile) {
 		// The first two signatures at once both made a key; the one that
 		// lost signs again with the key that was kept.
-		sig, err = m.sign(ctx, id, c.Password, pk)
+		sig, err = m.sign(ctx, id, c.Password, pk, t)
 	}
 	return sig, err
 }
@@ -268,14 +275,71 @@ func (m *Mailbox) Sign(ctx context.Context, id string, c SignConfirmation) (Lett
 // another signature stored one first.
 var errKeyMadeMeanwhile = errors.New("signing key made meanwhile")
 
-func (m *Mailbox) sign(ctx context.Context, id, password string, pk *signPasskey) (LetterSignature, error) {
+// signTarget is the letter a signer answers: their own (ownTarget), or
+// a grantor's through a grant (DelegatedMailbox.target).
+type signTarget struct {
+	// signable opens the letter, checked as Mailbox.signable does, in tx.
+	signable func(tx storage.Tx, now time.Time) (*letterRecord, *crypto.DataKey, error)
+	// document opens its main document.
+	document func(ctx context.Context) (Document, error)
+	// ownerID is the letter's resident (the sealed result's second copy
+	// goes to them); delegationID the grant it is answered through ("" for
+	// the owner).
+	ownerID, delegationID string
+}
+
+// ownTarget is a letter of this mailbox.
+func (m *Mailbox) ownTarget(id string) *signTarget {
+	return &signTarget{
+		signable: func(tx storage.Tx, now time.Time) (*letterRecord, *crypto.DataKey, error) {
+			rec, dk, _, err := m.signable(tx, id, now)
+			return rec, dk, err
+		},
+		document: func(ctx context.Context) (Document, error) { return m.Document(ctx, id, 0) },
+		ownerID:  m.resident.ID,
+	}
+}
+
+// answered records a signature request's answer on the letter, with the
+// sender's event and the audit entry, in tx: by the owner, or by a
+// delegate on the owner's behalf (then the answer, the event and the
+// audit entry say so).
+func (m *Mailbox) answered(tx storage.Tx, t *signTarget, rec *letterRecord, sig *LetterSignature, typ, action, detail string, now time.Time) error {
+	e := &Event{SenderID: rec.SenderID, Type: typ, LetterID: rec.ID, SenderReference: rec.SenderReference, At: now}
+	auditDetail := detail
+	if t.delegationID != "" {
+		owner, err := getResident(tx, t.ownerID)
+		if err != nil {
+			return err
+		}
+		sig.SignedBy, sig.OnBehalfOf, sig.DelegateID, sig.DelegationID = m.resident.Name, owner.Name, m.resident.ID, t.delegationID
+		e.SignedBy, e.OnBehalfOf = m.resident.Name, owner.Name
+		action = "delegate-" + action
+		auditDetail = strings.TrimSpace(fmt.Sprintf("grantor:%s delegation:%s %s", t.ownerID, t.delegationID, detail))
+	}
+	rec.Signature = sig
+	if err := tx.Letters().Put(rec); err != nil {
+		return err
+	}
+	if rec.Imported == nil && rec.Own == nil {
+		if err := tx.Events().Append(e); err != nil {
+			return err
+		}
+		if err := queueCallback(tx, e); err != nil {
+			return err
+		}
+	}
+	return m.s.appendAuditDetail(tx, now, "resident:"+m.resident.ID, action, "letter:"+rec.ID, auditDetail)
+}
+
+func (m *Mailbox) sign(ctx context.Context, id, password string, pk *signPasskey, t *signTarget) (LetterSignature, error) {
 	now := m.s.now()
 	var checked, sealedKey, certDER, senderKey []byte
 	var isPDF bool
 	var senderID string
 	var owner *residentRecord
 	err := m.s.view(ctx, func(tx storage.Tx) error {
-		rec, dk, _, err := m.signable(tx, id, now)
+		rec, dk, err := t.signable(tx, now)
 		if err != nil {
 			return err
 		}
@@ -291,7 +355,9 @@ func (m *Mailbox) sign(ctx context.Context, id, password string, pk *signPasskey
 		if err != nil {
 			return err
 		}
-		owner = res
+		if owner, err = getResident(tx, t.ownerID); err != nil {
+			return err
+		}
 		checked = bytes.Clone(res.PasswordWrap)
 		if k := res.SigningKey; k != nil {
 			sealedKey, certDER = bytes.Clone(k.Sealed), bytes.Clone(k.Certificate)
@@ -314,7 +380,7 @@ func (m *Mailbox) sign(ctx context.Context, id, password string, pk *signPasskey
 		}
 		priv.Zero()
 	}
-	doc, err := m.Document(ctx, id, 0)
+	doc, err := t.document(ctx)
 	if err != nil {
 		return LetterSignature{}, err
 	}
@@ -347,7 +413,7 @@ func (m *Mailbox) sign(ctx context.Context, id, password string, pk *signPasskey
 	}
 	out := LetterSignature{Status: SignatureSigned, At: now, CMS: sig.CMS}
 	if len(senderKey) != 0 {
-		if out.Sealed, out.ResidentKey, err = m.sealSignature(id, senderID, senderKey, owner, sig); err != nil {
+		if out.Sealed, out.ResidentKey, err = m.s.sealSignature(id, senderID, senderKey, owner, sig); err != nil {
 			return LetterSignature{}, err
 		}
 		out.SealedPDF = sig.PDF != nil
@@ -356,7 +422,7 @@ func (m *Mailbox) sign(ctx context.Context, id, password string, pk *signPasskey
 	err = m.s.update(ctx, func(tx storage.Tx) error {
 		// Re-check what was read: still signable, the same password, the
 		// same sender key and resident keys sealed to.
-		rec, dk, _, err := m.signable(tx, id, now)
+		rec, dk, err := t.signable(tx, now)
 		if err != nil {
 			return err
 		}
@@ -364,6 +430,12 @@ func (m *Mailbox) sign(ctx context.Context, id, password string, pk *signPasskey
 		res, err := getResident(tx, m.resident.ID)
 		if err != nil {
 			return err
+		}
+		cur := res
+		if t.ownerID != m.resident.ID {
+			if cur, err = getResident(tx, t.ownerID); err != nil {
+				return err
+			}
 		}
 		if pk != nil {
 			if _, err := m.s.verifyAssertion(pk.w, res, pk.st, pk.parsed, now, false); err != nil {
@@ -375,7 +447,7 @@ func (m *Mailbox) sign(ctx context.Context, id, password string, pk *signPasskey
 		} else if !bytes.Equal(res.PasswordWrap, checked) {
 			return ErrBadCredentials
 		}
-		if !bytes.Equal(res.PublicKey, owner.PublicKey) || !bytes.Equal(res.MLKEMPublicKey, owner.MLKEMPublicKey) {
+		if !bytes.Equal(cur.PublicKey, owner.PublicKey) || !bytes.Equal(cur.MLKEMPublicKey, owner.MLKEMPublicKey) {
 			return ErrSessionExpired
 		}
 		if snd, err := getSender(tx, rec.SenderID); err != nil {
@@ -394,18 +466,16 @@ func (m *Mailbox) sign(ctx context.Context, id, password string, pk *signPasskey
 				return err
 			}
 		}
-		rec.Signature = &out
-		if err := tx.Letters().Put(rec); err != nil {
-			return err
-		}
-		if err := appendEvent(tx, rec, EventSigned, now); err != nil {
-			return err
-		}
 		how := "password"
 		if pk != nil {
 			how = "passkey"
 		}
-		return m.s.appendAuditDetail(tx, now, "resident:"+m.resident.ID, "sign", "letter:"+id, "confirmed with "+how)
+		stored := out
+		if err := m.answered(tx, t, rec, &stored, EventSigned, "sign", "confirmed with "+how, now); err != nil {
+			return err
+		}
+		out = stored
+		return nil
 	})
 	if err != nil {
 		return LetterSignature{}, err
@@ -421,7 +491,7 @@ func signatureFileNames(letterID string) (pdf, cms string) {
 
 // sealSignature seals a signature's files (crypto/reply.go) to the
 // sender's reply key and to the resident.
-func (m *Mailbox) sealSignature(letterID, senderID string, senderKey []byte, owner *residentRecord, sig *signing.Signature) (sealed, residentKey []byte, err error) {
+func (s *Store) sealSignature(letterID, senderID string, senderKey []byte, owner *residentRecord, sig *signing.Signature) (sealed, residentKey []byte, err error) {
 	pub, err := crypto.ParseReplyPublicKey(senderKey)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sender %s reply key: %w", senderID, err)
@@ -436,11 +506,11 @@ func (m *Mailbox) sealSignature(letterID, senderID string, senderKey []byte, own
 		r.Attachments = append(r.Attachments, crypto.ReplyAttachment{Name: pdfName, ContentType: "application/pdf", Content: sig.PDF})
 	}
 	r.Attachments = append(r.Attachments, crypto.ReplyAttachment{Name: cmsName, ContentType: "application/pkcs7-signature", Content: sig.CMS})
-	s, err := crypto.SealReply(m.s.rand, r, pub, to, signatureBinding(letterID, senderID, m.resident.ID))
+	sr, err := crypto.SealReply(s.rand, r, pub, to, signatureBinding(letterID, senderID, owner.ID))
 	if err != nil {
 		return nil, nil, fmt.Errorf("seal signature: %w", err)
 	}
-	return s.ForSender, s.ResidentKey, nil
+	return sr.ForSender, sr.ResidentKey, nil
 }
 
 // signatureBinding is what a letter's sealed signature is bound to.
@@ -491,6 +561,10 @@ func (m *Mailbox) DeclineSignature(ctx context.Context, id, reason string) error
 	if err := m.gate(); err != nil {
 		return err
 	}
+	return m.decline(ctx, m.ownTarget(id), reason)
+}
+
+func (m *Mailbox) decline(ctx context.Context, t *signTarget, reason string) error {
 	reason = strings.TrimSpace(reason)
 	switch {
 	case reason == "":
@@ -505,19 +579,12 @@ func (m *Mailbox) DeclineSignature(ctx context.Context, id, reason string) error
 	}
 	now := m.s.now()
 	return m.s.update(ctx, func(tx storage.Tx) error {
-		rec, dk, _, err := m.signable(tx, id, now)
+		rec, dk, err := t.signable(tx, now)
 		if err != nil {
 			return err
 		}
 		dk.Zero()
-		rec.Signature = &LetterSignature{Status: SignatureDeclined, At: now, Reason: reason}
-		if err := tx.Letters().Put(rec); err != nil {
-			return err
-		}
-		if err := appendEvent(tx, rec, EventSignatureDeclined, now); err != nil {
-			return err
-		}
-		return m.s.appendAudit(tx, now, "resident:"+m.resident.ID, "decline-signature", "letter:"+id)
+		return m.answered(tx, t, rec, &LetterSignature{Status: SignatureDeclined, At: now, Reason: reason}, EventSignatureDeclined, "decline-signature", "", now)
 	})
 }
 

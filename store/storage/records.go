@@ -278,6 +278,13 @@ type LetterSignature struct {
 	ResidentKey []byte `json:",omitempty"`
 	// SealedPDF: Sealed holds a signed PDF (its first file).
 	SealedPDF bool `json:",omitempty"`
+	// A delegate's answer on the resident's behalf (a grant of access
+	// "act"): the delegate's name and id, the resident's name, the grant.
+	// The delegate signs with their own key and certificate.
+	SignedBy     string `json:",omitempty"`
+	OnBehalfOf   string `json:",omitempty"`
+	DelegateID   string `json:",omitempty"`
+	DelegationID string `json:",omitempty"`
 	// PDF is the signed PDF in clear, on signatures made before the
 	// signed result was sealed (CHANGELOG, Unreleased) only: never
 	// written now, still served as it was.
@@ -684,6 +691,10 @@ type Event struct {
 	At              time.Time
 	// ReplyID names the reply of a "reply" event (empty for the others).
 	ReplyID string `json:",omitempty"`
+	// SignedBy and OnBehalfOf: a "signed" or "signature-declined" event
+	// of a delegate's answer, the delegate's and the resident's names.
+	SignedBy   string `json:",omitempty"`
+	OnBehalfOf string `json:",omitempty"`
 }
 
 // Callback is where a sender's events are POSTed (API.md, "Events and
