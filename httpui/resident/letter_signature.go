@@ -58,8 +58,12 @@ func (s *Handlers) signatureViewOf(lang *i18n.Lang, r *http.Request, resident st
 	v := &signatureView{ID: l.ID, Description: req.Description, Deadline: lang.DateOnly(req.Deadline), DeadlineISO: req.Deadline,
 		Error: form.Error, DeclineErr: form.DeclineErr, Written: form.Reason, NoPassword: !resident.HasPassword}
 	switch sig := l.Signature; {
+	case sig != nil && sig.Status == store.SignatureSigned && sig.SignedBy != "":
+		v.Answer = lang.T("signing2.signedOnBehalf", "Name", sig.SignedBy, "Grantor", sig.OnBehalfOf, "Date", lang.DateTime(sig.At.In(s.loc)))
 	case sig != nil && sig.Status == store.SignatureSigned:
 		v.Answer = lang.T("signing.signedOn", "Date", lang.DateTime(sig.At.In(s.loc)))
+	case sig != nil && sig.SignedBy != "":
+		v.Answer, v.Declined, v.Reason = lang.T("signing2.declinedOnBehalf", "Name", sig.SignedBy, "Grantor", sig.OnBehalfOf, "Date", lang.DateTime(sig.At.In(s.loc))), true, sig.Reason
 	case sig != nil:
 		v.Answer, v.Declined, v.Reason = lang.T("signing.declinedOn", "Date", lang.DateTime(sig.At.In(s.loc))), true, sig.Reason
 	default:

@@ -145,6 +145,9 @@ const (
 	pageAccess          = "access"
 	pageDelegated       = "delegated"
 	pageDelegatedLetter = "delegated-letter"
+	// A signature request answered on the grantor's behalf
+	// (delegated_signature.go).
+	pageDelegatedSignature = "delegated-signature"
 )
 
 // Pages are the pages the handlers render (web.PagesConfig.Required).
@@ -153,7 +156,7 @@ var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
 	pageSenders, pageRetention, pageDeleteLetters, pageMessages,
 	pageLoginCode, pageTOTP, pageBackupCodes, pageExport, pageSearch,
 	pageSessions, pagePasskeys, pageLoginPasskey, pageEID, pageReset,
-	pageAccess, pageDelegated, pageDelegatedLetter}
+	pageAccess, pageDelegated, pageDelegatedLetter, pageDelegatedSignature}
 
 // Route names. Templates and handlers build URLs from these.
 const (
@@ -273,6 +276,10 @@ const (
 	routeDelegatedLetter   = "delegated-letter"
 	routeDelegatedDocument = "delegated-document"
 	routeDelegatedAct      = "delegated-act"
+	// delegated_signature.go
+	routeDelegatedSignature = "delegated-signature"
+	routeDelegatedSign      = "delegated-sign"
+	routeDelegatedDecline   = "delegated-decline"
 )
 
 // idPattern matches a store id: 128 bits in lowercase hex.
@@ -393,6 +400,9 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}", s.withDelegated(s.delegatedLetter)).Methods(http.MethodGet).Name(routeDelegatedLetter)
 	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}/documents/{n:[0-9]{1,5}}", s.withDelegated(s.delegatedDocument)).Methods(http.MethodGet, http.MethodHead).Name(routeDelegatedDocument)
 	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}/act", s.withDelegated(s.delegatedAct)).Methods(http.MethodPost).Name(routeDelegatedAct)
+	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}/signature", s.withDelegated(s.delegatedSignaturePage)).Methods(http.MethodGet).Name(routeDelegatedSignature)
+	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}/sign", s.withDelegated(s.delegatedSign)).Methods(http.MethodPost).Name(routeDelegatedSign)
+	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}/decline", s.withDelegated(s.delegatedDecline)).Methods(http.MethodPost).Name(routeDelegatedDecline)
 	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxPage)).Methods(http.MethodGet, http.MethodHead).Name(routeDeleteMailbox)
 	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxSubmit)).Methods(http.MethodPost).Name(routeDeleteMailboxSubmit)
 }
