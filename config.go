@@ -875,6 +875,7 @@ func (r *resolved) storeOptions() store.Options {
 		SessionLifetime: r.Sessions.Lifetime,
 		// Days of 24 hours: a code's expiry is a time, shown with it.
 		ActivationLifetime: time.Duration(r.Residents.ActivationDays) * 24 * time.Hour,
+		Location:           r.location,
 	}
 }
 

@@ -55,7 +55,8 @@ import (
 // SignatureRequest asks the resident to sign the letter's main document.
 type SignatureRequest struct {
 	// Deadline is the last day to sign, YYYY-MM-DD: the request can be
-	// answered until the end of that day, UTC.
+	// answered until the end of that day in the appliance's time zone
+	// (Options.Location, jobs.time_zone).
 	Deadline    string `json:"deadline"`
 	Description string `json:"description"`
 }
@@ -78,7 +79,8 @@ const (
 const keySigningAuthority = "signing-authority"
 
 // checkSignatureRequest checks a delivery's signature request: a real
-// deadline not before today (UTC), a description of one paragraph, and a
+// deadline not before today (now's date: now is in the appliance's time
+// zone), a description of one paragraph, and a
 // main document; a PDF main document must be one the signer can read
 // (else the resident could not sign it).
 func checkSignatureRequest(d *Delivery, now time.Time) error {
@@ -93,7 +95,7 @@ func checkSignatureRequest(d *Delivery, now time.Time) error {
 	if err != nil {
 		return invalid("signatureRequest.deadline", "%q is not a date of the form YYYY-MM-DD", r.Deadline)
 	}
-	if today := now.UTC().Format(time.DateOnly); r.Deadline < today {
+	if today := now.Format(time.DateOnly); r.Deadline < today {
 		return invalid("signatureRequest.deadline", "%s is in the past (today is %s)", day.Format(time.DateOnly), today)
 	}
 	if day.After(now.AddDate(2, 0, 0)) {
@@ -143,10 +145,26 @@ func checkImportedSignatureRequest(r *SignatureRequest) error {
 	return checkNoFormatChar("signatureRequest.description", r.Description)
 }
 
-// expired reports whether a request's deadline has passed at now.
-func (r *SignatureRequest) expired(now time.Time) bool {
-	return now.UTC().Format(time.DateOnly) > r.Deadline
+// expired reports whether a request's deadline day has ended at now in
+// loc, the appliance's time zone.
+func (r *SignatureRequest) expired(now time.Time, loc *time.Location) bool {
+	return now.In(loc).Format(time.DateOnly) > r.Deadline
 }
+
+// SignatureDeadlineEnd is the moment a request's deadline day ends: the
+// next midnight in the appliance's time zone, for the pages to show
+// with the zone. False for a deadline that is no date.
+func (s *Store) SignatureDeadlineEnd(deadline string) (time.Time, bool) {
+	day, err := time.ParseInLocation(time.DateOnly, deadline, s.loc)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return day.AddDate(0, 0, 1), true
+}
+
+// SignatureExpired reports whether a request's deadline day has ended
+// now, in the appliance's time zone.
+func (s *Store) SignatureExpired(r *SignatureRequest) bool { return r.expired(s.now(), s.loc) }
 
 // checkSignatureKey refuses a letter with a signature request from a
 // sender without a reply key, which the signed result is sealed to.
@@ -213,12 +231,12 @@ func (m *Mailbox) signable(tx storage.Tx, id string, now time.Time) (*letterReco
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return checkSignable(rec, dk, id, now)
+	return checkSignable(rec, dk, id, now, m.s.loc)
 }
 
 // checkSignable checks that an opened letter has a signature request
 // that can still be answered at now; on an error it zeroes dk.
-func checkSignable(rec *letterRecord, dk *crypto.DataKey, id string, now time.Time) (*letterRecord, *crypto.DataKey, *SignatureRequest, error) {
+func checkSignable(rec *letterRecord, dk *crypto.DataKey, id string, now time.Time, loc *time.Location) (*letterRecord, *crypto.DataKey, *SignatureRequest, error) {
 	st, err := openStructured(dk, rec)
 	if err != nil {
 		dk.Zero()
@@ -230,7 +248,7 @@ func checkSignable(rec *letterRecord, dk *crypto.DataKey, id string, now time.Ti
 		err = fmt.Errorf("letter %s: %w", id, ErrNoSignatureRequest)
 	case rec.Signature != nil:
 		err = fmt.Errorf("letter %s: %w", id, ErrSignatureAnswered)
-	case st.SignatureRequest.expired(now):
+	case st.SignatureRequest.expired(now, loc):
 		err = fmt.Errorf("letter %s: %w", id, ErrSignatureExpired)
 	}
 	if err != nil {

@@ -34,7 +34,7 @@ func (dm *DelegatedMailbox) target(id string) *signTarget {
 				dk.Zero()
 				return nil, nil, ErrDelegationReadOnly
 			}
-			rec, dk, _, err = checkSignable(rec, dk, id, now)
+			rec, dk, _, err = checkSignable(rec, dk, id, now, dm.m.s.loc)
 			return rec, dk, err
 		},
 		document:     func(ctx context.Context) (Document, error) { return dm.Document(ctx, id, 0) },

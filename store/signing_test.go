@@ -674,3 +674,53 @@ func TestSignWithPasskey(t *testing.T) {
 		t.Errorf("audit %+v", signs)
 	}
 }
+
+// TestSignatureDeadlineTimeZone: the deadline day ends at midnight in the
+// appliance's time zone, not UTC: in Copenhagen, 23:30 UTC on the last
+// day is already the next day, so the request has expired; a deadline of
+// today there is accepted though it is yesterday in UTC.
+func TestSignatureDeadlineTimeZone(t *testing.T) {
+	t.Parallel()
+	cph, err := time.LoadLocation("Europe/Copenhagen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixtureWith(t, func(o *Options) { o.Location = cph })
+	k, err := crypto.GenerateKeyPair(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := k.Public()
+	ctx := context.Background()
+	if err := f.s.SetSenderReplyKey(ctx, f.sender.ID, pub[:], true); err != nil {
+		t.Fatal(err)
+	}
+	// 23:30 UTC on 22 November is 00:30 on 23 November in Copenhagen.
+	f.clock.Set(time.Date(2026, 11, 22, 23, 30, 0, 0, time.UTC))
+	d := signatureDelivery(t, f.nid, "yesterday-in-utc")
+	d.SignatureRequest.Deadline = "2026-11-22"
+	var inv *InvalidError
+	if _, err := f.s.Deliver(ctx, f.sender.ID, d); !errors.As(err, &inv) || inv.Field != "signatureRequest.deadline" {
+		t.Errorf("a deadline of yesterday in Copenhagen: %v", err)
+	}
+	d = signatureDelivery(t, f.nid, "today-in-cph")
+	d.SignatureRequest.Deadline = "2026-11-23"
+	res, err := f.s.Deliver(ctx, f.sender.ID, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if end, ok := f.s.SignatureDeadlineEnd("2026-11-23"); !ok || !end.Equal(time.Date(2026, 11, 23, 23, 0, 0, 0, time.UTC)) {
+		t.Errorf("the deadline ends %v", end)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	// 22:59 UTC on the 23rd is 23:59 in Copenhagen: still open.
+	f.clock.Set(time.Date(2026, 11, 23, 22, 59, 0, 0, time.UTC))
+	if f.s.SignatureExpired(d.SignatureRequest) {
+		t.Error("expired before midnight in Copenhagen")
+	}
+	// 23:00 UTC is midnight there: closed, though still the 23rd in UTC.
+	f.clock.Set(time.Date(2026, 11, 23, 23, 0, 0, 0, time.UTC))
+	if _, err := mb.Sign(ctx, res.Letter.ID, SignConfirmation{Password: testPassword}); !errors.Is(err, ErrSignatureExpired) {
+		t.Errorf("signing after midnight in Copenhagen: %v", err)
+	}
+}

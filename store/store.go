@@ -54,6 +54,10 @@ type Options struct {
 	// (InactivityStatus). Zero fields are the defaults; an invalid
 	// policy fails New.
 	Retention RetentionPolicy
+	// Location is the appliance's time zone (jobs.time_zone): a
+	// signature request's deadline day ends at midnight there. Nil is
+	// UTC.
+	Location *time.Location
 	// Logger gets what the store skips rather than fails on (a letter
 	// that cannot be opened in an inbox, a failed sweep of sessions);
 	// nil discards it.
@@ -93,6 +97,7 @@ func DefaultLimits() Limits {
 type Store struct {
 	eng             storage.Engine
 	clock           func() time.Time
+	loc             *time.Location // Options.Location, never nil
 	rand            io.Reader
 	kdf             crypto.KDFParams
 	limits          Limits
@@ -181,6 +186,7 @@ func New(eng storage.Engine, opts Options) (*Store, error) {
 	s := &Store{
 		eng:             eng,
 		clock:           opts.Clock,
+		loc:             opts.Location,
 		rand:            opts.Rand,
 		kdf:             opts.KDF,
 		limits:          opts.Limits,
@@ -191,6 +197,9 @@ func New(eng storage.Engine, opts Options) (*Store, error) {
 		queue:           make(chan *pendingDelivery, 1024),
 		cpu:             make(chan struct{}, runtime.GOMAXPROCS(0)),
 		closing:         make(chan struct{}),
+	}
+	if s.loc == nil {
+		s.loc = time.UTC
 	}
 	if s.clock == nil {
 		s.clock = time.Now

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -46,6 +47,19 @@ type signForm struct {
 	Error, DeclineErr, Reason string
 }
 
+// deadlineText is a signature request's last day in words, with the
+// moment it ends in the appliance's time zone: "15 December 2026, until
+// 23:59 CET".
+func (s *Handlers) deadlineText(lang *i18n.Lang, deadline string) string {
+	day, err := time.ParseInLocation("2006-01-02", deadline, s.loc)
+	if err != nil {
+		return lang.DateOnly(deadline)
+	}
+	last := day.AddDate(0, 0, 1).Add(-time.Minute)
+	zone, _ := last.Zone()
+	return lang.T("signing2.deadlineEnd", "Date", lang.DateOnly(deadline), "Time", last.Format("15:04"), "Zone", zone)
+}
+
 // signatureViewOf makes the letter page's signature box; nil for a
 // letter that asks for no signature.
 func (s *Handlers) signatureViewOf(lang *i18n.Lang, r *http.Request, resident store.Resident, l store.Letter, form signForm) *signatureView {
@@ -55,7 +69,7 @@ func (s *Handlers) signatureViewOf(lang *i18n.Lang, r *http.Request, resident st
 		// was delivered.
 		return nil
 	}
-	v := &signatureView{ID: l.ID, Description: req.Description, Deadline: lang.DateOnly(req.Deadline), DeadlineISO: req.Deadline,
+	v := &signatureView{ID: l.ID, Description: req.Description, Deadline: s.deadlineText(lang, req.Deadline), DeadlineISO: req.Deadline,
 		Error: form.Error, DeclineErr: form.DeclineErr, Written: form.Reason, NoPassword: !resident.HasPassword}
 	switch sig := l.Signature; {
 	case sig != nil && sig.Status == store.SignatureSigned && sig.SignedBy != "":
@@ -67,7 +81,9 @@ func (s *Handlers) signatureViewOf(lang *i18n.Lang, r *http.Request, resident st
 	case sig != nil:
 		v.Answer, v.Declined, v.Reason = lang.T("signing.declinedOn", "Date", lang.DateTime(sig.At.In(s.loc))), true, sig.Reason
 	default:
-		v.Expired = s.clock().UTC().Format("2006-01-02") > req.Deadline
+		// The deadline day ends at midnight in the appliance's time zone,
+		// as the store decides (store.SignatureRequest).
+		v.Expired = s.clock().In(s.loc).Format("2006-01-02") > req.Deadline
 	}
 	switch r.URL.Query().Get("saved") {
 	case "signed", "declined":
