@@ -300,7 +300,7 @@ func demoLetters(now time.Time) []demoLetter {
 		// A signature request: the kommune has a reply key (seedDemo), which
 		// the signed result is sealed to.
 		{kommune, anna, 1, false, store.Delivery{Subject: "Lease of allotment garden no. 14", Type: store.TypeLetter,
-			Body: "Please read the lease and sign it in your mailbox, or decline with a reason.",
+			Body:             "Please read the lease and sign it in your mailbox, or decline with a reason.",
 			SignatureRequest: &store.SignatureRequest{Deadline: due(14), Description: "Lease of allotment garden no. 14, Kolonihaven Eksempelby, from 1 January 2027"},
 			Documents: []store.DocumentInput{pdf("allotment-lease.pdf", "Lease: allotment garden no. 14",
 				"Tenant: Anna Jensen", "Garden: no. 14, Kolonihaven Eksempelby", "Rent: DKK 1,800 a year, due 1 March",
