@@ -344,7 +344,7 @@ func configKeys() []configKey {
 			func(c *Config) any { return c.Log.Level }},
 		{"log", "format", "text (one line per entry) or json.",
 			func(c *Config) any { return c.Log.Format }},
-		{"jobs", "time_zone", "The appliance's local time zone (IANA name): effective dates of terms, dates in\nnotifications and the SMS sending hours are in it.",
+		{"jobs", "time_zone", "The appliance's local time zone (IANA name): effective dates of terms, dates in\nnotifications, the SMS sending hours and the end of a signature request's deadline day are in it.",
 			func(c *Config) any { return c.Jobs.TimeZone }},
 		{"jobs", "municipality", "Organisation number (CVR) of the municipality's public sender, which delivers the\nnotices of new terms of use. Until it is set, no notice goes out and the\nterms-notices job reports why.",
 			func(c *Config) any { return c.Jobs.Municipality }},
