@@ -19,7 +19,9 @@ import (
 // deadline. The request (deadline, description) is sealed with the
 // letter like its invoice (field "structured"), so the operator does not
 // read it. The resident signs while signed in, confirming with their
-// password, or declines with a reason; either is final and is recorded
+// password or a passkey (signing_passkey.go), or declines with a reason
+// (or a delegate does, on their behalf: signing_delegated.go); either is
+// final and is recorded
 // on the letter (storage.Letter.Signature) with its sender event
 // (EventSigned, EventSignatureDeclined) and an audit entry in one
 // transaction.
@@ -47,8 +49,11 @@ import (
 // certificate) is also kept in clear. The sender fetches the sealed
 // result (Store.LetterSignature) and opens it with its reply key's
 // private key; the resident opens it with their mailbox key
-// (Mailbox.SignedFile). Signatures made before this kept the signed PDF
-// in clear (LetterSignature.PDF); they stay as they are. A letter asked
+// (Mailbox.SignedFile); a copy of the signed file is sealed with the
+// letter's data key (LetterSealed), so that a delegate whose grant covers
+// the letter downloads it too (DelegatedMailbox.SignedFile). Signatures
+// made before this kept the signed PDF in clear (LetterSignature.PDF);
+// they stay as they are. A letter asked
 // for a signature before a reply key was needed, whose sender has none
 // at signing, keeps only the CMS.
 
@@ -436,7 +441,15 @@ func (m *Mailbox) sign(ctx context.Context, id, password string, pk *signPasskey
 		}
 		out.SealedPDF = sig.PDF != nil
 	}
-	clear(sig.PDF)
+	defer clear(sig.PDF)
+	// The signed file (the signed PDF, or the CMS) is also sealed with
+	// the letter's data key, in the write, so that whoever opens the
+	// letter (the resident, a delegate of a grant that covers it) can
+	// download it (SignedFile, DelegatedMailbox.SignedFile).
+	signedFile := sig.CMS
+	if sig.PDF != nil {
+		signedFile = sig.PDF
+	}
 	err = m.s.update(ctx, func(tx storage.Tx) error {
 		// Re-check what was read: still signable, the same password, the
 		// same sender key and resident keys sealed to.
@@ -444,7 +457,13 @@ func (m *Mailbox) sign(ctx context.Context, id, password string, pk *signPasskey
 		if err != nil {
 			return err
 		}
+		if out.Sealed != nil {
+			out.LetterSealed, err = dk.SealField(m.s.rand, signedFileLabel, signedFile)
+		}
 		dk.Zero()
+		if err != nil {
+			return err
+		}
 		res, err := getResident(tx, m.resident.ID)
 		if err != nil {
 			return err
@@ -500,6 +519,10 @@ func (m *Mailbox) sign(ctx context.Context, id, password string, pk *signPasskey
 	}
 	return out, nil
 }
+
+// signedFileLabel is the label of the signed file sealed with the
+// letter's data key (LetterSignature.LetterSealed).
+const signedFileLabel = "signed-file"
 
 // signatureFileNames are the names of the signed files in a sealed
 // signature: the signed PDF and the detached CMS.
@@ -625,7 +648,7 @@ func (s *Store) LetterSignature(ctx context.Context, senderID, letterID string) 
 			return fmt.Errorf("letter %s: %w", letterID, ErrNoSignatureRequest)
 		}
 		out = *rec.Signature
-		out.ResidentKey = nil
+		out.ResidentKey, out.LetterSealed = nil, nil
 		resident = rec.ResidentID
 		return nil
 	})

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/postkasse/postkasse/crypto"
@@ -61,6 +62,37 @@ func (dm *DelegatedMailbox) Sign(ctx context.Context, id, password string) (Lett
 		sig, err = m.sign(ctx, id, password, nil, t)
 	}
 	return sig, err
+}
+
+// SignedFile opens the signed file of a covered letter that is signed
+// (by the grantor or on their behalf), with the letter's data key: the
+// signed PDF of a PDF, else the detached CMS. Any grant that covers the
+// letter opens it; a letter not signed, or signed before the file was
+// sealed with the letter, is ErrNotFound.
+func (dm *DelegatedMailbox) SignedFile(ctx context.Context, letterID string) (crypto.ReplyAttachment, error) {
+	var out crypto.ReplyAttachment
+	err := dm.m.s.view(ctx, func(tx storage.Tx) error {
+		_, rec, dk, err := dm.open(tx, letterID)
+		if err != nil {
+			return err
+		}
+		defer dk.Zero()
+		sig := rec.Signature
+		if sig == nil || sig.Status != SignatureSigned || sig.LetterSealed == nil || rec.Imported != nil {
+			return fmt.Errorf("letter %s signature: %w", letterID, ErrNotFound)
+		}
+		content, err := dk.OpenField(signedFileLabel, sig.LetterSealed)
+		if err != nil {
+			return fmt.Errorf("open the signed file of letter %s: %w", letterID, err)
+		}
+		pdfName, cmsName := signatureFileNames(letterID)
+		out = crypto.ReplyAttachment{Name: cmsName, ContentType: "application/pkcs7-signature", Content: content}
+		if sig.SealedPDF {
+			out.Name, out.ContentType = pdfName, "application/pdf"
+		}
+		return nil
+	})
+	return out, err
 }
 
 // DeclineSignature declines a covered letter's signature request for the

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"reflect"
@@ -105,8 +106,19 @@ func TestSignOnBehalf(t *testing.T) {
 	if err != nil || len(r.Attachments) != 2 {
 		t.Fatalf("open the signature: %v", err)
 	}
-	if f, err := df.anna.SignedFile(ctx, public); err != nil || f.ContentType != "application/pdf" {
-		t.Errorf("the grantor's signed PDF: %v", err)
+	mine, err := df.anna.SignedFile(ctx, public)
+	if err != nil || mine.ContentType != "application/pdf" {
+		t.Fatalf("the grantor's signed PDF: %v", err)
+	}
+	// The delegate downloads the same signed PDF with the letter's key.
+	if f, err := dm.SignedFile(ctx, public); err != nil || f.ContentType != "application/pdf" || !bytes.Equal(f.Content, mine.Content) {
+		t.Errorf("the delegate's signed PDF: %v", err)
+	}
+	if got.LetterSealed != nil {
+		t.Error("the sender is given the letter's copy")
+	}
+	if _, err := dm.SignedFile(ctx, private); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the signed file of a letter the grant does not cover: %v", err)
 	}
 	evs, _, err := df.s.Events(ctx, df.sender.ID, "", 100)
 	if err != nil {

@@ -62,6 +62,33 @@ func (s *Handlers) renderDelegatedSignature(w http.ResponseWriter, r *http.Reque
 	s.pages.Render(w, r, status, pageDelegatedSignature, web.View{Title: lang.T("signing2.delegated.title", "Subject", letter.Subject), Resident: &resident, Data: v})
 }
 
+// delegatedSignedFile sends the signed file of a covered letter (the
+// signed PDF, else the CMS), opened with the letter's key as its
+// documents are; a letter not signed is a 404.
+func (s *Handlers) delegatedSignedFile(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, dm *store.DelegatedMailbox) {
+	resident := mb.Resident()
+	id := mux.Vars(r)["id"]
+	f, err := dm.SignedFile(r.Context(), id)
+	if errors.Is(err, store.ErrInaccessible) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		s.pages.PageError(w, r, &resident, err)
+		return
+	}
+	name := "signature-" + id + ".p7s"
+	if f.ContentType == "application/pdf" {
+		name = "signed-" + id + ".pdf"
+	}
+	w.Header().Set("Content-Type", f.ContentType)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(f.Content)
+	}
+}
+
 // delegatedSign signs a covered letter for the grantor
 // (store.DelegatedMailbox.Sign), confirmed with the delegate's own
 // password under the login throttle, as letterSign does.

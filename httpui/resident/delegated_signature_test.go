@@ -78,8 +78,25 @@ func TestDelegatedSigning(t *testing.T) {
 	if !strings.Contains(r.Text, `"signedBy":"Carl Carlsen","onBehalfOf":"Anna Jensen"`) {
 		t.Errorf("the events: %s", r.Text)
 	}
+	// Carl downloads the signed PDF from the page; Dora cannot.
+	signedPage := e.Get(carl, e.HTTPURL+sigURL)
+	fileURL := sigURL + "/file"
+	if !strings.Contains(signedPage.Text, `href="`+fileURL+`"`) {
+		t.Errorf("the signed page offers no download:\n%s", signedPage.Text)
+	}
+	if f := e.Get(carl, e.HTTPURL+fileURL); f.StatusCode != http.StatusOK || f.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(f.Text, "%PDF") {
+		t.Errorf("Carl's signed PDF: %d %s", f.StatusCode, f.Header.Get("Content-Type"))
+	}
+	dora := e.Browser()
+	e.Login(dora, e.HTTPURL, e.nidDora)
+	if f := e.Get(dora, e.HTTPURL+fileURL); f.StatusCode != http.StatusNotFound || strings.Contains(f.Text, "%PDF") {
+		t.Errorf("Dora's view of the signed PDF: %d", f.StatusCode)
+	}
 	anna := e.Browser()
 	e.Login(anna, e.HTTPURL, uitest.NIDAnna)
+	if f := e.Get(anna, e.HTTPURL+fileURL); f.StatusCode != http.StatusNotFound {
+		t.Errorf("Anna through a grant she gave: %d", f.StatusCode)
+	}
 	own := html.UnescapeString(e.Get(anna, e.HTTPURL+"/letters/"+id).Text)
 	if !strings.Contains(own, "Carl Carlsen signed the document on behalf of Anna Jensen") {
 		t.Errorf("Anna's letter page:\n%s", own)

@@ -280,6 +280,7 @@ const (
 	routeDelegatedSignature = "delegated-signature"
 	routeDelegatedSign      = "delegated-sign"
 	routeDelegatedDecline   = "delegated-decline"
+	routeDelegatedSigned    = "delegated-signed"
 )
 
 // idPattern matches a store id: 128 bits in lowercase hex.
@@ -403,6 +404,7 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}/signature", s.withDelegated(s.delegatedSignaturePage)).Methods(http.MethodGet).Name(routeDelegatedSignature)
 	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}/sign", s.withDelegated(s.delegatedSign)).Methods(http.MethodPost).Name(routeDelegatedSign)
 	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}/decline", s.withDelegated(s.delegatedDecline)).Methods(http.MethodPost).Name(routeDelegatedDecline)
+	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}/signature/file", s.withDelegated(s.delegatedSignedFile)).Methods(http.MethodGet, http.MethodHead).Name(routeDelegatedSigned)
 	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxPage)).Methods(http.MethodGet, http.MethodHead).Name(routeDeleteMailbox)
 	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxSubmit)).Methods(http.MethodPost).Name(routeDeleteMailboxSubmit)
 }

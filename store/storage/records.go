@@ -278,6 +278,10 @@ type LetterSignature struct {
 	ResidentKey []byte `json:",omitempty"`
 	// SealedPDF: Sealed holds a signed PDF (its first file).
 	SealedPDF bool `json:",omitempty"`
+	// LetterSealed is the signed PDF (else the CMS) sealed with the
+	// letter's data key (label "signed-file"): whoever opens the letter,
+	// the resident or a delegate of a grant that covers it, opens it.
+	LetterSealed []byte `json:",omitempty"`
 	// A delegate's answer on the resident's behalf (a grant of access
 	// "act"): the delegate's name and id, the resident's name, the grant.
 	// The delegate signs with their own key and certificate.
