@@ -51,11 +51,11 @@ type signForm struct {
 // moment it ends in the appliance's time zone: "15 December 2026, until
 // 23:59 CET".
 func (s *Handlers) deadlineText(lang *i18n.Lang, deadline string) string {
-	day, err := time.ParseInLocation("2006-01-02", deadline, s.loc)
-	if err != nil {
+	end, ok := s.store.SignatureDeadlineEnd(deadline)
+	if !ok {
 		return lang.DateOnly(deadline)
 	}
-	last := day.AddDate(0, 0, 1).Add(-time.Minute)
+	last := end.Add(-time.Minute)
 	zone, _ := last.Zone()
 	return lang.T("signing2.deadlineEnd", "Date", lang.DateOnly(deadline), "Time", last.Format("15:04"), "Zone", zone)
 }
@@ -82,8 +82,8 @@ func (s *Handlers) signatureViewOf(lang *i18n.Lang, r *http.Request, resident st
 		v.Answer, v.Declined, v.Reason = lang.T("signing.declinedOn", "Date", lang.DateTime(sig.At.In(s.loc))), true, sig.Reason
 	default:
 		// The deadline day ends at midnight in the appliance's time zone,
-		// as the store decides (store.SignatureRequest).
-		v.Expired = s.clock().In(s.loc).Format("2006-01-02") > req.Deadline
+		// as the store decides.
+		v.Expired = s.store.SignatureExpired(req)
 	}
 	switch r.URL.Query().Get("saved") {
 	case "signed", "declined":

@@ -65,7 +65,7 @@ func TestLetterSigning(t *testing.T) {
 	nobody := e.Browser()
 
 	for lang, want := range map[string][]string{
-		"en": {"Signature requested", "Sign by", "I have read the document and want to sign it", ">Sign</button>", "Decline to sign"},
+		"en": {"Signature requested", "Sign by", ", until 23:59 (", "I have read the document and want to sign it", ">Sign</button>", "Decline to sign"},
 		"da": {"Underskrift ønskes", "Underskriv senest", "Jeg har læst dokumentet og vil underskrive det", ">Underskriv</button>", "Afvis at underskrive"},
 		"nb": {"Signering ønskes", "Signer innen", "Jeg har lest dokumentet og vil signere det", ">Signer</button>", "Avslå å signere"},
 	} {
