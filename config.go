@@ -344,7 +344,7 @@ func configKeys() []configKey {
 			func(c *Config) any { return c.Log.Level }},
 		{"log", "format", "text (one line per entry) or json.",
 			func(c *Config) any { return c.Log.Format }},
-		{"jobs", "time_zone", "The appliance's local time zone (IANA name): effective dates of terms, dates in\nnotifications, the SMS sending hours and the end of a grant of access's last day are in it.",
+		{"jobs", "time_zone", "The appliance's local time zone (IANA name): effective dates of terms, dates in\nnotifications, the SMS sending hours the end of a grant of access's last day and the end of a signature request's deadline day are in it.",
 			func(c *Config) any { return c.Jobs.TimeZone }},
 		{"jobs", "municipality", "Organisation number (CVR) of the municipality's public sender, which delivers the\nnotices of new terms of use. Until it is set, no notice goes out and the\nterms-notices job reports why.",
 			func(c *Config) any { return c.Jobs.Municipality }},
@@ -876,7 +876,8 @@ func (r *resolved) storeOptions() store.Options {
 		SessionLifetime: r.Sessions.Lifetime,
 		// Days of 24 hours: a code's expiry is a time, shown with it.
 		ActivationLifetime: time.Duration(r.Residents.ActivationDays) * 24 * time.Hour,
-		// A grant of access ends at the end of its last day here.
+		// A grant of access and a signature request end at the end of their
+		// last day here.
 		Location: r.location,
 	}
 }

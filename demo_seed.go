@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	cryptorand "crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"image"
@@ -137,6 +138,25 @@ func seedDemo(dir string, st *store.Store, ca *crypto.CA, clock *seedClock) (*de
 	if err := writeFileAtomic(filepath.Join(examples, "hello.pdf"), hello, 0o644); err != nil {
 		return nil, err
 	}
+
+	// The kommune takes replies and signatures: its reply key's private
+	// half is in the folder (for `postkasse events --reply-key`), right
+	// for the sandbox only.
+	replyKey, err := crypto.GenerateKeyPair(cryptorand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	replyRaw := replyKey.RawX25519()
+	replyPub := replyKey.Public()
+	replyKey.Zero()
+	if err := writeFileAtomic(filepath.Join(senderDir, demoSenders[0].slug+".reply-key"), []byte(base64.StdEncoding.EncodeToString(replyRaw)+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	clear(replyRaw)
+	if err := st.SetSenderReplyKey(context.Background(), senderIDs[0], replyPub[:], false); err != nil {
+		return nil, fmt.Errorf("demo reply key: %w", err)
+	}
+	demo.Senders[0].ReplyKey = filepath.Join(senderDir, demoSenders[0].slug+".reply-key")
 
 	letters := demoLetters(now)
 	toRead := map[int][]string{} // resident index → letter ids to open
@@ -277,6 +297,14 @@ func demoLetters(now time.Time) []demoLetter {
 				"You are granted housing benefit of DKK 2,150 a month.", "Payments start on the first banking day of next month.")}}},
 		{kommune, ingrid, 1, false, store.Delivery{Subject: "Welcome to your digital mailbox", Type: store.TypeNotice,
 			Documents: []store.DocumentInput{text("welcome.txt", "Welcome to Postkasse.\n")}}},
+		// A signature request: the kommune has a reply key (seedDemo), which
+		// the signed result is sealed to.
+		{kommune, anna, 1, false, store.Delivery{Subject: "Lease of allotment garden no. 14", Type: store.TypeLetter,
+			Body:             "Please read the lease and sign it in your mailbox, or decline with a reason.",
+			SignatureRequest: &store.SignatureRequest{Deadline: due(14), Description: "Lease of allotment garden no. 14, Kolonihaven Eksempelby, from 1 January 2027"},
+			Documents: []store.DocumentInput{pdf("allotment-lease.pdf", "Lease: allotment garden no. 14",
+				"Tenant: Anna Jensen", "Garden: no. 14, Kolonihaven Eksempelby", "Rent: DKK 1,800 a year, due 1 March",
+				"The lease runs from 1 January 2027 until it is ended by either party with three months' notice.")}}},
 	}
 }
 

@@ -47,6 +47,9 @@ type demoSender struct {
 	Kind      string `json:"kind"`
 	Cert      string `json:"cert"`
 	Key       string `json:"key"`
+	// ReplyKey is the private key of the sender's reply key, which
+	// replies and signatures are sealed to (the first sender's only).
+	ReplyKey string `json:"replyKey,omitempty"`
 }
 
 // seedClock is the store's clock in the demo: while seeding it reads the

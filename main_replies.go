@@ -196,3 +196,103 @@ func safeFileName(name string) string {
 	}
 	return name
 }
+
+// openSignature fetches the resident's signature of a letter (GET
+// /api/v1/messages/{id}/signature) and writes its files into the folder:
+// LETTER.pdf (the signed PDF) and LETTER.p7s (the detached CMS) when it
+// comes sealed to the reply key, which it opens; LETTER.p7s alone for a
+// document that is no PDF; LETTER.pdf for a PDF signed by an older
+// appliance, in clear. A signature fetched before (its .p7s exists) is
+// not fetched again; one gone with its letter is skipped.
+func (o *replyOpener) openSignature(ctx context.Context, letterID string) error {
+	if letterID == "" || letterID != filepath.Base(letterID) || strings.HasPrefix(letterID, ".") || strings.ContainsAny(letterID, `\:`) {
+		return fmt.Errorf("events: a letter id %q that is no file name", letterID)
+	}
+	pdfPath, cmsPath := filepath.Join(o.dir, letterID+".pdf"), filepath.Join(o.dir, letterID+".p7s")
+	if _, err := os.Stat(cmsPath); err == nil {
+		return nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.api+"/messages/"+url.PathEscape(letterID)+"/signature", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := o.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("events: signature of %s: %w", letterID, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return nil // deleted with its letter since
+	}
+	if resp.StatusCode != http.StatusOK {
+		return apiError("events: signature of "+letterID, resp)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("events: signature of %s: %w", letterID, err)
+	}
+	files := map[string][]byte{}
+	switch ctype, _, _ := strings.Cut(resp.Header.Get("Content-Type"), ";"); strings.TrimSpace(ctype) {
+	case "application/json":
+		var sig struct{ ID, LetterID, SenderID, ResidentID, Format, Sealed string }
+		if err := json.Unmarshal(body, &sig); err != nil {
+			return fmt.Errorf("events: signature of %s: the answer: %w", letterID, err)
+		}
+		if sig.ID != crypto.SignatureReplyID(letterID) || sig.LetterID != letterID || sig.Format != "postkasse-sealed-reply-v1" {
+			return fmt.Errorf("events: signature of %s: an answer for %q in format %q", letterID, sig.ID, sig.Format)
+		}
+		sealed, err := base64.StdEncoding.DecodeString(sig.Sealed)
+		if err != nil {
+			return fmt.Errorf("events: signature of %s: %w", letterID, err)
+		}
+		r, err := o.key.OpenReply(sealed, crypto.ReplyBinding{ReplyID: sig.ID, SenderID: sig.SenderID, ResidentID: sig.ResidentID})
+		if errors.Is(err, crypto.ErrOpen) {
+			return fmt.Errorf("events: the signature of %s does not open with --reply-key (sealed to another key?): %w", letterID, err)
+		} else if err != nil {
+			return fmt.Errorf("events: signature of %s: %w", letterID, err)
+		}
+		for _, a := range r.Attachments {
+			switch a.Name {
+			case letterID + ".pdf":
+				files[pdfPath] = a.Content
+			case letterID + ".p7s":
+				files[cmsPath] = a.Content
+			default:
+				return fmt.Errorf("events: signature of %s: an unexpected file %q", letterID, a.Name)
+			}
+		}
+	case "application/pkcs7-signature":
+		files[cmsPath] = body
+	case "application/pdf":
+		files[pdfPath] = body
+	default:
+		return fmt.Errorf("events: signature of %s: an answer of type %q", letterID, resp.Header.Get("Content-Type"))
+	}
+	// Each file is written whole under a temporary name, then renamed;
+	// the .p7s last, so that a signature cut short is fetched again.
+	for _, p := range []string{pdfPath, cmsPath} {
+		b, ok := files[p]
+		if !ok {
+			continue
+		}
+		tmp, err := os.CreateTemp(o.dir, "."+filepath.Base(p)+"-")
+		if err != nil {
+			return fmt.Errorf("events: %w", err)
+		}
+		_, werr := tmp.Write(b)
+		if cerr := tmp.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr == nil {
+			werr = os.Chmod(tmp.Name(), 0o600)
+		}
+		if werr == nil {
+			werr = os.Rename(tmp.Name(), p)
+		}
+		if werr != nil {
+			os.Remove(tmp.Name())
+			return fmt.Errorf("events: signature of %s: %w", letterID, werr)
+		}
+	}
+	return nil
+}

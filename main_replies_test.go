@@ -16,8 +16,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/internal/testsupport"
 )
 
 // TestReplyOpener: postkasse reply-key writes a key that opens a reply
@@ -320,5 +322,179 @@ func TestRepliesEndToEnd(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(out, byDelegate, "reply.txt")); err != nil || string(b) != "Skrevet på vegne af min mor." {
 		t.Errorf("the reply on behalf: %q, %v", b, err)
+	}
+}
+
+// TestSignatureEndToEnd: through the demo's real server, a sender with a
+// reply key asks for a signature of a PDF (send --sign-by); the resident
+// signs it on the letter page; postkasse events --reply-key opens the
+// sealed signature into the folder as LETTER.pdf and LETTER.p7s, which
+// postkasse verify accepts under the appliance's signing CA, and the
+// resident's own download is the same signed PDF.
+func TestSignatureEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	p := startDemo(t, dir)
+	s := p.demo.Senders[0]
+	api := []string{"--api", p.demo.API, "--cert", s.Cert, "--key", s.Key, "--cacert", p.demo.CACert}
+	keyFile := filepath.Join(t.TempDir(), "reply.key")
+	pub := strings.TrimSpace(cli(t, "reply-key", "--out", keyFile))
+	cli(t, "sender", "reply-key", "--data", dir, "--org", s.OrgNumber, "--public-key", pub)
+	work := t.TempDir()
+	doc := filepath.Join(work, "lejeaftale.pdf")
+	if err := os.WriteFile(doc, testsupport.PDF("Lejeaftale", "Vestergade 12, 1. tv."), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nid := p.demo.Residents[0].NationalID
+	deadline := time.Now().AddDate(0, 0, 7).Format(time.DateOnly)
+	if err := run(append(append([]string{"send"}, api...), "--to", nid, "--subject", "Lejeaftale", "--reference", "leje-x",
+		"--sign-by", deadline, doc), io.Discard); err == nil {
+		t.Error("send took --sign-by without --sign-description")
+	}
+	var sent struct{ ID string }
+	if err := json.Unmarshal([]byte(cli(t, append(append([]string{"send"}, api...), "--to", nid, "--subject", "Lejeaftale",
+		"--reference", "leje-1", "--sign-by", deadline, "--sign-description", "Lejeaftale for Vestergade 12", doc)...)), &sent); err != nil || sent.ID == "" {
+		t.Fatalf("send: %v", err)
+	}
+
+	c := residentClient(t, p, nid)
+	password := ""
+	for _, r := range p.demo.Residents {
+		if r.NationalID == nid {
+			password = r.Password
+		}
+	}
+	resp, err := c.PostForm(p.demo.UI+"/letters/"+sent.ID+"/sign", url.Values{"confirm": {"yes"}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/letters/"+sent.ID {
+		t.Fatalf("sign: %s at %s", resp.Status, resp.Request.URL)
+	}
+
+	out := filepath.Join(work, "replies")
+	signed := false
+	for _, line := range strings.Split(strings.TrimSpace(cli(t, append(append([]string{"events"}, api...), "--reply-key", keyFile, "--replies", out)...)), "\n") {
+		var ev struct{ Type, LetterID string }
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatal(err)
+		}
+		signed = signed || ev.Type == "signed" && ev.LetterID == sent.ID
+	}
+	if !signed {
+		t.Fatal("no signed event")
+	}
+	pdf, p7s := filepath.Join(out, sent.ID+".pdf"), filepath.Join(out, sent.ID+".p7s")
+	ca := filepath.Join(work, "ca.pem")
+	caResp, err := p.senderClient(0).Get(p.demo.API + "/api/v1/signing-ca")
+	if err := os.WriteFile(ca, body(t, caResp, err, http.StatusOK), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := cli(t, "verify", pdf, "--ca", ca); !strings.Contains(out, p.demo.Residents[0].Name) {
+		t.Errorf("verify the signed PDF: %s", out)
+	}
+	cli(t, "verify", doc, "--signature", p7s, "--ca", ca)
+	// The resident's download is the same signed PDF.
+	resp, err = c.Get(p.demo.UI + "/letters/" + sent.ID + "/signature")
+	own := body(t, resp, err, http.StatusOK)
+	if b, err := os.ReadFile(pdf); err != nil || !bytes.Equal(b, own) {
+		t.Errorf("the resident's signed PDF differs from the sender's: %v", err)
+	}
+	// Read again: not fetched twice, the files stay.
+	cli(t, append(append([]string{"events"}, api...), "--reply-key", keyFile, "--replies", out)...)
+	if entries, _ := os.ReadDir(out); len(entries) != 2 {
+		t.Errorf("the folder holds %v", entries)
+	}
+}
+
+// TestSignatureOpener: events --reply-key writes a sealed signature's
+// files, a CMS as it comes, once; a signature sealed to another key, or
+// answered for another letter, is an error and writes nothing; a letter
+// id that is no file name is refused.
+func TestSignatureOpener(t *testing.T) {
+	k, err := crypto.GenerateKeyPair(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := crypto.GenerateKeyPair(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resident, err := crypto.GenerateKeyPair(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seal := func(letter, answerFor string, to crypto.PublicKey) []byte {
+		s, err := crypto.SealReply(rand.Reader, crypto.Reply{Attachments: []crypto.ReplyAttachment{
+			{Name: letter + ".pdf", ContentType: "application/pdf", Content: []byte("%PDF signed")},
+			{Name: letter + ".p7s", ContentType: "application/pkcs7-signature", Content: []byte("cms")},
+		}}, to, resident.PublicKeys(), crypto.ReplyBinding{ReplyID: crypto.SignatureReplyID(letter), SenderID: "s1", ResidentID: "r1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(map[string]any{"id": crypto.SignatureReplyID(answerFor), "letterId": answerFor, "senderId": "s1", "residentId": "r1",
+			"created": "2026-12-03T10:00:00Z", "attachments": 2, "format": "postkasse-sealed-reply-v1", "sealed": base64.StdEncoding.EncodeToString(s.ForSender)})
+		return b
+	}
+	answers := map[string][]byte{
+		"good":      seal("good", "good", k.Public()),
+		"other-key": seal("other-key", "other-key", other.Public()),
+		"swapped":   seal("good", "swapped", k.Public()),
+	}
+	fetched := 0
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/api/v1/messages/"), "/signature")
+		fetched++
+		if id == "text" {
+			w.Header().Set("Content-Type", "application/pkcs7-signature")
+			w.Write([]byte("cms of a text"))
+			return
+		}
+		b, ok := answers[id]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(b)
+	}))
+	defer srv.Close()
+	out := t.TempDir()
+	o := &replyOpener{client: srv.Client(), api: srv.URL + "/api/v1", key: k, dir: out}
+	ctx := context.Background()
+	if err := o.openSignature(ctx, "good"); err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{"good.pdf": "%PDF signed", "good.p7s": "cms"} {
+		if b, err := os.ReadFile(filepath.Join(out, file)); err != nil || string(b) != want {
+			t.Errorf("%s: %q, %v", file, b, err)
+		}
+	}
+	if err := o.openSignature(ctx, "good"); err != nil || fetched != 1 {
+		t.Errorf("a signature written before is fetched again (%d, %v)", fetched, err)
+	}
+	if err := o.openSignature(ctx, "text"); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(out, "text.p7s")); err != nil || string(b) != "cms of a text" {
+		t.Errorf("text.p7s: %q, %v", b, err)
+	}
+	if err := o.openSignature(ctx, "gone"); err != nil {
+		t.Errorf("a signature deleted since: %v", err)
+	}
+	if err := o.openSignature(ctx, "other-key"); err == nil || !strings.Contains(err.Error(), "does not open") {
+		t.Errorf("sealed to another key: %v", err)
+	}
+	if err := o.openSignature(ctx, "swapped"); err == nil {
+		t.Error("another letter's signature was taken")
+	}
+	for _, id := range []string{"../x", ".hidden", "", `a\b`} {
+		if err := o.openSignature(ctx, id); err == nil {
+			t.Errorf("letter id %q taken", id)
+		}
+	}
+	entries, _ := os.ReadDir(out)
+	if len(entries) != 3 {
+		t.Errorf("the folder holds %v", entries)
 	}
 }

@@ -112,6 +112,8 @@ func runSend(args []string, stdout io.Writer) error {
 	typ := fs.String("type", "", "letter (default), decision, invoice or notice")
 	replyAllowed := fs.Bool("reply-allowed", false, "the resident may reply (your reply key must be registered)")
 	inReplyTo := fs.String("in-reply-to", "", "the id of the resident's reply this letter answers")
+	signBy := fs.String("sign-by", "", "ask the resident to sign the first FILE by this day (YYYY-MM-DD); your reply key must be registered, as the signed result is sealed to it")
+	signText := fs.String("sign-description", "", "with --sign-by, what the resident is asked to sign (required with it)")
 	notBefore := fs.String("not-before", "", "deliver at this time (RFC 3339): not supported by this appliance yet")
 	memoFile := fs.String("memo", "", "a MeMo 1.1 or 1.2 message (XML) to deliver as it is (POST /api/v1/memo): it says the recipient, subject, documents and reference, so no other letter flag or FILE goes with it")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
@@ -124,7 +126,7 @@ func runSend(args []string, stdout io.Writer) error {
 	var body []byte
 	switch {
 	case *memoFile != "":
-		if *to != "" || *subject != "" || *ref != "" || *typ != "" || *notBefore != "" || *replyAllowed || *inReplyTo != "" || len(files) > 0 {
+		if *to != "" || *subject != "" || *ref != "" || *typ != "" || *notBefore != "" || *replyAllowed || *inReplyTo != "" || *signBy != "" || *signText != "" || len(files) > 0 {
 			return fmt.Errorf("%w: send: --memo takes the letter from the message: no --to, --subject, --reference, --type, --not-before or FILE with it", errUsage)
 		}
 		data, err := os.ReadFile(*memoFile)
@@ -134,6 +136,8 @@ func runSend(args []string, stdout io.Writer) error {
 		path, contentType, body = "/memo", "application/xml", data
 	case *to == "" || *subject == "" || *ref == "" || len(files) == 0:
 		return fmt.Errorf("%w: send: --to, --subject, --reference and at least one FILE are needed (or --memo FILE)", errUsage)
+	case (*signBy == "") != (*signText == ""):
+		return fmt.Errorf("%w: send: --sign-by and --sign-description go together", errUsage)
 	case *notBefore != "":
 		return errors.New("send: --not-before: scheduled letters are not supported by this appliance yet; send it at the time it is due")
 	default:
@@ -146,6 +150,9 @@ func runSend(args []string, stdout io.Writer) error {
 		}
 		if *inReplyTo != "" {
 			msg["inReplyTo"] = *inReplyTo
+		}
+		if *signBy != "" {
+			msg["signatureRequest"] = map[string]string{"deadline": *signBy, "description": *signText}
 		}
 		var err error
 		if contentType, body, err = letterForm(msg, files); err != nil {
@@ -230,8 +237,8 @@ func runEvents(args []string, stdout io.Writer) error {
 	after := fs.String("after", "", "the cursor of the last event you handled (none: from the oldest kept)")
 	follow := fs.Bool("follow", false, "keep reading new events until interrupted")
 	every := fs.Duration("every", 10*time.Second, "with --follow, how often to ask")
-	replyKey := fs.String("reply-key", "", "a private key written by postkasse reply-key: open each reply (and message) event's reply into --replies")
-	replies := fs.String("replies", "replies", "with --reply-key, the folder each reply is written to (a folder per reply: reply.txt, reply.json, the attachments)")
+	replyKey := fs.String("reply-key", "", "a private key written by postkasse reply-key: open each reply (and message) event's reply, and each signed event's signature, into --replies")
+	replies := fs.String("replies", "replies", "with --reply-key, the folder each reply is written to (a folder per reply: reply.txt, reply.json, the attachments), and each signature (LETTER.pdf, the signed PDF, and LETTER.p7s, the detached CMS)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -307,14 +314,19 @@ func eventsPage(ctx context.Context, client *http.Client, api, after string, std
 	for _, e := range page.Events {
 		if opener != nil {
 			var ev struct {
-				Type, ReplyID string
-				WrittenBy     *replyWriter
+				Type, ReplyID, LetterID string
+				WrittenBy               *replyWriter
 			}
 			if err := json.Unmarshal(e, &ev); err != nil {
 				return 0, "", fmt.Errorf("events: the answer: %w", err)
 			}
-			if ev.Type == "reply" || ev.Type == "message" {
+			switch ev.Type {
+			case "reply", "message":
 				if err := opener.open(ctx, ev.ReplyID, ev.WrittenBy); err != nil {
+					return 0, "", err
+				}
+			case "signed":
+				if err := opener.openSignature(ctx, ev.LetterID); err != nil {
 					return 0, "", err
 				}
 			}

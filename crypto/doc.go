@@ -46,7 +46,10 @@
 // A resident's reply to a letter has a data key of its own, sealed to the
 // sender's X25519 reply key and a second time to the resident, bound to the
 // reply, the sender and the resident under its own label ("reply-key"), so
-// that neither copy opens as a letter's key or for another reply.
+// that neither copy opens as a letter's key or for another reply. A
+// resident's signature of a letter is sealed the same way, as a reply with
+// no text whose files are the signed PDF and the detached CMS, under the
+// reply id "signature:" and the letter's id (SignatureReplyID).
 //
 // X25519 (RFC 7748) is computed by the standard library, crypto/ecdh (and
 // inside crypto/hpke), never by curve arithmetic of this package's own.
@@ -190,6 +193,8 @@
 //	                                 (the same ids) | lp(delegateID)   (ReplyBinding.Delegate)
 //	                      payload = 01 | text length u32 | text | n u8 (n ≤ 5) |
 //	                                 n × (lp(fileName) | lp(contentType) | length u32 | content)
+//	                      a signature: replyID "signature:" | letterID, text empty, files
+//	                                 letterID ".pdf" (the signed PDF, for a PDF) then letterID ".p7s" (the CMS)
 //
 //	where lp(x) is x's length as a big-endian u16 followed by x (x not empty),
 //	x25519 is the X25519 private key (RFC 7748 §5, unclamped as drawn), seed

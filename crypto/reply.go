@@ -59,6 +59,13 @@ const (
 // names the delegate in Delegate: its info has the label
 // "delegate-reply-key" and lp(delegateID) at the end, so it never opens as
 // the resident's or the sender's copy, nor as another delegate's.
+//
+// A resident's signature of a letter (store/signing.go) is sealed to the
+// sender in the same format, as a Reply with no text whose attachments
+// are the signed files ("<letter id>.pdf", the signed PDF, for a PDF
+// main document; "<letter id>.p7s", the detached CMS, always), under the
+// binding of SignatureReplyID(letter id): no reply id has a colon, so a
+// signature's key does not open as a reply's, nor the other way round.
 type ReplyBinding struct {
 	ReplyID    string
 	SenderID   string
@@ -67,6 +74,10 @@ type ReplyBinding struct {
 	// the sender's and the resident's copies.
 	Delegate string
 }
+
+// SignatureReplyID is the ReplyBinding.ReplyID of the sealed signature of
+// a letter: "signature:" and the letter's id.
+func SignatureReplyID(letterID string) string { return "signature:" + letterID }
 
 func (b ReplyBinding) info(v byte) ([]byte, error) {
 	out := []byte(label(v, "reply-key"))

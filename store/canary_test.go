@@ -117,7 +117,7 @@ func TestCanaries(t *testing.T) {
 		t.Fatal(err)
 	}
 	var seen strings.Builder
-	seen.WriteString(l.Subject + "\n" + l.Body + "\n")
+	seen.WriteString(l.Subject + "\n" + l.Body + "\n" + l.SignatureRequest.Description + "\n")
 	if inv := l.Invoice; inv != nil {
 		seen.WriteString(inv.Amount + "\n" + inv.Account + "\n" + inv.PaymentReference + "\n")
 	}
@@ -153,6 +153,9 @@ func TestCanaries(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen.Write(doc.Content)
+	if signed, err := mb.SignedFile(context.Background(), letterID); err != nil || !bytes.Contains(signed.Content, []byte(c["PDF"])) {
+		t.Errorf("the signed PDF after reopening: %v", err)
+	}
 	th, err := mb.Thread(context.Background(), letterID)
 	if err != nil || len(th.Replies) != 1 {
 		t.Fatalf("thread: %+v, %v", th, err)
@@ -227,7 +230,7 @@ func canaryMailbox(t *testing.T, f *fixture) (c map[string]string, nid NationalI
 	s := f.s
 	c = map[string]string{}
 	for _, kind := range []string{"SUBJECT", "BODY", "FILENAME", "PDF", "TEXT", "HTML", "BIG", "PASSWORD", "FOLDER",
-		"ACCOUNT", "PAYREF", "LABEL", "URL", "OWNTITLE", "OWNFILE", "OWNTEXT", "REPLYTEXT", "REPLYFILE", "REPLYDATA"} {
+		"ACCOUNT", "PAYREF", "LABEL", "URL", "OWNTITLE", "OWNFILE", "OWNTEXT", "REPLYTEXT", "REPLYFILE", "REPLYDATA", "SIGNDESC"} {
 		c[kind] = canary(t, kind)
 	}
 	// An invoice's amount is digits only: fifteen random ones.
@@ -254,6 +257,9 @@ func canaryMailbox(t *testing.T, f *fixture) (c map[string]string, nid NationalI
 			DueDate: "2027-03-01"},
 		Actions:      []Action{{Type: ActionLink, Label: "Label " + c["LABEL"], URL: "https://example.dk/" + c["URL"]}},
 		ReplyAllowed: true,
+		// The resident signs the PDF below: the signed PDF holds it, and
+		// is sealed to the sender (signing.go).
+		SignatureRequest: &SignatureRequest{Deadline: "2026-12-15", Description: "Sign " + c["SIGNDESC"]},
 		Documents: []DocumentInput{
 			{Name: c["FILENAME"] + ".pdf", ContentType: "application/pdf", Content: testsupport.PDF("Text " + c["PDF"])},
 			{Name: "note.txt", ContentType: "text/plain", Content: []byte(c["TEXT"])},
@@ -336,6 +342,15 @@ func canaryMailbox(t *testing.T, f *fixture) (c map[string]string, nid NationalI
 	}
 	if a, err := mb.ReplyAttachment(context.Background(), th.Replies[0].ID, 0); err != nil || string(a.Content) != "Data "+c["REPLYDATA"] {
 		t.Fatalf("reply attachment: %v", err)
+	}
+	// The letter signed: the signed PDF (which holds the document) is
+	// sealed to the sender and the resident, the CMS kept in clear.
+	if _, err := mb.Sign(context.Background(), letterID, SignConfirmation{Password: c["PASSWORD"]}); err != nil {
+		t.Fatal(err)
+	}
+	signed, err := mb.SignedFile(context.Background(), letterID)
+	if err != nil || signed.ContentType != "application/pdf" || !bytes.Contains(signed.Content, []byte(c["PDF"])) {
+		t.Fatalf("the signed PDF: %s, %v", signed.ContentType, err)
 	}
 	mb.Close()
 	return c, nid, letterID

@@ -167,7 +167,7 @@ func (s *Store) checkDelivery(d *Delivery) ([]DocumentInput, error) {
 	if err := checkDueDate(d.DueDate); err != nil {
 		return nil, err
 	}
-	if err := checkSignatureRequest(d, s.now()); err != nil {
+	if err := checkSignatureRequest(d, s.now().In(s.loc)); err != nil {
 		return nil, err
 	}
 	if err := checkNotBefore(d.NotBefore, s.now()); err != nil {

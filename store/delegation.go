@@ -58,9 +58,11 @@ const (
 )
 
 // DelegateActs are the acts a delegate with access "act" may do in the
-// grantor's mailbox, in the order shown to the grantor. Replying on the
-// grantor's behalf (delegated_reply.go) is one; signing is not yet.
-var DelegateActs = []string{"mark-read", "move", "reply"}
+// grantor's mailbox, in the order shown to the grantor. Replying
+// (delegated_reply.go) and signing or declining a signature request
+// (signing_delegated.go, with the delegate's own key) are on the
+// grantor's behalf.
+var DelegateActs = []string{"mark-read", "move", "reply", "sign"}
 
 // Grant is a delegation as the grantor or the delegate sees it.
 type Grant struct {

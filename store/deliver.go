@@ -171,6 +171,9 @@ func (s *Store) prepare(ctx context.Context, senderID string, d *Delivery, docs 
 		if err := checkReplyAllowed(d, sender); err != nil {
 			return err
 		}
+		if err := checkSignatureKey(d, sender); err != nil {
+			return err
+		}
 		if recipient, err = recipientFor(tx, d.Recipient, d.answersResident); err != nil {
 			return err
 		}

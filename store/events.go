@@ -40,6 +40,11 @@ type EventJSON struct {
 	// ReplyID names the reply of a "reply" event (GET
 	// /api/v1/replies/{id}); absent from the others.
 	ReplyID string `json:"replyId,omitempty"`
+	// SignedBy and OnBehalfOf: on a "signed" or "signature-declined"
+	// event answered by the resident's delegate (a grant of access
+	// "act"), the delegate's name and the resident's.
+	SignedBy   string `json:"signedBy,omitempty"`
+	OnBehalfOf string `json:"onBehalfOf,omitempty"`
 	// WrittenBy says who wrote a reply on the recipient's behalf (a
 	// delegate with access to their mailbox); absent when the recipient
 	// wrote it, and from other events.
@@ -57,7 +62,7 @@ type ReplyWriterJSON struct {
 // EventJSONOf returns the event as the API shows it.
 func EventJSONOf(e Event) EventJSON {
 	out := EventJSON{Cursor: strconv.FormatUint(e.Seq, 10), Type: e.Type, LetterID: e.LetterID,
-		SenderReference: e.SenderReference, At: e.At, ReplyID: e.ReplyID}
+		SenderReference: e.SenderReference, At: e.At, ReplyID: e.ReplyID, SignedBy: e.SignedBy, OnBehalfOf: e.OnBehalfOf}
 	if e.WrittenBy != nil {
 		out.WrittenBy = &ReplyWriterJSON{Name: e.WrittenBy.Name, Role: e.WrittenBy.Role}
 	}

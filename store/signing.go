@@ -19,7 +19,9 @@ import (
 // deadline. The request (deadline, description) is sealed with the
 // letter like its invoice (field "structured"), so the operator does not
 // read it. The resident signs while signed in, confirming with their
-// password, or declines with a reason; either is final and is recorded
+// password or a passkey (signing_passkey.go), or declines with a reason
+// (or a delegate does, on their behalf: signing_delegated.go); either is
+// final and is recorded
 // on the letter (storage.Letter.Signature) with its sender event
 // (EventSigned, EventSignatureDeclined) and an audit entry in one
 // transaction.
@@ -36,15 +38,30 @@ import (
 // database's meta record "signing-authority", made on the first start
 // that lacks them.
 //
-// What the sender fetches (Store.LetterSignature) is kept in clear on the
-// letter: the detached CMS always, and for a PDF the signed PDF, which
-// holds the document the sender sent. The operator can therefore read a
-// signed PDF at rest (docs/AUDITORS.md says so).
+// A signature request needs a sender with a reply key (like
+// replyAllowed; an *InvalidError of the field "signatureRequest"): the
+// signed result (the signed PDF of a PDF main document, and the detached
+// CMS) is sealed to it at signing, in crypto's sealed reply format under
+// the binding crypto.SignatureReplyID(letter id), with a second copy of
+// its key sealed to the resident (storage.LetterSignature.Sealed,
+// ResidentKey), so that neither the signed PDF nor the document is in
+// clear at rest. The detached CMS (a digest and the resident's
+// certificate) is also kept in clear. The sender fetches the sealed
+// result (Store.LetterSignature) and opens it with its reply key's
+// private key; the resident opens it with their mailbox key
+// (Mailbox.SignedFile); a copy of the signed file is sealed with the
+// letter's data key (LetterSealed), so that a delegate whose grant covers
+// the letter downloads it too (DelegatedMailbox.SignedFile). Signatures
+// made before this kept the signed PDF in clear (LetterSignature.PDF);
+// they stay as they are. A letter asked
+// for a signature before a reply key was needed, whose sender has none
+// at signing, keeps only the CMS.
 
 // SignatureRequest asks the resident to sign the letter's main document.
 type SignatureRequest struct {
 	// Deadline is the last day to sign, YYYY-MM-DD: the request can be
-	// answered until the end of that day, UTC.
+	// answered until the end of that day in the appliance's time zone
+	// (Options.Location, jobs.time_zone).
 	Deadline    string `json:"deadline"`
 	Description string `json:"description"`
 }
@@ -67,7 +84,8 @@ const (
 const keySigningAuthority = "signing-authority"
 
 // checkSignatureRequest checks a delivery's signature request: a real
-// deadline not before today (UTC), a description of one paragraph, and a
+// deadline not before today (now's date: now is in the appliance's time
+// zone), a description of one paragraph, and a
 // main document; a PDF main document must be one the signer can read
 // (else the resident could not sign it).
 func checkSignatureRequest(d *Delivery, now time.Time) error {
@@ -82,7 +100,7 @@ func checkSignatureRequest(d *Delivery, now time.Time) error {
 	if err != nil {
 		return invalid("signatureRequest.deadline", "%q is not a date of the form YYYY-MM-DD", r.Deadline)
 	}
-	if today := now.UTC().Format(time.DateOnly); r.Deadline < today {
+	if today := now.Format(time.DateOnly); r.Deadline < today {
 		return invalid("signatureRequest.deadline", "%s is in the past (today is %s)", day.Format(time.DateOnly), today)
 	}
 	if day.After(now.AddDate(2, 0, 0)) {
@@ -132,9 +150,34 @@ func checkImportedSignatureRequest(r *SignatureRequest) error {
 	return checkNoFormatChar("signatureRequest.description", r.Description)
 }
 
-// expired reports whether a request's deadline has passed at now.
-func (r *SignatureRequest) expired(now time.Time) bool {
-	return now.UTC().Format(time.DateOnly) > r.Deadline
+// expired reports whether a request's deadline day has ended at now in
+// loc, the appliance's time zone.
+func (r *SignatureRequest) expired(now time.Time, loc *time.Location) bool {
+	return now.In(loc).Format(time.DateOnly) > r.Deadline
+}
+
+// SignatureDeadlineEnd is the moment a request's deadline day ends: the
+// next midnight in the appliance's time zone, for the pages to show
+// with the zone. False for a deadline that is no date.
+func (s *Store) SignatureDeadlineEnd(deadline string) (time.Time, bool) {
+	day, err := time.ParseInLocation(time.DateOnly, deadline, s.loc)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return day.AddDate(0, 0, 1), true
+}
+
+// SignatureExpired reports whether a request's deadline day has ended
+// now, in the appliance's time zone.
+func (s *Store) SignatureExpired(r *SignatureRequest) bool { return r.expired(s.now(), s.loc) }
+
+// checkSignatureKey refuses a letter with a signature request from a
+// sender without a reply key, which the signed result is sealed to.
+func checkSignatureKey(d *Delivery, sender *senderRecord) error {
+	if d.SignatureRequest != nil && len(sender.ReplyKey) == 0 {
+		return &InvalidError{Field: "signatureRequest", Reason: "the sender has no reply key, which the signed document is sealed to: register one first (PUT /api/v1/reply-key)", Err: ErrNoReplyKey}
+	}
+	return nil
 }
 
 // signingAuthority returns the appliance's signing CA, made and stored
@@ -193,6 +236,12 @@ func (m *Mailbox) signable(tx storage.Tx, id string, now time.Time) (*letterReco
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	return checkSignable(rec, dk, id, now, m.s.loc)
+}
+
+// checkSignable checks that an opened letter has a signature request
+// that can still be answered at now; on an error it zeroes dk.
+func checkSignable(rec *letterRecord, dk *crypto.DataKey, id string, now time.Time, loc *time.Location) (*letterRecord, *crypto.DataKey, *SignatureRequest, error) {
 	st, err := openStructured(dk, rec)
 	if err != nil {
 		dk.Zero()
@@ -204,7 +253,7 @@ func (m *Mailbox) signable(tx storage.Tx, id string, now time.Time) (*letterReco
 		err = fmt.Errorf("letter %s: %w", id, ErrNoSignatureRequest)
 	case rec.Signature != nil:
 		err = fmt.Errorf("letter %s: %w", id, ErrSignatureAnswered)
-	case st.SignatureRequest.expired(now):
+	case st.SignatureRequest.expired(now, loc):
 		err = fmt.Errorf("letter %s: %w", id, ErrSignatureExpired)
 	}
 	if err != nil {
@@ -215,22 +264,32 @@ func (m *Mailbox) signable(tx storage.Tx, id string, now time.Time) (*letterReco
 }
 
 // Sign signs the main document of a letter of the mailbox that asks for
-// a signature, confirmed by the resident's password (their intent). A
-// wrong password is ErrBadCredentials; an expired request
-// ErrSignatureExpired; one answered ErrSignatureAnswered; a letter that
-// asks none ErrNoSignatureRequest. On any error nothing is stored.
-func (m *Mailbox) Sign(ctx context.Context, id, password string) (LetterSignature, error) {
+// a signature, confirmed by the resident's password or a passkey (their
+// intent; signing_passkey.go). A wrong password, or a passkey assertion
+// that does not verify, is ErrBadCredentials; a stale or used passkey
+// ceremony ErrSessionExpired; an expired request ErrSignatureExpired;
+// one answered ErrSignatureAnswered; a letter that asks none
+// ErrNoSignatureRequest. On any error nothing is stored.
+func (m *Mailbox) Sign(ctx context.Context, id string, c SignConfirmation) (LetterSignature, error) {
 	if err := m.gate(); err != nil {
 		return LetterSignature{}, err
 	}
 	if m.s.signing == nil {
 		return LetterSignature{}, errors.New("sign: the store has no signing CA (opened read-only)")
 	}
-	sig, err := m.sign(ctx, id, password)
+	var pk *signPasskey
+	if c.Passkey != nil {
+		var err error
+		if pk, err = m.openSignPasskey(ctx, id, c.Passkey); err != nil {
+			return LetterSignature{}, err
+		}
+	}
+	t := m.ownTarget(id)
+	sig, err := m.sign(ctx, id, c.Password, pk, t)
 	if errors.Is(err, errKeyMadeMeanwhile) {
 		// The first two signatures at once both made a key; the one that
 		// lost signs again with the key that was kept.
-		sig, err = m.sign(ctx, id, password)
+		sig, err = m.sign(ctx, id, c.Password, pk, t)
 	}
 	return sig, err
 }
@@ -239,19 +298,87 @@ func (m *Mailbox) Sign(ctx context.Context, id, password string) (LetterSignatur
 // another signature stored one first.
 var errKeyMadeMeanwhile = errors.New("signing key made meanwhile")
 
-func (m *Mailbox) sign(ctx context.Context, id, password string) (LetterSignature, error) {
+// signTarget is the letter a signer answers: their own (ownTarget), or
+// a grantor's through a grant (DelegatedMailbox.target).
+type signTarget struct {
+	// signable opens the letter, checked as Mailbox.signable does, in tx.
+	signable func(tx storage.Tx, now time.Time) (*letterRecord, *crypto.DataKey, error)
+	// document opens its main document.
+	document func(ctx context.Context) (Document, error)
+	// ownerID is the letter's resident (the sealed result's second copy
+	// goes to them); delegationID the grant it is answered through ("" for
+	// the owner).
+	ownerID, delegationID string
+}
+
+// ownTarget is a letter of this mailbox.
+func (m *Mailbox) ownTarget(id string) *signTarget {
+	return &signTarget{
+		signable: func(tx storage.Tx, now time.Time) (*letterRecord, *crypto.DataKey, error) {
+			rec, dk, _, err := m.signable(tx, id, now)
+			return rec, dk, err
+		},
+		document: func(ctx context.Context) (Document, error) { return m.Document(ctx, id, 0) },
+		ownerID:  m.resident.ID,
+	}
+}
+
+// answered records a signature request's answer on the letter, with the
+// sender's event and the audit entry, in tx: by the owner, or by a
+// delegate on the owner's behalf (then the answer, the event and the
+// audit entry say so).
+func (m *Mailbox) answered(tx storage.Tx, t *signTarget, rec *letterRecord, sig *LetterSignature, typ, action, detail string, now time.Time) error {
+	e := &Event{SenderID: rec.SenderID, Type: typ, LetterID: rec.ID, SenderReference: rec.SenderReference, At: now}
+	auditDetail := detail
+	if t.delegationID != "" {
+		owner, err := getResident(tx, t.ownerID)
+		if err != nil {
+			return err
+		}
+		sig.SignedBy, sig.OnBehalfOf, sig.DelegateID, sig.DelegationID = m.resident.Name, owner.Name, m.resident.ID, t.delegationID
+		e.SignedBy, e.OnBehalfOf = m.resident.Name, owner.Name
+		action = "delegate-" + action
+		auditDetail = strings.TrimSpace(fmt.Sprintf("grantor:%s delegation:%s %s", t.ownerID, t.delegationID, detail))
+	}
+	rec.Signature = sig
+	if err := tx.Letters().Put(rec); err != nil {
+		return err
+	}
+	if rec.Imported == nil && rec.Own == nil {
+		if err := tx.Events().Append(e); err != nil {
+			return err
+		}
+		if err := queueCallback(tx, e); err != nil {
+			return err
+		}
+	}
+	return m.s.appendAuditDetail(tx, now, "resident:"+m.resident.ID, action, "letter:"+rec.ID, auditDetail)
+}
+
+func (m *Mailbox) sign(ctx context.Context, id, password string, pk *signPasskey, t *signTarget) (LetterSignature, error) {
 	now := m.s.now()
-	var checked, sealedKey, certDER []byte
+	var checked, sealedKey, certDER, senderKey []byte
 	var isPDF bool
+	var senderID string
+	var owner *residentRecord
 	err := m.s.view(ctx, func(tx storage.Tx) error {
-		rec, dk, _, err := m.signable(tx, id, now)
+		rec, dk, err := t.signable(tx, now)
 		if err != nil {
 			return err
 		}
 		dk.Zero()
 		isPDF = rec.Documents[0].ContentType == "application/pdf"
+		senderID = rec.SenderID
+		if snd, err := getSender(tx, rec.SenderID); err != nil {
+			return err
+		} else {
+			senderKey = bytes.Clone(snd.ReplyKey)
+		}
 		res, err := getResident(tx, m.resident.ID)
 		if err != nil {
+			return err
+		}
+		if owner, err = getResident(tx, t.ownerID); err != nil {
 			return err
 		}
 		checked = bytes.Clone(res.PasswordWrap)
@@ -264,16 +391,19 @@ func (m *Mailbox) sign(ctx context.Context, id, password string) (LetterSignatur
 		return LetterSignature{}, err
 	}
 	// The password check (Argon2id) runs outside any transaction, as in
-	// DeleteMailbox; the write below re-checks the wrapping.
-	if len(password) > 1024 || len(checked) == 0 {
-		return LetterSignature{}, ErrBadCredentials
+	// DeleteMailbox; the write below re-checks the wrapping. A passkey's
+	// assertion is verified in the write.
+	if pk == nil {
+		if len(password) > 1024 || len(checked) == 0 {
+			return LetterSignature{}, ErrBadCredentials
+		}
+		priv, err := crypto.UnwrapWithPassword(checked, []byte(password))
+		if err != nil {
+			return LetterSignature{}, ErrBadCredentials
+		}
+		priv.Zero()
 	}
-	priv, err := crypto.UnwrapWithPassword(checked, []byte(password))
-	if err != nil {
-		return LetterSignature{}, ErrBadCredentials
-	}
-	priv.Zero()
-	doc, err := m.Document(ctx, id, 0)
+	doc, err := t.document(ctx)
 	if err != nil {
 		return LetterSignature{}, err
 	}
@@ -304,43 +434,165 @@ func (m *Mailbox) sign(ctx context.Context, id, password string) (LetterSignatur
 	} else if err != nil {
 		return LetterSignature{}, err
 	}
-	out := LetterSignature{Status: SignatureSigned, At: now, CMS: sig.CMS, PDF: sig.PDF}
+	out := LetterSignature{Status: SignatureSigned, At: now, CMS: sig.CMS}
+	if len(senderKey) != 0 {
+		if out.Sealed, out.ResidentKey, err = m.s.sealSignature(id, senderID, senderKey, owner, sig); err != nil {
+			return LetterSignature{}, err
+		}
+		out.SealedPDF = sig.PDF != nil
+	}
+	defer clear(sig.PDF)
+	// The signed file (the signed PDF, or the CMS) is also sealed with
+	// the letter's data key, in the write, so that whoever opens the
+	// letter (the resident, a delegate of a grant that covers it) can
+	// download it (SignedFile, DelegatedMailbox.SignedFile).
+	signedFile := sig.CMS
+	if sig.PDF != nil {
+		signedFile = sig.PDF
+	}
 	err = m.s.update(ctx, func(tx storage.Tx) error {
-		// Re-check what was read: still signable, the same password.
-		rec, dk, _, err := m.signable(tx, id, now)
+		// Re-check what was read: still signable, the same password, the
+		// same sender key and resident keys sealed to.
+		rec, dk, err := t.signable(tx, now)
 		if err != nil {
 			return err
 		}
+		if out.Sealed != nil {
+			out.LetterSealed, err = dk.SealField(m.s.rand, signedFileLabel, signedFile)
+		}
 		dk.Zero()
+		if err != nil {
+			return err
+		}
 		res, err := getResident(tx, m.resident.ID)
 		if err != nil {
 			return err
 		}
-		if !bytes.Equal(res.PasswordWrap, checked) {
+		cur := res
+		if t.ownerID != m.resident.ID {
+			if cur, err = getResident(tx, t.ownerID); err != nil {
+				return err
+			}
+		}
+		if pk != nil {
+			if _, err := m.s.verifyAssertion(pk.w, res, pk.st, pk.parsed, now, false); err != nil {
+				return err
+			}
+			if err := m.s.useCeremony(ctx, tx, pk.st); err != nil {
+				return err
+			}
+		} else if !bytes.Equal(res.PasswordWrap, checked) {
 			return ErrBadCredentials
+		}
+		if !bytes.Equal(cur.PublicKey, owner.PublicKey) || !bytes.Equal(cur.MLKEMPublicKey, owner.MLKEMPublicKey) {
+			return ErrSessionExpired
+		}
+		if snd, err := getSender(tx, rec.SenderID); err != nil {
+			return err
+		} else if !bytes.Equal(snd.ReplyKey, senderKey) {
+			return fmt.Errorf("the sender's reply key changed meanwhile: %w", ErrSessionExpired)
 		}
 		if newKey {
 			if res.SigningKey != nil {
 				return errKeyMadeMeanwhile
 			}
 			res.SigningKey = &storage.SigningKey{Sealed: sealedKey, Certificate: certDER}
+		}
+		if newKey || pk != nil { // a new key, or the passkey's counter and last use
 			if err := tx.Residents().Put(res); err != nil {
 				return err
 			}
 		}
-		rec.Signature = &out
-		if err := tx.Letters().Put(rec); err != nil {
+		how := "password"
+		if pk != nil {
+			how = "passkey"
+		}
+		stored := out
+		if err := m.answered(tx, t, rec, &stored, EventSigned, "sign", "confirmed with "+how, now); err != nil {
 			return err
 		}
-		if err := appendEvent(tx, rec, EventSigned, now); err != nil {
-			return err
-		}
-		return m.s.appendAudit(tx, now, "resident:"+m.resident.ID, "sign", "letter:"+id)
+		out = stored
+		return nil
 	})
 	if err != nil {
 		return LetterSignature{}, err
 	}
 	return out, nil
+}
+
+// signedFileLabel is the label of the signed file sealed with the
+// letter's data key (LetterSignature.LetterSealed).
+const signedFileLabel = "signed-file"
+
+// signatureFileNames are the names of the signed files in a sealed
+// signature: the signed PDF and the detached CMS.
+func signatureFileNames(letterID string) (pdf, cms string) {
+	return letterID + ".pdf", letterID + ".p7s"
+}
+
+// sealSignature seals a signature's files (crypto/reply.go) to the
+// sender's reply key and to the resident.
+func (s *Store) sealSignature(letterID, senderID string, senderKey []byte, owner *residentRecord, sig *signing.Signature) (sealed, residentKey []byte, err error) {
+	pub, err := crypto.ParseReplyPublicKey(senderKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sender %s reply key: %w", senderID, err)
+	}
+	to, err := recipientKeys(owner)
+	if err != nil {
+		return nil, nil, err
+	}
+	pdfName, cmsName := signatureFileNames(letterID)
+	var r crypto.Reply
+	if sig.PDF != nil {
+		r.Attachments = append(r.Attachments, crypto.ReplyAttachment{Name: pdfName, ContentType: "application/pdf", Content: sig.PDF})
+	}
+	r.Attachments = append(r.Attachments, crypto.ReplyAttachment{Name: cmsName, ContentType: "application/pkcs7-signature", Content: sig.CMS})
+	sr, err := crypto.SealReply(s.rand, r, pub, to, signatureBinding(letterID, senderID, owner.ID))
+	if err != nil {
+		return nil, nil, fmt.Errorf("seal signature: %w", err)
+	}
+	return sr.ForSender, sr.ResidentKey, nil
+}
+
+// signatureBinding is what a letter's sealed signature is bound to.
+func signatureBinding(letterID, senderID, residentID string) crypto.ReplyBinding {
+	return crypto.ReplyBinding{ReplyID: crypto.SignatureReplyID(letterID), SenderID: senderID, ResidentID: residentID}
+}
+
+// SignedFile opens the resident's signature of a letter of this mailbox:
+// the signed PDF of a PDF main document, else the detached CMS, named as
+// in the sealed signature. A letter not signed (or another's) is
+// ErrNotFound.
+func (m *Mailbox) SignedFile(ctx context.Context, letterID string) (crypto.ReplyAttachment, error) {
+	if err := m.gate(); err != nil {
+		return crypto.ReplyAttachment{}, err
+	}
+	var out crypto.ReplyAttachment
+	err := m.s.view(ctx, func(tx storage.Tx) error {
+		rec, err := m.own(tx, letterID)
+		if err != nil {
+			return err
+		}
+		sig := rec.Signature
+		if sig == nil || sig.Status != SignatureSigned || rec.Imported != nil || rec.Own != nil {
+			return fmt.Errorf("letter %s signature: %w", letterID, ErrNotFound)
+		}
+		pdfName, cmsName := signatureFileNames(letterID)
+		switch {
+		case sig.Sealed != nil:
+			r, err := m.key.OpenReplyWithKey(sig.Sealed, sig.ResidentKey, signatureBinding(letterID, rec.SenderID, m.resident.ID))
+			if err != nil {
+				return fmt.Errorf("open signature of letter %s: %w", letterID, err)
+			}
+			out = r.Attachments[0] // the signed PDF if any, else the CMS
+		case sig.PDF != nil: // signed before the result was sealed
+			out = crypto.ReplyAttachment{Name: pdfName, ContentType: "application/pdf", Content: bytes.Clone(sig.PDF)}
+		default:
+			out = crypto.ReplyAttachment{Name: cmsName, ContentType: "application/pkcs7-signature", Content: bytes.Clone(sig.CMS)}
+		}
+		return nil
+	})
+	return out, err
 }
 
 // DeclineSignature declines a letter's signature request with a reason
@@ -350,6 +602,10 @@ func (m *Mailbox) DeclineSignature(ctx context.Context, id, reason string) error
 	if err := m.gate(); err != nil {
 		return err
 	}
+	return m.decline(ctx, m.ownTarget(id), reason)
+}
+
+func (m *Mailbox) decline(ctx context.Context, t *signTarget, reason string) error {
 	reason = strings.TrimSpace(reason)
 	switch {
 	case reason == "":
@@ -364,29 +620,23 @@ func (m *Mailbox) DeclineSignature(ctx context.Context, id, reason string) error
 	}
 	now := m.s.now()
 	return m.s.update(ctx, func(tx storage.Tx) error {
-		rec, dk, _, err := m.signable(tx, id, now)
+		rec, dk, err := t.signable(tx, now)
 		if err != nil {
 			return err
 		}
 		dk.Zero()
-		rec.Signature = &LetterSignature{Status: SignatureDeclined, At: now, Reason: reason}
-		if err := tx.Letters().Put(rec); err != nil {
-			return err
-		}
-		if err := appendEvent(tx, rec, EventSignatureDeclined, now); err != nil {
-			return err
-		}
-		return m.s.appendAudit(tx, now, "resident:"+m.resident.ID, "decline-signature", "letter:"+id)
+		return m.answered(tx, t, rec, &LetterSignature{Status: SignatureDeclined, At: now, Reason: reason}, EventSignatureDeclined, "decline-signature", "", now)
 	})
 }
 
 // LetterSignature returns the resident's answer to the signature request
 // of a letter the sender sent: ErrNotFound for another sender's letter
-// (or none), ErrNoSignatureRequest while there is no answer. The answer
-// says whether the main document is a PDF (then PDF holds the signed PDF).
-func (s *Store) LetterSignature(ctx context.Context, senderID, letterID string) (LetterSignature, error) {
-	var out LetterSignature
-	err := s.view(ctx, func(tx storage.Tx) error {
+// (or none), ErrNoSignatureRequest while there is no answer. A signature
+// holds the CMS and, sealed to the sender, the signed files (Sealed, with
+// the ids of its binding: crypto.SignatureReplyID, the sender, Resident);
+// ResidentKey is left out.
+func (s *Store) LetterSignature(ctx context.Context, senderID, letterID string) (out LetterSignature, resident string, err error) {
+	err = s.view(ctx, func(tx storage.Tx) error {
 		rec, err := tx.Letters().Get(letterID)
 		if err != nil {
 			return err
@@ -398,7 +648,9 @@ func (s *Store) LetterSignature(ctx context.Context, senderID, letterID string) 
 			return fmt.Errorf("letter %s: %w", letterID, ErrNoSignatureRequest)
 		}
 		out = *rec.Signature
+		out.ResidentKey, out.LetterSealed = nil, nil
+		resident = rec.ResidentID
 		return nil
 	})
-	return out, err
+	return out, resident, err
 }

@@ -3,15 +3,19 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/crypto/signing"
+	"github.com/postkasse/postkasse/internal/testsupport/webauthntest"
 	"github.com/postkasse/postkasse/store/storage"
 )
 
@@ -34,6 +38,44 @@ func signatureDelivery(t testing.TB, nid NationalID, ref string) Delivery {
 	return d
 }
 
+// newSigningFixture is a fixture whose sender has a reply key, which a
+// signature request needs; it returns the key's private half.
+func newSigningFixture(t testing.TB) (*fixture, *crypto.PrivateKey) {
+	t.Helper()
+	f := newFixture(t)
+	k, err := crypto.GenerateKeyPair(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := k.Public()
+	if err := f.s.SetSenderReplyKey(context.Background(), f.sender.ID, pub[:], true); err != nil {
+		t.Fatal(err)
+	}
+	return f, k
+}
+
+// openSignature opens the sender's sealed signature of a letter with the
+// sender's reply key: its files by name.
+func openSignature(t testing.TB, f *fixture, key *crypto.PrivateKey, letterID string) map[string][]byte {
+	t.Helper()
+	got, resident, err := f.s.LetterSignature(context.Background(), f.sender.ID, letterID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ResidentKey != nil {
+		t.Error("the sender is given the resident's copy of the key")
+	}
+	r, err := key.OpenReply(got.Sealed, crypto.ReplyBinding{ReplyID: crypto.SignatureReplyID(letterID), SenderID: f.sender.ID, ResidentID: resident})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, a := range r.Attachments {
+		out[a.Name] = a.Content
+	}
+	return out
+}
+
 func signingCA(t testing.TB, s *Store) *signing.Authority {
 	t.Helper()
 	c, err := signing.ParseCertificatePEM(s.SigningCA())
@@ -45,7 +87,7 @@ func signingCA(t testing.TB, s *Store) *signing.Authority {
 
 func TestSignatureRequestValidation(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f, _ := newSigningFixture(t)
 	ctx := context.Background()
 	before := countKeys(t, f.s)
 	for name, edit := range map[string]func(*Delivery){
@@ -75,6 +117,17 @@ func TestSignatureRequestValidation(t *testing.T) {
 	if after := countKeys(t, f.s); !reflect.DeepEqual(before, after) {
 		t.Errorf("refused requests stored something: %v, then %v", before, after)
 	}
+	// A sender without a reply key, which the signed result is sealed to.
+	shop := mustSender(t, f.s, "Fjordkraft AS", "976944801", SenderPrivate)
+	before = countKeys(t, f.s)
+	_, err := f.s.Deliver(ctx, shop.ID, signatureDelivery(t, f.nid, "aftale-no-key"))
+	var inv *InvalidError
+	if !errors.As(err, &inv) || inv.Field != "signatureRequest" || !errors.Is(err, ErrNoReplyKey) {
+		t.Errorf("a request from a sender without a reply key: %v", err)
+	}
+	if after := countKeys(t, f.s); !reflect.DeepEqual(before, after) {
+		t.Errorf("a request from a sender without a reply key stored something: %v, then %v", before, after)
+	}
 	// Today is a valid deadline.
 	d := signatureDelivery(t, f.nid, "aftale-today")
 	d.SignatureRequest.Deadline = "2026-11-22"
@@ -85,7 +138,7 @@ func TestSignatureRequestValidation(t *testing.T) {
 
 func TestSignLetter(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f, senderKey := newSigningFixture(t)
 	ctx := context.Background()
 	res, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "aftale-1"))
 	if err != nil {
@@ -101,7 +154,7 @@ func TestSignLetter(t *testing.T) {
 		t.Fatalf("opened request %+v, signature %+v", l.SignatureRequest, l.Signature)
 	}
 	// Nothing to fetch yet.
-	if _, err := f.s.LetterSignature(ctx, f.sender.ID, id); !errors.Is(err, ErrNoSignatureRequest) {
+	if _, _, err := f.s.LetterSignature(ctx, f.sender.ID, id); !errors.Is(err, ErrNoSignatureRequest) {
 		t.Fatalf("LetterSignature before: %v", err)
 	}
 
@@ -109,7 +162,7 @@ func TestSignLetter(t *testing.T) {
 	other := testNID(t, 2)
 	mustResident(t, f.s, other, "Bo Berg")
 	omb := mustLogin(t, f.s, other, testPassword)
-	if _, err := omb.Sign(ctx, id, testPassword); !errors.Is(err, ErrNotFound) {
+	if _, err := omb.Sign(ctx, id, SignConfirmation{Password: testPassword}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("another resident's Sign: %v", err)
 	}
 	if err := omb.DeclineSignature(ctx, id, "nej"); !errors.Is(err, ErrNotFound) {
@@ -117,7 +170,7 @@ func TestSignLetter(t *testing.T) {
 	}
 	// A wrong password signs nothing and stores nothing.
 	before := countKeys(t, f.s)
-	if _, err := mb.Sign(ctx, id, "wrong password"); !errors.Is(err, ErrBadCredentials) {
+	if _, err := mb.Sign(ctx, id, SignConfirmation{Password: "wrong password"}); !errors.Is(err, ErrBadCredentials) {
 		t.Fatalf("Sign with a wrong password: %v", err)
 	}
 	if after := countKeys(t, f.s); !reflect.DeepEqual(before, after) {
@@ -127,7 +180,7 @@ func TestSignLetter(t *testing.T) {
 		t.Fatal("a signature stored on a wrong password")
 	}
 
-	sig, err := mb.Sign(ctx, id, testPassword)
+	sig, err := mb.Sign(ctx, id, SignConfirmation{Password: testPassword})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,16 +198,40 @@ func TestSignLetter(t *testing.T) {
 	if !v.Timestamp.Equal(f.clock.Now().UTC().Round(time.Microsecond)) {
 		t.Errorf("time-stamp %v, want the appliance's %v", v.Timestamp, f.clock.Now())
 	}
-	if _, err := signing.VerifyPDF(sig.PDF, ca.Cert); err != nil {
-		t.Fatal(err)
+	// The signed PDF is sealed, never kept in clear.
+	if sig.PDF != nil || !sig.SealedPDF || sig.Sealed == nil || sig.ResidentKey == nil {
+		t.Fatalf("signature: PDF %d bytes, sealed %d bytes (PDF %v)", len(sig.PDF), len(sig.Sealed), sig.SealedPDF)
 	}
-	// The sender fetches it; another sender cannot.
-	got, err := f.s.LetterSignature(ctx, f.sender.ID, id)
-	if err != nil || got.Status != SignatureSigned || !bytes.Equal(got.PDF, sig.PDF) {
+	if stored := rawLetter(t, f.s, id).Signature; stored.PDF != nil || !bytes.Equal(stored.Sealed, sig.Sealed) || !bytes.Equal(stored.CMS, sig.CMS) {
+		t.Fatal("the stored signature differs from the one returned, or holds the PDF")
+	}
+	// The sender fetches it and opens it with its reply key: the signed
+	// PDF and the CMS; another sender cannot.
+	got, _, err := f.s.LetterSignature(ctx, f.sender.ID, id)
+	if err != nil || got.Status != SignatureSigned {
 		t.Fatalf("LetterSignature: %+v, %v", got.Status, err)
 	}
+	files := openSignature(t, f, senderKey, id)
+	if len(files) != 2 || !bytes.Equal(files[id+".p7s"], sig.CMS) {
+		t.Fatalf("the sealed signature holds %d files", len(files))
+	}
+	if _, err := signing.VerifyPDF(files[id+".pdf"], ca.Cert); err != nil {
+		t.Fatal(err)
+	}
+	// The resident opens the same signed PDF with the mailbox key.
+	mine, err := mb.SignedFile(ctx, id)
+	if err != nil || mine.ContentType != "application/pdf" || !bytes.Equal(mine.Content, files[id+".pdf"]) {
+		t.Fatalf("the resident's signed PDF: %s, %v", mine.ContentType, err)
+	}
+	if _, err := omb.SignedFile(ctx, id); !errors.Is(err, ErrNotFound) {
+		t.Errorf("another resident's SignedFile: %v", err)
+	}
+	// The sealed signature does not open as another letter's.
+	if _, err := senderKey.OpenReply(got.Sealed, crypto.ReplyBinding{ReplyID: crypto.SignatureReplyID("other"), SenderID: f.sender.ID, ResidentID: f.resident.ID}); err == nil {
+		t.Error("the sealed signature opens under another letter's binding")
+	}
 	shop := mustSender(t, f.s, "Fjordkraft AS", "976944801", SenderPrivate)
-	if _, err := f.s.LetterSignature(ctx, shop.ID, id); !errors.Is(err, ErrNotFound) {
+	if _, _, err := f.s.LetterSignature(ctx, shop.ID, id); !errors.Is(err, ErrNotFound) {
 		t.Errorf("another sender's LetterSignature: %v", err)
 	}
 	evs, _, err := f.s.Events(ctx, f.sender.ID, "", 100)
@@ -162,7 +239,7 @@ func TestSignLetter(t *testing.T) {
 		t.Errorf("events %+v, %v", evs, err)
 	}
 	// Answered once.
-	if _, err := mb.Sign(ctx, id, testPassword); !errors.Is(err, ErrSignatureAnswered) {
+	if _, err := mb.Sign(ctx, id, SignConfirmation{Password: testPassword}); !errors.Is(err, ErrSignatureAnswered) {
 		t.Errorf("signing twice: %v", err)
 	}
 	if err := mb.DeclineSignature(ctx, id, "fortryder"); !errors.Is(err, ErrSignatureAnswered) {
@@ -173,7 +250,7 @@ func TestSignLetter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig2, err := mb.Sign(ctx, res2.Letter.ID, testPassword)
+	sig2, err := mb.Sign(ctx, res2.Letter.ID, SignConfirmation{Password: testPassword})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,14 +263,14 @@ func TestSignLetter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := mb.Sign(ctx, plain.Letter.ID, testPassword); !errors.Is(err, ErrNoSignatureRequest) {
+	if _, err := mb.Sign(ctx, plain.Letter.ID, SignConfirmation{Password: testPassword}); !errors.Is(err, ErrNoSignatureRequest) {
 		t.Errorf("signing a letter that asks none: %v", err)
 	}
 }
 
 func TestSigningKeyIsSealed(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f, senderKey := newSigningFixture(t)
 	ctx := context.Background()
 	d := signatureDelivery(t, f.nid, "aftale-txt")
 	d.Documents[0] = DocumentInput{Name: "aftale.txt", ContentType: "text/plain", Content: []byte("Jeg accepterer vilkårene.\n")}
@@ -202,12 +279,15 @@ func TestSigningKeyIsSealed(t *testing.T) {
 		t.Fatal(err)
 	}
 	mb := mustLogin(t, f.s, f.nid, testPassword)
-	sig, err := mb.Sign(ctx, res.Letter.ID, testPassword)
+	sig, err := mb.Sign(ctx, res.Letter.ID, SignConfirmation{Password: testPassword})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sig.PDF != nil || sig.CMS == nil {
+	if sig.PDF != nil || sig.CMS == nil || sig.SealedPDF {
 		t.Fatalf("a text's signature: PDF %d bytes, CMS %d bytes", len(sig.PDF), len(sig.CMS))
+	}
+	if files := openSignature(t, f, senderKey, res.Letter.ID); len(files) != 1 || !bytes.Equal(files[res.Letter.ID+".p7s"], sig.CMS) {
+		t.Errorf("a text's sealed signature holds %d files", len(files))
 	}
 	if _, err := signing.VerifyCMS([]byte("Jeg accepterer vilkårene.\n"), sig.CMS, signingCA(t, f.s).Cert); err != nil {
 		t.Fatal(err)
@@ -230,7 +310,7 @@ func TestSigningKeyIsSealed(t *testing.T) {
 
 func TestSignatureExpiresAndDecline(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f, _ := newSigningFixture(t)
 	ctx := context.Background()
 	a, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "a"))
 	if err != nil {
@@ -247,7 +327,7 @@ func TestSignatureExpiresAndDecline(t *testing.T) {
 	if err := mb.DeclineSignature(ctx, a.Letter.ID, "Jeg er ikke enig i § 4."); err != nil {
 		t.Fatal(err)
 	}
-	got, err := f.s.LetterSignature(ctx, f.sender.ID, a.Letter.ID)
+	got, _, err := f.s.LetterSignature(ctx, f.sender.ID, a.Letter.ID)
 	if err != nil || got.Status != SignatureDeclined || got.Reason != "Jeg er ikke enig i § 4." || got.CMS != nil {
 		t.Errorf("declined: %+v, %v", got, err)
 	}
@@ -255,7 +335,7 @@ func TestSignatureExpiresAndDecline(t *testing.T) {
 	f.clock.Set(time.Date(2026, 12, 15, 23, 59, 0, 0, time.UTC))
 	mb = mustLogin(t, f.s, f.nid, testPassword)
 	f.clock.Set(time.Date(2026, 12, 16, 0, 0, 1, 0, time.UTC))
-	if _, err := mb.Sign(ctx, b.Letter.ID, testPassword); !errors.Is(err, ErrSignatureExpired) {
+	if _, err := mb.Sign(ctx, b.Letter.ID, SignConfirmation{Password: testPassword}); !errors.Is(err, ErrSignatureExpired) {
 		t.Errorf("signing after the deadline: %v", err)
 	}
 	if err := mb.DeclineSignature(ctx, b.Letter.ID, "for sent"); !errors.Is(err, ErrSignatureExpired) {
@@ -289,7 +369,7 @@ func TestSigningCAKept(t *testing.T) {
 // appliance imports it with the request, which cannot be answered there.
 func TestSignatureRequestExported(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f, _ := newSigningFixture(t)
 	ctx := context.Background()
 	res, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "aftale-1"))
 	if err != nil {
@@ -321,7 +401,7 @@ func TestSignatureRequestExported(t *testing.T) {
 	if err != nil || l.SignatureRequest == nil {
 		t.Fatalf("imported request %+v, %v", l.SignatureRequest, err)
 	}
-	if _, err := mbB.Sign(ctx, l.ID, testPassword); !errors.Is(err, ErrNoSignatureRequest) {
+	if _, err := mbB.Sign(ctx, l.ID, SignConfirmation{Password: testPassword}); !errors.Is(err, ErrNoSignatureRequest) {
 		t.Errorf("signing an imported letter: %v", err)
 	}
 }
@@ -330,7 +410,7 @@ func TestSignatureRequestExported(t *testing.T) {
 // both succeed, with the one signing key that is kept.
 func TestSignConcurrently(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f, _ := newSigningFixture(t)
 	ctx := context.Background()
 	var ids []string
 	for _, ref := range []string{"a", "b", "c", "d"} {
@@ -346,7 +426,7 @@ func TestSignConcurrently(t *testing.T) {
 	for i, id := range ids {
 		go func() {
 			var err error
-			sigs[i], err = mb.Sign(ctx, id, testPassword)
+			sigs[i], err = mb.Sign(ctx, id, SignConfirmation{Password: testPassword})
 			errs <- err
 		}()
 	}
@@ -375,14 +455,14 @@ func TestSignConcurrently(t *testing.T) {
 // signature.
 func TestDeleteSignedLetter(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f, _ := newSigningFixture(t)
 	ctx := context.Background()
 	res, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "aftale-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	mb := mustLogin(t, f.s, f.nid, testPassword)
-	if _, err := mb.Sign(ctx, res.Letter.ID, testPassword); err != nil {
+	if _, err := mb.Sign(ctx, res.Letter.ID, SignConfirmation{Password: testPassword}); err != nil {
 		t.Fatal(err)
 	}
 	if err := mb.DeleteLetters(ctx, []string{res.Letter.ID}); err != nil {
@@ -391,7 +471,7 @@ func TestDeleteSignedLetter(t *testing.T) {
 	if rec := rawLetter(t, f.s, res.Letter.ID); rec.Signature != nil {
 		t.Error("the tombstone keeps the signature")
 	}
-	if _, err := f.s.LetterSignature(ctx, f.sender.ID, res.Letter.ID); !errors.Is(err, ErrNoSignatureRequest) {
+	if _, _, err := f.s.LetterSignature(ctx, f.sender.ID, res.Letter.ID); !errors.Is(err, ErrNoSignatureRequest) {
 		t.Errorf("the sender's signature of a deleted letter: %v", err)
 	}
 }
@@ -430,5 +510,217 @@ func TestSigningCAMadeForOldDatabase(t *testing.T) {
 	after := s.SigningCA()
 	if len(after) == 0 || bytes.Equal(before, after) {
 		t.Errorf("the first writable start did not make a new signing CA")
+	}
+}
+
+// TestSignOldLetters: a request whose sender has no reply key at signing
+// (asked before one was needed) keeps only the CMS; a signature made
+// before the result was sealed, with the signed PDF in clear, is still
+// served as it was.
+func TestSignOldLetters(t *testing.T) {
+	t.Parallel()
+	f, _ := newSigningFixture(t)
+	ctx := context.Background()
+	a, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.update(ctx, func(tx storage.Tx) error {
+		rec, err := tx.Senders().Get(f.sender.ID)
+		if err != nil {
+			return err
+		}
+		rec.ReplyKey = nil
+		return tx.Senders().Put(rec)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	sig, err := mb.Sign(ctx, a.Letter.ID, SignConfirmation{Password: testPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sig.CMS == nil || sig.PDF != nil || sig.Sealed != nil {
+		t.Errorf("signed without a sender key: CMS %d, PDF %d, sealed %d bytes", len(sig.CMS), len(sig.PDF), len(sig.Sealed))
+	}
+	if got, err := mb.SignedFile(ctx, a.Letter.ID); err != nil || got.ContentType != "application/pkcs7-signature" || !bytes.Equal(got.Content, sig.CMS) {
+		t.Errorf("the CMS-only signature's file: %s, %v", got.ContentType, err)
+	}
+	// A record of an older version, with the signed PDF in clear.
+	old := []byte("%PDF-1.7 signed before")
+	if err := f.s.update(ctx, func(tx storage.Tx) error {
+		rec, err := tx.Letters().Get(b.Letter.ID)
+		if err != nil {
+			return err
+		}
+		rec.Signature = &LetterSignature{Status: SignatureSigned, At: f.clock.Now(), CMS: sig.CMS, PDF: old}
+		return tx.Letters().Put(rec)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := mb.SignedFile(ctx, b.Letter.ID); err != nil || got.ContentType != "application/pdf" || !bytes.Equal(got.Content, old) {
+		t.Errorf("an old signature's file: %s, %v", got.ContentType, err)
+	}
+	if got, _, err := f.s.LetterSignature(ctx, f.sender.ID, b.Letter.ID); err != nil || !bytes.Equal(got.PDF, old) {
+		t.Errorf("an old signature for the sender: %v", err)
+	}
+}
+
+// TestSignWithPasskey: a signature confirmed with a passkey: the
+// ceremony asks for user verification and is bound to the letter and the
+// session; an assertion without it, to another challenge, of another
+// session's ceremony or replayed signs nothing; the right one signs once,
+// and the audit entry says how it was confirmed. A resident without a
+// passkey gets no ceremony.
+func TestSignWithPasskey(t *testing.T) {
+	t.Parallel()
+	f, _ := newSigningFixture(t)
+	ctx := context.Background()
+	var ids []string
+	for _, ref := range []string{"a", "b"} {
+		res, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, ref))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.Letter.ID)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	mb2 := mustLogin(t, f.s, f.nid, testPassword) // another session
+	if _, err := mb.BeginSignPasskey(ctx, testRP, ids[0]); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a ceremony without a passkey: %v", err)
+	}
+	a := newTestAuthenticator(false, false)
+	addPasskey(t, mb, a, "Telefon")
+	c, err := mb.BeginSignPasskey(ctx, testRP, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(c.Options, `"userVerification":"required"`) {
+		t.Errorf("options %s", c.Options)
+	}
+	sign := func(mb *Mailbox, id, state, response string) error {
+		_, err := mb.Sign(ctx, id, SignConfirmation{Passkey: &PasskeyAssertion{RP: testRP, State: state, Response: response}})
+		return err
+	}
+	before := countKeys(t, f.s)
+	// Without user verification.
+	noUV := &webauthntest.Authenticator{Origin: a.Origin, NoUserVerification: true, Credentials: a.Credentials}
+	if resp, err := noUV.Get(c.Options); err != nil {
+		t.Fatal(err)
+	} else if err := sign(mb, ids[0], c.State, resp); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("without user verification: %v", err)
+	}
+	// To another ceremony's challenge.
+	other, err := mb.BeginSignPasskey(ctx, testRP, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := a.Get(other.Options); err != nil {
+		t.Fatal(err)
+	} else if err := sign(mb, ids[0], c.State, resp); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("an assertion to another challenge: %v", err)
+	}
+	// Another session's ceremony, another letter's.
+	resp, err := a.Get(c.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sign(mb2, ids[0], c.State, resp); !errors.Is(err, ErrSessionExpired) {
+		t.Errorf("another session's ceremony: %v", err)
+	}
+	if err := sign(mb, ids[1], c.State, resp); !errors.Is(err, ErrSessionExpired) {
+		t.Errorf("another letter's ceremony: %v", err)
+	}
+	// A password confirmation's field is ignored with a passkey.
+	if _, err := mb.Sign(ctx, ids[0], SignConfirmation{Password: testPassword, Passkey: &PasskeyAssertion{RP: testRP, State: c.State, Response: "{"}}); !errors.Is(err, ErrPasskeyResponse) {
+		t.Errorf("a bad response with a password: %v", err)
+	}
+	if after := countKeys(t, f.s); !reflect.DeepEqual(before, after) || rawLetter(t, f.s, ids[0]).Signature != nil {
+		t.Fatalf("refused passkey signatures stored something: %v, then %v", before, after)
+	}
+	if err := sign(mb, ids[0], c.State, resp); err != nil {
+		t.Fatal(err)
+	}
+	// Replayed, on the other letter (its own ceremony is still unused).
+	c2, err := mb.BeginSignPasskey(ctx, testRP, ids[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sign(mb, ids[0], c.State, resp); !errors.Is(err, ErrSessionExpired) {
+		t.Errorf("replayed: %v", err)
+	}
+	resp2, err := a.Get(c2.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sign(mb, ids[1], c2.State, resp2); err != nil {
+		t.Fatal(err)
+	}
+	log, err := f.s.AuditLog(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var signs []AuditEntry
+	for _, e := range log {
+		if e.Action == "sign" {
+			signs = append(signs, e)
+		}
+	}
+	if len(signs) != 2 || signs[0].Detail != "confirmed with passkey" {
+		t.Errorf("audit %+v", signs)
+	}
+}
+
+// TestSignatureDeadlineTimeZone: the deadline day ends at midnight in the
+// appliance's time zone, not UTC: in Copenhagen, 23:30 UTC on the last
+// day is already the next day, so the request has expired; a deadline of
+// today there is accepted though it is yesterday in UTC.
+func TestSignatureDeadlineTimeZone(t *testing.T) {
+	t.Parallel()
+	cph, err := time.LoadLocation("Europe/Copenhagen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixtureWith(t, func(o *Options) { o.Location = cph })
+	k, err := crypto.GenerateKeyPair(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := k.Public()
+	ctx := context.Background()
+	if err := f.s.SetSenderReplyKey(ctx, f.sender.ID, pub[:], true); err != nil {
+		t.Fatal(err)
+	}
+	// 23:30 UTC on 22 November is 00:30 on 23 November in Copenhagen.
+	f.clock.Set(time.Date(2026, 11, 22, 23, 30, 0, 0, time.UTC))
+	d := signatureDelivery(t, f.nid, "yesterday-in-utc")
+	d.SignatureRequest.Deadline = "2026-11-22"
+	var inv *InvalidError
+	if _, err := f.s.Deliver(ctx, f.sender.ID, d); !errors.As(err, &inv) || inv.Field != "signatureRequest.deadline" {
+		t.Errorf("a deadline of yesterday in Copenhagen: %v", err)
+	}
+	d = signatureDelivery(t, f.nid, "today-in-cph")
+	d.SignatureRequest.Deadline = "2026-11-23"
+	res, err := f.s.Deliver(ctx, f.sender.ID, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if end, ok := f.s.SignatureDeadlineEnd("2026-11-23"); !ok || !end.Equal(time.Date(2026, 11, 23, 23, 0, 0, 0, time.UTC)) {
+		t.Errorf("the deadline ends %v", end)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	// 22:59 UTC on the 23rd is 23:59 in Copenhagen: still open.
+	f.clock.Set(time.Date(2026, 11, 23, 22, 59, 0, 0, time.UTC))
+	if f.s.SignatureExpired(d.SignatureRequest) {
+		t.Error("expired before midnight in Copenhagen")
+	}
+	// 23:00 UTC is midnight there: closed, though still the 23rd in UTC.
+	f.clock.Set(time.Date(2026, 11, 23, 23, 0, 0, 0, time.UTC))
+	if _, err := mb.Sign(ctx, res.Letter.ID, SignConfirmation{Password: testPassword}); !errors.Is(err, ErrSignatureExpired) {
+		t.Errorf("signing after midnight in Copenhagen: %v", err)
 	}
 }

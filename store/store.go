@@ -54,13 +54,14 @@ type Options struct {
 	// (InactivityStatus). Zero fields are the defaults; an invalid
 	// policy fails New.
 	Retention RetentionPolicy
+	// Location is the appliance's time zone (jobs.time_zone): a grant of
+	// access and a signature request end at midnight after their last
+	// day there. Nil is UTC.
+	Location *time.Location
 	// Logger gets what the store skips rather than fails on (a letter
 	// that cannot be opened in an inbox, a failed sweep of sessions);
 	// nil discards it.
 	Logger *slog.Logger
-	// Location is the appliance's time zone (jobs.time_zone): a grant of
-	// access ends at the end of its last day there. nil is UTC.
-	Location *time.Location
 }
 
 // Limits bound what a sender may deliver.
@@ -197,11 +198,11 @@ func New(eng storage.Engine, opts Options) (*Store, error) {
 		cpu:             make(chan struct{}, runtime.GOMAXPROCS(0)),
 		closing:         make(chan struct{}),
 	}
-	if s.clock == nil {
-		s.clock = time.Now
-	}
 	if s.loc == nil {
 		s.loc = time.UTC
+	}
+	if s.clock == nil {
+		s.clock = time.Now
 	}
 	if s.rand == nil {
 		s.rand = cryptorand.Reader

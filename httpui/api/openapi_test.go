@@ -3,7 +3,9 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 
+	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/httpui/api"
 	"github.com/postkasse/postkasse/httpui/internal/apptest"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
@@ -181,7 +184,17 @@ func TestOpenAPI(t *testing.T) {
 	check("the callback without a certificate", anonymous, http.MethodGet, "/api/v1/callback", "", nil, http.StatusUnauthorized)
 	check("remove the callback", s.Client, http.MethodDelete, "/api/v1/callback", "", nil, http.StatusNoContent)
 
-	// Signatures: a request, its answer for the sender only.
+	// Signatures: a request (which needs the sender's reply key), its
+	// answer for the sender only.
+	ctnk, noKey := uitest.MultipartBody(uitest.MessagePart(signatureMessage("openapi-sign-nokey", 5)), uitest.DocumentPart("a.pdf", "application/pdf", testsupport.PDF("Aftale")))
+	check("deliver a signature request without a reply key", other.Client, http.MethodPost, "/api/v1/messages", ctnk, noKey, http.StatusBadRequest)
+	replyKey, err := crypto.GenerateKeyPair(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replyPub := replyKey.Public()
+	check("register a reply key", s.Client, http.MethodPut, "/api/v1/reply-key", "application/json",
+		[]byte(`{"publicKey":"`+base64.StdEncoding.EncodeToString(replyPub[:])+`"}`), http.StatusOK)
 	ctsig, sigReq := uitest.MultipartBody(uitest.MessagePart(signatureMessage("openapi-sign", 5)), uitest.DocumentPart("a.pdf", "application/pdf", testsupport.PDF("Aftale")))
 	var sg struct{ ID string }
 	if err := json.Unmarshal([]byte(check("deliver a signature request", s.Client, http.MethodPost, "/api/v1/messages", ctsig, sigReq, http.StatusCreated).Text), &sg); err != nil {

@@ -2,7 +2,9 @@ package api_test
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/base64"
 	"net/http"
 	"os"
 	"os/exec"
@@ -11,10 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/crypto/signing"
 	"github.com/postkasse/postkasse/httpui/internal/apptest"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/internal/testsupport"
+	"github.com/postkasse/postkasse/store"
 )
 
 // signatureMessage asks Anna to sign by a deadline days from today.
@@ -25,6 +29,27 @@ func signatureMessage(ref string, days int) map[string]any {
 		"description": "Lejeaftale for Vestergade 12, 1. tv.",
 	}
 	return m
+}
+
+// registerReplyKey registers a new reply key for the sender of client
+// and returns its private half.
+func registerReplyKey(t *testing.T, e *uitest.Env, client *http.Client) *crypto.PrivateKey {
+	t.Helper()
+	k, err := crypto.GenerateKeyPair(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := k.Public()
+	req, err := http.NewRequest(http.MethodPut, e.HTTPSURL+"/api/v1/reply-key", strings.NewReader(`{"publicKey":"`+base64.StdEncoding.EncodeToString(pub[:])+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	r := e.Do(client, req)
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("reply key: %d %s", r.StatusCode, r.Text)
+	}
+	return k
 }
 
 // annaSigns signs a letter as Anna would in the mailbox.
@@ -40,7 +65,7 @@ func annaSigns(t *testing.T, e *uitest.Env, id string) {
 		t.Fatal(err)
 	}
 	defer mb.Close()
-	if _, err := mb.Sign(ctx, id, uitest.Password); err != nil {
+	if _, err := mb.Sign(ctx, id, store.SignConfirmation{Password: uitest.Password}); err != nil {
 		t.Fatalf("Anna signs %s: %v", id, err)
 	}
 }
@@ -76,7 +101,14 @@ func TestSignatureAPI(t *testing.T) {
 	anonymous := e.Client(&tls.Config{RootCAs: e.CA.Pool()})
 	agreement := testsupport.PDF("Lejeaftale", "Vestergade 12, 1. tv.")
 
+	// Without a reply key, which the signed result is sealed to, a
+	// request is refused.
 	before := e.Deliveries()
+	if r := e.Deliver(s.Client, uitest.MessagePart(signatureMessage("aftale-nokey", 10)), uitest.DocumentPart("aftale.pdf", "application/pdf", agreement)); r.StatusCode != http.StatusBadRequest ||
+		!strings.Contains(r.Text, "signatureRequest") || !strings.Contains(r.Text, "reply key") {
+		t.Errorf("a request without a reply key: %d %s", r.StatusCode, r.Text)
+	}
+	replyKey := registerReplyKey(t, e, s.Client)
 	for _, tc := range []struct {
 		name  string
 		edit  func(m map[string]any)
@@ -125,8 +157,23 @@ func TestSignatureAPI(t *testing.T) {
 	}
 	annaSigns(t, e, id)
 	r = get(s.Client, id)
-	if r.StatusCode != http.StatusOK || r.Header.Get("Content-Type") != "application/pdf" {
+	if r.StatusCode != http.StatusOK || r.Header.Get("Content-Type") != "application/json" || strings.Contains(r.Text, "%PDF") {
 		t.Fatalf("signed: %d %s", r.StatusCode, r.Header.Get("Content-Type"))
+	}
+	sealed := uitest.DecodeJSON[struct {
+		ID, LetterID, SenderID, ResidentID, Format, Sealed string
+		Attachments                                        int
+	}](t, r)
+	if sealed.ID != "signature:"+id || sealed.LetterID != id || sealed.Format != "postkasse-sealed-reply-v1" || sealed.Attachments != 2 {
+		t.Fatalf("the sealed signature: %+v", sealed)
+	}
+	raw, err := base64.StdEncoding.DecodeString(sealed.Sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, err := replyKey.OpenReply(raw, crypto.ReplyBinding{ReplyID: sealed.ID, SenderID: sealed.SenderID, ResidentID: sealed.ResidentID})
+	if err != nil || len(opened.Attachments) != 2 || opened.Attachments[0].Name != id+".pdf" || opened.Attachments[1].Name != id+".p7s" {
+		t.Fatalf("open the signature: %v", err)
 	}
 	caPEM := e.Get(s.Client, e.HTTPSURL+"/api/v1/signing-ca")
 	if caPEM.StatusCode != http.StatusOK || caPEM.Header.Get("Content-Type") != "application/x-pem-file" {
@@ -136,10 +183,13 @@ func TestSignatureAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := signing.VerifyPDF([]byte(r.Text), ca); err != nil {
+	if _, err := signing.VerifyPDF(opened.Attachments[0].Content, ca); err != nil {
 		t.Errorf("the signed PDF: %v", err)
 	}
-	if r := get(other.Client, id); r.StatusCode != http.StatusNotFound || strings.Contains(r.Text, "%PDF") {
+	if _, err := signing.VerifyCMS(agreement, opened.Attachments[1].Content, ca); err != nil {
+		t.Errorf("the PDF's CMS: %v", err)
+	}
+	if r := get(other.Client, id); r.StatusCode != http.StatusNotFound || strings.Contains(r.Text, "sealed") {
 		t.Errorf("another sender: %d", r.StatusCode)
 	}
 	if r := get(anonymous, id); r.StatusCode != http.StatusUnauthorized {

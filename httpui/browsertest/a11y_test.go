@@ -210,6 +210,22 @@ func testAccessibility(t *testing.T, src, lang string, width int64) {
 	check("access for others, a grant accepted")
 	tb.do(chromedp.Navigate(a.url + "/mailboxes/" + grant.ID))
 	check("another's mailbox")
+	// A signature request in Bo's mailbox, answered on his behalf.
+	a.addReplyKey("Eksempelby Kommune")
+	lease, err := a.store.Deliver(context.Background(), a.senderID("Eksempelby Kommune"), store.Delivery{Recipient: boNID,
+		Subject: "Lease", SenderReference: "a11y-lease",
+		SignatureRequest: &store.SignatureRequest{Deadline: now.AddDate(0, 0, 14).Format("2006-01-02"), Description: "Lease of allotment garden no. 14"},
+		Documents:        []store.DocumentInput{document(t, "enrolment-form.pdf")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.do(chromedp.Navigate(a.url+"/mailboxes/"+grant.ID+"/letters/"+lease.Letter.ID), chromedp.WaitVisible(chromedp.ID("delegated-signature-link")))
+	check("another's letter that asks for a signature")
+	tb.do(chromedp.Click(chromedp.CSS("#delegated-signature-link a")), chromedp.WaitVisible(chromedp.ID("signature")))
+	check("signing on another's behalf")
+	tb.do(chromedp.Click(chromedp.ID("sign-confirm")), chromedp.SendKeys(chromedp.ID("sign-password"), annaPassword+"\n"),
+		chromedp.WaitVisible(chromedp.ID("signature-answer")))
+	check("signed on another's behalf")
 	// Deleting a letter: the confirmation, and the inbox that says it
 	// was deleted.
 	tb.do(chromedp.Navigate(a.url + "/letters/" + a.letter(letterDecision).ID + "/delete"))

@@ -379,6 +379,21 @@ func (a *appliance) senderID(name string) string {
 }
 
 // deliverToAnna delivers d from Eksempelby Kommune to Anna Jensen.
+// addReplyKey registers a fresh reply key for the named sender, as a
+// signature request needs, and returns its private half.
+func (a *appliance) addReplyKey(sender string) *crypto.PrivateKey {
+	a.t.Helper()
+	k, err := crypto.GenerateKeyPair(rand.Reader)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	pub := k.Public()
+	if err := a.store.SetSenderReplyKey(context.Background(), a.senderID(sender), pub[:], false); err != nil {
+		a.t.Fatal(err)
+	}
+	return k
+}
+
 func (a *appliance) deliverToAnna(d store.Delivery) store.DeliveryResult {
 	a.t.Helper()
 	nid, err := store.ParseNationalID(annaNID)

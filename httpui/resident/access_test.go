@@ -2,6 +2,7 @@ package resident_test
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"html"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
 	"github.com/postkasse/postkasse/internal/testsupport"
 	"github.com/postkasse/postkasse/store"
@@ -215,6 +217,31 @@ func TestAccessAuthorization(t *testing.T) {
 		}
 	})
 
+	// Two letters that ask Anna for a signature, from the public sender
+	// and the private one, for the routes of signing on her behalf.
+	signLetters := map[string]string{}
+	for kind, snd := range map[string]store.Sender{"public": e.sendersEnv.public.Sender, "private": e.shop.Sender} {
+		k, err := crypto.GenerateKeyPair(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub := k.Public()
+		if err := e.Store.SetSenderReplyKey(ctx, snd.ID, pub[:], false); err != nil {
+			t.Fatal(err)
+		}
+		nid, err := store.ParseNationalID(uitest.NIDAnna)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.Store.Deliver(ctx, snd.ID, store.Delivery{Recipient: nid, Subject: "Lejeaftale", SenderReference: "sign-" + kind,
+			SignatureRequest: &store.SignatureRequest{Deadline: e.clock.Now().AddDate(0, 0, 14).Format(time.DateOnly), Description: "Lejeaftale"},
+			Documents:        []store.DocumentInput{{Name: "aftale.pdf", ContentType: "application/pdf", Content: testsupport.PDF("Lejeaftale")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		signLetters[kind] = res.Letter.ID
+	}
+
 	type actor struct {
 		name string
 		nid  string // "" signed out
@@ -285,6 +312,27 @@ func TestAccessAuthorization(t *testing.T) {
 		}
 		return http.StatusOK
 	}
+	// The routes of answering a signature request on the grantor's
+	// behalf: signing with a wrong password (refused when allowed at
+	// all: nothing is signed), declining (done once, by Carl).
+	signRoutes := []route{
+		{"delegated signature page", "GET", "/mailboxes/%[1]s/letters/%[2]s/signature", nil, false},
+		{"sign on behalf", "POST", "/mailboxes/%[1]s/letters/%[2]s/sign", url.Values{"confirm": {"yes"}, "password": {"not the password"}}, false},
+		{"decline on behalf", "POST", "/mailboxes/%[1]s/letters/%[2]s/decline", url.Values{"reason": {"Anna er på ferie."}}, false},
+	}
+	wantSign := func(phase string, a *actor, r route, grant, kind string) int {
+		w := want(phase, a, r, grant, kind)
+		if w != http.StatusSeeOther || r.method != "POST" || a.nid == "" {
+			return w
+		}
+		switch {
+		case phase != "active":
+			return http.StatusConflict // declined in the active phase
+		case r.name == "sign on behalf":
+			return http.StatusUnauthorized // the delegate's password is wrong
+		}
+		return http.StatusSeeOther
+	}
 	cases, mismatches, replied := 0, 0, 0
 	run := func(phase string) {
 		t.Helper()
@@ -323,6 +371,35 @@ func TestAccessAuthorization(t *testing.T) {
 				for grant := range grants {
 					for _, r := range delegateRoutes {
 						check(r, grant)
+					}
+				}
+			}
+			// Signing on the grantor's behalf, on the letters that ask.
+			for kind, letterID := range signLetters {
+				for grant := range grants {
+					for _, r := range signRoutes {
+						cases++
+						u := e.HTTPURL + fmt.Sprintf(r.path, grants[grant], letterID)
+						var resp *uitest.Response
+						if r.method == "POST" {
+							resp = e.PostForm(a.c, u, r.form, nil)
+						} else {
+							resp = e.Get(a.c, u)
+						}
+						w := wantSign(phase, a, r, grant, kind)
+						got := resp.StatusCode
+						if got == w && w == http.StatusSeeOther && a.nid == "" && resp.Header.Get("Location") != "/login" {
+							got = -1
+						}
+						if got != w {
+							mismatches++
+							t.Errorf("%s: %s %s %s (grant %s, %s letter): %d, want %d", phase, a.name, r.method, r.name, grant, kind, resp.StatusCode, w)
+						}
+						// Refused for one who may read the letter (a read grant, a
+						// wrong password, answered), the page shows it again.
+						if (w == http.StatusNotFound || a.nid == "") && strings.Contains(resp.Text, "Lejeaftale") {
+							t.Errorf("%s: %s %s leaks the letter", phase, a.name, r.name)
+						}
 					}
 				}
 			}
@@ -371,6 +448,8 @@ func TestAccessAuthorization(t *testing.T) {
 	}{
 		{actors[2].c, "/mailboxes/" + actAll.ID + "/letters/" + e.private + "/act", url.Values{"act": {"unread"}}},
 		{actors[2].c, "/mailboxes/" + actAll.ID + "/letters/" + letters["public-reply"] + "/reply", nil},
+		{actors[2].c, "/mailboxes/" + actAll.ID + "/letters/" + signLetters["public"] + "/sign", url.Values{"confirm": {"yes"}, "password": {uitest.Password}}},
+		{actors[2].c, "/mailboxes/" + actAll.ID + "/letters/" + signLetters["public"] + "/decline", url.Values{"reason": {"nej"}}},
 		{actors[0].c, "/settings/access", url.Values{"nationalId": {e.nidDora}, "access": {"act"}, "scope": {"all"}}},
 		{actors[0].c, "/settings/access/" + readPublic.ID + "/end", nil},
 		{actors[1].c, "/settings/access/" + readPublic.ID + "/end", nil},

@@ -97,6 +97,10 @@ func (s *Handlers) renderLetterForms(w http.ResponseWriter, r *http.Request, mb 
 		PaidSaved: r.URL.Query().Get("saved") == "paid", Renamed: r.URL.Query().Get("saved") == "renamed"}
 	v.Invoice, v.Actions = s.structuredViews(lang, l)
 	v.Signature = s.signatureViewOf(lang, r, resident, l, forms.Sign)
+	if err := s.signPasskeyOf(r, mb, v.Signature); err != nil {
+		s.pages.PageError(w, r, &resident, err)
+		return
+	}
 	if l.Own {
 		if rename.Error == "" {
 			rename.Title = l.Subject
@@ -144,7 +148,11 @@ func (s *Handlers) renderLetterForms(w http.ResponseWriter, r *http.Request, mb 
 			v.Embed = &link
 		}
 	}
-	w.Header().Set("Content-Security-Policy", web.CSPLetterPage)
+	csp := web.CSPLetterPage
+	if v.Signature != nil && v.Signature.Passkey != nil {
+		csp = web.CSPLetterScriptPage // static/passkeys.js
+	}
+	w.Header().Set("Content-Security-Policy", csp)
 	s.pages.Render(w, r, status, pageLetter, web.View{Title: l.Subject, Resident: &resident, Data: v})
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -13,8 +14,8 @@ import (
 
 // signatureView is a letter's signature request as the letter page shows
 // it (store/signing.go): what to sign and by when, then either the
-// forms to sign (with the password) or to decline (with a reason), or
-// the answer given, or that the deadline has passed.
+// forms to sign (with the password, or a passkey) or to decline (with a
+// reason), or the answer given, or that the deadline has passed.
 type signatureView struct {
 	ID          string
 	Description string
@@ -24,6 +25,10 @@ type signatureView struct {
 	// NoPassword: the mailbox has no password yet (made with a passkey),
 	// and signing asks for it: the box links to choosing one.
 	NoPassword bool
+	// Passkey is the ceremony of the form that confirms with a passkey
+	// (store.Mailbox.BeginSignPasskey); nil when the resident has none,
+	// or passkeys cannot be used at this address.
+	Passkey *store.PasskeyCeremony
 	// Answer says how the resident answered ("" while not): signed on
 	// ..., or declined on ... with Reason.
 	Answer   string
@@ -42,6 +47,19 @@ type signForm struct {
 	Error, DeclineErr, Reason string
 }
 
+// deadlineText is a signature request's last day in words, with the
+// moment it ends in the appliance's time zone: "15 December 2026, until
+// 23:59 CET".
+func (s *Handlers) deadlineText(lang *i18n.Lang, deadline string) string {
+	end, ok := s.store.SignatureDeadlineEnd(deadline)
+	if !ok {
+		return lang.DateOnly(deadline)
+	}
+	last := end.Add(-time.Minute)
+	zone, _ := last.Zone()
+	return lang.T("signing2.deadlineEnd", "Date", lang.DateOnly(deadline), "Time", last.Format("15:04"), "Zone", zone)
+}
+
 // signatureViewOf makes the letter page's signature box; nil for a
 // letter that asks for no signature.
 func (s *Handlers) signatureViewOf(lang *i18n.Lang, r *http.Request, resident store.Resident, l store.Letter, form signForm) *signatureView {
@@ -51,15 +69,21 @@ func (s *Handlers) signatureViewOf(lang *i18n.Lang, r *http.Request, resident st
 		// was delivered.
 		return nil
 	}
-	v := &signatureView{ID: l.ID, Description: req.Description, Deadline: lang.DateOnly(req.Deadline), DeadlineISO: req.Deadline,
+	v := &signatureView{ID: l.ID, Description: req.Description, Deadline: s.deadlineText(lang, req.Deadline), DeadlineISO: req.Deadline,
 		Error: form.Error, DeclineErr: form.DeclineErr, Written: form.Reason, NoPassword: !resident.HasPassword}
 	switch sig := l.Signature; {
+	case sig != nil && sig.Status == store.SignatureSigned && sig.SignedBy != "":
+		v.Answer = lang.T("signing2.signedOnBehalf", "Name", sig.SignedBy, "Grantor", sig.OnBehalfOf, "Date", lang.DateTime(sig.At.In(s.loc)))
 	case sig != nil && sig.Status == store.SignatureSigned:
 		v.Answer = lang.T("signing.signedOn", "Date", lang.DateTime(sig.At.In(s.loc)))
+	case sig != nil && sig.SignedBy != "":
+		v.Answer, v.Declined, v.Reason = lang.T("signing2.declinedOnBehalf", "Name", sig.SignedBy, "Grantor", sig.OnBehalfOf, "Date", lang.DateTime(sig.At.In(s.loc))), true, sig.Reason
 	case sig != nil:
 		v.Answer, v.Declined, v.Reason = lang.T("signing.declinedOn", "Date", lang.DateTime(sig.At.In(s.loc))), true, sig.Reason
 	default:
-		v.Expired = s.clock().UTC().Format("2006-01-02") > req.Deadline
+		// The deadline day ends at midnight in the appliance's time zone,
+		// as the store decides.
+		v.Expired = s.store.SignatureExpired(req)
 	}
 	switch r.URL.Query().Get("saved") {
 	case "signed", "declined":
@@ -68,11 +92,29 @@ func (s *Handlers) signatureViewOf(lang *i18n.Lang, r *http.Request, resident st
 	return v
 }
 
+// signPasskeyOf adds to an open signature box the passkey ceremony that
+// confirms the signature, when the resident has a passkey.
+func (s *Handlers) signPasskeyOf(r *http.Request, mb *store.Mailbox, v *signatureView) error {
+	if v == nil || v.Answer != "" || v.Expired {
+		return nil
+	}
+	c, err := mb.BeginSignPasskey(r.Context(), passkeyRP(r), v.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrPasskeysUnavailable):
+		return nil
+	case err != nil:
+		return err
+	}
+	v.Passkey = &c
+	return nil
+}
+
 // letterSign signs the letter's main document with the resident's
 // signing key (store.Mailbox.Sign), once they confirm that they have
-// read it and give their password: the password is the intent to sign.
-// The check runs like a login's (checkPassword), so the form cannot be
-// used to guess the password of a session left open.
+// read it and give their password, or answer the page's passkey
+// ceremony (the form with state and response): either is the intent to
+// sign. The check runs like a login's (checkPassword), so the form
+// cannot be used to guess the password of a session left open.
 func (s *Handlers) letterSign(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
 	id := mux.Vars(r)["id"]
@@ -83,7 +125,11 @@ func (s *Handlers) letterSign(w http.ResponseWriter, r *http.Request, mb *store.
 		return
 	}
 	err := s.checkPassword(r.Context(), resident.NationalID.Number, clientAddress(r), func() error {
-		_, err := mb.Sign(r.Context(), id, form.Password)
+		c := store.SignConfirmation{Password: form.Password}
+		if form.State != "" {
+			c = store.SignConfirmation{Passkey: &store.PasskeyAssertion{RP: passkeyRP(r), State: form.State, Response: form.Response}}
+		}
+		_, err := mb.Sign(r.Context(), id, c)
 		return err
 	})
 	if ref, ok := refusedCheck(w, l, err); ok {
@@ -92,6 +138,10 @@ func (s *Handlers) letterSign(w http.ResponseWriter, r *http.Request, mb *store.
 			msg = l.T("delete.error.throttled", "Wait", ref.Wait)
 		}
 		s.renderLetterForms(w, r, mb, id, ref.Status, letterForms{Sign: signForm{Error: msg}})
+		return
+	}
+	if form.State != "" && errors.Is(err, store.ErrBadCredentials) {
+		s.renderLetterForms(w, r, mb, id, http.StatusUnauthorized, letterForms{Sign: signForm{Error: l.T("signing2.error.passkey")}})
 		return
 	}
 	if status, msg, ok := s.signRefusal(l, err); ok {
@@ -129,24 +179,20 @@ func (s *Handlers) letterDecline(w http.ResponseWriter, r *http.Request, mb *sto
 }
 
 // letterSignatureFile sends the resident their own signature of a letter
-// (the signed PDF, or the detached CMS of another document), the same the
-// sender fetches. A letter not signed is a 404, as another's is.
+// (the signed PDF, opened from the sealed signature with the mailbox key,
+// or the detached CMS of another document), the same the sender opens. A
+// letter not signed is a 404, as another's is.
 func (s *Handlers) letterSignatureFile(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
 	id := mux.Vars(r)["id"]
-	l, err := mb.Letter(r.Context(), id)
+	f, err := mb.SignedFile(r.Context(), id)
 	if err != nil {
 		s.pages.PageError(w, r, &resident, err)
 		return
 	}
-	sig := l.Signature
-	if sig == nil || sig.Status != store.SignatureSigned || l.ImportedFrom != nil {
-		s.pages.ErrorPageFor(w, r, &resident, http.StatusNotFound)
-		return
-	}
-	body, ctype, name := sig.CMS, "application/pkcs7-signature", "signature-"+id+".p7s"
-	if sig.PDF != nil {
-		body, ctype, name = sig.PDF, "application/pdf", "signed-"+id+".pdf"
+	body, ctype, name := f.Content, f.ContentType, "signature-"+id+".p7s"
+	if ctype == "application/pdf" {
+		name = "signed-" + id + ".pdf"
 	}
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
@@ -163,6 +209,10 @@ func (s *Handlers) signRefusal(l *i18n.Lang, err error) (status int, msg string,
 	switch {
 	case errors.Is(err, store.ErrBadCredentials):
 		return http.StatusUnauthorized, l.T("signing.error.password"), true
+	case errors.Is(err, store.ErrPasskeyResponse):
+		return http.StatusUnprocessableEntity, l.T("signing2.error.passkeyResponse"), true
+	case errors.Is(err, store.ErrSessionExpired):
+		return http.StatusConflict, l.T("signing2.error.passkeyStale"), true
 	case errors.Is(err, store.ErrSignatureExpired):
 		return http.StatusConflict, l.T("signing.error.expired"), true
 	case errors.Is(err, store.ErrSignatureAnswered):
@@ -180,12 +230,15 @@ type signFormData struct {
 	Password  string
 	Confirmed bool
 	Reason    string
+	// State and Response are a passkey ceremony's and the browser's
+	// answer to it.
+	State, Response string
 }
 
 // parseSignForm reads the sign or decline form.
 func parseSignForm(w http.ResponseWriter, r *http.Request) signFormData {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormSize)
+	r.Body = http.MaxBytesReader(w, r.Body, maxPasskeyForm)
 	_ = r.ParseForm()
 	return signFormData{Password: r.PostForm.Get("password"), Confirmed: r.PostForm.Get("confirm") == "yes",
-		Reason: r.PostForm.Get("reason")}
+		Reason: r.PostForm.Get("reason"), State: r.PostForm.Get("state"), Response: r.PostForm.Get("response")}
 }

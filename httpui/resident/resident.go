@@ -145,6 +145,9 @@ const (
 	pageAccess          = "access"
 	pageDelegated       = "delegated"
 	pageDelegatedLetter = "delegated-letter"
+	// A signature request answered on the grantor's behalf
+	// (delegated_signature.go).
+	pageDelegatedSignature = "delegated-signature"
 )
 
 // Pages are the pages the handlers render (web.PagesConfig.Required).
@@ -153,7 +156,7 @@ var Pages = []string{pageLogin, pageActivate, pageInbox, pageLetter, pageTerms,
 	pageSenders, pageRetention, pageDeleteLetters, pageMessages,
 	pageLoginCode, pageTOTP, pageBackupCodes, pageExport, pageSearch,
 	pageSessions, pagePasskeys, pageLoginPasskey, pageEID, pageReset,
-	pageAccess, pageDelegated, pageDelegatedLetter}
+	pageAccess, pageDelegated, pageDelegatedLetter, pageDelegatedSignature}
 
 // Route names. Templates and handlers build URLs from these.
 const (
@@ -275,6 +278,11 @@ const (
 	routeDelegatedAct             = "delegated-act"
 	routeDelegatedReply           = "delegated-reply"
 	routeDelegatedReplyAttachment = "delegated-reply-attachment"
+	// delegated_signature.go
+	routeDelegatedSignature = "delegated-signature"
+	routeDelegatedSign      = "delegated-sign"
+	routeDelegatedDecline   = "delegated-decline"
+	routeDelegatedSigned    = "delegated-signed"
 )
 
 // idPattern matches a store id: 128 bits in lowercase hex.
@@ -397,6 +405,10 @@ func (s *Handlers) Register(r *mux.Router) {
 	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}/act", s.withDelegated(s.delegatedAct)).Methods(http.MethodPost).Name(routeDelegatedAct)
 	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}/reply", s.withDelegated(s.delegatedReply)).Methods(http.MethodPost).Name(routeDelegatedReply)
 	r.Handle("/mailboxes/{grant:"+idPattern+"}/replies/{id:"+idPattern+"}/attachments/{n:[0-9]}", s.withDelegated(s.delegatedReplyAttachment)).Methods(http.MethodGet, http.MethodHead).Name(routeDelegatedReplyAttachment)
+	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}/signature", s.withDelegated(s.delegatedSignaturePage)).Methods(http.MethodGet).Name(routeDelegatedSignature)
+	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}/sign", s.withDelegated(s.delegatedSign)).Methods(http.MethodPost).Name(routeDelegatedSign)
+	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}/decline", s.withDelegated(s.delegatedDecline)).Methods(http.MethodPost).Name(routeDelegatedDecline)
+	r.Handle("/mailboxes/{grant:"+idPattern+"}/letters/{id:"+idPattern+"}/signature/file", s.withDelegated(s.delegatedSignedFile)).Methods(http.MethodGet, http.MethodHead).Name(routeDelegatedSigned)
 	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxPage)).Methods(http.MethodGet, http.MethodHead).Name(routeDeleteMailbox)
 	r.Handle("/settings/delete", s.withMailbox(s.deleteMailboxSubmit)).Methods(http.MethodPost).Name(routeDeleteMailboxSubmit)
 }

@@ -1,6 +1,7 @@
 package resident_test
 
 import (
+	"encoding/base64"
 	"html"
 	"net/http"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/crypto/signing"
 	"github.com/postkasse/postkasse/httpui/internal/apptest"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
@@ -16,8 +18,9 @@ import (
 )
 
 // signingEnv delivers Anna two letters that ask for a signature, by a
-// deadline days ahead, and returns their ids.
-func signingEnv(t *testing.T, clock *testsupport.Clock) (*uitest.Env, *uitest.Sender, string, string) {
+// deadline days ahead, from a sender with a reply key, and returns their
+// ids and the sender's reply key.
+func signingEnv(t *testing.T, clock *testsupport.Clock) (*uitest.Env, *uitest.Sender, string, string, *crypto.PrivateKey) {
 	t.Helper()
 	opts := apptest.Options{}
 	if clock != nil {
@@ -27,6 +30,7 @@ func signingEnv(t *testing.T, clock *testsupport.Clock) (*uitest.Env, *uitest.Se
 	e.AddResident(uitest.NIDAnna, "Anna Jensen")
 	e.AddResident(uitest.NIDBjorn, "Bjørn Hansen")
 	s := e.AddSender("Aarhus Kommune", "55133018")
+	key := e.AddReplyKey(s)
 	var ids []string
 	for _, ref := range []string{"aftale-1", "aftale-2"} {
 		m := uitest.LetterMessage(uitest.NIDAnna, "Lejeaftale", ref)
@@ -43,7 +47,7 @@ func signingEnv(t *testing.T, clock *testsupport.Clock) (*uitest.Env, *uitest.Se
 			ID string `json:"id"`
 		}](t, r).ID)
 	}
-	return e, s, ids[0], ids[1]
+	return e, s, ids[0], ids[1], key
 }
 
 // TestLetterSigning: the letter page asks for the signature in each
@@ -53,7 +57,7 @@ func signingEnv(t *testing.T, clock *testsupport.Clock) (*uitest.Env, *uitest.Se
 // sign and decline nothing.
 func TestLetterSigning(t *testing.T) {
 	t.Parallel()
-	e, s, one, two := signingEnv(t, nil)
+	e, s, one, two, replyKey := signingEnv(t, nil)
 	anna := e.Browser()
 	e.Login(anna, e.HTTPURL, uitest.NIDAnna)
 	bjorn := e.Browser()
@@ -61,7 +65,7 @@ func TestLetterSigning(t *testing.T) {
 	nobody := e.Browser()
 
 	for lang, want := range map[string][]string{
-		"en": {"Signature requested", "Sign by", "I have read the document and want to sign it", ">Sign</button>", "Decline to sign"},
+		"en": {"Signature requested", "Sign by", ", until 23:59 (", "I have read the document and want to sign it", ">Sign</button>", "Decline to sign"},
 		"da": {"Anmodning om underskrift", "Underskriv senest", "Jeg har læst dokumentet og vil underskrive det", ">Underskriv</button>", "Afslå at underskrive"},
 		"nb": {"Forespørsel om signering", "Signer senest", "Jeg har lest dokumentet og vil signere det", ">Signer</button>", "Avslå å signere"},
 	} {
@@ -118,7 +122,19 @@ func TestLetterSigning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs, err := signing.VerifyPDF([]byte(r.Text), ca)
+	// Sealed to the sender's reply key: the signed PDF is not in clear
+	// on the way, nor at rest.
+	sealed := uitest.DecodeJSON[struct{ ID, SenderID, ResidentID, Sealed string }](t, r)
+	raw, err := base64.StdEncoding.DecodeString(sealed.Sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, err := replyKey.OpenReply(raw, crypto.ReplyBinding{ReplyID: sealed.ID, SenderID: sealed.SenderID, ResidentID: sealed.ResidentID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedPDF := opened.Attachments[0].Content
+	vs, err := signing.VerifyPDF(signedPDF, ca)
 	if err != nil || vs[0].Signer.Subject.CommonName != "Anna Jensen" {
 		t.Fatalf("the signed PDF: %v", err)
 	}
@@ -130,7 +146,7 @@ func TestLetterSigning(t *testing.T) {
 		t.Error("the page offers no download of the signed document")
 	}
 	own := e.Get(anna, e.HTTPURL+"/letters/"+one+"/signature")
-	if own.StatusCode != http.StatusOK || own.Header.Get("Content-Type") != "application/pdf" || own.Text != r.Text {
+	if own.StatusCode != http.StatusOK || own.Header.Get("Content-Type") != "application/pdf" || own.Text != string(signedPDF) {
 		t.Errorf("Anna's signed copy: %d %s", own.StatusCode, own.Header.Get("Content-Type"))
 	}
 	if r := e.Get(bjorn, e.HTTPURL+"/letters/"+one+"/signature"); r.StatusCode != http.StatusNotFound || strings.Contains(r.Text, "%PDF") {
@@ -157,7 +173,7 @@ func TestLetterSigning(t *testing.T) {
 func TestLetterSigningExpired(t *testing.T) {
 	t.Parallel()
 	clock := testsupport.NewClockAt(time.Now().UTC())
-	e, _, one, _ := signingEnv(t, clock)
+	e, _, one, _, _ := signingEnv(t, clock)
 	// The store's clock and the pages' pass the deadline day.
 	clock.Advance(5 * 24 * time.Hour)
 	e.Clock.Set(clock.Now())
@@ -174,15 +190,18 @@ func TestLetterSigningExpired(t *testing.T) {
 }
 
 // TestLetterSigningWithoutPassword: a mailbox made with eID and a
-// passkey has no password to sign with: the signature box says so and
-// links to choosing one, and offers no form to sign.
+// passkey has no password to sign with: the signature box offers its
+// passkey instead (no password field, no notice that a password is
+// needed), which signs.
 func TestLetterSigningWithoutPassword(t *testing.T) {
 	t.Parallel()
 	e := newEIDEnv(t)
 	base := strings.Replace(e.HTTPURL, "//127.0.0.1:", "//localhost:", 1)
 	e.op.Register(t, base+"/eid/callback")
-	b, _ := e.passkeyMailbox(t, base, "nobody", &webauthntest.Authenticator{Origin: base, PRF: true, PRFAtCreate: true})
+	auth := &webauthntest.Authenticator{Origin: base, PRF: true, PRFAtCreate: true}
+	b, _ := e.passkeyMailbox(t, base, "nobody", auth)
 	s := e.AddSender("Aarhus Kommune", "55133018")
+	e.AddReplyKey(s)
 	m := uitest.LetterMessage(uitest.NIDNobody, "Lejeaftale", "aftale-1")
 	m["signatureRequest"] = map[string]any{"deadline": time.Now().UTC().AddDate(0, 0, 3).Format(time.DateOnly), "description": "Lejeaftale"}
 	r := e.Deliver(s.Client, uitest.MessagePart(m), uitest.DocumentPart("aftale.pdf", "application/pdf", testsupport.PDF("Lejeaftale")))
@@ -192,10 +211,17 @@ func TestLetterSigningWithoutPassword(t *testing.T) {
 	id := uitest.DecodeJSON[struct {
 		ID string `json:"id"`
 	}](t, r).ID
-	page := e.Get(b, base+"/letters/"+id)
 	l := uitest.English
-	if !strings.Contains(html.UnescapeString(page.Text), l.T("signing.noPassword")) || !strings.Contains(page.Text, `href="/settings/password"`) ||
-		strings.Contains(page.Text, `action="/letters/`+id+`/sign"`) {
-		t.Errorf("the signature box of a mailbox without a password:\n%s", page.Text)
+	page := e.Get(b, base+"/letters/"+id)
+	if strings.Contains(html.UnescapeString(page.Text), l.T("signing.noPassword")) || strings.Contains(page.Text, `id="sign-password"`) ||
+		!strings.Contains(page.Text, `id="sign-passkey-form"`) {
+		t.Fatalf("the signature box of a mailbox without a password:\n%s", page.Text)
 	}
+	options, _, state := ceremonyOf(t, page)
+	resp, err := auth.Get(options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRedirect(t, "sign with the passkey", e.PostForm(b, base+"/letters/"+id+"/sign", url.Values{"confirm": {"yes"}, "state": {state}, "response": {resp}}, nil),
+		"/letters/"+id+"?saved=signed#signature")
 }

@@ -19,6 +19,9 @@ const (
 	// inline script, no eval, no connection anywhere (the script fills in
 	// a form, which the page submits to ourselves).
 	CSPScriptPage = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	// CSPLetterScriptPage is CSPLetterPage with our own scripts: a letter
+	// page that offers to confirm a signature with a passkey.
+	CSPLetterScriptPage = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 	// CSPLetterPage adds the framed main document to CSPPage.
 	CSPLetterPage = "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 	// CSPDocument is the policy of a served document: a sandbox without

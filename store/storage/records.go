@@ -265,9 +265,33 @@ type LetterSignature struct {
 	At     time.Time
 	// Reason is why the resident declined, for the sender.
 	Reason string `json:",omitempty"`
-	// CMS is the detached CMS signature (DER) over the main document;
-	// PDF the signed PDF when the main document is a PDF.
+	// CMS is the detached CMS signature (DER) over the main document, in
+	// clear: a digest and the signer's certificate, not the document.
 	CMS []byte `json:",omitempty"`
+	// Sealed is the signed result sealed to the sender's reply key
+	// (crypto's sealed reply v1, bound to ReplyID "signature:<letter
+	// id>"): the signed PDF and the CMS for a PDF main document, the CMS
+	// for another; ResidentKey its data key sealed to the resident. None
+	// when the sender had no reply key (a letter asked before signing
+	// needed one): then only CMS is kept.
+	Sealed      []byte `json:",omitempty"`
+	ResidentKey []byte `json:",omitempty"`
+	// SealedPDF: Sealed holds a signed PDF (its first file).
+	SealedPDF bool `json:",omitempty"`
+	// LetterSealed is the signed PDF (else the CMS) sealed with the
+	// letter's data key (label "signed-file"): whoever opens the letter,
+	// the resident or a delegate of a grant that covers it, opens it.
+	LetterSealed []byte `json:",omitempty"`
+	// A delegate's answer on the resident's behalf (a grant of access
+	// "act"): the delegate's name and id, the resident's name, the grant.
+	// The delegate signs with their own key and certificate.
+	SignedBy     string `json:",omitempty"`
+	OnBehalfOf   string `json:",omitempty"`
+	DelegateID   string `json:",omitempty"`
+	DelegationID string `json:",omitempty"`
+	// PDF is the signed PDF in clear, on signatures made before the
+	// signed result was sealed (CHANGELOG, Unreleased) only: never
+	// written now, still served as it was.
 	PDF []byte `json:",omitempty"`
 }
 
@@ -671,6 +695,10 @@ type Event struct {
 	At              time.Time
 	// ReplyID names the reply of a "reply" event (empty for the others).
 	ReplyID string `json:",omitempty"`
+	// SignedBy and OnBehalfOf: a "signed" or "signature-declined" event
+	// of a delegate's answer, the delegate's and the resident's names.
+	SignedBy   string `json:",omitempty"`
+	OnBehalfOf string `json:",omitempty"`
 	// WrittenBy names who wrote a reply on the recipient's behalf (a
 	// delegate); nil when the recipient wrote it.
 	WrittenBy *ReplyWriter `json:",omitempty"`

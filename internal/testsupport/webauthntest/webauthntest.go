@@ -33,8 +33,11 @@ type Authenticator struct {
 	// it is enabled).
 	PRF, PRFAtCreate bool
 	// NoCounter: the signature counter stays 0, as many passkeys keep it.
-	NoCounter   bool
-	Credentials []*Credential
+	NoCounter bool
+	// NoUserVerification: assertions do not say the user was verified
+	// (no PIN or biometrics: the UV flag is clear).
+	NoUserVerification bool
+	Credentials        []*Credential
 }
 
 // Credential is one credential of the authenticator.
@@ -216,7 +219,11 @@ func (a *Authenticator) Assert(c *Credential, options string) (string, error) {
 		return "", err
 	}
 	a.bump(c)
-	authData := a.authData(c, 0x01|0x04, nil)
+	flags := byte(0x01 | 0x04)
+	if a.NoUserVerification {
+		flags = 0x01
+	}
+	authData := a.authData(c, flags, nil)
 	cd := a.clientData("webauthn.get", o.Challenge)
 	h := sha256.Sum256(cd)
 	digest := sha256.Sum256(append(append([]byte{}, authData...), h[:]...))
