@@ -90,7 +90,7 @@ func TestDelegatedReply(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := evs[len(evs)-1]
-	if last.Type != EventReply || last.ReplyID != id || last.WrittenBy == nil || *last.WrittenBy != (storage.ReplyWriter{Name: "Bo Berg", Role: "delegate"}) {
+	if last.Type != EventReply || last.ReplyID != id || last.WrittenBy == nil || *last.WrittenBy != (storage.Deputy{Name: "Bo Berg", Role: "delegate"}) {
 		t.Errorf("event %+v", last)
 	}
 	if j := EventJSONOf(last); j.WrittenBy == nil || j.WrittenBy.Name != "Bo Berg" || j.WrittenBy.Role != "delegate" {

@@ -1026,3 +1026,13 @@ func (s *Store) RemoveGuardianship(ctx context.Context, ward, guardian NationalI
 		return fmt.Errorf("guardianship: %w", ErrNotFound)
 	})
 }
+
+// deputyRole is the role a sender's event gives who acted on a resident's
+// behalf through a grant (EventJSON.WrittenBy, SignedBy): "guardian" for
+// a guardianship or lasting power of attorney, else "delegate".
+func deputyRole(guardianship bool) string {
+	if guardianship {
+		return "guardian"
+	}
+	return "delegate"
+}

@@ -40,21 +40,21 @@ type EventJSON struct {
 	// ReplyID names the reply of a "reply" event (GET
 	// /api/v1/replies/{id}); absent from the others.
 	ReplyID string `json:"replyId,omitempty"`
-	// SignedBy and OnBehalfOf: on a "signed" or "signature-declined"
-	// event answered by the resident's delegate (a grant of access
-	// "act"), the delegate's name and the resident's.
-	SignedBy   string `json:"signedBy,omitempty"`
-	OnBehalfOf string `json:"onBehalfOf,omitempty"`
 	// WrittenBy says who wrote a reply on the recipient's behalf (a
 	// delegate with access to their mailbox); absent when the recipient
 	// wrote it, and from other events.
-	WrittenBy *ReplyWriterJSON `json:"writtenBy,omitempty"`
+	WrittenBy *DeputyJSON `json:"writtenBy,omitempty"`
+	// SignedBy says who answered a signature request on the recipient's
+	// behalf ("signed" or "signature-declined"), with their own signing
+	// key; absent when the recipient answered, and from other events.
+	SignedBy *DeputyJSON `json:"signedBy,omitempty"`
 }
 
-// ReplyWriterJSON is EventJSON.WrittenBy: the delegate's name, and role
-// "delegate" (a power of attorney the recipient gave) or "guardian" (a
-// guardianship recorded by the municipality).
-type ReplyWriterJSON struct {
+// DeputyJSON is EventJSON.WrittenBy and SignedBy: the name of the one
+// who acted on the recipient's behalf, and role "delegate" (a power of
+// attorney the recipient gave) or "guardian" (a guardianship or lasting
+// power of attorney recorded by the municipality).
+type DeputyJSON struct {
 	Name string `json:"name"`
 	Role string `json:"role"`
 }
@@ -62,9 +62,12 @@ type ReplyWriterJSON struct {
 // EventJSONOf returns the event as the API shows it.
 func EventJSONOf(e Event) EventJSON {
 	out := EventJSON{Cursor: strconv.FormatUint(e.Seq, 10), Type: e.Type, LetterID: e.LetterID,
-		SenderReference: e.SenderReference, At: e.At, ReplyID: e.ReplyID, SignedBy: e.SignedBy, OnBehalfOf: e.OnBehalfOf}
-	if e.WrittenBy != nil {
-		out.WrittenBy = &ReplyWriterJSON{Name: e.WrittenBy.Name, Role: e.WrittenBy.Role}
+		SenderReference: e.SenderReference, At: e.At, ReplyID: e.ReplyID}
+	if d := e.WrittenBy; d != nil {
+		out.WrittenBy = &DeputyJSON{Name: d.Name, Role: d.Role}
+	}
+	if d := e.SignedBy; d != nil {
+		out.SignedBy = &DeputyJSON{Name: d.Name, Role: d.Role}
 	}
 	return out
 }

@@ -398,11 +398,7 @@ func (m *Mailbox) sealAndStore(ctx context.Context, letterID string, in ReplyInp
 		detail := fmt.Sprintf("reply %s, %d attachments, %d bytes sealed", id, len(docs), len(sealed.ForSender))
 		if by != nil {
 			rec.WrittenBy, rec.DelegationID, rec.DelegateKey = m.resident.ID, by.grant.ID, sealed.DelegateKey
-			role := "delegate"
-			if by.grant.Guardianship {
-				role = "guardian"
-			}
-			e.WrittenBy = &storage.ReplyWriter{Name: writer.Name, Role: role}
+			e.WrittenBy = &storage.Deputy{Name: writer.Name, Role: deputyRole(by.grant.Guardianship)}
 			action = "delegate-reply"
 			detail = fmt.Sprintf("grantor:%s delegation:%s %s", by.grantorID, by.grant.ID, detail)
 		}

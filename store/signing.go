@@ -309,6 +309,8 @@ type signTarget struct {
 	// goes to them); delegationID the grant it is answered through ("" for
 	// the owner).
 	ownerID, delegationID string
+	// guardian: the grant is a guardianship (the event's role).
+	guardian bool
 }
 
 // ownTarget is a letter of this mailbox.
@@ -336,7 +338,7 @@ func (m *Mailbox) answered(tx storage.Tx, t *signTarget, rec *letterRecord, sig 
 			return err
 		}
 		sig.SignedBy, sig.OnBehalfOf, sig.DelegateID, sig.DelegationID = m.resident.Name, owner.Name, m.resident.ID, t.delegationID
-		e.SignedBy, e.OnBehalfOf = m.resident.Name, owner.Name
+		e.SignedBy = &storage.Deputy{Name: m.resident.Name, Role: deputyRole(t.guardian)}
 		action = "delegate-" + action
 		auditDetail = strings.TrimSpace(fmt.Sprintf("grantor:%s delegation:%s %s", t.ownerID, t.delegationID, detail))
 	}

@@ -41,6 +41,7 @@ func (dm *DelegatedMailbox) target(id string) *signTarget {
 		document:     func(ctx context.Context) (Document, error) { return dm.Document(ctx, id, 0) },
 		ownerID:      dm.grant.GrantorID,
 		delegationID: dm.grant.ID,
+		guardian:     dm.grant.Guardianship,
 	}
 }
 

@@ -125,7 +125,7 @@ func TestSignOnBehalf(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := EventJSONOf(evs[len(evs)-1])
-	if last.Type != EventSigned || last.SignedBy != "Bo Berg" || last.OnBehalfOf != "Anna Andersen" {
+	if last.Type != EventSigned || last.SignedBy == nil || *last.SignedBy != (DeputyJSON{Name: "Bo Berg", Role: "delegate"}) {
 		t.Errorf("the event %+v", last)
 	}
 	if err := dm.DeclineSignature(ctx, declined, "Anna er på hospitalet"); err != nil {

@@ -75,7 +75,7 @@ func TestDelegatedSigning(t *testing.T) {
 		t.Fatal("not audited as the delegate's signature")
 	}
 	r := e.Get(snd.Client, e.HTTPSURL+"/api/v1/events?limit=100")
-	if !strings.Contains(r.Text, `"signedBy":"Carl Carlsen","onBehalfOf":"Anna Jensen"`) {
+	if !strings.Contains(r.Text, `"signedBy":{"name":"Carl Carlsen","role":"delegate"}`) {
 		t.Errorf("the events: %s", r.Text)
 	}
 	// Carl downloads the signed PDF from the page; Dora cannot.

@@ -695,19 +695,20 @@ type Event struct {
 	At              time.Time
 	// ReplyID names the reply of a "reply" event (empty for the others).
 	ReplyID string `json:",omitempty"`
-	// SignedBy and OnBehalfOf: a "signed" or "signature-declined" event
-	// of a delegate's answer, the delegate's and the resident's names.
-	SignedBy   string `json:",omitempty"`
-	OnBehalfOf string `json:",omitempty"`
+	// SignedBy names who answered a signature request on the recipient's
+	// behalf ("signed" or "signature-declined" of a delegate); nil when
+	// the recipient answered.
+	SignedBy *Deputy `json:",omitempty"`
 	// WrittenBy names who wrote a reply on the recipient's behalf (a
 	// delegate); nil when the recipient wrote it.
-	WrittenBy *ReplyWriter `json:",omitempty"`
+	WrittenBy *Deputy `json:",omitempty"`
 }
 
-// ReplyWriter is the delegate who wrote a reply on the recipient's behalf,
-// as the sender's event says: their name, and "delegate" (a power of
-// attorney the recipient gave) or "guardian" (a guardianship).
-type ReplyWriter struct {
+// Deputy is who acted on the recipient's behalf (wrote a reply, answered
+// a signature request), as the sender's event says: their name, and
+// "delegate" (a power of attorney the recipient gave) or "guardian" (a
+// guardianship or lasting power of attorney the municipality recorded).
+type Deputy struct {
 	Name string
 	Role string
 }
