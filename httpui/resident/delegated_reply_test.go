@@ -135,7 +135,7 @@ func TestDelegatedReplyPage(t *testing.T) {
 		t.Errorf("Anna's letter lacks Carl's reply:\n%s", page)
 	}
 	page = html.UnescapeString(e.Get(anna, e.HTTPURL+"/settings/access").Text)
-	for _, want := range []string{"Read, sort and reply to letters", "replying on your behalf to letters that can be replied to", "Carl Carlsen replied to a letter on your behalf"} {
+	for _, want := range []string{"Read and handle letters", "replying on your behalf to letters that can be replied to", "Carl Carlsen replied to a letter on your behalf"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("Anna's access page lacks %q", want)
 		}
