@@ -317,6 +317,23 @@ func (a *appliance) seed(hostile bool) {
 	a.clock.Set(now)
 }
 
+// withMailbox signs the resident with the number in with the tests'
+// password and runs fn on their open mailbox.
+func (a *appliance) withMailbox(nid string, fn func(mb *store.Mailbox)) {
+	a.t.Helper()
+	ctx := context.Background()
+	sess, err := a.store.Login(ctx, nid, annaPassword)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	mb, err := a.store.OpenSession(ctx, sess.Token)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer mb.Close()
+	fn(mb)
+}
+
 // letter returns a seeded letter by name.
 func (a *appliance) letter(name string) seeded {
 	a.t.Helper()

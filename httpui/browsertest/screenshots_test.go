@@ -2,6 +2,7 @@ package browsertest
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"image/png"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/postkasse/postkasse/assets"
 	"github.com/postkasse/postkasse/i18n"
+	"github.com/postkasse/postkasse/store"
 )
 
 var update = flag.Bool("update", false, "write the screenshots to docs/screenshots (go test -run TestScreenshots -update)")
@@ -92,10 +94,70 @@ func TestScreenshots(t *testing.T) {
 			shoot("settings-" + lang)
 		}
 		tb.do(chromedp.Navigate(a.url + "/?lang=en"))
+		shootConversations(t, a, tb, shoot)
 		tb.do(chromedp.Submit(chromedp.CSS(".logout-form")), chromedp.WaitVisible(chromedp.ID("nationalId")))
 		for _, lang := range languages[1:] {
 			tb.do(chromedp.Navigate(a.url + "/login?lang=" + lang))
 			shoot("login-" + lang)
 		}
 	}
+}
+
+// shootConversations shows what a resident does beyond reading: a letter
+// with its conversation (Anna's reply and the municipality's answer), a
+// letter that asks for a signature, the access page with a grant from Bo
+// that Anna accepted, and Bo's mailbox as Anna sees it, switched to from
+// the header.
+func shootConversations(t *testing.T, a *appliance, tb *tab, shoot func(string)) {
+	t.Helper()
+	ctx := context.Background()
+	a.addReplyKey("Eksempelby Kommune")
+	hearing := a.deliverToAnna(store.Delivery{Subject: "Hearing before a decision on housing benefit", SenderReference: "tour-hearing",
+		Body: "We intend to reduce your housing benefit from 1 February. You can comment before we decide.", ReplyAllowed: true,
+		Documents: []store.DocumentInput{document(t, "property-tax-2027-1.pdf")}})
+	var replyID string
+	a.withMailbox(annaNID, func(mb *store.Mailbox) {
+		var err error
+		if replyID, err = mb.Reply(ctx, hearing.Letter.ID, store.ReplyInput{Text: "My rent went up in November, so I have less to live on than your calculation assumes."}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	a.deliverToAnna(store.Delivery{Subject: "Re: hearing — we have your comments", SenderReference: "tour-answer", InReplyTo: replyID,
+		Body:      "Thank you. We will take the new rent into account and send you our decision within 14 days.",
+		Documents: []store.DocumentInput{document(t, "decision-building-permit.pdf")}})
+	tb.do(chromedp.Navigate(a.url+"/letters/"+hearing.Letter.ID), chromedp.WaitVisible(chromedp.ID("reply-text")))
+	shoot("conversation")
+	lease := a.deliverToAnna(store.Delivery{Subject: "Lease of allotment garden no. 14", SenderReference: "tour-lease",
+		SignatureRequest: &store.SignatureRequest{Deadline: now.AddDate(0, 0, 14).Format("2006-01-02"), Description: "Lease of allotment garden no. 14, from 1 March"},
+		Documents:        []store.DocumentInput{document(t, "enrolment-form.pdf")}})
+	tb.do(chromedp.Navigate(a.url+"/letters/"+lease.Letter.ID), chromedp.WaitVisible(chromedp.ID("signature")))
+	shoot("signature")
+	boNID, err := store.ParseNationalID("0202802345")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.store.AddResident(ctx, boNID, "Bo Berg", annaPassword); err != nil {
+		t.Fatal(err)
+	}
+	var grant store.Grant
+	a.withMailbox(boNID.String(), func(mb *store.Mailbox) {
+		if grant, err = mb.GrantAccess(ctx, store.GrantRequest{DelegateNationalID: annaNID, Access: store.AccessAct, Scope: store.ScopePublic}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	a.withMailbox(annaNID, func(mb *store.Mailbox) {
+		if err := mb.AcceptGrant(ctx, grant.ID); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if _, err := a.store.Deliver(ctx, a.senderID("Eksempelby Kommune"), store.Delivery{Recipient: boNID,
+		Subject: "Your home care visits from January", SenderReference: "tour-bo", Type: store.TypeNotice,
+		Body:      "From 5 January your home carer comes on Mondays and Thursdays.",
+		Documents: []store.DocumentInput{document(t, "enrolment-letter.pdf")}}); err != nil {
+		t.Fatal(err)
+	}
+	tb.do(chromedp.Navigate(a.url + "/settings/access"))
+	shoot("access")
+	tb.do(chromedp.Navigate(a.url+"/mailboxes/"+grant.ID), chromedp.WaitVisible(chromedp.ID("delegated-banner")))
+	shoot("mailbox-of-another")
 }

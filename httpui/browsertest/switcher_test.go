@@ -39,25 +39,13 @@ func testMailboxSwitcher(t *testing.T, src, lang string, width int64) {
 	if _, _, err := a.store.AddResident(ctx, boNID, "Bo Berg", annaPassword); err != nil {
 		t.Fatal(err)
 	}
-	open := func(nid string, fn func(mb *store.Mailbox)) {
-		sess, err := a.store.Login(ctx, nid, annaPassword)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mb, err := a.store.OpenSession(ctx, sess.Token)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer mb.Close()
-		fn(mb)
-	}
 	var grant store.Grant
-	open(boNID.String(), func(mb *store.Mailbox) {
+	a.withMailbox(boNID.String(), func(mb *store.Mailbox) {
 		if grant, err = mb.GrantAccess(ctx, store.GrantRequest{DelegateNationalID: annaNID, Access: store.AccessAct, Scope: store.ScopeAll}); err != nil {
 			t.Fatal(err)
 		}
 	})
-	open(annaNID, func(mb *store.Mailbox) {
+	a.withMailbox(annaNID, func(mb *store.Mailbox) {
 		if err := mb.AcceptGrant(ctx, grant.ID); err != nil {
 			t.Fatal(err)
 		}
