@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 
@@ -29,37 +28,13 @@ func (dm *DelegatedMailbox) Search(ctx context.Context, text string) ([]LetterSu
 	var out []LetterSummary
 	err = dm.m.s.view(ctx, func(tx storage.Tx) error {
 		out = out[:0]
-		d, err := dm.m.activeGrant(tx, dm.grant.ID)
-		if err != nil {
-			return err
-		}
-		senders := map[string]*senderRecord{}
-		var ids []string
-		if err := tx.Letters().MailboxAll(d.GrantorID, func(e storage.MailboxEntry) error {
-			ids = append(ids, e.LetterID)
-			return nil
-		}); err != nil {
-			return err
-		}
-		for _, id := range slices.Backward(ids) {
-			_, rec, dk, err := dm.open(tx, id)
-			if errors.Is(err, ErrNotFound) || errors.Is(err, ErrInaccessible) {
-				continue
-			} else if err != nil {
-				return err
-			}
-			sum, err := dm.m.summary(tx, rec, dk, senders)
-			if err != nil {
-				dk.Zero()
-				return err
-			}
+		return dm.covered(tx, func(d *storage.Delegation, rec *letterRecord, dk *crypto.DataKey, sum LetterSummary) (bool, error) {
 			body, err := dk.OpenField("body", rec.Body)
-			dk.Zero()
 			if err != nil {
-				return err
+				return false, err
 			}
 			texts := []string{sum.Subject, sum.SenderName, string(body)}
-			if err := tx.Replies().ByLetter(id, func(r *storage.Reply) error {
+			if err := tx.Replies().ByLetter(rec.ID, func(r *storage.Reply) error {
 				if r.WrittenBy != dm.m.resident.ID || r.DelegationID != d.ID || len(r.DelegateKey) == 0 {
 					return nil
 				}
@@ -71,16 +46,13 @@ func (dm *DelegatedMailbox) Search(ctx context.Context, text string) ([]LetterSu
 				texts = append(texts, opened.Text)
 				return nil
 			}); err != nil {
-				return err
+				return false, err
 			}
 			if hasAllWords(texts, qwords) {
 				out = append(out, sum)
 			}
-			if len(out) == MaxSearchResults {
-				break
-			}
-		}
-		return nil
+			return len(out) < MaxSearchResults, nil
+		})
 	})
 	return out, err
 }

@@ -808,35 +808,51 @@ func (dm *DelegatedMailbox) detail(d *storage.Delegation) string {
 func (dm *DelegatedMailbox) Letters(ctx context.Context) ([]LetterSummary, error) {
 	var out []LetterSummary
 	err := dm.m.s.view(ctx, func(tx storage.Tx) error {
-		d, err := dm.m.activeGrant(tx, dm.grant.ID)
-		if err != nil {
-			return err
-		}
-		senders := map[string]*senderRecord{}
-		var ids []string
-		if err := tx.Letters().MailboxAll(d.GrantorID, func(e storage.MailboxEntry) error {
-			ids = append(ids, e.LetterID)
-			return nil
-		}); err != nil {
-			return err
-		}
-		for _, id := range slices.Backward(ids) {
-			_, rec, dk, err := dm.open(tx, id)
-			if errors.Is(err, ErrNotFound) || errors.Is(err, ErrInaccessible) {
-				continue
-			} else if err != nil {
-				return err
-			}
-			sum, err := dm.m.summary(tx, rec, dk, senders)
-			dk.Zero()
-			if err != nil {
-				return err
-			}
+		out = out[:0]
+		return dm.covered(tx, func(_ *storage.Delegation, _ *letterRecord, _ *crypto.DataKey, sum LetterSummary) (bool, error) {
 			out = append(out, sum)
-		}
-		return nil
+			return true, nil
+		})
 	})
 	return out, err
+}
+
+// covered calls fn with each letter of the grantor's mailbox the grant
+// covers, newest first, opened, with its summary, in tx, while fn
+// answers true. The grant is checked first (activeGrant); fn must not
+// keep dk, which is zeroed when fn returns.
+func (dm *DelegatedMailbox) covered(tx storage.Tx, fn func(d *storage.Delegation, rec *letterRecord, dk *crypto.DataKey, sum LetterSummary) (bool, error)) error {
+	d, err := dm.m.activeGrant(tx, dm.grant.ID)
+	if err != nil {
+		return err
+	}
+	senders := map[string]*senderRecord{}
+	var ids []string
+	if err := tx.Letters().MailboxAll(d.GrantorID, func(e storage.MailboxEntry) error {
+		ids = append(ids, e.LetterID)
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, id := range slices.Backward(ids) {
+		_, rec, dk, err := dm.open(tx, id)
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrInaccessible) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		sum, err := dm.m.summary(tx, rec, dk, senders)
+		if err != nil {
+			dk.Zero()
+			return err
+		}
+		more, err := fn(d, rec, dk, sum)
+		dk.Zero()
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
 }
 
 // Letter opens a covered letter, audited as the delegate's reading. It
