@@ -57,12 +57,8 @@ func (s *Handlers) delegatedReply(w http.ResponseWriter, r *http.Request, mb *st
 	resident := mb.Resident()
 	id := mux.Vars(r)["id"]
 	lim := s.store.Limits()
-	r.Body = http.MaxBytesReader(w, r.Body, maxUploadSize(lim))
-	form, err := parseReplyForm(r, lim)
-	var tooBig *http.MaxBytesError
-	var invalid *store.InvalidError
-	if err != nil && !errors.As(err, &tooBig) && !errors.Is(err, store.ErrDocumentTooLarge) && !errors.As(err, &invalid) {
-		s.pages.ErrorPageFor(w, r, &resident, http.StatusBadRequest)
+	form, ok, err := s.readReplyForm(w, r, resident)
+	if !ok {
 		return
 	}
 	if err == nil {

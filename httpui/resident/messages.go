@@ -2,10 +2,8 @@ package resident
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/postkasse/postkasse/httpui/web"
 	"github.com/postkasse/postkasse/store"
@@ -64,75 +62,17 @@ func (s *Handlers) renderMessages(w http.ResponseWriter, r *http.Request, mb *st
 	s.pages.Render(w, r, status, pageMessages, web.View{Title: l.T("messages.title"), Resident: &resident, Data: v})
 }
 
-// parseMessageForm reads the messages page's form: the sender, then the
-// text and files as the reply form's.
-func parseMessageForm(r *http.Request, l store.Limits) (string, replyForm, error) {
-	var sender string
-	var f replyForm
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return "", f, err
-	}
-	var total int64
-	for {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		} else if err != nil {
-			return sender, f, err
-		}
-		switch part.FormName() {
-		case "sender":
-			b, err := io.ReadAll(io.LimitReader(part, maxUploadField+1))
-			if err != nil {
-				return sender, f, err
-			}
-			sender = strings.TrimSpace(string(b))
-		case "text":
-			b, err := io.ReadAll(io.LimitReader(part, int64(2*l.MaxBody)+1))
-			if err != nil {
-				return sender, f, err
-			}
-			if len(b) > 2*l.MaxBody {
-				return sender, f, &store.InvalidError{Field: "text", Reason: "too long"}
-			}
-			f.Text = string(b)
-		case "file":
-			if part.FileName() == "" {
-				break
-			}
-			if len(f.Files) >= store.MaxReplyAttachments {
-				return sender, f, &store.InvalidError{Field: "attachment", Reason: "too many"}
-			}
-			content, err := l.ReadDocument(part, len(f.Files), total)
-			if err != nil {
-				return sender, f, err
-			}
-			if len(content) == 0 {
-				break
-			}
-			total += int64(len(content))
-			f.Files = append(f.Files, store.DocumentInput{Name: part.FileName(), ContentType: uploadType(part), Content: content})
-		}
-		part.Close()
-	}
-	return sender, f, nil
-}
-
 // messageSend sends the messages page's message (store.Mailbox.SendMessage)
 // and shows the page again, saying so; a refused one says why and keeps
 // the text; nothing of it is stored.
 func (s *Handlers) messageSend(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
 	lim := s.store.Limits()
-	r.Body = http.MaxBytesReader(w, r.Body, maxUploadSize(lim))
-	sender, form, err := parseMessageForm(r, lim)
-	var tooBig *http.MaxBytesError
-	var invalid *store.InvalidError
-	if err != nil && !errors.As(err, &tooBig) && !errors.Is(err, store.ErrDocumentTooLarge) && !errors.As(err, &invalid) {
-		s.pages.ErrorPageFor(w, r, &resident, http.StatusBadRequest)
+	form, ok, err := s.readReplyForm(w, r, resident)
+	if !ok {
 		return
 	}
+	sender := form.Sender
 	if err == nil {
 		_, err = mb.SendMessage(r.Context(), sender, store.ReplyInput{Text: form.Text, Attachments: form.Files})
 	}

@@ -55,10 +55,29 @@ type answerLine struct {
 	URL     string
 }
 
-// replyForm is the reply form as sent: the text and the files.
+// replyForm is a reply form as sent: the text and the files, and on the
+// messages page the sender written to.
 type replyForm struct {
-	Text  string
-	Files []store.DocumentInput
+	Sender string
+	Text   string
+	Files  []store.DocumentInput
+}
+
+// readReplyForm reads a posted reply or message form within the upload
+// limit (maxUploadSize). A body that is no such form is answered 400
+// here and ok is false; a form over a limit comes back with its error,
+// for the page to say why (replyRefusal).
+func (s *Handlers) readReplyForm(w http.ResponseWriter, r *http.Request, resident store.Resident) (f replyForm, ok bool, err error) {
+	lim := s.store.Limits()
+	r.Body = http.MaxBytesReader(w, r.Body, maxUploadSize(lim))
+	f, err = parseReplyForm(r, lim)
+	var tooBig *http.MaxBytesError
+	var invalid *store.InvalidError
+	if err != nil && !errors.As(err, &tooBig) && !errors.Is(err, store.ErrDocumentTooLarge) && !errors.As(err, &invalid) {
+		s.pages.ErrorPageFor(w, r, &resident, http.StatusBadRequest)
+		return f, false, err
+	}
+	return f, true, err
 }
 
 // parseReplyForm reads the multipart form as it streams in, each file
@@ -79,6 +98,12 @@ func parseReplyForm(r *http.Request, l store.Limits) (replyForm, error) {
 			return f, err
 		}
 		switch part.FormName() {
+		case "sender":
+			b, err := io.ReadAll(io.LimitReader(part, maxUploadField+1))
+			if err != nil {
+				return f, err
+			}
+			f.Sender = strings.TrimSpace(string(b))
 		case "text":
 			// Room for CR LF line ends, which the store makes LF.
 			b, err := io.ReadAll(io.LimitReader(part, int64(2*l.MaxBody)+1))
@@ -124,12 +149,8 @@ func (s *Handlers) reply(w http.ResponseWriter, r *http.Request, mb *store.Mailb
 	resident := mb.Resident()
 	id := mux.Vars(r)["id"]
 	lim := s.store.Limits()
-	r.Body = http.MaxBytesReader(w, r.Body, maxUploadSize(lim))
-	form, err := parseReplyForm(r, lim)
-	var tooBig *http.MaxBytesError
-	var invalid *store.InvalidError
-	if err != nil && !errors.As(err, &tooBig) && !errors.Is(err, store.ErrDocumentTooLarge) && !errors.As(err, &invalid) {
-		s.pages.ErrorPageFor(w, r, &resident, http.StatusBadRequest)
+	form, ok, err := s.readReplyForm(w, r, resident)
+	if !ok {
 		return
 	}
 	if err == nil {
