@@ -101,34 +101,13 @@ func (ix *searchIndex) matchWithReplies(qwords []string, replies map[string][]st
 		}
 		withReplies = append(withReplies, replied{d, ws})
 	}
-	out := make([]uint8, len(ix.docs))
-	for i, q := range qwords {
-		cur := ix.match([]string{q})
-		if cur == nil {
-			cur = make([]uint8, len(ix.docs))
-		}
+	return ix.matchAlso(qwords, func(q string, cur []uint8) {
 		for _, r := range withReplies {
 			if slices.ContainsFunc(r.words, func(w string) bool { return strings.HasPrefix(w, q) }) {
 				cur[r.doc] |= FieldReply
 			}
 		}
-		any := false
-		for d, f := range cur {
-			switch {
-			case i == 0:
-				out[d] = f
-			case f == 0 || out[d] == 0:
-				out[d] = 0
-			default:
-				out[d] |= f
-			}
-			any = any || out[d] != 0
-		}
-		if !any {
-			return nil
-		}
-	}
-	return out
+	})
 }
 
 // replySnippet is a snippet of the first reply with a word matched.

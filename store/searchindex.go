@@ -274,6 +274,13 @@ func queryWords(q string) []string {
 // the letter; 0 for a letter that lacks one of them, or is gone. No
 // words match nothing (nil).
 func (ix *searchIndex) match(qwords []string) []uint8 {
+	return ix.matchAlso(qwords, nil)
+}
+
+// matchAlso is match, with also (when not nil) adding to cur, for each
+// query word q, the fields of the letters where q was found outside the
+// index (the texts of a letter's replies, matchWithReplies).
+func (ix *searchIndex) matchAlso(qwords []string, also func(q string, cur []uint8)) []uint8 {
 	if len(qwords) == 0 {
 		return nil
 	}
@@ -286,6 +293,9 @@ func (ix *searchIndex) match(qwords []string) []uint8 {
 			for _, p := range ix.postings[terms[j]] {
 				cur[p.doc] |= p.fields
 			}
+		}
+		if also != nil {
+			also(q, cur)
 		}
 		any := false
 		for d, f := range cur {
