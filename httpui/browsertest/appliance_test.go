@@ -334,6 +334,36 @@ func (a *appliance) withMailbox(nid string, fn func(mb *store.Mailbox)) {
 	fn(mb)
 }
 
+// boNID is the number of Bo Berg, a second resident some tests add.
+const boNID = "0202802345"
+
+// addBo adds Bo Berg's mailbox (the tests' password), gives Anna access
+// to it as asked, has Anna accept it, and returns the grant and Bo's
+// number.
+func (a *appliance) addBo(access store.DelegationAccess, scope store.DelegationScope) (store.Grant, store.NationalID) {
+	a.t.Helper()
+	ctx := context.Background()
+	bo, err := store.ParseNationalID(boNID)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if _, _, err := a.store.AddResident(ctx, bo, "Bo Berg", annaPassword); err != nil {
+		a.t.Fatal(err)
+	}
+	var grant store.Grant
+	a.withMailbox(bo.String(), func(mb *store.Mailbox) {
+		if grant, err = mb.GrantAccess(ctx, store.GrantRequest{DelegateNationalID: annaNID, Access: access, Scope: scope}); err != nil {
+			a.t.Fatal(err)
+		}
+	})
+	a.withMailbox(annaNID, func(mb *store.Mailbox) {
+		if err := mb.AcceptGrant(ctx, grant.ID); err != nil {
+			a.t.Fatal(err)
+		}
+	})
+	return grant, bo
+}
+
 // letter returns a seeded letter by name.
 func (a *appliance) letter(name string) seeded {
 	a.t.Helper()

@@ -2,14 +2,12 @@ package browsertest
 
 import (
 	"context"
-	"crypto/rand"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -32,25 +30,11 @@ func testReply(t *testing.T, src, lang string, width int64) {
 	a := newAppliance(t, applianceOptions{})
 	ctx := context.Background()
 	kommune := a.senderID("Eksempelby Kommune")
-	k, err := crypto.GenerateKeyPair(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := k.Public()
-	if err := a.store.SetSenderReplyKey(ctx, kommune, pub[:], false); err != nil {
-		t.Fatal(err)
-	}
-	nid, err := store.ParseNationalID(annaNID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := a.store.Deliver(ctx, kommune, store.Delivery{
-		Recipient: nid, Subject: "Hearing before a decision on housing benefit", SenderReference: "reply-1", ReplyAllowed: true,
+	a.addReplyKey("Eksempelby Kommune")
+	res := a.deliverToAnna(store.Delivery{
+		Subject: "Hearing before a decision on housing benefit", SenderReference: "reply-1", ReplyAllowed: true,
 		Documents: []store.DocumentInput{document(t, "property-tax-2027-1.pdf")},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	tb := newTab(t, "reply-"+lang+"-"+itoa(width))
 	tb.viewport(width)
 	tb.do(chromedp.Navigate(a.url + "/login?lang=" + lang))

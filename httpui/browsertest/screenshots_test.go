@@ -132,24 +132,7 @@ func shootConversations(t *testing.T, a *appliance, tb *tab, shoot func(string))
 		Documents:        []store.DocumentInput{document(t, "enrolment-form.pdf")}})
 	tb.do(chromedp.Navigate(a.url+"/letters/"+lease.Letter.ID), chromedp.WaitVisible(chromedp.ID("signature")))
 	shoot("signature")
-	boNID, err := store.ParseNationalID("0202802345")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := a.store.AddResident(ctx, boNID, "Bo Berg", annaPassword); err != nil {
-		t.Fatal(err)
-	}
-	var grant store.Grant
-	a.withMailbox(boNID.String(), func(mb *store.Mailbox) {
-		if grant, err = mb.GrantAccess(ctx, store.GrantRequest{DelegateNationalID: annaNID, Access: store.AccessAct, Scope: store.ScopePublic}); err != nil {
-			t.Fatal(err)
-		}
-	})
-	a.withMailbox(annaNID, func(mb *store.Mailbox) {
-		if err := mb.AcceptGrant(ctx, grant.ID); err != nil {
-			t.Fatal(err)
-		}
-	})
+	grant, boNID := a.addBo(store.AccessAct, store.ScopePublic)
 	if _, err := a.store.Deliver(ctx, a.senderID("Eksempelby Kommune"), store.Delivery{Recipient: boNID,
 		Subject: "Your home care visits from January", SenderReference: "tour-bo", Type: store.TypeNotice,
 		Body:      "From 5 January your home carer comes on Mondays and Thursdays.",

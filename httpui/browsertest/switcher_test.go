@@ -2,14 +2,12 @@ package browsertest
 
 import (
 	"context"
-	"crypto/rand"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -32,33 +30,9 @@ func testMailboxSwitcher(t *testing.T, src, lang string, width int64) {
 	l := catalogue(t).Lang(lang)
 	a := newAppliance(t, applianceOptions{})
 	ctx := context.Background()
-	boNID, err := store.ParseNationalID("0202802345")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := a.store.AddResident(ctx, boNID, "Bo Berg", annaPassword); err != nil {
-		t.Fatal(err)
-	}
-	var grant store.Grant
-	a.withMailbox(boNID.String(), func(mb *store.Mailbox) {
-		if grant, err = mb.GrantAccess(ctx, store.GrantRequest{DelegateNationalID: annaNID, Access: store.AccessAct, Scope: store.ScopeAll}); err != nil {
-			t.Fatal(err)
-		}
-	})
-	a.withMailbox(annaNID, func(mb *store.Mailbox) {
-		if err := mb.AcceptGrant(ctx, grant.ID); err != nil {
-			t.Fatal(err)
-		}
-	})
+	grant, boNID := a.addBo(store.AccessAct, store.ScopeAll)
+	a.addReplyKey("Eksempelby Kommune")
 	kommune := a.senderID("Eksempelby Kommune")
-	k, err := crypto.GenerateKeyPair(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := k.Public()
-	if err := a.store.SetSenderReplyKey(ctx, kommune, pub[:], false); err != nil {
-		t.Fatal(err)
-	}
 	res, err := a.store.Deliver(ctx, kommune, store.Delivery{
 		Recipient: boNID, Subject: "Hearing before a decision on home help", SenderReference: "bo-1", ReplyAllowed: true,
 		Documents: []store.DocumentInput{document(t, "property-tax-2027-1.pdf")},
