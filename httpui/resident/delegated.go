@@ -3,7 +3,6 @@ package resident
 import (
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/gorilla/mux"
 
@@ -155,9 +154,8 @@ func (s *Handlers) renderDelegatedLetter(w http.ResponseWriter, r *http.Request,
 func (s *Handlers) delegatedDocument(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, dm *store.DelegatedMailbox) {
 	resident := mb.Resident()
 	vars := mux.Vars(r)
-	n, err := strconv.Atoi(vars["n"])
-	if err != nil {
-		s.pages.ErrorPageFor(w, r, &resident, http.StatusNotFound)
+	n, ok := s.numberVar(w, r, resident)
+	if !ok {
 		return
 	}
 	doc, err := dm.Document(r.Context(), vars["id"], n)

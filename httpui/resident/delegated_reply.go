@@ -90,9 +90,8 @@ func (s *Handlers) delegatedReply(w http.ResponseWriter, r *http.Request, mb *st
 func (s *Handlers) delegatedReplyAttachment(w http.ResponseWriter, r *http.Request, mb *store.Mailbox, dm *store.DelegatedMailbox) {
 	resident := mb.Resident()
 	vars := mux.Vars(r)
-	n, err := strconv.Atoi(vars["n"])
-	if err != nil {
-		s.pages.ErrorPageFor(w, r, &resident, http.StatusNotFound)
+	n, ok := s.numberVar(w, r, resident)
+	if !ok {
 		return
 	}
 	a, err := dm.ReplyAttachment(r.Context(), vars["id"], n)

@@ -75,14 +75,25 @@ func documentFileName(name, contentType string) string {
 	return base + ext
 }
 
+// numberVar is the route's number {n} (of a document, an attachment, an
+// appointment); one that does not parse (too large) is answered 404 and
+// ok is false.
+func (s *Handlers) numberVar(w http.ResponseWriter, r *http.Request, resident store.Resident) (n int, ok bool) {
+	n, err := strconv.Atoi(mux.Vars(r)["n"])
+	if err != nil {
+		s.pages.ErrorPageFor(w, r, &resident, http.StatusNotFound)
+		return 0, false
+	}
+	return n, true
+}
+
 // document serves one document of a letter: in place where that is safe
 // (and not ?download=1), otherwise as an attachment.
 func (s *Handlers) document(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
 	vars := mux.Vars(r)
-	n, err := strconv.Atoi(vars["n"])
-	if err != nil {
-		s.pages.ErrorPageFor(w, r, &resident, http.StatusNotFound)
+	n, ok := s.numberVar(w, r, resident)
+	if !ok {
 		return
 	}
 	doc, err := mb.Document(r.Context(), vars["id"], n)

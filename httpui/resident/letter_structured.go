@@ -69,9 +69,8 @@ func (s *Handlers) structuredViews(lang *i18n.Lang, l store.Letter) (*invoiceVie
 func (s *Handlers) letterAppointment(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
 	id := mux.Vars(r)["id"]
-	n, err := strconv.Atoi(mux.Vars(r)["n"])
-	if err != nil {
-		s.pages.ErrorPageFor(w, r, &resident, http.StatusNotFound)
+	n, ok := s.numberVar(w, r, resident)
+	if !ok {
 		return
 	}
 	l, err := mb.Letter(r.Context(), id)
