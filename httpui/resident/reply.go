@@ -2,7 +2,6 @@ package resident
 
 import (
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -80,60 +79,13 @@ func (s *Handlers) readReplyForm(w http.ResponseWriter, r *http.Request, residen
 	return f, true, err
 }
 
-// parseReplyForm reads the multipart form as it streams in, each file
-// under the store's limits (store.Limits.ReadDocument), the text under
-// the body's limit. It only parses; the store checks the rules.
+// parseReplyForm reads a reply or message form (readForm): the text,
+// with room for CR LF line ends, which the store makes LF; at most
+// store.MaxReplyAttachments files; on the messages page the sender. It
+// only parses; the store checks the rules.
 func parseReplyForm(r *http.Request, l store.Limits) (replyForm, error) {
-	var f replyForm
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return f, err
-	}
-	var total int64
-	for {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		} else if err != nil {
-			return f, err
-		}
-		switch part.FormName() {
-		case "sender":
-			b, err := io.ReadAll(io.LimitReader(part, maxUploadField+1))
-			if err != nil {
-				return f, err
-			}
-			f.Sender = strings.TrimSpace(string(b))
-		case "text":
-			// Room for CR LF line ends, which the store makes LF.
-			b, err := io.ReadAll(io.LimitReader(part, int64(2*l.MaxBody)+1))
-			if err != nil {
-				return f, err
-			}
-			if len(b) > 2*l.MaxBody {
-				return f, &store.InvalidError{Field: "text", Reason: "too long"}
-			}
-			f.Text = string(b)
-		case "file":
-			if part.FileName() == "" {
-				break // the input left empty
-			}
-			if len(f.Files) >= store.MaxReplyAttachments {
-				return f, &store.InvalidError{Field: "attachment", Reason: "too many"}
-			}
-			content, err := l.ReadDocument(part, len(f.Files), total)
-			if err != nil {
-				return f, err
-			}
-			if len(content) == 0 {
-				break
-			}
-			total += int64(len(content))
-			f.Files = append(f.Files, store.DocumentInput{Name: part.FileName(), ContentType: uploadType(part), Content: content})
-		}
-		part.Close()
-	}
-	return f, nil
+	fields, files, err := readForm(r, l, map[string]int{"sender": maxUploadField, "text": 2 * l.MaxBody}, store.MaxReplyAttachments)
+	return replyForm{Sender: strings.TrimSpace(fields["sender"]), Text: fields["text"], Files: files}, err
 }
 
 // replyHint says the limits of a reply in the language.
@@ -256,9 +208,8 @@ func (s *Handlers) thread(r *http.Request, mb *store.Mailbox, l store.Letter, re
 func (s *Handlers) replyAttachment(w http.ResponseWriter, r *http.Request, mb *store.Mailbox) {
 	resident := mb.Resident()
 	vars := mux.Vars(r)
-	n, err := strconv.Atoi(vars["n"])
-	if err != nil {
-		s.pages.ErrorPageFor(w, r, &resident, http.StatusNotFound)
+	n, ok := s.numberVar(w, r, resident)
+	if !ok {
 		return
 	}
 	a, err := mb.ReplyAttachment(r.Context(), vars["id"], n)

@@ -54,57 +54,65 @@ const maxUploadField = 4 << 10
 // errNoFile: the form held no file.
 var errNoFile = errors.New("no file uploaded")
 
-// parseUploadForm reads the multipart form as it streams in, each file
-// under the store's limits (store.Limits.ReadDocument). It only parses;
-// the store checks the rules.
+// parseUploadForm reads the upload form (readForm). It only parses; the
+// store checks the rules.
 func parseUploadForm(r *http.Request, l store.Limits) (uploadForm, error) {
-	var f uploadForm
+	fields, files, err := readForm(r, l, map[string]int{"folder": maxUploadField, "title": maxUploadField}, 0)
+	f := uploadForm{Folder: fields["folder"], Title: fields["title"], Files: files}
+	if err == nil && len(f.Files) == 0 {
+		err = errNoFile
+	}
+	return f, err
+}
+
+// readForm reads a multipart form as it streams in: the text fields
+// named in fields, each under its limit in bytes (beyond it an
+// *InvalidError naming the field), and the "file" parts under the
+// store's limits (store.Limits.ReadDocument), at most maxFiles of them
+// when maxFiles > 0 (beyond: an *InvalidError for "attachment"). An
+// input left empty or an empty file is no document; other parts are
+// skipped. What was read comes back with an error too, so that a
+// refused form can be shown again as it was written.
+func readForm(r *http.Request, l store.Limits, fields map[string]int, maxFiles int) (map[string]string, []store.DocumentInput, error) {
+	values := map[string]string{}
+	var files []store.DocumentInput
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return f, err
+		return values, files, err
 	}
 	var total int64
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
-			break
+			return values, files, nil
 		} else if err != nil {
-			return f, err
+			return values, files, err
 		}
-		switch part.FormName() {
-		case "folder", "title":
-			b, err := io.ReadAll(io.LimitReader(part, maxUploadField+1))
+		name := part.FormName()
+		if limit, ok := fields[name]; ok {
+			b, err := io.ReadAll(io.LimitReader(part, int64(limit)+1))
 			if err != nil {
-				return f, err
+				return values, files, err
 			}
-			if len(b) > maxUploadField {
-				return f, &store.InvalidError{Field: part.FormName(), Reason: "too long"}
+			if len(b) > limit {
+				return values, files, &store.InvalidError{Field: name, Reason: "too long"}
 			}
-			if part.FormName() == "folder" {
-				f.Folder = string(b)
-			} else {
-				f.Title = string(b)
+			values[name] = string(b)
+		} else if name == "file" && part.FileName() != "" {
+			if maxFiles > 0 && len(files) >= maxFiles {
+				return values, files, &store.InvalidError{Field: "attachment", Reason: "too many"}
 			}
-		case "file":
-			if part.FileName() == "" {
-				break // an input left empty
-			}
-			content, err := l.ReadDocument(part, len(f.Files), total)
+			content, err := l.ReadDocument(part, len(files), total)
 			if err != nil {
-				return f, err
+				return values, files, err
 			}
-			if len(content) == 0 {
-				break // an empty file is no document
+			if len(content) > 0 {
+				total += int64(len(content))
+				files = append(files, store.DocumentInput{Name: part.FileName(), ContentType: uploadType(part), Content: content})
 			}
-			total += int64(len(content))
-			f.Files = append(f.Files, store.DocumentInput{Name: part.FileName(), ContentType: uploadType(part), Content: content})
 		}
 		part.Close()
 	}
-	if len(f.Files) == 0 {
-		return f, errNoFile
-	}
-	return f, nil
 }
 
 // uploadType is a file's type as the browser declares it, or, when it
