@@ -54,6 +54,17 @@ func newSigningFixture(t testing.TB) (*fixture, *crypto.PrivateKey) {
 	return f, k
 }
 
+// deliverForSignature delivers signatureDelivery from f's sender to f's
+// resident, with the reference given.
+func deliverForSignature(t testing.TB, f *fixture, ref string) DeliveryResult {
+	t.Helper()
+	res, err := f.s.Deliver(context.Background(), f.sender.ID, signatureDelivery(t, f.nid, ref))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
 // openSignature opens the sender's sealed signature of a letter with the
 // sender's reply key: its files by name.
 func openSignature(t testing.TB, f *fixture, key *crypto.PrivateKey, letterID string) map[string][]byte {
@@ -140,10 +151,7 @@ func TestSignLetter(t *testing.T) {
 	t.Parallel()
 	f, senderKey := newSigningFixture(t)
 	ctx := context.Background()
-	res, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "aftale-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := deliverForSignature(t, f, "aftale-1")
 	id := res.Letter.ID
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	l, err := mb.Letter(ctx, id)
@@ -246,10 +254,7 @@ func TestSignLetter(t *testing.T) {
 		t.Errorf("declining after signing: %v", err)
 	}
 	// The key is kept sealed and used again: the same certificate.
-	res2, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "aftale-2"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res2 := deliverForSignature(t, f, "aftale-2")
 	sig2, err := mb.Sign(ctx, res2.Letter.ID, SignConfirmation{Password: testPassword})
 	if err != nil {
 		t.Fatal(err)
@@ -312,14 +317,8 @@ func TestSignatureExpiresAndDecline(t *testing.T) {
 	t.Parallel()
 	f, _ := newSigningFixture(t)
 	ctx := context.Background()
-	a, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "a"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "b"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := deliverForSignature(t, f, "a")
+	b := deliverForSignature(t, f, "b")
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	if err := mb.DeclineSignature(ctx, a.Letter.ID, " "); err == nil {
 		t.Error("declined without a reason")
@@ -371,10 +370,7 @@ func TestSignatureRequestExported(t *testing.T) {
 	t.Parallel()
 	f, _ := newSigningFixture(t)
 	ctx := context.Background()
-	res, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "aftale-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := deliverForSignature(t, f, "aftale-1")
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	archive, _ := exportOf(t, mb)
 	ex, err := openExportBytes(archive)
@@ -414,11 +410,7 @@ func TestSignConcurrently(t *testing.T) {
 	ctx := context.Background()
 	var ids []string
 	for _, ref := range []string{"a", "b", "c", "d"} {
-		res, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, ref))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, res.Letter.ID)
+		ids = append(ids, deliverForSignature(t, f, ref).Letter.ID)
 	}
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	sigs := make([]LetterSignature, len(ids))
@@ -457,10 +449,7 @@ func TestDeleteSignedLetter(t *testing.T) {
 	t.Parallel()
 	f, _ := newSigningFixture(t)
 	ctx := context.Background()
-	res, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "aftale-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := deliverForSignature(t, f, "aftale-1")
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	if _, err := mb.Sign(ctx, res.Letter.ID, SignConfirmation{Password: testPassword}); err != nil {
 		t.Fatal(err)
@@ -521,14 +510,8 @@ func TestSignOldLetters(t *testing.T) {
 	t.Parallel()
 	f, _ := newSigningFixture(t)
 	ctx := context.Background()
-	a, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "a"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, "b"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := deliverForSignature(t, f, "a")
+	b := deliverForSignature(t, f, "b")
 	if err := f.s.update(ctx, func(tx storage.Tx) error {
 		rec, err := tx.Senders().Get(f.sender.ID)
 		if err != nil {
@@ -582,11 +565,7 @@ func TestSignWithPasskey(t *testing.T) {
 	ctx := context.Background()
 	var ids []string
 	for _, ref := range []string{"a", "b"} {
-		res, err := f.s.Deliver(ctx, f.sender.ID, signatureDelivery(t, f.nid, ref))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, res.Letter.ID)
+		ids = append(ids, deliverForSignature(t, f, ref).Letter.ID)
 	}
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	mb2 := mustLogin(t, f.s, f.nid, testPassword) // another session
