@@ -45,7 +45,7 @@ func (t *tx) Leases() storage.Leases           { return leasesTx{t} }
 func (t *tx) Limits() storage.Limits           { return limitsTx{t} }
 func (t *tx) Support() storage.Support         { return supportTx{t} }
 func (t *tx) SenderBlocks() storage.SenderBlocks {
-	return senderBlocksTx{t}
+	return residentLists[storage.SenderBlock]{t, "sender_blocks"}
 }
 func (t *tx) Events() storage.Events { return eventsTx{t} }
 func (t *tx) Callbacks() storage.Callbacks {
@@ -53,7 +53,7 @@ func (t *tx) Callbacks() storage.Callbacks {
 }
 func (t *tx) Print() storage.Print             { return printTx{t} }
 func (t *tx) Replies() storage.Replies         { return repliesTx{t} }
-func (t *tx) Folders() storage.Folders         { return foldersTx{t} }
+func (t *tx) Folders() storage.Folders         { return residentLists[storage.Folder]{t, "folders"} }
 func (t *tx) Delegations() storage.Delegations { return delegationsTx{t} }
 func (t *tx) SearchIndexes() storage.SearchIndexes {
 	return searchIndexesTx{t}
@@ -1034,6 +1034,30 @@ func (m termsTx) Notices(fn func(version int, residentID, letterID string) error
 
 // perResident is a table of one record per resident (retention,
 // preferences), where none is the zero record.
+// residentLists is a table of one list a resident (their sender blocks,
+// their folders): storage.SenderBlocks and storage.Folders. An empty list
+// is no row.
+type residentLists[T any] perResident[[]T]
+
+func (l residentLists[T]) Get(residentID string) ([]T, error) {
+	v, err := perResident[[]T](l).get(residentID)
+	if err != nil {
+		return nil, err
+	}
+	return *v, nil
+}
+
+func (l residentLists[T]) Put(residentID string, list []T) error {
+	if len(list) == 0 {
+		return perResident[[]T](l).delete(residentID)
+	}
+	return perResident[[]T](l).put(residentID, &list)
+}
+
+func (l residentLists[T]) All(fn func(residentID string, list []T) error) error {
+	return perResident[[]T](l).all(func(id string, v *[]T) error { return fn(id, *v) })
+}
+
 type perResident[T any] struct {
 	t     *tx
 	table string
@@ -1251,31 +1275,6 @@ func (s supportTx) All(fn func(*storage.SupportRequest) error) error {
 		`SELECT record FROM support_requests ORDER BY created, id`)
 }
 
-type senderBlocksTx struct{ t *tx }
-
-func (b senderBlocksTx) p() perResident[[]storage.SenderBlock] {
-	return perResident[[]storage.SenderBlock]{b.t, "sender_blocks"}
-}
-
-func (b senderBlocksTx) Get(residentID string) ([]storage.SenderBlock, error) {
-	v, err := b.p().get(residentID)
-	if err != nil {
-		return nil, err
-	}
-	return *v, nil
-}
-
-func (b senderBlocksTx) Put(residentID string, blocks []storage.SenderBlock) error {
-	if len(blocks) == 0 {
-		return b.p().delete(residentID)
-	}
-	return b.p().put(residentID, &blocks)
-}
-
-func (b senderBlocksTx) All(fn func(residentID string, blocks []storage.SenderBlock) error) error {
-	return b.p().all(func(id string, v *[]storage.SenderBlock) error { return fn(id, *v) })
-}
-
 type eventsTx struct{ t *tx }
 
 func (ev eventsTx) Append(e *storage.Event) error {
@@ -1471,31 +1470,6 @@ func (p printTx) Delete(id string) error {
 func (p printTx) All(fn func(*storage.PrintLetter) error) error {
 	return each(p.t, "print queue", func(v *storage.PrintLetter) (bool, error) { return true, fn(v) },
 		`SELECT record FROM print_queue ORDER BY id`)
-}
-
-type foldersTx struct{ t *tx }
-
-func (f foldersTx) p() perResident[[]storage.Folder] {
-	return perResident[[]storage.Folder]{f.t, "folders"}
-}
-
-func (f foldersTx) Get(residentID string) ([]storage.Folder, error) {
-	v, err := f.p().get(residentID)
-	if err != nil {
-		return nil, err
-	}
-	return *v, nil
-}
-
-func (f foldersTx) Put(residentID string, folders []storage.Folder) error {
-	if len(folders) == 0 {
-		return f.p().delete(residentID)
-	}
-	return f.p().put(residentID, &folders)
-}
-
-func (f foldersTx) All(fn func(residentID string, folders []storage.Folder) error) error {
-	return f.p().all(func(id string, v *[]storage.Folder) error { return fn(id, *v) })
 }
 
 // advanceSequence moves a sequence past seq, so that it never hands out a
