@@ -158,16 +158,23 @@ func (m metaTx) Put(key string, value []byte) error {
 }
 
 func (m metaTx) All(fn func(key string, value []byte) error) error {
-	rows, err := m.t.tx.Query(m.t.ctx, `SELECT key, value FROM meta ORDER BY key`)
+	return keyed(m.t, `SELECT key, value FROM meta ORDER BY key`, fn)
+}
+
+// keyed reads every row of sql, a key and a value, and then calls fn
+// with each: fn may run statements of its own on the transaction, which
+// pgx allows only once the rows are closed.
+func keyed[K any](t *tx, sql string, fn func(key K, value []byte) error) error {
+	rows, err := t.tx.Query(t.ctx, sql)
 	if err != nil {
 		return err
 	}
-	type kv struct {
-		k string
+	type row struct {
+		k K
 		v []byte
 	}
-	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (kv, error) {
-		var x kv
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+		var x row
 		return x, r.Scan(&x.k, &x.v)
 	})
 	if err != nil {
@@ -717,28 +724,13 @@ func (s sessionsTx) OfResident(residentID string) ([][]byte, error) {
 }
 
 func (s sessionsTx) All(fn func(id []byte, s *storage.Session) error) error {
-	rows, err := s.t.tx.Query(s.t.ctx, `SELECT id, record FROM sessions ORDER BY id`)
-	if err != nil {
-		return err
-	}
-	type row struct{ id, rec []byte }
-	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
-		var x row
-		return x, r.Scan(&x.id, &x.rec)
-	})
-	if err != nil {
-		return err
-	}
-	for _, x := range all {
+	return keyed(s.t, `SELECT id, record FROM sessions ORDER BY id`, func(id, rec []byte) error {
 		v := new(storage.Session)
-		if json.Unmarshal(x.rec, v) != nil {
-			continue // opens nothing; Check reports it
+		if json.Unmarshal(rec, v) != nil {
+			return nil // opens nothing; Check reports it
 		}
-		if err := fn(x.id, v); err != nil {
-			return err
-		}
-	}
-	return nil
+		return fn(id, v)
+	})
 }
 
 type outboxTx struct{ t *tx }
@@ -961,31 +953,13 @@ func (m termsTx) DeleteAcceptance(residentID string) error {
 }
 
 func (m termsTx) Acceptances(fn func(residentID string, a *storage.TermsAcceptance) error) error {
-	rows, err := m.t.tx.Query(m.t.ctx, `SELECT resident_id, record FROM terms_acceptances ORDER BY resident_id`)
-	if err != nil {
-		return err
-	}
-	type row struct {
-		id  string
-		rec []byte
-	}
-	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
-		var x row
-		return x, r.Scan(&x.id, &x.rec)
-	})
-	if err != nil {
-		return err
-	}
-	for _, x := range all {
+	return keyed(m.t, `SELECT resident_id, record FROM terms_acceptances ORDER BY resident_id`, func(id string, rec []byte) error {
 		a := new(storage.TermsAcceptance)
-		if err := json.Unmarshal(x.rec, a); err != nil {
-			return fmt.Errorf("terms acceptance of %s: %w", x.id, err)
+		if err := json.Unmarshal(rec, a); err != nil {
+			return fmt.Errorf("terms acceptance of %s: %w", id, err)
 		}
-		if err := fn(x.id, a); err != nil {
-			return err
-		}
-	}
-	return nil
+		return fn(id, a)
+	})
 }
 
 func (m termsTx) Notice(version int, residentID string) (string, error) {
@@ -1032,8 +1006,6 @@ func (m termsTx) Notices(fn func(version int, residentID, letterID string) error
 	return nil
 }
 
-// perResident is a table of one record per resident (retention,
-// preferences), where none is the zero record.
 // residentLists is a table of one list a resident (their sender blocks,
 // their folders): storage.SenderBlocks and storage.Folders. An empty list
 // is no row.
@@ -1058,6 +1030,8 @@ func (l residentLists[T]) All(fn func(residentID string, list []T) error) error 
 	return perResident[[]T](l).all(func(id string, v *[]T) error { return fn(id, *v) })
 }
 
+// perResident is a table of one record per resident (retention,
+// preferences), where none is the zero record.
 type perResident[T any] struct {
 	t     *tx
 	table string
@@ -1088,31 +1062,13 @@ func (p perResident[T]) delete(residentID string) error {
 }
 
 func (p perResident[T]) all(fn func(residentID string, v *T) error) error {
-	rows, err := p.t.tx.Query(p.t.ctx, `SELECT resident_id, record FROM `+p.table+` ORDER BY resident_id`)
-	if err != nil {
-		return err
-	}
-	type row struct {
-		id  string
-		rec []byte
-	}
-	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
-		var x row
-		return x, r.Scan(&x.id, &x.rec)
-	})
-	if err != nil {
-		return err
-	}
-	for _, x := range all {
+	return keyed(p.t, `SELECT resident_id, record FROM `+p.table+` ORDER BY resident_id`, func(id string, rec []byte) error {
 		v := new(T)
-		if err := json.Unmarshal(x.rec, v); err != nil {
-			return fmt.Errorf("%s of %s: %w", p.table, x.id, err)
+		if err := json.Unmarshal(rec, v); err != nil {
+			return fmt.Errorf("%s of %s: %w", p.table, id, err)
 		}
-		if err := fn(x.id, v); err != nil {
-			return err
-		}
-	}
-	return nil
+		return fn(id, v)
+	})
 }
 
 type retentionTx struct{ t *tx }
