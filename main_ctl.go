@@ -40,15 +40,14 @@ func runSender(args []string, stdout io.Writer) error {
 func senderMessages(args []string, stdout io.Writer) error {
 	c := newCtlCommand("sender messages")
 	var req control.MessagesRequest
-	c.StringVar(&req.ID, "sender", "", "the sender's id")
-	c.StringVar(&req.OrgNumber, "org", "", "the active sender's organisation number")
+	named := c.senderFlags("sender", &req.ID, &req.OrgNumber)
 	on := c.Bool("on", false, "residents may write to the sender")
 	off := c.Bool("off", false, "residents may no longer start conversations (sent messages stay)")
 	if err := c.parse(args); err != nil {
 		return err
 	}
-	if (req.ID == "") == (req.OrgNumber == "") {
-		return c.usageErrorf("give exactly one of --sender and --org")
+	if err := named(); err != nil {
+		return err
 	}
 	if *on == *off {
 		return c.usageErrorf("give --on or --off")
@@ -73,14 +72,13 @@ func senderMessages(args []string, stdout io.Writer) error {
 func senderReplyKey(args []string, stdout io.Writer) error {
 	c := newCtlCommand("sender reply-key")
 	var req control.ReplyKeyRequest
-	c.StringVar(&req.ID, "sender", "", "the sender's id")
-	c.StringVar(&req.OrgNumber, "org", "", "the active sender's organisation number")
+	named := c.senderFlags("sender", &req.ID, &req.OrgNumber)
 	c.StringVar(&req.PublicKey, "public-key", "", "the X25519 public key, 32 bytes in standard base64 (postkasse reply-key new writes one)")
 	if err := c.parse(args); err != nil {
 		return err
 	}
-	if (req.ID == "") == (req.OrgNumber == "") {
-		return c.usageErrorf("give exactly one of --sender and --org")
+	if err := named(); err != nil {
+		return err
 	}
 	if req.PublicKey == "" {
 		return c.usageErrorf("--public-key is needed")
@@ -100,16 +98,15 @@ func senderReplyKey(args []string, stdout io.Writer) error {
 func senderRate(args []string, stdout io.Writer) error {
 	c := newCtlCommand("sender rate")
 	var req control.RateRequest
-	c.StringVar(&req.ID, "id", "", "the sender's id")
-	c.StringVar(&req.OrgNumber, "org", "", "the active sender's organisation number")
+	named := c.senderFlags("id", &req.ID, &req.OrgNumber)
 	c.Float64Var(&req.Rate, "rate", 0, fmt.Sprintf("requests a second, sustained (default %d)", store.DefaultSenderRate))
 	c.IntVar(&req.Burst, "burst", 0, fmt.Sprintf("requests at once (default %d)", store.DefaultSenderBurst))
 	toDefault := c.Bool("default", false, "go back to the default rate and burst")
 	if err := c.parse(args); err != nil {
 		return err
 	}
-	if (req.ID == "") == (req.OrgNumber == "") {
-		return c.usageErrorf("give exactly one of --id and --org")
+	if err := named(); err != nil {
+		return err
 	}
 	if *toDefault == (req.Rate != 0 || req.Burst != 0) {
 		return c.usageErrorf("give --rate and --burst, or --default")
@@ -144,14 +141,16 @@ func senderCallback(args []string, stdout io.Writer) error {
 func senderCallbackSet(args []string, stdout io.Writer) error {
 	c := newCtlCommand("sender callback set")
 	var req control.CallbackRequest
-	c.StringVar(&req.ID, "id", "", "the sender's id")
-	c.StringVar(&req.OrgNumber, "org", "", "the active sender's organisation number")
+	named := c.senderFlags("id", &req.ID, &req.OrgNumber)
 	c.StringVar(&req.URL, "url", "", "the https:// URL the sender's events are POSTed to (required)")
 	if err := c.parse(args); err != nil {
 		return err
 	}
-	if (req.ID == "") == (req.OrgNumber == "") || req.URL == "" {
-		return c.usageErrorf("give --url and exactly one of --id and --org")
+	if err := named(); err != nil {
+		return err
+	}
+	if req.URL == "" {
+		return c.usageErrorf("--url is needed")
 	}
 	return c.withOperations(func(ctx context.Context, ops control.Operations, _ *Config) error {
 		cb, err := ops.SetCallback(ctx, req)
@@ -168,13 +167,12 @@ func senderCallbackSet(args []string, stdout io.Writer) error {
 func senderCallbackRemove(args []string, stdout io.Writer) error {
 	c := newCtlCommand("sender callback remove")
 	var ref control.SenderRef
-	c.StringVar(&ref.ID, "id", "", "the sender's id")
-	c.StringVar(&ref.OrgNumber, "org", "", "the active sender's organisation number")
+	named := c.senderFlags("id", &ref.ID, &ref.OrgNumber)
 	if err := c.parse(args); err != nil {
 		return err
 	}
-	if (ref.ID == "") == (ref.OrgNumber == "") {
-		return c.usageErrorf("give exactly one of --id and --org")
+	if err := named(); err != nil {
+		return err
 	}
 	return c.withOperations(func(ctx context.Context, ops control.Operations, _ *Config) error {
 		out, err := ops.RemoveCallback(ctx, ref)
@@ -246,6 +244,20 @@ func (c ctlCommand) usageErrorf(format string, args ...any) error {
 
 // failed is the error of the command's operation, behind its name.
 func (c ctlCommand) failed(err error) error { return fmt.Errorf("%s: %w", c.Name(), err) }
+
+// senderFlags adds the flags that name one sender, by its id (flag
+// idFlag) or by the organisation number of the active sender (--org).
+// named, called after parse, refuses none or both.
+func (c ctlCommand) senderFlags(idFlag string, id, org *string) (named func() error) {
+	c.StringVar(id, idFlag, "", "the sender's id")
+	c.StringVar(org, "org", "", "the active sender's organisation number")
+	return func() error {
+		if (*id == "") == (*org == "") {
+			return c.usageErrorf("give exactly one of --%s and --org", idFlag)
+		}
+		return nil
+	}
+}
 
 // withOperations opens the operations on the data folder of --data
 // (operations), passes them to do and closes them when do returns.
@@ -375,14 +387,13 @@ func senderAdd(args []string, stdout io.Writer) error {
 func senderRenew(args []string, stdout io.Writer) error {
 	c := newCtlCommand("sender renew")
 	var ref control.SenderRef
-	c.StringVar(&ref.ID, "id", "", "the sender's id")
-	c.StringVar(&ref.OrgNumber, "org", "", "the active sender's organisation number")
+	named := c.senderFlags("id", &ref.ID, &ref.OrgNumber)
 	out := c.String("out", ".", "folder for the certificate and key files")
 	if err := c.parse(args); err != nil {
 		return err
 	}
-	if (ref.ID == "") == (ref.OrgNumber == "") {
-		return c.usageErrorf("give exactly one of --id and --org")
+	if err := named(); err != nil {
+		return err
 	}
 	return c.withOperations(func(ctx context.Context, ops control.Operations, cfg *Config) error {
 		senders, err := ops.Senders(ctx)
