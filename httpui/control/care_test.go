@@ -17,17 +17,7 @@ func TestDutyOfCare(t *testing.T) {
 	inEachMode(t, func(t *testing.T, op *Operator, ops Operations) {
 		ctx := context.Background()
 		st := op.Store
-		nid, err := store.ParseNationalID(testsupport.NationalID(1))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := st.AddResident(ctx, nid, "Anna Jensen", testsupport.Password); err != nil {
-			t.Fatal(err)
-		}
-		muni, err := st.AddSender(ctx, "Eksempelby Kommune", "29189846", store.SenderPublic)
-		if err != nil {
-			t.Fatal(err)
-		}
+		nid, muni := addAnna(t, st), addKommune(t, st)
 		res, err := st.Deliver(ctx, muni.ID, store.Delivery{Recipient: nid, Subject: "Afgørelse", SenderReference: "sag-1",
 			Documents: []store.DocumentInput{{Name: "a.txt", ContentType: "text/plain", Content: []byte("Afgørelse")}}})
 		if err != nil {

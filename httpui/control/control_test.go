@@ -66,24 +66,12 @@ func serveSocket(t *testing.T, op Operations) string {
 // Operations: the Operator directly (the command line with the server
 // stopped) and the Client over a real socket (the server running).
 func TestOperations(t *testing.T) {
-	for _, mode := range []string{"direct", "socket"} {
-		t.Run(mode, func(t *testing.T) {
-			op := newOperator(t)
-			var ops Operations = op
-			if mode == "socket" {
-				c, err := Dial(context.Background(), serveSocket(t, op))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer c.Close()
-				if c.PID != os.Getpid() {
-					t.Fatalf("status pid %d, want %d", c.PID, os.Getpid())
-				}
-				ops = c
-			}
-			testOperations(t, op, ops)
-		})
-	}
+	inEachMode(t, func(t *testing.T, op *Operator, ops Operations) {
+		if c, ok := ops.(*Client); ok && c.PID != os.Getpid() {
+			t.Fatalf("status pid %d, want %d", c.PID, os.Getpid())
+		}
+		testOperations(t, op, ops)
+	})
 }
 
 func testOperations(t *testing.T, op *Operator, ops Operations) {
@@ -329,5 +317,53 @@ func TestListenPermissionsAndStaleSocket(t *testing.T) {
 	}
 	if _, err := Listen(file); err == nil || !strings.Contains(err.Error(), "not a socket") {
 		t.Fatalf("Listen on a regular file: %v", err)
+	}
+}
+
+// addAnna adds the active resident the operations' tests act on, Anna
+// Jensen (test number 1).
+func addAnna(t *testing.T, st *store.Store) store.NationalID {
+	t.Helper()
+	nid, err := store.ParseNationalID(testsupport.NationalID(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.AddResident(context.Background(), nid, "Anna Jensen", testsupport.Password); err != nil {
+		t.Fatal(err)
+	}
+	return nid
+}
+
+// addKommune adds the municipality the tests' letters come from.
+func addKommune(t *testing.T, st *store.Store) store.Sender {
+	t.Helper()
+	muni, err := st.AddSender(context.Background(), "Eksempelby Kommune", "29189846", store.SenderPublic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return muni
+}
+
+// refusesResidents checks that do refuses a pending mailbox (test number
+// 2, with an error that says pendingWant), a malformed number and an
+// unknown one (test number 3).
+func refusesResidents(t *testing.T, st *store.Store, pendingWant string, do func(ResidentRef) error) {
+	t.Helper()
+	pending, err := store.ParseNationalID(testsupport.NationalID(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.EnrolResident(context.Background(), pending, "Per Pending"); err != nil {
+		t.Fatal(err)
+	}
+	if err := do(ResidentRef{NationalID: pending.String()}); err == nil || !strings.Contains(err.Error(), pendingWant) {
+		t.Errorf("a pending mailbox: %v, want %q", err, pendingWant)
+	}
+	if err := do(ResidentRef{NationalID: "123"}); err == nil || !errors.Is(err, ErrBadRequest) && !errors.Is(err, store.ErrInvalidNationalID) {
+		t.Errorf("a malformed number: %v", err)
+	}
+	unknown, _ := store.ParseNationalID(testsupport.NationalID(3))
+	if err := do(ResidentRef{NationalID: unknown.String()}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("an unknown number: %v", err)
 	}
 }

@@ -17,10 +17,7 @@ import (
 func TestSenderReplyKey(t *testing.T) {
 	inEachMode(t, func(t *testing.T, op *Operator, ops Operations) {
 		ctx := context.Background()
-		muni, err := op.Store.AddSender(ctx, "Eksempelby Kommune", "29189846", store.SenderPublic)
-		if err != nil {
-			t.Fatal(err)
-		}
+		muni := addKommune(t, op.Store)
 		key := make([]byte, 32)
 		key[0] = 9 // X25519's base point: a valid public key
 		b64 := base64.StdEncoding.EncodeToString(key)

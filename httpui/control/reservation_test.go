@@ -20,17 +20,7 @@ func TestReserveResident(t *testing.T) {
 	inEachMode(t, func(t *testing.T, op *Operator, ops Operations) {
 		ctx := context.Background()
 		st := op.Store
-		nid, err := store.ParseNationalID(testsupport.NationalID(1))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := st.AddResident(ctx, nid, "Anna Jensen", testsupport.Password); err != nil {
-			t.Fatal(err)
-		}
-		muni, err := st.AddSender(ctx, "Eksempelby Kommune", "29189846", store.SenderPublic)
-		if err != nil {
-			t.Fatal(err)
-		}
+		nid, muni := addAnna(t, st), addKommune(t, st)
 		letter := func(ref string) (store.DeliveryResult, error) {
 			return st.Deliver(ctx, muni.ID, store.Delivery{Recipient: nid, Subject: "Afgørelse", SenderReference: ref,
 				Documents: []store.DocumentInput{{Name: "a.txt", ContentType: "text/plain", Content: []byte("Afgørelse")}}})
@@ -80,19 +70,10 @@ func TestReserveResident(t *testing.T) {
 
 		// Bad input: a pending mailbox, a malformed and an unknown
 		// number.
-		pending, err := store.ParseNationalID(testsupport.NationalID(2))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := st.EnrolResident(ctx, pending, "Per Pending"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := ops.ReserveResident(ctx, ResidentRef{NationalID: pending.String()}); err == nil || !strings.Contains(err.Error(), "a pending mailbox cannot be reserved") {
-			t.Errorf("reserve a pending mailbox: %v", err)
-		}
-		if _, err := ops.ReserveResident(ctx, ResidentRef{NationalID: "123"}); err == nil || !errors.Is(err, ErrBadRequest) && !errors.Is(err, store.ErrInvalidNationalID) {
-			t.Errorf("reserve a malformed number: %v", err)
-		}
+		refusesResidents(t, st, "a pending mailbox cannot be reserved", func(ref ResidentRef) error {
+			_, err := ops.ReserveResident(ctx, ref)
+			return err
+		})
 		unknown, _ := store.ParseNationalID(testsupport.NationalID(3))
 		if _, err := ops.UnreserveResident(ctx, ResidentRef{NationalID: unknown.String()}); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("unreserve an unknown number: %v", err)

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/postkasse/postkasse/internal/testsupport"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -21,13 +20,7 @@ func TestIssueResetCode(t *testing.T) {
 	inEachMode(t, func(t *testing.T, op *Operator, ops Operations) {
 		ctx := context.Background()
 		st := op.Store
-		nid, err := store.ParseNationalID(testsupport.NationalID(1))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := st.AddResident(ctx, nid, "Anna Jensen", testsupport.Password); err != nil {
-			t.Fatal(err)
-		}
+		nid := addAnna(t, st)
 		first, err := ops.IssueResetCode(ctx, ResidentRef{NationalID: nid.String()})
 		if err != nil {
 			t.Fatal(err)
@@ -43,23 +36,10 @@ func TestIssueResetCode(t *testing.T) {
 			t.Errorf("reset with the code: %v", err)
 		}
 
-		pending, err := store.ParseNationalID(testsupport.NationalID(2))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := st.EnrolResident(ctx, pending, "Per Pending"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := ops.IssueResetCode(ctx, ResidentRef{NationalID: pending.String()}); err == nil || !strings.Contains(err.Error(), "postkasse resident add") {
-			t.Errorf("reset code for a pending mailbox: %v", err)
-		}
-		if _, err := ops.IssueResetCode(ctx, ResidentRef{NationalID: "123"}); err == nil || !errors.Is(err, ErrBadRequest) && !errors.Is(err, store.ErrInvalidNationalID) {
-			t.Errorf("reset code for a malformed number: %v", err)
-		}
-		unknown, _ := store.ParseNationalID(testsupport.NationalID(3))
-		if _, err := ops.IssueResetCode(ctx, ResidentRef{NationalID: unknown.String()}); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("reset code for an unknown number: %v", err)
-		}
+		refusesResidents(t, st, "postkasse resident add", func(ref ResidentRef) error {
+			_, err := ops.IssueResetCode(ctx, ref)
+			return err
+		})
 
 		log, err := st.AuditLog(ctx)
 		if err != nil {
