@@ -69,13 +69,9 @@ func documentKey(letterID string, index int) []byte {
 	return binary.BigEndian.AppendUint16([]byte(letterID), uint16(index))
 }
 
-// getDocument returns a document's sealed content in either form.
+// getDocument returns a copy of a document's sealed content in any form.
 func getDocument(tx *bolt.Tx, letterID string, index int) []byte {
-	docs := tx.Bucket(bucketDocuments)
-	if b := docs.Bucket([]byte(letterID)); b != nil {
-		return b.Get(documentIndexKey(index))
-	}
-	return docs.Get(documentKey(letterID, index))
+	return embedded.RawDocument(tx, letterID, index)
 }
 
 func getJSON(b *bolt.Bucket, key []byte, v any) error {

@@ -35,9 +35,12 @@
 //	letters            letterID → storage.Letter: resident, sender, senderReference, type,
 //	                   due date, times, size, content hash, sealed data key, sealed subject,
 //	                   body and file names, content types and sizes, signed receipt
-//	documents          letterID → sub-bucket: uint16 index → sealed document content (crypto's
-//	                   chunked format), one sub-bucket per letter (since schema 4; before,
-//	                   letterID | uint16 index → sealed content, which is still read)
+//	documents          letterID | uint16 index | uint16 part → a part of a small document's
+//	                   sealed content (crypto's chunked format), when every document of
+//	                   the letter is small (since schema 14); else letterID → sub-bucket:
+//	                   uint16 index → sealed document content, one sub-bucket per letter
+//	                   (since schema 4; before, letterID | uint16 index → sealed content,
+//	                   which is still read). documents.go says why.
 //	mailbox            residentID | 0x00 | uint64 deliveredAt (Unix ns) | letterID → empty;
 //	                   a resident's letters in delivery order
 //	references         senderID | 0x00 | senderReference → letterID (idempotency)

@@ -47,7 +47,8 @@ func TestOpensFileOfSchema4(t *testing.T) {
 		"schema 10: senders' callbacks and their outbox of events to POST; counters of each folder's letters and unread letters and of the due dates to act on, kept with their indexes; index of scheduled letters by release time; "+
 		"schema 11: the print queue, its index by sender and reference, its index of letters queued and not yet printed and its index of letters waiting to be printed if unread; "+
 		"schema 12: residents' sealed replies to letters and messages to senders, and their indexes by letter and by resident; "+
-		"schema 13: residents' grants of access to their mailboxes (delegation, guardianship) and their indexes by grantor and by delegate" {
+		"schema 13: residents' grants of access to their mailboxes (delegation, guardianship) and their indexes by grantor and by delegate; "+
+		"schema 14: small documents of new letters stored flat in parts instead of in a sub-bucket per letter" {
 		t.Errorf("upgrade did %q", got)
 	}
 	// The file's clock: a minute after the generator's last step.

@@ -37,6 +37,7 @@ var upgrades = []struct {
 	{11, "the print queue, its index by sender and reference, its index of letters queued and not yet printed and its index of letters waiting to be printed if unread", upgrade11},
 	{12, "residents' sealed replies to letters and messages to senders, and their indexes by letter and by resident", upgrade12},
 	{13, "residents' grants of access to their mailboxes (delegation, guardianship) and their indexes by grantor and by delegate", upgrade13},
+	{14, "small documents of new letters stored flat in parts instead of in a sub-bucket per letter", upgrade14},
 }
 
 // SchemaVersion is the schema version this code writes.
@@ -333,3 +334,9 @@ func upgrade12(e *Engine, tx *bolt.Tx) error {
 func upgrade13(e *Engine, tx *bolt.Tx) error {
 	return createBuckets(tx, bucketDelegations, bucketDelegationsByGrantor, bucketDelegationsByDelegate)
 }
+
+// upgrade14 changes nothing stored: from schema 14 on, a new letter whose
+// documents are all small stores them flat in parts (documents.go), and
+// the code reads every form. The step is there so that a program that
+// does not know the parts refuses a file that may hold them.
+func upgrade14(e *Engine, tx *bolt.Tx) error { return nil }
