@@ -16,8 +16,9 @@
 // All ids are 128-bit numbers in lowercase hex (32 bytes), random except
 // that a letter id starts with 48 bits of its delivery time in Unix
 // milliseconds, so letters' keys mostly grow (store's newLetterID). Times are
-// UTC. Records are JSON. Numbers in keys are big-endian, so keys sort in
-// numeric order.
+// UTC. Records are CBOR (RFC 8949) since schema 14, JSON before (still
+// read; table.go, decodeRecord). Numbers in keys are big-endian, so keys
+// sort in numeric order.
 //
 //	meta               "schema" → uint32 schema version
 //	                   "signing-seed" → Ed25519 seed of the appliance's receipt key (32 bytes)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -261,7 +260,7 @@ func checkDocuments(btx *bolt.Tx) []error {
 	docs := documentsTx{tx: btx}
 	err = lettersB.ForEach(func(k, v []byte) error {
 		var l storage.Letter
-		if json.Unmarshal(v, &l) != nil {
+		if decodeRecord(v, &l) != nil {
 			return nil // the letters table's check reports it
 		}
 		for i := range l.Documents {
