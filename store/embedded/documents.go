@@ -41,7 +41,8 @@ import (
 // bytes fill the documents bucket's pages (filled to 95 %, as letter ids
 // grow) five to a page, and a commit rewrites at most the last leaf of
 // older parts, less than a page. See docs/PERFORMANCE.md, "Small letters
-// on disk", for the measurement that chose both sizes.
+// on disk", for the measurement that chose the parts' size. Documents
+// over a page sealed keep the sub-bucket, whose pages are written once.
 
 const (
 	// smallDocumentMax is the largest sealed document stored in parts.
