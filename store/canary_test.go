@@ -37,8 +37,9 @@ func canary(t *testing.T, kind string) string {
 }
 
 // encodings returns the forms in which a string could show up in the
-// file: as is, in hex, in UTF-16, and in base64 (records are JSON, and
-// encoding/json writes []byte as standard base64). Base64 of a substring
+// file: as is (CBOR records keep []byte as it is), in hex, in UTF-16, and
+// in base64 (records written before the embedded schema 14 and the
+// cluster's are JSON, and encoding/json writes []byte as standard base64). Base64 of a substring
 // depends on its offset modulo 3, so every alignment is listed, minus the
 // first and last quartets, which mix in the neighbouring bytes.
 func encodings(s string) map[string][]byte {

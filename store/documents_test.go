@@ -3,7 +3,10 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"maps"
+	"strings"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -11,100 +14,147 @@ import (
 	"github.com/postkasse/postkasse/store/storage"
 )
 
-// TestDocumentForms: documents are stored in a sub-bucket per letter;
-// documents stored flat before schema 4 are still read, checked and
-// deleted.
+// TestDocumentForms: a letter's documents are stored in parts when they
+// are all small, in a sub-bucket of the letter when one is large, and
+// documents stored flat whole before schema 4 are still read. Letters of
+// the three forms side by side in one file are opened, checked, exported
+// and deleted, each without touching the others' documents.
 func TestDocumentForms(t *testing.T) {
 	t.Parallel()
-	for _, legacy := range []bool{false, true} {
-		name := "sub-bucket"
-		if legacy {
-			name = "flat (before schema 4)"
+	f := newFixture(t)
+	s := f.s
+	ctx := context.Background()
+	large := bytes.Repeat([]byte("Lang tekst om boligstøtte. "), 300) // over a page sealed
+	deliver := func(ref string, second []byte) string {
+		d := testDelivery(f.nid, ref)
+		d.Documents = append(d.Documents, DocumentInput{Name: "b.txt", ContentType: "text/plain", Content: second})
+		res, err := s.Deliver(ctx, f.sender.ID, d)
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			f := newFixture(t)
-			s := f.s
-			d := testDelivery(f.nid, "forms")
-			d.Documents = append(d.Documents, DocumentInput{Name: "b.txt", ContentType: "text/plain", Content: []byte("second")})
-			res, err := s.Deliver(context.Background(), f.sender.ID, d)
+		return res.Letter.ID
+	}
+	forms := map[string]string{
+		"parts":      deliver("parts", []byte("second")),
+		"sub-bucket": deliver("sub-bucket", large),
+		"flat":       deliver("flat", []byte("second")),
+	}
+	contents := map[string][][]byte{
+		"parts": {pdfContent, []byte("second")}, "sub-bucket": {pdfContent, large}, "flat": {pdfContent, []byte("second")},
+	}
+	// The flat form of before schema 4: letterID | uint16 index → the
+	// whole sealed content.
+	flatID := forms["flat"]
+	sealed := [][]byte{rawGetDocument(t, s, flatID, 0), rawGetDocument(t, s, flatID, 1)}
+	if err := s.testDB(t).Update(func(tx *bolt.Tx) error {
+		docs := tx.Bucket(bucketDocuments)
+		var parts [][]byte
+		c := docs.Cursor()
+		for k, _ := c.Seek([]byte(flatID)); k != nil && bytes.HasPrefix(k, []byte(flatID)); k, _ = c.Next() {
+			parts = append(parts, bytes.Clone(k))
+		}
+		if len(parts) < 2 {
+			t.Errorf("the small letter's documents are in %d flat entries, want a part or more each", len(parts))
+		}
+		for _, k := range parts {
+			if err := docs.Delete(k); err != nil {
+				return err
+			}
+		}
+		for i, c := range sealed {
+			if err := docs.Put(documentKey(flatID, i), c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.testDB(t).View(func(tx *bolt.Tx) error {
+		for form, id := range forms {
+			if sub := tx.Bucket(bucketDocuments).Bucket([]byte(id)); (sub != nil) != (form == "sub-bucket") {
+				t.Errorf("%s: sub-bucket present: %v", form, sub != nil)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	checkAll := func() {
+		t.Helper()
+		if err := s.CheckInvariants(ctx); err != nil {
+			t.Errorf("CheckInvariants: %v", err)
+		}
+		if err := s.Check(ctx); err != nil {
+			t.Errorf("Check: %v", err)
+		}
+	}
+	checkAll()
+	mb := mustLogin(t, s, f.nid, testPassword)
+	opens := func(form string) {
+		t.Helper()
+		for i, want := range contents[form] {
+			doc, err := mb.Document(ctx, forms[form], i)
+			if err != nil || !bytes.Equal(doc.Content, want) {
+				t.Errorf("%s: Document %d = %.20q, %v", form, i, doc.Content, err)
+			}
+		}
+	}
+	for form := range forms {
+		opens(form)
+	}
+	if _, sum := exportOf(t, mb); sum.Letters != 3 || sum.Documents != 6 || sum.Unreadable != 0 ||
+		sum.Bytes != int64(3*len(pdfContent)+2*len("second")+len(large)) {
+		t.Errorf("export: %+v", sum)
+	}
+	// Deleting a letter (as account deletion does) deletes its documents
+	// in its form, and no other letter's.
+	left := maps.Clone(forms)
+	for _, form := range []string{"parts", "flat", "sub-bucket"} {
+		id := forms[form]
+		if err := s.update(ctx, func(tx storage.Tx) error {
+			rec, err := tx.Letters().Get(id)
 			if err != nil {
-				t.Fatal(err)
+				return err
 			}
-			id := res.Letter.ID
-			if legacy {
-				sealed := [][]byte{rawGetDocument(t, s, id, 0), rawGetDocument(t, s, id, 1)}
-				if err := s.testDB(t).Update(func(tx *bolt.Tx) error {
-					docs := tx.Bucket(bucketDocuments)
-					if err := docs.DeleteBucket([]byte(id)); err != nil {
-						return err
-					}
-					for i, c := range sealed {
-						if err := docs.Put(documentKey(id, i), c); err != nil {
-							return err
-						}
-					}
-					return nil
-				}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			err = s.testDB(t).View(func(tx *bolt.Tx) error {
-				sub := tx.Bucket(bucketDocuments).Bucket([]byte(id))
-				if (sub == nil) != legacy {
-					t.Errorf("sub-bucket present: %v", sub != nil)
-				}
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.CheckInvariants(context.Background()); err != nil {
-				t.Errorf("CheckInvariants: %v", err)
-			}
-			if err := s.Check(context.Background()); err != nil {
-				t.Errorf("Check: %v", err)
-			}
-			mb := mustLogin(t, s, f.nid, testPassword)
-			for i, want := range [][]byte{pdfContent, []byte("second")} {
-				doc, err := mb.Document(context.Background(), id, i)
-				if err != nil || !bytes.Equal(doc.Content, want) {
-					t.Errorf("Document %d = %q, %v", i, doc.Content, err)
-				}
-			}
-			// Deleting the letter (as account deletion does) deletes its
-			// documents in either form.
-			if err := s.update(context.Background(), func(tx storage.Tx) error {
-				rec, err := tx.Letters().Get(id)
-				if err != nil {
-					return err
-				}
-				return deleteLetter(tx, rec)
-			}); err != nil {
-				t.Fatal(err)
-			}
-			if n := countKeys(t, s)["documents"]; n != 0 {
-				t.Errorf("%d entries in documents after deleting, want 0", n)
-			}
-			if _, err := mb.Document(context.Background(), id, 0); err == nil {
-				t.Error("a deleted document opened")
-			}
-		})
+			return deleteLetter(tx, rec)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		delete(left, form)
+		if _, err := mb.Document(ctx, id, 0); err == nil {
+			t.Errorf("%s: a deleted document opened", form)
+		}
+		for other := range left {
+			opens(other)
+		}
+		checkAll()
+	}
+	if n := countKeys(t, s)["documents"]; n != 0 {
+		t.Errorf("%d entries in documents after deleting, want 0", n)
 	}
 }
 
 // TestDocumentsStrayEntry: the engine's Check reports a document entry of
-// either form whose letter does not exist.
+// any form whose letter does not exist, and a small document with a part
+// missing.
 func TestDocumentsStrayEntry(t *testing.T) {
 	t.Parallel()
-	for _, flat := range []bool{false, true} {
+	noLetter := strings.Repeat("0", 32)
+	partKey := func(id string, index, part int) []byte {
+		return binary.BigEndian.AppendUint16(documentKey(id, index), uint16(part))
+	}
+	for _, form := range []string{"sub-bucket", "flat", "part"} {
 		f := newFixture(t)
 		s := f.s
 		err := s.testDB(t).Update(func(tx *bolt.Tx) error {
-			if flat {
-				return tx.Bucket(bucketDocuments).Put(documentKey("no-such-letter", 0), []byte("x"))
+			switch form {
+			case "flat":
+				return tx.Bucket(bucketDocuments).Put(documentKey(noLetter, 0), []byte("x"))
+			case "part":
+				return tx.Bucket(bucketDocuments).Put(partKey(noLetter, 0, 0), []byte("x"))
 			}
-			b, err := tx.Bucket(bucketDocuments).CreateBucket([]byte("no-such-letter"))
+			b, err := tx.Bucket(bucketDocuments).CreateBucket([]byte(noLetter))
 			if err != nil {
 				return err
 			}
@@ -113,18 +163,53 @@ func TestDocumentsStrayEntry(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Check(context.Background()); err == nil {
-			t.Errorf("flat %v: Check found no stray document", flat)
+		if err := s.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "no such letter") {
+			t.Errorf("%s: Check found no stray document: %v", form, err)
 		}
 		// Leave a consistent database for the cleanup's checks.
 		if err := s.testDB(t).Update(func(tx *bolt.Tx) error {
-			if flat {
-				return tx.Bucket(bucketDocuments).Delete(documentKey("no-such-letter", 0))
+			switch form {
+			case "flat":
+				return tx.Bucket(bucketDocuments).Delete(documentKey(noLetter, 0))
+			case "part":
+				return tx.Bucket(bucketDocuments).Delete(partKey(noLetter, 0, 0))
 			}
-			return tx.Bucket(bucketDocuments).DeleteBucket([]byte("no-such-letter"))
+			return tx.Bucket(bucketDocuments).DeleteBucket([]byte(noLetter))
 		}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// A letter whose document has lost a part (of two or more): Check
+	// says it is missing, and it does not open.
+	f := newFixture(t)
+	d := testDelivery(f.nid, "parts")
+	d.Documents[0].Content = append(bytes.Clone(pdfContent), bytes.Repeat([]byte{' '}, 1500)...)
+	res, err := f.s.Deliver(context.Background(), f.sender.ID, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Letter.ID
+	var saved []byte
+	if err := f.s.testDB(t).Update(func(tx *bolt.Tx) error {
+		saved = bytes.Clone(tx.Bucket(bucketDocuments).Get(partKey(id, 0, 0)))
+		if saved == nil || tx.Bucket(bucketDocuments).Get(partKey(id, 0, 1)) == nil {
+			t.Fatalf("the document is not in two parts or more")
+		}
+		return tx.Bucket(bucketDocuments).Delete(partKey(id, 0, 0))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "document 0 missing") {
+		t.Errorf("Check of a document without its first part: %v", err)
+	}
+	mb := mustLogin(t, f.s, f.nid, testPassword)
+	if _, err := mb.Document(context.Background(), id, 0); err == nil {
+		t.Error("a document without its first part opened")
+	}
+	if err := f.s.testDB(t).Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketDocuments).Put(partKey(id, 0, 0), saved)
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store/embedded"
 )
 
 // TestOperatorEnrolmentOpensNoMail (from the security review): the
@@ -65,7 +65,7 @@ func TestOperatorEnrolmentOpensNoMail(t *testing.T) {
 		t.Helper()
 		var rec residentRecord
 		if err := db.View(func(tx *bolt.Tx) error {
-			return json.Unmarshal(tx.Bucket(bucketResidents).Get([]byte(resident.ID)), &rec)
+			return embedded.DecodeRecord(tx.Bucket(bucketResidents).Get([]byte(resident.ID)), &rec)
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +115,7 @@ func TestOperatorEnrolmentOpensNoMail(t *testing.T) {
 	}
 	var letter letterRecord
 	if err := after.View(func(tx *bolt.Tx) error {
-		return json.Unmarshal(tx.Bucket(bucketLetters).Get([]byte(res.Letter.ID)), &letter)
+		return embedded.DecodeRecord(tx.Bucket(bucketLetters).Get([]byte(res.Letter.ID)), &letter)
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -60,7 +60,7 @@ func TestHalfKeyPairRefused(t *testing.T) {
 					return err
 				}
 				tt.damage(rec)
-				return putJSON(tx.Bucket(bucketResidents), []byte(rec.ID), rec)
+				return putValue(tx.Bucket(bucketResidents), []byte(rec.ID), rec)
 			})
 			if err != nil {
 				t.Fatal(err)

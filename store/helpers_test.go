@@ -360,7 +360,7 @@ func rawGetDocument(t testing.TB, s *Store, letterID string, index int) []byte {
 func rawPutDocument(t testing.TB, s *Store, letterID string, index int, content []byte) {
 	t.Helper()
 	if err := s.testDB(t).Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketDocuments).Bucket([]byte(letterID)).Put(documentIndexKey(index), content)
+		return embedded.ReplaceRawDocument(tx, letterID, index, content)
 	}); err != nil {
 		t.Fatal(err)
 	}

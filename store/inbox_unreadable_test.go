@@ -3,11 +3,12 @@ package store
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/postkasse/postkasse/store/embedded"
 )
 
 // One letter that cannot be opened, whether its record does not decode or
@@ -35,11 +36,11 @@ func TestInboxListsUnreadableLetter(t *testing.T) {
 			return err
 		}
 		var rec letterRecord
-		if err := json.Unmarshal(saved[ids[2]], &rec); err != nil {
+		if err := embedded.DecodeRecord(saved[ids[2]], &rec); err != nil {
 			return err
 		}
 		rec.SealedKey[40] ^= 1
-		return putJSON(b, []byte(ids[2]), &rec)
+		return putValue(b, []byte(ids[2]), &rec)
 	})
 	if err != nil {
 		t.Fatal(err)

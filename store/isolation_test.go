@@ -2,12 +2,12 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store/embedded"
 )
 
 // TestIsolation: a resident reads only their own letters, a sender sees
@@ -179,7 +179,7 @@ func TestCiphertextBinding(t *testing.T) {
 // putLetter writes a letter record straight into the database.
 func putLetter(t *testing.T, s *Store, rec *letterRecord) {
 	t.Helper()
-	data, err := json.Marshal(rec)
+	data, err := embedded.EncodeRecord(rec)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -105,7 +105,7 @@ func changePasswordRaw(t testing.TB, s *Store, residentID string, rk crypto.Reco
 			return err
 		}
 		rec.PasswordWrap = wrap
-		return putJSON(tx.Bucket(bucketResidents), []byte(residentID), rec)
+		return putValue(tx.Bucket(bucketResidents), []byte(residentID), rec)
 	})
 	if err != nil {
 		t.Fatal(err)

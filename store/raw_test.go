@@ -2,7 +2,6 @@ package store
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -69,28 +68,24 @@ func documentKey(letterID string, index int) []byte {
 	return binary.BigEndian.AppendUint16([]byte(letterID), uint16(index))
 }
 
-// getDocument returns a document's sealed content in either form.
+// getDocument returns a copy of a document's sealed content in any form.
 func getDocument(tx *bolt.Tx, letterID string, index int) []byte {
-	docs := tx.Bucket(bucketDocuments)
-	if b := docs.Bucket([]byte(letterID)); b != nil {
-		return b.Get(documentIndexKey(index))
-	}
-	return docs.Get(documentKey(letterID, index))
+	return embedded.RawDocument(tx, letterID, index)
 }
 
-func getJSON(b *bolt.Bucket, key []byte, v any) error {
+func getValue(b *bolt.Bucket, key []byte, v any) error {
 	data := b.Get(key)
 	if data == nil {
 		return ErrNotFound
 	}
-	if err := json.Unmarshal(data, v); err != nil {
+	if err := embedded.DecodeRecord(data, v); err != nil {
 		return fmt.Errorf("decode %s: %w", key, err)
 	}
 	return nil
 }
 
-func putJSON(b *bolt.Bucket, key []byte, v any) error {
-	data, err := json.Marshal(v)
+func putValue(b *bolt.Bucket, key []byte, v any) error {
+	data, err := embedded.EncodeRecord(v)
 	if err != nil {
 		return err
 	}
@@ -100,7 +95,7 @@ func putJSON(b *bolt.Bucket, key []byte, v any) error {
 // boltResident decodes a resident's record from the file.
 func boltResident(tx *bolt.Tx, id string) (*residentRecord, error) {
 	var rec residentRecord
-	if err := getJSON(tx.Bucket(bucketResidents), []byte(id), &rec); err != nil {
+	if err := getValue(tx.Bucket(bucketResidents), []byte(id), &rec); err != nil {
 		return nil, err
 	}
 	return &rec, nil

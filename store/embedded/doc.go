@@ -16,8 +16,9 @@
 // All ids are 128-bit numbers in lowercase hex (32 bytes), random except
 // that a letter id starts with 48 bits of its delivery time in Unix
 // milliseconds, so letters' keys mostly grow (store's newLetterID). Times are
-// UTC. Records are JSON. Numbers in keys are big-endian, so keys sort in
-// numeric order.
+// UTC. Records are CBOR (RFC 8949) since schema 14, JSON before (still
+// read; table.go, decodeRecord). Numbers in keys are big-endian, so keys
+// sort in numeric order.
 //
 //	meta               "schema" → uint32 schema version
 //	                   "signing-seed" → Ed25519 seed of the appliance's receipt key (32 bytes)
@@ -35,9 +36,12 @@
 //	letters            letterID → storage.Letter: resident, sender, senderReference, type,
 //	                   due date, times, size, content hash, sealed data key, sealed subject,
 //	                   body and file names, content types and sizes, signed receipt
-//	documents          letterID → sub-bucket: uint16 index → sealed document content (crypto's
-//	                   chunked format), one sub-bucket per letter (since schema 4; before,
-//	                   letterID | uint16 index → sealed content, which is still read)
+//	documents          letterID | uint16 index | uint16 part → a part of a small document's
+//	                   sealed content (crypto's chunked format), when every document of
+//	                   the letter is small (since schema 14); else letterID → sub-bucket:
+//	                   uint16 index → sealed document content, one sub-bucket per letter
+//	                   (since schema 4; before, letterID | uint16 index → sealed content,
+//	                   which is still read). documents.go says why.
 //	mailbox            residentID | 0x00 | uint64 deliveredAt (Unix ns) | letterID → empty;
 //	                   a resident's letters in delivery order
 //	references         senderID | 0x00 | senderReference → letterID (idempotency)

@@ -47,7 +47,8 @@ func TestOpensFileOfSchema4(t *testing.T) {
 		"schema 10: senders' callbacks and their outbox of events to POST; counters of each folder's letters and unread letters and of the due dates to act on, kept with their indexes; index of scheduled letters by release time; "+
 		"schema 11: the print queue, its index by sender and reference, its index of letters queued and not yet printed and its index of letters waiting to be printed if unread; "+
 		"schema 12: residents' sealed replies to letters and messages to senders, and their indexes by letter and by resident; "+
-		"schema 13: residents' grants of access to their mailboxes (delegation, guardianship) and their indexes by grantor and by delegate" {
+		"schema 13: residents' grants of access to their mailboxes (delegation, guardianship) and their indexes by grantor and by delegate; "+
+		"schema 14: small documents of new letters stored flat in parts instead of in a sub-bucket per letter; records written in CBOR instead of JSON" {
 		t.Errorf("upgrade did %q", got)
 	}
 	// The file's clock: a minute after the generator's last step.
@@ -236,4 +237,120 @@ func mustResident(t *testing.T, st *store.Store, nid store.NationalID) string {
 		t.Fatal(err)
 	}
 	return r.ID
+}
+
+// TestJSONRecordsBesideCBOR: a file whose records were all written as
+// JSON (testdata/schema4.db.gz) upgrades to schema 14 without a rewrite;
+// its JSON records are read, a record written again is CBOR, a new
+// letter's record is CBOR with its document in parts, and the file, with
+// both encodings and every form of documents side by side, passes every
+// check and opens again.
+func TestJSONRecordsBesideCBOR(t *testing.T) {
+	eng := openSchema4(t)
+	path := eng.Path()
+	ctx := context.Background()
+	now := time.Date(2026, 11, 30, 9, 1, 0, 0, time.UTC)
+	opts := store.Options{KDF: crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}, Clock: func() time.Time { return now }}
+	encodings := func(db *bolt.DB, bucket string) (jsonN, cborN int) {
+		t.Helper()
+		if err := db.View(func(tx *bolt.Tx) error {
+			return tx.Bucket([]byte(bucket)).ForEach(func(_, v []byte) error {
+				if v[0] == '{' {
+					jsonN++
+				} else {
+					cborN++
+				}
+				return nil
+			})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return jsonN, cborN
+	}
+	if j, c := encodings(eng.DB(), "letters"); j != 3 || c != 0 {
+		t.Fatalf("the upgraded file's letters: %d JSON, %d CBOR; want 3 and 0", j, c)
+	}
+	st, err := store.New(eng, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := st.OpenSession(ctx, "1GiNkG_D0VzDoqzveSoXUVbf6ltn7C0KVex22rVhRvq0tC63YOApnHJwYRTwDC_g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := mb.Inbox(ctx)
+	if err != nil || len(inbox) != 2 {
+		t.Fatalf("inbox: %+v, %v", inbox, err)
+	}
+	// Opening the unread letter writes its record again (its first
+	// opening), now in CBOR.
+	for _, l := range inbox {
+		if l.Unread() {
+			if _, err := mb.Letter(ctx, l.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if j, c := encodings(eng.DB(), "letters"); j != 2 || c != 1 {
+		t.Errorf("after opening the unread letter: %d JSON, %d CBOR letters; want 2 and 1", j, c)
+	}
+	res, err := st.Deliver(ctx, inbox[0].SenderID, store.Delivery{
+		Recipient: store.NationalID{Country: "DK", Number: "0101900123"}, Subject: "Ny afgørelse", SenderReference: "after-14",
+		Type: store.TypeLetter, Documents: []store.DocumentInput{{Name: "a.txt", ContentType: "text/plain", Content: []byte("Ny tekst")}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j, c := encodings(eng.DB(), "letters"); j != 2 || c != 2 {
+		t.Errorf("after a delivery: %d JSON, %d CBOR letters; want 2 and 2", j, c)
+	}
+	if err := eng.DB().View(func(tx *bolt.Tx) error {
+		if tx.Bucket([]byte("documents")).Bucket([]byte(res.Letter.ID)) != nil {
+			t.Error("the new letter's small document is in a sub-bucket")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Check(ctx); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+	if err := st.CheckInvariants(ctx); err != nil {
+		t.Errorf("CheckInvariants: %v", err)
+	}
+	mb.Close()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Opened again, every letter and document opens.
+	st, err = store.Open(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	mb, err = st.OpenSession(ctx, "1GiNkG_D0VzDoqzveSoXUVbf6ltn7C0KVex22rVhRvq0tC63YOApnHJwYRTwDC_g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mb.Close()
+	inbox, err = mb.Inbox(ctx)
+	if err != nil || len(inbox) != 3 {
+		t.Fatalf("inbox after reopening: %+v, %v", inbox, err)
+	}
+	for _, l := range inbox {
+		full, err := mb.Letter(ctx, l.ID)
+		if err != nil {
+			t.Errorf("letter %s: %v", l.ID, err)
+			continue
+		}
+		for i := range full.Documents {
+			if _, err := mb.Document(ctx, l.ID, i); err != nil {
+				t.Errorf("letter %s document %d: %v", l.ID, i, err)
+			}
+		}
+		if l.ID == res.Letter.ID && full.Subject != "Ny afgørelse" {
+			t.Errorf("the new letter's subject: %q", full.Subject)
+		}
+	}
 }

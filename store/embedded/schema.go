@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -37,6 +36,7 @@ var upgrades = []struct {
 	{11, "the print queue, its index by sender and reference, its index of letters queued and not yet printed and its index of letters waiting to be printed if unread", upgrade11},
 	{12, "residents' sealed replies to letters and messages to senders, and their indexes by letter and by resident", upgrade12},
 	{13, "residents' grants of access to their mailboxes (delegation, guardianship) and their indexes by grantor and by delegate", upgrade13},
+	{14, "small documents of new letters stored flat in parts instead of in a sub-bucket per letter; records written in CBOR instead of JSON", upgrade14},
 }
 
 // SchemaVersion is the schema version this code writes.
@@ -141,7 +141,7 @@ func upgrade2(e *Engine, tx *bolt.Tx) error {
 	}
 	return tx.Bucket(bucketLetters).ForEach(func(k, v []byte) error {
 		var rec struct{ SenderID string }
-		if err := json.Unmarshal(v, &rec); err != nil {
+		if err := decodeRecord(v, &rec); err != nil {
 			return fmt.Errorf("decode letter %s: %w", k, err)
 		}
 		return idx.Put(join(rec.SenderID, k...), nil)
@@ -173,7 +173,7 @@ func upgrade5(e *Engine, tx *bolt.Tx) error {
 	}
 	return tx.Bucket(bucketSessions).ForEach(func(k, v []byte) error {
 		var rec struct{ ResidentID string }
-		if json.Unmarshal(v, &rec) != nil || len(rec.ResidentID) != idSize {
+		if decodeRecord(v, &rec) != nil || len(rec.ResidentID) != idSize {
 			return nil // it opens nothing; Check reports it
 		}
 		return idx.Put(append([]byte(rec.ResidentID), k...), nil)
@@ -196,7 +196,7 @@ func upgrade6(e *Engine, tx *bolt.Tx) error {
 			Time                  time.Time
 			Actor, Action, Object string
 		}
-		if err := json.Unmarshal(v, &rec); err != nil {
+		if err := decodeRecord(v, &rec); err != nil {
 			return fmt.Errorf("audit entry %x: %w", k, err)
 		}
 		entries = append(entries, auditlog.Entry{Index: int64(len(entries)), Time: rec.Time,
@@ -228,7 +228,7 @@ func upgrade7(e *Engine, tx *bolt.Tx) error {
 			ResidentID  string
 			DeliveredAt time.Time
 		}
-		if err := json.Unmarshal(v, &rec); err != nil {
+		if err := decodeRecord(v, &rec); err != nil {
 			return fmt.Errorf("decode letter %s: %w", k, err)
 		}
 		return idx.Put(folderKey(rec.ResidentID, "", rec.DeliveredAt, string(k)), nil)
@@ -255,7 +255,7 @@ func upgrade9(e *Engine, tx *bolt.Tx) error {
 	byExpiry, byLastSeen := tx.Bucket(bucketSessionsByExpiry), tx.Bucket(bucketSessionsByLastSeen)
 	if err := tx.Bucket(bucketSessions).ForEach(func(k, v []byte) error {
 		var rec struct{ Expires, LastSeen time.Time }
-		if json.Unmarshal(v, &rec) != nil {
+		if decodeRecord(v, &rec) != nil {
 			return nil // it opens nothing; Check reports it
 		}
 		if err := byExpiry.Put(timeKey(rec.Expires, k), nil); err != nil {
@@ -268,7 +268,7 @@ func upgrade9(e *Engine, tx *bolt.Tx) error {
 	unread, due := tx.Bucket(bucketMailboxUnread), tx.Bucket(bucketMailboxDue)
 	return tx.Bucket(bucketLetters).ForEach(func(k, v []byte) error {
 		var rec storage.Letter
-		if err := json.Unmarshal(v, &rec); err != nil {
+		if err := decodeRecord(v, &rec); err != nil {
 			return fmt.Errorf("decode letter %s: %w", k, err)
 		}
 		if rec.Unread() {
@@ -333,3 +333,11 @@ func upgrade12(e *Engine, tx *bolt.Tx) error {
 func upgrade13(e *Engine, tx *bolt.Tx) error {
 	return createBuckets(tx, bucketDelegations, bucketDelegationsByGrantor, bucketDelegationsByDelegate)
 }
+
+// upgrade14 changes nothing stored: from schema 14 on, a new letter whose
+// documents are all small stores them flat in parts (documents.go), and
+// records are written in CBOR (table.go); the code reads every form, and
+// records written as JSON stay so until they are next written. The step
+// is there so that a program that knows neither refuses a file that may
+// hold them.
+func upgrade14(e *Engine, tx *bolt.Tx) error { return nil }

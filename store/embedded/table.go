@@ -3,12 +3,12 @@ package embedded
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 
+	"github.com/fxamacker/cbor/v2"
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	jsonv1 "github.com/go-json-experiment/json/v1"
@@ -90,7 +90,7 @@ func (t *table[R]) put(tx *bolt.Tx, r *R) error {
 			}
 		}
 	}
-	data, err := json.Marshal(r)
+	data, err := encodeRecord(r)
 	if err != nil {
 		return fmt.Errorf("encode %s %s: %w", t.name, printable(k), err)
 	}
@@ -338,36 +338,106 @@ func printable(k []byte) string {
 	return string(k)
 }
 
-// decodeRecord decodes a table's record as encoding/json wrote it, with
-// the faster decoder of github.com/go-json-experiment/json (json v2: a
-// page of 50 letters decodes in about a third of the time; measured in
-// PERFORMANCE.md, "The inbox page under a bulk send"). The records are
-// written by encoding/json from the same types, so the names match
-// exactly; v2's refusals of names in another case and of names given
-// twice, right for the sender API's input, would only refuse what
+// Records are encoded in CBOR (RFC 8949) since schema 14, and were JSON
+// before. Both are encodings of the same storage structs, by their field
+// names (and their json tags' names and omitempty/omitzero), so a field
+// is defined once: CBOR keeps []byte fields as byte strings where JSON
+// made them base64, a third larger (a 2 KB letter's record: about 3.5 KB
+// of JSON, 2.4 KB of CBOR; docs/PERFORMANCE.md, "Small letters on disk").
+// Records written as JSON stay as they are until they are next written,
+// and are read: decodeRecord tells them apart by their first byte.
+//
+// Times are written as RFC 3339 text with nanoseconds and the offset, as
+// JSON wrote them, so that a time reads back as it did from JSON (its
+// zone's offset, its nanoseconds).
+var (
+	recordEncoding = mustEncMode(cbor.EncOptions{
+		Time: cbor.TimeRFC3339Nano,
+		// Maps' keys in order, so one record always has one encoding.
+		Sort: cbor.SortBytewiseLexical,
+	})
+	recordDecoding = mustDecMode(cbor.DecOptions{
+		// encoding/json wrote invalid UTF-8 as U+FFFD, so a record never
+		// held it; one written in CBOR keeps it, and it reads back.
+		UTF8: cbor.UTF8DecodeInvalid,
+	})
+)
+
+func mustEncMode(o cbor.EncOptions) cbor.EncMode {
+	m, err := o.EncMode()
+	if err != nil {
+		panic(err) // the options above are constant
+	}
+	return m
+}
+
+func mustDecMode(o cbor.DecOptions) cbor.DecMode {
+	m, err := o.DecMode()
+	if err != nil {
+		panic(err) // the options above are constant
+	}
+	return m
+}
+
+// encodeRecord encodes a record (or a simple value) as it is stored:
+// CBOR.
+func encodeRecord(v any) ([]byte, error) { return recordEncoding.Marshal(v) }
+
+// isJSON reports whether a stored value was written as JSON (before
+// schema 14): encoding/json wrote a struct as an object, a slice as an
+// array or null. A CBOR value of a struct or a slice begins with a map's
+// or an array's head (0x80–0xbf) or null (0xf6), never with '{', '[' or
+// 'n' (in CBOR, text strings of 27 and 14 bytes and a byte string of 27,
+// which no record is).
+func isJSON(data []byte) bool {
+	return len(data) > 0 && (data[0] == '{' || data[0] == '[' || data[0] == 'n')
+}
+
+// decodeRecord decodes a stored record or simple value, in CBOR or as
+// encoding/json wrote it before schema 14. Every read of a record goes
+// through it.
+//
+// JSON is read with the faster decoder of github.com/go-json-experiment/json
+// (json v2: a page of 50 letters decodes in about a third of the time;
+// measured in PERFORMANCE.md, "The inbox page under a bulk send"). The
+// records were written by encoding/json from the same types, so the names
+// match exactly; v2's refusals of names in another case and of names
+// given twice, right for the sender API's input, would only refuse what
 // encoding/json accepted, so they are turned off to read exactly what it
 // reads (and names match case-insensitively as strings.EqualFold does,
 // not also ignoring "_" and "-" as v2's folding would).
 func decodeRecord(data []byte, v any) error {
+	if !isJSON(data) {
+		return recordDecoding.Unmarshal(data, v)
+	}
 	return jsonv2.Unmarshal(data, v, jsonv2.MatchCaseInsensitiveNames(true), jsonv1.MatchCaseSensitiveDelimiter(true),
 		jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 }
 
+// DecodeRecord decodes a record of the file as the engine reads it, in
+// either encoding: for tests and tools that read the file raw (the domain
+// reads through the storage seam).
+func DecodeRecord(data []byte, v any) error { return decodeRecord(data, v) }
+
+// EncodeRecord encodes a record as the engine writes it: for tests that
+// write the file raw.
+func EncodeRecord(v any) ([]byte, error) { return encodeRecord(v) }
+
 // Simple values: records without indexes, under a key the caller gives.
 
-func getJSON(b *bolt.Bucket, key []byte, v any) error {
+func getValue(b *bolt.Bucket, key []byte, v any) error {
 	data := b.Get(key)
 	if data == nil {
 		return storage.ErrNotFound
 	}
-	if err := json.Unmarshal(data, v); err != nil {
+	if err := decodeRecord(data, v); err != nil {
 		return fmt.Errorf("decode %s: %w", printable(key), err)
 	}
 	return nil
 }
 
-func putJSON(b *bolt.Bucket, key []byte, v any) error {
-	data, err := json.Marshal(v)
+func putValue(b *bolt.Bucket, key []byte, v any) error {
+	data, err := encodeRecord(v)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", printable(key), err)
 	}
@@ -377,7 +447,7 @@ func putJSON(b *bolt.Bucket, key []byte, v any) error {
 // getOrZero decodes the value at key into v, leaving v as it is when the
 // key is missing.
 func getOrZero(b *bolt.Bucket, key []byte, v any) error {
-	if err := getJSON(b, key, v); err != nil && !errors.Is(err, storage.ErrNotFound) {
+	if err := getValue(b, key, v); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return err
 	}
 	return nil

@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -437,7 +436,7 @@ func (t sessionsTx) OfResident(residentID string) ([][]byte, error) {
 func (t sessionsTx) All(fn func(id []byte, s *storage.Session) error) error {
 	return t.tx.Bucket(bucketSessions).ForEach(func(k, v []byte) error {
 		var s storage.Session
-		if json.Unmarshal(v, &s) != nil {
+		if decodeRecord(v, &s) != nil {
 			return nil
 		}
 		return fn(bytes.Clone(k), &s)
@@ -659,7 +658,7 @@ func (t termsTx) Acceptance(residentID string) (*storage.TermsAcceptance, error)
 }
 
 func (t termsTx) PutAcceptance(residentID string, a *storage.TermsAcceptance) error {
-	return putJSON(t.tx.Bucket(bucketTermsAccepted), []byte(residentID), a)
+	return putValue(t.tx.Bucket(bucketTermsAccepted), []byte(residentID), a)
 }
 
 func (t termsTx) DeleteAcceptance(residentID string) error {
@@ -670,7 +669,7 @@ func (t termsTx) Acceptances(fn func(residentID string, a *storage.TermsAcceptan
 	b := t.tx.Bucket(bucketTermsAccepted)
 	return b.ForEach(func(k, _ []byte) error {
 		var a storage.TermsAcceptance
-		if err := getJSON(b, k, &a); err != nil {
+		if err := getValue(b, k, &a); err != nil {
 			return fmt.Errorf("terms acceptance of %s: %w", k, err)
 		}
 		return fn(string(k), &a)
@@ -723,14 +722,14 @@ func (t retentionTx) Put(residentID string, r *storage.RetentionRecord) error {
 	if r.IsZero() {
 		return t.tx.Bucket(bucketRetention).Delete([]byte(residentID))
 	}
-	return putJSON(t.tx.Bucket(bucketRetention), []byte(residentID), r)
+	return putValue(t.tx.Bucket(bucketRetention), []byte(residentID), r)
 }
 
 func (t retentionTx) All(fn func(residentID string, r *storage.RetentionRecord) error) error {
 	b := t.tx.Bucket(bucketRetention)
 	return b.ForEach(func(k, _ []byte) error {
 		var r storage.RetentionRecord
-		if err := getJSON(b, k, &r); err != nil {
+		if err := getValue(b, k, &r); err != nil {
 			return fmt.Errorf("retention of %s: %w", k, err)
 		}
 		return fn(string(k), &r)
@@ -748,7 +747,7 @@ func (t preferencesTx) Get(residentID string) (*storage.PreferencesRecord, error
 }
 
 func (t preferencesTx) Put(residentID string, p *storage.PreferencesRecord) error {
-	return putJSON(t.tx.Bucket(bucketPreferences), []byte(residentID), p)
+	return putValue(t.tx.Bucket(bucketPreferences), []byte(residentID), p)
 }
 
 func (t preferencesTx) Delete(residentID string) error {
@@ -850,7 +849,7 @@ func (t leasesTx) Acquire(name, holder string, now time.Time, ttl time.Duration)
 	if cur.Holder != "" && cur.Holder != holder && now.Before(cur.Expires) {
 		return false, nil
 	}
-	return true, putJSON(b, leaseKey(name), &leaseRecord{Holder: holder, Expires: now.Add(ttl).UTC()})
+	return true, putValue(b, leaseKey(name), &leaseRecord{Holder: holder, Expires: now.Add(ttl).UTC()})
 }
 
 func (t leasesTx) Release(name, holder string) error {
@@ -867,7 +866,7 @@ func (t leasesTx) Release(name, holder string) error {
 
 func (t leasesTx) Get(name string) (string, time.Time, error) {
 	var cur leaseRecord
-	if err := getJSON(t.tx.Bucket(bucketMeta), leaseKey(name), &cur); err != nil {
+	if err := getValue(t.tx.Bucket(bucketMeta), leaseKey(name), &cur); err != nil {
 		return "", time.Time{}, fmt.Errorf("lease %s: %w", name, err)
 	}
 	return cur.Holder, cur.Expires, nil
@@ -936,14 +935,14 @@ func (t senderBlocksTx) Put(residentID string, blocks []storage.SenderBlock) err
 	if len(blocks) == 0 {
 		return t.tx.Bucket(bucketSenderBlocks).Delete([]byte(residentID))
 	}
-	return putJSON(t.tx.Bucket(bucketSenderBlocks), []byte(residentID), blocks)
+	return putValue(t.tx.Bucket(bucketSenderBlocks), []byte(residentID), blocks)
 }
 
 func (t senderBlocksTx) All(fn func(residentID string, blocks []storage.SenderBlock) error) error {
 	b := t.tx.Bucket(bucketSenderBlocks)
 	return b.ForEach(func(k, _ []byte) error {
 		var blocks []storage.SenderBlock
-		if err := getJSON(b, k, &blocks); err != nil {
+		if err := getValue(b, k, &blocks); err != nil {
 			return fmt.Errorf("sender blocks of %s: %w", k, err)
 		}
 		return fn(string(k), blocks)
@@ -962,7 +961,7 @@ func (t eventsTx) Append(e *storage.Event) error {
 		return err
 	}
 	e.Seq = seq
-	return putJSON(b, binary.BigEndian.AppendUint64([]byte(e.SenderID), seq), e)
+	return putValue(b, binary.BigEndian.AppendUint64([]byte(e.SenderID), seq), e)
 }
 
 // Settle has nothing to wait for: one transaction writes at a time, in
@@ -976,7 +975,7 @@ func (t eventsTx) After(senderID string, after uint64, limit int) ([]*storage.Ev
 	c := b.Cursor()
 	for k, _ := c.Seek(binary.BigEndian.AppendUint64(bytes.Clone(prefix), after+1)); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Next() {
 		var e storage.Event
-		if err := getJSON(b, k, &e); err != nil {
+		if err := getValue(b, k, &e); err != nil {
 			return nil, fmt.Errorf("event %x: %w", k, err)
 		}
 		out = append(out, &e)
@@ -991,7 +990,7 @@ func (t eventsTx) Put(e *storage.Event) error {
 			return err
 		}
 	}
-	return putJSON(b, binary.BigEndian.AppendUint64([]byte(e.SenderID), e.Seq), e)
+	return putValue(b, binary.BigEndian.AppendUint64([]byte(e.SenderID), e.Seq), e)
 }
 
 // All reads every event and calls fn in order of Seq: the bucket is in
@@ -1001,7 +1000,7 @@ func (t eventsTx) All(fn func(*storage.Event) error) error {
 	var all []*storage.Event
 	if err := b.ForEach(func(k, _ []byte) error {
 		var e storage.Event
-		if err := getJSON(b, k, &e); err != nil {
+		if err := getValue(b, k, &e); err != nil {
 			return fmt.Errorf("event %x: %w", k, err)
 		}
 		all = append(all, &e)
@@ -1023,7 +1022,7 @@ func (t eventsTx) Prune(before time.Time) (int, error) {
 	var old [][]byte
 	if err := b.ForEach(func(k, _ []byte) error {
 		var e storage.Event
-		if err := getJSON(b, k, &e); err != nil {
+		if err := getValue(b, k, &e); err != nil {
 			return fmt.Errorf("event %x: %w", k, err)
 		}
 		if e.At.Before(before) {
@@ -1048,14 +1047,14 @@ type callbacksTx tx
 
 func (t callbacksTx) Get(senderID string) (*storage.Callback, error) {
 	var c storage.Callback
-	if err := getJSON(t.tx.Bucket(bucketCallbacks), []byte(senderID), &c); err != nil {
+	if err := getValue(t.tx.Bucket(bucketCallbacks), []byte(senderID), &c); err != nil {
 		return nil, fmt.Errorf("callback of %s: %w", senderID, err)
 	}
 	return &c, nil
 }
 
 func (t callbacksTx) Put(c *storage.Callback) error {
-	return putJSON(t.tx.Bucket(bucketCallbacks), []byte(c.SenderID), c)
+	return putValue(t.tx.Bucket(bucketCallbacks), []byte(c.SenderID), c)
 }
 
 func (t callbacksTx) Delete(senderID string) error {
@@ -1069,7 +1068,7 @@ func (t callbacksTx) All(fn func(*storage.Callback) error) error {
 	b := t.tx.Bucket(bucketCallbacks)
 	return b.ForEach(func(k, _ []byte) error {
 		var c storage.Callback
-		if err := getJSON(b, k, &c); err != nil {
+		if err := getValue(b, k, &c); err != nil {
 			return fmt.Errorf("callback of %s: %w", k, err)
 		}
 		return fn(&c)
@@ -1077,7 +1076,7 @@ func (t callbacksTx) All(fn func(*storage.Callback) error) error {
 }
 
 func (t callbacksTx) Queue(e *storage.Event) error {
-	return putJSON(t.tx.Bucket(bucketCallbackOutbox), binary.BigEndian.AppendUint64([]byte(e.SenderID), e.Seq), e)
+	return putValue(t.tx.Bucket(bucketCallbackOutbox), binary.BigEndian.AppendUint64([]byte(e.SenderID), e.Seq), e)
 }
 
 // queuedKeys returns the keys of up to limit events of a sender's outbox
@@ -1097,7 +1096,7 @@ func (t callbacksTx) Queued(senderID string, limit int) ([]*storage.Event, error
 	var out []*storage.Event
 	for _, k := range t.queuedKeys(senderID, limit) {
 		var e storage.Event
-		if err := getJSON(b, k, &e); err != nil {
+		if err := getValue(b, k, &e); err != nil {
 			return nil, fmt.Errorf("queued event %x: %w", k, err)
 		}
 		out = append(out, &e)
@@ -1138,14 +1137,14 @@ func (t foldersTx) Put(residentID string, folders []storage.Folder) error {
 	if len(folders) == 0 {
 		return t.tx.Bucket(bucketFolders).Delete([]byte(residentID))
 	}
-	return putJSON(t.tx.Bucket(bucketFolders), []byte(residentID), folders)
+	return putValue(t.tx.Bucket(bucketFolders), []byte(residentID), folders)
 }
 
 func (t foldersTx) All(fn func(residentID string, folders []storage.Folder) error) error {
 	b := t.tx.Bucket(bucketFolders)
 	return b.ForEach(func(k, _ []byte) error {
 		var folders []storage.Folder
-		if err := getJSON(b, k, &folders); err != nil {
+		if err := getValue(b, k, &folders); err != nil {
 			return fmt.Errorf("folders of %s: %w", k, err)
 		}
 		return fn(string(k), folders)
