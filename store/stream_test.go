@@ -270,9 +270,13 @@ func TestStreamedRefusalsStoreNothing(t *testing.T) {
 		want      func(error) bool
 	}{
 		{"document too large", []DocumentInput{good, {Name: "b.pdf", ContentType: "application/pdf", Content: streamedPDF(301 << 10)}}, "", 0,
-			func(err error) bool { return errors.Is(err, ErrDocumentTooLarge) && strings.Contains(err.Error(), "document[1]") }},
+			func(err error) bool {
+				return errors.Is(err, ErrDocumentTooLarge) && strings.Contains(err.Error(), "document[1]")
+			}},
 		{"letter too large", []DocumentInput{good, good, good}, "", 0,
-			func(err error) bool { return errors.Is(err, ErrDocumentTooLarge) && strings.Contains(err.Error(), "together") }},
+			func(err error) bool {
+				return errors.Is(err, ErrDocumentTooLarge) && strings.Contains(err.Error(), "together")
+			}},
 		{"wrong type mid-stream", []DocumentInput{good, {Name: "b.txt", ContentType: "text/plain", Content: append(bytes.Repeat([]byte("å"), 100<<10), 0)}}, "", 0,
 			func(err error) bool { return errors.Is(err, ErrUnsupportedDocumentType) }},
 		{"XML not closed", []DocumentInput{good, {Name: "b.xml", ContentType: "application/xml", Content: []byte("<a>" + strings.Repeat("<b/>", 30000))}}, "", 0,
