@@ -144,7 +144,14 @@ func (ds *Documents) add(ctx context.Context, doc DocumentInput) error {
 	}
 
 	sum := sha256.New()
-	buf := &sealedWriter{b: s.sealedBuffer(0)}
+	// A document given whole is sealed into a buffer of its sealed size
+	// (from the pool when one is large enough); a stream's size is known
+	// only at its end, and its buffer grows as it is sealed.
+	hint := 0
+	if doc.Reader == nil {
+		hint = len(doc.Content)
+	}
+	buf := &sealedWriter{b: s.sealedBuffer(hint)}
 	var sealer *crypto.DocumentSealer
 	var html bytes.Buffer
 	sink := io.Writer(&html) // HTML is sanitised whole
