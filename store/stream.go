@@ -201,9 +201,10 @@ func (ds *Documents) add(ctx context.Context, doc DocumentInput) error {
 	if d.sealedSent, err = sealSentDocument(s.rand, ds.dk, i, d.sent, name, ct, keptSum); err != nil {
 		return err
 	}
-	ds.bufs = append(ds.bufs, buf.b)
-	ds.size += len(buf.b)
-	blob, err := s.eng.Blobs().Write(ctx, ds.id, i, bytes.NewBuffer(buf.b))
+	sealed := buf.bytes()
+	ds.bufs = append(ds.bufs, sealed)
+	ds.size += len(sealed)
+	blob, err := s.eng.Blobs().Write(ctx, ds.id, i, bytes.NewBuffer(sealed))
 	if err != nil {
 		return fmt.Errorf("write document %d: %w", i, err)
 	}
@@ -305,10 +306,49 @@ func (c *countReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// sealedWriter collects a sealed document (Write appends).
-type sealedWriter struct{ b []byte }
+// sealedWriter collects a sealed document: into b while it has room (a
+// buffer from the pool, of the document's sealed size when that is known),
+// then into blocks of sealedBlock bytes, joined once at the end (bytes).
+// Growing one buffer by append instead allocated about five times a large
+// document's sealed size on the way (each step copies what came before).
+type sealedWriter struct {
+	b    []byte
+	more [][]byte
+	size int
+}
+
+// sealedBlock is the size of the blocks of a sealed document that outgrew
+// its first buffer.
+const sealedBlock = 1 << 20
 
 func (w *sealedWriter) Write(p []byte) (int, error) {
-	w.b = append(w.b, p...)
-	return len(p), nil
+	n := len(p)
+	w.size += n
+	if len(w.more) == 0 {
+		k := min(len(p), cap(w.b)-len(w.b))
+		w.b, p = append(w.b, p[:k]...), p[k:]
+	}
+	for len(p) > 0 {
+		if len(w.more) == 0 || len(w.more[len(w.more)-1]) == sealedBlock {
+			w.more = append(w.more, make([]byte, 0, sealedBlock))
+		}
+		last := &w.more[len(w.more)-1]
+		k := min(len(p), sealedBlock-len(*last))
+		*last, p = append(*last, p[:k]...), p[k:]
+	}
+	return n, nil
+}
+
+// bytes returns the sealed document in one buffer.
+func (w *sealedWriter) bytes() []byte {
+	if len(w.more) == 0 {
+		return w.b
+	}
+	out := make([]byte, 0, w.size)
+	out = append(out, w.b...)
+	for _, m := range w.more {
+		out = append(out, m...)
+	}
+	w.b, w.more = out, nil
+	return out
 }

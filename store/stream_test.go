@@ -384,3 +384,23 @@ func TestStreamedRepeat(t *testing.T) {
 		t.Errorf("the original: %d bytes, %v", len(doc.Content), err)
 	}
 }
+
+// TestSealedWriter: what is written comes out whole and in order, from
+// the first buffer alone or across blocks.
+func TestSealedWriter(t *testing.T) {
+	t.Parallel()
+	for _, first := range []int{0, 10, 3 * sealedBlock} {
+		for _, n := range []int{0, 5, sealedBlock, 2*sealedBlock + 3} {
+			want := streamedPDF(n)
+			w := &sealedWriter{b: make([]byte, 0, first)}
+			for rest := want; len(rest) > 0; {
+				k := min(len(rest), 70001)
+				w.Write(rest[:k])
+				rest = rest[k:]
+			}
+			if got := w.bytes(); !bytes.Equal(got, want) {
+				t.Errorf("%d bytes after a first buffer of %d: got %d bytes, not as written", n, first, len(got))
+			}
+		}
+	}
+}
