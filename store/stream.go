@@ -146,12 +146,20 @@ func (ds *Documents) add(ctx context.Context, doc DocumentInput) error {
 	sum := sha256.New()
 	// A document given whole is sealed into a buffer of its sealed size
 	// (from the pool when one is large enough); a stream's size is known
-	// only at its end, and its buffer grows as it is sealed.
+	// only at its end: it is sealed into a buffer of the pool, if any, and
+	// blocks after it (sealedWriter).
 	hint := 0
 	if doc.Reader == nil {
 		hint = len(doc.Content)
 	}
-	buf := &sealedWriter{b: s.sealedBuffer(hint)}
+	var buf *sealedWriter
+	if hint > 0 {
+		buf = &sealedWriter{b: s.sealedBuffer(hint)}
+	} else if b, ok := s.sealed.Get().(*[]byte); ok {
+		buf = &sealedWriter{b: (*b)[:0]}
+	} else {
+		buf = &sealedWriter{}
+	}
 	var sealer *crypto.DocumentSealer
 	var html bytes.Buffer
 	sink := io.Writer(&html) // HTML is sanitised whole
@@ -308,18 +316,21 @@ func (c *countReader) Read(p []byte) (int, error) {
 
 // sealedWriter collects a sealed document: into b while it has room (a
 // buffer from the pool, of the document's sealed size when that is known),
-// then into blocks of sealedBlock bytes, joined once at the end (bytes).
-// Growing one buffer by append instead allocated about five times a large
-// document's sealed size on the way (each step copies what came before).
+// then into blocks of growing size (firstSealedBlock, doubling up to
+// maxSealedBlock), joined once at the end (bytes), or kept as it is when
+// one block holds it all. Growing one buffer by append instead allocated
+// about five times a large document's sealed size on the way (each step
+// copies what came before).
 type sealedWriter struct {
 	b    []byte
 	more [][]byte
 	size int
 }
 
-// sealedBlock is the size of the blocks of a sealed document that outgrew
-// its first buffer.
-const sealedBlock = 1 << 20
+const (
+	firstSealedBlock = 128 << 10
+	maxSealedBlock   = 1 << 20
+)
 
 func (w *sealedWriter) Write(p []byte) (int, error) {
 	n := len(p)
@@ -329,11 +340,13 @@ func (w *sealedWriter) Write(p []byte) (int, error) {
 		w.b, p = append(w.b, p[:k]...), p[k:]
 	}
 	for len(p) > 0 {
-		if len(w.more) == 0 || len(w.more[len(w.more)-1]) == sealedBlock {
-			w.more = append(w.more, make([]byte, 0, sealedBlock))
+		if len(w.more) == 0 {
+			w.more = append(w.more, make([]byte, 0, firstSealedBlock))
+		} else if last := w.more[len(w.more)-1]; len(last) == cap(last) {
+			w.more = append(w.more, make([]byte, 0, min(2*cap(last), maxSealedBlock)))
 		}
 		last := &w.more[len(w.more)-1]
-		k := min(len(p), sealedBlock-len(*last))
+		k := min(len(p), cap(*last)-len(*last))
 		*last, p = append(*last, p[:k]...), p[k:]
 	}
 	return n, nil
@@ -341,7 +354,11 @@ func (w *sealedWriter) Write(p []byte) (int, error) {
 
 // bytes returns the sealed document in one buffer.
 func (w *sealedWriter) bytes() []byte {
-	if len(w.more) == 0 {
+	switch {
+	case len(w.more) == 0:
+		return w.b
+	case len(w.b) == 0 && len(w.more) == 1:
+		w.b, w.more = w.more[0], nil
 		return w.b
 	}
 	out := make([]byte, 0, w.size)

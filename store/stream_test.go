@@ -389,8 +389,8 @@ func TestStreamedRepeat(t *testing.T) {
 // the first buffer alone or across blocks.
 func TestSealedWriter(t *testing.T) {
 	t.Parallel()
-	for _, first := range []int{0, 10, 3 * sealedBlock} {
-		for _, n := range []int{0, 5, sealedBlock, 2*sealedBlock + 3} {
+	for _, first := range []int{0, 10, 4 * maxSealedBlock} {
+		for _, n := range []int{0, 5, firstSealedBlock, firstSealedBlock + 1, 3*maxSealedBlock + 3} {
 			want := streamedPDF(n)
 			w := &sealedWriter{b: make([]byte, 0, first)}
 			for rest := want; len(rest) > 0; {
