@@ -404,3 +404,19 @@ func TestSealedWriter(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTextCheck: the streaming text check, fed in two writes cut
+// anywhere, answers as the rule on the whole content does.
+func FuzzTextCheck(f *testing.F) {
+	f.Add([]byte("Kære borger, €𝄞"), uint16(3))
+	f.Add([]byte("bad\xe2\x82"), uint16(4))
+	f.Add([]byte("nul\x00"), uint16(0))
+	f.Fuzz(func(t *testing.T, b []byte, cut uint16) {
+		at := int(cut) % (len(b) + 1)
+		var tc textCheck
+		got := tc.write(b[:at]) && tc.write(b[at:]) && tc.end()
+		if want := referenceIsText(b); got != want {
+			t.Fatalf("%q cut at %d: %v, want %v", b, at, got, want)
+		}
+	})
+}
