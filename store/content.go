@@ -170,8 +170,9 @@ func (s *Store) checkDocuments(docs []DocumentInput) ([]DocumentInput, error) {
 // upload is never held in memory whole. The error then wraps
 // ErrDocumentTooLarge, or is an InvalidError of the field "document";
 // r's own error is returned as it is (the size limit of an HTTP body,
-// *http.MaxBytesError, among them). The sender API and the resident's
-// uploads read their files with it.
+// *http.MaxBytesError, among them). The resident's uploads read their
+// files with it; the sender API streams its documents into
+// Documents.Add instead, which keeps the same limits and errors.
 func (l Limits) ReadDocument(r io.Reader, i int, total int64) ([]byte, error) {
 	if i >= l.MaxDocuments {
 		return nil, invalid("document", "at most %d documents", l.MaxDocuments)
