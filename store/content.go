@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -192,10 +193,14 @@ func (l Limits) ReadDocument(r io.Reader, i int, total int64) ([]byte, error) {
 
 func (s *Store) checkDocument(i int, doc DocumentInput) (DocumentInput, error) {
 	field := fmt.Sprintf("document[%d]", i)
+	// The file name first, then the size, then the type, as always.
+	name, ct, err := s.checkDocumentHeader(field, doc)
+	if invalidName := (*InvalidError)(nil); errors.As(err, &invalidName) {
+		return doc, err
+	}
 	if int64(len(doc.Content)) > s.limits.MaxDocumentSize {
 		return doc, fmt.Errorf("%s is over %d bytes: %w", field, s.limits.MaxDocumentSize, ErrDocumentTooLarge)
 	}
-	name, ct, err := s.checkDocumentHeader(field, doc)
 	if err != nil {
 		return doc, err
 	}
