@@ -163,11 +163,17 @@ func BenchmarkCommit(b *testing.B) {
 				for j := i; j < i+batch && j < b.N; j++ {
 					d := Delivery{Recipient: nid, Subject: "x", SenderReference: fmt.Sprintf("r-%d", j), Type: TypeLetter,
 						Documents: []DocumentInput{{Name: "a.pdf", ContentType: "application/pdf", Content: content}}}
-					docs, err := s.checkDelivery(&d)
+					if err := s.checkFields(&d); err != nil {
+						b.Fatal(err)
+					}
+					ds, err := s.NewDocuments()
 					if err != nil {
 						b.Fatal(err)
 					}
-					p, _, err := s.prepare(context.Background(), snd.ID, &d, docs)
+					if err := ds.Add(context.Background(), d.Documents[0]); err != nil {
+						b.Fatal(err)
+					}
+					p, _, err := s.prepare(context.Background(), snd.ID, &d, nil, ds, contentHashOf(&d, ds.hashed()))
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -1,83 +1,19 @@
 package store
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
-	"path"
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/microcosm-cc/bluemonday"
 )
-
-// documentTypes are the content types a sender may deliver, each with the
-// check that the content really is of that type.
-var documentTypes = map[string]func([]byte) bool{
-	"application/pdf": func(b []byte) bool { return bytes.HasPrefix(b, []byte("%PDF-")) },
-	"image/png":       func(b []byte) bool { return http.DetectContentType(b) == "image/png" },
-	"image/jpeg":      func(b []byte) bool { return http.DetectContentType(b) == "image/jpeg" },
-	"text/plain":      isText,
-	"text/html":       isText,
-	"application/xml": isXML,
-}
-
-// isXML reports whether b is well-formed XML in UTF-8 text: a technical
-// document of a MeMo message (data for the resident's own systems). It is
-// never shown in place, only downloaded (httpui/resident), so nothing in
-// it is interpreted; the check keeps out what only claims to be XML.
-func isXML(b []byte) bool {
-	if !isText(b) {
-		return false
-	}
-	d := xml.NewDecoder(bytes.NewReader(b))
-	d.Strict = true
-	depth, roots := 0, 0
-	for {
-		t, err := d.Token()
-		if err == io.EOF {
-			return roots == 1 && depth == 0
-		}
-		if err != nil {
-			return false
-		}
-		switch t := t.(type) {
-		case xml.StartElement:
-			if depth == 0 {
-				roots++
-			}
-			depth++
-		case xml.EndElement:
-			depth--
-		case xml.CharData:
-			if depth == 0 && len(bytes.TrimSpace(t)) > 0 {
-				return false // text outside the one root element
-			}
-		}
-	}
-}
-
-// isText reports whether b is UTF-8 text without control characters other
-// than tab, line feed, form feed and carriage return.
-func isText(b []byte) bool {
-	if !utf8.Valid(b) {
-		return false
-	}
-	for _, r := range string(b) {
-		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' && r != '\f' {
-			return false
-		}
-	}
-	return true
-}
 
 // formatChar returns the first Unicode format character (general category
 // Cf) in s: the bidirectional controls (U+202A–U+202E, U+2066–U+2069,
@@ -121,61 +57,75 @@ func htmlPolicy() *bluemonday.Policy {
 	return p
 }
 
-// checkDelivery validates d against the limits and returns the documents
-// as they will be stored: content types without parameters, HTML
-// sanitised, file names reduced to their base name.
-func (s *Store) checkDelivery(d *Delivery) ([]DocumentInput, error) {
+// checkFields validates the fields of d other than its documents
+// against the limits (checkLetterDocuments checks what needs them).
+func (s *Store) checkFields(d *Delivery) error {
 	l := s.limits
 	if d.Recipient.IsZero() {
-		return nil, invalid("recipient.nationalId", "missing")
+		return invalid("recipient.nationalId", "missing")
 	}
 	switch {
 	case strings.TrimSpace(d.Subject) == "":
-		return nil, invalid("subject", "missing")
+		return invalid("subject", "missing")
 	case len(d.Subject) > l.MaxSubject:
-		return nil, invalid("subject", "longer than %d bytes", l.MaxSubject)
+		return invalid("subject", "longer than %d bytes", l.MaxSubject)
 	case !isText([]byte(d.Subject)) || strings.ContainsAny(d.Subject, "\r\n"):
-		return nil, invalid("subject", "must be one line of UTF-8 text")
+		return invalid("subject", "must be one line of UTF-8 text")
 	case len(d.Body) > l.MaxBody:
-		return nil, invalid("body", "longer than %d bytes", l.MaxBody)
+		return invalid("body", "longer than %d bytes", l.MaxBody)
 	case !isText([]byte(d.Body)):
-		return nil, invalid("body", "must be UTF-8 text")
+		return invalid("body", "must be UTF-8 text")
 	case d.SenderReference == "":
-		return nil, invalid("senderReference", "missing")
+		return invalid("senderReference", "missing")
 	case len(d.SenderReference) > l.MaxReference:
-		return nil, invalid("senderReference", "longer than %d bytes", l.MaxReference)
+		return invalid("senderReference", "longer than %d bytes", l.MaxReference)
 	case !isText([]byte(d.SenderReference)):
-		return nil, invalid("senderReference", "must be UTF-8 text")
+		return invalid("senderReference", "must be UTF-8 text")
 	}
 	for _, f := range []struct{ field, value string }{
 		{"subject", d.Subject}, {"body", d.Body}, {"senderReference", d.SenderReference},
 	} {
 		if err := checkNoFormatChar(f.field, f.value); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if err := checkStructured(d); err != nil {
-		return nil, err
+		return err
 	}
 	switch d.Type {
 	case TypeLetter, TypeDecision, TypeInvoice, TypeNotice:
 	case "":
 		d.Type = TypeLetter
 	default:
-		return nil, invalid("type", "%q is not one of letter, decision, invoice, notice", d.Type)
+		return invalid("type", "%q is not one of letter, decision, invoice, notice", d.Type)
 	}
 	if err := checkDueDate(d.DueDate); err != nil {
+		return err
+	}
+	return checkNotBefore(d.NotBefore, s.now())
+}
+
+// checkLetterDocuments checks what of a delivery depends on its documents,
+// added to ds: there is one, the signature request and the print details.
+// Those two need the whole documents: they are opened again (as kept) and
+// returned; otherwise it returns nil.
+func (s *Store) checkLetterDocuments(d *Delivery, ds *Documents) ([]DocumentInput, error) {
+	if ds.Len() == 0 {
+		return nil, invalid("document", "a letter needs at least one document")
+	}
+	if d.SignatureRequest == nil && d.Print == nil {
+		return nil, nil
+	}
+	docs, err := ds.plaintext()
+	if err != nil {
 		return nil, err
 	}
+	d.Documents = docs
 	if err := checkSignatureRequest(d, s.now().In(s.loc)); err != nil {
 		return nil, err
 	}
-	if err := checkNotBefore(d.NotBefore, s.now()); err != nil {
-		return nil, err
-	}
-	docs, err := s.checkDocuments(d.Documents)
-	if err != nil || d.Print == nil {
-		return docs, err
+	if d.Print == nil {
+		return docs, nil
 	}
 	if d.printPages, err = checkPrint(d.Print, docs, s.now()); err != nil {
 		return nil, err
@@ -221,8 +171,9 @@ func (s *Store) checkDocuments(docs []DocumentInput) ([]DocumentInput, error) {
 // upload is never held in memory whole. The error then wraps
 // ErrDocumentTooLarge, or is an InvalidError of the field "document";
 // r's own error is returned as it is (the size limit of an HTTP body,
-// *http.MaxBytesError, among them). The sender API and the resident's
-// uploads read their files with it.
+// *http.MaxBytesError, among them). The resident's uploads read their
+// files with it; the sender API streams its documents into
+// Documents.Add instead, which keeps the same limits and errors.
 func (l Limits) ReadDocument(r io.Reader, i int, total int64) ([]byte, error) {
 	if i >= l.MaxDocuments {
 		return nil, invalid("document", "at most %d documents", l.MaxDocuments)
@@ -242,34 +193,18 @@ func (l Limits) ReadDocument(r io.Reader, i int, total int64) ([]byte, error) {
 
 func (s *Store) checkDocument(i int, doc DocumentInput) (DocumentInput, error) {
 	field := fmt.Sprintf("document[%d]", i)
-	name := path.Base(strings.ReplaceAll(doc.Name, `\`, "/"))
-	switch {
-	case doc.Name == "" || name == "." || name == "/":
-		return doc, invalid(field, "missing file name")
-	case len(name) > s.limits.MaxFileName:
-		return doc, invalid(field, "file name longer than %d bytes", s.limits.MaxFileName)
-	case !isText([]byte(name)) || strings.ContainsAny(name, "\t\n\r\f"):
-		return doc, invalid(field, "file name must be one line of UTF-8 text")
-	}
-	if r, ok := formatChar(name); ok {
-		return doc, invalid(field, "file name must not contain Unicode format characters such as bidirectional controls (found U+%04X)", r)
+	// The file name first, then the size, then the type, as always.
+	name, ct, err := s.checkDocumentHeader(field, doc)
+	if invalidName := (*InvalidError)(nil); errors.As(err, &invalidName) {
+		return doc, err
 	}
 	if int64(len(doc.Content)) > s.limits.MaxDocumentSize {
 		return doc, fmt.Errorf("%s is over %d bytes: %w", field, s.limits.MaxDocumentSize, ErrDocumentTooLarge)
 	}
-	ct, _, err := mime.ParseMediaType(doc.ContentType)
 	if err != nil {
-		return doc, fmt.Errorf("%s: content type %q: %w", field, doc.ContentType, ErrUnsupportedDocumentType)
+		return doc, err
 	}
-	if ct == "text/xml" {
-		ct = "application/xml" // the same type (RFC 7303); one name is kept
-	}
-	matches, ok := documentTypes[ct]
-	if !ok {
-		return doc, fmt.Errorf("%s: %s is not supported (supported: %s): %w", field, ct,
-			strings.Join(SupportedDocumentTypes(), ", "), ErrUnsupportedDocumentType)
-	}
-	if !matches(doc.Content) {
+	if !matchesType(ct, doc.Content) {
 		return doc, fmt.Errorf("%s: declared %s but the content is %s: %w", field, ct,
 			http.DetectContentType(doc.Content), ErrUnsupportedDocumentType)
 	}

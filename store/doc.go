@@ -42,6 +42,11 @@
 //     the fsync; a delivery that is refused writes nothing, and a failed
 //     batch is retried letter by letter. A letter's DeliveredAt, which its
 //     signed receipt states, is the time read inside that transaction.
+//   - A letter's documents are checked, hashed and sealed as they stream
+//     in (stream.go, Documents), before the rest of the letter is known;
+//     no document's plaintext is held whole. Their blobs are written
+//     ahead and discarded on every refusal, a repeat included (the
+//     content hash is known only once all documents are read).
 //   - (sender, senderReference) names at most one letter, in a mailbox or
 //     in the print queue. The same reference with the same content hash
 //     returns the original result; with another hash it is refused.

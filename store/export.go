@@ -229,14 +229,13 @@ type ExportSummary struct {
 }
 
 // sealSentDocument seals, for document i of a letter, what the sender
-// sent when the document is kept otherwise (kept); nil when it is kept as
-// sent.
-func sealSentDocument(rand io.Reader, dk *crypto.DataKey, i int, sent, kept DocumentInput) ([]byte, error) {
-	sum := sha256.Sum256(sent.Content)
-	if sent.Name == kept.Name && sent.ContentType == kept.ContentType && sum == sha256.Sum256(kept.Content) {
+// sent (sent) when the document is kept otherwise (its kept name, type
+// or content's SHA-256 differ); nil when it is kept as sent.
+func sealSentDocument(rand io.Reader, dk *crypto.DataKey, i int, sent HashedDocument, keptName, keptType string, keptSum [sha256.Size]byte) ([]byte, error) {
+	if sent.Name == keptName && sent.ContentType == keptType && sent.SHA256 == keptSum {
 		return nil, nil
 	}
-	b, err := json.Marshal(SentDocument{Name: sent.Name, ContentType: sent.ContentType, SHA256: hex.EncodeToString(sum[:])})
+	b, err := json.Marshal(SentDocument{Name: sent.Name, ContentType: sent.ContentType, SHA256: hex.EncodeToString(sent.SHA256[:])})
 	if err != nil {
 		return nil, err
 	}

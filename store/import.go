@@ -312,7 +312,7 @@ func (m *Mailbox) importOwn(ctx context.Context, a *ExportArchive, o *ExportOwnD
 		return nil, refuse("%d files, more than the %d allowed", len(o.Documents), m.s.limits.MaxDocuments)
 	}
 	for j, d := range o.Documents {
-		if _, ok := documentTypes[d.ContentType]; !ok {
+		if _, ok := newTypeCheck(d.ContentType); !ok {
 			return nil, refuse("file %d: type %q is not one Postkasse keeps", j+1, d.ContentType)
 		}
 		content, err := a.document(d)
@@ -438,15 +438,14 @@ func (m *Mailbox) sealImported(ctx context.Context, a *ExportArchive, l *ExportL
 		return nil, err
 	}
 	for j, d := range l.Documents {
-		check, ok := documentTypes[d.ContentType]
-		if !ok {
+		if _, ok := newTypeCheck(d.ContentType); !ok {
 			return il, refuse("document %d: type %q is not one Postkasse keeps", j+1, d.ContentType)
 		}
 		content, err := a.document(d)
 		if err != nil {
 			return il, err
 		}
-		if !check(content) {
+		if !matchesType(d.ContentType, content) {
 			return il, exportErr(ExportNotAnExport, d.Path, "is not a %s document", d.ContentType)
 		}
 		doc := documentRecord{ContentType: d.ContentType, Size: int64(len(content))}

@@ -397,8 +397,7 @@ func notDigital(err error) bool {
 // queueForPrint seals a checked delivery with print details to the print
 // key and queues it, in one transaction that checks again that its
 // sender is active, its reference new and its recipient not digital.
-func (s *Store) queueForPrint(ctx context.Context, senderID string, d *Delivery, docs []DocumentInput) (DeliveryResult, error) {
-	hash := ContentHash(d)
+func (s *Store) queueForPrint(ctx context.Context, senderID string, d *Delivery, docs []DocumentInput, hash string) (DeliveryResult, error) {
 	id, err := s.newLetterID()
 	if err != nil {
 		return DeliveryResult{}, err

@@ -442,7 +442,9 @@ func (s *Store) AuditLog(ctx context.Context) ([]AuditEntry, error) {
 
 // BlobGrace is how old a blob that no letter refers to must be before
 // SweepBlobs deletes it: far longer than any delivery takes between
-// writing its blobs and committing the letter that refers to them.
+// writing its blobs and committing the letter that refers to them (a
+// delivery through the sender API writes each document's blob as soon as
+// the document is read, and its request takes at most 5 minutes).
 const BlobGrace = time.Hour
 
 // SweepBlobs deletes the documents' blobs that no letter refers to, left

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/postkasse/postkasse/crypto"
@@ -232,7 +233,7 @@ type Delivery struct {
 	// documents must then all be PDF.
 	Print *PrintRequest
 
-	// printPages are the pages of each document, counted by checkDelivery
+	// printPages are the pages of each document, counted by checkLetterDocuments
 	// when Print is set.
 	printPages []int
 	// answersResident marks the answer to the resident's own support
@@ -246,6 +247,10 @@ type DocumentInput struct {
 	Name        string
 	ContentType string // as declared by the sender, without parameters
 	Content     []byte
+	// Reader, when set, is the content as a stream instead of Content:
+	// Documents.Add reads it once, to its end or a limit, and never
+	// holds it whole.
+	Reader io.Reader
 }
 
 // LetterStatus is what the sender may know about a letter it sent.

@@ -28,12 +28,21 @@ func (a *API) deliver(w http.ResponseWriter, r *http.Request, sender store.Sende
 		return
 	}
 	defer release()
-	d, err := parseDelivery(r, limits)
+	// The documents are sealed as their parts stream in (store.Documents);
+	// whatever is not delivered is discarded.
+	ds, err := a.store.NewDocuments()
 	if err != nil {
 		a.web.WriteProblem(w, r, a.web.ProblemFor(r, err))
 		return
 	}
-	a.deliverLetter(w, r, sender, d)
+	defer ds.Discard()
+	d, err := parseDelivery(r, limits, func(doc store.DocumentInput) error { return ds.Add(r.Context(), doc) })
+	if err != nil {
+		a.web.WriteProblem(w, r, a.web.ProblemFor(r, err))
+		return
+	}
+	res, err := a.store.DeliverDocuments(r.Context(), sender.ID, d, ds)
+	a.answerDelivery(w, r, res, err)
 }
 
 // deliverLetter delivers a parsed letter and answers as API.md "Deliver a
@@ -41,6 +50,11 @@ func (a *API) deliver(w http.ResponseWriter, r *http.Request, sender store.Sende
 // /api/v1/messages, POST /api/v1/memo).
 func (a *API) deliverLetter(w http.ResponseWriter, r *http.Request, sender store.Sender, d store.Delivery) {
 	res, err := a.store.Deliver(r.Context(), sender.ID, d)
+	a.answerDelivery(w, r, res, err)
+}
+
+// answerDelivery answers a delivery's result (deliverLetter).
+func (a *API) answerDelivery(w http.ResponseWriter, r *http.Request, res store.DeliveryResult, err error) {
 	if err != nil {
 		a.web.WriteProblem(w, r, a.web.ProblemFor(r, err))
 		return

@@ -65,13 +65,19 @@ func maxMessagePart(l store.Limits) int64 {
 func maxRequestSize(l store.Limits) int64 { return l.MaxLetterSize + 1<<20 }
 
 // parseDelivery reads a multipart/form-data delivery (API.md, "Deliver a
-// letter") into a store.Delivery. It only parses; the store checks the
-// rules. It reads the body as a stream and stops as soon as a limit is
-// passed, so an oversized document is never held in memory whole. Errors
-// are *store.InvalidError (with the field at fault) or wrap
-// store.ErrDocumentTooLarge, store.ErrInvalidNationalID or the body
-// reader's error (*http.MaxBytesError).
-func parseDelivery(r *http.Request, l store.Limits) (store.Delivery, error) {
+// letter") into a store.Delivery, the message part under the limits l.
+// It only parses: each "document" part is
+// handed to add as it streams in (DocumentInput.Reader is the part, to be
+// read within the call), whether the "message" part comes before or
+// after it; the store checks the rules and seals the documents
+// (store.Documents.Add), and stops as soon as a limit is passed, so no
+// document is ever held in memory whole. The Delivery returned has no
+// Documents. Errors are *store.InvalidError (with the field at fault) or
+// add's error, which wraps store.ErrDocumentTooLarge or
+// store.ErrUnsupportedDocumentType, or is the body reader's error
+// (*http.MaxBytesError, guard.ErrBytesInFlight; any other read error is
+// an invalid request about the document), or the store's.
+func parseDelivery(r *http.Request, l store.Limits, add func(store.DocumentInput) error) (store.Delivery, error) {
 	var d store.Delivery
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
@@ -79,7 +85,7 @@ func parseDelivery(r *http.Request, l store.Limits) (store.Delivery, error) {
 	}
 	mr := multipart.NewReader(r.Body, params["boundary"])
 	var msg *messageJSON
-	var total int64
+	documents := 0
 	for {
 		// NextRawPart: NextPart would decode a quoted-printable part
 		// silently; checkTransferEncoding refuses it instead.
@@ -89,7 +95,7 @@ func parseDelivery(r *http.Request, l store.Limits) (store.Delivery, error) {
 		} else if err != nil {
 			return d, bodyError(err, "body", "malformed multipart: %v", err)
 		}
-		if err := checkTransferEncoding(part, len(d.Documents)); err != nil {
+		if err := checkTransferEncoding(part, documents); err != nil {
 			return d, err
 		}
 		switch name := part.FormName(); name {
@@ -101,21 +107,18 @@ func parseDelivery(r *http.Request, l store.Limits) (store.Delivery, error) {
 				return d, err
 			}
 		case "document":
-			i := len(d.Documents)
-			content, err := l.ReadDocument(part, i, total)
-			var invalid *store.InvalidError
-			switch {
-			case errors.Is(err, store.ErrDocumentTooLarge), errors.As(err, &invalid):
-				return d, err
-			case err != nil:
-				return d, bodyError(err, fmt.Sprintf("document[%d]", i), "reading: %v", err)
-			}
-			total += int64(len(content))
-			d.Documents = append(d.Documents, store.DocumentInput{
+			src := &partReader{r: part}
+			err := add(store.DocumentInput{
 				Name:        part.FileName(),
 				ContentType: part.Header.Get("Content-Type"),
-				Content:     content,
+				Reader:      src,
 			})
+			if err != nil && src.err != nil && errors.Is(err, src.err) {
+				return d, bodyError(err, fmt.Sprintf("document[%d]", documents), "reading: %v", err)
+			} else if err != nil {
+				return d, err
+			}
+			documents++
 		case "":
 			return d, invalidf("body", "a part without a form-data name")
 		default:
@@ -126,7 +129,7 @@ func parseDelivery(r *http.Request, l store.Limits) (store.Delivery, error) {
 	if msg == nil {
 		return d, invalidf("message", "missing")
 	}
-	if len(d.Documents) == 0 {
+	if documents == 0 {
 		return d, invalidf("document", "a letter needs at least one document")
 	}
 	d.Subject, d.Body, d.SenderReference = msg.Subject, msg.Body, msg.SenderReference
@@ -207,6 +210,21 @@ func checkTransferEncoding(part *multipart.Part, documents int) error {
 		field = "body"
 	}
 	return invalidf(field, "Content-Transfer-Encoding %q is not supported; send the part as it is (binary)", cte)
+}
+
+// partReader keeps the error of a part's reads other than io.EOF: an
+// error of add that is the body's is answered as such (bodyError).
+type partReader struct {
+	r   io.Reader
+	err error
+}
+
+func (p *partReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if err != nil && err != io.EOF && p.err == nil {
+		p.err = err
+	}
+	return n, err
 }
 
 // bodyError keeps the body reader's size limit (it maps to 413) and the

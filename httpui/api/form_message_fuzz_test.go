@@ -61,7 +61,21 @@ func FuzzParseDelivery(f *testing.F) {
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
 		req := httptest.NewRequest(http.MethodPost, "/api/v1/messages", bytes.NewReader(body))
 		req.Header.Set("Content-Type", contentType)
-		d, err := parseDelivery(req, limits)
+		// The store's Documents.Add checks the limits; here the documents
+		// are read under them as the resident's uploads are.
+		var docs []store.DocumentInput
+		var total int64
+		d, err := parseDelivery(req, limits, func(doc store.DocumentInput) error {
+			content, err := limits.ReadDocument(doc.Reader, len(docs), total)
+			if err != nil {
+				return err
+			}
+			total += int64(len(content))
+			doc.Reader, doc.Content = nil, content
+			docs = append(docs, doc)
+			return nil
+		})
+		d.Documents = docs
 		if err != nil {
 			var invalid *store.InvalidError
 			if !errors.As(err, &invalid) && !errors.Is(err, store.ErrDocumentTooLarge) {
@@ -75,7 +89,7 @@ func FuzzParseDelivery(f *testing.F) {
 		if d.Recipient.IsZero() || len(d.Documents) == 0 || len(d.Documents) > limits.MaxDocuments {
 			t.Fatalf("accepted %+v", d)
 		}
-		var total int64
+		total = 0
 		for _, doc := range d.Documents {
 			if int64(len(doc.Content)) > limits.MaxDocumentSize {
 				t.Fatalf("document of %d bytes accepted", len(doc.Content))
