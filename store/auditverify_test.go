@@ -86,15 +86,14 @@ func copyFile(t *testing.T, from, to string) {
 // file rolled back to an earlier copy (by a checkpoint and a receipt from
 // after it).
 func TestAuditLogTampering(t *testing.T) {
-	embeddedOnly(t)
 	t.Parallel()
-	f := newFixture(t)
+	f := newEmbeddedFixture(t)
 	auditFixture(t, f, 3, 0)
 	path := f.s.Path()
 	early := filepath.Join(t.TempDir(), "early.db")
 	closeTestStore(t, f.s)
 	copyFile(t, path, early)
-	f.s = openTestStoreAt(t, path, testOptions(f.clock))
+	f.s = openEmbeddedStoreAt(t, path, testOptions(f.clock))
 	later := auditFixture(t, f, 3, 3)
 	signed, _, err := f.s.SignCheckpoint(context.Background())
 	if err != nil {

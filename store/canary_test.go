@@ -80,9 +80,8 @@ func utf16Bytes(s string, order binary.AppendByteOrder) []byte {
 // form; all of them are readable through the mailbox, so the test would
 // notice a store that kept nothing.
 func TestCanaries(t *testing.T) {
-	embeddedOnly(t)
 	t.Parallel()
-	f := newFixture(t)
+	f := newEmbeddedFixture(t)
 	s := f.s
 	path := s.Path()
 	c, nid, letterID := canaryMailbox(t, f)
@@ -110,7 +109,7 @@ func TestCanaries(t *testing.T) {
 		t.Fatal("the file lacks even the clear fields; the test reads the wrong bytes")
 	}
 
-	s = openTestStoreAt(t, path, testOptions(f.clock))
+	s = openEmbeddedStoreAt(t, path, testOptions(f.clock))
 	mb := mustLogin(t, s, nid, c["PASSWORD"])
 	l, err := mb.Letter(context.Background(), letterID)
 	if err != nil {

@@ -24,7 +24,12 @@ type delegationFixture struct {
 
 func newDelegationFixture(t *testing.T) *delegationFixture {
 	t.Helper()
-	f := newFixture(t)
+	return newDelegationFixtureOf(t, newFixture(t))
+}
+
+// newDelegationFixtureOf is newDelegationFixture on the store of f.
+func newDelegationFixtureOf(t *testing.T, f *fixture) *delegationFixture {
+	t.Helper()
 	df := &delegationFixture{fixture: f, ctx: context.Background()}
 	df.bank = mustSender(t, f.s, "Fjordkraft AS", "976944801", SenderPrivate)
 	df.boNID = testNID(t, 2)
@@ -197,9 +202,8 @@ func TestDelegationPublicReadGrant(t *testing.T) {
 // TestDelegationRevokeCanary: after a grant is ended, no byte of any
 // wrapping it made is in any bucket of the database file.
 func TestDelegationRevokeCanary(t *testing.T) {
-	embeddedOnly(t)
 	t.Parallel()
-	df := newDelegationFixture(t)
+	df := newDelegationFixtureOf(t, newEmbeddedFixture(t))
 	g := df.grant(t, storage.AccessAct, storage.ScopeAll, time.Time{})
 	df.deliver(t, df.bank, "private-2")
 	traces := map[string][]byte{}

@@ -10,14 +10,17 @@ import (
 	"github.com/postkasse/postkasse/internal/testsupport/pgtest"
 	"github.com/postkasse/postkasse/internal/testsupport/s3test"
 	"github.com/postkasse/postkasse/store/cluster"
+	"github.com/postkasse/postkasse/store/embedded"
 )
 
 // The store's tests run on the embedded engine, and on the cluster engine
 // (PostgreSQL and an S3 server the tests start) when
 // POSTKASSE_STORE_TEST_ENGINE=cluster, as ./test runs them the second
 // time. Tests that read or damage the embedded engine's file on purpose
-// (the raw helpers, testDB) are the embedded engine's own and are skipped
-// on the cluster, which has its own such tests in store/cluster.
+// (the raw helpers, testDB) open an embedded store whichever the pass
+// (openEmbeddedStore, newEmbeddedFixture), so they run in both passes and
+// none is skipped; where such a promise has a cluster meaning, a test of
+// its own (named beside the file's) keeps it through the cluster engine.
 var onCluster = os.Getenv("POSTKASSE_STORE_TEST_ENGINE") == "cluster"
 
 var (
@@ -57,13 +60,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// embeddedOnly skips a test that reads or damages the embedded engine's
-// file when the tests run on the cluster engine.
-func embeddedOnly(t testing.TB) {
-	t.Helper()
-	if onCluster {
-		t.Skip("reads the embedded engine's file; store/cluster tests the cluster's own")
-	}
+// onEmbedded says whether s is on the embedded engine: a test store is on
+// the engine of the pass (openTestStore), or on the embedded engine in
+// both passes (openEmbeddedStore) when its test reads the file.
+func onEmbedded(s *Store) bool {
+	_, ok := s.eng.(*embedded.Engine)
+	return ok
 }
 
 // openClusterStore opens a store on the cluster engine: the database and

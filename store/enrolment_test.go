@@ -30,10 +30,9 @@ import (
 // alone, while the resident's password and recovery key do (so the
 // attempt itself is sound).
 func TestOperatorEnrolmentOpensNoMail(t *testing.T) {
-	embeddedOnly(t)
 	t.Parallel()
 	clock := newFakeClock()
-	s := openTestStore(t, testOptions(clock))
+	s := openEmbeddedStore(t, testOptions(clock))
 	nid := testNID(t, 7)
 	resident, code, err := s.EnrolResident(context.Background(), nid, "Anna Andersen")
 	if err != nil {

@@ -46,7 +46,7 @@ func (h *heapSampler) Write(p []byte) (int, error) {
 // io.Discard, without the sampling).
 func exportHeap(t testing.TB, total, size int64) (growth uint64, written int64, took time.Duration) {
 	t.Helper()
-	f := newFixture(t)
+	f := newEmbeddedFixture(t)
 	ctx := context.Background()
 	rng := rand.NewChaCha8([32]byte{1})
 	content := make([]byte, size)
@@ -85,7 +85,6 @@ func exportHeap(t testing.TB, total, size int64) (growth uint64, written int64, 
 // parallel: the live heap is the whole process's. The embedded engine
 // (the cluster's blobs are read the same way, through the seam).
 func TestExportConstantMemory(t *testing.T) {
-	embeddedOnly(t)
 	small, _, _ := exportHeap(t, 8<<20, 1<<20)
 	large, written, _ := exportHeap(t, 96<<20, 1<<20)
 	t.Logf("live heap's peak above the start: %.1f MiB for 8 MiB of mail, %.1f MiB for %d MiB", float64(small)/(1<<20), float64(large)/(1<<20), written>>20)

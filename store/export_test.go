@@ -38,7 +38,12 @@ func openExportBytes(b []byte) (*ExportArchive, error) {
 // folder, one unread in the inbox; and the resident's export.
 func exportFixture(t testing.TB) (*fixture, *Mailbox, []string) {
 	t.Helper()
-	f := newFixture(t)
+	return exportFixtureOf(t, newFixture(t))
+}
+
+// exportFixtureOf is exportFixture on the store of f.
+func exportFixtureOf(t testing.TB, f *fixture) (*fixture, *Mailbox, []string) {
+	t.Helper()
 	ctx := context.Background()
 	var ids []string
 	d1 := testDelivery(f.nid, "one")
@@ -523,10 +528,9 @@ func rezip(t testing.TB, archive []byte, edit func(name string, content []byte) 
 // the mailbox exports, verifies and imports. (The embedded engine: the
 // test damages its file.)
 func TestExportDamagedLetter(t *testing.T) {
-	embeddedOnly(t)
 	t.Parallel()
 	ctx := context.Background()
-	f, mb, ids := exportFixture(t)
+	f, mb, ids := exportFixtureOf(t, newEmbeddedFixture(t))
 	sealed := rawGetDocument(t, f.s, ids[1], 1)
 	sealed[len(sealed)-1] ^= 1
 	rawPutDocument(t, f.s, ids[1], 1, sealed)

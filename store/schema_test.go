@@ -297,9 +297,8 @@ func TestOpenEmptyFile(t *testing.T) {
 }
 
 func TestOpenInUse(t *testing.T) {
-	embeddedOnly(t)
 	t.Parallel()
-	s := openTestStore(t, testOptions(newFakeClock()))
+	s := openEmbeddedStore(t, testOptions(newFakeClock()))
 	opts := testOptions(newFakeClock())
 	opts.Timeout = 50 * time.Millisecond
 	other, err := Open(s.Path(), opts)
@@ -313,9 +312,8 @@ func TestOpenInUse(t *testing.T) {
 }
 
 func TestBackup(t *testing.T) {
-	embeddedOnly(t)
 	t.Parallel()
-	f := newFixture(t)
+	f := newEmbeddedFixture(t)
 	res, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "backup-1"))
 	if err != nil {
 		t.Fatal(err)
@@ -335,7 +333,7 @@ func TestBackup(t *testing.T) {
 	if fi, err := os.Stat(path); err != nil || fi.Size() != n {
 		t.Fatalf("backup of %d bytes, WriteBackup said %d (%v)", fi.Size(), n, err)
 	}
-	b := openTestStoreAt(t, path, testOptions(f.clock))
+	b := openEmbeddedStoreAt(t, path, testOptions(f.clock))
 	if digest(t, b) != digest(t, f.s) {
 		t.Error("the backup differs from the database")
 	}

@@ -470,10 +470,9 @@ func TestDeleteSignedLetter(t *testing.T) {
 // signs nothing; the first writable start makes the CA.
 func TestSigningCAMadeForOldDatabase(t *testing.T) {
 	t.Parallel()
-	embeddedOnly(t)
 	path := t.TempDir() + "/postkasse.db"
 	clock := newFakeClock()
-	s := openTestStoreAt(t, path, testOptions(clock))
+	s := openEmbeddedStoreAt(t, path, testOptions(clock))
 	before := s.SigningCA()
 	if err := s.testDB(t).Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketMeta).Delete([]byte(keySigningAuthority))
@@ -495,7 +494,7 @@ func TestSigningCAMadeForOldDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s = openTestStoreAt(t, path, testOptions(clock))
+	s = openEmbeddedStoreAt(t, path, testOptions(clock))
 	after := s.SigningCA()
 	if len(after) == 0 || bytes.Equal(before, after) {
 		t.Errorf("the first writable start did not make a new signing CA")

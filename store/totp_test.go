@@ -424,9 +424,8 @@ func passwordWrapOf(t testing.TB, s *Store, id string) []byte {
 // the backup codes are in no file of the data folder in any form, while
 // the secret still opens: a sign-in after reopening takes its code.
 func TestTOTPSecretNotInClear(t *testing.T) {
-	embeddedOnly(t)
 	t.Parallel()
-	f := newFixture(t)
+	f := newEmbeddedFixture(t)
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	secret, codes := enableTOTP(t, f, mb)
 	mb.Close()
@@ -468,7 +467,7 @@ func TestTOTPSecretNotInClear(t *testing.T) {
 			}
 		}
 	}
-	s := openTestStoreAt(t, path, testOptions(f.clock))
+	s := openEmbeddedStoreAt(t, path, testOptions(f.clock))
 	f.s = s
 	f.clock.Advance(30 * time.Second)
 	half = firstStep(t, f)
