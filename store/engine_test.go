@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/postkasse/postkasse/internal/testsupport/pgtest"
 	"github.com/postkasse/postkasse/internal/testsupport/s3test"
 	"github.com/postkasse/postkasse/store/cluster"
@@ -98,4 +100,51 @@ func openClusterStore(t testing.TB, path string, opts Options) (*Store, error) {
 	clusterPaths[s] = path
 	clusterMu.Unlock()
 	return s, nil
+}
+
+// clusterSQL runs statements on the database of a test store on the
+// cluster engine, as someone with write access to the database could: the
+// cluster counterpart of the raw helpers' bbolt writes.
+func clusterSQL(t testing.TB, s *Store, sql ...string) {
+	t.Helper()
+	withClusterConn(t, s, func(ctx context.Context, conn *pgx.Conn) {
+		for _, q := range sql {
+			if _, err := conn.Exec(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+	})
+}
+
+// clusterCount returns the number of rows of a table of a test store on
+// the cluster engine that match where ("true" for all), read raw: rows
+// the engine would not decode count too.
+func clusterCount(t testing.TB, s *Store, table, where string) int {
+	t.Helper()
+	var n int
+	withClusterConn(t, s, func(ctx context.Context, conn *pgx.Conn) {
+		q := "SELECT count(*) FROM " + table + " WHERE " + where
+		if err := conn.QueryRow(ctx, q).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	})
+	return n
+}
+
+func withClusterConn(t testing.TB, s *Store, fn func(context.Context, *pgx.Conn)) {
+	t.Helper()
+	path := storePath(s)
+	clusterMu.Lock()
+	cfg, ok := clusterConfigs[path]
+	clusterMu.Unlock()
+	if !ok || onEmbedded(s) {
+		t.Fatal("the store is not a test store on the cluster engine")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	fn(ctx, conn)
 }
