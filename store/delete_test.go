@@ -68,7 +68,7 @@ func findTraces(t *testing.T, s *Store, id string, traces map[string][]byte) []s
 	t.Helper()
 	var found []string
 	if !onEmbedded(s) {
-		cfg := clusterConfigs[storePath(s)]
+		cfg := clusterConfig(t, s)
 		ctx := context.Background()
 		for obj := range s3.Server(t).Client(t).ListObjects(ctx, cfg.Blobs.Bucket, minio.ListObjectsOptions{Prefix: "documents/" + id, Recursive: true}) {
 			if obj.Err != nil {

@@ -131,7 +131,9 @@ func clusterCount(t testing.TB, s *Store, table, where string) int {
 	return n
 }
 
-func withClusterConn(t testing.TB, s *Store, fn func(context.Context, *pgx.Conn)) {
+// clusterConfig returns the database and bucket of a test store on the
+// cluster engine.
+func clusterConfig(t testing.TB, s *Store) cluster.Config {
 	t.Helper()
 	path := storePath(s)
 	clusterMu.Lock()
@@ -140,6 +142,12 @@ func withClusterConn(t testing.TB, s *Store, fn func(context.Context, *pgx.Conn)
 	if !ok || onEmbedded(s) {
 		t.Fatal("the store is not a test store on the cluster engine")
 	}
+	return cfg
+}
+
+func withClusterConn(t testing.TB, s *Store, fn func(context.Context, *pgx.Conn)) {
+	t.Helper()
+	cfg := clusterConfig(t, s)
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, cfg.DatabaseURL)
 	if err != nil {

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/minio/minio-go/v7"
+
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/store/storage"
 )
@@ -74,12 +77,11 @@ type bindingCase struct {
 }
 
 // TestCiphertextBinding moves sealed fields between two letters of the
-// same resident through the engine (on the engine of the pass), as
-// someone with write access to the database could; the moved bytes must
-// fail to open rather than show the other letter's content.
-// TestCiphertextBindingFile does it in the embedded engine's file, the
-// documents too; TestCiphertextBindingCluster moves the cluster's
-// document objects.
+// same resident through the engine, and documents' sealed content (in
+// the embedded file, or the cluster's objects), on the engine of the
+// pass, as someone with write access to the database could; the moved
+// bytes must fail to open rather than show the other letter's content.
+// TestCiphertextBindingFile does it all in the embedded engine's file.
 func TestCiphertextBinding(t *testing.T) {
 	t.Parallel()
 	put := func(t *testing.T, s *Store, rec *letterRecord) {
@@ -119,7 +121,39 @@ func TestCiphertextBinding(t *testing.T) {
 			recB.SenderID = mustSender(t, s, "Fremmed", "22222228", SenderPublic).ID
 			put(t, s, recB)
 		}, true},
+		{"document content", func(t *testing.T, s *Store, a, b string) {
+			moveDocument(t, s, a, 0, b, 0)
+		}, false},
+		{"document content of another index", func(t *testing.T, s *Store, _, b string) {
+			moveDocument(t, s, b, 1, b, 0)
+		}, false},
 	})
+}
+
+// moveDocument copies the sealed content of document (from, i) over that
+// of (to, j): in the embedded engine's file, or the cluster's object in
+// the bucket, as someone with write access to either could.
+func moveDocument(t *testing.T, s *Store, from string, i int, to string, j int) {
+	t.Helper()
+	if onEmbedded(s) {
+		rawPutDocument(t, s, to, j, rawGetDocument(t, s, from, i))
+		return
+	}
+	var src, dst string
+	withClusterConn(t, s, func(ctx context.Context, conn *pgx.Conn) {
+		q := `SELECT blob_key FROM documents WHERE letter_id = $1 AND idx = $2`
+		if err := conn.QueryRow(ctx, q, from, i).Scan(&src); err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.QueryRow(ctx, q, to, j).Scan(&dst); err != nil {
+			t.Fatal(err)
+		}
+	})
+	bucket := clusterConfig(t, s).Blobs.Bucket
+	if _, err := s3.Server(t).Client(t).CopyObject(context.Background(),
+		minio.CopyDestOptions{Bucket: bucket, Object: dst}, minio.CopySrcOptions{Bucket: bucket, Object: src}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestCiphertextBindingFile is TestCiphertextBinding in the embedded
