@@ -80,7 +80,10 @@ func utf16Bytes(s string, order binary.AppendByteOrder) []byte {
 // password, the name of a folder of the resident's own, any word of the
 // letter as its search index keeps it) is in the database file in any
 // form; all of them are readable through the mailbox, so the test would
-// notice a store that kept nothing.
+// notice a store that kept nothing. The embedded engine's file, in both
+// passes; TestCanariesCluster keeps the same promise for the cluster
+// engine (the database server's files and the object store's, on servers
+// of its own, in both passes).
 func TestCanaries(t *testing.T) {
 	t.Parallel()
 	f := newEmbeddedFixture(t)

@@ -337,6 +337,9 @@ func TestOpenEmptyFile(t *testing.T) {
 	}
 }
 
+// TestOpenInUse: a second Open of an embedded file in use fails, saying
+// so. (The cluster engine is opened by many nodes at once by design:
+// TestNodesStartTogether and TestTwoNodesDeliver in store/cluster.)
 func TestOpenInUse(t *testing.T) {
 	t.Parallel()
 	s := openEmbeddedStore(t, testOptions(newFakeClock()))
@@ -352,6 +355,9 @@ func TestOpenInUse(t *testing.T) {
 	}
 }
 
+// TestBackup: WriteBackup writes a copy of the embedded file that opens
+// as the same database. (The cluster engine is backed up by its
+// database's and bucket's own means; docs/OPERATORS.md.)
 func TestBackup(t *testing.T) {
 	t.Parallel()
 	f := newEmbeddedFixture(t)
