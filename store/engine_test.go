@@ -156,3 +156,36 @@ func withClusterConn(t testing.TB, s *Store, fn func(context.Context, *pgx.Conn)
 	defer conn.Close(ctx)
 	fn(ctx, conn)
 }
+
+// clusterRows calls fn with every row of every table of a test store on
+// the cluster engine, as the database shows a row as text (bytea in hex),
+// read raw: rows the engine would not decode too.
+func clusterRows(t testing.TB, s *Store, fn func(table, row string)) {
+	t.Helper()
+	withClusterConn(t, s, func(ctx context.Context, conn *pgx.Conn) {
+		rows, err := conn.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tables) < 20 {
+			t.Fatalf("%d tables: the test reads the wrong database", len(tables))
+		}
+		for _, table := range tables {
+			rows, err := conn.Query(ctx, `SELECT t::text FROM `+pgx.Identifier{table}.Sanitize()+` t`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			texts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, text := range texts {
+				fn(table, text)
+			}
+		}
+	})
+}
