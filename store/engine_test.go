@@ -18,11 +18,15 @@ import (
 // The store's tests run on the embedded engine, and on the cluster engine
 // (PostgreSQL and an S3 server the tests start) when
 // POSTKASSE_STORE_TEST_ENGINE=cluster, as ./test runs them the second
-// time. Tests that read or damage the embedded engine's file on purpose
-// (the raw helpers, testDB) open an embedded store whichever the pass
-// (openEmbeddedStore, newEmbeddedFixture), so they run in both passes and
-// none is skipped; where such a promise has a cluster meaning, a test of
-// its own (named beside the file's) keeps it through the cluster engine.
+// time. No test is skipped in either pass. Tests that read or damage the
+// embedded engine's file on purpose (the raw helpers, testDB) open an
+// embedded store whichever the pass (openEmbeddedStore,
+// newEmbeddedFixture); testDB fails the test on another engine. Where
+// such a promise has a cluster meaning, it is kept on the engine of the
+// pass by a test of the same name without "File" (TestSweepSessions and
+// TestSweepSessionsFile), which reaches the cluster's rows and objects
+// raw (clusterSQL, clusterCount, clusterRows, the bucket's client), or
+// the file's test names the one that keeps it (TestCanariesCluster).
 var onCluster = os.Getenv("POSTKASSE_STORE_TEST_ENGINE") == "cluster"
 
 var (
