@@ -24,7 +24,6 @@ import (
 //
 //	go test ./store -run '^$' -bench BackupPause -benchtime 800x -count 3
 func BenchmarkBackupPause(b *testing.B) {
-	embeddedOnly(b) // the cluster engine backs up by its database's and bucket's own means
 	s, err := Open(filepath.Join(b.TempDir(), "postkasse.db"), Options{KDF: cheapKDF})
 	if err != nil {
 		b.Fatal(err)

@@ -79,11 +79,13 @@ func utf16Bytes(s string, order binary.AppendByteOrder) []byte {
 // password, the name of a folder of the resident's own, any word of the
 // letter as its search index keeps it) is in the database file in any
 // form; all of them are readable through the mailbox, so the test would
-// notice a store that kept nothing.
+// notice a store that kept nothing. The embedded engine's file, in both
+// passes; TestCanariesCluster keeps the same promise for the cluster
+// engine (the database server's files and the object store's, on servers
+// of its own, in both passes).
 func TestCanaries(t *testing.T) {
-	embeddedOnly(t)
 	t.Parallel()
-	f := newFixture(t)
+	f := newEmbeddedFixture(t)
 	s := f.s
 	path := s.Path()
 	c, nid, letterID := canaryMailbox(t, f)
@@ -111,7 +113,7 @@ func TestCanaries(t *testing.T) {
 		t.Fatal("the file lacks even the clear fields; the test reads the wrong bytes")
 	}
 
-	s = openTestStoreAt(t, path, testOptions(f.clock))
+	s = openEmbeddedStoreAt(t, path, testOptions(f.clock))
 	mb := mustLogin(t, s, nid, c["PASSWORD"])
 	l, err := mb.Letter(context.Background(), letterID)
 	if err != nil {
@@ -480,4 +482,26 @@ func TestEncodingsFindEmbedded(t *testing.T) {
 			t.Errorf("prefix %d: no base64 form found in %s", prefix, js)
 		}
 	}
+}
+
+// clusterRowsHolding returns where a secret (under its name) is in a row
+// of any table of a test store on the cluster engine, in any of its
+// encodings, read as the database shows the row as text (so bytea in
+// hex): the rows' counterpart of reading the embedded file, for tests
+// that share one PostgreSQL server (TestCanariesCluster reads a stopped
+// server's files, the write-ahead log too).
+func clusterRowsHolding(t testing.TB, s *Store, secrets map[string]string) []string {
+	t.Helper()
+	var found []string
+	clusterRows(t, s, func(table, text string) {
+		lower := strings.ToLower(text)
+		for what, secret := range secrets {
+			for enc, b := range encodings(secret) {
+				if strings.Contains(text, string(b)) || strings.Contains(lower, hex.EncodeToString(b)) {
+					found = append(found, fmt.Sprintf("the %s in table %s as %s", what, table, enc))
+				}
+			}
+		}
+	})
+	return found
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 // TestConcurrentDeliveries: many senders at once, each with its own
@@ -59,11 +61,25 @@ func TestConcurrentDeliveries(t *testing.T) {
 	if counts["documents"] != senders*each {
 		t.Errorf("documents has %d keys, want %d", counts["documents"], senders*each)
 	}
-	if onCluster {
-		return // the rest reads the embedded engine's buckets
-	}
-	// Each reference names the letter its delivery returned.
-	err := s.testDB(t).View(func(tx *bolt.Tx) error {
+	// Each reference names the letter its delivery returned: in the
+	// embedded engine's references bucket, or the cluster's index
+	// through the engine.
+	if !onEmbedded(s) {
+		err := s.view(context.Background(), func(tx storage.Tx) error {
+			for g := range senders {
+				for i, id := range ids[g] {
+					ref := fmt.Sprintf("g%02d-%02d", g, i)
+					if got, err := tx.Letters().ByReference(f.sender.ID, ref); err != nil || got != id {
+						t.Errorf("reference %s names %q (%v), Deliver returned %q", ref, got, err, id)
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	} else if err := s.testDB(t).View(func(tx *bolt.Tx) error {
 		refs := tx.Bucket(bucketReferences)
 		for g := range senders {
 			for i, id := range ids[g] {
@@ -74,8 +90,7 @@ func TestConcurrentDeliveries(t *testing.T) {
 			}
 		}
 		return nil
-	})
-	if err != nil {
+	}); err != nil {
 		t.Fatal(err)
 	}
 	// Every resident can read all of theirs.

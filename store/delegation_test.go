@@ -24,7 +24,12 @@ type delegationFixture struct {
 
 func newDelegationFixture(t *testing.T) *delegationFixture {
 	t.Helper()
-	f := newFixture(t)
+	return newDelegationFixtureOf(t, newFixture(t))
+}
+
+// newDelegationFixtureOf is newDelegationFixture on the store of f.
+func newDelegationFixtureOf(t *testing.T, f *fixture) *delegationFixture {
+	t.Helper()
 	df := &delegationFixture{fixture: f, ctx: context.Background()}
 	df.bank = mustSender(t, f.s, "Fjordkraft AS", "976944801", SenderPrivate)
 	df.boNID = testNID(t, 2)
@@ -195,11 +200,22 @@ func TestDelegationPublicReadGrant(t *testing.T) {
 }
 
 // TestDelegationRevokeCanary: after a grant is ended, no byte of any
-// wrapping it made is in any bucket of the database file.
+// wrapping it made is in the database of the engine of the pass: any
+// bucket of the embedded file, any row of the cluster's tables.
 func TestDelegationRevokeCanary(t *testing.T) {
-	embeddedOnly(t)
 	t.Parallel()
-	df := newDelegationFixture(t)
+	delegationRevokeCanary(t, newDelegationFixture(t))
+}
+
+// TestDelegationRevokeCanaryFile is TestDelegationRevokeCanary in the
+// embedded engine's file in both passes.
+func TestDelegationRevokeCanaryFile(t *testing.T) {
+	t.Parallel()
+	delegationRevokeCanary(t, newDelegationFixtureOf(t, newEmbeddedFixture(t)))
+}
+
+func delegationRevokeCanary(t *testing.T, df *delegationFixture) {
+	t.Helper()
 	g := df.grant(t, storage.AccessAct, storage.ScopeAll, time.Time{})
 	df.deliver(t, df.bank, "private-2")
 	traces := map[string][]byte{}
@@ -216,8 +232,23 @@ func TestDelegationRevokeCanary(t *testing.T) {
 	if len(traces) != 3 {
 		t.Fatalf("%d wrappings before revoking, want 3", len(traces))
 	}
+	inRows := map[string]string{}
+	for what, tr := range traces {
+		inRows[what] = string(tr)
+	}
+	if !onEmbedded(df.s) {
+		if found := clusterRowsHolding(t, df.s, inRows); len(found) < len(traces) {
+			t.Fatalf("before revoking, the wrappings are found as %q: the test looks in the wrong place", found)
+		}
+	}
 	if err := df.boMailbox.EndGrant(df.ctx, g.ID); err != nil { // the delegate ends it
 		t.Fatal(err)
+	}
+	if !onEmbedded(df.s) {
+		if found := clusterRowsHolding(t, df.s, inRows); len(found) != 0 {
+			t.Errorf("wrappings left after revoking: %v", found)
+		}
+		return
 	}
 	if found := findTraces(t, df.s, "no-letter-id-is-this-0000000000", traces); len(found) != 0 {
 		t.Errorf("wrappings left after revoking: %v", found)

@@ -67,8 +67,8 @@ func sealedTraces(t *testing.T, s *Store, id string) map[string][]byte {
 func findTraces(t *testing.T, s *Store, id string, traces map[string][]byte) []string {
 	t.Helper()
 	var found []string
-	if onCluster {
-		cfg := clusterConfigs[storePath(s)]
+	if !onEmbedded(s) {
+		cfg := clusterConfig(t, s)
 		ctx := context.Background()
 		for obj := range s3.Server(t).Client(t).ListObjects(ctx, cfg.Blobs.Bucket, minio.ListObjectsOptions{Prefix: "documents/" + id, Recursive: true}) {
 			if obj.Err != nil {
@@ -148,7 +148,7 @@ func TestDeleteLetter(t *testing.T) {
 		t.Fatalf("inbox: %+v, %v", page, err)
 	}
 	traces := sealedTraces(t, f.s, gone.Letter.ID)
-	if found := findTraces(t, f.s, gone.Letter.ID, traces); onCluster && len(found) != 2 || !onCluster && len(found) == 0 {
+	if found := findTraces(t, f.s, gone.Letter.ID, traces); !onEmbedded(f.s) && len(found) != 2 || onEmbedded(f.s) && len(found) == 0 {
 		t.Fatalf("before deleting, the traces are found as %q: the test looks in the wrong place", found)
 	}
 

@@ -14,14 +14,61 @@ import (
 	"github.com/postkasse/postkasse/store/storage"
 )
 
-// TestDocumentForms: a letter's documents are stored in parts when they
-// are all small, in a sub-bucket of the letter when one is large, and
-// documents stored flat whole before schema 4 are still read. Letters of
-// the three forms side by side in one file are opened, checked, exported
-// and deleted, each without touching the others' documents.
+// TestDocumentForms: a letter's documents, stored as the engine of the
+// pass stores them, pass the checks, open, and are deleted with the
+// letter (TestDocumentFormsFile for the embedded file's three forms).
 func TestDocumentForms(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
+	s, ctx := f.s, context.Background()
+	d := testDelivery(f.nid, "forms")
+	d.Documents = append(d.Documents, DocumentInput{Name: "b.txt", ContentType: "text/plain", Content: []byte("second")})
+	res, err := s.Deliver(ctx, f.sender.ID, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Letter.ID
+	if err := s.CheckInvariants(ctx); err != nil {
+		t.Errorf("CheckInvariants: %v", err)
+	}
+	if err := s.Check(ctx); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+	mb := mustLogin(t, s, f.nid, testPassword)
+	for i, want := range [][]byte{pdfContent, []byte("second")} {
+		doc, err := mb.Document(ctx, id, i)
+		if err != nil || !bytes.Equal(doc.Content, want) {
+			t.Errorf("Document %d = %q, %v", i, doc.Content, err)
+		}
+	}
+	// Deleting the letter (as account deletion does) deletes its
+	// documents.
+	if err := s.update(ctx, func(tx storage.Tx) error {
+		rec, err := tx.Letters().Get(id)
+		if err != nil {
+			return err
+		}
+		return deleteLetter(tx, rec)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := countKeys(t, s)["documents"]; n != 0 {
+		t.Errorf("%d entries in documents after deleting, want 0", n)
+	}
+	if _, err := mb.Document(ctx, id, 0); err == nil {
+		t.Error("a deleted document opened")
+	}
+}
+
+// TestDocumentFormsFile: in the embedded engine's file, a letter's
+// documents are stored in parts when they are all small, in a sub-bucket
+// of the letter when one is large, and documents stored flat whole before
+// schema 4 are still read. Letters of the three forms side by side in one
+// file are opened, checked, exported and deleted, each without touching
+// the others' documents.
+func TestDocumentFormsFile(t *testing.T) {
+	t.Parallel()
+	f := newEmbeddedFixture(t)
 	s := f.s
 	ctx := context.Background()
 	large := bytes.Repeat([]byte("Lang tekst om boligstøtte. "), 300) // over a page sealed
@@ -135,9 +182,10 @@ func TestDocumentForms(t *testing.T) {
 	}
 }
 
-// TestDocumentsStrayEntry: the engine's Check reports a document entry of
-// any form whose letter does not exist, and a small document with a part
-// missing.
+// TestDocumentsStrayEntry: the embedded engine's Check reports a document
+// entry of any form whose letter does not exist, and a small document with
+// a part missing. (The cluster's Check finds a document row or object
+// without its letter: TestCheckFindsFaults in store/cluster.)
 func TestDocumentsStrayEntry(t *testing.T) {
 	t.Parallel()
 	noLetter := strings.Repeat("0", 32)
@@ -145,7 +193,7 @@ func TestDocumentsStrayEntry(t *testing.T) {
 		return binary.BigEndian.AppendUint16(documentKey(id, index), uint16(part))
 	}
 	for _, form := range []string{"sub-bucket", "flat", "part"} {
-		f := newFixture(t)
+		f := newEmbeddedFixture(t)
 		s := f.s
 		err := s.testDB(t).Update(func(tx *bolt.Tx) error {
 			switch form {
@@ -181,7 +229,7 @@ func TestDocumentsStrayEntry(t *testing.T) {
 	}
 	// A letter whose document has lost a part (of two or more): Check
 	// says it is missing, and it does not open.
-	f := newFixture(t)
+	f := newEmbeddedFixture(t)
 	d := testDelivery(f.nid, "parts")
 	d.Documents[0].Content = append(bytes.Clone(pdfContent), bytes.Repeat([]byte{' '}, 1500)...)
 	res, err := f.s.Deliver(context.Background(), f.sender.ID, d)

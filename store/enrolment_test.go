@@ -13,6 +13,7 @@ import (
 
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/store/embedded"
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 // TestOperatorEnrolmentOpensNoMail (from the security review): the
@@ -29,11 +30,34 @@ import (
 // letters. Nothing the operator holds opens a letter from the backup
 // alone, while the resident's password and recovery key do (so the
 // attempt itself is sound).
+//
+// On the engine of the pass; on the cluster the operator's copy is what
+// the database holds, read through the engine (a dump of it holds no
+// more). TestOperatorEnrolmentOpensNoMailFile takes the embedded file's
+// backups in both passes.
 func TestOperatorEnrolmentOpensNoMail(t *testing.T) {
-	embeddedOnly(t)
 	t.Parallel()
+	operatorEnrolmentOpensNoMail(t, openTestStore)
+}
+
+// TestOperatorEnrolmentOpensNoMailFile is TestOperatorEnrolmentOpensNoMail
+// with the embedded engine's backups, in both passes.
+func TestOperatorEnrolmentOpensNoMailFile(t *testing.T) {
+	t.Parallel()
+	operatorEnrolmentOpensNoMail(t, openEmbeddedStore)
+}
+
+// operatorCopy is what the operator holds of the database at one time:
+// the resident's record and the letters' records.
+type operatorCopy struct {
+	resident residentRecord
+	letters  map[string]letterRecord
+}
+
+func operatorEnrolmentOpensNoMail(t *testing.T, openStore func(testing.TB, Options) *Store) {
+	t.Helper()
 	clock := newFakeClock()
-	s := openTestStore(t, testOptions(clock))
+	s := openStore(t, testOptions(clock))
 	nid := testNID(t, 7)
 	resident, code, err := s.EnrolResident(context.Background(), nid, "Anna Andersen")
 	if err != nil {
@@ -71,24 +95,60 @@ func TestOperatorEnrolmentOpensNoMail(t *testing.T) {
 		}
 		return rec
 	}
+	// copyOf returns the operator's copy: a backup of the embedded file,
+	// or the cluster's records read through the engine.
+	copyOf := func(name string) operatorCopy {
+		t.Helper()
+		c := operatorCopy{letters: map[string]letterRecord{}}
+		if !onEmbedded(s) {
+			if err := s.view(context.Background(), func(tx storage.Tx) error {
+				rec, err := tx.Residents().Get(resident.ID)
+				if err != nil {
+					return err
+				}
+				c.resident = *rec
+				return tx.Letters().All(func(l *storage.Letter) error {
+					c.letters[l.ID] = *l
+					return nil
+				})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		db := backup(name)
+		c.resident = readResident(db)
+		if err := db.View(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucketLetters)
+			if n := b.Stats().KeyN; n != 0 && name == "before.db" {
+				t.Errorf("the backup before activation holds %d letters", n)
+			}
+			return b.ForEach(func(k, v []byte) error {
+				var l letterRecord
+				if err := embedded.DecodeRecord(v, &l); err != nil {
+					return err
+				}
+				c.letters[string(k)] = l
+				return nil
+			})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
 
 	// Before activation: no key pair, so nothing can be sealed to the
 	// mailbox; a letter is refused and the backup holds no letter.
 	if _, err := s.Deliver(context.Background(), sender.ID, d); !errors.Is(err, ErrRecipientNotDigital) {
 		t.Fatalf("delivery to a pending mailbox: %v, want ErrRecipientNotDigital", err)
 	}
-	before := backup("before.db")
-	rec := readResident(before)
+	before := copyOf("before.db")
+	rec := before.resident
 	if rec.Status != ResidentPending || rec.PublicKey != nil || rec.PasswordWrap != nil || rec.RecoveryWrap != nil {
 		t.Fatalf("the backup before activation has a key pair or wrapping: %+v", rec)
 	}
-	if err := before.View(func(tx *bolt.Tx) error {
-		if n := tx.Bucket(bucketLetters).Stats().KeyN; n != 0 {
-			t.Errorf("the backup before activation holds %d letters", n)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
+	if n := len(before.letters); n != 0 {
+		t.Errorf("the backup before activation holds %d letters", n)
 	}
 
 	// The resident activates the mailbox with a password of their own and
@@ -108,16 +168,14 @@ func TestOperatorEnrolmentOpensNoMail(t *testing.T) {
 	}
 
 	// Offline, with the backup after activation and the enrolment output.
-	after := backup("after.db")
-	rec = readResident(after)
+	after := copyOf("after.db")
+	rec = after.resident
 	if rec.ActivationHash != nil {
 		t.Error("the activation code's hash outlived the activation")
 	}
-	var letter letterRecord
-	if err := after.View(func(tx *bolt.Tx) error {
-		return embedded.DecodeRecord(tx.Bucket(bucketLetters).Get([]byte(res.Letter.ID)), &letter)
-	}); err != nil {
-		t.Fatal(err)
+	letter, ok := after.letters[res.Letter.ID]
+	if !ok {
+		t.Fatalf("the backup after activation lacks the letter")
 	}
 	open := func(priv *crypto.PrivateKey) string {
 		defer priv.Zero()

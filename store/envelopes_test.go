@@ -42,7 +42,9 @@ func TestNewMailboxSealsV2(t *testing.T) {
 // TestHalfKeyPairRefused: a resident record whose ML-KEM key is of the
 // wrong length (or whose X25519 key is missing) gets no letter: the
 // delivery fails with a clear error, nothing is stored, and
-// CheckInvariants names the record.
+// CheckInvariants names the record. The record is damaged through the
+// engine of the pass, and (the subtests "… in the file") straight in the
+// embedded engine's file.
 func TestHalfKeyPairRefused(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
@@ -54,6 +56,20 @@ func TestHalfKeyPairRefused(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
+			if err := f.s.update(context.Background(), func(tx storage.Tx) error {
+				rec, err := tx.Residents().Get(f.resident.ID)
+				if err != nil {
+					return err
+				}
+				tt.damage(rec)
+				return tx.Residents().Put(rec)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			halfKeyPairRefused(t, f, tt.want)
+		})
+		t.Run(tt.name+" in the file", func(t *testing.T) {
+			f := newEmbeddedFixture(t)
 			err := f.s.testDB(t).Update(func(tx *bolt.Tx) error {
 				rec, err := boltResident(tx, f.resident.ID)
 				if err != nil {
@@ -65,20 +81,27 @@ func TestHalfKeyPairRefused(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			before := digest(t, f.s)
-			_, err = f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "ref-half"))
-			if !errors.Is(err, crypto.ErrFormat) || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Deliver = %v, want crypto.ErrFormat naming %q", err, tt.want)
-			}
-			if digest(t, f.s) != before {
-				t.Error("the refused delivery changed the database")
-			}
-			if err := f.s.CheckInvariants(context.Background()); err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("CheckInvariants = %v, want it to name %q", err, tt.want)
-			}
-			closeTampered(t, f.s)
+			halfKeyPairRefused(t, f, tt.want)
 		})
 	}
+}
+
+// halfKeyPairRefused is TestHalfKeyPairRefused's delivery to the damaged
+// record of f's resident, and the checks of it.
+func halfKeyPairRefused(t *testing.T, f *fixture, want string) {
+	t.Helper()
+	before := digest(t, f.s)
+	_, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "ref-half"))
+	if !errors.Is(err, crypto.ErrFormat) || !strings.Contains(err.Error(), want) {
+		t.Errorf("Deliver = %v, want crypto.ErrFormat naming %q", err, want)
+	}
+	if digest(t, f.s) != before {
+		t.Error("the refused delivery changed the database")
+	}
+	if err := f.s.CheckInvariants(context.Background()); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("CheckInvariants = %v, want it to name %q", err, want)
+	}
+	closeTampered(t, f.s)
 }
 
 // TestInvariantWrappingFormat: CheckInvariants finds a wrapping that holds

@@ -43,10 +43,11 @@ func (h *heapSampler) Write(p []byte) (int, error) {
 // (incompressible: random bytes after the PDF header) up to total bytes,
 // exports it, and returns how much the live heap grew at most during the
 // export, the archive's size and the time of a second export (to
-// io.Discard, without the sampling).
-func exportHeap(t testing.TB, total, size int64) (growth uint64, written int64, took time.Duration) {
+// io.Discard, without the sampling), on a store of the fixture newFix
+// makes.
+func exportHeap(t testing.TB, newFix func(testing.TB) *fixture, total, size int64) (growth uint64, written int64, took time.Duration) {
 	t.Helper()
-	f := newFixture(t)
+	f := newFix(t)
 	ctx := context.Background()
 	rng := rand.NewChaCha8([32]byte{1})
 	content := make([]byte, size)
@@ -82,12 +83,22 @@ func exportHeap(t testing.TB, total, size int64) (growth uint64, written int64, 
 // a time, not the mailbox: twelve times the mail (8 MiB against 96 MiB
 // of 1 MiB letters) grows the live heap's peak during the export by less
 // than 4 MiB, and neither peak is more than a few documents. Not
-// parallel: the live heap is the whole process's. The embedded engine
-// (the cluster's blobs are read the same way, through the seam).
+// parallel: the live heap is the whole process's. On the engine of the
+// pass (the cluster's documents are objects read through the seam).
 func TestExportConstantMemory(t *testing.T) {
-	embeddedOnly(t)
-	small, _, _ := exportHeap(t, 8<<20, 1<<20)
-	large, written, _ := exportHeap(t, 96<<20, 1<<20)
+	exportConstantMemory(t, newFixture)
+}
+
+// TestExportConstantMemoryFile is TestExportConstantMemory on the
+// embedded engine in both passes.
+func TestExportConstantMemoryFile(t *testing.T) {
+	exportConstantMemory(t, newEmbeddedFixture)
+}
+
+func exportConstantMemory(t *testing.T, newFix func(testing.TB) *fixture) {
+	t.Helper()
+	small, _, _ := exportHeap(t, newFix, 8<<20, 1<<20)
+	large, written, _ := exportHeap(t, newFix, 96<<20, 1<<20)
 	t.Logf("live heap's peak above the start: %.1f MiB for 8 MiB of mail, %.1f MiB for %d MiB", float64(small)/(1<<20), float64(large)/(1<<20), written>>20)
 	if large > small+4<<20 || large > 12<<20 {
 		t.Errorf("the export of 96 MiB held %.1f MiB at once, of 8 MiB %.1f MiB: it grows with the mailbox", float64(large)/(1<<20), float64(small)/(1<<20))
@@ -112,7 +123,7 @@ func BenchmarkExportMemory(b *testing.B) {
 	for _, mb := range sizes {
 		b.Run(fmt.Sprintf("%dMiB", mb), func(b *testing.B) {
 			for b.Loop() {
-				growth, written, took := exportHeap(b, mb<<20, 1<<20)
+				growth, written, took := exportHeap(b, newFixture, mb<<20, 1<<20)
 				b.ReportMetric(float64(growth)/(1<<20), "peak-heap-MiB")
 				b.ReportMetric(float64(written)/(1<<20)/took.Seconds(), "MiB/s")
 			}

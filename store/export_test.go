@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/minio/minio-go/v7"
+
 	"github.com/postkasse/postkasse/store/storage"
 )
 
@@ -38,7 +41,12 @@ func openExportBytes(b []byte) (*ExportArchive, error) {
 // folder, one unread in the inbox; and the resident's export.
 func exportFixture(t testing.TB) (*fixture, *Mailbox, []string) {
 	t.Helper()
-	f := newFixture(t)
+	return exportFixtureOf(t, newFixture(t))
+}
+
+// exportFixtureOf is exportFixture on the store of f.
+func exportFixtureOf(t testing.TB, f *fixture) (*fixture, *Mailbox, []string) {
+	t.Helper()
 	ctx := context.Background()
 	var ids []string
 	d1 := testDelivery(f.nid, "one")
@@ -520,16 +528,26 @@ func rezip(t testing.TB, archive []byte, edit func(name string, content []byte) 
 
 // TestExportDamagedLetter: a letter whose document no longer opens is
 // named in the manifest as unreadable and left out, whole; the rest of
-// the mailbox exports, verifies and imports. (The embedded engine: the
-// test damages its file.)
+// the mailbox exports, verifies and imports. On the engine of the pass:
+// the document is damaged in the embedded file, or its object in the
+// cluster's bucket.
 func TestExportDamagedLetter(t *testing.T) {
-	embeddedOnly(t)
 	t.Parallel()
+	exportDamagedLetter(t, newFixture(t))
+}
+
+// TestExportDamagedLetterFile is TestExportDamagedLetter on the embedded
+// engine's file in both passes.
+func TestExportDamagedLetterFile(t *testing.T) {
+	t.Parallel()
+	exportDamagedLetter(t, newEmbeddedFixture(t))
+}
+
+func exportDamagedLetter(t *testing.T, f *fixture) {
+	t.Helper()
 	ctx := context.Background()
-	f, mb, ids := exportFixture(t)
-	sealed := rawGetDocument(t, f.s, ids[1], 1)
-	sealed[len(sealed)-1] ^= 1
-	rawPutDocument(t, f.s, ids[1], 1, sealed)
+	f, mb, ids := exportFixtureOf(t, f)
+	damageDocument(t, f.s, ids[1], 1)
 	archive, sum := exportOf(t, mb)
 	m := manifestOf(t, archive)
 	if sum.Letters != 2 || sum.Unreadable != 1 || len(m.Unreadable) != 1 || m.Unreadable[0].ID != ids[1] {
@@ -696,5 +714,39 @@ func TestDeleteImported(t *testing.T) {
 	}
 	if inbox, err := mbB.Inbox(ctx); err != nil || len(inbox) != 2 {
 		t.Errorf("inbox after importing again: %d, %v", len(inbox), err)
+	}
+}
+
+// damageDocument flips the last byte of a document's sealed content: in
+// the embedded engine's file, or the cluster's object in the bucket.
+func damageDocument(t *testing.T, s *Store, letterID string, index int) {
+	t.Helper()
+	if onEmbedded(s) {
+		sealed := rawGetDocument(t, s, letterID, index)
+		sealed[len(sealed)-1] ^= 1
+		rawPutDocument(t, s, letterID, index, sealed)
+		return
+	}
+	var key string
+	withClusterConn(t, s, func(ctx context.Context, conn *pgx.Conn) {
+		if err := conn.QueryRow(ctx, `SELECT blob_key FROM documents WHERE letter_id = $1 AND idx = $2`, letterID, index).Scan(&key); err != nil {
+			t.Fatal(err)
+		}
+	})
+	ctx := context.Background()
+	bucket := clusterConfig(t, s).Blobs.Bucket
+	client := s3.Server(t).Client(t)
+	obj, err := client.GetObject(ctx, bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := io.ReadAll(obj)
+	obj.Close()
+	if err != nil || len(sealed) == 0 {
+		t.Fatalf("object %s: %d bytes, %v", key, len(sealed), err)
+	}
+	sealed[len(sealed)-1] ^= 1
+	if _, err := client.PutObject(ctx, bucket, key, bytes.NewReader(sealed), int64(len(sealed)), minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -54,6 +54,26 @@ func openTestStoreAt(t testing.TB, path string, opts Options) *Store {
 	if onCluster {
 		open = func(path string, opts Options) (*Store, error) { return openClusterStore(t, path, opts) }
 	}
+	return openStoreWith(t, open, path, opts)
+}
+
+// openEmbeddedStore opens a store on the embedded engine on a new file in
+// t.TempDir(), whichever engine the tests run on: for the tests of what
+// the embedded engine's file holds, and of what damage to it does (they
+// read it through testDB). It is checked and closed as openTestStore's.
+func openEmbeddedStore(t testing.TB, opts Options) *Store {
+	t.Helper()
+	return openEmbeddedStoreAt(t, filepath.Join(t.TempDir(), "postkasse.db"), opts)
+}
+
+// openEmbeddedStoreAt is openEmbeddedStore on a given file, for reopening.
+func openEmbeddedStoreAt(t testing.TB, path string, opts Options) *Store {
+	t.Helper()
+	return openStoreWith(t, Open, path, opts)
+}
+
+func openStoreWith(t testing.TB, open func(string, Options) (*Store, error), path string, opts Options) *Store {
+	t.Helper()
 	s, err := open(path, opts)
 	if err != nil {
 		t.Fatalf("Open(%s): %v", path, err)
@@ -86,7 +106,7 @@ func closeStore(t testing.TB, s *Store, invariants bool) {
 	if closed {
 		return
 	}
-	_, isEmbedded := s.eng.(*embedded.Engine)
+	isEmbedded := onEmbedded(s)
 	if invariants {
 		if err := s.Check(context.Background()); err != nil {
 			t.Errorf("Check: %v", err)
@@ -217,10 +237,22 @@ func newFixture(t testing.TB) *fixture {
 
 func newFixtureWith(t testing.TB, edit func(*Options)) *fixture {
 	t.Helper()
+	return newFixtureOn(t, openTestStore, edit)
+}
+
+// newEmbeddedFixture is newFixture on the embedded engine whichever
+// engine the tests run on (openEmbeddedStore), for the tests of its file.
+func newEmbeddedFixture(t testing.TB) *fixture {
+	t.Helper()
+	return newFixtureOn(t, openEmbeddedStore, func(*Options) {})
+}
+
+func newFixtureOn(t testing.TB, open func(testing.TB, Options) *Store, edit func(*Options)) *fixture {
+	t.Helper()
 	clock := newFakeClock()
 	opts := testOptions(clock)
 	edit(&opts)
-	s := openTestStore(t, opts)
+	s := open(t, opts)
 	nid := testNID(t, 1)
 	return &fixture{
 		s:        s,
@@ -235,7 +267,7 @@ func newFixtureWith(t testing.TB, edit func(*Options)) *fixture {
 // top-level bucket.
 func countKeys(t testing.TB, s *Store) map[string]int {
 	t.Helper()
-	if onCluster {
+	if !onEmbedded(s) {
 		return seamCounts(t, s)
 	}
 	out := map[string]int{}
@@ -258,7 +290,7 @@ func countKeys(t testing.TB, s *Store) map[string]int {
 // in between.
 func digest(t testing.TB, s *Store) string {
 	t.Helper()
-	if onCluster {
+	if !onEmbedded(s) {
 		d, err := migrate.Digest(context.Background(), s.eng)
 		if err != nil {
 			t.Fatal(err)

@@ -9,14 +9,28 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/postkasse/postkasse/store/embedded"
+	"github.com/postkasse/postkasse/store/storage"
 )
 
-// One letter that cannot be opened, whether its record does not decode or
-// its sealed key does not open, is listed with Error set; the inbox still
-// lists and opens the others.
+// TestInboxListsUnreadableLetter: one letter that cannot be opened,
+// whether its record does not decode or its sealed key does not open, is
+// listed with Error set; the inbox still lists and opens the others. On
+// the engine of the pass: the records are damaged in the embedded file,
+// or in the cluster's letters table (by SQL, and through the engine).
 func TestInboxListsUnreadableLetter(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	inboxListsUnreadableLetter(t, newFixture(t))
+}
+
+// TestInboxListsUnreadableLetterFile is TestInboxListsUnreadableLetter on
+// the embedded engine's file in both passes.
+func TestInboxListsUnreadableLetterFile(t *testing.T) {
+	t.Parallel()
+	inboxListsUnreadableLetter(t, newEmbeddedFixture(t))
+}
+
+func inboxListsUnreadableLetter(t *testing.T, f *fixture) {
+	t.Helper()
 	var ids []string
 	for _, ref := range []string{"good-1", "bad-json", "bad-key", "good-2"} {
 		res, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, ref))
@@ -25,6 +39,19 @@ func TestInboxListsUnreadableLetter(t *testing.T) {
 		}
 		ids = append(ids, res.Letter.ID)
 		f.clock.Advance(time.Second)
+	}
+	if !onEmbedded(f.s) {
+		// The cluster's: the record of one replaced by bytes that do not
+		// decode, and one's sealed key changed through the engine; both
+		// put back for the invariants checked on close.
+		saved := []*letterRecord{rawLetter(t, f.s, ids[1]), rawLetter(t, f.s, ids[2])}
+		clusterSQL(t, f.s, `UPDATE letters SET record = '{damaged'::bytea WHERE id = '`+ids[1]+`'`)
+		bad := rawLetter(t, f.s, ids[2])
+		bad.SealedKey[40] ^= 1
+		putLetterRecords(t, f.s, bad)
+		unreadableListed(t, f, ids)
+		putLetterRecords(t, f.s, saved...)
+		return
 	}
 	saved := map[string][]byte{}
 	err := f.s.testDB(t).Update(func(tx *bolt.Tx) error {
@@ -46,6 +73,40 @@ func TestInboxListsUnreadableLetter(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	unreadableListed(t, f, ids)
+
+	// The invariants checked on close need the records back.
+	if err := f.s.testDB(t).Update(func(tx *bolt.Tx) error {
+		for id, v := range saved {
+			if err := tx.Bucket(bucketLetters).Put([]byte(id), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// putLetterRecords writes letter records through the engine.
+func putLetterRecords(t *testing.T, s *Store, recs ...*letterRecord) {
+	t.Helper()
+	if err := s.update(context.Background(), func(tx storage.Tx) error {
+		for _, rec := range recs {
+			if err := tx.Letters().Put(rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// unreadableListed checks the inbox of f's resident, whose letters ids[1]
+// and ids[2] (of ids, oldest first) are damaged.
+func unreadableListed(t *testing.T, f *fixture, ids []string) {
+	t.Helper()
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	defer mb.Close()
 	inbox, err := mb.Inbox(context.Background())
@@ -69,17 +130,5 @@ func TestInboxListsUnreadableLetter(t *testing.T) {
 	}
 	if _, err := mb.Letter(context.Background(), ids[0]); err != nil {
 		t.Errorf("the good letter does not open: %v", err)
-	}
-
-	// The invariants checked on close need the records back.
-	if err := f.s.testDB(t).Update(func(tx *bolt.Tx) error {
-		for id, v := range saved {
-			if err := tx.Bucket(bucketLetters).Put([]byte(id), v); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -6,8 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/minio/minio-go/v7"
+
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/store/embedded"
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 // TestIsolation: a resident reads only their own letters, a sender sees
@@ -63,18 +67,101 @@ func TestIsolation(t *testing.T) {
 	}
 }
 
-// TestCiphertextBinding moves sealed bytes between two letters of the same
-// resident, as someone with write access to the file could; the moved
+// bindingCase moves sealed bytes between two letters of a resident.
+type bindingCase struct {
+	name string
+	// move changes letter b using letter a's stored bytes.
+	move func(t *testing.T, s *Store, a, b string)
+	// letterFails: Letter(b) fails; else only Document(b, 0) does.
+	letterFails bool
+}
+
+// TestCiphertextBinding moves sealed fields between two letters of the
+// same resident through the engine, and documents' sealed content (in
+// the embedded file, or the cluster's objects), on the engine of the
+// pass, as someone with write access to the database could; the moved
 // bytes must fail to open rather than show the other letter's content.
+// TestCiphertextBindingFile does it all in the embedded engine's file.
 func TestCiphertextBinding(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		// move changes letter b using letter a's stored bytes.
-		move func(t *testing.T, s *Store, a, b string)
-		// letterFails: Letter(b) fails; else only Document(b, 0) does.
-		letterFails bool
-	}{
+	put := func(t *testing.T, s *Store, rec *letterRecord) {
+		t.Helper()
+		if err := s.update(context.Background(), func(tx storage.Tx) error { return tx.Letters().Put(rec) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ciphertextBinding(t, newFixture, []bindingCase{
+		{"sealed data key", func(t *testing.T, s *Store, a, b string) {
+			recA, recB := rawLetter(t, s, a), rawLetter(t, s, b)
+			recB.SealedKey = recA.SealedKey
+			put(t, s, recB)
+		}, true},
+		{"sealed subject", func(t *testing.T, s *Store, a, b string) {
+			recA, recB := rawLetter(t, s, a), rawLetter(t, s, b)
+			recB.Subject = recA.Subject
+			put(t, s, recB)
+		}, true},
+		{"sealed body", func(t *testing.T, s *Store, a, b string) {
+			recA, recB := rawLetter(t, s, a), rawLetter(t, s, b)
+			recB.Body = recA.Body
+			put(t, s, recB)
+		}, true},
+		{"sealed file name", func(t *testing.T, s *Store, a, b string) {
+			recA, recB := rawLetter(t, s, a), rawLetter(t, s, b)
+			recB.Documents[0].Name = recA.Documents[0].Name
+			put(t, s, recB)
+		}, true},
+		{"subject into the body", func(t *testing.T, s *Store, _, b string) {
+			recB := rawLetter(t, s, b)
+			recB.Body = recB.Subject
+			put(t, s, recB)
+		}, true},
+		{"another sender id", func(t *testing.T, s *Store, _, b string) {
+			recB := rawLetter(t, s, b)
+			recB.SenderID = mustSender(t, s, "Fremmed", "22222228", SenderPublic).ID
+			put(t, s, recB)
+		}, true},
+		{"document content", func(t *testing.T, s *Store, a, b string) {
+			moveDocument(t, s, a, 0, b, 0)
+		}, false},
+		{"document content of another index", func(t *testing.T, s *Store, _, b string) {
+			moveDocument(t, s, b, 1, b, 0)
+		}, false},
+	})
+}
+
+// moveDocument copies the sealed content of document (from, i) over that
+// of (to, j): in the embedded engine's file, or the cluster's object in
+// the bucket, as someone with write access to either could.
+func moveDocument(t *testing.T, s *Store, from string, i int, to string, j int) {
+	t.Helper()
+	if onEmbedded(s) {
+		rawPutDocument(t, s, to, j, rawGetDocument(t, s, from, i))
+		return
+	}
+	var src, dst string
+	withClusterConn(t, s, func(ctx context.Context, conn *pgx.Conn) {
+		q := `SELECT blob_key FROM documents WHERE letter_id = $1 AND idx = $2`
+		if err := conn.QueryRow(ctx, q, from, i).Scan(&src); err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.QueryRow(ctx, q, to, j).Scan(&dst); err != nil {
+			t.Fatal(err)
+		}
+	})
+	bucket := clusterConfig(t, s).Blobs.Bucket
+	if _, err := s3.Server(t).Client(t).CopyObject(context.Background(),
+		minio.CopyDestOptions{Bucket: bucket, Object: dst}, minio.CopySrcOptions{Bucket: bucket, Object: src}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCiphertextBindingFile is TestCiphertextBinding in the embedded
+// engine's file: the record's bytes written raw, the whole record under
+// the other letter's id, and the documents' sealed content.
+func TestCiphertextBindingFile(t *testing.T) {
+	t.Parallel()
+	ciphertextBinding(t, newEmbeddedFixture, []bindingCase{
 		{"sealed data key", func(t *testing.T, s *Store, a, b string) {
 			recA, recB := rawLetter(t, s, a), rawLetter(t, s, b)
 			recB.SealedKey = recA.SealedKey
@@ -114,11 +201,17 @@ func TestCiphertextBinding(t *testing.T) {
 		{"document content of another index", func(t *testing.T, s *Store, _, b string) {
 			rawPutDocument(t, s, b, 0, rawGetDocument(t, s, b, 1))
 		}, false},
-	}
+	})
+}
+
+// ciphertextBinding delivers letters a and b to a resident of a new
+// fixture, makes each case's move and opens b (and a).
+func ciphertextBinding(t *testing.T, newFix func(testing.TB) *fixture, tests []bindingCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFixture(t)
+			f := newFix(t)
 			s := f.s
 			da := testDelivery(f.nid, "a")
 			da.Subject, da.Body = "SECRET-A subject", "SECRET-A body"

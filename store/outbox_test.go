@@ -3,17 +3,39 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"testing"
 	"time"
 
-	"github.com/postkasse/postkasse/store/embedded"
+	"github.com/jackc/pgx/v5"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/postkasse/postkasse/store/embedded"
 )
 
+// outboxValues returns the outbox's stored values raw: the embedded
+// file's bucket, or every row of the cluster's table as text (bytea as
+// hex, so a secret is looked for in clear and in hex).
 func outboxValues(t *testing.T, s *Store) [][]byte {
 	t.Helper()
 	var out [][]byte
+	if !onEmbedded(s) {
+		withClusterConn(t, s, func(ctx context.Context, conn *pgx.Conn) {
+			rows, err := conn.Query(ctx, `SELECT o::text FROM outbox o`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			texts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, text := range texts {
+				out = append(out, []byte(text))
+			}
+		})
+		return out
+	}
 	if err := s.testDB(t).View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
 			out = append(out, bytes.Clone(v))
@@ -27,9 +49,21 @@ func outboxValues(t *testing.T, s *Store) [][]byte {
 
 // TestDeliveryQueuesNotifications: a delivery queues one notification per
 // chosen channel; none holds the subject or content; a sensitive letter's
-// leave out the sender's name.
+// leave out the sender's name. On the engine of the pass;
+// TestDeliveryQueuesNotificationsFile on the embedded file.
 func TestDeliveryQueuesNotifications(t *testing.T) {
-	f := newFixture(t)
+	deliveryQueuesNotifications(t, newFixture(t))
+}
+
+// TestDeliveryQueuesNotificationsFile is TestDeliveryQueuesNotifications
+// on the embedded engine, its file's outbox bucket read raw, in both
+// passes.
+func TestDeliveryQueuesNotificationsFile(t *testing.T) {
+	deliveryQueuesNotifications(t, newEmbeddedFixture(t))
+}
+
+func deliveryQueuesNotifications(t *testing.T, f *fixture) {
+	t.Helper()
 	if _, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "before-prefs")); err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +110,7 @@ func TestDeliveryQueuesNotifications(t *testing.T) {
 	}
 	for _, v := range outboxValues(t, f.s) {
 		for _, secret := range []string{d.Subject, d.Body, d.Documents[0].Name, string(pdfContent)} {
-			if bytes.Contains(v, []byte(secret)) {
+			if bytes.Contains(v, []byte(secret)) || bytes.Contains(v, []byte(hex.EncodeToString([]byte(secret)))) {
 				t.Errorf("outbox holds %q: %s", secret, v)
 			}
 		}
@@ -258,11 +292,12 @@ func TestNotificationPreferencesValidation(t *testing.T) {
 }
 
 // TestSchema3Upgrade opens a schema 2 file (made by removing schema 3's
-// buckets and version) and checks the upgrade adds them.
+// buckets and version) and checks the upgrade adds them. (The cluster's
+// migration 3: TestSchema3Backfill in store/cluster.)
 func TestSchema3Upgrade(t *testing.T) {
 	clock := newFakeClock()
 	path := t.TempDir() + "/postkasse.db"
-	s := openTestStoreAt(t, path, testOptions(clock))
+	s := openEmbeddedStoreAt(t, path, testOptions(clock))
 	if err := s.testDB(t).Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketTerms, bucketTermsAccepted, bucketTermsNotices, bucketRetention,
 			bucketPreferences, bucketOutbox, bucketOutboxDue, bucketJobRuns} {
@@ -275,7 +310,7 @@ func TestSchema3Upgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	closeTestStore(t, s)
-	s = openTestStoreAt(t, path, testOptions(clock))
+	s = openEmbeddedStoreAt(t, path, testOptions(clock))
 	if embedded.SchemaVersion() < 3 {
 		t.Fatalf("schema version %d", embedded.SchemaVersion())
 	}

@@ -36,13 +36,15 @@ var (
 	_                     = bucketSessionsByResid
 )
 
-// testDB returns the embedded engine's bbolt database.
+// testDB returns the embedded engine's bbolt database. The test fails on
+// a store of another engine: a test of the file opens its store with
+// openEmbeddedStore (or newEmbeddedFixture), which it runs on in both
+// passes.
 func (s *Store) testDB(t testing.TB) *bolt.DB {
 	t.Helper()
-	embeddedOnly(t)
 	e, ok := s.eng.(*embedded.Engine)
 	if !ok {
-		panic("testDB: not the embedded engine")
+		t.Fatal("testDB: the store is not on the embedded engine; open it with openEmbeddedStore")
 	}
 	return e.DB()
 }

@@ -368,32 +368,53 @@ func TestSessionForgedToken(t *testing.T) {
 }
 
 // passwordParams returns the Argon2id parameters of a resident's stored
-// password wrapping.
+// password wrapping: read from the embedded engine's file raw, or from
+// the cluster engine's record.
 func passwordParams(t *testing.T, s *Store, id string) crypto.KDFParams {
 	t.Helper()
 	var p crypto.KDFParams
-	err := s.testDB(t).View(func(tx *bolt.Tx) error {
-		rec, err := boltResident(tx, id)
+	params := func(rec *residentRecord, err error) error {
 		if err != nil {
 			return err
 		}
 		p, err = crypto.PasswordParams(rec.PasswordWrap)
 		return err
-	})
+	}
+	var err error
+	if onEmbedded(s) {
+		err = s.testDB(t).View(func(tx *bolt.Tx) error { return params(boltResident(tx, id)) })
+	} else {
+		err = s.view(context.Background(), func(tx storage.Tx) error { return params(tx.Residents().Get(id)) })
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
+// TestLoginRewrapsWithStrongerKDF: a login under a stronger password
+// policy than the wrapping's re-wraps the key with it, on the engine of
+// the pass; TestLoginRewrapsWithStrongerKDFFile reads the embedded file.
 func TestLoginRewrapsWithStrongerKDF(t *testing.T) {
 	t.Parallel()
+	loginRewrapsWithStrongerKDF(t, openTestStore, openTestStoreAt)
+}
+
+// TestLoginRewrapsWithStrongerKDFFile is TestLoginRewrapsWithStrongerKDF
+// on the embedded engine in both passes.
+func TestLoginRewrapsWithStrongerKDFFile(t *testing.T) {
+	t.Parallel()
+	loginRewrapsWithStrongerKDF(t, openEmbeddedStore, openEmbeddedStoreAt)
+}
+
+func loginRewrapsWithStrongerKDF(t *testing.T, open func(testing.TB, Options) *Store, openAt func(testing.TB, string, Options) *Store) {
+	t.Helper()
 	clock := newFakeClock()
 	weak := cheapKDF
 	strong := crypto.KDFParams{Time: 2, MemoryKiB: 128, Threads: 1}
 	opts := testOptions(clock)
 	opts.KDF = weak
-	s := openTestStore(t, opts)
+	s := open(t, opts)
 	path := storePath(s)
 	nid := testNID(t, 1)
 	r := mustResident(t, s, nid, "Anna Andersen")
@@ -403,7 +424,7 @@ func TestLoginRewrapsWithStrongerKDF(t *testing.T) {
 	closeTestStore(t, s)
 
 	opts.KDF = strong
-	s = openTestStoreAt(t, path, opts)
+	s = openAt(t, path, opts)
 	mustLogin(t, s, nid, testPassword)
 	if p := passwordParams(t, s, r.ID); p != strong {
 		t.Errorf("after login the wrapping has %+v, want %+v", p, strong)
@@ -420,7 +441,7 @@ func TestLoginRewrapsWithStrongerKDF(t *testing.T) {
 
 	// Weaker parameters than the wrapping's do not downgrade it.
 	opts.KDF = weak
-	s = openTestStoreAt(t, path, opts)
+	s = openAt(t, path, opts)
 	mustLogin(t, s, nid, testPassword)
 	if p := passwordParams(t, s, r.ID); p != strong {
 		t.Errorf("login with weaker policy left %+v, want %+v", p, strong)

@@ -3,14 +3,18 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/postkasse/postkasse/store/storage"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 // clockTo moves a fake clock to t (forwards or backwards).
@@ -415,11 +419,23 @@ func TestRecordDeath(t *testing.T) {
 }
 
 // TestDeleteMailboxLeavesNothing deletes a full account at the resident's
-// request and then looks through every bucket: only the tombstone and the
-// audit log may mention the resident, and nothing of the keys or letters
-// is left.
+// request and then looks through everything the engine of the pass
+// keeps: only the tombstone and the audit log may mention the resident,
+// and nothing of the keys or letters is left. On the cluster: every row
+// of every table read raw (as text, bytea as hex; a secret in clear, in
+// hex or in base64) and the bucket's objects.
 func TestDeleteMailboxLeavesNothing(t *testing.T) {
-	f := newFixture(t)
+	deleteMailboxLeavesNothing(t, newFixture(t))
+}
+
+// TestDeleteMailboxLeavesNothingFile is TestDeleteMailboxLeavesNothing
+// in every bucket of the embedded engine's file, in both passes.
+func TestDeleteMailboxLeavesNothingFile(t *testing.T) {
+	deleteMailboxLeavesNothing(t, newEmbeddedFixture(t))
+}
+
+func deleteMailboxLeavesNothing(t *testing.T, f *fixture) {
+	t.Helper()
 	other := mustResident(t, f.s, testNID(t, 2), "Bo Berg")
 	if _, err := f.s.SetNotificationPreferences(context.Background(), f.resident.ID, NotificationPreferences{Email: "anna@example.dk", EmailOn: true}); err != nil {
 		t.Fatal(err)
@@ -444,9 +460,11 @@ func TestDeleteMailboxLeavesNothing(t *testing.T) {
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	mustLogin(t, f.s, f.nid, testPassword) // a second session
 	var raw residentRecord
-	if err := f.s.testDB(t).View(func(tx *bolt.Tx) error {
-		r, err := boltResident(tx, f.resident.ID)
-		raw = *r
+	if err := f.s.view(context.Background(), func(tx storage.Tx) error {
+		r, err := tx.Residents().Get(f.resident.ID)
+		if err == nil {
+			raw = *r
+		}
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -463,35 +481,10 @@ func TestDeleteMailboxLeavesNothing(t *testing.T) {
 	}
 
 	secrets := [][]byte{raw.PasswordWrap, raw.RecoveryWrap, raw.PublicKey, []byte("Anna Andersen"), []byte("anna@example.dk")}
-	err := f.s.testDB(t).View(func(tx *bolt.Tx) error {
-		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
-			return b.ForEach(func(k, v []byte) error {
-				for _, sec := range secrets {
-					if bytes.Contains(k, sec) || bytes.Contains(v, sec) {
-						t.Errorf("bucket %s key %q still holds %q", name, k, sec)
-					}
-				}
-				for _, id := range letters {
-					if bytes.Contains(k, []byte(id)) && string(name) != "audit-log" {
-						t.Errorf("bucket %s still has letter %s", name, id)
-					}
-				}
-				mentions := bytes.Contains(k, []byte(f.resident.ID)) || bytes.Contains(v, []byte(f.resident.ID))
-				switch string(name) {
-				// The senders' events stay theirs for KeepEvents; a terms
-				// notice's reference names the resident's (random) id.
-				case "residents", "retention", "residents-by-nid", "audit-log", "events":
-				default:
-					if mentions {
-						t.Errorf("bucket %s key %x still mentions the resident", name, k)
-					}
-				}
-				return nil
-			})
-		})
-	})
-	if err != nil {
-		t.Fatal(err)
+	if onEmbedded(f.s) {
+		leftInFile(t, f, secrets, letters)
+	} else {
+		leftInCluster(t, f, secrets, letters)
 	}
 	if _, err := f.s.Login(context.Background(), f.nid.String(), testPassword); !errors.Is(err, ErrBadCredentials) {
 		t.Errorf("login to a deleted account: %v", err)
@@ -527,5 +520,92 @@ func TestOpenRefusesBadRetention(t *testing.T) {
 	if s, err := Open(filepath.Join(t.TempDir(), "postkasse.db"), opts); err == nil {
 		s.Close()
 		t.Fatal("a store opened with a warning six years before a five-year deletion")
+	}
+}
+
+// leftInFile reports every bucket entry of the embedded file that holds a
+// secret or a letter of the deleted resident, or mentions them outside
+// the tombstone's, the audit log's and the senders' buckets.
+func leftInFile(t *testing.T, f *fixture, secrets [][]byte, letters []string) {
+	t.Helper()
+	err := f.s.testDB(t).View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			return b.ForEach(func(k, v []byte) error {
+				for _, sec := range secrets {
+					if bytes.Contains(k, sec) || bytes.Contains(v, sec) {
+						t.Errorf("bucket %s key %q still holds %q", name, k, sec)
+					}
+				}
+				for _, id := range letters {
+					if bytes.Contains(k, []byte(id)) && string(name) != "audit-log" {
+						t.Errorf("bucket %s still has letter %s", name, id)
+					}
+				}
+				mentions := bytes.Contains(k, []byte(f.resident.ID)) || bytes.Contains(v, []byte(f.resident.ID))
+				switch string(name) {
+				// The senders' events stay theirs for KeepEvents; a terms
+				// notice's reference names the resident's (random) id.
+				case "residents", "retention", "residents-by-nid", "audit-log", "events":
+				default:
+					if mentions {
+						t.Errorf("bucket %s key %x still mentions the resident", name, k)
+					}
+				}
+				return nil
+			})
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// leftInCluster is leftInFile on the cluster engine: every row of every
+// table of its database, read as text (bytea as hex), must hold no
+// secret (in clear, or in hex, in either case, of itself or of its
+// base64 as a JSON record keeps bytes) and no letter id outside the
+// audit log and the senders' events, and mention the resident only in the tables leftInFile
+// allows; and the bucket keeps no object of the letters.
+func leftInCluster(t *testing.T, f *fixture, secrets [][]byte, letters []string) {
+	t.Helper()
+	forms := func(b []byte) []string {
+		return []string{string(b), hex.EncodeToString(b), hex.EncodeToString([]byte(base64.StdEncoding.EncodeToString(b)))}
+	}
+	clusterRows(t, f.s, func(table, text string) {
+		text = strings.ToLower(text)
+		for _, sec := range secrets {
+			for _, form := range forms(sec) {
+				if strings.Contains(text, strings.ToLower(form)) {
+					t.Errorf("table %s still holds %q: %.120s", table, sec, text)
+				}
+			}
+		}
+		for _, id := range letters {
+			for _, form := range forms([]byte(id)) {
+				// The senders' events name their letters (for
+				// KeepEvents, as the file's event values do).
+				if strings.Contains(text, strings.ToLower(form)) && !strings.HasPrefix(table, "audit_") && table != "events" {
+					t.Errorf("table %s still has letter %s", table, id)
+				}
+			}
+		}
+		mentions := false
+		for _, form := range forms([]byte(f.resident.ID)) {
+			mentions = mentions || strings.Contains(text, strings.ToLower(form))
+		}
+		switch table {
+		// As leftInFile's: the tombstone, its retention record, the
+		// audit log and the senders' events.
+		case "residents", "retention", "audit_entries", "audit_hashes", "events":
+		default:
+			if mentions {
+				t.Errorf("table %s still mentions the resident: %.120s", table, text)
+			}
+		}
+	})
+	for _, id := range letters {
+		if found := findTraces(t, f.s, id, nil); len(found) != 0 {
+			t.Errorf("letter %s left %v", id, found)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,9 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/postkasse/postkasse/crypto"
-	"github.com/postkasse/postkasse/store/embedded"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/store/cluster"
+	"github.com/postkasse/postkasse/store/embedded"
+	"github.com/postkasse/postkasse/store/storage"
 )
 
 // schema1Buckets are the buckets schema version 1 made, written out here
@@ -116,13 +120,17 @@ func writeSchema1(t *testing.T, path, senderID, letterID string) []byte {
 	return seed
 }
 
+// TestUpgradeFromSchema1 opens an embedded file as schema 1 left it: it
+// is upgraded, backfilled and keeps its signing key, and opening it again
+// changes nothing. (The cluster's migrations that backfill:
+// TestSchema3Backfill and TestSchema4Counts in store/cluster.)
 func TestUpgradeFromSchema1(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "postkasse.db")
 	const senderID, letterID = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e", "1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e"
 	seed := writeSchema1(t, path, senderID, letterID)
 
-	s := openTestStoreAt(t, path, testOptions(newFakeClock()))
+	s := openEmbeddedStoreAt(t, path, testOptions(newFakeClock()))
 	var version int
 	var indexed bool
 	err := s.testDB(t).View(func(tx *bolt.Tx) error {
@@ -156,7 +164,7 @@ func TestUpgradeFromSchema1(t *testing.T) {
 
 	// Opening again changes nothing.
 	before := fileDigest(t, path)
-	s = openTestStoreAt(t, path, testOptions(newFakeClock()))
+	s = openEmbeddedStoreAt(t, path, testOptions(newFakeClock()))
 	if d := digest(t, s); d != before {
 		t.Error("opening an up-to-date database changed it")
 	}
@@ -173,9 +181,42 @@ func fileDigest(t *testing.T, path string) string {
 	return digest(t, s)
 }
 
+// TestNewDatabase: a new database of the engine of the pass is at its
+// engine's schema version and has the appliance's signing seed.
+// TestNewDatabaseFile checks the embedded file's buckets.
 func TestNewDatabase(t *testing.T) {
 	t.Parallel()
 	s := openTestStore(t, testOptions(newFakeClock()))
+	if err := s.view(context.Background(), func(tx storage.Tx) error {
+		seed, err := tx.Meta().Get(keySigningSeed)
+		if err != nil || len(seed) != ed25519.SeedSize {
+			t.Errorf("signing seed of %d bytes, %v", len(seed), err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if onEmbedded(s) {
+		if err := s.testDB(t).View(func(tx *bolt.Tx) error {
+			if v := readSchema(tx); v != embedded.SchemaVersion() {
+				t.Errorf("new database has schema %d, want %d", v, embedded.SchemaVersion())
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if n := clusterCount(t, s, "schema_version", fmt.Sprintf("version = %d", cluster.SchemaVersion())); n != 1 {
+		t.Errorf("new database: %d rows of schema_version at %d, want 1", n, cluster.SchemaVersion())
+	}
+}
+
+// TestNewDatabaseFile: a new embedded file has the current schema, the
+// signing seed, its creation time, and every bucket.
+func TestNewDatabaseFile(t *testing.T) {
+	t.Parallel()
+	s := openEmbeddedStore(t, testOptions(newFakeClock()))
 	err := s.testDB(t).View(func(tx *bolt.Tx) error {
 		if v := readSchema(tx); v != embedded.SchemaVersion() {
 			t.Errorf("new database has schema %d, want %d", v, embedded.SchemaVersion())
@@ -290,16 +331,18 @@ func TestOpenEmptyFile(t *testing.T) {
 	// A zero-length file (say, made by touch) becomes a new database.
 	path := filepath.Join(t.TempDir(), "postkasse.db")
 	writeFile(t, path, nil)
-	s := openTestStoreAt(t, path, testOptions(newFakeClock()))
+	s := openEmbeddedStoreAt(t, path, testOptions(newFakeClock()))
 	if _, err := s.AddSender(context.Background(), "Aarhus Kommune", "55133018", SenderPublic); err != nil {
 		t.Fatal(err)
 	}
 }
 
+// TestOpenInUse: a second Open of an embedded file in use fails, saying
+// so. (The cluster engine is opened by many nodes at once by design:
+// TestNodesStartTogether and TestTwoNodesDeliver in store/cluster.)
 func TestOpenInUse(t *testing.T) {
-	embeddedOnly(t)
 	t.Parallel()
-	s := openTestStore(t, testOptions(newFakeClock()))
+	s := openEmbeddedStore(t, testOptions(newFakeClock()))
 	opts := testOptions(newFakeClock())
 	opts.Timeout = 50 * time.Millisecond
 	other, err := Open(s.Path(), opts)
@@ -312,10 +355,12 @@ func TestOpenInUse(t *testing.T) {
 	}
 }
 
+// TestBackup: WriteBackup writes a copy of the embedded file that opens
+// as the same database. (The cluster engine is backed up by its
+// database's and bucket's own means; docs/OPERATORS.md.)
 func TestBackup(t *testing.T) {
-	embeddedOnly(t)
 	t.Parallel()
-	f := newFixture(t)
+	f := newEmbeddedFixture(t)
 	res, err := f.s.Deliver(context.Background(), f.sender.ID, testDelivery(f.nid, "backup-1"))
 	if err != nil {
 		t.Fatal(err)
@@ -335,7 +380,7 @@ func TestBackup(t *testing.T) {
 	if fi, err := os.Stat(path); err != nil || fi.Size() != n {
 		t.Fatalf("backup of %d bytes, WriteBackup said %d (%v)", fi.Size(), n, err)
 	}
-	b := openTestStoreAt(t, path, testOptions(f.clock))
+	b := openEmbeddedStoreAt(t, path, testOptions(f.clock))
 	if digest(t, b) != digest(t, f.s) {
 		t.Error("the backup differs from the database")
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -11,10 +12,23 @@ import (
 // SweepSessions deletes exactly the expired sessions, leaves live ones
 // and records that do not decode, and a Login with such a record in the
 // bucket still works (the sweep used to run inside Login's transaction
-// and fail it).
+// and fail it). On the engine of the pass: the record is written into
+// the embedded file, or into the cluster's table (columns of a live
+// session, a record that does not decode).
 func TestSweepSessions(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	sweepSessions(t, newFixture(t))
+}
+
+// TestSweepSessionsFile is TestSweepSessions on the embedded engine in
+// both passes.
+func TestSweepSessionsFile(t *testing.T) {
+	t.Parallel()
+	sweepSessions(t, newEmbeddedFixture(t))
+}
+
+func sweepSessions(t *testing.T, f *fixture) {
+	t.Helper()
 	old, err := f.s.Login(context.Background(), f.nid.String(), testPassword)
 	if err != nil {
 		t.Fatal(err)
@@ -24,10 +38,16 @@ func TestSweepSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.testDB(t).Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketSessions).Put([]byte("not-a-session"), []byte("{not json"))
-	}); err != nil {
-		t.Fatal(err)
+	if onEmbedded(f.s) {
+		if err := f.s.testDB(t).Update(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketSessions).Put([]byte("not-a-session"), []byte("{not json"))
+		}); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		clusterSQL(t, f.s, fmt.Sprintf(`INSERT INTO sessions (resident_id, id, record, expires, last_seen)
+			VALUES ('%s', 'not-a-session'::bytea, '{not json'::bytea, '%s', '%s')`,
+			f.resident.ID, f.clock.Now().Add(time.Hour).Format(time.RFC3339), f.clock.Now().Add(10*time.Minute).Format(time.RFC3339)))
 	}
 	// 30 minutes after the first login it is idle; the second is not.
 	f.clock.Advance(10 * time.Minute)
@@ -35,7 +55,13 @@ func TestSweepSessions(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("SweepSessions = %d, %v; want 1, nil", n, err)
 	}
-	if got := countKeys(t, f.s)["sessions"]; got != 2 {
+	got := 0
+	if onEmbedded(f.s) {
+		got = countKeys(t, f.s)["sessions"]
+	} else {
+		got = clusterCount(t, f.s, "sessions", "true")
+	}
+	if got != 2 {
 		t.Errorf("%d sessions left, want 2 (the live one and the unreadable record)", got)
 	}
 	if _, err := f.s.OpenSession(context.Background(), old.Token); err == nil {
@@ -53,6 +79,10 @@ func TestSweepSessions(t *testing.T) {
 		t.Errorf("Login with an unreadable session record in the bucket: %v", err)
 	}
 	// The invariants checked on close hold only for readable records.
+	if !onEmbedded(f.s) {
+		clusterSQL(t, f.s, `DELETE FROM sessions WHERE id = 'not-a-session'::bytea`)
+		return
+	}
 	if err := f.s.testDB(t).Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketSessions).Delete([]byte("not-a-session"))
 	}); err != nil {

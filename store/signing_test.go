@@ -16,6 +16,7 @@ import (
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/crypto/signing"
 	"github.com/postkasse/postkasse/internal/testsupport/webauthntest"
+	"github.com/postkasse/postkasse/store/cluster"
 	"github.com/postkasse/postkasse/store/storage"
 )
 
@@ -468,23 +469,59 @@ func TestDeleteSignedLetter(t *testing.T) {
 // TestSigningCAMadeForOldDatabase: a database from before signing has no
 // signing CA; opened read-only (an operator's check) it still opens and
 // signs nothing; the first writable start makes the CA.
+// On the engine of the pass: the CA's meta entry removed from the
+// embedded file, or its row from the cluster's meta table (the
+// read-only open then with cluster.Config.ReadOnly).
 func TestSigningCAMadeForOldDatabase(t *testing.T) {
 	t.Parallel()
-	embeddedOnly(t)
+	signingCAMadeForOldDatabase(t, openTestStoreAt)
+}
+
+// TestSigningCAMadeForOldDatabaseFile is TestSigningCAMadeForOldDatabase
+// on the embedded engine's file in both passes.
+func TestSigningCAMadeForOldDatabaseFile(t *testing.T) {
+	t.Parallel()
+	signingCAMadeForOldDatabase(t, openEmbeddedStoreAt)
+}
+
+func signingCAMadeForOldDatabase(t *testing.T, openAt func(testing.TB, string, Options) *Store) {
+	t.Helper()
 	path := t.TempDir() + "/postkasse.db"
 	clock := newFakeClock()
-	s := openTestStoreAt(t, path, testOptions(clock))
+	s := openAt(t, path, testOptions(clock))
 	before := s.SigningCA()
-	if err := s.testDB(t).Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketMeta).Delete([]byte(keySigningAuthority))
-	}); err != nil {
-		t.Fatal(err)
+	embeddedFile := onEmbedded(s)
+	var cfg cluster.Config
+	if embeddedFile {
+		if err := s.testDB(t).Update(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeta).Delete([]byte(keySigningAuthority))
+		}); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		clusterSQL(t, s, `DELETE FROM meta WHERE key = '`+keySigningAuthority+`'`)
+		cfg = clusterConfig(t, s)
 	}
 	closeTestStore(t, s)
 
 	opts := testOptions(clock)
 	opts.ReadOnly = true
-	ro, err := Open(path, opts)
+	open := Open
+	if !embeddedFile {
+		open = func(_ string, opts Options) (*Store, error) {
+			cfg.ReadOnly = true
+			eng, err := cluster.Open(context.Background(), cfg)
+			if err != nil {
+				return nil, err
+			}
+			s, err := New(eng, opts)
+			if err != nil {
+				eng.Close()
+			}
+			return s, err
+		}
+	}
+	ro, err := open(path, opts)
 	if err != nil {
 		t.Fatalf("a read-only open of a database without a signing CA: %v", err)
 	}
@@ -495,7 +532,7 @@ func TestSigningCAMadeForOldDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s = openTestStoreAt(t, path, testOptions(clock))
+	s = openAt(t, path, testOptions(clock))
 	after := s.SigningCA()
 	if len(after) == 0 || bytes.Equal(before, after) {
 		t.Errorf("the first writable start did not make a new signing CA")

@@ -421,12 +421,23 @@ func passwordWrapOf(t testing.TB, s *Store, id string) []byte {
 }
 
 // TestTOTPSecretNotInClear: the TOTP secret (in base32 and as bytes) and
-// the backup codes are in no file of the data folder in any form, while
+// the backup codes are in no file of the data folder in any form (the
+// embedded engine), or in no row of any table (the cluster engine), while
 // the secret still opens: a sign-in after reopening takes its code.
 func TestTOTPSecretNotInClear(t *testing.T) {
-	embeddedOnly(t)
 	t.Parallel()
-	f := newFixture(t)
+	totpSecretNotInClear(t, newFixture(t), openTestStoreAt)
+}
+
+// TestTOTPSecretNotInClearFile is TestTOTPSecretNotInClear on the
+// embedded engine's data folder in both passes.
+func TestTOTPSecretNotInClearFile(t *testing.T) {
+	t.Parallel()
+	totpSecretNotInClear(t, newEmbeddedFixture(t), openEmbeddedStoreAt)
+}
+
+func totpSecretNotInClear(t *testing.T, f *fixture, reopen func(testing.TB, string, Options) *Store) {
+	t.Helper()
 	mb := mustLogin(t, f.s, f.nid, testPassword)
 	secret, codes := enableTOTP(t, f, mb)
 	mb.Close()
@@ -435,8 +446,10 @@ func TestTOTPSecretNotInClear(t *testing.T) {
 	if _, err := f.s.CompleteLogin(context.Background(), half, codes[0]); err != nil {
 		t.Fatal(err)
 	}
-	path := f.s.Path()
-	closeTestStore(t, f.s)
+	path := storePath(f.s)
+	if onEmbedded(f.s) {
+		closeTestStore(t, f.s)
+	}
 
 	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(secret)
 	if err != nil {
@@ -447,10 +460,21 @@ func TestTOTPSecretNotInClear(t *testing.T) {
 		secrets["backup code "+string(rune('0'+i))] = c
 		secrets["backup code (typed) "+string(rune('0'+i))] = strings.ReplaceAll(c, "-", "")
 	}
+	if !onEmbedded(f.s) {
+		for _, where := range clusterRowsHolding(t, f.s, secrets) {
+			t.Errorf("%s", where)
+		}
+		if len(clusterRowsHolding(t, f.s, map[string]string{"resident's id": f.resident.ID})) == 0 {
+			t.Fatal("the resident's id is in no row: the test reads the wrong database")
+		}
+		closeTestStore(t, f.s)
+	}
 	dir := filepath.Dir(path)
-	files, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
+	var files []os.DirEntry // the cluster keeps no file of its own
+	if onEmbedded(f.s) {
+		if files, err = os.ReadDir(dir); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, fi := range files {
 		if fi.IsDir() {
@@ -468,7 +492,7 @@ func TestTOTPSecretNotInClear(t *testing.T) {
 			}
 		}
 	}
-	s := openTestStoreAt(t, path, testOptions(f.clock))
+	s := reopen(t, path, testOptions(f.clock))
 	f.s = s
 	f.clock.Advance(30 * time.Second)
 	half = firstStep(t, f)
