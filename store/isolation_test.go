@@ -90,44 +90,14 @@ func TestCiphertextBinding(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ciphertextBinding(t, newFixture, []bindingCase{
-		{"sealed data key", func(t *testing.T, s *Store, a, b string) {
-			recA, recB := rawLetter(t, s, a), rawLetter(t, s, b)
-			recB.SealedKey = recA.SealedKey
-			put(t, s, recB)
-		}, true},
-		{"sealed subject", func(t *testing.T, s *Store, a, b string) {
-			recA, recB := rawLetter(t, s, a), rawLetter(t, s, b)
-			recB.Subject = recA.Subject
-			put(t, s, recB)
-		}, true},
-		{"sealed body", func(t *testing.T, s *Store, a, b string) {
-			recA, recB := rawLetter(t, s, a), rawLetter(t, s, b)
-			recB.Body = recA.Body
-			put(t, s, recB)
-		}, true},
-		{"sealed file name", func(t *testing.T, s *Store, a, b string) {
-			recA, recB := rawLetter(t, s, a), rawLetter(t, s, b)
-			recB.Documents[0].Name = recA.Documents[0].Name
-			put(t, s, recB)
-		}, true},
-		{"subject into the body", func(t *testing.T, s *Store, _, b string) {
-			recB := rawLetter(t, s, b)
-			recB.Body = recB.Subject
-			put(t, s, recB)
-		}, true},
-		{"another sender id", func(t *testing.T, s *Store, _, b string) {
-			recB := rawLetter(t, s, b)
-			recB.SenderID = mustSender(t, s, "Fremmed", "22222228", SenderPublic).ID
-			put(t, s, recB)
-		}, true},
+	ciphertextBinding(t, newFixture, append(recordCases(put), []bindingCase{
 		{"document content", func(t *testing.T, s *Store, a, b string) {
 			moveDocument(t, s, a, 0, b, 0)
 		}, false},
 		{"document content of another index", func(t *testing.T, s *Store, _, b string) {
 			moveDocument(t, s, b, 1, b, 0)
 		}, false},
-	})
+	}...))
 }
 
 // moveDocument copies the sealed content of document (from, i) over that
@@ -161,37 +131,7 @@ func moveDocument(t *testing.T, s *Store, from string, i int, to string, j int) 
 // the other letter's id, and the documents' sealed content.
 func TestCiphertextBindingFile(t *testing.T) {
 	t.Parallel()
-	ciphertextBinding(t, newEmbeddedFixture, []bindingCase{
-		{"sealed data key", func(t *testing.T, s *Store, a, b string) {
-			recA, recB := rawLetter(t, s, a), rawLetter(t, s, b)
-			recB.SealedKey = recA.SealedKey
-			putLetter(t, s, recB)
-		}, true},
-		{"sealed subject", func(t *testing.T, s *Store, a, b string) {
-			recA, recB := rawLetter(t, s, a), rawLetter(t, s, b)
-			recB.Subject = recA.Subject
-			putLetter(t, s, recB)
-		}, true},
-		{"sealed body", func(t *testing.T, s *Store, a, b string) {
-			recA, recB := rawLetter(t, s, a), rawLetter(t, s, b)
-			recB.Body = recA.Body
-			putLetter(t, s, recB)
-		}, true},
-		{"sealed file name", func(t *testing.T, s *Store, a, b string) {
-			recA, recB := rawLetter(t, s, a), rawLetter(t, s, b)
-			recB.Documents[0].Name = recA.Documents[0].Name
-			putLetter(t, s, recB)
-		}, true},
-		{"subject into the body", func(t *testing.T, s *Store, _, b string) {
-			recB := rawLetter(t, s, b)
-			recB.Body = recB.Subject
-			putLetter(t, s, recB)
-		}, true},
-		{"another sender id", func(t *testing.T, s *Store, _, b string) {
-			recB := rawLetter(t, s, b)
-			recB.SenderID = mustSender(t, s, "Fremmed", "22222228", SenderPublic).ID
-			putLetter(t, s, recB)
-		}, true},
+	ciphertextBinding(t, newEmbeddedFixture, append(recordCases(putLetter), []bindingCase{
 		{"whole record under the other id", func(t *testing.T, s *Store, a, b string) {
 			rawPut(t, s, bucketLetters, []byte(b), rawGet(t, s, bucketLetters, []byte(a)))
 		}, true},
@@ -201,7 +141,45 @@ func TestCiphertextBindingFile(t *testing.T) {
 		{"document content of another index", func(t *testing.T, s *Store, _, b string) {
 			rawPutDocument(t, s, b, 0, rawGetDocument(t, s, b, 1))
 		}, false},
-	})
+	}...))
+}
+
+// recordCases are the moves of sealed fields between two letters'
+// records (or within one), each written back with put, that must make
+// the letter not open.
+func recordCases(put func(*testing.T, *Store, *letterRecord)) []bindingCase {
+	return []bindingCase{
+		{"sealed data key", func(t *testing.T, s *Store, a, b string) {
+			recA, recB := rawLetter(t, s, a), rawLetter(t, s, b)
+			recB.SealedKey = recA.SealedKey
+			put(t, s, recB)
+		}, true},
+		{"sealed subject", func(t *testing.T, s *Store, a, b string) {
+			recA, recB := rawLetter(t, s, a), rawLetter(t, s, b)
+			recB.Subject = recA.Subject
+			put(t, s, recB)
+		}, true},
+		{"sealed body", func(t *testing.T, s *Store, a, b string) {
+			recA, recB := rawLetter(t, s, a), rawLetter(t, s, b)
+			recB.Body = recA.Body
+			put(t, s, recB)
+		}, true},
+		{"sealed file name", func(t *testing.T, s *Store, a, b string) {
+			recA, recB := rawLetter(t, s, a), rawLetter(t, s, b)
+			recB.Documents[0].Name = recA.Documents[0].Name
+			put(t, s, recB)
+		}, true},
+		{"subject into the body", func(t *testing.T, s *Store, _, b string) {
+			recB := rawLetter(t, s, b)
+			recB.Body = recB.Subject
+			put(t, s, recB)
+		}, true},
+		{"another sender id", func(t *testing.T, s *Store, _, b string) {
+			recB := rawLetter(t, s, b)
+			recB.SenderID = mustSender(t, s, "Fremmed", "22222228", SenderPublic).ID
+			put(t, s, recB)
+		}, true},
+	}
 }
 
 // ciphertextBinding delivers letters a and b to a resident of a new

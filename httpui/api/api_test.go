@@ -241,6 +241,14 @@ func TestDeliverRefused(t *testing.T) {
 			if !strings.Contains(p.Detail, tc.detail) {
 				t.Errorf("detail %q does not name %q", p.Detail, tc.detail)
 			}
+			// The message part may come after the documents (they are
+			// sealed as they arrive): the same refusal.
+			if last, moved := messageLast(tc.parts); moved {
+				p := uitest.WantProblem(t, e.Deliver(s.Client, last...), tc.status, tc.code)
+				if !strings.Contains(p.Detail, tc.detail) {
+					t.Errorf("message last: detail %q does not name %q", p.Detail, tc.detail)
+				}
+			}
 		})
 	}
 	if n := e.Deliveries(); n != 0 {

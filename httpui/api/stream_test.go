@@ -13,7 +13,6 @@ import (
 
 	"github.com/postkasse/postkasse/httpui/internal/apptest"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
-	"github.com/postkasse/postkasse/store"
 )
 
 // TestDeliverMessageLast: the "message" part may come after the
@@ -61,54 +60,19 @@ func TestDeliverMessageLast(t *testing.T) {
 	}
 }
 
-// TestDeliverRefusedMessageLast: with the message after the documents,
-// every refusal is the one with the message first, and nothing is stored.
-func TestDeliverRefusedMessageLast(t *testing.T) {
-	t.Parallel()
-	limits := store.DefaultLimits()
-	limits.MaxDocuments = 3
-	limits.MaxDocumentSize = 4 << 10
-	limits.MaxLetterSize = 8 << 10
-	e := apptest.NewEnv(t, apptest.Options{Limits: limits})
-	e.AddResident(uitest.NIDAnna, "Anna Jensen")
-	s := e.AddSender("Aarhus Kommune", "55133018")
-	msg := func(mod func(m map[string]any)) uitest.Part {
-		m := uitest.LetterMessage(uitest.NIDAnna, "Subject", "ref-1")
-		if mod != nil {
-			mod(m)
+// messageLast returns parts with the "message" parts moved after the
+// others, in their order; moved is false when they were last already.
+func messageLast(parts []uitest.Part) (last []uitest.Part, moved bool) {
+	var docs, msgs []uitest.Part
+	for _, p := range parts {
+		if p.Name == "message" {
+			msgs = append(msgs, p)
+		} else {
+			moved = moved || len(msgs) > 0
+			docs = append(docs, p)
 		}
-		return uitest.MessagePart(m)
 	}
-	pdf := uitest.DocumentPart("a.pdf", "application/pdf", uitest.PDFDoc)
-	big := append(bytes.Clone(uitest.PDFDoc), bytes.Repeat([]byte("x"), 4<<10)...)
-	tests := []struct {
-		name   string
-		parts  []uitest.Part
-		status int
-		code   string
-		detail string
-	}{
-		{"document over the limit", []uitest.Part{uitest.DocumentPart("big.pdf", "application/pdf", big), msg(nil)}, 413, "DOCUMENT_TOO_LARGE", "document[0]"},
-		{"second document bad", []uitest.Part{pdf, uitest.DocumentPart("b.txt", "text/plain", []byte("ok\x00")), msg(nil)}, 415, "UNSUPPORTED_DOCUMENT_TYPE", "document[1]"},
-		{"missing subject", []uitest.Part{pdf, msg(func(m map[string]any) { delete(m, "subject") })}, 400, "INVALID_REQUEST", "subject"},
-		{"unknown recipient", []uitest.Part{pdf, msg(func(m map[string]any) { m["recipient"] = map[string]any{"nationalId": uitest.NIDNobody} })}, 404, "UNKNOWN_RECIPIENT", ""},
-		{"missing message", []uitest.Part{pdf, pdf}, 400, "INVALID_REQUEST", "message"},
-		{"bad JSON", []uitest.Part{pdf, {Name: "message", ContentType: "application/json", Body: []byte(`{"subject": `)}}, 400, "INVALID_REQUEST", "message"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			p := uitest.WantProblem(t, e.Deliver(s.Client, tc.parts...), tc.status, tc.code)
-			if !strings.Contains(p.Detail, tc.detail) {
-				t.Errorf("detail %q does not name %q", p.Detail, tc.detail)
-			}
-		})
-	}
-	if n := e.Deliveries(); n != 0 {
-		t.Fatalf("%d letters stored by refused deliveries", n)
-	}
-	if r := e.Deliver(s.Client, pdf, msg(nil)); r.StatusCode != http.StatusCreated {
-		t.Fatalf("the reference then: %d %s; want 201, a new letter", r.StatusCode, r.Text)
-	}
+	return append(docs, msgs...), moved
 }
 
 // TestDeliverClientGoneMidDocument: a client that stops in the middle of
