@@ -179,17 +179,24 @@ func clusterRows(t testing.TB, s *Store, fn func(table, row string)) {
 			t.Fatalf("%d tables: the test reads the wrong database", len(tables))
 		}
 		for _, table := range tables {
-			rows, err := conn.Query(ctx, `SELECT t::text FROM `+pgx.Identifier{table}.Sanitize()+` t`)
-			if err != nil {
-				t.Fatal(err)
-			}
-			texts, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, text := range texts {
+			for _, text := range tableRows(t, ctx, conn, table) {
 				fn(table, text)
 			}
 		}
 	})
+}
+
+// tableRows returns every row of a table of the cluster's database as the
+// database shows a row as text (bytea in hex).
+func tableRows(t testing.TB, ctx context.Context, conn *pgx.Conn, table string) []string {
+	t.Helper()
+	rows, err := conn.Query(ctx, `SELECT t::text FROM `+pgx.Identifier{table}.Sanitize()+` t`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return texts
 }

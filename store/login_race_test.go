@@ -150,15 +150,9 @@ func changePasswordRaw(t testing.TB, s *Store, residentID string, rk crypto.Reco
 		if err != nil {
 			return err
 		}
-		priv, err := crypto.UnwrapWithRecoveryKey(rec.RecoveryWrap, rk)
-		if err != nil {
+		if err := change(rec); err != nil {
 			return err
 		}
-		defer priv.Zero()
-		if wrap, err = crypto.WrapWithPassword(s.rand, priv, []byte(password), cheapKDF); err != nil {
-			return err
-		}
-		rec.PasswordWrap = wrap
 		return putValue(tx.Bucket(bucketResidents), []byte(residentID), rec)
 	})
 	if err != nil {

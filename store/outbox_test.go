@@ -22,15 +22,7 @@ func outboxValues(t *testing.T, s *Store) [][]byte {
 	var out [][]byte
 	if !onEmbedded(s) {
 		withClusterConn(t, s, func(ctx context.Context, conn *pgx.Conn) {
-			rows, err := conn.Query(ctx, `SELECT o::text FROM outbox o`)
-			if err != nil {
-				t.Fatal(err)
-			}
-			texts, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, text := range texts {
+			for _, text := range tableRows(t, ctx, conn, "outbox") {
 				out = append(out, []byte(text))
 			}
 		})
