@@ -74,6 +74,20 @@ func onEmbedded(s *Store) bool {
 	return ok
 }
 
+// openCluster opens a store on the cluster engine of cfg.
+func openCluster(cfg cluster.Config, opts Options) (*Store, error) {
+	eng, err := cluster.Open(context.Background(), cfg)
+	if err != nil {
+		return nil, err
+	}
+	s, err := New(eng, opts)
+	if err != nil {
+		eng.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
 // openClusterStore opens a store on the cluster engine: the database and
 // bucket of path, new ones the first time.
 func openClusterStore(t testing.TB, path string, opts Options) (*Store, error) {
@@ -91,13 +105,8 @@ func openClusterStore(t testing.TB, path string, opts Options) (*Store, error) {
 		clusterConfigs[path] = cfg
 		clusterMu.Unlock()
 	}
-	eng, err := cluster.Open(context.Background(), cfg)
+	s, err := openCluster(cfg, opts)
 	if err != nil {
-		return nil, err
-	}
-	s, err := New(eng, opts)
-	if err != nil {
-		eng.Close()
 		return nil, err
 	}
 	clusterMu.Lock()

@@ -510,15 +510,7 @@ func signingCAMadeForOldDatabase(t *testing.T, openAt func(testing.TB, string, O
 	if !embeddedFile {
 		open = func(_ string, opts Options) (*Store, error) {
 			cfg.ReadOnly = true
-			eng, err := cluster.Open(context.Background(), cfg)
-			if err != nil {
-				return nil, err
-			}
-			s, err := New(eng, opts)
-			if err != nil {
-				eng.Close()
-			}
-			return s, err
+			return openCluster(cfg, opts)
 		}
 	}
 	ro, err := open(path, opts)
