@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/postkasse/postkasse/store/storage"
 )
 
 // TestDocumentForms: a letter's documents, stored as the engine of the
@@ -43,15 +41,7 @@ func TestDocumentForms(t *testing.T) {
 	}
 	// Deleting the letter (as account deletion does) deletes its
 	// documents.
-	if err := s.update(ctx, func(tx storage.Tx) error {
-		rec, err := tx.Letters().Get(id)
-		if err != nil {
-			return err
-		}
-		return deleteLetter(tx, rec)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	deleteLetterNow(t, s, id)
 	if n := countKeys(t, s)["documents"]; n != 0 {
 		t.Errorf("%d entries in documents after deleting, want 0", n)
 	}
@@ -159,15 +149,7 @@ func TestDocumentFormsFile(t *testing.T) {
 	left := maps.Clone(forms)
 	for _, form := range []string{"parts", "flat", "sub-bucket"} {
 		id := forms[form]
-		if err := s.update(ctx, func(tx storage.Tx) error {
-			rec, err := tx.Letters().Get(id)
-			if err != nil {
-				return err
-			}
-			return deleteLetter(tx, rec)
-		}); err != nil {
-			t.Fatal(err)
-		}
+		deleteLetterNow(t, s, id)
 		delete(left, form)
 		if _, err := mb.Document(ctx, id, 0); err == nil {
 			t.Errorf("%s: a deleted document opened", form)

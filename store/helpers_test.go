@@ -466,3 +466,18 @@ func seamCounts(t testing.TB, s *Store) map[string]int {
 	}
 	return out
 }
+
+// deleteLetterNow deletes a letter as account deletion does (deleteLetter
+// in a transaction of its own).
+func deleteLetterNow(t *testing.T, s *Store, id string) {
+	t.Helper()
+	if err := s.update(context.Background(), func(tx storage.Tx) error {
+		rec, err := tx.Letters().Get(id)
+		if err != nil {
+			return err
+		}
+		return deleteLetter(tx, rec)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

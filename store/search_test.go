@@ -611,15 +611,7 @@ func TestSearchTwoNodes(t *testing.T) {
 	if got := searchSubjects(t, onB, SearchQuery{Text: "skole"}); len(got) != 2 {
 		t.Fatalf("on B: %q", got)
 	}
-	if err := b.update(context.Background(), func(tx storage.Tx) error {
-		rec, err := tx.Letters().Get(first)
-		if err != nil {
-			return err
-		}
-		return deleteLetter(tx, rec)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	deleteLetterNow(t, b, first)
 	if got := searchSubjects(t, onA, SearchQuery{Text: "skole"}); !slices.Equal(got, []string{"Skolefoto"}) {
 		t.Errorf("on A after B stored and deleted: %q", got)
 	}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"testing"
 	"time"
-
-	"github.com/postkasse/postkasse/store/storage"
 )
 
 // TestBlockSender: a resident blocks a private sender who wrote to them;
@@ -134,15 +132,7 @@ func TestSendersBlockState(t *testing.T) {
 		t.Errorf("the list says blocked, a delivery: %v", err)
 	}
 	// The sender's only letter goes; the block stays listed.
-	if err := f.s.update(ctx, func(tx storage.Tx) error {
-		rec, err := tx.Letters().Get(res.Letter.ID)
-		if err != nil {
-			return err
-		}
-		return deleteLetter(tx, rec)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	deleteLetterNow(t, f.s, res.Letter.ID)
 	if s, ok := state(); !ok || s.Letters != 0 || !s.Blocked {
 		t.Errorf("a blocked sender without letters: %+v, listed %v", s, ok)
 	}
