@@ -80,6 +80,20 @@ func (s *powerCutServer) start() error {
 	return nil
 }
 
+// keepDamaged copies the data folder, as it survived the last cut, to a
+// new folder under the system's temporary folder that outlives the test,
+// and logs its path: a failed start leaves the evidence behind.
+func (s *powerCutServer) keepDamaged() {
+	s.t.Helper()
+	keep, err := os.MkdirTemp("", "postkasse-powercut-")
+	if err != nil {
+		s.t.Logf("keep the damaged data folder: %v", err)
+		return
+	}
+	copyTree(s.t, s.dir, keep)
+	s.t.Logf("the data folder that did not start is kept at %s", keep)
+}
+
 // cut kills the server and cuts the power.
 func (s *powerCutServer) cut() {
 	s.t.Helper()
@@ -136,6 +150,7 @@ func TestPowerCutDuringDeliveries(t *testing.T) {
 	backupDir := t.TempDir()
 	for round := range cuts {
 		if err := s.start(); err != nil {
+			s.keepDamaged()
 			t.Fatalf("after %d cuts: %v", round, err)
 		}
 		wait := book.deliver(s.sender, s.api, s.nid)
@@ -152,6 +167,7 @@ func TestPowerCutDuringDeliveries(t *testing.T) {
 		s.cut()
 		wait()
 		if err := book.err(); err != nil {
+			s.keepDamaged()
 			t.Fatalf("after %d cuts: %v", round+1, err)
 		}
 	}
