@@ -80,9 +80,9 @@ func (s *powerCutServer) start() error {
 	return nil
 }
 
-// keepDamaged copies the data folder, as it survived the last cut, to a
-// new folder under the system's temporary folder that outlives the test,
-// and logs its path: a failed start leaves the evidence behind.
+// keepDamaged copies the data folder, as it is now, to a new folder under
+// the system's temporary folder that outlives the test, and logs its path:
+// a failed round leaves the evidence behind.
 func (s *powerCutServer) keepDamaged() {
 	s.t.Helper()
 	keep, err := os.MkdirTemp("", "postkasse-powercut-")
@@ -141,6 +141,13 @@ func TestPowerCutDuringDeliveries(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 3))
 
 	s := newPowerCutServer(t)
+	defer func() {
+		// Whatever failed (a start, a round's deliveries, a backup the
+		// server died in), keep the folder for bbolt's own tools.
+		if t.Failed() {
+			s.keepDamaged()
+		}
+	}()
 	book := newDeliveryBook("powercut", 8)
 	type backup struct {
 		file  string
@@ -150,7 +157,6 @@ func TestPowerCutDuringDeliveries(t *testing.T) {
 	backupDir := t.TempDir()
 	for round := range cuts {
 		if err := s.start(); err != nil {
-			s.keepDamaged()
 			t.Fatalf("after %d cuts: %v", round, err)
 		}
 		wait := book.deliver(s.sender, s.api, s.nid)
@@ -167,7 +173,6 @@ func TestPowerCutDuringDeliveries(t *testing.T) {
 		s.cut()
 		wait()
 		if err := book.err(); err != nil {
-			s.keepDamaged()
 			t.Fatalf("after %d cuts: %v", round+1, err)
 		}
 	}
