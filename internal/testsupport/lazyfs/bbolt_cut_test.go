@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -89,16 +90,21 @@ func checkChild(path string) error {
 	})
 }
 
-// TestBboltCuts cuts the power 60 times while a child process commits
-// into a bbolt file on lazyfs and another goroutine of it copies the file
-// with WriteTo (a backup), and checks after each cut that the file passes
-// bbolt's check and its meta bucket holds its schema key. It runs only
-// with LAZYFS_BBOLT_CUTS set (about a minute): it is the power-cut test of
-// the appliance cut down to bbolt and lazyfs, for when that one finds a
-// damaged file.
+// TestBboltCuts cuts the power while a child process commits into a
+// bbolt file on lazyfs and another goroutine of it copies the file with
+// WriteTo (a backup), and checks after each cut that the file passes
+// bbolt's check and its meta bucket holds its schema key: the power-cut
+// test of the appliance cut down to bbolt and lazyfs, for when that one
+// finds a damaged file. 8 cuts; LAZYFS_BBOLT_CUTS=N for N (60 take about
+// a minute).
 func TestBboltCuts(t *testing.T) {
-	if os.Getenv("LAZYFS_BBOLT_CUTS") == "" {
-		t.Skip("set LAZYFS_BBOLT_CUTS to run it")
+	cuts := 8
+	if v := os.Getenv("LAZYFS_BBOLT_CUTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("LAZYFS_BBOLT_CUTS=%q: want a number of cuts", v)
+		}
+		cuts = n
 	}
 	dir := t.TempDir()
 	fsys := lazyfs.Mount(t, dir)
@@ -114,8 +120,10 @@ func TestBboltCuts(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	syncDir(t, dir)
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
-	for round := range 60 {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("%d cuts, seed %d", cuts, seed)
+	rng := rand.New(rand.NewPCG(seed, 2))
+	for round := range cuts {
 		cmd := run("cuts-commit")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
