@@ -80,6 +80,20 @@ func (s *powerCutServer) start() error {
 	return nil
 }
 
+// keepDamaged copies the data folder, as it is now, to a new folder under
+// the system's temporary folder that outlives the test, and logs its path:
+// a failed round leaves the evidence behind.
+func (s *powerCutServer) keepDamaged() {
+	s.t.Helper()
+	keep, err := os.MkdirTemp("", "postkasse-powercut-")
+	if err != nil {
+		s.t.Logf("keep the damaged data folder: %v", err)
+		return
+	}
+	copyTree(s.t, s.dir, keep)
+	s.t.Logf("the data folder that did not start is kept at %s", keep)
+}
+
 // cut kills the server and cuts the power.
 func (s *powerCutServer) cut() {
 	s.t.Helper()
@@ -127,6 +141,13 @@ func TestPowerCutDuringDeliveries(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 3))
 
 	s := newPowerCutServer(t)
+	defer func() {
+		// Whatever failed (a start, a round's deliveries, a backup the
+		// server died in), keep the folder for bbolt's own tools.
+		if t.Failed() {
+			s.keepDamaged()
+		}
+	}()
 	book := newDeliveryBook("powercut", 8)
 	type backup struct {
 		file  string

@@ -177,6 +177,12 @@ func TestDamagedWhileOpen(t *testing.T) {
 			if !errors.Is(err, embedded.ErrDamaged) {
 				t.Errorf("a transaction after the damage: %v, want ErrDamaged", err)
 			}
+			// The cause and where it struck, which the first caller may
+			// not have logged, are repeated.
+			if !strings.Contains(err.Error(), "found earlier in this process: the database file is damaged") ||
+				!strings.Contains(err.Error(), "go.etcd.io/bbolt.") {
+				t.Errorf("a transaction after the damage: %v, want the first damage and its place", err)
+			}
 		case <-time.After(30 * time.Second):
 			t.Fatal("a transaction after the damage hangs")
 		}

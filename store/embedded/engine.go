@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -41,10 +42,12 @@ type Options struct {
 type Engine struct {
 	db    *bolt.DB
 	clock func() time.Time
-	// damaged is set once a transaction found the file damaged
-	// (guarded): bbolt's locks may be held since, and no transaction
-	// runs again.
-	damaged atomic.Bool
+	// damage is the error of the first transaction that found the file
+	// damaged (guarded), set once: bbolt's locks may be held since, and no
+	// transaction runs again. Later transactions' errors repeat it, so the
+	// cause is in the log even when the first caller's error is not (a
+	// batch of deliveries tried again one by one).
+	damage atomic.Pointer[error]
 	// upgraded lists what Open's schema upgrade did, for the log.
 	upgraded []string
 }
@@ -225,11 +228,11 @@ func fillAppended(btx *bolt.Tx) {
 //     or freelist page that does not decode while it begins or commits),
 //     is ErrDamaged. The latter may leave bbolt's locks held, so from
 //     then on the engine answers every transaction ErrDamaged without
-//     calling bbolt again (e.damaged): refusing is better than hanging
+//     calling bbolt again (e.damage): refusing is better than hanging
 //     every request, and the file must be restored anyway.
 func (e *Engine) guarded(begin func(func(*bolt.Tx) error) error, fn func(*bolt.Tx) error) (err error) {
-	if e.damaged.Load() {
-		return fmt.Errorf("%w (found earlier in this process)", ErrDamaged)
+	if first := e.damage.Load(); first != nil {
+		return fmt.Errorf("%w (found earlier in this process: %v)", ErrDamaged, *first)
 	}
 	var fnPanic any
 	defer guardFaults()()
@@ -241,8 +244,9 @@ func (e *Engine) guarded(begin func(func(*bolt.Tx) error) error, fn func(*bolt.T
 			}
 			return
 		}
-		e.damaged.Store(true)
-		err = fmt.Errorf("%w (%v)", ErrDamaged, v)
+		err = fmt.Errorf("%w (%v at %s)", ErrDamaged, v, panicSite())
+		first := err
+		e.damage.CompareAndSwap(nil, &first)
 	}()
 	return begin(func(btx *bolt.Tx) (err error) {
 		defer func() {
@@ -257,6 +261,34 @@ func (e *Engine) guarded(begin func(func(*bolt.Tx) error) error, fn func(*bolt.T
 		}()
 		return fn(btx)
 	})
+}
+
+// panicSite names the function and line that raised the first of the
+// panics being recovered (for a fault of the memory map: the code that
+// read the page; guarded's inner recover raises it again), and the two
+// callers above it. Called from the deferred function that recovers it.
+func panicSite() string {
+	pcs := make([]uintptr, 128)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	var site []string
+	panicking := false
+	for {
+		f, more := frames.Next()
+		switch {
+		case f.Function == "runtime.gopanic" || f.Function == "runtime.sigpanic":
+			// Frames run from the newest: a later one is an older panic.
+			site, panicking = site[:0], true
+		case panicking && len(site) < 3 && !strings.HasPrefix(f.Function, "runtime."):
+			site = append(site, fmt.Sprintf("%s (%s:%d)", f.Function, filepath.Base(f.File), f.Line))
+		}
+		if !more {
+			break
+		}
+	}
+	if len(site) == 0 {
+		return "an unknown place"
+	}
+	return strings.Join(site, " < ")
 }
 
 // errCallerPanicked rolls back the transaction of a function that
@@ -389,7 +421,7 @@ func (e *Engine) Stats() bolt.Stats { return e.db.Stats() }
 // for good (guarded), and closing it would wait for them forever: the
 // file is left to the process's end, and Close says so.
 func (e *Engine) Close() error {
-	if e.damaged.Load() {
+	if e.damage.Load() != nil {
 		return fmt.Errorf("%w: its file is left open until the process ends", ErrDamaged)
 	}
 	return e.db.Close()

@@ -39,11 +39,28 @@
 // cache, as after a reboot.
 //
 // The kernel is asked to cache nothing that would hide the model: entries
-// and attributes expire at once, and a file's cached pages are dropped
-// when it is opened. Reads, and mmap (bbolt reads its file through one),
-// go through the kernel's page cache of the mount, which writes update
-// (FUSE writes through, without a write-back cache), so they see what was
-// written.
+// and attributes expire at once. Reads, and mmap (bbolt reads its file
+// through one), go through the kernel's page cache of the mount, which
+// writes update (FUSE writes through, without a write-back cache), so they
+// see what was written.
+//
+// # The page cache
+//
+// The kernel must never drop a file's cached pages while the mount lives
+// (a Cut mounts afresh, with an empty cache). It marks a fully written
+// page up to date and unlocks it before it sends the WRITE; dropped in
+// that window (FUSE_AUTO_INVAL_DATA drops the cache whenever a refresh of
+// the attributes finds another mtime, which every read and fstat of the
+// file asks for; an open without FOPEN_KEEP_CACHE drops it too), the page
+// is read again, by a read ahead or a fault of a memory map, from the
+// filesystem, which has not had the WRITE yet: the page's old content is
+// cached, and a later read sees it, not what was written
+// (TestReadAfterWrite). bbolt then read, through its mmap, a page it had
+// just written as it was before: "invalid page type" panics, and files
+// whose trees point at stale pages, in the power-cut test's backup rounds.
+// Nothing but this mount changes the files, so the cache is never stale
+// unless dropped: the mount asks for explicit cache control (no
+// auto_inval_data) and Open keeps the cache.
 //
 // A process must not read a lazyfs file through mmap when that process
 // serves the filesystem: a thread that faults on such a page waits for
@@ -167,6 +184,10 @@ func (fsys *FS) mount() error {
 			Name:              "lazyfs",
 			DirectMountStrict: true,
 			DisableXAttrs:     true,
+			// No FUSE_AUTO_INVAL_DATA: every change goes through this
+			// mount's page cache, so it is never stale, and dropping it
+			// is what makes it stale (see "The page cache" above).
+			ExplicitDataCacheControl: true,
 		},
 	})
 	if err != nil {
@@ -508,8 +529,8 @@ func (n *fileNode) Setattr(ctx context.Context, fh fs.FileHandle, in *fuse.SetAt
 	return 0
 }
 
-// Open asks the kernel to drop the file's cached pages (no
-// FOPEN_KEEP_CACHE), and truncates for O_TRUNC.
+// Open keeps the file's cached pages (FOPEN_KEEP_CACHE: see "The page
+// cache" above), and truncates for O_TRUNC.
 func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
 	if flags&syscall.O_TRUNC != 0 {
 		n.fsys.mu.Lock()
@@ -517,7 +538,7 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 		n.f.mtime = time.Now()
 		n.fsys.mu.Unlock()
 	}
-	return nil, 0, 0
+	return nil, fuse.FOPEN_KEEP_CACHE, 0
 }
 
 func (n *fileNode) Read(ctx context.Context, fh fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {

@@ -268,7 +268,28 @@ func abbreviate(m map[string]string) map[string]string {
 // itself.
 func TestMain(m *testing.M) {
 	if path := os.Getenv("LAZYFS_TEST_BBOLT"); path != "" {
-		if err := bboltChild(path, os.Getenv("LAZYFS_TEST_BBOLT_MODE")); err != nil {
+		var err error
+		switch mode := os.Getenv("LAZYFS_TEST_BBOLT_MODE"); mode {
+		case "cuts-commit":
+			err = stressChild(path)
+		case "cuts-create":
+			var db *bolt.DB
+			if db, err = bolt.Open(path, 0o600, nil); err == nil {
+				err = db.Update(func(tx *bolt.Tx) error {
+					m, err := tx.CreateBucket([]byte("meta"))
+					if err != nil {
+						return err
+					}
+					return m.Put([]byte("schema"), []byte{0, 0, 0, 9})
+				})
+				db.Close()
+			}
+		case "cuts-check":
+			err = checkChild(path)
+		default:
+			err = bboltChild(path, mode)
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
