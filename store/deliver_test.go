@@ -589,11 +589,8 @@ func TestContentHashEncoding(t *testing.T) {
 			{Name: "note.txt", ContentType: "text/plain", Content: []byte("hej")},
 		},
 	}
-	var enc []byte
-	lp := func(s string) {
-		enc = binary.BigEndian.AppendUint32(enc, uint32(len(s)))
-		enc = append(enc, s...)
-	}
+	var enc lengthPrefixed
+	lp := enc.lp
 	enc = append(enc, "postkasse/v1/content"...)
 	lp("0101701234")
 	lp("Afgørelse")
@@ -650,4 +647,13 @@ func TestLetterIDs(t *testing.T) {
 	if f.resident.ID[:12] == fmt.Sprintf("%012x", f.clock.Now().UnixMilli()) {
 		t.Error("a resident id starts with the time")
 	}
+}
+
+// lengthPrefixed is the content hash's documented encoding as the tests
+// write it out: lp appends a string after its length (uint32, big-endian).
+type lengthPrefixed []byte
+
+func (e *lengthPrefixed) lp(s string) {
+	*e = binary.BigEndian.AppendUint32(*e, uint32(len(s)))
+	*e = append(*e, s...)
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -287,11 +286,8 @@ func TestContentHashEncodingV2(t *testing.T) {
 		Actions:   []Action{{Type: ActionLink, Label: "Se sagen", URL: "https://a.dk/s?x=1&y=2"}},
 		Documents: []DocumentInput{{Name: "f.pdf", ContentType: "application/pdf", Content: pdfContent}},
 	}
-	var enc []byte
-	lp := func(s string) {
-		enc = binary.BigEndian.AppendUint32(enc, uint32(len(s)))
-		enc = append(enc, s...)
-	}
+	var enc lengthPrefixed
+	lp := enc.lp
 	enc = append(enc, "postkasse/v2/content"...)
 	lp("0101701234")
 	lp("Faktura")
@@ -321,11 +317,8 @@ func TestContentHashEncodingV3(t *testing.T) {
 		SenderReference: "s-1", Type: TypeLetter, ReplyAllowed: true, InReplyTo: "r-42",
 		Documents: []DocumentInput{{Name: "svar.pdf", ContentType: "application/pdf", Content: pdfContent}},
 	}
-	var enc []byte
-	lp := func(s string) {
-		enc = binary.BigEndian.AppendUint32(enc, uint32(len(s)))
-		enc = append(enc, s...)
-	}
+	var enc lengthPrefixed
+	lp := enc.lp
 	enc = append(enc, "postkasse/v3/content"...)
 	lp("0101701234")
 	lp("Svar")
