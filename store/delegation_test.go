@@ -283,14 +283,7 @@ func TestDelegationActGrant(t *testing.T) {
 	if rec.Folder != FolderArchive || rec.ReadMark == nil || !*rec.ReadMark {
 		t.Errorf("after the acts: folder %q, mark %v", rec.Folder, rec.ReadMark)
 	}
-	act, err := df.anna.DelegateActivity(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var actions []string
-	for _, e := range act {
-		actions = append(actions, e.Action)
-	}
+	actions := delegateActions(t, df.anna)
 	if !slices.Equal(actions, []string{"delegate-mark-read", "delegate-move"}) {
 		t.Errorf("DelegateActivity = %v", actions)
 	}
@@ -571,4 +564,18 @@ func TestDelegationEndsAtDeath(t *testing.T) {
 	if given, _, _ := df.anna.Grants(df.ctx); len(given) != 0 {
 		t.Errorf("grants after the delegate's death: %+v (%s)", given, g.ID)
 	}
+}
+
+// delegateActions returns the actions of mb's DelegateActivity, in order.
+func delegateActions(t *testing.T, mb *Mailbox) []string {
+	t.Helper()
+	act, err := mb.DelegateActivity(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range act {
+		actions = append(actions, e.Action)
+	}
+	return actions
 }

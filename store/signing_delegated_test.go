@@ -131,14 +131,7 @@ func TestSignOnBehalf(t *testing.T) {
 	if err := dm.DeclineSignature(ctx, declined, "Anna er på hospitalet"); err != nil {
 		t.Fatal(err)
 	}
-	act, err := df.anna.DelegateActivity(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var actions []string
-	for _, e := range act {
-		actions = append(actions, e.Action)
-	}
+	actions := delegateActions(t, df.anna)
 	if !reflect.DeepEqual(actions, []string{"delegate-sign", "delegate-decline-signature"}) {
 		t.Errorf("the grantor's activity: %v", actions)
 	}
