@@ -504,3 +504,23 @@ func TestAccessAuthorization(t *testing.T) {
 		t.Errorf("only %d cases", cases)
 	}
 }
+
+// actGrantToCarl has Anna give Carl access to act on all her letters, and
+// Carl accept it.
+func (e *accessEnv) actGrantToCarl(t *testing.T) store.Grant {
+	t.Helper()
+	ctx := context.Background()
+	var g store.Grant
+	e.withMailbox(uitest.NIDAnna, func(mb *store.Mailbox) {
+		var err error
+		if g, err = mb.GrantAccess(ctx, store.GrantRequest{DelegateNationalID: e.nidCarl, Access: store.AccessAct, Scope: store.ScopeAll}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	e.withMailbox(e.nidCarl, func(mb *store.Mailbox) {
+		if err := mb.AcceptGrant(ctx, g.ID); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return g
+}

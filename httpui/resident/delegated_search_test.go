@@ -1,7 +1,6 @@
 package resident_test
 
 import (
-	"context"
 	"html"
 	"net/http"
 	"net/url"
@@ -9,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
-	"github.com/postkasse/postkasse/store"
 )
 
 // TestDelegatedSearchPage: the delegate's list of the grantor's letters
@@ -20,21 +18,9 @@ import (
 func TestDelegatedSearchPage(t *testing.T) {
 	t.Parallel()
 	e := newAccessEnv(t)
-	ctx := context.Background()
 	e.AddReplyKey(e.sendersEnv.public)
 	letter := deliverLetter(t, e.Env, e.sendersEnv.public, "hoering-1", true)
-	var g store.Grant
-	e.withMailbox(uitest.NIDAnna, func(mb *store.Mailbox) {
-		var err error
-		if g, err = mb.GrantAccess(ctx, store.GrantRequest{DelegateNationalID: e.nidCarl, Access: store.AccessAct, Scope: store.ScopeAll}); err != nil {
-			t.Fatal(err)
-		}
-	})
-	e.withMailbox(e.nidCarl, func(mb *store.Mailbox) {
-		if err := mb.AcceptGrant(ctx, g.ID); err != nil {
-			t.Fatal(err)
-		}
-	})
+	g := e.actGrantToCarl(t)
 	carl := e.Browser()
 	e.Login(carl, e.HTTPURL, e.nidCarl)
 	base := e.HTTPURL + "/mailboxes/" + g.ID

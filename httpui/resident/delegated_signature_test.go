@@ -26,18 +26,7 @@ func TestDelegatedSigning(t *testing.T) {
 	e := newAccessEnv(t)
 	ctx := context.Background()
 	const carlPassword = uitest.Password // every test resident's
-	var g store.Grant
-	e.withMailbox(uitest.NIDAnna, func(mb *store.Mailbox) {
-		var err error
-		if g, err = mb.GrantAccess(ctx, store.GrantRequest{DelegateNationalID: e.nidCarl, Access: store.AccessAct, Scope: store.ScopeAll}); err != nil {
-			t.Fatal(err)
-		}
-	})
-	e.withMailbox(e.nidCarl, func(mb *store.Mailbox) {
-		if err := mb.AcceptGrant(ctx, g.ID); err != nil {
-			t.Fatal(err)
-		}
-	})
+	g := e.actGrantToCarl(t)
 	snd := e.sendersEnv.public
 	e.AddReplyKey(snd)
 	nid, err := store.ParseNationalID(uitest.NIDAnna)
