@@ -138,7 +138,7 @@ var ackBeforeSync bool
 
 // openUnsynced is store.Open with the planted fault of ackBeforeSync.
 func openUnsynced(path string, opts store.Options) (*store.Store, error) {
-	eng, err := embedded.Open(path, embedded.Options{Timeout: opts.Timeout, Clock: opts.Clock, NoSync: true})
+	eng, err := embedded.Open(path, embedded.Options{Timeout: opts.Timeout, Clock: opts.Clock, NoSync: true, Logger: opts.Logger})
 	if err != nil {
 		return nil, err
 	}

@@ -59,8 +59,9 @@ type Options struct {
 	// day there. Nil is UTC.
 	Location *time.Location
 	// Logger gets what the store skips rather than fails on (a letter
-	// that cannot be opened in an inbox, a failed sweep of sessions);
-	// nil discards it.
+	// that cannot be opened in an inbox, a failed sweep of sessions), and
+	// Open's engine the line that says its file was found damaged; nil
+	// discards it.
 	Logger *slog.Logger
 }
 
@@ -167,7 +168,7 @@ type Store struct {
 // path, brings its schema up to date and starts the delivery committer.
 // Close closes the engine too.
 func Open(path string, opts Options) (*Store, error) {
-	eng, err := embedded.Open(path, embedded.Options{Timeout: opts.Timeout, Clock: opts.Clock, ReadOnly: opts.ReadOnly})
+	eng, err := embedded.Open(path, embedded.Options{Timeout: opts.Timeout, Clock: opts.Clock, ReadOnly: opts.ReadOnly, Logger: opts.Logger})
 	if err != nil {
 		return nil, err
 	}

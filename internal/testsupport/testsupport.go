@@ -8,8 +8,9 @@
 // (internal) tests may use it too; a store with these settings, for the
 // tests of the packages above the store, is teststore.Open. Its
 // neighbours pgtest and s3test run a real PostgreSQL server and a real
-// object store for the cluster engine's tests, and lazyfs a filesystem
-// that loses what was not synced when the test cuts the power.
+// object store for the cluster engine's tests, lazyfs a filesystem that
+// loses what was not synced when the test cuts the power, and boltpage
+// damages one page of a bbolt file.
 package testsupport
 
 import (

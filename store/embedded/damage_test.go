@@ -1,17 +1,22 @@
 package embedded_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/postkasse/postkasse/internal/testsupport/boltpage"
 	"github.com/postkasse/postkasse/store/embedded"
 	"github.com/postkasse/postkasse/store/storage"
 )
@@ -191,35 +196,233 @@ func TestDamagedWhileOpen(t *testing.T) {
 
 // TestCallerPanicIsNotDamage: a panic in the transaction's function (a
 // bug of the caller's) is raised again as it was, after the rollback; it
-// does not call the file damaged, and the engine goes on.
+// does not call the file damaged, and the engine goes on. So is a panic
+// in a callback that bbolt calls, a runtime error of the caller's, and an
+// assertion bbolt raises on a misuse of its API (a bucket of a
+// transaction that has ended): they are raised inside bbolt's calls, but
+// are the caller's bugs.
 func TestCallerPanicIsNotDamage(t *testing.T) {
 	e, err := embedded.Open(filepath.Join(t.TempDir(), "postkasse.db"), embedded.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	func() {
-		defer func() {
-			if v := recover(); v != "a bug" {
-				t.Errorf("recovered %v, want the caller's own panic", v)
+	var stale *bolt.Bucket
+	if err := e.DB().View(func(btx *bolt.Tx) error { stale = btx.Bucket([]byte("meta")); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		bug   func(tx storage.Tx)
+		isBug func(v any) bool
+	}{
+		{"a panic", func(storage.Tx) { panic("a bug") }, func(v any) bool { return v == "a bug" }},
+		{"a runtime error", func(storage.Tx) {
+			var none []string
+			_ = none[len(none)]
+		}, func(v any) bool {
+			re, ok := v.(runtime.Error)
+			return ok && strings.Contains(re.Error(), "index out of range")
+		}},
+		{"a panic in a callback bbolt calls", func(tx storage.Tx) {
+			tx.Meta().All(func(string, []byte) error { panic("a bug in a callback") })
+		}, func(v any) bool { return v == "a bug in a callback" }},
+		{"bbolt's assertion on a misuse", func(storage.Tx) { stale.Cursor().First() },
+			func(v any) bool { return v == "assertion failed: tx closed" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			func() {
+				defer func() {
+					if v := recover(); !tt.isBug(v) {
+						t.Errorf("recovered %v, want the caller's own panic", v)
+					}
+				}()
+				e.Update(context.Background(), func(tx storage.Tx) error {
+					if err := tx.Meta().Put("half", []byte("written")); err != nil {
+						return err
+					}
+					tt.bug(tx)
+					return nil
+				})
+				t.Error("Update returned after its function panicked")
+			}()
+			err = e.Update(context.Background(), func(tx storage.Tx) error {
+				if _, err := tx.Meta().Get("half"); !errors.Is(err, storage.ErrNotFound) {
+					return fmt.Errorf("the panicked transaction's write is there: %v", err)
+				}
+				return tx.Meta().Put("after", []byte("ok"))
+			})
+			if err != nil {
+				t.Fatalf("the engine after a caller's panic: %v", err)
 			}
-		}()
-		e.Update(context.Background(), func(tx storage.Tx) error {
-			if err := tx.Meta().Put("half", []byte("written")); err != nil {
-				return err
-			}
-			panic("a bug")
 		})
-		t.Error("Update returned after its function panicked")
-	}()
+	}
+}
+
+// recordsFile makes a database with 100 records of 500 bytes, about seven
+// to a page, keyed "record-000" to "record-099", in the meta bucket
+// (table "meta") or as limits (table "limits"), closes it, and makes the
+// leaf page that holds the record damaged: its type is a freelist page's,
+// so that bbolt, reading it as part of the tree, panics "invalid page
+// type: ID: 10", as after the power cut that once crashed the server. It
+// returns the file and the damaged page's id.
+func recordsFile(t *testing.T, table, damaged string) (path string, page uint64) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "postkasse.db")
+	e, err := embedded.Open(path, embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	err = e.Update(context.Background(), func(tx storage.Tx) error {
-		if _, err := tx.Meta().Get("half"); !errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("the panicked transaction's write is there: %v", err)
+		for i := range 100 {
+			key := fmt.Sprintf("record-%03d", i)
+			put := tx.Meta().Put(key, make([]byte, 500))
+			if table == "limits" {
+				put = tx.Limits().Put(&storage.Limit{Key: key, Expires: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), Value: make([]byte, 500)})
+			}
+			if put != nil {
+				return put
+			}
 		}
-		return tx.Meta().Put("after", []byte("ok"))
+		return nil
 	})
 	if err != nil {
-		t.Fatalf("the engine after a caller's panic: %v", err)
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	page, pageSize := boltpage.Leaf(t, path, []byte(table), []byte(damaged))
+	boltpage.MarkFreelist(t, path, page, pageSize)
+	return path, page
+}
+
+// TestDamagedPage: a page that does not decode, met by a read or by a
+// change, is ErrDamaged naming bbolt's panic and where it struck, not a
+// panic; from then on every change is refused with ErrDamaged naming that
+// first damage and what to do, and so is a backup, while reads of the
+// pages that are whole go on and a read that meets the damage again is
+// ErrDamaged again. The damage is logged once. The engine closes (bbolt
+// let go of its locks) and the file opens again, its damage met again by
+// the first transaction that reads the page.
+func TestDamagedPage(t *testing.T) {
+	ctx := context.Background()
+	get := func(key string) func(tx storage.Tx) error {
+		return func(tx storage.Tx) error { _, err := tx.Meta().Get(key); return err }
+	}
+	for _, found := range []struct {
+		name string
+		run  func(e *embedded.Engine, fn func(storage.Tx) error) error
+	}{
+		{"by a read", func(e *embedded.Engine, fn func(storage.Tx) error) error { return e.View(ctx, fn) }},
+		{"by a change", func(e *embedded.Engine, fn func(storage.Tx) error) error { return e.Update(ctx, fn) }},
+	} {
+		t.Run(found.name, func(t *testing.T) {
+			path, page := recordsFile(t, "meta", "record-050")
+			invalid := fmt.Sprintf("invalid page type: %d: 10", page)
+			var log strings.Builder
+			e, err := embedded.Open(path, embedded.Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+			if err != nil {
+				t.Fatalf("open the file with a damaged leaf page: %v", err)
+			}
+			err = found.run(e, get("record-050"))
+			if !errors.Is(err, embedded.ErrDamaged) || !errors.Is(err, storage.ErrUnavailable) {
+				t.Fatalf("the transaction that met the damaged page: %v, want ErrDamaged (and ErrUnavailable)", err)
+			}
+			for _, want := range []string{invalid, "go.etcd.io/bbolt.(*Cursor).search", "called from github.com/postkasse/postkasse/store/embedded.metaTx.Get"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("the transaction that met the damaged page: %v, want %q (the panic and where it struck)", err, want)
+				}
+			}
+			for _, key := range []string{"record-000", "record-099"} {
+				if err := e.View(ctx, get(key)); err != nil {
+					t.Errorf("a read of %s, on a page that is whole: %v", key, err)
+				}
+			}
+			if err := e.View(ctx, get("record-050")); !errors.Is(err, embedded.ErrDamaged) || !strings.Contains(err.Error(), invalid) {
+				t.Errorf("a read that meets the damage again: %v, want ErrDamaged, %q", err, invalid)
+			}
+			refusals := map[string]error{
+				"a change":                    e.Update(ctx, func(tx storage.Tx) error { return tx.Meta().Put("after", []byte("x")) }),
+				"a change that reads nothing": e.Update(ctx, func(storage.Tx) error { return nil }),
+			}
+			_, refusals["a backup"] = e.WriteBackup(ctx, io.Discard, func(storage.Tx) error { return nil })
+			for what, err := range refusals {
+				msg := fmt.Sprint(err)
+				if !errors.Is(err, embedded.ErrDamaged) || !errors.Is(err, storage.ErrUnavailable) ||
+					!strings.Contains(msg, "found earlier in this process: the database file is damaged ("+invalid) ||
+					!strings.Contains(msg, "postkasse check") || !strings.Contains(msg, "docs/OPERATORS.md") {
+					t.Errorf("%s after the damage: %v, want ErrDamaged naming the first damage and what to do", what, err)
+				}
+			}
+			if err := e.View(ctx, get("after")); !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("the refused change: %v, want nothing stored", err)
+			}
+			if n := strings.Count(log.String(), "database file damaged"); n != 1 || !strings.Contains(log.String(), invalid) ||
+				!strings.Contains(log.String(), "Backups") {
+				t.Errorf("the log has %d lines of the damage, want one, with the panic and what to do:\n%s", n, log.String())
+			}
+			if err := e.Close(); err != nil {
+				t.Fatalf("close after the damage: %v", err)
+			}
+			again, err := embedded.Open(path, embedded.Options{})
+			if err != nil {
+				t.Fatalf("open again: %v", err)
+			}
+			defer again.Close()
+			if err := again.View(ctx, get("record-050")); !errors.Is(err, embedded.ErrDamaged) {
+				t.Errorf("the damaged page after opening again: %v, want ErrDamaged", err)
+			}
+		})
+	}
+}
+
+// TestDamagedPageFoundByBackup: a backup reads every page (it compacts a
+// copy of the file): a damaged one is ErrDamaged of the engine, not a
+// panic, and changes are refused from then on; the copies' files are
+// removed all the same.
+func TestDamagedPageFoundByBackup(t *testing.T) {
+	ctx := context.Background()
+	path, _ := recordsFile(t, "meta", "record-050")
+	e, err := embedded.Open(path, embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	var backup bytes.Buffer
+	_, err = e.WriteBackup(ctx, &backup, func(storage.Tx) error { return nil })
+	if !errors.Is(err, embedded.ErrDamaged) || !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("a backup of the damaged file: %v, want ErrDamaged (and ErrUnavailable)", err)
+	}
+	err = e.Update(ctx, func(tx storage.Tx) error { return tx.Meta().Put("after", []byte("x")) })
+	if !errors.Is(err, embedded.ErrDamaged) || !strings.Contains(err.Error(), "found earlier in this process") {
+		t.Errorf("a change after the backup found the damage: %v, want ErrDamaged naming it", err)
+	}
+	if err := e.View(ctx, func(tx storage.Tx) error { _, err := tx.Meta().Get("record-000"); return err }); err != nil {
+		t.Errorf("a read of a page that is whole, after the backup found the damage: %v", err)
+	}
+	left, err := filepath.Glob(filepath.Join(filepath.Dir(path), ".backup-copy-*"))
+	if err != nil || len(left) != 0 {
+		t.Errorf("the backup left %v (%v)", left, err)
+	}
+}
+
+// TestCheckDamagedPage: the check of a file with a damaged page (read
+// only, as `postkasse check` opens it) reports it, bbolt's check of the
+// pages (which names the page) and the index checks that meet it
+// (ErrDamaged) alike, and does not panic.
+func TestCheckDamagedPage(t *testing.T) {
+	path, page := recordsFile(t, "limits", "record-050")
+	invalid := fmt.Sprintf("page %d: invalid type: freelist", page)
+	e, err := embedded.Open(path, embedded.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	err = e.Check(context.Background())
+	if !errors.Is(err, embedded.ErrDamaged) || !strings.Contains(err.Error(), invalid) {
+		t.Errorf("check of a file with a damaged page: %v, want ErrDamaged and %q", err, invalid)
 	}
 }
 

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -36,18 +34,26 @@ type Options struct {
 	// planted fault, for the test that shows the power-cut test catches a
 	// missing fsync; nothing else may set it.
 	NoSync bool
+	// Logger gets one line when the engine first finds its file damaged
+	// (guarded); nil discards it.
+	Logger *slog.Logger
 }
 
 // Engine is the embedded storage engine: one bbolt file.
 type Engine struct {
 	db    *bolt.DB
 	clock func() time.Time
+	log   *slog.Logger
 	// damage is the error of the first transaction that found the file
-	// damaged (guarded), set once: bbolt's locks may be held since, and no
-	// transaction runs again. Later transactions' errors repeat it, so the
-	// cause is in the log even when the first caller's error is not (a
-	// batch of deliveries tried again one by one).
+	// damaged (guarded), set once: from then on no change is made (nor a
+	// backup, which would copy the damage). Later transactions' errors
+	// repeat it, so the cause is in the log even when the first caller's
+	// error is not (a batch of deliveries tried again one by one).
 	damage atomic.Pointer[error]
+	// unreadable is set by a damage after which the file cannot be read
+	// safely (guarded): bbolt may hold its locks, or the memory map
+	// faulted. From then on no transaction runs at all, not even a read.
+	unreadable atomic.Bool
 	// upgraded lists what Open's schema upgrade did, for the log.
 	upgraded []string
 }
@@ -64,9 +70,12 @@ func Open(path string, opts Options) (*Engine, error) {
 	if timeout == 0 {
 		timeout = 2 * time.Second
 	}
-	e := &Engine{clock: opts.Clock}
+	e := &Engine{clock: opts.Clock, log: opts.Logger}
 	if e.clock == nil {
 		e.clock = time.Now
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
 	}
 	_, statErr := os.Stat(path)
 	created := errors.Is(statErr, os.ErrNotExist) && !opts.ReadOnly
@@ -95,61 +104,25 @@ func Open(path string, opts Options) (*Engine, error) {
 		}
 	}
 	if err := e.checkSize(); err != nil {
-		db.Close()
+		e.Close()
 		return nil, fmt.Errorf("open %s: %w%s", path, err, damagedAdvice)
 	}
 	if err := e.upgrade(opts.ReadOnly); err != nil {
-		db.Close()
+		e.Close()
+		if errors.Is(err, ErrDamaged) {
+			return nil, fmt.Errorf("open %s: %w%s", path, err, damagedAdvice)
+		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return e, nil
 }
 
-// ErrDamaged: the database file is damaged (truncated, or pages that do
-// not decode), so bbolt cannot read it. The error says to run `postkasse
-// check` and to restore the last backup. Changes to a damaged file are
-// ErrDamaged too, wrapped in storage.ErrUnavailable: nothing was stored.
-var ErrDamaged = errors.New("the database file is damaged")
-
-// damagedAdvice ends the error of a damaged file at Open.
-const damagedAdvice = "; restore the last backup (docs/OPERATORS.md, \"Backups\"; `postkasse check --backup FILE` checks it first)"
-
-// openBolt is bolt.Open, with a panic of bbolt's on a damaged file (a
-// page that does not decode, a fault reading past the end of a truncated
-// one) made an ErrDamaged.
-func openBolt(path string, opts *bolt.Options) (db *bolt.DB, err error) {
-	defer recoverDamage(&err)
-	return bolt.Open(path, 0o600, opts)
-}
-
-// recoverDamage turns a panic of bbolt's in the calling function (Open,
-// which calls no code of the caller's), or a fault of its memory map (a
-// page past the end of a truncated file), into *err = ErrDamaged. The
-// caller defers it first thing.
-//
-// A fault in the memory map is a panic only in a goroutine that asked for
-// it (guardFaults); otherwise it ends the process.
-func recoverDamage(err *error) {
-	if v := recover(); v != nil {
-		*err = fmt.Errorf("%w (%v)", ErrDamaged, v)
-	}
-}
-
-// guardFaults makes a fault in the memory map a panic in this goroutine
-// until the returned function is called, so recoverDamage can catch it.
-func guardFaults() (restore func()) {
-	old := debug.SetPanicOnFault(true)
-	return func() { debug.SetPanicOnFault(old) }
-}
-
 // checkSize refuses a file shorter than its own pages reach (a truncated
 // copy, a disk that filled up while copying): bbolt's memory map would
 // fault reading past the file's end.
-func (e *Engine) checkSize() (err error) {
-	defer guardFaults()()
-	defer recoverDamage(&err)
+func (e *Engine) checkSize() error {
 	var pages int64
-	if err := e.db.View(func(tx *bolt.Tx) error { pages = tx.Size(); return nil }); err != nil {
+	if err := e.guarded(false, func(tx *bolt.Tx) error { pages = tx.Size(); return nil }); err != nil {
 		return err
 	}
 	fi, err := os.Stat(e.db.Path())
@@ -175,7 +148,7 @@ func (e *Engine) View(ctx context.Context, fn func(storage.Tx) error) error {
 		return err
 	}
 	var fnErr error
-	err := e.guarded(func(run func(*bolt.Tx) error) error { return e.db.View(run) }, func(btx *bolt.Tx) error {
+	err := e.guarded(false, func(btx *bolt.Tx) error {
 		fnErr = fn(&tx{tx: btx})
 		return fnErr
 	})
@@ -189,7 +162,7 @@ func (e *Engine) Update(ctx context.Context, fn func(storage.Tx) error) error {
 		return err
 	}
 	var fnErr error
-	err := e.guarded(func(run func(*bolt.Tx) error) error { return e.db.Update(run) }, func(btx *bolt.Tx) error {
+	err := e.guarded(true, func(btx *bolt.Tx) error {
 		fillAppended(btx)
 		fnErr = fn(&tx{tx: btx})
 		return fnErr
@@ -215,92 +188,6 @@ func fillAppended(btx *bolt.Tx) {
 			b.FillPercent = appendedFill
 		}
 	}
-}
-
-// guarded runs fn in a bbolt transaction (begin: db.View or db.Update)
-// with the damage of the file made ErrDamaged, and nothing else:
-//
-//   - A panic of fn's own (a bug in the caller) is raised again once the
-//     transaction has been rolled back, as it would be without guarded:
-//     it is no reason to tell the operator to restore a backup.
-//   - A fault of the memory map, in fn or in bbolt (a page past the end
-//     of a file cut short), and any panic of bbolt's outside fn (a meta
-//     or freelist page that does not decode while it begins or commits),
-//     is ErrDamaged. The latter may leave bbolt's locks held, so from
-//     then on the engine answers every transaction ErrDamaged without
-//     calling bbolt again (e.damage): refusing is better than hanging
-//     every request, and the file must be restored anyway.
-func (e *Engine) guarded(begin func(func(*bolt.Tx) error) error, fn func(*bolt.Tx) error) (err error) {
-	if first := e.damage.Load(); first != nil {
-		return fmt.Errorf("%w (found earlier in this process: %v)", ErrDamaged, *first)
-	}
-	var fnPanic any
-	defer guardFaults()()
-	defer func() {
-		v := recover()
-		if v == nil {
-			if fnPanic != nil {
-				panic(fnPanic)
-			}
-			return
-		}
-		err = fmt.Errorf("%w (%v at %s)", ErrDamaged, v, panicSite())
-		first := err
-		e.damage.CompareAndSwap(nil, &first)
-	}()
-	return begin(func(btx *bolt.Tx) (err error) {
-		defer func() {
-			v := recover()
-			if v == nil {
-				return
-			}
-			if re, ok := v.(runtime.Error); ok && isFault(re) {
-				panic(v) // the file, not the caller: ErrDamaged above
-			}
-			fnPanic, err = v, errCallerPanicked
-		}()
-		return fn(btx)
-	})
-}
-
-// panicSite names the function and line that raised the first of the
-// panics being recovered (for a fault of the memory map: the code that
-// read the page; guarded's inner recover raises it again), and the two
-// callers above it. Called from the deferred function that recovers it.
-func panicSite() string {
-	pcs := make([]uintptr, 128)
-	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
-	var site []string
-	panicking := false
-	for {
-		f, more := frames.Next()
-		switch {
-		case f.Function == "runtime.gopanic" || f.Function == "runtime.sigpanic":
-			// Frames run from the newest: a later one is an older panic.
-			site, panicking = site[:0], true
-		case panicking && len(site) < 3 && !strings.HasPrefix(f.Function, "runtime."):
-			site = append(site, fmt.Sprintf("%s (%s:%d)", f.Function, filepath.Base(f.File), f.Line))
-		}
-		if !more {
-			break
-		}
-	}
-	if len(site) == 0 {
-		return "an unknown place"
-	}
-	return strings.Join(site, " < ")
-}
-
-// errCallerPanicked rolls back the transaction of a function that
-// panicked; guarded raises the panic again.
-var errCallerPanicked = errors.New("the transaction's function panicked")
-
-// isFault reports whether a runtime error is a fault of memory (what
-// SetPanicOnFault turns a SIGBUS of the memory map into), which carries
-// the faulting address.
-func isFault(re runtime.Error) bool {
-	_, ok := re.(interface{ Addr() uintptr })
-	return ok
 }
 
 // mapError passes fn's own error on unchanged and makes bbolt's failures
@@ -332,25 +219,28 @@ func (e *Engine) Blobs() storage.Blobs { return memBlobs{} }
 // Check runs bbolt's consistency check of the file's pages and checks
 // every table's index entries, returning every problem found. The index
 // checks need this code's schema: a file of an older schema (Open
-// upgrades it; only a test goes back) has its pages checked only.
+// upgrades it; only a test goes back) has its pages checked only. A page
+// that does not decode stops the index checks with ErrDamaged, among the
+// problems found before it (bbolt's check reports its own).
 func (e *Engine) Check(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return e.db.View(func(btx *bolt.Tx) error {
-		var errs []error
+	var errs []error
+	err := e.guarded(false, func(btx *bolt.Tx) error {
 		for err := range btx.Check() {
 			errs = append(errs, err)
 		}
 		if readSchema(btx) != SchemaVersion() {
-			return errors.Join(errs...)
+			return nil
 		}
 		for _, check := range tableChecks {
 			errs = append(errs, check(btx)...)
 		}
 		errs = append(errs, checkDocuments(btx)...)
-		return errors.Join(errs...)
+		return nil
 	})
+	return errors.Join(append(errs, err)...)
 }
 
 // WriteBackup writes a consistent copy of the database (a bbolt file) to
@@ -358,11 +248,17 @@ func (e *Engine) Check(ctx context.Context) error {
 // is first changed by prune (in a transaction on the copy, never on the
 // database) and then compacted into a new file, so that nothing prune
 // deleted is left in the copy's free pages; the copies are made in
-// temporary files beside the database and removed.
-func (e *Engine) WriteBackup(ctx context.Context, w io.Writer, prune func(storage.Tx) error) (int64, error) {
+// temporary files beside the database and removed. Compacting reads every
+// page: a damaged one is ErrDamaged, as in a transaction (onCopy).
+//
+// A file found damaged is not copied: the copy would hold the damage, and
+// the backup job would delete its oldest good copy for it.
+func (e *Engine) WriteBackup(ctx context.Context, w io.Writer, prune func(storage.Tx) error) (n int64, err error) {
+	if err := e.refused(true); err != nil {
+		return 0, mapError(err, nil)
+	}
 	if prune == nil {
-		var n int64
-		err := e.db.View(func(btx *bolt.Tx) error {
+		err := e.guarded(false, func(btx *bolt.Tx) error {
 			var err error
 			n, err = btx.WriteTo(w)
 			return err
@@ -382,34 +278,44 @@ func (e *Engine) WriteBackup(ctx context.Context, w io.Writer, prune func(storag
 	if err := first.Close(); err != nil {
 		return 0, err
 	}
-	cp, err := bolt.Open(first.Name(), 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		return 0, err
-	}
-	defer cp.Close()
-	if err := cp.Update(func(btx *bolt.Tx) error { t := tx{tx: btx}; return prune(&t) }); err != nil {
-		return 0, fmt.Errorf("prune the copy: %w", err)
-	}
 	compactName := first.Name() + ".compact"
 	defer os.Remove(compactName)
-	dst, err := bolt.Open(compactName, 0o600, &bolt.Options{Timeout: time.Second})
+	var cp, dst *bolt.DB
+	panicked, err := e.onCopy(func() error {
+		var err error
+		if cp, err = bolt.Open(first.Name(), 0o600, &bolt.Options{Timeout: time.Second}); err != nil {
+			return err
+		}
+		if err := cp.Update(func(btx *bolt.Tx) error { t := tx{tx: btx}; return prune(&t) }); err != nil {
+			return fmt.Errorf("prune the copy: %w", err)
+		}
+		if dst, err = bolt.Open(compactName, 0o600, &bolt.Options{Timeout: time.Second}); err != nil {
+			return err
+		}
+		if err := bolt.Compact(dst, cp, 64<<20); err != nil {
+			return fmt.Errorf("compact the copy: %w", err)
+		}
+		return dst.View(func(btx *bolt.Tx) error {
+			var err error
+			n, err = btx.WriteTo(w)
+			return err
+		})
+	})
+	if panicked {
+		return 0, mapError(err, nil) // the copies are left open (onCopy)
+	}
+	for _, db := range []*bolt.DB{dst, cp} {
+		if db == nil {
+			continue
+		}
+		if cerr := db.Close(); err == nil {
+			err = cerr
+		}
+	}
 	if err != nil {
 		return 0, err
 	}
-	if err := bolt.Compact(dst, cp, 64<<20); err != nil {
-		dst.Close()
-		return 0, fmt.Errorf("compact the copy: %w", err)
-	}
-	var n int64
-	err = dst.View(func(btx *bolt.Tx) error {
-		var err error
-		n, err = btx.WriteTo(w)
-		return err
-	})
-	if cerr := dst.Close(); err == nil {
-		err = cerr
-	}
-	return n, err
+	return n, nil
 }
 
 // Stats returns bbolt's statistics (for benchmarks).
@@ -417,11 +323,11 @@ func (e *Engine) Stats() bolt.Stats { return e.db.Stats() }
 
 // Close closes the file; transactions in progress finish first.
 //
-// After a transaction found the file damaged, bbolt's locks may be held
-// for good (guarded), and closing it would wait for them forever: the
-// file is left to the process's end, and Close says so.
+// After a damage that may have left bbolt's locks held for good
+// (guarded: unreadable), closing the file would wait for them forever: it
+// is left to the process's end, and Close says so.
 func (e *Engine) Close() error {
-	if e.damage.Load() != nil {
+	if e.unreadable.Load() {
 		return fmt.Errorf("%w: its file is left open until the process ends", ErrDamaged)
 	}
 	return e.db.Close()

@@ -57,13 +57,13 @@ func readSchema(tx *bolt.Tx) int {
 // Schema returns the file's schema version.
 func (e *Engine) Schema() (int, error) {
 	var v int
-	err := e.db.View(func(tx *bolt.Tx) error { v = readSchema(tx); return nil })
+	err := e.guarded(false, func(tx *bolt.Tx) error { v = readSchema(tx); return nil })
 	return v, err
 }
 
 func (e *Engine) upgrade(readOnly bool) error {
 	var current int
-	if err := e.db.View(func(tx *bolt.Tx) error {
+	if err := e.guarded(false, func(tx *bolt.Tx) error {
 		current = readSchema(tx)
 		if current == 0 && tx.Bucket(bucketMeta) == nil {
 			// A new, empty file, or a file that is no Postkasse database.
@@ -96,7 +96,7 @@ func (e *Engine) upgrade(readOnly bool) error {
 		if u.version <= current {
 			continue
 		}
-		err := e.db.Update(func(tx *bolt.Tx) error {
+		err := e.guarded(true, func(tx *bolt.Tx) error {
 			if err := u.apply(e, tx); err != nil {
 				return err
 			}
