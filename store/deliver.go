@@ -451,9 +451,15 @@ func (s *Store) commit(batch []*pendingDelivery) {
 		}
 		return
 	}
+	if err != nil && !errors.Is(err, ErrUnavailable) {
+		// The engine's ErrUnavailable goes as it is, with what it wraps
+		// (ErrDamaged); any other error is made one, but not with %w: an
+		// error of apply's must not read as a refusal.
+		err = fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
 	for _, p := range batch {
 		if err != nil {
-			p.result, p.err = DeliveryResult{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+			p.result, p.err = DeliveryResult{}, err
 		}
 		// Blobs of a letter refused or found a repeat in a committed
 		// transaction are attached to nothing: discard them. After a
