@@ -363,6 +363,11 @@ func TestDamagedPage(t *testing.T) {
 				!strings.Contains(log.String(), "Backups") {
 				t.Errorf("the log has %d lines of the damage, want one, with the panic and what to do:\n%s", n, log.String())
 			}
+			// bbolt rolled back every transaction that met the damage: none
+			// is open, and Close, which waits for bbolt's locks, returns.
+			if n := e.Stats().OpenTxN; n != 0 {
+				t.Errorf("%d transactions left open after the damage", n)
+			}
 			if err := e.Close(); err != nil {
 				t.Fatalf("close after the damage: %v", err)
 			}

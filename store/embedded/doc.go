@@ -138,4 +138,15 @@
 // the missing steps of the upgrade record in schema.go in order, each in
 // one transaction with its new version number. A newer file than the code
 // knows is refused; a read-only Open refuses an older one.
+//
+// # A damaged file
+//
+// A file whose pages do not decode (cut short, or a page changed by a
+// disk or a power cut) makes bbolt panic, or its memory map fault, where
+// it reads them. Every call into bbolt (transactions, the check, the
+// backup's copy, Open) turns that into ErrDamaged, never a crash, and
+// tells it from a panic of the caller's own by the code that raised it
+// (damage.go). The first damage found is kept and logged once: from then
+// on changes and backups are refused naming it, and reads go on unless
+// the file can no longer be read safely.
 package embedded
