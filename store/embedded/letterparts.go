@@ -212,3 +212,10 @@ func (letterParts) check(tx *bolt.Tx) []error {
 	}
 	return errs
 }
+
+// RawLetter reads a letter's record from the file as the engine does, its
+// fields kept beside it joined: for tests and tools that read the file raw
+// (the domain reads through storage.Letters).
+func RawLetter(btx *bolt.Tx, id string) (*storage.Letter, error) {
+	return letters.get(btx, []byte(id))
+}
