@@ -46,8 +46,8 @@ func partsLetter(n int, sizes ...int) *storage.Letter {
 		ID: fmt.Sprintf("%032x", 0x1000+n), ResidentID: strings.Repeat("a", 32), SenderID: strings.Repeat("b", 32),
 		SenderReference: fmt.Sprintf("ref-%d", n), Type: "letter", DeliveredAt: at, Size: 2048, ContentHash: "sha256:00",
 		SealedKey: bytesOf(1, sizes[0]), Subject: bytesOf(2, 40),
-		Receipt:   storage.Receipt{Payload: bytesOf(3, sizes[1]), Signature: bytesOf(4, 64), KeyID: "k1"},
-		Body:      bytesOf(5, sizes[2]), Structured: bytesOf(6, sizes[3]),
+		Receipt: storage.Receipt{Payload: bytesOf(3, sizes[1]), Signature: bytesOf(4, 64), KeyID: "k1"},
+		Body:    bytesOf(5, sizes[2]), Structured: bytesOf(6, sizes[3]),
 		DelegateKeys: []storage.DelegateKey{{DelegationID: "d1", DelegateID: "c1", SealedKey: bytesOf(7, sizes[4])}},
 	}
 }
@@ -264,8 +264,12 @@ func TestLetterPartsDamaged(t *testing.T) {
 		{"a part cut short", func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketLetterParts).Put(key(fieldSealedKey, 1), []byte("short"))
 		}, true},
-		{"a part more", func(tx *bolt.Tx) error { return tx.Bucket(bucketLetterParts).Put(key(fieldSealedKey, 2), []byte("more")) }, true},
-		{"a part after a gap", func(tx *bolt.Tx) error { return tx.Bucket(bucketLetterParts).Put(key(fieldSealedKey, 3), []byte("gap")) }, true},
+		{"a part more", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketLetterParts).Put(key(fieldSealedKey, 2), []byte("more"))
+		}, true},
+		{"a part after a gap", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketLetterParts).Put(key(fieldSealedKey, 3), []byte("gap"))
+		}, true},
 		{"a key of another length", func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketLetterParts).Put(append(key(fieldSealedKey, 1), 0), []byte("x"))
 		}, true},
