@@ -383,3 +383,48 @@ func TestLetterRecordsOfSchema14(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkLetterGet measures reading a whole 2 KB letter (the sizes of
+// BenchmarkCommit's) in one read transaction: its record with every field
+// in it (as schema 14 wrote it) and with its big fields beside it, joined
+// (since schema 15).
+//
+//	go test ./store/embedded -run '^$' -bench LetterGet
+func BenchmarkLetterGet(b *testing.B) {
+	e, err := Open(filepath.Join(b.TempDir(), "postkasse.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	parted, whole := partsLetter(1, 1171, 805, 42, 0, 0), partsLetter(2, 1171, 805, 42, 0, 0)
+	parted.DelegateKeys, whole.DelegateKeys = nil, nil
+	if err := e.db.Update(func(tx *bolt.Tx) error {
+		if err := letters.put(tx, parted); err != nil {
+			return err
+		}
+		data, err := encodeRecord(whole)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketLetters).Put([]byte(whole.ID), data)
+	}); err != nil {
+		b.Fatal(err)
+	}
+	for _, l := range []struct {
+		name string
+		id   string
+	}{{"whole", whole.ID}, {"parted", parted.ID}} {
+		b.Run("record="+l.name, func(b *testing.B) {
+			if err := e.db.View(func(tx *bolt.Tx) error {
+				for b.Loop() {
+					if _, err := letters.get(tx, []byte(l.id)); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
