@@ -3,6 +3,7 @@ package embedded
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -427,4 +428,59 @@ func BenchmarkLetterGet(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzLetterParts: whatever a damaged or hostile file holds as a letter's
+// record and as a part beside it, reading the letter returns an error or
+// a letter, never a panic; a record that names a field kept beside it is
+// read whole or refused.
+func FuzzLetterParts(f *testing.F) {
+	e, err := Open(filepath.Join(f.TempDir(), "postkasse.db"), Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer e.Close()
+	l := partsLetter(1, 1200, 800, 0, 0, 0)
+	l.DelegateKeys = nil
+	var record, part []byte
+	if err := e.db.Update(func(tx *bolt.Tx) error {
+		if err := letters.put(tx, l); err != nil {
+			return err
+		}
+		record = bytes.Clone(tx.Bucket(bucketLetters).Get([]byte(l.ID)))
+		part = bytes.Clone(tx.Bucket(bucketLetterParts).Get(append(fieldPrefix([]byte(l.ID), fieldSealedKey), 0, 1)))
+		return nil
+	}); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(record, uint16(fieldSealedKey), uint16(1), part)
+	f.Add(record, uint16(fieldReceiptPayload), uint16(2), []byte("x"))
+	f.Add([]byte{0xa0}, uint16(fieldBody), uint16(0), []byte{})
+	errRollback := errors.New("rolled back")
+	f.Fuzz(func(t *testing.T, record []byte, field, n uint16, part []byte) {
+		err := e.db.Update(func(tx *bolt.Tx) error {
+			if err := tx.Bucket(bucketLetters).Put([]byte(l.ID), record); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketLetterParts).Put(binary.BigEndian.AppendUint16(fieldPrefix([]byte(l.ID), field), n), part); err != nil {
+				return err
+			}
+			got, err := letters.get(tx, []byte(l.ID))
+			if err == nil && got.ID == l.ID {
+				var rec storedLetter
+				if decodeRecord(record, &rec) != nil {
+					t.Fatal("a record that does not decode was read")
+				}
+				for f, size := range rec.Parts {
+					if p := letterFields(got)[f]; p == nil || len(*p) != size {
+						t.Fatalf("field %d read with another size than its record names (%d)", f, size)
+					}
+				}
+			}
+			return errRollback
+		})
+		if !errors.Is(err, errRollback) {
+			t.Fatal(err)
+		}
+	})
 }
