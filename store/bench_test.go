@@ -1,11 +1,15 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -131,7 +135,7 @@ func benchDeliverTo(b *testing.B, size, senders, envelope int) {
 // a second) and bbolt's share of it (spill: building the pages; write:
 // writing and fsyncing them), the pages written per letter, the measure
 // of write amplification, and the file's growth over the documents' bytes
-// (disk-x).
+// (disk-x); it logs each bucket's growth per letter (where the bytes went).
 //
 //	go test ./store -run '^$' -bench Commit -benchtime 1600x -count 3
 func BenchmarkCommit(b *testing.B) {
@@ -158,6 +162,7 @@ func BenchmarkCommit(b *testing.B) {
 			var commitTime time.Duration
 			st0 := s.testDB(b).Stats()
 			used0 := usedBytes(b, s)
+			buckets0 := bucketSpace(b, s)
 			for i := 0; i < b.N; i += batch {
 				var ps []*pendingDelivery
 				for j := i; j < i+batch && j < b.N; j++ {
@@ -192,6 +197,7 @@ func BenchmarkCommit(b *testing.B) {
 			st1 := s.testDB(b).Stats()
 			st := st1.Sub(&st0)
 			b.ReportMetric(float64(used1-used0)/float64(b.N*size), "disk-x")
+			logBucketSpace(b, buckets0, bucketSpace(b, s), b.N)
 			b.ReportMetric(float64(commitTime.Microseconds())/float64(b.N), "commit-us/letter")
 			b.ReportMetric(float64(b.N)/commitTime.Seconds(), "letters/s")
 			b.ReportMetric(float64(st.TxStats.GetSpillTime().Microseconds())/float64(b.N), "spill-us/letter")
@@ -199,6 +205,47 @@ func BenchmarkCommit(b *testing.B) {
 			b.ReportMetric(float64(st.TxStats.GetPageCount())/float64(b.N), "pages/letter")
 		})
 	}
+}
+
+// space is what a bucket takes: the bytes of its pages (with overflow)
+// and the bytes of them in use, by bbolt's Bucket.Stats.
+type space struct{ paged, inuse int }
+
+// bucketSpace returns the space of each top-level bucket, sub-buckets
+// counted in their parent's.
+func bucketSpace(tb testing.TB, s *Store) map[string]space {
+	tb.Helper()
+	out := map[string]space{}
+	db := s.testDB(tb)
+	if err := db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			st := b.Stats()
+			out[string(name)] = space{paged: (st.BranchPageN + st.BranchOverflowN + st.LeafPageN + st.LeafOverflowN) * db.Info().PageSize,
+				inuse: st.BranchInuse + st.LeafInuse}
+			return nil
+		})
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// logBucketSpace logs where the letters' bytes went: each bucket's growth
+// in pages (as bytes) and in bytes in use, per letter, largest first.
+func logBucketSpace(b *testing.B, before, after map[string]space, letters int) {
+	names := slices.SortedFunc(maps.Keys(after), func(x, y string) int {
+		return cmp.Compare(after[y].paged-before[y].paged, after[x].paged-before[x].paged)
+	})
+	var out strings.Builder
+	for _, name := range names {
+		paged, inuse := after[name].paged-before[name].paged, after[name].inuse-before[name].inuse
+		if paged == 0 && inuse == 0 {
+			continue
+		}
+		fmt.Fprintf(&out, "\n\t%-20s %7.0f B/letter in pages, %7.0f B/letter in use", name,
+			float64(paged)/float64(letters), float64(inuse)/float64(letters))
+	}
+	b.Logf("where the bytes went (bbolt Bucket.Stats):%s", out.String())
 }
 
 // usedBytes returns the bytes of the database file's pages in use: its

@@ -148,8 +148,12 @@ func TestDeleteLetter(t *testing.T) {
 		t.Fatalf("inbox: %+v, %v", page, err)
 	}
 	traces := sealedTraces(t, f.s, gone.Letter.ID)
-	if found := findTraces(t, f.s, gone.Letter.ID, traces); !onEmbedded(f.s) && len(found) != 2 || onEmbedded(f.s) && len(found) == 0 {
+	found := findTraces(t, f.s, gone.Letter.ID, traces)
+	if !onEmbedded(f.s) && len(found) != 2 || onEmbedded(f.s) && len(found) == 0 {
 		t.Fatalf("before deleting, the traces are found as %q: the test looks in the wrong place", found)
+	}
+	if onEmbedded(f.s) && !slices.ContainsFunc(found, func(s string) bool { return strings.HasPrefix(s, "/letter-parts:") }) {
+		t.Fatalf("before deleting, nothing of the letter in letter-parts (%q): the test looks in the wrong place", found)
 	}
 
 	f.clock.Advance(time.Minute)

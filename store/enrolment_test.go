@@ -123,12 +123,12 @@ func operatorEnrolmentOpensNoMail(t *testing.T, openStore func(testing.TB, Optio
 			if n := b.Stats().KeyN; n != 0 && name == "before.db" {
 				t.Errorf("the backup before activation holds %d letters", n)
 			}
-			return b.ForEach(func(k, v []byte) error {
-				var l letterRecord
-				if err := embedded.DecodeRecord(v, &l); err != nil {
+			return b.ForEach(func(k, _ []byte) error {
+				l, err := embedded.RawLetter(tx, string(k))
+				if err != nil {
 					return err
 				}
-				c.letters[string(k)] = l
+				c.letters[string(k)] = *l
 				return nil
 			})
 		}); err != nil {

@@ -8,7 +8,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/postkasse/postkasse/store/embedded"
 	"github.com/postkasse/postkasse/store/storage"
 )
 
@@ -53,21 +52,23 @@ func inboxListsUnreadableLetter(t *testing.T, f *fixture) {
 		putLetterRecords(t, f.s, saved...)
 		return
 	}
-	saved := map[string][]byte{}
+	// The file's: the record of one replaced by bytes that do not
+	// decode, and a byte of one's sealed key changed where it is kept, in
+	// the first of its parts beside the record (letter-parts, field 0).
+	keyPart := sealedKeyPartKey(ids[2])
+	var savedRecord, savedPart []byte
 	err := f.s.testDB(t).Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketLetters)
-		for _, id := range ids[1:3] {
-			saved[id] = bytes.Clone(b.Get([]byte(id)))
+		b, parts := tx.Bucket(bucketLetters), tx.Bucket(bucketLetterParts)
+		savedRecord, savedPart = bytes.Clone(b.Get([]byte(ids[1]))), bytes.Clone(parts.Get(keyPart))
+		if len(savedPart) <= 40 {
+			t.Fatalf("letter %s: no part of its sealed key in %s", ids[2], bucketLetterParts)
 		}
 		if err := b.Put([]byte(ids[1]), []byte("{damaged")); err != nil {
 			return err
 		}
-		var rec letterRecord
-		if err := embedded.DecodeRecord(saved[ids[2]], &rec); err != nil {
-			return err
-		}
-		rec.SealedKey[40] ^= 1
-		return putValue(b, []byte(ids[2]), &rec)
+		bad := bytes.Clone(savedPart)
+		bad[40] ^= 1
+		return parts.Put(keyPart, bad)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -77,12 +78,10 @@ func inboxListsUnreadableLetter(t *testing.T, f *fixture) {
 
 	// The invariants checked on close need the records back.
 	if err := f.s.testDB(t).Update(func(tx *bolt.Tx) error {
-		for id, v := range saved {
-			if err := tx.Bucket(bucketLetters).Put([]byte(id), v); err != nil {
-				return err
-			}
+		if err := tx.Bucket(bucketLetters).Put([]byte(ids[1]), savedRecord); err != nil {
+			return err
 		}
-		return nil
+		return tx.Bucket(bucketLetterParts).Put(keyPart, savedPart)
 	}); err != nil {
 		t.Fatal(err)
 	}

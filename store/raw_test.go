@@ -19,6 +19,7 @@ var (
 	bucketMeta            = []byte("meta")
 	bucketResidents       = []byte("residents")
 	bucketLetters         = []byte("letters")
+	bucketLetterParts     = []byte("letter-parts")
 	bucketDocuments       = []byte("documents")
 	bucketReferences      = []byte("references")
 	bucketSenderLetters   = []byte("sender-letters")
@@ -69,6 +70,11 @@ func documentIndexKey(index int) []byte { return binary.BigEndian.AppendUint16(n
 func documentKey(letterID string, index int) []byte {
 	return binary.BigEndian.AppendUint16([]byte(letterID), uint16(index))
 }
+
+// sealedKeyPartKey is where the first part of a letter's sealed key is
+// kept beside its record (since schema 15): letterID | uint16 field 0 |
+// uint16 part 0.
+func sealedKeyPartKey(letterID string) []byte { return append([]byte(letterID), 0, 0, 0, 0) }
 
 // getDocument returns a copy of a document's sealed content in any form.
 func getDocument(tx *bolt.Tx, letterID string, index int) []byte {

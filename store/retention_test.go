@@ -476,6 +476,15 @@ func deleteMailboxLeavesNothing(t *testing.T, f *fixture) {
 	if len(mailboxLetters(t, f.s, f.resident.ID)) != 4 {
 		t.Fatal("a refused deletion deleted letters")
 	}
+	if onEmbedded(f.s) {
+		// The letters' big fields are kept beside their records: the
+		// walk of every bucket below must find them gone from there.
+		for _, id := range letters {
+			if rawGet(t, f.s, bucketLetterParts, sealedKeyPartKey(id)) == nil {
+				t.Fatalf("letter %s: no part of its sealed key in letter-parts before the deletion", id)
+			}
+		}
+	}
 	if err := mb.DeleteMailbox(context.Background(), testPassword); err != nil {
 		t.Fatal(err)
 	}

@@ -305,7 +305,10 @@ func randomText(rng *rand.Rand) string {
 // BenchmarkLetterRecord measures encoding and decoding a 2 KB letter's
 // record (a sealed key, subject, body, document name and receipt of the
 // sizes BenchmarkCommit's letters have) in CBOR and, for the records
-// written before schema 14, JSON; whole and as an inbox page lists it.
+// written before schema 14, JSON; whole and as an inbox page lists it; and
+// the record of schema 15, its sealed key and receipt payload kept beside
+// it (cbor-parted: the record alone; BenchmarkLetterGet measures the read
+// that joins them).
 //
 //	go test ./store/embedded -run '^$' -bench LetterRecord
 func BenchmarkLetterRecord(b *testing.B) {
@@ -323,7 +326,15 @@ func BenchmarkLetterRecord(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("a letter's record: %d bytes of JSON, %d of CBOR", len(j), len(c))
+	// The record as it is stored since schema 15, the sealed key and the
+	// receipt's payload kept beside it (letterparts.go).
+	parted := storedLetter{Letter: l, Parts: map[uint16]int{fieldSealedKey: len(l.SealedKey), fieldReceiptPayload: len(l.Receipt.Payload)}}
+	parted.SealedKey, parted.Receipt.Payload = nil, nil
+	p, err := encodeRecord(&parted)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("a letter's record: %d bytes of JSON, %d of CBOR, %d of CBOR with the big fields beside it", len(j), len(c), len(p))
 	b.Run("encode=json", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := json.Marshal(&l); err != nil {
@@ -341,7 +352,7 @@ func BenchmarkLetterRecord(b *testing.B) {
 	for _, f := range []struct {
 		name string
 		data []byte
-	}{{"json", j}, {"cbor", c}} {
+	}{{"json", j}, {"cbor", c}, {"cbor-parted", p}} {
 		b.Run("decode="+f.name, func(b *testing.B) {
 			for b.Loop() {
 				var r storage.Letter

@@ -35,7 +35,9 @@
 //	sender-certs       SHA-256 of a certificate's DER, hex → senderID
 //	letters            letterID → storage.Letter: resident, sender, senderReference, type,
 //	                   due date, times, size, content hash, sealed data key, sealed subject,
-//	                   body and file names, content types and sizes, signed receipt
+//	                   body and file names, content types and sizes, signed receipt; since
+//	                   schema 15 without the big fields kept in letter-parts, and with
+//	                   Parts, their sizes (letterparts.go)
 //	documents          letterID | uint16 index | uint16 part → a part of a small document's
 //	                   sealed content (crypto's chunked format), when every document of
 //	                   the letter is small (since schema 14); else letterID → sub-bucket:
@@ -131,6 +133,14 @@
 //	                   to their mailbox
 //	delegations-by-grantor   grantorID | delegationID → empty
 //	delegations-by-delegate  delegateID | delegationID → empty
+//
+// Since schema 15:
+//
+//	letter-parts       letterID | uint16 field | uint16 part → a part of a letter's big
+//	                   field (sealed data key, receipt payload, body, structured data, a
+//	                   delegate's sealed key: 256 bytes or more), at most 700 bytes, the
+//	                   parts in order; a tombstone keeps its fields in its record.
+//	                   letterparts.go says why.
 //
 // # Schema versions
 //

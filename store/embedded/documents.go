@@ -18,7 +18,7 @@ import (
 //   - Since schema 14, a small document (sealed, at most
 //     smallDocumentMax bytes) is stored flat, in parts:
 //     letterID | uint16 index | uint16 part → at most documentPartMax
-//     bytes of its sealed content, the parts in order (partKey).
+//     bytes of its sealed content, the parts in order (putParts).
 //   - Since schema 4, a larger document is in a sub-bucket of the letter,
 //     named by the letter id, that maps the document's uint16 index to
 //     its sealed content (documentIndexKey). A letter's documents are all
@@ -59,11 +59,6 @@ func documentIndexKey(index int) []byte { return binary.BigEndian.AppendUint16(n
 // schema 4.
 func flatDocumentKey(letterID string, index int) []byte {
 	return binary.BigEndian.AppendUint16([]byte(letterID), uint16(index))
-}
-
-// partKey is where a part of a small document is kept (since schema 14).
-func partKey(letterID string, index, part int) []byte {
-	return binary.BigEndian.AppendUint16(flatDocumentKey(letterID, index), uint16(part))
 }
 
 // The lengths of the documents bucket's flat keys: before schema 4, and
@@ -133,10 +128,8 @@ func (t documentsTx) Put(letterID string, blobs []storage.Blob) error {
 	docs := t.tx.Bucket(bucketDocuments)
 	if small {
 		for i, blob := range blobs {
-			for p, part := range splitParts(blob.(*memBlob).data) {
-				if err := docs.Put(partKey(letterID, i, p), part); err != nil {
-					return err
-				}
+			if err := putParts(docs, flatDocumentKey(letterID, i), blob.(*memBlob).data); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -165,13 +158,24 @@ func (t documentsTx) get(letterID string, index int) []byte {
 	if v := docs.Get(flatDocumentKey(letterID, index)); v != nil {
 		return v
 	}
-	prefix := flatDocumentKey(letterID, index)
-	var content []byte
+	content, ok := readParts(docs, flatDocumentKey(letterID, index))
+	if !ok {
+		return nil
+	}
+	return content
+}
+
+// readParts joins the parts stored under prefix (prefix | uint16 part,
+// in a bucket of partKeySize keys: a small document's, or a letter's
+// field kept beside its record), copied out of the transaction. ok is
+// false when the parts are not 0 to the last without a gap, or a key
+// under prefix is of another length; none is nil and ok.
+func readParts(b *bolt.Bucket, prefix []byte) (content []byte, ok bool) {
 	part := 0
-	c := docs.Cursor()
+	c := b.Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		if len(k) != partKeySize || int(binary.BigEndian.Uint16(k[flatKeySize:])) != part {
-			return nil
+		if len(k) != len(prefix)+2 || int(binary.BigEndian.Uint16(k[len(prefix):])) != part {
+			return nil, false
 		}
 		if content == nil {
 			content = make([]byte, 0, len(v)*2)
@@ -179,7 +183,33 @@ func (t documentsTx) get(letterID string, index int) []byte {
 		content = append(content, v...)
 		part++
 	}
-	return content
+	return content, true
+}
+
+// putParts stores content under prefix in parts (splitParts), prefix |
+// uint16 part → part.
+func putParts(b *bolt.Bucket, prefix, content []byte) error {
+	for p, part := range splitParts(content) {
+		if err := b.Put(binary.BigEndian.AppendUint16(bytes.Clone(prefix), uint16(p)), part); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deletePrefix deletes every key of b that begins with prefix.
+func deletePrefix(b *bolt.Bucket, prefix []byte) error {
+	var keys [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Open copies the content out of the transaction.
@@ -295,21 +325,8 @@ func ReplaceRawDocument(btx *bolt.Tx, letterID string, index int, content []byte
 	if docs.Get(flatDocumentKey(letterID, index)) != nil {
 		return docs.Put(flatDocumentKey(letterID, index), content)
 	}
-	var old [][]byte
-	prefix := flatDocumentKey(letterID, index)
-	c := docs.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		old = append(old, bytes.Clone(k))
+	if err := deletePrefix(docs, flatDocumentKey(letterID, index)); err != nil {
+		return err
 	}
-	for _, k := range old {
-		if err := docs.Delete(k); err != nil {
-			return err
-		}
-	}
-	for p, part := range splitParts(content) {
-		if err := docs.Put(partKey(letterID, index, p), part); err != nil {
-			return err
-		}
-	}
-	return nil
+	return putParts(docs, flatDocumentKey(letterID, index), content)
 }

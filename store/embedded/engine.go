@@ -175,7 +175,7 @@ func (e *Engine) Update(ctx context.Context, fn func(storage.Tx) error) error {
 // its hashes by index. New keys go after the last, so a page split there
 // is never written again: bbolt fills it to appendedFill instead of its
 // default half, and these buckets take about half the room they did.
-var appendedBuckets = [][]byte{bucketLetters, bucketDocuments, bucketAuditLog, bucketAuditHashes}
+var appendedBuckets = [][]byte{bucketLetters, bucketLetterParts, bucketDocuments, bucketAuditLog, bucketAuditHashes}
 
 const appendedFill = 0.95
 

@@ -48,7 +48,8 @@ func TestOpensFileOfSchema4(t *testing.T) {
 		"schema 11: the print queue, its index by sender and reference, its index of letters queued and not yet printed and its index of letters waiting to be printed if unread; "+
 		"schema 12: residents' sealed replies to letters and messages to senders, and their indexes by letter and by resident; "+
 		"schema 13: residents' grants of access to their mailboxes (delegation, guardianship) and their indexes by grantor and by delegate; "+
-		"schema 14: small documents of new letters stored flat in parts instead of in a sub-bucket per letter; records written in CBOR instead of JSON" {
+		"schema 14: small documents of new letters stored flat in parts instead of in a sub-bucket per letter; records written in CBOR instead of JSON; "+
+		"schema 15: letters' sealed data keys, receipts and other big fields kept in parts beside their records" {
 		t.Errorf("upgrade did %q", got)
 	}
 	// The file's clock: a minute after the generator's last step.
@@ -240,11 +241,12 @@ func mustResident(t *testing.T, st *store.Store, nid store.NationalID) string {
 }
 
 // TestJSONRecordsBesideCBOR: a file whose records were all written as
-// JSON (testdata/schema4.db.gz) upgrades to schema 14 without a rewrite;
-// its JSON records are read, a record written again is CBOR, a new
-// letter's record is CBOR with its document in parts, and the file, with
-// both encodings and every form of documents side by side, passes every
-// check and opens again.
+// JSON (testdata/schema4.db.gz) upgrades to schema 15 without a rewrite;
+// its JSON records are read, a record written again is CBOR with its big
+// fields in letter-parts, a new letter's record is CBOR with its big
+// fields and its document in parts, and the file, with both encodings and
+// every form of records and documents side by side, passes every check
+// and opens again.
 func TestJSONRecordsBesideCBOR(t *testing.T) {
 	eng := openSchema4(t)
 	path := eng.Path()
@@ -267,6 +269,23 @@ func TestJSONRecordsBesideCBOR(t *testing.T) {
 		}
 		return jsonN, cborN
 	}
+	// parted: the letters with fields in letter-parts.
+	parted := func(db *bolt.DB) map[string]bool {
+		t.Helper()
+		out := map[string]bool{}
+		if err := db.View(func(tx *bolt.Tx) error {
+			return tx.Bucket([]byte("letter-parts")).ForEach(func(k, _ []byte) error {
+				out[string(k[:32])] = true
+				return nil
+			})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if p := parted(eng.DB()); len(p) != 0 {
+		t.Fatalf("the upgrade wrote parts of %v", p)
+	}
 	if j, c := encodings(eng.DB(), "letters"); j != 3 || c != 0 {
 		t.Fatalf("the upgraded file's letters: %d JSON, %d CBOR; want 3 and 0", j, c)
 	}
@@ -283,9 +302,11 @@ func TestJSONRecordsBesideCBOR(t *testing.T) {
 		t.Fatalf("inbox: %+v, %v", inbox, err)
 	}
 	// Opening the unread letter writes its record again (its first
-	// opening), now in CBOR.
+	// opening), now in CBOR, its sealed key and receipt beside it.
+	var opened string
 	for _, l := range inbox {
 		if l.Unread() {
+			opened = l.ID
 			if _, err := mb.Letter(ctx, l.ID); err != nil {
 				t.Fatal(err)
 			}
@@ -293,6 +314,9 @@ func TestJSONRecordsBesideCBOR(t *testing.T) {
 	}
 	if j, c := encodings(eng.DB(), "letters"); j != 2 || c != 1 {
 		t.Errorf("after opening the unread letter: %d JSON, %d CBOR letters; want 2 and 1", j, c)
+	}
+	if p := parted(eng.DB()); len(p) != 1 || !p[opened] {
+		t.Errorf("after opening the unread letter, parts of %v; want of %s", p, opened)
 	}
 	res, err := st.Deliver(ctx, inbox[0].SenderID, store.Delivery{
 		Recipient: store.NationalID{Country: "DK", Number: "0101900123"}, Subject: "Ny afgørelse", SenderReference: "after-14",
@@ -303,6 +327,9 @@ func TestJSONRecordsBesideCBOR(t *testing.T) {
 	}
 	if j, c := encodings(eng.DB(), "letters"); j != 2 || c != 2 {
 		t.Errorf("after a delivery: %d JSON, %d CBOR letters; want 2 and 2", j, c)
+	}
+	if p := parted(eng.DB()); len(p) != 2 || !p[res.Letter.ID] {
+		t.Errorf("after a delivery, parts of %v; want of %s too", p, res.Letter.ID)
 	}
 	if err := eng.DB().View(func(tx *bolt.Tx) error {
 		if tx.Bucket([]byte("documents")).Bucket([]byte(res.Letter.ID)) != nil {

@@ -37,6 +37,7 @@ var upgrades = []struct {
 	{12, "residents' sealed replies to letters and messages to senders, and their indexes by letter and by resident", upgrade12},
 	{13, "residents' grants of access to their mailboxes (delegation, guardianship) and their indexes by grantor and by delegate", upgrade13},
 	{14, "small documents of new letters stored flat in parts instead of in a sub-bucket per letter; records written in CBOR instead of JSON", upgrade14},
+	{15, "letters' sealed data keys, receipts and other big fields kept in parts beside their records", upgrade15},
 }
 
 // SchemaVersion is the schema version this code writes.
@@ -341,3 +342,13 @@ func upgrade13(e *Engine, tx *bolt.Tx) error {
 // is there so that a program that knows neither refuses a file that may
 // hold them.
 func upgrade14(e *Engine, tx *bolt.Tx) error { return nil }
+
+// upgrade15 adds the bucket of letters' big fields kept beside their
+// records (letterparts.go), empty: records written before keep every
+// field, are read as they are, and are written in the new form the next
+// time they change (rewriting them all in one transaction would hold the
+// whole letters bucket in memory). The step is there so that a program
+// that knows only whole records refuses a file that may hold parts.
+func upgrade15(e *Engine, tx *bolt.Tx) error {
+	return createBuckets(tx, bucketLetterParts)
+}

@@ -35,6 +35,26 @@ type table[R any] struct {
 	// same transaction, so a counter is always the number of its entries
 	// (check verifies it).
 	counts []byte
+	// beside, for a table whose records keep some of their fields
+	// outside the record (letters, since schema 15: letterParts), writes,
+	// joins, deletes and checks them; nil for a table whose records are
+	// whole.
+	beside beside[R]
+}
+
+// beside keeps some of a record's fields outside its bucket, in the same
+// transaction as the record.
+type beside[R any] interface {
+	// put writes r's fields kept beside its record at key, deletes the
+	// stored ones r no longer has, and returns the record to encode.
+	put(tx *bolt.Tx, key []byte, r *R) (any, error)
+	// decode decodes the record data stored at key into r, joining its
+	// fields kept beside it.
+	decode(tx *bolt.Tx, key, data []byte, r *R) error
+	// remove deletes the fields kept beside the record at key.
+	remove(tx *bolt.Tx, key []byte) error
+	// check reports what is kept beside no record.
+	check(tx *bolt.Tx) []error
 }
 
 // An index is a bucket of entries that each record has zero or more of.
@@ -60,11 +80,20 @@ func (t *table[R]) get(tx *bolt.Tx, key []byte) (*R, error) {
 		return nil, fmt.Errorf("%s %s: %w", t.name, printable(key), storage.ErrNotFound)
 	}
 	var r R
-	if err := decodeRecord(v, &r); err != nil {
+	if err := t.decode(tx, key, v, &r); err != nil {
 		return nil, fmt.Errorf("decode %s %s: %w", t.name, printable(key), err)
 	}
 	t.keyed(&r, key)
 	return &r, nil
+}
+
+// decode decodes the record data stored at key, with its fields kept
+// beside it.
+func (t *table[R]) decode(tx *bolt.Tx, key, data []byte, r *R) error {
+	if t.beside != nil {
+		return t.beside.decode(tx, key, data, r)
+	}
+	return decodeRecord(data, r)
 }
 
 func (t *table[R]) keyed(r *R, k []byte) {
@@ -80,6 +109,7 @@ func (t *table[R]) keyed(r *R, k []byte) {
 func (t *table[R]) put(tx *bolt.Tx, r *R) error {
 	k := t.key(r)
 	b := tx.Bucket(t.bucket)
+	var err error
 	var old *R
 	if len(t.indexes) > 0 {
 		if v := b.Get(k); v != nil {
@@ -90,7 +120,13 @@ func (t *table[R]) put(tx *bolt.Tx, r *R) error {
 			}
 		}
 	}
-	data, err := encodeRecord(r)
+	var stored any = r
+	if t.beside != nil {
+		if stored, err = t.beside.put(tx, k, r); err != nil {
+			return fmt.Errorf("%s %s: %w", t.name, printable(k), err)
+		}
+	}
+	data, err := encodeRecord(stored)
 	if err != nil {
 		return fmt.Errorf("encode %s %s: %w", t.name, printable(k), err)
 	}
@@ -188,6 +224,11 @@ func (t *table[R]) remove(tx *bolt.Tx, r *R) error {
 			}
 		}
 	}
+	if t.beside != nil {
+		if err := t.beside.remove(tx, t.key(r)); err != nil {
+			return err
+		}
+	}
 	return tx.Bucket(t.bucket).Delete(t.key(r))
 }
 
@@ -196,7 +237,7 @@ func (t *table[R]) remove(tx *bolt.Tx, r *R) error {
 func (t *table[R]) all(tx *bolt.Tx, fn func(*R) error) error {
 	return tx.Bucket(t.bucket).ForEach(func(k, v []byte) error {
 		var r R
-		if err := decodeRecord(v, &r); err != nil {
+		if err := t.decode(tx, k, v, &r); err != nil {
 			return fmt.Errorf("decode %s %s: %w", t.name, printable(k), err)
 		}
 		t.keyed(&r, k)
@@ -213,7 +254,7 @@ func (t *table[R]) check(tx *bolt.Tx) []error {
 	b := tx.Bucket(t.bucket)
 	err := b.ForEach(func(k, v []byte) error {
 		var r R
-		if err := decodeRecord(v, &r); err != nil {
+		if err := t.decode(tx, k, v, &r); err != nil {
 			bad("%s %s: does not decode: %v", t.name, printable(k), err)
 			return nil
 		}
@@ -255,6 +296,9 @@ func (t *table[R]) check(tx *bolt.Tx) []error {
 		if err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if t.beside != nil {
+		errs = append(errs, t.beside.check(tx)...)
 	}
 	return append(errs, t.checkCounts(tx)...)
 }

@@ -73,6 +73,8 @@ var (
 	bucketDelegations           = []byte("delegations")
 	bucketDelegationsByGrantor  = []byte("delegations-by-grantor")
 	bucketDelegationsByDelegate = []byte("delegations-by-delegate")
+	// Since schema 15.
+	bucketLetterParts = []byte("letter-parts")
 )
 
 // idSize is the length of every id: 128 bits in lowercase hex.
@@ -159,6 +161,8 @@ var letters = &table[storage.Letter]{
 	// mailbox-unread and mailbox-due of each resident and folder, since
 	// schema 10.
 	counts: bucketMailboxCounts,
+	// letter-parts: the big fields, since schema 15 (letterparts.go).
+	beside: letterParts{},
 	indexes: []index[storage.Letter]{{
 		bucket: bucketMailbox,
 		entries: func(l *storage.Letter) []entry {
