@@ -16,7 +16,7 @@ import (
 // a nonce made of the chunk's counter and a flag that marks the last
 // chunk: the STREAM construction (Hoang, Reyhanitabar, Rogaway, Vizár,
 // "Online Authenticated-Encryption and its Nonce-Reuse Misuse-Resistance",
-// CRYPTO 2015, §7), as age's stream package uses it. Two formats exist
+// CRYPTO 2015), as age's stream package uses it. Two formats exist
 // (doc.go, "Formats"); OpenDocument reads both, and every document sealed
 // now is v2:
 //
@@ -36,7 +36,11 @@ import (
 // random 128-bit salts collide, for the same data key and label), so a
 // nonce needs to be unique only within one document, which the counter
 // makes it; no nonce is ever drawn at random, so GCM's birthday bound on
-// random 96-bit nonces (SP 800-38D §8.3) does not apply. The flag makes a
+// random 96-bit nonces (SP 800-38D §8.3) does not apply. A data key that
+// seals many documents under one label (a resident's search index, sealed
+// again at every change) gets a fresh AES key every time: after q seals,
+// the chance that any two share a key (and so their nonces) is below
+// q²/2^129. The flag makes a
 // document cut at a chunk boundary fail: its new last chunk was sealed as
 // not last. The version byte cannot be changed to make a v2 document read
 // as v1, or the other way round: the two formats derive different keys

@@ -98,7 +98,7 @@ func TestSealedDocumentSize(t *testing.T) {
 
 // TestDocumentCiphers: both formats' chunks carry a 16-byte tag, so that
 // SealedDocumentSize is one function, and v2's nonce is GCM's standard 12
-// bytes (NIST SP 800-38D §5.2.1.1: a 96-bit IV is used as is, not
+// bytes (NIST SP 800-38D §7.1, step 2: a 96-bit IV is used as is, not
 // hashed).
 func TestDocumentCiphers(t *testing.T) {
 	t.Parallel()
