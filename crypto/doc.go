@@ -19,9 +19,10 @@
 // "factotum" idea of upspin).
 //
 // Every letter gets a fresh random 256-bit data key. Its subject, body,
-// documents and file names are sealed with keys derived from it (NaCl
-// secretbox, XSalsa20-Poly1305, random 24-byte nonces; documents in 64 KiB
-// chunks). The data key itself is sealed to the resident's public keys, in
+// documents and file names are sealed with keys derived from it: fields
+// with NaCl secretbox (XSalsa20-Poly1305, random 24-byte nonces), documents
+// in 64 KiB chunks with AES-256-GCM (sealed document v2; documents sealed
+// before it, in secretbox, stay readable). The data key itself is sealed to the resident's public keys, in
 // a way that binds the letter id, the recipient id and the sender id, so a
 // sealed key copied to another letter, another resident or another sender's
 // letter fails to open:
@@ -131,9 +132,9 @@
 // Passwords are only as strong as Argon2id makes them: an offline guessing
 // attack against a weak password is possible for someone with the database.
 //
-// Against a future quantum computer: wrappings are symmetric (256-bit keys,
-// XSalsa20-Poly1305, HKDF-SHA-256), which Grover's algorithm only weakens to
-// 128-bit security, and v2 sealed data keys hold while ML-KEM-768 holds. The
+// Against a future quantum computer: wrappings, fields and documents are
+// symmetric (256-bit keys, XSalsa20-Poly1305 or AES-256-GCM, HKDF-SHA-256),
+// which Grover's algorithm only weakens to 128-bit security, and v2 sealed data keys hold while ML-KEM-768 holds. The
 // residual risk is every v1 sealed data key: a letter delivered before its
 // resident had an ML-KEM key, or sealed to an X25519 key alone. The
 // resident's X25519 public key is in clear, so whoever holds a copy of the
@@ -180,8 +181,11 @@
 //	                                 lp(senderID) | lp(delegateID)   (Binding.Delegate; recipientID is the grantor's)
 //	sealed field          01 | nonce[24] | secretbox(plaintext)
 //	                      key = HKDF(dataKey, info "postkasse/v1/field/" | label)
-//	sealed document       01 | prefix[16] | chunk... ; chunk = secretbox(at most 65536 bytes), nonce = prefix | counter u56 | last u8
-//	                      key = HKDF(dataKey, info "postkasse/v1/document/" | label)
+//	sealed document v1    01 | prefix[16] | chunk... ; chunk = secretbox(at most 65536 bytes), nonce = prefix | counter u56 | last u8
+//	                      key = HKDF(dataKey, info "postkasse/v1/document/" | label)             (read; sealed only in replies)
+//	sealed document v2    02 | salt[16] | chunk... ; chunk = AES-256-GCM(at most 65536 bytes)[n+16], no aad,
+//	                                 nonce = counter u88 | last u8 (12 bytes)
+//	                      key = HKDF(dataKey, salt, info "postkasse/v2/document/" | label)       (every new document)
 //
 //	sealed reply v1       52 ('R') | 01 | sealedKey[105] | sealed document(payload), label "reply"; reply.go
 //	                      sealedKey = sealed data key v1 to the sender's reply key (X25519), with info
@@ -211,12 +215,21 @@
 // The document format is the STREAM construction (Hoang, Reyhanitabar,
 // Rogaway, Vizár 2015) as age uses it: the counter and the last-chunk flag
 // in the nonce make reordered, dropped or truncated chunks fail to open.
-// An empty document is one empty last chunk.
+// An empty document is one empty last chunk. Both versions have the same
+// size (SealedDocumentSize): a 16-byte tag per chunk. v2 seals with
+// AES-256-GCM, on the processor's AES instructions, several times faster
+// than secretbox (BenchmarkDocument); its key is unique to the document
+// through the random salt, so the nonce is a counter, never random, and
+// GCM's limit on random 96-bit nonces does not apply; the version is in
+// HKDF's info, so a document given the other version byte opens under
+// neither key. document.go gives the full argument. A sealed reply keeps
+// its content in v1: senders decode it themselves from SENDERS.md.
 //
 // Ids are bound through HKDF's or HPKE's info, length-prefixed, never
 // through HKDF's salt: the salt is an HMAC key, which HMAC zero-pads, so
-// "abc" and "abc\x00" would be the same salt. The only salts used are
-// fixed-length public keys.
+// "abc" and "abc\x00" would be the same salt. The only salts used are of
+// fixed length: public keys, and random salts (a PRF wrapping's, a sealed
+// document v2's).
 //
 // Receipts and checkpoints are signed with Ed25519 (RFC 8032) over
 // "postkasse/v1/<kind>" | 0x00 | message, where kind is not empty and has no

@@ -4,10 +4,8 @@ import (
 	"crypto/ecdh"
 	"crypto/hpke"
 	"crypto/mlkem"
-	"encoding/binary"
 	"fmt"
 	"io"
-	"slices"
 
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/nacl/secretbox"
@@ -336,97 +334,4 @@ func (dk *DataKey) OpenField(label string, sealed []byte) ([]byte, error) {
 		return nil, fmt.Errorf("sealed field %s: %w", label, ErrOpen)
 	}
 	return out, nil
-}
-
-// ChunkSize is the plaintext size of one chunk of a sealed document.
-const ChunkSize = 64 * 1024
-
-const prefixSize = 16
-
-// maxChunks keeps the 56-bit counter from wrapping.
-const maxChunks = 1<<56 - 1
-
-// SealedDocumentSize returns the size of a sealed document of n bytes.
-func SealedDocumentSize(n int) int {
-	chunks := n / ChunkSize
-	if n%ChunkSize != 0 || n == 0 {
-		chunks++
-	}
-	return 1 + prefixSize + n + chunks*secretbox.Overhead
-}
-
-func chunkNonce(prefix []byte, counter uint64, last bool) *[nonceSize]byte {
-	var nonce [nonceSize]byte
-	copy(nonce[:], prefix)
-	var c [8]byte
-	binary.BigEndian.PutUint64(c[:], counter)
-	copy(nonce[prefixSize:prefixSize+7], c[1:])
-	if last {
-		nonce[nonceSize-1] = 1
-	}
-	return &nonce
-}
-
-// SealDocument seals a document's content under label ("document/0") in
-// chunks of ChunkSize, so that a reader can check each chunk in turn.
-func (dk *DataKey) SealDocument(rand io.Reader, label string, plaintext []byte) ([]byte, error) {
-	return dk.AppendSealedDocument(nil, rand, label, plaintext)
-}
-
-// AppendSealedDocument seals like SealDocument and appends the sealed
-// document to dst, so that a caller can reuse its buffers (the store seals
-// 100 KB letters into pooled buffers rather than fresh allocations).
-func (dk *DataKey) AppendSealedDocument(dst []byte, rand io.Reader, label string, plaintext []byte) ([]byte, error) {
-	key := derive(dk.b[:], nil, "postkasse/v1/document/"+label)
-	defer clear(key[:])
-	start := len(dst)
-	out := slices.Grow(dst, SealedDocumentSize(len(plaintext)))[:start+1+prefixSize]
-	out[start] = formatV1
-	prefix := out[start+1 : start+1+prefixSize]
-	if _, err := io.ReadFull(rand, prefix); err != nil {
-		return nil, fmt.Errorf("read nonce prefix: %w", err)
-	}
-	for counter := uint64(0); ; counter++ {
-		n := min(len(plaintext), ChunkSize)
-		last := n == len(plaintext)
-		out = secretbox.Seal(out, plaintext[:n], chunkNonce(prefix, counter, last), &key)
-		plaintext = plaintext[n:]
-		if last {
-			return out, nil
-		}
-	}
-}
-
-// OpenDocument opens a document sealed by SealDocument under the same
-// label. Reordered, dropped, added or cut chunks give ErrOpen.
-func (dk *DataKey) OpenDocument(label string, sealed []byte) ([]byte, error) {
-	if len(sealed) < 1+prefixSize+secretbox.Overhead || sealed[0] != formatV1 {
-		return nil, fmt.Errorf("sealed document %s: %w", label, ErrFormat)
-	}
-	key := derive(dk.b[:], nil, "postkasse/v1/document/"+label)
-	defer clear(key[:])
-	prefix := sealed[1 : 1+prefixSize]
-	body := sealed[1+prefixSize:]
-	const sealedChunk = ChunkSize + secretbox.Overhead
-	out := make([]byte, 0, len(body))
-	for counter := uint64(0); ; counter++ {
-		if counter >= maxChunks {
-			return nil, fmt.Errorf("sealed document %s: %w", label, ErrFormat)
-		}
-		n := min(len(body), sealedChunk)
-		last := n == len(body)
-		if n < secretbox.Overhead || (last && counter > 0 && n == secretbox.Overhead) {
-			// Only the first chunk of an empty document may be empty.
-			return nil, fmt.Errorf("sealed document %s: %w", label, ErrOpen)
-		}
-		var ok bool
-		out, ok = secretbox.Open(out, body[:n], chunkNonce(prefix, counter, last), &key)
-		if !ok {
-			return nil, fmt.Errorf("sealed document %s chunk %d: %w", label, counter, ErrOpen)
-		}
-		body = body[n:]
-		if last {
-			return out, nil
-		}
-	}
 }

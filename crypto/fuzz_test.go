@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -364,25 +365,33 @@ func FuzzOpenField(f *testing.F) {
 	})
 }
 
+// FuzzOpenDocument: the sealed document's decoder never panics, fails
+// only with ErrFormat or ErrOpen and no plaintext, and opens only an
+// original document, in either format, under its own label.
 func FuzzOpenDocument(f *testing.F) {
 	r := detRand("fuzz/document")
 	dk, err := NewDataKey(r)
 	mustNot(f, err, "data key")
 	fx := envelopeFixture{dk: dk}
-	for i, n := range []int{0, 1, 100, ChunkSize, ChunkSize + 1} {
-		it := sealedItem{label: "document/" + string(rune('0'+i)), plaintext: testDocument(n)}
-		it.sealed, err = dk.SealDocument(r, it.label, it.plaintext)
-		mustNot(f, err, "seal document")
-		fx.items = append(fx.items, it)
-		f.Add(it.sealed, it.label)
-		f.Add(it.sealed[:len(it.sealed)-1], it.label)
+	for _, format := range docFormats {
+		for i, n := range []int{0, 1, 100, ChunkSize, ChunkSize + 1} {
+			it := sealedItem{label: fmt.Sprintf("document/%d", i), plaintext: testDocument(n)}
+			it.sealed, err = dk.appendSealedDocument(nil, r, format.v, it.label, it.plaintext)
+			mustNot(f, err, "seal document")
+			fx.items = append(fx.items, it)
+			f.Add(it.sealed, it.label)
+			f.Add(it.sealed[:len(it.sealed)-1], it.label)
+			// The version byte of the other format.
+			f.Add(append([]byte{formatV1 + formatV2 - format.v}, it.sealed[1:]...), it.label)
+		}
+		// A two-chunk document with its chunks swapped, and cut at the
+		// boundary.
+		two := fx.items[len(fx.items)-1]
+		h, cs := chunks(two.sealed)
+		f.Add(join(h, cs[1], cs[0]), two.label)
+		f.Add(join(h, cs[0]), two.label)
+		f.Add(join(h, cs[0], cs[0][:16]), two.label)
 	}
-	// A two-chunk document with its chunks swapped, and cut at the boundary.
-	two := fx.items[len(fx.items)-1]
-	h, cs := chunks(two.sealed)
-	f.Add(join(h, cs[1], cs[0]), two.label)
-	f.Add(join(h, cs[0]), two.label)
-	f.Add(join(h, cs[0], cs[0][:16]), two.label)
 	f.Fuzz(func(t *testing.T, sealed []byte, label string) {
 		got, err := dk.OpenDocument(label, sealed)
 		if err != nil {

@@ -303,20 +303,25 @@ func sealReply(rand io.Reader, r Reply, sender PublicKey, resident, delegate Rec
 	out := make([]byte, 0, replyHeaderLen+len(forSender)+SealedDocumentSize(len(payload)))
 	out = append(out, replyMagic, formatV1)
 	out = append(out, forSender...)
-	if out, err = dk.AppendSealedDocument(out, rand, replyDocLabel, payload); err != nil {
+	// The content is a sealed document v1 (secretbox), not the v2 of
+	// letters' documents: senders open replies with code of their own,
+	// written to sealed reply v1 as SENDERS.md gives it. A reply in
+	// AES-256-GCM would be a sealed reply v2, with a version of its own.
+	if out, err = dk.appendSealedDocument(out, rand, formatV1, replyDocLabel, payload); err != nil {
 		return nil, fmt.Errorf("seal reply: %w", err)
 	}
 	return &SealedReply{ForSender: out, ResidentKey: forResident, DelegateKey: forDelegate}, nil
 }
 
 // splitSealedReply checks a sealed reply v1's header and length and returns
-// its sealed data key and its sealed document.
+// its sealed data key and its sealed document, which is in format v1.
 func splitSealedReply(sealed []byte) (key, doc []byte, err error) {
-	if len(sealed) < replyHeaderLen+sealedDataKeyV1Len+1+prefixSize+16 ||
-		sealed[0] != replyMagic || sealed[1] != formatV1 || sealed[2] != formatV1 {
+	const docAt = replyHeaderLen + sealedDataKeyV1Len
+	if len(sealed) < docAt+docHeaderSize+docTagSize ||
+		sealed[0] != replyMagic || sealed[1] != formatV1 || sealed[2] != formatV1 || sealed[docAt] != formatV1 {
 		return nil, nil, fmt.Errorf("sealed reply: %w", ErrFormat)
 	}
-	return sealed[replyHeaderLen : replyHeaderLen+sealedDataKeyV1Len], sealed[replyHeaderLen+sealedDataKeyV1Len:], nil
+	return sealed[replyHeaderLen:docAt], sealed[docAt:], nil
 }
 
 // OpenReply opens a sealed reply (SealedReply.ForSender) with the sender's

@@ -81,6 +81,44 @@ func TestReplyRoundTrip(t *testing.T) {
 	}
 }
 
+// TestReplyDocumentV1: a sealed reply v1 holds its content as a sealed
+// document v1, the format SENDERS.md gives senders, though letters'
+// documents are now v2; a reply whose content was sealed again as v2,
+// even with the reply's own data key, is not a sealed reply v1 and is
+// refused with ErrFormat.
+func TestReplyDocumentV1(t *testing.T) {
+	t.Parallel()
+	sender := mustX25519Key(t, rand.Reader)
+	b := rb("reply-1", "sender-1", "resident-1")
+	s, err := SealReply(rand.Reader, testReply(), sender.Public(), sender.Public(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const docAt = replyHeaderLen + sealedDataKeyV1Len
+	if s.ForSender[docAt] != formatV1 {
+		t.Fatalf("the reply's document has version byte %d, want 1", s.ForSender[docAt])
+	}
+	dk, err := sender.openDataKey(s.ForSender[replyHeaderLen:docAt], b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := dk.OpenDocument(replyDocLabel, s.ForSender[docAt:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	asV2, err := dk.SealDocument(rand.Reader, replyDocLabel, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resealed := append(bytes.Clone(s.ForSender[:docAt]), asV2...)
+	if _, err := sender.OpenReply(resealed, b); !errors.Is(err, ErrFormat) {
+		t.Errorf("a reply with a document v2: %v, want ErrFormat", err)
+	}
+	if _, err := sender.OpenReplyWithKey(resealed, s.ResidentKey, b); !errors.Is(err, ErrFormat) {
+		t.Errorf("a reply with a document v2, the resident's copy: %v, want ErrFormat", err)
+	}
+}
+
 // TestReplyRefusals: what the format cannot hold is refused before
 // anything is sealed.
 func TestReplyRefusals(t *testing.T) {

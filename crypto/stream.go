@@ -2,57 +2,46 @@ package crypto
 
 import (
 	"errors"
-	"fmt"
 	"io"
-
-	"golang.org/x/crypto/nacl/secretbox"
 )
 
 // DocumentSealer seals a document as it is written, in the format of
-// SealDocument, byte for byte: 0x01 | a 16-byte nonce prefix from rand |
-// chunks of ChunkSize bytes of plaintext, each sealed with secretbox under
-// the nonce prefix | 7-byte big-endian counter | last flag. It holds at
-// most one chunk of plaintext and one sealed chunk, whatever the
-// document's size.
+// SealDocument, byte for byte: 0x02 | a 16-byte salt from rand | chunks of
+// ChunkSize bytes of plaintext, each sealed with AES-256-GCM under the
+// nonce counter | last flag (document.go). It holds at most one chunk of
+// plaintext and one sealed chunk, whatever the document's size.
 //
 // A full chunk is sealed only when the next byte arrives, because the last
 // chunk must carry the last flag (a document of exactly ChunkSize bytes is
 // one chunk, flagged last, as in SealDocument); Close seals what is left
 // (nothing, for an empty document: one empty chunk, flagged last).
 type DocumentSealer struct {
-	w       io.Writer
-	key     [keySize]byte
-	prefix  [prefixSize]byte
-	counter uint64
-	buf     []byte // plaintext of the current chunk, at most ChunkSize
-	out     []byte // the sealed chunk being written
-	err     error  // the first error; every later call returns it
+	w   io.Writer
+	c   *docCipher
+	buf []byte // plaintext of the current chunk, at most ChunkSize
+	out []byte // the sealed chunk being written
+	err error  // the first error; every later call returns it
 }
 
 // errSealerClosed is the error of a write after Close.
 var errSealerClosed = errors.New("document sealer closed")
 
 // NewDocumentSealer returns a sealer that writes the document sealed under
-// label ("document/0") to w. It writes the format byte and the nonce
-// prefix at once. The caller must Close it to write the last chunk; a
-// sealer abandoned after an error needs no Close (Close zeroes the key,
-// which is best effort anyway).
+// label ("document/0") to w. It writes the format byte and the salt at
+// once. The caller must Close it to write the last chunk; a sealer
+// abandoned after an error needs no Close (Close drops the key, which is
+// best effort anyway).
 func (dk *DataKey) NewDocumentSealer(rand io.Reader, label string, w io.Writer) (*DocumentSealer, error) {
-	s := &DocumentSealer{w: w, key: derive(dk.b[:], nil, "postkasse/v1/document/"+label)}
-	if _, err := io.ReadFull(rand, s.prefix[:]); err != nil {
-		clear(s.key[:])
-		return nil, fmt.Errorf("read nonce prefix: %w", err)
-	}
-	var head [1 + prefixSize]byte
-	head[0] = formatV1
-	copy(head[1:], s.prefix[:])
-	if _, err := w.Write(head[:]); err != nil {
-		clear(s.key[:])
+	var head [docHeaderSize]byte
+	c, err := dk.startDocument(rand, documentFormat, label, head[:])
+	if err != nil {
 		return nil, err
 	}
-	s.buf = make([]byte, 0, ChunkSize)
-	s.out = make([]byte, 0, ChunkSize+secretbox.Overhead)
-	return s, nil
+	if _, err := w.Write(head[:]); err != nil {
+		c.zero()
+		return nil, err
+	}
+	return &DocumentSealer{w: w, c: c, buf: make([]byte, 0, ChunkSize), out: make([]byte, 0, sealedChunkSize)}, nil
 }
 
 // Write seals p as it fills chunks. It never keeps p.
@@ -77,14 +66,14 @@ func (s *DocumentSealer) Write(p []byte) (int, error) {
 
 // flush seals the chunk in buf and writes it.
 func (s *DocumentSealer) flush(last bool) error {
-	if s.counter >= maxChunks {
-		s.err = fmt.Errorf("sealed document: over %d chunks: %w", uint64(maxChunks), ErrFormat)
-		return s.err
+	out, err := s.c.seal(s.out[:0], s.buf, last)
+	if err != nil {
+		s.err = err
+		return err
 	}
-	s.out = secretbox.Seal(s.out[:0], s.buf, chunkNonce(s.prefix[:], s.counter, last), &s.key)
+	s.out = out
 	clear(s.buf)
 	s.buf = s.buf[:0]
-	s.counter++
 	if _, err := s.w.Write(s.out); err != nil {
 		s.err = err
 		return err
@@ -92,15 +81,15 @@ func (s *DocumentSealer) flush(last bool) error {
 	return nil
 }
 
-// Close seals and writes the last chunk and zeroes the key. It does not
+// Close seals and writes the last chunk and drops the key. It does not
 // close the underlying writer.
 func (s *DocumentSealer) Close() error {
 	if s.err != nil {
-		clear(s.key[:])
+		s.c.zero()
 		return s.err
 	}
 	err := s.flush(true)
-	clear(s.key[:])
+	s.c.zero()
 	if err == nil {
 		s.err = errSealerClosed
 	}

@@ -60,7 +60,7 @@ func TestDocumentSealerErrors(t *testing.T) {
 		t.Error("sealer without randomness: no error")
 	}
 	broken := errors.New("disk gone")
-	w := &failAfter{n: 1 + prefixSize + ChunkSize, err: broken}
+	w := &failAfter{n: docHeaderSize + ChunkSize, err: broken}
 	s, err := dk.NewDocumentSealer(bytes.NewReader(make([]byte, 64)), "document/0", w)
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,8 @@ package crypto
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/ecdh"
 	"crypto/hkdf"
 	"crypto/mlkem"
@@ -33,7 +35,8 @@ const vectorsFile = "testdata/vectors.json"
 // math/rand/v2.ChaCha8) seeded with Seed, so another implementation can
 // reproduce every byte. The private key of format 1 is the stream's first
 // 32 bytes; its ML-KEM-768 seed (format 2) is read after the signature
-// vectors, so that format 1's vectors stay as they were made.
+// vectors, and the sealed document v2's salt after everything else, so
+// that the vectors made before stay as they were.
 //
 // One exception: a sealed data key v2 draws its randomness from the
 // standard library's secure source (crypto/hpke takes no reader). The test
@@ -92,6 +95,11 @@ type vectors struct {
 	SealedDataKeyV2Ephemeral   string `json:"sealedDataKeyV2Ephemeral"`
 	SealedDataKeyV2MLKEMRandom string `json:"sealedDataKeyV2MlkemRandom"`
 	SealedDataKeyV2            string `json:"sealedDataKeyV2"`
+
+	// Sealed document v2 (AES-256-GCM): the same document under the same
+	// label and data key. SealedDocument above is v1, which new documents
+	// are no longer sealed in but which stays readable.
+	SealedDocumentV2 string `json:"sealedDocumentV2"`
 }
 
 // vectorKDF and vectorBinding give KDFParams and Binding the JSON names of
@@ -163,7 +171,7 @@ func makeVectors(t *testing.T) vectors {
 	check(err)
 	subject, err := dk.SealField(r, v.SubjectLabel, []byte(v.Subject))
 	check(err)
-	doc, err := dk.SealDocument(r, v.DocumentLabel, testDocument(v.DocumentSize))
+	doc, err := dk.appendSealedDocument(nil, r, formatV1, v.DocumentLabel, testDocument(v.DocumentSize))
 	check(err)
 	signingSeed, err := NewSigningSeed(r)
 	check(err)
@@ -189,6 +197,8 @@ func makeVectors(t *testing.T) vectors {
 	eph, m := make([]byte, 32), make([]byte, 32)
 	_, _ = hpkeRand.Read(eph)
 	_, _ = hpkeRand.Read(m)
+	docV2, err := dk.SealDocument(r, v.DocumentLabel, testDocument(v.DocumentSize))
+	check(err)
 
 	v.PrivateKey = h(priv.x[:])
 	v.PublicKey = h(pub[:])
@@ -214,6 +224,7 @@ func makeVectors(t *testing.T) vectors {
 	v.SealedDataKeyV2Ephemeral = h(eph)
 	v.SealedDataKeyV2MLKEMRandom = h(m)
 	v.SealedDataKeyV2 = h(sdk2)
+	v.SealedDocumentV2 = h(docV2)
 	return v
 }
 
@@ -330,8 +341,20 @@ func TestVectorsOpen(t *testing.T) {
 	if sum := sha256.Sum256(doc); hex.EncodeToString(sum[:]) != v.DocumentSHA256 || !bytes.Equal(doc, testDocument(v.DocumentSize)) {
 		t.Error("sealed document opened to another document")
 	}
-	if n := len(h(v.SealedDocument)); n != SealedDocumentSize(v.DocumentSize) {
-		t.Errorf("sealed document is %d bytes, SealedDocumentSize says %d", n, SealedDocumentSize(v.DocumentSize))
+	for name, sealed := range map[string][]byte{"v1": h(v.SealedDocument), "v2": h(v.SealedDocumentV2)} {
+		if n := len(sealed); n != SealedDocumentSize(v.DocumentSize) {
+			t.Errorf("sealed document %s is %d bytes, SealedDocumentSize says %d", name, n, SealedDocumentSize(v.DocumentSize))
+		}
+	}
+	if s := h(v.SealedDocument); s[0] != formatV1 {
+		t.Errorf("sealed document v1 has version byte %d", s[0])
+	}
+	docV2, err := dk.OpenDocument(v.DocumentLabel, h(v.SealedDocumentV2))
+	if err != nil {
+		t.Fatalf("sealed document v2: %v", err)
+	}
+	if !bytes.Equal(docV2, doc) {
+		t.Error("sealed document v2 opened to another document")
 	}
 
 	signer, err := NewSigner(h(v.SigningSeed))
@@ -505,5 +528,60 @@ func TestSealedDataKeyV2Spec(t *testing.T) {
 	}
 	if !bytes.Equal(got, h(v.DataKey)) {
 		t.Errorf("opened %x by the specifications, want the data key %s", got, v.DataKey)
+	}
+}
+
+// TestSealedDocumentV2Spec rebuilds the committed sealed document v2 from
+// the data key, the document and the salt the vector holds, by the
+// specifications alone and the format in doc.go: HKDF-SHA-256 (RFC 5869)
+// and AES-256-GCM (NIST SP 800-38D) from the standard library, with each
+// chunk's nonce written out here. It shows that another implementation can
+// read (and write) format v2.
+func TestSealedDocumentV2Spec(t *testing.T) {
+	t.Parallel()
+	stored, err := os.ReadFile(filepath.FromSlash(vectorsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v vectors
+	if err := json.Unmarshal(stored, &v); err != nil {
+		t.Fatalf("%s: %v", vectorsFile, err)
+	}
+	sealed := mustHex(t, v.SealedDocumentV2)
+	if len(sealed) < 17 || sealed[0] != 0x02 {
+		t.Fatalf("sealed document v2 of %d bytes", len(sealed))
+	}
+	salt := sealed[1:17]
+	// key = HKDF-SHA-256(dataKey, salt, info "postkasse/v2/document/" | label)
+	key, err := hkdf.Key(sha256.New, mustHex(t, v.DataKey), salt, "postkasse/v2/document/"+v.DocumentLabel, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 02 | salt | AES-256-GCM of each 65,536 bytes, nonce = counter (11
+	// bytes, big-endian) | 1 on the last chunk, else 0; no additional data.
+	doc := testDocument(v.DocumentSize)
+	want := append([]byte{0x02}, salt...)
+	for i := 0; ; i++ {
+		n := min(len(doc), 65536)
+		nonce := make([]byte, 12)
+		binary.BigEndian.PutUint64(nonce[3:11], uint64(i))
+		if n == len(doc) {
+			nonce[11] = 1
+		}
+		want = gcm.Seal(want, nonce, doc[:n], nil)
+		if doc = doc[n:]; len(doc) == 0 {
+			break
+		}
+	}
+	if !bytes.Equal(sealed, want) {
+		t.Error("the committed sealed document v2 is not what the specifications make")
 	}
 }

@@ -67,7 +67,7 @@ func TestOpensFileOfSchema4(t *testing.T) {
 	}
 	// The session the generator left opens (its resident's sessions are
 	// now indexed), with the language the resident chose.
-	mb, err := st.OpenSession(context.Background(), "1GiNkG_D0VzDoqzveSoXUVbf6ltn7C0KVex22rVhRvq0tC63YOApnHJwYRTwDC_g")
+	mb, err := st.OpenSession(context.Background(), schema4Session)
 	if err != nil {
 		t.Fatalf("the stored session: %v", err)
 	}
@@ -122,6 +122,10 @@ func TestOpensFileOfSchema4(t *testing.T) {
 		t.Errorf("job runs: %+v, %v", runs, err)
 	}
 }
+
+// schema4Session is the token of Anna Andersen's session in
+// testdata/schema4.db.gz (the generator logs it).
+const schema4Session = "1GiNkG_D0VzDoqzveSoXUVbf6ltn7C0KVex22rVhRvq0tC63YOApnHJwYRTwDC_g"
 
 // openSchema4 opens a copy of testdata/schema4.db.gz, a database written by
 // the code before the storage seam and before envelope v2.
@@ -293,7 +297,7 @@ func TestJSONRecordsBesideCBOR(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mb, err := st.OpenSession(ctx, "1GiNkG_D0VzDoqzveSoXUVbf6ltn7C0KVex22rVhRvq0tC63YOApnHJwYRTwDC_g")
+	mb, err := st.OpenSession(ctx, schema4Session)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +360,7 @@ func TestJSONRecordsBesideCBOR(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	mb, err = st.OpenSession(ctx, "1GiNkG_D0VzDoqzveSoXUVbf6ltn7C0KVex22rVhRvq0tC63YOApnHJwYRTwDC_g")
+	mb, err = st.OpenSession(ctx, schema4Session)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,5 +383,82 @@ func TestJSONRecordsBesideCBOR(t *testing.T) {
 		if l.ID == res.Letter.ID && full.Subject != "Ny afgørelse" {
 			t.Errorf("the new letter's subject: %q", full.Subject)
 		}
+	}
+}
+
+// TestSealedDocumentV1BesideV2: the documents of testdata/schema4.db.gz
+// were sealed in format v1 (secretbox) by the code of commit dcdc4c3; they
+// go on opening to what was delivered then, and a letter delivered now,
+// its document sealed in format v2 (AES-256-GCM), opens beside them in the
+// same mailbox. The version byte of each document as stored shows which
+// format it is in.
+func TestSealedDocumentV1BesideV2(t *testing.T) {
+	eng := openSchema4(t)
+	ctx := context.Background()
+	// The session of the file is valid a minute after it was made.
+	now := time.Date(2026, 11, 30, 9, 1, 0, 0, time.UTC)
+	st, err := store.New(eng, store.Options{KDF: crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}, Clock: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	mb, err := st.OpenSession(ctx, schema4Session)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mb.Close()
+	inbox, err := mb.Inbox(ctx)
+	if err != nil || len(inbox) != 2 {
+		t.Fatalf("inbox: %+v, %v", inbox, err)
+	}
+	// Two chunks and a bit, so that v2's counter and last flag are used.
+	big := bytes.Repeat([]byte("Ny afgørelse, side for side. "), 5000)
+	if _, err := st.Deliver(ctx, inbox[0].SenderID, store.Delivery{
+		Recipient: store.NationalID{Country: "DK", Number: "0101900123"}, Subject: "Ny afgørelse", SenderReference: "after-v2",
+		Documents: []store.DocumentInput{{Name: "ny.txt", ContentType: "text/plain", Content: big}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// What testdata/schema4-generator.go.txt delivered to Anna.
+	pdf := []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n")
+	want := map[string]struct {
+		version  byte
+		contents [][]byte
+	}{
+		"Afgørelse om boligstøtte": {1, [][]byte{pdf, []byte("Bilag 1")}},
+		"Faktura":                  {1, [][]byte{pdf}},
+		"Ny afgørelse":             {2, [][]byte{big}},
+	}
+	if inbox, err = mb.Inbox(ctx); err != nil || len(inbox) != 3 {
+		t.Fatalf("inbox after the delivery: %d letters, %v", len(inbox), err)
+	}
+	for _, l := range inbox {
+		w, ok := want[l.Subject]
+		if !ok {
+			t.Fatalf("letter %q", l.Subject)
+		}
+		for i, content := range w.contents {
+			var raw []byte
+			if err := eng.DB().View(func(btx *bolt.Tx) error {
+				raw = embedded.RawDocument(btx, l.ID, i)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if len(raw) == 0 || raw[0] != w.version {
+				t.Errorf("%s document %d: stored in format %v, want %d", l.Subject, i, raw[:min(1, len(raw))], w.version)
+			}
+			doc, err := mb.Document(ctx, l.ID, i)
+			if err != nil {
+				t.Errorf("%s document %d: %v", l.Subject, i, err)
+				continue
+			}
+			if !bytes.Equal(doc.Content, content) {
+				t.Errorf("%s document %d: opened to %d other bytes", l.Subject, i, len(doc.Content))
+			}
+		}
+	}
+	if err := st.CheckInvariants(ctx); err != nil {
+		t.Errorf("CheckInvariants: %v", err)
 	}
 }
