@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/internal/testsupport/cputime"
 	"golang.org/x/crypto/nacl/secretbox"
 )
 
@@ -693,11 +694,11 @@ func BenchmarkOpenDataKey(b *testing.B) {
 // operation ("cpu-ns/op"), where the platform reports it.
 func benchCPU(b *testing.B, op func()) {
 	b.Helper()
-	c0, ok := processCPU()
+	c0, ok := cputime.Process()
 	for b.Loop() {
 		op()
 	}
-	if c1, _ := processCPU(); ok {
+	if c1, _ := cputime.Process(); ok {
 		b.ReportMetric(float64(c1-c0)/float64(b.N), "cpu-ns/op")
 	}
 }
@@ -709,7 +710,7 @@ func benchCPU(b *testing.B, op func()) {
 func compareCPU(b *testing.B, name string, op, baseline func()) {
 	b.Helper()
 	now := func() time.Duration {
-		if c, ok := processCPU(); ok {
+		if c, ok := cputime.Process(); ok {
 			return c
 		}
 		return time.Duration(time.Now().UnixNano())
