@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"golang.org/x/crypto/nacl/secretbox"
 )
@@ -50,9 +51,25 @@ func (dk *DataKey) NewDocumentSealer(rand io.Reader, label string, w io.Writer) 
 		clear(s.key[:])
 		return nil, err
 	}
-	s.buf = make([]byte, 0, ChunkSize)
-	s.out = make([]byte, 0, ChunkSize+secretbox.Overhead)
+	s.buf, s.out = getChunkBuffer(), getChunkBuffer()
 	return s, nil
+}
+
+// chunkBuffers pools the chunk buffers of DocumentSealers: a sealer needs
+// two of ChunkSize and more, and a delivery of a 2 KB letter allocating
+// and zeroing 128 KiB for them was most of its garbage. A buffer goes back
+// only from Close, its plaintext already cleared by flush; a sealer
+// abandoned after an error leaves its buffers to the collector.
+var chunkBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 0, ChunkSize+secretbox.Overhead)
+	return &b
+}}
+
+func getChunkBuffer() []byte { return (*chunkBuffers.Get().(*[]byte))[:0] }
+
+func putChunkBuffer(b []byte) {
+	b = b[:0]
+	chunkBuffers.Put(&b)
 }
 
 // Write seals p as it fills chunks. It never keeps p.
@@ -103,6 +120,9 @@ func (s *DocumentSealer) Close() error {
 	clear(s.key[:])
 	if err == nil {
 		s.err = errSealerClosed
+		putChunkBuffer(s.buf)
+		putChunkBuffer(s.out)
+		s.buf, s.out = nil, nil
 	}
 	return err
 }
