@@ -37,7 +37,8 @@ var errSealerClosed = errors.New("document sealer closed")
 // label ("document/0") to w. It writes the format byte and the nonce
 // prefix at once. The caller must Close it to write the last chunk; a
 // sealer abandoned after an error needs no Close (Close zeroes the key,
-// which is best effort anyway).
+// which is best effort anyway). As io.Writer's contract says, w must not
+// keep the slices it is given: the sealer's buffers are reused.
 func (dk *DataKey) NewDocumentSealer(rand io.Reader, label string, w io.Writer) (*DocumentSealer, error) {
 	s := &DocumentSealer{w: w, key: derive(dk.b[:], nil, "postkasse/v1/document/"+label)}
 	if _, err := io.ReadFull(rand, s.prefix[:]); err != nil {
