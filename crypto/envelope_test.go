@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/internal/testsupport/cputime"
 	"golang.org/x/crypto/nacl/secretbox"
 )
 
@@ -533,11 +534,11 @@ func BenchmarkOpenDataKey(b *testing.B) {
 // operation ("cpu-ns/op"), where the platform reports it.
 func benchCPU(b *testing.B, op func()) {
 	b.Helper()
-	c0, ok := processCPU()
+	c0, ok := cputime.Process()
 	for b.Loop() {
 		op()
 	}
-	if c1, _ := processCPU(); ok {
+	if c1, _ := cputime.Process(); ok {
 		b.ReportMetric(float64(c1-c0)/float64(b.N), "cpu-ns/op")
 	}
 }
@@ -558,7 +559,7 @@ func compareCPU(b *testing.B, name string, op, baseline func()) {
 func alternateCPU(b *testing.B, op, baseline func()) (own, base time.Duration) {
 	b.Helper()
 	now := func() time.Duration {
-		if c, ok := processCPU(); ok {
+		if c, ok := cputime.Process(); ok {
 			return c
 		}
 		return time.Duration(time.Now().UnixNano())

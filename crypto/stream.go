@@ -3,6 +3,7 @@ package crypto
 import (
 	"errors"
 	"io"
+	"sync"
 )
 
 // DocumentSealer seals a document as it is written, in the format of
@@ -30,7 +31,8 @@ var errSealerClosed = errors.New("document sealer closed")
 // label ("document/0") to w. It writes the format byte and the salt at
 // once. The caller must Close it to write the last chunk; a sealer
 // abandoned after an error needs no Close (Close drops the key, which is
-// best effort anyway).
+// best effort anyway). As io.Writer's contract says, w must not keep the
+// slices it is given: the sealer's buffers are reused.
 func (dk *DataKey) NewDocumentSealer(rand io.Reader, label string, w io.Writer) (*DocumentSealer, error) {
 	var head [docHeaderSize]byte
 	c, err := dk.startDocument(rand, documentFormat, label, head[:])
@@ -41,7 +43,24 @@ func (dk *DataKey) NewDocumentSealer(rand io.Reader, label string, w io.Writer) 
 		c.zero()
 		return nil, err
 	}
-	return &DocumentSealer{w: w, c: c, buf: make([]byte, 0, ChunkSize), out: make([]byte, 0, sealedChunkSize)}, nil
+	return &DocumentSealer{w: w, c: c, buf: getChunkBuffer(), out: getChunkBuffer()}, nil
+}
+
+// chunkBuffers pools the chunk buffers of DocumentSealers: a sealer needs
+// two of ChunkSize and more, and a delivery of a 2 KB letter allocating
+// and zeroing 128 KiB for them was most of its garbage. A buffer goes back
+// only from Close, its plaintext already cleared by flush; a sealer
+// abandoned after an error leaves its buffers to the collector.
+var chunkBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 0, sealedChunkSize)
+	return &b
+}}
+
+func getChunkBuffer() []byte { return (*chunkBuffers.Get().(*[]byte))[:0] }
+
+func putChunkBuffer(b []byte) {
+	b = b[:0]
+	chunkBuffers.Put(&b)
 }
 
 // Write seals p as it fills chunks. It never keeps p.
@@ -92,6 +111,9 @@ func (s *DocumentSealer) Close() error {
 	s.c.zero()
 	if err == nil {
 		s.err = errSealerClosed
+		putChunkBuffer(s.buf)
+		putChunkBuffer(s.out)
+		s.buf, s.out = nil, nil
 	}
 	return err
 }

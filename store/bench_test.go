@@ -14,11 +14,13 @@ import (
 	"sync/atomic"
 	"testing"
 
-	bolt "go.etcd.io/bbolt"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/postkasse/postkasse/crypto"
 	"github.com/postkasse/postkasse/internal/testsupport"
+	"github.com/postkasse/postkasse/internal/testsupport/cputime"
 )
 
 // BenchmarkDeliver measures deliveries through Store.Deliver on a real
@@ -83,7 +85,7 @@ func benchDeliverTo(b *testing.B, size, senders, envelope int) {
 	var wg sync.WaitGroup
 	b.SetBytes(int64(size))
 	b.ResetTimer()
-	cpu0, cpuOK := processCPU()
+	cpu0, cpuOK := cputime.Process()
 	t0 := time.Now()
 	for g := range senders {
 		wg.Go(func() {
@@ -105,7 +107,7 @@ func benchDeliverTo(b *testing.B, size, senders, envelope int) {
 	}
 	wg.Wait()
 	elapsed := time.Since(t0)
-	cpu1, _ := processCPU()
+	cpu1, _ := cputime.Process()
 	b.StopTimer()
 	baseline += benchBaseline(b, baseFile, b.N-b.N/2, perLetter, syncEvery)
 

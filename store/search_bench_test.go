@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postkasse/postkasse/internal/testsupport/cputime"
 	"github.com/postkasse/postkasse/store/storage"
 )
 
@@ -136,11 +137,11 @@ func BenchmarkSearch(b *testing.B) {
 		deliver(delivered, delivered+100)
 		delivered += 100
 		mb := mustLogin(b, s, nid, testPassword)
-		cpu0, _ := processCPU()
+		cpu0, _ := cputime.Process()
 		t0 := time.Now()
 		search(mb, SearchQuery{Text: rare})
 		first += time.Since(t0)
-		cpu1, _ := processCPU()
+		cpu1, _ := cputime.Process()
 		firstCPU += cpu1 - cpu0
 		mb.Close()
 	}
@@ -152,13 +153,13 @@ func BenchmarkSearch(b *testing.B) {
 	search(mb, SearchQuery{Text: common})
 	queries := []SearchQuery{{Text: common}, {Text: rare}, {Text: vocab[1][:2]}, {Text: common + " " + vocab[3], Unread: true}}
 	b.ResetTimer()
-	cpu0, cpuOK := processCPU()
+	cpu0, cpuOK := cputime.Process()
 	t0 = time.Now()
 	for i := range b.N {
 		search(mb, queries[i%len(queries)])
 	}
 	later := time.Since(t0) / time.Duration(b.N)
-	cpu1, _ := processCPU()
+	cpu1, _ := cputime.Process()
 	b.StopTimer()
 
 	var sealed int

@@ -12,6 +12,7 @@ import (
 
 	"github.com/postkasse/postkasse/httpui/internal/apptest"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
+	"github.com/postkasse/postkasse/internal/testsupport/cputime"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -71,11 +72,11 @@ func BenchmarkInboxUnderLoad(b *testing.B) {
 		return out
 	}
 	b.ResetTimer()
-	cpu0, cpuOK := processCPU()
+	cpu0, cpuOK := cputime.Process()
 	server.start()
 	quiet := measure()
 	serverQuiet := server.stop()
-	cpu1, _ := processCPU()
+	cpu1, _ := cputime.Process()
 
 	// The bulk send, until the pages are measured.
 	doc := make([]byte, 100<<10)

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/internal/testsupport/cputime"
 	"github.com/postkasse/postkasse/store"
 	"github.com/postkasse/postkasse/store/cluster"
 	"github.com/postkasse/postkasse/store/storage"
@@ -254,12 +254,11 @@ func benchInbox(b *testing.B, s *store.Store, letters int) {
 
 var _ storage.Engine = (*cluster.Engine)(nil)
 
+// processCPU is the process's CPU time so far (zero where the platform
+// does not report it).
 func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	d, _ := cputime.Process()
+	return d
 }
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
