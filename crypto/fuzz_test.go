@@ -2,12 +2,9 @@ package crypto
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 )
 
@@ -217,10 +214,7 @@ type dataKeyFixture struct {
 }
 
 func newDataKeyFixture(tb testing.TB) dataKeyFixture {
-	stored, err := os.ReadFile(filepath.FromSlash(vectorsFile))
-	mustNot(tb, err, "vectors")
-	var v vectors
-	mustNot(tb, json.Unmarshal(stored, &v), "vectors")
+	v := readVectors(tb)
 	var rk RecoveryKey
 	copy(rk[:], mustHex(tb, v.RecoveryKey))
 	full, err := UnwrapWithRecoveryKey(mustHex(tb, v.RecoveryWrappingV2), rk)

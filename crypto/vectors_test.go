@@ -282,14 +282,7 @@ func truncate(v any) any {
 // code that makes new ones does.
 func TestVectorsOpen(t *testing.T) {
 	t.Parallel()
-	stored, err := os.ReadFile(filepath.FromSlash(vectorsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v vectors
-	if err := json.Unmarshal(stored, &v); err != nil {
-		t.Fatalf("%s: %v", vectorsFile, err)
-	}
+	v := readVectors(t)
 	h := func(s string) []byte { return mustHex(t, s) }
 
 	p, err := PasswordParams(h(v.PasswordWrapping))
@@ -426,14 +419,7 @@ func TestVectorsOpen(t *testing.T) {
 // pins the bytes should crypto/hpke change.
 func TestSealedDataKeyV2Spec(t *testing.T) {
 	t.Parallel()
-	stored, err := os.ReadFile(filepath.FromSlash(vectorsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v vectors
-	if err := json.Unmarshal(stored, &v); err != nil {
-		t.Fatalf("%s: %v", vectorsFile, err)
-	}
+	v := readVectors(t)
 	h := func(s string) []byte { return mustHex(t, s) }
 	sealed := h(v.SealedDataKeyV2)
 	if len(sealed) != 1+1088+32+32+16 || sealed[0] != 0x02 {
@@ -539,14 +525,7 @@ func TestSealedDataKeyV2Spec(t *testing.T) {
 // read (and write) format v2.
 func TestSealedDocumentV2Spec(t *testing.T) {
 	t.Parallel()
-	stored, err := os.ReadFile(filepath.FromSlash(vectorsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v vectors
-	if err := json.Unmarshal(stored, &v); err != nil {
-		t.Fatalf("%s: %v", vectorsFile, err)
-	}
+	v := readVectors(t)
 	sealed := mustHex(t, v.SealedDocumentV2)
 	if len(sealed) < 17 || sealed[0] != 0x02 {
 		t.Fatalf("sealed document v2 of %d bytes", len(sealed))
@@ -584,4 +563,18 @@ func TestSealedDocumentV2Spec(t *testing.T) {
 	if !bytes.Equal(sealed, want) {
 		t.Error("the committed sealed document v2 is not what the specifications make")
 	}
+}
+
+// readVectors reads the committed vectors file.
+func readVectors(tb testing.TB) vectors {
+	tb.Helper()
+	stored, err := os.ReadFile(filepath.FromSlash(vectorsFile))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var v vectors
+	if err := json.Unmarshal(stored, &v); err != nil {
+		tb.Fatalf("%s: %v", vectorsFile, err)
+	}
+	return v
 }
