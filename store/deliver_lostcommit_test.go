@@ -13,36 +13,18 @@ import (
 
 // lostCommit is an engine whose next Update, once armed, commits and then
 // reports a failure, as when the connection to the database is lost at
-// the commit; it records the blobs discarded.
+// the commit; its blobLog records the blobs discarded.
 type lostCommit struct {
-	storage.Engine
-	armed     atomic.Bool
-	mu        sync.Mutex
-	discarded []string
+	*blobLog
+	armed atomic.Bool
 }
 
 func (e *lostCommit) Update(ctx context.Context, fn func(storage.Tx) error) error {
-	err := e.Engine.Update(ctx, fn)
+	err := e.blobLog.Update(ctx, fn)
 	if err == nil && e.armed.CompareAndSwap(true, false) {
 		return errors.New("connection lost at the commit")
 	}
 	return err
-}
-
-func (e *lostCommit) Blobs() storage.Blobs { return lostCommitBlobs{e.Engine.Blobs(), e} }
-
-type lostCommitBlobs struct {
-	storage.Blobs
-	e *lostCommit
-}
-
-func (b lostCommitBlobs) Discard(ctx context.Context, blobs []storage.Blob) {
-	b.e.mu.Lock()
-	for _, bl := range blobs {
-		b.e.discarded = append(b.e.discarded, bl.Key())
-	}
-	b.e.mu.Unlock()
-	b.Blobs.Discard(ctx, blobs)
 }
 
 // TestBatchCommitLost: a batch whose commit fails after the database
@@ -53,7 +35,7 @@ func TestBatchCommitLost(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	s := f.s
-	eng := &lostCommit{Engine: s.eng}
+	eng := &lostCommit{blobLog: &blobLog{Engine: s.eng}}
 	s.eng = eng
 	defer func() { s.eng = eng.Engine }()
 	const n = 3
@@ -74,8 +56,11 @@ func TestBatchCommitLost(t *testing.T) {
 			t.Errorf("delivery %d: repeated %v, %v; want its own result", i, results[i].Repeated, errs[i])
 		}
 	}
-	if len(eng.discarded) > 0 {
-		t.Errorf("blobs of stored letters discarded: %v", eng.discarded)
+	eng.mu.Lock()
+	discarded := eng.discarded
+	eng.mu.Unlock()
+	if len(discarded) > 0 {
+		t.Errorf("blobs of stored letters discarded: %v", discarded)
 	}
 	mb := mustLogin(t, s, f.nid, testPassword)
 	defer mb.Close()
