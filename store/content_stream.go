@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/postkasse/postkasse/internal/readerr"
 )
 
 // sniffLen is how many leading bytes the type checks of PDF, PNG and JPEG
@@ -96,40 +98,25 @@ func (c *typeCheck) detected() string { return http.DetectContentType(c.head) }
 // is returned as it is. An XML document is parsed by an xml.Decoder fed
 // from the same stream (wellFormedXML), so no document is held whole.
 func checkContentType(c *typeCheck, r io.Reader) (bool, error) {
-	src := &readErr{r: r}
+	src := &readerr.Reader{R: r}
 	tee := io.TeeReader(src, c)
 	if c.ct == "application/xml" {
 		wellFormed := wellFormedXML(tee)
-		if src.err != nil {
-			return false, src.err
+		if src.Err != nil {
+			return false, src.Err
 		}
 		if !wellFormed || c.bad {
 			return false, nil
 		}
 	}
-	if _, err := io.Copy(io.Discard, tee); src.err != nil {
-		return false, src.err
+	if _, err := io.Copy(io.Discard, tee); src.Err != nil {
+		return false, src.Err
 	} else if errors.Is(err, errTypeMismatch) {
 		return false, nil
 	} else if err != nil {
 		return false, err
 	}
 	return c.ok(), nil
-}
-
-// readErr keeps the error of the reader it wraps other than io.EOF, to
-// tell a failed read from content refused.
-type readErr struct {
-	r   io.Reader
-	err error
-}
-
-func (r *readErr) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	if err != nil && err != io.EOF && r.err == nil {
-		r.err = err
-	}
-	return n, err
 }
 
 // wellFormedXML reports whether r is well-formed XML with one root

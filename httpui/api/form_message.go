@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/postkasse/postkasse/httpui/guard"
+	"github.com/postkasse/postkasse/internal/readerr"
 	"github.com/postkasse/postkasse/store"
 )
 
@@ -107,13 +108,13 @@ func parseDelivery(r *http.Request, l store.Limits, add func(store.DocumentInput
 				return d, err
 			}
 		case "document":
-			src := &partReader{r: part}
+			src := &readerr.Reader{R: part}
 			err := add(store.DocumentInput{
 				Name:        part.FileName(),
 				ContentType: part.Header.Get("Content-Type"),
 				Reader:      src,
 			})
-			if err != nil && src.err != nil && errors.Is(err, src.err) {
+			if err != nil && src.Err != nil && errors.Is(err, src.Err) {
 				return d, bodyError(err, fmt.Sprintf("document[%d]", documents), "reading: %v", err)
 			} else if err != nil {
 				return d, err
@@ -210,21 +211,6 @@ func checkTransferEncoding(part *multipart.Part, documents int) error {
 		field = "body"
 	}
 	return invalidf(field, "Content-Transfer-Encoding %q is not supported; send the part as it is (binary)", cte)
-}
-
-// partReader keeps the error of a part's reads other than io.EOF: an
-// error of add that is the body's is answered as such (bodyError).
-type partReader struct {
-	r   io.Reader
-	err error
-}
-
-func (p *partReader) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	if err != nil && err != io.EOF && p.err == nil {
-		p.err = err
-	}
-	return n, err
 }
 
 // bodyError keeps the body reader's size limit (it maps to 413) and the
