@@ -246,14 +246,7 @@ func TestVectors(t *testing.T) {
 		}
 		t.Logf("wrote %s", vectorsFile)
 	}
-	stored, err := os.ReadFile(filepath.FromSlash(vectorsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want vectors
-	if err := json.Unmarshal(stored, &want); err != nil {
-		t.Fatalf("%s: %v", vectorsFile, err)
-	}
+	want, stored := readVectorsFile(t)
 	gv, wv := reflect.ValueOf(got), reflect.ValueOf(want)
 	for i := range gv.NumField() {
 		name := gv.Type().Field(i).Name
@@ -567,6 +560,13 @@ func TestSealedDocumentV2Spec(t *testing.T) {
 
 // readVectors reads the committed vectors file.
 func readVectors(tb testing.TB) vectors {
+	v, _ := readVectorsFile(tb)
+	return v
+}
+
+// readVectorsFile reads the committed vectors file and returns its bytes
+// too.
+func readVectorsFile(tb testing.TB) (vectors, []byte) {
 	tb.Helper()
 	stored, err := os.ReadFile(filepath.FromSlash(vectorsFile))
 	if err != nil {
@@ -576,5 +576,5 @@ func readVectors(tb testing.TB) vectors {
 	if err := json.Unmarshal(stored, &v); err != nil {
 		tb.Fatalf("%s: %v", vectorsFile, err)
 	}
-	return v
+	return v, stored
 }
