@@ -25,9 +25,11 @@ import (
 // signed receipt's payload (about 0.8 KB) made a letter's record about
 // 2.4 KB, and a record between about 2 and 4 KB takes a 4 KiB page of its
 // own (bbolt puts at least two values on a leaf, and two do not fit one
-// page). Without them the record is about 0.3 KB, many to a page, and the
-// parts fill letter-parts' pages to 95 % as letter ids grow; an inbox page,
-// which reads the record only (lettersTx.Listed), reads less.
+// page). Without them a 2 KB letter's record is about 0.7 KB (its ids,
+// reference, content hash, times, sealed subject and the CBOR field
+// names), five to a page, and the parts fill letter-parts' pages to 95 %
+// as letter ids grow; an inbox page, which reads the record only
+// (lettersTx.Listed), reads less.
 // docs/PERFORMANCE.md, "Small letters on disk", has the measurement.
 //
 // Records written before (every field in the record, JSON or CBOR) are
