@@ -10,8 +10,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"time"
@@ -81,32 +79,16 @@ func benchDeliverTo(b *testing.B, size, senders, envelope int) {
 	snd := mustSender(b, s, "Bench Sender", "12345674", SenderPublic)
 	start := s.commits.Load()
 
-	var next atomic.Int64
-	var wg sync.WaitGroup
 	b.SetBytes(int64(size))
 	b.ResetTimer()
 	cpu0, cpuOK := cputime.Process()
-	t0 := time.Now()
-	for g := range senders {
-		wg.Go(func() {
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(b.N) {
-					return
-				}
-				d := Delivery{
-					Recipient: nid, Subject: "Benchmark letter", SenderReference: fmt.Sprintf("bench-%d-%d", g, i),
-					Documents: []DocumentInput{{Name: "letter.pdf", ContentType: "application/pdf", Content: content}},
-				}
-				if _, err := s.Deliver(context.Background(), snd.ID, d); err != nil {
-					b.Error(err)
-					return
-				}
-			}
+	elapsed := testsupport.Concurrently(b, b.N, senders, func(g, i int) error {
+		_, err := s.Deliver(context.Background(), snd.ID, Delivery{
+			Recipient: nid, Subject: "Benchmark letter", SenderReference: fmt.Sprintf("bench-%d-%d", g, i),
+			Documents: []DocumentInput{{Name: "letter.pdf", ContentType: "application/pdf", Content: content}},
 		})
-	}
-	wg.Wait()
-	elapsed := time.Since(t0)
+		return err
+	})
 	cpu1, _ := cputime.Process()
 	b.StopTimer()
 	baseline += benchBaseline(b, baseFile, b.N-b.N/2, perLetter, syncEvery)

@@ -10,8 +10,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -163,7 +161,7 @@ func benchDeliverAPI(b *testing.B, size, senders int) {
 	// store directly, half before the API and half after, as the baseline.
 	direct, nid, sender := benchStore(b)
 	viaStore := func(n int) time.Duration {
-		return concurrently(b, n, senders, func(g, i int) error {
+		return testsupport.Concurrently(b, n, senders, func(g, i int) error {
 			_, err := direct.Deliver(context.Background(), sender.ID, store.Delivery{
 				Recipient: nid, Subject: "Benchmark letter", SenderReference: fmt.Sprintf("store-%d-%d", g, i),
 				Documents: []store.DocumentInput{{Name: "letter.pdf", ContentType: "application/pdf", Content: content}},
@@ -177,7 +175,7 @@ func benchDeliverAPI(b *testing.B, size, senders int) {
 	b.SetBytes(int64(size))
 	b.ResetTimer()
 	cpu0, cpuOK := cputime.Process()
-	elapsed := concurrently(b, b.N, senders, func(g, i int) error {
+	elapsed := testsupport.Concurrently(b, b.N, senders, func(g, i int) error {
 		return api.deliver(fmt.Sprintf("bench-%d-%d", g, i), content)
 	})
 	cpu1, _ := cputime.Process()
@@ -197,29 +195,4 @@ func benchDeliverAPI(b *testing.B, size, senders int) {
 		// Client and server share the process: this is both sides' CPU.
 		b.ReportMetric(float64((cpu1-cpu0).Microseconds())/float64(b.N), "cpu-us/letter")
 	}
-}
-
-// concurrently runs do for n letters from senders goroutines (g is the
-// goroutine, i the letter) and returns how long they took. A failure
-// fails the benchmark.
-func concurrently(b *testing.B, n, senders int, do func(g, i int) error) time.Duration {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	t0 := time.Now()
-	for g := range senders {
-		wg.Go(func() {
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) {
-					return
-				}
-				if err := do(g, int(i)); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return time.Since(t0)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/postkasse/postkasse/httpui/internal/apptest"
 	"github.com/postkasse/postkasse/httpui/internal/uitest"
+	"github.com/postkasse/postkasse/internal/testsupport"
 	"github.com/postkasse/postkasse/internal/testsupport/cputime"
 	"github.com/postkasse/postkasse/store"
 )
@@ -175,24 +176,10 @@ func seed(b *testing.B, e *uitest.Env, senderID, nid string, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range 32 {
-		wg.Go(func() {
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) {
-					return
-				}
-				_, err := e.Store.Deliver(context.Background(), senderID, store.Delivery{Recipient: number,
-					Subject: fmt.Sprintf("Brev %d", i), SenderReference: fmt.Sprintf("seed-%d", i), Type: store.TypeLetter,
-					Documents: []store.DocumentInput{{Name: "brev.txt", ContentType: "text/plain", Content: []byte("Kære borger")}}})
-				if err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	testsupport.Concurrently(b, n, 32, func(_, i int) error {
+		_, err := e.Store.Deliver(context.Background(), senderID, store.Delivery{Recipient: number,
+			Subject: fmt.Sprintf("Brev %d", i), SenderReference: fmt.Sprintf("seed-%d", i), Type: store.TypeLetter,
+			Documents: []store.DocumentInput{{Name: "brev.txt", ContentType: "text/plain", Content: []byte("Kære borger")}}})
+		return err
+	})
 }

@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -63,5 +65,31 @@ func FsyncBaseline(b *testing.B, path string, n, perLetter, syncEvery int) time.
 			b.Fatal(err)
 		}
 	}
+	return time.Since(t0)
+}
+
+// Concurrently runs do for n items from workers goroutines (g is the
+// goroutine, i the item; each item once) and returns how long they took,
+// as the delivery benchmarks' senders do. An error of do fails tb and
+// ends its goroutine.
+func Concurrently(tb testing.TB, n, workers int, do func(g, i int) error) time.Duration {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for g := range workers {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				if err := do(g, int(i)); err != nil {
+					tb.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 	return time.Since(t0)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/postkasse/postkasse/crypto"
+	"github.com/postkasse/postkasse/internal/testsupport"
 	"github.com/postkasse/postkasse/internal/testsupport/cputime"
 	"github.com/postkasse/postkasse/store"
 	"github.com/postkasse/postkasse/store/cluster"
@@ -85,33 +86,16 @@ func benchDeliver(b *testing.B, size, senders, nodes int) {
 		b.Fatal(err)
 	}
 
-	var next atomic.Int64
-	var wg sync.WaitGroup
 	b.SetBytes(int64(size))
 	b.ResetTimer()
 	cpu0 := processCPU()
-	t0 := time.Now()
-	for g := range senders {
-		s := stores[g%nodes]
-		wg.Go(func() {
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(b.N) {
-					return
-				}
-				d := store.Delivery{
-					Recipient: nid, Subject: "Benchmark letter", SenderReference: fmt.Sprintf("bench-%d-%d", g, i),
-					Documents: []store.DocumentInput{{Name: "letter.pdf", ContentType: "application/pdf", Content: content}},
-				}
-				if _, err := s.Deliver(context.Background(), snd.ID, d); err != nil {
-					b.Error(err)
-					return
-				}
-			}
+	elapsed := testsupport.Concurrently(b, b.N, senders, func(g, i int) error {
+		_, err := stores[g%nodes].Deliver(context.Background(), snd.ID, store.Delivery{
+			Recipient: nid, Subject: "Benchmark letter", SenderReference: fmt.Sprintf("bench-%d-%d", g, i),
+			Documents: []store.DocumentInput{{Name: "letter.pdf", ContentType: "application/pdf", Content: content}},
 		})
-	}
-	wg.Wait()
-	elapsed := time.Since(t0)
+		return err
+	})
 	cpu := processCPU() - cpu0
 	b.StopTimer()
 	baseline += base.run(b, b.N-b.N/2, senders)
