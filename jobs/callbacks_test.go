@@ -75,7 +75,11 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 		case <-rc.stop:
 		}
-		return
+		// Never an answer: returning would write an implicit 200, and a
+		// client that gave up while closing its connection may still read
+		// it (net/http uses a response that races the close). Abort the
+		// connection instead.
+		panic(http.ErrAbortHandler)
 	}
 	var ev store.EventJSON
 	if err := json.Unmarshal(body, &ev); err != nil {
